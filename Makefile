@@ -1,0 +1,104 @@
+# A Kafka-like streaming broker in C: one dependency graph for every module.
+#
+#   make                 build every library, demo, tool, test and benchmark
+#   make run             start the broker on 127.0.0.1:9092 (data in ./kafka-data)
+#   make test            the whole test suite (unit + end-to-end)
+#   make sanitize        the whole suite again under ASan+UBSan, in build/san/
+#   make tsan            the threaded tests under ThreadSanitizer, in build/tsan/
+#   make bench           benchmarks: medians and ratios against the named peers
+#   make install         PREFIX=/usr/local DESTDIR=
+#   make clean
+#   make run-<module> | test-<module> | bench-<module> | all-<module>
+#
+# Each module folder carries a module.mk fragment (see mk/module.mk); `cd <module> &&
+# make run` forwards here. The first build installs missing Debian packages with
+# scripts/deps.sh (set SKIP_DEPS=1 to skip that check).
+
+.DEFAULT_GOAL := all
+MODULES := common mmap appendLog partitioning threadCore zeroCopy broker
+
+BUILD  ?= build
+CC     ?= cc
+AR     ?= ar
+OPT    ?= -O2
+SAN    ?=
+WERROR ?= 0
+PREFIX ?= /usr/local
+DESTDIR ?=
+
+# libbsd's overlay: <sys/queue.h>, <sys/tree.h>, strlcpy, strtonum, reallocarray
+# come from libbsd (the same flags `pkg-config --cflags libbsd-overlay` prints).
+CPPFLAGS += -D_GNU_SOURCE -isystem /usr/include/bsd -DLIBBSD_OVERLAY -MMD -MP
+CFLAGS   += -std=c11 $(OPT) -g -Wall -Wextra -Wshadow -pthread
+LDLIBS   += -lbsd -pthread -lm
+ifeq ($(WERROR),1)
+CFLAGS   += -Werror
+endif
+ifneq ($(SAN),)
+CFLAGS   += -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS  += -fsanitize=$(SAN)
+endif
+
+ifeq ($(SKIP_DEPS),1)
+DEPS_STAMP :=
+TEST_DEPS_STAMP :=
+BENCH_DEPS_STAMP :=
+else
+DEPS_STAMP := $(BUILD)/.deps-build
+TEST_DEPS_STAMP := $(BUILD)/.deps-test
+BENCH_DEPS_STAMP := $(BUILD)/.deps-bench
+endif
+
+KC_TESTLIB := $(BUILD)/lib/libkc_test.a
+ALL_LIBS :=
+ALL_BINS :=
+ALL_TESTS :=
+ALL_BENCH :=
+
+include mk/module.mk
+include $(foreach m,$(MODULES),$(wildcard $(m)/module.mk))
+
+all: $(ALL_LIBS) $(ALL_BINS) $(ALL_TESTS) $(ALL_BENCH)
+
+# Tests and benchmarks start the real binaries (the broker, the CLI), so they need them all.
+bins: $(ALL_BINS)
+
+test: $(ALL_TESTS) bins | $(TEST_DEPS_STAMP)
+	@scripts/run-tests.sh $(BUILD) $(ALL_TESTS)
+
+sanitize:
+	$(MAKE) BUILD=build/san SAN=address,undefined OPT=-O1 test
+
+tsan:
+	$(MAKE) BUILD=build/tsan SAN=thread OPT=-O1 test
+
+bench: $(ALL_BENCH) bins | $(BENCH_DEPS_STAMP)
+	@scripts/run-bench.sh $(BUILD) $(MODULES)
+
+# Until the broker lands, `make run` runs the storage demo.
+RUN_TARGET ?= run-appendLog
+run: $(RUN_TARGET)
+
+install: $(ALL_BINS) $(ALL_LIBS)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib
+	install -m 0755 $(ALL_BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 $(ALL_LIBS) $(DESTDIR)$(PREFIX)/lib/
+
+clean:
+	rm -rf build
+
+# Objects are never intermediate files to delete.
+.SECONDARY:
+
+# Stamps that say a package set was checked; precious, or make would delete them.
+.PRECIOUS: $(BUILD)/.deps-%
+$(BUILD)/.deps-%: scripts/deps.sh
+	@scripts/deps.sh $*
+	@mkdir -p $(@D) && touch $@
+
+deps: ; @scripts/deps.sh all
+format: ; clang-format -i $(shell git ls-files '*.c' '*.h')
+
+.PHONY: all bins test sanitize tsan bench run install clean deps format
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

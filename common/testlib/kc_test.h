@@ -1,0 +1,40 @@
+/*
+ * kc_test.h - what every cmocka test in the project shares.
+ *
+ * Include after the cmocka prerequisites (<stdarg.h>, <stddef.h>, <stdint.h>, <setjmp.h>)
+ * and <cmocka.h>. Rules the helpers enforce:
+ *  - every test gets its own temporary directory and removes it (kc_test_tmpdir /
+ *    kc_test_rmdir, or the KC_TEST_DIR setup/teardown pair);
+ *  - a test that opens files or maps memory checks it gave them all back
+ *    (kc_test_fd_count, kc_test_map_count before and after);
+ *  - random tests take their seed from kc_test_seed(), which prints it, so a failure can
+ *    be replayed with KC_TEST_SEED=<seed>.
+ */
+#ifndef KC_TEST_H
+#define KC_TEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A fresh directory under $TMPDIR, malloc'ed path; remove with kc_test_rmdir. */
+char *kc_test_tmpdir(void);
+void kc_test_rmdir(char *dir);
+
+/* cmocka setup/teardown that put a fresh temp dir (char *) in *state. */
+int kc_test_dir_setup(void **state);
+int kc_test_dir_teardown(void **state);
+
+/* Open file descriptors / memory mappings of this process right now. */
+int kc_test_fd_count(void);
+int kc_test_map_count(void);
+
+/* Load a file relative to the source tree ($KC_SRC_DIR, default "."); malloc'ed, or fails
+ * the test. */
+uint8_t *kc_test_load(const char *relpath, size_t *len);
+
+/* The seed for random tests: $KC_TEST_SEED, or the clock. Printed to stdout. */
+uint64_t kc_test_seed(void);
+/* A small fast PRNG (xorshift64*) for tests; state must be non-zero. */
+uint64_t kc_test_rand(uint64_t *state);
+
+#endif
