@@ -19,13 +19,13 @@
 define kc_module
 $(1)_SRCS  := $$(wildcard $(1)/src/*.c)
 $(1)_OBJS  := $$($(1)_SRCS:%.c=$$(BUILD)/obj/%.o)
-$(1)_LIB   := $$(BUILD)/lib/lib$(2).a
+$(1)_LIB   := $$(if $$($(1)_SRCS),$$(BUILD)/lib/lib$(2).a)
 $(1)_INCS  := -I$(1)/include -I$(1)/src $$(foreach m,$(3),-I$$(m)/include)
 $(1)_LINK  := $$($(1)_LIB) $$(foreach m,$(3),$$($$(m)_LIB))
 $(1)_ALLLIBS := $$($(1)_LDLIBS) $$(foreach m,$(3),$$($$(m)_LDLIBS))
 $(1)_TESTS := $$(patsubst $(1)/tests/%.c,$$(BUILD)/tests/$(1)/%,$$(wildcard $(1)/tests/test_*.c))
 $(1)_BENCH := $$(patsubst $(1)/bench/%.c,$$(BUILD)/bench/$(1)/%,$$(wildcard $(1)/bench/*.c))
-$(1)_DEMO  := $(if $(4),$$(BUILD)/bin/$(4))
+$(1)_DEMO  := $$(if $$(wildcard $(1)/main.c),$(if $(4),$$(BUILD)/bin/$(4)))
 
 ALL_LIBS   += $$($(1)_LIB)
 ALL_BINS   += $$($(1)_DEMO)
@@ -36,10 +36,12 @@ $$(BUILD)/obj/$(1)/%.o: $(1)/%.c | $$(DEPS_STAMP)
 	@mkdir -p $$(@D)
 	$$(CC) $$(CPPFLAGS) $$($(1)_INCS) -Icommon/testlib $$(CFLAGS) -c $$< -o $$@
 
+ifneq ($$($(1)_SRCS),)
 $$($(1)_LIB): $$($(1)_OBJS)
 	@mkdir -p $$(@D)
 	@rm -f $$@
 	$$(AR) rcs $$@ $$^
+endif
 
 $$(BUILD)/tests/$(1)/%: $$(BUILD)/obj/$(1)/tests/%.o $$(KC_TESTLIB) $$($(1)_LINK)
 	@mkdir -p $$(@D)
@@ -49,7 +51,7 @@ $$(BUILD)/bench/$(1)/%: $$(BUILD)/obj/$(1)/bench/%.o $$($(1)_LINK)
 	@mkdir -p $$(@D)
 	$$(CC) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$^ $$($(1)_ALLLIBS) $$(LDLIBS)
 
-ifneq ($(4),)
+ifneq ($$($(1)_DEMO),)
 $$($(1)_DEMO): $$(BUILD)/obj/$(1)/main.o $$($(1)_LINK)
 	@mkdir -p $$(@D)
 	$$(CC) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$^ $$($(1)_ALLLIBS) $$(LDLIBS)

@@ -1,0 +1,148 @@
+/*
+ * alog.h - a partition's log: RecordBatches appended to segment files, found again by
+ * offset or time, made durable by a background flusher, recovered after a crash.
+ *
+ * (Contract header. The module README and the header comment of each source file teach
+ * the technique; this file states the interface as rules.)
+ *
+ *   <dir>/00000000000000000000.log        batches back to back, exactly as validated
+ *   <dir>/00000000000000000000.index      sparse: (relative offset u32, position u32)
+ *   <dir>/00000000000000000000.timeindex  (max timestamp i64, relative offset u32)
+ *   <dir>/00000000000000004096.log        next segment, named by its base offset
+ *   ...
+ *
+ * Rules:
+ *  - One writer at a time per log (alog_append takes the log's append lock); any number
+ *    of readers concurrently with it. Every function here is thread-safe unless it says
+ *    otherwise; alog_close must be the last call on a log.
+ *  - alog_append takes a batch that passed kc_batch_validate() (the caller checked the CRC;
+ *    the log re-checks only the header), rewrites its base offset (and leader epoch 0) in
+ *    the caller's buffer, and writes it whole into one segment: a batch never straddles
+ *    two segments.
+ *  - Offsets: [start_offset, end_offset) are readable. end_offset is the next offset to be
+ *    assigned (Kafka's log-end offset; with one replica it is also the high watermark).
+ *    durable_offset <= end_offset: every record below it has been fsynced.
+ *  - A slice returned by alog_read holds a reference on its segment: the fd and range stay
+ *    valid (even if retention deletes the segment meanwhile) until alog_slice_release.
+ *  - Errors are -errno or KC_* codes (kc_err.h). After a failed fsync the log refuses
+ *    further appends with -EIO (the page cache can no longer be trusted to hold what it
+ *    says); reopening the log runs recovery.
+ */
+#ifndef ALOG_H
+#define ALOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "kc_buf.h"
+
+/* Kafka's names for these settings are given beside each field. */
+struct alog_config {
+    uint64_t segment_bytes;          /* log.segment.bytes          default 1 GiB  */
+    int64_t segment_ms;              /* log.roll.ms                default 7 days */
+    uint32_t index_interval_bytes;   /* log.index.interval.bytes   default 4096   */
+    uint32_t index_max_bytes;        /* log.index.size.max.bytes   default 10 MiB */
+    int64_t retention_bytes;         /* log.retention.bytes        default -1 (no limit) */
+    int64_t retention_ms;            /* log.retention.ms           default 7 days; -1 forever */
+    int64_t flush_interval_ms;       /* log.flush.interval.ms      default 1000; -1 never */
+    int64_t flush_interval_messages; /* log.flush.interval.messages default -1 (never) */
+    uint32_t max_batch_bytes;        /* message.max.bytes          default 1 MiB + 12 */
+};
+
+/* Fill cfg with the defaults above. */
+void alog_config_init(struct alog_config *cfg);
+
+struct alog;
+struct alog_segment;
+struct alog_flusher;
+
+/*
+ * The flusher: one background thread that fsyncs every log registered with it when the
+ * log's flush.ms or flush.messages says so, and at once when someone waits for
+ * durability. One fsync releases every waiter it covers (group commit).
+ */
+int alog_flusher_create(struct alog_flusher **out);
+/* Stops the thread. Close every log that uses it first. */
+void alog_flusher_destroy(struct alog_flusher *f);
+
+/*
+ * Open (creating if needed) the log in dir. After an unclean stop this recovers: it
+ * re-reads everything past the recovery point, truncates at the first bad byte, and
+ * rebuilds indexes; indexes that fail a sanity check are rebuilt too. flusher may be
+ * NULL (then only alog_flush makes data durable). *out is written only on success.
+ */
+int alog_open(struct alog **out, const char *dir, const struct alog_config *cfg,
+              struct alog_flusher *flusher);
+/* Flush, trim the indexes, write checkpoints and the clean-shutdown marker, free. Returns
+ * the first error met (the log is freed either way). */
+int alog_close(struct alog *log);
+
+/*
+ * Append one validated batch of len bytes; on success *base_offset is the offset given to
+ * its first record. KC_ETOOLARGE above max_batch_bytes, KC_EMALFORMED if the header does
+ * not describe len bytes, -EIO / -ENOSPC from the disk (the log is unchanged: a failed
+ * write is never made visible).
+ */
+int alog_append(struct alog *log, uint8_t *batch, size_t len, int64_t *base_offset);
+
+/* A range of whole batches in one segment file, for sendfile. */
+struct alog_slice {
+    int fd;               /* the segment's .log file */
+    off_t pos;            /* file position of the first batch */
+    size_t len;           /* bytes of whole batches */
+    int64_t first_offset; /* base offset of the first batch (may be < the offset asked) */
+    int64_t next_offset;  /* the offset just after the last batch in the slice */
+    struct alog_segment *seg; /* the reference that keeps fd valid */
+};
+
+/*
+ * Find the batch that contains offset and return it plus the whole batches after it in
+ * the same segment, up to max_bytes (always at least the first batch, however large).
+ * 0 with *slice filled; KC_EEMPTY when offset == end_offset (nothing to read yet);
+ * KC_EOFFSET when offset < start_offset or > end_offset.
+ */
+int alog_read(struct alog *log, int64_t offset, size_t max_bytes, struct alog_slice *slice);
+void alog_slice_release(struct alog_slice *slice);
+
+/* The same as alog_read, but copies the batches into out (for simple callers). */
+int alog_read_copy(struct alog *log, int64_t offset, size_t max_bytes, struct kc_writer *out,
+                   int64_t *next_offset);
+
+/* First offset whose batch has a timestamp >= ts, through the time index; -ENOENT if no
+ * record is that recent. */
+int alog_offset_for_time(struct alog *log, int64_t ts, int64_t *offset);
+
+int64_t alog_start_offset(struct alog *log);
+int64_t alog_end_offset(struct alog *log);
+int64_t alog_durable_offset(struct alog *log);
+
+/*
+ * Durability. alog_flush fsyncs now (blocking). alog_wait_durable asks to be told when
+ * every offset below `offset` is on disk: it returns 1 if that is already so (cb is not
+ * called), 0 if cb will be called exactly once later, from the flusher thread, with 0 or
+ * the error that prevented it (-EIO, KC_ECLOSED), or < 0 if it cannot wait (no flusher).
+ * The callback must not block and must not call back into this log.
+ */
+typedef void (*alog_durable_cb)(void *arg, int err);
+int alog_flush(struct alog *log);
+int alog_wait_durable(struct alog *log, int64_t offset, alog_durable_cb cb, void *arg);
+
+/* Delete whole oldest segments beyond retention.bytes / retention.ms (never the active
+ * one) and persist the new start offset; *deleted gets the count. */
+int alog_retain(struct alog *log, int64_t now_ms, int *deleted);
+
+/* Figures for demos, metadata and tests. */
+struct alog_info {
+    int64_t start_offset;
+    int64_t end_offset;
+    int64_t durable_offset;
+    uint64_t bytes;   /* sum of the .log files */
+    int segments;
+    bool recovered;   /* this open found an unclean shutdown and ran recovery */
+    int64_t recovery_truncated_bytes; /* bytes cut off the tail by that recovery */
+};
+void alog_info(struct alog *log, struct alog_info *info);
+
+#endif
