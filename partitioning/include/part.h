@@ -1,0 +1,82 @@
+/*
+ * part.h - topics made of partitions, each partition a log directory, and the
+ * partitioners that choose where a record goes.
+ *
+ * (Contract header: the module README and source headers teach; this states the rules.)
+ *
+ *   <data-dir>/payments-0/   one appendLog per partition, named <topic>-<partition>
+ *   <data-dir>/payments-1/
+ *   <data-dir>/payments-2/
+ *   <data-dir>/logs-0/
+ *
+ * Rules:
+ *  - Topic names follow Kafka: [A-Za-z0-9._-], 1..249 characters, not "." or "..".
+ *    Nothing a client sends can name a path outside the data directory.
+ *  - A topic, once created or found at open, lives until part_registry_close: the
+ *    struct part_topic pointer and the struct alog pointers it hands out stay valid
+ *    until then, without any lock held.
+ *  - The registry is thread-safe (a reader-writer lock around the topic table); lookups
+ *    from many network threads do not serialise on each other.
+ *  - Partitioners: keyless records go round-robin (the first to partition 0; one atomic
+ *    counter per topic, no lock); keyed records go where Kafka's Java client's default
+ *    partitioner sends them: (murmur2(key) & 0x7fffffff) % partitions.
+ */
+#ifndef PART_H
+#define PART_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "alog.h"
+
+#define PART_NAME_MAX 249
+
+struct part_config {
+    struct alog_config log;        /* for every partition's log */
+    int32_t max_partitions;        /* per topic; default 1024 */
+    struct alog_flusher *flusher;  /* may be NULL */
+};
+
+void part_config_init(struct part_config *cfg);
+
+struct part_registry;
+struct part_topic;
+
+/* 0 if name[0..len) is a valid topic name, else KC_EBADNAME. */
+int part_name_check(const char *name, size_t len);
+
+/*
+ * Open every topic found in data_dir (creating the directory if needed), recovering each
+ * partition's log. A damaged layout (a partition directory missing from a topic, a stray
+ * file or directory) is reported with a clear message and skipped, never a crash.
+ */
+int part_registry_open(struct part_registry **out, const char *data_dir,
+                       const struct part_config *cfg);
+/* Close every log (cleanly: flush, checkpoints, marker) and free; first error returned. */
+int part_registry_close(struct part_registry *reg);
+
+/*
+ * Create a topic with `partitions` partitions, every partition directory made and synced
+ * before this returns. -EEXIST if it exists, KC_EBADNAME, -EINVAL for partitions < 1,
+ * KC_ETOOLARGE above max_partitions. *out (may be NULL) gets the topic.
+ */
+int part_topic_create(struct part_registry *reg, const char *name, int32_t partitions,
+                      struct part_topic **out);
+/* The topic called name[0..len), or NULL. */
+struct part_topic *part_topic_find(struct part_registry *reg, const char *name, size_t len);
+/* Up to cap topics, sorted by name, into out; returns how many exist in all. */
+size_t part_topic_list(struct part_registry *reg, struct part_topic **out, size_t cap);
+
+const char *part_topic_name(const struct part_topic *t);
+int32_t part_topic_partitions(const struct part_topic *t);
+/* The log of partition p, or NULL if p is out of range. */
+struct alog *part_topic_log(const struct part_topic *t, int32_t p);
+
+/* Round-robin: the next partition for a keyless record or batch. Lock-free. */
+int32_t part_next_round_robin(struct part_topic *t);
+/* Kafka's murmur2 (seed 0x9747b28c), exactly as the Java client computes it. */
+int32_t part_murmur2(const void *key, size_t len);
+/* Kafka's default keyed partitioner: (murmur2(key) & 0x7fffffff) % partitions. */
+int32_t part_for_key(const void *key, size_t len, int32_t partitions);
+
+#endif
