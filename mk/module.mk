@@ -6,6 +6,7 @@
 #   <dir>/src/       implementation (+ private headers)  -> build/lib/lib<name>.a
 #   <dir>/main.c     the demo                             -> build/bin/<demo>
 #   <dir>/tests/     cmocka tests, one binary per test_*.c -> build/tests/<dir>/
+#                    (tests/support/*.c is linked into each of them: shared harnesses)
 #   <dir>/bench/     benchmarks, one binary per *.c        -> build/bench/<dir>/
 #
 # $(call kc_module,DIR,LIBNAME,DEPS,DEMO) declares one. DEPS lists the module folders
@@ -23,6 +24,7 @@ $(1)_LIB   := $$(if $$($(1)_SRCS),$$(BUILD)/lib/lib$(2).a)
 $(1)_INCS  := -I$(1)/include -I$(1)/src $$(foreach m,$(3),-I$$(m)/include)
 $(1)_LINK  := $$($(1)_LIB) $$(foreach m,$(3),$$($$(m)_LIB))
 $(1)_ALLLIBS := $$($(1)_LDLIBS) $$(foreach m,$(3),$$($$(m)_LDLIBS))
+$(1)_TSUPPORT := $$(patsubst %.c,$$(BUILD)/obj/%.o,$$(wildcard $(1)/tests/support/*.c))
 $(1)_TESTS := $$(patsubst $(1)/tests/%.c,$$(BUILD)/tests/$(1)/%,$$(wildcard $(1)/tests/test_*.c))
 $(1)_BENCH := $$(patsubst $(1)/bench/%.c,$$(BUILD)/bench/$(1)/%,$$(wildcard $(1)/bench/*.c))
 $(1)_DEMO  := $$(if $$(wildcard $(1)/main.c),$(if $(4),$$(BUILD)/bin/$(4)))
@@ -43,7 +45,7 @@ $$($(1)_LIB): $$($(1)_OBJS)
 	$$(AR) rcs $$@ $$^
 endif
 
-$$(BUILD)/tests/$(1)/%: $$(BUILD)/obj/$(1)/tests/%.o $$(KC_TESTLIB) $$($(1)_LINK)
+$$(BUILD)/tests/$(1)/%: $$(BUILD)/obj/$(1)/tests/%.o $$($(1)_TSUPPORT) $$(KC_TESTLIB) $$($(1)_LINK)
 	@mkdir -p $$(@D)
 	$$(CC) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$^ $$($(1)_ALLLIBS) -lcmocka $$(LDLIBS)
 
