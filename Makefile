@@ -6,6 +6,7 @@
 #   make sanitize        the whole suite again under ASan+UBSan, in build/san/
 #   make tsan            the threaded tests under ThreadSanitizer, in build/tsan/
 #   make bench           benchmarks: medians and ratios against the named peers
+#   make fuzz            every libFuzzer target for FUZZ_SECONDS (see fuzz/fuzz.mk)
 #   make install         PREFIX=/usr/local DESTDIR=
 #   make clean
 #   make run-<module> | test-<module> | bench-<module> | all-<module>
@@ -29,7 +30,7 @@ DESTDIR ?=
 # libbsd's overlay: <sys/queue.h>, <sys/tree.h>, strlcpy, strtonum, reallocarray
 # come from libbsd (the same flags `pkg-config --cflags libbsd-overlay` prints).
 CPPFLAGS += -D_GNU_SOURCE -isystem /usr/include/bsd -DLIBBSD_OVERLAY -MMD -MP
-CFLAGS   += -std=c11 $(OPT) -g -Wall -Wextra -Wshadow -pthread
+CFLAGS   += -std=c11 $(OPT) -g -Wall -Wextra -Wshadow -pthread $(EXTRA_CFLAGS)
 LDLIBS   += -lbsd -pthread -lm
 ifeq ($(WERROR),1)
 CFLAGS   += -Werror
@@ -57,6 +58,7 @@ ALL_BENCH :=
 
 include mk/module.mk
 include $(foreach m,$(MODULES),$(wildcard $(m)/module.mk))
+include fuzz/fuzz.mk
 
 all: $(ALL_LIBS) $(ALL_BINS) $(ALL_TESTS) $(ALL_BENCH)
 

@@ -13,6 +13,11 @@
 #include "kc_err.h"
 #include "kc_varint.h"
 
+static int64_t wrap_add(int64_t a, int64_t b)
+{
+    return (int64_t)((uint64_t)a + (uint64_t)b);
+}
+
 /* The smallest batchLength: everything after the length field up to the records. */
 #define MIN_BATCH_LENGTH (KC_BATCH_HEADER_SIZE - KC_BATCH_LOG_OVERHEAD)
 
@@ -148,8 +153,10 @@ int kc_record_iter_next(struct kc_record_iter *it, struct kc_record *rec)
     struct kc_record tmp;
     if (record_body_decode(&r, &tmp, &delta))
         return KC_EMALFORMED;
-    tmp.offset = it->base_offset + delta;
-    tmp.timestamp += it->base_timestamp;
+    /* Hostile bases plus deltas may overflow: wrap (defined) rather than overflow (UB).
+     * Such offsets are nonsense, and the log's continuity check refuses them. */
+    tmp.offset = wrap_add(it->base_offset, delta);
+    tmp.timestamp = wrap_add(it->base_timestamp, tmp.timestamp);
     *rec = tmp;
     it->p += (size_t)n + (size_t)body_len;
     it->index++;
@@ -195,8 +202,9 @@ static int validate_records(const uint8_t *p, size_t size)
         return rc;
     int64_t expect = it.base_offset;
     while ((rc = kc_record_iter_next(&it, &rec)) == 1) {
-        if (rec.offset != expect++)
+        if (rec.offset != expect)
             return KC_EMALFORMED;
+        expect = wrap_add(expect, 1);
     }
     return rc;
 }

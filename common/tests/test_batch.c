@@ -340,6 +340,23 @@ static void test_batch_builder_invalid_first_add_leaves_no_header(void **state)
     kc_batch_builder_fini(&b);
 }
 
+/* Found by fuzz_batch: base offset INT64_MIN with a negative delta overflowed (UB). */
+static void test_batch_extreme_base_offset_and_timestamp_do_not_overflow(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *batch = kc_test_load(FIX("kcat_plain.bin"), &len);
+    kc_batch_set_base_offset(batch, INT64_MAX);
+    assert_int_equal(kc_batch_validate(batch, len, NULL), (int)len); /* wraps, no UB */
+    kc_batch_set_base_offset(batch, INT64_MIN);
+    struct kc_record_iter it;
+    struct kc_record rec;
+    assert_int_equal(kc_record_iter_init(&it, batch, len), 0);
+    assert_int_equal(kc_record_iter_next(&it, &rec), 1);
+    assert_true(rec.offset == INT64_MIN);
+    free(batch);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -352,6 +369,7 @@ int main(void)
         cmocka_unit_test(test_batch_builder_roundtrips_nulls_headers_timestamps),
         cmocka_unit_test(test_batch_builder_limit_rejects_without_damage),
         cmocka_unit_test(test_batch_builder_invalid_first_add_leaves_no_header),
+        cmocka_unit_test(test_batch_extreme_base_offset_and_timestamp_do_not_overflow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
