@@ -59,6 +59,7 @@ ALL_BENCH :=
 include mk/module.mk
 include $(foreach m,$(MODULES),$(wildcard $(m)/module.mk))
 include fuzz/fuzz.mk
+-include bench/bench.mk
 
 all: $(ALL_LIBS) $(ALL_BINS) $(ALL_TESTS) $(ALL_BENCH)
 
