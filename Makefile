@@ -16,7 +16,7 @@
 # scripts/deps.sh (set SKIP_DEPS=1 to skip that check).
 
 .DEFAULT_GOAL := all
-MODULES := common mmap appendLog partitioning threadCore zeroCopy broker
+MODULES := common mmap appendLog partitioning threadCore zeroCopy broker reliability
 
 BUILD  ?= build
 CC     ?= cc
@@ -55,6 +55,7 @@ ALL_LIBS :=
 ALL_BINS :=
 ALL_TESTS :=
 ALL_BENCH :=
+TEST_EXTRAS :=
 
 include mk/module.mk
 include $(foreach m,$(MODULES),$(wildcard $(m)/module.mk))
@@ -64,7 +65,7 @@ include fuzz/fuzz.mk
 all: $(ALL_LIBS) $(ALL_BINS) $(ALL_TESTS) $(ALL_BENCH)
 
 # Tests and benchmarks start the real binaries (the broker, the CLI), so they need them all.
-bins: $(ALL_BINS)
+bins: $(ALL_BINS) $(TEST_EXTRAS)
 
 test: $(ALL_TESTS) bins | $(TEST_DEPS_STAMP)
 	@scripts/run-tests.sh $(BUILD) $(ALL_TESTS)

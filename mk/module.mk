@@ -64,10 +64,10 @@ endif
 
 all-$(1): $$($(1)_LIB) $$($(1)_DEMO) $$($(1)_TESTS) $$($(1)_BENCH)
 
-test-$(1): $$($(1)_TESTS) $$(TEST_NEEDS) | $$(TEST_DEPS_STAMP)
+test-$(1): $$($(1)_TESTS) bins | $$(TEST_DEPS_STAMP)
 	@scripts/run-tests.sh $$(BUILD) $$($(1)_TESTS)
 
-bench-$(1): $$($(1)_BENCH) $$(BENCH_NEEDS) | $$(BENCH_DEPS_STAMP)
+bench-$(1): $$($(1)_BENCH) bins | $$(BENCH_DEPS_STAMP)
 	@if [ -x $(1)/bench/run.sh ]; then BUILD=$$(BUILD) $(1)/bench/run.sh; \
 	 else for b in $$($(1)_BENCH); do $$$$b || exit 1; done; fi
 

@@ -7,6 +7,7 @@
 set -uo pipefail
 build=$1; shift
 export KC_BIN_DIR="$PWD/$build/bin"
+export KC_LIB_DIR="$PWD/$build/lib"
 export KC_SRC_DIR="$PWD"
 export CMOCKA_MESSAGE_OUTPUT=stdout
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1}"

@@ -1,0 +1,197 @@
+/*
+ * shim.c - libkc_fault.so: the LD_PRELOAD half of fault injection (see flt.h).
+ *
+ * Each wrapper asks one question before calling the real function: is a fault armed for
+ * this kind of call, on this file? The fast path (nothing armed) is a single atomic load.
+ * When armed, the file's path comes from /proc/self/fd, and only regular files can fail,
+ * so the process under test keeps talking to its sockets and can report the error.
+ *
+ * Written for glibc on Linux; the real functions are found with dlsym(RTLD_NEXT, ...).
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "flt.h"
+
+static struct flt_ctl *ctl; /* set once by the constructor, read-only afterwards */
+
+static ssize_t (*real_write)(int, const void *, size_t);
+static ssize_t (*real_pwrite)(int, const void *, size_t, off_t);
+static ssize_t (*real_pwrite64)(int, const void *, size_t, off_t);
+static ssize_t (*real_writev)(int, const struct iovec *, int);
+static ssize_t (*real_pwritev)(int, const struct iovec *, int, off_t);
+static int (*real_fsync)(int);
+static int (*real_fdatasync)(int);
+static int (*real_rename)(const char *, const char *);
+static int (*real_renameat)(int, const char *, int, const char *);
+
+__attribute__((constructor)) static void shim_init(void)
+{
+    real_write = dlsym(RTLD_NEXT, "write");
+    real_pwrite = dlsym(RTLD_NEXT, "pwrite");
+    real_pwrite64 = dlsym(RTLD_NEXT, "pwrite64");
+    real_writev = dlsym(RTLD_NEXT, "writev");
+    real_pwritev = dlsym(RTLD_NEXT, "pwritev");
+    real_fsync = dlsym(RTLD_NEXT, "fsync");
+    real_fdatasync = dlsym(RTLD_NEXT, "fdatasync");
+    real_rename = dlsym(RTLD_NEXT, "rename");
+    real_renameat = dlsym(RTLD_NEXT, "renameat");
+
+    const char *path = getenv("KC_FAULT_CTL");
+    if (!path)
+        return;
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    void *p = mmap(NULL, sizeof(struct flt_ctl), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    (void)close(fd); /* the mapping holds the file */
+    if (p != MAP_FAILED && ((struct flt_ctl *)p)->magic == FLT_MAGIC)
+        ctl = p;
+}
+
+static int path_matches(const char *path)
+{
+    return ctl->match[0] == '\0' || strstr(path, ctl->match) != NULL;
+}
+
+static int fd_matches(int fd)
+{
+    struct stat st;
+    char link[64], path[4096];
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+        return 0;
+    snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, path, sizeof(path) - 1);
+    if (n < 0)
+        return 0;
+    path[n] = '\0';
+    return path_matches(path);
+}
+
+/* Take one failure from the budget; returns the errno to fail with, or 0 to pass. */
+static int take_failure(void)
+{
+    int left = atomic_load(&ctl->remaining);
+    while (left != 0) {
+        if (left < 0 || atomic_compare_exchange_weak(&ctl->remaining, &left, left - 1)) {
+            atomic_fetch_add(&ctl->hits, 1);
+            return atomic_load(&ctl->err);
+        }
+    }
+    return 0;
+}
+
+/* The errno this call must fail with (0: call the real function). */
+static int armed_fd(uint32_t op, int fd)
+{
+    if (!ctl || !(atomic_load(&ctl->ops) & op) || !fd_matches(fd))
+        return 0;
+    return take_failure();
+}
+
+/* A failing write in partial mode first stores half its bytes (a torn write). */
+static ssize_t fail_write(int err, int fd, const void *buf, size_t n, off_t off, int positional)
+{
+    if (atomic_load(&ctl->partial) && n > 1) {
+        atomic_fetch_add(&ctl->remaining, atomic_load(&ctl->remaining) >= 0 ? 1 : 0);
+        return positional ? real_pwrite(fd, buf, n / 2, off) : real_write(fd, buf, n / 2);
+    }
+    errno = err;
+    return -1;
+}
+
+ssize_t write(int fd, const void *buf, size_t n)
+{
+    int err = armed_fd(FLT_WRITE, fd);
+    return err ? fail_write(err, fd, buf, n, 0, 0) : real_write(fd, buf, n);
+}
+
+ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
+{
+    int err = armed_fd(FLT_WRITE, fd);
+    return err ? fail_write(err, fd, buf, n, off, 1) : real_pwrite(fd, buf, n, off);
+}
+
+ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off)
+{
+    int err = armed_fd(FLT_WRITE, fd);
+    return err ? fail_write(err, fd, buf, n, off, 1) : real_pwrite64(fd, buf, n, off);
+}
+
+ssize_t writev(int fd, const struct iovec *iov, int cnt)
+{
+    int err = armed_fd(FLT_WRITE, fd);
+    if (err) {
+        errno = err;
+        return -1;
+    }
+    return real_writev(fd, iov, cnt);
+}
+
+ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
+{
+    int err = armed_fd(FLT_WRITE, fd);
+    if (err) {
+        errno = err;
+        return -1;
+    }
+    return real_pwritev(fd, iov, cnt, off);
+}
+
+int fsync(int fd)
+{
+    int err = armed_fd(FLT_FSYNC, fd);
+    if (err) {
+        errno = err;
+        return -1;
+    }
+    return real_fsync(fd);
+}
+
+int fdatasync(int fd)
+{
+    int err = armed_fd(FLT_FSYNC, fd);
+    if (err) {
+        errno = err;
+        return -1;
+    }
+    return real_fdatasync(fd);
+}
+
+static int armed_rename(const char *from, const char *to)
+{
+    if (!ctl || !(atomic_load(&ctl->ops) & FLT_RENAME))
+        return 0;
+    if (!path_matches(from) && !path_matches(to))
+        return 0;
+    return take_failure();
+}
+
+int rename(const char *from, const char *to)
+{
+    int err = armed_rename(from, to);
+    if (err) {
+        errno = err;
+        return -1;
+    }
+    return real_rename(from, to);
+}
+
+int renameat(int fromfd, const char *from, int tofd, const char *to)
+{
+    int err = armed_rename(from, to);
+    if (err) {
+        errno = err;
+        return -1;
+    }
+    return real_renameat(fromfd, from, tofd, to);
+}

@@ -1,0 +1,52 @@
+/* ctl.c - the test side of fault injection: create, map and arm the control block. */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "flt.h"
+#include "kc_fs.h"
+
+struct flt_ctl *flt_ctl_open(const char *path)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return NULL;
+    struct flt_ctl *ctl = MAP_FAILED;
+    if (ftruncate(fd, sizeof(*ctl)) == 0)
+        ctl = mmap(NULL, sizeof(*ctl), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    (void)close(fd); /* the mapping keeps the file; nothing buffered to lose */
+    if (ctl == MAP_FAILED)
+        return NULL;
+    memset(ctl, 0, sizeof(*ctl));
+    ctl->magic = FLT_MAGIC;
+    return ctl;
+}
+
+void flt_ctl_close(struct flt_ctl *ctl)
+{
+    if (ctl)
+        (void)munmap(ctl, sizeof(*ctl)); /* test teardown: the mapping simply goes away */
+}
+
+void flt_arm(struct flt_ctl *ctl, uint32_t ops, int err, const char *match, int count,
+             int partial)
+{
+    atomic_store(&ctl->ops, 0); /* disarm while the match string changes */
+    strncpy(ctl->match, match ? match : "", sizeof(ctl->match) - 1);
+    atomic_store(&ctl->err, err);
+    atomic_store(&ctl->remaining, count);
+    atomic_store(&ctl->partial, partial);
+    atomic_store(&ctl->ops, ops); /* publish last: the shim reads ops first */
+}
+
+void flt_disarm(struct flt_ctl *ctl)
+{
+    atomic_store(&ctl->ops, 0);
+}
+
+uint64_t flt_hits(const struct flt_ctl *ctl)
+{
+    return atomic_load(&((struct flt_ctl *)ctl)->hits);
+}
