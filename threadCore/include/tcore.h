@@ -32,7 +32,15 @@
 
 /* ---- threads --------------------------------------------------------------------------- */
 
-/* CPUs this process may run on (its affinity mask), at least 1. */
+/*
+ * CPU numbers: a `cpu` argument is an index into the CALLING thread's affinity mask, taken
+ * modulo its size: with no restriction (mask 0-3) index i is CPU i; under `taskset -c 2,3`
+ * index 0 is CPU 2 and index 1 is CPU 3. So start pinned threads from a thread that is not
+ * pinned itself (typically main, before any tcore_pin_self): a pinned caller's mask holds
+ * one CPU, and every index would wrap onto it (with the warning).
+ */
+
+/* CPUs in the calling thread's affinity mask (what the process may use), at least 1. */
 int tcore_cpu_count(void);
 /* The CPU the calling thread is running on right now (sched_getcpu), or -errno. */
 int tcore_current_cpu(void);
@@ -41,17 +49,20 @@ struct tcore_thread;
 typedef void *(*tcore_thread_fn)(void *arg);
 
 /*
- * Start fn(arg) on a new thread called name (at most 15 characters, as Linux allows),
- * pinned to cpu (cpu % tcore_cpu_count(), with a warning if that wrapped), or unpinned
- * when cpu < 0. *out is written only on success; join it with tcore_thread_join.
+ * Start fn(arg) on a new thread called name (1 to 15 characters, as Linux allows; -EINVAL
+ * otherwise), pinned before its first instruction to CPU index cpu (wrapped modulo
+ * tcore_cpu_count() with one warning line if it had to wrap), or unpinned when cpu < 0.
+ * The thread names itself before fn runs. *out is written only on success; join it with
+ * tcore_thread_join. Errors: -EINVAL, -ENOMEM, -EAGAIN (from pthread_create).
  */
 int tcore_thread_start(struct tcore_thread **out, const char *name, int cpu,
                        tcore_thread_fn fn, void *arg);
 /* Wait for the thread, store its return value in *ret (if not NULL), free t. */
 int tcore_thread_join(struct tcore_thread *t, void **ret);
-/* The CPU a started thread was pinned to, or -1 if unpinned. */
+/* The CPU (a real CPU number) a started thread was pinned to, or -1 if unpinned. */
 int tcore_thread_cpu(const struct tcore_thread *t);
-/* Pin the calling thread; *pinned (if not NULL) gets the CPU really used after wrapping. */
+/* Pin the calling thread to CPU index cpu (>= 0, wrapped as above, -EINVAL if negative);
+ * *pinned (if not NULL) gets the real CPU number used. */
 int tcore_pin_self(int cpu, int *pinned);
 
 /* ---- event loop ------------------------------------------------------------------------ */
@@ -73,7 +84,8 @@ void tcore_loop_destroy(struct tcore_loop *loop);
 int tcore_loop_run(struct tcore_loop *loop);
 /* Ask the loop to return from tcore_loop_run after the current iteration; any thread. */
 void tcore_loop_stop(struct tcore_loop *loop);
-/* The monotonic time in ms cached at the start of this iteration. */
+/* The monotonic time in ms cached when the loop last woke: at the start of the iteration
+ * and again when epoll_wait returns (so I/O callbacks never arm timers from a stale now). */
 int64_t tcore_loop_now_ms(const struct tcore_loop *loop);
 
 /* Watch fd for events (TCORE_IN | TCORE_OUT ...; level-triggered); fn gets what fired. */
@@ -90,10 +102,13 @@ struct tcore_timer {
     uint32_t heap_index; /* position in the loop's heap; UINT32_MAX when disarmed */
     tcore_timer_fn fn;
     void *arg;
+    uint64_t seq;        /* private: arm order, so equal deadlines fire first-armed-first */
 };
 
 void tcore_timer_init(struct tcore_timer *t, tcore_timer_fn fn, void *arg);
-/* Arm (or re-arm) t to fire once, delay_ms from now. -ENOMEM only if the heap must grow. */
+/* Arm (or re-arm) t to fire once, delay_ms from now (negative counts as 0). -ENOMEM only if
+ * the heap must grow (re-arming an armed timer never fails). A timer armed from a timer
+ * callback, even with delay 0, fires in the next iteration, never in the current one. */
 int tcore_timer_arm(struct tcore_loop *loop, struct tcore_timer *t, int64_t delay_ms);
 /* Disarm t; harmless if it is not armed. */
 void tcore_timer_disarm(struct tcore_loop *loop, struct tcore_timer *t);
