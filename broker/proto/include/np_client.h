@@ -1,0 +1,129 @@
+/*
+ * np_client.h - a blocking client for the native protocol, with pipelining.
+ *
+ * Two ways to use it:
+ *
+ *  1. One call at a time: np_client_produce(), np_client_consume(), ... send one request,
+ *     wait for the response with the same correlation id, and decode it.
+ *
+ *  2. Pipelined (the load test): encode many requests into np_client_out() with the np_encode_*
+ *     functions and correlation ids from np_client_next_corr(), np_client_flush() them, then
+ *     np_client_recv() responses one by one. The broker answers every connection in order,
+ *     so responses come back in the order the requests went out (acks=0 produces, which get
+ *     no answer on success, are simply absent).
+ *
+ * Rules:
+ *  - A client belongs to one thread; nothing inside locks.
+ *  - Every wait is bounded by timeout_ms (-1 = forever), so a silent broker gives -ETIMEDOUT,
+ *    never a hang. The socket is non-blocking inside; flush also reads what arrives meanwhile,
+ *    so a pipelining client and a broker applying backpressure can never deadlock each other.
+ *  - Returns: 0 on success; NP_ERR(code) when the broker answered with an error (its message,
+ *    if any, is in errmsg); -errno for the network (-ECONNREFUSED, -ECONNRESET when the broker
+ *    closed the connection, -ETIMEDOUT); KC_EMALFORMED when a response cannot be decoded.
+ *    After a negative return other than NP_ERR the connection is no longer usable: close it.
+ *  - Slices in decoded responses point into the client's input buffer: they are valid until
+ *    the next call on the same client.
+ */
+#ifndef NP_CLIENT_H
+#define NP_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "kc_buf.h"
+#include "np.h"
+
+#define NP_CLIENT_DEFAULT_ADDR      "127.0.0.1:9092"
+#define NP_CLIENT_DEFAULT_TIMEOUT   30000       /* ms */
+#define NP_CLIENT_MAX_FRAME_DEFAULT (256u << 20) /* largest response accepted */
+
+struct np_client {
+    int fd;
+    int timeout_ms;
+    uint32_t next_corr;
+    size_t max_frame;
+    struct kc_writer out; /* encoded requests not yet sent */
+    uint8_t *in;          /* received bytes */
+    size_t in_len;        /* bytes in `in` */
+    size_t in_pos;        /* where the next unparsed frame starts */
+    size_t in_cap;
+    char errmsg[512];     /* the broker's message for the last NP_ERR return ("" if none) */
+    int64_t err_log_start; /* with consume errors: the partition's log start and end */
+    int64_t err_log_end;
+    int async_err;        /* first error answered to an acks=0 produce (0: none) */
+    char async_errmsg[512];
+};
+
+/* One response, pointing into the client's buffer (valid until the next call). */
+struct np_frame {
+    struct np_header h;
+    const uint8_t *body; /* after the 14-byte header */
+    size_t body_len;
+};
+
+/* "host:port", "[v6]:port" or "host" (port 9092) -> host[hcap], port[pcap]. -EINVAL. */
+int np_client_parse_addr(const char *addr, char *host, size_t hcap, char *port, size_t pcap);
+
+/* Connect to addr ("host:port") within timeout_ms. c is initialised either way; on failure
+ * there is nothing to close. */
+int np_client_connect(struct np_client *c, const char *addr, int timeout_ms);
+void np_client_close(struct np_client *c);
+
+/* ---- pipelining ------------------------------------------------------------------------ */
+
+static inline uint32_t np_client_next_corr(struct np_client *c)
+{
+    return c->next_corr++;
+}
+
+static inline struct kc_writer *np_client_out(struct np_client *c)
+{
+    return &c->out;
+}
+
+/* Send everything encoded into np_client_out(); the writer is empty after success. */
+int np_client_flush(struct np_client *c);
+/* Receive the next response frame, whatever its correlation id. */
+int np_client_recv(struct np_client *c, struct np_frame *f);
+/* Is a whole response frame already buffered (np_client_recv would not wait)? */
+int np_client_buffered(struct np_client *c);
+/*
+ * A frame's error as a return value: 0, or NP_ERR(code) with errmsg (and, for consume and
+ * consume-batch, err_log_start/end) set from the error body; KC_EMALFORMED if that body
+ * does not decode.
+ */
+int np_client_check(struct np_client *c, const struct np_frame *f);
+
+/* ---- one call at a time ---------------------------------------------------------------- */
+
+int np_client_create_topic(struct np_client *c, const char *topic, int32_t partitions,
+                           struct np_create_topic_resp *resp);
+/* acks 0: returns once the request is sent. The broker answers such a produce only when it
+ * fails; a later call that meets that answer keeps it in async_err / async_errmsg (the
+ * first one) and carries on. To know that every acks=0 produce was processed, make any
+ * answered call afterwards (np_client_ping): answers come in order. */
+int np_client_produce(struct np_client *c, const struct np_produce_req *req,
+                      struct np_produce_resp *resp);
+int np_client_consume(struct np_client *c, const struct np_consume_req *req,
+                      struct np_consume_resp *resp);
+int np_client_commit(struct np_client *c, const struct np_commit_req *req);
+int np_client_fetch_offset(struct np_client *c, const struct np_fetch_offset_req *req,
+                           struct np_fetch_offset_resp *resp);
+int np_client_produce_batch(struct np_client *c, const struct np_produce_batch_req *req,
+                            struct np_produce_batch_resp *resp);
+int np_client_consume_batch(struct np_client *c, const struct np_consume_batch_req *req,
+                            struct np_consume_batch_resp *resp);
+/* topic NULL: every topic. */
+int np_client_metadata(struct np_client *c, const char *topic, struct np_metadata_resp *resp);
+int np_client_ping(struct np_client *c, const void *payload, int32_t len);
+int np_client_info(struct np_client *c, struct np_info_resp *resp);
+
+/* A kc_slice over a C string (NULL -> null slice). */
+static inline struct kc_slice np_str(const char *s)
+{
+    struct kc_slice sl = {(const uint8_t *)s, s ? (int32_t)strlen(s) : -1};
+    return sl;
+}
+
+#endif
