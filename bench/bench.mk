@@ -1,0 +1,52 @@
+# bench/bench.mk: the system benchmark, the broker beside its peers (bench/README.md).
+#
+#   make bench           every module benchmark, then bench/run.sh (scripts/run-bench.sh)
+#   make bench-system    only bench/run.sh: the broker vs Redis, NATS JetStream, raw TCP
+#                        and librdkafka's mock cluster      (BENCH_QUICK=1: the short form)
+#   make bench-system-bins   build the load clients only
+#
+# bench/ is not a module (nothing links against it), so it is not in MODULES: its load
+# clients need the peers' client libraries (libnats, librdkafka), which scripts/deps.sh
+# installs for `bench` only, so they are built by the bench targets and never by `make all`.
+#
+#   bench/lib/*.c      shared by every client (sockets, the pipelined loop, the RESULT line)
+#   bench/bench_*.c    one load client each          -> $(BUILD)/bench/system/bench_*
+#
+# bench_native speaks the broker's native protocol (broker/proto), so it is built once
+# the broker has landed (broker/main.c exists).
+
+BENCH_SYS_DIR  := $(BUILD)/bench/system
+BENCH_SYS_LIB  := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard bench/lib/*.c))
+BENCH_SYS_SRCS := bench/bench_tcp.c bench/bench_redis.c bench/bench_nats.c bench/bench_rdkafka.c
+ifneq ($(wildcard broker/main.c),)
+BENCH_SYS_SRCS += bench/bench_native.c
+endif
+BENCH_SYS_SRCS := $(wildcard $(BENCH_SYS_SRCS))
+BENCH_SYS_BINS := $(patsubst bench/%.c,$(BENCH_SYS_DIR)/%,$(BENCH_SYS_SRCS))
+BENCH_SYS_INCS := -Ibench/lib -Icommon/include -Ibroker/proto/include
+
+bench_nats_LDLIBS    := $(shell pkg-config --libs libnats 2>/dev/null || echo -lnats)
+bench_rdkafka_LDLIBS := $(shell pkg-config --libs rdkafka 2>/dev/null || echo -lrdkafka)
+bench_native_LINK    := $(broker/proto_LIB)
+
+$(BUILD)/obj/bench/%.o: bench/%.c | $(BENCH_DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(BENCH_SYS_INCS) $(CFLAGS) -c $< -o $@
+
+$(BENCH_SYS_DIR)/%: $(BUILD)/obj/bench/%.o $(BENCH_SYS_LIB) $(common_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BENCH_SYS_LIB) $($*_LINK) $(common_LIB) \
+		$($*_LDLIBS) $(LDLIBS)
+
+$(BENCH_SYS_DIR)/bench_native: $(bench_native_LINK)
+
+bench-system-bins: $(BENCH_SYS_BINS)
+
+bench-system: $(BENCH_SYS_BINS) bins | $(BENCH_DEPS_STAMP)
+	@BUILD=$(BUILD) bench/run.sh
+
+# `make bench` (root Makefile) runs bench/run.sh after the module benchmarks: build the
+# clients first.
+bench: $(BENCH_SYS_BINS)
+
+.PHONY: bench-system bench-system-bins

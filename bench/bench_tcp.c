@@ -1,0 +1,288 @@
+/*
+ * bench_tcp.c - the ceilings: what a raw loopback TCP socket does on this machine, with no
+ * protocol, no storage and no broker in the way.
+ *
+ *   bench_tcp stream   [--ms 1000] [--chunk 1048576] [--read 262144]
+ *       a child process writes big buffers as fast as it can, the parent reads and discards
+ *       them for --ms milliseconds: MB/s, the ceiling for "consume from the page cache"
+ *       (the broker sends from its page cache by sendfile; here the sender's buffer is
+ *       already in memory, so this is the best any consumer could do).
+ *
+ *   bench_tcp pingpong [--count 20000] [--warmup 500] [--req 145] [--resp 26]
+ *       the child answers each --req byte message with --resp bytes; the parent sends one
+ *       at a time on the pipelined loop every request/reply client uses (bench.h), so the
+ *       ceiling is measured exactly as the broker's single-record produce is: p50/p99 of
+ *       the round trip. The defaults are the sizes of a native produce of one 100 B record
+ *       to topic "bench-rtt" and of its answer.
+ *
+ *   bench_tcp freeport
+ *       print a TCP port that was free on 127.0.0.1 a moment ago (for servers that cannot
+ *       pick their own: redis-server, nats-server). The caller retries if it was taken.
+ *
+ *   child (server)                          parent (client, measures)
+ *   accept() on the inherited listener  <-- connect()
+ *   stream: write() 1 MiB chunks ------->   read() and discard, for --ms
+ *   pingpong: read req, write resp  <---->  one request in flight, time each reply
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "kc_err.h"
+#include "kc_time.h"
+
+struct tcp_opts {
+    int64_t ms;
+    int64_t chunk;
+    int64_t read_size;
+    int64_t count;
+    int64_t warmup;
+    int64_t req;
+    int64_t resp;
+};
+
+/* ---- the child: a server that serves one connection, then exits ------------------------ */
+
+static int serve_stream(int fd, size_t chunk)
+{
+    uint8_t *buf = malloc(chunk);
+
+    if (buf == NULL)
+        return -ENOMEM;
+    bench_fill_payload(buf, chunk, 1);
+    for (;;) { /* until the reader hangs up: EPIPE or ECONNRESET end the run */
+        ssize_t n = send(fd, buf, chunk, MSG_NOSIGNAL);
+
+        if (n < 0 && errno != EINTR)
+            break;
+    }
+    free(buf);
+    return 0;
+}
+
+static int serve_pingpong(int fd, size_t req, size_t resp)
+{
+    uint8_t *in = malloc(req);
+    uint8_t *out = calloc(1, resp);
+    int err = in != NULL && out != NULL ? 0 : -ENOMEM;
+
+    while (err == 0) {
+        err = bench_read_exact(fd, in, req);
+        if (err == 0 && send(fd, out, resp, MSG_NOSIGNAL) != (ssize_t)resp)
+            err = -EIO; /* blocking socket: a short send means the peer went away */
+    }
+    free(in);
+    free(out);
+    return err == KC_ECLOSED ? 0 : err;
+}
+
+static void child_main(int lfd, const char *mode, const struct tcp_opts *o)
+{
+    int fd = accept(lfd, NULL, NULL);
+    int err;
+
+    if (fd < 0)
+        _exit(1);
+    if (strcmp(mode, "stream") == 0)
+        err = serve_stream(fd, (size_t)o->chunk);
+    else
+        err = serve_pingpong(fd, (size_t)o->req, (size_t)o->resp);
+    _exit(err == 0 ? 0 : 1);
+}
+
+/* Wait for the child; it exits once we hang up. Killed (by its pid) if it does not. */
+static int reap(pid_t pid)
+{
+    int status = 0;
+
+    for (int i = 0; i < 500; i++) {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+
+        if (r == pid)
+            return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -ECHILD;
+        if (r < 0 && errno != EINTR)
+            return -errno;
+        kc_sleep_ms(10);
+    }
+    (void)kill(pid, SIGKILL); /* stuck: the run already failed, only cleanup is left */
+    (void)waitpid(pid, &status, 0);
+    return -ETIMEDOUT;
+}
+
+/* ---- the parent: the measuring client --------------------------------------------------- */
+
+static int measure_stream(int fd, const struct tcp_opts *o)
+{
+    struct bench_result r = { .bench = "tcp_stream" };
+    uint8_t *buf = malloc((size_t)o->read_size);
+    int64_t start = kc_mono_ns();
+    int64_t end = start + o->ms * 1000000;
+    int64_t now = start;
+
+    if (buf == NULL)
+        return -ENOMEM;
+    while (now < end) {
+        ssize_t n = read(fd, buf, (size_t)o->read_size);
+
+        if (n <= 0 && !(n < 0 && errno == EINTR)) {
+            free(buf);
+            return n == 0 ? KC_ECLOSED : -errno;
+        }
+        r.bytes += n > 0 ? n : 0;
+        now = kc_mono_ns();
+    }
+    r.elapsed_ns = now - start;
+    r.records = 0;
+    bench_result_print(stdout, &r);
+    free(buf);
+    return 0;
+}
+
+struct pp_ctx {
+    size_t req;
+    size_t resp;
+    uint8_t *payload;
+};
+
+static void pp_encode(void *ctx, int64_t seq, struct kc_writer *w)
+{
+    struct pp_ctx *c = ctx;
+
+    (void)seq;
+    kc_write_raw(w, c->payload, c->req);
+}
+
+static ssize_t pp_decode(void *ctx, const uint8_t *p, size_t len)
+{
+    struct pp_ctx *c = ctx;
+
+    (void)p;
+    return len >= c->resp ? (ssize_t)c->resp : 0;
+}
+
+static const struct bench_pipe_ops pp_ops = { pp_encode, pp_decode };
+
+static int measure_pingpong(int fd, const struct tcp_opts *o)
+{
+    struct pp_ctx c = { (size_t)o->req, (size_t)o->resp, calloc(1, (size_t)o->req) };
+    struct bench_pipe warm = { .fd = fd, .total = o->warmup, .window = 1, .ops = &pp_ops,
+                               .ctx = &c };
+    struct bench_pipe p = warm;
+    struct bench_result r = { .bench = "tcp_pingpong", .records = o->count, .nlat = (size_t)o->count };
+    int64_t start;
+    int err;
+
+    r.lat_ns = calloc((size_t)o->count, sizeof(int64_t));
+    if (c.payload == NULL || r.lat_ns == NULL) {
+        err = -ENOMEM;
+        goto out;
+    }
+    err = o->warmup > 0 ? bench_pipe_run(&warm) : 0;
+    p.total = o->count;
+    p.lat_ns = r.lat_ns;
+    start = kc_mono_ns();
+    if (err == 0)
+        err = bench_pipe_run(&p);
+    r.elapsed_ns = kc_mono_ns() - start;
+    r.bytes = o->count * (o->req + o->resp);
+    if (err == 0)
+        bench_result_print(stdout, &r);
+out:
+    free(c.payload);
+    free(r.lat_ns);
+    return err;
+}
+
+static int run(const char *mode, const struct tcp_opts *o)
+{
+    int lfd, port, fd = -1, err;
+    pid_t pid;
+
+    err = bench_listen(0, &lfd, &port);
+    if (err != 0)
+        return err;
+    pid = fork();
+    if (pid < 0) {
+        err = -errno;
+        (void)close(lfd); /* reporting the fork error */
+        return err;
+    }
+    if (pid == 0)
+        child_main(lfd, mode, o);
+    (void)close(lfd); /* the child holds its own copy; ours is no longer needed */
+    err = bench_connect(port, &fd);
+    if (err == 0)
+        err = strcmp(mode, "stream") == 0 ? measure_stream(fd, o) : measure_pingpong(fd, o);
+    if (fd >= 0)
+        (void)close(fd); /* hanging up is what tells the child to exit */
+    if (fd < 0)
+        (void)kill(pid, SIGKILL); /* it is blocked in accept() and nobody will come */
+    int rerr = reap(pid);
+    return err != 0 ? err : (strcmp(mode, "stream") == 0 ? 0 : rerr);
+}
+
+static int freeport(void)
+{
+    int fd, port;
+    int err = bench_listen(0, &fd, &port);
+
+    if (err != 0)
+        return err;
+    (void)close(fd); /* the port is free again, which is the point */
+    printf("%d\n", port);
+    return 0;
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: bench_tcp stream [--ms N] [--chunk B] [--read B]\n"
+                    "       bench_tcp pingpong [--count N] [--warmup N] [--req B] [--resp B]\n"
+                    "       bench_tcp freeport\n");
+    exit(2);
+}
+
+static void parse(int argc, char **argv, struct tcp_opts *o)
+{
+    static const struct option longs[] = {
+        { "ms", 1, NULL, 'm' },    { "chunk", 1, NULL, 'c' }, { "read", 1, NULL, 'r' },
+        { "count", 1, NULL, 'n' }, { "warmup", 1, NULL, 'w' }, { "req", 1, NULL, 'q' },
+        { "resp", 1, NULL, 'p' },  { NULL, 0, NULL, 0 },
+    };
+    int c;
+
+    while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+        switch (c) {
+        case 'm': o->ms = bench_opt_i64("--ms", optarg, 1, 600000); break;
+        case 'c': o->chunk = bench_opt_i64("--chunk", optarg, 1, 1 << 28); break;
+        case 'r': o->read_size = bench_opt_i64("--read", optarg, 1, 1 << 28); break;
+        case 'n': o->count = bench_opt_i64("--count", optarg, 1, 100000000); break;
+        case 'w': o->warmup = bench_opt_i64("--warmup", optarg, 0, 100000000); break;
+        case 'q': o->req = bench_opt_i64("--req", optarg, 1, 1 << 24); break;
+        case 'p': o->resp = bench_opt_i64("--resp", optarg, 1, 1 << 24); break;
+        default: usage();
+        }
+    }
+}
+
+int main(int argc, char **argv)
+{
+    struct tcp_opts o = { 1000, 1 << 20, 256 << 10, 20000, 500, 145, 26 };
+    const char *mode = argc > 1 ? argv[1] : "";
+    int err;
+
+    if (strcmp(mode, "freeport") == 0)
+        return freeport() == 0 ? 0 : 1;
+    if (strcmp(mode, "stream") != 0 && strcmp(mode, "pingpong") != 0)
+        usage();
+    parse(argc - 1, argv + 1, &o);
+    err = run(mode, &o);
+    if (err != 0)
+        bench_die(mode, err);
+    return 0;
+}

@@ -1,0 +1,114 @@
+/*
+ * bench.h - what the system benchmark's load clients share: loopback sockets, one
+ * pipelined request loop, and the one result line every client prints.
+ *
+ * The system benchmark (bench/run.sh) sets the broker beside its peers (Redis streams,
+ * NATS JetStream, a raw TCP socket, librdkafka's mock cluster). A comparison is only fair
+ * when both sides are driven the same way, so every request/reply client here (Redis
+ * XADD, the native protocol, the raw TCP ping-pong) runs on the same loop:
+ *
+ *        encode()  ->  out buffer  --write-->  socket  --read-->  in buffer  ->  decode()
+ *        (while fewer than `window` requests are in flight)          (one reply at a time)
+ *
+ *   one non-blocking socket, poll(2) for POLLIN and, while output is pending, POLLOUT;
+ *   replies arrive in request order (Redis and the native protocol both promise that on
+ *   one connection), so the send time of request i sits in slot i % window of a ring and
+ *   the round trip of reply i is "now - ring[i % window]".
+ *
+ * window = 1 is a round-trip (latency) measurement; window = 1000 is pipelining.
+ *
+ * Every client prints exactly one line on stdout, which bench/run.sh parses:
+ *
+ *   RESULT bench=<name> records=<n> bytes=<n> seconds=<s> records_per_s=<r> mb_per_s=<r>
+ *          p50_us=<x> p99_us=<x> p999_us=<x>                  (latency fields: "-" if none)
+ *
+ * MB is 10^6 bytes. Rules: functions return 0 or -errno / a KC_* code (kc_strerror names
+ * them); nothing here keeps global state; a client's threads share nothing but their own
+ * bench_pipe.
+ */
+#ifndef BENCH_H
+#define BENCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "kc_buf.h"
+
+#define BENCH_HOST             "127.0.0.1"
+#define BENCH_TIMEOUT_MS       120000 /* no run may wait longer for one reply */
+#define BENCH_IN_BUF_BYTES     (1u << 20)
+#define BENCH_OUT_HIGH_BYTES   (256u << 10) /* stop encoding while this much is unsent */
+
+/* ---- results ------------------------------------------------------------------------- */
+
+struct bench_result {
+    const char *bench;  /* a short name: "redis_xadd", "native_produce", ... */
+    int64_t records;
+    int64_t bytes;      /* payload bytes (or stream bytes) moved */
+    int64_t elapsed_ns;
+    int64_t *lat_ns;    /* NULL, or nlat round trips in ns (sorted in place when printed) */
+    size_t nlat;
+};
+
+/* Print the RESULT line for r on f (see above). */
+void bench_result_print(FILE *f, struct bench_result *r);
+
+/* ---- sockets --------------------------------------------------------------------------- */
+
+/* Connect to 127.0.0.1:port (TCP_NODELAY on). 0 and *fd, or -errno. Blocking socket. */
+int bench_connect(int port, int *fd);
+/* Listen on 127.0.0.1:port (0 = any free port). 0, *fd and *bound, or -errno. */
+int bench_listen(int port, int *fd, int *bound);
+int bench_set_nonblock(int fd);
+/* Read exactly n bytes (blocking fd); 0, KC_ECLOSED at end of stream, or -errno. */
+int bench_read_exact(int fd, void *buf, size_t n);
+
+/* ---- the pipelined request loop -------------------------------------------------------- */
+
+struct bench_pipe_ops {
+    /* Append request number seq (0, 1, ...) to w. */
+    void (*encode)(void *ctx, int64_t seq, struct kc_writer *w);
+    /*
+     * Look at the start of the reply bytes p[0..len): the length of one whole reply (> 0),
+     * 0 when more bytes are needed, or a negative error when the peer refused the request
+     * or sent garbage (the run stops with that error).
+     */
+    ssize_t (*decode)(void *ctx, const uint8_t *p, size_t len);
+};
+
+struct bench_pipe {
+    int fd;                 /* connected; made non-blocking by the run */
+    int64_t total;          /* requests to send */
+    int window;             /* most requests in flight, >= 1 */
+    const struct bench_pipe_ops *ops;
+    void *ctx;
+    int64_t *lat_ns;        /* NULL, or room for `total` round trips */
+    int err;                /* out: the run's result (bench_pipe_run_many) */
+};
+
+/*
+ * Send p->total requests keeping at most p->window in flight, and take every reply.
+ * Returns 0, or the first error: decode's, -errno from the socket, KC_ECLOSED if the peer
+ * hung up, -ETIMEDOUT when no reply came within BENCH_TIMEOUT_MS. Calling thread only.
+ */
+int bench_pipe_run(struct bench_pipe *p);
+
+/*
+ * Run n pipes at once, one thread each (inline when n == 1), and wait for all. Returns 0
+ * or the first error among them (each pipe's own result is in its err).
+ */
+int bench_pipe_run_many(struct bench_pipe *pipes, int n);
+
+/* ---- small helpers --------------------------------------------------------------------- */
+
+/* Fill buf[0..n) with printable bytes that vary with seed (so nothing compresses to 0). */
+void bench_fill_payload(uint8_t *buf, size_t n, uint64_t seed);
+/* Strict integer option: exits with a message on bad input (command-line parsing only). */
+int64_t bench_opt_i64(const char *name, const char *s, int64_t min, int64_t max);
+/* Print msg and kc_strerror(err) on stderr and exit(1): for the clients' main() only. */
+void bench_die(const char *msg, int err) __attribute__((noreturn));
+
+#endif
