@@ -21,8 +21,16 @@
  *  - zc_out_mem copies; zc_out_mem_take takes ownership of a malloc'ed buffer (freed when
  *    sent or at fini). zc_out_file does not own fd: it calls release(arg) exactly once,
  *    when the range has been sent or the queue is finalised, and the caller keeps fd open
- *    until then.
- *  - zc_out_send works on non-blocking sockets; it never blocks and never raises SIGPIPE.
+ *    until then. Ownership moves only on success: after -ENOMEM the caller still owns the
+ *    buffer, and release is not called.
+ *  - zc_out_send never blocks (memory goes out with MSG_DONTWAIT; give it a non-blocking
+ *    socket so sendfile does not block either).
+ *  - SIGPIPE: memory pieces are sent with MSG_NOSIGNAL, but sendfile(2) has no such flag and
+ *    raises SIGPIPE when the peer has gone. A process that queues file ranges must ignore
+ *    SIGPIPE (signal(SIGPIPE, SIG_IGN) at start, as the broker does); then the error comes
+ *    back as -EPIPE like any other.
+ *  - After zc_out_send returns < 0 the stream is broken (some bytes of a piece may have
+ *    gone): close the connection and zc_out_fini the queue.
  */
 #ifndef ZC_H
 #define ZC_H
@@ -63,9 +71,13 @@ static inline size_t zc_out_pending(const struct zc_out *q)
  */
 int zc_out_send(struct zc_out *q, int sock);
 
-/* Blocking helpers for demos and benchmarks: send len bytes of fd from pos to sock. */
+/*
+ * Blocking helpers for demos and benchmarks: send len bytes of fd from pos to sock (waiting
+ * in poll() if sock is non-blocking). Return len, or -errno, or -EIO if the file ends
+ * before pos + len. zc_sendfile_all falls back to zc_copy_all where sendfile cannot serve.
+ */
 ssize_t zc_sendfile_all(int sock, int fd, off_t pos, size_t len);
-/* The classic way, for comparison: pread into buf, write to the socket, repeat. */
+/* The classic way, for comparison: pread into buf, send to the socket, repeat. */
 ssize_t zc_copy_all(int sock, int fd, off_t pos, size_t len, void *buf, size_t bufsize);
 
 #endif

@@ -1,0 +1,196 @@
+/* test_transfer.c - the blocking whole-range helpers: sendfile and pread + send. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "kc_common.h"
+#include "kc_test.h"
+#include "zc.h"
+
+#define FILE_BYTES (3 * 1024 * 1024 + 17)
+
+static uint8_t pattern(size_t i)
+{
+    return (uint8_t)(i * 131u + (i >> 8) * 7u + (i >> 16));
+}
+
+struct reader {
+    int fd;
+    uint8_t *buf;
+    size_t len, cap;
+};
+
+/* Read until EOF (cmocka asserts stay on the main thread: errors end the read). */
+static void *reader_main(void *arg)
+{
+    struct reader *r = arg;
+    for (;;) {
+        ssize_t n = read(r->fd, r->buf + r->len, r->cap - r->len);
+        if (n <= 0 || (r->len += (size_t)n) == r->cap)
+            break;
+    }
+    return NULL;
+}
+
+struct fx {
+    char *dir;
+    int fd, fds_before;
+};
+
+static int setup(void **state)
+{
+    struct fx *fx = calloc(1, sizeof(*fx));
+    assert_non_null(fx);
+    fx->fds_before = kc_test_fd_count();
+    fx->dir = kc_test_tmpdir();
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/segment.log", fx->dir);
+    fx->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    assert_true(fx->fd >= 0);
+    uint8_t *buf = malloc(FILE_BYTES);
+    assert_non_null(buf);
+    for (size_t i = 0; i < FILE_BYTES; i++)
+        buf[i] = pattern(i);
+    assert_int_equal(kc_write_all(fx->fd, buf, FILE_BYTES), FILE_BYTES);
+    free(buf);
+    *state = fx;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *fx = *state;
+    close(fx->fd);
+    kc_test_rmdir(fx->dir);
+    assert_int_equal(kc_test_fd_count(), fx->fds_before);
+    free(fx);
+    return 0;
+}
+
+static void tcp_pair(int *snd, int *rcv, int sndbuf, bool nonblock)
+{
+    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t alen = sizeof(a);
+    assert_true(l >= 0);
+    assert_int_equal(bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(l, 1), 0);
+    assert_int_equal(getsockname(l, (struct sockaddr *)&a, &alen), 0);
+    int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0), 0);
+    assert_true(c >= 0);
+    if (sndbuf)
+        assert_int_equal(setsockopt(c, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)), 0);
+    int rc = connect(c, (struct sockaddr *)&a, sizeof(a));
+    assert_true(rc == 0 || errno == EINPROGRESS);
+    *rcv = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+    assert_true(*rcv >= 0);
+    close(l);
+    *snd = c;
+}
+
+enum how { SENDFILE, COPY };
+
+/* Send [pos, pos+len) with one helper to a reader thread and check every byte. */
+static void transfer(struct fx *fx, enum how how, size_t pos, size_t len, int sndbuf,
+                     bool nonblock)
+{
+    int snd, rcv;
+    tcp_pair(&snd, &rcv, sndbuf, nonblock);
+    struct reader r = {.fd = rcv, .cap = len + 1};
+    r.buf = malloc(r.cap);
+    assert_non_null(r.buf);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, reader_main, &r), 0);
+    ssize_t sent;
+    if (how == SENDFILE) {
+        sent = zc_sendfile_all(snd, fx->fd, (off_t)pos, len);
+    } else {
+        uint8_t *buf = malloc(10007); /* an odd size: chunks never line up with anything */
+        assert_non_null(buf);
+        sent = zc_copy_all(snd, fx->fd, (off_t)pos, len, buf, 10007);
+        free(buf);
+    }
+    close(snd); /* EOF for the reader */
+    assert_int_equal(pthread_join(t, NULL), 0);
+    close(rcv);
+    assert_int_equal(sent, (ssize_t)len);
+    assert_int_equal(r.len, len);
+    for (size_t i = 0; i < len; i++)
+        if (r.buf[i] != pattern(pos + i))
+            fail_msg("byte %zu differs", i);
+    free(r.buf);
+}
+
+static void test_transfer_sendfile_all_sends_exact_range(void **state)
+{
+    transfer(*state, SENDFILE, 4095, FILE_BYTES - 4095 - 3, 0, false);
+}
+
+static void test_transfer_copy_all_sends_exact_range(void **state)
+{
+    transfer(*state, COPY, 4095, FILE_BYTES - 4095 - 3, 0, false);
+}
+
+static void test_transfer_nonblocking_small_sndbuf_waits_and_completes(void **state)
+{
+    transfer(*state, SENDFILE, 1, FILE_BYTES - 1, 4096, true);
+    transfer(*state, COPY, 1, FILE_BYTES - 1, 4096, true);
+}
+
+static void test_transfer_short_file_is_eio(void **state)
+{
+    struct fx *fx = *state;
+    for (int how = SENDFILE; how <= COPY; how++) {
+        int snd, rcv;
+        tcp_pair(&snd, &rcv, 0, false);
+        uint8_t buf[4096];
+        /* 100 bytes past the end: the socket buffer takes the rest without a reader. */
+        ssize_t rc = how == SENDFILE
+                         ? zc_sendfile_all(snd, fx->fd, FILE_BYTES - 1000, 1100)
+                         : zc_copy_all(snd, fx->fd, FILE_BYTES - 1000, 1100, buf, sizeof(buf));
+        assert_int_equal(rc, -EIO);
+        close(snd);
+        close(rcv);
+    }
+}
+
+static void test_transfer_bad_arguments_are_einval(void **state)
+{
+    struct fx *fx = *state;
+    uint8_t buf[16];
+    assert_int_equal(zc_sendfile_all(0, fx->fd, -1, 10), -EINVAL);
+    assert_int_equal(zc_copy_all(0, fx->fd, -1, 10, buf, sizeof(buf)), -EINVAL);
+    assert_int_equal(zc_copy_all(0, fx->fd, 0, 10, buf, 0), -EINVAL);
+    assert_int_equal(zc_sendfile_all(0, fx->fd, 0, 0), 0); /* nothing to do */
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN); /* as the broker does; see zc.h */
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_transfer_sendfile_all_sends_exact_range, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_transfer_copy_all_sends_exact_range, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            test_transfer_nonblocking_small_sndbuf_waits_and_completes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_transfer_short_file_is_eio, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_transfer_bad_arguments_are_einval, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
