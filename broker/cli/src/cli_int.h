@@ -1,0 +1,49 @@
+/*
+ * cli_int.h - what the CLI's source files share and nothing outside needs.
+ */
+#ifndef CLI_INT_H
+#define CLI_INT_H
+
+#include "cli.h"
+
+/* One command of the table in commands.c. */
+struct cli_cmd {
+    const char *code;    /* "0".."6", or NULL */
+    const char *name;
+    const char *alias;   /* a second name, or NULL */
+    const char *args;    /* synopsis after the name */
+    const char *summary; /* one line */
+    const char *details; /* option lines, or NULL */
+    int (*run)(struct cli *cli, int argc, char **argv); /* argv[0] is the word typed */
+};
+
+const struct cli_cmd *cli__find(const char *word);
+
+/* Connect if not connected; prints the failure. A cli_status. */
+int cli__connect(struct cli *cli);
+/* Print a client return code as an error line; a cli_status (network errors disconnect). */
+int cli__report(struct cli *cli, int rc);
+/* Print why (if any) and the command's synopsis; returns CLI_EUSAGE. */
+int cli__usage(struct cli *cli, const char *cmd, const char *why);
+/* A number in [min, max] for the named argument, or a usage error. */
+int cli__num(struct cli *cli, const char *cmd, const char *what, const char *s, int64_t min,
+             int64_t max, int64_t *out);
+/* Options and min..max positionals of argv[1..]; prints usage or help. */
+int cli__args(struct cli *cli, int argc, char **argv, const struct cli_opt *opts, char **pos,
+              int min, int max, int *npos, bool *help);
+
+/* Commands that live in their own files. */
+int cli__cmd_produce(struct cli *cli, int argc, char **argv);
+int cli__cmd_produce_batch(struct cli *cli, int argc, char **argv);
+int cli__cmd_consume_batch(struct cli *cli, int argc, char **argv);
+int cli__cmd_test(struct cli *cli, int argc, char **argv);
+
+/*
+ * Print the records of whole batches records[0..len) with offsets >= from, at most
+ * *left of them (decremented); *next gets the offset after the last record looked at.
+ * CLI_OK, or CLI_EBROKER after printing why (a corrupt or compressed batch).
+ */
+int cli__print_batches(struct cli *cli, const uint8_t *records, size_t len, int64_t from,
+                       int64_t *left, int64_t *next);
+
+#endif
