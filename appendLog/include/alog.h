@@ -71,7 +71,8 @@ void alog_flusher_destroy(struct alog_flusher *f);
  * Open (creating if needed) the log in dir. After an unclean stop this recovers: it
  * re-reads everything past the recovery point, truncates at the first bad byte, and
  * rebuilds indexes; indexes that fail a sanity check are rebuilt too. flusher may be
- * NULL (then only alog_flush makes data durable). *out is written only on success.
+ * NULL (then only alog_flush makes data durable). cfg may be NULL (the defaults).
+ * *out is written only on success.
  */
 int alog_open(struct alog **out, const char *dir, const struct alog_config *cfg,
               struct alog_flusher *flusher);
@@ -142,7 +143,28 @@ struct alog_info {
     int segments;
     bool recovered;   /* this open found an unclean shutdown and ran recovery */
     int64_t recovery_truncated_bytes; /* bytes cut off the tail by that recovery */
+    /* Added by the storage engineer (appended, so older initialisers still compile): */
+    int recovery_deleted_segments; /* whole segments that recovery removed */
+    int indexes_rebuilt;           /* indexes found missing/corrupt at open and rebuilt */
+    int64_t index_entries;         /* .index entries over all segments */
+    int64_t timeindex_entries;     /* .timeindex entries over all segments */
+    uint64_t fsyncs;               /* fdatasync()s of .log files since open */
+    uint64_t dir_fsyncs;           /* fsync()s of the directory since open */
+    uint64_t flushes;              /* flush passes that advanced durable_offset */
+    int failed;                    /* 0, or the error of the fsync that failed the log */
 };
 void alog_info(struct alog *log, struct alog_info *info);
+
+/* One segment, for demos and tools (alog_segments). */
+struct alog_segment_info {
+    int64_t base_offset;
+    int64_t next_offset;
+    uint64_t bytes;
+    int64_t index_entries;
+    int64_t timeindex_entries;
+    int64_t max_timestamp; /* -1 when no batch carried one */
+};
+/* Fill up to cap entries, oldest first; returns how many segments the log has. */
+int alog_segments(struct alog *log, struct alog_segment_info *out, int cap);
 
 #endif

@@ -1,0 +1,160 @@
+/*
+ * append.c - the write path: assign offsets, write the batch whole, index it, publish it.
+ *
+ *   alog_append(batch)                                   (append_lock held throughout)
+ *     re-check the header      length matches, magic 2, lastOffsetDelta = count - 1
+ *     roll?                    segment.bytes, segment.ms, an index full, u32 overflow
+ *     rewrite                  baseOffset = log end, partitionLeaderEpoch = 0 (both
+ *                              outside the CRC'd bytes: the CRC stays valid)
+ *     pwrite at seg->size      the whole batch into ONE segment, never straddling two
+ *     index it                 segment.c's rule
+ *     publish                  seg->next_offset, seg->size, then log->end_offset
+ *                              (release stores; readers acquire end_offset first)
+ *
+ * A failed or short write publishes nothing: end_offset and the segment size stay where
+ * they were, the torn bytes are cut off again (ftruncate, best effort) and otherwise
+ * overwritten by the next append, truncated at close, or cut by recovery. The caller sees
+ * -errno and the log carries on: a failed write(2), unlike a failed fsync, leaves the page
+ * cache telling the truth.
+ */
+#include <errno.h>
+
+#include "alog_int.h"
+#include "alog_params.h"
+#include "kc_err.h"
+#include "kc_log.h"
+#include "kc_time.h"
+
+/* The header fields the log relies on. The caller validated the batch (CRC, records);
+ * this re-check is cheap and keeps a caller's mistake from corrupting the log. */
+static int check_batch(const struct alog *log, const uint8_t *batch, size_t len,
+                       struct kc_batch_header *h)
+{
+    if (len > log->cfg.max_batch_bytes)
+        return KC_ETOOLARGE;
+    if (!batch || len < KC_BATCH_HEADER_SIZE)
+        return KC_EMALFORMED;
+    if (kc_batch_header_decode(batch, len, h) != 0)
+        return KC_EMALFORMED; /* short, bad magic, or lastOffsetDelta != count - 1 */
+    if ((size_t)h->batch_length + KC_BATCH_LOG_OVERHEAD != len)
+        return KC_EMALFORMED;
+    return 0;
+}
+
+static bool should_roll(const struct alog *log, const struct alog_segment *seg, size_t len,
+                        int64_t last_offset, int64_t now_ms)
+{
+    uint64_t size = atomic_load_explicit(&seg->size, memory_order_relaxed);
+    if (size == 0)
+        return false; /* a batch larger than segment.bytes still gets a segment */
+    if (size + len > log->cfg.segment_bytes)
+        return true;
+    if (now_ms - seg->first_append_ms > log->cfg.segment_ms)
+        return true;
+    if (mm_index_full(&seg->oidx) || mm_index_full(&seg->tidx))
+        return true;
+    return last_offset - seg->base > ALOG_MAX_RELATIVE_OFFSET;
+}
+
+/*
+ * Start a new active segment at base. The old one is sealed (final time-index entry,
+ * indexes trimmed) BEFORE the new one is published, so that the flusher, which syncs the
+ * indexes of non-active segments, never touches an index while it is being trimmed.
+ */
+static int roll(struct alog *log, int64_t base)
+{
+    struct alog_segment *old = log->active, *seg;
+    if (log->tail_dirty) { /* a rolled segment must end exactly at its last batch */
+        int rc = alog__seg_truncate(old, alog__seg_size(old));
+        if (rc)
+            return rc;
+        log->tail_dirty = false;
+    }
+    int rc = alog__seg_create(log, base, &seg);
+    if (rc)
+        return rc;
+    int seal = alog__seg_seal(log, old);
+    if (seal) /* still a valid index (a zero tail); the next open trims it */
+        kc_log_warn("alog %s: sealing segment: %s", old->stem, kc_strerror(seal));
+    if ((rc = alog__segs_push(log, seg)) != 0) {
+        (void)alog__seg_unlink(seg); /* empty and unpublished */
+        alog__seg_unref(seg);
+        return rc;
+    }
+    log->active = seg;
+    atomic_store(&log->dir_dirty, true);
+    atomic_store(&log->roll_pending, true);
+    if (log->flusher)
+        alog__flusher_kick(log->flusher); /* flush the old segment, checkpoint */
+    kc_log_debug("alog %s: rolled to segment %lld", log->dir, (long long)base);
+    return 0;
+}
+
+/* Forget a failed write's bytes. If even that fails, close/recovery cut them later. */
+static void discard_tail(struct alog *log, struct alog_segment *seg, uint64_t pos)
+{
+    if (alog__seg_truncate(seg, pos) != 0)
+        log->tail_dirty = true;
+}
+
+static int append_locked(struct alog *log, uint8_t *batch, size_t len,
+                         struct kc_batch_header *h, int64_t *base_offset)
+{
+    if (atomic_load_explicit(&log->failed, memory_order_acquire))
+        return -EIO;
+    int64_t base = atomic_load_explicit(&log->end_offset, memory_order_relaxed);
+    int64_t last = base + h->last_offset_delta;
+    int64_t now = kc_wall_ms();
+    if (should_roll(log, log->active, len, last, now)) {
+        int rc = roll(log, base);
+        if (rc)
+            return rc;
+    }
+    struct alog_segment *seg = log->active;
+    uint64_t pos = atomic_load_explicit(&seg->size, memory_order_relaxed);
+    kc_batch_set_base_offset(batch, base);
+    kc_batch_set_leader_epoch(batch, 0);
+    ssize_t w = log->io.pwrite(log->io.ctx, seg->fd, batch, len, (off_t)pos);
+    if (w < 0) {
+        discard_tail(log, seg, pos);
+        return (int)w;
+    }
+    h->base_offset = base;
+    alog__seg_index_batch(log, seg, pos, h, len);
+    if (pos == 0)
+        seg->first_append_ms = now;
+    atomic_store_explicit(&seg->next_offset, last + 1, memory_order_release);
+    atomic_store_explicit(&seg->size, pos + len, memory_order_release);
+    /* The commit point: from this store on, readers can see the batch. */
+    atomic_store_explicit(&log->end_offset, last + 1, memory_order_release);
+    *base_offset = base;
+    return 0;
+}
+
+/* flush.messages: wake the flusher when the undurable backlog crosses the threshold. */
+static void maybe_kick(struct alog *log, int64_t prev_end, int64_t end)
+{
+    int64_t n = log->cfg.flush_interval_messages;
+    if (n <= 0 || !log->flusher)
+        return;
+    int64_t durable = alog_durable_offset(log);
+    if (prev_end - durable < n && end - durable >= n)
+        alog__flusher_kick(log->flusher);
+}
+
+int alog_append(struct alog *log, uint8_t *batch, size_t len, int64_t *base_offset)
+{
+    struct kc_batch_header h;
+    int rc = check_batch(log, batch, len, &h);
+    if (rc)
+        return rc;
+    int64_t base = 0;
+    pthread_mutex_lock(&log->append_lock);
+    rc = append_locked(log, batch, len, &h, &base);
+    pthread_mutex_unlock(&log->append_lock);
+    if (rc)
+        return rc;
+    maybe_kick(log, base, base + h.last_offset_delta + 1);
+    *base_offset = base;
+    return 0;
+}

@@ -1,0 +1,416 @@
+/*
+ * flusher.c - durability: one background thread fsyncs many logs, and one fsync answers
+ * every request that was waiting for it (group commit).
+ *
+ *   producer A: append ... wait_durable(120) ----.
+ *   producer B: append ... wait_durable(121) ----+--> flusher: end = 125
+ *   producer C: append ... wait_durable(125) ----'      fdatasync(.log)    one syscall
+ *                                                       durable = 125
+ *                                                       A, B, C called back with 0
+ *
+ * While one fdatasync runs (milliseconds on a real disk), appends keep going and their
+ * waiters queue up; the next pass covers them all. So the fsync rate is bounded by the
+ * disk, not by the request rate, and never exceeds one per pass.
+ *
+ * When a pass happens, per log: someone waits; flush.ms elapsed since the last flush;
+ * flush.messages are undurable; a segment rolled; or the log is closing. The recovery
+ * point checkpoint is written at most every ALOG_CHECKPOINT_INTERVAL_MS and at each roll,
+ * after msync'ing the indexes of the segments it vouches for.
+ *
+ * A failed fsync is final for the log. Linux may already have dropped the dirty pages it
+ * could not write (and cleared the error), so a retried fsync can succeed without the
+ * data ever reaching the disk ("fsyncgate", PostgreSQL 2018). The log therefore refuses
+ * appends with -EIO, fails every waiter with -EIO, and leaves the truth to recovery on the
+ * next open, which re-reads what is really on disk.
+ *
+ * Locks: the flusher's own lock guards its list and each log's fl_* fields; it is never
+ * held across an fsync. Per log, flush_lock serialises flush passes (the flusher and
+ * alog_flush callers), wait_lock guards the waiter list. Callbacks run on the flusher
+ * thread with no lock held.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "alog_int.h"
+#include "alog_params.h"
+#include "kc_err.h"
+#include "kc_fs.h"
+#include "kc_log.h"
+#include "kc_time.h"
+
+struct alog_flusher {
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake; /* the thread sleeps here */
+    pthread_cond_t done; /* alog_close waits here for its log to be let go */
+    TAILQ_HEAD(, alog) logs;
+    bool kicked;
+    bool stop;
+};
+
+/* ---- one flush pass (any thread, flush_lock) ---------------------------------------- */
+
+static void fail_log(struct alog *log, int err)
+{
+    int expected = 0;
+    if (atomic_compare_exchange_strong(&log->failed, &expected, err))
+        kc_log_error("alog %s: fsync failed (%s): the log refuses appends until reopened",
+                     log->dir, kc_strerror(err));
+}
+
+/* Up to cap segments (referenced) holding offsets >= from and < target, oldest first. */
+static int dirty_segments(struct alog *log, int64_t from, int64_t target,
+                          struct alog_segment **out, int cap)
+{
+    int n = 0;
+    pthread_mutex_lock(&log->segs_lock);
+    for (int i = 0; i < log->nsegs && n < cap; i++) {
+        struct alog_segment *seg = log->segs[i];
+        if (alog__seg_next(seg) > from && seg->base < target) {
+            alog__seg_ref(seg);
+            out[n++] = seg;
+        }
+    }
+    pthread_mutex_unlock(&log->segs_lock);
+    return n;
+}
+
+/* fdatasync every segment with data in [durable, target). */
+static int sync_segments(struct alog *log, int64_t durable, int64_t target)
+{
+    int64_t from = durable;
+    int rc = 0;
+    while (rc == 0 && from < target) {
+        struct alog_segment *segs[8];
+        int n = dirty_segments(log, from, target, segs, 8);
+        if (n == 0)
+            break;
+        for (int i = 0; i < n; i++) {
+            if (rc == 0) {
+                rc = log->io.fdatasync(log->io.ctx, segs[i]->fd);
+                atomic_fetch_add(&log->n_fsyncs, 1);
+                from = alog__seg_next(segs[i]);
+            }
+            alog__seg_unref(segs[i]);
+        }
+    }
+    return rc;
+}
+
+static int flush_locked(struct alog *log)
+{
+    if (atomic_load(&log->failed))
+        return -EIO;
+    /* Read the end BEFORE the directory flag: a roll sets the flag before any append into
+     * the new segment publishes a larger end, so this order never misses the dir fsync. */
+    int64_t target = alog_end_offset(log);
+    int64_t durable = alog_durable_offset(log);
+    bool dir = atomic_exchange(&log->dir_dirty, false);
+    if (target <= durable && !dir)
+        return 0;
+    int rc = sync_segments(log, durable, target);
+    if (rc == 0 && dir) {
+        rc = kc_fsync_dir(log->dir); /* new segment files must be findable after a crash */
+        atomic_fetch_add(&log->n_dir_fsyncs, 1);
+    }
+    if (rc) {
+        fail_log(log, rc);
+        return -EIO;
+    }
+    /* The durability point: every offset below target is on disk. */
+    atomic_store_explicit(&log->durable_offset, target, memory_order_release);
+    atomic_store(&log->last_flush_ms, kc_mono_ms());
+    if (target > durable)
+        atomic_fetch_add(&log->n_flushes, 1);
+    return 0;
+}
+
+/* Oldest non-active segment below rp whose indexes are not yet synced (referenced). */
+static struct alog_segment *unsynced_index(struct alog *log, int64_t rp)
+{
+    struct alog_segment *seg = NULL;
+    pthread_mutex_lock(&log->segs_lock);
+    for (int i = 0; i + 1 < log->nsegs && !seg; i++) {
+        struct alog_segment *s = log->segs[i];
+        if (!s->index_synced && alog__seg_next(s) <= rp)
+            seg = s;
+    }
+    if (seg)
+        alog__seg_ref(seg);
+    pthread_mutex_unlock(&log->segs_lock);
+    return seg;
+}
+
+int alog__checkpoint_recovery(struct alog *log)
+{
+    int64_t rp = alog_durable_offset(log);
+    struct alog_segment *seg;
+    int rc = 0;
+    while (rc == 0 && (seg = unsynced_index(log, rp)) != NULL) {
+        rc = alog__seg_index_sync(seg);
+        seg->index_synced = rc == 0;
+        alog__seg_unref(seg);
+    }
+    if (rc == 0 && rp != log->recovery_point)
+        rc = alog__checkpoint_write(log, ALOG_RECOVERY_POINT_FILE, rp);
+    if (rc == 0) {
+        log->recovery_point = rp;
+        log->last_checkpoint_ms = kc_mono_ms();
+    }
+    return rc;
+}
+
+static bool checkpoint_due(struct alog *log)
+{
+    if (atomic_exchange(&log->roll_pending, false))
+        return true;
+    return kc_mono_ms() - log->last_checkpoint_ms >= ALOG_CHECKPOINT_INTERVAL_MS &&
+           log->recovery_point < alog_durable_offset(log);
+}
+
+int alog__flush(struct alog *log, bool may_checkpoint)
+{
+    pthread_mutex_lock(&log->flush_lock);
+    int rc = flush_locked(log);
+    if (rc == 0 && may_checkpoint && checkpoint_due(log)) {
+        int ck = alog__checkpoint_recovery(log);
+        if (ck) /* the data is durable; only the hint for the next recovery is stale */
+            kc_log_warn("alog %s: recovery point checkpoint: %s", log->dir, kc_strerror(ck));
+    }
+    pthread_mutex_unlock(&log->flush_lock);
+    return rc;
+}
+
+int alog_flush(struct alog *log)
+{
+    int rc = alog__flush(log, true);
+    if (log->flusher)
+        alog__flusher_kick(log->flusher); /* waiters are released from the flusher thread */
+    return rc;
+}
+
+/* ---- waiters ------------------------------------------------------------------------ */
+
+int alog_wait_durable(struct alog *log, int64_t offset, alog_durable_cb cb, void *arg)
+{
+    if (!log->flusher)
+        return KC_EUNSUPPORTED;
+    if (offset <= alog_durable_offset(log))
+        return 1;
+    if (offset > alog_end_offset(log))
+        return KC_EOFFSET; /* nothing could ever make it durable but a later append */
+    if (atomic_load(&log->failed))
+        return -EIO;
+    struct alog_waiter *w = malloc(sizeof(*w));
+    if (!w)
+        return -ENOMEM;
+    *w = (struct alog_waiter){.offset = offset, .cb = cb, .arg = arg};
+    pthread_mutex_lock(&log->wait_lock);
+    bool done = offset <= alog_durable_offset(log); /* the flusher may have just passed */
+    if (!done) {
+        TAILQ_INSERT_TAIL(&log->waiters, w, link);
+        log->nwaiters++;
+    }
+    pthread_mutex_unlock(&log->wait_lock);
+    if (done) {
+        free(w);
+        return 1;
+    }
+    alog__flusher_kick(log->flusher);
+    return 0;
+}
+
+/* Call back every waiter that is settled: durable, failed, or (closing) abandoned. */
+static void release_waiters(struct alog *log, bool closing)
+{
+    struct alog_waiter_list ready = TAILQ_HEAD_INITIALIZER(ready);
+    pthread_mutex_lock(&log->wait_lock);
+    int64_t durable = alog_durable_offset(log);
+    int failed = atomic_load(&log->failed) ? -EIO : 0;
+    struct alog_waiter *w, *tmp;
+    TAILQ_FOREACH_SAFE(w, &log->waiters, link, tmp) {
+        if (!failed && w->offset > durable && !closing)
+            continue;
+        w->err = failed ? failed : w->offset <= durable ? 0 : KC_ECLOSED;
+        TAILQ_REMOVE(&log->waiters, w, link);
+        log->nwaiters--;
+        TAILQ_INSERT_TAIL(&ready, w, link);
+    }
+    pthread_mutex_unlock(&log->wait_lock);
+    TAILQ_FOREACH_SAFE(w, &ready, link, tmp) {
+        w->cb(w->arg, w->err);
+        free(w);
+    }
+}
+
+/* ---- the thread --------------------------------------------------------------------- */
+
+static bool has_waiters(struct alog *log)
+{
+    pthread_mutex_lock(&log->wait_lock);
+    bool any = log->nwaiters > 0;
+    pthread_mutex_unlock(&log->wait_lock);
+    return any;
+}
+
+/* Does this log need a flush now? Else, *next says when it will (monotonic ms). */
+static bool flush_due(struct alog *log, int64_t now, int64_t *next)
+{
+    int64_t backlog = alog_end_offset(log) - alog_durable_offset(log);
+    const struct alog_config *c = &log->cfg;
+    if (backlog <= 0 && !atomic_load(&log->dir_dirty))
+        return false;
+    if (has_waiters(log) || atomic_load(&log->roll_pending))
+        return true;
+    if (c->flush_interval_messages > 0 && backlog >= c->flush_interval_messages)
+        return true;
+    if (c->flush_interval_ms < 0)
+        return false;
+    int64_t at = atomic_load(&log->last_flush_ms) + c->flush_interval_ms;
+    if (at <= now)
+        return true;
+    *next = at < *next ? at : *next;
+    return false;
+}
+
+/* One visit to one log; returns the flush's result (for a closing log). */
+static int service(struct alog *log, bool closing, int64_t *next)
+{
+    int64_t now = kc_mono_ms();
+    int rc = 0;
+    if (closing || flush_due(log, now, next)) {
+        rc = alog__flush(log, !closing);
+        if (rc && !closing)
+            kc_log_debug("alog %s: flush: %s", log->dir, kc_strerror(rc));
+        int64_t ms = log->cfg.flush_interval_ms;
+        if (ms >= 0 && now + ms < *next)
+            *next = now + ms; /* the next flush.ms deadline, should more data come */
+    } else if (log->recovery_point < alog_durable_offset(log)) {
+        pthread_mutex_lock(&log->flush_lock);
+        if (checkpoint_due(log))
+            (void)alog__checkpoint_recovery(log); /* a stale hint only costs recovery time */
+        pthread_mutex_unlock(&log->flush_lock);
+    }
+    release_waiters(log, closing);
+    return rc;
+}
+
+static void sleep_until(struct alog_flusher *f, int64_t deadline_ms)
+{
+    int64_t now = kc_mono_ms();
+    if (f->kicked || f->stop || deadline_ms <= now)
+        return;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t ns = ts.tv_nsec + (deadline_ms - now) * 1000000;
+    ts.tv_sec += ns / 1000000000;
+    ts.tv_nsec = ns % 1000000000;
+    (void)pthread_cond_timedwait(&f->wake, &f->lock, &ts); /* timeout or kick: same next step */
+}
+
+static void *flusher_main(void *arg)
+{
+    struct alog_flusher *f = arg;
+    pthread_mutex_lock(&f->lock);
+    while (!f->stop) {
+        f->kicked = false;
+        int64_t next = kc_mono_ms() + ALOG_FLUSHER_MAX_SLEEP_MS;
+        struct alog *log = TAILQ_FIRST(&f->logs);
+        while (log) {
+            bool closing = log->fl_closing;
+            pthread_mutex_unlock(&f->lock); /* never held across an fsync */
+            int rc = service(log, closing, &next);
+            pthread_mutex_lock(&f->lock);
+            struct alog *following = TAILQ_NEXT(log, fl_link); /* only this thread removes */
+            if (closing) {
+                TAILQ_REMOVE(&f->logs, log, fl_link);
+                log->fl_registered = false;
+                log->fl_close_rc = rc;
+                pthread_cond_broadcast(&f->done);
+            }
+            log = following;
+        }
+        sleep_until(f, next);
+    }
+    pthread_mutex_unlock(&f->lock);
+    return NULL;
+}
+
+int alog_flusher_create(struct alog_flusher **out)
+{
+    struct alog_flusher *f = calloc(1, sizeof(*f));
+    if (!f)
+        return -ENOMEM;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_mutex_init(&f->lock, NULL);
+    pthread_cond_init(&f->wake, &ca);
+    pthread_cond_init(&f->done, NULL);
+    pthread_condattr_destroy(&ca);
+    TAILQ_INIT(&f->logs);
+    int rc = pthread_create(&f->thread, NULL, flusher_main, f);
+    if (rc) {
+        pthread_cond_destroy(&f->wake);
+        pthread_cond_destroy(&f->done);
+        pthread_mutex_destroy(&f->lock);
+        free(f);
+        return -rc;
+    }
+    *out = f;
+    return 0;
+}
+
+void alog_flusher_destroy(struct alog_flusher *f)
+{
+    if (!f)
+        return;
+    pthread_mutex_lock(&f->lock);
+    f->stop = true;
+    if (!TAILQ_EMPTY(&f->logs))
+        kc_log_error("alog flusher destroyed with logs still open: close them first");
+    pthread_cond_signal(&f->wake);
+    pthread_mutex_unlock(&f->lock);
+    pthread_join(f->thread, NULL);
+    pthread_cond_destroy(&f->wake);
+    pthread_cond_destroy(&f->done);
+    pthread_mutex_destroy(&f->lock);
+    free(f);
+}
+
+void alog__flusher_kick(struct alog_flusher *f)
+{
+    pthread_mutex_lock(&f->lock);
+    f->kicked = true;
+    pthread_cond_signal(&f->wake);
+    pthread_mutex_unlock(&f->lock);
+}
+
+int alog__flusher_register(struct alog_flusher *f, struct alog *log)
+{
+    pthread_mutex_lock(&f->lock);
+    if (f->stop) {
+        pthread_mutex_unlock(&f->lock);
+        return KC_ECLOSED;
+    }
+    TAILQ_INSERT_TAIL(&f->logs, log, fl_link);
+    log->fl_registered = true;
+    log->fl_closing = false;
+    pthread_mutex_unlock(&f->lock);
+    return 0;
+}
+
+int alog__flusher_close(struct alog_flusher *f, struct alog *log)
+{
+    pthread_mutex_lock(&f->lock);
+    log->fl_closing = true;
+    f->kicked = true;
+    pthread_cond_signal(&f->wake);
+    while (log->fl_registered && !f->stop)
+        pthread_cond_wait(&f->done, &f->lock);
+    bool orphaned = log->fl_registered; /* the flusher was destroyed first */
+    int rc = log->fl_close_rc;
+    pthread_mutex_unlock(&f->lock);
+    return orphaned ? alog__flush(log, false) : rc;
+}

@@ -1,0 +1,308 @@
+/*
+ * log.c - a partition's log as a whole: configuration, open and close, the segment array,
+ * the figures. The work is elsewhere: append.c writes, read.c finds, recover.c loads and
+ * repairs, flusher.c makes durable, retain.c deletes.
+ *
+ * Close is the mirror image of a crash: everything recovery would have to reconstruct is
+ * written down instead, in this order, each step durable before the next:
+ *
+ *   1. flush      fdatasync every .log with data not yet on disk (through the flusher, so
+ *                 waiters are released from its thread, as alog.h promises)
+ *   2. seal       trim the active segment's indexes to their used size, msync + fsync them
+ *   3. checkpoint recovery-point-offset-checkpoint = end, log-start-offset-checkpoint
+ *   4. marker     .kafka_cleanshutdown: "trust all of the above"
+ *
+ * A log that failed an fsync skips 2-4: the next open must run recovery.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alog_int.h"
+#include "alog_params.h"
+#include "kc_err.h"
+#include "kc_fs.h"
+#include "kc_log.h"
+
+void alog_config_init(struct alog_config *cfg)
+{
+    cfg->segment_bytes = ALOG_SEGMENT_BYTES_DEFAULT;
+    cfg->segment_ms = ALOG_SEGMENT_MS_DEFAULT;
+    cfg->index_interval_bytes = ALOG_INDEX_INTERVAL_DEFAULT;
+    cfg->index_max_bytes = ALOG_INDEX_MAX_BYTES_DEFAULT;
+    cfg->retention_bytes = ALOG_RETENTION_BYTES_DEFAULT;
+    cfg->retention_ms = ALOG_RETENTION_MS_DEFAULT;
+    cfg->flush_interval_ms = ALOG_FLUSH_INTERVAL_MS_DEFAULT;
+    cfg->flush_interval_messages = ALOG_FLUSH_INTERVAL_MSGS_DEFAULT;
+    cfg->max_batch_bytes = ALOG_MAX_BATCH_BYTES_DEFAULT;
+}
+
+static int config_check(const struct alog_config *cfg)
+{
+    if (cfg->segment_bytes < ALOG_SEGMENT_BYTES_MIN || cfg->segment_bytes > ALOG_SEGMENT_BYTES_MAX)
+        return -EINVAL;
+    if (cfg->index_max_bytes < ALOG_INDEX_MAX_BYTES_MIN || cfg->segment_ms <= 0)
+        return -EINVAL;
+    if (cfg->max_batch_bytes < KC_BATCH_HEADER_SIZE || cfg->max_batch_bytes > INT32_MAX)
+        return -EINVAL;
+    if (cfg->flush_interval_ms < -1 || cfg->flush_interval_messages < -1 ||
+        cfg->retention_ms < -1 || cfg->retention_bytes < -1)
+        return -EINVAL;
+    return 0;
+}
+
+static ssize_t default_pwrite(void *ctx, int fd, const void *buf, size_t n, off_t off)
+{
+    (void)ctx;
+    return kc_pwrite_all(fd, buf, n, off);
+}
+
+static int default_fdatasync(void *ctx, int fd)
+{
+    (void)ctx;
+    return kc_fdatasync(fd);
+}
+
+void alog__set_io(struct alog *log, const struct alog_io *io)
+{
+    static const struct alog_io defaults = {default_pwrite, default_fdatasync, NULL};
+    log->io = io ? *io : defaults;
+}
+
+static void log_free(struct alog *log)
+{
+    for (int i = 0; i < log->nsegs; i++)
+        alog__seg_unref(log->segs[i]);
+    free(log->segs);
+    struct alog_waiter *w;
+    while ((w = TAILQ_FIRST(&log->waiters)) != NULL) { /* only after a failed open */
+        TAILQ_REMOVE(&log->waiters, w, link);
+        free(w);
+    }
+    pthread_mutex_destroy(&log->append_lock);
+    pthread_mutex_destroy(&log->segs_lock);
+    pthread_mutex_destroy(&log->flush_lock);
+    pthread_mutex_destroy(&log->retain_lock);
+    pthread_mutex_destroy(&log->wait_lock);
+    free(log->dir);
+    free(log);
+}
+
+static struct alog *log_alloc(const char *dir, const struct alog_config *cfg)
+{
+    struct alog *log = calloc(1, sizeof(*log));
+    if (!log)
+        return NULL;
+    log->dir = strdup(dir);
+    if (!log->dir) {
+        free(log);
+        return NULL;
+    }
+    size_t n = strlen(log->dir);
+    while (n > 1 && log->dir[n - 1] == '/')
+        log->dir[--n] = '\0';
+    log->cfg = *cfg;
+    alog__set_io(log, NULL);
+    pthread_mutex_init(&log->append_lock, NULL);
+    pthread_mutex_init(&log->segs_lock, NULL);
+    pthread_mutex_init(&log->flush_lock, NULL);
+    pthread_mutex_init(&log->retain_lock, NULL);
+    pthread_mutex_init(&log->wait_lock, NULL);
+    TAILQ_INIT(&log->waiters);
+    return log;
+}
+
+int alog_open(struct alog **out, const char *dir, const struct alog_config *cfg,
+              struct alog_flusher *flusher)
+{
+    struct alog_config defaults;
+    if (!cfg) {
+        alog_config_init(&defaults);
+        cfg = &defaults;
+    }
+    int rc = config_check(cfg);
+    if (rc)
+        return rc;
+    if ((rc = kc_mkdir_p(dir, 0755)) != 0)
+        return rc;
+    struct alog *log = log_alloc(dir, cfg);
+    if (!log)
+        return -ENOMEM;
+    rc = alog__load(log);
+    if (rc == 0 && flusher) {
+        rc = alog__flusher_register(flusher, log);
+        log->flusher = rc == 0 ? flusher : NULL;
+    }
+    if (rc) {
+        log_free(log);
+        return rc;
+    }
+    *out = log;
+    return 0;
+}
+
+/* Steps 2-4 of a clean close (see the top of this file); append_lock held. */
+static int close_cleanly(struct alog *log)
+{
+    struct alog_segment *seg = log->active;
+    int rc = alog__seg_seal(log, seg);
+    if (rc == 0 && log->tail_dirty)
+        rc = alog__seg_truncate(seg, alog__seg_size(seg));
+    pthread_mutex_lock(&log->flush_lock);
+    for (int i = 0; i < log->nsegs && rc == 0; i++) {
+        if (!log->segs[i]->index_synced)
+            rc = alog__seg_index_sync(log->segs[i]);
+        log->segs[i]->index_synced = rc == 0;
+    }
+    if (rc == 0)
+        rc = alog__checkpoint_recovery(log);
+    pthread_mutex_unlock(&log->flush_lock);
+    if (rc == 0)
+        rc = alog__checkpoint_write(log, ALOG_LOG_START_FILE, alog_start_offset(log));
+    if (rc == 0)
+        rc = alog__marker_write(log); /* the commit point of a clean shutdown */
+    return rc;
+}
+
+int alog_close(struct alog *log)
+{
+    if (!log)
+        return 0;
+    int rc = log->flusher ? alog__flusher_close(log->flusher, log) : alog__flush(log, false);
+    pthread_mutex_lock(&log->append_lock);
+    if (rc == 0 && atomic_load(&log->failed) == 0) {
+        rc = close_cleanly(log);
+        if (rc)
+            kc_log_warn("alog %s: unclean close (%s): the next open recovers", log->dir,
+                        kc_strerror(rc));
+    }
+    pthread_mutex_unlock(&log->append_lock);
+    log_free(log);
+    return rc;
+}
+
+/* ---- the segment array ------------------------------------------------------------- */
+
+int alog__segs_push(struct alog *log, struct alog_segment *seg)
+{
+    pthread_mutex_lock(&log->segs_lock);
+    int rc = 0;
+    if (log->nsegs == log->cap) {
+        int cap = log->cap ? log->cap * 2 : 8;
+        struct alog_segment **a = reallocarray(log->segs, (size_t)cap, sizeof(*a));
+        if (!a)
+            rc = -ENOMEM;
+        else {
+            log->segs = a;
+            log->cap = cap;
+        }
+    }
+    if (rc == 0)
+        log->segs[log->nsegs++] = seg;
+    pthread_mutex_unlock(&log->segs_lock);
+    return rc;
+}
+
+struct alog_segment *alog__segs_find(struct alog *log, int64_t offset)
+{
+    struct alog_segment *seg = NULL;
+    pthread_mutex_lock(&log->segs_lock);
+    int lo = 0, hi = log->nsegs - 1;
+    while (lo <= hi) { /* the greatest base <= offset */
+        int mid = lo + (hi - lo) / 2;
+        if (log->segs[mid]->base <= offset) {
+            seg = log->segs[mid];
+            lo = mid + 1;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    if (seg)
+        alog__seg_ref(seg);
+    pthread_mutex_unlock(&log->segs_lock);
+    return seg;
+}
+
+int alog__segs_snapshot(struct alog *log, struct alog_segment **out, int cap)
+{
+    pthread_mutex_lock(&log->segs_lock);
+    int n = log->nsegs < cap ? log->nsegs : cap;
+    for (int i = 0; i < n; i++) {
+        out[i] = log->segs[i];
+        alog__seg_ref(out[i]);
+    }
+    pthread_mutex_unlock(&log->segs_lock);
+    return n;
+}
+
+bool alog__is_active(struct alog *log, const struct alog_segment *seg)
+{
+    pthread_mutex_lock(&log->segs_lock);
+    bool active = log->nsegs > 0 && log->segs[log->nsegs - 1] == seg;
+    pthread_mutex_unlock(&log->segs_lock);
+    return active;
+}
+
+void alog__path(const struct alog *log, char *out, size_t cap, const char *name)
+{
+    if (kc_path_join(out, cap, log->dir, name) != 0)
+        out[0] = '\0'; /* cannot happen: the dir was opened, names are short constants */
+}
+
+/* ---- figures ----------------------------------------------------------------------- */
+
+int64_t alog_start_offset(struct alog *log)
+{
+    return atomic_load_explicit(&log->start_offset, memory_order_acquire);
+}
+
+int64_t alog_end_offset(struct alog *log)
+{
+    return atomic_load_explicit(&log->end_offset, memory_order_acquire);
+}
+
+int64_t alog_durable_offset(struct alog *log)
+{
+    return atomic_load_explicit(&log->durable_offset, memory_order_acquire);
+}
+
+void alog_info(struct alog *log, struct alog_info *info)
+{
+    memset(info, 0, sizeof(*info));
+    info->start_offset = alog_start_offset(log);
+    info->end_offset = alog_end_offset(log);
+    info->durable_offset = alog_durable_offset(log);
+    pthread_mutex_lock(&log->segs_lock);
+    for (int i = 0; i < log->nsegs; i++) {
+        info->bytes += alog__seg_size(log->segs[i]);
+        info->index_entries += (int64_t)mm_index_entries(&log->segs[i]->oidx);
+        info->timeindex_entries += (int64_t)mm_index_entries(&log->segs[i]->tidx);
+    }
+    info->segments = log->nsegs;
+    pthread_mutex_unlock(&log->segs_lock);
+    info->recovered = log->recovered;
+    info->recovery_truncated_bytes = log->recovery_truncated_bytes;
+    info->recovery_deleted_segments = log->recovery_deleted_segments;
+    info->indexes_rebuilt = log->indexes_rebuilt;
+    info->fsyncs = atomic_load(&log->n_fsyncs);
+    info->dir_fsyncs = atomic_load(&log->n_dir_fsyncs);
+    info->flushes = atomic_load(&log->n_flushes);
+    info->failed = atomic_load(&log->failed);
+}
+
+int alog_segments(struct alog *log, struct alog_segment_info *out, int cap)
+{
+    pthread_mutex_lock(&log->segs_lock);
+    int n = log->nsegs;
+    for (int i = 0; i < n && i < cap; i++) {
+        struct alog_segment *seg = log->segs[i];
+        out[i].base_offset = seg->base;
+        out[i].next_offset = alog__seg_next(seg);
+        out[i].bytes = alog__seg_size(seg);
+        out[i].index_entries = (int64_t)mm_index_entries(&seg->oidx);
+        out[i].timeindex_entries = (int64_t)mm_index_entries(&seg->tidx);
+        out[i].max_timestamp = atomic_load_explicit(&seg->max_ts, memory_order_acquire);
+    }
+    pthread_mutex_unlock(&log->segs_lock);
+    return n;
+}

@@ -1,0 +1,194 @@
+/*
+ * read.c - from an offset (or a time) to a file range of whole batches.
+ *
+ *   offset 5000                                   cost, whatever the log's length
+ *     1. segment: binary search over base offsets      O(log segments), in memory
+ *          [0] [1200] [2400] [3600] [4800] [6000]
+ *                                  ^ 4800
+ *     2. index: greatest entry <= 5000 - 4800 = 200    O(log entries), mapped memory
+ *          (183, pos 61440)
+ *     3. scan: walk batch headers from pos 61440       < index.interval.bytes + 1 batch,
+ *          [150..183][184..201] <- contains 200         one pread of 8 KiB
+ *     4. extend: whole batches after it up to max_bytes
+ *
+ * The result is (fd, pos, len) for sendfile(2), holding a reference on the segment so the
+ * fd survives retention. Readers take no lock the writer holds: they load the log end
+ * with acquire (alog_int.h explains the publication order) and read only below it.
+ */
+#include <errno.h>
+
+#include "alog_int.h"
+#include "alog_params.h"
+#include "kc_err.h"
+#include "kc_fs.h"
+
+/* Inside committed bytes a header that does not parse means damage, not "wait". */
+static int as_corrupt(int rc)
+{
+    return rc <= KC_ENEEDMORE ? KC_ECORRUPT : rc;
+}
+
+static int64_t last_offset(const struct kc_batch_header *h)
+{
+    return h->base_offset + h->last_offset_delta;
+}
+
+/* The batch containing offset: index floor, then walk headers forward. */
+static int locate(struct alog_scan *s, struct alog_segment *seg, int64_t offset, uint64_t *pos,
+                  struct kc_batch_header *h, size_t *size)
+{
+    struct mm_index_entry e;
+    uint64_t p = 0;
+    if (mm_index_lookup(&seg->oidx, offset - seg->base, &e, NULL) == 0)
+        p = e.value; /* the batch there ends at e.key <= offset: ours is here or later */
+    for (;;) {
+        int rc = alog__scan_header(s, p, h, size);
+        if (rc)
+            return as_corrupt(rc);
+        if (last_offset(h) >= offset)
+            break;
+        p += *size;
+    }
+    *pos = p;
+    return 0;
+}
+
+/* Whole batches after the first, while they fit in max_bytes. */
+static void extend(struct alog_scan *s, uint64_t pos, size_t max_bytes, size_t *len,
+                   int64_t *next)
+{
+    struct kc_batch_header h;
+    size_t size;
+    while (pos + *len < s->end) {
+        if (alog__scan_header(s, pos + *len, &h, &size) != 0)
+            break; /* serve what is known good; the next read reports the damage */
+        if (*len + size > max_bytes)
+            break;
+        *len += size;
+        *next = last_offset(&h) + 1;
+    }
+}
+
+int alog_read(struct alog *log, int64_t offset, size_t max_bytes, struct alog_slice *slice)
+{
+    int64_t end = alog_end_offset(log); /* acquire: every offset below is readable */
+    if (offset == end)
+        return KC_EEMPTY;
+    if (offset < alog_start_offset(log) || offset > end)
+        return KC_EOFFSET;
+    struct alog_segment *seg = alog__segs_find(log, offset);
+    if (!seg)
+        return KC_EOFFSET; /* retention removed it after the start check */
+    uint8_t buf[ALOG_READ_CHUNK];
+    struct alog_scan s;
+    alog__scan_init(&s, seg->fd, alog__seg_size(seg), buf, sizeof(buf));
+    struct kc_batch_header h;
+    uint64_t pos;
+    size_t size;
+    int rc = locate(&s, seg, offset, &pos, &h, &size);
+    if (rc) {
+        alog__seg_unref(seg);
+        return rc;
+    }
+    int64_t next = last_offset(&h) + 1;
+    size_t len = size;
+    extend(&s, pos, max_bytes, &len, &next);
+    slice->fd = seg->fd;
+    slice->pos = (off_t)pos;
+    slice->len = len;
+    slice->first_offset = h.base_offset;
+    slice->next_offset = next;
+    slice->seg = seg; /* our reference passes to the slice */
+    return 0;
+}
+
+void alog_slice_release(struct alog_slice *slice)
+{
+    if (!slice || !slice->seg)
+        return;
+    alog__seg_unref(slice->seg);
+    slice->seg = NULL;
+    slice->fd = -1;
+}
+
+int alog_read_copy(struct alog *log, int64_t offset, size_t max_bytes, struct kc_writer *out,
+                   int64_t *next_offset)
+{
+    struct alog_slice slice;
+    int rc = alog_read(log, offset, max_bytes, &slice);
+    if (rc)
+        return rc;
+    size_t before = out->len;
+    uint8_t *dst = kc_writer_reserve(out, slice.len);
+    if (!dst) {
+        rc = kc_writer_error(out);
+    } else {
+        ssize_t r = kc_pread_full(slice.fd, dst, slice.len, slice.pos);
+        if (r != (ssize_t)slice.len) {
+            rc = r < 0 ? (int)r : KC_ECORRUPT;
+            out->len = before; /* take back the reserved bytes */
+        }
+    }
+    if (rc == 0)
+        *next_offset = slice.next_offset;
+    alog_slice_release(&slice);
+    return rc;
+}
+
+/* The oldest segment whose largest timestamp reaches ts, with a reference. */
+static struct alog_segment *segment_for_time(struct alog *log, int64_t ts)
+{
+    struct alog_segment *seg = NULL;
+    pthread_mutex_lock(&log->segs_lock);
+    for (int i = 0; i < log->nsegs && !seg; i++) {
+        if (atomic_load_explicit(&log->segs[i]->max_ts, memory_order_acquire) >= ts)
+            seg = log->segs[i];
+    }
+    if (seg)
+        alog__seg_ref(seg);
+    pthread_mutex_unlock(&log->segs_lock);
+    return seg;
+}
+
+/* Where to start scanning for ts: the batch holding the floor time entry's offset. */
+static uint64_t time_scan_start(struct alog_segment *seg, int64_t ts)
+{
+    struct mm_index_entry te, oe;
+    if (mm_index_lookup(&seg->tidx, ts, &te, NULL) != 0)
+        return 0;
+    /* Batches up to te's offset have maxTimestamp <= te.key <= ts, and the first to reach
+     * te.key is the batch holding te's offset, so the answer is there or later. */
+    if (mm_index_lookup(&seg->oidx, te.value, &oe, NULL) != 0)
+        return 0;
+    return oe.value;
+}
+
+int alog_offset_for_time(struct alog *log, int64_t ts, int64_t *offset)
+{
+    int64_t end = alog_end_offset(log);
+    struct alog_segment *seg = segment_for_time(log, ts);
+    if (!seg)
+        return -ENOENT;
+    uint8_t buf[ALOG_READ_CHUNK];
+    struct alog_scan s;
+    alog__scan_init(&s, seg->fd, alog__seg_size(seg), buf, sizeof(buf));
+    struct kc_batch_header h;
+    size_t size;
+    int rc = -ENOENT;
+    for (uint64_t p = time_scan_start(seg, ts); p < s.end; p += size) {
+        int r = alog__scan_header(&s, p, &h, &size);
+        if (r) {
+            rc = as_corrupt(r);
+            break;
+        }
+        if (h.base_offset >= end)
+            break; /* not yet published: as if not there */
+        if (h.max_timestamp >= ts) {
+            *offset = h.base_offset;
+            rc = 0;
+            break;
+        }
+    }
+    alog__seg_unref(seg);
+    return rc;
+}

@@ -1,0 +1,506 @@
+/*
+ * recover.c - opening a log directory: find the segments, decide what to trust, repair
+ * the rest. Runs inside alog_open, before the log is shared with any other thread.
+ *
+ * What a crash can leave behind, and who catches it:
+ *
+ *   damage                                   caught by
+ *   torn last batch (length past the end)    header: batch extends past the file
+ *   garbage tail / bit flips                 header fields (magic, counts) or CRC-32C
+ *   zeros of an extended or preallocated     header: batchLength 0 is impossible
+ *     tail (a crash after the size grew)
+ *   a batch from a failed write, left in     offset continuity: every batch must start at
+ *     place and partly overwritten            the previous batch's next offset (the base
+ *                                             offset lies outside the CRC)
+ *   index missing / corrupt / past the log   mm_index_check + the last entry re-read
+ *   leftover temp files                      deleted by name (*.tmp, *.deleted, ...)
+ *
+ * The plan:
+ *
+ *   clean shutdown marker present?
+ *     yes: trust every segment; walk the last one's headers from its last index entry to
+ *          find the log end (cheap); sanity-check every index
+ *     no:  trust segments below the one holding the recovery point; from that segment on,
+ *          re-read every batch (lengths, magic, CRC, continuity), rebuilding the indexes
+ *   either way, at the first bad byte: truncate the segment there, delete every later
+ *   segment, and make the repair durable before the first append.
+ *
+ * Anything trusted that fails a check (an index, the tail walk) is re-read the untrusting
+ * way; nothing on disk is believed because a file says so.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "alog_int.h"
+#include "alog_params.h"
+#include "kc_common.h"
+#include "kc_err.h"
+#include "kc_fs.h"
+#include "kc_log.h"
+#include "kc_parse.h"
+#include "kc_time.h"
+
+struct load {
+    bool clean;
+    int64_t rp;       /* recovery point from the checkpoint (0 if none) */
+    int64_t start;    /* log start from the checkpoint (-1 if none) */
+    int64_t *bases;   /* .log files found, sorted */
+    int nbases;
+    int64_t *others;  /* .index/.timeindex files found */
+    int nothers;
+    uint8_t *buf;     /* ALOG_SCAN_CHUNK bytes for scans */
+    int scanned;      /* segments re-read with CRCs */
+    bool repaired;    /* something on disk was changed */
+};
+
+/* Is an error a verdict on the data (KC_*) rather than an I/O failure (-errno)? */
+static bool is_verdict(int rc)
+{
+    return rc <= KC_ENEEDMORE;
+}
+
+/* ---- the directory ------------------------------------------------------------------ */
+
+static bool has_suffix(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* "<20 digits><ext>" -> base offset; false for any other name. */
+static bool segment_name(const char *name, const char *ext, int64_t *base)
+{
+    char digits[21];
+    if (strlen(name) != 20 + strlen(ext) || !has_suffix(name, ext))
+        return false;
+    memcpy(digits, name, 20);
+    digits[20] = '\0';
+    for (int i = 0; i < 20; i++) {
+        if (digits[i] < '0' || digits[i] > '9')
+            return false;
+    }
+    return kc_parse_i64(digits, 0, INT64_MAX, base) == 0;
+}
+
+static int push_i64(int64_t **arr, int *n, int64_t v)
+{
+    int64_t *a = reallocarray(*arr, (size_t)*n + 1, sizeof(**arr));
+    if (!a)
+        return -ENOMEM;
+    a[(*n)++] = v;
+    *arr = a;
+    return 0;
+}
+
+static bool leftover(const char *name)
+{
+    return has_suffix(name, ".tmp") || has_suffix(name, ".deleted") ||
+           has_suffix(name, ".swap") || has_suffix(name, ".cleaned");
+}
+
+static int classify(struct alog *log, struct load *ld, const char *name)
+{
+    int64_t base;
+    char path[4096];
+    if (segment_name(name, ".log", &base))
+        return push_i64(&ld->bases, &ld->nbases, base);
+    if (segment_name(name, ".index", &base) || segment_name(name, ".timeindex", &base))
+        return push_i64(&ld->others, &ld->nothers, base);
+    if (leftover(name)) {
+        alog__path(log, path, sizeof(path), name);
+        kc_log_info("alog %s: removing leftover %s", log->dir, name);
+        if (unlink(path) < 0 && errno != ENOENT)
+            return -errno;
+        ld->repaired = true;
+    }
+    return 0; /* checkpoints, the marker, and anything else are left alone */
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Index files without a .log are deleted: nothing could ever make them right. */
+static int drop_orphans(struct alog *log, struct load *ld)
+{
+    for (int i = 0; i < ld->nothers; i++) {
+        if (ld->nbases > 0 && bsearch(&ld->others[i], ld->bases, (size_t)ld->nbases,
+                                      sizeof(int64_t), cmp_i64))
+            continue;
+        static const char *const exts[] = {".index", ".timeindex"};
+        for (int e = 0; e < 2; e++) {
+            char name[64], path[4096];
+            snprintf(name, sizeof(name), "%020" PRId64 "%s", ld->others[i], exts[e]);
+            alog__path(log, path, sizeof(path), name);
+            if (unlink(path) == 0)
+                kc_log_info("alog %s: removed orphan %s", log->dir, name);
+        }
+        ld->repaired = true;
+    }
+    return 0;
+}
+
+static int list_dir(struct alog *log, struct load *ld)
+{
+    DIR *d = opendir(log->dir);
+    if (!d)
+        return -errno;
+    int rc = 0;
+    struct dirent *de;
+    while (rc == 0 && (de = readdir(d)) != NULL)
+        rc = classify(log, ld, de->d_name);
+    (void)closedir(d); /* a directory stream: nothing to flush */
+    if (rc)
+        return rc;
+    if (ld->nbases > 1)
+        qsort(ld->bases, (size_t)ld->nbases, sizeof(int64_t), cmp_i64);
+    return drop_orphans(log, ld);
+}
+
+/* ---- segments ----------------------------------------------------------------------- */
+
+/* Remove segments [from, nsegs): files unlinked, references dropped. */
+static int delete_from(struct alog *log, int from)
+{
+    int rc = 0;
+    while (log->nsegs > from) {
+        struct alog_segment *seg = log->segs[--log->nsegs];
+        log->recovery_truncated_bytes += (int64_t)alog__seg_size(seg);
+        log->recovery_deleted_segments++;
+        kc_log_warn("alog %s: deleting segment %" PRId64 " after the first bad byte", log->dir,
+                    seg->base);
+        int r = alog__seg_unlink(seg);
+        rc = rc ? rc : r;
+        alog__seg_unref(seg);
+    }
+    return rc;
+}
+
+/* Segments wholly below the checkpointed log start: retention's unfinished work. */
+static int open_segments(struct alog *log, struct load *ld)
+{
+    for (int i = 0; i < ld->nbases; i++) {
+        struct alog_segment *seg;
+        int rc = alog__seg_open(log, ld->bases[i], &seg);
+        if (rc)
+            return rc;
+        bool below = i + 1 < ld->nbases && ld->start >= 0 && ld->bases[i + 1] <= ld->start;
+        if (below) {
+            kc_log_info("alog %s: deleting segment %" PRId64 " below the log start %" PRId64,
+                        log->dir, seg->base, ld->start);
+            rc = alog__seg_unlink(seg);
+            alog__seg_unref(seg);
+            ld->repaired = true;
+        } else if ((rc = alog__segs_push(log, seg)) != 0) {
+            alog__seg_unref(seg);
+        }
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* Cut seg's .log at pos (the first bad byte). */
+static int cut(struct alog *log, struct alog_segment *seg, uint64_t pos)
+{
+    uint64_t size = alog__seg_size(seg);
+    kc_log_warn("alog %s: segment %" PRId64 ": truncating %" PRIu64 " bad bytes at position %" PRIu64,
+                log->dir, seg->base, size - pos, pos);
+    int rc = alog__seg_truncate(seg, pos);
+    if (rc)
+        return rc;
+    atomic_store(&seg->size, pos);
+    log->recovery_truncated_bytes += (int64_t)(size - pos);
+    return 0;
+}
+
+/*
+ * Re-read a segment untrustingly: every batch's header, CRC and offset continuity; the
+ * indexes rebuilt as it goes. *was_cut says the segment was truncated (its tail was bad).
+ */
+static int rescan(struct alog *log, struct load *ld, struct alog_segment *seg, bool *was_cut)
+{
+    int rc = alog__seg_index_reset(log, seg);
+    if (rc)
+        return rc;
+    struct alog_scan s;
+    alog__scan_init(&s, seg->fd, alog__seg_size(seg), ld->buf, ALOG_SCAN_CHUNK);
+    uint64_t pos = 0;
+    int64_t expect = seg->base;
+    struct kc_batch_header h;
+    size_t size;
+    while (pos < s.end) {
+        rc = alog__scan_header(&s, pos, &h, &size);
+        if (rc == 0 && h.base_offset != expect)
+            rc = KC_ECORRUPT; /* continuity: not the batch that should come next */
+        if (rc == 0)
+            rc = alog__scan_crc(&s, pos, size, h.crc);
+        if (rc)
+            break;
+        alog__seg_index_batch(log, seg, pos, &h, size);
+        expect = h.base_offset + h.last_offset_delta + 1;
+        pos += size;
+    }
+    if (rc && !is_verdict(rc))
+        return rc; /* an I/O error: refuse to open rather than cut good data */
+    atomic_store(&seg->next_offset, expect);
+    ld->scanned++;
+    log->indexes_rebuilt++;
+    *was_cut = pos < s.end;
+    return *was_cut ? cut(log, seg, pos) : 0;
+}
+
+/*
+ * The end of a cleanly closed last segment: walk headers from its last index entry. false
+ * in *ok if anything is off (then the segment is re-read the untrusting way).
+ */
+static int walk_tail(struct alog *log, struct load *ld, struct alog_segment *seg, bool *ok)
+{
+    (void)log;
+    struct mm_index_entry e = {.key = -1};
+    struct mm_index_bounds b = {alog__seg_size(seg), ALOG_MAX_RELATIVE_OFFSET};
+    uint64_t pos = 0;
+    if (seg->oidx.file.fd >= 0 && mm_index_check(&seg->oidx, &b, NULL) == 0 &&
+        mm_index_last(&seg->oidx, &e) == 0)
+        pos = e.value;
+    struct alog_scan s;
+    alog__scan_init(&s, seg->fd, alog__seg_size(seg), ld->buf, ALOG_SCAN_CHUNK);
+    int64_t expect = pos == 0 ? seg->base : -1;
+    struct kc_batch_header h;
+    size_t size;
+    *ok = true;
+    for (; pos < s.end && *ok; pos += size) {
+        int rc = alog__scan_header(&s, pos, &h, &size);
+        if (rc && !is_verdict(rc))
+            return rc;
+        int64_t last = h.base_offset + h.last_offset_delta;
+        *ok = rc == 0 && (expect < 0 ? last == seg->base + e.key : h.base_offset == expect);
+        if (*ok && h.max_timestamp > atomic_load(&seg->max_ts)) {
+            atomic_store(&seg->max_ts, h.max_timestamp);
+            seg->max_ts_offset = last;
+        }
+        expect = last + 1;
+    }
+    atomic_store(&seg->next_offset, expect < 0 ? seg->base : expect);
+    return 0;
+}
+
+/* A trusted segment: its end is known (next); only its indexes are checked. */
+static int check_trusted(struct alog *log, struct load *ld, int i, bool *was_cut)
+{
+    struct alog_segment *seg = log->segs[i];
+    const char *why = NULL;
+    int rc = alog__seg_index_check(seg, alog__seg_next(seg), &why);
+    if (rc == 0 || !is_verdict(rc))
+        return rc;
+    kc_log_warn("alog %s: segment %" PRId64 ": %s: rebuilding", log->dir, seg->base, why);
+    ld->repaired = true;
+    return rescan(log, ld, seg, was_cut);
+}
+
+static int load_segment(struct alog *log, struct load *ld, int i, int first_suspect,
+                        bool *was_cut)
+{
+    struct alog_segment *seg = log->segs[i];
+    bool last = i == log->nsegs - 1;
+    *was_cut = false;
+    if (i >= first_suspect) {
+        ld->repaired = true;
+        return rescan(log, ld, seg, was_cut);
+    }
+    if (!last) {
+        atomic_store(&seg->next_offset, log->segs[i + 1]->base);
+    } else {
+        bool ok;
+        int rc = walk_tail(log, ld, seg, &ok);
+        if (rc)
+            return rc;
+        if (!ok) {
+            kc_log_warn("alog %s: clean shutdown, but segment %" PRId64 " ends badly: re-reading",
+                        log->dir, seg->base);
+            log->recovered = true;
+            ld->repaired = true;
+            return rescan(log, ld, seg, was_cut);
+        }
+    }
+    return check_trusted(log, ld, i, was_cut);
+}
+
+/* Index of the segment holding the recovery point (everything from it on is suspect). */
+static int suspect_from(const struct alog *log, const struct load *ld)
+{
+    if (ld->clean)
+        return log->nsegs; /* nothing suspect; the last segment's tail is walked */
+    int first = 0;
+    for (int i = 0; i < log->nsegs; i++) {
+        if (log->segs[i]->base <= ld->rp)
+            first = i;
+    }
+    return first;
+}
+
+static int load_all(struct alog *log, struct load *ld)
+{
+    int first = suspect_from(log, ld);
+    for (int i = 0; i < log->nsegs; i++) {
+        bool was_cut;
+        int rc = load_segment(log, ld, i, first, &was_cut);
+        if (rc)
+            return rc;
+        bool broken = i + 1 < log->nsegs && log->segs[i + 1]->base != alog__seg_next(log->segs[i]);
+        if ((was_cut || broken) && i + 1 < log->nsegs)
+            return delete_from(log, i + 1);
+    }
+    return 0;
+}
+
+/* ---- finishing ---------------------------------------------------------------------- */
+
+static int read_checkpoints(struct alog *log, struct load *ld)
+{
+    int rc = alog__checkpoint_read(log, ALOG_RECOVERY_POINT_FILE, &ld->rp);
+    if (rc == KC_ECORRUPT)
+        kc_log_warn("alog %s: unreadable %s: recovering everything", log->dir,
+                    ALOG_RECOVERY_POINT_FILE);
+    if (rc && rc != -ENOENT && rc != KC_ECORRUPT)
+        return rc;
+    if (rc)
+        ld->rp = 0;
+    rc = alog__checkpoint_read(log, ALOG_LOG_START_FILE, &ld->start);
+    if (rc == KC_ECORRUPT)
+        kc_log_warn("alog %s: unreadable %s: ignored", log->dir, ALOG_LOG_START_FILE);
+    if (rc && rc != -ENOENT && rc != KC_ECORRUPT)
+        return rc;
+    if (rc)
+        ld->start = -1;
+    return 0;
+}
+
+static int new_segment(struct alog *log, int64_t base)
+{
+    struct alog_segment *seg;
+    int rc = alog__seg_create(log, base, &seg);
+    if (rc)
+        return rc;
+    if ((rc = alog__segs_push(log, seg)) != 0) {
+        alog__seg_unref(seg);
+        return rc;
+    }
+    atomic_store(&log->dir_dirty, true);
+    return 0;
+}
+
+/* No segment, or a log start past the end (Kafka: start over, empty, at the log start). */
+static int ensure_segment(struct alog *log, struct load *ld)
+{
+    int64_t start = ld->start > 0 ? ld->start : 0;
+    if (log->nsegs > 0) {
+        int64_t end = alog__seg_next(log->segs[log->nsegs - 1]);
+        if (ld->start <= end)
+            return 0;
+        kc_log_warn("alog %s: log start %" PRId64 " is past the end %" PRId64 ": emptying",
+                    log->dir, ld->start, end);
+        int rc = delete_from(log, 0);
+        if (rc)
+            return rc;
+        ld->repaired = true;
+    }
+    return new_segment(log, start);
+}
+
+/* After a repair: the truncations and deletions are made durable, then vouched for. */
+static int make_durable(struct alog *log)
+{
+    for (int i = 0; i < log->nsegs; i++) {
+        int rc = kc_fdatasync(log->segs[i]->fd);
+        if (rc)
+            return rc;
+    }
+    int rc = kc_fsync_dir(log->dir);
+    if (rc == 0)
+        rc = alog__checkpoint_write(log, ALOG_RECOVERY_POINT_FILE, alog_end_offset(log));
+    return rc;
+}
+
+static int finish(struct alog *log, struct load *ld)
+{
+    int rc = ensure_segment(log, ld);
+    for (int i = 0; rc == 0 && i < log->nsegs - 1; i++) {
+        struct alog_segment *seg = log->segs[i];
+        if (seg->oidx.file.writable || seg->tidx.file.writable)
+            rc = alog__seg_seal(log, seg); /* rebuilt: trim like any rolled segment */
+    }
+    struct alog_segment *last = log->segs[log->nsegs - 1];
+    if (rc == 0)
+        rc = alog__seg_activate(log, last);
+    if (rc)
+        return rc;
+    log->active = last;
+    if (alog__seg_size(last) > 0)
+        last->first_append_ms = kc_wall_ms(); /* Kafka too counts segment.ms from the load */
+    int64_t end = alog__seg_next(last);
+    int64_t start = KC_MAX(log->segs[0]->base, ld->start);
+    atomic_store(&log->start_offset, KC_MIN(start, end));
+    atomic_store(&log->end_offset, end);
+    atomic_store(&log->durable_offset, end);
+    log->recovery_point = KC_MIN(ld->rp, end);
+    if (ld->repaired || log->recovered) {
+        if ((rc = make_durable(log)) != 0)
+            return rc;
+        log->recovery_point = end;
+    }
+    log->last_checkpoint_ms = kc_mono_ms();
+    atomic_store(&log->last_flush_ms, kc_mono_ms());
+    return 0;
+}
+
+static void report(struct alog *log, const struct load *ld, int64_t t0)
+{
+    if (!log->recovered && !ld->repaired) {
+        kc_log_debug("alog %s: opened cleanly: [%" PRId64 ", %" PRId64 "), %d segments",
+                     log->dir, alog_start_offset(log), alog_end_offset(log), log->nsegs);
+        return;
+    }
+    kc_log_info("alog %s: %s: re-read %d segment(s) from recovery point %" PRId64
+                ", truncated %" PRId64 " bytes, deleted %d segment(s), rebuilt %d index "
+                "pair(s) in %" PRId64 " ms; log is [%" PRId64 ", %" PRId64 ")",
+                log->dir, ld->clean ? "repaired" : "unclean shutdown, recovered", ld->scanned,
+                ld->rp, log->recovery_truncated_bytes, log->recovery_deleted_segments,
+                log->indexes_rebuilt, kc_mono_ms() - t0, alog_start_offset(log),
+                alog_end_offset(log));
+}
+
+int alog__load(struct alog *log)
+{
+    int64_t t0 = kc_mono_ms();
+    struct load ld = {.rp = 0, .start = -1};
+    ld.buf = malloc(ALOG_SCAN_CHUNK);
+    if (!ld.buf)
+        return -ENOMEM;
+    int rc = alog__marker_take(log, &ld.clean);
+    if (rc == 0)
+        rc = read_checkpoints(log, &ld);
+    if (rc == 0)
+        rc = list_dir(log, &ld);
+    if (rc == 0 && ld.nbases == 0)
+        rc = kc_fsync_parent(log->dir); /* a new log: its directory entry must last too */
+    if (rc == 0)
+        rc = open_segments(log, &ld);
+    log->recovered = !ld.clean && log->nsegs > 0;
+    if (rc == 0)
+        rc = load_all(log, &ld);
+    if (rc == 0)
+        rc = finish(log, &ld);
+    if (rc == 0)
+        report(log, &ld, t0);
+    free(ld.buf);
+    free(ld.bases);
+    free(ld.others);
+    return rc;
+}

@@ -1,0 +1,96 @@
+/*
+ * scan.c - walking the batches of a .log without a system call per batch.
+ *
+ * A .log is batches back to back; each says how long it is (batchLength at byte 8), so
+ * the next batch starts at pos + 12 + batchLength. Reads, recovery and index rebuilds all
+ * walk that chain. Reading each 61-byte header with its own pread would cost a syscall per
+ * batch; instead a chunk of the file is read once and headers are walked in memory, a new
+ * pread happening only when the walk leaves the chunk:
+ *
+ *   file   |hdr ....batch....|hdr ..batch..|hdr ....... batch ........|hdr ...
+ *   chunk  [<------------------ one pread of cap bytes ---------->]
+ *                                                   next pread starts here ^
+ *
+ * CRC checks stream the batch through the same buffer with a chained CRC-32C, so a batch
+ * larger than the buffer (up to message.max.bytes, or a damaged length) never needs a
+ * buffer of its own size.
+ */
+#include <errno.h>
+
+#include "alog_int.h"
+#include "kc_crc32c.h"
+#include "kc_err.h"
+#include "kc_fs.h"
+
+void alog__scan_init(struct alog_scan *s, int fd, uint64_t end, uint8_t *buf, size_t cap)
+{
+    s->fd = fd;
+    s->end = end;
+    s->buf = buf;
+    s->cap = cap;
+    s->at = 0;
+    s->len = 0;
+    s->preads = 0;
+}
+
+/* Make [pos, pos+n) readable in the buffer: 0 and *p, KC_ENEEDMORE past s->end, -errno. */
+static int peek(struct alog_scan *s, uint64_t pos, size_t n, const uint8_t **p)
+{
+    if (n > s->cap)
+        return -EINVAL;
+    if (pos > s->end || n > s->end - pos)
+        return KC_ENEEDMORE;
+    if (pos < s->at || pos + n > s->at + s->len) {
+        uint64_t left = s->end - pos;
+        size_t want = left < s->cap ? (size_t)left : s->cap;
+        ssize_t r = kc_pread_full(s->fd, s->buf, want, (off_t)pos);
+        s->preads++;
+        if (r < 0)
+            return (int)r;
+        s->at = pos;
+        s->len = (size_t)r;
+        if ((size_t)r < n)
+            return KC_ENEEDMORE; /* the file is shorter than its recorded size */
+    }
+    *p = s->buf + (pos - s->at);
+    return 0;
+}
+
+int alog__scan_header(struct alog_scan *s, uint64_t pos, struct kc_batch_header *h,
+                      size_t *size)
+{
+    const uint8_t *p = NULL;
+    size_t n = KC_BATCH_HEADER_SIZE;
+    if (s->end - pos < n && s->end > pos)
+        n = (size_t)(s->end - pos); /* let the decoder say why it is short */
+    int rc = peek(s, pos, n, &p);
+    if (rc)
+        return rc;
+    struct kc_batch_header tmp;
+    rc = kc_batch_header_decode(p, n, &tmp);
+    if (rc)
+        return rc;
+    size_t total = (size_t)tmp.batch_length + KC_BATCH_LOG_OVERHEAD;
+    if (total > s->end - pos)
+        return KC_ENEEDMORE;
+    *h = tmp;
+    *size = total;
+    return 0;
+}
+
+int alog__scan_crc(struct alog_scan *s, uint64_t pos, size_t size, uint32_t want)
+{
+    uint32_t crc = 0;
+    uint64_t at = pos + KC_BATCH_OFF_ATTRIBUTES; /* the CRC covers attributes..end */
+    uint64_t stop = pos + size;
+    while (at < stop) {
+        size_t n = stop - at < s->cap ? (size_t)(stop - at) : s->cap;
+        const uint8_t *p = NULL;
+        int rc = peek(s, at, n, &p);
+        if (rc)
+            return rc;
+        crc = kc_crc32c(crc, p, n);
+        at += n;
+    }
+    return crc == want ? 0 : KC_ECRC;
+}

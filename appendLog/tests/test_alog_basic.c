@@ -1,0 +1,222 @@
+/*
+ * test_alog_basic.c - the log's contract on one segment: offsets assigned, batches read
+ * back whole, the edge codes (KC_EEMPTY, KC_EOFFSET), bad batches refused without
+ * changing the log, reopen continuing the offsets, and nothing leaked.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "alog.h"
+#include "support/alog_fixture.h"
+#include "kc_common.h"
+#include "kc_test.h"
+
+static void test_alog_empty_log_reads_eempty_and_eoffset(void **state)
+{
+    struct alog *log;
+    assert_int_equal(alog_open(&log, *state, NULL, NULL), 0);
+    struct alog_info info;
+    alog_info(log, &info);
+    assert_int_equal(info.start_offset, 0);
+    assert_int_equal(info.end_offset, 0);
+    assert_int_equal(info.segments, 1);
+    assert_false(info.recovered);
+    struct alog_slice slice;
+    assert_int_equal(alog_read(log, 0, 1 << 20, &slice), KC_EEMPTY);
+    assert_int_equal(alog_read(log, 1, 1 << 20, &slice), KC_EOFFSET);
+    assert_int_equal(alog_read(log, -1, 1 << 20, &slice), KC_EOFFSET);
+    int64_t off;
+    assert_int_equal(alog_offset_for_time(log, 0, &off), -ENOENT);
+    assert_int_equal(alog_close(log), 0);
+}
+
+static void test_alog_append_assigns_offsets_and_rewrites_header(void **state)
+{
+    struct alog *log;
+    assert_int_equal(alog_open(&log, *state, NULL, NULL), 0);
+    size_t len;
+    uint8_t *b = fx_batch(0, 5, 20, 1000, &len);
+    kc_batch_set_base_offset(b, 777); /* whatever the producer sent */
+    int64_t base;
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(alog_append(log, b, len, &base), 0);
+        assert_int_equal(base, i * 5);
+        assert_int_equal(kc_batch_base_offset(b), base);       /* rewritten in place */
+        assert_int_equal((int32_t)kc_load_be32(b + 12), 0);    /* leader epoch 0 */
+        assert_true(kc_batch_validate(b, len, NULL) > 0);      /* CRC still valid */
+    }
+    free(b);
+    assert_int_equal(alog_end_offset(log), 15);
+    assert_int_equal(alog_close(log), 0);
+}
+
+static void test_alog_read_every_offset_returns_containing_batch(void **state)
+{
+    struct alog *log;
+    assert_int_equal(alog_open(&log, *state, NULL, NULL), 0);
+    fx_append(log, 200, 7, 50, 1700000000000);
+    fx_check_reads(log, 0, 1400);
+    struct alog_slice slice;
+    assert_int_equal(alog_read(log, 1400, 1, &slice), KC_EEMPTY);
+    assert_int_equal(alog_read(log, 1401, 1, &slice), KC_EOFFSET);
+    assert_int_equal(alog_close(log), 0);
+}
+
+static void test_alog_read_max_bytes_whole_batches_at_least_one(void **state)
+{
+    struct alog *log;
+    assert_int_equal(alog_open(&log, *state, NULL, NULL), 0);
+    size_t one;
+    free(fx_batch(0, 10, 100, 0, &one)); /* every batch below has this size */
+    fx_append(log, 20, 10, 100, 0);
+    struct alog_slice s;
+    assert_int_equal(alog_read(log, 13, 0, &s), 0); /* 0 bytes still gets one batch */
+    assert_int_equal(s.len, one);
+    assert_int_equal(s.first_offset, 10);
+    assert_int_equal(s.next_offset, 20);
+    assert_int_equal(s.pos, (off_t)one);
+    alog_slice_release(&s);
+    assert_int_equal(alog_read(log, 13, 3 * one + one / 2, &s), 0); /* 3.5 batches: 3 */
+    assert_int_equal(s.len, 3 * one);
+    assert_int_equal(s.next_offset, 40);
+    alog_slice_release(&s);
+    assert_int_equal(alog_read(log, 0, SIZE_MAX, &s), 0); /* all of it */
+    assert_int_equal(s.len, 20 * one);
+    assert_int_equal(s.next_offset, 200);
+    alog_slice_release(&s);
+    alog_slice_release(&s); /* twice is harmless */
+    assert_int_equal(alog_close(log), 0);
+}
+
+static void test_alog_append_refuses_bad_batches_log_unchanged(void **state)
+{
+    struct alog_config cfg;
+    fx_config(&cfg, 1 << 20);
+    cfg.max_batch_bytes = 4096;
+    struct alog *log;
+    assert_int_equal(alog_open(&log, *state, &cfg, NULL), 0);
+    fx_append(log, 1, 3, 10, 0);
+    size_t len;
+    uint8_t *big = fx_batch(0, 10, 500, 0, &len);
+    int64_t base = -42;
+    assert_int_equal(alog_append(log, big, len, &base), KC_ETOOLARGE);
+    free(big);
+
+    uint8_t *b = fx_batch(0, 3, 10, 0, &len);
+    assert_int_equal(alog_append(log, b, len - 1, &base), KC_EMALFORMED); /* length lies */
+    assert_int_equal(alog_append(log, b, 30, &base), KC_EMALFORMED);      /* short */
+    assert_int_equal(alog_append(log, NULL, 0, &base), KC_EMALFORMED);
+    b[16] = 1; /* magic 1 */
+    assert_int_equal(alog_append(log, b, len, &base), KC_EMALFORMED);
+    b[16] = 2;
+    kc_store_be32(b + 23, 5); /* lastOffsetDelta != count - 1 */
+    assert_int_equal(alog_append(log, b, len, &base), KC_EMALFORMED);
+    free(b);
+    assert_int_equal(base, -42); /* out-parameter untouched */
+    assert_int_equal(alog_end_offset(log), 3);
+    fx_check_reads(log, 0, 3);
+    assert_int_equal(alog_close(log), 0);
+}
+
+static void test_alog_reopen_continues_offsets(void **state)
+{
+    for (int round = 0; round < 4; round++) {
+        struct alog *log;
+        assert_int_equal(alog_open(&log, *state, NULL, NULL), 0);
+        assert_int_equal(alog_end_offset(log), round * 30);
+        struct alog_info info;
+        alog_info(log, &info);
+        assert_false(info.recovered);
+        fx_append(log, 10, 3, 40, 1000);
+        fx_check_reads(log, 0, (round + 1) * 30);
+        assert_int_equal(alog_close(log), 0);
+    }
+}
+
+static void test_alog_read_copy_appends_to_writer(void **state)
+{
+    struct alog *log;
+    assert_int_equal(alog_open(&log, *state, NULL, NULL), 0);
+    fx_append(log, 3, 2, 16, 0);
+    struct kc_writer w;
+    kc_writer_init(&w, 0);
+    kc_write_u32(&w, 0xabcdef01); /* something already there stays */
+    int64_t next = -1;
+    assert_int_equal(alog_read_copy(log, 2, SIZE_MAX, &w, &next), 0);
+    assert_int_equal(next, 6);
+    assert_int_equal(kc_load_be32(kc_writer_data(&w)), 0xabcdef01);
+    assert_int_equal(kc_batch_base_offset(kc_writer_data(&w) + 4), 2);
+    assert_int_equal(alog_read_copy(log, 6, SIZE_MAX, &w, &next), KC_EEMPTY);
+    assert_int_equal(next, 6);
+    kc_writer_fini(&w);
+
+    kc_writer_init(&w, 10); /* too small a limit: the writer's error, nothing half-written */
+    assert_int_equal(alog_read_copy(log, 0, SIZE_MAX, &w, &next), KC_ETOOLARGE);
+    kc_writer_fini(&w);
+    assert_int_equal(alog_close(log), 0);
+}
+
+static void test_alog_open_bad_config_einval(void **state)
+{
+    struct alog_config cfg;
+    struct alog *log = NULL;
+    alog_config_init(&cfg);
+    cfg.segment_bytes = 10;
+    assert_int_equal(alog_open(&log, *state, &cfg, NULL), -EINVAL);
+    alog_config_init(&cfg);
+    cfg.segment_bytes = 1ull << 32; /* positions are u32 */
+    assert_int_equal(alog_open(&log, *state, &cfg, NULL), -EINVAL);
+    alog_config_init(&cfg);
+    cfg.max_batch_bytes = 10;
+    assert_int_equal(alog_open(&log, *state, &cfg, NULL), -EINVAL);
+    alog_config_init(&cfg);
+    cfg.flush_interval_ms = -5;
+    assert_int_equal(alog_open(&log, *state, &cfg, NULL), -EINVAL);
+    assert_null(log);
+}
+
+static void test_alog_open_close_restores_fds_and_maps(void **state)
+{
+    int fds = kc_test_fd_count();
+    struct alog_config cfg;
+    fx_config(&cfg, 4096);
+    for (int i = 0; i < 3; i++) {
+        struct alog *log;
+        assert_int_equal(alog_open(&log, *state, &cfg, NULL), 0);
+        fx_append(log, 30, 4, 100, 0); /* several rolls */
+        assert_true(fx_map_count(*state) >= 2);
+        struct alog_slice s;
+        assert_int_equal(alog_read(log, 1, 1, &s), 0);
+        alog_slice_release(&s);
+        assert_int_equal(alog_close(log), 0);
+        assert_int_equal(fx_map_count(*state), 0);
+        assert_int_equal(fx_fd_count(*state), 0);
+    }
+    assert_int_equal(kc_test_fd_count(), fds);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+#define T(f) cmocka_unit_test_setup_teardown(f, kc_test_dir_setup, kc_test_dir_teardown)
+        T(test_alog_empty_log_reads_eempty_and_eoffset),
+        T(test_alog_append_assigns_offsets_and_rewrites_header),
+        T(test_alog_read_every_offset_returns_containing_batch),
+        T(test_alog_read_max_bytes_whole_batches_at_least_one),
+        T(test_alog_append_refuses_bad_batches_log_unchanged),
+        T(test_alog_reopen_continues_offsets),
+        T(test_alog_read_copy_appends_to_writer),
+        T(test_alog_open_bad_config_einval),
+        T(test_alog_open_close_restores_fds_and_maps),
+#undef T
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
