@@ -1,0 +1,234 @@
+/*
+ * sendfile_vs_write.c - how close does sending a file come to sending memory?
+ *
+ * The peer is a plain socket write loop of in-memory data: send() of a 1 MiB buffer that
+ * is already in user space, over and over. No file can go faster than that over the same
+ * socket, so it is the ceiling. Against it, in the same run, interleaved run by run:
+ *
+ *   sendfile        zc_sendfile_all: the whole range, page cache -> socket
+ *   zc_out          the broker's path: a non-blocking socket, responses of a 64-byte
+ *                   header + a 1 MiB file range queued in a struct zc_out, poll() on
+ *                   EAGAIN (header and file share segments through MSG_MORE)
+ *   pread+send      zc_copy_all with a 64 KiB buffer: the classic copy
+ *   mmap+send       send() straight from a mapping of the file: one copy, no read()
+ *
+ * A receiver thread reads into a 256 KiB buffer and acknowledges the last byte with one
+ * byte back; the time is from the first send to that acknowledgement. Loopback, hot
+ * page cache; the figures that matter are the ratio to the write loop and the sender's
+ * CPU time per GiB (getrusage RUSAGE_THREAD of the sending thread).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "kc_common.h"
+#include "zc.h"
+
+#define RUNS      7
+#define RUN_BYTES ((size_t)256 << 20)
+#define CHUNK     ((size_t)1 << 20)
+
+enum way { WRITE_LOOP, SENDFILE, ZC_OUT, COPY, MMAP, WAYS };
+static const char *const names[] = {"write loop (memory)", "sendfile", "zc_out (hdr+file)",
+                                    "pread+send", "mmap+send"};
+
+struct receiver {
+    int sock;
+    size_t per_run;
+    int runs;
+};
+
+static void *receiver_main(void *arg)
+{
+    struct receiver *r = arg;
+    uint8_t *buf = malloc(256 * 1024);
+    for (int run = 0; buf && run < r->runs; run++) {
+        size_t got = 0;
+        while (got < r->per_run) {
+            ssize_t n = read(r->sock, buf, 256 * 1024);
+            if (n <= 0)
+                abort(); /* the bench's own sender never stops early */
+            got += (size_t)n;
+        }
+        if (kc_write_all(r->sock, "k", 1) != 1)
+            abort();
+    }
+    free(buf);
+    return NULL;
+}
+
+static int wait_out(int sock)
+{
+    struct pollfd p = {.fd = sock, .events = POLLOUT};
+    return poll(&p, 1, -1) < 0 ? -errno : 0;
+}
+
+/* The broker's way: 64-byte header + 1 MiB range per response, non-blocking socket. */
+static int send_zc_out(int sock, int fd)
+{
+    uint8_t hdr[64] = {0};
+    struct zc_out q;
+    zc_out_init(&q);
+    int rc = 0;
+    size_t payload = RUN_BYTES - (RUN_BYTES / CHUNK) * sizeof(hdr);
+    for (size_t off = 0; rc == 0 && off < payload; off += CHUNK) {
+        size_t len = payload - off < CHUNK ? payload - off : CHUNK;
+        rc = zc_out_mem(&q, hdr, sizeof(hdr));
+        if (rc == 0)
+            rc = zc_out_file(&q, fd, (off_t)off, len, NULL, NULL);
+        while (rc == 0 && (rc = zc_out_send(&q, sock)) == 0)
+            rc = wait_out(sock);
+        rc = rc == 1 ? 0 : rc;
+    }
+    zc_out_fini(&q);
+    return rc;
+}
+
+static int send_run(enum way w, int sock, int fd, uint8_t *mem, const uint8_t *map)
+{
+    ssize_t n = 0;
+    switch (w) {
+    case WRITE_LOOP:
+        for (size_t off = 0; n >= 0 && off < RUN_BYTES; off += CHUNK)
+            n = kc_write_all(sock, mem, CHUNK);
+        break;
+    case MMAP:
+        for (size_t off = 0; n >= 0 && off < RUN_BYTES; off += CHUNK)
+            n = kc_write_all(sock, map + off, CHUNK);
+        break;
+    case SENDFILE:
+        n = zc_sendfile_all(sock, fd, 0, RUN_BYTES);
+        break;
+    case ZC_OUT:
+        n = send_zc_out(sock, fd);
+        break;
+    default:
+        n = zc_copy_all(sock, fd, 0, RUN_BYTES, mem, 64 * 1024);
+    }
+    return n < 0 ? (int)n : 0;
+}
+
+static double thread_cpu_s(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_THREAD, &ru) < 0)
+        abort(); /* cannot fail for RUSAGE_THREAD */
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/* One run: returns bytes per second; *cpu gets the sender's CPU seconds. */
+static double one_run(enum way w, int sock, int fd, uint8_t *mem, const uint8_t *map,
+                      double *cpu)
+{
+    int flags = fcntl(sock, F_GETFL);
+    bool nonblock = w == ZC_OUT;
+    if (flags < 0 || fcntl(sock, F_SETFL, nonblock ? flags | O_NONBLOCK : flags & ~O_NONBLOCK))
+        abort();
+    int64_t t0 = kc_mono_ns();
+    double c0 = thread_cpu_s();
+    int rc = send_run(w, sock, fd, mem, map);
+    if (rc == 0 && nonblock && fcntl(sock, F_SETFL, flags & ~O_NONBLOCK) < 0)
+        rc = -errno;
+    char ack;
+    if (rc < 0 || read(sock, &ack, 1) != 1) {
+        fprintf(stderr, "%s: %s\n", names[w], kc_strerror(rc < 0 ? rc : -EPIPE));
+        exit(1);
+    }
+    *cpu = thread_cpu_s() - c0;
+    return (double)RUN_BYTES / ((double)(kc_mono_ns() - t0) / 1e9);
+}
+
+static int make_file(const char *dir)
+{
+    char path[4096];
+    if (kc_path_join(path, sizeof(path), dir, "bench.log") < 0)
+        return -1;
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    uint8_t *buf = malloc(CHUNK);
+    for (size_t off = 0; fd >= 0 && buf && off < RUN_BYTES; off += CHUNK) {
+        memset(buf, (int)(off >> 20), CHUNK);
+        if (kc_write_all(fd, buf, CHUNK) < 0)
+            abort();
+    }
+    free(buf);
+    return fd;
+}
+
+static void tcp_pair(int *snd, int *rcv)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t alen = sizeof(a);
+    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    *snd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (l < 0 || *snd < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) || listen(l, 1) ||
+        getsockname(l, (struct sockaddr *)&a, &alen) ||
+        connect(*snd, (struct sockaddr *)&a, sizeof(a)) ||
+        (*rcv = accept4(l, NULL, NULL, SOCK_CLOEXEC)) < 0)
+        abort();
+    close(l);
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    char dir[4096];
+    if (kc_mkdtemp("kc-zc-bench-", dir, sizeof(dir)) < 0)
+        return 1;
+    int fd = make_file(dir);
+    uint8_t *mem = malloc(CHUNK);
+    if (fd < 0 || !mem)
+        return 1;
+    memset(mem, 'm', CHUNK);
+    const uint8_t *map = mmap(NULL, RUN_BYTES, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
+    if (map == MAP_FAILED)
+        return 1;
+    int snd, rcv;
+    tcp_pair(&snd, &rcv);
+    struct receiver r = {.sock = rcv, .per_run = RUN_BYTES, .runs = (RUNS + 1) * WAYS};
+    pthread_t t;
+    if (pthread_create(&t, NULL, receiver_main, &r))
+        return 1;
+    double v[WAYS][RUNS], cpu[WAYS][RUNS];
+    for (int run = -1; run < RUNS; run++) /* run -1 warms everything up, uncounted */
+        for (int w = 0; w < WAYS; w++) {
+            double c;
+            double rate = one_run((enum way)w, snd, fd, mem, map, &c);
+            if (run >= 0) {
+                v[w][run] = rate;
+                cpu[w][run] = c * 1e3 / ((double)RUN_BYTES / (1 << 30)); /* ms per GiB */
+            }
+        }
+    pthread_join(t, NULL);
+    printf("sendfile_vs_write: %zu MiB per run over 127.0.0.1, median of %d runs\n\n",
+           RUN_BYTES >> 20, RUNS);
+    printf("  %-22s %11s %10s %15s %14s\n", "", "throughput", "ratio", "min .. max",
+           "sender CPU");
+    double base = kc_median(v[WRITE_LOOP], RUNS);
+    for (int w = 0; w < WAYS; w++) {
+        double lo = kc_min(v[w], RUNS) / (1 << 30), hi = kc_max(v[w], RUNS) / (1 << 30);
+        double med = kc_median(v[w], RUNS);
+        printf("  %-22s %5.2f GiB/s %9.2fx %6.2f .. %5.2f %7.0f ms/GiB\n", names[w],
+               med / (1 << 30), med / base, lo, hi, kc_median(cpu[w], RUNS));
+    }
+    printf("\n  ratio: to the write loop of in-memory data in the same run (aim for sendfile:\n"
+           "  >= 0.9). On loopback the receiver's copy and the sender's page handling share\n"
+           "  the same two CPUs; see zeroCopy/README.md for what that does to the ratio.\n");
+    close(snd);
+    close(rcv);
+    munmap((void *)map, RUN_BYTES);
+    close(fd);
+    free(mem);
+    return kc_rm_rf(dir) < 0;
+}
