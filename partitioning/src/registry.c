@@ -1,0 +1,421 @@
+/*
+ * registry.c - the topic table: create, find, list, close.
+ *
+ * A topic is nothing but its partition directories; there is no topic file to keep in
+ * step with them. The data directory IS the metadata:
+ *
+ *   <data-dir>/
+ *     payments-0/   00000000000000000000.log .index .timeindex ...    one alog each
+ *     payments-1/
+ *     payments-2/
+ *     logs-0/
+ *     orders~       only while "orders" is being created: "partitions=4\n"
+ *
+ * Creating a topic is several steps that a crash can interrupt, so it is bracketed by a
+ * marker file, written (and fsynced, with its directory) before the first mkdir and
+ * removed after the last partition is durable:
+ *
+ *   1. write "<topic>~" = "partitions=N"   (kc_atomic_replace: tmp, fsync, rename, fsync dir)
+ *   2. mkdir <topic>-0 .. <topic>-(N-1)     fsync each new directory
+ *   3. alog_open each partition             its segment files, fsynced by appendLog
+ *   4. unlink "<topic>~", fsync data dir    <- the topic now exists, durably
+ *
+ * A crash before 1 completes leaves no topic (maybe a "<topic>~.tmp", removed at open).
+ * A crash anywhere after leaves the marker: the next open COMPLETES the creation (makes
+ * the missing directories, removes the marker) and says so in the log. Completing rather
+ * than discarding is what Kafka does too (a topic in the metadata log gets its partitions
+ * eventually), and it is the only choice that never deletes a partition that may already
+ * hold data. Without the marker, a topic interrupted after 2 of its 4 directories would
+ * come back silently as a 2-partition topic, and every keyed record would move.
+ *
+ * Locking: `lock` (a reader-writer lock) guards the table; lookups take it shared, so
+ * network threads never wait on each other, and a topic is inserted under it exclusively
+ * only once its logs are open. Creation's disk work (fsyncs, milliseconds) happens under
+ * a separate `create_lock`, never under the table lock, so a slow create does not stall
+ * lookups. Topics are never removed before part_registry_close: a pointer handed out
+ * stays valid without any lock.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "kc_err.h"
+#include "kc_fs.h"
+#include "kc_log.h"
+#include "part_int.h"
+
+static int topic_cmp(const struct part_topic *a, const struct part_topic *b)
+{
+    size_t n = a->name_len < b->name_len ? a->name_len : b->name_len;
+    int c = memcmp(a->name, b->name, n);
+    return c ? c : (a->name_len > b->name_len) - (a->name_len < b->name_len);
+}
+
+/* libbsd leaves __unused undefined (a Linux header uses the name for a struct field), but
+ * RB_GENERATE_STATIC needs it for the tree functions this file does not call. */
+#ifndef __unused
+#define __unused __attribute__((unused))
+#endif
+RB_GENERATE_STATIC(part_tree, part_topic, link, topic_cmp)
+
+void part_config_init(struct part_config *cfg)
+{
+    alog_config_init(&cfg->log);
+    cfg->max_partitions = PART_MAX_PARTITIONS_DEFAULT;
+    cfg->flusher = NULL;
+}
+
+/* ---- topic objects -------------------------------------------------------------------- */
+
+struct part_topic *part__topic_alloc(const char *name, size_t len, int32_t partitions)
+{
+    size_t size = (sizeof(struct part_topic) + 63) & ~(size_t)63;
+    struct part_topic *t = aligned_alloc(64, size); /* rr_next gets its own cache line */
+    if (!t)
+        return NULL;
+    memset(t, 0, size);
+    t->logs = calloc((size_t)partitions, sizeof(*t->logs));
+    if (!t->logs) {
+        free(t);
+        return NULL;
+    }
+    memcpy(t->name, name, len);
+    t->name[len] = '\0';
+    t->name_len = len;
+    t->partitions = partitions;
+    atomic_init(&t->rr_next, 0);
+    return t;
+}
+
+/* Close the logs that are open (cleanly) and free; returns the first close error. */
+static int topic_close(struct part_topic *t)
+{
+    int first = 0;
+    for (int32_t p = 0; p < t->partitions; p++) {
+        int rc = t->logs[p] ? alog_close(t->logs[p]) : 0;
+        if (rc < 0 && first == 0)
+            first = rc;
+        t->logs[p] = NULL;
+    }
+    return first;
+}
+
+void part__topic_free(struct part_topic *t)
+{
+    if (!t)
+        return;
+    (void)topic_close(t); /* only for topics never published: errors were reported already */
+    free(t->logs);
+    free(t);
+}
+
+int part__partition_path(const struct part_registry *reg, const char *name, size_t len,
+                         int32_t p, char *out, size_t cap)
+{
+    int n = snprintf(out, cap, "%s/%.*s-%d", reg->dir, (int)len, name, (int)p);
+    return n < 0 || (size_t)n >= cap ? KC_ETOOLARGE : 0;
+}
+
+int part__marker_path(const struct part_registry *reg, const char *name, size_t len,
+                      const char *suffix, char *out, size_t cap)
+{
+    int n = snprintf(out, cap, "%s/%.*s%s", reg->dir, (int)len, name, suffix);
+    return n < 0 || (size_t)n >= cap ? KC_ETOOLARGE : 0;
+}
+
+int part__topic_open_logs(struct part_registry *reg, struct part_topic *t)
+{
+    char path[PATH_MAX];
+    for (int32_t p = 0; p < t->partitions; p++) {
+        int rc = part__partition_path(reg, t->name, t->name_len, p, path, sizeof(path));
+        if (rc == 0)
+            rc = alog_open(&t->logs[p], path, &reg->cfg.log, reg->cfg.flusher);
+        if (rc < 0) {
+            kc_log_error("partitioning: cannot open the log of %s-%d (%s): %s", t->name,
+                         (int)p, path, kc_strerror(rc));
+            (void)topic_close(t);
+            return rc;
+        }
+    }
+    return 0;
+}
+
+int part__make_partition_dirs(struct part_registry *reg, const char *name, size_t len,
+                              int32_t from, int32_t to, bool exist_ok)
+{
+    char path[PATH_MAX];
+    for (int32_t p = from; p < to; p++) {
+        int rc = part__partition_path(reg, name, len, p, path, sizeof(path));
+        if (rc < 0)
+            return rc;
+        if (mkdir(path, 0755) < 0) {
+            if (errno != EEXIST || !exist_ok)
+                return -errno;
+            continue; /* completing a creation: this one was made before the crash */
+        }
+        rc = kc_fsync_dir(path); /* the new directory's own inode */
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* ---- the table ------------------------------------------------------------------------ */
+
+void part__insert(struct part_registry *reg, struct part_topic *t)
+{
+    (void)pthread_rwlock_wrlock(&reg->lock); /* cannot fail: no deadlock, not held already */
+    RB_INSERT(part_tree, &reg->topics, t);
+    reg->ntopics++;
+    (void)pthread_rwlock_unlock(&reg->lock);
+}
+
+int part__add_damaged(struct part_registry *reg, const char *name, size_t len)
+{
+    char **grown = reallocarray(reg->damaged, reg->ndamaged + 1, sizeof(*grown));
+    if (!grown)
+        return -ENOMEM;
+    reg->damaged = grown;
+    if (!(reg->damaged[reg->ndamaged] = strndup(name, len)))
+        return -ENOMEM;
+    reg->ndamaged++;
+    return 0;
+}
+
+/* Tree descent with a (pointer, length) key: no copy of the name, no allocation. */
+static struct part_topic *find_locked(struct part_registry *reg, const char *name, size_t len)
+{
+    struct part_topic *t = RB_ROOT(&reg->topics);
+    while (t) {
+        size_t n = len < t->name_len ? len : t->name_len;
+        int c = memcmp(name, t->name, n);
+        if (c == 0)
+            c = (len > t->name_len) - (len < t->name_len);
+        if (c == 0)
+            return t;
+        t = c < 0 ? RB_LEFT(t, link) : RB_RIGHT(t, link);
+    }
+    return NULL;
+}
+
+struct part_topic *part_topic_find(struct part_registry *reg, const char *name, size_t len)
+{
+    if (!name || len == 0 || len > PART_NAME_MAX)
+        return NULL;
+    (void)pthread_rwlock_rdlock(&reg->lock); /* EAGAIN only past 2^31 readers */
+    struct part_topic *t = find_locked(reg, name, len);
+    (void)pthread_rwlock_unlock(&reg->lock);
+    return t;
+}
+
+size_t part_topic_list(struct part_registry *reg, struct part_topic **out, size_t cap)
+{
+    size_t n = 0;
+    struct part_topic *t;
+    (void)pthread_rwlock_rdlock(&reg->lock);
+    RB_FOREACH(t, part_tree, &reg->topics) {
+        if (n < cap)
+            out[n] = t;
+        n++;
+    }
+    (void)pthread_rwlock_unlock(&reg->lock);
+    return n;
+}
+
+const char *part_topic_name(const struct part_topic *t)
+{
+    return t->name;
+}
+
+int32_t part_topic_partitions(const struct part_topic *t)
+{
+    return t->partitions;
+}
+
+struct alog *part_topic_log(const struct part_topic *t, int32_t p)
+{
+    return p >= 0 && p < t->partitions ? t->logs[p] : NULL;
+}
+
+/* ---- open and close ------------------------------------------------------------------- */
+
+static void registry_free(struct part_registry *reg)
+{
+    for (size_t i = 0; i < reg->ndamaged; i++)
+        free(reg->damaged[i]);
+    free(reg->damaged);
+    (void)pthread_rwlock_destroy(&reg->lock); /* not held: nothing to report */
+    (void)pthread_mutex_destroy(&reg->create_lock);
+    free(reg->dir);
+    free(reg);
+}
+
+int part_registry_close(struct part_registry *reg)
+{
+    if (!reg)
+        return 0;
+    int first = 0;
+    struct part_topic *t, *next;
+    RB_FOREACH_SAFE(t, part_tree, &reg->topics, next) {
+        RB_REMOVE(part_tree, &reg->topics, t);
+        int rc = topic_close(t);
+        if (rc < 0 && first == 0)
+            first = rc;
+        part__topic_free(t);
+    }
+    registry_free(reg);
+    return first;
+}
+
+static int registry_alloc(struct part_registry **out, const char *data_dir,
+                          const struct part_config *cfg)
+{
+    struct part_registry *reg = calloc(1, sizeof(*reg));
+    if (!reg)
+        return -ENOMEM;
+    RB_INIT(&reg->topics);
+    if (cfg)
+        reg->cfg = *cfg;
+    else
+        part_config_init(&reg->cfg);
+    int err = pthread_rwlock_init(&reg->lock, NULL);
+    if (err) {
+        free(reg);
+        return -err;
+    }
+    err = pthread_mutex_init(&reg->create_lock, NULL);
+    reg->dir = strdup(data_dir);
+    if (err || !reg->dir) {
+        if (!err)
+            (void)pthread_mutex_destroy(&reg->create_lock);
+        (void)pthread_rwlock_destroy(&reg->lock);
+        free(reg->dir);
+        free(reg);
+        return err ? -err : -ENOMEM;
+    }
+    *out = reg;
+    return 0;
+}
+
+int part_registry_open(struct part_registry **out, const char *data_dir,
+                       const struct part_config *cfg)
+{
+    if (!data_dir || !*data_dir)
+        return -EINVAL;
+    if (cfg && (cfg->max_partitions < 1 || cfg->max_partitions > PART_MAX_PARTITIONS_LIMIT))
+        return -EINVAL;
+    int rc = kc_mkdir_p(data_dir, 0755);
+    if (rc < 0)
+        return rc;
+    struct part_registry *reg = NULL;
+    rc = registry_alloc(&reg, data_dir, cfg);
+    if (rc < 0)
+        return rc;
+    rc = part__scan(reg);
+    if (rc < 0) {
+        (void)part_registry_close(reg); /* the scan's error is the one to report */
+        return rc;
+    }
+    *out = reg;
+    return 0;
+}
+
+/* ---- create --------------------------------------------------------------------------- */
+
+static bool is_damaged(struct part_registry *reg, const char *name, size_t len)
+{
+    for (size_t i = 0; i < reg->ndamaged; i++)
+        if (strlen(reg->damaged[i]) == len && memcmp(reg->damaged[i], name, len) == 0)
+            return true;
+    return false;
+}
+
+/* Undo a failed creation: logs closed by the caller; remove directories, then marker. */
+static void create_rollback(struct part_registry *reg, const char *name, size_t len,
+                            int32_t made, const char *marker)
+{
+    char path[PATH_MAX];
+    int rc = 0;
+    for (int32_t p = 0; p < made && rc == 0; p++) {
+        rc = part__partition_path(reg, name, len, p, path, sizeof(path));
+        if (rc == 0)
+            rc = kc_rm_rf(path);
+    }
+    if (rc == 0 && unlink(marker) < 0 && errno != ENOENT)
+        rc = -errno;
+    if (rc == 0)
+        rc = kc_fsync_dir(reg->dir);
+    if (rc < 0) /* the marker survives: the next open completes the topic instead */
+        kc_log_error("partitioning: could not undo the failed creation of '%.*s' (%s); "
+                     "the next start will complete it", (int)len, name, kc_strerror(rc));
+}
+
+/* Steps 1-4 of the header comment. create_lock held; on error nothing is left behind
+ * (unless even the rollback fails, which is logged). */
+static int create_on_disk(struct part_registry *reg, struct part_topic *t)
+{
+    char marker[PATH_MAX], body[32];
+    int32_t made = 0;
+    int rc = part__marker_path(reg, t->name, t->name_len, PART_MARKER_SUFFIX, marker,
+                               sizeof(marker));
+    int n = snprintf(body, sizeof(body), "partitions=%d\n", (int)t->partitions);
+    if (rc == 0)
+        rc = kc_atomic_replace(marker, body, (size_t)n); /* 1: durable marker */
+    if (rc < 0)
+        return rc;
+    for (; rc == 0 && made < t->partitions; made++) /* 2: the directories */
+        rc = part__make_partition_dirs(reg, t->name, t->name_len, made, made + 1, false);
+    if (rc < 0)
+        made--; /* the last one failed: it was not made (or not by us) */
+    if (rc == 0)
+        rc = kc_fsync_dir(reg->dir);
+    if (rc == 0)
+        rc = part__topic_open_logs(reg, t); /* 3: closes what it opened on failure */
+    if (rc == 0 && unlink(marker) < 0)      /* 4: the topic exists from here on */
+        rc = -errno;
+    if (rc == 0)
+        rc = kc_fsync_dir(reg->dir);
+    if (rc < 0) {
+        (void)topic_close(t);
+        create_rollback(reg, t->name, t->name_len, made, marker);
+    }
+    return rc;
+}
+
+int part_topic_create(struct part_registry *reg, const char *name, int32_t partitions,
+                      struct part_topic **out)
+{
+    size_t len = name ? strnlen(name, PART_NAME_MAX + 1) : 0;
+    if (part_name_check(name, len) != 0)
+        return KC_EBADNAME;
+    if (partitions < 1)
+        return -EINVAL;
+    if (partitions > reg->cfg.max_partitions)
+        return KC_ETOOLARGE;
+    (void)pthread_mutex_lock(&reg->create_lock); /* cannot fail: never held recursively */
+    int rc = 0;
+    struct part_topic *t = NULL;
+    if (part_topic_find(reg, name, len) || is_damaged(reg, name, len))
+        rc = -EEXIST;
+    if (rc == 0 && !(t = part__topic_alloc(name, len, partitions)))
+        rc = -ENOMEM;
+    if (rc == 0)
+        rc = create_on_disk(reg, t);
+    if (rc == 0)
+        part__insert(reg, t);
+    (void)pthread_mutex_unlock(&reg->create_lock);
+    if (rc < 0) {
+        if (rc != -EEXIST)
+            kc_log_error("partitioning: creating topic '%s' failed: %s", name, kc_strerror(rc));
+        part__topic_free(t);
+        return rc;
+    }
+    if (out)
+        *out = t;
+    return 0;
+}
