@@ -47,8 +47,13 @@ int part_name_check(const char *name, size_t len);
 
 /*
  * Open every topic found in data_dir (creating the directory if needed), recovering each
- * partition's log. A damaged layout (a partition directory missing from a topic, a stray
- * file or directory) is reported with a clear message and skipped, never a crash.
+ * partition's log. cfg may be NULL (defaults); -EINVAL if max_partitions is outside
+ * 1..100000. A damaged layout (a partition directory missing from a topic, a file where a
+ * directory should be, a log that cannot be opened) is reported with a clear message and
+ * that topic is skipped, left untouched on disk, and its name refused by create; a stray
+ * entry is reported and ignored; never a crash. A topic whose creation was interrupted
+ * (its marker "<topic>~" is still there) is completed. Fails only for the data directory
+ * itself or a lack of resources (-ENOMEM, -EMFILE, -ENOSPC, -EIO).
  */
 int part_registry_open(struct part_registry **out, const char *data_dir,
                        const struct part_config *cfg);
@@ -57,14 +62,17 @@ int part_registry_close(struct part_registry *reg);
 
 /*
  * Create a topic with `partitions` partitions, every partition directory made and synced
- * before this returns. -EEXIST if it exists, KC_EBADNAME, -EINVAL for partitions < 1,
- * KC_ETOOLARGE above max_partitions. *out (may be NULL) gets the topic.
+ * before this returns. -EEXIST if it exists (or exists on disk, damaged), KC_EBADNAME,
+ * -EINVAL for partitions < 1, KC_ETOOLARGE above max_partitions, -errno from the disk
+ * (then nothing is left behind, or, if even cleaning up failed, the next open completes
+ * the topic). Serialised with other creates; lookups go on meanwhile. *out (may be NULL)
+ * gets the topic.
  */
 int part_topic_create(struct part_registry *reg, const char *name, int32_t partitions,
                       struct part_topic **out);
 /* The topic called name[0..len), or NULL. */
 struct part_topic *part_topic_find(struct part_registry *reg, const char *name, size_t len);
-/* Up to cap topics, sorted by name, into out; returns how many exist in all. */
+/* Up to cap topics, sorted by name (bytewise), into out; returns how many exist in all. */
 size_t part_topic_list(struct part_registry *reg, struct part_topic **out, size_t cap);
 
 const char *part_topic_name(const struct part_topic *t);
@@ -76,7 +84,8 @@ struct alog *part_topic_log(const struct part_topic *t, int32_t p);
 int32_t part_next_round_robin(struct part_topic *t);
 /* Kafka's murmur2 (seed 0x9747b28c), exactly as the Java client computes it. */
 int32_t part_murmur2(const void *key, size_t len);
-/* Kafka's default keyed partitioner: (murmur2(key) & 0x7fffffff) % partitions. */
+/* Kafka's default keyed partitioner: (murmur2(key) & 0x7fffffff) % partitions; -1 if
+ * partitions < 1. */
 int32_t part_for_key(const void *key, size_t len, int32_t partitions);
 
 #endif

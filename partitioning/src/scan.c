@@ -120,6 +120,17 @@ static int add_marker(struct scan *s, const char *name, size_t len, int32_t part
     return 0;
 }
 
+/* A directory entry's name, safe to print: bytes outside printable ASCII become '?' (a
+ * stray named "x\n2026-01-01 ERROR ..." must not forge log lines). */
+static const char *printable(const char *name, char *buf, size_t cap)
+{
+    size_t i = 0;
+    for (; name[i] && i + 1 < cap; i++)
+        buf[i] = name[i] >= 0x20 && name[i] < 0x7f ? name[i] : '?';
+    buf[i] = '\0';
+    return buf;
+}
+
 /* Sort one directory entry into the scan. */
 static int classify(struct part_registry *reg, int dfd, const char *name, struct scan *s)
 {
@@ -141,8 +152,9 @@ static int classify(struct part_registry *reg, int dfd, const char *name, struct
                         strerror(errno));
         return 0;
     }
+    char shown[NAME_MAX + 1];
     kc_log_warn("partitioning: ignoring %s/%s: not a partition directory "
-                "(<topic>-<partition>)", reg->dir, name);
+                "(<topic>-<partition>)", reg->dir, printable(name, shown, sizeof(shown)));
     return 0;
 }
 
