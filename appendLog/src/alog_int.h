@@ -103,6 +103,7 @@ struct alog {
     TAILQ_ENTRY(alog) fl_link;
     bool fl_registered;
     bool fl_closing;
+    bool fl_abandon; /* closing without a flush (alog__abandon) */
     int fl_close_rc;
 
     /* Figures (alog_info). */
@@ -188,6 +189,9 @@ int alog__checkpoint_recovery(struct alog *log);
 
 /* The fault-injection seam (tests only). NULL restores the defaults. */
 void alog__set_io(struct alog *log, const struct alog_io *io);
+/* Tests only: let go of the log as if the process died now: no flush, no trim, no
+ * checkpoint, no marker (pending waiters get KC_ECLOSED from the flusher). */
+void alog__abandon(struct alog *log);
 
 static inline int64_t alog__seg_next(const struct alog_segment *seg)
 {

@@ -181,6 +181,15 @@ int alog_close(struct alog *log)
     return rc;
 }
 
+void alog__abandon(struct alog *log)
+{
+    if (log->flusher) {
+        log->fl_abandon = true; /* read by the flusher after alog__flusher_close's lock */
+        (void)alog__flusher_close(log->flusher, log);
+    }
+    log_free(log);
+}
+
 /* ---- the segment array ------------------------------------------------------------- */
 
 int alog__segs_push(struct alog *log, struct alog_segment *seg)

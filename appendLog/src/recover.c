@@ -467,13 +467,21 @@ static void report(struct alog *log, const struct load *ld, int64_t t0)
                      log->dir, alog_start_offset(log), alog_end_offset(log), log->nsegs);
         return;
     }
-    kc_log_info("alog %s: %s: re-read %d segment(s) from recovery point %" PRId64
-                ", truncated %" PRId64 " bytes, deleted %d segment(s), rebuilt %d index "
-                "pair(s) in %" PRId64 " ms; log is [%" PRId64 ", %" PRId64 ")",
-                log->dir, ld->clean ? "repaired" : "unclean shutdown, recovered", ld->scanned,
-                ld->rp, log->recovery_truncated_bytes, log->recovery_deleted_segments,
-                log->indexes_rebuilt, kc_mono_ms() - t0, alog_start_offset(log),
-                alog_end_offset(log));
+    if (ld->clean) {
+        kc_log_warn("alog %s: clean shutdown, but repaired: re-read %d segment(s), truncated "
+                    "%" PRId64 " bytes, deleted %d segment(s), rebuilt %d index pair(s) in "
+                    "%" PRId64 " ms; log is [%" PRId64 ", %" PRId64 ")",
+                    log->dir, ld->scanned, log->recovery_truncated_bytes,
+                    log->recovery_deleted_segments, log->indexes_rebuilt, kc_mono_ms() - t0,
+                    alog_start_offset(log), alog_end_offset(log));
+        return;
+    }
+    kc_log_info("alog %s: unclean shutdown, recovered: re-read %d segment(s) from recovery "
+                "point %" PRId64 ", truncated %" PRId64 " bytes, deleted %d segment(s), rebuilt "
+                "%d index pair(s) in %" PRId64 " ms; log is [%" PRId64 ", %" PRId64 ")",
+                log->dir, ld->scanned, ld->rp, log->recovery_truncated_bytes,
+                log->recovery_deleted_segments, log->indexes_rebuilt, kc_mono_ms() - t0,
+                alog_start_offset(log), alog_end_offset(log));
 }
 
 int alog__load(struct alog *log)

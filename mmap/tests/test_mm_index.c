@@ -381,7 +381,7 @@ struct race {
     struct mm_index *idx;
     _Atomic int done;
     _Atomic long bad; /* cmocka asserts may only run on the test's own thread */
-    long checks;
+    _Atomic long checks;
 };
 
 static void *race_reader(void *arg)
@@ -402,7 +402,7 @@ static void *race_reader(void *arg)
         if (e.key != key_of(MM_INDEX_OFFSET, i) || e.value != value_of(MM_INDEX_OFFSET, i) ||
             i != n - 1)
             atomic_fetch_add(&r->bad, 1);
-        r->checks++;
+        atomic_fetch_add(&r->checks, 1);
     }
     return NULL;
 }
@@ -427,7 +427,7 @@ static void test_mm_index_lookups_during_appends_see_whole_entries(void **state)
     atomic_store(&r.done, 1);
     for (int i = 0; i < 2; i++)
         pthread_join(th[i], NULL);
-    printf("# %ld concurrent lookups checked\n", r.checks);
+    printf("# %ld concurrent lookups checked\n", atomic_load(&r.checks));
     assert_int_equal(atomic_load(&r.bad), 0);
     assert_int_equal(mm_index_close(&idx), 0);
 }

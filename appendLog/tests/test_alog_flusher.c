@@ -1,0 +1,487 @@
+/*
+ * test_alog_flusher.c - durability: group commit (many waiters, one fsync, counted),
+ * concurrent writers, flush.ms and flush.messages, the wait_durable contract, close
+ * releasing waiters from the flusher thread, and failures injected through the log's I/O
+ * seam (alog__set_io): a failed fsync fails the log; a failed write is invisible.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "alog.h"
+#include "alog_int.h"
+#include "kc_common.h"
+#include "kc_test.h"
+#include "support/alog_fixture.h"
+
+#define TS0 1700000000000LL
+#define WAIT_LIMIT_MS 30000 /* generous: the machine is shared */
+
+/* ---- a gate in front of fdatasync, and a writer that can tear --------------------- */
+
+struct hooks {
+    pthread_mutex_t m;
+    pthread_cond_t c;
+    bool closed;         /* fdatasync blocks while the gate is closed */
+    int entered;         /* fdatasyncs that reached the gate */
+    int fsync_err;       /* fail fdatasync with this (0: really sync) */
+    int fsync_delay_ms;
+    int write_fail;      /* fail the next pwrite with this, after writing half */
+};
+
+static void hooks_init(struct hooks *h)
+{
+    memset(h, 0, sizeof(*h));
+    pthread_mutex_init(&h->m, NULL);
+    pthread_cond_init(&h->c, NULL);
+}
+
+static void hooks_fini(struct hooks *h)
+{
+    pthread_mutex_destroy(&h->m);
+    pthread_cond_destroy(&h->c);
+}
+
+static int hook_fdatasync(void *ctx, int fd)
+{
+    struct hooks *h = ctx;
+    pthread_mutex_lock(&h->m);
+    h->entered++;
+    pthread_cond_broadcast(&h->c);
+    while (h->closed)
+        pthread_cond_wait(&h->c, &h->m);
+    int err = h->fsync_err, delay = h->fsync_delay_ms;
+    pthread_mutex_unlock(&h->m);
+    if (delay)
+        kc_sleep_ms(delay); /* a slow disk */
+    return err ? err : kc_fdatasync(fd);
+}
+
+static ssize_t hook_pwrite(void *ctx, int fd, const void *buf, size_t n, off_t off)
+{
+    struct hooks *h = ctx;
+    if (h->write_fail) {
+        int err = h->write_fail;
+        h->write_fail = 0;
+        (void)kc_pwrite_all(fd, buf, n / 2, off); /* torn: half of it reached the file */
+        return err;
+    }
+    return kc_pwrite_all(fd, buf, n, off);
+}
+
+static void hooks_install(struct alog *log, struct hooks *h)
+{
+    struct alog_io io = {.pwrite = hook_pwrite, .fdatasync = hook_fdatasync, .ctx = h};
+    alog__set_io(log, &io);
+}
+
+static void gate_wait_entered(struct hooks *h, int n)
+{
+    pthread_mutex_lock(&h->m);
+    while (h->entered < n)
+        pthread_cond_wait(&h->c, &h->m);
+    pthread_mutex_unlock(&h->m);
+}
+
+static void gate_open(struct hooks *h)
+{
+    pthread_mutex_lock(&h->m);
+    h->closed = false;
+    pthread_cond_broadcast(&h->c);
+    pthread_mutex_unlock(&h->m);
+}
+
+/* ---- callbacks that count ----------------------------------------------------------- */
+
+struct tally {
+    pthread_mutex_t m;
+    pthread_cond_t c;
+    int done, errors, last_err;
+    pthread_t thread; /* who called back */
+};
+
+static void tally_init(struct tally *t)
+{
+    memset(t, 0, sizeof(*t));
+    pthread_mutex_init(&t->m, NULL);
+    pthread_cond_init(&t->c, NULL);
+}
+
+static void tally_cb(void *arg, int err)
+{
+    struct tally *t = arg;
+    pthread_mutex_lock(&t->m);
+    t->done++;
+    t->errors += err != 0;
+    t->last_err = err;
+    t->thread = pthread_self();
+    pthread_cond_broadcast(&t->c);
+    pthread_mutex_unlock(&t->m);
+}
+
+static void tally_wait(struct tally *t, int n)
+{
+    int64_t deadline = kc_mono_ms() + WAIT_LIMIT_MS;
+    pthread_mutex_lock(&t->m);
+    while (t->done < n && kc_mono_ms() < deadline) {
+        pthread_mutex_unlock(&t->m);
+        kc_sleep_ms(1);
+        pthread_mutex_lock(&t->m);
+    }
+    int done = t->done;
+    pthread_mutex_unlock(&t->m);
+    if (done < n)
+        fail_msg("only %d of %d callbacks in %d ms", done, n, WAIT_LIMIT_MS);
+}
+
+static struct alog *open_flushed(const char *dir, struct alog_flusher *f, int64_t flush_ms,
+                                 int64_t flush_msgs)
+{
+    struct alog_config cfg;
+    fx_config(&cfg, 1 << 20);
+    cfg.flush_interval_ms = flush_ms;
+    cfg.flush_interval_messages = flush_msgs;
+    struct alog *log;
+    assert_int_equal(alog_open(&log, dir, &cfg, f), 0);
+    return log;
+}
+
+static uint64_t fsyncs(struct alog *log)
+{
+    struct alog_info info;
+    alog_info(log, &info);
+    return info.fsyncs;
+}
+
+/* ---- tests -------------------------------------------------------------------------- */
+
+static void test_alog_group_commit_many_waiters_one_fsync(void **state)
+{
+    struct alog_flusher *f;
+    assert_int_equal(alog_flusher_create(&f), 0);
+    struct alog *log = open_flushed(*state, f, -1, -1);
+    struct hooks h;
+    hooks_init(&h);
+    h.closed = true;
+    hooks_install(log, &h);
+    struct tally t;
+    tally_init(&t);
+    enum { N = 200 };
+    fx_append(log, N, 2, 20, TS0);
+    uint64_t before = fsyncs(log);
+    /* The first waiter starts an fsync, which the gate holds; the others queue behind. */
+    assert_int_equal(alog_wait_durable(log, 2, tally_cb, &t), 0);
+    gate_wait_entered(&h, 1);
+    for (int i = 1; i < N; i++)
+        assert_int_equal(alog_wait_durable(log, 2 * (i + 1), tally_cb, &t), 0);
+    assert_int_equal(alog_durable_offset(log), 0);
+    gate_open(&h);
+    tally_wait(&t, N);
+    assert_int_equal(t.errors, 0);
+    assert_false(pthread_equal(t.thread, pthread_self())); /* from the flusher thread */
+    assert_int_equal(fsyncs(log) - before, 1);              /* one fsync for 200 waiters */
+    assert_int_equal(alog_durable_offset(log), 2 * N);
+    assert_int_equal(alog_wait_durable(log, 2 * N, tally_cb, &t), 1); /* already durable */
+    assert_int_equal(alog_close(log), 0);
+    alog_flusher_destroy(f);
+    hooks_fini(&h);
+}
+
+struct writer_arg {
+    struct alog *log;
+    uint8_t *batch; /* built on the test thread: cmocka asserts belong there */
+    size_t len;
+    int rounds;
+    int failures;
+};
+
+static void *writer_main(void *p)
+{
+    struct writer_arg *a = p;
+    struct tally t;
+    tally_init(&t);
+    for (int i = 0; i < a->rounds; i++) {
+        int64_t base;
+        int rc = alog_append(a->log, a->batch, a->len, &base);
+        if (rc) {
+            a->failures++;
+            continue;
+        }
+        int w = alog_wait_durable(a->log, base + 1, tally_cb, &t);
+        if (w == 0) {
+            pthread_mutex_lock(&t.m);
+            while (t.done < i + 1)
+                pthread_cond_wait(&t.c, &t.m);
+            pthread_mutex_unlock(&t.m);
+        } else if (w == 1) {
+            tally_cb(&t, 0);
+        } else {
+            a->failures++;
+        }
+    }
+    a->failures += t.errors;
+    return NULL;
+}
+
+static void test_alog_group_commit_concurrent_writers_fewer_fsyncs(void **state)
+{
+    struct alog_flusher *f;
+    assert_int_equal(alog_flusher_create(&f), 0);
+    struct alog *log = open_flushed(*state, f, -1, -1);
+    struct hooks h;
+    hooks_init(&h);
+    h.fsync_delay_ms = 3; /* a disk slower than tmpfs makes the grouping visible */
+    hooks_install(log, &h);
+    enum { W = 8, R = 40 };
+    struct writer_arg args[W];
+    pthread_t th[W];
+    uint64_t before = fsyncs(log);
+    for (int i = 0; i < W; i++) {
+        args[i] = (struct writer_arg){.log = log, .rounds = R};
+        args[i].batch = fx_batch(0, 1, 50, TS0, &args[i].len);
+        assert_int_equal(pthread_create(&th[i], NULL, writer_main, &args[i]), 0);
+    }
+    for (int i = 0; i < W; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(args[i].failures, 0);
+        free(args[i].batch);
+    }
+    uint64_t n = fsyncs(log) - before;
+    printf("# %d durable appends from %d writers took %llu fsyncs (%.1f per fsync)\n", W * R,
+           W, (unsigned long long)n, (double)(W * R) / (double)(n ? n : 1));
+    assert_true(n >= 1);
+    assert_true(n * 2 <= W * R); /* never one per request: here at most one per two */
+    assert_int_equal(alog_durable_offset(log), W * R);
+    assert_int_equal(alog_close(log), 0);
+    alog_flusher_destroy(f);
+    hooks_fini(&h);
+}
+
+static void wait_durable_poll(struct alog *log, int64_t offset)
+{
+    int64_t deadline = kc_mono_ms() + WAIT_LIMIT_MS;
+    while (alog_durable_offset(log) < offset && kc_mono_ms() < deadline)
+        kc_sleep_ms(2);
+    assert_true(alog_durable_offset(log) >= offset);
+}
+
+static void test_alog_flush_ms_makes_durable_without_waiters(void **state)
+{
+    struct alog_flusher *f;
+    assert_int_equal(alog_flusher_create(&f), 0);
+    struct alog *log = open_flushed(*state, f, 20, -1);
+    for (int round = 1; round <= 3; round++) {
+        fx_append(log, 5, 2, 20, TS0);
+        wait_durable_poll(log, 10 * round);
+    }
+    assert_int_equal(alog_close(log), 0);
+    alog_flusher_destroy(f);
+}
+
+static void test_alog_flush_messages_threshold_triggers_flush(void **state)
+{
+    struct alog_flusher *f;
+    assert_int_equal(alog_flusher_create(&f), 0);
+    struct alog *log = open_flushed(*state, f, -1, 100);
+    fx_append(log, 25, 2, 20, TS0); /* 50 messages: below the threshold */
+    kc_sleep_ms(100);               /* checking an absence: nothing may flush meanwhile */
+    assert_int_equal(alog_durable_offset(log), 0);
+    fx_append(log, 25, 2, 20, TS0); /* 100: crosses it */
+    wait_durable_poll(log, 100);
+    assert_int_equal(alog_close(log), 0);
+    alog_flusher_destroy(f);
+}
+
+static void test_alog_wait_durable_contract_edges(void **state)
+{
+    struct alog *log;
+    assert_int_equal(alog_open(&log, *state, NULL, NULL), 0);
+    struct tally t;
+    tally_init(&t);
+    assert_int_equal(alog_wait_durable(log, 0, tally_cb, &t), KC_EUNSUPPORTED); /* no flusher */
+    assert_int_equal(alog_close(log), 0);
+
+    struct alog_flusher *f;
+    assert_int_equal(alog_flusher_create(&f), 0);
+    log = open_flushed(*state, f, -1, -1);
+    assert_int_equal(alog_wait_durable(log, 0, tally_cb, &t), 1);
+    fx_append(log, 2, 3, 20, TS0);
+    assert_int_equal(alog_wait_durable(log, 7, tally_cb, &t), KC_EOFFSET); /* past the end */
+    assert_int_equal(alog_flush(log), 0);
+    assert_int_equal(alog_durable_offset(log), 6);
+    assert_int_equal(alog_wait_durable(log, 6, tally_cb, &t), 1);
+    assert_int_equal(t.done, 0); /* a 1 means the callback is never called */
+    assert_int_equal(alog_close(log), 0);
+    alog_flusher_destroy(f);
+}
+
+static void test_alog_close_releases_waiters_before_returning(void **state)
+{
+    struct alog_flusher *f;
+    assert_int_equal(alog_flusher_create(&f), 0);
+    struct alog *log = open_flushed(*state, f, -1, -1);
+    struct hooks h;
+    hooks_init(&h);
+    h.closed = true;
+    hooks_install(log, &h);
+    struct tally t;
+    tally_init(&t);
+    fx_append(log, 10, 1, 20, TS0);
+    for (int i = 1; i <= 10; i++)
+        assert_int_equal(alog_wait_durable(log, i, tally_cb, &t), 0);
+    gate_wait_entered(&h, 1);
+    gate_open(&h);
+    assert_int_equal(alog_close(log), 0);
+    assert_int_equal(t.done, 10); /* all called back, with 0, before close returned */
+    assert_int_equal(t.errors, 0);
+    assert_false(pthread_equal(t.thread, pthread_self()));
+    alog_flusher_destroy(f);
+    hooks_fini(&h);
+}
+
+static void test_alog_fsync_failure_fails_log_and_waiters_eio(void **state)
+{
+    struct alog_flusher *f;
+    assert_int_equal(alog_flusher_create(&f), 0);
+    struct alog *log = open_flushed(*state, f, -1, -1);
+    struct hooks h;
+    hooks_init(&h);
+    h.fsync_err = -EIO;
+    hooks_install(log, &h);
+    struct tally t;
+    tally_init(&t);
+    fx_append(log, 3, 2, 20, TS0);
+    assert_int_equal(alog_wait_durable(log, 6, tally_cb, &t), 0);
+    tally_wait(&t, 1);
+    assert_int_equal(t.last_err, -EIO);
+    struct alog_info info;
+    alog_info(log, &info);
+    assert_int_equal(info.failed, -EIO);
+    assert_int_equal(info.durable_offset, 0);
+    size_t len;
+    int64_t base;
+    uint8_t *b = fx_batch(0, 1, 10, TS0, &len);
+    assert_int_equal(alog_append(log, b, len, &base), -EIO);
+    free(b);
+    assert_int_equal(alog_flush(log), -EIO);
+    assert_int_equal(alog_wait_durable(log, 6, tally_cb, &t), -EIO);
+    fx_check_reads(log, 0, 6); /* readers still see what was written */
+    assert_int_equal(alog_close(log), -EIO);
+    alog_flusher_destroy(f);
+    hooks_fini(&h);
+
+    /* No clean-shutdown marker was written: reopening runs recovery. */
+    assert_int_equal(alog_open(&log, *state, NULL, NULL), 0);
+    alog_info(log, &info);
+    assert_true(info.recovered);
+    assert_int_equal(info.end_offset, 6);
+    fx_check_reads(log, 0, 6);
+    fx_append(log, 1, 1, 10, TS0);
+    assert_int_equal(alog_close(log), 0);
+}
+
+static void test_alog_torn_write_invisible_next_append_reuses_offset(void **state)
+{
+    struct alog *log;
+    assert_int_equal(alog_open(&log, *state, NULL, NULL), 0);
+    struct hooks h;
+    hooks_init(&h);
+    hooks_install(log, &h);
+    fx_append(log, 2, 3, 50, TS0);
+    h.write_fail = -ENOSPC;
+    size_t len;
+    int64_t base = -1;
+    uint8_t *b = fx_batch(6, 10, 200, TS0, &len);
+    assert_int_equal(alog_append(log, b, len, &base), -ENOSPC);
+    free(b);
+    assert_int_equal(base, -1);
+    assert_int_equal(alog_end_offset(log), 6);
+    struct alog_slice s;
+    assert_int_equal(alog_read(log, 6, 1, &s), KC_EEMPTY);
+    char path[4096];
+    fx_seg_path(path, sizeof(path), *state, 0, ".log");
+    struct alog_info info;
+    alog_info(log, &info);
+    assert_int_equal(fx_file_size(path), (long)info.bytes); /* the torn half was cut */
+    fx_append(log, 3, 2, 30, TS0);                          /* offsets 6.. again */
+    fx_check_reads(log, 0, 12);
+    assert_int_equal(alog_close(log), 0);
+    assert_int_equal(alog_open(&log, *state, NULL, NULL), 0);
+    alog_info(log, &info);
+    assert_false(info.recovered);
+    assert_int_equal(info.end_offset, 12);
+    fx_check_reads(log, 0, 12);
+    assert_int_equal(alog_close(log), 0);
+    hooks_fini(&h);
+}
+
+/* The recovery point file's offset (-1 if none). */
+static int64_t recovery_point(const char *dir)
+{
+    char path[4096], *text;
+    size_t len;
+    fx_path(path, sizeof(path), dir, "recovery-point-offset-checkpoint");
+    if (kc_read_file(path, 4096, &text, &len) != 0)
+        return -1;
+    char *last = strrchr(text, ' ');
+    int64_t v = last ? strtoll(last + 1, NULL, 10) : -1;
+    free(text);
+    return v;
+}
+
+static void test_alog_flusher_checkpoints_recovery_point_at_roll(void **state)
+{
+    struct alog_flusher *f;
+    assert_int_equal(alog_flusher_create(&f), 0);
+    struct alog_config cfg;
+    fx_config(&cfg, 4096);
+    cfg.flush_interval_ms = 10;
+    struct alog *log;
+    assert_int_equal(alog_open(&log, *state, &cfg, f), 0);
+    fx_append(log, 60, 2, 100, TS0); /* ~15 segments */
+    struct alog_segment_info segs[64];
+    int n = alog_segments(log, segs, 64);
+    int64_t active_base = segs[n - 1].base_offset;
+    int64_t deadline = kc_mono_ms() + WAIT_LIMIT_MS;
+    while (recovery_point(*state) < active_base && kc_mono_ms() < deadline)
+        kc_sleep_ms(5);
+    assert_true(recovery_point(*state) >= active_base);
+    alog__abandon(log); /* crash: only the active segment needs re-reading */
+    alog_flusher_destroy(f);
+    assert_int_equal(alog_open(&log, *state, &cfg, NULL), 0);
+    struct alog_info info;
+    alog_info(log, &info);
+    assert_true(info.recovered);
+    assert_int_equal(info.indexes_rebuilt, 1);
+    assert_int_equal(info.end_offset, 120);
+    fx_check_reads(log, 0, 120);
+    assert_int_equal(alog_close(log), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+#define T(f) cmocka_unit_test_setup_teardown(f, kc_test_dir_setup, kc_test_dir_teardown)
+        T(test_alog_group_commit_many_waiters_one_fsync),
+        T(test_alog_group_commit_concurrent_writers_fewer_fsyncs),
+        T(test_alog_flush_ms_makes_durable_without_waiters),
+        T(test_alog_flush_messages_threshold_triggers_flush),
+        T(test_alog_wait_durable_contract_edges),
+        T(test_alog_close_releases_waiters_before_returning),
+        T(test_alog_fsync_failure_fails_log_and_waiters_eio),
+        T(test_alog_torn_write_invisible_next_append_reuses_offset),
+        T(test_alog_flusher_checkpoints_recovery_point_at_roll),
+#undef T
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
