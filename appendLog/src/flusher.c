@@ -288,7 +288,7 @@ static int service(struct alog *log, bool closing, int64_t *next)
         int64_t ms = log->cfg.flush_interval_ms;
         if (ms >= 0 && now + ms < *next)
             *next = now + ms; /* the next flush.ms deadline, should more data come */
-    } else if (log->recovery_point < alog_durable_offset(log)) {
+    } else {
         pthread_mutex_lock(&log->flush_lock);
         if (checkpoint_due(log))
             (void)alog__checkpoint_recovery(log); /* a stale hint only costs recovery time */

@@ -297,6 +297,7 @@ static int check_trusted(struct alog *log, struct load *ld, int i, bool *was_cut
     struct alog_segment *seg = log->segs[i];
     const char *why = NULL;
     int rc = alog__seg_index_check(seg, alog__seg_next(seg), &why);
+    seg->index_synced = rc == 0; /* as found on disk: no checkpoint needs to sync them */
     if (rc == 0 || !is_verdict(rc))
         return rc;
     kc_log_warn("alog %s: segment %" PRId64 ": %s: rebuilding", log->dir, seg->base, why);
