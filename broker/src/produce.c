@@ -1,0 +1,89 @@
+/*
+ * produce.c - the produce path every protocol shares: validate, append, acknowledge.
+ *
+ *   batch (from the wire, in the connection's input buffer)
+ *     -> kc_batch_validate: one whole RecordBatch v2, CRC-32C right, counts consistent
+ *     -> alog_append: the log gives it its offsets (rewriting base offset in place) and
+ *        writes it to the active segment, in the page cache
+ *     -> brk__fetch_notify: long-polls on this partition, on any loop, wake up
+ *     -> acks 0/1: done. acks=all: alog_wait_durable(end of this batch)
+ *          the flusher fsyncs the segment once for every waiter it has by then
+ *          (group commit) and calls back on its thread; the callback posts the answer
+ *          to the connection's loop, where the handler writes it into its parked slot.
+ *
+ * A connection that pipelines acks=all produces does not wait for each fsync in turn: each
+ * request is appended at once and parks its answer, so all of them ride on the same fsync.
+ */
+#include <errno.h>
+#include <stddef.h>
+
+#include "brk_int.h"
+
+int32_t brk_partition_pick(struct part_topic *t, const void *key, int32_t key_len)
+{
+    if (key && key_len >= 0)
+        return part_for_key(key, (size_t)key_len, part_topic_partitions(t));
+    return part_next_round_robin(t);
+}
+
+/* On the flusher thread: the batch is on disk (err 0) or will not be. */
+static void produce_durable(void *arg, int err)
+{
+    struct brk_produce *p = arg;
+    p->err = err;
+    brk_async_post(&p->async);
+}
+
+/* On the connection's loop. */
+static void produce_finish(struct brk_async *a, bool alive)
+{
+    struct brk_produce *p = (struct brk_produce *)((char *)a - offsetof(struct brk_produce, async));
+    p->done(p, alive);
+}
+
+/* The checks Kafka's LogValidator makes before an append, for what this broker stores. */
+static int produce_check(const struct brk_server *srv, const uint8_t *batch, size_t len,
+                         struct kc_batch_header *h)
+{
+    if (len > srv->cfg.log.max_batch_bytes)
+        return KC_ETOOLARGE;
+    int size = kc_batch_validate(batch, len, h);
+    if (size == KC_ENEEDMORE || (size > 0 && (size_t)size != len))
+        return KC_EMALFORMED; /* cut short, or more than one batch */
+    if (size < 0)
+        return size;
+    if (h->attributes & KC_BATCH_ATTR_CONTROL)
+        return KC_EUNSUPPORTED; /* transaction markers are the broker's to write */
+    return 0;
+}
+
+int brk_produce(struct brk_conn *c, struct brk_produce *p, brk_produce_fn done)
+{
+    struct brk_server *srv = brk_conn_server(c);
+    struct kc_batch_header h;
+    int64_t base;
+    struct alog *log = part_topic_log(p->topic, p->partition);
+    if (!log)
+        return KC_ENOPARTITION;
+    int rc = produce_check(srv, p->batch, p->len, &h);
+    if (rc)
+        return rc;
+    rc = alog_append(log, p->batch, p->len, &base);
+    if (rc)
+        return rc;
+    p->base_offset = base;
+    p->count = h.records_count;
+    p->err = 0;
+    brk__fetch_notify(srv, log);
+    if (p->acks != -1)
+        return 1;
+    p->done = done;
+    brk_async_begin(c, &p->async, produce_finish);
+    /* Durability point for acks=all: the answer waits until every offset below
+     * base + count is fsynced. */
+    rc = alog_wait_durable(log, base + h.records_count, produce_durable, p);
+    if (rc == 0)
+        return 0;
+    brk__async_cancel(&p->async); /* no callback will come */
+    return rc > 0 ? 1 : rc;
+}
