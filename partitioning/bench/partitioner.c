@@ -10,13 +10,14 @@
  * at all: the ceiling). With two threads the atomic's cache line moves between the cores
  * on every call; the per-thread counter shows what that costs.
  *
- * Calls per second over all threads, median of RUNS runs; ratios to the peers and of two
+ * Calls per second over all threads, median of 7 runs; ratios to the peers and of two
  * threads to one, measured in the same run. On a 2-vCPU machine two threads have the
  * whole machine: figures move with the neighbours' load.
  */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,10 +25,10 @@
 #include "kc_common.h"
 #include "part.h"
 
-#define RUNS     7
+#define MAX_RUNS 7
 #define KEYS     4096
 #define KEY_LEN  16
-#define CALLS    4000000 /* per thread per run */
+
 
 enum way { MURMUR2, CRC32C, RR_ATOMIC, RR_MUTEX, RR_LOCAL, WAYS };
 static const char *const names[] = {"murmur2 keyed", "crc32c (peer)", "round-robin atomic",
@@ -40,6 +41,7 @@ struct shared {
     char keys[KEYS][KEY_LEN];
     atomic_int ready;
     int threads;
+    uint32_t calls; /* per thread per run */
 };
 
 struct job {
@@ -51,7 +53,7 @@ struct job {
 static uint64_t run_calls(struct shared *s, enum way w)
 {
     uint64_t sink = 0, local = 0;
-    for (uint32_t i = 0; i < CALLS; i++) {
+    for (uint32_t i = 0; i < s->calls; i++) {
         const char *key = s->keys[i % KEYS];
         switch (w) {
         case MURMUR2:
@@ -106,7 +108,7 @@ static double one_run(struct shared *s, enum way w, int threads)
     double secs = (double)(kc_mono_ns() - t0) / 1e9;
     if (sink == 42) /* never true in practice; makes the sums observable */
         printf(" ");
-    return (double)CALLS * threads / secs;
+    return (double)s->calls * threads / secs;
 }
 
 static int setup(struct shared *s, struct part_registry **reg, char *dir, size_t cap)
@@ -131,6 +133,9 @@ int main(void)
 {
     static struct shared s;
     struct part_registry *reg = NULL;
+    bool quick = getenv("BENCH_QUICK") != NULL; /* make bench's short form */
+    int runs = quick ? 5 : MAX_RUNS;
+    s.calls = quick ? 1000000 : 4000000;
     char dir[4096];
     int rc = setup(&s, &reg, dir, sizeof(dir));
     if (rc < 0) {
@@ -140,13 +145,13 @@ int main(void)
     double med[WAYS][3];
     for (int threads = 1; threads <= 2; threads++)
         for (int w = 0; w < WAYS; w++) {
-            double v[RUNS];
-            for (int r = 0; r < RUNS; r++)
+            double v[MAX_RUNS];
+            for (int r = 0; r < runs; r++)
                 v[r] = one_run(&s, (enum way)w, threads);
-            med[w][threads] = kc_median(v, RUNS);
+            med[w][threads] = kc_median(v, (size_t)runs);
         }
-    printf("partitioner: calls per second over all threads (%d calls per thread per run,\n"
-           "median of %d runs, 12 partitions, %d-byte keys)\n\n", CALLS, RUNS, KEY_LEN);
+    printf("partitioner: calls per second over all threads (%u calls per thread per run,\n"
+           "median of %d runs, 12 partitions, %d-byte keys)\n\n", s.calls, runs, KEY_LEN);
     printf("  %-24s %14s %14s %10s\n", "", "1 thread", "2 threads", "2 vs 1");
     for (int w = 0; w < WAYS; w++) {
         char a[32], b[32];

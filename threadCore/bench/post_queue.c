@@ -11,11 +11,12 @@
  *   tcore       the real tcore_loop_post + tcore_loop_run, for reference
  *
  * 1 and 2 posting threads, each posting its own tasks; the figure is tasks per second from
- * the first post to the last task run, median of RUNS runs, and the ratio to lock-free.
+ * the first post to the last task run, median of 7 runs, and the ratio to lock-free.
  */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,8 +27,7 @@
 #include "kc_common.h"
 #include "tcore.h"
 
-#define RUNS       7
-#define PER_POSTER 1000000
+#define RUNS_MAX 7
 
 struct task {
     struct task *next;
@@ -44,6 +44,7 @@ struct queue {
     int efd, epfd;
     struct tcore_loop *loop;           /* TCORE */
     struct tcore_task *ttasks;
+    long per_poster;
     long expected, ran;                /* consumer only */
     atomic_int go;
 };
@@ -137,20 +138,21 @@ static void *poster_main(void *arg)
     struct queue *q = p->q;
     while (!atomic_load(&q->go))
         ;
-    for (long i = 0; i < PER_POSTER; i++) {
+    for (long i = 0; i < q->per_poster; i++) {
         if (q->kind == TCORE)
-            tcore_loop_post(q->loop, &q->ttasks[(long)p->id * PER_POSTER + i]);
+            tcore_loop_post(q->loop, &q->ttasks[(long)p->id * q->per_poster + i]);
         else
             post(q, &p->tasks[i]);
     }
     return NULL;
 }
 
-static int queue_init(struct queue *q, enum kind kind, int posters)
+static int queue_init(struct queue *q, enum kind kind, int posters, long per_poster)
 {
     memset(q, 0, sizeof(*q));
     q->kind = kind;
-    q->expected = (long)posters * PER_POSTER;
+    q->per_poster = per_poster;
+    q->expected = (long)posters * per_poster;
     atomic_init(&q->stack, NULL);
     atomic_init(&q->go, 0);
     if (pthread_mutex_init(&q->lock, NULL) != 0)
@@ -180,15 +182,15 @@ static void queue_fini(struct queue *q)
 }
 
 /* One run: tasks per second from "go" to the last task run. */
-static double run_once(enum kind kind, int posters)
+static double run_once(enum kind kind, int posters, long per_poster)
 {
     struct queue q;
     struct poster p[2];
     struct tcore_thread *th[2];
-    if (queue_init(&q, kind, posters) < 0)
+    if (queue_init(&q, kind, posters, per_poster) < 0)
         abort();
     for (int i = 0; i < posters; i++) {
-        p[i] = (struct poster){&q, calloc(PER_POSTER, sizeof(struct task)), i};
+        p[i] = (struct poster){&q, calloc((size_t)per_poster, sizeof(struct task)), i};
         if (!p[i].tasks || tcore_thread_start(&th[i], "kc-poster", -1, poster_main, &p[i]))
             abort();
     }
@@ -212,18 +214,21 @@ static double run_once(enum kind kind, int posters)
 
 int main(void)
 {
-    printf("post_queue: handing tasks to an event loop's thread (%d tasks per poster,\n"
+    bool quick = getenv("BENCH_QUICK") != NULL; /* make bench's short form */
+    int runs = quick ? 5 : RUNS_MAX;
+    long per_poster = quick ? 200000 : 1000000;
+    printf("post_queue: handing tasks to an event loop's thread (%ld tasks per poster,\n"
            "median of %d runs; consumer and posters unpinned on %d CPUs)\n\n",
-           PER_POSTER, RUNS, tcore_cpu_count());
+           per_poster, runs, tcore_cpu_count());
     printf("  %-18s %18s %18s\n", "queue", "1 poster", "2 posters");
     double base[3] = {0};
     for (int k = LOCKFREE; k <= TCORE; k++) {
         printf("  %-18s", kind_names[k]);
         for (int posters = 1; posters <= 2; posters++) {
-            double v[RUNS];
-            for (int r = 0; r < RUNS; r++)
-                v[r] = run_once((enum kind)k, posters);
-            double med = kc_median(v, RUNS);
+            double v[RUNS_MAX];
+            for (int r = 0; r < runs; r++)
+                v[r] = run_once((enum kind)k, posters, per_poster);
+            double med = kc_median(v, (size_t)runs);
             if (k == LOCKFREE)
                 base[posters] = med;
             char buf[32], cell[48];

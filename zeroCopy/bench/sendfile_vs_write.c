@@ -24,6 +24,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,9 +36,8 @@
 #include "kc_common.h"
 #include "zc.h"
 
-#define RUNS      7
-#define RUN_BYTES ((size_t)256 << 20)
-#define CHUNK     ((size_t)1 << 20)
+#define MAX_RUNS 7
+#define CHUNK    ((size_t)1 << 20)
 
 enum way { WRITE_LOOP, SENDFILE, ZC_OUT, COPY, MMAP, WAYS };
 static const char *const names[] = {"write loop (memory)", "sendfile", "zc_out (hdr+file)",
@@ -75,13 +75,13 @@ static int wait_out(int sock)
 }
 
 /* The broker's way: 64-byte header + 1 MiB range per response, non-blocking socket. */
-static int send_zc_out(int sock, int fd)
+static int send_zc_out(int sock, int fd, size_t run_bytes)
 {
     uint8_t hdr[64] = {0};
     struct zc_out q;
     zc_out_init(&q);
     int rc = 0;
-    size_t payload = RUN_BYTES - (RUN_BYTES / CHUNK) * sizeof(hdr);
+    size_t payload = run_bytes - (run_bytes / CHUNK) * sizeof(hdr);
     for (size_t off = 0; rc == 0 && off < payload; off += CHUNK) {
         size_t len = payload - off < CHUNK ? payload - off : CHUNK;
         rc = zc_out_mem(&q, hdr, sizeof(hdr));
@@ -95,26 +95,27 @@ static int send_zc_out(int sock, int fd)
     return rc;
 }
 
-static int send_run(enum way w, int sock, int fd, uint8_t *mem, const uint8_t *map)
+static int send_run(enum way w, int sock, int fd, uint8_t *mem, const uint8_t *map,
+                    size_t run_bytes)
 {
     ssize_t n = 0;
     switch (w) {
     case WRITE_LOOP:
-        for (size_t off = 0; n >= 0 && off < RUN_BYTES; off += CHUNK)
+        for (size_t off = 0; n >= 0 && off < run_bytes; off += CHUNK)
             n = kc_write_all(sock, mem, CHUNK);
         break;
     case MMAP:
-        for (size_t off = 0; n >= 0 && off < RUN_BYTES; off += CHUNK)
+        for (size_t off = 0; n >= 0 && off < run_bytes; off += CHUNK)
             n = kc_write_all(sock, map + off, CHUNK);
         break;
     case SENDFILE:
-        n = zc_sendfile_all(sock, fd, 0, RUN_BYTES);
+        n = zc_sendfile_all(sock, fd, 0, run_bytes);
         break;
     case ZC_OUT:
-        n = send_zc_out(sock, fd);
+        n = send_zc_out(sock, fd, run_bytes);
         break;
     default:
-        n = zc_copy_all(sock, fd, 0, RUN_BYTES, mem, 64 * 1024);
+        n = zc_copy_all(sock, fd, 0, run_bytes, mem, 64 * 1024);
     }
     return n < 0 ? (int)n : 0;
 }
@@ -130,7 +131,7 @@ static double thread_cpu_s(void)
 
 /* One run: returns bytes per second; *cpu gets the sender's CPU seconds. */
 static double one_run(enum way w, int sock, int fd, uint8_t *mem, const uint8_t *map,
-                      double *cpu)
+                      size_t run_bytes, double *cpu)
 {
     int flags = fcntl(sock, F_GETFL);
     bool nonblock = w == ZC_OUT;
@@ -138,7 +139,7 @@ static double one_run(enum way w, int sock, int fd, uint8_t *mem, const uint8_t 
         abort();
     int64_t t0 = kc_mono_ns();
     double c0 = thread_cpu_s();
-    int rc = send_run(w, sock, fd, mem, map);
+    int rc = send_run(w, sock, fd, mem, map, run_bytes);
     if (rc == 0 && nonblock && fcntl(sock, F_SETFL, flags & ~O_NONBLOCK) < 0)
         rc = -errno;
     char ack;
@@ -147,17 +148,17 @@ static double one_run(enum way w, int sock, int fd, uint8_t *mem, const uint8_t 
         exit(1);
     }
     *cpu = thread_cpu_s() - c0;
-    return (double)RUN_BYTES / ((double)(kc_mono_ns() - t0) / 1e9);
+    return (double)run_bytes / ((double)(kc_mono_ns() - t0) / 1e9);
 }
 
-static int make_file(const char *dir)
+static int make_file(const char *dir, size_t run_bytes)
 {
     char path[4096];
     if (kc_path_join(path, sizeof(path), dir, "bench.log") < 0)
         return -1;
     int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     uint8_t *buf = malloc(CHUNK);
-    for (size_t off = 0; fd >= 0 && buf && off < RUN_BYTES; off += CHUNK) {
+    for (size_t off = 0; fd >= 0 && buf && off < run_bytes; off += CHUNK) {
         memset(buf, (int)(off >> 20), CHUNK);
         if (kc_write_all(fd, buf, CHUNK) < 0)
             abort();
@@ -182,52 +183,56 @@ static void tcp_pair(int *snd, int *rcv)
 
 int main(void)
 {
+    bool quick = getenv("BENCH_QUICK") != NULL; /* make bench's short form */
+    int runs = quick ? 5 : MAX_RUNS;
+    size_t run_bytes = (quick ? (size_t)64 : 256) << 20;
     signal(SIGPIPE, SIG_IGN);
     char dir[4096];
     if (kc_mkdtemp("kc-zc-bench-", dir, sizeof(dir)) < 0)
         return 1;
-    int fd = make_file(dir);
+    int fd = make_file(dir, run_bytes);
     uint8_t *mem = malloc(CHUNK);
     if (fd < 0 || !mem)
         return 1;
     memset(mem, 'm', CHUNK);
-    const uint8_t *map = mmap(NULL, RUN_BYTES, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
+    const uint8_t *map = mmap(NULL, run_bytes, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
     if (map == MAP_FAILED)
         return 1;
     int snd, rcv;
     tcp_pair(&snd, &rcv);
-    struct receiver r = {.sock = rcv, .per_run = RUN_BYTES, .runs = (RUNS + 1) * WAYS};
+    struct receiver r = {.sock = rcv, .per_run = run_bytes, .runs = (runs + 1) * WAYS};
     pthread_t t;
     if (pthread_create(&t, NULL, receiver_main, &r))
         return 1;
-    double v[WAYS][RUNS], cpu[WAYS][RUNS];
-    for (int run = -1; run < RUNS; run++) /* run -1 warms everything up, uncounted */
+    double v[WAYS][MAX_RUNS], cpu[WAYS][MAX_RUNS];
+    for (int run = -1; run < runs; run++) /* run -1 warms everything up, uncounted */
         for (int w = 0; w < WAYS; w++) {
             double c;
-            double rate = one_run((enum way)w, snd, fd, mem, map, &c);
+            double rate = one_run((enum way)w, snd, fd, mem, map, run_bytes, &c);
             if (run >= 0) {
                 v[w][run] = rate;
-                cpu[w][run] = c * 1e3 / ((double)RUN_BYTES / (1 << 30)); /* ms per GiB */
+                cpu[w][run] = c * 1e3 / ((double)run_bytes / (1 << 30)); /* ms per GiB */
             }
         }
     pthread_join(t, NULL);
     printf("sendfile_vs_write: %zu MiB per run over 127.0.0.1, median of %d runs\n\n",
-           RUN_BYTES >> 20, RUNS);
+           run_bytes >> 20, runs);
     printf("  %-22s %11s %10s %15s %14s\n", "", "throughput", "ratio", "min .. max",
            "sender CPU");
-    double base = kc_median(v[WRITE_LOOP], RUNS);
+    double base = kc_median(v[WRITE_LOOP], (size_t)runs);
     for (int w = 0; w < WAYS; w++) {
-        double lo = kc_min(v[w], RUNS) / (1 << 30), hi = kc_max(v[w], RUNS) / (1 << 30);
-        double med = kc_median(v[w], RUNS);
+        double lo = kc_min(v[w], (size_t)runs) / (1 << 30);
+        double hi = kc_max(v[w], (size_t)runs) / (1 << 30);
+        double med = kc_median(v[w], (size_t)runs);
         printf("  %-22s %5.2f GiB/s %9.2fx %6.2f .. %5.2f %7.0f ms/GiB\n", names[w],
-               med / (1 << 30), med / base, lo, hi, kc_median(cpu[w], RUNS));
+               med / (1 << 30), med / base, lo, hi, kc_median(cpu[w], (size_t)runs));
     }
     printf("\n  ratio: to the write loop of in-memory data in the same run (aim for sendfile:\n"
            "  >= 0.9). On loopback the receiver's copy and the sender's page handling share\n"
            "  the same two CPUs; see zeroCopy/README.md for what that does to the ratio.\n");
     close(snd);
     close(rcv);
-    munmap((void *)map, RUN_BYTES);
+    munmap((void *)map, run_bytes);
     close(fd);
     free(mem);
     return kc_rm_rf(dir) < 0;
