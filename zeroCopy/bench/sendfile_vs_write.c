@@ -181,6 +181,26 @@ static void tcp_pair(int *snd, int *rcv)
     close(l);
 }
 
+static void report(double v[WAYS][MAX_RUNS], double cpu[WAYS][MAX_RUNS], int runs,
+                   size_t run_bytes)
+{
+    printf("sendfile_vs_write: %zu MiB per run over 127.0.0.1, median of %d runs\n\n",
+           run_bytes >> 20, runs);
+    printf("  %-22s %11s %10s %15s %14s\n", "", "throughput", "ratio", "min .. max",
+           "sender CPU");
+    double base = kc_median(v[WRITE_LOOP], (size_t)runs);
+    for (int w = 0; w < WAYS; w++) {
+        double lo = kc_min(v[w], (size_t)runs) / (1 << 30);
+        double hi = kc_max(v[w], (size_t)runs) / (1 << 30);
+        double med = kc_median(v[w], (size_t)runs);
+        printf("  %-22s %5.2f GiB/s %9.2fx %6.2f .. %5.2f %7.0f ms/GiB\n", names[w],
+               med / (1 << 30), med / base, lo, hi, kc_median(cpu[w], (size_t)runs));
+    }
+    printf("\n  ratio: to the write loop of in-memory data in the same run (aim for sendfile:\n"
+           "  >= 0.9). On loopback the receiver's copy and the sender's page handling share\n"
+           "  the same two CPUs; see zeroCopy/README.md for what that does to the ratio.\n");
+}
+
 int main(void)
 {
     bool quick = getenv("BENCH_QUICK") != NULL; /* make bench's short form */
@@ -215,21 +235,7 @@ int main(void)
             }
         }
     pthread_join(t, NULL);
-    printf("sendfile_vs_write: %zu MiB per run over 127.0.0.1, median of %d runs\n\n",
-           run_bytes >> 20, runs);
-    printf("  %-22s %11s %10s %15s %14s\n", "", "throughput", "ratio", "min .. max",
-           "sender CPU");
-    double base = kc_median(v[WRITE_LOOP], (size_t)runs);
-    for (int w = 0; w < WAYS; w++) {
-        double lo = kc_min(v[w], (size_t)runs) / (1 << 30);
-        double hi = kc_max(v[w], (size_t)runs) / (1 << 30);
-        double med = kc_median(v[w], (size_t)runs);
-        printf("  %-22s %5.2f GiB/s %9.2fx %6.2f .. %5.2f %7.0f ms/GiB\n", names[w],
-               med / (1 << 30), med / base, lo, hi, kc_median(cpu[w], (size_t)runs));
-    }
-    printf("\n  ratio: to the write loop of in-memory data in the same run (aim for sendfile:\n"
-           "  >= 0.9). On loopback the receiver's copy and the sender's page handling share\n"
-           "  the same two CPUs; see zeroCopy/README.md for what that does to the ratio.\n");
+    report(v, cpu, runs, run_bytes);
     close(snd);
     close(rcv);
     munmap((void *)map, run_bytes);
