@@ -1,0 +1,388 @@
+/*
+ * harness.c - a real broker, the real CLI, raw sockets and a pty, for end-to-end tests.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pty.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "kc_common.h"
+#include "kc_test.h"
+
+const char *kb_bin(const char *name)
+{
+    static char path[1024];
+    const char *dir = getenv("KC_BIN_DIR");
+    snprintf(path, sizeof(path), "%s/%s", dir && *dir ? dir : "build/bin", name);
+    return path;
+}
+
+static void print_log(const struct kb_broker *b);
+
+int kb_setup(void **state)
+{
+    struct kb_broker *b = calloc(1, sizeof(*b));
+    assert_non_null(b);
+    b->dir = kc_test_tmpdir();
+    snprintf(b->data, sizeof(b->data), "%s/data", b->dir);
+    snprintf(b->log, sizeof(b->log), "%s/broker.log", b->dir);
+    *state = b;
+    return 0;
+}
+
+int kb_setup_started(void **state)
+{
+    kb_setup(state);
+    kb_start(*state, NULL);
+    return 0;
+}
+
+int kb_teardown(void **state)
+{
+    struct kb_broker *b = *state;
+    int rc = 0;
+    if (b->pid > 0) { /* still running: it must stop cleanly (and sanitizer-clean) */
+        (void)kill(b->pid, SIGTERM);
+        int status = kb_wait_exit(b, KB_WAIT_MS);
+        if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+            print_log(b);
+            printf("# teardown: the broker did not stop cleanly (status %d)\n", status);
+            kb_kill9(b);
+            rc = -1;
+        }
+    }
+    kc_test_rmdir(b->dir);
+    free(b);
+    return rc;
+}
+
+static void print_log(const struct kb_broker *b)
+{
+    char *text;
+    size_t len;
+    if (kc_read_file(b->log, 1 << 20, &text, &len) != 0)
+        return;
+    const char *tail = len > 6000 ? text + len - 6000 : text;
+    printf("# --- %s (tail) ---\n%s# ---\n", b->log, tail);
+    free(text);
+}
+
+/* The child side of kb_start: stdout into the pipe, stderr into the log, then exec. */
+static void exec_broker(const struct kb_broker *b, int out, const char *const *args)
+{
+    const char *argv[64] = {kb_bin("kafka_broker"), "--port", "0", "--data-dir", b->data};
+    int n = 5;
+    for (int i = 0; args && args[i] && n < 62; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    int log = open(b->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the test */
+    if (log < 0 || dup2(out, 1) < 0 || dup2(log, 2) < 0)
+        _exit(126);
+    execv(argv[0], (char *const *)argv);
+    _exit(127);
+}
+
+/* Read the child's stdout until "listening on host:port"; the port, or -1. */
+static int read_port(int fd)
+{
+    char buf[4096];
+    size_t len = 0;
+    int64_t deadline = kc_mono_ms() + KB_WAIT_MS;
+    while (len < sizeof(buf) - 1 && kc_mono_ms() < deadline) {
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        if (poll(&pfd, 1, 100) <= 0)
+            continue;
+        ssize_t n = read(fd, buf + len, sizeof(buf) - 1 - len);
+        if (n <= 0)
+            return -1;
+        len += (size_t)n;
+        buf[len] = '\0';
+        char *at = strstr(buf, "listening on ");
+        char *nl = at ? strchr(at, '\n') : NULL;
+        char *colon = nl ? memrchr(at, ':', (size_t)(nl - at)) : NULL;
+        if (colon)
+            return atoi(colon + 1);
+    }
+    return -1;
+}
+
+void kb_start(struct kb_broker *b, const char *const *args)
+{
+    int pipefd[2];
+    assert_int_equal(pipe2(pipefd, O_CLOEXEC), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        exec_broker(b, pipefd[1], args);
+    close(pipefd[1]);
+    b->pid = pid;
+    b->port = read_port(pipefd[0]);
+    close(pipefd[0]); /* the broker prints nothing more that matters */
+    if (b->port <= 0) {
+        print_log(b);
+        fail_msg("the broker did not say where it listens");
+    }
+    snprintf(b->addr, sizeof(b->addr), "127.0.0.1:%d", b->port);
+}
+
+int kb_wait_exit(struct kb_broker *b, int ms)
+{
+    int status;
+    int64_t deadline = kc_mono_ms() + ms;
+    do {
+        pid_t r = waitpid(b->pid, &status, WNOHANG);
+        if (r == b->pid) {
+            b->pid = 0;
+            return status;
+        }
+        kc_sleep_ms(5);
+    } while (kc_mono_ms() < deadline);
+    return -1;
+}
+
+void kb_stop(struct kb_broker *b)
+{
+    assert_true(b->pid > 0);
+    assert_int_equal(kill(b->pid, SIGTERM), 0);
+    int status = kb_wait_exit(b, KB_WAIT_MS);
+    if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        print_log(b);
+        fail_msg("the broker did not stop cleanly (status %d)", status);
+    }
+}
+
+void kb_kill9(struct kb_broker *b)
+{
+    if (b->pid <= 0)
+        return;
+    (void)kill(b->pid, SIGKILL);
+    (void)kb_wait_exit(b, KB_WAIT_MS);
+    b->pid = 0;
+}
+
+bool kb_log_has(const struct kb_broker *b, const char *s)
+{
+    char *text;
+    size_t len;
+    if (kc_read_file(b->log, 64u << 20, &text, &len) != 0)
+        return false;
+    bool found = strstr(text, s) != NULL;
+    free(text);
+    return found;
+}
+
+void kb_client(const struct kb_broker *b, struct np_client *c)
+{
+    int rc = np_client_connect(c, b->addr, KB_WAIT_MS);
+    if (rc)
+        fail_msg("connect %s: %s", b->addr, np_strerror(rc));
+}
+
+/* ---- the CLI ----------------------------------------------------------------------------- */
+
+static char *slurp(const char *path)
+{
+    char *text;
+    size_t len;
+    if (kc_read_file(path, 64u << 20, &text, &len) != 0)
+        return strdup("");
+    return text;
+}
+
+int kb_cli(const struct kb_broker *b, const char *in, char **out, char **err,
+           const char *const *args)
+{
+    static int seq;
+    char pin[600], pout[600], perr[600];
+    int n = ++seq;
+    snprintf(pin, sizeof(pin), "%s/cli%d.in", b->dir, n);
+    snprintf(pout, sizeof(pout), "%s/cli%d.out", b->dir, n);
+    snprintf(perr, sizeof(perr), "%s/cli%d.err", b->dir, n);
+    assert_int_equal(kc_atomic_replace(pin, in ? in : "", in ? strlen(in) : 0), 0);
+    const char *argv[64] = {kb_bin("kafka_cli"), "-b", b->addr};
+    int k = 3;
+    for (int i = 0; args && args[i] && k < 62; i++)
+        argv[k++] = args[i];
+    argv[k] = NULL;
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int i0 = open(pin, O_RDONLY), o = open(pout, O_WRONLY | O_CREAT | O_TRUNC, 0644),
+            e = open(perr, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (i0 < 0 || o < 0 || e < 0 || dup2(i0, 0) < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
+            _exit(126);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    struct kb_broker child = {.pid = pid};
+    int status = kb_wait_exit(&child, KB_WAIT_MS);
+    if (status == -1) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        fail_msg("kafka_cli %s did not finish", args && args[0] ? args[0] : "");
+    }
+    *out = slurp(pout);
+    *err = slurp(perr);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* ---- raw sockets ------------------------------------------------------------------------- */
+
+int kb_connect(const struct kb_broker *b)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)b->port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct timeval tv = {.tv_sec = KB_WAIT_MS / 1000};
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+    return fd;
+}
+
+void kb_send(int fd, const void *p, size_t len)
+{
+    assert_int_equal(send(fd, p, len, MSG_NOSIGNAL), (ssize_t)len);
+}
+
+ssize_t kb_recv_frame(int fd, uint8_t *buf, size_t cap)
+{
+    ssize_t n = kc_read_full(fd, buf, 4);
+    if (n != 4)
+        return -1;
+    size_t len = kc_load_be32(buf) + 4u;
+    if (len > cap)
+        fail_msg("response of %zu bytes does not fit %zu", len, cap);
+    n = kc_read_full(fd, buf + 4, len - 4);
+    return n == (ssize_t)(len - 4) ? (ssize_t)len : -1;
+}
+
+bool kb_closed(int fd, int ms)
+{
+    int64_t deadline = kc_mono_ms() + ms;
+    uint8_t sink[4096];
+    while (kc_mono_ms() < deadline) {
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        if (poll(&pfd, 1, 50) <= 0)
+            continue;
+        ssize_t n = recv(fd, sink, sizeof(sink), MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && errno == ECONNRESET))
+            return true;
+    }
+    return false;
+}
+
+/* ---- the pty ------------------------------------------------------------------------------ */
+
+void kb_pty_start(struct kb_pty *p, const struct kb_broker *b)
+{
+    char hist[600];
+    memset(p, 0, sizeof(*p));
+    snprintf(hist, sizeof(hist), "%s/history", b->dir);
+    p->pid = forkpty(&p->fd, NULL, NULL, NULL);
+    assert_true(p->pid >= 0);
+    if (p->pid == 0) {
+        setenv("TERM", "dumb", 1);
+        setenv("KAFKA_CLI_HISTORY", hist, 1);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        execl(kb_bin("kafka_cli"), "kafka_cli", "-b", b->addr, (char *)NULL);
+        _exit(127);
+    }
+}
+
+void kb_pty_send(struct kb_pty *p, const char *line)
+{
+    size_t len = strlen(line);
+    assert_int_equal(write(p->fd, line, len), (ssize_t)len);
+    assert_int_equal(write(p->fd, "\r", 1), 1);
+}
+
+/* 1 read something, 0 nothing within ms, -1 the program is gone (EIO on the master). */
+static int pty_read(struct kb_pty *p, int ms)
+{
+    char buf[4096];
+    struct pollfd pfd = {.fd = p->fd, .events = POLLIN};
+    if (poll(&pfd, 1, ms) <= 0)
+        return 0;
+    ssize_t n = read(p->fd, buf, sizeof(buf));
+    if (n <= 0)
+        return -1;
+    p->seen = realloc(p->seen, p->len + (size_t)n + 1);
+    assert_non_null(p->seen);
+    memcpy(p->seen + p->len, buf, (size_t)n);
+    p->len += (size_t)n;
+    p->seen[p->len] = '\0';
+    return 1;
+}
+
+void kb_pty_expect(struct kb_pty *p, const char *s)
+{
+    int64_t deadline = kc_mono_ms() + KB_WAIT_MS;
+    for (;;) {
+        char *at = p->seen ? strstr(p->seen + p->mark, s) : NULL;
+        if (at) {
+            p->mark = (size_t)(at - p->seen) + strlen(s);
+            return;
+        }
+        if (kc_mono_ms() > deadline || pty_read(p, 100) < 0)
+            break;
+    }
+    fail_msg("the Playground never printed '%s'; it printed:\n%s", s,
+             p->seen ? p->seen + p->mark : "");
+}
+
+int kb_pty_finish(struct kb_pty *p)
+{
+    struct kb_broker child = {.pid = p->pid};
+    while (pty_read(p, 50) > 0)
+        ; /* drain, so the program is not blocked writing */
+    int status = kb_wait_exit(&child, KB_WAIT_MS);
+    close(p->fd);
+    free(p->seen);
+    p->seen = NULL;
+    if (status == -1) {
+        kill(p->pid, SIGKILL);
+        waitpid(p->pid, NULL, 0);
+        fail_msg("the Playground did not exit");
+    }
+    return status;
+}
+
+/* ---- batches ---------------------------------------------------------------------------------- */
+
+uint8_t *kb_batch(const char *prefix, int n, size_t *len)
+{
+    struct kc_batch_builder bb;
+    uint8_t *p, *copy;
+    char v[256];
+    kc_batch_builder_init(&bb, NULL, 0);
+    for (int i = 0; i < n; i++) {
+        int vl = snprintf(v, sizeof(v), "%s%d", prefix, i);
+        assert_int_equal(kc_batch_builder_add(&bb, kc_wall_ms(), NULL, -1, v, vl, NULL, 0), 0);
+    }
+    assert_int_equal(kc_batch_builder_finish(&bb, &p, len), 0);
+    copy = malloc(*len);
+    assert_non_null(copy);
+    memcpy(copy, p, *len);
+    kc_batch_builder_fini(&bb);
+    return copy;
+}

@@ -1,0 +1,93 @@
+/*
+ * harness.h - what every end-to-end broker test shares: a real kafka_broker process on an
+ * ephemeral loopback port with its own data directory, the real kafka_cli, raw sockets for
+ * hostile input, and a pty for the interactive Playground.
+ *
+ * Rules:
+ *  - Binaries come from $KC_BIN_DIR (scripts/run-tests.sh sets it to BUILD/bin).
+ *  - A broker started here dies with the test process (PR_SET_PDEATHSIG), is stopped by
+ *    PID, and is killed with SIGKILL by kb_teardown whatever happened in the test, so a
+ *    failed assertion never leaves one behind. Its stderr goes to <dir>/broker.log, printed
+ *    when it exits badly.
+ *  - Every wait is bounded (generous: sanitizer builds on a shared 2-core machine).
+ */
+#ifndef KB_HARNESS_H
+#define KB_HARNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "np.h"
+#include "np_client.h"
+
+#define KB_WAIT_MS 30000 /* the longest any single step may take */
+
+struct kb_broker {
+    char *dir;        /* the test's directory: data/ and broker.log inside */
+    char data[512];
+    char log[512];
+    pid_t pid;        /* 0 when not running */
+    int port;
+    char addr[64];    /* "127.0.0.1:<port>" */
+};
+
+/* cmocka setup/teardown: *state = a struct kb_broker with a fresh directory, not started;
+ * teardown SIGKILLs the broker if it still runs and removes the directory. */
+int kb_setup(void **state);
+int kb_teardown(void **state);
+/* ... and the same with the broker already started with no extra arguments. */
+int kb_setup_started(void **state);
+
+/* Start kafka_broker on port 0 with b->data and the extra arguments (NULL-terminated, may
+ * be NULL); waits for its "listening on" line. Fails the test if it does not come. */
+void kb_start(struct kb_broker *b, const char *const *args);
+/* SIGTERM, wait, and check it exited with status 0 after a clean stop. */
+void kb_stop(struct kb_broker *b);
+/* SIGKILL and reap. */
+void kb_kill9(struct kb_broker *b);
+/* Wait up to ms for the broker to exit; its wait status, or -1 if still running. */
+int kb_wait_exit(struct kb_broker *b, int ms);
+/* Does the broker's log contain s? */
+bool kb_log_has(const struct kb_broker *b, const char *s);
+/* "$KC_BIN_DIR/name" (static buffer: copy it before the next call). */
+const char *kb_bin(const char *name);
+
+/* A connected native client (fails the test otherwise). */
+void kb_client(const struct kb_broker *b, struct np_client *c);
+
+/* Run kafka_cli -b <addr> args... with stdin from `in` (may be NULL); stdout and stderr
+ * captured (malloc'ed, NUL-terminated; free them). Returns the exit status. */
+int kb_cli(const struct kb_broker *b, const char *in, char **out, char **err,
+           const char *const *args);
+
+/* Raw sockets, for frames the client library would never send. */
+int kb_connect(const struct kb_broker *b);
+void kb_send(int fd, const void *p, size_t len);
+/* Read one response frame into buf (blocking, bounded); its length, or -1 if the broker
+ * closed the connection first. */
+ssize_t kb_recv_frame(int fd, uint8_t *buf, size_t cap);
+/* Wait up to ms for the broker to close fd (EOF or reset); true if it did. */
+bool kb_closed(int fd, int ms);
+
+/* The interactive Playground on a pty. */
+struct kb_pty {
+    pid_t pid;
+    int fd;
+    char *seen;  /* everything read so far */
+    size_t len;
+    size_t mark; /* kb_pty_expect searches from here */
+};
+void kb_pty_start(struct kb_pty *p, const struct kb_broker *b);
+void kb_pty_send(struct kb_pty *p, const char *line);
+/* Read until s appears after the mark (then move the mark past it); fails the test after
+ * KB_WAIT_MS. */
+void kb_pty_expect(struct kb_pty *p, const char *s);
+/* Wait for the program to exit; its wait status. */
+int kb_pty_finish(struct kb_pty *p);
+
+/* Build a RecordBatch of n values "<prefix><i>" (malloc'ed). */
+uint8_t *kb_batch(const char *prefix, int n, size_t *len);
+
+#endif
