@@ -2,7 +2,8 @@
  * kafka_zeroCopy - the same log range sent to a socket two ways: read()+write() through a
  * user-space buffer, and sendfile(). Throughput and CPU time of each, on loopback.
  *
- * A server thread and a client share an ephemeral 127.0.0.1 port. Each run, the client
+ * A server thread and a client share an ephemeral 127.0.0.1 port, each pinned to its own
+ * core (when there are two). Each run, the client
  * asks for the whole range (one request byte: 'C' copy, 'S' sendfile) and reads it into a
  * 256 KiB buffer. The server measures its own CPU time (getrusage RUSAGE_THREAD: user and
  * system apart), the client the wall time and its own CPU time.
@@ -14,6 +15,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,10 +101,31 @@ static int make_log(struct demo *d, const char *dir, size_t mb)
     return rc;
 }
 
+/* Keep the calling thread on one CPU (index modulo the CPUs it may use): sender and
+ * receiver on different cores, so the figures do not depend on where the scheduler put
+ * them this time. Best effort: unpinned is still a valid (noisier) measurement. */
+static void pin_to(int index)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof(set), &set) < 0 || CPU_COUNT(&set) < 2)
+        return;
+    int want = index % CPU_COUNT(&set);
+    for (int c = 0; c < CPU_SETSIZE; c++) {
+        if (CPU_ISSET(c, &set) && want-- == 0) {
+            cpu_set_t one;
+            CPU_ZERO(&one);
+            CPU_SET(c, &one);
+            (void)sched_setaffinity(0, sizeof(one), &one); /* best effort, see above */
+            return;
+        }
+    }
+}
+
 /* The server: one connection, one request byte per run, the whole range in reply. */
 static void *server_main(void *arg)
 {
     struct demo *d = arg;
+    pin_to(1);
     int s = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC);
     if (s < 0) {
         d->server_err = -errno;
@@ -175,6 +198,7 @@ static int fetch(struct demo *d, int sock, enum way w, uint8_t *buf, bool check,
 /* Warm-up (run 0, CRC-checked, not counted), then runs 1..N alternating the two ways. */
 static int client_runs(struct demo *d, const struct sockaddr_in *addr, struct result res[2])
 {
+    pin_to(0);
     int sock = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     uint8_t *buf = malloc(RECV_BUF);
     int rc = 0;
@@ -282,10 +306,12 @@ static int run(struct demo *d, const char *dir, size_t mb)
     if (rc < 0)
         return rc;
     char size[32];
-    printf("Log: %s/00000000000000000000.log, %s of RecordBatches (16 records of 1 KiB\n"
-           "     each), just written, so hot in the page cache.\n"
-           "Loopback: 127.0.0.1:%u; each run the client asks for the whole range and reads\n"
-           "     it into a 256 KiB buffer; read()+write() uses a 64 KiB buffer.\n\n",
+    printf("Log: %s/00000000000000000000.log,\n"
+           "     %s of RecordBatches (16 records of 1 KiB each), just written, so hot in\n"
+           "     the page cache.\n"
+           "Loopback: 127.0.0.1:%u; the sender is pinned to one core, the receiver to\n"
+           "     another. Each run the client asks for the whole range and reads it into a\n"
+           "     256 KiB buffer; read()+write() uses a 64 KiB buffer.\n\n",
            dir, kc_fmt_bytes((double)d->len, size, sizeof(size)), ntohs(addr.sin_port));
     pthread_t server;
     int err = pthread_create(&server, NULL, server_main, d);
