@@ -188,9 +188,15 @@ int kp__resp_end(struct kc_writer *w, size_t start, size_t extra)
     return kc_writer_error(w);
 }
 
+/* kc_write_str/bytes read a NULL pointer as null: give empty slices a real pointer. */
+static const char *nonnull(struct kc_slice s)
+{
+    return s.len >= 0 && !s.p ? "" : (const char *)s.p;
+}
+
 void kp__wr_str(struct kc_writer *w, struct kc_slice s)
 {
-    kc_write_str(w, (const char *)s.p, s.len < 0 ? -1 : s.len);
+    kc_write_str(w, nonnull(s), s.len < 0 ? -1 : s.len);
 }
 
 void kp__wr_str_nn(struct kc_writer *w, struct kc_slice s)
@@ -202,7 +208,7 @@ void kp__wr_str_nn(struct kc_writer *w, struct kc_slice s)
 
 void kp__wr_bytes(struct kc_writer *w, struct kc_slice s)
 {
-    kc_write_bytes(w, s.p, s.len < 0 ? -1 : s.len);
+    kc_write_bytes(w, nonnull(s), s.len < 0 ? -1 : s.len);
 }
 
 /* ---- names --------------------------------------------------------------------------- */

@@ -14,8 +14,9 @@ int kp_offset_key_encode(struct kc_writer *w, const struct kp_offset_key *k)
     if (k->group.len < 0 || k->topic.len < 0)
         return -EINVAL;
     kc_write_i16(w, KP_OFFSET_KEY_VERSION);
-    kc_write_str(w, (const char *)k->group.p, k->group.len);
-    kc_write_str(w, (const char *)k->topic.p, k->topic.len);
+    /* kc_write_str reads a NULL pointer as null: never write null strings here. */
+    kc_write_str(w, k->group.p ? (const char *)k->group.p : "", k->group.len);
+    kc_write_str(w, k->topic.p ? (const char *)k->topic.p : "", k->topic.len);
     kc_write_i32(w, k->partition);
     return kc_writer_error(w);
 }
@@ -44,7 +45,7 @@ int kp_offset_value_encode(struct kc_writer *w, const struct kp_offset_value *v)
     kc_write_i16(w, KP_OFFSET_VALUE_VERSION);
     kc_write_i64(w, v->offset);
     kc_write_i32(w, v->leader_epoch);
-    if (v->metadata.len < 0)
+    if (v->metadata.len <= 0)
         kc_write_str(w, "", 0);
     else
         kc_write_str(w, (const char *)v->metadata.p, v->metadata.len);
