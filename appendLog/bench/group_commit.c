@@ -87,44 +87,67 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
+struct crew {
+    struct writer *w;
+    pthread_t *th;
+    int inited, started;
+    _Atomic bool stop;
+};
+
+static int crew_start(struct crew *c, struct alog *log, int n)
+{
+    c->w = calloc((size_t)n, sizeof(*c->w));
+    c->th = calloc((size_t)n, sizeof(*c->th));
+    int rc = c->w && c->th ? 0 : -ENOMEM;
+    for (int i = 0; rc == 0 && i < n; i++) {
+        struct writer *w = &c->w[i];
+        *w = (struct writer){.log = log, .stop = &c->stop};
+        pthread_mutex_init(&w->m, NULL);
+        pthread_cond_init(&w->c, NULL);
+        c->inited++;
+        w->batch = make_batch(&w->len);
+        rc = w->batch ? -pthread_create(&c->th[i], NULL, writer_main, w) : -ENOMEM;
+        c->started += rc == 0;
+    }
+    return rc;
+}
+
+/* Stop and join every writer; returns the commits they made. */
+static long crew_stop(struct crew *c)
+{
+    atomic_store(&c->stop, true);
+    long commits = 0;
+    for (int i = 0; i < c->inited; i++) {
+        if (i < c->started)
+            pthread_join(c->th[i], NULL);
+        commits += c->w[i].commits;
+        free(c->w[i].batch);
+        pthread_mutex_destroy(&c->w[i].m);
+        pthread_cond_destroy(&c->w[i].c);
+    }
+    free(c->w);
+    free(c->th);
+    return commits;
+}
+
 /* Durable appends/s with n writers for ms; *per_fsync gets appends per fsync. */
 static int run_log(struct alog_flusher *f, int n, int64_t ms, double *rate, double *per_fsync)
 {
-    char dir[4096];
-    int rc = kc_mkdtemp("bench-gc-", dir, sizeof(dir));
+    char dir[4096] = "";
     struct alog_config cfg;
     alog_config_init(&cfg);
     cfg.flush_interval_ms = -1; /* only waiters make it flush */
     struct alog *log = NULL;
+    struct crew crew = {0};
+    int rc = kc_mkdtemp("bench-gc-", dir, sizeof(dir));
     if (rc == 0)
         rc = alog_open(&log, dir, &cfg, f);
-    struct writer *w = calloc((size_t)n, sizeof(*w));
-    pthread_t *th = calloc((size_t)n, sizeof(*th));
-    _Atomic bool stop = false;
-    int inited = 0, started = 0;
-    rc = rc ? rc : w && th ? 0 : -ENOMEM;
-    for (int i = 0; rc == 0 && i < n; i++) {
-        w[i] = (struct writer){.log = log, .stop = &stop};
-        pthread_mutex_init(&w[i].m, NULL);
-        pthread_cond_init(&w[i].c, NULL);
-        inited++;
-        w[i].batch = make_batch(&w[i].len);
-        rc = w[i].batch ? -pthread_create(&th[i], NULL, writer_main, &w[i]) : -ENOMEM;
-        started += rc == 0;
-    }
+    if (rc == 0)
+        rc = crew_start(&crew, log, n);
     int64_t t0 = kc_mono_ns();
     if (rc == 0)
         kc_sleep_ms(ms); /* the measurement window, not synchronisation */
-    atomic_store(&stop, true);
-    long commits = 0;
-    for (int i = 0; i < inited; i++) {
-        if (i < started)
-            pthread_join(th[i], NULL);
-        commits += w[i].commits;
-        free(w[i].batch);
-        pthread_mutex_destroy(&w[i].m);
-        pthread_cond_destroy(&w[i].c);
-    }
+    long commits = crew_stop(&crew);
     double secs = (double)(kc_mono_ns() - t0) / 1e9;
     struct alog_info info = {0};
     if (log) {
@@ -134,8 +157,6 @@ static int run_log(struct alog_flusher *f, int n, int64_t ms, double *rate, doub
     }
     *rate = (double)commits / secs;
     *per_fsync = info.fsyncs ? (double)commits / (double)info.fsyncs : 0;
-    free(w);
-    free(th);
     int rm = dir[0] ? kc_rm_rf(dir) : 0;
     return rc ? rc : rm;
 }

@@ -64,7 +64,8 @@ struct alog_flusher;
  * durability. One fsync releases every waiter it covers (group commit).
  */
 int alog_flusher_create(struct alog_flusher **out);
-/* Stops the thread. Close every log that uses it first. */
+/* Stops the thread. Close every log that uses it first (a log still registered is a
+ * programmer error: it is reported and its close then flushes synchronously). */
 void alog_flusher_destroy(struct alog_flusher *f);
 
 /*
@@ -77,7 +78,10 @@ void alog_flusher_destroy(struct alog_flusher *f);
 int alog_open(struct alog **out, const char *dir, const struct alog_config *cfg,
               struct alog_flusher *flusher);
 /* Flush, trim the indexes, write checkpoints and the clean-shutdown marker, free. Returns
- * the first error met (the log is freed either way). */
+ * the first error met (the log is freed either way; after a failed fsync no marker is
+ * written, so the next open recovers). Waiters still pending are released (from the
+ * flusher thread) before it returns. Thread: the last call on the log, with no other call
+ * in progress; slices may still be held and released afterwards. */
 int alog_close(struct alog *log);
 
 /*
@@ -87,6 +91,9 @@ int alog_close(struct alog *log);
  * write is never made visible).
  */
 int alog_append(struct alog *log, uint8_t *batch, size_t len, int64_t *base_offset);
+/* (alog_append) Locks: takes the log's append lock for the whole call, so appends from
+ * several threads are serialised, never interleaved; readers are not blocked. The batch's
+ * base offset and leader epoch are rewritten even when the write then fails. */
 
 /* A range of whole batches in one segment file, for sendfile. */
 struct alog_slice {
@@ -105,7 +112,11 @@ struct alog_slice {
  * KC_EOFFSET when offset < start_offset or > end_offset.
  */
 int alog_read(struct alog *log, int64_t offset, size_t max_bytes, struct alog_slice *slice);
+/* Drop the slice's segment reference (fd and range invalid afterwards). Idempotent. */
 void alog_slice_release(struct alog_slice *slice);
+/* (alog_read, alog_read_copy, alog_offset_for_time) Thread: any, concurrently with the
+ * writer, retention and each other. Locks: the segment array's mutex for a binary search
+ * only; never the append lock. One pread of ALOG_READ_CHUNK (8 KiB) finds the batch. */
 
 /* The same as alog_read, but copies the batches into out (for simple callers). */
 int alog_read_copy(struct alog *log, int64_t offset, size_t max_bytes, struct kc_writer *out,
@@ -115,6 +126,7 @@ int alog_read_copy(struct alog *log, int64_t offset, size_t max_bytes, struct kc
  * record is that recent. */
 int alog_offset_for_time(struct alog *log, int64_t ts, int64_t *offset);
 
+/* Lock-free atomic loads (acquire); any thread. */
 int64_t alog_start_offset(struct alog *log);
 int64_t alog_end_offset(struct alog *log);
 int64_t alog_durable_offset(struct alog *log);
@@ -129,10 +141,18 @@ int64_t alog_durable_offset(struct alog *log);
 typedef void (*alog_durable_cb)(void *arg, int err);
 int alog_flush(struct alog *log);
 int alog_wait_durable(struct alog *log, int64_t offset, alog_durable_cb cb, void *arg);
+/* (alog_flush) Thread: any; flushes are serialised per log (the fsync runs without the
+ * append lock, so appends continue meanwhile). Returns 0 or -EIO (the log has failed).
+ * (alog_wait_durable) Thread: any. Also: KC_EOFFSET for an offset above end_offset (only a
+ * later append could make it durable); KC_EUNSUPPORTED without a flusher; -EIO if the log
+ * has failed; -ENOMEM. */
 
 /* Delete whole oldest segments beyond retention.bytes / retention.ms (never the active
  * one) and persist the new start offset; *deleted gets the count. */
 int alog_retain(struct alog *log, int64_t now_ms, int *deleted);
+/* (alog_retain) Thread: any; passes are serialised per log; concurrent with appends and
+ * reads (readers holding a slice of a deleted segment keep it readable). now_ms is wall
+ * clock ms, as record timestamps. */
 
 /* Figures for demos, metadata and tests. */
 struct alog_info {
@@ -153,6 +173,7 @@ struct alog_info {
     uint64_t flushes;              /* flush passes that advanced durable_offset */
     int failed;                    /* 0, or the error of the fsync that failed the log */
 };
+/* Thread: any; a snapshot (the fields are read one by one, not as one atomic view). */
 void alog_info(struct alog *log, struct alog_info *info);
 
 /* One segment, for demos and tools (alog_segments). */
