@@ -31,6 +31,9 @@
  * the ratio of the two says how much of the client's ceiling the broker lets it reach.
  *
  * Prints two RESULT lines (bench.h): bench=<name>_produce and bench=<name>_consume.
+ *
+ * --probe only asks --brokers for metadata (10 s at most) and exits 0 if it answered as a
+ * Kafka broker, 3 if not: run.sh's test for "does the broker speak Kafka yet".
  */
 #include <getopt.h>
 #include <stdlib.h>
@@ -45,6 +48,7 @@
 struct rdk_opts {
     const char *brokers; /* NULL with --mock */
     bool mock;
+    bool probe;
     int64_t count;
     int64_t size;
     const char *topic;
@@ -346,12 +350,33 @@ static int run(const struct rdk_opts *o)
     return rc;
 }
 
+/* Does --brokers answer a Metadata request as a Kafka broker would? */
+static int probe(const struct rdk_opts *o)
+{
+    struct rdk_dr dr = { 0 };
+    rd_kafka_t *rk = producer_new(o, &dr);
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR__FAIL;
+
+    if (rk != NULL)
+        err = rd_kafka_metadata(rk, 1, NULL, &md, 10000);
+    if (md != NULL)
+        rd_kafka_metadata_destroy(md);
+    if (rk != NULL)
+        rd_kafka_destroy(rk);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+        fprintf(stderr, "bench_rdkafka: %s does not answer as a Kafka broker: %s\n",
+                o->brokers, rd_kafka_err2str(err));
+    return err == RD_KAFKA_RESP_ERR_NO_ERROR ? 0 : 3;
+}
+
 static void usage(void)
 {
     fprintf(stderr, "usage: bench_rdkafka (--mock | --brokers HOST:PORT) [--count N] [--size B]\n"
                     "                     [--topic T] [--partitions N] [--linger-ms MS]\n"
                     "                     [--batch-bytes B]\n"
-                    "                     [--fetch-bytes B] [--name NAME]\n");
+                    "                     [--fetch-bytes B] [--name NAME]\n"
+                    "       bench_rdkafka --brokers HOST:PORT --probe\n");
     exit(2);
 }
 
@@ -363,7 +388,8 @@ static void parse(int argc, char **argv, struct rdk_opts *o)
         { "topic", 1, NULL, 't' },       { "partitions", 1, NULL, 'P' },
         { "linger-ms", 1, NULL, 'l' },
         { "batch-bytes", 1, NULL, 'B' }, { "fetch-bytes", 1, NULL, 'f' },
-        { "name", 1, NULL, 'N' },        { NULL, 0, NULL, 0 },
+        { "name", 1, NULL, 'N' },        { "probe", 0, NULL, 'Q' },
+        { NULL, 0, NULL, 0 },
     };
     int ch;
 
@@ -379,19 +405,23 @@ static void parse(int argc, char **argv, struct rdk_opts *o)
         case 'B': o->batch_bytes = bench_opt_i64("--batch-bytes", optarg, 1, 1 << 30); break;
         case 'f': o->fetch_bytes = bench_opt_i64("--fetch-bytes", optarg, 1, 1 << 28); break;
         case 'N': o->name = optarg; break;
+        case 'Q': o->probe = true; break;
         default: usage();
         }
     }
-    if (o->mock == (o->brokers != NULL))
+    if (o->mock == (o->brokers != NULL) || (o->probe && o->mock))
         usage();
 }
 
 int main(int argc, char **argv)
 {
-    struct rdk_opts o = { NULL, false, 1000000, 100, "bench-rdkafka", 32, 5, 1000000, 1 << 20,
-                          NULL };
+    struct rdk_opts o = { .count = 1000000, .size = 100, .topic = "bench-rdkafka",
+                          .partitions = 32, .linger_ms = 5, .batch_bytes = 1000000,
+                          .fetch_bytes = 1 << 20 };
 
     parse(argc, argv, &o);
+    if (o.probe)
+        return probe(&o);
     if (o.name == NULL)
         o.name = o.mock ? "rdkafka_mock" : "rdkafka_broker";
     return run(&o) == 0 ? 0 : 1;

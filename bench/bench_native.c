@@ -1,0 +1,450 @@
+/*
+ * bench_native.c - the broker's side of the system benchmark, over its native protocol.
+ *
+ *   bench_native produce --port P --topic T [--count 2000000] [--size 100] [--batch 1000]
+ *                        [--acks 1|all] [--window 8] [--producers 1] [--name NAME]
+ *       --producers connections, each sending produce-batch (command 5) requests of one
+ *       RecordBatch v2 of --batch records, with up to --window requests in flight, to
+ *       partition 0. records/s over the whole run; each response's count is checked.
+ *       acks=all answers after fsync, and requests waiting for the same fsync share it
+ *       (group commit), so several producers and a window > 1 are what make it fast.
+ *
+ *   bench_native rtt --port P --topic T [--count 20000] [--warmup 500] [--size 100]
+ *       one produce (command 1) of one record at a time, acks=1: the round trip p50/p99,
+ *       on the same loop as bench_tcp pingpong (the ceiling it is compared with).
+ *
+ *   bench_native consume --port P --topic T [--ms 1000] [--max-bytes 4194304] [--verify]
+ *       consume-batch (command 6) through the np_client library, one request at a time,
+ *       from offset 0 to the log end and round again, for --ms: MB/s of record batches
+ *       (and records/s). The topic was filled just before, so it is in the page cache and
+ *       the broker serves it by sendfile. The client walks every batch header (to know the
+ *       next offset and count records, trimming as PROTOCOL.md says); --verify also checks
+ *       every batch's CRC-32C and records, as a careful consumer would.
+ *
+ *   bench_native create --port P --topic T [--partitions 1]
+ *       only create the topic (for the librdkafka generator's 32-partition topic).
+ *
+ * Every mode first creates its topic (--partitions, default 1) unless it exists. The request bytes are
+ * built once and sent again and again (the Redis client does the same with its XADD), so
+ * the figures are the broker's, not the client's encoder's. One RESULT line (bench.h).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "kc_batch.h"
+#include "kc_err.h"
+#include "kc_time.h"
+#include "np.h"
+#include "np_client.h"
+
+#define NATIVE_MAX_FRAME (64u << 20)
+
+struct native_opts {
+    const char *mode;
+    int port;
+    const char *topic;
+    const char *name;
+    int64_t count;
+    int64_t warmup;
+    int64_t size;
+    int64_t batch;
+    int64_t acks;
+    int64_t window;
+    int64_t producers;
+    int64_t ms;
+    int64_t max_bytes;
+    int64_t partitions;
+    bool verify;
+};
+
+/* One connection's requests: the same pre-built request, and what each answer must say. */
+struct native_ctx {
+    int cmd;              /* NP_PRODUCE or NP_PRODUCE_BATCH */
+    uint32_t corr_sent;   /* next correlation id to send */
+    uint32_t corr_recv;   /* the one the next response must carry */
+    int32_t expect_count; /* produce-batch: records per batch */
+    struct np_produce_req one;
+    struct np_produce_batch_req many;
+};
+
+/* ---- request/response callbacks for bench_pipe ------------------------------------------ */
+
+static void native_encode(void *ctx, int64_t seq, struct kc_writer *w)
+{
+    struct native_ctx *c = ctx;
+
+    (void)seq;
+    if (c->cmd == NP_PRODUCE)
+        np_encode_produce(w, c->corr_sent++, &c->one);
+    else
+        np_encode_produce_batch(w, c->corr_sent++, &c->many);
+}
+
+/* A refused request: print the broker's message and stop the run with its code. */
+static ssize_t native_refused(const struct np_header *h, const uint8_t *body, size_t len)
+{
+    struct np_error_resp er;
+
+    if (np_decode_error_resp(body, len, h->cmd, &er) == 0 && er.message.len > 0)
+        fprintf(stderr, "broker: %s: %.*s\n", np_error_name(h->error), (int)er.message.len,
+                (const char *)er.message.p);
+    else
+        fprintf(stderr, "broker: %s\n", np_error_name(h->error));
+    return NP_ERR(h->error);
+}
+
+static ssize_t native_decode(void *ctx, const uint8_t *p, size_t len)
+{
+    struct native_ctx *c = ctx;
+    struct np_produce_batch_resp br;
+    struct np_produce_resp pr;
+    struct np_header h;
+    size_t flen;
+    const uint8_t *body = p + NP_RESP_HEADER_SIZE;
+    int err = np_frame_peek(p, len, NATIVE_MAX_FRAME, true, &h, &flen);
+
+    if (err == KC_ENEEDMORE)
+        return 0;
+    if (err != 0)
+        return err;
+    if (h.cmd != c->cmd || h.corr != c->corr_recv++)
+        return KC_EMALFORMED; /* answers come in order: anything else is a broken stream */
+    if (h.error != NP_E_NONE)
+        return native_refused(&h, body, flen - NP_RESP_HEADER_SIZE);
+    if (c->cmd == NP_PRODUCE)
+        err = np_decode_produce_resp(body, flen - NP_RESP_HEADER_SIZE, &pr);
+    else
+        err = np_decode_produce_batch_resp(body, flen - NP_RESP_HEADER_SIZE, &br);
+    if (err == 0 && c->cmd == NP_PRODUCE_BATCH && br.count != c->expect_count)
+        err = KC_EMALFORMED;
+    return err != 0 ? err : (ssize_t)flen;
+}
+
+static const struct bench_pipe_ops native_ops = { native_encode, native_decode };
+
+/* ---- set-up ------------------------------------------------------------------------------ */
+
+static void native_addr(const struct native_opts *o, char *addr, size_t cap)
+{
+    snprintf(addr, cap, "%s:%d", BENCH_HOST, o->port);
+}
+
+/* Create the topic with --partitions partitions unless it exists. */
+static int ensure_topic(const struct native_opts *o)
+{
+    struct np_create_topic_resp resp;
+    struct np_client c;
+    char addr[64];
+    int err;
+
+    native_addr(o, addr, sizeof(addr));
+    err = np_client_connect(&c, addr, BENCH_TIMEOUT_MS);
+    if (err != 0)
+        return err;
+    err = np_client_create_topic(&c, o->topic, (int32_t)o->partitions, &resp);
+    if (err == NP_ERR(NP_E_TOPIC_EXISTS))
+        err = 0;
+    if (err != 0 && np_is_err(err))
+        fprintf(stderr, "bench_native: create %s: %s\n", o->topic, c.errmsg);
+    np_client_close(&c);
+    return err;
+}
+
+/* One batch of --batch records of --size bytes, built once (the caller frees it). */
+static int build_batch(const struct native_opts *o, const uint8_t *value, uint8_t **out,
+                       size_t *len)
+{
+    struct kc_batch_builder b;
+    uint8_t *bytes;
+    int64_t now = kc_wall_ms();
+    int err = 0;
+
+    kc_batch_builder_init(&b, NULL, 0);
+    for (int64_t i = 0; i < o->batch && err == 0; i++)
+        err = kc_batch_builder_add(&b, now, NULL, -1, value, (int32_t)o->size, NULL, 0);
+    if (err == 0)
+        err = kc_batch_builder_finish(&b, &bytes, len);
+    if (err == 0) {
+        *out = malloc(*len);
+        err = *out != NULL ? 0 : -ENOMEM;
+    }
+    if (err == 0)
+        memcpy(*out, bytes, *len);
+    kc_batch_builder_fini(&b);
+    return err;
+}
+
+/* ---- produce ----------------------------------------------------------------------------- */
+
+static void produce_ctx_init(struct native_ctx *c, const struct native_opts *o,
+                             const uint8_t *batch, size_t batch_len, const uint8_t *value)
+{
+    memset(c, 0, sizeof(*c));
+    c->corr_sent = c->corr_recv = 1;
+    c->expect_count = (int32_t)o->batch;
+    c->cmd = batch != NULL ? NP_PRODUCE_BATCH : NP_PRODUCE;
+    c->many = (struct np_produce_batch_req){ np_str(o->topic), 0, (int16_t)o->acks,
+                                             { batch, (int32_t)batch_len } };
+    c->one = (struct np_produce_req){ np_str(o->topic), 0, (int16_t)o->acks, -1,
+                                      { NULL, -1 }, { value, (int32_t)o->size } };
+}
+
+/* The producers' connections: pipes[i] with ctxs[i], total requests split evenly. */
+static int produce_setup(const struct native_opts *o, struct bench_pipe *pipes,
+                         struct native_ctx *ctxs, const uint8_t *batch, size_t batch_len)
+{
+    int64_t requests = o->count / o->batch;
+    int err = 0;
+
+    for (int i = 0; i < o->producers; i++) {
+        pipes[i].fd = -1;
+        produce_ctx_init(&ctxs[i], o, batch, batch_len, NULL);
+        pipes[i].total = requests / o->producers + (i < requests % o->producers ? 1 : 0);
+        pipes[i].window = (int)o->window;
+        pipes[i].ops = &native_ops;
+        pipes[i].ctx = &ctxs[i];
+        if (err == 0)
+            err = bench_connect(o->port, &pipes[i].fd);
+    }
+    return err;
+}
+
+static int run_produce(const struct native_opts *o, const uint8_t *value)
+{
+    struct bench_result r = { .bench = o->name, .records = o->count / o->batch * o->batch };
+    struct bench_pipe *pipes = calloc((size_t)o->producers, sizeof(*pipes));
+    struct native_ctx *ctxs = calloc((size_t)o->producers, sizeof(*ctxs));
+    uint8_t *batch = NULL;
+    size_t batch_len = 0;
+    int64_t start;
+    int err = pipes && ctxs ? build_batch(o, value, &batch, &batch_len) : -ENOMEM;
+
+    if (err == 0)
+        err = produce_setup(o, pipes, ctxs, batch, batch_len);
+    start = kc_mono_ns();
+    if (err == 0)
+        err = bench_pipe_run_many(pipes, (int)o->producers);
+    r.elapsed_ns = kc_mono_ns() - start;
+    r.bytes = r.records * o->size;
+    if (err == 0)
+        bench_result_print(stdout, &r);
+    for (int i = 0; pipes != NULL && i < o->producers; i++)
+        if (pipes[i].fd >= 0)
+            (void)close(pipes[i].fd); /* end of run */
+    free(pipes);
+    free(ctxs);
+    free(batch);
+    return err;
+}
+
+/* ---- round trip -------------------------------------------------------------------------- */
+
+static int run_rtt(const struct native_opts *o, const uint8_t *value)
+{
+    struct bench_result r = { .bench = o->name, .records = o->count, .nlat = (size_t)o->count };
+    struct native_ctx c;
+    struct bench_pipe p = { .fd = -1, .window = 1, .ops = &native_ops, .ctx = &c };
+    int64_t start;
+    int err = bench_connect(o->port, &p.fd);
+
+    produce_ctx_init(&c, o, NULL, 0, value);
+    r.lat_ns = calloc((size_t)o->count, sizeof(int64_t));
+    if (err == 0 && r.lat_ns == NULL)
+        err = -ENOMEM;
+    p.total = o->warmup;
+    if (err == 0 && o->warmup > 0)
+        err = bench_pipe_run(&p);
+    p.total = o->count;
+    p.lat_ns = r.lat_ns;
+    start = kc_mono_ns();
+    if (err == 0)
+        err = bench_pipe_run(&p);
+    r.elapsed_ns = kc_mono_ns() - start;
+    r.bytes = o->count * o->size;
+    if (err == 0)
+        bench_result_print(stdout, &r);
+    if (p.fd >= 0)
+        (void)close(p.fd); /* end of run */
+    free(r.lat_ns);
+    return err;
+}
+
+/* ---- consume ----------------------------------------------------------------------------- */
+
+struct consume_pos {
+    int64_t offset;  /* the next offset to ask for */
+    int64_t records; /* records taken (after trimming) */
+    int64_t bytes;   /* record-batch bytes received */
+};
+
+/* Walk the batches of one response: count what lies at or after pos->offset, move on. */
+static int take_batches(struct consume_pos *pos, struct kc_slice recs, bool verify)
+{
+    const uint8_t *p = recs.p;
+    size_t left = recs.len > 0 ? (size_t)recs.len : 0;
+
+    pos->bytes += (int64_t)left;
+    while (left > 0) {
+        size_t size;
+        int err = verify ? kc_batch_validate(p, left, NULL) : kc_batch_size(p, left, &size);
+
+        if (err < 0)
+            return err == KC_ENEEDMORE ? KC_EMALFORMED : err; /* batches come whole */
+        size = verify ? (size_t)err : size;
+        int64_t base = kc_batch_base_offset(p), last = kc_batch_last_offset(p);
+        if (last >= pos->offset)
+            pos->records += last - (base > pos->offset ? base : pos->offset) + 1;
+        if (last + 1 > pos->offset)
+            pos->offset = last + 1;
+        p += size;
+        left -= size;
+    }
+    return 0;
+}
+
+static int consume_loop(struct np_client *c, const struct native_opts *o, struct consume_pos *pos)
+{
+    struct np_consume_batch_req req = { np_str(o->topic), 0, 0, INT32_MAX,
+                                        (int32_t)o->max_bytes, 0 };
+    int64_t end = kc_mono_ns() + o->ms * 1000000;
+    int err = 0;
+
+    while (err == 0 && kc_mono_ns() < end) {
+        struct np_consume_batch_resp resp;
+
+        req.offset = pos->offset;
+        err = np_client_consume_batch(c, &req, &resp);
+        if (err == 0)
+            err = take_batches(pos, resp.records, o->verify);
+        if (err == 0 && resp.records.len <= 0)
+            err = pos->offset == 0 ? KC_EEMPTY : 0; /* an empty topic measures nothing */
+        if (err == 0 && pos->offset >= resp.log_end)
+            pos->offset = 0; /* the end: read it all again */
+    }
+    return err;
+}
+
+static int run_consume(const struct native_opts *o)
+{
+    struct bench_result r = { .bench = o->name };
+    struct consume_pos pos = { 0 };
+    struct np_client c;
+    char addr[64];
+    int64_t start;
+    int err;
+
+    native_addr(o, addr, sizeof(addr));
+    err = np_client_connect(&c, addr, BENCH_TIMEOUT_MS);
+    if (err != 0)
+        return err;
+    c.max_frame = NATIVE_MAX_FRAME;
+    start = kc_mono_ns();
+    err = consume_loop(&c, o, &pos);
+    r.elapsed_ns = kc_mono_ns() - start;
+    if (err != 0 && np_is_err(err))
+        fprintf(stderr, "bench_native: consume: %s\n", c.errmsg);
+    r.records = pos.records;
+    r.bytes = pos.bytes;
+    if (err == 0)
+        bench_result_print(stdout, &r);
+    np_client_close(&c);
+    return err;
+}
+
+/* ---- main -------------------------------------------------------------------------------- */
+
+static void usage(void)
+{
+    fprintf(stderr,
+            "usage: bench_native produce --port P --topic T [--count N] [--size B] [--batch N]\n"
+            "                            [--acks 1|all] [--window W] [--producers N]\n"
+            "       bench_native rtt --port P --topic T [--count N] [--warmup N] [--size B]\n"
+            "       bench_native consume --port P --topic T [--ms MS] [--max-bytes B] [--verify]\n"
+            "       bench_native create --port P --topic T [--partitions N]\n"
+            "       (every mode: [--name NAME] for the RESULT line)\n");
+    exit(2);
+}
+
+/* 1 or all (-1). Not 0: an acks=0 produce gets no answer, and this loop counts answers. */
+static int64_t parse_acks(const char *s)
+{
+    int64_t acks = strcmp(s, "all") == 0 ? NP_ACKS_ALL : bench_opt_i64("--acks", s, -1, 1);
+
+    if (acks == NP_ACKS_NONE) {
+        fprintf(stderr, "bench_native: --acks 0 is not measured here (no answers to count)\n");
+        exit(2);
+    }
+    return acks;
+}
+
+static void parse(int argc, char **argv, struct native_opts *o)
+{
+    static const struct option longs[] = {
+        { "port", 1, NULL, 'p' },      { "topic", 1, NULL, 't' },  { "name", 1, NULL, 'N' },
+        { "count", 1, NULL, 'n' },     { "warmup", 1, NULL, 'W' }, { "size", 1, NULL, 's' },
+        { "batch", 1, NULL, 'b' },     { "acks", 1, NULL, 'a' },   { "window", 1, NULL, 'w' },
+        { "producers", 1, NULL, 'P' }, { "ms", 1, NULL, 'm' },     { "max-bytes", 1, NULL, 'B' },
+        { "verify", 0, NULL, 'v' },    { "partitions", 1, NULL, 'X' },
+        { NULL, 0, NULL, 0 },
+    };
+    int ch;
+
+    while ((ch = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+        switch (ch) {
+        case 'p': o->port = (int)bench_opt_i64("--port", optarg, 1, 65535); break;
+        case 't': o->topic = optarg; break;
+        case 'N': o->name = optarg; break;
+        case 'n': o->count = bench_opt_i64("--count", optarg, 1, 1000000000); break;
+        case 'W': o->warmup = bench_opt_i64("--warmup", optarg, 0, 100000000); break;
+        case 's': o->size = bench_opt_i64("--size", optarg, 1, 1 << 20); break;
+        case 'b': o->batch = bench_opt_i64("--batch", optarg, 1, 1000000); break;
+        case 'a': o->acks = parse_acks(optarg); break;
+        case 'w': o->window = bench_opt_i64("--window", optarg, 1, 100000); break;
+        case 'P': o->producers = bench_opt_i64("--producers", optarg, 1, 256); break;
+        case 'm': o->ms = bench_opt_i64("--ms", optarg, 1, 600000); break;
+        case 'B': o->max_bytes = bench_opt_i64("--max-bytes", optarg, 1, 1 << 30); break;
+        case 'v': o->verify = true; break;
+        case 'X': o->partitions = bench_opt_i64("--partitions", optarg, 1, 100000); break;
+        default: usage();
+        }
+    }
+    if (o->port == 0 || o->topic == NULL || o->count < o->batch * o->producers)
+        usage();
+}
+
+int main(int argc, char **argv)
+{
+    struct native_opts o = { .count = 2000000, .warmup = 500, .size = 100, .batch = 1000,
+                             .acks = NP_ACKS_LEADER, .window = 8, .producers = 1, .ms = 1000,
+                             .max_bytes = 4 << 20, .partitions = 1 };
+    uint8_t value[1 << 16];
+    int err;
+
+    o.mode = argc > 1 ? argv[1] : "";
+    if (strcmp(o.mode, "rtt") == 0) {
+        o.count = 20000;
+        o.batch = 1;
+    }
+    parse(argc - 1, argv + 1, &o);
+    if (o.size > (int64_t)sizeof(value))
+        usage();
+    if (o.name == NULL)
+        o.name = o.mode;
+    bench_fill_payload(value, (size_t)o.size, 7);
+    err = ensure_topic(&o);
+    if (err == 0 && strcmp(o.mode, "produce") == 0)
+        err = run_produce(&o, value);
+    else if (err == 0 && strcmp(o.mode, "rtt") == 0)
+        err = run_rtt(&o, value);
+    else if (err == 0 && strcmp(o.mode, "consume") == 0)
+        err = run_consume(&o);
+    else if (err == 0 && strcmp(o.mode, "create") != 0)
+        usage();
+    if (err != 0)
+        fprintf(stderr, "bench_native %s: %s\n", o.mode, np_strerror(err));
+    return err == 0 ? 0 : 1;
+}

@@ -1,0 +1,201 @@
+# bench/report.awk - turns the RESULT lines of one bench/run.sh run into the report:
+# medians with their spread, the broker's ratio to each peer, and PASS/MISS against the
+# targets of issues 4 and 5.
+#
+#   awk -f bench/report.awk -v json=OUT.json -v chart=OUT.dat \
+#       -v why_native="..." -v why_kafka="..." -v meta_json='"host":"x",...' samples.txt
+#
+# Input: one line per measurement run (bench/lib/bench.h),
+#   RESULT bench=<name> records=.. bytes=.. seconds=.. records_per_s=.. mb_per_s=..
+#          p50_us=.. p99_us=.. p999_us=..            ("-" where a figure does not apply)
+# Output: the text table on stdout, the same as JSON in `json`, and the bars for
+# bench/chart.gp in `chart` (gnuplot data blocks, one per panel).
+#
+# Every figure is the median of the runs; [min-max] is their spread. A ratio compares
+# medians measured in the same run of run.sh (the runs of all benches are interleaved,
+# so a noisy minute hurts both sides of a comparison alike). Written for mawk and gawk.
+
+BEGIN {
+    nfields = split("records_per_s mb_per_s p50_us p99_us", fields, " ")
+    # name | ours bench | peer bench | field | unit | peer label | op | target | chart label
+    ncmp = split("batched produce 100 B, acks=1|native_produce|redis_xadd|records_per_s|rec/s|Redis XADD pipelined|>=|5|batched/Redis;" \
+                 "batched produce 100 B, acks=1|native_produce|nats_js|records_per_s|rec/s|JetStream async publish|>=|10|batched/JetStream;" \
+                 "durable produce, acks=all|native_durable|redis_always|records_per_s|rec/s|Redis appendfsync always|>=|2|durable/Redis;" \
+                 "consume from the page cache|native_consume|tcp_stream|mb_per_s|MB/s|raw TCP stream|>=|0.8|consume/TCP;" \
+                 "single-record round trip p50|native_rtt|tcp_pingpong|p50_us|us|raw TCP ping-pong|<=|1.5|p50/TCP;" \
+                 "single-record round trip p99|native_rtt|tcp_pingpong|p99_us|us|raw TCP ping-pong|<=|2|p99/TCP;" \
+                 "librdkafka produce 100 B|rdkafka_broker_produce|rdkafka_mock_produce|records_per_s|rec/s|librdkafka mock cluster|>=|0.5|rdkafka prod/mock;" \
+                 "librdkafka consume 100 B|rdkafka_broker_consume|rdkafka_mock_consume|records_per_s|rec/s|librdkafka mock cluster|>=|0.5|rdkafka cons/mock",
+                 cmps, ";")
+}
+
+$1 == "RESULT" {
+    delete kv
+    for (i = 2; i <= NF; i++) {
+        eq = index($i, "=")
+        kv[substr($i, 1, eq - 1)] = substr($i, eq + 1)
+    }
+    b = kv["bench"]
+    if (!(b in seen)) {
+        seen[b] = 1
+        order[++nbench] = b
+    }
+    for (i = 1; i <= nfields; i++)
+        add(b, fields[i], kv[fields[i]])
+}
+
+function add(b, f, v,    k) {
+    if (v == "" || v == "-" || (f == "records_per_s" && v + 0 == 0))
+        return
+    k = b SUBSEP f
+    cnt[k]++
+    val[k, cnt[k]] = v + 0
+}
+
+# Sets MED, MIN, MAX for bench b, field f; returns the number of runs (0: none).
+function stats(b, f,    k, m, i, j, t, s) {
+    k = b SUBSEP f
+    m = cnt[k] + 0
+    if (m == 0)
+        return 0
+    for (i = 1; i <= m; i++)
+        s[i] = val[k, i]
+    for (i = 2; i <= m; i++)            # insertion sort: there are 5 to 10 values
+        for (j = i; j > 1 && s[j - 1] > s[j]; j--) {
+            t = s[j]; s[j] = s[j - 1]; s[j - 1] = t
+        }
+    MIN = s[1]
+    MAX = s[m]
+    MED = m % 2 ? s[(m + 1) / 2] : (s[m / 2] + s[m / 2 + 1]) / 2
+    return m
+}
+
+function human(v) {
+    if (v >= 1e9) return sprintf("%.2fG", v / 1e9)
+    if (v >= 1e6) return sprintf("%.2fM", v / 1e6)
+    if (v >= 1e4) return sprintf("%.0fk", v / 1e3)
+    if (v >= 100) return sprintf("%.0f", v)
+    return sprintf("%.1f", v)
+}
+
+function cell(b, f,    n) {
+    n = stats(b, f)
+    if (n == 0)
+        return "n/a"
+    return sprintf("%s [%s-%s]", human(MED), human(MIN), human(MAX))
+}
+
+function why(b) {
+    if (b ~ /^native_/) return why_native
+    if (b ~ /^rdkafka_broker/) return why_kafka
+    return "no successful run"
+}
+
+function jstr(s) {
+    gsub(/\\/, "\\\\", s)
+    gsub(/"/, "\\\"", s)
+    return "\"" s "\""
+}
+
+function jnum(x) {
+    return sprintf("%.6g", x)
+}
+
+# One comparison row; fills the ratio panel of the chart and the JSON array.
+function compare(i,    c, n, ours, peer, ratio, ok, res, ncol) {
+    split(cmps[i], c, "|")
+    ours = stats(c[2], c[4]) ? MED : ""
+    peer = stats(c[3], c[4]) ? MED : ""
+    if (ours == "" || peer == "" || peer == 0) {
+        res = ours == "" ? "NOT RUN" : "NO PEER"
+        ratio = ""
+    } else {
+        ratio = ours / peer
+        ok = c[7] == ">=" ? ratio >= c[8] : ratio <= c[8]
+        res = ok ? "PASS" : "MISS"
+    }
+    npass += res == "PASS"
+    nmiss += res == "MISS"
+    nnot += res != "PASS" && res != "MISS"
+    printf "%-38s %-22s %-22s %-25s %6s  %s %-4s %s\n", c[1] " (" c[5] ")", cell(c[2], c[4]),
+           cell(c[3], c[4]), c[6], ratio == "" ? "-" : sprintf("%.2fx", ratio), c[7], c[8] "x",
+           res (res == "NOT RUN" ? ": " why(c[2]) : "")
+    jcmp = jcmp (jcmp == "" ? "" : ",\n    ") sprintf("{\"name\":%s,\"unit\":%s,\"ours\":%s,\"peer\":%s,\"peer_bench\":%s,\"ratio\":%s,\"op\":%s,\"target\":%s,\"result\":%s}",
+           jstr(c[1]), jstr(c[5]), ours == "" ? "null" : jnum(ours), peer == "" ? "null" : jnum(peer),
+           jstr(c[3]), ratio == "" ? "null" : jnum(ratio), jstr(c[7]), c[8], jstr(res))
+    # Ratio over target: >= 1 meets the target (for latency, target over ratio).
+    ncol = res == "PASS" ? 2 : 1
+    rpanel = rpanel sprintf("\"%s\" %s 0 0 %d\n", c[9],
+                            ratio == "" ? 0 : jnum(c[7] == ">=" ? ratio / c[8] : c[8] / ratio), ncol)
+}
+
+# A bar of the chart: label, median, min, max, colour (0 ours, 1 peer).
+function bar(b, f, label, scale,    col) {
+    col = b ~ /^(native_|rdkafka_broker)/ ? 0 : 1
+    if (stats(b, f))
+        return sprintf("\"%s\" %s %s %s %d\n", label, jnum(MED / scale), jnum(MIN / scale), jnum(MAX / scale), col)
+    return sprintf("\"%s (n/a)\" 0 0 0 %d\n", label, col)   # an empty bar, not a gap
+}
+
+function all_benches(    i, b, j, f, n, line, sep) {
+    printf "\n%-24s %4s  %-22s %-22s %-19s %-19s\n", "every measurement", "runs",
+           "records/s", "MB/s", "p50 us", "p99 us"
+    for (i = 1; i <= nbench; i++) {
+        b = order[i]
+        n = 0
+        for (j = 1; j <= nfields; j++)
+            if (stats(b, fields[j]) > n)
+                n = stats(b, fields[j])
+        printf "%-24s %4d  %-22s %-22s %-19s %-19s\n", b, n, cell(b, "records_per_s"),
+               cell(b, "mb_per_s"), cell(b, "p50_us"), cell(b, "p99_us")
+        line = ""
+        for (j = 1; j <= nfields; j++) {
+            f = fields[j]
+            if (!stats(b, f))
+                continue
+            line = line sprintf("%s\"%s\":{\"median\":%s,\"min\":%s,\"max\":%s,\"runs\":%d}",
+                                line == "" ? "" : ",", f, jnum(MED), jnum(MIN), jnum(MAX), cnt[b SUBSEP f])
+        }
+        jb = jb (jb == "" ? "" : ",\n    ") jstr(b) ":{" line "}"
+    }
+}
+
+function write_chart() {
+    printf "# panel 0: batched produce, M records/s\n" > chart
+    printf "%s%s%s\n\n", bar("native_produce", "records_per_s", "ours acks=1", 1e6),
+           bar("redis_xadd", "records_per_s", "Redis XADD", 1e6),
+           bar("nats_js", "records_per_s", "JetStream", 1e6) > chart
+    printf "# panel 1: durable produce, M records/s\n%s%s\n\n",
+           bar("native_durable", "records_per_s", "ours acks=all", 1e6),
+           bar("redis_always", "records_per_s", "Redis always", 1e6) > chart
+    printf "# panel 2: consume, MB/s\n%s%s\n\n", bar("native_consume", "mb_per_s", "ours consume", 1),
+           bar("tcp_stream", "mb_per_s", "raw TCP", 1) > chart
+    printf "# panel 3: round trip, us\n%s%s%s%s\n\n", bar("native_rtt", "p50_us", "ours p50", 1),
+           bar("tcp_pingpong", "p50_us", "TCP p50", 1), bar("native_rtt", "p99_us", "ours p99", 1),
+           bar("tcp_pingpong", "p99_us", "TCP p99", 1) > chart
+    printf "# panel 4: librdkafka, M records/s\n%s%s%s%s\n\n",
+           bar("rdkafka_broker_produce", "records_per_s", "ours prod", 1e6),
+           bar("rdkafka_mock_produce", "records_per_s", "mock prod", 1e6),
+           bar("rdkafka_broker_consume", "records_per_s", "ours cons", 1e6),
+           bar("rdkafka_mock_consume", "records_per_s", "mock cons", 1e6) > chart
+    printf "# panel 5: ratio / target (>= 1 meets the target)\n%s\n", rpanel > chart
+    close(chart)
+}
+
+END {
+    printf "%-38s %-22s %-22s %-25s %6s  %-7s %s\n", "comparison (median [min-max])", "ours",
+           "peer", "peer is", "ratio", "target", "result"
+    for (i = 1; i <= ncmp; i++)
+        compare(i)
+    printf "\n%d PASS, %d MISS, %d not run\n", npass, nmiss, nnot
+    all_benches()
+    if (json != "") {
+        printf "{\n  %s,\n  \"summary\":{\"pass\":%d,\"miss\":%d,\"not_run\":%d},\n", meta_json,
+               npass, nmiss, nnot > json
+        printf "  \"comparisons\":[\n    %s\n  ],\n  \"measurements\":{\n    %s\n  }\n}\n",
+               jcmp, jb > json
+        close(json)
+    }
+    if (chart != "")
+        write_chart()
+}

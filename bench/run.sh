@@ -1,0 +1,316 @@
+#!/usr/bin/env bash
+# bench/run.sh - the system benchmark: the broker beside its peers, in one run, on loopback.
+#
+#   BUILD=build bench/run.sh            (make bench / make bench-system run it for you)
+#   BENCH_QUICK=1                       the short form (about a minute and a half)
+#   BENCH_RUNS=N                        runs of every measurement (default 5, at least 5)
+#
+# It starts every server itself on 127.0.0.1 with an ephemeral port and a temporary
+# directory: redis-server twice (no persistence; appendfsync always), nats-server -js, and
+# the broker (a fresh data directory for each round). Then it runs every measurement once
+# per round, round after round, so that the noise of a shared machine falls on both sides
+# of a comparison alike, and prints the medians, their spread, the broker's ratio to each
+# peer and PASS/MISS against the targets (bench/README.md says what each figure means).
+#
+# Results: $BUILD/bench/results/<UTC stamp>/ (and latest/ -> it):
+#   report.txt   the table printed below          report.json   the same, for tools
+#   chart.png    the same as a picture            samples.txt   every run's RESULT line
+#   logs/        every server's log and every failed run's stderr
+#
+# Every process it starts is stopped by its PID on exit (also on Ctrl-C); every run is
+# bounded by `timeout`. Exit status: 0 when every run succeeded (a MISS is a finding, not
+# a failure), 1 when a run failed or a peer could not be started.
+set -uo pipefail
+
+BUILD=${BUILD:-build}
+QUICK=${BENCH_QUICK:-0}
+RUNS=${BENCH_RUNS:-5}
+BIN=$BUILD/bench/system
+BROKER=$BUILD/bin/kafka_broker
+HERE=$(cd "$(dirname "$0")" && pwd)
+RUN_TIMEOUT=180                 # seconds: no single run may take longer
+
+if [ "$QUICK" = 1 ]; then       # about 1.5 minutes
+    TCP_MS=300 PP_COUNT=5000 RTT_COUNT=5000
+    REDIS_COUNT=300000 ALWAYS_COUNT=150000 NATS_COUNT=150000
+    NATIVE_COUNT=2000000 DURABLE_COUNT=1000000 FILL_COUNT=1000000 CONSUME_MS=300
+    RDK_COUNT=300000
+else                            # about 5-6 minutes on 2 cores
+    TCP_MS=1000 PP_COUNT=20000 RTT_COUNT=20000
+    REDIS_COUNT=1000000 ALWAYS_COUNT=500000 NATS_COUNT=500000
+    NATIVE_COUNT=5000000 DURABLE_COUNT=3000000 FILL_COUNT=3000000 CONSUME_MS=1000
+    RDK_COUNT=1000000
+fi
+[ "$RUNS" -ge 5 ] 2>/dev/null || { echo "BENCH_RUNS must be a number >= 5" >&2; exit 2; }
+
+# The same work on every side: 100 B values; as many records in flight for the broker as
+# for each peer (8000 when batched, 4 producers x 4000 when durable).
+SIZE=100
+BATCH=1000
+RTT_TOPIC=bench-rtt             # bench_tcp pingpong's default sizes are this produce's
+RDK_PARTITIONS=32               # the mock cluster keeps 5 MiB per partition (bench_rdkafka.c)
+
+PIDS=()
+FAILED=0
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/kc-bench.XXXXXX") || exit 1
+STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+OUT=$BUILD/bench/results/$STAMP
+mkdir -p "$OUT/logs" || exit 1
+
+say() { printf '%s\n' "$*"; }
+
+# ---- processes -------------------------------------------------------------------------
+
+# stop_pid PID: SIGTERM, up to 10 s to exit, then SIGKILL. Only our own children.
+stop_pid() {
+    local pid=$1 i
+    kill -TERM "$pid" 2>/dev/null || return 0
+    for i in $(seq 100); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    return 0
+}
+
+cleanup() {
+    local pid
+    for pid in "${PIDS[@]}"; do
+        stop_pid "$pid"
+    done
+    PIDS=()
+    cp "$WORK"/*.log "$OUT/logs/" 2>/dev/null
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+forget_pid() {
+    local keep=() pid
+    for pid in "${PIDS[@]}"; do
+        [ "$pid" = "$1" ] || keep+=("$pid")
+    done
+    PIDS=("${keep[@]}")
+}
+
+# wait_port PORT: is something accepting on 127.0.0.1:PORT within 10 s?
+wait_port() {
+    local i
+    for i in $(seq 100); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# start_peer VAR LOG CMD... (CMD contains @PORT): start on a free port, retrying if the
+# port was taken meanwhile; sets VAR_PORT and VAR_PID.
+start_peer() {
+    local var=$1 log=$2 try port pid
+    shift 2
+    for try in 1 2 3; do
+        port=$("$BIN/bench_tcp" freeport) || return 1
+        "${@//@PORT/$port}" >>"$log" 2>&1 &
+        pid=$!
+        PIDS+=("$pid")
+        if wait_port "$port" && kill -0 "$pid" 2>/dev/null; then
+            printf -v "${var}_PORT" %s "$port"
+            printf -v "${var}_PID" %s "$pid"
+            return 0
+        fi
+        stop_pid "$pid"
+        forget_pid "$pid"
+    done
+    say "could not start: $* (see $log)"
+    return 1
+}
+
+# start_broker DATADIR: kafka_broker --port 0; the port is read from what it prints.
+start_broker() {
+    local log=$WORK/broker.log i
+    : >"$log"
+    "$BROKER" --port 0 --bind 127.0.0.1 --data-dir "$1" >>"$log" 2>&1 &
+    BROKER_PID=$!
+    PIDS+=("$BROKER_PID")
+    for i in $(seq 100); do
+        BROKER_PORT=$(grep -oE '127\.0\.0\.1:[0-9]+' "$log" | head -1 | cut -d: -f2)
+        [ -n "$BROKER_PORT" ] && wait_port "$BROKER_PORT" && return 0
+        kill -0 "$BROKER_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    say "could not start the broker (see $log)"
+    return 1
+}
+
+stop_broker() {
+    stop_pid "$BROKER_PID"
+    forget_pid "$BROKER_PID"
+    cat "$WORK/broker.log" >>"$WORK/broker-all.log"
+}
+
+# ---- measurements ----------------------------------------------------------------------
+
+# sample LABEL CMD...: one run; its RESULT lines go to samples.txt, a failure is reported
+# (with the end of its stderr) and counted, and the benchmark carries on.
+sample() {
+    local label=$1 rc
+    shift
+    timeout -k 5 "$RUN_TIMEOUT" "$@" >"$WORK/out" 2>"$WORK/err"
+    rc=$?
+    if [ $rc -eq 0 ] && grep -q '^RESULT ' "$WORK/out"; then
+        grep '^RESULT ' "$WORK/out" >>"$OUT/samples.txt"
+        grep '^RESULT ' "$WORK/out" | awk -v r="$ROUND" -v n="$RUNS" '{
+            for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
+            fig = f["records"] + 0 > 0 ? sprintf("%.0f records/s, ", f["records_per_s"]) : ""
+            fig = fig sprintf("%.1f MB/s", f["mb_per_s"])
+            if (f["p50_us"] != "-")
+                fig = fig sprintf(", p50 %s us, p99 %s us", f["p50_us"], f["p99_us"])
+            printf "  [%d/%d] %-24s %s\n", r, n, f["bench"], fig }'
+        return 0
+    fi
+    FAILED=$((FAILED + 1))
+    say "  [$ROUND/$RUNS] $label FAILED (exit $rc): $(tail -c 300 "$WORK/err" | tr '\n' ' ')"
+    { echo "== round $ROUND: $label (exit $rc): $*"; cat "$WORK/err"; } >>"$OUT/logs/failures.log"
+    return 1
+}
+
+# One round of the broker's measurements on a fresh broker.
+broker_round() {
+    local data=$WORK/broker-data port
+    rm -rf "$data"
+    start_broker "$data" || { FAILED=$((FAILED + 1)); return; }
+    port=$BROKER_PORT
+    sample native_produce "$BIN/bench_native" produce --port "$port" --topic bench-produce \
+        --count "$NATIVE_COUNT" --size $SIZE --batch $BATCH --acks 1 --window 8 \
+        --name native_produce
+    sample native_durable "$BIN/bench_native" produce --port "$port" --topic bench-durable \
+        --count "$DURABLE_COUNT" --size $SIZE --batch $BATCH --acks all --producers 4 \
+        --window 4 --name native_durable
+    # Fill a topic (untimed), then read it back while it is in the page cache.
+    timeout "$RUN_TIMEOUT" "$BIN/bench_native" produce --port "$port" --topic bench-consume \
+        --count "$FILL_COUNT" --size $SIZE --batch $BATCH --name native_fill >/dev/null
+    sample native_consume "$BIN/bench_native" consume --port "$port" --topic bench-consume \
+        --ms "$CONSUME_MS" --name native_consume
+    sample native_rtt "$BIN/bench_native" rtt --port "$port" --topic $RTT_TOPIC \
+        --count "$RTT_COUNT" --size $SIZE --name native_rtt
+    if [ "$KAFKA_OK" = 1 ]; then
+        "$BIN/bench_native" create --port "$port" --topic "bench-rdkafka-$ROUND" \
+            --partitions $RDK_PARTITIONS >/dev/null
+        sample rdkafka_broker "$BIN/bench_rdkafka" --brokers "127.0.0.1:$port" \
+            --topic "bench-rdkafka-$ROUND" --partitions $RDK_PARTITIONS --count "$RDK_COUNT" \
+            --size $SIZE --name rdkafka_broker
+    fi
+    stop_broker
+    rm -rf "$data"
+}
+
+# One round of everything, peers and broker interleaved.
+one_round() {
+    sample tcp_stream "$BIN/bench_tcp" stream --ms "$TCP_MS"
+    sample tcp_pingpong "$BIN/bench_tcp" pingpong --count "$PP_COUNT"
+    sample redis_xadd "$BIN/bench_redis" --port "$REDIS_PORT" --count "$REDIS_COUNT" \
+        --size $SIZE --window 8000 --name redis_xadd
+    sample redis_rtt "$BIN/bench_redis" --port "$REDIS_PORT" --count "$RTT_COUNT" \
+        --size $SIZE --window 1 --key rtt --name redis_rtt
+    sample redis_always "$BIN/bench_redis" --port "$ALWAYS_PORT" --count "$ALWAYS_COUNT" \
+        --size $SIZE --conns 4 --window 4000 --name redis_always
+    sample nats_js "$BIN/bench_nats" --port "$NATS_PORT" --count "$NATS_COUNT" --size $SIZE \
+        --window 8000 --name nats_js
+    sample rdkafka_mock "$BIN/bench_rdkafka" --mock --count "$RDK_COUNT" --size $SIZE \
+        --partitions $RDK_PARTITIONS --name rdkafka_mock
+    [ "$HAVE_BROKER" = 1 ] && broker_round
+}
+
+# ---- the run ---------------------------------------------------------------------------
+
+need() {
+    command -v "$1" >/dev/null && return 0
+    say "missing: $1 (install the benchmark's packages: scripts/deps.sh bench)"
+    exit 1
+}
+
+machine() {
+    say "machine: $(hostname), $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo) RAM, Linux $(uname -r)"
+    say "load average at start: $LOAD_START (shared machine: others' builds and tests run beside this)"
+    say "busiest other processes at start: $(ps -eo pcpu=,comm= --sort=-pcpu | head -3 | awk '{printf "%s %s%%; ", $2, $1}')"
+}
+
+main() {
+    local b
+    for b in bench_tcp bench_redis bench_nats bench_rdkafka; do
+        [ -x "$BIN/$b" ] || { say "missing $BIN/$b: run make BUILD=$BUILD bench-system-bins"; exit 1; }
+    done
+    need redis-server
+    need nats-server
+    HAVE_BROKER=0
+    KAFKA_OK=0
+    WHY_NATIVE="the broker has not landed yet ($BROKER missing)"
+    WHY_KAFKA="the broker has not landed yet"
+    if [ -x "$BROKER" ] && [ -x "$BIN/bench_native" ]; then
+        HAVE_BROKER=1
+        WHY_NATIVE="every run failed (see logs/failures.log)"
+    fi
+    LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+    say "== system benchmark: $RUNS rounds$([ "$QUICK" = 1 ] && echo ", quick form"), $(date -u +%Y-%m-%dT%H:%MZ)"
+    machine
+
+    start_peer REDIS "$WORK/redis.log" redis-server --port @PORT --bind 127.0.0.1 \
+        --save "" --appendonly no --dir "$WORK" --daemonize no || exit 1
+    mkdir -p "$WORK/always"
+    start_peer ALWAYS "$WORK/redis-always.log" redis-server --port @PORT --bind 127.0.0.1 \
+        --save "" --appendonly yes --appendfsync always --dir "$WORK/always" \
+        --daemonize no || exit 1
+    start_peer NATS "$WORK/nats.log" nats-server -js -a 127.0.0.1 -p @PORT \
+        -sd "$WORK/nats" || exit 1
+    say "peers: redis-server $(redis-server --version | grep -oE 'v=[0-9.]+' | cut -d= -f2) on :$REDIS_PORT (no persistence) and :$ALWAYS_PORT (appendfsync always), nats-server $(nats-server --version | grep -oE '[0-9]+\.[0-9]+\.[0-9]+') -js on :$NATS_PORT, librdkafka $(pkg-config --modversion rdkafka 2>/dev/null)"
+
+    if [ "$HAVE_BROKER" = 1 ]; then
+        start_broker "$WORK/probe-data" || exit 1
+        if "$BIN/bench_rdkafka" --brokers "127.0.0.1:$BROKER_PORT" --probe >/dev/null 2>&1; then
+            KAFKA_OK=1
+        else
+            WHY_KAFKA="the broker does not speak the Kafka protocol yet (issue 5)"
+        fi
+        stop_broker
+        rm -rf "$WORK/probe-data"
+    fi
+    [ "$HAVE_BROKER" = 1 ] || say "NOTE: $WHY_NATIVE: only the peers are measured"
+    [ "$KAFKA_OK" = 1 ] || say "NOTE: librdkafka against the broker: not available: $WHY_KAFKA; the mock cluster's figures are measured alone"
+
+    for ROUND in $(seq "$RUNS"); do
+        one_round
+    done
+    report
+}
+
+report() {
+    local load_end meta
+    load_end=$(cut -d' ' -f1-3 /proc/loadavg)
+    meta=$(printf '"date":"%s","host":"%s","cpus":%d,"cpu":"%s","kernel":"%s","runs":%d,"quick":%s,"load_start":"%s","load_end":"%s","failed_runs":%d,"native_available":%s,"kafka_available":%s' \
+        "$(date -u +%Y-%m-%dT%H:%MZ)" "$(hostname)" "$(nproc)" \
+        "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')" "$(uname -r)" \
+        "$RUNS" "$([ "$QUICK" = 1 ] && echo true || echo false)" "$LOAD_START" "$load_end" \
+        "$FAILED" "$([ "$HAVE_BROKER" = 1 ] && echo true || echo false)" \
+        "$([ "$KAFKA_OK" = 1 ] && echo true || echo false)")
+    {
+        say ""
+        say "== results: median of $RUNS runs [min-max], $(date -u +%Y-%m-%dT%H:%MZ), $(hostname), $(nproc) CPUs"
+        say "   load average $LOAD_START at start, $load_end at the end: a shared machine, read the spread"
+        awk -f "$HERE/report.awk" -v json="$OUT/report.json" -v chart="$OUT/chart.dat" \
+            -v why_native="$WHY_NATIVE" -v why_kafka="$WHY_KAFKA" -v meta_json="$meta" \
+            "$OUT/samples.txt"
+        [ "$FAILED" -eq 0 ] || say "$FAILED run(s) FAILED: see $OUT/logs/failures.log"
+    } | tee "$OUT/report.txt"
+    if command -v gnuplot >/dev/null; then
+        gnuplot -e "datafile='$OUT/chart.dat'; outfile='$OUT/chart.png'; subtitle='$(hostname), $(nproc) CPUs, $(date -u +%Y-%m-%d), median of $RUNS runs'" \
+            "$HERE/chart.gp" 2>"$OUT/logs/gnuplot.log" && say "chart: $OUT/chart.png"
+    else
+        say "gnuplot missing: no chart (scripts/deps.sh bench installs it)"
+    fi
+    ln -sfn "$STAMP" "$BUILD/bench/results/latest"
+    say "results: $OUT/ (report.txt, report.json, chart.png, samples.txt, logs/)"
+    [ "$FAILED" -eq 0 ]
+}
+
+main "$@"
