@@ -88,12 +88,12 @@ int alog_close(struct alog *log);
  * Append one validated batch of len bytes; on success *base_offset is the offset given to
  * its first record. KC_ETOOLARGE above max_batch_bytes, KC_EMALFORMED if the header does
  * not describe len bytes, -EIO / -ENOSPC from the disk (the log is unchanged: a failed
- * write is never made visible).
+ * write is never made visible), -EIO after a failed fsync. The batch's base offset and
+ * leader epoch are rewritten in place even when the write then fails.
+ * Locks: the log's append lock for the whole call (appends from several threads are
+ * serialised, never interleaved); readers are never blocked by it.
  */
 int alog_append(struct alog *log, uint8_t *batch, size_t len, int64_t *base_offset);
-/* (alog_append) Locks: takes the log's append lock for the whole call, so appends from
- * several threads are serialised, never interleaved; readers are not blocked. The batch's
- * base offset and leader epoch are rewritten even when the write then fails. */
 
 /* A range of whole batches in one segment file, for sendfile. */
 struct alog_slice {
@@ -109,14 +109,14 @@ struct alog_slice {
  * Find the batch that contains offset and return it plus the whole batches after it in
  * the same segment, up to max_bytes (always at least the first batch, however large).
  * 0 with *slice filled; KC_EEMPTY when offset == end_offset (nothing to read yet);
- * KC_EOFFSET when offset < start_offset or > end_offset.
+ * KC_EOFFSET when offset < start_offset or > end_offset; KC_ECORRUPT if the bytes under
+ * the committed size do not parse. Thread: any, concurrently with the writer, retention
+ * and other readers (so too alog_read_copy and alog_offset_for_time). Locks: the segment
+ * array's mutex for one binary search; never the append lock.
  */
 int alog_read(struct alog *log, int64_t offset, size_t max_bytes, struct alog_slice *slice);
 /* Drop the slice's segment reference (fd and range invalid afterwards). Idempotent. */
 void alog_slice_release(struct alog_slice *slice);
-/* (alog_read, alog_read_copy, alog_offset_for_time) Thread: any, concurrently with the
- * writer, retention and each other. Locks: the segment array's mutex for a binary search
- * only; never the append lock. One pread of ALOG_READ_CHUNK (8 KiB) finds the batch. */
 
 /* The same as alog_read, but copies the batches into out (for simple callers). */
 int alog_read_copy(struct alog *log, int64_t offset, size_t max_bytes, struct kc_writer *out,
@@ -137,22 +137,20 @@ int64_t alog_durable_offset(struct alog *log);
  * called), 0 if cb will be called exactly once later, from the flusher thread, with 0 or
  * the error that prevented it (-EIO, KC_ECLOSED), or < 0 if it cannot wait (no flusher).
  * The callback must not block and must not call back into this log.
+ * The < 0 cases: KC_EUNSUPPORTED (no flusher), KC_EOFFSET (offset above end_offset: only
+ * a later append could make it durable), -EIO (the log has failed), -ENOMEM.
+ * Thread: any. alog_flush passes are serialised per log; the fsync runs without the
+ * append lock, so appends continue meanwhile. It returns 0 or -EIO.
  */
 typedef void (*alog_durable_cb)(void *arg, int err);
 int alog_flush(struct alog *log);
 int alog_wait_durable(struct alog *log, int64_t offset, alog_durable_cb cb, void *arg);
-/* (alog_flush) Thread: any; flushes are serialised per log (the fsync runs without the
- * append lock, so appends continue meanwhile). Returns 0 or -EIO (the log has failed).
- * (alog_wait_durable) Thread: any. Also: KC_EOFFSET for an offset above end_offset (only a
- * later append could make it durable); KC_EUNSUPPORTED without a flusher; -EIO if the log
- * has failed; -ENOMEM. */
 
 /* Delete whole oldest segments beyond retention.bytes / retention.ms (never the active
- * one) and persist the new start offset; *deleted gets the count. */
+ * one) and persist the new start offset; *deleted gets the count. now_ms is wall-clock ms,
+ * like record timestamps. Thread: any; passes are serialised per log, concurrent with
+ * appends and reads (a reader holding a slice of a deleted segment can still read it). */
 int alog_retain(struct alog *log, int64_t now_ms, int *deleted);
-/* (alog_retain) Thread: any; passes are serialised per log; concurrent with appends and
- * reads (readers holding a slice of a deleted segment keep it readable). now_ms is wall
- * clock ms, as record timestamps. */
 
 /* Figures for demos, metadata and tests. */
 struct alog_info {
