@@ -140,6 +140,7 @@ struct brk_server {
     atomic_int nconns;              /* connections not yet freed */
     atomic_bool draining;           /* shutdown has begun */
     int stopfd;                     /* eventfd: brk_server_stop */
+    int sigfd;                      /* signalfd: SIGINT, SIGTERM */
     const struct brk_proto *kafka_proto; /* the Kafka handler, when it exists */
     void *kafka;                    /* its server-wide state (group coordinator) */
     struct brk_server_info info;

@@ -168,14 +168,19 @@ int brk_server_create(struct brk_server **out, const struct brk_config *cfg)
     if (!srv)
         return -ENOMEM;
     srv->cfg = *cfg;
-    srv->lfd = srv->stopfd = -1;
+    srv->lfd = srv->stopfd = srv->sigfd = -1;
     raise_nofile();
     if ((rc = brk__pstates_init(&srv->pstates)) != 0) {
         free(srv);
         return rc;
     }
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
     srv->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    rc = srv->stopfd < 0 ? -errno : 0;
+    srv->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    rc = srv->stopfd < 0 || srv->sigfd < 0 ? -errno : 0;
     if (rc == 0)
         rc = open_storage(srv);
     if (rc == 0 && (rc = listen_on(srv)) != 0)
@@ -328,14 +333,7 @@ static void drain(struct brk_server *srv)
 
 int brk_server_run(struct brk_server *srv)
 {
-    sigset_t set;
     int started = 0, rc = 0;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    int sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-    if (sigfd < 0)
-        return -errno;
     for (int i = 0; i < srv->nloops && rc == 0; i++) {
         char name[16];
         snprintf(name, sizeof(name), "brk-net-%d", i % 1000000);
@@ -343,14 +341,13 @@ int brk_server_run(struct brk_server *srv)
         started += rc == 0;
     }
     if (rc == 0)
-        rc = wait_for_stop(srv, sigfd);
+        rc = wait_for_stop(srv, srv->sigfd);
     drain(srv);
     for (int i = 0; i < started; i++) {
         if (tcore_thread_join(srv->loops[i].thread, NULL) != 0)
             kc_log_warn("cannot join network loop %d", i);
         srv->loops[i].thread = NULL;
     }
-    close(sigfd);
     return rc;
 }
 
@@ -399,6 +396,8 @@ int brk_server_destroy(struct brk_server *srv)
         close(srv->lfd);
     if (srv->stopfd >= 0)
         close(srv->stopfd);
+    if (srv->sigfd >= 0)
+        close(srv->sigfd);
     free(srv);
     return rc;
 }

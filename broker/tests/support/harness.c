@@ -207,18 +207,20 @@ static char *slurp(const char *path)
     return text;
 }
 
-int kb_cli(const struct kb_broker *b, const char *in, char **out, char **err,
-           const char *const *args)
+int kb_exec(const struct kb_broker *b, const char *prog, const char *in, char **out,
+            char **err, const char *const *args)
 {
     static int seq;
     char pin[600], pout[600], perr[600];
     int n = ++seq;
-    snprintf(pin, sizeof(pin), "%s/cli%d.in", b->dir, n);
-    snprintf(pout, sizeof(pout), "%s/cli%d.out", b->dir, n);
-    snprintf(perr, sizeof(perr), "%s/cli%d.err", b->dir, n);
+    snprintf(pin, sizeof(pin), "%s/run%d.in", b->dir, n);
+    snprintf(pout, sizeof(pout), "%s/run%d.out", b->dir, n);
+    snprintf(perr, sizeof(perr), "%s/run%d.err", b->dir, n);
     assert_int_equal(kc_atomic_replace(pin, in ? in : "", in ? strlen(in) : 0), 0);
-    const char *argv[64] = {kb_bin("kafka_cli"), "-b", b->addr};
-    int k = 3;
+    char path[1024];
+    snprintf(path, sizeof(path), "%s", kb_bin(prog));
+    const char *argv[64] = {path};
+    int k = 1;
     for (int i = 0; args && args[i] && k < 62; i++)
         argv[k++] = args[i];
     argv[k] = NULL;
@@ -238,11 +240,22 @@ int kb_cli(const struct kb_broker *b, const char *in, char **out, char **err,
     if (status == -1) {
         kill(pid, SIGKILL);
         waitpid(pid, NULL, 0);
-        fail_msg("kafka_cli %s did not finish", args && args[0] ? args[0] : "");
+        fail_msg("%s %s did not finish", prog, args && args[0] ? args[0] : "");
     }
     *out = slurp(pout);
     *err = slurp(perr);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int kb_cli(const struct kb_broker *b, const char *in, char **out, char **err,
+           const char *const *args)
+{
+    const char *argv[64] = {"-b", b->addr};
+    int k = 2;
+    for (int i = 0; args && args[i] && k < 62; i++)
+        argv[k++] = args[i];
+    argv[k] = NULL;
+    return kb_exec(b, "kafka_cli", in, out, err, argv);
 }
 
 /* ---- raw sockets ------------------------------------------------------------------------- */

@@ -57,6 +57,11 @@ const char *kb_bin(const char *name);
 /* A connected native client (fails the test otherwise). */
 void kb_client(const struct kb_broker *b, struct np_client *c);
 
+/* Run $KC_BIN_DIR/prog args... (files for its stdio live in b->dir); stdin from `in` (may
+ * be NULL), stdout and stderr captured (malloc'ed; free them). The exit status (128 + the
+ * signal if it was killed). */
+int kb_exec(const struct kb_broker *b, const char *prog, const char *in, char **out,
+            char **err, const char *const *args);
 /* Run kafka_cli -b <addr> args... with stdin from `in` (may be NULL); stdout and stderr
  * captured (malloc'ed, NUL-terminated; free them). Returns the exit status. */
 int kb_cli(const struct kb_broker *b, const char *in, char **out, char **err,
