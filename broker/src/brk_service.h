@@ -87,6 +87,19 @@ struct brk_proto {
 
 extern const struct brk_proto brk_native_proto;
 
+/*
+ * Plugging in the Kafka handler: add broker/src/kafka_seam.h declaring
+ *
+ *   int  brk_kafka_open(struct brk_server *srv, const struct brk_proto **proto,
+ *                       void **state);
+ *   void brk_kafka_close(struct brk_server *srv, void *state);
+ *
+ * and define them in kafka_*.c. server.c includes the header when it exists
+ * (__has_include) and calls open once storage is up (set *proto to the handler; *state is
+ * then brk_server_kafka(srv)), and close after the last connection is gone, before the
+ * logs close. No other file of the core changes.
+ */
+
 /* ---- the connection -------------------------------------------------------------------- */
 
 struct brk_server *brk_conn_server(const struct brk_conn *c);
@@ -292,6 +305,12 @@ void brk_offsets_foreach(struct brk_server *srv, struct kc_slice group, brk_offs
 
 const struct brk_config *brk_server_config(const struct brk_server *srv);
 struct part_registry *brk_server_registry(const struct brk_server *srv);
+/* The network loops (for a handler that keeps shared state on one loop and posts to it,
+ * a group coordinator say). Valid until the server is destroyed. */
+int brk_server_nloops(const struct brk_server *srv);
+struct tcore_loop *brk_server_loop(const struct brk_server *srv, int i);
+/* The Kafka handler's server-wide state, as brk_kafka_open returned it (see below). */
+void *brk_server_kafka(const struct brk_server *srv);
 /* brk_server_host / brk_server_port (brk.h): the address clients reach this broker at,
  * for Kafka's Metadata and FindCoordinator answers. */
 

@@ -27,6 +27,24 @@
 
 #include "brk_int.h"
 
+/*
+ * The Kafka seam, wired at compile time: once broker/src/kafka_seam.h exists (the Kafka
+ * handler's, see brk_service.h), it declares
+ *
+ *   int  brk_kafka_open(struct brk_server *srv, const struct brk_proto **proto, void **state);
+ *   void brk_kafka_close(struct brk_server *srv, void *state);
+ *
+ * and the broker calls them: open after storage is up (the handler may create its state,
+ * a group coordinator), close after every connection is gone and before the logs close.
+ * Without it, Kafka clients are closed with a log line (conn.c).
+ */
+#if defined(__has_include)
+#if __has_include("kafka_seam.h")
+#include "kafka_seam.h"
+#define BRK_HAVE_KAFKA 1
+#endif
+#endif
+
 int brk_signals_block(void)
 {
     sigset_t set;
@@ -161,6 +179,29 @@ static int make_loops(struct brk_server *srv)
     return 0;
 }
 
+static int kafka_attach(struct brk_server *srv)
+{
+#ifdef BRK_HAVE_KAFKA
+    int rc = brk_kafka_open(srv, &srv->kafka_proto, &srv->kafka);
+    if (rc)
+        kc_log_error("the Kafka protocol handler failed to start: %s", kc_strerror(rc));
+    return rc;
+#else
+    (void)srv;
+    return 0;
+#endif
+}
+
+static void kafka_detach(struct brk_server *srv)
+{
+#ifdef BRK_HAVE_KAFKA
+    if (srv->kafka_proto)
+        brk_kafka_close(srv, srv->kafka);
+#endif
+    srv->kafka_proto = NULL;
+    srv->kafka = NULL;
+}
+
 int brk_server_create(struct brk_server **out, const struct brk_config *cfg)
 {
     struct brk_server *srv = calloc(1, sizeof(*srv));
@@ -183,6 +224,8 @@ int brk_server_create(struct brk_server **out, const struct brk_config *cfg)
     rc = srv->stopfd < 0 || srv->sigfd < 0 ? -errno : 0;
     if (rc == 0)
         rc = open_storage(srv);
+    if (rc == 0)
+        rc = kafka_attach(srv);
     if (rc == 0 && (rc = listen_on(srv)) != 0)
         kc_log_error("cannot listen on %s:%d: %s", cfg->bind, cfg->port, kc_strerror(rc));
     if (rc == 0)
@@ -381,6 +424,7 @@ int brk_server_destroy(struct brk_server *srv)
     int rc = 0;
     for (int i = 0; srv->loops && i < srv->nloops; i++)
         brk__loop_free_conns(&srv->loops[i]); /* releases file slices before logs close */
+    kafka_detach(srv);
     if (srv->reg)
         rc = part_registry_close(srv->reg); /* flush, checkpoints, clean-shutdown markers */
     if (srv->flusher)
@@ -422,6 +466,21 @@ const char *brk_server_host(const struct brk_server *srv)
 int brk_server_port(const struct brk_server *srv)
 {
     return srv->port;
+}
+
+int brk_server_nloops(const struct brk_server *srv)
+{
+    return srv->nloops;
+}
+
+struct tcore_loop *brk_server_loop(const struct brk_server *srv, int i)
+{
+    return srv->loops[i % srv->nloops].loop;
+}
+
+void *brk_server_kafka(const struct brk_server *srv)
+{
+    return srv->kafka;
 }
 
 void brk_server_info(const struct brk_server *srv, struct brk_server_info *info)
