@@ -218,7 +218,7 @@ const char *kp_error_name(int16_t code)
     switch (code) {
 #define KP_ERROR_CASE(name, value)                                                            \
     case value:                                                                               \
-        return #name + 7; /* strip "KP_ERR_" */
+        return &(#name)[7]; /* strip "KP_ERR_" */
         KP_ERRORS(KP_ERROR_CASE)
 #undef KP_ERROR_CASE
     }

@@ -177,8 +177,13 @@ int kp_groups_create(const struct kp_group_opts *opts, const struct kp_group_cbs
     if (!cbs || !cbs->join_done || !cbs->sync_done || o.min_session_ms > o.max_session_ms ||
         o.max_members < 1 || o.initial_rebalance_delay_ms < 0)
         return -EINVAL;
-    if (o.seed == 0 && getrandom(&o.seed, sizeof(o.seed), 0) != (ssize_t)sizeof(o.seed))
-        return errno ? -errno : -EIO;
+    if (o.seed == 0) {
+        ssize_t n = getrandom(&o.seed, sizeof(o.seed), 0); /* 8 bytes: never short */
+        if (n < 0)
+            return -errno;
+        if (n != (ssize_t)sizeof(o.seed) || o.seed == 0)
+            o.seed = 0x9E3779B97F4A7C15ull; /* only uniqueness matters, not secrecy */
+    }
     struct kp_groups *gs = calloc(1, sizeof(*gs));
     if (!gs)
         return -ENOMEM;
