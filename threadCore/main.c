@@ -8,7 +8,7 @@
  * in three ways: a flag spun on, an eventfd each thread sleeps in, and tcore_loop_post
  * between two event loops (the hand-off the broker itself uses).
  *
- *   usage: kafka_threadCore [--runs N] [--ms MS]     (defaults: 5 runs of 120 ms)
+ *   usage: kafka_threadCore [--runs N] [--ms MS]     (defaults: 5 runs of 100 ms)
  */
 #include <errno.h>
 #include <sched.h>
@@ -385,7 +385,7 @@ static int parse_args(int argc, char **argv, int *runs, int64_t *ms)
 int main(int argc, char **argv)
 {
     int runs = 5;
-    int64_t ms = 120;
+    int64_t ms = 100;
     if (parse_args(argc, argv, &runs, &ms) < 0) {
         fprintf(stderr, "usage: %s [--runs 1..15] [--ms 10..10000]\n", argv[0]);
         return 2;
