@@ -231,6 +231,80 @@ static void test_join_v0_rebalance_timeout_is_session_timeout(void **state)
     kc_writer_fini(&w);
 }
 
+/* The oldest implemented version of the APIs no fixture holds at that version. */
+static void test_oldest_versions_decode_whole_body(void **state)
+{
+    (void)state;
+    struct kc_writer w;
+    struct kp_request req;
+
+    req_begin(&w, KP_API_LIST_OFFSETS, 1, 1); /* v1: no isolation level */
+    kc_write_i32(&w, -1);
+    kc_write_i32(&w, 1);
+    kc_write_cstr(&w, "t");
+    kc_write_i32(&w, 1);
+    kc_write_i32(&w, 2);
+    kc_write_i64(&w, 1700000000000);
+    assert_int_equal(req_decode(&w, &req), 0);
+    assert_int_equal(req.u.list_offsets.isolation_level, 0);
+    assert_int_equal(req.u.list_offsets.topics[0].parts[0].timestamp, 1700000000000);
+    assert_int_equal(req.body_used, kc_writer_len(&w) - 4);
+    kp_request_fini(&req);
+    kc_writer_fini(&w);
+
+    req_begin(&w, KP_API_FIND_COORDINATOR, 0, 1); /* v0: key only */
+    kc_write_cstr(&w, "grp");
+    assert_int_equal(req_decode(&w, &req), 0);
+    assert_true(kp_slice_eq(req.u.find_coordinator.key, "grp"));
+    assert_int_equal(req.u.find_coordinator.key_type, 0);
+    kp_request_fini(&req);
+    kc_writer_fini(&w);
+
+    req_begin(&w, KP_API_SYNC_GROUP, 0, 1); /* v0: no group_instance_id */
+    kc_write_cstr(&w, "g");
+    kc_write_i32(&w, 3);
+    kc_write_cstr(&w, "m");
+    kc_write_i32(&w, 1);
+    kc_write_cstr(&w, "m");
+    kc_write_bytes(&w, "\0\1", 2);
+    assert_int_equal(req_decode(&w, &req), 0);
+    assert_int_equal(req.u.sync_group.group_instance_id.len, -1);
+    assert_int_equal(req.u.sync_group.assignments[0].assignment.len, 2);
+    kp_request_fini(&req);
+    kc_writer_fini(&w);
+
+    req_begin(&w, KP_API_HEARTBEAT, 0, 1);
+    kc_write_cstr(&w, "g");
+    kc_write_i32(&w, 3);
+    kc_write_cstr(&w, "m");
+    assert_int_equal(req_decode(&w, &req), 0);
+    assert_int_equal(req.u.heartbeat.generation_id, 3);
+    assert_int_equal(req.body_used, kc_writer_len(&w) - 4);
+    kp_request_fini(&req);
+    kc_writer_fini(&w);
+
+    req_begin(&w, KP_API_LEAVE_GROUP, 0, 1);
+    kc_write_cstr(&w, "g");
+    kc_write_cstr(&w, "m");
+    assert_int_equal(req_decode(&w, &req), 0);
+    assert_true(kp_slice_eq(req.u.leave_group.member_id, "m"));
+    kp_request_fini(&req);
+    kc_writer_fini(&w);
+
+    req_begin(&w, KP_API_OFFSET_FETCH, 0, 1);
+    kc_write_cstr(&w, "g");
+    kc_write_i32(&w, 1);
+    kc_write_cstr(&w, "t");
+    kc_write_i32(&w, 2);
+    kc_write_i32(&w, 0);
+    kc_write_i32(&w, 5);
+    assert_int_equal(req_decode(&w, &req), 0);
+    assert_int_equal(req.u.offset_fetch.topics[0].parts[1], 5);
+    assert_int_equal(req.body_used, kc_writer_len(&w) - 4);
+    kp_request_fini(&req);
+    kc_writer_fini(&w);
+}
+
 static void test_offset_commit_v1_timestamp_v2_retention(void **state)
 {
     (void)state;
@@ -614,6 +688,7 @@ int main(void)
         cmocka_unit_test(test_apiversions_v0_v1_v2_encode_decode_back),
         cmocka_unit_test(test_metadata_v0_empty_means_all_v1_null_means_all),
         cmocka_unit_test(test_join_v0_rebalance_timeout_is_session_timeout),
+        cmocka_unit_test(test_oldest_versions_decode_whole_body),
         cmocka_unit_test(test_offset_commit_v1_timestamp_v2_retention),
         cmocka_unit_test(test_offset_fetch_v1_null_refused_v2_null_means_all),
         cmocka_unit_test(test_metadata_response_every_version_round_trips),

@@ -679,6 +679,122 @@ static void test_group_duplicate_join_forget_and_destroy_answer_each_waiter_once
     assert_int_equal(e->answers, before + 1);
 }
 
+/* ---- kafkajs's own requests through the coordinator, answers through the encoders ------ */
+
+/* What a server keeps per parked request: the header to answer with, and the answer. */
+struct wire_waiter {
+    struct kp_header hdr;
+    struct kc_writer out;
+    int calls;
+};
+
+static void wire_join(void *ctx, void *waiter, const struct kp_join_group_resp *r)
+{
+    (void)ctx;
+    struct wire_waiter *ww = waiter;
+    ww->calls++;
+    kc_writer_reset(&ww->out); /* encode now: r is valid only during the callback */
+    assert_int_equal(kp_encode_join_group(&ww->out, &ww->hdr, r), 0);
+}
+
+static void wire_sync(void *ctx, void *waiter, const struct kp_sync_group_resp *r)
+{
+    (void)ctx;
+    struct wire_waiter *ww = waiter;
+    ww->calls++;
+    kc_writer_reset(&ww->out);
+    assert_int_equal(kp_encode_sync_group(&ww->out, &ww->hdr, r), 0);
+}
+
+static void load_req(const char *rel, uint8_t **frame, struct kp_request *req)
+{
+    size_t len;
+    *frame = kpt_fixture(rel, &len);
+    kpt_decode_request(*frame, len, req);
+}
+
+static void test_group_kafkajs_requests_join_sync_commit_leave(void **state)
+{
+    (void)state;
+    struct kp_groups *gs;
+    struct kp_group_opts o;
+    kp_group_opts_default(&o);
+    o.initial_rebalance_delay_ms = 0;
+    struct kp_group_cbs cbs = {wire_join, wire_sync, NULL};
+    assert_int_equal(kp_groups_create(&o, &cbs, &gs), 0);
+    int64_t now = 5000;
+    uint8_t *f1, *f2, *f3, *f4, *f5;
+    struct kp_request join, sync, hbr, commitr, leaver;
+    load_req("kafkajs/JoinGroup_v5_1.req", &f1, &join);
+    struct wire_waiter ww = {.hdr = join.hdr};
+    kc_writer_init(&ww.out, 0);
+
+    /* v5, member "": MEMBER_ID_REQUIRED with "kp-capture-<uuid>" (kafkajs's client id) */
+    kp_group_join(gs, join.hdr.api_version, join.hdr.client_id, &join.u.join_group, &ww, now);
+    struct kp__chunk *mem = NULL;
+    struct kp_join_group_resp jr;
+    assert_int_equal(kpt_resp_join_group(kc_writer_data(&ww.out), kc_writer_len(&ww.out), 5,
+                                         &mem, &jr), 0);
+    assert_int_equal(jr.error, KP_ERR_MEMBER_ID_REQUIRED);
+    char id[128];
+    copy_str(id, sizeof(id), jr.member_id);
+    assert_memory_equal(id, "kp-capture-", 11);
+    kpt_free(&mem);
+
+    join.u.join_group.member_id = kp_slice_str(id); /* what kafkajs does next */
+    kp_group_join(gs, 5, join.hdr.client_id, &join.u.join_group, &ww, now);
+    assert_int_equal(ww.calls, 2);
+    assert_int_equal(kpt_resp_join_group(kc_writer_data(&ww.out), kc_writer_len(&ww.out), 5,
+                                         &mem, &jr), 0);
+    assert_int_equal(jr.error, 0);
+    assert_int_equal(jr.generation_id, 1);
+    assert_true(kp_slice_eq(jr.protocol_name, "RoundRobinAssigner"));
+    assert_int_equal(jr.nmembers, 1); /* the leader sees its own subscription, verbatim */
+    assert_int_equal(jr.members[0].metadata.len, join.u.join_group.protocols[0].metadata.len);
+    assert_memory_equal(jr.members[0].metadata.p, join.u.join_group.protocols[0].metadata.p,
+                        (size_t)jr.members[0].metadata.len);
+    kpt_free(&mem);
+
+    load_req("kafkajs/SyncGroup_v3_1.req", &f2, &sync);
+    struct kp_sync_group_req *sr = &sync.u.sync_group;
+    assert_int_equal(sr->nassignments, 1);
+    sr->generation_id = 1; /* the mock's generation and member id, replaced by ours */
+    sr->member_id = kp_slice_str(id);
+    sr->assignments[0].member_id = kp_slice_str(id);
+    ww.hdr = sync.hdr;
+    kp_group_sync(gs, sr, &ww, now);
+    assert_int_equal(ww.calls, 3);
+    struct kp_sync_group_resp syr;
+    assert_int_equal(kpt_resp_sync_group(kc_writer_data(&ww.out), kc_writer_len(&ww.out), 3,
+                                         &syr), 0);
+    assert_int_equal(syr.error, 0);
+    assert_int_equal(syr.assignment.len, sr->assignments[0].assignment.len);
+    assert_memory_equal(syr.assignment.p, sr->assignments[0].assignment.p,
+                        (size_t)syr.assignment.len);
+
+    load_req("kafkajs/Heartbeat_v3_1.req", &f3, &hbr);
+    hbr.u.heartbeat.generation_id = 1;
+    hbr.u.heartbeat.member_id = kp_slice_str(id);
+    assert_int_equal(kp_group_heartbeat(gs, &hbr.u.heartbeat, now + 1000), 0);
+    load_req("kafkajs/OffsetCommit_v5_1.req", &f4, &commitr);
+    commitr.u.offset_commit.generation_id = 1;
+    commitr.u.offset_commit.member_id = kp_slice_str(id);
+    assert_int_equal(kp_group_commit_check(gs, &commitr.u.offset_commit, now + 2000), 0);
+    load_req("kafkajs/LeaveGroup_v1_1.req", &f5, &leaver);
+    leaver.u.leave_group.member_id = kp_slice_str(id);
+    assert_int_equal(kp_group_leave(gs, &leaver.u.leave_group, now + 3000), 0);
+    assert_int_equal(kp_group_next_deadline(gs), INT64_MAX); /* nothing left to time */
+
+    kp_groups_destroy(gs);
+    kc_writer_fini(&ww.out);
+    struct kp_request *reqs[] = {&join, &sync, &hbr, &commitr, &leaver};
+    uint8_t *frames[] = {f1, f2, f3, f4, f5};
+    for (int i = 0; i < 5; i++) {
+        kp_request_fini(reqs[i]);
+        free(frames[i]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -710,6 +826,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_group_duplicate_join_forget_and_destroy_answer_each_waiter_once, setup,
             teardown),
+        cmocka_unit_test(test_group_kafkajs_requests_join_sync_commit_leave),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
