@@ -306,6 +306,16 @@ static void cmd_produce_batch(const struct native_out *o, uint32_t corr, uint8_t
 
 /* ---- 2 consume ----------------------------------------------------------------------------- */
 
+/* "holds offsets 3 to 9" or "is empty (next offset 3)", for out-of-range messages. */
+static const char *range_text(int64_t ls, int64_t le, char *buf, size_t cap)
+{
+    if (ls >= le)
+        snprintf(buf, cap, "is empty (its next offset is %lld)", (long long)le);
+    else
+        snprintf(buf, cap, "holds offsets %lld to %lld", (long long)ls, (long long)le - 1);
+    return buf;
+}
+
 /* Find the record at offset in the batches copied to w; answer it. */
 static void consume_answer(const struct native_out *o, uint32_t corr, struct alog *log,
                            int64_t offset, const struct kc_writer *w)
@@ -342,6 +352,7 @@ static void cmd_consume(const struct native_out *o, uint32_t corr, const uint8_t
     struct part_topic *t;
     struct alog *log;
     int64_t next;
+    char buf[96];
     struct native_conn *nc = conn_state(o->c);
     if (np_decode_consume(b, n, &req) != 0) {
         reply_error(o, NP_CONSUME, corr, NP_E_MALFORMED, -1, -1, "bad consume body");
@@ -359,9 +370,8 @@ static void cmd_consume(const struct native_out *o, uint32_t corr, const uint8_t
                     part_topic_name(t), req.partition);
     else if (rc == KC_EOFFSET)
         reply_error(o, NP_CONSUME, corr, NP_E_OFFSET_OUT_OF_RANGE, ls, le,
-                    "offset %lld is outside %s-%d, which holds offsets %lld to %lld",
-                    (long long)req.offset, part_topic_name(t), req.partition, (long long)ls,
-                    (long long)le - 1);
+                    "offset %lld is outside %s-%d, which %s", (long long)req.offset,
+                    part_topic_name(t), req.partition, range_text(ls, le, buf, sizeof(buf)));
     else if (rc)
         reply_kc(o, NP_CONSUME, corr, rc, "read");
     else
@@ -472,9 +482,10 @@ static int batch_answer(const struct native_out *o, uint32_t corr, struct alog *
     if (rc == KC_EEMPTY) {
         np_encode_consume_batch_head(out_w(o), corr, ls, le, 0);
     } else if (rc == KC_EOFFSET) {
+        char buf[96];
         reply_error(o, NP_CONSUME_BATCH, corr, NP_E_OFFSET_OUT_OF_RANGE, ls, le,
-                    "offset %lld is outside the log, which holds offsets %lld to %lld",
-                    (long long)req->offset, (long long)ls, (long long)le - 1);
+                    "offset %lld is outside the log, which %s", (long long)req->offset,
+                    range_text(ls, le, buf, sizeof(buf)));
     } else if (rc) {
         reply_kc(o, NP_CONSUME_BATCH, corr, rc, "read");
     } else {
@@ -578,7 +589,8 @@ static void cmd_metadata(const struct native_out *o, uint32_t corr, const uint8_
         reply_kc(o, NP_METADATA, corr, -ENOMEM, "metadata");
         return;
     }
-    count = KC_MIN(count, part_topic_list(reg, all, count)); /* sorted by name */
+    size_t listed = part_topic_list(reg, all, count); /* sorted by name */
+    count = KC_MIN(count, listed);
     size_t at = np_encode_metadata_begin(out_w(o), corr, (int32_t)count);
     for (size_t i = 0; i < count; i++)
         metadata_topic(out_w(o), all[i]);

@@ -126,7 +126,8 @@ static void count_partitions(struct brk_server *srv)
     struct alog_info ai;
     if (!ts)
         return;
-    n = KC_MIN(n, part_topic_list(srv->reg, ts, n));
+    size_t listed = part_topic_list(srv->reg, ts, n); /* topics made meanwhile: not in ts */
+    n = KC_MIN(n, listed);
     srv->info.topics = (int)n;
     for (size_t i = 0; i < n; i++) {
         for (int32_t p = 0; p < part_topic_partitions(ts[i]); p++) {
@@ -297,7 +298,8 @@ static void run_retention(struct brk_server *srv)
     struct part_topic **ts = calloc(n ? n : 1, sizeof(*ts));
     if (!ts)
         return;
-    n = KC_MIN(n, part_topic_list(srv->reg, ts, n));
+    size_t listed = part_topic_list(srv->reg, ts, n); /* topics made meanwhile: not in ts */
+    n = KC_MIN(n, listed);
     for (size_t i = 0; i < n; i++) {
         const char *name = part_topic_name(ts[i]);
         if (brk_topic_internal(name, strlen(name)))
@@ -323,7 +325,8 @@ static int wait_for_stop(struct brk_server *srv, int sigfd)
     int64_t next = kc_mono_ms() + srv->cfg.retention_check_interval_ms;
     for (;;) {
         struct pollfd pfd[2] = {{.fd = sigfd, .events = POLLIN}, {.fd = srv->stopfd, .events = POLLIN}};
-        int64_t left = KC_MAX(next - kc_mono_ms(), 0);
+        int64_t left = next - kc_mono_ms();
+        left = KC_MAX(left, 0);
         int n = poll(pfd, 2, (int)KC_MIN(left, INT32_MAX));
         if (n < 0 && errno != EINTR)
             return -errno;

@@ -28,7 +28,7 @@ static void cli(const struct kb_broker *b, const char *in, int status, const cha
     int rc = kb_cli(b, in, &o, &e, args);
     if (rc != status || (out && strcmp(o, out) != 0) || (err ? !strstr(e, err) : *e != '\0'))
         fail_msg("kafka_cli %s %s: status %d (want %d)\nstdout: [%s]\nstderr: [%s]",
-                 args[0], args[1] ? args[1] : "", rc, status, o, e);
+                 args[0] ? args[0] : "", args[0] && args[1] ? args[1] : "", rc, status, o, e);
     free(o);
     free(e);
 }
@@ -98,6 +98,17 @@ static void test_0004_produce_lines_from_stdin(void **state)
     cli(b, NULL, 0, "1002\tm999\n", NULL, ARGS("2", "lines", "0", "1002"));
 }
 
+/* stdin not a terminal and no command: a script, one command per line, each run once. */
+static void test_0004_script_on_stdin(void **state)
+{
+    struct kb_broker *b = *state;
+    cli(b, "# a comment\n0 s 1\n\n1 s \"a b\"\n1 s c\n2 s 0 5\n6 s 0 0 10\nquit\n1 s never\n", 1,
+        "topic=s partitions=1\ntopic=s partition=0 offset=0\ntopic=s partition=0 offset=1\n"
+        "0\ta b\n1\tc\n",
+        "error: OFFSET_OUT_OF_RANGE: offset 5 is outside s-0, which holds offsets 0 to 1",
+        (const char *const[]){NULL});
+}
+
 static void test_0004_load_test_json_and_verify(void **state)
 {
     struct kb_broker *b = *state;
@@ -151,6 +162,8 @@ static void test_0004_playground_through_a_pty(void **state)
     kb_pty_send(&p, "1 payments \"unterminated");
     kb_pty_expect(&p, "error: unterminated double quote");
     kb_pty_send(&p, "quit");
+    kb_pty_expect(&p, "quit");
+    assert_null(strstr(p.seen, "TOPIC_EXISTS")); /* every line ran exactly once */
     int status = kb_pty_finish(&p);
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
@@ -166,6 +179,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_0004_one_shot_errors_go_to_stderr_with_a_status,
                                         kb_setup_started, kb_teardown),
         cmocka_unit_test_setup_teardown(test_0004_produce_lines_from_stdin, kb_setup_started,
+                                        kb_teardown),
+        cmocka_unit_test_setup_teardown(test_0004_script_on_stdin, kb_setup_started,
                                         kb_teardown),
         cmocka_unit_test_setup_teardown(test_0004_load_test_json_and_verify, kb_setup_started,
                                         kb_teardown),

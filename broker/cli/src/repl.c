@@ -36,8 +36,10 @@ static int repl_line(struct cli *cli, const char *line, int *worst)
         return 0;
     }
     bool quit = a.argc > 0 && cli_is_quit(a.argv[0]);
-    if (!quit && a.argc > 0)
-        *worst = KC_MAX(*worst, cli_run(cli, a.argc, a.argv));
+    if (!quit && a.argc > 0) {
+        int status = cli_run(cli, a.argc, a.argv); /* once: KC_MAX evaluates twice */
+        *worst = KC_MAX(*worst, status);
+    }
     cli_args_free(&a);
     fflush(cli->out);
     fflush(cli->err);
