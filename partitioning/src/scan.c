@@ -239,9 +239,13 @@ static int complete_creation(struct part_registry *reg, struct marker *m, size_t
     return rc;
 }
 
+/* Errors that are about this process or machine, not about one topic's data: they fail
+ * the whole open instead of marking a topic damaged. -EINVAL is a bad log config, which
+ * would otherwise "damage" every topic at once. */
 static bool fatal(int rc)
 {
-    return rc == -ENOMEM || rc == -EMFILE || rc == -ENFILE || rc == -ENOSPC || rc == -EIO;
+    return rc == -ENOMEM || rc == -EMFILE || rc == -ENFILE || rc == -ENOSPC || rc == -EIO ||
+           rc == -EINVAL;
 }
 
 /* Load one topic whose partitions were checked: open its logs and publish it. */

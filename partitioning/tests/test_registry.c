@@ -273,6 +273,22 @@ static void test_registry_open_rejects_bad_config_and_data_dir(void **state)
     touch(fx->dir, "plainfile", "x");
     assert_true(part_registry_open(&reg, path_in(fx->dir, "plainfile"), NULL) < 0);
     assert_null(reg);
+    /* A bad log config fails the open: it must not "damage" every topic found. */
+    reg = open_reg(fx->dir, NULL);
+    create(reg, "existing", 1);
+    assert_int_equal(part_registry_close(reg), 0);
+    part_config_init(&cfg);
+    cfg.log.segment_bytes = 0;
+    reg = NULL;
+    struct capture cap;
+    capture_start(&cap);
+    int rc = part_registry_open(&reg, fx->dir, &cfg);
+    free(capture_stop(&cap));
+    assert_int_equal(rc, -EINVAL);
+    assert_null(reg);
+    reg = open_reg(fx->dir, NULL); /* and nothing was marked or moved */
+    assert_non_null(part_topic_find(reg, "existing", 8));
+    assert_int_equal(part_registry_close(reg), 0);
     /* A data directory that does not exist yet is made. */
     assert_int_equal(part_registry_open(&reg, path_in(fx->dir, "new/data"), NULL), 0);
     assert_int_equal(part_registry_close(reg), 0);

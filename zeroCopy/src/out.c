@@ -184,6 +184,8 @@ static int send_mem(struct zc_out *q, int sock)
     } while (sent < 0 && errno == EINTR);
     if (sent < 0)
         return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+    if (sent == 0)
+        return -EAGAIN; /* a stream socket does not do this; never spin if one does */
     q->sent_copied += (uint64_t)sent;
     size_t left = (size_t)sent;
     while (left > 0) {
@@ -224,6 +226,8 @@ static int send_file_copy(struct zc_out *q, struct zc_piece *pc, int sock)
     } while (sent < 0 && errno == EINTR);
     if (sent < 0)
         return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+    if (sent == 0)
+        return -EAGAIN; /* as in send_mem */
     pc->u.file.off += (size_t)sent;
     q->sent_copied += (uint64_t)sent;
     head_advance(q, pc, (size_t)sent);
