@@ -129,7 +129,11 @@ void kc_write_varint(struct kc_writer *w, int32_t v);
 void kc_write_varlong(struct kc_writer *w, int64_t v);
 void kc_write_uvarint(struct kc_writer *w, uint32_t v);
 void kc_write_raw(struct kc_writer *w, const void *p, size_t n);
-/* Kafka string: len -1 (or p NULL) writes null. len must fit in an i16. */
+/*
+ * Kafka string / bytes: a negative len writes null; (NULL, 0) writes an empty value; a
+ * NULL p with len > 0 is a caller bug and fails the writer with -EINVAL. A string's len
+ * must fit in an i16 (else KC_ETOOLARGE).
+ */
 void kc_write_str(struct kc_writer *w, const char *p, int32_t len);
 void kc_write_cstr(struct kc_writer *w, const char *s); /* NULL -> null string */
 void kc_write_bytes(struct kc_writer *w, const void *p, int32_t len);

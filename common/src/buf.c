@@ -347,9 +347,21 @@ void kc_write_raw(struct kc_writer *w, const void *src, size_t n)
         memcpy(p, src, n);
 }
 
+/* A length with no bytes behind it is a caller bug; refuse it rather than guess. */
+static bool missing_bytes(struct kc_writer *w, const void *p, int32_t len)
+{
+    if (p || len <= 0)
+        return false;
+    if (!w->err)
+        w->err = -EINVAL;
+    return true;
+}
+
 void kc_write_str(struct kc_writer *w, const char *p, int32_t len)
 {
-    if (!p || len < 0) {
+    if (missing_bytes(w, p, len))
+        return;
+    if (len < 0) {
         kc_write_i16(w, -1);
         return;
     }
@@ -370,7 +382,9 @@ void kc_write_cstr(struct kc_writer *w, const char *s)
 
 void kc_write_bytes(struct kc_writer *w, const void *p, int32_t len)
 {
-    if (!p || len < 0) {
+    if (missing_bytes(w, p, len))
+        return;
+    if (len < 0) {
         kc_write_i32(w, -1);
         return;
     }
@@ -380,7 +394,9 @@ void kc_write_bytes(struct kc_writer *w, const void *p, int32_t len)
 
 void kc_write_compact_str(struct kc_writer *w, const char *p, int32_t len)
 {
-    if (!p || len < 0) {
+    if (missing_bytes(w, p, len))
+        return;
+    if (len < 0) {
         kc_write_uvarint(w, 0);
         return;
     }

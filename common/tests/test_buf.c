@@ -196,6 +196,29 @@ static void test_buf_writer_grows_far(void **state)
     kc_writer_fini(&w);
 }
 
+static void test_buf_null_means_negative_length_only(void **state)
+{
+    (void)state;
+    struct kc_writer w;
+    struct kc_reader r;
+    struct kc_slice s;
+    kc_writer_init(&w, 0);
+    kc_write_str(&w, NULL, 0);   /* empty, not null */
+    kc_write_bytes(&w, NULL, 0); /* empty, not null */
+    kc_write_str(&w, "x", -1);   /* null */
+    assert_int_equal(kc_writer_error(&w), 0);
+    kc_reader_init(&r, kc_writer_data(&w), kc_writer_len(&w));
+    assert_int_equal(kc_read_str(&r, &s), 0);
+    assert_int_equal(s.len, 0);
+    assert_int_equal(kc_read_bytes(&r, &s), 0);
+    assert_int_equal(s.len, 0);
+    assert_int_equal(kc_read_str(&r, &s), 0);
+    assert_int_equal(s.len, -1);
+    kc_write_bytes(&w, NULL, 3); /* bytes promised, none given */
+    assert_int_equal(kc_writer_error(&w), -EINVAL);
+    kc_writer_fini(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -205,6 +228,7 @@ int main(void)
         cmocka_unit_test(test_buf_hostile_lengths_are_malformed),
         cmocka_unit_test(test_buf_writer_limits_are_sticky),
         cmocka_unit_test(test_buf_writer_grows_far),
+        cmocka_unit_test(test_buf_null_means_negative_length_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
