@@ -8,7 +8,9 @@
  *
  * Written for glibc on Linux; the real functions are found with dlsym(RTLD_NEXT, ...).
  */
-#define _GNU_SOURCE
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* when built outside the Makefile */
+#endif
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
