@@ -73,7 +73,8 @@ void alog_flusher_destroy(struct alog_flusher *f);
  * re-reads everything past the recovery point, truncates at the first bad byte, and
  * rebuilds indexes; indexes that fail a sanity check are rebuilt too. flusher may be
  * NULL (then only alog_flush makes data durable). cfg may be NULL (the defaults).
- * *out is written only on success.
+ * *out is written only on success. -EBUSY if the log is already open (the directory is
+ * flock'ed, in this process or another); -EINVAL for a config out of range.
  */
 int alog_open(struct alog **out, const char *dir, const struct alog_config *cfg,
               struct alog_flusher *flusher);

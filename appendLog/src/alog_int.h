@@ -69,6 +69,7 @@ TAILQ_HEAD(alog_waiter_list, alog_waiter);
 
 struct alog {
     char *dir;
+    int lock_fd; /* the directory, flock'ed: one open per log, across processes too */
     struct alog_config cfg;
     struct alog_io io;
 

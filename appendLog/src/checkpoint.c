@@ -39,6 +39,10 @@ static void topic_partition(const struct alog *log, char *topic, size_t cap, int
     const char *name = strrchr(log->dir, '/');
     name = name ? name + 1 : log->dir;
     snprintf(topic, cap, "%s", name);
+    for (char *c = topic; *c; c++) { /* a directory name may hold what a line cannot */
+        if (*c == ' ' || *c == '\n' || *c == '\t' || *c == '\r')
+            *c = '_';
+    }
     *part = 0;
     char *dash = strrchr(topic, '-');
     if (dash && dash != topic && kc_parse_i64(dash + 1, 0, INT32_MAX, part) == 0)

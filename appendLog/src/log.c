@@ -15,8 +15,11 @@
  * A log that failed an fsync skips 2-4: the next open must run recovery.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "alog_int.h"
 #include "alog_params.h"
@@ -84,6 +87,8 @@ static void log_free(struct alog *log)
     pthread_mutex_destroy(&log->flush_lock);
     pthread_mutex_destroy(&log->retain_lock);
     pthread_mutex_destroy(&log->wait_lock);
+    if (log->lock_fd >= 0)
+        (void)close(log->lock_fd); /* a read-only directory fd; closing drops the flock */
     free(log->dir);
     free(log);
 }
@@ -102,6 +107,7 @@ static struct alog *log_alloc(const char *dir, const struct alog_config *cfg)
     while (n > 1 && log->dir[n - 1] == '/')
         log->dir[--n] = '\0';
     log->cfg = *cfg;
+    log->lock_fd = -1;
     alog__set_io(log, NULL);
     pthread_mutex_init(&log->append_lock, NULL);
     pthread_mutex_init(&log->segs_lock, NULL);
@@ -110,6 +116,24 @@ static struct alog *log_alloc(const char *dir, const struct alog_config *cfg)
     pthread_mutex_init(&log->wait_lock, NULL);
     TAILQ_INIT(&log->waiters);
     return log;
+}
+
+/*
+ * Two opens of one log would interleave appends and recoveries: the directory is locked
+ * (flock: per open file description, so a second open in this process is refused too, and
+ * the lock dies with the process). Kafka locks each data directory with a ".lock" file.
+ */
+static int lock_dir(struct alog *log)
+{
+    log->lock_fd = open(log->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (log->lock_fd < 0)
+        return -errno;
+    if (flock(log->lock_fd, LOCK_EX | LOCK_NB) == 0)
+        return 0;
+    int err = errno == EWOULDBLOCK ? -EBUSY : -errno;
+    if (err == -EBUSY)
+        kc_log_error("alog %s: already open (in this or another process)", log->dir);
+    return err;
 }
 
 int alog_open(struct alog **out, const char *dir, const struct alog_config *cfg,
@@ -128,7 +152,9 @@ int alog_open(struct alog **out, const char *dir, const struct alog_config *cfg,
     struct alog *log = log_alloc(dir, cfg);
     if (!log)
         return -ENOMEM;
-    rc = alog__load(log);
+    rc = lock_dir(log);
+    if (rc == 0)
+        rc = alog__load(log);
     if (rc == 0 && flusher) {
         rc = alog__flusher_register(flusher, log);
         log->flusher = rc == 0 ? flusher : NULL;

@@ -30,6 +30,8 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -429,6 +431,23 @@ static int make_durable(struct alog *log)
     return rc;
 }
 
+/*
+ * When the reopened active segment started, for segment.ms: the .log file's birth time
+ * (statx), so that restarts do not postpone a time roll forever; the wall clock where the
+ * filesystem does not record one. (Kafka uses the first batch's timestamp, which rolls at
+ * once when producers send old timestamps; the file's age cannot be wrong that way.)
+ */
+static int64_t segment_birth_ms(const struct alog_segment *seg)
+{
+    struct statx stx;
+    int64_t now = kc_wall_ms();
+    if (statx(seg->fd, "", AT_EMPTY_PATH, STATX_BTIME, &stx) != 0 ||
+        !(stx.stx_mask & STATX_BTIME))
+        return now;
+    int64_t born = (int64_t)stx.stx_btime.tv_sec * 1000 + stx.stx_btime.tv_nsec / 1000000;
+    return KC_MIN(born, now);
+}
+
 static int finish(struct alog *log, struct load *ld)
 {
     int rc = ensure_segment(log, ld);
@@ -444,7 +463,7 @@ static int finish(struct alog *log, struct load *ld)
         return rc;
     log->active = last;
     if (alog__seg_size(last) > 0)
-        last->first_append_ms = kc_wall_ms(); /* Kafka too counts segment.ms from the load */
+        last->first_append_ms = segment_birth_ms(last);
     int64_t end = alog__seg_next(last);
     int64_t start = KC_MAX(log->segs[0]->base, ld->start);
     atomic_store(&log->start_offset, KC_MIN(start, end));

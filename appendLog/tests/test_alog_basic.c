@@ -183,6 +183,17 @@ static void test_alog_open_bad_config_einval(void **state)
     assert_null(log);
 }
 
+static void test_alog_open_twice_ebusy(void **state)
+{
+    struct alog *log, *again = NULL;
+    assert_int_equal(alog_open(&log, *state, NULL, NULL), 0);
+    assert_int_equal(alog_open(&again, *state, NULL, NULL), -EBUSY);
+    assert_null(again);
+    assert_int_equal(alog_close(log), 0);
+    assert_int_equal(alog_open(&again, *state, NULL, NULL), 0); /* released by close */
+    assert_int_equal(alog_close(again), 0);
+}
+
 static void test_alog_open_close_restores_fds_and_maps(void **state)
 {
     int fds = kc_test_fd_count();
@@ -198,7 +209,7 @@ static void test_alog_open_close_restores_fds_and_maps(void **state)
         alog_slice_release(&s);
         assert_int_equal(alog_close(log), 0);
         assert_int_equal(fx_map_count(*state), 0);
-        assert_int_equal(fx_fd_count(*state), 0);
+        assert_int_equal(fx_fd_count(*state), 0); /* the directory's lock fd too */
     }
     assert_int_equal(kc_test_fd_count(), fds);
 }
@@ -215,6 +226,7 @@ int main(void)
         T(test_alog_reopen_continues_offsets),
         T(test_alog_read_copy_appends_to_writer),
         T(test_alog_open_bad_config_einval),
+        T(test_alog_open_twice_ebusy),
         T(test_alog_open_close_restores_fds_and_maps),
 #undef T
     };
