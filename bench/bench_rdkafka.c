@@ -32,8 +32,8 @@
  *
  * Prints two RESULT lines (bench.h): bench=<name>_produce and bench=<name>_consume.
  *
- * --probe only asks --brokers for metadata (10 s at most) and exits 0 if it answered as a
- * Kafka broker, 3 if not: run.sh's test for "does the broker speak Kafka yet".
+ * --probe only asks --brokers for metadata (5 s at most) and exits 0 if it answered as a
+ * Kafka broker within 5 s, 3 if not: run.sh's test for "does the broker speak Kafka yet".
  */
 #include <getopt.h>
 #include <stdlib.h>
@@ -359,7 +359,7 @@ static int probe(const struct rdk_opts *o)
     rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR__FAIL;
 
     if (rk != NULL)
-        err = rd_kafka_metadata(rk, 1, NULL, &md, 10000);
+        err = rd_kafka_metadata(rk, 1, NULL, &md, 5000);
     if (md != NULL)
         rd_kafka_metadata_destroy(md);
     if (rk != NULL)

@@ -2,11 +2,14 @@
  * bench_tcp.c - the ceilings: what a raw loopback TCP socket does on this machine, with no
  * protocol, no storage and no broker in the way.
  *
- *   bench_tcp stream   [--ms 1000] [--chunk 1048576] [--read 262144]
+ *   bench_tcp stream   [--ms 1000] [--chunk 1048576] [--read 262144] [--file PATH]
  *       a child process writes big buffers as fast as it can, the parent reads and discards
  *       them for --ms milliseconds: MB/s, the ceiling for "consume from the page cache"
  *       (the broker sends from its page cache by sendfile; here the sender's buffer is
  *       already in memory, so this is the best any consumer could do).
+ *       With --file the child sends PATH (which should be in the page cache) with
+ *       sendfile(2), --chunk bytes per call, from the start again at its end: the same
+ *       mechanism the broker uses, without the broker (bench=tcp_sendfile).
  *
  *   bench_tcp pingpong [--count 20000] [--warmup 500] [--req 145] [--resp 26]
  *       the child answers each --req byte message with --resp bytes; the parent sends one
@@ -21,14 +24,16 @@
  *
  *   child (server)                          parent (client, measures)
  *   accept() on the inherited listener  <-- connect()
- *   stream: write() 1 MiB chunks ------->   read() and discard, for --ms
+ *   stream: write() (or sendfile()) 1 MiB -> read() and discard, for --ms
  *   pingpong: read req, write resp  <---->  one request in flight, time each reply
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -38,6 +43,7 @@
 #include "kc_time.h"
 
 struct tcp_opts {
+    const char *file;
     int64_t ms;
     int64_t chunk;
     int64_t read_size;
@@ -66,6 +72,26 @@ static int serve_stream(int fd, size_t chunk)
     return 0;
 }
 
+/* The same, by sendfile(2) from a file, round and round, until the reader hangs up. */
+static int serve_sendfile(int fd, const char *path, size_t chunk)
+{
+    int in = open(path, O_RDONLY | O_CLOEXEC);
+    off_t off = 0;
+
+    if (in < 0)
+        return -errno;
+    for (;;) {
+        ssize_t n = sendfile(fd, in, &off, chunk);
+
+        if (n == 0)
+            off = 0; /* end of the file: from the start again */
+        else if (n < 0 && errno != EINTR)
+            break;
+    }
+    (void)close(in); /* read-only; the run is over */
+    return 0;
+}
+
 static int serve_pingpong(int fd, size_t req, size_t resp)
 {
     uint8_t *in = malloc(req);
@@ -89,7 +115,9 @@ static void child_main(int lfd, const char *mode, const struct tcp_opts *o)
 
     if (fd < 0)
         _exit(1);
-    if (strcmp(mode, "stream") == 0)
+    if (strcmp(mode, "stream") == 0 && o->file != NULL)
+        err = serve_sendfile(fd, o->file, (size_t)o->chunk);
+    else if (strcmp(mode, "stream") == 0)
         err = serve_stream(fd, (size_t)o->chunk);
     else
         err = serve_pingpong(fd, (size_t)o->req, (size_t)o->resp);
@@ -119,7 +147,7 @@ static int reap(pid_t pid)
 
 static int measure_stream(int fd, const struct tcp_opts *o)
 {
-    struct bench_result r = { .bench = "tcp_stream" };
+    struct bench_result r = { .bench = o->file != NULL ? "tcp_sendfile" : "tcp_stream" };
     uint8_t *buf = malloc((size_t)o->read_size);
     int64_t start = kc_mono_ns();
     int64_t end = start + o->ms * 1000000;
@@ -241,7 +269,7 @@ static int freeport(void)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: bench_tcp stream [--ms N] [--chunk B] [--read B]\n"
+    fprintf(stderr, "usage: bench_tcp stream [--ms N] [--chunk B] [--read B] [--file PATH]\n"
                     "       bench_tcp pingpong [--count N] [--warmup N] [--req B] [--resp B]\n"
                     "       bench_tcp freeport\n");
     exit(2);
@@ -252,7 +280,7 @@ static void parse(int argc, char **argv, struct tcp_opts *o)
     static const struct option longs[] = {
         { "ms", 1, NULL, 'm' },    { "chunk", 1, NULL, 'c' }, { "read", 1, NULL, 'r' },
         { "count", 1, NULL, 'n' }, { "warmup", 1, NULL, 'w' }, { "req", 1, NULL, 'q' },
-        { "resp", 1, NULL, 'p' },  { NULL, 0, NULL, 0 },
+        { "resp", 1, NULL, 'p' },  { "file", 1, NULL, 'f' },   { NULL, 0, NULL, 0 },
     };
     int c;
 
@@ -265,6 +293,7 @@ static void parse(int argc, char **argv, struct tcp_opts *o)
         case 'w': o->warmup = bench_opt_i64("--warmup", optarg, 0, 100000000); break;
         case 'q': o->req = bench_opt_i64("--req", optarg, 1, 1 << 24); break;
         case 'p': o->resp = bench_opt_i64("--resp", optarg, 1, 1 << 24); break;
+        case 'f': o->file = optarg; break;
         default: usage();
         }
     }
@@ -272,7 +301,7 @@ static void parse(int argc, char **argv, struct tcp_opts *o)
 
 int main(int argc, char **argv)
 {
-    struct tcp_opts o = { 1000, 1 << 20, 256 << 10, 20000, 500, 145, 26 };
+    struct tcp_opts o = { NULL, 1000, 1 << 20, 256 << 10, 20000, 500, 145, 26 };
     const char *mode = argc > 1 ? argv[1] : "";
     int err;
 
