@@ -64,8 +64,9 @@ struct alog_flusher;
  * durability. One fsync releases every waiter it covers (group commit).
  */
 int alog_flusher_create(struct alog_flusher **out);
-/* Stops the thread. Close every log that uses it first (a log still registered is a
- * programmer error: it is reported and its close then flushes synchronously). */
+/* Stops the thread and frees it. Close every log that uses it first: a log still
+ * registered is a programmer error (it is reported; using that log afterwards is not
+ * safe). */
 void alog_flusher_destroy(struct alog_flusher *f);
 
 /*
