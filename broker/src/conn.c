@@ -664,7 +664,12 @@ void brk__loop_drain(struct tcore_loop *loop, struct tcore_task *task)
     LIST_FOREACH_SAFE(c, &bl->conns, link, tmp) {
         c->refs++;
         brk__waits_cancel(c, BRK_WAIT_SHUTDOWN); /* long-polls answer now, empty */
-        c->closing = true; /* serve no new request; close once the rest is answered */
+        /* Requests already received get an answer (handlers refuse new work while the
+         * loop drains: SHUTTING_DOWN); then nothing more is read. */
+        if (!c->dead && !c->closing && !c->paused)
+            conn_serve_buffered(c);
+        if (!c->dead)
+            c->closing = true; /* close once the rest is answered */
         conn_send(c);
         conn_unref(c);
     }
