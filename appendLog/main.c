@@ -111,8 +111,8 @@ static void print_segments(struct alog *log)
            ".index", ".timeindex");
     for (int i = 0; i < n && i < 64; i++)
         printf("  %020" PRId64 "   %12" PRId64 " %12" PRIu64 " %10" PRId64 " %10" PRId64 "\n",
-               segs[i].base_offset, segs[i].next_offset, segs[i].bytes,
-               segs[i].index_entries, segs[i].timeindex_entries);
+               segs[i].base_offset, segs[i].next_offset, segs[i].bytes, segs[i].index_entries,
+               segs[i].timeindex_entries);
     if (n > 64)
         printf("  ... and %d more\n", n - 64);
 }
@@ -144,8 +144,8 @@ static int run_once(const char *dir, const struct opts *o)
            first, info.end_offset - 1, o->count, o->size, o->batch, secs,
            kc_fmt_si((double)o->count / secs, r, sizeof(r)),
            kc_fmt_bytes(bytes / secs, mb, sizeof(mb)));
-    printf("alog_flush: %.2f ms (fdatasync of %" PRIu64 " file(s)); log is [%" PRId64
-           ", %" PRId64 "), %d segment(s), %" PRId64 " index + %" PRId64 " time-index entries\n",
+    printf("alog_flush: %.2f ms (fdatasync of %" PRIu64 " file(s)); log is [%" PRId64 ", %" PRId64
+           "), %d segment(s), %" PRId64 " index + %" PRId64 " time-index entries\n",
            flush_ms, info.fsyncs, info.start_offset, info.end_offset, info.segments,
            info.index_entries, info.timeindex_entries);
     print_segments(log);
@@ -187,8 +187,8 @@ static void dump_batch(const uint8_t *p, size_t len, uint64_t pos, bool records)
            "producerId: %" PRId64 " partitionLeaderEpoch: %d isTransactional: %s "
            "isControl: %s position: %" PRIu64 " CreateTime: %" PRId64 " size: %zu magic: %d "
            "compresscodec: %d crc: %u isvalid: %s\n",
-           h.base_offset, h.base_offset + h.last_offset_delta, h.records_count,
-           h.base_sequence, h.producer_id, h.leader_epoch,
+           h.base_offset, h.base_offset + h.last_offset_delta, h.records_count, h.base_sequence,
+           h.producer_id, h.leader_epoch,
            h.attributes & KC_BATCH_ATTR_TRANSACTIONAL ? "true" : "false",
            h.attributes & KC_BATCH_ATTR_CONTROL ? "true" : "false", pos, h.max_timestamp, len,
            h.magic, h.attributes & KC_BATCH_ATTR_COMPRESSION, h.crc, valid > 0 ? "true" : "false");
@@ -258,8 +258,7 @@ static int dump_file(const char *dir, const char *name, bool records, int limit)
     printf("Dumping %s\n", path);
     if (!strcmp(ext, ".log"))
         return dump_log(path, records, limit);
-    return dump_index(path, strcmp(ext, ".index") ? MM_INDEX_TIME : MM_INDEX_OFFSET, base,
-                      limit);
+    return dump_index(path, strcmp(ext, ".index") ? MM_INDEX_TIME : MM_INDEX_OFFSET, base, limit);
 }
 
 /* limit: batches / entries per file (-1: all); at most max_files files. */
@@ -324,8 +323,8 @@ static int tour_reads(const char *dir)
             continue;
         }
         printf("  read %-8" PRId64 " -> fd %d, bytes [%lld, +%zu): batches %" PRId64 "..%" PRId64
-               "\n", offsets[i], s.fd, (long long)s.pos, s.len, s.first_offset,
-               s.next_offset - 1);
+               "\n",
+               offsets[i], s.fd, (long long)s.pos, s.len, s.first_offset, s.next_offset - 1);
         alog_slice_release(&s);
     }
     tour_latency(log);

@@ -26,10 +26,10 @@
 #define QUERIES 200000
 
 struct seg {
-    struct mm_file log;   /* the .log, mapped read-only */
-    struct mm_index idx;  /* the .index, mapped read-only */
-    int64_t base;         /* base offset (from the file name) */
-    int64_t last;         /* last offset in the log */
+    struct mm_file log;  /* the .log, mapped read-only */
+    struct mm_index idx; /* the .index, mapped read-only */
+    int64_t base;        /* base offset (from the file name) */
+    int64_t last;        /* last offset in the log */
 };
 
 /* ---- making a segment (what appendLog does, reduced to the indexing rule) -------- */
@@ -46,8 +46,8 @@ static int write_batch(int fd, struct kc_batch_builder *b, int64_t base, int per
     for (int i = 0; rc == 0 && i < per; i++) {
         int n = snprintf(value, sizeof(value), "record %" PRId64 " ", base + i);
         memset(value + n, 'x', sizeof(value) - (size_t)n);
-        rc = kc_batch_builder_add(b, 1700000000000 + base + i, NULL, -1, value, sizeof(value),
-                                  NULL, 0);
+        rc = kc_batch_builder_add(b, 1700000000000 + base + i, NULL, -1, value, sizeof(value), NULL,
+                                  0);
     }
     uint8_t *p;
     if (rc == 0 && (rc = kc_batch_builder_finish(b, &p, len)) == 0) {
@@ -170,8 +170,8 @@ static void show_lookup(const struct seg *s, int64_t offset)
         printf("  floor entry: (relative %" PRId64 ", position %u)\n", e.key, e.value);
     int steps;
     int64_t pos = walk(s, rc ? 0 : e.value, offset, &steps);
-    printf("  then %d batch header(s) walked in the mapped .log: batch at position %" PRId64
-           "\n\n", steps, pos);
+    printf("  then %d batch header(s) walked in the mapped .log: batch at position %" PRId64 "\n\n",
+           steps, pos);
 }
 
 /* ---- 2. mapped vs pread ---------------------------------------------------------- */
@@ -222,8 +222,7 @@ static double time_lookups(const struct seg *s, enum way way, uint64_t seed)
 }
 
 /* ns per copy of one whole batch (at a random index entry) out of the .log. */
-static double time_reads(const struct seg *s, enum way way, uint64_t seed, uint8_t *buf,
-                         size_t cap)
+static double time_reads(const struct seg *s, enum way way, uint64_t seed, uint8_t *buf, size_t cap)
 {
     size_t n = mm_index_entries(&s->idx), size;
     const uint8_t *p = mm_file_data(&s->log);
@@ -282,8 +281,9 @@ int main(int argc, char **argv)
     struct seg s;
     if (rc == 0 && (rc = seg_open(&s, log_path)) == 0) {
         printf("%s: %zu bytes mapped, offsets %" PRId64 "..%" PRId64 ", %zu index entries "
-               "(%zu bytes mapped)\n\n", log_path, mm_file_size(&s.log), s.base, s.last,
-               mm_index_entries(&s.idx), mm_file_size(&s.idx.file));
+               "(%zu bytes mapped)\n\n",
+               log_path, mm_file_size(&s.log), s.base, s.last, mm_index_entries(&s.idx),
+               mm_file_size(&s.idx.file));
         int64_t span = s.last - s.base;
         int64_t picks[] = {s.base, s.base + span / 3, s.base + span / 3 * 2 + 1, s.last};
         for (size_t i = 0; i < KC_ARRAY_SIZE(picks); i++)

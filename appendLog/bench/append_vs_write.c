@@ -42,8 +42,8 @@ static int build(struct batches *b, int n, size_t value_size)
         kc_batch_builder_reset(&bb);
         for (int r = 0; rc == 0 && r < 1000; r++) {
             memset(value, 'a' + (i + r) % 26, value_size);
-            rc = kc_batch_builder_add(&bb, 1700000000000 + i, NULL, -1, value,
-                                      (int32_t)value_size, NULL, 0);
+            rc = kc_batch_builder_add(&bb, 1700000000000 + i, NULL, -1, value, (int32_t)value_size,
+                                      NULL, 0);
         }
         uint8_t *p;
         if (rc == 0 && (rc = kc_batch_builder_finish(&bb, &p, &b->len[i])) == 0) {
@@ -133,8 +133,8 @@ static int bench(size_t value_size, size_t total)
         double l = kc_median(lg, RUNS), w = kc_median(wr, RUNS);
         printf("  %4zu B records, batches of 1000 (%5.1f MB): alog_append %7.0f MB/s   "
                "write() %7.0f MB/s   log/write %.2f  (runs: log %.0f..%.0f, write %.0f..%.0f)\n",
-               value_size, (double)b.bytes / 1e6, l, w, l / w, kc_min(lg, RUNS),
-               kc_max(lg, RUNS), kc_min(wr, RUNS), kc_max(wr, RUNS));
+               value_size, (double)b.bytes / 1e6, l, w, l / w, kc_min(lg, RUNS), kc_max(lg, RUNS),
+               kc_min(wr, RUNS), kc_max(wr, RUNS));
     }
     release(&b);
     return rc;
@@ -146,7 +146,8 @@ int main(void)
     const char *quick = getenv("BENCH_QUICK");
     size_t total = quick && *quick == '1' ? 64u << 20 : 256u << 20;
     printf("append_vs_write: the append path against write(2) of the same bytes, "
-           "median of %d runs\n", RUNS);
+           "median of %d runs\n",
+           RUNS);
     int rc = bench(100, total);
     if (rc == 0)
         rc = bench(1024, total);

@@ -198,7 +198,8 @@ int main(void)
     struct alog_flusher *f = NULL;
     int rc = alog_flusher_create(&f);
     printf("group_commit: durable appends/s (10 x 100 B records each), %lld ms runs, median "
-           "of %d\n", (long long)ms, RUNS);
+           "of %d\n",
+           (long long)ms, RUNS);
     for (int r = 0; rc == 0 && r < RUNS; r++) {
         rc = run_fsync(ms, &peer[r]);
         for (int i = 0; rc == 0 && i < NW; i++)
@@ -210,7 +211,8 @@ int main(void)
         for (int i = 0; i < NW; i++) {
             double m = kc_median(rate[i], RUNS);
             printf("  alog group commit, %2d writer(s)          %8.0f /s   x%.2f of peer   "
-                   "%.1f appends per fsync\n", writers[i], m, m / p, kc_median(per[i], RUNS));
+                   "%.1f appends per fsync\n",
+                   writers[i], m, m / p, kc_median(per[i], RUNS));
         }
     }
     if (f)

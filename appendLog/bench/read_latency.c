@@ -140,8 +140,7 @@ static bool room_for_big(const char *dir)
     return free_gb > 3.0;
 }
 
-static int measure(struct alog **logs, int nlogs, const int64_t *sizes, bool hot_set,
-                   int64_t *ns)
+static int measure(struct alog **logs, int nlogs, const int64_t *sizes, bool hot_set, int64_t *ns)
 {
     double p50[3][RUNS], p99[3][RUNS];
     int64_t hot[HOT];
@@ -151,8 +150,7 @@ static int measure(struct alog **logs, int nlogs, const int64_t *sizes, bool hot
         for (int h = 0; h < HOT; h++)
             hot[h] = (int64_t)(next_rand(&seed) % (uint64_t)alog_end_offset(logs[i]));
         for (int r = 0; rc == 0 && r < RUNS; r++)
-            rc = run(logs[i], seed + (uint64_t)r, hot_set ? hot : NULL, ns, &p50[i][r],
-                     &p99[i][r]);
+            rc = run(logs[i], seed + (uint64_t)r, hot_set ? hot : NULL, ns, &p50[i][r], &p99[i][r]);
     }
     for (int i = 0; rc == 0 && i < nlogs; i++) {
         char a[32], b[32];
@@ -181,7 +179,8 @@ static int build_all(const char *root, const int64_t *sizes, int nlogs, struct a
         if (rc == 0) {
             alog_info(logs[i], &info);
             printf("  built %8lld records: %d segment(s), %.0f MB, %lld index entries in "
-                   "%.1f s\n", (long long)sizes[i], info.segments, (double)info.bytes / 1e6,
+                   "%.1f s\n",
+                   (long long)sizes[i], info.segments, (double)info.bytes / 1e6,
                    (long long)info.index_entries, secs);
         }
     }
@@ -213,8 +212,8 @@ int main(void)
         double t[3];
         breakdown(logs[i], t);
         printf("  whole log, %8lld records: segment search %4.0f ns, index search %4.0f ns, "
-               "pread of %u B of headers %5.0f ns\n", (long long)sizes[i], t[0], t[1],
-               ALOG_READ_CHUNK, t[2]);
+               "pread of %u B of headers %5.0f ns\n",
+               (long long)sizes[i], t[0], t[1], ALOG_READ_CHUNK, t[2]);
     }
     for (int i = 0; i < 3; i++) {
         int crc = logs[i] ? alog_close(logs[i]) : 0;

@@ -99,11 +99,11 @@ int alog_append(struct alog *log, uint8_t *batch, size_t len, int64_t *base_offs
 
 /* A range of whole batches in one segment file, for sendfile. */
 struct alog_slice {
-    int fd;               /* the segment's .log file */
-    off_t pos;            /* file position of the first batch */
-    size_t len;           /* bytes of whole batches */
-    int64_t first_offset; /* base offset of the first batch (may be < the offset asked) */
-    int64_t next_offset;  /* the offset just after the last batch in the slice */
+    int fd;                   /* the segment's .log file */
+    off_t pos;                /* file position of the first batch */
+    size_t len;               /* bytes of whole batches */
+    int64_t first_offset;     /* base offset of the first batch (may be < the offset asked) */
+    int64_t next_offset;      /* the offset just after the last batch in the slice */
     struct alog_segment *seg; /* the reference that keeps fd valid */
 };
 
@@ -159,9 +159,9 @@ struct alog_info {
     int64_t start_offset;
     int64_t end_offset;
     int64_t durable_offset;
-    uint64_t bytes;   /* sum of the .log files */
+    uint64_t bytes; /* sum of the .log files */
     int segments;
-    bool recovered;   /* this open found an unclean shutdown and ran recovery */
+    bool recovered;                   /* this open found an unclean shutdown and ran recovery */
     int64_t recovery_truncated_bytes; /* bytes cut off the tail by that recovery */
     /* Added by the storage engineer (appended, so older initialisers still compile): */
     int recovery_deleted_segments; /* whole segments that recovery removed */

@@ -55,7 +55,7 @@ struct alog_segment {
     struct mm_index tidx;        /* .timeindex */
     bool index_synced;           /* flush_lock: indexes msync'd+fsync'd after rolling */
     _Atomic int refs;
-    char stem[];                 /* "<dir>/<20-digit base>" */
+    char stem[]; /* "<dir>/<20-digit base>" */
 };
 
 struct alog_waiter {
@@ -84,8 +84,8 @@ struct alog {
     _Atomic int64_t start_offset;
     _Atomic int64_t end_offset;
     _Atomic int64_t durable_offset;
-    _Atomic int failed;       /* 0, or the -errno of the fsync that failed */
-    _Atomic bool dir_dirty;   /* a segment file was created: fsync the directory */
+    _Atomic int failed;        /* 0, or the -errno of the fsync that failed */
+    _Atomic bool dir_dirty;    /* a segment file was created: fsync the directory */
     _Atomic bool roll_pending; /* a roll happened: checkpoint at the next flush */
 
     pthread_mutex_t flush_lock; /* one flush (and checkpoint) pass at a time */
@@ -108,9 +108,9 @@ struct alog {
     int fl_close_rc;
 
     /* Figures (alog_info). */
-    _Atomic uint64_t n_fsyncs;     /* data fdatasyncs of .log files */
+    _Atomic uint64_t n_fsyncs; /* data fdatasyncs of .log files */
     _Atomic uint64_t n_dir_fsyncs;
-    _Atomic uint64_t n_flushes;    /* flush passes that made something durable */
+    _Atomic uint64_t n_flushes; /* flush passes that made something durable */
     bool recovered;
     int64_t recovery_truncated_bytes;
     int recovery_deleted_segments;
@@ -154,8 +154,8 @@ struct alog_scan {
     uint64_t end; /* never read at or past this position */
     uint8_t *buf;
     size_t cap;
-    uint64_t at;  /* file position of buf[0] */
-    size_t len;   /* valid bytes in buf */
+    uint64_t at; /* file position of buf[0] */
+    size_t len;  /* valid bytes in buf */
     unsigned preads;
 };
 void alog__scan_init(struct alog_scan *s, int fd, uint64_t end, uint8_t *buf, size_t cap);
@@ -163,8 +163,7 @@ void alog__scan_init(struct alog_scan *s, int fd, uint64_t end, uint8_t *buf, si
  * The header of the batch at pos and its total size. 0; KC_ENEEDMORE if the file ends
  * inside the batch; KC_EMALFORMED / KC_EUNSUPPORTED for impossible header fields; -errno.
  */
-int alog__scan_header(struct alog_scan *s, uint64_t pos, struct kc_batch_header *h,
-                      size_t *size);
+int alog__scan_header(struct alog_scan *s, uint64_t pos, struct kc_batch_header *h, size_t *size);
 /* Check the CRC-32C of the batch at pos (size bytes, header already read): 0 or KC_ECRC. */
 int alog__scan_crc(struct alog_scan *s, uint64_t pos, size_t size, uint32_t want);
 

@@ -9,20 +9,20 @@
 #define ALOG_PARAMS_H
 
 /* Defaults for struct alog_config (Kafka's). */
-#define ALOG_SEGMENT_BYTES_DEFAULT       (1ull << 30)            /* 1 GiB */
+#define ALOG_SEGMENT_BYTES_DEFAULT       (1ull << 30)             /* 1 GiB */
 #define ALOG_SEGMENT_MS_DEFAULT          (7LL * 24 * 3600 * 1000) /* 7 days */
 #define ALOG_INDEX_INTERVAL_DEFAULT      4096u
-#define ALOG_INDEX_MAX_BYTES_DEFAULT     (10u << 20)             /* 10 MiB */
+#define ALOG_INDEX_MAX_BYTES_DEFAULT     (10u << 20) /* 10 MiB */
 #define ALOG_RETENTION_BYTES_DEFAULT     (-1LL)
 #define ALOG_RETENTION_MS_DEFAULT        (7LL * 24 * 3600 * 1000)
 #define ALOG_FLUSH_INTERVAL_MS_DEFAULT   1000LL
 #define ALOG_FLUSH_INTERVAL_MSGS_DEFAULT (-1LL)
-#define ALOG_MAX_BATCH_BYTES_DEFAULT     ((1u << 20) + 12)       /* message.max.bytes */
+#define ALOG_MAX_BATCH_BYTES_DEFAULT     ((1u << 20) + 12) /* message.max.bytes */
 
 /* Limits on the settings. Positions in the .index are u32, so a segment must stay below
  * 2 GiB (Kafka: segment.bytes is an int). */
-#define ALOG_SEGMENT_BYTES_MIN  1024ull
-#define ALOG_SEGMENT_BYTES_MAX  0x7fffffffull
+#define ALOG_SEGMENT_BYTES_MIN   1024ull
+#define ALOG_SEGMENT_BYTES_MAX   0x7fffffffull
 #define ALOG_INDEX_MAX_BYTES_MIN 64u
 
 /* Relative offsets in the indexes are u32; Kafka keeps them within an int. */
@@ -41,9 +41,9 @@
 #define ALOG_FLUSHER_MAX_SLEEP_MS 1000LL
 
 /* Kafka's file names. */
-#define ALOG_CLEAN_SHUTDOWN_FILE   ".kafka_cleanshutdown"
-#define ALOG_RECOVERY_POINT_FILE   "recovery-point-offset-checkpoint"
-#define ALOG_LOG_START_FILE        "log-start-offset-checkpoint"
-#define ALOG_CHECKPOINT_VERSION    0
+#define ALOG_CLEAN_SHUTDOWN_FILE ".kafka_cleanshutdown"
+#define ALOG_RECOVERY_POINT_FILE "recovery-point-offset-checkpoint"
+#define ALOG_LOG_START_FILE      "log-start-offset-checkpoint"
+#define ALOG_CHECKPOINT_VERSION  0
 
 #endif

@@ -97,8 +97,8 @@ static void discard_tail(struct alog *log, struct alog_segment *seg, uint64_t po
         log->tail_dirty = true;
 }
 
-static int append_locked(struct alog *log, uint8_t *batch, size_t len,
-                         struct kc_batch_header *h, int64_t *base_offset)
+static int append_locked(struct alog *log, uint8_t *batch, size_t len, struct kc_batch_header *h,
+                         int64_t *base_offset)
 {
     if (atomic_load_explicit(&log->failed, memory_order_acquire))
         return -EIO;

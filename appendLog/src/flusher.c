@@ -55,13 +55,13 @@ static void fail_log(struct alog *log, int err)
 {
     int expected = 0;
     if (atomic_compare_exchange_strong(&log->failed, &expected, err))
-        kc_log_error("alog %s: fsync failed (%s): the log refuses appends until reopened",
-                     log->dir, kc_strerror(err));
+        kc_log_error("alog %s: fsync failed (%s): the log refuses appends until reopened", log->dir,
+                     kc_strerror(err));
 }
 
 /* Up to cap segments (referenced) holding offsets >= from and < target, oldest first. */
-static int dirty_segments(struct alog *log, int64_t from, int64_t target,
-                          struct alog_segment **out, int cap)
+static int dirty_segments(struct alog *log, int64_t from, int64_t target, struct alog_segment **out,
+                          int cap)
 {
     int n = 0;
     pthread_mutex_lock(&log->segs_lock);
@@ -228,8 +228,9 @@ static void release_waiters(struct alog *log, bool closing)
     pthread_mutex_lock(&log->wait_lock);
     int64_t durable = alog_durable_offset(log);
     int failed = atomic_load(&log->failed) ? -EIO : 0;
-    struct alog_waiter *w, *tmp;
-    TAILQ_FOREACH_SAFE(w, &log->waiters, link, tmp) {
+    struct alog_waiter *w, *next;
+    for (w = TAILQ_FIRST(&log->waiters); w; w = next) {
+        next = TAILQ_NEXT(w, link);
         if (!failed && w->offset > durable && !closing)
             continue;
         w->err = failed ? failed : w->offset <= durable ? 0 : KC_ECLOSED;
@@ -238,7 +239,8 @@ static void release_waiters(struct alog *log, bool closing)
         TAILQ_INSERT_TAIL(&ready, w, link);
     }
     pthread_mutex_unlock(&log->wait_lock);
-    TAILQ_FOREACH_SAFE(w, &ready, link, tmp) {
+    while ((w = TAILQ_FIRST(&ready)) != NULL) {
+        TAILQ_REMOVE(&ready, w, link);
         w->cb(w->arg, w->err);
         free(w);
     }

@@ -54,8 +54,7 @@ static int locate(struct alog_scan *s, struct alog_segment *seg, int64_t offset,
 }
 
 /* Whole batches after the first, while they fit in max_bytes. */
-static void extend(struct alog_scan *s, uint64_t pos, size_t max_bytes, size_t *len,
-                   int64_t *next)
+static void extend(struct alog_scan *s, uint64_t pos, size_t max_bytes, size_t *len, int64_t *next)
 {
     struct kc_batch_header h;
     size_t size;

@@ -48,15 +48,15 @@
 
 struct load {
     bool clean;
-    int64_t rp;       /* recovery point from the checkpoint (0 if none) */
-    int64_t start;    /* log start from the checkpoint (-1 if none) */
-    int64_t *bases;   /* .log files found, sorted */
+    int64_t rp;     /* recovery point from the checkpoint (0 if none) */
+    int64_t start;  /* log start from the checkpoint (-1 if none) */
+    int64_t *bases; /* .log files found, sorted */
     int nbases;
-    int64_t *others;  /* .index/.timeindex files found */
+    int64_t *others; /* .index/.timeindex files found */
     int nothers;
-    uint8_t *buf;     /* ALOG_SCAN_CHUNK bytes for scans */
-    int scanned;      /* segments re-read with CRCs */
-    bool repaired;    /* something on disk was changed */
+    uint8_t *buf;  /* ALOG_SCAN_CHUNK bytes for scans */
+    int scanned;   /* segments re-read with CRCs */
+    bool repaired; /* something on disk was changed */
 };
 
 /* Is an error a verdict on the data (KC_*) rather than an I/O failure (-errno)? */
@@ -100,8 +100,8 @@ static int push_i64(int64_t **arr, int *n, int64_t v)
 
 static bool leftover(const char *name)
 {
-    return has_suffix(name, ".tmp") || has_suffix(name, ".deleted") ||
-           has_suffix(name, ".swap") || has_suffix(name, ".cleaned");
+    return has_suffix(name, ".tmp") || has_suffix(name, ".deleted") || has_suffix(name, ".swap") ||
+           has_suffix(name, ".cleaned");
 }
 
 static int classify(struct alog *log, struct load *ld, const char *name)
@@ -132,8 +132,8 @@ static int cmp_i64(const void *a, const void *b)
 static int drop_orphans(struct alog *log, struct load *ld)
 {
     for (int i = 0; i < ld->nothers; i++) {
-        if (ld->nbases > 0 && bsearch(&ld->others[i], ld->bases, (size_t)ld->nbases,
-                                      sizeof(int64_t), cmp_i64))
+        if (ld->nbases > 0 &&
+            bsearch(&ld->others[i], ld->bases, (size_t)ld->nbases, sizeof(int64_t), cmp_i64))
             continue;
         static const char *const exts[] = {".index", ".timeindex"};
         for (int e = 0; e < 2; e++) {
@@ -212,7 +212,8 @@ static int open_segments(struct alog *log, struct load *ld)
 static int cut(struct alog *log, struct alog_segment *seg, uint64_t pos)
 {
     uint64_t size = alog__seg_size(seg);
-    kc_log_warn("alog %s: segment %" PRId64 ": truncating %" PRIu64 " bad bytes at position %" PRIu64,
+    kc_log_warn("alog %s: segment %" PRId64 ": truncating %" PRIu64
+                " bad bytes at position %" PRIu64,
                 log->dir, seg->base, size - pos, pos);
     int rc = alog__seg_truncate(seg, pos);
     if (rc)
@@ -307,8 +308,7 @@ static int check_trusted(struct alog *log, struct load *ld, int i, bool *was_cut
     return rescan(log, ld, seg, was_cut);
 }
 
-static int load_segment(struct alog *log, struct load *ld, int i, int first_suspect,
-                        bool *was_cut)
+static int load_segment(struct alog *log, struct load *ld, int i, int first_suspect, bool *was_cut)
 {
     struct alog_segment *seg = log->segs[i];
     bool last = i == log->nsegs - 1;
@@ -441,8 +441,7 @@ static int64_t segment_birth_ms(const struct alog_segment *seg)
 {
     struct statx stx;
     int64_t now = kc_wall_ms();
-    if (statx(seg->fd, "", AT_EMPTY_PATH, STATX_BTIME, &stx) != 0 ||
-        !(stx.stx_mask & STATX_BTIME))
+    if (statx(seg->fd, "", AT_EMPTY_PATH, STATX_BTIME, &stx) != 0 || !(stx.stx_mask & STATX_BTIME))
         return now;
     int64_t born = (int64_t)stx.stx_btime.tv_sec * 1000 + stx.stx_btime.tv_nsec / 1000000;
     return KC_MIN(born, now);
@@ -483,8 +482,8 @@ static int finish(struct alog *log, struct load *ld)
 static void report(struct alog *log, const struct load *ld, int64_t t0)
 {
     if (!log->recovered && !ld->repaired) {
-        kc_log_debug("alog %s: opened cleanly: [%" PRId64 ", %" PRId64 "), %d segments",
-                     log->dir, alog_start_offset(log), alog_end_offset(log), log->nsegs);
+        kc_log_debug("alog %s: opened cleanly: [%" PRId64 ", %" PRId64 "), %d segments", log->dir,
+                     alog_start_offset(log), alog_end_offset(log), log->nsegs);
         return;
     }
     if (ld->clean) {

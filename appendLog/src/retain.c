@@ -42,8 +42,7 @@ static int64_t largest_timestamp(const struct alog_segment *seg)
 }
 
 /* How many of the oldest segments (never the last) retention removes. */
-static int count_expired(const struct alog *log, struct alog_segment **segs, int n,
-                         int64_t now_ms)
+static int count_expired(const struct alog *log, struct alog_segment **segs, int n, int64_t now_ms)
 {
     uint64_t total = 0;
     for (int i = 0; i < n; i++)
@@ -87,8 +86,7 @@ static int delete_oldest(struct alog *log, int64_t start, int k)
         int r = alog__seg_unlink(held[i]);
         if (r && rc == 0)
             rc = r;
-        kc_log_info("alog %s: retention deleted segment %lld", log->dir,
-                    (long long)held[i]->base);
+        kc_log_info("alog %s: retention deleted segment %lld", log->dir, (long long)held[i]->base);
         alog__seg_unref(held[i]); /* the array's reference; slices keep theirs */
     }
     free(held);

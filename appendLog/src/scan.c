@@ -56,8 +56,7 @@ static int peek(struct alog_scan *s, uint64_t pos, size_t n, const uint8_t **p)
     return 0;
 }
 
-int alog__scan_header(struct alog_scan *s, uint64_t pos, struct kc_batch_header *h,
-                      size_t *size)
+int alog__scan_header(struct alog_scan *s, uint64_t pos, struct kc_batch_header *h, size_t *size)
 {
     const uint8_t *p = NULL;
     size_t n = KC_BATCH_HEADER_SIZE;

@@ -127,8 +127,7 @@ fail:
 }
 
 /* Open an index of an existing segment read-only; a missing one is left closed (fd -1). */
-static int open_existing_index(struct alog *log, struct alog_segment *seg,
-                               enum mm_index_kind kind)
+static int open_existing_index(struct alog *log, struct alog_segment *seg, enum mm_index_kind kind)
 {
     int rc = open_index(log, seg, kind, MM_INDEX_READONLY);
     return rc == -ENOENT ? 0 : rc;

@@ -49,9 +49,9 @@ static void test_alog_append_assigns_offsets_and_rewrites_header(void **state)
     for (int i = 0; i < 3; i++) {
         assert_int_equal(alog_append(log, b, len, &base), 0);
         assert_int_equal(base, i * 5);
-        assert_int_equal(kc_batch_base_offset(b), base);       /* rewritten in place */
-        assert_int_equal((int32_t)kc_load_be32(b + 12), 0);    /* leader epoch 0 */
-        assert_true(kc_batch_validate(b, len, NULL) > 0);      /* CRC still valid */
+        assert_int_equal(kc_batch_base_offset(b), base);    /* rewritten in place */
+        assert_int_equal((int32_t)kc_load_be32(b + 12), 0); /* leader epoch 0 */
+        assert_true(kc_batch_validate(b, len, NULL) > 0);   /* CRC still valid */
     }
     free(b);
     assert_int_equal(alog_end_offset(log), 15);

@@ -24,7 +24,7 @@
 #include "kc_test.h"
 #include "support/alog_fixture.h"
 
-#define TS0 1700000000000LL
+#define TS0           1700000000000LL
 #define WAIT_LIMIT_MS 30000 /* generous: the machine is shared */
 
 /* ---- a gate in front of fdatasync, and a writer that can tear --------------------- */
@@ -32,11 +32,11 @@
 struct hooks {
     pthread_mutex_t m;
     pthread_cond_t c;
-    bool closed;         /* fdatasync blocks while the gate is closed */
-    int entered;         /* fdatasyncs that reached the gate */
-    int fsync_err;       /* fail fdatasync with this (0: really sync) */
+    bool closed;   /* fdatasync blocks while the gate is closed */
+    int entered;   /* fdatasyncs that reached the gate */
+    int fsync_err; /* fail fdatasync with this (0: really sync) */
     int fsync_delay_ms;
-    int write_fail;      /* fail the next pwrite with this, after writing half */
+    int write_fail; /* fail the next pwrite with this, after writing half */
 };
 
 static void hooks_init(struct hooks *h)
@@ -189,7 +189,7 @@ static void test_alog_group_commit_many_waiters_one_fsync(void **state)
     tally_wait(&t, N);
     assert_int_equal(t.errors, 0);
     assert_false(pthread_equal(t.thread, pthread_self())); /* from the flusher thread */
-    assert_int_equal(fsyncs(log) - before, 1);              /* one fsync for 200 waiters */
+    assert_int_equal(fsyncs(log) - before, 1);             /* one fsync for 200 waiters */
     assert_int_equal(alog_durable_offset(log), 2 * N);
     assert_int_equal(alog_wait_durable(log, 2 * N, tally_cb, &t), 1); /* already durable */
     assert_int_equal(alog_close(log), 0);
@@ -257,8 +257,8 @@ static void test_alog_group_commit_concurrent_writers_fewer_fsyncs(void **state)
         free(args[i].batch);
     }
     uint64_t n = fsyncs(log) - before;
-    printf("# %d durable appends from %d writers took %llu fsyncs (%.1f per fsync)\n", W * R,
-           W, (unsigned long long)n, (double)(W * R) / (double)(n ? n : 1));
+    printf("# %d durable appends from %d writers took %llu fsyncs (%.1f per fsync)\n", W * R, W,
+           (unsigned long long)n, (double)(W * R) / (double)(n ? n : 1));
     assert_true(n >= 1);
     assert_true(n * 2 <= W * R); /* never one per request: here at most one per two */
     assert_int_equal(alog_durable_offset(log), W * R);

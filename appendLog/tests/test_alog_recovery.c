@@ -273,10 +273,9 @@ static void test_alog_recover_starts_at_recovery_point_segment(void **state)
 static void test_alog_recover_removes_leftovers_and_orphans(void **state)
 {
     build(*state, 5);
-    static const char *const junk[] = {"recovery-point-offset-checkpoint.tmp",
-                                       "00000000000000000000.log.deleted",
-                                       "00000000000000099999.index",
-                                       "00000000000000099999.timeindex"};
+    static const char *const junk[] = {
+        "recovery-point-offset-checkpoint.tmp", "00000000000000000000.log.deleted",
+        "00000000000000099999.index", "00000000000000099999.timeindex"};
     char path[4096];
     for (size_t i = 0; i < KC_ARRAY_SIZE(junk); i++) {
         fx_path(path, sizeof(path), *state, junk[i]);
@@ -366,9 +365,9 @@ static void test_alog_recover_log_start_ahead_deletes_old_segments(void **state)
 /* ---- random damage ---------------------------------------------------------------- */
 
 struct layout {
-    int64_t base[64];   /* segment bases */
+    int64_t base[64]; /* segment bases */
     int nsegs;
-    long size[64];      /* their .log sizes */
+    long size[64]; /* their .log sizes */
 };
 
 /* The first offset lost when segment s is damaged at byte pos (a cut or a flip). */

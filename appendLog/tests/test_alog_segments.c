@@ -40,8 +40,7 @@ static int64_t walk_file(const char *dir, int64_t base, long *bytes, int *batche
         struct kc_batch_header h;
         int size = kc_batch_validate((uint8_t *)data + pos, len - pos, &h);
         if (size <= 0)
-            fail_msg("segment %lld: bad batch at %zu: %s", (long long)base, pos,
-                     kc_strerror(size));
+            fail_msg("segment %lld: bad batch at %zu: %s", (long long)base, pos, kc_strerror(size));
         assert_int_equal(h.base_offset, next);
         next = h.base_offset + h.last_offset_delta + 1;
         pos += (size_t)size;
@@ -59,8 +58,7 @@ static void test_alog_roll_at_segment_bytes_batches_never_straddle(void **state)
     struct alog *log;
     assert_int_equal(alog_open(&log, *state, &cfg, NULL), 0);
     for (int i = 0; i < 150; i++) /* sizes from ~100 B to ~5 KiB: some exceed a segment */
-        fx_append(log, 1, 1 + (int)(kc_test_rand(&seed) % 10),
-                  8 + kc_test_rand(&seed) % 500, TS0);
+        fx_append(log, 1, 1 + (int)(kc_test_rand(&seed) % 10), 8 + kc_test_rand(&seed) % 500, TS0);
     struct alog_segment_info segs[512];
     int n = alog_segments(log, segs, 512);
     assert_true(n > 10 && n <= 150);
@@ -133,7 +131,7 @@ static void test_alog_roll_on_segment_ms_survives_reopen(void **state)
     fx_seg_path(path, sizeof(path), *state, 0, ".log");
     struct statx stx;
     if (statx(AT_FDCWD, path, 0, STATX_BTIME, &stx) != 0 || !(stx.stx_mask & STATX_BTIME))
-        skip(); /* no birth time on this filesystem: a reopen counts from the load */
+        skip();      /* no birth time on this filesystem: a reopen counts from the load */
     kc_sleep_ms(80); /* older than segment.ms, across a restart */
     assert_int_equal(alog_open(&log, *state, &cfg, NULL), 0);
     fx_append(log, 1, 1, 10, TS0); /* timestamps from 2023: they do not drive the roll */
@@ -148,7 +146,7 @@ static void test_alog_roll_when_index_full(void **state)
 {
     struct alog_config cfg;
     fx_config(&cfg, 1 << 20);
-    cfg.index_max_bytes = 64; /* 8 offset entries, 5 time entries */
+    cfg.index_max_bytes = 64;     /* 8 offset entries, 5 time entries */
     cfg.index_interval_bytes = 0; /* every batch after the first is indexed */
     struct alog *log;
     assert_int_equal(alog_open(&log, *state, &cfg, NULL), 0);

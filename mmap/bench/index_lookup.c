@@ -83,8 +83,8 @@ static int bench(const char *dir, size_t entries)
     }
     double m = kc_median(t[MAPPED], RUNS), p = kc_median(t[PREAD], RUNS);
     printf("  %8zu entries (%7zu B): mapped %6.0f ns   pread %6.0f ns   pread/mapped %5.1fx"
-           "   mapped, tail %5.0f ns\n", entries, entries * 8, m, p, p / m,
-           kc_median(t[TAIL], RUNS));
+           "   mapped, tail %5.0f ns\n",
+           entries, entries * 8, m, p, p / m, kc_median(t[TAIL], RUNS));
     return mm_index_close(&idx);
 }
 
@@ -94,7 +94,8 @@ int main(void)
     char dir[4096] = "";
     int rc = kc_mkdtemp("bench-mm-", dir, sizeof(dir));
     printf("index_lookup: floor lookups in the mapped .index vs pread per probe, median of %d "
-           "runs x %d lookups\n", RUNS, QUERIES);
+           "runs x %d lookups\n",
+           RUNS, QUERIES);
     static const size_t sizes[] = {1000, 100000, 1000000};
     for (size_t i = 0; rc == 0 && i < 3; i++)
         rc = bench(dir, sizes[i]);

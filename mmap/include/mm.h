@@ -41,8 +41,8 @@
 
 /* Flags for mm_file_open. */
 enum {
-    MM_READ = 0,        /* map read-only (PROT_READ) */
-    MM_WRITE = 1u << 0, /* map read-write (PROT_READ|PROT_WRITE, MAP_SHARED) */
+    MM_READ = 0,         /* map read-only (PROT_READ) */
+    MM_WRITE = 1u << 0,  /* map read-write (PROT_READ|PROT_WRITE, MAP_SHARED) */
     MM_CREATE = 1u << 1, /* create the file if missing (with MM_WRITE) */
     MM_TRUNC = 1u << 2,  /* empty the file first (with MM_WRITE) */
 };

@@ -79,12 +79,12 @@ struct mm_index_entry {
 struct mm_index {
     struct mm_file file;
     enum mm_index_kind kind;
-    uint32_t entry_size;     /* 8 or 12 */
-    size_t max_entries;      /* capacity of the file as mapped now */
-    size_t orig_size;        /* file size found at open (before any preallocation) */
-    _Atomic size_t entries;  /* used entries; release-published by the appender */
-    size_t stray_entries;    /* non-zero entries found after the used prefix at open */
-    bool stray_order;        /* the used prefix ended at an out-of-order entry */
+    uint32_t entry_size;    /* 8 or 12 */
+    size_t max_entries;     /* capacity of the file as mapped now */
+    size_t orig_size;       /* file size found at open (before any preallocation) */
+    _Atomic size_t entries; /* used entries; release-published by the appender */
+    size_t stray_entries;   /* non-zero entries found after the used prefix at open */
+    bool stray_order;       /* the used prefix ended at an out-of-order entry */
 };
 
 /* The binary search, step by step (for demos and tests). */
@@ -100,8 +100,8 @@ struct mm_index_trace {
 
 /* What entries must lie within (mm_index_check). */
 struct mm_index_bounds {
-    uint64_t log_size;   /* offset index: every position < log_size */
-    int64_t max_rel;     /* every relative offset <= max_rel (-1: the segment is empty) */
+    uint64_t log_size; /* offset index: every position < log_size */
+    int64_t max_rel;   /* every relative offset <= max_rel (-1: the segment is empty) */
 };
 
 /*
@@ -111,8 +111,8 @@ struct mm_index_bounds {
  * is not a multiple of the entry size are opened (rounded down) and flagged by the check.
  * 0 or -errno; *idx written only on success; close with mm_index_close.
  */
-int mm_index_open(struct mm_index *idx, const char *path, enum mm_index_kind kind,
-                  unsigned flags, size_t max_bytes);
+int mm_index_open(struct mm_index *idx, const char *path, enum mm_index_kind kind, unsigned flags,
+                  size_t max_bytes);
 /* Unmap and close; 0 or the first -errno (the index is released either way). */
 int mm_index_close(struct mm_index *idx);
 
@@ -171,8 +171,7 @@ int mm_index_reset(struct mm_index *idx);
  * relative offsets within [0, b->max_rel]. 0, or KC_ECORRUPT with *why (may be NULL) set
  * to a static description.
  */
-int mm_index_check(const struct mm_index *idx, const struct mm_index_bounds *b,
-                   const char **why);
+int mm_index_check(const struct mm_index *idx, const struct mm_index_bounds *b, const char **why);
 
 /* msync the used entries (MM_SYNC_NOW is the durability point for appended entries). */
 int mm_index_sync(struct mm_index *idx, enum mm_sync mode);

@@ -143,8 +143,7 @@ int mm_file_resize(struct mm_file *mf, size_t size)
 }
 
 /* Round [off, off+len) out to whole pages and clip to the mapping; false if empty. */
-static bool page_range(const struct mm_file *mf, size_t off, size_t len, uint8_t **p,
-                       size_t *n)
+static bool page_range(const struct mm_file *mf, size_t off, size_t len, uint8_t **p, size_t *n)
 {
     if (!mf->base || off >= mf->len || len == 0)
         return false;

@@ -114,8 +114,8 @@ static void scan_used(struct mm_index *idx)
     idx->stray_entries = count_strays(idx, n);
 }
 
-int mm_index_open(struct mm_index *idx, const char *path, enum mm_index_kind kind,
-                  unsigned flags, size_t max_bytes)
+int mm_index_open(struct mm_index *idx, const char *path, enum mm_index_kind kind, unsigned flags,
+                  size_t max_bytes)
 {
     bool writable = flags & MM_INDEX_WRITABLE;
     uint32_t esz = entry_size_of(kind);
@@ -315,8 +315,7 @@ static const char *check_entry(const struct mm_index *idx, size_t i,
     return NULL;
 }
 
-int mm_index_check(const struct mm_index *idx, const struct mm_index_bounds *b,
-                   const char **why)
+int mm_index_check(const struct mm_index *idx, const struct mm_index_bounds *b, const char **why)
 {
     const char *bad = NULL;
     if (idx->orig_size % idx->entry_size)

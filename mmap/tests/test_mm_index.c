@@ -75,8 +75,8 @@ static void check_every_key(const struct mm_index *idx, size_t n)
 static void run_every_key(void **state, enum mm_index_kind kind)
 {
     /* Sizes around the warm section (1024 offset / 682 time entries) and page edges. */
-    static const size_t sizes[] = {1, 2, 3, 7, 511, 512, 513, 681, 682, 683, 1023, 1024,
-                                   1025, 1026, 2049, 5000};
+    static const size_t sizes[] = {1,   2,   3,    7,    511,  512,  513,  681,
+                                   682, 683, 1023, 1024, 1025, 1026, 2049, 5000};
     char path[512];
     ipath(path, sizeof(path), state, "idx");
     for (size_t s = 0; s < KC_ARRAY_SIZE(sizes); s++) {
@@ -106,9 +106,9 @@ static void test_mm_index_empty_lookup_enoent(void **state)
     char path[512];
     ipath(path, sizeof(path), state, "empty.index");
     struct mm_index idx;
-    assert_int_equal(mm_index_open(&idx, path, MM_INDEX_OFFSET,
-                                   MM_INDEX_WRITABLE | MM_INDEX_CREATE, MAX_BYTES),
-                     0);
+    assert_int_equal(
+        mm_index_open(&idx, path, MM_INDEX_OFFSET, MM_INDEX_WRITABLE | MM_INDEX_CREATE, MAX_BYTES),
+        0);
     struct mm_index_entry e;
     assert_int_equal(mm_index_entries(&idx), 0);
     assert_int_equal(mm_index_lookup(&idx, 0, &e, NULL), -ENOENT);
@@ -129,9 +129,8 @@ static void test_mm_index_full_refuses_with_efull(void **state)
     ipath(path, sizeof(path), state, "full.timeindex");
     struct mm_index idx;
     /* 100 bytes round down to 8 time entries (96 bytes). */
-    assert_int_equal(mm_index_open(&idx, path, MM_INDEX_TIME,
-                                   MM_INDEX_WRITABLE | MM_INDEX_CREATE, 100),
-                     0);
+    assert_int_equal(
+        mm_index_open(&idx, path, MM_INDEX_TIME, MM_INDEX_WRITABLE | MM_INDEX_CREATE, 100), 0);
     assert_int_equal(idx.max_entries, 8);
     fill(&idx, 8);
     assert_true(mm_index_full(&idx));
@@ -151,12 +150,12 @@ static void test_mm_index_append_refuses_bad_entries_einval(void **state)
     char path[512];
     ipath(path, sizeof(path), state, "bad.index");
     struct mm_index idx;
-    assert_int_equal(mm_index_open(&idx, path, MM_INDEX_OFFSET,
-                                   MM_INDEX_WRITABLE | MM_INDEX_CREATE, MAX_BYTES),
-                     0);
-    assert_int_equal(mm_index_append(&idx, 0, 0), -EINVAL);           /* the zero entry */
-    assert_int_equal(mm_index_append(&idx, -1, 10), -EINVAL);         /* negative offset */
-    assert_int_equal(mm_index_append(&idx, 1LL << 32, 10), -EINVAL);  /* past u32 */
+    assert_int_equal(
+        mm_index_open(&idx, path, MM_INDEX_OFFSET, MM_INDEX_WRITABLE | MM_INDEX_CREATE, MAX_BYTES),
+        0);
+    assert_int_equal(mm_index_append(&idx, 0, 0), -EINVAL);          /* the zero entry */
+    assert_int_equal(mm_index_append(&idx, -1, 10), -EINVAL);        /* negative offset */
+    assert_int_equal(mm_index_append(&idx, 1LL << 32, 10), -EINVAL); /* past u32 */
     assert_int_equal(mm_index_append(&idx, 10, 100), 0);
     assert_int_equal(mm_index_append(&idx, 10, 200), -EINVAL); /* key not increasing */
     assert_int_equal(mm_index_append(&idx, 11, 100), -EINVAL); /* position not increasing */
@@ -166,9 +165,9 @@ static void test_mm_index_append_refuses_bad_entries_einval(void **state)
 
     /* Time index: offsets may repeat? No: they may not go back, equal is allowed. */
     ipath(path, sizeof(path), state, "bad.timeindex");
-    assert_int_equal(mm_index_open(&idx, path, MM_INDEX_TIME,
-                                   MM_INDEX_WRITABLE | MM_INDEX_CREATE, MAX_BYTES),
-                     0);
+    assert_int_equal(
+        mm_index_open(&idx, path, MM_INDEX_TIME, MM_INDEX_WRITABLE | MM_INDEX_CREATE, MAX_BYTES),
+        0);
     assert_int_equal(mm_index_append(&idx, 100, 5), 0);
     assert_int_equal(mm_index_append(&idx, 100, 6), -EINVAL); /* timestamp not increasing */
     assert_int_equal(mm_index_append(&idx, 101, 4), -EINVAL); /* offset going back */
@@ -212,9 +211,9 @@ static void test_mm_index_trim_cuts_file_to_used_size(void **state)
     char path[512];
     ipath(path, sizeof(path), state, "trim.timeindex");
     struct mm_index idx;
-    assert_int_equal(mm_index_open(&idx, path, MM_INDEX_TIME,
-                                   MM_INDEX_WRITABLE | MM_INDEX_CREATE, MAX_BYTES),
-                     0);
+    assert_int_equal(
+        mm_index_open(&idx, path, MM_INDEX_TIME, MM_INDEX_WRITABLE | MM_INDEX_CREATE, MAX_BYTES),
+        0);
     fill(&idx, 300);
     const uint8_t *base = idx.file.base;
     assert_int_equal(mm_index_trim(&idx), 0);
@@ -229,8 +228,8 @@ static void test_mm_index_trim_cuts_file_to_used_size(void **state)
     assert_int_equal(mm_index_open(&idx, path, MM_INDEX_TIME, MM_INDEX_WRITABLE, MAX_BYTES), 0);
     assert_int_equal(mm_index_entries(&idx), 300);
     assert_int_equal(idx.max_entries, MAX_BYTES / MM_INDEX_TIME_ENTRY);
-    assert_int_equal(mm_index_append(&idx, key_of(MM_INDEX_TIME, 300), value_of(MM_INDEX_TIME, 300)),
-                     0);
+    assert_int_equal(
+        mm_index_append(&idx, key_of(MM_INDEX_TIME, 300), value_of(MM_INDEX_TIME, 300)), 0);
     assert_int_equal(mm_index_close(&idx), 0);
 }
 
@@ -243,23 +242,21 @@ static void test_mm_index_truncate_drops_entries_at_and_after_offset(void **stat
         assert_int_equal(mm_index_open(&idx, path, (enum mm_index_kind)kind,
                                        MM_INDEX_WRITABLE | MM_INDEX_CREATE, MAX_BYTES),
                          0);
-        fill(&idx, 100); /* offsets 5, 15, ..., 995 */
+        fill(&idx, 100);                                          /* offsets 5, 15, ..., 995 */
         assert_int_equal(mm_index_truncate_offset(&idx, 506), 0); /* keeps 5..505 */
         assert_int_equal(mm_index_entries(&idx), 51);
         assert_int_equal(mm_index_truncate_offset(&idx, 505), 0); /* "at" drops 505 too */
         assert_int_equal(mm_index_entries(&idx), 50);
         assert_int_equal(mm_index_close(&idx), 0);
         /* The dropped entries were zeroed: a reopen sees the same 50 and no strays. */
-        assert_int_equal(mm_index_open(&idx, path, (enum mm_index_kind)kind, MM_INDEX_READONLY,
-                                       0),
+        assert_int_equal(mm_index_open(&idx, path, (enum mm_index_kind)kind, MM_INDEX_READONLY, 0),
                          0);
         assert_int_equal(mm_index_entries(&idx), 50);
         assert_int_equal(idx.stray_entries, 0);
         check_every_key(&idx, 50);
         assert_int_equal(mm_index_close(&idx), 0);
-        assert_int_equal(mm_index_open(&idx, path, (enum mm_index_kind)kind, MM_INDEX_WRITABLE,
-                                       MAX_BYTES),
-                         0);
+        assert_int_equal(
+            mm_index_open(&idx, path, (enum mm_index_kind)kind, MM_INDEX_WRITABLE, MAX_BYTES), 0);
         assert_int_equal(mm_index_reset(&idx), 0);
         assert_int_equal(mm_index_entries(&idx), 0);
         assert_int_equal(mm_index_close(&idx), 0);
@@ -275,8 +272,8 @@ static void poke(const char *path, off_t off, const void *p, size_t n)
     close(fd);
 }
 
-static int check_file(const char *path, enum mm_index_kind kind,
-                      const struct mm_index_bounds *b, const char **why)
+static int check_file(const char *path, enum mm_index_kind kind, const struct mm_index_bounds *b,
+                      const char **why)
 {
     struct mm_index idx;
     assert_int_equal(mm_index_open(&idx, path, kind, MM_INDEX_READONLY, 0), 0);
@@ -289,8 +286,7 @@ static void make_index(const char *path, enum mm_index_kind kind, size_t n, bool
 {
     struct mm_index idx;
     assert_int_equal(mm_index_open(&idx, path, kind,
-                                   MM_INDEX_WRITABLE | MM_INDEX_CREATE | MM_INDEX_EMPTY,
-                                   MAX_BYTES),
+                                   MM_INDEX_WRITABLE | MM_INDEX_CREATE | MM_INDEX_EMPTY, MAX_BYTES),
                      0);
     fill(&idx, n);
     if (trim)
@@ -347,9 +343,9 @@ static void test_mm_index_random_queries_match_linear_scan(void **state)
     char path[512];
     ipath(path, sizeof(path), state, "rand.index");
     struct mm_index idx;
-    assert_int_equal(mm_index_open(&idx, path, MM_INDEX_OFFSET,
-                                   MM_INDEX_WRITABLE | MM_INDEX_CREATE, MAX_BYTES),
-                     0);
+    assert_int_equal(
+        mm_index_open(&idx, path, MM_INDEX_OFFSET, MM_INDEX_WRITABLE | MM_INDEX_CREATE, MAX_BYTES),
+        0);
     enum { N = 3000 };
     int64_t *keys = malloc(N * sizeof(*keys));
     assert_non_null(keys);
@@ -412,17 +408,16 @@ static void test_mm_index_lookups_during_appends_see_whole_entries(void **state)
     char path[512];
     ipath(path, sizeof(path), state, "race.index");
     struct mm_index idx;
-    assert_int_equal(mm_index_open(&idx, path, MM_INDEX_OFFSET,
-                                   MM_INDEX_WRITABLE | MM_INDEX_CREATE, 1 << 20),
-                     0);
+    assert_int_equal(
+        mm_index_open(&idx, path, MM_INDEX_OFFSET, MM_INDEX_WRITABLE | MM_INDEX_CREATE, 1 << 20),
+        0);
     struct race r = {.idx = &idx};
     pthread_t th[2];
     for (int i = 0; i < 2; i++)
         assert_int_equal(pthread_create(&th[i], NULL, race_reader, &r), 0);
     for (size_t i = 0; i < 100000; i++)
-        assert_int_equal(mm_index_append(&idx, key_of(MM_INDEX_OFFSET, i),
-                                         value_of(MM_INDEX_OFFSET, i)),
-                         0);
+        assert_int_equal(
+            mm_index_append(&idx, key_of(MM_INDEX_OFFSET, i), value_of(MM_INDEX_OFFSET, i)), 0);
     assert_int_equal(mm_index_trim(&idx), 0); /* trim while readers run: in place */
     atomic_store(&r.done, 1);
     for (int i = 0; i < 2; i++)
