@@ -257,7 +257,8 @@ int brk_wait_start(struct brk_conn *c, struct brk_wait *w, struct brk_wait_link 
 
 /* ---- consumer-group offsets ------------------------------------------------------------ */
 
-/* 0 if group[0..len) may name a group (1-249 printable ASCII), else KC_EBADNAME. */
+/* 0 if group[0..len) may name a group (1-249 bytes, no control characters; UTF-8 is
+ * fine, as Kafka allows any string), else KC_EBADNAME. */
 int brk_group_check(const char *group, size_t len);
 
 struct brk_commit_entry {

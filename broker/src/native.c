@@ -401,7 +401,7 @@ static int check_group_target(const struct native_out *o, int cmd, uint32_t corr
     struct part_topic *t;
     if (brk_group_check((const char *)group.p, (size_t)group.len) != 0) {
         reply_error(o, cmd, corr, NP_E_INVALID_GROUP, -1, -1,
-                    "group '%.*s': use 1 to 249 characters, no control characters",
+                    "group '%.*s': use 1 to 249 bytes, no control characters",
                     (int)KC_MIN(group.len, 300), group.p);
         return -1;
     }

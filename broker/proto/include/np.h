@@ -93,7 +93,7 @@ const char *np_cmd_name(int cmd);
     X(NP_E_RECORD_TOO_LARGE, 9, "record or batch larger than message.max.bytes")              \
     X(NP_E_CORRUPT_BATCH, 10, "record batch failed validation (CRC, lengths or counts)")      \
     X(NP_E_COMPRESSED, 11, "record is inside a compressed batch; use consume-batch")         \
-    X(NP_E_INVALID_GROUP, 12, "invalid group name (1-249 printable characters)")              \
+    X(NP_E_INVALID_GROUP, 12, "invalid group name (1-249 bytes, no control characters)")              \
     X(NP_E_MALFORMED, 13, "request body could not be decoded")                                \
     X(NP_E_UNKNOWN_COMMAND, 14, "unknown command")                                            \
     X(NP_E_UNSUPPORTED_VERSION, 15, "unsupported protocol version")                           \
