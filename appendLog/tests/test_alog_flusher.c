@@ -468,6 +468,55 @@ static void test_alog_flusher_checkpoints_recovery_point_at_roll(void **state)
     assert_int_equal(alog_close(log), 0);
 }
 
+static void test_alog_one_flusher_serves_many_logs(void **state)
+{
+    struct alog_flusher *f;
+    assert_int_equal(alog_flusher_create(&f), 0);
+    enum { LOGS = 4 };
+    struct alog *logs[LOGS];
+    struct tally t;
+    tally_init(&t);
+    for (int i = 0; i < LOGS; i++) {
+        char dir[4096], name[16];
+        snprintf(name, sizeof(name), "p-%d", i);
+        fx_path(dir, sizeof(dir), *state, name);
+        logs[i] = open_flushed(dir, f, -1, -1);
+        fx_append(logs[i], 5 + i, 1, 20, TS0);
+    }
+    for (int i = 0; i < LOGS; i++)
+        assert_int_equal(alog_wait_durable(logs[i], 5 + i, tally_cb, &t), 0);
+    tally_wait(&t, LOGS);
+    assert_int_equal(t.errors, 0);
+    for (int i = 0; i < LOGS; i++) {
+        assert_int_equal(alog_durable_offset(logs[i]), 5 + i);
+        assert_int_equal(fsyncs(logs[i]), 1);
+        assert_int_equal(alog_close(logs[i]), 0);
+    }
+    alog_flusher_destroy(f);
+}
+
+static void test_alog_recovery_point_not_written_on_every_fsync(void **state)
+{
+    struct alog_flusher *f;
+    assert_int_equal(alog_flusher_create(&f), 0);
+    struct alog *log = open_flushed(*state, f, -1, -1);
+    struct tally t;
+    tally_init(&t);
+    for (int i = 0; i < 20; i++) { /* 20 durable appends, no roll, well within 5 s */
+        fx_append(log, 1, 1, 20, TS0);
+        int w = alog_wait_durable(log, i + 1, tally_cb, &t);
+        assert_true(w == 0 || w == 1);
+        if (w == 1)
+            tally_cb(&t, 0);
+        tally_wait(&t, i + 1);
+    }
+    assert_true(fsyncs(log) >= 2);
+    assert_int_equal(recovery_point(*state), -1); /* not yet: it is a periodic hint */
+    assert_int_equal(alog_close(log), 0);
+    assert_int_equal(recovery_point(*state), 20); /* and at close */
+    alog_flusher_destroy(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -481,6 +530,8 @@ int main(void)
         T(test_alog_fsync_failure_fails_log_and_waiters_eio),
         T(test_alog_torn_write_invisible_next_append_reuses_offset),
         T(test_alog_flusher_checkpoints_recovery_point_at_roll),
+        T(test_alog_one_flusher_serves_many_logs),
+        T(test_alog_recovery_point_not_written_on_every_fsync),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
