@@ -375,8 +375,10 @@ static void conn_serve_buffered(struct brk_conn *c)
     c->serving = false;
     if (c->dead)
         return;
-    memmove(c->in, c->in + off, c->in_len - off);
-    c->in_len -= off;
+    if (off > 0) {
+        memmove(c->in, c->in + off, c->in_len - off);
+        c->in_len -= off;
+    }
     if (conn_over_limits(c))
         c->paused = true;
 }
@@ -483,28 +485,30 @@ struct kc_writer *brk_resp_writer(struct brk_conn *c)
     return &s->w;
 }
 
+/* A response whose file range could not be queued: its head already promised the bytes,
+ * so the stream is broken. The error makes the connection close after serve returns. */
+static int resp_file_failed(struct brk_conn *c, struct alog_slice *slice)
+{
+    alog_slice_release(slice);
+    c->wbuf.err = c->wbuf.err ? c->wbuf.err : -ENOMEM;
+    return -ENOMEM;
+}
+
 int brk_resp_file(struct brk_conn *c, struct alog_slice *slice)
 {
     if (!STAILQ_EMPTY(&c->slots)) {
         struct brk_slot *s = slot_tail(c);
-        if (s)
-            return brk_slot_file(s, slice);
-        alog_slice_release(slice);
-        return -ENOMEM;
+        return s ? brk_slot_file(s, slice) : resp_file_failed(c, slice);
     }
     struct alog_slice *copy = malloc(sizeof(*copy));
-    if (!copy) {
-        alog_slice_release(slice);
-        return -ENOMEM;
+    if (!copy || !conn_commit_wbuf(c)) {
+        free(copy);
+        return resp_file_failed(c, slice);
     }
     *copy = *slice;
-    if (!conn_commit_wbuf(c)) {
-        slice_free(copy);
-        return -ENOMEM;
-    }
     if (zc_out_file(&c->out, copy->fd, copy->pos, copy->len, slice_free, copy) != 0) {
-        slice_free(copy);
-        return -ENOMEM;
+        free(copy);
+        return resp_file_failed(c, slice);
     }
     return 0;
 }

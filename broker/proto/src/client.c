@@ -224,6 +224,10 @@ int np_client_flush(struct np_client *c)
 static int np_parse(struct np_client *c, struct np_frame *f, size_t *need)
 {
     size_t flen;
+    if (!c->in) { /* nothing received yet */
+        *need = NP_LENGTH_SIZE;
+        return 0;
+    }
     const uint8_t *p = c->in + c->in_pos;
     size_t avail = c->in_len - c->in_pos;
     int rc = np_frame_peek(p, avail, c->max_frame, true, &f->h, &flen);
@@ -243,6 +247,8 @@ int np_client_buffered(struct np_client *c)
 {
     size_t flen;
     struct np_header h;
+    if (!c->in)
+        return 0;
     return np_frame_peek(c->in + c->in_pos, c->in_len - c->in_pos, c->max_frame, true, &h,
                          &flen) == 0;
 }
