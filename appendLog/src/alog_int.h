@@ -135,7 +135,7 @@ int alog__seg_unlink(struct alog_segment *seg);
 /* Make the indexes writable and preallocated (the segment becomes the active one). */
 int alog__seg_activate(struct alog *log, struct alog_segment *seg);
 /* The segment stops being active: last time-index entry, indexes trimmed. */
-int alog__seg_seal(struct alog *log, struct alog_segment *seg);
+int alog__seg_seal(struct alog_segment *seg);
 /* Kafka's indexing rule for one batch written at pos (append and rebuild share it). */
 void alog__seg_index_batch(struct alog *log, struct alog_segment *seg, uint64_t pos,
                            const struct kc_batch_header *h, size_t size);

@@ -73,7 +73,7 @@ static int roll(struct alog *log, int64_t base)
     int rc = alog__seg_create(log, base, &seg);
     if (rc)
         return rc;
-    int seal = alog__seg_seal(log, old);
+    int seal = alog__seg_seal(old);
     if (seal) /* still a valid index (a zero tail); the next open trims it */
         kc_log_warn("alog %s: sealing segment: %s", old->stem, kc_strerror(seal));
     if ((rc = alog__segs_push(log, seg)) != 0) {

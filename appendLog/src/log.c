@@ -171,7 +171,7 @@ int alog_open(struct alog **out, const char *dir, const struct alog_config *cfg,
 static int close_cleanly(struct alog *log)
 {
     struct alog_segment *seg = log->active;
-    int rc = alog__seg_seal(log, seg);
+    int rc = alog__seg_seal(seg);
     if (rc == 0 && log->tail_dirty)
         rc = alog__seg_truncate(seg, alog__seg_size(seg));
     pthread_mutex_lock(&log->flush_lock);

@@ -263,9 +263,8 @@ static int rescan(struct alog *log, struct load *ld, struct alog_segment *seg, b
  * The end of a cleanly closed last segment: walk headers from its last index entry. false
  * in *ok if anything is off (then the segment is re-read the untrusting way).
  */
-static int walk_tail(struct alog *log, struct load *ld, struct alog_segment *seg, bool *ok)
+static int walk_tail(struct load *ld, struct alog_segment *seg, bool *ok)
 {
-    (void)log;
     struct mm_index_entry e = {.key = -1};
     struct mm_index_bounds b = {alog__seg_size(seg), ALOG_MAX_RELATIVE_OFFSET};
     uint64_t pos = 0;
@@ -321,7 +320,7 @@ static int load_segment(struct alog *log, struct load *ld, int i, int first_susp
         atomic_store(&seg->next_offset, log->segs[i + 1]->base);
     } else {
         bool ok;
-        int rc = walk_tail(log, ld, seg, &ok);
+        int rc = walk_tail(ld, seg, &ok);
         if (rc)
             return rc;
         if (!ok) {
@@ -453,7 +452,7 @@ static int finish(struct alog *log, struct load *ld)
     for (int i = 0; rc == 0 && i < log->nsegs - 1; i++) {
         struct alog_segment *seg = log->segs[i];
         if (seg->oidx.file.writable || seg->tidx.file.writable)
-            rc = alog__seg_seal(log, seg); /* rebuilt: trim like any rolled segment */
+            rc = alog__seg_seal(seg); /* rebuilt: trim like any rolled segment */
     }
     struct alog_segment *last = log->segs[log->nsegs - 1];
     if (rc == 0)

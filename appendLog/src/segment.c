@@ -229,9 +229,8 @@ void alog__seg_index_batch(struct alog *log, struct alog_segment *seg, uint64_t 
     seg->bytes_since_index = since > UINT32_MAX ? UINT32_MAX : (uint32_t)since;
 }
 
-int alog__seg_seal(struct alog *log, struct alog_segment *seg)
+int alog__seg_seal(struct alog_segment *seg)
 {
-    (void)log;
     maybe_time_entry(seg);
     int rc = mm_index_trim(&seg->oidx);
     int rc2 = mm_index_trim(&seg->tidx);
