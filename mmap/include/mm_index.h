@@ -37,8 +37,8 @@
  *  - Pointer lifetime: none escapes; entries are returned by value.
  *
  * Differences from Kafka: Kafka recognises the used part by file length (trimmed) or by
- * recovery; here also by the zero-entry rule above. Kafka appends an offset index entry at
- * position 0 never either, for the same reason. The "warm section" lookup (search the last
+ * recovery; here also by the zero-entry rule above (Kafka never indexes a segment's first
+ * batch, at position 0, either: same reason). The "warm section" lookup (search the last
  * 8 KiB of entries first, so the hot pages stay in cache) is Kafka's idea, kept here.
  *
  * Read next: mmap/src/mm_index.c, then appendLog/src/segment.c (who writes these entries).
