@@ -62,6 +62,7 @@
     X(KP_ERR_NOT_LEADER_OR_FOLLOWER, 6)                                                       \
     X(KP_ERR_REQUEST_TIMED_OUT, 7)                                                            \
     X(KP_ERR_MESSAGE_TOO_LARGE, 10)                                                           \
+    X(KP_ERR_OFFSET_METADATA_TOO_LARGE, 12)                                                   \
     X(KP_ERR_COORDINATOR_NOT_AVAILABLE, 15)                                                   \
     X(KP_ERR_NOT_COORDINATOR, 16)                                                             \
     X(KP_ERR_INVALID_TOPIC_EXCEPTION, 17)                                                     \
@@ -80,6 +81,7 @@
     X(KP_ERR_INVALID_PARTITIONS, 37)                                                          \
     X(KP_ERR_INVALID_REQUEST, 42)                                                             \
     X(KP_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT, 43)                                              \
+    X(KP_ERR_KAFKA_STORAGE_ERROR, 56)                                                         \
     X(KP_ERR_UNSUPPORTED_COMPRESSION_TYPE, 76)                                                \
     X(KP_ERR_MEMBER_ID_REQUIRED, 79)                                                          \
     X(KP_ERR_GROUP_MAX_SIZE_REACHED, 81)                                                      \

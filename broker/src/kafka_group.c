@@ -1,0 +1,259 @@
+/*
+ * kafka_group.c - the consumer-group APIs on the coordinator: JoinGroup, SyncGroup,
+ * Heartbeat, LeaveGroup, and the timers that expire sessions and end rebalances.
+ *
+ * The coordinator itself (kp_group.h) is a state machine with no clock and no threads.
+ * This file gives it both:
+ *
+ *   lock      one mutex (brk_kafka.mu) around every kp_group_* call, because members of
+ *             one group arrive on connections owned by different network loops
+ *   clock     kc_mono_ms(), passed to every call
+ *   waiting   a parked JoinGroup/SyncGroup is a struct brk_kafka_gwait: a slot in its
+ *             connection's response order, a copy of the request header and a brk_async.
+ *             The coordinator answers it from whatever call completes the rebalance -
+ *             possibly another member's, on another loop - through join_done/sync_done,
+ *             which run under the mutex: they encode the answer into the waiter's own
+ *             buffer at once (the coordinator's response is valid only during the
+ *             callback) and post the waiter back to its connection's loop, which copies
+ *             the bytes into the slot and releases it.
+ *   timers    session expiry, rebalance timeouts and the initial rebalance delay are
+ *             deadlines inside the coordinator; kp_group_next_deadline() says when the
+ *             next one falls. Each loop that calls the coordinator owns a timer and, after
+ *             its call, arms it no later than that deadline; the timer runs kp_group_tick
+ *             and re-arms for the next. Two loops may both tick at one deadline: harmless.
+ *
+ *        loop A: member a                     loop B: member b
+ *        JoinGroup -> park (waiter wa)        JoinGroup -> kp_group_join completes:
+ *                                               join_done(wa): encode, post to A
+ *                                               join_done(wb): encode, post to B
+ *        wa's async: copy into slot, ready    wb's async: copy into slot, ready
+ *
+ * A connection that closes withdraws its waiters that are still parked
+ * (kp_group_forget) and finishes them itself (alive = false); one whose answer is
+ * already encoded has its async posted, which frees it when it runs.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kafka_int.h"
+
+/* ---- locking and timers ----------------------------------------------------------------- */
+
+void brk__kafka_groups_lock(struct brk_kafka *k)
+{
+    pthread_mutex_lock(&k->mu);
+}
+
+static void tick_fire(struct tcore_loop *loop, struct tcore_timer *t);
+
+/* The timer of c's loop, made on first use (the loops exist only after open). Under mu. */
+static struct brk_kafka_tick *tick_of(struct brk_kafka *k, struct brk_conn *c)
+{
+    struct tcore_loop *loop = brk_conn_loop(c);
+    if (!k->ticks) {
+        int n = brk_server_nloops(k->srv);
+        if (!(k->ticks = calloc((size_t)n, sizeof(*k->ticks))))
+            return NULL;
+        for (int i = 0; i < n; i++) {
+            k->ticks[i] = (struct brk_kafka_tick){.loop = brk_server_loop(k->srv, i), .k = k,
+                                                  .due_ms = INT64_MAX};
+            tcore_timer_init(&k->ticks[i].timer, tick_fire, &k->ticks[i]);
+        }
+        k->nticks = n;
+    }
+    for (int i = 0; i < k->nticks; i++)
+        if (k->ticks[i].loop == loop)
+            return &k->ticks[i];
+    return NULL;
+}
+
+/* On tk's loop: fire no later than due (a monotonic time), if anything is due at all. */
+static void tick_arm(struct brk_kafka_tick *tk, int64_t due)
+{
+    if (due == INT64_MAX || (tcore_timer_armed(&tk->timer) && tk->due_ms <= due))
+        return;
+    if (tcore_timer_arm(tk->loop, &tk->timer, due - kc_mono_ms()) != 0) {
+        kc_log_warn("cannot arm the group coordinator's timer: sessions will expire late");
+        return;
+    }
+    tk->due_ms = due;
+}
+
+void brk__kafka_groups_unlock(struct brk_kafka *k, struct brk_conn *c)
+{
+    struct brk_kafka_tick *tk = tick_of(k, c);
+    int64_t due = kp_group_next_deadline(k->groups);
+    pthread_mutex_unlock(&k->mu);
+    if (tk)
+        tick_arm(tk, due);
+    else
+        kc_log_warn("no timer for the group coordinator (out of memory)");
+}
+
+static void tick_fire(struct tcore_loop *loop, struct tcore_timer *t)
+{
+    struct brk_kafka_tick *tk = t->arg;
+    struct brk_kafka *k = tk->k;
+    (void)loop;
+    tk->due_ms = INT64_MAX;
+    pthread_mutex_lock(&k->mu);
+    kp_group_tick(k->groups, kc_mono_ms());
+    int64_t due = kp_group_next_deadline(k->groups);
+    pthread_mutex_unlock(&k->mu);
+    tick_arm(tk, due);
+}
+
+/* ---- waiters ------------------------------------------------------------------------------ */
+
+static void gwait_free(struct brk_kafka_gwait *w)
+{
+    kc_writer_fini(&w->answer);
+    free(w);
+}
+
+/* On the waiter's loop, once: copy the answer into its slot (if the connection lives). */
+static void gwait_finish(struct brk_async *a, bool alive)
+{
+    struct brk_kafka_gwait *w = (struct brk_kafka_gwait *)((char *)a - offsetof(struct brk_kafka_gwait, async));
+    if (w->listed)
+        LIST_REMOVE(w, link);
+    if (alive) {
+        struct kc_writer *out = brk_slot_writer(w->slot);
+        if (kc_writer_error(&w->answer))
+            out->err = kc_writer_error(&w->answer); /* closes the connection */
+        else
+            kc_write_raw(out, kc_writer_data(&w->answer), kc_writer_len(&w->answer));
+        brk_slot_ready(a->conn, w->slot);
+    }
+    gwait_free(w);
+}
+
+/* A waiter for the request in req, parked in c's response order. NULL on -ENOMEM. */
+static struct brk_kafka_gwait *gwait_new(struct brk_conn *c, const struct kp_request *req)
+{
+    struct brk_kafka_conn *kc = brk_conn_state(c);
+    struct brk_kafka_gwait *w = calloc(1, sizeof(*w));
+    if (!w)
+        return NULL;
+    if (!(w->slot = brk_resp_park(c))) {
+        free(w);
+        return NULL;
+    }
+    w->hdr = req->hdr;
+    w->hdr.client_id = (struct kc_slice){NULL, -1}; /* points into the frame */
+    kc_writer_init(&w->answer, 0);
+    brk_async_begin(c, &w->async, gwait_finish);
+    LIST_INSERT_HEAD(&kc->waits, w, link);
+    w->listed = true;
+    return w;
+}
+
+/* The coordinator's callbacks: any loop, under mu. */
+static void join_done(void *ctx, void *waiter, const struct kp_join_group_resp *resp)
+{
+    struct brk_kafka_gwait *w = waiter;
+    (void)ctx;
+    kp_encode_join_group(&w->answer, &w->hdr, resp); /* an error is seen in gwait_finish */
+    w->answered = true;
+    brk_async_post(&w->async);
+}
+
+static void sync_done(void *ctx, void *waiter, const struct kp_sync_group_resp *resp)
+{
+    struct brk_kafka_gwait *w = waiter;
+    (void)ctx;
+    kp_encode_sync_group(&w->answer, &w->hdr, resp);
+    w->answered = true;
+    brk_async_post(&w->async);
+}
+
+void brk__kafka_groups_forget(struct brk_conn *c, struct brk_kafka_conn *kc)
+{
+    struct brk_kafka *k = brk__kafka_of(c);
+    struct brk_kafka_gwait *w, *tmp;
+    LIST_HEAD(, brk_kafka_gwait) gone = LIST_HEAD_INITIALIZER(gone);
+    pthread_mutex_lock(&k->mu);
+    LIST_FOREACH_SAFE(w, &kc->waits, link, tmp) {
+        LIST_REMOVE(w, link);
+        w->listed = false; /* kc is about to be freed */
+        if (w->answered)
+            continue;      /* its async is posted: it frees itself when it runs */
+        kp_group_forget(k->groups, w);
+        LIST_INSERT_HEAD(&gone, w, link);
+    }
+    pthread_mutex_unlock(&k->mu);
+    while ((w = LIST_FIRST(&gone)) != NULL) {
+        LIST_REMOVE(w, link);
+        brk_async_run(&w->async); /* alive = false: the connection is closing */
+    }
+}
+
+/* ---- lifecycle ------------------------------------------------------------------------------ */
+
+int brk__kafka_groups_init(struct brk_kafka *k)
+{
+    struct kp_group_cbs cbs = {join_done, sync_done, k};
+    return kp_groups_create(NULL, &cbs, &k->groups);
+}
+
+void brk__kafka_groups_fini(struct brk_kafka *k)
+{
+    /* The loops have stopped and their threads are joined: their timers are ours. */
+    for (int i = 0; i < k->nticks; i++)
+        tcore_timer_disarm(k->ticks[i].loop, &k->ticks[i].timer);
+    free(k->ticks);
+    k->ticks = NULL;
+    k->nticks = 0;
+    kp_groups_destroy(k->groups); /* no waiter is left: every connection forgot its own */
+    k->groups = NULL;
+}
+
+/* ---- the APIs ---------------------------------------------------------------------------- */
+
+int brk__kafka_join_group(struct brk_conn *c, struct kp_request *req)
+{
+    struct brk_kafka *k = brk__kafka_of(c);
+    struct brk_kafka_gwait *w = gwait_new(c, req);
+    if (!w) {
+        kc_log_warn("%s: out of memory parking a JoinGroup; closing", brk_conn_peer(c));
+        return -ENOMEM;
+    }
+    brk__kafka_groups_lock(k);
+    kp_group_join(k->groups, req->hdr.api_version, req->hdr.client_id, &req->u.join_group, w,
+                  kc_mono_ms());
+    brk__kafka_groups_unlock(k, c);
+    return 0;
+}
+
+int brk__kafka_sync_group(struct brk_conn *c, struct kp_request *req)
+{
+    struct brk_kafka *k = brk__kafka_of(c);
+    struct brk_kafka_gwait *w = gwait_new(c, req);
+    if (!w) {
+        kc_log_warn("%s: out of memory parking a SyncGroup; closing", brk_conn_peer(c));
+        return -ENOMEM;
+    }
+    brk__kafka_groups_lock(k);
+    kp_group_sync(k->groups, &req->u.sync_group, w, kc_mono_ms());
+    brk__kafka_groups_unlock(k, c);
+    return 0;
+}
+
+int brk__kafka_heartbeat(struct brk_conn *c, struct kp_request *req)
+{
+    struct brk_kafka *k = brk__kafka_of(c);
+    brk__kafka_groups_lock(k);
+    int16_t err = kp_group_heartbeat(k->groups, &req->u.heartbeat, kc_mono_ms());
+    brk__kafka_groups_unlock(k, c);
+    return kp_encode_heartbeat(brk_resp_writer(c), &req->hdr, err);
+}
+
+int brk__kafka_leave_group(struct brk_conn *c, struct kp_request *req)
+{
+    struct brk_kafka *k = brk__kafka_of(c);
+    brk__kafka_groups_lock(k);
+    int16_t err = kp_group_leave(k->groups, &req->u.leave_group, kc_mono_ms());
+    brk__kafka_groups_unlock(k, c);
+    return kp_encode_leave_group(brk_resp_writer(c), &req->hdr, err);
+}
