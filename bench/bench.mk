@@ -4,6 +4,7 @@
 #   make bench-system    only bench/run.sh: the broker vs Redis, NATS JetStream, raw TCP
 #                        and librdkafka's mock cluster      (BENCH_QUICK=1: the short form)
 #   make bench-system-bins   build the load clients only
+#   make test-bench-system   check the report's medians, ratios and PASS/MISS verdicts
 #
 # bench/ is not a module (nothing links against it), so it is not in MODULES: its load
 # clients need the peers' client libraries (libnats, librdkafka), which scripts/deps.sh
@@ -42,6 +43,10 @@ $(BENCH_SYS_DIR)/bench_native: $(bench_native_LINK)
 
 bench-system-bins: $(BENCH_SYS_BINS)
 
+# The report's arithmetic and verdicts, on made-up runs (no servers, a second).
+test-bench-system:
+	@bench/test_report.sh
+
 bench-system: $(BENCH_SYS_BINS) bins | $(BENCH_DEPS_STAMP)
 	@BUILD=$(BUILD) bench/run.sh
 
@@ -49,4 +54,4 @@ bench-system: $(BENCH_SYS_BINS) bins | $(BENCH_DEPS_STAMP)
 # clients first.
 bench: $(BENCH_SYS_BINS)
 
-.PHONY: bench-system bench-system-bins
+.PHONY: bench-system bench-system-bins test-bench-system

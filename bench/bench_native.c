@@ -201,7 +201,6 @@ static int produce_setup(const struct native_opts *o, struct bench_pipe *pipes,
     int err = 0;
 
     for (int i = 0; i < o->producers; i++) {
-        pipes[i].fd = -1;
         produce_ctx_init(&ctxs[i], o, batch, batch_len, NULL);
         pipes[i].total = requests / o->producers + (i < requests % o->producers ? 1 : 0);
         pipes[i].window = (int)o->window;
@@ -216,7 +215,7 @@ static int produce_setup(const struct native_opts *o, struct bench_pipe *pipes,
 static int run_produce(const struct native_opts *o, const uint8_t *value)
 {
     struct bench_result r = { .bench = o->name, .records = o->count / o->batch * o->batch };
-    struct bench_pipe *pipes = calloc((size_t)o->producers, sizeof(*pipes));
+    struct bench_pipe *pipes = bench_pipes_new((int)o->producers);
     struct native_ctx *ctxs = calloc((size_t)o->producers, sizeof(*ctxs));
     uint8_t *batch = NULL;
     size_t batch_len = 0;
@@ -232,10 +231,7 @@ static int run_produce(const struct native_opts *o, const uint8_t *value)
     r.bytes = r.records * o->size;
     if (err == 0)
         bench_result_print(stdout, &r);
-    for (int i = 0; pipes != NULL && i < o->producers; i++)
-        if (pipes[i].fd >= 0)
-            (void)close(pipes[i].fd); /* end of run */
-    free(pipes);
+    bench_pipes_free(pipes, (int)o->producers);
     free(ctxs);
     free(batch);
     return err;

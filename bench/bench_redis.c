@@ -148,14 +148,36 @@ static int redis_call(int fd, int argc, const char **argv)
 
 /* ---- the run ----------------------------------------------------------------------------- */
 
+/* One connection per pipe, the requests split evenly, each with its slice of lat. */
+static int redis_setup(const struct redis_opts *o, struct bench_pipe *pipes,
+                       struct redis_ctx *c, int64_t *lat)
+{
+    int64_t given = 0;
+    int err = 0;
+
+    for (int i = 0; i < o->conns; i++) {
+        struct bench_pipe *p = &pipes[i];
+
+        if (err == 0)
+            err = bench_connect(o->port, &p->fd);
+        p->total = o->count / o->conns + (i == 0 ? o->count % o->conns : 0);
+        p->window = (int)o->window;
+        p->ops = &redis_ops;
+        p->ctx = c;
+        p->lat_ns = lat + given;
+        given += p->total;
+    }
+    return err;
+}
+
 static int run(const struct redis_opts *o)
 {
     struct bench_result r = { .bench = o->name, .records = o->count, .nlat = (size_t)o->count };
-    struct bench_pipe *pipes = calloc((size_t)o->conns, sizeof(*pipes));
+    struct bench_pipe *pipes = bench_pipes_new((int)o->conns);
     uint8_t *value = malloc((size_t)o->size);
     struct redis_ctx c = { 0 };
     struct kc_writer cmd;
-    int64_t start, given = 0;
+    int64_t start;
     int err = 0;
 
     kc_writer_init(&cmd, 0);
@@ -169,19 +191,8 @@ static int run(const struct redis_opts *o)
              (size_t)o->size);
     c.cmd = kc_writer_data(&cmd);
     c.cmd_len = kc_writer_len(&cmd);
-    for (int i = 0; i < o->conns; i++) {
-        struct bench_pipe *p = &pipes[i];
-
-        p->fd = -1;
-        err = err != 0 ? err : bench_connect(o->port, &p->fd);
-        p->total = o->count / o->conns + (i == 0 ? o->count % o->conns : 0);
-        p->window = (int)o->window;
-        p->ops = &redis_ops;
-        p->ctx = &c;
-        p->lat_ns = r.lat_ns + given;
-        given += p->total;
-    }
-    if (err == 0)
+    err = redis_setup(o, pipes, &c, r.lat_ns);
+    if (err == 0) /* untimed: every run starts from an empty stream */
         err = redis_call(pipes[0].fd, 2, (const char *[]){ "DEL", o->key });
     start = kc_mono_ns();
     if (err == 0)
@@ -191,11 +202,8 @@ static int run(const struct redis_opts *o)
     if (err == 0)
         bench_result_print(stdout, &r);
 out:
-    for (int i = 0; pipes != NULL && i < o->conns; i++)
-        if (pipes[i].fd >= 0)
-            (void)close(pipes[i].fd); /* end of run; nothing left to report */
+    bench_pipes_free(pipes, (int)o->conns);
     kc_writer_fini(&cmd);
-    free(pipes);
     free(value);
     free(r.lat_ns);
     return err;

@@ -290,6 +290,23 @@ out:
     return err;
 }
 
+struct bench_pipe *bench_pipes_new(int n)
+{
+    struct bench_pipe *pipes = calloc((size_t)n, sizeof(*pipes));
+
+    for (int i = 0; pipes != NULL && i < n; i++)
+        pipes[i].fd = -1;
+    return pipes;
+}
+
+void bench_pipes_free(struct bench_pipe *pipes, int n)
+{
+    for (int i = 0; pipes != NULL && i < n; i++)
+        if (pipes[i].fd >= 0)
+            (void)close(pipes[i].fd); /* end of a run: nothing left to report */
+    free(pipes);
+}
+
 static void *pipe_thread(void *arg)
 {
     struct bench_pipe *p = arg;

@@ -89,6 +89,11 @@ struct bench_pipe {
     int err;                /* out: the run's result (bench_pipe_run_many) */
 };
 
+/* calloc n pipes with every fd set to -1 (so a cleanup loop never closes fd 0); NULL. */
+struct bench_pipe *bench_pipes_new(int n);
+/* Close every pipe's open fd and free the array; NULL is fine. */
+void bench_pipes_free(struct bench_pipe *pipes, int n);
+
 /*
  * Send p->total requests keeping at most p->window in flight, and take every reply.
  * Returns 0, or the first error: decode's, -errno from the socket, KC_ECLOSED if the peer

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# bench/test_report.sh - checks bench/report.awk on made-up runs whose answers are known:
+# medians (odd and even counts), ratios, PASS and MISS on both sides of a target and exactly
+# on it, latency targets (lower is better), NOT RUN with its reason, valid JSON, and a chart
+# data file with its six panels. A benchmark that prints a wrong PASS is worse than none.
+#
+#   bench/test_report.sh          (make test-bench-system)
+set -uo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/kc-bench-report.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+
+r() { # r BENCH RECORDS_PER_S MB_PER_S P50 P99
+    echo "RESULT bench=$1 records=1000 bytes=100000 seconds=1.0 records_per_s=$2 mb_per_s=$3 p50_us=$4 p99_us=$5 p999_us=-"
+}
+
+{
+    for v in 9 5 7 6 8; do r native_produce "${v}000000" 1 - -; done      # median 7 M
+    for v in 10 14 12 11 13; do r redis_xadd "${v}00000" 1 - -; done       # median 1.2 M: 5.83x
+    for v in 8 8 8 8 8; do r nats_js "${v}00000" 1 - -; done               # 0.8 M: 8.75x < 10
+    for v in 1 2 3 4 5 6; do r tcp_stream 0 "${v}000" - -; done            # even: (3000+4000)/2
+    for v in 2800 2800 2800 2800 2800; do r native_consume 5 "$v" - -; done  # 2800/3500 = 0.8
+    for v in 10 10 10 10 10; do r native_rtt 1 1 "$v" 7; done              # p50 2x > 1.5
+    for v in 5 5 5 5 5; do r tcp_pingpong 1 1 "$v" 5; done                 # p99 1.4x <= 2
+    for v in 1 1 1 1 1; do r redis_always "${v}00000" 1 - -; done          # no ours: NOT RUN
+} >"$tmp/samples.txt"
+
+awk -f "$here/report.awk" -v json="$tmp/r.json" -v chart="$tmp/c.dat" \
+    -v why_native="the reason given" -v why_kafka="kafka reason" -v meta_json='"host":"test"' \
+    "$tmp/samples.txt" >"$tmp/out.txt"
+
+expect() { # expect DESCRIPTION REGEX
+    if grep -qE "$2" "$tmp/out.txt"; then
+        echo "ok   $1"
+    else
+        echo "FAIL $1: no line matches /$2/"
+        fails=$((fails + 1))
+    fi
+}
+
+expect "median of an odd count, ratio, PASS" 'acks=1 \(rec/s\) +7\.00M \[5\.00M-9\.00M\] +1\.20M \[1\.00M-1\.40M\] +Redis XADD pipelined +5\.83x +>= 5x +PASS'
+expect "MISS below a target" 'JetStream async publish +8\.75x +>= 10x +MISS'
+expect "median of an even count; exactly on the target is a PASS" 'page cache \(MB/s\) +2800 \[2800-2800\] +3500 \[1000-6000\] +raw TCP stream +0\.80x +>= 0\.8x PASS'
+expect "latency over its target is a MISS" 'round trip p50 \(us\) +10\.0 .* +2\.00x +<= 1\.5x MISS'
+expect "latency under its target is a PASS" 'round trip p99 \(us\) +7\.0 .* +1\.40x +<= 2x +PASS'
+expect "a missing side is NOT RUN, with its reason" 'durable produce.*NOT RUN: the reason given'
+expect "the librdkafka rows name their own reason" 'librdkafka produce.*NOT RUN: kafka reason'
+expect "the count of verdicts" '^3 PASS, 2 MISS, 3 not run$'
+expect "every measurement is listed" '^tcp_stream +6 '
+
+if command -v python3 >/dev/null; then
+    if python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); assert d["summary"] == {"pass": 3, "miss": 2, "not_run": 3}, d["summary"]; assert d["measurements"]["tcp_stream"]["mb_per_s"]["median"] == 3500' "$tmp/r.json"; then
+        echo "ok   report.json parses, with the same verdicts and medians"
+    else
+        echo "FAIL report.json"
+        fails=$((fails + 1))
+    fi
+fi
+if [ "$(grep -c '^# panel' "$tmp/c.dat")" -eq 6 ]; then
+    echo "ok   chart data has six panels"
+else
+    echo "FAIL chart data: $(grep -c '^# panel' "$tmp/c.dat") panels"
+    fails=$((fails + 1))
+fi
+
+if [ "$fails" -ne 0 ]; then
+    echo "--- report was:"
+    cat "$tmp/out.txt"
+    exit 1
+fi
+echo "test_report: all checks passed"
