@@ -286,14 +286,16 @@ static void conn_send(struct brk_conn *c)
 {
     if (c->dead || !conn_commit_wbuf(c))
         return;
-    if (zc_out_pending(&c->out) > 0) {
+    size_t before = zc_out_pending(&c->out);
+    if (before > 0) {
         int rc = zc_out_send(&c->out, c->fd);
         if (rc < 0) {
             brk__conn_kill(c, rc == -EPIPE || rc == -ECONNRESET ? "client went away"
                                                                  : "write failed");
             return;
         }
-        c->last_active_ms = tcore_loop_now_ms(c->bl->loop);
+        if (zc_out_pending(&c->out) < before) /* the client is reading: not idle */
+            c->last_active_ms = tcore_loop_now_ms(c->bl->loop);
     }
     if (c->paused && !c->serving && !conn_over_limits(c)) {
         c->paused = false;
