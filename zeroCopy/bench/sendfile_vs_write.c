@@ -1,9 +1,16 @@
 /*
  * sendfile_vs_write.c - how close does sending a file come to sending memory?
  *
- * The peer is a plain socket write loop of in-memory data: send() of a 1 MiB buffer that
- * is already in user space, over and over. No file can go faster than that over the same
- * socket, so it is the ceiling. Against it, in the same run, interleaved run by run:
+ * The peer is a plain socket write loop of in-memory data, in two forms:
+ *
+ *   write (memory, same size)  send() of an in-memory copy of the data, as large as the
+ *                   file: the same working set as every file path below, so the same
+ *                   cache misses. This is the peer the ratio (and the 0.9 aim) refers to.
+ *   write (hot 1 MiB)  send() of one 1 MiB buffer over and over: it stays in the CPU
+ *                   caches, so the receiver copies cache-hot bytes. A ceiling no path that
+ *                   serves more data than fits in cache can reach; printed for honesty.
+ *
+ * Against them, in the same run, interleaved run by run:
  *
  *   sendfile        zc_sendfile_all: the whole range, page cache -> socket
  *   zc_out          the broker's path: a non-blocking socket, responses of a 64-byte
@@ -41,9 +48,9 @@
 #define MAX_RUNS 7
 #define CHUNK    ((size_t)1 << 20)
 
-enum way { WRITE_LOOP, SENDFILE, ZC_OUT, COPY, MMAP, WAYS };
-static const char *const names[] = {"write loop (memory)", "sendfile", "zc_out (hdr+file)",
-                                    "pread+send", "mmap+send"};
+enum way { WRITE_LOOP, WRITE_HOT, SENDFILE, ZC_OUT, COPY, MMAP, WAYS };
+static const char *const names[] = {"write (memory, same size)", "write (hot 1 MiB)",
+                                    "sendfile", "zc_out (hdr+file)", "pread+send", "mmap+send"};
 
 struct receiver {
     int sock;
@@ -122,12 +129,19 @@ static int send_zc_out(int sock, int fd, size_t run_bytes)
     return rc;
 }
 
+/* The in-memory data of the same size as the file (the fair peer); filled at start. */
+static uint8_t *big;
+
 static int send_run(enum way w, int sock, int fd, uint8_t *mem, const uint8_t *map,
                     size_t run_bytes)
 {
     ssize_t n = 0;
     switch (w) {
     case WRITE_LOOP:
+        for (size_t off = 0; n >= 0 && off < run_bytes; off += CHUNK)
+            n = kc_write_all(sock, big + off, CHUNK);
+        break;
+    case WRITE_HOT:
         for (size_t off = 0; n >= 0 && off < run_bytes; off += CHUNK)
             n = kc_write_all(sock, mem, CHUNK);
         break;
@@ -213,22 +227,26 @@ static void report(double v[WAYS][MAX_RUNS], double cpu[WAYS][MAX_RUNS],
 {
     printf("sendfile_vs_write: %zu MiB per run over 127.0.0.1, median of %d runs\n\n",
            run_bytes >> 20, runs);
-    printf("  %-20s %11s %7s %14s %12s %12s\n", "", "throughput", "ratio", "min .. max",
-           "sender CPU", "receiver");
+    printf("  %-26s %11s %7s %7s %14s %12s %12s\n", "", "throughput", "ratio", "vs hot",
+           "min .. max", "sender CPU", "receiver");
     double base = kc_median(v[WRITE_LOOP], (size_t)runs);
+    double hot = kc_median(v[WRITE_HOT], (size_t)runs);
     for (int w = 0; w < WAYS; w++) {
         double lo = kc_min(v[w], (size_t)runs) / (1 << 30);
         double hi = kc_max(v[w], (size_t)runs) / (1 << 30);
         double med = kc_median(v[w], (size_t)runs);
-        printf("  %-20s %5.2f GiB/s %6.2fx %5.2f .. %5.2f %5.0f ms/GiB %5.0f ms/GiB\n",
-               names[w], med / (1 << 30), med / base, lo, hi, kc_median(cpu[w], (size_t)runs),
-               kc_median(rcpu[w], (size_t)runs));
+        printf("  %-26s %5.2f GiB/s %6.2fx %6.2fx %5.2f .. %5.2f %5.0f ms/GiB %5.0f ms/GiB\n",
+               names[w], med / (1 << 30), med / base, med / hot, lo, hi,
+               kc_median(cpu[w], (size_t)runs), kc_median(rcpu[w], (size_t)runs));
     }
-    printf("\n  ratio: to the write loop of in-memory data in the same run (aim for sendfile:\n"
-           "  >= 0.9). CPU: per GiB, of the sending and the receiving thread. On loopback the\n"
-           "  receiver copies every byte; after sendfile it copies straight out of page-cache\n"
-           "  pages no CPU has touched lately, instead of socket buffers the sender has just\n"
-           "  filled: see the receiver column, and zeroCopy/README.md.\n");
+    double sf = kc_median(v[SENDFILE], (size_t)runs) / base;
+    printf("\n  sendfile / write loop of the same data in memory: %.2f (aim >= 0.90: %s)\n",
+           sf, sf >= 0.9 ? "PASS" : "MISS");
+    printf("\n  ratio: to the write loop over in-memory data as large as the file; \"vs hot\":\n"
+           "  to one cache-resident 1 MiB buffer sent over and over. CPU: per GiB, of the\n"
+           "  sending and the receiving thread. On loopback the receiver copies every byte;\n"
+           "  after sendfile it copies straight out of page-cache pages no CPU has touched\n"
+           "  lately, which only the hot buffer avoids: see zeroCopy/README.md.\n");
 }
 
 int main(void)
@@ -246,6 +264,11 @@ int main(void)
     if (fd < 0 || !mem)
         return 1;
     memset(mem, 'm', CHUNK);
+    big = malloc(run_bytes);
+    if (!big)
+        return 1;
+    for (size_t off = 0; off < run_bytes; off += CHUNK) /* touch every page, as a file has */
+        memset(big + off, (int)(off >> 20), CHUNK);
     const uint8_t *map = mmap(NULL, run_bytes, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
     if (map == MAP_FAILED)
         return 1;
@@ -276,5 +299,6 @@ int main(void)
     munmap((void *)map, run_bytes);
     close(fd);
     free(mem);
+    free(big);
     return kc_rm_rf(dir) < 0;
 }
