@@ -1,0 +1,216 @@
+/*
+ * kt.h - what the Kafka end-to-end tests (test_01NN_kafka_*.c) share on top of the
+ * harness (support/harness.h): running real Kafka clients (kcat, node + kafkajs) as child
+ * processes, and raw Kafka frames for what no client would send.
+ *
+ * Header-only (static functions) because only test_*.c files (and the support directory) are built
+ * and support/ is the harness owner's; each test includes it once.
+ *
+ * Rules, as in the harness: every child dies with the test (PR_SET_PDEATHSIG), is waited
+ * for with a deadline and killed by PID if it overstays; a missing client program fails
+ * the test with the command that installs it, never skips it.
+ */
+#ifndef KT_H
+#define KT_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "kc_common.h"
+#include "kc_test.h"
+#include "kp.h"
+#include "../support/harness.h"
+
+#define KT_FN static __attribute__((unused))
+
+/* ---- programs ----------------------------------------------------------------------------- */
+
+/* Is prog on $PATH? Fails the test (with how to install it) when it is not. */
+KT_FN void kt_require(const char *prog, const char *package)
+{
+    char cmd[256];
+    snprintf(cmd, sizeof(cmd), "command -v %s >/dev/null 2>&1", prog);
+    if (system(cmd) != 0)
+        fail_msg("%s is not installed: run scripts/deps.sh test (Debian package %s)", prog,
+                 package);
+}
+
+/* A child process with its stdout and stderr in files under the broker's test directory. */
+struct kt_proc {
+    pid_t pid;
+    char out[600];
+    char err[600];
+};
+
+/* Start argv (argv[0] looked up on $PATH) with stdin from in[0..in_len) (in may be NULL),
+ * in directory cwd (NULL: the test's), environment additions env ("K=V", NULL-terminated,
+ * may be NULL). */
+KT_FN void kt_spawn(const struct kb_broker *b, struct kt_proc *p, const char *const *argv,
+                    const void *in, size_t in_len, const char *cwd, const char *const *env)
+{
+    static int seq;
+    char pin[600];
+    int n = ++seq;
+    snprintf(pin, sizeof(pin), "%s/kt%d.in", b->dir, n);
+    snprintf(p->out, sizeof(p->out), "%s/kt%d.out", b->dir, n);
+    snprintf(p->err, sizeof(p->err), "%s/kt%d.err", b->dir, n);
+    assert_int_equal(kc_atomic_replace(pin, in ? in : "", in ? in_len : 0), 0);
+    p->pid = fork();
+    assert_true(p->pid >= 0);
+    if (p->pid > 0)
+        return;
+    int i0 = open(pin, O_RDONLY), o = open(p->out, O_WRONLY | O_CREAT | O_TRUNC, 0644),
+        e = open(p->err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (i0 < 0 || o < 0 || e < 0 || dup2(i0, 0) < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
+        _exit(126);
+    if (cwd && chdir(cwd) != 0)
+        _exit(126);
+    for (int i = 0; env && env[i]; i++)
+        putenv((char *)env[i]);
+    execvp(argv[0], (char *const *)argv);
+    _exit(127);
+}
+
+/* Wait up to ms for p to exit: its exit status (128 + signal), or -1 if still running. */
+KT_FN int kt_wait(struct kt_proc *p, int ms)
+{
+    struct kb_broker child = {.pid = p->pid};
+    int status = kb_wait_exit(&child, ms);
+    if (status == -1)
+        return -1;
+    p->pid = 0;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* SIGTERM (a clean stop: kcat commits and leaves its group), wait, SIGKILL after ms. */
+KT_FN int kt_stop(struct kt_proc *p, int ms)
+{
+    if (p->pid <= 0)
+        return -1;
+    (void)kill(p->pid, SIGTERM);
+    int rc = kt_wait(p, ms);
+    if (rc == -1) {
+        (void)kill(p->pid, SIGKILL);
+        rc = kt_wait(p, KB_WAIT_MS);
+        printf("# pid had to be killed after %d ms\n", ms);
+    }
+    return rc;
+}
+
+/* A file's bytes, NUL-terminated (malloc'ed; "" when missing). */
+KT_FN char *kt_slurp(const char *path, size_t *len)
+{
+    char *text;
+    size_t n;
+    if (kc_read_file(path, 256u << 20, &text, &n) != 0) {
+        text = strdup("");
+        n = 0;
+    }
+    if (len)
+        *len = n;
+    return text;
+}
+
+/* Run argv to the end (bounded by ms): exit status; stdout/stderr malloc'ed into out/err. */
+KT_FN int kt_run(const struct kb_broker *b, const char *const *argv, const void *in,
+                 size_t in_len, int ms, char **out, size_t *out_len, char **err)
+{
+    struct kt_proc p;
+    kt_spawn(b, &p, argv, in, in_len, NULL, NULL);
+    int rc = kt_wait(&p, ms);
+    if (rc == -1) {
+        (void)kill(p.pid, SIGKILL);
+        (void)kt_wait(&p, KB_WAIT_MS);
+        char *e = kt_slurp(p.err, NULL);
+        fail_msg("%s did not finish within %d ms; its stderr:\n%s", argv[0], ms, e);
+    }
+    *out = kt_slurp(p.out, out_len);
+    *err = kt_slurp(p.err, NULL);
+    return rc;
+}
+
+/* Poll until fn(arg) is true or ms pass; true if it became true. */
+KT_FN bool kt_until(bool (*fn)(void *arg), void *arg, int ms)
+{
+    int64_t deadline = kc_mono_ms() + ms;
+    do {
+        if (fn(arg))
+            return true;
+        kc_sleep_ms(50);
+    } while (kc_mono_ms() < deadline);
+    return fn(arg);
+}
+
+/* "broker" for clients: 127.0.0.1:<port>. */
+KT_FN const char *kt_addr(const struct kb_broker *b)
+{
+    return b->addr;
+}
+
+/* ---- raw Kafka frames ------------------------------------------------------------------- */
+
+/* Start a request frame (header v1, client_id "kt"); returns where the frame starts. */
+KT_FN size_t kt_req_begin(struct kc_writer *w, int16_t key, int16_t version, int32_t corr)
+{
+    size_t at = kc_writer_len(w);
+    struct kp_header h = {key, version, corr, {(const uint8_t *)"kt", 2}, false};
+    const struct kp_api *api = kp_api_find(key);
+    h.flexible = api && version >= api->flex_min;
+    kc_write_i32(w, 0);
+    kp_header_encode(w, &h);
+    return at;
+}
+
+KT_FN void kt_req_end(struct kc_writer *w, size_t at)
+{
+    assert_int_equal(kc_writer_error(w), 0);
+    kc_store_be32(kc_writer_data(w) + at, (uint32_t)(kc_writer_len(w) - at - 4));
+}
+
+/* Send w's bytes, read one answer frame into buf: its length (-1: the broker closed). */
+KT_FN ssize_t kt_roundtrip(int fd, const struct kc_writer *w, uint8_t *buf, size_t cap)
+{
+    kb_send(fd, kc_writer_data(w), kc_writer_len(w));
+    return kb_recv_frame(fd, buf, cap);
+}
+
+/* A reader over an answer's body (after size and correlation id). */
+KT_FN void kt_body(struct kc_reader *r, const uint8_t *frame, ssize_t len)
+{
+    assert_true(len >= 8);
+    kc_reader_init(r, frame + 8, (size_t)len - 8);
+}
+
+/* A fresh connection answers ApiVersions v2 correctly: the broker is alive and serving. */
+KT_FN void kt_assert_serving(const struct kb_broker *b)
+{
+    struct kc_writer w;
+    uint8_t buf[4096];
+    struct kc_reader r;
+    int16_t err;
+    int32_t n;
+    int fd = kb_connect(b);
+    kc_writer_init(&w, 0);
+    kt_req_end(&w, kt_req_begin(&w, KP_API_API_VERSIONS, 2, 77));
+    ssize_t len = kt_roundtrip(fd, &w, buf, sizeof(buf));
+    assert_true(len > 0);
+    assert_int_equal((int32_t)kc_load_be32(buf + 4), 77);
+    kt_body(&r, buf, len);
+    assert_int_equal(kc_read_i16(&r, &err), 0);
+    assert_int_equal(err, 0);
+    assert_int_equal(kc_read_i32(&r, &n), 0);
+    assert_int_equal(n, 12);
+    kc_writer_fini(&w);
+    close(fd);
+}
+
+#endif
