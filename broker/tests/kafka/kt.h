@@ -191,6 +191,108 @@ KT_FN void kt_body(struct kc_reader *r, const uint8_t *frame, ssize_t len)
     kc_reader_init(r, frame + 8, (size_t)len - 8);
 }
 
+/* Read one field of an answer, failing the test if it is not there. */
+KT_FN int8_t kt_i8(struct kc_reader *r)
+{
+    int8_t v;
+    assert_int_equal(kc_read_i8(r, &v), 0);
+    return v;
+}
+
+KT_FN int16_t kt_i16(struct kc_reader *r)
+{
+    int16_t v;
+    assert_int_equal(kc_read_i16(r, &v), 0);
+    return v;
+}
+
+KT_FN int32_t kt_i32(struct kc_reader *r)
+{
+    int32_t v;
+    assert_int_equal(kc_read_i32(r, &v), 0);
+    return v;
+}
+
+KT_FN int64_t kt_i64(struct kc_reader *r)
+{
+    int64_t v;
+    assert_int_equal(kc_read_i64(r, &v), 0);
+    return v;
+}
+
+KT_FN struct kc_slice kt_str(struct kc_reader *r)
+{
+    struct kc_slice s;
+    assert_int_equal(kc_read_str(r, &s), 0);
+    return s;
+}
+
+KT_FN struct kc_slice kt_bytes(struct kc_reader *r)
+{
+    struct kc_slice s;
+    assert_int_equal(kc_read_bytes(r, &s), 0);
+    return s;
+}
+
+/* Fetch v11 for one partition: the request frame into w. */
+KT_FN void kt_fetch_req(struct kc_writer *w, int32_t corr, int32_t max_wait, int32_t min_bytes,
+                        int32_t max_bytes, const char *topic, int32_t partition, int64_t offset,
+                        int32_t part_max)
+{
+    size_t at = kt_req_begin(w, KP_API_FETCH, 11, corr);
+    kc_write_i32(w, -1); /* replica: a consumer */
+    kc_write_i32(w, max_wait);
+    kc_write_i32(w, min_bytes);
+    kc_write_i32(w, max_bytes);
+    kc_write_i8(w, 1);   /* read_committed, as both clients ask */
+    kc_write_i32(w, 0);  /* session id */
+    kc_write_i32(w, -1); /* session epoch: no session */
+    kc_write_i32(w, 1);
+    kc_write_cstr(w, topic);
+    kc_write_i32(w, 1);
+    kc_write_i32(w, partition);
+    kc_write_i32(w, -1); /* current leader epoch */
+    kc_write_i64(w, offset);
+    kc_write_i64(w, -1); /* log start (followers only) */
+    kc_write_i32(w, part_max);
+    kc_write_i32(w, 0);  /* forgotten topics */
+    kc_write_cstr(w, "");
+    kt_req_end(w, at);
+}
+
+/* One partition's answer to kt_fetch_req. records points into the frame. */
+struct kt_fetch_part {
+    int16_t error;
+    int64_t high_watermark;
+    int64_t last_stable_offset;
+    int64_t log_start_offset;
+    int32_t aborted;      /* the array's count: -1 null */
+    struct kc_slice records;
+};
+
+KT_FN void kt_fetch_resp(const uint8_t *frame, ssize_t len, struct kt_fetch_part *p)
+{
+    struct kc_reader r;
+    kt_body(&r, frame, len);
+    assert_int_equal(kt_i32(&r), 0);  /* throttle */
+    assert_int_equal(kt_i16(&r), 0);  /* top-level error */
+    assert_int_equal(kt_i32(&r), 0);  /* session id: none */
+    assert_int_equal(kt_i32(&r), 1);
+    (void)kt_str(&r);
+    assert_int_equal(kt_i32(&r), 1);
+    (void)kt_i32(&r);                 /* index */
+    p->error = kt_i16(&r);
+    p->high_watermark = kt_i64(&r);
+    p->last_stable_offset = kt_i64(&r);
+    p->log_start_offset = kt_i64(&r);
+    p->aborted = kt_i32(&r);
+    for (int32_t i = 0; i < p->aborted; i++)
+        (void)kt_i64(&r), (void)kt_i64(&r);
+    assert_int_equal(kt_i32(&r), -1); /* preferred read replica */
+    p->records = kt_bytes(&r);
+    assert_int_equal(r.pos, r.len);   /* nothing after it */
+}
+
 /* A fresh connection answers ApiVersions v2 correctly: the broker is alive and serving. */
 KT_FN void kt_assert_serving(const struct kb_broker *b)
 {
