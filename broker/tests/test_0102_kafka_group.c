@@ -125,7 +125,7 @@ static void produce(const struct kb_broker *b, int from, int n)
 static void committed(const struct kb_broker *b, int64_t off[PARTS])
 {
     for (int p = 0; p < PARTS; p++) {
-        char *out, *err, part[8];
+        char *out, *err, part[16];
         snprintf(part, sizeof(part), "%d", p);
         const char *args[] = {"4", GROUP, TOPIC, part, NULL};
         assert_int_equal(kb_cli(b, NULL, &out, &err, args), 0);
