@@ -1,0 +1,126 @@
+/*
+ * test_0106_kafka_kafkajs.c - kafkajs (Node.js) against the broker: a producer (plain and
+ * gzip batches, acks=-1) and a two-member consumer group, end to end
+ * (broker/tests/kafka/kafkajs_e2e.js), then the group's commits read through the native
+ * protocol.
+ *
+ * kafkajs comes from the npm registry, pinned by broker/tests/kafka/package-lock.json, and
+ * is installed with `npm ci` into <build>/kafkajs (never into the source tree) the first
+ * time. Without node, npm or the registry the test fails and says why: it never skips.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <libgen.h>
+#include <limits.h>
+
+#include "kafka/kt.h"
+
+#define COUNT 6000
+
+/* <build>/kafkajs with kafkajs 2.2.4 in node_modules; installed with npm ci if missing. */
+static void kafkajs_dir(const struct kb_broker *b, char *dir, size_t cap)
+{
+    char bin[PATH_MAX], path[PATH_MAX + 64], *text;
+    const char *src = getenv("KC_SRC_DIR"), *bindir = getenv("KC_BIN_DIR");
+    snprintf(bin, sizeof(bin), "%s", bindir && *bindir ? bindir : "build/bin");
+    snprintf(dir, cap, "%s/kafkajs", dirname(bin));
+    snprintf(path, sizeof(path), "%s/node_modules/kafkajs/package.json", dir);
+    text = kt_slurp(path, NULL);
+    bool ready = strstr(text, "\"version\": \"2.2.4\"") != NULL;
+    free(text);
+    if (ready)
+        return;
+    assert_int_equal(kc_mkdir_p(dir, 0755), 0);
+    const char *files[] = {"package.json", "package-lock.json"};
+    for (int i = 0; i < 2; i++) {
+        size_t len;
+        snprintf(path, sizeof(path), "%s/broker/tests/kafka/%s", src && *src ? src : ".",
+                 files[i]);
+        text = kt_slurp(path, &len);
+        assert_true(len > 0);
+        snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+        assert_int_equal(kc_atomic_replace(path, text, len), 0);
+        free(text);
+    }
+    struct kt_proc p;
+    const char *argv[] = {"npm", "ci", "--no-audit", "--no-fund", "--loglevel=error", NULL};
+    int64_t t0 = kc_mono_ms();
+    kt_spawn(b, &p, argv, NULL, 0, dir, NULL);
+    int rc = kt_wait(&p, 240000);
+    if (rc != 0) {
+        if (rc == -1)
+            (void)kt_stop(&p, 1000);
+        char *err = kt_slurp(p.err, NULL);
+        fail_msg("npm ci in %s failed (exit %d): is the npm registry reachable? kafkajs "
+                 "2.2.4 is needed for this test.\n%s", dir, rc, err);
+    }
+    printf("# npm ci installed kafkajs into %s in %lld ms\n", dir,
+           (long long)(kc_mono_ms() - t0));
+}
+
+static int setup(void **state)
+{
+    kt_require("node", "nodejs");
+    kt_require("npm", "npm");
+    return kb_setup_started(state);
+}
+
+static void test_0106_producer_and_two_member_group(void **state)
+{
+    struct kb_broker *b = *state;
+    char dir[PATH_MAX], script[PATH_MAX + 64], node_path[PATH_MAX + 32], count[16], *out, *err;
+    const char *src = getenv("KC_SRC_DIR");
+    kafkajs_dir(b, dir, sizeof(dir));
+    const char *create[] = {"0", "js", "3", NULL};
+    assert_int_equal(kb_cli(b, NULL, &out, &err, create), 0);
+    free(out);
+    free(err);
+
+    snprintf(script, sizeof(script), "%s/broker/tests/kafka/kafkajs_e2e.js",
+             src && *src ? src : ".");
+    snprintf(node_path, sizeof(node_path), "NODE_PATH=%s/node_modules", dir);
+    snprintf(count, sizeof(count), "%d", COUNT);
+    const char *env[] = {node_path, "KAFKAJS_NO_PARTITIONER_WARNING=1", NULL};
+    const char *argv[] = {"node", script, kt_addr(b), "js", "js-group", count, NULL};
+    struct kt_proc p;
+    kt_spawn(b, &p, argv, NULL, 0, NULL, env);
+    int rc = kt_wait(&p, 100000);
+    if (rc == -1)
+        (void)kt_stop(&p, 1000);
+    out = kt_slurp(p.out, NULL);
+    err = kt_slurp(p.err, NULL);
+    printf("%s", out);
+    if (rc != 0)
+        fail_msg("kafkajs_e2e.js exited %d; stderr:\n%s", rc, err);
+    assert_non_null(strstr(out, "produced=6000 "));
+    assert_non_null(strstr(out, "consumed=6000 "));
+    assert_non_null(strstr(out, "\nok\n"));
+    free(out);
+    free(err);
+
+    /* The group's commits, through the native protocol: every record was consumed. */
+    int64_t total = 0;
+    for (int p2 = 0; p2 < 3; p2++) {
+        char part[16];
+        snprintf(part, sizeof(part), "%d", p2);
+        const char *args[] = {"4", "js-group", "js", part, NULL};
+        assert_int_equal(kb_cli(b, NULL, &out, &err, args), 0);
+        total += atoll(out);
+        free(out);
+        free(err);
+    }
+    assert_int_equal(total, COUNT);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_0106_producer_and_two_member_group, setup,
+                                        kb_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
