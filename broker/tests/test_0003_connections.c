@@ -115,14 +115,18 @@ static void test_0003_unframeable_streams_closed_at_once(void **state)
     assert_true(kb_recv_frame(fd, resp, sizeof(resp)) > 0); /* the first is answered */
     assert_true(kb_closed(fd, KB_WAIT_MS));
     close(fd);
-    /* a Kafka client: ApiVersions v3, as librdkafka sends it first */
-    static const uint8_t kafka[] = {0, 0, 0, 0x24, 0, 0x12, 0, 3, 0, 0, 0, 1, 0, 7, 'r', 'd',
-                                    'k', 'a', 'f', 'k', 'a', 0};
+    /* A Kafka client (ApiVersions v0, correlation id 7) never reaches the native handler:
+     * with a Kafka handler built in it gets a Kafka answer, without one a logged close. */
+    static const uint8_t kafka[] = {0, 0, 0, 10, 0, 0x12, 0, 0, 0, 0, 0, 7, 0xff, 0xff};
     fd = kb_connect(b);
-    kb_send(fd, kafka, sizeof(kafka));
-    assert_true(kb_closed(fd, KB_WAIT_MS));
+    kb_send(fd, kafka, sizeof(kafka) - 2);
+    kb_send(fd, kafka + sizeof(kafka) - 2, 2);
+    ssize_t n = kb_recv_frame(fd, resp, sizeof(resp));
+    if (n < 0)
+        assert_true(kb_log_has(b, "speaks the Kafka protocol"));
+    else
+        assert_int_equal(kc_load_be32(resp + 4), 7); /* Kafka's response header */
     close(fd);
-    assert_true(kb_log_has(b, "speaks the Kafka protocol"));
     expect_alive(b);
     expect_fds(b, base);
 }
