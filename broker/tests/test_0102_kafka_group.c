@@ -311,6 +311,53 @@ static void test_0102_parked_join_of_a_closed_connection_is_forgotten(void **sta
     kt_assert_serving(b);
 }
 
+/* The broker stops promptly with a JoinGroup parked for a long rebalance, and the parked
+ * member is told to find its coordinator again (15), not left without an answer. */
+static void test_0102_shutdown_answers_parked_joins(void **state)
+{
+    struct kb_broker *b = *state;
+    char id[256], id2[256];
+    int16_t err;
+    int32_t gen;
+    uint8_t buf[512];
+    struct kc_writer w;
+    struct kc_reader r;
+    int fd = kb_connect(b), fd2 = kb_connect(b);
+    join(fd, "", &err, &gen, id, sizeof(id));
+    join(fd, id, &err, &gen, id, sizeof(id)); /* generation 1, after the initial delay */
+    assert_int_equal(err, 0);
+    join(fd2, "", &err, &gen, id2, sizeof(id2));
+    assert_int_equal(err, KP_ERR_MEMBER_ID_REQUIRED);
+    kc_writer_init(&w, 0);
+    size_t at = kt_req_begin(&w, KP_API_JOIN_GROUP, 5, 99);
+    kc_write_cstr(&w, "raw");
+    kc_write_i32(&w, 6000);
+    kc_write_i32(&w, 60000); /* the rebalance waits up to 60 s for the first member */
+    kc_write_cstr(&w, id2);
+    kc_write_cstr(&w, NULL);
+    kc_write_cstr(&w, "consumer");
+    kc_write_i32(&w, 1);
+    kc_write_cstr(&w, "range");
+    kc_write_bytes(&w, "m", 1);
+    kt_req_end(&w, at);
+    kb_send(fd2, kc_writer_data(&w), kc_writer_len(&w));
+    kc_sleep_ms(300); /* parked */
+    int64_t t0 = kc_mono_ms();
+    kb_stop(b);
+    int64_t took = kc_mono_ms() - t0;
+    printf("# stopped in %lld ms with a JoinGroup parked\n", (long long)took);
+    assert_true(took < 5000); /* not the 10 s shutdown.timeout.ms, not the rebalance */
+    ssize_t n = kb_recv_frame(fd2, buf, sizeof(buf));
+    assert_true(n > 0);
+    assert_int_equal(kc_load_be32(buf + 4), 99);
+    kt_body(&r, buf, n);
+    assert_int_equal(kt_i32(&r), 0);
+    assert_int_equal(kt_i16(&r), KP_ERR_COORDINATOR_NOT_AVAILABLE);
+    kc_writer_fini(&w);
+    close(fd);
+    close(fd2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -319,6 +366,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_0102_group_errors_are_kafkas, setup, kb_teardown),
         cmocka_unit_test_setup_teardown(test_0102_parked_join_of_a_closed_connection_is_forgotten,
                                         setup, kb_teardown),
+        cmocka_unit_test_setup_teardown(test_0102_shutdown_answers_parked_joins, setup,
+                                        kb_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
