@@ -10,8 +10,10 @@
  *       (group commit), so several producers and a window > 1 are what make it fast.
  *
  *   bench_native rtt --port P --topic T [--count 20000] [--warmup 500] [--size 100]
- *       one produce (command 1) of one record at a time, acks=1: the round trip p50/p99,
- *       on the same loop as bench_tcp pingpong (the ceiling it is compared with).
+ *       one produce (command 1) of one record at a time, acks=1: the round trip p50/p99.
+ *       In the same process and in alternating chunks, the raw TCP ping-pong it is compared
+ *       with: an echo child answering messages of exactly this produce's request and
+ *       response sizes, on the same request loop. Two RESULT lines: NAME and tcp_pingpong.
  *
  *   bench_native consume --port P --topic T [--ms 1000] [--max-bytes 4194304] [--verify]
  *       consume-batch (command 6) through the np_client library, one request at a time,
@@ -30,6 +32,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -237,36 +240,125 @@ static int run_produce(const struct native_opts *o, const uint8_t *value)
     return err;
 }
 
-/* ---- round trip -------------------------------------------------------------------------- */
+/* ---- round trip, paired with the raw ping-pong -------------------------------------------- */
 
+#define RTT_CHUNKS 10
+
+/* The sizes of one produce request and of its answer, as the wire carries them. */
+static void produce_frame_sizes(const struct native_ctx *c, size_t *req, size_t *resp)
+{
+    struct np_produce_resp pr = { 0, 0 };
+    struct kc_writer w;
+
+    kc_writer_init(&w, 0);
+    np_encode_produce(&w, 1, &c->one);
+    *req = kc_writer_len(&w);
+    kc_writer_reset(&w);
+    np_encode_produce_resp(&w, 1, &pr);
+    *resp = kc_writer_len(&w);
+    kc_writer_fini(&w);
+}
+
+/* Both sides of the comparison: a pipe to the broker and one to the echo child. */
+struct rtt_pair {
+    struct native_ctx c;
+    struct bench_echo e;
+    struct bench_pipe broker;
+    struct bench_pipe echo;
+    struct bench_result r[2]; /* native_rtt, tcp_pingpong */
+    uint8_t *payload;         /* the echo's request bytes (owned) */
+    pid_t echo_pid;
+};
+
+static int rtt_pair_open(struct rtt_pair *rp, const struct native_opts *o, const uint8_t *value)
+{
+    int port, err;
+
+    produce_ctx_init(&rp->c, o, NULL, 0, value);
+    produce_frame_sizes(&rp->c, &rp->e.req, &rp->e.resp);
+    rp->payload = calloc(1, rp->e.req);
+    rp->e.payload = rp->payload;
+    rp->broker = (struct bench_pipe){ .fd = -1, .window = 1, .ops = &native_ops, .ctx = &rp->c };
+    rp->echo = (struct bench_pipe){ .fd = -1, .window = 1, .ops = &bench_echo_ops, .ctx = &rp->e };
+    rp->echo_pid = -1;
+    for (int i = 0; i < 2; i++) {
+        rp->r[i] = (struct bench_result){ .bench = i == 0 ? o->name : "tcp_pingpong",
+                                          .records = o->count, .nlat = (size_t)o->count };
+        rp->r[i].lat_ns = calloc((size_t)o->count, sizeof(int64_t));
+    }
+    if (rp->payload == NULL || rp->r[0].lat_ns == NULL || rp->r[1].lat_ns == NULL)
+        return -ENOMEM;
+    err = bench_connect(o->port, &rp->broker.fd);
+    if (err == 0)
+        err = bench_echo_spawn(rp->e.req, rp->e.resp, &rp->echo_pid, &port);
+    if (err == 0)
+        err = bench_connect(port, &rp->echo.fd);
+    return err;
+}
+
+static int rtt_pair_close(struct rtt_pair *rp)
+{
+    int err = 0;
+
+    if (rp->broker.fd >= 0)
+        (void)close(rp->broker.fd); /* end of run */
+    if (rp->echo.fd >= 0)
+        (void)close(rp->echo.fd); /* the echo child exits when we hang up */
+    else if (rp->echo_pid > 0)
+        (void)kill(rp->echo_pid, SIGKILL); /* it waits in accept() for nobody */
+    if (rp->echo_pid > 0)
+        err = bench_child_reap(rp->echo_pid);
+    free(rp->payload);
+    free(rp->r[0].lat_ns);
+    free(rp->r[1].lat_ns);
+    return err;
+}
+
+/* n round trips on p, timed into r (from its lat_ns[done]). */
+static int rtt_chunk(struct bench_pipe *p, struct bench_result *r, int64_t done, int64_t n)
+{
+    int64_t start = kc_mono_ns();
+    int err;
+
+    p->total = n;
+    p->lat_ns = r->lat_ns != NULL ? r->lat_ns + done : NULL;
+    err = bench_pipe_run(p);
+    r->elapsed_ns += kc_mono_ns() - start;
+    return err;
+}
+
+/*
+ * The broker's round trip and the raw ping-pong's, in alternating chunks of count/10 on
+ * two connections from this one process: a shared machine's quiet and busy moments fall
+ * on both alike (round trips here are either ~5 or ~60 us depending on what else runs).
+ */
 static int run_rtt(const struct native_opts *o, const uint8_t *value)
 {
-    struct bench_result r = { .bench = o->name, .records = o->count, .nlat = (size_t)o->count };
-    struct native_ctx c;
-    struct bench_pipe p = { .fd = -1, .window = 1, .ops = &native_ops, .ctx = &c };
-    int64_t start;
-    int err = bench_connect(o->port, &p.fd);
+    struct rtt_pair rp;
+    struct bench_result warm = { 0 };
+    int64_t done = 0;
+    int err = rtt_pair_open(&rp, o, value);
 
-    produce_ctx_init(&c, o, NULL, 0, value);
-    r.lat_ns = calloc((size_t)o->count, sizeof(int64_t));
-    if (err == 0 && r.lat_ns == NULL)
-        err = -ENOMEM;
-    p.total = o->warmup;
     if (err == 0 && o->warmup > 0)
-        err = bench_pipe_run(&p);
-    p.total = o->count;
-    p.lat_ns = r.lat_ns;
-    start = kc_mono_ns();
-    if (err == 0)
-        err = bench_pipe_run(&p);
-    r.elapsed_ns = kc_mono_ns() - start;
-    r.bytes = o->count * o->size;
-    if (err == 0)
-        bench_result_print(stdout, &r);
-    if (p.fd >= 0)
-        (void)close(p.fd); /* end of run */
-    free(r.lat_ns);
-    return err;
+        err = rtt_chunk(&rp.broker, &warm, 0, o->warmup);
+    if (err == 0 && o->warmup > 0)
+        err = rtt_chunk(&rp.echo, &warm, 0, o->warmup);
+    for (int k = 0; err == 0 && k < RTT_CHUNKS; k++) {
+        int64_t n = (o->count - done) / (RTT_CHUNKS - k);
+
+        err = rtt_chunk(&rp.broker, &rp.r[0], done, n);
+        if (err == 0)
+            err = rtt_chunk(&rp.echo, &rp.r[1], done, n);
+        done += n;
+    }
+    rp.r[0].bytes = o->count * o->size;
+    rp.r[1].bytes = o->count * (int64_t)(rp.e.req + rp.e.resp);
+    if (err == 0) {
+        bench_result_print(stdout, &rp.r[0]);
+        bench_result_print(stdout, &rp.r[1]);
+    }
+    int cerr = rtt_pair_close(&rp);
+    return err != 0 ? err : cerr;
 }
 
 /* ---- consume ----------------------------------------------------------------------------- */

@@ -35,7 +35,6 @@
 #include <string.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "bench.h"
@@ -53,7 +52,7 @@ struct tcp_opts {
     int64_t resp;
 };
 
-/* ---- the child: a server that serves one connection, then exits ------------------------ */
+/* ---- stream: the child sends, the parent reads and measures ------------------------------ */
 
 static int serve_stream(int fd, size_t chunk)
 {
@@ -92,58 +91,21 @@ static int serve_sendfile(int fd, const char *path, size_t chunk)
     return 0;
 }
 
-static int serve_pingpong(int fd, size_t req, size_t resp)
-{
-    uint8_t *in = malloc(req);
-    uint8_t *out = calloc(1, resp);
-    int err = in != NULL && out != NULL ? 0 : -ENOMEM;
-
-    while (err == 0) {
-        err = bench_read_exact(fd, in, req);
-        if (err == 0 && send(fd, out, resp, MSG_NOSIGNAL) != (ssize_t)resp)
-            err = -EIO; /* blocking socket: a short send means the peer went away */
-    }
-    free(in);
-    free(out);
-    return err == KC_ECLOSED ? 0 : err;
-}
-
-static void child_main(int lfd, const char *mode, const struct tcp_opts *o)
+static void stream_child(int lfd, const struct tcp_opts *o)
 {
     int fd = accept(lfd, NULL, NULL);
     int err;
 
     if (fd < 0)
         _exit(1);
-    if (strcmp(mode, "stream") == 0 && o->file != NULL)
+    if (o->file != NULL)
         err = serve_sendfile(fd, o->file, (size_t)o->chunk);
-    else if (strcmp(mode, "stream") == 0)
-        err = serve_stream(fd, (size_t)o->chunk);
     else
-        err = serve_pingpong(fd, (size_t)o->req, (size_t)o->resp);
+        err = serve_stream(fd, (size_t)o->chunk);
+    if (err != 0)
+        fprintf(stderr, "bench_tcp: the sender stopped: %s\n", kc_strerror(err));
     _exit(err == 0 ? 0 : 1);
 }
-
-/* Wait for the child; it exits once we hang up. Killed (by its pid) if it does not. */
-static int reap(pid_t pid)
-{
-    int status = 0;
-
-    for (int i = 0; i < 500; i++) {
-        pid_t r = waitpid(pid, &status, WNOHANG);
-
-        if (r == pid)
-            return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -ECHILD;
-        if (r < 0 && errno != EINTR)
-            return -errno;
-        kc_sleep_ms(10);
-    }
-    (void)kill(pid, SIGKILL); /* stuck: the run already failed, only cleanup is left */
-    (void)waitpid(pid, &status, 0);
-    return -ETIMEDOUT;
-}
-
-/* ---- the parent: the measuring client --------------------------------------------------- */
 
 static int measure_stream(int fd, const struct tcp_opts *o)
 {
@@ -166,68 +128,12 @@ static int measure_stream(int fd, const struct tcp_opts *o)
         now = kc_mono_ns();
     }
     r.elapsed_ns = now - start;
-    r.records = 0;
     bench_result_print(stdout, &r);
     free(buf);
     return 0;
 }
 
-struct pp_ctx {
-    size_t req;
-    size_t resp;
-    uint8_t *payload;
-};
-
-static void pp_encode(void *ctx, int64_t seq, struct kc_writer *w)
-{
-    struct pp_ctx *c = ctx;
-
-    (void)seq;
-    kc_write_raw(w, c->payload, c->req);
-}
-
-static ssize_t pp_decode(void *ctx, const uint8_t *p, size_t len)
-{
-    struct pp_ctx *c = ctx;
-
-    (void)p;
-    return len >= c->resp ? (ssize_t)c->resp : 0;
-}
-
-static const struct bench_pipe_ops pp_ops = { pp_encode, pp_decode };
-
-static int measure_pingpong(int fd, const struct tcp_opts *o)
-{
-    struct pp_ctx c = { (size_t)o->req, (size_t)o->resp, calloc(1, (size_t)o->req) };
-    struct bench_pipe warm = { .fd = fd, .total = o->warmup, .window = 1, .ops = &pp_ops,
-                               .ctx = &c };
-    struct bench_pipe p = warm;
-    struct bench_result r = { .bench = "tcp_pingpong", .records = o->count, .nlat = (size_t)o->count };
-    int64_t start;
-    int err;
-
-    r.lat_ns = calloc((size_t)o->count, sizeof(int64_t));
-    if (c.payload == NULL || r.lat_ns == NULL) {
-        err = -ENOMEM;
-        goto out;
-    }
-    err = o->warmup > 0 ? bench_pipe_run(&warm) : 0;
-    p.total = o->count;
-    p.lat_ns = r.lat_ns;
-    start = kc_mono_ns();
-    if (err == 0)
-        err = bench_pipe_run(&p);
-    r.elapsed_ns = kc_mono_ns() - start;
-    r.bytes = o->count * (o->req + o->resp);
-    if (err == 0)
-        bench_result_print(stdout, &r);
-out:
-    free(c.payload);
-    free(r.lat_ns);
-    return err;
-}
-
-static int run(const char *mode, const struct tcp_opts *o)
+static int run_stream(const struct tcp_opts *o)
 {
     int lfd, port, fd = -1, err;
     pid_t pid;
@@ -242,17 +148,61 @@ static int run(const char *mode, const struct tcp_opts *o)
         return err;
     }
     if (pid == 0)
-        child_main(lfd, mode, o);
-    (void)close(lfd); /* the child holds its own copy; ours is no longer needed */
+        stream_child(lfd, o);
+    (void)close(lfd); /* the child holds its own copy */
     err = bench_connect(port, &fd);
     if (err == 0)
-        err = strcmp(mode, "stream") == 0 ? measure_stream(fd, o) : measure_pingpong(fd, o);
+        err = measure_stream(fd, o);
     if (fd >= 0)
-        (void)close(fd); /* hanging up is what tells the child to exit */
-    if (fd < 0)
-        (void)kill(pid, SIGKILL); /* it is blocked in accept() and nobody will come */
-    int rerr = reap(pid);
-    return err != 0 ? err : (strcmp(mode, "stream") == 0 ? 0 : rerr);
+        (void)close(fd); /* hanging up is what tells the child to stop */
+    else
+        (void)kill(pid, SIGKILL); /* it waits in accept() for a client that never came */
+    (void)bench_child_reap(pid); /* a sender that saw EPIPE is the normal end */
+    return err;
+}
+
+/* ---- ping-pong: the child answers, the parent times each round trip ---------------------- */
+
+static int run_pingpong(const struct tcp_opts *o)
+{
+    uint8_t *payload = calloc(1, (size_t)o->req);
+    struct bench_echo e = { (size_t)o->req, (size_t)o->resp, payload };
+    struct bench_pipe p = { .fd = -1, .total = o->warmup, .window = 1, .ops = &bench_echo_ops,
+                            .ctx = &e };
+    struct bench_result r = { .bench = "tcp_pingpong", .records = o->count,
+                              .nlat = (size_t)o->count };
+    int port, err;
+    int64_t start;
+    pid_t pid;
+
+    r.lat_ns = calloc((size_t)o->count, sizeof(int64_t));
+    err = payload != NULL && r.lat_ns != NULL ? 0 : -ENOMEM;
+    if (err == 0)
+        err = bench_echo_spawn(e.req, e.resp, &pid, &port);
+    if (err != 0)
+        goto out;
+    err = bench_connect(port, &p.fd);
+    if (err == 0 && o->warmup > 0)
+        err = bench_pipe_run(&p);
+    p.total = o->count;
+    p.lat_ns = r.lat_ns;
+    start = kc_mono_ns();
+    if (err == 0)
+        err = bench_pipe_run(&p);
+    r.elapsed_ns = kc_mono_ns() - start;
+    r.bytes = o->count * (o->req + o->resp);
+    if (err == 0)
+        bench_result_print(stdout, &r);
+    if (p.fd >= 0)
+        (void)close(p.fd); /* the echo child exits when we hang up */
+    else
+        (void)kill(pid, SIGKILL); /* it waits in accept() for a client that never came */
+    if (bench_child_reap(pid) != 0 && err == 0)
+        err = -ECHILD;
+out:
+    free(payload);
+    free(r.lat_ns);
+    return err;
 }
 
 static int freeport(void)
@@ -310,7 +260,7 @@ int main(int argc, char **argv)
     if (strcmp(mode, "stream") != 0 && strcmp(mode, "pingpong") != 0)
         usage();
     parse(argc - 1, argv + 1, &o);
-    err = run(mode, &o);
+    err = strcmp(mode, "stream") == 0 ? run_stream(&o) : run_pingpong(&o);
     if (err != 0)
         bench_die(mode, err);
     return 0;

@@ -31,12 +31,12 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 RUN_TIMEOUT=180                 # seconds: no single run may take longer
 
 if [ "$QUICK" = 1 ]; then       # about 40 s of runs, plus start-up
-    TCP_MS=300 PP_COUNT=5000 RTT_COUNT=5000
+    TCP_MS=300 RTT_COUNT=5000
     REDIS_COUNT=300000 ALWAYS_COUNT=150000 NATS_COUNT=150000
     NATIVE_COUNT=2000000 DURABLE_COUNT=1000000 FILL_COUNT=1000000 CONSUME_MS=300
     RDK_COUNT=300000
 else                            # about 25 s a round: 3-4 minutes on 2 cores
-    TCP_MS=1500 PP_COUNT=50000 RTT_COUNT=50000
+    TCP_MS=1500 RTT_COUNT=50000
     REDIS_COUNT=2000000 ALWAYS_COUNT=1000000 NATS_COUNT=1000000
     NATIVE_COUNT=10000000 DURABLE_COUNT=5000000 FILL_COUNT=3000000 CONSUME_MS=1500
     RDK_COUNT=1000000
@@ -47,7 +47,7 @@ fi
 # for each peer (8000 when batched, 4 producers x 4000 when durable).
 SIZE=100
 BATCH=1000
-RTT_TOPIC=bench-rtt             # bench_tcp pingpong's default sizes are this produce's
+RTT_TOPIC=bench-rtt
 RDK_PARTITIONS=32               # the mock cluster keeps 5 MiB per partition (bench_rdkafka.c)
 
 PIDS=()
@@ -191,54 +191,71 @@ convert_cli_test() {
                     num("records"), num("bytes"), num("seconds"), num("records_per_sec"), num("mb_per_sec") }'
 }
 
-# One round of the broker's measurements on a fresh broker.
-broker_round() {
-    local data=$WORK/broker-data port
-    rm -rf "$data"
-    start_broker "$data" || { FAILED=$((FAILED + 1)); return; }
-    port=$BROKER_PORT
-    sample native_produce "$BIN/bench_native" produce --port "$port" --topic bench-produce \
-        --count "$NATIVE_COUNT" --size $SIZE --batch $BATCH --acks 1 --window 8 \
-        --name native_produce
-    sample cli_test "$BUILD/bin/kafka_cli" -b "127.0.0.1:$port" test bench-cli \
-        "$NATIVE_COUNT" --size $SIZE --batch $BATCH --acks 1 --json
-    sample native_durable "$BIN/bench_native" produce --port "$port" --topic bench-durable \
-        --count "$DURABLE_COUNT" --size $SIZE --batch $BATCH --acks all --producers 4 \
-        --window 4 --name native_durable
-    # Fill a topic (untimed), then read it back while it is in the page cache.
-    timeout "$RUN_TIMEOUT" "$BIN/bench_native" produce --port "$port" --topic bench-consume \
-        --count "$FILL_COUNT" --size $SIZE --batch $BATCH --name native_fill >/dev/null
-    sample native_consume "$BIN/bench_native" consume --port "$port" --topic bench-consume \
-        --ms "$CONSUME_MS" --name native_consume
-    sample native_rtt "$BIN/bench_native" rtt --port "$port" --topic $RTT_TOPIC \
-        --count "$RTT_COUNT" --size $SIZE --name native_rtt
-    if [ "$KAFKA_OK" = 1 ]; then
+# One round: every measurement once. The two sides of each comparison run back to back
+# (the round trips even alternate inside one process), because on a shared machine the
+# conditions of one minute are not those of the next. The broker starts fresh each round.
+one_round() {
+    local data=$WORK/broker-data port=""
+    if [ "$HAVE_BROKER" = 1 ]; then
+        rm -rf "$data"
+        if start_broker "$data"; then port=$BROKER_PORT; else FAILED=$((FAILED + 1)); fi
+    fi
+    produce_group "$port"
+    consume_group "$port"
+    if [ -n "$port" ]; then # the broker's round trip and the raw ping-pong, interleaved
+        sample native_rtt "$BIN/bench_native" rtt --port "$port" --topic $RTT_TOPIC \
+            --count "$RTT_COUNT" --size $SIZE --name native_rtt
+    else
+        sample tcp_pingpong "$BIN/bench_tcp" pingpong --count "$RTT_COUNT"
+    fi
+    sample redis_rtt "$BIN/bench_redis" --port "$REDIS_PORT" --count "$RTT_COUNT" \
+        --size $SIZE --window 1 --key rtt --name redis_rtt
+    sample rdkafka_mock "$BIN/bench_rdkafka" --mock --count "$RDK_COUNT" --size $SIZE \
+        --partitions $RDK_PARTITIONS --name rdkafka_mock
+    if [ -n "$port" ] && [ "$KAFKA_OK" = 1 ]; then
         "$BIN/bench_native" create --port "$port" --topic "bench-rdkafka-$ROUND" \
             --partitions $RDK_PARTITIONS >/dev/null
         sample rdkafka_broker "$BIN/bench_rdkafka" --brokers "127.0.0.1:$port" \
             --topic "bench-rdkafka-$ROUND" --partitions $RDK_PARTITIONS --count "$RDK_COUNT" \
             --size $SIZE --name rdkafka_broker
     fi
-    stop_broker
-    rm -rf "$data"
+    if [ -n "$port" ]; then
+        stop_broker
+        rm -rf "$data"
+    fi
 }
 
-# One round of everything, peers and broker interleaved.
-one_round() {
-    sample tcp_stream "$BIN/bench_tcp" stream --ms "$TCP_MS"
-    sample tcp_sendfile "$BIN/bench_tcp" stream --ms "$TCP_MS" --file "$WORK/sendfile.bin"
-    sample tcp_pingpong "$BIN/bench_tcp" pingpong --count "$PP_COUNT"
+# produce_group PORT: batched (acks=1) and durable produce, the peers then the broker.
+produce_group() {
+    local port=$1
     sample redis_xadd "$BIN/bench_redis" --port "$REDIS_PORT" --count "$REDIS_COUNT" \
         --size $SIZE --window 8000 --name redis_xadd
-    sample redis_rtt "$BIN/bench_redis" --port "$REDIS_PORT" --count "$RTT_COUNT" \
-        --size $SIZE --window 1 --key rtt --name redis_rtt
-    sample redis_always "$BIN/bench_redis" --port "$ALWAYS_PORT" --count "$ALWAYS_COUNT" \
-        --size $SIZE --conns 4 --window 4000 --name redis_always
     sample nats_js "$BIN/bench_nats" --port "$NATS_PORT" --count "$NATS_COUNT" --size $SIZE \
         --window 8000 --name nats_js
-    sample rdkafka_mock "$BIN/bench_rdkafka" --mock --count "$RDK_COUNT" --size $SIZE \
-        --partitions $RDK_PARTITIONS --name rdkafka_mock
-    [ "$HAVE_BROKER" = 1 ] && broker_round
+    if [ -n "$port" ]; then
+        sample native_produce "$BIN/bench_native" produce --port "$port" \
+            --topic bench-produce --count "$NATIVE_COUNT" --size $SIZE --batch $BATCH \
+            --acks 1 --window 8 --name native_produce
+        sample cli_test "$BUILD/bin/kafka_cli" -b "127.0.0.1:$port" test bench-cli \
+            "$NATIVE_COUNT" --size $SIZE --batch $BATCH --acks 1 --json
+    fi
+    sample redis_always "$BIN/bench_redis" --port "$ALWAYS_PORT" --count "$ALWAYS_COUNT" \
+        --size $SIZE --conns 4 --window 4000 --name redis_always
+    [ -z "$port" ] || sample native_durable "$BIN/bench_native" produce --port "$port" \
+        --topic bench-durable --count "$DURABLE_COUNT" --size $SIZE --batch $BATCH \
+        --acks all --producers 4 --window 4 --name native_durable
+}
+
+# consume_group PORT: fill a topic (untimed), then the raw streams and the broker's consume.
+consume_group() {
+    local port=$1
+    [ -z "$port" ] || timeout "$RUN_TIMEOUT" "$BIN/bench_native" produce --port "$port" \
+        --topic bench-consume --count "$FILL_COUNT" --size $SIZE --batch $BATCH \
+        --name native_fill >/dev/null
+    sample tcp_stream "$BIN/bench_tcp" stream --ms "$TCP_MS"
+    sample tcp_sendfile "$BIN/bench_tcp" stream --ms "$TCP_MS" --file "$WORK/sendfile.bin"
+    [ -z "$port" ] || sample native_consume "$BIN/bench_native" consume --port "$port" \
+        --topic bench-consume --ms "$CONSUME_MS" --name native_consume
 }
 
 # ---- the run ---------------------------------------------------------------------------

@@ -9,9 +9,11 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "kc_err.h"
@@ -340,6 +342,83 @@ int bench_pipe_run_many(struct bench_pipe *pipes, int n)
     free(tids);
     return err;
 }
+
+/* ---- the raw TCP ping-pong ------------------------------------------------------------ */
+
+static int echo_serve(int fd, size_t req, size_t resp)
+{
+    uint8_t *in = malloc(req);
+    uint8_t *out = calloc(1, resp);
+    int err = in != NULL && out != NULL ? 0 : -ENOMEM;
+
+    while (err == 0) {
+        err = bench_read_exact(fd, in, req);
+        if (err == 0 && send(fd, out, resp, MSG_NOSIGNAL) != (ssize_t)resp)
+            err = -EIO; /* blocking socket: a short send means the peer went away */
+    }
+    free(in);
+    free(out);
+    return err == KC_ECLOSED ? 0 : err;
+}
+
+int bench_echo_spawn(size_t req, size_t resp, pid_t *pid, int *port)
+{
+    int lfd, err = bench_listen(0, &lfd, port);
+    pid_t child;
+
+    if (err != 0)
+        return err;
+    child = fork();
+    if (child < 0) {
+        err = -errno;
+        (void)close(lfd); /* reporting the fork error */
+        return err;
+    }
+    if (child == 0) { /* the server: one connection, then exit */
+        int fd = accept(lfd, NULL, NULL);
+
+        _exit(fd >= 0 && echo_serve(fd, req, resp) == 0 ? 0 : 1);
+    }
+    (void)close(lfd); /* the child has its own copy */
+    *pid = child;
+    return 0;
+}
+
+int bench_child_reap(pid_t pid)
+{
+    int status = 0;
+
+    for (int i = 0; i < 1000; i++) {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+
+        if (r == pid)
+            return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -ECHILD;
+        if (r < 0 && errno != EINTR)
+            return -errno;
+        kc_sleep_ms(10);
+    }
+    (void)kill(pid, SIGKILL); /* stuck: the run already failed, only cleanup is left */
+    (void)waitpid(pid, &status, 0);
+    return -ETIMEDOUT;
+}
+
+static void echo_encode(void *ctx, int64_t seq, struct kc_writer *w)
+{
+    const struct bench_echo *e = ctx;
+
+    (void)seq;
+    kc_write_raw(w, e->payload, e->req);
+}
+
+static ssize_t echo_decode(void *ctx, const uint8_t *p, size_t len)
+{
+    const struct bench_echo *e = ctx;
+
+    (void)p;
+    return len >= e->resp ? (ssize_t)e->resp : 0;
+}
+
+const struct bench_pipe_ops bench_echo_ops = { echo_encode, echo_decode };
 
 /* ---- small helpers --------------------------------------------------------------------- */
 

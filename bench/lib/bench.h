@@ -34,6 +34,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include "kc_buf.h"
 
@@ -106,6 +107,26 @@ int bench_pipe_run(struct bench_pipe *p);
  * or the first error among them (each pipe's own result is in its err).
  */
 int bench_pipe_run_many(struct bench_pipe *pipes, int n);
+
+/* ---- the raw TCP ping-pong ------------------------------------------------------------ */
+
+/*
+ * Fork a child that accepts one connection on 127.0.0.1 (an ephemeral port, in *port) and
+ * answers every req-byte message with resp zero bytes, until the connection closes. The
+ * ceiling for any request/response server on this machine. 0 and *pid, *port, or -errno.
+ * Stop it by closing the connection, then bench_child_reap(*pid).
+ */
+int bench_echo_spawn(size_t req, size_t resp, pid_t *pid, int *port);
+/* Wait for a child we forked (10 s at most, then SIGKILL to that pid). 0 if it exited 0. */
+int bench_child_reap(pid_t pid);
+
+/* bench_pipe callbacks for the ping-pong's client: ctx is a struct bench_echo. */
+struct bench_echo {
+    size_t req;
+    size_t resp;
+    const uint8_t *payload; /* req bytes */
+};
+extern const struct bench_pipe_ops bench_echo_ops;
 
 /* ---- small helpers --------------------------------------------------------------------- */
 
