@@ -154,11 +154,17 @@ struct alog_scan {
     uint64_t end; /* never read at or past this position */
     uint8_t *buf;
     size_t cap;
-    uint64_t at; /* file position of buf[0] */
+    size_t want;      /* bytes the next pread asks for (at least what is needed) */
+    size_t want_next; /* ... and the one after it */
+    uint64_t at;      /* file position of buf[0] */
     size_t len;  /* valid bytes in buf */
     unsigned preads;
 };
+/* Streaming: every pread fills the buffer (recovery, rebuilds). */
 void alog__scan_init(struct alog_scan *s, int fd, uint64_t end, uint8_t *buf, size_t cap);
+/* Windowed (after init): the first pread reads `first` bytes, later ones start small and
+ * double (lookups: read what the walk is expected to need, not a whole buffer). */
+void alog__scan_window(struct alog_scan *s, size_t first);
 /*
  * The header of the batch at pos and its total size. 0; KC_ENEEDMORE if the file ends
  * inside the batch; KC_EMALFORMED / KC_EUNSUPPORTED for impossible header fields; -errno.

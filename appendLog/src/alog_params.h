@@ -28,9 +28,12 @@
 /* Relative offsets in the indexes are u32; Kafka keeps them within an int. */
 #define ALOG_MAX_RELATIVE_OFFSET 0x7fffffffLL
 
-/* Reads walk batch headers from an index entry: one pread of this many bytes covers the
- * index interval (4 KiB) plus slack, so a lookup is usually a single system call. */
-#define ALOG_READ_CHUNK 8192u
+/* Reads walk batch headers from an index entry. The first pread reads one index interval
+ * plus a header (the batch wanted starts within it unless batches are large), capped by
+ * this buffer; a walk that leaves it continues with small reads (ALOG_SCAN_FOLLOW bytes,
+ * doubling). See scan.c and the figures in README.md. */
+#define ALOG_READ_CHUNK  8192u
+#define ALOG_SCAN_FOLLOW 128u
 /* Recovery and index rebuilds stream through a segment with this buffer. */
 #define ALOG_SCAN_CHUNK (1u << 20)
 

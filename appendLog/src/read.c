@@ -6,10 +6,17 @@
  *          [0] [1200] [2400] [3600] [4800] [6000]
  *                                  ^ 4800
  *     2. index: greatest entry <= 5000 - 4800 = 200    O(log entries), mapped memory
- *          (183, pos 61440)
- *     3. scan: walk batch headers from pos 61440       < index.interval.bytes + 1 batch,
- *          [150..183][184..201] <- contains 200         one pread of 8 KiB
- *     4. extend: whole batches after it up to max_bytes
+ *          (183, pos 61440)   and the entry after it: (221, pos 65910)
+ *     3. scan: walk batch headers from pos 61440       one pread of [61440, 65910 + 61):
+ *          [150..183][184..201] <- contains 200        the batch wanted starts at or
+ *                                                      before the next indexed batch
+ *     4. extend: whole batches after it up to max_bytes, jumping through the index by
+ *          position (the last indexed batch that still fits), then a short walk
+ *
+ * Touch only what is needed: step 3 reads the span between two index entries (about one
+ * index.interval.bytes), not a fixed chunk; step 4 reads no header at all when max_bytes
+ * leaves no room for another batch, and at most one span after the jump however large
+ * max_bytes is (a 1 MiB fetch used to walk, and copy, every header in that megabyte).
  *
  * The result is (fd, pos, len) for sendfile(2), holding a reference on the segment so the
  * fd survives retention. Readers take no lock the writer holds: they load the log end
@@ -33,14 +40,37 @@ static int64_t last_offset(const struct kc_batch_header *h)
     return h->base_offset + h->last_offset_delta;
 }
 
+/*
+ * Where the walk for offset starts (the floor entry's position, or 0) and where the batch
+ * holding offset starts at the latest (the next entry's position; the segment's end if
+ * there is no next entry).
+ */
+static void floor_span(struct alog_segment *seg, int64_t offset, uint64_t end, uint64_t *from,
+                       uint64_t *to)
+{
+    struct mm_index_entry e;
+    size_t i = 0;
+    bool found = mm_index_find(&seg->oidx, offset - seg->base, &i) == 0;
+    *from = 0;
+    *to = end;
+    if (found) {
+        mm_index_entry_at(&seg->oidx, i, &e);
+        *from = e.value; /* the batch there ends at e.key <= offset: ours is here or later */
+        i++;
+    }
+    if (i < mm_index_entries(&seg->oidx)) {
+        mm_index_entry_at(&seg->oidx, i, &e); /* ends at e.key > offset: ours is here or before */
+        *to = e.value < end ? e.value : end;
+    }
+}
+
 /* The batch containing offset: index floor, then walk headers forward. */
 static int locate(struct alog_scan *s, struct alog_segment *seg, int64_t offset, uint64_t *pos,
                   struct kc_batch_header *h, size_t *size)
 {
-    struct mm_index_entry e;
-    uint64_t p = 0;
-    if (mm_index_lookup(&seg->oidx, offset - seg->base, &e, NULL) == 0)
-        p = e.value; /* the batch there ends at e.key <= offset: ours is here or later */
+    uint64_t p, to;
+    floor_span(seg, offset, s->end, &p, &to);
+    alog__scan_window(s, (size_t)(to > p ? to - p : 0) + KC_BATCH_HEADER_SIZE);
     for (;;) {
         int rc = alog__scan_header(s, p, h, size);
         if (rc)
@@ -53,15 +83,48 @@ static int locate(struct alog_scan *s, struct alog_segment *seg, int64_t offset,
     return 0;
 }
 
-/* Whole batches after the first, while they fit in max_bytes. */
-static void extend(struct alog_scan *s, uint64_t pos, size_t max_bytes, size_t *len, int64_t *next)
+/*
+ * Jump from pos + *len to the last indexed batch that starts before stop and ends below
+ * limit: every batch in between is whole and fits. The header there is read to learn its
+ * base offset (the next offset of the slice so far) and to check the entry against it.
+ */
+static void jump(struct alog_scan *s, struct alog_segment *seg, uint64_t pos, uint64_t stop,
+                 int64_t limit, size_t *len, int64_t *next)
 {
+    struct mm_index_entry e;
+    uint64_t p = pos + *len;
+    if (mm_index_lookup_position(&seg->oidx, (uint32_t)stop, &e) != 0)
+        return;
+    if (seg->base + e.key >= limit &&
+        mm_index_lookup(&seg->oidx, limit - 1 - seg->base, &e, NULL) != 0)
+        return;
+    if (e.value <= p)
+        return;
     struct kc_batch_header h;
     size_t size;
-    while (pos + *len < s->end) {
+    alog__scan_window(s, (size_t)(stop - e.value));
+    if (alog__scan_header(s, e.value, &h, &size) != 0 || last_offset(&h) != seg->base + e.key)
+        return; /* the index disagrees with the log: walk instead; the next read reports it */
+    *len = (size_t)(e.value - pos);
+    *next = h.base_offset;
+}
+
+/* Whole batches after the first, while they fit in max_bytes and end below limit. */
+static void extend(struct alog_scan *s, struct alog_segment *seg, uint64_t pos, size_t max_bytes,
+                   int64_t limit, size_t *len, int64_t *next)
+{
+    uint64_t stop = max_bytes < s->end - pos ? pos + max_bytes : s->end;
+    if (stop - (pos + *len) < KC_BATCH_HEADER_SIZE)
+        return; /* no room for another batch: read nothing */
+    if (stop - (pos + *len) > s->cap)
+        jump(s, seg, pos, stop, limit, len, next);
+    alog__scan_window(s, (size_t)(stop - (pos + *len)));
+    struct kc_batch_header h;
+    size_t size;
+    while (stop - (pos + *len) >= KC_BATCH_HEADER_SIZE) {
         if (alog__scan_header(s, pos + *len, &h, &size) != 0)
             break; /* serve what is known good; the next read reports the damage */
-        if (*len + size > max_bytes)
+        if (*len + size > max_bytes || last_offset(&h) >= limit)
             break;
         *len += size;
         *next = last_offset(&h) + 1;
@@ -91,7 +154,7 @@ int alog_read(struct alog *log, int64_t offset, size_t max_bytes, struct alog_sl
     }
     int64_t next = last_offset(&h) + 1;
     size_t len = size;
-    extend(&s, pos, max_bytes, &len, &next);
+    extend(&s, seg, pos, max_bytes, INT64_MAX, &len, &next);
     slice->fd = seg->fd;
     slice->pos = (off_t)pos;
     slice->len = len;
@@ -171,6 +234,7 @@ int alog_offset_for_time(struct alog *log, int64_t ts, int64_t *offset)
     uint8_t buf[ALOG_READ_CHUNK];
     struct alog_scan s;
     alog__scan_init(&s, seg->fd, alog__seg_size(seg), buf, sizeof(buf));
+    alog__scan_window(&s, (size_t)log->cfg.index_interval_bytes + KC_BATCH_HEADER_SIZE);
     struct kc_batch_header h;
     size_t size;
     int rc = -ENOENT;

@@ -96,6 +96,81 @@ static void test_alog_read_max_bytes_whole_batches_at_least_one(void **state)
     assert_int_equal(alog_close(log), 0);
 }
 
+/* One batch as found by parsing a .log file from its start (the reference model). */
+struct ref_batch {
+    int64_t base, next;
+    uint64_t pos, size;
+};
+
+/* Every batch of every segment, parsed straight from the files; returns the count. */
+static int ref_batches(struct alog *log, const char *dir, struct ref_batch *out, int cap,
+                       int *seg_of)
+{
+    struct alog_segment_info segs[64];
+    int nsegs = alog_segments(log, segs, 64), n = 0;
+    assert_true(nsegs <= 64);
+    for (int s = 0; s < nsegs; s++) {
+        char path[4096], *data;
+        size_t len;
+        fx_seg_path(path, sizeof(path), dir, segs[s].base_offset, ".log");
+        assert_int_equal(kc_read_file(path, 1u << 30, &data, &len), 0);
+        for (size_t pos = 0; pos < len; n++) {
+            struct kc_batch_header h;
+            assert_true(n < cap);
+            assert_int_equal(kc_batch_header_decode((uint8_t *)data + pos, len - pos, &h), 0);
+            uint64_t size = (uint64_t)h.batch_length + KC_BATCH_LOG_OVERHEAD;
+            out[n] = (struct ref_batch){h.base_offset, h.base_offset + h.last_offset_delta + 1,
+                                        pos, size};
+            seg_of[n] = s;
+            pos += size;
+        }
+        free(data);
+    }
+    return n;
+}
+
+/* Random batch sizes, a small index interval, several segments: every (offset, max_bytes)
+ * gives exactly the slice the reference model says, whether the read walked or jumped. */
+static void test_alog_read_random_max_bytes_matches_reference(void **state)
+{
+    uint64_t seed = kc_test_seed(), r = seed | 1;
+    struct alog_config cfg;
+    fx_config(&cfg, 256 * 1024);
+    cfg.index_interval_bytes = 512;
+    struct alog *log;
+    assert_int_equal(alog_open(&log, *state, &cfg, NULL), 0);
+    for (int i = 0; i < 600; i++)
+        fx_append(log, 1, 1 + (int)(kc_test_rand(&r) % 30),
+                  8 + (size_t)(kc_test_rand(&r) % (i % 50 == 0 ? 6000 : 300)), 0);
+    enum { CAP = 1000 };
+    static struct ref_batch ref[CAP];
+    static int seg_of[CAP];
+    int n = ref_batches(log, *state, ref, CAP, seg_of);
+    assert_true(alog_segments(log, NULL, 0) >= 3);
+    for (int q = 0; q < 4000; q++) {
+        int b = (int)(kc_test_rand(&r) % (uint64_t)n);
+        int64_t off = ref[b].base + (int64_t)(kc_test_rand(&r) % (uint64_t)(ref[b].next - ref[b].base));
+        size_t max = q % 4 == 0 ? (size_t)(kc_test_rand(&r) % 200)
+                                : (size_t)(kc_test_rand(&r) % (q % 4 == 1 ? 4096 : 300000));
+        uint64_t len = ref[b].size;
+        int e = b + 1;
+        for (; e < n && seg_of[e] == seg_of[b] && len + ref[e].size <= max; e++)
+            len += ref[e].size;
+        struct alog_slice s;
+        assert_int_equal(alog_read(log, off, max, &s), 0);
+        if (s.pos != (off_t)ref[b].pos || s.len != len || s.first_offset != ref[b].base ||
+            s.next_offset != ref[e - 1].next)
+            fail_msg("seed %llu: read(%lld, %zu) gave [%lld, +%zu) %lld..%lld, want [%llu, +%llu) "
+                     "%lld..%lld",
+                     (unsigned long long)seed, (long long)off, max, (long long)s.pos, s.len,
+                     (long long)s.first_offset, (long long)s.next_offset,
+                     (unsigned long long)ref[b].pos, (unsigned long long)len,
+                     (long long)ref[b].base, (long long)ref[e - 1].next);
+        alog_slice_release(&s);
+    }
+    assert_int_equal(alog_close(log), 0);
+}
+
 static void test_alog_append_refuses_bad_batches_log_unchanged(void **state)
 {
     struct alog_config cfg;
@@ -222,6 +297,7 @@ int main(void)
         T(test_alog_append_assigns_offsets_and_rewrites_header),
         T(test_alog_read_every_offset_returns_containing_batch),
         T(test_alog_read_max_bytes_whole_batches_at_least_one),
+        T(test_alog_read_random_max_bytes_matches_reference),
         T(test_alog_append_refuses_bad_batches_log_unchanged),
         T(test_alog_reopen_continues_offsets),
         T(test_alog_read_copy_appends_to_writer),

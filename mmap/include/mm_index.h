@@ -132,6 +132,22 @@ int mm_index_append(struct mm_index *idx, int64_t key, uint32_t value);
 int mm_index_lookup(const struct mm_index *idx, int64_t key, struct mm_index_entry *e,
                     struct mm_index_trace *trace);
 
+/*
+ * Where mm_index_lookup's answer sits in the array: 0 and *i, or -ENOENT. With
+ * mm_index_entry_at() a caller can also look at the entry after it (i + 1, if below
+ * mm_index_entries()): in an offset index, the batch holding key starts before that
+ * entry's position, which bounds how much of the .log a lookup must read.
+ */
+int mm_index_find(const struct mm_index *idx, int64_t key, size_t *i);
+
+/*
+ * Offset index only: the greatest entry whose POSITION (value) is <= pos, by binary search
+ * (positions strictly increase, like keys). 0 and *e filled; -ENOENT when every entry lies
+ * beyond pos (or there are none); -EINVAL for a time index. Safe concurrently with one
+ * appender. appendLog uses it to jump ahead when a read may return many batches.
+ */
+int mm_index_lookup_position(const struct mm_index *idx, uint32_t pos, struct mm_index_entry *e);
+
 /* Entry i (< mm_index_entries()). */
 void mm_index_entry_at(const struct mm_index *idx, size_t i, struct mm_index_entry *e);
 /* The last entry: 0, or -ENOENT when empty. */

@@ -209,8 +209,8 @@ static size_t search(const struct mm_index *idx, size_t lo, size_t hi, int64_t k
     return lo;
 }
 
-int mm_index_lookup(const struct mm_index *idx, int64_t key, struct mm_index_entry *e,
-                    struct mm_index_trace *trace)
+/* Index of the floor entry (warm section first), or -ENOENT. */
+static int find(const struct mm_index *idx, int64_t key, size_t *out, struct mm_index_trace *trace)
 {
     if (trace) {
         trace->steps = 0;
@@ -221,15 +221,53 @@ int mm_index_lookup(const struct mm_index *idx, int64_t key, struct mm_index_ent
         return -ENOENT;
     size_t warm = MM_INDEX_WARM_BYTES / idx->entry_size;
     size_t first_hot = n > warm ? n - warm : 0;
-    size_t i;
     if (key_at(idx, first_hot) <= key) {
         if (trace)
             trace->warm = true;
-        i = search(idx, first_hot, n, key, trace);
+        *out = search(idx, first_hot, n, key, trace);
     } else {
-        i = search(idx, 0, first_hot, key, trace);
+        *out = search(idx, 0, first_hot, key, trace);
     }
-    decode(idx, slot(idx, i), e);
+    return 0;
+}
+
+int mm_index_lookup(const struct mm_index *idx, int64_t key, struct mm_index_entry *e,
+                    struct mm_index_trace *trace)
+{
+    size_t i;
+    int rc = find(idx, key, &i, trace);
+    if (rc == 0)
+        decode(idx, slot(idx, i), e);
+    return rc;
+}
+
+int mm_index_find(const struct mm_index *idx, int64_t key, size_t *i)
+{
+    return find(idx, key, i, NULL);
+}
+
+/*
+ * The same search over positions: an offset index's values strictly increase too (append
+ * refuses anything else), so "the last indexed batch starting at or before byte P" is a
+ * binary search as well. No warm section: callers ask for positions ahead of a read, not
+ * at the tail.
+ */
+int mm_index_lookup_position(const struct mm_index *idx, uint32_t pos, struct mm_index_entry *e)
+{
+    size_t n = mm_index_entries(idx);
+    if (idx->kind != MM_INDEX_OFFSET)
+        return -EINVAL;
+    if (n == 0 || kc_load_be32(slot(idx, 0) + 4) > pos)
+        return -ENOENT;
+    size_t lo = 0, hi = n - 1;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo + 1) / 2;
+        if (kc_load_be32(slot(idx, mid) + 4) <= pos)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    decode(idx, slot(idx, lo), e);
     return 0;
 }
 

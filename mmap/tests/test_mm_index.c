@@ -53,6 +53,8 @@ static void check_every_key(const struct mm_index *idx, size_t n)
     int64_t first = key_of(idx->kind, 0);
     assert_int_equal(mm_index_lookup(idx, first - 1, &e, NULL), -ENOENT);
     assert_int_equal(mm_index_lookup(idx, INT64_MIN, &e, NULL), -ENOENT);
+    size_t at;
+    assert_int_equal(mm_index_find(idx, first - 1, &at), -ENOENT);
     unsigned bound = 1; /* a binary search: at most ceil(log2(n)) + 1 probes */
     while ((1u << (bound - 1)) < n)
         bound++;
@@ -66,6 +68,8 @@ static void check_every_key(const struct mm_index *idx, size_t n)
                          (long long)e.key, i);
             if (t.steps > bound)
                 fail_msg("lookup took %u steps for %zu entries", t.steps, n);
+            assert_int_equal(mm_index_find(idx, k, &at), 0); /* the same entry, by place */
+            assert_int_equal(at, i);
         }
     }
     assert_int_equal(mm_index_lookup(idx, INT64_MAX, &e, NULL), 0);
@@ -99,6 +103,46 @@ static void test_mm_index_offset_lookup_every_key_and_gap_finds_floor(void **sta
 static void test_mm_index_time_lookup_every_key_and_gap_finds_floor(void **state)
 {
     run_every_key(state, MM_INDEX_TIME);
+}
+
+/* Every position and every gap between positions finds the floor entry by position. */
+static void test_mm_index_position_lookup_every_position_finds_floor(void **state)
+{
+    static const size_t sizes[] = {1, 2, 3, 511, 512, 513, 1025, 5000};
+    char path[512];
+    ipath(path, sizeof(path), state, "idx");
+    for (size_t s = 0; s < KC_ARRAY_SIZE(sizes); s++) {
+        size_t n = sizes[s];
+        struct mm_index idx;
+        struct mm_index_entry e;
+        assert_int_equal(mm_index_open(&idx, path, MM_INDEX_OFFSET,
+                                       MM_INDEX_WRITABLE | MM_INDEX_CREATE | MM_INDEX_EMPTY,
+                                       MAX_BYTES),
+                         0);
+        assert_int_equal(mm_index_lookup_position(&idx, UINT32_MAX, &e), -ENOENT); /* empty */
+        fill(&idx, n);
+        assert_int_equal(mm_index_lookup_position(&idx, value_of(MM_INDEX_OFFSET, 0) - 1, &e),
+                         -ENOENT);
+        for (size_t i = 0; i < n; i++) {
+            uint32_t pos = value_of(MM_INDEX_OFFSET, i);
+            for (uint32_t d = 0; d < 4096; d += 1365) {
+                assert_int_equal(mm_index_lookup_position(&idx, pos + d, &e), 0);
+                if (e.key != key_of(MM_INDEX_OFFSET, i) || e.value != pos)
+                    fail_msg("n=%zu position %u gave entry at %u, want %u", n, pos + d, e.value,
+                             pos);
+            }
+        }
+        assert_int_equal(mm_index_lookup_position(&idx, UINT32_MAX, &e), 0);
+        assert_int_equal(e.key, key_of(MM_INDEX_OFFSET, n - 1));
+        assert_int_equal(mm_index_close(&idx), 0);
+    }
+    struct mm_index tidx;
+    struct mm_index_entry e;
+    assert_int_equal(mm_index_open(&tidx, path, MM_INDEX_TIME,
+                                   MM_INDEX_WRITABLE | MM_INDEX_CREATE | MM_INDEX_EMPTY, MAX_BYTES),
+                     0);
+    assert_int_equal(mm_index_lookup_position(&tidx, 0, &e), -EINVAL); /* offset index only */
+    assert_int_equal(mm_index_close(&tidx), 0);
 }
 
 static void test_mm_index_empty_lookup_enoent(void **state)
@@ -448,6 +492,7 @@ int main(void)
 #define T(f) cmocka_unit_test_setup_teardown(f, kc_test_dir_setup, kc_test_dir_teardown)
         T(test_mm_index_offset_lookup_every_key_and_gap_finds_floor),
         T(test_mm_index_time_lookup_every_key_and_gap_finds_floor),
+        T(test_mm_index_position_lookup_every_position_finds_floor),
         T(test_mm_index_empty_lookup_enoent),
         T(test_mm_index_full_refuses_with_efull),
         T(test_mm_index_append_refuses_bad_entries_einval),
