@@ -1,11 +1,20 @@
 # reliability/: the harnesses that prove the broker survives (issue 6).
 #
-#   libkc_flt.a       the test side of fault injection (include/flt.h)
-#   libkc_fault.so    the LD_PRELOAD shim that makes write/fsync/rename fail on demand
+#   libkc_rel.a       fault control (flt.h), broker processes (rel.h), the crash loop
+#                     (rel_crash.h)
+#   kafka_crashloop   the crash loop as a program (main.c)
+#   libkc_fault.so    the LD_PRELOAD shim that makes write/fsync/rename fail on demand and
+#                     records what each fsync made durable (the power-cut model)
+#
+# Targets (each prints its figures):
+#   make crashloop [CYCLES=100] [SEED=n] [ACKS=both|all|1] [POWERCUT=1]
+#                      the long crash loop (the short one runs in `make test`)
+#   make hostile       the hostile-input and fault tests against a real broker
 #
 # The shim is built without sanitizers and position-independent: it is loaded into other
 # processes (the broker under test), never linked into this project's programs.
-$(eval $(call kc_module,reliability,kc_flt,common,))
+$(eval $(call kc_module,reliability,kc_rel,broker/proto common,kafka_crashloop))
+reliability_RUN_ARGS ?= --cycles 3
 
 FLT_SHIM := $(BUILD)/lib/libkc_fault.so
 $(FLT_SHIM): reliability/shim/shim.c reliability/include/flt.h
@@ -13,3 +22,22 @@ $(FLT_SHIM): reliability/shim/shim.c reliability/include/flt.h
 	$(CC) -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Wshadow $(if $(filter 1,$(WERROR)),-Werror) \
 		-fPIC -shared -Ireliability/include $< -o $@ -ldl
 TEST_EXTRAS += $(FLT_SHIM)
+
+CYCLES ?= 100
+ACKS ?= both
+POWERCUT ?= 1
+SEED ?=
+CRASHLOOP_FLAGS = --cycles $(CYCLES) $(if $(SEED),--seed $(SEED)) \
+	$(if $(filter 0,$(POWERCUT)),--no-powercut)
+
+crashloop: bins
+	@set -e; for a in $(if $(filter both,$(ACKS)),all 1,$(ACKS)); do \
+		echo "== kafka_crashloop --acks $$a $(CRASHLOOP_FLAGS)"; \
+		$(BUILD)/bin/kafka_crashloop --acks $$a $(CRASHLOOP_FLAGS); echo; done
+
+HOSTILE_TESTS = $(filter $(BUILD)/tests/broker/test_02%,$(broker_TESTS))
+hostile: $(HOSTILE_TESTS) bins | $(TEST_DEPS_STAMP)
+	@scripts/run-tests.sh $(BUILD) $(HOSTILE_TESTS)
+	@for t in $(HOSTILE_TESTS); do grep -h '^# figure' $(BUILD)/test-logs/broker/$$(basename $$t).log || true; done
+
+.PHONY: crashloop hostile

@@ -23,6 +23,7 @@
 
 #include <stdatomic.h>
 #include <stdint.h>
+#include <string.h>
 
 #define FLT_MAGIC 0x464c5431u /* "FLT1" */
 
@@ -30,6 +31,32 @@ enum flt_op {
     FLT_WRITE = 1u << 0,  /* write, pwrite, writev, pwritev */
     FLT_FSYNC = 1u << 1,  /* fsync, fdatasync */
     FLT_RENAME = 1u << 2, /* rename, renameat */
+};
+
+/*
+ * The power-cut model (the crash loop's second half). kill -9 leaves the page cache
+ * intact, so it can never lose a write the broker made; a power cut loses everything
+ * that was not fsynced. With sync tracking on, the shim records, for every *.log file:
+ *
+ *   synced   the file's size sampled just before an fsync/fdatasync that then succeeded:
+ *            every byte below it is on disk
+ *   dirent   a fsync of its directory succeeded after the file existed: its name is on
+ *            disk too (a new segment whose directory was never fsynced may vanish)
+ *
+ * After the kill, the harness (rel_powercut) cuts each .log file at a random point at or
+ * above `synced`, scribbles over the lost tail, may delete files whose dirent is not
+ * durable, and records what is left as synced. Anything acknowledged after an fsync must
+ * survive that; anything else may be lost, but only as a tail, and never served corrupt.
+ */
+#define FLT_SYNC_MAX      1024
+#define FLT_SYNC_PATH_MAX 232
+
+struct flt_sync {
+    _Atomic uint64_t synced; /* bytes known to be on disk */
+    _Atomic uint64_t ino;    /* the inode the entry is about (a re-created file is new) */
+    _Atomic uint32_t dirent; /* 1: its directory entry is on disk */
+    uint32_t used;
+    char path[FLT_SYNC_PATH_MAX];
 };
 
 /* The shared control block. Written by the test, read (and hits counted) by the shim. */
@@ -41,7 +68,54 @@ struct flt_ctl {
     _Atomic int32_t partial;   /* writes: first write half the bytes, then fail */
     _Atomic uint64_t hits;     /* calls failed so far */
     char match[256];           /* substring of the file's path; "" = any regular file */
+    /* the power-cut model */
+    _Atomic uint32_t track_sync; /* 1: record fsyncs of *.log files and their directories */
+    _Atomic uint32_t sync_lock;  /* spin lock for adding entries (shim threads) */
+    _Atomic uint32_t nsync;      /* entries used */
+    _Atomic uint32_t sync_overflow; /* an fsync found the table full: the model is void */
+    _Atomic uint64_t syncs_seen; /* file fsyncs recorded */
+    struct flt_sync sync[FLT_SYNC_MAX];
 };
+
+/*
+ * The entry for (path, ino), adding it when create is set; NULL if absent (or the table is
+ * full: then sync_overflow is set). Shared by the shim and the harness. Entries are only
+ * ever added, under sync_lock; an entry whose inode differs is another file of the same
+ * name (deleted and re-created) and is taken over, its figures reset.
+ */
+static inline struct flt_sync *flt__sync_slot(struct flt_ctl *ctl, const char *path,
+                                              uint64_t ino, int create)
+{
+    struct flt_sync *hit = NULL;
+    while (atomic_exchange(&ctl->sync_lock, 1))
+        ; /* held for a few string compares by one of the broker's threads */
+    uint32_t n = atomic_load(&ctl->nsync);
+    for (uint32_t i = 0; i < n && !hit; i++)
+        if (strncmp(ctl->sync[i].path, path, FLT_SYNC_PATH_MAX) == 0)
+            hit = &ctl->sync[i];
+    if (hit && atomic_load(&hit->ino) != ino) {
+        if (create) {
+            atomic_store(&hit->ino, ino);
+            atomic_store(&hit->synced, 0);
+            atomic_store(&hit->dirent, 0);
+        } else {
+            hit = NULL;
+        }
+    }
+    if (!hit && create && strlen(path) < FLT_SYNC_PATH_MAX) {
+        if (n < FLT_SYNC_MAX) {
+            hit = &ctl->sync[n];
+            memcpy(hit->path, path, strlen(path) + 1);
+            atomic_store(&hit->ino, ino);
+            hit->used = 1;
+            atomic_store(&ctl->nsync, n + 1);
+        } else {
+            atomic_store(&ctl->sync_overflow, 1);
+        }
+    }
+    atomic_store(&ctl->sync_lock, 0);
+    return hit;
+}
 
 /* Test side: create (or reset) the control file at path and map it; NULL on error. */
 struct flt_ctl *flt_ctl_open(const char *path);
@@ -52,5 +126,14 @@ void flt_arm(struct flt_ctl *ctl, uint32_t ops, int err, const char *match, int 
              int partial);
 void flt_disarm(struct flt_ctl *ctl);
 uint64_t flt_hits(const struct flt_ctl *ctl);
+
+/* Power-cut model: turn sync tracking on or off (entries are kept). */
+void flt_track_syncs(struct flt_ctl *ctl, int on);
+/* The entry for path whose inode is ino, or NULL (never fsynced as that file). Call only
+ * while no process under the shim runs (the harness between a kill and a restart). */
+struct flt_sync *flt_sync_find(struct flt_ctl *ctl, const char *path, uint64_t ino);
+/* Record that path (inode ino) has `synced` bytes and its name on disk; -ENOSPC when the
+ * table is full. Same rule as flt_sync_find. */
+int flt_sync_set(struct flt_ctl *ctl, const char *path, uint64_t ino, uint64_t synced);
 
 #endif

@@ -11,6 +11,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* when built outside the Makefile */
 #endif
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -149,24 +150,112 @@ ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
     return real_pwritev(fd, iov, cnt, off);
 }
 
-int fsync(int fd)
+/* ---- the power-cut model: what an fsync made durable (see flt.h) ---------------------- */
+
+#define SHIM_DIR_NAMES 512
+
+static int ends_with_log(const char *name)
+{
+    size_t n = strlen(name);
+    return n > 4 && strcmp(name + n - 4, ".log") == 0;
+}
+
+/* What one fsync is about: a .log file (size before the call) or a directory (the .log
+ * names in it before the call). Everything observed before a successful fsync is durable
+ * after it. */
+struct sync_note {
+    int kind; /* 0 nothing, 1 file, 2 directory */
+    char path[FLT_SYNC_PATH_MAX];
+    uint64_t ino, size;
+    int nnames;
+    uint64_t inos[SHIM_DIR_NAMES];
+    char (*names)[FLT_SYNC_PATH_MAX];
+};
+
+static void note_dir(struct sync_note *n)
+{
+    DIR *d = opendir(n->path);
+    struct dirent *de;
+    struct stat st;
+    char full[FLT_SYNC_PATH_MAX + 64];
+    n->names = d ? malloc(SHIM_DIR_NAMES * sizeof(*n->names)) : NULL;
+    while (n->names && (de = readdir(d)) != NULL && n->nnames < SHIM_DIR_NAMES) {
+        if (!ends_with_log(de->d_name))
+            continue;
+        int len = snprintf(full, sizeof(full), "%s/%s", n->path, de->d_name);
+        if (len <= 0 || len >= FLT_SYNC_PATH_MAX || stat(full, &st) != 0)
+            continue;
+        memcpy(n->names[n->nnames], full, (size_t)len + 1);
+        n->inos[n->nnames++] = (uint64_t)st.st_ino;
+    }
+    if (d)
+        (void)closedir(d); /* a directory stream: nothing to lose */
+}
+
+static void note_before(int fd, struct sync_note *n)
+{
+    struct stat st;
+    char link[64];
+    n->kind = 0;
+    n->nnames = 0;
+    n->names = NULL;
+    if (!ctl || !atomic_load(&ctl->track_sync) || fstat(fd, &st) != 0)
+        return;
+    snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+    ssize_t len = readlink(link, n->path, sizeof(n->path) - 1);
+    if (len <= 0)
+        return;
+    n->path[len] = '\0';
+    if (S_ISREG(st.st_mode) && ends_with_log(n->path)) {
+        n->kind = 1;
+        n->ino = (uint64_t)st.st_ino;
+        n->size = (uint64_t)st.st_size;
+    } else if (S_ISDIR(st.st_mode)) {
+        n->kind = 2;
+        note_dir(n);
+    }
+}
+
+static void note_after(struct sync_note *n, int rc)
+{
+    if (rc == 0 && n->kind == 1) {
+        struct flt_sync *s = flt__sync_slot(ctl, n->path, n->ino, 1);
+        if (s)
+            atomic_store(&s->synced, n->size);
+        atomic_fetch_add(&ctl->syncs_seen, 1);
+    }
+    for (int i = 0; rc == 0 && n->kind == 2 && i < n->nnames; i++) {
+        struct flt_sync *s = flt__sync_slot(ctl, n->names[i], n->inos[i], 1);
+        if (s)
+            atomic_store(&s->dirent, 1);
+    }
+    free(n->names);
+}
+
+static int sync_call(int fd, int (*real)(int))
 {
     int err = armed_fd(FLT_FSYNC, fd);
     if (err) {
         errno = err;
         return -1;
     }
-    return real_fsync(fd);
+    struct sync_note note;
+    note_before(fd, &note);
+    int rc = real(fd);
+    int saved = errno;
+    note_after(&note, rc);
+    errno = saved;
+    return rc;
+}
+
+int fsync(int fd)
+{
+    return sync_call(fd, real_fsync);
 }
 
 int fdatasync(int fd)
 {
-    int err = armed_fd(FLT_FSYNC, fd);
-    if (err) {
-        errno = err;
-        return -1;
-    }
-    return real_fdatasync(fd);
+    return sync_call(fd, real_fdatasync);
 }
 
 static int armed_rename(const char *from, const char *to)

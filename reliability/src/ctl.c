@@ -50,3 +50,23 @@ uint64_t flt_hits(const struct flt_ctl *ctl)
 {
     return atomic_load(&((struct flt_ctl *)ctl)->hits);
 }
+
+void flt_track_syncs(struct flt_ctl *ctl, int on)
+{
+    atomic_store(&ctl->track_sync, on ? 1u : 0u);
+}
+
+struct flt_sync *flt_sync_find(struct flt_ctl *ctl, const char *path, uint64_t ino)
+{
+    return flt__sync_slot(ctl, path, ino, 0);
+}
+
+int flt_sync_set(struct flt_ctl *ctl, const char *path, uint64_t ino, uint64_t synced)
+{
+    struct flt_sync *s = flt__sync_slot(ctl, path, ino, 1);
+    if (!s)
+        return -ENOSPC;
+    atomic_store(&s->synced, synced);
+    atomic_store(&s->dirent, 1);
+    return 0;
+}
