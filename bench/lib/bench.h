@@ -17,7 +17,8 @@
  *
  * window = 1 is a round-trip (latency) measurement; window = 1000 is pipelining.
  *
- * Every client prints exactly one line on stdout, which bench/run.sh parses:
+ * Every client prints one line per figure on stdout (bench_native rtt and bench_rdkafka
+ * print two), which bench/run.sh parses:
  *
  *   RESULT bench=<name> records=<n> bytes=<n> seconds=<s> records_per_s=<r> mb_per_s=<r>
  *          p50_us=<x> p99_us=<x> p999_us=<x>                  (latency fields: "-" if none)
