@@ -117,8 +117,7 @@ static int dispatch(struct brk_conn *c, struct kp_request *req, const uint8_t *b
 {
     switch (req->hdr.api_key) {
     case KP_API_API_VERSIONS:
-        kp_encode_api_versions(brk_resp_writer(c), &req->hdr, &req->u.api_versions);
-        return 0;
+        return kp_encode_api_versions(brk_resp_writer(c), &req->hdr, &req->u.api_versions);
     case KP_API_METADATA:
         return brk__kafka_metadata(c, req);
     case KP_API_PRODUCE:

@@ -109,6 +109,8 @@ static void fill_part(struct brk_server *srv, const struct kp_fetch_req *fr, str
     if (p->max_bytes > 0 && (f->bytes == 0 || room > 0))
         rc = brk_fetch_read(srv, log, p->fetch_offset,
                             (size_t)KC_MAX(KC_MIN((int64_t)p->max_bytes, room), 1), slice);
+    else if (p->fetch_offset < alog_start_offset(log) || p->fetch_offset > alog_end_offset(log))
+        rc = KC_EOFFSET; /* not read (no room left), but its offset is judged all the same */
     /* After the read, so they are never behind the records just found. */
     p->high_watermark = alog_end_offset(log);
     p->last_stable_offset = p->high_watermark;
