@@ -31,7 +31,7 @@ const char *np_error_name(int code)
     switch (code) {
 #define NP_ERR_NAME(name, value, msg)                                                         \
     case value:                                                                               \
-        return #name + 5; /* without "NP_E_" */
+        return &#name[5]; /* without "NP_E_" (clang: no string + int) */
         NP_ERRORS(NP_ERR_NAME)
 #undef NP_ERR_NAME
     }
