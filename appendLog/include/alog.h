@@ -24,9 +24,12 @@
  *    durable_offset <= end_offset: every record below it has been fsynced.
  *  - A slice returned by alog_read holds a reference on its segment: the fd and range stay
  *    valid (even if retention deletes the segment meanwhile) until alog_slice_release.
- *  - Errors are -errno or KC_* codes (kc_err.h). After a failed fsync the log refuses
- *    further appends with -EIO (the page cache can no longer be trusted to hold what it
- *    says); reopening the log runs recovery.
+ *  - Errors are -errno or KC_* codes (kc_err.h). After a failed fsync the log is FAILED
+ *    (the page cache can no longer be trusted to hold what it says): appends and
+ *    durability waits get -EIO, reads are served only below the durable offset. Once the
+ *    fault has cleared, alog_recover brings it back in place (or a reopen does).
+ *  - The end offset only grows, except across a successful alog_recover, which may cut
+ *    records that were appended but never durable and give their offsets out again.
  */
 #ifndef ALOG_H
 #define ALOG_H
@@ -112,9 +115,12 @@ struct alog_slice {
  * the same segment, up to max_bytes (always at least the first batch, however large).
  * 0 with *slice filled; KC_EEMPTY when offset == end_offset (nothing to read yet);
  * KC_EOFFSET when offset < start_offset or > end_offset; KC_ECORRUPT if the bytes under
- * the committed size do not parse. Thread: any, concurrently with the writer, retention
- * and other readers (so too alog_read_copy and alog_offset_for_time). Locks: the segment
- * array's mutex for one binary search; never the append lock.
+ * the committed size do not parse; -EIO when the log has failed and offset is at or past
+ * the durable offset (a slice never reaches past it then), and for every read while
+ * alog_recover runs. Thread: any, concurrently with the writer, retention and other
+ * readers (so too alog_read_copy and alog_offset_for_time). Locks: the recovery lock
+ * shared (tryrdlock, never waiting), the segment array's mutex for one binary search;
+ * never the append lock.
  */
 int alog_read(struct alog *log, int64_t offset, size_t max_bytes, struct alog_slice *slice);
 /* Drop the slice's segment reference (fd and range invalid afterwards). Idempotent. */
@@ -148,6 +154,32 @@ typedef void (*alog_durable_cb)(void *arg, int err);
 int alog_flush(struct alog *log);
 int alog_wait_durable(struct alog *log, int64_t offset, alog_durable_cb cb, void *arg);
 
+/*
+ * Bring a FAILED log (an fsync failed) back into service in place: the struct alog and
+ * every pointer to it stay valid, which a reopen cannot offer a running broker. Call it
+ * from time to time while alog_info().failed is set (a broker can do it with its
+ * retention pass); it is cheap to repeat and returns 0 at once on a healthy log.
+ *   1. fdatasync every segment holding bytes past the durable offset, fsync the directory
+ *      (this fails while the fault lasts: the log stays failed);
+ *   2. drop the page-cache pages from the durable position on (POSIX_FADV_DONTNEED), so
+ *      that what follows reads what the DISK holds, not what the cache claims;
+ *   3. re-read those bytes with open-time recovery's checks (length, magic, offset
+ *      continuity, CRC-32C); at the first bad byte rebuild that segment's indexes,
+ *      truncate it there and delete every later segment; cut a failed write's leftovers;
+ *   4. fdatasync, fsync the directory, write the recovery point; only then clear the
+ *      failure and publish the (possibly lower) end offset as durable.
+ * Records appended (acks=1) but never durable survive if the disk has them; otherwise
+ * they are cut and their offsets given to the next appends. Consumers may have read them
+ * before the fsync failed, as with Kafka's acks=1 leader loss; a consumer past the new
+ * end gets KC_EOFFSET. Waiters still pending get -EIO, never a false "durable".
+ * Returns 0 (healthy), or the error that stopped it (-EIO, -ENOSPC, -ENOMEM ...) with the
+ * log still failed. alog_info counts the recoveries, offsets discarded, bytes cut.
+ * Thread: any, but not from a durability callback. Locks: the append, retention and
+ * flush locks, then the recovery lock exclusive, for the whole call: appends fail with
+ * -EIO at once (the log is failed), reads get -EIO until it returns.
+ */
+int alog_recover(struct alog *log);
+
 /* Delete whole oldest segments beyond retention.bytes / retention.ms (never the active
  * one) and persist the new start offset; *deleted gets the count. now_ms is wall-clock ms,
  * like record timestamps. Thread: any; passes are serialised per log, concurrent with
@@ -172,6 +204,10 @@ struct alog_info {
     uint64_t dir_fsyncs;           /* fsync()s of the directory since open */
     uint64_t flushes;              /* flush passes that advanced durable_offset */
     int failed;                    /* 0, or the error of the fsync that failed the log */
+    /* Added with alog_recover (appended, as above): */
+    uint64_t fault_recoveries;       /* alog_recover calls that cleared a failure */
+    int64_t fault_discarded_offsets; /* offsets they cut: appended, never durable */
+    int64_t fault_truncated_bytes;   /* .log bytes they truncated or deleted */
 };
 /* Thread: any; a snapshot (the fields are read one by one, not as one atomic view). */
 void alog_info(struct alog *log, struct alog_info *info);

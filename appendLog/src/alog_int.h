@@ -33,12 +33,16 @@
 #include "kc_batch.h"
 #include "mm_index.h"
 
-/* The fault-injection seam: every write and fsync of a segment's data goes through these.
- * Tests replace them (alog__set_io) to make a write tear or an fsync fail; the defaults
- * are kc_pwrite_all and kc_fdatasync. */
+/* The fault-injection seam: every write, fsync and truncation of a segment's data, and
+ * every drop of its cached pages, goes through these. Tests replace them (alog__set_io) to
+ * make a write tear, an fsync or a truncation fail, or to watch what alog_recover drops;
+ * the defaults are kc_pwrite_all, kc_fdatasync, ftruncate and posix_fadvise(DONTNEED).
+ * All return 0 (pwrite: the byte count) or -errno. */
 struct alog_io {
     ssize_t (*pwrite)(void *ctx, int fd, const void *buf, size_t n, off_t off);
     int (*fdatasync)(void *ctx, int fd);
+    int (*ftruncate)(void *ctx, int fd, off_t size);
+    int (*drop_cache)(void *ctx, int fd, off_t from); /* [from, end of file) */
     void *ctx;
 };
 
@@ -63,7 +67,7 @@ struct alog_waiter {
     int64_t offset;
     alog_durable_cb cb;
     void *arg;
-    int err; /* set when released */
+    int err; /* set when released (or earlier, to -EIO, by alog_recover) */
 };
 TAILQ_HEAD(alog_waiter_list, alog_waiter);
 
@@ -85,6 +89,9 @@ struct alog {
     _Atomic int64_t end_offset;
     _Atomic int64_t durable_offset;
     _Atomic int failed;        /* 0, or the -errno of the fsync that failed */
+    /* Readers hold it shared (tryrdlock: refused, -EIO, while a recovery runs or waits);
+     * alog_recover holds it exclusive while it truncates files and rebuilds indexes. */
+    pthread_rwlock_t recover_lock;
     _Atomic bool dir_dirty;    /* a segment file was created: fsync the directory */
     _Atomic bool roll_pending; /* a roll happened: checkpoint at the next flush */
 
@@ -115,10 +122,16 @@ struct alog {
     int64_t recovery_truncated_bytes;
     int recovery_deleted_segments;
     int indexes_rebuilt;
+    _Atomic uint64_t n_fault_recoveries; /* alog_recover runs that cleared a failure */
+    _Atomic int64_t fault_discarded;     /* offsets those runs cut (never durable) */
+    _Atomic int64_t fault_truncated_bytes;
 };
 
 /* log.c */
 int alog__segs_push(struct alog *log, struct alog_segment *seg);
+/* Take segments [from, nsegs) out of the array, unlink their files and drop the array's
+ * references (slices keep theirs). Returns the first unlink error. */
+int alog__segs_drop_from(struct alog *log, int from);
 /* The segment holding offset (greatest base <= offset), with a reference; NULL if none. */
 struct alog_segment *alog__segs_find(struct alog *log, int64_t offset);
 /* Up to cap segments with a reference each, oldest first, starting at index from. */
@@ -145,8 +158,8 @@ int alog__seg_index_reset(struct alog *log, struct alog_segment *seg);
 int alog__seg_index_check(struct alog_segment *seg, int64_t next_offset, const char **why);
 /* msync + fsync both indexes (they then survive a crash as they are). */
 int alog__seg_index_sync(struct alog_segment *seg);
-/* Cut the .log to its committed size (after a failed write, and at close). */
-int alog__seg_truncate(struct alog_segment *seg, uint64_t size);
+/* Cut the .log at size (through the io seam): after a failed write, at close, by recovery. */
+int alog__seg_truncate(struct alog *log, struct alog_segment *seg, uint64_t size);
 
 /* scan.c - walking batch headers with few preads */
 struct alog_scan {
@@ -175,6 +188,24 @@ int alog__scan_crc(struct alog_scan *s, uint64_t pos, size_t size, uint32_t want
 
 /* recover.c */
 int alog__load(struct alog *log);
+/*
+ * Check a segment's batches from pos (the start of a batch whose base offset is expect) to
+ * its committed size as open-time recovery does: header, offset continuity, CRC-32C. *bad
+ * gets the first bad byte (the committed size if none), *next the offset after the last
+ * good batch. With index set, each good batch is fed to the indexer (a rebuild: reset the
+ * indexes first). buf: ALOG_SCAN_CHUNK bytes. 0, or -errno for an I/O error (a verdict on
+ * the data is never an error: it is *bad).
+ */
+int alog__seg_verify(struct alog *log, struct alog_segment *seg, uint64_t pos, int64_t expect,
+                     bool index, uint8_t *buf, uint64_t *bad, int64_t *next);
+/* Rebuild a segment from scratch: indexes reset, every batch verified and indexed, the .log
+ * cut at the first bad byte (*cut gets the bytes cut). Exclusive access to seg. */
+int alog__seg_rebuild(struct alog *log, struct alog_segment *seg, uint8_t *buf, uint64_t *cut);
+
+/* read.c */
+/* Where the batch starting at offset begins in seg (seg's size if offset is its next
+ * offset): 0 and *pos, KC_ECORRUPT if no batch starts there, -errno. */
+int alog__seg_boundary(struct alog_segment *seg, int64_t offset, uint64_t *pos);
 
 /* checkpoint.c */
 int alog__checkpoint_read(const struct alog *log, const char *name, int64_t *offset);

@@ -13,9 +13,10 @@
  *
  * A failed or short write publishes nothing: end_offset and the segment size stay where
  * they were, the torn bytes are cut off again (ftruncate, best effort) and otherwise
- * overwritten by the next append, truncated at close, or cut by recovery. The caller sees
- * -errno and the log carries on: a failed write(2), unlike a failed fsync, leaves the page
- * cache telling the truth.
+ * overwritten by the next append (which writes at the committed end, never after the torn
+ * bytes), truncated at a roll or at close, or cut by recovery. So a segment never holds
+ * garbage between two batches. The caller sees -errno (ENOSPC, EIO) and the log carries
+ * on: a failed write(2), unlike a failed fsync, leaves the page cache telling the truth.
  */
 #include <errno.h>
 
@@ -65,7 +66,7 @@ static int roll(struct alog *log, int64_t base)
 {
     struct alog_segment *old = log->active, *seg;
     if (log->tail_dirty) { /* a rolled segment must end exactly at its last batch */
-        int rc = alog__seg_truncate(old, alog__seg_size(old));
+        int rc = alog__seg_truncate(log, old, alog__seg_size(old));
         if (rc)
             return rc;
         log->tail_dirty = false;
@@ -93,7 +94,7 @@ static int roll(struct alog *log, int64_t base)
 /* Forget a failed write's bytes. If even that fails, close/recovery cut them later. */
 static void discard_tail(struct alog *log, struct alog_segment *seg, uint64_t pos)
 {
-    if (alog__seg_truncate(seg, pos) != 0)
+    if (alog__seg_truncate(log, seg, pos) != 0)
         log->tail_dirty = true;
 }
 
@@ -148,6 +149,8 @@ int alog_append(struct alog *log, uint8_t *batch, size_t len, int64_t *base_offs
     int rc = check_batch(log, batch, len, &h);
     if (rc)
         return rc;
+    if (atomic_load_explicit(&log->failed, memory_order_acquire))
+        return -EIO; /* at once: alog_recover may hold the append lock for a while */
     int64_t base = 0;
     pthread_mutex_lock(&log->append_lock);
     rc = append_locked(log, batch, len, &h, &base);

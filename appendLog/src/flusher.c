@@ -17,11 +17,12 @@
  * point checkpoint is written at most every ALOG_CHECKPOINT_INTERVAL_MS and at each roll,
  * after msync'ing the indexes of the segments it vouches for.
  *
- * A failed fsync is final for the log. Linux may already have dropped the dirty pages it
- * could not write (and cleared the error), so a retried fsync can succeed without the
- * data ever reaching the disk ("fsyncgate", PostgreSQL 2018). The log therefore refuses
- * appends with -EIO, fails every waiter with -EIO, and leaves the truth to recovery on the
- * next open, which re-reads what is really on disk.
+ * A failed fsync fails the log. Linux may already have dropped the dirty pages it could
+ * not write (and cleared the error), so a retried fsync can succeed without the data ever
+ * reaching the disk ("fsyncgate", PostgreSQL 2018). The log therefore refuses appends with
+ * -EIO, fails every waiter with -EIO, serves reads only below the durable offset, and
+ * leaves the truth to a recovery that re-reads what is really on disk: alog_recover
+ * (fault.c) in place once the fault has cleared, or the next open.
  *
  * Locks: the flusher's own lock guards its list and each log's fl_* fields; it is never
  * held across an fsync. Per log, flush_lock serialises flush passes (the flusher and
@@ -55,8 +56,9 @@ static void fail_log(struct alog *log, int err)
 {
     int expected = 0;
     if (atomic_compare_exchange_strong(&log->failed, &expected, err))
-        kc_log_error("alog %s: fsync failed (%s): the log refuses appends until reopened", log->dir,
-                     kc_strerror(err));
+        kc_log_error("alog %s: fsync failed (%s): the log refuses appends until alog_recover "
+                     "succeeds or it is reopened",
+                     log->dir, kc_strerror(err));
 }
 
 /* Up to cap segments (referenced) holding offsets >= from and < target, oldest first. */
@@ -221,7 +223,8 @@ int alog_wait_durable(struct alog *log, int64_t offset, alog_durable_cb cb, void
     return 0;
 }
 
-/* Call back every waiter that is settled: durable, failed, or (closing) abandoned. */
+/* Call back every waiter that is settled: durable, failed, judged by alog_recover (w->err
+ * already set), or (closing) abandoned. */
 static void release_waiters(struct alog *log, bool closing)
 {
     struct alog_waiter_list ready = TAILQ_HEAD_INITIALIZER(ready);
@@ -231,9 +234,10 @@ static void release_waiters(struct alog *log, bool closing)
     struct alog_waiter *w, *next;
     for (w = TAILQ_FIRST(&log->waiters); w; w = next) {
         next = TAILQ_NEXT(w, link);
-        if (!failed && w->offset > durable && !closing)
+        if (!w->err && !failed && w->offset > durable && !closing)
             continue;
-        w->err = failed ? failed : w->offset <= durable ? 0 : KC_ECLOSED;
+        if (!w->err)
+            w->err = failed ? failed : w->offset <= durable ? 0 : KC_ECLOSED;
         TAILQ_REMOVE(&log->waiters, w, link);
         log->nwaiters--;
         TAILQ_INSERT_TAIL(&ready, w, link);

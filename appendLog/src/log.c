@@ -66,10 +66,33 @@ static int default_fdatasync(void *ctx, int fd)
     return kc_fdatasync(fd);
 }
 
+static int default_ftruncate(void *ctx, int fd, off_t size)
+{
+    (void)ctx;
+    return ftruncate(fd, size) == 0 ? 0 : -errno;
+}
+
+/* DONTNEED drops the clean, unmapped pages of the range (dirty ones are written first and
+ * kept): the next read of those bytes comes from the disk. */
+static int default_drop_cache(void *ctx, int fd, off_t from)
+{
+    (void)ctx;
+    return -posix_fadvise(fd, from, 0, POSIX_FADV_DONTNEED); /* returns the errno itself */
+}
+
 void alog__set_io(struct alog *log, const struct alog_io *io)
 {
-    static const struct alog_io defaults = {default_pwrite, default_fdatasync, NULL};
+    static const struct alog_io defaults = {default_pwrite, default_fdatasync, default_ftruncate,
+                                            default_drop_cache, NULL};
     log->io = io ? *io : defaults;
+    if (!log->io.pwrite) /* a test replaces some; the others keep their defaults */
+        log->io.pwrite = defaults.pwrite;
+    if (!log->io.fdatasync)
+        log->io.fdatasync = defaults.fdatasync;
+    if (!log->io.ftruncate)
+        log->io.ftruncate = defaults.ftruncate;
+    if (!log->io.drop_cache)
+        log->io.drop_cache = defaults.drop_cache;
 }
 
 static void log_free(struct alog *log)
@@ -87,6 +110,7 @@ static void log_free(struct alog *log)
     pthread_mutex_destroy(&log->flush_lock);
     pthread_mutex_destroy(&log->retain_lock);
     pthread_mutex_destroy(&log->wait_lock);
+    pthread_rwlock_destroy(&log->recover_lock);
     if (log->lock_fd >= 0)
         (void)close(log->lock_fd); /* a read-only directory fd; closing drops the flock */
     free(log->dir);
@@ -114,6 +138,13 @@ static struct alog *log_alloc(const char *dir, const struct alog_config *cfg)
     pthread_mutex_init(&log->flush_lock, NULL);
     pthread_mutex_init(&log->retain_lock, NULL);
     pthread_mutex_init(&log->wait_lock, NULL);
+    /* Writer-preferring: once alog_recover waits, new readers are refused (tryrdlock
+     * fails), so a stream of readers cannot keep a recovery out. */
+    pthread_rwlockattr_t ra;
+    pthread_rwlockattr_init(&ra);
+    pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&log->recover_lock, &ra);
+    pthread_rwlockattr_destroy(&ra);
     TAILQ_INIT(&log->waiters);
     return log;
 }
@@ -173,7 +204,7 @@ static int close_cleanly(struct alog *log)
     struct alog_segment *seg = log->active;
     int rc = alog__seg_seal(seg);
     if (rc == 0 && log->tail_dirty)
-        rc = alog__seg_truncate(seg, alog__seg_size(seg));
+        rc = alog__seg_truncate(log, seg, alog__seg_size(seg));
     pthread_mutex_lock(&log->flush_lock);
     for (int i = 0; i < log->nsegs && rc == 0; i++) {
         if (!log->segs[i]->index_synced)
@@ -258,6 +289,20 @@ struct alog_segment *alog__segs_find(struct alog *log, int64_t offset)
     return seg;
 }
 
+int alog__segs_drop_from(struct alog *log, int from)
+{
+    int rc = 0;
+    pthread_mutex_lock(&log->segs_lock); /* held across the unlinks: recovery only, rare */
+    while (log->nsegs > from) {
+        struct alog_segment *seg = log->segs[--log->nsegs];
+        int r = alog__seg_unlink(seg);
+        rc = rc ? rc : r;
+        alog__seg_unref(seg); /* the array's reference; slices keep theirs */
+    }
+    pthread_mutex_unlock(&log->segs_lock);
+    return rc;
+}
+
 int alog__segs_snapshot(struct alog *log, struct alog_segment **out, int cap)
 {
     pthread_mutex_lock(&log->segs_lock);
@@ -307,6 +352,7 @@ void alog_info(struct alog *log, struct alog_info *info)
     info->start_offset = alog_start_offset(log);
     info->end_offset = alog_end_offset(log);
     info->durable_offset = alog_durable_offset(log);
+    pthread_rwlock_rdlock(&log->recover_lock); /* indexes may be remapped by alog_recover */
     pthread_mutex_lock(&log->segs_lock);
     for (int i = 0; i < log->nsegs; i++) {
         info->bytes += alog__seg_size(log->segs[i]);
@@ -315,6 +361,7 @@ void alog_info(struct alog *log, struct alog_info *info)
     }
     info->segments = log->nsegs;
     pthread_mutex_unlock(&log->segs_lock);
+    pthread_rwlock_unlock(&log->recover_lock);
     info->recovered = log->recovered;
     info->recovery_truncated_bytes = log->recovery_truncated_bytes;
     info->recovery_deleted_segments = log->recovery_deleted_segments;
@@ -323,10 +370,14 @@ void alog_info(struct alog *log, struct alog_info *info)
     info->dir_fsyncs = atomic_load(&log->n_dir_fsyncs);
     info->flushes = atomic_load(&log->n_flushes);
     info->failed = atomic_load(&log->failed);
+    info->fault_recoveries = atomic_load(&log->n_fault_recoveries);
+    info->fault_discarded_offsets = atomic_load(&log->fault_discarded);
+    info->fault_truncated_bytes = atomic_load(&log->fault_truncated_bytes);
 }
 
 int alog_segments(struct alog *log, struct alog_segment_info *out, int cap)
 {
+    pthread_rwlock_rdlock(&log->recover_lock);
     pthread_mutex_lock(&log->segs_lock);
     int n = log->nsegs;
     for (int i = 0; i < n && i < cap; i++) {
@@ -339,5 +390,6 @@ int alog_segments(struct alog *log, struct alog_segment_info *out, int cap)
         out[i].max_timestamp = atomic_load_explicit(&seg->max_ts, memory_order_acquire);
     }
     pthread_mutex_unlock(&log->segs_lock);
+    pthread_rwlock_unlock(&log->recover_lock);
     return n;
 }

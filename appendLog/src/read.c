@@ -20,7 +20,11 @@
  *
  * The result is (fd, pos, len) for sendfile(2), holding a reference on the segment so the
  * fd survives retention. Readers take no lock the writer holds: they load the log end
- * with acquire (alog_int.h explains the publication order) and read only below it.
+ * with acquire (alog_int.h explains the publication order) and read only below it. They
+ * do hold the recovery lock shared, which costs an uncontended read-lock: alog_recover
+ * (fault.c) truncates files and remaps indexes, so it waits for readers to leave and
+ * refuses new ones (-EIO) until it is done. While the log is failed (a fsync failed and
+ * the page cache may hold bytes the disk does not), reads stop at the durable offset.
  */
 #include <errno.h>
 
@@ -131,13 +135,32 @@ static void extend(struct alog_scan *s, struct alog_segment *seg, uint64_t pos, 
     }
 }
 
-int alog_read(struct alog *log, int64_t offset, size_t max_bytes, struct alog_slice *slice)
+/* The readers' side of alog_recover. *limit: the offset reads stop at (everything, or
+ * only what is known to be on disk while the log is failed). */
+static int reader_enter(struct alog *log, int64_t *limit)
+{
+    int rc = pthread_rwlock_tryrdlock(&log->recover_lock);
+    if (rc)
+        return rc == EBUSY ? -EIO : -rc; /* a recovery runs or waits: ask again later */
+    *limit = atomic_load(&log->failed) ? alog_durable_offset(log) : INT64_MAX;
+    return 0;
+}
+
+static void reader_leave(struct alog *log)
+{
+    pthread_rwlock_unlock(&log->recover_lock);
+}
+
+static int read_locked(struct alog *log, int64_t offset, size_t max_bytes, int64_t limit,
+                       struct alog_slice *slice)
 {
     int64_t end = alog_end_offset(log); /* acquire: every offset below is readable */
     if (offset == end)
         return KC_EEMPTY;
     if (offset < alog_start_offset(log) || offset > end)
         return KC_EOFFSET;
+    if (offset >= limit)
+        return -EIO; /* the log failed and this offset is not known to be on disk */
     struct alog_segment *seg = alog__segs_find(log, offset);
     if (!seg)
         return KC_EOFFSET; /* retention removed it after the start check */
@@ -154,7 +177,7 @@ int alog_read(struct alog *log, int64_t offset, size_t max_bytes, struct alog_sl
     }
     int64_t next = last_offset(&h) + 1;
     size_t len = size;
-    extend(&s, seg, pos, max_bytes, INT64_MAX, &len, &next);
+    extend(&s, seg, pos, max_bytes, limit, &len, &next);
     slice->fd = seg->fd;
     slice->pos = (off_t)pos;
     slice->len = len;
@@ -162,6 +185,37 @@ int alog_read(struct alog *log, int64_t offset, size_t max_bytes, struct alog_sl
     slice->next_offset = next;
     slice->seg = seg; /* our reference passes to the slice */
     return 0;
+}
+
+int alog_read(struct alog *log, int64_t offset, size_t max_bytes, struct alog_slice *slice)
+{
+    int64_t limit;
+    int rc = reader_enter(log, &limit);
+    if (rc)
+        return rc;
+    rc = read_locked(log, offset, max_bytes, limit, slice);
+    reader_leave(log);
+    return rc;
+}
+
+int alog__seg_boundary(struct alog_segment *seg, int64_t offset, uint64_t *pos)
+{
+    uint64_t size = alog__seg_size(seg), p;
+    if (offset == alog__seg_next(seg)) {
+        *pos = size;
+        return 0;
+    }
+    uint8_t buf[ALOG_READ_CHUNK];
+    struct alog_scan s;
+    struct kc_batch_header h;
+    size_t n;
+    alog__scan_init(&s, seg->fd, size, buf, sizeof(buf));
+    int rc = locate(&s, seg, offset, &p, &h, &n);
+    if (rc == 0 && h.base_offset != offset)
+        rc = KC_ECORRUPT; /* offset lies inside a batch: not a boundary */
+    if (rc == 0)
+        *pos = p;
+    return rc;
 }
 
 void alog_slice_release(struct alog_slice *slice)
@@ -225,9 +279,10 @@ static uint64_t time_scan_start(struct alog_segment *seg, int64_t ts)
     return oe.value;
 }
 
-int alog_offset_for_time(struct alog *log, int64_t ts, int64_t *offset)
+static int offset_for_time_locked(struct alog *log, int64_t ts, int64_t limit, int64_t *offset)
 {
     int64_t end = alog_end_offset(log);
+    end = end < limit ? end : limit;
     struct alog_segment *seg = segment_for_time(log, ts);
     if (!seg)
         return -ENOENT;
@@ -253,5 +308,16 @@ int alog_offset_for_time(struct alog *log, int64_t ts, int64_t *offset)
         }
     }
     alog__seg_unref(seg);
+    return rc;
+}
+
+int alog_offset_for_time(struct alog *log, int64_t ts, int64_t *offset)
+{
+    int64_t limit;
+    int rc = reader_enter(log, &limit);
+    if (rc)
+        return rc;
+    rc = offset_for_time_locked(log, ts, limit, offset);
+    reader_leave(log);
     return rc;
 }

@@ -170,18 +170,13 @@ static int list_dir(struct alog *log, struct load *ld)
 /* Remove segments [from, nsegs): files unlinked, references dropped. */
 static int delete_from(struct alog *log, int from)
 {
-    int rc = 0;
-    while (log->nsegs > from) {
-        struct alog_segment *seg = log->segs[--log->nsegs];
-        log->recovery_truncated_bytes += (int64_t)alog__seg_size(seg);
+    for (int i = from; i < log->nsegs; i++) {
+        log->recovery_truncated_bytes += (int64_t)alog__seg_size(log->segs[i]);
         log->recovery_deleted_segments++;
         kc_log_warn("alog %s: deleting segment %" PRId64 " after the first bad byte", log->dir,
-                    seg->base);
-        int r = alog__seg_unlink(seg);
-        rc = rc ? rc : r;
-        alog__seg_unref(seg);
+                    log->segs[i]->base);
     }
-    return rc;
+    return alog__segs_drop_from(log, from);
 }
 
 /* Segments wholly below the checkpointed log start: retention's unfinished work. */
@@ -208,18 +203,53 @@ static int open_segments(struct alog *log, struct load *ld)
     return 0;
 }
 
-/* Cut seg's .log at pos (the first bad byte). */
-static int cut(struct alog *log, struct alog_segment *seg, uint64_t pos)
+int alog__seg_verify(struct alog *log, struct alog_segment *seg, uint64_t pos, int64_t expect,
+                     bool index, uint8_t *buf, uint64_t *bad, int64_t *next)
 {
-    uint64_t size = alog__seg_size(seg);
-    kc_log_warn("alog %s: segment %" PRId64 ": truncating %" PRIu64
-                " bad bytes at position %" PRIu64,
-                log->dir, seg->base, size - pos, pos);
-    int rc = alog__seg_truncate(seg, pos);
+    struct alog_scan s;
+    alog__scan_init(&s, seg->fd, alog__seg_size(seg), buf, ALOG_SCAN_CHUNK);
+    struct kc_batch_header h;
+    size_t size;
+    int rc = 0;
+    while (pos < s.end) {
+        rc = alog__scan_header(&s, pos, &h, &size);
+        if (rc == 0 && h.base_offset != expect)
+            rc = KC_ECORRUPT; /* continuity: not the batch that should come next */
+        if (rc == 0)
+            rc = alog__scan_crc(&s, pos, size, h.crc);
+        if (rc)
+            break;
+        if (index)
+            alog__seg_index_batch(log, seg, pos, &h, size);
+        expect = h.base_offset + h.last_offset_delta + 1;
+        pos += size;
+    }
+    if (rc && !is_verdict(rc))
+        return rc; /* an I/O error: refuse to judge rather than cut good data */
+    *bad = pos;
+    *next = expect;
+    return 0;
+}
+
+int alog__seg_rebuild(struct alog *log, struct alog_segment *seg, uint8_t *buf, uint64_t *cut_bytes)
+{
+    uint64_t bad, size = alog__seg_size(seg);
+    int64_t next;
+    int rc = alog__seg_index_reset(log, seg);
+    if (rc == 0)
+        rc = alog__seg_verify(log, seg, 0, seg->base, true, buf, &bad, &next);
     if (rc)
         return rc;
-    atomic_store(&seg->size, pos);
-    log->recovery_truncated_bytes += (int64_t)(size - pos);
+    atomic_store(&seg->next_offset, next);
+    if (bad < size) {
+        kc_log_warn("alog %s: segment %" PRId64 ": truncating %" PRIu64
+                    " bad bytes at position %" PRIu64,
+                    log->dir, seg->base, size - bad, bad);
+        if ((rc = alog__seg_truncate(log, seg, bad)) != 0)
+            return rc;
+        atomic_store(&seg->size, bad);
+    }
+    *cut_bytes = size - bad;
     return 0;
 }
 
@@ -229,34 +259,15 @@ static int cut(struct alog *log, struct alog_segment *seg, uint64_t pos)
  */
 static int rescan(struct alog *log, struct load *ld, struct alog_segment *seg, bool *was_cut)
 {
-    int rc = alog__seg_index_reset(log, seg);
+    uint64_t cut;
+    int rc = alog__seg_rebuild(log, seg, ld->buf, &cut);
     if (rc)
         return rc;
-    struct alog_scan s;
-    alog__scan_init(&s, seg->fd, alog__seg_size(seg), ld->buf, ALOG_SCAN_CHUNK);
-    uint64_t pos = 0;
-    int64_t expect = seg->base;
-    struct kc_batch_header h;
-    size_t size;
-    while (pos < s.end) {
-        rc = alog__scan_header(&s, pos, &h, &size);
-        if (rc == 0 && h.base_offset != expect)
-            rc = KC_ECORRUPT; /* continuity: not the batch that should come next */
-        if (rc == 0)
-            rc = alog__scan_crc(&s, pos, size, h.crc);
-        if (rc)
-            break;
-        alog__seg_index_batch(log, seg, pos, &h, size);
-        expect = h.base_offset + h.last_offset_delta + 1;
-        pos += size;
-    }
-    if (rc && !is_verdict(rc))
-        return rc; /* an I/O error: refuse to open rather than cut good data */
-    atomic_store(&seg->next_offset, expect);
     ld->scanned++;
     log->indexes_rebuilt++;
-    *was_cut = pos < s.end;
-    return *was_cut ? cut(log, seg, pos) : 0;
+    log->recovery_truncated_bytes += (int64_t)cut;
+    *was_cut = cut > 0;
+    return 0;
 }
 
 /*

@@ -300,7 +300,7 @@ int alog__seg_index_sync(struct alog_segment *seg)
     return rc;
 }
 
-int alog__seg_truncate(struct alog_segment *seg, uint64_t size)
+int alog__seg_truncate(struct alog *log, struct alog_segment *seg, uint64_t size)
 {
-    return ftruncate(seg->fd, (off_t)size) == 0 ? 0 : -errno;
+    return log->io.ftruncate(log->io.ctx, seg->fd, (off_t)size);
 }

@@ -178,3 +178,74 @@ int fx_fd_count(const char *dir)
     closedir(d);
     return n;
 }
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The segment bases in dir, sorted; returns how many (at most cap). */
+static int seg_bases(const char *dir, int64_t *out, int cap)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    struct dirent *de;
+    int n = 0;
+    while ((de = readdir(d)) != NULL) {
+        size_t len = strlen(de->d_name);
+        if (len == 24 && strcmp(de->d_name + 20, ".log") == 0 && n < cap)
+            out[n++] = strtoll(de->d_name, NULL, 10);
+    }
+    closedir(d);
+    qsort(out, (size_t)n, sizeof(*out), cmp_i64);
+    return n;
+}
+
+int64_t fx_check_files(const char *dir)
+{
+    int64_t bases[256], next = -1;
+    int n = seg_bases(dir, bases, 256);
+    assert_true(n > 0);
+    for (int i = 0; i < n; i++) {
+        char path[4096], *data;
+        size_t len;
+        fx_seg_path(path, sizeof(path), dir, bases[i], ".log");
+        assert_int_equal(kc_read_file(path, 1u << 30, &data, &len), 0);
+        if (next >= 0 && bases[i] != next)
+            fail_msg("segment %" PRId64 " follows one ending at %" PRId64, bases[i], next);
+        next = bases[i];
+        for (size_t pos = 0; pos < len;) {
+            struct kc_batch_header h;
+            int size = kc_batch_validate((uint8_t *)data + pos, len - pos, &h);
+            if (size <= 0 || h.base_offset != next)
+                fail_msg("segment %" PRId64 " at %zu: %s (base %" PRId64 ", expected %" PRId64
+                         ")",
+                         bases[i], pos, size <= 0 ? kc_strerror(size) : "out of sequence",
+                         h.base_offset, next);
+            next = h.base_offset + h.last_offset_delta + 1;
+            pos += (size_t)size;
+        }
+        free(data);
+    }
+    return next;
+}
+
+long fx_batch_pos(const char *dir, int64_t seg_base, int64_t offset)
+{
+    char path[4096], *data;
+    size_t len;
+    long found = -1;
+    fx_seg_path(path, sizeof(path), dir, seg_base, ".log");
+    assert_int_equal(kc_read_file(path, 1u << 30, &data, &len), 0);
+    for (size_t pos = 0; pos + KC_BATCH_HEADER_SIZE <= len && found < 0;) {
+        struct kc_batch_header h;
+        if (kc_batch_header_decode((uint8_t *)data + pos, len - pos, &h) != 0)
+            break;
+        if (h.base_offset == offset)
+            found = (long)pos;
+        pos += (size_t)h.batch_length + KC_BATCH_LOG_OVERHEAD;
+    }
+    free(data);
+    return found;
+}

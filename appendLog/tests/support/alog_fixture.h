@@ -22,6 +22,14 @@ void fx_append(struct alog *log, int count, int n, size_t vsize, int64_t ts0);
  * value, and that the batch returned is the one containing the offset asked. */
 void fx_check_reads(struct alog *log, int64_t from, int64_t to);
 
+/* Parse every .log file of dir from its first byte: each must be whole, valid batches
+ * (CRC, records) with no bytes after the last, the offsets contiguous from file to file.
+ * Returns the offset after the last batch (the first segment's base if all are empty). */
+int64_t fx_check_files(const char *dir);
+/* The byte position of the batch whose base offset is offset in segment seg_base's .log,
+ * or -1 if no batch starts there. */
+long fx_batch_pos(const char *dir, int64_t seg_base, int64_t offset);
+
 /* Defaults with no background flushing, no retention, and the given segment size. */
 void fx_config(struct alog_config *cfg, uint64_t segment_bytes);
 
