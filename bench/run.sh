@@ -50,6 +50,9 @@ BATCH=1000
 RTT_TOPIC=bench-rtt
 RDK_PARTITIONS=32               # the mock cluster keeps 5 MiB per partition (bench_rdkafka.c)
 
+# Sanitizer builds only: leaks that belong to the peers' client libraries (see the file).
+export LSAN_OPTIONS="suppressions=$HERE/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+
 PIDS=()
 FAILED=0
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/kc-bench.XXXXXX") || exit 1
