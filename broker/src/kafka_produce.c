@@ -4,11 +4,11 @@
  *   for each partition of the request, in order:
  *     topic and partition exist?                      no  -> 3 UNKNOWN_TOPIC_OR_PARTITION
  *     not __consumer_offsets?                         no  -> 17 INVALID_TOPIC_EXCEPTION
- *     kp_produce_check: acks, exactly one v2 batch, CRC, counts, codec, no producer id or
+ *     kp_produce_precheck: acks, exactly one v2 batch, counts, codec, no producer id or
  *       transaction (this broker keeps no producer state) -> 21 / 87 / 2 / 76 / 43
- *     brk_produce: the same append and group commit as the native protocol; the log
- *       rewrites the base offset in place (ahead of the CRC'd bytes) and stores the rest
- *       byte for byte, compressed or not
+ *     brk_produce: the CRC and every record checked (-> 2 / 87), then the same append and
+ *       group commit as the native protocol; the log rewrites the base offset in place
+ *       (ahead of the CRC'd bytes) and stores the rest byte for byte, compressed or not
  *   then the answer, per acks:
  *     0    none at all; if any partition failed, the connection is closed (Kafka's way of
  *          telling a producer that gets no answers)
@@ -134,7 +134,9 @@ static int16_t produce_part(struct brk_conn *c, const struct kp_request *req, st
         return KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
     if (brk_topic_internal((const char *)name.p, (size_t)name.len))
         return KP_ERR_INVALID_TOPIC_EXCEPTION; /* commit offsets with OffsetCommit */
-    int16_t err = kp_produce_check(pr, req->hdr.api_version, part->records, NULL);
+    /* The header here; the CRC and the records once, in brk_produce (KC_ECRC: 2,
+     * KC_EMALFORMED: 87), not twice. */
+    int16_t err = kp_produce_precheck(pr, req->hdr.api_version, part->records, NULL);
     if (err == KP_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT)
         kc_log_info("%s: refusing an idempotent or transactional produce to %.*s-%d: this "
                     "broker keeps no producer state (error 43)", brk_conn_peer(c),

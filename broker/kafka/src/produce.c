@@ -92,28 +92,60 @@ static int16_t check_batch(struct kc_slice records, struct kc_batch_header *h)
     }
 }
 
-int16_t kp_produce_check(const struct kp_produce_req *req, int16_t version,
-                         struct kc_slice records, struct kc_batch_header *out)
+/* What the request itself allows: acks, and no transaction. */
+static int16_t check_request(const struct kp_produce_req *req)
 {
     if (req->acks != -1 && req->acks != 0 && req->acks != 1)
         return KP_ERR_INVALID_REQUIRED_ACKS;
     if (req->transactional_id.len >= 0)
         return KP_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT;
-    int16_t err = check_framing(records);
-    if (err)
-        return err;
-    struct kc_batch_header h;
-    if ((err = check_batch(records, &h)) != 0)
-        return err;
-    if (h.attributes & KC_BATCH_ATTR_CONTROL)
-        return KP_ERR_INVALID_RECORD; /* clients may not write control records */
-    if ((h.attributes & KC_BATCH_ATTR_TRANSACTIONAL) || h.producer_id >= 0)
-        return KP_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT;
-    if ((h.attributes & KC_BATCH_ATTR_COMPRESSION) == KC_COMPRESS_ZSTD && version < 7)
-        return KP_ERR_UNSUPPORTED_COMPRESSION_TYPE;
-    if (out)
-        *out = h;
     return KP_ERR_NONE;
+}
+
+/* What the header's attributes and producer fields allow. */
+static int16_t check_flags(const struct kc_batch_header *h, int16_t version)
+{
+    if (h->attributes & KC_BATCH_ATTR_CONTROL)
+        return KP_ERR_INVALID_RECORD; /* clients may not write control records */
+    if ((h->attributes & KC_BATCH_ATTR_TRANSACTIONAL) || h->producer_id >= 0)
+        return KP_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT;
+    if ((h->attributes & KC_BATCH_ATTR_COMPRESSION) == KC_COMPRESS_ZSTD && version < 7)
+        return KP_ERR_UNSUPPORTED_COMPRESSION_TYPE;
+    return KP_ERR_NONE;
+}
+
+int16_t kp_produce_check(const struct kp_produce_req *req, int16_t version,
+                         struct kc_slice records, struct kc_batch_header *out)
+{
+    struct kc_batch_header h;
+    int16_t err = check_request(req);
+    if (!err)
+        err = check_framing(records);
+    if (!err)
+        err = check_batch(records, &h);
+    if (!err)
+        err = check_flags(&h, version);
+    if (!err && out)
+        *out = h;
+    return err;
+}
+
+int16_t kp_produce_precheck(const struct kp_produce_req *req, int16_t version,
+                            struct kc_slice records, struct kc_batch_header *out)
+{
+    struct kc_batch_header h;
+    int16_t err = check_request(req);
+    if (!err)
+        err = check_framing(records);
+    if (!err && kc_batch_header_decode(records.p, (size_t)records.len, &h) != 0)
+        err = KP_ERR_INVALID_RECORD; /* counts that disagree (framing checked the rest) */
+    if (!err && (h.attributes & KC_BATCH_ATTR_COMPRESSION) > KC_COMPRESS_ZSTD)
+        err = KP_ERR_UNSUPPORTED_COMPRESSION_TYPE;
+    if (!err)
+        err = check_flags(&h, version);
+    if (!err && out)
+        *out = h;
+    return err;
 }
 
 int kp_encode_produce(struct kc_writer *w, const struct kp_header *h,

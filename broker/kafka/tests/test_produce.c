@@ -164,6 +164,55 @@ static void test_produce_idempotent_transactional_refused_43(void **state)
     free(b.p);
 }
 
+static int16_t precheck(const struct buf *b, int16_t acks, int16_t version)
+{
+    struct kp_produce_req req = {.transactional_id = {NULL, -1}, .acks = acks, .timeout_ms = 1};
+    return kp_produce_precheck(&req, version, sl(b), NULL);
+}
+
+/* The precheck agrees with the full check on everything but the CRC and the records,
+ * which it leaves to the store (brk_produce validates the batch as it appends it). */
+static void test_produce_precheck_leaves_crc_and_records_to_store(void **state)
+{
+    (void)state;
+    const char *names[] = {"kcat_plain.bin", "kcat_keyed_headers.bin", "kcat_gzip.bin",
+                           "kcat_snappy.bin", "kcat_lz4.bin", "kcat_zstd.bin"};
+    for (size_t i = 0; i < KC_ARRAY_SIZE(names); i++) {
+        char rel[128];
+        snprintf(rel, sizeof(rel), BATCH("%s"), names[i]);
+        struct buf b = load(rel);
+        for (int16_t v = 3; v <= 7; v++)
+            assert_int_equal(precheck(&b, 1, v), check(&b, 1, v));
+        assert_int_equal(precheck(&b, 2, 7), KP_ERR_INVALID_REQUIRED_ACKS);
+        for (size_t n = 0; n < b.len; n++) /* every cut: as the full check says */
+            assert_int_equal(precheck(&(struct buf){b.p, n}, 1, 7),
+                             check(&(struct buf){b.p, n}, 1, 7));
+        b.p[b.len - 1] ^= 0x20; /* under the CRC: not the precheck's business */
+        assert_int_equal(check(&b, 1, 7), KP_ERR_CORRUPT_MESSAGE);
+        assert_int_equal(precheck(&b, 1, 7), KP_ERR_NONE);
+        free(b.p);
+    }
+    struct buf b = load(BATCH("kcat_plain.bin"));
+    b.p[KC_BATCH_HEADER_SIZE] = 0x7f; /* a record that does not parse: the store's too */
+    recrc(&b);
+    assert_int_equal(precheck(&b, 1, 7), KP_ERR_NONE);
+    kc_store_be32(b.p + KC_BATCH_OFF_LAST_OFFSET_DELTA, 7); /* header counts: judged here */
+    assert_int_equal(precheck(&b, 1, 7), KP_ERR_INVALID_RECORD);
+    free(b.p);
+    b = load(BATCH("kcat_plain.bin"));
+    const int16_t attrs[] = {5, KC_BATCH_ATTR_CONTROL, KC_BATCH_ATTR_TRANSACTIONAL};
+    const int16_t want[] = {KP_ERR_UNSUPPORTED_COMPRESSION_TYPE, KP_ERR_INVALID_RECORD,
+                            KP_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT};
+    for (size_t i = 0; i < KC_ARRAY_SIZE(attrs); i++) {
+        kc_store_be16(b.p + KC_BATCH_OFF_ATTRIBUTES, (uint16_t)attrs[i]);
+        assert_int_equal(precheck(&b, 1, 7), want[i]);
+    }
+    kc_store_be16(b.p + KC_BATCH_OFF_ATTRIBUTES, 0);
+    kc_store_be64(b.p + KC_BATCH_OFF_PRODUCER_ID, 1000);
+    assert_int_equal(precheck(&b, 1, 7), KP_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT);
+    free(b.p);
+}
+
 static void test_produce_response_v3_to_v7_layouts(void **state)
 {
     (void)state;
@@ -201,6 +250,7 @@ int main(void)
         cmocka_unit_test(test_produce_framing_errors_invalid_record_or_corrupt),
         cmocka_unit_test(test_produce_crc_and_content_errors),
         cmocka_unit_test(test_produce_idempotent_transactional_refused_43),
+        cmocka_unit_test(test_produce_precheck_leaves_crc_and_records_to_store),
         cmocka_unit_test(test_produce_response_v3_to_v7_layouts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
