@@ -23,7 +23,9 @@
  *    assigned (Kafka's log-end offset; with one replica it is also the high watermark).
  *    durable_offset <= end_offset: every record below it has been fsynced.
  *  - A slice returned by alog_read holds a reference on its segment: the fd and range stay
- *    valid (even if retention deletes the segment meanwhile) until alog_slice_release.
+ *    valid (even if retention deletes the segment meanwhile) until alog_slice_release. One
+ *    exception: when alog_recover cuts records the disk lost, the bytes under a slice of
+ *    them are cut too, so reading it comes up short; it never reads other records.
  *  - Errors are -errno or KC_* codes (kc_err.h). After a failed fsync the log is FAILED
  *    (the page cache can no longer be trusted to hold what it says): appends and
  *    durability waits get -EIO, reads are served only below the durable offset. Once the

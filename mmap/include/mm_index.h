@@ -62,6 +62,8 @@ enum mm_index_kind {
 #define MM_INDEX_TIME_ENTRY   12
 /* Kafka's warm section: the last 8 KiB of entries are searched first. */
 #define MM_INDEX_WARM_BYTES 8192
+/* A writable index reserves disk blocks (fallocate) this far ahead of its entries. */
+#define MM_INDEX_RESERVE_BYTES (64 * 1024)
 
 /* Flags for mm_index_open. */
 enum {
@@ -84,6 +86,7 @@ struct mm_index {
     size_t orig_size;       /* file size found at open (before any preallocation) */
     _Atomic size_t entries; /* used entries; release-published by the appender */
     size_t stray_entries;   /* non-zero entries found after the used prefix at open */
+    size_t reserved;        /* appender: bytes [0, reserved) have disk blocks (see append) */
     bool stray_order;       /* the used prefix ended at an out-of-order entry */
 };
 
@@ -119,7 +122,11 @@ int mm_index_close(struct mm_index *idx);
 /*
  * Append one entry. 0; KC_EFULL when the file has no room (the caller rolls the segment);
  * -EBADF for a read-only index; -EINVAL for a key not above the last one, a value that
- * breaks the ordering rule, an all-zero entry, or an offset-index key above UINT32_MAX.
+ * breaks the ordering rule, an all-zero entry, or an offset-index key above UINT32_MAX;
+ * -ENOSPC (or another -errno) when the disk cannot give the next entries' blocks: the
+ * preallocated file is sparse, and a store into a page with no block behind it would be
+ * a SIGBUS on a full disk, so blocks are reserved with fallocate(2) MM_INDEX_RESERVE_BYTES
+ * at a time before any store reaches them. The entry is not added; a later call retries.
  * One appender at a time; concurrent lookups are safe.
  */
 int mm_index_append(struct mm_index *idx, int64_t key, uint32_t value);

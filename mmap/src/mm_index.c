@@ -14,13 +14,17 @@
  *  3. Finding the used prefix of a preallocated file without reading its zero tail. The
  *     tail was made by ftruncate, so it is a HOLE in the file: lseek(SEEK_DATA) skips it
  *     without faulting a page in. Only regions that hold data are scanned for stray entries.
+ *
+ *  4. Blocks before stores: see reserve() below (a full disk must be ENOSPC, not SIGBUS).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "kc_buf.h"
 #include "kc_err.h"
+#include "kc_fs.h"
 #include "mm_index.h"
 
 static uint32_t entry_size_of(enum mm_index_kind kind)
@@ -141,6 +145,7 @@ int mm_index_open(struct mm_index *idx, const char *path, enum mm_index_kind kin
     idx->orig_size = orig;
     atomic_init(&idx->entries, 0);
     scan_used(idx);
+    idx->reserved = mm_index_entries(idx) * esz; /* written entries have their blocks */
     return 0;
 }
 
@@ -162,6 +167,33 @@ static void encode(const struct mm_index *idx, uint8_t *p, int64_t key, uint32_t
     }
 }
 
+/*
+ * 4. Blocks before stores. A preallocated index is a sparse file: its pages have no disk
+ * blocks until first written. Through a mapping, the first store to such a page makes the
+ * file system allocate one on the spot (page_mkwrite), and on a full disk it can only say
+ * no by SIGBUS: the process dies instead of getting ENOSPC. So the appender reserves the
+ * blocks of the next MM_INDEX_RESERVE_BYTES with fallocate(2) before storing into them.
+ */
+static int reserve(struct mm_index *idx, size_t need)
+{
+    size_t size = mm_file_size(&idx->file), from = idx->reserved;
+    size_t to = (need + MM_INDEX_RESERVE_BYTES - 1) / MM_INDEX_RESERVE_BYTES * MM_INDEX_RESERVE_BYTES;
+    to = to < size ? to : size;
+    if (fallocate(idx->file.fd, 0, (off_t)from, (off_t)(to - from)) != 0) {
+        if (errno != EOPNOTSUPP)
+            return -errno;
+        static const uint8_t zeros[4096]; /* no fallocate here: write the zeros it reads as */
+        for (size_t at = from; at < to; at += sizeof(zeros)) {
+            size_t n = to - at < sizeof(zeros) ? to - at : sizeof(zeros);
+            ssize_t w = kc_pwrite_all(idx->file.fd, zeros, n, (off_t)at);
+            if (w < 0)
+                return (int)w;
+        }
+    }
+    idx->reserved = to;
+    return 0;
+}
+
 int mm_index_append(struct mm_index *idx, int64_t key, uint32_t value)
 {
     if (!idx->file.writable)
@@ -178,6 +210,12 @@ int mm_index_append(struct mm_index *idx, int64_t key, uint32_t value)
         decode(idx, slot(idx, n - 1), &last);
         if (!ordered(idx, &last, &e))
             return -EINVAL;
+    }
+    size_t end = (n + 1) * idx->entry_size;
+    if (end > idx->reserved) {
+        int rc = reserve(idx, end);
+        if (rc)
+            return rc; /* a full disk: an error now, instead of SIGBUS at the store below */
     }
     encode(idx, idx->file.base + n * idx->entry_size, key, value);
     /* The commit point of an entry: readers that see n + 1 see its bytes. */
@@ -293,6 +331,7 @@ int mm_index_trim(struct mm_index *idx)
         return rc;
     idx->max_entries = n;
     idx->stray_entries = 0;
+    idx->reserved = idx->reserved < n * idx->entry_size ? idx->reserved : n * idx->entry_size;
     return 0;
 }
 

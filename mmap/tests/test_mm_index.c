@@ -145,6 +145,37 @@ static void test_mm_index_position_lookup_every_position_finds_floor(void **stat
     assert_int_equal(mm_index_close(&tidx), 0);
 }
 
+static long long blocks_bytes(int fd)
+{
+    struct stat st;
+    assert_int_equal(fstat(fd, &st), 0);
+    return (long long)st.st_blocks * 512;
+}
+
+/* A preallocated index is sparse; the appender reserves blocks ahead of its stores, so a
+ * full disk is -ENOSPC from append, never SIGBUS from a store into a hole. */
+static void test_mm_index_append_reserves_blocks_ahead_of_stores(void **state)
+{
+    char path[512];
+    ipath(path, sizeof(path), state, "idx");
+    struct mm_index idx;
+    assert_int_equal(mm_index_open(&idx, path, MM_INDEX_OFFSET,
+                                   MM_INDEX_WRITABLE | MM_INDEX_CREATE | MM_INDEX_EMPTY, 1 << 20),
+                     0);
+    assert_true(blocks_bytes(idx.file.fd) < MM_INDEX_RESERVE_BYTES); /* a hole so far */
+    assert_int_equal(mm_index_append(&idx, 1, 4096), 0);
+    assert_true(blocks_bytes(idx.file.fd) >= MM_INDEX_RESERVE_BYTES);
+    size_t per = MM_INDEX_RESERVE_BYTES / MM_INDEX_OFFSET_ENTRY;
+    for (size_t i = 2; i <= per + 1; i++) /* one entry into the second reserved stretch */
+        assert_int_equal(mm_index_append(&idx, (int64_t)i, (uint32_t)(4096 * i)), 0);
+    assert_true(blocks_bytes(idx.file.fd) >= 2 * MM_INDEX_RESERVE_BYTES);
+    assert_int_equal(mm_index_trim(&idx), 0);
+    assert_int_equal(mm_index_resize(&idx, 1 << 20), 0); /* appendable again: reserves again */
+    assert_int_equal(mm_index_append(&idx, (int64_t)per + 2, (uint32_t)(4096 * (per + 2))), 0);
+    assert_true(blocks_bytes(idx.file.fd) >= 2 * MM_INDEX_RESERVE_BYTES);
+    assert_int_equal(mm_index_close(&idx), 0);
+}
+
 static void test_mm_index_empty_lookup_enoent(void **state)
 {
     char path[512];
@@ -493,6 +524,7 @@ int main(void)
         T(test_mm_index_offset_lookup_every_key_and_gap_finds_floor),
         T(test_mm_index_time_lookup_every_key_and_gap_finds_floor),
         T(test_mm_index_position_lookup_every_position_finds_floor),
+        T(test_mm_index_append_reserves_blocks_ahead_of_stores),
         T(test_mm_index_empty_lookup_enoent),
         T(test_mm_index_full_refuses_with_efull),
         T(test_mm_index_append_refuses_bad_entries_einval),
