@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+"""fuzz/seeds.py - (re)make the seed corpora of the fuzz targets from real bytes.
+
+    python3 fuzz/seeds.py        # from the repository root; rewrites fuzz/corpus/fuzz_*/seed_*
+
+Sources: the RecordBatches kcat produced (fuzz/corpus/fuzz_batch/kcat_*.bin, captured by
+scripts/capture-kcat-batch.py) and the Kafka requests real clients sent
+(broker/kafka/tests/fixtures/*/*.req). The native protocol's seeds are frames built here
+byte by byte from broker/PROTOCOL.md, one per command and answer, so that the fuzzer starts
+from every decoder's happy path. Nothing here is random: the output is the same every run.
+"""
+import glob
+import os
+import struct
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CORPUS = os.path.join(ROOT, "fuzz", "corpus")
+MAGIC = 0xCAFE
+
+
+def write(target, name, data):
+    d = os.path.join(CORPUS, target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "seed_" + name), "wb") as f:
+        f.write(data)
+
+
+def s16(s):  # Kafka string
+    if s is None:
+        return struct.pack(">h", -1)
+    b = s.encode() if isinstance(s, str) else s
+    return struct.pack(">h", len(b)) + b
+
+
+def b32(b):  # Kafka bytes
+    if b is None:
+        return struct.pack(">i", -1)
+    b = b.encode() if isinstance(b, str) else b
+    return struct.pack(">i", len(b)) + b
+
+
+def kcat_batches():
+    out = []
+    for name in ("plain", "keyed_headers", "gzip", "snappy", "lz4", "zstd"):
+        with open(os.path.join(CORPUS, "fuzz_batch", "kcat_%s.bin" % name), "rb") as f:
+            out.append(f.read())
+    return out
+
+
+# ---- the native protocol ----------------------------------------------------------------
+
+def req(cmd, corr, body):
+    return struct.pack(">IHBBI", 8 + len(body), MAGIC, 1, cmd, corr) + body
+
+
+def resp(cmd, corr, error, body):
+    return struct.pack(">IHBBIh", 10 + len(body), MAGIC, 1, cmd, corr, error) + body
+
+
+def native_requests(batch):
+    return {
+        "create_topic": req(0, 1, s16("payments") + struct.pack(">i", 3)),
+        "produce": req(1, 2, s16("payments") + struct.pack(">ihq", -1, -1, -1) + b32("user-42")
+                       + b32("Hello World")),
+        "produce_null_key": req(1, 3, s16("t") + struct.pack(">ihq", 0, 1, 1700000000000)
+                                + b32(None) + b32("v")),
+        "consume": req(2, 4, s16("payments") + struct.pack(">iq", 0, 0)),
+        "commit": req(3, 5, s16("groupA") + s16("payments") + struct.pack(">iq", 0, 15)
+                      + s16("meta")),
+        "fetch_offset": req(4, 6, s16("groupA") + s16("payments") + struct.pack(">i", 0)),
+        "produce_batch": req(5, 7, s16("logs") + struct.pack(">ih", 0, -1) + b32(batch)),
+        "consume_batch": req(6, 8, s16("logs") + struct.pack(">iqiii", 0, 0, 100, 1 << 20, 500)),
+        "metadata_all": req(7, 9, s16(None)),
+        "metadata_one": req(7, 10, s16("logs")),
+        "ping": req(8, 11, b32("hi")),
+        "info": req(9, 12, b""),
+    }
+
+
+def native_responses(batch):
+    meta = struct.pack(">i", 2) + s16("logs") + struct.pack(">i", 1) + struct.pack(">iqq", 0, 0, 3) \
+        + s16("payments") + struct.pack(">i", 2) + struct.pack(">iqq", 0, 0, 1) \
+        + struct.pack(">iqq", 1, 0, 0)
+    return {
+        "create_topic": resp(0, 1, 0, struct.pack(">i", 3)),
+        "produce": resp(1, 2, 0, struct.pack(">iq", 1, 42)),
+        "consume": resp(2, 3, 0, struct.pack(">qqqq", 0, 3, 0, 1700000000000) + b32(None)
+                        + b32("Hello World")),
+        "commit": resp(3, 4, 0, b""),
+        "fetch_offset": resp(4, 5, 0, struct.pack(">q", 15) + s16("meta")),
+        "produce_batch": resp(5, 6, 0, struct.pack(">iqi", 0, 0, 3)),
+        "consume_batch": resp(6, 7, 0, struct.pack(">qq", 0, 3) + b32(batch)),
+        "metadata": resp(7, 8, 0, meta),
+        "ping": resp(8, 9, 0, b32("hi")),
+        "info": resp(9, 10, 0, s16("0.1.0") + struct.pack(">iiii", 104857600, 1048588, 1, 2)),
+        "error_consume": resp(2, 11, 2, s16("offset 3 is the end of logs-0") + struct.pack(">qq", 0, 3)),
+        "error_produce": resp(1, 12, 3, s16("topic 'nope' does not exist")),
+    }
+
+
+# ---- segments ---------------------------------------------------------------------------
+
+def rebase(batch, base):
+    """A batch with another base offset (outside the CRC: still valid)."""
+    return struct.pack(">q", base) + batch[8:]
+
+
+def log_of(batches):
+    out, off = b"", 0
+    for b in batches:
+        out += rebase(b, off)
+        last_delta = struct.unpack(">i", b[23:27])[0]
+        off += last_delta + 1
+    return out, off
+
+
+def segment_input(flags, log1, index=b"", timeindex=b"", ckpt=b"", base2=0, log2=b""):
+    head = struct.pack(">BHHBII", flags, len(index), len(timeindex), len(ckpt), base2, len(log1))
+    return head + index + timeindex + ckpt + log1 + log2
+
+
+def segment_seeds(batches):
+    plain, keyed, gz = batches[0], batches[1], batches[2]
+    log, end = log_of([plain, keyed, gz, plain])
+    first, mid = log_of([plain, keyed])
+    log2 = rebase(gz, mid) + rebase(plain, mid + struct.unpack(">i", gz[23:27])[0] + 1)
+    index = struct.pack(">II", 1, len(plain)) + b"\0" * 56
+    timeindex = struct.pack(">qI", 1700000000000, 1) + b"\xff" * 20
+    return {
+        "clean_log": segment_input(0, log),
+        "torn_tail": segment_input(0, log[:-7]),
+        "zero_tail": segment_input(0, log + b"\0" * 300),
+        "garbage_indexes": segment_input(6, log, index, timeindex),
+        "clean_shutdown": segment_input(7, log, index, timeindex),
+        "recovery_point": segment_input(8, log, ckpt=b"0\n1\nfz 0 %d\n" % end),
+        "two_segments": segment_input(16, first, base2=mid, log2=log2),
+        "log_start": segment_input(32, log, ckpt=b"0\n1\nfz 0 1\n"),
+    }
+
+
+# ---- Kafka ------------------------------------------------------------------------------
+
+def kafka_seeds():
+    out = {}
+    for path in sorted(glob.glob(os.path.join(ROOT, "broker/kafka/tests/fixtures/*/*.req"))):
+        with open(path, "rb") as f:
+            data = f.read()
+        name = os.path.basename(os.path.dirname(path)) + "_" + os.path.basename(path)[:-4]
+        out[name] = b"\x00" + data
+    # key and value of equal length: the target splits the input in half
+    key = struct.pack(">h", 1) + s16("crash-group") + s16("grp") + struct.pack(">i", 1)
+    value = struct.pack(">hqi", 3, 42, -1) + s16("") + struct.pack(">q", 1700000000000)
+    assert len(key) == len(value)
+    out["offsets_record"] = b"\xc0" + key + value
+    return out
+
+
+def main():
+    batches = kcat_batches()
+    for name, data in native_requests(batches[0]).items():
+        write("fuzz_np_request", name, data)
+    write("fuzz_np_request", "pipeline", b"".join(native_requests(batches[1]).values()))
+    for name, data in native_responses(batches[0]).items():
+        write("fuzz_np_response", name, data)
+    for name, data in segment_seeds(batches).items():
+        write("fuzz_segment_recovery", name, data)
+    for name, data in kafka_seeds().items():
+        write("fuzz_kafka_request", name, data)
+
+
+if __name__ == "__main__":
+    main()
