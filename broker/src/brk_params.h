@@ -46,6 +46,11 @@
 #define BRK_SWEEP_MAX_MS  1000
 /* Offset-commit metadata longer than this is refused (Kafka's offset.metadata.max.bytes). */
 #define BRK_OFFSET_METADATA_MAX 4096
+/* A log that failed an fsync (disk full, I/O error) refuses appends until alog_recover
+ * brings it back in place; the main thread tries every failed log this often, doubling the
+ * wait after a pass that left one failed (the fault lasts), up to the maximum. */
+#define BRK_HEAL_MS       1000
+#define BRK_HEAL_MAX_MS   30000
 /* Buckets of the partition-state table (waiters per partition); chains grow beyond. */
 #define BRK_PSTATE_BUCKETS 1024
 

@@ -5,6 +5,8 @@
  *   brk_server_run      start the network loops, then wait on the main thread:
  *                         SIGINT/SIGTERM (signalfd) or brk_server_stop (eventfd) -> stop
  *                         every log.retention.check.interval.ms -> delete old segments
+ *                         every second (backing off) -> alog_recover logs whose fsync
+ *                         failed, once the disk lets them
  *                       then drain: stop accepting, answer long-polls now, let parked
  *                       produces get their fsync, send what is queued, close - bounded by
  *                       shutdown.timeout.ms - and stop the loops
@@ -317,15 +319,53 @@ static void run_retention(struct brk_server *srv)
     free(ts);
 }
 
+/* ---- storage faults ------------------------------------------------------------------------ */
+
+/*
+ * After an fsync fails, a log refuses appends (-EIO: producers get STORAGE) until
+ * alog_recover has re-read what the disk really holds. The main thread calls it for every
+ * log that has failed, on a timer (brk_params.h: BRK_HEAL_MS, backing off while the fault
+ * lasts); on a healthy log it is one atomic load. The loops never block on it. Returns how
+ * many logs are still failed.
+ */
+static int heal_logs(struct brk_server *srv)
+{
+    size_t n = part_topic_list(srv->reg, NULL, 0);
+    struct part_topic **ts = calloc(n ? n : 1, sizeof(*ts));
+    int still = 0;
+    if (!ts)
+        return 1; /* try again later */
+    size_t listed = part_topic_list(srv->reg, ts, n); /* topics made meanwhile: not in ts */
+    n = KC_MIN(n, listed);
+    for (size_t i = 0; i < n; i++) {
+        for (int32_t p = 0; p < part_topic_partitions(ts[i]); p++) {
+            struct alog_info ai;
+            struct alog *log = part_topic_log(ts[i], p);
+            alog_info(log, &ai);
+            if (!ai.failed)
+                continue;
+            int rc = alog_recover(log); /* logs what it did, or why it could not */
+            still += rc != 0;
+            if (rc == 0)
+                kc_log_info("%s-%d is back in service after a storage failure",
+                            part_topic_name(ts[i]), p);
+        }
+    }
+    free(ts);
+    return still;
+}
+
 /* ---- running and stopping ------------------------------------------------------------------ */
 
-/* Wait for a signal or brk_server_stop, running retention when it is due. */
+/* Wait for a signal or brk_server_stop, running retention and healing failed logs when
+ * they are due. */
 static int wait_for_stop(struct brk_server *srv, int sigfd)
 {
     int64_t next = kc_mono_ms() + srv->cfg.retention_check_interval_ms;
+    int64_t heal_every = BRK_HEAL_MS, heal_at = kc_mono_ms() + heal_every;
     for (;;) {
         struct pollfd pfd[2] = {{.fd = sigfd, .events = POLLIN}, {.fd = srv->stopfd, .events = POLLIN}};
-        int64_t left = next - kc_mono_ms();
+        int64_t left = KC_MIN(next, heal_at) - kc_mono_ms();
         left = KC_MAX(left, 0);
         int n = poll(pfd, 2, (int)KC_MIN(left, INT32_MAX));
         if (n < 0 && errno != EINTR)
@@ -341,6 +381,10 @@ static int wait_for_stop(struct brk_server *srv, int sigfd)
         if (kc_mono_ms() >= next) {
             run_retention(srv);
             next = kc_mono_ms() + srv->cfg.retention_check_interval_ms;
+        }
+        if (kc_mono_ms() >= heal_at) {
+            heal_every = heal_logs(srv) ? KC_MIN(heal_every * 2, BRK_HEAL_MAX_MS) : BRK_HEAL_MS;
+            heal_at = kc_mono_ms() + heal_every;
         }
     }
 }
