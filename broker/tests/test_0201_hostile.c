@@ -28,6 +28,15 @@
 #define S(s) np_str(s)
 #define IDLE_MS 3000
 
+/* Under ASan freed memory waits in a quarantine (256 MiB) and TSan keeps shadow for it, so
+ * the broker (built the same way as this test) cannot give it back: there the return to
+ * baseline is only printed, and checked in the plain build. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define RETURNS_MEMORY 0
+#else
+#define RETURNS_MEMORY 1
+#endif
+
 /* ---- the broker's memory ----------------------------------------------------------------- */
 
 struct mem {
@@ -441,7 +450,8 @@ static void test_0201_slow_half_frames_closed_after_idle_memory_returned(void **
     long bound = N * (2 * (SENT >> 10) + 64) + 16 * 1024;
     figure("100 stalled 64 MiB frames", m0.rss_kb, peak, m1.rss_kb, bound);
     assert_true(peak - m0.rss_kb <= bound);
-    assert_true(m1.rss_kb - m0.rss_kb <= 32 * 1024); /* the buffers went back */
+    if (RETURNS_MEMORY)
+        assert_true(m1.rss_kb - m0.rss_kb <= 32 * 1024); /* the buffers went back */
     assert_true(kb_log_has(b, "connections.max.idle.ms"));
 }
 
