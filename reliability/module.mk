@@ -41,3 +41,6 @@ hostile: $(HOSTILE_TESTS) bins | $(TEST_DEPS_STAMP)
 	@for t in $(HOSTILE_TESTS); do grep -h '^# figure' $(BUILD)/test-logs/broker/$$(basename $$t).log || true; done
 
 .PHONY: crashloop hostile
+
+# The demo is the crash loop: it needs the broker and the shim too.
+run-reliability: bins

@@ -72,6 +72,8 @@ struct rel_crash_result {
     uint64_t sent;           /* records sent */
     uint64_t acked;          /* records acknowledged */
     uint64_t checked;        /* records read back and checked after restarts, in all */
+    uint64_t final_records;  /* records in the log at the end (each checked at every
+                                restart since it was written) */
     uint64_t live_checked;   /* records validated by the consumer while the broker ran */
     uint64_t unacked_present;/* sent, not acknowledged before the kill, yet kept: fine */
     uint64_t lost;           /* VIOLATION: acknowledged-and-required or once-seen, missing */
@@ -86,6 +88,8 @@ struct rel_crash_result {
     uint64_t commits_lost;   /* VIOLATION */
     uint64_t cut_bytes;      /* bytes the power cut took from .log files */
     int cut_files;           /* .log files the power cut deleted (directory never fsynced) */
+    int64_t restart_p50_ms;  /* restart after a kill (recovery included), median ... */
+    int64_t restart_max_ms;  /* ... and slowest */
     int64_t ms;              /* wall time of the run */
     char error[512];         /* the first violation or harness failure ("" if none) */
 };

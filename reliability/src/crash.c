@@ -188,6 +188,7 @@ static int restart(struct crl_run *run, int64_t *start_ms)
     int64_t t0 = kc_mono_ms();
     rc = rel_broker_start(&run->b, broker_args, CRL_START_MS);
     *start_ms = kc_mono_ms() - t0;
+    run->restart_ms[run->cycle - 1] = *start_ms;
     if (rc)
         return crl__violation(run, "the broker did not restart (%s); see %s", kc_strerror(rc),
                               run->b.log);
@@ -286,12 +287,12 @@ static int finish(struct crl_run *run)
     if (st != 0)
         return crl__violation(run, "the final SIGTERM stop was not clean (status %d); see %s",
                               st, run->b.log);
-    int64_t start_ms;
     int rc = rel_broker_start(&run->b, broker_args, CRL_START_MS);
     if (rc)
         return crl__violation(run, "no clean restart: %s", kc_strerror(rc));
-    (void)start_ms;
+    uint64_t checked0 = run->r->checked;
     rc = crl__verify(run);
+    run->r->final_records = run->r->checked - checked0;
     st = rel_broker_stop(&run->b, CRL_START_MS);
     if (rc == 0 && st != 0)
         rc = crl__violation(run, "the last stop was not clean (status %d)", st);
@@ -314,6 +315,8 @@ int rel_crash_run(const struct rel_crash_opts *o, struct rel_crash_result *r)
                 "partitions\n", (unsigned long long)o->seed, o->cycles,
                 o->acks == -1 ? "all" : "1", o->powercut ? ", power cut" : "", o->producers,
                 o->partitions);
+    if (rc == 0 && !(run->restart_ms = calloc((size_t)o->cycles, sizeof(int64_t))))
+        rc = -ENOMEM;
     if (rc == 0)
         rc = setup(run);
     for (run->cycle = 1; rc == 0 && run->cycle <= o->cycles; run->cycle++) {
@@ -322,6 +325,11 @@ int rel_crash_run(const struct rel_crash_opts *o, struct rel_crash_result *r)
     }
     if (rc == 0)
         rc = finish(run);
+    if (r->cycles > 0) {
+        r->restart_p50_ms = kc_percentile_i64(run->restart_ms, (size_t)r->cycles, 50);
+        r->restart_max_ms = kc_percentile_i64(run->restart_ms, (size_t)r->cycles, 100);
+    }
+    free(run->restart_ms);
     rel_broker_kill9(&run->b); /* after a failure: nothing left behind */
     for (int i = 0; i < CRL_MAX_PRODUCERS; i++)
         free(run->prod[i].recs);
@@ -338,12 +346,14 @@ void rel_crash_print(FILE *f, const struct rel_crash_opts *o, const struct rel_c
     fprintf(f, "seed              %llu\n", (unsigned long long)o->seed);
     fprintf(f, "mode              acks=%s, %s\n", o->acks == -1 ? "all" : "1",
             o->powercut ? "kill -9 + power cut (unsynced tails lost)" : "kill -9");
-    fprintf(f, "cycles            %d (%d more kills during recovery)\n", r->cycles,
-            r->recovery_kills);
+    fprintf(f, "cycles            %d (%d more kills during recovery); restart p50 %lld ms, "
+            "max %lld ms\n", r->cycles, r->recovery_kills, (long long)r->restart_p50_ms,
+            (long long)r->restart_max_ms);
     fprintf(f, "records sent      %llu\n", (unsigned long long)r->sent);
     fprintf(f, "acknowledged      %llu\n", (unsigned long long)r->acked);
-    fprintf(f, "checked           %llu after restarts, %llu live by the consumer\n",
-            (unsigned long long)r->checked, (unsigned long long)r->live_checked);
+    fprintf(f, "checked           %llu reads after restarts, %llu live by the consumer; %llu "
+            "records in the log at the end\n", (unsigned long long)r->checked,
+            (unsigned long long)r->live_checked, (unsigned long long)r->final_records);
     fprintf(f, "lost              %llu%s\n", (unsigned long long)r->lost,
             o->acks == -1 || !o->powercut ? " (must be 0)" : " (must be 0: acknowledged and "
                                                              "required, or once found)");

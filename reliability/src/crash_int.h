@@ -84,6 +84,7 @@ struct crl_run {
     atomic_int stop;     /* set once the broker is killed: idle threads leave */
     struct crl_producer prod[CRL_MAX_PRODUCERS];
     struct crl_consumer cons;
+    int64_t *restart_ms; /* per cycle, for the median */
 };
 
 /* The record value of (producer, seq) into buf[CRL_VALUE_MAX]; its length. */
