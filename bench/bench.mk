@@ -10,8 +10,10 @@
 # clients need the peers' client libraries (libnats, librdkafka), which scripts/deps.sh
 # installs for `bench` only, so they are built by the bench targets and never by `make all`.
 #
-#   bench/lib/*.c      shared by every client (sockets, the pipelined loop, the RESULT line)
+#   bench/lib/*.c      shared by every client (sockets, the pipelined loop, the RESULT line,
+#                      CPU placement)
 #   bench/bench_*.c    one load client each          -> $(BUILD)/bench/system/bench_*
+#   bench/native_*.c   the rest of bench_native (native.h): its round trip and consume
 #
 # bench_native speaks the broker's native protocol (broker/proto), so it is built once
 # the broker has landed (broker/main.c exists).
@@ -28,7 +30,8 @@ BENCH_SYS_INCS := -Ibench/lib -Icommon/include -Ibroker/proto/include
 
 bench_nats_LDLIBS    := $(shell pkg-config --libs libnats 2>/dev/null || echo -lnats)
 bench_rdkafka_LDLIBS := $(shell pkg-config --libs rdkafka 2>/dev/null || echo -lrdkafka)
-bench_native_LINK    := $(broker/proto_LIB)
+bench_native_LINK    := $(BUILD)/obj/bench/native_rtt.o $(BUILD)/obj/bench/native_consume.o \
+                        $(broker/proto_LIB)
 
 $(BUILD)/obj/bench/%.o: bench/%.c | $(BENCH_DEPS_STAMP)
 	@mkdir -p $(@D)

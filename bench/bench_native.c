@@ -10,69 +10,44 @@
  *       (group commit), so several producers and a window > 1 are what make it fast.
  *
  *   bench_native rtt --port P --topic T [--count 20000] [--warmup 500] [--size 100]
- *       one produce (command 1) of one record at a time, acks=1: the round trip p50/p99.
- *       In the same process and in alternating chunks, the raw TCP ping-pong it is compared
- *       with: an echo child answering messages of exactly this produce's request and
- *       response sizes, on the same request loop. Two RESULT lines: NAME and tcp_pingpong.
+ *                    [--broker-pid PID]
+ *       one produce (command 1) of one record at a time, acks=1: the round trip p50/p99,
+ *       paired with the raw TCP ping-pong it is compared with (an echo child answering
+ *       messages of exactly this produce's request and response sizes, on the same request
+ *       loop), in alternating chunks from this one process. Both servers sit alike: the
+ *       echo child is pinned to the CPU of the broker loop that serves this connection
+ *       (found from the broker's threads with --broker-pid, else by latency), and this
+ *       client is pinned to that CPU ("same") and to another ("cross") in turn.
+ *       Four RESULT lines (NAME_same, NAME_cross, tcp_pingpong_same, tcp_pingpong_cross)
+ *       and a PLACEMENT line saying how the CPU was found (native_rtt.c).
  *
- *   bench_native consume --port P --topic T [--ms 1000] [--max-bytes 4194304] [--verify]
- *       consume-batch (command 6) through the np_client library, one request at a time,
- *       from offset 0 to the log end and round again, for --ms: MB/s of record batches
- *       (and records/s). The topic was filled just before, so it is in the page cache and
- *       the broker serves it by sendfile. The client walks every batch header (to know the
- *       next offset and count records, trimming as PROTOCOL.md says); --verify also checks
- *       every batch's CRC-32C and records, as a careful consumer would.
+ *   bench_native consume --port P --topic T [--ms 1000] [--window 2] [--max-bytes 4194304]
+ *                        [--verify]
+ *       consume-batch (command 6) with up to --window requests in flight (each for the
+ *       offsets after the one before), from offset 0 to the log end and round again, for
+ *       --ms: MB/s of record batches (and records/s). The topic was filled just before, so
+ *       it is in the page cache and the broker serves it by sendfile. The client walks
+ *       every batch header (to know the next offset and count records, trimming as
+ *       PROTOCOL.md says); --verify also checks every batch's CRC-32C and records, as a
+ *       careful consumer would. A CONSUME line says how the window fared (native_consume.c).
  *
  *   bench_native create --port P --topic T [--partitions 1]
  *       only create the topic (for the librdkafka generator's 32-partition topic).
  *
- * Every mode first creates its topic (--partitions, default 1) unless it exists. The request bytes are
- * built once and sent again and again (the Redis client does the same with its XADD), so
- * the figures are the broker's, not the client's encoder's. One RESULT line (bench.h).
+ * Every mode first creates its topic (--partitions, default 1) unless it exists. The request
+ * bytes are built once and sent again and again (the Redis client does the same with its
+ * XADD), so the figures are the broker's, not the client's encoder's. RESULT lines: bench.h.
  */
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "bench.h"
 #include "kc_batch.h"
 #include "kc_err.h"
 #include "kc_time.h"
-#include "np.h"
+#include "native.h"
 #include "np_client.h"
-
-#define NATIVE_MAX_FRAME (64u << 20)
-
-struct native_opts {
-    const char *mode;
-    int port;
-    const char *topic;
-    const char *name;
-    int64_t count;
-    int64_t warmup;
-    int64_t size;
-    int64_t batch;
-    int64_t acks;
-    int64_t window;
-    int64_t producers;
-    int64_t ms;
-    int64_t max_bytes;
-    int64_t partitions;
-    bool verify;
-};
-
-/* One connection's requests: the same pre-built request, and what each answer must say. */
-struct native_ctx {
-    int cmd;              /* NP_PRODUCE or NP_PRODUCE_BATCH */
-    uint32_t corr_sent;   /* next correlation id to send */
-    uint32_t corr_recv;   /* the one the next response must carry */
-    int32_t expect_count; /* produce-batch: records per batch */
-    struct np_produce_req one;
-    struct np_produce_batch_req many;
-};
 
 /* ---- request/response callbacks for bench_pipe ------------------------------------------ */
 
@@ -88,7 +63,7 @@ static void native_encode(void *ctx, int64_t seq, struct kc_writer *w)
 }
 
 /* A refused request: print the broker's message and stop the run with its code. */
-static ssize_t native_refused(const struct np_header *h, const uint8_t *body, size_t len)
+ssize_t native__refused(const struct np_header *h, const uint8_t *body, size_t len)
 {
     struct np_error_resp er;
 
@@ -117,7 +92,7 @@ static ssize_t native_decode(void *ctx, const uint8_t *p, size_t len)
     if (h.cmd != c->cmd || h.corr != c->corr_recv++)
         return KC_EMALFORMED; /* answers come in order: anything else is a broken stream */
     if (h.error != NP_E_NONE)
-        return native_refused(&h, body, flen - NP_RESP_HEADER_SIZE);
+        return native__refused(&h, body, flen - NP_RESP_HEADER_SIZE);
     if (c->cmd == NP_PRODUCE)
         err = np_decode_produce_resp(body, flen - NP_RESP_HEADER_SIZE, &pr);
     else
@@ -127,7 +102,7 @@ static ssize_t native_decode(void *ctx, const uint8_t *p, size_t len)
     return err != 0 ? err : (ssize_t)flen;
 }
 
-static const struct bench_pipe_ops native_ops = { native_encode, native_decode };
+const struct bench_pipe_ops native__ops = { native_encode, native_decode };
 
 /* ---- set-up ------------------------------------------------------------------------------ */
 
@@ -183,8 +158,8 @@ static int build_batch(const struct native_opts *o, const uint8_t *value, uint8_
 
 /* ---- produce ----------------------------------------------------------------------------- */
 
-static void produce_ctx_init(struct native_ctx *c, const struct native_opts *o,
-                             const uint8_t *batch, size_t batch_len, const uint8_t *value)
+void native__ctx_init(struct native_ctx *c, const struct native_opts *o, const uint8_t *batch,
+                      size_t batch_len, const uint8_t *value)
 {
     memset(c, 0, sizeof(*c));
     c->corr_sent = c->corr_recv = 1;
@@ -204,10 +179,10 @@ static int produce_setup(const struct native_opts *o, struct bench_pipe *pipes,
     int err = 0;
 
     for (int i = 0; i < o->producers; i++) {
-        produce_ctx_init(&ctxs[i], o, batch, batch_len, NULL);
+        native__ctx_init(&ctxs[i], o, batch, batch_len, NULL);
         pipes[i].total = requests / o->producers + (i < requests % o->producers ? 1 : 0);
         pipes[i].window = (int)o->window;
-        pipes[i].ops = &native_ops;
+        pipes[i].ops = &native__ops;
         pipes[i].ctx = &ctxs[i];
         if (err == 0)
             err = bench_connect(o->port, &pipes[i].fd);
@@ -240,209 +215,6 @@ static int run_produce(const struct native_opts *o, const uint8_t *value)
     return err;
 }
 
-/* ---- round trip, paired with the raw ping-pong -------------------------------------------- */
-
-#define RTT_CHUNKS 10
-
-/* The sizes of one produce request and of its answer, as the wire carries them. */
-static void produce_frame_sizes(const struct native_ctx *c, size_t *req, size_t *resp)
-{
-    struct np_produce_resp pr = { 0, 0 };
-    struct kc_writer w;
-
-    kc_writer_init(&w, 0);
-    np_encode_produce(&w, 1, &c->one);
-    *req = kc_writer_len(&w);
-    kc_writer_reset(&w);
-    np_encode_produce_resp(&w, 1, &pr);
-    *resp = kc_writer_len(&w);
-    kc_writer_fini(&w);
-}
-
-/* Both sides of the comparison: a pipe to the broker and one to the echo child. */
-struct rtt_pair {
-    struct native_ctx c;
-    struct bench_echo e;
-    struct bench_pipe broker;
-    struct bench_pipe echo;
-    struct bench_result r[2]; /* native_rtt, tcp_pingpong */
-    uint8_t *payload;         /* the echo's request bytes (owned) */
-    pid_t echo_pid;
-};
-
-static int rtt_pair_open(struct rtt_pair *rp, const struct native_opts *o, const uint8_t *value)
-{
-    int port, err;
-
-    produce_ctx_init(&rp->c, o, NULL, 0, value);
-    produce_frame_sizes(&rp->c, &rp->e.req, &rp->e.resp);
-    rp->payload = calloc(1, rp->e.req);
-    rp->e.payload = rp->payload;
-    rp->broker = (struct bench_pipe){ .fd = -1, .window = 1, .ops = &native_ops, .ctx = &rp->c };
-    rp->echo = (struct bench_pipe){ .fd = -1, .window = 1, .ops = &bench_echo_ops, .ctx = &rp->e };
-    rp->echo_pid = -1;
-    for (int i = 0; i < 2; i++) {
-        rp->r[i] = (struct bench_result){ .bench = i == 0 ? o->name : "tcp_pingpong",
-                                          .records = o->count, .nlat = (size_t)o->count };
-        rp->r[i].lat_ns = calloc((size_t)o->count, sizeof(int64_t));
-    }
-    if (rp->payload == NULL || rp->r[0].lat_ns == NULL || rp->r[1].lat_ns == NULL)
-        return -ENOMEM;
-    err = bench_connect(o->port, &rp->broker.fd);
-    if (err == 0)
-        err = bench_echo_spawn(rp->e.req, rp->e.resp, &rp->echo_pid, &port);
-    if (err == 0)
-        err = bench_connect(port, &rp->echo.fd);
-    return err;
-}
-
-static int rtt_pair_close(struct rtt_pair *rp)
-{
-    int err = 0;
-
-    if (rp->broker.fd >= 0)
-        (void)close(rp->broker.fd); /* end of run */
-    if (rp->echo.fd >= 0)
-        (void)close(rp->echo.fd); /* the echo child exits when we hang up */
-    else if (rp->echo_pid > 0)
-        (void)kill(rp->echo_pid, SIGKILL); /* it waits in accept() for nobody */
-    if (rp->echo_pid > 0)
-        err = bench_child_reap(rp->echo_pid);
-    free(rp->payload);
-    free(rp->r[0].lat_ns);
-    free(rp->r[1].lat_ns);
-    return err;
-}
-
-/* n round trips on p, timed into r (from its lat_ns[done]). */
-static int rtt_chunk(struct bench_pipe *p, struct bench_result *r, int64_t done, int64_t n)
-{
-    int64_t start = kc_mono_ns();
-    int err;
-
-    p->total = n;
-    p->lat_ns = r->lat_ns != NULL ? r->lat_ns + done : NULL;
-    err = bench_pipe_run(p);
-    r->elapsed_ns += kc_mono_ns() - start;
-    return err;
-}
-
-/*
- * The broker's round trip and the raw ping-pong's, in alternating chunks of count/10 on
- * two connections from this one process: a shared machine's quiet and busy moments fall
- * on both alike (round trips here are either ~5 or ~60 us depending on what else runs).
- */
-static int run_rtt(const struct native_opts *o, const uint8_t *value)
-{
-    struct rtt_pair rp;
-    struct bench_result warm = { 0 };
-    int64_t done = 0;
-    int err = rtt_pair_open(&rp, o, value);
-
-    if (err == 0 && o->warmup > 0)
-        err = rtt_chunk(&rp.broker, &warm, 0, o->warmup);
-    if (err == 0 && o->warmup > 0)
-        err = rtt_chunk(&rp.echo, &warm, 0, o->warmup);
-    for (int k = 0; err == 0 && k < RTT_CHUNKS; k++) {
-        int64_t n = (o->count - done) / (RTT_CHUNKS - k);
-
-        err = rtt_chunk(&rp.broker, &rp.r[0], done, n);
-        if (err == 0)
-            err = rtt_chunk(&rp.echo, &rp.r[1], done, n);
-        done += n;
-    }
-    rp.r[0].bytes = o->count * o->size;
-    rp.r[1].bytes = o->count * (int64_t)(rp.e.req + rp.e.resp);
-    if (err == 0) {
-        bench_result_print(stdout, &rp.r[0]);
-        bench_result_print(stdout, &rp.r[1]);
-    }
-    int cerr = rtt_pair_close(&rp);
-    return err != 0 ? err : cerr;
-}
-
-/* ---- consume ----------------------------------------------------------------------------- */
-
-struct consume_pos {
-    int64_t offset;  /* the next offset to ask for */
-    int64_t records; /* records taken (after trimming) */
-    int64_t bytes;   /* record-batch bytes received */
-};
-
-/* Walk the batches of one response: count what lies at or after pos->offset, move on. */
-static int take_batches(struct consume_pos *pos, struct kc_slice recs, bool verify)
-{
-    const uint8_t *p = recs.p;
-    size_t left = recs.len > 0 ? (size_t)recs.len : 0;
-
-    pos->bytes += (int64_t)left;
-    while (left > 0) {
-        size_t size;
-        int err = verify ? kc_batch_validate(p, left, NULL) : kc_batch_size(p, left, &size);
-
-        if (err < 0)
-            return err == KC_ENEEDMORE ? KC_EMALFORMED : err; /* batches come whole */
-        size = verify ? (size_t)err : size;
-        int64_t base = kc_batch_base_offset(p), last = kc_batch_last_offset(p);
-        if (last >= pos->offset)
-            pos->records += last - (base > pos->offset ? base : pos->offset) + 1;
-        if (last + 1 > pos->offset)
-            pos->offset = last + 1;
-        p += size;
-        left -= size;
-    }
-    return 0;
-}
-
-static int consume_loop(struct np_client *c, const struct native_opts *o, struct consume_pos *pos)
-{
-    struct np_consume_batch_req req = { np_str(o->topic), 0, 0, INT32_MAX,
-                                        (int32_t)o->max_bytes, 0 };
-    int64_t end = kc_mono_ns() + o->ms * 1000000;
-    int err = 0;
-
-    while (err == 0 && kc_mono_ns() < end) {
-        struct np_consume_batch_resp resp;
-
-        req.offset = pos->offset;
-        err = np_client_consume_batch(c, &req, &resp);
-        if (err == 0)
-            err = take_batches(pos, resp.records, o->verify);
-        if (err == 0 && resp.records.len <= 0)
-            err = pos->offset == 0 ? KC_EEMPTY : 0; /* an empty topic measures nothing */
-        if (err == 0 && pos->offset >= resp.log_end)
-            pos->offset = 0; /* the end: read it all again */
-    }
-    return err;
-}
-
-static int run_consume(const struct native_opts *o)
-{
-    struct bench_result r = { .bench = o->name };
-    struct consume_pos pos = { 0 };
-    struct np_client c;
-    char addr[64];
-    int64_t start;
-    int err;
-
-    native_addr(o, addr, sizeof(addr));
-    err = np_client_connect(&c, addr, BENCH_TIMEOUT_MS);
-    if (err != 0)
-        return err;
-    c.max_frame = NATIVE_MAX_FRAME;
-    start = kc_mono_ns();
-    err = consume_loop(&c, o, &pos);
-    r.elapsed_ns = kc_mono_ns() - start;
-    if (err != 0 && np_is_err(err))
-        fprintf(stderr, "bench_native: consume: %s\n", c.errmsg);
-    r.records = pos.records;
-    r.bytes = pos.bytes;
-    if (err == 0)
-        bench_result_print(stdout, &r);
-    np_client_close(&c);
-    return err;
-}
-
 /* ---- main -------------------------------------------------------------------------------- */
 
 static void usage(void)
@@ -451,7 +223,9 @@ static void usage(void)
             "usage: bench_native produce --port P --topic T [--count N] [--size B] [--batch N]\n"
             "                            [--acks 1|all] [--window W] [--producers N]\n"
             "       bench_native rtt --port P --topic T [--count N] [--warmup N] [--size B]\n"
-            "       bench_native consume --port P --topic T [--ms MS] [--max-bytes B] [--verify]\n"
+            "                        [--broker-pid PID]\n"
+            "       bench_native consume --port P --topic T [--ms MS] [--window W]\n"
+            "                            [--max-bytes B] [--verify]\n"
             "       bench_native create --port P --topic T [--partitions N]\n"
             "       (every mode: [--name NAME] for the RESULT line)\n");
     exit(2);
@@ -477,7 +251,7 @@ static void parse(int argc, char **argv, struct native_opts *o)
         { "batch", 1, NULL, 'b' },     { "acks", 1, NULL, 'a' },   { "window", 1, NULL, 'w' },
         { "producers", 1, NULL, 'P' }, { "ms", 1, NULL, 'm' },     { "max-bytes", 1, NULL, 'B' },
         { "verify", 0, NULL, 'v' },    { "partitions", 1, NULL, 'X' },
-        { NULL, 0, NULL, 0 },
+        { "broker-pid", 1, NULL, 'I' }, { NULL, 0, NULL, 0 },
     };
     int ch;
 
@@ -497,10 +271,13 @@ static void parse(int argc, char **argv, struct native_opts *o)
         case 'B': o->max_bytes = bench_opt_i64("--max-bytes", optarg, 1, 1 << 30); break;
         case 'v': o->verify = true; break;
         case 'X': o->partitions = bench_opt_i64("--partitions", optarg, 1, 100000); break;
+        case 'I': o->broker_pid = bench_opt_i64("--broker-pid", optarg, 1, INT32_MAX); break;
         default: usage();
         }
     }
     if (o->port == 0 || o->topic == NULL || o->count < o->batch * o->producers)
+        usage();
+    if (strcmp(o->mode, "consume") == 0 && o->window > NATIVE_CONSUME_WINDOW_MAX)
         usage();
 }
 
@@ -517,6 +294,8 @@ int main(int argc, char **argv)
         o.count = 20000;
         o.batch = 1;
     }
+    if (strcmp(o.mode, "consume") == 0)
+        o.window = 1;
     parse(argc - 1, argv + 1, &o);
     if (o.size > (int64_t)sizeof(value))
         usage();
@@ -527,9 +306,9 @@ int main(int argc, char **argv)
     if (err == 0 && strcmp(o.mode, "produce") == 0)
         err = run_produce(&o, value);
     else if (err == 0 && strcmp(o.mode, "rtt") == 0)
-        err = run_rtt(&o, value);
+        err = native__run_rtt(&o, value);
     else if (err == 0 && strcmp(o.mode, "consume") == 0)
-        err = run_consume(&o);
+        err = native__run_consume(&o);
     else if (err == 0 && strcmp(o.mode, "create") != 0)
         usage();
     if (err != 0)

@@ -43,10 +43,16 @@ plot datafile index 2 using 0:2:($5+1):xtic(1) with boxes lc variable, \
      '' index 2 using 0:2:3:4 with yerrorbars lc rgb "black" pt 0, \
      '' index 2 using 0:4:(label($2)) with labels offset 0,0.7
 
-eval panel(3, "single-record round trip (lower is better)", "microseconds")
+eval panel(3, "round trip: client on the server CPU (same) or not (cross)", "microseconds (log scale)")
+set logscale y
+set yrange [1:*]
+set offsets 0, 0, 0, 0
 plot datafile index 3 using 0:2:($5+1):xtic(1) with boxes lc variable, \
      '' index 3 using 0:2:3:4 with yerrorbars lc rgb "black" pt 0, \
      '' index 3 using 0:4:(label($2)) with labels offset 0,0.7
+unset logscale y
+set yrange [0:*]
+set offsets 0, 0, graph 0.12, 0
 
 eval panel(4, "librdkafka client: our broker vs its mock cluster", "million records/s")
 plot datafile index 4 using 0:2:($5+1):xtic(1) with boxes lc variable, \

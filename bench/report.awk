@@ -21,14 +21,17 @@ BEGIN {
     ncmp = split("batched produce 100 B, acks=1|native_produce|redis_xadd|records_per_s|rec/s|Redis XADD pipelined|>=|5|batched/Redis;" \
                  "batched produce 100 B, acks=1|native_produce|nats_js|records_per_s|rec/s|JetStream async publish|>=|10|batched/JetStream;" \
                  "durable produce, acks=all|native_durable|redis_always|records_per_s|rec/s|Redis appendfsync always|>=|2|durable/Redis;" \
-                 "consume from the page cache|native_consume|tcp_stream|mb_per_s|MB/s|raw TCP stream|>=|0.8|consume/TCP;" \
-                 "single-record round trip p50|native_rtt|tcp_pingpong|p50_us|us|raw TCP ping-pong|<=|1.5|p50/TCP;" \
-                 "single-record round trip p99|native_rtt|tcp_pingpong|p99_us|us|raw TCP ping-pong|<=|2|p99/TCP;" \
+                 "consume from the page cache|native_consume|tcp_stream_ws|mb_per_s|MB/s|TCP stream, topic-size data|>=|0.8|consume/TCP;" \
+                 "round trip p50, same CPU|native_rtt_same|tcp_pingpong_same|p50_us|us|TCP ping-pong, same CPU|<=|1.5|p50 same/TCP;" \
+                 "round trip p99, same CPU|native_rtt_same|tcp_pingpong_same|p99_us|us|TCP ping-pong, same CPU|<=|2|p99 same/TCP;" \
+                 "round trip p50, cross CPU|native_rtt_cross|tcp_pingpong_cross|p50_us|us|TCP ping-pong, cross CPU|<=|1.5|p50 cross/TCP;" \
+                 "round trip p99, cross CPU|native_rtt_cross|tcp_pingpong_cross|p99_us|us|TCP ping-pong, cross CPU|<=|2|p99 cross/TCP;" \
                  "librdkafka produce 100 B|rdkafka_broker_produce|rdkafka_mock_produce|records_per_s|rec/s|librdkafka mock cluster|>=|0.5|rdkafka prod/mock;" \
                  "librdkafka consume 100 B|rdkafka_broker_consume|rdkafka_mock_consume|records_per_s|rec/s|librdkafka mock cluster|>=|0.5|rdkafka cons/mock;" \
-                 "consume vs the sendfile ceiling|native_consume|tcp_sendfile|mb_per_s|MB/s|raw sendfile stream|info|-|;" \
-                 "round trip p50 vs Redis|native_rtt|redis_rtt|p50_us|us|Redis XADD, one in flight|info|-|;" \
-                 "round trip p99 vs Redis|native_rtt|redis_rtt|p99_us|us|Redis XADD, one in flight|info|-|;" \
+                 "consume vs a hot 1 MiB stream|native_consume|tcp_stream_hot|mb_per_s|MB/s|TCP stream, hot 1 MiB|info|-|;" \
+                 "consume vs the sendfile ceiling|native_consume|tcp_sendfile|mb_per_s|MB/s|sendfile stream, same size|info|-|;" \
+                 "round trip p50 (same) vs Redis|native_rtt_same|redis_rtt|p50_us|us|Redis XADD, one in flight|info|-|;" \
+                 "round trip p99 (same) vs Redis|native_rtt_same|redis_rtt|p99_us|us|Redis XADD, one in flight|info|-|;" \
                  "kafka_cli test vs bench_native|cli_test|native_produce|records_per_s|rec/s|bench_native produce|info|-|",
                  cmps, ";")
 }
@@ -126,7 +129,7 @@ function compare(i,    c, n, ours, peer, ratio, ok, res, ncol) {
     npass += res == "PASS"
     nmiss += res == "MISS"
     nnot += res == "NOT RUN" || res == "NO PEER"
-    printf "%-38s %-22s %-22s %-25s %6s  %-7s %s\n", c[1] " (" c[5] ")", cell(c[2], c[4]),
+    printf "%-38s %-22s %-22s %-27s %6s  %-7s %s\n", c[1] " (" c[5] ")", cell(c[2], c[4]),
            cell(c[3], c[4]), c[6], ratio == "" ? "-" : sprintf("%.2fx", ratio),
            c[7] == "info" ? "" : c[7] " " c[8] "x", res (res == "NOT RUN" ? ": " why(c[2]) : "")
     jcmp = jcmp (jcmp == "" ? "" : ",\n    ") sprintf("{\"name\":%s,\"unit\":%s,\"ours\":%s,\"peer\":%s,\"peer_bench\":%s,\"ratio\":%s,\"op\":%s,\"target\":%s,\"result\":%s}",
@@ -179,11 +182,19 @@ function write_chart() {
     printf "# panel 1: durable produce, M records/s\n%s%s\n\n",
            bar("native_durable", "records_per_s", "ours acks=all", 1e6),
            bar("redis_always", "records_per_s", "Redis always", 1e6) > chart
-    printf "# panel 2: consume, MB/s\n%s%s\n\n", bar("native_consume", "mb_per_s", "ours consume", 1),
-           bar("tcp_stream", "mb_per_s", "raw TCP", 1) > chart
-    printf "# panel 3: round trip, us\n%s%s%s%s\n\n", bar("native_rtt", "p50_us", "ours p50", 1),
-           bar("tcp_pingpong", "p50_us", "TCP p50", 1), bar("native_rtt", "p99_us", "ours p99", 1),
-           bar("tcp_pingpong", "p99_us", "TCP p99", 1) > chart
+    printf "# panel 2: consume, MB/s\n%s%s%s%s\n\n", bar("native_consume", "mb_per_s", "ours consume", 1),
+           bar("tcp_stream_ws", "mb_per_s", "TCP same size", 1),
+           bar("tcp_stream_hot", "mb_per_s", "TCP hot 1 MiB", 1),
+           bar("tcp_sendfile", "mb_per_s", "sendfile", 1) > chart
+    printf "# panel 3: round trip, us (log scale)\n%s%s%s%s%s%s%s%s\n\n",
+           bar("native_rtt_same", "p50_us", "ours p50 same", 1),
+           bar("tcp_pingpong_same", "p50_us", "TCP p50 same", 1),
+           bar("native_rtt_same", "p99_us", "ours p99 same", 1),
+           bar("tcp_pingpong_same", "p99_us", "TCP p99 same", 1),
+           bar("native_rtt_cross", "p50_us", "ours p50 cross", 1),
+           bar("tcp_pingpong_cross", "p50_us", "TCP p50 cross", 1),
+           bar("native_rtt_cross", "p99_us", "ours p99 cross", 1),
+           bar("tcp_pingpong_cross", "p99_us", "TCP p99 cross", 1) > chart
     printf "# panel 4: librdkafka, M records/s\n%s%s%s%s\n\n",
            bar("rdkafka_broker_produce", "records_per_s", "ours prod", 1e6),
            bar("rdkafka_mock_produce", "records_per_s", "mock prod", 1e6),
@@ -194,7 +205,7 @@ function write_chart() {
 }
 
 END {
-    printf "%-38s %-22s %-22s %-25s %6s  %-7s %s\n", "comparison (median [min-max])", "ours",
+    printf "%-38s %-22s %-22s %-27s %6s  %-7s %s\n", "comparison (median [min-max])", "ours",
            "peer", "peer is", "ratio", "target", "result"
     for (i = 1; i <= ncmp; i++)
         compare(i)

@@ -31,12 +31,12 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 RUN_TIMEOUT=180                 # seconds: no single run may take longer
 
 if [ "$QUICK" = 1 ]; then       # about 40 s of runs, plus start-up
-    TCP_MS=300 RTT_COUNT=5000
+    TCP_MS=300 RTT_COUNT=4000
     REDIS_COUNT=300000 ALWAYS_COUNT=150000 NATS_COUNT=150000
     NATIVE_COUNT=2000000 DURABLE_COUNT=1000000 FILL_COUNT=1000000 CONSUME_MS=300
     RDK_COUNT=300000
-else                            # about 25 s a round: 3-4 minutes on 2 cores
-    TCP_MS=1500 RTT_COUNT=50000
+else                            # about 35 s a round: 4-5 minutes on 2 cores
+    TCP_MS=1500 RTT_COUNT=20000
     REDIS_COUNT=2000000 ALWAYS_COUNT=1000000 NATS_COUNT=1000000
     NATIVE_COUNT=10000000 DURABLE_COUNT=5000000 FILL_COUNT=3000000 CONSUME_MS=1500
     RDK_COUNT=1000000
@@ -48,6 +48,11 @@ fi
 SIZE=100
 BATCH=1000
 RTT_TOPIC=bench-rtt
+# The consumer keeps CONSUME_WINDOW consume-batch requests of up to CONSUME_MAX_BYTES in
+# flight (bench/README.md, "consume": the figures behind the choice).
+CONSUME_WINDOW=2
+CONSUME_MAX_BYTES=$((4 << 20))
+RECORD_BYTES=110                # a 100 B record in a batch of 1000: the topic's bytes per record
 RDK_PARTITIONS=32               # the mock cluster keeps 5 MiB per partition (bench_rdkafka.c)
 
 # Sanitizer builds only: leaks that belong to the peers' client libraries (see the file).
@@ -166,7 +171,7 @@ sample() {
         mv "$WORK/out.result" "$WORK/out"
     fi
     if [ $rc -eq 0 ] && grep -q '^RESULT ' "$WORK/out"; then
-        grep '^RESULT ' "$WORK/out" >>"$OUT/samples.txt"
+        grep -E '^(RESULT|PLACEMENT|CONSUME) ' "$WORK/out" >>"$OUT/samples.txt"
         grep '^RESULT ' "$WORK/out" | awk -v r="$ROUND" -v n="$RUNS" '{
             for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
             fig = f["records"] + 0 > 0 ? sprintf("%.0f records/s, ", f["records_per_s"]) : ""
@@ -205,11 +210,16 @@ one_round() {
     fi
     produce_group "$port"
     consume_group "$port"
-    if [ -n "$port" ]; then # the broker's round trip and the raw ping-pong, interleaved
+    if [ -n "$port" ]; then # the broker's round trip and the raw ping-pong, interleaved,
+        # with the client on the serving loop's CPU and on the other one (bench_native finds
+        # which loop serves it from the broker's threads)
         sample native_rtt "$BIN/bench_native" rtt --port "$port" --topic $RTT_TOPIC \
-            --count "$RTT_COUNT" --size $SIZE --name native_rtt
+            --count "$RTT_COUNT" --size $SIZE --broker-pid "$BROKER_PID" --name native_rtt
     else
-        sample tcp_pingpong "$BIN/bench_tcp" pingpong --count "$RTT_COUNT"
+        sample tcp_pingpong_same "$BIN/bench_tcp" pingpong --count "$RTT_COUNT" \
+            --cpu 0 --client-cpu 0 --name tcp_pingpong_same
+        sample tcp_pingpong_cross "$BIN/bench_tcp" pingpong --count "$RTT_COUNT" \
+            --cpu 0 --client-cpu 1 --name tcp_pingpong_cross
     fi
     sample redis_rtt "$BIN/bench_redis" --port "$REDIS_PORT" --count "$RTT_COUNT" \
         --size $SIZE --window 1 --key rtt --name redis_rtt
@@ -249,16 +259,35 @@ produce_group() {
         --acks all --producers 4 --window 4 --name native_durable
 }
 
+# topic_bytes: the bytes the consumer reads in one pass over bench-consume (its segment
+# files), or the expected size when there is no broker.
+topic_bytes() {
+    local logs=("$WORK"/broker-data/bench-consume-0/*.log)
+    if [ -n "$1" ] && [ -f "${logs[0]}" ]; then
+        stat -c %s "${logs[@]}" | awk '{ n += $1 } END { print n }'
+    else
+        echo $((FILL_COUNT * RECORD_BYTES))
+    fi
+}
+
 # consume_group PORT: fill a topic (untimed), then the raw streams and the broker's consume.
+# The target's peer (tcp_stream_ws) streams as many bytes of memory as the topic holds, and
+# runs just before the consumer; the hot 1 MiB stream and sendfile are informative.
 consume_group() {
-    local port=$1
+    local port=$1 bytes
     [ -z "$port" ] || timeout "$RUN_TIMEOUT" "$BIN/bench_native" produce --port "$port" \
         --topic bench-consume --count "$FILL_COUNT" --size $SIZE --batch $BATCH \
         --name native_fill >/dev/null
-    sample tcp_stream "$BIN/bench_tcp" stream --ms "$TCP_MS"
+    bytes=$(topic_bytes "$port")
+    # The sendfile ceiling's file: as large as the topic, written once, so it sits in the
+    # page cache as a log does.
+    [ -f "$WORK/sendfile.bin" ] || head -c "$bytes" /dev/zero >"$WORK/sendfile.bin" || return
+    sample tcp_stream_hot "$BIN/bench_tcp" stream --ms "$TCP_MS"
     sample tcp_sendfile "$BIN/bench_tcp" stream --ms "$TCP_MS" --file "$WORK/sendfile.bin"
+    sample tcp_stream_ws "$BIN/bench_tcp" stream --ms "$TCP_MS" --bytes "$bytes"
     [ -z "$port" ] || sample native_consume "$BIN/bench_native" consume --port "$port" \
-        --topic bench-consume --ms "$CONSUME_MS" --name native_consume
+        --topic bench-consume --ms "$CONSUME_MS" --window $CONSUME_WINDOW \
+        --max-bytes $CONSUME_MAX_BYTES --name native_consume
 }
 
 # ---- the run ---------------------------------------------------------------------------
@@ -317,8 +346,6 @@ main() {
     [ "$HAVE_BROKER" = 1 ] || say "NOTE: $WHY_NATIVE: only the peers are measured"
     [ "$KAFKA_OK" = 1 ] || say "NOTE: librdkafka against the broker: not available: $WHY_KAFKA; the mock cluster's figures are measured alone"
 
-    # The sendfile ceiling's file: written once, so it sits in the page cache as a log does.
-    head -c $((256 << 20)) /dev/zero >"$WORK/sendfile.bin" || exit 1
     for ROUND in $(seq "$RUNS"); do
         one_round
     done

@@ -20,10 +20,14 @@ r() { # r BENCH RECORDS_PER_S MB_PER_S P50 P99
     for v in 9 5 7 6 8; do r native_produce "${v}000000" 1 - -; done      # median 7 M
     for v in 10 14 12 11 13; do r redis_xadd "${v}00000" 1 - -; done       # median 1.2 M: 5.83x
     for v in 8 8 8 8 8; do r nats_js "${v}00000" 1 - -; done               # 0.8 M: 8.75x < 10
-    for v in 1 2 3 4 5 6; do r tcp_stream 0 "${v}000" - -; done            # even: (3000+4000)/2
+    for v in 1 2 3 4 5 6; do r tcp_stream_ws 0 "${v}000" - -; done         # even: (3000+4000)/2
     for v in 2800 2800 2800 2800 2800; do r native_consume 5 "$v" - -; done  # 2800/3500 = 0.8
-    for v in 10 10 10 10 10; do r native_rtt 1 1 "$v" 7; done              # p50 2x > 1.5
-    for v in 5 5 5 5 5; do r tcp_pingpong 1 1 "$v" 5; done                 # p99 1.4x <= 2
+    for v in 7000 7000 7000 7000 7000; do r tcp_stream_hot 0 "$v" - -; done  # info: 0.40x
+    for v in 10 10 10 10 10; do r native_rtt_same 1 1 "$v" 7; done         # p50 2x > 1.5
+    for v in 5 5 5 5 5; do r tcp_pingpong_same 1 1 "$v" 5; done            # p99 1.4x <= 2
+    for v in 60 60 60 60 60; do r native_rtt_cross 1 1 "$v" 9000; done     # p50 1.2x <= 1.5
+    for v in 50 50 50 50 50; do r tcp_pingpong_cross 1 1 "$v" 3000; done   # p99 3x > 2
+    echo "PLACEMENT bench=native_rtt server_cpu=1 cross_cpu=0 method=thread"   # not a RESULT
     for v in 1 1 1 1 1; do r redis_always "${v}00000" 1 - -; done          # no ours: NOT RUN
 } >"$tmp/samples.txt"
 
@@ -42,16 +46,25 @@ expect() { # expect DESCRIPTION REGEX
 
 expect "median of an odd count, ratio, PASS" 'acks=1 \(rec/s\) +7\.00M \[5\.00M-9\.00M\] +1\.20M \[1\.00M-1\.40M\] +Redis XADD pipelined +5\.83x +>= 5x +PASS'
 expect "MISS below a target" 'JetStream async publish +8\.75x +>= 10x +MISS'
-expect "median of an even count; exactly on the target is a PASS" 'page cache \(MB/s\) +2800 \[2800-2800\] +3500 \[1000-6000\] +raw TCP stream +0\.80x +>= 0\.8x PASS'
-expect "latency over its target is a MISS" 'round trip p50 \(us\) +10\.0 .* +2\.00x +<= 1\.5x MISS'
-expect "latency under its target is a PASS" 'round trip p99 \(us\) +7\.0 .* +1\.40x +<= 2x +PASS'
+expect "median of an even count; exactly on the target is a PASS" 'page cache \(MB/s\) +2800 \[2800-2800\] +3500 \[1000-6000\] +TCP stream, topic-size data +0\.80x +>= 0\.8x PASS'
+expect "the hot stream is informative" 'consume vs a hot 1 MiB stream \(MB/s\) +2800 .* +0\.40x +info'
+expect "latency over its target is a MISS" 'round trip p50, same CPU \(us\) +10\.0 .* +2\.00x +<= 1\.5x MISS'
+expect "latency under its target is a PASS" 'round trip p99, same CPU \(us\) +7\.0 .* +1\.40x +<= 2x +PASS'
+expect "each placement has its own verdict (p50 cross)" 'round trip p50, cross CPU \(us\) +60\.0 .* +TCP ping-pong, cross CPU +1\.20x +<= 1\.5x PASS'
+expect "each placement has its own verdict (p99 cross)" 'round trip p99, cross CPU \(us\) +9000 .* +3\.00x +<= 2x +MISS'
 expect "a missing side is NOT RUN, with its reason" 'durable produce.*NOT RUN: the reason given'
 expect "the librdkafka rows name their own reason" 'librdkafka produce.*NOT RUN: kafka reason'
-expect "the count of verdicts" '^3 PASS, 2 MISS, 3 not run$'
-expect "every measurement is listed" '^tcp_stream +6 '
+expect "the count of verdicts" '^4 PASS, 3 MISS, 3 not run$'
+expect "every measurement is listed" '^tcp_stream_ws +6 '
+if grep -qE '^(PLACEMENT|native_rtt) ' "$tmp/out.txt"; then
+    echo "FAIL the PLACEMENT line was read as a measurement"
+    fails=$((fails + 1))
+else
+    echo "ok   a line that is not a RESULT is not a measurement"
+fi
 
 if command -v python3 >/dev/null; then
-    if python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); assert d["summary"] == {"pass": 3, "miss": 2, "not_run": 3}, d["summary"]; assert d["measurements"]["tcp_stream"]["mb_per_s"]["median"] == 3500' "$tmp/r.json"; then
+    if python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); assert d["summary"] == {"pass": 4, "miss": 3, "not_run": 3}, d["summary"]; assert d["measurements"]["tcp_stream_ws"]["mb_per_s"]["median"] == 3500' "$tmp/r.json"; then
         echo "ok   report.json parses, with the same verdicts and medians"
     else
         echo "FAIL report.json"

@@ -134,6 +134,23 @@ int bench_read_exact(int fd, void *buf, size_t n)
     return 0;
 }
 
+int bench_send_all(int fd, const void *buf, size_t n)
+{
+    const uint8_t *p = buf;
+
+    while (n > 0) {
+        ssize_t sent = send(fd, p, n, MSG_NOSIGNAL);
+
+        if (sent < 0 && errno == EINTR)
+            continue;
+        if (sent < 0)
+            return -errno;
+        p += sent;
+        n -= (size_t)sent;
+    }
+    return 0;
+}
+
 /* ---- the pipelined request loop -------------------------------------------------------- */
 
 struct pipe_state {
@@ -361,7 +378,7 @@ static int echo_serve(int fd, size_t req, size_t resp)
     return err == KC_ECLOSED ? 0 : err;
 }
 
-int bench_echo_spawn(size_t req, size_t resp, pid_t *pid, int *port)
+int bench_echo_spawn(size_t req, size_t resp, int cpu, pid_t *pid, int *port)
 {
     int lfd, err = bench_listen(0, &lfd, port);
     pid_t child;
@@ -374,8 +391,8 @@ int bench_echo_spawn(size_t req, size_t resp, pid_t *pid, int *port)
         (void)close(lfd); /* reporting the fork error */
         return err;
     }
-    if (child == 0) { /* the server: one connection, then exit */
-        int fd = accept(lfd, NULL, NULL);
+    if (child == 0) { /* the server: pinned like a broker loop, one connection, then exit */
+        int fd = bench_pin_cpu(cpu) == 0 ? accept(lfd, NULL, NULL) : -1;
 
         _exit(fd >= 0 && echo_serve(fd, req, resp) == 0 ? 0 : 1);
     }

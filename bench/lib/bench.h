@@ -67,6 +67,8 @@ int bench_listen(int port, int *fd, int *bound);
 int bench_set_nonblock(int fd);
 /* Read exactly n bytes (blocking fd); 0, KC_ECLOSED at end of stream, or -errno. */
 int bench_read_exact(int fd, void *buf, size_t n);
+/* Send all n bytes (blocking fd, MSG_NOSIGNAL: a closed peer is -EPIPE); 0 or -errno. */
+int bench_send_all(int fd, const void *buf, size_t n);
 
 /* ---- the pipelined request loop -------------------------------------------------------- */
 
@@ -114,10 +116,12 @@ int bench_pipe_run_many(struct bench_pipe *pipes, int n);
 /*
  * Fork a child that accepts one connection on 127.0.0.1 (an ephemeral port, in *port) and
  * answers every req-byte message with resp zero bytes, until the connection closes. The
- * ceiling for any request/response server on this machine. 0 and *pid, *port, or -errno.
+ * ceiling for any request/response server on this machine. cpu >= 0 pins the child (a
+ * separate process, one thread) to that CPU before it accepts, as the broker pins each
+ * network loop; -1 leaves it to the scheduler. 0 and *pid, *port, or -errno.
  * Stop it by closing the connection, then bench_child_reap(*pid).
  */
-int bench_echo_spawn(size_t req, size_t resp, pid_t *pid, int *port);
+int bench_echo_spawn(size_t req, size_t resp, int cpu, pid_t *pid, int *port);
 /* Wait for a child we forked (10 s at most, then SIGKILL to that pid). 0 if it exited 0. */
 int bench_child_reap(pid_t pid);
 
@@ -128,6 +132,43 @@ struct bench_echo {
     const uint8_t *payload; /* req bytes */
 };
 extern const struct bench_pipe_ops bench_echo_ops;
+
+/* ---- placement (cpu.c): which CPU each side runs on ------------------------------------ */
+
+/*
+ * A round trip between two threads on the same vCPU costs ~5 us here; across vCPUs, when
+ * the other one is idle, ~50 us (waking a halted vCPU). So the round-trip comparison
+ * places both systems alike: each server thread pinned, the client pinned to the server's
+ * CPU ("same") or to another ("cross"). These helpers pin, and find which of another
+ * process's pinned threads serves our connection (by counting how often each was
+ * scheduled while we sent it requests: /proc/<pid>/task/<tid>/schedstat).
+ */
+
+/* Pin the calling thread to cpu (-1: do nothing). 0 or -errno. */
+int bench_pin_cpu(int cpu);
+/* The CPUs this process may use, ascending, at most cap of them: their count or -errno. */
+int bench_cpus_allowed(int *cpus, int cap);
+
+struct bench_thread {
+    pid_t tid;
+    int cpu;            /* the one CPU its affinity allows; -1 if it may run on several */
+    int64_t scheduled;  /* times put on a CPU so far (schedstat, third field) */
+    char name[32];
+};
+
+/*
+ * The threads of process pid whose name starts with prefix, at most cap: their count, or
+ * -errno (-ENOTSUP when the kernel keeps no schedstats). Another user's process needs
+ * permission to read its /proc; our own children are fine.
+ */
+int bench_threads_read(pid_t pid, const char *prefix, struct bench_thread *ts, int cap);
+/*
+ * Between two readings, the index (into after) of the thread scheduled most: it must have
+ * been scheduled at least expect/2 times and at least 4 times as often as any other, or
+ * the answer is KC_EEMPTY (nobody clearly served the requests).
+ */
+int bench_threads_busiest(const struct bench_thread *before, int nbefore,
+                          const struct bench_thread *after, int nafter, int64_t expect);
 
 /* ---- small helpers --------------------------------------------------------------------- */
 
