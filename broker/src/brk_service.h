@@ -83,6 +83,12 @@ struct brk_proto {
     int (*serve)(struct brk_conn *c, uint8_t *p, size_t len);
     /* The connection is being freed: free the handler's per-connection state. May be NULL. */
     void (*conn_fini)(struct brk_conn *c);
+    /*
+     * The broker is shutting down: answer now whatever the handler keeps parked in its own
+     * state (brk_wait long-polls are finished by the core itself). Called once per
+     * connection on its loop, before the buffered requests are served. May be NULL.
+     */
+    void (*drain)(struct brk_conn *c);
 };
 
 extern const struct brk_proto brk_native_proto;

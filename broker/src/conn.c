@@ -670,6 +670,8 @@ void brk__loop_drain(struct tcore_loop *loop, struct tcore_task *task)
     LIST_FOREACH_SAFE(c, &bl->conns, link, tmp) {
         c->refs++;
         brk__waits_cancel(c, BRK_WAIT_SHUTDOWN); /* long-polls answer now, empty */
+        if (!c->dead && c->proto && c->proto->drain)
+            c->proto->drain(c); /* and whatever the handler parked itself */
         /* Requests already received get an answer (handlers refuse new work while the
          * loop drains: SHUTTING_DOWN); then nothing more is read. */
         if (!c->dead && !c->closing && !c->paused)

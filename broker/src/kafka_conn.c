@@ -84,6 +84,13 @@ static void kafka_conn_fini(struct brk_conn *c)
     brk_conn_set_state(c, NULL);
 }
 
+static void kafka_drain(struct brk_conn *c)
+{
+    struct brk_kafka_conn *kc = brk_conn_state(c);
+    if (kc)
+        brk__kafka_groups_drain(c, kc);
+}
+
 /* ---- the handler ----------------------------------------------------------------------- */
 
 static int kafka_frame(struct brk_conn *c, const uint8_t *p, size_t len, size_t *frame_len)
@@ -168,6 +175,7 @@ static const struct brk_proto kafka_proto = {
     .frame = kafka_frame,
     .serve = kafka_serve,
     .conn_fini = kafka_conn_fini,
+    .drain = kafka_drain,
 };
 
 /* ---- the seam -------------------------------------------------------------------------- */

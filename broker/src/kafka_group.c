@@ -32,13 +32,11 @@
  * (kp_group_forget) and finishes them itself (alive = false); one whose answer is
  * already encoded has its async posted, which frees it when it runs.
  *
- * Shutdown. The broker drains by finishing every brk_wait at once and closing each
- * connection once its parked answers are out; it has no other hook for handlers. So each
- * waiter also holds a brk_wait on no partition, re-armed every BRK_KAFKA_GWAIT_WATCH_MS
- * while it is parked: when the drain finishes it, a waiter the group has not answered yet
- * is withdrawn and answered COORDINATOR_NOT_AVAILABLE (the client finds the coordinator
- * again, after the restart), instead of holding the shutdown up for a whole rebalance.
- * A waiter is freed when both its answer and its watch are done (refs).
+ * Shutdown. When the broker drains, the core calls the handler's drain hook on each
+ * connection: a waiter the group has not answered yet is withdrawn and answered
+ * COORDINATOR_NOT_AVAILABLE (the client finds the coordinator again, after the restart),
+ * instead of holding the shutdown up for a whole rebalance. A waiter is freed when its
+ * answer has been handed over (gwait_finish), exactly once.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -114,10 +112,8 @@ static void tick_fire(struct tcore_loop *loop, struct tcore_timer *t)
 
 /* ---- waiters ------------------------------------------------------------------------------ */
 
-static void gwait_unref(struct brk_kafka_gwait *w)
+static void gwait_free(struct brk_kafka_gwait *w)
 {
-    if (--w->refs > 0)
-        return;
     kc_writer_fini(&w->answer);
     free(w);
 }
@@ -136,7 +132,7 @@ static void gwait_finish(struct brk_async *a, bool alive)
             kc_write_raw(out, kc_writer_data(&w->answer), kc_writer_len(&w->answer));
         brk_slot_ready(a->conn, w->slot);
     }
-    gwait_unref(w);
+    gwait_free(w);
 }
 
 /* Under mu, for a waiter the coordinator still holds: withdraw it and answer with err. */
@@ -155,41 +151,6 @@ static void gwait_refuse(struct brk_kafka *k, struct brk_kafka_gwait *w, int16_t
     w->answered = true;
 }
 
-static void gwait_watch(struct brk_wait *bw, bool alive);
-
-static void gwait_watch_start(struct brk_conn *c, struct brk_kafka_gwait *w)
-{
-    /* With no partitions, brk_wait_start cannot fail (it allocates nothing). */
-    if (brk_wait_start(c, &w->watch, NULL, 0, BRK_KAFKA_GWAIT_WATCH_MS, gwait_watch) != 0)
-        gwait_unref(w);
-}
-
-/* On the waiter's loop: a tick, the broker draining, or the connection gone. */
-static void gwait_watch(struct brk_wait *bw, bool alive)
-{
-    struct brk_kafka_gwait *w = (struct brk_kafka_gwait *)((char *)bw - offsetof(struct brk_kafka_gwait, watch));
-    struct brk_conn *c = bw->async.conn;
-    if (!alive) {
-        gwait_unref(w); /* the connection's close finishes the answer side */
-        return;
-    }
-    struct brk_kafka *k = brk__kafka_of(c);
-    bool refuse = false, parked;
-    pthread_mutex_lock(&k->mu);
-    parked = !w->answered;
-    if (parked && bw->reason == BRK_WAIT_SHUTDOWN) {
-        gwait_refuse(k, w, KP_ERR_COORDINATOR_NOT_AVAILABLE);
-        refuse = true;
-    }
-    pthread_mutex_unlock(&k->mu);
-    if (refuse)
-        brk_async_run(&w->async); /* answers now; the connection then closes */
-    if (parked && !refuse)
-        gwait_watch_start(c, w);
-    else
-        gwait_unref(w);
-}
-
 /* A waiter for the request in req, parked in c's response order. NULL on -ENOMEM. */
 static struct brk_kafka_gwait *gwait_new(struct brk_conn *c, const struct kp_request *req)
 {
@@ -204,11 +165,9 @@ static struct brk_kafka_gwait *gwait_new(struct brk_conn *c, const struct kp_req
     w->hdr = req->hdr;
     w->hdr.client_id = (struct kc_slice){NULL, -1}; /* points into the frame */
     kc_writer_init(&w->answer, 0);
-    w->refs = 2;
     brk_async_begin(c, &w->async, gwait_finish);
     LIST_INSERT_HEAD(&kc->waits, w, link);
     w->listed = true;
-    gwait_watch_start(c, w);
     return w;
 }
 
@@ -231,25 +190,46 @@ static void sync_done(void *ctx, void *waiter, const struct kp_sync_group_resp *
     brk_async_post(&w->async);
 }
 
-void brk__kafka_groups_forget(struct brk_conn *c, struct brk_kafka_conn *kc)
+/*
+ * Withdraw c's waiters that the coordinator still holds and finish them now, on c's loop:
+ * answered with COORDINATOR_NOT_AVAILABLE when the broker drains, or only freed when the
+ * connection closes (kc is then about to go: answered waiters, whose async is already
+ * posted and frees them when it runs, are unlinked from it).
+ */
+static void gwait_withdraw_all(struct brk_conn *c, struct brk_kafka_conn *kc, bool closing)
 {
     struct brk_kafka *k = brk__kafka_of(c);
     struct brk_kafka_gwait *w, *tmp;
     LIST_HEAD(, brk_kafka_gwait) gone = LIST_HEAD_INITIALIZER(gone);
     pthread_mutex_lock(&k->mu);
     LIST_FOREACH_SAFE(w, &kc->waits, link, tmp) {
+        if (w->answered && !closing)
+            continue;
         LIST_REMOVE(w, link);
-        w->listed = false; /* kc is about to be freed */
+        w->listed = false;
         if (w->answered)
-            continue;      /* its async is posted: it frees itself when it runs */
-        kp_group_forget(k->groups, w);
+            continue;
+        if (closing)
+            kp_group_forget(k->groups, w);
+        else
+            gwait_refuse(k, w, KP_ERR_COORDINATOR_NOT_AVAILABLE);
         LIST_INSERT_HEAD(&gone, w, link);
     }
     pthread_mutex_unlock(&k->mu);
     while ((w = LIST_FIRST(&gone)) != NULL) {
         LIST_REMOVE(w, link);
-        brk_async_run(&w->async); /* alive = false: the connection is closing */
+        brk_async_run(&w->async); /* alive unless the connection is closing */
     }
+}
+
+void brk__kafka_groups_forget(struct brk_conn *c, struct brk_kafka_conn *kc)
+{
+    gwait_withdraw_all(c, kc, true);
+}
+
+void brk__kafka_groups_drain(struct brk_conn *c, struct brk_kafka_conn *kc)
+{
+    gwait_withdraw_all(c, kc, false);
 }
 
 /* ---- lifecycle ------------------------------------------------------------------------------ */

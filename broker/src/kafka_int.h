@@ -64,20 +64,14 @@ struct brk_kafka {
     int32_t node[1];               /* replicas = isr = [this node] in Metadata */
 };
 
-/* A parked Join/Sync looks every this often whether the broker is shutting down (the
- * core tells handlers of a drain only through brk_wait, see kafka_group.c). */
-#define BRK_KAFKA_GWAIT_WATCH_MS 1000
-
 /* A JoinGroup or SyncGroup waiting for the rest of its group. */
 struct brk_kafka_gwait {
     struct brk_async async;        /* back to the connection's loop with the answer */
-    struct brk_wait watch;         /* no partitions: wakes on shutdown (or a tick) */
     struct brk_slot *slot;         /* its place in the response order */
     struct kp_header hdr;          /* correlation id and version (client_id cleared) */
     struct kc_writer answer;       /* encoded by the coordinator's callback, under mu */
     bool answered;                 /* under mu: answered (the async is posted or run) */
     bool listed;                   /* in its connection's waits (loop thread only) */
-    int refs;                      /* the answer's async + the watch (loop thread only) */
     LIST_ENTRY(brk_kafka_gwait) link;
 };
 
@@ -142,6 +136,8 @@ int brk__kafka_groups_init(struct brk_kafka *k);
 void brk__kafka_groups_fini(struct brk_kafka *k);
 /* c is closing: withdraw its parked Join/Sync (their asyncs run with alive = false). */
 void brk__kafka_groups_forget(struct brk_conn *c, struct brk_kafka_conn *kc);
+/* The broker drains: answer c's parked Join/Sync now (COORDINATOR_NOT_AVAILABLE). */
+void brk__kafka_groups_drain(struct brk_conn *c, struct brk_kafka_conn *kc);
 /* Lock the coordinator / unlock it and make sure a timer on c's loop fires at its next
  * deadline. Every kp_group_* call sits between the two. */
 void brk__kafka_groups_lock(struct brk_kafka *k);
