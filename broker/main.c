@@ -42,7 +42,7 @@ int main(int argc, char **argv)
         return 1;
     }
     brk_server_info(srv, &info);
-    printf("listening on %s:%d\n", cfg.bind, brk_server_port(srv));
+    printf("listening on %s:%d\n", cfg.bind, brk_server_bound_port(srv));
     printf("data in %s (%d topics, %d partitions, %d recovered, %lld group offsets)\n",
            realpath(cfg.data_dir, abs) ? abs : cfg.data_dir, info.topics, info.partitions,
            info.recovered, (long long)info.offsets);

@@ -40,10 +40,13 @@ void brk_server_stop(struct brk_server *srv);
 /* Close storage cleanly and free. Returns the first storage error (0 if clean). */
 int brk_server_destroy(struct brk_server *srv);
 
-/* The address clients reach this broker at: the bound host (this host's name when bound to
- * every interface) and the real port (after --port 0). Any thread. */
+/* The address clients reach this broker at: advertised.listeners if set, else the bound
+ * host (this host's name when bound to every interface) and the real port (after --port
+ * 0). Any thread. */
 const char *brk_server_host(const struct brk_server *srv);
 int brk_server_port(const struct brk_server *srv);
+/* The port the listener is bound to (the real one after --port 0). Any thread. */
+int brk_server_bound_port(const struct brk_server *srv);
 
 /* What brk_server_create found and did, for the start-up lines. */
 struct brk_server_info {

@@ -25,6 +25,8 @@
 struct brk_config {
     char bind[256];                       /* listeners host / --bind */
     int port;                             /* listeners port / --port (0: ephemeral) */
+    char advertised_host[256];            /* advertised.listeners host ("" = from bind) */
+    int advertised_port;                  /* advertised.listeners port (0 = the bound one) */
     char data_dir[PATH_MAX];              /* log.dirs (one directory) / --data-dir */
     int32_t num_partitions;               /* num.partitions */
     int32_t num_network_threads;          /* num.network.threads (0: one per CPU) */
@@ -39,6 +41,9 @@ struct brk_config {
     int64_t shutdown_timeout_ms;          /* shutdown.timeout.ms (this broker's own) */
     int32_t max_partitions_per_topic;     /* num.partitions.max (this broker's own) */
     enum kc_log_level log_level;          /* log.level (this broker's own) */
+    int64_t group_initial_rebalance_delay_ms; /* group.initial.rebalance.delay.ms */
+    int64_t group_min_session_timeout_ms; /* group.min.session.timeout.ms */
+    int64_t group_max_session_timeout_ms; /* group.max.session.timeout.ms */
     struct alog_config log;               /* log.segment.bytes, log.retention.*, log.flush.*,
                                              log.roll.*, log.index.*, message.max.bytes */
     char config_file[PATH_MAX];           /* --config, "" if none */

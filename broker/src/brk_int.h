@@ -127,7 +127,8 @@ void brk__loop_free_conns(struct brk_loop *bl);
 struct brk_server {
     struct brk_config cfg;
     char host[256];                 /* what clients are told to connect to */
-    int port;                       /* the real port (after --port 0) */
+    int port;                       /* the bound port (the real one after --port 0) */
+    int adv_port;                   /* the advertised port (Metadata, FindCoordinator) */
     struct alog_flusher *flusher;
     struct part_registry *reg;
     struct brk_offsets *offsets;

@@ -16,9 +16,10 @@
 #include "brk_config.h"
 #include "brk_params.h"
 #include "kc_common.h"
+#include "kp_group.h"
 
 enum cfg_type { CFG_I32, CFG_I64, CFG_MS, CFG_SIZE32, CFG_SIZE64, CFG_STR, CFG_LISTENERS,
-                CFG_LEVEL, CFG_HOURS, CFG_MINUTES };
+                CFG_ADVERTISED, CFG_LEVEL, CFG_HOURS, CFG_MINUTES };
 
 struct cfg_key {
     const char *name;
@@ -35,6 +36,7 @@ struct cfg_key {
 
 static const struct cfg_key cfg_keys[] = {
     {"listeners", CFG_LISTENERS, 0, 0, 0, 0},
+    {"advertised.listeners", CFG_ADVERTISED, 0, 0, 0, 0},
     {"log.dirs", CFG_STR, S(data_dir), 0, 0},
     {"log.dir", CFG_STR, S(data_dir), 0, 0},
     {"num.partitions", CFG_I32, F(num_partitions), 1, 1 << 20},
@@ -52,6 +54,10 @@ static const struct cfg_key cfg_keys[] = {
     {"shutdown.timeout.ms", CFG_MS, F(shutdown_timeout_ms), 0, DAY_MS},
     {"num.partitions.max", CFG_I32, F(max_partitions_per_topic), 1, 1 << 20},
     {"log.level", CFG_LEVEL, F(log_level), 0, 0},
+    {"group.initial.rebalance.delay.ms", CFG_MS, F(group_initial_rebalance_delay_ms), 0,
+     I32MAX},
+    {"group.min.session.timeout.ms", CFG_MS, F(group_min_session_timeout_ms), 1, I32MAX},
+    {"group.max.session.timeout.ms", CFG_MS, F(group_max_session_timeout_ms), 1, I32MAX},
     {"log.segment.bytes", CFG_SIZE64, F(log.segment_bytes), 1024, INT64_MAX},
     {"log.roll.ms", CFG_MS, F(log.segment_ms), 1, INT64_MAX},
     {"log.roll.hours", CFG_HOURS, F(log.segment_ms), 1, INT64_MAX / 3600000},
@@ -69,12 +75,12 @@ static const struct cfg_key cfg_keys[] = {
 /* Kafka keys that make no difference here (one broker, no ZooKeeper, no replication). */
 static const char *const cfg_ignored[] = {
     "broker.id", "node.id", "process.roles", "controller.quorum.voters",
-    "controller.listener.names", "inter.broker.listener.name", "advertised.listeners",
+    "controller.listener.names", "inter.broker.listener.name",
     "listener.security.protocol.map", "num.io.threads", "socket.send.buffer.bytes",
     "socket.receive.buffer.bytes", "num.recovery.threads.per.data.dir",
     "offsets.topic.replication.factor", "transaction.state.log.replication.factor",
     "transaction.state.log.min.isr", "zookeeper.connect", "zookeeper.connection.timeout.ms",
-    "group.initial.rebalance.delay.ms", "default.replication.factor", "min.insync.replicas",
+    "default.replication.factor", "min.insync.replicas",
     "auto.create.topics.enable", "delete.topic.enable", "log.cleaner.enable",
 };
 
@@ -97,6 +103,9 @@ void brk_config_init(struct brk_config *cfg)
     cfg->shutdown_timeout_ms = BRK_DEFAULT_SHUTDOWN_MS;
     cfg->max_partitions_per_topic = 1024;
     cfg->log_level = KC_LOG_INFO;
+    cfg->group_initial_rebalance_delay_ms = KP_GROUP_INITIAL_DELAY_MS_DEFAULT;
+    cfg->group_min_session_timeout_ms = KP_GROUP_MIN_SESSION_MS_DEFAULT;
+    cfg->group_max_session_timeout_ms = KP_GROUP_MAX_SESSION_MS_DEFAULT;
     alog_config_init(&cfg->log);
 }
 
@@ -111,26 +120,33 @@ static int cfg_fail(char *err, size_t cap, const char *fmt, ...)
     return -EINVAL;
 }
 
-/* "PLAINTEXT://host:port" or "host:port" (one listener; an empty host means 0.0.0.0). */
-static int cfg_listeners(struct brk_config *cfg, const char *v, char *err, size_t cap)
+/*
+ * "PLAINTEXT://host:port" or "host:port" (one listener) into host[256] and *port; an empty
+ * host becomes empty_host. Used by listeners (where to bind) and advertised.listeners
+ * (what Kafka clients are told to connect to).
+ */
+static int cfg_hostport(const char *v, char *host, const char *empty_host, int *port,
+                        char *err, size_t cap)
 {
     const char *hp = strstr(v, "://") ? strstr(v, "://") + 3 : v;
     const char *colon = strrchr(hp, ':');
-    int64_t port;
+    int64_t n;
     if (strchr(v, ','))
         return cfg_fail(err, cap, "one listener only, not '%s'", v);
-    if (!colon || kc_parse_i64(colon + 1, 0, 65535, &port) != 0)
+    if (!colon || kc_parse_i64(colon + 1, 0, 65535, &n) != 0)
         return cfg_fail(err, cap, "want PLAINTEXT://host:port, not '%s'", v);
     size_t hlen = (size_t)(colon - hp);
     if (hp[0] == '[' && hlen >= 2 && hp[hlen - 1] == ']') { /* [v6] */
         hp++;
         hlen -= 2;
     }
-    if (hlen >= sizeof(cfg->bind))
+    if (hlen >= 256)
         return cfg_fail(err, cap, "host name too long");
-    memcpy(cfg->bind, hlen ? hp : "0.0.0.0", hlen ? hlen : 8);
-    cfg->bind[hlen ? hlen : 7] = '\0';
-    cfg->port = (int)port;
+    if (hlen == 0)
+        strlcpy(host, empty_host, 256);
+    else
+        strlcpy(host, hp, hlen + 1);
+    *port = (int)n;
     return 0;
 }
 
@@ -158,7 +174,9 @@ static int cfg_apply(struct brk_config *cfg, const struct cfg_key *k, const char
     int64_t n;
     switch (k->type) {
     case CFG_LISTENERS:
-        return cfg_listeners(cfg, v, err, cap);
+        return cfg_hostport(v, cfg->bind, "0.0.0.0", &cfg->port, err, cap);
+    case CFG_ADVERTISED:
+        return cfg_hostport(v, cfg->advertised_host, "", &cfg->advertised_port, err, cap);
     case CFG_STR:
         if (!*v || strlen(v) >= k->size)
             return cfg_fail(err, cap, "%s must be 1 to %zu characters", k->name, k->size - 1);
@@ -288,6 +306,9 @@ int brk_config_check(const struct brk_config *cfg, char *err, size_t cap)
 void brk_config_print(const struct brk_config *cfg, FILE *f)
 {
     fprintf(f, "listeners=PLAINTEXT://%s:%d\nlog.dirs=%s\n", cfg->bind, cfg->port, cfg->data_dir);
+    if (cfg->advertised_host[0] || cfg->advertised_port)
+        fprintf(f, "advertised.listeners=PLAINTEXT://%s:%d\n", cfg->advertised_host,
+                cfg->advertised_port);
     for (size_t i = 0; i < KC_ARRAY_SIZE(cfg_keys); i++) {
         const struct cfg_key *k = &cfg_keys[i];
         const char *field = (const char *)cfg + k->off;

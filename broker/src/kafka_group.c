@@ -236,8 +236,14 @@ void brk__kafka_groups_drain(struct brk_conn *c, struct brk_kafka_conn *kc)
 
 int brk__kafka_groups_init(struct brk_kafka *k)
 {
+    const struct brk_config *cfg = brk_server_config(k->srv);
     struct kp_group_cbs cbs = {join_done, sync_done, k};
-    return kp_groups_create(NULL, &cbs, &k->groups);
+    struct kp_group_opts opts;
+    kp_group_opts_default(&opts);
+    opts.initial_rebalance_delay_ms = (int32_t)cfg->group_initial_rebalance_delay_ms;
+    opts.min_session_ms = (int32_t)cfg->group_min_session_timeout_ms;
+    opts.max_session_ms = (int32_t)cfg->group_max_session_timeout_ms;
+    return kp_groups_create(&opts, &cbs, &k->groups);
 }
 
 void brk__kafka_groups_fini(struct brk_kafka *k)

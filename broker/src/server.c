@@ -109,10 +109,19 @@ static int listen_on(struct brk_server *srv)
     return 0;
 }
 
-/* What clients are told to connect to: the bound address, or this host's name. */
+/*
+ * What Kafka clients are told to connect to: advertised.listeners when set, else the bound
+ * address, or this host's name when bound to every interface (0.0.0.0 is not an address a
+ * client can reach).
+ */
 static void advertised_host(struct brk_server *srv)
 {
     const char *b = srv->cfg.bind;
+    srv->adv_port = srv->cfg.advertised_port ? srv->cfg.advertised_port : srv->port;
+    if (srv->cfg.advertised_host[0]) {
+        strlcpy(srv->host, srv->cfg.advertised_host, sizeof(srv->host));
+        return;
+    }
     if (strcmp(b, "0.0.0.0") != 0 && strcmp(b, "::") != 0 && *b) {
         strlcpy(srv->host, b, sizeof(srv->host));
         return;
@@ -511,6 +520,11 @@ const char *brk_server_host(const struct brk_server *srv)
 }
 
 int brk_server_port(const struct brk_server *srv)
+{
+    return srv->adv_port;
+}
+
+int brk_server_bound_port(const struct brk_server *srv)
 {
     return srv->port;
 }

@@ -10,10 +10,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "brk_config.h"
 #include "support/harness.h"
 #include "kc_common.h"
 #include "kc_test.h"
@@ -94,6 +96,35 @@ static void test_0008_bad_settings_refused_with_the_reason(void **state)
     free(e);
 }
 
+/* advertised.listeners and the group coordinator's timings are parsed, bounded, and
+ * default to Kafka's values (Metadata answers with the advertised address). */
+static void test_0008_advertised_listener_and_group_timings_parse(void **state)
+{
+    (void)state;
+    struct brk_config cfg;
+    char err[256];
+    brk_config_init(&cfg);
+    assert_int_equal(cfg.group_initial_rebalance_delay_ms, 3000);
+    assert_int_equal(cfg.group_min_session_timeout_ms, 6000);
+    assert_int_equal(cfg.advertised_port, 0);
+    assert_int_equal(brk_config_set(&cfg, "advertised.listeners",
+                                    "PLAINTEXT://broker.example:19092", err, sizeof(err)), 0);
+    assert_string_equal(cfg.advertised_host, "broker.example");
+    assert_int_equal(cfg.advertised_port, 19092);
+    assert_string_equal(cfg.bind, "127.0.0.1"); /* the listener is untouched */
+    assert_int_equal(brk_config_set(&cfg, "advertised.listeners", "a:1,b:2", err, sizeof(err)),
+                     -EINVAL);
+    assert_non_null(strstr(err, "one listener only"));
+    assert_int_equal(brk_config_set(&cfg, "group.initial.rebalance.delay.ms", "0", err,
+                                    sizeof(err)), 0);
+    assert_int_equal(cfg.group_initial_rebalance_delay_ms, 0);
+    assert_int_equal(brk_config_set(&cfg, "group.min.session.timeout.ms", "0", err,
+                                    sizeof(err)), -EINVAL);
+    assert_int_equal(brk_config_set(&cfg, "group.max.session.timeout.ms", "60000", err,
+                                    sizeof(err)), 0);
+    assert_int_equal(cfg.group_max_session_timeout_ms, 60000);
+}
+
 static void test_0008_port_in_use_is_a_clear_error(void **state)
 {
     struct kb_broker *b = *state;
@@ -170,6 +201,7 @@ int main(void)
                                         kb_setup, kb_teardown),
         cmocka_unit_test_setup_teardown(test_0008_bad_settings_refused_with_the_reason,
                                         kb_setup, kb_teardown),
+        cmocka_unit_test(test_0008_advertised_listener_and_group_timings_parse),
         cmocka_unit_test_setup_teardown(test_0008_port_in_use_is_a_clear_error, kb_setup,
                                         kb_teardown),
         cmocka_unit_test_setup_teardown(test_0008_retention_runs_periodically, kb_setup,
