@@ -28,16 +28,7 @@
 
 static int broker_fds(const struct kb_broker *b)
 {
-    char path[64];
-    snprintf(path, sizeof(path), "/proc/%d/fd", (int)b->pid);
-    DIR *d = opendir(path);
-    assert_non_null(d);
-    int n = 0;
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL)
-        n += de->d_name[0] != '.';
-    closedir(d);
-    return n;
+    return kc_test_pid_fd_count(b->pid);
 }
 
 /* The broker's descriptors settle back to `want` (connections are closed asynchronously). */

@@ -5,12 +5,16 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <inttypes.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "kc_common.h"
 #include "kc_test.h"
@@ -50,16 +54,89 @@ int kc_test_dir_teardown(void **state)
     return 0;
 }
 
-int kc_test_fd_count(void)
+static int count_fds(const char *dir)
 {
-    DIR *d = opendir("/proc/self/fd");
+    DIR *d = opendir(dir);
     assert_non_null(d);
     int n = 0;
     struct dirent *de;
     while ((de = readdir(d)) != NULL)
         n += de->d_name[0] != '.';
     closedir(d);
-    return n - 1; /* the directory stream's own fd */
+    return n;
+}
+
+int kc_test_fd_count(void)
+{
+    return count_fds("/proc/self/fd") - 1; /* the directory stream's own fd */
+}
+
+int kc_test_pid_fd_count(pid_t pid)
+{
+    char dir[64];
+    snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
+    return count_fds(dir);
+}
+
+void kc_test_tcp_pair(int *snd, int *rcv, int sndbuf, int rcvbuf)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t alen = sizeof(a);
+    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(l >= 0);
+    if (rcvbuf)
+        assert_int_equal(setsockopt(l, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)), 0);
+    assert_int_equal(bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(l, 1), 0);
+    assert_int_equal(getsockname(l, (struct sockaddr *)&a, &alen), 0);
+    int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(c >= 0);
+    if (sndbuf)
+        assert_int_equal(setsockopt(c, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)), 0);
+    assert_int_equal(connect(c, (struct sockaddr *)&a, sizeof(a)), 0);
+    int r = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+    assert_true(r >= 0);
+    close(l);
+    *snd = c;
+    *rcv = r;
+}
+
+void kc_test_capture_start(struct kc_test_capture *c)
+{
+    const char *tmp = getenv("TMPDIR");
+    snprintf(c->path, sizeof(c->path), "%s/kc-stderr-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    int fd = mkstemp(c->path);
+    assert_true(fd >= 0);
+    fflush(stderr);
+    c->saved = dup(STDERR_FILENO);
+    assert_true(c->saved >= 0);
+    assert_true(dup2(fd, STDERR_FILENO) >= 0);
+    close(fd);
+}
+
+char *kc_test_capture_stop(struct kc_test_capture *c)
+{
+    char *text;
+    size_t len;
+    fflush(stderr);
+    assert_true(dup2(c->saved, STDERR_FILENO) >= 0);
+    close(c->saved);
+    assert_int_equal(kc_read_file(c->path, 1 << 20, &text, &len), 0);
+    unlink(c->path);
+    fputs(text, stderr); /* the test log still shows what was captured */
+    return text;
+}
+
+int kc_test_count_lines(const char *text, const char *needle)
+{
+    int lines = 0;
+    for (const char *p = text; p && *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) : strlen(p);
+        lines += memmem(p, n, needle, strlen(needle)) != NULL;
+        p = nl ? nl + 1 : NULL;
+    }
+    return lines;
 }
 
 int kc_test_map_count(void)

@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* A fresh directory under $TMPDIR, malloc'ed path; remove with kc_test_rmdir. */
 char *kc_test_tmpdir(void);
@@ -27,6 +28,25 @@ int kc_test_dir_teardown(void **state);
 /* Open file descriptors / memory mappings of this process right now. */
 int kc_test_fd_count(void);
 int kc_test_map_count(void);
+/* Open file descriptors of another process (a broker under test, say). */
+int kc_test_pid_fd_count(pid_t pid);
+
+/* A connected pair of blocking loopback TCP sockets (CLOEXEC), or the test fails. Buffer
+ * sizes of 0 keep the kernel's defaults; rcvbuf is set on the listener, before listen, so
+ * the accepted socket inherits it (and its window scale). */
+void kc_test_tcp_pair(int *snd, int *rcv, int sndbuf, int rcvbuf);
+
+/* Capture what this process writes to stderr (log lines, warnings) between start and stop.
+ * stop returns the text (malloc'ed; free it) and copies it to the real stderr, so the
+ * test log still shows it. */
+struct kc_test_capture {
+    int saved;
+    char path[64];
+};
+void kc_test_capture_start(struct kc_test_capture *c);
+char *kc_test_capture_stop(struct kc_test_capture *c);
+/* Lines of text containing needle. */
+int kc_test_count_lines(const char *text, const char *needle);
 
 /* Load a file relative to the source tree ($KC_SRC_DIR, default "."); malloc'ed, or fails
  * the test. */

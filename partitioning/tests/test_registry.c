@@ -67,43 +67,15 @@ static int count_entries(const char *dir)
     return n;
 }
 
-/* stderr into a file while the registry reports; returns the text (free it). */
-struct capture {
-    int saved;
-    char path[64];
-};
-
-static void capture_start(struct capture *c)
-{
-    strcpy(c->path, "/tmp/part-stderr-XXXXXX");
-    int fd = mkstemp(c->path);
-    assert_true(fd >= 0);
-    c->saved = dup(STDERR_FILENO);
-    assert_true(dup2(fd, STDERR_FILENO) >= 0);
-    close(fd);
-}
-
-static char *capture_stop(struct capture *c)
-{
-    assert_true(dup2(c->saved, STDERR_FILENO) >= 0);
-    close(c->saved);
-    char *text;
-    size_t len;
-    assert_int_equal(kc_read_file(c->path, 1 << 20, &text, &len), 0);
-    unlink(c->path);
-    fputs(text, stderr); /* keep it in the test log */
-    return text;
-}
-
 static struct part_registry *open_reg(const char *dir, char **log)
 {
     struct part_registry *reg = NULL;
-    struct capture cap;
+    struct kc_test_capture cap;
     if (log)
-        capture_start(&cap);
+        kc_test_capture_start(&cap);
     int rc = part_registry_open(&reg, dir, NULL);
     if (log)
-        *log = capture_stop(&cap);
+        *log = kc_test_capture_stop(&cap);
     assert_int_equal(rc, 0);
     assert_non_null(reg);
     return reg;
@@ -280,10 +252,10 @@ static void test_registry_open_rejects_bad_config_and_data_dir(void **state)
     part_config_init(&cfg);
     cfg.log.segment_bytes = 0;
     reg = NULL;
-    struct capture cap;
-    capture_start(&cap);
+    struct kc_test_capture cap;
+    kc_test_capture_start(&cap);
     int rc = part_registry_open(&reg, fx->dir, &cfg);
-    free(capture_stop(&cap));
+    free(kc_test_capture_stop(&cap));
     assert_int_equal(rc, -EINVAL);
     assert_null(reg);
     reg = open_reg(fx->dir, NULL); /* and nothing was marked or moved */
@@ -441,10 +413,10 @@ static void test_registry_failed_create_rolls_back(void **state)
     struct part_registry *reg = open_reg(fx->dir, NULL);
     touch(fx->dir, "t-2", "in the way"); /* appears after open: mkdir t-2 will fail */
     char *log;
-    struct capture cap;
-    capture_start(&cap);
+    struct kc_test_capture cap;
+    kc_test_capture_start(&cap);
     int rc = part_topic_create(reg, "t", 4, NULL);
-    log = capture_stop(&cap);
+    log = kc_test_capture_stop(&cap);
     free(log);
     assert_int_equal(rc, -EEXIST);
     assert_null(part_topic_find(reg, "t", 1));

@@ -54,35 +54,11 @@ static int first_allowed_cpu(void)
     return -1;
 }
 
-/* stderr into a temp file while a test provokes warnings; counts lines containing needle. */
-struct capture {
-    int saved;
-    char path[64];
-};
-
-static void capture_start(struct capture *c)
+/* Lines of the stderr captured by c that contain needle. */
+static int capture_stop(struct kc_test_capture *c, const char *needle)
 {
-    strcpy(c->path, "/tmp/tcore-stderr-XXXXXX");
-    int fd = mkstemp(c->path);
-    assert_true(fd >= 0);
-    c->saved = dup(STDERR_FILENO);
-    assert_true(c->saved >= 0);
-    assert_true(dup2(fd, STDERR_FILENO) >= 0);
-    close(fd);
-}
-
-static int capture_stop(struct capture *c, const char *needle)
-{
-    assert_true(dup2(c->saved, STDERR_FILENO) >= 0);
-    close(c->saved);
-    char *text;
-    size_t len;
-    assert_int_equal(kc_read_file(c->path, 1 << 20, &text, &len), 0);
-    unlink(c->path);
-    fputs(text, stderr); /* the test log shows what was captured */
-    int lines = 0;
-    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
-        lines += strstr(line, needle) != NULL;
+    char *text = kc_test_capture_stop(c);
+    int lines = kc_test_count_lines(text, needle);
     free(text);
     return lines;
 }
@@ -154,8 +130,8 @@ static void test_thread_more_cpus_than_allowed_wraps_with_one_warning(void **sta
     assert_int_equal(sched_setaffinity(0, sizeof(one), &one), 0); /* this thread: 1 CPU */
     assert_int_equal(tcore_cpu_count(), 1);
 
-    struct capture cap;
-    capture_start(&cap);
+    struct kc_test_capture cap;
+    kc_test_capture_start(&cap);
     struct seen s = {0};
     struct tcore_thread *t;
     int rc = tcore_thread_start(&t, "kc-flusher", 2, observe, &s);
@@ -176,8 +152,8 @@ static void test_thread_more_cpus_than_allowed_wraps_with_one_warning(void **sta
 static void test_thread_in_range_index_does_not_warn(void **state)
 {
     (void)state;
-    struct capture cap;
-    capture_start(&cap);
+    struct kc_test_capture cap;
+    kc_test_capture_start(&cap);
     struct seen s = {0};
     struct tcore_thread *t;
     int rc = tcore_thread_start(&t, "kc-quiet", tcore_cpu_count() - 1, observe, &s);

@@ -41,29 +41,11 @@ static uint8_t pattern(size_t i)
     return (uint8_t)(i * 131u + (i >> 8) * 7u + (i >> 16));
 }
 
-/* A connected loopback pair; buffer sizes 0 keep the kernel's defaults. */
+/* A connected loopback pair (buffer sizes 0: the kernel's), the sender non-blocking. */
 static void tcp_pair(int *snd, int *rcv, int sndbuf, int rcvbuf)
 {
-    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    assert_true(l >= 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t alen = sizeof(a);
-    if (rcvbuf) /* before listen: the accepted socket inherits it, and the window scale */
-        assert_int_equal(setsockopt(l, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)), 0);
-    assert_int_equal(bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
-    assert_int_equal(listen(l, 1), 0);
-    assert_int_equal(getsockname(l, (struct sockaddr *)&a, &alen), 0);
-    int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    assert_true(c >= 0);
-    if (sndbuf)
-        assert_int_equal(setsockopt(c, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)), 0);
-    assert_int_equal(connect(c, (struct sockaddr *)&a, sizeof(a)), 0);
-    int r = accept4(l, NULL, NULL, SOCK_CLOEXEC);
-    assert_true(r >= 0);
-    close(l);
-    assert_int_equal(fcntl(c, F_SETFL, fcntl(c, F_GETFL) | O_NONBLOCK), 0);
-    *snd = c;
-    *rcv = r;
+    kc_test_tcp_pair(snd, rcv, sndbuf, rcvbuf);
+    assert_int_equal(fcntl(*snd, F_SETFL, fcntl(*snd, F_GETFL) | O_NONBLOCK), 0);
 }
 
 static int setup(void **state)

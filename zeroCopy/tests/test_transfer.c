@@ -81,25 +81,12 @@ static int teardown(void **state)
     return 0;
 }
 
+/* A loopback pair from the test library, the sending side made non-blocking if asked. */
 static void tcp_pair(int *snd, int *rcv, int sndbuf, bool nonblock)
 {
-    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t alen = sizeof(a);
-    assert_true(l >= 0);
-    assert_int_equal(bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
-    assert_int_equal(listen(l, 1), 0);
-    assert_int_equal(getsockname(l, (struct sockaddr *)&a, &alen), 0);
-    int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0), 0);
-    assert_true(c >= 0);
-    if (sndbuf)
-        assert_int_equal(setsockopt(c, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)), 0);
-    int rc = connect(c, (struct sockaddr *)&a, sizeof(a));
-    assert_true(rc == 0 || errno == EINPROGRESS);
-    *rcv = accept4(l, NULL, NULL, SOCK_CLOEXEC);
-    assert_true(*rcv >= 0);
-    close(l);
-    *snd = c;
+    kc_test_tcp_pair(snd, rcv, sndbuf, 0);
+    if (nonblock)
+        assert_int_equal(fcntl(*snd, F_SETFL, fcntl(*snd, F_GETFL) | O_NONBLOCK), 0);
 }
 
 enum how { SENDFILE, COPY };
