@@ -3,7 +3,7 @@
 #
 #   append_vs_write   the append path vs write(2) of the same bytes        (~5 s)
 #   group_commit      durable appends/s, 1/8/64 writers vs write+fdatasync  (~25 s)
-#   read_latency      random reads on 1e5/1e6/1e7-record logs               (~10 s, 1.2 GB)
+#   read_latency      random reads on 1e5/1e6/1e7-record logs, the floor    (~20 s, 1.2 GB)
 #
 # BENCH_QUICK=1 asks each for its short form (and skips the 1e7-record log).
 set -euo pipefail
