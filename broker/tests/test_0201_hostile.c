@@ -30,11 +30,18 @@
 
 /* Under ASan freed memory waits in a quarantine (256 MiB) and TSan keeps shadow for it, so
  * the broker (built the same way as this test) cannot give it back: there the return to
- * baseline is only printed, and checked in the plain build. */
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+ * baseline is only printed, and checked in the plain build. Their shadow memory also
+ * multiplies what a byte of buffer costs (measured: ASan 2.2x, TSan 4.1x the plain build),
+ * so the bounds scale by MEM_FACTOR. */
+#if defined(__SANITIZE_THREAD__)
 #define RETURNS_MEMORY 0
+#define MEM_FACTOR     6
+#elif defined(__SANITIZE_ADDRESS__)
+#define RETURNS_MEMORY 0
+#define MEM_FACTOR     3
 #else
 #define RETURNS_MEMORY 1
+#define MEM_FACTOR     1
 #endif
 
 /* ---- the broker's memory ----------------------------------------------------------------- */
@@ -405,7 +412,7 @@ static void test_0201_every_abuse_on_a_thousand_connections(void **state)
                cat[k].outcome == ANSWER_CLOSE ? ", then closed" : "");
     kc_sleep_ms(500); /* the closes reach the broker */
     struct mem m1 = mem_of(b);
-    long bound = 64 * 1024; /* 1000 connections at 64 KiB of input buffer each, at most */
+    long bound = MEM_FACTOR * 64 * 1024; /* 1000 connections at 64 KiB of input each, at most */
     figure("1000 abusive connections", m0.rss_kb, peak, m1.rss_kb, bound);
     assert_true(peak - m0.rss_kb <= bound);
 }
@@ -447,7 +454,8 @@ static void test_0201_slow_half_frames_closed_after_idle_memory_returned(void **
            "%lld ms after the first byte (connections.max.idle.ms=%d)\n", N, SENT >> 10,
            (long long)sent_ms, (long long)closed_ms, IDLE_MS);
     assert_true(closed_ms >= IDLE_MS - 500);
-    long bound = N * (2 * (SENT >> 10) + 64) + 16 * 1024;
+    /* the design's bound: an input buffer at most doubles past what arrived */
+    long bound = MEM_FACTOR * (N * 2 * (SENT >> 10) + 16 * 1024);
     figure("100 stalled 64 MiB frames", m0.rss_kb, peak, m1.rss_kb, bound);
     assert_true(peak - m0.rss_kb <= bound);
     if (RETURNS_MEMORY)
@@ -493,7 +501,7 @@ static void test_0201_clients_closing_mid_response(void **state)
     good_stop(&g, "200 mid-response closes");
     figure("200 closes mid-response (5 MB each)", m0.rss_kb, peak, m1.rss_kb, 32 * 1024);
     /* the answers go out by sendfile from the page cache: no copy in the broker's heap */
-    assert_true(peak - m0.rss_kb <= 32 * 1024);
+    assert_true(peak - m0.rss_kb <= MEM_FACTOR * 32 * 1024);
 }
 
 /* Kafka: fetches parked on long-polls, then abandoned; frames half-sent; wrong counts. */
@@ -538,7 +546,7 @@ static void test_0201_kafka_parked_and_abandoned(void **state)
     long peak = sampler_stop(&s);
     struct mem m1 = mem_of(b);
     good_stop(&g, "300 Kafka abusers");
-    long bound = 32 * 1024;
+    long bound = MEM_FACTOR * 32 * 1024;
     figure("300 Kafka parked/half/bad", m0.rss_kb, peak, m1.rss_kb, bound);
     assert_true(peak - m0.rss_kb <= bound);
     kt_assert_serving(b);
