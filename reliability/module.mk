@@ -35,10 +35,12 @@ crashloop: bins
 		echo "== kafka_crashloop --acks $$a $(CRASHLOOP_FLAGS)"; \
 		$(BUILD)/bin/kafka_crashloop --acks $$a $(CRASHLOOP_FLAGS); echo; done
 
-HOSTILE_TESTS = $(filter $(BUILD)/tests/broker/test_02%,$(broker_TESTS))
+HOSTILE_TESTS = $(filter $(BUILD)/tests/broker/test_02%,$(broker_TESTS)) \
+	$(BUILD)/tests/reliability/test_faults
 hostile: $(HOSTILE_TESTS) bins | $(TEST_DEPS_STAMP)
 	@scripts/run-tests.sh $(BUILD) $(HOSTILE_TESTS)
-	@for t in $(HOSTILE_TESTS); do grep -h '^# figure' $(BUILD)/test-logs/broker/$$(basename $$t).log || true; done
+	@for t in $(HOSTILE_TESTS); do grep -h '^# figure' \
+		$(BUILD)/test-logs/$${t#$(BUILD)/tests/}.log || true; done
 
 .PHONY: crashloop hostile
 

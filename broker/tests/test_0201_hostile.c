@@ -25,7 +25,7 @@
 
 #include "kafka/kt.h"
 
-#define S(s) np_str(s)
+#define S(s)    np_str(s)
 #define IDLE_MS 3000
 
 /* Under ASan freed memory waits in a quarantine (256 MiB) and TSan keeps shadow for it, so
@@ -114,7 +114,8 @@ static long sampler_stop(struct sampler *s)
 static void figure(const char *phase, long before, long peak, long after, long bound)
 {
     printf("# figure rss %-34s before %6ld KiB  peak %7ld KiB (+%ld)  after %6ld KiB (+%ld)  "
-           "bound +%ld KiB\n", phase, before, peak, peak - before, after, after - before, bound);
+           "bound +%ld KiB\n",
+           phase, before, peak, peak - before, after, after - before, bound);
 }
 
 /* ---- the well-behaved client ------------------------------------------------------------- */
@@ -136,8 +137,8 @@ static int good_round(struct good *g, struct np_client *c, long i)
     struct np_produce_resp pr;
     struct np_consume_resp cr;
     int n = snprintf(v, sizeof(v), "good-%ld", i);
-    struct np_produce_req req = {S("good"), 0, NP_ACKS_LEADER, -1, {NULL, -1},
-                                 {(const uint8_t *)v, n}};
+    struct np_produce_req req = {S("good"), 0,          NP_ACKS_LEADER,
+                                 -1,        {NULL, -1}, {(const uint8_t *)v, n}};
     int64_t t0 = kc_mono_ns();
     int rc = np_client_produce(c, &req, &pr);
     struct np_consume_req q = {S("good"), 0, pr.offset};
@@ -148,7 +149,8 @@ static int good_round(struct good *g, struct np_client *c, long i)
     int64_t us = (kc_mono_ns() - t0) / 1000;
     g->max_us = KC_MAX(g->max_us, us);
     if (rc)
-        snprintf(g->err, sizeof(g->err), "round %ld: %.60s (%.150s)", i, np_strerror(rc), c->errmsg);
+        snprintf(g->err, sizeof(g->err), "round %ld: %.60s (%.150s)", i, np_strerror(rc),
+                 c->errmsg);
     return rc;
 }
 
@@ -253,7 +255,8 @@ static void enc_create(struct kc_writer *w, int i)
     memset(long_name, 'x', 250);
     const char *names[] = {"../../etc/passwd", long_name, "", "ok-name", "ok-name"};
     const int32_t parts[] = {1, 1, 1, 0, 0x7FFFFFFF};
-    np_encode_create_topic(w, 100 + (uint32_t)i, &(struct np_create_topic_req){S(names[i]), parts[i]});
+    np_encode_create_topic(w, 100 + (uint32_t)i,
+                           &(struct np_create_topic_req){S(names[i]), parts[i]});
 }
 
 static void enc_misc(struct kc_writer *w, int i)
@@ -261,7 +264,8 @@ static void enc_misc(struct kc_writer *w, int i)
     uint8_t batch[600];
     switch (i) {
     case 0:
-        np_encode_produce(w, 200, &(struct np_produce_req){S("t"), 0x7FFFFFFF, 1, -1, {NULL, -1}, S("v")});
+        np_encode_produce(w, 200,
+                          &(struct np_produce_req){S("t"), 0x7FFFFFFF, 1, -1, {NULL, -1}, S("v")});
         break;
     case 1:
         np_encode_produce(w, 201, &(struct np_produce_req){S("t"), -7, 1, -1, {NULL, -1}, S("v")});
@@ -273,11 +277,13 @@ static void enc_misc(struct kc_writer *w, int i)
         np_encode_consume(w, 203, &(struct np_consume_req){S("t"), 0, INT64_MIN});
         break;
     case 4:
-        np_encode_consume_batch(w, 204, &(struct np_consume_batch_req){S("t"), 0, INT64_MAX / 2, 10, 1024, 0});
+        np_encode_consume_batch(
+            w, 204, &(struct np_consume_batch_req){S("t"), 0, INT64_MAX / 2, 10, 1024, 0});
         break;
     default: {
         size_t len = bad_batch(batch, i - 5);
-        np_encode_produce_batch(w, 205, &(struct np_produce_batch_req){S("t"), 0, 1, {batch, (int32_t)len}});
+        np_encode_produce_batch(
+            w, 205, &(struct np_produce_batch_req){S("t"), 0, 1, {batch, (int32_t)len}});
         break;
     }
     }
@@ -309,13 +315,13 @@ static int catalogue(struct abuse *a)
                           NP_E_INVALID_PARTITIONS, NP_E_INVALID_PARTITIONS};
     for (int i = 0; i < 5; i++)
         encode_into(a, &n, cn[i], ce[i], enc_create, i);
-    const char *mn[] = {"partition 2^31-1", "partition -7", "offset 2^63-1", "offset -2^63",
-                        "batch offset 2^62", "batch bad CRC", "batch count lies",
-                        "batch length lies"};
-    const int16_t me[] = {NP_E_UNKNOWN_PARTITION, NP_E_UNKNOWN_PARTITION,
+    const char *mn[] = {"partition 2^31-1", "partition -7",      "offset 2^63-1",
+                        "offset -2^63",     "batch offset 2^62", "batch bad CRC",
+                        "batch count lies", "batch length lies"};
+    const int16_t me[] = {NP_E_UNKNOWN_PARTITION,   NP_E_UNKNOWN_PARTITION,
                           NP_E_OFFSET_OUT_OF_RANGE, NP_E_OFFSET_OUT_OF_RANGE,
-                          NP_E_OFFSET_OUT_OF_RANGE, NP_E_CORRUPT_BATCH, NP_E_CORRUPT_BATCH,
-                          NP_E_CORRUPT_BATCH};
+                          NP_E_OFFSET_OUT_OF_RANGE, NP_E_CORRUPT_BATCH,
+                          NP_E_CORRUPT_BATCH,       NP_E_CORRUPT_BATCH};
     for (int i = 0; i < 8; i++)
         encode_into(a, &n, mn[i], me[i], enc_misc, i);
     return n;
@@ -323,8 +329,8 @@ static int catalogue(struct abuse *a)
 
 /* ---- the thousand ------------------------------------------------------------------------ */
 
-static const uint8_t ping_frame[] = {0, 0, 0, 12, 0xCA, 0xFE, 1, NP_PING, 0, 0, 0, 99,
-                                     0xFF, 0xFF, 0xFF, 0xFF};
+static const uint8_t ping_frame[] = {0, 0, 0, 12, 0xCA, 0xFE, 1,    NP_PING,
+                                     0, 0, 0, 99, 0xFF, 0xFF, 0xFF, 0xFF};
 
 /* Check what connection fd got for abuse a: its answer, then kept (a ping works) or
  * closed. */
@@ -405,11 +411,12 @@ static void test_0201_every_abuse_on_a_thousand_connections(void **state)
     good_stop(&g, "1000 abusers");
     for (int k = 0; k < ncat; k++)
         printf("# figure abuse %-26s x%3d  -> %s%s\n", cat[k].name, per[k],
-               cat[k].outcome == CLOSE ? "closed" : cat[k].outcome == HANG_UP
-                                                        ? "client hung up; broker fine"
-                                                        : np_error_name(cat[k].error),
-               cat[k].outcome == ANSWER_KEEP ? ", connection kept" :
-               cat[k].outcome == ANSWER_CLOSE ? ", then closed" : "");
+               cat[k].outcome == CLOSE     ? "closed"
+               : cat[k].outcome == HANG_UP ? "client hung up; broker fine"
+                                           : np_error_name(cat[k].error),
+               cat[k].outcome == ANSWER_KEEP    ? ", connection kept"
+               : cat[k].outcome == ANSWER_CLOSE ? ", then closed"
+                                                : "");
     kc_sleep_ms(500); /* the closes reach the broker */
     struct mem m1 = mem_of(b);
     long bound = MEM_FACTOR * 64 * 1024; /* 1000 connections at 64 KiB of input each, at most */
@@ -451,8 +458,8 @@ static void test_0201_slow_half_frames_closed_after_idle_memory_returned(void **
     struct mem m1 = mem_of(b);
     good_stop(&g, "100 stalled half frames");
     printf("# figure slow clients: %d x %d KiB of a 64 MiB frame, sent in %lld ms, all closed "
-           "%lld ms after the first byte (connections.max.idle.ms=%d)\n", N, SENT >> 10,
-           (long long)sent_ms, (long long)closed_ms, IDLE_MS);
+           "%lld ms after the first byte (connections.max.idle.ms=%d)\n",
+           N, SENT >> 10, (long long)sent_ms, (long long)closed_ms, IDLE_MS);
     assert_true(closed_ms >= IDLE_MS - 500);
     /* the design's bound: an input buffer at most doubles past what arrived */
     long bound = MEM_FACTOR * (N * 2 * (SENT >> 10) + 16 * 1024);
@@ -487,7 +494,8 @@ static void test_0201_clients_closing_mid_response(void **state)
         struct kc_writer w;
         uint8_t part[4096];
         kc_writer_init(&w, 0);
-        np_encode_consume_batch(&w, 1, &(struct np_consume_batch_req){S("t"), 1, 0, 100000, 64 << 20, 0});
+        np_encode_consume_batch(&w, 1,
+                                &(struct np_consume_batch_req){S("t"), 1, 0, 100000, 64 << 20, 0});
         int fd = kb_connect(b);
         kb_send(fd, w.p, w.len);
         if (round % 3)

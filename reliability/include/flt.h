@@ -69,11 +69,11 @@ struct flt_ctl {
     _Atomic uint64_t hits;     /* calls failed so far */
     char match[256];           /* substring of the file's path; "" = any regular file */
     /* the power-cut model */
-    _Atomic uint32_t track_sync; /* 1: record fsyncs of *.log files and their directories */
-    _Atomic uint32_t sync_lock;  /* spin lock for adding entries (shim threads) */
-    _Atomic uint32_t nsync;      /* entries used */
+    _Atomic uint32_t track_sync;    /* 1: record fsyncs of *.log files and their directories */
+    _Atomic uint32_t sync_lock;     /* spin lock for adding entries (shim threads) */
+    _Atomic uint32_t nsync;         /* entries used */
     _Atomic uint32_t sync_overflow; /* an fsync found the table full: the model is void */
-    _Atomic uint64_t syncs_seen; /* file fsyncs recorded */
+    _Atomic uint64_t syncs_seen;    /* file fsyncs recorded */
     struct flt_sync sync[FLT_SYNC_MAX];
 };
 
@@ -83,8 +83,8 @@ struct flt_ctl {
  * ever added, under sync_lock; an entry whose inode differs is another file of the same
  * name (deleted and re-created) and is taken over, its figures reset.
  */
-static inline struct flt_sync *flt__sync_slot(struct flt_ctl *ctl, const char *path,
-                                              uint64_t ino, int create)
+static inline struct flt_sync *flt__sync_slot(struct flt_ctl *ctl, const char *path, uint64_t ino,
+                                              int create)
 {
     struct flt_sync *hit = NULL;
     while (atomic_exchange(&ctl->sync_lock, 1))
@@ -122,8 +122,7 @@ struct flt_ctl *flt_ctl_open(const char *path);
 void flt_ctl_close(struct flt_ctl *ctl);
 /* Fail `ops` on files whose path contains match with -err, `count` times (-1 = until
  * disarmed); partial=1 makes a failing write first store half of its bytes. */
-void flt_arm(struct flt_ctl *ctl, uint32_t ops, int err, const char *match, int count,
-             int partial);
+void flt_arm(struct flt_ctl *ctl, uint32_t ops, int err, const char *match, int count, int partial);
 void flt_disarm(struct flt_ctl *ctl);
 uint64_t flt_hits(const struct flt_ctl *ctl);
 

@@ -33,16 +33,16 @@
 
 struct rel_broker {
     /* in: set before rel_broker_spawn */
-    char bin[REL_PATH_MAX];   /* the kafka_broker executable */
-    char data[REL_PATH_MAX];  /* --data-dir */
-    char log[REL_PATH_MAX];   /* stderr, appended */
-    char shim[REL_PATH_MAX];  /* LD_PRELOAD this ("" = none) */
-    char ctl[REL_PATH_MAX];   /* KC_FAULT_CTL for the shim ("" = none) */
+    char bin[REL_PATH_MAX];  /* the kafka_broker executable */
+    char data[REL_PATH_MAX]; /* --data-dir */
+    char log[REL_PATH_MAX];  /* stderr, appended */
+    char shim[REL_PATH_MAX]; /* LD_PRELOAD this ("" = none) */
+    char ctl[REL_PATH_MAX];  /* KC_FAULT_CTL for the shim ("" = none) */
     /* out */
-    pid_t pid;                /* 0 when not running */
-    int port;                 /* 0 until listening */
-    char addr[64];            /* "127.0.0.1:<port>" */
-    int out_fd;               /* the read end of the child's stdout (private) */
+    pid_t pid;     /* 0 when not running */
+    int port;      /* 0 until listening */
+    char addr[64]; /* "127.0.0.1:<port>" */
+    int out_fd;    /* the read end of the child's stdout (private) */
 };
 
 /* Fill b's paths: bin = <bin_dir>/kafka_broker, data = <dir>/data, log = <dir>/broker.log;

@@ -42,24 +42,24 @@
 #include <stdio.h>
 
 struct rel_crash_opts {
-    int cycles;             /* kill/restart cycles (>= 1) */
-    uint64_t seed;          /* every random choice derives from it */
-    int acks;               /* -1 (all) or 1 */
-    bool powercut;          /* simulate losing what was not fsynced (needs shim) */
-    int producers;          /* producer threads, 1..16 */
-    int partitions;         /* of the test topic, 1..64 */
-    int records_per_cycle;  /* per producer, at most */
-    int window;             /* requests in flight per producer */
-    int kill_min_ms;        /* the kill comes this long into the load ... */
-    int kill_max_ms;        /* ... at most this long */
-    int recovery_kill_pct;  /* % of cycles that also kill the broker during its start */
-    const char *bin_dir;    /* kafka_broker is here */
-    const char *shim;       /* libkc_fault.so (NULL or "": no power cut) */
-    const char *dir;        /* an empty work directory (the caller makes and removes it) */
-    FILE *out;              /* one line per cycle and the summary (NULL: quiet) */
-    bool sabotage;          /* test hook: before the last restart, cut the newest segment
-                               of partition 0 in half behind the broker's back (a disk
-                               that lies): the run must then fail with lost > 0 */
+    int cycles;            /* kill/restart cycles (>= 1) */
+    uint64_t seed;         /* every random choice derives from it */
+    int acks;              /* -1 (all) or 1 */
+    bool powercut;         /* simulate losing what was not fsynced (needs shim) */
+    int producers;         /* producer threads, 1..16 */
+    int partitions;        /* of the test topic, 1..64 */
+    int records_per_cycle; /* per producer, at most */
+    int window;            /* requests in flight per producer */
+    int kill_min_ms;       /* the kill comes this long into the load ... */
+    int kill_max_ms;       /* ... at most this long */
+    int recovery_kill_pct; /* % of cycles that also kill the broker during its start */
+    const char *bin_dir;   /* kafka_broker is here */
+    const char *shim;      /* libkc_fault.so (NULL or "": no power cut) */
+    const char *dir;       /* an empty work directory (the caller makes and removes it) */
+    FILE *out;             /* one line per cycle and the summary (NULL: quiet) */
+    bool sabotage;         /* test hook: before the last restart, cut the newest segment
+                              of partition 0 in half behind the broker's back (a disk
+                              that lies): the run must then fail with lost > 0 */
 };
 
 /* Defaults: 5 cycles, acks=all, no power cut, 4 producers, 4 partitions, 3000 records per
@@ -67,31 +67,31 @@ struct rel_crash_opts {
 void rel_crash_opts_default(struct rel_crash_opts *o);
 
 struct rel_crash_result {
-    int cycles;              /* completed kill -> restart -> verify cycles */
-    int recovery_kills;      /* extra kills that landed while the broker was starting */
-    uint64_t sent;           /* records sent */
-    uint64_t acked;          /* records acknowledged */
-    uint64_t checked;        /* records read back and checked after restarts, in all */
-    uint64_t final_records;  /* records in the log at the end (each checked at every
-                                restart since it was written) */
-    uint64_t live_checked;   /* records validated by the consumer while the broker ran */
-    uint64_t unacked_present;/* sent, not acknowledged before the kill, yet kept: fine */
-    uint64_t lost;           /* VIOLATION: acknowledged-and-required or once-seen, missing */
-    uint64_t lost_unsynced;  /* acks=1 records the power cut took (never fsynced): allowed */
-    uint64_t duplicates;     /* VIOLATION */
-    uint64_t out_of_order;   /* VIOLATION: a producer's order broken, or not at its offset */
-    uint64_t corrupt;        /* VIOLATION: bad CRC, unknown record, wrong partition ... */
-    uint64_t holes;          /* VIOLATION: a missing record followed by a kept later one */
-    uint64_t errors;         /* VIOLATION: error answers to well-formed produces */
-    uint64_t commits_acked;  /* group offset commits acknowledged */
-    uint64_t commits_checked;/* group offsets compared after restarts */
-    uint64_t commits_lost;   /* VIOLATION */
-    uint64_t cut_bytes;      /* bytes the power cut took from .log files */
-    int cut_files;           /* .log files the power cut deleted (directory never fsynced) */
-    int64_t restart_p50_ms;  /* restart after a kill (recovery included), median ... */
-    int64_t restart_max_ms;  /* ... and slowest */
-    int64_t ms;              /* wall time of the run */
-    char error[512];         /* the first violation or harness failure ("" if none) */
+    int cycles;               /* completed kill -> restart -> verify cycles */
+    int recovery_kills;       /* extra kills that landed while the broker was starting */
+    uint64_t sent;            /* records sent */
+    uint64_t acked;           /* records acknowledged */
+    uint64_t checked;         /* records read back and checked after restarts, in all */
+    uint64_t final_records;   /* records in the log at the end (each checked at every
+                                 restart since it was written) */
+    uint64_t live_checked;    /* records validated by the consumer while the broker ran */
+    uint64_t unacked_present; /* sent, not acknowledged before the kill, yet kept: fine */
+    uint64_t lost;            /* VIOLATION: acknowledged-and-required or once-seen, missing */
+    uint64_t lost_unsynced;   /* acks=1 records the power cut took (never fsynced): allowed */
+    uint64_t duplicates;      /* VIOLATION */
+    uint64_t out_of_order;    /* VIOLATION: a producer's order broken, or not at its offset */
+    uint64_t corrupt;         /* VIOLATION: bad CRC, unknown record, wrong partition ... */
+    uint64_t holes;           /* VIOLATION: a missing record followed by a kept later one */
+    uint64_t errors;          /* VIOLATION: error answers to well-formed produces */
+    uint64_t commits_acked;   /* group offset commits acknowledged */
+    uint64_t commits_checked; /* group offsets compared after restarts */
+    uint64_t commits_lost;    /* VIOLATION */
+    uint64_t cut_bytes;       /* bytes the power cut took from .log files */
+    int cut_files;            /* .log files the power cut deleted (directory never fsynced) */
+    int64_t restart_p50_ms;   /* restart after a kill (recovery included), median ... */
+    int64_t restart_max_ms;   /* ... and slowest */
+    int64_t ms;               /* wall time of the run */
+    char error[512];          /* the first violation or harness failure ("" if none) */
 };
 
 /*

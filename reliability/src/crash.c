@@ -37,8 +37,8 @@ void rel_crash_opts_default(struct rel_crash_opts *o)
 /* Async flushes (every 100 ms), 1 MiB segments so that rolls and multi-segment recovery
  * happen, two network loops. */
 static const char *const broker_args[] = {
-    "--override", "log.flush.interval.ms=100",  "--override", "log.segment.bytes=1048576",
-    "--override", "num.network.threads=2",      "--override", "log.retention.ms=-1",
+    "--override", "log.flush.interval.ms=100",     "--override", "log.segment.bytes=1048576",
+    "--override", "num.network.threads=2",         "--override", "log.retention.ms=-1",
     "--override", "log.index.interval.bytes=1024", NULL};
 
 static int check_opts(const struct rel_crash_opts *o)
@@ -129,8 +129,8 @@ static int cut_dir(struct crl_run *run, const char *dir)
     while (rc == 0 && (de = readdir(d)) != NULL) {
         char path[REL_PATH_MAX];
         size_t n = strlen(de->d_name);
-        if (de->d_name[0] == '.' || snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >=
-                                        (int)sizeof(path))
+        if (de->d_name[0] == '.' ||
+            snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= (int)sizeof(path))
             continue;
         if (de->d_type == DT_DIR)
             rc = cut_dir(run, path);
@@ -235,11 +235,13 @@ static int cycle(struct crl_run *run)
     if (rc == 0)
         rc = crl__verify(run);
     if (run->o->out)
-        fprintf(run->o->out, "cycle %3d/%d: killed after %4lld ms, %6llu acked; restart %4lld "
-                "ms; checked %8llu records, lost %llu%s\n", run->cycle, run->o->cycles,
-                (long long)killed_after, (unsigned long long)(run->r->acked - acked0),
-                (long long)start_ms, (unsigned long long)(run->r->checked - checked0),
-                (unsigned long long)run->r->lost, rc ? "  <-- FAILED" : "");
+        fprintf(run->o->out,
+                "cycle %3d/%d: killed after %4lld ms, %6llu acked; restart %4lld "
+                "ms; checked %8llu records, lost %llu%s\n",
+                run->cycle, run->o->cycles, (long long)killed_after,
+                (unsigned long long)(run->r->acked - acked0), (long long)start_ms,
+                (unsigned long long)(run->r->checked - checked0), (unsigned long long)run->r->lost,
+                rc ? "  <-- FAILED" : "");
     return rc;
 }
 
@@ -285,8 +287,8 @@ static int finish(struct crl_run *run)
 {
     int st = rel_broker_stop(&run->b, CRL_START_MS);
     if (st != 0)
-        return crl__violation(run, "the final SIGTERM stop was not clean (status %d); see %s",
-                              st, run->b.log);
+        return crl__violation(run, "the final SIGTERM stop was not clean (status %d); see %s", st,
+                              run->b.log);
     int rc = rel_broker_start(&run->b, broker_args, CRL_START_MS);
     if (rc)
         return crl__violation(run, "no clean restart: %s", kc_strerror(rc));
@@ -311,10 +313,11 @@ int rel_crash_run(const struct rel_crash_opts *o, struct rel_crash_result *r)
     run->r = r;
     run->rng = o->seed;
     if (o->out)
-        fprintf(o->out, "crash loop: seed %llu, %d cycles, acks=%s%s, %d producers, %d "
-                "partitions\n", (unsigned long long)o->seed, o->cycles,
-                o->acks == -1 ? "all" : "1", o->powercut ? ", power cut" : "", o->producers,
-                o->partitions);
+        fprintf(o->out,
+                "crash loop: seed %llu, %d cycles, acks=%s%s, %d producers, %d "
+                "partitions\n",
+                (unsigned long long)o->seed, o->cycles, o->acks == -1 ? "all" : "1",
+                o->powercut ? ", power cut" : "", o->producers, o->partitions);
     if (rc == 0 && !(run->restart_ms = calloc((size_t)o->cycles, sizeof(int64_t))))
         rc = -ENOMEM;
     if (rc == 0)
@@ -346,27 +349,36 @@ void rel_crash_print(FILE *f, const struct rel_crash_opts *o, const struct rel_c
     fprintf(f, "seed              %llu\n", (unsigned long long)o->seed);
     fprintf(f, "mode              acks=%s, %s\n", o->acks == -1 ? "all" : "1",
             o->powercut ? "kill -9 + power cut (unsynced tails lost)" : "kill -9");
-    fprintf(f, "cycles            %d (%d more kills during recovery); restart p50 %lld ms, "
-            "max %lld ms\n", r->cycles, r->recovery_kills, (long long)r->restart_p50_ms,
+    fprintf(f,
+            "cycles            %d (%d more kills during recovery); restart p50 %lld ms, "
+            "max %lld ms\n",
+            r->cycles, r->recovery_kills, (long long)r->restart_p50_ms,
             (long long)r->restart_max_ms);
     fprintf(f, "records sent      %llu\n", (unsigned long long)r->sent);
     fprintf(f, "acknowledged      %llu\n", (unsigned long long)r->acked);
-    fprintf(f, "checked           %llu reads after restarts, %llu live by the consumer; %llu "
-            "records in the log at the end\n", (unsigned long long)r->checked,
-            (unsigned long long)r->live_checked, (unsigned long long)r->final_records);
+    fprintf(f,
+            "checked           %llu reads after restarts, %llu live by the consumer; %llu "
+            "records in the log at the end\n",
+            (unsigned long long)r->checked, (unsigned long long)r->live_checked,
+            (unsigned long long)r->final_records);
     fprintf(f, "lost              %llu%s\n", (unsigned long long)r->lost,
-            o->acks == -1 || !o->powercut ? " (must be 0)" : " (must be 0: acknowledged and "
-                                                             "required, or once found)");
+            o->acks == -1 || !o->powercut ? " (must be 0)"
+                                          : " (must be 0: acknowledged and "
+                                            "required, or once found)");
     if (o->powercut)
-        fprintf(f, "cut by power      %llu acks=1 records never fsynced (allowed); %llu bytes, "
-                "%d files\n", (unsigned long long)r->lost_unsynced,
-                (unsigned long long)r->cut_bytes, r->cut_files);
+        fprintf(f,
+                "cut by power      %llu acks=1 records never fsynced (allowed); %llu bytes, "
+                "%d files\n",
+                (unsigned long long)r->lost_unsynced, (unsigned long long)r->cut_bytes,
+                r->cut_files);
     fprintf(f, "kept unacked      %llu (in flight at the kill, yet on disk: allowed)\n",
             (unsigned long long)r->unacked_present);
-    fprintf(f, "violations        duplicates %llu, out of order %llu, corrupt %llu, holes %llu, "
-            "errors %llu\n", (unsigned long long)r->duplicates,
-            (unsigned long long)r->out_of_order, (unsigned long long)r->corrupt,
-            (unsigned long long)r->holes, (unsigned long long)r->errors);
+    fprintf(f,
+            "violations        duplicates %llu, out of order %llu, corrupt %llu, holes %llu, "
+            "errors %llu\n",
+            (unsigned long long)r->duplicates, (unsigned long long)r->out_of_order,
+            (unsigned long long)r->corrupt, (unsigned long long)r->holes,
+            (unsigned long long)r->errors);
     fprintf(f, "group commits     %llu acknowledged, %llu checked, %llu lost\n",
             (unsigned long long)r->commits_acked, (unsigned long long)r->commits_checked,
             (unsigned long long)r->commits_lost);

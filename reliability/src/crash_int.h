@@ -40,10 +40,10 @@
 enum crl_state { CRL_UNSENT, CRL_SENT, CRL_ERROR, CRL_ACKED, CRL_KEPT, CRL_GONE };
 
 struct crl_rec {
-    int64_t offset;  /* acknowledged at (ACKED), found at (KEPT); else -1 */
-    uint8_t state;   /* enum crl_state */
+    int64_t offset; /* acknowledged at (ACKED), found at (KEPT); else -1 */
+    uint8_t state;  /* enum crl_state */
     uint8_t part;
-    uint8_t seen;    /* times found by the current verification */
+    uint8_t seen; /* times found by the current verification */
 };
 
 struct crl_run;
@@ -56,10 +56,10 @@ struct crl_producer {
     struct crl_rec *recs; /* indexed by seq; owned by the thread during a load */
     uint64_t cap;
     uint64_t next_seq;
-    uint64_t limit;       /* next_seq stops here this cycle */
+    uint64_t limit; /* next_seq stops here this cycle */
     uint64_t rng;
     uint64_t sent, acked, errors; /* this cycle */
-    char error[256];      /* a violation seen by the thread (answers out of order ...) */
+    char error[256];              /* a violation seen by the thread (answers out of order ...) */
 };
 
 struct crl_consumer {
@@ -81,7 +81,7 @@ struct crl_run {
     struct flt_ctl *ctl; /* the power-cut model's table (NULL without a power cut) */
     uint64_t rng;
     int cycle;
-    atomic_int stop;     /* set once the broker is killed: idle threads leave */
+    atomic_int stop; /* set once the broker is killed: idle threads leave */
     struct crl_producer prod[CRL_MAX_PRODUCERS];
     struct crl_consumer cons;
     int64_t *restart_ms; /* per cycle, for the median */
@@ -90,8 +90,7 @@ struct crl_run {
 /* The record value of (producer, seq) into buf[CRL_VALUE_MAX]; its length. */
 int crl__value_make(uint8_t *buf, uint64_t seed, int producer, uint64_t seq);
 /* 0 and (producer, seq) if p[0..len) is exactly such a value, intact; else -1. */
-int crl__value_parse(const uint8_t *p, int32_t len, uint64_t seed, int *producer,
-                     uint64_t *seq);
+int crl__value_parse(const uint8_t *p, int32_t len, uint64_t seed, int *producer, uint64_t *seq);
 
 /* Make room for seq in a producer's model; -ENOMEM. */
 int crl__reserve(struct crl_producer *pr, uint64_t seq);
@@ -106,8 +105,7 @@ void crl__load_join(struct crl_run *run);
 int crl__verify(struct crl_run *run);
 
 /* Record the first violation in r->error (printf-style) and return KC_ECORRUPT. */
-int crl__violation(struct crl_run *run, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+int crl__violation(struct crl_run *run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* The power cut: cut what was never fsynced from every .log under run->b.data. */
 int crl__powercut(struct crl_run *run);

@@ -42,8 +42,7 @@ int crl__value_make(uint8_t *buf, uint64_t seed, int producer, uint64_t seq)
     return 15 + n;
 }
 
-int crl__value_parse(const uint8_t *p, int32_t len, uint64_t seed, int *producer,
-                     uint64_t *seq)
+int crl__value_parse(const uint8_t *p, int32_t len, uint64_t seed, int *producer, uint64_t *seq)
 {
     uint8_t want[CRL_VALUE_MAX];
     if (!p || len < 15 || memcmp(p, "KCRL", 4) != 0)
@@ -111,10 +110,11 @@ static int prod_enqueue(struct prod_ctx *x)
     for (int i = 0; i < in->n; i++) {
         uint64_t seq = pr->next_seq++;
         int vl = crl__value_make(v, o->seed, pr->id, seq);
-        pr->recs[seq] = (struct crl_rec){.offset = -1, .state = CRL_SENT, .part = (uint8_t)in->part};
+        pr->recs[seq] =
+            (struct crl_rec){.offset = -1, .state = CRL_SENT, .part = (uint8_t)in->part};
         if (in->single) {
             struct np_produce_req req = {np_str(CRL_TOPIC), in->part, (int16_t)o->acks, -1,
-                                         {NULL, -1}, {v, vl}};
+                                         {NULL, -1},        {v, vl}};
             np_encode_produce(np_client_out(&x->c), in->corr, &req);
         } else if (kc_batch_builder_add(&x->bb, kc_wall_ms(), NULL, -1, v, vl, NULL, 0)) {
             return -ENOMEM;
@@ -125,8 +125,8 @@ static int prod_enqueue(struct prod_ctx *x)
         size_t len;
         if (kc_batch_builder_finish(&x->bb, &batch, &len))
             return -ENOMEM;
-        struct np_produce_batch_req req = {np_str(CRL_TOPIC), in->part, (int16_t)o->acks,
-                                           {batch, (int32_t)len}};
+        struct np_produce_batch_req req = {
+            np_str(CRL_TOPIC), in->part, (int16_t)o->acks, {batch, (int32_t)len}};
         np_encode_produce_batch(np_client_out(&x->c), in->corr, &req);
     }
     pr->sent += (uint64_t)in->n;
@@ -168,8 +168,8 @@ static int prod_answer(struct prod_ctx *x, const struct np_frame *f)
     }
     if (rc == 0 && (part != in->part || count != in->n || base < 0)) {
         snprintf(pr->error, sizeof(pr->error),
-                 "producer %d: asked partition %d with %d records, answered %d with %d",
-                 pr->id, in->part, in->n, part, count);
+                 "producer %d: asked partition %d with %d records, answered %d with %d", pr->id,
+                 in->part, in->n, part, count);
         return KC_ECORRUPT;
     }
     for (int i = 0; rc == 0 && i < in->n; i++) {
@@ -229,9 +229,10 @@ static int cons_check(struct crl_consumer *cs, int32_t p, const struct kc_slice 
         int size = kc_batch_validate(recs->p + at, len - at, NULL), prod, rc;
         uint64_t seq;
         if (size <= 0 || kc_record_iter_init(&it, recs->p + at, (size_t)size) != 0) {
-            snprintf(cs->error, sizeof(cs->error), "consumer: partition %d served a bad batch "
-                     "at byte %zu of a fetch from %lld: %s", p, at, (long long)cs->pos[p],
-                     kc_strerror(size <= 0 ? size : KC_EMALFORMED));
+            snprintf(cs->error, sizeof(cs->error),
+                     "consumer: partition %d served a bad batch "
+                     "at byte %zu of a fetch from %lld: %s",
+                     p, at, (long long)cs->pos[p], kc_strerror(size <= 0 ? size : KC_EMALFORMED));
             return KC_ECORRUPT;
         }
         while ((rc = kc_record_iter_next(&it, &rec)) == 1) {
@@ -239,9 +240,10 @@ static int cons_check(struct crl_consumer *cs, int32_t p, const struct kc_slice 
                 continue; /* the first batch may begin before the position */
             if (rec.offset != cs->pos[p] ||
                 crl__value_parse(rec.value, rec.value_len, o->seed, &prod, &seq) != 0) {
-                snprintf(cs->error, sizeof(cs->error), "consumer: partition %d offset %lld "
-                         "(expected %lld) holds a record nobody wrote", p,
-                         (long long)rec.offset, (long long)cs->pos[p]);
+                snprintf(cs->error, sizeof(cs->error),
+                         "consumer: partition %d offset %lld "
+                         "(expected %lld) holds a record nobody wrote",
+                         p, (long long)rec.offset, (long long)cs->pos[p]);
                 return KC_ECORRUPT;
             }
             cs->pos[p]++;
@@ -273,8 +275,7 @@ static int cons_round(struct crl_consumer *cs, struct np_client *c)
         progress = 1;
         if (rel_rand(&cs->rng) % 3)
             continue;
-        struct np_commit_req cm = {np_str(CRL_GROUP), np_str(CRL_TOPIC), p, cs->pos[p],
-                                   {NULL, -1}};
+        struct np_commit_req cm = {np_str(CRL_GROUP), np_str(CRL_TOPIC), p, cs->pos[p], {NULL, -1}};
         cs->pending[p] = cs->pos[p];
         if ((rc = np_client_commit(c, &cm)) != 0)
             return rc;

@@ -34,8 +34,8 @@ int crl__violation(struct crl_run *run, const char *fmt, ...)
 struct scan {
     struct crl_run *run;
     int32_t part;
-    int64_t next;                            /* the offset the next record must have */
-    int64_t last_seq[CRL_MAX_PRODUCERS];     /* per producer, in this partition */
+    int64_t next;                        /* the offset the next record must have */
+    int64_t last_seq[CRL_MAX_PRODUCERS]; /* per producer, in this partition */
 };
 
 /* One record found at rec->offset of partition s->part. */
@@ -54,15 +54,15 @@ static int scan_record(struct scan *s, const struct kc_record *rec)
     struct crl_rec *m = &run->prod[prod].recs[seq];
     if (m->part != s->part || m->state == CRL_GONE) {
         r->corrupt++;
-        return crl__violation(run, "partition %d offset %lld: producer %d seq %llu %s",
-                              s->part, (long long)rec->offset, prod, (unsigned long long)seq,
+        return crl__violation(run, "partition %d offset %lld: producer %d seq %llu %s", s->part,
+                              (long long)rec->offset, prod, (unsigned long long)seq,
                               m->part != s->part ? "was sent to another partition"
                                                  : "was missing after an earlier restart");
     }
     if (m->seen++) {
         r->duplicates++;
-        return crl__violation(run, "partition %d offset %lld: producer %d seq %llu again",
-                              s->part, (long long)rec->offset, prod, (unsigned long long)seq);
+        return crl__violation(run, "partition %d offset %lld: producer %d seq %llu again", s->part,
+                              (long long)rec->offset, prod, (unsigned long long)seq);
     }
     bool placed = m->state == CRL_ACKED || m->state == CRL_KEPT;
     if ((placed && m->offset != rec->offset) || (int64_t)seq <= s->last_seq[prod]) {
@@ -89,8 +89,10 @@ static int scan_batches(struct scan *s, const uint8_t *p, size_t len)
         if (size <= 0 || kc_batch_base_offset(p + at) != s->next ||
             kc_record_iter_init(&it, p + at, (size_t)size) != 0) {
             s->run->r->corrupt++;
-            return crl__violation(s->run, "partition %d: the batch served for offset %lld is "
-                                  "bad (%s)", s->part, (long long)s->next,
+            return crl__violation(s->run,
+                                  "partition %d: the batch served for offset %lld is "
+                                  "bad (%s)",
+                                  s->part, (long long)s->next,
                                   size <= 0 ? kc_strerror(size) : "wrong base offset");
         }
         while ((rc = kc_record_iter_next(&it, &rec)) == 1) {
@@ -105,8 +107,10 @@ static int scan_batches(struct scan *s, const uint8_t *p, size_t len)
         }
         if (rc != 0) {
             s->run->r->corrupt++;
-            return crl__violation(s->run, "partition %d: a record near offset %lld does not "
-                                  "parse", s->part, (long long)s->next);
+            return crl__violation(s->run,
+                                  "partition %d: a record near offset %lld does not "
+                                  "parse",
+                                  s->part, (long long)s->next);
         }
         at += (size_t)size;
     }
@@ -124,16 +128,18 @@ static int scan_partition(struct crl_run *run, struct np_client *c, int32_t p)
         struct np_consume_batch_req q = {np_str(CRL_TOPIC), p, s.next, 1 << 20, 1 << 20, 0};
         int rc = np_client_consume_batch(c, &q, &br);
         if (rc)
-            return np_is_err(rc) ? crl__violation(run, "partition %d: reading offset %lld: %s",
-                                                  p, (long long)s.next, c->errmsg)
+            return np_is_err(rc) ? crl__violation(run, "partition %d: reading offset %lld: %s", p,
+                                                  (long long)s.next, c->errmsg)
                                  : rc;
         if (end < 0 && br.log_start != 0)
             return crl__violation(run, "partition %d starts at %lld, not 0", p,
                                   (long long)br.log_start);
         end = br.log_end;
         if (s.next < end && br.records.len == 0)
-            return crl__violation(run, "partition %d: nothing served at %lld below the end "
-                                  "%lld", p, (long long)s.next, (long long)end);
+            return crl__violation(run,
+                                  "partition %d: nothing served at %lld below the end "
+                                  "%lld",
+                                  p, (long long)s.next, (long long)end);
         if ((rc = scan_batches(&s, br.records.p, (size_t)br.records.len)) != 0)
             return rc;
     }
@@ -149,20 +155,23 @@ static int sweep_one(struct crl_run *run, int prod, uint64_t seq, bool *gap)
     int rc = 0;
     if (m->seen && gap[m->part] && m->state != CRL_KEPT) {
         r->holes++;
-        rc = crl__violation(run, "partition %d: producer %d seq %llu was kept after an "
-                            "earlier record of it was lost", m->part, prod,
-                            (unsigned long long)seq);
+        rc = crl__violation(run,
+                            "partition %d: producer %d seq %llu was kept after an "
+                            "earlier record of it was lost",
+                            m->part, prod, (unsigned long long)seq);
     }
     if (m->seen) {
         r->unacked_present += m->state == CRL_SENT || m->state == CRL_ERROR;
         m->state = CRL_KEPT;
     } else if (m->state == CRL_KEPT || (m->state == CRL_ACKED && !lossy)) {
         r->lost++;
-        rc = crl__violation(run, "LOST: partition %d: producer %d seq %llu, %s at offset "
-                            "%lld, is gone", m->part, prod, (unsigned long long)seq,
-                            m->state == CRL_KEPT ? "found after an earlier restart"
-                                                 : "acknowledged",
-                            (long long)m->offset);
+        rc =
+            crl__violation(run,
+                           "LOST: partition %d: producer %d seq %llu, %s at offset "
+                           "%lld, is gone",
+                           m->part, prod, (unsigned long long)seq,
+                           m->state == CRL_KEPT ? "found after an earlier restart" : "acknowledged",
+                           (long long)m->offset);
     } else if (m->state == CRL_ACKED || m->state == CRL_SENT) {
         r->lost_unsynced += m->state == CRL_ACKED;
         gap[m->part] = true; /* later records of this producer here must be gone too */
@@ -201,14 +210,14 @@ static int check_groups(struct crl_run *run, struct np_client *c)
         struct np_fetch_offset_req q = {np_str(CRL_GROUP), np_str(CRL_TOPIC), p};
         int rc = np_client_fetch_offset(c, &q, &fr);
         if (rc)
-            return np_is_err(rc) ? crl__violation(run, "fetch-offset %d: %s", p, c->errmsg)
-                                 : rc;
+            return np_is_err(rc) ? crl__violation(run, "fetch-offset %d: %s", p, c->errmsg) : rc;
         run->r->commits_checked++;
         if (fr.offset != cs->acked[p] && fr.offset != cs->pending[p]) {
             run->r->commits_lost++;
-            return crl__violation(run, "group offset of partition %d is %lld; the last "
-                                  "acknowledged commit was %lld (in flight: %lld)", p,
-                                  (long long)fr.offset, (long long)cs->acked[p],
+            return crl__violation(run,
+                                  "group offset of partition %d is %lld; the last "
+                                  "acknowledged commit was %lld (in flight: %lld)",
+                                  p, (long long)fr.offset, (long long)cs->acked[p],
                                   (long long)cs->pending[p]);
         }
         cs->acked[p] = fr.offset;

@@ -30,8 +30,7 @@ void flt_ctl_close(struct flt_ctl *ctl)
         (void)munmap(ctl, sizeof(*ctl)); /* test teardown: the mapping simply goes away */
 }
 
-void flt_arm(struct flt_ctl *ctl, uint32_t ops, int err, const char *match, int count,
-             int partial)
+void flt_arm(struct flt_ctl *ctl, uint32_t ops, int err, const char *match, int count, int partial)
 {
     atomic_store(&ctl->ops, 0); /* disarm while the match string changes */
     strncpy(ctl->match, match ? match : "", sizeof(ctl->match) - 1);

@@ -163,8 +163,7 @@ static void verify(struct fx *f)
                 bool is_next = next < f->nacked && rec.offset == f->acked_at[next];
                 if (is_next && (rec.value_len != (int32_t)strlen(f->acked[next]) ||
                                 memcmp(rec.value, f->acked[next], (size_t)rec.value_len)))
-                    fail_msg("offset %lld does not hold %s", (long long)rec.offset,
-                             f->acked[next]);
+                    fail_msg("offset %lld does not hold %s", (long long)rec.offset, f->acked[next]);
                 next += is_next;
                 extra += !is_next;
             }
@@ -179,8 +178,10 @@ static void verify(struct fx *f)
     struct np_fetch_offset_req q = {S("g"), S("f"), 0};
     assert_int_equal(np_client_fetch_offset(&c, &q, &fr), 0);
     assert_int_equal(fr.offset, f->commit);
-    printf("# verified: %d acknowledged records at their offsets, %d refused ones kept, group "
-           "offset %lld\n", f->nacked, extra, (long long)f->commit);
+    printf("# figure faults verified: %d acknowledged records at their offsets, %d refused ones "
+           "kept, group "
+           "offset %lld\n",
+           f->nacked, extra, (long long)f->commit);
     np_client_close(&c);
 }
 
@@ -227,7 +228,8 @@ static void test_faults_write_enospc_refused_then_served_again(void **state)
     uint8_t *batch;
     kc_batch_builder_init(&bb, NULL, 0);
     for (int i = 0; i < 200; i++)
-        assert_int_equal(kc_batch_builder_add(&bb, -1, NULL, -1, "torn-record-value", 17, NULL, 0), 0);
+        assert_int_equal(kc_batch_builder_add(&bb, -1, NULL, -1, "torn-record-value", 17, NULL, 0),
+                         0);
     assert_int_equal(kc_batch_builder_finish(&bb, &batch, &len), 0);
     struct np_produce_batch_resp pbr;
     struct np_produce_batch_req pb = {S("f"), 0, NP_ACKS_LEADER, {batch, (int32_t)len}};
@@ -241,7 +243,8 @@ static void test_faults_write_enospc_refused_then_served_again(void **state)
     produce_ok(f, &c, NP_ACKS_ALL, "after-%d", 30);
     assert_int_equal(f->acked_at[30], 30);
     assert_int_equal(commit(f, &c, 60), 0);
-    printf("# ENOSPC: %llu writes failed; producers got STORAGE; offsets continued at %lld\n",
+    printf("# figure faults ENOSPC: %llu writes failed; producers got STORAGE; offsets continued "
+           "at %lld\n",
            (unsigned long long)flt_hits(f->ctl), (long long)f->acked_at[30]);
     np_client_close(&c);
     crash_and_verify(f, NULL);
@@ -263,7 +266,8 @@ static void test_faults_fsync_eio_fails_the_log_then_heals_in_place(void **state
     struct np_fetch_offset_resp fr;
     struct np_fetch_offset_req fq = {S("g"), S("f"), 0};
     assert_int_equal(np_client_fetch_offset(&c, &fq, &fr), 0);
-    printf("# a commit answered STORAGE is %s by fetch-offset (%lld; acknowledged: %lld)\n",
+    printf("# figure faults a commit answered STORAGE is %s by fetch-offset (%lld; acknowledged: "
+           "%lld)\n",
            fr.offset == 21 ? "SEEN" : "not seen", (long long)fr.offset, (long long)f->commit);
     struct np_consume_resp cr;
     struct np_consume_req q = {S("f"), 0, 19}; /* below the durable offset: still served */
@@ -278,9 +282,10 @@ static void test_faults_fsync_eio_fails_the_log_then_heals_in_place(void **state
         kc_sleep_ms(50);
     }
     assert_int_equal(rc, 0);
-    printf("# fsync EIO: %llu fsyncs failed; served again %lld ms after the fault cleared, "
-           "without a restart\n", (unsigned long long)flt_hits(f->ctl),
-           (long long)(kc_mono_ms() - t0));
+    printf("# figure faults fsync EIO: %llu fsyncs failed; served again %lld ms after the fault "
+           "cleared, "
+           "without a restart\n",
+           (unsigned long long)flt_hits(f->ctl), (long long)(kc_mono_ms() - t0));
     assert_true(log_has(f, "back in service"));
     produce_ok(f, &c, NP_ACKS_ALL, "later-%d", 20);
     assert_int_equal(commit(f, &c, 40), 0);
@@ -301,13 +306,15 @@ static void test_faults_rename_fails_checkpoints_nothing_lost(void **state)
     produce_ok(f, &c, NP_ACKS_ALL, "ckpt-%d", 400); /* ~15 segment rolls, each a checkpoint */
     assert_int_equal(commit(f, &c, 400), 0);
     uint64_t hits = flt_hits(f->ctl);
-    printf("# rename EIO: %llu checkpoint renames failed; every produce and commit was "
-           "acknowledged\n", (unsigned long long)hits);
+    printf(
+        "# figure faults rename EIO: %llu checkpoint renames failed; every produce and commit was "
+        "acknowledged\n",
+        (unsigned long long)hits);
     assert_true(hits > 0);
     np_client_close(&c);
     /* a stop while checkpoints cannot be written: the next start must recover, not trust */
     int st = rel_broker_stop(&f->b, WAIT_MS);
-    printf("# SIGTERM stop with checkpoint renames failing: wait status %d\n", st);
+    printf("# figure faults SIGTERM stop with checkpoint renames failing: wait status %d\n", st);
     flt_disarm(f->ctl);
     start(f, args);
     verify(f);
@@ -322,12 +329,12 @@ int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_faults_write_enospc_refused_then_served_again,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_faults_write_enospc_refused_then_served_again, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_faults_fsync_eio_fails_the_log_then_heals_in_place,
                                         setup, teardown),
-        cmocka_unit_test_setup_teardown(test_faults_rename_fails_checkpoints_nothing_lost,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_faults_rename_fails_checkpoints_nothing_lost, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
