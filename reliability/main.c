@@ -32,6 +32,8 @@ static int parse(int argc, char **argv, struct rel_crash_opts *o, const char **k
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         long long n = v ? strtoll(v, NULL, 10) : 0;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h"))
+            return 1;
         if (!strcmp(a, "--no-powercut")) {
             o->powercut = false;
             continue;
@@ -68,8 +70,9 @@ int main(int argc, char **argv)
     rel_crash_opts_default(&o);
     o.powercut = true;
     o.seed = (uint64_t)kc_wall_ms();
-    if (parse(argc, argv, &o, &keep) != 0)
-        return usage();
+    int prc = parse(argc, argv, &o, &keep);
+    if (prc != 0)
+        return prc == 1 ? (usage(), 0) : usage();
     ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
     if (n <= 0)
         return 1;
