@@ -157,8 +157,10 @@ static int fresh_segment(struct alog *log, struct repair *r)
     bool emptied = alog__seg_size(seg) == 0; /* cut at 0: it goes too, a new file replaces it */
     r->deleted += emptied;
     int rc = alog__segs_drop_from(log, emptied ? r->bad_seg : r->bad_seg + 1);
-    if (rc == 0 && !emptied && seg->oidx.file.writable)
+    if (rc == 0 && !emptied && seg->oidx.file.writable) {
         rc = alog__seg_seal(seg); /* rebuilt: trim its indexes like any rolled segment */
+        seg->index_synced = false; /* new files: the checkpoint syncs them before vouching */
+    }
     struct alog_segment *fresh = NULL;
     if (rc == 0)
         rc = alog__seg_create(log, end, &fresh);
