@@ -83,10 +83,14 @@ bench: $(ALL_BENCH) bins | $(BENCH_DEPS_STAMP)
 RUN_TARGET ?= run-appendLog
 run: $(RUN_TARGET)
 
+# Programs in bin/, the static libraries in lib/, and their public headers (each module's
+# include/) in include/kafka-c/, so the libraries can be used by other programs.
+PUBLIC_HEADERS = $(wildcard $(foreach m,$(MODULES) broker/proto broker/kafka broker/cli,$(m)/include/*.h))
 install: $(ALL_BINS) $(ALL_LIBS)
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/kafka-c
 	install -m 0755 $(ALL_BINS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 $(ALL_LIBS) $(DESTDIR)$(PREFIX)/lib/
+	install -m 0644 $(PUBLIC_HEADERS) $(DESTDIR)$(PREFIX)/include/kafka-c/
 
 clean:
 	rm -rf build
