@@ -29,6 +29,7 @@ struct brk_config {
     int advertised_port;                  /* advertised.listeners port (0 = the bound one) */
     char data_dir[PATH_MAX];              /* log.dirs (one directory) / --data-dir */
     int32_t num_partitions;               /* num.partitions */
+    bool auto_create_topics;              /* auto.create.topics.enable (Kafka: true) */
     int32_t num_network_threads;          /* num.network.threads (0: one per CPU) */
     uint32_t socket_request_max_bytes;    /* socket.request.max.bytes */
     int32_t max_connections;              /* max.connections */

@@ -171,8 +171,9 @@ void brk_async_run(struct brk_async *a);
 /* Is name[0..len) the broker's own topic (read-only to clients)? */
 bool brk_topic_internal(const char *name, size_t len);
 /*
- * The topic called name[0..len); if missing and create is true, create it with
- * num.partitions partitions (Kafka's auto-create). KC_ENOTOPIC, KC_EBADNAME, -errno.
+ * The topic called name[0..len); if missing, create is true and auto.create.topics.enable
+ * is on, create it with num.partitions partitions (Kafka's auto-create: native produce,
+ * Kafka Metadata allowing it). KC_ENOTOPIC, KC_EBADNAME, -errno.
  * Topic pointers stay valid until the server is destroyed.
  */
 int brk_topic_get(struct brk_server *srv, const char *name, size_t len, bool create,

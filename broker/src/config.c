@@ -19,7 +19,7 @@
 #include "kp_group.h"
 
 enum cfg_type { CFG_I32, CFG_I64, CFG_MS, CFG_SIZE32, CFG_SIZE64, CFG_STR, CFG_LISTENERS,
-                CFG_ADVERTISED, CFG_LEVEL, CFG_HOURS, CFG_MINUTES };
+                CFG_ADVERTISED, CFG_LEVEL, CFG_HOURS, CFG_MINUTES, CFG_BOOL };
 
 struct cfg_key {
     const char *name;
@@ -40,6 +40,7 @@ static const struct cfg_key cfg_keys[] = {
     {"log.dirs", CFG_STR, S(data_dir), 0, 0},
     {"log.dir", CFG_STR, S(data_dir), 0, 0},
     {"num.partitions", CFG_I32, F(num_partitions), 1, 1 << 20},
+    {"auto.create.topics.enable", CFG_BOOL, F(auto_create_topics), 0, 0},
     {"num.network.threads", CFG_I32, F(num_network_threads), 0, 256},
     {"socket.request.max.bytes", CFG_SIZE32, F(socket_request_max_bytes), 64, I32MAX},
     {"max.connections", CFG_I32, F(max_connections), 1, 1 << 24},
@@ -81,7 +82,7 @@ static const char *const cfg_ignored[] = {
     "offsets.topic.replication.factor", "transaction.state.log.replication.factor",
     "transaction.state.log.min.isr", "zookeeper.connect", "zookeeper.connection.timeout.ms",
     "default.replication.factor", "min.insync.replicas",
-    "auto.create.topics.enable", "delete.topic.enable", "log.cleaner.enable",
+    "delete.topic.enable", "log.cleaner.enable",
 };
 
 void brk_config_init(struct brk_config *cfg)
@@ -91,6 +92,7 @@ void brk_config_init(struct brk_config *cfg)
     cfg->port = BRK_DEFAULT_PORT;
     strlcpy(cfg->data_dir, BRK_DEFAULT_DATA_DIR, sizeof(cfg->data_dir));
     cfg->num_partitions = BRK_DEFAULT_NUM_PARTITIONS;
+    cfg->auto_create_topics = true;
     cfg->num_network_threads = 0;
     cfg->socket_request_max_bytes = BRK_DEFAULT_REQUEST_MAX_BYTES;
     cfg->max_connections = BRK_DEFAULT_MAX_CONNECTIONS;
@@ -183,6 +185,10 @@ static int cfg_apply(struct brk_config *cfg, const struct cfg_key *k, const char
         if (strchr(v, ','))
             return cfg_fail(err, cap, "%s: one directory only, not '%s'", k->name, v);
         strlcpy(field, v, k->size);
+        return 0;
+    case CFG_BOOL:
+        if (kc_parse_bool(v, (bool *)(void *)field) != 0)
+            return cfg_fail(err, cap, "%s must be true or false, not '%s'", k->name, v);
         return 0;
     case CFG_LEVEL:
         if (kc_log_level_parse(v, (enum kc_log_level *)(void *)field) != 0)
@@ -320,6 +326,9 @@ void brk_config_print(const struct brk_config *cfg, FILE *f)
         case CFG_SIZE64:
             fprintf(f, "%s=%llu\n", k->name,
                     (unsigned long long)*(const uint64_t *)(const void *)field);
+            break;
+        case CFG_BOOL:
+            fprintf(f, "%s=%s\n", k->name, *(const bool *)(const void *)field ? "true" : "false");
             break;
         case CFG_I64:
         case CFG_MS:

@@ -111,12 +111,16 @@ static void native_conn_fini(struct brk_conn *c)
     brk_conn_set_state(c, NULL);
 }
 
-/* The topic named by a request, for reading (internal allowed) or writing (refused). */
+/*
+ * The topic named by a request, for reading (internal allowed; never created) or writing
+ * (internal refused; a missing topic is created when auto.create.topics.enable is on, as
+ * Kafka's producers get on their first Metadata request).
+ */
 static int find_topic(const struct native_out *o, int cmd, uint32_t corr, struct kc_slice name,
                       bool write, struct part_topic **t)
 {
     int rc = brk_topic_get(brk_conn_server(o->c), (const char *)name.p, (size_t)name.len,
-                           false, t);
+                           write, t);
     if (rc == KC_EBADNAME)
         reply_error(o, cmd, corr, NP_E_INVALID_TOPIC, -1, -1,
                     "'%.*s' is not a valid topic name ([A-Za-z0-9._-], 1-249 characters, "

@@ -40,7 +40,7 @@ int brk_topic_get(struct brk_server *srv, const char *name, size_t len, bool cre
     if (part_name_check(name, len) != 0)
         return KC_EBADNAME;
     struct part_topic *t = part_topic_find(srv->reg, name, len);
-    if (!t && create) {
+    if (!t && create && srv->cfg.auto_create_topics) {
         int rc = brk_topic_create(srv, name, len, -1, &t);
         if (rc == -EEXIST) /* created meanwhile by another connection */
             t = part_topic_find(srv->reg, name, len);

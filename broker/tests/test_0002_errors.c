@@ -66,6 +66,49 @@ static void test_0002_create_errors(void **state)
     np_client_close(&c);
 }
 
+/* The unknown-topic errors of produce need a broker that does not auto-create. */
+static int setup_no_autocreate(void **state)
+{
+    kb_setup(state);
+    kb_start(*state, (const char *const[]){"--override", "auto.create.topics.enable=false",
+                                           NULL});
+    return 0;
+}
+
+/* By default a produce to a missing topic creates it with num.partitions, as in Kafka;
+ * reading a missing topic never does. */
+static void test_0002_produce_auto_creates_reading_does_not(void **state)
+{
+    struct kb_broker *b = *state;
+    struct np_client c;
+    struct np_produce_resp r;
+    struct np_consume_resp cr;
+    struct np_metadata_resp md;
+    kb_client(b, &c);
+    struct np_consume_req q = {S("unread"), 0, 0};
+    expect_err(&c, np_client_consume(&c, &q, &cr), NP_E_UNKNOWN_TOPIC, NULL);
+    struct np_produce_req req = {S("fresh"), -1, 1, -1, {NULL, -1}, S("v")};
+    assert_int_equal(np_client_produce(&c, &req, &r), 0);
+    assert_int_equal(r.offset, 0);
+    assert_int_equal(np_client_metadata(&c, "fresh", &md), 0);
+    assert_int_equal(md.ntopics, 1);
+    struct np_metadata_iter it;
+    struct np_topic_meta tm;
+    np_metadata_iter_init(&it, &md);
+    assert_int_equal(np_metadata_next(&it, &tm), 1);
+    assert_int_equal(tm.npartitions, 3); /* num.partitions, set by the setup */
+    req.topic = S("__consumer_offsetz/..");
+    expect_err(&c, np_client_produce(&c, &req, &r), NP_E_INVALID_TOPIC, NULL);
+    np_client_close(&c);
+}
+
+static int setup_three_partitions(void **state)
+{
+    kb_setup(state);
+    kb_start(*state, (const char *const[]){"--override", "num.partitions=3", NULL});
+    return 0;
+}
+
 static void test_0002_produce_errors(void **state)
 {
     struct kb_broker *b = *state;
@@ -281,7 +324,10 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_0002_create_errors, kb_setup_started, kb_teardown),
-        cmocka_unit_test_setup_teardown(test_0002_produce_errors, kb_setup_started, kb_teardown),
+        cmocka_unit_test_setup_teardown(test_0002_produce_errors, setup_no_autocreate,
+                                        kb_teardown),
+        cmocka_unit_test_setup_teardown(test_0002_produce_auto_creates_reading_does_not,
+                                        setup_three_partitions, kb_teardown),
         cmocka_unit_test_setup_teardown(test_0002_batch_errors, kb_setup_started, kb_teardown),
         cmocka_unit_test_setup_teardown(test_0002_consume_errors, kb_setup_started, kb_teardown),
         cmocka_unit_test_setup_teardown(test_0002_group_errors, kb_setup_started, kb_teardown),

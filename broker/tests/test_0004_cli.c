@@ -67,7 +67,7 @@ static void test_0004_one_shot_errors_go_to_stderr_with_a_status(void **state)
         ARGS("0", "payments", "1"));
     cli(b, NULL, 1, "", "error: END_OF_LOG", ARGS("2", "payments", "0", "0"));
     cli(b, NULL, 1, "", "error: OFFSET_OUT_OF_RANGE", ARGS("2", "payments", "0", "99"));
-    cli(b, NULL, 1, "", "error: UNKNOWN_TOPIC", ARGS("1", "nope", "x"));
+    cli(b, NULL, 1, "", "error: UNKNOWN_TOPIC", ARGS("2", "nope", "0", "0"));
     cli(b, NULL, 1, "", "error: INVALID_TOPIC", ARGS("0", "../etc", "1"));
     cli(b, NULL, 2, "", "quote it", ARGS("1", "payments", "Hello", "World"));
     cli(b, NULL, 2, "", "usage:", ARGS("2", "payments"));
