@@ -225,7 +225,8 @@ static void usage(void)
             "       bench_native rtt --port P --topic T [--count N] [--warmup N] [--size B]\n"
             "                        [--broker-pid PID]\n"
             "       bench_native consume --port P --topic T [--ms MS] [--window W]\n"
-            "                            [--max-bytes B] [--verify]\n"
+            "                            [--max-bytes B] [--verify] [--broker-pid PID]\n"
+            "                            [--client-cpu C]\n"
             "       bench_native create --port P --topic T [--partitions N]\n"
             "       (every mode: [--name NAME] for the RESULT line)\n");
     exit(2);
@@ -251,7 +252,8 @@ static void parse(int argc, char **argv, struct native_opts *o)
         { "batch", 1, NULL, 'b' },     { "acks", 1, NULL, 'a' },   { "window", 1, NULL, 'w' },
         { "producers", 1, NULL, 'P' }, { "ms", 1, NULL, 'm' },     { "max-bytes", 1, NULL, 'B' },
         { "verify", 0, NULL, 'v' },    { "partitions", 1, NULL, 'X' },
-        { "broker-pid", 1, NULL, 'I' }, { NULL, 0, NULL, 0 },
+        { "broker-pid", 1, NULL, 'I' }, { "client-cpu", 1, NULL, 'C' },
+        { NULL, 0, NULL, 0 },
     };
     int ch;
 
@@ -272,6 +274,7 @@ static void parse(int argc, char **argv, struct native_opts *o)
         case 'v': o->verify = true; break;
         case 'X': o->partitions = bench_opt_i64("--partitions", optarg, 1, 100000); break;
         case 'I': o->broker_pid = bench_opt_i64("--broker-pid", optarg, 1, INT32_MAX); break;
+        case 'C': o->client_cpu = bench_opt_i64("--client-cpu", optarg, 0, 1023); break;
         default: usage();
         }
     }
@@ -285,7 +288,7 @@ int main(int argc, char **argv)
 {
     struct native_opts o = { .count = 2000000, .warmup = 500, .size = 100, .batch = 1000,
                              .acks = NP_ACKS_LEADER, .window = 8, .producers = 1, .ms = 1000,
-                             .max_bytes = 4 << 20, .partitions = 1 };
+                             .max_bytes = 4 << 20, .partitions = 1, .client_cpu = -1 };
     uint8_t value[1 << 16];
     int err;
 

@@ -3,7 +3,7 @@
  * protocol, no storage and no broker in the way.
  *
  *   bench_tcp stream   [--ms 1000] [--chunk 1048576] [--read 262144] [--bytes N]
- *                      [--file PATH] [--name NAME]
+ *                      [--file PATH] [--cpu C] [--client-cpu C] [--name NAME]
  *       a child process writes big buffers as fast as it can, the parent reads and discards
  *       them for --ms milliseconds: MB/s, the ceiling for "consume from the page cache".
  *       Without --bytes the child sends one --chunk buffer again and again
@@ -15,7 +15,9 @@
  *       With --file the child sends PATH (which should be in the page cache) with
  *       sendfile(2), --chunk bytes per call, from the start again at its end (or at
  *       --bytes): the same mechanism the broker uses, without the broker (bench=tcp_sendfile).
- *       The clock starts at the first byte received (after the sender's set-up).
+ *       The clock starts at the first byte received (after the sender's set-up). --cpu
+ *       pins the sender, --client-cpu the reader (as bench_native consume sits beside the
+ *       broker loop that serves it: each on its own CPU).
  *
  *   bench_tcp pingpong [--count 20000] [--warmup 500] [--req 145] [--resp 26]
  *                      [--cpu C] [--client-cpu C] [--name NAME]
@@ -29,6 +31,9 @@
  *   bench_tcp freeport
  *       print a TCP port that was free on 127.0.0.1 a moment ago (for servers that cannot
  *       pick their own: redis-server, nats-server). The caller retries if it was taken.
+ *
+ *   bench_tcp cpus
+ *       print the CPUs this process may run on, one line, ascending (for run.sh's pinning).
  *
  *   child (server)                          parent (client, measures)
  *   accept() on the inherited listener  <-- connect()
@@ -127,7 +132,7 @@ static int serve_sendfile(int fd, const char *path, size_t size, size_t chunk)
 
 static void stream_child(int lfd, const struct tcp_opts *o)
 {
-    int fd = accept(lfd, NULL, NULL);
+    int fd = bench_pin_cpu((int)o->cpu) == 0 ? accept(lfd, NULL, NULL) : -1;
     int err;
 
     if (fd < 0)
@@ -200,7 +205,9 @@ static int run_stream(const struct tcp_opts *o)
     if (pid == 0)
         stream_child(lfd, o);
     (void)close(lfd); /* the child holds its own copy */
-    err = bench_connect(port, &fd);
+    err = bench_pin_cpu((int)o->client_cpu);
+    if (err == 0)
+        err = bench_connect(port, &fd);
     if (err == 0)
         err = measure_stream(fd, o);
     if (fd >= 0)
@@ -269,13 +276,25 @@ static int freeport(void)
     return 0;
 }
 
+static int cpus(void)
+{
+    int list[1024];
+    int n = bench_cpus_allowed(list, 1024);
+
+    for (int i = 0; i < n; i++)
+        printf("%s%d", i ? " " : "", list[i]);
+    printf("\n");
+    return n > 0 ? 0 : -EINVAL;
+}
+
 static void usage(void)
 {
     fprintf(stderr, "usage: bench_tcp stream [--ms N] [--chunk B] [--read B] [--bytes N]\n"
-                    "                        [--file PATH] [--name NAME]\n"
+                    "                        [--file PATH] [--cpu C] [--client-cpu C] [--name NAME]\n"
                     "       bench_tcp pingpong [--count N] [--warmup N] [--req B] [--resp B]\n"
                     "                          [--cpu C] [--client-cpu C] [--name NAME]\n"
-                    "       bench_tcp freeport\n");
+                    "       bench_tcp freeport\n"
+                    "       bench_tcp cpus\n");
     exit(2);
 }
 
@@ -319,6 +338,8 @@ int main(int argc, char **argv)
 
     if (strcmp(mode, "freeport") == 0)
         return freeport() == 0 ? 0 : 1;
+    if (strcmp(mode, "cpus") == 0)
+        return cpus() == 0 ? 0 : 1;
     if (strcmp(mode, "stream") != 0 && strcmp(mode, "pingpong") != 0)
         usage();
     parse(argc - 1, argv + 1, &o);

@@ -21,6 +21,7 @@
 
 #define NATIVE_MAX_FRAME (64u << 20)
 #define NATIVE_CONSUME_WINDOW_MAX 16 /* most consume-batch requests in flight */
+#define NATIVE_LOOP_THREAD "brk-net-" /* the broker's network threads: brk-net-<loop> */
 
 struct native_opts {
     const char *mode;
@@ -37,7 +38,8 @@ struct native_opts {
     int64_t ms;
     int64_t max_bytes;
     int64_t partitions;
-    int64_t broker_pid; /* rtt: the broker's pid, to find its serving thread (0: unknown) */
+    int64_t broker_pid; /* the broker's pid, to find its serving thread (0: unknown) */
+    int64_t client_cpu; /* consume: pin this client there (-1: the scheduler decides) */
     bool verify;
 };
 

@@ -199,6 +199,53 @@ static int consume_loop(struct consume_win *w, const struct native_opts *o,
     return err;
 }
 
+/* ---- placement: each side on its own CPU, as the raw streams are ------------------------ */
+
+#define CONSUME_PROBE 16 /* responses that find the serving loop, before the clock starts */
+
+struct consume_probe {
+    struct consume_win *w;
+    const struct native_opts *o;
+};
+
+static int consume_probe_work(void *arg)
+{
+    struct consume_probe *p = arg;
+    struct consume_pos scratch = { 0 };
+    int err = 0;
+
+    for (int i = 0; err == 0 && i < CONSUME_PROBE; i++) {
+        err = consume_send(p->w, p->o, &scratch); /* nothing in flight: one at a time */
+        if (err == 0)
+            err = consume_recv(p->w, p->o, &scratch);
+    }
+    return err;
+}
+
+/*
+ * With --broker-pid, find the broker loop that serves this connection (the thread that ran
+ * while CONSUME_PROBE responses came: bench_serving_cpu) and say which CPU it is on, so
+ * that run.sh pins the raw streams' sender there too: each server pinned, each reader
+ * where the scheduler puts it. --client-cpu pins this reader (for experiments).
+ */
+static int consume_place(struct consume_win *w, const struct native_opts *o)
+{
+    struct consume_probe probe = { w, o };
+    struct bench_thread who;
+    int err = bench_serving_cpu((pid_t)o->broker_pid, NATIVE_LOOP_THREAD, CONSUME_PROBE,
+                                consume_probe_work, &probe, &who);
+
+    if (err != 0) {
+        fprintf(stderr, "bench_native consume: the broker's serving thread: %s\n",
+                kc_strerror(err));
+        return err;
+    }
+    printf("PLACEMENT bench=%s server_cpu=%d client_cpu=%lld method=thread thread=%s "
+           "scheduled=%lld/%d\n", o->name, who.cpu, (long long)o->client_cpu, who.name,
+           (long long)who.scheduled, CONSUME_PROBE);
+    return 0;
+}
+
 int native__run_consume(const struct native_opts *o)
 {
     struct bench_result r = { .bench = o->name };
@@ -211,6 +258,10 @@ int native__run_consume(const struct native_opts *o)
     kc_writer_init(&w.out, 0);
     if (err == 0 && setsockopt(w.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0)
         err = -errno;
+    if (err == 0 && o->broker_pid > 0)
+        err = consume_place(&w, o);
+    if (err == 0)
+        err = bench_pin_cpu((int)o->client_cpu);
     start = kc_mono_ns();
     if (err == 0)
         err = consume_loop(&w, o, &pos);

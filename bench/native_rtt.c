@@ -124,29 +124,23 @@ static int rtt_chunk(struct bench_pipe *p, struct bench_result *r, int64_t done,
     return err;
 }
 
+static int rtt_probe_work(void *arg)
+{
+    return rtt_chunk(arg, NULL, 0, RTT_PROBE);
+}
+
 /* Which broker loop served RTT_PROBE requests: the thread scheduled once per request. */
 static int rtt_find_by_threads(struct rtt_pair *rp, pid_t pid, int *cpu)
 {
-    struct bench_thread before[RTT_CPUS], after[RTT_CPUS];
-    int nb = bench_threads_read(pid, "brk-net-", before, RTT_CPUS);
-    int na = 0, who, err = nb < 0 ? nb : 0;
+    struct bench_thread who;
+    int err = bench_serving_cpu(pid, NATIVE_LOOP_THREAD, RTT_PROBE, rtt_probe_work,
+                                &rp->broker, &who);
 
-    if (err == 0)
-        err = rtt_chunk(&rp->broker, NULL, 0, RTT_PROBE);
-    if (err == 0)
-        na = err = bench_threads_read(pid, "brk-net-", after, RTT_CPUS);
-    if (err < 0)
+    if (err != 0)
         return err;
-    who = bench_threads_busiest(before, nb, after, na, RTT_PROBE);
-    if (who < 0)
-        return who;
-    if (after[who].cpu < 0)
-        return -EINVAL; /* the broker's loops are not pinned: no placement to match */
-    for (int j = 0; j < nb; j++)
-        if (before[j].tid == after[who].tid)
-            snprintf(rp->how, sizeof(rp->how), "thread=%s scheduled=%lld/%d", after[who].name,
-                     (long long)(after[who].scheduled - before[j].scheduled), RTT_PROBE);
-    *cpu = after[who].cpu;
+    snprintf(rp->how, sizeof(rp->how), "thread=%s scheduled=%lld/%d", who.name,
+             (long long)who.scheduled, RTT_PROBE);
+    *cpu = who.cpu;
     return 0;
 }
 

@@ -217,9 +217,10 @@ one_round() {
             --count "$RTT_COUNT" --size $SIZE --broker-pid "$BROKER_PID" --name native_rtt
     else
         sample tcp_pingpong_same "$BIN/bench_tcp" pingpong --count "$RTT_COUNT" \
-            --cpu 0 --client-cpu 0 --name tcp_pingpong_same
-        sample tcp_pingpong_cross "$BIN/bench_tcp" pingpong --count "$RTT_COUNT" \
-            --cpu 0 --client-cpu 1 --name tcp_pingpong_cross
+            --cpu "${CPUS[0]}" --client-cpu "${CPUS[0]}" --name tcp_pingpong_same
+        [ "${#CPUS[@]}" -lt 2 ] || sample tcp_pingpong_cross "$BIN/bench_tcp" pingpong \
+            --count "$RTT_COUNT" --cpu "${CPUS[0]}" --client-cpu "${CPUS[1]}" \
+            --name tcp_pingpong_cross
     fi
     sample redis_rtt "$BIN/bench_redis" --port "$REDIS_PORT" --count "$RTT_COUNT" \
         --size $SIZE --window 1 --key rtt --name redis_rtt
@@ -270,11 +271,13 @@ topic_bytes() {
     fi
 }
 
-# consume_group PORT: fill a topic (untimed), then the raw streams and the broker's consume.
+# consume_group PORT: fill a topic (untimed), then the broker's consume and the raw streams.
 # The target's peer (tcp_stream_ws) streams as many bytes of memory as the topic holds, and
-# runs just before the consumer; the hot 1 MiB stream and sendfile are informative.
+# runs just after the consumer; the hot 1 MiB stream and sendfile are informative. Every
+# sender is pinned to the CPU of the broker loop that served the consumer (bench_native
+# finds it and prints it on its PLACEMENT line), and every reader is left to the scheduler.
 consume_group() {
-    local port=$1 bytes
+    local port=$1 bytes cpu=${CPUS[0]}
     [ -z "$port" ] || timeout "$RUN_TIMEOUT" "$BIN/bench_native" produce --port "$port" \
         --topic bench-consume --count "$FILL_COUNT" --size $SIZE --batch $BATCH \
         --name native_fill >/dev/null
@@ -282,12 +285,16 @@ consume_group() {
     # The sendfile ceiling's file: as large as the topic, written once, so it sits in the
     # page cache as a log does.
     [ -f "$WORK/sendfile.bin" ] || head -c "$bytes" /dev/zero >"$WORK/sendfile.bin" || return
-    sample tcp_stream_hot "$BIN/bench_tcp" stream --ms "$TCP_MS"
-    sample tcp_sendfile "$BIN/bench_tcp" stream --ms "$TCP_MS" --file "$WORK/sendfile.bin"
-    sample tcp_stream_ws "$BIN/bench_tcp" stream --ms "$TCP_MS" --bytes "$bytes"
-    [ -z "$port" ] || sample native_consume "$BIN/bench_native" consume --port "$port" \
+    if [ -n "$port" ] && sample native_consume "$BIN/bench_native" consume --port "$port" \
         --topic bench-consume --ms "$CONSUME_MS" --window $CONSUME_WINDOW \
-        --max-bytes $CONSUME_MAX_BYTES --name native_consume
+        --max-bytes $CONSUME_MAX_BYTES --broker-pid "$BROKER_PID" --name native_consume; then
+        cpu=$(sed -n 's/^PLACEMENT .*server_cpu=\([0-9]*\).*/\1/p' "$WORK/out")
+        cpu=${cpu:-${CPUS[0]}}
+    fi
+    sample tcp_stream_ws "$BIN/bench_tcp" stream --ms "$TCP_MS" --bytes "$bytes" --cpu "$cpu"
+    sample tcp_stream_hot "$BIN/bench_tcp" stream --ms "$TCP_MS" --cpu "$cpu"
+    sample tcp_sendfile "$BIN/bench_tcp" stream --ms "$TCP_MS" --file "$WORK/sendfile.bin" \
+        --cpu "$cpu"
 }
 
 # ---- the run ---------------------------------------------------------------------------
@@ -319,6 +326,7 @@ main() {
         HAVE_BROKER=1
         WHY_NATIVE="every run failed (see logs/failures.log)"
     fi
+    read -ra CPUS <<<"$("$BIN/bench_tcp" cpus)" || exit 1
     LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
     say "== system benchmark: $RUNS rounds$([ "$QUICK" = 1 ] && echo ", quick form"), $(date -u +%Y-%m-%dT%H:%MZ)"
     machine

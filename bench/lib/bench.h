@@ -170,6 +170,18 @@ int bench_threads_read(pid_t pid, const char *prefix, struct bench_thread *ts, i
 int bench_threads_busiest(const struct bench_thread *before, int nbefore,
                           const struct bench_thread *after, int nafter, int64_t expect);
 
+#define BENCH_THREADS_MAX 256 /* threads of one name prefix that bench_serving_cpu reads */
+
+/*
+ * The CPU of the thread of process pid (name starting with prefix) that serves us: work(arg)
+ * runs between two readings and must make that thread run about expect times (send expect
+ * requests one at a time and take the answers). 0 and *who (its cpu; scheduled is the count
+ * during work), or: work's error, -errno from /proc, KC_EEMPTY (no thread clearly served),
+ * -EINVAL (the serving thread is not pinned to one CPU).
+ */
+int bench_serving_cpu(pid_t pid, const char *prefix, int64_t expect, int (*work)(void *),
+                      void *arg, struct bench_thread *who);
+
 /* ---- small helpers --------------------------------------------------------------------- */
 
 /* Fill buf[0..n) with printable bytes that vary with seed (so nothing compresses to 0). */

@@ -153,3 +153,28 @@ int bench_threads_busiest(const struct bench_thread *before, int nbefore,
         return KC_EEMPTY;
     return who;
 }
+
+int bench_serving_cpu(pid_t pid, const char *prefix, int64_t expect, int (*work)(void *),
+                      void *arg, struct bench_thread *who)
+{
+    struct bench_thread before[BENCH_THREADS_MAX], after[BENCH_THREADS_MAX];
+    int nb = bench_threads_read(pid, prefix, before, BENCH_THREADS_MAX);
+    int na, i, err = nb < 0 ? nb : work(arg);
+
+    if (err != 0)
+        return err;
+    na = bench_threads_read(pid, prefix, after, BENCH_THREADS_MAX);
+    if (na < 0)
+        return na;
+    i = bench_threads_busiest(before, nb, after, na, expect);
+    if (i < 0)
+        return i;
+    if (after[i].cpu < 0)
+        return -EINVAL; /* its threads are not pinned: there is no placement to match */
+    *who = after[i];
+    for (int j = 0; j < nb; j++)
+        if (before[j].tid == who->tid)
+            who->scheduled -= before[j].scheduled;
+    return 0;
+}
+
