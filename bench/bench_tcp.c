@@ -290,7 +290,8 @@ static int cpus(void)
 static void usage(void)
 {
     fprintf(stderr, "usage: bench_tcp stream [--ms N] [--chunk B] [--read B] [--bytes N]\n"
-                    "                        [--file PATH] [--cpu C] [--client-cpu C] [--name NAME]\n"
+                    "                        [--file PATH] [--cpu C] [--client-cpu C]\n"
+                    "                        [--name NAME]\n"
                     "       bench_tcp pingpong [--count N] [--warmup N] [--req B] [--resp B]\n"
                     "                          [--cpu C] [--client-cpu C] [--name NAME]\n"
                     "       bench_tcp freeport\n"
