@@ -156,6 +156,15 @@ static int build_batch(const struct native_opts *o, const uint8_t *value, uint8_
     return err;
 }
 
+const char *native__placement_why(int err)
+{
+    if (err == KC_EEMPTY)
+        return "no " NATIVE_LOOP_THREAD "<i> thread ran once per request";
+    if (err == -EINVAL)
+        return "its network threads are not pinned to one CPU each";
+    return kc_strerror(err);
+}
+
 /* ---- produce ----------------------------------------------------------------------------- */
 
 void native__ctx_init(struct native_ctx *c, const struct native_opts *o, const uint8_t *batch,

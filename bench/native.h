@@ -64,6 +64,9 @@ void native__ctx_init(struct native_ctx *c, const struct native_opts *o, const u
 /* A refused request: print the broker's message on stderr; returns NP_ERR(h->error). */
 ssize_t native__refused(const struct np_header *h, const uint8_t *body, size_t len);
 
+/* Why bench_serving_cpu could not tell which broker loop serves us, in words. */
+const char *native__placement_why(int err);
+
 /* The modes: 0 after printing their RESULT lines, or an error (np_strerror names it). */
 int native__run_rtt(const struct native_opts *o, const uint8_t *value);
 int native__run_consume(const struct native_opts *o);

@@ -149,26 +149,28 @@ static int rtt_find_by_threads(struct rtt_pair *rp, pid_t pid, int *cpu)
 static int rtt_probe_latency(struct rtt_pair *rp, const int *cpus, int ncpus, int *best)
 {
     struct bench_result r = { .nlat = RTT_PROBE };
-    double low = 0;
-    size_t used = strlen(rp->how);
+    double p50, low = 0;
+    size_t len = strlen(rp->how);
     int err = 0;
 
     r.lat_ns = calloc(RTT_PROBE, sizeof(int64_t));
     if (r.lat_ns == NULL)
         return -ENOMEM;
-    used += (size_t)snprintf(rp->how + used, sizeof(rp->how) - used, "%sprobe_p50_us=",
-                             used > 0 ? " " : "");
-    for (int i = 0; err == 0 && i < ncpus && used < sizeof(rp->how); i++) {
+    snprintf(rp->how + len, sizeof(rp->how) - len, "%sprobe_p50_us=", len > 0 ? " " : "");
+    for (int i = 0; err == 0 && i < ncpus; i++) {
         err = bench_pin_cpu(cpus[i]);
         if (err == 0)
             err = rtt_chunk(&rp->broker, &r, 0, RTT_PROBE);
-        double p50 = (double)kc_percentile_i64(r.lat_ns, RTT_PROBE, 50) / 1e3;
-        if (err == 0 && (i == 0 || p50 < low)) {
+        if (err != 0)
+            break;
+        p50 = (double)kc_percentile_i64(r.lat_ns, RTT_PROBE, 50) / 1e3;
+        if (i == 0 || p50 < low) {
             low = p50;
             *best = cpus[i];
         }
-        used += (size_t)snprintf(rp->how + used, sizeof(rp->how) - used, "%scpu%d:%.1f",
-                                 i ? "," : "", cpus[i], p50);
+        len = strlen(rp->how); /* snprintf truncates: the line just ends early */
+        snprintf(rp->how + len, sizeof(rp->how) - len, "%scpu%d:%.1f", i ? "," : "", cpus[i],
+                 p50);
     }
     free(r.lat_ns);
     return err;
@@ -182,19 +184,24 @@ static int rtt_place_client(struct rtt_pair *rp, const struct native_opts *o)
     int ncpus = bench_cpus_allowed(cpus, RTT_CPUS);
     int err = ncpus < 0 ? ncpus : 0;
 
-    if (err == 0 && o->broker_pid > 0)
-        err = rtt_find_by_threads(rp, (pid_t)o->broker_pid, &by_thread);
-    if (err != 0)
-        fprintf(stderr, "bench_native rtt: the broker's serving thread: %s\n", kc_strerror(err));
+    if (err == 0 && o->broker_pid > 0 &&
+        (err = rtt_find_by_threads(rp, (pid_t)o->broker_pid, &by_thread)) != 0) {
+        fprintf(stderr, "bench_native rtt: the broker's serving thread: %s; placing by "
+                        "latency\n", native__placement_why(err));
+        err = 0; /* the latency probe below decides alone (method=latency) */
+    }
     if (err == 0)
         err = rtt_probe_latency(rp, cpus, ncpus, &by_latency);
     if (err != 0)
         return err;
     rp->cpu[RTT_SAME] = by_thread >= 0 ? by_thread : by_latency;
     rp->nplaces = 1;
-    for (int i = 0; i < ncpus && rp->nplaces == 1; i++)
-        if (cpus[i] != rp->cpu[RTT_SAME])
-            rp->cpu[RTT_CROSS] = cpus[i], rp->nplaces = 2;
+    for (int i = 0; i < ncpus && rp->nplaces == 1; i++) {
+        if (cpus[i] != rp->cpu[RTT_SAME]) {
+            rp->cpu[RTT_CROSS] = cpus[i];
+            rp->nplaces = 2;
+        }
+    }
     printf("PLACEMENT bench=%s server_cpu=%d cross_cpu=%d method=%s %s\n", o->name,
            rp->cpu[RTT_SAME], rp->nplaces > 1 ? rp->cpu[RTT_CROSS] : -1,
            by_thread >= 0 ? "thread" : "latency", rp->how);
