@@ -69,19 +69,21 @@ static void env_build(const struct rel_broker *b, struct child_env *ce)
 
 int rel_broker_spawn(struct rel_broker *b, const char *const *args)
 {
-    static struct child_env ce; /* built before fork; large, and only the parent writes it */
+    struct child_env *ce = malloc(sizeof(*ce)); /* built before fork: the child only execs */
     const char *argv[REL_ARGV_MAX] = {b->bin, "--port", "0", "--data-dir", b->data};
     int n = 5, pipefd[2];
     for (int i = 0; args && args[i] && n < REL_ARGV_MAX - 1; i++)
         argv[n++] = args[i];
     argv[n] = NULL;
-    env_build(b, &ce);
+    if (!ce)
+        return -ENOMEM;
+    env_build(b, ce);
     int logfd = open(b->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (logfd < 0)
-        return -errno;
-    if (pipe2(pipefd, O_CLOEXEC) != 0) {
+    if (logfd < 0 || pipe2(pipefd, O_CLOEXEC) != 0) {
         int rc = -errno;
-        close(logfd);
+        if (logfd >= 0)
+            close(logfd);
+        free(ce);
         return rc;
     }
     pid_t pid = fork();
@@ -89,10 +91,11 @@ int rel_broker_spawn(struct rel_broker *b, const char *const *args)
         (void)prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the harness */
         if (dup2(pipefd[1], 1) < 0 || dup2(logfd, 2) < 0)
             _exit(126);
-        execve(argv[0], (char *const *)argv, ce.envp);
+        execve(argv[0], (char *const *)argv, ce->envp);
         _exit(127);
     }
     int rc = pid < 0 ? -errno : 0;
+    free(ce);
     close(pipefd[1]);
     close(logfd);
     if (rc) {
