@@ -50,7 +50,7 @@ BATCH=1000
 RTT_TOPIC=bench-rtt
 # The consumer keeps CONSUME_WINDOW consume-batch requests of up to CONSUME_MAX_BYTES in
 # flight (bench/README.md, "consume": the figures behind the choice).
-CONSUME_WINDOW=2
+CONSUME_WINDOW=4
 CONSUME_MAX_BYTES=$((4 << 20))
 RECORD_BYTES=110                # a 100 B record in a batch of 1000: the topic's bytes per record
 RDK_PARTITIONS=32               # the mock cluster keeps 5 MiB per partition (bench_rdkafka.c)
