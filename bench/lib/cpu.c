@@ -91,17 +91,20 @@ static int task_line(pid_t pid, const char *tid, const char *what, char *buf, si
 static int thread_read(pid_t pid, const char *tid, const char *prefix, struct bench_thread *t)
 {
     char line[128];
-    unsigned long long run_ns, wait_ns, slices;
+    unsigned long long run_ns, wait_ns, slices = 0;
     int err = task_line(pid, tid, "comm", t->name, sizeof(t->name));
 
-    if (err != 0 || strncmp(t->name, prefix, strlen(prefix)) != 0)
-        return err == -ENOENT ? 0 : err; /* a thread that just exited is not ours */
-    t->tid = (pid_t)atoi(tid);
-    err = task_line(pid, tid, "schedstat", line, sizeof(line));
+    if (err == 0 && strncmp(t->name, prefix, strlen(prefix)) != 0)
+        return 0;
+    if (err == 0)
+        err = task_line(pid, tid, "schedstat", line, sizeof(line));
     if (err == 0 && sscanf(line, "%llu %llu %llu", &run_ns, &wait_ns, &slices) != 3)
         err = -ENOTSUP; /* a kernel without schedstats */
+    t->tid = (pid_t)strtol(tid, NULL, 10);
     if (err == 0)
         err = only_cpu(t->tid, &t->cpu);
+    if (err == -ENOENT || err == -ESRCH)
+        return 0; /* the thread exited meanwhile: not one that serves us */
     t->scheduled = (int64_t)slices;
     return err == 0 ? 1 : err;
 }
