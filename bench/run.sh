@@ -49,7 +49,7 @@ SIZE=100
 BATCH=1000
 RTT_TOPIC=bench-rtt
 # The consumer keeps CONSUME_WINDOW consume-batch requests of up to CONSUME_MAX_BYTES in
-# flight (bench/README.md, "consume": the figures behind the choice).
+# flight (bench/README.md, "The consumer": the figures behind the choice).
 CONSUME_WINDOW=4
 CONSUME_MAX_BYTES=$((4 << 20))
 RECORD_BYTES=110                # a 100 B record in a batch of 1000: the topic's bytes per record
@@ -326,7 +326,8 @@ main() {
         HAVE_BROKER=1
         WHY_NATIVE="every run failed (see logs/failures.log)"
     fi
-    read -ra CPUS <<<"$("$BIN/bench_tcp" cpus)" || exit 1
+    cpus=$("$BIN/bench_tcp" cpus) || exit 1
+    read -ra CPUS <<<"$cpus"          # the CPUs we may use: where run.sh pins the raw peers
     LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
     say "== system benchmark: $RUNS rounds$([ "$QUICK" = 1 ] && echo ", quick form"), $(date -u +%Y-%m-%dT%H:%MZ)"
     machine
