@@ -129,7 +129,8 @@ uint64_t flt_hits(const struct flt_ctl *ctl);
 /* Power-cut model: turn sync tracking on or off (entries are kept). */
 void flt_track_syncs(struct flt_ctl *ctl, int on);
 /* The entry for path whose inode is ino, or NULL (never fsynced as that file). Call only
- * while no process under the shim runs (the harness between a kill and a restart). */
+ * while no process under the shim runs (the harness between a kill and a restart): it
+ * releases the table's lock, which a process killed inside the shim may have held. */
 struct flt_sync *flt_sync_find(struct flt_ctl *ctl, const char *path, uint64_t ino);
 /* Record that path (inode ino) has `synced` bytes and its name on disk; -ENOSPC when the
  * table is full. Same rule as flt_sync_find. */

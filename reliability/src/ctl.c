@@ -55,13 +55,22 @@ void flt_track_syncs(struct flt_ctl *ctl, int on)
     atomic_store(&ctl->track_sync, on ? 1u : 0u);
 }
 
+/* No process under the shim runs (the contract of the two functions below), but one may
+ * have been killed holding the table's spin lock: nobody else can release it. */
+static void sync_unlock_dead(struct flt_ctl *ctl)
+{
+    atomic_store(&ctl->sync_lock, 0);
+}
+
 struct flt_sync *flt_sync_find(struct flt_ctl *ctl, const char *path, uint64_t ino)
 {
+    sync_unlock_dead(ctl);
     return flt__sync_slot(ctl, path, ino, 0);
 }
 
 int flt_sync_set(struct flt_ctl *ctl, const char *path, uint64_t ino, uint64_t synced)
 {
+    sync_unlock_dead(ctl);
     struct flt_sync *s = flt__sync_slot(ctl, path, ino, 1);
     if (!s)
         return -ENOSPC;
