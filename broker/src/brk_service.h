@@ -278,16 +278,21 @@ struct brk_commit_entry {
 struct brk_commit;
 typedef void (*brk_commit_fn)(struct brk_commit *cm, bool alive);
 
+struct brk__offsets_pending;
+
 struct brk_commit {
     int err; /* out, for a parked commit */
     /* private */
     struct brk_async async;
     brk_commit_fn done;
+    struct brk__offsets_pending *pending; /* the entries, until the fsync settles them */
 };
 
 /*
  * Commit n offsets of one group as one batch of Kafka offset-commit records appended to
- * __consumer_offsets; the in-memory table sees them at once, the answer waits for fsync.
+ * __consumer_offsets; once the batch is fsynced the offsets enter the in-memory table (what
+ * brk_offsets_fetch answers) and the commit is acknowledged; a commit whose fsync fails is
+ * never seen by a fetch.
  * Returns 1 (already durable), 0 (parked: done runs on c's loop with cm->err), or < 0 with
  * nothing written (KC_EBADNAME, -EINVAL for a negative offset, KC_ETOOLARGE for metadata,
  * -EIO ...). The caller checks that topics and partitions exist, if it cares.

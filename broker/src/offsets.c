@@ -10,12 +10,15 @@
  *   (a null value, a tombstone, deletes the key; key version 2 is group metadata: skipped)
  *
  * A group's records all go to one partition, Kafka's way: abs(javaHashCode(group)) %
- * partitions. A commit appends one batch holding all its records, updates the table
- * (a fetch sees it at once, as a consume sees an acks=1 record), and is acknowledged only
- * after alog_wait_durable says the batch is on disk: an acknowledged commit survives a crash.
+ * partitions. A commit appends one batch holding all its records; once alog_wait_durable
+ * says the batch is on disk, the records enter the table and the commit is acknowledged.
+ * So a fetch only ever returns a commit that survives a crash, and a commit that failed
+ * (its fsync got EIO, and alog_recover may cut its records) never shows: Kafka's
+ * coordinator keeps such commits "pending" outside its cache in the same way.
  *
- * The store's mutex covers append + table update together, so the log's order and the
- * table's agree and a replay rebuilds exactly the table that was served.
+ * Commits of the same key can become durable out of order (one fsync releases several, in
+ * no promised order), so every entry remembers the log offset of the record that set it
+ * and only a later record replaces it: the table always matches a replay of the log.
  *
  * Differs from Kafka: no log compaction (the topic grows by ~100 bytes per committed
  * partition; retention never touches it), and no group generations here (the Kafka handler
@@ -36,6 +39,7 @@ struct os_entry {
     int32_t partition;
     int64_t offset;
     int64_t commit_ts;
+    int64_t log_offset;      /* of the __consumer_offsets record that set it */
     struct kc_slice meta;    /* len -1 = null */
     char buf[];              /* group, topic, metadata */
 };
@@ -130,12 +134,17 @@ static struct os_entry *entry_new(struct kc_slice group, struct kc_slice topic, 
     return e;
 }
 
-/* Insert e, replacing (and freeing) an entry with the same key. */
+/* Insert e, replacing (and freeing) an entry with the same key set by an earlier record;
+ * e itself is freed if the table already holds a later one. */
 static void table_put(struct brk_offsets *os, struct os_entry *e)
 {
     struct os_entry *old = RB_INSERT(os_tree, &os->tree, e);
     if (!old) {
         os->count++;
+        return;
+    }
+    if (old->log_offset > e->log_offset) {
+        free(e);
         return;
     }
     RB_REMOVE(os_tree, &os->tree, old);
@@ -218,6 +227,7 @@ static int replay_record(struct brk_offsets *os, const struct kc_record *rec)
     struct os_entry *e = entry_new(k.group, k.topic, k.partition, k.offset, k.meta, k.commit_ts);
     if (!e)
         return -ENOMEM;
+    e->log_offset = rec->offset;
     table_put(os, e);
     return 0;
 }
@@ -320,10 +330,35 @@ void brk__offsets_close(struct brk_offsets *os)
 
 /* ---- commit ------------------------------------------------------------------------------ */
 
+/* A commit's entries between their append and their fsync. */
+struct brk__offsets_pending {
+    struct brk_offsets *os;
+    int n;
+    struct os_entry *e[];
+};
+
+/* Durable: the entries enter the table (err 0), or are dropped. Any thread; frees p. */
+static void pending_settle(struct brk__offsets_pending *p, int err)
+{
+    if (!p)
+        return;
+    pthread_mutex_lock(&p->os->mu);
+    for (int i = 0; i < p->n; i++) {
+        if (err == 0)
+            table_put(p->os, p->e[i]);
+        else
+            free(p->e[i]);
+    }
+    pthread_mutex_unlock(&p->os->mu);
+    free(p);
+}
+
 static void commit_durable(void *arg, int err)
 {
     struct brk_commit *cm = arg;
     cm->err = err;
+    pending_settle(cm->pending, err);
+    cm->pending = NULL;
     brk_async_post(&cm->async);
 }
 
@@ -346,7 +381,8 @@ static int commit_check(struct kc_slice group, const struct brk_commit_entry *e,
     return n > 0 ? 0 : -EINVAL;
 }
 
-/* Under os->mu: one batch of n records into the group's partition, then the table. */
+/* Under os->mu: one batch of n records into the group's partition; each fresh entry learns
+ * the log offset of its record (they enter the table once durable). */
 static int commit_append(struct brk_offsets *os, struct kc_slice group,
                          const struct brk_commit_entry *e, int n, struct os_entry **fresh,
                          struct alog **log, int64_t *end)
@@ -372,10 +408,8 @@ static int commit_append(struct brk_offsets *os, struct kc_slice group,
         rc = alog_append(*log, batch, len, &base);
     if (rc)
         return rc;
-    for (int i = 0; i < n; i++) {
-        table_put(os, fresh[i]);
-        fresh[i] = NULL;
-    }
+    for (int i = 0; i < n; i++)
+        fresh[i]->log_offset = base + i;
     *end = base + n;
     return 0;
 }
@@ -391,32 +425,37 @@ int brk_offsets_commit(struct brk_conn *c, struct kc_slice group,
     int rc = commit_check(group, e, n);
     if (rc)
         return rc;
-    struct os_entry **fresh = calloc((size_t)n, sizeof(*fresh));
-    for (int i = 0; fresh && i < n; i++)
-        if (!(fresh[i] = entry_new(group, e[i].topic, e[i].partition, e[i].offset,
-                                   e[i].metadata, 0)))
+    struct brk__offsets_pending *p = calloc(1, sizeof(*p) + (size_t)n * sizeof(p->e[0]));
+    if (!p)
+        return -ENOMEM;
+    p->os = os;
+    p->n = n;
+    for (int i = 0; i < n && rc == 0; i++)
+        if (!(p->e[i] = entry_new(group, e[i].topic, e[i].partition, e[i].offset,
+                                  e[i].metadata, 0)))
             rc = -ENOMEM;
-    if (!fresh)
-        rc = -ENOMEM;
     if (rc == 0) {
         pthread_mutex_lock(&os->mu);
-        rc = commit_append(os, group, e, n, fresh, &log, &end);
+        rc = commit_append(os, group, e, n, p->e, &log, &end);
         pthread_mutex_unlock(&os->mu);
     }
-    for (int i = 0; fresh && i < n; i++)
-        free(fresh[i]); /* those the table did not take */
-    free(fresh);
-    if (rc)
+    if (rc) {
+        pending_settle(p, rc); /* frees the entries: nothing was appended */
         return rc;
+    }
     brk__fetch_notify(srv, log);
     cm->err = 0;
     cm->done = done;
+    cm->pending = p;
     brk_async_begin(c, &cm->async, commit_finish);
-    /* Durability point for a commit: acknowledged only once the batch is fsynced. */
+    /* Durability point for a commit: it enters the table, and is acknowledged, only once
+     * its batch is fsynced (commit_durable). */
     rc = alog_wait_durable(log, end, commit_durable, cm);
     if (rc == 0)
         return 0;
     brk__async_cancel(&cm->async);
+    pending_settle(cm->pending, rc > 0 ? 0 : rc);
+    cm->pending = NULL;
     return rc > 0 ? 1 : rc;
 }
 
