@@ -26,7 +26,12 @@
  *   segment, and make the repair durable before the first append.
  *
  * Anything trusted that fails a check (an index, the tail walk) is re-read the untrusting
- * way; nothing on disk is believed because a file says so.
+ * way; nothing on disk is believed because a file says so. A recovery point past the end
+ * the segments hold contradicts them: then every segment is re-read.
+ *
+ * Checked per batch: header, lengths, magic, offset continuity and the CRC, as Kafka's
+ * LogSegment.recover checks them; the records inside are not parsed (the produce path
+ * validated them before they were written, and a compressed batch cannot be parsed here).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -57,6 +62,7 @@ struct load {
     uint8_t *buf;  /* ALOG_SCAN_CHUNK bytes for scans */
     int scanned;   /* segments re-read with CRCs */
     bool repaired; /* something on disk was changed */
+    bool distrust; /* the checkpoints contradict the segments: trust nothing */
 };
 
 /* Is an error a verdict on the data (KC_*) rather than an I/O failure (-errno)? */
@@ -348,6 +354,8 @@ static int load_segment(struct alog *log, struct load *ld, int i, int first_susp
 /* Index of the segment holding the recovery point (everything from it on is suspect). */
 static int suspect_from(const struct alog *log, const struct load *ld)
 {
+    if (ld->distrust)
+        return 0;
     if (ld->clean)
         return log->nsegs; /* nothing suspect; the last segment's tail is walked */
     int first = 0;
@@ -371,6 +379,27 @@ static int load_all(struct alog *log, struct load *ld)
             return delete_from(log, i + 1);
     }
     return 0;
+}
+
+/*
+ * A recovery point past the end the segments turned out to hold vouches for data that is
+ * not there: the checkpoint and the segments disagree (a checkpoint restored from
+ * elsewhere, a disk that lost writes, a stray program). Then what it vouches for below that
+ * end cannot be trusted either: re-read every segment, untrusting.
+ */
+static int check_recovery_point(struct alog *log, struct load *ld)
+{
+    if (log->nsegs == 0)
+        return 0;
+    int64_t end = alog__seg_next(log->segs[log->nsegs - 1]);
+    if (ld->rp <= end || ld->distrust)
+        return 0;
+    kc_log_warn("alog %s: the recovery point %" PRId64 " is past the log's end %" PRId64
+                ": the checkpoint does not match the segments; re-reading every segment",
+                log->dir, ld->rp, end);
+    ld->distrust = true;
+    log->recovered = true;
+    return load_all(log, ld);
 }
 
 /* ---- finishing ---------------------------------------------------------------------- */
@@ -532,6 +561,8 @@ int alog__load(struct alog *log)
     log->recovered = !ld.clean && log->nsegs > 0;
     if (rc == 0)
         rc = load_all(log, &ld);
+    if (rc == 0)
+        rc = check_recovery_point(log, &ld);
     if (rc == 0)
         rc = finish(log, &ld);
     if (rc == 0)

@@ -270,6 +270,40 @@ static void test_alog_recover_starts_at_recovery_point_segment(void **state)
     assert_int_equal(alog_close(log), 0);
 }
 
+/*
+ * Found by fuzz_segment_recovery: a recovery point past the log's end made recovery trust
+ * the segments below it without reading them. The checkpoint contradicts the segments, so
+ * every segment must be re-read: damage in the first one is found and cut.
+ */
+static void test_alog_recover_point_past_the_end_trusts_nothing(void **state)
+{
+    struct alog *log = open_log(*state, 8192);
+    fx_append(log, 100, 3, 100, TS0);
+    struct alog_segment_info segs[32];
+    int n = alog_segments(log, segs, 32);
+    assert_true(n >= 3);
+    alog__abandon(log);
+
+    char path[4096], text[128];
+    const char *name = strrchr(*state, '/') + 1;
+    snprintf(text, sizeof(text), "0\n1\n%s 0 %lld\n", name, 1000000LL);
+    fx_path(path, sizeof(path), *state, "recovery-point-offset-checkpoint");
+    assert_int_equal(kc_atomic_replace(path, text, strlen(text)), 0);
+    size_t len;
+    free(fx_batch(0, 3, 100, 0, &len));
+    seg_file(path, sizeof(path), *state, 0, ".log");
+    poke(path, (off_t)(2 * len + KC_BATCH_HEADER_SIZE + 5), "XXXX", 4); /* third batch's records */
+
+    log = open_log(*state, 8192);
+    struct alog_info info;
+    alog_info(log, &info);
+    assert_true(info.recovered);
+    assert_int_equal(info.end_offset, 6); /* two whole batches of 3 before the damage */
+    assert_true(info.recovery_deleted_segments >= n - 1); /* everything after the damage */
+    fx_check_reads(log, 0, 6);
+    assert_int_equal(alog_close(log), 0);
+}
+
 static void test_alog_recover_removes_leftovers_and_orphans(void **state)
 {
     build(*state, 5);
@@ -462,6 +496,7 @@ int main(void)
         T(test_alog_recover_missing_and_corrupt_indexes_rebuilt),
         T(test_alog_recover_index_longer_than_log),
         T(test_alog_recover_starts_at_recovery_point_segment),
+        T(test_alog_recover_point_past_the_end_trusts_nothing),
         T(test_alog_recover_removes_leftovers_and_orphans),
         T(test_alog_clean_marker_present_after_close_gone_while_open),
         T(test_alog_recover_corrupt_checkpoints_mean_full_recovery),
