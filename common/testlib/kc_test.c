@@ -78,6 +78,25 @@ int kc_test_pid_fd_count(pid_t pid)
     return count_fds(dir);
 }
 
+int kc_test_pid_socket_count(pid_t pid)
+{
+    char dir[64], link[64 + 256], target[64];
+    snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        snprintf(link, sizeof(link), "%s/%s", dir, de->d_name);
+        ssize_t len = readlink(link, target, sizeof(target) - 1);
+        n += len > 7 && memcmp(target, "socket:", 7) == 0; /* closed meanwhile: not counted */
+    }
+    closedir(d);
+    return n;
+}
+
 void kc_test_tcp_pair(int *snd, int *rcv, int sndbuf, int rcvbuf)
 {
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};

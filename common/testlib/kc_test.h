@@ -28,8 +28,11 @@ int kc_test_dir_teardown(void **state);
 /* Open file descriptors / memory mappings of this process right now. */
 int kc_test_fd_count(void);
 int kc_test_map_count(void);
-/* Open file descriptors of another process (a broker under test, say). */
+/* Open file descriptors of another process (a broker under test, say), and how many of
+ * them are sockets (connections, listeners): the count a connection test compares, which
+ * the files a server opens and closes by itself meanwhile cannot disturb. */
 int kc_test_pid_fd_count(pid_t pid);
+int kc_test_pid_socket_count(pid_t pid);
 
 /* A connected pair of blocking loopback TCP sockets (CLOEXEC), or the test fails. Buffer
  * sizes of 0 keep the kernel's defaults; rcvbuf is set on the listener, before listen, so
