@@ -21,6 +21,7 @@
 
 #include "kc_common.h"
 #include "kc_test.h"
+#include "support/zc_fixture.h"
 #include "zc.h"
 #include "zc_int.h"
 
@@ -36,10 +37,6 @@ struct fx {
     int releases[64]; /* release(arg) counts, indexed by arg */
 };
 
-static uint8_t pattern(size_t i)
-{
-    return (uint8_t)(i * 131u + (i >> 8) * 7u + (i >> 16));
-}
 
 /* A connected loopback pair (buffer sizes 0: the kernel's), the sender non-blocking. */
 static void tcp_pair(int *snd, int *rcv, int sndbuf, int rcvbuf)
@@ -54,16 +51,7 @@ static int setup(void **state)
     assert_non_null(fx);
     fx->fds_before = kc_test_fd_count();
     fx->dir = kc_test_tmpdir();
-    char path[4200];
-    snprintf(path, sizeof(path), "%s/00000000000000000000.log", fx->dir);
-    fx->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    assert_true(fx->fd >= 0);
-    uint8_t *buf = malloc(FILE_BYTES);
-    assert_non_null(buf);
-    for (size_t i = 0; i < FILE_BYTES; i++)
-        buf[i] = pattern(i);
-    assert_int_equal(kc_write_all(fx->fd, buf, FILE_BYTES), FILE_BYTES);
-    free(buf);
+    fx->fd = zc_fx_pattern_file(fx->dir, "00000000000000000000.log", FILE_BYTES);
     fx->snd = fx->rcv = -1;
     *state = fx;
     return 0;
@@ -145,7 +133,7 @@ static void expect_file(struct expect *e, size_t pos, size_t n)
     e->buf = realloc(e->buf, e->len + n + 1);
     assert_non_null(e->buf);
     for (size_t i = 0; i < n; i++)
-        e->buf[e->len + i] = pattern(pos + i);
+        e->buf[e->len + i] = zc_fx_pattern(pos + i);
     e->len += n;
 }
 

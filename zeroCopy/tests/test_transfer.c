@@ -19,14 +19,11 @@
 
 #include "kc_common.h"
 #include "kc_test.h"
+#include "support/zc_fixture.h"
 #include "zc.h"
 
 #define FILE_BYTES (3 * 1024 * 1024 + 17)
 
-static uint8_t pattern(size_t i)
-{
-    return (uint8_t)(i * 131u + (i >> 8) * 7u + (i >> 16));
-}
 
 struct reader {
     int fd;
@@ -57,16 +54,7 @@ static int setup(void **state)
     assert_non_null(fx);
     fx->fds_before = kc_test_fd_count();
     fx->dir = kc_test_tmpdir();
-    char path[4200];
-    snprintf(path, sizeof(path), "%s/segment.log", fx->dir);
-    fx->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    assert_true(fx->fd >= 0);
-    uint8_t *buf = malloc(FILE_BYTES);
-    assert_non_null(buf);
-    for (size_t i = 0; i < FILE_BYTES; i++)
-        buf[i] = pattern(i);
-    assert_int_equal(kc_write_all(fx->fd, buf, FILE_BYTES), FILE_BYTES);
-    free(buf);
+    fx->fd = zc_fx_pattern_file(fx->dir, "segment.log", FILE_BYTES);
     *state = fx;
     return 0;
 }
@@ -117,7 +105,7 @@ static void transfer(struct fx *fx, enum how how, size_t pos, size_t len, int sn
     assert_int_equal(sent, (ssize_t)len);
     assert_int_equal(r.len, len);
     for (size_t i = 0; i < len; i++)
-        if (r.buf[i] != pattern(pos + i))
+        if (r.buf[i] != zc_fx_pattern(pos + i))
             fail_msg("byte %zu differs", i);
     free(r.buf);
 }
