@@ -230,7 +230,7 @@ static void ofetch_resolve(struct ofetch *of)
     }
     for (int32_t i = 0; i < of->nparts; i++) {
         if (of->meta_at[i] < 0)
-            of->parts[i].metadata = kp_slice_str(""); /* none committed: Kafka's "" */
+            of->parts[i].metadata = (struct kc_slice){NULL, -1}; /* committed as null */
         else
             of->parts[i].metadata.p = base + of->meta_at[i];
     }
@@ -247,8 +247,10 @@ static void ofetch_named(struct brk_server *srv, const struct kp_offset_fetch_re
             int32_t mlen = -1;
             brk_offsets_fetch(srv, fr->group_id, fr->topics[i].name, fr->topics[i].parts[j],
                               &offset, meta, sizeof(meta), &mlen);
-            ofetch_part(of, fr->topics[i].parts[j], offset,
-                        (struct kc_slice){(const uint8_t *)meta, offset < 0 ? -1 : mlen});
+            /* Nothing committed: offset -1 and metadata "", as Kafka answers. */
+            struct kc_slice m = offset < 0 ? kp_slice_str("")
+                                           : (struct kc_slice){(const uint8_t *)meta, mlen};
+            ofetch_part(of, fr->topics[i].parts[j], offset, m);
         }
     }
 }

@@ -180,7 +180,9 @@ static void encode_value(struct kc_writer *w, int64_t offset, struct kc_slice me
     kc_write_i16(w, 3);
     kc_write_i64(w, offset);
     kc_write_i32(w, -1); /* leader epoch: unknown */
-    kc_write_str(w, meta.len >= 0 ? (const char *)meta.p : "", meta.len >= 0 ? meta.len : 0);
+    /* A null commit metadata is stored as null (length -1), so it comes back null after a
+     * restart too. (Kafka's schema calls this string non-nullable and stores "" instead.) */
+    kc_write_str(w, meta.len >= 0 ? (const char *)meta.p : NULL, meta.len);
     kc_write_i64(w, ts);
 }
 
@@ -471,11 +473,15 @@ int brk_offsets_fetch(struct brk_server *srv, struct kc_slice group, struct kc_s
     struct os_entry *e = RB_FIND(os_tree, &os->tree, &key);
     *offset = e ? e->offset : -1;
     if (meta && meta_len) {
-        *meta_len = e ? e->meta.len : -1;
-        if (e && e->meta.len > 0)
-            memcpy(meta, e->meta.p, KC_MIN((size_t)e->meta.len, cap));
-        if (e && (size_t)e->meta.len > cap)
-            *meta_len = (int32_t)cap;
+        /* len -1 is null: nothing to copy, and -1 must never be read as a size (cast to
+         * size_t it is "longer than the buffer", which once sent cap bytes of whatever the
+         * caller's buffer held). Only bytes copied here are ever reported. */
+        int32_t len = e ? e->meta.len : -1;
+        if (len > 0 && (size_t)len > cap)
+            len = (int32_t)cap;
+        if (len > 0)
+            memcpy(meta, e->meta.p, (size_t)len);
+        *meta_len = len;
     }
     pthread_mutex_unlock(&os->mu);
     return 0;
