@@ -157,6 +157,37 @@ int alog_flush(struct alog *log);
 int alog_wait_durable(struct alog *log, int64_t offset, alog_durable_cb cb, void *arg);
 
 /*
+ * Watching the end (long-polls). A reader at the log end asks to be told when the end
+ * passes an offset, instead of polling: alog_watch_end arms a watch, and the append that
+ * moves end_offset past w->offset calls w->fn(w) once, on the appending thread. Every
+ * append path gets this for free: a caller never has to remember to notify anyone.
+ *
+ *   struct alog_watch w = {.offset = 41, .fn = wake, .arg = me};
+ *   alog_watch_end(log, &w)  -> 1: already past 41, nothing armed, fn never called
+ *                            -> 0: armed; later an append (end 41 -> 45) calls wake(&w)
+ *   alog_unwatch(log, &w)    -> true: it was still armed; fn will never be called
+ *                            -> false: it fired; fn has returned (it ran under the lock)
+ *
+ * Rules: the watch is the caller's memory, untouched by the log once alog_unwatch returns
+ * or fn has returned; every armed watch is unwatched (or has fired) before alog_close.
+ * fn runs with the log's watch lock held: it must be short (post a task somewhere), must
+ * not block, and must not call this log. A lower end (alog_recover cut records) fires
+ * nothing: the watch keeps waiting for the end to pass its offset again.
+ * Thread: any. Cost to an append when nobody watches this log: one fence and one load.
+ */
+struct alog_watch;
+typedef void (*alog_watch_fn)(struct alog_watch *w);
+struct alog_watch {
+    int64_t offset;   /* in: fire once end_offset > offset */
+    alog_watch_fn fn; /* in */
+    void *arg;        /* in: the caller's */
+    /* private: the log's watch list (under its watch lock) */
+    struct alog_watch *next, **pprev;
+};
+int alog_watch_end(struct alog *log, struct alog_watch *w);
+bool alog_unwatch(struct alog *log, struct alog_watch *w);
+
+/*
  * Bring a FAILED log (an fsync failed) back into service in place: the struct alog and
  * every pointer to it stay valid, which a reopen cannot offer a running broker. Call it
  * from time to time while alog_info().failed is set (a broker can do it with its

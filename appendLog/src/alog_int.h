@@ -106,6 +106,10 @@ struct alog {
     struct alog_waiter_list waiters;
     int nwaiters;
 
+    pthread_mutex_t watch_lock;  /* the end watches (watch.c) */
+    struct alog_watch *watches;  /* watch_lock */
+    _Atomic int nwatches;        /* written under watch_lock, read by appenders without it */
+
     /* Owned by the flusher's lock. */
     struct alog_flusher *flusher;
     TAILQ_ENTRY(alog) fl_link;
@@ -212,6 +216,9 @@ int alog__checkpoint_read(const struct alog *log, const char *name, int64_t *off
 int alog__checkpoint_write(const struct alog *log, const char *name, int64_t offset);
 int alog__marker_write(const struct alog *log);
 int alog__marker_take(const struct alog *log, bool *clean);
+
+/* watch.c: after end_offset moved up (release-stored), fire the watches it passed. */
+void alog__watch_fire(struct alog *log);
 
 /* flusher.c */
 int alog__flusher_register(struct alog_flusher *f, struct alog *log);

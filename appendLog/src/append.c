@@ -10,6 +10,7 @@
  *     index it                 segment.c's rule
  *     publish                  seg->next_offset, seg->size, then log->end_offset
  *                              (release stores; readers acquire end_offset first)
+ *   then, without the lock:    wake the watches the new end passed (watch.c)
  *
  * A failed or short write publishes nothing: end_offset and the segment size stay where
  * they were, the torn bytes are cut off again (ftruncate, best effort) and otherwise
@@ -157,6 +158,7 @@ int alog_append(struct alog *log, uint8_t *batch, size_t len, int64_t *base_offs
     pthread_mutex_unlock(&log->append_lock);
     if (rc)
         return rc;
+    alog__watch_fire(log); /* long-polls waiting on this log wake up (watch.c) */
     maybe_kick(log, base, base + h.last_offset_delta + 1);
     *base_offset = base;
     return 0;

@@ -110,6 +110,7 @@ static void log_free(struct alog *log)
     pthread_mutex_destroy(&log->flush_lock);
     pthread_mutex_destroy(&log->retain_lock);
     pthread_mutex_destroy(&log->wait_lock);
+    pthread_mutex_destroy(&log->watch_lock);
     pthread_rwlock_destroy(&log->recover_lock);
     if (log->lock_fd >= 0)
         (void)close(log->lock_fd); /* a read-only directory fd; closing drops the flock */
@@ -138,6 +139,7 @@ static struct alog *log_alloc(const char *dir, const struct alog_config *cfg)
     pthread_mutex_init(&log->flush_lock, NULL);
     pthread_mutex_init(&log->retain_lock, NULL);
     pthread_mutex_init(&log->wait_lock, NULL);
+    pthread_mutex_init(&log->watch_lock, NULL);
     /* Writer-preferring: once alog_recover waits, new readers are refused (tryrdlock
      * fails), so a stream of readers cannot keep a recovery out. */
     pthread_rwlockattr_t ra;
@@ -225,6 +227,9 @@ int alog_close(struct alog *log)
 {
     if (!log)
         return 0;
+    if (atomic_load(&log->nwatches) != 0) /* the caller's memory, linked here: a bug */
+        kc_log_error("alog %s: closed with %d end watches still armed", log->dir,
+                     atomic_load(&log->nwatches));
     int rc = log->flusher ? alog__flusher_close(log->flusher, log) : alog__flush(log, false);
     pthread_mutex_lock(&log->append_lock);
     if (rc == 0 && atomic_load(&log->failed) == 0) {
