@@ -245,6 +245,31 @@ struct alog_info {
 /* Thread: any; a snapshot (the fields are read one by one, not as one atomic view). */
 void alog_info(struct alog *log, struct alog_info *info);
 
+/* The log's running counters, lock-free (relaxed atomic loads; any thread): what metrics
+ * read, cheap enough to take for every partition on every scrape. appended_* count since
+ * the log was opened; durable_bytes is a lower bound of the appended bytes known to be on
+ * disk, so appended_bytes - durable_bytes never under-states what is waiting for fsync. */
+struct alog_counters {
+    int64_t start_offset;
+    int64_t end_offset;
+    int64_t durable_offset;
+    uint64_t appended_bytes;
+    uint64_t appended_records;
+    uint64_t durable_bytes;
+};
+void alog_counters(struct alog *log, struct alog_counters *c);
+
+/* The flusher's fsync times, as a histogram (for metrics): buckets[i] counts the fsyncs that
+ * took at most alog_fsync_bounds[i] seconds (not cumulative); count and sum over all. */
+#define ALOG_FSYNC_BUCKETS 14
+extern const double alog_fsync_bounds[ALOG_FSYNC_BUCKETS];
+struct alog_flusher_stats {
+    uint64_t count;
+    uint64_t buckets[ALOG_FSYNC_BUCKETS];
+    double sum_seconds;
+};
+void alog_flusher_stats(struct alog_flusher *f, struct alog_flusher_stats *out);
+
 /* One segment, for demos and tools (alog_segments). */
 struct alog_segment_info {
     int64_t base_offset;

@@ -118,7 +118,10 @@ struct alog {
     bool fl_abandon; /* closing without a flush (alog__abandon) */
     int fl_close_rc;
 
-    /* Figures (alog_info). */
+    /* Figures (alog_info, alog_counters). */
+    _Atomic uint64_t appended_bytes;   /* written under append_lock, before end_offset */
+    _Atomic uint64_t appended_records;
+    _Atomic uint64_t durable_bytes;    /* set by a flush pass (flush_lock) */
     _Atomic uint64_t n_fsyncs; /* data fdatasyncs of .log files */
     _Atomic uint64_t n_dir_fsyncs;
     _Atomic uint64_t n_flushes; /* flush passes that made something durable */
@@ -221,6 +224,8 @@ int alog__marker_take(const struct alog *log, bool *clean);
 void alog__watch_fire(struct alog *log);
 
 /* flusher.c */
+/* Count one fdatasync that took ns (log->flusher's histogram, if it has a flusher). */
+void alog__flusher_note_fsync(struct alog *log, int64_t ns);
 int alog__flusher_register(struct alog_flusher *f, struct alog *log);
 /* Flush, release the waiters from the flusher thread and unregister; returns the flush's
  * result. Called by alog_close. */

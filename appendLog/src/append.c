@@ -127,6 +127,11 @@ static int append_locked(struct alog *log, uint8_t *batch, size_t len, struct kc
         seg->first_append_ms = now;
     atomic_store_explicit(&seg->next_offset, last + 1, memory_order_release);
     atomic_store_explicit(&seg->size, pos + len, memory_order_release);
+    /* Counters before the commit point, so a flush that reads them before it reads the end
+     * never counts bytes it will not fsync (alog_counters' lower bound). */
+    atomic_fetch_add_explicit(&log->appended_bytes, len, memory_order_relaxed);
+    atomic_fetch_add_explicit(&log->appended_records, (uint64_t)h->records_count,
+                              memory_order_relaxed);
     /* The commit point: from this store on, readers can see the batch. */
     atomic_store_explicit(&log->end_offset, last + 1, memory_order_release);
     *base_offset = base;

@@ -31,6 +31,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "alog_int.h"
@@ -48,7 +49,39 @@ struct alog_flusher {
     TAILQ_HEAD(, alog) logs;
     bool kicked;
     bool stop;
+    /* fsync times (alog_flusher_stats): any thread that flushes a log of this flusher */
+    _Atomic uint64_t fsync_buckets[ALOG_FSYNC_BUCKETS];
+    _Atomic uint64_t fsync_count;
+    _Atomic uint64_t fsync_ns;
 };
+
+const double alog_fsync_bounds[ALOG_FSYNC_BUCKETS] = {
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+    0.025,  0.05,    0.1,    0.25,  0.5,    1.0,   2.5,
+};
+
+void alog__flusher_note_fsync(struct alog *log, int64_t ns)
+{
+    struct alog_flusher *f = log->flusher;
+    if (!f)
+        return;
+    int i = 0;
+    while (i < ALOG_FSYNC_BUCKETS && (double)ns > alog_fsync_bounds[i] * 1e9)
+        i++;
+    if (i < ALOG_FSYNC_BUCKETS) /* slower than the last bound: only in count (+Inf) */
+        atomic_fetch_add_explicit(&f->fsync_buckets[i], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&f->fsync_ns, (uint64_t)ns, memory_order_relaxed);
+    atomic_fetch_add_explicit(&f->fsync_count, 1, memory_order_relaxed);
+}
+
+void alog_flusher_stats(struct alog_flusher *f, struct alog_flusher_stats *out)
+{
+    memset(out, 0, sizeof(*out));
+    for (int i = 0; i < ALOG_FSYNC_BUCKETS; i++)
+        out->buckets[i] = atomic_load_explicit(&f->fsync_buckets[i], memory_order_relaxed);
+    out->count = atomic_load_explicit(&f->fsync_count, memory_order_relaxed);
+    out->sum_seconds = (double)atomic_load_explicit(&f->fsync_ns, memory_order_relaxed) / 1e9;
+}
 
 /* ---- one flush pass (any thread, flush_lock) ---------------------------------------- */
 
@@ -90,7 +123,9 @@ static int sync_segments(struct alog *log, int64_t durable, int64_t target)
             break;
         for (int i = 0; i < n; i++) {
             if (rc == 0) {
+                int64_t t0 = kc_mono_ns();
                 rc = log->io.fdatasync(log->io.ctx, segs[i]->fd);
+                alog__flusher_note_fsync(log, kc_mono_ns() - t0);
                 atomic_fetch_add(&log->n_fsyncs, 1);
                 from = alog__seg_next(segs[i]);
             }
@@ -106,6 +141,7 @@ static int flush_locked(struct alog *log)
         return -EIO;
     /* Read the end BEFORE the directory flag: a roll sets the flag before any append into
      * the new segment publishes a larger end, so this order never misses the dir fsync. */
+    uint64_t bytes = atomic_load(&log->appended_bytes); /* before the end: a lower bound */
     int64_t target = alog_end_offset(log);
     int64_t durable = alog_durable_offset(log);
     bool dir = atomic_exchange(&log->dir_dirty, false);
@@ -122,6 +158,7 @@ static int flush_locked(struct alog *log)
     }
     /* The durability point: every offset below target is on disk. */
     atomic_store_explicit(&log->durable_offset, target, memory_order_release);
+    atomic_store_explicit(&log->durable_bytes, bytes, memory_order_relaxed);
     atomic_store(&log->last_flush_ms, kc_mono_ms());
     if (target > durable)
         atomic_fetch_add(&log->n_flushes, 1);

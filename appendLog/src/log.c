@@ -380,6 +380,16 @@ void alog_info(struct alog *log, struct alog_info *info)
     info->fault_truncated_bytes = atomic_load(&log->fault_truncated_bytes);
 }
 
+void alog_counters(struct alog *log, struct alog_counters *c)
+{
+    c->start_offset = alog_start_offset(log);
+    c->end_offset = alog_end_offset(log);
+    c->durable_offset = alog_durable_offset(log);
+    c->appended_bytes = atomic_load_explicit(&log->appended_bytes, memory_order_relaxed);
+    c->appended_records = atomic_load_explicit(&log->appended_records, memory_order_relaxed);
+    c->durable_bytes = atomic_load_explicit(&log->durable_bytes, memory_order_relaxed);
+}
+
 int alog_segments(struct alog *log, struct alog_segment_info *out, int cap)
 {
     pthread_rwlock_rdlock(&log->recover_lock);

@@ -325,6 +325,43 @@ static void test_alog_recovery_point_not_written_on_every_fsync(void **state)
     alog_flusher_destroy(f);
 }
 
+/* alog_counters: appended bytes and records count every append; after a flush the durable
+ * bytes catch up exactly (nothing appended meanwhile); the flusher's fsync histogram counts
+ * every fdatasync it made, and its buckets add up to no more than its count. */
+static void test_alog_counters_and_fsync_histogram(void **state)
+{
+    struct alog_flusher *f;
+    struct alog_counters c;
+    struct alog_flusher_stats st;
+    assert_int_equal(alog_flusher_create(&f), 0);
+    struct alog *log = open_flushed(*state, f, -1, -1);
+    size_t len;
+    uint8_t *b = fx_batch(0, 4, 20, TS0, &len);
+    assert_non_null(b);
+    fx_append(log, 3, 4, 20, TS0);
+    alog_counters(log, &c);
+    assert_int_equal(c.end_offset, 12);
+    assert_int_equal(c.appended_records, 12);
+    assert_int_equal(c.appended_bytes, 3 * len);
+    assert_true(c.durable_bytes <= c.appended_bytes);
+    assert_int_equal(alog_flush(log), 0);
+    alog_counters(log, &c);
+    assert_int_equal(c.durable_offset, 12);
+    assert_int_equal(c.durable_bytes, c.appended_bytes);
+    alog_flusher_stats(f, &st);
+    struct alog_info ai;
+    alog_info(log, &ai);
+    assert_int_equal(st.count, ai.fsyncs);
+    uint64_t in_buckets = 0;
+    for (int i = 0; i < ALOG_FSYNC_BUCKETS; i++)
+        in_buckets += st.buckets[i];
+    assert_true(st.count >= 1 && in_buckets <= st.count);
+    assert_true(st.sum_seconds > 0);
+    free(b);
+    assert_int_equal(alog_close(log), 0);
+    alog_flusher_destroy(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -338,6 +375,7 @@ int main(void)
         T(test_alog_flusher_checkpoints_recovery_point_at_roll),
         T(test_alog_one_flusher_serves_many_logs),
         T(test_alog_recovery_point_not_written_on_every_fsync),
+        T(test_alog_counters_and_fsync_histogram),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
