@@ -15,7 +15,7 @@
 #   bench/bench_*.c    one load client each          -> $(BUILD)/bench/system/bench_*
 #   bench/native_*.c   the rest of bench_native (native.h): its round trip and consume
 #
-# bench_native speaks the broker's native protocol (broker/proto), so it is built once
+# bench_native speaks the broker's native protocol (broker/native/codec), so it is built once
 # the broker has landed (broker/main.c exists).
 
 BENCH_SYS_DIR  := $(BUILD)/bench/system
@@ -26,12 +26,12 @@ BENCH_SYS_SRCS += bench/bench_native.c
 endif
 BENCH_SYS_SRCS := $(wildcard $(BENCH_SYS_SRCS))
 BENCH_SYS_BINS := $(patsubst bench/%.c,$(BENCH_SYS_DIR)/%,$(BENCH_SYS_SRCS))
-BENCH_SYS_INCS := -Ibench/lib -Icommon/include -Ibroker/proto/include
+BENCH_SYS_INCS := -Ibench/lib -Icommon/include -Ibroker/native/codec/include
 
 bench_nats_LDLIBS    := $(shell pkg-config --libs libnats 2>/dev/null || echo -lnats)
 bench_rdkafka_LDLIBS := $(shell pkg-config --libs rdkafka 2>/dev/null || echo -lrdkafka)
 bench_native_LINK    := $(BUILD)/obj/bench/native_rtt.o $(BUILD)/obj/bench/native_consume.o \
-                        $(broker/proto_LIB)
+                        $(broker/native/codec_LIB)
 
 $(BUILD)/obj/bench/%.o: bench/%.c | $(BENCH_DEPS_STAMP)
 	@mkdir -p $(@D)

@@ -1,5 +1,7 @@
 /*
- * kafka_broker - the broker: a native-protocol server on one port, storage underneath.
+ * kafka_broker - the broker, composed: the core (storage, loops, connections) and its
+ * doors - the native protocol and Kafka's on one port, told apart by a connection's first
+ * bytes.
  *
  *   kafka_broker [--port 9092] [--bind 127.0.0.1] [--data-dir ./kafka-data]
  *                [--config FILE] [--override key=value]... [--help] [--version]
@@ -16,8 +18,18 @@
 #include <stdlib.h>
 
 #include "brk.h"
-#include "brk_params.h"
+#include "brk_kafka.h"
+#include "brk_native.h"
 #include "kc_common.h"
+
+/* The doors, in the order they are asked to claim a new connection. */
+static int attach_adapters(struct brk_server *srv)
+{
+    int rc = brk_native_attach(srv);
+    if (rc == 0)
+        rc = brk_kafka_attach(srv);
+    return rc;
+}
 
 int main(int argc, char **argv)
 {
@@ -39,6 +51,12 @@ int main(int argc, char **argv)
     }
     if ((rc = brk_server_create(&srv, &cfg)) != 0) {
         fprintf(stderr, "kafka_broker: cannot start: %s\n", kc_strerror(rc));
+        return 1;
+    }
+    if ((rc = attach_adapters(srv)) != 0) {
+        fprintf(stderr, "kafka_broker: cannot start the protocol adapters: %s\n",
+                kc_strerror(rc));
+        brk_server_destroy(srv);
         return 1;
     }
     brk_server_info(srv, &info);

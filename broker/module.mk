@@ -1,21 +1,30 @@
-# broker/: the networked server and its CLI, in four parts (each a kc_module):
+# broker/: the networked server and its CLI - a protocol-neutral core, and one adapter
+# ("door") per protocol beside it, each a codec half (pure, fuzzed) and a serving half:
 #
-#   broker/proto  native protocol: frame codec + blocking client   -> libbrk_proto.a
-#   broker/kafka  Kafka protocol: request/response codec, groups   -> libbrk_kafka.a
-#   broker/cli    kafka_cli: REPL, one-shot commands, load test     -> libbrk_cli.a, kafka_cli
-#   broker        the server: event loops, requests, storage        -> libbrk.a, kafka_broker
+#   broker/core          the core: process, loops, connections, answers  -> libbrk_core.a
+#                        in order, parked requests, storage services
+#   broker/native/codec  native protocol: frames + blocking client (np_) -> libbrk_np.a
+#   broker/native/serve  the native door (brk_native_)                   -> libbrk_native.a
+#   broker/kafka         Kafka protocol codec + group coordinator (kp_)   -> libbrk_kafka.a
+#   broker/kafka/serve   the Kafka door (brk_kafka_)                     -> libbrk_kafka_serve.a
+#   broker/cli           kafka_cli: REPL, one-shot commands, load test   -> kafka_cli
+#   broker               main.c composes core + doors                     -> kafka_broker
 #
-# The broker's tests (broker/tests/) are end-to-end: they start build/bin/kafka_broker on an
-# ephemeral 127.0.0.1 port and drive it over the network.
+# Dependencies point one way: door -> core -> storage modules; a codec half depends on
+# common/ only. The broker's tests (broker/tests/) are end-to-end: they start
+# build/bin/kafka_broker on an ephemeral 127.0.0.1 port and drive it over the network.
 
-$(eval $(call kc_module,broker/proto,brk_proto,common,))
+BRK_STORAGE := partitioning appendLog mmap threadCore zeroCopy common
+
+$(eval $(call kc_module,broker/native/codec,brk_np,common,))
 $(eval $(call kc_module,broker/kafka,brk_kafka,common,))
+$(eval $(call kc_module,broker/core,brk_core,$(BRK_STORAGE),))
+$(eval $(call kc_module,broker/native/serve,brk_native,broker/core broker/native/codec $(BRK_STORAGE),))
+$(eval $(call kc_module,broker/kafka/serve,brk_kafka_serve,broker/core broker/kafka $(BRK_STORAGE),))
 
 broker/cli_LDLIBS := -ledit
-$(eval $(call kc_module,broker/cli,brk_cli,broker/proto common,kafka_cli))
+$(eval $(call kc_module,broker/cli,brk_cli,broker/native/codec common,kafka_cli))
 
-ifneq ($(wildcard broker/main.c),)
 broker_RUN_ARGS ?=
-$(eval $(call kc_module,broker,brk,broker/kafka broker/proto partitioning appendLog mmap threadCore zeroCopy common,kafka_broker))
+$(eval $(call kc_module,broker,brk,broker/kafka/serve broker/native/serve broker/core broker/kafka broker/native/codec $(BRK_STORAGE),kafka_broker))
 RUN_TARGET := run-broker
-endif

@@ -23,7 +23,7 @@
 #include <string.h>
 
 #include "kc_common.h"
-#include "kp_offsets.h"
+#include "brk_offsets_record.h"
 #include "kp_proto.h"
 #include "kp_req.h"
 
@@ -220,14 +220,14 @@ static void chosen(const uint8_t *data, size_t size)
 
 static void offsets_record(const uint8_t *data, size_t size)
 {
-    struct kp_offset_key k;
-    struct kp_offset_value v;
+    struct brk_offset_key k;
+    struct brk_offset_value v;
     size_t half = size / 2;
     lo = data;
     hi = data + size;
-    if (kp_offset_key_decode(data, half, &k) == 0)
+    if (brk_offset_key_decode(data, half, &k) == 0)
         inside(k.group), inside(k.topic);
-    if (kp_offset_value_decode(data + half, size - half, &v) == 0)
+    if (brk_offset_value_decode(data + half, size - half, &v) == 0)
         inside(v.metadata);
 }
 

@@ -13,7 +13,7 @@
 #
 # The shim is built without sanitizers and position-independent: it is loaded into other
 # processes (the broker under test), never linked into this project's programs.
-$(eval $(call kc_module,reliability,kc_rel,broker/proto common,kafka_crashloop))
+$(eval $(call kc_module,reliability,kc_rel,broker/native/codec common,kafka_crashloop))
 reliability_RUN_ARGS ?= --cycles 3
 
 FLT_SHIM := $(BUILD)/lib/libkc_fault.so

@@ -3,7 +3,7 @@
  *
  * This library is what lets kcat, librdkafka and kafkajs talk to the broker unchanged.
  * It turns request frames into structs and structs into response frames, and it runs
- * Kafka's consumer-group state machine; the server (broker/src) owns the sockets, the
+ * Kafka's consumer-group state machine; the server (broker/kafka/serve) owns the sockets, the
  * threads, the clock and the storage, and calls in here. Everything is plain C on top of
  * common/ (kc_buf.h's reader and writer, kc_batch.h's RecordBatch validation); no system
  * calls are made except getrandom(2) once, to seed member ids.
@@ -21,7 +21,6 @@
  *   kp_resp.h     response encoders, Fetch in pieces
  *   kp_group.h    the group coordinator (JoinGroup/SyncGroup/Heartbeat/LeaveGroup,
  *                 offset-commit validation), driven by the caller's clock
- *   kp_offsets.h  the __consumer_offsets record format (shared with the native protocol)
  *
  * Rules: decoders never copy (slices point into the frame) and never trust a count;
  * every decoder result other than 0 means "close the connection", as Kafka does; every
@@ -38,7 +37,6 @@
 #define KP_H
 
 #include "kp_group.h"
-#include "kp_offsets.h"
 #include "kp_proto.h"
 #include "kp_req.h"
 #include "kp_resp.h"

@@ -13,7 +13,7 @@
  *
  * librdkafka and kafkajs both send OffsetCommit v5 and OffsetFetch v4 to this table.
  * The coordinator decides whether a commit is allowed (kp_group_commit_check); the server
- * stores it, in Kafka's __consumer_offsets format (kp_offsets.h).
+ * stores it, in Kafka's __consumer_offsets format (the core's brk_offsets_record.h).
  */
 #include <errno.h>
 

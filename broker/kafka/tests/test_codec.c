@@ -621,63 +621,6 @@ static void test_mutated_fixtures_never_crash(void **state)
     assert_true(mu.decoded > 0 && mu.refused > 0);
 }
 
-/* ---- __consumer_offsets records -------------------------------------------------------- */
-
-static void test_offsets_record_key_value_round_trip_and_old_versions(void **state)
-{
-    (void)state;
-    struct kc_writer w;
-    kc_writer_init(&w, 0);
-    struct kp_offset_key k = {kp_slice_str("cg"), kp_slice_str("grp"), 1};
-    assert_int_equal(kp_offset_key_encode(&w, &k), 0);
-    static const uint8_t want_key[] = {0, 1, 0, 2, 'c', 'g', 0, 3, 'g', 'r', 'p', 0, 0, 0, 1};
-    assert_int_equal(kc_writer_len(&w), sizeof(want_key));
-    assert_memory_equal(kc_writer_data(&w), want_key, sizeof(want_key));
-    struct kp_offset_key kb;
-    assert_int_equal(kp_offset_key_decode(want_key, sizeof(want_key), &kb), 0);
-    assert_true(kp_slice_eq(kb.topic, "grp"));
-    assert_int_equal(kb.partition, 1);
-    for (size_t n = 0; n < sizeof(want_key); n++)
-        assert_int_equal(kp_offset_key_decode(want_key, n, &kb), KC_EMALFORMED);
-    static const uint8_t group_meta_key[] = {0, 2, 0, 2, 'c', 'g'};
-    assert_int_equal(kp_offset_key_decode(group_meta_key, sizeof(group_meta_key), &kb),
-                     KC_EUNSUPPORTED);
-
-    kc_writer_reset(&w);
-    struct kp_offset_value v = {42, -1, {NULL, -1}, 1700000000123, -1};
-    assert_int_equal(kp_offset_value_encode(&w, &v), 0);
-    static const uint8_t want_val[] = {0, 3, 0, 0, 0, 0, 0, 0, 0, 42, 0xff, 0xff, 0xff, 0xff,
-                                       0, 0, 0, 0, 1, 0x8b, 0xcf, 0xe5, 0x68, 0x7b};
-    assert_int_equal(kc_writer_len(&w), sizeof(want_val));
-    assert_memory_equal(kc_writer_data(&w), want_val, sizeof(want_val));
-    struct kp_offset_value vb;
-    assert_int_equal(kp_offset_value_decode(want_val, sizeof(want_val), &vb), 0);
-    assert_int_equal(vb.offset, 42);
-    assert_int_equal(vb.metadata.len, 0); /* null metadata is stored as "" */
-    assert_int_equal(vb.commit_timestamp, 1700000000123);
-    for (size_t n = 0; n < sizeof(want_val); n++)
-        assert_int_equal(kp_offset_value_decode(want_val, n, &vb), KC_EMALFORMED);
-
-    /* v1: offset, metadata "m", commit ts 5, expire ts 9 */
-    static const uint8_t v1[] = {0, 1, 0, 0, 0, 0, 0, 0, 0, 7, 0, 1, 'm',
-                                 0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 9};
-    assert_int_equal(kp_offset_value_decode(v1, sizeof(v1), &vb), 0);
-    assert_int_equal(vb.offset, 7);
-    assert_int_equal(vb.leader_epoch, -1);
-    assert_int_equal(vb.expire_timestamp, 9);
-    /* v0 and v2 share a layout: offset, metadata, commit ts */
-    static const uint8_t v0[] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5};
-    assert_int_equal(kp_offset_value_decode(v0, sizeof(v0), &vb), 0);
-    uint8_t v2[sizeof(v0)];
-    memcpy(v2, v0, sizeof(v0));
-    v2[1] = 2;
-    assert_int_equal(kp_offset_value_decode(v2, sizeof(v2), &vb), 0);
-    assert_int_equal(vb.commit_timestamp, 5);
-    v2[1] = 4; /* flexible v4: not ours */
-    assert_int_equal(kp_offset_value_decode(v2, sizeof(v2), &vb), KC_EUNSUPPORTED);
-    kc_writer_fini(&w);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -697,7 +640,6 @@ int main(void)
         cmocka_unit_test(test_hostile_counts_and_lengths_refused_without_allocating),
         cmocka_unit_test(test_topic_name_rules),
         cmocka_unit_test(test_mutated_fixtures_never_crash),
-        cmocka_unit_test(test_offsets_record_key_value_round_trip_and_old_versions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

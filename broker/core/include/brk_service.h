@@ -1,0 +1,164 @@
+/*
+ * brk_service.h - the core's storage-facing services: what every adapter serves requests
+ * with. None of them knows which protocol asked.
+ *
+ *   topics     brk_topic_get / brk_topic_create     find, auto-create (Kafka's Metadata,
+ *                                                   a native produce), create
+ *   produce    brk_produce                          validate, append, acknowledge now or
+ *                                                   after the fsync (group commit)
+ *   fetch      brk_fetch_read                       a file slice for sendfile; waiting for
+ *                                                   data is brk_park_watch (brk_adapter.h)
+ *   offsets    brk_offsets_commit / _fetch / _foreach   __consumer_offsets, durable commits
+ *
+ * The life of a produce, across the folders of broker/:
+ *
+ *   socket -> core/src/conn.c (bytes, frames) -> an adapter's serve (decode, judge the
+ *   request: names, acks, partitions) -> brk_produce (core/src/produce.c: validate the
+ *   batch, alog_append) -> appendLog (offsets, segment, index; wakes the long-polls
+ *   watching the log) -> acks=all: the park holds until the flusher's fsync settles it ->
+ *   the adapter's done writes the answer -> core/src/respq.c (in order) -> socket.
+ *
+ * Threads: every function here may be called from any network loop; each says which locks
+ * it takes. Pointers to topics and logs stay valid until the server is destroyed.
+ */
+#ifndef BRK_SERVICE_H
+#define BRK_SERVICE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "alog.h"
+#include "brk_adapter.h"
+#include "brk_config.h"
+#include "kc_buf.h"
+#include "part.h"
+
+/* ---- the server, for adapters ------------------------------------------------------------ */
+
+const struct brk_config *brk_server_config(const struct brk_server *srv);
+struct part_registry *brk_server_registry(const struct brk_server *srv);
+/* The network loops (for an adapter that keeps shared state on the loops, a group
+ * coordinator's timers say). Valid until the server is destroyed. */
+int brk_server_nloops(const struct brk_server *srv);
+struct tcore_loop *brk_server_loop(const struct brk_server *srv, int i);
+/* The address clients reach this broker at (Kafka's Metadata and FindCoordinator):
+ * advertised.listeners if set, else the bound host (this host's name when bound to every
+ * interface) and the real port. Any thread. */
+const char *brk_server_host(const struct brk_server *srv);
+int brk_server_port(const struct brk_server *srv);
+
+/* ---- topics ------------------------------------------------------------------------------ */
+
+#define BRK_OFFSETS_TOPIC "__consumer_offsets"
+
+/* Is name[0..len) the broker's own topic (read-only to clients)? */
+bool brk_topic_internal(const char *name, size_t len);
+/*
+ * The topic called name[0..len); if missing, create is true and auto.create.topics.enable
+ * is on, create it with num.partitions partitions (Kafka's auto-create: native produce,
+ * Kafka Metadata allowing it). KC_ENOTOPIC, KC_EBADNAME, -errno.
+ */
+int brk_topic_get(struct brk_server *srv, const char *name, size_t len, bool create,
+                  struct part_topic **out);
+/* Create; partitions -1 means num.partitions. -EEXIST (also for the internal topic, which
+ * always exists), KC_EBADNAME, -EINVAL (partitions), KC_ETOOLARGE (above the maximum). */
+int brk_topic_create(struct brk_server *srv, const char *name, size_t len, int32_t partitions,
+                     struct part_topic **out);
+/* Keyed: Kafka's murmur2 partition; keyless (key NULL): round-robin. */
+int32_t brk_partition_pick(struct part_topic *t, const void *key, int32_t key_len);
+
+/* ---- produce ----------------------------------------------------------------------------- */
+
+struct brk_produce {
+    /* in */
+    struct part_topic *topic;
+    int32_t partition;   /* an existing partition (KC_ENOPARTITION otherwise) */
+    int16_t acks;        /* 0, 1 or -1 */
+    uint8_t *batch;      /* exactly one RecordBatch v2; its base offset is rewritten */
+    size_t len;
+    /* out */
+    int64_t base_offset;
+    int32_t count;
+    int err;             /* acks=all, parked: 0 or why durability failed (set when settled) */
+    /* private */
+    struct brk_park *park;
+};
+
+/*
+ * Validate the batch (CRC, lengths, counts; no control batches), append it (the log wakes
+ * the long-polls watching it), and acknowledge per acks:
+ *   1   done: base_offset and count set; the batch is in the log (acks 0/1: page cache;
+ *       acks=all: it was already on disk)
+ *   0   acks=all and park given: the park holds until the batch is on disk, then p->err
+ *       is 0 or the error that prevented it (-EIO, KC_ECLOSED) and the park is settled;
+ *       base_offset and count are set already. p must live until the park's done.
+ *  < 0  nothing appended: KC_EMALFORMED / KC_ECRC (bad batch), KC_EUNSUPPORTED (control
+ *       batch), KC_ETOOLARGE (message.max.bytes), KC_ENOPARTITION, -EIO / -ENOSPC
+ * park may be NULL for acks 0 and 1. Locks: the log's append lock.
+ */
+int brk_produce(struct brk_server *srv, struct brk_produce *p, struct brk_park *park);
+
+/* ---- fetch ------------------------------------------------------------------------------- */
+
+/* alog_read with max_bytes capped at fetch.max.bytes: 0 and a slice (release it, or pass it
+ * to brk_resp_file / brk_park_file), KC_EEMPTY at the log end, KC_EOFFSET outside
+ * [start, end]. Waiting for data: brk_park_watch. */
+int brk_fetch_read(struct brk_server *srv, struct alog *log, int64_t offset, size_t max_bytes,
+                   struct alog_slice *slice);
+
+/* ---- consumer-group offsets -------------------------------------------------------------- */
+
+/* The longest commit metadata kept (Kafka's offset.metadata.max.bytes default). */
+#define BRK_OFFSET_METADATA_MAX 4096
+
+/* 0 if group[0..len) may name a group (1-249 bytes, no control characters; UTF-8 is
+ * fine, as Kafka allows any string), else KC_EBADNAME. */
+int brk_group_check(const char *group, size_t len);
+
+struct brk_commit_entry {
+    struct kc_slice topic;
+    int32_t partition;
+    int64_t offset;
+    struct kc_slice metadata; /* len -1 = null; at most BRK_OFFSET_METADATA_MAX bytes */
+};
+
+struct brk__offsets_pending;
+
+struct brk_commit {
+    int err; /* out, for a parked commit: set before the park is settled */
+    /* private */
+    struct brk_server *srv;
+    struct brk_park *park;
+    struct brk__offsets_pending *pending; /* the entries, until the fsync settles them */
+};
+
+/*
+ * Commit n offsets of one group as one batch of offset-commit records appended to
+ * __consumer_offsets; once the batch is fsynced the offsets enter the in-memory table (what
+ * brk_offsets_fetch answers) and the commit is acknowledged; a commit whose fsync fails is
+ * never seen by a fetch. Returns 1 (already durable), 0 (the park holds until it is:
+ * cm->err is set, then the park settled; cm must live until the park's done), or < 0 with
+ * nothing written (KC_EBADNAME, -EINVAL for a negative offset, KC_ETOOLARGE for metadata,
+ * -EIO ...). The caller checks that topics and partitions exist, if it cares.
+ * Locks: the store's mutex for the append; the table's on settling.
+ */
+int brk_offsets_commit(struct brk_server *srv, struct kc_slice group,
+                       const struct brk_commit_entry *e, int n, struct brk_commit *cm,
+                       struct brk_park *park);
+/*
+ * The committed offset of (group, topic, partition), -1 if none. With meta given, the
+ * metadata is copied into meta[0..cap) and *meta_len set to the bytes copied, or -1 for a
+ * null metadata (or none committed). Only copied bytes are ever reported. Any thread.
+ */
+int brk_offsets_fetch(struct brk_server *srv, struct kc_slice group, struct kc_slice topic,
+                      int32_t partition, int64_t *offset, char *meta, size_t cap,
+                      int32_t *meta_len);
+/* Call fn for every committed offset of group, sorted by topic and partition, under the
+ * store's lock: fn must not block or call the store. */
+typedef void (*brk_offsets_fn)(void *arg, struct kc_slice topic, int32_t partition,
+                               int64_t offset, struct kc_slice metadata);
+void brk_offsets_foreach(struct brk_server *srv, struct kc_slice group, brk_offsets_fn fn,
+                         void *arg);
+
+#endif

@@ -1,0 +1,225 @@
+/*
+ * brk_int.h - the core's own structures, shared by its source files. Adapters never
+ * include this: they see brk_adapter.h and brk_service.h.
+ *
+ *   struct brk_server            one per process
+ *     listeners[]                the main one (shared by the adapters that claim) + others
+ *     adapters[]                 registered doors, in claim order
+ *     loops[]                    one per network thread
+ *       conns                    the connections it owns
+ *         slots                  answers queued behind a parked one (respq.c)
+ *         parks                  its parked requests (park.c)
+ *
+ * Files: server.c (create, destroy, adapters), listen.c (listeners, accept), run.c (loops,
+ * signals, drain), upkeep.c (retention, healing), conn.c (a connection's I/O), respq.c
+ * (answers in order), park.c (parked requests), produce.c, fetch.c, offsets.c,
+ * offsets_record.c, topics.c, config.c, metrics.c.
+ */
+#ifndef BRK_INT_H
+#define BRK_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/queue.h>
+
+#include "brk.h"
+#include "brk_config.h"
+#include "brk_metrics.h"
+#include "brk_params.h"
+#include "brk_service.h"
+#include "kc_common.h"
+#include "zc.h"
+
+#define BRK_ADAPTERS_MAX  8
+#define BRK_LISTENERS_MAX 8
+
+struct brk_loop;
+struct brk_listener;
+
+/* ---- the offsets store (offsets.c) ------------------------------------------------------ */
+
+struct brk_offsets;
+/* Create __consumer_offsets if missing and replay it into memory; *count gets the number of
+ * offsets found. */
+int brk__offsets_open(struct brk_offsets **out, struct brk_server *srv, int64_t *count);
+void brk__offsets_close(struct brk_offsets *os);
+/* Every committed offset of every group, sorted, under the store's lock: fn copies, never
+ * blocks, never calls the store. */
+typedef void (*brk__offsets_visit_fn)(void *arg, struct kc_slice group, struct kc_slice topic,
+                                      int32_t partition, int64_t offset);
+void brk__offsets_visit(struct brk_offsets *os, brk__offsets_visit_fn fn, void *arg);
+
+/* ---- answers in order (respq.c) --------------------------------------------------------- */
+
+/* One piece of a queued answer: memory, or a file range (slice != NULL). */
+struct brk_piece {
+    uint8_t *mem;
+    size_t len;
+    struct alog_slice *slice;
+};
+
+/* A place in the answer order: parked (its answer comes later), or ready answers queued
+ * behind an earlier parked one. */
+struct brk_slot {
+    STAILQ_ENTRY(brk_slot) link;
+    bool parked;            /* waiting for brk__slot_ready */
+    struct kc_writer w;     /* bytes written since the last piece */
+    struct brk_piece *pieces;
+    int npieces;
+    int cap;
+};
+
+struct brk_slot *brk__slot_park(struct brk_conn *c);
+struct kc_writer *brk__slot_writer(struct brk_slot *s);
+int brk__slot_file(struct brk_slot *s, struct alog_slice *slice);
+/* The slot's answer is complete: it and every ready answer behind it go out. */
+void brk__slot_ready(struct brk_conn *c, struct brk_slot *s);
+/* Move every ready slot at the head of the queue to the socket queue (false: killed). */
+bool brk__respq_drain(struct brk_conn *c);
+/* Hand the gathered ready answers to the socket queue (false: killed, out of memory). */
+bool brk__respq_commit(struct brk_conn *c);
+/* Drop everything queued (the connection died). */
+void brk__respq_free(struct brk_conn *c);
+/* Has the last answer's writer failed (out of memory: the connection must close)? */
+bool brk__respq_failed(struct brk_conn *c);
+
+/* ---- parked requests (park.c) ----------------------------------------------------------- */
+
+/* End every park of c with why (draining: SHUTDOWN; dying: CLOSED). Loop thread. */
+void brk__parks_cancel(struct brk_conn *c, enum brk_park_why why);
+/* serve returned: the park it started (if any) is set up; release its own hold. */
+void brk__park_started(struct brk_conn *c);
+
+/* ---- metrics (metrics.c): the calling loop's counters, no lock --------------------------- */
+
+int brk__stats_init(struct brk_server *srv);
+void brk__stats_fini(struct brk_server *srv);
+void brk__stat_request(struct brk_loop *bl, int adapter, int api, int64_t ns);
+void brk__stat_bytes(struct brk_loop *bl, int adapter, uint64_t in, uint64_t out);
+void brk__stat_conn(struct brk_loop *bl, int adapter, int delta);
+void brk__stat_parked(struct brk_loop *bl, const char *kind, int delta);
+/* metrics_data.c: the storage and group families of brk_metrics_visit. */
+void brk__metrics_storage(struct brk_server *srv, const struct brk_metrics_visitor *v);
+void brk__metrics_groups(struct brk_server *srv, const struct brk_metrics_visitor *v);
+
+/* ---- connections (conn.c) --------------------------------------------------------------- */
+
+struct brk_conn {
+    LIST_ENTRY(brk_conn) link;      /* in its loop's list */
+    struct brk_loop *bl;
+    struct brk_server *srv;
+    const struct brk_listener *lst; /* accepted on */
+    int fd;
+    char peer[64];
+    int adapter;                    /* index in srv->adapters; -1 until claimed */
+    void *state;                    /* the adapter's */
+    uint8_t *in;                    /* received, not yet served */
+    size_t in_len;
+    size_t in_cap;
+    struct zc_out out;              /* committed to the socket, in order */
+    struct kc_writer wbuf;          /* ready answers not yet handed to out */
+    STAILQ_HEAD(, brk_slot) slots;  /* answers behind a parked one, in order */
+    int nslots;
+    LIST_HEAD(, brk_park) parks;    /* its parked requests */
+    int refs;                       /* 1 while open + 1 per park not yet finished + callers */
+    int64_t last_active_ms;
+    uint32_t events;                /* what the loop watches for */
+    /* the request being served, for metrics */
+    int cur_api;                    /* set by brk_conn_set_api; -1 unknown */
+    int64_t cur_t0_ns;
+    bool cur_parked;                /* brk_park_start was called for it */
+    struct brk_park *cur_park;      /* ... this one, still holding its own hold */
+    bool watched;                   /* registered with the loop */
+    bool paused;                    /* not reading: too much unsent output or queued work */
+    bool serving;                   /* inside brk__conn_serve_buffered (no re-entry) */
+    bool closing;                   /* serve nothing more; close once everything is sent */
+    bool linger;                    /* after sending, shut the write side and wait for EOF */
+    bool lingering;
+    bool dead;                      /* fd closed; memory kept until refs reach 0 */
+    struct tcore_task adopt;        /* the hand-over from the accepting loop */
+    struct tcore_timer linger_timer;
+};
+
+/* A network loop and the connections it owns. */
+struct brk_loop {
+    struct brk_server *srv;
+    int index;
+    struct tcore_loop *loop;
+    struct tcore_thread *thread;
+    LIST_HEAD(, brk_conn) conns;
+    struct tcore_timer sweep;        /* idle connections */
+    struct tcore_task drain_task;    /* shutdown begins */
+    struct tcore_timer accept_pause; /* loop 0: accept again after EMFILE */
+    struct brk_loop_stats *stats;    /* this loop's counters (metrics.c), single writer */
+    bool draining;
+};
+
+/* A new connection accepted on lst by loop `from`: pick a loop, hand it over. */
+void brk__conn_accepted(struct brk_server *srv, struct brk_loop *from,
+                        const struct brk_listener *lst, int fd);
+/* Close now: drop output, end its parks (CLOSED), free when refs allow. */
+void brk__conn_kill(struct brk_conn *c, const char *why);
+/* Send what is ready; resume reading if the backlog allows. Loop thread. */
+void brk__conn_send(struct brk_conn *c);
+void brk__conn_ref(struct brk_conn *c);
+void brk__conn_unref(struct brk_conn *c);
+/* The idle sweep of one loop, and the start of shutdown on it. Loop thread. */
+void brk__loop_sweep(struct tcore_loop *loop, struct tcore_timer *t);
+void brk__loop_drain(struct brk_loop *bl);
+/* Free every connection still on bl (after its thread stopped). */
+void brk__loop_free_conns(struct brk_loop *bl);
+
+/* ---- listeners (listen.c) --------------------------------------------------------------- */
+
+struct brk_listener {
+    struct brk_server *srv;
+    int fd;                        /* -1 once closed (drain) */
+    int port;                      /* the bound one */
+    int adapter;                   /* -1: shared (adapters claim); else that adapter's own */
+};
+
+/* Bind and listen on host:port; *port gets the real one. 0 or -errno. */
+int brk__listen(const char *host, int port, int *fd, int *bound);
+/* Loop 0 watches every listener / stops watching and closes them (drain). */
+void brk__listeners_watch(struct brk_loop *bl);
+void brk__listeners_close(struct brk_loop *bl);
+/* The accept-pause timer's callback (listeners watched again after EMFILE). */
+void brk__accept_resume(struct tcore_loop *loop, struct tcore_timer *t);
+
+/* ---- upkeep (upkeep.c) ------------------------------------------------------------------ */
+
+/* Retention over every log (main thread). */
+void brk__run_retention(struct brk_server *srv);
+/* alog_recover every failed log; returns how many are still failed (main thread). */
+int brk__heal_logs(struct brk_server *srv);
+
+/* ---- the server ------------------------------------------------------------------------- */
+
+struct brk_adapter_reg {
+    const struct brk_adapter *a;
+    void *state;
+};
+
+struct brk_server {
+    struct brk_config cfg;
+    char host[256];                 /* what clients are told to connect to */
+    int adv_port;                   /* the advertised port (Metadata, FindCoordinator) */
+    struct alog_flusher *flusher;
+    struct part_registry *reg;
+    struct brk_offsets *offsets;
+    struct brk_adapter_reg adapters[BRK_ADAPTERS_MAX];
+    int nadapters;
+    struct brk_listener listeners[BRK_LISTENERS_MAX]; /* [0]: the main one */
+    int nlisteners;
+    struct brk_loop *loops;
+    int nloops;
+    atomic_uint next_loop;          /* round-robin for new connections */
+    atomic_int nconns;              /* connections not yet freed */
+    _Atomic int phase;              /* enum brk_phase */
+    int stopfd;                     /* eventfd: brk_server_stop */
+    int sigfd;                      /* signalfd: SIGINT, SIGTERM */
+    struct brk_metrics metrics;     /* server-wide counters (metrics.c) */
+    struct brk_server_info info;
+};
+
+#endif

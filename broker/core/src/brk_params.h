@@ -1,0 +1,55 @@
+/*
+ * brk_params.h - the broker's defaults and fixed tunables, in one place.
+ *
+ * Defaults that a user may change are named after the Kafka setting that holds them (see
+ * brk_config.h for the key names); the rest are internal constants with their reasons.
+ */
+#ifndef BRK_PARAMS_H
+#define BRK_PARAMS_H
+
+/* ---- defaults of settings (Kafka's name, Kafka's default where it has one) ------------- */
+
+#define BRK_DEFAULT_PORT                9092
+#define BRK_DEFAULT_BIND                "127.0.0.1"
+#define BRK_DEFAULT_DATA_DIR            "./kafka-data"
+#define BRK_DEFAULT_NUM_PARTITIONS      1           /* num.partitions */
+#define BRK_DEFAULT_REQUEST_MAX_BYTES   104857600u  /* socket.request.max.bytes: 100 MiB */
+#define BRK_DEFAULT_MAX_CONNECTIONS     10000       /* max.connections (Kafka: unlimited) */
+#define BRK_DEFAULT_IDLE_MS             600000      /* connections.max.idle.ms: 10 min */
+#define BRK_DEFAULT_QUEUED_MAX_REQUESTS 500         /* queued.max.requests (per connection) */
+#define BRK_DEFAULT_OUTPUT_MAX_BYTES    (16u << 20) /* connection.output.max.bytes (ours) */
+#define BRK_DEFAULT_FETCH_MAX_BYTES     57671680u   /* fetch.max.bytes: 55 MiB */
+#define BRK_DEFAULT_OFFSETS_PARTITIONS  1           /* offsets.topic.num.partitions (Kafka 50) */
+#define BRK_DEFAULT_RETENTION_CHECK_MS  300000      /* log.retention.check.interval.ms */
+#define BRK_DEFAULT_SHUTDOWN_MS         10000       /* shutdown.timeout.ms (ours) */
+/* The consumer-group coordinator's settings (a Kafka adapter's; Kafka's broker keys). */
+#define BRK_DEFAULT_GROUP_INITIAL_DELAY_MS 3000     /* group.initial.rebalance.delay.ms */
+#define BRK_DEFAULT_GROUP_MIN_SESSION_MS   6000     /* group.min.session.timeout.ms */
+#define BRK_DEFAULT_GROUP_MAX_SESSION_MS   1800000  /* group.max.session.timeout.ms */
+
+/* ---- internal constants ---------------------------------------------------------------- */
+
+/* A connection's input buffer starts here and grows to the largest frame it must hold; it
+ * shrinks back once empty, so one huge request does not pin memory for the connection's
+ * whole life. */
+#define BRK_IN_INITIAL    (64u << 10)
+#define BRK_IN_KEEP_MAX   (1u << 20)
+/* Ready responses are gathered in memory and handed to the socket together; past this
+ * much they are handed over at once instead of waiting for the end of the read burst. */
+#define BRK_WBUF_FLUSH    (64u << 10)
+/* Connections accepted per readable event, before giving other events a turn. */
+#define BRK_ACCEPT_BURST  64
+/* After EMFILE/ENFILE, stop accepting for this long (level-triggered epoll would spin). */
+#define BRK_ACCEPT_PAUSE_MS 100
+/* A connection refused for a protocol error is closed after its answer is sent, once the
+ * client closes or this long has passed (so the answer is not lost to a TCP reset). */
+#define BRK_LINGER_MS     1000
+/* The idle sweep runs this often at most (and at least four times per idle period). */
+#define BRK_SWEEP_MAX_MS  1000
+/* A log that failed an fsync (disk full, I/O error) refuses appends until alog_recover
+ * brings it back in place; the main thread tries every failed log this often, doubling the
+ * wait after a pass that left one failed (the fault lasts), up to the maximum. */
+#define BRK_HEAL_MS       1000
+#define BRK_HEAL_MAX_MS   30000
+
+#endif

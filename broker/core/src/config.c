@@ -1,0 +1,447 @@
+/*
+ * config.c - settings by Kafka's names: one table, one parser per value type.
+ *
+ * Every key is a row (name, type, where it lands, bounds). Parsing is strict (kc_parse.h):
+ * "12x", "", " 5" and out-of-range values are errors that say what is allowed, never a
+ * silent 0. Byte sizes also take units (64k, 1m, 1g). Kafka's retention and roll settings
+ * come in hours, minutes and ms with the finer unit winning, as in Kafka.
+ */
+#include <ctype.h>
+#include <stdarg.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "brk.h"
+#include "brk_config.h"
+#include "brk_params.h"
+#include "kc_common.h"
+
+enum cfg_type { CFG_I32, CFG_I64, CFG_MS, CFG_SIZE32, CFG_SIZE64, CFG_STR, CFG_LISTENERS,
+                CFG_ADVERTISED, CFG_LEVEL, CFG_HOURS, CFG_MINUTES, CFG_BOOL };
+
+struct cfg_key {
+    const char *name;
+    enum cfg_type type;
+    size_t off;      /* offsetof(struct brk_config, field) */
+    size_t size;     /* CFG_STR: capacity */
+    int64_t min, max;
+};
+
+#define F(field)      offsetof(struct brk_config, field), 0
+#define S(field)      offsetof(struct brk_config, field), sizeof(((struct brk_config *)0)->field)
+#define I32MAX        INT32_MAX
+#define DAY_MS        86400000LL
+
+static const struct cfg_key cfg_keys[] = {
+    {"listeners", CFG_LISTENERS, 0, 0, 0, 0},
+    {"advertised.listeners", CFG_ADVERTISED, 0, 0, 0, 0},
+    {"log.dirs", CFG_STR, S(data_dir), 0, 0},
+    {"log.dir", CFG_STR, S(data_dir), 0, 0},
+    {"num.partitions", CFG_I32, F(num_partitions), 1, 1 << 20},
+    {"auto.create.topics.enable", CFG_BOOL, F(auto_create_topics), 0, 0},
+    {"num.network.threads", CFG_I32, F(num_network_threads), 0, 256},
+    {"socket.request.max.bytes", CFG_SIZE32, F(socket_request_max_bytes), 64, I32MAX},
+    {"max.connections", CFG_I32, F(max_connections), 1, 1 << 24},
+    {"connections.max.idle.ms", CFG_MS, F(connections_max_idle_ms), 100, 365 * DAY_MS},
+    {"queued.max.requests", CFG_I32, F(queued_max_requests), 1, 1 << 20},
+    {"connection.output.max.bytes", CFG_SIZE64, F(connection_output_max_bytes), 4096,
+     INT64_MAX},
+    {"fetch.max.bytes", CFG_SIZE32, F(fetch_max_bytes), 1024, I32MAX},
+    {"offsets.topic.num.partitions", CFG_I32, F(offsets_topic_num_partitions), 1, 1000},
+    {"log.retention.check.interval.ms", CFG_MS, F(retention_check_interval_ms), 10,
+     365 * DAY_MS},
+    {"shutdown.timeout.ms", CFG_MS, F(shutdown_timeout_ms), 0, DAY_MS},
+    {"num.partitions.max", CFG_I32, F(max_partitions_per_topic), 1, 1 << 20},
+    {"log.level", CFG_LEVEL, F(log_level), 0, 0},
+    {"group.initial.rebalance.delay.ms", CFG_MS, F(group_initial_rebalance_delay_ms), 0,
+     I32MAX},
+    {"group.min.session.timeout.ms", CFG_MS, F(group_min_session_timeout_ms), 1, I32MAX},
+    {"group.max.session.timeout.ms", CFG_MS, F(group_max_session_timeout_ms), 1, I32MAX},
+    {"log.segment.bytes", CFG_SIZE64, F(log.segment_bytes), 1024, INT64_MAX},
+    {"log.roll.ms", CFG_MS, F(log.segment_ms), 1, INT64_MAX},
+    {"log.roll.hours", CFG_HOURS, F(log.segment_ms), 1, INT64_MAX / 3600000},
+    {"log.index.interval.bytes", CFG_SIZE32, F(log.index_interval_bytes), 0, I32MAX},
+    {"log.index.size.max.bytes", CFG_SIZE32, F(log.index_max_bytes), 4096, I32MAX},
+    {"log.retention.bytes", CFG_I64, F(log.retention_bytes), -1, INT64_MAX},
+    {"log.retention.ms", CFG_MS, F(log.retention_ms), -1, INT64_MAX},
+    {"log.retention.minutes", CFG_MINUTES, F(log.retention_ms), -1, INT64_MAX / 60000},
+    {"log.retention.hours", CFG_HOURS, F(log.retention_ms), -1, INT64_MAX / 3600000},
+    {"log.flush.interval.ms", CFG_MS, F(log.flush_interval_ms), -1, INT64_MAX},
+    {"log.flush.interval.messages", CFG_I64, F(log.flush_interval_messages), -1, INT64_MAX},
+    {"message.max.bytes", CFG_SIZE32, F(log.max_batch_bytes), 128, I32MAX},
+};
+
+/* Kafka keys that make no difference here (one broker, no ZooKeeper, no replication). */
+static const char *const cfg_ignored[] = {
+    "broker.id", "node.id", "process.roles", "controller.quorum.voters",
+    "controller.listener.names", "inter.broker.listener.name",
+    "listener.security.protocol.map", "num.io.threads", "socket.send.buffer.bytes",
+    "socket.receive.buffer.bytes", "num.recovery.threads.per.data.dir",
+    "offsets.topic.replication.factor", "transaction.state.log.replication.factor",
+    "transaction.state.log.min.isr", "zookeeper.connect", "zookeeper.connection.timeout.ms",
+    "default.replication.factor", "min.insync.replicas",
+    "delete.topic.enable", "log.cleaner.enable",
+};
+
+void brk_config_init(struct brk_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    strlcpy(cfg->bind, BRK_DEFAULT_BIND, sizeof(cfg->bind));
+    cfg->port = BRK_DEFAULT_PORT;
+    strlcpy(cfg->data_dir, BRK_DEFAULT_DATA_DIR, sizeof(cfg->data_dir));
+    cfg->num_partitions = BRK_DEFAULT_NUM_PARTITIONS;
+    cfg->auto_create_topics = true;
+    cfg->num_network_threads = 0;
+    cfg->socket_request_max_bytes = BRK_DEFAULT_REQUEST_MAX_BYTES;
+    cfg->max_connections = BRK_DEFAULT_MAX_CONNECTIONS;
+    cfg->connections_max_idle_ms = BRK_DEFAULT_IDLE_MS;
+    cfg->queued_max_requests = BRK_DEFAULT_QUEUED_MAX_REQUESTS;
+    cfg->connection_output_max_bytes = BRK_DEFAULT_OUTPUT_MAX_BYTES;
+    cfg->fetch_max_bytes = BRK_DEFAULT_FETCH_MAX_BYTES;
+    cfg->offsets_topic_num_partitions = BRK_DEFAULT_OFFSETS_PARTITIONS;
+    cfg->retention_check_interval_ms = BRK_DEFAULT_RETENTION_CHECK_MS;
+    cfg->shutdown_timeout_ms = BRK_DEFAULT_SHUTDOWN_MS;
+    cfg->max_partitions_per_topic = 1024;
+    cfg->log_level = KC_LOG_INFO;
+    cfg->group_initial_rebalance_delay_ms = BRK_DEFAULT_GROUP_INITIAL_DELAY_MS;
+    cfg->group_min_session_timeout_ms = BRK_DEFAULT_GROUP_MIN_SESSION_MS;
+    cfg->group_max_session_timeout_ms = BRK_DEFAULT_GROUP_MAX_SESSION_MS;
+    alog_config_init(&cfg->log);
+}
+
+static int cfg_fail(char *err, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int cfg_fail(char *err, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, cap, fmt, ap);
+    va_end(ap);
+    return -EINVAL;
+}
+
+/*
+ * "PLAINTEXT://host:port" or "host:port" (one listener) into host[256] and *port; an empty
+ * host becomes empty_host. Used by listeners (where to bind) and advertised.listeners
+ * (what Kafka clients are told to connect to).
+ */
+static int cfg_hostport(const char *v, char *host, const char *empty_host, int *port,
+                        char *err, size_t cap)
+{
+    const char *hp = strstr(v, "://") ? strstr(v, "://") + 3 : v;
+    const char *colon = strrchr(hp, ':');
+    int64_t n;
+    if (strchr(v, ','))
+        return cfg_fail(err, cap, "one listener only, not '%s'", v);
+    if (!colon || kc_parse_i64(colon + 1, 0, 65535, &n) != 0)
+        return cfg_fail(err, cap, "want PLAINTEXT://host:port, not '%s'", v);
+    size_t hlen = (size_t)(colon - hp);
+    if (hp[0] == '[' && hlen >= 2 && hp[hlen - 1] == ']') { /* [v6] */
+        hp++;
+        hlen -= 2;
+    }
+    if (hlen >= 256)
+        return cfg_fail(err, cap, "host name too long");
+    if (hlen == 0)
+        strlcpy(host, empty_host, 256);
+    else
+        strlcpy(host, hp, hlen + 1);
+    *port = (int)n;
+    return 0;
+}
+
+/* An integer in [min, max], with units for sizes; -1 stays -1 where min allows it. */
+static int cfg_number(const struct cfg_key *k, const char *v, int64_t *out, char *err,
+                      size_t cap)
+{
+    uint64_t u;
+    if (kc_parse_i64(v, k->min, k->max, out) == 0)
+        return 0;
+    bool size = k->type == CFG_SIZE32 || k->type == CFG_SIZE64;
+    if (size && kc_parse_size(v, (uint64_t)k->max, &u) == 0 && (int64_t)u >= k->min) {
+        *out = (int64_t)u;
+        return 0;
+    }
+    return cfg_fail(err, cap, "%s must be %s from %lld to %lld, not '%s'", k->name,
+                    size ? "a size (bytes, or with k/m/g)" : "an integer", (long long)k->min,
+                    (long long)k->max, v);
+}
+
+static int cfg_apply(struct brk_config *cfg, const struct cfg_key *k, const char *v, char *err,
+                     size_t cap)
+{
+    char *field = (char *)cfg + k->off;
+    int64_t n;
+    switch (k->type) {
+    case CFG_LISTENERS:
+        return cfg_hostport(v, cfg->bind, "0.0.0.0", &cfg->port, err, cap);
+    case CFG_ADVERTISED:
+        return cfg_hostport(v, cfg->advertised_host, "", &cfg->advertised_port, err, cap);
+    case CFG_STR:
+        if (!*v || strlen(v) >= k->size)
+            return cfg_fail(err, cap, "%s must be 1 to %zu characters", k->name, k->size - 1);
+        if (strchr(v, ','))
+            return cfg_fail(err, cap, "%s: one directory only, not '%s'", k->name, v);
+        strlcpy(field, v, k->size);
+        return 0;
+    case CFG_BOOL:
+        if (kc_parse_bool(v, (bool *)(void *)field) != 0)
+            return cfg_fail(err, cap, "%s must be true or false, not '%s'", k->name, v);
+        return 0;
+    case CFG_LEVEL:
+        if (kc_log_level_parse(v, (enum kc_log_level *)(void *)field) != 0)
+            return cfg_fail(err, cap, "%s must be error, warn, info or debug", k->name);
+        return 0;
+    default:
+        break;
+    }
+    if (cfg_number(k, v, &n, err, cap))
+        return -EINVAL;
+    switch (k->type) {
+    case CFG_I32: *(int32_t *)(void *)field = (int32_t)n; break;
+    case CFG_SIZE32: *(uint32_t *)(void *)field = (uint32_t)n; break;
+    case CFG_SIZE64: *(uint64_t *)(void *)field = (uint64_t)n; break;
+    case CFG_HOURS: *(int64_t *)(void *)field = n < 0 ? -1 : n * 3600000; break;
+    case CFG_MINUTES: *(int64_t *)(void *)field = n < 0 ? -1 : n * 60000; break;
+    default: *(int64_t *)(void *)field = n; break;
+    }
+    return 0;
+}
+
+/* The finer unit wins, whatever the order of the lines: hours < minutes < ms. */
+static int cfg_rank(const char *key)
+{
+    const char *dot = strrchr(key, '.');
+    if (!dot || (strncmp(key, "log.retention.", 14) != 0 && strncmp(key, "log.roll.", 9) != 0))
+        return -1;
+    return !strcmp(dot, ".hours") ? 0 : !strcmp(dot, ".minutes") ? 1 : !strcmp(dot, ".ms") ? 2 : -1;
+}
+
+int brk_config_set(struct brk_config *cfg, const char *key, const char *value, char *err,
+                   size_t cap)
+{
+    for (size_t i = 0; i < KC_ARRAY_SIZE(cfg_keys); i++) {
+        const struct cfg_key *k = &cfg_keys[i];
+        if (strcmp(k->name, key) != 0)
+            continue;
+        int rank = cfg_rank(key);
+        bool roll = strncmp(key, "log.roll.", 9) == 0;
+        uint8_t *best = roll ? &cfg->unit_rank[1] : &cfg->unit_rank[0];
+        if (rank >= 0 && rank + 1 < *best)
+            return 0; /* a finer unit was already given */
+        int rc = cfg_apply(cfg, k, value, err, cap);
+        if (rc == 0 && rank >= 0)
+            *best = (uint8_t)(rank + 1);
+        return rc;
+    }
+    for (size_t i = 0; i < KC_ARRAY_SIZE(cfg_ignored); i++)
+        if (strcmp(cfg_ignored[i], key) == 0)
+            return 1;
+    return 2;
+}
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    char *end = s + strlen(s);
+    while (end > s && isspace((unsigned char)end[-1]))
+        *--end = '\0';
+    return s;
+}
+
+/* One line of a properties file; line numbers are for messages. */
+static int cfg_line(struct brk_config *cfg, const char *path, int no, char *line, char *err,
+                    size_t cap)
+{
+    char why[256];
+    char *s = trim(line), *eq;
+    if (!*s || *s == '#' || *s == '!')
+        return 0;
+    eq = strchr(s, '=');
+    if (!eq)
+        eq = strchr(s, ':'); /* Java properties allow key: value too */
+    if (!eq)
+        return cfg_fail(err, cap, "%s:%d: expected key=value, got '%s'", path, no, s);
+    *eq = '\0';
+    char *key = trim(s), *value = trim(eq + 1);
+    int rc = brk_config_set(cfg, key, value, why, sizeof(why));
+    if (rc < 0)
+        return cfg_fail(err, cap, "%s:%d: %s", path, no, why);
+    if (rc == 1)
+        kc_log_info("config %s:%d: %s is a Kafka setting this broker does not use", path, no,
+                    key);
+    else if (rc == 2)
+        kc_log_warn("config %s:%d: unknown key '%s' ignored", path, no, key);
+    return 0;
+}
+
+int brk_config_load(struct brk_config *cfg, const char *path, char *err, size_t cap)
+{
+    FILE *f = fopen(path, "re");
+    char *line = NULL;
+    size_t lcap = 0;
+    int no = 0, rc = 0;
+    if (!f) {
+        rc = -errno;
+        cfg_fail(err, cap, "cannot read config file %s: %s", path, strerror(-rc));
+        return rc;
+    }
+    while (rc == 0 && getline(&line, &lcap, f) >= 0)
+        rc = cfg_line(cfg, path, ++no, line, err, cap);
+    if (rc == 0 && ferror(f))
+        rc = cfg_fail(err, cap, "error reading %s", path);
+    free(line);
+    fclose(f);
+    return rc;
+}
+
+int brk_config_check(const struct brk_config *cfg, char *err, size_t cap)
+{
+    if (cfg->log.max_batch_bytes > cfg->socket_request_max_bytes)
+        return cfg_fail(err, cap, "message.max.bytes (%u) cannot exceed "
+                                  "socket.request.max.bytes (%u)",
+                        cfg->log.max_batch_bytes, cfg->socket_request_max_bytes);
+    if (cfg->port < 0 || cfg->port > 65535)
+        return cfg_fail(err, cap, "port must be 0 to 65535");
+    return 0;
+}
+
+void brk_config_print(const struct brk_config *cfg, FILE *f)
+{
+    fprintf(f, "listeners=PLAINTEXT://%s:%d\nlog.dirs=%s\n", cfg->bind, cfg->port, cfg->data_dir);
+    if (cfg->advertised_host[0] || cfg->advertised_port)
+        fprintf(f, "advertised.listeners=PLAINTEXT://%s:%d\n", cfg->advertised_host,
+                cfg->advertised_port);
+    for (size_t i = 0; i < KC_ARRAY_SIZE(cfg_keys); i++) {
+        const struct cfg_key *k = &cfg_keys[i];
+        const char *field = (const char *)cfg + k->off;
+        switch (k->type) {
+        case CFG_I32: fprintf(f, "%s=%d\n", k->name, *(const int32_t *)(const void *)field); break;
+        case CFG_SIZE32:
+            fprintf(f, "%s=%u\n", k->name, *(const uint32_t *)(const void *)field);
+            break;
+        case CFG_SIZE64:
+            fprintf(f, "%s=%llu\n", k->name,
+                    (unsigned long long)*(const uint64_t *)(const void *)field);
+            break;
+        case CFG_BOOL:
+            fprintf(f, "%s=%s\n", k->name, *(const bool *)(const void *)field ? "true" : "false");
+            break;
+        case CFG_I64:
+        case CFG_MS:
+            fprintf(f, "%s=%lld\n", k->name, (long long)*(const int64_t *)(const void *)field);
+            break;
+        default: break; /* strings and unit aliases are printed above or by their ms key */
+        }
+    }
+}
+
+/* ---- the command line ------------------------------------------------------------------ */
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: kafka_broker [--port N] [--bind ADDR] [--data-dir DIR] [--config FILE]\n"
+            "                    [--override key=value]... [--log-level L] [--help] "
+            "[--version]\n\n"
+            "  --port N         listen on port N (default %d; 0 picks a free port)\n"
+            "  --bind ADDR      listen on ADDR (default %s; 0.0.0.0 for every interface)\n"
+            "  --data-dir DIR   topics live here (default %s)\n"
+            "  --config FILE    Kafka-style key=value settings (server.properties)\n"
+            "  --override K=V   one setting, over the file (repeatable)\n"
+            "  --log-level L    error, warn, info (default) or debug\n\n"
+            "Settings (Kafka's names) and their defaults:\n",
+            BRK_DEFAULT_PORT, BRK_DEFAULT_BIND, BRK_DEFAULT_DATA_DIR);
+}
+
+/* "--name value" or "--name=value" at argv[*i]: the value, or NULL if argv[*i] is not it. */
+static const char *flag_value(int argc, char **argv, int *i, const char *name, bool *missing)
+{
+    size_t n = strlen(name);
+    if (strncmp(argv[*i], name, n) != 0)
+        return NULL;
+    if (argv[*i][n] == '=')
+        return argv[*i] + n + 1;
+    if (argv[*i][n] != '\0')
+        return NULL;
+    if (*i + 1 >= argc) {
+        *missing = true;
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+/* Apply one named flag or override; 0 applied, 1 not one of ours, < 0 error. */
+static int apply_flag(struct brk_config *cfg, int argc, char **argv, int *i, bool overrides,
+                      char *err, size_t cap)
+{
+    static const struct { const char *flag, *key; } named[] = {
+        {"--data-dir", "log.dirs"}, {"--log-level", "log.level"}};
+    bool missing = false;
+    const char *v;
+    if ((v = flag_value(argc, argv, i, "--override", &missing)) ||
+        (v = flag_value(argc, argv, i, "-o", &missing))) {
+        char key[256];
+        const char *eq = strchr(v, '=');
+        if (!eq || (size_t)(eq - v) >= sizeof(key))
+            return cfg_fail(err, cap, "--override wants key=value, not '%s'", v);
+        memcpy(key, v, (size_t)(eq - v));
+        key[eq - v] = '\0';
+        int rc = overrides ? brk_config_set(cfg, key, eq + 1, err, cap) : 0;
+        if (rc == 1)
+            kc_log_info("--override: %s is a Kafka setting this broker does not use", key);
+        return rc == 2 ? cfg_fail(err, cap, "--override: unknown key '%s'", key) : rc < 0 ? rc : 0;
+    }
+    if ((v = flag_value(argc, argv, i, "--config", &missing)))
+        return 0; /* read first, by the caller */
+    if ((v = flag_value(argc, argv, i, "--port", &missing))) {
+        int64_t port;
+        if (kc_parse_i64(v, 0, 65535, &port) != 0)
+            return cfg_fail(err, cap, "--port must be 0 to 65535, not '%s'", v);
+        if (!overrides)
+            cfg->port = (int)port;
+        return 0;
+    }
+    if ((v = flag_value(argc, argv, i, "--bind", &missing))) {
+        if (!overrides && strlcpy(cfg->bind, v, sizeof(cfg->bind)) >= sizeof(cfg->bind))
+            return cfg_fail(err, cap, "--bind: address too long");
+        return 0;
+    }
+    for (size_t k = 0; k < KC_ARRAY_SIZE(named); k++)
+        if ((v = flag_value(argc, argv, i, named[k].flag, &missing)))
+            return overrides ? 0 : brk_config_set(cfg, named[k].key, v, err, cap);
+    if (missing)
+        return cfg_fail(err, cap, "%s needs a value", argv[*i]);
+    return cfg_fail(err, cap, "unknown argument '%s' (see --help)", argv[*i]);
+}
+
+int brk_config_from_args(struct brk_config *cfg, int argc, char **argv, FILE *out, char *err,
+                         size_t cap)
+{
+    bool missing = false;
+    brk_config_init(cfg);
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(out);
+            brk_config_print(cfg, out);
+            return 1;
+        }
+        if (!strcmp(argv[i], "--version") || !strcmp(argv[i], "-V")) {
+            fprintf(out, "kafka_broker %s (native protocol 1)\n", BRK_VERSION);
+            return 1;
+        }
+        if ((v = flag_value(argc, argv, &i, "--config", &missing)))
+            strlcpy(cfg->config_file, v, sizeof(cfg->config_file));
+    }
+    int rc = cfg->config_file[0] ? brk_config_load(cfg, cfg->config_file, err, cap) : 0;
+    for (int pass = 0; pass < 2 && rc == 0; pass++) /* overrides first, then named flags */
+        for (int i = 1; i < argc && rc == 0; i++)
+            rc = apply_flag(cfg, argc, argv, &i, pass == 0, err, cap);
+    if (rc == 0)
+        rc = brk_config_check(cfg, err, cap);
+    return rc < 0 ? -EINVAL : 0;
+}

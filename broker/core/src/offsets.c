@@ -1,0 +1,458 @@
+/*
+ * offsets.c - consumer-group offsets, kept the way Kafka keeps them: as records in the
+ * internal topic __consumer_offsets, replayed into a table in memory at start.
+ *
+ * A commit is one record per partition, in Kafka's own format (brk_offsets_record.h draws
+ * it: key group/topic/partition, value offset/metadata/commit time; a null value, a
+ * tombstone, deletes the key; key version 2 is a group's metadata: skipped here).
+ *
+ * A group's records all go to one partition, Kafka's way: abs(javaHashCode(group)) %
+ * partitions. A commit appends one batch holding all its records; once alog_wait_durable
+ * says the batch is on disk, the records enter the table and the commit is acknowledged.
+ * So a fetch only ever returns a commit that survives a crash, and a commit that failed
+ * (its fsync got EIO, and alog_recover may cut its records) never shows: Kafka's
+ * coordinator keeps such commits "pending" outside its cache in the same way.
+ *
+ * Commits of the same key can become durable out of order (one fsync releases several, in
+ * no promised order), so every entry remembers the log offset of the record that set it
+ * and only a later record replaces it: the table always matches a replay of the log.
+ *
+ * Differs from Kafka: no log compaction (the topic grows by ~100 bytes per committed
+ * partition; retention never touches it), and no group generations here (the Kafka handler
+ * checks membership before it calls brk_offsets_commit).
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/tree.h>
+
+#include "brk_int.h"
+#include "brk_offsets_record.h"
+
+struct os_entry {
+    RB_ENTRY(os_entry) node;
+    struct kc_slice group;   /* point into buf (or, for a lookup key, anywhere) */
+    struct kc_slice topic;
+    int32_t partition;
+    int64_t offset;
+    int64_t commit_ts;
+    int64_t log_offset;      /* of the __consumer_offsets record that set it */
+    struct kc_slice meta;    /* len -1 = null */
+    char buf[];              /* group, topic, metadata */
+};
+
+static int slice_cmp(struct kc_slice a, struct kc_slice b)
+{
+    int rc = memcmp(a.p, b.p, (size_t)KC_MIN(a.len, b.len));
+    return rc ? rc : (a.len > b.len) - (a.len < b.len);
+}
+
+static int os_cmp(const struct os_entry *a, const struct os_entry *b)
+{
+    int rc = slice_cmp(a->group, b->group);
+    if (!rc)
+        rc = slice_cmp(a->topic, b->topic);
+    return rc ? rc : (a->partition > b->partition) - (a->partition < b->partition);
+}
+
+RB_HEAD(os_tree, os_entry);
+/* libbsd's RB_GENERATE_STATIC marks the functions a file may not call with __unused, which
+ * it leaves undefined on Linux (a kernel header uses the name for a struct field). */
+RB_GENERATE_INTERNAL(os_tree, os_entry, node, os_cmp, static __attribute__((unused)))
+
+struct brk_offsets {
+    struct brk_server *srv;
+    pthread_mutex_t mu;           /* the table, the builder, appends to the topic */
+    struct os_tree tree;
+    int64_t count;
+    struct part_topic *topic;
+    struct kc_batch_builder builder;
+    struct kc_writer kw, vw;      /* a record's key and value being encoded */
+};
+
+int brk_group_check(const char *group, size_t len)
+{
+    if (len < 1 || len > PART_NAME_MAX)
+        return KC_EBADNAME;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)group[i] < 0x20 || group[i] == 0x7f)
+            return KC_EBADNAME;
+    return 0;
+}
+
+/* Java's String.hashCode over the group's UTF-16 code units (ASCII: its bytes). */
+static int32_t java_hash(const uint8_t *s, int32_t len)
+{
+    uint32_t h = 0;
+    for (int32_t i = 0; i < len;) {
+        uint32_t cp = s[i], n = 1;
+        if (cp >= 0xF0 && i + 3 < len)
+            cp = (cp & 7) << 18 | (s[i + 1] & 63u) << 12 | (s[i + 2] & 63u) << 6 | (s[i + 3] & 63u), n = 4;
+        else if (cp >= 0xE0 && i + 2 < len)
+            cp = (cp & 15) << 12 | (s[i + 1] & 63u) << 6 | (s[i + 2] & 63u), n = 3;
+        else if (cp >= 0xC0 && i + 1 < len)
+            cp = (cp & 31) << 6 | (s[i + 1] & 63u), n = 2;
+        if (cp >= 0x10000) { /* a surrogate pair, as Java stores it */
+            h = 31 * h + (0xD800 + ((cp - 0x10000) >> 10));
+            cp = 0xDC00 + ((cp - 0x10000) & 0x3FF);
+        }
+        h = 31 * h + cp;
+        i += (int32_t)n;
+    }
+    return (int32_t)h;
+}
+
+static int32_t group_partition(const struct brk_offsets *os, struct kc_slice group)
+{
+    int32_t h = java_hash(group.p, group.len);
+    int32_t abs = h == INT32_MIN ? 0 : h < 0 ? -h : h; /* Kafka's Utils.abs */
+    return abs % part_topic_partitions(os->topic);
+}
+
+/* ---- the table -------------------------------------------------------------------------- */
+
+static struct os_entry *entry_new(struct kc_slice group, struct kc_slice topic, int32_t part,
+                                  int64_t offset, struct kc_slice meta, int64_t ts)
+{
+    size_t mlen = meta.len > 0 ? (size_t)meta.len : 0;
+    struct os_entry *e = malloc(sizeof(*e) + (size_t)group.len + (size_t)topic.len + mlen);
+    if (!e)
+        return NULL;
+    memcpy(e->buf, group.p, (size_t)group.len);
+    memcpy(e->buf + group.len, topic.p, (size_t)topic.len);
+    if (mlen)
+        memcpy(e->buf + group.len + topic.len, meta.p, mlen);
+    e->group = (struct kc_slice){(uint8_t *)e->buf, group.len};
+    e->topic = (struct kc_slice){(uint8_t *)e->buf + group.len, topic.len};
+    e->meta = (struct kc_slice){(uint8_t *)e->buf + group.len + topic.len, meta.len};
+    e->partition = part;
+    e->offset = offset;
+    e->commit_ts = ts;
+    return e;
+}
+
+/* Insert e, replacing (and freeing) an entry with the same key set by an earlier record;
+ * e itself is freed if the table already holds a later one. */
+static void table_put(struct brk_offsets *os, struct os_entry *e)
+{
+    struct os_entry *old = RB_INSERT(os_tree, &os->tree, e);
+    if (!old) {
+        os->count++;
+        return;
+    }
+    if (old->log_offset > e->log_offset) {
+        free(e);
+        return;
+    }
+    RB_REMOVE(os_tree, &os->tree, old);
+    free(old);
+    RB_INSERT(os_tree, &os->tree, e);
+}
+
+static void table_delete(struct brk_offsets *os, const struct os_entry *key)
+{
+    struct os_entry *old = RB_FIND(os_tree, &os->tree, (struct os_entry *)key);
+    if (old) {
+        RB_REMOVE(os_tree, &os->tree, old);
+        free(old);
+        os->count--;
+    }
+}
+
+/* ---- Kafka's record format (brk_offsets_record.h) ---------------------------------------- */
+
+/* Apply one record of __consumer_offsets to the table (replay). */
+static int replay_record(struct brk_offsets *os, const struct kc_record *rec)
+{
+    struct brk_offset_key k;
+    struct brk_offset_value v;
+    int rc = brk_offset_key_decode(rec->key, rec->key ? (size_t)rec->key_len : 0, &k);
+    if (rc)
+        return rc;
+    if (k.kind == BRK_OREC_GROUP)
+        return 0; /* group metadata: not kept by this broker */
+    struct os_entry key = {.group = k.group, .topic = k.topic, .partition = k.partition};
+    if (!rec->value) {
+        table_delete(os, &key);
+        return 0;
+    }
+    if ((rc = brk_offset_value_decode(rec->value, (size_t)rec->value_len, &v)) != 0)
+        return rc;
+    struct os_entry *e = entry_new(k.group, k.topic, k.partition, v.offset, v.metadata,
+                                   v.commit_timestamp);
+    if (!e)
+        return -ENOMEM;
+    e->log_offset = rec->offset;
+    table_put(os, e);
+    return 0;
+}
+
+static int replay_batches(struct brk_offsets *os, const uint8_t *p, size_t len)
+{
+    struct kc_record_iter it;
+    struct kc_record rec;
+    while (len > 0) {
+        int size = kc_batch_validate(p, len, NULL);
+        if (size < 0)
+            return size;
+        int rc = kc_record_iter_init(&it, p, (size_t)size);
+        if (rc == KC_EUNSUPPORTED) { /* compressed: this broker never writes such a batch */
+            kc_log_warn("%s: skipping a compressed batch at offset %lld", BRK_OFFSETS_TOPIC,
+                        (long long)kc_batch_base_offset(p));
+            rc = 0;
+            it.count = it.index = 0;
+        }
+        while (rc == 0 && it.index < it.count && (rc = kc_record_iter_next(&it, &rec)) == 1) {
+            rc = replay_record(os, &rec);
+            if (rc == KC_EMALFORMED || rc == KC_EUNSUPPORTED) {
+                kc_log_warn("%s: skipping a record at offset %lld: %s", BRK_OFFSETS_TOPIC,
+                            (long long)rec.offset, kc_strerror(rc));
+                rc = 0;
+            }
+        }
+        if (rc < 0)
+            return rc;
+        p += size;
+        len -= (size_t)size;
+    }
+    return 0;
+}
+
+static int replay_partition(struct brk_offsets *os, struct alog *log)
+{
+    struct kc_writer w;
+    int64_t off = alog_start_offset(log), end = alog_end_offset(log), next;
+    int rc = 0;
+    kc_writer_init(&w, 0);
+    while (rc == 0 && off < end) {
+        kc_writer_reset(&w);
+        rc = alog_read_copy(log, off, 1 << 20, &w, &next);
+        if (rc == 0)
+            rc = replay_batches(os, kc_writer_data(&w), kc_writer_len(&w));
+        if (rc == 0 && next <= off)
+            rc = KC_ECORRUPT;
+        off = next;
+    }
+    kc_writer_fini(&w);
+    return rc;
+}
+
+/* ---- open and close ---------------------------------------------------------------------- */
+
+int brk__offsets_open(struct brk_offsets **out, struct brk_server *srv, int64_t *count)
+{
+    struct brk_offsets *os = calloc(1, sizeof(*os));
+    int rc = 0;
+    if (!os)
+        return -ENOMEM;
+    os->srv = srv;
+    pthread_mutex_init(&os->mu, NULL);
+    RB_INIT(&os->tree);
+    kc_batch_builder_init(&os->builder, NULL, 0);
+    kc_writer_init(&os->kw, 0);
+    kc_writer_init(&os->vw, 0);
+    os->topic = part_topic_find(srv->reg, BRK_OFFSETS_TOPIC, strlen(BRK_OFFSETS_TOPIC));
+    if (!os->topic)
+        rc = part_topic_create(srv->reg, BRK_OFFSETS_TOPIC, srv->cfg.offsets_topic_num_partitions,
+                               &os->topic);
+    for (int32_t p = 0; rc == 0 && os->topic && p < part_topic_partitions(os->topic); p++)
+        rc = replay_partition(os, part_topic_log(os->topic, p));
+    if (rc) {
+        kc_log_error("%s: cannot load group offsets: %s", BRK_OFFSETS_TOPIC, kc_strerror(rc));
+        brk__offsets_close(os);
+        return rc;
+    }
+    *count = os->count;
+    *out = os;
+    return 0;
+}
+
+void brk__offsets_close(struct brk_offsets *os)
+{
+    struct os_entry *e, *tmp;
+    if (!os)
+        return;
+    RB_FOREACH_SAFE(e, os_tree, &os->tree, tmp) {
+        RB_REMOVE(os_tree, &os->tree, e);
+        free(e);
+    }
+    kc_batch_builder_fini(&os->builder);
+    kc_writer_fini(&os->kw);
+    kc_writer_fini(&os->vw);
+    pthread_mutex_destroy(&os->mu);
+    free(os);
+}
+
+/* ---- commit ------------------------------------------------------------------------------ */
+
+/* A commit's entries between their append and their fsync. */
+struct brk__offsets_pending {
+    struct brk_offsets *os;
+    int n;
+    struct os_entry *e[];
+};
+
+/* Durable: the entries enter the table (err 0), or are dropped. Any thread; frees p. */
+static void pending_settle(struct brk__offsets_pending *p, int err)
+{
+    if (!p)
+        return;
+    pthread_mutex_lock(&p->os->mu);
+    for (int i = 0; i < p->n; i++) {
+        if (err == 0)
+            table_put(p->os, p->e[i]);
+        else
+            free(p->e[i]);
+    }
+    pthread_mutex_unlock(&p->os->mu);
+    free(p);
+}
+
+/* On the flusher thread: the commit's batch is on disk (err 0), or will not be. */
+static void commit_durable(void *arg, int err)
+{
+    struct brk_commit *cm = arg;
+    cm->err = err;
+    pending_settle(cm->pending, err);
+    cm->pending = NULL;
+    brk_park_settle(cm->park);
+}
+
+static int commit_check(struct kc_slice group, const struct brk_commit_entry *e, int n)
+{
+    if (brk_group_check((const char *)group.p, group.len < 0 ? 0 : (size_t)group.len))
+        return KC_EBADNAME;
+    for (int i = 0; i < n; i++) {
+        if (e[i].offset < 0 || e[i].topic.len <= 0 || e[i].partition < 0)
+            return -EINVAL;
+        if (e[i].metadata.len > BRK_OFFSET_METADATA_MAX)
+            return KC_ETOOLARGE;
+    }
+    return n > 0 ? 0 : -EINVAL;
+}
+
+/* Under os->mu: one batch of n records into the group's partition; each fresh entry learns
+ * the log offset of its record (they enter the table once durable). */
+static int commit_append(struct brk_offsets *os, struct kc_slice group,
+                         const struct brk_commit_entry *e, int n, struct os_entry **fresh,
+                         struct alog **log, int64_t *end)
+{
+    uint8_t *batch;
+    size_t len;
+    int64_t base, now = kc_wall_ms();
+    int rc = 0;
+    kc_batch_builder_reset(&os->builder);
+    for (int i = 0; i < n && rc == 0; i++) {
+        struct brk_offset_key k = {BRK_OREC_OFFSET, group, e[i].topic, e[i].partition};
+        struct brk_offset_value v = {e[i].offset, -1, e[i].metadata, now, -1};
+        kc_writer_reset(&os->kw);
+        kc_writer_reset(&os->vw);
+        rc = brk_offset_key_encode(&os->kw, &k);
+        if (rc == 0)
+            rc = brk_offset_value_encode(&os->vw, &v);
+        if (rc == 0)
+            rc = kc_batch_builder_add(&os->builder, now, os->kw.p, (int32_t)os->kw.len, os->vw.p,
+                                      (int32_t)os->vw.len, NULL, 0);
+        fresh[i]->commit_ts = now;
+    }
+    if (rc == 0)
+        rc = kc_batch_builder_finish(&os->builder, &batch, &len);
+    *log = part_topic_log(os->topic, group_partition(os, group));
+    if (rc == 0)
+        rc = alog_append(*log, batch, len, &base);
+    if (rc)
+        return rc;
+    for (int i = 0; i < n; i++)
+        fresh[i]->log_offset = base + i;
+    *end = base + n;
+    return 0;
+}
+
+int brk_offsets_commit(struct brk_server *srv, struct kc_slice group,
+                       const struct brk_commit_entry *e, int n, struct brk_commit *cm,
+                       struct brk_park *park)
+{
+    struct brk_offsets *os = srv->offsets;
+    struct alog *log = NULL;
+    int64_t end = 0;
+    int rc = commit_check(group, e, n);
+    if (rc)
+        return rc;
+    struct brk__offsets_pending *p = calloc(1, sizeof(*p) + (size_t)n * sizeof(p->e[0]));
+    if (!p)
+        return -ENOMEM;
+    p->os = os;
+    p->n = n;
+    for (int i = 0; i < n && rc == 0; i++)
+        if (!(p->e[i] = entry_new(group, e[i].topic, e[i].partition, e[i].offset,
+                                  e[i].metadata, 0)))
+            rc = -ENOMEM;
+    if (rc == 0) {
+        pthread_mutex_lock(&os->mu);
+        rc = commit_append(os, group, e, n, p->e, &log, &end);
+        pthread_mutex_unlock(&os->mu);
+    }
+    if (rc) {
+        pending_settle(p, rc); /* frees the entries: nothing was appended */
+        return rc;
+    }
+    *cm = (struct brk_commit){.srv = srv, .park = park, .pending = p};
+    brk_park_hold(park);
+    /* Durability point for a commit: it enters the table, and is acknowledged, only once
+     * its batch is fsynced (commit_durable). */
+    rc = alog_wait_durable(log, end, commit_durable, cm);
+    if (rc == 0)
+        return 0;
+    pending_settle(cm->pending, rc > 0 ? 0 : rc);
+    cm->pending = NULL;
+    brk_park_settle(park); /* no callback will come: give the hold back */
+    return rc > 0 ? 1 : rc;
+}
+
+/* ---- fetch --------------------------------------------------------------------------------- */
+
+int brk_offsets_fetch(struct brk_server *srv, struct kc_slice group, struct kc_slice topic,
+                      int32_t partition, int64_t *offset, char *meta, size_t cap,
+                      int32_t *meta_len)
+{
+    struct brk_offsets *os = srv->offsets;
+    struct os_entry key = {.group = group, .topic = topic, .partition = partition};
+    pthread_mutex_lock(&os->mu);
+    struct os_entry *e = RB_FIND(os_tree, &os->tree, &key);
+    *offset = e ? e->offset : -1;
+    if (meta && meta_len) {
+        /* len -1 is null: nothing to copy, and -1 must never be read as a size (cast to
+         * size_t it is "longer than the buffer", which once sent cap bytes of whatever the
+         * caller's buffer held). Only bytes copied here are ever reported. */
+        int32_t len = e ? e->meta.len : -1;
+        if (len > 0 && (size_t)len > cap)
+            len = (int32_t)cap;
+        if (len > 0)
+            memcpy(meta, e->meta.p, (size_t)len);
+        *meta_len = len;
+    }
+    pthread_mutex_unlock(&os->mu);
+    return 0;
+}
+
+void brk_offsets_foreach(struct brk_server *srv, struct kc_slice group, brk_offsets_fn fn,
+                         void *arg)
+{
+    struct brk_offsets *os = srv->offsets;
+    struct os_entry key = {.group = group, .topic = {(const uint8_t *)"", 0}, .partition = INT32_MIN};
+    pthread_mutex_lock(&os->mu);
+    for (struct os_entry *e = RB_NFIND(os_tree, &os->tree, &key);
+         e && slice_cmp(e->group, group) == 0; e = RB_NEXT(os_tree, &os->tree, e))
+        fn(arg, e->topic, e->partition, e->offset, e->meta);
+    pthread_mutex_unlock(&os->mu);
+}
+
+void brk__offsets_visit(struct brk_offsets *os, brk__offsets_visit_fn fn, void *arg)
+{
+    struct os_entry *e;
+    pthread_mutex_lock(&os->mu);
+    RB_FOREACH(e, os_tree, &os->tree)
+        fn(arg, e->group, e->topic, e->partition, e->offset);
+    pthread_mutex_unlock(&os->mu);
+}

@@ -1,0 +1,81 @@
+/*
+ * produce.c - the produce path every protocol shares: validate, append, acknowledge.
+ *
+ *   batch (from the wire, in the connection's input buffer)
+ *     -> kc_batch_validate: one whole RecordBatch v2, CRC-32C right, counts consistent
+ *     -> alog_append: the log gives it its offsets (rewriting base offset in place) and
+ *        writes it to the active segment, in the page cache
+ *        (the log itself wakes the long-polls watching it, on any loop: appendLog's
+ *        end watches)
+ *     -> acks 0/1: done. acks=all: the request's park holds, and alog_wait_durable(end of
+ *        this batch) asks the flusher; it fsyncs the segment once for every waiter it has
+ *        by then (group commit) and calls back on its thread; the callback settles the
+ *        park, whose finish runs on the connection's loop and writes the answer.
+ *
+ * A connection that pipelines acks=all produces does not wait for each fsync in turn: each
+ * request is appended at once and parks its answer, so all of them ride on the same fsync.
+ */
+#include <errno.h>
+#include <stddef.h>
+
+#include "brk_int.h"
+
+int32_t brk_partition_pick(struct part_topic *t, const void *key, int32_t key_len)
+{
+    if (key && key_len >= 0)
+        return part_for_key(key, (size_t)key_len, part_topic_partitions(t));
+    return part_next_round_robin(t);
+}
+
+/* On the flusher thread: the batch is on disk (err 0) or will not be. */
+static void produce_durable(void *arg, int err)
+{
+    struct brk_produce *p = arg;
+    p->err = err;
+    brk_park_settle(p->park);
+}
+
+/* The checks Kafka's LogValidator makes before an append, for what this broker stores. */
+static int produce_check(const struct brk_server *srv, const uint8_t *batch, size_t len,
+                         struct kc_batch_header *h)
+{
+    if (len > srv->cfg.log.max_batch_bytes)
+        return KC_ETOOLARGE;
+    int size = kc_batch_validate(batch, len, h);
+    if (size == KC_ENEEDMORE || (size > 0 && (size_t)size != len))
+        return KC_EMALFORMED; /* cut short, or more than one batch */
+    if (size < 0)
+        return size;
+    if (h->attributes & KC_BATCH_ATTR_CONTROL)
+        return KC_EUNSUPPORTED; /* transaction markers are the broker's to write */
+    return 0;
+}
+
+int brk_produce(struct brk_server *srv, struct brk_produce *p, struct brk_park *park)
+{
+    struct kc_batch_header h;
+    int64_t base;
+    struct alog *log = part_topic_log(p->topic, p->partition);
+    if (!log)
+        return KC_ENOPARTITION;
+    int rc = produce_check(srv, p->batch, p->len, &h);
+    if (rc)
+        return rc;
+    rc = alog_append(log, p->batch, p->len, &base);
+    if (rc)
+        return rc;
+    p->base_offset = base;
+    p->count = h.records_count;
+    p->err = 0;
+    if (p->acks != -1 || !park)
+        return 1;
+    p->park = park;
+    brk_park_hold(park);
+    /* Durability point for acks=all: the answer waits until every offset below
+     * base + count is fsynced. */
+    rc = alog_wait_durable(log, base + h.records_count, produce_durable, p);
+    if (rc == 0)
+        return 0;
+    brk_park_settle(park); /* no callback will come: give the hold back */
+    return rc > 0 ? 1 : rc;
+}

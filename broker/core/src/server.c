@@ -1,0 +1,303 @@
+/*
+ * server.c - the broker process, assembled: storage, the main listener, the loops, the
+ * adapters; and taken apart again in the right order.
+ *
+ *   brk_server_create   raise the fd limit, open the flusher and every topic (recovering
+ *                       after a crash), replay __consumer_offsets, bind the main listener,
+ *                       create the loops (run.c starts them)
+ *   brk_server_add_adapter / brk_server_listen   main.c plugs the doors in
+ *   brk_server_destroy  the order matters, because parked requests reach into storage
+ *                       (watches on logs) and into adapters (a coordinator's waiters):
+ *                         1. close every connection: their parks end (CLOSED), as tasks
+ *                            posted to the (stopped) loops
+ *                         2. run those tasks here: parks withdraw their watches while the
+ *                            logs still exist; those waiting for an fsync stay held
+ *                         3. close storage cleanly (flush: the held parks settle, checkpoints,
+ *                            clean-shutdown markers), and run the tasks that posted
+ *                         4. only now stop the adapters (nothing refers to them any more)
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "brk_int.h"
+
+/* A thousand connections need a thousand descriptors: take the hard limit. */
+static void raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max)
+        return;
+    rlim_t was = rl.rlim_cur;
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+        kc_log_info("open file limit raised from %llu to %llu", (unsigned long long)was,
+                    (unsigned long long)rl.rlim_max);
+    else
+        kc_log_warn("cannot raise the open file limit above %llu: %s", (unsigned long long)was,
+                    strerror(errno));
+}
+
+/*
+ * What Kafka clients are told to connect to: advertised.listeners when set, else the bound
+ * address, or this host's name when bound to every interface (0.0.0.0 is not an address a
+ * client can reach).
+ */
+static void advertised_host(struct brk_server *srv)
+{
+    const char *b = srv->cfg.bind;
+    srv->adv_port = srv->cfg.advertised_port ? srv->cfg.advertised_port
+                                             : srv->listeners[0].port;
+    if (srv->cfg.advertised_host[0]) {
+        strlcpy(srv->host, srv->cfg.advertised_host, sizeof(srv->host));
+        return;
+    }
+    if (strcmp(b, "0.0.0.0") != 0 && strcmp(b, "::") != 0 && *b) {
+        strlcpy(srv->host, b, sizeof(srv->host));
+        return;
+    }
+    if (gethostname(srv->host, sizeof(srv->host)) != 0)
+        strlcpy(srv->host, "127.0.0.1", sizeof(srv->host));
+}
+
+static void count_partitions(struct brk_server *srv)
+{
+    size_t n = part_topic_list(srv->reg, NULL, 0);
+    struct part_topic **ts = calloc(n ? n : 1, sizeof(*ts));
+    struct alog_info ai;
+    if (!ts)
+        return;
+    n = KC_MIN(n, part_topic_list(srv->reg, ts, n)); /* topics made meanwhile: not in ts */
+    srv->info.topics = (int)n;
+    for (size_t i = 0; i < n; i++) {
+        for (int32_t p = 0; p < part_topic_partitions(ts[i]); p++) {
+            alog_info(part_topic_log(ts[i], p), &ai);
+            srv->info.partitions++;
+            srv->info.recovered += ai.recovered;
+        }
+    }
+    free(ts);
+}
+
+static int open_storage(struct brk_server *srv)
+{
+    struct part_config pc;
+    int rc = alog_flusher_create(&srv->flusher);
+    if (rc)
+        return rc;
+    part_config_init(&pc);
+    pc.log = srv->cfg.log;
+    pc.flusher = srv->flusher;
+    pc.max_partitions = srv->cfg.max_partitions_per_topic;
+    rc = part_registry_open(&srv->reg, srv->cfg.data_dir, &pc);
+    if (rc) {
+        kc_log_error("cannot open the data directory %s: %s", srv->cfg.data_dir, kc_strerror(rc));
+        return rc;
+    }
+    rc = brk__offsets_open(&srv->offsets, srv, &srv->info.offsets);
+    if (rc == 0)
+        count_partitions(srv);
+    return rc;
+}
+
+static int make_loops(struct brk_server *srv)
+{
+    srv->nloops = srv->cfg.num_network_threads ? srv->cfg.num_network_threads
+                                               : tcore_cpu_count();
+    srv->loops = calloc((size_t)srv->nloops, sizeof(*srv->loops));
+    if (!srv->loops)
+        return -ENOMEM;
+    for (int i = 0; i < srv->nloops; i++) {
+        struct brk_loop *bl = &srv->loops[i];
+        bl->srv = srv;
+        bl->index = i;
+        LIST_INIT(&bl->conns);
+        tcore_timer_init(&bl->sweep, brk__loop_sweep, bl); /* disarmed even if never run */
+        tcore_timer_init(&bl->accept_pause, brk__accept_resume, bl);
+        int rc = tcore_loop_create(&bl->loop);
+        if (rc)
+            return rc;
+    }
+    srv->info.loops = srv->nloops;
+    return 0;
+}
+
+static int listen_main(struct brk_server *srv)
+{
+    struct brk_listener *lst = &srv->listeners[0];
+    *lst = (struct brk_listener){.srv = srv, .fd = -1, .adapter = -1};
+    int rc = brk__listen(srv->cfg.bind, srv->cfg.port, &lst->fd, &lst->port);
+    if (rc)
+        kc_log_error("cannot listen on %s:%d: %s", srv->cfg.bind, srv->cfg.port,
+                     kc_strerror(rc));
+    else
+        srv->nlisteners = 1;
+    return rc;
+}
+
+int brk_server_create(struct brk_server **out, const struct brk_config *cfg)
+{
+    struct brk_server *srv = calloc(1, sizeof(*srv));
+    int rc;
+    if (!srv)
+        return -ENOMEM;
+    srv->info.started_ms = kc_wall_ms();
+    srv->cfg = *cfg;
+    srv->stopfd = srv->sigfd = -1;
+    atomic_init(&srv->phase, BRK_STARTING);
+    raise_nofile();
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    srv->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    srv->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    rc = srv->stopfd < 0 || srv->sigfd < 0 ? -errno : 0;
+    if (rc == 0)
+        rc = open_storage(srv);
+    if (rc == 0)
+        rc = listen_main(srv);
+    if (rc == 0)
+        rc = make_loops(srv);
+    if (rc) {
+        brk_server_destroy(srv);
+        return rc;
+    }
+    advertised_host(srv);
+    *out = srv;
+    return 0;
+}
+
+int brk_server_add_adapter(struct brk_server *srv, const struct brk_adapter *a, void *state)
+{
+    if (!a || !a->frame || !a->serve)
+        return -EINVAL;
+    if (srv->nadapters == BRK_ADAPTERS_MAX)
+        return -ENOSPC;
+    srv->adapters[srv->nadapters++] = (struct brk_adapter_reg){a, state};
+    return 0;
+}
+
+int brk_server_listen(struct brk_server *srv, const struct brk_adapter *a, const char *host,
+                      int port, int *bound)
+{
+    int i = 0;
+    while (i < srv->nadapters && srv->adapters[i].a != a)
+        i++;
+    if (i == srv->nadapters)
+        return -EINVAL;
+    if (srv->nlisteners == BRK_LISTENERS_MAX)
+        return -ENOSPC;
+    struct brk_listener *lst = &srv->listeners[srv->nlisteners];
+    *lst = (struct brk_listener){.srv = srv, .fd = -1, .adapter = i};
+    int rc = brk__listen(host, port, &lst->fd, &lst->port);
+    if (rc)
+        return rc;
+    srv->nlisteners++;
+    *bound = lst->port;
+    return 0;
+}
+
+/* ---- taking it apart ------------------------------------------------------------------------- */
+
+static void stop_task(struct tcore_loop *loop, struct tcore_task *task)
+{
+    (void)task;
+    tcore_loop_stop(loop);
+}
+
+/* Run what was posted to a stopped loop (parks ending, fsync waits settling), on this
+ * thread: the loop's own thread has been joined, so the loop is ours. The stop task goes
+ * in last and ends the run once everything before it ran. */
+static void loop_flush_tasks(struct brk_loop *bl)
+{
+    struct tcore_task stop;
+    tcore_task_init(&stop, stop_task, NULL);
+    tcore_loop_post(bl->loop, &stop);
+    if (tcore_loop_run(bl->loop) != 0)
+        kc_log_warn("loop %d: could not run its last tasks", bl->index);
+}
+
+static void loops_flush(struct brk_server *srv)
+{
+    for (int i = 0; srv->loops && i < srv->nloops; i++)
+        if (srv->loops[i].loop)
+            loop_flush_tasks(&srv->loops[i]);
+}
+
+int brk_server_destroy(struct brk_server *srv)
+{
+    int rc = 0;
+    for (int i = 0; srv->loops && i < srv->nloops; i++)
+        brk__loop_free_conns(&srv->loops[i]); /* releases file slices before logs close */
+    loops_flush(srv);
+    if (srv->reg)
+        rc = part_registry_close(srv->reg); /* flush, checkpoints, clean-shutdown markers */
+    if (srv->flusher)
+        alog_flusher_destroy(srv->flusher);
+    loops_flush(srv);
+    for (int i = srv->nadapters - 1; i >= 0; i--)
+        if (srv->adapters[i].a->stop)
+            srv->adapters[i].a->stop(srv->adapters[i].state);
+    for (int i = 0; srv->loops && i < srv->nloops; i++)
+        if (srv->loops[i].loop)
+            tcore_loop_destroy(srv->loops[i].loop);
+    brk__offsets_close(srv->offsets);
+    brk__stats_fini(srv);
+    free(srv->loops);
+    for (int i = 0; i < srv->nlisteners; i++)
+        if (srv->listeners[i].fd >= 0)
+            close(srv->listeners[i].fd);
+    if (srv->stopfd >= 0)
+        close(srv->stopfd);
+    if (srv->sigfd >= 0)
+        close(srv->sigfd);
+    free(srv);
+    return rc;
+}
+
+/* ---- accessors ------------------------------------------------------------------------------ */
+
+const struct brk_config *brk_server_config(const struct brk_server *srv)
+{
+    return &srv->cfg;
+}
+
+struct part_registry *brk_server_registry(const struct brk_server *srv)
+{
+    return srv->reg;
+}
+
+const char *brk_server_host(const struct brk_server *srv)
+{
+    return srv->host;
+}
+
+int brk_server_port(const struct brk_server *srv)
+{
+    return srv->adv_port;
+}
+
+int brk_server_bound_port(const struct brk_server *srv)
+{
+    return srv->listeners[0].port;
+}
+
+int brk_server_nloops(const struct brk_server *srv)
+{
+    return srv->nloops;
+}
+
+struct tcore_loop *brk_server_loop(const struct brk_server *srv, int i)
+{
+    return srv->loops[i % srv->nloops].loop;
+}
+
+void brk_server_info(const struct brk_server *srv, struct brk_server_info *info)
+{
+    *info = srv->info;
+}

@@ -1,0 +1,74 @@
+/*
+ * native_int.h - what the native adapter's files share, and nobody else sees.
+ *
+ *   serve.c     frames, dispatch, per-connection state, error answers, the adapter table
+ *   produce.c   1 produce, 5 produce-batch (acks=all parks until the fsync)
+ *   consume.c   2 consume, 6 consume-batch (a long-poll parks until data or its time)
+ *   offsets.c   3 commit (parks until the fsync), 4 fetch-offset
+ *   admin.c     0 create-topic, 7 metadata, 8 ping, 9 info
+ *
+ * Every command is a thin layer: decode (np.h), judge (names, partitions, acks, ranges:
+ * each with its own error code and a message that says what was wrong), call a core
+ * service, answer. An answer goes straight into the connection's queue, or, for a parked
+ * request, into its park once it ends (struct native_out says which).
+ */
+#ifndef NATIVE_INT_H
+#define NATIVE_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "brk_service.h"
+#include "kc_common.h"
+#include "np.h"
+
+/* Per connection: scratch space reused by every request. */
+struct native_conn {
+    struct kc_batch_builder builder; /* command 1 wraps its record in a batch */
+    struct kc_writer scratch;        /* command 2 copies the record's batch here */
+};
+
+/* Where an answer goes: straight into the queue, or into a park that ended. */
+struct native_out {
+    struct brk_conn *c;
+    struct brk_park *park;
+};
+
+struct kc_writer *native__w(const struct native_out *o);
+int native__file(const struct native_out *o, struct alog_slice *slice);
+
+/* An error answer with a message (printf-style), and the log range when it helps. */
+void native__error(const struct native_out *o, int cmd, uint32_t corr, int code,
+                   int64_t log_start, int64_t log_end, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
+/* An error from a core service, in the native protocol's words. */
+void native__error_kc(const struct native_out *o, int cmd, uint32_t corr, int err,
+                      const char *what);
+/* The connection's scratch state (made on first use); NULL on -ENOMEM. */
+struct native_conn *native__conn(struct brk_conn *c);
+
+/* The topic a request names, for reading (internal allowed; never created) or writing
+ * (internal refused; created if auto.create.topics.enable): 0, or -1 once answered. */
+int native__topic(const struct native_out *o, int cmd, uint32_t corr, struct kc_slice name,
+                  bool write, struct part_topic **t);
+/* Partition p of t, or NULL once answered UNKNOWN_PARTITION. */
+struct alog *native__partition(const struct native_out *o, int cmd, uint32_t corr,
+                               struct part_topic *t, int32_t p);
+/* "holds offsets 3 to 9" or "is empty (its next offset is 3)", for range errors. */
+const char *native__range_text(int64_t ls, int64_t le, char *buf, size_t cap);
+
+/* The commands: body b[0..n) after the request header. */
+void native__create(const struct native_out *o, uint32_t corr, const uint8_t *b, size_t n);
+void native__produce(const struct native_out *o, uint32_t corr, const uint8_t *b, size_t n);
+void native__produce_batch(const struct native_out *o, uint32_t corr, uint8_t *b, size_t n);
+void native__consume(const struct native_out *o, uint32_t corr, const uint8_t *b, size_t n);
+void native__consume_batch(const struct native_out *o, uint32_t corr, const uint8_t *b,
+                           size_t n);
+void native__commit(const struct native_out *o, uint32_t corr, const uint8_t *b, size_t n);
+void native__fetch_offset(const struct native_out *o, uint32_t corr, const uint8_t *b,
+                          size_t n);
+void native__metadata(const struct native_out *o, uint32_t corr, const uint8_t *b, size_t n);
+void native__ping(const struct native_out *o, uint32_t corr, const uint8_t *b, size_t n);
+void native__info(const struct native_out *o, uint32_t corr, const uint8_t *b, size_t n);
+
+#endif

@@ -1,0 +1,147 @@
+/*
+ * produce.c - commands 1 (produce one record) and 5 (produce-batch: one RecordBatch v2).
+ *
+ *   1  the broker builds the batch (key, value, timestamp) and picks the partition when
+ *      asked to (-1: murmur2 of the key, Kafka's choice; round-robin without a key)
+ *   5  the client's batch, appended as it came; the log rewrites its base offset in place,
+ *      in our input buffer (ahead of the CRC'd bytes), and stores the rest byte for byte
+ *
+ * acks 0 and 1 answer at once (acks=0 only when it failed). acks=all parks first: the
+ * answer's place in the order is kept while the flusher's fsync, shared with every other
+ * waiting produce (group commit), makes the batch durable.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "native_int.h"
+
+/* A produce with acks=all: parked until its batch is on disk. */
+struct native_prod {
+    struct brk_park park;
+    struct brk_produce prod;
+    int rc;            /* brk_produce's result when it did not park */
+    uint32_t corr;
+    uint8_t cmd;
+    int32_t partition;
+};
+
+static void produce_answer(const struct native_out *o, uint8_t cmd, uint32_t corr, int16_t acks,
+                           int32_t partition, const struct brk_produce *p, int err)
+{
+    if (err)
+        native__error_kc(o, cmd, corr, err, "produce");
+    else if (acks == 0)
+        return; /* acks=0: no answer when it worked */
+    else if (cmd == NP_PRODUCE)
+        np_encode_produce_resp(native__w(o), corr,
+                               &(struct np_produce_resp){partition, p->base_offset});
+    else
+        np_encode_produce_batch_resp(native__w(o), corr,
+                                     &(struct np_produce_batch_resp){partition, p->base_offset,
+                                                                     p->count});
+}
+
+static int prod_done(struct brk_park *park, enum brk_park_why why)
+{
+    struct native_prod *r = (struct native_prod *)((char *)park - offsetof(struct native_prod, park));
+    if (why != BRK_PARK_CLOSED) {
+        struct native_out o = {brk_park_conn(park), park};
+        int err = r->rc < 0 ? r->rc : r->prod.err;
+        produce_answer(&o, r->cmd, r->corr, -1, r->partition, &r->prod, err);
+    }
+    free(r);
+    return 0;
+}
+
+static const struct brk_park_ops prod_ops = {.kind = "produce", .done = prod_done};
+
+/* Append and answer; acks=all parks first, because brk_produce may have to wait. */
+static void produce_go(const struct native_out *o, uint8_t cmd, uint32_t corr, int16_t acks,
+                       int32_t partition, struct part_topic *t, uint8_t *batch, size_t len)
+{
+    struct brk_server *srv = brk_conn_server(o->c);
+    struct brk_produce now = {.topic = t, .partition = partition, .acks = acks, .batch = batch,
+                              .len = len};
+    if (acks != -1) {
+        int rc = brk_produce(srv, &now, NULL);
+        produce_answer(o, cmd, corr, acks, partition, &now, rc < 0 ? rc : 0);
+        return;
+    }
+    struct native_prod *r = malloc(sizeof(*r));
+    if (!r || brk_park_start(o->c, &r->park, &prod_ops, -1) != 0) {
+        free(r);
+        native__error_kc(o, cmd, corr, -ENOMEM, "produce");
+        return;
+    }
+    r->prod = now;
+    r->corr = corr;
+    r->cmd = cmd;
+    r->partition = partition;
+    r->rc = brk_produce(srv, &r->prod, &r->park);
+    if (r->rc != 0) /* answered already (an error, or durable at once): end the park now */
+        brk_park_resume(&r->park, BRK_PARK_RESUMED);
+}
+
+static bool acks_ok(const struct native_out *o, int cmd, uint32_t corr, int16_t acks)
+{
+    if (acks == 0 || acks == 1 || acks == -1)
+        return true;
+    native__error(o, cmd, corr, NP_E_INVALID_ACKS, -1, -1, "acks %d: use 0, 1 or -1 (all)",
+                  acks);
+    return false;
+}
+
+void native__produce(const struct native_out *o, uint32_t corr, const uint8_t *b, size_t n)
+{
+    struct np_produce_req req;
+    struct part_topic *t;
+    uint8_t *batch;
+    size_t len;
+    struct native_conn *nc = native__conn(o->c);
+    if (np_decode_produce(b, n, &req) != 0) {
+        native__error(o, NP_PRODUCE, corr, NP_E_MALFORMED, -1, -1, "bad produce body");
+        return;
+    }
+    if (!nc || !acks_ok(o, NP_PRODUCE, corr, req.acks) ||
+        native__topic(o, NP_PRODUCE, corr, req.topic, true, &t) != 0)
+        return;
+    if (req.timestamp < -1) {
+        native__error(o, NP_PRODUCE, corr, NP_E_INVALID_REQUEST, -1, -1,
+                      "timestamp %lld: use ms since the epoch, or -1", (long long)req.timestamp);
+        return;
+    }
+    int32_t partition = req.partition;
+    if (partition == -1)
+        partition = brk_partition_pick(t, req.key.p, req.key.len);
+    if (!native__partition(o, NP_PRODUCE, corr, t, partition))
+        return;
+    kc_batch_builder_reset(&nc->builder);
+    int rc = kc_batch_builder_add(&nc->builder, req.timestamp < 0 ? kc_wall_ms() : req.timestamp,
+                                  req.key.p, req.key.len, req.value.p, req.value.len, NULL, 0);
+    if (rc == 0)
+        rc = kc_batch_builder_finish(&nc->builder, &batch, &len);
+    if (rc)
+        native__error_kc(o, NP_PRODUCE, corr, rc, "the record");
+    else
+        produce_go(o, NP_PRODUCE, corr, req.acks, partition, t, batch, len);
+}
+
+void native__produce_batch(const struct native_out *o, uint32_t corr, uint8_t *b, size_t n)
+{
+    struct np_produce_batch_req req;
+    struct part_topic *t;
+    if (np_decode_produce_batch(b, n, &req) != 0) {
+        native__error(o, NP_PRODUCE_BATCH, corr, NP_E_MALFORMED, -1, -1,
+                      "bad produce-batch body");
+        return;
+    }
+    if (!acks_ok(o, NP_PRODUCE_BATCH, corr, req.acks) ||
+        native__topic(o, NP_PRODUCE_BATCH, corr, req.topic, true, &t) != 0)
+        return;
+    int32_t partition = req.partition == -1 ? part_next_round_robin(t) : req.partition;
+    if (!native__partition(o, NP_PRODUCE_BATCH, corr, t, partition))
+        return;
+    /* The batch lies in our own input buffer: the log may rewrite its base offset there. */
+    uint8_t *batch = b + (req.batch.p - b);
+    produce_go(o, NP_PRODUCE_BATCH, corr, req.acks, partition, t, batch, (size_t)req.batch.len);
+}
