@@ -176,8 +176,8 @@ static void decode_body(const uint8_t *body, size_t len)
     int rc = kp_request_decode(body, len, &req);
     if (rc == 0)
         check_request(&req, len);
-    else if (rc != KC_EMALFORMED && rc != KP_EUNKNOWN_API && rc != KP_EBADVERSION &&
-             rc != KP_ENOTIMPL && rc != -ENOMEM)
+    else if (rc != KC_EMALFORMED && rc != KC_ENOAPI && rc != KC_EBADVERSION &&
+             rc != KC_ENOTIMPL && rc != -ENOMEM)
         abort();
     kp_request_fini(&req);
 }

@@ -29,7 +29,10 @@
     X(KC_ENOPARTITION, -1009, "unknown partition")                                            \
     X(KC_ECLOSED, -1010, "shutting down")                                                     \
     X(KC_EFULL, -1011, "index full")                                                          \
-    X(KC_EEMPTY, -1012, "no data at this offset yet")
+    X(KC_EEMPTY, -1012, "no data at this offset yet")                                        \
+    X(KC_ENOAPI, -1013, "unknown API key")                                                    \
+    X(KC_EBADVERSION, -1014, "API version not supported")                                     \
+    X(KC_ENOTIMPL, -1015, "API version advertised but not implemented")
 
 enum kc_err {
 #define KC_ERR_ENUM(code, value, msg) code = value,

@@ -26,7 +26,7 @@
  * What a server does with each frame (Kafka's own rules, SocketServer.scala):
  *  - kp_frame_check: need more bytes, a whole frame, or a size that is malformed / too
  *    large (close the connection).
- *  - kp_request_decode (kp_req.h) returns 0, or one of the KP_E* codes below, or
+ *  - kp_request_decode (kp_req.h) returns 0, or one of the codes below, or
  *    KC_EMALFORMED / -ENOMEM. Any non-zero result means: close the connection without a
  *    reply, as Kafka does for an unknown key, a version it does not support and a body it
  *    cannot parse. The one exception is built in: ApiVersions above our maximum decodes
@@ -96,16 +96,10 @@ enum kp_error {
 /* Kafka's name for a Kafka error code ("REBALANCE_IN_PROGRESS"); "UNKNOWN" if not listed. */
 const char *kp_error_name(int16_t code);
 
-/* ---- library return codes (beside errno and the KC_* codes of kc_err.h) -------------- */
-
-enum kp_status {
-    KP_EUNKNOWN_API = -1100, /* api_key not in our table: close the connection */
-    KP_EBADVERSION = -1101,  /* version outside the advertised range: close */
-    KP_ENOTIMPL = -1102,     /* advertised (a harmless minimum) but not decoded here: close */
-};
-
-/* A message for any return code: KP_E*, then whatever kc_strerror() knows. Never NULL. */
-const char *kp_strerror(int rc);
+/* Library return codes are the project's one table (kc_err.h, kc_strerror): besides
+ * KC_EMALFORMED and -ENOMEM, a decoder may say KC_ENOAPI (api_key not in our table),
+ * KC_EBADVERSION (version outside the advertised range) or KC_ENOTIMPL (advertised - a
+ * harmless minimum - but not decoded here). Each means: close the connection. */
 
 /* ---- API keys and the advertised table ----------------------------------------------- */
 
@@ -128,7 +122,7 @@ struct kp_api {
     int16_t key;
     int16_t min;      /* advertised minimum (always 0, see above) */
     int16_t max;      /* advertised maximum */
-    int16_t impl_min; /* lowest version the decoder implements; below it: KP_ENOTIMPL */
+    int16_t impl_min; /* lowest version the decoder implements; below it: KC_ENOTIMPL */
     int16_t flex_min; /* first flexible version of this API in Kafka (header v2 from here) */
     const char *name; /* "Produce", "Fetch", ... */
 };

@@ -20,8 +20,8 @@
  *  - every count and length is checked against the bytes left before anything is
  *    allocated or looped over (kc_read_array_len), negative lengths other than null are
  *    rejected, a null where Kafka's schema says "not nullable" is rejected;
- *  - versions: 0 advertised-but-below impl_min -> KP_ENOTIMPL; outside the advertised
- *    range -> KP_EBADVERSION; ApiVersions above our max -> decoded with .fallback set.
+ *  - versions: 0 advertised-but-below impl_min -> KC_ENOTIMPL; outside the advertised
+ *    range -> KC_EBADVERSION; ApiVersions above our max -> decoded with .fallback set.
  * Not validated here (they are per-topic errors in Kafka, not bad requests): topic name
  * syntax (kp_topic_name_check), whether topics exist, produce records (kp_produce_check).
  * Trailing bytes after the body are ignored, as Kafka's generated parsers ignore them;
@@ -277,8 +277,8 @@ struct kp_request {
 /*
  * Decode one request. body/len: the frame without its i32 size (kp_frame_check gives
  * both). Returns 0 with *req filled (free it with kp_request_fini), or, with *req left
- * empty (fini is then a no-op): KC_EMALFORMED (bad header or body), KP_EUNKNOWN_API,
- * KP_EBADVERSION, KP_ENOTIMPL, -ENOMEM. Every non-zero result means "close the
+ * empty (fini is then a no-op): KC_EMALFORMED (bad header or body), KC_ENOAPI,
+ * KC_EBADVERSION, KC_ENOTIMPL, -ENOMEM. Every non-zero result means "close the
  * connection without answering" (see kp_proto.h). Memory: the arena holds at most a small
  * multiple of len (every array element costs at least 4 bytes of frame), so the frame
  * size limit bounds it. Pure; any thread; body must outlive *req.

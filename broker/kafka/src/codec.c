@@ -225,19 +225,6 @@ const char *kp_error_name(int16_t code)
     return "UNKNOWN";
 }
 
-const char *kp_strerror(int rc)
-{
-    switch (rc) {
-    case KP_EUNKNOWN_API:
-        return "unknown Kafka API key";
-    case KP_EBADVERSION:
-        return "Kafka API version outside the advertised range";
-    case KP_ENOTIMPL:
-        return "Kafka API version advertised but not implemented";
-    }
-    return kc_strerror(rc);
-}
-
 bool kp_slice_eq(struct kc_slice s, const char *str)
 {
     if (s.len < 0 || !str)

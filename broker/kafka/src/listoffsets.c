@@ -9,7 +9,7 @@
  * Latest is the high watermark (the next offset to be written), earliest the log start;
  * both answer timestamp -1. A time T >= 0 finds the first offset whose timestamp is >= T
  * (the time index), or offset -1 when there is none. v0 (an array of offsets per
- * partition) is advertised for librdkafka's range checks only: KP_ENOTIMPL.
+ * partition) is advertised for librdkafka's range checks only: KC_ENOTIMPL.
  */
 #include <errno.h>
 

@@ -61,11 +61,11 @@ static int version_check(const struct kp_header *h)
 {
     const struct kp_api *api = kp_api_find(h->api_key);
     if (!api)
-        return KP_EUNKNOWN_API;
+        return KC_ENOAPI;
     if (h->api_version < api->min || h->api_version > api->max)
-        return KP_EBADVERSION;
+        return KC_EBADVERSION;
     if (h->api_version < api->impl_min)
-        return KP_ENOTIMPL;
+        return KC_ENOTIMPL;
     return 0;
 }
 
@@ -97,7 +97,7 @@ static int decode_body(struct kp__dec *d, struct kp_request *req)
     case KP_API_OFFSET_FETCH:
         return kp__dec_offset_fetch(d, &req->u.offset_fetch);
     }
-    return KP_EUNKNOWN_API; /* unreachable: version_check knows the same keys */
+    return KC_ENOAPI; /* unreachable: version_check knows the same keys */
 }
 
 int kp_request_decode(const uint8_t *body, size_t len, struct kp_request *out)

@@ -105,14 +105,14 @@ static void test_versions_unknown_key_bad_version_notimpl_close(void **state)
         int16_t key, version;
         int want;
     } cases[] = {
-        {19, 0, KP_EUNKNOWN_API},              /* CreateTopics: not ours */
-        {22, 0, KP_EUNKNOWN_API},              /* InitProducerId: idempotence */
-        {99, 0, KP_EUNKNOWN_API}, {-1, 0, KP_EUNKNOWN_API},
-        {KP_API_METADATA, 9, KP_EBADVERSION},  /* flexible, above our max */
-        {KP_API_METADATA, -1, KP_EBADVERSION},
-        {KP_API_FETCH, 12, KP_EBADVERSION},   {KP_API_OFFSET_FETCH, 6, KP_EBADVERSION},
-        {KP_API_PRODUCE, 2, KP_ENOTIMPL},      /* advertised for librdkafka, message set v1 */
-        {KP_API_FETCH, 3, KP_ENOTIMPL},       {KP_API_LIST_OFFSETS, 0, KP_ENOTIMPL},
+        {19, 0, KC_ENOAPI},              /* CreateTopics: not ours */
+        {22, 0, KC_ENOAPI},              /* InitProducerId: idempotence */
+        {99, 0, KC_ENOAPI}, {-1, 0, KC_ENOAPI},
+        {KP_API_METADATA, 9, KC_EBADVERSION},  /* flexible, above our max */
+        {KP_API_METADATA, -1, KC_EBADVERSION},
+        {KP_API_FETCH, 12, KC_EBADVERSION},   {KP_API_OFFSET_FETCH, 6, KC_EBADVERSION},
+        {KP_API_PRODUCE, 2, KC_ENOTIMPL},      /* advertised for librdkafka, message set v1 */
+        {KP_API_FETCH, 3, KC_ENOTIMPL},       {KP_API_LIST_OFFSETS, 0, KC_ENOTIMPL},
     };
     for (size_t i = 0; i < KC_ARRAY_SIZE(cases); i++) {
         struct kc_writer w;
@@ -123,8 +123,8 @@ static void test_versions_unknown_key_bad_version_notimpl_close(void **state)
         assert_null(req.mem);
         kc_writer_fini(&w);
     }
-    assert_string_equal(kp_strerror(KP_ENOTIMPL), "Kafka API version advertised but not implemented");
-    assert_string_equal(kp_strerror(KC_EMALFORMED), "malformed data");
+    assert_string_equal(kc_strerror(KC_ENOTIMPL), "API version advertised but not implemented");
+    assert_string_equal(kc_strerror(KC_EMALFORMED), "malformed data");
 }
 
 static void test_api_table_ranges_reference_rules(void **state)

@@ -409,7 +409,7 @@ static void crosscheck_one(const char *rel, void *arg)
         kc_writer_init(&w, 0);
         int rc = reencode(&req, resp, rlen, &w);
         if (rc)
-            fail_msg("%s: %s", resp_rel, kp_strerror(rc));
+            fail_msg("%s: %s", resp_rel, kc_strerror(rc));
         if (kc_writer_len(&w) != rlen || memcmp(kc_writer_data(&w), resp, rlen) != 0)
             fail_msg("%s: our encoding differs from the mock's (%zu vs %zu bytes)", resp_rel,
                      kc_writer_len(&w), rlen);

@@ -116,7 +116,7 @@ static void log_refused(struct brk_conn *c, const uint8_t *body, size_t len, int
     const struct kp_api *api = kp_api_find(h.api_key);
     kc_log_info("%s: %s v%d (api_key %d): %s; closing the connection, as Kafka does",
                 brk_conn_peer(c), api ? api->name : "unknown API", h.api_version, h.api_key,
-                kp_strerror(rc));
+                kc_strerror(rc));
 }
 
 static int dispatch(struct brk_conn *c, struct kp_request *req, const uint8_t *body, size_t n)
@@ -147,7 +147,7 @@ static int dispatch(struct brk_conn *c, struct kp_request *req, const uint8_t *b
     case KP_API_OFFSET_FETCH:
         return brk__kafka_offset_fetch(c, req);
     }
-    return KP_EUNKNOWN_API; /* kp_request_decode knows the same keys */
+    return KC_ENOAPI; /* kp_request_decode knows the same keys */
 }
 
 static int kafka_serve(struct brk_conn *c, uint8_t *p, size_t len)

@@ -79,7 +79,7 @@ void kpt_decode_request(const uint8_t *frame, size_t len, struct kp_request *req
     assert_int_equal(flen, len);
     int rc = kp_request_decode(frame + 4, len - 4, req);
     if (rc)
-        fail_msg("decode: %s", kp_strerror(rc));
+        fail_msg("decode: %s", kc_strerror(rc));
 }
 
 void kpt_free(struct kp__chunk **mem)
