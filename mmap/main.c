@@ -8,7 +8,9 @@
  *
  * It prints the binary search's probes for a few offsets, then times the same lookups and
  * batch reads two ways: through mappings (a load is a memory access) and with pread (a
- * system call and a copy each). Medians of 5 runs; it exits in a few seconds.
+ * system call and a copy each). Each measurement runs for a fixed time, not a fixed count
+ * (a machine whose system calls are slow does fewer, not slower, runs): medians of 5 runs
+ * of 150 ms each, about 3 s in all on any machine.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,8 +24,9 @@
 #include "mm.h"
 #include "mm_index.h"
 
-#define RUNS    5
-#define QUERIES 200000
+#define RUNS     5
+#define RUN_NS   150000000 /* each timed run lasts this long, whatever a query costs */
+#define CHUNK    256       /* queries between looks at the clock */
 
 struct seg {
     struct mm_file log;  /* the .log, mapped read-only */
@@ -200,45 +203,50 @@ static int pread_lookup(int fd, size_t n, int64_t rel, uint32_t *pos)
 
 enum way { MAPPED, PREAD };
 
-/* ns per lookup (index floor only) over QUERIES random offsets. */
+/* ns per lookup (index floor only): random offsets, for RUN_NS. */
 static double time_lookups(const struct seg *s, enum way way, uint64_t seed)
 {
     uint64_t sink = 0;
-    int64_t span = s->last - s->base + 1;
-    int64_t t0 = kc_mono_ns();
-    for (int q = 0; q < QUERIES; q++) {
-        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-        int64_t rel = (int64_t)((seed >> 17) % (uint64_t)span);
-        struct mm_index_entry e = {0};
-        uint32_t pos = 0;
-        if (way == MAPPED && mm_index_lookup(&s->idx, rel, &e, NULL) == 0)
-            pos = e.value;
-        else if (way == PREAD)
-            (void)pread_lookup(s->idx.file.fd, mm_index_entries(&s->idx), rel, &pos);
-        sink += pos;
-    }
-    double ns = (double)(kc_mono_ns() - t0) / QUERIES;
+    int64_t span = s->last - s->base + 1, q = 0, t0 = kc_mono_ns(), t;
+    do {
+        for (int i = 0; i < CHUNK; i++, q++) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            int64_t rel = (int64_t)((seed >> 17) % (uint64_t)span);
+            struct mm_index_entry e = {0};
+            uint32_t pos = 0;
+            if (way == MAPPED && mm_index_lookup(&s->idx, rel, &e, NULL) == 0)
+                pos = e.value;
+            else if (way == PREAD)
+                (void)pread_lookup(s->idx.file.fd, mm_index_entries(&s->idx), rel, &pos);
+            sink += pos;
+        }
+    } while ((t = kc_mono_ns() - t0) < RUN_NS);
+    double ns = (double)t / (double)q;
     return sink == 42 ? ns + 0 : ns; /* keep sink alive */
 }
 
-/* ns per copy of one whole batch (at a random index entry) out of the .log. */
+/* ns per copy of one whole batch (at a random index entry) out of the .log, for RUN_NS. */
 static double time_reads(const struct seg *s, enum way way, uint64_t seed, uint8_t *buf, size_t cap)
 {
     size_t n = mm_index_entries(&s->idx), size;
     const uint8_t *p = mm_file_data(&s->log);
-    int64_t t0 = kc_mono_ns();
-    for (int q = 0; q < QUERIES && n > 0; q++) {
-        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-        struct mm_index_entry e;
-        mm_index_entry_at(&s->idx, (size_t)((seed >> 17) % n), &e);
-        if (kc_batch_size(p + e.value, mm_file_size(&s->log) - e.value, &size) || size > cap)
-            continue;
-        if (way == MAPPED)
-            memcpy(buf, p + e.value, size);
-        else if (kc_pread_full(s->log.fd, buf, size, e.value) != (ssize_t)size)
-            return -1;
-    }
-    return (double)(kc_mono_ns() - t0) / QUERIES;
+    int64_t q = 0, t0 = kc_mono_ns(), t;
+    if (n == 0)
+        return 0;
+    do {
+        for (int i = 0; i < CHUNK; i++, q++) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            struct mm_index_entry e;
+            mm_index_entry_at(&s->idx, (size_t)((seed >> 17) % n), &e);
+            if (kc_batch_size(p + e.value, mm_file_size(&s->log) - e.value, &size) || size > cap)
+                continue;
+            if (way == MAPPED)
+                memcpy(buf, p + e.value, size);
+            else if (kc_pread_full(s->log.fd, buf, size, e.value) != (ssize_t)size)
+                return -1;
+        }
+    } while ((t = kc_mono_ns() - t0) < RUN_NS);
+    return (double)t / (double)q;
 }
 
 static void compare(const struct seg *s)
@@ -255,7 +263,8 @@ static void compare(const struct seg *s)
     double lm = kc_median(lk[MAPPED], RUNS), lp = kc_median(lk[PREAD], RUNS);
     double rm = kc_median(rd[MAPPED], RUNS), rp = kc_median(rd[PREAD], RUNS);
     char a[32], b[32];
-    printf("median of %d runs x %d random queries (page cache warm):\n", RUNS, QUERIES);
+    printf("median of %d runs of %d ms of random queries each (page cache warm):\n", RUNS,
+           RUN_NS / 1000000);
     printf("  index floor lookup   mapped %9s   pread per probe %9s   pread/mapped %5.1fx\n",
            kc_fmt_ns(lm, a, sizeof(a)), kc_fmt_ns(lp, b, sizeof(b)), lp / lm);
     printf("  copy one batch out   mapped %9s   pread           %9s   pread/mapped %5.1fx\n",
