@@ -5,6 +5,7 @@
 #   make test            the whole test suite (unit + end-to-end)
 #   make sanitize        the whole suite again under ASan+UBSan, in build/san/
 #   make tsan            the threaded tests under ThreadSanitizer, in build/tsan/
+#   make valgrind        the end-to-end tests with every broker under Valgrind memcheck
 #   make bench           benchmarks: medians and ratios against the named peers
 #   make fuzz            every libFuzzer target for FUZZ_SECONDS (see fuzz/fuzz.mk)
 #   make install         PREFIX=/usr/local DESTDIR=
@@ -13,7 +14,8 @@
 #
 # Each module folder carries a module.mk fragment (see mk/module.mk); `cd <module> &&
 # make run` forwards here. The first build installs missing Debian packages with
-# scripts/deps.sh (set SKIP_DEPS=1 to skip that check).
+# scripts/deps.sh (set SKIP_DEPS=1 to skip that check): the build set for any object, the
+# test set before a test's object is compiled, the bench and fuzz sets for theirs.
 
 .DEFAULT_GOAL := all
 MODULES := common mmap appendLog partitioning threadCore zeroCopy broker reliability
@@ -76,12 +78,26 @@ sanitize:
 tsan:
 	$(MAKE) BUILD=build/tsan SAN=thread OPT=-O1 test
 
+# Every end-to-end test again, each broker under Valgrind's memcheck: an uninitialised or
+# freed byte that reaches a socket ("syscall param ... points to uninitialised byte(s)"),
+# an invalid read or a definite leak fails the test (broker/tests/support/harness.c).
+VALGRIND_WRAP := valgrind -q --error-exitcode=99 --error-markers=KC-WRAP-ERROR-BEGIN,KC-WRAP-ERROR-END \
+	--track-origins=yes --leak-check=full --errors-for-leak-kinds=definite \
+	--suppressions=$(CURDIR)/scripts/valgrind.supp
+valgrind:
+	$(MAKE) BUILD=build/vg OPT=-O1 valgrind-run
+
+valgrind-run: $(broker_TESTS) bins | $(TEST_DEPS_STAMP)
+	@KC_BROKER_WRAP="$(VALGRIND_WRAP)" TEST_TIMEOUT=1200 scripts/run-tests.sh $(BUILD) \
+		$(filter $(BUILD)/tests/broker/test_%,$(broker_TESTS))
+
 bench: $(ALL_BENCH) bins | $(BENCH_DEPS_STAMP)
 	@scripts/run-bench.sh $(BUILD) $(MODULES)
 
-# Until the broker lands, `make run` runs the storage demo.
-RUN_TARGET ?= run-appendLog
-run: $(RUN_TARGET)
+# `make run` builds every program the README's tour uses (the broker, kafka_cli, the
+# demos) and starts the broker.
+run: bins
+	$(broker_DEMO) $(broker_RUN_ARGS)
 
 # Programs in bin/, the static libraries in lib/, and their public headers (each module's
 # include/) in include/kafka-c/, so the libraries can be used by other programs.
@@ -107,6 +123,6 @@ $(BUILD)/.deps-%: scripts/deps.sh
 deps: ; @scripts/deps.sh all
 format: ; clang-format -i $(shell git ls-files '*.c' '*.h')
 
-.PHONY: all bins test sanitize tsan bench run install clean deps format
+.PHONY: all bins test sanitize tsan valgrind valgrind-run bench run install clean deps format
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

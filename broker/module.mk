@@ -27,4 +27,3 @@ $(eval $(call kc_module,broker/cli,brk_cli,broker/native/codec common,kafka_cli)
 
 broker_RUN_ARGS ?=
 $(eval $(call kc_module,broker,brk,broker/kafka/serve broker/native/serve broker/core broker/kafka broker/native/codec $(BRK_STORAGE),kafka_broker))
-RUN_TARGET := run-broker

@@ -19,7 +19,9 @@ $(BUILD)/fuzz/%: fuzz/%.c $(FUZZ_LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(FUZZ_INCS) $(CFLAGS) -fsanitize=fuzzer $< $(FUZZ_LIBS) -o $@ $(LDFLAGS) $(LDLIBS)
 
+# clang comes from the fuzz package set: installed before the sub-make compiles anything.
 fuzz:
+	@$(if $(filter 1,$(SKIP_DEPS)),true,scripts/deps.sh fuzz)
 	$(MAKE) BUILD=build/fuzz CC=clang SAN=address,undefined OPT=-O1 \
 		EXTRA_CFLAGS=-fsanitize=fuzzer-no-link fuzz-run
 

@@ -38,6 +38,17 @@ $$(BUILD)/obj/$(1)/%.o: $(1)/%.c | $$(DEPS_STAMP)
 	@mkdir -p $$(@D)
 	$$(CC) $$(CPPFLAGS) $$($(1)_INCS) -Icommon/testlib $$(CFLAGS) -c $$< -o $$@
 
+# Tests and benchmarks may include headers of the packages only they need (librdkafka's,
+# say): their objects wait for those packages, each object itself, so no compile can run
+# before `scripts/deps.sh test` (or bench) has installed them on a fresh machine.
+$$(BUILD)/obj/$(1)/tests/%.o: $(1)/tests/%.c | $$(DEPS_STAMP) $$(TEST_DEPS_STAMP)
+	@mkdir -p $$(@D)
+	$$(CC) $$(CPPFLAGS) $$($(1)_INCS) -Icommon/testlib $$(CFLAGS) -c $$< -o $$@
+
+$$(BUILD)/obj/$(1)/bench/%.o: $(1)/bench/%.c | $$(DEPS_STAMP) $$(BENCH_DEPS_STAMP)
+	@mkdir -p $$(@D)
+	$$(CC) $$(CPPFLAGS) $$($(1)_INCS) -Icommon/testlib $$(CFLAGS) -c $$< -o $$@
+
 ifneq ($$($(1)_SRCS),)
 $$($(1)_LIB): $$($(1)_OBJS)
 	@mkdir -p $$(@D)

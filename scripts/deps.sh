@@ -12,7 +12,7 @@
 set -euo pipefail
 
 build=(gcc make pkg-config libcmocka-dev libbsd-dev libedit-dev)
-test=(kcat librdkafka-dev nodejs npm python3 procps)
+test=(kcat librdkafka-dev nodejs npm python3 procps valgrind)
 bench=(redis-server redis-tools nats-server libnats-dev gnuplot-nox)
 fuzz=(clang libclang-rt-14-dev)
 

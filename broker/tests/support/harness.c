@@ -54,6 +54,20 @@ int kb_setup_started(void **state)
     return 0;
 }
 
+static void print_log(const struct kb_broker *b);
+
+/* Under KC_BROKER_WRAP=valgrind ...: did any broker of this test get a memcheck report? The
+ * wrapper marks each one (--error-markers), whatever the broker's exit (kill -9 included). */
+static int wrapper_reports(const struct kb_broker *b)
+{
+    const char *wrap = getenv("KC_BROKER_WRAP");
+    if (!wrap || !*wrap || !kb_log_has(b, "KC-WRAP-ERROR-BEGIN"))
+        return 0;
+    print_log(b);
+    printf("# teardown: %s reported an error in the broker (its log above)\n", wrap);
+    return -1;
+}
+
 int kb_teardown(void **state)
 {
     struct kb_broker *b = *state;
@@ -68,6 +82,8 @@ int kb_teardown(void **state)
             rc = -1;
         }
     }
+    if (wrapper_reports(b) != 0)
+        rc = -1;
     kc_test_rmdir(b->dir);
     free(b);
     return rc;
@@ -84,19 +100,41 @@ static void print_log(const struct kb_broker *b)
     free(text);
 }
 
+/*
+ * KC_BROKER_WRAP: a command put in front of the broker (space-separated), e.g. Valgrind's
+ * memcheck (`make valgrind`): every broker the tests start then runs under it, its
+ * reports go to the broker's log, and kb_teardown fails the test when one is there.
+ */
+static int wrap_argv(const char **argv, int cap, char *buf, size_t bufcap)
+{
+    const char *wrap = getenv("KC_BROKER_WRAP");
+    int n = 0;
+    if (!wrap || !*wrap)
+        return 0;
+    snprintf(buf, bufcap, "%s", wrap);
+    for (char *save, *tok = strtok_r(buf, " ", &save); tok && n < cap;
+         tok = strtok_r(NULL, " ", &save))
+        argv[n++] = tok;
+    return n;
+}
+
 /* The child side of kb_start: stdout into the pipe, stderr into the log, then exec. */
 static void exec_broker(const struct kb_broker *b, int out, const char *const *args)
 {
-    const char *argv[64] = {kb_bin("kafka_broker"), "--port", "0", "--data-dir", b->data};
-    int n = 5;
-    for (int i = 0; args && args[i] && n < 62; i++)
+    const char *argv[96];
+    char wrap[1024];
+    int n = wrap_argv(argv, 24, wrap, sizeof(wrap));
+    const char *own[] = {kb_bin("kafka_broker"), "--port", "0", "--data-dir", b->data};
+    for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+        argv[n++] = own[i];
+    for (int i = 0; args && args[i] && n < 94; i++)
         argv[n++] = args[i];
     argv[n] = NULL;
     int log = open(b->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
     prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the test */
     if (log < 0 || dup2(out, 1) < 0 || dup2(log, 2) < 0)
         _exit(126);
-    execv(argv[0], (char *const *)argv);
+    execvp(argv[0], (char *const *)argv);
     _exit(127);
 }
 
