@@ -232,7 +232,8 @@ static int label_set(struct hp__parser *p, struct cur *c)
             return 0;
         }
         size_t n0 = c->i;
-        while (c->i < c->n && c->s[c->i] != '=' && c->s[c->i] != ' ' && c->s[c->i] != '\t')
+        while (c->i < c->n && (c->s[c->i] == '_' || (c->s[c->i] >= '0' && c->s[c->i] <= '9') ||
+                               ((c->s[c->i] | 0x20) >= 'a' && (c->s[c->i] | 0x20) <= 'z')))
             c->i++;
         size_t name_len = c->i - n0;
         if (!hp__label_name_ok(c->s + n0, name_len))
