@@ -2,7 +2,8 @@
 # scripts/deps.sh SET: make sure the Debian packages a task needs are installed.
 #
 #   build  compile everything (compiler, cmocka, libbsd, libedit)
-#   test   run the test suite (adds the real Kafka clients: kcat, librdkafka, Node.js)
+#   test   run the test suite (adds the real Kafka clients: kcat, librdkafka, Node.js, and
+#          the Prometheus parsers the /metrics text is checked with: the Python client, promtool)
 #   bench  run the benchmarks (adds the peers: Redis, NATS, gnuplot)
 #   fuzz   the libFuzzer targets (clang and its runtime)
 #   all    everything above
@@ -12,7 +13,7 @@
 set -euo pipefail
 
 build=(gcc make pkg-config libcmocka-dev libbsd-dev libedit-dev)
-test=(kcat librdkafka-dev nodejs npm python3 procps)
+test=(kcat librdkafka-dev nodejs npm python3 procps python3-prometheus-client prometheus)
 bench=(redis-server redis-tools nats-server libnats-dev gnuplot-nox)
 fuzz=(clang libclang-rt-14-dev)
 
