@@ -13,7 +13,7 @@ $(eval $(call kc_module,broker/proto,brk_proto,common,))
 $(eval $(call kc_module,broker/kafka,brk_kafka,common,))
 
 broker/cli_LDLIBS := -ledit
-$(eval $(call kc_module,broker/cli,brk_cli,broker/proto common,kafka_cli))
+$(eval $(call kc_module,broker/cli,brk_cli,broker/proto broker/http/codec common,kafka_cli))
 
 ifneq ($(wildcard broker/main.c),)
 broker_RUN_ARGS ?=
