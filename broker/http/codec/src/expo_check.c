@@ -32,7 +32,8 @@ struct key {
 static int key_cmp(const void *a, const void *b)
 {
     const struct key *x = a, *y = b;
-    int c = memcmp(x->p, y->p, KC_MIN(x->len, y->len));
+    size_t n = KC_MIN(x->len, y->len);
+    int c = n ? memcmp(x->p, y->p, n) : 0; /* an empty key may have a NULL p */
     if (c == 0)
         c = (x->len > y->len) - (x->len < y->len);
     if (c == 0)
@@ -42,7 +43,7 @@ static int key_cmp(const void *a, const void *b)
 
 static bool key_eq(const struct key *x, const struct key *y)
 {
-    return x->len == y->len && memcmp(x->p, y->p, x->len) == 0;
+    return x->len == y->len && (x->len == 0 || memcmp(x->p, y->p, x->len) == 0);
 }
 
 /* A string as (u32 length, bytes): no two different lists of strings encode the same. */
@@ -95,9 +96,10 @@ static int sorted_keys(const struct hp__parser *p, size_t first, size_t n, bool 
         ends[i] = kc_writer_len(kw);
     }
     int rc = kc_writer_error(kw);
+    const uint8_t *base = kc_writer_len(kw) ? kc_writer_data(kw) : (const uint8_t *)"";
     for (size_t i = 0; rc == 0 && i < n; i++) {
         size_t start = i ? ends[i - 1] : 0;
-        (*keys)[i] = (struct key){kc_writer_data(kw) + start, ends[i] - start, first + i};
+        (*keys)[i] = (struct key){base + start, ends[i] - start, first + i};
     }
     free(ends);
     if (rc == 0 && n > 1)

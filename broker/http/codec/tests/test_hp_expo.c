@@ -382,12 +382,13 @@ static void test_expo_parser_damage_never_crashes(void **state)
             hp_scrape_free(&s);
         free(p);
     }
+    static const char damage[] = "\n\"\\{}=,# _a1.e+-\xff\t";
     uint64_t seed = kc_test_seed(), rng = seed | 1;
     for (int round = 0; round < 3000; round++) {
         char *p = malloc(len);
         memcpy(p, text, len);
         for (int f = 1 + (int)(kc_test_rand(&rng) % 4); f > 0; f--)
-            p[kc_test_rand(&rng) % len] = (char)"\n\"\\{}=,# _a1.e+-\xff\t"[kc_test_rand(&rng) % 20];
+            p[kc_test_rand(&rng) % len] = damage[kc_test_rand(&rng) % (sizeof(damage) - 1)];
         struct hp_scrape s;
         int rc = hp_expo_parse(p, len, &s, NULL, 0);
         assert_true(rc == 0 || rc == KC_EMALFORMED);
