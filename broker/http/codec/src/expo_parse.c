@@ -219,11 +219,35 @@ static int comment_line(struct hp__parser *p, struct cur *c)
     return 0;
 }
 
+/* A label name at the cursor, checked: valid, and not already in this sample's labels
+ * (those from label0 on). 0 with *at and *len set, or KC_EMALFORMED. */
+static int label_name(struct hp__parser *p, struct cur *c, size_t label0, size_t *at,
+                      size_t *len)
+{
+    size_t n0 = c->i;
+    while (c->i < c->n && (c->s[c->i] == '_' || (c->s[c->i] >= '0' && c->s[c->i] <= '9') ||
+                           ((c->s[c->i] | 0x20) >= 'a' && (c->s[c->i] | 0x20) <= 'z')))
+        c->i++;
+    size_t n = c->i - n0;
+    if (!hp__label_name_ok(c->s + n0, n))
+        return hp__reject(p, p->line, "invalid label name '%.*s'", (int)KC_MIN(n, 40), c->s + n0);
+    if (p->nlabels - label0 == HP_EXPO_MAX_LABELS)
+        return hp__reject(p, p->line, "more than %d labels", HP_EXPO_MAX_LABELS);
+    for (size_t i = label0; i < p->nlabels; i++) {
+        const char *seen = hp__str(p, p->labels[i].name);
+        if (strlen(seen) == n && memcmp(seen, c->s + n0, n) == 0)
+            return hp__reject(p, p->line, "label %s twice", seen);
+    }
+    *at = n0;
+    *len = n;
+    return 0;
+}
+
 /* {name="value",...}: labels appended to p->labels. */
 static int label_set(struct hp__parser *p, struct cur *c)
 {
     int err = 0;
-    size_t label0 = p->nlabels;
+    size_t label0 = p->nlabels, n0 = 0, name_len = 0;
     c->i++; /* '{' */
     for (;;) {
         blanks(c);
@@ -231,21 +255,8 @@ static int label_set(struct hp__parser *p, struct cur *c)
             c->i++;
             return 0;
         }
-        size_t n0 = c->i;
-        while (c->i < c->n && (c->s[c->i] == '_' || (c->s[c->i] >= '0' && c->s[c->i] <= '9') ||
-                               ((c->s[c->i] | 0x20) >= 'a' && (c->s[c->i] | 0x20) <= 'z')))
-            c->i++;
-        size_t name_len = c->i - n0;
-        if (!hp__label_name_ok(c->s + n0, name_len))
-            return hp__reject(p, p->line, "invalid label name '%.*s'", (int)KC_MIN(name_len, 40),
-                              c->s + n0);
-        if (p->nlabels - label0 == HP_EXPO_MAX_LABELS)
-            return hp__reject(p, p->line, "more than %d labels", HP_EXPO_MAX_LABELS);
-        for (size_t i = label0; i < p->nlabels; i++) {
-            const char *seen = hp__str(p, p->labels[i].name);
-            if (strlen(seen) == name_len && memcmp(seen, c->s + n0, name_len) == 0)
-                return hp__reject(p, p->line, "label %s twice", seen);
-        }
+        if ((err = label_name(p, c, label0, &n0, &name_len)))
+            return err;
         blanks(c);
         if (at_end(c) || c->s[c->i] != '=')
             return hp__reject(p, p->line, "label without '='");
