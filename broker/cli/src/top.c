@@ -57,18 +57,50 @@ static const char *fmt_col(char *buf, size_t cap, enum col_kind kind, double v, 
     return buf;
 }
 
+/* A key as it can be shown on one line: control characters as \n, \t, \xNN. */
+static const char *key_text(const char *s, char *buf, size_t cap)
+{
+    size_t n = 0;
+    for (; s && *s && n + 5 < cap; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '\n' || c == '\t')
+            n += (size_t)snprintf(buf + n, cap - n, "\\%c", c == '\n' ? 'n' : 't');
+        else if (c < 0x20 || c == 0x7f)
+            n += (size_t)snprintf(buf + n, cap - n, "\\x%02x", c);
+        else
+            buf[n++] = (char)c;
+    }
+    buf[n] = '\0';
+    return s ? buf : "-";
+}
+
+/* "1h02m05s", "3m10s", "42s". */
+static const char *fmt_uptime(double secs, char *buf, size_t cap)
+{
+    long t = (long)secs;
+    if (isnan(secs) || secs < 0)
+        snprintf(buf, cap, "?");
+    else if (t >= 3600)
+        snprintf(buf, cap, "%ldh%02ldm%02lds", t / 3600, t / 60 % 60, t % 60);
+    else if (t >= 60)
+        snprintf(buf, cap, "%ldm%02lds", t / 60, t % 60);
+    else
+        snprintf(buf, cap, "%lds", t);
+    return buf;
+}
+
 /* A table: key columns as wide as their widest value, number columns right-aligned. */
 static void print_table(FILE *f, const struct top_table *t, const char *const *keys, int nkeys,
                         const struct col *cols, int ncols)
 {
     int w[3] = {0};
-    char buf[64];
+    char buf[64], key[256];
     if (t->n == 0)
         return;
     for (int k = 0; k < nkeys; k++) {
         w[k] = (int)strlen(keys[k]);
         for (size_t i = 0; i < t->n; i++)
-            w[k] = KC_MAX(w[k], (int)strlen(t->rows[i].key[k] ? t->rows[i].key[k] : "-"));
+            w[k] = KC_MAX(w[k], (int)strlen(key_text(t->rows[i].key[k], key, sizeof(key))));
     }
     fputc('\n', f);
     for (int k = 0; k < nkeys; k++)
@@ -79,7 +111,7 @@ static void print_table(FILE *f, const struct top_table *t, const char *const *k
     for (size_t i = 0; i < t->n; i++) {
         const struct top_row *r = &t->rows[i];
         for (int k = 0; k < nkeys; k++)
-            fprintf(f, "%-*s  ", w[k], r->key[k] ? r->key[k] : "-");
+            fprintf(f, "%-*s  ", w[k], key_text(r->key[k], key, sizeof(key)));
         for (int c = 0; c < ncols; c++)
             fprintf(f, "%14s", fmt_col(buf, sizeof(buf), cols[c].kind, r->v[c], r->known[c]));
         fputc('\n', f);
@@ -92,7 +124,7 @@ void cli__top_print(FILE *f, const char *addr, const struct top_view *v,
     char a[32], b[32];
     fprintf(f, "kafka_cli top  %s  broker %s  up %s  interval %.2f s\n", addr,
             v->version ? v->version : "?",
-            isnan(v->uptime) ? "?" : kc_fmt_ns(v->uptime * 1e9, a, sizeof(a)), v->seconds);
+            fmt_uptime(v->uptime, a, sizeof(a)), v->seconds);
     fprintf(f, "flusher backlog %s  fsync p99 %s\n",
             isnan(v->backlog) ? "-" : kc_fmt_bytes(v->backlog, a, sizeof(a)),
             fmt_col(b, sizeof(b), COL_SECONDS, v->fsync_p99, true));
