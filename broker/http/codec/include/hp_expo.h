@@ -112,6 +112,17 @@ int hp_expo_sample_u64(struct hp_expo *e, const struct hp_label *labels, size_t 
 int hp_expo_histogram(struct hp_expo *e, const struct hp_label *labels, size_t nlabels,
                       const double *bounds, const uint64_t *counts, size_t nbounds, double sum);
 
+/*
+ * The same series from cumulative counts, as a registry that keeps them so hands them
+ * over: cum[i] observations <= bounds[i], count in all (the +Inf bucket). Counts read
+ * from live counters one by one can be torn (a later bucket read before an earlier one
+ * was incremented): each is raised to the one before it, and count to the last, so the
+ * text is always cumulative.
+ */
+int hp_expo_histogram_cumulative(struct hp_expo *e, const struct hp_label *labels,
+                                 size_t nlabels, const double *bounds, const uint64_t *cum,
+                                 size_t nbounds, double sum, uint64_t count);
+
 /* The first error of the whole text (0: the text is complete); frees what e holds. */
 int hp_expo_finish(struct hp_expo *e);
 

@@ -19,7 +19,7 @@
 
 #include "hp_expo.h"
 #include "hp_int.h"
-#include "kc_err.h"
+#include "kc_common.h"
 
 void hp_expo_init(struct hp_expo *e, struct kc_writer *w)
 {
@@ -217,11 +217,10 @@ static int check_bounds(const double *bounds, size_t n)
     return 0;
 }
 
-int hp_expo_histogram(struct hp_expo *e, const struct hp_label *labels, size_t nlabels,
-                      const double *bounds, const uint64_t *counts, size_t nbounds, double sum)
+/* The checks both histogram calls share: a histogram family, labels, rising bounds. */
+static int histogram_checks(struct hp_expo *e, const struct hp_label *labels, size_t nlabels,
+                            const double *bounds, const uint64_t *counts, size_t nbounds)
 {
-    char le[HP_DOUBLE_BUF], num[24];
-    uint64_t total = 0;
     if (e->err)
         return e->err;
     if (!e->open || e->type != HP_HISTOGRAM || (nbounds && !bounds) || !counts)
@@ -229,16 +228,58 @@ int hp_expo_histogram(struct hp_expo *e, const struct hp_label *labels, size_t n
     int rc = check_labels(labels, nlabels, true);
     if (rc || (rc = check_bounds(bounds, nbounds)))
         return fail(e, rc);
-    for (size_t i = 0; i <= nbounds; i++) {
-        total += counts[i];
-        snprintf(num, sizeof(num), "%" PRIu64, total);
-        if (i < nbounds)
-            hp_format_double(bounds[i], le);
-        put_line(e, "_bucket", labels, nlabels, i < nbounds ? le : "+Inf", num);
-    }
-    hp_format_double(sum, le);
-    put_line(e, "_sum", labels, nlabels, NULL, le);
-    snprintf(num, sizeof(num), "%" PRIu64, total);
+    return 0;
+}
+
+/* One _bucket line: le is bounds[i], or +Inf when i == nbounds. */
+static void put_bucket(struct hp_expo *e, const struct hp_label *labels, size_t nlabels,
+                       const double *bounds, size_t i, size_t nbounds, uint64_t cum)
+{
+    char le[HP_DOUBLE_BUF], num[24];
+    snprintf(num, sizeof(num), "%" PRIu64, cum);
+    if (i < nbounds)
+        hp_format_double(bounds[i], le);
+    put_line(e, "_bucket", labels, nlabels, i < nbounds ? le : "+Inf", num);
+}
+
+static int put_sum_count(struct hp_expo *e, const struct hp_label *labels, size_t nlabels,
+                         double sum, uint64_t count)
+{
+    char num[HP_DOUBLE_BUF];
+    hp_format_double(sum, num);
+    put_line(e, "_sum", labels, nlabels, NULL, num);
+    snprintf(num, sizeof(num), "%" PRIu64, count);
     put_line(e, "_count", labels, nlabels, NULL, num);
     return e->err = kc_writer_error(e->w);
+}
+
+int hp_expo_histogram(struct hp_expo *e, const struct hp_label *labels, size_t nlabels,
+                      const double *bounds, const uint64_t *counts, size_t nbounds, double sum)
+{
+    uint64_t total = 0;
+    int rc = histogram_checks(e, labels, nlabels, bounds, counts, nbounds);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i <= nbounds; i++) {
+        total += counts[i];
+        put_bucket(e, labels, nlabels, bounds, i, nbounds, total);
+    }
+    return put_sum_count(e, labels, nlabels, sum, total);
+}
+
+int hp_expo_histogram_cumulative(struct hp_expo *e, const struct hp_label *labels,
+                                 size_t nlabels, const double *bounds, const uint64_t *cum,
+                                 size_t nbounds, double sum, uint64_t count)
+{
+    uint64_t last = 0;
+    int rc = histogram_checks(e, labels, nlabels, bounds, cum, nbounds);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < nbounds; i++) {
+        last = KC_MAX(last, cum[i]); /* a torn read never makes a bucket count less */
+        put_bucket(e, labels, nlabels, bounds, i, nbounds, last);
+    }
+    count = KC_MAX(count, last);
+    put_bucket(e, labels, nlabels, bounds, nbounds, nbounds, count);
+    return put_sum_count(e, labels, nlabels, sum, count);
 }

@@ -64,6 +64,12 @@ static void test_expo_writer_exact_text(void **state)
     assert_int_equal(hp_expo_histogram(&e, (struct hp_label[]){{"k", "v"}}, 1,
                                        (double[]){0.5, 1}, (uint64_t[]){1, 2, 1}, 2, 2.25),
                      0);
+    /* the same series from cumulative counts, one of them torn (3 read before 1 moved) */
+    assert_int_equal(hp_expo_family(&e, "hc", HP_HISTOGRAM, "Cumulative."), 0);
+    assert_int_equal(hp_expo_histogram_cumulative(&e, (struct hp_label[]){{"k", "v"}}, 1,
+                                                  (double[]){0.5, 1, 2}, (uint64_t[]){1, 3, 2},
+                                                  3, 2.25, 2),
+                     0);
     assert_int_equal(hp_expo_family(&e, "g", HP_GAUGE, ""), 0);
     assert_int_equal(hp_expo_sample(&e, (struct hp_label[]){{"a", "1"}, {"b", ""}}, 2, -INFINITY), 0);
     assert_int_equal(hp_expo_finish(&e), 0);
@@ -78,6 +84,14 @@ static void test_expo_writer_exact_text(void **state)
                        "h_bucket{k=\"v\",le=\"+Inf\"} 4\n"
                        "h_sum{k=\"v\"} 2.25\n"
                        "h_count{k=\"v\"} 4\n"
+                       "# HELP hc Cumulative.\n"
+                       "# TYPE hc histogram\n"
+                       "hc_bucket{k=\"v\",le=\"0.5\"} 1\n"
+                       "hc_bucket{k=\"v\",le=\"1\"} 3\n"
+                       "hc_bucket{k=\"v\",le=\"2\"} 3\n"
+                       "hc_bucket{k=\"v\",le=\"+Inf\"} 3\n"
+                       "hc_sum{k=\"v\"} 2.25\n"
+                       "hc_count{k=\"v\"} 3\n"
                        "# HELP g \n"
                        "# TYPE g gauge\n"
                        "g{a=\"1\",b=\"\"} -Inf\n";

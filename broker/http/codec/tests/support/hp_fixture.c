@@ -82,9 +82,9 @@ static void network(struct hp_expo *e)
 static void broker(struct hp_expo *e)
 {
     static const double b[] = {0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1};
-    static const uint64_t c[9] = {0, 12, 80, 7, 1, 0, 0, 0, 0};
+    static const uint64_t cum[8] = {0, 12, 92, 99, 100, 100, 100, 100}; /* as the core has them */
     hp_expo_family(e, "kafka_fsync_duration_seconds", HP_HISTOGRAM, "Time one fsync took.");
-    hp_expo_histogram(e, NULL, 0, b, c, 8, 0.2990625);
+    hp_expo_histogram_cumulative(e, NULL, 0, b, cum, 8, 0.2990625, 100);
     hp_expo_family(e, "kafka_flusher_backlog_bytes", HP_GAUGE, "Bytes appended, not yet fsynced.");
     hp_expo_sample(e, NULL, 0, 65536);
     hp_expo_family(e, "kafka_parked_requests", HP_GAUGE, "Requests waiting, by what for.");
