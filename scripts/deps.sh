@@ -2,7 +2,9 @@
 # scripts/deps.sh SET: make sure the Debian packages a task needs are installed.
 #
 #   build  compile everything (compiler, cmocka, libbsd, libedit)
-#   test   run the test suite (adds the real Kafka clients: kcat, librdkafka, Node.js)
+#   test   run the test suite (adds the real Kafka clients: kcat, librdkafka, Node.js,
+#          Valgrind, and the Prometheus parsers the /metrics text is checked with: the
+#          Python client, and promtool - see below)
 #   bench  run the benchmarks (adds the peers: Redis, NATS, gnuplot)
 #   fuzz   the libFuzzer targets (clang and its runtime)
 #   all    everything above
@@ -12,9 +14,30 @@
 set -euo pipefail
 
 build=(gcc make pkg-config libcmocka-dev libbsd-dev libedit-dev)
-test=(kcat librdkafka-dev nodejs npm python3 procps valgrind)
+test=(kcat librdkafka-dev nodejs npm python3 procps valgrind python3-prometheus-client)
 bench=(redis-server redis-tools nats-server libnats-dev gnuplot-nox)
 fuzz=(clang libclang-rt-14-dev)
+
+# promtool ships only in Debian's prometheus package, whose installation would also start a
+# Prometheus server on :9090 wherever systemd runs. The tests need the checker alone, so it
+# is taken out of the package without installing it: build/tools/usr/bin/promtool.
+top=$(cd "$(dirname "$0")/.." && pwd)
+promtool_get() {
+    local tools="$top/build/tools" tmp
+    [ -x "$tools/usr/bin/promtool" ] && return 0
+    tmp=$(mktemp -d)
+    if ! (cd "$tmp" && apt-get download prometheus >/dev/null 2>&1) &&
+       ! ( [ "$(id -u)" -eq 0 ] && apt-get update -qq >&2 && cd "$tmp" &&
+           apt-get download prometheus >/dev/null); then
+        rm -rf "$tmp"
+        echo "deps: cannot download Debian's prometheus package (for promtool)" >&2
+        return 1
+    fi
+    mkdir -p "$tools/usr/bin"
+    dpkg-deb -x "$tmp"/prometheus_*.deb "$tmp/x" && cp "$tmp/x/usr/bin/promtool" "$tools/usr/bin/"
+    rm -rf "$tmp"
+    [ -x "$tools/usr/bin/promtool" ]
+}
 
 want=()
 case "${1:-build}" in
@@ -35,11 +58,16 @@ installed() {
     [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]
 }
 
+case "${1:-build}" in test | bench | all) tools=1 ;; *) tools=0 ;; esac
+
 missing=()
 for p in "${want[@]}"; do
     installed "$p" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -eq 0 ]; then
+    [ "$tools" = 1 ] && promtool_get
+    exit 0
+fi
 
 cmd=(apt-get install -y --no-install-recommends "${missing[@]}")
 if [ "$(id -u)" -eq 0 ]; then
@@ -58,3 +86,5 @@ if ! "${sudo[@]}" "${cmd[@]}" >&2; then
     echo "deps: apt-get failed; run it yourself:  sudo apt-get update && sudo ${cmd[*]}" >&2
     exit 1
 fi
+[ "$tools" = 1 ] && promtool_get
+exit 0

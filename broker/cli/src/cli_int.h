@@ -37,6 +37,7 @@ int cli__cmd_produce(struct cli *cli, int argc, char **argv);
 int cli__cmd_produce_batch(struct cli *cli, int argc, char **argv);
 int cli__cmd_consume_batch(struct cli *cli, int argc, char **argv);
 int cli__cmd_test(struct cli *cli, int argc, char **argv);
+int cli__cmd_top(struct cli *cli, int argc, char **argv); /* top.c */
 
 /*
  * Print the records of whole batches records[0..len) with offsets >= from, at most

@@ -338,6 +338,15 @@ static const struct cli_cmd cli_cmds[] = {
      cli__cmd_test},
     {NULL, "metadata", "topics", "[<topic>]", "list topics with partitions and offsets", NULL,
      cmd_metadata},
+    {NULL, "top", NULL, "[--metrics host:port] [--interval S] [--partitions] [--once] [--json]",
+     "watch a broker's /metrics: rates, offsets, lag, latency",
+     "--metrics A    the metrics port (default: the broker's host, port 9644)\n"
+     "--interval S   seconds between scrapes (default 2; the first block after one)\n"
+     "--partitions   a row per partition, not per topic\n"
+     "--once         one block, then exit\n"
+     "--count N      N blocks, then exit (default: until interrupted)\n"
+     "--json         one JSON object per block, one per line",
+     cli__cmd_top},
     {NULL, "ping", NULL, "[--count N]", "round trip to the broker", NULL, cmd_ping},
     {NULL, "info", "version", "", "client and broker versions and limits", NULL, cmd_info},
     {NULL, "help", NULL, "[<command>]", "this help, or one command's", NULL, cmd_help},
