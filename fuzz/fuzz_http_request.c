@@ -100,7 +100,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             off += (size_t)rc;
             continue;
         }
-        if (rc != KC_ENEEDMORE && (rc > HP_ELINETOOLONG || rc < HP_EBADHOST))
+        if (rc != KC_ENEEDMORE && (rc > KC_EHTTP_LINETOOLONG || rc < KC_EHTTP_BADHOST))
             abort();
         break;
     }

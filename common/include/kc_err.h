@@ -32,7 +32,27 @@
     X(KC_EEMPTY, -1012, "no data at this offset yet")                                        \
     X(KC_ENOAPI, -1013, "unknown API key")                                                    \
     X(KC_EBADVERSION, -1014, "API version not supported")                                     \
-    X(KC_ENOTIMPL, -1015, "API version advertised but not implemented")
+    X(KC_ENOTIMPL, -1015, "API version advertised but not implemented")                     \
+    /* an HTTP request head that can never become acceptable (the HTTP door's codec) */     \
+    X(KC_EHTTP_LINETOOLONG, -1100, "request line longer than the limit")                      \
+    X(KC_EHTTP_TOOMANYHEADERS, -1101, "more header fields than the limit")                    \
+    X(KC_EHTTP_HEADERSTOOLARGE, -1102, "header section larger than the limit")                \
+    X(KC_EHTTP_BADREQLINE, -1103, "request line is not 'method SP target SP version'")        \
+    X(KC_EHTTP_BADTARGET, -1104, "target not in origin form, or a character RFC 3986 forbids")\
+    X(KC_EHTTP_TARGETSPACE, -1105, "space inside the request target")                         \
+    X(KC_EHTTP_UNSAFEPATH, -1106, "'.' or '..' path segment, or %00, in the target")          \
+    X(KC_EHTTP_BADVERSION, -1107, "HTTP version is not 'HTTP/d.d'")                           \
+    X(KC_EHTTP_VERSION, -1108, "HTTP major version other than 1")                             \
+    X(KC_EHTTP_NUL, -1109, "NUL byte in the request head")                                    \
+    X(KC_EHTTP_BARECR, -1110, "CR not followed by LF")                                        \
+    X(KC_EHTTP_BARELF, -1111, "LF without a CR before it")                                    \
+    X(KC_EHTTP_OBSFOLD, -1112, "header line starts with whitespace (obs-fold)")               \
+    X(KC_EHTTP_BADHEADER, -1113, "header field without a token name and a colon, or a control character in its value")\
+    X(KC_EHTTP_DUPLENGTH, -1114, "more than one Content-Length")                              \
+    X(KC_EHTTP_BADLENGTH, -1115, "Content-Length is not a decimal number")                    \
+    X(KC_EHTTP_TRANSFERENCODING, -1116, "Transfer-Encoding in a request (no request bodies here)")\
+    X(KC_EHTTP_NOHOST, -1117, "HTTP/1.1 request without a Host header")                       \
+    X(KC_EHTTP_BADHOST, -1118, "more than one Host header, or an invalid one")
 
 enum kc_err {
 #define KC_ERR_ENUM(code, value, msg) code = value,

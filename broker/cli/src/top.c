@@ -236,7 +236,7 @@ static int scrape(struct cli *cli, const char *addr, struct hp_scrape *s)
     char why[256];
     int rc = cli__http_get(addr, "/metrics", cli->timeout_ms, CLI_HTTP_MAX_BODY, &resp);
     if (rc) {
-        fprintf(cli->err, "error: GET http://%s/metrics: %s\n", addr, hp_strerror(rc));
+        fprintf(cli->err, "error: GET http://%s/metrics: %s\n", addr, kc_strerror(rc));
         return CLI_ENET;
     }
     if (resp.status != 200) {
@@ -248,7 +248,7 @@ static int scrape(struct cli *cli, const char *addr, struct hp_scrape *s)
     cli__http_resp_free(&resp);
     if (rc) {
         fprintf(cli->err, "error: http://%s/metrics: %s\n", addr,
-                rc == KC_EMALFORMED ? why : hp_strerror(rc));
+                rc == KC_EMALFORMED ? why : kc_strerror(rc));
         return CLI_EBROKER;
     }
     return CLI_OK;

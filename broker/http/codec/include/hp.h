@@ -15,7 +15,7 @@
  * The parser's contract is picohttpparser's:
  *   > 0          a whole head: that many bytes are consumed, *req filled
  *   KC_ENEEDMORE the buffer ends inside a head that is valid so far: read more, call again
- *   < 0 other    the bytes can never become an acceptable head: one of the HP_E* codes
+ *   < 0 other    the bytes can never become an acceptable head: one of the KC_EHTTP_* codes
  *                below (or KC_EMALFORMED never; every refusal has its own code), which
  *                hp_status_for() turns into the status to answer, before closing.
  * Every prefix of an acceptable head is KC_ENEEDMORE (tests feed them all), and a refusal
@@ -24,22 +24,22 @@
  * before an answer: a head that passes a limit is refused at once (414 / 431).
  *
  * Decisions (the reasons are in README.md, "hostile input"):
- *  - Lines end with CRLF. A bare LF (HP_EBARELF) and a CR not followed by LF (HP_EBARECR)
+ *  - Lines end with CRLF. A bare LF (KC_EHTTP_BARELF) and a CR not followed by LF (KC_EHTTP_BARECR)
  *    are refused: RFC 9112 allows either to be read as a line end, and two parsers that
  *    disagree on where a line ends disagree on which headers exist (request smuggling).
- *  - obs-fold (a field line that starts with SP or HTAB) is refused (HP_EOBSFOLD).
+ *  - obs-fold (a field line that starts with SP or HTAB) is refused (KC_EHTTP_OBSFOLD).
  *  - The target must be in origin form ("/path?query"), with RFC 3986 characters only;
- *    a space inside it is HP_ETARGETSPACE; a "." or ".." segment (also spelled with %2e)
- *    or a %00 anywhere is HP_EUNSAFEPATH. Nothing is percent-decoded.
+ *    a space inside it is KC_EHTTP_TARGETSPACE; a "." or ".." segment (also spelled with %2e)
+ *    or a %00 anywhere is KC_EHTTP_UNSAFEPATH. Nothing is percent-decoded.
  *  - Versions HTTP/1.0 and HTTP/1.1; HTTP/1.2..1.9 are read as 1.1 (RFC 9110 2.5);
- *    another major version is HP_EVERSION (505); anything not "HTTP/d.d" HP_EBADVERSION.
- *  - No request bodies. Transfer-Encoding of any kind is HP_ETRANSFERENCODING (501, the
+ *    another major version is KC_EHTTP_VERSION (505); anything not "HTTP/d.d" KC_EHTTP_BADVERSION.
+ *  - No request bodies. Transfer-Encoding of any kind is KC_EHTTP_TRANSFERENCODING (501, the
  *    answer for a coding a server does not implement). Content-Length is parsed (one
- *    header, decimal digits only: HP_EDUPLENGTH, HP_EBADLENGTH) and reported: the server
+ *    header, decimal digits only: KC_EHTTP_DUPLENGTH, KC_EHTTP_BADLENGTH) and reported: the server
  *    answers a request whose content_length > 0 with 413 and closes the connection (see
  *    hp_request_refusal), because a body it does not read must not be read as the next
  *    request.
- *  - Host: exactly one in HTTP/1.1 (HP_ENOHOST, HP_EBADHOST), at most one in 1.0.
+ *  - Host: exactly one in HTTP/1.1 (KC_EHTTP_NOHOST, KC_EHTTP_BADHOST), at most one in 1.0.
  *  - Keep-alive: HTTP/1.1 keeps the connection unless a Connection header lists "close";
  *    HTTP/1.0 closes unless it lists "keep-alive" (and not "close").
  *  - Pipelining: the bytes after the consumed head are the next request's; call again on
@@ -64,49 +64,39 @@
 #include "kc_buf.h"
 
 /* ---- results ----------------------------------------------------------------------------
- * X-macro: code, value, status to answer, message. The HP_E* codes sit at -1300.., apart
- * from -errno, the KC_* codes (-1000..) and the Kafka door's KP_E* (-1100..).
+ * A refused head is one of the project's own codes, KC_EHTTP_* (kc_err.h, kc_strerror);
+ * this X-macro maps each to the status to answer with.
  */
-#define HP_ERRORS(X)                                                                          \
-    X(HP_ELINETOOLONG, -1300, 414, "request line longer than the limit")                     \
-    X(HP_ETOOMANYHEADERS, -1301, 431, "more header fields than the limit")                   \
-    X(HP_EHEADERSTOOLARGE, -1302, 431, "header section larger than the limit")               \
-    X(HP_EBADREQLINE, -1303, 400, "request line is not 'method SP target SP version'")       \
-    X(HP_EBADTARGET, -1304, 400, "target not in origin form, or a character RFC 3986 forbids") \
-    X(HP_ETARGETSPACE, -1305, 400, "space inside the request target")                         \
-    X(HP_EUNSAFEPATH, -1306, 400, "'.' or '..' path segment, or %00, in the target")         \
-    X(HP_EBADVERSION, -1307, 400, "HTTP version is not 'HTTP/d.d'")                           \
-    X(HP_EVERSION, -1308, 505, "HTTP major version other than 1")                             \
-    X(HP_ENUL, -1309, 400, "NUL byte in the request head")                                    \
-    X(HP_EBARECR, -1310, 400, "CR not followed by LF")                                        \
-    X(HP_EBARELF, -1311, 400, "LF without a CR before it")                                    \
-    X(HP_EOBSFOLD, -1312, 400, "header line starts with whitespace (obs-fold)")              \
-    X(HP_EBADHEADER, -1313, 400, "header field without a token name and a colon, or a control character in its value") \
-    X(HP_EDUPLENGTH, -1314, 400, "more than one Content-Length")                             \
-    X(HP_EBADLENGTH, -1315, 400, "Content-Length is not a decimal number")                    \
-    X(HP_ETRANSFERENCODING, -1316, 501, "Transfer-Encoding in a request (no request bodies here)") \
-    X(HP_ENOHOST, -1317, 400, "HTTP/1.1 request without a Host header")                      \
-    X(HP_EBADHOST, -1318, 400, "more than one Host header, or an invalid one")
+#define HP_STATUSES(X)                                                                        \
+    X(KC_EHTTP_LINETOOLONG, 414)                                                              \
+    X(KC_EHTTP_TOOMANYHEADERS, 431)                                                           \
+    X(KC_EHTTP_HEADERSTOOLARGE, 431)                                                          \
+    X(KC_EHTTP_BADREQLINE, 400)                                                               \
+    X(KC_EHTTP_BADTARGET, 400)                                                                \
+    X(KC_EHTTP_TARGETSPACE, 400)                                                              \
+    X(KC_EHTTP_UNSAFEPATH, 400)                                                               \
+    X(KC_EHTTP_BADVERSION, 400)                                                               \
+    X(KC_EHTTP_VERSION, 505)                                                                  \
+    X(KC_EHTTP_NUL, 400)                                                                      \
+    X(KC_EHTTP_BARECR, 400)                                                                   \
+    X(KC_EHTTP_BARELF, 400)                                                                   \
+    X(KC_EHTTP_OBSFOLD, 400)                                                                  \
+    X(KC_EHTTP_BADHEADER, 400)                                                                \
+    X(KC_EHTTP_DUPLENGTH, 400)                                                                \
+    X(KC_EHTTP_BADLENGTH, 400)                                                                \
+    X(KC_EHTTP_TRANSFERENCODING, 501)                                                         \
+    X(KC_EHTTP_NOHOST, 400)                                                                   \
+    X(KC_EHTTP_BADHOST, 400)
 
-enum hp_err {
-#define HP_ERR_ENUM(code, value, status, msg) code = value,
-    HP_ERRORS(HP_ERR_ENUM)
-#undef HP_ERR_ENUM
-};
-
-/* A message for any error: the HP_E* table, else kc_strerror(err). Static, never NULL. */
-const char *hp_strerror(int err);
-/* "HP_EBARELF", ...; kc_errname(err) for anything not in the table. Static. */
-const char *hp_errname(int err);
 /* The status to answer a refused request with: the table's, 400 for any other error. */
 int hp_status_for(int err);
 
 /* ---- requests ---------------------------------------------------------------------------- */
 
 struct hp_limits {
-    size_t max_line;         /* request line bytes, CRLF excluded          -> HP_ELINETOOLONG */
-    size_t max_headers;      /* header fields (<= HP_HEADERS_MAX)          -> HP_ETOOMANYHEADERS */
-    size_t max_header_bytes; /* header lines, CRLFs included               -> HP_EHEADERSTOOLARGE */
+    size_t max_line;         /* request line bytes, CRLF excluded          -> KC_EHTTP_LINETOOLONG */
+    size_t max_headers;      /* header fields (<= HP_HEADERS_MAX)          -> KC_EHTTP_TOOMANYHEADERS */
+    size_t max_header_bytes; /* header lines, CRLFs included               -> KC_EHTTP_HEADERSTOOLARGE */
 };
 
 #define HP_LIMITS_DEFAULT                                                                     \

@@ -19,42 +19,16 @@
 #include "hp_int.h"
 #include "kc_err.h"
 
-/* ---- the result table ------------------------------------------------------------------ */
-
-const char *hp_strerror(int err)
-{
-    switch (err) {
-#define HP_ERR_MSG(code, value, status, msg)                                                  \
-    case code:                                                                                \
-        return msg;
-        HP_ERRORS(HP_ERR_MSG)
-#undef HP_ERR_MSG
-    default:
-        return kc_strerror(err);
-    }
-}
-
-const char *hp_errname(int err)
-{
-    switch (err) {
-#define HP_ERR_NAME(code, value, status, msg)                                                 \
-    case code:                                                                                \
-        return #code;
-        HP_ERRORS(HP_ERR_NAME)
-#undef HP_ERR_NAME
-    default:
-        return kc_errname(err);
-    }
-}
+/* ---- the statuses of refused heads ----------------------------------------------------- */
 
 int hp_status_for(int err)
 {
     switch (err) {
-#define HP_ERR_STATUS(code, value, status, msg)                                               \
+#define HP_STATUS_CASE(code, status)                                                          \
     case code:                                                                                \
         return status;
-        HP_ERRORS(HP_ERR_STATUS)
-#undef HP_ERR_STATUS
+        HP_STATUSES(HP_STATUS_CASE)
+#undef HP_STATUS_CASE
     default:
         return 400;
     }
@@ -89,14 +63,14 @@ int hp__scan_line(const uint8_t *buf, size_t len, size_t from, size_t limit, int
             if (i + 1 == len)
                 return KC_ENEEDMORE;
             if (buf[i + 1] != '\n')
-                return HP_EBARECR;
+                return KC_EHTTP_BARECR;
             *eol = i;
             return 0;
         }
         if (c == '\n')
-            return HP_EBARELF; /* a LF that ends a line was consumed with its CR */
+            return KC_EHTTP_BARELF; /* a LF that ends a line was consumed with its CR */
         if (c == '\0')
-            return HP_ENUL;
+            return KC_EHTTP_NUL;
         if (i - from >= limit)
             return too_long; /* this would be byte limit + 1 of the line */
     }
@@ -141,12 +115,12 @@ static int field_content_length(struct hp__fields *f, struct kc_slice v)
 {
     int64_t n = 0;
     if (f->content_length >= 0 || memchr(v.p, ',', (size_t)v.len))
-        return HP_EDUPLENGTH;
+        return KC_EHTTP_DUPLENGTH;
     if (v.len == 0 || v.len > 18) /* 18 digits cannot overflow an int64 */
-        return HP_EBADLENGTH;
+        return KC_EHTTP_BADLENGTH;
     for (int32_t i = 0; i < v.len; i++) {
         if (v.p[i] < '0' || v.p[i] > '9')
-            return HP_EBADLENGTH;
+            return KC_EHTTP_BADLENGTH;
         n = n * 10 + (v.p[i] - '0');
     }
     f->content_length = n;
@@ -158,12 +132,12 @@ static int field_host(struct hp__fields *f, struct kc_slice v)
 {
     static const char extra[] = "-._~%!$&'()*+,;=:[]";
     if (++f->nhost > 1)
-        return HP_EBADHOST;
+        return KC_EHTTP_BADHOST;
     for (int32_t i = 0; i < v.len; i++) {
         uint8_t c = v.p[i];
         bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
         if (!alnum && (c == 0 || !strchr(extra, c)))
-            return HP_EBADHOST;
+            return KC_EHTTP_BADHOST;
     }
     f->host = v;
     return 0;
@@ -192,12 +166,12 @@ static int field_line(const uint8_t *buf, size_t s, size_t e, struct hp_header *
     while (colon < e && hp__is_tchar(buf[colon]))
         colon++;
     if (colon == s || colon == e || buf[colon] != ':')
-        return HP_EBADHEADER; /* no name, no colon, or a space before the colon */
+        return KC_EHTTP_BADHEADER; /* no name, no colon, or a space before the colon */
     h->name = (struct kc_slice){buf + s, (int32_t)(colon - s)};
     h->value = trim_ows(buf + colon + 1, buf + e);
     for (int32_t i = 0; i < h->value.len; i++)
         if (!hp__is_vchar(h->value.p[i]))
-            return HP_EBADHEADER;
+            return KC_EHTTP_BADHEADER;
     return 0;
 }
 
@@ -208,18 +182,18 @@ int hp__parse_fields(const uint8_t *buf, size_t len, size_t *pos, struct hp__fie
         if (p >= len)
             return KC_ENEEDMORE;
         if (buf[p] == '\r' || buf[p] == '\n') { /* the empty line, or a bare CR / LF */
-            int rc = hp__scan_line(buf, len, p, 0, HP_EHEADERSTOOLARGE, &eol);
+            int rc = hp__scan_line(buf, len, p, 0, KC_EHTTP_HEADERSTOOLARGE, &eol);
             if (rc)
                 return rc;
             *pos = eol + 2;
             return 0;
         }
         if (buf[p] == ' ' || buf[p] == '\t')
-            return HP_EOBSFOLD;
+            return KC_EHTTP_OBSFOLD;
         if (f->n == f->max)
-            return HP_ETOOMANYHEADERS;
+            return KC_EHTTP_TOOMANYHEADERS;
         size_t budget = f->max_bytes - used;
-        int rc = hp__scan_line(buf, len, p, budget >= 2 ? budget - 2 : 0, HP_EHEADERSTOOLARGE,
+        int rc = hp__scan_line(buf, len, p, budget >= 2 ? budget - 2 : 0, KC_EHTTP_HEADERSTOOLARGE,
                                &eol);
         if (rc)
             return rc;

@@ -8,7 +8,7 @@
  *   ␍ ␊                                                the end of the head
  *
  * The request line is split at its first and its last space, so a space inside the target
- * is found and named (HP_ETARGETSPACE) rather than misread as a version. The target is
+ * is found and named (KC_EHTTP_TARGETSPACE) rather than misread as a version. The target is
  * checked character by character against RFC 3986 and then segment by segment for "."
  * and "..": nothing is decoded, so "%2e%2E" is a dot-dot too, and %00 is refused wherever
  * it appears. The path a router sees is exactly what was on the wire.
@@ -55,26 +55,26 @@ static int check_target(struct kc_slice t, struct kc_slice *path, struct kc_slic
 {
     size_t n = (size_t)t.len, q = n;
     if (n == 0 || t.p[0] != '/')
-        return HP_EBADTARGET; /* absolute-form, authority-form, '*': not served here */
+        return KC_EHTTP_BADTARGET; /* absolute-form, authority-form, '*': not served here */
     for (size_t i = 0; i < n; i++) {
         uint8_t c = t.p[i];
         if (c == '%') {
             if (i + 2 >= n || !is_hex(t.p[i + 1]) || !is_hex(t.p[i + 2]))
-                return HP_EBADTARGET;
+                return KC_EHTTP_BADTARGET;
             if (t.p[i + 1] == '0' && t.p[i + 2] == '0')
-                return HP_EUNSAFEPATH;
+                return KC_EHTTP_UNSAFEPATH;
             i += 2;
         } else if (c == '?' && q == n) {
             q = i;
         } else if (!is_pchar(c) && c != '/' && !(c == '?' && q < n)) {
-            return c == ' ' ? HP_ETARGETSPACE : HP_EBADTARGET;
+            return c == ' ' ? KC_EHTTP_TARGETSPACE : KC_EHTTP_BADTARGET;
         }
     }
     for (size_t s = 1, e; s <= q; s = e + 1) { /* the segments between slashes */
         const uint8_t *slash = memchr(t.p + s, '/', q - s);
         e = slash ? (size_t)(slash - t.p) : q;
         if (is_dot_segment(t.p + s, e - s))
-            return HP_EUNSAFEPATH;
+            return KC_EHTTP_UNSAFEPATH;
     }
     *path = (struct kc_slice){t.p, (int32_t)q};
     *query = q < n ? (struct kc_slice){t.p + q + 1, (int32_t)(n - q - 1)}
@@ -87,9 +87,9 @@ static int check_version(const uint8_t *v, size_t n, int *minor)
 {
     if (n != 8 || memcmp(v, "HTTP/", 5) != 0 || v[6] != '.' || v[5] < '0' || v[5] > '9' ||
         v[7] < '0' || v[7] > '9')
-        return HP_EBADVERSION;
+        return KC_EHTTP_BADVERSION;
     if (v[5] != '1')
-        return HP_EVERSION;
+        return KC_EHTTP_VERSION;
     *minor = v[7] == '0' ? 0 : 1;
     return 0;
 }
@@ -110,22 +110,22 @@ static int request_line(const uint8_t *buf, size_t s, size_t e, struct hp_reques
     while (sp1 < e && hp__is_tchar(buf[sp1]))
         sp1++;
     if (sp1 == s || sp1 == e || buf[sp1] != ' ')
-        return HP_EBADREQLINE; /* no method token, or something else after it */
+        return KC_EHTTP_BADREQLINE; /* no method token, or something else after it */
     while (sp2 > sp1 + 1 && buf[sp2 - 1] != ' ')
         sp2--;
     if (sp2 <= sp1 + 1)
-        return HP_EBADREQLINE; /* one space only: "GET /" (HTTP/0.9) or "GET  " */
+        return KC_EHTTP_BADREQLINE; /* one space only: "GET /" (HTTP/0.9) or "GET  " */
     sp2--;                     /* the last space */
     req->method_name = (struct kc_slice){buf + s, (int32_t)(sp1 - s)};
     req->method = method_of(req->method_name);
     req->target = (struct kc_slice){buf + sp1 + 1, (int32_t)(sp2 - sp1 - 1)};
     if (req->target.len == 0)
-        return HP_ETARGETSPACE; /* "GET  HTTP/1.1": two spaces, nothing between */
+        return KC_EHTTP_TARGETSPACE; /* "GET  HTTP/1.1": two spaces, nothing between */
     int rc = check_version(buf + sp2 + 1, e - sp2 - 1, &req->minor_version);
     if (rc)
         return rc;
     if (memchr(req->target.p, ' ', (size_t)req->target.len))
-        return HP_ETARGETSPACE;
+        return KC_EHTTP_TARGETSPACE;
     return check_target(req->target, &req->path, &req->query);
 }
 
@@ -133,9 +133,9 @@ static int request_line(const uint8_t *buf, size_t s, size_t e, struct hp_reques
 static int request_meaning(struct hp_request *req, const struct hp__fields *f)
 {
     if (f->has_te)
-        return HP_ETRANSFERENCODING;
+        return KC_EHTTP_TRANSFERENCODING;
     if (req->minor_version == 1 && f->nhost == 0)
-        return HP_ENOHOST;
+        return KC_EHTTP_NOHOST;
     req->host = f->host;
     req->content_length = f->content_length;
     req->nheaders = f->n;
@@ -158,10 +158,10 @@ int hp_parse_request(const uint8_t *buf, size_t len, const struct hp_limits *lim
         if (len < 2)
             return KC_ENEEDMORE;
         if (buf[1] != '\n')
-            return HP_EBARECR;
+            return KC_EHTTP_BARECR;
         pos = 2;
     }
-    int rc = hp__scan_line(buf, len, pos, l.max_line, HP_ELINETOOLONG, &eol);
+    int rc = hp__scan_line(buf, len, pos, l.max_line, KC_EHTTP_LINETOOLONG, &eol);
     if (rc)
         return rc;
     if ((rc = request_line(buf, pos, eol, &req)))

@@ -110,7 +110,7 @@ static void expect_refused(int want, const char *what, int (*steps)(struct hp_ex
     int rc = steps(&e);
     size_t len = kc_writer_len(&w);
     if (rc != want)
-        fail_msg("%s: got %s, want %s", what, hp_errname(rc), hp_errname(want));
+        fail_msg("%s: got %s, want %s", what, kc_errname(rc), kc_errname(want));
     /* sticky: nothing more is written, every call repeats the first error */
     assert_int_equal(hp_expo_family(&e, "later", HP_GAUGE, "x"), want);
     assert_int_equal(hp_expo_sample(&e, NULL, 0, 1), want);
@@ -325,7 +325,7 @@ static void test_expo_parser_refusals_each_with_reason(void **state)
         char why[256];
         int rc = hp_expo_parse(refusals[i].text, strlen(refusals[i].text), &s, why, sizeof(why));
         if (rc != KC_EMALFORMED || !strstr(why, refusals[i].reason))
-            fail_msg("text %zu: rc %s, why '%s', want '%s'", i, hp_errname(rc), why,
+            fail_msg("text %zu: rc %s, why '%s', want '%s'", i, kc_errname(rc), why,
                      refusals[i].reason);
         assert_null(s.mem); /* nothing written on failure */
     }

@@ -92,7 +92,7 @@ static void test_request_every_prefix_needs_more(void **state)
             int rc = hp_parse_request(p, cut, NULL, &req);
             free(p);
             if (rc != KC_ENEEDMORE)
-                fail_msg("valid[%zu] cut at %zu: %s", v, cut, hp_errname(rc));
+                fail_msg("valid[%zu] cut at %zu: %s", v, cut, kc_errname(rc));
         }
         assert_int_equal(parse(valid[v], &req), (int)len);
     }
@@ -137,7 +137,7 @@ static void test_request_keep_alive_follows_version_and_connection(void **state)
         struct hp_request req;
         int rc = parse(cases[i].head, &req);
         if (rc <= 0 || req.keep_alive != cases[i].keep_alive)
-            fail_msg("case %zu: rc %s keep_alive %d", i, hp_errname(rc), rc > 0 && req.keep_alive);
+            fail_msg("case %zu: rc %s keep_alive %d", i, kc_errname(rc), rc > 0 && req.keep_alive);
     }
 }
 
@@ -147,64 +147,64 @@ static const struct hostile {
     const char *head;
     int want;
 } hostile[] = {
-    {"NUL in the target", "GET /a\0b HTTP/1.1\r\nHost: a\r\n\r\n", HP_ENUL},
-    {"NUL in a header value", "GET / HTTP/1.1\r\nHost: a\r\nX: a\0\r\n\r\n", HP_ENUL},
-    {"%00 in the path", "GET /a%00b HTTP/1.1\r\nHost: a\r\n\r\n", HP_EUNSAFEPATH},
-    {"%00 in the query", "GET /a?x=%00 HTTP/1.1\r\nHost: a\r\n\r\n", HP_EUNSAFEPATH},
-    {"dot-dot segment", "GET /a/../etc/passwd HTTP/1.1\r\nHost: a\r\n\r\n", HP_EUNSAFEPATH},
-    {"dot-dot at the end", "GET /a/.. HTTP/1.1\r\nHost: a\r\n\r\n", HP_EUNSAFEPATH},
-    {"dot segment", "GET /./metrics HTTP/1.1\r\nHost: a\r\n\r\n", HP_EUNSAFEPATH},
-    {"encoded dot-dot", "GET /a/%2e%2E/b HTTP/1.1\r\nHost: a\r\n\r\n", HP_EUNSAFEPATH},
-    {"half-encoded dot-dot", "GET /.%2e HTTP/1.1\r\nHost: a\r\n\r\n", HP_EUNSAFEPATH},
-    {"space in the target", "GET /a b HTTP/1.1\r\nHost: a\r\n\r\n", HP_ETARGETSPACE},
-    {"two spaces after the method", "GET  /a HTTP/1.1\r\nHost: a\r\n\r\n", HP_ETARGETSPACE},
-    {"no target", "GET  HTTP/1.1\r\nHost: a\r\n\r\n", HP_ETARGETSPACE},
-    {"absolute-form target", "GET http://a/metrics HTTP/1.1\r\nHost: a\r\n\r\n", HP_EBADTARGET},
-    {"asterisk target", "OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", HP_EBADTARGET},
-    {"fragment in the target", "GET /a#b HTTP/1.1\r\nHost: a\r\n\r\n", HP_EBADTARGET},
-    {"raw byte >= 0x80 in the target", "GET /\xc3\xa9 HTTP/1.1\r\nHost: a\r\n\r\n", HP_EBADTARGET},
-    {"bad percent escape", "GET /%zz HTTP/1.1\r\nHost: a\r\n\r\n", HP_EBADTARGET},
-    {"cut percent escape", "GET /%4 HTTP/1.1\r\nHost: a\r\n\r\n", HP_EBADTARGET},
-    {"lower-case version", "GET / http/1.1\r\nHost: a\r\n\r\n", HP_EBADVERSION},
-    {"version without minor", "GET / HTTP/1\r\nHost: a\r\n\r\n", HP_EBADVERSION},
-    {"version with letters", "GET / HTTP/1.x\r\nHost: a\r\n\r\n", HP_EBADVERSION},
-    {"HTTP/2.0", "GET / HTTP/2.0\r\nHost: a\r\n\r\n", HP_EVERSION},
-    {"HTTP/0.9 with a version", "GET / HTTP/0.9\r\n\r\n", HP_EVERSION},
-    {"HTTP/0.9 without one", "GET /\r\n\r\n", HP_EBADREQLINE},
-    {"no method", " / HTTP/1.1\r\nHost: a\r\n\r\n", HP_EBADREQLINE},
-    {"method with a slash", "GE/T / HTTP/1.1\r\nHost: a\r\n\r\n", HP_EBADREQLINE},
-    {"tab after the method", "GET\t/ HTTP/1.1\r\nHost: a\r\n\r\n", HP_EBADREQLINE},
-    {"CR without LF in the request line", "GET / HTTP/1.1\rHost: a\r\n\r\n", HP_EBARECR},
-    {"CR without LF in a header", "GET / HTTP/1.1\r\nHost: a\rX: b\r\n\r\n", HP_EBARECR},
-    {"CR without LF at the end", "GET / HTTP/1.1\r\nHost: a\r\n\rX", HP_EBARECR},
-    {"bare LF after the request line", "GET / HTTP/1.1\nHost: a\r\n\r\n", HP_EBARELF},
-    {"bare LF after a header", "GET / HTTP/1.1\r\nHost: a\n\r\n", HP_EBARELF},
-    {"bare LF as the empty line", "GET / HTTP/1.1\r\nHost: a\r\n\n", HP_EBARELF},
-    {"obs-fold", "GET / HTTP/1.1\r\nHost: a\r\nX: b\r\n c\r\n\r\n", HP_EOBSFOLD},
-    {"whitespace before the first header", "GET / HTTP/1.1\r\n Host: a\r\n\r\n", HP_EOBSFOLD},
-    {"space before the colon", "GET / HTTP/1.1\r\nHost : a\r\n\r\n", HP_EBADHEADER},
-    {"header without a colon", "GET / HTTP/1.1\r\nHost a\r\n\r\n", HP_EBADHEADER},
-    {"header without a name", "GET / HTTP/1.1\r\n: a\r\n\r\n", HP_EBADHEADER},
-    {"control byte in a value", "GET / HTTP/1.1\r\nHost: a\r\nX: \x01\r\n\r\n", HP_EBADHEADER},
-    {"DEL in a value", "GET / HTTP/1.1\r\nHost: a\r\nX: \x7f\r\n\r\n", HP_EBADHEADER},
+    {"NUL in the target", "GET /a\0b HTTP/1.1\r\nHost: a\r\n\r\n", KC_EHTTP_NUL},
+    {"NUL in a header value", "GET / HTTP/1.1\r\nHost: a\r\nX: a\0\r\n\r\n", KC_EHTTP_NUL},
+    {"%00 in the path", "GET /a%00b HTTP/1.1\r\nHost: a\r\n\r\n", KC_EHTTP_UNSAFEPATH},
+    {"%00 in the query", "GET /a?x=%00 HTTP/1.1\r\nHost: a\r\n\r\n", KC_EHTTP_UNSAFEPATH},
+    {"dot-dot segment", "GET /a/../etc/passwd HTTP/1.1\r\nHost: a\r\n\r\n", KC_EHTTP_UNSAFEPATH},
+    {"dot-dot at the end", "GET /a/.. HTTP/1.1\r\nHost: a\r\n\r\n", KC_EHTTP_UNSAFEPATH},
+    {"dot segment", "GET /./metrics HTTP/1.1\r\nHost: a\r\n\r\n", KC_EHTTP_UNSAFEPATH},
+    {"encoded dot-dot", "GET /a/%2e%2E/b HTTP/1.1\r\nHost: a\r\n\r\n", KC_EHTTP_UNSAFEPATH},
+    {"half-encoded dot-dot", "GET /.%2e HTTP/1.1\r\nHost: a\r\n\r\n", KC_EHTTP_UNSAFEPATH},
+    {"space in the target", "GET /a b HTTP/1.1\r\nHost: a\r\n\r\n", KC_EHTTP_TARGETSPACE},
+    {"two spaces after the method", "GET  /a HTTP/1.1\r\nHost: a\r\n\r\n", KC_EHTTP_TARGETSPACE},
+    {"no target", "GET  HTTP/1.1\r\nHost: a\r\n\r\n", KC_EHTTP_TARGETSPACE},
+    {"absolute-form target", "GET http://a/metrics HTTP/1.1\r\nHost: a\r\n\r\n", KC_EHTTP_BADTARGET},
+    {"asterisk target", "OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", KC_EHTTP_BADTARGET},
+    {"fragment in the target", "GET /a#b HTTP/1.1\r\nHost: a\r\n\r\n", KC_EHTTP_BADTARGET},
+    {"raw byte >= 0x80 in the target", "GET /\xc3\xa9 HTTP/1.1\r\nHost: a\r\n\r\n", KC_EHTTP_BADTARGET},
+    {"bad percent escape", "GET /%zz HTTP/1.1\r\nHost: a\r\n\r\n", KC_EHTTP_BADTARGET},
+    {"cut percent escape", "GET /%4 HTTP/1.1\r\nHost: a\r\n\r\n", KC_EHTTP_BADTARGET},
+    {"lower-case version", "GET / http/1.1\r\nHost: a\r\n\r\n", KC_EHTTP_BADVERSION},
+    {"version without minor", "GET / HTTP/1\r\nHost: a\r\n\r\n", KC_EHTTP_BADVERSION},
+    {"version with letters", "GET / HTTP/1.x\r\nHost: a\r\n\r\n", KC_EHTTP_BADVERSION},
+    {"HTTP/2.0", "GET / HTTP/2.0\r\nHost: a\r\n\r\n", KC_EHTTP_VERSION},
+    {"HTTP/0.9 with a version", "GET / HTTP/0.9\r\n\r\n", KC_EHTTP_VERSION},
+    {"HTTP/0.9 without one", "GET /\r\n\r\n", KC_EHTTP_BADREQLINE},
+    {"no method", " / HTTP/1.1\r\nHost: a\r\n\r\n", KC_EHTTP_BADREQLINE},
+    {"method with a slash", "GE/T / HTTP/1.1\r\nHost: a\r\n\r\n", KC_EHTTP_BADREQLINE},
+    {"tab after the method", "GET\t/ HTTP/1.1\r\nHost: a\r\n\r\n", KC_EHTTP_BADREQLINE},
+    {"CR without LF in the request line", "GET / HTTP/1.1\rHost: a\r\n\r\n", KC_EHTTP_BARECR},
+    {"CR without LF in a header", "GET / HTTP/1.1\r\nHost: a\rX: b\r\n\r\n", KC_EHTTP_BARECR},
+    {"CR without LF at the end", "GET / HTTP/1.1\r\nHost: a\r\n\rX", KC_EHTTP_BARECR},
+    {"bare LF after the request line", "GET / HTTP/1.1\nHost: a\r\n\r\n", KC_EHTTP_BARELF},
+    {"bare LF after a header", "GET / HTTP/1.1\r\nHost: a\n\r\n", KC_EHTTP_BARELF},
+    {"bare LF as the empty line", "GET / HTTP/1.1\r\nHost: a\r\n\n", KC_EHTTP_BARELF},
+    {"obs-fold", "GET / HTTP/1.1\r\nHost: a\r\nX: b\r\n c\r\n\r\n", KC_EHTTP_OBSFOLD},
+    {"whitespace before the first header", "GET / HTTP/1.1\r\n Host: a\r\n\r\n", KC_EHTTP_OBSFOLD},
+    {"space before the colon", "GET / HTTP/1.1\r\nHost : a\r\n\r\n", KC_EHTTP_BADHEADER},
+    {"header without a colon", "GET / HTTP/1.1\r\nHost a\r\n\r\n", KC_EHTTP_BADHEADER},
+    {"header without a name", "GET / HTTP/1.1\r\n: a\r\n\r\n", KC_EHTTP_BADHEADER},
+    {"control byte in a value", "GET / HTTP/1.1\r\nHost: a\r\nX: \x01\r\n\r\n", KC_EHTTP_BADHEADER},
+    {"DEL in a value", "GET / HTTP/1.1\r\nHost: a\r\nX: \x7f\r\n\r\n", KC_EHTTP_BADHEADER},
     {"duplicate Content-Length", "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n"
-                                 "Content-Length: 0\r\n\r\n", HP_EDUPLENGTH},
+                                 "Content-Length: 0\r\n\r\n", KC_EHTTP_DUPLENGTH},
     {"Content-Length list", "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 5\r\n\r\n",
-     HP_EDUPLENGTH},
+     KC_EHTTP_DUPLENGTH},
     {"signed Content-Length", "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: +5\r\n\r\n",
-     HP_EBADLENGTH},
+     KC_EHTTP_BADLENGTH},
     {"huge Content-Length", "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 9999999999999999999\r\n"
-                            "\r\n", HP_EBADLENGTH},
-    {"empty Content-Length", "GET / HTTP/1.1\r\nHost: a\r\nContent-Length:\r\n\r\n", HP_EBADLENGTH},
+                            "\r\n", KC_EHTTP_BADLENGTH},
+    {"empty Content-Length", "GET / HTTP/1.1\r\nHost: a\r\nContent-Length:\r\n\r\n", KC_EHTTP_BADLENGTH},
     {"chunked", "GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n",
-     HP_ETRANSFERENCODING},
+     KC_EHTTP_TRANSFERENCODING},
     {"chunked and a length", "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n"
-                             "Transfer-Encoding: chunked\r\n\r\n", HP_ETRANSFERENCODING},
-    {"TE in HTTP/1.0", "GET / HTTP/1.0\r\nTransfer-Encoding: gzip\r\n\r\n", HP_ETRANSFERENCODING},
-    {"HTTP/1.1 without Host", "GET / HTTP/1.1\r\nAccept: */*\r\n\r\n", HP_ENOHOST},
-    {"two Hosts", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", HP_EBADHOST},
-    {"Host with a slash", "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", HP_EBADHOST},
-    {"Host with a space", "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", HP_EBADHOST},
+                             "Transfer-Encoding: chunked\r\n\r\n", KC_EHTTP_TRANSFERENCODING},
+    {"TE in HTTP/1.0", "GET / HTTP/1.0\r\nTransfer-Encoding: gzip\r\n\r\n", KC_EHTTP_TRANSFERENCODING},
+    {"HTTP/1.1 without Host", "GET / HTTP/1.1\r\nAccept: */*\r\n\r\n", KC_EHTTP_NOHOST},
+    {"two Hosts", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", KC_EHTTP_BADHOST},
+    {"Host with a slash", "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", KC_EHTTP_BADHOST},
+    {"Host with a space", "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", KC_EHTTP_BADHOST},
 };
 
 static void test_request_hostile_each_own_result(void **state)
@@ -214,19 +214,19 @@ static void test_request_hostile_each_own_result(void **state)
         const struct hostile *h = &hostile[i];
         /* the heads hold NULs: their length is the literal's, found by the terminator */
         size_t len = strlen(h->head);
-        if (h->want == HP_ENUL)
+        if (h->want == KC_EHTTP_NUL)
             len += 1 + strlen(h->head + len + 1);
         struct hp_request req;
         int rc = hp_parse_request((const uint8_t *)h->head, len, NULL, &req);
         if (rc != h->want)
-            fail_msg("%s: got %s, want %s", h->what, hp_errname(rc), hp_errname(h->want));
+            fail_msg("%s: got %s, want %s", h->what, kc_errname(rc), kc_errname(h->want));
         assert_true(hp_status_for(rc) >= 400);
     }
-    assert_int_equal(hp_status_for(HP_ELINETOOLONG), 414);
-    assert_int_equal(hp_status_for(HP_ETOOMANYHEADERS), 431);
-    assert_int_equal(hp_status_for(HP_EHEADERSTOOLARGE), 431);
-    assert_int_equal(hp_status_for(HP_ETRANSFERENCODING), 501);
-    assert_int_equal(hp_status_for(HP_EVERSION), 505);
+    assert_int_equal(hp_status_for(KC_EHTTP_LINETOOLONG), 414);
+    assert_int_equal(hp_status_for(KC_EHTTP_TOOMANYHEADERS), 431);
+    assert_int_equal(hp_status_for(KC_EHTTP_HEADERSTOOLARGE), 431);
+    assert_int_equal(hp_status_for(KC_EHTTP_TRANSFERENCODING), 501);
+    assert_int_equal(hp_status_for(KC_EHTTP_VERSION), 505);
     assert_int_equal(hp_status_for(KC_EMALFORMED), 400);
 }
 
@@ -236,9 +236,9 @@ static void test_request_refused_before_the_line_ends(void **state)
     (void)state;
     struct hp_request req;
     const uint8_t nul[] = "GET /a\0";
-    assert_int_equal(hp_parse_request(nul, sizeof(nul) - 1, NULL, &req), HP_ENUL);
-    assert_int_equal(parse("GET / HTTP/1.1\rX", &req), HP_EBARECR);
-    assert_int_equal(parse("GET / HTTP/1.1\r\nHost: a\r\n X", &req), HP_EOBSFOLD);
+    assert_int_equal(hp_parse_request(nul, sizeof(nul) - 1, NULL, &req), KC_EHTTP_NUL);
+    assert_int_equal(parse("GET / HTTP/1.1\rX", &req), KC_EHTTP_BARECR);
+    assert_int_equal(parse("GET / HTTP/1.1\r\nHost: a\r\n X", &req), KC_EHTTP_OBSFOLD);
 }
 
 static void test_request_limits_refused_early_and_exact_fit_accepted(void **state)
@@ -251,26 +251,26 @@ static void test_request_limits_refused_early_and_exact_fit_accepted(void **stat
     snprintf(buf, sizeof(buf), "GET /aaaaaa HTTP/1.1\r\nHost: a\r\n\r\n");
     assert_true(hp_parse_request((uint8_t *)buf, strlen(buf), &lim, &req) > 0);
     snprintf(buf, sizeof(buf), "GET /aaaaaaa HTTP/1.1\r\nHost: a\r\n\r\n");
-    assert_int_equal(hp_parse_request((uint8_t *)buf, strlen(buf), &lim, &req), HP_ELINETOOLONG);
+    assert_int_equal(hp_parse_request((uint8_t *)buf, strlen(buf), &lim, &req), KC_EHTTP_LINETOOLONG);
     /* refused as soon as byte 21 arrives, long before any CRLF */
     memset(buf, 'a', 21);
     memcpy(buf, "GET /", 5);
     assert_int_equal(hp_parse_request((uint8_t *)buf, 20, &lim, &req), KC_ENEEDMORE);
-    assert_int_equal(hp_parse_request((uint8_t *)buf, 21, &lim, &req), HP_ELINETOOLONG);
+    assert_int_equal(hp_parse_request((uint8_t *)buf, 21, &lim, &req), KC_EHTTP_LINETOOLONG);
 
     snprintf(buf, sizeof(buf), "GET / HTTP/1.1\r\nHost: a\r\nA: b\r\nC: d\r\n\r\n");
     assert_int_equal(hp_parse_request((uint8_t *)buf, strlen(buf), &lim, &req),
-                     HP_ETOOMANYHEADERS);
+                     KC_EHTTP_TOOMANYHEADERS);
     /* the third field is refused at its first byte */
     assert_int_equal(hp_parse_request((uint8_t *)buf, strlen("GET / HTTP/1.1\r\nHost: a\r\n"
                                                              "A: b\r\nC"), &lim, &req),
-                     HP_ETOOMANYHEADERS);
+                     KC_EHTTP_TOOMANYHEADERS);
     /* 30 header bytes: "Host: a\r\n" (9) + a 21-byte line fits; one more byte does not */
     snprintf(buf, sizeof(buf), "GET / HTTP/1.1\r\nHost: a\r\nX: 0123456789abcdef\r\n\r\n");
     assert_true(hp_parse_request((uint8_t *)buf, strlen(buf), &lim, &req) > 0);
     snprintf(buf, sizeof(buf), "GET / HTTP/1.1\r\nHost: a\r\nX: 0123456789abcdefg\r\n\r\n");
     assert_int_equal(hp_parse_request((uint8_t *)buf, strlen(buf), &lim, &req),
-                     HP_EHEADERSTOOLARGE);
+                     KC_EHTTP_HEADERSTOOLARGE);
     /* a max_headers beyond the struct's room is capped, not trusted */
     lim = (struct hp_limits){4096, 100000, 1 << 20};
     char *big = malloc(64 + 8 * (HP_HEADERS_MAX + 1));
@@ -278,7 +278,7 @@ static void test_request_limits_refused_early_and_exact_fit_accepted(void **stat
     for (int i = 0; i <= HP_HEADERS_MAX; i++)
         n += (size_t)sprintf(big + n, "H%d: x\r\n", i % 10);
     n += (size_t)sprintf(big + n, "\r\n");
-    assert_int_equal(hp_parse_request((uint8_t *)big, n, &lim, &req), HP_ETOOMANYHEADERS);
+    assert_int_equal(hp_parse_request((uint8_t *)big, n, &lim, &req), KC_EHTTP_TOOMANYHEADERS);
     free(big);
 }
 
@@ -331,7 +331,7 @@ static void test_basic_auth_decoded_and_refused(void **state)
         assert_true(parse(head, &req) > 0);
         int rc = hp_basic_auth(&req, buf, sizeof(buf), &user, &pass);
         if (rc != cases[i].want)
-            fail_msg("case %zu: got %s want %s", i, hp_errname(rc), hp_errname(cases[i].want));
+            fail_msg("case %zu: got %s want %s", i, kc_errname(rc), kc_errname(cases[i].want));
     }
     assert_true(parse("GET / HTTP/1.1\r\nHost: a\r\nAuthorization: Basic Og==\r\n\r\n", &req) > 0);
     assert_int_equal(hp_basic_auth(&req, buf, sizeof(buf), &user, &pass), 0); /* ":" */
@@ -393,7 +393,7 @@ static void test_request_random_mutations_never_crash(void **state)
             check_inside(&req, p, cut);
             accepted++;
         } else if (rc != KC_ENEEDMORE) {
-            assert_true(rc <= HP_ELINETOOLONG && rc >= HP_EBADHOST);
+            assert_true(rc <= KC_EHTTP_LINETOOLONG && rc >= KC_EHTTP_BADHOST);
             refused++;
         }
         free(p);

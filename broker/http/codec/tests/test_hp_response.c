@@ -120,7 +120,7 @@ static void test_response_head_refusals(void **state)
         int rc = hp_parse_response_head((const uint8_t *)cases[i].head, strlen(cases[i].head),
                                         NULL, &h);
         if (rc != cases[i].want)
-            fail_msg("case %zu: got %d (%s), want %d", i, rc, hp_errname(rc), cases[i].want);
+            fail_msg("case %zu: got %d (%s), want %d", i, rc, kc_errname(rc), cases[i].want);
         if (i == 0)
             assert_false(h.keep_alive);
     }
