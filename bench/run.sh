@@ -138,11 +138,13 @@ start_peer() {
 start_broker() {
     local log=$WORK/broker.log i
     : >"$log"
-    "$BROKER" --port 0 --bind 127.0.0.1 --data-dir "$1" >>"$log" 2>&1 &
+    "$BROKER" --port 0 --bind 127.0.0.1 --data-dir "$1" --override metrics.port=-1 \
+        >>"$log" 2>&1 &
     BROKER_PID=$!
     PIDS+=("$BROKER_PID")
     for i in $(seq 100); do
-        BROKER_PORT=$(grep -oE '127\.0\.0\.1:[0-9]+' "$log" | head -1 | cut -d: -f2)
+        BROKER_PORT=$(grep -oE 'listening on 127\.0\.0\.1:[0-9]+' "$log" | head -1 |
+                      cut -d: -f2)
         [ -n "$BROKER_PORT" ] && wait_port "$BROKER_PORT" && return 0
         kill -0 "$BROKER_PID" 2>/dev/null || break
         sleep 0.1

@@ -18,17 +18,28 @@
 #include <stdlib.h>
 
 #include "brk.h"
+#include "brk_http.h"
 #include "brk_kafka.h"
 #include "brk_native.h"
 #include "kc_common.h"
 
-/* The doors, in the order they are asked to claim a new connection. */
-static int attach_adapters(struct brk_server *srv)
+/* The doors: native and Kafka share the main listener (asked in this order to claim a new
+ * connection); HTTP has its own, metrics.port (-1: none). */
+static int attach_adapters(struct brk_server *srv, const struct brk_config *cfg)
 {
-    int rc = brk_native_attach(srv);
+    int rc = brk_native_attach(srv), port;
     if (rc == 0)
         rc = brk_kafka_attach(srv);
-    return rc;
+    if (rc || cfg->metrics_port < 0)
+        return rc;
+    if ((rc = brk_http_attach(srv, cfg->metrics_bind, cfg->metrics_port, &port)) != 0) {
+        fprintf(stderr, "kafka_broker: cannot listen on %s:%d for metrics (metrics.port): %s\n",
+                cfg->metrics_bind, cfg->metrics_port, kc_strerror(rc));
+        return rc;
+    }
+    printf("metrics on http://%s:%d/metrics\n", cfg->metrics_bind, port);
+    fflush(stdout); /* now: /health answers while storage opens, which can take a while */
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -53,10 +64,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "kafka_broker: cannot start: %s\n", kc_strerror(rc));
         return 1;
     }
-    if ((rc = attach_adapters(srv)) != 0) {
-        fprintf(stderr, "kafka_broker: cannot start the protocol adapters: %s\n",
-                kc_strerror(rc));
-        brk_server_destroy(srv);
+    if ((rc = attach_adapters(srv, &cfg)) != 0 || (rc = brk_server_start(srv)) != 0 ||
+        (rc = brk_server_open(srv)) != 0) {
+        fprintf(stderr, "kafka_broker: cannot start: %s\n", kc_strerror(rc));
+        brk_server_destroy(srv); /* stops the loops it started */
         return 1;
     }
     brk_server_info(srv, &info);

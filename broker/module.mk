@@ -8,6 +8,7 @@
 #   broker/kafka         Kafka protocol codec + group coordinator (kp_)   -> libbrk_kafka.a
 #   broker/kafka/serve   the Kafka door (brk_kafka_)                     -> libbrk_kafka_serve.a
 #   broker/http/codec    HTTP/1.1 heads, Prometheus text (hp_)           -> libbrk_hp.a
+#   broker/http/serve    the HTTP door: /metrics, /health (brk_http_)   -> libbrk_http.a
 #   broker/cli           kafka_cli: REPL, one-shot commands, load test   -> kafka_cli
 #   broker               main.c composes core + doors                     -> kafka_broker
 #
@@ -24,9 +25,10 @@ $(eval $(call kc_module,broker/native/serve,brk_native,broker/core broker/native
 $(eval $(call kc_module,broker/kafka/serve,brk_kafka_serve,broker/core broker/kafka $(BRK_STORAGE),))
 
 include broker/http/codec/module.mk
+$(eval $(call kc_module,broker/http/serve,brk_http,broker/core broker/http/codec $(BRK_STORAGE),))
 
 broker/cli_LDLIBS := -ledit
 $(eval $(call kc_module,broker/cli,brk_cli,broker/native/codec broker/http/codec common,kafka_cli))
 
 broker_RUN_ARGS ?=
-$(eval $(call kc_module,broker,brk,broker/kafka/serve broker/native/serve broker/core broker/kafka broker/native/codec $(BRK_STORAGE),kafka_broker))
+$(eval $(call kc_module,broker,brk,broker/http/serve broker/kafka/serve broker/native/serve broker/core broker/http/codec broker/kafka broker/native/codec $(BRK_STORAGE),kafka_broker))

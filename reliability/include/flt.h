@@ -1,6 +1,6 @@
 /*
  * flt.h - fault injection for the storage path: make write, fsync or rename fail with
- * ENOSPC or EIO in a running process, then make them succeed again.
+ * ENOSPC or EIO (or just slow) in a running process, then make them succeed again.
  *
  *   test process                              broker process (LD_PRELOAD=libkc_fault.so)
  *   ------------                              ------------------------------------------
@@ -66,7 +66,8 @@ struct flt_ctl {
     _Atomic int32_t err;       /* the errno to fail with (ENOSPC, EIO) */
     _Atomic int32_t remaining; /* failures left; -1 = until disarmed */
     _Atomic int32_t partial;   /* writes: first write half the bytes, then fail */
-    _Atomic uint64_t hits;     /* calls failed so far */
+    _Atomic uint64_t hits;     /* calls failed (or slowed) so far */
+    _Atomic int32_t delay_ms;  /* err 0: a slow disk - armed calls sleep this long, then run */
     char match[256];           /* substring of the file's path; "" = any regular file */
     /* the power-cut model */
     _Atomic uint32_t track_sync;    /* 1: record fsyncs of *.log files and their directories */
@@ -124,6 +125,9 @@ void flt_ctl_close(struct flt_ctl *ctl);
  * disarmed); partial=1 makes a failing write first store half of its bytes. */
 void flt_arm(struct flt_ctl *ctl, uint32_t ops, int err, const char *match, int count, int partial);
 void flt_disarm(struct flt_ctl *ctl);
+/* A slow disk instead of a failing one: every ops call on a matching file sleeps delay_ms,
+ * then runs for real (a long recovery, say). flt_disarm ends it. */
+void flt_slow(struct flt_ctl *ctl, uint32_t ops, const char *match, int delay_ms);
 uint64_t flt_hits(const struct flt_ctl *ctl);
 
 /* Power-cut model: turn sync tracking on or off (entries are kept). */

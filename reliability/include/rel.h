@@ -39,22 +39,30 @@ struct rel_broker {
     char shim[REL_PATH_MAX]; /* LD_PRELOAD this ("" = none) */
     char ctl[REL_PATH_MAX];  /* KC_FAULT_CTL for the shim ("" = none) */
     /* out */
-    pid_t pid;     /* 0 when not running */
-    int port;      /* 0 until listening */
-    char addr[64]; /* "127.0.0.1:<port>" */
-    int out_fd;    /* the read end of the child's stdout (private) */
+    pid_t pid;         /* 0 when not running */
+    int port;          /* 0 until listening */
+    char addr[64];     /* "127.0.0.1:<port>" */
+    int metrics_port;  /* its HTTP door (/metrics, /health): known before it listens */
+    /* private */
+    int out_fd;        /* the read end of the child's stdout */
+    char out[4096];    /* what it printed so far */
+    size_t out_len;
 };
 
 /* Fill b's paths: bin = <bin_dir>/kafka_broker, data = <dir>/data, log = <dir>/broker.log;
  * shim and ctl empty. -ENAMETOOLONG. */
 int rel_broker_init(struct rel_broker *b, const char *bin_dir, const char *dir);
 
-/* Start the broker: --port 0 --data-dir <data>, then args (NULL-terminated, may be NULL).
- * Returns 0 at once (it may still be recovering), or -errno. */
+/* Start the broker: --port 0 --data-dir <data> --override metrics.port=0, then args
+ * (NULL-terminated, may be NULL). Returns 0 at once (it may still be recovering), or
+ * -errno. */
 int rel_broker_spawn(struct rel_broker *b, const char *const *args);
 /* Wait up to timeout_ms for its "listening on" line: 0 with port/addr set; -ETIMEDOUT;
  * -ECHILD if it exited first (its status is reaped, pid is 0). */
 int rel_broker_wait_listening(struct rel_broker *b, int timeout_ms);
+/* Wait up to timeout_ms for its "metrics on" line (printed before storage is opened):
+ * 0 with metrics_port set, -ETIMEDOUT, -ECHILD as above. */
+int rel_broker_wait_metrics(struct rel_broker *b, int timeout_ms);
 /* spawn + wait_listening; on failure the child is killed. */
 int rel_broker_start(struct rel_broker *b, const char *const *args, int timeout_ms);
 /* SIGKILL and reap; a no-op when nothing runs. */

@@ -21,6 +21,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "flt.h"
@@ -232,8 +233,23 @@ static void note_after(struct sync_note *n, int rc)
     free(n->names);
 }
 
+/* A slow disk (flt_slow): an armed call with no errno to fail with sleeps, then runs. */
+static void maybe_slow(uint32_t op, int fd)
+{
+    if (!ctl || !(atomic_load(&ctl->ops) & op) || atomic_load(&ctl->err) != 0)
+        return;
+    int ms = atomic_load(&ctl->delay_ms);
+    if (ms <= 0 || !fd_matches(fd))
+        return;
+    atomic_fetch_add(&ctl->hits, 1);
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
 static int sync_call(int fd, int (*real)(int))
 {
+    maybe_slow(FLT_FSYNC, fd);
     int err = armed_fd(FLT_FSYNC, fd);
     if (err) {
         errno = err;

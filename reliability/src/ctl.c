@@ -37,7 +37,15 @@ void flt_arm(struct flt_ctl *ctl, uint32_t ops, int err, const char *match, int 
     atomic_store(&ctl->err, err);
     atomic_store(&ctl->remaining, count);
     atomic_store(&ctl->partial, partial);
+    atomic_store(&ctl->delay_ms, 0);
     atomic_store(&ctl->ops, ops); /* publish last: the shim reads ops first */
+}
+
+void flt_slow(struct flt_ctl *ctl, uint32_t ops, const char *match, int delay_ms)
+{
+    flt_arm(ctl, 0, 0, match, -1, 0);
+    atomic_store(&ctl->delay_ms, delay_ms);
+    atomic_store(&ctl->ops, ops); /* err 0: nothing fails, armed calls are slowed */
 }
 
 void flt_disarm(struct flt_ctl *ctl)

@@ -70,8 +70,9 @@ static void env_build(const struct rel_broker *b, struct child_env *ce)
 int rel_broker_spawn(struct rel_broker *b, const char *const *args)
 {
     struct child_env *ce = malloc(sizeof(*ce)); /* built before fork: the child only execs */
-    const char *argv[REL_ARGV_MAX] = {b->bin, "--port", "0", "--data-dir", b->data};
-    int n = 5, pipefd[2];
+    const char *argv[REL_ARGV_MAX] = {b->bin, "--port", "0", "--data-dir", b->data,
+                                      "--override", "metrics.port=0"};
+    int n = 7, pipefd[2];
     for (int i = 0; args && args[i] && n < REL_ARGV_MAX - 1; i++)
         argv[n++] = args[i];
     argv[n] = NULL;
@@ -104,8 +105,11 @@ int rel_broker_spawn(struct rel_broker *b, const char *const *args)
     }
     b->pid = pid;
     b->port = 0;
+    b->metrics_port = 0;
     b->addr[0] = '\0';
     b->out_fd = pipefd[0];
+    b->out_len = 0;
+    b->out[0] = '\0';
     return 0;
 }
 
@@ -129,43 +133,51 @@ int rel_broker_exited(struct rel_broker *b)
     return status;
 }
 
-/* The port in "listening on host:port\n" within buf, or 0. */
-static int parse_port(const char *buf)
+/* The port in "<what>host:port\n" within buf, or 0. */
+static int parse_port(const char *buf, const char *what)
 {
-    const char *at = strstr(buf, "listening on ");
+    const char *at = strstr(buf, what);
     const char *nl = at ? strchr(at, '\n') : NULL;
     const char *colon = nl ? memrchr(at, ':', (size_t)(nl - at)) : NULL;
     return colon ? atoi(colon + 1) : 0;
 }
 
-int rel_broker_wait_listening(struct rel_broker *b, int timeout_ms)
+/* Read the child's stdout (kept across calls) until a line starting with what has a port. */
+static int wait_line(struct rel_broker *b, const char *what, int timeout_ms, int *port)
 {
-    char buf[4096];
-    size_t len = 0;
     int64_t deadline = kc_mono_ms() + timeout_ms;
-    while (b->pid > 0 && len < sizeof(buf) - 1) {
+    while (b->pid > 0) {
+        if ((*port = parse_port(b->out, what)) > 0)
+            return 0;
         int64_t left = deadline - kc_mono_ms();
         if (left <= 0)
             return -ETIMEDOUT;
         struct pollfd pfd = {.fd = b->out_fd, .events = POLLIN};
-        if (poll(&pfd, 1, (int)KC_MIN(left, 100)) <= 0)
+        if (b->out_len >= sizeof(b->out) - 1 || poll(&pfd, 1, (int)KC_MIN(left, 100)) <= 0)
             continue;
-        ssize_t n = read(b->out_fd, buf + len, sizeof(buf) - 1 - len);
+        ssize_t n = read(b->out_fd, b->out + b->out_len, sizeof(b->out) - 1 - b->out_len);
         if (n <= 0)
             break; /* its stdout closed: it is exiting */
-        len += (size_t)n;
-        buf[len] = '\0';
-        int port = parse_port(buf);
-        if (port > 0) {
-            b->port = port;
-            snprintf(b->addr, sizeof(b->addr), "127.0.0.1:%d", port);
-            return 0;
-        }
+        b->out_len += (size_t)n;
+        b->out[b->out_len] = '\0';
     }
     int status;
     if (b->pid > 0 && waitpid(b->pid, &status, 0) == b->pid)
         reaped(b);
     return -ECHILD;
+}
+
+int rel_broker_wait_metrics(struct rel_broker *b, int timeout_ms)
+{
+    return wait_line(b, "metrics on http://", timeout_ms, &b->metrics_port);
+}
+
+int rel_broker_wait_listening(struct rel_broker *b, int timeout_ms)
+{
+    int rc = wait_line(b, "listening on ", timeout_ms, &b->port);
+    if (rc == 0)
+        snprintf(b->addr, sizeof(b->addr), "127.0.0.1:%d", b->port);
+    return rc;
 }
 
 int rel_broker_start(struct rel_broker *b, const char *const *args, int timeout_ms)

@@ -12,12 +12,17 @@
  * Life of the process (main.c composes it):
  *
  *   brk_signals_block        before any thread exists, so every thread inherits the mask
- *   brk_server_create        recover storage, replay group offsets, bind the main listener
+ *   brk_server_create        bind the main listener, make the loops (no storage yet)
  *   brk_server_add_adapter   each door: native and Kafka on the main listener (claimed by
  *   brk_server_listen          their first bytes), HTTP on a listener of its own
+ *   brk_server_start         start the loops: the doors that serve while the broker starts
+ *                            (HTTP: /health says 503) take connections from now on
+ *   brk_server_open          recover storage, replay group offsets, start the adapters;
+ *                            then the main listener is served (connections made meanwhile
+ *                            waited in its backlog)
  *   brk_server_run           until a signal or brk_server_stop; then drain and stop loops
- *   brk_server_destroy       adapters' stop, then close logs cleanly (flush, checkpoints,
- *                            clean-shutdown markers)
+ *   brk_server_destroy       close logs cleanly (flush, checkpoints, clean-shutdown
+ *                            markers), then stop the adapters
  */
 #ifndef BRK_H
 #define BRK_H
@@ -38,10 +43,9 @@ struct brk_server;
 int brk_signals_block(void);
 
 /*
- * Raise RLIMIT_NOFILE, open the flusher and every topic (recovering after a crash), replay
- * __consumer_offsets, bind and listen on the main listener (port 0: an ephemeral port, see
- * brk_server_bound_port), create the loops (not running yet). *out written only on
- * success. Errors: -errno (bind: -EADDRINUSE ...), KC_* from storage.
+ * Raise RLIMIT_NOFILE, bind and listen on the main listener (port 0: an ephemeral port,
+ * see brk_server_bound_port), create the loops (not running yet). Storage is opened later
+ * (brk_server_open). *out written only on success. Errors: -errno (bind: -EADDRINUSE ...).
  */
 int brk_server_create(struct brk_server **out, const struct brk_config *cfg);
 
@@ -59,6 +63,13 @@ int brk_server_add_adapter(struct brk_server *srv, const struct brk_adapter *a, 
 int brk_server_listen(struct brk_server *srv, const struct brk_adapter *a, const char *host,
                       int port, int *bound);
 
+/* Start the network loops (after every adapter is added). Only the listeners of adapters
+ * with serves_while_starting are served until brk_server_open returns. 0 or -errno. */
+int brk_server_start(struct brk_server *srv);
+/* Open every topic (recovering after a crash), replay __consumer_offsets, call each
+ * adapter's start, then serve the main listener: the broker is SERVING. Main thread, after
+ * brk_server_start. 0, or the storage error (the caller destroys the server). */
+int brk_server_open(struct brk_server *srv);
 /* Serve until SIGINT/SIGTERM or brk_server_stop, then drain (bounded by shutdown.timeout.ms)
  * and stop the loops. Call from the thread that called brk_signals_block. 0 or -errno. */
 int brk_server_run(struct brk_server *srv);
@@ -74,7 +85,7 @@ int brk_server_bound_port(const struct brk_server *srv);
 enum brk_phase { BRK_STARTING, BRK_SERVING, BRK_DRAINING, BRK_STOPPED };
 enum brk_phase brk_server_phase(const struct brk_server *srv);
 
-/* What brk_server_create found and did, for the start-up lines. */
+/* What brk_server_open found and did, for the start-up lines. */
 struct brk_server_info {
     int topics;
     int partitions;

@@ -99,10 +99,21 @@ struct brk_adapter {
     /* The connection is being freed (every park of it has finished): free the adapter's
      * per-connection state (brk_conn_state). May be NULL. */
     void (*conn_fini)(struct brk_conn *c);
-    /* After the loops have stopped and every connection is gone, before storage closes:
+    /* Storage is open (brk_server_open): load what the adapter keeps in it. 0, or an error
+     * that stops the broker's start. May be NULL. Main thread, loops running. */
+    int (*start)(void *state);
+    /* After the loops have stopped and every connection is gone, once storage is closed:
      * free the adapter's server-wide state (the argument of brk_server_add_adapter).
      * May be NULL. Main thread. */
     void (*stop)(void *state);
+    /* Its own listener is served from brk_server_start on, while storage is still being
+     * opened (an HTTP /health that says 503 during a long recovery). Its requests must then
+     * not use the storage services before brk_server_phase says BRK_SERVING. */
+    bool serves_while_starting;
+    /* A request that has begun to arrive but is not whole after this long (or after
+     * connections.max.idle.ms, if shorter) closes the connection: a client trickling bytes
+     * to hold it open. 0: connections.max.idle.ms alone applies. */
+    int64_t request_timeout_ms;
     /* Optional: the names of this adapter's request kinds, for metrics and logs (Kafka:
      * "Produce", "Fetch", ...). api_name(i) for 0 <= i < napis; NULL for a gap. */
     int napis;

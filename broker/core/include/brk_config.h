@@ -42,6 +42,9 @@ struct brk_config {
     int64_t shutdown_timeout_ms;          /* shutdown.timeout.ms (this broker's own) */
     int32_t max_partitions_per_topic;     /* num.partitions.max (this broker's own) */
     enum kc_log_level log_level;          /* log.level (this broker's own) */
+    int32_t metrics_port;                 /* metrics.port: HTTP /metrics and /health
+                                             (0: ephemeral, -1: off) */
+    char metrics_bind[256];               /* metrics.bind (default loopback) */
     int64_t group_initial_rebalance_delay_ms; /* group.initial.rebalance.delay.ms */
     int64_t group_min_session_timeout_ms; /* group.min.session.timeout.ms */
     int64_t group_max_session_timeout_ms; /* group.max.session.timeout.ms */

@@ -128,6 +128,7 @@ struct brk_conn {
     int cur_api;                    /* set by brk_conn_set_api; -1 unknown */
     int64_t cur_t0_ns;
     bool cur_parked;                /* brk_park_start was called for it */
+    int64_t partial_since_ms;       /* a request began arriving and is not whole yet */
     struct brk_park *cur_park;      /* ... this one, still holding its own hold */
     bool watched;                   /* registered with the loop */
     bool paused;                    /* not reading: too much unsent output or queued work */
@@ -176,15 +177,25 @@ struct brk_listener {
     int fd;                        /* -1 once closed (drain) */
     int port;                      /* the bound one */
     int adapter;                   /* -1: shared (adapters claim); else that adapter's own */
+    bool watched;                  /* loop 0 accepts on it (loop 0's thread) */
 };
 
 /* Bind and listen on host:port; *port gets the real one. 0 or -errno. */
 int brk__listen(const char *host, int port, int *fd, int *bound);
-/* Loop 0 watches every listener / stops watching and closes them (drain). */
+/* Loop 0 watches every listener it may serve yet (brk_server_start: those that serve
+ * while starting; brk__listeners_serve, once SERVING: the rest) / stops watching and
+ * closes them (drain). */
 void brk__listeners_watch(struct brk_loop *bl);
+void brk__listeners_serve(struct brk_server *srv);
 void brk__listeners_close(struct brk_loop *bl);
 /* The accept-pause timer's callback (listeners watched again after EMFILE). */
 void brk__accept_resume(struct tcore_loop *loop, struct tcore_timer *t);
+
+/* ---- running (run.c) ------------------------------------------------------------------- */
+
+/* Drain and join the loops, if they run (brk_server_run's end; destroy after a failed
+ * start). Main thread. */
+void brk__stop_loops(struct brk_server *srv);
 
 /* ---- upkeep (upkeep.c) ------------------------------------------------------------------ */
 
@@ -216,6 +227,8 @@ struct brk_server {
     atomic_uint next_loop;          /* round-robin for new connections */
     atomic_int nconns;              /* connections not yet freed */
     _Atomic int phase;              /* enum brk_phase */
+    struct tcore_task serve_task;   /* open: loop 0 serves the main listener */
+    int nstarted;                   /* loop threads started */
     int stopfd;                     /* eventfd: brk_server_stop */
     int sigfd;                      /* signalfd: SIGINT, SIGTERM */
     struct brk_metrics metrics;     /* server-wide counters (metrics.c) */

@@ -22,6 +22,8 @@
 #define BRK_DEFAULT_OFFSETS_PARTITIONS  1           /* offsets.topic.num.partitions (Kafka 50) */
 #define BRK_DEFAULT_RETENTION_CHECK_MS  300000      /* log.retention.check.interval.ms */
 #define BRK_DEFAULT_SHUTDOWN_MS         10000       /* shutdown.timeout.ms (ours) */
+#define BRK_DEFAULT_METRICS_PORT        9644        /* metrics.port (ours; 0 ephemeral, -1 off) */
+#define BRK_DEFAULT_METRICS_BIND        "127.0.0.1" /* metrics.bind (ours): loopback only */
 /* The consumer-group coordinator's settings (a Kafka adapter's; Kafka's broker keys). */
 #define BRK_DEFAULT_GROUP_INITIAL_DELAY_MS 3000     /* group.initial.rebalance.delay.ms */
 #define BRK_DEFAULT_GROUP_MIN_SESSION_MS   6000     /* group.min.session.timeout.ms */

@@ -55,6 +55,8 @@ static const struct cfg_key cfg_keys[] = {
     {"shutdown.timeout.ms", CFG_MS, F(shutdown_timeout_ms), 0, DAY_MS},
     {"num.partitions.max", CFG_I32, F(max_partitions_per_topic), 1, 1 << 20},
     {"log.level", CFG_LEVEL, F(log_level), 0, 0},
+    {"metrics.port", CFG_I32, F(metrics_port), -1, 65535},
+    {"metrics.bind", CFG_STR, S(metrics_bind), 0, 0},
     {"group.initial.rebalance.delay.ms", CFG_MS, F(group_initial_rebalance_delay_ms), 0,
      I32MAX},
     {"group.min.session.timeout.ms", CFG_MS, F(group_min_session_timeout_ms), 1, I32MAX},
@@ -104,6 +106,8 @@ void brk_config_init(struct brk_config *cfg)
     cfg->retention_check_interval_ms = BRK_DEFAULT_RETENTION_CHECK_MS;
     cfg->shutdown_timeout_ms = BRK_DEFAULT_SHUTDOWN_MS;
     cfg->max_partitions_per_topic = 1024;
+    cfg->metrics_port = BRK_DEFAULT_METRICS_PORT;
+    strlcpy(cfg->metrics_bind, BRK_DEFAULT_METRICS_BIND, sizeof(cfg->metrics_bind));
     cfg->log_level = KC_LOG_INFO;
     cfg->group_initial_rebalance_delay_ms = BRK_DEFAULT_GROUP_INITIAL_DELAY_MS;
     cfg->group_min_session_timeout_ms = BRK_DEFAULT_GROUP_MIN_SESSION_MS;
@@ -315,6 +319,7 @@ void brk_config_print(const struct brk_config *cfg, FILE *f)
     if (cfg->advertised_host[0] || cfg->advertised_port)
         fprintf(f, "advertised.listeners=PLAINTEXT://%s:%d\n", cfg->advertised_host,
                 cfg->advertised_port);
+    fprintf(f, "metrics.bind=%s\n", cfg->metrics_bind);
     for (size_t i = 0; i < KC_ARRAY_SIZE(cfg_keys); i++) {
         const struct cfg_key *k = &cfg_keys[i];
         const char *field = (const char *)cfg + k->off;

@@ -325,6 +325,11 @@ static void conn_serve_buffered(struct brk_conn *c)
         memmove(c->in, c->in + off, c->in_len - off);
         c->in_len -= off;
     }
+    /* The request timeout counts from the last whole request taken, while bytes wait. */
+    if (c->in_len == 0)
+        c->partial_since_ms = 0;
+    else if (off > 0 || c->partial_since_ms == 0)
+        c->partial_since_ms = tcore_loop_now_ms(c->bl->loop);
     if (conn_over_limits(c))
         c->paused = true;
 }
@@ -444,12 +449,29 @@ void brk_conn_set_api(struct brk_conn *c, int api)
 
 /* ---- per-loop housekeeping --------------------------------------------------------------- */
 
+/* Has a request been trickling in for longer than its adapter allows? (A paused
+ * connection is not reading: its waiting bytes are the server's doing, not the client's.) */
+static bool conn_request_late(const struct brk_conn *c, int64_t now)
+{
+    if (c->adapter < 0 || c->partial_since_ms == 0 || c->paused || c->lingering)
+        return false;
+    int64_t limit = c->srv->adapters[c->adapter].a->request_timeout_ms;
+    limit = KC_MIN(limit, c->srv->cfg.connections_max_idle_ms); /* never beyond idleness */
+    return limit > 0 && now - c->partial_since_ms > limit;
+}
+
 void brk__loop_sweep(struct tcore_loop *loop, struct tcore_timer *t)
 {
     struct brk_loop *bl = t->arg;
     struct brk_conn *c, *tmp;
     int64_t now = tcore_loop_now_ms(loop), idle = bl->srv->cfg.connections_max_idle_ms;
     LIST_FOREACH_SAFE(c, &bl->conns, link, tmp) {
+        if (conn_request_late(c, now)) {
+            kc_log_info("closing %s: a request still incomplete after %lld ms", c->peer,
+                        (long long)(now - c->partial_since_ms));
+            brk__conn_kill(c, "request timeout");
+            continue;
+        }
         /* Waiting for the broker (a parked answer) is not idleness; a client that neither
          * sends nor reads (output stuck) is. */
         if (c->lingering || !STAILQ_EMPTY(&c->slots) || now - c->last_active_ms < idle)

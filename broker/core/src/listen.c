@@ -58,7 +58,7 @@ void brk__accept_resume(struct tcore_loop *loop, struct tcore_timer *t)
     struct brk_loop *bl = t->arg;
     struct brk_server *srv = bl->srv;
     for (int i = 0; i < srv->nlisteners; i++)
-        if (srv->listeners[i].fd >= 0 && tcore_loop_mod(loop, srv->listeners[i].fd, TCORE_IN))
+        if (srv->listeners[i].watched && tcore_loop_mod(loop, srv->listeners[i].fd, TCORE_IN))
             kc_log_error("cannot watch listener %d again", i);
 }
 
@@ -67,7 +67,7 @@ static void accept_pause(struct tcore_loop *loop, struct brk_loop *bl)
 {
     struct brk_server *srv = bl->srv;
     for (int i = 0; i < srv->nlisteners; i++)
-        if (srv->listeners[i].fd >= 0)
+        if (srv->listeners[i].watched)
             (void)tcore_loop_mod(loop, srv->listeners[i].fd, 0); /* resumed by the timer */
     if (!tcore_timer_armed(&bl->accept_pause))
         (void)tcore_timer_arm(loop, &bl->accept_pause, BRK_ACCEPT_PAUSE_MS);
@@ -95,13 +95,40 @@ static void on_accept(struct tcore_loop *loop, int fd, uint32_t events, void *ar
     }
 }
 
+/* May loop 0 serve this listener yet? Before brk_server_open finishes, only the listeners
+ * of adapters that serve while starting (HTTP's /health). */
+static bool may_serve(struct brk_server *srv, const struct brk_listener *lst)
+{
+    if (atomic_load(&srv->phase) != BRK_STARTING)
+        return true;
+    return lst->adapter >= 0 && srv->adapters[lst->adapter].a->serves_while_starting;
+}
+
 void brk__listeners_watch(struct brk_loop *bl)
 {
     struct brk_server *srv = bl->srv;
-    for (int i = 0; i < srv->nlisteners; i++)
-        if (tcore_loop_add(bl->loop, srv->listeners[i].fd, TCORE_IN, on_accept,
-                           &srv->listeners[i]) != 0)
-            kc_log_error("cannot watch listener %d (port %d)", i, srv->listeners[i].port);
+    for (int i = 0; i < srv->nlisteners; i++) {
+        struct brk_listener *lst = &srv->listeners[i];
+        if (lst->watched || lst->fd < 0 || !may_serve(srv, lst))
+            continue;
+        if (tcore_loop_add(bl->loop, lst->fd, TCORE_IN, on_accept, lst) != 0)
+            kc_log_error("cannot watch listener %d (port %d)", i, lst->port);
+        else
+            lst->watched = true;
+    }
+}
+
+static void serve_task(struct tcore_loop *loop, struct tcore_task *task)
+{
+    struct brk_server *srv = task->arg;
+    (void)loop;
+    brk__listeners_watch(&srv->loops[0]);
+}
+
+void brk__listeners_serve(struct brk_server *srv)
+{
+    tcore_task_init(&srv->serve_task, serve_task, srv);
+    tcore_loop_post(srv->loops[0].loop, &srv->serve_task); /* loop 0 owns the listeners */
 }
 
 void brk__listeners_close(struct brk_loop *bl)
@@ -112,8 +139,9 @@ void brk__listeners_close(struct brk_loop *bl)
         struct brk_listener *lst = &srv->listeners[i];
         if (lst->fd < 0)
             continue;
-        if (tcore_loop_del(bl->loop, lst->fd) != 0)
+        if (lst->watched && tcore_loop_del(bl->loop, lst->fd) != 0)
             kc_log_warn("cannot unwatch listener %d", i);
+        lst->watched = false;
         (void)close(lst->fd); /* a listener: nothing buffered to lose */
         lst->fd = -1;
     }

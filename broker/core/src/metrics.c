@@ -298,6 +298,8 @@ void brk_metrics_visit(struct brk_server *srv, const struct brk_metrics_visitor 
     visit_requests(srv, v, false);
     visit_requests(srv, v, true);
     visit_parked(srv, v);
+    if (atomic_load(&srv->phase) == BRK_STARTING)
+        return; /* storage is being opened: its families come once it serves */
     brk__metrics_storage(srv, v);
     brk__metrics_groups(srv, v);
 }

@@ -1,8 +1,10 @@
 /*
  * run.c - the running broker: start the loops, wait for a reason to stop, drain, stop.
  *
+ *   brk_server_start
+ *     start one thread per loop (pinned by threadCore); loop 0 watches the listeners it
+ *     may serve yet (brk_server_open adds the main one once storage is up)
  *   brk_server_run
- *     start one thread per loop (pinned by threadCore); loop 0 watches the listeners
  *     main thread: wait on the signalfd and the stop eventfd, running upkeep when due
  *   then drain, bounded by shutdown.timeout.ms:
  *     1. stop accepting (loop 0 closes the listeners)
@@ -111,26 +113,42 @@ static void drain(struct brk_server *srv)
         tcore_loop_stop(srv->loops[i].loop);
 }
 
-int brk_server_run(struct brk_server *srv)
+int brk_server_start(struct brk_server *srv)
 {
-    int started = 0, rc = brk__stats_init(srv);
-    for (int i = 0; i < srv->nloops && rc == 0; i++) {
+    int rc = brk__stats_init(srv);
+    for (int i = srv->nstarted; i < srv->nloops && rc == 0; i++) {
         char name[16];
         snprintf(name, sizeof(name), "brk-net-%d", i % 1000000);
         rc = tcore_thread_start(&srv->loops[i].thread, name, i, loop_main, &srv->loops[i]);
-        started += rc == 0;
+        srv->nstarted += rc == 0;
     }
-    if (rc == 0) {
-        atomic_store(&srv->phase, BRK_SERVING);
-        rc = wait_for_stop(srv);
-    }
+    return rc;
+}
+
+void brk__stop_loops(struct brk_server *srv)
+{
+    if (srv->nstarted == 0)
+        return;
     drain(srv);
-    for (int i = 0; i < started; i++) {
+    for (int i = 0; i < srv->nstarted; i++) {
         if (tcore_thread_join(srv->loops[i].thread, NULL) != 0)
             kc_log_warn("cannot join network loop %d", i);
         srv->loops[i].thread = NULL;
     }
+    srv->nstarted = 0;
     atomic_store(&srv->phase, BRK_STOPPED);
+}
+
+int brk_server_run(struct brk_server *srv)
+{
+    int rc = 0;
+    if (srv->nstarted == 0)
+        rc = brk_server_start(srv);
+    if (rc == 0 && atomic_load(&srv->phase) == BRK_STARTING)
+        rc = brk_server_open(srv);
+    if (rc == 0)
+        rc = wait_for_stop(srv);
+    brk__stop_loops(srv);
     return rc;
 }
 

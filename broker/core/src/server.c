@@ -2,10 +2,12 @@
  * server.c - the broker process, assembled: storage, the main listener, the loops, the
  * adapters; and taken apart again in the right order.
  *
- *   brk_server_create   raise the fd limit, open the flusher and every topic (recovering
- *                       after a crash), replay __consumer_offsets, bind the main listener,
- *                       create the loops (run.c starts them)
+ *   brk_server_create   raise the fd limit, bind the main listener, create the loops
  *   brk_server_add_adapter / brk_server_listen   main.c plugs the doors in
+ *   brk_server_open     open the flusher and every topic (recovering after a crash),
+ *                       replay __consumer_offsets, start the adapters, serve the main
+ *                       listener (run.c starts the loops before, so that a door that
+ *                       serves while starting - HTTP's /health - answers meanwhile)
  *   brk_server_destroy  the order matters, because parked requests reach into storage
  *                       (watches on logs) and into adapters (a coordinator's waiters):
  *                         1. close every connection: their parks end (CLOSED), as tasks
@@ -158,8 +160,6 @@ int brk_server_create(struct brk_server **out, const struct brk_config *cfg)
     srv->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
     rc = srv->stopfd < 0 || srv->sigfd < 0 ? -errno : 0;
     if (rc == 0)
-        rc = open_storage(srv);
-    if (rc == 0)
         rc = listen_main(srv);
     if (rc == 0)
         rc = make_loops(srv);
@@ -169,6 +169,21 @@ int brk_server_create(struct brk_server **out, const struct brk_config *cfg)
     }
     advertised_host(srv);
     *out = srv;
+    return 0;
+}
+
+int brk_server_open(struct brk_server *srv)
+{
+    int rc = open_storage(srv);
+    for (int i = 0; rc == 0 && i < srv->nadapters; i++) {
+        const struct brk_adapter *a = srv->adapters[i].a;
+        if (a->start && (rc = a->start(srv->adapters[i].state)) != 0)
+            kc_log_error("the %s adapter failed to start: %s", a->name, kc_strerror(rc));
+    }
+    if (rc)
+        return rc;
+    atomic_store(&srv->phase, BRK_SERVING);
+    brk__listeners_serve(srv); /* the main listener too, from now on */
     return 0;
 }
 
@@ -232,6 +247,7 @@ static void loops_flush(struct brk_server *srv)
 int brk_server_destroy(struct brk_server *srv)
 {
     int rc = 0;
+    brk__stop_loops(srv); /* a start that failed half way: loops may run */
     for (int i = 0; srv->loops && i < srv->nloops; i++)
         brk__loop_free_conns(&srv->loops[i]); /* releases file slices before logs close */
     loops_flush(srv);
@@ -240,7 +256,7 @@ int brk_server_destroy(struct brk_server *srv)
     if (srv->flusher)
         alog_flusher_destroy(srv->flusher);
     loops_flush(srv);
-    for (int i = srv->nadapters - 1; i >= 0; i--)
+    for (int i = srv->nadapters - 1; i >= 0; i--) /* nothing refers to them any more */
         if (srv->adapters[i].a->stop)
             srv->adapters[i].a->stop(srv->adapters[i].state);
     for (int i = 0; srv->loops && i < srv->nloops; i++)

@@ -124,7 +124,8 @@ static void exec_broker(const struct kb_broker *b, int out, const char *const *a
     const char *argv[96];
     char wrap[1024];
     int n = wrap_argv(argv, 24, wrap, sizeof(wrap));
-    const char *own[] = {kb_bin("kafka_broker"), "--port", "0", "--data-dir", b->data};
+    const char *own[] = {kb_bin("kafka_broker"), "--port", "0", "--data-dir", b->data,
+                         "--override", "metrics.port=0"}; /* never a fixed port in a test */
     for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
         argv[n++] = own[i];
     for (int i = 0; args && args[i] && n < 94; i++)
@@ -138,8 +139,18 @@ static void exec_broker(const struct kb_broker *b, int out, const char *const *a
     _exit(127);
 }
 
-/* Read the child's stdout until "listening on host:port"; the port, or -1. */
-static int read_port(int fd)
+/* The port in "<what>host:port\n" within buf, or 0. */
+static int line_port(const char *buf, const char *what)
+{
+    const char *at = strstr(buf, what);
+    const char *nl = at ? strchr(at, '\n') : NULL;
+    const char *colon = nl ? memrchr(at, ':', (size_t)(nl - at)) : NULL;
+    return colon ? atoi(colon + 1) : 0;
+}
+
+/* Read the child's stdout until "listening on host:port" (after "metrics on ..."): the
+ * port, or -1; *metrics gets the HTTP door's port (0 if it has none). */
+static int read_port(int fd, int *metrics)
 {
     char buf[4096];
     size_t len = 0;
@@ -153,11 +164,11 @@ static int read_port(int fd)
             return -1;
         len += (size_t)n;
         buf[len] = '\0';
-        char *at = strstr(buf, "listening on ");
-        char *nl = at ? strchr(at, '\n') : NULL;
-        char *colon = nl ? memrchr(at, ':', (size_t)(nl - at)) : NULL;
-        if (colon)
-            return atoi(colon + 1);
+        int port = line_port(buf, "listening on ");
+        if (port > 0) {
+            *metrics = line_port(buf, "metrics on http://");
+            return port;
+        }
     }
     return -1;
 }
@@ -172,7 +183,7 @@ void kb_start(struct kb_broker *b, const char *const *args)
         exec_broker(b, pipefd[1], args);
     close(pipefd[1]);
     b->pid = pid;
-    b->port = read_port(pipefd[0]);
+    b->port = read_port(pipefd[0], &b->metrics_port);
     close(pipefd[0]); /* the broker prints nothing more that matters */
     if (b->port <= 0) {
         print_log(b);

@@ -31,6 +31,7 @@ struct kb_broker {
     pid_t pid;        /* 0 when not running */
     int port;
     char addr[64];    /* "127.0.0.1:<port>" */
+    int metrics_port; /* the HTTP door's (/metrics, /health), an ephemeral one */
 };
 
 /* cmocka setup/teardown: *state = a struct kb_broker with a fresh directory, not started;
@@ -40,8 +41,9 @@ int kb_teardown(void **state);
 /* ... and the same with the broker already started with no extra arguments. */
 int kb_setup_started(void **state);
 
-/* Start kafka_broker on port 0 with b->data and the extra arguments (NULL-terminated, may
- * be NULL); waits for its "listening on" line. Fails the test if it does not come. */
+/* Start kafka_broker on port 0 (and metrics.port 0) with b->data and the extra arguments
+ * (NULL-terminated, may be NULL); waits for its "listening on" line. Fails the test if it
+ * does not come. */
 void kb_start(struct kb_broker *b, const char *const *args);
 /* SIGTERM, wait, and check it exited with status 0 after a clean stop. */
 void kb_stop(struct kb_broker *b);
