@@ -82,6 +82,9 @@ const char *kp_strerror(int rc);
         T *v;                                                                                 \
     }
 
+/* Point an array field at n items: KP_SET(resp->topics, n, topics). */
+#define KP_SET(arr, count, items) ((arr).n = (count), (arr).v = (items))
+
 struct kp_uuid {
     uint8_t b[16];
 };
