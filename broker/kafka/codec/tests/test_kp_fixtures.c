@@ -151,10 +151,12 @@ static void truncations(const char *name, const uint8_t *frame, size_t len, bool
                 rc = kp_response_decode(cut + 4, k - 4, key, version, 0, &resp);
                 /* ApiVersions cut where a v0 body ends parses as v0, the broker's fallback
                  * answer: Kafka's client reads it the same way. */
-                if (rc == 0 && key == KP_API_API_VERSIONS && resp.version == 0 && version > 0)
-                    rc = KC_EMALFORMED;
+                bool v0 = rc == 0 && key == KP_API_API_VERSIONS && resp.version == 0 &&
+                          version > 0;
                 if (rc == 0)
                     kp_response_fini(&resp);
+                if (v0)
+                    rc = KC_EMALFORMED;
             }
             if (rc != KC_EMALFORMED)
                 fail_msg("%s cut to %zu bytes: %s, not malformed", name, k, kp_strerror(rc));
