@@ -7,6 +7,18 @@
 #                          (tests/test_kp_gen does the same inside `make test`)
 $(eval $(call kc_module,broker/kafka/codec,brk_kp,common,kafka_kp_dump))
 
+# The capture server (broker/kafka/tools/kp_capsrv.c): a tool built on this library, so it
+# gets its own object path (broker/kafka's pattern rule would give it the old headers).
+KP_CAPSRV := $(BUILD)/bin/kp_capsrv
+ALL_BINS += $(KP_CAPSRV)
+$(BUILD)/obj/kp_tools/kp_capsrv.o: broker/kafka/tools/kp_capsrv.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(broker/kafka/codec_INCS) $(CFLAGS) -c $< -o $@
+$(KP_CAPSRV): $(BUILD)/obj/kp_tools/kp_capsrv.o $(broker/kafka/codec_LINK)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+all-broker/kafka/codec: $(KP_CAPSRV)
+
 KP_GEN := broker/kafka/codec/gen/kpgen.py
 kp-codegen:
 	python3 $(KP_GEN)
