@@ -19,6 +19,21 @@ $(KP_CAPSRV): $(BUILD)/obj/kp_tools/kp_capsrv.o $(broker/kafka/codec_LINK)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 all-broker/kafka/codec: $(KP_CAPSRV)
 
+# The hand-written codec's side of the benchmark (bench/old/kp_bench_old.c), linked with
+# libbrk_kafka and never with libbrk_kp: both export kp_ symbols. Literal library paths,
+# because broker/kafka's module variables are defined after this file is read.
+KP_BENCH_OLD := $(BUILD)/bench/broker/kafka/codec/kp_bench_old
+ALL_BENCH += $(KP_BENCH_OLD)
+$(BUILD)/obj/kp_tools/kp_bench_old.o: broker/kafka/codec/bench/old/kp_bench_old.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Ibroker/kafka/include -Ibroker/kafka/src -Icommon/include \
+	    -Ibroker/kafka/codec/bench $(CFLAGS) -c $< -o $@
+$(KP_BENCH_OLD): $(BUILD)/obj/kp_tools/kp_bench_old.o $(BUILD)/lib/libbrk_kafka.a \
+		$(BUILD)/lib/libkc_common.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+bench-broker/kafka/codec all-broker/kafka/codec: $(KP_BENCH_OLD)
+
 KP_GEN := broker/kafka/codec/gen/kpgen.py
 kp-codegen:
 	python3 $(KP_GEN)

@@ -314,9 +314,37 @@ def c_field(s, fd):
     parts.append(' | '.join(flags) if flags else '0')
     parts.append(str(fd['tag'] if fd['tag'] is not None else 0))
     parts += [vstr(fd['ver']), vstr(fd['null']), vstr(fd['tagged'])]
-    parts.append(fd['def'] if fd['def'] != '-9223372036854775808' else 'INT64_MIN')
+    parts.append('INT64_MIN' if fd['def'] == str(-2 ** 63) else fd['def'])
     parts.append('&%s_schema' % fd['nested'].cname if fd['nested'] else 'NULL')
     return '    {' + ', '.join(parts) + '},'
+
+
+def c_literal(fd):
+    """fd's default as a C initializer, or None when it is all zero bytes."""
+    d, kind = fd['def'], fd['kind']
+    if fd['array']:
+        return '{-1, NULL}' if d == 'KP_DEF_NULL' else None
+    if kind in ('STRING', 'BYTES', 'RECORDS'):
+        return '{NULL, -1}' if d == 'KP_DEF_NULL' else None
+    if kind == 'STRUCT':
+        return c_defaults(fd['nested'])
+    if d in ('0', None):
+        return None
+    if kind == 'INT64' and int(d) == -2 ** 63:
+        return 'INT64_MIN'
+    if kind == 'INT32' and int(d) == -2 ** 31:
+        return 'INT32_MIN'
+    return d
+
+
+def c_defaults(s):
+    """The struct's defaults as a C initializer (designated), or None when all zero."""
+    parts = []
+    for fd in s.fields:
+        lit = c_literal(fd)
+        if lit is not None:
+            parts.append('.%s = %s' % (fd['name'], lit))
+    return '{' + ', '.join(parts) + '}' if parts else None
 
 
 def ordered_fields(s):
@@ -326,6 +354,8 @@ def ordered_fields(s):
     tags = [fd['tag'] for fd in tagged]
     if len(set(tags)) != len(tags):
         raise GenError('%s: two fields with one tag' % s.cname)
+    if len(tagged) > 32:  # src/encode.c's MAX_TAGS
+        raise GenError('%s: more than 32 tagged fields' % s.cname)
     return pos, tagged
 
 
@@ -336,12 +366,22 @@ def c_schema(msg, s):
         out.append('static const struct kp_field %s_fields[] = {' % s.cname)
         out += [c_field(s, fd) for fd in pos + tagged]
         out.append('};')
+    out.append('static const struct %s %s_defaults = %s;' % (s.cname, s.cname,
+                                                           c_defaults(s) or '{0}'))
     out.append('const struct kp_schema %s_schema = {' % s.cname)
     out.append('    .name = "%s",' % s.jname)
     out.append('    .fields = %s,' % ('%s_fields' % s.cname if s.fields else 'NULL'))
     out.append('    .nfields = %d,' % len(s.fields))
     out.append('    .npositional = %d,' % len(pos))
+    width = {'BOOL': 1, 'INT8': 1, 'INT16': 2, 'UINT16': 2, 'INT32': 4, 'UINT32': 4,
+             'INT64': 8, 'FLOAT64': 8, 'UUID': 16}
+    # the encoder's room per struct: fixed-width fields, plus a length prefix (at most a
+    # 5-byte varint) for each string, bytes, records or array
+    fixed = sum(5 if fd['array'] or fd['kind'] in ('STRING', 'BYTES', 'RECORDS')
+                else width.get(fd['kind'], 0) for fd in pos)
+    out.append('    .fixed_max = %d,' % fixed)
     out.append('    .size = sizeof(struct %s),' % s.cname)
+    out.append('    .defaults = &%s_defaults,' % s.cname)
     out.append('    .versions = %s,' % vstr(msg.valid))
     out.append('    .flex_min = %s,' % (str(msg.flex[0]) if msg.flex[0] <= msg.flex[1]
                                          else 'KP_VMAX'))

@@ -152,7 +152,9 @@ struct kp_schema {
     const struct kp_field *fields; /* positional fields in wire order, then tagged by tag */
     uint16_t nfields;
     uint16_t npositional;
+    uint16_t fixed_max;      /* encoder's room: fixed-width fields + length prefixes */
     uint32_t size;           /* sizeof the C struct */
+    const void *defaults;    /* one struct holding every field's default (kp_init copies it) */
     struct kp_vrange versions; /* the message's valid versions */
     int16_t flex_min;        /* the message's first flexible version (KP_VMAX: never) */
 };

@@ -66,7 +66,7 @@ static void set_default(const struct kp_field *f, uint8_t *at)
         *(struct kc_slice *)at = (struct kc_slice){NULL, f->def == KP_DEF_NULL ? -1 : 0};
         break;
     case KP_T_STRUCT:
-        kp_init(f->nested, at);
+        memcpy(at, f->nested->defaults, f->nested->size);
         break;
     case KP_T_ARRAY: {
         int32_t n = f->def == KP_DEF_NULL ? -1 : 0;
@@ -80,9 +80,7 @@ static void set_default(const struct kp_field *f, uint8_t *at)
 
 void kp_init(const struct kp_schema *s, void *obj)
 {
-    memset(obj, 0, s->size);
-    for (uint16_t i = 0; i < s->nfields; i++)
-        set_default(&s->fields[i], (uint8_t *)obj + s->fields[i].offset);
+    memcpy(obj, s->defaults, s->size); /* the generator wrote every default there */
 }
 
 void *kp_new(struct kp_arena *a, const struct kp_schema *s, int32_t n)

@@ -61,6 +61,21 @@ struct kp__array {
     void *v;
 };
 
+/*
+ * kc_writer_reserve's fast path, inline: room for n bytes is already there (a writer's
+ * capacity never exceeds its limit, so no limit check is needed). Otherwise, or after an
+ * error, the real function decides.
+ */
+static inline uint8_t *kp__reserve(struct kc_writer *w, size_t n)
+{
+    if (!w->err && w->cap - w->len >= n) {
+        uint8_t *p = w->p + w->len;
+        w->len += n;
+        return p;
+    }
+    return kc_writer_reserve(w, n);
+}
+
 /* kp_arena_alloc with the reason for a failure: 0, -ENOMEM or KC_ETOOLARGE (the limit). */
 int kp__arena_alloc(struct kp_arena *a, size_t n, void **out);
 

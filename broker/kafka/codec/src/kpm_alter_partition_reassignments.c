@@ -10,12 +10,15 @@ static const struct kp_field kp_alter_partition_reassignments_req_reassignable_p
     {"partition_index", offsetof(struct kp_alter_partition_reassignments_req_reassignable_partition, partition_index), KP_T_INT32, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"replicas", offsetof(struct kp_alter_partition_reassignments_req_reassignable_partition, replicas), KP_T_ARRAY, KP_T_INT32, sizeof(int32_t), 0, 0, {0, KP_VMAX}, {0, KP_VMAX}, KP_VNONE, KP_DEF_NULL, NULL},
 };
+static const struct kp_alter_partition_reassignments_req_reassignable_partition kp_alter_partition_reassignments_req_reassignable_partition_defaults = {.replicas = {-1, NULL}};
 const struct kp_schema kp_alter_partition_reassignments_req_reassignable_partition_schema = {
     .name = "ReassignablePartition",
     .fields = kp_alter_partition_reassignments_req_reassignable_partition_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 9,
     .size = sizeof(struct kp_alter_partition_reassignments_req_reassignable_partition),
+    .defaults = &kp_alter_partition_reassignments_req_reassignable_partition_defaults,
     .versions = {0, 0},
     .flex_min = 0,
 };
@@ -24,12 +27,15 @@ static const struct kp_field kp_alter_partition_reassignments_req_reassignable_t
     {"name", offsetof(struct kp_alter_partition_reassignments_req_reassignable_topic, name), KP_T_STRING, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"partitions", offsetof(struct kp_alter_partition_reassignments_req_reassignable_topic, partitions), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_alter_partition_reassignments_req_reassignable_partition), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_alter_partition_reassignments_req_reassignable_partition_schema},
 };
+static const struct kp_alter_partition_reassignments_req_reassignable_topic kp_alter_partition_reassignments_req_reassignable_topic_defaults = {0};
 const struct kp_schema kp_alter_partition_reassignments_req_reassignable_topic_schema = {
     .name = "ReassignableTopic",
     .fields = kp_alter_partition_reassignments_req_reassignable_topic_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 10,
     .size = sizeof(struct kp_alter_partition_reassignments_req_reassignable_topic),
+    .defaults = &kp_alter_partition_reassignments_req_reassignable_topic_defaults,
     .versions = {0, 0},
     .flex_min = 0,
 };
@@ -38,12 +44,15 @@ static const struct kp_field kp_alter_partition_reassignments_req_fields[] = {
     {"timeout_ms", offsetof(struct kp_alter_partition_reassignments_req, timeout_ms), KP_T_INT32, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 60000, NULL},
     {"topics", offsetof(struct kp_alter_partition_reassignments_req, topics), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_alter_partition_reassignments_req_reassignable_topic), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_alter_partition_reassignments_req_reassignable_topic_schema},
 };
+static const struct kp_alter_partition_reassignments_req kp_alter_partition_reassignments_req_defaults = {.timeout_ms = 60000};
 const struct kp_schema kp_alter_partition_reassignments_req_schema = {
     .name = "AlterPartitionReassignmentsRequest",
     .fields = kp_alter_partition_reassignments_req_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 9,
     .size = sizeof(struct kp_alter_partition_reassignments_req),
+    .defaults = &kp_alter_partition_reassignments_req_defaults,
     .versions = {0, 0},
     .flex_min = 0,
 };
@@ -53,12 +62,15 @@ static const struct kp_field kp_alter_partition_reassignments_resp_reassignable_
     {"error_code", offsetof(struct kp_alter_partition_reassignments_resp_reassignable_partition_response, error_code), KP_T_INT16, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"error_message", offsetof(struct kp_alter_partition_reassignments_resp_reassignable_partition_response, error_message), KP_T_STRING, 0, 0, 0, 0, {0, KP_VMAX}, {0, KP_VMAX}, KP_VNONE, 0, NULL},
 };
+static const struct kp_alter_partition_reassignments_resp_reassignable_partition_response kp_alter_partition_reassignments_resp_reassignable_partition_response_defaults = {0};
 const struct kp_schema kp_alter_partition_reassignments_resp_reassignable_partition_response_schema = {
     .name = "ReassignablePartitionResponse",
     .fields = kp_alter_partition_reassignments_resp_reassignable_partition_response_fields,
     .nfields = 3,
     .npositional = 3,
+    .fixed_max = 11,
     .size = sizeof(struct kp_alter_partition_reassignments_resp_reassignable_partition_response),
+    .defaults = &kp_alter_partition_reassignments_resp_reassignable_partition_response_defaults,
     .versions = {0, 0},
     .flex_min = 0,
 };
@@ -67,12 +79,15 @@ static const struct kp_field kp_alter_partition_reassignments_resp_reassignable_
     {"name", offsetof(struct kp_alter_partition_reassignments_resp_reassignable_topic_response, name), KP_T_STRING, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"partitions", offsetof(struct kp_alter_partition_reassignments_resp_reassignable_topic_response, partitions), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_alter_partition_reassignments_resp_reassignable_partition_response), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_alter_partition_reassignments_resp_reassignable_partition_response_schema},
 };
+static const struct kp_alter_partition_reassignments_resp_reassignable_topic_response kp_alter_partition_reassignments_resp_reassignable_topic_response_defaults = {0};
 const struct kp_schema kp_alter_partition_reassignments_resp_reassignable_topic_response_schema = {
     .name = "ReassignableTopicResponse",
     .fields = kp_alter_partition_reassignments_resp_reassignable_topic_response_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 10,
     .size = sizeof(struct kp_alter_partition_reassignments_resp_reassignable_topic_response),
+    .defaults = &kp_alter_partition_reassignments_resp_reassignable_topic_response_defaults,
     .versions = {0, 0},
     .flex_min = 0,
 };
@@ -83,12 +98,15 @@ static const struct kp_field kp_alter_partition_reassignments_resp_fields[] = {
     {"error_message", offsetof(struct kp_alter_partition_reassignments_resp, error_message), KP_T_STRING, 0, 0, 0, 0, {0, KP_VMAX}, {0, KP_VMAX}, KP_VNONE, 0, NULL},
     {"responses", offsetof(struct kp_alter_partition_reassignments_resp, responses), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_alter_partition_reassignments_resp_reassignable_topic_response), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_alter_partition_reassignments_resp_reassignable_topic_response_schema},
 };
+static const struct kp_alter_partition_reassignments_resp kp_alter_partition_reassignments_resp_defaults = {0};
 const struct kp_schema kp_alter_partition_reassignments_resp_schema = {
     .name = "AlterPartitionReassignmentsResponse",
     .fields = kp_alter_partition_reassignments_resp_fields,
     .nfields = 4,
     .npositional = 4,
+    .fixed_max = 16,
     .size = sizeof(struct kp_alter_partition_reassignments_resp),
+    .defaults = &kp_alter_partition_reassignments_resp_defaults,
     .versions = {0, 0},
     .flex_min = 0,
 };

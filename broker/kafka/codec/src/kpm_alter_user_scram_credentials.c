@@ -10,12 +10,15 @@ static const struct kp_field kp_alter_user_scram_credentials_req_scram_credentia
     {"name", offsetof(struct kp_alter_user_scram_credentials_req_scram_credential_deletion, name), KP_T_STRING, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"mechanism", offsetof(struct kp_alter_user_scram_credentials_req_scram_credential_deletion, mechanism), KP_T_INT8, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_alter_user_scram_credentials_req_scram_credential_deletion kp_alter_user_scram_credentials_req_scram_credential_deletion_defaults = {0};
 const struct kp_schema kp_alter_user_scram_credentials_req_scram_credential_deletion_schema = {
     .name = "ScramCredentialDeletion",
     .fields = kp_alter_user_scram_credentials_req_scram_credential_deletion_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 6,
     .size = sizeof(struct kp_alter_user_scram_credentials_req_scram_credential_deletion),
+    .defaults = &kp_alter_user_scram_credentials_req_scram_credential_deletion_defaults,
     .versions = {0, 0},
     .flex_min = 0,
 };
@@ -27,12 +30,15 @@ static const struct kp_field kp_alter_user_scram_credentials_req_scram_credentia
     {"salt", offsetof(struct kp_alter_user_scram_credentials_req_scram_credential_upsertion, salt), KP_T_BYTES, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"salted_password", offsetof(struct kp_alter_user_scram_credentials_req_scram_credential_upsertion, salted_password), KP_T_BYTES, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_alter_user_scram_credentials_req_scram_credential_upsertion kp_alter_user_scram_credentials_req_scram_credential_upsertion_defaults = {0};
 const struct kp_schema kp_alter_user_scram_credentials_req_scram_credential_upsertion_schema = {
     .name = "ScramCredentialUpsertion",
     .fields = kp_alter_user_scram_credentials_req_scram_credential_upsertion_fields,
     .nfields = 5,
     .npositional = 5,
+    .fixed_max = 20,
     .size = sizeof(struct kp_alter_user_scram_credentials_req_scram_credential_upsertion),
+    .defaults = &kp_alter_user_scram_credentials_req_scram_credential_upsertion_defaults,
     .versions = {0, 0},
     .flex_min = 0,
 };
@@ -41,12 +47,15 @@ static const struct kp_field kp_alter_user_scram_credentials_req_fields[] = {
     {"deletions", offsetof(struct kp_alter_user_scram_credentials_req, deletions), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_alter_user_scram_credentials_req_scram_credential_deletion), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_alter_user_scram_credentials_req_scram_credential_deletion_schema},
     {"upsertions", offsetof(struct kp_alter_user_scram_credentials_req, upsertions), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_alter_user_scram_credentials_req_scram_credential_upsertion), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_alter_user_scram_credentials_req_scram_credential_upsertion_schema},
 };
+static const struct kp_alter_user_scram_credentials_req kp_alter_user_scram_credentials_req_defaults = {0};
 const struct kp_schema kp_alter_user_scram_credentials_req_schema = {
     .name = "AlterUserScramCredentialsRequest",
     .fields = kp_alter_user_scram_credentials_req_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 10,
     .size = sizeof(struct kp_alter_user_scram_credentials_req),
+    .defaults = &kp_alter_user_scram_credentials_req_defaults,
     .versions = {0, 0},
     .flex_min = 0,
 };
@@ -56,12 +65,15 @@ static const struct kp_field kp_alter_user_scram_credentials_resp_result_fields[
     {"error_code", offsetof(struct kp_alter_user_scram_credentials_resp_result, error_code), KP_T_INT16, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"error_message", offsetof(struct kp_alter_user_scram_credentials_resp_result, error_message), KP_T_STRING, 0, 0, 0, 0, {0, KP_VMAX}, {0, KP_VMAX}, KP_VNONE, 0, NULL},
 };
+static const struct kp_alter_user_scram_credentials_resp_result kp_alter_user_scram_credentials_resp_result_defaults = {0};
 const struct kp_schema kp_alter_user_scram_credentials_resp_result_schema = {
     .name = "AlterUserScramCredentialsResult",
     .fields = kp_alter_user_scram_credentials_resp_result_fields,
     .nfields = 3,
     .npositional = 3,
+    .fixed_max = 12,
     .size = sizeof(struct kp_alter_user_scram_credentials_resp_result),
+    .defaults = &kp_alter_user_scram_credentials_resp_result_defaults,
     .versions = {0, 0},
     .flex_min = 0,
 };
@@ -70,12 +82,15 @@ static const struct kp_field kp_alter_user_scram_credentials_resp_fields[] = {
     {"throttle_time_ms", offsetof(struct kp_alter_user_scram_credentials_resp, throttle_time_ms), KP_T_INT32, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"results", offsetof(struct kp_alter_user_scram_credentials_resp, results), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_alter_user_scram_credentials_resp_result), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_alter_user_scram_credentials_resp_result_schema},
 };
+static const struct kp_alter_user_scram_credentials_resp kp_alter_user_scram_credentials_resp_defaults = {0};
 const struct kp_schema kp_alter_user_scram_credentials_resp_schema = {
     .name = "AlterUserScramCredentialsResponse",
     .fields = kp_alter_user_scram_credentials_resp_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 9,
     .size = sizeof(struct kp_alter_user_scram_credentials_resp),
+    .defaults = &kp_alter_user_scram_credentials_resp_defaults,
     .versions = {0, 0},
     .flex_min = 0,
 };

@@ -10,12 +10,15 @@ static const struct kp_field kp_api_versions_req_fields[] = {
     {"client_software_name", offsetof(struct kp_api_versions_req, client_software_name), KP_T_STRING, 0, 0, KP_F_IGNORABLE, 0, {3, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"client_software_version", offsetof(struct kp_api_versions_req, client_software_version), KP_T_STRING, 0, 0, KP_F_IGNORABLE, 0, {3, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_api_versions_req kp_api_versions_req_defaults = {0};
 const struct kp_schema kp_api_versions_req_schema = {
     .name = "ApiVersionsRequest",
     .fields = kp_api_versions_req_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 10,
     .size = sizeof(struct kp_api_versions_req),
+    .defaults = &kp_api_versions_req_defaults,
     .versions = {0, 4},
     .flex_min = 3,
 };
@@ -25,12 +28,15 @@ static const struct kp_field kp_api_versions_resp_api_version_fields[] = {
     {"min_version", offsetof(struct kp_api_versions_resp_api_version, min_version), KP_T_INT16, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"max_version", offsetof(struct kp_api_versions_resp_api_version, max_version), KP_T_INT16, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_api_versions_resp_api_version kp_api_versions_resp_api_version_defaults = {0};
 const struct kp_schema kp_api_versions_resp_api_version_schema = {
     .name = "ApiVersion",
     .fields = kp_api_versions_resp_api_version_fields,
     .nfields = 3,
     .npositional = 3,
+    .fixed_max = 6,
     .size = sizeof(struct kp_api_versions_resp_api_version),
+    .defaults = &kp_api_versions_resp_api_version_defaults,
     .versions = {0, 4},
     .flex_min = 3,
 };
@@ -40,12 +46,15 @@ static const struct kp_field kp_api_versions_resp_supported_feature_key_fields[]
     {"min_version", offsetof(struct kp_api_versions_resp_supported_feature_key, min_version), KP_T_INT16, 0, 0, 0, 0, {3, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"max_version", offsetof(struct kp_api_versions_resp_supported_feature_key, max_version), KP_T_INT16, 0, 0, 0, 0, {3, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_api_versions_resp_supported_feature_key kp_api_versions_resp_supported_feature_key_defaults = {0};
 const struct kp_schema kp_api_versions_resp_supported_feature_key_schema = {
     .name = "SupportedFeatureKey",
     .fields = kp_api_versions_resp_supported_feature_key_fields,
     .nfields = 3,
     .npositional = 3,
+    .fixed_max = 9,
     .size = sizeof(struct kp_api_versions_resp_supported_feature_key),
+    .defaults = &kp_api_versions_resp_supported_feature_key_defaults,
     .versions = {0, 4},
     .flex_min = 3,
 };
@@ -55,12 +64,15 @@ static const struct kp_field kp_api_versions_resp_finalized_feature_key_fields[]
     {"max_version_level", offsetof(struct kp_api_versions_resp_finalized_feature_key, max_version_level), KP_T_INT16, 0, 0, 0, 0, {3, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"min_version_level", offsetof(struct kp_api_versions_resp_finalized_feature_key, min_version_level), KP_T_INT16, 0, 0, 0, 0, {3, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_api_versions_resp_finalized_feature_key kp_api_versions_resp_finalized_feature_key_defaults = {0};
 const struct kp_schema kp_api_versions_resp_finalized_feature_key_schema = {
     .name = "FinalizedFeatureKey",
     .fields = kp_api_versions_resp_finalized_feature_key_fields,
     .nfields = 3,
     .npositional = 3,
+    .fixed_max = 9,
     .size = sizeof(struct kp_api_versions_resp_finalized_feature_key),
+    .defaults = &kp_api_versions_resp_finalized_feature_key_defaults,
     .versions = {0, 4},
     .flex_min = 3,
 };
@@ -74,12 +86,15 @@ static const struct kp_field kp_api_versions_resp_fields[] = {
     {"finalized_features", offsetof(struct kp_api_versions_resp, finalized_features), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_api_versions_resp_finalized_feature_key), KP_F_IGNORABLE, 2, {3, KP_VMAX}, KP_VNONE, {3, KP_VMAX}, 0, &kp_api_versions_resp_finalized_feature_key_schema},
     {"zk_migration_ready", offsetof(struct kp_api_versions_resp, zk_migration_ready), KP_T_BOOL, 0, 0, KP_F_IGNORABLE, 3, {3, KP_VMAX}, KP_VNONE, {3, KP_VMAX}, 0, NULL},
 };
+static const struct kp_api_versions_resp kp_api_versions_resp_defaults = {.finalized_features_epoch = -1};
 const struct kp_schema kp_api_versions_resp_schema = {
     .name = "ApiVersionsResponse",
     .fields = kp_api_versions_resp_fields,
     .nfields = 7,
     .npositional = 3,
+    .fixed_max = 11,
     .size = sizeof(struct kp_api_versions_resp),
+    .defaults = &kp_api_versions_resp_defaults,
     .versions = {0, 4},
     .flex_min = 3,
 };

@@ -10,12 +10,15 @@ static const struct kp_field kp_consumer_protocol_subscription_topic_partition_f
     {"topic", offsetof(struct kp_consumer_protocol_subscription_topic_partition, topic), KP_T_STRING, 0, 0, 0, 0, {1, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"partitions", offsetof(struct kp_consumer_protocol_subscription_topic_partition, partitions), KP_T_ARRAY, KP_T_INT32, sizeof(int32_t), 0, 0, {1, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_consumer_protocol_subscription_topic_partition kp_consumer_protocol_subscription_topic_partition_defaults = {0};
 const struct kp_schema kp_consumer_protocol_subscription_topic_partition_schema = {
     .name = "TopicPartition",
     .fields = kp_consumer_protocol_subscription_topic_partition_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 10,
     .size = sizeof(struct kp_consumer_protocol_subscription_topic_partition),
+    .defaults = &kp_consumer_protocol_subscription_topic_partition_defaults,
     .versions = {0, 3},
     .flex_min = KP_VMAX,
 };
@@ -27,12 +30,15 @@ static const struct kp_field kp_consumer_protocol_subscription_fields[] = {
     {"generation_id", offsetof(struct kp_consumer_protocol_subscription, generation_id), KP_T_INT32, 0, 0, KP_F_IGNORABLE, 0, {2, KP_VMAX}, KP_VNONE, KP_VNONE, -1, NULL},
     {"rack_id", offsetof(struct kp_consumer_protocol_subscription, rack_id), KP_T_STRING, 0, 0, KP_F_IGNORABLE, 0, {3, KP_VMAX}, {3, KP_VMAX}, KP_VNONE, KP_DEF_NULL, NULL},
 };
+static const struct kp_consumer_protocol_subscription kp_consumer_protocol_subscription_defaults = {.user_data = {NULL, -1}, .generation_id = -1, .rack_id = {NULL, -1}};
 const struct kp_schema kp_consumer_protocol_subscription_schema = {
     .name = "ConsumerProtocolSubscription",
     .fields = kp_consumer_protocol_subscription_fields,
     .nfields = 5,
     .npositional = 5,
+    .fixed_max = 24,
     .size = sizeof(struct kp_consumer_protocol_subscription),
+    .defaults = &kp_consumer_protocol_subscription_defaults,
     .versions = {0, 3},
     .flex_min = KP_VMAX,
 };
@@ -41,12 +47,15 @@ static const struct kp_field kp_consumer_protocol_assignment_topic_partition_fie
     {"topic", offsetof(struct kp_consumer_protocol_assignment_topic_partition, topic), KP_T_STRING, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"partitions", offsetof(struct kp_consumer_protocol_assignment_topic_partition, partitions), KP_T_ARRAY, KP_T_INT32, sizeof(int32_t), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_consumer_protocol_assignment_topic_partition kp_consumer_protocol_assignment_topic_partition_defaults = {0};
 const struct kp_schema kp_consumer_protocol_assignment_topic_partition_schema = {
     .name = "TopicPartition",
     .fields = kp_consumer_protocol_assignment_topic_partition_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 10,
     .size = sizeof(struct kp_consumer_protocol_assignment_topic_partition),
+    .defaults = &kp_consumer_protocol_assignment_topic_partition_defaults,
     .versions = {0, 3},
     .flex_min = KP_VMAX,
 };
@@ -55,12 +64,15 @@ static const struct kp_field kp_consumer_protocol_assignment_fields[] = {
     {"assigned_partitions", offsetof(struct kp_consumer_protocol_assignment, assigned_partitions), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_consumer_protocol_assignment_topic_partition), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_consumer_protocol_assignment_topic_partition_schema},
     {"user_data", offsetof(struct kp_consumer_protocol_assignment, user_data), KP_T_BYTES, 0, 0, 0, 0, {0, KP_VMAX}, {0, KP_VMAX}, KP_VNONE, KP_DEF_NULL, NULL},
 };
+static const struct kp_consumer_protocol_assignment kp_consumer_protocol_assignment_defaults = {.user_data = {NULL, -1}};
 const struct kp_schema kp_consumer_protocol_assignment_schema = {
     .name = "ConsumerProtocolAssignment",
     .fields = kp_consumer_protocol_assignment_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 10,
     .size = sizeof(struct kp_consumer_protocol_assignment),
+    .defaults = &kp_consumer_protocol_assignment_defaults,
     .versions = {0, 3},
     .flex_min = KP_VMAX,
 };

@@ -15,12 +15,15 @@ static const struct kp_field kp_create_acls_req_acl_creation_fields[] = {
     {"operation", offsetof(struct kp_create_acls_req_acl_creation, operation), KP_T_INT8, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"permission_type", offsetof(struct kp_create_acls_req_acl_creation, permission_type), KP_T_INT8, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_create_acls_req_acl_creation kp_create_acls_req_acl_creation_defaults = {.resource_pattern_type = 3};
 const struct kp_schema kp_create_acls_req_acl_creation_schema = {
     .name = "AclCreation",
     .fields = kp_create_acls_req_acl_creation_fields,
     .nfields = 7,
     .npositional = 7,
+    .fixed_max = 19,
     .size = sizeof(struct kp_create_acls_req_acl_creation),
+    .defaults = &kp_create_acls_req_acl_creation_defaults,
     .versions = {0, 3},
     .flex_min = 2,
 };
@@ -28,12 +31,15 @@ const struct kp_schema kp_create_acls_req_acl_creation_schema = {
 static const struct kp_field kp_create_acls_req_fields[] = {
     {"creations", offsetof(struct kp_create_acls_req, creations), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_create_acls_req_acl_creation), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_create_acls_req_acl_creation_schema},
 };
+static const struct kp_create_acls_req kp_create_acls_req_defaults = {0};
 const struct kp_schema kp_create_acls_req_schema = {
     .name = "CreateAclsRequest",
     .fields = kp_create_acls_req_fields,
     .nfields = 1,
     .npositional = 1,
+    .fixed_max = 5,
     .size = sizeof(struct kp_create_acls_req),
+    .defaults = &kp_create_acls_req_defaults,
     .versions = {0, 3},
     .flex_min = 2,
 };
@@ -42,12 +48,15 @@ static const struct kp_field kp_create_acls_resp_acl_creation_result_fields[] = 
     {"error_code", offsetof(struct kp_create_acls_resp_acl_creation_result, error_code), KP_T_INT16, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"error_message", offsetof(struct kp_create_acls_resp_acl_creation_result, error_message), KP_T_STRING, 0, 0, 0, 0, {0, KP_VMAX}, {0, KP_VMAX}, KP_VNONE, 0, NULL},
 };
+static const struct kp_create_acls_resp_acl_creation_result kp_create_acls_resp_acl_creation_result_defaults = {0};
 const struct kp_schema kp_create_acls_resp_acl_creation_result_schema = {
     .name = "AclCreationResult",
     .fields = kp_create_acls_resp_acl_creation_result_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 7,
     .size = sizeof(struct kp_create_acls_resp_acl_creation_result),
+    .defaults = &kp_create_acls_resp_acl_creation_result_defaults,
     .versions = {0, 3},
     .flex_min = 2,
 };
@@ -56,12 +65,15 @@ static const struct kp_field kp_create_acls_resp_fields[] = {
     {"throttle_time_ms", offsetof(struct kp_create_acls_resp, throttle_time_ms), KP_T_INT32, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"results", offsetof(struct kp_create_acls_resp, results), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_create_acls_resp_acl_creation_result), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_create_acls_resp_acl_creation_result_schema},
 };
+static const struct kp_create_acls_resp kp_create_acls_resp_defaults = {0};
 const struct kp_schema kp_create_acls_resp_schema = {
     .name = "CreateAclsResponse",
     .fields = kp_create_acls_resp_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 9,
     .size = sizeof(struct kp_create_acls_resp),
+    .defaults = &kp_create_acls_resp_defaults,
     .versions = {0, 3},
     .flex_min = 2,
 };

@@ -9,12 +9,15 @@
 static const struct kp_field kp_create_partitions_req_assignment_fields[] = {
     {"broker_ids", offsetof(struct kp_create_partitions_req_assignment, broker_ids), KP_T_ARRAY, KP_T_INT32, sizeof(int32_t), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_create_partitions_req_assignment kp_create_partitions_req_assignment_defaults = {0};
 const struct kp_schema kp_create_partitions_req_assignment_schema = {
     .name = "CreatePartitionsAssignment",
     .fields = kp_create_partitions_req_assignment_fields,
     .nfields = 1,
     .npositional = 1,
+    .fixed_max = 5,
     .size = sizeof(struct kp_create_partitions_req_assignment),
+    .defaults = &kp_create_partitions_req_assignment_defaults,
     .versions = {0, 3},
     .flex_min = 2,
 };
@@ -24,12 +27,15 @@ static const struct kp_field kp_create_partitions_req_topic_fields[] = {
     {"count", offsetof(struct kp_create_partitions_req_topic, count), KP_T_INT32, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"assignments", offsetof(struct kp_create_partitions_req_topic, assignments), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_create_partitions_req_assignment), 0, 0, {0, KP_VMAX}, {0, KP_VMAX}, KP_VNONE, 0, &kp_create_partitions_req_assignment_schema},
 };
+static const struct kp_create_partitions_req_topic kp_create_partitions_req_topic_defaults = {0};
 const struct kp_schema kp_create_partitions_req_topic_schema = {
     .name = "CreatePartitionsTopic",
     .fields = kp_create_partitions_req_topic_fields,
     .nfields = 3,
     .npositional = 3,
+    .fixed_max = 14,
     .size = sizeof(struct kp_create_partitions_req_topic),
+    .defaults = &kp_create_partitions_req_topic_defaults,
     .versions = {0, 3},
     .flex_min = 2,
 };
@@ -39,12 +45,15 @@ static const struct kp_field kp_create_partitions_req_fields[] = {
     {"timeout_ms", offsetof(struct kp_create_partitions_req, timeout_ms), KP_T_INT32, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"validate_only", offsetof(struct kp_create_partitions_req, validate_only), KP_T_BOOL, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_create_partitions_req kp_create_partitions_req_defaults = {0};
 const struct kp_schema kp_create_partitions_req_schema = {
     .name = "CreatePartitionsRequest",
     .fields = kp_create_partitions_req_fields,
     .nfields = 3,
     .npositional = 3,
+    .fixed_max = 10,
     .size = sizeof(struct kp_create_partitions_req),
+    .defaults = &kp_create_partitions_req_defaults,
     .versions = {0, 3},
     .flex_min = 2,
 };
@@ -54,12 +63,15 @@ static const struct kp_field kp_create_partitions_resp_topic_result_fields[] = {
     {"error_code", offsetof(struct kp_create_partitions_resp_topic_result, error_code), KP_T_INT16, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"error_message", offsetof(struct kp_create_partitions_resp_topic_result, error_message), KP_T_STRING, 0, 0, 0, 0, {0, KP_VMAX}, {0, KP_VMAX}, KP_VNONE, KP_DEF_NULL, NULL},
 };
+static const struct kp_create_partitions_resp_topic_result kp_create_partitions_resp_topic_result_defaults = {.error_message = {NULL, -1}};
 const struct kp_schema kp_create_partitions_resp_topic_result_schema = {
     .name = "CreatePartitionsTopicResult",
     .fields = kp_create_partitions_resp_topic_result_fields,
     .nfields = 3,
     .npositional = 3,
+    .fixed_max = 12,
     .size = sizeof(struct kp_create_partitions_resp_topic_result),
+    .defaults = &kp_create_partitions_resp_topic_result_defaults,
     .versions = {0, 3},
     .flex_min = 2,
 };
@@ -68,12 +80,15 @@ static const struct kp_field kp_create_partitions_resp_fields[] = {
     {"throttle_time_ms", offsetof(struct kp_create_partitions_resp, throttle_time_ms), KP_T_INT32, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"results", offsetof(struct kp_create_partitions_resp, results), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_create_partitions_resp_topic_result), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_create_partitions_resp_topic_result_schema},
 };
+static const struct kp_create_partitions_resp kp_create_partitions_resp_defaults = {0};
 const struct kp_schema kp_create_partitions_resp_schema = {
     .name = "CreatePartitionsResponse",
     .fields = kp_create_partitions_resp_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 9,
     .size = sizeof(struct kp_create_partitions_resp),
+    .defaults = &kp_create_partitions_resp_defaults,
     .versions = {0, 3},
     .flex_min = 2,
 };

@@ -10,12 +10,15 @@ static const struct kp_field kp_create_topics_req_creatable_replica_assignment_f
     {"partition_index", offsetof(struct kp_create_topics_req_creatable_replica_assignment, partition_index), KP_T_INT32, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"broker_ids", offsetof(struct kp_create_topics_req_creatable_replica_assignment, broker_ids), KP_T_ARRAY, KP_T_INT32, sizeof(int32_t), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_create_topics_req_creatable_replica_assignment kp_create_topics_req_creatable_replica_assignment_defaults = {0};
 const struct kp_schema kp_create_topics_req_creatable_replica_assignment_schema = {
     .name = "CreatableReplicaAssignment",
     .fields = kp_create_topics_req_creatable_replica_assignment_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 9,
     .size = sizeof(struct kp_create_topics_req_creatable_replica_assignment),
+    .defaults = &kp_create_topics_req_creatable_replica_assignment_defaults,
     .versions = {0, 7},
     .flex_min = 5,
 };
@@ -24,12 +27,15 @@ static const struct kp_field kp_create_topics_req_creatable_topic_config_fields[
     {"name", offsetof(struct kp_create_topics_req_creatable_topic_config, name), KP_T_STRING, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"value", offsetof(struct kp_create_topics_req_creatable_topic_config, value), KP_T_STRING, 0, 0, 0, 0, {0, KP_VMAX}, {0, KP_VMAX}, KP_VNONE, 0, NULL},
 };
+static const struct kp_create_topics_req_creatable_topic_config kp_create_topics_req_creatable_topic_config_defaults = {0};
 const struct kp_schema kp_create_topics_req_creatable_topic_config_schema = {
     .name = "CreatableTopicConfig",
     .fields = kp_create_topics_req_creatable_topic_config_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 10,
     .size = sizeof(struct kp_create_topics_req_creatable_topic_config),
+    .defaults = &kp_create_topics_req_creatable_topic_config_defaults,
     .versions = {0, 7},
     .flex_min = 5,
 };
@@ -41,12 +47,15 @@ static const struct kp_field kp_create_topics_req_creatable_topic_fields[] = {
     {"assignments", offsetof(struct kp_create_topics_req_creatable_topic, assignments), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_create_topics_req_creatable_replica_assignment), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_create_topics_req_creatable_replica_assignment_schema},
     {"configs", offsetof(struct kp_create_topics_req_creatable_topic, configs), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_create_topics_req_creatable_topic_config), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_create_topics_req_creatable_topic_config_schema},
 };
+static const struct kp_create_topics_req_creatable_topic kp_create_topics_req_creatable_topic_defaults = {0};
 const struct kp_schema kp_create_topics_req_creatable_topic_schema = {
     .name = "CreatableTopic",
     .fields = kp_create_topics_req_creatable_topic_fields,
     .nfields = 5,
     .npositional = 5,
+    .fixed_max = 21,
     .size = sizeof(struct kp_create_topics_req_creatable_topic),
+    .defaults = &kp_create_topics_req_creatable_topic_defaults,
     .versions = {0, 7},
     .flex_min = 5,
 };
@@ -56,12 +65,15 @@ static const struct kp_field kp_create_topics_req_fields[] = {
     {"timeout_ms", offsetof(struct kp_create_topics_req, timeout_ms), KP_T_INT32, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 60000, NULL},
     {"validate_only", offsetof(struct kp_create_topics_req, validate_only), KP_T_BOOL, 0, 0, 0, 0, {1, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_create_topics_req kp_create_topics_req_defaults = {.timeout_ms = 60000};
 const struct kp_schema kp_create_topics_req_schema = {
     .name = "CreateTopicsRequest",
     .fields = kp_create_topics_req_fields,
     .nfields = 3,
     .npositional = 3,
+    .fixed_max = 10,
     .size = sizeof(struct kp_create_topics_req),
+    .defaults = &kp_create_topics_req_defaults,
     .versions = {0, 7},
     .flex_min = 5,
 };
@@ -73,12 +85,15 @@ static const struct kp_field kp_create_topics_resp_creatable_topic_configs_field
     {"config_source", offsetof(struct kp_create_topics_resp_creatable_topic_configs, config_source), KP_T_INT8, 0, 0, KP_F_IGNORABLE, 0, {5, KP_VMAX}, KP_VNONE, KP_VNONE, -1, NULL},
     {"is_sensitive", offsetof(struct kp_create_topics_resp_creatable_topic_configs, is_sensitive), KP_T_BOOL, 0, 0, 0, 0, {5, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_create_topics_resp_creatable_topic_configs kp_create_topics_resp_creatable_topic_configs_defaults = {.config_source = -1};
 const struct kp_schema kp_create_topics_resp_creatable_topic_configs_schema = {
     .name = "CreatableTopicConfigs",
     .fields = kp_create_topics_resp_creatable_topic_configs_fields,
     .nfields = 5,
     .npositional = 5,
+    .fixed_max = 13,
     .size = sizeof(struct kp_create_topics_resp_creatable_topic_configs),
+    .defaults = &kp_create_topics_resp_creatable_topic_configs_defaults,
     .versions = {0, 7},
     .flex_min = 5,
 };
@@ -93,12 +108,15 @@ static const struct kp_field kp_create_topics_resp_creatable_topic_result_fields
     {"configs", offsetof(struct kp_create_topics_resp_creatable_topic_result, configs), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_create_topics_resp_creatable_topic_configs), KP_F_IGNORABLE, 0, {5, KP_VMAX}, {5, KP_VMAX}, KP_VNONE, 0, &kp_create_topics_resp_creatable_topic_configs_schema},
     {"topic_config_error_code", offsetof(struct kp_create_topics_resp_creatable_topic_result, topic_config_error_code), KP_T_INT16, 0, 0, KP_F_IGNORABLE, 0, {5, KP_VMAX}, KP_VNONE, {5, KP_VMAX}, 0, NULL},
 };
+static const struct kp_create_topics_resp_creatable_topic_result kp_create_topics_resp_creatable_topic_result_defaults = {.num_partitions = -1, .replication_factor = -1};
 const struct kp_schema kp_create_topics_resp_creatable_topic_result_schema = {
     .name = "CreatableTopicResult",
     .fields = kp_create_topics_resp_creatable_topic_result_fields,
     .nfields = 8,
     .npositional = 7,
+    .fixed_max = 39,
     .size = sizeof(struct kp_create_topics_resp_creatable_topic_result),
+    .defaults = &kp_create_topics_resp_creatable_topic_result_defaults,
     .versions = {0, 7},
     .flex_min = 5,
 };
@@ -107,12 +125,15 @@ static const struct kp_field kp_create_topics_resp_fields[] = {
     {"throttle_time_ms", offsetof(struct kp_create_topics_resp, throttle_time_ms), KP_T_INT32, 0, 0, KP_F_IGNORABLE, 0, {2, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"topics", offsetof(struct kp_create_topics_resp, topics), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_create_topics_resp_creatable_topic_result), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_create_topics_resp_creatable_topic_result_schema},
 };
+static const struct kp_create_topics_resp kp_create_topics_resp_defaults = {0};
 const struct kp_schema kp_create_topics_resp_schema = {
     .name = "CreateTopicsResponse",
     .fields = kp_create_topics_resp_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 9,
     .size = sizeof(struct kp_create_topics_resp),
+    .defaults = &kp_create_topics_resp_defaults,
     .versions = {0, 7},
     .flex_min = 5,
 };

@@ -15,12 +15,15 @@ static const struct kp_field kp_delete_acls_req_filter_fields[] = {
     {"operation", offsetof(struct kp_delete_acls_req_filter, operation), KP_T_INT8, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"permission_type", offsetof(struct kp_delete_acls_req_filter, permission_type), KP_T_INT8, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_delete_acls_req_filter kp_delete_acls_req_filter_defaults = {.pattern_type_filter = 3};
 const struct kp_schema kp_delete_acls_req_filter_schema = {
     .name = "DeleteAclsFilter",
     .fields = kp_delete_acls_req_filter_fields,
     .nfields = 7,
     .npositional = 7,
+    .fixed_max = 19,
     .size = sizeof(struct kp_delete_acls_req_filter),
+    .defaults = &kp_delete_acls_req_filter_defaults,
     .versions = {0, 3},
     .flex_min = 2,
 };
@@ -28,12 +31,15 @@ const struct kp_schema kp_delete_acls_req_filter_schema = {
 static const struct kp_field kp_delete_acls_req_fields[] = {
     {"filters", offsetof(struct kp_delete_acls_req, filters), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_delete_acls_req_filter), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_delete_acls_req_filter_schema},
 };
+static const struct kp_delete_acls_req kp_delete_acls_req_defaults = {0};
 const struct kp_schema kp_delete_acls_req_schema = {
     .name = "DeleteAclsRequest",
     .fields = kp_delete_acls_req_fields,
     .nfields = 1,
     .npositional = 1,
+    .fixed_max = 5,
     .size = sizeof(struct kp_delete_acls_req),
+    .defaults = &kp_delete_acls_req_defaults,
     .versions = {0, 3},
     .flex_min = 2,
 };
@@ -49,12 +55,15 @@ static const struct kp_field kp_delete_acls_resp_matching_acl_fields[] = {
     {"operation", offsetof(struct kp_delete_acls_resp_matching_acl, operation), KP_T_INT8, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"permission_type", offsetof(struct kp_delete_acls_resp_matching_acl, permission_type), KP_T_INT8, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_delete_acls_resp_matching_acl kp_delete_acls_resp_matching_acl_defaults = {.pattern_type = 3};
 const struct kp_schema kp_delete_acls_resp_matching_acl_schema = {
     .name = "DeleteAclsMatchingAcl",
     .fields = kp_delete_acls_resp_matching_acl_fields,
     .nfields = 9,
     .npositional = 9,
+    .fixed_max = 26,
     .size = sizeof(struct kp_delete_acls_resp_matching_acl),
+    .defaults = &kp_delete_acls_resp_matching_acl_defaults,
     .versions = {0, 3},
     .flex_min = 2,
 };
@@ -64,12 +73,15 @@ static const struct kp_field kp_delete_acls_resp_filter_result_fields[] = {
     {"error_message", offsetof(struct kp_delete_acls_resp_filter_result, error_message), KP_T_STRING, 0, 0, 0, 0, {0, KP_VMAX}, {0, KP_VMAX}, KP_VNONE, 0, NULL},
     {"matching_acls", offsetof(struct kp_delete_acls_resp_filter_result, matching_acls), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_delete_acls_resp_matching_acl), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_delete_acls_resp_matching_acl_schema},
 };
+static const struct kp_delete_acls_resp_filter_result kp_delete_acls_resp_filter_result_defaults = {0};
 const struct kp_schema kp_delete_acls_resp_filter_result_schema = {
     .name = "DeleteAclsFilterResult",
     .fields = kp_delete_acls_resp_filter_result_fields,
     .nfields = 3,
     .npositional = 3,
+    .fixed_max = 12,
     .size = sizeof(struct kp_delete_acls_resp_filter_result),
+    .defaults = &kp_delete_acls_resp_filter_result_defaults,
     .versions = {0, 3},
     .flex_min = 2,
 };
@@ -78,12 +90,15 @@ static const struct kp_field kp_delete_acls_resp_fields[] = {
     {"throttle_time_ms", offsetof(struct kp_delete_acls_resp, throttle_time_ms), KP_T_INT32, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"filter_results", offsetof(struct kp_delete_acls_resp, filter_results), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_delete_acls_resp_filter_result), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_delete_acls_resp_filter_result_schema},
 };
+static const struct kp_delete_acls_resp kp_delete_acls_resp_defaults = {0};
 const struct kp_schema kp_delete_acls_resp_schema = {
     .name = "DeleteAclsResponse",
     .fields = kp_delete_acls_resp_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 9,
     .size = sizeof(struct kp_delete_acls_resp),
+    .defaults = &kp_delete_acls_resp_defaults,
     .versions = {0, 3},
     .flex_min = 2,
 };

@@ -9,12 +9,15 @@
 static const struct kp_field kp_delete_groups_req_fields[] = {
     {"groups_names", offsetof(struct kp_delete_groups_req, groups_names), KP_T_ARRAY, KP_T_STRING, sizeof(struct kc_slice), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_delete_groups_req kp_delete_groups_req_defaults = {0};
 const struct kp_schema kp_delete_groups_req_schema = {
     .name = "DeleteGroupsRequest",
     .fields = kp_delete_groups_req_fields,
     .nfields = 1,
     .npositional = 1,
+    .fixed_max = 5,
     .size = sizeof(struct kp_delete_groups_req),
+    .defaults = &kp_delete_groups_req_defaults,
     .versions = {0, 2},
     .flex_min = 2,
 };
@@ -23,12 +26,15 @@ static const struct kp_field kp_delete_groups_resp_deletable_group_result_fields
     {"group_id", offsetof(struct kp_delete_groups_resp_deletable_group_result, group_id), KP_T_STRING, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"error_code", offsetof(struct kp_delete_groups_resp_deletable_group_result, error_code), KP_T_INT16, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_delete_groups_resp_deletable_group_result kp_delete_groups_resp_deletable_group_result_defaults = {0};
 const struct kp_schema kp_delete_groups_resp_deletable_group_result_schema = {
     .name = "DeletableGroupResult",
     .fields = kp_delete_groups_resp_deletable_group_result_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 7,
     .size = sizeof(struct kp_delete_groups_resp_deletable_group_result),
+    .defaults = &kp_delete_groups_resp_deletable_group_result_defaults,
     .versions = {0, 2},
     .flex_min = 2,
 };
@@ -37,12 +43,15 @@ static const struct kp_field kp_delete_groups_resp_fields[] = {
     {"throttle_time_ms", offsetof(struct kp_delete_groups_resp, throttle_time_ms), KP_T_INT32, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"results", offsetof(struct kp_delete_groups_resp, results), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_delete_groups_resp_deletable_group_result), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_delete_groups_resp_deletable_group_result_schema},
 };
+static const struct kp_delete_groups_resp kp_delete_groups_resp_defaults = {0};
 const struct kp_schema kp_delete_groups_resp_schema = {
     .name = "DeleteGroupsResponse",
     .fields = kp_delete_groups_resp_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 9,
     .size = sizeof(struct kp_delete_groups_resp),
+    .defaults = &kp_delete_groups_resp_defaults,
     .versions = {0, 2},
     .flex_min = 2,
 };

@@ -10,12 +10,15 @@ static const struct kp_field kp_delete_records_req_partition_fields[] = {
     {"partition_index", offsetof(struct kp_delete_records_req_partition, partition_index), KP_T_INT32, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"offset", offsetof(struct kp_delete_records_req_partition, offset), KP_T_INT64, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_delete_records_req_partition kp_delete_records_req_partition_defaults = {0};
 const struct kp_schema kp_delete_records_req_partition_schema = {
     .name = "DeleteRecordsPartition",
     .fields = kp_delete_records_req_partition_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 12,
     .size = sizeof(struct kp_delete_records_req_partition),
+    .defaults = &kp_delete_records_req_partition_defaults,
     .versions = {0, 2},
     .flex_min = 2,
 };
@@ -24,12 +27,15 @@ static const struct kp_field kp_delete_records_req_topic_fields[] = {
     {"name", offsetof(struct kp_delete_records_req_topic, name), KP_T_STRING, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"partitions", offsetof(struct kp_delete_records_req_topic, partitions), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_delete_records_req_partition), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_delete_records_req_partition_schema},
 };
+static const struct kp_delete_records_req_topic kp_delete_records_req_topic_defaults = {0};
 const struct kp_schema kp_delete_records_req_topic_schema = {
     .name = "DeleteRecordsTopic",
     .fields = kp_delete_records_req_topic_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 10,
     .size = sizeof(struct kp_delete_records_req_topic),
+    .defaults = &kp_delete_records_req_topic_defaults,
     .versions = {0, 2},
     .flex_min = 2,
 };
@@ -38,12 +44,15 @@ static const struct kp_field kp_delete_records_req_fields[] = {
     {"topics", offsetof(struct kp_delete_records_req, topics), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_delete_records_req_topic), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_delete_records_req_topic_schema},
     {"timeout_ms", offsetof(struct kp_delete_records_req, timeout_ms), KP_T_INT32, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_delete_records_req kp_delete_records_req_defaults = {0};
 const struct kp_schema kp_delete_records_req_schema = {
     .name = "DeleteRecordsRequest",
     .fields = kp_delete_records_req_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 9,
     .size = sizeof(struct kp_delete_records_req),
+    .defaults = &kp_delete_records_req_defaults,
     .versions = {0, 2},
     .flex_min = 2,
 };
@@ -53,12 +62,15 @@ static const struct kp_field kp_delete_records_resp_partition_result_fields[] = 
     {"low_watermark", offsetof(struct kp_delete_records_resp_partition_result, low_watermark), KP_T_INT64, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"error_code", offsetof(struct kp_delete_records_resp_partition_result, error_code), KP_T_INT16, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_delete_records_resp_partition_result kp_delete_records_resp_partition_result_defaults = {0};
 const struct kp_schema kp_delete_records_resp_partition_result_schema = {
     .name = "DeleteRecordsPartitionResult",
     .fields = kp_delete_records_resp_partition_result_fields,
     .nfields = 3,
     .npositional = 3,
+    .fixed_max = 14,
     .size = sizeof(struct kp_delete_records_resp_partition_result),
+    .defaults = &kp_delete_records_resp_partition_result_defaults,
     .versions = {0, 2},
     .flex_min = 2,
 };
@@ -67,12 +79,15 @@ static const struct kp_field kp_delete_records_resp_topic_result_fields[] = {
     {"name", offsetof(struct kp_delete_records_resp_topic_result, name), KP_T_STRING, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"partitions", offsetof(struct kp_delete_records_resp_topic_result, partitions), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_delete_records_resp_partition_result), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_delete_records_resp_partition_result_schema},
 };
+static const struct kp_delete_records_resp_topic_result kp_delete_records_resp_topic_result_defaults = {0};
 const struct kp_schema kp_delete_records_resp_topic_result_schema = {
     .name = "DeleteRecordsTopicResult",
     .fields = kp_delete_records_resp_topic_result_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 10,
     .size = sizeof(struct kp_delete_records_resp_topic_result),
+    .defaults = &kp_delete_records_resp_topic_result_defaults,
     .versions = {0, 2},
     .flex_min = 2,
 };
@@ -81,12 +96,15 @@ static const struct kp_field kp_delete_records_resp_fields[] = {
     {"throttle_time_ms", offsetof(struct kp_delete_records_resp, throttle_time_ms), KP_T_INT32, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"topics", offsetof(struct kp_delete_records_resp, topics), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_delete_records_resp_topic_result), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_delete_records_resp_topic_result_schema},
 };
+static const struct kp_delete_records_resp kp_delete_records_resp_defaults = {0};
 const struct kp_schema kp_delete_records_resp_schema = {
     .name = "DeleteRecordsResponse",
     .fields = kp_delete_records_resp_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 9,
     .size = sizeof(struct kp_delete_records_resp),
+    .defaults = &kp_delete_records_resp_defaults,
     .versions = {0, 2},
     .flex_min = 2,
 };

@@ -10,12 +10,15 @@ static const struct kp_field kp_delete_topics_req_delete_topic_state_fields[] = 
     {"name", offsetof(struct kp_delete_topics_req_delete_topic_state, name), KP_T_STRING, 0, 0, 0, 0, {6, KP_VMAX}, {6, KP_VMAX}, KP_VNONE, KP_DEF_NULL, NULL},
     {"topic_id", offsetof(struct kp_delete_topics_req_delete_topic_state, topic_id), KP_T_UUID, 0, 0, 0, 0, {6, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_delete_topics_req_delete_topic_state kp_delete_topics_req_delete_topic_state_defaults = {.name = {NULL, -1}};
 const struct kp_schema kp_delete_topics_req_delete_topic_state_schema = {
     .name = "DeleteTopicState",
     .fields = kp_delete_topics_req_delete_topic_state_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 21,
     .size = sizeof(struct kp_delete_topics_req_delete_topic_state),
+    .defaults = &kp_delete_topics_req_delete_topic_state_defaults,
     .versions = {0, 6},
     .flex_min = 4,
 };
@@ -25,12 +28,15 @@ static const struct kp_field kp_delete_topics_req_fields[] = {
     {"topic_names", offsetof(struct kp_delete_topics_req, topic_names), KP_T_ARRAY, KP_T_STRING, sizeof(struct kc_slice), KP_F_IGNORABLE, 0, {0, 5}, KP_VNONE, KP_VNONE, 0, NULL},
     {"timeout_ms", offsetof(struct kp_delete_topics_req, timeout_ms), KP_T_INT32, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_delete_topics_req kp_delete_topics_req_defaults = {0};
 const struct kp_schema kp_delete_topics_req_schema = {
     .name = "DeleteTopicsRequest",
     .fields = kp_delete_topics_req_fields,
     .nfields = 3,
     .npositional = 3,
+    .fixed_max = 14,
     .size = sizeof(struct kp_delete_topics_req),
+    .defaults = &kp_delete_topics_req_defaults,
     .versions = {0, 6},
     .flex_min = 4,
 };
@@ -41,12 +47,15 @@ static const struct kp_field kp_delete_topics_resp_deletable_topic_result_fields
     {"error_code", offsetof(struct kp_delete_topics_resp_deletable_topic_result, error_code), KP_T_INT16, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"error_message", offsetof(struct kp_delete_topics_resp_deletable_topic_result, error_message), KP_T_STRING, 0, 0, KP_F_IGNORABLE, 0, {5, KP_VMAX}, {5, KP_VMAX}, KP_VNONE, KP_DEF_NULL, NULL},
 };
+static const struct kp_delete_topics_resp_deletable_topic_result kp_delete_topics_resp_deletable_topic_result_defaults = {.error_message = {NULL, -1}};
 const struct kp_schema kp_delete_topics_resp_deletable_topic_result_schema = {
     .name = "DeletableTopicResult",
     .fields = kp_delete_topics_resp_deletable_topic_result_fields,
     .nfields = 4,
     .npositional = 4,
+    .fixed_max = 28,
     .size = sizeof(struct kp_delete_topics_resp_deletable_topic_result),
+    .defaults = &kp_delete_topics_resp_deletable_topic_result_defaults,
     .versions = {0, 6},
     .flex_min = 4,
 };
@@ -55,12 +64,15 @@ static const struct kp_field kp_delete_topics_resp_fields[] = {
     {"throttle_time_ms", offsetof(struct kp_delete_topics_resp, throttle_time_ms), KP_T_INT32, 0, 0, KP_F_IGNORABLE, 0, {1, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"responses", offsetof(struct kp_delete_topics_resp, responses), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_delete_topics_resp_deletable_topic_result), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_delete_topics_resp_deletable_topic_result_schema},
 };
+static const struct kp_delete_topics_resp kp_delete_topics_resp_defaults = {0};
 const struct kp_schema kp_delete_topics_resp_schema = {
     .name = "DeleteTopicsResponse",
     .fields = kp_delete_topics_resp_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 9,
     .size = sizeof(struct kp_delete_topics_resp),
+    .defaults = &kp_delete_topics_resp_defaults,
     .versions = {0, 6},
     .flex_min = 4,
 };

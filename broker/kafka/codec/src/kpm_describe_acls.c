@@ -15,12 +15,15 @@ static const struct kp_field kp_describe_acls_req_fields[] = {
     {"operation", offsetof(struct kp_describe_acls_req, operation), KP_T_INT8, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"permission_type", offsetof(struct kp_describe_acls_req, permission_type), KP_T_INT8, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_describe_acls_req kp_describe_acls_req_defaults = {.pattern_type_filter = 3};
 const struct kp_schema kp_describe_acls_req_schema = {
     .name = "DescribeAclsRequest",
     .fields = kp_describe_acls_req_fields,
     .nfields = 7,
     .npositional = 7,
+    .fixed_max = 19,
     .size = sizeof(struct kp_describe_acls_req),
+    .defaults = &kp_describe_acls_req_defaults,
     .versions = {0, 3},
     .flex_min = 2,
 };
@@ -31,12 +34,15 @@ static const struct kp_field kp_describe_acls_resp_acl_description_fields[] = {
     {"operation", offsetof(struct kp_describe_acls_resp_acl_description, operation), KP_T_INT8, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"permission_type", offsetof(struct kp_describe_acls_resp_acl_description, permission_type), KP_T_INT8, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_describe_acls_resp_acl_description kp_describe_acls_resp_acl_description_defaults = {0};
 const struct kp_schema kp_describe_acls_resp_acl_description_schema = {
     .name = "AclDescription",
     .fields = kp_describe_acls_resp_acl_description_fields,
     .nfields = 4,
     .npositional = 4,
+    .fixed_max = 12,
     .size = sizeof(struct kp_describe_acls_resp_acl_description),
+    .defaults = &kp_describe_acls_resp_acl_description_defaults,
     .versions = {0, 3},
     .flex_min = 2,
 };
@@ -47,12 +53,15 @@ static const struct kp_field kp_describe_acls_resp_resource_fields[] = {
     {"pattern_type", offsetof(struct kp_describe_acls_resp_resource, pattern_type), KP_T_INT8, 0, 0, 0, 0, {1, KP_VMAX}, KP_VNONE, KP_VNONE, 3, NULL},
     {"acls", offsetof(struct kp_describe_acls_resp_resource, acls), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_describe_acls_resp_acl_description), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_describe_acls_resp_acl_description_schema},
 };
+static const struct kp_describe_acls_resp_resource kp_describe_acls_resp_resource_defaults = {.pattern_type = 3};
 const struct kp_schema kp_describe_acls_resp_resource_schema = {
     .name = "DescribeAclsResource",
     .fields = kp_describe_acls_resp_resource_fields,
     .nfields = 4,
     .npositional = 4,
+    .fixed_max = 12,
     .size = sizeof(struct kp_describe_acls_resp_resource),
+    .defaults = &kp_describe_acls_resp_resource_defaults,
     .versions = {0, 3},
     .flex_min = 2,
 };
@@ -63,12 +72,15 @@ static const struct kp_field kp_describe_acls_resp_fields[] = {
     {"error_message", offsetof(struct kp_describe_acls_resp, error_message), KP_T_STRING, 0, 0, 0, 0, {0, KP_VMAX}, {0, KP_VMAX}, KP_VNONE, 0, NULL},
     {"resources", offsetof(struct kp_describe_acls_resp, resources), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_describe_acls_resp_resource), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_describe_acls_resp_resource_schema},
 };
+static const struct kp_describe_acls_resp kp_describe_acls_resp_defaults = {0};
 const struct kp_schema kp_describe_acls_resp_schema = {
     .name = "DescribeAclsResponse",
     .fields = kp_describe_acls_resp_fields,
     .nfields = 4,
     .npositional = 4,
+    .fixed_max = 16,
     .size = sizeof(struct kp_describe_acls_resp),
+    .defaults = &kp_describe_acls_resp_defaults,
     .versions = {0, 3},
     .flex_min = 2,
 };

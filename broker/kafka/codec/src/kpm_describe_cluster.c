@@ -10,12 +10,15 @@ static const struct kp_field kp_describe_cluster_req_fields[] = {
     {"include_cluster_authorized_operations", offsetof(struct kp_describe_cluster_req, include_cluster_authorized_operations), KP_T_BOOL, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"endpoint_type", offsetof(struct kp_describe_cluster_req, endpoint_type), KP_T_INT8, 0, 0, 0, 0, {1, KP_VMAX}, KP_VNONE, KP_VNONE, 1, NULL},
 };
+static const struct kp_describe_cluster_req kp_describe_cluster_req_defaults = {.endpoint_type = 1};
 const struct kp_schema kp_describe_cluster_req_schema = {
     .name = "DescribeClusterRequest",
     .fields = kp_describe_cluster_req_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 2,
     .size = sizeof(struct kp_describe_cluster_req),
+    .defaults = &kp_describe_cluster_req_defaults,
     .versions = {0, 1},
     .flex_min = 0,
 };
@@ -26,12 +29,15 @@ static const struct kp_field kp_describe_cluster_resp_broker_fields[] = {
     {"port", offsetof(struct kp_describe_cluster_resp_broker, port), KP_T_INT32, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"rack", offsetof(struct kp_describe_cluster_resp_broker, rack), KP_T_STRING, 0, 0, 0, 0, {0, KP_VMAX}, {0, KP_VMAX}, KP_VNONE, KP_DEF_NULL, NULL},
 };
+static const struct kp_describe_cluster_resp_broker kp_describe_cluster_resp_broker_defaults = {.rack = {NULL, -1}};
 const struct kp_schema kp_describe_cluster_resp_broker_schema = {
     .name = "DescribeClusterBroker",
     .fields = kp_describe_cluster_resp_broker_fields,
     .nfields = 4,
     .npositional = 4,
+    .fixed_max = 18,
     .size = sizeof(struct kp_describe_cluster_resp_broker),
+    .defaults = &kp_describe_cluster_resp_broker_defaults,
     .versions = {0, 1},
     .flex_min = 0,
 };
@@ -46,12 +52,15 @@ static const struct kp_field kp_describe_cluster_resp_fields[] = {
     {"brokers", offsetof(struct kp_describe_cluster_resp, brokers), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_describe_cluster_resp_broker), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_describe_cluster_resp_broker_schema},
     {"cluster_authorized_operations", offsetof(struct kp_describe_cluster_resp, cluster_authorized_operations), KP_T_INT32, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, -2147483648, NULL},
 };
+static const struct kp_describe_cluster_resp kp_describe_cluster_resp_defaults = {.error_message = {NULL, -1}, .endpoint_type = 1, .controller_id = -1, .cluster_authorized_operations = INT32_MIN};
 const struct kp_schema kp_describe_cluster_resp_schema = {
     .name = "DescribeClusterResponse",
     .fields = kp_describe_cluster_resp_fields,
     .nfields = 8,
     .npositional = 8,
+    .fixed_max = 30,
     .size = sizeof(struct kp_describe_cluster_resp),
+    .defaults = &kp_describe_cluster_resp_defaults,
     .versions = {0, 1},
     .flex_min = 0,
 };

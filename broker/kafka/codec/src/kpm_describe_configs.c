@@ -11,12 +11,15 @@ static const struct kp_field kp_describe_configs_req_resource_fields[] = {
     {"resource_name", offsetof(struct kp_describe_configs_req_resource, resource_name), KP_T_STRING, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"configuration_keys", offsetof(struct kp_describe_configs_req_resource, configuration_keys), KP_T_ARRAY, KP_T_STRING, sizeof(struct kc_slice), 0, 0, {0, KP_VMAX}, {0, KP_VMAX}, KP_VNONE, 0, NULL},
 };
+static const struct kp_describe_configs_req_resource kp_describe_configs_req_resource_defaults = {0};
 const struct kp_schema kp_describe_configs_req_resource_schema = {
     .name = "DescribeConfigsResource",
     .fields = kp_describe_configs_req_resource_fields,
     .nfields = 3,
     .npositional = 3,
+    .fixed_max = 11,
     .size = sizeof(struct kp_describe_configs_req_resource),
+    .defaults = &kp_describe_configs_req_resource_defaults,
     .versions = {0, 4},
     .flex_min = 4,
 };
@@ -26,12 +29,15 @@ static const struct kp_field kp_describe_configs_req_fields[] = {
     {"include_synonyms", offsetof(struct kp_describe_configs_req, include_synonyms), KP_T_BOOL, 0, 0, 0, 0, {1, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"include_documentation", offsetof(struct kp_describe_configs_req, include_documentation), KP_T_BOOL, 0, 0, 0, 0, {3, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_describe_configs_req kp_describe_configs_req_defaults = {0};
 const struct kp_schema kp_describe_configs_req_schema = {
     .name = "DescribeConfigsRequest",
     .fields = kp_describe_configs_req_fields,
     .nfields = 3,
     .npositional = 3,
+    .fixed_max = 7,
     .size = sizeof(struct kp_describe_configs_req),
+    .defaults = &kp_describe_configs_req_defaults,
     .versions = {0, 4},
     .flex_min = 4,
 };
@@ -41,12 +47,15 @@ static const struct kp_field kp_describe_configs_resp_synonym_fields[] = {
     {"value", offsetof(struct kp_describe_configs_resp_synonym, value), KP_T_STRING, 0, 0, 0, 0, {1, KP_VMAX}, {0, KP_VMAX}, KP_VNONE, 0, NULL},
     {"source", offsetof(struct kp_describe_configs_resp_synonym, source), KP_T_INT8, 0, 0, 0, 0, {1, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_describe_configs_resp_synonym kp_describe_configs_resp_synonym_defaults = {0};
 const struct kp_schema kp_describe_configs_resp_synonym_schema = {
     .name = "DescribeConfigsSynonym",
     .fields = kp_describe_configs_resp_synonym_fields,
     .nfields = 3,
     .npositional = 3,
+    .fixed_max = 11,
     .size = sizeof(struct kp_describe_configs_resp_synonym),
+    .defaults = &kp_describe_configs_resp_synonym_defaults,
     .versions = {0, 4},
     .flex_min = 4,
 };
@@ -62,12 +71,15 @@ static const struct kp_field kp_describe_configs_resp_resource_result_fields[] =
     {"config_type", offsetof(struct kp_describe_configs_resp_resource_result, config_type), KP_T_INT8, 0, 0, KP_F_IGNORABLE, 0, {3, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"documentation", offsetof(struct kp_describe_configs_resp_resource_result, documentation), KP_T_STRING, 0, 0, KP_F_IGNORABLE, 0, {3, KP_VMAX}, {0, KP_VMAX}, KP_VNONE, 0, NULL},
 };
+static const struct kp_describe_configs_resp_resource_result kp_describe_configs_resp_resource_result_defaults = {.config_source = -1};
 const struct kp_schema kp_describe_configs_resp_resource_result_schema = {
     .name = "DescribeConfigsResourceResult",
     .fields = kp_describe_configs_resp_resource_result_fields,
     .nfields = 9,
     .npositional = 9,
+    .fixed_max = 25,
     .size = sizeof(struct kp_describe_configs_resp_resource_result),
+    .defaults = &kp_describe_configs_resp_resource_result_defaults,
     .versions = {0, 4},
     .flex_min = 4,
 };
@@ -79,12 +91,15 @@ static const struct kp_field kp_describe_configs_resp_result_fields[] = {
     {"resource_name", offsetof(struct kp_describe_configs_resp_result, resource_name), KP_T_STRING, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"configs", offsetof(struct kp_describe_configs_resp_result, configs), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_describe_configs_resp_resource_result), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_describe_configs_resp_resource_result_schema},
 };
+static const struct kp_describe_configs_resp_result kp_describe_configs_resp_result_defaults = {0};
 const struct kp_schema kp_describe_configs_resp_result_schema = {
     .name = "DescribeConfigsResult",
     .fields = kp_describe_configs_resp_result_fields,
     .nfields = 5,
     .npositional = 5,
+    .fixed_max = 18,
     .size = sizeof(struct kp_describe_configs_resp_result),
+    .defaults = &kp_describe_configs_resp_result_defaults,
     .versions = {0, 4},
     .flex_min = 4,
 };
@@ -93,12 +108,15 @@ static const struct kp_field kp_describe_configs_resp_fields[] = {
     {"throttle_time_ms", offsetof(struct kp_describe_configs_resp, throttle_time_ms), KP_T_INT32, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"results", offsetof(struct kp_describe_configs_resp, results), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_describe_configs_resp_result), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_describe_configs_resp_result_schema},
 };
+static const struct kp_describe_configs_resp kp_describe_configs_resp_defaults = {0};
 const struct kp_schema kp_describe_configs_resp_schema = {
     .name = "DescribeConfigsResponse",
     .fields = kp_describe_configs_resp_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 9,
     .size = sizeof(struct kp_describe_configs_resp),
+    .defaults = &kp_describe_configs_resp_defaults,
     .versions = {0, 4},
     .flex_min = 4,
 };

@@ -10,12 +10,15 @@ static const struct kp_field kp_describe_groups_req_fields[] = {
     {"groups", offsetof(struct kp_describe_groups_req, groups), KP_T_ARRAY, KP_T_STRING, sizeof(struct kc_slice), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"include_authorized_operations", offsetof(struct kp_describe_groups_req, include_authorized_operations), KP_T_BOOL, 0, 0, 0, 0, {3, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_describe_groups_req kp_describe_groups_req_defaults = {0};
 const struct kp_schema kp_describe_groups_req_schema = {
     .name = "DescribeGroupsRequest",
     .fields = kp_describe_groups_req_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 6,
     .size = sizeof(struct kp_describe_groups_req),
+    .defaults = &kp_describe_groups_req_defaults,
     .versions = {0, 5},
     .flex_min = 5,
 };
@@ -28,12 +31,15 @@ static const struct kp_field kp_describe_groups_resp_described_group_member_fiel
     {"member_metadata", offsetof(struct kp_describe_groups_resp_described_group_member, member_metadata), KP_T_BYTES, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"member_assignment", offsetof(struct kp_describe_groups_resp_described_group_member, member_assignment), KP_T_BYTES, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_describe_groups_resp_described_group_member kp_describe_groups_resp_described_group_member_defaults = {.group_instance_id = {NULL, -1}};
 const struct kp_schema kp_describe_groups_resp_described_group_member_schema = {
     .name = "DescribedGroupMember",
     .fields = kp_describe_groups_resp_described_group_member_fields,
     .nfields = 6,
     .npositional = 6,
+    .fixed_max = 30,
     .size = sizeof(struct kp_describe_groups_resp_described_group_member),
+    .defaults = &kp_describe_groups_resp_described_group_member_defaults,
     .versions = {0, 5},
     .flex_min = 5,
 };
@@ -47,12 +53,15 @@ static const struct kp_field kp_describe_groups_resp_described_group_fields[] = 
     {"members", offsetof(struct kp_describe_groups_resp_described_group, members), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_describe_groups_resp_described_group_member), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_describe_groups_resp_described_group_member_schema},
     {"authorized_operations", offsetof(struct kp_describe_groups_resp_described_group, authorized_operations), KP_T_INT32, 0, 0, 0, 0, {3, KP_VMAX}, KP_VNONE, KP_VNONE, -2147483648, NULL},
 };
+static const struct kp_describe_groups_resp_described_group kp_describe_groups_resp_described_group_defaults = {.authorized_operations = INT32_MIN};
 const struct kp_schema kp_describe_groups_resp_described_group_schema = {
     .name = "DescribedGroup",
     .fields = kp_describe_groups_resp_described_group_fields,
     .nfields = 7,
     .npositional = 7,
+    .fixed_max = 31,
     .size = sizeof(struct kp_describe_groups_resp_described_group),
+    .defaults = &kp_describe_groups_resp_described_group_defaults,
     .versions = {0, 5},
     .flex_min = 5,
 };
@@ -61,12 +70,15 @@ static const struct kp_field kp_describe_groups_resp_fields[] = {
     {"throttle_time_ms", offsetof(struct kp_describe_groups_resp, throttle_time_ms), KP_T_INT32, 0, 0, KP_F_IGNORABLE, 0, {1, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"groups", offsetof(struct kp_describe_groups_resp, groups), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_describe_groups_resp_described_group), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_describe_groups_resp_described_group_schema},
 };
+static const struct kp_describe_groups_resp kp_describe_groups_resp_defaults = {0};
 const struct kp_schema kp_describe_groups_resp_schema = {
     .name = "DescribeGroupsResponse",
     .fields = kp_describe_groups_resp_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 9,
     .size = sizeof(struct kp_describe_groups_resp),
+    .defaults = &kp_describe_groups_resp_defaults,
     .versions = {0, 5},
     .flex_min = 5,
 };

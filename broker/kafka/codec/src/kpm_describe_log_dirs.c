@@ -10,12 +10,15 @@ static const struct kp_field kp_describe_log_dirs_req_describable_log_dir_topic_
     {"topic", offsetof(struct kp_describe_log_dirs_req_describable_log_dir_topic, topic), KP_T_STRING, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"partitions", offsetof(struct kp_describe_log_dirs_req_describable_log_dir_topic, partitions), KP_T_ARRAY, KP_T_INT32, sizeof(int32_t), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_describe_log_dirs_req_describable_log_dir_topic kp_describe_log_dirs_req_describable_log_dir_topic_defaults = {0};
 const struct kp_schema kp_describe_log_dirs_req_describable_log_dir_topic_schema = {
     .name = "DescribableLogDirTopic",
     .fields = kp_describe_log_dirs_req_describable_log_dir_topic_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 10,
     .size = sizeof(struct kp_describe_log_dirs_req_describable_log_dir_topic),
+    .defaults = &kp_describe_log_dirs_req_describable_log_dir_topic_defaults,
     .versions = {0, 4},
     .flex_min = 2,
 };
@@ -23,12 +26,15 @@ const struct kp_schema kp_describe_log_dirs_req_describable_log_dir_topic_schema
 static const struct kp_field kp_describe_log_dirs_req_fields[] = {
     {"topics", offsetof(struct kp_describe_log_dirs_req, topics), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_describe_log_dirs_req_describable_log_dir_topic), 0, 0, {0, KP_VMAX}, {0, KP_VMAX}, KP_VNONE, 0, &kp_describe_log_dirs_req_describable_log_dir_topic_schema},
 };
+static const struct kp_describe_log_dirs_req kp_describe_log_dirs_req_defaults = {0};
 const struct kp_schema kp_describe_log_dirs_req_schema = {
     .name = "DescribeLogDirsRequest",
     .fields = kp_describe_log_dirs_req_fields,
     .nfields = 1,
     .npositional = 1,
+    .fixed_max = 5,
     .size = sizeof(struct kp_describe_log_dirs_req),
+    .defaults = &kp_describe_log_dirs_req_defaults,
     .versions = {0, 4},
     .flex_min = 2,
 };
@@ -39,12 +45,15 @@ static const struct kp_field kp_describe_log_dirs_resp_partition_fields[] = {
     {"offset_lag", offsetof(struct kp_describe_log_dirs_resp_partition, offset_lag), KP_T_INT64, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"is_future_key", offsetof(struct kp_describe_log_dirs_resp_partition, is_future_key), KP_T_BOOL, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_describe_log_dirs_resp_partition kp_describe_log_dirs_resp_partition_defaults = {0};
 const struct kp_schema kp_describe_log_dirs_resp_partition_schema = {
     .name = "DescribeLogDirsPartition",
     .fields = kp_describe_log_dirs_resp_partition_fields,
     .nfields = 4,
     .npositional = 4,
+    .fixed_max = 21,
     .size = sizeof(struct kp_describe_log_dirs_resp_partition),
+    .defaults = &kp_describe_log_dirs_resp_partition_defaults,
     .versions = {0, 4},
     .flex_min = 2,
 };
@@ -53,12 +62,15 @@ static const struct kp_field kp_describe_log_dirs_resp_topic_fields[] = {
     {"name", offsetof(struct kp_describe_log_dirs_resp_topic, name), KP_T_STRING, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"partitions", offsetof(struct kp_describe_log_dirs_resp_topic, partitions), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_describe_log_dirs_resp_partition), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_describe_log_dirs_resp_partition_schema},
 };
+static const struct kp_describe_log_dirs_resp_topic kp_describe_log_dirs_resp_topic_defaults = {0};
 const struct kp_schema kp_describe_log_dirs_resp_topic_schema = {
     .name = "DescribeLogDirsTopic",
     .fields = kp_describe_log_dirs_resp_topic_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 10,
     .size = sizeof(struct kp_describe_log_dirs_resp_topic),
+    .defaults = &kp_describe_log_dirs_resp_topic_defaults,
     .versions = {0, 4},
     .flex_min = 2,
 };
@@ -70,12 +82,15 @@ static const struct kp_field kp_describe_log_dirs_resp_result_fields[] = {
     {"total_bytes", offsetof(struct kp_describe_log_dirs_resp_result, total_bytes), KP_T_INT64, 0, 0, KP_F_IGNORABLE, 0, {4, KP_VMAX}, KP_VNONE, KP_VNONE, -1, NULL},
     {"usable_bytes", offsetof(struct kp_describe_log_dirs_resp_result, usable_bytes), KP_T_INT64, 0, 0, KP_F_IGNORABLE, 0, {4, KP_VMAX}, KP_VNONE, KP_VNONE, -1, NULL},
 };
+static const struct kp_describe_log_dirs_resp_result kp_describe_log_dirs_resp_result_defaults = {.total_bytes = -1, .usable_bytes = -1};
 const struct kp_schema kp_describe_log_dirs_resp_result_schema = {
     .name = "DescribeLogDirsResult",
     .fields = kp_describe_log_dirs_resp_result_fields,
     .nfields = 5,
     .npositional = 5,
+    .fixed_max = 28,
     .size = sizeof(struct kp_describe_log_dirs_resp_result),
+    .defaults = &kp_describe_log_dirs_resp_result_defaults,
     .versions = {0, 4},
     .flex_min = 2,
 };
@@ -85,12 +100,15 @@ static const struct kp_field kp_describe_log_dirs_resp_fields[] = {
     {"error_code", offsetof(struct kp_describe_log_dirs_resp, error_code), KP_T_INT16, 0, 0, KP_F_IGNORABLE, 0, {3, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"results", offsetof(struct kp_describe_log_dirs_resp, results), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_describe_log_dirs_resp_result), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_describe_log_dirs_resp_result_schema},
 };
+static const struct kp_describe_log_dirs_resp kp_describe_log_dirs_resp_defaults = {0};
 const struct kp_schema kp_describe_log_dirs_resp_schema = {
     .name = "DescribeLogDirsResponse",
     .fields = kp_describe_log_dirs_resp_fields,
     .nfields = 3,
     .npositional = 3,
+    .fixed_max = 11,
     .size = sizeof(struct kp_describe_log_dirs_resp),
+    .defaults = &kp_describe_log_dirs_resp_defaults,
     .versions = {0, 4},
     .flex_min = 2,
 };

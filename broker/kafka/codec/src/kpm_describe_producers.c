@@ -10,12 +10,15 @@ static const struct kp_field kp_describe_producers_req_topic_request_fields[] = 
     {"name", offsetof(struct kp_describe_producers_req_topic_request, name), KP_T_STRING, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"partition_indexes", offsetof(struct kp_describe_producers_req_topic_request, partition_indexes), KP_T_ARRAY, KP_T_INT32, sizeof(int32_t), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_describe_producers_req_topic_request kp_describe_producers_req_topic_request_defaults = {0};
 const struct kp_schema kp_describe_producers_req_topic_request_schema = {
     .name = "TopicRequest",
     .fields = kp_describe_producers_req_topic_request_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 10,
     .size = sizeof(struct kp_describe_producers_req_topic_request),
+    .defaults = &kp_describe_producers_req_topic_request_defaults,
     .versions = {0, 0},
     .flex_min = 0,
 };
@@ -23,12 +26,15 @@ const struct kp_schema kp_describe_producers_req_topic_request_schema = {
 static const struct kp_field kp_describe_producers_req_fields[] = {
     {"topics", offsetof(struct kp_describe_producers_req, topics), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_describe_producers_req_topic_request), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_describe_producers_req_topic_request_schema},
 };
+static const struct kp_describe_producers_req kp_describe_producers_req_defaults = {0};
 const struct kp_schema kp_describe_producers_req_schema = {
     .name = "DescribeProducersRequest",
     .fields = kp_describe_producers_req_fields,
     .nfields = 1,
     .npositional = 1,
+    .fixed_max = 5,
     .size = sizeof(struct kp_describe_producers_req),
+    .defaults = &kp_describe_producers_req_defaults,
     .versions = {0, 0},
     .flex_min = 0,
 };
@@ -41,12 +47,15 @@ static const struct kp_field kp_describe_producers_resp_producer_state_fields[] 
     {"coordinator_epoch", offsetof(struct kp_describe_producers_resp_producer_state, coordinator_epoch), KP_T_INT32, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"current_txn_start_offset", offsetof(struct kp_describe_producers_resp_producer_state, current_txn_start_offset), KP_T_INT64, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, -1, NULL},
 };
+static const struct kp_describe_producers_resp_producer_state kp_describe_producers_resp_producer_state_defaults = {.last_sequence = -1, .last_timestamp = -1, .current_txn_start_offset = -1};
 const struct kp_schema kp_describe_producers_resp_producer_state_schema = {
     .name = "ProducerState",
     .fields = kp_describe_producers_resp_producer_state_fields,
     .nfields = 6,
     .npositional = 6,
+    .fixed_max = 36,
     .size = sizeof(struct kp_describe_producers_resp_producer_state),
+    .defaults = &kp_describe_producers_resp_producer_state_defaults,
     .versions = {0, 0},
     .flex_min = 0,
 };
@@ -57,12 +66,15 @@ static const struct kp_field kp_describe_producers_resp_partition_response_field
     {"error_message", offsetof(struct kp_describe_producers_resp_partition_response, error_message), KP_T_STRING, 0, 0, 0, 0, {0, KP_VMAX}, {0, KP_VMAX}, KP_VNONE, KP_DEF_NULL, NULL},
     {"active_producers", offsetof(struct kp_describe_producers_resp_partition_response, active_producers), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_describe_producers_resp_producer_state), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_describe_producers_resp_producer_state_schema},
 };
+static const struct kp_describe_producers_resp_partition_response kp_describe_producers_resp_partition_response_defaults = {.error_message = {NULL, -1}};
 const struct kp_schema kp_describe_producers_resp_partition_response_schema = {
     .name = "PartitionResponse",
     .fields = kp_describe_producers_resp_partition_response_fields,
     .nfields = 4,
     .npositional = 4,
+    .fixed_max = 16,
     .size = sizeof(struct kp_describe_producers_resp_partition_response),
+    .defaults = &kp_describe_producers_resp_partition_response_defaults,
     .versions = {0, 0},
     .flex_min = 0,
 };
@@ -71,12 +83,15 @@ static const struct kp_field kp_describe_producers_resp_topic_response_fields[] 
     {"name", offsetof(struct kp_describe_producers_resp_topic_response, name), KP_T_STRING, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"partitions", offsetof(struct kp_describe_producers_resp_topic_response, partitions), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_describe_producers_resp_partition_response), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_describe_producers_resp_partition_response_schema},
 };
+static const struct kp_describe_producers_resp_topic_response kp_describe_producers_resp_topic_response_defaults = {0};
 const struct kp_schema kp_describe_producers_resp_topic_response_schema = {
     .name = "TopicResponse",
     .fields = kp_describe_producers_resp_topic_response_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 10,
     .size = sizeof(struct kp_describe_producers_resp_topic_response),
+    .defaults = &kp_describe_producers_resp_topic_response_defaults,
     .versions = {0, 0},
     .flex_min = 0,
 };
@@ -85,12 +100,15 @@ static const struct kp_field kp_describe_producers_resp_fields[] = {
     {"throttle_time_ms", offsetof(struct kp_describe_producers_resp, throttle_time_ms), KP_T_INT32, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"topics", offsetof(struct kp_describe_producers_resp, topics), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_describe_producers_resp_topic_response), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_describe_producers_resp_topic_response_schema},
 };
+static const struct kp_describe_producers_resp kp_describe_producers_resp_defaults = {0};
 const struct kp_schema kp_describe_producers_resp_schema = {
     .name = "DescribeProducersResponse",
     .fields = kp_describe_producers_resp_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 9,
     .size = sizeof(struct kp_describe_producers_resp),
+    .defaults = &kp_describe_producers_resp_defaults,
     .versions = {0, 0},
     .flex_min = 0,
 };

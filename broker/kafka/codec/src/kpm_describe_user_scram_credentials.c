@@ -9,12 +9,15 @@
 static const struct kp_field kp_describe_user_scram_credentials_req_user_name_fields[] = {
     {"name", offsetof(struct kp_describe_user_scram_credentials_req_user_name, name), KP_T_STRING, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_describe_user_scram_credentials_req_user_name kp_describe_user_scram_credentials_req_user_name_defaults = {0};
 const struct kp_schema kp_describe_user_scram_credentials_req_user_name_schema = {
     .name = "UserName",
     .fields = kp_describe_user_scram_credentials_req_user_name_fields,
     .nfields = 1,
     .npositional = 1,
+    .fixed_max = 5,
     .size = sizeof(struct kp_describe_user_scram_credentials_req_user_name),
+    .defaults = &kp_describe_user_scram_credentials_req_user_name_defaults,
     .versions = {0, 0},
     .flex_min = 0,
 };
@@ -22,12 +25,15 @@ const struct kp_schema kp_describe_user_scram_credentials_req_user_name_schema =
 static const struct kp_field kp_describe_user_scram_credentials_req_fields[] = {
     {"users", offsetof(struct kp_describe_user_scram_credentials_req, users), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_describe_user_scram_credentials_req_user_name), 0, 0, {0, KP_VMAX}, {0, KP_VMAX}, KP_VNONE, 0, &kp_describe_user_scram_credentials_req_user_name_schema},
 };
+static const struct kp_describe_user_scram_credentials_req kp_describe_user_scram_credentials_req_defaults = {0};
 const struct kp_schema kp_describe_user_scram_credentials_req_schema = {
     .name = "DescribeUserScramCredentialsRequest",
     .fields = kp_describe_user_scram_credentials_req_fields,
     .nfields = 1,
     .npositional = 1,
+    .fixed_max = 5,
     .size = sizeof(struct kp_describe_user_scram_credentials_req),
+    .defaults = &kp_describe_user_scram_credentials_req_defaults,
     .versions = {0, 0},
     .flex_min = 0,
 };
@@ -36,12 +42,15 @@ static const struct kp_field kp_describe_user_scram_credentials_resp_credential_
     {"mechanism", offsetof(struct kp_describe_user_scram_credentials_resp_credential_info, mechanism), KP_T_INT8, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"iterations", offsetof(struct kp_describe_user_scram_credentials_resp_credential_info, iterations), KP_T_INT32, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_describe_user_scram_credentials_resp_credential_info kp_describe_user_scram_credentials_resp_credential_info_defaults = {0};
 const struct kp_schema kp_describe_user_scram_credentials_resp_credential_info_schema = {
     .name = "CredentialInfo",
     .fields = kp_describe_user_scram_credentials_resp_credential_info_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 5,
     .size = sizeof(struct kp_describe_user_scram_credentials_resp_credential_info),
+    .defaults = &kp_describe_user_scram_credentials_resp_credential_info_defaults,
     .versions = {0, 0},
     .flex_min = 0,
 };
@@ -52,12 +61,15 @@ static const struct kp_field kp_describe_user_scram_credentials_resp_result_fiel
     {"error_message", offsetof(struct kp_describe_user_scram_credentials_resp_result, error_message), KP_T_STRING, 0, 0, 0, 0, {0, KP_VMAX}, {0, KP_VMAX}, KP_VNONE, 0, NULL},
     {"credential_infos", offsetof(struct kp_describe_user_scram_credentials_resp_result, credential_infos), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_describe_user_scram_credentials_resp_credential_info), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_describe_user_scram_credentials_resp_credential_info_schema},
 };
+static const struct kp_describe_user_scram_credentials_resp_result kp_describe_user_scram_credentials_resp_result_defaults = {0};
 const struct kp_schema kp_describe_user_scram_credentials_resp_result_schema = {
     .name = "DescribeUserScramCredentialsResult",
     .fields = kp_describe_user_scram_credentials_resp_result_fields,
     .nfields = 4,
     .npositional = 4,
+    .fixed_max = 17,
     .size = sizeof(struct kp_describe_user_scram_credentials_resp_result),
+    .defaults = &kp_describe_user_scram_credentials_resp_result_defaults,
     .versions = {0, 0},
     .flex_min = 0,
 };
@@ -68,12 +80,15 @@ static const struct kp_field kp_describe_user_scram_credentials_resp_fields[] = 
     {"error_message", offsetof(struct kp_describe_user_scram_credentials_resp, error_message), KP_T_STRING, 0, 0, 0, 0, {0, KP_VMAX}, {0, KP_VMAX}, KP_VNONE, 0, NULL},
     {"results", offsetof(struct kp_describe_user_scram_credentials_resp, results), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_describe_user_scram_credentials_resp_result), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_describe_user_scram_credentials_resp_result_schema},
 };
+static const struct kp_describe_user_scram_credentials_resp kp_describe_user_scram_credentials_resp_defaults = {0};
 const struct kp_schema kp_describe_user_scram_credentials_resp_schema = {
     .name = "DescribeUserScramCredentialsResponse",
     .fields = kp_describe_user_scram_credentials_resp_fields,
     .nfields = 4,
     .npositional = 4,
+    .fixed_max = 16,
     .size = sizeof(struct kp_describe_user_scram_credentials_resp),
+    .defaults = &kp_describe_user_scram_credentials_resp_defaults,
     .versions = {0, 0},
     .flex_min = 0,
 };

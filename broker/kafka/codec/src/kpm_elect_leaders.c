@@ -10,12 +10,15 @@ static const struct kp_field kp_elect_leaders_req_topic_partitions_fields[] = {
     {"topic", offsetof(struct kp_elect_leaders_req_topic_partitions, topic), KP_T_STRING, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"partitions", offsetof(struct kp_elect_leaders_req_topic_partitions, partitions), KP_T_ARRAY, KP_T_INT32, sizeof(int32_t), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_elect_leaders_req_topic_partitions kp_elect_leaders_req_topic_partitions_defaults = {0};
 const struct kp_schema kp_elect_leaders_req_topic_partitions_schema = {
     .name = "TopicPartitions",
     .fields = kp_elect_leaders_req_topic_partitions_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 10,
     .size = sizeof(struct kp_elect_leaders_req_topic_partitions),
+    .defaults = &kp_elect_leaders_req_topic_partitions_defaults,
     .versions = {0, 2},
     .flex_min = 2,
 };
@@ -25,12 +28,15 @@ static const struct kp_field kp_elect_leaders_req_fields[] = {
     {"topic_partitions", offsetof(struct kp_elect_leaders_req, topic_partitions), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_elect_leaders_req_topic_partitions), 0, 0, {0, KP_VMAX}, {0, KP_VMAX}, KP_VNONE, 0, &kp_elect_leaders_req_topic_partitions_schema},
     {"timeout_ms", offsetof(struct kp_elect_leaders_req, timeout_ms), KP_T_INT32, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 60000, NULL},
 };
+static const struct kp_elect_leaders_req kp_elect_leaders_req_defaults = {.timeout_ms = 60000};
 const struct kp_schema kp_elect_leaders_req_schema = {
     .name = "ElectLeadersRequest",
     .fields = kp_elect_leaders_req_fields,
     .nfields = 3,
     .npositional = 3,
+    .fixed_max = 10,
     .size = sizeof(struct kp_elect_leaders_req),
+    .defaults = &kp_elect_leaders_req_defaults,
     .versions = {0, 2},
     .flex_min = 2,
 };
@@ -40,12 +46,15 @@ static const struct kp_field kp_elect_leaders_resp_partition_result_fields[] = {
     {"error_code", offsetof(struct kp_elect_leaders_resp_partition_result, error_code), KP_T_INT16, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"error_message", offsetof(struct kp_elect_leaders_resp_partition_result, error_message), KP_T_STRING, 0, 0, 0, 0, {0, KP_VMAX}, {0, KP_VMAX}, KP_VNONE, 0, NULL},
 };
+static const struct kp_elect_leaders_resp_partition_result kp_elect_leaders_resp_partition_result_defaults = {0};
 const struct kp_schema kp_elect_leaders_resp_partition_result_schema = {
     .name = "PartitionResult",
     .fields = kp_elect_leaders_resp_partition_result_fields,
     .nfields = 3,
     .npositional = 3,
+    .fixed_max = 11,
     .size = sizeof(struct kp_elect_leaders_resp_partition_result),
+    .defaults = &kp_elect_leaders_resp_partition_result_defaults,
     .versions = {0, 2},
     .flex_min = 2,
 };
@@ -54,12 +63,15 @@ static const struct kp_field kp_elect_leaders_resp_replica_election_result_field
     {"topic", offsetof(struct kp_elect_leaders_resp_replica_election_result, topic), KP_T_STRING, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"partition_result", offsetof(struct kp_elect_leaders_resp_replica_election_result, partition_result), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_elect_leaders_resp_partition_result), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_elect_leaders_resp_partition_result_schema},
 };
+static const struct kp_elect_leaders_resp_replica_election_result kp_elect_leaders_resp_replica_election_result_defaults = {0};
 const struct kp_schema kp_elect_leaders_resp_replica_election_result_schema = {
     .name = "ReplicaElectionResult",
     .fields = kp_elect_leaders_resp_replica_election_result_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 10,
     .size = sizeof(struct kp_elect_leaders_resp_replica_election_result),
+    .defaults = &kp_elect_leaders_resp_replica_election_result_defaults,
     .versions = {0, 2},
     .flex_min = 2,
 };
@@ -69,12 +81,15 @@ static const struct kp_field kp_elect_leaders_resp_fields[] = {
     {"error_code", offsetof(struct kp_elect_leaders_resp, error_code), KP_T_INT16, 0, 0, 0, 0, {1, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"replica_election_results", offsetof(struct kp_elect_leaders_resp, replica_election_results), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_elect_leaders_resp_replica_election_result), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_elect_leaders_resp_replica_election_result_schema},
 };
+static const struct kp_elect_leaders_resp kp_elect_leaders_resp_defaults = {0};
 const struct kp_schema kp_elect_leaders_resp_schema = {
     .name = "ElectLeadersResponse",
     .fields = kp_elect_leaders_resp_fields,
     .nfields = 3,
     .npositional = 3,
+    .fixed_max = 11,
     .size = sizeof(struct kp_elect_leaders_resp),
+    .defaults = &kp_elect_leaders_resp_defaults,
     .versions = {0, 2},
     .flex_min = 2,
 };

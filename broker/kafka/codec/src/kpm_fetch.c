@@ -10,12 +10,15 @@ static const struct kp_field kp_fetch_req_replica_state_fields[] = {
     {"replica_id", offsetof(struct kp_fetch_req_replica_state, replica_id), KP_T_INT32, 0, 0, 0, 0, {15, KP_VMAX}, KP_VNONE, KP_VNONE, -1, NULL},
     {"replica_epoch", offsetof(struct kp_fetch_req_replica_state, replica_epoch), KP_T_INT64, 0, 0, 0, 0, {15, KP_VMAX}, KP_VNONE, KP_VNONE, -1, NULL},
 };
+static const struct kp_fetch_req_replica_state kp_fetch_req_replica_state_defaults = {.replica_id = -1, .replica_epoch = -1};
 const struct kp_schema kp_fetch_req_replica_state_schema = {
     .name = "ReplicaState",
     .fields = kp_fetch_req_replica_state_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 12,
     .size = sizeof(struct kp_fetch_req_replica_state),
+    .defaults = &kp_fetch_req_replica_state_defaults,
     .versions = {0, 17},
     .flex_min = 12,
 };
@@ -29,12 +32,15 @@ static const struct kp_field kp_fetch_req_partition_fields[] = {
     {"partition_max_bytes", offsetof(struct kp_fetch_req_partition, partition_max_bytes), KP_T_INT32, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"replica_directory_id", offsetof(struct kp_fetch_req_partition, replica_directory_id), KP_T_UUID, 0, 0, KP_F_IGNORABLE, 0, {17, KP_VMAX}, KP_VNONE, {17, KP_VMAX}, 0, NULL},
 };
+static const struct kp_fetch_req_partition kp_fetch_req_partition_defaults = {.current_leader_epoch = -1, .last_fetched_epoch = -1, .log_start_offset = -1};
 const struct kp_schema kp_fetch_req_partition_schema = {
     .name = "FetchPartition",
     .fields = kp_fetch_req_partition_fields,
     .nfields = 7,
     .npositional = 6,
+    .fixed_max = 32,
     .size = sizeof(struct kp_fetch_req_partition),
+    .defaults = &kp_fetch_req_partition_defaults,
     .versions = {0, 17},
     .flex_min = 12,
 };
@@ -44,12 +50,15 @@ static const struct kp_field kp_fetch_req_topic_fields[] = {
     {"topic_id", offsetof(struct kp_fetch_req_topic, topic_id), KP_T_UUID, 0, 0, KP_F_IGNORABLE, 0, {13, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"partitions", offsetof(struct kp_fetch_req_topic, partitions), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_fetch_req_partition), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_fetch_req_partition_schema},
 };
+static const struct kp_fetch_req_topic kp_fetch_req_topic_defaults = {0};
 const struct kp_schema kp_fetch_req_topic_schema = {
     .name = "FetchTopic",
     .fields = kp_fetch_req_topic_fields,
     .nfields = 3,
     .npositional = 3,
+    .fixed_max = 26,
     .size = sizeof(struct kp_fetch_req_topic),
+    .defaults = &kp_fetch_req_topic_defaults,
     .versions = {0, 17},
     .flex_min = 12,
 };
@@ -59,12 +68,15 @@ static const struct kp_field kp_fetch_req_forgotten_topic_fields[] = {
     {"topic_id", offsetof(struct kp_fetch_req_forgotten_topic, topic_id), KP_T_UUID, 0, 0, KP_F_IGNORABLE, 0, {13, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"partitions", offsetof(struct kp_fetch_req_forgotten_topic, partitions), KP_T_ARRAY, KP_T_INT32, sizeof(int32_t), 0, 0, {7, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_fetch_req_forgotten_topic kp_fetch_req_forgotten_topic_defaults = {0};
 const struct kp_schema kp_fetch_req_forgotten_topic_schema = {
     .name = "ForgottenTopic",
     .fields = kp_fetch_req_forgotten_topic_fields,
     .nfields = 3,
     .npositional = 3,
+    .fixed_max = 26,
     .size = sizeof(struct kp_fetch_req_forgotten_topic),
+    .defaults = &kp_fetch_req_forgotten_topic_defaults,
     .versions = {0, 17},
     .flex_min = 12,
 };
@@ -83,12 +95,15 @@ static const struct kp_field kp_fetch_req_fields[] = {
     {"cluster_id", offsetof(struct kp_fetch_req, cluster_id), KP_T_STRING, 0, 0, KP_F_IGNORABLE, 0, {12, KP_VMAX}, {12, KP_VMAX}, {12, KP_VMAX}, KP_DEF_NULL, NULL},
     {"replica_state", offsetof(struct kp_fetch_req, replica_state), KP_T_STRUCT, 0, 0, 0, 1, {15, KP_VMAX}, KP_VNONE, {15, KP_VMAX}, 0, &kp_fetch_req_replica_state_schema},
 };
+static const struct kp_fetch_req kp_fetch_req_defaults = {.cluster_id = {NULL, -1}, .replica_id = -1, .replica_state = {.replica_id = -1, .replica_epoch = -1}, .max_bytes = 2147483647, .session_epoch = -1};
 const struct kp_schema kp_fetch_req_schema = {
     .name = "FetchRequest",
     .fields = kp_fetch_req_fields,
     .nfields = 12,
     .npositional = 10,
+    .fixed_max = 40,
     .size = sizeof(struct kp_fetch_req),
+    .defaults = &kp_fetch_req_defaults,
     .versions = {0, 17},
     .flex_min = 12,
 };
@@ -97,12 +112,15 @@ static const struct kp_field kp_fetch_resp_epoch_end_offset_fields[] = {
     {"epoch", offsetof(struct kp_fetch_resp_epoch_end_offset, epoch), KP_T_INT32, 0, 0, 0, 0, {12, KP_VMAX}, KP_VNONE, KP_VNONE, -1, NULL},
     {"end_offset", offsetof(struct kp_fetch_resp_epoch_end_offset, end_offset), KP_T_INT64, 0, 0, 0, 0, {12, KP_VMAX}, KP_VNONE, KP_VNONE, -1, NULL},
 };
+static const struct kp_fetch_resp_epoch_end_offset kp_fetch_resp_epoch_end_offset_defaults = {.epoch = -1, .end_offset = -1};
 const struct kp_schema kp_fetch_resp_epoch_end_offset_schema = {
     .name = "EpochEndOffset",
     .fields = kp_fetch_resp_epoch_end_offset_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 12,
     .size = sizeof(struct kp_fetch_resp_epoch_end_offset),
+    .defaults = &kp_fetch_resp_epoch_end_offset_defaults,
     .versions = {0, 17},
     .flex_min = 12,
 };
@@ -111,12 +129,15 @@ static const struct kp_field kp_fetch_resp_leader_id_and_epoch_fields[] = {
     {"leader_id", offsetof(struct kp_fetch_resp_leader_id_and_epoch, leader_id), KP_T_INT32, 0, 0, 0, 0, {12, KP_VMAX}, KP_VNONE, KP_VNONE, -1, NULL},
     {"leader_epoch", offsetof(struct kp_fetch_resp_leader_id_and_epoch, leader_epoch), KP_T_INT32, 0, 0, 0, 0, {12, KP_VMAX}, KP_VNONE, KP_VNONE, -1, NULL},
 };
+static const struct kp_fetch_resp_leader_id_and_epoch kp_fetch_resp_leader_id_and_epoch_defaults = {.leader_id = -1, .leader_epoch = -1};
 const struct kp_schema kp_fetch_resp_leader_id_and_epoch_schema = {
     .name = "LeaderIdAndEpoch",
     .fields = kp_fetch_resp_leader_id_and_epoch_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 8,
     .size = sizeof(struct kp_fetch_resp_leader_id_and_epoch),
+    .defaults = &kp_fetch_resp_leader_id_and_epoch_defaults,
     .versions = {0, 17},
     .flex_min = 12,
 };
@@ -125,12 +146,15 @@ static const struct kp_field kp_fetch_resp_snapshot_id_fields[] = {
     {"end_offset", offsetof(struct kp_fetch_resp_snapshot_id, end_offset), KP_T_INT64, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, -1, NULL},
     {"epoch", offsetof(struct kp_fetch_resp_snapshot_id, epoch), KP_T_INT32, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, -1, NULL},
 };
+static const struct kp_fetch_resp_snapshot_id kp_fetch_resp_snapshot_id_defaults = {.end_offset = -1, .epoch = -1};
 const struct kp_schema kp_fetch_resp_snapshot_id_schema = {
     .name = "SnapshotId",
     .fields = kp_fetch_resp_snapshot_id_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 12,
     .size = sizeof(struct kp_fetch_resp_snapshot_id),
+    .defaults = &kp_fetch_resp_snapshot_id_defaults,
     .versions = {0, 17},
     .flex_min = 12,
 };
@@ -139,12 +163,15 @@ static const struct kp_field kp_fetch_resp_aborted_transaction_fields[] = {
     {"producer_id", offsetof(struct kp_fetch_resp_aborted_transaction, producer_id), KP_T_INT64, 0, 0, 0, 0, {4, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"first_offset", offsetof(struct kp_fetch_resp_aborted_transaction, first_offset), KP_T_INT64, 0, 0, 0, 0, {4, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_fetch_resp_aborted_transaction kp_fetch_resp_aborted_transaction_defaults = {0};
 const struct kp_schema kp_fetch_resp_aborted_transaction_schema = {
     .name = "AbortedTransaction",
     .fields = kp_fetch_resp_aborted_transaction_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 16,
     .size = sizeof(struct kp_fetch_resp_aborted_transaction),
+    .defaults = &kp_fetch_resp_aborted_transaction_defaults,
     .versions = {0, 17},
     .flex_min = 12,
 };
@@ -162,12 +189,15 @@ static const struct kp_field kp_fetch_resp_partition_data_fields[] = {
     {"current_leader", offsetof(struct kp_fetch_resp_partition_data, current_leader), KP_T_STRUCT, 0, 0, 0, 1, {12, KP_VMAX}, KP_VNONE, {12, KP_VMAX}, 0, &kp_fetch_resp_leader_id_and_epoch_schema},
     {"snapshot_id", offsetof(struct kp_fetch_resp_partition_data, snapshot_id), KP_T_STRUCT, 0, 0, 0, 2, {12, KP_VMAX}, KP_VNONE, {12, KP_VMAX}, 0, &kp_fetch_resp_snapshot_id_schema},
 };
+static const struct kp_fetch_resp_partition_data kp_fetch_resp_partition_data_defaults = {.last_stable_offset = -1, .log_start_offset = -1, .diverging_epoch = {.epoch = -1, .end_offset = -1}, .current_leader = {.leader_id = -1, .leader_epoch = -1}, .snapshot_id = {.end_offset = -1, .epoch = -1}, .preferred_read_replica = -1};
 const struct kp_schema kp_fetch_resp_partition_data_schema = {
     .name = "PartitionData",
     .fields = kp_fetch_resp_partition_data_fields,
     .nfields = 11,
     .npositional = 8,
+    .fixed_max = 44,
     .size = sizeof(struct kp_fetch_resp_partition_data),
+    .defaults = &kp_fetch_resp_partition_data_defaults,
     .versions = {0, 17},
     .flex_min = 12,
 };
@@ -177,12 +207,15 @@ static const struct kp_field kp_fetch_resp_fetchable_topic_response_fields[] = {
     {"topic_id", offsetof(struct kp_fetch_resp_fetchable_topic_response, topic_id), KP_T_UUID, 0, 0, KP_F_IGNORABLE, 0, {13, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"partitions", offsetof(struct kp_fetch_resp_fetchable_topic_response, partitions), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_fetch_resp_partition_data), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_fetch_resp_partition_data_schema},
 };
+static const struct kp_fetch_resp_fetchable_topic_response kp_fetch_resp_fetchable_topic_response_defaults = {0};
 const struct kp_schema kp_fetch_resp_fetchable_topic_response_schema = {
     .name = "FetchableTopicResponse",
     .fields = kp_fetch_resp_fetchable_topic_response_fields,
     .nfields = 3,
     .npositional = 3,
+    .fixed_max = 26,
     .size = sizeof(struct kp_fetch_resp_fetchable_topic_response),
+    .defaults = &kp_fetch_resp_fetchable_topic_response_defaults,
     .versions = {0, 17},
     .flex_min = 12,
 };
@@ -193,12 +226,15 @@ static const struct kp_field kp_fetch_resp_node_endpoint_fields[] = {
     {"port", offsetof(struct kp_fetch_resp_node_endpoint, port), KP_T_INT32, 0, 0, 0, 0, {16, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"rack", offsetof(struct kp_fetch_resp_node_endpoint, rack), KP_T_STRING, 0, 0, 0, 0, {16, KP_VMAX}, {16, KP_VMAX}, KP_VNONE, KP_DEF_NULL, NULL},
 };
+static const struct kp_fetch_resp_node_endpoint kp_fetch_resp_node_endpoint_defaults = {.rack = {NULL, -1}};
 const struct kp_schema kp_fetch_resp_node_endpoint_schema = {
     .name = "NodeEndpoint",
     .fields = kp_fetch_resp_node_endpoint_fields,
     .nfields = 4,
     .npositional = 4,
+    .fixed_max = 18,
     .size = sizeof(struct kp_fetch_resp_node_endpoint),
+    .defaults = &kp_fetch_resp_node_endpoint_defaults,
     .versions = {0, 17},
     .flex_min = 12,
 };
@@ -210,12 +246,15 @@ static const struct kp_field kp_fetch_resp_fields[] = {
     {"responses", offsetof(struct kp_fetch_resp, responses), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_fetch_resp_fetchable_topic_response), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_fetch_resp_fetchable_topic_response_schema},
     {"node_endpoints", offsetof(struct kp_fetch_resp, node_endpoints), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_fetch_resp_node_endpoint), 0, 0, {16, KP_VMAX}, KP_VNONE, {16, KP_VMAX}, 0, &kp_fetch_resp_node_endpoint_schema},
 };
+static const struct kp_fetch_resp kp_fetch_resp_defaults = {0};
 const struct kp_schema kp_fetch_resp_schema = {
     .name = "FetchResponse",
     .fields = kp_fetch_resp_fields,
     .nfields = 5,
     .npositional = 4,
+    .fixed_max = 15,
     .size = sizeof(struct kp_fetch_resp),
+    .defaults = &kp_fetch_resp_defaults,
     .versions = {0, 17},
     .flex_min = 12,
 };

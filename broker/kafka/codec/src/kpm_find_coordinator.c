@@ -11,12 +11,15 @@ static const struct kp_field kp_find_coordinator_req_fields[] = {
     {"key_type", offsetof(struct kp_find_coordinator_req, key_type), KP_T_INT8, 0, 0, 0, 0, {1, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"coordinator_keys", offsetof(struct kp_find_coordinator_req, coordinator_keys), KP_T_ARRAY, KP_T_STRING, sizeof(struct kc_slice), 0, 0, {4, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_find_coordinator_req kp_find_coordinator_req_defaults = {0};
 const struct kp_schema kp_find_coordinator_req_schema = {
     .name = "FindCoordinatorRequest",
     .fields = kp_find_coordinator_req_fields,
     .nfields = 3,
     .npositional = 3,
+    .fixed_max = 11,
     .size = sizeof(struct kp_find_coordinator_req),
+    .defaults = &kp_find_coordinator_req_defaults,
     .versions = {0, 6},
     .flex_min = 3,
 };
@@ -29,12 +32,15 @@ static const struct kp_field kp_find_coordinator_resp_coordinator_fields[] = {
     {"error_code", offsetof(struct kp_find_coordinator_resp_coordinator, error_code), KP_T_INT16, 0, 0, 0, 0, {4, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"error_message", offsetof(struct kp_find_coordinator_resp_coordinator, error_message), KP_T_STRING, 0, 0, KP_F_IGNORABLE, 0, {4, KP_VMAX}, {4, KP_VMAX}, KP_VNONE, 0, NULL},
 };
+static const struct kp_find_coordinator_resp_coordinator kp_find_coordinator_resp_coordinator_defaults = {0};
 const struct kp_schema kp_find_coordinator_resp_coordinator_schema = {
     .name = "Coordinator",
     .fields = kp_find_coordinator_resp_coordinator_fields,
     .nfields = 6,
     .npositional = 6,
+    .fixed_max = 25,
     .size = sizeof(struct kp_find_coordinator_resp_coordinator),
+    .defaults = &kp_find_coordinator_resp_coordinator_defaults,
     .versions = {0, 6},
     .flex_min = 3,
 };
@@ -48,12 +54,15 @@ static const struct kp_field kp_find_coordinator_resp_fields[] = {
     {"port", offsetof(struct kp_find_coordinator_resp, port), KP_T_INT32, 0, 0, 0, 0, {0, 3}, KP_VNONE, KP_VNONE, 0, NULL},
     {"coordinators", offsetof(struct kp_find_coordinator_resp, coordinators), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_find_coordinator_resp_coordinator), 0, 0, {4, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_find_coordinator_resp_coordinator_schema},
 };
+static const struct kp_find_coordinator_resp kp_find_coordinator_resp_defaults = {0};
 const struct kp_schema kp_find_coordinator_resp_schema = {
     .name = "FindCoordinatorResponse",
     .fields = kp_find_coordinator_resp_fields,
     .nfields = 7,
     .npositional = 7,
+    .fixed_max = 29,
     .size = sizeof(struct kp_find_coordinator_resp),
+    .defaults = &kp_find_coordinator_resp_defaults,
     .versions = {0, 6},
     .flex_min = 3,
 };

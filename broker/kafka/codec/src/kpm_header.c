@@ -12,12 +12,15 @@ static const struct kp_field kp_request_header_fields[] = {
     {"correlation_id", offsetof(struct kp_request_header, correlation_id), KP_T_INT32, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"client_id", offsetof(struct kp_request_header, client_id), KP_T_STRING, 0, 0, KP_F_IGNORABLE | KP_F_NO_FLEX, 0, {1, KP_VMAX}, {1, KP_VMAX}, KP_VNONE, 0, NULL},
 };
+static const struct kp_request_header kp_request_header_defaults = {0};
 const struct kp_schema kp_request_header_schema = {
     .name = "RequestHeader",
     .fields = kp_request_header_fields,
     .nfields = 4,
     .npositional = 4,
+    .fixed_max = 13,
     .size = sizeof(struct kp_request_header),
+    .defaults = &kp_request_header_defaults,
     .versions = {0, 2},
     .flex_min = 2,
 };
@@ -25,12 +28,15 @@ const struct kp_schema kp_request_header_schema = {
 static const struct kp_field kp_response_header_fields[] = {
     {"correlation_id", offsetof(struct kp_response_header, correlation_id), KP_T_INT32, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_response_header kp_response_header_defaults = {0};
 const struct kp_schema kp_response_header_schema = {
     .name = "ResponseHeader",
     .fields = kp_response_header_fields,
     .nfields = 1,
     .npositional = 1,
+    .fixed_max = 4,
     .size = sizeof(struct kp_response_header),
+    .defaults = &kp_response_header_defaults,
     .versions = {0, 1},
     .flex_min = 1,
 };

@@ -12,12 +12,15 @@ static const struct kp_field kp_heartbeat_req_fields[] = {
     {"member_id", offsetof(struct kp_heartbeat_req, member_id), KP_T_STRING, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"group_instance_id", offsetof(struct kp_heartbeat_req, group_instance_id), KP_T_STRING, 0, 0, 0, 0, {3, KP_VMAX}, {3, KP_VMAX}, KP_VNONE, KP_DEF_NULL, NULL},
 };
+static const struct kp_heartbeat_req kp_heartbeat_req_defaults = {.group_instance_id = {NULL, -1}};
 const struct kp_schema kp_heartbeat_req_schema = {
     .name = "HeartbeatRequest",
     .fields = kp_heartbeat_req_fields,
     .nfields = 4,
     .npositional = 4,
+    .fixed_max = 19,
     .size = sizeof(struct kp_heartbeat_req),
+    .defaults = &kp_heartbeat_req_defaults,
     .versions = {0, 4},
     .flex_min = 4,
 };
@@ -26,12 +29,15 @@ static const struct kp_field kp_heartbeat_resp_fields[] = {
     {"throttle_time_ms", offsetof(struct kp_heartbeat_resp, throttle_time_ms), KP_T_INT32, 0, 0, KP_F_IGNORABLE, 0, {1, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"error_code", offsetof(struct kp_heartbeat_resp, error_code), KP_T_INT16, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_heartbeat_resp kp_heartbeat_resp_defaults = {0};
 const struct kp_schema kp_heartbeat_resp_schema = {
     .name = "HeartbeatResponse",
     .fields = kp_heartbeat_resp_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 6,
     .size = sizeof(struct kp_heartbeat_resp),
+    .defaults = &kp_heartbeat_resp_defaults,
     .versions = {0, 4},
     .flex_min = 4,
 };

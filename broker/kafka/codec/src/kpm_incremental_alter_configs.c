@@ -11,12 +11,15 @@ static const struct kp_field kp_incremental_alter_configs_req_alterable_config_f
     {"config_operation", offsetof(struct kp_incremental_alter_configs_req_alterable_config, config_operation), KP_T_INT8, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"value", offsetof(struct kp_incremental_alter_configs_req_alterable_config, value), KP_T_STRING, 0, 0, 0, 0, {0, KP_VMAX}, {0, KP_VMAX}, KP_VNONE, 0, NULL},
 };
+static const struct kp_incremental_alter_configs_req_alterable_config kp_incremental_alter_configs_req_alterable_config_defaults = {0};
 const struct kp_schema kp_incremental_alter_configs_req_alterable_config_schema = {
     .name = "AlterableConfig",
     .fields = kp_incremental_alter_configs_req_alterable_config_fields,
     .nfields = 3,
     .npositional = 3,
+    .fixed_max = 11,
     .size = sizeof(struct kp_incremental_alter_configs_req_alterable_config),
+    .defaults = &kp_incremental_alter_configs_req_alterable_config_defaults,
     .versions = {0, 1},
     .flex_min = 1,
 };
@@ -26,12 +29,15 @@ static const struct kp_field kp_incremental_alter_configs_req_alter_configs_reso
     {"resource_name", offsetof(struct kp_incremental_alter_configs_req_alter_configs_resource, resource_name), KP_T_STRING, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"configs", offsetof(struct kp_incremental_alter_configs_req_alter_configs_resource, configs), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_incremental_alter_configs_req_alterable_config), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_incremental_alter_configs_req_alterable_config_schema},
 };
+static const struct kp_incremental_alter_configs_req_alter_configs_resource kp_incremental_alter_configs_req_alter_configs_resource_defaults = {0};
 const struct kp_schema kp_incremental_alter_configs_req_alter_configs_resource_schema = {
     .name = "AlterConfigsResource",
     .fields = kp_incremental_alter_configs_req_alter_configs_resource_fields,
     .nfields = 3,
     .npositional = 3,
+    .fixed_max = 11,
     .size = sizeof(struct kp_incremental_alter_configs_req_alter_configs_resource),
+    .defaults = &kp_incremental_alter_configs_req_alter_configs_resource_defaults,
     .versions = {0, 1},
     .flex_min = 1,
 };
@@ -40,12 +46,15 @@ static const struct kp_field kp_incremental_alter_configs_req_fields[] = {
     {"resources", offsetof(struct kp_incremental_alter_configs_req, resources), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_incremental_alter_configs_req_alter_configs_resource), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_incremental_alter_configs_req_alter_configs_resource_schema},
     {"validate_only", offsetof(struct kp_incremental_alter_configs_req, validate_only), KP_T_BOOL, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_incremental_alter_configs_req kp_incremental_alter_configs_req_defaults = {0};
 const struct kp_schema kp_incremental_alter_configs_req_schema = {
     .name = "IncrementalAlterConfigsRequest",
     .fields = kp_incremental_alter_configs_req_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 6,
     .size = sizeof(struct kp_incremental_alter_configs_req),
+    .defaults = &kp_incremental_alter_configs_req_defaults,
     .versions = {0, 1},
     .flex_min = 1,
 };
@@ -56,12 +65,15 @@ static const struct kp_field kp_incremental_alter_configs_resp_alter_configs_res
     {"resource_type", offsetof(struct kp_incremental_alter_configs_resp_alter_configs_resource_response, resource_type), KP_T_INT8, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"resource_name", offsetof(struct kp_incremental_alter_configs_resp_alter_configs_resource_response, resource_name), KP_T_STRING, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_incremental_alter_configs_resp_alter_configs_resource_response kp_incremental_alter_configs_resp_alter_configs_resource_response_defaults = {0};
 const struct kp_schema kp_incremental_alter_configs_resp_alter_configs_resource_response_schema = {
     .name = "AlterConfigsResourceResponse",
     .fields = kp_incremental_alter_configs_resp_alter_configs_resource_response_fields,
     .nfields = 4,
     .npositional = 4,
+    .fixed_max = 13,
     .size = sizeof(struct kp_incremental_alter_configs_resp_alter_configs_resource_response),
+    .defaults = &kp_incremental_alter_configs_resp_alter_configs_resource_response_defaults,
     .versions = {0, 1},
     .flex_min = 1,
 };
@@ -70,12 +82,15 @@ static const struct kp_field kp_incremental_alter_configs_resp_fields[] = {
     {"throttle_time_ms", offsetof(struct kp_incremental_alter_configs_resp, throttle_time_ms), KP_T_INT32, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"responses", offsetof(struct kp_incremental_alter_configs_resp, responses), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_incremental_alter_configs_resp_alter_configs_resource_response), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_incremental_alter_configs_resp_alter_configs_resource_response_schema},
 };
+static const struct kp_incremental_alter_configs_resp kp_incremental_alter_configs_resp_defaults = {0};
 const struct kp_schema kp_incremental_alter_configs_resp_schema = {
     .name = "IncrementalAlterConfigsResponse",
     .fields = kp_incremental_alter_configs_resp_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 9,
     .size = sizeof(struct kp_incremental_alter_configs_resp),
+    .defaults = &kp_incremental_alter_configs_resp_defaults,
     .versions = {0, 1},
     .flex_min = 1,
 };

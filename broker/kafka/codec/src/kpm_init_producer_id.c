@@ -12,12 +12,15 @@ static const struct kp_field kp_init_producer_id_req_fields[] = {
     {"producer_id", offsetof(struct kp_init_producer_id_req, producer_id), KP_T_INT64, 0, 0, 0, 0, {3, KP_VMAX}, KP_VNONE, KP_VNONE, -1, NULL},
     {"producer_epoch", offsetof(struct kp_init_producer_id_req, producer_epoch), KP_T_INT16, 0, 0, 0, 0, {3, KP_VMAX}, KP_VNONE, KP_VNONE, -1, NULL},
 };
+static const struct kp_init_producer_id_req kp_init_producer_id_req_defaults = {.producer_id = -1, .producer_epoch = -1};
 const struct kp_schema kp_init_producer_id_req_schema = {
     .name = "InitProducerIdRequest",
     .fields = kp_init_producer_id_req_fields,
     .nfields = 4,
     .npositional = 4,
+    .fixed_max = 19,
     .size = sizeof(struct kp_init_producer_id_req),
+    .defaults = &kp_init_producer_id_req_defaults,
     .versions = {0, 5},
     .flex_min = 2,
 };
@@ -28,12 +31,15 @@ static const struct kp_field kp_init_producer_id_resp_fields[] = {
     {"producer_id", offsetof(struct kp_init_producer_id_resp, producer_id), KP_T_INT64, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, -1, NULL},
     {"producer_epoch", offsetof(struct kp_init_producer_id_resp, producer_epoch), KP_T_INT16, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_init_producer_id_resp kp_init_producer_id_resp_defaults = {.producer_id = -1};
 const struct kp_schema kp_init_producer_id_resp_schema = {
     .name = "InitProducerIdResponse",
     .fields = kp_init_producer_id_resp_fields,
     .nfields = 4,
     .npositional = 4,
+    .fixed_max = 16,
     .size = sizeof(struct kp_init_producer_id_resp),
+    .defaults = &kp_init_producer_id_resp_defaults,
     .versions = {0, 5},
     .flex_min = 2,
 };

@@ -10,12 +10,15 @@ static const struct kp_field kp_join_group_req_protocol_fields[] = {
     {"name", offsetof(struct kp_join_group_req_protocol, name), KP_T_STRING, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"metadata", offsetof(struct kp_join_group_req_protocol, metadata), KP_T_BYTES, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_join_group_req_protocol kp_join_group_req_protocol_defaults = {0};
 const struct kp_schema kp_join_group_req_protocol_schema = {
     .name = "JoinGroupRequestProtocol",
     .fields = kp_join_group_req_protocol_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 10,
     .size = sizeof(struct kp_join_group_req_protocol),
+    .defaults = &kp_join_group_req_protocol_defaults,
     .versions = {0, 9},
     .flex_min = 6,
 };
@@ -30,12 +33,15 @@ static const struct kp_field kp_join_group_req_fields[] = {
     {"protocols", offsetof(struct kp_join_group_req, protocols), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_join_group_req_protocol), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_join_group_req_protocol_schema},
     {"reason", offsetof(struct kp_join_group_req, reason), KP_T_STRING, 0, 0, KP_F_IGNORABLE, 0, {8, KP_VMAX}, {8, KP_VMAX}, KP_VNONE, KP_DEF_NULL, NULL},
 };
+static const struct kp_join_group_req kp_join_group_req_defaults = {.rebalance_timeout_ms = -1, .group_instance_id = {NULL, -1}, .reason = {NULL, -1}};
 const struct kp_schema kp_join_group_req_schema = {
     .name = "JoinGroupRequest",
     .fields = kp_join_group_req_fields,
     .nfields = 8,
     .npositional = 8,
+    .fixed_max = 38,
     .size = sizeof(struct kp_join_group_req),
+    .defaults = &kp_join_group_req_defaults,
     .versions = {0, 9},
     .flex_min = 6,
 };
@@ -45,12 +51,15 @@ static const struct kp_field kp_join_group_resp_member_fields[] = {
     {"group_instance_id", offsetof(struct kp_join_group_resp_member, group_instance_id), KP_T_STRING, 0, 0, KP_F_IGNORABLE, 0, {5, KP_VMAX}, {5, KP_VMAX}, KP_VNONE, KP_DEF_NULL, NULL},
     {"metadata", offsetof(struct kp_join_group_resp_member, metadata), KP_T_BYTES, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_join_group_resp_member kp_join_group_resp_member_defaults = {.group_instance_id = {NULL, -1}};
 const struct kp_schema kp_join_group_resp_member_schema = {
     .name = "JoinGroupResponseMember",
     .fields = kp_join_group_resp_member_fields,
     .nfields = 3,
     .npositional = 3,
+    .fixed_max = 15,
     .size = sizeof(struct kp_join_group_resp_member),
+    .defaults = &kp_join_group_resp_member_defaults,
     .versions = {0, 9},
     .flex_min = 6,
 };
@@ -66,12 +75,15 @@ static const struct kp_field kp_join_group_resp_fields[] = {
     {"member_id", offsetof(struct kp_join_group_resp, member_id), KP_T_STRING, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"members", offsetof(struct kp_join_group_resp, members), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_join_group_resp_member), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_join_group_resp_member_schema},
 };
+static const struct kp_join_group_resp kp_join_group_resp_defaults = {.generation_id = -1, .protocol_type = {NULL, -1}};
 const struct kp_schema kp_join_group_resp_schema = {
     .name = "JoinGroupResponse",
     .fields = kp_join_group_resp_fields,
     .nfields = 9,
     .npositional = 9,
+    .fixed_max = 36,
     .size = sizeof(struct kp_join_group_resp),
+    .defaults = &kp_join_group_resp_defaults,
     .versions = {0, 9},
     .flex_min = 6,
 };

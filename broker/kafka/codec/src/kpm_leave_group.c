@@ -11,12 +11,15 @@ static const struct kp_field kp_leave_group_req_member_identity_fields[] = {
     {"group_instance_id", offsetof(struct kp_leave_group_req_member_identity, group_instance_id), KP_T_STRING, 0, 0, 0, 0, {3, KP_VMAX}, {3, KP_VMAX}, KP_VNONE, KP_DEF_NULL, NULL},
     {"reason", offsetof(struct kp_leave_group_req_member_identity, reason), KP_T_STRING, 0, 0, KP_F_IGNORABLE, 0, {5, KP_VMAX}, {5, KP_VMAX}, KP_VNONE, KP_DEF_NULL, NULL},
 };
+static const struct kp_leave_group_req_member_identity kp_leave_group_req_member_identity_defaults = {.group_instance_id = {NULL, -1}, .reason = {NULL, -1}};
 const struct kp_schema kp_leave_group_req_member_identity_schema = {
     .name = "MemberIdentity",
     .fields = kp_leave_group_req_member_identity_fields,
     .nfields = 3,
     .npositional = 3,
+    .fixed_max = 15,
     .size = sizeof(struct kp_leave_group_req_member_identity),
+    .defaults = &kp_leave_group_req_member_identity_defaults,
     .versions = {0, 5},
     .flex_min = 4,
 };
@@ -26,12 +29,15 @@ static const struct kp_field kp_leave_group_req_fields[] = {
     {"member_id", offsetof(struct kp_leave_group_req, member_id), KP_T_STRING, 0, 0, 0, 0, {0, 2}, KP_VNONE, KP_VNONE, 0, NULL},
     {"members", offsetof(struct kp_leave_group_req, members), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_leave_group_req_member_identity), 0, 0, {3, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_leave_group_req_member_identity_schema},
 };
+static const struct kp_leave_group_req kp_leave_group_req_defaults = {0};
 const struct kp_schema kp_leave_group_req_schema = {
     .name = "LeaveGroupRequest",
     .fields = kp_leave_group_req_fields,
     .nfields = 3,
     .npositional = 3,
+    .fixed_max = 15,
     .size = sizeof(struct kp_leave_group_req),
+    .defaults = &kp_leave_group_req_defaults,
     .versions = {0, 5},
     .flex_min = 4,
 };
@@ -41,12 +47,15 @@ static const struct kp_field kp_leave_group_resp_member_response_fields[] = {
     {"group_instance_id", offsetof(struct kp_leave_group_resp_member_response, group_instance_id), KP_T_STRING, 0, 0, 0, 0, {3, KP_VMAX}, {3, KP_VMAX}, KP_VNONE, 0, NULL},
     {"error_code", offsetof(struct kp_leave_group_resp_member_response, error_code), KP_T_INT16, 0, 0, 0, 0, {3, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_leave_group_resp_member_response kp_leave_group_resp_member_response_defaults = {0};
 const struct kp_schema kp_leave_group_resp_member_response_schema = {
     .name = "MemberResponse",
     .fields = kp_leave_group_resp_member_response_fields,
     .nfields = 3,
     .npositional = 3,
+    .fixed_max = 12,
     .size = sizeof(struct kp_leave_group_resp_member_response),
+    .defaults = &kp_leave_group_resp_member_response_defaults,
     .versions = {0, 5},
     .flex_min = 4,
 };
@@ -56,12 +65,15 @@ static const struct kp_field kp_leave_group_resp_fields[] = {
     {"error_code", offsetof(struct kp_leave_group_resp, error_code), KP_T_INT16, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"members", offsetof(struct kp_leave_group_resp, members), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_leave_group_resp_member_response), 0, 0, {3, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_leave_group_resp_member_response_schema},
 };
+static const struct kp_leave_group_resp kp_leave_group_resp_defaults = {0};
 const struct kp_schema kp_leave_group_resp_schema = {
     .name = "LeaveGroupResponse",
     .fields = kp_leave_group_resp_fields,
     .nfields = 3,
     .npositional = 3,
+    .fixed_max = 11,
     .size = sizeof(struct kp_leave_group_resp),
+    .defaults = &kp_leave_group_resp_defaults,
     .versions = {0, 5},
     .flex_min = 4,
 };

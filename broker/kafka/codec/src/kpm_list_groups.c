@@ -10,12 +10,15 @@ static const struct kp_field kp_list_groups_req_fields[] = {
     {"states_filter", offsetof(struct kp_list_groups_req, states_filter), KP_T_ARRAY, KP_T_STRING, sizeof(struct kc_slice), 0, 0, {4, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"types_filter", offsetof(struct kp_list_groups_req, types_filter), KP_T_ARRAY, KP_T_STRING, sizeof(struct kc_slice), 0, 0, {5, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_list_groups_req kp_list_groups_req_defaults = {0};
 const struct kp_schema kp_list_groups_req_schema = {
     .name = "ListGroupsRequest",
     .fields = kp_list_groups_req_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 10,
     .size = sizeof(struct kp_list_groups_req),
+    .defaults = &kp_list_groups_req_defaults,
     .versions = {0, 5},
     .flex_min = 3,
 };
@@ -26,12 +29,15 @@ static const struct kp_field kp_list_groups_resp_listed_group_fields[] = {
     {"group_state", offsetof(struct kp_list_groups_resp_listed_group, group_state), KP_T_STRING, 0, 0, KP_F_IGNORABLE, 0, {4, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"group_type", offsetof(struct kp_list_groups_resp_listed_group, group_type), KP_T_STRING, 0, 0, KP_F_IGNORABLE, 0, {5, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_list_groups_resp_listed_group kp_list_groups_resp_listed_group_defaults = {0};
 const struct kp_schema kp_list_groups_resp_listed_group_schema = {
     .name = "ListedGroup",
     .fields = kp_list_groups_resp_listed_group_fields,
     .nfields = 4,
     .npositional = 4,
+    .fixed_max = 20,
     .size = sizeof(struct kp_list_groups_resp_listed_group),
+    .defaults = &kp_list_groups_resp_listed_group_defaults,
     .versions = {0, 5},
     .flex_min = 3,
 };
@@ -41,12 +47,15 @@ static const struct kp_field kp_list_groups_resp_fields[] = {
     {"error_code", offsetof(struct kp_list_groups_resp, error_code), KP_T_INT16, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"groups", offsetof(struct kp_list_groups_resp, groups), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_list_groups_resp_listed_group), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_list_groups_resp_listed_group_schema},
 };
+static const struct kp_list_groups_resp kp_list_groups_resp_defaults = {0};
 const struct kp_schema kp_list_groups_resp_schema = {
     .name = "ListGroupsResponse",
     .fields = kp_list_groups_resp_fields,
     .nfields = 3,
     .npositional = 3,
+    .fixed_max = 11,
     .size = sizeof(struct kp_list_groups_resp),
+    .defaults = &kp_list_groups_resp_defaults,
     .versions = {0, 5},
     .flex_min = 3,
 };

@@ -12,12 +12,15 @@ static const struct kp_field kp_list_offsets_req_partition_fields[] = {
     {"timestamp", offsetof(struct kp_list_offsets_req_partition, timestamp), KP_T_INT64, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"max_num_offsets", offsetof(struct kp_list_offsets_req_partition, max_num_offsets), KP_T_INT32, 0, 0, 0, 0, {0, 0}, KP_VNONE, KP_VNONE, 1, NULL},
 };
+static const struct kp_list_offsets_req_partition kp_list_offsets_req_partition_defaults = {.current_leader_epoch = -1, .max_num_offsets = 1};
 const struct kp_schema kp_list_offsets_req_partition_schema = {
     .name = "ListOffsetsPartition",
     .fields = kp_list_offsets_req_partition_fields,
     .nfields = 4,
     .npositional = 4,
+    .fixed_max = 20,
     .size = sizeof(struct kp_list_offsets_req_partition),
+    .defaults = &kp_list_offsets_req_partition_defaults,
     .versions = {0, 10},
     .flex_min = 6,
 };
@@ -26,12 +29,15 @@ static const struct kp_field kp_list_offsets_req_topic_fields[] = {
     {"name", offsetof(struct kp_list_offsets_req_topic, name), KP_T_STRING, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"partitions", offsetof(struct kp_list_offsets_req_topic, partitions), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_list_offsets_req_partition), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_list_offsets_req_partition_schema},
 };
+static const struct kp_list_offsets_req_topic kp_list_offsets_req_topic_defaults = {0};
 const struct kp_schema kp_list_offsets_req_topic_schema = {
     .name = "ListOffsetsTopic",
     .fields = kp_list_offsets_req_topic_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 10,
     .size = sizeof(struct kp_list_offsets_req_topic),
+    .defaults = &kp_list_offsets_req_topic_defaults,
     .versions = {0, 10},
     .flex_min = 6,
 };
@@ -42,12 +48,15 @@ static const struct kp_field kp_list_offsets_req_fields[] = {
     {"topics", offsetof(struct kp_list_offsets_req, topics), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_list_offsets_req_topic), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_list_offsets_req_topic_schema},
     {"timeout_ms", offsetof(struct kp_list_offsets_req, timeout_ms), KP_T_INT32, 0, 0, KP_F_IGNORABLE, 0, {10, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_list_offsets_req kp_list_offsets_req_defaults = {0};
 const struct kp_schema kp_list_offsets_req_schema = {
     .name = "ListOffsetsRequest",
     .fields = kp_list_offsets_req_fields,
     .nfields = 4,
     .npositional = 4,
+    .fixed_max = 14,
     .size = sizeof(struct kp_list_offsets_req),
+    .defaults = &kp_list_offsets_req_defaults,
     .versions = {0, 10},
     .flex_min = 6,
 };
@@ -60,12 +69,15 @@ static const struct kp_field kp_list_offsets_resp_partition_response_fields[] = 
     {"offset", offsetof(struct kp_list_offsets_resp_partition_response, offset), KP_T_INT64, 0, 0, 0, 0, {1, KP_VMAX}, KP_VNONE, KP_VNONE, -1, NULL},
     {"leader_epoch", offsetof(struct kp_list_offsets_resp_partition_response, leader_epoch), KP_T_INT32, 0, 0, 0, 0, {4, KP_VMAX}, KP_VNONE, KP_VNONE, -1, NULL},
 };
+static const struct kp_list_offsets_resp_partition_response kp_list_offsets_resp_partition_response_defaults = {.timestamp = -1, .offset = -1, .leader_epoch = -1};
 const struct kp_schema kp_list_offsets_resp_partition_response_schema = {
     .name = "ListOffsetsPartitionResponse",
     .fields = kp_list_offsets_resp_partition_response_fields,
     .nfields = 6,
     .npositional = 6,
+    .fixed_max = 31,
     .size = sizeof(struct kp_list_offsets_resp_partition_response),
+    .defaults = &kp_list_offsets_resp_partition_response_defaults,
     .versions = {0, 10},
     .flex_min = 6,
 };
@@ -74,12 +86,15 @@ static const struct kp_field kp_list_offsets_resp_topic_response_fields[] = {
     {"name", offsetof(struct kp_list_offsets_resp_topic_response, name), KP_T_STRING, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"partitions", offsetof(struct kp_list_offsets_resp_topic_response, partitions), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_list_offsets_resp_partition_response), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_list_offsets_resp_partition_response_schema},
 };
+static const struct kp_list_offsets_resp_topic_response kp_list_offsets_resp_topic_response_defaults = {0};
 const struct kp_schema kp_list_offsets_resp_topic_response_schema = {
     .name = "ListOffsetsTopicResponse",
     .fields = kp_list_offsets_resp_topic_response_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 10,
     .size = sizeof(struct kp_list_offsets_resp_topic_response),
+    .defaults = &kp_list_offsets_resp_topic_response_defaults,
     .versions = {0, 10},
     .flex_min = 6,
 };
@@ -88,12 +103,15 @@ static const struct kp_field kp_list_offsets_resp_fields[] = {
     {"throttle_time_ms", offsetof(struct kp_list_offsets_resp, throttle_time_ms), KP_T_INT32, 0, 0, KP_F_IGNORABLE, 0, {2, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"topics", offsetof(struct kp_list_offsets_resp, topics), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_list_offsets_resp_topic_response), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_list_offsets_resp_topic_response_schema},
 };
+static const struct kp_list_offsets_resp kp_list_offsets_resp_defaults = {0};
 const struct kp_schema kp_list_offsets_resp_schema = {
     .name = "ListOffsetsResponse",
     .fields = kp_list_offsets_resp_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 9,
     .size = sizeof(struct kp_list_offsets_resp),
+    .defaults = &kp_list_offsets_resp_defaults,
     .versions = {0, 10},
     .flex_min = 6,
 };

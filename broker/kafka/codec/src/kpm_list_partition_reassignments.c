@@ -10,12 +10,15 @@ static const struct kp_field kp_list_partition_reassignments_req_topics_fields[]
     {"name", offsetof(struct kp_list_partition_reassignments_req_topics, name), KP_T_STRING, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"partition_indexes", offsetof(struct kp_list_partition_reassignments_req_topics, partition_indexes), KP_T_ARRAY, KP_T_INT32, sizeof(int32_t), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_list_partition_reassignments_req_topics kp_list_partition_reassignments_req_topics_defaults = {0};
 const struct kp_schema kp_list_partition_reassignments_req_topics_schema = {
     .name = "ListPartitionReassignmentsTopics",
     .fields = kp_list_partition_reassignments_req_topics_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 10,
     .size = sizeof(struct kp_list_partition_reassignments_req_topics),
+    .defaults = &kp_list_partition_reassignments_req_topics_defaults,
     .versions = {0, 0},
     .flex_min = 0,
 };
@@ -24,12 +27,15 @@ static const struct kp_field kp_list_partition_reassignments_req_fields[] = {
     {"timeout_ms", offsetof(struct kp_list_partition_reassignments_req, timeout_ms), KP_T_INT32, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 60000, NULL},
     {"topics", offsetof(struct kp_list_partition_reassignments_req, topics), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_list_partition_reassignments_req_topics), 0, 0, {0, KP_VMAX}, {0, KP_VMAX}, KP_VNONE, KP_DEF_NULL, &kp_list_partition_reassignments_req_topics_schema},
 };
+static const struct kp_list_partition_reassignments_req kp_list_partition_reassignments_req_defaults = {.timeout_ms = 60000, .topics = {-1, NULL}};
 const struct kp_schema kp_list_partition_reassignments_req_schema = {
     .name = "ListPartitionReassignmentsRequest",
     .fields = kp_list_partition_reassignments_req_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 9,
     .size = sizeof(struct kp_list_partition_reassignments_req),
+    .defaults = &kp_list_partition_reassignments_req_defaults,
     .versions = {0, 0},
     .flex_min = 0,
 };
@@ -40,12 +46,15 @@ static const struct kp_field kp_list_partition_reassignments_resp_ongoing_partit
     {"adding_replicas", offsetof(struct kp_list_partition_reassignments_resp_ongoing_partition_reassignment, adding_replicas), KP_T_ARRAY, KP_T_INT32, sizeof(int32_t), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"removing_replicas", offsetof(struct kp_list_partition_reassignments_resp_ongoing_partition_reassignment, removing_replicas), KP_T_ARRAY, KP_T_INT32, sizeof(int32_t), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_list_partition_reassignments_resp_ongoing_partition_reassignment kp_list_partition_reassignments_resp_ongoing_partition_reassignment_defaults = {0};
 const struct kp_schema kp_list_partition_reassignments_resp_ongoing_partition_reassignment_schema = {
     .name = "OngoingPartitionReassignment",
     .fields = kp_list_partition_reassignments_resp_ongoing_partition_reassignment_fields,
     .nfields = 4,
     .npositional = 4,
+    .fixed_max = 19,
     .size = sizeof(struct kp_list_partition_reassignments_resp_ongoing_partition_reassignment),
+    .defaults = &kp_list_partition_reassignments_resp_ongoing_partition_reassignment_defaults,
     .versions = {0, 0},
     .flex_min = 0,
 };
@@ -54,12 +63,15 @@ static const struct kp_field kp_list_partition_reassignments_resp_ongoing_topic_
     {"name", offsetof(struct kp_list_partition_reassignments_resp_ongoing_topic_reassignment, name), KP_T_STRING, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"partitions", offsetof(struct kp_list_partition_reassignments_resp_ongoing_topic_reassignment, partitions), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_list_partition_reassignments_resp_ongoing_partition_reassignment), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_list_partition_reassignments_resp_ongoing_partition_reassignment_schema},
 };
+static const struct kp_list_partition_reassignments_resp_ongoing_topic_reassignment kp_list_partition_reassignments_resp_ongoing_topic_reassignment_defaults = {0};
 const struct kp_schema kp_list_partition_reassignments_resp_ongoing_topic_reassignment_schema = {
     .name = "OngoingTopicReassignment",
     .fields = kp_list_partition_reassignments_resp_ongoing_topic_reassignment_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 10,
     .size = sizeof(struct kp_list_partition_reassignments_resp_ongoing_topic_reassignment),
+    .defaults = &kp_list_partition_reassignments_resp_ongoing_topic_reassignment_defaults,
     .versions = {0, 0},
     .flex_min = 0,
 };
@@ -70,12 +82,15 @@ static const struct kp_field kp_list_partition_reassignments_resp_fields[] = {
     {"error_message", offsetof(struct kp_list_partition_reassignments_resp, error_message), KP_T_STRING, 0, 0, 0, 0, {0, KP_VMAX}, {0, KP_VMAX}, KP_VNONE, 0, NULL},
     {"topics", offsetof(struct kp_list_partition_reassignments_resp, topics), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_list_partition_reassignments_resp_ongoing_topic_reassignment), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_list_partition_reassignments_resp_ongoing_topic_reassignment_schema},
 };
+static const struct kp_list_partition_reassignments_resp kp_list_partition_reassignments_resp_defaults = {0};
 const struct kp_schema kp_list_partition_reassignments_resp_schema = {
     .name = "ListPartitionReassignmentsResponse",
     .fields = kp_list_partition_reassignments_resp_fields,
     .nfields = 4,
     .npositional = 4,
+    .fixed_max = 16,
     .size = sizeof(struct kp_list_partition_reassignments_resp),
+    .defaults = &kp_list_partition_reassignments_resp_defaults,
     .versions = {0, 0},
     .flex_min = 0,
 };

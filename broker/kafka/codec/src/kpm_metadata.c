@@ -10,12 +10,15 @@ static const struct kp_field kp_metadata_req_topic_fields[] = {
     {"topic_id", offsetof(struct kp_metadata_req_topic, topic_id), KP_T_UUID, 0, 0, KP_F_IGNORABLE, 0, {10, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"name", offsetof(struct kp_metadata_req_topic, name), KP_T_STRING, 0, 0, 0, 0, {0, KP_VMAX}, {10, KP_VMAX}, KP_VNONE, 0, NULL},
 };
+static const struct kp_metadata_req_topic kp_metadata_req_topic_defaults = {0};
 const struct kp_schema kp_metadata_req_topic_schema = {
     .name = "MetadataRequestTopic",
     .fields = kp_metadata_req_topic_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 21,
     .size = sizeof(struct kp_metadata_req_topic),
+    .defaults = &kp_metadata_req_topic_defaults,
     .versions = {0, 12},
     .flex_min = 9,
 };
@@ -26,12 +29,15 @@ static const struct kp_field kp_metadata_req_fields[] = {
     {"include_cluster_authorized_operations", offsetof(struct kp_metadata_req, include_cluster_authorized_operations), KP_T_BOOL, 0, 0, 0, 0, {8, 10}, KP_VNONE, KP_VNONE, 0, NULL},
     {"include_topic_authorized_operations", offsetof(struct kp_metadata_req, include_topic_authorized_operations), KP_T_BOOL, 0, 0, 0, 0, {8, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_metadata_req kp_metadata_req_defaults = {.allow_auto_topic_creation = 1};
 const struct kp_schema kp_metadata_req_schema = {
     .name = "MetadataRequest",
     .fields = kp_metadata_req_fields,
     .nfields = 4,
     .npositional = 4,
+    .fixed_max = 8,
     .size = sizeof(struct kp_metadata_req),
+    .defaults = &kp_metadata_req_defaults,
     .versions = {0, 12},
     .flex_min = 9,
 };
@@ -42,12 +48,15 @@ static const struct kp_field kp_metadata_resp_broker_fields[] = {
     {"port", offsetof(struct kp_metadata_resp_broker, port), KP_T_INT32, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"rack", offsetof(struct kp_metadata_resp_broker, rack), KP_T_STRING, 0, 0, KP_F_IGNORABLE, 0, {1, KP_VMAX}, {1, KP_VMAX}, KP_VNONE, KP_DEF_NULL, NULL},
 };
+static const struct kp_metadata_resp_broker kp_metadata_resp_broker_defaults = {.rack = {NULL, -1}};
 const struct kp_schema kp_metadata_resp_broker_schema = {
     .name = "MetadataResponseBroker",
     .fields = kp_metadata_resp_broker_fields,
     .nfields = 4,
     .npositional = 4,
+    .fixed_max = 18,
     .size = sizeof(struct kp_metadata_resp_broker),
+    .defaults = &kp_metadata_resp_broker_defaults,
     .versions = {0, 12},
     .flex_min = 9,
 };
@@ -61,12 +70,15 @@ static const struct kp_field kp_metadata_resp_partition_fields[] = {
     {"isr_nodes", offsetof(struct kp_metadata_resp_partition, isr_nodes), KP_T_ARRAY, KP_T_INT32, sizeof(int32_t), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"offline_replicas", offsetof(struct kp_metadata_resp_partition, offline_replicas), KP_T_ARRAY, KP_T_INT32, sizeof(int32_t), KP_F_IGNORABLE, 0, {5, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_metadata_resp_partition kp_metadata_resp_partition_defaults = {.leader_epoch = -1};
 const struct kp_schema kp_metadata_resp_partition_schema = {
     .name = "MetadataResponsePartition",
     .fields = kp_metadata_resp_partition_fields,
     .nfields = 7,
     .npositional = 7,
+    .fixed_max = 29,
     .size = sizeof(struct kp_metadata_resp_partition),
+    .defaults = &kp_metadata_resp_partition_defaults,
     .versions = {0, 12},
     .flex_min = 9,
 };
@@ -79,12 +91,15 @@ static const struct kp_field kp_metadata_resp_topic_fields[] = {
     {"partitions", offsetof(struct kp_metadata_resp_topic, partitions), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_metadata_resp_partition), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_metadata_resp_partition_schema},
     {"topic_authorized_operations", offsetof(struct kp_metadata_resp_topic, topic_authorized_operations), KP_T_INT32, 0, 0, 0, 0, {8, KP_VMAX}, KP_VNONE, KP_VNONE, -2147483648, NULL},
 };
+static const struct kp_metadata_resp_topic kp_metadata_resp_topic_defaults = {.topic_authorized_operations = INT32_MIN};
 const struct kp_schema kp_metadata_resp_topic_schema = {
     .name = "MetadataResponseTopic",
     .fields = kp_metadata_resp_topic_fields,
     .nfields = 6,
     .npositional = 6,
+    .fixed_max = 33,
     .size = sizeof(struct kp_metadata_resp_topic),
+    .defaults = &kp_metadata_resp_topic_defaults,
     .versions = {0, 12},
     .flex_min = 9,
 };
@@ -97,12 +112,15 @@ static const struct kp_field kp_metadata_resp_fields[] = {
     {"topics", offsetof(struct kp_metadata_resp, topics), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_metadata_resp_topic), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_metadata_resp_topic_schema},
     {"cluster_authorized_operations", offsetof(struct kp_metadata_resp, cluster_authorized_operations), KP_T_INT32, 0, 0, 0, 0, {8, 10}, KP_VNONE, KP_VNONE, -2147483648, NULL},
 };
+static const struct kp_metadata_resp kp_metadata_resp_defaults = {.cluster_id = {NULL, -1}, .controller_id = -1, .cluster_authorized_operations = INT32_MIN};
 const struct kp_schema kp_metadata_resp_schema = {
     .name = "MetadataResponse",
     .fields = kp_metadata_resp_fields,
     .nfields = 6,
     .npositional = 6,
+    .fixed_max = 27,
     .size = sizeof(struct kp_metadata_resp),
+    .defaults = &kp_metadata_resp_defaults,
     .versions = {0, 12},
     .flex_min = 9,
 };

@@ -13,12 +13,15 @@ static const struct kp_field kp_offset_commit_req_partition_fields[] = {
     {"commit_timestamp", offsetof(struct kp_offset_commit_req_partition, commit_timestamp), KP_T_INT64, 0, 0, 0, 0, {1, 1}, KP_VNONE, KP_VNONE, -1, NULL},
     {"committed_metadata", offsetof(struct kp_offset_commit_req_partition, committed_metadata), KP_T_STRING, 0, 0, 0, 0, {0, KP_VMAX}, {0, KP_VMAX}, KP_VNONE, 0, NULL},
 };
+static const struct kp_offset_commit_req_partition kp_offset_commit_req_partition_defaults = {.committed_leader_epoch = -1, .commit_timestamp = -1};
 const struct kp_schema kp_offset_commit_req_partition_schema = {
     .name = "OffsetCommitRequestPartition",
     .fields = kp_offset_commit_req_partition_fields,
     .nfields = 5,
     .npositional = 5,
+    .fixed_max = 29,
     .size = sizeof(struct kp_offset_commit_req_partition),
+    .defaults = &kp_offset_commit_req_partition_defaults,
     .versions = {0, 9},
     .flex_min = 8,
 };
@@ -27,12 +30,15 @@ static const struct kp_field kp_offset_commit_req_topic_fields[] = {
     {"name", offsetof(struct kp_offset_commit_req_topic, name), KP_T_STRING, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"partitions", offsetof(struct kp_offset_commit_req_topic, partitions), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_offset_commit_req_partition), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_offset_commit_req_partition_schema},
 };
+static const struct kp_offset_commit_req_topic kp_offset_commit_req_topic_defaults = {0};
 const struct kp_schema kp_offset_commit_req_topic_schema = {
     .name = "OffsetCommitRequestTopic",
     .fields = kp_offset_commit_req_topic_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 10,
     .size = sizeof(struct kp_offset_commit_req_topic),
+    .defaults = &kp_offset_commit_req_topic_defaults,
     .versions = {0, 9},
     .flex_min = 8,
 };
@@ -45,12 +51,15 @@ static const struct kp_field kp_offset_commit_req_fields[] = {
     {"retention_time_ms", offsetof(struct kp_offset_commit_req, retention_time_ms), KP_T_INT64, 0, 0, KP_F_IGNORABLE, 0, {2, 4}, KP_VNONE, KP_VNONE, -1, NULL},
     {"topics", offsetof(struct kp_offset_commit_req, topics), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_offset_commit_req_topic), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_offset_commit_req_topic_schema},
 };
+static const struct kp_offset_commit_req kp_offset_commit_req_defaults = {.generation_id_or_member_epoch = -1, .group_instance_id = {NULL, -1}, .retention_time_ms = -1};
 const struct kp_schema kp_offset_commit_req_schema = {
     .name = "OffsetCommitRequest",
     .fields = kp_offset_commit_req_fields,
     .nfields = 6,
     .npositional = 6,
+    .fixed_max = 32,
     .size = sizeof(struct kp_offset_commit_req),
+    .defaults = &kp_offset_commit_req_defaults,
     .versions = {0, 9},
     .flex_min = 8,
 };
@@ -59,12 +68,15 @@ static const struct kp_field kp_offset_commit_resp_partition_fields[] = {
     {"partition_index", offsetof(struct kp_offset_commit_resp_partition, partition_index), KP_T_INT32, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"error_code", offsetof(struct kp_offset_commit_resp_partition, error_code), KP_T_INT16, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_offset_commit_resp_partition kp_offset_commit_resp_partition_defaults = {0};
 const struct kp_schema kp_offset_commit_resp_partition_schema = {
     .name = "OffsetCommitResponsePartition",
     .fields = kp_offset_commit_resp_partition_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 6,
     .size = sizeof(struct kp_offset_commit_resp_partition),
+    .defaults = &kp_offset_commit_resp_partition_defaults,
     .versions = {0, 9},
     .flex_min = 8,
 };
@@ -73,12 +85,15 @@ static const struct kp_field kp_offset_commit_resp_topic_fields[] = {
     {"name", offsetof(struct kp_offset_commit_resp_topic, name), KP_T_STRING, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"partitions", offsetof(struct kp_offset_commit_resp_topic, partitions), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_offset_commit_resp_partition), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_offset_commit_resp_partition_schema},
 };
+static const struct kp_offset_commit_resp_topic kp_offset_commit_resp_topic_defaults = {0};
 const struct kp_schema kp_offset_commit_resp_topic_schema = {
     .name = "OffsetCommitResponseTopic",
     .fields = kp_offset_commit_resp_topic_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 10,
     .size = sizeof(struct kp_offset_commit_resp_topic),
+    .defaults = &kp_offset_commit_resp_topic_defaults,
     .versions = {0, 9},
     .flex_min = 8,
 };
@@ -87,12 +102,15 @@ static const struct kp_field kp_offset_commit_resp_fields[] = {
     {"throttle_time_ms", offsetof(struct kp_offset_commit_resp, throttle_time_ms), KP_T_INT32, 0, 0, KP_F_IGNORABLE, 0, {3, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"topics", offsetof(struct kp_offset_commit_resp, topics), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_offset_commit_resp_topic), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_offset_commit_resp_topic_schema},
 };
+static const struct kp_offset_commit_resp kp_offset_commit_resp_defaults = {0};
 const struct kp_schema kp_offset_commit_resp_schema = {
     .name = "OffsetCommitResponse",
     .fields = kp_offset_commit_resp_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 9,
     .size = sizeof(struct kp_offset_commit_resp),
+    .defaults = &kp_offset_commit_resp_defaults,
     .versions = {0, 9},
     .flex_min = 8,
 };

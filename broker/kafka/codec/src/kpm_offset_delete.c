@@ -9,12 +9,15 @@
 static const struct kp_field kp_offset_delete_req_partition_fields[] = {
     {"partition_index", offsetof(struct kp_offset_delete_req_partition, partition_index), KP_T_INT32, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_offset_delete_req_partition kp_offset_delete_req_partition_defaults = {0};
 const struct kp_schema kp_offset_delete_req_partition_schema = {
     .name = "OffsetDeleteRequestPartition",
     .fields = kp_offset_delete_req_partition_fields,
     .nfields = 1,
     .npositional = 1,
+    .fixed_max = 4,
     .size = sizeof(struct kp_offset_delete_req_partition),
+    .defaults = &kp_offset_delete_req_partition_defaults,
     .versions = {0, 0},
     .flex_min = KP_VMAX,
 };
@@ -23,12 +26,15 @@ static const struct kp_field kp_offset_delete_req_topic_fields[] = {
     {"name", offsetof(struct kp_offset_delete_req_topic, name), KP_T_STRING, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"partitions", offsetof(struct kp_offset_delete_req_topic, partitions), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_offset_delete_req_partition), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_offset_delete_req_partition_schema},
 };
+static const struct kp_offset_delete_req_topic kp_offset_delete_req_topic_defaults = {0};
 const struct kp_schema kp_offset_delete_req_topic_schema = {
     .name = "OffsetDeleteRequestTopic",
     .fields = kp_offset_delete_req_topic_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 10,
     .size = sizeof(struct kp_offset_delete_req_topic),
+    .defaults = &kp_offset_delete_req_topic_defaults,
     .versions = {0, 0},
     .flex_min = KP_VMAX,
 };
@@ -37,12 +43,15 @@ static const struct kp_field kp_offset_delete_req_fields[] = {
     {"group_id", offsetof(struct kp_offset_delete_req, group_id), KP_T_STRING, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"topics", offsetof(struct kp_offset_delete_req, topics), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_offset_delete_req_topic), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_offset_delete_req_topic_schema},
 };
+static const struct kp_offset_delete_req kp_offset_delete_req_defaults = {0};
 const struct kp_schema kp_offset_delete_req_schema = {
     .name = "OffsetDeleteRequest",
     .fields = kp_offset_delete_req_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 10,
     .size = sizeof(struct kp_offset_delete_req),
+    .defaults = &kp_offset_delete_req_defaults,
     .versions = {0, 0},
     .flex_min = KP_VMAX,
 };
@@ -51,12 +60,15 @@ static const struct kp_field kp_offset_delete_resp_partition_fields[] = {
     {"partition_index", offsetof(struct kp_offset_delete_resp_partition, partition_index), KP_T_INT32, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"error_code", offsetof(struct kp_offset_delete_resp_partition, error_code), KP_T_INT16, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_offset_delete_resp_partition kp_offset_delete_resp_partition_defaults = {0};
 const struct kp_schema kp_offset_delete_resp_partition_schema = {
     .name = "OffsetDeleteResponsePartition",
     .fields = kp_offset_delete_resp_partition_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 6,
     .size = sizeof(struct kp_offset_delete_resp_partition),
+    .defaults = &kp_offset_delete_resp_partition_defaults,
     .versions = {0, 0},
     .flex_min = KP_VMAX,
 };
@@ -65,12 +77,15 @@ static const struct kp_field kp_offset_delete_resp_topic_fields[] = {
     {"name", offsetof(struct kp_offset_delete_resp_topic, name), KP_T_STRING, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"partitions", offsetof(struct kp_offset_delete_resp_topic, partitions), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_offset_delete_resp_partition), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_offset_delete_resp_partition_schema},
 };
+static const struct kp_offset_delete_resp_topic kp_offset_delete_resp_topic_defaults = {0};
 const struct kp_schema kp_offset_delete_resp_topic_schema = {
     .name = "OffsetDeleteResponseTopic",
     .fields = kp_offset_delete_resp_topic_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 10,
     .size = sizeof(struct kp_offset_delete_resp_topic),
+    .defaults = &kp_offset_delete_resp_topic_defaults,
     .versions = {0, 0},
     .flex_min = KP_VMAX,
 };
@@ -80,12 +95,15 @@ static const struct kp_field kp_offset_delete_resp_fields[] = {
     {"throttle_time_ms", offsetof(struct kp_offset_delete_resp, throttle_time_ms), KP_T_INT32, 0, 0, KP_F_IGNORABLE, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"topics", offsetof(struct kp_offset_delete_resp, topics), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_offset_delete_resp_topic), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_offset_delete_resp_topic_schema},
 };
+static const struct kp_offset_delete_resp kp_offset_delete_resp_defaults = {0};
 const struct kp_schema kp_offset_delete_resp_schema = {
     .name = "OffsetDeleteResponse",
     .fields = kp_offset_delete_resp_fields,
     .nfields = 3,
     .npositional = 3,
+    .fixed_max = 11,
     .size = sizeof(struct kp_offset_delete_resp),
+    .defaults = &kp_offset_delete_resp_defaults,
     .versions = {0, 0},
     .flex_min = KP_VMAX,
 };

@@ -10,12 +10,15 @@ static const struct kp_field kp_offset_fetch_req_topic_fields[] = {
     {"name", offsetof(struct kp_offset_fetch_req_topic, name), KP_T_STRING, 0, 0, 0, 0, {0, 7}, KP_VNONE, KP_VNONE, 0, NULL},
     {"partition_indexes", offsetof(struct kp_offset_fetch_req_topic, partition_indexes), KP_T_ARRAY, KP_T_INT32, sizeof(int32_t), 0, 0, {0, 7}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_offset_fetch_req_topic kp_offset_fetch_req_topic_defaults = {0};
 const struct kp_schema kp_offset_fetch_req_topic_schema = {
     .name = "OffsetFetchRequestTopic",
     .fields = kp_offset_fetch_req_topic_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 10,
     .size = sizeof(struct kp_offset_fetch_req_topic),
+    .defaults = &kp_offset_fetch_req_topic_defaults,
     .versions = {0, 9},
     .flex_min = 6,
 };
@@ -24,12 +27,15 @@ static const struct kp_field kp_offset_fetch_req_topics_fields[] = {
     {"name", offsetof(struct kp_offset_fetch_req_topics, name), KP_T_STRING, 0, 0, 0, 0, {8, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"partition_indexes", offsetof(struct kp_offset_fetch_req_topics, partition_indexes), KP_T_ARRAY, KP_T_INT32, sizeof(int32_t), 0, 0, {8, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_offset_fetch_req_topics kp_offset_fetch_req_topics_defaults = {0};
 const struct kp_schema kp_offset_fetch_req_topics_schema = {
     .name = "OffsetFetchRequestTopics",
     .fields = kp_offset_fetch_req_topics_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 10,
     .size = sizeof(struct kp_offset_fetch_req_topics),
+    .defaults = &kp_offset_fetch_req_topics_defaults,
     .versions = {0, 9},
     .flex_min = 6,
 };
@@ -40,12 +46,15 @@ static const struct kp_field kp_offset_fetch_req_group_fields[] = {
     {"member_epoch", offsetof(struct kp_offset_fetch_req_group, member_epoch), KP_T_INT32, 0, 0, KP_F_IGNORABLE, 0, {9, KP_VMAX}, KP_VNONE, KP_VNONE, -1, NULL},
     {"topics", offsetof(struct kp_offset_fetch_req_group, topics), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_offset_fetch_req_topics), 0, 0, {8, KP_VMAX}, {8, KP_VMAX}, KP_VNONE, 0, &kp_offset_fetch_req_topics_schema},
 };
+static const struct kp_offset_fetch_req_group kp_offset_fetch_req_group_defaults = {.member_id = {NULL, -1}, .member_epoch = -1};
 const struct kp_schema kp_offset_fetch_req_group_schema = {
     .name = "OffsetFetchRequestGroup",
     .fields = kp_offset_fetch_req_group_fields,
     .nfields = 4,
     .npositional = 4,
+    .fixed_max = 19,
     .size = sizeof(struct kp_offset_fetch_req_group),
+    .defaults = &kp_offset_fetch_req_group_defaults,
     .versions = {0, 9},
     .flex_min = 6,
 };
@@ -56,12 +65,15 @@ static const struct kp_field kp_offset_fetch_req_fields[] = {
     {"groups", offsetof(struct kp_offset_fetch_req, groups), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_offset_fetch_req_group), 0, 0, {8, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_offset_fetch_req_group_schema},
     {"require_stable", offsetof(struct kp_offset_fetch_req, require_stable), KP_T_BOOL, 0, 0, 0, 0, {7, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_offset_fetch_req kp_offset_fetch_req_defaults = {0};
 const struct kp_schema kp_offset_fetch_req_schema = {
     .name = "OffsetFetchRequest",
     .fields = kp_offset_fetch_req_fields,
     .nfields = 4,
     .npositional = 4,
+    .fixed_max = 16,
     .size = sizeof(struct kp_offset_fetch_req),
+    .defaults = &kp_offset_fetch_req_defaults,
     .versions = {0, 9},
     .flex_min = 6,
 };
@@ -73,12 +85,15 @@ static const struct kp_field kp_offset_fetch_resp_partition_fields[] = {
     {"metadata", offsetof(struct kp_offset_fetch_resp_partition, metadata), KP_T_STRING, 0, 0, 0, 0, {0, 7}, {0, 7}, KP_VNONE, 0, NULL},
     {"error_code", offsetof(struct kp_offset_fetch_resp_partition, error_code), KP_T_INT16, 0, 0, 0, 0, {0, 7}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_offset_fetch_resp_partition kp_offset_fetch_resp_partition_defaults = {.committed_leader_epoch = -1};
 const struct kp_schema kp_offset_fetch_resp_partition_schema = {
     .name = "OffsetFetchResponsePartition",
     .fields = kp_offset_fetch_resp_partition_fields,
     .nfields = 5,
     .npositional = 5,
+    .fixed_max = 23,
     .size = sizeof(struct kp_offset_fetch_resp_partition),
+    .defaults = &kp_offset_fetch_resp_partition_defaults,
     .versions = {0, 9},
     .flex_min = 6,
 };
@@ -87,12 +102,15 @@ static const struct kp_field kp_offset_fetch_resp_topic_fields[] = {
     {"name", offsetof(struct kp_offset_fetch_resp_topic, name), KP_T_STRING, 0, 0, 0, 0, {0, 7}, KP_VNONE, KP_VNONE, 0, NULL},
     {"partitions", offsetof(struct kp_offset_fetch_resp_topic, partitions), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_offset_fetch_resp_partition), 0, 0, {0, 7}, KP_VNONE, KP_VNONE, 0, &kp_offset_fetch_resp_partition_schema},
 };
+static const struct kp_offset_fetch_resp_topic kp_offset_fetch_resp_topic_defaults = {0};
 const struct kp_schema kp_offset_fetch_resp_topic_schema = {
     .name = "OffsetFetchResponseTopic",
     .fields = kp_offset_fetch_resp_topic_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 10,
     .size = sizeof(struct kp_offset_fetch_resp_topic),
+    .defaults = &kp_offset_fetch_resp_topic_defaults,
     .versions = {0, 9},
     .flex_min = 6,
 };
@@ -104,12 +122,15 @@ static const struct kp_field kp_offset_fetch_resp_partitions_fields[] = {
     {"metadata", offsetof(struct kp_offset_fetch_resp_partitions, metadata), KP_T_STRING, 0, 0, 0, 0, {8, KP_VMAX}, {8, KP_VMAX}, KP_VNONE, 0, NULL},
     {"error_code", offsetof(struct kp_offset_fetch_resp_partitions, error_code), KP_T_INT16, 0, 0, 0, 0, {8, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_offset_fetch_resp_partitions kp_offset_fetch_resp_partitions_defaults = {.committed_leader_epoch = -1};
 const struct kp_schema kp_offset_fetch_resp_partitions_schema = {
     .name = "OffsetFetchResponsePartitions",
     .fields = kp_offset_fetch_resp_partitions_fields,
     .nfields = 5,
     .npositional = 5,
+    .fixed_max = 23,
     .size = sizeof(struct kp_offset_fetch_resp_partitions),
+    .defaults = &kp_offset_fetch_resp_partitions_defaults,
     .versions = {0, 9},
     .flex_min = 6,
 };
@@ -118,12 +139,15 @@ static const struct kp_field kp_offset_fetch_resp_topics_fields[] = {
     {"name", offsetof(struct kp_offset_fetch_resp_topics, name), KP_T_STRING, 0, 0, 0, 0, {8, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"partitions", offsetof(struct kp_offset_fetch_resp_topics, partitions), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_offset_fetch_resp_partitions), 0, 0, {8, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_offset_fetch_resp_partitions_schema},
 };
+static const struct kp_offset_fetch_resp_topics kp_offset_fetch_resp_topics_defaults = {0};
 const struct kp_schema kp_offset_fetch_resp_topics_schema = {
     .name = "OffsetFetchResponseTopics",
     .fields = kp_offset_fetch_resp_topics_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 10,
     .size = sizeof(struct kp_offset_fetch_resp_topics),
+    .defaults = &kp_offset_fetch_resp_topics_defaults,
     .versions = {0, 9},
     .flex_min = 6,
 };
@@ -133,12 +157,15 @@ static const struct kp_field kp_offset_fetch_resp_group_fields[] = {
     {"topics", offsetof(struct kp_offset_fetch_resp_group, topics), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_offset_fetch_resp_topics), 0, 0, {8, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_offset_fetch_resp_topics_schema},
     {"error_code", offsetof(struct kp_offset_fetch_resp_group, error_code), KP_T_INT16, 0, 0, 0, 0, {8, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_offset_fetch_resp_group kp_offset_fetch_resp_group_defaults = {0};
 const struct kp_schema kp_offset_fetch_resp_group_schema = {
     .name = "OffsetFetchResponseGroup",
     .fields = kp_offset_fetch_resp_group_fields,
     .nfields = 3,
     .npositional = 3,
+    .fixed_max = 12,
     .size = sizeof(struct kp_offset_fetch_resp_group),
+    .defaults = &kp_offset_fetch_resp_group_defaults,
     .versions = {0, 9},
     .flex_min = 6,
 };
@@ -149,12 +176,15 @@ static const struct kp_field kp_offset_fetch_resp_fields[] = {
     {"error_code", offsetof(struct kp_offset_fetch_resp, error_code), KP_T_INT16, 0, 0, KP_F_IGNORABLE, 0, {2, 7}, KP_VNONE, KP_VNONE, 0, NULL},
     {"groups", offsetof(struct kp_offset_fetch_resp, groups), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_offset_fetch_resp_group), 0, 0, {8, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_offset_fetch_resp_group_schema},
 };
+static const struct kp_offset_fetch_resp kp_offset_fetch_resp_defaults = {0};
 const struct kp_schema kp_offset_fetch_resp_schema = {
     .name = "OffsetFetchResponse",
     .fields = kp_offset_fetch_resp_fields,
     .nfields = 4,
     .npositional = 4,
+    .fixed_max = 16,
     .size = sizeof(struct kp_offset_fetch_resp),
+    .defaults = &kp_offset_fetch_resp_defaults,
     .versions = {0, 9},
     .flex_min = 6,
 };

@@ -11,12 +11,15 @@ static const struct kp_field kp_offset_for_leader_epoch_req_offset_for_leader_pa
     {"current_leader_epoch", offsetof(struct kp_offset_for_leader_epoch_req_offset_for_leader_partition, current_leader_epoch), KP_T_INT32, 0, 0, KP_F_IGNORABLE, 0, {2, KP_VMAX}, KP_VNONE, KP_VNONE, -1, NULL},
     {"leader_epoch", offsetof(struct kp_offset_for_leader_epoch_req_offset_for_leader_partition, leader_epoch), KP_T_INT32, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_offset_for_leader_epoch_req_offset_for_leader_partition kp_offset_for_leader_epoch_req_offset_for_leader_partition_defaults = {.current_leader_epoch = -1};
 const struct kp_schema kp_offset_for_leader_epoch_req_offset_for_leader_partition_schema = {
     .name = "OffsetForLeaderPartition",
     .fields = kp_offset_for_leader_epoch_req_offset_for_leader_partition_fields,
     .nfields = 3,
     .npositional = 3,
+    .fixed_max = 12,
     .size = sizeof(struct kp_offset_for_leader_epoch_req_offset_for_leader_partition),
+    .defaults = &kp_offset_for_leader_epoch_req_offset_for_leader_partition_defaults,
     .versions = {0, 4},
     .flex_min = 4,
 };
@@ -25,12 +28,15 @@ static const struct kp_field kp_offset_for_leader_epoch_req_offset_for_leader_to
     {"topic", offsetof(struct kp_offset_for_leader_epoch_req_offset_for_leader_topic, topic), KP_T_STRING, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"partitions", offsetof(struct kp_offset_for_leader_epoch_req_offset_for_leader_topic, partitions), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_offset_for_leader_epoch_req_offset_for_leader_partition), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_offset_for_leader_epoch_req_offset_for_leader_partition_schema},
 };
+static const struct kp_offset_for_leader_epoch_req_offset_for_leader_topic kp_offset_for_leader_epoch_req_offset_for_leader_topic_defaults = {0};
 const struct kp_schema kp_offset_for_leader_epoch_req_offset_for_leader_topic_schema = {
     .name = "OffsetForLeaderTopic",
     .fields = kp_offset_for_leader_epoch_req_offset_for_leader_topic_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 10,
     .size = sizeof(struct kp_offset_for_leader_epoch_req_offset_for_leader_topic),
+    .defaults = &kp_offset_for_leader_epoch_req_offset_for_leader_topic_defaults,
     .versions = {0, 4},
     .flex_min = 4,
 };
@@ -39,12 +45,15 @@ static const struct kp_field kp_offset_for_leader_epoch_req_fields[] = {
     {"replica_id", offsetof(struct kp_offset_for_leader_epoch_req, replica_id), KP_T_INT32, 0, 0, KP_F_IGNORABLE, 0, {3, KP_VMAX}, KP_VNONE, KP_VNONE, -2, NULL},
     {"topics", offsetof(struct kp_offset_for_leader_epoch_req, topics), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_offset_for_leader_epoch_req_offset_for_leader_topic), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_offset_for_leader_epoch_req_offset_for_leader_topic_schema},
 };
+static const struct kp_offset_for_leader_epoch_req kp_offset_for_leader_epoch_req_defaults = {.replica_id = -2};
 const struct kp_schema kp_offset_for_leader_epoch_req_schema = {
     .name = "OffsetForLeaderEpochRequest",
     .fields = kp_offset_for_leader_epoch_req_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 9,
     .size = sizeof(struct kp_offset_for_leader_epoch_req),
+    .defaults = &kp_offset_for_leader_epoch_req_defaults,
     .versions = {0, 4},
     .flex_min = 4,
 };
@@ -55,12 +64,15 @@ static const struct kp_field kp_offset_for_leader_epoch_resp_epoch_end_offset_fi
     {"leader_epoch", offsetof(struct kp_offset_for_leader_epoch_resp_epoch_end_offset, leader_epoch), KP_T_INT32, 0, 0, KP_F_IGNORABLE, 0, {1, KP_VMAX}, KP_VNONE, KP_VNONE, -1, NULL},
     {"end_offset", offsetof(struct kp_offset_for_leader_epoch_resp_epoch_end_offset, end_offset), KP_T_INT64, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, -1, NULL},
 };
+static const struct kp_offset_for_leader_epoch_resp_epoch_end_offset kp_offset_for_leader_epoch_resp_epoch_end_offset_defaults = {.leader_epoch = -1, .end_offset = -1};
 const struct kp_schema kp_offset_for_leader_epoch_resp_epoch_end_offset_schema = {
     .name = "EpochEndOffset",
     .fields = kp_offset_for_leader_epoch_resp_epoch_end_offset_fields,
     .nfields = 4,
     .npositional = 4,
+    .fixed_max = 18,
     .size = sizeof(struct kp_offset_for_leader_epoch_resp_epoch_end_offset),
+    .defaults = &kp_offset_for_leader_epoch_resp_epoch_end_offset_defaults,
     .versions = {0, 4},
     .flex_min = 4,
 };
@@ -69,12 +81,15 @@ static const struct kp_field kp_offset_for_leader_epoch_resp_offset_for_leader_t
     {"topic", offsetof(struct kp_offset_for_leader_epoch_resp_offset_for_leader_topic_result, topic), KP_T_STRING, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"partitions", offsetof(struct kp_offset_for_leader_epoch_resp_offset_for_leader_topic_result, partitions), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_offset_for_leader_epoch_resp_epoch_end_offset), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_offset_for_leader_epoch_resp_epoch_end_offset_schema},
 };
+static const struct kp_offset_for_leader_epoch_resp_offset_for_leader_topic_result kp_offset_for_leader_epoch_resp_offset_for_leader_topic_result_defaults = {0};
 const struct kp_schema kp_offset_for_leader_epoch_resp_offset_for_leader_topic_result_schema = {
     .name = "OffsetForLeaderTopicResult",
     .fields = kp_offset_for_leader_epoch_resp_offset_for_leader_topic_result_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 10,
     .size = sizeof(struct kp_offset_for_leader_epoch_resp_offset_for_leader_topic_result),
+    .defaults = &kp_offset_for_leader_epoch_resp_offset_for_leader_topic_result_defaults,
     .versions = {0, 4},
     .flex_min = 4,
 };
@@ -83,12 +98,15 @@ static const struct kp_field kp_offset_for_leader_epoch_resp_fields[] = {
     {"throttle_time_ms", offsetof(struct kp_offset_for_leader_epoch_resp, throttle_time_ms), KP_T_INT32, 0, 0, KP_F_IGNORABLE, 0, {2, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"topics", offsetof(struct kp_offset_for_leader_epoch_resp, topics), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_offset_for_leader_epoch_resp_offset_for_leader_topic_result), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_offset_for_leader_epoch_resp_offset_for_leader_topic_result_schema},
 };
+static const struct kp_offset_for_leader_epoch_resp kp_offset_for_leader_epoch_resp_defaults = {0};
 const struct kp_schema kp_offset_for_leader_epoch_resp_schema = {
     .name = "OffsetForLeaderEpochResponse",
     .fields = kp_offset_for_leader_epoch_resp_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 9,
     .size = sizeof(struct kp_offset_for_leader_epoch_resp),
+    .defaults = &kp_offset_for_leader_epoch_resp_defaults,
     .versions = {0, 4},
     .flex_min = 4,
 };

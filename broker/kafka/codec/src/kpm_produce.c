@@ -10,12 +10,15 @@ static const struct kp_field kp_produce_req_partition_produce_data_fields[] = {
     {"index", offsetof(struct kp_produce_req_partition_produce_data, index), KP_T_INT32, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"records", offsetof(struct kp_produce_req_partition_produce_data, records), KP_T_RECORDS, 0, 0, 0, 0, {0, KP_VMAX}, {0, KP_VMAX}, KP_VNONE, 0, NULL},
 };
+static const struct kp_produce_req_partition_produce_data kp_produce_req_partition_produce_data_defaults = {0};
 const struct kp_schema kp_produce_req_partition_produce_data_schema = {
     .name = "PartitionProduceData",
     .fields = kp_produce_req_partition_produce_data_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 9,
     .size = sizeof(struct kp_produce_req_partition_produce_data),
+    .defaults = &kp_produce_req_partition_produce_data_defaults,
     .versions = {0, 11},
     .flex_min = 9,
 };
@@ -24,12 +27,15 @@ static const struct kp_field kp_produce_req_topic_produce_data_fields[] = {
     {"name", offsetof(struct kp_produce_req_topic_produce_data, name), KP_T_STRING, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"partition_data", offsetof(struct kp_produce_req_topic_produce_data, partition_data), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_produce_req_partition_produce_data), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_produce_req_partition_produce_data_schema},
 };
+static const struct kp_produce_req_topic_produce_data kp_produce_req_topic_produce_data_defaults = {0};
 const struct kp_schema kp_produce_req_topic_produce_data_schema = {
     .name = "TopicProduceData",
     .fields = kp_produce_req_topic_produce_data_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 10,
     .size = sizeof(struct kp_produce_req_topic_produce_data),
+    .defaults = &kp_produce_req_topic_produce_data_defaults,
     .versions = {0, 11},
     .flex_min = 9,
 };
@@ -40,12 +46,15 @@ static const struct kp_field kp_produce_req_fields[] = {
     {"timeout_ms", offsetof(struct kp_produce_req, timeout_ms), KP_T_INT32, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"topic_data", offsetof(struct kp_produce_req, topic_data), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_produce_req_topic_produce_data), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_produce_req_topic_produce_data_schema},
 };
+static const struct kp_produce_req kp_produce_req_defaults = {.transactional_id = {NULL, -1}};
 const struct kp_schema kp_produce_req_schema = {
     .name = "ProduceRequest",
     .fields = kp_produce_req_fields,
     .nfields = 4,
     .npositional = 4,
+    .fixed_max = 16,
     .size = sizeof(struct kp_produce_req),
+    .defaults = &kp_produce_req_defaults,
     .versions = {0, 11},
     .flex_min = 9,
 };
@@ -54,12 +63,15 @@ static const struct kp_field kp_produce_resp_batch_index_and_error_message_field
     {"batch_index", offsetof(struct kp_produce_resp_batch_index_and_error_message, batch_index), KP_T_INT32, 0, 0, 0, 0, {8, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"batch_index_error_message", offsetof(struct kp_produce_resp_batch_index_and_error_message, batch_index_error_message), KP_T_STRING, 0, 0, 0, 0, {8, KP_VMAX}, {8, KP_VMAX}, KP_VNONE, KP_DEF_NULL, NULL},
 };
+static const struct kp_produce_resp_batch_index_and_error_message kp_produce_resp_batch_index_and_error_message_defaults = {.batch_index_error_message = {NULL, -1}};
 const struct kp_schema kp_produce_resp_batch_index_and_error_message_schema = {
     .name = "BatchIndexAndErrorMessage",
     .fields = kp_produce_resp_batch_index_and_error_message_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 9,
     .size = sizeof(struct kp_produce_resp_batch_index_and_error_message),
+    .defaults = &kp_produce_resp_batch_index_and_error_message_defaults,
     .versions = {0, 11},
     .flex_min = 9,
 };
@@ -68,12 +80,15 @@ static const struct kp_field kp_produce_resp_leader_id_and_epoch_fields[] = {
     {"leader_id", offsetof(struct kp_produce_resp_leader_id_and_epoch, leader_id), KP_T_INT32, 0, 0, 0, 0, {10, KP_VMAX}, KP_VNONE, KP_VNONE, -1, NULL},
     {"leader_epoch", offsetof(struct kp_produce_resp_leader_id_and_epoch, leader_epoch), KP_T_INT32, 0, 0, 0, 0, {10, KP_VMAX}, KP_VNONE, KP_VNONE, -1, NULL},
 };
+static const struct kp_produce_resp_leader_id_and_epoch kp_produce_resp_leader_id_and_epoch_defaults = {.leader_id = -1, .leader_epoch = -1};
 const struct kp_schema kp_produce_resp_leader_id_and_epoch_schema = {
     .name = "LeaderIdAndEpoch",
     .fields = kp_produce_resp_leader_id_and_epoch_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 8,
     .size = sizeof(struct kp_produce_resp_leader_id_and_epoch),
+    .defaults = &kp_produce_resp_leader_id_and_epoch_defaults,
     .versions = {0, 11},
     .flex_min = 9,
 };
@@ -88,12 +103,15 @@ static const struct kp_field kp_produce_resp_partition_produce_response_fields[]
     {"error_message", offsetof(struct kp_produce_resp_partition_produce_response, error_message), KP_T_STRING, 0, 0, KP_F_IGNORABLE, 0, {8, KP_VMAX}, {8, KP_VMAX}, KP_VNONE, KP_DEF_NULL, NULL},
     {"current_leader", offsetof(struct kp_produce_resp_partition_produce_response, current_leader), KP_T_STRUCT, 0, 0, 0, 0, {10, KP_VMAX}, KP_VNONE, {10, KP_VMAX}, 0, &kp_produce_resp_leader_id_and_epoch_schema},
 };
+static const struct kp_produce_resp_partition_produce_response kp_produce_resp_partition_produce_response_defaults = {.log_append_time_ms = -1, .log_start_offset = -1, .error_message = {NULL, -1}, .current_leader = {.leader_id = -1, .leader_epoch = -1}};
 const struct kp_schema kp_produce_resp_partition_produce_response_schema = {
     .name = "PartitionProduceResponse",
     .fields = kp_produce_resp_partition_produce_response_fields,
     .nfields = 8,
     .npositional = 7,
+    .fixed_max = 40,
     .size = sizeof(struct kp_produce_resp_partition_produce_response),
+    .defaults = &kp_produce_resp_partition_produce_response_defaults,
     .versions = {0, 11},
     .flex_min = 9,
 };
@@ -102,12 +120,15 @@ static const struct kp_field kp_produce_resp_topic_produce_response_fields[] = {
     {"name", offsetof(struct kp_produce_resp_topic_produce_response, name), KP_T_STRING, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"partition_responses", offsetof(struct kp_produce_resp_topic_produce_response, partition_responses), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_produce_resp_partition_produce_response), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_produce_resp_partition_produce_response_schema},
 };
+static const struct kp_produce_resp_topic_produce_response kp_produce_resp_topic_produce_response_defaults = {0};
 const struct kp_schema kp_produce_resp_topic_produce_response_schema = {
     .name = "TopicProduceResponse",
     .fields = kp_produce_resp_topic_produce_response_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 10,
     .size = sizeof(struct kp_produce_resp_topic_produce_response),
+    .defaults = &kp_produce_resp_topic_produce_response_defaults,
     .versions = {0, 11},
     .flex_min = 9,
 };
@@ -118,12 +139,15 @@ static const struct kp_field kp_produce_resp_node_endpoint_fields[] = {
     {"port", offsetof(struct kp_produce_resp_node_endpoint, port), KP_T_INT32, 0, 0, 0, 0, {10, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"rack", offsetof(struct kp_produce_resp_node_endpoint, rack), KP_T_STRING, 0, 0, 0, 0, {10, KP_VMAX}, {10, KP_VMAX}, KP_VNONE, KP_DEF_NULL, NULL},
 };
+static const struct kp_produce_resp_node_endpoint kp_produce_resp_node_endpoint_defaults = {.rack = {NULL, -1}};
 const struct kp_schema kp_produce_resp_node_endpoint_schema = {
     .name = "NodeEndpoint",
     .fields = kp_produce_resp_node_endpoint_fields,
     .nfields = 4,
     .npositional = 4,
+    .fixed_max = 18,
     .size = sizeof(struct kp_produce_resp_node_endpoint),
+    .defaults = &kp_produce_resp_node_endpoint_defaults,
     .versions = {0, 11},
     .flex_min = 9,
 };
@@ -133,12 +157,15 @@ static const struct kp_field kp_produce_resp_fields[] = {
     {"throttle_time_ms", offsetof(struct kp_produce_resp, throttle_time_ms), KP_T_INT32, 0, 0, KP_F_IGNORABLE, 0, {1, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"node_endpoints", offsetof(struct kp_produce_resp, node_endpoints), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_produce_resp_node_endpoint), 0, 0, {10, KP_VMAX}, KP_VNONE, {10, KP_VMAX}, 0, &kp_produce_resp_node_endpoint_schema},
 };
+static const struct kp_produce_resp kp_produce_resp_defaults = {0};
 const struct kp_schema kp_produce_resp_schema = {
     .name = "ProduceResponse",
     .fields = kp_produce_resp_fields,
     .nfields = 3,
     .npositional = 2,
+    .fixed_max = 9,
     .size = sizeof(struct kp_produce_resp),
+    .defaults = &kp_produce_resp_defaults,
     .versions = {0, 11},
     .flex_min = 9,
 };

@@ -9,12 +9,15 @@
 static const struct kp_field kp_sasl_authenticate_req_fields[] = {
     {"auth_bytes", offsetof(struct kp_sasl_authenticate_req, auth_bytes), KP_T_BYTES, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_sasl_authenticate_req kp_sasl_authenticate_req_defaults = {0};
 const struct kp_schema kp_sasl_authenticate_req_schema = {
     .name = "SaslAuthenticateRequest",
     .fields = kp_sasl_authenticate_req_fields,
     .nfields = 1,
     .npositional = 1,
+    .fixed_max = 5,
     .size = sizeof(struct kp_sasl_authenticate_req),
+    .defaults = &kp_sasl_authenticate_req_defaults,
     .versions = {0, 2},
     .flex_min = 2,
 };
@@ -25,12 +28,15 @@ static const struct kp_field kp_sasl_authenticate_resp_fields[] = {
     {"auth_bytes", offsetof(struct kp_sasl_authenticate_resp, auth_bytes), KP_T_BYTES, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"session_lifetime_ms", offsetof(struct kp_sasl_authenticate_resp, session_lifetime_ms), KP_T_INT64, 0, 0, KP_F_IGNORABLE, 0, {1, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_sasl_authenticate_resp kp_sasl_authenticate_resp_defaults = {0};
 const struct kp_schema kp_sasl_authenticate_resp_schema = {
     .name = "SaslAuthenticateResponse",
     .fields = kp_sasl_authenticate_resp_fields,
     .nfields = 4,
     .npositional = 4,
+    .fixed_max = 20,
     .size = sizeof(struct kp_sasl_authenticate_resp),
+    .defaults = &kp_sasl_authenticate_resp_defaults,
     .versions = {0, 2},
     .flex_min = 2,
 };

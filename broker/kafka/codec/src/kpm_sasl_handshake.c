@@ -9,12 +9,15 @@
 static const struct kp_field kp_sasl_handshake_req_fields[] = {
     {"mechanism", offsetof(struct kp_sasl_handshake_req, mechanism), KP_T_STRING, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_sasl_handshake_req kp_sasl_handshake_req_defaults = {0};
 const struct kp_schema kp_sasl_handshake_req_schema = {
     .name = "SaslHandshakeRequest",
     .fields = kp_sasl_handshake_req_fields,
     .nfields = 1,
     .npositional = 1,
+    .fixed_max = 5,
     .size = sizeof(struct kp_sasl_handshake_req),
+    .defaults = &kp_sasl_handshake_req_defaults,
     .versions = {0, 1},
     .flex_min = KP_VMAX,
 };
@@ -23,12 +26,15 @@ static const struct kp_field kp_sasl_handshake_resp_fields[] = {
     {"error_code", offsetof(struct kp_sasl_handshake_resp, error_code), KP_T_INT16, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"mechanisms", offsetof(struct kp_sasl_handshake_resp, mechanisms), KP_T_ARRAY, KP_T_STRING, sizeof(struct kc_slice), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_sasl_handshake_resp kp_sasl_handshake_resp_defaults = {0};
 const struct kp_schema kp_sasl_handshake_resp_schema = {
     .name = "SaslHandshakeResponse",
     .fields = kp_sasl_handshake_resp_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 7,
     .size = sizeof(struct kp_sasl_handshake_resp),
+    .defaults = &kp_sasl_handshake_resp_defaults,
     .versions = {0, 1},
     .flex_min = KP_VMAX,
 };

@@ -10,12 +10,15 @@ static const struct kp_field kp_sync_group_req_assignment_fields[] = {
     {"member_id", offsetof(struct kp_sync_group_req_assignment, member_id), KP_T_STRING, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
     {"assignment", offsetof(struct kp_sync_group_req_assignment, assignment), KP_T_BYTES, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_sync_group_req_assignment kp_sync_group_req_assignment_defaults = {0};
 const struct kp_schema kp_sync_group_req_assignment_schema = {
     .name = "SyncGroupRequestAssignment",
     .fields = kp_sync_group_req_assignment_fields,
     .nfields = 2,
     .npositional = 2,
+    .fixed_max = 10,
     .size = sizeof(struct kp_sync_group_req_assignment),
+    .defaults = &kp_sync_group_req_assignment_defaults,
     .versions = {0, 5},
     .flex_min = 4,
 };
@@ -29,12 +32,15 @@ static const struct kp_field kp_sync_group_req_fields[] = {
     {"protocol_name", offsetof(struct kp_sync_group_req, protocol_name), KP_T_STRING, 0, 0, KP_F_IGNORABLE, 0, {5, KP_VMAX}, {5, KP_VMAX}, KP_VNONE, KP_DEF_NULL, NULL},
     {"assignments", offsetof(struct kp_sync_group_req, assignments), KP_T_ARRAY, KP_T_STRUCT, sizeof(struct kp_sync_group_req_assignment), 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, &kp_sync_group_req_assignment_schema},
 };
+static const struct kp_sync_group_req kp_sync_group_req_defaults = {.group_instance_id = {NULL, -1}, .protocol_type = {NULL, -1}, .protocol_name = {NULL, -1}};
 const struct kp_schema kp_sync_group_req_schema = {
     .name = "SyncGroupRequest",
     .fields = kp_sync_group_req_fields,
     .nfields = 7,
     .npositional = 7,
+    .fixed_max = 34,
     .size = sizeof(struct kp_sync_group_req),
+    .defaults = &kp_sync_group_req_defaults,
     .versions = {0, 5},
     .flex_min = 4,
 };
@@ -46,12 +52,15 @@ static const struct kp_field kp_sync_group_resp_fields[] = {
     {"protocol_name", offsetof(struct kp_sync_group_resp, protocol_name), KP_T_STRING, 0, 0, KP_F_IGNORABLE, 0, {5, KP_VMAX}, {5, KP_VMAX}, KP_VNONE, KP_DEF_NULL, NULL},
     {"assignment", offsetof(struct kp_sync_group_resp, assignment), KP_T_BYTES, 0, 0, 0, 0, {0, KP_VMAX}, KP_VNONE, KP_VNONE, 0, NULL},
 };
+static const struct kp_sync_group_resp kp_sync_group_resp_defaults = {.protocol_type = {NULL, -1}, .protocol_name = {NULL, -1}};
 const struct kp_schema kp_sync_group_resp_schema = {
     .name = "SyncGroupResponse",
     .fields = kp_sync_group_resp_fields,
     .nfields = 5,
     .npositional = 5,
+    .fixed_max = 21,
     .size = sizeof(struct kp_sync_group_resp),
+    .defaults = &kp_sync_group_resp_defaults,
     .versions = {0, 5},
     .flex_min = 4,
 };

@@ -116,3 +116,86 @@ int kpc_each_fixture(void (*fn)(const struct kpc_fixture *fx, void *arg), void *
     }
     return total;
 }
+/* ---- the filler ----------------------------------------------------------------------- */
+
+static const uint8_t pattern[64] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_";
+
+static void fill_value(const struct kp_field *f, uint8_t type, int16_t version, uint8_t *at,
+                       struct kp_arena *a, int n_elems, uint32_t seed);
+
+static void fill_array(const struct kp_field *f, int16_t version, uint8_t *at,
+                       struct kp_arena *a, int n_elems, uint32_t seed)
+{
+    uint8_t *v = kp_arena_alloc(a, (size_t)n_elems * f->elem_size);
+    assert_true(v || n_elems == 0);
+    for (int i = 0; i < n_elems; i++) {
+        uint8_t *el = v + (size_t)i * f->elem_size;
+        if (f->elem == KP_T_STRUCT)
+            kp_init(f->nested, el);
+        fill_value(f, f->elem, version, el, a, n_elems, seed * 31 + (uint32_t)i);
+    }
+    int32_t n = n_elems;
+    memcpy(at, &n, sizeof(n));
+    memcpy(at + offsetof(struct kp__array, v), &v, sizeof(v));
+}
+
+static void fill_value(const struct kp_field *f, uint8_t type, int16_t version, uint8_t *at,
+                       struct kp_arena *a, int n_elems, uint32_t seed)
+{
+    uint64_t x = (uint64_t)seed * 0x9E3779B97F4A7C15ull + 7;
+    switch (type) {
+    case KP_T_BOOL:
+        *(bool *)at = !(f->def != 0);
+        break;
+    case KP_T_INT8:
+    case KP_T_INT16:
+    case KP_T_UINT16:
+    case KP_T_INT32:
+    case KP_T_UINT32:
+    case KP_T_INT64:
+        /* any value differs from the default once its low byte does */
+        x = (uint64_t)f->def ^ ((x >> 8) | 1);
+        if (type == KP_T_INT8)
+            *(int8_t *)at = (int8_t)x;
+        else if (type == KP_T_INT16 || type == KP_T_UINT16)
+            *(uint16_t *)at = (uint16_t)x;
+        else if (type == KP_T_INT32 || type == KP_T_UINT32)
+            *(uint32_t *)at = (uint32_t)x;
+        else
+            memcpy(at, &x, 8);
+        break;
+    case KP_T_FLOAT64: {
+        double d = 1.5 + seed;
+        memcpy(at, &d, sizeof(d));
+        break;
+    }
+    case KP_T_UUID:
+        for (int i = 0; i < 16; i++)
+            at[i] = (uint8_t)(x >> (i % 8 * 8)) | 1;
+        break;
+    case KP_T_STRING:
+    case KP_T_BYTES:
+    case KP_T_RECORDS:
+        *(struct kc_slice *)at = (struct kc_slice){pattern, (int32_t)(1 + seed % 40)};
+        break;
+    case KP_T_STRUCT:
+        kpc_fill(f->nested, version, at, a, n_elems, seed + 1);
+        break;
+    case KP_T_ARRAY:
+        fill_array(f, version, at, a, n_elems, seed);
+        break;
+    }
+}
+
+void kpc_fill(const struct kp_schema *s, int16_t version, void *obj, struct kp_arena *a,
+              int n_elems, uint32_t seed)
+{
+    kp_init(s, obj);
+    for (uint16_t i = 0; i < s->nfields; i++) {
+        const struct kp_field *f = &s->fields[i];
+        if (!kp_vin(f->ver, version))
+            continue;
+        fill_value(f, f->type, version, (uint8_t *)obj + f->offset, a, n_elems,
+                   seed * 131 + i);
+    }
+}
