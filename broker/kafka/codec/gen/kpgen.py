@@ -319,6 +319,38 @@ def c_field(s, fd):
     return '    {' + ', '.join(parts) + '},'
 
 
+def wire_min(msg, s, flex, memo):
+    """The fewest bytes struct s takes at any classic (flex False) or flexible version of
+    msg, at least 1: the decoder's floor for array counts, so a count the bytes left
+    cannot hold is refused before anything is allocated."""
+    key = (s.cname, flex)
+    if key in memo:
+        return memo[key]
+    width = {'BOOL': 1, 'INT8': 1, 'INT16': 2, 'UINT16': 2, 'INT32': 4, 'UINT32': 4,
+             'INT64': 8, 'FLOAT64': 8, 'UUID': 16}
+    best = None
+    lo, hi = msg.valid
+    for v in range(lo, hi + 1):
+        if (msg.flex[0] <= v <= msg.flex[1]) != flex:
+            continue
+        n = 1 if flex else 0  # the tag block's count
+        for fd in s.fields:
+            if fd['tag'] is not None or not (fd['ver'][0] <= v <= fd['ver'][1]):
+                continue
+            compact = flex and not fd.get('no_flex')
+            if fd['array'] or fd['kind'] in ('BYTES', 'RECORDS'):
+                n += 1 if compact else 4
+            elif fd['kind'] == 'STRING':
+                n += 1 if compact else 2
+            elif fd['kind'] == 'STRUCT':
+                n += wire_min(msg, fd['nested'], flex, memo)
+            else:
+                n += width[fd['kind']]
+        best = n if best is None else min(best, n)
+    memo[key] = max(best or 0, 1)
+    return memo[key]
+
+
 def c_literal(fd):
     """fd's default as a C initializer, or None when it is all zero bytes."""
     d, kind = fd['def'], fd['kind']
@@ -380,6 +412,8 @@ def c_schema(msg, s):
     fixed = sum(5 if fd['array'] or fd['kind'] in ('STRING', 'BYTES', 'RECORDS')
                 else width.get(fd['kind'], 0) for fd in pos)
     out.append('    .fixed_max = %d,' % fixed)
+    out.append('    .wire_min = {%d, %d},' % (wire_min(msg, s, False, {}),
+                                               wire_min(msg, s, True, {})))
     out.append('    .size = sizeof(struct %s),' % s.cname)
     out.append('    .defaults = &%s_defaults,' % s.cname)
     out.append('    .versions = %s,' % vstr(msg.valid))

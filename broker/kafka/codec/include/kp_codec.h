@@ -153,6 +153,7 @@ struct kp_schema {
     uint16_t nfields;
     uint16_t npositional;
     uint16_t fixed_max;      /* encoder's room: fixed-width fields + length prefixes */
+    uint16_t wire_min[2];    /* fewest bytes it takes at any [classic, flexible] version */
     uint32_t size;           /* sizeof the C struct */
     const void *defaults;    /* one struct holding every field's default (kp_init copies it) */
     struct kp_vrange versions; /* the message's valid versions */

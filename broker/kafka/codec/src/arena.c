@@ -4,11 +4,12 @@
  * A decoded request owns nothing but arrays (slices point into the frame), so all its
  * memory comes from here and kp_arena_fini gives it back with a handful of free() calls:
  *
- *   head -> [chunk 8 KiB: hdr | used ........ | free ]
+ *   head -> [chunk 1 KiB: hdr | used ........ | free ]
  *             next -> [chunk: ...]             (a larger request gets larger chunks)
  *
- * Chunks double (8 KiB, 16 KiB, ... up to 1 MiB; bigger requests get a chunk of their
- * own), so a message with N arrays costs O(log) mallocs, not N. The limit counts bytes
+ * Chunks double (1 KiB, 2 KiB, ... up to 1 MiB; bigger requests get a chunk of their
+ * own), so a message with N arrays costs O(log) mallocs, not N; most requests fit the
+ * first kilobyte, which malloc hands out from its per-thread cache. The limit counts bytes
  * handed out, so a hostile frame cannot make a decoder allocate more than the caller
  * allows.
  */
@@ -18,7 +19,7 @@
 
 #include "kp_int.h"
 
-#define CHUNK_FIRST (8u * 1024)
+#define CHUNK_FIRST (1024u - sizeof(struct kp__chunk)) /* malloc's small-size fast path */
 #define CHUNK_MAX (1024u * 1024)
 #define ALIGN 16u
 

@@ -18,7 +18,8 @@
  *   32767 bytes, a varint over 32 bits, an array
  *   count larger than the bytes left could hold,
  *   a tagged value that does not fill its size
- * A count is checked against the smallest encoding of one element (min_size) *before*
+ * A count is checked against the smallest encoding of one element (for structs the
+ * generator's kp_schema.wire_min, over the classic or the flexible versions) *before*
  * the array is allocated, so a hostile count can neither allocate nor loop much.
  */
 #include <errno.h>
@@ -95,47 +96,22 @@ void *kp_new(struct kp_arena *a, const struct kp_schema *s, int32_t n)
 
 /* ---- sizes ------------------------------------------------------------------------- */
 
-static size_t min_size(const struct kp__dec *d, uint8_t type, uint8_t flags,
-                       const struct kp_schema *nested);
+static const uint8_t fixed_width[] = {
+    [KP_T_BOOL] = 1, [KP_T_INT8] = 1, [KP_T_INT16] = 2, [KP_T_UINT16] = 2, [KP_T_INT32] = 4,
+    [KP_T_UINT32] = 4, [KP_T_INT64] = 8, [KP_T_FLOAT64] = 8, [KP_T_UUID] = 16,
+    [KP_T_STRING] = 0, [KP_T_BYTES] = 0, [KP_T_RECORDS] = 0, [KP_T_STRUCT] = 0, [KP_T_ARRAY] = 0,
+};
 
-/* The fewest bytes a struct can take at d's version: a floor for array counts. */
-static size_t min_struct_size(const struct kp__dec *d, const struct kp_schema *s)
+/* The fewest bytes one array element takes at d's kind of version: a floor for counts. */
+static size_t elem_floor(const struct kp__dec *d, const struct kp_field *f)
 {
-    size_t n = d->flex ? 1 : 0; /* the tag block's count */
-    for (uint16_t i = 0; i < s->npositional; i++) {
-        const struct kp_field *f = &s->fields[i];
-        if (kp_vin(f->ver, d->version))
-            n += min_size(d, f->type, f->flags, f->nested);
-    }
-    return n;
-}
-
-static size_t min_size(const struct kp__dec *d, uint8_t type, uint8_t flags,
-                       const struct kp_schema *nested)
-{
-    bool compact = d->flex && !(flags & KP_F_NO_FLEX);
-    switch (type) {
-    case KP_T_BOOL:
-    case KP_T_INT8:
+    if (f->elem == KP_T_STRUCT)
+        return f->nested->wire_min[d->flex]; /* the generator's, over those versions */
+    if (fixed_width[f->elem])
+        return fixed_width[f->elem];
+    if (d->flex && !(f->flags & KP_F_NO_FLEX))
         return 1;
-    case KP_T_INT16:
-    case KP_T_UINT16:
-        return 2;
-    case KP_T_INT32:
-    case KP_T_UINT32:
-        return 4;
-    case KP_T_INT64:
-    case KP_T_FLOAT64:
-        return 8;
-    case KP_T_UUID:
-        return 16;
-    case KP_T_STRING:
-        return compact ? 1 : 2;
-    case KP_T_STRUCT:
-        return min_struct_size(d, nested);
-    default: /* bytes, records, arrays */
-        return compact ? 1 : 4;
-    }
+    return f->elem == KP_T_STRING ? 2 : 4;
 }
 
 /* ---- lengths: i16 / i32 / compact, all returning -1 for null ------------------------ */
@@ -185,43 +161,48 @@ static int dec_slice(struct kp__dec *d, const struct kp_field *f, uint8_t type, 
 
 /* ---- values ------------------------------------------------------------------------ */
 
-static int dec_fixed(struct kp__dec *d, uint8_t type, uint8_t *at)
+/* A fixed-width value from p into at (the caller checked the bytes are there). */
+static inline void get_fixed(uint8_t type, const uint8_t *p, uint8_t *at)
 {
-    static const uint8_t width[] = {
-        [KP_T_BOOL] = 1, [KP_T_INT8] = 1, [KP_T_INT16] = 2, [KP_T_UINT16] = 2,
-        [KP_T_INT32] = 4, [KP_T_UINT32] = 4, [KP_T_INT64] = 8, [KP_T_FLOAT64] = 8,
-        [KP_T_UUID] = 16,
-    };
-    size_t w = width[type];
-    if (kp__left(d) < w)
-        return KC_ENEEDMORE;
-    const uint8_t *p = d->p + d->pos;
-    d->pos += w;
     switch (type) {
     case KP_T_BOOL:
         *(bool *)at = p[0] != 0;
-        return 0;
+        break;
     case KP_T_INT8:
         *(int8_t *)at = (int8_t)p[0];
-        return 0;
+        break;
     case KP_T_INT16:
-    case KP_T_UINT16:
-        *(uint16_t *)at = kc_load_be16(p);
-        return 0;
+    case KP_T_UINT16: {
+        uint16_t u = kc_load_be16(p);
+        memcpy(at, &u, 2);
+        break;
+    }
     case KP_T_INT32:
-    case KP_T_UINT32:
-        *(uint32_t *)at = kc_load_be32(p);
-        return 0;
+    case KP_T_UINT32: {
+        uint32_t u = kc_load_be32(p);
+        memcpy(at, &u, 4);
+        break;
+    }
     case KP_T_INT64:
     case KP_T_FLOAT64: {
         uint64_t u = kc_load_be64(p);
         memcpy(at, &u, 8);
-        return 0;
+        break;
     }
     default: /* uuid */
         memcpy(at, p, 16);
-        return 0;
+        break;
     }
+}
+
+static int dec_fixed(struct kp__dec *d, uint8_t type, uint8_t *at)
+{
+    size_t w = fixed_width[type];
+    if (kp__left(d) < w)
+        return KC_ENEEDMORE;
+    get_fixed(type, d->p + d->pos, at);
+    d->pos += w;
+    return 0;
 }
 
 static int dec_value(struct kp__dec *d, const struct kp_field *f, uint8_t type, bool nullable,
@@ -238,8 +219,7 @@ static int dec_array(struct kp__dec *d, const struct kp_field *f, bool nullable,
     if (n == -1 && !nullable)
         return KC_EMALFORMED;
     if (n > 0) {
-        size_t floor = min_size(d, f->elem, 0, f->nested);
-        if ((uint64_t)n > kp__left(d) / (floor ? floor : 1))
+        if ((uint64_t)n > kp__left(d) / elem_floor(d, f))
             return KC_EMALFORMED; /* cannot fit in what is left of a whole message */
         void *mem;
         rc = kp__arena_alloc(d->arena, (size_t)n * f->elem_size, &mem);
@@ -322,6 +302,14 @@ static int dec_struct(struct kp__dec *d, const struct kp_schema *s, uint8_t *obj
         uint8_t *at = obj + f->offset;
         if (!kp_vin(f->ver, d->version)) {
             set_default(f, at);
+            continue;
+        }
+        size_t w = fixed_width[f->type];
+        if (w) { /* the common case, inline: a fixed-width number */
+            if (kp__left(d) < w)
+                return KC_ENEEDMORE;
+            get_fixed(f->type, d->p + d->pos, at);
+            d->pos += w;
             continue;
         }
         int rc = dec_value(d, f, f->type, kp_vin(f->nullable, d->version), at);
