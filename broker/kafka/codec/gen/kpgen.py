@@ -408,10 +408,16 @@ def c_schema(msg, s):
     width = {'BOOL': 1, 'INT8': 1, 'INT16': 2, 'UINT16': 2, 'INT32': 4, 'UINT32': 4,
              'INT64': 8, 'FLOAT64': 8, 'UUID': 16}
     # the encoder's room per struct: fixed-width fields, plus a length prefix (at most a
-    # 5-byte varint) for each string, bytes, records or array
-    fixed = sum(5 if fd['array'] or fd['kind'] in ('STRING', 'BYTES', 'RECORDS')
-                else width.get(fd['kind'], 0) for fd in pos)
+    # 5-byte varint) for each string, bytes, records or array, plus the tag block's count
+    fixed = 1 + sum(5 if fd['array'] or fd['kind'] in ('STRING', 'BYTES', 'RECORDS')
+                    else width.get(fd['kind'], 0) for fd in pos)
     out.append('    .fixed_max = %d,' % fixed)
+    decl_tagged = [fd for fd in s.fields if fd['tag'] is not None]  # declaration order
+    if decl_tagged:
+        first, last = decl_tagged[0]['name'], decl_tagged[-1]['name']
+        out.append('    .tag_lo = offsetof(struct %s, %s),' % (s.cname, first))
+        out.append('    .tag_hi = offsetof(struct %s, %s) + sizeof(((struct %s *)0)->%s),' % (
+            s.cname, last, s.cname, last))
     out.append('    .wire_min = {%d, %d},' % (wire_min(msg, s, False, {}),
                                                wire_min(msg, s, True, {})))
     out.append('    .size = sizeof(struct %s),' % s.cname)

@@ -154,6 +154,7 @@ struct kp_schema {
     uint16_t npositional;
     uint16_t fixed_max;      /* encoder's room: fixed-width fields + length prefixes */
     uint16_t wire_min[2];    /* fewest bytes it takes at any [classic, flexible] version */
+    uint16_t tag_lo, tag_hi; /* the bytes of the struct that hold its tagged fields */
     uint32_t size;           /* sizeof the C struct */
     const void *defaults;    /* one struct holding every field's default (kp_init copies it) */
     struct kp_vrange versions; /* the message's valid versions */

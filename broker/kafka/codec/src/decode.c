@@ -117,7 +117,7 @@ static size_t elem_floor(const struct kp__dec *d, const struct kp_field *f)
 /* ---- lengths: i16 / i32 / compact, all returning -1 for null ------------------------ */
 
 /* Read a length prefix; *len >= -1 on success. wide: i32 (bytes, arrays), else i16. */
-static int rd_length(struct kp__dec *d, bool compact, bool wide, int64_t *len)
+static inline int rd_length(struct kp__dec *d, bool compact, bool wide, int64_t *len)
 {
     if (compact) {
         uint32_t u;

@@ -201,6 +201,16 @@ static inline size_t put_fixed(uint8_t *p, uint8_t type, const uint8_t *at)
 /* A length prefix at p (room is there): uvarint(len + 1), or i16 / i32; -1 = null. */
 static inline size_t put_len_at(uint8_t *p, bool compact, bool wide, int32_t len)
 {
+    uint32_t u = (uint32_t)(len + 1);
+    if (compact && u < 0x80) {
+        *p = (uint8_t)u; /* one byte: lengths under 127, nearly all of them */
+        return 1;
+    }
+    if (compact && u < 0x4000) { /* two: a batch of records under 16 KiB */
+        p[0] = (uint8_t)(u | 0x80);
+        p[1] = (uint8_t)(u >> 7);
+        return 2;
+    }
     if (compact)
         return kc_uvarint_encode(p, (uint32_t)(len + 1));
     if (wide)
@@ -323,14 +333,18 @@ static int write_tagged(struct enc *e, const struct kp_field *f, const uint8_t *
 /* At most this many tagged fields per struct (the generator checks; Kafka's have <= 4). */
 #define MAX_TAGS 32
 
-static int enc_tags(struct enc *e, const struct kp_schema *s, const uint8_t *obj)
+/* The tag block after the fields just written: count, then each non-default tagged
+ * field. p is the writer's end, with room for at least the count byte. */
+static int enc_tags(struct enc *e, const struct kp_schema *s, const uint8_t *obj, uint8_t *p)
 {
+    struct kc_writer *w = e->w;
     const struct kp_field *set[MAX_TAGS];
     uint32_t count = 0;
     for (const struct kp_field *f = s->fields + s->npositional; f < s->fields + s->nfields; f++)
-        if (kp_vin(f->tagged, e->version) && !kp_field_is_default(f, obj))
+        if (kp_vin(f->tagged, e->version) && !value_is_default(f, obj + f->offset))
             set[count++] = f; /* ascending: the generator sorted them by tag */
-    put_uvarint(e->w, count);
+    *p++ = (uint8_t)count;     /* count < MAX_TAGS < 128: one byte */
+    w->len = (size_t)(p - w->p);
     for (uint32_t i = 0; i < count; i++) {
         int rc = write_tagged(e, set[i], obj);
         if (rc)
@@ -375,8 +389,16 @@ static int enc_struct(struct enc *e, const struct kp_schema *s, const uint8_t *o
     }
     if (!p)
         return kc_writer_error(w);
+    if (e->flex) { /* tagged fields: flexible versions only */
+        /* Fast accept: every tagged field still holds the bytes of its default (the usual
+         * case, e.g. a Fetch partition's three tagged structs): an empty tag block. */
+        const uint8_t *def = s->defaults;
+        if (!bytes_equal(obj + s->tag_lo, def + s->tag_lo, s->tag_hi - s->tag_lo))
+            return enc_tags(e, s, obj, p);
+        *p++ = 0;
+    }
     w->len = (size_t)(p - w->p);
-    return e->flex ? enc_tags(e, s, obj) : 0; /* tagged fields: flexible versions only */
+    return 0;
 }
 
 int kp_encode(const struct kp_schema *s, int16_t version, const void *in, struct kc_writer *w,
