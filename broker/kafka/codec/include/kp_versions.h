@@ -20,10 +20,17 @@
  *                v0-v1 were removed in 4.0.0 and restored in 4.0.1 (KAFKA-19444, apache/kafka
  *                PR #20116: older librdkafka with Kerberos keys SASL_GSSAPI on JoinGroup v0).
  *
- * Sources, per column, are named on each line. "JSON n" means validVersions in the 3.9.0
- * JSON; "(KIP-xyz, 3.y)" names the release that added the top version, and "4.0 same"
- * means 4.0 served the same maximum. A version added after 3.9 is listed where the
- * codec's JSON goes beyond kafka39_max.
+ * How each number was found. kafka40_min: the "deprecatedVersions" of our JSON copy
+ * (1eb7644, the 4.0 line), which are KIP-896's removals, with the Produce and JoinGroup
+ * notes above; checked against KIP-896's final list and the 4.0.0 ProduceRequest.json
+ * comment. kafka39_max: no copy of the JSON at the 3.9.0 tag was reachable from here, so
+ * it is our copy's validVersions minus the versions its own comments attribute to work
+ * that shipped after 3.9 (ListOffsets v10, KIP-1075; Produce v12 is not in our copy
+ * either); each line names the KIP of the top version and the release that shipped it.
+ * The two least certain: FindCoordinator v6 (KIP-932's share groups; the version was in
+ * 3.9's JSON, share groups themselves were early access in 4.0) and ListOffsets v9
+ * (KIP-1005). A broker that must match 3.9 exactly should check those two against a 3.9
+ * ApiVersions answer.
  *
  * Format: X(api_key, kafka39_max, kafka40_min). Read by the generator (gen/kpgen.py copies
  * both numbers into the API table, kp_api.kafka39_max / kafka40_min) and by the tests.
@@ -39,11 +46,11 @@
     X(8, 9, 2)   /* OffsetCommit: 3.9 JSON 0-9 (v9 KIP-848, 3.7); KIP-896 removed 0-1 */     \
     X(9, 9, 1)   /* OffsetFetch: 3.9 JSON 0-9 (v9 KIP-848, 3.7); KIP-896 removed 0 */         \
     X(10, 6, 1)  /* FindCoordinator: 3.9 JSON 0-6 (v6 KIP-932, 3.9); KIP-896 removed 0 */    \
-    X(11, 9, 2)  /* JoinGroup: 3.9 JSON 0-9 (v9 KIP-814, 3.2); 4.0.0 removed 0-1, 4.0.1 back */ \
+    X(11, 9, 2)  /* JoinGroup: 3.9 JSON 0-9 (v8 KIP-800, 3.2); 4.0.0 removed 0-1, 4.0.1 back */ \
     X(12, 4, 0)  /* Heartbeat: 3.9 JSON 0-4 (v4 KIP-482, 2.4); nothing removed */           \
-    X(13, 5, 0)  /* LeaveGroup: 3.9 JSON 0-5 (v5 KIP-800, 3.1); nothing removed */          \
+    X(13, 5, 0)  /* LeaveGroup: 3.9 JSON 0-5 (v5 KIP-800, 3.2); nothing removed */          \
     X(14, 5, 0)  /* SyncGroup: 3.9 JSON 0-5 (v5 KIP-559, 2.5); nothing removed */           \
-    X(15, 5, 0)  /* DescribeGroups: 3.9 JSON 0-5 (v5 KIP-430, 2.3); nothing removed */      \
+    X(15, 5, 0)  /* DescribeGroups: 3.9 JSON 0-5 (v5 KIP-482, 2.4); nothing removed */      \
     X(16, 5, 0)  /* ListGroups: 3.9 JSON 0-5 (v5 KIP-848, 3.8); nothing removed */          \
     X(17, 1, 1)  /* SaslHandshake: 3.9 JSON 0-1; KIP-896 removed 0 */                       \
     X(18, 4, 0)  /* ApiVersions: 3.9 JSON 0-4 (v4 KAFKA-17011, 3.9); nothing removed */     \
