@@ -13,7 +13,7 @@ set -euo pipefail
 
 build=(gcc make pkg-config libcmocka-dev libbsd-dev libedit-dev)
 test=(kcat librdkafka-dev nodejs npm python3 procps)
-bench=(redis-server redis-tools nats-server libnats-dev gnuplot-nox)
+bench=(redis-server redis-tools nats-server libnats-dev gnuplot-nox valgrind)
 fuzz=(clang libclang-rt-14-dev)
 
 want=()
