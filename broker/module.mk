@@ -20,6 +20,7 @@ BRK_STORAGE := partitioning appendLog mmap threadCore zeroCopy common
 
 $(eval $(call kc_module,broker/native/codec,brk_np,common,))
 $(eval $(call kc_module,broker/kafka,brk_kafka,common,))
+include broker/kafka/codec/module.mk
 $(eval $(call kc_module,broker/core,brk_core,$(BRK_STORAGE),))
 $(eval $(call kc_module,broker/native/serve,brk_native,broker/core broker/native/codec $(BRK_STORAGE),))
 $(eval $(call kc_module,broker/kafka/serve,brk_kafka_serve,broker/core broker/kafka $(BRK_STORAGE),))

@@ -15,7 +15,7 @@ set -euo pipefail
 
 build=(gcc make pkg-config libcmocka-dev libbsd-dev libedit-dev)
 test=(kcat librdkafka-dev nodejs npm python3 procps valgrind python3-prometheus-client)
-bench=(redis-server redis-tools nats-server libnats-dev gnuplot-nox)
+bench=(redis-server redis-tools nats-server libnats-dev gnuplot-nox valgrind)
 fuzz=(clang libclang-rt-14-dev)
 
 # promtool ships only in Debian's prometheus package, whose installation would also start a
