@@ -5,6 +5,7 @@
 #   make test            the whole test suite (unit + end-to-end)
 #   make sanitize        the whole suite again under ASan+UBSan, in build/san/
 #   make tsan            the threaded tests under ThreadSanitizer, in build/tsan/
+#   make clang           build everything with clang too, in build/clang/
 #   make valgrind        the end-to-end tests with every broker under Valgrind memcheck
 #   make bench           benchmarks: medians and ratios against the named peers
 #   make fuzz            every libFuzzer target for FUZZ_SECONDS (see fuzz/fuzz.mk)
@@ -78,6 +79,11 @@ sanitize:
 tsan:
 	$(MAKE) BUILD=build/tsan SAN=thread OPT=-O1 test
 
+# Everything built with clang too (the house rule: -Wall -Wextra clean under gcc and clang).
+clang:
+	@$(if $(filter 1,$(SKIP_DEPS)),true,scripts/deps.sh fuzz)
+	$(MAKE) BUILD=build/clang CC=clang all
+
 # Every end-to-end test again, each broker under Valgrind's memcheck: an uninitialised or
 # freed byte that reaches a socket ("syscall param ... points to uninitialised byte(s)"),
 # an invalid read or a definite leak fails the test (broker/tests/support/harness.c).
@@ -123,6 +129,6 @@ $(BUILD)/.deps-%: scripts/deps.sh
 deps: ; @scripts/deps.sh all
 format: ; clang-format -i $(shell git ls-files '*.c' '*.h')
 
-.PHONY: all bins test sanitize tsan valgrind valgrind-run bench run install clean deps format
+.PHONY: all bins test sanitize tsan clang valgrind valgrind-run bench run install clean deps format
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -367,7 +367,7 @@ static void explain(void)
 
 static int parse_args(int argc, char **argv, int *runs, int64_t *ms)
 {
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) { /* --flag value pairs */
         int64_t v;
         if (i + 1 < argc && strcmp(argv[i], "--runs") == 0 &&
             kc_parse_i64(argv[i + 1], 1, 15, &v) == 0)
@@ -377,7 +377,6 @@ static int parse_args(int argc, char **argv, int *runs, int64_t *ms)
             *ms = v;
         else
             return -EINVAL;
-        i++;
     }
     return 0;
 }
