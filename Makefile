@@ -16,7 +16,7 @@
 # scripts/deps.sh (set SKIP_DEPS=1 to skip that check).
 
 .DEFAULT_GOAL := all
-MODULES := common mmap appendLog partitioning threadCore zeroCopy broker reliability
+MODULES := common mmap appendLog partitioning threadCore zeroCopy replication broker reliability
 
 BUILD  ?= build
 CC     ?= cc
