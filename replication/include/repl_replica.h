@@ -224,7 +224,7 @@ struct repl_fetch_ans {
     struct repl_epoch_end diverging; /* epoch -1: none; else truncate (KIP-320) */
     int64_t fetch_offset;
     int64_t leo;                  /* the leader's LEO when it answered */
-    int64_t hw;
+    int64_t hw;                   /* its HW before this fetch was counted (as Kafka) */
     int64_t log_start;
 };
 

@@ -194,15 +194,17 @@ int repl_leader_fetch(struct repl_replica *rp, const struct repl_fetch_req *req,
     if (!ans->error && ans->diverging.epoch == REPL_UNDEFINED_EPOCH &&
         (req->fetch_offset < rp->log_start || req->fetch_offset > rp->leo))
         ans->error = REPL_OFFSET_OUT_OF_RANGE;
+    /* The answer carries the HW as it was before this fetch counted (as Kafka's does):
+     * a follower learns what its own fetch committed one fetch later. */
     ans->leo = rp->leo;
     ans->log_start = rp->log_start;
+    ans->hw = rp->hw;
     if (!ans->error && ans->diverging.epoch == REPL_UNDEFINED_EPOCH) {
         /* Only a fetch that reads records moves what we know of the follower. */
         update_peer(rp, pr, req, now_ms);
         maybe_expand(rp, pr);
         repl__leader_update_hw(rp);
     }
-    ans->hw = rp->hw;
     return ans->error;
 }
 
