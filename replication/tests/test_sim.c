@@ -161,6 +161,59 @@ static void test_sim_divergent_tail_cut_by_fetch_diverging_epoch(void **state)
     divergent_tail(1);
 }
 
+/*
+ * Why a follower may join the ISR only once it holds the leader's epoch start: after an
+ * election the new leader's HW lags (it learnt it one fetch late), and records between its
+ * HW and its LEO may already be acknowledged. A follower past the HW but short of the LEO
+ * must not become electable before it has them.
+ *
+ *   four nodes: l leads, ISR {l, n, x}; f is down (out of the ISR)
+ *   4 records acknowledged by l, n and x; n's and x's HWs still say 0
+ *   l dies: n leads, HW 0 (x has not fetched from it yet), epoch start 4
+ *   f returns and fetches 2 records: past the HW, short of the epoch start
+ *   x and n die: only f could lead - if it had been let into the ISR
+ */
+static void test_sim_epoch_start_rule_keeps_short_follower_out(void **state)
+{
+    (void)state;
+    struct repl_sim s;
+    struct repl_sim_config cfg = {.nodes = 4, .truncation = 1, .max_fetch = 2, .seed = 7};
+    cfg.replica.lag_time_max_ms = 100;
+    cfg.replica.min_insync = 1;
+    assert_int_equal(repl_sim_init(&s, &cfg), 0);
+    int32_t l = leader(&s), f3[3];
+    followers(&s, f3);
+    int32_t fl = f3[2];
+    step(repl_sim_crash(&s, fl));
+    step(repl_sim_expire(&s, fl));
+    step(repl_sim_sync(&s, l)); /* the leader hears the ISR is {l, n, x} */
+    int64_t base;
+    assert_int_equal(repl_sim_produce(&s, l, -1, 4, &base), 0);
+    step(repl_sim_fsync(&s, l));
+    replicate(&s, f3, 2); /* 2 records per fetch: two fetches bring all 4 */
+    assert_int_equal(s.st.acked_all, 1);
+    step(repl_sim_crash(&s, l));
+    step(repl_sim_expire(&s, l));
+    int32_t n = leader(&s), x = n == f3[0] ? f3[1] : f3[0];
+    step(repl_sim_sync(&s, n));
+    assert_int_equal(repl_sim_node(&s, n)->rp.hw, 0);
+    assert_int_equal(repl_sim_node(&s, n)->rp.epoch_start, 4);
+    step(repl_sim_restart(&s, fl));
+    step(repl_sim_fetch(&s, fl)); /* records 0, 1 */
+    step(repl_sim_fsync(&s, fl));
+    step(repl_sim_fetch(&s, fl)); /* reports 2 on disk: >= HW 0, < epoch start 4 */
+    step(repl_sim_submit(&s, n));
+    assert_false(repl_pstate_in_isr(repl_ctl_partition(&s.ctl, REPL_SIM_TOPIC, 0), fl));
+    step(repl_sim_crash(&s, x));
+    step(repl_sim_expire(&s, x));
+    step(repl_sim_crash(&s, n));
+    step(repl_sim_expire(&s, n));
+    assert_int_equal(repl_sim_leader(&s), REPL_NO_LEADER); /* offline, not wrong */
+    assert_int_equal(repl_sim_check(&s), 0);
+    assert_int_equal(repl_sim_settle(&s, 50), 0);
+    repl_sim_fini(&s);
+}
+
 static void test_sim_zombie_leader_fenced_and_truncated(void **state)
 {
     (void)state;
@@ -264,6 +317,7 @@ int main(void)
         cmocka_unit_test(test_sim_kip101_epoch_rule_keeps_it),
         cmocka_unit_test(test_sim_divergent_tail_cut_by_offset_for_leader_epoch),
         cmocka_unit_test(test_sim_divergent_tail_cut_by_fetch_diverging_epoch),
+        cmocka_unit_test(test_sim_epoch_start_rule_keeps_short_follower_out),
         cmocka_unit_test(test_sim_zombie_leader_fenced_and_truncated),
         cmocka_unit_test(test_sim_controlled_shutdown_then_preferred_leader),
         cmocka_unit_test(test_sim_min_isr_refuses_acks_all),
