@@ -99,7 +99,7 @@ struct repl_sim_parked {
 struct repl_sim_stats {
     uint64_t produced, refused, acked_all, acked_one, failed_all;
     uint64_t fetches, epoch_queries, appended, truncations, truncated;
-    uint64_t proposals, isr_commits, isr_refusals, leader_changes, steps;
+    uint64_t proposals, isr_commits, isr_refusals, leader_changes;
 };
 
 struct repl_sim {

@@ -290,6 +290,9 @@ static int epoch_round(struct repl_sim *s, struct repl_sim_node *f, struct repl_
     char why[96];
     snprintf(why, sizeof(why), "OffsetForLeaderEpoch(%" PRId32 ") = (%" PRId32 ", %" PRId64 ")",
              q.epoch, end.epoch, end.end_offset);
+    if (kerr == 0 && d.what == REPL_DO_NOTHING)
+        repl__sim_trace(s, "node %" PRId32 ": %s: nothing to cut, its log ends at %" PRId64,
+                        f->id, why, f->rp.leo);
     int rc = decide(s, f, l, &d, NULL, why);
     return rc ? rc : kerr;
 }
