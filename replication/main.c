@@ -82,6 +82,35 @@ static void produce(struct repl_sim *s, int32_t node, int acks, int32_t count)
                "..%" PRId64 "\n", count, acks < 0 ? "all" : "1", node, base, base + count - 1);
 }
 
+/* The leader dies; the controller elects; the old leader's divergent tail is cut. */
+static void scene_failover(struct repl_sim *s, int32_t l, const int32_t *f)
+{
+    printf("\n2. The leader dies; the controller elects; a divergent tail is cut\n\n");
+    produce(s, l, 1, 2);
+    must(repl_sim_fsync(s, l), "fsync");
+    printf("  node %" PRId32 " has them on disk; nobody copied them (acks=1 did not wait)\n", l);
+    must(repl_sim_crash(s, l), "crash");
+    must(repl_sim_expire(s, l), "expire");
+    for (int i = 0; i < 2; i++)
+        must(repl_sim_sync(s, f[i]), "sync");
+    int32_t nl = repl_sim_leader(s);
+    produce(s, nl, -1, 1);
+    must(repl_sim_fsync(s, nl), "fsync");
+    replicate(s, nl == f[0] ? &f[1] : &f[0], 1);
+    show(s);
+    printf("\n  node %" PRId32 " comes back: its offsets 3, 4 hold records of epoch 0 that the new "
+           "leader never had\n", l);
+    must(repl_sim_restart(s, l), "restart");
+    for (int k = 0; k < 3; k++)
+        must(repl_sim_fetch(s, l), "fetch");
+    must(repl_sim_fsync(s, l), "fsync");
+    must(repl_sim_fetch(s, l), "fetch");
+    must(repl_sim_submit(s, nl), "submit");
+    show(s);
+    printf("  %" PRIu64 " truncation(s), %" PRIu64 " record(s) cut: only ones never "
+           "acknowledged with acks=all\n", s->st.truncations, s->st.truncated);
+}
+
 static void scene_normal(uint64_t seed)
 {
     struct repl_sim s;
@@ -98,31 +127,7 @@ static void scene_normal(uint64_t seed)
            " produce(s)\n", s.st.acked_all);
     printf("  (their own HW lags by one fetch: Kafka answers a fetch with the HW from before it)\n");
     show(&s);
-
-    printf("\n2. The leader dies; the controller elects; a divergent tail is cut\n\n");
-    produce(&s, l, 1, 2);
-    must(repl_sim_fsync(&s, l), "fsync");
-    printf("  node %" PRId32 " has them on disk; nobody copied them (acks=1 did not wait)\n", l);
-    must(repl_sim_crash(&s, l), "crash");
-    must(repl_sim_expire(&s, l), "expire");
-    for (int i = 0; i < 2; i++)
-        must(repl_sim_sync(&s, f[i]), "sync");
-    int32_t nl = repl_sim_leader(&s);
-    produce(&s, nl, -1, 1);
-    must(repl_sim_fsync(&s, nl), "fsync");
-    replicate(&s, nl == f[0] ? &f[1] : &f[0], 1);
-    show(&s);
-    printf("\n  node %" PRId32 " comes back: its offsets 3, 4 hold records of epoch 0 that the new "
-           "leader never had\n", l);
-    must(repl_sim_restart(&s, l), "restart");
-    for (int k = 0; k < 3; k++)
-        must(repl_sim_fetch(&s, l), "fetch");
-    must(repl_sim_fsync(&s, l), "fsync");
-    must(repl_sim_fetch(&s, l), "fetch");
-    must(repl_sim_submit(&s, nl), "submit");
-    show(&s);
-    printf("  %" PRIu64 " truncation(s), %" PRIu64 " record(s) cut: only ones never "
-           "acknowledged with acks=all\n", s.st.truncations, s.st.truncated);
+    scene_failover(&s, l, f);
     repl_sim_fini(&s);
 }
 
