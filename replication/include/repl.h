@@ -14,8 +14,8 @@
  *     follower B [0][1][2][3][4]            on disk up to 4
  *                              ^ HW 4 = min over the ISR of what each holds ON DISK
  *
- * The module has five parts, each a header, none of which does I/O except the checkpoint
- * files, and none of which reads a clock (time is a parameter, in milliseconds):
+ * The module has six parts, each a header. None does I/O except the checkpoint files, and
+ * none reads a clock (time is a parameter, in milliseconds):
  *
  *   repl_epoch.h    the leader-epoch cache: (epoch, start offset) entries; OffsetForLeaderEpoch
  *   repl_replica.h  one partition replica, leader side and follower side

@@ -247,7 +247,8 @@ struct repl_fetch_ans {
 int repl_leader_fetch(struct repl_replica *rp, const struct repl_fetch_req *req, int64_t now_ms,
                       struct repl_fetch_ans *ans);
 
-/* Periodic: propose removing ISR members not caught up for lag_time_max_ms (FX_ISR). */
+/* Periodic (Kafka runs it every lag_time_max_ms / 2): propose removing ISR members not
+ * caught up for lag_time_max_ms (FX_ISR). */
 void repl_leader_tick(struct repl_replica *rp, int64_t now_ms);
 
 /* The controller refused rp->proposal: forget it (a later fetch or tick proposes again,

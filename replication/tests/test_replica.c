@@ -215,9 +215,22 @@ static void test_replica_load_clamps_hw_and_epochs(void **state)
     repl_replica_fini(&rp);
 }
 
+static void test_replica_names_kafka_codes(void **state)
+{
+    (void)state;
+    assert_string_equal(repl_kerr_name(REPL_NOT_LEADER_OR_FOLLOWER), "NOT_LEADER_OR_FOLLOWER");
+    assert_int_equal(REPL_FENCED_LEADER_EPOCH, 74); /* the numbers are Kafka's wire codes */
+    assert_int_equal(REPL_NOT_ENOUGH_REPLICAS_AFTER_APPEND, 20);
+    assert_int_equal(REPL_INVALID_UPDATE_VERSION, 95);
+    assert_string_equal(repl_kerr_name(REPL_NONE), "NONE");
+    assert_string_equal(repl_kerr_name(4242), "UNKNOWN");
+    assert_string_equal(repl_role_name(REPL_ROLE_FOLLOWER), "follower");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_replica_names_kafka_codes),
         cmocka_unit_test(test_replica_apply_leader_assigns_epoch_at_leo),
         cmocka_unit_test(test_replica_apply_follower_truncating_until_reconciled),
         cmocka_unit_test(test_replica_apply_stale_states_refused),
