@@ -32,8 +32,11 @@ static int must(int rc, const char *what)
 
 static void start(struct repl_sim *s, uint64_t seed, bool legacy)
 {
-    struct repl_sim_config cfg = {.nodes = 3, .truncation = 0, .max_fetch = 100,
-                                  .legacy_hw_truncation = legacy, .seed = seed};
+    struct repl_sim_config cfg = {.nodes = 3,
+                                  .truncation = 0,
+                                  .max_fetch = 100,
+                                  .legacy_hw_truncation = legacy,
+                                  .seed = seed};
     cfg.replica.lag_time_max_ms = 100;
     cfg.replica.min_insync = 2;
     must(repl_sim_init(s, &cfg), "start");
@@ -79,7 +82,8 @@ static void produce(struct repl_sim *s, int32_t node, int acks, int32_t count)
         printf("  produce to node %" PRId32 ": refused, %s\n", node, repl_kerr_name(rc));
     else
         printf("  produce %" PRId32 " record(s), acks=%s, to node %" PRId32 ": offsets %" PRId64
-               "..%" PRId64 "\n", count, acks < 0 ? "all" : "1", node, base, base + count - 1);
+               "..%" PRId64 "\n",
+               count, acks < 0 ? "all" : "1", node, base, base + count - 1);
 }
 
 /* The leader dies; the controller elects; the old leader's divergent tail is cut. */
@@ -99,7 +103,8 @@ static void scene_failover(struct repl_sim *s, int32_t l, const int32_t *f)
     replicate(s, nl == f[0] ? &f[1] : &f[0], 1);
     show(s);
     printf("\n  node %" PRId32 " comes back: its offsets 3, 4 hold records of epoch 0 that the new "
-           "leader never had\n", l);
+           "leader never had\n",
+           l);
     must(repl_sim_restart(s, l), "restart");
     for (int k = 0; k < 3; k++)
         must(repl_sim_fetch(s, l), "fetch");
@@ -108,7 +113,8 @@ static void scene_failover(struct repl_sim *s, int32_t l, const int32_t *f)
     must(repl_sim_submit(s, nl), "submit");
     show(s);
     printf("  %" PRIu64 " truncation(s), %" PRIu64 " record(s) cut: only ones never "
-           "acknowledged with acks=all\n", s->st.truncations, s->st.truncated);
+           "acknowledged with acks=all\n",
+           s->st.truncations, s->st.truncated);
 }
 
 static void scene_normal(uint64_t seed)
@@ -124,8 +130,10 @@ static void scene_normal(uint64_t seed)
            repl_sim_node(&s, l)->rp.hw);
     replicate(&s, f, 2);
     printf("  the followers fetch, fsync and fetch again: acks=all answered: %" PRIu64
-           " produce(s)\n", s.st.acked_all);
-    printf("  (their own HW lags by one fetch: Kafka answers a fetch with the HW from before it)\n");
+           " produce(s)\n",
+           s.st.acked_all);
+    printf(
+        "  (their own HW lags by one fetch: Kafka answers a fetch with the HW from before it)\n");
     show(&s);
     scene_failover(&s, l, f);
     repl_sim_fini(&s);
@@ -143,9 +151,9 @@ static bool scene_kip101(uint64_t seed, bool legacy)
     must(repl_sim_fsync(&s, l), "fsync");
     replicate(&s, f, 2);
     printf("  acknowledged: %" PRIu64 " produce (m0, m1). HWs: node %" PRId32 " %" PRId64
-           ", node %" PRId32 " %" PRId64 ", node %" PRId32 " %" PRId64 "\n", s.st.acked_all, l,
-           repl_sim_node(&s, l)->rp.hw, f[0], repl_sim_node(&s, f[0])->rp.hw, f[1],
-           repl_sim_node(&s, f[1])->rp.hw);
+           ", node %" PRId32 " %" PRId64 ", node %" PRId32 " %" PRId64 "\n",
+           s.st.acked_all, l, repl_sim_node(&s, l)->rp.hw, f[0], repl_sim_node(&s, f[0])->rp.hw,
+           f[1], repl_sim_node(&s, f[1])->rp.hw);
     printf("  node %" PRId32 " (the leader) dies\n", l);
     must(repl_sim_crash(&s, l), "crash");
     must(repl_sim_expire(&s, l), "expire");
@@ -178,18 +186,29 @@ static int random_step(struct repl_sim *s, uint64_t *r)
     int32_t node = 1 + (int32_t)(x % 3);
     int64_t base;
     switch ((x >> 8) % 20) {
-    case 0: case 1: case 2: case 3: case 4:
+    case 0:
+    case 1:
+    case 2:
+    case 3:
+    case 4:
         return repl_sim_produce(s, repl_sim_leader(s) > 0 ? repl_sim_leader(s) : node,
                                 (x >> 16) % 3 ? -1 : 1, 1 + (int32_t)((x >> 20) % 3), &base);
-    case 5: case 6: case 7: case 8: case 9:
+    case 5:
+    case 6:
+    case 7:
+    case 8:
+    case 9:
         return repl_sim_fetch(s, node);
-    case 10: case 11: case 12:
+    case 10:
+    case 11:
+    case 12:
         return repl_sim_fsync(s, node);
     case 13:
         return repl_sim_tick(s, 1 + (int64_t)((x >> 16) % 50));
     case 14:
         return repl_sim_submit(s, node);
-    case 15: case 16:
+    case 15:
+    case 16:
         return repl_sim_sync(s, node);
     case 17:
         return (x >> 16) % 4 ? repl_sim_restart(s, node) : repl_sim_crash(s, node);
@@ -206,8 +225,8 @@ static void run_random(uint64_t seed, int64_t ms, struct measured *m)
     memset(m, 0, sizeof(*m));
     for (uint64_t i = 0; kc_mono_ms() < stop; i++) {
         struct repl_sim s;
-        struct repl_sim_config cfg = {.nodes = 3, .truncation = 2, .max_fetch = 4,
-                                      .seed = seed + i};
+        struct repl_sim_config cfg = {
+            .nodes = 3, .truncation = 2, .max_fetch = 4, .seed = seed + i};
         cfg.replica.lag_time_max_ms = 100;
         cfg.replica.min_insync = 2;
         must(repl_sim_init(&s, &cfg), "start");
@@ -255,7 +274,8 @@ int main(int argc, char **argv)
     int64_t ms;
     uint64_t seed = parse_args(argc, argv, &ms);
     printf("kafka_replication: one partition on three replicas, min.insync.replicas=2, "
-           "lag 100 ms (seed %" PRIu64 ")\n", seed);
+           "lag 100 ms (seed %" PRIu64 ")\n",
+           seed);
     scene_normal(seed);
     printf("\n3. KIP-101, the rule before Kafka 0.11: a follower truncates to its HW\n\n");
     bool old_kept = scene_kip101(seed, true);
@@ -269,11 +289,11 @@ int main(int argc, char **argv)
     struct measured m;
     run_random(seed, ms, &m);
     printf("  %" PRIu64 " histories, %" PRIu64 " steps: %.0f steps/s (%.2f us per step, "
-           "the checks included)\n", m.seeds, m.steps, (double)m.steps / m.secs,
-           m.secs * 1e6 / (double)m.steps);
+           "the checks included)\n",
+           m.seeds, m.steps, (double)m.steps / m.secs, m.secs * 1e6 / (double)m.steps);
     printf("  %" PRIu64 " records produced, %" PRIu64 " acks=all batches acknowledged, %" PRIu64
-           " records replicated, %" PRIu64 " cut by truncation\n", m.produced, m.acked,
-           m.replicated, m.truncated);
+           " records replicated, %" PRIu64 " cut by truncation\n",
+           m.produced, m.acked, m.replicated, m.truncated);
     printf("  %" PRIu64 " leader changes, %" PRIu64 " replica views checked: no violation\n",
            m.leader_changes, m.views);
     return old_kept || !new_kept ? 1 : 0;

@@ -14,7 +14,7 @@
 #include "kc_common.h"
 #include "repl_replica.h"
 
-#define FETCHES 2000000
+#define FETCHES  2000000
 #define MAX_RUNS 31
 
 static void die(const char *what, int rc)
@@ -27,8 +27,11 @@ static void make_leader(struct repl_replica *rp, int nreplicas)
 {
     struct repl_config cfg = {.lag_time_max_ms = 30000, .min_insync = 2};
     repl_replica_init(rp, 1, &cfg);
-    struct repl_pstate ps = {.controller_epoch = 1, .leader = 1, .leader_epoch = 3,
-                             .nreplicas = nreplicas, .nisr = nreplicas};
+    struct repl_pstate ps = {.controller_epoch = 1,
+                             .leader = 1,
+                             .leader_epoch = 3,
+                             .nreplicas = nreplicas,
+                             .nisr = nreplicas};
     for (int i = 0; i < nreplicas; i++)
         ps.replicas[i] = ps.isr[i] = i + 1;
     if (repl_replica_apply(rp, &ps, 0) != 0)
@@ -72,14 +75,22 @@ static double follower_run(void)
     struct repl_replica rp;
     struct repl_config cfg = {.lag_time_max_ms = 30000, .min_insync = 2};
     repl_replica_init(&rp, 2, &cfg);
-    struct repl_pstate ps = {.controller_epoch = 1, .leader = 1, .leader_epoch = 3,
-                             .nreplicas = 3, .nisr = 3, .replicas = {1, 2, 3}, .isr = {1, 2, 3}};
+    struct repl_pstate ps = {.controller_epoch = 1,
+                             .leader = 1,
+                             .leader_epoch = 3,
+                             .nreplicas = 3,
+                             .nisr = 3,
+                             .replicas = {1, 2, 3},
+                             .isr = {1, 2, 3}};
     if (repl_replica_apply(&rp, &ps, 0) != 0)
         die("apply", -1);
     int64_t t0 = kc_mono_ns();
     for (int i = 0; i < FETCHES; i++) {
-        struct repl_fetch_ans ans = {.leader_epoch = 3, .diverging = {-1, -1},
-                                     .fetch_offset = rp.leo, .leo = rp.leo + 1, .hw = rp.leo};
+        struct repl_fetch_ans ans = {.leader_epoch = 3,
+                                     .diverging = {-1, -1},
+                                     .fetch_offset = rp.leo,
+                                     .leo = rp.leo + 1,
+                                     .hw = rp.leo};
         struct repl_decision d;
         if (repl_follower_on_fetch(&rp, &ans, &d) != 0 || d.what != REPL_DO_APPEND)
             die("decision", d.what);
@@ -123,7 +134,8 @@ int main(int argc, char **argv)
         f[r] = follower_run();
     }
     printf("fetch_bookkeeping: replication state machine per replica fetch, median of %d runs "
-           "of %d fetches\n", runs, FETCHES);
+           "of %d fetches\n",
+           runs, FETCHES);
     report("leader answers a fetch, RF 3", l3, runs);
     report("leader answers a fetch, RF 5", l5, runs);
     report("follower applies an answer (1 batch)", f, runs);

@@ -51,27 +51,27 @@
 #define REPL_MAX_REPLICAS 16
 
 /* Kafka's error codes (org.apache.kafka.common.protocol.Errors): name, number on the wire. */
-#define REPL_KERRORS(X)                                                                       \
-    X(REPL_NONE, 0)                                                                           \
-    X(REPL_OFFSET_OUT_OF_RANGE, 1)                                                            \
-    X(REPL_UNKNOWN_TOPIC_OR_PARTITION, 3)                                                     \
-    X(REPL_LEADER_NOT_AVAILABLE, 5)                                                           \
-    X(REPL_NOT_LEADER_OR_FOLLOWER, 6)                                                         \
-    X(REPL_BROKER_NOT_AVAILABLE, 8)                                                           \
-    X(REPL_STALE_CONTROLLER_EPOCH, 11)                                                        \
-    X(REPL_INVALID_TOPIC_EXCEPTION, 17)                                                       \
-    X(REPL_NOT_ENOUGH_REPLICAS, 19)                                                           \
-    X(REPL_NOT_ENOUGH_REPLICAS_AFTER_APPEND, 20)                                              \
-    X(REPL_INVALID_REQUIRED_ACKS, 21)                                                         \
-    X(REPL_TOPIC_ALREADY_EXISTS, 36)                                                          \
-    X(REPL_INVALID_PARTITIONS, 37)                                                            \
-    X(REPL_INVALID_REPLICATION_FACTOR, 38)                                                    \
-    X(REPL_INVALID_REQUEST, 42)                                                               \
-    X(REPL_FENCED_LEADER_EPOCH, 74)                                                           \
-    X(REPL_UNKNOWN_LEADER_EPOCH, 75)                                                          \
-    X(REPL_STALE_BROKER_EPOCH, 77)                                                            \
-    X(REPL_INVALID_UPDATE_VERSION, 95)                                                        \
-    X(REPL_BROKER_ID_NOT_REGISTERED, 102)                                                     \
+#define REPL_KERRORS(X)                                                                            \
+    X(REPL_NONE, 0)                                                                                \
+    X(REPL_OFFSET_OUT_OF_RANGE, 1)                                                                 \
+    X(REPL_UNKNOWN_TOPIC_OR_PARTITION, 3)                                                          \
+    X(REPL_LEADER_NOT_AVAILABLE, 5)                                                                \
+    X(REPL_NOT_LEADER_OR_FOLLOWER, 6)                                                              \
+    X(REPL_BROKER_NOT_AVAILABLE, 8)                                                                \
+    X(REPL_STALE_CONTROLLER_EPOCH, 11)                                                             \
+    X(REPL_INVALID_TOPIC_EXCEPTION, 17)                                                            \
+    X(REPL_NOT_ENOUGH_REPLICAS, 19)                                                                \
+    X(REPL_NOT_ENOUGH_REPLICAS_AFTER_APPEND, 20)                                                   \
+    X(REPL_INVALID_REQUIRED_ACKS, 21)                                                              \
+    X(REPL_TOPIC_ALREADY_EXISTS, 36)                                                               \
+    X(REPL_INVALID_PARTITIONS, 37)                                                                 \
+    X(REPL_INVALID_REPLICATION_FACTOR, 38)                                                         \
+    X(REPL_INVALID_REQUEST, 42)                                                                    \
+    X(REPL_FENCED_LEADER_EPOCH, 74)                                                                \
+    X(REPL_UNKNOWN_LEADER_EPOCH, 75)                                                               \
+    X(REPL_STALE_BROKER_EPOCH, 77)                                                                 \
+    X(REPL_INVALID_UPDATE_VERSION, 95)                                                             \
+    X(REPL_BROKER_ID_NOT_REGISTERED, 102)                                                          \
     X(REPL_INELIGIBLE_REPLICA, 107)
 
 enum repl_kerr {

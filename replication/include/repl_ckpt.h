@@ -5,9 +5,9 @@
  *   +--------------------------+                      +-------------------------------+
  *   | 0                        |  version             | 0                             |  version
  *   | 3                        |  entries             | 2                             |  entries
- *   | 0 0                      |  epoch startOffset   | payments 0 1200               |  topic partition
- *   | 2 3                      |                      | payments 1 877                |    high watermark
- *   | 3 5                      |                      +-------------------------------+
+ *   | 0 0                      |  epoch startOffset   | payments 0 1200               |  topic
+ * partition | 2 3                      |                      | payments 1 877                |
+ * high watermark | 3 5                      | +-------------------------------+
  *   +--------------------------+
  *        one per partition                                 one per data directory
  *

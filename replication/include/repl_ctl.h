@@ -60,8 +60,9 @@
 #include "repl.h"
 #include "repl_replica.h"
 
-#define REPL_TOPIC_MAX    249 /* Kafka's longest topic name */
-#define REPL_ENDPOINT_MAX 128
+#define REPL_TOPIC_MAX 249 /* Kafka's longest topic name */
+#define REPL_ENDPOINT_MAX                                                                          \
+    256 /* its listeners, as Kafka's `listeners`: "PLAINTEXT://h:9092,SSL://h:9093" */
 
 struct repl_ctl_config {
     bool unclean_leader_election; /* unclean.leader.election.enable */
@@ -78,7 +79,7 @@ struct repl_broker {
     int32_t id;
     int64_t epoch; /* ZooKeeper: the registration znode's creation zxid */
     enum repl_broker_state state;
-    char endpoint[REPL_ENDPOINT_MAX];
+    char endpoint[REPL_ENDPOINT_MAX]; /* its listeners; too long is INVALID_REQUEST */
 };
 
 struct repl_topic {
@@ -151,13 +152,13 @@ enum repl_ev_type {
 
 struct repl_event {
     enum repl_ev_type type;
-    int32_t id;        /* ELECTED: the controller; BROKER_*: the broker */
-    int64_t epoch;     /* BROKER_*: its epoch */
-    const char *endpoint; /* BROKER_REGISTERED */
-    const char *topic; /* TOPIC_*, PARTITIONS_ADD, ISR_CHANGE */
-    int32_t partitions;  /* TOPIC_CREATE: count; PARTITIONS_ADD: the new total */
-    int32_t replication; /* TOPIC_CREATE */
-    int32_t partition;   /* ISR_CHANGE */
+    int32_t id;                 /* ELECTED: the controller; BROKER_*: the broker */
+    int64_t epoch;              /* BROKER_*: its epoch */
+    const char *endpoint;       /* BROKER_REGISTERED */
+    const char *topic;          /* TOPIC_*, PARTITIONS_ADD, ISR_CHANGE */
+    int32_t partitions;         /* TOPIC_CREATE: count; PARTITIONS_ADD: the new total */
+    int32_t replication;        /* TOPIC_CREATE */
+    int32_t partition;          /* ISR_CHANGE */
     struct repl_isr_change isr; /* ISR_CHANGE */
 };
 
@@ -175,8 +176,7 @@ void repl_ctl_fini(struct repl_ctl *ctl);
  * that change nothing give NONE and no records. The controller itself is unchanged:
  * replay the records (repl_ctl_apply does both). Returns 0 or -ENOMEM.
  */
-int repl_ctl_handle(const struct repl_ctl *ctl, const struct repl_event *ev,
-                    struct repl_recs *out);
+int repl_ctl_handle(const struct repl_ctl *ctl, const struct repl_event *ev, struct repl_recs *out);
 
 /* Apply one record: 0; a Kafka error when it is refused and nothing changes (fencing,
  * above; or a record naming an unknown topic, partition or broker); -EINVAL for an

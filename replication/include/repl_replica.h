@@ -69,7 +69,8 @@ struct repl_pstate {
     int32_t controller_epoch; /* the controller that wrote it: older controllers are fenced */
     int32_t leader;           /* broker id, or REPL_NO_LEADER: the partition is offline */
     int32_t leader_epoch;     /* bumped by every leader change */
-    int32_t partition_epoch;  /* bumped by every change: the znode version, fences stale ISR writes */
+    int32_t
+        partition_epoch; /* bumped by every change: the znode version, fences stale ISR writes */
     int nreplicas, nisr;
     int32_t replicas[REPL_MAX_REPLICAS]; /* assignment order: [0] is the preferred leader */
     int32_t isr[REPL_MAX_REPLICAS];
@@ -109,8 +110,8 @@ struct repl_replica {
     int32_t self;
     struct repl_config cfg;
     enum repl_role role;
-    struct repl_pstate ps;     /* the last partition state applied: leader, epochs, ISR */
-    int32_t controller_epoch;  /* highest controller epoch seen */
+    struct repl_pstate ps;    /* the last partition state applied: leader, epochs, ISR */
+    int32_t controller_epoch; /* highest controller epoch seen */
     /* The local log, as replication sees it. */
     int64_t log_start, leo, durable, hw;
     struct repl_epoch_cache epochs;
@@ -204,8 +205,7 @@ int repl_leader_prepare(const struct repl_replica *rp, int acks, int32_t count,
  * or NOT_LEADER_OR_FOLLOWER when this replica is no longer leader of that epoch: the
  * record may be truncated away) or 0 (keep waiting).
  */
-int repl_leader_ack(const struct repl_replica *rp, int32_t epoch, int64_t required,
-                    int *kerr);
+int repl_leader_ack(const struct repl_replica *rp, int32_t epoch, int64_t required, int *kerr);
 
 /* A follower's Fetch, as replication reads it. */
 struct repl_fetch_req {
@@ -219,12 +219,12 @@ struct repl_fetch_req {
 
 /* The leader's answer. On NONE without divergence: send [fetch_offset, leo) of the log. */
 struct repl_fetch_ans {
-    int error;                    /* enum repl_kerr */
-    int32_t leader_epoch;         /* the request's current_leader_epoch, echoed */
+    int error;                       /* enum repl_kerr */
+    int32_t leader_epoch;            /* the request's current_leader_epoch, echoed */
     struct repl_epoch_end diverging; /* epoch -1: none; else truncate (KIP-320) */
     int64_t fetch_offset;
-    int64_t leo;                  /* the leader's LEO when it answered */
-    int64_t hw;                   /* its HW before this fetch was counted (as Kafka) */
+    int64_t leo; /* the leader's LEO when it answered */
+    int64_t hw;  /* its HW before this fetch was counted (as Kafka) */
     int64_t log_start;
 };
 
@@ -295,7 +295,7 @@ enum repl_do {
 
 struct repl_decision {
     enum repl_do what;
-    int64_t offset; /* TRUNCATE, RESTART_AT */
+    int64_t offset;   /* TRUNCATE, RESTART_AT */
     int64_t from, to; /* APPEND */
 };
 

@@ -55,12 +55,12 @@
 #define REPL_SIM_TOPIC     "t"
 
 struct repl_sim_config {
-    int nodes;                    /* 1..REPL_SIM_MAX_NODES */
-    struct repl_config replica;   /* lag time, min.insync.replicas */
+    int nodes;                  /* 1..REPL_SIM_MAX_NODES */
+    struct repl_config replica; /* lag time, min.insync.replicas */
     bool unclean_leader_election;
-    int truncation;               /* 0: OffsetForLeaderEpoch; 1: on fetch (KIP-320); 2: per node, by seed */
-    int max_fetch;                /* records per fetch answer, at most (>= 1) */
-    bool legacy_hw_truncation;    /* the pre-KIP-101 rule (loses acknowledged records) */
+    int truncation; /* 0: OffsetForLeaderEpoch; 1: on fetch (KIP-320); 2: per node, by seed */
+    int max_fetch;  /* records per fetch answer, at most (>= 1) */
+    bool legacy_hw_truncation; /* the pre-KIP-101 rule (loses acknowledged records) */
     uint64_t seed;
 };
 
@@ -75,15 +75,15 @@ struct repl_sim_node {
     bool up;
     bool epoch_query; /* reconciles with OffsetForLeaderEpoch (else with the fetch) */
     uint64_t incarnation;
-    int64_t broker_epoch; /* its registration's epoch (ZooKeeper: czxid) */
+    int64_t broker_epoch;       /* its registration's epoch (ZooKeeper: czxid) */
     struct repl_sim_entry *log; /* log[0 .. rp.leo) */
     int64_t cap;
     int64_t disk;           /* log[0 .. disk) survives a crash */
     int64_t recovery_point; /* below it recovery trusts the checkpoints; above, it rescans */
     char *epoch_ckpt;       /* leader-epoch-checkpoint as written (NULL: none) */
     size_t epoch_ckpt_len;
-    int64_t hw_ckpt;        /* replication-offset-checkpoint's value */
-    bool proposal_out;      /* `inflight` is on its way to the controller */
+    int64_t hw_ckpt;   /* replication-offset-checkpoint's value */
+    bool proposal_out; /* `inflight` is on its way to the controller */
     struct repl_isr_change inflight;
     struct repl_replica rp;
 };

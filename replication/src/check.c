@@ -115,9 +115,10 @@ static int learn(struct repl_check *c, int64_t offset, const struct repl_check_r
     }
     if (same(&s->rec, rec))
         return 0;
-    return violation(c, "I3: offset %" PRId64 " is (epoch %" PRId32 ", id %" PRIu64 ") for %s, "
-                     "but (epoch %" PRId32 ", id %" PRIu64 ") was committed there%s", offset,
-                     rec->epoch, rec->id, who, s->rec.epoch, s->rec.id,
+    return violation(c,
+                     "I3: offset %" PRId64 " is (epoch %" PRId32 ", id %" PRIu64 ") for %s, "
+                     "but (epoch %" PRId32 ", id %" PRIu64 ") was committed there%s",
+                     offset, rec->epoch, rec->id, who, s->rec.epoch, s->rec.id,
                      s->acked ? " and acknowledged" : "");
 }
 
@@ -185,11 +186,13 @@ static int check_monotonic(struct repl_check *c, const struct repl_check_view *v
     }
     if (s->incarnation == v->incarnation) {
         if (v->hw < s->hw)
-            return violation(c, "I2: replica %" PRId32 "'s HW went back from %" PRId64
-                             " to %" PRId64, v->replica, s->hw, v->hw);
+            return violation(c,
+                             "I2: replica %" PRId32 "'s HW went back from %" PRId64 " to %" PRId64,
+                             v->replica, s->hw, v->hw);
         if (v->leader_epoch < s->epoch)
-            return violation(c, "I2: replica %" PRId32 "'s leader epoch went back from %" PRId32
-                             " to %" PRId32, v->replica, s->epoch, v->leader_epoch);
+            return violation(
+                c, "I2: replica %" PRId32 "'s leader epoch went back from %" PRId32 " to %" PRId32,
+                v->replica, s->epoch, v->leader_epoch);
     }
     *s = (struct repl_check_seen){v->replica, v->incarnation, v->hw, v->leader_epoch};
     return 0;
@@ -206,21 +209,23 @@ static int read_at(struct repl_check *c, const struct repl_check_view *v, int64_
 }
 
 /* Every committed record at or after the log start must be in v's log, unchanged. */
-static int holds_committed(struct repl_check *c, const struct repl_check_view *v,
-                           const char *rule)
+static int holds_committed(struct repl_check *c, const struct repl_check_view *v, const char *rule)
 {
     for (int64_t o = KC_MAX(v->log_start, 0); o < c->nslots; o++) {
         const struct repl_check_slot *s = &c->slots[o];
         if (!s->set)
             continue;
         if (o >= v->leo)
-            return violation(c, "%s: replica %" PRId32 " (epoch %" PRId32 ") ends at %" PRId64
-                             " but offset %" PRId64 " was committed%s", rule, v->replica,
-                             v->leader_epoch, v->leo, o, s->acked ? " and acknowledged" : "");
+            return violation(c,
+                             "%s: replica %" PRId32 " (epoch %" PRId32 ") ends at %" PRId64
+                             " but offset %" PRId64 " was committed%s",
+                             rule, v->replica, v->leader_epoch, v->leo, o,
+                             s->acked ? " and acknowledged" : "");
         struct repl_check_rec rec;
         int rc = read_at(c, v, o, &rec);
         if (rc == 0 && !same(&rec, &s->rec))
-            rc = violation(c, "%s: replica %" PRId32 " has (epoch %" PRId32 ", id %" PRIu64
+            rc = violation(c,
+                           "%s: replica %" PRId32 " has (epoch %" PRId32 ", id %" PRIu64
                            ") at %" PRId64 ", committed was (epoch %" PRId32 ", id %" PRIu64 ")",
                            rule, v->replica, rec.epoch, rec.id, o, s->rec.epoch, s->rec.id);
         if (rc)

@@ -68,7 +68,8 @@ static int header(struct cursor *c, size_t min_line, size_t *count)
     return rc;
 }
 
-static void put_line(struct kc_writer *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put_line(struct kc_writer *w, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* One formatted line into the writer. The longest line there is, a 249-byte topic and
  * two 19-digit numbers, is well under the buffer. */

@@ -37,8 +37,8 @@ struct plan {
     bool moved; /* leadership was taken or given: the leader epoch must change */
 };
 
-typedef void (*plan_fn)(const struct repl_ctl *ctl, const struct repl_pstate *ps,
-                        struct plan *pl, void *arg);
+typedef void (*plan_fn)(const struct repl_ctl *ctl, const struct repl_pstate *ps, struct plan *pl,
+                        void *arg);
 
 bool repl__broker_live(const struct repl_ctl *ctl, int32_t id)
 {
@@ -117,8 +117,8 @@ static void plan_lose(const struct repl_ctl *ctl, const struct repl_pstate *ps, 
         plan_elect(ctl, ps, pl, id, -1);
 }
 
-static void plan_offline(const struct repl_ctl *ctl, const struct repl_pstate *ps,
-                         struct plan *pl, int32_t newly_live)
+static void plan_offline(const struct repl_ctl *ctl, const struct repl_pstate *ps, struct plan *pl,
+                         int32_t newly_live)
 {
     if (pl->leader == REPL_NO_LEADER)
         plan_elect(ctl, ps, pl, -1, newly_live);
@@ -138,8 +138,8 @@ int repl__emit_part(const struct repl_ctl *ctl, struct repl_recs *out, const cha
 static int plan_emit(const struct repl_ctl *ctl, struct repl_recs *out, const char *topic,
                      int32_t partition, const struct repl_pstate *ps, const struct plan *pl)
 {
-    bool same_isr = pl->nisr == ps->nisr &&
-                    memcmp(pl->isr, ps->isr, (size_t)pl->nisr * sizeof(int32_t)) == 0;
+    bool same_isr =
+        pl->nisr == ps->nisr && memcmp(pl->isr, ps->isr, (size_t)pl->nisr * sizeof(int32_t)) == 0;
     if (!pl->moved && pl->leader == ps->leader && same_isr)
         return 0;
     struct repl_pstate next = *ps;
@@ -248,8 +248,8 @@ struct shutdown {
     int32_t remaining;
 };
 
-static void rule_shutdown(const struct repl_ctl *ctl, const struct repl_pstate *ps,
-                          struct plan *pl, void *arg)
+static void rule_shutdown(const struct repl_ctl *ctl, const struct repl_pstate *ps, struct plan *pl,
+                          void *arg)
 {
     struct shutdown *sd = arg;
     if (pl->leader == sd->id) {
@@ -306,8 +306,8 @@ int repl__ctl_preferred(const struct repl_ctl *ctl, struct repl_recs *out)
     return plan_all(ctl, out, rule_preferred, NULL);
 }
 
-static void rule_offline(const struct repl_ctl *ctl, const struct repl_pstate *ps,
-                         struct plan *pl, void *arg)
+static void rule_offline(const struct repl_ctl *ctl, const struct repl_pstate *ps, struct plan *pl,
+                         void *arg)
 {
     plan_offline(ctl, ps, pl, *(const int32_t *)arg);
 }

@@ -76,8 +76,8 @@ static int emit_new_parts(const struct repl_ctl *ctl, struct repl_recs *out, con
     repl_assign_replicas(ids, n, first, count, rf, start, shift, rows);
     int rc = 0;
     for (int32_t i = 0; i < count && rc == 0; i++) {
-        struct repl_pstate ps = {.controller_epoch = ctl->controller_epoch, .nreplicas = rf,
-                                 .nisr = rf};
+        struct repl_pstate ps = {
+            .controller_epoch = ctl->controller_epoch, .nreplicas = rf, .nisr = rf};
         memcpy(ps.replicas, rows + (size_t)i * (size_t)rf, (size_t)rf * sizeof(int32_t));
         memcpy(ps.isr, ps.replicas, sizeof(ps.isr));
         ps.leader = ps.replicas[0];
@@ -114,8 +114,8 @@ static int topic_create(const struct repl_ctl *ctl, const struct repl_event *ev,
     int start = (int)(repl__mix(h) % (uint64_t)n);
     int shift = (int)(repl__mix(h + 1) % (uint64_t)n);
     if (rc == 0)
-        rc = emit_new_parts(ctl, out, ev->topic, 0, ev->partitions, ev->replication, ids, n,
-                            start, shift);
+        rc = emit_new_parts(ctl, out, ev->topic, 0, ev->partitions, ev->replication, ids, n, start,
+                            shift);
 out:
     free(ids);
     return rc;
@@ -148,8 +148,8 @@ static int partitions_add(const struct repl_ctl *ctl, const struct repl_event *e
     for (int i = 0; i < n; i++)
         if (ids[i] == t->parts[0].replicas[0])
             start = i;
-    rc = emit_new_parts(ctl, out, t->name, t->npart, ev->partitions - t->npart, rf, ids, n,
-                        start, start);
+    rc = emit_new_parts(ctl, out, t->name, t->npart, ev->partitions - t->npart, rf, ids, n, start,
+                        start);
 out:
     free(ids);
     return rc;
@@ -248,8 +248,7 @@ static int dispatch(const struct repl_ctl *ctl, const struct repl_event *ev, str
     return 0;
 }
 
-int repl_ctl_handle(const struct repl_ctl *ctl, const struct repl_event *ev,
-                    struct repl_recs *out)
+int repl_ctl_handle(const struct repl_ctl *ctl, const struct repl_event *ev, struct repl_recs *out)
 {
     size_t base = out->n;
     out->error = 0;

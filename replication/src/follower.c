@@ -135,8 +135,8 @@ int repl_follower_on_fetch(struct repl_replica *rp, const struct repl_fetch_ans 
         return 0; /* an answer to an older request: our log has moved since */
     /* Records, and no divergence: our log is a prefix of the leader's. */
     rp->truncating = false;
-    *d = (struct repl_decision){.what = REPL_DO_APPEND, .from = rp->leo,
-                                .to = KC_MAX(ans->leo, rp->leo)};
+    *d = (struct repl_decision){
+        .what = REPL_DO_APPEND, .from = rp->leo, .to = KC_MAX(ans->leo, rp->leo)};
     return 0;
 }
 

@@ -4,8 +4,8 @@
 const char *repl_kerr_name(int kerr)
 {
     switch (kerr) {
-#define REPL_KERR_CASE(name, code)                                                            \
-    case code:                                                                                \
+#define REPL_KERR_CASE(name, code)                                                                 \
+    case code:                                                                                     \
         return &(#name)[5]; /* without "REPL_" */
         REPL_KERRORS(REPL_KERR_CASE)
 #undef REPL_KERR_CASE

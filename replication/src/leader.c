@@ -216,9 +216,9 @@ void repl_leader_tick(struct repl_replica *rp, int64_t now_ms)
     for (int i = 0; i < rp->ps.nisr; i++) {
         int32_t id = rp->ps.isr[i];
         const struct repl_peer *pr = id == rp->self ? NULL : repl__peer(rp, id);
-        bool caught_up = id == rp->self || (pr && (pr->durable >= rp->leo ||
-                                                   now_ms - pr->last_caught_up_ms <=
-                                                       rp->cfg.lag_time_max_ms));
+        bool caught_up =
+            id == rp->self || (pr && (pr->durable >= rp->leo ||
+                                      now_ms - pr->last_caught_up_ms <= rp->cfg.lag_time_max_ms));
         if (caught_up)
             c.isr[c.nisr++] = id;
     }

@@ -68,8 +68,10 @@ static void trace_record(struct repl_sim *s, const struct repl_rec *rec,
                  ps->isr[i]);
     if (before && before->leader != ps->leader)
         s->st.leader_changes++;
-    repl__sim_trace(s, "controller: leader %" PRId32 " epoch %" PRId32 ", ISR {%s} (partition "
-                    "epoch %" PRId32 ")", ps->leader, ps->leader_epoch, isr, ps->partition_epoch);
+    repl__sim_trace(s,
+                    "controller: leader %" PRId32 " epoch %" PRId32 ", ISR {%s} (partition "
+                    "epoch %" PRId32 ")",
+                    ps->leader, ps->leader_epoch, isr, ps->partition_epoch);
 }
 
 int repl__sim_event(struct repl_sim *s, const struct repl_event *ev)
@@ -221,11 +223,10 @@ int repl_sim_produce(struct repl_sim *s, int32_t node, int acks, int32_t count, 
     return repl__sim_effects(s, n);
 }
 
-int repl__sim_truncate(struct repl_sim *s, struct repl_sim_node *n, int64_t offset,
-                       const char *why)
+int repl__sim_truncate(struct repl_sim *s, struct repl_sim_node *n, int64_t offset, const char *why)
 {
-    repl__sim_trace(s, "node %" PRId32 ": truncates its log %" PRId64 " -> %" PRId64 " (%s)",
-                    n->id, n->rp.leo, offset, why);
+    repl__sim_trace(s, "node %" PRId32 ": truncates its log %" PRId64 " -> %" PRId64 " (%s)", n->id,
+                    n->rp.leo, offset, why);
     s->st.truncations++;
     s->st.truncated += (uint64_t)(n->rp.leo - offset);
     n->disk = KC_MIN(n->disk, offset);
@@ -234,8 +235,8 @@ int repl__sim_truncate(struct repl_sim *s, struct repl_sim_node *n, int64_t offs
 }
 
 /* Copy the leader's records [from, to) as batches of one epoch, 1-4 records each. */
-static int append_from(struct repl_sim *s, struct repl_sim_node *f,
-                       const struct repl_sim_node *l, int64_t from, int64_t to)
+static int append_from(struct repl_sim *s, struct repl_sim_node *f, const struct repl_sim_node *l,
+                       int64_t from, int64_t to)
 {
     int rc = grow_log(f, to);
     while (rc == 0 && from < to) {
@@ -256,8 +257,7 @@ static int append_from(struct repl_sim *s, struct repl_sim_node *f,
 }
 
 static int decide(struct repl_sim *s, struct repl_sim_node *f, const struct repl_sim_node *l,
-                  const struct repl_decision *d, const struct repl_fetch_ans *ans,
-                  const char *why)
+                  const struct repl_decision *d, const struct repl_fetch_ans *ans, const char *why)
 {
     int rc = 0;
     switch (d->what) {
@@ -291,8 +291,8 @@ static int epoch_round(struct repl_sim *s, struct repl_sim_node *f, struct repl_
     snprintf(why, sizeof(why), "OffsetForLeaderEpoch(%" PRId32 ") = (%" PRId32 ", %" PRId64 ")",
              q.epoch, end.epoch, end.end_offset);
     if (kerr == 0 && d.what == REPL_DO_NOTHING)
-        repl__sim_trace(s, "node %" PRId32 ": %s: nothing to cut, its log ends at %" PRId64,
-                        f->id, why, f->rp.leo);
+        repl__sim_trace(s, "node %" PRId32 ": %s: nothing to cut, its log ends at %" PRId64, f->id,
+                        why, f->rp.leo);
     int rc = decide(s, f, l, &d, NULL, why);
     return rc ? rc : kerr;
 }
@@ -308,20 +308,21 @@ static int fetch_round(struct repl_sim *s, struct repl_sim_node *f, struct repl_
     int kerr = repl_leader_fetch(&l->rp, &req, s->now_ms, &ans);
     s->st.fetches++;
     if (kerr)
-        repl__sim_trace(s, "node %" PRId32 ": fetch from %" PRId32 " at %" PRId64 " (epoch %"
-                        PRId32 "): %s", f->id, l->id, req.fetch_offset,
-                        req.current_leader_epoch, repl_kerr_name(kerr));
+        repl__sim_trace(
+            s, "node %" PRId32 ": fetch from %" PRId32 " at %" PRId64 " (epoch %" PRId32 "): %s",
+            f->id, l->id, req.fetch_offset, req.current_leader_epoch, repl_kerr_name(kerr));
     int rc = repl__sim_effects(s, l);
     if (rc < 0)
         return rc;
     repl_follower_on_fetch(&f->rp, &ans, &d);
     char why[96];
     if (ans.diverging.epoch != REPL_UNDEFINED_EPOCH)
-        snprintf(why, sizeof(why), "diverging epoch: the leader's epoch %" PRId32 " ends at %"
-                 PRId64, ans.diverging.epoch, ans.diverging.end_offset);
+        snprintf(why, sizeof(why),
+                 "diverging epoch: the leader's epoch %" PRId32 " ends at %" PRId64,
+                 ans.diverging.epoch, ans.diverging.end_offset);
     else
-        snprintf(why, sizeof(why), "%s: the leader's log ends at %" PRId64,
-                 repl_kerr_name(kerr), ans.leo);
+        snprintf(why, sizeof(why), "%s: the leader's log ends at %" PRId64, repl_kerr_name(kerr),
+                 ans.leo);
     rc = decide(s, f, l, &d, &ans, why);
     return rc ? rc : kerr;
 }
@@ -375,15 +376,14 @@ int repl_sim_submit(struct repl_sim *s, int32_t node)
     if (!n || !n->up || !n->proposal_out)
         return 0;
     n->proposal_out = false;
-    struct repl_event ev = {.type = REPL_EV_ISR_CHANGE, .topic = REPL_SIM_TOPIC,
-                            .partition = 0, .isr = n->inflight};
+    struct repl_event ev = {
+        .type = REPL_EV_ISR_CHANGE, .topic = REPL_SIM_TOPIC, .partition = 0, .isr = n->inflight};
     int rc = repl__sim_event(s, &ev);
     if (rc < 0)
         return rc;
     if (rc > 0) { /* fenced or stale: the leader forgets it and proposes again later */
         s->st.isr_refusals++;
-        repl__sim_trace(s, "node %" PRId32 ": ISR proposal refused: %s", n->id,
-                        repl_kerr_name(rc));
+        repl__sim_trace(s, "node %" PRId32 ": ISR proposal refused: %s", n->id, repl_kerr_name(rc));
         if (n->rp.pending && n->rp.proposal.partition_epoch == n->inflight.partition_epoch)
             repl_leader_isr_failed(&n->rp);
         return 0;

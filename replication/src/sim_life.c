@@ -29,8 +29,10 @@ static int register_node(struct repl_sim *s, struct repl_sim_node *n)
     char endpoint[32];
     snprintf(endpoint, sizeof(endpoint), "sim-%" PRId32 ":9092", n->id);
     n->broker_epoch = ++s->next_zxid;
-    struct repl_event ev = {.type = REPL_EV_BROKER_REGISTERED, .id = n->id,
-                            .epoch = n->broker_epoch, .endpoint = endpoint};
+    struct repl_event ev = {.type = REPL_EV_BROKER_REGISTERED,
+                            .id = n->id,
+                            .epoch = n->broker_epoch,
+                            .endpoint = endpoint};
     int rc = repl__sim_event(s, &ev);
     return rc < 0 ? rc : 0;
 }
@@ -94,7 +96,8 @@ int repl_sim_init(struct repl_sim *s, const struct repl_sim_config *cfg)
         rc = boot(s, &s->nodes[i]);
     if (rc == 0)
         rc = repl__sim_event(s, &(struct repl_event){.type = REPL_EV_TOPIC_CREATE,
-                                                     .topic = REPL_SIM_TOPIC, .partitions = 1,
+                                                     .topic = REPL_SIM_TOPIC,
+                                                     .partitions = 1,
                                                      .replication = s->nnodes});
     for (int i = 0; rc == 0 && i < s->nnodes; i++)
         rc = repl_sim_sync(s, i + 1);
@@ -144,8 +147,9 @@ int repl_sim_expire(struct repl_sim *s, int32_t node)
         return 0;
     repl__sim_trace(s, "node %" PRId32 ": session expired%s", n->id,
                     n->up ? " (it is still running: a zombie until it hears)" : "");
-    int rc = repl__sim_event(s, &(struct repl_event){.type = REPL_EV_BROKER_LOST, .id = n->id,
-                                                     .epoch = n->broker_epoch});
+    int rc = repl__sim_event(
+        s,
+        &(struct repl_event){.type = REPL_EV_BROKER_LOST, .id = n->id, .epoch = n->broker_epoch});
     return rc < 0 ? rc : 0;
 }
 
@@ -175,11 +179,14 @@ int repl_sim_shutdown(struct repl_sim *s, int32_t node)
     if (!n || !n->up)
         return 0;
     int rc = repl__sim_event(s, &(struct repl_event){.type = REPL_EV_BROKER_SHUTDOWN,
-                                                     .id = n->id, .epoch = n->broker_epoch});
+                                                     .id = n->id,
+                                                     .epoch = n->broker_epoch});
     if (rc < 0)
         return rc;
-    repl__sim_trace(s, "node %" PRId32 ": controlled shutdown (%" PRId32 " partitions it must "
-                    "still lead)", n->id, rc ? 0 : s->journal.remaining);
+    repl__sim_trace(s,
+                    "node %" PRId32 ": controlled shutdown (%" PRId32 " partitions it must "
+                    "still lead)",
+                    n->id, rc ? 0 : s->journal.remaining);
     for (int i = 0; i < s->nnodes && rc >= 0; i++)
         rc = repl_sim_sync(s, i + 1); /* the controller tells everyone before answering */
     if (rc >= 0)
@@ -221,8 +228,9 @@ static int read_entry(void *arg, int64_t offset, struct repl_check_rec *rec)
 
 static struct repl_check_view view_of(struct repl_sim_node *n)
 {
-    return (struct repl_check_view){n->id, n->incarnation, n->rp.role, n->rp.ps.leader_epoch,
-                                    n->rp.log_start, n->rp.leo, n->rp.hw, read_entry, n};
+    return (struct repl_check_view){
+        n->id,    n->incarnation, n->rp.role, n->rp.ps.leader_epoch, n->rp.log_start, n->rp.leo,
+        n->rp.hw, read_entry,     n};
 }
 
 int repl_sim_check(struct repl_sim *s)
@@ -248,8 +256,8 @@ static bool converged(struct repl_sim *s)
         return false;
     for (int i = 0; i < s->nnodes; i++) {
         const struct repl_sim_node *n = &s->nodes[i];
-        if (!n->up || n->rp.ps.partition_epoch != ps->partition_epoch ||
-            n->rp.leo != l->rp.leo || n->rp.hw != l->rp.leo)
+        if (!n->up || n->rp.ps.partition_epoch != ps->partition_epoch || n->rp.leo != l->rp.leo ||
+            n->rp.hw != l->rp.leo)
             return false;
     }
     return true;
@@ -335,9 +343,11 @@ void repl_sim_describe(const struct repl_sim *s, FILE *out)
         int64_t len = n->up ? n->rp.leo : n->disk;
         bool isr = ps && repl_pstate_in_isr(ps, n->id);
         if (n->up)
-            fprintf(out, "    node %" PRId32 "  %-8s e%-2" PRId32 " LEO %-3" PRId64 " disk %-3"
-                    PRId64 " HW %-3" PRId64 " %s |", n->id, repl_role_name(n->rp.role),
-                    n->rp.ps.leader_epoch, n->rp.leo, n->disk, n->rp.hw, isr ? "ISR" : "   ");
+            fprintf(out,
+                    "    node %" PRId32 "  %-8s e%-2" PRId32 " LEO %-3" PRId64 " disk %-3" PRId64
+                    " HW %-3" PRId64 " %s |",
+                    n->id, repl_role_name(n->rp.role), n->rp.ps.leader_epoch, n->rp.leo, n->disk,
+                    n->rp.hw, isr ? "ISR" : "   ");
         else
             fprintf(out, "    node %" PRId32 "  %-8s     LEO -   disk %-3" PRId64 " HW -   %s |",
                     n->id, "(down)", n->disk, isr ? "ISR" : "   ");

@@ -83,8 +83,8 @@ static void test_ckpt_offsets_kafka_bytes_roundtrip(void **state)
     char *dir = *state;
     char path[4096];
     assert_int_equal(kc_path_join(path, sizeof(path), dir, REPL_HW_CHECKPOINT), 0);
-    struct repl_offset_entry in[3] = {{"payments", 0, 1200}, {"payments", 1, 877},
-                                      {"logs.v2_x-y", 12, 0}};
+    struct repl_offset_entry in[3] = {
+        {"payments", 0, 1200}, {"payments", 1, 877}, {"logs.v2_x-y", 12, 0}};
     assert_int_equal(repl_ckpt_offsets_write(path, in, 3), 0);
     char *text;
     size_t len;
@@ -118,22 +118,22 @@ static void test_ckpt_epochs_malformed_rejected(void **state)
 {
     (void)state;
     static const char *const bad[] = {
-        "1\n1\n0 0\n",              /* unknown version */
-        "0\n1\n0 0\n1 5\n",         /* more lines than counted */
-        "0\n2\n0 0\n\n",            /* an empty line */
-        "0\n1\n-1 0\n",             /* negative */
-        "0\n1\n+1 0\n",             /* signed */
-        "0\n1\n01 0\n",             /* leading zero */
-        "0\n1\n0  0\n",             /* two spaces */
-        "0\n1\n0\t0\n",             /* a tab */
-        "0\n1\n0 0\r\n",            /* CRLF */
-        "0\n1\n0 0 0\n",            /* a third field */
-        "0\n1\n2147483648 0\n",     /* epoch beyond int32 */
+        "1\n1\n0 0\n",                   /* unknown version */
+        "0\n1\n0 0\n1 5\n",              /* more lines than counted */
+        "0\n2\n0 0\n\n",                 /* an empty line */
+        "0\n1\n-1 0\n",                  /* negative */
+        "0\n1\n+1 0\n",                  /* signed */
+        "0\n1\n01 0\n",                  /* leading zero */
+        "0\n1\n0  0\n",                  /* two spaces */
+        "0\n1\n0\t0\n",                  /* a tab */
+        "0\n1\n0 0\r\n",                 /* CRLF */
+        "0\n1\n0 0 0\n",                 /* a third field */
+        "0\n1\n2147483648 0\n",          /* epoch beyond int32 */
         "0\n1\n0 9223372036854775808\n", /* offset beyond int64 */
-        "0\n2\n3 0\n2 5\n",         /* epochs out of order */
-        "0\n2\n2 5\n3 4\n",         /* start offsets out of order */
-        "0\n2\n2 5\n2 6\n",         /* the same epoch twice */
-        "0\n99999999\n0 0\n",       /* a count no file this size can hold */
+        "0\n2\n3 0\n2 5\n",              /* epochs out of order */
+        "0\n2\n2 5\n3 4\n",              /* start offsets out of order */
+        "0\n2\n2 5\n2 6\n",              /* the same epoch twice */
+        "0\n99999999\n0 0\n",            /* a count no file this size can hold */
         "0\n1\n0 x\n",
         "00\n0\n",
         "\n",
@@ -149,15 +149,13 @@ static void test_ckpt_offsets_malformed_rejected(void **state)
 {
     (void)state;
     static const char *const bad[] = {
-        "0\n1\nt 0\n",                 /* a missing field */
-        "0\n1\nt 0 5 6\n",             /* an extra one */
-        "0\n1\nbad/name 0 5\n",        /* not a topic name */
-        "0\n1\n 0 5\n",                /* an empty one */
-        "0\n1\nt -1 5\n",
-        "0\n1\nt 2147483648 5\n",
-        "0\n2\nt 0 5\nt 0 6\n",        /* the same partition twice */
-        "0\n2\nt 0 5\n",
-        "1\n0\n",
+        "0\n1\nt 0\n",          /* a missing field */
+        "0\n1\nt 0 5 6\n",      /* an extra one */
+        "0\n1\nbad/name 0 5\n", /* not a topic name */
+        "0\n1\n 0 5\n",         /* an empty one */
+        "0\n1\nt -1 5\n",       "0\n1\nt 2147483648 5\n",
+        "0\n2\nt 0 5\nt 0 6\n", /* the same partition twice */
+        "0\n2\nt 0 5\n",        "1\n0\n",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         if (decode_offsets(bad[i], strlen(bad[i])) != KC_EMALFORMED)
@@ -190,15 +188,15 @@ static void test_ckpt_missing_and_oversized_files(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_ckpt_epochs_kafka_bytes_roundtrip,
-                                        kc_test_dir_setup, kc_test_dir_teardown),
-        cmocka_unit_test_setup_teardown(test_ckpt_offsets_kafka_bytes_roundtrip,
-                                        kc_test_dir_setup, kc_test_dir_teardown),
+        cmocka_unit_test_setup_teardown(test_ckpt_epochs_kafka_bytes_roundtrip, kc_test_dir_setup,
+                                        kc_test_dir_teardown),
+        cmocka_unit_test_setup_teardown(test_ckpt_offsets_kafka_bytes_roundtrip, kc_test_dir_setup,
+                                        kc_test_dir_teardown),
         cmocka_unit_test(test_ckpt_every_truncated_prefix_malformed),
         cmocka_unit_test(test_ckpt_epochs_malformed_rejected),
         cmocka_unit_test(test_ckpt_offsets_malformed_rejected),
-        cmocka_unit_test_setup_teardown(test_ckpt_missing_and_oversized_files,
-                                        kc_test_dir_setup, kc_test_dir_teardown),
+        cmocka_unit_test_setup_teardown(test_ckpt_missing_and_oversized_files, kc_test_dir_setup,
+                                        kc_test_dir_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -30,8 +30,10 @@ static int ev(struct fx *f, struct repl_event e)
 
 static void reg(struct fx *f, int32_t id, int64_t epoch)
 {
-    assert_int_equal(ev(f, (struct repl_event){.type = REPL_EV_BROKER_REGISTERED, .id = id,
-                                               .epoch = epoch, .endpoint = "127.0.0.1:9092"}),
+    assert_int_equal(ev(f, (struct repl_event){.type = REPL_EV_BROKER_REGISTERED,
+                                               .id = id,
+                                               .epoch = epoch,
+                                               .endpoint = "127.0.0.1:9092"}),
                      0);
 }
 
@@ -46,8 +48,10 @@ static void setup(struct fx *f, int n, int parts, int rf, bool unclean)
     for (int32_t id = 1; id <= n; id++)
         reg(f, id, 100 + id);
     if (rf > 0)
-        assert_int_equal(ev(f, (struct repl_event){.type = REPL_EV_TOPIC_CREATE, .topic = "t",
-                                                   .partitions = parts, .replication = rf}),
+        assert_int_equal(ev(f, (struct repl_event){.type = REPL_EV_TOPIC_CREATE,
+                                                   .topic = "t",
+                                                   .partitions = parts,
+                                                   .replication = rf}),
                          0);
 }
 
@@ -86,8 +90,8 @@ static void assert_isr(const struct repl_pstate *ps, const int32_t *want, int n)
         assert_int_equal(ps->isr[i], want[i]);
 }
 
-#define ASSERT_ISR(ps, ...)                                                                   \
-    assert_isr((ps), (const int32_t[]){__VA_ARGS__},                                          \
+#define ASSERT_ISR(ps, ...)                                                                        \
+    assert_isr((ps), (const int32_t[]){__VA_ARGS__},                                               \
                (int)(sizeof((int32_t[]){__VA_ARGS__}) / sizeof(int32_t)))
 
 static void test_ctl_assign_replicas_as_kafka(void **state)
@@ -142,8 +146,8 @@ static void test_ctl_topic_create_refusals(void **state)
     struct fx f;
     setup(&f, 3, 1, 3, false);
     size_t n = f.journal.n;
-    struct repl_event e = {.type = REPL_EV_TOPIC_CREATE, .topic = "t", .partitions = 1,
-                           .replication = 1};
+    struct repl_event e = {
+        .type = REPL_EV_TOPIC_CREATE, .topic = "t", .partitions = 1, .replication = 1};
     assert_int_equal(ev(&f, e), REPL_TOPIC_ALREADY_EXISTS);
     e.topic = "bad name";
     assert_int_equal(ev(&f, e), REPL_INVALID_TOPIC_EXCEPTION);
@@ -184,9 +188,8 @@ static void test_ctl_partitions_add_and_topic_delete(void **state)
 static void lost(struct fx *f, int32_t id)
 {
     const struct repl_broker *b = repl_ctl_broker(&f->ctl, id);
-    assert_int_equal(ev(f, (struct repl_event){.type = REPL_EV_BROKER_LOST, .id = id,
-                                               .epoch = b->epoch}),
-                     0);
+    assert_int_equal(
+        ev(f, (struct repl_event){.type = REPL_EV_BROKER_LOST, .id = id, .epoch = b->epoch}), 0);
 }
 
 static void test_ctl_broker_lost_moves_leader_in_assignment_order(void **state)
@@ -249,8 +252,8 @@ static void test_ctl_broker_epochs_fence_stale_events(void **state)
     assert_int_equal(ev(&f, e), REPL_STALE_BROKER_EPOCH);
     e.id = 9;
     assert_int_equal(ev(&f, e), REPL_BROKER_ID_NOT_REGISTERED);
-    e = (struct repl_event){.type = REPL_EV_BROKER_REGISTERED, .id = 2, .epoch = 50,
-                            .endpoint = "x"};
+    e = (struct repl_event){
+        .type = REPL_EV_BROKER_REGISTERED, .id = 2, .epoch = 50, .endpoint = "x"};
     assert_int_equal(ev(&f, e), REPL_STALE_BROKER_EPOCH);
     e.epoch = 102; /* the same registration again: nothing to do */
     size_t n = f.journal.n;
@@ -270,7 +273,7 @@ static void test_ctl_bounce_fences_old_incarnation_in_one_record(void **state)
     int32_t r0 = part(&f, 0)->replicas[0];
     force(&f, 0, &r0, 1, r0); /* it alone is in sync, and leads epoch 0 */
     size_t n = f.journal.n;
-    reg(&f, r0, 500); /* restarted before its session expired */
+    reg(&f, r0, 500);                     /* restarted before its session expired */
     assert_int_equal(f.journal.n, n + 2); /* BROKER, one PARTITION */
     const struct repl_pstate *ps = part(&f, 0);
     assert_int_equal(ps->leader, r0);      /* still the only one who may lead ... */
@@ -313,9 +316,9 @@ static void test_ctl_controlled_shutdown_sole_isr_leader_remains(void **state)
     force(&f, 0, &r0, 1, r0);
     int32_t pe = part(&f, 0)->partition_epoch;
     const struct repl_broker *b = repl_ctl_broker(&f.ctl, r0);
-    assert_int_equal(ev(&f, (struct repl_event){.type = REPL_EV_BROKER_SHUTDOWN, .id = r0,
-                                                .epoch = b->epoch}),
-                     0);
+    assert_int_equal(
+        ev(&f, (struct repl_event){.type = REPL_EV_BROKER_SHUTDOWN, .id = r0, .epoch = b->epoch}),
+        0);
     assert_int_equal(f.journal.remaining, 1); /* nobody else may lead without losing data */
     assert_int_equal(part(&f, 0)->leader, r0);
     assert_int_equal(part(&f, 0)->partition_epoch, pe);
@@ -339,8 +342,8 @@ static void test_ctl_preferred_leader_returns_when_in_isr(void **state)
     assert_int_equal(part(&f, 0)->leader, other);
     int32_t isr[] = {other, last, pref}; /* it caught up: the leader's proposal */
     struct repl_event e = {.type = REPL_EV_ISR_CHANGE, .topic = "t", .partition = 0};
-    e.isr = (struct repl_isr_change){other, part(&f, 0)->leader_epoch,
-                                     part(&f, 0)->partition_epoch, 3, {0}};
+    e.isr = (struct repl_isr_change){
+        other, part(&f, 0)->leader_epoch, part(&f, 0)->partition_epoch, 3, {0}};
     memcpy(e.isr.isr, isr, sizeof(isr));
     assert_int_equal(ev(&f, e), 0);
     int32_t epoch = part(&f, 0)->leader_epoch;
@@ -458,8 +461,8 @@ static struct repl_event random_event(struct fx *f, uint64_t *r, int64_t *next_e
     const struct repl_pstate *ps = repl_ctl_partition(&f->ctl, "t", 0);
     switch (kc_test_rand(r) % 9) {
     case 0:
-        return (struct repl_event){.type = REPL_EV_BROKER_REGISTERED, .id = id,
-                                   .epoch = ++*next_epoch, .endpoint = "h:1"};
+        return (struct repl_event){
+            .type = REPL_EV_BROKER_REGISTERED, .id = id, .epoch = ++*next_epoch, .endpoint = "h:1"};
     case 1:
     case 2:
         return (struct repl_event){.type = REPL_EV_BROKER_LOST, .id = id, .epoch = epoch};
@@ -470,14 +473,18 @@ static struct repl_event random_event(struct fx *f, uint64_t *r, int64_t *next_e
     case 5:
         return (struct repl_event){.type = REPL_EV_ELECTED, .id = id};
     case 6:
-        return (struct repl_event){.type = REPL_EV_PARTITIONS_ADD, .topic = "t",
+        return (struct repl_event){.type = REPL_EV_PARTITIONS_ADD,
+                                   .topic = "t",
                                    .partitions = (int32_t)(kc_test_rand(r) % 8)};
     default: { /* a leader's proposal: all of the replicas, or a random subset */
         struct repl_event e = {.type = REPL_EV_ISR_CHANGE, .topic = "t", .partition = 0};
         if (!ps)
             return e;
-        e.isr = (struct repl_isr_change){ps->leader, ps->leader_epoch - (int32_t)(kc_test_rand(r) % 2),
-                                         ps->partition_epoch, 0, {0}};
+        e.isr = (struct repl_isr_change){ps->leader,
+                                         ps->leader_epoch - (int32_t)(kc_test_rand(r) % 2),
+                                         ps->partition_epoch,
+                                         0,
+                                         {0}};
         for (int i = 0; i < ps->nreplicas; i++)
             if (ps->replicas[i] == ps->leader || kc_test_rand(r) % 2)
                 e.isr.isr[e.isr.nisr++] = ps->replicas[i];

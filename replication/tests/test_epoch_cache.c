@@ -21,10 +21,10 @@ static void expect(const struct repl_epoch_cache *c, const struct repl_epoch_ent
     }
 }
 
-#define EXPECT(c, ...)                                                                        \
-    do {                                                                                      \
-        const struct repl_epoch_entry want_[] = {__VA_ARGS__};                                \
-        expect((c), want_, sizeof(want_) / sizeof(want_[0]));                                 \
+#define EXPECT(c, ...)                                                                             \
+    do {                                                                                           \
+        const struct repl_epoch_entry want_[] = {__VA_ARGS__};                                     \
+        expect((c), want_, sizeof(want_) / sizeof(want_[0]));                                      \
     } while (0)
 
 /* (0,0) (2,3) (3,5): the picture in repl_epoch.h. */
@@ -119,8 +119,8 @@ static void test_epoch_cache_end_offset_each_case_as_kafka(void **state)
     (void)state;
     struct repl_epoch_cache c;
     fill(&c);
-    assert_end(&c, 0, 7, 0, 3);   /* ends where the next epoch starts */
-    assert_end(&c, 1, 7, 0, 3);   /* never seen: largest below, and its end */
+    assert_end(&c, 0, 7, 0, 3); /* ends where the next epoch starts */
+    assert_end(&c, 1, 7, 0, 3); /* never seen: largest below, and its end */
     assert_end(&c, 2, 7, 2, 5);
     assert_end(&c, 3, 7, 3, 7);   /* the latest: ends at the LEO */
     assert_end(&c, 4, 7, -1, -1); /* newer than anything known */

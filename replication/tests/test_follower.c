@@ -26,10 +26,10 @@ static void follower(struct repl_replica *rp, int32_t epoch, const struct repl_e
     (void)repl_replica_fx(rp);
 }
 
-#define FOLLOWER(rp, epoch, leo, hw, ...)                                                    \
-    do {                                                                                      \
-        const struct repl_epoch_entry v_[] = {__VA_ARGS__};                                   \
-        follower((rp), (epoch), v_, sizeof(v_) / sizeof(v_[0]), (leo), (hw));                 \
+#define FOLLOWER(rp, epoch, leo, hw, ...)                                                          \
+    do {                                                                                           \
+        const struct repl_epoch_entry v_[] = {__VA_ARGS__};                                        \
+        follower((rp), (epoch), v_, sizeof(v_) / sizeof(v_[0]), (leo), (hw));                      \
     } while (0)
 
 static void assert_decision(const struct repl_decision *d, enum repl_do what, int64_t offset)
@@ -138,9 +138,12 @@ static void test_follower_epoch_end_edge_answers(void **state)
 static struct repl_fetch_ans answer(int32_t epoch, int err, int64_t fetch_offset, int64_t leo,
                                     int64_t hw)
 {
-    return (struct repl_fetch_ans){.error = err, .leader_epoch = epoch,
+    return (struct repl_fetch_ans){.error = err,
+                                   .leader_epoch = epoch,
                                    .diverging = {REPL_UNDEFINED_EPOCH, REPL_UNDEFINED_OFFSET},
-                                   .fetch_offset = fetch_offset, .leo = leo, .hw = hw};
+                                   .fetch_offset = fetch_offset,
+                                   .leo = leo,
+                                   .hw = hw};
 }
 
 static void test_follower_on_fetch_each_answer(void **state)

@@ -13,8 +13,8 @@
 static struct repl_fetch_ans fetch(struct repl_replica *rp, int32_t id, int64_t off,
                                    int64_t durable, int64_t now)
 {
-    struct repl_fetch_req req = fx_fetch(id, rp->ps.leader_epoch, rp->ps.leader_epoch, off,
-                                         durable);
+    struct repl_fetch_req req =
+        fx_fetch(id, rp->ps.leader_epoch, rp->ps.leader_epoch, off, durable);
     struct repl_fetch_ans ans;
     assert_int_equal(repl_leader_fetch(rp, &req, now, &ans), REPL_NONE);
     assert_int_equal(ans.diverging.epoch, REPL_UNDEFINED_EPOCH);
@@ -37,7 +37,7 @@ static void test_leader_hw_counts_durable_offsets_only(void **state)
     assert_int_equal(rp.hw, 0); /* 3 has nothing on disk yet */
     assert_int_equal(repl_replica_fx(&rp) & REPL_FX_HW, 0);
     struct repl_fetch_ans ans = fetch(&rp, 3, 10, 4, 3);
-    assert_int_equal(rp.hw, 4); /* min(10, 7, 4) */
+    assert_int_equal(rp.hw, 4);  /* min(10, 7, 4) */
     assert_int_equal(ans.hw, 0); /* the HW before this fetch: it learns 4 next time */
     assert_true(repl_replica_fx(&rp) & REPL_FX_HW);
     ans = fetch(&rp, 3, 10, 4, 4);

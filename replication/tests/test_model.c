@@ -94,8 +94,8 @@ static void describe(struct repl_sim *s)
 {
     const struct repl_pstate *ps = repl_ctl_partition(&s->ctl, REPL_SIM_TOPIC, 0);
     printf("# controller: leader %" PRId32 " epoch %" PRId32 " partition epoch %" PRId32
-           " ISR size %d, %zu parked\n", ps->leader, ps->leader_epoch, ps->partition_epoch,
-           ps->nisr, s->nparked);
+           " ISR size %d, %zu parked\n",
+           ps->leader, ps->leader_epoch, ps->partition_epoch, ps->nisr, s->nparked);
     repl_sim_describe(s, stdout);
 }
 
@@ -118,9 +118,11 @@ static void add_totals(struct totals *t, const struct repl_sim *s)
 static int run_seed(uint64_t seed, bool legacy, bool loud, struct totals *t)
 {
     uint64_t r = seed;
-    struct repl_sim_config cfg = {.nodes = 3 + (int)(rnd(&r) % 3), .truncation = 2,
+    struct repl_sim_config cfg = {.nodes = 3 + (int)(rnd(&r) % 3),
+                                  .truncation = 2,
                                   .max_fetch = 1 + (int)(rnd(&r) % 8),
-                                  .legacy_hw_truncation = legacy, .seed = seed};
+                                  .legacy_hw_truncation = legacy,
+                                  .seed = seed};
     cfg.replica.lag_time_max_ms = 40 + (int64_t)(rnd(&r) % 160);
     cfg.replica.min_insync = 1 + (int)(rnd(&r) % 2);
     struct repl_sim s;
@@ -170,12 +172,13 @@ static void test_model_random_histories_hold_invariants(void **state)
                      seed, kc_strerror(rc), seed);
     }
     printf("# %" PRIu64 " seeds, %" PRIu64 " steps: %" PRIu64 " records produced, %" PRIu64
-           " acks=all acknowledged (%" PRIu64 " failed), %" PRIu64 " acks=1\n", t.seeds, t.steps,
-           t.produced, t.acked_all, t.failed_all, t.acked_one);
+           " acks=all acknowledged (%" PRIu64 " failed), %" PRIu64 " acks=1\n",
+           t.seeds, t.steps, t.produced, t.acked_all, t.failed_all, t.acked_one);
     printf("# %" PRIu64 " crashes, %" PRIu64 " expiries, %" PRIu64 " leader changes, %" PRIu64
            " truncations (%" PRIu64 " records), ISR changes %" PRIu64 " committed / %" PRIu64
-           " refused, %" PRIu64 " replica views checked\n", t.crashes, t.expiries,
-           t.leader_changes, t.truncations, t.truncated, t.isr_commits, t.isr_refusals, t.views);
+           " refused, %" PRIu64 " replica views checked\n",
+           t.crashes, t.expiries, t.leader_changes, t.truncations, t.truncated, t.isr_commits,
+           t.isr_refusals, t.views);
     /* The run must have exercised what it claims to check. */
     assert_true(t.acked_all > 0 && t.truncations > 0 && t.leader_changes > 0);
     assert_true(t.isr_commits > 0 && t.isr_refusals > 0 && t.crashes > 0);

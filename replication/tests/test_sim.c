@@ -16,8 +16,11 @@
 
 static void start(struct repl_sim *s, int nodes, int min_isr, int truncation, bool legacy)
 {
-    struct repl_sim_config cfg = {.nodes = nodes, .truncation = truncation, .max_fetch = 100,
-                                  .legacy_hw_truncation = legacy, .seed = 7};
+    struct repl_sim_config cfg = {.nodes = nodes,
+                                  .truncation = truncation,
+                                  .max_fetch = 100,
+                                  .legacy_hw_truncation = legacy,
+                                  .seed = 7};
     cfg.replica.lag_time_max_ms = 100;
     cfg.replica.min_insync = min_isr;
     assert_int_equal(repl_sim_init(s, &cfg), 0);

@@ -10,8 +10,10 @@
 struct repl_pstate fx_pstate(int32_t leader, int32_t leader_epoch, int32_t partition_epoch,
                              int nreplicas, const int32_t *isr)
 {
-    struct repl_pstate ps = {.controller_epoch = 1, .leader = leader,
-                             .leader_epoch = leader_epoch, .partition_epoch = partition_epoch,
+    struct repl_pstate ps = {.controller_epoch = 1,
+                             .leader = leader,
+                             .leader_epoch = leader_epoch,
+                             .partition_epoch = partition_epoch,
                              .nreplicas = nreplicas};
     for (int i = 0; i < nreplicas; i++)
         ps.replicas[i] = i + 1;
@@ -43,7 +45,9 @@ void fx_append(struct repl_replica *rp, int32_t count, int sync)
 struct repl_fetch_req fx_fetch(int32_t id, int32_t epoch, int32_t last_epoch, int64_t offset,
                                int64_t durable)
 {
-    return (struct repl_fetch_req){.replica_id = id, .current_leader_epoch = epoch,
-                                   .last_fetched_epoch = last_epoch, .fetch_offset = offset,
+    return (struct repl_fetch_req){.replica_id = id,
+                                   .current_leader_epoch = epoch,
+                                   .last_fetched_epoch = last_epoch,
+                                   .fetch_offset = offset,
                                    .durable_offset = durable};
 }
