@@ -132,8 +132,7 @@ static void scene_normal(uint64_t seed)
     printf("  the followers fetch, fsync and fetch again: acks=all answered: %" PRIu64
            " produce(s)\n",
            s.st.acked_all);
-    printf(
-        "  (their own HW lags by one fetch: Kafka answers a fetch with the HW from before it)\n");
+    printf("  (their own HWs lag by a fetch: Kafka answers with the HW from before the fetch)\n");
     show(&s);
     scene_failover(&s, l, f);
     repl_sim_fini(&s);

@@ -69,8 +69,8 @@ struct repl_pstate {
     int32_t controller_epoch; /* the controller that wrote it: older controllers are fenced */
     int32_t leader;           /* broker id, or REPL_NO_LEADER: the partition is offline */
     int32_t leader_epoch;     /* bumped by every leader change */
-    int32_t
-        partition_epoch; /* bumped by every change: the znode version, fences stale ISR writes */
+    int32_t partition_epoch;  /* bumped by every change (the znode's version): fences stale
+                               * ISR writes */
     int nreplicas, nisr;
     int32_t replicas[REPL_MAX_REPLICAS]; /* assignment order: [0] is the preferred leader */
     int32_t isr[REPL_MAX_REPLICAS];
@@ -221,7 +221,7 @@ struct repl_fetch_req {
 struct repl_fetch_ans {
     int error;                       /* enum repl_kerr */
     int32_t leader_epoch;            /* the request's current_leader_epoch, echoed */
-    struct repl_epoch_end diverging; /* epoch -1: none; else truncate (KIP-320) */
+    struct repl_epoch_end diverging; /* epoch -1: none; else truncate (Fetch v12+) */
     int64_t fetch_offset;
     int64_t leo; /* the leader's LEO when it answered */
     int64_t hw;  /* its HW before this fetch was counted (as Kafka) */
@@ -278,7 +278,7 @@ enum repl_next {
     REPL_NEXT_FETCH,       /* fetch (with last_fetched_epoch: the leader checks divergence) */
 };
 
-/* What to send next. `truncate_on_fetch` (KIP-320) skips the OffsetForLeaderEpoch round:
+/* What to send next. `truncate_on_fetch` (Kafka 2.7+) skips the OffsetForLeaderEpoch round:
  * the fetch's last_fetched_epoch does the same job. */
 enum repl_next repl_follower_next(const struct repl_replica *rp, bool truncate_on_fetch);
 void repl_follower_epoch_query(const struct repl_replica *rp, struct repl_epoch_query *q);

@@ -58,7 +58,7 @@ struct repl_sim_config {
     int nodes;                  /* 1..REPL_SIM_MAX_NODES */
     struct repl_config replica; /* lag time, min.insync.replicas */
     bool unclean_leader_election;
-    int truncation; /* 0: OffsetForLeaderEpoch; 1: on fetch (KIP-320); 2: per node, by seed */
+    int truncation; /* 0: OffsetForLeaderEpoch; 1: the fetch's diverging epoch; 2: per node */
     int max_fetch;  /* records per fetch answer, at most (>= 1) */
     bool legacy_hw_truncation; /* the pre-KIP-101 rule (loses acknowledged records) */
     uint64_t seed;

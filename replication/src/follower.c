@@ -13,7 +13,7 @@
  *   OffsetForLeaderEpoch(2) -> leader: "epoch 2? I know epoch 1, it ends at 3" -> (1, 3)
  *   follower: my end of epoch 1 is 3 too -> truncate to min(3, 3, LEO) = 3, done
  *
- * The same question rides on every fetch since KIP-320 (last_fetched_epoch): a leader
+ * The same question rides on every fetch since Kafka 2.7 (last_fetched_epoch): a leader
  * that finds the follower's last epoch ending before its fetch offset answers with that
  * (epoch, end) as the "diverging epoch" instead of records, and the follower cuts there.
  * When the leader answers with an epoch the follower does not have, the follower can

@@ -152,8 +152,9 @@ static void update_peer(struct repl_replica *rp, struct repl_peer *pr,
     pr->last_fetch_ms = now_ms;
 }
 
-/* KIP-320: does the follower's last epoch end, in our history, before its fetch offset?
- * Returns an error, or 0 with ans->diverging set (epoch -1: no divergence). */
+/* The diverging-epoch check (Fetch v12+): does the follower's last epoch end, in our history,
+ * before its fetch offset? Returns an error, or 0 with ans->diverging set (epoch -1: no
+ * divergence). */
 static int check_divergence(const struct repl_replica *rp, const struct repl_fetch_req *req,
                             struct repl_fetch_ans *ans)
 {
