@@ -19,7 +19,7 @@
 # test set before a test's object is compiled, the bench and fuzz sets for theirs.
 
 .DEFAULT_GOAL := all
-MODULES := common mmap appendLog partitioning threadCore zeroCopy broker reliability
+MODULES := common mmap appendLog partitioning threadCore zeroCopy replication broker reliability
 
 BUILD  ?= build
 CC     ?= cc
