@@ -67,6 +67,7 @@ static void health(struct brk_conn *c, const struct hp_request *req, bool close)
     int n = snprintf(body, sizeof(body),
                      "{\"status\":\"%s\",\"version\":\"%s\",\"uptime_seconds\":%.3f}\n",
                      phases[ph], BRK_VERSION, (double)(kc_wall_ms() - info.started_ms) / 1e3);
+    n = KC_MAX(KC_MIN(n, (int)sizeof(body) - 1), 0); /* only bytes snprintf wrote go out */
     struct hp_response resp = {.status = ph == BRK_SERVING ? 200 : 503,
                                .content_type = "application/json",
                                .body = body,
