@@ -1,3 +1,4 @@
+include broker/security/module.mk
 # broker/: the networked server and its CLI, in four parts (each a kc_module):
 #
 #   broker/proto  native protocol: frame codec + blocking client   -> libbrk_proto.a
