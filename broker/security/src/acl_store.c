@@ -174,7 +174,10 @@ static int load_file(const char *path, struct sec_acl **out, size_t *out_n)
     }
     free(buf);
     if (why) {
-        kc_log_error("security: %s:%zu: %s", path, lineno, why);
+        if (lineno)
+            kc_log_error("security: %s:%zu: %s", path, lineno, why);
+        else
+            kc_log_error("security: %s: %s", path, why);
         for (size_t i = 0; acls && i < n; i++)
             acl__free_strings(&acls[i]);
         free(acls);

@@ -160,7 +160,10 @@ static int parse_body(const char *path, const char *p, const char *end, size_t e
     }
     if (!why)
         return 0;
-    kc_log_error("security: %s:%zu: %s", path, lineno, why);
+    if (lineno)
+        kc_log_error("security: %s:%zu: %s", path, lineno, why);
+    else
+        kc_log_error("security: %s: %s", path, why);
     cred__table_clear(t);
     return KC_ECORRUPT;
 }
