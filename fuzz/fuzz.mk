@@ -12,12 +12,14 @@
 FUZZ_SECONDS ?= 30
 FUZZ_TARGETS ?= $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
 # Every library, top-down, so that each target links whatever it uses.
-FUZZ_LIBS = $(foreach m,broker/kafka broker/proto partitioning appendLog mmap threadCore zeroCopy common,$($(m)_LIB))
-FUZZ_INCS = $(foreach m,$(MODULES) broker/proto broker/kafka,-I$(m)/include)
+FUZZ_LIBS = $(foreach m,broker/security broker/kafka broker/proto partitioning appendLog mmap threadCore zeroCopy common,$($(m)_LIB))
+FUZZ_INCS = $(foreach m,broker/security $(MODULES) broker/proto broker/kafka,-I$(m)/include)
+# broker/security and zeroCopy's TLS use OpenSSL.
+FUZZ_LDLIBS = -lssl -lcrypto
 
 $(BUILD)/fuzz/%: fuzz/%.c $(FUZZ_LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(FUZZ_INCS) $(CFLAGS) -fsanitize=fuzzer $< $(FUZZ_LIBS) -o $@ $(LDFLAGS) $(LDLIBS)
+	$(CC) $(CPPFLAGS) $(FUZZ_INCS) $(CFLAGS) -fsanitize=fuzzer $< $(FUZZ_LIBS) -o $@ $(LDFLAGS) $(FUZZ_LDLIBS) $(LDLIBS)
 
 fuzz:
 	$(MAKE) BUILD=build/fuzz CC=clang SAN=address,undefined OPT=-O1 \
