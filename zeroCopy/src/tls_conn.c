@@ -115,20 +115,25 @@ int zc__tls_result(struct zc_tls *t, int ret, const char *what)
         return TLS_EOF;
     case SSL_ERROR_SYSCALL:
         if (ERR_peek_error() == 0) { /* no TLS reason: the socket's own error, or EOF */
-            t->failed = true;
             if (saved && saved != EAGAIN) {
                 snprintf(t->err, sizeof(t->err), "%s: %s", what, strerror(saved));
-                return -saved;
+                return t->failed = -saved;
             }
             snprintf(t->err, sizeof(t->err), "%s: the peer closed the connection", what);
-            return -ECONNRESET;
+            return t->failed = -ECONNRESET;
         }
         __attribute__((fallthrough)); /* OpenSSL said why */
     default:
-        t->failed = true;
+        if (ERR_GET_REASON(ERR_peek_last_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+            /* TCP closed without close_notify: what most clients do when they just go */
+            snprintf(t->err, sizeof(t->err), "%s: the peer closed the connection (no "
+                     "close_notify)", what);
+            ERR_clear_error();
+            return t->failed = -ECONNRESET;
+        }
         set_reason(t, what, e);
         ERR_clear_error();
-        return -EPROTO;
+        return t->failed = -EPROTO;
     }
 }
 
@@ -152,7 +157,7 @@ static bool client_has_spoken(struct zc_tls *t)
 int zc_tls_handshake(struct zc_tls *t)
 {
     if (t->failed)
-        return -EPROTO;
+        return t->failed;
     if (t->handshake_done)
         return 1;
     if (!client_has_spoken(t))
@@ -167,10 +172,8 @@ int zc_tls_handshake(struct zc_tls *t)
         return 1;
     }
     int rc = zc__tls_result(t, ret, "handshake");
-    if (rc == TLS_EOF) { /* a close_notify instead of a handshake */
-        t->failed = true;
-        return -ECONNRESET;
-    }
+    if (rc == TLS_EOF) /* a close_notify instead of a handshake */
+        return t->failed = -ECONNRESET;
     return rc;
 }
 
@@ -188,7 +191,7 @@ ssize_t zc_tls_read(struct zc_tls *t, void *buf, size_t len)
 {
     size_t n = 0;
     if (t->failed)
-        return -EPROTO;
+        return t->failed == -ECONNRESET ? 0 : t->failed; /* the end, said again */
     ERR_clear_error();
     if (SSL_read_ex(t->ssl, buf, len, &n) == 1)
         return (ssize_t)n;
@@ -217,7 +220,7 @@ void zc__tls_stage_release(struct zc_tls *t)
 int zc_tls_flush(struct zc_tls *t)
 {
     if (t->failed)
-        return -EPROTO;
+        return t->failed;
     while (t->off < t->fill) {
         size_t w = 0;
         ERR_clear_error();
@@ -229,10 +232,8 @@ int zc_tls_flush(struct zc_tls *t)
         int rc = zc__tls_result(t, 0, "write");
         if (rc == 0 && t->events == POLLIN)
             t->stats.want_read_in_write++;
-        if (rc == TLS_EOF) {
-            t->failed = true;
-            return -EPIPE; /* the peer closed: nothing more can be sent */
-        }
+        if (rc == TLS_EOF)
+            return t->failed = -EPIPE; /* the peer closed: nothing more can be sent */
         return rc;
     }
     zc__tls_stage_release(t);
