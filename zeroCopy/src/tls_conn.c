@@ -79,7 +79,7 @@ void zc_tls_free(struct zc_tls *t)
 {
     if (!t)
         return;
-    SSL_free(t->ssl);
+    SSL_free(t->ssl); /* with its BIOs, the write filter included */
     free(t->stage);
     free(t);
 }
@@ -167,6 +167,12 @@ int zc_tls_handshake(struct zc_tls *t)
     if (ret == 1) {
         t->handshake_done = true;
         t->events = 0;
+        /* Read ahead from now on: one read() fills a ZC_TLS_READ_BYTES buffer with many
+         * records instead of one read per record. Not before: a stalled handshake must
+         * not hold a big buffer (test_tls measures it). RELEASE_BUFFERS frees it when
+         * drained. */
+        SSL_set_read_ahead(t->ssl, 1);
+        SSL_set_default_read_buffer_len(t->ssl, ZC_TLS_READ_BYTES);
         /* Did the kernel take the keys? (OpenSSL tried, if SSL_OP_ENABLE_KTLS was set.) */
         t->ktls_send = BIO_get_ktls_send(SSL_get_wbio(t->ssl));
         return 1;
@@ -217,10 +223,56 @@ void zc__tls_stage_release(struct zc_tls *t)
     }
 }
 
+/* Put a buffering filter between OpenSSL and the socket for the length of a flush, so
+ * that records leave in big write()s instead of one write() (and one TCP segment, and one
+ * wake-up of the reader) per 16 KiB record. Only after the handshake (OpenSSL buffers its
+ * own flights) and never under kernel TLS (the kernel wants each record as it comes).
+ * Without memory for it, records simply go one by one. */
+static void wbuf_push(struct zc_tls *t)
+{
+    if (t->wbuf || !t->handshake_done || t->ktls_send)
+        return;
+    BIO *sock = SSL_get_wbio(t->ssl), *buf = BIO_new(BIO_f_buffer());
+    if (!buf || BIO_set_write_buffer_size(buf, ZC_TLS_WRITE_BYTES) != 1 || !BIO_up_ref(sock)) {
+        BIO_free(buf);
+        ERR_clear_error();
+        return;
+    }
+    SSL_set0_wbio(t->ssl, BIO_push(buf, sock)); /* the chain holds its own ref to sock */
+    t->wbuf = buf;
+}
+
+/* Back to the bare socket once everything is out: an idle session holds no buffer. */
+static void wbuf_pop(struct zc_tls *t)
+{
+    BIO *sock = BIO_next(t->wbuf);
+    if (!BIO_up_ref(sock))
+        return; /* keep the filter: correct, only not freed */
+    SSL_set0_wbio(t->ssl, sock); /* frees the filter and its ref to sock */
+    t->wbuf = NULL;
+}
+
+/* Push what the filter holds to the socket: 1 empty, 0 wait, < 0 error. */
+static int wbuf_flush(struct zc_tls *t)
+{
+    BIO *w = SSL_get_wbio(t->ssl);
+    if (BIO_flush(w) > 0)
+        return 1;
+    if (BIO_should_retry(w)) {
+        t->events = POLLOUT;
+        return 0;
+    }
+    int e = errno ? errno : EPIPE; /* the socket's error, set by the socket BIO */
+    snprintf(t->err, sizeof(t->err), "write: %s", strerror(e));
+    return t->failed = -e;
+}
+
 int zc_tls_flush(struct zc_tls *t)
 {
     if (t->failed)
         return t->failed;
+    if (t->off < t->fill)
+        wbuf_push(t);
     while (t->off < t->fill) {
         size_t w = 0;
         ERR_clear_error();
@@ -236,13 +288,19 @@ int zc_tls_flush(struct zc_tls *t)
             return t->failed = -EPIPE; /* the peer closed: nothing more can be sent */
         return rc;
     }
+    if (t->wbuf) {
+        int rc = wbuf_flush(t);
+        if (rc <= 0)
+            return rc;
+        wbuf_pop(t);
+    }
     zc__tls_stage_release(t);
     return 1;
 }
 
 size_t zc_tls_pending(const struct zc_tls *t)
 {
-    return t->fill - t->off;
+    return t->fill - t->off + (t->wbuf ? (size_t)BIO_wpending(t->wbuf) : 0);
 }
 
 ssize_t zc_tls_writev(struct zc_tls *t, const struct iovec *iov, int iovcnt)
@@ -267,7 +325,7 @@ ssize_t zc_tls_writev(struct zc_tls *t, const struct iovec *iov, int iovcnt)
 
 int zc_tls_shutdown(struct zc_tls *t)
 {
-    int rc = zc_tls_flush(t);
+    int rc = zc_tls_flush(t); /* also takes the write buffer away: close_notify goes direct */
     if (rc <= 0)
         return rc;
     ERR_clear_error();

@@ -7,6 +7,8 @@
  *   +-- stage[off .. fill)          bytes taken, not yet accepted by SSL_write
  *   |                               (after WANT_WRITE/WANT_READ OpenSSL must be called again
  *   |                                with the same bytes: they stay here until it takes them)
+ *   +-- wbuf                        while sending: a BIO_f_buffer between OpenSSL and the
+ *   |                               socket, so 16 KiB records leave in 64 KiB write()s
  *   +-- events                      what the last call that could not finish waits for
  *   +-- ktls_send                   kernel TLS carries sends: file ranges by SSL_sendfile
  */
@@ -37,6 +39,7 @@ struct zc_tls {
     bool ktls_send;
     int failed; /* 0, or the error every later call returns (-EPROTO, -ECONNRESET, ...) */
     uint8_t *stage; /* ZC_TLS_STAGING_BYTES while bytes are pending, else NULL */
+    BIO *wbuf;      /* the write-buffering filter while a flush is in progress, else NULL */
     size_t off, fill;
     struct zc_tls_stats stats;
     char err[ZC_TLS_ERR_BYTES];
