@@ -31,9 +31,10 @@
  *  - Decrypted bytes can wait inside OpenSSL with nothing left on the socket: after
  *    readability, call zc_tls_read until it returns -EAGAIN, or epoll will not wake you
  *    for them.
- *  - zc_tls_writev takes bytes into the session's buffer (at most ZC_TLS_STAGING_BYTES at
- *    a time) and returns how many; they are on their way, in order, but the connection
- *    owes them to the socket until zc_tls_flush returns 1. Never interleave another writer.
+ *  - zc_tls_writev takes bytes into the session's buffer (at most 64 KiB at a time) and
+ *    returns how many; they are on their way, in order, but the connection owes them to
+ *    the socket until zc_tls_flush returns 1 (zc_tls_pending counts them). Never write to
+ *    the socket around the session.
  *  - A session belongs to one thread at a time. A context (struct zc_tls_ctx) is shared by
  *    all the sessions made from it, from any thread; free it after them.
  *  - zc_tls_free does not close the socket. After an error the session is unusable: free
@@ -114,8 +115,9 @@ const char *zc_tls_error(const struct zc_tls *t);
  * zc_tls_error for which), -EAGAIN (wait), < 0 error. */
 ssize_t zc_tls_read(struct zc_tls *t, void *buf, size_t len);
 
-/* Take up to ZC_TLS_STAGING_BYTES of iov into the session and start sending them: the
- * count taken, -EAGAIN if earlier bytes still fill the buffer (wait, flush), < 0 error. */
+/* Take up to 64 KiB (ZC_TLS_STAGING_BYTES, src/zc_params.h) of iov into the session and
+ * start sending them: the count taken, -EAGAIN if earlier bytes still fill the buffer
+ * (wait, flush), < 0 error. */
 ssize_t zc_tls_writev(struct zc_tls *t, const struct iovec *iov, int iovcnt);
 /* Push what the session holds: 1 all sent, 0 wait, < 0 error. */
 int zc_tls_flush(struct zc_tls *t);
