@@ -119,6 +119,13 @@ ssize_t zc_tls_read(struct zc_tls *t, void *buf, size_t len);
  * start sending them: the count taken, -EAGAIN if earlier bytes still fill the buffer
  * (wait, flush), < 0 error. */
 ssize_t zc_tls_writev(struct zc_tls *t, const struct iovec *iov, int iovcnt);
+/* Send the file range [pos, pos+len): by SSL_sendfile under kernel TLS (zero copy), else
+ * by pread of up to 64 KiB into the session and SSL_write (the fallback). Returns the count
+ * sent or taken (call again from pos + count for the rest), -EAGAIN (wait, as for
+ * zc_tls_writev), -EIO if the file ends before pos + len, < 0 error. zc_out_send_tls does
+ * this for the queue's file pieces. */
+ssize_t zc_tls_sendfile(struct zc_tls *t, int fd, off_t pos, size_t len);
+
 /* Push what the session holds: 1 all sent, 0 wait, < 0 error. */
 int zc_tls_flush(struct zc_tls *t);
 /* Bytes taken by zc_tls_writev (or by zc_out_send_tls) not yet handed to the socket. */

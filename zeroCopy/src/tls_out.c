@@ -104,32 +104,75 @@ static int fill_stage(struct zc_out *q, struct zc_tls *t)
     return 0;
 }
 
-/* Kernel TLS: the file piece at the head by SSL_sendfile. 0 progress, -EAGAIN wait, < 0. */
-static int send_file_ktls(struct zc_out *q, struct zc_piece *pc, struct zc_tls *t)
+/* SSL_sendfile of [pos, pos+len) (kernel TLS): the count sent; 0 if this file cannot be
+ * spliced (EINVAL/ENOSYS/EOPNOTSUPP: copy it instead, as out.c falls back); -EAGAIN;
+ * -EIO at end of file; < 0 a dead session. */
+static ssize_t ktls_sendfile(struct zc_tls *t, int fd, off_t pos, size_t len)
 {
-    size_t want = pc->len < ZC_TLS_SENDFILE_MAX ? pc->len : ZC_TLS_SENDFILE_MAX;
+    size_t want = len < ZC_TLS_SENDFILE_MAX ? len : ZC_TLS_SENDFILE_MAX;
     ERR_clear_error();
     errno = 0;
-    ossl_ssize_t n = SSL_sendfile(t->ssl, pc->u.file.fd, pc->u.file.pos, want, 0);
+    ossl_ssize_t n = SSL_sendfile(t->ssl, fd, pos, want, 0);
     if (n > 0) {
-        pc->u.file.pos += n;
         t->stats.ktls_sendfile += (uint64_t)n;
-        q->sent_sendfile += (uint64_t)n;
-        zc__out_advance(q, pc, (size_t)n);
-        return 0;
+        return (ssize_t)n;
     }
     if (n == 0)
         return -EIO; /* sendfile at end of file: the range is longer than the file */
     if (errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP) {
-        /* this file cannot be spliced (as out.c's fallback): copy it instead */
-        kc_log_debug("zc: SSL_sendfile from fd %d: %s; copying through SSL_write",
-                     pc->u.file.fd, strerror(errno));
+        kc_log_debug("zc: SSL_sendfile from fd %d: %s; copying through SSL_write", fd,
+                     strerror(errno));
         ERR_clear_error();
-        pc->u.file.copy = true;
         return 0;
     }
     int rc = zc__tls_result(t, (int)n, "sendfile");
     return rc == 0 ? -EAGAIN : rc < 0 ? rc : -EPIPE;
+}
+
+/* Kernel TLS: the file piece at the head by SSL_sendfile. 0 progress, -EAGAIN wait, < 0. */
+static int send_file_ktls(struct zc_out *q, struct zc_piece *pc, struct zc_tls *t)
+{
+    ssize_t n = ktls_sendfile(t, pc->u.file.fd, pc->u.file.pos, pc->len);
+    if (n == 0)
+        pc->u.file.copy = true; /* the caller's loop comes back and copies it */
+    if (n <= 0)
+        return (int)n;
+    pc->u.file.pos += n;
+    q->sent_sendfile += (uint64_t)n;
+    zc__out_advance(q, pc, (size_t)n);
+    return 0;
+}
+
+ssize_t zc_tls_sendfile(struct zc_tls *t, int fd, off_t pos, size_t len)
+{
+    int rc = zc_tls_flush(t); /* what was taken before goes first */
+    if (rc <= 0)
+        return rc < 0 ? rc : -EAGAIN;
+    if (pos < 0 || fd < 0)
+        return -EINVAL;
+    if (len == 0)
+        return 0;
+    if (t->ktls_send) {
+        ssize_t n = ktls_sendfile(t, fd, pos, len);
+        if (n != 0)
+            return n;
+    }
+    if ((rc = zc__tls_stage_alloc(t)) < 0)
+        return rc;
+    size_t want = len < ZC_TLS_STAGING_BYTES ? len : ZC_TLS_STAGING_BYTES;
+    ssize_t got;
+    do {
+        got = pread(fd, t->stage, want, pos);
+    } while (got < 0 && errno == EINTR);
+    if (got <= 0) {
+        zc__tls_stage_release(t);
+        return got == 0 ? -EIO : -errno;
+    }
+    t->off = 0;
+    t->fill = (size_t)got;
+    t->stats.file_copied += (uint64_t)got;
+    rc = zc_tls_flush(t); /* 0 is fine: the bytes are taken, flushed later */
+    return rc < 0 ? rc : got;
 }
 
 int zc_out_send_tls(struct zc_out *q, struct zc_tls *t)

@@ -420,6 +420,46 @@ static void test_tls_out_peer_gone_is_an_error(void **state)
     zc_tls_free(c.s), zc_tls_free(c.c), close(c.sfd), close(c.cfd), free(c.buf);
 }
 
+/* zc_tls_sendfile without a queue: a 3 MiB range sent in as many calls as it takes (kernel
+ * TLS here would make them SSL_sendfile calls), then a range past the end of the file. */
+static void test_tls_out_sendfile_call_sends_range(void **state)
+{
+    struct fx *fx = *state;
+    struct conn c;
+    conn_open(&c, fx->sctx, fx->cctx, 16384, true);
+    size_t len = 3u << 20, done = 0;
+    off_t pos = 777;
+    reader_start(&c, len, 65536);
+    int calls = 0;
+    while (done < len) {
+        ssize_t n = zc_tls_sendfile(c.s, fx->fd, pos + (off_t)done, len - done);
+        if (n == -EAGAIN) {
+            tls_fx_wait(c.sfd, c.s);
+            continue;
+        }
+        assert_true(n > 0);
+        done += (size_t)n;
+        calls++;
+    }
+    int rc;
+    while ((rc = zc_tls_flush(c.s)) == 0)
+        tls_fx_wait(c.sfd, c.s);
+    assert_int_equal(rc, 1);
+    pthread_join(c.thread, NULL);
+    assert_int_equal(c.got, len);
+    for (size_t i = 0; i < len; i++)
+        if (c.buf[i] != zc_fx_pattern((size_t)pos + i))
+            fail_msg("differs at %zu", i);
+    struct zc_tls_stats st;
+    zc_tls_get_stats(c.s, &st);
+    assert_int_equal(st.ktls_sendfile + st.file_copied, len);
+    assert_true(calls >= (int)(len / (64 * 1024)));
+    assert_int_equal(zc_tls_sendfile(c.s, fx->fd, FILE_BYTES, 10), -EIO);
+    assert_int_equal(zc_tls_sendfile(c.s, fx->fd, 0, 0), 0);
+    assert_int_equal(zc_tls_sendfile(c.s, fx->fd, -1, 10), -EINVAL);
+    zc_tls_free(c.s), zc_tls_free(c.c), close(c.sfd), close(c.cfd), free(c.buf);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -430,6 +470,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tls_out_want_read_during_write, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tls_out_key_update_mid_stream, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tls_out_short_file_is_eio, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tls_out_sendfile_call_sends_range, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tls_out_peer_gone_is_an_error, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
