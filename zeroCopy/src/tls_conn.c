@@ -154,6 +154,27 @@ static bool client_has_spoken(struct zc_tls *t)
     return true;
 }
 
+/* The handshake is over (by zc_tls_handshake, or inside a first SSL_read/SSL_write):
+ * note whether the kernel took the keys, and start reading ahead. */
+static void handshake_finished(struct zc_tls *t)
+{
+    t->handshake_done = true;
+    /* Did the kernel take the keys? (OpenSSL tried, if SSL_OP_ENABLE_KTLS was set.) */
+    t->ktls_send = BIO_get_ktls_send(SSL_get_wbio(t->ssl));
+    /* Read ahead from now on: one read() fills a ZC_TLS_READ_BYTES buffer with several
+     * records instead of one read per record. Not before: a stalled handshake must not
+     * hold a big buffer (test_tls measures it). RELEASE_BUFFERS frees it when drained. */
+    SSL_set_read_ahead(t->ssl, 1);
+    SSL_set_default_read_buffer_len(t->ssl, ZC_TLS_READ_BYTES);
+}
+
+/* After a successful read or write: did that call finish the handshake? */
+static void check_handshake(struct zc_tls *t)
+{
+    if (!t->handshake_done && SSL_is_init_finished(t->ssl))
+        handshake_finished(t);
+}
+
 int zc_tls_handshake(struct zc_tls *t)
 {
     if (t->failed)
@@ -165,16 +186,8 @@ int zc_tls_handshake(struct zc_tls *t)
     ERR_clear_error();
     int ret = SSL_do_handshake(t->ssl);
     if (ret == 1) {
-        t->handshake_done = true;
+        handshake_finished(t);
         t->events = 0;
-        /* Read ahead from now on: one read() fills a ZC_TLS_READ_BYTES buffer with many
-         * records instead of one read per record. Not before: a stalled handshake must
-         * not hold a big buffer (test_tls measures it). RELEASE_BUFFERS frees it when
-         * drained. */
-        SSL_set_read_ahead(t->ssl, 1);
-        SSL_set_default_read_buffer_len(t->ssl, ZC_TLS_READ_BYTES);
-        /* Did the kernel take the keys? (OpenSSL tried, if SSL_OP_ENABLE_KTLS was set.) */
-        t->ktls_send = BIO_get_ktls_send(SSL_get_wbio(t->ssl));
         return 1;
     }
     int rc = zc__tls_result(t, ret, "handshake");
@@ -199,8 +212,10 @@ ssize_t zc_tls_read(struct zc_tls *t, void *buf, size_t len)
     if (t->failed)
         return t->failed == -ECONNRESET ? 0 : t->failed; /* the end, said again */
     ERR_clear_error();
-    if (SSL_read_ex(t->ssl, buf, len, &n) == 1)
+    if (SSL_read_ex(t->ssl, buf, len, &n) == 1) {
+        check_handshake(t);
         return (ssize_t)n;
+    }
     int rc = zc__tls_result(t, 0, "read");
     if (rc == 0)
         return -EAGAIN;
@@ -279,6 +294,7 @@ int zc_tls_flush(struct zc_tls *t)
         if (SSL_write_ex(t->ssl, t->stage + t->off, t->fill - t->off, &w) == 1) {
             t->off += w;
             t->stats.copied += w;
+            check_handshake(t);
             continue;
         }
         int rc = zc__tls_result(t, 0, "write");
