@@ -48,8 +48,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     /* W22ZaJ0SNY7soEsUEjb6gQ== (RFC 7677's salt) */
     static const uint8_t salt[16] = {0x5b, 0x6d, 0x99, 0x68, 0x9d, 0x12, 0x35, 0x8e,
                                      0xec, 0xa0, 0x4b, 0x14, 0x12, 0x36, 0xfa, 0x81};
-    struct sec_cred_change ch = {.user = "user", .mech = SEC_SASL_SCRAM_SHA_256,
-                                 .iterations = 4096, .salt = salt, .salt_len = 16,
+    struct sec_cred_change ch = {.user = "user",
+                                 .mech = SEC_SASL_SCRAM_SHA_256,
+                                 .iterations = 4096,
+                                 .salt = salt,
+                                 .salt_len = 16,
                                  .password = "pencil"};
     if (kc_mkdtemp("fuzz-sasl-", store_dir, sizeof(store_dir)) < 0 ||
         sec_cred_store_open(store_dir, &store) < 0 || sec_cred_store_apply(store, &ch, 1) != 0)
@@ -130,8 +133,8 @@ static void run_server(const uint8_t *first, size_t first_len, const uint8_t *fi
         if (rc == SEC_SASL_DONE && (!sec_scram_server_user(s) || n < 3))
             abort();
     }
-    if (rc != SEC_SASL_CONTINUE && sec_scram_server_step(s, first, first_len, &out, &n, &st) !=
-                                       -EPROTO)
+    if (rc != SEC_SASL_CONTINUE &&
+        sec_scram_server_step(s, first, first_len, &out, &n, &st) != -EPROTO)
         abort();
     sec_scram_server_free(s);
 }

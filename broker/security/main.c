@@ -106,7 +106,8 @@ static void acl_tour(const char *dir)
     static const struct sec_acl acls[] = {
         {SEC_RES_TOPIC, SEC_PAT_LITERAL, "orders", "User:alice", "*", SEC_OP_WRITE, SEC_PERM_ALLOW},
         {SEC_RES_TOPIC, SEC_PAT_PREFIXED, "orders", "User:bob", "*", SEC_OP_READ, SEC_PERM_ALLOW},
-        {SEC_RES_TOPIC, SEC_PAT_LITERAL, "orders-audit", "User:bob", "*", SEC_OP_ALL, SEC_PERM_DENY},
+        {SEC_RES_TOPIC, SEC_PAT_LITERAL, "orders-audit", "User:bob", "*", SEC_OP_ALL,
+         SEC_PERM_DENY},
     };
     struct sec_acl_result res[3];
     if (sec_authorizer_open(dir, &cfg, &a) < 0 || sec_acl_create(a, acls, 3, res) != 0)
@@ -119,16 +120,17 @@ static void acl_tour(const char *dir)
     static const struct {
         const char *who, *topic;
         int op;
-    } q[] = {{"User:alice", "orders", SEC_OP_WRITE},     {"User:alice", "orders", SEC_OP_DESCRIBE},
-             {"User:alice", "orders", SEC_OP_READ},      {"User:bob", "orders-eu", SEC_OP_READ},
-             {"User:bob", "orders-audit", SEC_OP_READ}, {"User:carol", "payments", SEC_OP_READ},
-             {"User:admin", "orders-audit", SEC_OP_DELETE}};
+    } q[] = {
+        {"User:alice", "orders", SEC_OP_WRITE},       {"User:alice", "orders", SEC_OP_DESCRIBE},
+        {"User:alice", "orders", SEC_OP_READ},        {"User:bob", "orders-eu", SEC_OP_READ},
+        {"User:bob", "orders-audit", SEC_OP_READ},    {"User:carol", "payments", SEC_OP_READ},
+        {"User:admin", "orders-audit", SEC_OP_DELETE}};
     for (size_t i = 0; i < KC_ARRAY_SIZE(q); i++) {
         enum sec_authz_rule rule;
         int r = sec_authorize(a, q[i].who, "127.0.0.1", (enum sec_acl_op)q[i].op, SEC_RES_TOPIC,
                               q[i].topic, strlen(q[i].topic), &rule);
-        printf("   %-10s %-8s %-12s -> %-7s (%s)\n", q[i].who, sec_acl_op_name(q[i].op),
-               q[i].topic, r ? "ALLOWED" : "DENIED", sec_authz_rule_name(rule));
+        printf("   %-10s %-8s %-12s -> %-7s (%s)\n", q[i].who, sec_acl_op_name(q[i].op), q[i].topic,
+               r ? "ALLOWED" : "DENIED", sec_authz_rule_name(rule));
     }
     int64_t t0 = kc_mono_ns();
     int allowed = 0;
@@ -143,8 +145,8 @@ static void acl_tour(const char *dir)
 static void principal_tour(void)
 {
     X509_NAME *name = X509_NAME_new();
-    static const char *const rdn[][2] = {{"C", "US"}, {"O", "acme"}, {"OU", "eng, platform"},
-                                         {"CN", "alice"}};
+    static const char *const rdn[][2] = {
+        {"C", "US"}, {"O", "acme"}, {"OU", "eng, platform"}, {"CN", "alice"}};
     for (size_t i = 0; name && i < 4; i++)
         X509_NAME_add_entry_by_txt(name, rdn[i][0], MBSTRING_UTF8, (const unsigned char *)rdn[i][1],
                                    -1, -1, 0);

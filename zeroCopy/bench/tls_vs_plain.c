@@ -43,8 +43,8 @@ static const char *const names[] = {"plaintext sendfile", "TLS, fallback (pread+
                                     "TLS, kernel TLS (SSL_sendfile)"};
 
 struct conn {
-    int snd, rcv;             /* sender's and receiver's sockets */
-    struct zc_tls *s, *c;     /* NULL for plaintext */
+    int snd, rcv;         /* sender's and receiver's sockets */
+    struct zc_tls *s, *c; /* NULL for plaintext */
 };
 
 struct receiver {
@@ -172,7 +172,8 @@ static void tcp_pair(struct conn *k)
  * goes back to blocking (its thread just reads). */
 static void tls_connect(struct conn *k, struct zc_tls_ctx *sctx, struct zc_tls_ctx *cctx)
 {
-    if (zc_tls_new(sctx, k->snd, NULL, &k->s) < 0 || zc_tls_new(cctx, k->rcv, "127.0.0.1", &k->c) < 0)
+    if (zc_tls_new(sctx, k->snd, NULL, &k->s) < 0 ||
+        zc_tls_new(cctx, k->rcv, "127.0.0.1", &k->c) < 0)
         abort();
     int a = 0, b = 0;
     while (a == 0 || b == 0) {
@@ -221,7 +222,8 @@ static void certs(const char *dir, struct zc_tls_ctx **sctx, struct zc_tls_ctx *
     snprintf(key, sizeof(key), "%s/server.pem", dir);
     snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
     struct zc_tls_config s = {.keystore_location = key, .cipher_suites = cipher};
-    struct zc_tls_config s_copy = {.keystore_location = key, .cipher_suites = cipher, .no_ktls = true};
+    struct zc_tls_config s_copy = {
+        .keystore_location = key, .cipher_suites = cipher, .no_ktls = true};
     struct zc_tls_config c = {.truststore_location = ca};
     if (zc_tls_ctx_new(&s, true, sctx, err, sizeof(err)) < 0 ||
         zc_tls_ctx_new(&s_copy, true, sctx_copy, err, sizeof(err)) < 0 ||
@@ -253,7 +255,8 @@ static void report(double v[WAYS][MAX_RUNS], double cpu[WAYS][MAX_RUNS],
                kc_median(rcpu[w], (size_t)runs));
     }
     double r = kc_median(v[TLS_COPY], (size_t)runs) / base;
-    printf("\n  TLS (fallback) / plaintext: %.2f (aim >= 0.50: %s)\n", r, r >= 0.5 ? "PASS" : "MISS");
+    printf("\n  TLS (fallback) / plaintext: %.2f (aim >= 0.50: %s)\n", r,
+           r >= 0.5 ? "PASS" : "MISS");
 }
 
 int main(int argc, char **argv)
@@ -271,7 +274,8 @@ int main(int argc, char **argv)
             cipher = argv[i + 1];
     }
     if (runs < 1 || runs > MAX_RUNS || mb < 2) {
-        fprintf(stderr, "usage: tls_vs_plain [--mb N>=2] [--runs 1..%d] [--cipher NAME]\n", MAX_RUNS);
+        fprintf(stderr, "usage: tls_vs_plain [--mb N>=2] [--runs 1..%d] [--cipher NAME]\n",
+                MAX_RUNS);
         return 2;
     }
     size_t bytes = mb << 20;

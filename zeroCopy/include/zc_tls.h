@@ -54,16 +54,16 @@
 /* Kafka-style settings. NULL means Kafka's default; strings are not copied (keep them
  * alive until zc_tls_ctx_new returns). */
 struct zc_tls_config {
-    const char *keystore_type;       /* ssl.keystore.type: "PEM" (the only one here) */
-    const char *keystore_location;   /* ssl.keystore.location: PEM key + certificate chain */
-    const char *keystore_password;   /* ssl.keystore.password: refused with PEM, as Kafka */
-    const char *key_password;        /* ssl.key.password: for an encrypted private key */
-    const char *truststore_type;     /* ssl.truststore.type: "PEM" */
-    const char *truststore_location; /* ssl.truststore.location: CA certificates, PEM */
-    const char *truststore_password; /* ssl.truststore.password: refused with PEM */
-    const char *client_auth;         /* ssl.client.auth: none (default), requested, required */
-    const char *enabled_protocols;   /* ssl.enabled.protocols: default "TLSv1.2,TLSv1.3" */
-    const char *cipher_suites;       /* ssl.cipher.suites: IANA names; NULL: OpenSSL's list */
+    const char *keystore_type;           /* ssl.keystore.type: "PEM" (the only one here) */
+    const char *keystore_location;       /* ssl.keystore.location: PEM key + certificate chain */
+    const char *keystore_password;       /* ssl.keystore.password: refused with PEM, as Kafka */
+    const char *key_password;            /* ssl.key.password: for an encrypted private key */
+    const char *truststore_type;         /* ssl.truststore.type: "PEM" */
+    const char *truststore_location;     /* ssl.truststore.location: CA certificates, PEM */
+    const char *truststore_password;     /* ssl.truststore.password: refused with PEM */
+    const char *client_auth;             /* ssl.client.auth: none (default), requested, required */
+    const char *enabled_protocols;       /* ssl.enabled.protocols: default "TLSv1.2,TLSv1.3" */
+    const char *cipher_suites;           /* ssl.cipher.suites: IANA names; NULL: OpenSSL's list */
     const char *endpoint_identification; /* ssl.endpoint.identification.algorithm: "https"
                                           * (default: check the server's name) or "" */
     bool no_ktls; /* not a Kafka setting: never try kernel TLS (benchmarks, tests) */
@@ -81,8 +81,8 @@ struct zc_tls_ctx;
  * protocols: TLSv1.1 is not supported", "cannot read the private key in ...: bad
  * decrypt", ...), -ENOMEM.
  */
-int zc_tls_ctx_new(const struct zc_tls_config *cfg, bool server, struct zc_tls_ctx **out,
-                   char *err, size_t errcap);
+int zc_tls_ctx_new(const struct zc_tls_config *cfg, bool server, struct zc_tls_ctx **out, char *err,
+                   size_t errcap);
 void zc_tls_ctx_free(struct zc_tls_ctx *ctx);
 
 /* Does this kernel offer kernel TLS (the "tls" upper-layer protocol)? Reads
@@ -146,9 +146,9 @@ int zc_tls_peer_subject(const struct zc_tls *t, uint8_t **der, size_t *len);
 
 /* What one session has sent, for demos and tests. */
 struct zc_tls_stats {
-    uint64_t ktls_sendfile; /* bytes sent by SSL_sendfile (kernel TLS, zero copy) */
-    uint64_t copied;        /* bytes through the staging buffer and SSL_write */
-    uint64_t file_copied;   /* of those, read from files (the fallback: pread) */
+    uint64_t ktls_sendfile;      /* bytes sent by SSL_sendfile (kernel TLS, zero copy) */
+    uint64_t copied;             /* bytes through the staging buffer and SSL_write */
+    uint64_t file_copied;        /* of those, read from files (the fallback: pread) */
     uint64_t want_read_in_write; /* times a write had to wait for the socket to be readable */
 };
 void zc_tls_get_stats(const struct zc_tls *t, struct zc_tls_stats *out);

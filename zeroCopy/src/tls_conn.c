@@ -56,9 +56,8 @@ int zc_tls_new(struct zc_tls_ctx *ctx, int fd, const char *server_name, struct z
             rc = -EINVAL;
         if (rc == 0 && ctx->check_name) {
             X509_VERIFY_PARAM *vp = SSL_get0_param(t->ssl);
-            if (!server_name ||
-                (is_ip ? X509_VERIFY_PARAM_set1_ip_asc(vp, server_name)
-                       : X509_VERIFY_PARAM_set1_host(vp, server_name, 0)) != 1)
+            if (!server_name || (is_ip ? X509_VERIFY_PARAM_set1_ip_asc(vp, server_name)
+                                       : X509_VERIFY_PARAM_set1_host(vp, server_name, 0)) != 1)
                 rc = -EINVAL; /* a name to check is required, and must be valid */
         }
     }
@@ -91,7 +90,7 @@ static void set_reason(struct zc_tls *t, const char *what, int ssl_err)
     const char *reason = e ? ERR_reason_error_string(e) : NULL;
     long vr = SSL_get_verify_result(t->ssl);
     int n = snprintf(t->err, sizeof(t->err), "%s: %s", what,
-                     reason            ? reason
+                     reason                         ? reason
                      : ssl_err == SSL_ERROR_SYSCALL ? "the peer closed the connection"
                                                     : "TLS error");
     if (vr != X509_V_OK && n > 0 && (size_t)n < sizeof(t->err))
@@ -126,8 +125,10 @@ int zc__tls_result(struct zc_tls *t, int ret, const char *what)
     default:
         if (ERR_GET_REASON(ERR_peek_last_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
             /* TCP closed without close_notify: what most clients do when they just go */
-            snprintf(t->err, sizeof(t->err), "%s: the peer closed the connection (no "
-                     "close_notify)", what);
+            snprintf(t->err, sizeof(t->err),
+                     "%s: the peer closed the connection (no "
+                     "close_notify)",
+                     what);
             ERR_clear_error();
             return t->failed = -ECONNRESET;
         }
@@ -262,7 +263,7 @@ static void wbuf_pop(struct zc_tls *t)
 {
     BIO *sock = BIO_next(t->wbuf);
     if (!BIO_up_ref(sock))
-        return; /* keep the filter: correct, only not freed */
+        return;                  /* keep the filter: correct, only not freed */
     SSL_set0_wbio(t->ssl, sock); /* frees the filter and its ref to sock */
     t->wbuf = NULL;
 }
@@ -328,8 +329,8 @@ ssize_t zc_tls_writev(struct zc_tls *t, const struct iovec *iov, int iovcnt)
         return rc;
     size_t n = 0;
     for (int i = 0; i < iovcnt && n < ZC_TLS_STAGING_BYTES; i++) {
-        size_t take = iov[i].iov_len < ZC_TLS_STAGING_BYTES - n ? iov[i].iov_len
-                                                                : ZC_TLS_STAGING_BYTES - n;
+        size_t take =
+            iov[i].iov_len < ZC_TLS_STAGING_BYTES - n ? iov[i].iov_len : ZC_TLS_STAGING_BYTES - n;
         memcpy(t->stage + n, iov[i].iov_base, take);
         n += take;
     }

@@ -93,8 +93,9 @@ static int set_protocols(SSL_CTX *ctx, const char *list, char *err, size_t cap)
     char buf[128];
     snprintf(buf, sizeof(buf), "%s", list ? list : "TLSv1.2,TLSv1.3");
     for (char *save, *p = strtok_r(buf, ", ", &save); p; p = strtok_r(NULL, ", ", &save)) {
-        int v = strcmp(p, "TLSv1.2") == 0 ? TLS1_2_VERSION
-                : strcmp(p, "TLSv1.3") == 0 ? TLS1_3_VERSION : 0;
+        int v = strcmp(p, "TLSv1.2") == 0   ? TLS1_2_VERSION
+                : strcmp(p, "TLSv1.3") == 0 ? TLS1_3_VERSION
+                                            : 0;
         if (!v)
             return fail(err, cap,
                         "ssl.enabled.protocols: %s is not supported (only TLSv1.2 and TLSv1.3)", p);
@@ -137,8 +138,9 @@ static int set_ciphers(SSL_CTX *ctx, const char *list, char *err, size_t cap)
     if (!SSL_CTX_set_ciphersuites(ctx, v13))
         return fail(err, cap, "ssl.cipher.suites: OpenSSL refused the TLS 1.3 suites");
     if (!v12[0]) /* only TLS 1.3 suites named: TLS 1.2 would have none */
-        return SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) ? 0
-               : fail(err, cap, "ssl.cipher.suites: no TLS 1.2 suite, and TLS 1.3 is off");
+        return SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION)
+                   ? 0
+                   : fail(err, cap, "ssl.cipher.suites: no TLS 1.2 suite, and TLS 1.3 is off");
     if (!SSL_CTX_set_cipher_list(ctx, v12))
         return fail(err, cap, "ssl.cipher.suites: OpenSSL refused the TLS 1.2 suites");
     return 0;
@@ -164,14 +166,14 @@ static int load_keystore(SSL_CTX *ctx, const struct zc_tls_config *c, char *err,
     if (c->keystore_type && strcasecmp(c->keystore_type, "PEM") != 0)
         return fail(err, cap, "ssl.keystore.type %s is not supported (only PEM)", c->keystore_type);
     if (c->keystore_password)
-        return fail(err, cap, "SSL key store password cannot be specified with PEM format, only "
-                              "key password may be specified");
+        return fail(err, cap,
+                    "SSL key store password cannot be specified with PEM format, only "
+                    "key password may be specified");
     SSL_CTX_set_default_passwd_cb(ctx, key_password_cb);
     SSL_CTX_set_default_passwd_cb_userdata(ctx, (void *)c->key_password);
     int rc = 0;
     if (SSL_CTX_use_certificate_chain_file(ctx, c->keystore_location) != 1)
-        rc = fail(err, cap, "ssl.keystore.location %s: no certificate chain",
-                  c->keystore_location);
+        rc = fail(err, cap, "ssl.keystore.location %s: no certificate chain", c->keystore_location);
     else if (SSL_CTX_use_PrivateKey_file(ctx, c->keystore_location, SSL_FILETYPE_PEM) != 1)
         rc = fail(err, cap, "ssl.keystore.location %s: cannot read the private key",
                   c->keystore_location);
@@ -237,8 +239,8 @@ static int build(SSL_CTX *ctx, const struct zc_tls_config *c, bool server, char 
     return rc;
 }
 
-int zc_tls_ctx_new(const struct zc_tls_config *cfg, bool server, struct zc_tls_ctx **out,
-                   char *err, size_t errcap)
+int zc_tls_ctx_new(const struct zc_tls_config *cfg, bool server, struct zc_tls_ctx **out, char *err,
+                   size_t errcap)
 {
     struct zc_tls_config none = {0};
     const struct zc_tls_config *c = cfg ? cfg : &none;
@@ -281,7 +283,8 @@ bool zc_tls_ktls_available(void)
         return false;
     ulp[n] = '\0';
     bool found = false;
-    for (char *save, *w = strtok_r(ulp, " \n", &save); w && !found; w = strtok_r(NULL, " \n", &save))
+    for (char *save, *w = strtok_r(ulp, " \n", &save); w && !found;
+         w = strtok_r(NULL, " \n", &save))
         found = strcmp(w, "tls") == 0;
     return found;
 }

@@ -37,7 +37,7 @@ struct zc_tls {
     bool started; /* servers: the client has sent something (see zc_tls_handshake) */
     bool handshake_done;
     bool ktls_send;
-    int failed; /* 0, or the error every later call returns (-EPROTO, -ECONNRESET, ...) */
+    int failed;     /* 0, or the error every later call returns (-EPROTO, -ECONNRESET, ...) */
     uint8_t *stage; /* ZC_TLS_STAGING_BYTES while bytes are pending, else NULL */
     BIO *wbuf;      /* the write-buffering filter while a flush is in progress, else NULL */
     size_t off, fill;

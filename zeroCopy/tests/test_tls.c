@@ -218,8 +218,8 @@ static void test_tls_handshake_tls13_and_tls12_carry_data(void **state)
         struct pair p;
         pair_open(&p, sctx, cctx, "127.0.0.1");
         if (p.src != 1 || p.crc != 1)
-            fail_msg("case %zu: server %d (%s), client %d (%s)", i, p.src, zc_tls_error(p.s),
-                     p.crc, zc_tls_error(p.c));
+            fail_msg("case %zu: server %d (%s), client %d (%s)", i, p.src, zc_tls_error(p.s), p.crc,
+                     zc_tls_error(p.c));
         assert_string_equal(zc_tls_version(p.s), cases[i].version);
         if (cases[i].cipher)
             assert_string_equal(zc_tls_cipher(p.c), cases[i].cipher);
@@ -372,8 +372,9 @@ static void test_tls_plaintext_client_is_refused(void **state)
     assert_int_equal(server_against_raw(sctx, http, sizeof(http) - 1, false, reason, 256), -EPROTO);
     assert_non_null(strstr(reason, "http request"));
     /* a Kafka ApiVersions v3 request, as a plaintext client would send it */
-    static const uint8_t kafka[] = {0, 0, 0, 0x1b, 0, 0x12, 0, 3, 0, 0, 0, 1, 0, 5,
-                                    'k', 'c', 'a', 't', 0, 0, 5, 'k', 'c', 'a', 't', 1, 0, 0, 0};
+    static const uint8_t kafka[] = {0, 0,   0,   0x1b, 0,   0x12, 0,   3,   0, 0,
+                                    0, 1,   0,   5,    'k', 'c',  'a', 't', 0, 0,
+                                    5, 'k', 'c', 'a',  't', 1,    0,   0,   0};
     assert_int_equal(server_against_raw(sctx, kafka, sizeof(kafka), false, reason, 256), -EPROTO);
     print_message("plaintext Kafka request on a TLS port: %s\n", reason);
     zc_tls_ctx_free(sctx);
@@ -581,8 +582,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tls_tls11_client_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tls_stalled_handshakes_wait_and_cost_bounded_memory,
                                         setup, teardown),
-        cmocka_unit_test_setup_teardown(test_tls_openssl_s_client_talks_to_server, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_tls_openssl_s_client_talks_to_server, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -104,8 +104,8 @@ struct conn {
     size_t server_read;      /* bytes the server's loop read (drive) */
 };
 
-static void conn_open(struct conn *k, struct zc_tls_ctx *sctx, struct zc_tls_ctx *cctx,
-                      int sndbuf, bool handshake)
+static void conn_open(struct conn *k, struct zc_tls_ctx *sctx, struct zc_tls_ctx *cctx, int sndbuf,
+                      bool handshake)
 {
     memset(k, 0, sizeof(*k));
     tls_fx_pair(&k->sfd, &k->cfd, sndbuf, 0);
@@ -210,7 +210,8 @@ static void test_tls_out_file_ranges_arrive_intact(void **state)
         assert_int_equal(zc_out_mem(&q, hdr, 64), 0);
         assert_int_equal(zc_out_file(&q, fx->fd, 123, 3u << 20, count_release, (void *)0), 0);
         assert_int_equal(zc_out_mem(&q, "trailer", 7), 0);
-        assert_int_equal(zc_out_file(&q, fx->fd, 5, (5u << 20) - 1000, count_release, (void *)1), 0);
+        assert_int_equal(zc_out_file(&q, fx->fd, 5, (5u << 20) - 1000, count_release, (void *)1),
+                         0);
         expect_mem(&e, hdr, 64);
         expect_file(&e, 123, 3u << 20);
         expect_mem(&e, "trailer", 7);
@@ -465,8 +466,8 @@ int main(void)
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_tls_out_file_ranges_arrive_intact, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_tls_out_appends_during_partial_sends_keep_order,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tls_out_appends_during_partial_sends_keep_order, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_tls_out_want_read_during_write, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tls_out_key_update_mid_stream, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tls_out_short_file_is_eio, setup, teardown),

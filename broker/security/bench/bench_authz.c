@@ -27,8 +27,8 @@
 #include "kc_common.h"
 #include "sec.h"
 
-#define BATCH   1000
-#define BATCHES 400
+#define BATCH    1000
+#define BATCHES  400
 #define MAX_RUNS 15
 
 struct question {
@@ -64,8 +64,8 @@ static struct sec_acl *make_acls(size_t n, char ***pool)
             snprintf(who, sizeof(who), "User:app-%zu", i % 50);
         }
         s[3 * i] = strdup(name), s[3 * i + 1] = strdup(who), s[3 * i + 2] = strdup("*");
-        v[i] = (struct sec_acl){type, pattern, s[3 * i], s[3 * i + 1], s[3 * i + 2], op,
-                                SEC_PERM_ALLOW};
+        v[i] = (struct sec_acl){type,         pattern, s[3 * i],      s[3 * i + 1],
+                                s[3 * i + 2], op,      SEC_PERM_ALLOW};
     }
     *pool = s;
     return v;

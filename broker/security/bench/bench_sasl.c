@@ -23,7 +23,9 @@ static struct sec_cred_store *st;
 
 static void add(enum sec_sasl_mech mech, const char *user, uint32_t iterations)
 {
-    struct sec_cred_change ch = {.user = user, .mech = mech, .iterations = iterations,
+    struct sec_cred_change ch = {.user = user,
+                                 .mech = mech,
+                                 .iterations = iterations,
                                  .password = "correct horse battery staple"};
     if (sec_cred_store_apply(st, &ch, 1) != 0)
         abort();

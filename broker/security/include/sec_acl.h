@@ -171,7 +171,7 @@ enum sec_authz_result {
 
 /* Why, for the audit log (Kafka's rule names). */
 enum sec_authz_rule {
-    SEC_RULE_SUPER_USER,    /* "SuperUser" */
+    SEC_RULE_SUPER_USER,     /* "SuperUser" */
     SEC_RULE_MATCHING_ALLOW, /* an ALLOW binding matched, no DENY did */
     SEC_RULE_MATCHING_DENY,  /* a DENY binding matched */
     SEC_RULE_DEFAULT,        /* no binding for the resource: allow.everyone.if.no.acl.found */
@@ -187,8 +187,8 @@ const char *sec_authz_rule_name(enum sec_authz_rule rule);
  */
 enum sec_authz_result sec_authorize(struct sec_authorizer *a, const char *principal,
                                     const char *host, enum sec_acl_op op,
-                                    enum sec_resource_type type, const char *name,
-                                    size_t name_len, enum sec_authz_rule *rule);
+                                    enum sec_resource_type type, const char *name, size_t name_len,
+                                    enum sec_authz_rule *rule);
 
 /* The result of one binding to create or one filter to delete/describe: Kafka's error code
  * (0, or INVALID_REQUEST = 42) and its message (static), NULL when 0. */

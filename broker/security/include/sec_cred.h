@@ -79,15 +79,15 @@ enum sec_cred_error {
  * The store reads the inputs and writes error/error_message.
  */
 struct sec_cred_change {
-    bool delete;              /* deletion of (user, mech); else upsertion */
+    bool delete; /* deletion of (user, mech); else upsertion */
     const char *user;
-    int mech;                 /* Kafka's mechanism type code, as received (1, 2, ...) */
-    uint32_t iterations;      /* upsertion: Kafka's bounds apply */
+    int mech;            /* Kafka's mechanism type code, as received (1, 2, ...) */
+    uint32_t iterations; /* upsertion: Kafka's bounds apply */
     const uint8_t *salt;
     size_t salt_len;
     const uint8_t *salted_password; /* either this ... */
     size_t salted_password_len;
-    const char *password;           /* ... or this (NUL-terminated), never both */
+    const char *password; /* ... or this (NUL-terminated), never both */
     /* out */
     enum sec_cred_error error;
     const char *error_message; /* static, Kafka's text; NULL when error is SEC_CRED_OK */
@@ -113,8 +113,8 @@ struct sec_cred_info {
 /* user's credentials into info[0..cap): the count (0 means the user has none: Kafka's
  * RESOURCE_NOT_FOUND "Attempt to describe a user credential that does not exist").
  * Thread-safe. */
-int sec_cred_store_describe(struct sec_cred_store *st, const char *user,
-                            struct sec_cred_info *info, size_t cap);
+int sec_cred_store_describe(struct sec_cred_store *st, const char *user, struct sec_cred_info *info,
+                            size_t cap);
 
 /* Call fn(arg, user, info) once per (user, mechanism), users in byte order. fn runs under
  * the read lock: it must not call back into the store. Returns the number of calls. */
@@ -138,8 +138,8 @@ size_t sec_cred_store_count(struct sec_cred_store *st);
 struct sec_add_scram {
     enum sec_sasl_mech mech;
     char *name;
-    char *password;          /* NULL when saltedpassword was given */
-    uint8_t *salt;           /* NULL: make a random one */
+    char *password; /* NULL when saltedpassword was given */
+    uint8_t *salt;  /* NULL: make a random one */
     size_t salt_len;
     uint8_t *salted_password;
     size_t salted_password_len;

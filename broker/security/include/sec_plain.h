@@ -54,7 +54,7 @@ int sec_plain_parse(const uint8_t *in, size_t len, struct sec_plain_msg *m, cons
  *   -EPERM         authzid is not the user name (checked after the password, as Kafka)
  * The copy of the password made for hashing is wiped before returning. Thread-safe.
  */
-int sec_plain_authenticate(struct sec_cred_store *store, const uint8_t *in, size_t len,
-                           char *user, struct sec_sasl_status *st);
+int sec_plain_authenticate(struct sec_cred_store *store, const uint8_t *in, size_t len, char *user,
+                           struct sec_sasl_status *st);
 
 #endif

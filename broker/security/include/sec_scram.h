@@ -91,9 +91,8 @@ int sec_scram_cred_make(enum sec_sasl_mech mech, const void *password, size_t pa
 
 /* A credential from a password with a fresh random salt of SEC_SCRAM_SALT_BYTES (OpenSSL's
  * RAND_bytes, seeded by getrandom). -EIO if no randomness can be had. */
-int sec_scram_cred_from_password(enum sec_sasl_mech mech, const void *password,
-                                 size_t password_len, uint32_t iterations,
-                                 struct sec_scram_cred *out);
+int sec_scram_cred_from_password(enum sec_sasl_mech mech, const void *password, size_t password_len,
+                                 uint32_t iterations, struct sec_scram_cred *out);
 
 /* Overwrite a credential (or any secret) so that no copy lingers in freed memory. */
 void sec_scram_cred_wipe(struct sec_scram_cred *cred);
@@ -156,14 +155,14 @@ void sec_scram_client_free(struct sec_scram_client *c);
 
 /* A parsed client-first message. Pointers point into the input. */
 struct sec_scram_first {
-    const char *gs2;    /* "n,," or "n,a=<authzid>,": c= in client-final must encode it */
+    const char *gs2; /* "n,," or "n,a=<authzid>,": c= in client-final must encode it */
     size_t gs2_len;
-    const char *bare;   /* client-first-message-bare: the start of the AuthMessage */
+    const char *bare; /* client-first-message-bare: the start of the AuthMessage */
     size_t bare_len;
-    const char *nonce;  /* the client's nonce */
+    const char *nonce; /* the client's nonce */
     size_t nonce_len;
     bool has_authzid;
-    bool tokenauth;     /* the extension tokenauth=true (any case), as Kafka reads it */
+    bool tokenauth; /* the extension tokenauth=true (any case), as Kafka reads it */
     size_t user_len;
     size_t authzid_len;
     char user[SEC_USER_MAX + 1];    /* unescaped, NUL-terminated */
@@ -180,9 +179,9 @@ int sec_scram_parse_first(const uint8_t *in, size_t len, struct sec_scram_first 
 struct sec_scram_final {
     const char *without_proof; /* "c=...,r=...[,ext]": the end of the AuthMessage */
     size_t without_proof_len;
-    const char *cbind_b64;     /* the c= value, valid base64 */
+    const char *cbind_b64; /* the c= value, valid base64 */
     size_t cbind_b64_len;
-    const char *nonce;         /* the r= value */
+    const char *nonce; /* the r= value */
     size_t nonce_len;
     size_t proof_len;
     uint8_t proof[SEC_SCRAM_KEY_MAX]; /* decoded p= */

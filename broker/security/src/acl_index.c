@@ -58,8 +58,8 @@ static const struct acl_slot *lookup(const struct acl_snapshot *s, uint64_t h, i
         const struct acl_slot *sl = &s->slots[i];
         if (!sl->name)
             return NULL;
-        if (sl->hash == h && sl->type == type && sl->pattern == pattern &&
-            sl->name_len == len && memcmp(sl->name, name, len) == 0)
+        if (sl->hash == h && sl->type == type && sl->pattern == pattern && sl->name_len == len &&
+            memcmp(sl->name, name, len) == 0)
             return sl;
     }
 }
@@ -145,8 +145,9 @@ static int insert_run(struct acl_snapshot *s, size_t first, size_t last, struct 
             .any_principal = strcmp(s->acls[k].principal, SEC_WILDCARD_PRINCIPAL) == 0,
             .any_host = strcmp(s->acls[k].host, SEC_WILDCARD) == 0,
         };
-    s->slots[i] = (struct acl_slot){a->resource_name, len, h, (uint8_t)a->resource_type,
-                                    (uint8_t)a->pattern_type, e, last - first};
+    s->slots[i] =
+        (struct acl_slot){a->resource_name,         len, h,           (uint8_t)a->resource_type,
+                          (uint8_t)a->pattern_type, e,   last - first};
     if (a->pattern_type == SEC_PAT_PREFIXED)
         return add_prefix_len(s, a->resource_type, (uint32_t)len);
     return 0;

@@ -49,7 +49,7 @@ struct acl_snapshot {
     struct sec_acl *acls;
     size_t n;
     struct acl_slot *slots;
-    size_t cap; /* a power of two */
+    size_t cap;                /* a power of two */
     struct acl_entry *entries; /* all slots' entries, one allocation */
     uint32_t *prefix_len[ACL_TYPES];
     size_t n_prefix_len[ACL_TYPES];

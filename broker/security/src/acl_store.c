@@ -41,8 +41,7 @@ struct sec_authorizer {
     char path[PATH_MAX];
 };
 
-int sec_authorizer_config_set(struct sec_authorizer_config *cfg, const char *key,
-                              const char *value)
+int sec_authorizer_config_set(struct sec_authorizer_config *cfg, const char *key, const char *value)
 {
     if (strcmp(key, "super.users") == 0) {
         cfg->super_users = value;
@@ -162,7 +161,8 @@ static int load_file(const char *path, struct sec_acl **out, size_t *out_n)
                                      : "out of memory";
     for (const char *p = body; !why && sec__next_line(&p, body + len, &line, &llen);) {
         lineno++;
-        why = n == entries ? "more entries than the trailer counts" : parse_line(line, llen, &acls[n++]);
+        why = n == entries ? "more entries than the trailer counts"
+                           : parse_line(line, llen, &acls[n++]);
     }
     if (!why && n != entries)
         why = "fewer entries than the trailer counts";
@@ -239,8 +239,8 @@ void sec__authorizer_set_hook(struct sec_authorizer *a, const struct sec__hook *
 
 enum sec_authz_result sec_authorize(struct sec_authorizer *a, const char *principal,
                                     const char *host, enum sec_acl_op op,
-                                    enum sec_resource_type type, const char *name,
-                                    size_t name_len, enum sec_authz_rule *rule)
+                                    enum sec_resource_type type, const char *name, size_t name_len,
+                                    enum sec_authz_rule *rule)
 {
     for (size_t i = 0; i < a->n_super; i++) {
         if (strcmp(a->super_users[i], principal) == 0) {
@@ -250,8 +250,8 @@ enum sec_authz_result sec_authorize(struct sec_authorizer *a, const char *princi
         }
     }
     pthread_rwlock_rdlock(&a->lock);
-    enum sec_authz_result r = acl__decide(a->snap, a->allow_if_none, principal, host, op, type,
-                                          name, name_len, rule);
+    enum sec_authz_result r =
+        acl__decide(a->snap, a->allow_if_none, principal, host, op, type, name, name_len, rule);
     pthread_rwlock_unlock(&a->lock);
     return r;
 }
@@ -411,8 +411,7 @@ static int match_filters(const struct acl_snapshot *cur, const struct sec_acl_fi
 
 int sec_acl_delete(struct sec_authorizer *a, const struct sec_acl_filter *filters, size_t n,
                    struct sec_acl_result *results,
-                   void (*fn)(void *arg, size_t filter_index, const struct sec_acl *acl),
-                   void *arg)
+                   void (*fn)(void *arg, size_t filter_index, const struct sec_acl *acl), void *arg)
 {
     struct hits h = {0};
     pthread_mutex_lock(&a->write_mu);

@@ -16,17 +16,28 @@
 #include "sec_acl.h"
 #include "sec_int.h"
 
-static const char *const res_names[] = {"UNKNOWN", "ANY", "TOPIC", "GROUP", "CLUSTER",
-                                        "TRANSACTIONAL_ID", "DELEGATION_TOKEN", "USER"};
+static const char *const res_names[] = {
+    "UNKNOWN", "ANY", "TOPIC", "GROUP", "CLUSTER", "TRANSACTIONAL_ID", "DELEGATION_TOKEN", "USER"};
 static const char *const pat_names[] = {"UNKNOWN", "ANY", "MATCH", "LITERAL", "PREFIXED"};
-static const char *const op_names[] = {
-    "UNKNOWN",        "ANY",    "ALL",           "READ",          "WRITE",
-    "CREATE",         "DELETE", "ALTER",         "DESCRIBE",      "CLUSTER_ACTION",
-    "DESCRIBE_CONFIGS", "ALTER_CONFIGS", "IDEMPOTENT_WRITE", "CREATE_TOKENS",
-    "DESCRIBE_TOKENS", "TWO_PHASE_COMMIT"};
+static const char *const op_names[] = {"UNKNOWN",
+                                       "ANY",
+                                       "ALL",
+                                       "READ",
+                                       "WRITE",
+                                       "CREATE",
+                                       "DELETE",
+                                       "ALTER",
+                                       "DESCRIBE",
+                                       "CLUSTER_ACTION",
+                                       "DESCRIBE_CONFIGS",
+                                       "ALTER_CONFIGS",
+                                       "IDEMPOTENT_WRITE",
+                                       "CREATE_TOKENS",
+                                       "DESCRIBE_TOKENS",
+                                       "TWO_PHASE_COMMIT"};
 static const char *const perm_names[] = {"UNKNOWN", "ANY", "DENY", "ALLOW"};
 
-#define NAME_OF(table, code)                                                                  \
+#define NAME_OF(table, code)                                                                       \
     ((code) >= 0 && (size_t)(code) < sizeof(table) / sizeof((table)[0]) ? (table)[code] : NULL)
 
 const char *sec_resource_type_name(int code)

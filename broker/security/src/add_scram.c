@@ -211,7 +211,8 @@ int sec_add_scram_apply(struct sec_cred_store *st, const struct sec_add_scram *a
     }
     if (rc > 0) {
         /* Kafka's words for the bounds, with its enum name for the mechanism. */
-        const char *enum_name = a->mech == SEC_SASL_SCRAM_SHA_256 ? "SCRAM_SHA_256" : "SCRAM_SHA_512";
+        const char *enum_name =
+            a->mech == SEC_SASL_SCRAM_SHA_256 ? "SCRAM_SHA_256" : "SCRAM_SHA_512";
         if (a->iterations < SEC_SCRAM_ITER_MIN)
             return err_out(err, errcap,
                            "The 'iterations' value must be >= %d for add-scram using %s",

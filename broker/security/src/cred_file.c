@@ -51,8 +51,8 @@ int cred__serialize(const uint8_t *secret, const struct cred_table *t, struct se
 
 /* "<key>=<base64>" followed by ',' at *p: decode into out (exactly want bytes, or 1..max
  * when want is 0). */
-static bool b64_attr(const char **p, const char *end, const char *key, uint8_t *out,
-                     size_t want, size_t max, size_t *got)
+static bool b64_attr(const char **p, const char *end, const char *key, uint8_t *out, size_t want,
+                     size_t max, size_t *got)
 {
     size_t klen = strlen(key);
     if ((size_t)(end - *p) < klen + 1 || memcmp(*p, key, klen) != 0 || (*p)[klen] != '=')

@@ -184,8 +184,8 @@ void sec_cred_store_fake(struct sec_cred_store *st, enum sec_sasl_mech mech, con
     memcpy(out->server_key, out->stored_key, sizeof(out->server_key));
 }
 
-int sec_cred_store_describe(struct sec_cred_store *st, const char *user,
-                            struct sec_cred_info *info, size_t cap)
+int sec_cred_store_describe(struct sec_cred_store *st, const char *user, struct sec_cred_info *info,
+                            size_t cap)
 {
     int n = 0;
     pthread_rwlock_rdlock(&st->lock);
@@ -310,9 +310,8 @@ static size_t check_changes(const struct cred_table *t, struct sec_cred_change *
 static int change_cred(const struct sec_cred_change *ch, struct sec_scram_cred *out)
 {
     if (ch->salted_password)
-        return sec_scram_cred_from_salted(ch->mech, ch->salted_password,
-                                          ch->salted_password_len, ch->salt, ch->salt_len,
-                                          ch->iterations, out);
+        return sec_scram_cred_from_salted(ch->mech, ch->salted_password, ch->salted_password_len,
+                                          ch->salt, ch->salt_len, ch->iterations, out);
     if (ch->salt_len)
         return sec_scram_cred_make(ch->mech, ch->password, strlen(ch->password), ch->salt,
                                    ch->salt_len, ch->iterations, out);

@@ -80,8 +80,8 @@ static int check_password(const struct sec_scram_cred *c, const struct sec_plain
 {
     size_t klen = sec_scram_key_len(c->mech);
     uint8_t salted[SEC_SCRAM_KEY_MAX], ck[SEC_SCRAM_KEY_MAX], sk[SEC_SCRAM_KEY_MAX];
-    int rc = sec_scram_salted_password(c->mech, m->password, m->password_len, c->salt,
-                                       c->salt_len, c->iterations, salted);
+    int rc = sec_scram_salted_password(c->mech, m->password, m->password_len, c->salt, c->salt_len,
+                                       c->iterations, salted);
     if (rc == 0)
         rc = sec__hmac(c->mech, salted, klen, "Client Key", 10, ck);
     if (rc == 0)
@@ -103,8 +103,8 @@ static int plain_fail(struct sec_sasl_status *st, int rc, const char *client, co
     return rc;
 }
 
-int sec_plain_authenticate(struct sec_cred_store *store, const uint8_t *in, size_t len,
-                           char *user, struct sec_sasl_status *st)
+int sec_plain_authenticate(struct sec_cred_store *store, const uint8_t *in, size_t len, char *user,
+                           struct sec_sasl_status *st)
 {
     struct sec_plain_msg m;
     struct sec_scram_cred cred;

@@ -79,9 +79,8 @@ static const char *keyword(int nid)
 /* Java's isDerString(value, false): the string types written as text. */
 static bool der_string(int type)
 {
-    return type == V_ASN1_PRINTABLESTRING || type == V_ASN1_T61STRING ||
-           type == V_ASN1_IA5STRING || type == V_ASN1_GENERALSTRING ||
-           type == V_ASN1_BMPSTRING || type == V_ASN1_UTF8STRING;
+    return type == V_ASN1_PRINTABLESTRING || type == V_ASN1_T61STRING || type == V_ASN1_IA5STRING ||
+           type == V_ASN1_GENERALSTRING || type == V_ASN1_BMPSTRING || type == V_ASN1_UTF8STRING;
 }
 
 /* '#' and the lowercase hex of the value's DER encoding (tag, length, contents). */

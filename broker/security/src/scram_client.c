@@ -149,8 +149,8 @@ int sec_scram_client_final(struct sec_scram_client *c, const uint8_t *in, size_t
     if (sf.nonce_len <= cn || memcmp(sf.nonce, c->cnonce, cn) != 0)
         return KC_EMALFORMED; /* the server's nonce must extend ours */
     int n = snprintf(c->final, sizeof(c->final), "c=biws,r=%.*s", (int)sf.nonce_len, sf.nonce);
-    int a = snprintf(c->auth, sizeof(c->auth), "%s,%.*s,%s", c->first + 3, (int)in_len, p,
-                     c->final);
+    int a =
+        snprintf(c->auth, sizeof(c->auth), "%s,%.*s,%s", c->first + 3, (int)in_len, p, c->final);
     if (n < 0 || a < 0 || (size_t)a >= sizeof(c->auth))
         return -ENOSPC;
     c->auth_len = (size_t)a;

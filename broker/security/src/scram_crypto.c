@@ -119,8 +119,8 @@ int sec_scram_salted_password(enum sec_sasl_mech mech, const void *password, siz
     if (klen == 0 || iterations == 0 || iterations > INT32_MAX || password_len > INT32_MAX ||
         salt_len > INT32_MAX)
         return -EINVAL;
-    int ok = PKCS5_PBKDF2_HMAC(password, (int)password_len, salt, (int)salt_len,
-                               (int)iterations, md_of(mech), (int)klen, out);
+    int ok = PKCS5_PBKDF2_HMAC(password, (int)password_len, salt, (int)salt_len, (int)iterations,
+                               md_of(mech), (int)klen, out);
     return ok == 1 ? 0 : -EIO;
 }
 
@@ -153,8 +153,8 @@ int sec_scram_cred_make(enum sec_sasl_mech mech, const void *password, size_t pa
     uint8_t salted[SEC_SCRAM_KEY_MAX];
     if (salt_len == 0 || salt_len > SEC_SCRAM_SALT_MAX)
         return -EINVAL;
-    int rc = sec_scram_salted_password(mech, password, password_len, salt, salt_len, iterations,
-                                       salted);
+    int rc =
+        sec_scram_salted_password(mech, password, password_len, salt, salt_len, iterations, salted);
     if (rc == 0)
         rc = sec_scram_cred_from_salted(mech, salted, sec_scram_key_len(mech), salt, salt_len,
                                         iterations, out);
@@ -162,9 +162,8 @@ int sec_scram_cred_make(enum sec_sasl_mech mech, const void *password, size_t pa
     return rc;
 }
 
-int sec_scram_cred_from_password(enum sec_sasl_mech mech, const void *password,
-                                 size_t password_len, uint32_t iterations,
-                                 struct sec_scram_cred *out)
+int sec_scram_cred_from_password(enum sec_sasl_mech mech, const void *password, size_t password_len,
+                                 uint32_t iterations, struct sec_scram_cred *out)
 {
     uint8_t salt[SEC_SCRAM_SALT_BYTES];
     int rc = sec__random(salt, sizeof(salt));

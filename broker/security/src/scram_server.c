@@ -81,8 +81,8 @@ void sec__scram_server_set_nonce(struct sec_scram_server *s, const char *nonce)
 }
 
 /* Fail the exchange: the state, the wiping, the two texts. */
-static int fail(struct sec_scram_server *s, int rc, const char *client_message,
-                const char *reason, struct sec_sasl_status *st)
+static int fail(struct sec_scram_server *s, int rc, const char *client_message, const char *reason,
+                struct sec_sasl_status *st)
 {
     s->state = ST_FAILED;
     sec_scram_cred_wipe(&s->cred);

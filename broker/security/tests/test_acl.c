@@ -97,11 +97,10 @@ static struct sec_acl acl(int type, int pattern, const char *name, const char *p
     return (struct sec_acl){type, pattern, name, principal, host, op, perm};
 }
 
-static int decide(const struct acl_snapshot *s, bool allow_if_none, const char *principal,
-                  int op, int type, const char *name, enum sec_authz_rule *rule)
+static int decide(const struct acl_snapshot *s, bool allow_if_none, const char *principal, int op,
+                  int type, const char *name, enum sec_authz_rule *rule)
 {
-    return acl__decide(s, allow_if_none, principal, "10.0.0.1", op, type, name, strlen(name),
-                       rule);
+    return acl__decide(s, allow_if_none, principal, "10.0.0.1", op, type, name, strlen(name), rule);
 }
 
 /* ---- the matrix ---------------------------------------------------------------------- */
@@ -118,8 +117,10 @@ static void test_acl_matrix_single_binding_matches_reference(void **state)
     struct {
         int pattern;
         const char *name;
-    } kinds[] = {{SEC_PAT_LITERAL, "orders"}, {SEC_PAT_LITERAL, "payments"},
-                 {SEC_PAT_LITERAL, "*"},      {SEC_PAT_PREFIXED, "ord"},
+    } kinds[] = {{SEC_PAT_LITERAL, "orders"},
+                 {SEC_PAT_LITERAL, "payments"},
+                 {SEC_PAT_LITERAL, "*"},
+                 {SEC_PAT_PREFIXED, "ord"},
                  {SEC_PAT_PREFIXED, "pay"}};
     int checked = 0, allowed = 0;
     for (int ask = SEC_OP_READ; ask <= SEC_OP_TWO_PHASE_COMMIT; ask++) {
@@ -130,8 +131,8 @@ static void test_acl_matrix_single_binding_matches_reference(void **state)
                                            "User:alice", "*", aop, perm);
                     struct acl_snapshot *s = snapshot_of(&a, 1);
                     for (int everyone = 0; everyone < 2; everyone++) {
-                        int got = decide(s, everyone, "User:alice", ask, SEC_RES_TOPIC, "orders",
-                                         NULL);
+                        int got =
+                            decide(s, everyone, "User:alice", ask, SEC_RES_TOPIC, "orders", NULL);
                         int want = ref_decide(&a, 1, NULL, 0, everyone, "User:alice", "10.0.0.1",
                                               ask, SEC_RES_TOPIC, "orders");
                         if (got != want)
@@ -160,7 +161,8 @@ static void test_acl_implication_is_allow_only(void **state)
     (void)state;
     struct sec_acl v[] = {
         acl(SEC_RES_TOPIC, SEC_PAT_LITERAL, "t1", "User:a", "*", SEC_OP_READ, SEC_PERM_ALLOW),
-        acl(SEC_RES_TOPIC, SEC_PAT_LITERAL, "t2", "User:a", "*", SEC_OP_ALTER_CONFIGS, SEC_PERM_ALLOW),
+        acl(SEC_RES_TOPIC, SEC_PAT_LITERAL, "t2", "User:a", "*", SEC_OP_ALTER_CONFIGS,
+            SEC_PERM_ALLOW),
         acl(SEC_RES_TOPIC, SEC_PAT_LITERAL, "t3", "User:a", "*", SEC_OP_DESCRIBE, SEC_PERM_ALLOW),
         acl(SEC_RES_TOPIC, SEC_PAT_LITERAL, "t3", "User:a", "*", SEC_OP_READ, SEC_PERM_DENY),
         acl(SEC_RES_TOPIC, SEC_PAT_LITERAL, "t4", "User:a", "*", SEC_OP_ALL, SEC_PERM_ALLOW),
@@ -173,7 +175,8 @@ static void test_acl_implication_is_allow_only(void **state)
     assert_int_equal(decide(s, false, "User:a", SEC_OP_DESCRIBE, SEC_RES_TOPIC, "t1", &r), 1);
     assert_int_equal(decide(s, false, "User:a", SEC_OP_WRITE, SEC_RES_TOPIC, "t1", &r), 0);
     assert_int_equal(r, SEC_RULE_NO_ALLOW);
-    assert_int_equal(decide(s, false, "User:a", SEC_OP_DESCRIBE_CONFIGS, SEC_RES_TOPIC, "t2", &r), 1);
+    assert_int_equal(decide(s, false, "User:a", SEC_OP_DESCRIBE_CONFIGS, SEC_RES_TOPIC, "t2", &r),
+                     1);
     assert_int_equal(decide(s, false, "User:a", SEC_OP_DESCRIBE, SEC_RES_TOPIC, "t2", &r), 0);
     /* DENY READ does not deny DESCRIBE */
     assert_int_equal(decide(s, false, "User:a", SEC_OP_DESCRIBE, SEC_RES_TOPIC, "t3", &r), 1);
@@ -194,7 +197,8 @@ static void test_acl_deny_wins_across_patterns(void **state)
 {
     (void)state;
     struct sec_acl v[] = {
-        acl(SEC_RES_TOPIC, SEC_PAT_LITERAL, "orders-eu", "User:a", "*", SEC_OP_WRITE, SEC_PERM_ALLOW),
+        acl(SEC_RES_TOPIC, SEC_PAT_LITERAL, "orders-eu", "User:a", "*", SEC_OP_WRITE,
+            SEC_PERM_ALLOW),
         acl(SEC_RES_TOPIC, SEC_PAT_PREFIXED, "orders-", "User:a", "*", SEC_OP_WRITE, SEC_PERM_DENY),
         acl(SEC_RES_TOPIC, SEC_PAT_LITERAL, "*", "User:b", "*", SEC_OP_READ, SEC_PERM_ALLOW),
         acl(SEC_RES_TOPIC, SEC_PAT_LITERAL, "secret", "User:b", "*", SEC_OP_READ, SEC_PERM_DENY),
@@ -224,9 +228,9 @@ static void test_acl_principal_and_host_wildcards(void **state)
     };
     struct acl_snapshot *s = snapshot_of(v, KC_ARRAY_SIZE(v));
     assert_int_equal(decide(s, false, "User:anyone", SEC_OP_READ, SEC_RES_GROUP, "g", NULL), 1);
-    assert_int_equal(acl__decide(s, false, "User:anyone", "10.0.0.2", SEC_OP_READ, SEC_RES_GROUP,
-                                 "g", 1, NULL),
-                     0);
+    assert_int_equal(
+        acl__decide(s, false, "User:anyone", "10.0.0.2", SEC_OP_READ, SEC_RES_GROUP, "g", 1, NULL),
+        0);
     assert_int_equal(decide(s, false, "User:anyone", SEC_OP_READ, SEC_RES_GROUP, "h", NULL), 0);
     assert_int_equal(decide(s, false, "User:bobby", SEC_OP_READ, SEC_RES_GROUP, "i", NULL), 0);
     assert_int_equal(decide(s, false, "User:bob", SEC_OP_READ, SEC_RES_GROUP, "i", NULL), 1);
@@ -271,14 +275,15 @@ static void test_acl_super_users_and_allow_everyone(void **state)
             assert_int_equal(got, super ? 1 : 0);
             assert_int_equal(r, super ? SEC_RULE_SUPER_USER : SEC_RULE_MATCHING_DENY);
             /* no ACL at all for the resource: allow.everyone decides (or super) */
-            got = sec_authorize(a, "User:ops", "1.2.3.4", SEC_OP_READ, SEC_RES_TOPIC, "free", 4, &r);
+            got =
+                sec_authorize(a, "User:ops", "1.2.3.4", SEC_OP_READ, SEC_RES_TOPIC, "free", 4, &r);
             assert_int_equal(got, super || everyone);
             /* ACLs on the cluster, none for this user: denied unless super */
             got = sec_authorize(a, "User:ops", "1.2.3.4", SEC_OP_CLUSTER_ACTION, SEC_RES_CLUSTER,
                                 SEC_CLUSTER_NAME, strlen(SEC_CLUSTER_NAME), &r);
             assert_int_equal(got, super);
-            got = sec_authorize(a, "User:broker", "1.2.3.4", SEC_OP_CLUSTER_ACTION,
-                                SEC_RES_CLUSTER, SEC_CLUSTER_NAME, strlen(SEC_CLUSTER_NAME), &r);
+            got = sec_authorize(a, "User:broker", "1.2.3.4", SEC_OP_CLUSTER_ACTION, SEC_RES_CLUSTER,
+                                SEC_CLUSTER_NAME, strlen(SEC_CLUSTER_NAME), &r);
             assert_int_equal(got, 1);
             sec_authorizer_close(a);
         }

@@ -37,8 +37,8 @@ static unsigned mask_of(const struct sec_acl_filter *f)
 
 static struct sec_acl_filter any(void)
 {
-    return (struct sec_acl_filter){SEC_RES_ANY, SEC_PAT_ANY, NULL, NULL, NULL, SEC_OP_ANY,
-                                   SEC_PERM_ANY};
+    return (struct sec_acl_filter){SEC_RES_ANY, SEC_PAT_ANY, NULL,        NULL,
+                                   NULL,        SEC_OP_ANY,  SEC_PERM_ANY};
 }
 
 static void test_acl_filter_pattern_rules(void **state)
@@ -166,9 +166,9 @@ static void test_acl_delete_reports_per_filter(void **state)
     f[2].permission = 7;
     struct sec_acl_result res[3];
     struct deleted d = {""};
-    assert_int_equal(sec_authorize(a, "User:alice", "1.1.1.1", SEC_OP_WRITE, SEC_RES_TOPIC,
-                                   "orders", 6, NULL),
-                     SEC_AUTHZ_ALLOWED);
+    assert_int_equal(
+        sec_authorize(a, "User:alice", "1.1.1.1", SEC_OP_WRITE, SEC_RES_TOPIC, "orders", 6, NULL),
+        SEC_AUTHZ_ALLOWED);
     assert_int_equal(sec_acl_delete(a, f, 3, res, delete_cb, &d), 3);
     assert_string_equal(d.log, "0:orders/User:alice 0:payments/User:alice 1:orders/User:alice "
                                "1:orders/User:alice ");
@@ -176,9 +176,9 @@ static void test_acl_delete_reports_per_filter(void **state)
     assert_int_equal(res[2].error_code, SEC_ACL_INVALID_REQUEST);
     assert_string_equal(res[2].error_message, "Unknown entryFilter.");
     assert_int_equal(sec_acl_count(a), N_BINDINGS - 3);
-    assert_int_equal(sec_authorize(a, "User:alice", "1.1.1.1", SEC_OP_WRITE, SEC_RES_TOPIC,
-                                   "orders", 6, NULL),
-                     SEC_AUTHZ_DENIED);
+    assert_int_equal(
+        sec_authorize(a, "User:alice", "1.1.1.1", SEC_OP_WRITE, SEC_RES_TOPIC, "orders", 6, NULL),
+        SEC_AUTHZ_DENIED);
     /* nothing matches: nothing removed, no write */
     struct sec_acl_filter none = any();
     none.principal = "User:nobody";
@@ -207,9 +207,17 @@ static void test_acl_create_validates_each_binding(void **state)
         {SEC_RES_TOPIC, SEC_PAT_LITERAL, "new", "User:a", "*", SEC_OP_READ, SEC_PERM_ALLOW},
     };
     static const char *const want[] = {
-        "Invalid resourceType", "Invalid resourceType", "Invalid patternType",
-        "Invalid operation", "Invalid permissionType", "Resource name should not be empty",
-        "Could not parse principal", "Host should not be empty", NULL, NULL, NULL,
+        "Invalid resourceType",
+        "Invalid resourceType",
+        "Invalid patternType",
+        "Invalid operation",
+        "Invalid permissionType",
+        "Resource name should not be empty",
+        "Could not parse principal",
+        "Host should not be empty",
+        NULL,
+        NULL,
+        NULL,
     };
     struct sec_acl_result res[KC_ARRAY_SIZE(bad)];
     assert_int_equal(sec_acl_create(a, bad, KC_ARRAY_SIZE(bad), res), 8);

@@ -66,11 +66,12 @@ static void test_acl_store_roundtrip_survives_reopen(void **state)
     char *text;
     size_t len;
     assert_int_equal(kc_read_file(acl_file(dir), 1 << 20, &text, &len), 0);
-    static const char want[] = "kafka-c acls 1\n"
-                               "TOPIC LITERAL orders User:alice * WRITE ALLOW\n"
-                               "TOPIC PREFIXED orders- User:* * DESCRIBE DENY\n"
-                               "GROUP LITERAL my%20group%25 User:CN=bob,OU=eng 10.0.0.7 READ ALLOW\n"
-                               "end 3 crc32c="; /* then the CRC's 8 hex digits */
+    static const char want[] =
+        "kafka-c acls 1\n"
+        "TOPIC LITERAL orders User:alice * WRITE ALLOW\n"
+        "TOPIC PREFIXED orders- User:* * DESCRIBE DENY\n"
+        "GROUP LITERAL my%20group%25 User:CN=bob,OU=eng 10.0.0.7 READ ALLOW\n"
+        "end 3 crc32c="; /* then the CRC's 8 hex digits */
     assert_int_equal(len, sizeof(want) - 1 + 9);
     assert_memory_equal(text, want, sizeof(want) - 1);
     free(text);
@@ -111,14 +112,14 @@ static void test_acl_store_damaged_file_refused(void **state)
 {
     (void)state;
     static const char *const bodies[] = {
-        "TOPIC LITERAL t User:a * READ\n",              /* six fields */
-        "TOPIC LITERAL t User:a * READ ALLOW extra\n",  /* eight */
-        "TOPIC MATCH t User:a * READ ALLOW\n",          /* not a stored pattern type */
-        "TOPIC LITERAL t alice * READ ALLOW\n",         /* principal without a type */
-        "ANY LITERAL t User:a * READ ALLOW\n",          /* filter-only code */
-        "TOPIC LITERAL t User:a * FLY ALLOW\n",         /* unknown operation */
-        "TOPIC LITERAL t%2 User:a * READ ALLOW\n",      /* bad escape */
-        "TOPIC LITERAL t%41 User:a * READ ALLOW\n",     /* needless escape */
+        "TOPIC LITERAL t User:a * READ\n",             /* six fields */
+        "TOPIC LITERAL t User:a * READ ALLOW extra\n", /* eight */
+        "TOPIC MATCH t User:a * READ ALLOW\n",         /* not a stored pattern type */
+        "TOPIC LITERAL t alice * READ ALLOW\n",        /* principal without a type */
+        "ANY LITERAL t User:a * READ ALLOW\n",         /* filter-only code */
+        "TOPIC LITERAL t User:a * FLY ALLOW\n",        /* unknown operation */
+        "TOPIC LITERAL t%2 User:a * READ ALLOW\n",     /* bad escape */
+        "TOPIC LITERAL t%41 User:a * READ ALLOW\n",    /* needless escape */
         "TOPIC LITERAL t User:a * READ ALLOW\nTOPIC LITERAL t User:a * READ ALLOW\n",
         "\n",
     };
@@ -186,11 +187,11 @@ static void *authorizer_thread(void *arg)
 {
     struct race *r = arg;
     while (!atomic_load(&r->stop)) {
-        if (sec_authorize(r->a, "User:alice", "1.1.1.1", SEC_OP_WRITE, SEC_RES_TOPIC, "orders",
-                          6, NULL) != SEC_AUTHZ_ALLOWED)
+        if (sec_authorize(r->a, "User:alice", "1.1.1.1", SEC_OP_WRITE, SEC_RES_TOPIC, "orders", 6,
+                          NULL) != SEC_AUTHZ_ALLOWED)
             abort(); /* the binding for orders never goes away */
-        (void)sec_authorize(r->a, "User:alice", "1.1.1.1", SEC_OP_READ, SEC_RES_TOPIC, "churn",
-                            5, NULL);
+        (void)sec_authorize(r->a, "User:alice", "1.1.1.1", SEC_OP_READ, SEC_RES_TOPIC, "churn", 5,
+                            NULL);
         atomic_fetch_add(&r->decisions, 1);
     }
     return NULL;
@@ -207,10 +208,10 @@ static void test_acl_store_authorize_during_changes(void **state)
     pthread_t t[2];
     for (int i = 0; i < 2; i++)
         assert_int_equal(pthread_create(&t[i], NULL, authorizer_thread, &r), 0);
-    const struct sec_acl churn = {SEC_RES_TOPIC, SEC_PAT_LITERAL, "churn", "User:alice", "*",
-                                  SEC_OP_READ, SEC_PERM_ALLOW};
-    const struct sec_acl_filter del = {SEC_RES_TOPIC, SEC_PAT_LITERAL, "churn", NULL, NULL,
-                                       SEC_OP_ANY, SEC_PERM_ANY};
+    const struct sec_acl churn = {SEC_RES_TOPIC, SEC_PAT_LITERAL, "churn",       "User:alice",
+                                  "*",           SEC_OP_READ,     SEC_PERM_ALLOW};
+    const struct sec_acl_filter del = {SEC_RES_TOPIC, SEC_PAT_LITERAL, "churn",     NULL,
+                                       NULL,          SEC_OP_ANY,      SEC_PERM_ANY};
     for (int i = 0; i < 20; i++) {
         assert_int_equal(sec_acl_create(r.a, &churn, 1, res), 0);
         assert_int_equal(sec_acl_delete(r.a, &del, 1, res, NULL, NULL), 1);

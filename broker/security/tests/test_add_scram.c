@@ -49,9 +49,8 @@ static void test_add_scram_parses_password_form(void **state)
     assert_memory_equal(a.salt, "1lv4pdnw4fwq7notcxm0yy1k7q", 26);
     sec_add_scram_fini(&a);
     /* name="" is an empty name (refused later by the store), as Kafka's parser reads it */
-    assert_int_equal(sec_add_scram_parse("SCRAM-SHA-256=[name=\"\",password=x]", &a, err,
-                                         sizeof(err)),
-                     0);
+    assert_int_equal(
+        sec_add_scram_parse("SCRAM-SHA-256=[name=\"\",password=x]", &a, err, sizeof(err)), 0);
     assert_string_equal(a.name, "");
     sec_add_scram_fini(&a);
 }
@@ -148,17 +147,18 @@ static void test_add_scram_apply_stores_usable_credential(void **state)
                                          err, sizeof(err)),
                      0);
     assert_int_equal(sec_add_scram_apply(fx.st, &a, err, sizeof(err)), -EINVAL);
-    assert_string_equal(err, "The 'iterations' value must be >= 4096 for add-scram using SCRAM_SHA_256");
+    assert_string_equal(err,
+                        "The 'iterations' value must be >= 4096 for add-scram using SCRAM_SHA_256");
     sec_add_scram_fini(&a);
-    assert_int_equal(sec_add_scram_parse("SCRAM-SHA-512=[name=a,password=b,iterations=20000]",
-                                         &a, err, sizeof(err)),
+    assert_int_equal(sec_add_scram_parse("SCRAM-SHA-512=[name=a,password=b,iterations=20000]", &a,
+                                         err, sizeof(err)),
                      0);
     assert_int_equal(sec_add_scram_apply(fx.st, &a, err, sizeof(err)), -EINVAL);
-    assert_string_equal(err, "The 'iterations' value must be <= 16384 for add-scram using SCRAM_SHA_512");
+    assert_string_equal(
+        err, "The 'iterations' value must be <= 16384 for add-scram using SCRAM_SHA_512");
     sec_add_scram_fini(&a);
-    assert_int_equal(sec_add_scram_parse("SCRAM-SHA-256=[name=\"\",password=x]", &a, err,
-                                         sizeof(err)),
-                     0);
+    assert_int_equal(
+        sec_add_scram_parse("SCRAM-SHA-256=[name=\"\",password=x]", &a, err, sizeof(err)), 0);
     assert_int_equal(sec_add_scram_apply(fx.st, &a, err, sizeof(err)), -EINVAL);
     assert_string_equal(err, "Username must not be empty");
     sec_add_scram_fini(&a);
@@ -170,9 +170,9 @@ static void test_add_scram_apply_stores_usable_credential(void **state)
     sec_add_scram_fini(&a);
     char user[SEC_USER_MAX + 1];
     static const char login[] = "\0alice\0alice-secret";
-    assert_int_equal(sec_plain_authenticate(fx.st, (const uint8_t *)login, sizeof(login) - 1,
-                                            user, NULL),
-                     SEC_SASL_DONE);
+    assert_int_equal(
+        sec_plain_authenticate(fx.st, (const uint8_t *)login, sizeof(login) - 1, user, NULL),
+        SEC_SASL_DONE);
 
     assert_int_equal(sec_add_scram_parse("SCRAM-SHA-512=[name=kafka,salt=\"" TEST_SALT_B64
                                          "\",saltedpassword=\"" TEST_SP_B64 "\"]",

@@ -114,7 +114,8 @@ static void test_cred_describe_and_delete(void **state)
     assert_int_equal(sec_cred_store_describe(fx.st, "amy", info, 2), 1);
     assert_int_equal(sec_cred_store_apply(fx.st, &del, 1), 1); /* gone now */
     assert_int_equal(del.error, SEC_CRED_RESOURCE_NOT_FOUND);
-    assert_string_equal(del.error_message, "Attempt to delete a user credential that does not exist");
+    assert_string_equal(del.error_message,
+                        "Attempt to delete a user credential that does not exist");
     sec_fx_store_close(&fx);
 }
 
@@ -131,9 +132,18 @@ static void test_cred_apply_checks_each_change(void **state)
         {.user = "u2", .mech = 1, .iterations = 4095, .password = "x"},
         {.user = "u3", .mech = 2, .iterations = 16385, .password = "x"},
         {.user = "u4", .mech = 1, .iterations = 4096},
-        {.user = "u5", .mech = 1, .iterations = 4096, .salted_password = sp, .salted_password_len = 32},
-        {.user = "ok1", .mech = 1, .iterations = 4096, .salt = salt, .salt_len = 8,
-         .salted_password = sp, .salted_password_len = 32},
+        {.user = "u5",
+         .mech = 1,
+         .iterations = 4096,
+         .salted_password = sp,
+         .salted_password_len = 32},
+        {.user = "ok1",
+         .mech = 1,
+         .iterations = 4096,
+         .salt = salt,
+         .salt_len = 8,
+         .salted_password = sp,
+         .salted_password_len = 32},
         {.user = "ok2", .mech = 2, .iterations = 16384, .password = "pw"},
         {.user = "dup", .mech = 1, .iterations = 4096, .password = "a"},
         {.user = "dup", .mech = 2, .iterations = 4096, .password = "b"},
@@ -168,9 +178,8 @@ static void test_cred_apply_checks_each_change(void **state)
     /* the salted form stores exactly what the derivation gives */
     struct sec_scram_cred got, want_cred;
     assert_int_equal(sec_cred_store_get(fx.st, SEC_SASL_SCRAM_SHA_256, "ok1", &got), 0);
-    assert_int_equal(sec_scram_cred_from_salted(SEC_SASL_SCRAM_SHA_256, sp, 32, salt, 8, 4096,
-                                                &want_cred),
-                     0);
+    assert_int_equal(
+        sec_scram_cred_from_salted(SEC_SASL_SCRAM_SHA_256, sp, 32, salt, 8, 4096, &want_cred), 0);
     assert_memory_equal(&got, &want_cred, sizeof(got));
     sec_fx_store_close(&fx);
 }
@@ -223,8 +232,8 @@ static size_t reframe(char *text, size_t len, size_t entries)
     for (char *p = strstr(text, "\nend "); p; p = strstr(p + 1, "\nend "))
         end = p + 1;
     size_t body = end ? (size_t)(end - text) : len;
-    return body + (size_t)sprintf(text + body, "end %zu crc32c=%08x\n", entries,
-                                  kc_crc32c(0, text, body));
+    return body +
+           (size_t)sprintf(text + body, "end %zu crc32c=%08x\n", entries, kc_crc32c(0, text, body));
 }
 
 static void test_cred_damaged_file_refused(void **state)
@@ -265,7 +274,8 @@ static void test_cred_damaged_file_refused(void **state)
     /* an entry twice; the count wrong */
     char *line = strstr(good, "SCRAM-SHA-256");
     size_t llen = (size_t)(strchr(line, '\n') + 1 - line);
-    int n = snprintf(buf, sizeof(buf), "%.*s%.*s", (int)(line - good + llen), good, (int)llen, line);
+    int n =
+        snprintf(buf, sizeof(buf), "%.*s%.*s", (int)(line - good + llen), good, (int)llen, line);
     check_refused(fx.dir, buf, reframe(buf, (size_t)n, 2));
     memcpy(buf, good, len);
     check_refused(fx.dir, buf, reframe(buf, len, 2));
@@ -375,8 +385,8 @@ static void test_cred_readers_during_writes_see_whole_entries(void **state)
     for (int i = 0; i < 2; i++)
         assert_int_equal(pthread_create(&t[i], NULL, reader, &r), 0);
     for (int i = 0; i < 20; i++) {
-        struct sec_cred_change ch = {.user = "churn", .mech = 1, .iterations = 4096,
-                                     .password = "c", .delete = i % 2 == 1};
+        struct sec_cred_change ch = {
+            .user = "churn", .mech = 1, .iterations = 4096, .password = "c", .delete = i % 2 == 1};
         assert_int_equal(sec_cred_store_apply(fx.st, &ch, 1), 0);
     }
     atomic_store(&r.stop, true);

@@ -113,8 +113,7 @@ static void test_plain_checks_against_either_scram_credential(void **state)
     sec_fx_add(fx.st, SEC_SASL_SCRAM_SHA_512, "only512", "pw-b", 8192);
     sec_fx_add(fx.st, SEC_SASL_SCRAM_SHA_256, "both", "pw-c", 4096);
     sec_fx_add(fx.st, SEC_SASL_SCRAM_SHA_512, "both", "pw-c", 4096);
-    static const char m1[] = "\0only256\0pw-a", m2[] = "\0only512\0pw-b",
-                      m3[] = "both\0both\0pw-c";
+    static const char m1[] = "\0only256\0pw-a", m2[] = "\0only512\0pw-b", m3[] = "both\0both\0pw-c";
     assert_int_equal(auth(fx.st, m1, sizeof(m1) - 1, user, &st), SEC_SASL_DONE);
     assert_string_equal(user, "only256");
     assert_null(st.client_message);
@@ -136,7 +135,8 @@ static void test_plain_failures_use_kafka_texts(void **state)
     sec_fx_store_open(&fx);
     sec_fx_add(fx.st, SEC_SASL_SCRAM_SHA_256, "alice", "right", 4096);
     static const char wrong[] = "\0alice\0wrong", unknown[] = "\0bob\0right",
-                      other_authz[] = "admin\0alice\0right", other_authz_wrong[] = "admin\0alice\0x";
+                      other_authz[] = "admin\0alice\0right",
+                      other_authz_wrong[] = "admin\0alice\0x";
     assert_int_equal(auth(fx.st, wrong, sizeof(wrong) - 1, user, &st), -EACCES);
     assert_string_equal(st.client_message, INVALID);
     assert_non_null(strstr(st.reason, "does not match"));

@@ -104,9 +104,8 @@ static void test_principal_from_certificates_matches_java(void **state)
         /* too small a buffer is -ENOSPC, never a cut principal */
         assert_int_equal(sec_principal_from_subject_der(der, len, out, strlen(cases[i].principal)),
                          -ENOSPC);
-        assert_int_equal(sec_principal_from_subject_der(der, len, out,
-                                                        strlen(cases[i].principal) + 1),
-                         0);
+        assert_int_equal(
+            sec_principal_from_subject_der(der, len, out, strlen(cases[i].principal) + 1), 0);
         OPENSSL_free(der);
     }
     kc_test_rmdir(dir);

@@ -23,14 +23,15 @@
 #define V_SALT   "W22ZaJ0SNY7soEsUEjb6gQ=="
 #define V_SNONCE "%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0"
 #define V_FIRST  "n,,n=user,r=rOprNGfwEbeRWgbNEkqO"
-#define V_SFIRST "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096"
+#define V_SFIRST                                                                                   \
+    "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096"
 #define V_FINAL_NOPROOF "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0"
-#define V256_FINAL V_FINAL_NOPROOF ",p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ="
-#define V256_SFINAL "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4="
-#define V512_FINAL                                                                            \
-    V_FINAL_NOPROOF ",p=gMGXRcevScNtxZ6/8lQYpGtnsNAc3mGcmNomv+xnoOMw+3R2xNJdMNnzMlTN8PPC6wdp6dyb" \
+#define V256_FINAL      V_FINAL_NOPROOF ",p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ="
+#define V256_SFINAL     "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4="
+#define V512_FINAL                                                                                 \
+    V_FINAL_NOPROOF ",p=gMGXRcevScNtxZ6/8lQYpGtnsNAc3mGcmNomv+xnoOMw+3R2xNJdMNnzMlTN8PPC6wdp6dyb"  \
                     "EmDYXYTxwnYPJQ=="
-#define V512_SFINAL                                                                           \
+#define V512_SFINAL                                                                                \
     "v=ZQnYEgWQMFmmsM8aQMF0nDDCy/AgCzkwk8CmMZYcMg0vSVlKDanekLtifDSeVGT4+5ZxXnJq199RVG2rR7N7Zw=="
 
 static const uint8_t *u8(const char *s)
@@ -43,8 +44,12 @@ static void add_vector_user(struct sec_fx_store *fx, enum sec_sasl_mech mech)
 {
     uint8_t salt[16];
     assert_int_equal(sec__b64_decode(V_SALT, strlen(V_SALT), salt, sizeof(salt)), 16);
-    struct sec_cred_change ch = {.user = "user", .mech = mech, .iterations = 4096,
-                                 .salt = salt, .salt_len = 16, .password = "pencil"};
+    struct sec_cred_change ch = {.user = "user",
+                                 .mech = mech,
+                                 .iterations = 4096,
+                                 .salt = salt,
+                                 .salt_len = 16,
+                                 .password = "pencil"};
     assert_int_equal(sec_cred_store_apply(fx->st, &ch, 1), 0);
 }
 
@@ -151,9 +156,9 @@ static void test_scram_exchange_both_mechanisms_succeeds(void **state)
         for (size_t u = 0; u < KC_ARRAY_SIZE(users); u++) {
             bool ok = false;
             sec_fx_add(fx.st, (enum sec_sasl_mech)m, users[u], "s3cret, with = signs", 4096 + u);
-            assert_int_equal(exchange(fx.st, (enum sec_sasl_mech)m, users[u],
-                                      "s3cret, with = signs", &st, &ok),
-                             SEC_SASL_DONE);
+            assert_int_equal(
+                exchange(fx.st, (enum sec_sasl_mech)m, users[u], "s3cret, with = signs", &st, &ok),
+                SEC_SASL_DONE);
             assert_true(ok);
         }
     }
@@ -338,8 +343,11 @@ static void test_scram_malformed_final_refused_with_reason(void **state)
     static const struct bad cases[] = {
         {"", KC_EMALFORMED, "empty"},
         {"c=biws", KC_EMALFORMED, "proof (p=) is missing"},
-        {"c=biws,r=" "rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0", KC_EMALFORMED, "proof"},
-        {"r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,c=biws,p=dHzbZapWIk4jUhN+Ute9ytag9zjf"
+        {"c=biws,r="
+         "rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0",
+         KC_EMALFORMED, "proof"},
+        {"r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,c=biws,p=dHzbZapWIk4jUhN+"
+         "Ute9ytag9zjf"
          "MHgsqmmiz7AndVQ=",
          KC_EMALFORMED, "c=) is missing or not first"},
         {"c=biws,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaT"
@@ -349,10 +357,12 @@ static void test_scram_malformed_final_refused_with_reason(void **state)
          "not the one server-first sent"},
         {"c=biws,r=rOprNGfwEbeRWgbNEkqO,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=",
          KC_EMALFORMED, "not the one server-first sent"},
-        {"c=eSws," "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9z"
+        {"c=eSws,"
+         "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9z"
          "jfMHgsqmmiz7AndVQ=",
          KC_EMALFORMED, "channel binding (c=) is not the gs2 header"},
-        {"c=bi*s," "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9z"
+        {"c=bi*s,"
+         "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9z"
          "jfMHgsqmmiz7AndVQ=",
          KC_EMALFORMED, "not base64"},
         {V_FINAL_NOPROOF ",p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ", KC_EMALFORMED,

@@ -86,13 +86,13 @@ static void peer_finish(struct peer *p)
 
 /* kafka-python's client logs in as user/password; returns the server's final rc and what
  * the client printed last ("OK", "BADSIG" or "FAILED"). */
-static int kafka_python_login(struct sec_cred_store *st, enum sec_sasl_mech mech,
-                              const char *user, const char *password, char *verdict)
+static int kafka_python_login(struct sec_cred_store *st, enum sec_sasl_mech mech, const char *user,
+                              const char *password, char *verdict)
 {
     char script[4096], line[8192];
     script_path(script, sizeof(script));
-    char *argv[] = {PYTHON, script, "client", (char *)sec_sasl_mech_name(mech), (char *)user,
-                    (char *)password, NULL};
+    char *argv[] = {PYTHON,       script,           "client", (char *)sec_sasl_mech_name(mech),
+                    (char *)user, (char *)password, NULL};
     struct peer p;
     struct sec_scram_server *s;
     const uint8_t *out;
@@ -123,13 +123,12 @@ static void test_scram_interop_kafka_python_client_logs_in(void **state)
     sec_fx_store_open(&fx);
     for (int m = SEC_SASL_SCRAM_SHA_256; m <= SEC_SASL_SCRAM_SHA_512; m++) {
         sec_fx_add(fx.st, (enum sec_sasl_mech)m, "alice", "alice-secret", 8192);
-        assert_int_equal(kafka_python_login(fx.st, (enum sec_sasl_mech)m, "alice", "alice-secret",
-                                            verdict),
-                         SEC_SASL_DONE);
+        assert_int_equal(
+            kafka_python_login(fx.st, (enum sec_sasl_mech)m, "alice", "alice-secret", verdict),
+            SEC_SASL_DONE);
         assert_string_equal(verdict, "OK"); /* the client verified the server signature */
-        assert_int_equal(kafka_python_login(fx.st, (enum sec_sasl_mech)m, "alice", "wrong",
-                                            verdict),
-                         -EACCES);
+        assert_int_equal(
+            kafka_python_login(fx.st, (enum sec_sasl_mech)m, "alice", "wrong", verdict), -EACCES);
         assert_string_equal(verdict, "FAILED");
         assert_int_equal(kafka_python_login(fx.st, (enum sec_sasl_mech)m, "nobody", "x", verdict),
                          -EACCES);
@@ -156,22 +155,26 @@ static void test_scram_interop_hashlib_vectors_match(void **state)
         uint8_t salt[16];
         sec_fx_store_open(&fx);
         assert_int_equal(sec__b64_decode("W22ZaJ0SNY7soEsUEjb6gQ==", 24, salt, 16), 16);
-        struct sec_cred_change ch = {.user = "user", .mech = m, .iterations = 4096,
-                                     .salt = salt, .salt_len = 16, .password = "pencil"};
+        struct sec_cred_change ch = {.user = "user",
+                                     .mech = m,
+                                     .iterations = 4096,
+                                     .salt = salt,
+                                     .salt_len = 16,
+                                     .password = "pencil"};
         assert_int_equal(sec_cred_store_apply(fx.st, &ch, 1), 0);
         struct sec_scram_server *s;
         const uint8_t *out;
         size_t n;
         assert_int_equal(sec_scram_server_new((enum sec_sasl_mech)m, fx.st, &s), 0);
         sec__scram_server_set_nonce(s, "%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0");
-        assert_int_equal(sec_scram_server_step(s, (const uint8_t *)msg[0], strlen(msg[0]), &out,
-                                               &n, NULL),
-                         SEC_SASL_CONTINUE);
+        assert_int_equal(
+            sec_scram_server_step(s, (const uint8_t *)msg[0], strlen(msg[0]), &out, &n, NULL),
+            SEC_SASL_CONTINUE);
         assert_int_equal(n, strlen(msg[1]));
         assert_memory_equal(out, msg[1], n);
-        assert_int_equal(sec_scram_server_step(s, (const uint8_t *)msg[2], strlen(msg[2]), &out,
-                                               &n, NULL),
-                         SEC_SASL_DONE);
+        assert_int_equal(
+            sec_scram_server_step(s, (const uint8_t *)msg[2], strlen(msg[2]), &out, &n, NULL),
+            SEC_SASL_DONE);
         assert_int_equal(n, strlen(msg[3]));
         assert_memory_equal(out, msg[3], n);
         sec_scram_server_free(s);

@@ -69,8 +69,7 @@ void tls_fx_pair(int *a, int *b, int sndbuf, int rcvbuf)
     assert_int_equal(fcntl(*b, F_SETFL, fcntl(*b, F_GETFL) | O_NONBLOCK), 0);
 }
 
-void tls_fx_handshake(struct zc_tls *server, struct zc_tls *client, int *server_rc,
-                      int *client_rc)
+void tls_fx_handshake(struct zc_tls *server, struct zc_tls *client, int *server_rc, int *client_rc)
 {
     int64_t deadline = kc_mono_ms() + 5000;
     *server_rc = *client_rc = 0;

@@ -24,8 +24,7 @@ struct zc_tls_ctx *tls_fx_client(const char *dir, const char *cert);
 void tls_fx_pair(int *a, int *b, int sndbuf, int rcvbuf);
 
 /* Run both handshakes until each has succeeded or failed (or 5 s passed: 0). */
-void tls_fx_handshake(struct zc_tls *server, struct zc_tls *client, int *server_rc,
-                      int *client_rc);
+void tls_fx_handshake(struct zc_tls *server, struct zc_tls *client, int *server_rc, int *client_rc);
 
 /* Wait (poll, up to 5 s) for what the session waits for; fails the test on timeout. */
 void tls_fx_wait(int fd, const struct zc_tls *t);

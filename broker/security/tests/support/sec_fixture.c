@@ -54,8 +54,8 @@ void sec_fx_store_close(struct sec_fx_store *fx)
 void sec_fx_add(struct sec_cred_store *st, enum sec_sasl_mech mech, const char *user,
                 const char *password, uint32_t iterations)
 {
-    struct sec_cred_change ch = {.user = user, .mech = mech, .iterations = iterations,
-                                 .password = password};
+    struct sec_cred_change ch = {
+        .user = user, .mech = mech, .iterations = iterations, .password = password};
     assert_int_equal(sec_cred_store_apply(st, &ch, 1), 0);
     assert_int_equal(ch.error, SEC_CRED_OK);
 }
