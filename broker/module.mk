@@ -18,6 +18,8 @@
 
 BRK_STORAGE := partitioning appendLog mmap threadCore zeroCopy common
 
+include broker/security/module.mk
+
 $(eval $(call kc_module,broker/native/codec,brk_np,common,))
 $(eval $(call kc_module,broker/kafka,brk_kafka,common,))
 include broker/kafka/codec/module.mk

@@ -155,6 +155,50 @@ def kafka_seeds():
     return out
 
 
+def scram_exchange(gs2, user, cnonce, extensions=""):
+    """client-first and client-final of an RFC 7677 exchange (password "pencil", the RFC's
+    salt and server nonce: what fuzz_sasl_scram's server holds), computed with hashlib so
+    that a seed can reach the proof check and succeed."""
+    import base64
+    import hashlib
+    import hmac
+    snonce, salt_b64 = "%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0", "W22ZaJ0SNY7soEsUEjb6gQ=="
+    mac = lambda k, m: hmac.new(k, m, hashlib.sha256).digest()
+    salted = hashlib.pbkdf2_hmac("sha256", b"pencil", base64.b64decode(salt_b64), 4096)
+    client_key = mac(salted, b"Client Key")
+    stored_key = hashlib.sha256(client_key).digest()
+    bare = "n=%s,r=%s%s" % (user, cnonce, extensions)
+    server_first = "r=%s%s,s=%s,i=4096" % (cnonce, snonce, salt_b64)
+    without_proof = "c=%s,r=%s%s" % (base64.b64encode(gs2.encode()).decode(), cnonce, snonce)
+    auth = ("%s,%s,%s" % (bare, server_first, without_proof)).encode()
+    proof = bytes(a ^ b for a, b in zip(client_key, mac(stored_key, auth)))
+    return (gs2 + bare).encode(), ("%s,p=%s" % (without_proof, base64.b64encode(proof).decode())).encode()
+
+
+def sasl_seeds():
+    """SCRAM: RFC 7677's own messages, and the shapes real clients send (Kafka's Java client
+    and kafka-python: "n,,n=<user>,r=<nonce>", c=biws; a delegation-token login with the
+    tokenauth extension; an authzid; escaped names). PLAIN: what Kafka's PlainSaslClient and
+    librdkafka send ("\\0user\\0password"), with and without an authzid."""
+    scram = {}
+    first, final = scram_exchange("n,,", "user", "rOprNGfwEbeRWgbNEkqO")
+    scram["rfc7677"] = first + b"\n" + final
+    scram["rfc7677_wrong_proof"] = first + b"\n" + final[:-10] + b"AAAAAAAAA="
+    first, final = scram_exchange("n,a=user,", "user", "fyko+d2lbbFgONRv9qkxdawL")
+    scram["authzid"] = first + b"\n" + final
+    first, final = scram_exchange("n,,", "user", "3rfcNHYJY1ZVvWVs7j", ",ext=value")
+    scram["extension"] = first + b"\n" + final
+    scram["tokenauth"] = b"n,,n=7LdKf3GNRxuDpmR1QyxFlw,r=1jpq0mddzlxyhnxuzgfzojcf6,tokenauth=true"
+    scram["escaped_names"] = b"n,a=a=2Cb=3Dc,n=a=2Cb=3Dc,r=abc\nc=bixhPWE9MkNiPTNEYyw=,r=abc%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=AAAA"
+    plain = {
+        "java_client": b"\0alice\0alice-secret",
+        "authzid": b"alice\0alice\0alice-secret",
+        "vector_user": b"\0user\0pencil",
+        "utf8": "\0j\u00f3zef\0p\u00e4ss".encode(),
+    }
+    return scram, plain
+
+
 def main():
     batches = kcat_batches()
     for name, data in native_requests(batches[0]).items():
@@ -166,6 +210,11 @@ def main():
         write("fuzz_segment_recovery", name, data)
     for name, data in kafka_seeds().items():
         write("fuzz_kafka_request", name, data)
+    scram, plain = sasl_seeds()
+    for name, data in scram.items():
+        write("fuzz_sasl_scram", name, data)
+    for name, data in plain.items():
+        write("fuzz_sasl_plain", name, data)
 
 
 if __name__ == "__main__":

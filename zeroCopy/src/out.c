@@ -155,8 +155,8 @@ int zc__out_file_copy(struct zc_out *q, int fd, off_t pos, size_t len,
     return out_file(q, fd, pos, len, release, arg, true);
 }
 
-/* n bytes of the head piece were accepted by the socket. */
-static void head_advance(struct zc_out *q, struct zc_piece *pc, size_t n)
+/* n bytes of the head piece were accepted by the socket (or by a TLS session). */
+void zc__out_advance(struct zc_out *q, struct zc_piece *pc, size_t n)
 {
     pc->len -= n;
     q->pending -= n;
@@ -193,7 +193,7 @@ static int send_mem(struct zc_out *q, int sock)
         size_t take = left < pc->len ? left : pc->len;
         pc->u.mem.p += take;
         left -= take;
-        head_advance(q, pc, take);
+        zc__out_advance(q, pc, take);
     }
     return 0;
 }
@@ -230,7 +230,7 @@ static int send_file_copy(struct zc_out *q, struct zc_piece *pc, int sock)
         return -EAGAIN; /* as in send_mem */
     pc->u.file.off += (size_t)sent;
     q->sent_copied += (uint64_t)sent;
-    head_advance(q, pc, (size_t)sent);
+    zc__out_advance(q, pc, (size_t)sent);
     return 0;
 }
 
@@ -256,7 +256,7 @@ static int send_file(struct zc_out *q, struct zc_piece *pc, int sock)
         return -EIO; /* the file ends inside the range: it was truncated under us */
     pc->u.file.pos = pos;
     q->sent_sendfile += (uint64_t)sent;
-    head_advance(q, pc, (size_t)sent);
+    zc__out_advance(q, pc, (size_t)sent);
     return 0;
 }
 

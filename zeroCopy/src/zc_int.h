@@ -53,4 +53,8 @@ struct zc_piece {
 int zc__out_file_copy(struct zc_out *q, int fd, off_t pos, size_t len,
                       void (*release)(void *arg), void *arg);
 
+/* n bytes of the head piece pc have left the queue (sent, or taken by a TLS session):
+ * advance it, finish it when it is done. For out.c and tls_out.c. */
+void zc__out_advance(struct zc_out *q, struct zc_piece *pc, size_t n);
+
 #endif
