@@ -22,6 +22,51 @@
 #include "brk_kafka.h"
 #include "brk_native.h"
 #include "kc_common.h"
+#include "sec_cred.h"
+
+/*
+ * kafka_broker --data-dir D --add-scram 'SCRAM-SHA-256=[name=alice,password=alice-secret]':
+ * store the credentials (salted: never the password) in D and exit, as Kafka's
+ * kafka-storage format --add-scram does before a first start. Nothing is printed that
+ * holds a secret.
+ */
+static int add_scram(const struct brk_config *cfg)
+{
+    struct sec_cred_store *st = NULL;
+    char err[512];
+    int rc = kc_mkdir_p(cfg->data_dir, 0755);
+    if (rc == 0 && (rc = sec_cred_store_open(cfg->data_dir, &st)) != 0)
+        fprintf(stderr, "kafka_broker: cannot open the credentials in %s: %s\n",
+                cfg->data_dir, kc_strerror(rc));
+    for (int i = 0; rc == 0 && i < cfg->nadd_scram; i++) {
+        struct sec_add_scram a;
+        if ((rc = sec_add_scram_parse(cfg->add_scram[i], &a, err, sizeof(err))) == 0) {
+            rc = sec_add_scram_apply(st, &a, err, sizeof(err));
+            sec_add_scram_fini(&a);
+        }
+        if (rc)
+            fprintf(stderr, "kafka_broker: --add-scram: %s\n", err);
+        else
+            printf("stored a SCRAM credential in %s\n", cfg->data_dir);
+    }
+    sec_cred_store_close(st); /* NULL is fine */
+    return rc ? 1 : 0;
+}
+
+/* "listening on 127.0.0.1:9092" (the first listener: scripts read this line), then one
+ * "listening on NAME://host:port" per further listener. */
+static void print_listeners(struct brk_server *srv, const struct brk_config *cfg)
+{
+    printf("listening on %s:%d\n", cfg->bind, brk_server_bound_port(srv));
+    for (int i = 1; i < brk_server_nlisteners(srv); i++) {
+        const char *name;
+        enum brk_secproto proto;
+        int port;
+        brk_server_listener(srv, i, &name, &proto, &port);
+        printf("listening on %s://%s:%d (%s)\n", name, cfg->sec.listeners[i].host, port,
+               brk_secproto_name(proto));
+    }
+}
 
 /* The doors: native and Kafka share the main listener (asked in this order to claim a new
  * connection); HTTP has its own, metrics.port (-1: none). */
@@ -56,6 +101,8 @@ int main(int argc, char **argv)
         return 2;
     }
     kc_log_set_level(cfg.log_level);
+    if (cfg.nadd_scram > 0)
+        return add_scram(&cfg);
     if ((rc = brk_signals_block()) != 0) {
         fprintf(stderr, "kafka_broker: cannot set up signals: %s\n", kc_strerror(rc));
         return 1;
@@ -71,7 +118,7 @@ int main(int argc, char **argv)
         return 1;
     }
     brk_server_info(srv, &info);
-    printf("listening on %s:%d\n", cfg.bind, brk_server_bound_port(srv));
+    print_listeners(srv, &cfg);
     printf("data in %s (%d topics, %d partitions, %d recovered, %lld group offsets)\n",
            realpath(cfg.data_dir, abs) ? abs : cfg.data_dir, info.topics, info.partitions,
            info.recovered, (long long)info.offsets);

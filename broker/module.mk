@@ -17,21 +17,22 @@
 # build/bin/kafka_broker on an ephemeral 127.0.0.1 port and drive it over the network.
 
 BRK_STORAGE := partitioning appendLog mmap threadCore zeroCopy common
+BRK_CORE := broker/core broker/security
 
 include broker/security/module.mk
 
 $(eval $(call kc_module,broker/native/codec,brk_np,common,))
 $(eval $(call kc_module,broker/kafka,brk_kafka,common,))
 include broker/kafka/codec/module.mk
-$(eval $(call kc_module,broker/core,brk_core,$(BRK_STORAGE),))
-$(eval $(call kc_module,broker/native/serve,brk_native,broker/core broker/native/codec $(BRK_STORAGE),))
-$(eval $(call kc_module,broker/kafka/serve,brk_kafka_serve,broker/core broker/kafka $(BRK_STORAGE),))
+$(eval $(call kc_module,broker/core,brk_core,broker/security $(BRK_STORAGE),))
+$(eval $(call kc_module,broker/native/serve,brk_native,$(BRK_CORE) broker/native/codec $(BRK_STORAGE),))
+$(eval $(call kc_module,broker/kafka/serve,brk_kafka_serve,$(BRK_CORE) broker/kafka $(BRK_STORAGE),))
 
 include broker/http/codec/module.mk
-$(eval $(call kc_module,broker/http/serve,brk_http,broker/core broker/http/codec $(BRK_STORAGE),))
+$(eval $(call kc_module,broker/http/serve,brk_http,$(BRK_CORE) broker/http/codec $(BRK_STORAGE),))
 
 broker/cli_LDLIBS := -ledit
 $(eval $(call kc_module,broker/cli,brk_cli,broker/native/codec broker/http/codec common,kafka_cli))
 
 broker_RUN_ARGS ?=
-$(eval $(call kc_module,broker,brk,broker/http/serve broker/kafka/serve broker/native/serve broker/core broker/http/codec broker/kafka broker/native/codec $(BRK_STORAGE),kafka_broker))
+$(eval $(call kc_module,broker,brk,broker/http/serve broker/kafka/serve broker/native/serve $(BRK_CORE) broker/http/codec broker/kafka broker/native/codec $(BRK_STORAGE),kafka_broker))

@@ -109,12 +109,30 @@ static void test_0008_advertised_listener_and_group_timings_parse(void **state)
     assert_int_equal(cfg.advertised_port, 0);
     assert_int_equal(brk_config_set(&cfg, "advertised.listeners",
                                     "PLAINTEXT://broker.example:19092", err, sizeof(err)), 0);
+    assert_int_equal(brk_config_check(&cfg, err, sizeof(err)), 0); /* entries bind here */
     assert_string_equal(cfg.advertised_host, "broker.example");
     assert_int_equal(cfg.advertised_port, 19092);
     assert_string_equal(cfg.bind, "127.0.0.1"); /* the listener is untouched */
+    /* Several listeners: each entry goes to the listener its name says; a name that no
+     * listener has is an error that says so. */
+    assert_int_equal(brk_config_set(&cfg, "listeners",
+                                    "PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0", err,
+                                    sizeof(err)), 0);
+    assert_int_equal(brk_config_set(&cfg, "advertised.listeners",
+                                    "PLAINTEXT://a.example:1,SSL://b.example:2", err,
+                                    sizeof(err)), 0);
+    assert_int_equal(brk_config_check(&cfg, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "SSL names no listener"));
+    assert_int_equal(brk_config_set(&cfg, "advertised.listeners",
+                                    "PLAINTEXT://a.example:1,SASL_PLAINTEXT://b.example:2", err,
+                                    sizeof(err)), 0);
+    assert_int_equal(brk_config_check(&cfg, err, sizeof(err)), 0);
+    assert_string_equal(cfg.sec.listeners[1].adv_host, "b.example");
+    assert_int_equal(cfg.sec.listeners[1].adv_port, 2);
     assert_int_equal(brk_config_set(&cfg, "advertised.listeners", "a:1,b:2", err, sizeof(err)),
-                     -EINVAL);
-    assert_non_null(strstr(err, "one listener only"));
+                     0);
+    assert_int_equal(brk_config_check(&cfg, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "advertised twice"));
     assert_int_equal(brk_config_set(&cfg, "group.initial.rebalance.delay.ms", "0", err,
                                     sizeof(err)), 0);
     assert_int_equal(cfg.group_initial_rebalance_delay_ms, 0);

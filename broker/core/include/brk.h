@@ -80,6 +80,11 @@ int brk_server_destroy(struct brk_server *srv);
 
 /* The port the main listener is bound to (the real one after --port 0). Any thread. */
 int brk_server_bound_port(const struct brk_server *srv);
+/* The configured listeners (listeners=), in order: their count, and listener i's name
+ * ("SASL_SSL", "CLIENT"), security protocol and real port. */
+int brk_server_nlisteners(const struct brk_server *srv);
+void brk_server_listener(const struct brk_server *srv, int i, const char **name,
+                         enum brk_secproto *proto, int *port);
 
 /* Where the broker is in its life: for health checks (HTTP /health). Any thread. */
 enum brk_phase { BRK_STARTING, BRK_SERVING, BRK_DRAINING, BRK_STOPPED };

@@ -65,6 +65,7 @@
 #include <sys/queue.h>
 
 #include "alog.h"
+#include "brk_config.h"
 #include "kc_buf.h"
 #include "tcore.h"
 
@@ -137,6 +138,45 @@ bool brk_conn_draining(const struct brk_conn *c);
  * its latency is measured from the start of serve to the moment its answer is ready. Call
  * it from serve (for a parked request: brk_park_start records it instead). */
 void brk_conn_set_api(struct brk_conn *c, int api);
+
+/* ---- who is asking: security (core/src/auth.c) ------------------------------------------- */
+
+/* The security protocol of the listener c came in on. */
+enum brk_secproto brk_conn_secproto(const struct brk_conn *c);
+/* "User:alice" (SASL, or a client certificate's subject), else "User:ANONYMOUS". Valid as
+ * long as the connection, until it authenticates again (it cannot, here). */
+const char *brk_conn_principal(const struct brk_conn *c);
+/* The address a client of c's listener is told to connect to (Kafka's Metadata,
+ * FindCoordinator): advertised.listeners' entry for the listener, else its bound address. */
+const char *brk_conn_advertised_host(const struct brk_conn *c);
+int brk_conn_advertised_port(const struct brk_conn *c);
+/* The client's address as text ("127.0.0.1"), as ACLs name hosts. */
+const char *brk_conn_host(const struct brk_conn *c);
+/* A SASL listener whose client has not authenticated yet: serve only the exchange (and
+ * what a client must ask before it, Kafka's ApiVersions); refuse the rest. */
+bool brk_conn_must_authenticate(const struct brk_conn *c);
+/* The answer to a failed authentication is queued: send it, read nothing more, and close
+ * after connection.failed.authentication.delay.ms. */
+void brk_conn_close_failed_auth(struct brk_conn *c);
+
+/* The SASL mechanisms enabled (sasl.enabled.mechanisms), into names[0..cap); their count. */
+int brk_sasl_mechanisms(const struct brk_conn *c, const char **names, int cap);
+/* Start c's one exchange with mechanism mech[0..len). 0; KC_EUNSUPPORTED (not a mechanism
+ * enabled here: Kafka's UNSUPPORTED_SASL_MECHANISM); -EPROTO (an exchange already started
+ * or done: ILLEGAL_SASL_STATE); -ENOMEM. */
+int brk_sasl_begin(struct brk_conn *c, const char *mech, size_t len);
+/* Feed the client's next message. 0 (continue: send *out), 1 (done: send *out, possibly
+ * empty; c is authenticated and has its principal), < 0 failed: answer with
+ * *client_message (Kafka's generic text, never whether the user exists), then
+ * brk_conn_close_failed_auth; -EPROTO for a step without an exchange (ILLEGAL_SASL_STATE).
+ * *out stays valid until the next call. PLAIN costs one PBKDF2 (about 1 ms here). */
+int brk_sasl_step(struct brk_conn *c, const uint8_t *in, size_t len, const uint8_t **out,
+                  size_t *out_len, const char **client_message);
+
+/* May c's principal do op (enum sec_acl_op) on the resource (enum sec_resource_type,
+ * name[0..len))? Always true without authorizer.class.name. A denial is logged. Any
+ * thread that owns c. */
+bool brk_authorize(const struct brk_conn *c, int op, int type, const char *name, size_t len);
 
 /* ---- answers, in order ------------------------------------------------------------------- */
 

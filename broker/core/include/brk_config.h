@@ -22,9 +22,58 @@
 #include "alog.h"
 #include "kc_log.h"
 
+/* A listener's security protocol (Kafka's names). */
+enum brk_secproto { BRK_PLAINTEXT, BRK_SSL, BRK_SASL_PLAINTEXT, BRK_SASL_SSL };
+
+static inline bool brk_secproto_tls(enum brk_secproto p)
+{
+    return p == BRK_SSL || p == BRK_SASL_SSL;
+}
+
+static inline bool brk_secproto_sasl(enum brk_secproto p)
+{
+    return p == BRK_SASL_PLAINTEXT || p == BRK_SASL_SSL;
+}
+
+/* "PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL". */
+const char *brk_secproto_name(enum brk_secproto p);
+
+#define BRK_LISTENERS_CFG_MAX 6
+#define BRK_SSL_KEYS_MAX      16
+
+struct brk_listener_config {
+    char name[32];             /* PLAINTEXT, SASL_SSL, or a name of listener.security.protocol.map */
+    enum brk_secproto proto;   /* resolved by brk_config_check */
+    char host[256];
+    int port;                  /* 0: ephemeral */
+    char adv_host[256];        /* advertised.listeners' entry of this name ("": none) */
+    int adv_port;              /* 0: the bound port */
+};
+
+/* Security (config_security.c): what Kafka's keys for it hold. */
+struct brk_security_config {
+    struct brk_listener_config listeners[BRK_LISTENERS_CFG_MAX]; /* [0] is bind/port */
+    int nlisteners;                       /* listeners (1 unless several are given) */
+    char protocol_map[512];               /* listener.security.protocol.map, as given */
+    char advertised[1024];                /* advertised.listeners, as given */
+    struct {
+        char key[48];
+        char value[PATH_MAX];
+    } ssl[BRK_SSL_KEYS_MAX];              /* ssl.* for the TLS listeners (zc_tls_config_set) */
+    int nssl;
+    int64_t ssl_handshake_timeout_ms;     /* ssl.handshake.timeout.ms (this broker's own) */
+    char sasl_mechanisms[128];            /* sasl.enabled.mechanisms */
+    char authorizer[256];                 /* authorizer.class.name: "" = no ACLs */
+    char super_users[1024];               /* super.users: User:a;User:b */
+    bool allow_everyone_if_no_acl;        /* allow.everyone.if.no.acl.found */
+    int64_t failed_auth_delay_ms;         /* connection.failed.authentication.delay.ms */
+    bool metrics_basic_auth;              /* metrics.basic.auth (this broker's own) */
+};
+
 struct brk_config {
     char bind[256];                       /* listeners host / --bind */
     int port;                             /* listeners port / --port (0: ephemeral) */
+    struct brk_security_config sec;       /* more listeners, TLS, SASL, ACLs */
     char advertised_host[256];            /* advertised.listeners host ("" = from bind) */
     int advertised_port;                  /* advertised.listeners port (0 = the bound one) */
     char data_dir[PATH_MAX];              /* log.dirs (one directory) / --data-dir */
@@ -51,6 +100,9 @@ struct brk_config {
     struct alog_config log;               /* log.segment.bytes, log.retention.*, log.flush.*,
                                              log.roll.*, log.index.*, message.max.bytes */
     char config_file[PATH_MAX];           /* --config, "" if none */
+    const char *add_scram[16];            /* --add-scram ARG...: store these and exit
+                                             (point into argv) */
+    int nadd_scram;
     uint8_t unit_rank[2];                 /* private: the finest unit given so far for
                                              retention [0] and roll [1] (0 none, 1 hours,
                                              2 minutes, 3 ms): the finer one wins */
@@ -80,7 +132,7 @@ int brk_config_from_args(struct brk_config *cfg, int argc, char **argv, FILE *ou
 
 /* Cross-field checks after everything was applied (e.g. fetch.max.bytes vs. the frame
  * limit). 0 or -EINVAL with err. */
-int brk_config_check(const struct brk_config *cfg, char *err, size_t cap);
+int brk_config_check(struct brk_config *cfg, char *err, size_t cap);
 
 /* Print every setting as key=value (the effective configuration), for --help and logs. */
 void brk_config_print(const struct brk_config *cfg, FILE *f);

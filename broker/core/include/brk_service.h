@@ -47,6 +47,13 @@ struct tcore_loop *brk_server_loop(const struct brk_server *srv, int i);
  * interface) and the real port. Any thread. */
 const char *brk_server_host(const struct brk_server *srv);
 int brk_server_port(const struct brk_server *srv);
+/* The security stores, for the doors' admin APIs (ACLs, SCRAM credentials): the
+ * authorizer (NULL without authorizer.class.name) and the credential store. Open once the
+ * broker serves; thread-safe (broker/security). */
+struct sec_authorizer;
+struct sec_cred_store;
+struct sec_authorizer *brk_server_authorizer(const struct brk_server *srv);
+struct sec_cred_store *brk_server_credentials(const struct brk_server *srv);
 
 /* ---- topics ------------------------------------------------------------------------------ */
 

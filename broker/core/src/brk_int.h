@@ -28,13 +28,26 @@
 #include "brk_params.h"
 #include "brk_service.h"
 #include "kc_common.h"
+#include "sec_acl.h"
+#include "sec_cred.h"
 #include "zc.h"
+#include "zc_tls.h"
 
 #define BRK_ADAPTERS_MAX  8
 #define BRK_LISTENERS_MAX 8
 
 struct brk_loop;
 struct brk_listener;
+
+/* ---- security settings (config_security.c) --------------------------------------------- */
+
+void brk__config_security_init(struct brk_config *cfg);
+/* 0 applied, 2 not a security key, -EINVAL with err. */
+int brk__config_security_set(struct brk_config *cfg, const char *key, const char *value,
+                             char *err, size_t cap);
+/* Resolve each listener's protocol, check what text can: 0 or -EINVAL with err. */
+int brk__config_security_check(struct brk_config *cfg, char *err, size_t cap);
+void brk__config_security_print(const struct brk_config *cfg, FILE *f);
 
 /* ---- the offsets store (offsets.c) ------------------------------------------------------ */
 
@@ -110,8 +123,17 @@ struct brk_conn {
     struct brk_server *srv;
     const struct brk_listener *lst; /* accepted on */
     int fd;
-    char peer[64];
+    char peer[64];                  /* "127.0.0.1:53124", for logs */
+    char host[48];                  /* "127.0.0.1": the client's address, for ACLs */
     int adapter;                    /* index in srv->adapters; -1 until claimed */
+    /* security (tls.c, auth.c) */
+    struct zc_tls *tls;             /* TLS listeners: the session (NULL: plaintext) */
+    short tls_wait;                 /* POLLIN/POLLOUT the last TLS call waits for */
+    bool handshaking;               /* the TLS handshake is not done yet */
+    bool authenticated;             /* SASL listeners: an exchange succeeded */
+    char *principal;                /* "User:alice", malloc'ed; NULL: User:ANONYMOUS */
+    struct brk__sasl *sasl;         /* an exchange in progress */
+    int64_t accepted_ms;
     void *state;                    /* the adapter's */
     uint8_t *in;                    /* received, not yet served */
     size_t in_len;
@@ -137,6 +159,7 @@ struct brk_conn {
     bool linger;                    /* after sending, shut the write side and wait for EOF */
     bool lingering;
     bool dead;                      /* fd closed; memory kept until refs reach 0 */
+    bool delay_close;               /* a failed authentication: close when the timer says */
     struct tcore_task adopt;        /* the hand-over from the accepting loop */
     struct tcore_timer linger_timer;
 };
@@ -170,14 +193,38 @@ void brk__loop_drain(struct brk_loop *bl);
 /* Free every connection still on bl (after its thread stopped). */
 void brk__loop_free_conns(struct brk_loop *bl);
 
+/* ---- the transport and security (tls.c, auth.c) ---------------------------------------- */
+
+/* Open a TLS session on a connection of a TLS listener (adopt). 0 or -ENOMEM. */
+int brk__tls_start(struct brk_conn *c);
+/* Advance c's handshake: 1 done, 0 waiting, < 0 killed. Loop thread. */
+int brk__tls_handshake(struct brk_conn *c);
+/* recv() through the connection's transport: > 0, 0 EOF, -EAGAIN, < 0 error. */
+ssize_t brk__conn_recv(struct brk_conn *c, void *buf, size_t len);
+/* Send what c->out holds through the transport: 1 all sent, 0 wait, < 0 error. */
+int brk__conn_transmit(struct brk_conn *c);
+/* Bytes owed to the socket: the queue's and the TLS session's. */
+size_t brk__conn_unsent(const struct brk_conn *c);
+/* Free the session and the SASL exchange (kill). */
+void brk__conn_security_free(struct brk_conn *c);
+void brk__sasl_free(struct brk_conn *c);
+/* Server start/stop of TLS context, credentials, authorizer. */
+int brk__security_create(struct brk_server *srv);
+int brk__security_open(struct brk_server *srv);
+void brk__security_close(struct brk_server *srv);
+
 /* ---- listeners (listen.c) --------------------------------------------------------------- */
 
 struct brk_listener {
     struct brk_server *srv;
+    const char *name;              /* "PLAINTEXT", "SASL_SSL", "CLIENT", ... */
+    enum brk_secproto proto;
     int fd;                        /* -1 once closed (drain) */
     int port;                      /* the bound one */
     int adapter;                   /* -1: shared (adapters claim); else that adapter's own */
     bool watched;                  /* loop 0 accepts on it (loop 0's thread) */
+    char adv_host[256];            /* what Kafka clients coming in here are told */
+    int adv_port;
 };
 
 /* Bind and listen on host:port; *port gets the real one. 0 or -errno. */
@@ -232,6 +279,10 @@ struct brk_server {
     int stopfd;                     /* eventfd: brk_server_stop */
     int sigfd;                      /* signalfd: SIGINT, SIGTERM */
     struct brk_metrics metrics;     /* server-wide counters (metrics.c) */
+    struct zc_tls_ctx *tls;         /* the TLS listeners' context (ssl.*), or NULL */
+    struct sec_cred_store *creds;   /* SASL credentials (open with storage) */
+    struct sec_authorizer *authz;   /* ACLs, when authorizer.class.name is set */
+    int64_t sasl_mechs;             /* bit per enum sec_sasl_mech enabled */
     struct brk_server_info info;
 };
 

@@ -22,6 +22,9 @@
 #define BRK_DEFAULT_OFFSETS_PARTITIONS  1           /* offsets.topic.num.partitions (Kafka 50) */
 #define BRK_DEFAULT_RETENTION_CHECK_MS  300000      /* log.retention.check.interval.ms */
 #define BRK_DEFAULT_SHUTDOWN_MS         10000       /* shutdown.timeout.ms (ours) */
+#define BRK_DEFAULT_SSL_HANDSHAKE_MS    10000       /* ssl.handshake.timeout.ms (ours) */
+#define BRK_DEFAULT_SASL_MECHANISMS     "SCRAM-SHA-256,SCRAM-SHA-512" /* Kafka: GSSAPI */
+#define BRK_DEFAULT_FAILED_AUTH_DELAY_MS 100        /* connection.failed.authentication.delay.ms */
 #define BRK_DEFAULT_METRICS_PORT        9644        /* metrics.port (ours; 0 ephemeral, -1 off) */
 #define BRK_DEFAULT_METRICS_BIND        "127.0.0.1" /* metrics.bind (ours): loopback only */
 /* The consumer-group coordinator's settings (a Kafka adapter's; Kafka's broker keys). */

@@ -15,11 +15,12 @@
 
 #include "brk.h"
 #include "brk_config.h"
+#include "brk_int.h"
 #include "brk_params.h"
 #include "kc_common.h"
 
-enum cfg_type { CFG_I32, CFG_I64, CFG_MS, CFG_SIZE32, CFG_SIZE64, CFG_STR, CFG_LISTENERS,
-                CFG_ADVERTISED, CFG_LEVEL, CFG_HOURS, CFG_MINUTES, CFG_BOOL };
+enum cfg_type { CFG_I32, CFG_I64, CFG_MS, CFG_SIZE32, CFG_SIZE64, CFG_STR,
+                CFG_LEVEL, CFG_HOURS, CFG_MINUTES, CFG_BOOL };
 
 struct cfg_key {
     const char *name;
@@ -35,8 +36,6 @@ struct cfg_key {
 #define DAY_MS        86400000LL
 
 static const struct cfg_key cfg_keys[] = {
-    {"listeners", CFG_LISTENERS, 0, 0, 0, 0},
-    {"advertised.listeners", CFG_ADVERTISED, 0, 0, 0, 0},
     {"log.dirs", CFG_STR, S(data_dir), 0, 0},
     {"log.dir", CFG_STR, S(data_dir), 0, 0},
     {"num.partitions", CFG_I32, F(num_partitions), 1, 1 << 20},
@@ -78,8 +77,7 @@ static const struct cfg_key cfg_keys[] = {
 /* Kafka keys that make no difference here (one broker, no ZooKeeper, no replication). */
 static const char *const cfg_ignored[] = {
     "broker.id", "node.id", "process.roles", "controller.quorum.voters",
-    "controller.listener.names", "inter.broker.listener.name",
-    "listener.security.protocol.map", "num.io.threads", "socket.send.buffer.bytes",
+    "controller.listener.names", "inter.broker.listener.name", "num.io.threads", "socket.send.buffer.bytes",
     "socket.receive.buffer.bytes", "num.recovery.threads.per.data.dir",
     "offsets.topic.replication.factor", "transaction.state.log.replication.factor",
     "transaction.state.log.min.isr", "zookeeper.connect", "zookeeper.connection.timeout.ms",
@@ -106,6 +104,7 @@ void brk_config_init(struct brk_config *cfg)
     cfg->retention_check_interval_ms = BRK_DEFAULT_RETENTION_CHECK_MS;
     cfg->shutdown_timeout_ms = BRK_DEFAULT_SHUTDOWN_MS;
     cfg->max_partitions_per_topic = 1024;
+    brk__config_security_init(cfg);
     cfg->metrics_port = BRK_DEFAULT_METRICS_PORT;
     strlcpy(cfg->metrics_bind, BRK_DEFAULT_METRICS_BIND, sizeof(cfg->metrics_bind));
     cfg->log_level = KC_LOG_INFO;
@@ -124,36 +123,6 @@ static int cfg_fail(char *err, size_t cap, const char *fmt, ...)
     vsnprintf(err, cap, fmt, ap);
     va_end(ap);
     return -EINVAL;
-}
-
-/*
- * "PLAINTEXT://host:port" or "host:port" (one listener) into host[256] and *port; an empty
- * host becomes empty_host. Used by listeners (where to bind) and advertised.listeners
- * (what Kafka clients are told to connect to).
- */
-static int cfg_hostport(const char *v, char *host, const char *empty_host, int *port,
-                        char *err, size_t cap)
-{
-    const char *hp = strstr(v, "://") ? strstr(v, "://") + 3 : v;
-    const char *colon = strrchr(hp, ':');
-    int64_t n;
-    if (strchr(v, ','))
-        return cfg_fail(err, cap, "one listener only, not '%s'", v);
-    if (!colon || kc_parse_i64(colon + 1, 0, 65535, &n) != 0)
-        return cfg_fail(err, cap, "want PLAINTEXT://host:port, not '%s'", v);
-    size_t hlen = (size_t)(colon - hp);
-    if (hp[0] == '[' && hlen >= 2 && hp[hlen - 1] == ']') { /* [v6] */
-        hp++;
-        hlen -= 2;
-    }
-    if (hlen >= 256)
-        return cfg_fail(err, cap, "host name too long");
-    if (hlen == 0)
-        strlcpy(host, empty_host, 256);
-    else
-        strlcpy(host, hp, hlen + 1);
-    *port = (int)n;
-    return 0;
 }
 
 /* An integer in [min, max], with units for sizes; -1 stays -1 where min allows it. */
@@ -179,10 +148,6 @@ static int cfg_apply(struct brk_config *cfg, const struct cfg_key *k, const char
     char *field = (char *)cfg + k->off;
     int64_t n;
     switch (k->type) {
-    case CFG_LISTENERS:
-        return cfg_hostport(v, cfg->bind, "0.0.0.0", &cfg->port, err, cap);
-    case CFG_ADVERTISED:
-        return cfg_hostport(v, cfg->advertised_host, "", &cfg->advertised_port, err, cap);
     case CFG_STR:
         if (!*v || strlen(v) >= k->size)
             return cfg_fail(err, cap, "%s must be 1 to %zu characters", k->name, k->size - 1);
@@ -226,6 +191,9 @@ static int cfg_rank(const char *key)
 int brk_config_set(struct brk_config *cfg, const char *key, const char *value, char *err,
                    size_t cap)
 {
+    int sec = brk__config_security_set(cfg, key, value, err, cap);
+    if (sec != 2)
+        return sec; /* a security key (config_security.c): applied, or an error */
     for (size_t i = 0; i < KC_ARRAY_SIZE(cfg_keys); i++) {
         const struct cfg_key *k = &cfg_keys[i];
         if (strcmp(k->name, key) != 0)
@@ -302,7 +270,7 @@ int brk_config_load(struct brk_config *cfg, const char *path, char *err, size_t 
     return rc;
 }
 
-int brk_config_check(const struct brk_config *cfg, char *err, size_t cap)
+int brk_config_check(struct brk_config *cfg, char *err, size_t cap)
 {
     if (cfg->log.max_batch_bytes > cfg->socket_request_max_bytes)
         return cfg_fail(err, cap, "message.max.bytes (%u) cannot exceed "
@@ -310,15 +278,13 @@ int brk_config_check(const struct brk_config *cfg, char *err, size_t cap)
                         cfg->log.max_batch_bytes, cfg->socket_request_max_bytes);
     if (cfg->port < 0 || cfg->port > 65535)
         return cfg_fail(err, cap, "port must be 0 to 65535");
-    return 0;
+    return brk__config_security_check(cfg, err, cap);
 }
 
 void brk_config_print(const struct brk_config *cfg, FILE *f)
 {
-    fprintf(f, "listeners=PLAINTEXT://%s:%d\nlog.dirs=%s\n", cfg->bind, cfg->port, cfg->data_dir);
-    if (cfg->advertised_host[0] || cfg->advertised_port)
-        fprintf(f, "advertised.listeners=PLAINTEXT://%s:%d\n", cfg->advertised_host,
-                cfg->advertised_port);
+    brk__config_security_print(cfg, f);
+    fprintf(f, "log.dirs=%s\n", cfg->data_dir);
     fprintf(f, "metrics.bind=%s\n", cfg->metrics_bind);
     for (size_t i = 0; i < KC_ARRAY_SIZE(cfg_keys); i++) {
         const struct cfg_key *k = &cfg_keys[i];
@@ -355,6 +321,9 @@ static void usage(FILE *f)
             "  --port N         listen on port N (default %d; 0 picks a free port)\n"
             "  --bind ADDR      listen on ADDR (default %s; 0.0.0.0 for every interface)\n"
             "  --data-dir DIR   topics live here (default %s)\n"
+            "  --add-scram 'SCRAM-SHA-256=[name=alice,password=...]'\n"
+            "                   store a SASL/SCRAM credential in the data directory and exit\n"
+            "                   (Kafka's kafka-storage --add-scram syntax; repeatable)\n"
             "  --config FILE    Kafka-style key=value settings (server.properties)\n"
             "  --override K=V   one setting, over the file (repeatable)\n"
             "  --log-level L    error, warn, info (default) or debug\n\n"
@@ -402,6 +371,15 @@ static int apply_flag(struct brk_config *cfg, int argc, char **argv, int *i, boo
     }
     if ((v = flag_value(argc, argv, i, "--config", &missing)))
         return 0; /* read first, by the caller */
+    if ((v = flag_value(argc, argv, i, "--add-scram", &missing))) {
+        if (overrides)
+            return 0;
+        if (cfg->nadd_scram == (int)KC_ARRAY_SIZE(cfg->add_scram))
+            return cfg_fail(err, cap, "--add-scram: at most %zu at once",
+                            KC_ARRAY_SIZE(cfg->add_scram));
+        cfg->add_scram[cfg->nadd_scram++] = v; /* never printed: it holds a password */
+        return 0;
+    }
     if ((v = flag_value(argc, argv, i, "--port", &missing))) {
         int64_t port;
         if (kc_parse_i64(v, 0, 65535, &port) != 0)

@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -48,6 +49,7 @@ void brk__conn_unref(struct brk_conn *c)
     if (c->adapter >= 0 && c->srv->adapters[c->adapter].a->conn_fini)
         c->srv->adapters[c->adapter].a->conn_fini(c); /* every park has finished */
     atomic_fetch_sub(&c->srv->nconns, 1);
+    free(c->principal);
     free(c);
 }
 
@@ -59,6 +61,7 @@ void brk__conn_kill(struct brk_conn *c, const char *why)
     kc_log_debug("connection %s closed: %s", c->peer, why);
     if (c->watched && tcore_loop_del(c->bl->loop, c->fd) != 0)
         kc_log_warn("connection %s: could not unwatch fd %d", c->peer, c->fd);
+    brk__conn_security_free(c); /* TLS: one try at a close_notify, on the open socket */
     (void)close(c->fd); /* nothing to flush: the output queue is dropped below */
     c->fd = -1;
     tcore_timer_disarm(c->bl->loop, &c->linger_timer);
@@ -76,8 +79,20 @@ void brk__conn_kill(struct brk_conn *c, const char *why)
 
 static void conn_linger_expired(struct tcore_loop *loop, struct tcore_timer *t)
 {
+    struct brk_conn *c = t->arg;
     (void)loop;
-    brk__conn_kill(t->arg, "refused (linger over)");
+    brk__conn_kill(c, c->delay_close ? "authentication failed" : "refused (linger over)");
+}
+
+void brk_conn_close_failed_auth(struct brk_conn *c)
+{
+    /* Answer first (the queue goes out as usual), read nothing more, close when the delay
+     * is over: a client guessing passwords gets one guess per delay per connection. */
+    c->closing = true;
+    c->delay_close = true;
+    if (tcore_timer_arm(c->bl->loop, &c->linger_timer,
+                        KC_MAX(c->srv->cfg.sec.failed_auth_delay_ms, 1)) != 0)
+        c->delay_close = false; /* no timer: close as soon as the answer is out */
 }
 
 /* ---- accepting and adopting ------------------------------------------------------------ */
@@ -90,33 +105,39 @@ static void conn_adopt(struct tcore_loop *loop, struct tcore_task *task)
     LIST_INSERT_HEAD(&c->bl->conns, c, link);
     if (c->adapter >= 0) /* a listener of its own: counted from now, like a claimed one */
         brk__stat_conn(c->bl, c->adapter, +1);
-    c->last_active_ms = tcore_loop_now_ms(loop);
+    c->last_active_ms = c->accepted_ms = tcore_loop_now_ms(loop);
     c->events = TCORE_IN;
     c->watched = tcore_loop_add(loop, c->fd, TCORE_IN, conn_io, c) == 0;
     if (!c->watched)
         kc_log_warn("connection %s: cannot watch it; closing", c->peer);
+    if (c->watched && brk_secproto_tls(c->lst->proto) && brk__tls_start(c) != 0) {
+        kc_log_warn("connection %s: cannot start TLS (out of memory); closing", c->peer);
+        brk__conn_kill(c, "no TLS session");
+        return;
+    }
     if (c->bl->draining)
         atomic_fetch_add(&c->srv->metrics.refused_draining, 1);
     if (!c->watched || c->bl->draining)
         brk__conn_kill(c, "not adopted");
 }
 
-static void conn_peer(int fd, char *buf, size_t cap)
+/* "127.0.0.1:53124" for the logs, and "127.0.0.1" for ACLs (Kafka's host). */
+static void conn_peer(struct brk_conn *c)
 {
-    struct sockaddr_storage ss;
+    struct sockaddr_storage ss = {0};
     socklen_t len = sizeof(ss);
-    char host[INET6_ADDRSTRLEN] = "?";
     int port = 0;
-    if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0 && ss.ss_family == AF_INET) {
+    strlcpy(c->host, "?", sizeof(c->host));
+    if (getpeername(c->fd, (struct sockaddr *)&ss, &len) == 0 && ss.ss_family == AF_INET) {
         struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-        inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
+        inet_ntop(AF_INET, &sin->sin_addr, c->host, sizeof(c->host));
         port = ntohs(sin->sin_port);
     } else if (ss.ss_family == AF_INET6) {
         struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-        inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
+        inet_ntop(AF_INET6, &sin6->sin6_addr, c->host, sizeof(c->host));
         port = ntohs(sin6->sin6_port);
     }
-    snprintf(buf, cap, "%s:%d", host, port);
+    snprintf(c->peer, sizeof(c->peer), "%s:%d", c->host, port);
 }
 
 void brk__conn_accepted(struct brk_server *srv, struct brk_loop *from,
@@ -141,7 +162,7 @@ void brk__conn_accepted(struct brk_server *srv, struct brk_loop *from,
     c->refs = 1;
     c->adapter = lst->adapter; /* -1 on the shared listener: the first bytes choose */
     c->cur_api = -1;
-    conn_peer(fd, c->peer, sizeof(c->peer));
+    conn_peer(c);
     zc_out_init(&c->out);
     kc_writer_init(&c->wbuf, 0);
     STAILQ_INIT(&c->slots);
@@ -168,9 +189,13 @@ static void conn_update_events(struct brk_conn *c)
     uint32_t want = 0;
     if (c->dead)
         return;
-    if (c->lingering || (!c->paused && !c->closing))
+    if (c->lingering || (!c->paused && !c->closing) || c->handshaking)
         want |= TCORE_IN;
-    if (zc_out_pending(&c->out) > 0)
+    if (brk__conn_unsent(c) > 0)
+        want |= TCORE_OUT;
+    if (c->tls_wait & POLLIN) /* TLS: a write may wait to read, a read to write */
+        want |= TCORE_IN;
+    if (c->tls_wait & POLLOUT)
         want |= TCORE_OUT;
     if (want == c->events)
         return;
@@ -184,15 +209,15 @@ static void conn_update_events(struct brk_conn *c)
 static bool conn_over_limits(const struct brk_conn *c)
 {
     const struct brk_config *cfg = &c->srv->cfg;
-    return zc_out_pending(&c->out) + kc_writer_len(&c->wbuf) > cfg->connection_output_max_bytes ||
+    return brk__conn_unsent(c) + kc_writer_len(&c->wbuf) > cfg->connection_output_max_bytes ||
            c->nslots >= cfg->queued_max_requests;
 }
 
 /* Everything answered and sent on a closing connection: close, or linger after a refusal. */
 static void conn_maybe_finish(struct brk_conn *c)
 {
-    if (c->dead || !c->closing || c->lingering || !STAILQ_EMPTY(&c->slots) ||
-        zc_out_pending(&c->out) > 0 || kc_writer_len(&c->wbuf) > 0)
+    if (c->dead || !c->closing || c->lingering || c->delay_close || !STAILQ_EMPTY(&c->slots) ||
+        brk__conn_unsent(c) > 0 || kc_writer_len(&c->wbuf) > 0)
         return;
     if (!c->linger) {
         brk__conn_kill(c, "closed");
@@ -209,27 +234,33 @@ static void conn_maybe_finish(struct brk_conn *c)
         brk__conn_kill(c, "refused");
 }
 
+static void conn_read(struct brk_conn *c);
+
 void brk__conn_send(struct brk_conn *c)
 {
-    if (c->dead || !brk__respq_commit(c))
+    if (c->dead || c->handshaking || !brk__respq_commit(c))
         return;
-    size_t before = zc_out_pending(&c->out);
+    size_t before = brk__conn_unsent(c);
     if (before > 0) {
-        int rc = zc_out_send(&c->out, c->fd);
+        int rc = brk__conn_transmit(c);
         if (rc < 0) {
             brk__conn_kill(c, rc == -EPIPE || rc == -ECONNRESET ? "client went away"
                                                                  : "write failed");
             return;
         }
-        size_t sent = before - zc_out_pending(&c->out);
-        if (sent > 0) { /* the client is reading: not idle */
+        size_t after = brk__conn_unsent(c);
+        if (after < before) { /* the client is reading: not idle */
             c->last_active_ms = tcore_loop_now_ms(c->bl->loop);
-            brk__stat_bytes(c->bl, c->adapter, 0, sent);
+            brk__stat_bytes(c->bl, c->adapter, 0, before - after);
         }
     }
     if (c->paused && !c->serving && !conn_over_limits(c)) {
         c->paused = false;
         conn_serve_buffered(c); /* requests that arrived while we were paused */
+        if (c->dead)
+            return;
+        if (c->tls && !c->closing)
+            conn_read(c); /* decrypted bytes wait in the session, where epoll cannot see */
         if (c->dead || !brk__respq_commit(c))
             return;
     }
@@ -367,30 +398,42 @@ static void conn_discard(struct brk_conn *c)
         brk__conn_kill(c, "refused");
 }
 
+/* Read what the transport has into `in` (TLS: until it says EAGAIN, or the decrypted
+ * bytes it holds would never wake us), then serve it; again while room was the limit. */
 static void conn_read(struct brk_conn *c)
 {
     if (c->lingering) {
         conn_discard(c);
         return;
     }
-    if (c->paused || c->closing)
-        return; /* a hang-up or error while not reading: the next send will tell */
-    int rc = conn_in_room(c);
-    if (rc) {
-        brk__conn_kill(c, rc == -ENOMEM ? "out of memory" : "input buffer full");
-        return;
-    }
-    ssize_t n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
-    if (n > 0) {
-        c->in_len += (size_t)n;
-        c->last_active_ms = tcore_loop_now_ms(c->bl->loop);
-        if (c->adapter >= 0)
-            brk__stat_bytes(c->bl, c->adapter, (uint64_t)n, 0);
-        conn_serve_buffered(c);
-    } else if (n == 0) {
-        c->closing = true; /* the client is done sending; answer what it sent, then close */
-    } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-        brk__conn_kill(c, errno == ECONNRESET ? "client went away" : "read failed");
+    for (bool more = true; more && !c->dead && !c->paused && !c->closing;) {
+        int rc = conn_in_room(c);
+        if (rc) {
+            brk__conn_kill(c, rc == -ENOMEM ? "out of memory" : "input buffer full");
+            return;
+        }
+        size_t got = 0;
+        ssize_t n;
+        do {
+            n = brk__conn_recv(c, c->in + c->in_len, c->in_cap - c->in_len);
+            if (n > 0) {
+                c->in_len += (size_t)n;
+                got += (size_t)n;
+            }
+        } while (n > 0 && c->tls && c->in_len < c->in_cap);
+        if (got > 0) {
+            c->last_active_ms = tcore_loop_now_ms(c->bl->loop);
+            if (c->adapter >= 0)
+                brk__stat_bytes(c->bl, c->adapter, got, 0);
+            conn_serve_buffered(c);
+        }
+        if (n == 0) {
+            c->closing = true; /* the client is done sending; answer what it sent, close */
+        } else if (n < 0 && n != -EAGAIN) {
+            brk__conn_kill(c, n == -ECONNRESET ? "client went away" : "read failed");
+            return;
+        }
+        more = c->tls && n > 0; /* the buffer filled: the session may hold more */
     }
 }
 
@@ -399,7 +442,9 @@ static void conn_io(struct tcore_loop *loop, int fd, uint32_t events, void *arg)
     struct brk_conn *c = arg;
     (void)loop, (void)fd;
     brk__conn_ref(c); /* whatever happens below, c stays valid until the end of this call */
-    if (events & (TCORE_IN | TCORE_HUP | TCORE_ERR))
+    if (c->handshaking && brk__tls_handshake(c) == 0)
+        conn_update_events(c); /* still shaking hands: watch what the session waits for */
+    else if (!c->dead && ((events & (TCORE_IN | TCORE_HUP | TCORE_ERR)) || c->tls))
         conn_read(c);
     brk__conn_send(c);
     brk__conn_unref(c);
@@ -465,7 +510,14 @@ void brk__loop_sweep(struct tcore_loop *loop, struct tcore_timer *t)
     struct brk_loop *bl = t->arg;
     struct brk_conn *c, *tmp;
     int64_t now = tcore_loop_now_ms(loop), idle = bl->srv->cfg.connections_max_idle_ms;
+    int64_t hs = bl->srv->cfg.sec.ssl_handshake_timeout_ms;
     LIST_FOREACH_SAFE(c, &bl->conns, link, tmp) {
+        if (c->handshaking && now - c->accepted_ms > hs) {
+            kc_log_info("closing %s: TLS handshake not done after %lld ms "
+                        "(ssl.handshake.timeout.ms)", c->peer, (long long)(now - c->accepted_ms));
+            brk__conn_kill(c, "TLS handshake timeout");
+            continue;
+        }
         if (conn_request_late(c, now)) {
             kc_log_info("closing %s: a request still incomplete after %lld ms", c->peer,
                         (long long)(now - c->partial_since_ms));

@@ -45,25 +45,27 @@ static void raise_nofile(void)
 }
 
 /*
- * What Kafka clients are told to connect to: advertised.listeners when set, else the bound
- * address, or this host's name when bound to every interface (0.0.0.0 is not an address a
- * client can reach).
+ * What Kafka clients are told to connect to, per listener (a client is told the address of
+ * the listener it came in on): advertised.listeners' entry for it when there is one, else
+ * the bound address, or this host's name when bound to every interface (0.0.0.0 is not an
+ * address a client can reach).
  */
-static void advertised_host(struct brk_server *srv)
+static void advertise(struct brk_server *srv)
 {
-    const char *b = srv->cfg.bind;
-    srv->adv_port = srv->cfg.advertised_port ? srv->cfg.advertised_port
-                                             : srv->listeners[0].port;
-    if (srv->cfg.advertised_host[0]) {
-        strlcpy(srv->host, srv->cfg.advertised_host, sizeof(srv->host));
-        return;
+    for (int i = 0; i < srv->cfg.sec.nlisteners; i++) {
+        const struct brk_listener_config *lc = &srv->cfg.sec.listeners[i];
+        struct brk_listener *lst = &srv->listeners[i];
+        const char *b = lc->host;
+        lst->adv_port = lc->adv_port ? lc->adv_port : lst->port;
+        if (lc->adv_host[0])
+            strlcpy(lst->adv_host, lc->adv_host, sizeof(lst->adv_host));
+        else if (strcmp(b, "0.0.0.0") != 0 && strcmp(b, "::") != 0 && *b)
+            strlcpy(lst->adv_host, b, sizeof(lst->adv_host));
+        else if (gethostname(lst->adv_host, sizeof(lst->adv_host)) != 0)
+            strlcpy(lst->adv_host, "127.0.0.1", sizeof(lst->adv_host));
     }
-    if (strcmp(b, "0.0.0.0") != 0 && strcmp(b, "::") != 0 && *b) {
-        strlcpy(srv->host, b, sizeof(srv->host));
-        return;
-    }
-    if (gethostname(srv->host, sizeof(srv->host)) != 0)
-        strlcpy(srv->host, "127.0.0.1", sizeof(srv->host));
+    strlcpy(srv->host, srv->listeners[0].adv_host, sizeof(srv->host));
+    srv->adv_port = srv->listeners[0].adv_port;
 }
 
 static void count_partitions(struct brk_server *srv)
@@ -128,17 +130,25 @@ static int make_loops(struct brk_server *srv)
     return 0;
 }
 
-static int listen_main(struct brk_server *srv)
+/* Every configured listener (listeners=): the first is the one --port and --bind change,
+ * and the one Kafka's Metadata advertises unless advertised.listeners says otherwise. */
+static int listen_configured(struct brk_server *srv)
 {
-    struct brk_listener *lst = &srv->listeners[0];
-    *lst = (struct brk_listener){.srv = srv, .fd = -1, .adapter = -1};
-    int rc = brk__listen(srv->cfg.bind, srv->cfg.port, &lst->fd, &lst->port);
-    if (rc)
-        kc_log_error("cannot listen on %s:%d: %s", srv->cfg.bind, srv->cfg.port,
-                     kc_strerror(rc));
-    else
-        srv->nlisteners = 1;
-    return rc;
+    const struct brk_security_config *sec = &srv->cfg.sec;
+    for (int i = 0; i < sec->nlisteners; i++) {
+        const struct brk_listener_config *lc = &sec->listeners[i];
+        struct brk_listener *lst = &srv->listeners[srv->nlisteners];
+        *lst = (struct brk_listener){.srv = srv, .name = lc->name, .proto = lc->proto, .fd = -1,
+                                     .adapter = -1};
+        int rc = brk__listen(lc->host, lc->port, &lst->fd, &lst->port);
+        if (rc) {
+            kc_log_error("cannot listen on %s://%s:%d: %s", lc->name, lc->host, lc->port,
+                         kc_strerror(rc));
+            return rc;
+        }
+        srv->nlisteners++;
+    }
+    return 0;
 }
 
 int brk_server_create(struct brk_server **out, const struct brk_config *cfg)
@@ -160,14 +170,16 @@ int brk_server_create(struct brk_server **out, const struct brk_config *cfg)
     srv->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
     rc = srv->stopfd < 0 || srv->sigfd < 0 ? -errno : 0;
     if (rc == 0)
-        rc = listen_main(srv);
+        rc = brk__security_create(srv); /* the TLS context: a bad keystore stops us here */
+    if (rc == 0)
+        rc = listen_configured(srv);
     if (rc == 0)
         rc = make_loops(srv);
     if (rc) {
         brk_server_destroy(srv);
         return rc;
     }
-    advertised_host(srv);
+    advertise(srv);
     *out = srv;
     return 0;
 }
@@ -175,6 +187,8 @@ int brk_server_create(struct brk_server **out, const struct brk_config *cfg)
 int brk_server_open(struct brk_server *srv)
 {
     int rc = open_storage(srv);
+    if (rc == 0)
+        rc = brk__security_open(srv); /* credentials and ACLs live in the data directory */
     for (int i = 0; rc == 0 && i < srv->nadapters; i++) {
         const struct brk_adapter *a = srv->adapters[i].a;
         if (a->start && (rc = a->start(srv->adapters[i].state)) != 0)
@@ -208,7 +222,8 @@ int brk_server_listen(struct brk_server *srv, const struct brk_adapter *a, const
     if (srv->nlisteners == BRK_LISTENERS_MAX)
         return -ENOSPC;
     struct brk_listener *lst = &srv->listeners[srv->nlisteners];
-    *lst = (struct brk_listener){.srv = srv, .fd = -1, .adapter = i};
+    *lst = (struct brk_listener){.srv = srv, .name = a->name, .proto = BRK_PLAINTEXT, .fd = -1,
+                                 .adapter = i};
     int rc = brk__listen(host, port, &lst->fd, &lst->port);
     if (rc)
         return rc;
@@ -263,6 +278,7 @@ int brk_server_destroy(struct brk_server *srv)
         if (srv->loops[i].loop)
             tcore_loop_destroy(srv->loops[i].loop);
     brk__offsets_close(srv->offsets);
+    brk__security_close(srv);
     brk__stats_fini(srv);
     free(srv->loops);
     for (int i = 0; i < srv->nlisteners; i++)
@@ -301,6 +317,29 @@ int brk_server_port(const struct brk_server *srv)
 int brk_server_bound_port(const struct brk_server *srv)
 {
     return srv->listeners[0].port;
+}
+
+const char *brk_conn_advertised_host(const struct brk_conn *c)
+{
+    return c->lst->adv_host[0] ? c->lst->adv_host : c->srv->host;
+}
+
+int brk_conn_advertised_port(const struct brk_conn *c)
+{
+    return c->lst->adv_host[0] ? c->lst->adv_port : c->srv->adv_port;
+}
+
+int brk_server_nlisteners(const struct brk_server *srv)
+{
+    return srv->cfg.sec.nlisteners;
+}
+
+void brk_server_listener(const struct brk_server *srv, int i, const char **name,
+                         enum brk_secproto *proto, int *port)
+{
+    *name = srv->listeners[i].name;
+    *proto = srv->listeners[i].proto;
+    *port = srv->listeners[i].port;
 }
 
 int brk_server_nloops(const struct brk_server *srv)

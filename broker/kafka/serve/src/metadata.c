@@ -106,7 +106,6 @@ static int md_all(struct md_build *md, struct part_topic ***all, int32_t *n)
 int brk__kafka_metadata(struct brk_conn *c, struct kp_request *req)
 {
     const struct kp_metadata_req *mr = &req->u.metadata;
-    struct brk_server *srv = brk_conn_server(c);
     struct md_build md = {.k = brk__kafka_of(c)};
     struct part_topic **all = NULL;
     int32_t n = mr->ntopics;
@@ -121,9 +120,9 @@ int brk__kafka_metadata(struct brk_conn *c, struct kp_request *req)
     /* Partition arrays are set last: md.parts may have moved while it grew. */
     for (int32_t i = 0, at = 0; rc == 0 && i < n; at += md.topics[i].nparts, i++)
         md.topics[i].parts = md.topics[i].nparts ? md.parts + at : NULL;
-    const char *host = brk_server_host(srv);
-    struct kp_metadata_broker b = {BRK_KAFKA_NODE_ID, kp_slice_str(host), brk_server_port(srv),
-                                   {NULL, -1}};
+    const char *host = brk_conn_advertised_host(c); /* the listener the client came in on */
+    struct kp_metadata_broker b = {BRK_KAFKA_NODE_ID, kp_slice_str(host),
+                                   brk_conn_advertised_port(c), {NULL, -1}};
     struct kp_metadata_resp resp = {1, &b, kp_slice_str(BRK_KAFKA_CLUSTER_ID),
                                     BRK_KAFKA_NODE_ID, n, md.topics};
     if (rc == 0)
@@ -141,10 +140,9 @@ int brk__kafka_metadata(struct brk_conn *c, struct kp_request *req)
 int brk__kafka_find_coordinator(struct brk_conn *c, struct kp_request *req)
 {
     const struct kp_find_coordinator_req *fr = &req->u.find_coordinator;
-    struct brk_server *srv = brk_conn_server(c);
     struct kp_find_coordinator_resp resp = {KP_ERR_NONE, {NULL, -1}, BRK_KAFKA_NODE_ID,
-                                            kp_slice_str(brk_server_host(srv)),
-                                            brk_server_port(srv)};
+                                            kp_slice_str(brk_conn_advertised_host(c)),
+                                            brk_conn_advertised_port(c)};
     if (fr->key_type != 0) {
         /* A transaction coordinator: this broker has none (no InitProducerId either). */
         resp.error = KP_ERR_INVALID_REQUEST;
