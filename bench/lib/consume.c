@@ -45,6 +45,8 @@ static int take_batches(struct bench_consume *c, struct consume_pos *pos, struct
         size_t size;
         int err = c->verify ? kc_batch_validate(p, left, NULL) : kc_batch_size(p, left, &size);
 
+        if (err == 0 && !c->verify && size > left)
+            err = KC_ENEEDMORE; /* kc_batch_size reads the length field only */
         if (err == KC_ENEEDMORE && c->partial_tail_ok) {
             c->waste += (int64_t)left;
             return 0;
