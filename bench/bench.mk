@@ -5,6 +5,7 @@
 #                        and librdkafka's mock cluster      (BENCH_QUICK=1: the short form)
 #   make bench-system-bins   build the load clients only
 #   make test-bench-system   check the report's medians, ratios and PASS/MISS verdicts
+#   make test-bench-kafka    bench_kafka against a stand-in offering every Kafka version
 #
 # bench/ is not a module (nothing links against it), so it is not in MODULES: its load
 # clients need the peers' client libraries (libnats, librdkafka), which scripts/deps.sh
@@ -54,6 +55,13 @@ $(BENCH_SYS_DIR)/%: $(BUILD)/obj/bench/%.o $(BENCH_SYS_LIB) $(common_LIB)
 $(BENCH_SYS_DIR)/bench_native: $(bench_native_LINK)
 $(BENCH_SYS_DIR)/bench_kafka: $(bench_kafka_LINK)
 
+# bench_kafka against a Kafka stand-in offering every version the codec has (flexible
+# Produce and Fetch, topic ids, idempotence): the paths the broker does not offer yet.
+kafka_stub_LINK := $(broker/kafka/codec_LIB)
+$(BENCH_SYS_DIR)/kafka_stub: $(kafka_stub_LINK)
+test-bench-kafka: $(BENCH_SYS_DIR)/bench_kafka $(BENCH_SYS_DIR)/kafka_stub
+	@BUILD=$(BUILD) bench/test_kafka.sh
+
 bench-system-bins: $(BENCH_SYS_BINS)
 
 # The report's arithmetic and verdicts, on made-up runs (no servers, a second).
@@ -67,4 +75,4 @@ bench-system: $(BENCH_SYS_BINS) bins | $(BENCH_DEPS_STAMP)
 # clients first.
 bench: $(BENCH_SYS_BINS)
 
-.PHONY: bench-system bench-system-bins test-bench-system
+.PHONY: bench-system bench-system-bins test-bench-system test-bench-kafka
