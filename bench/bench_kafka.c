@@ -328,8 +328,8 @@ static int run_produce(const struct kafka_opts *o, const struct kafka_versions *
     r.elapsed_ns = kc_mono_ns() - start;
     r.bytes = r.records * o->size;
     if (err == KC_ECLOSED)
-        fprintf(stderr, "broker: closed the connection during Produce v%d (it does so on a "
-                        "request it does not serve)\n", version);
+        fprintf(stderr, "broker: closed the connection during Produce v%d (a Kafka broker "
+                        "does so on a request it does not serve, or it stopped)\n", version);
     if (err == 0) {
         bench_result_print(stdout, &r);
         produce_line(o, version);

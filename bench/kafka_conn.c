@@ -67,6 +67,8 @@ const char *kafka__strerror(int err)
         return "the broker refused a request (above)";
     if (err == KAFKA_ENOTOFFERED)
         return "the broker does not offer what this run needs (above)";
+    if (err == KC_ECLOSED)
+        return "the broker closed the connection";
     return kp_strerror(err);
 }
 
@@ -142,8 +144,9 @@ int kafka__recv(struct kafka_conn *c, int16_t key, int16_t version, int32_t corr
     int err = read_frame(c, &len);
 
     if (err == KC_ECLOSED) { /* Kafka's answer to a request it does not serve */
-        fprintf(stderr, "broker: closed the connection after %s v%d (it does so on a request "
-                        "it does not serve)\n", api != NULL ? api->name : "?", version);
+        fprintf(stderr, "broker: closed the connection after %s v%d (a Kafka broker does so "
+                        "on a request it does not serve, or it stopped)\n",
+                api != NULL ? api->name : "?", version);
         return KAFKA_EREFUSED;
     }
     if (err == -EAGAIN || err == -EWOULDBLOCK)
