@@ -27,6 +27,7 @@ struct native_consume {
     uint8_t *body;           /* the answer being read (owned) */
     size_t cap;
     struct kc_writer out;
+    int64_t probe_bytes;     /* what the placement probe was sent, before the clock */
 };
 
 static int native_consume_send(void *ctx, int64_t offset)
@@ -110,6 +111,7 @@ static int consume_probe_work(void *arg)
         err = native_consume_send(nc, 0);
         if (err == 0)
             err = native_consume_recv(nc, &records, &log_end);
+        nc->probe_bytes += err == 0 && records.len > 0 ? records.len : 0;
     }
     return err;
 }
@@ -136,8 +138,8 @@ static int consume_place(struct native_consume *nc)
         return 0;
     }
     printf("PLACEMENT bench=%s server_cpu=%d client_cpu=%lld method=thread thread=%s "
-           "scheduled=%lld/%d\n", o->name, who.cpu, (long long)o->client_cpu, who.name,
-           (long long)who.scheduled, CONSUME_PROBE);
+           "scheduled=%lld/%d probe_bytes=%lld\n", o->name, who.cpu, (long long)o->client_cpu,
+           who.name, (long long)who.scheduled, CONSUME_PROBE, (long long)nc->probe_bytes);
     return 0;
 }
 

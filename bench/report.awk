@@ -12,6 +12,9 @@
 # Output: the text table on stdout, the same as JSON in `json`, and the bars for
 # bench/chart.gp in `chart` (gnuplot data blocks, one per panel).
 #
+# A bench named <name>_cpu is run.sh's account of what run <name> cost the broker: the same
+# records and bytes over the broker's CPU seconds (records per broker CPU-second).
+#
 # Every figure is the median of the runs; [min-max] is their spread. A ratio compares
 # medians measured in the same run of run.sh (the runs of all benches are interleaved,
 # so a noisy minute hurts both sides of a comparison alike). Written for mawk and gawk.
@@ -41,6 +44,12 @@ BEGIN {
                  "Kafka Produce, idempotent|kafka_produce_idem|kafka_produce|records_per_s|rec/s|Kafka Produce, plain|>=|0.95|idempotent/plain;" \
                  "flexible Produce vs classic|kafka_produce|kafka_produce_classic|records_per_s|rec/s|Kafka Produce, classic version|noise|-|;" \
                  "flexible Fetch vs classic|kafka_consume|kafka_consume_classic|mb_per_s|MB/s|Kafka Fetch, classic version|noise|-|;" \
+                 "Kafka Produce, per CPU|kafka_produce_cpu|native_produce_cpu|records_per_s|rec/CPU-s|native, per broker CPU-s|info|-|;" \
+                 "Kafka acks=all, per CPU|kafka_durable_cpu|native_durable_cpu|records_per_s|rec/CPU-s|native, per broker CPU-s|info|-|;" \
+                 "Kafka Fetch, per CPU|kafka_consume_cpu|native_consume_cpu|mb_per_s|MB/CPU-s|native, per broker CPU-s|info|-|;" \
+                 "idempotent, per CPU|kafka_produce_idem_cpu|kafka_produce_cpu|records_per_s|rec/CPU-s|plain, per broker CPU-s|info|-|;" \
+                 "flexible Produce, per CPU|kafka_produce_cpu|kafka_produce_classic_cpu|records_per_s|rec/CPU-s|classic, per broker CPU-s|noise|-|;" \
+                 "flexible Fetch, per CPU|kafka_consume_cpu|kafka_consume_classic_cpu|mb_per_s|MB/CPU-s|classic, per broker CPU-s|noise|-|;" \
                  "consume vs a hot 1 MiB stream|native_consume|tcp_stream_hot|mb_per_s|MB/s|TCP stream, hot 1 MiB|info|-|;" \
                  "consume vs the sendfile ceiling|native_consume|tcp_sendfile|mb_per_s|MB/s|sendfile stream, same size|info|-|;" \
                  "round trip p50 (same) vs Redis|native_rtt_same|redis_rtt|p50_us|us|Redis XADD, one in flight|info|-|;" \
@@ -116,9 +125,10 @@ function why(b) {
 }
 
 # A Kafka-door bench whose absence has a reason worth printing (the broker does not offer
-# that yet), even on a row without a target.
+# that yet), even on a row without a target. The broker-CPU twins (<bench>_cpu) are not:
+# their wall-clock rows already say it.
 function has_reason(b) {
-    return b ~ /^kafka_/ && why(b) != ""
+    return b ~ /^kafka_/ && b !~ /_cpu$/ && why(b) != ""
 }
 
 # The relative spread of bench b's field f: (max - min) / median, or 0 when unknown.

@@ -191,6 +191,42 @@ sample() {
     return 1
 }
 
+# broker_ticks: the broker's CPU time so far, all its threads, user + system, in clock ticks
+# (/proc/PID/stat fields 14 and 15, the 12th and 13th after the command name).
+broker_ticks() {
+    local stat
+    stat=$(<"/proc/$BROKER_PID/stat") || return 1
+    read -ra stat <<<"${stat##*) }"
+    echo $((stat[11] + stat[12]))
+}
+
+# sample_broker LABEL CMD...: sample(), and what the run cost the broker in CPU time: a
+# second RESULT line, <bench>_cpu, with the run's records and bytes over the broker's CPU
+# seconds instead of wall seconds (records per broker CPU-second). On a shared machine the
+# wall-clock rate moves with everyone else's load; the CPU the broker spent per record
+# moves much less, so the two doors compare on both.
+sample_broker() {
+    local t0 t1
+    t0=$(broker_ticks 2>/dev/null) || t0=""
+    sample "$@" || return 1
+    t1=$(broker_ticks 2>/dev/null) || return 0
+    [ -n "$t0" ] && [ "$t1" -gt "$t0" ] || return 0
+    # bench_native consume's placement probe (16 answers before its clock) cost the broker
+    # CPU too: its bytes count with the run's (PLACEMENT ... probe_bytes=N).
+    grep -E -m2 '^(RESULT|PLACEMENT) ' "$WORK/out" | awk -v ticks=$((t1 - t0)) -v hz="$CLK_TCK" '{
+        for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
+        if ($1 == "RESULT") { name = f["bench"]; records = f["records"]; bytes = f["bytes"] } }
+        END {
+        s = ticks / hz
+        bytes += f["probe_bytes"]
+        records += f["probe_bytes"] * (bytes > 0 ? records / (bytes - f["probe_bytes"]) : 0)
+        printf "RESULT bench=%s_cpu records=%.0f bytes=%.0f seconds=%.2f records_per_s=%.1f mb_per_s=%.2f p50_us=- p99_us=- p999_us=-\n",
+               name, records, bytes, s, records / s, bytes / 1e6 / s }' \
+        | tee -a "$OUT/samples.txt" | awk -v r="$ROUND" -v n="$RUNS" '{
+            split($2, b, "="); split($5, s, "=")
+            printf "  [%d/%d] %-24s the broker used %s s of CPU\n", r, n, b[2], s[2] }'
+}
+
 # convert_cli_test: `kafka_cli test --json` (the project's own load test) as a RESULT line,
 # a cross-check of bench_native's batched produce figure. sample() calls convert_<label>
 # on a run's stdout when such a function exists.
@@ -251,7 +287,7 @@ produce_group() {
     sample nats_js "$BIN/bench_nats" --port "$NATS_PORT" --count "$NATS_COUNT" --size $SIZE \
         --window 8000 --name nats_js
     if [ -n "$port" ]; then
-        sample native_produce "$BIN/bench_native" produce --port "$port" \
+        sample_broker native_produce "$BIN/bench_native" produce --port "$port" \
             --topic bench-produce --count "$NATIVE_COUNT" --size $SIZE --batch $BATCH \
             --acks 1 --window 8 --name native_produce
         kafka_produce_group "$port"
@@ -260,10 +296,10 @@ produce_group() {
     fi
     sample redis_always "$BIN/bench_redis" --port "$ALWAYS_PORT" --count "$ALWAYS_COUNT" \
         --size $SIZE --conns 4 --window 4000 --name redis_always
-    [ -z "$port" ] || sample native_durable "$BIN/bench_native" produce --port "$port" \
+    [ -z "$port" ] || sample_broker native_durable "$BIN/bench_native" produce --port "$port" \
         --topic bench-durable --count "$DURABLE_COUNT" --size $SIZE --batch $BATCH \
         --acks all --producers 4 --window 4 --name native_durable
-    [ -z "$port" ] || [ "$KGEN_OK" != 1 ] || sample kafka_durable "$BIN/bench_kafka" produce \
+    [ -z "$port" ] || [ "$KGEN_OK" != 1 ] || sample_broker kafka_durable "$BIN/bench_kafka" produce \
         --port "$port" --topic bench-kafka-durable --count "$DURABLE_COUNT" --size $SIZE \
         --batch $BATCH --acks all --producers 4 --window 4 --name kafka_durable
 }
@@ -276,13 +312,13 @@ produce_group() {
 kafka_produce_group() {
     local port=$1
     [ "$KGEN_OK" = 1 ] || return 0
-    sample kafka_produce "$BIN/bench_kafka" produce --port "$port" \
+    sample_broker kafka_produce "$BIN/bench_kafka" produce --port "$port" \
         --topic bench-kafka-produce --count "$NATIVE_COUNT" --size $SIZE --batch $BATCH \
         --acks 1 --window 8 --name kafka_produce
-    [ "$K_IDEMPOTENT" != yes ] || sample kafka_produce_idem "$BIN/bench_kafka" produce \
+    [ "$K_IDEMPOTENT" != yes ] || sample_broker kafka_produce_idem "$BIN/bench_kafka" produce \
         --port "$port" --topic bench-kafka-idem --count "$NATIVE_COUNT" --size $SIZE \
         --batch $BATCH --acks 1 --window 8 --idempotent --name kafka_produce_idem
-    [ "$K_PRODUCE_FLEX" = - ] || sample kafka_produce_classic "$BIN/bench_kafka" produce \
+    [ "$K_PRODUCE_FLEX" = - ] || sample_broker kafka_produce_classic "$BIN/bench_kafka" produce \
         --port "$port" --topic bench-kafka-classic --count "$NATIVE_COUNT" --size $SIZE \
         --batch $BATCH --acks 1 --window 8 --version classic --name kafka_produce_classic
 }
@@ -315,14 +351,14 @@ consume_group() {
     # page cache as a log does.
     [ -f "$WORK/sendfile.bin" ] || head -c "$bytes" /dev/zero >"$WORK/sendfile.bin" || return
     if [ -n "$port" ] && [ "$KGEN_OK" = 1 ]; then # Kafka's Fetch, same topic, same window
-        [ "$K_FETCH_FLEX" = - ] || sample kafka_consume_classic "$BIN/bench_kafka" consume \
+        [ "$K_FETCH_FLEX" = - ] || sample_broker kafka_consume_classic "$BIN/bench_kafka" consume \
             --port "$port" --topic bench-consume --ms "$CONSUME_MS" --window $CONSUME_WINDOW \
             --max-bytes $CONSUME_MAX_BYTES --version classic --name kafka_consume_classic
-        sample kafka_consume "$BIN/bench_kafka" consume --port "$port" --topic bench-consume \
+        sample_broker kafka_consume "$BIN/bench_kafka" consume --port "$port" --topic bench-consume \
             --ms "$CONSUME_MS" --window $CONSUME_WINDOW --max-bytes $CONSUME_MAX_BYTES \
             --name kafka_consume
     fi
-    if [ -n "$port" ] && sample native_consume "$BIN/bench_native" consume --port "$port" \
+    if [ -n "$port" ] && sample_broker native_consume "$BIN/bench_native" consume --port "$port" \
         --topic bench-consume --ms "$CONSUME_MS" --window $CONSUME_WINDOW \
         --max-bytes $CONSUME_MAX_BYTES --broker-pid "$BROKER_PID" --name native_consume; then
         cpu=$(sed -n 's/^PLACEMENT .*server_cpu=\([0-9]*\).*/\1/p' "$WORK/out")
@@ -395,6 +431,7 @@ main() {
         WHY_NATIVE="every run failed (see logs/failures.log)"
     fi
     cpus=$("$BIN/bench_tcp" cpus) || exit 1
+    CLK_TCK=$(getconf CLK_TCK)        # the unit of /proc/PID/stat's CPU times
     read -ra CPUS <<<"$cpus"          # the CPUs we may use: where run.sh pins the raw peers
     LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
     say "== system benchmark: $RUNS rounds$([ "$QUICK" = 1 ] && echo ", quick form"), $(date -u +%Y-%m-%dT%H:%MZ)"

@@ -38,6 +38,10 @@ r() { # r BENCH RECORDS_PER_S MB_PER_S P50 P99
     for v in 60 60 60 60 60; do r kafka_produce_idem "${v}00000" 1 - -; done  # 6.0/6.6: 0.91
     # classic 6.5 M [6.3-6.8]: 6.6 / 6.5 = 1.015, within the larger spread (7.0-6.0)/6.6
     for v in 65 67 63 68 64; do r kafka_produce_classic "${v}00000" 1 - -; done
+    # what the runs cost the broker: 8 M vs 10 M records per CPU-second, info
+    for v in 8 8 8 8 8; do r kafka_produce_cpu "${v}000000" 1 - -; done
+    for v in 10 10 10 10 10; do r native_produce_cpu "${v}000000" 1 - -; done
+    for v in 7 7 7 7 7; do r kafka_produce_idem_cpu "${v}000000" 1 - -; done  # 7/8: 0.88x
 } >"$tmp/samples.txt"
 
 awk -f "$here/report.awk" -v json="$tmp/r.json" -v chart="$tmp/c.dat" \
@@ -71,10 +75,12 @@ expect "Kafka fetch against native consume, MISS" 'Kafka Fetch from the page cac
 expect "idempotence costing 9% is a MISS" 'Kafka Produce, idempotent \(rec/s\) +6\.00M .* +0\.91x +>= 0\.95x MISS'
 expect "flexible vs classic within the spread" 'flexible Produce vs classic \(rec/s\) +6\.60M .* +6\.50M \[6\.30M-6\.80M\] +Kafka Produce, classic version +1\.02x +within noise \(spread 15%\)'
 expect "a flexible row the broker does not offer says so" 'flexible Fetch vs classic.*NOT RUN: no flexible fetch'
+expect "idempotent per CPU, informative" 'idempotent, per CPU \(rec/CPU-s\) +7\.00M .* +0\.88x +info'
+expect "broker CPU per record, informative" 'Kafka Produce, per CPU \(rec/CPU-s\) +8\.00M .* +10\.00M .* +native, per broker CPU-s +0\.80x +info'
 expect "the count of verdicts" '^5 PASS, 5 MISS, 5 not run$'
 expect "every measurement is listed" '^tcp_stream_ws +6 '
-if grep -qE '^(PLACEMENT|KAFKA|native_rtt) ' "$tmp/out.txt"; then
-    echo "FAIL the PLACEMENT line was read as a measurement"
+if grep -qE '^(PLACEMENT|KAFKA|native_rtt) |per CPU.*(NOT RUN|NO PEER)' "$tmp/out.txt"; then
+    echo "FAIL a PLACEMENT or KAFKA line was read as a measurement, or a CPU row said NOT RUN"
     fails=$((fails + 1))
 else
     echo "ok   lines that are not RESULT lines are not measurements"
