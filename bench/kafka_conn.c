@@ -304,7 +304,7 @@ int kafka__metadata(struct kafka_conn *c, const struct kafka_versions *v, const 
     struct kp_metadata_req req;
     struct kp_response r;
     int16_t version;
-    int err = kafka__pick(v, KP_API_METADATA, KAFKA_V_DEFAULT, 1, 12, &version);
+    int err = kafka__pick(v, KP_API_METADATA, KAFKA_V_DEFAULT, 0, 12, &version);
 
     kp_init(&kp_metadata_req_topic_schema, &mt);
     mt.name = (struct kc_slice){ (const uint8_t *)topic, (int32_t)strlen(topic) };
