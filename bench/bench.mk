@@ -5,6 +5,7 @@
 #                        and librdkafka's mock cluster      (BENCH_QUICK=1: the short form)
 #   make bench-system-bins   build the load clients only
 #   make test-bench-system   check the report's medians, ratios and PASS/MISS verdicts
+#   make test-bench-kafka    bench_kafka against a stand-in offering every Kafka version
 #
 # bench/ is not a module (nothing links against it), so it is not in MODULES: its load
 # clients need the peers' client libraries (libnats, librdkafka), which scripts/deps.sh
@@ -14,9 +15,12 @@
 #                      CPU placement)
 #   bench/bench_*.c    one load client each          -> $(BUILD)/bench/system/bench_*
 #   bench/native_*.c   the rest of bench_native (native.h): its round trip and consume
+#   bench/kafka_*.c    the rest of bench_kafka (kafka.h): its connection and consume
 #
 # bench_native speaks the broker's native protocol (broker/native/codec), so it is built once
-# the broker has landed (broker/main.c exists).
+# the broker has landed (broker/main.c exists). bench_kafka speaks Kafka through the
+# generated codec, libbrk_kp (broker/kafka/codec), and links no other kp_ library: the
+# hand-written libbrk_kafka exports the same prefix.
 
 BENCH_SYS_DIR  := $(BUILD)/bench/system
 BENCH_SYS_LIB  := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard bench/lib/*.c))
@@ -24,14 +28,20 @@ BENCH_SYS_SRCS := bench/bench_tcp.c bench/bench_redis.c bench/bench_nats.c bench
 ifneq ($(wildcard broker/main.c),)
 BENCH_SYS_SRCS += bench/bench_native.c
 endif
+ifneq ($(wildcard broker/kafka/codec/module.mk),)
+BENCH_SYS_SRCS += bench/bench_kafka.c
+endif
 BENCH_SYS_SRCS := $(wildcard $(BENCH_SYS_SRCS))
 BENCH_SYS_BINS := $(patsubst bench/%.c,$(BENCH_SYS_DIR)/%,$(BENCH_SYS_SRCS))
-BENCH_SYS_INCS := -Ibench/lib -Icommon/include -Ibroker/native/codec/include
+BENCH_SYS_INCS := -Ibench/lib -Icommon/include -Ibroker/native/codec/include \
+                  -Ibroker/kafka/codec/include
 
 bench_nats_LDLIBS    := $(shell pkg-config --libs libnats 2>/dev/null || echo -lnats)
 bench_rdkafka_LDLIBS := $(shell pkg-config --libs rdkafka 2>/dev/null || echo -lrdkafka)
 bench_native_LINK    := $(BUILD)/obj/bench/native_rtt.o $(BUILD)/obj/bench/native_consume.o \
                         $(broker/native/codec_LIB)
+bench_kafka_LINK     := $(BUILD)/obj/bench/kafka_conn.o $(BUILD)/obj/bench/kafka_consume.o \
+                        $(broker/kafka/codec_LIB)
 
 $(BUILD)/obj/bench/%.o: bench/%.c | $(BENCH_DEPS_STAMP)
 	@mkdir -p $(@D)
@@ -43,6 +53,14 @@ $(BENCH_SYS_DIR)/%: $(BUILD)/obj/bench/%.o $(BENCH_SYS_LIB) $(common_LIB)
 		$($*_LDLIBS) $(LDLIBS)
 
 $(BENCH_SYS_DIR)/bench_native: $(bench_native_LINK)
+$(BENCH_SYS_DIR)/bench_kafka: $(bench_kafka_LINK)
+
+# bench_kafka against a Kafka stand-in offering every version the codec has (flexible
+# Produce and Fetch, topic ids, idempotence): the paths the broker does not offer yet.
+kafka_stub_LINK := $(broker/kafka/codec_LIB)
+$(BENCH_SYS_DIR)/kafka_stub: $(kafka_stub_LINK)
+test-bench-kafka: $(BENCH_SYS_DIR)/bench_kafka $(BENCH_SYS_DIR)/kafka_stub
+	@BUILD=$(BUILD) bench/test_kafka.sh
 
 bench-system-bins: $(BENCH_SYS_BINS)
 
@@ -57,4 +75,4 @@ bench-system: $(BENCH_SYS_BINS) bins | $(BENCH_DEPS_STAMP)
 # clients first.
 bench: $(BENCH_SYS_BINS)
 
-.PHONY: bench-system bench-system-bins test-bench-system
+.PHONY: bench-system bench-system-bins test-bench-system test-bench-kafka

@@ -2,16 +2,17 @@
 #
 #   gnuplot -e "datafile='chart.dat'; outfile='chart.png'; subtitle='host, date'" bench/chart.gp
 #
-# datafile is written by bench/report.awk: six blocks (gnuplot "index" 0-5), rows of
+# datafile is written by bench/report.awk: eight blocks (gnuplot "index" 0-7), rows of
 #   "label" median min max colour         colour 0 = the broker, 1 = a peer (2 = PASS)
 # Bars are medians, whiskers the min-max spread of the runs. The last panel puts every
 # comparison on one scale: ratio / target, so 1 is the target and above it is a pass
-# (for latency the inverse, so above 1 is still better).
+# (for latency the inverse, so above 1 is still better). The last two panels are the
+# broker's Kafka door beside its native protocol (drawn grey, as the reference).
 
-set terminal pngcairo size 1500,900 font "DejaVu Sans,10"
+set terminal pngcairo size 1500,1300 font "DejaVu Sans,10"
 set output outfile
 set bmargin 5
-set multiplot layout 2,3 title "kafka-like broker vs peers (median of runs, whiskers min-max)\n".subtitle font ",12"
+set multiplot layout 3,3 title "kafka-like broker vs peers (median of runs, whiskers min-max)\n".subtitle font ",12"
 
 set style fill solid 0.8 border -1
 set boxwidth 0.6
@@ -58,6 +59,16 @@ eval panel(4, "librdkafka client: our broker vs its mock cluster", "million reco
 plot datafile index 4 using 0:2:($5+1):xtic(1) with boxes lc variable, \
      '' index 4 using 0:2:3:4 with yerrorbars lc rgb "black" pt 0, \
      '' index 4 using 0:4:(label($2)) with labels offset 0,0.7
+
+eval panel(6, "Kafka door: produce (grey: native protocol)", "million records/s")
+plot datafile index 6 using 0:2:($5+1):xtic(1) with boxes lc variable, \
+     '' index 6 using 0:2:3:4 with yerrorbars lc rgb "black" pt 0, \
+     '' index 6 using 0:4:(label($2)) with labels offset 0,0.7
+
+eval panel(7, "Kafka door: consume (grey: native protocol)", "MB/s")
+plot datafile index 7 using 0:2:($5+1):xtic(1) with boxes lc variable, \
+     '' index 7 using 0:2:3:4 with yerrorbars lc rgb "black" pt 0, \
+     '' index 7 using 0:4:(label($2)) with labels offset 0,0.7
 
 eval panel(5, "ratio / target (1 = target met; green PASS, red MISS)", "")
 set arrow 1 from graph 0, first 1 to graph 1, first 1 nohead lc rgb "black" dt 2

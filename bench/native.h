@@ -4,7 +4,7 @@
  *   bench_native.c     options, set-up, produce (batched and durable), main
  *   native_rtt.c       the single-record round trip, paired with the raw ping-pong, with
  *                      the client on the serving loop's CPU and on another one
- *   native_consume.c   consume-batch from the page cache, a window of requests in flight
+ *   native_consume.c   consume-batch from the page cache, on bench_consume (bench.h)
  *
  * Everything here runs on the calling thread, except produce's pipes (one thread each,
  * each with its own native_ctx).
@@ -20,7 +20,7 @@
 #include "np.h"
 
 #define NATIVE_MAX_FRAME (64u << 20)
-#define NATIVE_CONSUME_WINDOW_MAX 16 /* most consume-batch requests in flight */
+#define NATIVE_CONSUME_WINDOW_MAX BENCH_CONSUME_WINDOW_MAX /* most requests in flight */
 #define NATIVE_LOOP_THREAD "brk-net-" /* the broker's network threads: brk-net-<loop> */
 
 struct native_opts {

@@ -1,15 +1,12 @@
 /*
  * native_consume.c - bench_native consume: consume-batch from the page cache.
  *
- * A window of consume-batch requests in flight on one connection. The broker ignores
- * max_records (it sends whole batches up to max_bytes), so where a response ends is only
- * known when it arrives; request k+1 is sent before then, at a guess: the previous
- * request's offset plus the records one response brought last time (the stride), back to
- * 0 at the log end. With batches of one size the guess is exact. A response that overlaps
- * what we have is trimmed (its repeated bytes counted as waste); one that starts past what
- * we have (a gap) is dropped with every later one in flight, and the window restarts from
- * the first offset missing. The first request, and every one sent with nothing in flight,
- * asks for exactly the next offset needed. Window 1 is the plain blocking consumer.
+ * A window of consume-batch requests in flight on one connection, on the windowed
+ * consumer of bench/lib (bench.h: bench_consume, where the guessed ranges, the trimming
+ * and the per-pass check live; Kafka's Fetch in bench_kafka runs on the same loop). This
+ * file is the native protocol's side: one consume-batch request per offset (the broker
+ * ignores max_records and sends whole batches up to max_bytes, PROTOCOL.md), one answer
+ * frame read whole, and the probe that finds which broker loop serves us.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -18,105 +15,40 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include "kc_batch.h"
 #include "kc_err.h"
-#include "kc_time.h"
 #include "native.h"
 #include "np_client.h"
 
-#define CONSUME_WINDOW_MAX NATIVE_CONSUME_WINDOW_MAX
-
-struct consume_pos {
-    int64_t offset;  /* the next offset not yet taken in this pass over the log */
-    int64_t records; /* records taken (after trimming) */
-    int64_t bytes;   /* bytes of the batches that brought them */
-    int64_t waste;   /* bytes received again or out of sequence (wrong guesses) */
-    int64_t responses;
-    int64_t restarts; /* gaps: the window drained and restarted */
-    int64_t passes;   /* whole passes over the log, each checked to hold every record */
-    int64_t pass_records;
-};
-
-struct consume_win {
+/* One connection's consume-batch requests and answers: the ops of bench_consume. */
+struct native_consume {
+    const struct native_opts *o;
     int fd;                  /* blocking, with a receive timeout */
     uint32_t corr_sent, corr_recv;
-    int64_t start[CONSUME_WINDOW_MAX]; /* ring: the offset each request in flight asked */
-    int head, inflight;
-    int64_t last_start;      /* the latest request's offset */
-    int64_t stride;          /* records per response, learned (0: not yet) */
-    int64_t log_end;         /* from the latest response (-1: none yet) */
-    bool draining;           /* after a gap: send nothing until the window is empty */
-    uint8_t *body;           /* the response body being read (owned) */
+    uint8_t *body;           /* the answer being read (owned) */
     size_t cap;
     struct kc_writer out;
+    int64_t probe_bytes;     /* what the placement probe was sent, before the clock */
 };
 
-/* Count the batches of one response that follow on from pos->offset; *gap when the
- * response starts past it (a guess too far: nothing of it is taken). */
-static int take_batches(struct consume_pos *pos, struct kc_slice recs, bool verify, bool *gap)
+static int native_consume_send(void *ctx, int64_t offset)
 {
-    const uint8_t *p = recs.p;
-    size_t left = recs.len > 0 ? (size_t)recs.len : 0;
+    struct native_consume *nc = ctx;
+    struct np_consume_batch_req req = { np_str(nc->o->topic), 0, offset, INT32_MAX,
+                                        (int32_t)nc->o->max_bytes, 0 };
 
-    *gap = false;
-    while (left > 0) {
-        size_t size;
-        int err = verify ? kc_batch_validate(p, left, NULL) : kc_batch_size(p, left, &size);
-
-        if (err < 0)
-            return err == KC_ENEEDMORE ? KC_EMALFORMED : err; /* batches come whole */
-        size = verify ? (size_t)err : size;
-        int64_t base = kc_batch_base_offset(p), last = kc_batch_last_offset(p);
-        if (base > pos->offset) {
-            *gap = true;
-            pos->waste += (int64_t)left;
-            return 0;
-        }
-        if (last >= pos->offset) {
-            int64_t n = last - (base > pos->offset ? base : pos->offset) + 1;
-            pos->records += n;
-            pos->pass_records += n;
-            pos->bytes += (int64_t)size;
-            pos->offset = last + 1;
-        } else {
-            pos->waste += (int64_t)size;
-        }
-        p += size;
-        left -= size;
-    }
-    return 0;
+    kc_writer_reset(&nc->out);
+    np_encode_consume_batch(&nc->out, nc->corr_sent++, &req);
+    if (kc_writer_error(&nc->out) != 0)
+        return kc_writer_error(&nc->out);
+    return bench_send_all(nc->fd, kc_writer_data(&nc->out), kc_writer_len(&nc->out));
 }
 
-/* Send one request, at the offset needed (nothing in flight) or at the guess. */
-static int consume_send(struct consume_win *w, const struct native_opts *o,
-                        const struct consume_pos *pos)
-{
-    struct np_consume_batch_req req = { np_str(o->topic), 0, pos->offset, INT32_MAX,
-                                        (int32_t)o->max_bytes, 0 };
-    int err;
-
-    if (w->inflight > 0) {
-        req.offset = w->last_start + w->stride;
-        if (req.offset >= w->log_end)
-            req.offset = 0; /* the guess runs past the end: the next pass */
-    }
-    kc_writer_reset(&w->out);
-    np_encode_consume_batch(&w->out, w->corr_sent++, &req);
-    if (kc_writer_error(&w->out) != 0)
-        return kc_writer_error(&w->out);
-    err = bench_send_all(w->fd, kc_writer_data(&w->out), kc_writer_len(&w->out));
-    if (err != 0)
-        return err;
-    w->start[(w->head + w->inflight++) % CONSUME_WINDOW_MAX] = req.offset;
-    w->last_start = req.offset;
-    return 0;
-}
-
-/* Read one response frame whole into w->body: *h and its body length. */
-static int consume_read_frame(struct consume_win *w, struct np_header *h, size_t *len)
+/* Read one response frame whole into nc->body: *h and its body length. */
+static int native_consume_read_frame(struct native_consume *nc, struct np_header *h,
+                                     size_t *len)
 {
     uint8_t hdr[NP_RESP_HEADER_SIZE];
-    int err = bench_read_exact(w->fd, hdr, sizeof(hdr));
+    int err = bench_read_exact(nc->fd, hdr, sizeof(hdr));
 
     if (err != 0)
         return err;
@@ -126,110 +58,60 @@ static int consume_read_frame(struct consume_win *w, struct np_header *h, size_t
     h->cmd = hdr[7];
     h->corr = kc_load_be32(hdr + 8);
     h->error = (int16_t)kc_load_be16(hdr + 12);
-    if (h->magic != NP_MAGIC || h->cmd != NP_CONSUME_BATCH || h->corr != w->corr_recv++ ||
+    if (h->magic != NP_MAGIC || h->cmd != NP_CONSUME_BATCH || h->corr != nc->corr_recv++ ||
         h->length < NP_RESP_HEADER_SIZE - NP_LENGTH_SIZE || h->length > NATIVE_MAX_FRAME)
         return KC_EMALFORMED; /* answers come in order: anything else is a broken stream */
     *len = h->length - (NP_RESP_HEADER_SIZE - NP_LENGTH_SIZE);
-    if (*len > w->cap) {
-        uint8_t *bigger = realloc(w->body, *len);
+    if (*len > nc->cap) {
+        uint8_t *bigger = realloc(nc->body, *len);
 
         if (bigger == NULL)
             return -ENOMEM;
-        w->body = bigger;
-        w->cap = *len;
+        nc->body = bigger;
+        nc->cap = *len;
     }
-    return bench_read_exact(w->fd, w->body, *len);
+    return bench_read_exact(nc->fd, nc->body, *len);
 }
 
-/* Take the oldest response in flight. */
-static int consume_recv(struct consume_win *w, const struct native_opts *o,
-                        struct consume_pos *pos)
+static int native_consume_recv(void *ctx, struct kc_slice *records, int64_t *log_end)
 {
+    struct native_consume *nc = ctx;
     struct np_consume_batch_resp resp;
     struct np_header h;
-    int64_t start = w->start[w->head], before = pos->offset;
     size_t len;
-    bool gap;
-    int err = consume_read_frame(w, &h, &len);
+    int err = native_consume_read_frame(nc, &h, &len);
 
-    w->head = (w->head + 1) % CONSUME_WINDOW_MAX;
-    w->inflight--;
     if (err == 0 && h.error != NP_E_NONE)
-        return (int)native__refused(&h, w->body, len);
+        return (int)native__refused(&h, nc->body, len);
     if (err == 0)
-        err = np_decode_consume_batch_resp(w->body, len, &resp);
-    if (err == 0)
-        err = take_batches(pos, resp.records, o->verify, &gap);
+        err = np_decode_consume_batch_resp(nc->body, len, &resp);
     if (err != 0)
         return err;
-    if (resp.records.len <= 0 && before == 0)
-        return KC_EEMPTY; /* an empty topic measures nothing */
-    pos->responses++;
-    pos->restarts += gap && !w->draining;
-    w->draining = (w->draining || gap) && w->inflight > 0;
-    w->log_end = resp.log_end;
-    if (!gap && pos->offset < resp.log_end && pos->offset > start)
-        w->stride = pos->offset - start; /* a whole response, not cut by the log end */
-    if (pos->offset < resp.log_end)
-        return 0;
-    if (pos->pass_records != resp.log_end) { /* a wrong guess lost or doubled records */
-        fprintf(stderr, "bench_native consume: a pass over offsets 0-%lld took %lld records\n",
-                (long long)resp.log_end - 1, (long long)pos->pass_records);
-        return KC_EMALFORMED;
-    }
-    pos->passes++;
-    pos->pass_records = 0;
-    pos->offset = 0; /* the end: read it all again */
+    *records = resp.records;
+    *log_end = resp.log_end;
     return 0;
 }
 
-/* Keep o->window requests in flight (one until the first answer gives a stride). */
-static int consume_fill(struct consume_win *w, const struct native_opts *o,
-                        const struct consume_pos *pos)
-{
-    int want = w->stride > 0 ? (int)o->window : 1;
-    int err = 0;
-
-    while (err == 0 && w->inflight < want && !(w->draining && w->inflight > 0))
-        err = consume_send(w, o, pos);
-    return err;
-}
-
-static int consume_loop(struct consume_win *w, const struct native_opts *o,
-                        struct consume_pos *pos)
-{
-    int64_t end = kc_mono_ns() + o->ms * 1000000;
-    int err = 0;
-
-    while (err == 0 && kc_mono_ns() < end) {
-        err = consume_fill(w, o, pos);
-        if (err == 0)
-            err = consume_recv(w, o, pos);
-    }
-    while (err == 0 && w->inflight > 0) /* what is in flight is received and counted */
-        err = consume_recv(w, o, pos);
-    return err;
-}
+static const struct bench_consume_ops native_consume_ops = { native_consume_send,
+                                                             native_consume_recv };
 
 /* ---- placement: each side on its own CPU, as the raw streams are ------------------------ */
 
 #define CONSUME_PROBE 16 /* responses that find the serving loop, before the clock starts */
 
-struct consume_probe {
-    struct consume_win *w;
-    const struct native_opts *o;
-};
-
+/* One request at a time, each from offset 0: the serving thread runs once per answer. */
 static int consume_probe_work(void *arg)
 {
-    struct consume_probe *p = arg;
-    struct consume_pos scratch = { 0 };
+    struct native_consume *nc = arg;
+    struct kc_slice records;
+    int64_t log_end;
     int err = 0;
 
     for (int i = 0; err == 0 && i < CONSUME_PROBE; i++) {
-        err = consume_send(p->w, p->o, &scratch); /* nothing in flight: one at a time */
+        err = native_consume_send(nc, 0);
         if (err == 0)
-            err = consume_recv(p->w, p->o, &scratch);
+            err = native_consume_recv(nc, &records, &log_end);
+        nc->probe_bytes += err == 0 && records.len > 0 ? records.len : 0;
     }
     return err;
 }
@@ -241,12 +123,12 @@ static int consume_probe_work(void *arg)
  * where the scheduler puts it. Without an answer there is no PLACEMENT line (run.sh then
  * picks the first CPU). --client-cpu pins this reader (for experiments).
  */
-static int consume_place(struct consume_win *w, const struct native_opts *o)
+static int consume_place(struct native_consume *nc)
 {
-    struct consume_probe probe = { w, o };
+    const struct native_opts *o = nc->o;
     struct bench_thread who;
     int err = bench_serving_cpu((pid_t)o->broker_pid, NATIVE_LOOP_THREAD, CONSUME_PROBE,
-                                consume_probe_work, &probe, &who);
+                                consume_probe_work, nc, &who);
 
     if (err != 0 && np_is_err(err))
         return err; /* the broker refused a probe: the run cannot go on either */
@@ -256,44 +138,38 @@ static int consume_place(struct consume_win *w, const struct native_opts *o)
         return 0;
     }
     printf("PLACEMENT bench=%s server_cpu=%d client_cpu=%lld method=thread thread=%s "
-           "scheduled=%lld/%d\n", o->name, who.cpu, (long long)o->client_cpu, who.name,
-           (long long)who.scheduled, CONSUME_PROBE);
+           "scheduled=%lld/%d probe_bytes=%lld\n", o->name, who.cpu, (long long)o->client_cpu,
+           who.name, (long long)who.scheduled, CONSUME_PROBE, (long long)nc->probe_bytes);
     return 0;
 }
 
 int native__run_consume(const struct native_opts *o)
 {
-    struct bench_result r = { .bench = o->name };
-    struct consume_pos pos = { 0 };
-    struct consume_win w = { .fd = -1, .corr_sent = 1, .corr_recv = 1, .log_end = -1 };
+    struct native_consume nc = { .o = o, .fd = -1, .corr_sent = 1, .corr_recv = 1 };
+    struct bench_consume c = { .ops = &native_consume_ops, .ctx = &nc,
+                               .window = (int)o->window, .ms = o->ms, .verify = o->verify };
     struct timeval tv = { BENCH_TIMEOUT_MS / 1000, 0 };
-    int64_t start;
-    int err = bench_connect(o->port, &w.fd);
+    int err = bench_connect(o->port, &nc.fd);
 
-    kc_writer_init(&w.out, 0);
-    if (err == 0 && setsockopt(w.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0)
+    kc_writer_init(&nc.out, 0);
+    if (err == 0 && setsockopt(nc.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0)
         err = -errno;
     if (err == 0 && o->broker_pid > 0)
-        err = consume_place(&w, o);
+        err = consume_place(&nc);
     if (err == 0)
         err = bench_pin_cpu((int)o->client_cpu);
-    start = kc_mono_ns();
     if (err == 0)
-        err = consume_loop(&w, o, &pos);
-    r.elapsed_ns = kc_mono_ns() - start;
-    r.records = pos.records;
-    r.bytes = pos.bytes;
+        err = bench_consume_run(&c);
     if (err == 0) {
+        struct bench_result r = { .bench = o->name, .records = c.records, .bytes = c.bytes,
+                                  .elapsed_ns = c.elapsed_ns };
+
         bench_result_print(stdout, &r);
-        printf("CONSUME bench=%s window=%lld max_bytes=%lld responses=%lld passes=%lld "
-               "restarts=%lld "
-               "waste_bytes=%lld\n", o->name, (long long)o->window, (long long)o->max_bytes,
-               (long long)pos.responses, (long long)pos.passes, (long long)pos.restarts,
-               (long long)pos.waste);
+        bench_consume_print(stdout, o->name, &c, o->max_bytes);
     }
-    if (w.fd >= 0)
-        (void)close(w.fd); /* end of run */
-    kc_writer_fini(&w.out);
-    free(w.body);
+    if (nc.fd >= 0)
+        (void)close(nc.fd); /* end of run */
+    kc_writer_fini(&nc.out);
+    free(nc.body);
     return err;
 }

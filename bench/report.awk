@@ -1,9 +1,10 @@
 # bench/report.awk - turns the RESULT lines of one bench/run.sh run into the report:
 # medians with their spread, the broker's ratio to each peer, and PASS/MISS against the
-# targets of issues 4 and 5.
+# targets of issues 4, 5 and 10.
 #
 #   awk -f bench/report.awk -v json=OUT.json -v chart=OUT.dat \
-#       -v why_native="..." -v why_kafka="..." -v meta_json='"host":"x",...' samples.txt
+#       -v why_native="..." -v why_kafka="..." -v why_kgen="..." -v why_kflex_produce="..." \
+#       -v why_kflex_fetch="..." -v why_kidem="..." -v meta_json='"host":"x",...' samples.txt
 #
 # Input: one line per measurement run (bench/lib/bench.h),
 #   RESULT bench=<name> records=.. bytes=.. seconds=.. records_per_s=.. mb_per_s=..
@@ -11,9 +12,18 @@
 # Output: the text table on stdout, the same as JSON in `json`, and the bars for
 # bench/chart.gp in `chart` (gnuplot data blocks, one per panel).
 #
+# A bench named <name>_cpu is run.sh's account of what run <name> cost the broker: the same
+# records and bytes over the broker's CPU seconds (records per broker CPU-second).
+#
 # Every figure is the median of the runs; [min-max] is their spread. A ratio compares
 # medians measured in the same run of run.sh (the runs of all benches are interleaved,
 # so a noisy minute hurts both sides of a comparison alike). Written for mawk and gawk.
+#
+# A comparison's op is >= or <= (a target: PASS or MISS), info (a figure to read), or
+# noise: a claim that two ways of doing the same thing cost the same (flexible versus
+# classic Kafka encoding). A noise row says "within noise" when the ratio's distance from
+# 1 is at most the larger relative spread of its two sides, (max - min) / median, and
+# "beyond noise" otherwise; it counts as neither PASS nor MISS.
 
 BEGIN {
     nfields = split("records_per_s mb_per_s p50_us p99_us", fields, " ")
@@ -28,6 +38,18 @@ BEGIN {
                  "round trip p99, cross CPU|native_rtt_cross|tcp_pingpong_cross|p99_us|us|TCP ping-pong, cross CPU|<=|2|p99 cross/TCP;" \
                  "librdkafka produce 100 B|rdkafka_broker_produce|rdkafka_mock_produce|records_per_s|rec/s|librdkafka mock cluster|>=|0.5|rdkafka prod/mock;" \
                  "librdkafka consume 100 B|rdkafka_broker_consume|rdkafka_mock_consume|records_per_s|rec/s|librdkafka mock cluster|>=|0.5|rdkafka cons/mock;" \
+                 "Kafka Produce 100 B, acks=1|kafka_produce|native_produce|records_per_s|rec/s|native produce-batch|>=|0.9|Kafka prod/native;" \
+                 "Kafka Produce, acks=all|kafka_durable|native_durable|records_per_s|rec/s|native durable produce|>=|0.9|Kafka durable/native;" \
+                 "Kafka Fetch from the page cache|kafka_consume|native_consume|mb_per_s|MB/s|native consume-batch|>=|0.9|Kafka fetch/native;" \
+                 "Kafka Produce, idempotent|kafka_produce_idem|kafka_produce|records_per_s|rec/s|Kafka Produce, plain|>=|0.95|idempotent/plain;" \
+                 "flexible Produce vs classic|kafka_produce|kafka_produce_classic|records_per_s|rec/s|Kafka Produce, classic version|noise|-|;" \
+                 "flexible Fetch vs classic|kafka_consume|kafka_consume_classic|mb_per_s|MB/s|Kafka Fetch, classic version|noise|-|;" \
+                 "Kafka Produce, per CPU|kafka_produce_cpu|native_produce_cpu|records_per_s|rec/CPU-s|native, per broker CPU-s|info|-|;" \
+                 "Kafka acks=all, per CPU|kafka_durable_cpu|native_durable_cpu|records_per_s|rec/CPU-s|native, per broker CPU-s|info|-|;" \
+                 "Kafka Fetch, per CPU|kafka_consume_cpu|native_consume_cpu|mb_per_s|MB/CPU-s|native, per broker CPU-s|info|-|;" \
+                 "idempotent, per CPU|kafka_produce_idem_cpu|kafka_produce_cpu|records_per_s|rec/CPU-s|plain, per broker CPU-s|info|-|;" \
+                 "flexible Produce, per CPU|kafka_produce_cpu|kafka_produce_classic_cpu|records_per_s|rec/CPU-s|classic, per broker CPU-s|noise|-|;" \
+                 "flexible Fetch, per CPU|kafka_consume_cpu|kafka_consume_classic_cpu|mb_per_s|MB/CPU-s|classic, per broker CPU-s|noise|-|;" \
                  "consume vs a hot 1 MiB stream|native_consume|tcp_stream_hot|mb_per_s|MB/s|TCP stream, hot 1 MiB|info|-|;" \
                  "consume vs the sendfile ceiling|native_consume|tcp_sendfile|mb_per_s|MB/s|sendfile stream, same size|info|-|;" \
                  "round trip p50 (same) vs Redis|native_rtt_same|redis_rtt|p50_us|us|Redis XADD, one in flight|info|-|;" \
@@ -95,7 +117,25 @@ function cell(b, f,    n) {
 function why(b) {
     if (b ~ /^native_/) return why_native
     if (b ~ /^rdkafka_broker/) return why_kafka
+    if (b == "kafka_produce_classic") return why_kflex_produce
+    if (b == "kafka_consume_classic") return why_kflex_fetch
+    if (b == "kafka_produce_idem") return why_kidem
+    if (b ~ /^kafka_/) return why_kgen
     return "no successful run"
+}
+
+# A Kafka-door bench whose absence has a reason worth printing (the broker does not offer
+# that yet), even on a row without a target. The broker-CPU twins (<bench>_cpu) are not:
+# their wall-clock rows already say it.
+function has_reason(b) {
+    return b ~ /^kafka_/ && b !~ /_cpu$/ && why(b) != ""
+}
+
+# The relative spread of bench b's field f: (max - min) / median, or 0 when unknown.
+function spread(b, f) {
+    if (!stats(b, f) || MED == 0)
+        return 0
+    return (MAX - MIN) / MED
 }
 
 function jstr(s) {
@@ -109,33 +149,40 @@ function jnum(x) {
 }
 
 # One comparison row; fills the ratio panel of the chart and the JSON array.
-function compare(i,    c, n, ours, peer, ratio, ok, res, ncol) {
+function compare(i,    c, n, ours, peer, ratio, ok, res, ncol, missing, noise) {
     split(cmps[i], c, "|")
     ours = stats(c[2], c[4]) ? MED : ""
     peer = stats(c[3], c[4]) ? MED : ""
-    if (ours == "" || peer == "" || peer == 0) {
-        res = ours == "" ? "NOT RUN" : "NO PEER"
+    missing = ours == "" ? c[2] : peer == "" || peer == 0 ? c[3] : ""
+    if (missing != "") {
+        res = ours == "" || has_reason(missing) ? "NOT RUN" : "NO PEER"
         ratio = ""
     } else if (c[7] == "info") {    # a figure to read, not a target
         ratio = ours / peer
         res = "info"
+    } else if (c[7] == "noise") {   # the same cost, within the runs' own spread?
+        ratio = ours / peer
+        noise = spread(c[2], c[4]) > spread(c[3], c[4]) ? spread(c[2], c[4]) : spread(c[3], c[4])
+        res = (ratio - 1 <= noise && 1 - ratio <= noise) ? "within noise" : "beyond noise"
+        res = res sprintf(" (spread %.0f%%)", 100 * noise)
     } else {
         ratio = ours / peer
         ok = c[7] == ">=" ? ratio >= c[8] : ratio <= c[8]
         res = ok ? "PASS" : "MISS"
     }
-    if (c[7] == "info" && ratio == "")
+    if (c[7] != ">=" && c[7] != "<=" && ratio == "" && !has_reason(missing))
         return                          # an informative row with a side missing: nothing to read
     npass += res == "PASS"
     nmiss += res == "MISS"
     nnot += res == "NOT RUN" || res == "NO PEER"
     printf "%-38s %-22s %-22s %-27s %6s  %-7s %s\n", c[1] " (" c[5] ")", cell(c[2], c[4]),
            cell(c[3], c[4]), c[6], ratio == "" ? "-" : sprintf("%.2fx", ratio),
-           c[7] == "info" ? "" : c[7] " " c[8] "x", res (res == "NOT RUN" ? ": " why(c[2]) : "")
+           c[7] == "info" || c[7] == "noise" ? "" : c[7] " " c[8] "x",
+           res (res == "NOT RUN" ? ": " why(missing) : "")
     jcmp = jcmp (jcmp == "" ? "" : ",\n    ") sprintf("{\"name\":%s,\"unit\":%s,\"ours\":%s,\"peer\":%s,\"peer_bench\":%s,\"ratio\":%s,\"op\":%s,\"target\":%s,\"result\":%s}",
            jstr(c[1]), jstr(c[5]), ours == "" ? "null" : jnum(ours), peer == "" ? "null" : jnum(peer),
            jstr(c[3]), ratio == "" ? "null" : jnum(ratio), jstr(c[7]), c[8] == "-" ? "null" : c[8], jstr(res))
-    if (c[7] == "info")
+    if (c[7] == "info" || c[7] == "noise")
         return
     # Ratio over target: >= 1 meets the target (for latency, target over ratio).
     ncol = res == "PASS" ? 2 : 1
@@ -143,9 +190,10 @@ function compare(i,    c, n, ours, peer, ratio, ok, res, ncol) {
                             ratio == "" ? 0 : jnum(c[7] == ">=" ? ratio / c[8] : c[8] / ratio), ncol)
 }
 
-# A bar of the chart: label, median, min, max, colour (0 ours, 1 peer).
-function bar(b, f, label, scale,    col) {
-    col = b ~ /^(native_|rdkafka_broker)/ ? 0 : 1
+# A bar of the chart: label, median, min, max, colour (0 ours, 1 peer; as_peer: one of ours
+# drawn as the reference, e.g. the native protocol beside the Kafka door).
+function bar(b, f, label, scale, as_peer,    col) {
+    col = b ~ /^(native_|rdkafka_broker|kafka_)/ && !as_peer ? 0 : 1
     if (stats(b, f))
         return sprintf("\"%s\" %s %s %s %d\n", label, jnum(MED / scale), jnum(MIN / scale), jnum(MAX / scale), col)
     return sprintf("\"%s (n/a)\" 0 0 0 %d\n", label, col)   # an empty bar, not a gap
@@ -200,7 +248,18 @@ function write_chart() {
            bar("rdkafka_mock_produce", "records_per_s", "mock prod", 1e6),
            bar("rdkafka_broker_consume", "records_per_s", "ours cons", 1e6),
            bar("rdkafka_mock_consume", "records_per_s", "mock cons", 1e6) > chart
-    printf "# panel 5: ratio / target (>= 1 meets the target)\n%s\n", rpanel > chart
+    printf "# panel 5: ratio / target (>= 1 meets the target)\n%s\n\n", rpanel > chart
+    printf "# panel 6: the Kafka door's produce, M records/s\n%s%s%s%s%s%s\n\n",
+           bar("native_produce", "records_per_s", "native acks=1", 1e6, 1),
+           bar("kafka_produce", "records_per_s", "Kafka acks=1", 1e6),
+           bar("kafka_produce_idem", "records_per_s", "Kafka idempotent", 1e6),
+           bar("kafka_produce_classic", "records_per_s", "Kafka classic", 1e6),
+           bar("native_durable", "records_per_s", "native acks=all", 1e6, 1),
+           bar("kafka_durable", "records_per_s", "Kafka acks=all", 1e6) > chart
+    printf "# panel 7: the Kafka door's consume, MB/s\n%s%s%s\n",
+           bar("native_consume", "mb_per_s", "native consume", 1, 1),
+           bar("kafka_consume", "mb_per_s", "Kafka Fetch", 1),
+           bar("kafka_consume_classic", "mb_per_s", "Kafka Fetch classic", 1) > chart
     close(chart)
 }
 

@@ -7,7 +7,9 @@
 #
 # It starts every server itself on 127.0.0.1 with an ephemeral port and a temporary
 # directory: redis-server twice (no persistence; appendfsync always), nats-server -js, and
-# the broker (a fresh data directory for each round). Then it runs every measurement once
+# the broker (a fresh data directory for each round). The broker is measured through both
+# of its doors: its native protocol (bench_native) and Kafka's (bench_kafka, our own load
+# generator, so that no client library is the limit). Then it runs every measurement once
 # per round, round after round, so that the noise of a shared machine falls on both sides
 # of a comparison alike, and prints the medians, their spread, the broker's ratio to each
 # peer and PASS/MISS against the targets (bench/README.md says what each figure means).
@@ -173,7 +175,7 @@ sample() {
         mv "$WORK/out.result" "$WORK/out"
     fi
     if [ $rc -eq 0 ] && grep -q '^RESULT ' "$WORK/out"; then
-        grep -E '^(RESULT|PLACEMENT|CONSUME) ' "$WORK/out" >>"$OUT/samples.txt"
+        grep -E '^(RESULT|PLACEMENT|CONSUME|KAFKA) ' "$WORK/out" >>"$OUT/samples.txt"
         grep '^RESULT ' "$WORK/out" | awk -v r="$ROUND" -v n="$RUNS" '{
             for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
             fig = f["records"] + 0 > 0 ? sprintf("%.0f records/s, ", f["records_per_s"]) : ""
@@ -187,6 +189,42 @@ sample() {
     say "  [$ROUND/$RUNS] $label FAILED (exit $rc): $(tail -c 300 "$WORK/err" | tr '\n' ' ')"
     { echo "== round $ROUND: $label (exit $rc): $*"; cat "$WORK/err"; } >>"$OUT/logs/failures.log"
     return 1
+}
+
+# broker_ticks: the broker's CPU time so far, all its threads, user + system, in clock ticks
+# (/proc/PID/stat fields 14 and 15, the 12th and 13th after the command name).
+broker_ticks() {
+    local stat
+    stat=$(<"/proc/$BROKER_PID/stat") || return 1
+    read -ra stat <<<"${stat##*) }"
+    echo $((stat[11] + stat[12]))
+}
+
+# sample_broker LABEL CMD...: sample(), and what the run cost the broker in CPU time: a
+# second RESULT line, <bench>_cpu, with the run's records and bytes over the broker's CPU
+# seconds instead of wall seconds (records per broker CPU-second). On a shared machine the
+# wall-clock rate moves with everyone else's load; the CPU the broker spent per record
+# moves much less, so the two doors compare on both.
+sample_broker() {
+    local t0 t1
+    t0=$(broker_ticks 2>/dev/null) || t0=""
+    sample "$@" || return 1
+    t1=$(broker_ticks 2>/dev/null) || return 0
+    [ -n "$t0" ] && [ "$t1" -gt "$t0" ] || return 0
+    # bench_native consume's placement probe (16 answers before its clock) cost the broker
+    # CPU too: its bytes count with the run's (PLACEMENT ... probe_bytes=N).
+    grep -E -m2 '^(RESULT|PLACEMENT) ' "$WORK/out" | awk -v ticks=$((t1 - t0)) -v hz="$CLK_TCK" '{
+        for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
+        if ($1 == "RESULT") { name = f["bench"]; records = f["records"]; bytes = f["bytes"] } }
+        END {
+        s = ticks / hz
+        bytes += f["probe_bytes"]
+        records += f["probe_bytes"] * (bytes > 0 ? records / (bytes - f["probe_bytes"]) : 0)
+        printf "RESULT bench=%s_cpu records=%.0f bytes=%.0f seconds=%.2f records_per_s=%.1f mb_per_s=%.2f p50_us=- p99_us=- p999_us=-\n",
+               name, records, bytes, s, records / s, bytes / 1e6 / s }' \
+        | tee -a "$OUT/samples.txt" | awk -v r="$ROUND" -v n="$RUNS" '{
+            split($2, b, "="); split($5, s, "=")
+            printf "  [%d/%d] %-24s the broker used %s s of CPU\n", r, n, b[2], s[2] }'
 }
 
 # convert_cli_test: `kafka_cli test --json` (the project's own load test) as a RESULT line,
@@ -249,17 +287,40 @@ produce_group() {
     sample nats_js "$BIN/bench_nats" --port "$NATS_PORT" --count "$NATS_COUNT" --size $SIZE \
         --window 8000 --name nats_js
     if [ -n "$port" ]; then
-        sample native_produce "$BIN/bench_native" produce --port "$port" \
+        sample_broker native_produce "$BIN/bench_native" produce --port "$port" \
             --topic bench-produce --count "$NATIVE_COUNT" --size $SIZE --batch $BATCH \
             --acks 1 --window 8 --name native_produce
+        kafka_produce_group "$port"
         sample cli_test "$BUILD/bin/kafka_cli" -b "127.0.0.1:$port" test bench-cli \
             "$NATIVE_COUNT" --size $SIZE --batch $BATCH --acks 1 --json
     fi
     sample redis_always "$BIN/bench_redis" --port "$ALWAYS_PORT" --count "$ALWAYS_COUNT" \
         --size $SIZE --conns 4 --window 4000 --name redis_always
-    [ -z "$port" ] || sample native_durable "$BIN/bench_native" produce --port "$port" \
+    [ -z "$port" ] || sample_broker native_durable "$BIN/bench_native" produce --port "$port" \
         --topic bench-durable --count "$DURABLE_COUNT" --size $SIZE --batch $BATCH \
         --acks all --producers 4 --window 4 --name native_durable
+    [ -z "$port" ] || [ "$KGEN_OK" != 1 ] || sample_broker kafka_durable "$BIN/bench_kafka" produce \
+        --port "$port" --topic bench-kafka-durable --count "$DURABLE_COUNT" --size $SIZE \
+        --batch $BATCH --acks all --producers 4 --window 4 --name kafka_durable
+}
+
+# kafka_produce_group PORT: the Kafka door, right after the native batched produce and in
+# its shape (one connection, 8 requests of 1000 records in flight, acks=1): at the highest
+# Produce version the broker offers (up to v11), then idempotent at that version, then at
+# the highest classic version when the highest is flexible. Rows the broker cannot serve
+# yet are not run; the report says why.
+kafka_produce_group() {
+    local port=$1
+    [ "$KGEN_OK" = 1 ] || return 0
+    sample_broker kafka_produce "$BIN/bench_kafka" produce --port "$port" \
+        --topic bench-kafka-produce --count "$NATIVE_COUNT" --size $SIZE --batch $BATCH \
+        --acks 1 --window 8 --name kafka_produce
+    [ "$K_IDEMPOTENT" != yes ] || sample_broker kafka_produce_idem "$BIN/bench_kafka" produce \
+        --port "$port" --topic bench-kafka-idem --count "$NATIVE_COUNT" --size $SIZE \
+        --batch $BATCH --acks 1 --window 8 --idempotent --name kafka_produce_idem
+    [ "$K_PRODUCE_FLEX" = - ] || sample_broker kafka_produce_classic "$BIN/bench_kafka" produce \
+        --port "$port" --topic bench-kafka-classic --count "$NATIVE_COUNT" --size $SIZE \
+        --batch $BATCH --acks 1 --window 8 --version classic --name kafka_produce_classic
 }
 
 # topic_bytes: the bytes the consumer reads in one pass over bench-consume (its segment
@@ -273,9 +334,11 @@ topic_bytes() {
     fi
 }
 
-# consume_group PORT: fill a topic (untimed), then the broker's consume and the raw streams.
-# The target's peer (tcp_stream_ws) streams as many bytes of memory as the topic holds, and
-# runs just after the consumer; the hot 1 MiB stream and sendfile are informative. Every
+# consume_group PORT: fill a topic (untimed), then the broker's consume, through Kafka's
+# Fetch (at the classic version first when the highest is flexible) and then the native
+# consume-batch, and the raw streams. The native consumer's peer (tcp_stream_ws) streams as
+# many bytes of memory as the topic holds, and runs just after it; the Kafka consumer runs
+# just before it. The hot 1 MiB stream and sendfile are informative. Every
 # sender is pinned to the CPU of the broker loop that served the consumer (bench_native
 # finds it and prints it on its PLACEMENT line), and every reader is left to the scheduler.
 consume_group() {
@@ -287,7 +350,19 @@ consume_group() {
     # The sendfile ceiling's file: as large as the topic, written once, so it sits in the
     # page cache as a log does.
     [ -f "$WORK/sendfile.bin" ] || head -c "$bytes" /dev/zero >"$WORK/sendfile.bin" || return
-    if [ -n "$port" ] && sample native_consume "$BIN/bench_native" consume --port "$port" \
+    # The fill leaves the topic dirty in the page cache (330-720 MB of Dirty measured right
+    # after it), and so does the sendfile file once; written back while the consumers run,
+    # it would fall on whichever runs first. Untimed, like the fill.
+    sync -f "$WORK" 2>/dev/null || sync
+    if [ -n "$port" ] && [ "$KGEN_OK" = 1 ]; then # Kafka's Fetch, same topic, same window
+        [ "$K_FETCH_FLEX" = - ] || sample_broker kafka_consume_classic "$BIN/bench_kafka" consume \
+            --port "$port" --topic bench-consume --ms "$CONSUME_MS" --window $CONSUME_WINDOW \
+            --max-bytes $CONSUME_MAX_BYTES --version classic --name kafka_consume_classic
+        sample_broker kafka_consume "$BIN/bench_kafka" consume --port "$port" --topic bench-consume \
+            --ms "$CONSUME_MS" --window $CONSUME_WINDOW --max-bytes $CONSUME_MAX_BYTES \
+            --name kafka_consume
+    fi
+    if [ -n "$port" ] && sample_broker native_consume "$BIN/bench_native" consume --port "$port" \
         --topic bench-consume --ms "$CONSUME_MS" --window $CONSUME_WINDOW \
         --max-bytes $CONSUME_MAX_BYTES --broker-pid "$BROKER_PID" --name native_consume; then
         cpu=$(sed -n 's/^PLACEMENT .*server_cpu=\([0-9]*\).*/\1/p' "$WORK/out")
@@ -300,6 +375,34 @@ consume_group() {
 }
 
 # ---- the run ---------------------------------------------------------------------------
+
+# kafka_probe PORT: what the broker's Kafka door offers (ApiVersions, through bench_kafka
+# probe), hence which Kafka rows can run: the flexible ones and idempotence only when the
+# broker offers them. Sets KGEN_OK, K_PRODUCE_FLEX, K_FETCH_FLEX, K_IDEMPOTENT and the
+# reasons the report gives for rows it could not run.
+kafka_probe() {
+    local line
+    if [ ! -x "$BIN/bench_kafka" ]; then
+        WHY_KGEN="bench_kafka is not built (make bench-system-bins)"
+    elif ! line=$(timeout 20 "$BIN/bench_kafka" probe --port "$1" 2>"$WORK/kprobe.err"); then
+        WHY_KGEN="the broker's Kafka door did not answer ApiVersions: $(tail -c 200 "$WORK/kprobe.err" | tr '\n' ' ')"
+    else
+        KGEN_OK=1
+        K_PRODUCE_FLEX=$(probe_field "$line" produce_flexible)
+        K_FETCH_FLEX=$(probe_field "$line" fetch_flexible)
+        K_IDEMPOTENT=$(probe_field "$line" idempotent)
+        say "the Kafka door offers Produce v$(probe_field "$line" produce), Fetch v$(probe_field "$line" fetch), InitProducerId $(probe_field "$line" init_producer_id | sed 's/^-$/not at all/;s/^[0-9]/v&/'): bench_kafka sends Produce v$(probe_field "$line" produce_default) and Fetch v$(probe_field "$line" fetch_default)"
+        WHY_KFLEX_PRODUCE="not offered: the broker serves Produce v$(probe_field "$line" produce), flexible from v9"
+        WHY_KFLEX_FETCH="not offered: the broker serves Fetch v$(probe_field "$line" fetch), flexible from v12"
+        WHY_KIDEM="not offered: the broker does not serve InitProducerId"
+        echo "$line" >>"$OUT/samples.txt"
+    fi
+}
+
+# probe_field LINE KEY: the value of KEY=... on a PROBE line.
+probe_field() {
+    sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<"$1"
+}
 
 need() {
     command -v "$1" >/dev/null && return 0
@@ -322,6 +425,9 @@ main() {
     need nats-server
     HAVE_BROKER=0
     KAFKA_OK=0
+    KGEN_OK=0 K_PRODUCE_FLEX=- K_FETCH_FLEX=- K_IDEMPOTENT=no
+    WHY_KGEN="the broker has not landed yet"
+    WHY_KFLEX_PRODUCE=$WHY_KGEN WHY_KFLEX_FETCH=$WHY_KGEN WHY_KIDEM=$WHY_KGEN
     WHY_NATIVE="the broker has not landed yet ($BROKER missing)"
     WHY_KAFKA="the broker has not landed yet"
     if [ -x "$BROKER" ] && [ -x "$BIN/bench_native" ]; then
@@ -329,6 +435,7 @@ main() {
         WHY_NATIVE="every run failed (see logs/failures.log)"
     fi
     cpus=$("$BIN/bench_tcp" cpus) || exit 1
+    CLK_TCK=$(getconf CLK_TCK)        # the unit of /proc/PID/stat's CPU times
     read -ra CPUS <<<"$cpus"          # the CPUs we may use: where run.sh pins the raw peers
     LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
     say "== system benchmark: $RUNS rounds$([ "$QUICK" = 1 ] && echo ", quick form"), $(date -u +%Y-%m-%dT%H:%MZ)"
@@ -351,11 +458,13 @@ main() {
         else
             WHY_KAFKA="the broker does not speak the Kafka protocol yet (issue 5)"
         fi
+        kafka_probe "$BROKER_PORT"
         stop_broker
         rm -rf "$WORK/probe-data"
     fi
     [ "$HAVE_BROKER" = 1 ] || say "NOTE: $WHY_NATIVE: only the peers are measured"
     [ "$KAFKA_OK" = 1 ] || say "NOTE: librdkafka against the broker: not available: $WHY_KAFKA; the mock cluster's figures are measured alone"
+    [ "$HAVE_BROKER" = 0 ] || [ "$KGEN_OK" = 1 ] || say "NOTE: the Kafka door: not measured: $WHY_KGEN"
 
     for ROUND in $(seq "$RUNS"); do
         one_round
@@ -366,18 +475,22 @@ main() {
 report() {
     local load_end meta
     load_end=$(cut -d' ' -f1-3 /proc/loadavg)
-    meta=$(printf '"date":"%s","host":"%s","cpus":%d,"cpu":"%s","kernel":"%s","runs":%d,"quick":%s,"load_start":"%s","load_end":"%s","failed_runs":%d,"native_available":%s,"kafka_available":%s' \
+    meta=$(printf '"date":"%s","host":"%s","cpus":%d,"cpu":"%s","kernel":"%s","runs":%d,"quick":%s,"load_start":"%s","load_end":"%s","failed_runs":%d,"native_available":%s,"kafka_available":%s,"kafka_door_measured":%s,"kafka_produce_flexible":"%s","kafka_fetch_flexible":"%s","kafka_idempotent":"%s"' \
         "$(date -u +%Y-%m-%dT%H:%MZ)" "$(hostname)" "$(nproc)" \
         "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')" "$(uname -r)" \
         "$RUNS" "$([ "$QUICK" = 1 ] && echo true || echo false)" "$LOAD_START" "$load_end" \
         "$FAILED" "$([ "$HAVE_BROKER" = 1 ] && echo true || echo false)" \
-        "$([ "$KAFKA_OK" = 1 ] && echo true || echo false)")
+        "$([ "$KAFKA_OK" = 1 ] && echo true || echo false)" \
+        "$([ "$KGEN_OK" = 1 ] && echo true || echo false)" "$K_PRODUCE_FLEX" "$K_FETCH_FLEX" \
+        "$K_IDEMPOTENT")
     {
         say ""
         say "== results: median of $RUNS runs [min-max], $(date -u +%Y-%m-%dT%H:%MZ), $(hostname), $(nproc) CPUs"
         say "   load average $LOAD_START at start, $load_end at the end: a shared machine, read the spread"
         awk -f "$HERE/report.awk" -v json="$OUT/report.json" -v chart="$OUT/chart.dat" \
-            -v why_native="$WHY_NATIVE" -v why_kafka="$WHY_KAFKA" -v meta_json="$meta" \
+            -v why_native="$WHY_NATIVE" -v why_kafka="$WHY_KAFKA" -v why_kgen="$WHY_KGEN" \
+            -v why_kflex_produce="$WHY_KFLEX_PRODUCE" -v why_kflex_fetch="$WHY_KFLEX_FETCH" \
+            -v why_kidem="$WHY_KIDEM" -v meta_json="$meta" \
             "$OUT/samples.txt"
         [ "$FAILED" -eq 0 ] || say "$FAILED run(s) FAILED: see $OUT/logs/failures.log"
     } | tee "$OUT/report.txt"

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # bench/test_report.sh - checks bench/report.awk on made-up runs whose answers are known:
 # medians (odd and even counts), ratios, PASS and MISS on both sides of a target and exactly
-# on it, latency targets (lower is better), NOT RUN with its reason, valid JSON, and a chart
-# data file with its six panels. A benchmark that prints a wrong PASS is worse than none.
+# on it, latency targets (lower is better), NOT RUN with its reason, the Kafka door's rows
+# (their targets, the reasons a row the broker does not offer yet is not run, and the
+# "within noise" reading of flexible against classic), valid JSON, and a chart data file
+# with its eight panels. A benchmark that prints a wrong PASS is worse than none.
 #
 #   bench/test_report.sh          (make test-bench-system)
 set -uo pipefail
@@ -29,10 +31,23 @@ r() { # r BENCH RECORDS_PER_S MB_PER_S P50 P99
     for v in 50 50 50 50 50; do r tcp_pingpong_cross 1 1 "$v" 3000; done   # p99 3x > 2
     echo "PLACEMENT bench=native_rtt server_cpu=1 cross_cpu=0 method=thread"   # not a RESULT
     for v in 1 1 1 1 1; do r redis_always "${v}00000" 1 - -; done          # no ours: NOT RUN
+    # the Kafka door: produce 6.6 M / native 7 M = 0.94 >= 0.9; no kafka_durable at all
+    for v in 60 66 69 64 70; do r kafka_produce "${v}00000" 1 - -; done
+    echo "KAFKA bench=kafka_produce api=Produce version=7 flexible=0"        # not a RESULT
+    for v in 2000 2000 2000 2000 2000; do r kafka_consume 5 "$v" - -; done  # 2000/2800: 0.71
+    for v in 60 60 60 60 60; do r kafka_produce_idem "${v}00000" 1 - -; done  # 6.0/6.6: 0.91
+    # classic 6.5 M [6.3-6.8]: 6.6 / 6.5 = 1.015, within the larger spread (7.0-6.0)/6.6
+    for v in 65 67 63 68 64; do r kafka_produce_classic "${v}00000" 1 - -; done
+    # what the runs cost the broker: 8 M vs 10 M records per CPU-second, info
+    for v in 8 8 8 8 8; do r kafka_produce_cpu "${v}000000" 1 - -; done
+    for v in 10 10 10 10 10; do r native_produce_cpu "${v}000000" 1 - -; done
+    for v in 7 7 7 7 7; do r kafka_produce_idem_cpu "${v}000000" 1 - -; done  # 7/8: 0.88x
 } >"$tmp/samples.txt"
 
 awk -f "$here/report.awk" -v json="$tmp/r.json" -v chart="$tmp/c.dat" \
-    -v why_native="the reason given" -v why_kafka="kafka reason" -v meta_json='"host":"test"' \
+    -v why_native="the reason given" -v why_kafka="kafka reason" -v why_kgen="kgen reason" \
+    -v why_kflex_produce="no flexible produce" -v why_kflex_fetch="no flexible fetch" \
+    -v why_kidem="no idempotence" -v meta_json='"host":"test"' \
     "$tmp/samples.txt" >"$tmp/out.txt"
 
 expect() { # expect DESCRIPTION REGEX
@@ -54,27 +69,48 @@ expect "each placement has its own verdict (p50 cross)" 'round trip p50, cross C
 expect "each placement has its own verdict (p99 cross)" 'round trip p99, cross CPU \(us\) +9000 .* +3\.00x +<= 2x +MISS'
 expect "a missing side is NOT RUN, with its reason" 'durable produce.*NOT RUN: the reason given'
 expect "the librdkafka rows name their own reason" 'librdkafka produce.*NOT RUN: kafka reason'
-expect "the count of verdicts" '^4 PASS, 3 MISS, 3 not run$'
+expect "Kafka produce against native, PASS" 'Kafka Produce 100 B, acks=1 \(rec/s\) +6\.60M \[6\.00M-7\.00M\] +7\.00M .* +native produce-batch +0\.94x +>= 0\.9x PASS'
+expect "a Kafka row with no run names the generator's reason" 'Kafka Produce, acks=all.*NOT RUN: kgen reason'
+expect "Kafka fetch against native consume, MISS" 'Kafka Fetch from the page cache \(MB/s\) +2000 .* +0\.71x +>= 0\.9x MISS'
+expect "idempotence costing 9% is a MISS" 'Kafka Produce, idempotent \(rec/s\) +6\.00M .* +0\.91x +>= 0\.95x MISS'
+expect "flexible vs classic within the spread" 'flexible Produce vs classic \(rec/s\) +6\.60M .* +6\.50M \[6\.30M-6\.80M\] +Kafka Produce, classic version +1\.02x +within noise \(spread 15%\)'
+expect "a flexible row the broker does not offer says so" 'flexible Fetch vs classic.*NOT RUN: no flexible fetch'
+expect "idempotent per CPU, informative" 'idempotent, per CPU \(rec/CPU-s\) +7\.00M .* +0\.88x +info'
+expect "broker CPU per record, informative" 'Kafka Produce, per CPU \(rec/CPU-s\) +8\.00M .* +10\.00M .* +native, per broker CPU-s +0\.80x +info'
+expect "the count of verdicts" '^5 PASS, 5 MISS, 5 not run$'
 expect "every measurement is listed" '^tcp_stream_ws +6 '
-if grep -qE '^(PLACEMENT|native_rtt) ' "$tmp/out.txt"; then
-    echo "FAIL the PLACEMENT line was read as a measurement"
+if grep -qE '^(PLACEMENT|KAFKA|native_rtt) |per CPU.*(NOT RUN|NO PEER)' "$tmp/out.txt"; then
+    echo "FAIL a PLACEMENT or KAFKA line was read as a measurement, or a CPU row said NOT RUN"
     fails=$((fails + 1))
 else
-    echo "ok   a line that is not a RESULT is not a measurement"
+    echo "ok   lines that are not RESULT lines are not measurements"
 fi
 
 if command -v python3 >/dev/null; then
-    if python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); assert d["summary"] == {"pass": 4, "miss": 3, "not_run": 3}, d["summary"]; assert d["measurements"]["tcp_stream_ws"]["mb_per_s"]["median"] == 3500' "$tmp/r.json"; then
+    if python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); assert d["summary"] == {"pass": 5, "miss": 5, "not_run": 5}, d["summary"]; assert d["measurements"]["tcp_stream_ws"]["mb_per_s"]["median"] == 3500; f = [c for c in d["comparisons"] if c["name"] == "flexible Produce vs classic"][0]; assert f["op"] == "noise" and f["result"].startswith("within noise") and abs(f["ratio"] - 6.6 / 6.5) < 1e-4, f' "$tmp/r.json"; then
         echo "ok   report.json parses, with the same verdicts and medians"
     else
         echo "FAIL report.json"
         fails=$((fails + 1))
     fi
 fi
-if [ "$(grep -c '^# panel' "$tmp/c.dat")" -eq 6 ]; then
-    echo "ok   chart data has six panels"
+if [ "$(grep -c '^# panel' "$tmp/c.dat")" -eq 8 ]; then
+    echo "ok   chart data has eight panels"
 else
     echo "FAIL chart data: $(grep -c '^# panel' "$tmp/c.dat") panels"
+    fails=$((fails + 1))
+fi
+
+# Beyond noise: the same figure every round on both sides, 20% apart.
+{
+    for v in 1 1 1 1 1; do r kafka_consume 5 2000 - -; done
+    for v in 1 1 1 1 1; do r kafka_consume_classic 5 2500 - -; done
+} >"$tmp/noise.txt"
+awk -f "$here/report.awk" "$tmp/noise.txt" >"$tmp/noise.out"
+if grep -qE 'flexible Fetch vs classic \(MB/s\) +2000 .* +0\.80x +beyond noise \(spread 0%\)' "$tmp/noise.out"; then
+    echo "ok   a difference wider than the spread is beyond noise"
+else
+    echo "FAIL beyond noise: $(grep flexible "$tmp/noise.out")"
     fails=$((fails + 1))
 fi
 

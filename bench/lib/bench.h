@@ -111,6 +111,75 @@ int bench_pipe_run(struct bench_pipe *p);
  */
 int bench_pipe_run_many(struct bench_pipe *pipes, int n);
 
+/* ---- the windowed consumer (consume.c) ---------------------------------------------- */
+
+/*
+ * One connection reading a partition from offset 0 to its end and round again, with up to
+ * `window` requests in flight, each for the offsets after the one before. The protocol is
+ * the caller's (ops): the native consume-batch and Kafka's Fetch share this loop, so the
+ * two consumers differ only in their bytes on the wire.
+ *
+ * A server answers with whole batches up to a byte limit, so where an answer will end is
+ * only known when it arrives. Request k+1 is therefore sent at a guess: the previous
+ * request's offset plus the records one answer brought last time (the stride), back to 0
+ * at the log end. With batches of one size the guess is exact.
+ *
+ *   asked:    [0 ....... )[s ....... )[2s ...... )     (window 3, stride s learnt)
+ *   answered: [0 ... s-1] [s ... 2s-1][2s ... 3s-1]    taken whole: nothing wasted
+ *   a guess too short: the answer overlaps what we have; its repeated batches are
+ *                      trimmed and counted as waste
+ *   a guess too long:  the answer starts past what we have (a gap); it and everything
+ *                      in flight is dropped, and the window restarts from the offset missing
+ *
+ * The first request, and every one sent with nothing in flight, asks for exactly the next
+ * offset needed. Only bytes of batches that brought new records count. Every whole pass
+ * over the log is checked to have taken exactly the log's records, so a wrong guess can
+ * neither lose nor double-count. Window 1 is the plain blocking consumer.
+ */
+#define BENCH_CONSUME_WINDOW_MAX 16
+
+struct bench_consume_ops {
+    /* Send one request for the records from offset on. 0 or an error (the run stops). */
+    int (*send)(void *ctx, int64_t offset);
+    /*
+     * Read the answer to the oldest request in flight: *records, the record batches it
+     * carries (valid until the next call), and *log_end, the partition's end offset. 0, or
+     * an error: the server refused (the callee says why on stderr), the connection closed,
+     * a malformed answer. The run stops on any error.
+     */
+    int (*recv)(void *ctx, struct kc_slice *records, int64_t *log_end);
+};
+
+struct bench_consume {
+    const struct bench_consume_ops *ops;
+    void *ctx;
+    int window;        /* 1 .. BENCH_CONSUME_WINDOW_MAX */
+    int64_t ms;        /* consume for this long, then take what is in flight */
+    bool verify;       /* also check every batch's CRC-32C and records */
+    bool partial_tail_ok; /* may an answer end inside a batch? (Kafka's Fetch: yes, the
+                           * client drops the piece; the native protocol: never) */
+    /* out */
+    int64_t elapsed_ns;
+    int64_t records;   /* records taken (after trimming) */
+    int64_t bytes;     /* bytes of the batches that brought them */
+    int64_t waste;     /* bytes received again or out of sequence (wrong guesses) */
+    int64_t responses;
+    int64_t restarts;  /* gaps: the window drained and restarted */
+    int64_t passes;    /* whole passes over the log, each checked to hold every record */
+};
+
+/*
+ * Run c (ops, ctx, window, ms, verify set; the out fields are written). 0, or the ops'
+ * error, KC_EEMPTY (the log is empty: nothing to measure), KC_EMALFORMED (an answer that
+ * is not whole batches, or a pass that did not take exactly the log's records), -EINVAL
+ * (a window out of range). Calling thread only.
+ */
+int bench_consume_run(struct bench_consume *c);
+
+/* The CONSUME line run.sh keeps beside the RESULT line: how the window fared. */
+void bench_consume_print(FILE *f, const char *name, const struct bench_consume *c,
+                         int64_t max_bytes);
+
 /* ---- the raw TCP ping-pong ------------------------------------------------------------ */
 
 /*
