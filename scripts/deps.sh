@@ -3,6 +3,7 @@
 #
 #   build  compile everything (compiler, cmocka, libbsd, libedit)
 #   test   run the test suite (adds the real Kafka clients: kcat, librdkafka, Node.js,
+#          kafka-python and confluent-kafka,
 #          Valgrind, and the Prometheus parsers the /metrics text is checked with: the
 #          Python client, and promtool - see below)
 #   bench  run the benchmarks (adds the peers: Redis, NATS, gnuplot)
@@ -14,7 +15,8 @@
 set -euo pipefail
 
 build=(gcc make pkg-config libcmocka-dev libbsd-dev libedit-dev)
-test=(kcat librdkafka-dev nodejs npm python3 procps valgrind python3-prometheus-client)
+test=(kcat librdkafka-dev nodejs npm python3 procps valgrind python3-prometheus-client
+      python3-kafka python3-confluent-kafka)
 bench=(redis-server redis-tools nats-server libnats-dev gnuplot-nox valgrind)
 fuzz=(clang libclang-rt-14-dev)
 
