@@ -3,16 +3,20 @@
  * running broker, one connection, requests pipelined, the same work at a classic and a
  * flexible version, so that what differs is the version alone.
  *
- *   kafka_door_bench --port P --topic T --case CASE [--ms 1500] [--window 64]
+ *   kafka_door_bench --port P --topic T --case CASE [--ms 1500 | --count N] [--window 64]
  *
- *   produce_v7 / produce_v9      Produce acks=1 of one 100-record batch (about 10 KiB) to
- *                                partition 0: decode, check, append, answer
+ *   produce_v7 / produce_v9      Produce acks=1 of one batch of 10 records of 100 bytes
+ *                                (1.1 KiB: small, so that the door's work per request
+ *                                weighs against the append's) to partition 0: decode,
+ *                                check, append, answer
  *   fetch_v11 / fetch_v12        Fetch of PARTS partitions, one batch each, max_wait 0:
  *   (PARTS = 1 or 32: _1, _32)   decode, read, answer (the records by sendfile)
  *
- * For --ms it keeps --window requests in flight, counts the answers, and prints
- *   RESULT <case> <requests/s> <MB/s of records>
- * Run by bench/run.sh, which starts the broker and alternates the cases.
+ * For --ms (or for --count requests) it keeps --window requests in flight, counts the
+ * answers, and prints
+ *   RESULT <case> <requests/s> <MB/s of records> <requests answered>
+ * Run by bench/run.sh, which starts the broker and alternates the cases, and by
+ * bench/instr.sh (--count: the same work under callgrind).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -33,6 +37,7 @@ struct opts {
     const char *name;
     int64_t ms;
     int window;
+    int64_t count; /* > 0: send exactly this many requests, whatever the time */
 };
 
 static int dial(int port)
@@ -57,7 +62,7 @@ static uint8_t *one_batch(size_t *len)
     char v[100];
     memset(v, 'x', sizeof(v));
     kc_batch_builder_init(&bb, NULL, 0);
-    for (int i = 0; i < 100; i++)
+    for (int i = 0; i < 10; i++)
         if (kc_batch_builder_add(&bb, kc_wall_ms(), NULL, -1, v, sizeof(v), NULL, 0) != 0)
             exit(1);
     if (kc_batch_builder_finish(&bb, &p, len) != 0 || !(copy = malloc(*len)))
@@ -147,8 +152,9 @@ static void run(const struct opts *o)
     build(o, key, v, parts, &req, batch_len, batch);
     int fd = dial(o->port);
     int64_t sent = 0, answered = 0, t0 = kc_mono_ns(), end = t0 + o->ms * 1000000;
-    while (kc_mono_ns() < end || answered < sent) {
-        while (sent - answered < o->window && kc_mono_ns() < end) {
+    bool by_count = o->count > 0;
+    while ((by_count ? sent < o->count : kc_mono_ns() < end) || answered < sent) {
+        while (sent - answered < o->window && (by_count ? sent < o->count : kc_mono_ns() < end)) {
             if (kc_write_all(fd, kc_writer_data(&req), kc_writer_len(&req)) < 0)
                 exit(1);
             sent++;
@@ -156,8 +162,9 @@ static void run(const struct opts *o)
         answered += drain(fd, &in);
     }
     double s = (double)(kc_mono_ns() - t0) / 1e9;
-    printf("RESULT %s %.0f %.1f\n", o->name, (double)answered / s,
-           (double)answered * (double)batch_len * (key == KP_API_FETCH ? parts : 1) / s / 1e6);
+    printf("RESULT %s %.0f %.1f %lld\n", o->name, (double)answered / s,
+           (double)answered * (double)batch_len * (key == KP_API_FETCH ? parts : 1) / s / 1e6,
+           (long long)answered);
     close(fd);
     kc_writer_fini(&req);
     kc_writer_fini(&in);
@@ -169,7 +176,8 @@ int main(int argc, char **argv)
     struct opts o = {.topic = "door", .ms = 1500, .window = 64};
     static const struct option longs[] = {
         {"port", 1, NULL, 'p'}, {"topic", 1, NULL, 't'}, {"case", 1, NULL, 'c'},
-        {"ms", 1, NULL, 'm'},   {"window", 1, NULL, 'w'}, {NULL, 0, NULL, 0}};
+        {"ms", 1, NULL, 'm'},   {"window", 1, NULL, 'w'}, {"count", 1, NULL, 'n'},
+        {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
         if (c == 'p')
@@ -182,12 +190,14 @@ int main(int argc, char **argv)
             o.ms = atoll(optarg);
         else if (c == 'w')
             o.window = atoi(optarg);
+        else if (c == 'n')
+            o.count = atoll(optarg);
         else
             return 2;
     }
     if (!o.port || !o.name || !strchr(o.name, 'v')) {
         fprintf(stderr, "usage: kafka_door_bench --port P --case produce_v7|produce_v9|"
-                        "fetch_v11_1|fetch_v12_32|... [--topic T] [--ms MS] [--window N]\n");
+                        "fetch_v11_1|fetch_v12_32|... [--topic T] [--ms MS | --count N] [--window N]\n");
         return 2;
     }
     run(&o);
