@@ -10,11 +10,18 @@
 #   BROKER=/other/kafka_broker CASES="produce_v7 fetch_v11_1" bench/instr.sh
 #                                                  another broker (an older build, say) on
 #                                                  the cases it serves
+#   CASES=rdkafka N1=50000 N2=150000 bench/instr.sh
+#                                                  librdkafka's producer and consumer
+#                                                  (bench/bench_rdkafka.c, 100 B records, 32
+#                                                  partitions, acks=1: its batching) instead
+#                                                  of one request at a time: instructions per
+#                                                  record produced and consumed
 set -euo pipefail
 build=${BUILD:-build}
 broker=${BROKER:-$build/bin/kafka_broker}
 cli="$build/bin/kafka_cli"
 bench="$build/bench/broker/kafka/serve/kafka_door_bench"
+rdkafka="$build/bench/system/bench_rdkafka" # make bench-system-bins
 cases=${CASES:-"produce_v7 produce_v9 fetch_v11_1 fetch_v12_1 fetch_v11_32 fetch_v12_32"}
 n1=${N1:-500}
 n2=${N2:-2500}
@@ -34,15 +41,22 @@ count() {
     done
     [ -n "$port" ] || { echo "the broker did not start:"; cat "$work/log"; kill "$pid"; exit 1; } >&2
     "$cli" -b "127.0.0.1:$port" 0 door 32 >/dev/null
-    for p in $(seq 0 31); do "$cli" -b "127.0.0.1:$port" 1 door x --partition "$p" >/dev/null; done
-    "$bench" --port "$port" --case "$1" --count "$2" >/dev/null
+    if [ "$1" != rdkafka ]; then # something for the fetches to read, in every partition
+        for p in $(seq 0 31); do "$cli" -b "127.0.0.1:$port" 1 door x --partition "$p" >/dev/null; done
+    fi
+    if [ "$1" = rdkafka ]; then
+        "$rdkafka" --brokers "127.0.0.1:$port" --topic door --partitions 32 --count "$2" \
+            --size 100 >/dev/null
+    else
+        "$bench" --port "$port" --case "$1" --count "$2" >/dev/null
+    fi
     kill -TERM "$pid"
     wait "$pid" || true
     sed -n 's/.*Collected : //p' "$work/log"
     rm -rf "$work"
 }
 
-echo "== instructions per request, $broker (N = $n1 and $n2)"
+echo "== instructions per request (rdkafka: per record), $broker (N = $n1 and $n2)"
 for c in $cases; do
     a=$(count "$c" "$n1")
     b=$(count "$c" "$n2")

@@ -33,12 +33,12 @@ done
 "$build/bin/kafka_cli" -b "127.0.0.1:$port" 0 door 32 >/dev/null
 # Data for the fetches: a batch in each of the 32 partitions.
 for p in $(seq 0 31); do "$build/bin/kafka_cli" -b "127.0.0.1:$port" 1 door x --partition "$p" >/dev/null; done
-"$bench" --port "$port" --case produce_v7 --ms 300 >/dev/null # warm up
 echo "== Kafka door bench on $(nproc) CPUs; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq "$rounds"); do
     cases="produce_v7 produce_v9 fetch_v11_1 fetch_v12_1 fetch_v11_32 fetch_v12_32"
     [ $((r % 2)) = 0 ] && cases="produce_v9 produce_v7 fetch_v12_1 fetch_v11_1 fetch_v12_32 fetch_v11_32"
     for c in $cases; do
+        "$bench" --port "$port" --case "$c" --ms 300 >/dev/null # settle: the case before was another
         t0=$(cpu_ns)
         line=$("$bench" --port "$port" --case "$c")
         t1=$(cpu_ns)

@@ -49,18 +49,23 @@
 
 typedef struct kp_fetch_resp_partition_data fresp_part;
 
+/* One partition of a Fetch being served. */
+struct fpart {
+    fresp_part *rp;                          /* its answer */
+    const struct kp_fetch_req_partition *in; /* its request */
+    struct alog *log;                        /* NULL when fixed says why */
+    struct alog_slice slice;                 /* what the last read found; seg NULL: none */
+    int64_t wake;                            /* wake when its log end passes this */
+    int16_t fixed;                           /* an error no read can change, or NONE */
+};
+
 /* A Fetch being served: its answer's skeleton (built once, refilled at every read) and
  * what the reads found. Everything lives in the request's arena. */
 struct fetch {
     struct kp_request *req;
     struct kp_fetch_resp *resp;
     int32_t n;                  /* partitions over all topics */
-    fresp_part **rp;            /* the answer's partitions, in request order */
-    const struct kp_fetch_req_partition **in; /* the request's, in the same order */
-    int16_t *fixed;             /* per partition: an error no read can change, or NONE */
-    struct alog **logs;         /* per partition; NULL when fixed says why */
-    struct alog_slice *slices;  /* per partition; seg NULL when none */
-    int64_t *wake;              /* per partition: wake when its log end passes this */
+    struct fpart *p;            /* in request order */
     size_t bytes;               /* records found by the last read, over all partitions */
     bool error;                 /* some partition failed: answer at once */
 };
@@ -98,23 +103,24 @@ static void resolve_topic(struct fetch *f, struct brk_server *srv, int32_t i, in
     struct part_topic *pt = NULL;
     int16_t err = topic_of(srv, f->req->hdr.request_api_version, t, &pt);
     for (int32_t j = 0; j < t->partitions.n; j++, k++) {
-        f->in[k] = &t->partitions.v[j];
-        f->logs[k] = err ? NULL : part_topic_log(pt, t->partitions.v[j].partition);
-        if (!f->fixed[k])
-            f->fixed[k] = err ? err : f->logs[k] ? KP_ERR_NONE
-                                                 : KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+        struct fpart *fp = &f->p[k];
+        fp->in = &t->partitions.v[j];
+        fp->log = err ? NULL : part_topic_log(pt, t->partitions.v[j].partition);
+        if (!fp->fixed)
+            fp->fixed = err ? err : fp->log ? KP_ERR_NONE : KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
     }
 }
 
 /* Partitions named twice: fixed INVALID_REQUEST (a topic is its name, or its 16-byte id). */
-static int mark_dups(struct fetch *f, bool *dup)
+static int mark_dups(struct fetch *f)
 {
     const struct kp_fetch_req *fr = f->req->msg;
     bool by_id = f->req->hdr.request_api_version >= 13;
     if (f->n < 2)
         return 0;
     struct brk_kafka_tp *tp = ALLOC(&f->req->arena, f->n, struct brk_kafka_tp);
-    if (!tp)
+    bool *dup = ALLOC(&f->req->arena, f->n, bool);
+    if (!tp || !dup)
         return -ENOMEM;
     for (int32_t i = 0, k = 0; i < fr->topics.n; i++) {
         const struct kp_fetch_req_topic *t = &fr->topics.v[i];
@@ -126,7 +132,7 @@ static int mark_dups(struct fetch *f, bool *dup)
     if (brk__kafka_dups(tp, f->n, dup) > 0)
         for (int32_t k = 0; k < f->n; k++)
             if (dup[k])
-                f->fixed[k] = KP_ERR_INVALID_REQUEST;
+                f->p[k].fixed = KP_ERR_INVALID_REQUEST;
     return 0;
 }
 
@@ -148,7 +154,7 @@ static int skeleton(struct fetch *f)
         rt[i].topic_id = t->topic_id; /* v13+ */
         for (int32_t j = 0; j < t->partitions.n; j++, k++) {
             p[j].partition_index = t->partitions.v[j].partition;
-            f->rp[k] = &p[j];
+            f->p[k].rp = &p[j];
         }
         KP_SET(rt[i].partitions, t->partitions.n, p);
     }
@@ -164,16 +170,9 @@ static int fetch_init(struct fetch *f, struct kp_request *req, struct brk_server
     f->req = req;
     for (int32_t i = 0; i < fr->topics.n; i++)
         f->n += fr->topics.v[i].partitions.n;
-    f->rp = ALLOC(a, f->n, fresp_part *);
-    f->in = ALLOC(a, f->n, const struct kp_fetch_req_partition *);
-    f->fixed = ALLOC(a, f->n, int16_t);
-    f->logs = ALLOC(a, f->n, struct alog *);
-    f->slices = ALLOC(a, f->n, struct alog_slice);
-    f->wake = ALLOC(a, f->n, int64_t);
-    bool *dup = ALLOC(a, f->n, bool);
-    if (!f->rp || !f->in || !f->fixed || !f->logs || !f->slices || !f->wake || !dup)
+    if (!(f->p = ALLOC(a, f->n, struct fpart)))
         return -ENOMEM;
-    int rc = mark_dups(f, dup);
+    int rc = mark_dups(f);
     if (rc == 0)
         rc = skeleton(f);
     for (int32_t i = 0, k = 0; rc == 0 && i < fr->topics.n; k += fr->topics.v[i].partitions.n, i++)
@@ -183,8 +182,8 @@ static int fetch_init(struct fetch *f, struct kp_request *req, struct brk_server
 
 static void fetch_release(struct fetch *f)
 {
-    for (int32_t k = 0; f->slices && k < f->n; k++)
-        alog_slice_release(&f->slices[k]);
+    for (int32_t k = 0; f->p && k < f->n; k++)
+        alog_slice_release(&f->p[k].slice);
 }
 
 /* ---- reading ------------------------------------------------------------------------------ */
@@ -200,18 +199,18 @@ static int16_t read_error(int rc, int64_t fetch_offset)
 }
 
 /* Read partition k: at most room bytes unless it is the first with data. */
-static void read_part(struct fetch *f, struct brk_server *srv, int32_t k)
+static void read_part(struct fetch *f, struct brk_server *srv, struct fpart *fp)
 {
     const struct kp_fetch_req *fr = f->req->msg;
-    const struct kp_fetch_req_partition *in = f->in[k];
-    fresp_part *p = f->rp[k];
-    struct alog_slice *slice = &f->slices[k];
-    struct alog *log = f->logs[k];
+    const struct kp_fetch_req_partition *in = fp->in;
+    fresp_part *p = fp->rp;
+    struct alog_slice *slice = &fp->slice;
+    struct alog *log = fp->log;
     p->high_watermark = p->last_stable_offset = p->log_start_offset = -1;
     p->records = (struct kc_slice){NULL, 0}; /* empty: length 0, never null */
     KP_SET(p->aborted_transactions, fr->isolation_level ? 0 : -1, NULL);
-    f->wake[k] = in->fetch_offset;
-    if ((p->error_code = f->fixed[k]) != KP_ERR_NONE) {
+    fp->wake = in->fetch_offset;
+    if ((p->error_code = fp->fixed) != KP_ERR_NONE) {
         f->error = true;
         return;
     }
@@ -237,7 +236,7 @@ static void read_part(struct fetch *f, struct brk_server *srv, int32_t k)
     }
     p->records = (struct kc_slice){NULL, (int32_t)slice->len}; /* a gap: sent by sendfile */
     f->bytes += slice->len;
-    f->wake[k] = slice->next_offset;
+    fp->wake = slice->next_offset;
 }
 
 static void fetch_read(struct fetch *f, struct brk_server *srv)
@@ -245,7 +244,7 @@ static void fetch_read(struct fetch *f, struct brk_server *srv)
     f->bytes = 0;
     f->error = false;
     for (int32_t k = 0; k < f->n; k++)
-        read_part(f, srv, k);
+        read_part(f, srv, &f->p[k]);
 }
 
 /* ---- answering ------------------------------------------------------------------------------ */
@@ -264,16 +263,16 @@ static int fetch_answer(const struct brk_kafka_out *o, struct kc_writer *scratch
                                 h->correlation_id, f->resp, &gaps, NULL);
     const uint8_t *mem = kc_writer_data(scratch);
     for (int32_t k = 0; rc == 0 && k < f->n; k++) {
-        if (f->rp[k]->records.len <= 0)
+        if (f->p[k].rp->records.len <= 0)
             continue;
-        if (g >= gaps.n || gaps.v[g].owner != f->rp[k]) {
+        if (g >= gaps.n || gaps.v[g].owner != f->p[k].rp) {
             rc = -EPROTO; /* the codec's gaps are in this same order: never happens */
             break;
         }
         kc_write_raw(brk__kafka_w(o), mem + pos, gaps.v[g].at - pos);
         pos = gaps.v[g++].at;
-        struct alog_slice slice = f->slices[k];
-        f->slices[k].seg = NULL; /* taken over, even on failure */
+        struct alog_slice slice = f->p[k].slice;
+        f->p[k].slice.seg = NULL; /* taken over, even on failure */
         rc = brk__kafka_file(o, &slice);
     }
     if (rc == 0)
@@ -304,8 +303,8 @@ static void kfetch_watch(struct kfetch *kf)
 {
     int n = 0;
     for (int32_t k = 0; k < kf->f.n; k++)
-        if (kf->f.logs[k])
-            kf->watches[n++] = (struct brk_watch){.log = kf->f.logs[k], .offset = kf->f.wake[k]};
+        if (kf->f.p[k].log)
+            kf->watches[n++] = (struct brk_watch){.log = kf->f.p[k].log, .offset = kf->f.p[k].wake};
     if (brk_park_watch(&kf->park, kf->watches, n) == 1) /* grew meanwhile: read again now */
         brk_park_resume(&kf->park, BRK_PARK_RESUMED);
 }
@@ -364,7 +363,8 @@ static int fetch_park(struct brk_conn *c, const uint8_t *body, size_t len,
         kc_log_warn("%s: out of memory parking a Fetch; closing", brk_conn_peer(c));
         return rc;
     }
-    memcpy(kf->f.wake, f->wake, (size_t)f->n * sizeof(*f->wake));
+    for (int32_t k = 0; k < f->n; k++)
+        kf->f.p[k].wake = f->p[k].wake;
     kf->deadline_ms = kc_mono_ms() + wait_ms;
     kfetch_watch(kf);
     return 0;

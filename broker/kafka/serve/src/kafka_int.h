@@ -152,8 +152,8 @@ static inline struct kp_uuid brk__kafka_uuid(const struct part_topic *t)
 /*
  * Which (topic, partition) pairs of a request appear more than once. Fill tp[i] for the
  * request's partitions in order (the topic as the bytes that name it: a name, or a
- * 16-byte id); dup[i] is set for every occurrence of a repeated pair. tp is reordered.
- * Returns how many entries are duplicates (0 for n < 2, without touching tp).
+ * 16-byte id); dup[i] is set for every occurrence of a repeated pair. tp may be reordered.
+ * Returns how many entries are duplicates.
  */
 struct brk_kafka_tp {
     const uint8_t *topic;

@@ -49,9 +49,7 @@ struct kprod {
     struct kp_request_header hdr; /* client_id cleared: it points into the frame */
     struct kp_arena arena;        /* everything below lives here */
     struct kp_produce_resp *resp; /* names copied */
-    presp_part **rp;              /* the answer's partitions, in request order */
-    struct kprod_part *pp;        /* one per partition of the request */
-    int32_t nparts;
+    struct kprod_part *pp;        /* one per partition of the request, in order */
 };
 
 /* The request's partitions, with what serving them needs. */
@@ -60,31 +58,30 @@ struct produce {
     struct kp_request *req;
     const struct kp_produce_req *pr;
     int32_t total;
-    bool *dup;
-    presp_part **rp;
+    bool *dup; /* NULL: nothing named twice */
+    struct kp_produce_resp *resp; /* the answer: the request's shape */
 };
 
-/* The answer's skeleton in a: one entry per request partition (rp, flat), error NONE,
- * base offset -1. copy: copy the topic names (for an answer that outlives the frame). */
+/* The answer's skeleton in a: the request's topics and partitions in its order, error
+ * NONE, base offset -1. copy: copy the topic names (an answer that outlives the frame). */
 static struct kp_produce_resp *skeleton(struct kp_arena *a, const struct kp_produce_req *pr,
-                                        bool copy, presp_part **rp)
+                                        bool copy)
 {
     struct kp_produce_resp *resp = kp_new(a, &kp_produce_resp_schema, 1);
     struct kp_produce_resp_topic_produce_response *rt =
         kp_new(a, &kp_produce_resp_topic_produce_response_schema, pr->topic_data.n);
     if (!resp || (!rt && pr->topic_data.n > 0))
         return NULL;
-    for (int32_t i = 0, k = 0; i < pr->topic_data.n; i++) {
+    for (int32_t i = 0; i < pr->topic_data.n; i++) {
         const struct kp_produce_req_topic_produce_data *t = &pr->topic_data.v[i];
         int32_t n = t->partition_data.n;
         presp_part *p = kp_new(a, &kp_produce_resp_partition_produce_response_schema, n);
         rt[i].name = copy ? brk__kafka_keep(a, t->name) : t->name;
         if ((!p && n > 0) || rt[i].name.len != t->name.len)
             return NULL;
-        for (int32_t j = 0; j < n; j++, k++) {
+        for (int32_t j = 0; j < n; j++) {
             p[j].index = t->partition_data.v[j].index;
             p[j].base_offset = -1;
-            rp[k] = &p[j];
         }
         KP_SET(rt[i].partition_responses, n, p);
     }
@@ -92,17 +89,14 @@ static struct kp_produce_resp *skeleton(struct kp_arena *a, const struct kp_prod
     return resp;
 }
 
-/* Mark the partitions named twice. */
+/* Mark the partitions named twice (pd->dup stays NULL for the usual single one). */
 static int find_dups(struct produce *pd)
 {
     struct kp_arena *a = &pd->req->arena;
-    pd->dup = kp_arena_alloc(a, (size_t)pd->total + 1);
-    if (!pd->dup)
-        return -ENOMEM;
     if (pd->total < 2)
         return 0;
     struct brk_kafka_tp *tp = kp_arena_alloc(a, (size_t)pd->total * sizeof(*tp));
-    if (!tp)
+    if (!tp || !(pd->dup = kp_arena_alloc(a, (size_t)pd->total)))
         return -ENOMEM;
     for (int32_t i = 0, k = 0; i < pd->pr->topic_data.n; i++) {
         const struct kp_produce_req_topic_produce_data *t = &pd->pr->topic_data.v[i];
@@ -117,13 +111,16 @@ static int find_dups(struct produce *pd)
 static int produce_done(struct brk_park *park, enum brk_park_why why)
 {
     struct kprod *kp = (struct kprod *)((char *)park - offsetof(struct kprod, park));
-    for (int32_t k = 0; k < kp->nparts; k++) {
-        if (!kp->pp[k].parked || !kp->pp[k].bp.err)
-            continue;
-        kp->rp[k]->error_code = KP_ERR_KAFKA_STORAGE_ERROR;
-        kp->rp[k]->base_offset = -1;
-        kc_log_warn("a produced batch could not be made durable: %s",
-                    kc_strerror(kp->pp[k].bp.err));
+    for (int32_t i = 0, k = 0; i < kp->resp->responses.n; i++) {
+        presp_part *p = kp->resp->responses.v[i].partition_responses.v;
+        for (int32_t j = 0; j < kp->resp->responses.v[i].partition_responses.n; j++, k++) {
+            if (!kp->pp[k].parked || !kp->pp[k].bp.err)
+                continue;
+            p[j].error_code = KP_ERR_KAFKA_STORAGE_ERROR;
+            p[j].base_offset = -1;
+            kc_log_warn("a produced batch could not be made durable: %s",
+                        kc_strerror(kp->pp[k].bp.err));
+        }
     }
     if (why != BRK_PARK_CLOSED) {
         struct brk_kafka_out o = {brk_park_conn(park), park};
@@ -136,11 +133,13 @@ static int produce_done(struct brk_park *park, enum brk_park_why why)
 
 static const struct brk_park_ops produce_ops = {.kind = "produce", .done = produce_done};
 
-/* Serve partition k (data in): its Kafka error code; *parked when its answer waits for
- * the fsync. bp must live until then (a parked produce's pp, or the caller's stack). */
+/* Serve partition k (data in, its answer out): its Kafka error code; *parked when its
+ * answer waits for the fsync. bp must live until then (a parked produce's pp, or the
+ * caller's stack). */
 static int16_t produce_part(struct produce *pd, struct kc_slice name,
                             const struct kp_produce_req_partition_produce_data *in, int32_t k,
-                            struct brk_produce *bp, struct brk_park *park, bool *parked)
+                            presp_part *out, struct brk_produce *bp, struct brk_park *park,
+                            bool *parked)
 {
     struct brk_conn *c = pd->c;
     int16_t v = pd->req->hdr.request_api_version;
@@ -148,7 +147,7 @@ static int16_t produce_part(struct produce *pd, struct kc_slice name,
     struct alog *log;
     if (v < 3)
         return KP_ERR_UNSUPPORTED_VERSION; /* v0/v1 message formats: see versions.c */
-    if (pd->dup[k])
+    if (pd->dup && pd->dup[k])
         return KP_ERR_INVALID_REQUEST;
     if (brk__kafka_topic(brk_conn_server(c), name, &t) || !(log = part_topic_log(t, in->index)))
         return KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
@@ -170,8 +169,8 @@ static int16_t produce_part(struct produce *pd, struct kc_slice name,
     int rc = brk_produce(brk_conn_server(c), bp, park);
     if (rc < 0)
         return brk__kafka_produce_error(rc);
-    pd->rp[k]->base_offset = bp->base_offset;
-    pd->rp[k]->log_start_offset = alog_start_offset(log);
+    out->base_offset = bp->base_offset;
+    out->log_start_offset = alog_start_offset(log);
     *parked = rc == 0;
     return KP_ERR_NONE;
 }
@@ -182,13 +181,14 @@ static int32_t produce_all(struct produce *pd, struct kprod *kp)
     int32_t failed = 0;
     for (int32_t i = 0, k = 0; i < pd->pr->topic_data.n; i++) {
         const struct kp_produce_req_topic_produce_data *t = &pd->pr->topic_data.v[i];
+        presp_part *out = pd->resp->responses.v[i].partition_responses.v;
         for (int32_t j = 0; j < t->partition_data.n; j++, k++) {
             struct brk_produce now;
             bool parked = false;
-            int16_t err = produce_part(pd, t->name, &t->partition_data.v[j], k,
+            int16_t err = produce_part(pd, t->name, &t->partition_data.v[j], k, &out[j],
                                        kp ? &kp->pp[k].bp : &now, kp ? &kp->park : NULL,
                                        &parked);
-            pd->rp[k]->error_code = err;
+            out[j].error_code = err;
             if (kp)
                 kp->pp[k].parked = parked;
             failed += err != KP_ERR_NONE;
@@ -204,15 +204,13 @@ static struct kprod *kprod_new(struct produce *pd)
     if (!kp)
         return NULL;
     kp_arena_init(&kp->arena, 0);
-    kp->nparts = pd->total;
-    kp->rp = kp_arena_alloc(&kp->arena, ((size_t)pd->total + 1) * sizeof(*kp->rp));
     kp->pp = kp_arena_alloc(&kp->arena, ((size_t)pd->total + 1) * sizeof(*kp->pp));
-    if (kp->rp && kp->pp)
-        kp->resp = skeleton(&kp->arena, pd->pr, true, kp->rp);
+    if (kp->pp)
+        kp->resp = skeleton(&kp->arena, pd->pr, true);
     if (kp->resp && brk_park_start(pd->c, &kp->park, &produce_ops, -1) == 0) {
         kp->hdr = pd->req->hdr;
         kp->hdr.client_id = (struct kc_slice){NULL, -1};
-        pd->rp = kp->rp;
+        pd->resp = kp->resp;
         return kp;
     }
     kp_arena_fini(&kp->arena);
@@ -223,18 +221,14 @@ static struct kprod *kprod_new(struct produce *pd)
 int brk__kafka_produce(struct brk_conn *c, struct kp_request *req)
 {
     struct produce pd = {c, req, req->msg, 0, NULL, NULL};
-    struct kp_produce_resp *resp = NULL;
     struct kprod *kp = NULL;
     for (int32_t i = 0; i < pd.pr->topic_data.n; i++)
         pd.total += pd.pr->topic_data.v[i].partition_data.n;
     int rc = find_dups(&pd);
     if (rc == 0 && pd.pr->acks == -1 && !(kp = kprod_new(&pd)))
         rc = -ENOMEM;
-    if (rc == 0 && !kp) {
-        pd.rp = kp_arena_alloc(&req->arena, ((size_t)pd.total + 1) * sizeof(*pd.rp));
-        if (!pd.rp || !(resp = skeleton(&req->arena, pd.pr, false, pd.rp)))
-            rc = -ENOMEM;
-    }
+    if (rc == 0 && !kp && !(pd.resp = skeleton(&req->arena, pd.pr, false)))
+        rc = -ENOMEM;
     if (rc) {
         kc_log_warn("%s: out of memory serving a produce; closing", brk_conn_peer(c));
         return rc;
@@ -245,7 +239,7 @@ int brk__kafka_produce(struct brk_conn *c, struct kp_request *req)
         return 0;
     }
     if (pd.pr->acks != 0)
-        return brk__kafka_reply(c, &req->hdr, resp);
+        return brk__kafka_reply(c, &req->hdr, pd.resp);
     if (failed)
         kc_log_info("%s: an acks=0 produce failed on %d partition%s; closing the connection "
                     "(the producer gets no answer to read)", brk_conn_peer(c), (int)failed,

@@ -9,8 +9,9 @@
  * (ListOffsetsRequest.duplicatePartitions); the others collapse the list into a map and
  * answer the partition once, which no client can match to what it sent. Here every API
  * that acts on partitions answers each occurrence of a repeated partition
- * INVALID_REQUEST, and serves the rest: one sort of (topic, partition) pairs per request,
- * skipped for the usual one partition.
+ * INVALID_REQUEST, and serves the rest. Finding them costs one pass for the usual request
+ * (a few topics, each once, partitions ascending) and a sort of (topic, partition) pairs
+ * for any other.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -71,10 +72,38 @@ static int tp_cmp(const void *a, const void *b)
     return (x->partition > y->partition) - (x->partition < y->partition);
 }
 
+static bool same_topic(const struct brk_kafka_tp *a, const struct brk_kafka_tp *b)
+{
+    return a->len == b->len && (a->topic == b->topic || a->len <= 0 ||
+                                memcmp(a->topic, b->topic, (size_t)a->len) == 0);
+}
+
+/* The usual request names each of a few topics once, its partitions in ascending order:
+ * then nothing repeats, and one pass says so without sorting. false: look closer. */
+static bool plainly_distinct(const struct brk_kafka_tp *tp, int32_t n)
+{
+    int32_t starts[8], nstarts = 1;
+    starts[0] = 0;
+    for (int32_t i = 1; i < n; i++) {
+        if (same_topic(&tp[i - 1], &tp[i])) {
+            if (tp[i].partition <= tp[i - 1].partition)
+                return false;
+            continue;
+        }
+        if (nstarts == 8)
+            return false; /* many topics: the sort is cheaper than comparing them all */
+        for (int32_t j = 0; j < nstarts; j++)
+            if (same_topic(&tp[starts[j]], &tp[i]))
+                return false;
+        starts[nstarts++] = i;
+    }
+    return true;
+}
+
 int32_t brk__kafka_dups(struct brk_kafka_tp *tp, int32_t n, bool *dup)
 {
     int32_t found = 0;
-    if (n < 2)
+    if (n < 2 || plainly_distinct(tp, n))
         return 0;
     qsort(tp, (size_t)n, sizeof(*tp), tp_cmp);
     for (int32_t i = 1; i < n; i++) {

@@ -48,44 +48,55 @@
 #include <errno.h>
 
 #include "kafka_int.h"
+#include "kp_versions.h"
 
-/* The APIs served, ascending by key (ApiVersions lists them in this order). */
+/* The APIs served, indexed by api key: on, and the lowest version served (-1: Kafka
+ * 4.0's). ApiVersions lists them in key order. */
 static const struct served {
-    int16_t key;
-    int16_t min; /* the lowest version served; -1: Kafka 4.0's (kp_api.kafka40_min) */
-} served[] = {
-    {KP_API_PRODUCE, 0},          /* 0-2 for librdkafka's compression checks (above) */
-    {KP_API_FETCH, -1},           /* 4: the v2 message format on */
-    {KP_API_LIST_OFFSETS, 0},     /* 0: the old list of offsets */
-    {KP_API_METADATA, 0},         /* kafka-python's v0 and v1 */
-    {KP_API_OFFSET_COMMIT, -1},   /* 2 */
-    {KP_API_OFFSET_FETCH, -1},    /* 1 */
-    {KP_API_FIND_COORDINATOR, 0}, /* librdkafka's consumer-group and lz4 checks */
-    {KP_API_JOIN_GROUP, 0},       /* librdkafka's consumer-group check (Kafka 4.0.1 too) */
-    {KP_API_HEARTBEAT, -1},
-    {KP_API_LEAVE_GROUP, -1},
-    {KP_API_SYNC_GROUP, -1},
-    {KP_API_API_VERSIONS, -1},
+    bool on;
+    int8_t min;
+} served[KP_API_API_VERSIONS + 1] = {
+    [KP_API_PRODUCE] = {true, 0},          /* 0-2 for librdkafka's compression checks */
+    [KP_API_FETCH] = {true, -1},           /* 4: the v2 message format on */
+    [KP_API_LIST_OFFSETS] = {true, 0},     /* 0: the old list of offsets */
+    [KP_API_METADATA] = {true, 0},         /* kafka-python's v0 and v1 */
+    [KP_API_OFFSET_COMMIT] = {true, -1},   /* 2 */
+    [KP_API_OFFSET_FETCH] = {true, -1},    /* 1 */
+    [KP_API_FIND_COORDINATOR] = {true, 0}, /* librdkafka's consumer-group and lz4 checks */
+    [KP_API_JOIN_GROUP] = {true, 0},       /* librdkafka's consumer-group check (4.0.1 too) */
+    [KP_API_HEARTBEAT] = {true, -1},
+    [KP_API_LEAVE_GROUP] = {true, -1},
+    [KP_API_SYNC_GROUP] = {true, -1},
+    [KP_API_API_VERSIONS] = {true, -1},
 };
 
-#define NSERVED ((int32_t)(sizeof(served) / sizeof(served[0])))
+#define NKEYS ((int16_t)(sizeof(served) / sizeof(served[0])))
+#define NSERVED 12
 
-static void range_of(const struct served *s, int16_t *min, int16_t *max)
+/* Kafka 4.0's floor and 3.9's top for key, straight from kp_versions.h at compile time
+ * (this runs for every request: no table search). */
+static void kafka_range(int16_t key, int16_t *floor40, int16_t *top39)
 {
-    const struct kp_api *api = kp_api_find(s->key); /* the codec speaks every key above */
-    *min = s->min >= 0 ? s->min : api->kafka40_min;
-    *max = api->kafka39_max;
+    switch (key) {
+#define KAFKA_RANGE(k, max39, min40)                                                          \
+    case k:                                                                                   \
+        *floor40 = min40;                                                                     \
+        *top39 = max39;                                                                       \
+        return;
+        KP_KAFKA_VERSIONS(KAFKA_RANGE)
+#undef KAFKA_RANGE
+    }
+    *floor40 = *top39 = -1; /* never: every key served is in kp_versions.h */
 }
 
 bool brk__kafka_served(int16_t key, int16_t *min, int16_t *max)
 {
-    for (int32_t i = 0; i < NSERVED; i++) {
-        if (served[i].key == key) {
-            range_of(&served[i], min, max);
-            return true;
-        }
-    }
-    return false;
+    int16_t floor40;
+    if (key < 0 || key >= NKEYS || !served[key].on)
+        return false;
+    kafka_range(key, &floor40, max);
+    *min = served[key].min >= 0 ? served[key].min : floor40;
+    return true;
 }
 
 /* Kafka's rule for client_software_name/_version (ApiVersionsRequest.isValid, KIP-511):
@@ -123,10 +134,11 @@ int brk__kafka_api_versions(struct brk_conn *c, struct kp_request *req)
             return brk__kafka_reply(c, &req->hdr, resp);
         }
     }
-    for (int32_t i = 0; i < NSERVED; i++) {
-        v[i].api_key = served[i].key;
-        range_of(&served[i], &v[i].min_version, &v[i].max_version);
+    int32_t n = 0;
+    for (int16_t key = 0; key < NKEYS; key++) {
+        if (brk__kafka_served(key, &v[n].min_version, &v[n].max_version))
+            v[n++].api_key = key;
     }
-    KP_SET(resp->api_keys, NSERVED, v);
+    KP_SET(resp->api_keys, n, v);
     return brk__kafka_reply(c, &req->hdr, resp);
 }

@@ -257,6 +257,36 @@ static void test_dups_marks_every_occurrence_and_only_those(void **state)
     assert_int_equal(brk__kafka_dups(tp, 1, one), 0);
 }
 
+/* Distinct pairs are never marked, whichever way they are found: the one-pass look for the
+ * usual request, or the sort for the rest (partitions out of order, a topic named in two
+ * places, many topics). */
+static void test_dups_distinct_pairs_in_any_order_are_not_marked(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"};
+    struct brk_kafka_tp tp[10];
+    bool dup[10] = {0};
+    for (int i = 0; i < 4; i++) /* one topic, partitions ascending */
+        tp[i] = (struct brk_kafka_tp){(const uint8_t *)"t", 1, i, i};
+    assert_int_equal(brk__kafka_dups(tp, 4, dup), 0);
+    for (int i = 0; i < 4; i++) /* descending */
+        tp[i] = (struct brk_kafka_tp){(const uint8_t *)"t", 1, 3 - i, i};
+    assert_int_equal(brk__kafka_dups(tp, 4, dup), 0);
+    tp[0] = (struct brk_kafka_tp){(const uint8_t *)"a", 1, 0, 0}; /* "a" in two places */
+    tp[1] = (struct brk_kafka_tp){(const uint8_t *)"b", 1, 0, 1};
+    tp[2] = (struct brk_kafka_tp){(const uint8_t *)"a", 1, 1, 2};
+    assert_int_equal(brk__kafka_dups(tp, 3, dup), 0);
+    for (int i = 0; i < 10; i++) /* more topics than the one-pass look compares */
+        tp[i] = (struct brk_kafka_tp){(const uint8_t *)names[i], 1, 0, i};
+    assert_int_equal(brk__kafka_dups(tp, 10, dup), 0);
+    for (int i = 0; i < 10; i++)
+        assert_false(dup[i]);
+    for (int i = 0; i < 10; i++) /* ... and a repeat among them is still found */
+        tp[i] = (struct brk_kafka_tp){(const uint8_t *)names[i % 9], 1, 0, i};
+    assert_int_equal(brk__kafka_dups(tp, 10, dup), 2);
+    assert_true(dup[0] && dup[9]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -268,6 +298,7 @@ int main(void)
         cmocka_unit_test(test_produce_precheck_leaves_crc_and_records_to_store),
         cmocka_unit_test(test_produce_store_errors_map_to_kafka_codes),
         cmocka_unit_test(test_dups_marks_every_occurrence_and_only_those),
+        cmocka_unit_test(test_dups_distinct_pairs_in_any_order_are_not_marked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
