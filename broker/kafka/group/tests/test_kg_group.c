@@ -45,9 +45,10 @@ struct env {
 
 static void copy_str(char *dst, size_t cap, struct kc_slice s)
 {
-    size_t n = s.len > 0 ? (size_t)s.len : 0;
+    size_t n = s.len > 0 ? (size_t)s.len : 0; /* null (an error's protocol) copies as "" */
     assert_true(n < cap);
-    memcpy(dst, s.p, n);
+    if (n)
+        memcpy(dst, s.p, n);
     dst[n] = 0;
 }
 
