@@ -5,7 +5,8 @@
 #                        in order, parked requests, storage services
 #   broker/native/codec  native protocol: frames + blocking client (np_) -> libbrk_np.a
 #   broker/native/serve  the native door (brk_native_)                   -> libbrk_native.a
-#   broker/kafka         Kafka protocol codec + group coordinator (kp_)   -> libbrk_kafka.a
+#   broker/kafka/codec   Kafka's wire format, generated from its JSON (kp_) -> libbrk_kp.a
+#   broker/kafka/group   the consumer-group coordinator, pure (kg_)      -> libbrk_kg.a
 #   broker/kafka/serve   the Kafka door (brk_kafka_)                     -> libbrk_kafka_serve.a
 #   broker/http/codec    HTTP/1.1 heads, Prometheus text (hp_)           -> libbrk_hp.a
 #   broker/http/serve    the HTTP door: /metrics, /health (brk_http_)   -> libbrk_http.a
@@ -22,11 +23,11 @@ BRK_CORE := broker/core broker/security
 include broker/security/module.mk
 
 $(eval $(call kc_module,broker/native/codec,brk_np,common,))
-$(eval $(call kc_module,broker/kafka,brk_kafka,common,))
 include broker/kafka/codec/module.mk
+$(eval $(call kc_module,broker/kafka/group,brk_kg,broker/kafka/codec common,))
 $(eval $(call kc_module,broker/core,brk_core,broker/security $(BRK_STORAGE),))
 $(eval $(call kc_module,broker/native/serve,brk_native,$(BRK_CORE) broker/native/codec $(BRK_STORAGE),))
-$(eval $(call kc_module,broker/kafka/serve,brk_kafka_serve,$(BRK_CORE) broker/kafka $(BRK_STORAGE),))
+$(eval $(call kc_module,broker/kafka/serve,brk_kafka_serve,$(BRK_CORE) broker/kafka/group broker/kafka/codec $(BRK_STORAGE),))
 
 include broker/http/codec/module.mk
 $(eval $(call kc_module,broker/http/serve,brk_http,$(BRK_CORE) broker/http/codec $(BRK_STORAGE),))
@@ -35,4 +36,4 @@ broker/cli_LDLIBS := -ledit
 $(eval $(call kc_module,broker/cli,brk_cli,broker/native/codec broker/http/codec common,kafka_cli))
 
 broker_RUN_ARGS ?=
-$(eval $(call kc_module,broker,brk,broker/http/serve broker/kafka/serve broker/native/serve $(BRK_CORE) broker/http/codec broker/kafka broker/native/codec $(BRK_STORAGE),kafka_broker))
+$(eval $(call kc_module,broker,brk,broker/http/serve broker/kafka/serve broker/native/serve $(BRK_CORE) broker/http/codec broker/kafka/group broker/kafka/codec broker/native/codec $(BRK_STORAGE),kafka_broker))

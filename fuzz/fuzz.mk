@@ -10,14 +10,20 @@
 # build/fuzz/crash-*, to be turned into a regression test.
 
 FUZZ_SECONDS ?= 30
-FUZZ_TARGETS ?= $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
+# fuzz/fuzz_*.c, and the Kafka codec's own target, which lives with the codec.
+FUZZ_TARGETS ?= $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c)) fuzz_kp_codec
 # Every library, top-down, so that each target links whatever it uses.
-FUZZ_LIBS = $(foreach m,broker/security broker/core broker/kafka broker/native/codec partitioning appendLog mmap threadCore zeroCopy broker/http/codec common,$($(m)_LIB))
-FUZZ_INCS = $(foreach m,broker/security $(MODULES) broker/core broker/native/codec broker/kafka broker/http/codec,-I$(m)/include)
+FUZZ_LIBS = $(foreach m,broker/kafka/serve broker/kafka/group broker/security broker/core broker/kafka/codec broker/native/codec partitioning appendLog mmap threadCore zeroCopy broker/http/codec common,$($(m)_LIB))
+# fuzz_kafka_request calls the Kafka door's produce check, declared in its private header.
+FUZZ_INCS = $(foreach m,broker/security $(MODULES) broker/core broker/native/codec broker/kafka/codec broker/kafka/group broker/http/codec,-I$(m)/include) -Ibroker/kafka/serve/src
 # broker/security and zeroCopy's TLS use OpenSSL.
 FUZZ_LDLIBS = -lssl -lcrypto
 
 $(BUILD)/fuzz/%: fuzz/%.c $(FUZZ_LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(FUZZ_INCS) $(CFLAGS) -fsanitize=fuzzer $< $(FUZZ_LIBS) -o $@ $(LDFLAGS) $(FUZZ_LDLIBS) $(LDLIBS)
+
+$(BUILD)/fuzz/fuzz_kp_codec: broker/kafka/codec/fuzz/fuzz_kp_codec.c $(FUZZ_LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(FUZZ_INCS) $(CFLAGS) -fsanitize=fuzzer $< $(FUZZ_LIBS) -o $@ $(LDFLAGS) $(FUZZ_LDLIBS) $(LDLIBS)
 

@@ -4,13 +4,14 @@
     python3 fuzz/seeds.py        # from the repository root; rewrites fuzz/corpus/fuzz_*/seed_*
 
 Sources: the RecordBatches kcat produced (fuzz/corpus/fuzz_batch/kcat_*.bin, captured by
-scripts/capture-kcat-batch.py) and the Kafka requests real clients sent
-(broker/kafka/tests/fixtures/*/*.req). The native protocol's seeds are frames built here
+scripts/capture-kcat-batch.py) and the Kafka requests real clients sent, with the answers
+they accepted (broker/kafka/tests/fixtures/*/*.req, .resp). The native protocol's seeds are frames built here
 byte by byte from broker/PROTOCOL.md, one per command and answer, so that the fuzzer starts
 from every decoder's happy path. Nothing here is random: the output is the same every run.
 """
 import glob
 import os
+import re
 import struct
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -140,9 +141,12 @@ def segment_seeds(batches):
 
 # ---- Kafka ------------------------------------------------------------------------------
 
+FIXTURES = "broker/kafka/tests/fixtures/*/*.req"
+
+
 def kafka_seeds():
     out = {}
-    for path in sorted(glob.glob(os.path.join(ROOT, "broker/kafka/tests/fixtures/*/*.req"))):
+    for path in sorted(glob.glob(os.path.join(ROOT, FIXTURES))):
         with open(path, "rb") as f:
             data = f.read()
         name = os.path.basename(os.path.dirname(path)) + "_" + os.path.basename(path)[:-4]
@@ -197,6 +201,32 @@ def sasl_seeds():
         "utf8": "\0j\u00f3zef\0p\u00e4ss".encode(),
     }
     return scram, plain
+def codec_api_keys():
+    """The codec's API table order (kp_api_table: ascending keys, kp_versions.h's X lines)."""
+    path = os.path.join(ROOT, "broker/kafka/codec/include/kp_versions.h")
+    with open(path) as f:
+        keys = [int(m) for m in re.findall(r"^\s*X\((\d+),", f.read(), re.M)]
+    assert keys == sorted(keys)
+    return keys
+
+
+def codec_seeds():
+    """fuzz_kp_codec: byte 0 < 128 and a request body; or 0x80, the API's index in the
+    codec's table, its version (every API's versions start at 0) and a response body."""
+    keys = codec_api_keys()
+    out = {}
+    for path in sorted(glob.glob(os.path.join(ROOT, FIXTURES))):
+        with open(path, "rb") as f:
+            req = f.read()
+        name = os.path.basename(os.path.dirname(path)) + "_" + os.path.basename(path)[:-4]
+        out["req_" + name] = b"\x00" + req[4:]
+        key, version = struct.unpack(">hh", req[4:8])
+        resp_path = path[:-4] + ".resp"
+        if os.path.exists(resp_path) and key in keys:
+            with open(resp_path, "rb") as f:
+                resp = f.read()
+            out["resp_" + name] = bytes([0x80, keys.index(key), version]) + resp[4:]
+    return out
 
 
 def main():
@@ -215,6 +245,8 @@ def main():
         write("fuzz_sasl_scram", name, data)
     for name, data in plain.items():
         write("fuzz_sasl_plain", name, data)
+    for name, data in codec_seeds().items():
+        write("fuzz_kp_codec", name, data)
 
 
 if __name__ == "__main__":

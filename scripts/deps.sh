@@ -3,9 +3,9 @@
 #
 #   build  compile everything (compiler, cmocka, libbsd, libedit, OpenSSL 3's headers)
 #   test   run the test suite (adds the real Kafka clients: kcat, librdkafka, Node.js,
-#          kafka-python; Valgrind; the openssl CLI that makes the TLS tests' certificates;
-#          and the Prometheus parsers the /metrics text is checked with: the Python client,
-#          and promtool - see below)
+#          kafka-python and confluent-kafka; Valgrind; the openssl CLI that makes the TLS
+#          tests' certificates; and the Prometheus parsers the /metrics text is checked with:
+#          the Python client, and promtool - see below)
 #   bench  run the benchmarks (adds the peers: Redis, NATS, gnuplot)
 #   fuzz   the libFuzzer targets (clang and its runtime)
 #   all    everything above
@@ -15,7 +15,8 @@
 set -euo pipefail
 
 build=(gcc make pkg-config libcmocka-dev libbsd-dev libedit-dev libssl-dev)
-test=(kcat librdkafka-dev nodejs npm python3 procps valgrind python3-prometheus-client openssl python3-kafka)
+test=(kcat librdkafka-dev nodejs npm python3 procps valgrind python3-prometheus-client openssl
+      python3-kafka python3-confluent-kafka)
 bench=(redis-server redis-tools nats-server libnats-dev gnuplot-nox valgrind)
 fuzz=(clang libclang-rt-14-dev)
 

@@ -2,7 +2,8 @@
  * test_0103_kafka_wire.c - the Kafka APIs byte by byte, on raw sockets: what real clients
  * depend on (reference: shared/reference/kafka-protocol.md) and what they never send.
  *
- *   ApiVersions   the table; the v0-format UNSUPPORTED_VERSION answer to a newer version
+ *   ApiVersions   the table (v0-2, and v3 as librdkafka sends it); the v0-format
+ *                 UNSUPPORTED_VERSION answer to a version above ours
  *   Metadata      this broker at its real address; auto-creation with num.partitions;
  *                 3 without auto-creation; 17 for names Kafka refuses; __consumer_offsets
  *                 internal and never re-created
@@ -13,7 +14,8 @@
  *                 than the limit; long-poll: max_wait_ms, a produce wakes it, min_bytes
  *   ListOffsets   earliest, latest, by timestamp to the exact record
  *   FindCoordinator, OffsetCommit, OffsetFetch (standalone commits, kafka_cli sees them)
- *   unknown APIs and versions: the connection is closed, unanswered
+ *   APIs and versions not advertised: the connection is closed, unanswered, and the log
+ *                 says which API it was, by name
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -208,6 +210,25 @@ static void metadata(int fd, const char *topic, bool allow_auto, struct md_topic
 
 /* ---- ApiVersions, Metadata, FindCoordinator ------------------------------------------------- */
 
+/* One entry of the ApiVersions table: every version from Kafka 4.0's floor (or lower)
+ * to Kafka 3.9's top, and the single versions librdkafka <= 2.11 checks lie inside. */
+static void check_range(int16_t key, int16_t min, int16_t max, int *seen)
+{
+    const struct kp_api *api = kp_api_find(key);
+    assert_non_null(api);
+    assert_true(min <= api->kafka40_min);
+    assert_int_equal(max, api->kafka39_max);
+    static const int16_t needed[][2] = {
+        {KP_API_API_VERSIONS, 0}, {KP_API_PRODUCE, 0}, /* gzip/snappy/lz4 (KAFKA-18659) */
+        {KP_API_PRODUCE, 3},      {KP_API_FETCH, 4},   /* the v2 message format */
+        {KP_API_PRODUCE, 7},      {KP_API_FETCH, 10},  /* zstd */
+        {KP_API_FIND_COORDINATOR, 0}, {KP_API_JOIN_GROUP, 0}, /* groups, lz4 */
+    };
+    for (size_t i = 0; i < KC_ARRAY_SIZE(needed); i++)
+        if (needed[i][0] == key && min <= needed[i][1] && needed[i][1] <= max)
+            (*seen)++;
+}
+
 static void test_0103_api_versions_table_and_fallback(void **state)
 {
     struct kb_broker *b = *state;
@@ -222,26 +243,44 @@ static void test_0103_api_versions_table_and_fallback(void **state)
         kt_body(&r, buf, n);
         assert_int_equal(kt_i16(&r), 0);
         assert_int_equal(kt_i32(&r), 12);
-        bool zstd_ok = false, coord0 = false;
+        int seen = 0;
         for (int i = 0; i < 12; i++) {
             int16_t key = kt_i16(&r), min = kt_i16(&r), max = kt_i16(&r);
-            assert_int_equal(min, 0); /* librdkafka <= 2.11 needs the old versions inside */
-            zstd_ok |= key == KP_API_FETCH && max >= 10;
-            coord0 |= key == KP_API_FIND_COORDINATOR;
+            check_range(key, min, max, &seen);
         }
-        assert_true(zstd_ok && coord0);
+        assert_int_equal(seen, 8); /* librdkafka <= 2.11 needs the old versions inside */
         if (v >= 1)
             assert_int_equal(kt_i32(&r), 0);
         assert_int_equal(r.pos, r.len);
     }
-    /* librdkafka's first request, captured: ApiVersions v3 with a flexible header. */
+    /* librdkafka's first request, captured: ApiVersions v3 with a flexible header. Served
+     * now, in v3's own layout (compact array, tag blocks) under a v0 header (KIP-511). */
     static const uint8_t v3[] = {0, 0, 0, 0x24, 0, 0x12, 0, 3, 0, 0, 0, 1, 0, 7, 'r', 'd', 'k',
                                  'a', 'f', 'k', 'a', 0, 0x0b, 'l', 'i', 'b', 'r', 'd', 'k', 'a',
                                  'f', 'k', 'a', 6, '2', '.', '0', '.', '2', 0};
     kb_send(fd, v3, sizeof(v3));
     ssize_t n = kb_recv_frame(fd, buf, sizeof(buf));
+    uint32_t count;
+    int seen = 0;
+    kt_body(&r, buf, n); /* no tag byte after the correlation id: header v0 */
+    assert_int_equal(kt_i16(&r), 0);
+    assert_int_equal(kc_read_uvarint(&r, &count), 0);
+    assert_int_equal(count, 12 + 1);
+    for (uint32_t i = 0; i < 12; i++) {
+        int16_t key = kt_i16(&r), min = kt_i16(&r), max = kt_i16(&r);
+        check_range(key, min, max, &seen);
+        assert_int_equal(kt_i8(&r), 0); /* the entry's tag block */
+    }
+    assert_int_equal(seen, 8);
+    assert_int_equal(kt_i32(&r), 0); /* throttle */
+    assert_int_equal(kt_i8(&r), 0);  /* the body's tag block: no features, no epoch */
+    assert_int_equal(r.pos, r.len);
+    /* Above our maximum (v4): Kafka's v0-format answer, naming our ApiVersions range. */
+    kc_writer_reset(&w);
+    kt_req_end(&w, kt_req_begin(&w, KP_API_API_VERSIONS, 5, 1));
+    n = kt_roundtrip(fd, &w, buf, sizeof(buf));
     static const uint8_t fallback[] = {0, 0, 0, 0x10, 0, 0, 0, 1, 0, 0x23, 0, 0, 0, 1,
-                                       0, 0x12, 0, 0, 0, 2};
+                                       0, 0x12, 0, 0, 0, 4};
     assert_int_equal(n, sizeof(fallback));
     assert_memory_equal(buf, fallback, sizeof(fallback)); /* Kafka's v0-format answer */
     kt_assert_serving(b);
@@ -610,10 +649,12 @@ static void test_0103_unknown_api_or_version_closes_unanswered(void **state)
     struct kb_broker *b = *state;
     struct kc_writer w;
     const int16_t cases[][2] = {
-        {22, 0},                      /* InitProducerId: not advertised */
-        {KP_API_METADATA, 9},         /* flexible, above our maximum */
-        {KP_API_PRODUCE, 2},          /* advertised for librdkafka's checks, never used */
-        {KP_API_FETCH, 12},
+        {22, 4},                      /* InitProducerId: not advertised */
+        {KP_API_METADATA, 13},        /* above our maximum (Kafka 3.9's, 12) */
+        {KP_API_LIST_OFFSETS, 10},    /* Kafka 4.0's, not 3.9's: the codec knows it */
+        {KP_API_FETCH, 3},            /* the v0/v1 message formats: gone in Kafka 4.0 */
+        {KP_API_OFFSET_COMMIT, 1},    /* below Kafka 4.0's floor, and no client needs it */
+        {KP_API_FETCH, 18},
         {1000, 0},                    /* no such API */
     };
     kc_writer_init(&w, 0);
@@ -629,6 +670,12 @@ static void test_0103_unknown_api_or_version_closes_unanswered(void **state)
         assert_int_equal(recv(fd, buf, sizeof(buf), 0), 0); /* EOF, not an answer */
         close(fd);
     }
+    /* Refused for what they are, not for their (empty) bodies; named by name. */
+    assert_true(kb_log_has(b, "InitProducerId v4 (api_key 22): not served by this broker"));
+    assert_true(kb_log_has(b, "Metadata v13 (api_key 3): a version this broker does not"));
+    assert_true(kb_log_has(b, "ListOffsets v10 (api_key 2): a version this broker does not"));
+    assert_true(kb_log_has(b, "Fetch v3 (api_key 1): a version this broker does not"));
+    assert_true(kb_log_has(b, "api_key 1000 v0 is no Kafka API"));
     kt_assert_serving(b);
     kc_writer_fini(&w);
 }

@@ -32,10 +32,11 @@ static int setup(void **state)
 }
 
 /* Every captured request frame (size prefix included). */
+#define MAX_FIXTURES 256
 struct fixtures {
-    uint8_t *frame[128];
-    size_t len[128];
-    char name[128][600];
+    uint8_t *frame[MAX_FIXTURES];
+    size_t len[MAX_FIXTURES];
+    char name[MAX_FIXTURES][600];
     int n;
 };
 
@@ -54,7 +55,7 @@ static void load_fixtures(struct fixtures *fx)
             continue;
         snprintf(sub, sizeof(sub), "%s/%.255s", dir, s->d_name);
         DIR *d = opendir(sub);
-        while (d && (f = readdir(d)) != NULL && fx->n < 128) {
+        while (d && (f = readdir(d)) != NULL && fx->n < MAX_FIXTURES) {
             size_t l = strlen(f->d_name);
             if (l < 5 || strcmp(f->d_name + l - 4, ".req") != 0)
                 continue;

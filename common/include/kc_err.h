@@ -32,7 +32,8 @@
     X(KC_EEMPTY, -1012, "no data at this offset yet")                                        \
     X(KC_ENOAPI, -1013, "unknown API key")                                                    \
     X(KC_EBADVERSION, -1014, "API version not supported")                                     \
-    X(KC_ENOTIMPL, -1015, "API version advertised but not implemented")                     \
+    /* a Kafka encoder (broker/kafka/codec): a field the version cannot carry is set */     \
+    X(KC_ENONDEFAULT, -1016, "a field this version cannot carry holds a non-default value") \
     /* an HTTP request head that can never become acceptable (the HTTP door's codec) */     \
     X(KC_EHTTP_LINETOOLONG, -1100, "request line longer than the limit")                      \
     X(KC_EHTTP_TOOMANYHEADERS, -1101, "more header fields than the limit")                    \

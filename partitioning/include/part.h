@@ -17,6 +17,10 @@
  *    until then, without any lock held.
  *  - The registry is thread-safe (a reader-writer lock around the topic table); lookups
  *    from many network threads do not serialise on each other.
+ *  - Every topic has an id (Kafka's topic ID): 16 random bytes, never all zero, made with
+ *    the topic and kept in each partition directory as Kafka keeps it
+ *    (partition.metadata), so it is the same after every restart. A topic found on disk
+ *    without one (made by an older version of this broker) gets one when it is opened.
  *  - Partitioners: keyless records go round-robin (the first to partition 0; one atomic
  *    counter per topic, no lock); keyed records go where Kafka's Java client's default
  *    partitioner sends them: (murmur2(key) & 0x7fffffff) % partitions.
@@ -79,6 +83,20 @@ const char *part_topic_name(const struct part_topic *t);
 int32_t part_topic_partitions(const struct part_topic *t);
 /* The log of partition p, or NULL if p is out of range. */
 struct alog *part_topic_log(const struct part_topic *t, int32_t p);
+
+/* A topic's id: Kafka's Uuid, the 16 bytes in wire order (most significant first). */
+struct part_topic_id {
+    uint8_t b[16];
+};
+/* Its text form, as Kafka prints it: URL-safe base64 without padding, 22 characters. */
+#define PART_TOPIC_ID_STR 23 /* with the NUL */
+
+/* t's id. Valid as long as t (the id never changes). */
+const struct part_topic_id *part_topic_id(const struct part_topic *t);
+/* The topic whose id is id, or NULL. A hash lookup under the registry's read lock. */
+struct part_topic *part_topic_find_id(struct part_registry *reg, const struct part_topic_id *id);
+/* id as Kafka prints it ("6PjDq3C0Q8SVTBBR2P5fHQ") into out. */
+void part_topic_id_str(const struct part_topic_id *id, char out[PART_TOPIC_ID_STR]);
 
 /* Round-robin: the next partition for a keyless record or batch. Lock-free. */
 int32_t part_next_round_robin(struct part_topic *t);

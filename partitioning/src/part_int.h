@@ -23,12 +23,23 @@ struct part_topic {
     struct alog **logs;         /* [partitions], never NULL entries once published */
     size_t name_len;
     char name[PART_NAME_MAX + 1];
+    struct part_topic_id id;    /* topic_id.c: set before the topic is published */
+    struct part_topic *id_next; /* topic_id.c: the id index's chain */
     /* Written by every producer thread: alone on its cache line, so that lookups reading
      * the fields above do not bounce with it (the struct is allocated 64-aligned). */
     alignas(64) _Atomic uint64_t rr_next;
 };
 
 RB_HEAD(part_tree, part_topic);
+
+/* topic_id.c's index, id -> topic: chained hash buckets (spill: one chain, used only if
+ * not even the first bucket array could be allocated). Under part_registry.lock. */
+struct part__ids {
+    struct part_topic **buckets;
+    size_t nbuckets;
+    size_t count;
+    struct part_topic *spill;
+};
 
 struct part_registry {
     char *dir;
@@ -39,6 +50,7 @@ struct part_registry {
     size_t ntopics;
     char **damaged;               /* names found damaged at open: never created over */
     size_t ndamaged;
+    struct part__ids ids;         /* topic_id.c: id -> topic, under lock like topics */
 };
 
 /* name.c */
@@ -61,6 +73,16 @@ int part__make_partition_dirs(struct part_registry *reg, const char *name, size_
                               int32_t from, int32_t to, bool exist_ok);
 void part__insert(struct part_registry *reg, struct part_topic *t);
 int part__add_damaged(struct part_registry *reg, const char *name, size_t len);
+
+/* topic_id.c */
+/* A new random id for t, written to every partition directory (durably). */
+int part__topic_id_create(struct part_registry *reg, struct part_topic *t);
+/* t's id from its partition directories; those without one get it (a new one if none
+ * has one). KC_ECORRUPT: a file is unreadable or two disagree (logged). */
+int part__topic_id_load(struct part_registry *reg, struct part_topic *t);
+/* Index t by its id. reg->lock held exclusively (part__insert). Never fails. */
+void part__ids_add(struct part_registry *reg, struct part_topic *t);
+void part__ids_free(struct part_registry *reg);
 
 /* scan.c */
 int part__scan(struct part_registry *reg);

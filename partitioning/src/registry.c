@@ -171,6 +171,7 @@ void part__insert(struct part_registry *reg, struct part_topic *t)
 {
     (void)pthread_rwlock_wrlock(&reg->lock); /* cannot fail: no deadlock, not held already */
     RB_INSERT(part_tree, &reg->topics, t);
+    part__ids_add(reg, t);
     reg->ntopics++;
     (void)pthread_rwlock_unlock(&reg->lock);
 }
@@ -249,6 +250,7 @@ static void registry_free(struct part_registry *reg)
     for (size_t i = 0; i < reg->ndamaged; i++)
         free(reg->damaged[i]);
     free(reg->damaged);
+    part__ids_free(reg);
     (void)pthread_rwlock_destroy(&reg->lock); /* not held: nothing to report */
     (void)pthread_mutex_destroy(&reg->create_lock);
     free(reg->dir);
@@ -374,6 +376,8 @@ static int create_on_disk(struct part_registry *reg, struct part_topic *t)
         made--; /* the last one failed: it was not made (or not by us) */
     if (rc == 0)
         rc = kc_fsync_dir(reg->dir);
+    if (rc == 0)
+        rc = part__topic_id_create(reg, t); /* partition.metadata in every directory */
     if (rc == 0)
         rc = part__topic_open_logs(reg, t); /* 3: closes what it opened on failure */
     if (rc == 0 && unlink(marker) < 0)      /* 4: the topic exists from here on */

@@ -259,13 +259,18 @@ static int load_topic(struct part_registry *reg, const char *name, size_t len,
     struct part_topic *t = part__topic_alloc(name, len, partitions);
     if (!t)
         return -ENOMEM;
-    int rc = part__topic_open_logs(reg, t);
+    int rc = part__topic_id_load(reg, t); /* topic_id.c: read, or give it one */
+    bool id_failed = rc < 0;
+    if (rc == 0)
+        rc = part__topic_open_logs(reg, t);
     if (rc < 0) {
         part__topic_free(t);
         if (fatal(rc))
             return rc;
         char why[96];
-        snprintf(why, sizeof(why), "a partition's log cannot be opened (%s)", kc_strerror(rc));
+        snprintf(why, sizeof(why), "%s (%s)",
+                 id_failed ? "its topic id cannot be read or written"
+                           : "a partition's log cannot be opened", kc_strerror(rc));
         return mark_damaged(reg, name, len, why);
     }
     part__insert(reg, t);

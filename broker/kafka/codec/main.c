@@ -143,7 +143,7 @@ static int lesson(void)
         kc_writer_init(&w, 0);
         int rc = kp_request_encode(&w, &h, &req);
         if (rc) {
-            fprintf(stderr, "encode v%d: %s\n", v, kp_strerror(rc));
+            fprintf(stderr, "encode v%d: %s\n", v, kc_strerror(rc));
             return 1;
         }
         char title[96];
@@ -154,7 +154,7 @@ static int lesson(void)
         struct kp_request back;
         rc = kp_request_decode(kc_writer_data(&w) + 4, kc_writer_len(&w) - 4, 0, &back);
         if (rc) {
-            fprintf(stderr, "decode v%d: %s\n", v, kp_strerror(rc));
+            fprintf(stderr, "decode v%d: %s\n", v, kc_strerror(rc));
             return 1;
         }
         printf("decoded back, %zu body bytes read:\n", back.body_used);
@@ -194,7 +194,7 @@ int main(int argc, char **argv)
     struct kp_request req;
     int rc = kp_request_decode(frame + 4, len - 4, 0, &req);
     if (rc) {
-        fprintf(stderr, "%s: %s\n", argv[1], kp_strerror(rc));
+        fprintf(stderr, "%s: %s\n", argv[1], kc_strerror(rc));
         return 1;
     }
     int16_t key = req.hdr.request_api_key, v = req.hdr.request_api_version;
@@ -217,7 +217,7 @@ int main(int argc, char **argv)
         struct kp_response resp;
         rc = kp_response_decode(rframe + 4, rlen - 4, key, v, 0, &resp);
         if (rc) {
-            fprintf(stderr, "%s: %s\n", argv[2], kp_strerror(rc));
+            fprintf(stderr, "%s: %s\n", argv[2], kc_strerror(rc));
             return 1;
         }
         printf("\n%s v%d response (header v%d), %zu bytes\n", req.api->name, resp.version,

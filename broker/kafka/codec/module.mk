@@ -1,6 +1,5 @@
 # broker/kafka/codec: the schema-driven Kafka codec (libbrk_kp), generated from Kafka's own
-# message definitions. It shares the kp_ prefix with broker/kafka's hand-written codec
-# (libbrk_kafka), which phase 2 replaces: never link both into one binary.
+# message definitions; the Kafka door (broker/kafka/serve) speaks through it.
 #
 #   make kp-codegen        regenerate include/kpm_*.h, src/kpm_*.c from ../shared's JSON
 #   make kp-codegen-check  fail if the committed files differ from a fresh generation
@@ -8,7 +7,7 @@
 $(eval $(call kc_module,broker/kafka/codec,brk_kp,common,kafka_kp_dump))
 
 # The capture server (broker/kafka/tools/kp_capsrv.c): a tool built on this library, so it
-# gets its own object path (broker/kafka's pattern rule would give it the old headers).
+# gets its own object path (it is no module of its own).
 KP_CAPSRV := $(BUILD)/bin/kp_capsrv
 ALL_BINS += $(KP_CAPSRV)
 $(BUILD)/obj/kp_tools/kp_capsrv.o: broker/kafka/tools/kp_capsrv.c | $(DEPS_STAMP)
@@ -18,21 +17,6 @@ $(KP_CAPSRV): $(BUILD)/obj/kp_tools/kp_capsrv.o $(broker/kafka/codec_LINK)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 all-broker/kafka/codec: $(KP_CAPSRV)
-
-# The hand-written codec's side of the benchmark (bench/old/kp_bench_old.c), linked with
-# libbrk_kafka and never with libbrk_kp: both export kp_ symbols. Literal library paths,
-# because broker/kafka's module variables are defined after this file is read.
-KP_BENCH_OLD := $(BUILD)/bench/broker/kafka/codec/kp_bench_old
-ALL_BENCH += $(KP_BENCH_OLD)
-$(BUILD)/obj/kp_tools/kp_bench_old.o: broker/kafka/codec/bench/old/kp_bench_old.c | $(DEPS_STAMP)
-	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) -Ibroker/kafka/include -Ibroker/kafka/src -Icommon/include \
-	    -Ibroker/kafka/codec/bench $(CFLAGS) -c $< -o $@
-$(KP_BENCH_OLD): $(BUILD)/obj/kp_tools/kp_bench_old.o $(BUILD)/lib/libbrk_kafka.a \
-		$(BUILD)/lib/libkc_common.a
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-bench-broker/kafka/codec all-broker/kafka/codec: $(KP_BENCH_OLD)
 
 KP_GEN := broker/kafka/codec/gen/kpgen.py
 kp-codegen:

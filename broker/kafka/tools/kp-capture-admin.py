@@ -23,7 +23,7 @@ Scenarios (the clients are Debian 12's, run with /usr/bin/python3; kafkajs from 
   kafkajs_admin       kafkajs 2.2.4's admin client: the same families plus DeleteRecords,
                       ListOffsets, partition reassignments (alter, list), DeleteGroups
 
-Each scenario gets a folder under broker/kafka/tests/fixtures/capsrv/ with <Api>_v<N>_<k>.req and
+Each scenario gets a folder under broker/kafka/tests/fixtures/ with <Api>_v<N>_<k>.req and
 .resp (whole frames, size prefix included) and an INDEX, named and deduplicated as
 kp-capture.py does. kafkajs must be installed outside the repository, e.g.
     mkdir -p /tmp/kp-kafkajs && (cd /tmp/kp-kafkajs && npm install kafkajs@2.2.4)
@@ -230,7 +230,7 @@ def run_scenario(capsrv, scenario, argv, outdir, env=None):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('--out', default=os.path.join(HERE, '..', 'tests', 'fixtures', 'capsrv'))
+    ap.add_argument('--out', default=os.path.join(HERE, '..', 'tests', 'fixtures'))
     ap.add_argument('--kafkajs', help='node_modules directory holding kafkajs 2.2.4')
     ap.add_argument('--only', help='run one scenario')
     args = ap.parse_args()

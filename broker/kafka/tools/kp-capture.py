@@ -5,7 +5,8 @@
 
 What it does
   1. Builds tools/kp_mock.c (librdkafka's mock cluster as a stand-alone broker that
-     advertises exactly libbrk_kafka's API/version table) and starts it with topics
+     advertises the API/version table the broker had when these fixtures were captured:
+     see kp_mock.c) and starts it with topics
      fx (1 partition), grp (2) and js (2).
   2. Runs each scenario below under
          strace -f -xx -s 1000000 -e trace=connect,close,sendmsg,recvmsg,sendto,recvfrom,

@@ -691,11 +691,11 @@ static int serve_frame(struct srv *s, struct conn *c, const uint8_t *frame, size
         }
         if (rc)
             fprintf(stderr, "kp_capsrv: %s v%d: cannot answer: %s\n", req.api->name,
-                    req.hdr.request_api_version, kp_strerror(rc));
+                    req.hdr.request_api_version, kc_strerror(rc));
         kp_request_fini(&req);
     } else {
         fprintf(stderr, "kp_capsrv: key %d v%d: %s\n", (int16_t)kc_load_be16(frame + 4),
-                (int16_t)kc_load_be16(frame + 6), kp_strerror(rc));
+                (int16_t)kc_load_be16(frame + 6), kc_strerror(rc));
     }
     log_u32(s->log, c->id);
     log_u32(s->log, (uint32_t)len);

@@ -7,8 +7,9 @@
  *   fetch_encode_v11_N / _v12_N encode a Fetch response of N partitions (1, 100, 1000)
  *                               whose records are sendfile gaps: what every fetch costs
  *
- * old/kp_bench_old.c measures the hand-written codec on the versions it has (Produce v7,
- * Fetch v11); bench/run.sh prints both side by side. Medians of 9 runs of >= 60 ms.
+ * bench/run.sh adds instruction counts (callgrind). Medians of 9 runs of >= 60 ms. The
+ * hand-written codec this one replaced ran the v7/v11 cases too; its figures are kept in
+ * README.md section 6.
  */
 #include <stdio.h>
 #include <stdlib.h>

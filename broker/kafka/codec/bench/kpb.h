@@ -1,11 +1,9 @@
 /*
- * kpb.h - the timing loop both codec benchmarks share (kp_bench.c: libbrk_kp;
- * old/kp_bench_old.c: the hand-written libbrk_kafka; two binaries because both libraries
- * export kp_ symbols).
+ * kpb.h - the timing loop of the codec benchmark (kp_bench.c).
  *
  * One figure = the median of KPB_RUNS runs; each run repeats the operation for at least
- * KPB_RUN_NS and divides. Each binary prints "RESULT <case> <median ns/op> <min> <max>"
- * lines that run.sh puts side by side.
+ * KPB_RUN_NS and divides. The binary prints "RESULT <case> <median ns/op> <min> <max>"
+ * lines that run.sh puts in a table.
  */
 #ifndef KPB_H
 #define KPB_H

@@ -1,6 +1,6 @@
 /*
- * fuzz_kp_codec.c - libFuzzer target for libbrk_kp (phase 2 wires it into fuzz/fuzz.mk,
- * once the hand-written codec, whose kp_ symbols clash, has left FUZZ_LIBS).
+ * fuzz_kp_codec.c - libFuzzer target for libbrk_kp (`make fuzz`: fuzz/fuzz.mk builds it
+ * beside fuzz/fuzz_*.c; its seeds are fuzz/corpus/fuzz_kp_codec, made by fuzz/seeds.py).
  *
  * Byte 0 of the input chooses how the rest is read:
  *   0-127    a request frame body (what kp_frame_check hands a server): kp_request_decode
@@ -11,11 +11,10 @@
  * decoded message encodes without error, and that encoding decodes again and encodes to
  * the same bytes (decode and encode agree on every schema and version); the arena frees
  * everything (LeakSanitizer). Seeds: the captured frames under broker/kafka/tests/fixtures
- * (their bodies, after the size prefix).
+ * (requests: 0, then the body after the size prefix; responses: 0x80, the API's index in
+ * the table, its version, then the body).
  *
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Ibroker/kafka/codec/include \
- *       -Ibroker/kafka/codec/src -Icommon/include broker/kafka/codec/fuzz/fuzz_kp_codec.c \
- *       build/lib/libbrk_kp.a build/lib/libkc_common.a -lbsd -o /tmp/fuzz_kp_codec
+ *   make fuzz FUZZ_TARGETS=fuzz_kp_codec FUZZ_SECONDS=60
  */
 #include <stdint.h>
 #include <stdlib.h>

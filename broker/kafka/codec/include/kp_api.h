@@ -92,7 +92,7 @@ struct kp_request {
 
 /*
  * Decode a whole request frame body (the bytes after the size prefix). Returns 0;
- * KP_EUNKNOWN_API or KP_EBADVERSION (Kafka closes the connection); KC_EMALFORMED (the
+ * KC_ENOAPI or KC_EBADVERSION (Kafka closes the connection); KC_EMALFORMED (the
  * header or body does not parse, running short included: the frame is whole); -ENOMEM;
  * KC_ETOOLARGE (arrays would take more than arena_limit bytes; 0 = no limit).
  * ApiVersions above the codec's maximum decodes with .fallback set and no body: Kafka
@@ -113,8 +113,8 @@ int kp_request_encode(struct kc_writer *w, const struct kp_request_header *h, co
  * Append a whole response frame: size prefix, header (v0/v1 per kp_response_header_
  * version), body. gaps (may be NULL) collects records fields left as gaps (kp_codec.h);
  * the size prefix already counts their bytes. *frame_len (may be NULL) receives the
- * frame's length on the wire, gaps included. Returns as kp_encode, plus KP_EUNKNOWN_API,
- * KP_EBADVERSION, and KC_ETOOLARGE for a frame over INT32_MAX bytes. On error the writer
+ * frame's length on the wire, gaps included. Returns as kp_encode, plus KC_ENOAPI,
+ * KC_EBADVERSION, and KC_ETOOLARGE for a frame over INT32_MAX bytes. On error the writer
  * holds a partial frame: reset it (or drop the connection's output).
  */
 int kp_response_encode(struct kc_writer *w, int16_t api_key, int16_t version,

@@ -39,7 +39,7 @@
  *    -ENOMEM, or KC_ETOOLARGE (the arena's limit). On failure the struct holds a partial
  *    decode: do not use it (its arrays are still in the arena).
  *  - kp_encode appends one struct at one version to a kc_writer. A field the version does
- *    not carry must hold its default, unless Kafka marks it ignorable (KP_ENONDEFAULT
+ *    not carry must hold its default, unless Kafka marks it ignorable (KC_ENONDEFAULT
  *    otherwise: the same rule as Kafka's generated writers). A null where the version
  *    cannot carry null is -EINVAL. Tagged fields are written when they differ from their
  *    default, in ascending tag order. A records field with .p NULL and .len > 0 is a
@@ -59,19 +59,18 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "kc_buf.h"
+#include "kc_err.h"
 
-/* ---- return codes (beside -errno and kc_err.h's KC_* codes) ---------------------------- */
-
-enum kp_status {
-    KP_EUNKNOWN_API = -1100, /* an api_key this codec does not speak */
-    KP_EBADVERSION = -1101,  /* a version outside what the schema describes */
-    KP_ENONDEFAULT = -1103,  /* encode: a field this version cannot carry is set */
-};
-
-/* A message for any return code: KP_E*, then whatever kc_strerror() knows. Never NULL. */
-const char *kp_strerror(int rc);
+/* ---- return codes: -errno, or kc_err.h's project codes (one table, kc_strerror) ---------
+ *
+ *   KC_ENOAPI        an api_key this codec does not speak
+ *   KC_EBADVERSION   a version outside what the schema describes
+ *   KC_ENONDEFAULT   encode: a field this version cannot carry holds a non-default value
+ *   KC_ENEEDMORE / KC_EMALFORMED / KC_ETOOLARGE   as everywhere in the project
+ */
 
 /* ---- the shapes generated structs are made of ------------------------------------------ */
 
@@ -84,6 +83,19 @@ const char *kp_strerror(int rc);
 
 /* Point an array field at n items: KP_SET(resp->topics, n, topics). */
 #define KP_SET(arr, count, items) ((arr).n = (count), (arr).v = (items))
+
+/* A kc_slice over a C string, pointing at it (no copy); NULL gives the null slice. */
+static inline struct kc_slice kp_slice_str(const char *s)
+{
+    return (struct kc_slice){(const uint8_t *)s, s ? (int32_t)strlen(s) : -1};
+}
+
+/* Does s hold exactly the C string str? A null slice equals nothing. */
+static inline bool kp_slice_eq(struct kc_slice s, const char *str)
+{
+    size_t n = strlen(str);
+    return s.len >= 0 && (size_t)s.len == n && (n == 0 || memcmp(s.p, str, n) == 0);
+}
 
 struct kp_uuid {
     uint8_t b[16];
@@ -189,7 +201,7 @@ void kp_arena_fini(struct kp_arena *a);
 /*
  * Decode one struct of schema s at version from p[0..len) into out (s->size bytes).
  * *used receives the bytes read. Trailing bytes are left alone (the caller decides).
- * Returns as described above; KP_EBADVERSION if version is outside s->versions.
+ * Returns as described above; KC_EBADVERSION if version is outside s->versions.
  */
 int kp_decode(const struct kp_schema *s, int16_t version, const uint8_t *p, size_t len,
               struct kp_arena *a, void *out, size_t *used);
@@ -209,8 +221,8 @@ struct kp_gaps {
 
 /*
  * Append struct in (schema s) at version to w. gaps may be NULL when no records field is
- * a gap. Returns 0, the writer's sticky error (-ENOMEM, KC_ETOOLARGE), KP_EBADVERSION,
- * KP_ENONDEFAULT, -EINVAL (a null the version cannot carry, a negative length other than
+ * a gap. Returns 0, the writer's sticky error (-ENOMEM, KC_ETOOLARGE), KC_EBADVERSION,
+ * KC_ENONDEFAULT, -EINVAL (a null the version cannot carry, a negative length other than
  * -1, or a gap with no gap list), -E2BIG (gap list full) or KC_ETOOLARGE (a string over
  * 32767 bytes). On error w holds a partial message: discard it.
  */

@@ -325,7 +325,7 @@ int kp_decode(const struct kp_schema *s, int16_t version, const uint8_t *p, size
               struct kp_arena *a, void *out, size_t *used)
 {
     if (!kp_vin(s->versions, version))
-        return KP_EBADVERSION;
+        return KC_EBADVERSION;
     struct kp__dec d = {p, len, 0, version, version >= s->flex_min, a};
     int rc = dec_struct(&d, s, out);
     if (rc == 0 && used)

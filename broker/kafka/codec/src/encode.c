@@ -4,7 +4,7 @@
  * The mirror of decode.c, with Kafka's writer rules:
  *
  *   field not in this version      -> nothing on the wire; it must hold its default
- *                                     unless Kafka marks it ignorable (KP_ENONDEFAULT)
+ *                                     unless Kafka marks it ignorable (KC_ENONDEFAULT)
  *   null where the version has no  -> -EINVAL (Kafka's writers throw)
  *   null for that field
  *   flexible version               -> lengths as uvarint(len + 1), then the tag block:
@@ -148,7 +148,7 @@ static inline int check_absent(const struct kp_field *f, const uint8_t *obj)
 {
     if (f->flags & KP_F_IGNORABLE)
         return 0;
-    return value_is_default(f, obj + f->offset) ? 0 : KP_ENONDEFAULT;
+    return value_is_default(f, obj + f->offset) ? 0 : KC_ENONDEFAULT;
 }
 
 /* ---- primitives -------------------------------------------------------------------- */
@@ -405,7 +405,7 @@ int kp_encode(const struct kp_schema *s, int16_t version, const void *in, struct
               struct kp_gaps *gaps)
 {
     if (!kp_vin(s->versions, version))
-        return KP_EBADVERSION;
+        return KC_EBADVERSION;
     struct enc e = {w, version, version >= s->flex_min, gaps};
     int rc = enc_struct(&e, s, in);
     return rc ? rc : kc_writer_error(w);

@@ -82,10 +82,10 @@ int kp_request_decode(const uint8_t *body, size_t len, size_t arena_limit,
     int16_t key = (int16_t)kc_load_be16(body), version = (int16_t)kc_load_be16(body + 2);
     const struct kp_api *api = kp_api_find(key);
     if (!api)
-        return KP_EUNKNOWN_API;
+        return KC_ENOAPI;
     bool fallback = key == KP_API_API_VERSIONS && version > api->max;
     if (!fallback && (version < api->min || version > api->max))
-        return KP_EBADVERSION;
+        return KC_EBADVERSION;
 
     struct kp_request req = {.api = api, .fallback = fallback};
     kp_arena_init(&req.arena, arena_limit);
@@ -142,10 +142,10 @@ int kp_request_encode(struct kc_writer *w, const struct kp_request_header *h, co
 {
     const struct kp_api *api = kp_api_find(h->request_api_key);
     if (!api)
-        return KP_EUNKNOWN_API;
+        return KC_ENOAPI;
     int16_t v = h->request_api_version;
     if (v < api->min || v > api->max)
-        return KP_EBADVERSION;
+        return KC_EBADVERSION;
     size_t start = frame_begin(w);
     int rc = kp_encode(&kp_request_header_schema, kp_request_header_version(api, v), h, w, NULL);
     if (rc == 0)
@@ -161,9 +161,9 @@ int kp_response_encode(struct kc_writer *w, int16_t api_key, int16_t version,
 {
     const struct kp_api *api = kp_api_find(api_key);
     if (!api)
-        return KP_EUNKNOWN_API;
+        return KC_ENOAPI;
     if (version < api->min || version > api->max)
-        return KP_EBADVERSION;
+        return KC_EBADVERSION;
     size_t gap_bytes = gaps ? gaps->bytes : 0;
     struct kp_response_header h = {.correlation_id = correlation_id};
     size_t start = frame_begin(w);
@@ -217,9 +217,9 @@ int kp_response_decode(const uint8_t *body, size_t len, int16_t api_key, int16_t
 {
     const struct kp_api *api = kp_api_find(api_key);
     if (!api)
-        return KP_EUNKNOWN_API;
+        return KC_ENOAPI;
     if (version < api->min || version > api->max)
-        return KP_EBADVERSION;
+        return KC_EBADVERSION;
     struct kp_response resp = {0};
     kp_arena_init(&resp.arena, arena_limit);
     int rc = decode_response(body, len, api, version, &resp);
@@ -241,17 +241,4 @@ void kp_response_fini(struct kp_response *resp)
 {
     kp_arena_fini(&resp->arena);
     resp->msg = NULL;
-}
-
-const char *kp_strerror(int rc)
-{
-    switch (rc) {
-    case KP_EUNKNOWN_API:
-        return "unknown API key";
-    case KP_EBADVERSION:
-        return "API version not implemented";
-    case KP_ENONDEFAULT:
-        return "a field this version cannot carry holds a non-default value";
-    }
-    return kc_strerror(rc);
 }

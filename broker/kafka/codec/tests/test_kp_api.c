@@ -161,7 +161,7 @@ static void full_message(const struct kp_api *api, const struct kp_schema *s, in
     kc_writer_init(&w2, 0);
     int rc = kp_encode(s, v, obj, &w1, NULL);
     if (rc)
-        fail_msg("%s v%d: encode: %s", s->name, v, kp_strerror(rc));
+        fail_msg("%s v%d: encode: %s", s->name, v, kc_strerror(rc));
     bool flex = v >= api->flex_min;
     size_t want = struct_size(s, v, flex, obj);
     if (kc_writer_len(&w1) != want)
@@ -170,7 +170,7 @@ static void full_message(const struct kp_api *api, const struct kp_schema *s, in
     size_t used;
     rc = kp_decode(s, v, kc_writer_data(&w1), kc_writer_len(&w1), &a, back, &used);
     if (rc || used != kc_writer_len(&w1))
-        fail_msg("%s v%d: decode: %s, %zu of %zu", s->name, v, kp_strerror(rc), used,
+        fail_msg("%s v%d: decode: %s, %zu of %zu", s->name, v, kc_strerror(rc), used,
                  kc_writer_len(&w1));
     assert_int_equal(kp_encode(s, v, back, &w2, NULL), 0);
     assert_int_equal(kc_writer_len(&w2), kc_writer_len(&w1));
@@ -214,7 +214,7 @@ static void test_api_every_version_round_trips_as_frames(void **state)
             struct kp_request req;
             int rc = kp_request_decode(kc_writer_data(&w) + 4, kc_writer_len(&w) - 4, 0, &req);
             if (rc)
-                fail_msg("%s v%d request frame: %s", t[i].name, v, kp_strerror(rc));
+                fail_msg("%s v%d request frame: %s", t[i].name, v, kc_strerror(rc));
             assert_int_equal(req.hdr.correlation_id, 4242);
             assert_int_equal(req.body_used, kc_writer_len(&w) - 4);
             assert_int_equal(kc_load_be32(kc_writer_data(&w)), kc_writer_len(&w) - 4);
@@ -228,7 +228,7 @@ static void test_api_every_version_round_trips_as_frames(void **state)
             rc = kp_response_decode(kc_writer_data(&w) + 4, kc_writer_len(&w) - 4, t[i].key, v,
                                     0, &resp);
             if (rc)
-                fail_msg("%s v%d response frame: %s", t[i].name, v, kp_strerror(rc));
+                fail_msg("%s v%d response frame: %s", t[i].name, v, kc_strerror(rc));
             assert_int_equal(resp.correlation_id, 77);
             assert_int_equal(resp.version, v);
             assert_int_equal(resp.body_used, kc_writer_len(&w) - 4);

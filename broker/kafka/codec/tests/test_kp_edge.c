@@ -45,7 +45,7 @@ static void enc_equals(const struct kp_schema *s, int16_t v, const void *obj,
     kc_writer_init(&w, 0);
     int rc = kp_encode(s, v, obj, &w, NULL);
     if (rc)
-        fail_msg("%s v%d: %s", s->name, v, kp_strerror(rc));
+        fail_msg("%s v%d: %s", s->name, v, kc_strerror(rc));
     assert_int_equal(kc_writer_len(&w), n);
     assert_memory_equal(kc_writer_data(&w), want, n);
     kc_writer_fini(&w);
@@ -336,7 +336,7 @@ static void test_nondefault_field_absent_from_version_is_refused(void **state)
     assert_int_equal(kp_encode(&kp_metadata_req_schema, 3, &m, &w, NULL), 0);
     m.allow_auto_topic_creation = false;
     kc_writer_reset(&w);
-    assert_int_equal(kp_encode(&kp_metadata_req_schema, 3, &m, &w, NULL), KP_ENONDEFAULT);
+    assert_int_equal(kp_encode(&kp_metadata_req_schema, 3, &m, &w, NULL), KC_ENONDEFAULT);
     kc_writer_reset(&w);
     assert_int_equal(kp_encode(&kp_metadata_req_schema, 4, &m, &w, NULL), 0);
     /* ThrottleTimeMs (v1+) is ignorable: silently dropped in v0 */
@@ -436,9 +436,9 @@ static void test_frames_and_headers_follow_kafka(void **state)
     struct kp_request req;
     /* key 4 (LeaderAndIsr) is not ours; Produce v12 is beyond the JSON */
     assert_int_equal(kp_request_decode(B(0, 4, 0, 0, 0, 0, 0, 1, 0xff, 0xff), 0, &req),
-                     KP_EUNKNOWN_API);
+                     KC_ENOAPI);
     assert_int_equal(kp_request_decode(B(0, 0, 0, 12, 0, 0, 0, 1, 0xff, 0xff), 0, &req),
-                     KP_EBADVERSION);
+                     KC_EBADVERSION);
     /* ApiVersions v9 from a future client: header only, .fallback, and Kafka's answer */
     assert_int_equal(kp_request_decode(B(0, 18, 0, 9, 0, 0, 0, 7, 0, 1, 'c', 0, 0x42), 0, &req),
                      0);

@@ -50,7 +50,7 @@ static void round_trip_request(const struct kpc_fixture *fx, struct tally *t)
     struct kp_request req;
     int rc = kp_request_decode(fx->req + 4, fx->req_len - 4, 0, &req);
     if (rc)
-        fail_msg("%s.req: %s", fx->name, kp_strerror(rc));
+        fail_msg("%s.req: %s", fx->name, kc_strerror(rc));
     if (req.fallback) {
         /* ApiVersions above our max: the header only, by Kafka's rule. */
         assert_true(fx->key == KP_API_API_VERSIONS && fx->version > req.api->max);
@@ -62,7 +62,7 @@ static void round_trip_request(const struct kpc_fixture *fx, struct tally *t)
         kc_writer_init(&w, 0);
         rc = kp_request_encode(&w, &req.hdr, req.msg);
         if (rc)
-            fail_msg("%s.req: encode: %s", fx->name, kp_strerror(rc));
+            fail_msg("%s.req: encode: %s", fx->name, kc_strerror(rc));
         assert_same_bytes(fx->name, fx->req, fx->req_len, kc_writer_data(&w), kc_writer_len(&w));
         kc_writer_fini(&w);
         t->flexible += kp_api_flexible(req.api, fx->version);
@@ -83,7 +83,7 @@ static void round_trip_response(const struct kpc_fixture *fx, struct tally *t)
     struct kp_response resp;
     int rc = kp_response_decode(fx->resp + 4, fx->resp_len - 4, fx->key, fx->version, 0, &resp);
     if (rc)
-        fail_msg("%s.resp: %s", fx->name, kp_strerror(rc));
+        fail_msg("%s.resp: %s", fx->name, kc_strerror(rc));
     if (mock_short_count(fx)) {
         const struct kp_api_versions_resp *av = resp.msg;
         assert_int_equal(av->error_code, 35);
@@ -103,7 +103,7 @@ static void round_trip_response(const struct kpc_fixture *fx, struct tally *t)
     rc = kp_response_encode(&w, fx->key, resp.version, resp.correlation_id, resp.msg, NULL,
                             &frame_len);
     if (rc)
-        fail_msg("%s.resp: encode: %s", fx->name, kp_strerror(rc));
+        fail_msg("%s.resp: encode: %s", fx->name, kc_strerror(rc));
     assert_int_equal(frame_len, kc_writer_len(&w));
     assert_same_bytes(fx->name, fx->resp, fx->resp_len, kc_writer_data(&w), kc_writer_len(&w));
     kc_writer_fini(&w);
@@ -159,7 +159,7 @@ static void truncations(const char *name, const uint8_t *frame, size_t len, bool
                     rc = KC_EMALFORMED;
             }
             if (rc != KC_EMALFORMED)
-                fail_msg("%s cut to %zu bytes: %s, not malformed", name, k, kp_strerror(rc));
+                fail_msg("%s cut to %zu bytes: %s, not malformed", name, k, kc_strerror(rc));
         }
         free(cut);
     }

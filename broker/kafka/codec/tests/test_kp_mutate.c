@@ -107,7 +107,7 @@ static void check_stable_request(const struct kp_request *req)
     int rc = kp_request_encode(&w1, &req->hdr, req->msg);
     if (rc)
         fail_msg("a decoded %s v%d request does not encode: %s", req->api->name,
-                 req->hdr.request_api_version, kp_strerror(rc));
+                 req->hdr.request_api_version, kc_strerror(rc));
     struct kp_request again;
     assert_int_equal(kp_request_decode(kc_writer_data(&w1) + 4, kc_writer_len(&w1) - 4, 0,
                                        &again), 0);
@@ -128,7 +128,7 @@ static void check_stable_response(const struct kp_response *resp, int16_t key)
                                 NULL);
     if (rc)
         fail_msg("a decoded key %d v%d response does not encode: %s", key, resp->version,
-                 kp_strerror(rc));
+                 kc_strerror(rc));
     struct kp_response again;
     assert_int_equal(kp_response_decode(kc_writer_data(&w1) + 4, kc_writer_len(&w1) - 4, key,
                                         resp->version, 0, &again), 0);

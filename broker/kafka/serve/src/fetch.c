@@ -1,6 +1,13 @@
 /*
- * fetch.c - Fetch v4-11: whole batches straight from the segment files, and the
+ * fetch.c - Fetch (v4-17): whole batches straight from the segment files, and the
  * long-poll that keeps consumers from spinning.
+ *
+ * Which partitions. v4-12 name topics; v13+ name them by topic id (KIP-516), resolved
+ * through the registry's id index (partitioning/src/topic_id.c): an unknown id is
+ * UNKNOWN_TOPIC_ID (100) for its partitions, and the answer carries the id back. Topics
+ * are resolved once per request. A partition named twice is INVALID_REQUEST (util.c).
+ * No fetch sessions (v7+): the answer says session 0, "none", and the client keeps
+ * sending full requests; forgotten_topics_data has nothing to forget.
  *
  * Reading. For each partition, in request order, brk_fetch_read returns a file range of
  * whole batches starting with the one that *contains* fetch_offset (clients skip the
@@ -13,13 +20,18 @@
  * (kcat -e) is "last stable offset == fetch offset". An empty record set is length 0,
  * never -1 (librdkafka cannot parse a null one). fetch_offset outside [log start, high
  * watermark] gets OFFSET_OUT_OF_RANGE (1), and the client resets per auto.offset.reset.
+ * read_committed gets an empty aborted-transactions list, read_uncommitted a null one.
  *
- * Answering. kp_encode_fetch writes everything around the records into a scratch writer
- * and says where the gaps are; the bytes between gaps go to the response queue and each
- * gap becomes a file range sent with sendfile (zeroCopy):
+ * Answering. kp_response_encode writes everything around the records into a scratch
+ * writer and, for each partition whose records are a gap (.p NULL, .len > 0), says where
+ * they belong; the bytes between gaps go to the response queue and each gap becomes a
+ * file range sent with sendfile (zeroCopy). The size prefix already counts the gaps:
  *
- *   scratch  [size|corr|throttle|..|p0 fields|len0][p1 fields|len1]
- *   queue    [size|corr|throttle|..|p0 fields|len0] file(p0) [p1 fields|len1] file(p1)
+ *   scratch  [size|hdr|throttle|..|p0 fields|len0][p1 fields|len1]...
+ *   queue    [size|hdr|throttle|..|p0 fields|len0] file(p0) [p1 fields|len1] file(p1)
+ *
+ * In v12+ the lengths are varints (len + 1) and every struct ends with a tag block; the
+ * codec writes those, the gaps are the same.
  *
  * Waiting. Kafka answers at once when max_wait_ms is 0, a partition has an error, or at
  * least min_bytes are ready. Otherwise the request parks: it keeps its place in the answer
@@ -35,129 +47,236 @@
 
 #include "kafka_int.h"
 
-/* The result of reading every partition once. */
-struct fill {
-    struct alog_slice *slices; /* per partition; seg NULL when none */
-    int64_t *wake;             /* per partition: wake when its log end passes this */
-    struct alog **logs;        /* per partition; NULL when it does not exist */
-    int n;
-    size_t bytes;              /* records found, over all partitions */
-    bool error;                /* some partition failed: answer at once */
+typedef struct kp_fetch_resp_partition_data fresp_part;
+
+/* One partition of a Fetch being served. */
+struct fpart {
+    fresp_part *rp;                          /* its answer */
+    const struct kp_fetch_req_partition *in; /* its request */
+    struct alog *log;                        /* NULL when fixed says why */
+    struct alog_slice slice;                 /* what the last read found; seg NULL: none */
+    int64_t wake;                            /* wake when its log end passes this */
+    int16_t fixed;                           /* an error no read can change, or NONE */
+};
+
+/* A Fetch being served: its answer's skeleton (built once, refilled at every read) and
+ * what the reads found. Everything lives in the request's arena. */
+struct fetch {
+    struct kp_request *req;
+    struct kp_fetch_resp *resp;
+    int32_t n;                  /* partitions over all topics */
+    struct fpart *p;            /* in request order */
+    size_t bytes;               /* records found by the last read, over all partitions */
+    bool error;                 /* some partition failed: answer at once */
 };
 
 struct kfetch {
     struct brk_park park;
     struct kp_request req;     /* decoded again from frame, which this owns */
     uint8_t *frame;
+    struct fetch f;            /* in req's arena */
     struct brk_watch *watches; /* one per partition of the request, at most */
     int64_t deadline_ms;       /* monotonic */
 };
 
-static int fill_init(struct fill *f, int n)
+/* ---- the skeleton --------------------------------------------------------------------- */
+
+#define ALLOC(a, n, type) ((type *)kp_arena_alloc((a), ((size_t)(n) + 1) * sizeof(type)))
+
+/* The topic a request topic names: by name (v4-12) or by id (v13+). */
+static int16_t topic_of(struct brk_server *srv, int16_t v, const struct kp_fetch_req_topic *t,
+                        struct part_topic **pt)
 {
-    memset(f, 0, sizeof(*f));
-    f->n = n;
-    f->slices = calloc((size_t)n + 1, sizeof(*f->slices));
-    f->wake = calloc((size_t)n + 1, sizeof(*f->wake));
-    f->logs = calloc((size_t)n + 1, sizeof(*f->logs));
-    return f->slices && f->wake && f->logs ? 0 : -ENOMEM;
+    if (v < 13)
+        return brk__kafka_topic(srv, t->topic, pt);
+    struct part_topic_id id;
+    memcpy(id.b, t->topic_id.b, sizeof(id.b));
+    *pt = part_topic_find_id(brk_server_registry(srv), &id);
+    return *pt ? KP_ERR_NONE : KP_ERR_UNKNOWN_TOPIC_ID;
 }
 
-static void fill_fini(struct fill *f)
+/* Resolve topic i's partitions (from k on) into logs, or say why not in fixed. */
+static void resolve_topic(struct fetch *f, struct brk_server *srv, int32_t i, int32_t k)
 {
-    for (int i = 0; f->slices && i < f->n; i++)
-        alog_slice_release(&f->slices[i]);
-    free(f->slices);
-    free(f->wake);
-    free(f->logs);
-    memset(f, 0, sizeof(*f));
-}
-
-static void read_result(struct kp_fetch_part *p, int rc, struct fill *f)
-{
-    if (rc == KC_EOFFSET) {
-        p->error = KP_ERR_OFFSET_OUT_OF_RANGE;
-    } else if (rc && rc != KC_EEMPTY) {
-        kc_log_warn("fetch at offset %lld failed: %s", (long long)p->fetch_offset,
-                    kc_strerror(rc));
-        p->error = KP_ERR_KAFKA_STORAGE_ERROR;
-    } else {
-        p->error = KP_ERR_NONE;
-        return;
+    const struct kp_fetch_req *fr = f->req->msg;
+    const struct kp_fetch_req_topic *t = &fr->topics.v[i];
+    struct part_topic *pt = NULL;
+    int16_t err = topic_of(srv, f->req->hdr.request_api_version, t, &pt);
+    for (int32_t j = 0; j < t->partitions.n; j++, k++) {
+        struct fpart *fp = &f->p[k];
+        fp->in = &t->partitions.v[j];
+        fp->log = err ? NULL : part_topic_log(pt, t->partitions.v[j].partition);
+        if (!fp->fixed)
+            fp->fixed = err ? err : fp->log ? KP_ERR_NONE : KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
     }
-    f->error = true;
 }
 
-/* Read partition i (p) into f: at most room bytes unless it is the first with data. */
-static void fill_part(struct brk_server *srv, const struct kp_fetch_req *fr, struct kc_slice name,
-                      struct kp_fetch_part *p, int i, struct fill *f)
+/* Partitions named twice: fixed INVALID_REQUEST (a topic is its name, or its 16-byte id). */
+static int mark_dups(struct fetch *f)
 {
-    struct alog_slice *slice = &f->slices[i];
-    struct alog *log;
-    p->records = NULL;
-    p->records_len = 0;
-    f->wake[i] = p->fetch_offset;
-    if ((p->error = brk__kafka_partition(srv, name, p->index, &log)) != KP_ERR_NONE) {
+    const struct kp_fetch_req *fr = f->req->msg;
+    bool by_id = f->req->hdr.request_api_version >= 13;
+    if (f->n < 2)
+        return 0;
+    struct brk_kafka_tp *tp = ALLOC(&f->req->arena, f->n, struct brk_kafka_tp);
+    bool *dup = ALLOC(&f->req->arena, f->n, bool);
+    if (!tp || !dup)
+        return -ENOMEM;
+    for (int32_t i = 0, k = 0; i < fr->topics.n; i++) {
+        const struct kp_fetch_req_topic *t = &fr->topics.v[i];
+        for (int32_t j = 0; j < t->partitions.n; j++, k++)
+            tp[k] = (struct brk_kafka_tp){by_id ? t->topic_id.b : t->topic.p,
+                                          by_id ? 16 : t->topic.len,
+                                          t->partitions.v[j].partition, k};
+    }
+    if (brk__kafka_dups(tp, f->n, dup) > 0)
+        for (int32_t k = 0; k < f->n; k++)
+            if (dup[k])
+                f->p[k].fixed = KP_ERR_INVALID_REQUEST;
+    return 0;
+}
+
+/* The answer's topics and partitions, one per request entry, in order. */
+static int skeleton(struct fetch *f)
+{
+    const struct kp_fetch_req *fr = f->req->msg;
+    struct kp_arena *a = &f->req->arena;
+    struct kp_fetch_resp_fetchable_topic_response *rt =
+        kp_new(a, &kp_fetch_resp_fetchable_topic_response_schema, fr->topics.n);
+    if (!(f->resp = kp_new(a, &kp_fetch_resp_schema, 1)) || (!rt && fr->topics.n > 0))
+        return -ENOMEM;
+    for (int32_t i = 0, k = 0; i < fr->topics.n; i++) {
+        const struct kp_fetch_req_topic *t = &fr->topics.v[i];
+        fresp_part *p = kp_new(a, &kp_fetch_resp_partition_data_schema, t->partitions.n);
+        if (!p && t->partitions.n > 0)
+            return -ENOMEM;
+        rt[i].topic = t->topic;       /* v4-12 */
+        rt[i].topic_id = t->topic_id; /* v13+ */
+        for (int32_t j = 0; j < t->partitions.n; j++, k++) {
+            p[j].partition_index = t->partitions.v[j].partition;
+            f->p[k].rp = &p[j];
+        }
+        KP_SET(rt[i].partitions, t->partitions.n, p);
+    }
+    KP_SET(f->resp->responses, fr->topics.n, rt);
+    return 0;
+}
+
+static int fetch_init(struct fetch *f, struct kp_request *req, struct brk_server *srv)
+{
+    const struct kp_fetch_req *fr = req->msg;
+    struct kp_arena *a = &req->arena;
+    memset(f, 0, sizeof(*f));
+    f->req = req;
+    for (int32_t i = 0; i < fr->topics.n; i++)
+        f->n += fr->topics.v[i].partitions.n;
+    if (!(f->p = ALLOC(a, f->n, struct fpart)))
+        return -ENOMEM;
+    int rc = mark_dups(f);
+    if (rc == 0)
+        rc = skeleton(f);
+    for (int32_t i = 0, k = 0; rc == 0 && i < fr->topics.n; k += fr->topics.v[i].partitions.n, i++)
+        resolve_topic(f, srv, i, k);
+    return rc;
+}
+
+static void fetch_release(struct fetch *f)
+{
+    for (int32_t k = 0; f->p && k < f->n; k++)
+        alog_slice_release(&f->p[k].slice);
+}
+
+/* ---- reading ------------------------------------------------------------------------------ */
+
+static int16_t read_error(int rc, int64_t fetch_offset)
+{
+    if (rc == 0 || rc == KC_EEMPTY)
+        return KP_ERR_NONE;
+    if (rc == KC_EOFFSET)
+        return KP_ERR_OFFSET_OUT_OF_RANGE;
+    kc_log_warn("fetch at offset %lld failed: %s", (long long)fetch_offset, kc_strerror(rc));
+    return KP_ERR_KAFKA_STORAGE_ERROR;
+}
+
+/* Read partition k: at most room bytes unless it is the first with data. */
+static void read_part(struct fetch *f, struct brk_server *srv, struct fpart *fp)
+{
+    const struct kp_fetch_req *fr = f->req->msg;
+    const struct kp_fetch_req_partition *in = fp->in;
+    fresp_part *p = fp->rp;
+    struct alog_slice *slice = &fp->slice;
+    struct alog *log = fp->log;
+    p->high_watermark = p->last_stable_offset = p->log_start_offset = -1;
+    p->records = (struct kc_slice){NULL, 0}; /* empty: length 0, never null */
+    KP_SET(p->aborted_transactions, fr->isolation_level ? 0 : -1, NULL);
+    fp->wake = in->fetch_offset;
+    if ((p->error_code = fp->fixed) != KP_ERR_NONE) {
         f->error = true;
         return;
     }
-    f->logs[i] = log;
     int64_t room = (int64_t)fr->max_bytes - (int64_t)f->bytes;
     int rc = KC_EEMPTY;
-    if (p->max_bytes > 0 && (f->bytes == 0 || room > 0))
-        rc = brk_fetch_read(srv, log, p->fetch_offset,
-                            (size_t)KC_MAX(KC_MIN((int64_t)p->max_bytes, room), 1), slice);
-    else if (p->fetch_offset < alog_start_offset(log) || p->fetch_offset > alog_end_offset(log))
+    if (in->partition_max_bytes > 0 && (f->bytes == 0 || room > 0))
+        rc = brk_fetch_read(srv, log, in->fetch_offset,
+                            (size_t)KC_MAX(KC_MIN((int64_t)in->partition_max_bytes, room), 1),
+                            slice);
+    else if (in->fetch_offset < alog_start_offset(log) || in->fetch_offset > alog_end_offset(log))
         rc = KC_EOFFSET; /* not read (no room left), but its offset is judged all the same */
     /* After the read, so they are never behind the records just found. */
     p->high_watermark = alog_end_offset(log);
     p->last_stable_offset = p->high_watermark;
     p->log_start_offset = alog_start_offset(log);
-    read_result(p, rc, f);
+    if ((p->error_code = read_error(rc, in->fetch_offset)) != KP_ERR_NONE)
+        f->error = true;
     if (rc != 0)
         return;
     if (f->bytes > 0 && (int64_t)slice->len > room) {
         alog_slice_release(slice); /* does not fit: the client asks again */
         return;
     }
-    p->records_len = (int32_t)slice->len;
+    p->records = (struct kc_slice){NULL, (int32_t)slice->len}; /* a gap: sent by sendfile */
     f->bytes += slice->len;
-    f->wake[i] = slice->next_offset;
+    fp->wake = slice->next_offset;
 }
 
-static void fill_all(struct brk_server *srv, struct kp_fetch_req *fr, struct fill *f)
+static void fetch_read(struct fetch *f, struct brk_server *srv)
 {
-    for (int32_t t = 0, i = 0; t < fr->ntopics; t++)
-        for (int32_t j = 0; j < fr->topics[t].nparts; j++, i++)
-            fill_part(srv, fr, fr->topics[t].name, &fr->topics[t].parts[j], i, f);
+    f->bytes = 0;
+    f->error = false;
+    for (int32_t k = 0; k < f->n; k++)
+        read_part(f, srv, &f->p[k]);
 }
+
+/* ---- answering ------------------------------------------------------------------------------ */
 
 /* Write the answer: memory between the gaps, a file range in each. Takes f's slices. */
 static int fetch_answer(const struct brk_kafka_out *o, struct kc_writer *scratch,
-                        const struct kp_request *req, struct fill *f)
+                        struct fetch *f)
 {
-    const struct kp_fetch_req *fr = &req->u.fetch;
-    size_t ngaps, frame_len, pos = 0, g = 0;
-    struct kp_fetch_gap *gaps = calloc((size_t)f->n + 1, sizeof(*gaps));
-    int rc = gaps ? 0 : -ENOMEM;
+    const struct kp_request_header *h = &f->req->hdr;
+    struct kp_gaps gaps = {ALLOC(&f->req->arena, f->n, struct kp_gap), 0, (size_t)f->n, 0};
+    size_t pos = 0, g = 0;
+    int rc = gaps.v ? 0 : -ENOMEM;
     kc_writer_reset(scratch);
     if (rc == 0)
-        rc = kp_encode_fetch(scratch, &req->hdr, fr, gaps, (size_t)f->n, &ngaps, &frame_len);
+        rc = kp_response_encode(scratch, KP_API_FETCH, h->request_api_version,
+                                h->correlation_id, f->resp, &gaps, NULL);
     const uint8_t *mem = kc_writer_data(scratch);
-    for (int32_t t = 0, i = 0; rc == 0 && t < fr->ntopics; t++) {
-        for (int32_t j = 0; rc == 0 && j < fr->topics[t].nparts; j++, i++) {
-            if (fr->topics[t].parts[j].records_len == 0)
-                continue;
-            kc_write_raw(brk__kafka_w(o), mem + pos, gaps[g].at - pos);
-            pos = gaps[g++].at;
-            struct alog_slice slice = f->slices[i];
-            f->slices[i].seg = NULL; /* taken over, even on failure */
-            rc = brk__kafka_file(o, &slice);
+    for (int32_t k = 0; rc == 0 && k < f->n; k++) {
+        if (f->p[k].rp->records.len <= 0)
+            continue;
+        if (g >= gaps.n || gaps.v[g].owner != f->p[k].rp) {
+            rc = -EPROTO; /* the codec's gaps are in this same order: never happens */
+            break;
         }
+        kc_write_raw(brk__kafka_w(o), mem + pos, gaps.v[g].at - pos);
+        pos = gaps.v[g++].at;
+        struct alog_slice slice = f->p[k].slice;
+        f->p[k].slice.seg = NULL; /* taken over, even on failure */
+        rc = brk__kafka_file(o, &slice);
     }
     if (rc == 0)
         kc_write_raw(brk__kafka_w(o), mem + pos, kc_writer_len(scratch) - pos);
-    free(gaps);
     if (rc) {
         /* Half an answer must never reach the client: fail the writer, which closes the
          * connection (the core checks it after serve, and when a park ends). */
@@ -168,8 +287,11 @@ static int fetch_answer(const struct brk_kafka_out *o, struct kc_writer *scratch
     return rc;
 }
 
+/* ---- waiting -------------------------------------------------------------------------------- */
+
 static void kfetch_free(struct kfetch *kf)
 {
+    fetch_release(&kf->f);
     kp_request_fini(&kf->req);
     free(kf->frame);
     free(kf->watches);
@@ -177,14 +299,20 @@ static void kfetch_free(struct kfetch *kf)
 }
 
 /* Watch every partition that exists, from where the reads left off. */
-static void kfetch_watch(struct kfetch *kf, const struct fill *f)
+static void kfetch_watch(struct kfetch *kf)
 {
     int n = 0;
-    for (int i = 0; i < f->n; i++)
-        if (f->logs[i])
-            kf->watches[n++] = (struct brk_watch){.log = f->logs[i], .offset = f->wake[i]};
+    for (int32_t k = 0; k < kf->f.n; k++)
+        if (kf->f.p[k].log)
+            kf->watches[n++] = (struct brk_watch){.log = kf->f.p[k].log, .offset = kf->f.p[k].wake};
     if (brk_park_watch(&kf->park, kf->watches, n) == 1) /* grew meanwhile: read again now */
         brk_park_resume(&kf->park, BRK_PARK_RESUMED);
+}
+
+static bool enough(const struct fetch *f)
+{
+    const struct kp_fetch_req *fr = f->req->msg;
+    return f->error || f->n == 0 || f->bytes >= (size_t)KC_MAX(fr->min_bytes, 0);
 }
 
 /* On c's loop: data arrived, time is up, the broker is stopping, or c died. */
@@ -199,45 +327,35 @@ static int kfetch_done(struct brk_park *park, enum brk_park_why why)
     struct brk_kafka_conn *kc = brk_conn_state(c);
     struct brk_kafka_out o = {c, park};
     int64_t left = kf->deadline_ms - kc_mono_ms();
-    struct fill f;
-    if (fill_init(&f, kf->req.u.fetch.nparts_total) == 0)
-        fill_all(brk_conn_server(c), &kf->req.u.fetch, &f);
-    else
-        f.error = true; /* out of memory: answered below as such */
-    if (why == BRK_PARK_RESUMED && !f.error && left > 0 &&
-        f.bytes < (size_t)KC_MAX(kf->req.u.fetch.min_bytes, 0)) {
-        for (int i = 0; i < f.n; i++) /* not enough yet: wait for the time that is left */
-            alog_slice_release(&f.slices[i]);
+    fetch_read(&kf->f, brk_conn_server(c));
+    if (why == BRK_PARK_RESUMED && left > 0 && !enough(&kf->f)) {
+        fetch_release(&kf->f); /* not enough yet: wait for the time that is left */
         brk_park_again(park, left);
-        kfetch_watch(kf, &f);
-        fill_fini(&f);
+        kfetch_watch(kf);
         return 1;
     }
-    if (f.slices)
-        fetch_answer(&o, &kc->scratch, &kf->req, &f);
-    else
-        brk__kafka_w(&o)->err = -ENOMEM; /* closes the connection */
-    fill_fini(&f);
+    fetch_answer(&o, &kc->scratch, &kf->f);
     kfetch_free(kf);
     return 0;
 }
 
 static const struct brk_park_ops fetch_ops = {.kind = "fetch", .done = kfetch_done};
 
-/* Not enough yet: park the request with its own copy of the frame. */
-static int fetch_park(struct brk_conn *c, const uint8_t *body, size_t len, struct fill *f,
-                      int64_t wait_ms)
+/* Not enough yet: park the request with its own copy of the frame, watching from where
+ * f's reads left off. */
+static int fetch_park(struct brk_conn *c, const uint8_t *body, size_t len,
+                      const struct fetch *f, int64_t wait_ms)
 {
     struct kfetch *kf = calloc(1, sizeof(*kf));
     int rc = kf ? 0 : -ENOMEM;
     if (rc == 0 && !(kf->watches = calloc((size_t)f->n + 1, sizeof(*kf->watches))))
         rc = -ENOMEM;
-    if (rc == 0)
-        rc = brk__kafka_redecode(body, len, &kf->frame, &kf->req);
-    if (rc == 0 && (rc = brk_park_start(c, &kf->park, &fetch_ops, wait_ms)) != 0)
-        kp_request_fini(&kf->req);
+    if (rc == 0 && (rc = brk__kafka_redecode(body, len, &kf->frame, &kf->req)) == 0 &&
+        (rc = fetch_init(&kf->f, &kf->req, brk_conn_server(c))) == 0)
+        rc = brk_park_start(c, &kf->park, &fetch_ops, wait_ms);
     if (rc) {
         if (kf) {
+            kp_request_fini(&kf->req);
             free(kf->frame);
             free(kf->watches);
             free(kf);
@@ -245,31 +363,33 @@ static int fetch_park(struct brk_conn *c, const uint8_t *body, size_t len, struc
         kc_log_warn("%s: out of memory parking a Fetch; closing", brk_conn_peer(c));
         return rc;
     }
+    for (int32_t k = 0; k < f->n; k++)
+        kf->f.p[k].wake = f->p[k].wake;
     kf->deadline_ms = kc_mono_ms() + wait_ms;
-    kfetch_watch(kf, f);
+    kfetch_watch(kf);
     return 0;
 }
 
 int brk__kafka_fetch(struct brk_conn *c, struct kp_request *req, const uint8_t *body,
                      size_t len)
 {
-    struct kp_fetch_req *fr = &req->u.fetch;
+    const struct kp_fetch_req *fr = req->msg;
     struct brk_kafka_conn *kc = brk_conn_state(c);
     struct brk_kafka_out o = {c, NULL};
-    struct fill f;
+    struct fetch f;
     int64_t wait_ms = KC_MIN(KC_MAX(fr->max_wait_ms, 0), BRK_KAFKA_MAX_WAIT_MS);
-    int rc = fill_init(&f, fr->nparts_total);
-    if (rc == 0) {
-        fill_all(brk_conn_server(c), fr, &f);
-        if (f.error || wait_ms == 0 || f.n == 0 || brk_conn_draining(c) ||
-            f.bytes >= (size_t)KC_MAX(fr->min_bytes, 0)) {
-            rc = fetch_answer(&o, &kc->scratch, req, &f);
-        } else {
-            for (int i = 0; i < f.n; i++)
-                alog_slice_release(&f.slices[i]);
-            rc = fetch_park(c, body, len, &f, wait_ms);
-        }
+    int rc = fetch_init(&f, req, brk_conn_server(c));
+    if (rc) {
+        kc_log_warn("%s: out of memory serving a Fetch; closing", brk_conn_peer(c));
+        return rc;
     }
-    fill_fini(&f);
+    fetch_read(&f, brk_conn_server(c));
+    if (wait_ms == 0 || brk_conn_draining(c) || enough(&f)) {
+        rc = fetch_answer(&o, &kc->scratch, &f);
+    } else {
+        fetch_release(&f);
+        rc = fetch_park(c, body, len, &f, wait_ms);
+    }
+    fetch_release(&f);
     return rc;
 }

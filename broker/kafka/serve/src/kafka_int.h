@@ -1,51 +1,79 @@
 /*
- * kafka_int.h - what the Kafka adapter's serving files share, and nobody else sees.
+ * kafka_int.h - what the Kafka door's files share, and nobody else sees.
  *
- * The adapter is a thin layer: the codec (broker/kafka, kp_*) decodes a frame into a struct
- * kp_request, one function per API serves it with the core's services (brk_service.h),
- * and a kp_ encoder writes the answer into the connection's in-order answer queue:
+ * The door stands between two libraries that know nothing of each other: the codec
+ * (broker/kafka/codec, kp_*) turns a frame into a struct kp_request and a response struct
+ * into bytes, at any version; the core (brk_service.h) stores and reads. One function per
+ * API reads the decoded request, asks the core, and fills a response struct that it
+ * allocates from the request's own arena with kp_new, so every field starts at Kafka's
+ * default and only what this broker knows is set:
  *
- *   serve.c      claim, frames, dispatch, per-connection state, ApiVersions, attach/stop
- *   metadata.c   Metadata (auto-creation), FindCoordinator, ListOffsets
- *   produce.c    Produce: kp_produce_precheck, brk_produce, acks 0/1/all
- *   fetch.c      Fetch: long-poll (max_wait_ms, min_bytes), records by sendfile
- *   group.c      JoinGroup, SyncGroup, Heartbeat, LeaveGroup: the coordinator
- *   offsets.c    OffsetCommit, OffsetFetch: the core's __consumer_offsets store
+ *   frame --kp_request_decode--> struct kp_<api>_req      (slices into the frame,
+ *                                    |                     arrays in req->arena)
+ *                      brk__kafka_<api>: brk_produce, brk_fetch_read, kg_group_*, ...
+ *                                    v
+ *   bytes <--kp_response_encode-- struct kp_<api>_resp     (kp_new(&req->arena, ...))
+ *
+ *   serve.c          claim, frames, the served-version check, dispatch, connection state
+ *   versions.c       the table of what is served and why; ApiVersions
+ *   metadata.c       Metadata (auto-creation, topic ids), FindCoordinator
+ *   list_offsets.c   ListOffsets (v0's list of offsets too)
+ *   produce.c        Produce: brk_produce, acks 0/1/all
+ *   produce_check.c  what one partition's records field must hold (pure; unit-tested)
+ *   fetch.c          Fetch: topics by name or by id, long-poll, records by sendfile
+ *   group.c          JoinGroup, SyncGroup, Heartbeat, LeaveGroup on the coordinator (kg)
+ *   offsets.c        OffsetCommit, into the core's __consumer_offsets store
+ *   offset_fetch.c   OffsetFetch, out of it
+ *   util.c           answers, topics and partitions by name, duplicates in a request
+ *
+ * A field a version cannot carry must keep its default unless Kafka marks it ignorable
+ * (the encoder refuses it: KC_ENONDEFAULT); the handlers set such fields only for the
+ * versions that carry them. An answer that cannot be encoded fails the connection's
+ * writer: half an answer never reaches a client (brk__kafka_answer).
  *
  * Threads. A request is served on its connection's network loop. The one piece of state
- * shared between loops is the group coordinator (struct kp_groups, single-threaded by
+ * shared between loops is the group coordinator (struct kg_groups, single-threaded by
  * contract): it sits behind brk_kafka.mu. A parked JoinGroup/SyncGroup may be answered by
  * another member's request on another loop: the coordinator's callback encodes the answer
  * into the waiter's own buffer (under mu) and resumes its park, whose finish copies the
  * bytes into the answer queue on the waiter's own loop. Session expiry and rebalance
- * timeouts run from a timer per loop (group.c), armed by whichever loop last changed the
- * coordinator's next deadline.
+ * timeouts run from a timer per loop (group.c).
  *
- * Lifetimes. The frame a request was decoded from is valid only while serve runs. What
- * must outlive it keeps its own copy: a parked Fetch or OffsetCommit copies the (small)
- * frame and decodes it again; a parked Produce copies its answer's skeleton (names and
- * partitions, not the records); a parked Join/Sync copies the header.
+ * Lifetimes. The frame a request was decoded from is valid only while serve runs, and the
+ * decoded request (its slices, its arena) with it. What must outlive it keeps its own
+ * copy: a parked Fetch copies the (small) frame and decodes it again; a parked Produce or
+ * OffsetCommit builds its answer in an arena of its own with the names copied; a parked
+ * Join/Sync keeps the request header.
  */
 #ifndef KAFKA_INT_H
 #define KAFKA_INT_H
 
 #include <pthread.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/queue.h>
 
 #include "brk_adapter.h"
 #include "brk_service.h"
 #include "kc_common.h"
-#include "kp.h"
+#include "kg.h"
+#include "kp_api.h"
+#include "kp_errors.h"
 
 /* This broker is node 0 of a one-node cluster: leader, replica, ISR and controller. */
 #define BRK_KAFKA_NODE_ID 0
 #define BRK_KAFKA_CLUSTER_ID "kafka-c-single-node"
-/* api_keys counted by the metrics (Kafka's go up to ~70 today). */
+/* api_keys counted by the metrics (Kafka's go up to ~90 today). */
 #define BRK_KAFKA_API_KEYS 100
 /* A Fetch waits at most this long, whatever the client asks (Kafka has no cap; a parked
  * fetch holds a slot, so one that never ends would pin the connection's answers). */
 #define BRK_KAFKA_MAX_WAIT_MS 300000
+/* A decoded request's arrays may take this many times the frame's size, plus a floor:
+ * real requests need 2-4x (a 24-byte C element per 6-8 wire bytes); the codec's worst
+ * case is 16x (a 16-byte slice per 1-byte compact string), which only a hostile frame
+ * reaches. Beyond it the request is refused (KC_ETOOLARGE) and the connection closed. */
+#define BRK_KAFKA_ARENA_RATIO 8
+#define BRK_KAFKA_ARENA_FLOOR (64 * 1024)
 
 struct brk_kafka;
 
@@ -61,19 +89,10 @@ struct brk_kafka_tick {
 struct brk_kafka {
     struct brk_server *srv;
     pthread_mutex_t mu;            /* groups, ticks (the pointer), every waiter's answered */
-    struct kp_groups *groups;
+    struct kg_groups *groups;
     struct brk_kafka_tick *ticks;  /* one per network loop, made on first use */
     int nticks;
     int32_t node[1];               /* replicas = isr = [this node] in Metadata */
-};
-
-/* A JoinGroup or SyncGroup waiting for the rest of its group. */
-struct brk_kafka_gwait {
-    struct brk_park park;          /* its place in the answer order, and its one close path */
-    struct brk_kafka *k;
-    struct kp_header hdr;          /* correlation id and version (client_id cleared) */
-    struct kc_writer answer;       /* encoded by the coordinator's callback, under mu */
-    bool answered;                 /* under mu: the coordinator answered (and let go of it) */
 };
 
 /* Per connection (brk_conn_state). Loop thread only. */
@@ -103,18 +122,65 @@ static inline struct brk_kafka *brk__kafka_of(const struct brk_conn *c)
     return brk_conn_adapter_state(c);
 }
 
-/* A partition by name and index: KP_ERR_NONE and *log, or UNKNOWN_TOPIC_OR_PARTITION
- * (also for names that cannot exist). Any thread; *log lives as long as the server. */
+/* ---- util.c --------------------------------------------------------------------------- */
+
+/*
+ * Encode resp (struct kp_<api>_resp of h's API) as the answer to the request with header
+ * h, into o's writer. 0, or the codec's error: then it is logged and the writer is failed,
+ * so the core closes the connection instead of sending half an answer. Loop thread.
+ */
+int brk__kafka_answer(const struct brk_kafka_out *o, const struct kp_request_header *h,
+                      const void *resp);
+/* The same, straight into c's answer queue. */
+int brk__kafka_reply(struct brk_conn *c, const struct kp_request_header *h, const void *resp);
+
+/* A topic by name: KP_ERR_NONE and *t, or UNKNOWN_TOPIC_OR_PARTITION (also for names that
+ * cannot exist). Any thread; *t lives as long as the server. */
+int16_t brk__kafka_topic(struct brk_server *srv, struct kc_slice name, struct part_topic **t);
+/* A partition by name and index: KP_ERR_NONE and *log, or UNKNOWN_TOPIC_OR_PARTITION. */
 int16_t brk__kafka_partition(struct brk_server *srv, struct kc_slice topic, int32_t partition,
                              struct alog **log);
 
-/* A copy of body[0..len) and the request decoded from it, for an answer that outlives
- * the frame. 0, -ENOMEM, or the decoder's error (impossible: the frame decoded once). */
+/* Kafka's Uuid and this broker's topic id are the same 16 bytes, in the same order. */
+static inline struct kp_uuid brk__kafka_uuid(const struct part_topic *t)
+{
+    struct kp_uuid u;
+    memcpy(u.b, part_topic_id(t)->b, sizeof(u.b));
+    return u;
+}
+
+/*
+ * Which (topic, partition) pairs of a request appear more than once. Fill tp[i] for the
+ * request's partitions in order (the topic as the bytes that name it: a name, or a
+ * 16-byte id); dup[i] is set for every occurrence of a repeated pair. tp may be reordered.
+ * Returns how many entries are duplicates.
+ */
+struct brk_kafka_tp {
+    const uint8_t *topic;
+    int32_t len;
+    int32_t partition;
+    int32_t at; /* the pair's place in the request (set by the caller) */
+};
+int32_t brk__kafka_dups(struct brk_kafka_tp *tp, int32_t n, bool *dup);
+
+/* A copy of body[0..len) and the request decoded from it, for a request that outlives its
+ * frame. 0, -ENOMEM, or the decoder's error (impossible: the frame decoded once). */
 int brk__kafka_redecode(const uint8_t *body, size_t len, uint8_t **copy, struct kp_request *req);
 
-/* ---- one function per API (kafka_*.c). Loop thread. 0, or < 0 to close the connection
- * once what is queued has been sent (Kafka's answer to what it cannot serve). ---------- */
+/* s copied into a (null stays null, empty stays empty); {NULL, -1} on -ENOMEM too: check
+ * kp_arena's total or the copy's .len against s.len. */
+struct kc_slice brk__kafka_keep(struct kp_arena *a, struct kc_slice s);
 
+/* ---- versions.c ------------------------------------------------------------------------- */
+
+/* Is api key served, and which versions? true with *min, *max. */
+bool brk__kafka_served(int16_t key, int16_t *min, int16_t *max);
+
+/* ---- one function per API. Loop thread. 0, or < 0 to close the connection once what is
+ * queued has been sent (Kafka's answer to what it cannot serve). body/len: the frame
+ * without its size, for a request that parks a copy. ------------------------------------- */
+
+int brk__kafka_api_versions(struct brk_conn *c, struct kp_request *req);
 int brk__kafka_metadata(struct brk_conn *c, struct kp_request *req);
 int brk__kafka_find_coordinator(struct brk_conn *c, struct kp_request *req);
 int brk__kafka_list_offsets(struct brk_conn *c, struct kp_request *req);
@@ -125,17 +191,40 @@ int brk__kafka_join_group(struct brk_conn *c, struct kp_request *req);
 int brk__kafka_sync_group(struct brk_conn *c, struct kp_request *req);
 int brk__kafka_heartbeat(struct brk_conn *c, struct kp_request *req);
 int brk__kafka_leave_group(struct brk_conn *c, struct kp_request *req);
-int brk__kafka_offset_commit(struct brk_conn *c, struct kp_request *req, const uint8_t *body,
-                             size_t len);
+int brk__kafka_offset_commit(struct brk_conn *c, struct kp_request *req);
 int brk__kafka_offset_fetch(struct brk_conn *c, struct kp_request *req);
 
-/* ---- the coordinator (kafka_group.c) ------------------------------------------------- */
+/* ---- produce_check.c -------------------------------------------------------------------- */
+
+/*
+ * What one Produce partition's records field must be before it is appended, in Kafka's
+ * order (ProduceRequest.validateRecords, then LogValidator), without the two passes over
+ * the whole batch (the CRC-32C and every record): brk_produce makes those, once. Returns
+ * a Kafka error code:
+ *   NONE (0)                            one whole RecordBatch v2, header fields sane
+ *   INVALID_REQUIRED_ACKS (21)          acks not in {-1, 0, 1}
+ *   INVALID_RECORD (87)                 null/empty, not exactly one batch, magic != 2 (the
+ *                                       v0/v1 message formats Kafka 4.0 no longer takes),
+ *                                       counts that disagree, a control batch
+ *   CORRUPT_MESSAGE (2)                 a batch length below the v2 header size
+ *   UNSUPPORTED_COMPRESSION_TYPE (76)   codec id 5-7, or zstd in Produce < v7
+ *   UNSUPPORTED_FOR_MESSAGE_FORMAT (43) a transactional_id, a transactional batch or a
+ *                                       producer id (idempotence): this broker keeps no
+ *                                       producer state; clients treat 43 as fatal
+ * Pure; any thread.
+ */
+int16_t brk__kafka_produce_check(int16_t acks, struct kc_slice transactional_id,
+                                 int16_t version, struct kc_slice records);
+/* brk_produce's refusal as Kafka's code: 2 (CRC), 87 (records), 10 (size), 3, 56. */
+int16_t brk__kafka_produce_error(int rc);
+
+/* ---- group.c: the coordinator ------------------------------------------------------------ */
 
 /* Create/destroy the coordinator inside k (attach/stop). */
 int brk__kafka_groups_init(struct brk_kafka *k);
 void brk__kafka_groups_fini(struct brk_kafka *k);
 /* Lock the coordinator / unlock it and make sure a timer on c's loop fires at its next
- * deadline. Every kp_group_* call sits between the two. */
+ * deadline. Every kg_group_* call sits between the two. */
 void brk__kafka_groups_lock(struct brk_kafka *k);
 void brk__kafka_groups_unlock(struct brk_kafka *k, struct brk_conn *c);
 

@@ -1,20 +1,27 @@
 /*
- * kafka_meta.c - where things are: Metadata, FindCoordinator, ListOffsets.
+ * metadata.c - where things are: Metadata (v0-12) and FindCoordinator (v0-6).
  *
  * Metadata is how a client learns the cluster: the brokers (here one: node 0 at the
  * address clients can reach, never 0.0.0.0 - clients drop the bootstrap address and
  * reconnect to what Metadata names), the controller (the same node), and per topic its
- * partitions with leader, replicas and ISR (all node 0). Asked for a topic that does not
- * exist, it creates it when the client allows (allow_auto_topic_creation: kcat -P and
- * kafkajs do, librdkafka consumers do not) with num.partitions partitions, as Kafka's
- * auto.create.topics.enable does; otherwise UNKNOWN_TOPIC_OR_PARTITION (3). A name Kafka
- * could never create gets INVALID_TOPIC_EXCEPTION (17). The new topic is returned whole
- * at once, where Kafka answers LEADER_NOT_AVAILABLE first and lets the client retry.
+ * partitions with leader, replicas and ISR (all node 0), and from v10 on its topic id.
  *
- * FindCoordinator names the same node for every group. ListOffsets turns "earliest" (-2),
- * "latest" (-1) and a timestamp into an offset: the log start, the high watermark (also the
- * last stable offset: there are no transactions), and the first record at or after the
- * time, found through the time index.
+ *   which topics          v0: an empty list means all; v1+: null means all, empty none
+ *   by name               missing: created when the client allows it (v4+
+ *                         allow_auto_topic_creation; v0-3 always allow, as in Kafka) with
+ *                         num.partitions, as auto.create.topics.enable does; else
+ *                         UNKNOWN_TOPIC_OR_PARTITION (3). A name Kafka could never create:
+ *                         INVALID_TOPIC_EXCEPTION (17). The new topic is returned whole at
+ *                         once, where Kafka answers LEADER_NOT_AVAILABLE first.
+ *   by id (v12, name null) the topic with that id (partitioning/src/topic_id.c), or
+ *                         UNKNOWN_TOPIC_ID (100) with the id echoed and no name; v10-11
+ *                         carry ids but may not ask by them: INVALID_REQUEST (42)
+ *   authorized operations (v8+, when asked) what Kafka answers with no authorizer: every
+ *                         operation the resource type has
+ *
+ * FindCoordinator names this node for every group: one key (v0-3) or a list of keys
+ * (v4+, coordinator_keys: each answered on its own). Only groups (key_type 0) have a
+ * coordinator here; transactions (1) and share groups (2) get INVALID_REQUEST.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -22,81 +29,125 @@
 
 #include "kafka_int.h"
 
+/* Kafka's AclOperation codes, as bits of an "authorized operations" field. */
+#define OP(code) (1 << (code))
+#define TOPIC_OPS                                                                             \
+    (OP(3) | OP(4) | OP(5) | OP(6) | OP(7) | OP(8) | OP(10) | OP(11)) /* READ WRITE CREATE   \
+                                       DELETE ALTER DESCRIBE DESCRIBE_CONFIGS ALTER_CONFIGS */
+#define CLUSTER_OPS                                                                           \
+    (OP(5) | OP(7) | OP(8) | OP(9) | OP(10) | OP(11) | OP(12)) /* CREATE ALTER DESCRIBE     \
+                          CLUSTER_ACTION DESCRIBE_CONFIGS ALTER_CONFIGS IDEMPOTENT_WRITE */
+
 /* ---- Metadata ---------------------------------------------------------------------------- */
 
-struct md_build {
+struct md {
     struct brk_kafka *k;
-    struct kp_metadata_topic *topics;
-    struct kp_metadata_part *parts; /* every topic's partitions, back to back */
-    size_t nparts, cap;
+    struct kp_request *req;
+    const struct kp_metadata_req *mr;
+    int16_t v;
+    struct kp_metadata_resp_topic *topics;
 };
 
-/* Describe topic t into md->topics[i] (partitions from md->parts). */
-static int md_topic(struct md_build *md, int32_t i, struct part_topic *t, struct kc_slice name)
+/* Describe topic t, known as name, into mt. */
+static int md_topic(struct md *md, struct kp_metadata_resp_topic *mt, struct part_topic *t,
+                    struct kc_slice name)
 {
     int32_t n = part_topic_partitions(t);
-    if (md->nparts + (size_t)n > md->cap) {
-        size_t cap = KC_MAX(md->cap * 2, md->nparts + (size_t)n);
-        struct kp_metadata_part *p = reallocarray(md->parts, cap, sizeof(*p));
-        if (!p)
-            return -ENOMEM;
-        md->parts = p;
-        md->cap = cap;
+    struct kp_metadata_resp_partition *p =
+        kp_new(&md->req->arena, &kp_metadata_resp_partition_schema, n);
+    if (!p && n > 0)
+        return -ENOMEM;
+    for (int32_t i = 0; i < n; i++) {
+        p[i].partition_index = i;
+        p[i].leader_id = BRK_KAFKA_NODE_ID;
+        KP_SET(p[i].replica_nodes, 1, md->k->node);
+        KP_SET(p[i].isr_nodes, 1, md->k->node);
     }
-    struct kp_metadata_topic *mt = &md->topics[i];
-    mt->error = KP_ERR_NONE;
+    mt->error_code = KP_ERR_NONE;
     mt->name = name;
+    mt->topic_id = brk__kafka_uuid(t);
     mt->is_internal = brk_topic_internal((const char *)name.p, (size_t)name.len);
-    mt->nparts = n;
-    for (int32_t p = 0; p < n; p++)
-        md->parts[md->nparts + (size_t)p] =
-            (struct kp_metadata_part){KP_ERR_NONE, p, BRK_KAFKA_NODE_ID, 1, md->k->node, 1,
-                                      md->k->node};
-    md->nparts += (size_t)n;
+    KP_SET(mt->partitions, n, p);
+    if (md->v >= 8 && md->mr->include_topic_authorized_operations)
+        mt->topic_authorized_operations = TOPIC_OPS;
     return 0;
 }
 
 /* One topic the client named: find it, maybe create it, or say why not. */
-static int md_named(struct md_build *md, int32_t i, struct kc_slice name, bool auto_create)
+static int md_by_name(struct md *md, struct kp_metadata_resp_topic *mt, struct kc_slice name)
 {
-    struct brk_server *srv = md->k->srv;
     struct part_topic *t;
-    md->topics[i] = (struct kp_metadata_topic){KP_ERR_NONE, name, false, 0, NULL};
-    if (kp_topic_name_check(name) != KP_ERR_NONE) {
-        md->topics[i].error = KP_ERR_INVALID_TOPIC_EXCEPTION;
+    bool auto_create = md->v < 4 || md->mr->allow_auto_topic_creation;
+    mt->name = name;
+    if (name.len <= 0 || part_name_check((const char *)name.p, (size_t)name.len) != 0) {
+        mt->error_code = KP_ERR_INVALID_TOPIC_EXCEPTION;
         return 0;
     }
     bool create = auto_create && !brk_topic_internal((const char *)name.p, (size_t)name.len);
-    int rc = brk_topic_get(srv, (const char *)name.p, (size_t)name.len, create, &t);
+    int rc = brk_topic_get(md->k->srv, (const char *)name.p, (size_t)name.len, create, &t);
     if (rc == 0)
-        return md_topic(md, i, t, name);
+        return md_topic(md, mt, t, name);
     if (rc == KC_ENOTOPIC) {
-        md->topics[i].error = KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+        mt->error_code = KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
     } else if (rc == KC_EBADNAME) {
-        md->topics[i].error = KP_ERR_INVALID_TOPIC_EXCEPTION;
+        mt->error_code = KP_ERR_INVALID_TOPIC_EXCEPTION;
     } else {
         kc_log_warn("cannot create topic %.*s for a Kafka client: %s", (int)name.len, name.p,
                     kc_strerror(rc));
-        md->topics[i].error = KP_ERR_LEADER_NOT_AVAILABLE; /* clients retry this one */
+        mt->error_code = KP_ERR_LEADER_NOT_AVAILABLE; /* clients retry this one */
     }
     return 0;
 }
 
-/* Every topic (a null topics array). */
-static int md_all(struct md_build *md, struct part_topic ***all, int32_t *n)
+/* A topic asked for by id (v12; v10-11 carry the field but may not use it). */
+static int md_by_id(struct md *md, struct kp_metadata_resp_topic *mt, struct kp_uuid id)
+{
+    struct part_topic_id pid;
+    memcpy(pid.b, id.b, sizeof(pid.b));
+    struct part_topic *t = part_topic_find_id(brk_server_registry(md->k->srv), &pid);
+    if (md->v < 12) {
+        mt->error_code = KP_ERR_INVALID_REQUEST; /* no name, and no ids before v12 */
+        mt->name = kp_slice_str("");
+        return 0;
+    }
+    if (t)
+        return md_topic(md, mt, t, kp_slice_str(part_topic_name(t)));
+    mt->error_code = KP_ERR_UNKNOWN_TOPIC_ID;
+    mt->name = (struct kc_slice){NULL, -1};
+    mt->topic_id = id;
+    return 0;
+}
+
+/* Every topic (v1+: a null list; v0: an empty one). *n receives how many. */
+static int md_all(struct md *md, int32_t *n)
 {
     struct part_registry *reg = brk_server_registry(md->k->srv);
     size_t count = part_topic_list(reg, NULL, 0);
-    *all = calloc(count ? count : 1, sizeof(**all));
-    md->topics = calloc(count ? count : 1, sizeof(*md->topics));
-    if (!*all || !md->topics)
+    struct part_topic **all = kp_arena_alloc(&md->req->arena, (count + 1) * sizeof(*all));
+    if (!all)
         return -ENOMEM;
-    size_t listed = part_topic_list(reg, *all, count); /* made meanwhile: not listed */
+    size_t listed = part_topic_list(reg, all, count); /* made meanwhile: not listed */
     *n = (int32_t)KC_MIN(count, listed);
+    md->topics = kp_new(&md->req->arena, &kp_metadata_resp_topic_schema, *n);
+    if (!md->topics && *n > 0)
+        return -ENOMEM;
     for (int32_t i = 0; i < *n; i++) {
-        const char *name = part_topic_name((*all)[i]);
-        int rc = md_topic(md, i, (*all)[i],
-                          (struct kc_slice){(const uint8_t *)name, (int32_t)strlen(name)});
+        int rc = md_topic(md, &md->topics[i], all[i], kp_slice_str(part_topic_name(all[i])));
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int md_named(struct md *md, int32_t n)
+{
+    md->topics = kp_new(&md->req->arena, &kp_metadata_resp_topic_schema, n);
+    if (!md->topics && n > 0)
+        return -ENOMEM;
+    for (int32_t i = 0; i < n; i++) {
+        const struct kp_metadata_req_topic *rt = &md->mr->topics.v[i];
+        int rc = rt->name.len >= 0 ? md_by_name(md, &md->topics[i], rt->name)
+                                   : md_by_id(md, &md->topics[i], rt->topic_id);
         if (rc)
             return rc;
     }
@@ -105,127 +156,78 @@ static int md_all(struct md_build *md, struct part_topic ***all, int32_t *n)
 
 int brk__kafka_metadata(struct brk_conn *c, struct kp_request *req)
 {
-    const struct kp_metadata_req *mr = &req->u.metadata;
-    struct md_build md = {.k = brk__kafka_of(c)};
-    struct part_topic **all = NULL;
-    int32_t n = mr->ntopics;
-    int rc = 0;
-    if (n < 0) {
-        rc = md_all(&md, &all, &n);
-    } else if (!(md.topics = calloc((size_t)n + 1, sizeof(*md.topics)))) {
-        rc = -ENOMEM;
-    }
-    for (int32_t i = 0; mr->ntopics >= 0 && i < n && rc == 0; i++)
-        rc = md_named(&md, i, mr->topics[i], mr->allow_auto_create);
-    /* Partition arrays are set last: md.parts may have moved while it grew. */
-    for (int32_t i = 0, at = 0; rc == 0 && i < n; at += md.topics[i].nparts, i++)
-        md.topics[i].parts = md.topics[i].nparts ? md.parts + at : NULL;
-    const char *host = brk_conn_advertised_host(c); /* the listener the client came in on */
-    struct kp_metadata_broker b = {BRK_KAFKA_NODE_ID, kp_slice_str(host),
-                                   brk_conn_advertised_port(c), {NULL, -1}};
-    struct kp_metadata_resp resp = {1, &b, kp_slice_str(BRK_KAFKA_CLUSTER_ID),
-                                    BRK_KAFKA_NODE_ID, n, md.topics};
+    struct md md = {brk__kafka_of(c), req, req->msg, req->hdr.request_api_version, NULL};
+    struct kp_metadata_resp *resp = kp_new(&req->arena, &kp_metadata_resp_schema, 1);
+    struct kp_metadata_resp_broker *b = kp_new(&req->arena, &kp_metadata_resp_broker_schema, 1);
+    bool all = md.mr->topics.n < 0 || (md.v == 0 && md.mr->topics.n == 0);
+    int32_t n = md.mr->topics.n;
+    int rc = resp && b ? 0 : -ENOMEM;
     if (rc == 0)
-        rc = kp_encode_metadata(brk_resp_writer(c), &req->hdr, &resp);
-    if (rc)
+        rc = all ? md_all(&md, &n) : md_named(&md, n);
+    if (rc) {
         kc_log_warn("%s: Metadata failed: %s; closing", brk_conn_peer(c), kc_strerror(rc));
-    free(md.parts);
-    free(md.topics);
-    free(all);
-    return rc;
+        return rc;
+    }
+    b->node_id = BRK_KAFKA_NODE_ID;
+    b->host = kp_slice_str(brk_conn_advertised_host(c)); /* the listener c came in on */
+    b->port = brk_conn_advertised_port(c);
+    KP_SET(resp->brokers, 1, b);
+    resp->cluster_id = kp_slice_str(BRK_KAFKA_CLUSTER_ID);
+    resp->controller_id = BRK_KAFKA_NODE_ID;
+    KP_SET(resp->topics, n, md.topics);
+    if (md.v >= 8 && md.v <= 10 && md.mr->include_cluster_authorized_operations)
+        resp->cluster_authorized_operations = CLUSTER_OPS;
+    return brk__kafka_reply(c, &req->hdr, resp);
 }
 
 /* ---- FindCoordinator -------------------------------------------------------------------- */
 
+/* The coordinator for one key: this node, or why not (error and its message). */
+static int16_t coordinator_for(int8_t key_type, struct kc_slice key, const char **why)
+{
+    if (key_type != 0) {
+        *why = "this broker has no transaction or share-group coordinator";
+        return KP_ERR_INVALID_REQUEST;
+    }
+    if (brk_group_check((const char *)key.p, key.len > 0 ? (size_t)key.len : 0) != 0) {
+        *why = "a group id is 1-249 printable characters";
+        return KP_ERR_INVALID_GROUP_ID;
+    }
+    *why = NULL;
+    return KP_ERR_NONE;
+}
+
 int brk__kafka_find_coordinator(struct brk_conn *c, struct kp_request *req)
 {
-    const struct kp_find_coordinator_req *fr = &req->u.find_coordinator;
-    struct kp_find_coordinator_resp resp = {KP_ERR_NONE, {NULL, -1}, BRK_KAFKA_NODE_ID,
-                                            kp_slice_str(brk_conn_advertised_host(c)),
-                                            brk_conn_advertised_port(c)};
-    if (fr->key_type != 0) {
-        /* A transaction coordinator: this broker has none (no InitProducerId either). */
-        resp.error = KP_ERR_INVALID_REQUEST;
-        resp.error_message = kp_slice_str("this broker does not support transactions");
-    } else if (brk_group_check((const char *)fr->key.p, fr->key.len > 0 ? (size_t)fr->key.len
-                                                                          : 0) != 0) {
-        resp.error = KP_ERR_INVALID_GROUP_ID;
-        resp.error_message = kp_slice_str("a group id is 1-249 printable characters");
+    const struct kp_find_coordinator_req *fr = req->msg;
+    struct kc_slice host = kp_slice_str(brk_conn_advertised_host(c));
+    int32_t port = brk_conn_advertised_port(c);
+    struct kp_find_coordinator_resp *resp =
+        kp_new(&req->arena, &kp_find_coordinator_resp_schema, 1);
+    if (!resp)
+        return -ENOMEM;
+    const char *why;
+    if (req->hdr.request_api_version < 4) { /* one key */
+        resp->error_code = coordinator_for(fr->key_type, fr->key, &why);
+        resp->error_message = kp_slice_str(why);
+        resp->node_id = resp->error_code ? -1 : BRK_KAFKA_NODE_ID;
+        resp->host = resp->error_code ? kp_slice_str("") : host;
+        resp->port = resp->error_code ? -1 : port;
+        return brk__kafka_reply(c, &req->hdr, resp);
     }
-    if (resp.error) {
-        resp.node_id = -1;
-        resp.host = kp_slice_str("");
-        resp.port = -1;
+    int32_t n = fr->coordinator_keys.n; /* v4+: a list of keys, each answered */
+    struct kp_find_coordinator_resp_coordinator *co =
+        kp_new(&req->arena, &kp_find_coordinator_resp_coordinator_schema, n);
+    if (!co && n > 0)
+        return -ENOMEM;
+    for (int32_t i = 0; i < n; i++) {
+        co[i].key = fr->coordinator_keys.v[i];
+        co[i].error_code = coordinator_for(fr->key_type, co[i].key, &why);
+        co[i].error_message = kp_slice_str(why);
+        co[i].node_id = co[i].error_code ? -1 : BRK_KAFKA_NODE_ID;
+        co[i].host = co[i].error_code ? kp_slice_str("") : host;
+        co[i].port = co[i].error_code ? -1 : port;
     }
-    return kp_encode_find_coordinator(brk_resp_writer(c), &req->hdr, &resp);
-}
-
-/* ---- ListOffsets ------------------------------------------------------------------------ */
-
-/*
- * The first record at or after ts. The time index finds the batch (alog_offset_for_time);
- * inside an uncompressed batch the records say exactly which one, and its timestamp. A
- * compressed batch is not opened here: its base offset and max timestamp are returned,
- * so a consumer starts at most one batch early - never late.
- */
-static void offset_for_time(struct alog *log, struct kp_list_offsets_part *p, struct kc_writer *w)
-{
-    struct kc_record_iter it;
-    struct kc_record rec;
-    int64_t off, next;
-    int rc = alog_offset_for_time(log, p->timestamp, &off);
-    p->error = KP_ERR_NONE;
-    if (rc == -ENOENT)
-        return; /* nothing that recent: offset -1, timestamp -1 */
-    if (rc) {
-        p->error = KP_ERR_KAFKA_STORAGE_ERROR;
-        return;
-    }
-    p->offset = off;
-    kc_writer_reset(w);
-    if (alog_read_copy(log, off, 1, w, &next) != 0 || kc_writer_len(w) < KC_BATCH_HEADER_SIZE)
-        return;
-    const uint8_t *b = kc_writer_data(w);
-    p->found_timestamp = (int64_t)kc_load_be64(b + KC_BATCH_OFF_MAX_TIMESTAMP);
-    if (kc_record_iter_init(&it, b, kc_writer_len(w)) != 0)
-        return;
-    while (kc_record_iter_next(&it, &rec) == 1) {
-        if (rec.timestamp >= p->timestamp) {
-            p->offset = rec.offset;
-            p->found_timestamp = rec.timestamp;
-            return;
-        }
-    }
-}
-
-static void list_part(struct brk_server *srv, struct kc_slice topic, struct kp_list_offsets_part *p,
-                      struct kc_writer *w)
-{
-    struct alog *log;
-    p->found_timestamp = -1;
-    p->offset = -1;
-    p->error = brk__kafka_partition(srv, topic, p->index, &log);
-    if (p->error)
-        return;
-    if (p->timestamp == KP_LIST_OFFSETS_LATEST)
-        p->offset = alog_end_offset(log); /* = the last stable offset: no transactions */
-    else if (p->timestamp == KP_LIST_OFFSETS_EARLIEST)
-        p->offset = alog_start_offset(log);
-    else if (p->timestamp >= 0)
-        offset_for_time(log, p, w);
-    else
-        p->error = KP_ERR_INVALID_REQUEST; /* -3 (max timestamp) needs v7 */
-}
-
-int brk__kafka_list_offsets(struct brk_conn *c, struct kp_request *req)
-{
-    struct kp_list_offsets_req *lr = &req->u.list_offsets;
-    struct brk_server *srv = brk_conn_server(c);
-    struct kc_writer w;
-    kc_writer_init(&w, 0);
-    for (int32_t i = 0; i < lr->ntopics; i++)
-        for (int32_t j = 0; j < lr->topics[i].nparts; j++)
-            list_part(srv, lr->topics[i].name, &lr->topics[i].parts[j], &w);
-    kc_writer_fini(&w);
-    return kp_encode_list_offsets(brk_resp_writer(c), &req->hdr, lr);
+    KP_SET(resp->coordinators, n, co);
+    return brk__kafka_reply(c, &req->hdr, resp);
 }

@@ -1,5 +1,6 @@
 /*
- * offsets.c - OffsetCommit and OffsetFetch on the broker's one offsets store.
+ * offsets.c - OffsetCommit (v0-9) on the broker's one offsets store (OffsetFetch, which
+ * reads it back, is offset_fetch.c).
  *
  * Both protocols keep committed offsets in the same place (the core's offsets.c): records in
  * __consumer_offsets in Kafka's own format, replayed into a table at start. So an offset a
@@ -7,18 +8,15 @@
  * reverse; and it survives a restart.
  *
  * OffsetCommit
- *   the coordinator judges the member first (kp_group_commit_check: a standalone commit
+ *   the coordinator judges the member first (kg_group_commit_check: a standalone commit
  *   with generation -1 on an idle group is fine; otherwise unknown member 25, wrong
- *   generation 22, CompletingRebalance 27) - one verdict for every partition;
- *   then per partition: topic and partition exist (3), metadata fits (12), offset >= 0;
+ *   generation 22, CompletingRebalance 27) - one verdict for every partition; v9's
+ *   generation_id_or_member_epoch is the generation for the classic groups served here;
+ *   then per partition: named twice in the request (42), topic and partition exist (3),
+ *   metadata fits (12), offset >= 0;
  *   then every accepted partition goes into one brk_offsets_commit: one batch of records,
- *   one fsync (shared with other commits: group commit). The answer waits for it, parked;
- *   the parked answer keeps its own copy of the (small) request frame.
- *
- * OffsetFetch
- *   offset -1 with metadata "" and error 0 for a partition with nothing committed (the
- *   client then applies auto.offset.reset); a null topics array asks for everything the
- *   group committed.
+ *   one fsync (shared with other commits: group commit). The answer waits for it, parked,
+ *   built in an arena of its own with the topic names copied.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -28,12 +26,17 @@
 
 /* ---- OffsetCommit -------------------------------------------------------------------------- */
 
+typedef struct kp_offset_commit_resp_partition cresp_part;
+
 struct kcommit {
     struct brk_park park;
     struct brk_commit commit;
-    int rc;                 /* brk_offsets_commit's result when it did not park */
-    struct kp_request req;  /* decoded again from frame; carries the per-partition results */
-    uint8_t *frame;
+    int rc;                       /* brk_offsets_commit's result when it did not park */
+    struct kp_request_header hdr; /* client_id cleared: it points into the frame */
+    struct kp_arena arena;        /* the answer, names copied */
+    struct kp_offset_commit_resp *resp;
+    cresp_part **rp;              /* the answer's partitions, in request order */
+    int32_t n;
 };
 
 /* The error every committed partition gets when the store fails. */
@@ -51,13 +54,10 @@ static int16_t commit_error(int rc)
     }
 }
 
-/* Every partition still marked NONE was in the commit: give it err. */
-static void commit_fail(struct kp_offset_commit_req *cr, int16_t err)
+static void kcommit_free(struct kcommit *kcm)
 {
-    for (int32_t i = 0; i < cr->ntopics; i++)
-        for (int32_t j = 0; j < cr->topics[i].nparts; j++)
-            if (cr->topics[i].parts[j].error == KP_ERR_NONE)
-                cr->topics[i].parts[j].error = err;
+    kp_arena_fini(&kcm->arena);
+    free(kcm);
 }
 
 static int commit_done(struct brk_park *park, enum brk_park_why why)
@@ -68,226 +68,128 @@ static int commit_done(struct brk_park *park, enum brk_park_why why)
         if (err) {
             kc_log_warn("%s: an offset commit could not be made durable: %s",
                         brk_conn_peer(brk_park_conn(park)), kc_strerror(err));
-            commit_fail(&kcm->req.u.offset_commit, commit_error(err));
+            for (int32_t k = 0; k < kcm->n; k++) /* every partition still NONE was in it */
+                if (kcm->rp[k]->error_code == KP_ERR_NONE)
+                    kcm->rp[k]->error_code = commit_error(err);
         }
-        kp_encode_offset_commit(brk_park_writer(park), &kcm->req.hdr, &kcm->req.u.offset_commit);
+        struct brk_kafka_out o = {brk_park_conn(park), park};
+        (void)brk__kafka_answer(&o, &kcm->hdr, kcm->resp);
     }
-    kp_request_fini(&kcm->req);
-    free(kcm->frame);
-    free(kcm);
+    kcommit_free(kcm);
     return 0;
 }
 
 static const struct brk_park_ops commit_ops = {.kind = "commit", .done = commit_done};
 
-/* Judge each partition; collect the accepted ones into e. Returns how many. */
-static int commit_collect(struct brk_server *srv, struct kp_offset_commit_req *cr, int16_t gerr,
+/* The answer's skeleton in kcm's arena, names copied; kcm->rp flat, in request order. */
+static int commit_skeleton(struct kcommit *kcm, const struct kp_offset_commit_req *cr)
+{
+    struct kp_arena *a = &kcm->arena;
+    struct kp_offset_commit_resp_topic *rt =
+        kp_new(a, &kp_offset_commit_resp_topic_schema, cr->topics.n);
+    kcm->resp = kp_new(a, &kp_offset_commit_resp_schema, 1);
+    kcm->rp = kp_arena_alloc(a, ((size_t)kcm->n + 1) * sizeof(*kcm->rp));
+    if (!kcm->resp || !kcm->rp || (!rt && cr->topics.n > 0))
+        return -ENOMEM;
+    for (int32_t i = 0, k = 0; i < cr->topics.n; i++) {
+        const struct kp_offset_commit_req_topic *t = &cr->topics.v[i];
+        cresp_part *p = kp_new(a, &kp_offset_commit_resp_partition_schema, t->partitions.n);
+        rt[i].name = brk__kafka_keep(a, t->name);
+        if ((!p && t->partitions.n > 0) || rt[i].name.len != t->name.len)
+            return -ENOMEM;
+        for (int32_t j = 0; j < t->partitions.n; j++, k++) {
+            p[j].partition_index = t->partitions.v[j].partition_index;
+            kcm->rp[k] = &p[j];
+        }
+        KP_SET(rt[i].partitions, t->partitions.n, p);
+    }
+    KP_SET(kcm->resp->topics, cr->topics.n, rt);
+    return 0;
+}
+
+/* Partitions named twice, into dup (flat). */
+static int commit_dups(struct kp_request *req, int32_t n, bool *dup)
+{
+    const struct kp_offset_commit_req *cr = req->msg;
+    struct brk_kafka_tp *tp = kp_arena_alloc(&req->arena, ((size_t)n + 1) * sizeof(*tp));
+    if (!tp)
+        return -ENOMEM;
+    for (int32_t i = 0, k = 0; i < cr->topics.n; i++)
+        for (int32_t j = 0; j < cr->topics.v[i].partitions.n; j++, k++)
+            tp[k] = (struct brk_kafka_tp){cr->topics.v[i].name.p, cr->topics.v[i].name.len,
+                                          cr->topics.v[i].partitions.v[j].partition_index, k};
+    (void)brk__kafka_dups(tp, n, dup);
+    return 0;
+}
+
+/* Judge each partition (gerr: the coordinator's verdict for all); collect the accepted
+ * ones into e. Returns how many. */
+static int commit_collect(struct brk_server *srv, const struct kp_offset_commit_req *cr,
+                          int16_t gerr, const bool *dup, struct kcommit *kcm,
                           struct brk_commit_entry *e)
 {
     struct alog *log;
     int n = 0;
-    for (int32_t i = 0; i < cr->ntopics; i++) {
-        struct kp_offset_commit_topic *t = &cr->topics[i];
-        for (int32_t j = 0; j < t->nparts; j++) {
-            struct kp_offset_commit_part *p = &t->parts[j];
-            p->error = gerr;
-            if (p->error == KP_ERR_NONE)
-                p->error = brk__kafka_partition(srv, t->name, p->index, &log);
-            if (p->error == KP_ERR_NONE && p->metadata.len > BRK_OFFSET_METADATA_MAX)
-                p->error = KP_ERR_OFFSET_METADATA_TOO_LARGE;
-            if (p->error == KP_ERR_NONE && p->offset < 0)
-                p->error = KP_ERR_OFFSET_OUT_OF_RANGE; /* nothing below 0 can be committed */
-            if (p->error == KP_ERR_NONE)
-                e[n++] = (struct brk_commit_entry){t->name, p->index, p->offset, p->metadata};
+    for (int32_t i = 0, k = 0; i < cr->topics.n; i++) {
+        const struct kp_offset_commit_req_topic *t = &cr->topics.v[i];
+        for (int32_t j = 0; j < t->partitions.n; j++, k++) {
+            const struct kp_offset_commit_req_partition *p = &t->partitions.v[j];
+            int16_t err = dup[k] ? KP_ERR_INVALID_REQUEST : gerr;
+            if (err == KP_ERR_NONE)
+                err = brk__kafka_partition(srv, t->name, p->partition_index, &log);
+            if (err == KP_ERR_NONE && p->committed_metadata.len > BRK_OFFSET_METADATA_MAX)
+                err = KP_ERR_OFFSET_METADATA_TOO_LARGE;
+            if (err == KP_ERR_NONE && p->committed_offset < 0)
+                err = KP_ERR_OFFSET_OUT_OF_RANGE; /* nothing below 0 can be committed */
+            kcm->rp[k]->error_code = err;
+            if (err == KP_ERR_NONE)
+                e[n++] = (struct brk_commit_entry){t->name, p->partition_index,
+                                                   p->committed_offset, p->committed_metadata};
         }
     }
     return n;
 }
 
-/* Park the commit: its answer comes from a copy of the frame, with the results so far. */
-static int commit_park(struct brk_conn *c, const struct kp_request *req, struct kcommit *kcm,
-                       const uint8_t *body, size_t len)
+int brk__kafka_offset_commit(struct brk_conn *c, struct kp_request *req)
 {
-    const struct kp_offset_commit_req *cr = &req->u.offset_commit;
-    int rc = brk__kafka_redecode(body, len, &kcm->frame, &kcm->req);
-    if (rc == 0 && (rc = brk_park_start(c, &kcm->park, &commit_ops, -1)) != 0) {
-        kp_request_fini(&kcm->req);
-        free(kcm->frame);
-    }
-    if (rc) {
-        kc_log_warn("%s: out of memory parking an OffsetCommit; closing", brk_conn_peer(c));
-        return rc;
-    }
-    for (int32_t i = 0; i < cr->ntopics; i++)
-        for (int32_t j = 0; j < cr->topics[i].nparts; j++)
-            kcm->req.u.offset_commit.topics[i].parts[j].error = cr->topics[i].parts[j].error;
-    return 0;
-}
-
-int brk__kafka_offset_commit(struct brk_conn *c, struct kp_request *req, const uint8_t *body,
-                             size_t len)
-{
-    struct kp_offset_commit_req *cr = &req->u.offset_commit;
+    const struct kp_offset_commit_req *cr = req->msg;
     struct brk_kafka *k = brk__kafka_of(c);
-    int total = 0;
-    for (int32_t i = 0; i < cr->ntopics; i++)
-        total += cr->topics[i].nparts;
-    brk__kafka_groups_lock(k);
-    int16_t gerr = kp_group_commit_check(k->groups, cr, kc_mono_ms());
-    brk__kafka_groups_unlock(k, c);
-    struct brk_commit_entry *e = calloc((size_t)total + 1, sizeof(*e));
-    if (!e)
-        return -ENOMEM;
-    int n = commit_collect(brk_conn_server(c), cr, gerr, e);
-    if (n == 0) { /* nothing to store: answer now */
-        free(e);
-        return kp_encode_offset_commit(brk_resp_writer(c), &req->hdr, cr);
-    }
     struct kcommit *kcm = calloc(1, sizeof(*kcm));
-    int rc = kcm ? commit_park(c, req, kcm, body, len) : -ENOMEM;
+    if (!kcm)
+        return -ENOMEM;
+    kp_arena_init(&kcm->arena, 0);
+    for (int32_t i = 0; i < cr->topics.n; i++)
+        kcm->n += cr->topics.v[i].partitions.n;
+    bool *dup = kp_arena_alloc(&req->arena, (size_t)kcm->n + 1);
+    struct brk_commit_entry *e = kp_arena_alloc(&req->arena, ((size_t)kcm->n + 1) * sizeof(*e));
+    int rc = dup && e ? commit_skeleton(kcm, cr) : -ENOMEM;
+    if (rc == 0)
+        rc = commit_dups(req, kcm->n, dup);
     if (rc) {
-        free(kcm);
-        free(e);
+        kcommit_free(kcm);
         return rc;
     }
+    struct kg_member_ref ref = {cr->group_id, cr->generation_id_or_member_epoch, cr->member_id,
+                                cr->group_instance_id};
+    brk__kafka_groups_lock(k);
+    int16_t gerr = kg_group_commit_check(k->groups, &ref, kc_mono_ms());
+    brk__kafka_groups_unlock(k, c);
+    int n = commit_collect(brk_conn_server(c), cr, gerr, dup, kcm, e);
+    if (n == 0) { /* nothing to store: answer now */
+        rc = brk__kafka_reply(c, &req->hdr, kcm->resp);
+        kcommit_free(kcm);
+        return rc;
+    }
+    if (brk_park_start(c, &kcm->park, &commit_ops, -1) != 0) {
+        kcommit_free(kcm);
+        kc_log_warn("%s: out of memory parking an OffsetCommit; closing", brk_conn_peer(c));
+        return -ENOMEM;
+    }
+    kcm->hdr = req->hdr;
+    kcm->hdr.client_id = (struct kc_slice){NULL, -1};
     kcm->rc = brk_offsets_commit(brk_conn_server(c), cr->group_id, e, n, &kcm->commit,
-                                 &kcm->park);
-    free(e); /* the store copied what it keeps */
+                                 &kcm->park); /* the store copies what it keeps */
     if (kcm->rc != 0) /* refused, or durable at once: end the park now */
         brk_park_resume(&kcm->park, BRK_PARK_RESUMED);
     return 0;
-}
-
-/* ---- OffsetFetch ---------------------------------------------------------------------------- */
-
-/* The answer being built: partitions back to back, metadata in one byte buffer. */
-struct ofetch {
-    struct kp_offset_fetch_resp_topic *topics;
-    int32_t ntopics, cap_topics;
-    struct kp_offset_fetch_part *parts;
-    int32_t nparts, cap_parts;
-    int32_t *meta_at;           /* per part: where its metadata starts in meta (-1 null) */
-    int32_t cap_meta_at;
-    int32_t *name_at;           /* per topic: where its name starts in meta, or -1 */
-    int32_t cap_name_at;
-    struct kc_writer meta;      /* metadata and (for "every topic") names */
-    int err;
-};
-
-static int ofetch_grow(void **p, int32_t *cap, int32_t want, size_t size)
-{
-    if (want <= *cap)
-        return 0;
-    int32_t cap2 = KC_MAX(*cap * 2, KC_MAX(want, 8));
-    void *q = reallocarray(*p, (size_t)cap2, size);
-    if (!q)
-        return -ENOMEM;
-    *p = q;
-    *cap = cap2;
-    return 0;
-}
-
-static void ofetch_topic(struct ofetch *of, struct kc_slice name, bool copy)
-{
-    if (of->err || (of->err = ofetch_grow((void **)&of->topics, &of->cap_topics,
-                                          of->ntopics + 1, sizeof(*of->topics))) != 0)
-        return;
-    if ((of->err = ofetch_grow((void **)&of->name_at, &of->cap_name_at, of->ntopics + 1,
-                               sizeof(int32_t))) != 0)
-        return;
-    of->name_at[of->ntopics] = copy ? (int32_t)kc_writer_len(&of->meta) : -1;
-    if (copy)
-        kc_write_raw(&of->meta, name.p, (size_t)name.len);
-    of->topics[of->ntopics++] = (struct kp_offset_fetch_resp_topic){name, 0, NULL};
-}
-
-static void ofetch_part(struct ofetch *of, int32_t index, int64_t offset, struct kc_slice meta)
-{
-    if (of->err || (of->err = ofetch_grow((void **)&of->parts, &of->cap_parts, of->nparts + 1,
-                                          sizeof(*of->parts))) != 0)
-        return;
-    if ((of->err = ofetch_grow((void **)&of->meta_at, &of->cap_meta_at, of->nparts + 1,
-                               sizeof(int32_t))) != 0)
-        return;
-    of->meta_at[of->nparts] = meta.len >= 0 ? (int32_t)kc_writer_len(&of->meta) : -1;
-    if (meta.len > 0)
-        kc_write_raw(&of->meta, meta.p, (size_t)meta.len);
-    of->parts[of->nparts++] = (struct kp_offset_fetch_part){index, offset, meta, KP_ERR_NONE};
-    of->topics[of->ntopics - 1].nparts++;
-}
-
-/* brk_offsets_foreach's callback (under the store's lock: copy, never block). */
-static void ofetch_each(void *arg, struct kc_slice topic, int32_t partition, int64_t offset,
-                        struct kc_slice metadata)
-{
-    struct ofetch *of = arg;
-    const struct kp_offset_fetch_resp_topic *last = of->ntopics ? &of->topics[of->ntopics - 1]
-                                                                : NULL;
-    if (!last || last->name.len != topic.len ||
-        memcmp(of->meta.p + of->name_at[of->ntopics - 1], topic.p, (size_t)topic.len) != 0)
-        ofetch_topic(of, topic, true);
-    ofetch_part(of, partition, offset, metadata);
-}
-
-/* Point names, partitions and metadata at their final places (buffers have stopped moving). */
-static void ofetch_resolve(struct ofetch *of)
-{
-    const uint8_t *base = kc_writer_data(&of->meta);
-    for (int32_t i = 0, at = 0; i < of->ntopics; at += of->topics[i].nparts, i++) {
-        if (of->name_at[i] >= 0)
-            of->topics[i].name.p = base + of->name_at[i];
-        of->topics[i].parts = of->topics[i].nparts ? of->parts + at : NULL;
-    }
-    for (int32_t i = 0; i < of->nparts; i++) {
-        if (of->meta_at[i] < 0)
-            of->parts[i].metadata = (struct kc_slice){NULL, -1}; /* committed as null */
-        else
-            of->parts[i].metadata.p = base + of->meta_at[i];
-    }
-}
-
-static void ofetch_named(struct brk_server *srv, const struct kp_offset_fetch_req *fr,
-                         struct ofetch *of)
-{
-    char meta[BRK_OFFSET_METADATA_MAX];
-    for (int32_t i = 0; i < fr->ntopics && !of->err; i++) {
-        ofetch_topic(of, fr->topics[i].name, false);
-        for (int32_t j = 0; j < fr->topics[i].nparts; j++) {
-            int64_t offset;
-            int32_t mlen = -1;
-            brk_offsets_fetch(srv, fr->group_id, fr->topics[i].name, fr->topics[i].parts[j],
-                              &offset, meta, sizeof(meta), &mlen);
-            /* Nothing committed: offset -1 and metadata "", as Kafka answers. */
-            struct kc_slice m = offset < 0 ? kp_slice_str("")
-                                           : (struct kc_slice){(const uint8_t *)meta, mlen};
-            ofetch_part(of, fr->topics[i].parts[j], offset, m);
-        }
-    }
-}
-
-int brk__kafka_offset_fetch(struct brk_conn *c, struct kp_request *req)
-{
-    const struct kp_offset_fetch_req *fr = &req->u.offset_fetch;
-    struct ofetch of = {0};
-    struct kp_offset_fetch_resp resp = {0};
-    kc_writer_init(&of.meta, 0);
-    if (fr->group_id.len <= 0)
-        resp.error = KP_ERR_INVALID_GROUP_ID;
-    else if (fr->ntopics < 0)
-        brk_offsets_foreach(brk_conn_server(c), fr->group_id, ofetch_each, &of);
-    else
-        ofetch_named(brk_conn_server(c), fr, &of);
-    int rc = of.err ? of.err : kc_writer_error(&of.meta);
-    if (rc == 0) {
-        ofetch_resolve(&of);
-        resp.ntopics = of.ntopics;
-        resp.topics = of.topics;
-        rc = kp_encode_offset_fetch(brk_resp_writer(c), &req->hdr, &resp);
-    }
-    free(of.topics);
-    free(of.parts);
-    free(of.meta_at);
-    free(of.name_at);
-    kc_writer_fini(&of.meta);
-    return rc;
 }

@@ -1,11 +1,13 @@
 /*
- * produce.c - Produce v3-7: a batch per partition, validated and stored as it came.
+ * produce.c - Produce (v0-11): a batch per partition, checked and stored as it came.
  *
  *   for each partition of the request, in order:
+ *     Produce v0-2 (message formats v0/v1)?            yes -> 35 UNSUPPORTED_VERSION
+ *     named twice in this request?                    yes -> 42 INVALID_REQUEST (util.c)
  *     topic and partition exist?                      no  -> 3 UNKNOWN_TOPIC_OR_PARTITION
  *     not __consumer_offsets?                         no  -> 17 INVALID_TOPIC_EXCEPTION
- *     kp_produce_precheck: acks, exactly one v2 batch, counts, codec, no producer id or
- *       transaction (this broker keeps no producer state) -> 21 / 87 / 2 / 76 / 43
+ *     brk__kafka_produce_check: acks, exactly one v2 batch, counts, codec, no producer id
+ *       or transaction (this broker keeps no producer state) -> 21 / 87 / 2 / 76 / 43
  *     brk_produce: the CRC and every record checked (-> 2 / 87), then the same append and
  *       group commit as the native protocol; the log rewrites the base offset in place
  *       (ahead of the CRC'd bytes) and stores the rest byte for byte, compressed or not
@@ -18,9 +20,15 @@
  *          one settles; its done writes the answer. Pipelined produces share fsyncs
  *          (group commit, brk_service.h).
  *
+ * Versions. v0-2 are advertised only for librdkafka's compression checks (versions.c) and
+ * refused per partition. v3-8 differ only in the answer's fields (log_start_offset from
+ * v5, record_errors and error_message from v8), v9+ are flexible (compact lengths, tags),
+ * v10 adds the leader-change hints (current_leader, node_endpoints: left at their
+ * defaults, this node always leads), v11 nothing the broker must act on (KIP-890). The
+ * codec writes whichever fields the version has; this file sets the same ones for all.
+ *
  * A parked answer cannot point into the request frame (it is gone when serve returns), so
- * it keeps its own copy of the response skeleton: topic names and partition results, no
- * records.
+ * it is built in an arena of its own with the topic names copied: no records.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -28,183 +36,213 @@
 
 #include "kafka_int.h"
 
-struct kprod;
+typedef struct kp_produce_resp_partition_produce_response presp_part;
 
 struct kprod_part {
     struct brk_produce bp;
     bool parked; /* bp.err tells, once the park ends */
 };
 
-/* An acks=all Produce: its answer, waiting for the fsyncs. One allocation. */
+/* An acks=all Produce: its answer, waiting for the fsyncs. */
 struct kprod {
     struct brk_park park;
-    struct kp_header hdr;
-    struct kp_produce_req resp;  /* the answer's skeleton: names, indexes, results */
-    struct kp_produce_part *parts; /* resp's partitions, all topics back to back */
-    struct kprod_part *pp;       /* one per partition of the request */
-    int32_t nparts;
+    struct kp_request_header hdr; /* client_id cleared: it points into the frame */
+    struct kp_arena arena;        /* everything below lives here */
+    struct kp_produce_resp *resp; /* names copied */
+    struct kprod_part *pp;        /* one per partition of the request, in order */
 };
 
-static size_t align8(size_t n)
-{
-    return (n + 7) & ~(size_t)7;
-}
+/* The request's partitions, with what serving them needs. */
+struct produce {
+    struct brk_conn *c;
+    struct kp_request *req;
+    const struct kp_produce_req *pr;
+    int32_t total;
+    bool *dup; /* NULL: nothing named twice */
+    struct kp_produce_resp *resp; /* the answer: the request's shape */
+};
 
-/* The skeleton of pr's answer, with room for every partition's brk_produce. */
-static struct kprod *kprod_new(const struct kp_produce_req *pr)
+/* The answer's skeleton in a: the request's topics and partitions in its order, error
+ * NONE, base offset -1. copy: copy the topic names (an answer that outlives the frame). */
+static struct kp_produce_resp *skeleton(struct kp_arena *a, const struct kp_produce_req *pr,
+                                        bool copy)
 {
-    size_t np = 0, names = 0;
-    for (int32_t i = 0; i < pr->ntopics; i++) {
-        np += (size_t)pr->topics[i].nparts;
-        names += (size_t)pr->topics[i].name.len;
-    }
-    size_t at_pp = align8(sizeof(struct kprod));
-    size_t at_t = at_pp + align8(np * sizeof(struct kprod_part));
-    size_t at_p = at_t + align8((size_t)pr->ntopics * sizeof(struct kp_produce_topic));
-    size_t at_n = at_p + align8(np * sizeof(struct kp_produce_part));
-    uint8_t *m = calloc(1, at_n + names + 1);
-    if (!m)
+    struct kp_produce_resp *resp = kp_new(a, &kp_produce_resp_schema, 1);
+    struct kp_produce_resp_topic_produce_response *rt =
+        kp_new(a, &kp_produce_resp_topic_produce_response_schema, pr->topic_data.n);
+    if (!resp || (!rt && pr->topic_data.n > 0))
         return NULL;
-    struct kprod *kp = (struct kprod *)m;
-    struct kp_produce_topic *topics = (struct kp_produce_topic *)(m + at_t);
-    struct kp_produce_part *parts = (struct kp_produce_part *)(m + at_p);
-    uint8_t *name = m + at_n;
-    kp->pp = (struct kprod_part *)(m + at_pp);
-    kp->parts = parts;
-    kp->nparts = (int32_t)np;
-    kp->resp = (struct kp_produce_req){.acks = pr->acks, .ntopics = pr->ntopics, .topics = topics};
-    for (int32_t i = 0, k = 0; i < pr->ntopics; i++) {
-        const struct kp_produce_topic *t = &pr->topics[i];
-        memcpy(name, t->name.p, (size_t)t->name.len);
-        topics[i] = (struct kp_produce_topic){{name, t->name.len}, t->nparts, parts + k};
-        name += t->name.len;
-        k += t->nparts;
+    for (int32_t i = 0; i < pr->topic_data.n; i++) {
+        const struct kp_produce_req_topic_produce_data *t = &pr->topic_data.v[i];
+        int32_t n = t->partition_data.n;
+        presp_part *p = kp_new(a, &kp_produce_resp_partition_produce_response_schema, n);
+        rt[i].name = copy ? brk__kafka_keep(a, t->name) : t->name;
+        if ((!p && n > 0) || rt[i].name.len != t->name.len)
+            return NULL;
+        for (int32_t j = 0; j < n; j++) {
+            p[j].index = t->partition_data.v[j].index;
+            p[j].base_offset = -1;
+        }
+        KP_SET(rt[i].partition_responses, n, p);
     }
-    return kp;
+    KP_SET(resp->responses, pr->topic_data.n, rt);
+    return resp;
 }
 
-static int16_t error_from_kc(int rc)
+/* Mark the partitions named twice (pd->dup stays NULL for the usual single one). */
+static int find_dups(struct produce *pd)
 {
-    switch (rc) {
-    case KC_ETOOLARGE:
-        return KP_ERR_MESSAGE_TOO_LARGE;
-    case KC_ECRC:
-        return KP_ERR_CORRUPT_MESSAGE;
-    case KC_EMALFORMED:
-    case KC_EUNSUPPORTED:
-        return KP_ERR_INVALID_RECORD; /* control batches: Kafka's 87 too */
-    case KC_ENOPARTITION:
-    case KC_ENOTOPIC:
-        return KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
-    default:
-        return KP_ERR_KAFKA_STORAGE_ERROR; /* -EIO, -ENOSPC, a failed fsync: clients retry */
+    struct kp_arena *a = &pd->req->arena;
+    if (pd->total < 2)
+        return 0;
+    struct brk_kafka_tp *tp = kp_arena_alloc(a, (size_t)pd->total * sizeof(*tp));
+    if (!tp || !(pd->dup = kp_arena_alloc(a, (size_t)pd->total)))
+        return -ENOMEM;
+    for (int32_t i = 0, k = 0; i < pd->pr->topic_data.n; i++) {
+        const struct kp_produce_req_topic_produce_data *t = &pd->pr->topic_data.v[i];
+        for (int32_t j = 0; j < t->partition_data.n; j++, k++)
+            tp[k] = (struct brk_kafka_tp){t->name.p, t->name.len, t->partition_data.v[j].index, k};
     }
+    (void)brk__kafka_dups(tp, pd->total, pd->dup);
+    return 0;
 }
 
 /* On c's loop, once every parked partition's batch is on disk (or will not be). */
 static int produce_done(struct brk_park *park, enum brk_park_why why)
 {
     struct kprod *kp = (struct kprod *)((char *)park - offsetof(struct kprod, park));
-    for (int32_t k = 0; k < kp->nparts; k++) {
-        if (!kp->pp[k].parked || !kp->pp[k].bp.err)
-            continue;
-        kp->parts[k].error = KP_ERR_KAFKA_STORAGE_ERROR;
-        kc_log_warn("a produced batch could not be made durable: %s",
-                    kc_strerror(kp->pp[k].bp.err));
+    for (int32_t i = 0, k = 0; i < kp->resp->responses.n; i++) {
+        presp_part *p = kp->resp->responses.v[i].partition_responses.v;
+        for (int32_t j = 0; j < kp->resp->responses.v[i].partition_responses.n; j++, k++) {
+            if (!kp->pp[k].parked || !kp->pp[k].bp.err)
+                continue;
+            p[j].error_code = KP_ERR_KAFKA_STORAGE_ERROR;
+            p[j].base_offset = -1;
+            kc_log_warn("a produced batch could not be made durable: %s",
+                        kc_strerror(kp->pp[k].bp.err));
+        }
     }
-    if (why != BRK_PARK_CLOSED)
-        kp_encode_produce(brk_park_writer(park), &kp->hdr, &kp->resp);
+    if (why != BRK_PARK_CLOSED) {
+        struct brk_kafka_out o = {brk_park_conn(park), park};
+        (void)brk__kafka_answer(&o, &kp->hdr, kp->resp); /* a failure fails the writer */
+    }
+    kp_arena_fini(&kp->arena);
     free(kp);
     return 0;
 }
 
 static const struct brk_park_ops produce_ops = {.kind = "produce", .done = produce_done};
 
-/* Serve one partition: its Kafka error code; *parked when its answer waits for fsync. */
-static int16_t produce_part(struct brk_conn *c, const struct kp_request *req, struct kc_slice name,
-                            struct kp_produce_part *part, struct brk_produce *bp,
-                            struct brk_park *park, bool *parked)
+/* Serve partition k (data in, its answer out): its Kafka error code; *parked when its
+ * answer waits for the fsync. bp must live until then (a parked produce's pp, or the
+ * caller's stack). */
+static int16_t produce_part(struct produce *pd, struct kc_slice name,
+                            const struct kp_produce_req_partition_produce_data *in, int32_t k,
+                            presp_part *out, struct brk_produce *bp, struct brk_park *park,
+                            bool *parked)
 {
-    const struct kp_produce_req *pr = &req->u.produce;
+    struct brk_conn *c = pd->c;
+    int16_t v = pd->req->hdr.request_api_version;
     struct part_topic *t;
     struct alog *log;
-    if (brk_topic_get(brk_conn_server(c), (const char *)name.p, (size_t)name.len, false, &t) ||
-        !(log = part_topic_log(t, part->index)))
+    if (v < 3)
+        return KP_ERR_UNSUPPORTED_VERSION; /* v0/v1 message formats: see versions.c */
+    if (pd->dup && pd->dup[k])
+        return KP_ERR_INVALID_REQUEST;
+    if (brk__kafka_topic(brk_conn_server(c), name, &t) || !(log = part_topic_log(t, in->index)))
         return KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
     if (brk_topic_internal((const char *)name.p, (size_t)name.len))
         return KP_ERR_INVALID_TOPIC_EXCEPTION; /* commit offsets with OffsetCommit */
-    /* The header here; the CRC and the records once, in brk_produce (KC_ECRC: 2,
-     * KC_EMALFORMED: 87), not twice. */
-    int16_t err = kp_produce_precheck(pr, req->hdr.api_version, part->records, NULL);
+    int16_t err = brk__kafka_produce_check(pd->pr->acks, pd->pr->transactional_id, v,
+                                           in->records);
     if (err == KP_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT)
         kc_log_info("%s: refusing an idempotent or transactional produce to %.*s-%d: this "
                     "broker keeps no producer state (error 43)", brk_conn_peer(c),
-                    (int)name.len, name.p, part->index);
+                    (int)name.len, name.p, in->index);
     if (err)
         return err;
     /* The records lie in the connection's input buffer, which serve may modify: the log
      * rewrites the base offset there before writing the batch. */
-    *bp = (struct brk_produce){.topic = t, .partition = part->index, .acks = pr->acks,
-                               .batch = (uint8_t *)part->records.p,
-                               .len = (size_t)part->records.len};
+    *bp = (struct brk_produce){.topic = t, .partition = in->index, .acks = pd->pr->acks,
+                               .batch = (uint8_t *)in->records.p,
+                               .len = (size_t)in->records.len};
     int rc = brk_produce(brk_conn_server(c), bp, park);
     if (rc < 0)
-        return error_from_kc(rc);
-    part->base_offset = bp->base_offset;
-    part->log_start_offset = alog_start_offset(log);
+        return brk__kafka_produce_error(rc);
+    out->base_offset = bp->base_offset;
+    out->log_start_offset = alog_start_offset(log);
     *parked = rc == 0;
     return KP_ERR_NONE;
 }
 
-/* The answer's skeleton, with every partition's result so far, goes to kp: the frame is
- * gone when serve returns. */
-static void produce_keep(const struct kp_request *req, struct kprod *kp)
+/* Every partition, in order; how many failed. kp: the parked answer (acks=all), or NULL. */
+static int32_t produce_all(struct produce *pd, struct kprod *kp)
 {
-    const struct kp_produce_req *pr = &req->u.produce;
-    for (int32_t i = 0, k = 0; i < pr->ntopics; i++)
-        for (int32_t j = 0; j < pr->topics[i].nparts; j++, k++) {
-            struct kp_produce_part *dst = &kp->parts[k];
-            *dst = pr->topics[i].parts[j];
-            dst->records = (struct kc_slice){NULL, -1}; /* not kept */
+    int32_t failed = 0;
+    for (int32_t i = 0, k = 0; i < pd->pr->topic_data.n; i++) {
+        const struct kp_produce_req_topic_produce_data *t = &pd->pr->topic_data.v[i];
+        presp_part *out = pd->resp->responses.v[i].partition_responses.v;
+        for (int32_t j = 0; j < t->partition_data.n; j++, k++) {
+            struct brk_produce now;
+            bool parked = false;
+            int16_t err = produce_part(pd, t->name, &t->partition_data.v[j], k, &out[j],
+                                       kp ? &kp->pp[k].bp : &now, kp ? &kp->park : NULL,
+                                       &parked);
+            out[j].error_code = err;
+            if (kp)
+                kp->pp[k].parked = parked;
+            failed += err != KP_ERR_NONE;
         }
-    kp->hdr = req->hdr;
-    kp->hdr.client_id = (struct kc_slice){NULL, -1};
+    }
+    return failed;
+}
+
+/* acks=all: the answer and its bookkeeping in an arena of their own, and the park. */
+static struct kprod *kprod_new(struct produce *pd)
+{
+    struct kprod *kp = calloc(1, sizeof(*kp));
+    if (!kp)
+        return NULL;
+    kp_arena_init(&kp->arena, 0);
+    kp->pp = kp_arena_alloc(&kp->arena, ((size_t)pd->total + 1) * sizeof(*kp->pp));
+    if (kp->pp)
+        kp->resp = skeleton(&kp->arena, pd->pr, true);
+    if (kp->resp && brk_park_start(pd->c, &kp->park, &produce_ops, -1) == 0) {
+        kp->hdr = pd->req->hdr;
+        kp->hdr.client_id = (struct kc_slice){NULL, -1};
+        pd->resp = kp->resp;
+        return kp;
+    }
+    kp_arena_fini(&kp->arena);
+    free(kp);
+    return NULL;
 }
 
 int brk__kafka_produce(struct brk_conn *c, struct kp_request *req)
 {
-    struct kp_produce_req *pr = &req->u.produce;
-    struct kprod *kp = pr->acks == -1 ? kprod_new(pr) : NULL;
-    struct brk_produce now;
-    int failed = 0;
-    if (pr->acks == -1 && (!kp || brk_park_start(c, &kp->park, &produce_ops, -1) != 0)) {
-        free(kp);
-        kc_log_warn("%s: out of memory parking a produce answer; closing", brk_conn_peer(c));
-        return -ENOMEM;
+    struct produce pd = {c, req, req->msg, 0, NULL, NULL};
+    struct kprod *kp = NULL;
+    for (int32_t i = 0; i < pd.pr->topic_data.n; i++)
+        pd.total += pd.pr->topic_data.v[i].partition_data.n;
+    int rc = find_dups(&pd);
+    if (rc == 0 && pd.pr->acks == -1 && !(kp = kprod_new(&pd)))
+        rc = -ENOMEM;
+    if (rc == 0 && !kp && !(pd.resp = skeleton(&req->arena, pd.pr, false)))
+        rc = -ENOMEM;
+    if (rc) {
+        kc_log_warn("%s: out of memory serving a produce; closing", brk_conn_peer(c));
+        return rc;
     }
-    for (int32_t i = 0, k = 0; i < pr->ntopics; i++) {
-        struct kp_produce_topic *t = &pr->topics[i];
-        for (int32_t j = 0; j < t->nparts; j++, k++) {
-            struct kp_produce_part *part = &t->parts[j];
-            bool parked = false;
-            part->log_append_time = -1; /* CreateTime topics */
-            part->error = produce_part(c, req, t->name, part, kp ? &kp->pp[k].bp : &now,
-                                       kp ? &kp->park : NULL, &parked);
-            if (kp)
-                kp->pp[k].parked = parked;
-            failed += part->error != KP_ERR_NONE;
-        }
-    }
+    int32_t failed = produce_all(&pd, kp);
     if (kp) {
-        produce_keep(req, kp);
         brk_park_resume(&kp->park, BRK_PARK_RESUMED); /* ends once every fsync settled */
         return 0;
     }
-    if (pr->acks == 0 && failed)
+    if (pd.pr->acks != 0)
+        return brk__kafka_reply(c, &req->hdr, pd.resp);
+    if (failed)
         kc_log_info("%s: an acks=0 produce failed on %d partition%s; closing the connection "
-                    "(the producer gets no answer to read)", brk_conn_peer(c), failed,
+                    "(the producer gets no answer to read)", brk_conn_peer(c), (int)failed,
                     failed == 1 ? "" : "s");
-    if (pr->acks == 0)
-        return failed ? -EPROTO : 0;
-    return kp_encode_produce(brk_resp_writer(c), &req->hdr, pr);
+    return failed ? -EPROTO : 0;
 }

@@ -7,15 +7,16 @@
  *   kafka_frame   kp_frame_check: need more | a whole frame | a size below 10 or above
  *                 socket.request.max.bytes -> close, unanswered (Kafka's
  *                 InvalidReceiveException)
- *   kafka_serve   kp_request_decode: an unknown api_key, a version outside the advertised
- *                 range, or a body that does not parse -> close, unanswered (Kafka closes
- *                 too; the client sees the socket go away, never a reply it cannot read);
- *                 otherwise one function per API (metadata.c, produce.c, ...)
- *
- * ApiVersions is the one request answered even when its version is too new: the client
- * cannot know our range before asking, so a version above our maximum gets Kafka's
- * v0-format UNSUPPORTED_VERSION answer listing {18, 0, max}, and the client retries with a
- * version we know (librdkafka sends v3 first, then v0, on every connection).
+ *   kafka_serve   1. api_key and version, read before anything else: an API this broker
+ *                    does not serve, or a version outside its advertised range -> close,
+ *                    unanswered, as Kafka does (the log names the API: the codec knows
+ *                    all of Kafka's); ApiVersions above our range -> Kafka's v0-format
+ *                    UNSUPPORTED_VERSION answer, so the client retries lower
+ *                 2. kp_request_decode, header v1 or v2 (flexible) and the body at its
+ *                    version: a body that does not parse -> close, unanswered
+ *                 3. one function per API (versions.c, metadata.c, produce.c, ...), which
+ *                    answers with kp_response_encode: header v1 for flexible versions,
+ *                    v0 otherwise and always for ApiVersions (KIP-511)
  *
  * Answers leave in request order: immediate ones through brk_resp_writer, late ones
  * (acks=all produces, commits, long-poll fetches, joins, syncs) through a park.
@@ -27,37 +28,6 @@
 #include "brk.h"
 #include "brk_kafka.h"
 #include "kafka_int.h"
-
-/* ---- shared helpers ------------------------------------------------------------------- */
-
-int16_t brk__kafka_partition(struct brk_server *srv, struct kc_slice topic, int32_t partition,
-                             struct alog **log)
-{
-    struct part_topic *t;
-    if (topic.len <= 0 ||
-        brk_topic_get(srv, (const char *)topic.p, (size_t)topic.len, false, &t) != 0)
-        return KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
-    struct alog *l = part_topic_log(t, partition);
-    if (!l)
-        return KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
-    *log = l;
-    return KP_ERR_NONE;
-}
-
-int brk__kafka_redecode(const uint8_t *body, size_t len, uint8_t **copy, struct kp_request *req)
-{
-    uint8_t *p = malloc(len ? len : 1);
-    if (!p)
-        return -ENOMEM;
-    memcpy(p, body, len);
-    int rc = kp_request_decode(p, len, req);
-    if (rc) {
-        free(p);
-        return rc;
-    }
-    *copy = p;
-    return 0;
-}
 
 /* ---- per-connection state -------------------------------------------------------------- */
 
@@ -95,7 +65,7 @@ static int kafka_claim(const uint8_t *p, size_t len)
 static int kafka_frame(struct brk_conn *c, const uint8_t *p, size_t len, size_t *frame_len)
 {
     size_t max = brk_server_config(brk_conn_server(c))->socket_request_max_bytes;
-    int rc = kp_frame_check(p, len, max, frame_len);
+    int rc = kp_frame_check(p, len, KP_REQUEST_HEADER_MIN, max, frame_len);
     if (rc == KC_ETOOLARGE)
         kc_log_info("%s: a Kafka request of %u bytes exceeds socket.request.max.bytes (%zu); "
                     "closing", brk_conn_peer(c), kc_load_be32(p) + 4u, max);
@@ -105,25 +75,23 @@ static int kafka_frame(struct brk_conn *c, const uint8_t *p, size_t len, size_t 
     return rc;
 }
 
-/* Why a request is refused (the connection is closed, as Kafka does). */
-static void log_refused(struct brk_conn *c, const uint8_t *body, size_t len, int rc)
+/* Why a request is refused (the connection is then closed, as Kafka does). */
+static void log_refused(struct brk_conn *c, int16_t key, int16_t version, const char *why)
 {
-    struct kp_header h;
-    if (kp_header_decode(body, len, &h) < 0) {
-        kc_log_info("%s: unreadable Kafka request header; closing", brk_conn_peer(c));
-        return;
-    }
-    const struct kp_api *api = kp_api_find(h.api_key);
-    kc_log_info("%s: %s v%d (api_key %d): %s; closing the connection, as Kafka does",
-                brk_conn_peer(c), api ? api->name : "unknown API", h.api_version, h.api_key,
-                kc_strerror(rc));
+    const struct kp_api *api = kp_api_find(key);
+    if (api)
+        kc_log_info("%s: %s v%d (api_key %d): %s; closing the connection, as Kafka does",
+                    brk_conn_peer(c), api->name, version, key, why);
+    else
+        kc_log_info("%s: api_key %d v%d is no Kafka API; closing the connection, as Kafka "
+                    "does", brk_conn_peer(c), key, version);
 }
 
 static int dispatch(struct brk_conn *c, struct kp_request *req, const uint8_t *body, size_t n)
 {
-    switch (req->hdr.api_key) {
+    switch (req->hdr.request_api_key) {
     case KP_API_API_VERSIONS:
-        return kp_encode_api_versions(brk_resp_writer(c), &req->hdr, &req->u.api_versions);
+        return brk__kafka_api_versions(c, req);
     case KP_API_METADATA:
         return brk__kafka_metadata(c, req);
     case KP_API_PRODUCE:
@@ -143,28 +111,44 @@ static int dispatch(struct brk_conn *c, struct kp_request *req, const uint8_t *b
     case KP_API_LEAVE_GROUP:
         return brk__kafka_leave_group(c, req);
     case KP_API_OFFSET_COMMIT:
-        return brk__kafka_offset_commit(c, req, body, n);
+        return brk__kafka_offset_commit(c, req);
     case KP_API_OFFSET_FETCH:
         return brk__kafka_offset_fetch(c, req);
     }
-    return KC_ENOAPI; /* kp_request_decode knows the same keys */
+    return KC_ENOAPI; /* brk__kafka_served lists the same keys */
 }
 
 static int kafka_serve(struct brk_conn *c, uint8_t *p, size_t len)
 {
-    struct kp_request req;
-    const uint8_t *body = p + 4;
+    const uint8_t *body = p + 4; /* kafka_frame let through only frames of >= 10 bytes */
     size_t n = len - 4;
+    int16_t key = (int16_t)kc_load_be16(body), version = (int16_t)kc_load_be16(body + 2);
+    int16_t min, max;
     if (!conn_state(c)) {
         kc_log_warn("%s: out of memory; closing", brk_conn_peer(c));
         return -ENOMEM;
     }
-    int rc = kp_request_decode(body, n, &req);
+    if (!brk__kafka_served(key, &min, &max)) {
+        log_refused(c, key, version, "not served by this broker");
+        return KC_ENOAPI;
+    }
+    if (key == KP_API_API_VERSIONS && version > max) {
+        brk_conn_set_api(c, key);
+        return kp_api_versions_fallback(brk_resp_writer(c), (int32_t)kc_load_be32(body + 4),
+                                        min, max);
+    }
+    if (version < min || version > max) {
+        log_refused(c, key, version, "a version this broker does not advertise");
+        return KC_EBADVERSION;
+    }
+    struct kp_request req;
+    int rc = kp_request_decode(body, n, BRK_KAFKA_ARENA_RATIO * n + BRK_KAFKA_ARENA_FLOOR,
+                               &req);
     if (rc) {
-        log_refused(c, body, n, rc);
+        log_refused(c, key, version, kc_strerror(rc));
         return rc;
     }
-    brk_conn_set_api(c, req.hdr.api_key);
+    brk_conn_set_api(c, key);
     rc = dispatch(c, &req, body, n);
     kp_request_fini(&req);
     return rc;

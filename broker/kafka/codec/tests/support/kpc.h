@@ -2,7 +2,7 @@
  * kpc.h - what the codec's tests share: the captured fixtures, and a generic message
  * filler that exercises every field of a schema.
  *
- * Fixtures are broker/kafka/tests/fixtures/[capsrv/]<scenario>/<Api>_v<N>_<k>.req (a whole request
+ * Fixtures are broker/kafka/tests/fixtures/<scenario>/<Api>_v<N>_<k>.req (a whole request
  * frame, size prefix included) and, when the client got one, .resp (the response frame).
  * The API key and version of both come from the request's header.
  */

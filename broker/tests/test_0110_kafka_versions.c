@@ -1,0 +1,396 @@
+/*
+ * test_0110_kafka_versions.c - every version the broker advertises is served: for each API
+ * in its ApiVersions answer and each version in the range it gives, a small valid request
+ * gets an answer that decodes in full at that version (never a closed connection, which is
+ * all a client could make of a version advertised but not served), with the result that
+ * request should get:
+ *
+ *   ApiVersions 0-4, Metadata 0-12, Produce 0-11 (0-2: UNSUPPORTED_VERSION, the message
+ *   formats Kafka 4.0 dropped), Fetch 4-17 (by topic id from 13), ListOffsets 0-9,
+ *   OffsetCommit 2-9, OffsetFetch 1-9 (a list of groups from 8), FindCoordinator 0-6 (a
+ *   list of keys from 4), JoinGroup 0-9 (MEMBER_ID_REQUIRED from 4), SyncGroup 0-5,
+ *   Heartbeat 0-4, LeaveGroup 0-5 (a list of members from 3)
+ *
+ * The requests are built through the codec (its correctness is broker/kafka/codec's tests'
+ * business; test_0107 writes flexible frames by hand); what is tested here is the door.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "kafka/kt.h"
+
+static uint8_t buf[1 << 20];
+
+static int setup(void **state)
+{
+    kb_setup(state);
+    const char *args[] = {"--override", "num.partitions=1", "--override",
+                          "group.initial.rebalance.delay.ms=0", NULL};
+    kb_start(*state, args);
+    return 0;
+}
+
+struct sweep {
+    int fd;
+    struct kp_arena a;
+    struct kp_uuid id; /* topic "sweep"'s */
+    uint8_t *batch;
+    size_t len;
+};
+
+/* ---- one request per API, at any version --------------------------------------------------- */
+
+static void *req_metadata(struct sweep *s, int16_t v)
+{
+    struct kp_metadata_req *r = KT_NEW(&s->a, kp_metadata_req, 1);
+    struct kp_metadata_req_topic *t = KT_NEW(&s->a, kp_metadata_req_topic, 1);
+    t->name = kp_slice_str("sweep");
+    KP_SET(r->topics, 1, t);
+    (void)v;
+    return r;
+}
+
+static void check_metadata(const void *resp, int16_t v)
+{
+    const struct kp_metadata_resp *r = resp;
+    assert_int_equal(r->brokers.n, 1);
+    assert_int_equal(r->topics.n, 1);
+    assert_int_equal(r->topics.v[0].error_code, 0);
+    assert_int_equal(r->topics.v[0].partitions.n, 1);
+    if (v >= 10)
+        assert_true(r->topics.v[0].topic_id.b[6] >> 4 == 4); /* the topic's v4 uuid */
+}
+
+static void *req_produce(struct sweep *s, int16_t v)
+{
+    struct kp_produce_req *r = KT_NEW(&s->a, kp_produce_req, 1);
+    struct kp_produce_req_topic_produce_data *t =
+        KT_NEW(&s->a, kp_produce_req_topic_produce_data, 1);
+    struct kp_produce_req_partition_produce_data *p =
+        KT_NEW(&s->a, kp_produce_req_partition_produce_data, 1);
+    p->records = (struct kc_slice){s->batch, (int32_t)s->len};
+    t->name = kp_slice_str("sweep");
+    KP_SET(t->partition_data, 1, p);
+    r->acks = 1;
+    r->timeout_ms = 5000;
+    KP_SET(r->topic_data, 1, t);
+    (void)v;
+    return r;
+}
+
+static void check_produce(const void *resp, int16_t v)
+{
+    const struct kp_produce_resp *r = resp;
+    const struct kp_produce_resp_partition_produce_response *p =
+        &r->responses.v[0].partition_responses.v[0];
+    assert_int_equal(p->error_code, v < 3 ? KP_ERR_UNSUPPORTED_VERSION : 0);
+    if (v >= 3)
+        assert_true(p->base_offset >= 0);
+}
+
+static void *req_fetch(struct sweep *s, int16_t v)
+{
+    struct kp_fetch_req *r = KT_NEW(&s->a, kp_fetch_req, 1);
+    struct kp_fetch_req_topic *t = KT_NEW(&s->a, kp_fetch_req_topic, 1);
+    struct kp_fetch_req_partition *p = KT_NEW(&s->a, kp_fetch_req_partition, 1);
+    p->partition_max_bytes = 1 << 20;
+    if (v >= 13)
+        t->topic_id = s->id;
+    else
+        t->topic = kp_slice_str("sweep");
+    KP_SET(t->partitions, 1, p);
+    r->max_bytes = 1 << 20;
+    KP_SET(r->topics, 1, t);
+    return r;
+}
+
+static void check_fetch(const void *resp, int16_t v)
+{
+    const struct kp_fetch_resp *r = resp;
+    const struct kp_fetch_resp_partition_data *p = &r->responses.v[0].partitions.v[0];
+    assert_int_equal(p->error_code, 0);
+    assert_true(p->high_watermark > 0 && p->records.len > 0);
+    (void)v;
+}
+
+static void *req_list_offsets(struct sweep *s, int16_t v)
+{
+    struct kp_list_offsets_req *r = KT_NEW(&s->a, kp_list_offsets_req, 1);
+    struct kp_list_offsets_req_topic *t = KT_NEW(&s->a, kp_list_offsets_req_topic, 1);
+    struct kp_list_offsets_req_partition *p = KT_NEW(&s->a, kp_list_offsets_req_partition, 1);
+    p->timestamp = -1;
+    if (v == 0)
+        p->max_num_offsets = 1;
+    t->name = kp_slice_str("sweep");
+    KP_SET(t->partitions, 1, p);
+    r->replica_id = -1;
+    KP_SET(r->topics, 1, t);
+    return r;
+}
+
+static void check_list_offsets(const void *resp, int16_t v)
+{
+    const struct kp_list_offsets_resp *r = resp;
+    const struct kp_list_offsets_resp_partition_response *p = &r->topics.v[0].partitions.v[0];
+    assert_int_equal(p->error_code, 0);
+    assert_true(v == 0 ? p->old_style_offsets.n == 1 && p->old_style_offsets.v[0] > 0
+                       : p->offset > 0);
+}
+
+static void *req_offset_commit(struct sweep *s, int16_t v)
+{
+    struct kp_offset_commit_req *r = KT_NEW(&s->a, kp_offset_commit_req, 1);
+    struct kp_offset_commit_req_topic *t = KT_NEW(&s->a, kp_offset_commit_req_topic, 1);
+    struct kp_offset_commit_req_partition *p = KT_NEW(&s->a, kp_offset_commit_req_partition, 1);
+    p->committed_offset = v;
+    t->name = kp_slice_str("sweep");
+    KP_SET(t->partitions, 1, p);
+    r->group_id = kp_slice_str("sweep-g");
+    KP_SET(r->topics, 1, t);
+    return r;
+}
+
+static void check_offset_commit(const void *resp, int16_t v)
+{
+    const struct kp_offset_commit_resp *r = resp;
+    assert_int_equal(r->topics.v[0].partitions.v[0].error_code, 0);
+    (void)v;
+}
+
+static void *req_offset_fetch(struct sweep *s, int16_t v)
+{
+    struct kp_offset_fetch_req *r = KT_NEW(&s->a, kp_offset_fetch_req, 1);
+    int32_t *part = kp_arena_alloc(&s->a, sizeof(*part)); /* partition 0 */
+    if (v < 8) {
+        struct kp_offset_fetch_req_topic *t = KT_NEW(&s->a, kp_offset_fetch_req_topic, 1);
+        t->name = kp_slice_str("sweep");
+        KP_SET(t->partition_indexes, 1, part);
+        r->group_id = kp_slice_str("sweep-g");
+        KP_SET(r->topics, 1, t);
+        return r;
+    }
+    struct kp_offset_fetch_req_group *g = KT_NEW(&s->a, kp_offset_fetch_req_group, 1);
+    struct kp_offset_fetch_req_topics *t = KT_NEW(&s->a, kp_offset_fetch_req_topics, 1);
+    t->name = kp_slice_str("sweep");
+    KP_SET(t->partition_indexes, 1, part);
+    g->group_id = kp_slice_str("sweep-g");
+    KP_SET(g->topics, 1, t);
+    KP_SET(r->groups, 1, g);
+    return r;
+}
+
+static void check_offset_fetch(const void *resp, int16_t v)
+{
+    const struct kp_offset_fetch_resp *r = resp;
+    int64_t off = v < 8 ? r->topics.v[0].partitions.v[0].committed_offset
+                        : r->groups.v[0].topics.v[0].partitions.v[0].committed_offset;
+    assert_int_equal(off, 9); /* OffsetCommit v9's, the last committed */
+}
+
+static void *req_find_coordinator(struct sweep *s, int16_t v)
+{
+    struct kp_find_coordinator_req *r = KT_NEW(&s->a, kp_find_coordinator_req, 1);
+    if (v < 4) {
+        r->key = kp_slice_str("sweep-g");
+        return r;
+    }
+    struct kc_slice *k = kp_arena_alloc(&s->a, sizeof(*k));
+    *k = kp_slice_str("sweep-g");
+    KP_SET(r->coordinator_keys, 1, k);
+    return r;
+}
+
+static void check_find_coordinator(const void *resp, int16_t v)
+{
+    const struct kp_find_coordinator_resp *r = resp;
+    assert_int_equal(v < 4 ? r->error_code : r->coordinators.v[0].error_code, 0);
+    assert_int_equal(v < 4 ? r->node_id : r->coordinators.v[0].node_id, 0);
+}
+
+static void *req_join_group(struct sweep *s, int16_t v)
+{
+    struct kp_join_group_req *r = KT_NEW(&s->a, kp_join_group_req, 1);
+    struct kp_join_group_req_protocol *p = KT_NEW(&s->a, kp_join_group_req_protocol, 1);
+    char *group = kp_arena_alloc(&s->a, 32);
+    snprintf(group, 32, "sweep-join-%d", v); /* a group of its own each: nobody waits */
+    p->name = kp_slice_str("range");
+    r->group_id = kp_slice_str(group);
+    r->session_timeout_ms = 10000;
+    if (v >= 1)
+        r->rebalance_timeout_ms = 10000;
+    r->protocol_type = kp_slice_str("consumer");
+    KP_SET(r->protocols, 1, p);
+    return r;
+}
+
+static void check_join_group(const void *resp, int16_t v)
+{
+    const struct kp_join_group_resp *r = resp;
+    assert_int_equal(r->error_code, v >= 4 ? KP_ERR_MEMBER_ID_REQUIRED : 0);
+    assert_true(r->member_id.len > 0);
+}
+
+/* SyncGroup, Heartbeat and LeaveGroup from a member nobody knows: UNKNOWN_MEMBER_ID. */
+static void *req_sync_group(struct sweep *s, int16_t v)
+{
+    struct kp_sync_group_req *r = KT_NEW(&s->a, kp_sync_group_req, 1);
+    r->group_id = kp_slice_str("sweep-join-0");
+    r->generation_id = 1;
+    r->member_id = kp_slice_str("nobody");
+    (void)v;
+    return r;
+}
+
+static void check_sync_group(const void *resp, int16_t v)
+{
+    const struct kp_sync_group_resp *r = resp;
+    assert_int_equal(r->error_code, KP_ERR_UNKNOWN_MEMBER_ID);
+    (void)v;
+}
+
+static void *req_heartbeat(struct sweep *s, int16_t v)
+{
+    struct kp_heartbeat_req *r = KT_NEW(&s->a, kp_heartbeat_req, 1);
+    r->group_id = kp_slice_str("sweep-join-0");
+    r->generation_id = 1;
+    r->member_id = kp_slice_str("nobody");
+    (void)v;
+    return r;
+}
+
+static void check_heartbeat(const void *resp, int16_t v)
+{
+    const struct kp_heartbeat_resp *r = resp;
+    assert_int_equal(r->error_code, KP_ERR_UNKNOWN_MEMBER_ID);
+    (void)v;
+}
+
+static void *req_leave_group(struct sweep *s, int16_t v)
+{
+    struct kp_leave_group_req *r = KT_NEW(&s->a, kp_leave_group_req, 1);
+    r->group_id = kp_slice_str("sweep-join-0");
+    if (v < 3) {
+        r->member_id = kp_slice_str("nobody");
+        return r;
+    }
+    struct kp_leave_group_req_member_identity *m =
+        KT_NEW(&s->a, kp_leave_group_req_member_identity, 1);
+    m->member_id = kp_slice_str("nobody");
+    KP_SET(r->members, 1, m);
+    return r;
+}
+
+static void check_leave_group(const void *resp, int16_t v)
+{
+    const struct kp_leave_group_resp *r = resp;
+    if (v < 3) {
+        assert_int_equal(r->error_code, KP_ERR_UNKNOWN_MEMBER_ID);
+        return;
+    }
+    assert_int_equal(r->error_code, 0);
+    assert_int_equal(r->members.n, 1);
+    assert_int_equal(r->members.v[0].error_code, KP_ERR_UNKNOWN_MEMBER_ID);
+}
+
+static void *req_api_versions(struct sweep *s, int16_t v)
+{
+    struct kp_api_versions_req *r = KT_NEW(&s->a, kp_api_versions_req, 1);
+    if (v >= 3) {
+        r->client_software_name = kp_slice_str("kafka-c-sweep");
+        r->client_software_version = kp_slice_str("1");
+    }
+    return r;
+}
+
+static void check_api_versions(const void *resp, int16_t v)
+{
+    const struct kp_api_versions_resp *r = resp;
+    assert_int_equal(r->error_code, 0);
+    assert_int_equal(r->api_keys.n, 12);
+    (void)v;
+}
+
+/* ---- the sweep -------------------------------------------------------------------------------- */
+
+/* In the order the requests run: produce before fetch, commits before their fetch. */
+static const struct api_case {
+    int16_t key;
+    void *(*build)(struct sweep *s, int16_t v);
+    void (*check)(const void *resp, int16_t v);
+} cases[] = {
+#define C(key, name) {key, req_##name, check_##name}
+    C(KP_API_API_VERSIONS, api_versions),   C(KP_API_METADATA, metadata),
+    C(KP_API_PRODUCE, produce),             C(KP_API_FETCH, fetch),
+    C(KP_API_LIST_OFFSETS, list_offsets),   C(KP_API_OFFSET_COMMIT, offset_commit),
+    C(KP_API_OFFSET_FETCH, offset_fetch),   C(KP_API_FIND_COORDINATOR, find_coordinator),
+    C(KP_API_JOIN_GROUP, join_group),       C(KP_API_SYNC_GROUP, sync_group),
+    C(KP_API_HEARTBEAT, heartbeat),         C(KP_API_LEAVE_GROUP, leave_group),
+#undef C
+};
+
+/* The advertised table, from ApiVersions v3: min and max per key (-1: not advertised). */
+static void advertised(int fd, int16_t min[100], int16_t max[100])
+{
+    struct kp_response resp;
+    struct kp_api_versions_req req;
+    kp_init(&kp_api_versions_req_schema, &req);
+    req.client_software_name = kp_slice_str("kt");
+    req.client_software_version = kp_slice_str("1");
+    const struct kp_api_versions_resp *r =
+        kt_call(fd, KP_API_API_VERSIONS, 3, &req, buf, sizeof(buf), &resp);
+    for (int k = 0; k < 100; k++)
+        min[k] = max[k] = -1;
+    for (int32_t i = 0; i < r->api_keys.n; i++) {
+        assert_true(r->api_keys.v[i].api_key >= 0 && r->api_keys.v[i].api_key < 100);
+        min[r->api_keys.v[i].api_key] = r->api_keys.v[i].min_version;
+        max[r->api_keys.v[i].api_key] = r->api_keys.v[i].max_version;
+    }
+    kp_response_fini(&resp);
+}
+
+static void test_0110_every_advertised_version_is_answered(void **state)
+{
+    struct kb_broker *b = *state;
+    struct sweep s = {.fd = kb_connect(b)};
+    struct kp_response resp;
+    int16_t min[100], max[100];
+    int answered = 0;
+    kp_arena_init(&s.a, 0);
+    s.batch = kb_batch("sweep-", 3, &s.len);
+    advertised(s.fd, min, max);
+    const struct kp_metadata_resp *md =
+        kt_call(s.fd, KP_API_METADATA, 12, req_metadata(&s, 12), buf, sizeof(buf), &resp);
+    s.id = md->topics.v[0].topic_id; /* auto-created with its id; Fetch v13+ uses it */
+    kp_response_fini(&resp);
+    for (size_t i = 0; i < KC_ARRAY_SIZE(cases); i++) {
+        const struct api_case *c = &cases[i];
+        assert_true(max[c->key] >= 0); /* every API the door serves is advertised */
+        for (int16_t v = min[c->key]; v <= max[c->key]; v++) {
+            const void *r = kt_call(s.fd, c->key, v, c->build(&s, v), buf, sizeof(buf), &resp);
+            c->check(r, v);
+            kp_response_fini(&resp);
+            answered++;
+        }
+        min[c->key] = max[c->key] = -1;
+    }
+    for (int k = 0; k < 100; k++)
+        assert_int_equal(max[k], -1); /* nothing advertised that is not swept */
+    printf("# %d (API, version) pairs answered\n", answered);
+    assert_int_equal(answered, 5 + 13 + 12 + 14 + 10 + 8 + 9 + 7 + 10 + 6 + 5 + 6);
+    free(s.batch);
+    kp_arena_fini(&s.a);
+    close(s.fd);
+    kt_assert_serving(b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_0110_every_advertised_version_is_answered, setup,
+                                        kb_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,271 @@
+/* test_topic_id.c - topic ids: made with the topic, kept in partition.metadata as Kafka
+ * keeps them, the same after a restart, given to old topics, refused when they disagree. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kc_common.h"
+#include "kc_test.h"
+#include "part.h"
+
+struct fx {
+    char *dir;
+    int fds;
+};
+
+static int setup(void **state)
+{
+    struct fx *fx = calloc(1, sizeof(*fx));
+    assert_non_null(fx);
+    fx->fds = kc_test_fd_count();
+    fx->dir = kc_test_tmpdir();
+    *state = fx;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *fx = *state;
+    kc_test_rmdir(fx->dir);
+    assert_int_equal(kc_test_fd_count(), fx->fds); /* every log closed */
+    free(fx);
+    return 0;
+}
+
+static struct part_registry *open_reg(const char *dir, char **log)
+{
+    struct part_registry *reg = NULL;
+    struct kc_test_capture cap;
+    if (log)
+        kc_test_capture_start(&cap);
+    int rc = part_registry_open(&reg, dir, NULL);
+    if (log)
+        *log = kc_test_capture_stop(&cap);
+    assert_int_equal(rc, 0);
+    return reg;
+}
+
+static const char *meta_path(const char *dir, const char *topic, int p)
+{
+    static char buf[PATH_MAX];
+    snprintf(buf, sizeof(buf), "%s/%s-%d/partition.metadata", dir, topic, p);
+    return buf;
+}
+
+/* The file's text ("" when missing); static buffer. */
+static const char *meta_text(const char *dir, const char *topic, int p)
+{
+    static char buf[128];
+    char *text;
+    size_t len;
+    if (kc_read_file(meta_path(dir, topic, p), sizeof(buf) - 1, &text, &len) != 0)
+        return "";
+    memcpy(buf, text, len + 1);
+    free(text);
+    return buf;
+}
+
+static void write_meta(const char *dir, const char *topic, int p, const char *text)
+{
+    assert_int_equal(kc_atomic_replace(meta_path(dir, topic, p), text, strlen(text)), 0);
+}
+
+static bool id_zero(const struct part_topic_id *id)
+{
+    static const struct part_topic_id zero;
+    return memcmp(id, &zero, sizeof(zero)) == 0;
+}
+
+/* ---- the text form ------------------------------------------------------------------- */
+
+static void test_topic_id_text_form_is_kafkas_base64url_without_padding(void **state)
+{
+    (void)state;
+    struct part_topic_id id;
+    char text[PART_TOPIC_ID_STR];
+    for (int i = 0; i < 16; i++)
+        id.b[i] = (uint8_t)i;
+    part_topic_id_str(&id, text);
+    assert_string_equal(text, "AAECAwQFBgcICQoLDA0ODw"); /* base64 of 00..0f, no "==" */
+    memset(id.b, 0xff, sizeof(id.b));
+    part_topic_id_str(&id, text);
+    assert_string_equal(text, "_____________________w"); /* '_' for 63: the URL alphabet */
+    id.b[0] = 0xfb;
+    part_topic_id_str(&id, text);
+    assert_int_equal(text[0], '-'); /* 62 */
+}
+
+/* ---- life of an id -------------------------------------------------------------------- */
+
+static void test_topic_id_made_with_the_topic_in_every_partition_and_kept(void **state)
+{
+    struct fx *fx = *state;
+    struct part_registry *reg = open_reg(fx->dir, NULL);
+    struct part_topic *t, *u;
+    assert_int_equal(part_topic_create(reg, "payments", 3, &t), 0);
+    assert_int_equal(part_topic_create(reg, "logs", 1, &u), 0);
+    struct part_topic_id id = *part_topic_id(t);
+    assert_false(id_zero(&id));
+    assert_int_equal(id.b[6] >> 4, 4); /* a version-4 UUID, as Kafka's Uuid.randomUuid */
+    assert_memory_not_equal(&id, part_topic_id(u), sizeof(id));
+    char text[PART_TOPIC_ID_STR], want[64];
+    part_topic_id_str(&id, text);
+    assert_true(text[0] != '-');
+    snprintf(want, sizeof(want), "version: 0\ntopic_id: %s\n", text);
+    for (int p = 0; p < 3; p++)
+        assert_string_equal(meta_text(fx->dir, "payments", p), want);
+    assert_ptr_equal(part_topic_find_id(reg, &id), t);
+    assert_ptr_equal(part_topic_find_id(reg, part_topic_id(u)), u);
+    assert_int_equal(part_registry_close(reg), 0);
+
+    reg = open_reg(fx->dir, NULL); /* a restart: the same id, found by id */
+    t = part_topic_find(reg, "payments", 8);
+    assert_non_null(t);
+    assert_memory_equal(part_topic_id(t), &id, sizeof(id));
+    assert_ptr_equal(part_topic_find_id(reg, &id), t);
+    struct part_topic_id other = id;
+    other.b[15] ^= 1;
+    assert_null(part_topic_find_id(reg, &other));
+    assert_int_equal(part_registry_close(reg), 0);
+}
+
+static void test_topic_id_an_old_topic_without_files_gets_one_that_then_stays(void **state)
+{
+    struct fx *fx = *state;
+    struct part_registry *reg = open_reg(fx->dir, NULL);
+    assert_int_equal(part_topic_create(reg, "old", 2, NULL), 0);
+    assert_int_equal(part_registry_close(reg), 0);
+    for (int p = 0; p < 2; p++) /* as an older broker left it */
+        assert_int_equal(unlink(meta_path(fx->dir, "old", p)), 0);
+
+    char *log;
+    reg = open_reg(fx->dir, &log);
+    assert_non_null(strstr(log, "topic 'old' gets the new topic id"));
+    free(log);
+    struct part_topic *t = part_topic_find(reg, "old", 3);
+    assert_non_null(t);
+    struct part_topic_id id = *part_topic_id(t);
+    assert_false(id_zero(&id));
+    char text[PART_TOPIC_ID_STR];
+    part_topic_id_str(&id, text);
+    assert_non_null(strstr(meta_text(fx->dir, "old", 0), text));
+    assert_string_equal(meta_text(fx->dir, "old", 0), meta_text(fx->dir, "old", 1));
+    assert_int_equal(part_registry_close(reg), 0);
+
+    reg = open_reg(fx->dir, NULL);
+    assert_memory_equal(part_topic_id(part_topic_find(reg, "old", 3)), &id, sizeof(id));
+    assert_int_equal(part_registry_close(reg), 0);
+}
+
+static void test_topic_id_a_missing_file_gets_the_id_the_others_hold(void **state)
+{
+    struct fx *fx = *state;
+    struct part_registry *reg = open_reg(fx->dir, NULL);
+    struct part_topic *t;
+    assert_int_equal(part_topic_create(reg, "half", 3, &t), 0);
+    struct part_topic_id id = *part_topic_id(t);
+    assert_int_equal(part_registry_close(reg), 0);
+    assert_int_equal(unlink(meta_path(fx->dir, "half", 0)), 0); /* a creation cut short */
+
+    char *log;
+    reg = open_reg(fx->dir, &log);
+    assert_non_null(strstr(log, "keeps its topic id"));
+    free(log);
+    assert_memory_equal(part_topic_id(part_topic_find(reg, "half", 4)), &id, sizeof(id));
+    assert_string_equal(meta_text(fx->dir, "half", 0), meta_text(fx->dir, "half", 2));
+    assert_int_equal(part_registry_close(reg), 0);
+}
+
+static void test_topic_id_written_by_hand_is_read_back_byte_for_byte(void **state)
+{
+    struct fx *fx = *state;
+    struct part_registry *reg = open_reg(fx->dir, NULL);
+    assert_int_equal(part_topic_create(reg, "kafka", 2, NULL), 0);
+    assert_int_equal(part_registry_close(reg), 0);
+    write_meta(fx->dir, "kafka", 0, "version: 0\ntopic_id: AAECAwQFBgcICQoLDA0ODw\n");
+    write_meta(fx->dir, "kafka", 1, "version: 0\ntopic_id: AAECAwQFBgcICQoLDA0ODw"); /* no \n */
+    reg = open_reg(fx->dir, NULL);
+    const struct part_topic_id *id = part_topic_id(part_topic_find(reg, "kafka", 5));
+    for (int i = 0; i < 16; i++)
+        assert_int_equal(id->b[i], i);
+    assert_int_equal(part_registry_close(reg), 0);
+}
+
+/* Files that disagree, or that are not Kafka's format: the topic is damaged (reported,
+ * not loaded, not re-created over), the others load. */
+static void test_topic_id_disagreeing_or_bad_files_damage_only_their_topic(void **state)
+{
+    struct fx *fx = *state;
+    static const char *const bad[] = {
+        "version: 0\ntopic_id: AAECAwQFBgcICQoLDA0ODx\n", /* padding bits set */
+        "version: 1\ntopic_id: AAECAwQFBgcICQoLDA0ODw\n", /* a version we do not know */
+        "version: 0\ntopic_id: AAAAAAAAAAAAAAAAAAAAAA\n", /* the zero id means "none" */
+        "version: 0\ntopic_id: AAECAwQFBgcICQoLDA0OD\n",  /* 21 characters */
+        "version: 0\ntopic_id: AAECAwQFBgcICQoLDA0O+w\n", /* '+' is not URL-safe base64 */
+        "version: 0\ntopic_id: _____________________w\n", /* valid, but not partition 0's */
+    };
+    struct part_registry *reg = open_reg(fx->dir, NULL);
+    assert_int_equal(part_topic_create(reg, "good", 1, NULL), 0);
+    assert_int_equal(part_topic_create(reg, "mixed", 2, NULL), 0);
+    assert_int_equal(part_registry_close(reg), 0);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        write_meta(fx->dir, "mixed", 1, bad[i]);
+        char *log;
+        reg = open_reg(fx->dir, &log);
+        assert_non_null(strstr(log, "mixed"));
+        free(log);
+        assert_null(part_topic_find(reg, "mixed", 5));
+        assert_non_null(part_topic_find(reg, "good", 4));
+        assert_int_equal(part_topic_create(reg, "mixed", 2, NULL), -EEXIST);
+        assert_int_equal(part_registry_close(reg), 0);
+    }
+}
+
+static void test_topic_id_many_topics_all_found_by_id(void **state)
+{
+    struct fx *fx = *state;
+    enum { N = 130 }; /* past the index's first growth (64 buckets, 2 topics a bucket) */
+    static struct part_topic_id ids[N];
+    struct part_registry *reg = open_reg(fx->dir, NULL);
+    for (int i = 0; i < N; i++) {
+        char name[32];
+        struct part_topic *t;
+        snprintf(name, sizeof(name), "t%03d", i);
+        assert_int_equal(part_topic_create(reg, name, 1, &t), 0);
+        ids[i] = *part_topic_id(t);
+    }
+    for (int i = 0; i < N; i++) {
+        struct part_topic *t = part_topic_find_id(reg, &ids[i]);
+        char name[32];
+        snprintf(name, sizeof(name), "t%03d", i);
+        assert_non_null(t);
+        assert_string_equal(part_topic_name(t), name);
+    }
+    assert_int_equal(part_registry_close(reg), 0);
+}
+
+int main(void)
+{
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_topic_id_text_form_is_kafkas_base64url_without_padding),
+        T(test_topic_id_made_with_the_topic_in_every_partition_and_kept),
+        T(test_topic_id_an_old_topic_without_files_gets_one_that_then_stays),
+        T(test_topic_id_a_missing_file_gets_the_id_the_others_hold),
+        T(test_topic_id_written_by_hand_is_read_back_byte_for_byte),
+        T(test_topic_id_disagreeing_or_bad_files_damage_only_their_topic),
+        T(test_topic_id_many_topics_all_found_by_id),
+    };
+#undef T
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
