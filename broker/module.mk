@@ -4,6 +4,7 @@
 #   broker/core          the core: process, loops, connections, answers  -> libbrk_core.a
 #                        in order, parked requests, storage services
 #   broker/native/codec  native protocol: frames + blocking client (np_) -> libbrk_np.a
+#                        (its client's TLS and SASL halves use zeroCopy and broker/security)
 #   broker/native/serve  the native door (brk_native_)                   -> libbrk_native.a
 #   broker/kafka         Kafka protocol codec + group coordinator (kp_)   -> libbrk_kafka.a
 #   broker/kafka/serve   the Kafka door (brk_kafka_)                     -> libbrk_kafka_serve.a
@@ -13,7 +14,8 @@
 #   broker               main.c composes core + doors                     -> kafka_broker
 #
 # Dependencies point one way: door -> core -> storage modules; a codec half depends on
-# common/ only. The broker's tests (broker/tests/) are end-to-end: they start
+# common/ only (the native client's TLS and SASL files aside: they are separate objects, so
+# a program that never calls them links neither OpenSSL nor broker/security). The broker's tests (broker/tests/) are end-to-end: they start
 # build/bin/kafka_broker on an ephemeral 127.0.0.1 port and drive it over the network.
 
 BRK_STORAGE := partitioning appendLog mmap threadCore zeroCopy common
@@ -21,7 +23,7 @@ BRK_CORE := broker/core broker/security
 
 include broker/security/module.mk
 
-$(eval $(call kc_module,broker/native/codec,brk_np,common,))
+$(eval $(call kc_module,broker/native/codec,brk_np,broker/security zeroCopy common,))
 $(eval $(call kc_module,broker/kafka,brk_kafka,common,))
 include broker/kafka/codec/module.mk
 $(eval $(call kc_module,broker/core,brk_core,broker/security $(BRK_STORAGE),))
@@ -32,7 +34,7 @@ include broker/http/codec/module.mk
 $(eval $(call kc_module,broker/http/serve,brk_http,$(BRK_CORE) broker/http/codec $(BRK_STORAGE),))
 
 broker/cli_LDLIBS := -ledit
-$(eval $(call kc_module,broker/cli,brk_cli,broker/native/codec broker/http/codec common,kafka_cli))
+$(eval $(call kc_module,broker/cli,brk_cli,broker/native/codec broker/http/codec broker/security zeroCopy common,kafka_cli))
 
 broker_RUN_ARGS ?=
 $(eval $(call kc_module,broker,brk,broker/http/serve broker/kafka/serve broker/native/serve $(BRK_CORE) broker/http/codec broker/kafka broker/native/codec $(BRK_STORAGE),kafka_broker))
