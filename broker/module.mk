@@ -27,7 +27,7 @@ $(eval $(call kc_module,broker/native/codec,brk_np,broker/security zeroCopy comm
 $(eval $(call kc_module,broker/kafka,brk_kafka,common,))
 include broker/kafka/codec/module.mk
 $(eval $(call kc_module,broker/core,brk_core,broker/security $(BRK_STORAGE),))
-$(eval $(call kc_module,broker/native/serve,brk_native,$(BRK_CORE) broker/native/codec $(BRK_STORAGE),))
+$(eval $(call kc_module,broker/native/serve,brk_native,broker/native/codec $(BRK_CORE) $(BRK_STORAGE),))
 $(eval $(call kc_module,broker/kafka/serve,brk_kafka_serve,$(BRK_CORE) broker/kafka $(BRK_STORAGE),))
 
 include broker/http/codec/module.mk
@@ -37,4 +37,4 @@ broker/cli_LDLIBS := -ledit
 $(eval $(call kc_module,broker/cli,brk_cli,broker/native/codec broker/http/codec broker/security zeroCopy common,kafka_cli))
 
 broker_RUN_ARGS ?=
-$(eval $(call kc_module,broker,brk,broker/http/serve broker/kafka/serve broker/native/serve $(BRK_CORE) broker/http/codec broker/kafka broker/native/codec $(BRK_STORAGE),kafka_broker))
+$(eval $(call kc_module,broker,brk,broker/http/serve broker/kafka/serve broker/native/serve broker/native/codec $(BRK_CORE) broker/http/codec broker/kafka $(BRK_STORAGE),kafka_broker))
