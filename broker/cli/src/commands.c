@@ -67,11 +67,20 @@ int cli__report(struct cli *cli, int rc)
             cli__disconnect(cli); /* the broker closes it */
         return no_sasl ? CLI_EAUTH : CLI_EBROKER;
     }
-    /* -EPROTO: the client said why (a TLS answer to a plaintext request) */
+    /* TLS 1.3 tells a client that the broker refused its certificate only after the
+     * handshake: as an alert (or a closed connection) instead of the first answer. */
+    bool tls_refused = cli->client.tls && !cli->client.got_frame &&
+                       (rc == -EPROTO || rc == -ECONNRESET);
+    /* -EPROTO: the client said why (a TLS alert; a TLS answer to a plaintext request) */
     fprintf(cli->err, "error: connection to %s failed: %s%s\n", cli->addr,
             rc == -EPROTO && cli->client.errmsg[0] ? cli->client.errmsg : np_strerror(rc),
-            rc == -ECONNRESET && !cli->sec.tls ? " (if it is a TLS listener, give --tls-ca)"
-                                               : "");
+            tls_refused ? " (before any answer: did the broker refuse our certificate?)"
+            : rc == -ECONNRESET && !cli->sec.tls ? " (if it is a TLS listener, give --tls-ca)"
+                                                 : "");
+    if (tls_refused) {
+        cli__disconnect(cli);
+        return CLI_EAUTH;
+    }
     cli__disconnect(cli); /* the stream is no longer trustworthy: reconnect next time */
     return CLI_ENET;
 }

@@ -21,7 +21,10 @@
 
 static ssize_t tls_recv(struct np_client *c, void *buf, size_t len)
 {
-    return zc_tls_read(c->tls, buf, len); /* > 0, 0 the end, -EAGAIN, < 0 */
+    ssize_t n = zc_tls_read(c->tls, buf, len); /* > 0, 0 the end, -EAGAIN, < 0 */
+    if (n < 0 && n != -EAGAIN) /* e.g. the broker's alert: "tlsv13 alert unknown ca" */
+        snprintf(c->errmsg, sizeof(c->errmsg), "TLS: %s", zc_tls_error(c->tls));
+    return n;
 }
 
 static ssize_t tls_send(struct np_client *c, const void *buf, size_t len)
