@@ -341,6 +341,7 @@ static void test_0011_handshake_rules(void **state)
     assert_int_equal(kb_client_sec(b, kb_port(b, "PLAINTEXT"), NULL, NULL, NULL, NULL, &c), 0);
     assert_int_equal(np_client_sasl_handshake(&c, "PLAIN", &hs), NP_ERR(NP_E_ILLEGAL_SASL_STATE));
     assert_non_null(strstr(c.errmsg, "does not use SASL"));
+    assert_int_equal(np_client_sasl_authenticate(&c, "x", 1, &ar), NP_ERR(NP_E_ILLEGAL_SASL_STATE));
     assert_int_equal(np_client_ping(&c, "still", 5), 0);
     np_client_close(&c);
 }

@@ -48,6 +48,18 @@ bool native__refused_before_auth(const struct native_out *o, int cmd, uint32_t c
     return true;
 }
 
+/* SASL on a PLAINTEXT or SSL listener: refused (as Kafka refuses a SaslHandshake there), and
+ * harmless, so the connection goes on. true when refused. */
+static bool not_a_sasl_listener(const struct native_out *o, int cmd, uint32_t corr)
+{
+    enum brk_secproto p = brk_conn_secproto(o->c);
+    if (brk_secproto_sasl(p))
+        return false;
+    native__error(o, cmd, corr, NP_E_ILLEGAL_SASL_STATE, -1, -1,
+                  "this listener (%s) does not use SASL", brk_secproto_name(p));
+    return true;
+}
+
 /* ---- 10 sasl-handshake --------------------------------------------------------------------- */
 
 /* "PLAIN, SCRAM-SHA-256" into buf. */
@@ -72,12 +84,8 @@ void native__sasl_handshake(const struct native_out *o, uint32_t corr, const uin
                       "bad sasl-handshake body");
         return;
     }
-    if (!brk_secproto_sasl(brk_conn_secproto(o->c))) {
-        native__error(o, NP_SASL_HANDSHAKE, corr, NP_E_ILLEGAL_SASL_STATE, -1, -1,
-                      "this listener (%s) does not use SASL",
-                      brk_secproto_name(brk_conn_secproto(o->c)));
+    if (not_a_sasl_listener(o, NP_SASL_HANDSHAKE, corr))
         return;
-    }
     rc = brk_sasl_begin(o->c, (const char *)req.mechanism.p, (size_t)req.mechanism.len);
     if (rc == 0) {
         np_encode_sasl_handshake_resp(native__w(o), corr, NP_E_NONE, NULL, names, nm);
@@ -112,6 +120,8 @@ void native__sasl_authenticate(const struct native_out *o, uint32_t corr, const 
                       "bad sasl-authenticate body");
         return;
     }
+    if (not_a_sasl_listener(o, NP_SASL_AUTHENTICATE, corr))
+        return;
     int rc = brk_sasl_step(o->c, req.auth_bytes.p, (size_t)req.auth_bytes.len, &out, &out_len,
                            &client_message);
     if (rc >= 0) { /* 0: the mechanism wants another message; 1: authenticated */
