@@ -179,6 +179,40 @@ static void test_0012_expired_broker_certificate_is_refused(void **state)
                "certificate has expired");
 }
 
+/* A pipeline far larger than the socket buffers, through TLS: 32 MiB of pings sent in one
+ * flush, echoed back. The broker stops reading while its answers are not read, so the
+ * client must read while it writes - through the session (np_client_flush). */
+static void test_0012_pipelining_over_tls_reads_while_it_writes(void **state)
+{
+    struct kb_broker *b = *state;
+    enum { N = 4096, SIZE = 8192 };
+    static uint8_t payload[SIZE];
+    struct np_client c;
+    struct np_frame f;
+    kb_certs(b);
+    start_ssl(b, "server.pem", NULL);
+    struct zc_tls_ctx *ctx = kb_tls_client(b, "ca.pem", NULL);
+    assert_int_equal(kb_client_sec(b, b->port, ctx, NULL, NULL, NULL, &c), 0);
+    for (int i = 0; i < SIZE; i++)
+        payload[i] = (uint8_t)(i * 7);
+    uint32_t first = np_client_next_corr(&c) + 1;
+    for (int i = 0; i < N; i++) {
+        struct np_ping_req req = {{payload, SIZE}};
+        np_encode_ping(np_client_out(&c), np_client_next_corr(&c), &req);
+    }
+    assert_int_equal(np_client_flush(&c), 0);
+    for (int i = 0; i < N; i++) {
+        struct np_ping_resp resp;
+        assert_int_equal(np_client_recv(&c, &f), 0);
+        assert_int_equal(f.h.corr, first + (uint32_t)i);
+        assert_int_equal(np_decode_ping_resp(f.body, f.body_len, &resp), 0);
+        assert_int_equal(resp.payload.len, SIZE);
+        assert_memory_equal(resp.payload.p, payload, SIZE);
+    }
+    np_client_close(&c);
+    zc_tls_ctx_free(ctx);
+}
+
 /* ---- stalled handshakes ---------------------------------------------------------------------- */
 
 /* The first bytes of a real ClientHello, as an OpenSSL client writes them. */
@@ -266,6 +300,8 @@ int main(void)
                                         kb_teardown),
         cmocka_unit_test_setup_teardown(test_0012_expired_broker_certificate_is_refused, kb_setup,
                                         kb_teardown),
+        cmocka_unit_test_setup_teardown(test_0012_pipelining_over_tls_reads_while_it_writes,
+                                        kb_setup, kb_teardown),
         cmocka_unit_test_setup_teardown(test_0012_stalled_handshakes_cost_bounded_memory_and_time_out,
                                         kb_setup, kb_teardown),
     };

@@ -119,10 +119,13 @@ int native__topic(const struct native_out *o, int cmd, uint32_t corr, struct kc_
     }
     /* A write to a missing topic creates it (auto.create.topics.enable), if the principal
      * may create topics: ask the registry first, so that creating is judged apart. */
-    if (write && brk_server_config(srv)->auto_create_topics &&
-        brk_topic_get(srv, (const char *)name.p, (size_t)name.len, false, t) == KC_ENOTOPIC &&
-        native__allow_create(o, cmd, corr, name) != 0)
-        return -1;
+    if (write && brk_server_config(srv)->auto_create_topics) {
+        int rc = brk_topic_get(srv, (const char *)name.p, (size_t)name.len, false, t);
+        if (rc == 0)
+            return 0; /* it exists: the usual case, one lookup */
+        if (rc == KC_ENOTOPIC && native__allow_create(o, cmd, corr, name) != 0)
+            return -1;
+    }
     return topic_lookup(o, cmd, corr, name, write, t);
 }
 
