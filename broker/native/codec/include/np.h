@@ -30,6 +30,9 @@
  *    space they travel as NP_ERR(code), below -2000, apart from -errno and KC_* codes;
  *    np_strerror() names all three kinds.
  *
+ * Commands 10 and 11 carry a SASL exchange (Kafka's SaslHandshake and SaslAuthenticate);
+ * src/sasl.c. Their mechanism list is walked with np_sasl_mechanisms_next, like metadata.
+ *
  * How it differs from Kafka: one small fixed header instead of Kafka's versioned request
  * headers with a client id; a version per connection-frame instead of per API; one record
  * per produce in command 1 (command 5 carries a Kafka RecordBatch v2 unchanged, which is
