@@ -70,9 +70,9 @@ struct zc_tls_config {
                                           * (default: check the server's name) or "" */
     /* librdkafka's client names, for a certificate and its key in two PEM files (what
      * openssl and most CAs hand out) instead of one keystore: */
-    const char *certificate_location;    /* ssl.certificate.location: certificate + chain */
-    const char *key_location;            /* ssl.key.location: its private key (NULL: in the
-                                          * certificate's file) */
+    const char *certificate_location; /* ssl.certificate.location: certificate + chain */
+    const char *key_location;         /* ssl.key.location: its private key (NULL: in the
+                                       * certificate's file) */
     bool no_ktls; /* not a Kafka setting: never try kernel TLS (benchmarks, tests) */
 };
 

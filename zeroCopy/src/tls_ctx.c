@@ -181,8 +181,8 @@ static int load_keystore(SSL_CTX *ctx, const struct zc_tls_config *c, char *err,
     if (SSL_CTX_use_certificate_chain_file(ctx, chain) != 1)
         rc = fail(err, cap, "%s %s: no certificate chain", what, chain);
     else if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1)
-        rc = fail(err, cap, "%s %s: cannot read the private key", key == chain ? what
-                  : "ssl.key.location", key);
+        rc = fail(err, cap, "%s %s: cannot read the private key",
+                  key == chain ? what : "ssl.key.location", key);
     else if (SSL_CTX_check_private_key(ctx) != 1)
         rc = fail(err, cap, "%s %s: the key does not match the certificate", what, chain);
     /* the password is needed only to load the key: drop the pointer to it */

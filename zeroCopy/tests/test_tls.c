@@ -297,12 +297,12 @@ static void test_tls_client_cert_and_key_in_two_files(void **state)
     struct zc_tls_ctx *sctx = tls_fx_server(fx->dir, "required"), *cctx;
     char err[256];
     struct zc_tls_config cfg = {0};
-    assert_int_equal(zc_tls_config_set(&cfg, "ssl.truststore.location",
-                                       tls_fx_path(fx->dir, "ca.pem")), 0);
-    assert_int_equal(zc_tls_config_set(&cfg, "ssl.certificate.location",
-                                       tls_fx_path(fx->dir, "client.crt")), 0);
-    assert_int_equal(zc_tls_config_set(&cfg, "ssl.key.location",
-                                       tls_fx_path(fx->dir, "client.key")), 0);
+    assert_int_equal(
+        zc_tls_config_set(&cfg, "ssl.truststore.location", tls_fx_path(fx->dir, "ca.pem")), 0);
+    assert_int_equal(
+        zc_tls_config_set(&cfg, "ssl.certificate.location", tls_fx_path(fx->dir, "client.crt")), 0);
+    assert_int_equal(
+        zc_tls_config_set(&cfg, "ssl.key.location", tls_fx_path(fx->dir, "client.key")), 0);
     assert_int_equal(zc_tls_ctx_new(&cfg, false, &cctx, err, sizeof(err)), 0);
     struct pair p;
     pair_open(&p, sctx, cctx, "localhost");
@@ -609,8 +609,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_tls_handshake_tls13_and_tls12_carry_data, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_tls_client_cert_and_key_in_two_files, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_tls_client_cert_and_key_in_two_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tls_mutual_auth_gives_subject_and_refuses_others,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_tls_client_refuses_bad_server_certificates, setup,

@@ -70,8 +70,9 @@ static int sasl_init(struct cli *cli)
     if (!s->sasl_mechanism && !s->sasl_username && !s->sasl_password_file)
         return CLI_OK;
     if (!s->sasl_mechanism || sec_sasl_mech_parse(s->sasl_mechanism, &mech) != 0) {
-        fprintf(cli->err, "error: --sasl-mechanism must be PLAIN, SCRAM-SHA-256 or "
-                          "SCRAM-SHA-512%s%s\n",
+        fprintf(cli->err,
+                "error: --sasl-mechanism must be PLAIN, SCRAM-SHA-256 or "
+                "SCRAM-SHA-512%s%s\n",
                 s->sasl_mechanism ? ", not " : "", s->sasl_mechanism ? s->sasl_mechanism : "");
         return CLI_EUSAGE;
     }
@@ -82,8 +83,10 @@ static int sasl_init(struct cli *cli)
     if (s->sasl_password_file)
         return read_password_file(cli, s->sasl_password_file, &s->sasl_password);
     if (!env || !*env || strlen(env) > CLI_PASSWORD_MAX) {
-        fprintf(cli->err, "error: no SASL password: give --sasl-password-file FILE or set %s "
-                          "(never on the command line)\n", CLI_PASSWORD_ENV);
+        fprintf(cli->err,
+                "error: no SASL password: give --sasl-password-file FILE or set %s "
+                "(never on the command line)\n",
+                CLI_PASSWORD_ENV);
         return CLI_EUSAGE;
     }
     if (!(s->sasl_password = strdup(env)))

@@ -51,8 +51,8 @@ static void tls_close(struct np_client *c)
     c->tls = NULL;
 }
 
-static const struct np_transport np_tls = {"tls", tls_recv, tls_send, tls_flush, tls_events,
-                                           tls_close};
+static const struct np_transport np_tls = {"tls",     tls_recv,   tls_send,
+                                           tls_flush, tls_events, tls_close};
 
 /* Wait for what the handshake waits for; -ETIMEDOUT once the deadline has passed. */
 static int handshake_wait(struct np_client *c, int64_t deadline)
@@ -100,8 +100,7 @@ int np_client_start_tls(struct np_client *c, struct zc_tls_ctx *ctx, const char 
     }
     if (rc == -ETIMEDOUT)
         snprintf(c->errmsg, sizeof(c->errmsg),
-                 "TLS handshake: no answer within %d ms (is this a TLS listener?)",
-                 c->timeout_ms);
+                 "TLS handshake: no answer within %d ms (is this a TLS listener?)", c->timeout_ms);
     else
         snprintf(c->errmsg, sizeof(c->errmsg), "%s", zc_tls_error(c->tls));
     return rc;

@@ -49,8 +49,7 @@ void np__write_mechanisms(struct kc_writer *w, const char *const *names, int n)
         kc_write_cstr(w, names[i]);
 }
 
-int np_sasl_mechanisms_next(const struct np_sasl_mechanisms *m, size_t *pos,
-                            struct kc_slice *name)
+int np_sasl_mechanisms_next(const struct np_sasl_mechanisms *m, size_t *pos, struct kc_slice *name)
 {
     struct kc_reader r;
     if (*pos >= m->len)

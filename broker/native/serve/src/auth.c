@@ -44,7 +44,8 @@ bool native__refused_before_auth(const struct native_out *o, int cmd, uint32_t c
                 np_cmd_name(cmd), proto);
     native__error(o, cmd, corr, NP_E_ILLEGAL_SASL_STATE, -1, -1,
                   "this listener (%s) needs SASL authentication first: sasl-handshake (10), "
-                  "then sasl-authenticate (11); closing the connection", proto);
+                  "then sasl-authenticate (11); closing the connection",
+                  proto);
     return true;
 }
 
@@ -72,8 +73,7 @@ static const char *mechs_text(const char *const *names, int n, char *buf, size_t
     return n ? buf : "none";
 }
 
-void native__sasl_handshake(const struct native_out *o, uint32_t corr, const uint8_t *b,
-                            size_t n)
+void native__sasl_handshake(const struct native_out *o, uint32_t corr, const uint8_t *b, size_t n)
 {
     struct np_sasl_handshake_req req;
     const char *names[NATIVE_MECHS_MAX];
@@ -133,8 +133,8 @@ void native__sasl_authenticate(const struct native_out *o, uint32_t corr, const 
         native__error(o, NP_SASL_AUTHENTICATE, corr, NP_E_ILLEGAL_SASL_STATE, -1, -1,
                       "no SASL exchange in progress: send sasl-handshake (10) first");
     else /* the mechanism's generic text: never which part (user, password) was wrong */
-        native__error(o, NP_SASL_AUTHENTICATE, corr, NP_E_SASL_AUTHENTICATION_FAILED, -1, -1,
-                      "%s", client_message ? client_message : "authentication failed");
+        native__error(o, NP_SASL_AUTHENTICATE, corr, NP_E_SASL_AUTHENTICATION_FAILED, -1, -1, "%s",
+                      client_message ? client_message : "authentication failed");
     brk_conn_close_failed_auth(o->c);
 }
 
@@ -144,8 +144,8 @@ static int denied(const struct native_out *o, int cmd, uint32_t corr, int code, 
                   const char *what, struct kc_slice name)
 {
     native__error(o, cmd, corr, code, -1, -1, "%s is not authorized to %s %s '%.*s'",
-                  brk_conn_principal(o->c), sec_acl_op_name(op), what,
-                  (int)KC_MIN(name.len, 300), name.p);
+                  brk_conn_principal(o->c), sec_acl_op_name(op), what, (int)KC_MIN(name.len, 300),
+                  name.p);
     return -1;
 }
 
@@ -167,8 +167,7 @@ int native__allow_group(const struct native_out *o, int cmd, uint32_t corr, int 
 
 /* Kafka's rule for creating a topic (CreateTopics, and auto-creation by Metadata): CREATE
  * on the cluster, or else CREATE on that topic. */
-int native__allow_create(const struct native_out *o, int cmd, uint32_t corr,
-                         struct kc_slice name)
+int native__allow_create(const struct native_out *o, int cmd, uint32_t corr, struct kc_slice name)
 {
     if (brk_authorize_quiet(o->c, SEC_OP_CREATE, SEC_RES_CLUSTER, SEC_CLUSTER_NAME,
                             strlen(SEC_CLUSTER_NAME)))
