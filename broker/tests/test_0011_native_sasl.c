@@ -116,6 +116,13 @@ static void test_0011_each_mechanism_on_each_sasl_listener_serves(void **state)
             unsetenv("KAFKA_CLI_SASL_PASSWORD");
         }
     }
+    /* the load test: each producer's connection authenticates on its own */
+    const char *const scram[] = {"--tls-ca", ca, "--sasl-mechanism", "SCRAM-SHA-512",
+                                 "--sasl-username", "alice", "--sasl-password-file", pw, NULL};
+    expect_cli(b, b->addr, scram,
+               ARGS("test", "load", "2000", "--size", "64", "--batch", "10", "--producers", "3",
+                    "--verify"),
+               0, NULL, NULL);
     assert_true(kb_log_has(b, "authenticated as User:alice (SCRAM-SHA-512)"));
     assert_true(kb_log_has(b, "authenticated as User:alice (PLAIN)"));
     assert_false(kb_log_has(b, PASSWORD));
