@@ -75,6 +75,9 @@ def native_requests(batch):
         "metadata_one": req(7, 10, s16("logs")),
         "ping": req(8, 11, b32("hi")),
         "info": req(9, 12, b""),
+        "sasl_handshake": req(10, 13, s16("SCRAM-SHA-256")),
+        "sasl_authenticate": req(11, 14, b32("n,,n=alice,r=fyko+d2lbbFgONRv9qkxdawL")),
+        "sasl_plain": req(11, 15, b32(b"\0alice\0alice-secret")),
     }
 
 
@@ -96,6 +99,13 @@ def native_responses(batch):
         "info": resp(9, 10, 0, s16("0.1.0") + struct.pack(">iiii", 104857600, 1048588, 1, 2)),
         "error_consume": resp(2, 11, 2, s16("offset 3 is the end of logs-0") + struct.pack(">qq", 0, 3)),
         "error_produce": resp(1, 12, 3, s16("topic 'nope' does not exist")),
+        "sasl_handshake": resp(10, 13, 0, struct.pack(">i", 3) + s16("PLAIN")
+                               + s16("SCRAM-SHA-256") + s16("SCRAM-SHA-512")),
+        "sasl_unsupported": resp(10, 14, 33, s16("SASL mechanism 'GSSAPI' is not enabled")
+                                 + struct.pack(">i", 1) + s16("PLAIN")),
+        "sasl_authenticate": resp(11, 15, 0, b32("r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,"
+                                                 "s=QSXCR+Q6sek8bf92,i=4096")),
+        "sasl_failed": resp(11, 16, 58, s16("Authentication failed: Invalid username or password")),
     }
 
 

@@ -197,7 +197,8 @@ void brk__loop_free_conns(struct brk_loop *bl);
 
 /* Open a TLS session on a connection of a TLS listener (adopt). 0 or -ENOMEM. */
 int brk__tls_start(struct brk_conn *c);
-/* Advance c's handshake: 1 done, 0 waiting, < 0 killed. Loop thread. */
+/* Advance c's handshake: 1 done, 0 waiting, < 0 failed: the session is gone and c closes
+ * as a refusal (the alert OpenSSL wrote goes out, then a lingering close). Loop thread. */
 int brk__tls_handshake(struct brk_conn *c);
 /* recv() through the connection's transport: > 0, 0 EOF, -EAGAIN, < 0 error. */
 ssize_t brk__conn_recv(struct brk_conn *c, void *buf, size_t len);

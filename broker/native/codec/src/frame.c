@@ -17,6 +17,7 @@ static const char *const np_cmd_names[NP_CMD_COUNT] = {
     [NP_FETCH_OFFSET] = "fetch-offset",   [NP_PRODUCE_BATCH] = "produce-batch",
     [NP_CONSUME_BATCH] = "consume-batch", [NP_METADATA] = "metadata",
     [NP_PING] = "ping",                   [NP_INFO] = "info",
+    [NP_SASL_HANDSHAKE] = "sasl-handshake", [NP_SASL_AUTHENTICATE] = "sasl-authenticate",
 };
 
 const char *np_cmd_name(int cmd)
