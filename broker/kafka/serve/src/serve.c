@@ -66,7 +66,9 @@ static int kafka_frame(struct brk_conn *c, const uint8_t *p, size_t len, size_t 
 {
     size_t max = brk_server_config(brk_conn_server(c))->socket_request_max_bytes;
     int rc = kp_frame_check(p, len, KP_REQUEST_HEADER_MIN, max, frame_len);
-    if (rc == KC_ETOOLARGE)
+    if (rc == KC_ENEEDMORE && len >= 4)
+        *frame_len = 4 + (size_t)kc_load_be32(p); /* its size, checked: the core makes room */
+    else if (rc == KC_ETOOLARGE)
         kc_log_info("%s: a Kafka request of %u bytes exceeds socket.request.max.bytes (%zu); "
                     "closing", brk_conn_peer(c), kc_load_be32(p) + 4u, max);
     else if (rc == KC_EMALFORMED)
