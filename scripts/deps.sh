@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # scripts/deps.sh SET: make sure the Debian packages a task needs are installed.
 #
-#   build  compile everything (compiler, cmocka, libbsd, libedit, OpenSSL 3's headers)
+#   build  compile everything (compiler, cmocka, libbsd, libedit, OpenSSL 3's headers, the
+#          ZooKeeper C client)
 #   test   run the test suite (adds the real Kafka clients: kcat, librdkafka, Node.js,
 #          kafka-python; Valgrind; the openssl CLI that makes the TLS tests' certificates;
 #          and the Prometheus parsers the /metrics text is checked with: the Python client,
-#          and promtool - see below)
+#          and promtool - see below; a ZooKeeper server, Java, for the cluster's tests)
 #   bench  run the benchmarks (adds the peers: Redis, NATS, gnuplot)
 #   fuzz   the libFuzzer targets (clang and its runtime)
 #   all    everything above
@@ -14,8 +15,8 @@
 # impossible the script stops and prints the exact command to run.
 set -euo pipefail
 
-build=(gcc make pkg-config libcmocka-dev libbsd-dev libedit-dev libssl-dev)
-test=(kcat librdkafka-dev nodejs npm python3 procps valgrind python3-prometheus-client openssl python3-kafka)
+build=(gcc make pkg-config libcmocka-dev libbsd-dev libedit-dev libssl-dev libzookeeper-mt-dev)
+test=(kcat librdkafka-dev nodejs npm python3 procps valgrind python3-prometheus-client openssl python3-kafka zookeeper)
 bench=(redis-server redis-tools nats-server libnats-dev gnuplot-nox valgrind)
 fuzz=(clang libclang-rt-14-dev)
 
