@@ -35,9 +35,10 @@
  *  - One thread at a time calls clu_poll (notes are delivered in order, exactly once).
  *
  * What a broker is told, and what it must do:
- *  - on_session(up): up = registered with a broker epoch. down = this broker's session
- *    expired, or it has been cut off from ZooKeeper so long that it may have expired (a
- *    third of the session timeout: see README "Session loss"): STOP ACTING AS LEADER of
+ *  - on_session(up): up = registered with a broker epoch (the first note after clu_open;
+ *    again after every re-registration, with the new epoch). down = this broker's session
+ *    expired, or it has been cut off from ZooKeeper so long that it may soon expire (a
+ *    sixth of the session timeout: see README "Session loss"): STOP ACTING AS LEADER of
  *    every partition until a partition note says otherwise. After up, every partition's
  *    state is delivered again, changed or not.
  *  - on_partition: the state of one partition (leader, leader epoch, partition epoch,
@@ -67,14 +68,14 @@ struct clu;
 #define CLU_MAX_OPS_PER_MULTI_DEFAULT  500   /* operations in one ZooKeeper transaction */
 
 /* Test seams. A test freezes a controller at an exact point to make it a zombie, or
- * "crashes" it half-way through a multi-transaction event. Leave NULL in production. */
+ * "crashes" it half-way through an event written in several transactions. Leave NULL in
+ * production. */
 struct clu_test_hooks {
     /* Called on the cluster thread before each multi-transaction a controller writes;
-     * `multi` counts them from 1 within one event. May block (that is its purpose). */
-    void (*before_write)(void *arg, int32_t broker_id, int multi);
-    /* After this many multi-transactions (counted over the instance's life), close the
-     * ZooKeeper session abruptly and stop doing anything: a crash. 0: never. */
-    int crash_after_multis;
+     * `multi` counts them from 1 within one event. It may block (to freeze the controller:
+     * its session stays alive meanwhile). Returning false crashes the instance instead of
+     * writing: its ZooKeeper session is closed at once and it does nothing more. */
+    bool (*before_write)(void *arg, int32_t broker_id, int multi);
     void *arg;
 };
 

@@ -429,6 +429,12 @@ int clu_open(const struct clu_config *cfg, struct clu **out)
     cl->resend = true;
     cl->status.sessions = 1;
     clu__status_update(cl);
+    struct clu_note *up = clu__note_new(CLU_NOTE_SESSION);
+    if (up) {
+        up->u.session.up = true;
+        up->u.session.epoch = cl->broker_epoch;
+    }
+    clu__note_push(cl, up); /* the first note a broker gets: registered, at this epoch */
     if ((rc = -pthread_create(&cl->thread, NULL, clu__main, cl)) != 0)
         goto fail;
     cl->thread_started = true;

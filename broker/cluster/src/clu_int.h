@@ -37,6 +37,8 @@
 #define CLU_RETRY_MIN_MS     50        /* backoff after a failed step, doubling to... */
 #define CLU_RETRY_MAX_MS     2000
 #define CLU_REQUEST_ATTEMPTS 3 /* a request whose writes keep failing is refused after this */
+/* Disconnected this long, a broker stops leading (loop.c: check_cut_off). */
+#define CLU_CUT_OFF_MS(cl) ((cl)->cfg.session_timeout_ms / 6)
 
 /* ---- the inbox: what the watcher and the API hand to the cluster thread ---- */
 
@@ -230,7 +232,6 @@ struct clu {
     unsigned dirty;
     int64_t retry_at_ms; /* 0: no pending retry */
     int backoff_ms;
-    int total_multis; /* for crash_after_multis */
     char *buf;        /* CLU_ZNODE_MAX bytes for reads */
     struct clu_view view;
     struct clu_live_broker *live; /* the last /brokers/ids read, for the controller */

@@ -13,6 +13,7 @@
 #ifndef CLU_JW_H
 #define CLU_JW_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,9 +33,9 @@ int clu__jr_int(const struct clu_json *j, uint32_t obj, const char *key, int64_t
 int clu__jr_i32(const struct clu_json *j, uint32_t obj, const char *key, int32_t min, int32_t max,
                 int32_t *out);
 int clu__jr_str(const struct clu_json *j, uint32_t obj, const char *key, char *buf, size_t cap);
-/* An array of distinct ints in [min, max], at most cap of them. */
+/* An array of ints in [min, max], at most cap of them; `distinct`: no value twice. */
 int clu__jr_ints(const struct clu_json *j, uint32_t arr, int32_t min, int32_t max, int32_t *out,
-                 int cap, int *n);
+                 int cap, int *n, bool distinct);
 /* Parse a whole body whose top level must be an object. */
 int clu__jr_object(struct clu_json *j, const char *p, size_t len);
 

@@ -34,11 +34,11 @@
 #include "clu_int.h"
 #include "kc_common.h"
 
-/* The test seam: die after the Nth transaction (see clu.h). */
+/* The test seam: die before this transaction (see clu.h). */
 static void crash(struct clu *cl)
 {
-    kc_log_warn("cluster: broker %d: test hook: crashing after %d transactions",
-                (int)cl->cfg.broker_id, cl->total_multis);
+    kc_log_warn("cluster: broker %d: test hook: crashing before transaction %d of this event",
+                (int)cl->cfg.broker_id, cl->c.multis);
     cl->crashed = true;
     cl->c.active = false;
     repl_ctl_fini(&cl->c.ctl);
@@ -116,14 +116,13 @@ static int write_chunk(struct clu *cl, size_t op0, size_t op1, struct clu_reques
         if (rq)
             zoo_set_op_init(&ops[n - 1], rq_path, (const char *)kc_writer_data(&w),
                             (int)kc_writer_len(&w), -1, NULL);
-        if (cl->cfg.hooks && cl->cfg.hooks->before_write)
-            cl->cfg.hooks->before_write(cl->cfg.hooks->arg, cl->cfg.broker_id, ++c->multis);
-        int zrc = zoo_multi(cl->zh, n, ops, res);
-        cl->total_multis += zrc == ZOK;
-        rc = zrc == ZOK ? 0 : failure(cl, zrc, res, n, rq != NULL, ops);
-        if (zrc == ZOK && cl->cfg.hooks && cl->total_multis == cl->cfg.hooks->crash_after_multis) {
+        const struct clu_test_hooks *hk = cl->cfg.hooks;
+        if (hk && hk->before_write && !hk->before_write(hk->arg, cl->cfg.broker_id, ++c->multis)) {
             crash(cl);
             rc = -ECANCELED;
+        } else {
+            int zrc = zoo_multi(cl->zh, n, ops, res);
+            rc = zrc == ZOK ? 0 : failure(cl, zrc, res, n, rq != NULL, ops);
         }
     }
     kc_writer_fini(&w);

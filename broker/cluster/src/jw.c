@@ -100,7 +100,7 @@ int clu__jr_str(const struct clu_json *j, uint32_t obj, const char *key, char *b
 }
 
 int clu__jr_ints(const struct clu_json *j, uint32_t arr, int32_t min, int32_t max, int32_t *out,
-                 int cap, int *n)
+                 int cap, int *n, bool distinct)
 {
     if (arr >= j->ntok || j->tok[arr].type != CLU_JSON_ARRAY || j->tok[arr].count > (uint32_t)cap)
         return KC_EMALFORMED;
@@ -109,7 +109,7 @@ int clu__jr_ints(const struct clu_json *j, uint32_t arr, int32_t min, int32_t ma
         int64_t v;
         if (clu_json_int(j, t, min, max, &v) != 0)
             return KC_EMALFORMED;
-        for (int i = 0; i < m; i++)
+        for (int i = 0; distinct && i < m; i++)
             if (out[i] == v)
                 return KC_EMALFORMED; /* a broker listed twice */
         out[m++] = (int32_t)v;

@@ -128,6 +128,7 @@ static void apply(struct clu *cl, struct clu_in *in)
 
 static void tell_session(struct clu *cl, bool up)
 {
+    clu__status_update(cl); /* a caller reading the status after the note sees it */
     struct clu_note *n = clu__note_new(CLU_NOTE_SESSION);
     if (n) {
         n->u.session.up = up;
@@ -157,13 +158,18 @@ static void session_expired(struct clu *cl)
     }
 }
 
-/* Cut off for a third of the session timeout: the session may be expiring on the server
- * (it saw us last about 2/3 of a timeout before the client noticed the silence), and a
- * new leader may be elected the moment it does. Stop leading now; see the README. */
+/*
+ * Cut off for a sixth of the session timeout: stop leading. The client notices a silent
+ * server only after 2/3 of the timeout without an answer, and the server expires the
+ * session a full timeout after it last heard from us - about a third of a timeout after
+ * we noticed. Telling the broker at half of that leaves it a sixth of a timeout to stop
+ * before another leader can be elected. (A clean disconnect - ZooKeeper restarting - is
+ * noticed at once and told just as early: safe, at some cost in availability.)
+ */
 static void check_cut_off(struct clu *cl)
 {
     int64_t since = cl->disconnected_since_ms;
-    if (since && !cl->told_down && kc_mono_ms() - since >= cl->cfg.session_timeout_ms / 3) {
+    if (since && !cl->told_down && kc_mono_ms() - since >= CLU_CUT_OFF_MS(cl)) {
         kc_log_warn("cluster: broker %d cut off from ZooKeeper for %lld ms: it stops leading",
                     (int)cl->cfg.broker_id, (long long)(kc_mono_ms() - since));
         tell_session(cl, false);
@@ -241,7 +247,7 @@ static int64_t next_deadline(const struct clu *cl)
     if (cl->retry_at_ms)
         t = KC_MIN(t, cl->retry_at_ms);
     if (cl->disconnected_since_ms && !cl->told_down)
-        t = KC_MIN(t, cl->disconnected_since_ms + cl->cfg.session_timeout_ms / 3);
+        t = KC_MIN(t, cl->disconnected_since_ms + CLU_CUT_OFF_MS(cl));
     if (cl->c.active && cl->c.next_rebalance_ms)
         t = KC_MIN(t, cl->c.next_rebalance_ms);
     int64_t r = clu__req_next_deadline(cl);

@@ -73,7 +73,7 @@ static int decode_state(const struct clu_json *j, struct repl_pstate *ps)
         clu__jr_i32(j, 0, "leader", -1, INT32_MAX, &ps->leader) != 0 ||
         clu__jr_i32(j, 0, "leader_epoch", 0, INT32_MAX, &ps->leader_epoch) != 0 ||
         clu_json_member(j, 0, "isr", &isr) != 0 ||
-        clu__jr_ints(j, isr, 0, INT32_MAX, ps->isr, REPL_MAX_REPLICAS, &ps->nisr) != 0 ||
+        clu__jr_ints(j, isr, 0, INT32_MAX, ps->isr, REPL_MAX_REPLICAS, &ps->nisr, true) != 0 ||
         ps->nisr < 1)
         return KC_EMALFORMED;
     rc = clu__jr_int(j, 0, "leader_recovery_state", 0, 1, &recovery);
@@ -178,7 +178,7 @@ static int decode_assignment(const struct clu_json *j, struct clu_assignment *a)
         int32_t p = part_key(j, k, a->npart);
         struct clu_replicas r;
         if (p < 0 || a->parts[p].n != 0 ||
-            clu__jr_ints(j, k + 1, 0, INT32_MAX, r.r, REPL_MAX_REPLICAS, &r.n) != 0 || r.n < 1)
+            clu__jr_ints(j, k + 1, 0, INT32_MAX, r.r, REPL_MAX_REPLICAS, &r.n, true) != 0 || r.n < 1)
             return KC_EMALFORMED; /* out of range, listed twice, or a bad replica list */
         a->parts[p] = r;
     }
