@@ -141,17 +141,20 @@ static void test_zombie_controller_write_fenced(void **state)
     int32_t e1 = c.b[1].controller_epoch;
 
     /* Freeze the controller inside a write: an ISR proposal it decided but has not written. */
-    int64_t id = clu_topic_create(c.b[2].cl, "z", 1, 3, NULL, 0);
+    int64_t id = clu_topic_create(c.b[2].cl, "z", 3, 3, NULL, 0);
     assert_int_equal(fx_answer(&c, 2, id, WAIT_MS).error, 0);
-    struct topic_arg t = {"z", 1};
+    struct topic_arg t = {"z", 3};
     assert_true(fx_wait(&c, all_know_topic, &t, WAIT_MS));
-    struct fx_part cur = *fx_part(&c, 2, "z", 0);
+    int32_t zp = 0; /* a partition another broker leads: the zombie's thread will be frozen */
+    while (fx_part(&c, 2, "z", zp)->ps.leader == 1)
+        zp++;
+    struct fx_part cur = *fx_part(&c, 2, "z", zp);
     int32_t L = cur.ps.leader;
     struct repl_isr_change ch = {.leader = L, .leader_epoch = cur.ps.leader_epoch,
                                  .partition_epoch = cur.ps.partition_epoch, .nisr = 1,
                                  .isr = {L}};
     atomic_store(&f.freeze, 1);
-    id = clu_propose_isr(c.b[L].cl, "z", 0, &ch);
+    id = clu_propose_isr(c.b[L].cl, "z", zp, &ch);
     for (int i = 0; i < 4000 && !atomic_load(&f.frozen); i++)
         kc_sleep_ms(5);
     assert_true(atomic_load(&f.frozen));
@@ -191,7 +194,9 @@ static void test_zombie_controller_write_fenced(void **state)
     char buf[512];
     int len = sizeof(buf) - 1;
     struct Stat zs;
-    assert_int_equal(zoo_get(zh, "/brokers/topics/z/partitions/0/state", 0, buf, &len, &zs), ZOK);
+    char path[64];
+    snprintf(path, sizeof(path), "/brokers/topics/z/partitions/%d/state", (int)zp);
+    assert_int_equal(zoo_get(zh, path, 0, buf, &len, &zs), ZOK);
     buf[len] = '\0';
     assert_int_equal(zs.version, cur.ps.partition_epoch + 1);
     struct repl_pstate ps = {0};
