@@ -134,6 +134,7 @@ struct fx {
 static void fx_init(struct fx *f, size_t max_ops)
 {
     struct repl_ctl_config cfg = {.seed = 7};
+    memset(f, 0, sizeof(*f));
     repl_ctl_init(&f->ctl, &cfg);
     repl_recs_init(&f->recs);
     clu__plan_init(&f->plan);
