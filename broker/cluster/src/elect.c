@@ -60,6 +60,7 @@ void clu__ctl_resign(struct clu *cl, const char *why)
     repl_ctl_fini(&c->ctl);
     repl_recs_reset(&c->recs);
     cl->dirty |= CLU_DIRTY_CONTROLLER;
+    cl->view.controller_id = -1; /* not us; who, the next check will read */
     clu__ctl_note(cl);
 }
 

@@ -24,20 +24,20 @@
 #define SESSION_MS 4000
 #define WAIT_MS    20000
 
-static struct zkt_server zk;
+static struct clu_zks zk;
 
 static int group_setup(void **state)
 {
     (void)state;
     kc_log_set_level(KC_LOG_WARN);
     zoo_set_debug_level(ZOO_LOG_LEVEL_ERROR);
-    return zkt_start(&zk);
+    return clu_zks_start(&zk);
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    zkt_destroy(&zk);
+    clu_zks_destroy(&zk);
     return 0;
 }
 

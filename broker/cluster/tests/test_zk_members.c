@@ -21,13 +21,13 @@
 #define SESSION_MS 4000
 #define WAIT_MS    20000
 
-static struct zkt_server zk;
+static struct clu_zks zk;
 
 static int group_setup(void **state)
 {
     (void)state;
     kc_log_set_level(KC_LOG_WARN);
-    int rc = zkt_start(&zk);
+    int rc = clu_zks_start(&zk);
     if (rc != 0)
         fprintf(stderr, "cannot start ZooKeeper: %s\n", kc_strerror(rc));
     else
@@ -38,7 +38,7 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     (void)state;
-    zkt_destroy(&zk);
+    clu_zks_destroy(&zk);
     return 0;
 }
 

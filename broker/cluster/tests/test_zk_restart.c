@@ -23,20 +23,20 @@
 #define SESSION_MS 4000
 #define WAIT_MS    30000
 
-static struct zkt_server zk;
+static struct clu_zks zk;
 
 static int group_setup(void **state)
 {
     (void)state;
     kc_log_set_level(KC_LOG_ERROR);
     zoo_set_debug_level((ZooLogLevel)0); /* the client library's reconnect noise: silent */
-    return zkt_start(&zk);
+    return clu_zks_start(&zk);
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    zkt_destroy(&zk);
+    clu_zks_destroy(&zk);
     return 0;
 }
 
@@ -151,9 +151,9 @@ static void test_zookeeper_restart_sessions_survive(void **state)
     for (int32_t id = 1; id <= 3; id++)
         epochs[id] = c.b[id].epoch;
 
-    zkt_stop(&zk);
+    clu_zks_stop(&zk);
     kc_sleep_ms(500);
-    assert_int_equal(zkt_start(&zk), 0); /* same port, same data directory */
+    assert_int_equal(clu_zks_start(&zk), 0); /* same port, same data directory */
     printf("ZooKeeper restarted in %lld ms\n", (long long)zk.last_start_ms);
     if (!fx_wait(&c, all_registered, NULL, WAIT_MS))
         dump(&c), fail();
@@ -179,7 +179,7 @@ static void test_zookeeper_paused_past_session_timeout(void **state)
         epochs[id] = c.b[id].epoch;
         downs[id] = c.b[id].downs;
     }
-    zkt_pause(&zk, true);
+    clu_zks_pause(&zk, true);
     /* Cut off: after a third of the session timeout every broker is told to stop leading. */
     int64_t t0 = kc_mono_ms();
     for (;;) {
@@ -196,7 +196,7 @@ static void test_zookeeper_paused_past_session_timeout(void **state)
         assert_true(c.b[id].downs > downs[id]);
     printf("ZooKeeper paused: every broker told to stop leading after %lld ms\n", (long long)told);
     kc_sleep_ms(SESSION_MS + 1000 - told);
-    zkt_pause(&zk, false);
+    clu_zks_pause(&zk, false);
     if (!fx_wait(&c, all_registered, NULL, WAIT_MS))
         dump(&c), fail();
     /* On resume the server expires the overdue sessions, unless a client reconnects first

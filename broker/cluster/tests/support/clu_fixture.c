@@ -14,12 +14,12 @@
 #include "clu_fixture.h"
 #include "kc_common.h"
 
-void fx_init(struct fx_cluster *c, struct zkt_server *zk, const char *chroot, int session_ms)
+void fx_init(struct fx_cluster *c, struct clu_zks *zk, const char *chroot, int session_ms)
 {
     memset(c, 0, sizeof(*c));
     c->zk = zk;
     c->session_ms = session_ms;
-    zkt_connect(zk, chroot, c->connect, sizeof(c->connect));
+    clu_zks_connect(zk, chroot, c->connect, sizeof(c->connect));
     c->cfg.zk_connect = c->connect;
     c->cfg.session_timeout_ms = session_ms;
     c->cfg.connect_timeout_ms = 10000;
@@ -204,5 +204,5 @@ void fx_expire(struct fx_cluster *c, int32_t bid)
 {
     struct clu_status st;
     clu_status(c->b[bid].cl, &st);
-    assert_int_equal(zkt_expire(c->zk, st.session_id, st.session_passwd), 0);
+    assert_int_equal(clu_zks_expire(c->zk, st.session_id, st.session_passwd), 0);
 }

@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #include "clu.h"
-#include "zk_server.h"
+#include "clu_zks.h"
 
 #define FX_BROKERS 5
 #define FX_PARTS   64
@@ -43,7 +43,7 @@ struct fx_broker {
 };
 
 struct fx_cluster {
-    struct zkt_server *zk;
+    struct clu_zks *zk;
     char connect[160];
     int session_ms;
     struct clu_config cfg; /* template: fx_open fills id and listeners */
@@ -51,7 +51,7 @@ struct fx_cluster {
 };
 
 /* A cluster on zk in a fresh chroot named after the test. */
-void fx_init(struct fx_cluster *c, struct zkt_server *zk, const char *chroot, int session_ms);
+void fx_init(struct fx_cluster *c, struct clu_zks *zk, const char *chroot, int session_ms);
 /* Open broker `id` (1..FX_BROKERS) with c->cfg: 0 or clu_open's error. */
 int fx_open(struct fx_cluster *c, int32_t id);
 void fx_close(struct fx_cluster *c, int32_t id);

@@ -1,6 +1,6 @@
 /*
- * zk_server.c - start, stop, pause and restart a real ZooKeeper for the tests
- * (zk_server.h).
+ * zks.c - start, stop, pause and restart a local ZooKeeper for demos and tests
+ * (clu_zks.h).
  */
 #define THREADED
 #include <zookeeper/zookeeper.h>
@@ -18,9 +18,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "clu_zks.h"
 #include "kc_common.h"
-#include "kc_test.h"
-#include "zk_server.h"
 
 #define ZK_JAR  "/usr/share/java/zookeeper.jar"
 #define NOP_JAR "/usr/share/java/slf4j-nop.jar"
@@ -40,7 +39,7 @@ static int free_port(void)
     return rc;
 }
 
-static int write_config(const struct zkt_server *s)
+static int write_config(const struct clu_zks *s)
 {
     char path[300];
     snprintf(path, sizeof(path), "%s/zoo.cfg", s->dir);
@@ -81,7 +80,7 @@ static bool ruok(int port)
     return ok;
 }
 
-static pid_t spawn(const struct zkt_server *s)
+static pid_t spawn(const struct clu_zks *s)
 {
     char cfg[300], log[300], cp[128];
     snprintf(cfg, sizeof(cfg), "%s/zoo.cfg", s->dir);
@@ -90,41 +89,40 @@ static pid_t spawn(const struct zkt_server *s)
     pid_t pid = fork();
     if (pid != 0)
         return pid;
-    int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (fd >= 0) {
-        dup2(fd, 1);
-        dup2(fd, 2);
-    }
+    /* The child: its output to the log, and nothing else of the parent's survives exec
+     * (descriptors are CLOEXEC here). */
+    int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd >= 0 && (dup2(fd, 1) < 0 || dup2(fd, 2) < 0))
+        _exit(126);
     execlp("java", "java", "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
            "-Dzookeeper.admin.enableServer=false", "-cp", cp,
            "org.apache.zookeeper.server.ZooKeeperServerMain", cfg, (char *)NULL);
     _exit(127);
 }
 
-int zkt_start(struct zkt_server *s)
+int clu_zks_start(struct clu_zks *s)
 {
     if (access(ZK_JAR, R_OK) != 0)
         return -ENOENT; /* scripts/deps.sh test installs Debian's zookeeper */
     if (!s->dir[0]) {
-        char *dir = kc_test_tmpdir();
-        strlcpy(s->dir, dir, sizeof(s->dir));
-        free(dir);
+        int rc = kc_mkdtemp("kc-zookeeper-", s->dir, sizeof(s->dir));
+        if (rc != 0)
+            return rc;
         if ((s->port = free_port()) < 0)
             return s->port;
         snprintf(s->hosts, sizeof(s->hosts), "127.0.0.1:%d", s->port);
-        int rc = write_config(s);
-        if (rc != 0)
+        if ((rc = write_config(s)) != 0)
             return rc;
     }
     int64_t t0 = kc_mono_ms();
     s->pid = spawn(s);
     if (s->pid < 0)
         return -errno;
-    while (kc_mono_ms() - t0 < ZKT_START_TIMEOUT_MS) {
+    while (kc_mono_ms() - t0 < CLU_ZKS_START_TIMEOUT_MS) {
         int status;
         if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
-            fprintf(stderr, "zookeeper exited at start (status %d): see %s/zookeeper.log\n",
-                    status, s->dir);
+            kc_log_error("zookeeper exited at start (status %d): see %s/zookeeper.log", status,
+                         s->dir);
             s->pid = 0;
             return -EIO;
         }
@@ -134,11 +132,11 @@ int zkt_start(struct zkt_server *s)
         }
         kc_sleep_ms(50);
     }
-    zkt_stop(s);
+    clu_zks_stop(s);
     return -ETIMEDOUT;
 }
 
-void zkt_stop(struct zkt_server *s)
+void clu_zks_stop(struct clu_zks *s)
 {
     if (s->pid <= 0)
         return;
@@ -156,23 +154,24 @@ void zkt_stop(struct zkt_server *s)
     s->pid = 0;
 }
 
-void zkt_pause(struct zkt_server *s, bool pause)
+void clu_zks_pause(struct clu_zks *s, bool pause)
 {
     if (s->pid > 0)
         (void)kill(s->pid, pause ? SIGSTOP : SIGCONT);
 }
 
-void zkt_destroy(struct zkt_server *s)
+void clu_zks_destroy(struct clu_zks *s)
 {
-    zkt_stop(s);
+    clu_zks_stop(s);
     if (s->dir[0]) {
-        char *dir = strdup(s->dir);
-        kc_test_rmdir(dir);
+        int rc = kc_rm_rf(s->dir);
+        if (rc != 0)
+            kc_log_warn("zookeeper: removing %s: %s", s->dir, kc_strerror(rc));
     }
     memset(s, 0, sizeof(*s));
 }
 
-const char *zkt_connect(const struct zkt_server *s, const char *chroot, char *buf, size_t cap)
+const char *clu_zks_connect(const struct clu_zks *s, const char *chroot, char *buf, size_t cap)
 {
     snprintf(buf, cap, "%s%s%s", s->hosts, chroot ? "/" : "", chroot ? chroot : "");
     return buf;
@@ -183,7 +182,7 @@ static void quiet(zhandle_t *zh, int type, int state, const char *path, void *ct
     (void)zh, (void)type, (void)state, (void)path, (void)ctx;
 }
 
-int zkt_expire(const struct zkt_server *s, int64_t session_id, const char passwd[16])
+int clu_zks_expire(const struct clu_zks *s, int64_t session_id, const char passwd[16])
 {
     clientid_t id = {.client_id = session_id};
     memcpy(id.passwd, passwd, sizeof(id.passwd));
