@@ -44,9 +44,10 @@ void clu_zks_destroy(struct clu_zks *s);
 /* "127.0.0.1:<port>/<chroot>" in buf (chroot without the leading slash; NULL: none). */
 const char *clu_zks_connect(const struct clu_zks *s, const char *chroot, char *buf, size_t cap);
 
-/* Expire a client's session at once, the way ZooKeeper's own tests do: open a second
- * session with the same id and password, then close it. The server ends the session;
- * its first owner learns it when it next talks to the server. 0 or -errno. */
+/* Expire a client's session at once, the way ZooKeeper's own tests do: attach a second
+ * client to the same session (id and password), then close it. The server ends the
+ * session; its first owner learns it when it next talks to the server. 0 once the server
+ * confirms the session is gone; -ENOENT if it was gone already; -EBUSY; -errno. */
 int clu_zks_expire(const struct clu_zks *s, int64_t session_id, const char passwd[16]);
 
 #endif

@@ -290,21 +290,25 @@ int64_t clu_propose_isr(struct clu *cl, const char *topic, int32_t partition,
     return submit(cl, cmd);
 }
 
-/* The config pairs as one JSON object, in a malloc'ed string. */
+/* The config pairs as one JSON object, in a malloc'ed string: the "config" value of the
+ * /config/topics body the encoder writes ({"version":1,"config":{...}}). */
 static int config_json(const struct clu_kv *kv, int n, char **out, size_t *len)
 {
+    static const char head[] = "{\"version\":1,\"config\":";
     struct kc_writer w;
     kc_writer_init(&w, CLU_ZNODE_MAX);
     int rc = clu_topic_config_encode(kv, n, &w);
     if (rc == 0 && kc_writer_error(&w))
         rc = kc_writer_error(&w);
     if (rc == 0) {
-        /* {"version":1,"config":{...}} -> {...} */
-        const char *p = (const char *)kc_writer_data(&w);
-        const char *obj = strstr(p, "\"config\":") + 9;
-        *len = kc_writer_len(&w) - (size_t)(obj - p) - 1;
-        *out = strndup(obj, *len);
+        const char *p = (const char *)kc_writer_data(&w) + sizeof(head) - 1;
+        *len = kc_writer_len(&w) - (sizeof(head) - 1) - 1; /* without the closing brace */
+        *out = malloc(*len + 1);
         rc = *out ? 0 : -ENOMEM;
+        if (rc == 0) {
+            memcpy(*out, p, *len);
+            (*out)[*len] = '\0';
+        }
     }
     kc_writer_fini(&w);
     return rc;

@@ -182,26 +182,40 @@ static void quiet(zhandle_t *zh, int type, int state, const char *path, void *ct
     (void)zh, (void)type, (void)state, (void)path, (void)ctx;
 }
 
+/* One takeover: connect with the session's id and password. 1 if it attached (and was
+ * closed, ending the session), 0 if the server says the session is gone, or -errno. */
+static int take_over(const struct clu_zks *s, const clientid_t *id)
+{
+    zhandle_t *zh = zookeeper_init(s->hosts, quiet, 10000, id, NULL, 0);
+    if (!zh)
+        return -errno;
+    int rc = -ETIMEDOUT;
+    for (int i = 0; i < 2000 && rc == -ETIMEDOUT; i++) {
+        int st = zoo_state(zh);
+        if (st == ZOO_CONNECTED_STATE)
+            rc = 1;
+        else if (st == ZOO_EXPIRED_SESSION_STATE)
+            rc = 0;
+        else
+            kc_sleep_ms(5);
+    }
+    (void)zookeeper_close(zh); /* attached: closing ends the session on the server */
+    return rc;
+}
+
+/*
+ * The owner may win the session back between our attach and our close (it reconnects,
+ * and the server moves the session to it again), and then our close ends nothing. So:
+ * take it over until the server answers that the session has expired.
+ */
 int clu_zks_expire(const struct clu_zks *s, int64_t session_id, const char passwd[16])
 {
     clientid_t id = {.client_id = session_id};
     memcpy(id.passwd, passwd, sizeof(id.passwd));
-    zhandle_t *zh = zookeeper_init(s->hosts, quiet, 10000, &id, NULL, 0);
-    if (!zh)
-        return -errno;
-    int rc = -ETIMEDOUT;
-    for (int i = 0; i < 1000; i++) {
-        int st = zoo_state(zh);
-        if (st == ZOO_CONNECTED_STATE) {
-            rc = 0;
-            break;
-        }
-        if (st == ZOO_EXPIRED_SESSION_STATE) {
-            rc = -ECONNRESET;
-            break;
-        }
-        kc_sleep_ms(5);
+    for (int tries = 0; tries < 20; tries++) {
+        int rc = take_over(s, &id);
+        if (rc <= 0)
+            return rc == 0 && tries > 0 ? 0 : rc == 0 ? -ENOENT : rc;
     }
-    zookeeper_close(zh); /* closing the taken-over session ends it on the server */
-    return rc;
+    return -EBUSY;
 }

@@ -19,10 +19,10 @@
 
 /* ---- a stand-in for ZooKeeper: paths, data, versions; multi is all or nothing ---- */
 
-#define STORE_MAX 4096
+#define STORE_MAX 512
 
 struct node {
-    char path[CLU_PATH_MAX];
+    char path[128]; /* the test's paths are short */
     char *data;
     int len, version;
 };
@@ -31,6 +31,15 @@ struct store {
     struct node n[STORE_MAX];
     int count;
 };
+
+static char *dup_bytes(const char *p, int n)
+{
+    char *d = malloc((size_t)n + 1);
+    assert_non_null(d);
+    memcpy(d, p, (size_t)n);
+    d[n] = '\0';
+    return d;
+}
 
 static struct node *find(struct store *s, const char *path)
 {
@@ -42,7 +51,7 @@ static struct node *find(struct store *s, const char *path)
 
 static bool parent_exists(struct store *s, const char *path)
 {
-    char parent[CLU_PATH_MAX];
+    char parent[128];
     strlcpy(parent, path, sizeof(parent));
     char *slash = strrchr(parent, '/');
     *slash = '\0';
@@ -69,7 +78,7 @@ static bool apply(struct store *s, const struct clu_op *op)
             return false;
         nd = &s->n[s->count++];
         strlcpy(nd->path, op->path, sizeof(nd->path));
-        nd->data = op->len ? strndup(op->data, (size_t)op->len) : NULL;
+        nd->data = op->len ? dup_bytes(op->data, op->len) : NULL;
         nd->len = op->len;
         nd->version = 0;
         return true;
@@ -78,7 +87,7 @@ static bool apply(struct store *s, const struct clu_op *op)
         return false;
     if (op->kind == CLU_OP_SET) {
         free(nd->data);
-        nd->data = strndup(op->data, (size_t)op->len);
+        nd->data = dup_bytes(op->data, op->len);
         nd->len = op->len;
         nd->version++;
         return true;
@@ -105,7 +114,7 @@ static bool multi(struct store *s, const struct clu_plan *plan, size_t op0, size
     copy->count = s->count;
     for (int i = 0; i < s->count; i++) {
         copy->n[i] = s->n[i];
-        copy->n[i].data = s->n[i].data ? strndup(s->n[i].data, (size_t)s->n[i].len) : NULL;
+        copy->n[i].data = s->n[i].data ? dup_bytes(s->n[i].data, s->n[i].len) : NULL;
     }
     bool ok = true;
     for (size_t i = op0; ok && i < op1; i++)

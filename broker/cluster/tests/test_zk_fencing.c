@@ -304,10 +304,12 @@ static void test_bad_json_in_znodes_skipped(void **state)
     zhandle_t *zh = raw(&c);
     /* A topic written by something else, in broken JSON; a broker registration likewise;
      * and a damaged state of a good topic. */
-    assert_int_equal(zoo_create(zh, "/brokers/topics/bad", "{\"version\":3,\"partitions\":{\"0\":[1,2]",
-                                38, &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0), ZOK);
-    assert_int_equal(zoo_create(zh, "/brokers/ids/5", "{\"version\":5,", 12, &ZOO_OPEN_ACL_UNSAFE,
-                                ZOO_EPHEMERAL, NULL, 0), ZOK);
+    static const char bad_topic[] = "{\"version\":3,\"partitions\":{\"0\":[1,2]";
+    static const char bad_broker[] = "{\"version\":5,";
+    assert_int_equal(zoo_create(zh, "/brokers/topics/bad", bad_topic, (int)strlen(bad_topic),
+                                &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0), ZOK);
+    assert_int_equal(zoo_create(zh, "/brokers/ids/5", bad_broker, (int)strlen(bad_broker),
+                                &ZOO_OPEN_ACL_UNSAFE, ZOO_EPHEMERAL, NULL, 0), ZOK);
     assert_int_equal(zoo_set(zh, "/brokers/topics/good/partitions/1/state", "[1,2]", 5, -1), ZOK);
     kc_sleep_ms(300);
     fx_poll(&c);
