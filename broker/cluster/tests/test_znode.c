@@ -190,8 +190,8 @@ static void test_broker_reg_bad_bodies_refused(void **state)
         "{\"version\":2,\"jmx_port\":-1,\"endpoints\":[]}",
         "{\"version\":2,\"jmx_port\":-1,\"endpoints\":[\"nothing\"]}",
         "{\"version\":4,\"jmx_port\":-1,\"endpoints\":[\"CLIENT://h:1\"]}", /* no protocol */
-        "{\"version\":4,\"jmx_port\":-1,\"endpoints\":[\"A://h:1\"],"
-        "\"listener_security_protocol_map\":{\"A\":\"TELNET\"}}",
+        ("{\"version\":4,\"jmx_port\":-1,\"endpoints\":[\"A://h:1\"],"
+         "\"listener_security_protocol_map\":{\"A\":\"TELNET\"}}"),
         "{\"version\":5,\"jmx_port\":\"-1\",\"endpoints\":[\"PLAINTEXT://h:1\"]}",
         "{\"version\":5,\"jmx_port\":-1,\"endpoints\":[\"PLAINTEXT://h:1\"],\"timestamp\":12}",
     };
@@ -313,8 +313,8 @@ static void test_partition_state(void **state)
         "{\"controller_epoch\":3,\"leader\":2,\"version\":1,\"leader_epoch\":-1,\"isr\":[2]}",
         "{\"controller_epoch\":3,\"leader\":2,\"version\":1,\"isr\":[2]}",
         "{\"controller_epoch\":3,\"leader\":2,\"leader_epoch\":7,\"isr\":[2]}",
-        "{\"controller_epoch\":3,\"leader\":2,\"version\":1,\"leader_epoch\":7,\"isr\":[2],"
-        "\"leader_recovery_state\":2}",
+        ("{\"controller_epoch\":3,\"leader\":2,\"version\":1,\"leader_epoch\":7,\"isr\":[2],"
+         "\"leader_recovery_state\":2}"),
     };
     for (size_t i = 0; i < KC_ARRAY_SIZE(bad); i++) {
         int rc = dec_state(bad[i], strlen(bad[i]));
