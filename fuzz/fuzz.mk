@@ -12,8 +12,8 @@
 FUZZ_SECONDS ?= 30
 FUZZ_TARGETS ?= $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
 # Every library, top-down, so that each target links whatever it uses.
-FUZZ_LIBS = $(foreach m,broker/security broker/core broker/kafka broker/native/codec partitioning appendLog mmap threadCore zeroCopy broker/http/codec common,$($(m)_LIB))
-FUZZ_INCS = $(foreach m,broker/security $(MODULES) broker/core broker/native/codec broker/kafka broker/http/codec,-I$(m)/include)
+FUZZ_LIBS = $(foreach m,broker/cluster replication broker/security broker/core broker/kafka broker/native/codec partitioning appendLog mmap threadCore zeroCopy broker/http/codec common,$($(m)_LIB))
+FUZZ_INCS = $(foreach m,broker/cluster broker/security $(MODULES) broker/core broker/native/codec broker/kafka broker/http/codec,-I$(m)/include)
 # broker/security and zeroCopy's TLS use OpenSSL.
 FUZZ_LDLIBS = -lssl -lcrypto
 

@@ -285,10 +285,15 @@ static int decode_reg(const struct clu_json *j, struct clu_broker_reg *r)
         return KC_EUNSUPPORTED;
     r->version = (int)v;
     if (r->version == 1) {
-        if (clu__jr_str(j, 0, "host", ls[0].host, sizeof(ls[0].host)) != 0 ||
-            clu__jr_i32(j, 0, "port", 0, 65535, &ls[0].port) != 0)
+        /* host and port only: the listener they make must read back as the same one */
+        char host[sizeof(ls[0].host)], ep[sizeof(host) + 32];
+        int32_t port;
+        if (clu__jr_str(j, 0, "host", host, sizeof(host)) != 0 ||
+            clu__jr_i32(j, 0, "port", 0, 65535, &port) != 0)
             return KC_EMALFORMED;
-        strcpy(ls[0].name, "PLAINTEXT");
+        int len = snprintf(ep, sizeof(ep), "PLAINTEXT://%s:%d", host, (int)port);
+        if (parse_listener(ep, (size_t)len, &ls[0]) != 0 || strcmp(ls[0].host, host) != 0)
+            return KC_EMALFORMED;
         strcpy(ls[0].protocol, "PLAINTEXT");
     } else if ((rc = decode_listeners(j, ls, &n)) != 0) {
         return rc;
