@@ -449,18 +449,9 @@ fail:
     return rc;
 }
 
-void clu_close(struct clu *cl)
+/* What the queues still hold when the instance goes. */
+static void free_queues(struct clu *cl)
 {
-    if (!cl)
-        return;
-    if (cl->thread_started) {
-        pthread_mutex_lock(&cl->in_lock);
-        cl->stop = true;
-        pthread_cond_broadcast(&cl->in_cond);
-        pthread_mutex_unlock(&cl->in_lock);
-        pthread_join(cl->thread, NULL);
-    }
-    clu__zk_stop(cl);
     for (struct clu_in *in = cl->in_head, *next; in; in = next) {
         next = in->next;
         clu__cmd_free(in->cmd);
@@ -474,6 +465,21 @@ void clu_close(struct clu *cl)
         next = n->next;
         clu__note_free(n);
     }
+}
+
+void clu_close(struct clu *cl)
+{
+    if (!cl)
+        return;
+    if (cl->thread_started) {
+        pthread_mutex_lock(&cl->in_lock);
+        cl->stop = true;
+        pthread_cond_broadcast(&cl->in_cond);
+        pthread_mutex_unlock(&cl->in_lock);
+        pthread_join(cl->thread, NULL);
+    }
+    clu__zk_stop(cl);
+    free_queues(cl);
     clu__view_fini(&cl->view);
     repl_ctl_fini(&cl->c.ctl);
     repl_recs_fini(&cl->c.recs);

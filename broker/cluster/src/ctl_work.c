@@ -299,7 +299,9 @@ static int rebalance_step(struct clu *cl)
 int clu__ctl_step(struct clu *cl)
 {
     int rc = 0;
-    if (cl->dirty & CLU_DIRTY_CTL_BROKERS)
+    /* Compare with the registrations only once the view has read them (CLU_DIRTY_BROKERS
+     * clear): an old list would make live brokers look lost. */
+    if ((cl->dirty & CLU_DIRTY_CTL_BROKERS) && !(cl->dirty & CLU_DIRTY_BROKERS))
         rc = brokers_step(cl);
     if (rc == 0 && cl->c.active && (cl->dirty & CLU_DIRTY_DELETES))
         rc = deletes_step(cl);

@@ -16,7 +16,7 @@
  * The version of /controller_epoch after our bump (E+1 at version v) is the fence: every
  * later write of ours checks it in the same transaction. A newer controller bumps it again,
  * so a zombie's writes fail - however late they arrive - and it resigns. This is Kafka's
- * "controller epoch zkVersion" check (KIP-... in 2.2, KAFKA-6082).
+ * "controller epoch zkVersion" check (KAFKA-6082, Kafka 2.2).
  *
  * Taking office again. When a write of ours fails for a reason other than the fence (a
  * connection lost mid-transaction: did it land or not?), the controller resigns without
@@ -124,7 +124,9 @@ static int activate(struct clu *cl, int32_t epoch, int32_t version)
     c->next_rebalance_ms = cl->cfg.leader_rebalance_ms ? c->active_since_ms +
                                                              cl->cfg.leader_rebalance_ms
                                                        : 0;
-    cl->dirty |= CLU_DIRTY_CTL_BROKERS | CLU_DIRTY_DELETES | CLU_DIRTY_REQUESTS;
+    /* The view's list of registrations may be older than what was just loaded: read it
+     * again before comparing, or a broker that registered in between would look lost. */
+    cl->dirty |= CLU_DIRTY_BROKERS | CLU_DIRTY_CTL_BROKERS | CLU_DIRTY_DELETES | CLU_DIRTY_REQUESTS;
     size_t parts = 0;
     for (size_t i = 0; i < c->ctl.ntopics; i++)
         parts += (size_t)c->ctl.topics[i].npart;

@@ -215,6 +215,21 @@ static int parse_literal(struct parser *ps, const char *word, uint8_t type)
     return 0;
 }
 
+/* An object member's "key" and its colon. */
+static int parse_key(struct parser *ps)
+{
+    if (ps->pos >= ps->len || ps->p[ps->pos] != '"')
+        return KC_EMALFORMED;
+    int rc = parse_string(ps);
+    if (rc != 0)
+        return rc;
+    skip_ws(ps);
+    if (ps->pos >= ps->len || ps->p[ps->pos] != ':')
+        return KC_EMALFORMED;
+    ps->pos++;
+    return 0;
+}
+
 /* "{...}" or "[...]": `close` is the closing bracket; objects read "key:" before a value. */
 static int parse_container(struct parser *ps, uint8_t type, uint8_t close)
 {
@@ -229,16 +244,8 @@ static int parse_container(struct parser *ps, uint8_t type, uint8_t close)
     if (ps->pos < ps->len && ps->p[ps->pos] == close)
         goto done;
     for (;;) {
-        if (type == CLU_JSON_OBJECT) {
-            if (ps->pos >= ps->len || ps->p[ps->pos] != '"')
-                return KC_EMALFORMED;
-            if ((rc = parse_string(ps)) != 0)
-                return rc;
-            skip_ws(ps);
-            if (ps->pos >= ps->len || ps->p[ps->pos] != ':')
-                return KC_EMALFORMED;
-            ps->pos++;
-        }
+        if (type == CLU_JSON_OBJECT && (rc = parse_key(ps)) != 0)
+            return rc;
         if ((rc = parse_value(ps)) != 0)
             return rc;
         count++;

@@ -179,14 +179,9 @@ int clu_broker_reg_init(struct clu_broker_reg *b, const char *listeners, const c
     return 0;
 }
 
-int clu_broker_reg_encode(const struct clu_broker_reg *b, struct kc_writer *w)
+/* "listener_security_protocol_map":{...},"endpoints":[...] */
+static void write_listeners(struct kc_writer *w, const struct listener *ls, int n)
 {
-    struct listener ls[MAX_LISTENERS];
-    struct pmap m = {0};
-    int n = split(b->endpoints, one_listener, ls);
-    if (n < 0 || split(b->protocol_map, one_mapping, &m) != n || resolve(ls, n, &m) != 0)
-        return -EINVAL;
-    clu__jw_raw(w, "{");
     clu__jw_key(w, "listener_security_protocol_map", 1);
     clu__jw_raw(w, "{");
     for (int i = 0; i < n; i++) {
@@ -203,6 +198,18 @@ int clu_broker_reg_encode(const struct clu_broker_reg *b, struct kc_writer *w)
         clu__jw_str(w, ep);
     }
     clu__jw_raw(w, "]");
+}
+
+int clu_broker_reg_encode(const struct clu_broker_reg *b, struct kc_writer *w)
+{
+    struct listener ls[MAX_LISTENERS];
+    struct pmap m = {0};
+    char ts[24];
+    int n = split(b->endpoints, one_listener, ls);
+    if (n < 0 || split(b->protocol_map, one_mapping, &m) != n || resolve(ls, n, &m) != 0)
+        return -EINVAL;
+    clu__jw_raw(w, "{");
+    write_listeners(w, ls, n);
     clu__jw_key(w, "jmx_port", 0);
     clu__jw_int(w, b->jmx_port);
     clu__jw_key(w, "features", 0);
@@ -216,15 +223,12 @@ int clu_broker_reg_encode(const struct clu_broker_reg *b, struct kc_writer *w)
         clu__jw_key(w, "rack", 0);
         clu__jw_str(w, b->rack);
     }
-    char ts[24];
     snprintf(ts, sizeof(ts), "%" PRId64, b->timestamp);
     clu__jw_key(w, "timestamp", 0);
     clu__jw_str(w, ts);
     clu__jw_key(w, "port", 0);
     clu__jw_int(w, b->port);
-    clu__jw_key(w, "version", 0);
-    clu__jw_int(w, 5);
-    clu__jw_raw(w, "}");
+    clu__jw_raw(w, ",\"version\":5}");
     return 0;
 }
 
