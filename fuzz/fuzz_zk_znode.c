@@ -167,8 +167,8 @@ static void request(const char *p, size_t n)
     check(clu_request_decode(q, m, &b) == 0);
     check(a.type == b.type && a.broker == b.broker && a.broker_epoch == b.broker_epoch &&
           a.answered == b.answered && a.error == b.error && a.remaining == b.remaining &&
-          a.has_state == b.has_state && a.isr.nisr == b.isr.nisr &&
-          strcmp(a.topic, b.topic) == 0 && a.config_len == b.config_len);
+          a.has_state == b.has_state && a.isr.nisr == b.isr.nisr && strcmp(a.topic, b.topic) == 0 &&
+          a.config_len == b.config_len);
     kc_writer_fini(&w);
 }
 
@@ -194,8 +194,8 @@ static void small(const char *p, size_t n)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static void (*const decoders[])(const char *, size_t) = {json,  broker,  assignment, state,
-                                                            config, request, small};
+    static void (*const decoders[])(const char *, size_t) = {json,   broker,  assignment, state,
+                                                             config, request, small};
     const size_t count = sizeof(decoders) / sizeof(decoders[0]);
     if (size == 0)
         return 0;

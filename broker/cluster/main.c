@@ -87,7 +87,8 @@ static void on_controller(void *arg, int32_t id, int32_t epoch, bool self)
 {
     struct broker *b = arg;
     if (b->d->narrate && id >= 0)
-        printf("  %+6" PRId64 " ms  broker %d: the controller is broker %d, controller epoch %d%s\n",
+        printf("  %+6" PRId64
+               " ms  broker %d: the controller is broker %d, controller epoch %d%s\n",
                since(b->d), (int)b->id, (int)id, (int)epoch, self ? " - it is me" : "");
 }
 
@@ -215,10 +216,13 @@ static void join(struct demo *d)
 /* The bodies as any ZooKeeper client (Kafka's own tools included) reads them. */
 static void show_znodes(struct demo *d)
 {
-    static const char *const paths[] = {"/brokers/ids/1", "/controller", "/controller_epoch",
+    static const char *const paths[] = {"/brokers/ids/1",
+                                        "/controller",
+                                        "/controller_epoch",
                                         "/brokers/topics/" TOPIC,
                                         "/brokers/topics/" TOPIC "/partitions/0/state",
-                                        "/config/topics/" TOPIC, "/cluster/id"};
+                                        "/config/topics/" TOPIC,
+                                        "/cluster/id"};
     zoo_set_debug_level((ZooLogLevel)0);
     zhandle_t *zh = zookeeper_init(d->connect, NULL, 10000, NULL, NULL, 0);
     for (int i = 0; zh && i < 2000 && zoo_state(zh) != ZOO_CONNECTED_STATE; i++)
@@ -231,8 +235,8 @@ static void show_znodes(struct demo *d)
         if (zoo_get(zh, paths[i], 0, buf, &len, &st) != ZOK)
             continue;
         buf[len < 0 ? 0 : len] = '\0';
-        printf("  %-42s v%-2d %s%s\n", paths[i], (int)st.version, st.ephemeralOwner ? "EPHEMERAL " : "",
-               buf);
+        printf("  %-42s v%-2d %s%s\n", paths[i], (int)st.version,
+               st.ephemeralOwner ? "EPHEMERAL " : "", buf);
     }
     if (zh)
         zookeeper_close(zh);
@@ -245,8 +249,10 @@ static void isr_change(struct demo *d)
     printf("\n3. A leader changes its ISR, through the controller\n\n");
     struct repl_pstate ps = d->b[1].ps[0];
     int32_t L = ps.leader, keep = ps.isr[1], drop = ps.isr[2];
-    struct repl_isr_change ch = {.leader = L, .leader_epoch = ps.leader_epoch,
-                                 .partition_epoch = ps.partition_epoch, .nisr = 2,
+    struct repl_isr_change ch = {.leader = L,
+                                 .leader_epoch = ps.leader_epoch,
+                                 .partition_epoch = ps.partition_epoch,
+                                 .nisr = 2,
                                  .isr = {L, keep}};
     struct clu_answer a = await(d, L, clu_propose_isr(d->b[L].cl, TOPIC, 0, &ch));
     printf("  broker %d (leader of %s-0) drops broker %d, which fell behind: %s, partition epoch "
@@ -335,11 +341,14 @@ static void catch_up(struct demo *d, int32_t victim)
         struct repl_pstate ps = d->b[L].ps[p]; /* as the leader itself knows it */
         if (ps.leader < 0 || repl_pstate_in_isr(&ps, victim))
             continue;
-        struct repl_isr_change ch = {.leader = ps.leader, .leader_epoch = ps.leader_epoch,
-                                     .partition_epoch = ps.partition_epoch, .nisr = ps.nisr + 1};
+        struct repl_isr_change ch = {.leader = ps.leader,
+                                     .leader_epoch = ps.leader_epoch,
+                                     .partition_epoch = ps.partition_epoch,
+                                     .nisr = ps.nisr + 1};
         memcpy(ch.isr, ps.isr, (size_t)ps.nisr * sizeof(int32_t));
         ch.isr[ps.nisr] = victim;
-        struct clu_answer a = await(d, ps.leader, clu_propose_isr(d->b[ps.leader].cl, TOPIC, p, &ch));
+        struct clu_answer a =
+            await(d, ps.leader, clu_propose_isr(d->b[ps.leader].cl, TOPIC, p, &ch));
         if (d->narrate)
             printf("  %+6" PRId64 " ms  broker %d: adds broker %d back to the ISR of %s-%d: %s\n",
                    since(d), (int)ps.leader, (int)victim, TOPIC, p,
@@ -404,8 +413,8 @@ static void failovers(struct demo *d, struct clu_zks *zks, int rounds)
             printf("\n");
         printf("  round %d: broker %d killed; new controller elected %" PRId64 " ms, its "
                "partitions led again %" PRId64 " ms; it was told to stop leading at %" PRId64
-               " ms, back with a new epoch at %" PRId64 " ms; preferred leaders restored at %" PRId64
-               " ms\n",
+               " ms, back with a new epoch at %" PRId64
+               " ms; preferred leaders restored at %" PRId64 " ms\n",
                i + 1, (int)r.victim, r.elected, r.moved, r.told, r.back, r.rebalanced);
         elected[i] = (double)r.elected, moved[i] = (double)r.moved;
         told[i] = (double)r.told, back[i] = (double)r.back;
@@ -488,8 +497,10 @@ int main(int argc, char **argv)
     if (!zk) {
         int rc = clu_zks_start(&zks);
         if (rc != 0) {
-            fprintf(stderr, "kafka_cluster_zk: starting ZooKeeper: %s (scripts/deps.sh test "
-                            "installs it)\n", kc_strerror(rc));
+            fprintf(stderr,
+                    "kafka_cluster_zk: starting ZooKeeper: %s (scripts/deps.sh test "
+                    "installs it)\n",
+                    kc_strerror(rc));
             return 1;
         }
         printf("ZooKeeper %s started in %" PRId64 " ms (data in %s)\n", zks.hosts,

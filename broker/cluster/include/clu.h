@@ -80,19 +80,19 @@ struct clu_test_hooks {
 };
 
 struct clu_config {
-    int32_t broker_id;           /* broker.id, >= 0 */
-    const char *zk_connect;      /* zookeeper.connect: "h:p[,h:p...][/chroot]" */
-    int session_timeout_ms;      /* zookeeper.session.timeout.ms (0: Kafka's 18000) */
-    int connect_timeout_ms;      /* zookeeper.connection.timeout.ms (0: the session's) */
-    const char *listeners;       /* advertised.listeners: "PLAINTEXT://127.0.0.1:9092" */
-    const char *protocol_map;    /* listener.security.protocol.map, NULL: names are protocols */
-    const char *rack;            /* broker.rack, NULL: none */
-    bool unclean_leader_election;   /* unclean.leader.election.enable */
-    int64_t leader_rebalance_ms;    /* auto.leader.rebalance.enable: how often the
-                                     * controller gives leadership back to preferred
-                                     * replicas (Kafka: every 300 s); 0: never */
-    int request_timeout_ms;         /* a request gives up after this (0: 30000) */
-    int max_ops_per_multi;          /* 0: 500 */
+    int32_t broker_id;            /* broker.id, >= 0 */
+    const char *zk_connect;       /* zookeeper.connect: "h:p[,h:p...][/chroot]" */
+    int session_timeout_ms;       /* zookeeper.session.timeout.ms (0: Kafka's 18000) */
+    int connect_timeout_ms;       /* zookeeper.connection.timeout.ms (0: the session's) */
+    const char *listeners;        /* advertised.listeners: "PLAINTEXT://127.0.0.1:9092" */
+    const char *protocol_map;     /* listener.security.protocol.map, NULL: names are protocols */
+    const char *rack;             /* broker.rack, NULL: none */
+    bool unclean_leader_election; /* unclean.leader.election.enable */
+    int64_t leader_rebalance_ms;  /* auto.leader.rebalance.enable: how often the
+                                   * controller gives leadership back to preferred
+                                   * replicas (Kafka: every 300 s); 0: never */
+    int request_timeout_ms;       /* a request gives up after this (0: 30000) */
+    int max_ops_per_multi;        /* 0: 500 */
     const struct clu_test_hooks *hooks;
 };
 
@@ -108,8 +108,8 @@ const char *clu_role_name(enum clu_role role);
 
 struct clu_broker_note {
     int32_t id;
-    int64_t epoch; /* its registration's czxid */
-    bool live;     /* false: its registration went away */
+    int64_t epoch;                    /* its registration's czxid */
+    bool live;                        /* false: its registration went away */
     const struct clu_broker_reg *reg; /* endpoints, protocol map, rack (live only) */
 };
 
@@ -129,7 +129,12 @@ struct clu_partition_note {
     const struct repl_pstate *ps; /* partition_epoch is the state znode's version */
 };
 
-enum clu_answer_kind { CLU_ANS_ALTER_ISR, CLU_ANS_CREATE_TOPIC, CLU_ANS_DELETE_TOPIC, CLU_ANS_SHUTDOWN };
+enum clu_answer_kind {
+    CLU_ANS_ALTER_ISR,
+    CLU_ANS_CREATE_TOPIC,
+    CLU_ANS_DELETE_TOPIC,
+    CLU_ANS_SHUTDOWN
+};
 
 struct clu_answer {
     int64_t id; /* what the request call returned */
@@ -139,8 +144,8 @@ struct clu_answer {
      * -ECONNRESET (this broker's session was lost with the request in flight),
      * -ESHUTDOWN (closing). */
     int error;
-    int32_t remaining;       /* SHUTDOWN: partitions this broker still leads */
-    bool has_state;          /* ALTER_ISR accepted: the committed state */
+    int32_t remaining; /* SHUTDOWN: partitions this broker still leads */
+    bool has_state;    /* ALTER_ISR accepted: the committed state */
     struct repl_pstate state;
     char topic[REPL_TOPIC_MAX + 1];
     int32_t partition;

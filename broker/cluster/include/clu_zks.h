@@ -29,7 +29,7 @@ struct clu_zks {
     pid_t pid;
     int port;
     char dir[256];
-    char hosts[64]; /* "127.0.0.1:<port>" */
+    char hosts[64];        /* "127.0.0.1:<port>" */
     int64_t last_start_ms; /* how long the last start took, to "imok" */
 };
 

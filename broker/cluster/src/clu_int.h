@@ -42,7 +42,12 @@
 
 /* ---- the inbox: what the watcher and the API hand to the cluster thread ---- */
 
-enum clu_cmd_type { CLU_CMD_ALTER_ISR, CLU_CMD_CREATE_TOPIC, CLU_CMD_DELETE_TOPIC, CLU_CMD_SHUTDOWN };
+enum clu_cmd_type {
+    CLU_CMD_ALTER_ISR,
+    CLU_CMD_CREATE_TOPIC,
+    CLU_CMD_DELETE_TOPIC,
+    CLU_CMD_SHUTDOWN
+};
 
 struct clu_cmd {
     enum clu_cmd_type type;
@@ -66,9 +71,9 @@ enum clu_in_type { CLU_IN_WATCH, CLU_IN_SESSION, CLU_IN_CMD };
 
 struct clu_in {
     enum clu_in_type type;
-    unsigned gen;  /* which ZooKeeper handle raised it (events of a closed one are dropped) */
-    int zk_type;   /* ZOO_*_EVENT */
-    int zk_state;  /* ZOO_*_STATE */
+    unsigned gen; /* which ZooKeeper handle raised it (events of a closed one are dropped) */
+    int zk_type;  /* ZOO_*_EVENT */
+    int zk_state; /* ZOO_*_STATE */
     struct clu_cmd *cmd;
     struct clu_in *next;
     char path[]; /* the watched path ("" for a session event) */
@@ -182,11 +187,11 @@ struct clu_controller {
 
 /* What the controller must look at (set by watches and by the view). */
 enum {
-    CLU_DIRTY_CONTROLLER = 1 << 0, /* /controller changed: election, resignation */
-    CLU_DIRTY_BROKERS = 1 << 1,    /* /brokers/ids */
-    CLU_DIRTY_TOPICS = 1 << 2,     /* /brokers/topics children */
-    CLU_DIRTY_DELETES = 1 << 3,    /* /admin/delete_topics */
-    CLU_DIRTY_REQUESTS = 1 << 4,   /* /controller_requests children */
+    CLU_DIRTY_CONTROLLER = 1 << 0,  /* /controller changed: election, resignation */
+    CLU_DIRTY_BROKERS = 1 << 1,     /* /brokers/ids */
+    CLU_DIRTY_TOPICS = 1 << 2,      /* /brokers/topics children */
+    CLU_DIRTY_DELETES = 1 << 3,     /* /admin/delete_topics */
+    CLU_DIRTY_REQUESTS = 1 << 4,    /* /controller_requests children */
     CLU_DIRTY_CTL_BROKERS = 1 << 5, /* the live brokers changed: the controller compares */
     CLU_DIRTY_ALL = (1 << 6) - 1,
 };
@@ -232,21 +237,22 @@ struct clu {
     unsigned dirty;
     int64_t retry_at_ms; /* 0: no pending retry */
     int backoff_ms;
-    char *buf;        /* CLU_ZNODE_MAX bytes for reads */
+    char *buf; /* CLU_ZNODE_MAX bytes for reads */
     struct clu_view view;
     struct clu_live_broker *live; /* the last /brokers/ids read, for the controller */
     size_t nlive;
     struct clu_controller c;
-    struct clu_cmd *cmds;              /* requests queued or in flight */
-    char shutdown_node[CLU_PATH_MAX];  /* our answered controlled_shutdown request: kept
-                                        * until the session ends (see request.c) */
+    struct clu_cmd *cmds;             /* requests queued or in flight */
+    char shutdown_node[CLU_PATH_MAX]; /* our answered controlled_shutdown request: kept
+                                       * until the session ends (see request.c) */
 };
 
 /* clu.c: notes and status. */
 struct clu_note *clu__note_new(enum clu_note_type type);
 void clu__note_push(struct clu *cl, struct clu_note *n);
 void clu__note_free(struct clu_note *n);
-void clu__answer(struct clu *cl, const struct clu_cmd *cmd, int error, const struct clu_request *rq);
+void clu__answer(struct clu *cl, const struct clu_cmd *cmd, int error,
+                 const struct clu_request *rq);
 void clu__status_update(struct clu *cl);
 void clu__cmd_free(struct clu_cmd *cmd);
 

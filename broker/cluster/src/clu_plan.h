@@ -51,7 +51,8 @@ struct clu_live_broker {
  * BROKER_LOST for each broker ctl holds live or shutting down that has no registration;
  * then BROKER_REGISTERED for each registration ctl does not know, knows as fenced, or
  * knows at an older epoch (a bounce: handle() fences the old incarnation in the same
- * records). Endpoint pointers point into live[]. Returns the count (<= cap), or -ENOSPC.
+ * records). Endpoint pointers point into live[]. Returns the count (<= cap), -ENOSPC, or
+ * -ENOMEM.
  */
 int clu__broker_events(const struct repl_ctl *ctl, const struct clu_live_broker *live, size_t n,
                        struct repl_event *ev, size_t cap);
@@ -80,11 +81,11 @@ struct clu_plan {
 
 /* What the records do not carry. */
 struct clu_plan_ctx {
-    const char *topic_id;     /* TOPIC: the new topic's id (clu_uuid_new) */
-    const char *config;       /* TOPIC: its config object's JSON text, NULL for {} */
+    const char *topic_id; /* TOPIC: the new topic's id (clu_uuid_new) */
+    const char *config;   /* TOPIC: its config object's JSON text, NULL for {} */
     size_t config_len;
-    bool has_config_node;     /* TOPIC_DELETED: /config/topics/<t> exists */
-    bool has_delete_request;  /* TOPIC_DELETED: /admin/delete_topics/<t> exists */
+    bool has_config_node;    /* TOPIC_DELETED: /config/topics/<t> exists */
+    bool has_delete_request; /* TOPIC_DELETED: /admin/delete_topics/<t> exists */
 };
 
 void clu__plan_init(struct clu_plan *plan);

@@ -169,8 +169,8 @@ static int add_vanished(struct repl_ctl *ctl)
                 bool known = false;
                 for (size_t b = 0; b < ctl->nbrokers; b++)
                     known |= ctl->brokers[b].id == ps->isr[i];
-                struct repl_broker gone = {.id = ps->isr[i], .epoch = 0,
-                                           .state = REPL_BROKER_SHUTTING_DOWN};
+                struct repl_broker gone = {
+                    .id = ps->isr[i], .epoch = 0, .state = REPL_BROKER_SHUTTING_DOWN};
                 if (!known)
                     rc = add_broker(ctl, &gone);
             }

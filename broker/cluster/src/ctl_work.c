@@ -71,7 +71,8 @@ static int brokers_step(struct clu *cl)
     struct repl_event *ev = calloc(cap, sizeof(*ev));
     if (!ev)
         return -ENOMEM;
-    int n = clu__broker_events(&c->ctl, cl->live, cl->nlive, ev, cap), rc = 0;
+    int n = clu__broker_events(&c->ctl, cl->live, cl->nlive, ev, cap);
+    int rc = n < 0 ? n : 0;
     for (int i = 0; i < n && rc == 0 && c->active; i++) {
         kc_log_info("cluster: controller %d: broker %d %s (broker epoch %lld)",
                     (int)cl->cfg.broker_id, (int)ev[i].id,
@@ -111,8 +112,8 @@ static int delete_one(struct clu *cl, const char *topic)
         return -ENOMEM;
     if (!repl_ctl_topic(&cl->c.ctl, topic) || h->attempts >= CLU_REQUEST_ATTEMPTS) {
         if (h->attempts >= CLU_REQUEST_ATTEMPTS)
-            kc_log_error("cluster: controller: deleting topic %s failed %d times: giving up",
-                         topic, h->attempts);
+            kc_log_error("cluster: controller: deleting topic %s failed %d times: giving up", topic,
+                         h->attempts);
         return delete_fenced(cl, path); /* nothing (more) to delete: drop the request */
     }
     clu_path_topic_config(cfg, sizeof(cfg), topic);
@@ -172,10 +173,8 @@ static int alter_partition(struct clu *cl, struct clu_request *rq, const char *p
         rq->state = *ps;
         return clu__ctl_answer(cl, rq, path);
     }
-    struct repl_event ev = {.type = REPL_EV_ISR_CHANGE,
-                            .topic = rq->topic,
-                            .partition = rq->partition,
-                            .isr = rq->isr};
+    struct repl_event ev = {
+        .type = REPL_EV_ISR_CHANGE, .topic = rq->topic, .partition = rq->partition, .isr = rq->isr};
     return clu__ctl_run(cl, &ev, NULL, rq, path);
 }
 
@@ -210,8 +209,8 @@ static int shutdown_broker(struct clu *cl, struct clu_request *rq, const char *p
     const struct repl_broker *b = repl_ctl_broker(&cl->c.ctl, rq->broker);
     if (b && rq->broker_epoch > b->epoch)
         return DEFER;
-    struct repl_event ev = {.type = REPL_EV_BROKER_SHUTDOWN, .id = rq->broker,
-                            .epoch = rq->broker_epoch};
+    struct repl_event ev = {
+        .type = REPL_EV_BROKER_SHUTDOWN, .id = rq->broker, .epoch = rq->broker_epoch};
     int rc = clu__ctl_run(cl, &ev, NULL, rq, path);
     if (rc == 0)
         kc_log_info("cluster: controller %d: broker %d shutting down: %s, %d partition(s) still "

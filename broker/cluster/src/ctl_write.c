@@ -60,8 +60,8 @@ static void fill_ops(const struct clu_plan *plan, size_t op0, size_t op1, zoo_op
         const struct clu_op *op = &plan->ops[i];
         zoo_op_t *z = &ops[i - op0];
         if (op->kind == CLU_OP_CREATE)
-            zoo_create_op_init(z, op->path, op->data, op->data ? op->len : -1,
-                               &ZOO_OPEN_ACL_UNSAFE, ZOO_PERSISTENT, NULL, 0);
+            zoo_create_op_init(z, op->path, op->data, op->data ? op->len : -1, &ZOO_OPEN_ACL_UNSAFE,
+                               ZOO_PERSISTENT, NULL, 0);
         else if (op->kind == CLU_OP_SET)
             zoo_set_op_init(z, op->path, op->data, op->len, op->version, NULL);
         else
@@ -85,10 +85,10 @@ static int failure(struct clu *cl, int rc, const zoo_op_result_t *res, int n, bo
     }
     if (answer && at == n - 1 && res[at].err == ZNONODE)
         return CLU_GONE;
-    const char *path = at < 0                             ? "?"
-                       : ops[at].type == ZOO_CREATE_OP ? ops[at].create_op.path
+    const char *path = at < 0                           ? "?"
+                       : ops[at].type == ZOO_CREATE_OP  ? ops[at].create_op.path
                        : ops[at].type == ZOO_SETDATA_OP ? ops[at].set_op.path
-                                                         : ops[at].delete_op.path;
+                                                        : ops[at].delete_op.path;
     kc_log_warn("cluster: controller: a write failed (%s at %s): reloading from ZooKeeper",
                 zerror(at < 0 ? rc : res[at].err), path);
     clu__ctl_resign(cl, "a write failed; taking office again");
@@ -170,7 +170,8 @@ static int write_plan(struct clu *cl, struct clu_request *rq, const char *rq_pat
     do {
         size_t end = clu__plan_chunk_end(&c->plan, u, (size_t)cl->cfg.max_ops_per_multi);
         bool last = end == c->plan.nunits;
-        size_t op0 = u < end ? c->plan.units[u].op0 : 0, op1 = u < end ? c->plan.units[end - 1].op1 : 0;
+        size_t op0 = u < end ? c->plan.units[u].op0 : 0,
+               op1 = u < end ? c->plan.units[end - 1].op1 : 0;
         int rc = write_chunk(cl, op0, op1, last ? rq : NULL, rq_path);
         if (rc != 0)
             return rc;

@@ -121,9 +121,8 @@ static int activate(struct clu *cl, int32_t epoch, int32_t version)
     if (rc != 0)
         return ZSYSTEMERROR; /* it resigned; the next check tries again */
     c->active_since_ms = kc_mono_ms();
-    c->next_rebalance_ms = cl->cfg.leader_rebalance_ms ? c->active_since_ms +
-                                                             cl->cfg.leader_rebalance_ms
-                                                       : 0;
+    c->next_rebalance_ms =
+        cl->cfg.leader_rebalance_ms ? c->active_since_ms + cl->cfg.leader_rebalance_ms : 0;
     /* The view's list of registrations may be older than what was just loaded: read it
      * again before comparing, or a broker that registered in between would look lost. */
     cl->dirty |= CLU_DIRTY_BROKERS | CLU_DIRTY_CTL_BROKERS | CLU_DIRTY_DELETES | CLU_DIRTY_REQUESTS;

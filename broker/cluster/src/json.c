@@ -319,11 +319,37 @@ void clu_json_fini(struct clu_json *j)
     j->ntok = j->cap = 0;
 }
 
+/* Code point cp as UTF-8 in enc; its length. */
+static size_t utf8_encode(uint32_t cp, uint8_t enc[4])
+{
+    if (cp < 0x80) {
+        enc[0] = (uint8_t)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        enc[0] = (uint8_t)(0xc0 | cp >> 6);
+        enc[1] = (uint8_t)(0x80 | (cp & 0x3f));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        enc[0] = (uint8_t)(0xe0 | cp >> 12);
+        enc[1] = (uint8_t)(0x80 | (cp >> 6 & 0x3f));
+        enc[2] = (uint8_t)(0x80 | (cp & 0x3f));
+        return 3;
+    }
+    enc[0] = (uint8_t)(0xf0 | cp >> 18);
+    enc[1] = (uint8_t)(0x80 | (cp >> 12 & 0x3f));
+    enc[2] = (uint8_t)(0x80 | (cp >> 6 & 0x3f));
+    enc[3] = (uint8_t)(0x80 | (cp & 0x3f));
+    return 4;
+}
+
 /* Unescape string token t into buf (cap > 0), or only measure it when buf is NULL. */
 static int unescape(const struct clu_json *j, uint32_t t, char *buf, size_t cap, size_t *len)
 {
     const struct clu_json_tok *tk = &j->tok[t];
-    const uint8_t *p = (const uint8_t *)j->text + tk->start, *end = (const uint8_t *)j->text + tk->end;
+    const uint8_t *p = (const uint8_t *)j->text + tk->start;
+    const uint8_t *end = (const uint8_t *)j->text + tk->end;
     size_t n = 0;
     while (p < end) {
         uint8_t enc[4];
@@ -336,17 +362,7 @@ static int unescape(const struct clu_json *j, uint32_t t, char *buf, size_t cap,
             (void)escape_at(p, (size_t)(end - p), &step, &cp); /* validated by the parse */
             if (cp == 0)
                 return KC_EMALFORMED; /* "\u0000": a C string cannot hold it */
-            if (cp < 0x80)
-                m = 1, enc[0] = (uint8_t)cp;
-            else if (cp < 0x800)
-                m = 2, enc[0] = (uint8_t)(0xc0 | cp >> 6), enc[1] = (uint8_t)(0x80 | (cp & 0x3f));
-            else if (cp < 0x10000)
-                m = 3, enc[0] = (uint8_t)(0xe0 | cp >> 12),
-                enc[1] = (uint8_t)(0x80 | (cp >> 6 & 0x3f)), enc[2] = (uint8_t)(0x80 | (cp & 0x3f));
-            else
-                m = 4, enc[0] = (uint8_t)(0xf0 | cp >> 18),
-                enc[1] = (uint8_t)(0x80 | (cp >> 12 & 0x3f)),
-                enc[2] = (uint8_t)(0x80 | (cp >> 6 & 0x3f)), enc[3] = (uint8_t)(0x80 | (cp & 0x3f));
+            m = utf8_encode(cp, enc);
         }
         if (buf) {
             if (n + m >= cap)

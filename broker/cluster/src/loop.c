@@ -178,8 +178,8 @@ static void check_cut_off(struct clu *cl)
 
 void clu__retry_later(struct clu *cl)
 {
-    cl->backoff_ms = cl->backoff_ms ? KC_MIN(cl->backoff_ms * 2, CLU_RETRY_MAX_MS)
-                                    : CLU_RETRY_MIN_MS;
+    cl->backoff_ms =
+        cl->backoff_ms ? KC_MIN(cl->backoff_ms * 2, CLU_RETRY_MAX_MS) : CLU_RETRY_MIN_MS;
     cl->retry_at_ms = kc_mono_ms() + cl->backoff_ms;
 }
 
@@ -194,8 +194,7 @@ static bool ensure_registered(struct clu *cl)
     }
     int rc = clu__zk_register(cl);
     if (rc != 0) {
-        kc_log_warn("cluster: broker %d: registering: %s", (int)cl->cfg.broker_id,
-                    kc_strerror(rc));
+        kc_log_warn("cluster: broker %d: registering: %s", (int)cl->cfg.broker_id, kc_strerror(rc));
         clu__retry_later(cl);
         return false;
     }

@@ -110,22 +110,31 @@ static int parse_topic_path(const char *rest, struct clu_path *out)
     return parse_id(p, (size_t)(end - p), &out->id);
 }
 
-int clu_path_parse(const char *path, struct clu_path *out)
+/* The layout's fixed nodes. */
+static enum clu_path_kind fixed_kind(const char *path)
 {
     static const struct {
         const char *path;
         enum clu_path_kind kind;
     } fixed[] = {
-        {CLU_ZK_CONTROLLER, CLU_P_CONTROLLER},       {CLU_ZK_CONTROLLER_EPOCH, CLU_P_CONTROLLER_EPOCH},
-        {CLU_ZK_BROKER_IDS, CLU_P_BROKER_IDS},       {CLU_ZK_TOPICS, CLU_P_TOPICS},
-        {CLU_ZK_DELETE_TOPICS, CLU_P_DELETE_TOPICS}, {CLU_ZK_REQUESTS, CLU_P_REQUESTS},
+        {CLU_ZK_CONTROLLER, CLU_P_CONTROLLER},
+        {CLU_ZK_CONTROLLER_EPOCH, CLU_P_CONTROLLER_EPOCH},
+        {CLU_ZK_BROKER_IDS, CLU_P_BROKER_IDS},
+        {CLU_ZK_TOPICS, CLU_P_TOPICS},
+        {CLU_ZK_DELETE_TOPICS, CLU_P_DELETE_TOPICS},
+        {CLU_ZK_REQUESTS, CLU_P_REQUESTS},
     };
-    struct clu_path p = {.kind = CLU_P_OTHER, .id = -1};
-    const char *rest;
-    int rc = 0;
     for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
         if (strcmp(path, fixed[i].path) == 0)
-            p.kind = fixed[i].kind;
+            return fixed[i].kind;
+    return CLU_P_OTHER;
+}
+
+int clu_path_parse(const char *path, struct clu_path *out)
+{
+    struct clu_path p = {.kind = fixed_kind(path), .id = -1};
+    const char *rest;
+    int rc = 0;
     if (p.kind != CLU_P_OTHER) {
         /* a fixed node */
     } else if ((rest = under(path, CLU_ZK_BROKER_IDS))) {

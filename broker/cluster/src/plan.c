@@ -36,23 +36,28 @@ int clu__broker_events(const struct repl_ctl *ctl, const struct clu_live_broker 
             return -ENOSPC;
         ev[k++] = (struct repl_event){.type = REPL_EV_BROKER_LOST, .id = b->id, .epoch = b->epoch};
     }
-    const struct clu_live_broker *sorted[n ? n : 1];
+    const struct clu_live_broker **sorted = malloc((n ? n : 1) * sizeof(*sorted));
+    if (!sorted)
+        return -ENOMEM;
     for (size_t i = 0; i < n; i++)
         sorted[i] = &live[i];
     qsort(sorted, n, sizeof(sorted[0]), cmp_live);
-    for (size_t i = 0; i < n; i++) {
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
         const struct clu_live_broker *l = sorted[i];
         const struct repl_broker *cur = repl_ctl_broker(ctl, l->id);
         if (cur && cur->state != REPL_BROKER_FENCED && l->epoch <= cur->epoch)
             continue; /* known (an older czxid than ours cannot happen: ignored) */
         if (k == cap)
-            return -ENOSPC;
-        ev[k++] = (struct repl_event){.type = REPL_EV_BROKER_REGISTERED,
-                                      .id = l->id,
-                                      .epoch = l->epoch,
-                                      .endpoint = l->endpoint};
+            rc = -ENOSPC;
+        else
+            ev[k++] = (struct repl_event){.type = REPL_EV_BROKER_REGISTERED,
+                                          .id = l->id,
+                                          .epoch = l->epoch,
+                                          .endpoint = l->endpoint};
     }
-    return (int)k;
+    free(sorted);
+    return rc < 0 ? rc : (int)k;
 }
 
 void clu__plan_init(struct clu_plan *plan)

@@ -170,7 +170,8 @@ void clu__req_answered(struct clu *cl, const char *name)
     size_t n = strlen(name);
     for (struct clu_cmd *cmd = cl->cmds; cmd; cmd = cmd->next) {
         size_t m = strlen(cmd->node);
-        if (cmd->sent && m > n && strcmp(cmd->node + m - n, name) == 0 && cmd->node[m - n - 1] == '/')
+        if (cmd->sent && m > n && strcmp(cmd->node + m - n, name) == 0 &&
+            cmd->node[m - n - 1] == '/')
             cmd->check = true;
     }
 }

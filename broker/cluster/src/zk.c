@@ -209,12 +209,12 @@ static int make_chroot(struct clu *cl)
     int rc = zoo_exists(cl->zh, "/", 0, &st);
     if (rc != ZNONODE)
         return rc;
-    zhandle_t *zh = zookeeper_init2(cl->conn.hosts, quiet_watcher, cl->cfg.session_timeout_ms,
-                                    NULL, NULL, 0, zk_log);
+    zhandle_t *zh = zookeeper_init2(cl->conn.hosts, quiet_watcher, cl->cfg.session_timeout_ms, NULL,
+                                    NULL, 0, zk_log);
     if (!zh)
         return ZSYSTEMERROR;
     rc = wait_handle(zh, cl->cfg.connect_timeout_ms) == 0 ? ensure_on(zh, cl->conn.chroot)
-                                                         : ZCONNECTIONLOSS;
+                                                          : ZCONNECTIONLOSS;
     (void)zookeeper_close(zh); /* a session that owned nothing: how it ends does not matter */
     if (rc == ZOK)
         kc_log_info("cluster: created the chroot %s", cl->conn.chroot);
@@ -230,7 +230,7 @@ static int cluster_id(struct clu *cl)
         int rc = clu__zk_get(cl, CLU_ZK_CLUSTER_ID, false, &len, &st);
         if (rc == ZOK)
             return clu_cluster_id_decode(cl->buf, (size_t)len, cl->cluster_id) == 0 ? ZOK
-                                                                                   : ZBADARGUMENTS;
+                                                                                    : ZBADARGUMENTS;
         if (rc != ZNONODE)
             return rc;
         char id[CLU_UUID_LEN + 1];
@@ -250,7 +250,7 @@ static int cluster_id(struct clu *cl)
 
 int clu__zk_prepare(struct clu *cl)
 {
-    static const char *const top[] = {CLU_ZK_BROKER_IDS, CLU_ZK_TOPICS, CLU_ZK_TOPIC_CONFIGS,
+    static const char *const top[] = {CLU_ZK_BROKER_IDS,    CLU_ZK_TOPICS,   CLU_ZK_TOPIC_CONFIGS,
                                       CLU_ZK_DELETE_TOPICS, CLU_ZK_REQUESTS, "/cluster"};
     int rc = cl->conn.chroot[0] ? make_chroot(cl) : ZOK;
     for (size_t i = 0; rc == ZOK && i < KC_ARRAY_SIZE(top); i++)
@@ -258,8 +258,7 @@ int clu__zk_prepare(struct clu *cl)
     if (rc == ZOK)
         rc = cluster_id(cl);
     if (rc != ZOK)
-        kc_log_error("cluster: preparing %s%s: %s", cl->conn.hosts, cl->conn.chroot,
-                     zerror(rc));
+        kc_log_error("cluster: preparing %s%s: %s", cl->conn.hosts, cl->conn.chroot, zerror(rc));
     return clu__zerr(rc);
 }
 

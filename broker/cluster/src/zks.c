@@ -65,7 +65,8 @@ static int write_config(const struct clu_zks *s)
 /* "ruok" -> "imok": the server answers requests. */
 static bool ruok(int port)
 {
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     char buf[8] = "";

@@ -145,10 +145,10 @@ static int fill(struct clu_broker_reg *b, const struct listener *ls, int n)
     b->endpoints[0] = b->protocol_map[0] = b->host[0] = '\0';
     b->port = -1;
     for (int i = 0; i < n; i++) {
-        int a = snprintf(b->endpoints + e, sizeof(b->endpoints) - e, "%s%s://%s:%d",
-                         i ? "," : "", ls[i].name, ls[i].host, (int)ls[i].port);
-        int c = snprintf(b->protocol_map + m, sizeof(b->protocol_map) - m, "%s%s:%s",
-                         i ? "," : "", ls[i].name, ls[i].protocol);
+        int a = snprintf(b->endpoints + e, sizeof(b->endpoints) - e, "%s%s://%s:%d", i ? "," : "",
+                         ls[i].name, ls[i].host, (int)ls[i].port);
+        int c = snprintf(b->protocol_map + m, sizeof(b->protocol_map) - m, "%s%s:%s", i ? "," : "",
+                         ls[i].name, ls[i].protocol);
         if (a < 0 || c < 0 || (size_t)a >= sizeof(b->endpoints) - e ||
             (size_t)c >= sizeof(b->protocol_map) - m)
             return -EINVAL;

@@ -102,7 +102,8 @@ static int decode_state(const struct clu_json *j, uint32_t obj, struct repl_psta
         clu__jr_i32(j, obj, "leader_epoch", 0, INT32_MAX, &ps->leader_epoch) != 0 ||
         clu__jr_i32(j, obj, "partition_epoch", 0, INT32_MAX, &ps->partition_epoch) != 0 ||
         clu_json_member(j, obj, "replicas", &r) != 0 || clu_json_member(j, obj, "isr", &i) != 0 ||
-        clu__jr_ints(j, r, 0, INT32_MAX, ps->replicas, REPL_MAX_REPLICAS, &ps->nreplicas, true) != 0 ||
+        clu__jr_ints(j, r, 0, INT32_MAX, ps->replicas, REPL_MAX_REPLICAS, &ps->nreplicas, true) !=
+            0 ||
         clu__jr_ints(j, i, 0, INT32_MAX, ps->isr, REPL_MAX_REPLICAS, &ps->nisr, true) != 0)
         return KC_EMALFORMED;
     return clu_pstate_valid(ps) ? 0 : KC_EMALFORMED;
@@ -135,7 +136,8 @@ static int decode_alter(const struct clu_json *j, struct clu_request *rq)
         clu__jr_i32(j, 0, "leader_epoch", 0, INT32_MAX, &rq->isr.leader_epoch) != 0 ||
         clu__jr_i32(j, 0, "partition_epoch", 0, INT32_MAX, &rq->isr.partition_epoch) != 0 ||
         clu_json_member(j, 0, "isr", &isr) != 0 ||
-        clu__jr_ints(j, isr, 0, INT32_MAX, rq->isr.isr, REPL_MAX_REPLICAS, &rq->isr.nisr, false) != 0 ||
+        clu__jr_ints(j, isr, 0, INT32_MAX, rq->isr.isr, REPL_MAX_REPLICAS, &rq->isr.nisr, false) !=
+            0 ||
         rq->isr.nisr < 1)
         return KC_EMALFORMED;
     rq->isr.leader = rq->broker;

@@ -157,9 +157,8 @@ static int decode_assignment(const struct clu_json *j, struct clu_assignment *a)
     int64_t version;
     int rc;
     if (clu__jr_int(j, 0, "version", 1, INT32_MAX, &version) != 0 ||
-        clu_json_member(j, 0, "partitions", &parts) != 0 ||
-        j->tok[parts].type != CLU_JSON_OBJECT || j->tok[parts].count < 1 ||
-        j->tok[parts].count > 100000)
+        clu_json_member(j, 0, "partitions", &parts) != 0 || j->tok[parts].type != CLU_JSON_OBJECT ||
+        j->tok[parts].count < 1 || j->tok[parts].count > 100000)
         return KC_EMALFORMED;
     if (version > 3)
         return KC_EUNSUPPORTED;
@@ -178,7 +177,8 @@ static int decode_assignment(const struct clu_json *j, struct clu_assignment *a)
         int32_t p = part_key(j, k, a->npart);
         struct clu_replicas r;
         if (p < 0 || a->parts[p].n != 0 ||
-            clu__jr_ints(j, k + 1, 0, INT32_MAX, r.r, REPL_MAX_REPLICAS, &r.n, true) != 0 || r.n < 1)
+            clu__jr_ints(j, k + 1, 0, INT32_MAX, r.r, REPL_MAX_REPLICAS, &r.n, true) != 0 ||
+            r.n < 1)
             return KC_EMALFORMED; /* out of range, listed twice, or a bad replica list */
         a->parts[p] = r;
     }

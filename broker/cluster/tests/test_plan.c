@@ -207,8 +207,11 @@ static void setup(struct fx *f, int brokers)
 {
     assert_int_equal(run(f, (struct repl_event){.type = REPL_EV_ELECTED, .id = 1}, NULL), 0);
     for (int32_t id = 1; id <= brokers; id++)
-        assert_int_equal(run(f, (struct repl_event){.type = REPL_EV_BROKER_REGISTERED, .id = id,
-                                                    .epoch = 100 + id, .endpoint = "P://h:1"},
+        assert_int_equal(run(f,
+                             (struct repl_event){.type = REPL_EV_BROKER_REGISTERED,
+                                                 .id = id,
+                                                 .epoch = 100 + id,
+                                                 .endpoint = "P://h:1"},
                              NULL),
                          0);
 }
@@ -216,8 +219,11 @@ static void setup(struct fx *f, int brokers)
 static void create(struct fx *f, const char *topic, int32_t parts, int rf)
 {
     struct clu_plan_ctx ctx = {.topic_id = "AAAAAAAAAAAAAAAAAAAAAA"};
-    assert_int_equal(run(f, (struct repl_event){.type = REPL_EV_TOPIC_CREATE, .topic = topic,
-                                                .partitions = parts, .replication = rf},
+    assert_int_equal(run(f,
+                         (struct repl_event){.type = REPL_EV_TOPIC_CREATE,
+                                             .topic = topic,
+                                             .partitions = parts,
+                                             .replication = rf},
                          &ctx),
                      0);
 }
@@ -235,8 +241,10 @@ static void test_plan_broker_events_from_registrations(void **state)
                               {.id = 6, .epoch = 60, .state = REPL_BROKER_LIVE}};
     ctl.brokers = b;
     ctl.nbrokers = KC_ARRAY_SIZE(b);
-    struct clu_live_broker live[] = {{.id = 5, .epoch = 50}, {.id = 2, .epoch = 25},
-                                     {.id = 1, .epoch = 10}, {.id = 3, .epoch = 35}};
+    struct clu_live_broker live[] = {{.id = 5, .epoch = 50},
+                                     {.id = 2, .epoch = 25},
+                                     {.id = 1, .epoch = 10},
+                                     {.id = 3, .epoch = 35}};
     struct repl_event ev[8];
     int n = clu__broker_events(&ctl, live, KC_ARRAY_SIZE(live), ev, 8);
     assert_int_equal(n, 5);
@@ -265,20 +273,25 @@ static void test_plan_topic_create_is_one_unit(void **state)
     fx_init(&f, 2); /* a unit is never split, whatever the limit */
     setup(&f, 3);
     repl_recs_reset(&f.recs);
-    struct repl_event ev = {.type = REPL_EV_TOPIC_CREATE, .topic = "t", .partitions = 3,
-                            .replication = 2};
+    struct repl_event ev = {
+        .type = REPL_EV_TOPIC_CREATE, .topic = "t", .partitions = 3, .replication = 2};
     assert_int_equal(repl_ctl_handle(&f.ctl, &ev, &f.recs), 0);
     struct clu_plan_ctx ctx = {.topic_id = "AAAAAAAAAAAAAAAAAAAAAA",
-                               .config = "{\"retention.ms\":\"1000\"}", .config_len = 23};
+                               .config = "{\"retention.ms\":\"1000\"}",
+                               .config_len = 23};
     assert_int_equal(clu__plan(&f.ctl, &f.recs, 0, &ctx, &f.plan), 0);
     assert_int_equal(f.plan.nunits, 1);
     assert_int_equal(f.plan.nops, 2 + 2 * 3 + 1);
     assert_int_equal(clu__plan_chunk_end(&f.plan, 0, 2), 1);
     static const char *const paths[] = {
-        "/brokers/topics/t", "/brokers/topics/t/partitions",
-        "/brokers/topics/t/partitions/0", "/brokers/topics/t/partitions/0/state",
-        "/brokers/topics/t/partitions/1", "/brokers/topics/t/partitions/1/state",
-        "/brokers/topics/t/partitions/2", "/brokers/topics/t/partitions/2/state",
+        "/brokers/topics/t",
+        "/brokers/topics/t/partitions",
+        "/brokers/topics/t/partitions/0",
+        "/brokers/topics/t/partitions/0/state",
+        "/brokers/topics/t/partitions/1",
+        "/brokers/topics/t/partitions/1/state",
+        "/brokers/topics/t/partitions/2",
+        "/brokers/topics/t/partitions/2/state",
         "/config/topics/t",
     };
     for (size_t i = 0; i < f.plan.nops; i++) {
@@ -291,7 +304,8 @@ static void test_plan_topic_create_is_one_unit(void **state)
     assert_int_equal(a.parts[1].n, 2);
     clu_assignment_fini(&a);
     assert_null(f.plan.ops[2].data); /* a partition's own node is empty, as Kafka's */
-    assert_memory_equal(f.plan.ops[8].data, "{\"version\":1,\"config\":{\"retention.ms\":\"1000\"}}",
+    assert_memory_equal(f.plan.ops[8].data,
+                        "{\"version\":1,\"config\":{\"retention.ms\":\"1000\"}}",
                         (size_t)f.plan.ops[8].len);
     /* Without a topic id the plan is refused (a caller bug), and leaves nothing. */
     struct clu_plan_ctx none = {0};
@@ -392,7 +406,8 @@ static void test_plan_partition_epoch_is_znode_version(void **state)
                 char name[16];
                 struct clu_plan_ctx ctx = {.topic_id = "AAAAAAAAAAAAAAAAAAAAAA"};
                 snprintf(name, sizeof(name), "t%d", topics++);
-                ev = (struct repl_event){.type = REPL_EV_TOPIC_CREATE, .topic = name,
+                ev = (struct repl_event){.type = REPL_EV_TOPIC_CREATE,
+                                         .topic = name,
                                          .partitions = 1 + (int32_t)(kc_test_rand(&seed) % 4),
                                          .replication = 1 + (int)(kc_test_rand(&seed) % 3)};
                 (void)run(&f, ev, &ctx); /* refused when fewer brokers are live */
@@ -404,11 +419,14 @@ static void test_plan_partition_epoch_is_znode_version(void **state)
                 break;
             case 2:
                 epochs[b] += 1000;
-                ev = (struct repl_event){.type = REPL_EV_BROKER_REGISTERED, .id = b,
-                                         .epoch = epochs[b], .endpoint = "P://h:1"};
+                ev = (struct repl_event){.type = REPL_EV_BROKER_REGISTERED,
+                                         .id = b,
+                                         .epoch = epochs[b],
+                                         .endpoint = "P://h:1"};
                 break;
             case 3:
-                ev = (struct repl_event){.type = REPL_EV_BROKER_SHUTDOWN, .id = b, .epoch = epochs[b]};
+                ev = (struct repl_event){
+                    .type = REPL_EV_BROKER_SHUTDOWN, .id = b, .epoch = epochs[b]};
                 break;
             case 4:
                 ev = (struct repl_event){.type = REPL_EV_PREFERRED};
@@ -420,11 +438,13 @@ static void test_plan_partition_epoch_is_znode_version(void **state)
                 const struct repl_pstate *ps = &t->parts[0];
                 if (ps->leader < 0)
                     continue;
-                ev = (struct repl_event){.type = REPL_EV_ISR_CHANGE, .topic = t->name,
+                ev = (struct repl_event){.type = REPL_EV_ISR_CHANGE,
+                                         .topic = t->name,
                                          .isr = {.leader = ps->leader,
                                                  .leader_epoch = ps->leader_epoch,
                                                  .partition_epoch = ps->partition_epoch,
-                                                 .nisr = 1, .isr = {ps->leader}}};
+                                                 .nisr = 1,
+                                                 .isr = {ps->leader}}};
             }
             (void)run(&f, ev, NULL);
             check_mapping(&f);

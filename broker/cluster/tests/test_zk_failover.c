@@ -64,8 +64,8 @@ static bool has_controller(struct fx_cluster *c, void *arg)
 }
 
 /* n brokers and topic `topic` (parts, rf), everyone agreeing on it. */
-static void start(struct fx_cluster *c, const char *chroot, int n, const char *topic,
-                  int32_t parts, int rf)
+static void start(struct fx_cluster *c, const char *chroot, int n, const char *topic, int32_t parts,
+                  int rf)
 {
     fx_init(c, &zk, chroot, SESSION_MS);
     for (int32_t id = 1; id <= n; id++)
@@ -126,8 +126,8 @@ static void check_versions(struct fx_cluster *c, int32_t b, const char *topic, i
         do {
             fx_poll(c);
             assert_int_equal(zoo_exists(zh, path, 0, &st), ZOK);
-        } while (fx_part(c, b, topic, p)->ps.partition_epoch != st.version &&
-                 kc_mono_ms() < end && (kc_sleep_ms(5), 1));
+        } while (fx_part(c, b, topic, p)->ps.partition_epoch != st.version && kc_mono_ms() < end &&
+                 (kc_sleep_ms(5), 1));
         assert_int_equal(fx_part(c, b, topic, p)->ps.partition_epoch, st.version);
     }
     zookeeper_close(zh);

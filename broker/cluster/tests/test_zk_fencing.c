@@ -150,8 +150,10 @@ static void test_zombie_controller_write_fenced(void **state)
         zp++;
     struct fx_part cur = *fx_part(&c, 2, "z", zp);
     int32_t L = cur.ps.leader;
-    struct repl_isr_change ch = {.leader = L, .leader_epoch = cur.ps.leader_epoch,
-                                 .partition_epoch = cur.ps.partition_epoch, .nisr = 1,
+    struct repl_isr_change ch = {.leader = L,
+                                 .leader_epoch = cur.ps.leader_epoch,
+                                 .partition_epoch = cur.ps.partition_epoch,
+                                 .nisr = 1,
                                  .isr = {L}};
     atomic_store(&f.freeze, 1);
     id = clu_propose_isr(c.b[L].cl, "z", zp, &ch);
@@ -307,9 +309,11 @@ static void test_bad_json_in_znodes_skipped(void **state)
     static const char bad_topic[] = "{\"version\":3,\"partitions\":{\"0\":[1,2]";
     static const char bad_broker[] = "{\"version\":5,";
     assert_int_equal(zoo_create(zh, "/brokers/topics/bad", bad_topic, (int)strlen(bad_topic),
-                                &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0), ZOK);
+                                &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0),
+                     ZOK);
     assert_int_equal(zoo_create(zh, "/brokers/ids/5", bad_broker, (int)strlen(bad_broker),
-                                &ZOO_OPEN_ACL_UNSAFE, ZOO_EPHEMERAL, NULL, 0), ZOK);
+                                &ZOO_OPEN_ACL_UNSAFE, ZOO_EPHEMERAL, NULL, 0),
+                     ZOK);
     assert_int_equal(zoo_set(zh, "/brokers/topics/good/partitions/1/state", "[1,2]", 5, -1), ZOK);
     kc_sleep_ms(300);
     fx_poll(&c);
@@ -323,8 +327,10 @@ static void test_bad_json_in_znodes_skipped(void **state)
     kc_sleep_ms(300);
     char *log = kc_test_capture_stop(&cap);
     assert_true(kc_test_count_lines(log, "/brokers/topics/bad does not hold an assignment") >= 1);
-    assert_true(kc_test_count_lines(log, "/brokers/ids/5 does not hold a broker registration") >= 1);
-    assert_true(kc_test_count_lines(log, "good/partitions/1/state does not hold a partition state") >= 1);
+    assert_true(kc_test_count_lines(log, "/brokers/ids/5 does not hold a broker registration") >=
+                1);
+    assert_true(
+        kc_test_count_lines(log, "good/partitions/1/state does not hold a partition state") >= 1);
     assert_true(kc_test_count_lines(log, "topic good is not managed") >= 1);
     free(log);
 

@@ -236,9 +236,9 @@ static void check_topic(struct fx_cluster *c, zhandle_t *zh, const char *topic, 
             const struct fx_part *q = fx_part(c, id, topic, p);
             assert_non_null(q);
             assert_int_equal(q->ps.leader, fp->ps.leader);
-            assert_int_equal(q->role, q->ps.leader == id                      ? CLU_ROLE_LEADER
+            assert_int_equal(q->role, q->ps.leader == id                    ? CLU_ROLE_LEADER
                                       : repl_pstate_in_replicas(&q->ps, id) ? CLU_ROLE_FOLLOWER
-                                                                             : CLU_ROLE_NOT_REPLICA);
+                                                                            : CLU_ROLE_NOT_REPLICA);
         }
     }
     /* Kafka's placement spreads leaders: with 6 partitions on 3 brokers, 2 each. */
@@ -272,8 +272,9 @@ static void test_topic_create_rf_1_to_3(void **state)
         struct Stat zs;
         snprintf(path, sizeof(path), "/config/topics/%s", topic);
         assert_int_equal(get(zh, path, buf, sizeof(buf), &zs), ZOK);
-        assert_string_equal(buf, rf == 3 ? "{\"version\":1,\"config\":{\"min.insync.replicas\":\"2\"}}"
-                                         : "{\"version\":1,\"config\":{\"min.insync.replicas\":\"1\"}}");
+        assert_string_equal(buf,
+                            rf == 3 ? "{\"version\":1,\"config\":{\"min.insync.replicas\":\"2\"}}"
+                                    : "{\"version\":1,\"config\":{\"min.insync.replicas\":\"1\"}}");
     }
     /* Refusals: an existing name, more replicas than brokers, a bad name. */
     int64_t id = clu_topic_create(c.b[1].cl, "rf1", 1, 1, NULL, 0);

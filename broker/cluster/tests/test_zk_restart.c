@@ -70,9 +70,10 @@ static void dump(struct fx_cluster *c)
         if (!c->b[id].cl)
             continue;
         clu_status(c->b[id].cl, &st);
-        printf("  broker %d: registered %d, controller %d (self %d), ups %d, downs %d, epoch %lld\n",
-               (int)id, st.registered, (int)st.controller_id, st.is_controller, c->b[id].ups,
-               c->b[id].downs, (long long)st.broker_epoch);
+        printf(
+            "  broker %d: registered %d, controller %d (self %d), ups %d, downs %d, epoch %lld\n",
+            (int)id, st.registered, (int)st.controller_id, st.is_controller, c->b[id].ups,
+            c->b[id].downs, (long long)st.broker_epoch);
     }
 }
 

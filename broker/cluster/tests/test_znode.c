@@ -22,16 +22,18 @@
 
 /* ---- fixtures ---- */
 
-static const char broker_v1[] =
-    "{\"version\":1,\"host\":\"localhost\",\"port\":9092,\"jmx_port\":9999,\"timestamp\":\"2233345666\"}";
-static const char broker_v2[] =
-    "{\"version\":2,\"host\":\"localhost\",\"port\":9092,\"jmx_port\":9999,\"timestamp\":\"2233345666\","
-    "\"endpoints\":[\"PLAINTEXT://host1:9092\", \"SSL://host1:9093\"]}";
+static const char broker_v1[] = "{\"version\":1,\"host\":\"localhost\",\"port\":9092,\"jmx_port\":"
+                                "9999,\"timestamp\":\"2233345666\"}";
+static const char broker_v2[] = "{\"version\":2,\"host\":\"localhost\",\"port\":9092,\"jmx_port\":"
+                                "9999,\"timestamp\":\"2233345666\","
+                                "\"endpoints\":[\"PLAINTEXT://host1:9092\", \"SSL://host1:9093\"]}";
 static const char broker_v3[] =
-    "{\"version\":3,\"host\":\"localhost\",\"port\":9092,\"jmx_port\":9999,\"timestamp\":\"2233345666\","
+    "{\"version\":3,\"host\":\"localhost\",\"port\":9092,\"jmx_port\":9999,\"timestamp\":"
+    "\"2233345666\","
     "\"endpoints\":[\"PLAINTEXT://host1:9092\", \"SSL://host1:9093\"],\"rack\":\"dc1\"}";
 static const char broker_v4[] =
-    "{\"version\":4,\"host\":\"localhost\",\"port\":9092,\"jmx_port\":9999,\"timestamp\":\"2233345666\","
+    "{\"version\":4,\"host\":\"localhost\",\"port\":9092,\"jmx_port\":9999,\"timestamp\":"
+    "\"2233345666\","
     "\"endpoints\":[\"CLIENT://host1:9092\", \"REPLICATION://host1:9093\"],\"rack\":\"dc1\","
     "\"listener_security_protocol_map\":{\"CLIENT\":\"SSL\",\"REPLICATION\":\"PLAINTEXT\"}}";
 static const char broker_v5[] =
@@ -41,8 +43,9 @@ static const char broker_v5[] =
     "\"host\":\"10.0.0.1\",\"timestamp\":\"1700000000000\",\"port\":9092,\"version\":5}";
 static const char controller[] = "{\"version\":1,\"brokerid\":2,\"timestamp\":\"1597426560436\"}";
 static const char assign_v1[] = "{\"version\":1,\"partitions\":{\"1\":[2,1],\"0\":[1,2]}}";
-static const char assign_v2[] = "{\"version\":2,\"partitions\":{\"0\":[1,2,3]},\"adding_replicas\":{},"
-                                "\"removing_replicas\":{}}";
+static const char assign_v2[] =
+    "{\"version\":2,\"partitions\":{\"0\":[1,2,3]},\"adding_replicas\":{},"
+    "\"removing_replicas\":{}}";
 static const char assign_v3[] =
     "{\"version\":3,\"topic_id\":\"K7ZcM-bRSsOxBmyo8n1Gfg\",\"partitions\":{\"0\":[3,1,2],"
     "\"1\":[1,2,3]},\"adding_replicas\":{},\"removing_replicas\":{}}";
@@ -147,20 +150,21 @@ static void test_broker_reg_encoded_as_kafka(void **state)
     (void)state;
     struct clu_broker_reg r, back;
     assert_int_equal(clu_broker_reg_init(&r, "PLAINTEXT://127.0.0.1:9092,INTERNAL://127.0.0.1:9093",
-                                         "PLAINTEXT:PLAINTEXT,INTERNAL:SASL_SSL", NULL, 1700000000000),
+                                         "PLAINTEXT:PLAINTEXT,INTERNAL:SASL_SSL", NULL,
+                                         1700000000000),
                      0);
     struct kc_writer w;
     kc_writer_init(&w, 0);
     assert_int_equal(clu_broker_reg_encode(&r, &w), 0);
     kc_write_raw(&w, "", 1);
-    assert_string_equal((const char *)kc_writer_data(&w),
-                        "{\"listener_security_protocol_map\":{\"PLAINTEXT\":\"PLAINTEXT\","
-                        "\"INTERNAL\":\"SASL_SSL\"},\"endpoints\":[\"PLAINTEXT://127.0.0.1:9092\","
-                        "\"INTERNAL://127.0.0.1:9093\"],\"jmx_port\":-1,\"features\":{},\"host\":"
-                        "\"127.0.0.1\",\"timestamp\":\"1700000000000\",\"port\":9092,\"version\":5}");
-    assert_int_equal(clu_broker_reg_decode((const char *)kc_writer_data(&w), kc_writer_len(&w) - 1,
-                                           &back),
-                     0);
+    assert_string_equal(
+        (const char *)kc_writer_data(&w),
+        "{\"listener_security_protocol_map\":{\"PLAINTEXT\":\"PLAINTEXT\","
+        "\"INTERNAL\":\"SASL_SSL\"},\"endpoints\":[\"PLAINTEXT://127.0.0.1:9092\","
+        "\"INTERNAL://127.0.0.1:9093\"],\"jmx_port\":-1,\"features\":{},\"host\":"
+        "\"127.0.0.1\",\"timestamp\":\"1700000000000\",\"port\":9092,\"version\":5}");
+    assert_int_equal(
+        clu_broker_reg_decode((const char *)kc_writer_data(&w), kc_writer_len(&w) - 1, &back), 0);
     assert_string_equal(back.endpoints, r.endpoints);
     assert_string_equal(back.protocol_map, r.protocol_map);
     /* Without a PLAINTEXT listener, Kafka writes host null and port -1. */
@@ -185,7 +189,10 @@ static void test_broker_reg_bad_bodies_refused(void **state)
 {
     (void)state;
     static const char *const bad[] = {
-        "[]", "{}", "{\"version\":5}", "{\"version\":0,\"jmx_port\":1}",
+        "[]",
+        "{}",
+        "{\"version\":5}",
+        "{\"version\":0,\"jmx_port\":1}",
         "{\"version\":2,\"jmx_port\":-1}",
         "{\"version\":2,\"jmx_port\":-1,\"endpoints\":[]}",
         "{\"version\":2,\"jmx_port\":-1,\"endpoints\":[\"nothing\"]}",
@@ -262,8 +269,8 @@ static void test_assignment_every_version(void **state)
 
     static const char *const bad[] = {
         "{\"version\":3,\"partitions\":{}}",
-        "{\"version\":3,\"partitions\":{\"0\":[1],\"2\":[1]}}",  /* a gap */
-        "{\"version\":3,\"partitions\":{\"0\":[1],\"0\":[2]}}",  /* twice */
+        "{\"version\":3,\"partitions\":{\"0\":[1],\"2\":[1]}}", /* a gap */
+        "{\"version\":3,\"partitions\":{\"0\":[1],\"0\":[2]}}", /* twice */
         "{\"version\":3,\"partitions\":{\"00\":[1]}}",
         "{\"version\":3,\"partitions\":{\"-1\":[1]}}",
         "{\"version\":3,\"partitions\":{\"0\":[]}}",
@@ -279,8 +286,9 @@ static void test_assignment_every_version(void **state)
             fail_msg("%s: %d", bad[i], rc);
     }
     /* A reassignment in progress: well formed, not supported here. */
-    static const char moving[] = "{\"version\":2,\"partitions\":{\"0\":[1,2,3]},\"adding_replicas\":"
-                                 "{\"0\":[3]},\"removing_replicas\":{}}";
+    static const char moving[] =
+        "{\"version\":2,\"partitions\":{\"0\":[1,2,3]},\"adding_replicas\":"
+        "{\"0\":[3]},\"removing_replicas\":{}}";
     assert_int_equal(dec_assign(moving, strlen(moving)), KC_EUNSUPPORTED);
     assert_int_equal(dec_assign(S("{\"version\":4,\"partitions\":{\"0\":[1]}}")), KC_EUNSUPPORTED);
 }
@@ -408,24 +416,41 @@ static void roundtrip_request(const struct clu_request *rq)
 static void test_requests_roundtrip(void **state)
 {
     (void)state;
-    struct clu_request rq = {.type = CLU_REQ_ALTER_PARTITION, .broker = 2,
-                             .broker_epoch = 4294967301, .topic = "payments", .partition = 3,
-                             .isr = {.leader = 2, .leader_epoch = 7, .partition_epoch = 12,
-                                     .nisr = 3, .isr = {2, 1, 3}}};
+    struct clu_request rq = {
+        .type = CLU_REQ_ALTER_PARTITION,
+        .broker = 2,
+        .broker_epoch = 4294967301,
+        .topic = "payments",
+        .partition = 3,
+        .isr = {
+            .leader = 2, .leader_epoch = 7, .partition_epoch = 12, .nisr = 3, .isr = {2, 1, 3}}};
     roundtrip_request(&rq);
     rq.answered = true;
     rq.has_state = true;
-    rq.state = (struct repl_pstate){.controller_epoch = 4, .leader = 2, .leader_epoch = 7,
-                                    .partition_epoch = 13, .nreplicas = 3, .replicas = {2, 1, 3},
-                                    .nisr = 2, .isr = {2, 1}};
+    rq.state = (struct repl_pstate){.controller_epoch = 4,
+                                    .leader = 2,
+                                    .leader_epoch = 7,
+                                    .partition_epoch = 13,
+                                    .nreplicas = 3,
+                                    .replicas = {2, 1, 3},
+                                    .nisr = 2,
+                                    .isr = {2, 1}};
     roundtrip_request(&rq);
-    struct clu_request sd = {.type = CLU_REQ_CONTROLLED_SHUTDOWN, .broker = 3,
-                             .broker_epoch = 99, .answered = true, .remaining = 4};
+    struct clu_request sd = {.type = CLU_REQ_CONTROLLED_SHUTDOWN,
+                             .broker = 3,
+                             .broker_epoch = 99,
+                             .answered = true,
+                             .remaining = 4};
     roundtrip_request(&sd);
     static const char cfg[] = "{\"min.insync.replicas\":\"2\"}";
-    struct clu_request ct = {.type = CLU_REQ_CREATE_TOPIC, .broker = 1, .broker_epoch = 5,
-                             .topic = "t", .partitions = 6, .replication_factor = 3,
-                             .config = cfg, .config_len = strlen(cfg)};
+    struct clu_request ct = {.type = CLU_REQ_CREATE_TOPIC,
+                             .broker = 1,
+                             .broker_epoch = 5,
+                             .topic = "t",
+                             .partitions = 6,
+                             .replication_factor = 3,
+                             .config = cfg,
+                             .config_len = strlen(cfg)};
     roundtrip_request(&ct);
     ct.answered = true;
     ct.error = REPL_TOPIC_ALREADY_EXISTS;
@@ -438,7 +463,8 @@ static void test_requests_roundtrip(void **state)
     assert_int_equal(dec_request(dup, strlen(dup)), 0);
     static const char *const bad[] = {
         "{\"version\":1,\"type\":\"reboot\",\"broker\":2,\"broker_epoch\":1}",
-        "{\"version\":1,\"type\":\"create_topic\",\"broker\":2,\"broker_epoch\":1,\"topic\":\"a/b\","
+        "{\"version\":1,\"type\":\"create_topic\",\"broker\":2,\"broker_epoch\":1,\"topic\":\"a/"
+        "b\","
         "\"partitions\":1,\"replication_factor\":1}",
         "{\"version\":1,\"type\":\"create_topic\",\"broker\":2,\"broker_epoch\":1,\"topic\":\"a\","
         "\"partitions\":0,\"replication_factor\":1}",
@@ -493,9 +519,15 @@ static void test_paths_built_and_parsed(void **state)
         assert_int_equal(p.kind, ok[i].kind);
     }
     static const char *const bad[] = {
-        "/brokers/ids/x", "/brokers/ids/-1", "/brokers/ids/01", "/brokers/ids/99999999999",
-        "/brokers/topics/..", "/brokers/topics/a b", "/brokers/topics/t/partitions/x/state",
-        "/controller_requests/other", "/config/topics/",
+        "/brokers/ids/x",
+        "/brokers/ids/-1",
+        "/brokers/ids/01",
+        "/brokers/ids/99999999999",
+        "/brokers/topics/..",
+        "/brokers/topics/a b",
+        "/brokers/topics/t/partitions/x/state",
+        "/controller_requests/other",
+        "/config/topics/",
     };
     for (size_t i = 0; i < KC_ARRAY_SIZE(bad); i++)
         if (clu_path_parse(bad[i], &p) != KC_EMALFORMED)
@@ -516,8 +548,9 @@ static void test_connect_string(void **state)
     assert_string_equal(c.chroot, "/kafka/prod");
     assert_int_equal(clu_connect_parse("a:1/", &c), 0);
     assert_string_equal(c.chroot, "");
-    static const char *const bad[] = {"", "a", "a:", ":1", "a:0", "a:65536", "a:1,", "a:1,,b:2",
-                                      "a:1/k/", "a:1//k", "a:1/k/../x", "/k"};
+    static const char *const bad[] = {"",       "a",       "a:",         ":1",
+                                      "a:0",    "a:65536", "a:1,",       "a:1,,b:2",
+                                      "a:1/k/", "a:1//k",  "a:1/k/../x", "/k"};
     for (size_t i = 0; i < KC_ARRAY_SIZE(bad); i++)
         if (clu_connect_parse(bad[i], &c) != -EINVAL)
             fail_msg("accepted: %s", bad[i]);

@@ -29,8 +29,8 @@ struct fx_part {
 struct fx_broker {
     struct clu *cl;
     int32_t id;
-    int ups, downs;    /* on_session notes */
-    int64_t epoch;     /* the last broker epoch an "up" carried */
+    int ups, downs; /* on_session notes */
+    int64_t epoch;  /* the last broker epoch an "up" carried */
     int32_t controller_id, controller_epoch;
     bool self_controller;
     bool live[FX_BROKERS + 1]; /* by broker id */
@@ -46,7 +46,7 @@ struct fx_cluster {
     struct clu_zks *zk;
     char connect[160];
     int session_ms;
-    struct clu_config cfg; /* template: fx_open fills id and listeners */
+    struct clu_config cfg;              /* template: fx_open fills id and listeners */
     struct fx_broker b[FX_BROKERS + 1]; /* by broker id, 1..FX_BROKERS */
 };
 
