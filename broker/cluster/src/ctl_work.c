@@ -220,33 +220,45 @@ static int shutdown_broker(struct clu *cl, struct clu_request *rq, const char *p
     return rc;
 }
 
+/* Read and decode a request node into rq; its body is copied to *body (free it), where
+ * rq's config points. 0; 1 (gone, or not a request: dropped); -1 (retry). */
+static int read_request(struct clu *cl, const char *path, struct clu_request *rq, char **body)
+{
+    struct Stat st;
+    int len;
+    int zrc = clu__zk_get(cl, path, false, &len, &st);
+    if (zrc != ZOK)
+        return zrc == ZNONODE ? 1 : -1;
+    if (!(*body = malloc((size_t)len + 1)))
+        return -1;
+    memcpy(*body, cl->buf, (size_t)len + 1); /* cl->buf is the next read's */
+    if (clu_request_decode(*body, (size_t)len, rq) == 0)
+        return 0;
+    kc_log_error("cluster: controller: %s is not a request: %.200s", path, *body);
+    free(*body);
+    *body = NULL;
+    return delete_fenced(cl, path) == 0 ? 1 : -1;
+}
+
 /* One request node: 0 handled (or nothing to do), DEFER, or < 0. */
 static int request_one(struct clu *cl, const char *name)
 {
-    char path[CLU_PATH_MAX];
+    char path[CLU_PATH_MAX], *body = NULL;
     struct clu_request rq;
-    struct Stat st;
-    int len;
     struct clu_handled *h = seen(&cl->c, name);
     if (!h)
         return -ENOMEM;
     if (h->handled)
         return 0;
     snprintf(path, sizeof(path), CLU_ZK_REQUESTS "/%s", name);
-    int zrc = clu__zk_get(cl, path, false, &len, &st);
-    if (zrc != ZOK)
-        return zrc == ZNONODE ? 0 : -1;
-    if (clu_request_decode(cl->buf, (size_t)len, &rq) != 0) {
-        kc_log_error("cluster: controller: %s is not a request: %.200s", path, cl->buf);
-        h->handled = delete_fenced(cl, path) == 0;
-        return 0;
+    int rc = read_request(cl, path, &rq, &body);
+    if (rc != 0) {
+        h->handled = rc == 1;
+        return rc == 1 ? 0 : -1;
     }
     if (rq.answered && rq.type != CLU_REQ_CONTROLLED_SHUTDOWN) {
-        h->handled = true; /* answered in an earlier term; the requester will collect it */
-        return 0;
-    }
-    int rc;
-    if (h->attempts >= CLU_REQUEST_ATTEMPTS) {
+        rc = 0; /* answered in an earlier term; the requester will collect it */
+    } else if (h->attempts >= CLU_REQUEST_ATTEMPTS) {
         rq.answered = true;
         rq.error = -1; /* UNKNOWN_SERVER_ERROR: its writes kept failing */
         rc = clu__ctl_answer(cl, &rq, path);
@@ -257,6 +269,7 @@ static int request_one(struct clu *cl, const char *name)
     } else {
         rc = shutdown_broker(cl, &rq, path);
     }
+    free(body);
     h->handled = rc == 0 || rc == CLU_GONE;
     h->attempts += rc < 0;
     return rc == CLU_GONE ? 0 : rc;

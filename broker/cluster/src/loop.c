@@ -114,8 +114,11 @@ static void watch_event(struct clu *cl, const char *path)
 static void apply(struct clu *cl, struct clu_in *in)
 {
     if (in->type == CLU_IN_CMD) {
-        in->cmd->next = cl->cmds;
-        cl->cmds = in->cmd;
+        struct clu_cmd **tail = &cl->cmds; /* in the order they were made */
+        while (*tail)
+            tail = &(*tail)->next;
+        in->cmd->next = NULL;
+        *tail = in->cmd;
         in->cmd = NULL;
     } else if (in->gen != cl->gen) {
         /* from a handle closed since: its session is gone, and so is its news */

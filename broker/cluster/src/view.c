@@ -316,8 +316,9 @@ static int topic_resize(struct clu_vtopic *t, const struct clu_assignment *a)
     return ZOK;
 }
 
-/* /config/topics/<t>: the overrides, or none. Returns a ZooKeeper code. */
-static int read_config(struct clu *cl, struct clu_vtopic *t, bool *changed)
+/* /config/topics/<t>: the overrides, or none. Returns a ZooKeeper code; *again when the
+ * node appeared between the read and the watch (read it at the next step). */
+static int read_config(struct clu *cl, struct clu_vtopic *t, bool *changed, bool *again)
 {
     char path[CLU_PATH_MAX];
     struct Stat st;
@@ -325,12 +326,17 @@ static int read_config(struct clu *cl, struct clu_vtopic *t, bool *changed)
     struct clu_kv *kv = NULL;
     clu_path_topic_config(path, sizeof(path), t->name);
     int rc = clu__zk_get(cl, path, true, &len, &st);
-    if (rc == ZNONODE)
-        rc = zoo_exists(cl->zh, path, 1, &st) == ZNONODE ? ZOK : ZCONNECTIONLOSS;
-    else if (rc == ZOK && clu_topic_config_decode(cl->buf, (size_t)len, &kv, &n) != 0)
-        kc_log_error("cluster: %s does not hold Kafka's topic config: %.200s", path, cl->buf);
-    if (rc != ZOK)
+    if (rc == ZNONODE) {
+        rc = zoo_exists(cl->zh, path, 1, &st); /* watch for overrides to appear */
+        if (rc == ZOK)
+            *again = true;
+        if (rc != ZNONODE)
+            return rc;
+    } else if (rc != ZOK) {
         return rc;
+    } else if (clu_topic_config_decode(cl->buf, (size_t)len, &kv, &n) != 0) {
+        kc_log_error("cluster: %s does not hold Kafka's topic config: %.200s", path, cl->buf);
+    }
     bool same = n == t->nconfig;
     for (int i = 0; same && i < n; i++)
         same = strcmp(kv[i].key, t->config[i].key) == 0 &&
@@ -370,13 +376,14 @@ static int sync_assignment(struct clu *cl, struct clu_vtopic *t)
     memcpy(t->topic_id, a.topic_id, sizeof(t->topic_id));
     rc = topic_resize(t, &a);
     clu_assignment_fini(&a);
+    bool again = false;
     if (rc == ZOK)
-        rc = read_config(cl, t, &changed);
+        rc = read_config(cl, t, &changed, &again);
     if (rc != ZOK)
         return rc;
     if (changed || cl->resend)
         note_topic(cl, t, true);
-    t->dirty = false;
+    t->dirty = again;
     return ZOK;
 }
 
@@ -387,9 +394,14 @@ static int sync_state(struct clu *cl, struct clu_vtopic *t, int32_t p)
     int len;
     clu_path_state(path, sizeof(path), t->name, p);
     int rc = clu__zk_get(cl, path, true, &len, &st);
-    if (rc == ZNONODE)
-        rc = zoo_exists(cl->zh, path, 1, &st) == ZNONODE ? ZOK : ZCONNECTIONLOSS;
-    else if (rc == ZOK) {
+    if (rc == ZNONODE) {
+        /* Not there yet: watch for its creation. Created meanwhile: read it next step. */
+        rc = zoo_exists(cl->zh, path, 1, &st);
+        if (rc == ZNONODE)
+            t->pdirty[p] = 0;
+        return rc == ZNONODE ? ZOK : rc;
+    }
+    if (rc == ZOK) {
         struct repl_pstate ps = {.nreplicas = t->replicas[p].n, .partition_epoch = st.version};
         memcpy(ps.replicas, t->replicas[p].r, sizeof(ps.replicas));
         if (clu_pstate_decode(cl->buf, (size_t)len, &ps) != 0 || !clu_pstate_valid(&ps)) {

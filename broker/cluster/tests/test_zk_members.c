@@ -275,6 +275,11 @@ static void test_topic_create_rf_1_to_3(void **state)
         assert_string_equal(buf,
                             rf == 3 ? "{\"version\":1,\"config\":{\"min.insync.replicas\":\"2\"}}"
                                     : "{\"version\":1,\"config\":{\"min.insync.replicas\":\"1\"}}");
+        /* ... and every broker's view reports it with the topic. */
+        char want[64];
+        snprintf(want, sizeof(want), "%s min.insync.replicas=%s", topic, rf == 3 ? "2" : "1");
+        for (int32_t b = 1; b <= 3; b++)
+            assert_string_equal(c.b[b].topic_config, want);
     }
     /* Refusals: an existing name, more replicas than brokers, a bad name. */
     int64_t id = clu_topic_create(c.b[1].cl, "rf1", 1, 1, NULL, 0);

@@ -84,8 +84,12 @@ static void on_broker(void *arg, const struct clu_broker_note *n)
 
 static void on_topic(void *arg, const struct clu_topic_note *t)
 {
-    (void)t;
-    ((struct fx_broker *)arg)->topics++;
+    struct fx_broker *b = arg;
+    b->topics++;
+    size_t at = (size_t)snprintf(b->topic_config, sizeof(b->topic_config), "%s", t->name);
+    for (int i = 0; i < t->nconfig && at < sizeof(b->topic_config); i++)
+        at += (size_t)snprintf(b->topic_config + at, sizeof(b->topic_config) - at, " %s=%s",
+                               t->config[i].key, t->config[i].value);
 }
 
 static void on_partition(void *arg, const struct clu_partition_note *n)

@@ -35,6 +35,7 @@ struct fx_broker {
     bool self_controller;
     bool live[FX_BROKERS + 1]; /* by broker id */
     int topics;                /* topic notes seen */
+    char topic_config[160];    /* the last topic note: "<topic> key=value ..." */
     struct fx_part parts[FX_PARTS];
     int nparts;
     struct clu_answer answers[FX_ANSWERS];
