@@ -266,7 +266,13 @@ static void test_json_random_mutations_safe(void **state)
             accepted++;
             assert_int_equal(clu_json_parse(&k, buf, n), 0);
             assert_int_equal(j.ntok, k.ntok);
-            assert_memory_equal(j.tok, k.tok, j.ntok * sizeof(j.tok[0]));
+            for (uint32_t t = 0; t < j.ntok; t++) { /* field by field: not the padding */
+                assert_int_equal(j.tok[t].type, k.tok[t].type);
+                assert_int_equal(j.tok[t].start, k.tok[t].start);
+                assert_int_equal(j.tok[t].end, k.tok[t].end);
+                assert_int_equal(j.tok[t].count, k.tok[t].count);
+                assert_int_equal(j.tok[t].next, k.tok[t].next);
+            }
             assert_int_equal(j.tok[0].next, j.ntok);
             clu_json_fini(&k);
         }
