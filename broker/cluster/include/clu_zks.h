@@ -14,7 +14,8 @@
  * preallocation. Its output goes to <dir>/zookeeper.log.
  *
  * Processes: clu_zks_start forks one child (the JVM) and every other call acts on that pid
- * only. Not thread-safe; one struct per server.
+ * only. The child is killed if the thread that started it ends (PR_SET_PDEATHSIG), so a
+ * test that aborts leaves no server behind. Not thread-safe; one struct per server.
  */
 #ifndef CLU_ZKS_H
 #define CLU_ZKS_H

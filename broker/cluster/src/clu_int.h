@@ -5,10 +5,14 @@
  *   zk.c         the ZooKeeper handle: watcher -> inbox, sessions, registration, helpers
  *   loop.c       the cluster thread: drain the inbox, then do the work each area needs
  *   view.c       every broker's view: brokers, topics, partition states -> notes
- *   elect.c      controller election, activation (load + ELECTED), resignation
+ *   elect.c      controller election, taking office (load + ELECTED), resignation
+ *   ctl_load.c   a new controller reads the whole state into a repl_ctl
  *   ctl_write.c  one event: handle -> plan -> multi-transactions -> replay
  *   ctl_work.c   what the active controller reacts to: brokers, deletions, requests
  *   request.c    the requesting side of /controller_requests
+ *   plan.c       (clu_plan.h) the pure translation layer; json.c, jw.c, paths.c and
+ *   znode_*.c    (clu_json.h, clu_znode.h) the layout and its bodies; zks.c (clu_zks.h)
+ *                a local ZooKeeper for demos and tests
  *
  * Threads. Everything in struct clu below the "cluster thread only" line is touched by
  * the cluster thread alone (and by clu_open before that thread starts). The inbox, the

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -87,11 +88,18 @@ static pid_t spawn(const struct clu_zks *s)
     snprintf(cfg, sizeof(cfg), "%s/zoo.cfg", s->dir);
     snprintf(log, sizeof(log), "%s/zookeeper.log", s->dir);
     snprintf(cp, sizeof(cp), "%s%s", ZK_JAR, access(NOP_JAR, R_OK) == 0 ? ":" NOP_JAR : "");
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid != 0)
         return pid;
-    /* The child: its output to the log, and nothing else of the parent's survives exec
-     * (descriptors are CLOEXEC here). */
+    /* The child. It dies with its parent, however the parent ends (a failed assertion, a
+     * sanitizer's abort): no JVM outlives the test or demo that started it. (The signal
+     * comes when the forking THREAD ends: start the server from a thread that lives as
+     * long as the server should.) */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+        _exit(125);
+    /* Its output to the log; nothing else of the parent's survives exec (descriptors are
+     * CLOEXEC here). */
     int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (fd >= 0 && (dup2(fd, 1) < 0 || dup2(fd, 2) < 0))
         _exit(126);
