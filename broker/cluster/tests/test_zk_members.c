@@ -123,6 +123,27 @@ static void test_register_epoch_is_czxid(void **state)
     fx_fini(&c);
 }
 
+/* Without a chroot the layout lives at ZooKeeper's root; with one, under it (created). */
+static void test_register_root_and_chroot_layouts(void **state)
+{
+    (void)state;
+    struct fx_cluster root, deep;
+    fx_init(&root, &zk, NULL, SESSION_MS);
+    fx_init(&deep, &zk, "a/b/c", SESSION_MS);
+    assert_int_equal(fx_open(&root, 4), 0);
+    assert_int_equal(fx_open(&deep, 4), 0); /* the same id, in another cluster */
+    zhandle_t *zh = raw(&root);
+    struct Stat zs;
+    assert_int_equal(zoo_exists(zh, "/brokers/ids/4", 0, &zs), ZOK);
+    assert_int_equal(zoo_exists(zh, "/a/b/c/brokers/ids/4", 0, &zs), ZOK);
+    for (int i = 0; i < 2000 && zoo_exists(zh, "/a/b/c/controller", 0, &zs) != ZOK; i++)
+        kc_sleep_ms(5); /* its election, on its cluster thread */
+    assert_int_equal(zoo_exists(zh, "/a/b/c/controller_epoch", 0, &zs), ZOK);
+    zookeeper_close(zh);
+    fx_fini(&root);
+    fx_fini(&deep);
+}
+
 static void test_register_duplicate_id_refused(void **state)
 {
     (void)state;
@@ -295,6 +316,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_register_epoch_is_czxid),
+        cmocka_unit_test(test_register_root_and_chroot_layouts),
         cmocka_unit_test(test_register_duplicate_id_refused),
         cmocka_unit_test(test_controller_elected_once_and_reelected),
         cmocka_unit_test(test_topic_create_rf_1_to_3),
