@@ -32,17 +32,10 @@
 #include <zookeeper/zookeeper.h>
 
 #include "clu.h"
+#include "clu_params.h"
 #include "clu_plan.h"
 #include "clu_znode.h"
 #include "repl_ctl.h"
-
-/* Tunables. */
-#define CLU_ZNODE_MAX        (1 << 20) /* ZooKeeper's jute.maxbuffer: no znode is larger */
-#define CLU_RETRY_MIN_MS     50        /* backoff after a failed step, doubling to... */
-#define CLU_RETRY_MAX_MS     2000
-#define CLU_REQUEST_ATTEMPTS 3 /* a request whose writes keep failing is refused after this */
-/* Disconnected this long, a broker stops leading (loop.c: check_cut_off). */
-#define CLU_CUT_OFF_MS(cl) ((cl)->cfg.session_timeout_ms / 6)
 
 /* ---- the inbox: what the watcher and the API hand to the cluster thread ---- */
 

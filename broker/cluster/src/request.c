@@ -28,8 +28,6 @@
 #include "clu_int.h"
 #include "kc_common.h"
 
-#define CHECK_EVERY_MS 1000 /* read a request's node even without a watch event */
-
 /* Answer cmd and drop it from the list. */
 static void finish(struct clu *cl, struct clu_cmd *cmd, int error, const struct clu_request *rq)
 {
@@ -127,7 +125,7 @@ static int check_answer(struct clu *cl, struct clu_cmd *cmd)
     if (rc != ZOK)
         return clu__zk_retryable(rc) ? -1 : 0;
     cmd->check = false;
-    cmd->next_check_ms = kc_mono_ms() + CHECK_EVERY_MS;
+    cmd->next_check_ms = kc_mono_ms() + CLU_CHECK_EVERY_MS;
     if (clu_request_decode(cl->buf, (size_t)len, &rq) != 0 || !rq.answered)
         return 0;
     if (cmd->type == CLU_CMD_SHUTDOWN)
