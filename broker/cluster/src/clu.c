@@ -10,6 +10,7 @@
  * The eventfd is written when a note is queued and read (emptied) by clu_poll before it
  * takes the list, so a note queued during a poll leaves the fd readable: no lost wake-up.
  */
+#include <assert.h>
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -479,6 +480,7 @@ void clu_close(struct clu *cl)
         pthread_join(cl->thread, NULL);
     }
     clu__zk_stop(cl);
+    assert(cl->vectors == 0); /* a zoo_get_children result was not freed: a bug here */
     free_queues(cl);
     clu__view_fini(&cl->view);
     repl_ctl_fini(&cl->c.ctl);

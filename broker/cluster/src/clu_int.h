@@ -233,6 +233,7 @@ struct clu {
     bool resend;                   /* re-announce every partition (after a new session) */
     unsigned dirty;
     int64_t retry_at_ms; /* 0: no pending retry */
+    int vectors;         /* String_vectors from zoo_get_children not freed yet */
     int backoff_ms;
     char *buf; /* CLU_ZNODE_MAX bytes for reads */
     struct clu_view view;
@@ -263,7 +264,11 @@ int clu__zk_wait_connected(struct clu *cl, int timeout_ms);
 int clu__zk_register(struct clu *cl);
 int clu__zk_prepare(struct clu *cl);
 int clu__zk_get(struct clu *cl, const char *path, bool watch, int *len, struct Stat *st);
+/* Children of path; every ZOK must be paired with clu__zk_children_free (counted: the
+ * count must be back to zero at close - the sanitizer cannot see these, see
+ * tests/support/sanitizers_zk.c). */
 int clu__zk_children(struct clu *cl, const char *path, bool watch, struct String_vector *out);
+void clu__zk_children_free(struct clu *cl, struct String_vector *v);
 int clu__zk_ensure(struct clu *cl, const char *path);
 bool clu__zk_retryable(int zrc);
 int clu__zerr(int zrc);

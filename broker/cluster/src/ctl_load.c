@@ -70,8 +70,7 @@ static int load_brokers(struct clu *cl, struct repl_ctl *ctl)
         strlcpy(b.endpoint, reg.endpoints, sizeof(b.endpoint));
         rc = add_broker(ctl, &b);
     }
-    if (kids.data)
-        deallocate_String_vector(&kids);
+    clu__zk_children_free(cl, &kids);
     return rc;
 }
 
@@ -153,8 +152,7 @@ static int load_topics(struct clu *cl, struct repl_ctl *ctl)
     for (int32_t i = 0; rc == ZOK && i < kids.count; i++)
         if (repl_topic_name_valid(kids.data[i]))
             rc = load_topic(cl, ctl, kids.data[i]);
-    if (kids.data)
-        deallocate_String_vector(&kids);
+    clu__zk_children_free(cl, &kids);
     return rc;
 }
 

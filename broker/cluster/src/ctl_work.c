@@ -135,8 +135,7 @@ static int deletes_step(struct clu *cl)
     for (int32_t i = 0; rc == 0 && i < kids.count && cl->c.active; i++)
         if (repl_topic_name_valid(kids.data[i]))
             rc = delete_one(cl, kids.data[i]);
-    if (kids.data)
-        deallocate_String_vector(&kids);
+    clu__zk_children_free(cl, &kids);
     if (rc == 0 && cl->c.active) {
         prune(&cl->c, "delete:");
         cl->dirty &= ~(unsigned)CLU_DIRTY_DELETES;
@@ -288,8 +287,7 @@ static int requests_step(struct clu *cl)
         qsort(kids.data, (size_t)kids.count, sizeof(kids.data[0]), cmp_str); /* = seq order */
     for (int32_t i = 0; rc == 0 && i < kids.count && cl->c.active; i++)
         rc = request_one(cl, kids.data[i]);
-    if (kids.data)
-        deallocate_String_vector(&kids);
+    clu__zk_children_free(cl, &kids);
     if (rc == DEFER) {
         cl->dirty |= CLU_DIRTY_BROKERS; /* read the registrations, then come back */
         return 0;

@@ -224,7 +224,7 @@ static int sync_brokers(struct clu *cl)
         else if (rc == 1)
             rc = ZOK;
     }
-    deallocate_String_vector(&kids);
+    clu__zk_children_free(cl, &kids);
     if (!nb || rc != ZOK) {
         free(nb);
         return nb ? rc : ZSYSTEMERROR;
@@ -283,7 +283,7 @@ static int sync_topic_list(struct clu *cl)
         else if (!find_topic(&cl->view, kids.data[i]))
             rc = add_topic(&cl->view, kids.data[i]);
     }
-    deallocate_String_vector(&kids);
+    clu__zk_children_free(cl, &kids);
     return rc;
 }
 

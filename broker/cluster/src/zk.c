@@ -173,7 +173,18 @@ int clu__zk_get(struct clu *cl, const char *path, bool watch, int *len, struct S
 int clu__zk_children(struct clu *cl, const char *path, bool watch, struct String_vector *out)
 {
     memset(out, 0, sizeof(*out));
-    return zoo_get_children(cl->zh, path, watch, out);
+    int rc = zoo_get_children(cl->zh, path, watch, out);
+    cl->vectors += rc == ZOK && out->data != NULL; /* what clu__zk_children_free frees */
+    return rc;
+}
+
+void clu__zk_children_free(struct clu *cl, struct String_vector *v)
+{
+    if (v->data) {
+        deallocate_String_vector(v);
+        cl->vectors--;
+    }
+    memset(v, 0, sizeof(*v));
 }
 
 /* Create every missing node of path (persistent, empty), as Kafka's createRecursive. */
