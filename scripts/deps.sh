@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # scripts/deps.sh SET: make sure the Debian packages a task needs are installed.
 #
-#   build  compile everything (compiler, cmocka, libbsd, libedit)
-#   test   run the test suite (adds the real Kafka clients: kcat, librdkafka, Node.js)
+#   build  compile everything (compiler, cmocka, libbsd, libedit, the four codecs' libraries)
+#   test   run the test suite (adds the real Kafka clients: kcat, librdkafka, Node.js, and
+#          the lz4 and zstd tools the codec tests cross-check against)
 #   bench  run the benchmarks (adds the peers: Redis, NATS, gnuplot)
 #   fuzz   the libFuzzer targets (clang and its runtime)
 #   all    everything above
@@ -11,8 +12,9 @@
 # impossible the script stops and prints the exact command to run.
 set -euo pipefail
 
-build=(gcc make pkg-config libcmocka-dev libbsd-dev libedit-dev)
-test=(kcat librdkafka-dev nodejs npm python3 procps)
+build=(gcc make pkg-config libcmocka-dev libbsd-dev libedit-dev
+       zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev)
+test=(kcat librdkafka-dev nodejs npm python3 procps lz4 zstd)
 bench=(redis-server redis-tools nats-server libnats-dev gnuplot-nox)
 fuzz=(clang libclang-rt-14-dev)
 

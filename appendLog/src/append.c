@@ -37,8 +37,12 @@ static int check_batch(const struct alog *log, const uint8_t *batch, size_t len,
     if (!batch || len < KC_BATCH_HEADER_SIZE)
         return KC_EMALFORMED;
     if (kc_batch_header_decode(batch, len, h) != 0)
-        return KC_EMALFORMED; /* short, bad magic, or lastOffsetDelta != count - 1 */
+        return KC_EMALFORMED; /* short, bad magic, impossible counts */
     if ((size_t)h->batch_length + KC_BATCH_LOG_OVERHEAD != len)
+        return KC_EMALFORMED;
+    /* What a producer sends: records 0..count-1 (a log may hold less, after compaction;
+     * an append may not). */
+    if (h->records_count < 1 || h->last_offset_delta != h->records_count - 1)
         return KC_EMALFORMED;
     return 0;
 }
