@@ -166,8 +166,8 @@ static int pad_for(const char *s, int width)
 
 static void example_keys(void)
 {
-    const char *keys[] = {"payments", "user-42", "order-1001", "k\xc3\xbc" "che", ""};
-    const char *shown[] = {"payments", "user-42", "order-1001", "k\xc3\xbc" "che (UTF-8)",
+    const char *keys[] = {"payments", "user-42", "order-1001", "k\xc3\xbc\x63he", ""};
+    const char *shown[] = {"payments", "user-42", "order-1001", "k\xc3\xbc\x63he (UTF-8)",
                            "\"\" (empty)"};
     printf("4. Where example keys land (murmur2 as a Java int; partition for 6 and 12):\n\n"
            "  %-18s %12s %12s %5s %5s\n", "key", "murmur2", "& 0x7fffffff", "of 6", "of 12");

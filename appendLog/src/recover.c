@@ -63,6 +63,7 @@ struct load {
     int scanned;   /* segments re-read with CRCs */
     bool repaired; /* something on disk was changed */
     bool distrust; /* the checkpoints contradict the segments: trust nothing */
+    bool saw_own;  /* the directory has its own checkpoint files or marker */
 };
 
 /* Is an error a verdict on the data (KC_*) rather than an I/O failure (-errno)? */
@@ -118,6 +119,9 @@ static int classify(struct alog *log, struct load *ld, const char *name)
         return push_i64(&ld->bases, &ld->nbases, base);
     if (segment_name(name, ".index", &base) || segment_name(name, ".timeindex", &base))
         return push_i64(&ld->others, &ld->nothers, base);
+    if (strcmp(name, ALOG_RECOVERY_POINT_FILE) == 0 || strcmp(name, ALOG_LOG_START_FILE) == 0 ||
+        strcmp(name, ALOG_CLEAN_SHUTDOWN_FILE) == 0)
+        ld->saw_own = true;
     if (leftover(name)) {
         alog__path(log, path, sizeof(path), name);
         kc_log_info("alog %s: removing leftover %s", log->dir, name);
@@ -185,12 +189,29 @@ static int delete_from(struct alog *log, int from)
     return alog__segs_drop_from(log, from);
 }
 
-/* Segments wholly below the checkpointed log start: retention's unfinished work. */
+/* The size of <base>.log, without opening it. */
+static int log_size(struct alog *log, int64_t base, uint64_t *size)
+{
+    char name[64], path[4096];
+    struct stat st;
+    snprintf(name, sizeof(name), "%020" PRId64 ".log", base);
+    alog__path(log, path, sizeof(path), name);
+    if (stat(path, &st) < 0)
+        return -errno;
+    *size = (uint64_t)st.st_size;
+    return 0;
+}
+
+/* Every segment, COLD (no file opened: segment.c warms them when needed). Segments wholly
+ * below the checkpointed log start are retention's unfinished work: deleted. */
 static int open_segments(struct alog *log, struct load *ld)
 {
     for (int i = 0; i < ld->nbases; i++) {
         struct alog_segment *seg;
-        int rc = alog__seg_open(log, ld->bases[i], &seg);
+        uint64_t size;
+        int rc = log_size(log, ld->bases[i], &size);
+        if (rc == 0)
+            rc = alog__seg_cold(log, ld->bases[i], size, &seg);
         if (rc)
             return rc;
         bool below = i + 1 < ld->nbases && ld->start >= 0 && ld->bases[i + 1] <= ld->start;
@@ -213,7 +234,7 @@ int alog__seg_verify(struct alog *log, struct alog_segment *seg, uint64_t pos, i
                      bool index, uint8_t *buf, uint64_t *bad, int64_t *next)
 {
     struct alog_scan s;
-    alog__scan_init(&s, seg->fd, alog__seg_size(seg), buf, ALOG_SCAN_CHUNK);
+    alog__scan_init(&s, seg, alog__seg_size(seg), buf, ALOG_SCAN_CHUNK);
     struct kc_batch_header h;
     size_t size;
     int rc = 0;
@@ -266,7 +287,12 @@ int alog__seg_rebuild(struct alog *log, struct alog_segment *seg, uint8_t *buf, 
 static int rescan(struct alog *log, struct load *ld, struct alog_segment *seg, bool *was_cut)
 {
     uint64_t cut;
-    int rc = alog__seg_rebuild(log, seg, ld->buf, &cut);
+    seg->idx_checked = true; /* rebuilt now: no need to check them at the warm */
+    int rc = alog__seg_warm(log, seg);
+    if (rc == 0 && !ld->buf && !(ld->buf = malloc(ALOG_SCAN_CHUNK)))
+        rc = -ENOMEM; /* only a log that must be re-read needs the big buffer */
+    if (rc == 0)
+        rc = alog__seg_rebuild(log, seg, ld->buf, &cut);
     if (rc)
         return rc;
     ld->scanned++;
@@ -280,16 +306,17 @@ static int rescan(struct alog *log, struct load *ld, struct alog_segment *seg, b
  * The end of a cleanly closed last segment: walk headers from its last index entry. false
  * in *ok if anything is off (then the segment is re-read the untrusting way).
  */
-static int walk_tail(struct load *ld, struct alog_segment *seg, bool *ok)
+static int walk_tail(struct alog_segment *seg, bool *ok)
 {
+    uint8_t buf[ALOG_READ_CHUNK]; /* headers only: the walk covers about one interval */
     struct mm_index_entry e = {.key = -1};
     struct mm_index_bounds b = {alog__seg_size(seg), ALOG_MAX_RELATIVE_OFFSET};
     uint64_t pos = 0;
-    if (seg->oidx.file.fd >= 0 && mm_index_check(&seg->oidx, &b, NULL) == 0 &&
+    if (mm_file_is_open(&seg->oidx.file) && mm_index_check(&seg->oidx, &b, NULL) == 0 &&
         mm_index_last(&seg->oidx, &e) == 0)
         pos = e.value;
     struct alog_scan s;
-    alog__scan_init(&s, seg->fd, alog__seg_size(seg), ld->buf, ALOG_SCAN_CHUNK);
+    alog__scan_init(&s, seg, alog__seg_size(seg), buf, sizeof(buf));
     int64_t expect = pos == 0 ? seg->base : -1;
     struct kc_batch_header h;
     size_t size;
@@ -310,13 +337,14 @@ static int walk_tail(struct load *ld, struct alog_segment *seg, bool *ok)
     return 0;
 }
 
-/* A trusted segment: its end is known (next); only its indexes are checked. */
+/* The trusted last segment: its end was walked; its indexes are checked now (an old
+ * segment's are checked when it is first warmed, segment.c). */
 static int check_trusted(struct alog *log, struct load *ld, int i, bool *was_cut)
 {
     struct alog_segment *seg = log->segs[i];
     const char *why = NULL;
     int rc = alog__seg_index_check(seg, alog__seg_next(seg), &why);
-    seg->index_synced = rc == 0; /* as found on disk: no checkpoint needs to sync them */
+    seg->idx_checked = rc == 0;
     if (rc == 0 || !is_verdict(rc))
         return rc;
     kc_log_warn("alog %s: segment %" PRId64 ": %s: rebuilding", log->dir, seg->base, why);
@@ -324,31 +352,40 @@ static int check_trusted(struct alog *log, struct load *ld, int i, bool *was_cut
     return rescan(log, ld, seg, was_cut);
 }
 
+static int load_last(struct alog *log, struct load *ld, int i, bool *was_cut)
+{
+    struct alog_segment *seg = log->segs[i];
+    seg->idx_checked = true; /* checked below, after the walk says where it ends */
+    int rc = alog__seg_warm(log, seg);
+    bool ok;
+    if (rc == 0)
+        rc = walk_tail(seg, &ok);
+    if (rc)
+        return rc;
+    seg->ts_known = true;
+    if (!ok) {
+        kc_log_warn("alog %s: clean shutdown, but segment %" PRId64 " ends badly: re-reading",
+                    log->dir, seg->base);
+        log->recovered = true;
+        ld->repaired = true;
+        return rescan(log, ld, seg, was_cut);
+    }
+    return check_trusted(log, ld, i, was_cut);
+}
+
 static int load_segment(struct alog *log, struct load *ld, int i, int first_suspect, bool *was_cut)
 {
     struct alog_segment *seg = log->segs[i];
-    bool last = i == log->nsegs - 1;
     *was_cut = false;
+    seg->index_synced = true; /* as found on disk: no checkpoint needs to sync them */
     if (i >= first_suspect) {
         ld->repaired = true;
         return rescan(log, ld, seg, was_cut);
     }
-    if (!last) {
-        atomic_store(&seg->next_offset, log->segs[i + 1]->base);
-    } else {
-        bool ok;
-        int rc = walk_tail(ld, seg, &ok);
-        if (rc)
-            return rc;
-        if (!ok) {
-            kc_log_warn("alog %s: clean shutdown, but segment %" PRId64 " ends badly: re-reading",
-                        log->dir, seg->base);
-            log->recovered = true;
-            ld->repaired = true;
-            return rescan(log, ld, seg, was_cut);
-        }
-    }
-    return check_trusted(log, ld, i, was_cut);
+    if (i == log->nsegs - 1)
+        return load_last(log, ld, i, was_cut);
+    atomic_store(&seg->next_offset, log->segs[i + 1]->base); /* trusted: left cold */
+    return 0;
 }
 
 /* Index of the segment holding the recovery point (everything from it on is suspect). */
@@ -456,17 +493,20 @@ static int ensure_segment(struct alog *log, struct load *ld)
     return new_segment(log, start);
 }
 
-/* After a repair: the truncations and deletions are made durable, then vouched for. */
+/* After a repair: the truncations and deletions are made durable, then vouched for. The
+ * segments left cold were trusted as they were: only the warm ones were touched. */
 static int make_durable(struct alog *log)
 {
     for (int i = 0; i < log->nsegs; i++) {
+        if (log->segs[i]->fd < 0)
+            continue;
         int rc = kc_fdatasync(log->segs[i]->fd);
         if (rc)
             return rc;
     }
     int rc = kc_fsync_dir(log->dir);
     if (rc == 0)
-        rc = alog__checkpoint_write(log, ALOG_RECOVERY_POINT_FILE, alog_end_offset(log));
+        rc = alog__record_recovery_point(log, atomic_load(&log->end_offset));
     return rc;
 }
 
@@ -507,11 +547,11 @@ static int finish(struct alog *log, struct load *ld)
     atomic_store(&log->start_offset, KC_MIN(start, end));
     atomic_store(&log->end_offset, end);
     atomic_store(&log->durable_offset, end);
-    log->recovery_point = KC_MIN(ld->rp, end);
+    atomic_store(&log->recovery_point, KC_MIN(ld->rp, end));
     if (ld->repaired || log->recovered) {
         if ((rc = make_durable(log)) != 0)
             return rc;
-        log->recovery_point = end;
+        atomic_store(&log->recovery_point, end);
     }
     log->last_checkpoint_ms = kc_mono_ms();
     atomic_store(&log->last_flush_ms, kc_mono_ms());
@@ -522,7 +562,7 @@ static void report(struct alog *log, const struct load *ld, int64_t t0)
 {
     if (!log->recovered && !ld->repaired) {
         kc_log_debug("alog %s: opened cleanly: [%" PRId64 ", %" PRId64 "), %d segments", log->dir,
-                     alog_start_offset(log), alog_end_offset(log), log->nsegs);
+                     alog__start(log), alog__end(log), log->nsegs);
         return;
     }
     if (ld->clean) {
@@ -531,7 +571,7 @@ static void report(struct alog *log, const struct load *ld, int64_t t0)
                     "%" PRId64 " ms; log is [%" PRId64 ", %" PRId64 ")",
                     log->dir, ld->scanned, log->recovery_truncated_bytes,
                     log->recovery_deleted_segments, log->indexes_rebuilt, kc_mono_ms() - t0,
-                    alog_start_offset(log), alog_end_offset(log));
+                    alog__start(log), alog__end(log));
         return;
     }
     kc_log_info("alog %s: unclean shutdown, recovered: re-read %d segment(s) from recovery "
@@ -539,22 +579,36 @@ static void report(struct alog *log, const struct load *ld, int64_t t0)
                 "%d index pair(s) in %" PRId64 " ms; log is [%" PRId64 ", %" PRId64 ")",
                 log->dir, ld->scanned, ld->rp, log->recovery_truncated_bytes,
                 log->recovery_deleted_segments, log->indexes_rebuilt, kc_mono_ms() - t0,
-                alog_start_offset(log), alog_end_offset(log));
+                alog__start(log), alog__end(log));
 }
 
-int alog__load(struct alog *log)
+/* Where a standalone log (or a store's log the store has no line for) learns what to
+ * trust: its own marker and checkpoint files. */
+static int own_files(struct alog *log, struct load *ld)
+{
+    int rc = alog__marker_take(log, &ld->clean);
+    return rc ? rc : read_checkpoints(log, ld);
+}
+
+static void from_hint(struct load *ld, const struct alog_load_hint *hint)
+{
+    ld->clean = hint->clean;
+    ld->rp = hint->rp;
+    ld->start = hint->start;
+}
+
+int alog__load(struct alog *log, const struct alog_load_hint *hint)
 {
     int64_t t0 = kc_mono_ms();
     struct load ld = {.rp = 0, .start = -1};
-    ld.buf = malloc(ALOG_SCAN_CHUNK);
-    if (!ld.buf)
-        return -ENOMEM;
-    int rc = alog__marker_take(log, &ld.clean);
-    if (rc == 0)
-        rc = read_checkpoints(log, &ld);
+    int rc = 0;
+    if (hint)
+        from_hint(&ld, hint);
+    else
+        rc = own_files(log, &ld);
     if (rc == 0)
         rc = list_dir(log, &ld);
-    if (rc == 0 && ld.nbases == 0)
+    if (rc == 0 && ld.nbases == 0 && !log->store)
         rc = kc_fsync_parent(log->dir); /* a new log: its directory entry must last too */
     if (rc == 0)
         rc = open_segments(log, &ld);
@@ -567,8 +621,30 @@ int alog__load(struct alog *log)
         rc = finish(log, &ld);
     if (rc == 0)
         report(log, &ld, t0);
+    if (rc == 0 && hint && ld.saw_own)
+        alog__retire_own_checkpoints(log); /* the store's lines supersede them */
     free(ld.buf);
     free(ld.bases);
     free(ld.others);
+    return rc;
+}
+
+int alog__seg_reindex(struct alog *log, struct alog_segment *seg)
+{
+    uint8_t *buf = malloc(ALOG_SCAN_CHUNK);
+    uint64_t bad;
+    int64_t next;
+    if (!buf)
+        return -ENOMEM;
+    int rc = alog__seg_index_reset(log, seg);
+    if (rc == 0)
+        rc = alog__seg_verify(log, seg, 0, seg->base, true, buf, &bad, &next);
+    if (rc == 0 && bad < alog__seg_size(seg))
+        kc_log_error("alog %s: segment %" PRId64 " has bad bytes at position %" PRIu64
+                     " (offset %" PRId64 "): reads from there fail until it is repaired",
+                     log->dir, seg->base, bad, next);
+    if (rc == 0)
+        rc = alog__seg_seal(seg); /* an old segment: trimmed, read-only from now on */
+    free(buf);
     return rc;
 }

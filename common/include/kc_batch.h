@@ -32,11 +32,12 @@
  *    consistent header, a matching CRC and (when uncompressed) records that parse exactly
  *    to the end with offsetDelta 0, 1, 2, ... Compressed batches are checked as far as the
  *    header and CRC go and are otherwise kept as they are (kc_codec.h looks inside).
- *  - kc_batch_header_decode() accepts what a LOG may hold, which is a little more: after
- *    compaction (appendLog's cleaner, Kafka's LogCleaner) a batch keeps its base offset and
- *    its lastOffsetDelta but only some of its records, so 0 <= recordsCount <=
- *    lastOffsetDelta + 1, and a batch whose records were all removed may remain as a
- *    61-byte header with recordsCount 0 (it keeps the offsets it covered accounted for).
+ *  - kc_batch_header_decode() checks a producer's header (recordsCount = lastOffsetDelta
+ *    + 1 >= 1). kc_batch_header_decode_stored() accepts what a COMPACTED log may hold, a
+ *    little more: after compaction (appendLog's cleaner, Kafka's LogCleaner) a batch keeps
+ *    its base offset and its lastOffsetDelta but only some of its records, so 0 <=
+ *    recordsCount <= lastOffsetDelta + 1, and a batch whose records were all removed may
+ *    remain as a 61-byte header with recordsCount 0 (its offsets stay accounted for).
  *  - The iterators read uncompressed batches only (KC_EUNSUPPORTED otherwise; kc_codec.h's
  *    kc_batch_reader reads any) and point into the batch: a kc_record is valid as long as
  *    the batch's bytes are.
@@ -105,9 +106,12 @@ int kc_batch_size(const uint8_t *p, size_t len, size_t *size);
 /*
  * Decode the 61-byte header only (no CRC check). KC_ENEEDMORE below 61 bytes,
  * KC_EUNSUPPORTED for magic other than 2, KC_EMALFORMED for impossible lengths or counts
- * (lastOffsetDelta < 0, recordsCount < 0 or > lastOffsetDelta + 1: see the rules above).
+ * (recordsCount != lastOffsetDelta + 1, or < 1).
  */
 int kc_batch_header_decode(const uint8_t *p, size_t len, struct kc_batch_header *h);
+/* The same for a batch a compacted log holds: counts may be 0 <= recordsCount <=
+ * lastOffsetDelta + 1 (see the rules above); KC_EMALFORMED beyond that. */
+int kc_batch_header_decode_stored(const uint8_t *p, size_t len, struct kc_batch_header *h);
 
 /*
  * Validate the batch at p (len may hold more bytes after it). Returns the batch's total

@@ -29,7 +29,8 @@
     X(KC_ENOPARTITION, -1009, "unknown partition")                                            \
     X(KC_ECLOSED, -1010, "shutting down")                                                     \
     X(KC_EFULL, -1011, "index full")                                                          \
-    X(KC_EEMPTY, -1012, "no data at this offset yet")
+    X(KC_EEMPTY, -1012, "no data at this offset yet")                                         \
+    X(KC_ENOFILES, -1013, "out of file descriptors: every open log is in use; retry")
 
 enum kc_err {
 #define KC_ERR_ENUM(code, value, msg) code = value,

@@ -79,6 +79,12 @@ static int header_counts_possible(const struct kc_batch_header *h)
 int kc_batch_header_decode(const uint8_t *p, size_t len, struct kc_batch_header *h)
 {
     int rc = header_fill(p, len, h);
+    return rc ? rc : header_counts_agree(h);
+}
+
+int kc_batch_header_decode_stored(const uint8_t *p, size_t len, struct kc_batch_header *h)
+{
+    int rc = header_fill(p, len, h);
     return rc ? rc : header_counts_possible(h);
 }
 

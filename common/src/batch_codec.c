@@ -56,7 +56,7 @@ int kc_batch_reader_open(struct kc_batch_reader *br, const uint8_t *batch, size_
     memset(br, 0, sizeof(*br));
     br->last_delta = -1;
     kc_writer_init(&br->buf, 0);
-    int rc = kc_batch_header_decode(batch, len, &br->h);
+    int rc = kc_batch_header_decode_stored(batch, len, &br->h);
     if (rc)
         return rc;
     size_t size = (size_t)br->h.batch_length + KC_BATCH_LOG_OVERHEAD;
@@ -64,7 +64,8 @@ int kc_batch_reader_open(struct kc_batch_reader *br, const uint8_t *batch, size_
         return KC_ENEEDMORE;
     if (br->h.attributes & KC_BATCH_ATTR_COMPRESSION)
         return open_compressed(br, batch, size, limit);
-    return kc_record_iter_init(&br->it, batch, size);
+    iter_over(&br->it, &br->h, batch + KC_BATCH_HEADER_SIZE, size - KC_BATCH_HEADER_SIZE);
+    return 0;
 }
 
 int kc_batch_reader_next(struct kc_batch_reader *br, struct kc_record *rec)
@@ -90,7 +91,7 @@ void kc_batch_reader_close(struct kc_batch_reader *br)
 int kc_batch_validate_deep(const uint8_t *batch, size_t len, size_t limit)
 {
     struct kc_batch_header h;
-    int rc = kc_batch_header_decode(batch, len, &h);
+    int rc = kc_batch_header_decode_stored(batch, len, &h);
     if (rc)
         return rc;
     size_t size = (size_t)h.batch_length + KC_BATCH_LOG_OVERHEAD;
