@@ -182,6 +182,14 @@ int alog_store_add_flags(struct alog_store *s, const char *name, const struct al
                          unsigned flags, struct alog **out);
 /* Write the per-directory checkpoints now (the store thread does it every interval). */
 int alog_store_checkpoint(struct alog_store *s);
+/*
+ * Make everything appended to every open log durable now with ONE syncfs(2) of the data
+ * directory's file system, instead of an fdatasync per log: what a broker with thousands
+ * of busy partitions can afford (the store's close does the same). Durability waiters are
+ * answered by the flusher at its next pass. 0 or -errno (then nothing was marked durable).
+ * Thread: any.
+ */
+int alog_store_sync(struct alog_store *s);
 /* Is name one of the files the store keeps in its data directory (.lock, the checkpoints,
  * the journal, the marker, their temporary files)? For whoever lists the directory. */
 bool alog_store_owns(const char *name);

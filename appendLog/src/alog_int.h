@@ -123,6 +123,9 @@ struct alog {
     int slot;                     /* index in the store's table */
     _Atomic int state;            /* enum alog_state */
     _Atomic bool offsets_known;   /* start/end are exact (false from a crash until opened) */
+    bool defer_durable;           /* life_lock: the next load leaves its repair unsynced */
+    _Atomic bool repair_unsynced; /* recovered records not yet fsynced: reads stop at the
+                                     durable offset until they are (store.c's sweep) */
     _Atomic int pins;             /* calls in progress and alog_pin holders */
     pthread_mutex_t life_lock;    /* state transitions, readies */
     pthread_cond_t life_cond;     /* OPENING/CLOSING finished */
@@ -133,6 +136,7 @@ struct alog {
     _Atomic bool ref_bit;         /* CLOCK: used since the hand last passed */
     _Atomic bool has_entry;       /* the per-directory checkpoints list this log */
     bool in_journal;              /* store's journal_lock: listed in open-log-journal */
+    uint64_t journal_ticket;      /* store's journal_lock: durable once synced >= it */
     _Atomic int64_t closed_seq;   /* the checkpoint sequence when it last closed */
     struct alog_summary summary;  /* life_lock: for retention while closed */
     _Atomic int64_t cleaned_offset; /* the cleaner's first dirty offset, -1: never cleaned */
@@ -330,6 +334,8 @@ void alog__retire_own_checkpoints(const struct alog *log);
 /* life.c: pins (see the top of this file) */
 int alog__enter(struct alog *log);
 void alog__leave(struct alog *log);
+/* A store's log: its journal line durable before its data is fsynced (0 if standalone). */
+int alog__journal_sync_log(struct alog *log);
 /* Pin only if it is OPEN now, never opening (the flusher, the cache's passes). */
 bool alog__try_pin(struct alog *log);
 /* The slow path of alog_end_offset for a COLD_UNKNOWN log: open it, then unpin. */

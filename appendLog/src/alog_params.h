@@ -29,6 +29,7 @@
 #define ALOG_STORE_MIN_OPEN_FILES             64
 #define ALOG_STORE_CHECKPOINT_INTERVAL_DEFAULT 5000LL /* Kafka: 60000 */
 #define ALOG_STORE_URGENT_CHECKPOINT_MS       100LL /* after a roll: at most this late */
+#define ALOG_SWEEP_BATCH                      256   /* logs recovered per syncfs after a crash */
 #define ALOG_CLEANER_THREADS_DEFAULT          1
 #define ALOG_CLEANER_BACKOFF_MS_DEFAULT       15000LL
 #define ALOG_CLEANER_DEDUPE_BYTES_DEFAULT     (128ull << 20)

@@ -114,7 +114,13 @@ static int flush_locked(struct alog *log)
     bool dir = atomic_exchange(&log->dir_dirty, false);
     if (target <= durable && !dir)
         return 0;
-    int rc = sync_segments(log, durable, target);
+    int rc = alog__journal_sync_log(log); /* listed durably before its data is (store.c) */
+    if (rc) { /* the journal's fsync is not this log's: its data stays as it was */
+        if (dir)
+            atomic_store(&log->dir_dirty, true);
+        return rc; /* try again at the next pass; durable_offset did not move */
+    }
+    rc = sync_segments(log, durable, target);
     if (rc == 0 && dir) {
         rc = kc_fsync_dir(log->dir); /* new segment files must be findable after a crash */
         atomic_fetch_add(&log->n_dir_fsyncs, 1);
@@ -132,6 +138,7 @@ static int flush_locked(struct alog *log)
     }
     /* The durability point: every offset below target is on disk. */
     atomic_store_explicit(&log->durable_offset, target, memory_order_release);
+    atomic_store(&log->repair_unsynced, false); /* whatever recovery kept is durable too */
     atomic_store(&log->last_flush_ms, kc_mono_ms());
     if (target > durable)
         atomic_fetch_add(&log->n_flushes, 1);

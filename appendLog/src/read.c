@@ -143,7 +143,8 @@ static int reader_enter(struct alog *log, int64_t *limit)
     int rc = pthread_rwlock_tryrdlock(&log->recover_lock);
     if (rc)
         return rc == EBUSY ? -EIO : -rc; /* a recovery runs or waits: ask again later */
-    *limit = atomic_load(&log->failed) ? alog_durable_offset(log) : INT64_MAX;
+    bool below_durable = atomic_load(&log->failed) || atomic_load(&log->repair_unsynced);
+    *limit = below_durable ? alog_durable_offset(log) : INT64_MAX;
     return 0;
 }
 
@@ -160,8 +161,8 @@ static int read_locked(struct alog *log, int64_t offset, size_t max_bytes, int64
         return KC_EEMPTY;
     if (offset < alog__start(log) || offset > end)
         return KC_EOFFSET;
-    if (offset >= limit)
-        return -EIO; /* the log failed and this offset is not known to be on disk */
+    if (offset >= limit) /* the log failed, or was just recovered: not known to be on disk */
+        return atomic_load(&log->failed) ? -EIO : KC_EEMPTY;
     struct alog_segment *seg = alog__segs_find(log, offset);
     if (!seg)
         return KC_EOFFSET; /* retention removed it after the start check */

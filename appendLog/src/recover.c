@@ -29,6 +29,11 @@
  * way; nothing on disk is believed because a file says so. A recovery point past the end
  * the segments hold contradicts them: then every segment is re-read.
  *
+ * A store's log (store.c) has no marker of its own and needs none: it always trusts what
+ * lies below its recovery point and re-reads what lies past it. After a clean close that
+ * is nothing (the walk of its last segment ends exactly at the recovery point), after a
+ * crash it is what was not yet checkpointed, whichever log it is.
+ *
  * Checked per batch: header, lengths, magic, offset continuity and the CRC, as Kafka's
  * LogSegment.recover checks them; the records inside are not parsed (the produce path
  * validated them before they were written, and a compressed batch cannot be parsed here).
@@ -64,6 +69,7 @@ struct load {
     bool repaired; /* something on disk was changed */
     bool distrust; /* the checkpoints contradict the segments: trust nothing */
     bool saw_own;  /* the directory has its own checkpoint files or marker */
+    bool store;    /* a store's log: what lies past the recovery point is always re-read */
 };
 
 /* Is an error a verdict on the data (KC_*) rather than an I/O failure (-errno)? */
@@ -373,11 +379,35 @@ static int load_last(struct alog *log, struct load *ld, int i, bool *was_cut)
     return check_trusted(log, ld, i, was_cut);
 }
 
+/*
+ * A store's log, the segment holding its recovery point, and the last: if nothing lies
+ * past the recovery point (the walk ends exactly there) it is trusted as is, which is
+ * every log closed cleanly; else it is re-read like any suspect segment.
+ */
+static int load_rp_segment(struct alog *log, struct load *ld, int i, bool *was_cut)
+{
+    struct alog_segment *seg = log->segs[i];
+    seg->idx_checked = true; /* checked below, after the walk */
+    bool ok;
+    int rc = alog__seg_warm(log, seg);
+    if (rc == 0)
+        rc = walk_tail(seg, &ok);
+    if (rc)
+        return rc;
+    seg->ts_known = true;
+    if (ok && alog__seg_next(seg) == ld->rp)
+        return check_trusted(log, ld, i, was_cut);
+    ld->repaired = true;
+    return rescan(log, ld, seg, was_cut);
+}
+
 static int load_segment(struct alog *log, struct load *ld, int i, int first_suspect, bool *was_cut)
 {
     struct alog_segment *seg = log->segs[i];
     *was_cut = false;
     seg->index_synced = true; /* as found on disk: no checkpoint needs to sync them */
+    if (ld->store && i == first_suspect && i == log->nsegs - 1 && !ld->distrust)
+        return load_rp_segment(log, ld, i, was_cut);
     if (i >= first_suspect) {
         ld->repaired = true;
         return rescan(log, ld, seg, was_cut);
@@ -393,7 +423,7 @@ static int suspect_from(const struct alog *log, const struct load *ld)
 {
     if (ld->distrust)
         return 0;
-    if (ld->clean)
+    if (ld->clean && !ld->store)
         return log->nsegs; /* nothing suspect; the last segment's tail is walked */
     int first = 0;
     for (int i = 0; i < log->nsegs; i++) {
@@ -497,6 +527,9 @@ static int ensure_segment(struct alog *log, struct load *ld)
  * segments left cold were trusted as they were: only the warm ones were touched. */
 static int make_durable(struct alog *log)
 {
+    int jrc = alog__journal_sync_log(log); /* listed before its data is durable */
+    if (jrc)
+        return jrc;
     for (int i = 0; i < log->nsegs; i++) {
         if (log->segs[i]->fd < 0)
             continue;
@@ -535,8 +568,8 @@ static int finish(struct alog *log, struct load *ld)
             rc = alog__seg_seal(seg); /* rebuilt: trim like any rolled segment */
     }
     struct alog_segment *last = log->segs[log->nsegs - 1];
-    if (rc == 0)
-        rc = alog__seg_activate(log, last);
+    if (rc == 0 && !(last->oidx.file.writable && last->tidx.file.writable))
+        rc = alog__seg_activate(log, last); /* a segment made just now already is */
     if (rc)
         return rc;
     log->active = last;
@@ -548,7 +581,13 @@ static int finish(struct alog *log, struct load *ld)
     atomic_store(&log->end_offset, end);
     atomic_store(&log->durable_offset, end);
     atomic_store(&log->recovery_point, KC_MIN(ld->rp, end));
-    if (ld->repaired || log->recovered) {
+    if ((ld->repaired || log->recovered) && log->defer_durable) {
+        /* The store's sweep makes many repairs durable with one syncfs (store.c); until
+         * then nothing past the recovery point is served (read.c). */
+        atomic_store(&log->durable_offset, KC_MIN(ld->rp, end));
+        atomic_store(&log->dir_dirty, true);
+        atomic_store(&log->repair_unsynced, true);
+    } else if (ld->repaired || log->recovered) {
         if ((rc = make_durable(log)) != 0)
             return rc;
         atomic_store(&log->recovery_point, end);
@@ -606,6 +645,7 @@ int alog__load(struct alog *log, const struct alog_load_hint *hint)
         from_hint(&ld, hint);
     else
         rc = own_files(log, &ld);
+    ld.store = log->store != NULL;
     if (rc == 0)
         rc = list_dir(log, &ld);
     if (rc == 0 && ld.nbases == 0 && !log->store)
@@ -615,6 +655,8 @@ int alog__load(struct alog *log, const struct alog_load_hint *hint)
     log->recovered = !ld.clean && log->nsegs > 0;
     if (rc == 0)
         rc = load_all(log, &ld);
+    if (ld.store) /* a store's log re-reads only past its recovery point: recovered if any */
+        log->recovered = ld.scanned > 0;
     if (rc == 0)
         rc = check_recovery_point(log, &ld);
     if (rc == 0)

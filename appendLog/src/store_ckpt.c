@@ -25,10 +25,15 @@
  *   payments 0         appended (O_APPEND, fdatasync; one fsync for every log opening at
  *   orders 0           the same moment), rewritten whole after each checkpoint
  *
- * So after a crash only the logs the journal lists can hold anything past their recovery
- * point, and the work of the next start is proportional to them (how many logs were open,
- * which the cache bounds), not to how many logs there are. A line torn by the crash (no
- * newline) is ignored: the log it named had not opened yet.
+ * A line is written when its log opens and made durable (one fdatasync for every line
+ * queued meanwhile) before that log's data is first fsynced: an acknowledged (acks=all)
+ * record is on disk only after its log's line is. So after a crash the logs whose
+ * acknowledged records lie past their recovery point are all listed, and the work of the
+ * next start (the store's sweep) is proportional to them, not to how many logs there are.
+ * A log whose line never became durable had nothing fsynced past its recovery point; what
+ * the kernel may have written back of it anyway is verified (CRC) when the log next opens,
+ * which always re-reads whatever lies past the recovery point (recover.c). A line torn by
+ * the crash (no newline) is ignored.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -361,6 +366,12 @@ static int rewrite_journal(struct alog_store *s, int64_t seq, bool closing)
             (void)close(s->journal_fd); /* the old file's fd: everything on it was synced */
         s->journal_fd = fd;
     }
+    if (rc == 0 && !s->journal_busy) { /* the new file holds every queued line, durably */
+        free(s->journal_pending);
+        s->journal_pending = NULL;
+        s->journal_pending_len = 0;
+        s->journal_synced = s->journal_asked;
+    }
     return rc;
 }
 
@@ -500,23 +511,35 @@ int alog__journal_add(struct alog_store *s, struct alog *log)
     int rc = alog__entry_line(log->name, line, sizeof(line));
     if (rc < 0)
         return rc;
+    rc = 0;
     pthread_mutex_lock(&s->journal_lock);
-    if (log->in_journal) {
-        pthread_mutex_unlock(&s->journal_lock);
-        return 0; /* listed since its last open: nothing to add */
+    if (!log->in_journal && (rc = queue_line(s, line)) == 0) {
+        log->journal_ticket = ++s->journal_asked;
+        log->in_journal = true; /* listed (durably once journal_synced passes its ticket) */
     }
-    rc = queue_line(s, line);
-    uint64_t ticket = rc == 0 ? ++s->journal_asked : 0;
+    pthread_mutex_unlock(&s->journal_lock);
+    return rc;
+}
+
+int alog__journal_sync(struct alog_store *s, struct alog *log)
+{
+    int rc = 0;
+    pthread_mutex_lock(&s->journal_lock);
+    uint64_t ticket = log->journal_ticket;
     while (rc == 0 && s->journal_synced < ticket) {
         if (ticket <= s->journal_failed_upto)
-            rc = s->journal_err; /* a leader wrote our line and failed */
+            rc = s->journal_err; /* a leader wrote our line and failed: write it again */
         else if (!s->journal_busy)
-            rc = journal_flush(s); /* lead: write what everyone queued */
+            rc = journal_flush(s); /* lead: write what everyone queued, one fdatasync */
         else
             pthread_cond_wait(&s->journal_cond, &s->journal_lock);
     }
-    if (rc == 0)
-        log->in_journal = true;
+    if (rc) { /* the line is lost with the failed write: queue it again for the next try */
+        log->in_journal = false;
+        pthread_mutex_unlock(&s->journal_lock);
+        (void)alog__journal_add(s, log);
+        return rc;
+    }
     pthread_mutex_unlock(&s->journal_lock);
-    return rc;
+    return 0;
 }

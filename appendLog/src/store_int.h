@@ -109,8 +109,11 @@ int alog__store_write_checkpoints(struct alog_store *s, bool closing);
 int alog__store_take_marker(struct alog_store *s, bool *clean);
 int alog__store_write_marker(struct alog_store *s);
 int alog__journal_open(struct alog_store *s);
-/* Make log durably listed in open-log-journal before it opens (group commit). */
+/* List log in open-log-journal as it opens (queued: no I/O). */
 int alog__journal_add(struct alog_store *s, struct alog *log);
+/* Make its line durable (group commit: one fdatasync for everything queued); before any
+ * of its data is fsynced. */
+int alog__journal_sync(struct alog_store *s, struct alog *log);
 void alog__journal_close(struct alog_store *s);
 /* "<topic>-<partition>" <-> "topic partition" (Kafka's checkpoint line). */
 int alog__entry_line(const char *name, char *out, size_t cap);
