@@ -10,6 +10,7 @@
 #                 stopped by its PID; medians of PEER_RUNS runs and the ratios
 #
 # BENCH_QUICK=1: the short forms (scale without 100k partitions; smaller peer runs).
+# PEERS_ONLY=1: only the peers (Redis, NATS).
 set -uo pipefail
 build=${BUILD:-build}
 dir=$build/bench/partitioning
@@ -21,11 +22,13 @@ mb=$([ "$quick" = 1 ] && echo 32 || echo 128)
 status=0
 
 echo "== partitioning benchmarks, $(nproc) CPUs, load: $(cut -d' ' -f1-3 /proc/loadavg)"
-"$dir/partitioner" || status=1
-if [ "$quick" = 1 ]; then
-    "$dir/scale" --quick || status=1
-else
-    "$dir/scale" || status=1
+if [ "${PEERS_ONLY:-0}" != 1 ]; then
+    "$dir/partitioner" || status=1
+    if [ "$quick" = 1 ]; then
+        "$dir/scale" --quick || status=1
+    else
+        "$dir/scale" || status=1
+    fi
 fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/kc-peers.XXXXXX") || exit 1
@@ -71,10 +74,15 @@ one_peer() {
         echo "could not start $name (see below)"; tail -5 "$run_dir/server.log"
         return 1
     fi
+    local rc=0
     timeout -k 5 600 "$dir/peers" "$name" --port "$port" --pid "$pid" --streams "$n" \
-        --mb "$mb" >>"$work/$name.samples" || return 1
+        --mb "$mb" >>"$work/$name.samples" || rc=$?
+    if [ "$rc" != 0 ]; then
+        echo "$name: a run failed (exit $rc); its server's last lines:"; tail -5 "$run_dir/server.log"
+        return 1
+    fi
     kill -TERM "$pid"
-    wait "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null || true # nats-server exits non-zero on SIGTERM
 }
 
 # medians NAME: the median (and range) of every figure over the runs.
