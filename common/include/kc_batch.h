@@ -203,9 +203,10 @@ struct kc_batch_opts {
  * Rebuilding a stored batch (the log cleaner) needs three things a producer's batch does
  * not: the records section compressed again with the batch's codec (finished by
  * kc_batch_builder_finish_codec, kc_codec.h), the original lastOffsetDelta kept although
- * records were dropped (gaps; none left at all gives a 61-byte record-less batch), and a
+ * records were dropped (gaps; none left at all gives a 61-byte record-less batch), a
  * fixed base timestamp (Kafka's delete horizon, KIP-534) that record deltas are relative
- * to. All zero is the plain builder.
+ * to, and a fixed maxTimestamp (a LogAppendTime batch's, which is not its records' own).
+ * All zero is the plain builder.
  */
 struct kc_batch_rebuild {
     int codec;
@@ -213,6 +214,8 @@ struct kc_batch_rebuild {
     int32_t last_offset_delta;
     bool keep_base_timestamp;
     int64_t base_timestamp;
+    bool keep_max_timestamp; /* a LogAppendTime batch's time, or a record-less batch's */
+    int64_t max_timestamp;
 };
 
 /* base_offset 0, leader epoch -1, attributes 0, no producer id: what a plain producer sends. */

@@ -203,7 +203,9 @@ void kc__batch_write_header(const struct kc_batch_builder *b, uint8_t *p, size_t
     const struct kc_batch_opts *o = &b->opts;
     const struct kc_batch_rebuild *rb = &b->rb;
     int64_t base_ts = b->count ? b->base_timestamp : rb->keep_base_timestamp ? rb->base_timestamp : -1;
-    int64_t max_ts = b->count ? b->max_timestamp : base_ts;
+    int64_t max_ts = rb->keep_max_timestamp ? rb->max_timestamp
+                     : b->count             ? b->max_timestamp
+                                            : base_ts;
     uint16_t attrs = (uint16_t)((o->attributes & ~KC_BATCH_ATTR_COMPRESSION) | codec);
     kc_store_be64(p + KC_BATCH_OFF_BASE_OFFSET, (uint64_t)o->base_offset);
     kc_store_be32(p + KC_BATCH_OFF_LENGTH, (uint32_t)(size - KC_BATCH_LOG_OVERHEAD));

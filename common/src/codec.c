@@ -18,6 +18,9 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <lz4frame.h>
@@ -299,13 +302,61 @@ static int unzstd_loop(ZSTD_DCtx *dc, const uint8_t *src, size_t len, size_t lim
     return 0; /* every frame ended exactly at the end of the input */
 }
 
+/*
+ * zstd's contexts are kept, one pair per thread, instead of made per call: making one
+ * costs more than decompressing a small batch (the log cleaner, which does it for every
+ * batch, spent 6% of its time in ZSTD_createDCtx). The thread's exit frees them.
+ */
+struct zstd_ctx {
+    ZSTD_DCtx *d;
+    ZSTD_CCtx *c;
+};
+static pthread_key_t zstd_key;
+static pthread_once_t zstd_once = PTHREAD_ONCE_INIT;
+static bool zstd_key_ok;
+
+static void zstd_ctx_free(void *p)
+{
+    struct zstd_ctx *z = p;
+    ZSTD_freeDCtx(z->d);
+    ZSTD_freeCCtx(z->c);
+    free(z);
+}
+
+static void zstd_key_init(void)
+{
+    zstd_key_ok = pthread_key_create(&zstd_key, zstd_ctx_free) == 0;
+}
+
+/* This thread's contexts (NULL: no memory; then the caller makes its own). */
+static struct zstd_ctx *zstd_ctx(void)
+{
+    (void)pthread_once(&zstd_once, zstd_key_init);
+    if (!zstd_key_ok)
+        return NULL;
+    struct zstd_ctx *z = pthread_getspecific(zstd_key);
+    if (z)
+        return z;
+    z = calloc(1, sizeof(*z));
+    if (z && (!(z->d = ZSTD_createDCtx()) || !(z->c = ZSTD_createCCtx()) ||
+              pthread_setspecific(zstd_key, z) != 0)) {
+        zstd_ctx_free(z);
+        z = NULL;
+    }
+    return z;
+}
+
 static int unzstd(const uint8_t *src, size_t len, size_t limit, struct kc_writer *out)
 {
-    ZSTD_DCtx *dc = ZSTD_createDCtx();
+    struct zstd_ctx *z = zstd_ctx();
+    ZSTD_DCtx *dc = z ? z->d : ZSTD_createDCtx();
     if (!dc)
         return -ENOMEM;
+    if (z)
+        (void)ZSTD_DCtx_reset(dc, ZSTD_reset_session_only); /* a failed call's leftovers */
     int rc = unzstd_loop(dc, src, len, limit, out);
-    ZSTD_freeDCtx(dc);
+    if (!z)
+        ZSTD_freeDCtx(dc);
     return rc;
 }
 
@@ -315,7 +366,9 @@ static int zstd(const uint8_t *src, size_t len, struct kc_writer *out)
     uint8_t *p = kc_writer_reserve(out, bound);
     if (!p)
         return kc_writer_error(out);
-    size_t made = ZSTD_compress(p, bound, src, len, ZSTD_LEVEL);
+    struct zstd_ctx *z = zstd_ctx();
+    size_t made = z ? ZSTD_compressCCtx(z->c, p, bound, src, len, ZSTD_LEVEL)
+                    : ZSTD_compress(p, bound, src, len, ZSTD_LEVEL);
     if (ZSTD_isError(made))
         return -ENOMEM;
     giveback(out, bound - made);
