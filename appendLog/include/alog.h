@@ -205,6 +205,10 @@ struct alog_store_info {
     int unknown_logs;       /* logs whose end is not known yet (an unclean start) */
     bool clean_start;       /* the store found its clean-shutdown marker */
     int64_t open_ms;        /* how long alog_store_open took */
+    /* The cleaner threads (compacted logs): */
+    uint64_t cleanings;      /* passes that rewrote something */
+    uint64_t cleaner_errors; /* passes that failed (the log is skipped until reopened) */
+    uint64_t cleaner_bytes_read, cleaner_bytes_written;
 };
 void alog_store_info(struct alog_store *s, struct alog_store_info *info);
 
@@ -386,6 +390,55 @@ int alog_recover(struct alog *log);
  * like record timestamps. Thread: any; passes are serialised per log, concurrent with
  * appends and reads (a reader holding a slice of a deleted segment can still read it). */
 int alog_retain(struct alog *log, int64_t now_ms, int *deleted);
+
+/*
+ * Log compaction: cleanup.policy = compact (or compact,delete). A compacted log keeps, for
+ * every key, at least the LATEST record written with it, and may drop the older ones: a
+ * changelog that can be replayed into the table it describes (appendLog/README.md, the
+ * lesson). What a consumer sees:
+ *
+ *   offsets    never change; the dropped records leave gaps (a batch keeps its base
+ *              offset and lastOffsetDelta; a run of batches with nothing left becomes one
+ *              record-less 61-byte batch spanning their offsets, so reads and recovery
+ *              still find every offset of a segment covered)
+ *   records    below the cleaned point, one per key: its latest (for the keys the cleaning
+ *              saw); above it (the dirty part and the active segment), everything
+ *   tombstones (a null value) stay for delete.retention.ms after the cleaning that first
+ *              kept them (Kafka's delete horizon, KIP-534, written in the batch), then go;
+ *              records without a key go at the first cleaning (a compacted log needs keys)
+ *   batches    compressed ones are compressed again with their codec; control batches are
+ *              kept as they are
+ *
+ * The cleaner (alog_store_config's cleaner_* settings) cleans a store's compacted logs by
+ * itself: the broker only sets cleanup_policy. alog_clean is the same pass on demand, for
+ * tests and tools: it cleans whatever is cleanable now, ignoring min_cleanable_ratio
+ * (min/max.compaction.lag.ms and the active segment still bound it), and rewrites the
+ * clean part even with nothing dirty (tombstones past their horizon go). now_ms is wall-
+ * clock ms (record timestamps, the lags, delete horizons). stats may be NULL.
+ *
+ * 0; -EINVAL (cleanup.policy has no compact); KC_EUNSUPPORTED (a standalone log: only a
+ * store's logs may be compacted, their recovery knows the swap); KC_EFULL (not even one
+ * batch's keys fit log.cleaner.dedupe.buffer.size); KC_ECORRUPT (a bad batch: nothing
+ * is rewritten from it, the log is skipped by the cleaner threads until the store
+ * reopens); -EIO, -ENOSPC... Thread: any; one pass per log at a time (it waits for
+ * retention and another cleaning), concurrent with appends and reads; a slice of a
+ * replaced segment stays readable until released. A crash at any moment loses nothing:
+ * the next open finishes or forgets the swap (swap.c).
+ */
+struct alog_clean_stats {
+    int64_t first_dirty;        /* where the dirty part began */
+    int64_t end_offset;         /* cleaned up to here: the next pass's first dirty offset */
+    int segments_in, segments_out;
+    uint64_t bytes_read, bytes_written;   /* of the segments rewritten */
+    uint64_t records_read, records_kept;
+    uint64_t tombstones_removed;
+    uint64_t batches_copied;    /* kept byte for byte */
+    uint64_t batches_rebuilt;   /* records dropped, or a delete horizon set: re-encoded */
+    uint64_t batches_emptied;   /* nothing left: folded into record-less batches */
+    uint64_t keys_mapped;       /* distinct keys of the dirty part */
+    int64_t elapsed_us;
+};
+int alog_clean(struct alog *log, int64_t now_ms, struct alog_clean_stats *stats);
 
 /* Figures for demos, metadata and tests. */
 struct alog_info {

@@ -56,6 +56,9 @@ struct alog_io {
     int (*ftruncate)(void *ctx, int fd, off_t size);
     int (*drop_cache)(void *ctx, int fd, off_t from); /* [from, end of file) */
     void *ctx;
+    /* The cleaner's swap (swap.c) calls this after each step that changes the directory,
+     * naming it; NULL by default. Tests copy the directory there: a crash image per step. */
+    void (*swap_step)(void *ctx, const char *step);
 };
 
 struct alog_segment {
@@ -80,6 +83,7 @@ struct alog_segment {
     _Atomic bool ref_bit;        /* CLOCK: used since the cache last looked */
     _Atomic int64_t *files;      /* the store's count of descriptors held, or NULL */
     bool compacted;              /* a store's: its batches may be compacted (scan.c) */
+    const char *sfx;             /* file_lock: "" or the cleaner's ".cleaned" / ".swap" */
     char stem[]; /* "<dir>/<20-digit base>" */
 };
 
@@ -109,6 +113,7 @@ struct alog_summary {
     uint64_t bytes;        /* all .log files */
     uint64_t oldest_bytes; /* the oldest segment's .log */
     int64_t oldest_ts;     /* the oldest segment's largest timestamp (or mtime) */
+    int64_t active_base;   /* the last segment's base (the cleaner: anything dirty?), -1 */
 };
 
 struct alog {
@@ -140,6 +145,10 @@ struct alog {
     _Atomic int64_t closed_seq;   /* the checkpoint sequence when it last closed */
     struct alog_summary summary;  /* life_lock: for retention while closed */
     _Atomic int64_t cleaned_offset; /* the cleaner's first dirty offset, -1: never cleaned */
+    _Atomic int64_t horizon;      /* earliest delete horizon the cleaner wrote, INT64_MAX */
+    _Atomic bool cleaning;        /* a cleaner thread has picked it */
+    _Atomic bool uncleanable;     /* a cleaning failed on its data: skipped until reopened */
+    _Atomic bool clean_stop;      /* stop the cleaning under way (alog_close, store close) */
     pthread_mutex_t cfg_lock;     /* writers of cfg; readers off the append path */
 
     pthread_mutex_t append_lock; /* the one writer: append, roll */
@@ -170,6 +179,7 @@ struct alog {
     _Atomic uint32_t max_batch;      /* cfg.max_batch_bytes: checked before the lock */
     _Atomic uint32_t index_interval; /* cfg.index_interval_bytes: rebuilds, time lookups */
     _Atomic uint32_t index_max;      /* cfg.index_max_bytes: indexes made or rebuilt */
+    _Atomic unsigned policy;         /* cfg.cleanup_policy: the cleaner's scan */
 
     pthread_mutex_t retain_lock; /* one retention pass at a time */
 
@@ -229,6 +239,13 @@ struct alog_flusher *alog__store_flusher(struct alog_store *s);
 /* The store's descriptor counter for this log's segments, NULL when standalone. */
 _Atomic int64_t *alog__store_files(struct alog *log);
 int alog__seg_create(struct alog *log, int64_t base, struct alog_segment **out);
+/* The same with a suffix after each file's extension ("<base>.log.cleaned": the cleaner). */
+int alog__seg_create_sfx(struct alog *log, int64_t base, const char *sfx,
+                         struct alog_segment **out);
+/* Rename one of its files (ext ".log", ".index", ".timeindex") from the current suffix to
+ * sfx; alog__seg_set_sfx then says where the files are (after the last one moved). */
+int alog__seg_rename(struct alog_segment *seg, const char *ext, const char *sfx);
+void alog__seg_set_sfx(struct alog_segment *seg, const char *sfx);
 /* A COLD segment object for an existing .log of size bytes (no file is opened). */
 int alog__seg_cold(struct alog *log, int64_t base, uint64_t size, struct alog_segment **out);
 /*
@@ -275,6 +292,9 @@ struct alog_scan {
     size_t len;  /* valid bytes in buf */
     unsigned preads;
 };
+/* The same over a bare descriptor (swap.c reads a .swap file no segment owns). */
+void alog__scan_init_fd(struct alog_scan *s, int fd, bool stored, uint64_t end, uint8_t *buf,
+                        size_t cap);
 /* Streaming: every pread fills the buffer (recovery, rebuilds). seg must be warm. */
 void alog__scan_init(struct alog_scan *s, const struct alog_segment *seg, uint64_t end,
                      uint8_t *buf, size_t cap);
@@ -340,6 +360,32 @@ int alog__journal_sync_log(struct alog *log);
 bool alog__try_pin(struct alog *log);
 /* The slow path of alog_end_offset for a COLD_UNKNOWN log: open it, then unpin. */
 void alog__learn_offsets(struct alog *log);
+
+/* clean.c: one cleaning pass (alog_clean's work) on a pinned log with retain_lock held;
+ * the cleaner threads bring their own map and a stop flag (checked between segments). */
+struct alog_omap;
+int alog__clean_locked(struct alog *log, int64_t now_ms, struct alog_omap *map,
+                       const _Atomic bool *stop, struct alog_clean_stats *st);
+/* How dirty an open (pinned) log is, by the rules a pass would apply (the cleaner's pick). */
+struct alog_dirt {
+    int64_t first, bound;   /* the dirty part that may be cleaned now: [first, bound) */
+    uint64_t clean_bytes;   /* segments wholly below first */
+    uint64_t dirty_bytes;   /* segments in [first, bound) */
+    int64_t overdue_ms;     /* max.compaction.lag.ms passed by this much, 0 if not */
+};
+int alog__clean_dirt(struct alog *log, int64_t now_ms, struct alog_dirt *d);
+
+/* swap.c: put neu (written as "<base>.*.cleaned", synced) in the place of the k segments
+ * old[0..k) of the array, crash-safely (swap.c draws it). Returns 0, or the error of the
+ * step that failed (before the commit point nothing changed; after it the array holds neu
+ * and recovery finishes the files). */
+int alog__swap_in(struct alog *log, struct alog_segment *const *old, int k,
+                  struct alog_segment *neu);
+/* Open-time: finish the swap a crash interrupted ("<base>.log.swap" exists): the segments
+ * it replaces are deleted from the directory and from bases[0..*n) (sorted), the swap
+ * file renamed into place, its indexes left to be rebuilt. *suspect: its batches did not
+ * all read well (then recovery re-reads everything). */
+int alog__swap_finish(struct alog *log, int64_t base, int64_t *bases, int *n, bool *suspect);
 
 /* watch.c: after end_offset moved up (release-stored), fire the watches it passed. */
 void alog__watch_fire(struct alog *log);

@@ -34,6 +34,8 @@
 #define ALOG_CLEANER_BACKOFF_MS_DEFAULT       15000LL
 #define ALOG_CLEANER_DEDUPE_BYTES_DEFAULT     (128ull << 20)
 #define ALOG_CLEANER_IO_BYTES_DEFAULT         (512u << 10)
+/* The cleaner decompresses a batch's records to at most this (a bomb stops the pass). */
+#define ALOG_CLEAN_INFLATE_MAX                (256u << 20)
 
 /* Limits on the settings. Positions in the .index are u32, so a segment must stay below
  * 2 GiB (Kafka: segment.bytes is an int). */

@@ -51,7 +51,11 @@ static bool should_roll(const struct alog *log, const struct alog_segment *seg, 
         return false; /* a batch larger than segment.bytes still gets a segment */
     if (size + len > log->cfg.segment_bytes)
         return true;
-    if (now_ms - seg->first_append_ms > log->cfg.segment_ms)
+    int64_t roll_ms = log->cfg.segment_ms;
+    if ((log->cfg.cleanup_policy & ALOG_CLEANUP_COMPACT) && log->cfg.max_compaction_lag_ms < roll_ms)
+        roll_ms = log->cfg.max_compaction_lag_ms; /* Kafka's: the cleaner never sees the
+                                                     active segment, so it must not wait */
+    if (now_ms - seg->first_append_ms > roll_ms)
         return true;
     if (mm_index_full(&seg->oidx) || mm_index_full(&seg->tidx))
         return true;

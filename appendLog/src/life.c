@@ -256,7 +256,10 @@ int alog__open_pinned(struct alog *log)
 /* What retention needs to judge the log while it is closed (segs_lock held). */
 static void remember_summary(struct alog *log)
 {
-    struct alog_summary sum = {.known = true, .segments = log->nsegs, .oldest_ts = -2};
+    struct alog_summary sum = {.known = true, .segments = log->nsegs, .oldest_ts = -2,
+                               .active_base = -1};
+    if (log->nsegs > 0)
+        sum.active_base = log->segs[log->nsegs - 1]->base;
     for (int i = 0; i < log->nsegs; i++)
         sum.bytes += alog__seg_size(log->segs[i]);
     if (log->nsegs > 0) {

@@ -120,8 +120,10 @@ static int default_drop_cache(void *ctx, int fd, off_t from)
 
 void alog__set_io(struct alog *log, const struct alog_io *io)
 {
-    static const struct alog_io defaults = {default_pwrite, default_fdatasync, default_ftruncate,
-                                            default_drop_cache, NULL};
+    static const struct alog_io defaults = {.pwrite = default_pwrite,
+                                            .fdatasync = default_fdatasync,
+                                            .ftruncate = default_ftruncate,
+                                            .drop_cache = default_drop_cache};
     log->io = io ? *io : defaults;
     if (!log->io.pwrite) /* a test replaces some; the others keep their defaults */
         log->io.pwrite = defaults.pwrite;
@@ -142,6 +144,7 @@ static void publish_copies(struct alog *log, const struct alog_config *cfg)
     atomic_store(&log->max_batch, cfg->max_batch_bytes);
     atomic_store(&log->index_interval, cfg->index_interval_bytes);
     atomic_store(&log->index_max, cfg->index_max_bytes);
+    atomic_store(&log->policy, cfg->cleanup_policy);
 }
 
 void alog__cfg(struct alog *log, struct alog_config *out)
@@ -239,6 +242,8 @@ struct alog *alog__alloc(const char *dir, const struct alog_config *cfg)
     log->lock_fd = -1;
     log->slot = -1;
     atomic_init(&log->cleaned_offset, -1);
+    atomic_init(&log->horizon, INT64_MAX);
+    log->summary.active_base = -1;
     atomic_init(&log->state, ALOG_OPEN);
     atomic_init(&log->offsets_known, true);
     alog__set_io(log, NULL);

@@ -14,6 +14,8 @@
  *                                             offset lies outside the CRC)
  *   index missing / corrupt / past the log   mm_index_check + the last entry re-read
  *   leftover temp files                      deleted by name (*.tmp, *.deleted, ...)
+ *   a cleaner's swap cut short (a store's    finished if it committed (<base>.log.swap),
+ *     log: .cleaned / .swap files)             else deleted: swap.c
  *
  * The plan:
  *
@@ -64,6 +66,10 @@ struct load {
     int nbases;
     int64_t *others; /* .index/.timeindex files found */
     int nothers;
+    int64_t *swaps; /* a store's log: <base>.log.swap files (a cleaner's swap, swap.c) */
+    int nswaps;
+    int64_t *idx_swaps; /* ... and <base>.index.swap / .timeindex.swap */
+    int nidx_swaps;
     uint8_t *buf;  /* ALOG_SCAN_CHUNK bytes for scans */
     int scanned;   /* segments re-read with CRCs */
     bool repaired; /* something on disk was changed */
@@ -125,6 +131,11 @@ static int classify(struct alog *log, struct load *ld, const char *name)
         return push_i64(&ld->bases, &ld->nbases, base);
     if (segment_name(name, ".index", &base) || segment_name(name, ".timeindex", &base))
         return push_i64(&ld->others, &ld->nothers, base);
+    if (ld->store && segment_name(name, ".log.swap", &base))
+        return push_i64(&ld->swaps, &ld->nswaps, base);
+    if (ld->store &&
+        (segment_name(name, ".index.swap", &base) || segment_name(name, ".timeindex.swap", &base)))
+        return push_i64(&ld->idx_swaps, &ld->nidx_swaps, base);
     if (strcmp(name, ALOG_RECOVERY_POINT_FILE) == 0 || strcmp(name, ALOG_LOG_START_FILE) == 0 ||
         strcmp(name, ALOG_CLEAN_SHUTDOWN_FILE) == 0)
         ld->saw_own = true;
@@ -164,6 +175,40 @@ static int drop_orphans(struct alog *log, struct load *ld)
     return 0;
 }
 
+/*
+ * A store's log: swaps the cleaner committed are finished (swap.c), index swaps of
+ * uncommitted ones deleted. A standalone log is never compacted: its leftovers were
+ * deleted by name above.
+ */
+static int finish_swaps(struct alog *log, struct load *ld)
+{
+    if (ld->nswaps > 0) {
+        int64_t *b = reallocarray(ld->bases, (size_t)(ld->nbases + ld->nswaps), sizeof(*b));
+        if (!b)
+            return -ENOMEM;
+        ld->bases = b;
+        ld->repaired = true;
+    }
+    for (int i = 0; i < ld->nswaps; i++) {
+        bool suspect = false;
+        int rc = alog__swap_finish(log, ld->swaps[i], ld->bases, &ld->nbases, &suspect);
+        if (rc)
+            return rc;
+        ld->distrust |= suspect; /* a swap file that does not read well: re-read it all */
+    }
+    for (int i = 0; i < ld->nidx_swaps; i++) {
+        static const char *const exts[] = {".index.swap", ".timeindex.swap"};
+        for (int e = 0; e < 2; e++) {
+            char name[64], path[4096];
+            snprintf(name, sizeof(name), "%020" PRId64 "%s", ld->idx_swaps[i], exts[e]);
+            alog__path(log, path, sizeof(path), name);
+            if (unlink(path) == 0)
+                kc_log_info("alog %s: removed %s (a swap that never committed)", log->dir, name);
+        }
+    }
+    return 0;
+}
+
 static int list_dir(struct alog *log, struct load *ld)
 {
     DIR *d = opendir(log->dir);
@@ -178,7 +223,8 @@ static int list_dir(struct alog *log, struct load *ld)
         return rc;
     if (ld->nbases > 1)
         qsort(ld->bases, (size_t)ld->nbases, sizeof(int64_t), cmp_i64);
-    return drop_orphans(log, ld);
+    rc = finish_swaps(log, ld);
+    return rc ? rc : drop_orphans(log, ld);
 }
 
 /* ---- segments ----------------------------------------------------------------------- */
@@ -668,6 +714,8 @@ int alog__load(struct alog *log, const struct alog_load_hint *hint)
     free(ld.buf);
     free(ld.bases);
     free(ld.others);
+    free(ld.swaps);
+    free(ld.idx_swaps);
     return rc;
 }
 

@@ -150,7 +150,8 @@ static bool closed_log_may_expire(struct alog *log, const struct alog_config *cf
         int n = count_segment_files(log->dir);
         if (n >= 0 && n <= 1) {
             pthread_mutex_lock(&log->life_lock);
-            log->summary = (struct alog_summary){.known = true, .segments = n, .oldest_ts = -2};
+            log->summary = (struct alog_summary){.known = true, .segments = n, .oldest_ts = -2,
+                                                 .active_base = -1};
             pthread_mutex_unlock(&log->life_lock);
         }
         return n < 0 || n > 1;

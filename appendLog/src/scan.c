@@ -44,8 +44,14 @@
 void alog__scan_init(struct alog_scan *s, const struct alog_segment *seg, uint64_t end,
                      uint8_t *buf, size_t cap)
 {
-    s->fd = seg->fd;
-    s->stored = seg->compacted;
+    alog__scan_init_fd(s, seg->fd, seg->compacted, end, buf, cap);
+}
+
+void alog__scan_init_fd(struct alog_scan *s, int fd, bool stored, uint64_t end, uint8_t *buf,
+                        size_t cap)
+{
+    s->fd = fd;
+    s->stored = stored;
     s->end = end;
     s->buf = buf;
     s->cap = cap;

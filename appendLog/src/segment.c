@@ -58,7 +58,7 @@
 
 static void seg_path(const struct alog_segment *seg, char *out, size_t cap, const char *ext)
 {
-    (void)snprintf(out, cap, "%s%s", seg->stem, ext); /* stem is short; cap is PATH_MAX */
+    (void)snprintf(out, cap, "%s%s%s", seg->stem, ext, seg->sfx); /* short; cap is PATH_MAX */
 }
 
 static int seg_alloc(struct alog *log, int64_t base, struct alog_segment **out)
@@ -81,6 +81,7 @@ static int seg_alloc(struct alog *log, int64_t base, struct alog_segment **out)
     pthread_mutex_init(&seg->file_lock, NULL);
     seg->files = alog__store_files(log);
     seg->compacted = log->store != NULL;
+    seg->sfx = "";
     *out = seg;
     return 0;
 }
@@ -156,10 +157,17 @@ static int open_log_fd(struct alog_segment *seg, int flags)
 
 int alog__seg_create(struct alog *log, int64_t base, struct alog_segment **out)
 {
+    return alog__seg_create_sfx(log, base, "", out);
+}
+
+int alog__seg_create_sfx(struct alog *log, int64_t base, const char *sfx,
+                         struct alog_segment **out)
+{
     struct alog_segment *seg;
     int rc = seg_alloc(log, base, &seg);
     if (rc)
         return rc;
+    seg->sfx = sfx;
     unsigned fl = MM_INDEX_WRITABLE | MM_INDEX_CREATE | MM_INDEX_EMPTY;
     if ((rc = open_log_fd(seg, O_CREAT | O_TRUNC)) != 0 ||
         (rc = open_index(log, seg, MM_INDEX_OFFSET, fl)) != 0 ||
@@ -393,6 +401,24 @@ int alog__seg_index_sync(struct alog_segment *seg)
         mm_file_put_fd(&idx[i]->file, fd);
     }
     return rc;
+}
+
+int alog__seg_rename(struct alog_segment *seg, const char *ext, const char *sfx)
+{
+    char from[4096], to[4096];
+    pthread_mutex_lock(&seg->file_lock);
+    seg_path(seg, from, sizeof(from), ext);
+    (void)snprintf(to, sizeof(to), "%s%s%s", seg->stem, ext, sfx);
+    int rc = rename(from, to) == 0 ? 0 : -errno;
+    pthread_mutex_unlock(&seg->file_lock);
+    return rc;
+}
+
+void alog__seg_set_sfx(struct alog_segment *seg, const char *sfx)
+{
+    pthread_mutex_lock(&seg->file_lock);
+    seg->sfx = sfx;
+    pthread_mutex_unlock(&seg->file_lock);
 }
 
 int alog__seg_truncate(struct alog *log, struct alog_segment *seg, uint64_t size)

@@ -348,7 +348,8 @@ int alog__store_close_log(struct alog *log)
     s->logs[log->slot] = NULL;
     pthread_mutex_unlock(&s->table_lock);
     queue_forget(s, log);
-    while (atomic_load(&log->pins) != 0) /* the store thread's short hold */
+    atomic_store(&log->clean_stop, true); /* a cleaning under way stops soon */
+    while (atomic_load(&log->pins) != 0) /* the store thread's or a cleaner's hold */
         kc_sleep_ms(1);
     int rc = close_now(log);
     remember_closed(s, log, rc);
@@ -627,8 +628,12 @@ static int store_config_check(const struct alog_store_config *cfg)
     if (cfg->checkpoint_interval_ms < 1 || cfg->cleaner_threads < 0 ||
         cfg->cleaner_backoff_ms < 1 || cfg->cleaner_io_buffer_size < 4096)
         return -EINVAL;
+    if (cfg->cleaner_dedupe_buffer_size / (uint64_t)(cfg->cleaner_threads + 1) < 4096)
+        return -EINVAL; /* a map of a few keys per thread is no map */
     return 0;
 }
+
+static void stop_thread(struct alog_store *s);
 
 int alog_store_open(struct alog_store **out, const char *data_dir,
                     const struct alog_store_config *cfg)
@@ -660,6 +665,11 @@ int alog_store_open(struct alog_store **out, const char *data_dir,
     if (rc == 0)
         rc = -pthread_create(&s->thread, NULL, store_main, s);
     if (rc) {
+        store_free(s);
+        return rc;
+    }
+    if ((rc = alog__cleaner_start(s)) != 0) {
+        stop_thread(s);
         store_free(s);
         return rc;
     }
@@ -762,6 +772,7 @@ int alog_store_close(struct alog_store *s)
 {
     if (!s)
         return 0;
+    alog__cleaner_stop(s); /* a pass under way stops between segments */
     stop_thread(s);
     pthread_mutex_lock(&s->table_lock);
     struct alog **open;
@@ -786,6 +797,7 @@ int alog_store_close(struct alog_store *s)
 
 void alog__store_abandon(struct alog_store *s)
 {
+    alog__cleaner_stop(s);
     stop_thread(s);
     for (int i = 0; i < s->nlogs; i++) {
         struct alog *log = s->logs[i];
@@ -826,6 +838,7 @@ void alog_store_info(struct alog_store *s, struct alog_store_info *info)
     info->emfile_retries = atomic_load(&s->emfile_retries);
     info->clean_start = s->clean_start;
     info->open_ms = s->open_ms;
+    alog__cleaner_info(s, info);
 }
 
 int alog__seg_warm_retry(struct alog *log, struct alog_segment *seg)

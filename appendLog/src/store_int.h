@@ -126,6 +126,11 @@ void alog__cache_trim(struct alog_store *s, struct alog *keep);
 /* After EMFILE: close one log nobody uses, whatever its bit says. true if one was. */
 bool alog__cache_reclaim(struct alog_store *s, struct alog *keep);
 
+/* cleaner.c */
+int alog__cleaner_start(struct alog_store *s);  /* cfg.cleaner_threads threads (0: none) */
+void alog__cleaner_stop(struct alog_store *s);  /* stops the passes under way, joins */
+void alog__cleaner_info(struct alog_store *s, struct alog_store_info *info);
+
 /* life.c */
 /* Open a COLD log and leave it OPEN and pinned (the caller unpins). Any thread. */
 int alog__open_pinned(struct alog *log);
