@@ -72,7 +72,8 @@ struct alog_segment {
     int64_t first_append_ms;     /* writer: wall clock of the first append (segment.ms) */
     struct mm_index oidx;        /* .index (mapped; its descriptor dropped) */
     struct mm_index tidx;        /* .timeindex */
-    bool index_synced;           /* flush_lock: indexes msync'd+fsync'd after rolling */
+    _Atomic bool index_synced;   /* indexes msync'd+fsync'd after rolling (written under
+                                    flush_lock; the cleaner reads it without) */
     _Atomic int refs;
     /* Warm or cold. file_lock guards fd, oidx, tidx and the flags below across the
      * transitions; a holder of a reference that has warmed the segment may use them

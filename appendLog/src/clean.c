@@ -7,7 +7,8 @@
  *                               (cleaner-offset-        the active segment's base, or the
  *                               checkpoint)             first segment younger than
  *                                                       min.compaction.lag.ms, or not yet
- *                                                       durable, whichever comes first
+ *                                                       durable (data and indexes),
+ *                                                       whichever comes first
  *
  *   1. MAP the dirty part: key -> the latest offset it was written at (offset_map.c),
  *      as many whole batches as the dedupe buffer holds; where it stops is `end`.
@@ -520,7 +521,9 @@ static int plan(struct alog *log, const struct alog_config *cfg, int64_t now,
     *first = dirty < start || dirty > alog__end(log) ? start : dirty;
     *bound = segs[n - 1]->base; /* the active segment: never */
     for (int i = 0; i < n - 1; i++) {
-        bool stop = alog__seg_next(segs[i]) > durable; /* only what is on disk */
+        /* Only what is on disk, indexes included: the flusher may be syncing the indexes
+         * of a segment it has not marked synced yet, through their file names. */
+        bool stop = alog__seg_next(segs[i]) > durable || !atomic_load(&segs[i]->index_synced);
         if (!stop && lag > 0 && alog__seg_next(segs[i]) > *first) {
             int rc = alog__seg_warm_retry(log, segs[i]); /* its largest timestamp */
             if (rc)

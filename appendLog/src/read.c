@@ -136,6 +136,19 @@ static void extend(struct alog_scan *s, struct alog_segment *seg, uint64_t pos, 
     }
 }
 
+/*
+ * A log the store's sweep recovered after a crash holds records that are not known to be
+ * on disk until the sweep's syncfs (store.c). A reader does not wait for the whole sweep:
+ * it makes this one log durable now (an fdatasync or two, once per log after a crash) and
+ * then reads everything, as an open outside the sweep would have. Before the recovery
+ * lock: a flush takes flush_lock, which alog_recover holds while it waits for readers.
+ */
+static void settle_repair(struct alog *log)
+{
+    if (atomic_load(&log->repair_unsynced) && !atomic_load(&log->failed))
+        (void)alog__flush(log, false); /* on failure reads stop at the durable offset */
+}
+
 /* The readers' side of alog_recover. *limit: the offset reads stop at (everything, or
  * only what is known to be on disk while the log is failed). */
 static int reader_enter(struct alog *log, int64_t *limit)
@@ -212,6 +225,7 @@ int alog_read(struct alog *log, int64_t offset, size_t max_bytes, struct alog_sl
     int rc = read_precheck(log, offset);
     if (rc || (rc = alog__enter(log)) != 0)
         return rc;
+    settle_repair(log);
     if ((rc = reader_enter(log, &limit)) == 0) {
         rc = read_locked(log, offset, max_bytes, limit, slice);
         reader_leave(log);
@@ -354,6 +368,7 @@ int alog_offset_for_time(struct alog *log, int64_t ts, int64_t *offset)
     int rc = alog__enter(log);
     if (rc)
         return rc;
+    settle_repair(log);
     if ((rc = reader_enter(log, &limit)) == 0) {
         rc = offset_for_time_locked(log, ts, limit, offset);
         reader_leave(log);

@@ -702,6 +702,8 @@ static int claim_open(struct alog_store *s, struct alog ***out)
         struct alog *log = s->logs[i];
         if (!log || atomic_load(&log->state) != ALOG_OPEN)
             continue;
+        for (int w = 0; w < 50 && atomic_load(&log->pins) != 0; w++)
+            kc_sleep_ms(1); /* the flusher's pass holds a pin for an fsync's time */
         if (atomic_load(&log->pins) != 0)
             kc_log_error("alog %s: still in use at the store's close", log->dir);
         atomic_store(&log->state, ALOG_CLOSING);
