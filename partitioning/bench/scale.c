@@ -321,7 +321,8 @@ static double append_mbps(struct part_topic *t, int64_t bytes, bool first_pass_o
 
 static void spread_runs(const struct opts *o)
 {
-    double spread[MAX_RUNS], one[MAX_RUNS], first[MAX_RUNS], ratio[MAX_RUNS];
+    double spread[MAX_RUNS], one[MAX_RUNS], first[MAX_RUNS], ratio[MAX_RUNS],
+        evictions[MAX_RUNS];
     int64_t bytes = o->spread_mb << 20;
     for (int r = 0; r < o->runs; r++) {
         char a[256], b[256];
@@ -332,7 +333,11 @@ static void spread_runs(const struct opts *o)
         if (part_topic_create(reg, "spread", 10000, &t))
             die("create", -EIO);
         first[r] = append_mbps(t, bytes, true); /* every partition opened once */
+        struct alog_store_info si0, si1;
+        alog_store_info(part_registry_store(reg), &si0);
         spread[r] = append_mbps(t, bytes, false);
+        alog_store_info(part_registry_store(reg), &si1);
+        evictions[r] = (double)(si1.evictions - si0.evictions);
         (void)part_registry_close(reg);
         reg = open_reg(b);
         if (part_topic_create(reg, "one", 1, &t))
@@ -349,6 +354,7 @@ static void spread_runs(const struct opts *o)
     print_fig("round-robin over 10k", spread, o->runs, 1, "MB/s");
     print_fig("all to one partition", one, o->runs, 1, "MB/s");
     print_fig("ratio 10k / one", ratio, o->runs, 1, "x  (goal >= 0.5)");
+    print_fig("logs closed by the cache", evictions, o->runs, 1, "during the round-robin");
 }
 
 /* ---- options ---------------------------------------------------------------------------- */
