@@ -613,8 +613,10 @@ static int finish(struct alog *log, struct load *ld)
         if (seg->oidx.file.writable || seg->tidx.file.writable)
             rc = alog__seg_seal(seg); /* rebuilt: trim like any rolled segment */
     }
+    if (rc)
+        return rc; /* (ensure_segment may have failed: there may be no segment at all) */
     struct alog_segment *last = log->segs[log->nsegs - 1];
-    if (rc == 0 && !(last->oidx.file.writable && last->tidx.file.writable))
+    if (!(last->oidx.file.writable && last->tidx.file.writable))
         rc = alog__seg_activate(log, last); /* a segment made just now already is */
     if (rc)
         return rc;
