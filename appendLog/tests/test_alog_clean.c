@@ -446,7 +446,7 @@ static void test_clean_model_random_ops_keep_latest_per_key(void **state)
     fx_open(&f, data, 0);
     int64_t now = TS0;
     int crashes = 0, cleanings = 0;
-    for (int op = 0; op < 1500; op++) {
+    for (int op = 0; op < 700; op++) {
         uint64_t r = kc_test_rand(&rs) % 100;
         if (r < 70) {
             random_append(&f, &m, &rs, now);
