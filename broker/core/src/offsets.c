@@ -159,6 +159,8 @@ static struct os_entry *entry_new(struct kc_slice group, struct kc_slice topic, 
     e->partition = part;
     e->offset = offset;
     e->commit_ts = ts;
+    e->log_offset = -1;
+    e->deleted = false;
     return e;
 }
 

@@ -364,7 +364,7 @@ KT_FN void kt_assert_serving(const struct kb_broker *b)
     assert_int_equal(kc_read_i16(&r, &err), 0);
     assert_int_equal(err, 0);
     assert_int_equal(kc_read_i32(&r, &n), 0);
-    assert_int_equal(n, 12);
+    assert_int_equal(n, 16);
     kc_writer_fini(&w);
     close(fd);
 }

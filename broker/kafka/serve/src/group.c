@@ -258,6 +258,14 @@ static void join_done(void *ctx, void *waiter, const struct kg_join_result *r)
 {
     struct gwait *w = waiter;
     (void)ctx;
+    if (r->error == KP_ERR_NONE)
+        kc_log_debug("JoinGroup answered: member %.*s, generation %d, leader %.*s%s",
+                     (int)r->member_id.len, r->member_id.p, r->generation_id,
+                     (int)r->leader.len, r->leader.p,
+                     r->skip_assignment ? " (skip assignment)" : "");
+    else
+        kc_log_debug("JoinGroup answered: member %.*s, %s", (int)KC_MAX(r->member_id.len, 0),
+                     r->member_id.p, kp_error_name(r->error));
     int rc = join_encode(&w->answer, &w->hdr, r);
     if (rc && !w->answer.err)
         w->answer.err = rc;
@@ -391,6 +399,10 @@ static int leave_members(struct brk_conn *c, struct kp_request *req,
         m[i].group_instance_id = id->group_instance_id;
         m[i].error_code = kg_group_leave(k->groups, lq->group_id, id->member_id,
                                          id->group_instance_id, kc_mono_ms());
+        kc_log_debug("%s: LeaveGroup %.*s member %.*s instance %.*s: %s", brk_conn_peer(c),
+                     (int)lq->group_id.len, lq->group_id.p, (int)KC_MAX(id->member_id.len, 0),
+                     id->member_id.p, (int)KC_MAX(id->group_instance_id.len, 0),
+                     id->group_instance_id.p, kp_error_name(m[i].error_code));
         if (id->reason.len > 0) /* v5+ */
             kc_log_debug("%s: LeaveGroup %.*s: %.*s", brk_conn_peer(c), (int)lq->group_id.len,
                          lq->group_id.p, (int)id->reason.len, id->reason.p);
@@ -412,6 +424,9 @@ int brk__kafka_leave_group(struct brk_conn *c, struct kp_request *req)
         brk__kafka_groups_lock(k);
         resp->error_code = kg_group_leave(k->groups, lq->group_id, lq->member_id,
                                           (struct kc_slice){NULL, -1}, kc_mono_ms());
+        kc_log_debug("%s: LeaveGroup %.*s member %.*s: %s", brk_conn_peer(c),
+                     (int)lq->group_id.len, lq->group_id.p, (int)KC_MAX(lq->member_id.len, 0),
+                     lq->member_id.p, kp_error_name(resp->error_code));
         brk__kafka_groups_unlock(k, c);
     }
     return rc ? rc : brk__kafka_reply(c, &req->hdr, resp);
