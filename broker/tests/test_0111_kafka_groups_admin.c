@@ -426,6 +426,9 @@ static void test_0111_deletions_survive_kill9(void **state)
     char *out = run(b, ARGS(PYTHON, script("confluent_e2e.py"), "group", kt_addr(b), "gb",
                             "had-member", "4"), NULL);
     free(out);
+    out = run(b, ARGS(PYTHON, script("confluent_e2e.py"), "group", kt_addr(b), "gb", "emptied",
+                      "4"), NULL); /* this one stays: Empty, with its record and offsets */
+    free(out);
     int fd = kb_connect(b);
     assert_int_equal(list_count(fd, "had-member"), 1);
     struct kp_response resp;
@@ -462,7 +465,19 @@ static void test_0111_deletions_survive_kill9(void **state)
     assert_int_equal(list_count(fd, "idle"), 0);
     assert_int_equal(list_count(fd, "had-member"), 0);
     assert_int_equal(list_count(fd, "kept"), 1);
+    assert_int_equal(list_count(fd, "emptied"), 1); /* loaded from its Empty record */
+    struct kp_response lresp;
+    struct kp_list_groups_req lr;
+    kp_init(&kp_list_groups_req_schema, &lr);
+    const struct kp_list_groups_resp *l = kt_call(fd, KP_API_LIST_GROUPS, 4, &lr, buf,
+                                                  sizeof(buf), &lresp);
+    for (int32_t i = 0; i < l->groups.n; i++)
+        if (kp_slice_eq(l->groups.v[i].group_id, "emptied")) /* a consumer group still */
+            assert_true(kp_slice_eq(l->groups.v[i].protocol_type, "consumer") &&
+                        kp_slice_eq(l->groups.v[i].group_state, "Empty"));
+    kp_response_fini(&lresp);
     close(fd);
+    assert_int_equal(committed(b, "emptied", "gb", "0"), 4);
     assert_int_equal(committed(b, "idle", "ga", "1"), -1);
     assert_int_equal(committed(b, "idle", "gb", "0"), -1);
     assert_int_equal(committed(b, "had-member", "gb", "0"), -1);

@@ -226,7 +226,8 @@ int brk_group_write(struct brk_server *srv, const struct brk_group_write *w,
  * The group metadata records the start-up replay found (the latest of each group; groups
  * whose latest is a tombstone left out): fn is called for each, in group order, and the
  * store keeps none of them afterwards (a second call finds nothing). value points into
- * memory freed after fn returns. Call once, before serving (an adapter's start).
+ * memory freed after fn returns. fn runs without the store's lock: it may call the store.
+ * Call once, before serving (an adapter's start).
  */
 typedef void (*brk_group_record_fn)(void *arg, struct kc_slice group, struct kc_slice value);
 void brk_group_records_take(struct brk_server *srv, brk_group_record_fn fn, void *arg);

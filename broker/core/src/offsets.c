@@ -253,11 +253,11 @@ static int grec_replay(struct brk_offsets *os, struct kc_slice group, const stru
     return 0;
 }
 
-static void grecs_free(struct brk_offsets *os, brk_group_record_fn fn, void *arg)
+static void grecs_free(struct os_grecs *t, brk_group_record_fn fn, void *arg)
 {
     struct os_grec *g, *tmp;
-    RB_FOREACH_SAFE(g, os_grecs, &os->grecs, tmp) {
-        RB_REMOVE(os_grecs, &os->grecs, g);
+    RB_FOREACH_SAFE(g, os_grecs, t, tmp) {
+        RB_REMOVE(os_grecs, t, g);
         if (fn)
             fn(arg, g->group, g->value);
         free(g);
@@ -267,9 +267,12 @@ static void grecs_free(struct brk_offsets *os, brk_group_record_fn fn, void *arg
 void brk_group_records_take(struct brk_server *srv, brk_group_record_fn fn, void *arg)
 {
     struct brk_offsets *os = srv->offsets;
-    pthread_mutex_lock(&os->mu);
-    grecs_free(os, fn, arg);
+    struct os_grecs taken;
+    pthread_mutex_lock(&os->mu); /* taken out whole: fn may call the store (a coordinator */
+    taken = os->grecs;           /* loading a group asks for its offsets, or writes a */
+    RB_INIT(&os->grecs);         /* tombstone), so it runs without the lock */
     pthread_mutex_unlock(&os->mu);
+    grecs_free(&taken, fn, arg);
 }
 
 /* ---- Kafka's record format (brk_offsets_record.h) ---------------------------------------- */
@@ -390,7 +393,7 @@ void brk__offsets_close(struct brk_offsets *os)
         RB_REMOVE(os_tree, &os->tree, e);
         free(e);
     }
-    grecs_free(os, NULL, NULL);
+    grecs_free(&os->grecs, NULL, NULL);
     kc_batch_builder_fini(&os->builder);
     kc_writer_fini(&os->kw);
     kc_writer_fini(&os->vw);

@@ -90,7 +90,7 @@ static int setup_delay(void **state, int32_t delay)
     kg_group_opts_default(&o);
     o.initial_rebalance_delay_ms = delay;
     o.seed = 42;
-    struct kg_group_cbs cbs = {on_join, on_sync, e};
+    struct kg_group_cbs cbs = {on_join, on_sync, e, NULL, NULL};
     assert_int_equal(kg_groups_create(&o, &cbs, &e->gs), 0);
     e->now = 1000000;
     *state = e;
@@ -104,7 +104,7 @@ static void renew(struct env *e)
     kg_group_opts_default(&o);
     o.initial_rebalance_delay_ms = 0;
     o.seed = 43;
-    struct kg_group_cbs cbs = {on_join, on_sync, e};
+    struct kg_group_cbs cbs = {on_join, on_sync, e, NULL, NULL};
     kg_groups_destroy(e->gs);
     assert_int_equal(kg_groups_create(&o, &cbs, &e->gs), 0);
 }
@@ -762,7 +762,7 @@ static void test_group_kafkajs_requests_join_sync_commit_leave(void **state)
     struct kg_group_opts o;
     kg_group_opts_default(&o);
     o.initial_rebalance_delay_ms = 0;
-    struct kg_group_cbs cbs = {wire_join, wire_sync, NULL};
+    struct kg_group_cbs cbs = {wire_join, wire_sync, NULL, NULL, NULL};
     assert_int_equal(kg_groups_create(&o, &cbs, &gs), 0);
     int64_t now = 5000;
     uint8_t *f1, *f2, *f3, *f4, *f5;
@@ -780,7 +780,7 @@ static void test_group_kafkajs_requests_join_sync_commit_leave(void **state)
         protos[i] = (struct kg_protocol){jq->protocols.v[i].name, jq->protocols.v[i].metadata};
     struct kg_join kj = {jq->group_id, jq->session_timeout_ms, jq->rebalance_timeout_ms,
                          jq->member_id, jq->group_instance_id, jq->protocol_type,
-                         jq->protocols.n, protos};
+                         jq->protocols.n, protos, kp_slice_str("/127.0.0.1")};
     kg_group_join(gs, join.hdr.request_api_version, join.hdr.client_id, &kj, &ww, now);
     const struct kp_join_group_resp *jr = answer(&ww, KP_API_JOIN_GROUP, &resp);
     assert_int_equal(jr->error_code, KP_ERR_MEMBER_ID_REQUIRED);
