@@ -166,6 +166,27 @@ def kafka_seeds():
     value = struct.pack(">hqi", 3, 42, -1) + s16("") + struct.pack(">q", 1700000000000)
     assert len(key) == len(value)
     out["offsets_record"] = b"\xc0" + key + value
+    gkey = struct.pack(">h", 2) + s16("crash-group")  # a group's key: the group alone
+    out["group_record_key"] = b"\xc0" + gkey + gkey
+    # group-metadata values (broker/kafka/group/include/kg_record.h): Stable with a static
+    # and a dynamic member (v3), the same group as Kafka 2.1 wrote it (v2), an Empty group
+    def member(mid, instance, v):
+        out = s16(mid)
+        if v >= 3:
+            out += s16(instance)
+        out += s16("client") + s16("/127.0.0.1")
+        if v >= 1:
+            out += struct.pack(">i", 300000)
+        return out + struct.pack(">i", 10000) + b32(b"\x00\x01sub") + b32(b"\x00\x01asg")
+    for v in (3, 2):
+        value = struct.pack(">h", v) + s16("consumer") + struct.pack(">i", 7) + s16("range") + \
+            s16("app-1-x")
+        if v >= 2:
+            value += struct.pack(">q", 1700000000000)
+        value += struct.pack(">i", 2) + member("app-1-x", "app-1", v) + member("c-2", None, v)
+        out["group_record_v%d" % v] = b"\xe0" + value
+    out["group_record_empty"] = b"\xe0" + struct.pack(">h", 3) + s16("consumer") + \
+        struct.pack(">ihhqi", 8, -1, -1, -1, 0)
     return out
 
 

@@ -116,6 +116,14 @@ static int dispatch(struct brk_conn *c, struct kp_request *req, const uint8_t *b
         return brk__kafka_offset_commit(c, req);
     case KP_API_OFFSET_FETCH:
         return brk__kafka_offset_fetch(c, req);
+    case KP_API_LIST_GROUPS:
+        return brk__kafka_list_groups(c, req);
+    case KP_API_DESCRIBE_GROUPS:
+        return brk__kafka_describe_groups(c, req);
+    case KP_API_DELETE_GROUPS:
+        return brk__kafka_delete_groups(c, req);
+    case KP_API_OFFSET_DELETE:
+        return brk__kafka_offset_delete(c, req);
     }
     return KC_ENOAPI; /* brk__kafka_served lists the same keys */
 }
@@ -162,6 +170,11 @@ static const char *kafka_api_name(int api)
     return a ? a->name : NULL;
 }
 
+static int kafka_start(void *state)
+{
+    return brk__kafka_groups_load(state);
+}
+
 static void kafka_stop(void *state)
 {
     struct brk_kafka *k = state;
@@ -178,6 +191,7 @@ static const struct brk_adapter kafka_adapter = {
     .frame = kafka_frame,
     .serve = kafka_serve,
     .conn_fini = kafka_conn_fini,
+    .start = kafka_start,
     .stop = kafka_stop,
     .napis = BRK_KAFKA_API_KEYS,
     .api_name = kafka_api_name,
