@@ -6,6 +6,10 @@
  * through the registry's id index (partitioning/src/topic_id.c): an unknown id is
  * UNKNOWN_TOPIC_ID (100) for its partitions, and the answer carries the id back. Topics
  * are resolved once per request. A partition named twice is INVALID_REQUEST (util.c).
+ * ACLs (auth.c): READ on each topic, judged before a name is looked up (a consumer that may
+ * not read a topic cannot learn whether it exists; by id, an unknown id is 100 first), else
+ * TOPIC_AUTHORIZATION_FAILED (29); a follower's fetch (replica id >= 0) needs
+ * CLUSTER_ACTION on the cluster instead, else 29 for every partition, as Kafka answers.
  * No fetch sessions (v7+): the answer says session 0, "none", and the client keeps
  * sending full requests; forgotten_topics_data has nothing to forget.
  *
@@ -46,6 +50,7 @@
 #include <string.h>
 
 #include "kafka_int.h"
+#include "sec_acl.h"
 
 typedef struct kp_fetch_resp_partition_data fresp_part;
 
@@ -95,13 +100,47 @@ static int16_t topic_of(struct brk_server *srv, int16_t v, const struct kp_fetch
     return *pt ? KP_ERR_NONE : KP_ERR_UNKNOWN_TOPIC_ID;
 }
 
+/* May c read topic t (named, or found by id as pt)? A follower's verdict is the request's
+ * (follower: NONE or 29, from CLUSTER_ACTION). */
+static int16_t may_read(struct brk_conn *c, int16_t follower, int16_t v,
+                        const struct kp_fetch_req_topic *t, const struct part_topic *pt)
+{
+    if (follower >= 0)
+        return follower;
+    struct kc_slice name = v < 13 ? t->topic : kp_slice_str(part_topic_name(pt));
+    return brk__kafka_allowed(c, SEC_OP_READ, SEC_RES_TOPIC, name)
+               ? KP_ERR_NONE
+               : KP_ERR_TOPIC_AUTHORIZATION_FAILED;
+}
+
+/* A follower's fetch (replica id >= 0): CLUSTER_ACTION decides for every partition, -1
+ * for a consumer's. */
+static int16_t follower_verdict(struct brk_conn *c, const struct kp_request *req)
+{
+    const struct kp_fetch_req *fr = req->msg;
+    int32_t replica = req->hdr.request_api_version >= 15 ? fr->replica_state.replica_id
+                                                         : fr->replica_id;
+    if (replica < 0)
+        return -1;
+    return brk__kafka_cluster_allowed(c, SEC_OP_CLUSTER_ACTION)
+               ? KP_ERR_NONE
+               : KP_ERR_TOPIC_AUTHORIZATION_FAILED;
+}
+
 /* Resolve topic i's partitions (from k on) into logs, or say why not in fixed. */
-static void resolve_topic(struct fetch *f, struct brk_server *srv, int32_t i, int32_t k)
+static void resolve_topic(struct fetch *f, struct brk_conn *c, int16_t follower, int32_t i,
+                          int32_t k)
 {
     const struct kp_fetch_req *fr = f->req->msg;
     const struct kp_fetch_req_topic *t = &fr->topics.v[i];
     struct part_topic *pt = NULL;
-    int16_t err = topic_of(srv, f->req->hdr.request_api_version, t, &pt);
+    int16_t v = f->req->hdr.request_api_version, err = KP_ERR_NONE;
+    if (v < 13) /* by name: judged before the lookup */
+        err = may_read(c, follower, v, t, NULL);
+    if (err == KP_ERR_NONE)
+        err = topic_of(brk_conn_server(c), v, t, &pt);
+    if (err == KP_ERR_NONE && v >= 13)
+        err = may_read(c, follower, v, t, pt);
     for (int32_t j = 0; j < t->partitions.n; j++, k++) {
         struct fpart *fp = &f->p[k];
         fp->in = &t->partitions.v[j];
@@ -162,7 +201,7 @@ static int skeleton(struct fetch *f)
     return 0;
 }
 
-static int fetch_init(struct fetch *f, struct kp_request *req, struct brk_server *srv)
+static int fetch_init(struct fetch *f, struct kp_request *req, struct brk_conn *c)
 {
     const struct kp_fetch_req *fr = req->msg;
     struct kp_arena *a = &req->arena;
@@ -175,8 +214,9 @@ static int fetch_init(struct fetch *f, struct kp_request *req, struct brk_server
     int rc = mark_dups(f);
     if (rc == 0)
         rc = skeleton(f);
+    int16_t follower = follower_verdict(c, req);
     for (int32_t i = 0, k = 0; rc == 0 && i < fr->topics.n; k += fr->topics.v[i].partitions.n, i++)
-        resolve_topic(f, srv, i, k);
+        resolve_topic(f, c, follower, i, k);
     return rc;
 }
 
@@ -351,7 +391,7 @@ static int fetch_park(struct brk_conn *c, const uint8_t *body, size_t len,
     if (rc == 0 && !(kf->watches = calloc((size_t)f->n + 1, sizeof(*kf->watches))))
         rc = -ENOMEM;
     if (rc == 0 && (rc = brk__kafka_redecode(body, len, &kf->frame, &kf->req)) == 0 &&
-        (rc = fetch_init(&kf->f, &kf->req, brk_conn_server(c))) == 0)
+        (rc = fetch_init(&kf->f, &kf->req, c)) == 0)
         rc = brk_park_start(c, &kf->park, &fetch_ops, wait_ms);
     if (rc) {
         if (kf) {
@@ -378,7 +418,7 @@ int brk__kafka_fetch(struct brk_conn *c, struct kp_request *req, const uint8_t *
     struct brk_kafka_out o = {c, NULL};
     struct fetch f;
     int64_t wait_ms = KC_MIN(KC_MAX(fr->max_wait_ms, 0), BRK_KAFKA_MAX_WAIT_MS);
-    int rc = fetch_init(&f, req, brk_conn_server(c));
+    int rc = fetch_init(&f, req, c);
     if (rc) {
         kc_log_warn("%s: out of memory serving a Fetch; closing", brk_conn_peer(c));
         return rc;

@@ -27,6 +27,10 @@
  *   groups_delete.c  DeleteGroups, OffsetDelete (tombstones)
  *   offsets.c        OffsetCommit, into the core's __consumer_offsets store
  *   offset_fetch.c   OffsetFetch, out of it
+ *   sasl.c           SaslHandshake, SaslAuthenticate, and nothing else before them
+ *   auth.c           who may do what: the ACL checks the handlers make, Kafka's errors
+ *   acls.c           CreateAcls, DescribeAcls, DeleteAcls on the broker's authorizer
+ *   scram.c          DescribeUserScramCredentials, AlterUserScramCredentials
  *   util.c           answers, topics and partitions by name, duplicates in a request
  *
  * A field a version cannot carry must keep its default unless Kafka marks it ignorable
@@ -99,9 +103,19 @@ struct brk_kafka {
     int32_t node[1];               /* replicas = isr = [this node] in Metadata */
 };
 
+/* Where a connection on a SASL listener is in Kafka's authentication (sasl.c); unused once
+ * brk_conn_must_authenticate says false. */
+enum brk_kafka_sasl {
+    BRK_KAFKA_SASL_START,     /* ApiVersions (once) or SaslHandshake may come */
+    BRK_KAFKA_SASL_VERSIONED, /* ApiVersions answered: SaslHandshake may come */
+    BRK_KAFKA_SASL_TOKENS,    /* SaslHandshake v1 done: SaslAuthenticate requests carry them */
+    BRK_KAFKA_SASL_RAW,       /* SaslHandshake v0 done: raw [size|token] frames, no header */
+};
+
 /* Per connection (brk_conn_state). Loop thread only. */
 struct brk_kafka_conn {
     struct kc_writer scratch;      /* Fetch: the answer around its file ranges */
+    enum brk_kafka_sasl sasl;      /* SASL listeners, until authenticated */
 };
 
 /* Where an answer goes: straight into the queue, or into a park that ended. */
@@ -201,6 +215,49 @@ int brk__kafka_list_groups(struct brk_conn *c, struct kp_request *req);
 int brk__kafka_describe_groups(struct brk_conn *c, struct kp_request *req);
 int brk__kafka_delete_groups(struct brk_conn *c, struct kp_request *req);
 int brk__kafka_offset_delete(struct brk_conn *c, struct kp_request *req);
+
+/* ---- sasl.c: before authentication --------------------------------------------------------- */
+
+/* Largest frame read before a connection has authenticated (Kafka's
+ * sasl.server.max.receive.size default): a client that has not said who it is gets no
+ * 100 MiB buffers. */
+#define BRK_KAFKA_SASL_MAX_RECEIVE (512 * 1024)
+
+/* The frame of a connection that still must authenticate: raw tokens after SaslHandshake
+ * v0, else Kafka frames of at most BRK_KAFKA_SASL_MAX_RECEIVE. As the adapter's frame. */
+int brk__kafka_sasl_frame(struct brk_conn *c, const uint8_t *p, size_t len, size_t *frame_len);
+/* Kafka's gate before authentication, for request body[0..n): 1 serve it as usual
+ * (ApiVersions once, SaslHandshake, SaslAuthenticate in turn); 0 it was a raw token and is
+ * answered; < 0 close (anything else: "Unexpected Kafka request of type X during SASL
+ * handshake"). Loop thread. */
+int brk__kafka_sasl_gate(struct brk_conn *c, const uint8_t *body, size_t n);
+
+int brk__kafka_sasl_handshake(struct brk_conn *c, struct kp_request *req);
+int brk__kafka_sasl_authenticate(struct brk_conn *c, struct kp_request *req);
+
+/* ---- auth.c: ACLs --------------------------------------------------------------------------- */
+
+/* brk_authorize with a slice for the resource name (enum sec_acl_op, sec_resource_type). */
+bool brk__kafka_allowed(struct brk_conn *c, int op, int type, struct kc_slice name);
+/* The same without the log line, for lists a principal is shown only part of. */
+bool brk__kafka_allowed_quietly(struct brk_conn *c, int op, int type, struct kc_slice name);
+/* Kafka's rule for creating a topic: CREATE on the cluster, else CREATE on the topic. */
+bool brk__kafka_may_create(struct brk_conn *c, struct kc_slice topic);
+/* May c do op on the cluster? */
+bool brk__kafka_cluster_allowed(struct brk_conn *c, int op);
+/* Kafka's "authorized operations" bit field for a resource (Metadata v8+, ...): one bit
+ * per operation of the type (topic or cluster) c may do. */
+int32_t brk__kafka_authorized_ops(struct brk_conn *c, int type, struct kc_slice name);
+/* The checks a request makes as a whole before its handler runs (JoinGroup, SyncGroup,
+ * Heartbeat, LeaveGroup: READ on the group). 1 allowed; 0 refused and answered with
+ * Kafka's error; < 0 out of memory. Loop thread. */
+int brk__kafka_request_allowed(struct brk_conn *c, struct kp_request *req);
+
+int brk__kafka_create_acls(struct brk_conn *c, struct kp_request *req);
+int brk__kafka_describe_acls(struct brk_conn *c, struct kp_request *req);
+int brk__kafka_delete_acls(struct brk_conn *c, struct kp_request *req);
+int brk__kafka_describe_user_scram_credentials(struct brk_conn *c, struct kp_request *req);
+int brk__kafka_alter_user_scram_credentials(struct brk_conn *c, struct kp_request *req);
 
 /* ---- produce_check.c -------------------------------------------------------------------- */
 
