@@ -46,11 +46,13 @@
     X(KP_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT, 43)                                              \
     X(KP_ERR_KAFKA_STORAGE_ERROR, 56)                                                         \
     X(KP_ERR_FETCH_SESSION_ID_NOT_FOUND, 70)                                                  \
+    X(KP_ERR_INVALID_FETCH_SESSION_EPOCH, 71)                                                 \
     X(KP_ERR_UNSUPPORTED_COMPRESSION_TYPE, 76)                                                \
     X(KP_ERR_MEMBER_ID_REQUIRED, 79)                                                          \
     X(KP_ERR_GROUP_MAX_SIZE_REACHED, 81)                                                      \
     X(KP_ERR_INVALID_RECORD, 87)                                                              \
-    X(KP_ERR_UNKNOWN_TOPIC_ID, 100)
+    X(KP_ERR_UNKNOWN_TOPIC_ID, 100)                                                           \
+    X(KP_ERR_FETCH_SESSION_TOPIC_ID_ERROR, 106)
 
 enum kp_error {
 #define KP_ERROR_ENUM(name, value) name = value,
