@@ -98,34 +98,35 @@ static int forgotten_of(struct kp_request *req, bool by_id, struct brk_fsess_key
     return 0;
 }
 
-int brk__kafka_fs_begin(struct brk_conn *c, struct kp_request *req, struct brk_kafka_fs *fs)
+int brk__kafka_fs_request(struct kp_request *req, struct brk_fsess_request *rq)
 {
     const struct kp_fetch_req *fr = req->msg;
     bool by_id = req->hdr.request_api_version >= 13;
-    struct brk_fsess_request rq = {.id = fr->session_id, .epoch = fr->session_epoch,
-                                   .by_id = by_id, .replica = replica_of(req),
-                                   .now_ms = kc_mono_ms()};
     struct brk_fsess_entry *named = NULL;
+    struct brk_fsess_key *forgotten = NULL;
+    *rq = (struct brk_fsess_request){.id = fr->session_id, .epoch = fr->session_epoch,
+                                     .by_id = by_id, .replica = replica_of(req),
+                                     .now_ms = kc_mono_ms()};
+    if (rq->epoch == BRK_FSESS_INITIAL_EPOCH || rq->epoch == BRK_FSESS_FINAL_EPOCH)
+        return 0; /* full: its own partitions are read; the cache needs none of them */
+    int rc = named_of(req, by_id, &named, &rq->nnamed);
+    if (rc == 0)
+        rc = forgotten_of(req, by_id, &forgotten, &rq->nforgotten);
+    rq->named = named;
+    rq->forgotten = forgotten;
+    return rc;
+}
+
+int brk__kafka_fs_begin(struct brk_conn *c, struct kp_request *req, struct brk_kafka_fs *fs)
+{
+    struct brk_fsess_request rq;
     *fs = (struct brk_kafka_fs){.cache = brk__kafka_of(c)->fsess, .kind = BRK_FSESS_SESSIONLESS};
-    bool incremental = rq.epoch != BRK_FSESS_INITIAL_EPOCH && rq.epoch != BRK_FSESS_FINAL_EPOCH;
-    if (!incremental) {
-        /* Full: the request's own partitions are read; only the cache's verdict is needed
-         * (a named partition twice is 42 for it, and it makes no session: settle). */
-        int kind = brk__fsess_begin(fs->cache, &rq, &fs->s, &fs->error);
-        fs->kind = kind < 0 ? BRK_FSESS_SESSIONLESS : kind;
-        return kind < 0 ? kind : 0;
-    }
-    int rc = named_of(req, by_id, &named, &rq.nnamed);
-    if (rc == -EINVAL) {
+    int rc = brk__kafka_fs_request(req, &rq);
+    if (rc == -EINVAL) { /* an incremental Fetch naming a partition twice */
         fs->kind = BRK_FSESS_ERROR;
         fs->error = KP_ERR_INVALID_REQUEST;
         return 0;
     }
-    rq.named = named;
-    struct brk_fsess_key *forgotten = NULL;
-    if (rc == 0)
-        rc = forgotten_of(req, by_id, &forgotten, &rq.nforgotten);
-    rq.forgotten = forgotten;
     if (rc == 0)
         rc = brk__fsess_begin(fs->cache, &rq, &fs->s, &fs->error);
     if (rc < 0)

@@ -209,6 +209,9 @@ struct brk_kafka_fs {
     struct brk_fsess *s;    /* BRK_FSESS_INCREMENTAL: leased until brk__kafka_fs_end */
 };
 
+/* req's session fields and, for an incremental Fetch, its partitions and forgotten ones
+ * (in req's arena) as the cache takes them. 0; -EINVAL: a partition named twice; -ENOMEM. */
+int brk__kafka_fs_request(struct kp_request *req, struct brk_fsess_request *rq);
 /* How to serve req (a decoded Fetch): into *fs. 0, or -ENOMEM (close the connection;
  * *fs holds no lease). Loop thread; takes the cache's lock briefly. */
 int brk__kafka_fs_begin(struct brk_conn *c, struct kp_request *req, struct brk_kafka_fs *fs);
