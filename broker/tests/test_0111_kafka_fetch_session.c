@@ -70,12 +70,13 @@ struct tp {
     int64_t offset;
 };
 
-static struct kp_uuid ids[8]; /* topic ids by topic_slot() */
-static const char *id_names[8];
+#define TOPICS_MAX 32
+static struct kp_uuid ids[TOPICS_MAX]; /* the topic ids learn() was told, by name */
+static char id_names[TOPICS_MAX][16];
 
 static const struct kp_uuid *id_of(const char *topic)
 {
-    for (int i = 0; i < 8 && id_names[i]; i++)
+    for (int i = 0; i < TOPICS_MAX && id_names[i][0]; i++)
         if (strcmp(id_names[i], topic) == 0)
             return &ids[i];
     fail_msg("no topic id known for %s", topic);
@@ -97,9 +98,11 @@ static void learn(int fd, const char *topic)
     assert_int_equal(r->topics.n, 1);
     assert_int_equal(r->topics.v[0].error_code, 0);
     int i = 0;
-    while (i < 7 && id_names[i] && strcmp(id_names[i], topic) != 0)
+    while (i < TOPICS_MAX && id_names[i][0] && strcmp(id_names[i], topic) != 0)
         i++;
-    id_names[i] = topic;
+    assert_true(i < TOPICS_MAX); /* a full table fails loudly, never overwrites a slot */
+    assert_true(strlen(topic) < sizeof(id_names[i]));
+    strcpy(id_names[i], topic); /* a copy: callers pass names built in their own frames */
     ids[i] = r->topics.v[0].topic_id;
     kp_response_fini(&resp);
     kp_arena_fini(&a);
