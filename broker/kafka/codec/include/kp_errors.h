@@ -56,6 +56,7 @@
     X(KP_ERR_NON_EMPTY_GROUP, 68)                                                             \
     X(KP_ERR_GROUP_ID_NOT_FOUND, 69)                                                          \
     X(KP_ERR_FETCH_SESSION_ID_NOT_FOUND, 70)                                                  \
+    X(KP_ERR_INVALID_FETCH_SESSION_EPOCH, 71)                                                 \
     X(KP_ERR_UNSUPPORTED_COMPRESSION_TYPE, 76)                                                \
     X(KP_ERR_MEMBER_ID_REQUIRED, 79)                                                          \
     X(KP_ERR_GROUP_MAX_SIZE_REACHED, 81)                                                      \
@@ -65,7 +66,8 @@
     X(KP_ERR_RESOURCE_NOT_FOUND, 91)                                                          \
     X(KP_ERR_DUPLICATE_RESOURCE, 92)                                                          \
     X(KP_ERR_UNACCEPTABLE_CREDENTIAL, 93)                                                     \
-    X(KP_ERR_UNKNOWN_TOPIC_ID, 100)
+    X(KP_ERR_UNKNOWN_TOPIC_ID, 100)                                                           \
+    X(KP_ERR_FETCH_SESSION_TOPIC_ID_ERROR, 106)
 
 enum kp_error {
 #define KP_ERROR_ENUM(name, value) name = value,

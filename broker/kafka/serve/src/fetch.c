@@ -10,8 +10,10 @@
  * not read a topic cannot learn whether it exists; by id, an unknown id is 100 first), else
  * TOPIC_AUTHORIZATION_FAILED (29); a follower's fetch (replica id >= 0) needs
  * CLUSTER_ACTION on the cluster instead, else 29 for every partition, as Kafka answers.
- * No fetch sessions (v7+): the answer says session 0, "none", and the client keeps
- * sending full requests; forgotten_topics_data has nothing to forget.
+ * Fetch sessions (v7+, KIP-227: fsess.h) are fetch_session.c's: an incremental Fetch is
+ * expanded into the full list of its session's partitions before anything here reads
+ * it, and its answer is trimmed to what changed right before it is encoded (settle);
+ * everything in between is the same for every Fetch.
  *
  * Reading. For each partition, in request order, brk_fetch_read returns a file range of
  * whole batches starting with the one that *contains* fetch_offset (clients skip the
@@ -73,6 +75,7 @@ struct fetch {
     struct fpart *p;            /* in request order */
     size_t bytes;               /* records found by the last read, over all partitions */
     bool error;                 /* some partition failed: answer at once */
+    struct brk_kafka_fs *fs;    /* its session (fetch_session.c) */
 };
 
 struct kfetch {
@@ -82,6 +85,7 @@ struct kfetch {
     struct fetch f;            /* in req's arena */
     struct brk_watch *watches; /* one per partition of the request, at most */
     int64_t deadline_ms;       /* monotonic */
+    struct brk_kafka_fs fs;    /* its session, leased until the park is freed */
 };
 
 /* ---- the skeleton --------------------------------------------------------------------- */
@@ -201,17 +205,20 @@ static int skeleton(struct fetch *f)
     return 0;
 }
 
-static int fetch_init(struct fetch *f, struct kp_request *req, struct brk_conn *c)
+static int fetch_init(struct fetch *f, struct kp_request *req, struct brk_conn *c,
+                      struct brk_kafka_fs *fs)
 {
     const struct kp_fetch_req *fr = req->msg;
     struct kp_arena *a = &req->arena;
     memset(f, 0, sizeof(*f));
     f->req = req;
+    f->fs = fs;
     for (int32_t i = 0; i < fr->topics.n; i++)
         f->n += fr->topics.v[i].partitions.n;
     if (!(f->p = ALLOC(a, f->n, struct fpart)))
         return -ENOMEM;
-    int rc = mark_dups(f);
+    /* A session holds no partition twice (the one the client named twice got 42). */
+    int rc = fs->kind == BRK_FSESS_INCREMENTAL ? 0 : mark_dups(f);
     if (rc == 0)
         rc = skeleton(f);
     int16_t follower = follower_verdict(c, req);
@@ -289,6 +296,23 @@ static void fetch_read(struct fetch *f, struct brk_server *srv)
 
 /* ---- answering ------------------------------------------------------------------------------ */
 
+/* The session's part of the answer (fetch_session.c): a full Fetch may make a session; an
+ * incremental one's answer keeps only what changed, so each partition that stayed is
+ * pointed at its new place, and the others at nothing. */
+static void fetch_settle(struct fetch *f)
+{
+    const bool *keep = brk__kafka_fs_settle(f->fs, f->req, f->resp, f->n);
+    for (int32_t k = 0, t = 0, j = 0; keep && k < f->n; k++) {
+        if (!keep[k]) {
+            f->p[k].rp = NULL; /* unchanged: no records (those are always kept) */
+            continue;
+        }
+        while (j == f->resp->responses.v[t].partitions.n)
+            t++, j = 0;
+        f->p[k].rp = &f->resp->responses.v[t].partitions.v[j++];
+    }
+}
+
 /* Write the answer: memory between the gaps, a file range in each. Takes f's slices. */
 static int fetch_answer(const struct brk_kafka_out *o, struct kc_writer *scratch,
                         struct fetch *f)
@@ -303,7 +327,7 @@ static int fetch_answer(const struct brk_kafka_out *o, struct kc_writer *scratch
                                 h->correlation_id, f->resp, &gaps, NULL);
     const uint8_t *mem = kc_writer_data(scratch);
     for (int32_t k = 0; rc == 0 && k < f->n; k++) {
-        if (f->p[k].rp->records.len <= 0)
+        if (!f->p[k].rp || f->p[k].rp->records.len <= 0)
             continue;
         if (g >= gaps.n || gaps.v[g].owner != f->p[k].rp) {
             rc = -EPROTO; /* the codec's gaps are in this same order: never happens */
@@ -331,6 +355,7 @@ static int fetch_answer(const struct brk_kafka_out *o, struct kc_writer *scratch
 
 static void kfetch_free(struct kfetch *kf)
 {
+    brk__kafka_fs_end(&kf->fs);
     fetch_release(&kf->f);
     kp_request_fini(&kf->req);
     free(kf->frame);
@@ -374,6 +399,7 @@ static int kfetch_done(struct brk_park *park, enum brk_park_why why)
         kfetch_watch(kf);
         return 1;
     }
+    fetch_settle(&kf->f);
     fetch_answer(&o, &kc->scratch, &kf->f);
     kfetch_free(kf);
     return 0;
@@ -381,8 +407,9 @@ static int kfetch_done(struct brk_park *park, enum brk_park_why why)
 
 static const struct brk_park_ops fetch_ops = {.kind = "fetch", .done = kfetch_done};
 
-/* Not enough yet: park the request with its own copy of the frame, watching from where
- * f's reads left off. */
+/* Not enough yet: park the request with its own copy of the frame (expanded again, for
+ * an incremental Fetch), watching from where f's reads left off. The park takes over f's
+ * session lease (f->fs->s NULL), unless this fails. */
 static int fetch_park(struct brk_conn *c, const uint8_t *body, size_t len,
                       const struct fetch *f, int64_t wait_ms)
 {
@@ -390,8 +417,11 @@ static int fetch_park(struct brk_conn *c, const uint8_t *body, size_t len,
     int rc = kf ? 0 : -ENOMEM;
     if (rc == 0 && !(kf->watches = calloc((size_t)f->n + 1, sizeof(*kf->watches))))
         rc = -ENOMEM;
+    if (rc == 0)
+        kf->fs = *f->fs;
     if (rc == 0 && (rc = brk__kafka_redecode(body, len, &kf->frame, &kf->req)) == 0 &&
-        (rc = fetch_init(&kf->f, &kf->req, c)) == 0)
+        (rc = brk__kafka_fs_expand(&kf->fs, &kf->req)) == 0 &&
+        (rc = fetch_init(&kf->f, &kf->req, c, &kf->fs)) == 0)
         rc = brk_park_start(c, &kf->park, &fetch_ops, wait_ms);
     if (rc) {
         if (kf) {
@@ -403,6 +433,7 @@ static int fetch_park(struct brk_conn *c, const uint8_t *body, size_t len,
         kc_log_warn("%s: out of memory parking a Fetch; closing", brk_conn_peer(c));
         return rc;
     }
+    f->fs->s = NULL; /* the lease is the park's now */
     for (int32_t k = 0; k < f->n; k++)
         kf->f.p[k].wake = f->p[k].wake;
     kf->deadline_ms = kc_mono_ms() + wait_ms;
@@ -416,20 +447,31 @@ int brk__kafka_fetch(struct brk_conn *c, struct kp_request *req, const uint8_t *
     const struct kp_fetch_req *fr = req->msg;
     struct brk_kafka_conn *kc = brk_conn_state(c);
     struct brk_kafka_out o = {c, NULL};
-    struct fetch f;
+    struct brk_kafka_fs fs;
+    struct fetch f = {0};
     int64_t wait_ms = KC_MIN(KC_MAX(fr->max_wait_ms, 0), BRK_KAFKA_MAX_WAIT_MS);
-    int rc = fetch_init(&f, req, c);
+    /* The answer's skeleton takes ~250 B per partition named, each 24+ B on the wire: more
+     * than the decode limit's 8x for a big request, yet bounded by the frame. */
+    req->arena.limit = 0;
+    int rc = brk__kafka_fs_begin(c, req, &fs);
+    if (rc == 0 && fs.kind == BRK_FSESS_ERROR)
+        return brk__kafka_fs_refuse(c, req, fs.error);
+    if (rc == 0 && (rc = brk__kafka_fs_expand(&fs, req)) == 0)
+        rc = fetch_init(&f, req, c, &fs);
     if (rc) {
+        brk__kafka_fs_end(&fs);
         kc_log_warn("%s: out of memory serving a Fetch; closing", brk_conn_peer(c));
         return rc;
     }
     fetch_read(&f, brk_conn_server(c));
     if (wait_ms == 0 || brk_conn_draining(c) || enough(&f)) {
+        fetch_settle(&f);
         rc = fetch_answer(&o, &kc->scratch, &f);
     } else {
         fetch_release(&f);
         rc = fetch_park(c, body, len, &f, wait_ms);
     }
     fetch_release(&f);
+    brk__kafka_fs_end(&fs); /* answered, or not parked (a parked Fetch took the lease) */
     return rc;
 }

@@ -21,6 +21,9 @@
  *   produce.c        Produce: brk_produce, acks 0/1/all
  *   produce_check.c  what one partition's records field must hold (pure; unit-tested)
  *   fetch.c          Fetch: topics by name or by id, long-poll, records by sendfile
+ *   fetch_session.c  Fetch sessions (KIP-227) for fetch.c: begin, expand, settle, end
+ *   fsess.c          the fetch session cache (fsess.h), shared by every loop; a
+ *   fsess_table.c    session's partitions and their indexes
  *   group.c          JoinGroup, SyncGroup, Heartbeat, LeaveGroup on the coordinator (kg)
  *   group_store.c    the coordinator's records into __consumer_offsets, and loaded at start
  *   groups_admin.c   ListGroups, DescribeGroups
@@ -62,6 +65,7 @@
 
 #include "brk_adapter.h"
 #include "brk_service.h"
+#include "fsess.h"
 #include "kc_common.h"
 #include "kg.h"
 #include "kp_api.h"
@@ -101,6 +105,7 @@ struct brk_kafka {
     int nticks;
     struct tcore_task loaded_task; /* loop 0 arms the timer for the groups loaded at start */
     int32_t node[1];               /* replicas = isr = [this node] in Metadata */
+    struct brk_fsess_cache *fsess; /* fetch sessions: its own lock (fsess.h) */
 };
 
 /* Where a connection on a SASL listener is in Kafka's authentication (sasl.c); unused once
@@ -258,6 +263,42 @@ int brk__kafka_describe_acls(struct brk_conn *c, struct kp_request *req);
 int brk__kafka_delete_acls(struct brk_conn *c, struct kp_request *req);
 int brk__kafka_describe_user_scram_credentials(struct brk_conn *c, struct kp_request *req);
 int brk__kafka_alter_user_scram_credentials(struct brk_conn *c, struct kp_request *req);
+
+/* ---- fetch_session.c: Fetch sessions for fetch.c (fsess.h has the lesson) ---------------- */
+
+/* A Fetch's session, decided once per request (a parked Fetch keeps it). */
+struct brk_kafka_fs {
+    struct brk_fsess_cache *cache;
+    int kind;               /* enum brk_fsess_kind */
+    int16_t error;          /* BRK_FSESS_ERROR: the top-level error code */
+    struct brk_fsess *s;    /* BRK_FSESS_INCREMENTAL: leased until brk__kafka_fs_end */
+};
+
+/* req's session fields and, for an incremental Fetch, its partitions and forgotten ones
+ * (in req's arena) as the cache takes them. 0; -EINVAL: a partition named twice; -ENOMEM. */
+int brk__kafka_fs_request(struct kp_request *req, struct brk_fsess_request *rq);
+/* How to serve req (a decoded Fetch): into *fs. 0, or -ENOMEM (close the connection;
+ * *fs holds no lease). Loop thread; takes the cache's lock briefly. */
+int brk__kafka_fs_begin(struct brk_conn *c, struct kp_request *req, struct brk_kafka_fs *fs);
+/* Answer req with nothing but a top-level error (70, 71, 106, 42) and session 0. */
+int brk__kafka_fs_refuse(struct brk_conn *c, struct kp_request *req, int16_t error);
+/* Incremental: replace req->msg by the full request the session stands for (in req's
+ * arena, whose limit is lifted: the cache bounds a session's size). Else nothing. 0 or
+ * -ENOMEM. */
+int brk__kafka_fs_expand(const struct brk_kafka_fs *fs, struct kp_request *req);
+/* Right before resp (n partitions, in req's order) is encoded: a full Fetch's session is
+ * made and named; an incremental one's unchanged partitions are cut from resp. Returns,
+ * for an incremental Fetch, which of the n partitions stayed (arena; NULL: all of them),
+ * in order; else NULL. Never fails: out of memory, the answer stays whole. */
+const bool *brk__kafka_fs_settle(struct brk_kafka_fs *fs, struct kp_request *req,
+                                 struct kp_fetch_resp *resp, int32_t n);
+/* Give the lease back (if any). Idempotent; any thread. */
+void brk__kafka_fs_end(struct brk_kafka_fs *fs);
+/* k->fsess, with the broker's settings (attach). 0 or -ENOMEM. */
+int brk__kafka_fs_init(struct brk_kafka *k);
+/* The adapter's metrics (brk_adapter.metrics): the session cache's counters. */
+struct brk_metrics_visitor;
+void brk__kafka_fs_metrics(void *state, const struct brk_metrics_visitor *v);
 
 /* ---- produce_check.c -------------------------------------------------------------------- */
 

@@ -175,6 +175,9 @@ static int md_named(struct md *md, int32_t n)
 int brk__kafka_metadata(struct brk_conn *c, struct kp_request *req)
 {
     struct md md = {c, brk__kafka_of(c), req, req->msg, req->hdr.request_api_version, NULL};
+    /* The decode limit bounds what a client's bytes may cost; this answer is as big as
+     * the broker's own topics (a topic of 1,000 partitions is ~100 KB of structs). */
+    req->arena.limit = 0;
     struct kp_metadata_resp *resp = kp_new(&req->arena, &kp_metadata_resp_schema, 1);
     struct kp_metadata_resp_broker *b = kp_new(&req->arena, &kp_metadata_resp_broker_schema, 1);
     bool all = md.mr->topics.n < 0 || (md.v == 0 && md.mr->topics.n == 0);

@@ -203,6 +203,7 @@ static void kafka_stop(void *state)
     if (!k)
         return;
     brk__kafka_groups_fini(k);
+    brk__fsess_cache_destroy(k->fsess);
     pthread_mutex_destroy(&k->mu);
     free(k);
 }
@@ -217,6 +218,7 @@ static const struct brk_adapter kafka_adapter = {
     .stop = kafka_stop,
     .napis = BRK_KAFKA_API_KEYS,
     .api_name = kafka_api_name,
+    .metrics = brk__kafka_fs_metrics,
 };
 
 /* ---- attaching ------------------------------------------------------------------------------ */
@@ -233,7 +235,7 @@ int brk_kafka_attach(struct brk_server *srv)
         free(k);
         return rc;
     }
-    if ((rc = brk__kafka_groups_init(k)) == 0 &&
+    if ((rc = brk__kafka_groups_init(k)) == 0 && (rc = brk__kafka_fs_init(k)) == 0 &&
         (rc = brk_server_add_adapter(srv, &kafka_adapter, k)) == 0)
         return 0;
     kafka_stop(k);
