@@ -44,10 +44,10 @@
  *
  * --tls-ca CA (every mode but rtt): every connection is TLS, the broker checked against CA
  * under the name localhost; --sasl-mechanism/--sasl-user: every connection logs in first.
- * Only the client library (np_client) speaks TLS and SASL, so produce then runs on one
- * np_client connection (--producers 1, the window as given); --np-client runs that same
- * loop over plain TCP, the plaintext side of a TLS comparison. consume always reads through
- * np_client, so its plaintext and TLS figures share the client code.
+ * Only the client library (np_client) speaks TLS and SASL, so produce and consume then run
+ * on one np_client connection (produce: --producers 1, the window as given); --np-client
+ * runs that same code over plain TCP, the plaintext side of a TLS comparison. Without
+ * either, both keep their leaner plain-socket clients (run.sh's rows).
  *
  * Every mode first creates its topic (--partitions, default 1) unless it exists. The request
  * bytes are built once and sent again and again (the Redis client does the same with its
@@ -363,7 +363,7 @@ static void usage(void)
             "                        [--broker-pid PID]\n"
             "       bench_native consume --port P --topic T [--ms MS] [--window W]\n"
             "                            [--max-bytes B] [--verify] [--broker-pid PID]\n"
-            "                            [--client-cpu C]\n"
+            "                            [--client-cpu C] [--np-client]\n"
             "       bench_native handshake --port P --topic T [--ms MS]\n"
             "       bench_native create --port P --topic T [--partitions N]\n"
             "       (every mode: [--name NAME] for the RESULT line; every mode but rtt:\n"
