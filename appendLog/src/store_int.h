@@ -86,8 +86,6 @@ struct alog_store {
     uint64_t journal_failed_upto;           /* a write of lines up to here failed ... */
     int journal_err;                        /* ... with this */
     bool journal_busy;
-    char *journal_pending; /* lines waiting for the next write */
-    size_t journal_pending_len;
 
     struct alog_cleaner *cleaner; /* cleaner.c, NULL without cleaner threads */
 };
