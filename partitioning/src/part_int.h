@@ -78,8 +78,12 @@ void part__insert(struct part_registry *reg, struct part_topic *t);
 int part__add_damaged(struct part_registry *reg, const char *name, size_t len);
 
 /* topic_id.c */
-/* A new random id for t, written to every partition directory (durably). */
+/* A new random id for t, written to every partition directory (durably, one syncfs). */
 int part__topic_id_create(struct part_registry *reg, struct part_topic *t);
+/* Remove the id files of a topic whose creation is being completed after a crash: what
+ * they hold was never made durable as a whole; the load gives the topic its id again. */
+int part__topic_id_forget(struct part_registry *reg, const char *name, size_t len,
+                          int32_t partitions);
 /* t's id from its partition directories; those without one get it (a new one if none
  * has one). KC_ECORRUPT: a file is unreadable or two disagree (logged). */
 int part__topic_id_load(struct part_registry *reg, struct part_topic *t);

@@ -252,6 +252,8 @@ static int complete_creation(struct part_registry *reg, struct marker *m, size_t
                 m->topic, found, (int)m->partitions);
     int rc = part__make_partition_dirs(reg, m->topic, m->len, 0, m->partitions, true);
     if (rc == 0)
+        rc = part__topic_id_forget(reg, m->topic, m->len, m->partitions); /* topic_id.c */
+    if (rc == 0)
         rc = kc_fsync_dir(reg->dir); /* every new entry at once (registry.c says why) */
     if (rc == 0)
         rc = part__marker_path(reg, m->topic, m->len, PART_MARKER_SUFFIX, path, sizeof(path));
