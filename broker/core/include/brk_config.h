@@ -105,6 +105,10 @@ struct brk_config {
                                              (this broker's own: all sessions together) */
     struct alog_config log;               /* log.segment.bytes, log.retention.*, log.flush.*,
                                              log.roll.*, log.index.*, message.max.bytes */
+    struct alog_store_config store;       /* log.cache.max.open.files,
+                                             log.flush.offset.checkpoint.interval.ms,
+                                             log.cleaner.* (its flusher: the server's) */
+    bool cleaner_enable;                  /* log.cleaner.enable (false: no cleaner thread) */
     char config_file[PATH_MAX];           /* --config, "" if none */
     const char *add_scram[16];            /* --add-scram ARG...: store these and exit
                                              (point into argv) */

@@ -79,6 +79,18 @@ static const struct cfg_key cfg_keys[] = {
     {"log.flush.interval.ms", CFG_MS, F(log.flush_interval_ms), -1, INT64_MAX},
     {"log.flush.interval.messages", CFG_I64, F(log.flush_interval_messages), -1, INT64_MAX},
     {"message.max.bytes", CFG_SIZE32, F(log.max_batch_bytes), 128, I32MAX},
+    /* The store: how many descriptors its cache of open logs may hold (-1: half the soft
+     * RLIMIT_NOFILE), how often the per-directory checkpoints are written, the cleaner. */
+    {"log.cache.max.open.files", CFG_I64, F(store.max_open_files), -1, I32MAX},
+    {"log.flush.offset.checkpoint.interval.ms", CFG_MS, F(store.checkpoint_interval_ms), 1,
+     365 * DAY_MS},
+    {"log.cleaner.enable", CFG_BOOL, F(cleaner_enable), 0, 0},
+    {"log.cleaner.threads", CFG_I32, F(store.cleaner_threads), 0, 64},
+    {"log.cleaner.backoff.ms", CFG_MS, F(store.cleaner_backoff_ms), 1, 365 * DAY_MS},
+    {"log.cleaner.dedupe.buffer.size", CFG_SIZE64, F(store.cleaner_dedupe_buffer_size),
+     1 << 16, 1LL << 40},
+    {"log.cleaner.io.buffer.size", CFG_SIZE64, F(store.cleaner_io_buffer_size), 4096,
+     1LL << 30},
 };
 
 /* Kafka keys that make no difference here (one broker, no ZooKeeper, no replication). */
@@ -89,7 +101,7 @@ static const char *const cfg_ignored[] = {
     "offsets.topic.replication.factor", "transaction.state.log.replication.factor",
     "transaction.state.log.min.isr", "zookeeper.connect", "zookeeper.connection.timeout.ms",
     "default.replication.factor", "min.insync.replicas",
-    "delete.topic.enable", "log.cleaner.enable",
+    "delete.topic.enable",
 };
 
 void brk_config_init(struct brk_config *cfg)
@@ -111,7 +123,7 @@ void brk_config_init(struct brk_config *cfg)
     cfg->offsets_topic_num_partitions = BRK_DEFAULT_OFFSETS_PARTITIONS;
     cfg->retention_check_interval_ms = BRK_DEFAULT_RETENTION_CHECK_MS;
     cfg->shutdown_timeout_ms = BRK_DEFAULT_SHUTDOWN_MS;
-    cfg->max_partitions_per_topic = 1024;
+    cfg->max_partitions_per_topic = BRK_DEFAULT_MAX_PARTITIONS;
     brk__config_security_init(cfg);
     cfg->metrics_port = BRK_DEFAULT_METRICS_PORT;
     strlcpy(cfg->metrics_bind, BRK_DEFAULT_METRICS_BIND, sizeof(cfg->metrics_bind));
@@ -123,6 +135,8 @@ void brk_config_init(struct brk_config *cfg)
     cfg->fetch_session_eviction_ms = BRK_DEFAULT_FETCH_SESSION_EVICT_MS;
     cfg->fetch_session_partitions = BRK_DEFAULT_FETCH_SESSION_PARTS;
     alog_config_init(&cfg->log);
+    alog_store_config_init(&cfg->store);
+    cfg->cleaner_enable = true;
 }
 
 static int cfg_fail(char *err, size_t cap, const char *fmt, ...)

@@ -97,6 +97,9 @@ static int open_storage(struct brk_server *srv)
     pc.log = srv->cfg.log;
     pc.flusher = srv->flusher;
     pc.max_partitions = srv->cfg.max_partitions_per_topic;
+    pc.store = srv->cfg.store;
+    if (!srv->cfg.cleaner_enable)
+        pc.store.cleaner_threads = 0;
     rc = part_registry_open(&srv->reg, srv->cfg.data_dir, &pc);
     if (rc) {
         kc_log_error("cannot open the data directory %s: %s", srv->cfg.data_dir, kc_strerror(rc));
