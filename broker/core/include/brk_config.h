@@ -89,6 +89,7 @@ struct brk_config {
     uint64_t connection_output_max_bytes; /* connection.output.max.bytes (this broker's own) */
     uint32_t fetch_max_bytes;             /* fetch.max.bytes */
     int32_t offsets_topic_num_partitions; /* offsets.topic.num.partitions */
+    uint64_t offsets_topic_segment_bytes; /* offsets.topic.segment.bytes (100 MiB) */
     int64_t retention_check_interval_ms;  /* log.retention.check.interval.ms */
     int64_t shutdown_timeout_ms;          /* shutdown.timeout.ms (this broker's own) */
     int32_t max_partitions_per_topic;     /* num.partitions.max (this broker's own) */

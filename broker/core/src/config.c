@@ -50,6 +50,8 @@ static const struct cfg_key cfg_keys[] = {
      INT64_MAX},
     {"fetch.max.bytes", CFG_SIZE32, F(fetch_max_bytes), 1024, I32MAX},
     {"offsets.topic.num.partitions", CFG_I32, F(offsets_topic_num_partitions), 1, 1000},
+    {"offsets.topic.segment.bytes", CFG_SIZE64, F(offsets_topic_segment_bytes), 1024,
+     I32MAX},
     {"log.retention.check.interval.ms", CFG_MS, F(retention_check_interval_ms), 10,
      365 * DAY_MS},
     {"shutdown.timeout.ms", CFG_MS, F(shutdown_timeout_ms), 0, DAY_MS},
@@ -121,6 +123,7 @@ void brk_config_init(struct brk_config *cfg)
     cfg->connection_output_max_bytes = BRK_DEFAULT_OUTPUT_MAX_BYTES;
     cfg->fetch_max_bytes = BRK_DEFAULT_FETCH_MAX_BYTES;
     cfg->offsets_topic_num_partitions = BRK_DEFAULT_OFFSETS_PARTITIONS;
+    cfg->offsets_topic_segment_bytes = BRK_DEFAULT_OFFSETS_SEGMENT_BYTES;
     cfg->retention_check_interval_ms = BRK_DEFAULT_RETENTION_CHECK_MS;
     cfg->shutdown_timeout_ms = BRK_DEFAULT_SHUTDOWN_MS;
     cfg->max_partitions_per_topic = BRK_DEFAULT_MAX_PARTITIONS;
