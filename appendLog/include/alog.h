@@ -186,6 +186,10 @@ struct alog_watch {
 };
 int alog_watch_end(struct alog *log, struct alog_watch *w);
 bool alog_unwatch(struct alog *log, struct alog_watch *w);
+/* Fire every armed watch now, whatever its offset (the log is about to be closed because
+ * its topic was deleted: the parked readers must look again and find it gone). Same rules
+ * for fn as above. Thread: any. */
+void alog_watch_fire_all(struct alog *log);
 
 /*
  * Bring a FAILED log (an fsync failed) back into service in place: the struct alog and
@@ -281,5 +285,28 @@ struct alog_segment_info {
 };
 /* Fill up to cap entries, oldest first; returns how many segments the log has. */
 int alog_segments(struct alog *log, struct alog_segment_info *out, int cap);
+
+/*
+ * Administration (src/admin.c): what the broker's admin APIs change on an open log.
+ *
+ * alog_set_config: live settings. From the next append, segment_bytes, segment_ms and
+ * max_batch_bytes apply; from the next retention pass, retention_bytes and retention_ms.
+ * The other fields are kept as they were opened (index, flush). -EINVAL for a value
+ * alog_open would refuse. alog_get_config copies the current values. Thread: any (the
+ * append and retention locks, briefly).
+ *
+ * alog_advance_start: Kafka's DeleteRecords. Move the log start offset up to offset
+ * (start < offset <= end; an offset at or below the start changes nothing), durably:
+ * log-start-offset-checkpoint is written (tmp, fsync, rename, fsync dir) BEFORE the new
+ * start is published, so a crash at any point leaves the old start or the new one, and
+ * the next open honours the checkpoint. Readers below the new start get KC_EOFFSET from
+ * then on. Whole segments below it (never the active one) are deleted as retention deletes
+ * them; a start inside a segment keeps that segment (reads there start at its batch, as in
+ * Kafka). 0, KC_EOFFSET (offset past the end), -errno from the disk (nothing changed).
+ * Thread: any; serialised with retention passes.
+ */
+int alog_set_config(struct alog *log, const struct alog_config *cfg);
+void alog_get_config(struct alog *log, struct alog_config *cfg);
+int alog_advance_start(struct alog *log, int64_t offset);
 
 #endif

@@ -214,6 +214,10 @@ int alog__seg_rebuild(struct alog *log, struct alog_segment *seg, uint8_t *buf, 
  * offset): 0 and *pos, KC_ECORRUPT if no batch starts there, -errno. */
 int alog__seg_boundary(struct alog_segment *seg, int64_t offset, uint64_t *pos);
 
+/* retain.c: persist the log start max(start, current) (log-start-offset-checkpoint),
+ * publish it, then take the k oldest segments out and unlink them. retain_lock held. */
+int alog__delete_oldest(struct alog *log, int64_t start, int k);
+
 /* checkpoint.c */
 int alog__checkpoint_read(const struct alog *log, const char *name, int64_t *offset);
 int alog__checkpoint_write(const struct alog *log, const char *name, int64_t offset);

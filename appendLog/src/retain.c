@@ -25,6 +25,7 @@
 
 #include "alog_int.h"
 #include "alog_params.h"
+#include "kc_common.h"
 #include "kc_err.h"
 #include "kc_fs.h"
 #include "kc_log.h"
@@ -70,11 +71,13 @@ static void remove_oldest(struct alog *log, struct alog_segment **out, int k)
     pthread_mutex_unlock(&log->segs_lock);
 }
 
-static int delete_oldest(struct alog *log, int64_t start, int k)
+int alog__delete_oldest(struct alog *log, int64_t start, int k)
 {
-    struct alog_segment **held = calloc((size_t)k, sizeof(*held));
+    struct alog_segment **held = calloc((size_t)(k > 0 ? k : 1), sizeof(*held));
     if (!held)
         return -ENOMEM;
+    /* Never backwards: DeleteRecords (admin.c) may have put the start inside segs[k]. */
+    start = KC_MAX(start, alog_start_offset(log));
     int rc = alog__checkpoint_write(log, ALOG_LOG_START_FILE, start);
     if (rc) {
         free(held);
@@ -90,7 +93,7 @@ static int delete_oldest(struct alog *log, int64_t start, int k)
         alog__seg_unref(held[i]); /* the array's reference; slices keep theirs */
     }
     free(held);
-    int d = kc_fsync_dir(log->dir);
+    int d = k > 0 ? kc_fsync_dir(log->dir) : 0;
     return rc ? rc : d;
 }
 
@@ -108,7 +111,7 @@ int alog_retain(struct alog *log, int64_t now_ms, int *deleted)
         n = alog__segs_snapshot(log, segs, n);
         k = count_expired(log, segs, n, now_ms);
         if (k > 0)
-            rc = delete_oldest(log, segs[k]->base, k);
+            rc = alog__delete_oldest(log, segs[k]->base, k);
         for (int i = 0; i < n; i++)
             alog__seg_unref(segs[i]);
         free(segs);

@@ -32,8 +32,9 @@
  * network threads never wait on each other, and a topic is inserted under it exclusively
  * only once its logs are open. Creation's disk work (fsyncs, milliseconds) happens under
  * a separate `create_lock`, never under the table lock, so a slow create does not stall
- * lookups. Topics are never removed before part_registry_close: a pointer handed out
- * stays valid without any lock.
+ * lookups. A topic leaves the table only when it is deleted (delete.c), and even then
+ * its memory and logs stay valid until part_topic_reap, which the caller runs only once
+ * nobody can hold the pointer any more: a pointer handed out stays valid without a lock.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -111,6 +112,7 @@ void part__topic_free(struct part_topic *t)
         return;
     (void)topic_close(t); /* only for topics never published: errors were reported already */
     free(t->logs);
+    free(t->configs);
     free(t);
 }
 
@@ -174,6 +176,14 @@ void part__insert(struct part_registry *reg, struct part_topic *t)
     part__ids_add(reg, t);
     reg->ntopics++;
     (void)pthread_rwlock_unlock(&reg->lock);
+}
+
+/* The opposite, for a deleted topic (delete.c): reg->lock held exclusively. */
+void part__remove_locked(struct part_registry *reg, struct part_topic *t)
+{
+    RB_REMOVE(part_tree, &reg->topics, t);
+    part__ids_remove(reg, t);
+    reg->ntopics--;
 }
 
 int part__add_damaged(struct part_registry *reg, const char *name, size_t len)
@@ -251,6 +261,9 @@ static void registry_free(struct part_registry *reg)
         free(reg->damaged[i]);
     free(reg->damaged);
     part__ids_free(reg);
+    for (size_t i = 0; i < reg->nretired; i++)
+        free(reg->retired[i]);
+    free(reg->retired);
     (void)pthread_rwlock_destroy(&reg->lock); /* not held: nothing to report */
     (void)pthread_mutex_destroy(&reg->create_lock);
     free(reg->dir);
@@ -270,6 +283,7 @@ int part_registry_close(struct part_registry *reg)
             first = rc;
         part__topic_free(t);
     }
+    part__dying_close(reg);
     registry_free(reg);
     return first;
 }
@@ -331,6 +345,11 @@ int part_registry_open(struct part_registry **out, const char *data_dir,
 
 static bool is_damaged(struct part_registry *reg, const char *name, size_t len)
 {
+    (void)pthread_rwlock_rdlock(&reg->lock);
+    bool dying = part__dying_locked(reg, name, len); /* its deletion is not finished */
+    (void)pthread_rwlock_unlock(&reg->lock);
+    if (dying)
+        return true;
     for (size_t i = 0; i < reg->ndamaged; i++)
         if (strlen(reg->damaged[i]) == len && memcmp(reg->damaged[i], name, len) == 0)
             return true;
@@ -378,6 +397,8 @@ static int create_on_disk(struct part_registry *reg, struct part_topic *t)
         rc = kc_fsync_dir(reg->dir);
     if (rc == 0)
         rc = part__topic_id_create(reg, t); /* partition.metadata in every directory */
+    if (rc == 0 && t->configs && *t->configs)
+        rc = part__topic_config_write(reg, t, t->configs); /* beside partition 0 */
     if (rc == 0)
         rc = part__topic_open_logs(reg, t); /* 3: closes what it opened on failure */
     if (rc == 0 && unlink(marker) < 0)      /* 4: the topic exists from here on */
@@ -394,6 +415,12 @@ static int create_on_disk(struct part_registry *reg, struct part_topic *t)
 int part_topic_create(struct part_registry *reg, const char *name, int32_t partitions,
                       struct part_topic **out)
 {
+    return part_topic_create_configs(reg, name, partitions, NULL, out);
+}
+
+int part_topic_create_configs(struct part_registry *reg, const char *name, int32_t partitions,
+                              const char *configs, struct part_topic **out)
+{
     size_t len = name ? strnlen(name, PART_NAME_MAX + 1) : 0;
     if (part_name_check(name, len) != 0)
         return KC_EBADNAME;
@@ -407,6 +434,8 @@ int part_topic_create(struct part_registry *reg, const char *name, int32_t parti
     if (part_topic_find(reg, name, len) || is_damaged(reg, name, len))
         rc = -EEXIST;
     if (rc == 0 && !(t = part__topic_alloc(name, len, partitions)))
+        rc = -ENOMEM;
+    if (rc == 0 && configs && !(t->configs = strdup(configs)))
         rc = -ENOMEM;
     if (rc == 0)
         rc = create_on_disk(reg, t);
