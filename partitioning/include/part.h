@@ -115,9 +115,15 @@ void part_topic_id_str(const struct part_topic_id *id, char out[PART_TOPIC_ID_ST
  */
 
 /* Create with config overrides (NULL or "" for none), written before the topic exists:
- * a created topic always has them. Otherwise exactly part_topic_create. */
+ * a created topic always has them; its logs open with log_cfg (NULL: the registry's), so
+ * no append ever sees other settings. Otherwise exactly part_topic_create. */
 int part_topic_create_configs(struct part_registry *reg, const char *name, int32_t partitions,
-                              const char *configs, struct part_topic **out);
+                              const char *configs, const struct alog_config *log_cfg,
+                              struct part_topic **out);
+/* A word of the caller's own per topic (the broker keeps what its configs mean for the hot
+ * paths there: LogAppendTime, say). 0 until set; lock-free. */
+unsigned part_topic_flags(const struct part_topic *t);
+void part_topic_set_flags(struct part_topic *t, unsigned flags);
 /* A copy of t's config overrides ("" if none) in *out, NUL-terminated; the caller frees it.
  * 0 or -ENOMEM. Any thread (the registry's read lock). */
 int part_topic_configs(struct part_registry *reg, const struct part_topic *t, char **out);

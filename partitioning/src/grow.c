@@ -41,14 +41,16 @@ static int open_new(struct part_registry *reg, struct part_topic *t, struct alog
                     int32_t from, int32_t to)
 {
     char path[PATH_MAX];
+    struct alog_config lc; /* the topic's settings (its configs), as partition 0 has them */
     int rc = 0;
     int32_t p = from;
+    alog_get_config(t->logs[0], &lc);
     for (; rc == 0 && p < to; p++) {
         rc = part__topic_id_write(reg, t, p);
         if (rc == 0)
             rc = part__partition_path(reg, t->name, t->name_len, p, path, sizeof(path));
         if (rc == 0)
-            rc = alog_open(&logs[p], path, &reg->cfg.log, reg->cfg.flusher);
+            rc = alog_open(&logs[p], path, &lc, reg->cfg.flusher);
     }
     if (rc) {
         for (int32_t q = from; q < to; q++)

@@ -29,6 +29,8 @@ struct part_topic {
     struct part_topic *id_next; /* topic_id.c: the id index's chain */
     char *configs;              /* topic_config.c: "key=value\n" lines; under reg->lock */
     _Atomic bool deleted;       /* delete.c: unpublished, waiting to be reaped */
+    _Atomic unsigned flags;     /* the caller's (part_topic_set_flags) */
+    const struct alog_config *open_cfg; /* creation only: the logs' settings, or NULL */
     struct part_topic *dying_next; /* delete.c: part_registry.dying, under reg->lock */
     /* Written by every producer thread: alone on its cache line, so that lookups reading
      * the fields above do not bounce with it (the struct is allocated 64-aligned). */

@@ -136,7 +136,8 @@ int part__topic_open_logs(struct part_registry *reg, struct part_topic *t)
     for (int32_t p = 0; p < t->partitions; p++) {
         int rc = part__partition_path(reg, t->name, t->name_len, p, path, sizeof(path));
         if (rc == 0)
-            rc = alog_open(&t->logs[p], path, &reg->cfg.log, reg->cfg.flusher);
+            rc = alog_open(&t->logs[p], path, t->open_cfg ? t->open_cfg : &reg->cfg.log,
+                           reg->cfg.flusher);
         if (rc < 0) {
             kc_log_error("partitioning: cannot open the log of %s-%d (%s): %s", t->name,
                          (int)p, path, kc_strerror(rc));
@@ -415,11 +416,22 @@ static int create_on_disk(struct part_registry *reg, struct part_topic *t)
 int part_topic_create(struct part_registry *reg, const char *name, int32_t partitions,
                       struct part_topic **out)
 {
-    return part_topic_create_configs(reg, name, partitions, NULL, out);
+    return part_topic_create_configs(reg, name, partitions, NULL, NULL, out);
+}
+
+unsigned part_topic_flags(const struct part_topic *t)
+{
+    return atomic_load_explicit(&t->flags, memory_order_relaxed);
+}
+
+void part_topic_set_flags(struct part_topic *t, unsigned flags)
+{
+    atomic_store_explicit(&t->flags, flags, memory_order_relaxed);
 }
 
 int part_topic_create_configs(struct part_registry *reg, const char *name, int32_t partitions,
-                              const char *configs, struct part_topic **out)
+                              const char *configs, const struct alog_config *log_cfg,
+                              struct part_topic **out)
 {
     size_t len = name ? strnlen(name, PART_NAME_MAX + 1) : 0;
     if (part_name_check(name, len) != 0)
@@ -438,7 +450,11 @@ int part_topic_create_configs(struct part_registry *reg, const char *name, int32
     if (rc == 0 && configs && !(t->configs = strdup(configs)))
         rc = -ENOMEM;
     if (rc == 0)
+        t->open_cfg = log_cfg; /* only while create_on_disk opens the logs */
+    if (rc == 0)
         rc = create_on_disk(reg, t);
+    if (t)
+        t->open_cfg = NULL;
     if (rc == 0)
         part__insert(reg, t);
     (void)pthread_mutex_unlock(&reg->create_lock);

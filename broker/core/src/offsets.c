@@ -456,3 +456,55 @@ void brk__offsets_visit(struct brk_offsets *os, brk__offsets_visit_fn fn, void *
         fn(arg, e->group, e->topic, e->partition, e->offset);
     pthread_mutex_unlock(&os->mu);
 }
+
+/* Under os->mu: a tombstone for e's key, in its group's partition. */
+static int drop_one(struct brk_offsets *os, const struct os_entry *e)
+{
+    uint8_t *batch;
+    size_t len;
+    int64_t base;
+    struct brk_offset_key k = {BRK_OREC_OFFSET, e->group, e->topic, e->partition};
+    kc_batch_builder_reset(&os->builder);
+    kc_writer_reset(&os->kw);
+    int rc = brk_offset_key_encode(&os->kw, &k);
+    if (rc == 0)
+        rc = kc_batch_builder_add(&os->builder, kc_wall_ms(), os->kw.p, (int32_t)os->kw.len,
+                                  NULL, -1, NULL, 0);
+    if (rc == 0)
+        rc = kc_batch_builder_finish(&os->builder, &batch, &len);
+    if (rc == 0)
+        rc = alog_append(part_topic_log(os->topic, group_partition(os, e->group)), batch, len,
+                         &base);
+    return rc;
+}
+
+int brk__offsets_drop_topic(struct brk_offsets *os, const char *topic, size_t len)
+{
+    struct kc_slice name = {(const uint8_t *)topic, (int32_t)len};
+    int rc = 0, dropped = 0;
+    pthread_mutex_lock(&os->mu);
+    struct os_entry *e, *next;
+    RB_FOREACH_SAFE(e, os_tree, &os->tree, next) {
+        if (slice_cmp(e->topic, name) != 0)
+            continue;
+        int r = drop_one(os, e); /* replayed later as a delete (replay_record) */
+        if (r && rc == 0)
+            rc = r;
+        if (r == 0) {
+            RB_REMOVE(os_tree, &os->tree, e);
+            free(e);
+            os->count--;
+            dropped++;
+        }
+    }
+    pthread_mutex_unlock(&os->mu);
+    for (int32_t p = 0; dropped && p < part_topic_partitions(os->topic); p++) {
+        int r = alog_flush(part_topic_log(os->topic, p)); /* the tombstones, durably */
+        if (r && rc == 0)
+            rc = r;
+    }
+    if (dropped)
+        kc_log_info("dropped %d committed offset%s of deleted topic %.*s", dropped,
+                    dropped == 1 ? "" : "s", (int)len, topic);
+    return rc;
+}
