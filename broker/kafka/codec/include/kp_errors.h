@@ -39,9 +39,14 @@
     X(KP_ERR_INVALID_SESSION_TIMEOUT, 26)                                                     \
     X(KP_ERR_REBALANCE_IN_PROGRESS, 27)                                                       \
     X(KP_ERR_INVALID_COMMIT_OFFSET_SIZE, 28)                                                  \
+    X(KP_ERR_TOPIC_AUTHORIZATION_FAILED, 29)                                                  \
+    X(KP_ERR_CLUSTER_AUTHORIZATION_FAILED, 31)                                                \
     X(KP_ERR_UNSUPPORTED_VERSION, 35)                                                         \
     X(KP_ERR_TOPIC_ALREADY_EXISTS, 36)                                                        \
     X(KP_ERR_INVALID_PARTITIONS, 37)                                                          \
+    X(KP_ERR_INVALID_REPLICATION_FACTOR, 38)                                                  \
+    X(KP_ERR_INVALID_REPLICA_ASSIGNMENT, 39)                                                  \
+    X(KP_ERR_INVALID_CONFIG, 40)                                                              \
     X(KP_ERR_INVALID_REQUEST, 42)                                                             \
     X(KP_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT, 43)                                              \
     X(KP_ERR_KAFKA_STORAGE_ERROR, 56)                                                         \
@@ -50,7 +55,8 @@
     X(KP_ERR_MEMBER_ID_REQUIRED, 79)                                                          \
     X(KP_ERR_GROUP_MAX_SIZE_REACHED, 81)                                                      \
     X(KP_ERR_INVALID_RECORD, 87)                                                              \
-    X(KP_ERR_UNKNOWN_TOPIC_ID, 100)
+    X(KP_ERR_UNKNOWN_TOPIC_ID, 100)                                                           \
+    X(KP_ERR_UNSUPPORTED_ENDPOINT_TYPE, 119)
 
 enum kp_error {
 #define KP_ERROR_ENUM(name, value) name = value,

@@ -24,6 +24,10 @@
  *   group.c          JoinGroup, SyncGroup, Heartbeat, LeaveGroup on the coordinator (kg)
  *   offsets.c        OffsetCommit, into the core's __consumer_offsets store
  *   offset_fetch.c   OffsetFetch, out of it
+ *   admin_topics.c   CreateTopics, CreatePartitions (and the admin files' helpers)
+ *   admin_delete.c   DeleteTopics, parked until the topic's files are gone
+ *   admin_configs.c  DescribeConfigs, AlterConfigs, IncrementalAlterConfigs
+ *   admin_cluster.c  DeleteRecords, DescribeCluster, DescribeLogDirs
  *   util.c           answers, topics and partitions by name, duplicates in a request
  *
  * A field a version cannot carry must keep its default unless Kafka marks it ignorable
@@ -193,6 +197,23 @@ int brk__kafka_heartbeat(struct brk_conn *c, struct kp_request *req);
 int brk__kafka_leave_group(struct brk_conn *c, struct kp_request *req);
 int brk__kafka_offset_commit(struct brk_conn *c, struct kp_request *req);
 int brk__kafka_offset_fetch(struct brk_conn *c, struct kp_request *req);
+int brk__kafka_create_topics(struct brk_conn *c, struct kp_request *req);
+int brk__kafka_delete_topics(struct brk_conn *c, struct kp_request *req);
+int brk__kafka_create_partitions(struct brk_conn *c, struct kp_request *req);
+int brk__kafka_describe_configs(struct brk_conn *c, struct kp_request *req);
+int brk__kafka_alter_configs(struct brk_conn *c, struct kp_request *req);
+int brk__kafka_incremental_alter_configs(struct brk_conn *c, struct kp_request *req);
+int brk__kafka_delete_records(struct brk_conn *c, struct kp_request *req);
+int brk__kafka_describe_cluster(struct brk_conn *c, struct kp_request *req);
+int brk__kafka_describe_log_dirs(struct brk_conn *c, struct kp_request *req);
+
+/* ---- admin_topics.c: shared by the admin APIs --------------------------------------------- */
+
+/* printf into a (a slice of the formatted text, valid as long as a; "" if out of memory). */
+struct kc_slice brk__kafka_strf(struct kp_arena *a, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* brk_authorize with a slice for the resource name (enum sec_acl_op, sec_resource_type). */
+bool brk__kafka_allowed(struct brk_conn *c, int op, int type, struct kc_slice name);
 
 /* ---- produce_check.c -------------------------------------------------------------------- */
 

@@ -55,7 +55,7 @@
 static const struct served {
     bool on;
     int8_t min;
-} served[KP_API_API_VERSIONS + 1] = {
+} served[BRK_KAFKA_API_KEYS] = {
     [KP_API_PRODUCE] = {true, 0},          /* 0-2 for librdkafka's compression checks */
     [KP_API_FETCH] = {true, -1},           /* 4: the v2 message format on */
     [KP_API_LIST_OFFSETS] = {true, 0},     /* 0: the old list of offsets */
@@ -68,10 +68,19 @@ static const struct served {
     [KP_API_LEAVE_GROUP] = {true, -1},
     [KP_API_SYNC_GROUP] = {true, -1},
     [KP_API_API_VERSIONS] = {true, -1},
+    [KP_API_CREATE_TOPICS] = {true, -1},             /* 2-7: admin_topics.c */
+    [KP_API_DELETE_TOPICS] = {true, -1},             /* 1-6: admin_delete.c */
+    [KP_API_DELETE_RECORDS] = {true, -1},            /* 0-2: admin_cluster.c */
+    [KP_API_DESCRIBE_CONFIGS] = {true, -1},          /* 1-4: admin_configs.c */
+    [KP_API_ALTER_CONFIGS] = {true, -1},             /* 0-2 */
+    [KP_API_DESCRIBE_LOG_DIRS] = {true, -1},         /* 1-4: admin_cluster.c */
+    [KP_API_CREATE_PARTITIONS] = {true, -1},         /* 0-3: admin_topics.c */
+    [KP_API_INCREMENTAL_ALTER_CONFIGS] = {true, -1}, /* 0-1: admin_configs.c */
+    [KP_API_DESCRIBE_CLUSTER] = {true, -1},          /* 0-1: admin_cluster.c */
 };
 
 #define NKEYS ((int16_t)(sizeof(served) / sizeof(served[0])))
-#define NSERVED 12
+#define NSERVED 21
 
 /* Kafka 4.0's floor and 3.9's top for key, straight from kp_versions.h at compile time
  * (this runs for every request: no table search). */
