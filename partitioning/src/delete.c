@@ -110,9 +110,9 @@ int part_topic_delete(struct part_registry *reg, struct part_topic *t)
         unpublish(reg, t);
     (void)pthread_mutex_unlock(&reg->create_lock);
     if (rc == 0)
-        kc_log_info("partitioning: topic '%s' deleted (its %d partition%s are removed once "
-                    "no request uses them)", t->name, (int)t->partitions,
-                    t->partitions == 1 ? "" : "s");
+        kc_log_info("partitioning: topic '%s' deleted; its %d partition director%s go once "
+                    "no request uses them", t->name, (int)t->partitions,
+                    t->partitions == 1 ? "y" : "ies");
     return rc;
 }
 

@@ -102,7 +102,8 @@ struct brk_tcfg_synonym {
 };
 struct brk_tcfg_entry {
     const char *name;
-    const char *value; /* the winner's value; NULL: null */
+    const char *value; /* the winner's value (in vbuf or static); NULL: null */
+    char vbuf[BRK_TCFG_VALUE_MAX];
     int8_t source;
     int8_t type;       /* enum brk_cfg_type */
     bool sensitive;

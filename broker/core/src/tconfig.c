@@ -401,7 +401,11 @@ void brk_tcfg_describe(const struct brk_config *bc, const struct brk_tcfg *c, in
     } else if (w->source == BRK_CFGSRC_STATIC_BROKER) {
         for (int s = 0; s < 3 && k->syn[s].name; s++)
             if (!strcmp(k->syn[s].name, w->name))
-                e->value = scaled(w->value, k->syn[s].factor, e->syn[0].buf, sizeof(e->syn[0].buf));
+                e->value = scaled(w->value, k->syn[s].factor, unit, sizeof(unit));
+    }
+    if (e->value) { /* unit and buf are this call's: the entry keeps its own copy */
+        snprintf(e->vbuf, sizeof(e->vbuf), "%s", e->value);
+        e->value = e->vbuf;
     }
 }
 
