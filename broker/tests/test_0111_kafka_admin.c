@@ -317,9 +317,22 @@ static void test_0111_incremental_alter_configs(void **state)
 {
     struct kb_broker *b = *state;
     int fd = kb_connect(b);
-    char v[256];
+    char v[256], *out, *err;
     int8_t src;
+    /* One set of topics: made by kafka_cli's native create, described and deleted over
+     * the Kafka protocol; a Kafka-made one exists for the native protocol at once. */
+    const char *native_create[] = {"0", "native-made", "2", NULL};
+    assert_int_equal(kb_cli(b, NULL, &out, &err, native_create), 0);
+    free(out), free(err);
+    assert_int_equal(create(fd, "native-made", 1, NULL, NULL, NULL), KP_ERR_TOPIC_ALREADY_EXISTS);
+    assert_int_equal(describe(fd, "native-made", "retention.ms", v, sizeof(v), &src), 0);
+    assert_int_equal(delete_topic(fd, "native-made"), 0);
+    assert_int_equal(kb_cli(b, NULL, &out, &err, native_create), 0); /* the name is free */
+    free(out), free(err);
     assert_int_equal(create(fd, "inc", 1, NULL, NULL, NULL), 0);
+    const char *native_again[] = {"0", "inc", "1", NULL};
+    assert_int_equal(kb_cli(b, NULL, &out, &err, native_again), 1); /* exists */
+    free(out), free(err);
     assert_int_equal(alter(fd, "inc", "retention.ms", 0, "5000"), 0); /* SET */
     assert_int_equal(describe(fd, "inc", "retention.ms", v, sizeof(v), &src), 0);
     assert_string_equal(v, "5000");

@@ -110,8 +110,8 @@ static int publish(struct part_registry *reg, struct part_topic *t, struct alog 
     reg->retired = grown;
     struct alog **old = t->logs;
     memcpy(logs, old, (size_t)t->partitions * sizeof(*logs));
-    atomic_store(&t->logs, logs);
-    atomic_store(&t->partitions, n);
+    atomic_store_explicit(&t->logs, logs, memory_order_release);
+    atomic_store_explicit(&t->partitions, n, memory_order_release); /* after the array */
     reg->retired[reg->nretired++] = old;
     return 0;
 }

@@ -246,12 +246,15 @@ const char *part_topic_name(const struct part_topic *t)
 
 int32_t part_topic_partitions(const struct part_topic *t)
 {
-    return t->partitions;
+    return atomic_load_explicit(&t->partitions, memory_order_acquire);
 }
 
 struct alog *part_topic_log(const struct part_topic *t, int32_t p)
 {
-    return p >= 0 && p < t->partitions ? t->logs[p] : NULL;
+    /* The count first, then the array: grow.c stores them the other way round. */
+    int32_t n = atomic_load_explicit(&t->partitions, memory_order_acquire);
+    struct alog **logs = atomic_load_explicit(&t->logs, memory_order_acquire);
+    return p >= 0 && p < n ? logs[p] : NULL;
 }
 
 /* ---- open and close ------------------------------------------------------------------- */
