@@ -308,5 +308,10 @@ int alog_segments(struct alog *log, struct alog_segment_info *out, int cap);
 int alog_set_config(struct alog *log, const struct alog_config *cfg);
 void alog_get_config(struct alog *log, struct alog_config *cfg);
 int alog_advance_start(struct alog *log, int64_t offset);
+/* Close a log whose directory is about to be removed (its topic was deleted): no flush, no
+ * checkpoint, no clean-shutdown marker - what alog_close spends milliseconds of fsyncs on,
+ * for files nobody will read. Durability waiters still pending get KC_ECLOSED. The same
+ * rules as alog_close otherwise (the last call; slices may outlive it). */
+void alog_discard(struct alog *log);
 
 #endif

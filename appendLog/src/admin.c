@@ -105,3 +105,9 @@ int alog_advance_start(struct alog *log, int64_t offset)
     pthread_mutex_unlock(&log->retain_lock);
     return rc;
 }
+
+void alog_discard(struct alog *log)
+{
+    if (log)
+        alog__abandon(log); /* no flush, no checkpoint, no marker: the files are going */
+}
