@@ -9,6 +9,8 @@
  *   fetch      brk_fetch_read                       a file slice for sendfile; waiting for
  *                                                   data is brk_park_watch (brk_adapter.h)
  *   offsets    brk_offsets_commit / _fetch / _foreach   __consumer_offsets, durable commits
+ *   admin      brk_topic_create_with / _delete / _grow / _set_configs, brk_delete_records
+ *                                                   Kafka's admin APIs (topic_admin.c)
  *
  * The life of a produce, across the folders of broker/:
  *
@@ -19,7 +21,10 @@
  *   the adapter's done writes the answer -> core/src/respq.c (in order) -> socket.
  *
  * Threads: every function here may be called from any network loop; each says which locks
- * it takes. Pointers to topics and logs stay valid until the server is destroyed.
+ * it takes. Pointers to topics and logs stay valid until the server is destroyed, or, for a
+ * deleted topic, until every network loop has finished the request that found it (the
+ * deletion's grace period: topic_admin.c) - so never keep one across requests, except
+ * through a park that watches the log (brk_park_watch: the deletion wakes it first).
  */
 #ifndef BRK_SERVICE_H
 #define BRK_SERVICE_H
