@@ -369,6 +369,12 @@ static void incremental_op(struct alter *al, struct brk_tcfg *c,
         brk_tcfg_delete(c, key, op->name.len);
         return;
     }
+    if (op->value.len < 0) { /* Kafka's ConfigAdminManager: a request error, not a value's */
+        fail(al, KP_ERR_INVALID_REQUEST, brk__kafka_strf(al->a, "Null value not supported "
+                                                                "for : %.*s",
+                                                         (int)op->name.len, key));
+        return;
+    }
     if (op->config_operation != OP_SET && brk_tcfg_is_list(key, op->name.len) != 1) {
         fail(al, KP_ERR_INVALID_CONFIG,
              brk__kafka_strf(al->a, "Config value %s is not allowed for config key: %.*s",
