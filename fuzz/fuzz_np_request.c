@@ -1,6 +1,7 @@
 /*
  * fuzz_np_request.c - libFuzzer target: the native protocol's frame decoder and every
- * request parser, the code that reads what any client on the network sends the broker.
+ * request parser, the code that reads what any client on the network sends the broker -
+ * the SASL frames (10, 11) included, which it reads before it knows who is asking.
  *
  * The input is used twice:
  *  1. as a byte stream, cut into frames by np_frame_peek (as conn.c does), each frame's
@@ -62,6 +63,8 @@ static void decode_body(int cmd, const uint8_t *body, size_t len)
         struct np_consume_batch_req cb;
         struct np_metadata_req md;
         struct np_ping_req pi;
+        struct np_sasl_handshake_req sh;
+        struct np_sasl_authenticate_req sa;
     } u;
     int rc = -1;
     lo = body;
@@ -129,6 +132,22 @@ static void decode_body(int cmd, const uint8_t *body, size_t len)
     case NP_INFO:
         if ((rc = np_decode_info(body, len)) == 0)
             np_encode_info(&w, 1);
+        break;
+    case NP_SASL_HANDSHAKE:
+        if ((rc = np_decode_sasl_handshake(body, len, &u.sh)) == 0) {
+            inside(u.sh.mechanism);
+            if (u.sh.mechanism.len < 0) /* never null */
+                abort();
+            np_encode_sasl_handshake(&w, 1, &u.sh);
+        }
+        break;
+    case NP_SASL_AUTHENTICATE:
+        if ((rc = np_decode_sasl_authenticate(body, len, &u.sa)) == 0) {
+            inside(u.sa.auth_bytes);
+            if (u.sa.auth_bytes.len < 0)
+                abort();
+            np_encode_sasl_authenticate(&w, 1, &u.sa);
+        }
         break;
     default:
         break;

@@ -6,8 +6,10 @@
  * set) and each body decoded by its command and error code; and byte 0 picks a decoder
  * for the rest. Properties: slices stay inside the body; a metadata answer the decoder
  * accepted can be walked to its end (np_metadata_next / np_metadata_part promise that
- * walking a validated array cannot fail); successful decodes re-encode to the same bytes.
+ * walking a validated array cannot fail), and so can a SASL mechanism list, in a handshake
+ * answer or in its refusal; successful decodes re-encode to the same bytes.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +32,42 @@ static void same_body(struct kc_writer *w, const uint8_t *body, size_t len)
     if (kc_writer_error(w) || kc_writer_len(w) != NP_RESP_HEADER_SIZE + len ||
         memcmp(kc_writer_data(w) + NP_RESP_HEADER_SIZE, body, len) != 0)
         abort();
+}
+
+/* Walk a mechanism list the decoder accepted: every name inside, exactly count of them;
+ * and the names written back give the same bytes. */
+static void walk_mechanisms(const struct np_sasl_mechanisms *m, struct kc_writer *w)
+{
+    const char *names[64];
+    char store[64][64];
+    size_t pos = 0;
+    struct kc_slice name;
+    int32_t n = 0;
+    bool fits = true;
+    while (np_sasl_mechanisms_next(m, &pos, &name) == 1) {
+        inside(name);
+        if (name.len < 0)
+            abort();
+        if (n < 64 && name.len < 64 && !memchr(name.p, 0, (size_t)name.len)) {
+            memcpy(store[n], name.p, (size_t)name.len);
+            store[n][name.len] = '\0';
+            names[n] = store[n];
+        } else {
+            fits = false;
+        }
+        n++;
+    }
+    if (n != m->count || pos != m->len)
+        abort();
+    if (w && fits) {
+        struct kc_writer again;
+        kc_writer_init(&again, 0);
+        np_encode_sasl_handshake_resp(&again, 1, NP_E_NONE, NULL, names, n);
+        if (kc_writer_len(&again) != NP_RESP_HEADER_SIZE + m->len + 4 ||
+            memcmp(kc_writer_data(&again) + NP_RESP_HEADER_SIZE + 4, m->p, m->len) != 0)
+            abort();
+        kc_writer_fini(&again);
+    }
 }
 
 static void walk_metadata(const struct np_metadata_resp *md)
@@ -65,6 +103,8 @@ static int decode_ok(int cmd, const uint8_t *body, size_t len, struct kc_writer 
         struct np_metadata_resp md;
         struct np_ping_resp pi;
         struct np_info_resp in;
+        struct np_sasl_handshake_resp sh;
+        struct np_sasl_authenticate_resp sa;
     } u;
     int rc = -1;
     switch (cmd) {
@@ -122,6 +162,20 @@ static int decode_ok(int cmd, const uint8_t *body, size_t len, struct kc_writer 
             np_encode_info_resp(w, 1, &u.in);
         }
         break;
+    case NP_SASL_HANDSHAKE:
+        if ((rc = np_decode_sasl_handshake_resp(body, len, &u.sh)) == 0) {
+            walk_mechanisms(&u.sh.mechanisms, w);
+            rc = 1; /* compared inside walk_mechanisms (names with a NUL cannot be) */
+        }
+        break;
+    case NP_SASL_AUTHENTICATE:
+        if ((rc = np_decode_sasl_authenticate_resp(body, len, &u.sa)) == 0) {
+            inside(u.sa.auth_bytes);
+            if (u.sa.auth_bytes.len < 0)
+                abort();
+            np_encode_sasl_authenticate_resp(w, 1, &u.sa);
+        }
+        break;
     default:
         break;
     }
@@ -137,9 +191,12 @@ static void decode_body(int cmd, int16_t error, const uint8_t *body, size_t len)
     if (error != 0) {
         struct np_error_resp er;
         int rc = np_decode_error_resp(body, len, cmd, &er);
-        if (rc == 0)
+        if (rc == 0) {
             inside(er.message);
-        else if (rc != KC_EMALFORMED)
+            walk_mechanisms(&er.mechanisms, NULL);
+            if (cmd != NP_SASL_HANDSHAKE && er.mechanisms.count != 0)
+                abort();
+        } else if (rc != KC_EMALFORMED)
             abort();
     } else {
         int rc = decode_ok(cmd, body, len, &w);

@@ -654,6 +654,7 @@ static void test_0103_unknown_api_or_version_closes_unanswered(void **state)
         {KP_API_LIST_OFFSETS, 10},    /* Kafka 4.0's, not 3.9's: the codec knows it */
         {KP_API_FETCH, 3},            /* the v0/v1 message formats: gone in Kafka 4.0 */
         {KP_API_OFFSET_COMMIT, 1},    /* below Kafka 4.0's floor, and no client needs it */
+        {KP_API_DELETE_GROUPS, 0},    /* the same (KIP-896) */
         {KP_API_FETCH, 18},
         {1000, 0},                    /* no such API */
     };

@@ -239,7 +239,8 @@ void part__dying_close(struct part_registry *reg)
     struct part_topic *t = reg->dying, *next;
     for (; t; t = next) {
         next = t->dying_next;
-        part__topic_free(t); /* closes its logs; the marker finishes it at the next open */
+        part__topic_forget(t); /* the store closed its logs; the marker finishes it at the
+                                  next open */
     }
     reg->dying = NULL;
 }

@@ -3,7 +3,7 @@
  *
  *   payments~      "partitions=5"      1. the creation marker, with the NEW count (durable)
  *   payments-3/    payments-4/         2. the new directories, fsynced, with the topic's id
- *                                      3. their logs opened
+ *                                      3. their logs added to the store
  *   t->logs  = [0 1 2 3 4]             4. published: the new array first, then the count
  *   t->partitions = 5
  *   (payments~ unlinked, fsync)        5. the growth is complete
@@ -36,27 +36,18 @@
 #include "kc_log.h"
 #include "part_int.h"
 
-/* Open the logs of partitions [from, to) into logs[]; on failure close what was opened. */
-static int open_new(struct part_registry *reg, struct part_topic *t, struct alog **logs,
-                    int32_t from, int32_t to)
+/* Add the logs of partitions [from, to) to the store, into logs[] (handles: no I/O), with
+ * the topic's settings as partition 0 has them (its configs); on failure none is left. */
+static int add_new(struct part_registry *reg, struct part_topic *t, struct alog **logs,
+                   int32_t from, int32_t to)
 {
-    char path[PATH_MAX];
-    struct alog_config lc; /* the topic's settings (its configs), as partition 0 has them */
+    struct alog_config lc;
     int rc = 0;
-    int32_t p = from;
     alog_get_config(t->logs[0], &lc);
-    for (; rc == 0 && p < to; p++) {
+    for (int32_t p = from; rc == 0 && p < to; p++)
         rc = part__topic_id_write(reg, t, p);
-        if (rc == 0)
-            rc = part__partition_path(reg, t->name, t->name_len, p, path, sizeof(path));
-        if (rc == 0)
-            rc = alog_open(&logs[p], path, &lc, reg->cfg.flusher);
-    }
-    if (rc) {
-        for (int32_t q = from; q < to; q++)
-            if (logs[q])
-                (void)alog_close(logs[q]); /* empty, never published: nothing to lose */
-    }
+    if (rc == 0)
+        rc = part__logs_add(reg, t, logs, from, to, &lc, true); /* empty directories */
     return rc;
 }
 
@@ -94,7 +85,7 @@ static int grow_on_disk(struct part_registry *reg, struct part_topic *t, int32_t
     if (rc == 0)
         rc = kc_fsync_dir(reg->dir);
     if (rc == 0)
-        rc = open_new(reg, t, logs, old, n); /* 3 */
+        rc = add_new(reg, t, logs, old, n); /* 3 */
     if (rc)
         grow_rollback(reg, t, old, n, marker);
     return rc;

@@ -47,8 +47,8 @@ static int count_like(const char *dir, const char *s)
     assert_non_null(d);
     int n = 0;
     struct dirent *de;
-    while ((de = readdir(d)) != NULL)
-        n += strstr(de->d_name, s) != NULL;
+    while ((de = readdir(d)) != NULL) /* the store's checkpoints are no topic's */
+        n += strstr(de->d_name, s) != NULL && !alog_store_owns(de->d_name);
     closedir(d);
     return n;
 }
@@ -240,7 +240,7 @@ static void test_admin_grow_publishes_and_survives_reopen(void **state)
     append_one(part_topic_log(t, 0));
     assert_int_equal(part_topic_grow(reg, t, 2), -EINVAL);
     assert_int_equal(part_topic_grow(reg, t, 1), -EINVAL);
-    assert_int_equal(part_topic_grow(reg, t, 100000), KC_ETOOLARGE);
+    assert_int_equal(part_topic_grow(reg, t, PART_MAX_PARTITIONS + 1), KC_ETOOLARGE);
     assert_int_equal(part_topic_grow(reg, t, 5), 0);
     assert_int_equal(part_topic_partitions(t), 5);
     assert_non_null(part_topic_log(t, 4));

@@ -20,7 +20,9 @@
  * ssl.keystore.location (private key and certificate chain in one PEM file),
  * ssl.key.password, ssl.truststore.type=PEM, ssl.truststore.location,
  * ssl.client.auth=none|requested|required, ssl.enabled.protocols (TLSv1.2, TLSv1.3 only),
- * ssl.cipher.suites (IANA names), ssl.endpoint.identification.algorithm (clients).
+ * ssl.cipher.suites (IANA names), ssl.endpoint.identification.algorithm (clients), and
+ * librdkafka's ssl.certificate.location / ssl.key.location (a client's certificate and key
+ * in two files).
  *
  * Rules:
  *  - Every call is non-blocking. A call that returns 0 (or -EAGAIN where it returns a
@@ -66,6 +68,11 @@ struct zc_tls_config {
     const char *cipher_suites;           /* ssl.cipher.suites: IANA names; NULL: OpenSSL's list */
     const char *endpoint_identification; /* ssl.endpoint.identification.algorithm: "https"
                                           * (default: check the server's name) or "" */
+    /* librdkafka's client names, for a certificate and its key in two PEM files (what
+     * openssl and most CAs hand out) instead of one keystore: */
+    const char *certificate_location; /* ssl.certificate.location: certificate + chain */
+    const char *key_location;         /* ssl.key.location: its private key (NULL: in the
+                                       * certificate's file) */
     bool no_ktls; /* not a Kafka setting: never try kernel TLS (benchmarks, tests) */
 };
 

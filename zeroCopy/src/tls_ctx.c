@@ -57,6 +57,8 @@ static const struct {
     {"ssl.cipher.suites", offsetof(struct zc_tls_config, cipher_suites)},
     {"ssl.endpoint.identification.algorithm",
      offsetof(struct zc_tls_config, endpoint_identification)},
+    {"ssl.certificate.location", offsetof(struct zc_tls_config, certificate_location)},
+    {"ssl.key.location", offsetof(struct zc_tls_config, key_location)},
 };
 
 int zc_tls_config_set(struct zc_tls_config *cfg, const char *key, const char *value)
@@ -160,9 +162,13 @@ static int key_password_cb(char *buf, int size, int rwflag, void *arg)
     return n;
 }
 
-/* ssl.keystore.*: the key and the chain from one PEM file. */
+/* ssl.keystore.*: the key and the chain from one PEM file; or (librdkafka's names) the
+ * chain from ssl.certificate.location and the key from ssl.key.location. */
 static int load_keystore(SSL_CTX *ctx, const struct zc_tls_config *c, char *err, size_t cap)
 {
+    const char *chain = c->keystore_location ? c->keystore_location : c->certificate_location;
+    const char *key = c->keystore_location || !c->key_location ? chain : c->key_location;
+    const char *what = c->keystore_location ? "ssl.keystore.location" : "ssl.certificate.location";
     if (c->keystore_type && strcasecmp(c->keystore_type, "PEM") != 0)
         return fail(err, cap, "ssl.keystore.type %s is not supported (only PEM)", c->keystore_type);
     if (c->keystore_password)
@@ -172,14 +178,13 @@ static int load_keystore(SSL_CTX *ctx, const struct zc_tls_config *c, char *err,
     SSL_CTX_set_default_passwd_cb(ctx, key_password_cb);
     SSL_CTX_set_default_passwd_cb_userdata(ctx, (void *)c->key_password);
     int rc = 0;
-    if (SSL_CTX_use_certificate_chain_file(ctx, c->keystore_location) != 1)
-        rc = fail(err, cap, "ssl.keystore.location %s: no certificate chain", c->keystore_location);
-    else if (SSL_CTX_use_PrivateKey_file(ctx, c->keystore_location, SSL_FILETYPE_PEM) != 1)
-        rc = fail(err, cap, "ssl.keystore.location %s: cannot read the private key",
-                  c->keystore_location);
+    if (SSL_CTX_use_certificate_chain_file(ctx, chain) != 1)
+        rc = fail(err, cap, "%s %s: no certificate chain", what, chain);
+    else if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1)
+        rc = fail(err, cap, "%s %s: cannot read the private key",
+                  key == chain ? what : "ssl.key.location", key);
     else if (SSL_CTX_check_private_key(ctx) != 1)
-        rc = fail(err, cap, "ssl.keystore.location %s: the key does not match the certificate",
-                  c->keystore_location);
+        rc = fail(err, cap, "%s %s: the key does not match the certificate", what, chain);
     /* the password is needed only to load the key: drop the pointer to it */
     SSL_CTX_set_default_passwd_cb_userdata(ctx, NULL);
     return rc;
@@ -232,7 +237,7 @@ static int build(SSL_CTX *ctx, const struct zc_tls_config *c, bool server, char 
         rc = set_ciphers(ctx, c->cipher_suites, err, cap);
     if (rc == 0 && server && !c->keystore_location)
         rc = fail(err, cap, "a TLS listener needs ssl.keystore.location");
-    if (rc == 0 && c->keystore_location)
+    if (rc == 0 && (c->keystore_location || c->certificate_location))
         rc = load_keystore(ctx, c, err, cap);
     if (rc == 0)
         rc = load_truststore(ctx, c, server, err, cap);

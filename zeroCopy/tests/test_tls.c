@@ -289,6 +289,41 @@ static void test_tls_mutual_auth_gives_subject_and_refuses_others(void **state)
     zc_tls_ctx_free(rogue);
 }
 
+/* librdkafka's ssl.certificate.location + ssl.key.location: a client certificate and its
+ * key in two files work like one keystore; a key that is not the certificate's is refused. */
+static void test_tls_client_cert_and_key_in_two_files(void **state)
+{
+    struct fx *fx = *state;
+    struct zc_tls_ctx *sctx = tls_fx_server(fx->dir, "required"), *cctx;
+    char err[256];
+    struct zc_tls_config cfg = {0};
+    assert_int_equal(
+        zc_tls_config_set(&cfg, "ssl.truststore.location", tls_fx_path(fx->dir, "ca.pem")), 0);
+    assert_int_equal(
+        zc_tls_config_set(&cfg, "ssl.certificate.location", tls_fx_path(fx->dir, "client.crt")), 0);
+    assert_int_equal(
+        zc_tls_config_set(&cfg, "ssl.key.location", tls_fx_path(fx->dir, "client.key")), 0);
+    assert_int_equal(zc_tls_ctx_new(&cfg, false, &cctx, err, sizeof(err)), 0);
+    struct pair p;
+    pair_open(&p, sctx, cctx, "localhost");
+    assert_int_equal(p.src, 1);
+    assert_int_equal(p.crc, 1);
+    uint8_t *der;
+    size_t len;
+    assert_int_equal(zc_tls_peer_subject(p.s, &der, &len), 0); /* alice's certificate */
+    free(der);
+    pair_close(&p);
+    zc_tls_ctx_free(cctx);
+    cfg.key_location = tls_fx_path(fx->dir, "server.key"); /* someone else's key */
+    assert_int_equal(zc_tls_ctx_new(&cfg, false, &cctx, err, sizeof(err)), -EINVAL);
+    if (!strstr(err, "does not match") && !strstr(err, "key values mismatch"))
+        fail_msg("a mismatched key: %s", err);
+    cfg.key_location = tls_fx_path(fx->dir, "no-such.key");
+    assert_int_equal(zc_tls_ctx_new(&cfg, false, &cctx, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "ssl.key.location"));
+    zc_tls_ctx_free(sctx);
+}
+
 /* The client refuses an expired certificate, one from another CA, and a wrong name
  * (unless ssl.endpoint.identification.algorithm is empty). */
 static void test_tls_client_refuses_bad_server_certificates(void **state)
@@ -574,6 +609,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_tls_handshake_tls13_and_tls12_carry_data, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_tls_client_cert_and_key_in_two_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tls_mutual_auth_gives_subject_and_refuses_others,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_tls_client_refuses_bad_server_certificates, setup,

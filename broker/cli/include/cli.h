@@ -15,7 +15,13 @@
  *
  * Exit status (one-shot mode, and `kafka_cli < script`):
  *   0 success, 1 the broker answered with an error, 2 bad usage, 3 the broker could not be
- *   reached or the connection failed.
+ *   reached or the connection failed, 4 the connection could not be secured or
+ *   authenticated (a TLS handshake or a SASL exchange failed).
+ *
+ * Security (src/security.c): --tls-ca/--tls-cert/--tls-key for the broker's TLS listeners,
+ * --sasl-mechanism/--sasl-username and a password from a file or the environment for its
+ * SASL listeners. Every connection (the command's, each load-test producer's) is opened
+ * the same way: TCP, then TLS, then SASL.
  *
  * Output formats (stdout, one line per item, stable for scripts):
  *   create         topic=<t> partitions=<n>
@@ -47,6 +53,7 @@ enum cli_status {
     CLI_EBROKER = 1, /* the broker answered with an error */
     CLI_EUSAGE = 2,  /* the command line was wrong */
     CLI_ENET = 3,    /* could not reach the broker, or the connection broke */
+    CLI_EAUTH = 4,   /* TLS or SASL refused: the certificate, the credentials */
 };
 
 /* ---- words ----------------------------------------------------------------------------- */
@@ -97,6 +104,22 @@ void cli_print_record(FILE *f, int64_t offset, const uint8_t *value, int32_t len
 
 /* ---- commands -------------------------------------------------------------------------- */
 
+#define CLI_PASSWORD_ENV "KAFKA_CLI_SASL_PASSWORD"
+
+struct zc_tls_ctx;
+
+/* The options that secure a connection (kafka_cli's global options; strings are argv's). */
+struct cli_security {
+    const char *tls_ca;             /* --tls-ca: TLS on, the broker checked against it */
+    const char *tls_cert;           /* --tls-cert: our certificate (mutual TLS) */
+    const char *tls_key;            /* --tls-key: its key (NULL: in tls_cert's file) */
+    const char *sasl_mechanism;     /* --sasl-mechanism: PLAIN, SCRAM-SHA-256, -512 */
+    const char *sasl_username;      /* --sasl-username */
+    const char *sasl_password_file; /* --sasl-password-file */
+    char *sasl_password;            /* read by cli_security_init; wiped by cli_fini */
+    struct zc_tls_ctx *tls;         /* made by cli_security_init from tls_* */
+};
+
 struct cli {
     char addr[256];  /* host:port of the broker */
     int timeout_ms;  /* for every network wait */
@@ -105,10 +128,17 @@ struct cli {
     bool interactive; /* the REPL: errors do not end the program */
     FILE *out;       /* results */
     FILE *err;       /* errors, progress */
+    struct cli_security sec;
 };
 
 void cli_init(struct cli *cli, const char *addr, FILE *out, FILE *err);
+/* Disconnect, and wipe and free the security state. */
 void cli_fini(struct cli *cli);
+/* After filling cli->sec's options: check them, read the password (file, else
+ * $KAFKA_CLI_SASL_PASSWORD), make the TLS context. CLI_OK, or CLI_EUSAGE with the reason
+ * printed on cli->err. */
+int cli_security_init(struct cli *cli);
+void cli_security_fini(struct cli *cli);
 
 /* Run one command line already split into words (argv[0] is the code or name). */
 int cli_run(struct cli *cli, int argc, char **argv);

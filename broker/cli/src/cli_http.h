@@ -27,13 +27,15 @@ struct cli_http_resp {
 };
 
 /*
- * GET path from addr ("host:port", "[v6]:port"; no port: 9644) within timeout_ms.
+ * GET path from addr ("host:port", "[v6]:port"; no port: 9644) within timeout_ms, with
+ * "Authorization: Basic" for user/password when user is not NULL (metrics.basic.auth).
  * Returns 0 with *resp filled (free with cli__http_resp_free) whatever the status;
  * -errno for the network (-ECONNREFUSED, -ETIMEDOUT, -ECONNRESET), -EINVAL for a bad
- * address, KC_EMALFORMED for an answer that is not HTTP, KC_ETOOLARGE past max_body.
+ * address or credentials too long, KC_EMALFORMED for an answer that is not HTTP,
+ * KC_ETOOLARGE past max_body. The request's copy of the credentials is wiped.
  */
 int cli__http_get(const char *addr, const char *path, int timeout_ms, size_t max_body,
-                  struct cli_http_resp *resp);
+                  const char *user, const char *password, struct cli_http_resp *resp);
 void cli__http_resp_free(struct cli_http_resp *resp);
 
 /* ---- top: the view -------------------------------------------------------------------- */

@@ -21,6 +21,12 @@ const struct cli_cmd *cli__find(const char *word);
 
 /* Connect if not connected; prints the failure. A cli_status. */
 int cli__connect(struct cli *cli);
+/* Close the connection (the next command reconnects); the security state stays. */
+void cli__disconnect(struct cli *cli);
+/* Open c to cli->addr the way cli->sec says: TCP, TLS, SASL (security.c). A cli_status,
+ * with why it failed in err[cap]; close c either way when done. Reads cli only: the load
+ * test's threads call it concurrently. */
+int cli__open(const struct cli *cli, struct np_client *c, char *err, size_t cap);
 /* Print a client return code as an error line; a cli_status (network errors disconnect). */
 int cli__report(struct cli *cli, int rc);
 /* Print why (if any) and the command's synopsis; returns CLI_EUSAGE. */

@@ -26,23 +26,29 @@ void cli_init(struct cli *cli, const char *addr, FILE *out, FILE *err)
     cli->err = err;
 }
 
-void cli_fini(struct cli *cli)
+void cli__disconnect(struct cli *cli)
 {
     if (cli->connected)
         np_client_close(&cli->client);
     cli->connected = false;
 }
 
+void cli_fini(struct cli *cli)
+{
+    cli__disconnect(cli);
+    cli_security_fini(cli);
+}
+
 int cli__connect(struct cli *cli)
 {
+    char why[768];
     if (cli->connected)
         return CLI_OK;
-    int rc = np_client_connect(&cli->client, cli->addr, cli->timeout_ms);
+    int rc = cli__open(cli, &cli->client, why, sizeof(why));
     if (rc) {
-        fprintf(cli->err, "error: cannot reach the broker at %s: %s\n", cli->addr,
-                np_strerror(rc));
+        fprintf(cli->err, "error: %s\n", why);
         np_client_close(&cli->client);
-        return CLI_ENET;
+        return rc;
     }
     cli->connected = true;
     return CLI_OK;
@@ -54,11 +60,28 @@ int cli__report(struct cli *cli, int rc)
         return CLI_OK;
     if (np_is_err(rc)) {
         const char *msg = cli->client.errmsg[0] ? cli->client.errmsg : np_strerror(rc);
-        fprintf(cli->err, "error: %s: %s\n", np_error_name(np_err_code(rc)), msg);
-        return CLI_EBROKER;
+        bool no_sasl = rc == NP_ERR(NP_E_ILLEGAL_SASL_STATE) && !cli->sec.sasl_mechanism;
+        fprintf(cli->err, "error: %s: %s%s\n", np_error_name(np_err_code(rc)), msg,
+                no_sasl ? " (kafka_cli: give --sasl-mechanism and --sasl-username)" : "");
+        if (no_sasl)
+            cli__disconnect(cli); /* the broker closes it */
+        return no_sasl ? CLI_EAUTH : CLI_EBROKER;
     }
-    fprintf(cli->err, "error: connection to %s failed: %s\n", cli->addr, np_strerror(rc));
-    cli_fini(cli); /* the stream is no longer trustworthy: reconnect next time */
+    /* TLS 1.3 tells a client that the broker refused its certificate only after the
+     * handshake: as an alert (or a closed connection) instead of the first answer. */
+    bool tls_refused = cli->client.tls && !cli->client.got_frame &&
+                       (rc == -EPROTO || rc == -ECONNRESET);
+    /* -EPROTO: the client said why (a TLS alert; a TLS answer to a plaintext request) */
+    fprintf(cli->err, "error: connection to %s failed: %s%s\n", cli->addr,
+            rc == -EPROTO && cli->client.errmsg[0] ? cli->client.errmsg : np_strerror(rc),
+            tls_refused ? " (before any answer: did the broker refuse our certificate?)"
+            : rc == -ECONNRESET && !cli->sec.tls ? " (if it is a TLS listener, give --tls-ca)"
+                                                 : "");
+    if (tls_refused) {
+        cli__disconnect(cli);
+        return CLI_EAUTH;
+    }
+    cli__disconnect(cli); /* the stream is no longer trustworthy: reconnect next time */
     return CLI_ENET;
 }
 

@@ -153,10 +153,30 @@ static int read_answer(int fd, size_t max_body, int64_t deadline, struct cli_htt
     return 0;
 }
 
-int cli__http_get(const char *addr, const char *path, int timeout_ms, size_t max_body,
-                  struct cli_http_resp *resp)
+/* "Authorization: Basic <base64(user:password)>\r\n" into out[cap] (or "" without a
+ * user): 0, or -EINVAL when it does not fit. */
+static int basic_auth_header(const char *user, const char *password, char *out, size_t cap)
 {
-    char host[256], port[16], req[1024], hostport[300];
+    char plain[1024];
+    out[0] = '\0';
+    if (!user)
+        return 0;
+    int n = snprintf(plain, sizeof(plain), "%s:%s", user, password ? password : "");
+    int rc = -EINVAL;
+    if (n > 0 && (size_t)n < sizeof(plain) && 4 * (((size_t)n + 2) / 3) + 40 < cap) {
+        size_t at = (size_t)snprintf(out, cap, "Authorization: Basic ");
+        at += hp_base64_encode((const uint8_t *)plain, (size_t)n, out + at);
+        snprintf(out + at, cap - at, "\r\n");
+        rc = 0;
+    }
+    explicit_bzero(plain, sizeof(plain));
+    return rc;
+}
+
+int cli__http_get(const char *addr, const char *path, int timeout_ms, size_t max_body,
+                  const char *user, const char *password, struct cli_http_resp *resp)
+{
+    char host[256], port[16], req[4096], hostport[300], auth[1600];
     int64_t deadline = kc_mono_ms() + timeout_ms;
     int rc = np_client_parse_addr(addr, host, sizeof(host), port, sizeof(port));
     if (rc)
@@ -164,20 +184,22 @@ int cli__http_get(const char *addr, const char *path, int timeout_ms, size_t max
     if (!strchr(addr[0] == '[' ? strchr(addr, ']') : addr, ':'))
         snprintf(port, sizeof(port), "%s", CLI_METRICS_PORT); /* not the native 9092 */
     snprintf(hostport, sizeof(hostport), strchr(host, ':') ? "[%s]:%s" : "%s:%s", host, port);
+    if ((rc = basic_auth_header(user, password, auth, sizeof(auth))) != 0)
+        return rc;
     int n = snprintf(req, sizeof(req),
-                     "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: kafka_cli/%s\r\n"
+                     "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: kafka_cli/%s\r\n%s"
                      "Accept: text/plain;version=0.0.4\r\nConnection: close\r\n\r\n",
-                     path, hostport, CLI_VERSION);
-    if (n < 0 || (size_t)n >= sizeof(req))
-        return -EINVAL;
-    int fd = connect_to(host, port, deadline);
-    if (fd < 0)
-        return fd;
-    rc = send_all(fd, req, (size_t)n, deadline);
-    if (rc == 0)
-        rc = read_answer(fd, max_body, deadline, resp);
-    close(fd);
-    return rc;
+                     path, hostport, CLI_VERSION, auth);
+    explicit_bzero(auth, sizeof(auth));
+    int fd = n < 0 || (size_t)n >= sizeof(req) ? -EINVAL : connect_to(host, port, deadline);
+    if (fd >= 0) {
+        rc = send_all(fd, req, (size_t)n, deadline);
+        if (rc == 0)
+            rc = read_answer(fd, max_body, deadline, resp);
+        close(fd);
+    }
+    explicit_bzero(req, sizeof(req));
+    return fd < 0 ? fd : rc;
 }
 
 void cli__http_resp_free(struct cli_http_resp *resp)

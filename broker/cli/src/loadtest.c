@@ -218,9 +218,15 @@ int lt__producer_init(struct lt_shared *sh, struct lt_producer *pr, int id)
     for (int32_t i = 0; i < o->size; i++)
         pr->value[i] = lt_pattern((size_t)i);
     kc_batch_builder_init(&pr->builder, NULL, 0);
-    int rc = np_client_connect(&pr->client, sh->addr, sh->timeout_ms);
-    if (rc)
-        return lt_fail(pr, rc, "connecting");
+    char why[768];
+    int st = cli__open(sh->cli, &pr->client, why, sizeof(why)); /* TCP, TLS, SASL */
+    if (st != CLI_OK) {
+        np_client_close(&pr->client);
+        snprintf(pr->err, sizeof(pr->err), "producer %d: %.380s", id, why);
+        pr->rc = st == CLI_EAUTH ? -EACCES : -ECONNREFUSED;
+        atomic_store(&sh->abort, true);
+        return pr->rc;
+    }
     pr->connected = true;
     return 0;
 }

@@ -14,8 +14,7 @@
 /* What every producer reads (immutable once started) and the counters they all bump. */
 struct lt_shared {
     const struct cli_loadtest_opts *o;
-    const char *addr;
-    int timeout_ms;
+    const struct cli *cli;    /* the address, timeout and security every connection uses */
     uint32_t run_id;          /* stamped in every value: --verify ignores other runs */
     pthread_mutex_t mu;       /* with cv: the start signal */
     pthread_cond_t cv;

@@ -280,7 +280,7 @@ static int lt_report_failures(struct cli *cli, struct lt_producer *prs, int n)
         if (prs[i].rc == 0 || prs[i].rc == -ECANCELED)
             continue;
         fprintf(cli->err, "error: %s\n", prs[i].err);
-        int s = np_is_err(prs[i].rc) ? CLI_EBROKER : CLI_ENET;
+        int s = np_is_err(prs[i].rc) ? CLI_EBROKER : prs[i].rc == -EACCES ? CLI_EAUTH : CLI_ENET;
         status = KC_MAX(status, s);
     }
     return status;
@@ -289,7 +289,7 @@ static int lt_report_failures(struct cli *cli, struct lt_producer *prs, int n)
 int cli_loadtest(struct cli *cli, const struct cli_loadtest_opts *o,
                  struct cli_loadtest_result *res)
 {
-    struct lt_shared sh = {.o = o, .addr = cli->addr, .timeout_ms = cli->timeout_ms};
+    struct lt_shared sh = {.o = o, .cli = cli};
     int64_t *starts = NULL;
     int32_t nparts = 0;
     int rc = lt_check_opts(cli, o);

@@ -78,7 +78,7 @@ static void repl_banner(struct cli *cli)
     if (cli__connect(cli) == CLI_OK && np_client_ping(&cli->client, NULL, -1) == 0)
         return;
     fprintf(cli->err, "(the broker is not answering yet; each command will try again)\n");
-    cli_fini(cli);
+    cli__disconnect(cli);
 }
 
 int cli_repl(struct cli *cli)

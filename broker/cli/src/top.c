@@ -234,13 +234,19 @@ static int scrape(struct cli *cli, const char *addr, struct hp_scrape *s)
 {
     struct cli_http_resp resp;
     char why[256];
-    int rc = cli__http_get(addr, "/metrics", cli->timeout_ms, CLI_HTTP_MAX_BODY, &resp);
+    /* metrics.basic.auth: the same user as the SASL options, when they are given */
+    const char *user = cli->sec.sasl_password ? cli->sec.sasl_username : NULL;
+    int rc = cli__http_get(addr, "/metrics", cli->timeout_ms, CLI_HTTP_MAX_BODY, user,
+                           cli->sec.sasl_password, &resp);
     if (rc) {
         fprintf(cli->err, "error: GET http://%s/metrics: %s\n", addr, kc_strerror(rc));
         return CLI_ENET;
     }
     if (resp.status != 200) {
-        fprintf(cli->err, "error: GET http://%s/metrics: status %d\n", addr, resp.status);
+        fprintf(cli->err, "error: GET http://%s/metrics: status %d%s\n", addr, resp.status,
+                resp.status != 401 ? ""
+                : user ? " (the broker refused these credentials)"
+                       : " (metrics.basic.auth: give --sasl-username and a password)");
         cli__http_resp_free(&resp);
         return CLI_EBROKER;
     }

@@ -85,8 +85,10 @@ struct brk_adapter {
      */
     int (*claim)(const uint8_t *p, size_t len);
     /*
-     * Is a whole request at the start of p[0..len)? 0 with *frame_len set; KC_ENEEDMORE;
-     * any other negative: the stream is unusable. The adapter may first queue an answer (a
+     * Is a whole request at the start of p[0..len)? 0 with *frame_len set; KC_ENEEDMORE,
+     * with *frame_len the request's whole size once its size field has arrived and been
+     * checked (the core then makes room for exactly that, queued.max.request.bytes
+     * permitting), or left 0; any other negative: the stream is unusable. The adapter may first queue an answer (a
      * "request too large" error, say); the connection then sends what is queued and closes.
      */
     int (*frame)(struct brk_conn *c, const uint8_t *p, size_t len, size_t *frame_len);
@@ -162,8 +164,8 @@ void brk_conn_close_failed_auth(struct brk_conn *c);
 /* The SASL mechanisms enabled (sasl.enabled.mechanisms), into names[0..cap); their count. */
 int brk_sasl_mechanisms(const struct brk_conn *c, const char **names, int cap);
 /* Start c's one exchange with mechanism mech[0..len). 0; KC_EUNSUPPORTED (not a mechanism
- * enabled here: Kafka's UNSUPPORTED_SASL_MECHANISM); -EPROTO (an exchange already started
- * or done: ILLEGAL_SASL_STATE); -ENOMEM. */
+ * enabled here: Kafka's UNSUPPORTED_SASL_MECHANISM); -EPROTO (not a SASL listener, or an
+ * exchange already started or done: ILLEGAL_SASL_STATE); -ENOMEM. */
 int brk_sasl_begin(struct brk_conn *c, const char *mech, size_t len);
 /* Feed the client's next message. 0 (continue: send *out), 1 (done: send *out, possibly
  * empty; c is authenticated and has its principal), < 0 failed: answer with
@@ -177,6 +179,11 @@ int brk_sasl_step(struct brk_conn *c, const uint8_t *in, size_t len, const uint8
  * name[0..len))? Always true without authorizer.class.name. A denial is logged. Any
  * thread that owns c. */
 bool brk_authorize(const struct brk_conn *c, int op, int type, const char *name, size_t len);
+/* The same decision, without the log line: for filtering a list, where a denial is the
+ * expected case (Metadata hiding topics; trying CLUSTER before TOPIC), as Kafka's
+ * filterByAuthorized and logIfDenied = false. */
+bool brk_authorize_quiet(const struct brk_conn *c, int op, int type, const char *name,
+                         size_t len);
 
 /* ---- answers, in order ------------------------------------------------------------------- */
 

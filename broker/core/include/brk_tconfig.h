@@ -19,11 +19,14 @@
  * change nothing on one node: min.insync.replicas, unclean.leader.election.enable, ...):
  *   retention.ms, retention.bytes, segment.bytes, segment.ms, max.message.bytes
  *                              -> the partition logs (alog_set_config), live
- *   cleanup.policy             without "delete", retention leaves the topic alone (the
- *                              cleaner, for "compact", is the storage engine's)
+ *   cleanup.policy             -> the logs' cleanup_policy, live: without "delete",
+ *                              retention leaves the topic alone; with "compact", the
+ *                              store's cleaner threads compact it (appendLog README)
+ *   min.compaction.lag.ms, max.compaction.lag.ms, delete.retention.ms
+ *                              -> the cleaner's bounds for the topic's logs, live
  *   message.timestamp.type     LogAppendTime: the broker stamps each batch's max
  *                              timestamp when it appends it (core/src/produce.c)
- *   compression.type, min.compaction.lag.ms   stored and reported
+ *   compression.type           stored and reported
  *
  * Pure functions over caller memory; any thread.
  */

@@ -130,7 +130,8 @@ bool brk_conn_must_authenticate(const struct brk_conn *c)
     return brk_secproto_sasl(c->lst->proto) && !c->authenticated;
 }
 
-bool brk_authorize(const struct brk_conn *c, int op, int type, const char *name, size_t len)
+static bool authorize(const struct brk_conn *c, int op, int type, const char *name, size_t len,
+                      bool log_denial)
 {
     struct sec_authorizer *a = c->srv->authz;
     enum sec_authz_rule rule;
@@ -138,11 +139,22 @@ bool brk_authorize(const struct brk_conn *c, int op, int type, const char *name,
         return true; /* no authorizer.class.name: everyone may do everything, as Kafka */
     bool ok = sec_authorize(a, brk_conn_principal(c), c->host, (enum sec_acl_op)op,
                             (enum sec_resource_type)type, name, len, &rule) == SEC_AUTHZ_ALLOWED;
-    if (!ok) /* Kafka's authorizer logs denials; the name is the client's, bounded */
+    if (!ok && log_denial) /* Kafka's authorizer logs denials; the name is the client's, bounded */
         kc_log_info("%s: %s denied %s on %s %.*s (%s)", c->peer, brk_conn_principal(c),
                     sec_acl_op_name(op), sec_resource_type_name(type), (int)KC_MIN(len, 255),
                     name, sec_authz_rule_name(rule));
     return ok;
+}
+
+bool brk_authorize(const struct brk_conn *c, int op, int type, const char *name, size_t len)
+{
+    return authorize(c, op, type, name, len, true);
+}
+
+bool brk_authorize_quiet(const struct brk_conn *c, int op, int type, const char *name,
+                         size_t len)
+{
+    return authorize(c, op, type, name, len, false);
 }
 
 struct sec_authorizer *brk_server_authorizer(const struct brk_server *srv)
@@ -179,8 +191,9 @@ int brk_sasl_begin(struct brk_conn *c, const char *mech, size_t len)
 {
     char name[32];
     enum sec_sasl_mech m;
-    if (c->authenticated || c->sasl)
-        return -EPROTO; /* one exchange per connection (no re-authentication here) */
+    if (!brk_secproto_sasl(c->lst->proto) || c->authenticated || c->sasl)
+        return -EPROTO; /* not a SASL listener (Kafka: ILLEGAL_SASL_STATE), or a second
+                         * exchange (no re-authentication here) */
     if (len >= sizeof(name))
         return KC_EUNSUPPORTED;
     memcpy(name, mech, len);

@@ -440,6 +440,18 @@ void brk_tcfg_log_config(const struct brk_config *bc, const struct brk_tcfg *c,
     out->max_batch_bytes = (uint32_t)KC_MAX(max, 61);
     if (out->retention_bytes < -1)
         out->retention_bytes = -1; /* Kafka: any negative value means no limit */
+    /* Compaction: the store's cleaner threads take a log whose policy has compact. */
+    struct brk_tcfg_entry e;
+    const char *v = effective(bc, c, brk_tcfg_find("cleanup.policy", 14), &e);
+    unsigned policy = (v && strstr(v, "compact") ? ALOG_CLEANUP_COMPACT : 0) |
+                      (v && strstr(v, "delete") ? ALOG_CLEANUP_DELETE : 0);
+    out->cleanup_policy = policy ? policy : ALOG_CLEANUP_DELETE; /* "": as before (KIP-1030
+                                                                    would keep everything) */
+    out->min_compaction_lag_ms =
+        number(bc, c, "min.compaction.lag.ms", out->min_compaction_lag_ms);
+    out->max_compaction_lag_ms =
+        KC_MAX(number(bc, c, "max.compaction.lag.ms", out->max_compaction_lag_ms), 1);
+    out->delete_retention_ms = number(bc, c, "delete.retention.ms", out->delete_retention_ms);
 }
 
 bool brk_tcfg_retention_deletes(const struct brk_config *bc, const struct brk_tcfg *c)

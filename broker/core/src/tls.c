@@ -60,7 +60,16 @@ int brk__tls_handshake(struct brk_conn *c)
     if (rc < 0) {
         /* Kafka's words; the reason says why (a plaintext client, a bad certificate...). */
         kc_log_info("%s: SSL handshake failed: %s", c->peer, zc_tls_error(c->tls));
-        brk__conn_kill(c, "TLS handshake failed");
+        /* OpenSSL has written its alert ("unknown ca", "certificate required") to the
+         * socket. Closing now, with the client's unread bytes in our receive queue, would
+         * send a reset that can destroy that alert on its way: the client would see
+         * "connection reset" instead of why. So close as a refusal does: shut our side,
+         * read and discard until the client closes (or the linger time ends). */
+        zc_tls_free(c->tls);
+        c->tls = NULL;
+        c->handshaking = false;
+        c->tls_wait = 0;
+        c->closing = c->linger = true;
         return -1;
     }
     c->handshaking = false;

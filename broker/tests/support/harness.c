@@ -25,6 +25,8 @@
 #include "harness.h"
 #include "kc_common.h"
 #include "kc_test.h"
+#include "sec_acl.h"
+#include "zc_tls.h"
 
 const char *kb_bin(const char *name)
 {
@@ -148,9 +150,25 @@ static int line_port(const char *buf, const char *what)
     return colon ? atoi(colon + 1) : 0;
 }
 
-/* Read the child's stdout until "listening on host:port" (after "metrics on ..."): the
- * port, or -1; *metrics gets the HTTP door's port (0 if it has none). */
-static int read_port(int fd, int *metrics)
+/* The "listening on NAME://host:port (PROTO)" lines after the first, into b->more. */
+static void more_listeners(struct kb_broker *b, const char *buf)
+{
+    const char *at = buf;
+    b->nmore = 0;
+    while ((at = strstr(at, "listening on ")) != NULL && b->nmore < KB_LISTENERS_MAX) {
+        at += strlen("listening on ");
+        const char *sep = strstr(at, "://"), *nl = strchr(at, '\n');
+        if (!sep || !nl || sep > nl)
+            continue; /* the first listener's line: "listening on host:port" */
+        snprintf(b->more[b->nmore].name, sizeof(b->more[0].name), "%.*s", (int)(sep - at), at);
+        b->more[b->nmore++].port = line_port(at - strlen("listening on "), "listening on ");
+    }
+}
+
+/* Read the child's stdout until its "data in" line (the one after every "listening on"):
+ * the first listener's port, or -1; *metrics gets the HTTP door's port (0 if it has none),
+ * b->more the other listeners. */
+static int read_port(struct kb_broker *b, int fd, int *metrics)
 {
     char buf[4096];
     size_t len = 0;
@@ -165,8 +183,10 @@ static int read_port(int fd, int *metrics)
         len += (size_t)n;
         buf[len] = '\0';
         int port = line_port(buf, "listening on ");
-        if (port > 0) {
+        const char *data = strstr(buf, "data in ");
+        if (port > 0 && data && strchr(data, '\n')) {
             *metrics = line_port(buf, "metrics on http://");
+            more_listeners(b, buf);
             return port;
         }
     }
@@ -183,7 +203,7 @@ void kb_start(struct kb_broker *b, const char *const *args)
         exec_broker(b, pipefd[1], args);
     close(pipefd[1]);
     b->pid = pid;
-    b->port = read_port(pipefd[0], &b->metrics_port);
+    b->port = read_port(b, pipefd[0], &b->metrics_port);
     close(pipefd[0]); /* the broker prints nothing more that matters */
     if (b->port <= 0) {
         print_log(b);
@@ -429,6 +449,102 @@ int kb_pty_finish(struct kb_pty *p)
     return status;
 }
 
+/* ---- security ---------------------------------------------------------------------------------- */
+
+int kb_port(const struct kb_broker *b, const char *name)
+{
+    for (int i = 0; i < b->nmore; i++)
+        if (strcmp(b->more[i].name, name) == 0)
+            return b->more[i].port;
+    return 0;
+}
+
+const char *kb_addr_of(const struct kb_broker *b, const char *name)
+{
+    static char addr[64];
+    int port = kb_port(b, name);
+    if (port <= 0)
+        fail_msg("the broker has no %s listener", name);
+    snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
+    return addr;
+}
+
+void kb_certs(struct kb_broker *b)
+{
+    char cmd[2048];
+    const char *src = getenv("KC_SRC_DIR");
+    snprintf(b->certs, sizeof(b->certs), "%s/certs", b->dir);
+    assert_int_equal(kc_mkdir_p(b->certs, 0700), 0);
+    snprintf(cmd, sizeof(cmd), "%s/zeroCopy/tests/support/mkcerts.sh '%s'", src ? src : ".",
+             b->certs);
+    int status = system(cmd);
+    if (status != 0)
+        fail_msg("mkcerts.sh failed (%d): the TLS tests need the openssl CLI", status);
+}
+
+const char *kb_cert(const struct kb_broker *b, const char *name)
+{
+    static char bufs[4][700];
+    static int next;
+    char *p = bufs[next++ % 4];
+    snprintf(p, sizeof(bufs[0]), "%s/%s", b->certs, name);
+    return p;
+}
+
+void kb_add_scram(struct kb_broker *b, const char *mech, const char *user, const char *password)
+{
+    char arg[512], *out, *err;
+    snprintf(arg, sizeof(arg), "%s=[name=%s,password=%s]", mech, user, password);
+    const char *args[] = {"--data-dir", b->data, "--add-scram", arg, NULL};
+    int rc = kb_exec(b, "kafka_broker", NULL, &out, &err, args);
+    if (rc != 0)
+        fail_msg("--add-scram for %s: %s%s", user, out, err);
+    free(out);
+    free(err);
+}
+
+void kb_acl(struct kb_broker *b, const char *principal, int op, int type, int pattern,
+            const char *name, int perm)
+{
+    struct sec_authorizer *a;
+    struct sec_authorizer_config cfg = {0};
+    struct sec_acl acl = {type, pattern, name, principal, "*", op, perm};
+    struct sec_acl_result res;
+    assert_int_equal(kc_mkdir_p(b->data, 0755), 0);
+    assert_int_equal(sec_authorizer_open(b->data, &cfg, &a), 0);
+    if (sec_acl_create(a, &acl, 1, &res) != 0)
+        fail_msg("ACL refused: %s", res.error_message ? res.error_message : "?");
+    sec_authorizer_close(a);
+}
+
+struct zc_tls_ctx *kb_tls_client(const struct kb_broker *b, const char *ca, const char *cert)
+{
+    struct zc_tls_config cfg = {.truststore_location = kb_cert(b, ca),
+                                .keystore_location = cert ? kb_cert(b, cert) : NULL,
+                                .no_ktls = true};
+    struct zc_tls_ctx *ctx;
+    char err[512];
+    if (zc_tls_ctx_new(&cfg, false, &ctx, err, sizeof(err)) != 0)
+        fail_msg("client TLS context: %s", err);
+    return ctx;
+}
+
+int kb_client_sec(const struct kb_broker *b, int port, struct zc_tls_ctx *ctx, const char *mech,
+                  const char *user, const char *password, struct np_client *c)
+{
+    char addr[64];
+    (void)b;
+    snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
+    int rc = np_client_connect(c, addr, KB_WAIT_MS);
+    if (rc == 0 && ctx)
+        rc = np_client_start_tls(c, ctx, NULL);
+    if (rc == 0 && mech)
+        rc = np_client_sasl_login(c, mech, user, password);
+    if (rc)
+        np_client_close(c);
+    return rc;
+}
+
 /* ---- batches ---------------------------------------------------------------------------------- */
 
 uint8_t *kb_batch(const char *prefix, int n, size_t *len)
@@ -447,4 +563,65 @@ uint8_t *kb_batch(const char *prefix, int n, size_t *len)
     memcpy(copy, p, *len);
     kc_batch_builder_fini(&bb);
     return copy;
+}
+
+/* ---- process figures and /metrics ---------------------------------------------------------- */
+
+double kb_cpu_seconds(const struct kb_broker *b)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)b->pid);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    /* Fields after "(comm)": state is the 3rd; utime and stime the 14th and 15th. */
+    const char *p = strrchr(buf, ')');
+    assert_non_null(p);
+    unsigned long long ut = 0, st = 0;
+    assert_int_equal(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
+                            &st),
+                     2);
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+int kb_http_get(const struct kb_broker *b, const char *path, char **body)
+{
+    struct kb_broker m = *b;
+    m.port = b->metrics_port;
+    assert_true(m.port > 0);
+    int fd = kb_connect(&m);
+    char req[512];
+    int rl = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+                      path);
+    assert_true(rl > 0 && (size_t)rl < sizeof(req));
+    kb_send(fd, req, (size_t)rl);
+    size_t len = 0, cap = 1 << 16;
+    char *buf = malloc(cap);
+    assert_non_null(buf);
+    int64_t until = kc_mono_ms() + KB_WAIT_MS;
+    for (;;) { /* Connection: close - the answer ends where the stream does */
+        if (len + 1 == cap) {
+            buf = realloc(buf, cap *= 2);
+            assert_non_null(buf);
+        }
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        assert_true(kc_mono_ms() < until);
+        if (poll(&p, 1, 100) <= 0)
+            continue;
+        ssize_t n = read(fd, buf + len, cap - 1 - len);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+    }
+    close(fd);
+    buf[len] = '\0';
+    int status = 0;
+    assert_int_equal(sscanf(buf, "HTTP/1.%*d %d", &status), 1);
+    const char *start = strstr(buf, "\r\n\r\n");
+    assert_non_null(start);
+    *body = strdup(start + 4);
+    free(buf);
+    return status;
 }

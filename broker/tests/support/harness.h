@@ -22,16 +22,26 @@
 #include "np.h"
 #include "np_client.h"
 
+struct zc_tls_ctx;
+
 #define KB_WAIT_MS 30000 /* the longest any single step may take */
+
+#define KB_LISTENERS_MAX 6
 
 struct kb_broker {
     char *dir;        /* the test's directory: data/ and broker.log inside */
     char data[512];
     char log[512];
     pid_t pid;        /* 0 when not running */
-    int port;
+    int port;         /* the first listener's (whatever its security protocol) */
     char addr[64];    /* "127.0.0.1:<port>" */
     int metrics_port; /* the HTTP door's (/metrics, /health), an ephemeral one */
+    struct {
+        char name[32]; /* "PLAINTEXT", "SASL_SSL", ... as listeners= named it */
+        int port;
+    } more[KB_LISTENERS_MAX]; /* the listeners after the first, in order */
+    int nmore;
+    char certs[560];  /* kb_certs: where the test's certificates are ("" before) */
 };
 
 /* cmocka setup/teardown: *state = a struct kb_broker with a fresh directory, not started;
@@ -93,6 +103,45 @@ void kb_pty_send(struct kb_pty *p, const char *line);
 void kb_pty_expect(struct kb_pty *p, const char *s);
 /* Wait for the program to exit; its wait status. */
 int kb_pty_finish(struct kb_pty *p);
+
+/* ---- security ---------------------------------------------------------------------------- */
+
+/* The port of the listener named name (one after the first), or 0. */
+int kb_port(const struct kb_broker *b, const char *name);
+/* "127.0.0.1:<port>" of that listener (static buffer: copy it before the next call). */
+const char *kb_addr_of(const struct kb_broker *b, const char *name);
+
+/* Make the test's certificates in <dir>/certs with zeroCopy/tests/support/mkcerts.sh (the
+ * openssl CLI; no key is committed): ca.pem, server.pem (CN=localhost, SAN IP:127.0.0.1),
+ * client.pem/.crt/.key (subject O=acme, OU=eng, CN=alice), expired.pem, other-ca.pem,
+ * rogue-server.pem, rogue-client.pem. */
+void kb_certs(struct kb_broker *b);
+/* "<certs>/<name>" (static buffer, four in rotation). */
+const char *kb_cert(const struct kb_broker *b, const char *name);
+/* The Kafka principal mkcerts.sh's client certificate gives a connection. */
+#define KB_CLIENT_CERT_PRINCIPAL "User:CN=alice,OU=eng,O=acme"
+
+/* Store a SCRAM credential (mech "SCRAM-SHA-256" or "SCRAM-SHA-512") in b's data directory
+ * with kafka_broker --add-scram, before the broker starts (it must not be running). */
+void kb_add_scram(struct kb_broker *b, const char *mech, const char *user, const char *password);
+/* Add one ACL binding to b's data directory (broker not running): principal, host "*",
+ * op, resource type and pattern type, name, ALLOW or DENY (enums of sec_acl.h). */
+void kb_acl(struct kb_broker *b, const char *principal, int op, int type, int pattern,
+            const char *name, int perm);
+
+/* A native client on port, through TLS with ctx when ctx is not NULL (server name
+ * 127.0.0.1), then SASL with mech/user/password when mech is not NULL. Returns what the
+ * step that failed returned (the client is closed then), or 0. */
+int kb_client_sec(const struct kb_broker *b, int port, struct zc_tls_ctx *ctx, const char *mech,
+                  const char *user, const char *password, struct np_client *c);
+/* A client TLS context trusting <certs>/<ca> with an optional client certificate. */
+struct zc_tls_ctx *kb_tls_client(const struct kb_broker *b, const char *ca, const char *cert);
+
+/* The broker's CPU time so far (user + system), in seconds. */
+double kb_cpu_seconds(const struct kb_broker *b);
+/* GET path from the broker's HTTP door (Connection: close): the status; *body the body
+ * (malloc'ed, NUL-terminated). */
+int kb_http_get(const struct kb_broker *b, const char *path, char **body);
 
 /* Build a RecordBatch of n values "<prefix><i>" (malloc'ed). */
 uint8_t *kb_batch(const char *prefix, int n, size_t *len);

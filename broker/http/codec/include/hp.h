@@ -168,6 +168,10 @@ bool hp_list_has(struct kc_slice value, const char *token);
  * or KC_ETOOLARGE when cap is too small. out is written only on success.
  */
 int hp_base64_decode(const uint8_t *in, size_t len, uint8_t *out, size_t cap);
+/* The canonical base64 of in[0..len) into out, which must hold 4 * ((len + 2) / 3) + 1
+ * bytes; NUL-terminated. Returns the length written (without the NUL). For a client's
+ * "Authorization: Basic" (kafka_cli top). */
+size_t hp_base64_encode(const uint8_t *in, size_t len, char *out);
 
 /*
  * The credentials of "Authorization: Basic <base64(user:password)>" (RFC 7617), decoded
@@ -193,6 +197,8 @@ struct hp_response {
     bool close;               /* Connection: close (the server closes after writing) */
     bool head_only;           /* the answer to HEAD: every header, no body bytes */
     const char *allow;        /* Allow header (405), or NULL */
+    const char *www_authenticate; /* WWW-Authenticate header (401: the challenge, e.g.
+                                     'Basic realm="kafka-c"'), or NULL */
     int64_t date;             /* Date header from these Unix seconds; < 0: no Date */
 };
 

@@ -80,6 +80,25 @@ int hp_base64_decode(const uint8_t *in, size_t len, uint8_t *out, size_t cap)
     return (int)n;
 }
 
+size_t hp_base64_encode(const uint8_t *in, size_t len, char *out)
+{
+    static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t o = 0;
+    for (size_t i = 0; i < len; i += 3) {
+        uint32_t b = (uint32_t)in[i] << 16;
+        if (i + 1 < len)
+            b |= (uint32_t)in[i + 1] << 8;
+        if (i + 2 < len)
+            b |= in[i + 2];
+        out[o++] = abc[b >> 18 & 63];
+        out[o++] = abc[b >> 12 & 63];
+        out[o++] = i + 1 < len ? abc[b >> 6 & 63] : '=';
+        out[o++] = i + 2 < len ? abc[b & 63] : '=';
+    }
+    out[o] = '\0';
+    return o;
+}
+
 int hp_basic_auth(const struct hp_request *req, char *buf, size_t cap, const char **user,
                   const char **pass)
 {

@@ -108,6 +108,11 @@ void hp_write_head(struct kc_writer *w, const struct hp_response *resp)
         put(w, resp->allow);
         put(w, "\r\n");
     }
+    if (resp->www_authenticate) {
+        put(w, "WWW-Authenticate: ");
+        put(w, resp->www_authenticate);
+        put(w, "\r\n");
+    }
     if (resp->close)
         put(w, "Connection: close\r\n");
     if (resp->date >= 0)

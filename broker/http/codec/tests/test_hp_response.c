@@ -80,6 +80,33 @@ static void test_response_canned_read_back(void **state)
     assert_string_equal(hp_reason(299), "Unknown");
 }
 
+/* A 401 carries its challenge, and a client reads it back. */
+static void test_response_401_carries_the_challenge(void **state)
+{
+    (void)state;
+    struct kc_writer w;
+    struct hp_response_head h;
+    struct hp_response r = {.status = 401,
+                            .content_type = "text/plain; charset=utf-8",
+                            .body = "Unauthorized\n",
+                            .body_len = 13,
+                            .close = true,
+                            .www_authenticate = "Basic realm=\"kafka-c\"",
+                            .date = -1};
+    kc_writer_init(&w, 0);
+    hp_write_response(&w, &r);
+    int n = hp_parse_response_head(kc_writer_data(&w), kc_writer_len(&w), NULL, &h);
+    assert_true(n > 0);
+    assert_int_equal(h.status, 401);
+    assert_false(h.keep_alive);
+    const struct kc_slice *ch = hp_header_get(h.headers, h.nheaders, "www-authenticate");
+    assert_non_null(ch);
+    assert_int_equal(ch->len, 21);
+    assert_memory_equal(ch->p, "Basic realm=\"kafka-c\"", 21);
+    assert_string_equal(hp_reason(401), "Unauthorized");
+    kc_writer_fini(&w);
+}
+
 static void test_response_head_every_prefix_needs_more(void **state)
 {
     (void)state;
@@ -131,6 +158,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_response_metrics_answer_exact_bytes),
         cmocka_unit_test(test_response_canned_read_back),
+        cmocka_unit_test(test_response_401_carries_the_challenge),
         cmocka_unit_test(test_response_head_every_prefix_needs_more),
         cmocka_unit_test(test_response_head_refusals),
     };

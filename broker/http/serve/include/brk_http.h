@@ -8,6 +8,10 @@
  *                  "starting" while it opens its storage (this door is up before the
  *                  others, so a long recovery is visible) or "draining" while it stops
  *
+ * With metrics.basic.auth=true, /metrics wants "Authorization: Basic" with the name and
+ * password of a SASL user (the broker's credential store, checked as PLAIN checks them);
+ * /health stays open for probes that carry no credentials (src/auth.c).
+ *
  * It is the third adapter, and the smallest: a lesson in how little HTTP/1.1 a scrape
  * needs (broker/http/codec/README.md) and proof that the core's seam is real - it uses
  * brk_adapter.h and brk_metrics.h and nothing of the other doors.

@@ -5,7 +5,8 @@
  *   frame   hp_parse_request: need more | a whole head (its length: there is never a
  *           body) | refused -> the canned status (400, 413, 414, 431, 501, 505) with
  *           Connection: close, then a lingering close
- *   serve   route: GET/HEAD /metrics, GET/HEAD /health; another path 404; another method
+ *   serve   route: GET/HEAD /metrics (with metrics.basic.auth, only for a SASL user:
+ *           auth.c), GET/HEAD /health (always open); another path 404; another method
  *           405 (Allow: GET, HEAD); keep-alive as the request asks (HTTP/1.1: yes unless
  *           "Connection: close"; 1.0: no unless "keep-alive")
  *
@@ -116,6 +117,11 @@ static int http_serve(struct brk_conn *c, uint8_t *p, size_t len)
     bool head = req.method == HP_METHOD_HEAD;
     if (get && path_is(&req, "/metrics")) {
         brk_conn_set_api(c, HTTP_API_METRICS);
+        enum http_auth a = brk__http_authenticate(c, &req);
+        if (a != HTTP_AUTH_OK) {
+            brk__http_unauthorized(c, &req, a, close);
+            return a == HTTP_AUTH_WRONG || !close ? 0 : -ECONNABORTED; /* WRONG: delayed */
+        }
         metrics(c, &req, close);
     } else if (get && path_is(&req, "/health")) {
         brk_conn_set_api(c, HTTP_API_HEALTH);

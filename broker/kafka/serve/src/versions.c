@@ -67,6 +67,8 @@ static const struct served {
     [KP_API_HEARTBEAT] = {true, -1},
     [KP_API_LEAVE_GROUP] = {true, -1},
     [KP_API_SYNC_GROUP] = {true, -1},
+    [KP_API_DESCRIBE_GROUPS] = {true, -1},
+    [KP_API_LIST_GROUPS] = {true, -1},
     [KP_API_API_VERSIONS] = {true, -1},
     [KP_API_CREATE_TOPICS] = {true, -1},             /* 2-7: admin_topics.c */
     [KP_API_DELETE_TOPICS] = {true, -1},             /* 1-6: admin_delete.c */
@@ -75,12 +77,14 @@ static const struct served {
     [KP_API_ALTER_CONFIGS] = {true, -1},             /* 0-2 */
     [KP_API_DESCRIBE_LOG_DIRS] = {true, -1},         /* 1-4: admin_cluster.c */
     [KP_API_CREATE_PARTITIONS] = {true, -1},         /* 0-3: admin_topics.c */
+    [KP_API_DELETE_GROUPS] = {true, -1},             /* 1: v0 went in 4.0 (KIP-896) */
     [KP_API_INCREMENTAL_ALTER_CONFIGS] = {true, -1}, /* 0-1: admin_configs.c */
+    [KP_API_OFFSET_DELETE] = {true, -1},
     [KP_API_DESCRIBE_CLUSTER] = {true, -1},          /* 0-1: admin_cluster.c */
 };
 
 #define NKEYS ((int16_t)(sizeof(served) / sizeof(served[0])))
-#define NSERVED 21
+#define NSERVED 25
 
 /* Kafka 4.0's floor and 3.9's top for key, straight from kp_versions.h at compile time
  * (this runs for every request: no table search). */

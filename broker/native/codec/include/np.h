@@ -30,6 +30,9 @@
  *    space they travel as NP_ERR(code), below -2000, apart from -errno and KC_* codes;
  *    np_strerror() names all three kinds.
  *
+ * Commands 10 and 11 carry a SASL exchange (Kafka's SaslHandshake and SaslAuthenticate);
+ * src/sasl.c. Their mechanism list is walked with np_sasl_mechanisms_next, like metadata.
+ *
  * How it differs from Kafka: one small fixed header instead of Kafka's versioned request
  * headers with a client id; a version per connection-frame instead of per API; one record
  * per produce in command 1 (command 5 carries a Kafka RecordBatch v2 unchanged, which is
@@ -65,6 +68,8 @@ enum np_cmd {
     NP_METADATA = 7,
     NP_PING = 8,
     NP_INFO = 9,
+    NP_SASL_HANDSHAKE = 10,
+    NP_SASL_AUTHENTICATE = 11,
     NP_CMD_COUNT
 };
 
@@ -98,10 +103,16 @@ const char *np_cmd_name(int cmd);
     X(NP_E_UNKNOWN_COMMAND, 14, "unknown command")                                            \
     X(NP_E_UNSUPPORTED_VERSION, 15, "unsupported protocol version")                           \
     X(NP_E_REQUEST_TOO_LARGE, 16, "request frame larger than socket.request.max.bytes")       \
-    X(NP_E_STORAGE, 17, "the broker's storage failed (disk full or I/O error)")               \
+    X(NP_E_STORAGE, 17, "the broker's storage failed (disk full, I/O error, out of files)")  \
     X(NP_E_SHUTTING_DOWN, 18, "the broker is shutting down")                                  \
     X(NP_E_INVALID_REQUEST, 19, "a field is out of its allowed range")                        \
-    X(NP_E_INTERNAL_TOPIC, 20, "the topic is internal to the broker and read-only")
+    X(NP_E_INTERNAL_TOPIC, 20, "the topic is internal to the broker and read-only")          \
+    X(NP_E_TOPIC_AUTHORIZATION_FAILED, 29, "not authorized to access the topic (ACLs)")        \
+    X(NP_E_GROUP_AUTHORIZATION_FAILED, 30, "not authorized to access the group (ACLs)")        \
+    X(NP_E_CLUSTER_AUTHORIZATION_FAILED, 31, "not authorized to act on the cluster (ACLs)")    \
+    X(NP_E_UNSUPPORTED_SASL_MECHANISM, 33, "the SASL mechanism is not enabled on this broker") \
+    X(NP_E_ILLEGAL_SASL_STATE, 34, "not valid in the connection's SASL state (authenticate first)") \
+    X(NP_E_SASL_AUTHENTICATION_FAILED, 58, "SASL authentication failed")
 
 enum np_error {
 #define NP_ERR_ENUM(name, code, msg) name = code,
@@ -229,6 +240,16 @@ struct np_ping_req {
     struct kc_slice payload;
 };
 
+/* 10: the mechanism the client means to use, as Kafka names it ("SCRAM-SHA-256"). */
+struct np_sasl_handshake_req {
+    struct kc_slice mechanism; /* never null */
+};
+
+/* 11: one message of the exchange; the protocol does not look inside. */
+struct np_sasl_authenticate_req {
+    struct kc_slice auth_bytes; /* never null; may be empty */
+};
+
 /*
  * Encoders: append one whole request frame. Decoders: body[0..len) is the frame after the
  * 12-byte header; 0 and *req filled, or KC_EMALFORMED (nothing written to *req).
@@ -247,6 +268,10 @@ void np_encode_consume_batch(struct kc_writer *w, uint32_t corr,
 void np_encode_metadata(struct kc_writer *w, uint32_t corr, const struct np_metadata_req *req);
 void np_encode_ping(struct kc_writer *w, uint32_t corr, const struct np_ping_req *req);
 void np_encode_info(struct kc_writer *w, uint32_t corr);
+void np_encode_sasl_handshake(struct kc_writer *w, uint32_t corr,
+                              const struct np_sasl_handshake_req *req);
+void np_encode_sasl_authenticate(struct kc_writer *w, uint32_t corr,
+                                 const struct np_sasl_authenticate_req *req);
 
 int np_decode_create_topic(const uint8_t *body, size_t len, struct np_create_topic_req *req);
 int np_decode_produce(const uint8_t *body, size_t len, struct np_produce_req *req);
@@ -258,18 +283,32 @@ int np_decode_consume_batch(const uint8_t *body, size_t len, struct np_consume_b
 int np_decode_metadata(const uint8_t *body, size_t len, struct np_metadata_req *req);
 int np_decode_ping(const uint8_t *body, size_t len, struct np_ping_req *req);
 int np_decode_info(const uint8_t *body, size_t len);
+int np_decode_sasl_handshake(const uint8_t *body, size_t len, struct np_sasl_handshake_req *req);
+int np_decode_sasl_authenticate(const uint8_t *body, size_t len,
+                                struct np_sasl_authenticate_req *req);
 
 /* ---- responses ------------------------------------------------------------------------- */
+
+/* The SASL mechanisms a broker offers: `count` strings, validated by the decoder that
+ * produced this; walk them with np_sasl_mechanisms_next. */
+struct np_sasl_mechanisms {
+    int32_t count;
+    const uint8_t *p; /* the encoded strings, after the count */
+    size_t len;
+};
 
 /*
  * Every response with error != 0 carries a body of `message:str?` (a human-readable detail,
  * may be null), followed for consume (2) and consume-batch (6) by log_start:i64 and
- * log_end:i64 (-1 when the partition is unknown). With error == 0 the bodies are below.
+ * log_end:i64 (-1 when the partition is unknown), and for sasl-handshake (10) by the
+ * mechanisms the broker offers (as Kafka's SaslHandshakeResponse carries them even when it
+ * refuses one). With error == 0 the bodies are below.
  */
 struct np_error_resp {
     struct kc_slice message;
     int64_t log_start; /* consume / consume-batch only, else -1 */
     int64_t log_end;
+    struct np_sasl_mechanisms mechanisms; /* sasl-handshake only, else count 0 */
 };
 
 struct np_create_topic_resp {
@@ -346,6 +385,14 @@ struct np_ping_resp {
     struct kc_slice payload;
 };
 
+struct np_sasl_handshake_resp {
+    struct np_sasl_mechanisms mechanisms; /* enabled here (sasl.enabled.mechanisms) */
+};
+
+struct np_sasl_authenticate_resp {
+    struct kc_slice auth_bytes; /* the server's next message (SCRAM); empty for PLAIN */
+};
+
 void np_encode_error_resp(struct kc_writer *w, int cmd, uint32_t corr, int16_t error,
                           const char *message, int64_t log_start, int64_t log_end);
 void np_encode_create_topic_resp(struct kc_writer *w, uint32_t corr,
@@ -371,6 +418,12 @@ void np_encode_metadata_topic(struct kc_writer *w, const char *name, int32_t npa
 void np_encode_metadata_part(struct kc_writer *w, const struct np_partition_meta *pm);
 void np_encode_ping_resp(struct kc_writer *w, uint32_t corr, const struct np_ping_resp *resp);
 void np_encode_info_resp(struct kc_writer *w, uint32_t corr, const struct np_info_resp *resp);
+/* sasl-handshake's answer: names[0..n) are the mechanisms offered, with error 0 or (the
+ * mechanism asked is not one of them) UNSUPPORTED_SASL_MECHANISM and a message. */
+void np_encode_sasl_handshake_resp(struct kc_writer *w, uint32_t corr, int16_t error,
+                                   const char *message, const char *const *names, int n);
+void np_encode_sasl_authenticate_resp(struct kc_writer *w, uint32_t corr,
+                                      const struct np_sasl_authenticate_resp *resp);
 
 /* Response decoders: body after the 14-byte header, of a response whose error was 0
  * (np_decode_error_resp for the others). 0 or KC_EMALFORMED. */
@@ -394,5 +447,13 @@ int np_metadata_next(struct np_metadata_iter *it, struct np_topic_meta *tm);
 void np_metadata_part(const struct np_topic_meta *tm, int32_t i, struct np_partition_meta *pm);
 int np_decode_ping_resp(const uint8_t *body, size_t len, struct np_ping_resp *resp);
 int np_decode_info_resp(const uint8_t *body, size_t len, struct np_info_resp *resp);
+int np_decode_sasl_handshake_resp(const uint8_t *body, size_t len,
+                                  struct np_sasl_handshake_resp *resp);
+int np_decode_sasl_authenticate_resp(const uint8_t *body, size_t len,
+                                     struct np_sasl_authenticate_resp *resp);
+/* The mechanism after *pos (start with *pos = 0): 1 and *name, 0 after the last. The list
+ * was validated by its decoder, so walking it cannot fail. */
+int np_sasl_mechanisms_next(const struct np_sasl_mechanisms *m, size_t *pos,
+                            struct kc_slice *name);
 
 #endif

@@ -12,6 +12,19 @@
  *     so responses come back in the order the requests went out (acks=0 produces, which get
  *     no answer on success, are simply absent).
  *
+ * Security (a broker's SSL, SASL_PLAINTEXT and SASL_SSL listeners), in this order after
+ * np_client_connect:
+ *
+ *     np_client_connect -> np_client_start_tls (TLS listeners) -> np_client_sasl_login
+ *                          (src/client_tls.c)                   (SASL listeners;
+ *                                                                 src/client_sasl.c)
+ *
+ * Bytes move through a transport (struct np_transport): the socket itself, or a TLS session
+ * over it once np_client_start_tls succeeded. Everything above the transport - framing,
+ * pipelining, timeouts - is the same for both. The TLS and SASL parts live in their own
+ * object files, so a program that never calls them links neither OpenSSL nor
+ * broker/security.
+ *
  * Rules:
  *  - A client belongs to one thread; nothing inside locks.
  *  - Every wait is bounded by timeout_ms (-1 = forever), so a silent broker gives -ETIMEDOUT,
@@ -27,9 +40,11 @@
 #ifndef NP_CLIENT_H
 #define NP_CLIENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "kc_buf.h"
 #include "np.h"
@@ -38,8 +53,32 @@
 #define NP_CLIENT_DEFAULT_TIMEOUT   30000       /* ms */
 #define NP_CLIENT_MAX_FRAME_DEFAULT (256u << 20) /* largest response accepted */
 
+struct np_client;
+struct zc_tls;
+struct zc_tls_ctx;
+
+/* How bytes move between the client and the socket. Each call is non-blocking. */
+struct np_transport {
+    const char *name; /* "tcp", "tls" */
+    /* > 0 bytes received, 0 the peer closed, -EAGAIN nothing yet, < 0 an error */
+    ssize_t (*recv)(struct np_client *c, void *buf, size_t len);
+    /* > 0 bytes taken (on their way, in order), -EAGAIN wait, < 0 an error */
+    ssize_t (*send)(struct np_client *c, const void *buf, size_t len);
+    /* every byte taken is on the socket: 1; 0 wait; < 0 an error */
+    int (*flush)(struct np_client *c);
+    /* what the last call that had to wait waits for (POLLIN/POLLOUT); `wanted` is what
+     * that call was about (TLS may need the other direction) */
+    short (*events)(const struct np_client *c, short wanted);
+    /* free the transport's state (not the socket) */
+    void (*close)(struct np_client *c);
+};
+
 struct np_client {
     int fd;
+    const struct np_transport *tr; /* the socket's, or TLS's after np_client_start_tls */
+    struct zc_tls *tls;   /* the TLS session (NULL: plaintext) */
+    char host[256];       /* as given to np_client_connect: the name a TLS server must have */
+    bool got_frame;       /* a whole response has arrived (tells a TLS alert from a frame) */
     int timeout_ms;
     uint32_t next_corr;
     size_t max_frame;
@@ -48,7 +87,8 @@ struct np_client {
     size_t in_len;        /* bytes in `in` */
     size_t in_pos;        /* where the next unparsed frame starts */
     size_t in_cap;
-    char errmsg[512];     /* the broker's message for the last NP_ERR return ("" if none) */
+    char errmsg[512];     /* the broker's message for the last NP_ERR return ("" if none);
+                             TLS: why the handshake failed */
     int64_t err_log_start; /* with consume errors: the partition's log start and end */
     int64_t err_log_end;
     int async_err;        /* first error answered to an acks=0 produce (0: none) */
@@ -118,6 +158,43 @@ int np_client_consume_batch(struct np_client *c, const struct np_consume_batch_r
 int np_client_metadata(struct np_client *c, const char *topic, struct np_metadata_resp *resp);
 int np_client_ping(struct np_client *c, const void *payload, int32_t len);
 int np_client_info(struct np_client *c, struct np_info_resp *resp);
+/* Commands 10 and 11, one frame each (np_client_sasl_login does the whole exchange). The
+ * handshake fills resp also when the broker refuses the mechanism (NP_ERR(
+ * UNSUPPORTED_SASL_MECHANISM)): it still says what it offers. */
+int np_client_sasl_handshake(struct np_client *c, const char *mechanism,
+                             struct np_sasl_handshake_resp *resp);
+int np_client_sasl_authenticate(struct np_client *c, const void *bytes, size_t len,
+                                struct np_sasl_authenticate_resp *resp);
+
+/* ---- security (src/client_tls.c, src/client_sasl.c) ------------------------------------ */
+
+/*
+ * Shake hands with TLS over the connected socket, within the client's timeout, using ctx
+ * (zc_tls_ctx_new(cfg, false, ...): the CA to check the broker against, a client
+ * certificate for mutual TLS). server_name (NULL: the host given to np_client_connect) is
+ * what the broker's certificate must name, a DNS name or an IP address, unless ctx was made
+ * with ssl.endpoint.identification.algorithm="". From then on every byte goes through the
+ * session. 0; -EPROTO (a TLS failure: an untrusted or expired certificate, a wrong name, a
+ * plaintext server's answer) or -ECONNRESET (the broker closed: a plaintext listener does
+ * that to a TLS client), with the reason in errmsg; -ETIMEDOUT; -ENOMEM. ctx must outlive
+ * the client.
+ */
+int np_client_start_tls(struct np_client *c, struct zc_tls_ctx *ctx, const char *server_name);
+
+/*
+ * Authenticate with SASL: sasl-handshake for mechanism ("PLAIN", "SCRAM-SHA-256",
+ * "SCRAM-SHA-512"), then sasl-authenticate until the mechanism is done. 0 once the broker
+ * accepted user/password. NP_ERR(UNSUPPORTED_SASL_MECHANISM) with what the broker offers
+ * in errmsg; NP_ERR(SASL_AUTHENTICATION_FAILED) with the broker's message (the same for a
+ * wrong password and an unknown user); -EACCES when the broker's last SCRAM message does
+ * not prove that it knows the credential (not the broker it claims to be); -EINVAL for a
+ * mechanism this client does not know; network errors as usual. After a failure the broker
+ * closes the connection: close c. The password is copied only into the mechanism's state,
+ * wiped before this returns; it is never sent in clear except inside PLAIN's message
+ * (which is why PLAIN belongs on TLS).
+ */
+int np_client_sasl_login(struct np_client *c, const char *mechanism, const char *user,
+                         const char *password);
 
 /* A kc_slice over a C string (NULL -> null slice). */
 static inline struct kc_slice np_str(const char *s)

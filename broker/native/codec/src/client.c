@@ -6,6 +6,11 @@
  * that frames are parsed from in place; it is compacted (the parsed prefix dropped) only
  * when a frame is incomplete and more must be read, so a burst of pipelined responses costs
  * one read(2) and no copying.
+ *
+ * Bytes go through c->tr: the plain socket below, or TLS (client_tls.c). The loops here
+ * only ever ask the transport what to wait for, so the same code drives both; TLS adds one
+ * rule the loops already follow: read until the transport says "nothing yet" before
+ * waiting, because decrypted bytes can wait inside the session with the socket empty.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -82,6 +87,44 @@ static int64_t np_deadline(const struct np_client *c)
     return c->timeout_ms < 0 ? -1 : kc_mono_ms() + c->timeout_ms;
 }
 
+/* ---- the plain transport: the socket itself ------------------------------------------ */
+
+static ssize_t tcp_recv(struct np_client *c, void *buf, size_t len)
+{
+    ssize_t n = recv(c->fd, buf, len, 0);
+    if (n >= 0)
+        return n;
+    return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? -EAGAIN : -errno;
+}
+
+static ssize_t tcp_send(struct np_client *c, const void *buf, size_t len)
+{
+    ssize_t n = send(c->fd, buf, len, MSG_NOSIGNAL);
+    if (n >= 0)
+        return n;
+    return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? -EAGAIN : -errno;
+}
+
+static int tcp_flush(struct np_client *c)
+{
+    (void)c;
+    return 1; /* send(2) put every byte it took on the socket */
+}
+
+static short tcp_events(const struct np_client *c, short wanted)
+{
+    (void)c;
+    return wanted;
+}
+
+static void tcp_close(struct np_client *c)
+{
+    (void)c;
+}
+
+static const struct np_transport np_tcp = {"tcp", tcp_recv, tcp_send, tcp_flush, tcp_events,
+                                           tcp_close};
+
 static int np_connect_one(const struct addrinfo *ai, int timeout_ms)
 {
     short rev;
@@ -121,6 +164,7 @@ int np_client_connect(struct np_client *c, const char *addr, int timeout_ms)
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res, *ai;
     memset(c, 0, sizeof(*c));
     c->fd = -1;
+    c->tr = &np_tcp;
     c->timeout_ms = timeout_ms;
     c->max_frame = NP_CLIENT_MAX_FRAME_DEFAULT;
     c->next_corr = 1;
@@ -128,6 +172,7 @@ int np_client_connect(struct np_client *c, const char *addr, int timeout_ms)
     int rc = np_client_parse_addr(addr, host, sizeof(host), port, sizeof(port));
     if (rc)
         return rc;
+    strlcpy(c->host, host, sizeof(c->host));
     rc = getaddrinfo(host, port, &hints, &res);
     if (rc)
         return rc == EAI_SYSTEM ? -errno : -EHOSTUNREACH;
@@ -145,6 +190,9 @@ int np_client_connect(struct np_client *c, const char *addr, int timeout_ms)
 
 void np_client_close(struct np_client *c)
 {
+    if (c->tr)
+        c->tr->close(c); /* TLS: one try at a close_notify, then the session is freed */
+    c->tr = NULL;
     if (c->fd >= 0)
         close(c->fd);
     c->fd = -1;
@@ -181,16 +229,34 @@ static int np_read_some(struct np_client *c, size_t want)
     int rc = np_in_reserve(c, want > NP_CLIENT_IN_MIN ? want : NP_CLIENT_IN_MIN);
     if (rc)
         return rc;
-    ssize_t n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
+    ssize_t n = c->tr->recv(c, c->in + c->in_len, c->in_cap - c->in_len);
     if (n > 0) {
         c->in_len += (size_t)n;
         return (int)(n > INT32_MAX ? INT32_MAX : n);
     }
     if (n == 0)
         return -ECONNRESET;
-    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-        return 0;
-    return -errno;
+    return n == -EAGAIN ? 0 : (int)n;
+}
+
+/* Hand the transport what is left of out[off..len), then have it flush: 1 done, 0 wait
+ * for *want, < 0 error. */
+static int np_push(struct np_client *c, size_t *off, size_t len, short *want)
+{
+    while (*off < len) {
+        ssize_t n = c->tr->send(c, kc_writer_data(&c->out) + *off, len - *off);
+        if (n < 0 && n != -EAGAIN)
+            return (int)n;
+        if (n < 0) {
+            *want = c->tr->events(c, POLLOUT);
+            return 0;
+        }
+        *off += (size_t)n;
+    }
+    int rc = c->tr->flush(c);
+    if (rc == 0)
+        *want = c->tr->events(c, POLLOUT);
+    return rc;
 }
 
 int np_client_flush(struct np_client *c)
@@ -198,18 +264,14 @@ int np_client_flush(struct np_client *c)
     size_t off = 0, len = kc_writer_len(&c->out);
     int64_t deadline = np_deadline(c);
     int rc = kc_writer_error(&c->out);
-    while (rc == 0 && off < len) {
-        ssize_t n = send(c->fd, kc_writer_data(&c->out) + off, len - off, MSG_NOSIGNAL);
-        if (n > 0) {
-            off += (size_t)n;
-            continue;
-        }
-        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-            rc = -errno;
+    while (rc == 0) {
+        short want = 0, rev = 0;
+        int done = np_push(c, &off, len, &want);
+        if (done != 0) {
+            rc = done < 0 ? done : 0;
             break;
         }
-        short rev = 0;
-        rc = np_wait(c->fd, POLLOUT | POLLIN, deadline, &rev);
+        rc = np_wait(c->fd, (short)(want | POLLIN), deadline, &rev);
         /* Read answers while we wait to write: the broker stops reading when we do not. */
         if (rc == 0 && (rev & (POLLIN | POLLHUP | POLLERR))) {
             int got = np_read_some(c, 0);
@@ -218,6 +280,13 @@ int np_client_flush(struct np_client *c)
     }
     kc_writer_reset(&c->out);
     return rc;
+}
+
+/* The first bytes a plaintext client gets from a TLS listener are a TLS record (an alert:
+ * content type 21, or a handshake: 22, then version 3.x), never a native frame. */
+static bool np_looks_like_tls(const uint8_t *p, size_t len)
+{
+    return len >= 3 && (p[0] == 0x15 || p[0] == 0x16) && p[1] == 0x03 && p[2] <= 0x04;
 }
 
 /* A whole frame at in_pos? 1 and *f; 0 need more (*need = bytes missing); < 0 error. */
@@ -235,11 +304,17 @@ static int np_parse(struct np_client *c, struct np_frame *f, size_t *need)
         *need = avail >= NP_LENGTH_SIZE ? kc_load_be32(p) + NP_LENGTH_SIZE - avail : 1;
         return 0;
     }
+    if (rc && !c->got_frame && !c->tls && np_looks_like_tls(p, avail)) {
+        snprintf(c->errmsg, sizeof(c->errmsg),
+                 "the broker answered with TLS: this listener wants a TLS client (--tls-ca)");
+        return -EPROTO;
+    }
     if (rc)
         return rc == KC_ETOOLARGE ? KC_ETOOLARGE : KC_EMALFORMED;
     f->body = p + NP_RESP_HEADER_SIZE;
     f->body_len = flen - NP_RESP_HEADER_SIZE;
     c->in_pos += flen;
+    c->got_frame = true;
     return 1;
 }
 
@@ -267,7 +342,7 @@ int np_client_recv(struct np_client *c, struct np_frame *f)
         if (rc > 0)
             continue;
         short rev;
-        rc = np_wait(c->fd, POLLIN, deadline, &rev);
+        rc = np_wait(c->fd, c->tr->events(c, POLLIN), deadline, &rev);
         if (rc)
             return rc;
     }
@@ -435,4 +510,31 @@ int np_client_info(struct np_client *c, struct np_info_resp *resp)
     np_encode_info(&c->out, corr);
     int rc = np_call(c, corr, NP_INFO, &f);
     return rc ? rc : np_decode_info_resp(f.body, f.body_len, resp);
+}
+
+int np_client_sasl_handshake(struct np_client *c, const char *mechanism,
+                             struct np_sasl_handshake_resp *resp)
+{
+    struct np_frame f;
+    struct np_error_resp er;
+    uint32_t corr = np_client_next_corr(c);
+    np_encode_sasl_handshake(&c->out, corr, &(struct np_sasl_handshake_req){np_str(mechanism)});
+    int rc = np_call(c, corr, NP_SASL_HANDSHAKE, &f);
+    if (rc == NP_ERR(NP_E_UNSUPPORTED_SASL_MECHANISM) &&
+        np_decode_error_resp(f.body, f.body_len, NP_SASL_HANDSHAKE, &er) == 0)
+        resp->mechanisms = er.mechanisms; /* what the broker offers instead */
+    return rc ? rc : np_decode_sasl_handshake_resp(f.body, f.body_len, resp);
+}
+
+int np_client_sasl_authenticate(struct np_client *c, const void *bytes, size_t len,
+                                struct np_sasl_authenticate_resp *resp)
+{
+    struct np_frame f;
+    uint32_t corr = np_client_next_corr(c);
+    if (len > INT32_MAX)
+        return -EINVAL;
+    struct np_sasl_authenticate_req req = {{bytes, (int32_t)len}};
+    np_encode_sasl_authenticate(&c->out, corr, &req);
+    int rc = np_call(c, corr, NP_SASL_AUTHENTICATE, &f);
+    return rc ? rc : np_decode_sasl_authenticate_resp(f.body, f.body_len, resp);
 }

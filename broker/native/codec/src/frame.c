@@ -17,6 +17,7 @@ static const char *const np_cmd_names[NP_CMD_COUNT] = {
     [NP_FETCH_OFFSET] = "fetch-offset",   [NP_PRODUCE_BATCH] = "produce-batch",
     [NP_CONSUME_BATCH] = "consume-batch", [NP_METADATA] = "metadata",
     [NP_PING] = "ping",                   [NP_INFO] = "info",
+    [NP_SASL_HANDSHAKE] = "sasl-handshake", [NP_SASL_AUTHENTICATE] = "sasl-authenticate",
 };
 
 const char *np_cmd_name(int cmd)
@@ -101,6 +102,9 @@ int np_error_from_kc(int err, int cmd)
     case -EROFS:
     case KC_ECORRUPT:
     case KC_EFULL:
+    case KC_ENOFILES: /* every open log in use: retriable, as Kafka's storage error */
+    case -EMFILE:
+    case -ENFILE:
         return NP_E_STORAGE;
     }
     return np_error_from_kc_cmd(err, cmd);

@@ -7,6 +7,7 @@
  */
 #include "kc_err.h"
 #include "np.h"
+#include "np_int.h"
 
 #define NP_PART_META_SIZE 20 /* partition:i32, log_start:i64, log_end:i64 */
 
@@ -20,7 +21,7 @@ static bool np_has_log_range(int cmd)
     return cmd == NP_CONSUME || cmd == NP_CONSUME_BATCH;
 }
 
-/* ---- errors: message:str? [, log_start:i64, log_end:i64 for 2 and 6] ------------------- */
+/* ---- errors: message:str? [log_start:i64, log_end:i64 for 2 and 6] [mechanisms for 10] - */
 
 void np_encode_error_resp(struct kc_writer *w, int cmd, uint32_t corr, int16_t error,
                           const char *message, int64_t log_start, int64_t log_end)
@@ -31,17 +32,21 @@ void np_encode_error_resp(struct kc_writer *w, int cmd, uint32_t corr, int16_t e
         kc_write_i64(w, log_start);
         kc_write_i64(w, log_end);
     }
+    if (cmd == NP_SASL_HANDSHAKE) /* an error other than the mechanism's: no list to give */
+        np__write_mechanisms(w, NULL, 0);
     np_end_frame(w, at, 0);
 }
 
 int np_decode_error_resp(const uint8_t *body, size_t len, int cmd, struct np_error_resp *resp)
 {
     struct kc_reader r;
-    struct np_error_resp t = {.log_start = -1, .log_end = -1};
+    struct np_error_resp t = {.log_start = -1, .log_end = -1, .mechanisms = {0, NULL, 0}};
     kc_reader_init(&r, body, len);
     int rc = kc_read_str(&r, &t.message);
     if (!rc && np_has_log_range(cmd))
         rc = kc_read_i64(&r, &t.log_start) || kc_read_i64(&r, &t.log_end);
+    if (!rc && cmd == NP_SASL_HANDSHAKE)
+        rc = np__read_mechanisms(&r, &t.mechanisms);
     if (np_done(&r, rc))
         return KC_EMALFORMED;
     *resp = t;

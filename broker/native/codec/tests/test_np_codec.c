@@ -52,6 +52,10 @@ WRAP(consume_batch_resp, struct np_consume_batch_resp)
 WRAP(metadata_resp, struct np_metadata_resp)
 WRAP(ping_resp, struct np_ping_resp)
 WRAP(info_resp, struct np_info_resp)
+WRAP(sasl_handshake, struct np_sasl_handshake_req)
+WRAP(sasl_authenticate, struct np_sasl_authenticate_req)
+WRAP(sasl_handshake_resp, struct np_sasl_handshake_resp)
+WRAP(sasl_authenticate_resp, struct np_sasl_authenticate_resp)
 static int dec_info(const uint8_t *b, size_t n, void *out)
 {
     (void)out;
@@ -66,6 +70,12 @@ static int dec_error_consume(const uint8_t *b, size_t n, void *out)
 {
     return np_decode_error_resp(b, n, NP_CONSUME, out);
 }
+static int dec_error_sasl(const uint8_t *b, size_t n, void *out)
+{
+    return np_decode_error_resp(b, n, NP_SASL_HANDSHAKE, out);
+}
+
+static const char *const mechs[] = {"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"};
 
 /* One sample of every message, encoded by the encoders under test. */
 struct sample {
@@ -101,6 +111,11 @@ static size_t encode_sample(struct kc_writer *w, int i, struct sample *s)
         {"ping resp", true, dec_ping_resp, false},
         {"info resp", true, dec_info_resp, false},
         {"error resp", true, dec_error_consume, false},
+        {"sasl-handshake", false, dec_sasl_handshake, false},
+        {"sasl-authenticate", false, dec_sasl_authenticate, false},
+        {"sasl-handshake resp", true, dec_sasl_handshake_resp, false},
+        {"sasl-authenticate resp", true, dec_sasl_authenticate_resp, false},
+        {"sasl-handshake error resp", true, dec_error_sasl, false},
     };
     if (i >= (int)KC_ARRAY_SIZE(tab))
         return 0;
@@ -163,6 +178,22 @@ static size_t encode_sample(struct kc_writer *w, int i, struct sample *s)
         break;
     case 20:
         np_encode_error_resp(w, NP_CONSUME, corr, NP_E_END_OF_LOG, "no record at 5", 0, 5);
+        break;
+    case 21:
+        np_encode_sasl_handshake(w, corr, &(struct np_sasl_handshake_req){S("SCRAM-SHA-256")});
+        break;
+    case 22:
+        np_encode_sasl_authenticate(w, corr,
+                                    &(struct np_sasl_authenticate_req){S("n,,n=alice,r=abc")});
+        break;
+    case 23: np_encode_sasl_handshake_resp(w, corr, NP_E_NONE, NULL, mechs, 3); break;
+    case 24:
+        np_encode_sasl_authenticate_resp(w, corr,
+                                         &(struct np_sasl_authenticate_resp){S("r=abcdef,s=c2FsdA==,i=4096")});
+        break;
+    case 25:
+        np_encode_sasl_handshake_resp(w, corr, NP_E_UNSUPPORTED_SASL_MECHANISM,
+                                      "GSSAPI is not enabled", mechs, 2);
         break;
     }
     return 1;
@@ -422,6 +453,77 @@ static void test_np_bodies_hostile_field_lengths_are_malformed(void **state)
     assert_int_equal(np_decode_consume_batch_resp(b, 20, &cb), KC_EMALFORMED);
 }
 
+/* Walk a mechanism list to its end, into "A,B,C". */
+static void mechs_text(const struct np_sasl_mechanisms *m, char *buf, size_t cap)
+{
+    size_t pos = 0, at = 0;
+    struct kc_slice name;
+    buf[0] = '\0';
+    while (np_sasl_mechanisms_next(m, &pos, &name) == 1)
+        at += (size_t)snprintf(buf + at, cap - at, "%s%.*s", at ? "," : "", (int)name.len, name.p);
+}
+
+static void test_np_sasl_frames_carry_mechanisms_and_bytes(void **state)
+{
+    (void)state;
+    struct kc_writer w;
+    struct sample s;
+    struct np_sasl_handshake_resp hr;
+    struct np_error_resp er;
+    struct np_sasl_authenticate_req ar;
+    char text[128];
+    kc_writer_init(&w, 0);
+    encode_sample(&w, 23, &s); /* success: the three names */
+    assert_int_equal(np_decode_sasl_handshake_resp(w.p + 14, w.len - 14, &hr), 0);
+    assert_int_equal(hr.mechanisms.count, 3);
+    mechs_text(&hr.mechanisms, text, sizeof(text));
+    assert_string_equal(text, "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512");
+    kc_writer_reset(&w);
+    encode_sample(&w, 25, &s); /* refused: the message, and still the list */
+    assert_int_equal(kc_load_be16(w.p + 12), NP_E_UNSUPPORTED_SASL_MECHANISM);
+    assert_int_equal(np_decode_error_resp(w.p + 14, w.len - 14, NP_SASL_HANDSHAKE, &er), 0);
+    assert_true(slice_eq(er.message, S("GSSAPI is not enabled")));
+    mechs_text(&er.mechanisms, text, sizeof(text));
+    assert_string_equal(text, "PLAIN,SCRAM-SHA-256");
+    /* any other error of command 10 (the generic encoder) carries an empty list */
+    kc_writer_reset(&w);
+    np_encode_error_resp(&w, NP_SASL_HANDSHAKE, 3, NP_E_ILLEGAL_SASL_STATE, "twice", -1, -1);
+    assert_int_equal(np_decode_error_resp(w.p + 14, w.len - 14, NP_SASL_HANDSHAKE, &er), 0);
+    assert_int_equal(er.mechanisms.count, 0);
+    /* an empty message is a valid step (a SCRAM client-final is never empty; PLAIN's may
+     * be judged by the mechanism, not the codec); a null one is not */
+    kc_writer_reset(&w);
+    np_encode_sasl_authenticate(&w, 4, &(struct np_sasl_authenticate_req){{(const uint8_t *)"", 0}});
+    assert_int_equal(np_decode_sasl_authenticate(w.p + 12, w.len - 12, &ar), 0);
+    assert_int_equal(ar.auth_bytes.len, 0);
+    assert_int_equal(np_decode_sasl_authenticate((const uint8_t *)"\xff\xff\xff\xff", 4, &ar),
+                     KC_EMALFORMED);
+    assert_string_equal(np_cmd_name(NP_SASL_HANDSHAKE), "sasl-handshake");
+    assert_string_equal(np_cmd_name(NP_SASL_AUTHENTICATE), "sasl-authenticate");
+    kc_writer_fini(&w);
+}
+
+static void test_np_sasl_hostile_mechanism_lists_are_malformed(void **state)
+{
+    (void)state;
+    struct np_sasl_handshake_resp hr;
+    struct np_sasl_handshake_req hq;
+    /* a count the bytes cannot hold, a negative one, a null name, a name running off */
+    assert_int_equal(np_decode_sasl_handshake_resp((const uint8_t *)"\x7f\xff\xff\xff", 4, &hr),
+                     KC_EMALFORMED);
+    assert_int_equal(np_decode_sasl_handshake_resp((const uint8_t *)"\xff\xff\xff\xff", 4, &hr),
+                     KC_EMALFORMED);
+    assert_int_equal(np_decode_sasl_handshake_resp((const uint8_t *)"\0\0\0\1\xff\xff", 6, &hr),
+                     KC_EMALFORMED);
+    assert_int_equal(np_decode_sasl_handshake_resp((const uint8_t *)"\0\0\0\1\0\x09PLAIN", 11, &hr),
+                     KC_EMALFORMED);
+    /* no mechanisms at all is a valid (if useless) answer */
+    assert_int_equal(np_decode_sasl_handshake_resp((const uint8_t *)"\0\0\0\0", 4, &hr), 0);
+    assert_int_equal(hr.mechanisms.count, 0);
+    /* the request: a null mechanism is malformed */
+    assert_int_equal(np_decode_sasl_handshake((const uint8_t *)"\xff\xff", 2, &hq), KC_EMALFORMED);
+}
+
 static void test_np_errors_table_names_and_maps(void **state)
 {
     (void)state;
@@ -431,6 +533,10 @@ static void test_np_errors_table_names_and_maps(void **state)
     assert_int_equal(np_err_code(NP_ERR(NP_E_END_OF_LOG)), NP_E_END_OF_LOG);
     assert_int_equal(np_err_code(NP_ERR(NP_E_UNKNOWN)), NP_E_UNKNOWN);
     assert_true(np_is_err(NP_ERR(NP_E_INTERNAL_TOPIC)));
+    assert_true(np_is_err(NP_ERR(NP_E_SASL_AUTHENTICATION_FAILED)));
+    assert_string_equal(np_error_name(NP_E_TOPIC_AUTHORIZATION_FAILED), "TOPIC_AUTHORIZATION_FAILED");
+    assert_int_equal(NP_E_SASL_AUTHENTICATION_FAILED, 58); /* Kafka's numbers */
+    assert_int_equal(NP_E_ILLEGAL_SASL_STATE, 34);
     assert_false(np_is_err(KC_EMALFORMED));
     assert_false(np_is_err(-ENOENT));
     assert_string_equal(np_strerror(NP_ERR(NP_E_UNKNOWN_TOPIC)), "no such topic");
@@ -461,6 +567,8 @@ static void test_np_decoders_survive_random_bytes(void **state)
         dec_create_topic_resp, dec_produce_resp, dec_consume_resp, dec_commit_resp,
         dec_fetch_offset_resp, dec_produce_batch_resp, dec_consume_batch_resp,
         dec_metadata_resp, dec_ping_resp, dec_info_resp, dec_error_consume,
+        dec_sasl_handshake, dec_sasl_authenticate, dec_sasl_handshake_resp,
+        dec_sasl_authenticate_resp, dec_error_sasl,
     };
     for (int iter = 0; iter < 20000; iter++) {
         size_t n = kc_test_rand(&rnd) % 48;
@@ -512,6 +620,8 @@ int main(void)
         cmocka_unit_test(test_np_frame_hostile_lengths_and_magic_are_refused),
         cmocka_unit_test(test_np_frame_unknown_version_and_command_pass_to_the_broker),
         cmocka_unit_test(test_np_bodies_hostile_field_lengths_are_malformed),
+        cmocka_unit_test(test_np_sasl_frames_carry_mechanisms_and_bytes),
+        cmocka_unit_test(test_np_sasl_hostile_mechanism_lists_are_malformed),
         cmocka_unit_test(test_np_errors_table_names_and_maps),
         cmocka_unit_test(test_np_errors_table_matches_protocol_md),
         cmocka_unit_test(test_np_decoders_survive_random_bytes),

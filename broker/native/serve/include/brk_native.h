@@ -1,6 +1,8 @@
 /*
- * brk_native.h - the native door: the project's own protocol (PROTOCOL.md), commands 0-9,
- * served on the main listener beside Kafka's.
+ * brk_native.h - the native door: the project's own protocol (PROTOCOL.md), commands 0-11,
+ * served on every listener beside Kafka's, behind the listener's security: on a SASL
+ * listener nothing but the exchange (10, 11) until it succeeds, and Kafka's ACLs on every
+ * command (src/auth.c).
  *
  * A native frame starts with a length and the magic 0xCAFE, whose first byte sits where a
  * Kafka request has the high byte of its (non-negative) api_key: byte 4 >= 0x80 claims the

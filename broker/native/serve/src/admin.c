@@ -1,12 +1,19 @@
 /*
  * admin.c - commands 0 (create-topic), 7 (metadata), 8 (ping) and 9 (info): what the
  * Playground and scripts need to see and shape the broker.
+ *
+ * ACLs, as Kafka checks the APIs these mirror: create-topic needs CREATE on the cluster or
+ * on the topic (CreateTopics); metadata needs DESCRIBE on each topic, and a list of every
+ * topic simply leaves out the ones the principal may not describe (Metadata). Ping and info
+ * check none, like ApiVersions: they tell nothing about the data, and on a SASL listener
+ * they are served only after authentication anyway.
  */
 #include <errno.h>
 #include <stdlib.h>
 
 #include "brk.h"
 #include "native_int.h"
+#include "sec_acl.h"
 
 void native__create(const struct native_out *o, uint32_t corr, const uint8_t *b, size_t n)
 {
@@ -17,6 +24,8 @@ void native__create(const struct native_out *o, uint32_t corr, const uint8_t *b,
         return;
     }
     struct brk_server *srv = brk_conn_server(o->c);
+    if (native__allow_create(o, NP_CREATE_TOPIC, corr, req.topic) != 0)
+        return;
     int rc = brk_topic_create(srv, (const char *)req.topic.p, (size_t)req.topic.len,
                               req.partitions, &t);
     const char *why = rc == -EEXIST       ? "topic '%.*s' already exists"
@@ -58,7 +67,7 @@ void native__metadata(const struct native_out *o, uint32_t corr, const uint8_t *
         return;
     }
     if (req.topic.len >= 0) {
-        if (native__topic(o, NP_METADATA, corr, req.topic, false, &t) != 0)
+        if (native__topic(o, NP_METADATA, corr, req.topic, SEC_OP_DESCRIBE, &t) != 0)
             return;
         size_t at = np_encode_metadata_begin(native__w(o), corr, 1);
         metadata_topic(native__w(o), t);
@@ -71,6 +80,11 @@ void native__metadata(const struct native_out *o, uint32_t corr, const uint8_t *
         return;
     }
     count = KC_MIN(count, part_topic_list(reg, all, count)); /* sorted by name */
+    size_t shown = 0;
+    for (size_t i = 0; i < count; i++) /* hide what the principal may not describe */
+        if (native__may_describe(o, part_topic_name(all[i])))
+            all[shown++] = all[i];
+    count = shown;
     size_t at = np_encode_metadata_begin(native__w(o), corr, (int32_t)count);
     for (size_t i = 0; i < count; i++)
         metadata_topic(native__w(o), all[i]);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 
 #include "native_int.h"
+#include "sec_acl.h"
 
 /* ---- 2 consume ---------------------------------------------------------------------------- */
 
@@ -59,7 +60,7 @@ void native__consume(const struct native_out *o, uint32_t corr, const uint8_t *b
         native__error(o, NP_CONSUME, corr, NP_E_MALFORMED, -1, -1, "bad consume body");
         return;
     }
-    if (!nc || native__topic(o, NP_CONSUME, corr, req.topic, false, &t) != 0 ||
+    if (!nc || native__topic(o, NP_CONSUME, corr, req.topic, SEC_OP_READ, &t) != 0 ||
         !(log = native__partition(o, NP_CONSUME, corr, t, req.partition)))
         return;
     kc_writer_reset(&nc->scratch);
@@ -160,7 +161,7 @@ void native__consume_batch(const struct native_out *o, uint32_t corr, const uint
                       "bad consume-batch body");
         return;
     }
-    if (native__topic(o, NP_CONSUME_BATCH, corr, req.topic, false, &t) != 0 ||
+    if (native__topic(o, NP_CONSUME_BATCH, corr, req.topic, SEC_OP_READ, &t) != 0 ||
         !(log = native__partition(o, NP_CONSUME_BATCH, corr, t, req.partition)))
         return;
     if (req.max_records < 1 || req.max_bytes < 1 || req.max_wait_ms < 0 ||

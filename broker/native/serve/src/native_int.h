@@ -6,10 +6,11 @@
  *   consume.c   2 consume, 6 consume-batch (a long-poll parks until data or its time)
  *   offsets.c   3 commit (parks until the fsync), 4 fetch-offset
  *   admin.c     0 create-topic, 7 metadata, 8 ping, 9 info
+ *   auth.c      10 sasl-handshake, 11 sasl-authenticate, the refusal before them, ACLs
  *
- * Every command is a thin layer: decode (np.h), judge (names, partitions, acks, ranges:
- * each with its own error code and a message that says what was wrong), call a core
- * service, answer. An answer goes straight into the connection's queue, or, for a parked
+ * Every command is a thin layer: decode (np.h), authorize (the ACLs, auth.c), judge
+ * (names, partitions, acks, ranges: each with its own error code and a message that says
+ * what was wrong), call a core service, answer. An answer goes straight into the connection's queue, or, for a parked
  * request, into its park once it ends (struct native_out says which).
  */
 #ifndef NATIVE_INT_H
@@ -47,15 +48,34 @@ void native__error_kc(const struct native_out *o, int cmd, uint32_t corr, int er
 /* The connection's scratch state (made on first use); NULL on -ENOMEM. */
 struct native_conn *native__conn(struct brk_conn *c);
 
-/* The topic a request names, for reading (internal allowed; never created) or writing
- * (internal refused; created if auto.create.topics.enable): 0, or -1 once answered. */
+/* The topic a request names, for op (enum sec_acl_op: READ, DESCRIBE, or WRITE). First
+ * the ACL for op (TOPIC_AUTHORIZATION_FAILED), then the lookup: reading never creates and
+ * may read the internal topic; WRITE refuses the internal topic and creates a missing one
+ * if auto.create.topics.enable and the principal may create it (Kafka's rule). 0, or -1
+ * once answered. */
 int native__topic(const struct native_out *o, int cmd, uint32_t corr, struct kc_slice name,
-                  bool write, struct part_topic **t);
+                  int op, struct part_topic **t);
 /* Partition p of t, or NULL once answered UNKNOWN_PARTITION. */
 struct alog *native__partition(const struct native_out *o, int cmd, uint32_t corr,
                                struct part_topic *t, int32_t p);
 /* "holds offsets 3 to 9" or "is empty (its next offset is 3)", for range errors. */
 const char *native__range_text(int64_t ls, int64_t le, char *buf, size_t cap);
+
+/* ---- who is asking (auth.c) ---- */
+
+/* A command other than 10/11 on a SASL listener before the exchange succeeded: answered
+ * ILLEGAL_SASL_STATE; true means the caller must close the connection. */
+bool native__refused_before_auth(const struct native_out *o, int cmd, uint32_t corr);
+/* The ACL checks, each answering with Kafka's error when it denies: 0, or -1 once answered. */
+int native__allow_topic(const struct native_out *o, int cmd, uint32_t corr, int op,
+                        struct kc_slice name);
+int native__allow_group(const struct native_out *o, int cmd, uint32_t corr, int op,
+                        struct kc_slice name);
+/* CREATE on the cluster, else on the topic. */
+int native__allow_create(const struct native_out *o, int cmd, uint32_t corr,
+                         struct kc_slice name);
+/* May the connection see this topic (DESCRIBE)? Quiet: for hiding topics from a list. */
+bool native__may_describe(const struct native_out *o, const char *topic);
 
 /* The commands: body b[0..n) after the request header. */
 void native__create(const struct native_out *o, uint32_t corr, const uint8_t *b, size_t n);
@@ -70,5 +90,9 @@ void native__fetch_offset(const struct native_out *o, uint32_t corr, const uint8
 void native__metadata(const struct native_out *o, uint32_t corr, const uint8_t *b, size_t n);
 void native__ping(const struct native_out *o, uint32_t corr, const uint8_t *b, size_t n);
 void native__info(const struct native_out *o, uint32_t corr, const uint8_t *b, size_t n);
+void native__sasl_handshake(const struct native_out *o, uint32_t corr, const uint8_t *b,
+                            size_t n);
+void native__sasl_authenticate(const struct native_out *o, uint32_t corr, const uint8_t *b,
+                               size_t n);
 
 #endif

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "native_int.h"
+#include "sec_acl.h"
 
 /* A commit, parked until its record is fsynced. */
 struct native_commit {
@@ -20,18 +21,24 @@ struct native_commit {
     uint32_t corr;
 };
 
-/* Group name, topic and partition of a commit or fetch: valid and existing. */
-static int check_target(const struct native_out *o, int cmd, uint32_t corr,
+/*
+ * Group, topic and partition of a commit or fetch: authorized for op, as Kafka checks its
+ * OffsetCommit (READ on the group, then on each topic) and OffsetFetch (DESCRIBE on both),
+ * then valid and existing.
+ */
+static int check_target(const struct native_out *o, int cmd, uint32_t corr, int op,
                         struct kc_slice group, struct kc_slice topic, int32_t partition)
 {
     struct part_topic *t;
+    if (native__allow_group(o, cmd, corr, op, group) != 0)
+        return -1;
     if (brk_group_check((const char *)group.p, (size_t)group.len) != 0) {
         native__error(o, cmd, corr, NP_E_INVALID_GROUP, -1, -1,
                       "group '%.*s': use 1 to 249 bytes, no control characters",
                       (int)KC_MIN(group.len, 300), group.p);
         return -1;
     }
-    if (native__topic(o, cmd, corr, topic, false, &t) != 0 ||
+    if (native__topic(o, cmd, corr, topic, op, &t) != 0 ||
         !native__partition(o, cmd, corr, t, partition))
         return -1;
     return 0;
@@ -61,7 +68,7 @@ void native__commit(const struct native_out *o, uint32_t corr, const uint8_t *b,
         native__error(o, NP_COMMIT, corr, NP_E_MALFORMED, -1, -1, "bad commit body");
         return;
     }
-    if (check_target(o, NP_COMMIT, corr, req.group, req.topic, req.partition) != 0)
+    if (check_target(o, NP_COMMIT, corr, SEC_OP_READ, req.group, req.topic, req.partition) != 0)
         return;
     if (req.offset < 0 || req.metadata.len > BRK_OFFSET_METADATA_MAX) {
         native__error(o, NP_COMMIT, corr, NP_E_INVALID_REQUEST, -1, -1,
@@ -94,7 +101,7 @@ void native__fetch_offset(const struct native_out *o, uint32_t corr, const uint8
         native__error(o, NP_FETCH_OFFSET, corr, NP_E_MALFORMED, -1, -1, "bad fetch-offset body");
         return;
     }
-    if (check_target(o, NP_FETCH_OFFSET, corr, req.group, req.topic, req.partition) != 0)
+    if (check_target(o, NP_FETCH_OFFSET, corr, SEC_OP_DESCRIBE, req.group, req.topic, req.partition) != 0)
         return;
     brk_offsets_fetch(brk_conn_server(o->c), req.group, req.topic, req.partition, &offset, meta,
                       sizeof(meta), &mlen);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 
 #include "native_int.h"
+#include "sec_acl.h"
 
 /* A produce with acks=all: parked until its batch is on disk. */
 struct native_prod {
@@ -103,7 +104,7 @@ void native__produce(const struct native_out *o, uint32_t corr, const uint8_t *b
         return;
     }
     if (!nc || !acks_ok(o, NP_PRODUCE, corr, req.acks) ||
-        native__topic(o, NP_PRODUCE, corr, req.topic, true, &t) != 0)
+        native__topic(o, NP_PRODUCE, corr, req.topic, SEC_OP_WRITE, &t) != 0)
         return;
     if (req.timestamp < -1) {
         native__error(o, NP_PRODUCE, corr, NP_E_INVALID_REQUEST, -1, -1,
@@ -136,7 +137,7 @@ void native__produce_batch(const struct native_out *o, uint32_t corr, uint8_t *b
         return;
     }
     if (!acks_ok(o, NP_PRODUCE_BATCH, corr, req.acks) ||
-        native__topic(o, NP_PRODUCE_BATCH, corr, req.topic, true, &t) != 0)
+        native__topic(o, NP_PRODUCE_BATCH, corr, req.topic, SEC_OP_WRITE, &t) != 0)
         return;
     int32_t partition = req.partition == -1 ? part_next_round_robin(t) : req.partition;
     if (!native__partition(o, NP_PRODUCE_BATCH, corr, t, partition))

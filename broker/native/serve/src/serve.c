@@ -6,8 +6,10 @@
  *            byte of a non-negative api_key
  *   frame    np_frame_peek: need more | a whole frame | too large (answered, then a
  *            lingering close) | not a native frame (closed)
- *   serve    version, draining, then the command (produce.c, consume.c, offsets.c,
- *            admin.c); an unknown command gets UNKNOWN_COMMAND and the stream goes on
+ *   serve    version, draining, authentication (auth.c: on a SASL listener nothing but
+ *            the exchange until it succeeds), then the command (produce.c, consume.c,
+ *            offsets.c, admin.c, auth.c); an unknown command gets UNKNOWN_COMMAND and the
+ *            stream goes on
  *
  * Three commands may wait, and park instead of blocking the loop: produce with acks=all
  * (until the fsync), commit (until the fsync), consume-batch at the log end with
@@ -21,6 +23,7 @@
 #include "brk.h"
 #include "brk_native.h"
 #include "native_int.h"
+#include "sec_acl.h"
 
 /* ---- answers ---------------------------------------------------------------------------- */
 
@@ -83,11 +86,12 @@ static void native_conn_fini(struct brk_conn *c)
 
 /* ---- topics and partitions, judged ----------------------------------------------------------- */
 
-int native__topic(const struct native_out *o, int cmd, uint32_t corr, struct kc_slice name,
-                  bool write, struct part_topic **t)
+/* The lookup, and the answer when it fails. */
+static int topic_lookup(const struct native_out *o, int cmd, uint32_t corr, struct kc_slice name,
+                        bool create, struct part_topic **t)
 {
     int rc = brk_topic_get(brk_conn_server(o->c), (const char *)name.p, (size_t)name.len,
-                           write, t);
+                           create, t);
     if (rc == KC_EBADNAME)
         native__error(o, cmd, corr, NP_E_INVALID_TOPIC, -1, -1,
                       "'%.*s' is not a valid topic name ([A-Za-z0-9._-], 1-249 characters, "
@@ -97,13 +101,32 @@ int native__topic(const struct native_out *o, int cmd, uint32_t corr, struct kc_
                       (int)name.len, name.p);
     else if (rc)
         native__error_kc(o, cmd, corr, rc, "topic lookup");
-    else if (write && brk_topic_internal((const char *)name.p, (size_t)name.len))
+    return rc ? -1 : 0;
+}
+
+int native__topic(const struct native_out *o, int cmd, uint32_t corr, struct kc_slice name,
+                  int op, struct part_topic **t)
+{
+    struct brk_server *srv = brk_conn_server(o->c);
+    bool write = op == SEC_OP_WRITE;
+    if (native__allow_topic(o, cmd, corr, op, name) != 0)
+        return -1;
+    if (write && brk_topic_internal((const char *)name.p, (size_t)name.len)) {
         native__error(o, cmd, corr, NP_E_INTERNAL_TOPIC, -1, -1,
                       "%s belongs to the broker; commit offsets with command 3",
                       BRK_OFFSETS_TOPIC);
-    else
-        return 0;
-    return -1;
+        return -1;
+    }
+    /* A write to a missing topic creates it (auto.create.topics.enable), if the principal
+     * may create topics: ask the registry first, so that creating is judged apart. */
+    if (write && brk_server_config(srv)->auto_create_topics) {
+        int rc = brk_topic_get(srv, (const char *)name.p, (size_t)name.len, false, t);
+        if (rc == 0)
+            return 0; /* it exists: the usual case, one lookup */
+        if (rc == KC_ENOTOPIC && native__allow_create(o, cmd, corr, name) != 0)
+            return -1;
+    }
+    return topic_lookup(o, cmd, corr, name, write, t);
 }
 
 struct alog *native__partition(const struct native_out *o, int cmd, uint32_t corr,
@@ -140,7 +163,9 @@ static int native_frame(struct brk_conn *c, const uint8_t *p, size_t len, size_t
     struct np_header h;
     uint32_t max = brk_server_config(brk_conn_server(c))->socket_request_max_bytes;
     int rc = np_frame_peek(p, len, max, false, &h, frame_len);
-    if (rc == KC_ETOOLARGE) {
+    if (rc == KC_ENEEDMORE && len >= NP_REQ_HEADER_SIZE)
+        *frame_len = (size_t)h.length + 4; /* checked against max: the core makes room */
+    else if (rc == KC_ETOOLARGE) {
         struct native_out o = {c, NULL};
         kc_log_info("%s: a request of %u bytes exceeds socket.request.max.bytes (%u); "
                     "closing after the answer", brk_conn_peer(c), h.length + 4, max);
@@ -167,6 +192,8 @@ static void dispatch(const struct native_out *o, uint8_t cmd, uint32_t corr, uin
     case NP_METADATA: native__metadata(o, corr, body, n); break;
     case NP_PING: native__ping(o, corr, body, n); break;
     case NP_INFO: native__info(o, corr, body, n); break;
+    case NP_SASL_HANDSHAKE: native__sasl_handshake(o, corr, body, n); break;
+    case NP_SASL_AUTHENTICATE: native__sasl_authenticate(o, corr, body, n); break;
     default:
         native__error(o, cmd, corr, NP_E_UNKNOWN_COMMAND, -1, -1,
                       "command %u is not one of 0-%d (PROTOCOL.md)", cmd, NP_CMD_COUNT - 1);
@@ -185,6 +212,8 @@ static int native_serve(struct brk_conn *c, uint8_t *p, size_t len)
                       "protocol version %u; this broker speaks version %d", version, NP_VERSION);
     else if (brk_conn_draining(c))
         native__error(&o, cmd, corr, NP_E_SHUTTING_DOWN, -1, -1, "the broker is shutting down");
+    else if (native__refused_before_auth(&o, cmd, corr))
+        return -EACCES; /* answered: the core sends it, then closes */
     else
         dispatch(&o, cmd, corr, p + NP_REQ_HEADER_SIZE, len - NP_REQ_HEADER_SIZE);
     return 0;
