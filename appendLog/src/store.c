@@ -259,8 +259,10 @@ int alog_store_add_flags(struct alog_store *s, const char *name, const struct al
         stale = may_be_stale(s, log->name, flags);
     }
     pthread_mutex_unlock(&s->table_lock);
-    if (rc == 0 && stale && (rc = alog__store_write_checkpoints(s, false)) != 0)
-        alog__store_take_out(s, log, false); /* the line could describe an older log */
+    if (rc == 0 && stale && (rc = alog__store_write_checkpoints(s, false)) != 0) {
+        (void)alog__store_close_log(log); /* out again (the sweep may hold it meanwhile) */
+        return rc;
+    }
     if (rc) {
         alog__free(log);
         return rc;

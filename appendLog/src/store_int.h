@@ -109,6 +109,8 @@ const struct store_entry *alog__store_found(const struct alog_store *s, const ch
 /* Take log out of the table (a close or a discard); its entry remembers when, and gone
  * for a discard. The caller then closes its files and frees it. */
 void alog__store_take_out(struct alog_store *s, struct alog *log, bool gone);
+/* alog_close of a store's log: out of the table, closed (flushed), freed. */
+int alog__store_close_log(struct alog *log);
 
 /* store_ckpt.c */
 int alog__store_read_checkpoints(struct alog_store *s);

@@ -144,16 +144,11 @@ static int16_t describe(int fd, const char *topic, const char *key, char *out, s
     return err;
 }
 
-/* Produce v9, acks=-1: n records of about size bytes each in one batch. */
-static int16_t produce(int fd, const char *topic, int n, size_t size, int64_t *base)
+/* Produce v9, acks=-1: one batch (the caller's, freed here). */
+static int16_t produce_batch(int fd, const char *topic, uint8_t *batch, size_t len, int64_t *base)
 {
     struct kp_arena a = {0};
     struct kp_response resp;
-    char *prefix = malloc(size + 1);
-    memset(prefix, 'p', size);
-    prefix[size] = '\0';
-    size_t len;
-    uint8_t *batch = kb_batch(prefix, n, &len);
     struct kp_produce_req *r = KT_NEW(&a, kp_produce_req, 1);
     struct kp_produce_req_topic_produce_data *t = KT_NEW(&a, kp_produce_req_topic_produce_data, 1);
     struct kp_produce_req_partition_produce_data *p =
@@ -173,8 +168,36 @@ static int16_t produce(int fd, const char *topic, int n, size_t size, int64_t *b
     kp_response_fini(&resp);
     kp_arena_fini(&a);
     free(batch);
-    free(prefix);
     return err;
+}
+
+/* n records of about size bytes each, without keys, in one batch. */
+static int16_t produce(int fd, const char *topic, int n, size_t size, int64_t *base)
+{
+    char *prefix = malloc(size + 1);
+    memset(prefix, 'p', size);
+    prefix[size] = '\0';
+    size_t len;
+    uint8_t *batch = kb_batch(prefix, n, &len);
+    free(prefix);
+    return produce_batch(fd, topic, batch, len, base);
+}
+
+/* Two records, the second with key (NULL: none). */
+static int16_t produce_keys(int fd, const char *topic, const char *key)
+{
+    struct kc_batch_builder bb;
+    uint8_t *p, *copy;
+    size_t len;
+    kc_batch_builder_init(&bb, NULL, 0);
+    assert_int_equal(kc_batch_builder_add(&bb, kc_wall_ms(), "k", 1, "v0", 2, NULL, 0), 0);
+    assert_int_equal(kc_batch_builder_add(&bb, kc_wall_ms(), key, key ? (int32_t)strlen(key) : -1,
+                                          "v1", 2, NULL, 0), 0);
+    assert_int_equal(kc_batch_builder_finish(&bb, &p, &len), 0);
+    copy = malloc(len);
+    memcpy(copy, p, len);
+    kc_batch_builder_fini(&bb);
+    return produce_batch(fd, topic, copy, len, NULL);
 }
 
 struct fetched {
@@ -406,6 +429,9 @@ static void test_0111_configs_act_and_survive_restart(void **state)
     assert_int_equal(alter(fd, "kept", "retention.ms", 0, "1"), 0);
     kc_sleep_ms(500);
     assert_true(segments(b, "kept-0") >= 4);
+    /* ... and a compacted topic takes only records with keys, as Kafka's LogValidator. */
+    assert_int_equal(produce_keys(fd, "kept", NULL), KP_ERR_INVALID_RECORD);
+    assert_int_equal(produce_keys(fd, "kept", "k2"), 0);
     /* LogAppendTime: the broker's clock in the batch's max timestamp, its bit set. */
     assert_int_equal(create(fd, "stamped", 1, "message.timestamp.type", "LogAppendTime", NULL), 0);
     int64_t t0 = kc_wall_ms();

@@ -117,8 +117,9 @@ int part__topic_config_write(struct part_registry *reg, const struct part_topic 
 /* delete.c */
 /* Is name[0..len) being deleted (unpublished, not reaped)? reg->lock held (either way). */
 bool part__dying_locked(struct part_registry *reg, const char *name, size_t len);
-/* Close and free the topics deleted but not reaped (part_registry_close): their deletion
- * markers stay, so the next open completes them. */
+/* Free the topics deleted but not reaped (part_registry_close, after the store closed
+ * their logs with the others): their deletion markers stay, so the next open completes
+ * them. */
 void part__dying_close(struct part_registry *reg);
 /* scan.c's hooks: is this directory entry deletion's (a "<topic>~delete" marker, a
  * "<topic>-<p>.<id>-delete" directory, or a marker's .tmp)? If so it is handled - the

@@ -125,6 +125,7 @@ int brk_topic_set_configs(struct brk_server *srv, struct part_topic *t, const st
 enum {
     BRK_TOPIC_LOG_APPEND_TIME = 1u << 0, /* message.timestamp.type=LogAppendTime */
     BRK_TOPIC_NO_RETENTION = 1u << 1,    /* cleanup.policy without "delete" */
+    BRK_TOPIC_COMPACT = 1u << 2,         /* cleanup.policy with "compact": keys required */
 };
 /* Kafka's DeleteRecords on one partition: the log start moves to offset (-1: the high
  * watermark), durably. 0 and *low (the new log start); KC_EOFFSET (past the end). */

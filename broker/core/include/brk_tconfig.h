@@ -21,7 +21,8 @@
  *                              -> the partition logs (alog_set_config), live
  *   cleanup.policy             -> the logs' cleanup_policy, live: without "delete",
  *                              retention leaves the topic alone; with "compact", the
- *                              store's cleaner threads compact it (appendLog README)
+ *                              store's cleaner threads compact it (appendLog README) and
+ *                              a record without a key is refused (INVALID_RECORD)
  *   min.compaction.lag.ms, max.compaction.lag.ms, delete.retention.ms
  *                              -> the cleaner's bounds for the topic's logs, live
  *   message.timestamp.type     LogAppendTime: the broker stamps each batch's max
@@ -120,10 +121,12 @@ void brk_tcfg_describe(const struct brk_config *bc, const struct brk_tcfg *c, in
 /* The row of key, or -1. */
 int brk_tcfg_find(const char *key, int32_t klen);
 
-/* What acts: the log settings (bc->log with the overrides on top), and two flags. */
+/* What acts: the log settings (bc->log with the overrides on top), and three flags. */
 void brk_tcfg_log_config(const struct brk_config *bc, const struct brk_tcfg *c,
                          struct alog_config *out);
 bool brk_tcfg_retention_deletes(const struct brk_config *bc, const struct brk_tcfg *c);
+/* Does the topic's cleanup.policy have "compact" (every record must have a key)? */
+bool brk_tcfg_compacts(const struct brk_config *bc, const struct brk_tcfg *c);
 bool brk_tcfg_log_append_time(const struct brk_config *bc, const struct brk_tcfg *c);
 
 #endif

@@ -19,6 +19,7 @@
 #include <stddef.h>
 
 #include "brk_int.h"
+#include "kc_codec.h"
 
 int32_t brk_partition_pick(struct part_topic *t, const void *key, int32_t key_len)
 {
@@ -65,6 +66,29 @@ static void stamp_append_time(uint8_t *batch, size_t len, int64_t now_ms)
     kc_store_be32(batch + CRC, kc_crc32c(0, batch + ATTRS, len - ATTRS));
 }
 
+/*
+ * cleanup.policy=compact: every record needs a key, or the cleaner could keep nothing of it
+ * (it drops keyless records). Kafka refuses such a batch whole ("Compacted topic cannot
+ * accept message without key": INVALID_RECORD), after looking inside a compressed one;
+ * so does this. 0, KC_EUNSUPPORTED (a record without a key), KC_EMALFORMED, KC_ETOOLARGE.
+ */
+static int check_keys(const uint8_t *batch, size_t len)
+{
+    struct kc_batch_reader br;
+    struct kc_record rec;
+    int rc = kc_batch_reader_open(&br, batch, len, BRK_COMPACT_INFLATE_MAX);
+    if (rc)
+        return rc == KC_ETOOLARGE || rc == -ENOMEM ? rc : KC_EMALFORMED;
+    while ((rc = kc_batch_reader_next(&br, &rec)) == 1) {
+        if (rec.key_len < 0) {
+            rc = KC_EUNSUPPORTED;
+            break;
+        }
+    }
+    kc_batch_reader_close(&br);
+    return rc < 0 ? rc : 0;
+}
+
 int brk_produce(struct brk_server *srv, struct brk_produce *p, struct brk_park *park)
 {
     struct kc_batch_header h;
@@ -73,6 +97,8 @@ int brk_produce(struct brk_server *srv, struct brk_produce *p, struct brk_park *
     if (!log)
         return KC_ENOPARTITION;
     int rc = produce_check(srv, p->batch, p->len, &h);
+    if (rc == 0 && (part_topic_flags(p->topic) & BRK_TOPIC_COMPACT))
+        rc = check_keys(p->batch, p->len);
     if (rc)
         return rc;
     if (part_topic_flags(p->topic) & BRK_TOPIC_LOG_APPEND_TIME)

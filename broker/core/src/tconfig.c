@@ -461,6 +461,13 @@ bool brk_tcfg_retention_deletes(const struct brk_config *bc, const struct brk_tc
     return v && strstr(v, "delete") != NULL;
 }
 
+bool brk_tcfg_compacts(const struct brk_config *bc, const struct brk_tcfg *c)
+{
+    struct brk_tcfg_entry e;
+    const char *v = effective(bc, c, brk_tcfg_find("cleanup.policy", 14), &e);
+    return v && strstr(v, "compact") != NULL;
+}
+
 bool brk_tcfg_log_append_time(const struct brk_config *bc, const struct brk_tcfg *c)
 {
     struct brk_tcfg_entry e;

@@ -43,7 +43,8 @@
 static unsigned flags_of(const struct brk_config *bc, const struct brk_tcfg *c)
 {
     return (brk_tcfg_log_append_time(bc, c) ? BRK_TOPIC_LOG_APPEND_TIME : 0) |
-           (brk_tcfg_retention_deletes(bc, c) ? 0 : BRK_TOPIC_NO_RETENTION);
+           (brk_tcfg_retention_deletes(bc, c) ? 0 : BRK_TOPIC_NO_RETENTION) |
+           (brk_tcfg_compacts(bc, c) ? BRK_TOPIC_COMPACT : 0);
 }
 
 /* Apply c to t's logs and flags (live). */
