@@ -194,7 +194,7 @@ static int add_rp(struct alog_store *s, const struct line *l, void *arg)
     char *name = name_of(l->f[0], l->len[0], l->f[1], l->len[1]);
     if (!name)
         return -ENOMEM;
-    s->found[s->nfound++] = (struct store_entry){name, off, -1, -1, false};
+    s->found[s->nfound++] = (struct store_entry){name, off, -1, -1, false, false};
     return 0;
 }
 
@@ -307,7 +307,8 @@ static void snapshot(struct alog_store *s, struct snap *sn)
         if (!log || !log->has_entry || alog__entry_line(log->name, line, sizeof(line)) < 0)
             continue;
         put_line(&sn->rp, line, atomic_load(&log->recovery_point));
-        put_line(&sn->start, line, atomic_load(&log->start_offset));
+        int64_t start = atomic_load(&log->start_offset), pending = atomic_load(&log->start_pending);
+        put_line(&sn->start, line, start > pending ? start : pending); /* admin.c */
         sn->n++;
         int64_t cleaned = atomic_load(&log->cleaned_offset);
         if (cleaned >= 0) {
@@ -384,6 +385,7 @@ int alog__store_write_checkpoints(struct alog_store *s, bool closing)
     int64_t seq = atomic_fetch_add(&s->ckpt_seq, 1) + 1; /* logs closing from now: >= seq */
     pthread_mutex_unlock(&s->ckpt_lock);
     pthread_mutex_lock(&s->table_lock);
+    int64_t gen = ++s->ckpt_gen;
     snapshot(s, &sn);
     int rc = kc_writer_error(&sn.rp) ? kc_writer_error(&sn.rp) : kc_writer_error(&sn.start);
     if (rc == 0)
@@ -397,6 +399,8 @@ int alog__store_write_checkpoints(struct alog_store *s, bool closing)
         rc = rewrite_journal(s, seq, closing);
         pthread_mutex_unlock(&s->journal_lock);
     }
+    if (rc == 0)
+        s->ckpt_written = gen; /* the logs gone from the table are gone from the files */
     pthread_mutex_unlock(&s->table_lock);
     if (rc)
         atomic_store(&s->ckpt_dirty, true); /* try again at the next interval */

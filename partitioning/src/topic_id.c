@@ -356,3 +356,29 @@ const struct part_topic_id *part_topic_id(const struct part_topic *t)
 {
     return &t->id;
 }
+
+void part__ids_remove(struct part_registry *reg, struct part_topic *t)
+{
+    struct part__ids *ix = &reg->ids;
+    struct part_topic **heads[2] = {
+        ix->nbuckets ? &ix->buckets[id_hash(&t->id, ix->nbuckets)] : NULL, &ix->spill};
+    for (int i = 0; i < 2; i++) {
+        for (struct part_topic **at = heads[i]; at && *at; at = &(*at)->id_next) {
+            if (*at == t) {
+                *at = t->id_next;
+                t->id_next = NULL;
+                ix->count--;
+                return;
+            }
+        }
+    }
+}
+
+int part__topic_id_write(struct part_registry *reg, const struct part_topic *t, int32_t from,
+                         int32_t to)
+{
+    int rc = 0;
+    for (int32_t p = from; rc == 0 && p < to; p++)
+        rc = id_write_unsynced(reg, t, p);
+    return rc ? rc : ids_sync(reg);
+}

@@ -114,6 +114,8 @@ struct brk_config {
     const char *add_scram[16];            /* --add-scram ARG...: store these and exit
                                              (point into argv) */
     int nadd_scram;
+    uint64_t set_mask;                    /* private: the keys given (file, --override,
+                                             flags), a bit per row of config.c's table */
     uint8_t unit_rank[2];                 /* private: the finest unit given so far for
                                              retention [0] and roll [1] (0 none, 1 hours,
                                              2 minutes, 3 ms): the finer one wins */
@@ -144,6 +146,20 @@ int brk_config_from_args(struct brk_config *cfg, int argc, char **argv, FILE *ou
 /* Cross-field checks after everything was applied (e.g. fetch.max.bytes vs. the frame
  * limit). 0 or -EINVAL with err. */
 int brk_config_check(struct brk_config *cfg, char *err, size_t cap);
+
+/* Was key given (the file, --override, a flag) rather than left at its default? Kafka's
+ * STATIC_BROKER_CONFIG against DEFAULT_CONFIG, in DescribeConfigs. */
+bool brk_config_is_set(const struct brk_config *cfg, const char *key);
+/* key's value as text, as Kafka prints it (NULL: Kafka's null, e.g. log.retention.minutes
+ * when not given; also for a key this broker does not have); *set as brk_config_is_set.
+ * The result points into buf[cap] or at a constant. */
+const char *brk_config_value(const struct brk_config *cfg, const char *key, char *buf,
+                             size_t cap, bool *set);
+/* Every key of the table, in order, for DescribeConfigs of the broker: its name, value
+ * (NULL: Kafka's null), whether it was given, and Kafka's ConfigType code. */
+typedef void (*brk_config_visit_fn)(void *arg, const char *key, const char *value, bool set,
+                                    int kafka_type);
+void brk_config_describe(const struct brk_config *cfg, brk_config_visit_fn fn, void *arg);
 
 /* Print every setting as key=value (the effective configuration), for --help and logs. */
 void brk_config_print(const struct brk_config *cfg, FILE *f);

@@ -69,4 +69,8 @@
 #define BRK_HEAL_MS       1000
 #define BRK_HEAL_MAX_MS   30000
 
+/* A compacted topic's produce: the most a compressed batch may inflate to while the broker
+ * checks that every record has a key (produce.c). */
+#define BRK_COMPACT_INFLATE_MAX (64u << 20)
+
 #endif

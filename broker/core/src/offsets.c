@@ -795,3 +795,54 @@ int32_t brk_offsets_count(struct brk_server *srv, struct kc_slice group)
     pthread_mutex_unlock(&os->mu);
     return n;
 }
+
+/* ---- a deleted topic's offsets (topic_admin.c) ----------------------------------------------- */
+
+/* Under os->mu: a tombstone for e's key, in its group's partition; *at gets its offset. */
+static int drop_one(struct brk_offsets *os, const struct os_entry *e, int64_t *at)
+{
+    uint8_t *batch;
+    size_t len;
+    struct brk_offset_key k = {BRK_OREC_OFFSET, e->group, e->topic, e->partition};
+    kc_batch_builder_reset(&os->builder);
+    int rc = add_record(os, &k, (struct kc_slice){NULL, -1}, kc_wall_ms());
+    if (rc == 0)
+        rc = kc_batch_builder_finish(&os->builder, &batch, &len);
+    if (rc == 0)
+        rc = alog_append(part_topic_log(os->topic, group_partition(os, e->group)), batch, len,
+                         at);
+    return rc;
+}
+
+int brk__offsets_drop_topic(struct brk_offsets *os, const char *topic, size_t len)
+{
+    struct kc_slice name = {(const uint8_t *)topic, (int32_t)len};
+    int rc = 0, dropped = 0;
+    pthread_mutex_lock(&os->mu);
+    struct os_entry *e, *next;
+    RB_FOREACH_SAFE(e, os_tree, &os->tree, next) {
+        if (e->deleted || slice_cmp(e->topic, name) != 0)
+            continue;
+        int64_t at;
+        struct os_entry *mk = entry_new(e->group, e->topic, e->partition, -1,
+                                        (struct kc_slice){NULL, -1}, 0);
+        int r = mk ? drop_one(os, e, &at) : -ENOMEM; /* replayed later as a delete */
+        if (r == 0) {
+            table_delete(os, e, at, mk); /* e goes; a marker if a commit is pending */
+            dropped++;
+        } else {
+            free(mk);
+            rc = rc ? rc : r;
+        }
+    }
+    pthread_mutex_unlock(&os->mu);
+    for (int32_t p = 0; dropped && p < part_topic_partitions(os->topic); p++) {
+        int r = alog_flush(part_topic_log(os->topic, p)); /* the tombstones, durably */
+        if (r && rc == 0)
+            rc = r;
+    }
+    if (dropped)
+        kc_log_info("dropped %d committed offset%s of deleted topic %.*s", dropped,
+                    dropped == 1 ? "" : "s", (int)len, topic);
+    return rc;
+}
