@@ -67,6 +67,36 @@ static void stamp_append_time(uint8_t *batch, size_t len, int64_t now_ms)
 }
 
 /*
+ * A CreateTime batch's max timestamp is what the time index and ListOffsets trust; some
+ * producers leave it -1 (or below their records'). Kafka's LogValidator sets it to the
+ * largest record timestamp; so does this, where it is visibly wrong (below the batch's
+ * base timestamp, which every record's delta is counted from): the records are read
+ * (decompressed if need be), the field written, the CRC computed again. A batch whose
+ * field is plausible is not opened: the broker does not decompress what it need not.
+ */
+static int fix_max_timestamp(uint8_t *batch, size_t len, const struct kc_batch_header *h)
+{
+    enum { ATTRS = KC_BATCH_OFF_ATTRIBUTES, MAX_TS = KC_BATCH_OFF_MAX_TIMESTAMP };
+    if ((h->attributes & KC_BATCH_ATTR_LOG_APPEND) || h->max_timestamp >= h->base_timestamp ||
+        h->records_count == 0)
+        return 0;
+    struct kc_batch_reader br;
+    struct kc_record rec;
+    int64_t max = h->base_timestamp;
+    int rc = kc_batch_reader_open(&br, batch, len, BRK_COMPACT_INFLATE_MAX);
+    if (rc)
+        return rc == KC_ETOOLARGE || rc == -ENOMEM ? rc : KC_EMALFORMED;
+    while ((rc = kc_batch_reader_next(&br, &rec)) == 1)
+        max = KC_MAX(max, rec.timestamp);
+    kc_batch_reader_close(&br);
+    if (rc < 0)
+        return rc;
+    kc_store_be64(batch + MAX_TS, (uint64_t)max);
+    kc_store_be32(batch + KC_BATCH_OFF_CRC, kc_crc32c(0, batch + ATTRS, len - ATTRS));
+    return 0;
+}
+
+/*
  * cleanup.policy=compact: every record needs a key, or the cleaner could keep nothing of it
  * (it drops keyless records). Kafka refuses such a batch whole ("Compacted topic cannot
  * accept message without key": INVALID_RECORD), after looking inside a compressed one;
@@ -99,6 +129,8 @@ int brk_produce(struct brk_server *srv, struct brk_produce *p, struct brk_park *
     int rc = produce_check(srv, p->batch, p->len, &h);
     if (rc == 0 && (part_topic_flags(p->topic) & BRK_TOPIC_COMPACT))
         rc = check_keys(p->batch, p->len);
+    if (rc == 0)
+        rc = fix_max_timestamp(p->batch, p->len, &h);
     if (rc)
         return rc;
     if (part_topic_flags(p->topic) & BRK_TOPIC_LOG_APPEND_TIME)

@@ -83,6 +83,9 @@
 /* A Fetch waits at most this long, whatever the client asks (Kafka has no cap; a parked
  * fetch holds a slot, so one that never ends would pin the connection's answers). */
 #define BRK_KAFKA_MAX_WAIT_MS 300000
+/* The most a batch's records may inflate to when the door reads inside one (ListOffsets'
+ * search of a compressed batch): a bound on what one request makes the broker allocate. */
+#define BRK_KAFKA_INFLATE_MAX (64u << 20)
 /* A decoded request's arrays may take this many times the frame's size, plus a floor:
  * real requests need 2-4x (a 24-byte C element per 6-8 wire bytes); the codec's worst
  * case is 16x (a 16-byte slice per 1-byte compact string), which only a hostile frame
