@@ -481,6 +481,9 @@ static void test_0111_delete_records_through_restart(void **state)
     assert_int_equal(delete_records(fd, "dr", 51, &low), KP_ERR_OFFSET_OUT_OF_RANGE);
     assert_int_equal(delete_records(fd, "__consumer_offsets", 0, &low),
                      KP_ERR_INVALID_TOPIC_EXCEPTION);
+    assert_int_equal(create(fd, "drc", 1, NULL, NULL, NULL), 0);
+    assert_int_equal(alter(fd, "drc", "cleanup.policy", 0, "compact"), 0);
+    assert_int_equal(delete_records(fd, "drc", 0, &low), KP_ERR_POLICY_VIOLATION);
     fetch(fd, "dr", 22, 0, &f);
     assert_int_equal(f.err, KP_ERR_OFFSET_OUT_OF_RANGE);
     assert_int_equal(f.log_start, 23);

@@ -40,10 +40,20 @@ static void delete_records_one(struct brk_conn *c, const struct kp_delete_record
         out->error_code = KP_ERR_TOPIC_AUTHORIZATION_FAILED;
         return;
     }
-    if ((out->error_code = brk__kafka_partition(srv, t->name, in->partition_index, &log)))
+    struct part_topic *topic;
+    if ((out->error_code = brk__kafka_topic(srv, t->name, &topic)))
         return;
+    if (!(log = part_topic_log(topic, in->partition_index))) {
+        out->error_code = KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+        return;
+    }
     if (brk_topic_internal((const char *)t->name.p, (size_t)t->name.len)) {
         out->error_code = KP_ERR_INVALID_TOPIC_EXCEPTION;
+        return;
+    }
+    if (part_topic_flags(topic) & BRK_TOPIC_NO_RETENTION) {
+        out->error_code = KP_ERR_POLICY_VIOLATION; /* compact only: Kafka's "can not be
+                                                    * deleted due to the configured policy" */
         return;
     }
     int64_t low;
