@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # scripts/deps.sh SET: make sure the Debian packages a task needs are installed.
 #
-#   build  compile everything (compiler, cmocka, libbsd, libedit, OpenSSL 3's headers)
+#   build  compile everything (compiler, cmocka, libbsd, libedit, OpenSSL 3's headers,
+#          jansson: kafka_cli reads kafka-delete-records.sh's JSON offsets file)
 #   test   run the test suite (adds the real Kafka clients: kcat, librdkafka, Node.js,
 #          kafka-python and confluent-kafka; Valgrind; the openssl CLI that makes the TLS
 #          tests' certificates; and the Prometheus parsers the /metrics text is checked with:
@@ -14,7 +15,7 @@
 # impossible the script stops and prints the exact command to run.
 set -euo pipefail
 
-build=(gcc make pkg-config libcmocka-dev libbsd-dev libedit-dev libssl-dev)
+build=(gcc make pkg-config libcmocka-dev libbsd-dev libedit-dev libssl-dev libjansson-dev)
 test=(kcat librdkafka-dev nodejs npm python3 procps valgrind python3-prometheus-client openssl
       python3-kafka python3-confluent-kafka)
 bench=(redis-server redis-tools nats-server libnats-dev gnuplot-nox valgrind)
