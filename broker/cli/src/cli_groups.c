@@ -136,7 +136,8 @@ int cli__group_offsets(struct cli_admin *a, const char *group, struct kp_arena *
             cli__kresp_fini(&resp);
         }
         if (rc == CLI_OK && code == 0) {
-            qsort(*tps, *n, sizeof(**tps), cli__ktp_cmp);
+            if (*n > 1) /* a group with nothing committed has no array at all */
+                qsort(*tps, *n, sizeof(**tps), cli__ktp_cmp);
             return CLI_OK;
         }
         free(*tps);
@@ -178,7 +179,8 @@ int cli__topic_specs(struct cli_admin *a, const struct cli_optlist *specs,
         if (rc)
             return rc;
     }
-    qsort(*tps, *n, sizeof(**tps), cli__ktp_cmp);
+    if (*n > 1)
+        qsort(*tps, *n, sizeof(**tps), cli__ktp_cmp);
     return CLI_OK;
 }
 

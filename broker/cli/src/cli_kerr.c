@@ -36,6 +36,9 @@ static const struct {
     {40, "INVALID_CONFIG"},
     {41, "NOT_CONTROLLER"},
     {44, "POLICY_VIOLATION"},
+    {45, "OUT_OF_ORDER_SEQUENCE_NUMBER"},
+    {46, "DUPLICATE_SEQUENCE_NUMBER"},
+    {47, "INVALID_PRODUCER_EPOCH"},
     {48, "INVALID_TXN_STATE"},
     {49, "INVALID_PRODUCER_ID_MAPPING"},
     {50, "INVALID_TRANSACTION_TIMEOUT"},
@@ -46,6 +49,7 @@ static const struct {
     {55, "OPERATION_NOT_ATTEMPTED"},
     {57, "LOG_DIR_NOT_FOUND"},
     {58, "SASL_AUTHENTICATION_FAILED"},
+    {59, "UNKNOWN_PRODUCER_ID"},
     {60, "REASSIGNMENT_IN_PROGRESS"},
     {61, "DELEGATION_TOKEN_AUTH_DISABLED"},
     {62, "DELEGATION_TOKEN_NOT_FOUND"},
@@ -146,8 +150,7 @@ static const char *kerr_hint(int16_t code)
 
 int cli__kerr(struct cli_kafka *k, const char *what, int16_t code, struct kc_slice message)
 {
-    fprintf(k->cli->err, "error: %s%s%s", what ? what : "", what ? ": " : "",
-            cli__kerr_name(code));
+    fprintf(k->cli->err, "error: %s%s%s", what ? what : "", what ? ": " : "", cli__kerr_name(code));
     if (message.len > 0) {
         fputs(": ", k->cli->err);
         cli_escape(k->cli->err, message.p, message.len);
@@ -160,8 +163,7 @@ int cli__kerr(struct cli_kafka *k, const char *what, int16_t code, struct kc_sli
 
 void cli__kuuid_str(const struct kp_uuid *id, char buf[23])
 {
-    static const char b64[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     uint32_t acc = 0;
     int bits = 0, n = 0;
     for (int i = 0; i < 16; i++) {

@@ -84,7 +84,8 @@ int cli__kafka_partitions(struct cli_kafka *k, const char *const *topics, int n,
         free(tps);
         return rc;
     }
-    qsort(tps, ntps, sizeof(*tps), cli__ktp_cmp);
+    if (ntps > 1) /* qsort wants an array, even of nothing */
+        qsort(tps, ntps, sizeof(*tps), cli__ktp_cmp);
     *out = tps;
     *nout = ntps;
     return CLI_OK;
@@ -184,7 +185,8 @@ int cli__kafka_by_leader(struct cli_kafka *k, struct cli_ktp *tps, size_t n,
 {
     struct cli_ktp **sel = malloc((n ? n : 1) * sizeof(*sel));
     int rc = sel ? CLI_OK : CLI_EBROKER;
-    qsort(tps, n, sizeof(*tps), cli__ktp_cmp);
+    if (n > 1)
+        qsort(tps, n, sizeof(*tps), cli__ktp_cmp);
     for (size_t i = 0; i < n; i++)
         tps[i].done = false, tps[i].error = 0, tps[i].leader = -1;
     while (rc == CLI_OK) {
