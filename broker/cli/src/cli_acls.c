@@ -124,8 +124,7 @@ static void human_pattern(FILE *f, int type, struct kc_slice name, int pattern)
     fprintf(f, ", patternType=%s)`", p ? p : "UNKNOWN");
 }
 
-static void human_entry(FILE *f, struct kc_slice principal, struct kc_slice host, int op,
-                        int perm)
+static void human_entry(FILE *f, struct kc_slice principal, struct kc_slice host, int op, int perm)
 {
     const char *o = sec_acl_op_name(op), *p = sec_acl_perm_name(perm);
     fputs(" \t(principal=", f);
@@ -220,8 +219,9 @@ static int pattern_of(struct cli_admin *a, const struct acl_opts *o, bool filter
     bool ok = p == SEC_PAT_LITERAL || p == SEC_PAT_PREFIXED ||
               (filter && (p == SEC_PAT_ANY || p == SEC_PAT_MATCH));
     if (!ok)
-        return cli__admin_usage(a, "--resource-pattern-type must be literal or prefixed%s, not "
-                                   "'%s'",
+        return cli__admin_usage(a,
+                                "--resource-pattern-type must be literal or prefixed%s, not "
+                                "'%s'",
                                 filter ? " (or any, match)" : "", o->pattern);
     *out = p;
     return CLI_OK;
@@ -229,8 +229,8 @@ static int pattern_of(struct cli_admin *a, const struct acl_opts *o, bool filter
 
 /* The filters list or remove uses: per resource, per principal x host x operation named
  * (none named: any). *n gets how many. CLI_OK or a usage error. */
-static int filters_of(struct cli_admin *a, const struct acl_opts *o, bool remove,
-                      struct filter *f, int cap, int *n)
+static int filters_of(struct cli_admin *a, const struct acl_opts *o, bool remove, struct filter *f,
+                      int cap, int *n)
 {
     struct resource res[BINDINGS_MAX];
     int nres = resources_of(o, res, BINDINGS_MAX), pattern, rc = pattern_of(a, o, true, &pattern);
@@ -245,8 +245,8 @@ static int filters_of(struct cli_admin *a, const struct acl_opts *o, bool remove
     }
     *n = 0;
     for (int r = 0; r < nres; r++) {
-        struct filter base = {res[r].type, res[r].name, pattern, o->principal, NULL,
-                              SEC_OP_ANY, SEC_PERM_ANY};
+        struct filter base = {res[r].type, res[r].name, pattern,     o->principal,
+                              NULL,        SEC_OP_ANY,  SEC_PERM_ANY};
         if (o->allow.n + o->deny.n == 0 && *n < cap)
             f[(*n)++] = base;
         for (int p = 0; p < o->allow.n + o->deny.n; p++)
@@ -255,8 +255,12 @@ static int filters_of(struct cli_admin *a, const struct acl_opts *o, bool remove
                 struct filter *x = &f[(*n)++];
                 *x = base;
                 x->principal = allow ? o->allow.v[p] : o->deny.v[p - o->allow.n];
-                x->host = allow ? (o->allow_host ? o->allow_host : o->host ? o->host : "*")
-                                : (o->deny_host ? o->deny_host : o->host ? o->host : "*");
+                x->host = allow ? (o->allow_host ? o->allow_host
+                                   : o->host     ? o->host
+                                                 : "*")
+                                : (o->deny_host ? o->deny_host
+                                   : o->host    ? o->host
+                                                : "*");
                 x->perm = allow ? SEC_PERM_ALLOW : SEC_PERM_DENY;
                 x->op = o->ops.n ? cli__acl_op_parse(o->ops.v[op]) : SEC_OP_ANY;
             }
@@ -268,9 +272,10 @@ static int ops_check(struct cli_admin *a, const struct acl_opts *o)
 {
     for (int i = 0; i < o->ops.n; i++)
         if (!cli__acl_op_parse(o->ops.v[i]))
-            return cli__admin_usage(a, "unknown --operation '%s' (Read, Write, Create, Delete, "
-                                       "Alter, Describe, ClusterAction, DescribeConfigs, "
-                                       "AlterConfigs, IdempotentWrite, All)",
+            return cli__admin_usage(a,
+                                    "unknown --operation '%s' (Read, Write, Create, Delete, "
+                                    "Alter, Describe, ClusterAction, DescribeConfigs, "
+                                    "AlterConfigs, IdempotentWrite, All)",
                                     o->ops.v[i]);
     for (int i = 0; i < o->allow.n + o->deny.n; i++) {
         int rc = principal_check(a, i < o->allow.n ? o->allow.v[i] : o->deny.v[i - o->allow.n]);
@@ -280,14 +285,16 @@ static int ops_check(struct cli_admin *a, const struct acl_opts *o)
     return CLI_OK;
 }
 
-#define ACL_OPTS(o)                                                                           \
-    {"topic", NULL, NULL, &(o).topics}, {"group", NULL, NULL, &(o).groups},                   \
-        {"transactional-id", NULL, NULL, &(o).txids}, {"cluster", NULL, &(o).cluster, NULL},  \
-        {"resource-pattern-type", &(o).pattern, NULL, NULL},                                  \
-        {"allow-principal", NULL, NULL, &(o).allow},                                          \
-        {"deny-principal", NULL, NULL, &(o).deny}, {"operation", NULL, NULL, &(o).ops},       \
-        {"host", &(o).host, NULL, NULL}, {"allow-host", &(o).allow_host, NULL, NULL},          \
-        {"deny-host", &(o).deny_host, NULL, NULL}
+#define ACL_OPTS(o)                                                                                \
+    {"topic", NULL, NULL, &(o).topics}, {"group", NULL, NULL, &(o).groups},                        \
+        {"transactional-id", NULL, NULL, &(o).txids}, {"cluster", NULL, &(o).cluster, NULL},       \
+        {"resource-pattern-type", &(o).pattern, NULL, NULL},                                       \
+        {"allow-principal", NULL, NULL, &(o).allow}, {"deny-principal", NULL, NULL, &(o).deny},    \
+        {"operation", NULL, NULL, &(o).ops}, {"host", &(o).host, NULL, NULL},                      \
+        {"allow-host", &(o).allow_host, NULL, NULL},                                               \
+    {                                                                                              \
+        "deny-host", &(o).deny_host, NULL, NULL                                                    \
+    }
 
 /* ---- list ---------------------------------------------------------------------------------- */
 
@@ -295,9 +302,7 @@ static int list_filters(struct cli_admin *a, const struct filter *f, int n)
 {
     int rc = CLI_OK;
     if (a->json) {
-        cli__json_open(&a->j, '{');
-        cli__json_key(&a->j, "acls");
-        cli__json_open(&a->j, '[');
+        cli__json_list_begin(&a->j, "acls");
     }
     for (int i = 0; i < n && rc == CLI_OK; i++) {
         struct cli_kresp resp;
@@ -307,8 +312,7 @@ static int list_filters(struct cli_admin *a, const struct filter *f, int n)
         }
     }
     if (a->json) {
-        cli__json_close(&a->j, ']');
-        cli__json_close(&a->j, '}');
+        cli__json_list_end(&a->j);
     }
     return rc;
 }
@@ -319,8 +323,8 @@ static int acls_list(struct cli_admin *a, int argc, char **argv)
     struct filter f[BINDINGS_MAX];
     char *pos[1];
     int n, rc;
-    const struct cli_opt opts[] = {ACL_OPTS(o), {"principal", &o.principal, NULL, NULL},
-                                   {NULL, NULL, NULL, NULL}};
+    const struct cli_opt opts[] = {
+        ACL_OPTS(o), {"principal", &o.principal, NULL, NULL}, {NULL, NULL, NULL, NULL}};
     if ((rc = cli__admin_args(a, argc, argv, opts, pos, 0, 0, &n)) || a->help ||
         (rc = ops_check(a, &o)))
         return rc;
@@ -364,8 +368,9 @@ static void *create_request(struct kp_arena *arena, const struct filter *b, int 
         return NULL;
     for (int i = 0; i < n; i++)
         c[i] = (struct kp_create_acls_req_acl_creation){
-            (int8_t)b[i].type, kp_slice_str(b[i].name), (int8_t)b[i].pattern,
-            kp_slice_str(b[i].principal), kp_slice_str(b[i].host), (int8_t)b[i].op,
+            (int8_t)b[i].type,       kp_slice_str(b[i].name),
+            (int8_t)b[i].pattern,    kp_slice_str(b[i].principal),
+            kp_slice_str(b[i].host), (int8_t)b[i].op,
             (int8_t)b[i].perm};
     KP_SET(req->creations, n, c);
     return req;
@@ -376,25 +381,22 @@ static int create_print(struct cli_admin *a, const struct filter *b, int n,
 {
     int rc = CLI_OK;
     if (a->json) {
-        cli__json_open(&a->j, '{');
-        cli__json_key(&a->j, "created");
-        cli__json_open(&a->j, '[');
+        cli__json_list_begin(&a->j, "created");
     }
     for (int i = 0; i < n; i++) {
         int16_t code = i < r->results.n ? r->results.v[i].error_code : KP_ERR_UNKNOWN_SERVER_ERROR;
         if (a->json) {
             cli__json_open(&a->j, '{');
             json_binding(&a->j, b[i].type, kp_slice_str(b[i].name), b[i].pattern,
-                         kp_slice_str(b[i].principal), kp_slice_str(b[i].host), b[i].op,
-                         b[i].perm);
+                         kp_slice_str(b[i].principal), kp_slice_str(b[i].host), b[i].op, b[i].perm);
             cli__json_kstr(&a->j, "error", code ? cli__kerr_name(code) : NULL);
             cli__json_close(&a->j, '}');
         } else if (!code) {
             fputs("Added ACL for resource ", a->cli->out);
             human_pattern(a->cli->out, b[i].type, kp_slice_str(b[i].name), b[i].pattern);
             fputs(":\n", a->cli->out);
-            human_entry(a->cli->out, kp_slice_str(b[i].principal), kp_slice_str(b[i].host),
-                        b[i].op, b[i].perm);
+            human_entry(a->cli->out, kp_slice_str(b[i].principal), kp_slice_str(b[i].host), b[i].op,
+                        b[i].perm);
         }
         if (code)
             rc = cli__kerr(&a->k, "cannot add an ACL", code,
@@ -402,8 +404,7 @@ static int create_print(struct cli_admin *a, const struct filter *b, int n,
                                             : (struct kc_slice){NULL, -1});
     }
     if (a->json) {
-        cli__json_close(&a->j, ']');
-        cli__json_close(&a->j, '}');
+        cli__json_list_end(&a->j);
     }
     return rc;
 }
@@ -482,8 +483,9 @@ static void *delete_request(struct kp_arena *arena, const struct filter *f, int 
         return NULL;
     for (int i = 0; i < n; i++)
         x[i] = (struct kp_delete_acls_req_filter){
-            (int8_t)f[i].type, kp_slice_str(f[i].name), (int8_t)f[i].pattern,
-            kp_slice_str(f[i].principal), kp_slice_str(f[i].host), (int8_t)f[i].op,
+            (int8_t)f[i].type,       kp_slice_str(f[i].name),
+            (int8_t)f[i].pattern,    kp_slice_str(f[i].principal),
+            kp_slice_str(f[i].host), (int8_t)f[i].op,
             (int8_t)f[i].perm};
     KP_SET(req->filters, n, x);
     return req;
@@ -493,9 +495,7 @@ static int delete_print(struct cli_admin *a, const struct kp_delete_acls_resp *r
 {
     int rc = CLI_OK;
     if (a->json) {
-        cli__json_open(&a->j, '{');
-        cli__json_key(&a->j, "removed");
-        cli__json_open(&a->j, '[');
+        cli__json_list_begin(&a->j, "removed");
     }
     for (int32_t i = 0; i < r->filter_results.n; i++) {
         const struct kp_delete_acls_resp_filter_result *fr = &r->filter_results.v[i];
@@ -509,8 +509,8 @@ static int delete_print(struct cli_admin *a, const struct kp_delete_acls_resp *r
                 cli__json_open(&a->j, '{');
                 json_binding(&a->j, m->resource_type, m->resource_name, m->pattern_type,
                              m->principal, m->host, m->operation, m->permission_type);
-                cli__json_kstr(&a->j, "error", m->error_code ? cli__kerr_name(m->error_code)
-                                                             : NULL);
+                cli__json_kstr(&a->j, "error",
+                               m->error_code ? cli__kerr_name(m->error_code) : NULL);
                 cli__json_close(&a->j, '}');
             } else if (!m->error_code) {
                 fputs("Removed ACL for resource ", a->cli->out);
@@ -521,8 +521,7 @@ static int delete_print(struct cli_admin *a, const struct kp_delete_acls_resp *r
         }
     }
     if (a->json) {
-        cli__json_close(&a->j, ']');
-        cli__json_close(&a->j, '}');
+        cli__json_list_end(&a->j);
     }
     return rc;
 }
@@ -553,8 +552,8 @@ static int acls_remove(struct cli_admin *a, int argc, char **argv)
     struct filter f[BINDINGS_MAX];
     char *pos[1];
     int n, rc, count;
-    const struct cli_opt opts[] = {ACL_OPTS(o), {"force", NULL, &o.force, NULL},
-                                   {NULL, NULL, NULL, NULL}};
+    const struct cli_opt opts[] = {
+        ACL_OPTS(o), {"force", NULL, &o.force, NULL}, {NULL, NULL, NULL, NULL}};
     if ((rc = cli__admin_args(a, argc, argv, opts, pos, 0, 0, &n)) || a->help ||
         (rc = ops_check(a, &o)) || (rc = filters_of(a, &o, true, f, BINDINGS_MAX, &n)))
         return rc;
@@ -573,15 +572,17 @@ static int acls_remove(struct cli_admin *a, int argc, char **argv)
 }
 
 static const struct cli_verb acls_verbs[] = {
-    {"list", "[--topic T|--group G|--cluster|--transactional-id X]... [--principal P] "
-             "[--resource-pattern-type any|match|literal|prefixed]",
+    {"list",
+     "[--topic T|--group G|--cluster|--transactional-id X]... [--principal P] "
+     "[--resource-pattern-type any|match|literal|prefixed]",
      "the ACLs (all, or of the resources named)",
      "--principal P             only this principal's (User:alice)\n"
      "--resource-pattern-type   literal (default with a resource), prefixed, any, match",
      acls_list},
-    {"add", "--allow-principal P|--deny-principal P... --operation OP... "
-            "--topic T|--group G|--cluster|--transactional-id X... "
-            "[--resource-pattern-type literal|prefixed] [--host H]",
+    {"add",
+     "--allow-principal P|--deny-principal P... --operation OP... "
+     "--topic T|--group G|--cluster|--transactional-id X... "
+     "[--resource-pattern-type literal|prefixed] [--host H]",
      "add bindings: every principal x operation x resource named",
      "--allow-principal P       Type:name, e.g. User:alice (repeat for more)\n"
      "--deny-principal P        a DENY binding; DENY wins over ALLOW\n"
@@ -599,4 +600,4 @@ static const struct cli_verb acls_verbs[] = {
 };
 
 const struct cli_family cli__acls_family = {"acls", "kafka-acls.sh (AclCommand)", acls_verbs,
-                                             KC_ARRAY_SIZE(acls_verbs)};
+                                            KC_ARRAY_SIZE(acls_verbs)};

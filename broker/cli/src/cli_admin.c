@@ -30,9 +30,10 @@ static void verb_help(FILE *f, const struct cli_family *fam, const struct cli_ve
         fprintf(f, "    %.*s\n", (int)n, p);
         p += n + (p[n] == '\n');
     }
-    fprintf(f, "    --bootstrap-server H:P[,H:P...]  the Kafka brokers (default: -b's address)\n"
-               "    --json         one JSON document on stdout instead of lines\n"
-               "    Mirrors Kafka's %s.\n",
+    fprintf(f,
+            "    --bootstrap-server H:P[,H:P...]  the Kafka brokers (default: -b's address)\n"
+            "    --json         one JSON document on stdout instead of lines\n"
+            "    Mirrors Kafka's %s.\n",
             fam->mirrors);
 }
 
@@ -63,8 +64,8 @@ int cli__admin_usage(struct cli_admin *a, const char *why, ...)
     return CLI_EUSAGE;
 }
 
-int cli__admin_num(struct cli_admin *a, const char *what, const char *s, int64_t min,
-                   int64_t max, int64_t *out)
+int cli__admin_num(struct cli_admin *a, const char *what, const char *s, int64_t min, int64_t max,
+                   int64_t *out)
 {
     if (s && kc_parse_i64(s, min, max, out) == 0)
         return CLI_OK;
@@ -72,8 +73,8 @@ int cli__admin_num(struct cli_admin *a, const char *what, const char *s, int64_t
                             (long long)min, (long long)max, s ? s : "");
 }
 
-int cli__admin_kv(struct cli_admin *a, const char *opt, const char *text, char *key,
-                  size_t kcap, const char **value)
+int cli__admin_kv(struct cli_admin *a, const char *opt, const char *text, char *key, size_t kcap,
+                  const char **value)
 {
     const char *eq = strchr(text, '=');
     size_t n = eq ? (size_t)(eq - text) : 0;
@@ -113,7 +114,7 @@ int cli__admin_args(struct cli_admin *a, int argc, char **argv, const struct cli
 
 int cli__admin_open(struct cli_admin *a)
 {
-    const char *bootstrap = a->bootstrap ? a->bootstrap
+    const char *bootstrap = a->bootstrap        ? a->bootstrap
                             : a->cli->bootstrap ? a->cli->bootstrap
                                                 : a->cli->addr;
     if (a->opened)

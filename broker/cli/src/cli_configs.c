@@ -33,7 +33,7 @@ enum {
     SRC_DYNAMIC_TOPIC = 1,
     SRC_DYNAMIC_BROKER = 2,
     SRC_DYNAMIC_DEFAULT_BROKER = 3,
-    OP_SET = 0,    /* IncrementalAlterConfigs' operations */
+    OP_SET = 0, /* IncrementalAlterConfigs' operations */
     OP_DELETE = 1,
     CFG_KEYS_MAX = 2 * CLI_OPTLIST_MAX,
     CFG_TEXT_MAX = 16384,
@@ -41,17 +41,22 @@ enum {
 
 static const char *source_name(int8_t s)
 {
-    static const char *const names[] = {
-        "UNKNOWN",        "DYNAMIC_TOPIC_CONFIG", "DYNAMIC_BROKER_CONFIG",
-        "DYNAMIC_DEFAULT_BROKER_CONFIG", "STATIC_BROKER_CONFIG", "DEFAULT_CONFIG",
-        "DYNAMIC_BROKER_LOGGER_CONFIG", "DYNAMIC_CLIENT_METRICS_CONFIG", "DYNAMIC_GROUP_CONFIG"};
+    static const char *const names[] = {"UNKNOWN",
+                                        "DYNAMIC_TOPIC_CONFIG",
+                                        "DYNAMIC_BROKER_CONFIG",
+                                        "DYNAMIC_DEFAULT_BROKER_CONFIG",
+                                        "STATIC_BROKER_CONFIG",
+                                        "DEFAULT_CONFIG",
+                                        "DYNAMIC_BROKER_LOGGER_CONFIG",
+                                        "DYNAMIC_CLIENT_METRICS_CONFIG",
+                                        "DYNAMIC_GROUP_CONFIG"};
     return s >= 0 && (size_t)s < KC_ARRAY_SIZE(names) ? names[s] : "UNKNOWN";
 }
 
 static const char *type_name(int8_t t)
 {
-    static const char *const names[] = {"UNKNOWN", "BOOLEAN", "STRING", "INT",     "SHORT",
-                                        "LONG",    "DOUBLE",  "LIST",   "CLASS",   "PASSWORD"};
+    static const char *const names[] = {"UNKNOWN", "BOOLEAN", "STRING", "INT",   "SHORT",
+                                        "LONG",    "DOUBLE",  "LIST",   "CLASS", "PASSWORD"};
     return t >= 0 && (size_t)t < KC_ARRAY_SIZE(names) ? names[t] : "UNKNOWN";
 }
 
@@ -95,10 +100,12 @@ static int resource_pick(struct cli_admin *a, struct resource *r)
     return CLI_OK;
 }
 
-#define RESOURCE_OPTS(r)                                                                      \
-    {"topic", &(r).topic, NULL, NULL}, {"broker", &(r).broker, NULL, NULL},                   \
-        {"entity-type", &(r).entity_type, NULL, NULL},                                        \
-        {"entity-name", &(r).entity_name, NULL, NULL}
+#define RESOURCE_OPTS(r)                                                                           \
+    {"topic", &(r).topic, NULL, NULL}, {"broker", &(r).broker, NULL, NULL},                        \
+        {"entity-type", &(r).entity_type, NULL, NULL},                                             \
+    {                                                                                              \
+        "entity-name", &(r).entity_name, NULL, NULL                                                \
+    }
 
 /* ---- describe ------------------------------------------------------------------------------ */
 
@@ -122,9 +129,8 @@ static int describe_call(struct cli_admin *a, int type, const char *name, struct
 }
 
 /* The one result of a describe_call, or an error printed (*rc set). */
-static const struct kp_describe_configs_resp_result *describe_result(struct cli_admin *a,
-                                                                     const struct cli_kresp *r,
-                                                                     const char *name, int *rc)
+static const struct kp_describe_configs_resp_result *
+describe_result(struct cli_admin *a, const struct cli_kresp *r, const char *name, int *rc)
 {
     const struct kp_describe_configs_resp *d = r->r.msg;
     char what[300];
@@ -132,10 +138,9 @@ static const struct kp_describe_configs_resp_result *describe_result(struct cli_
     if (d->results.n == 1 && d->results.v[0].error_code == 0)
         return &d->results.v[0];
     snprintf(what, sizeof(what), "cannot describe the configs of '%s'", name);
-    *rc = cli__kerr(&a->k, what,
-                    d->results.n == 1 ? d->results.v[0].error_code : KP_ERR_UNKNOWN_SERVER_ERROR,
-                    d->results.n == 1 ? d->results.v[0].error_message
-                                      : (struct kc_slice){NULL, -1});
+    *rc = cli__kerr(
+        &a->k, what, d->results.n == 1 ? d->results.v[0].error_code : KP_ERR_UNKNOWN_SERVER_ERROR,
+        d->results.n == 1 ? d->results.v[0].error_message : (struct kc_slice){NULL, -1});
     return NULL;
 }
 
@@ -173,8 +178,8 @@ static void json_entry(struct cli_json *j, const struct kp_describe_configs_resp
     for (int32_t s = 0; s < c->synonyms.n; s++) {
         cli__json_open(j, '{');
         cli__json_kslice(j, "name", c->synonyms.v[s].name);
-        cli__json_kslice(j, "value", c->is_sensitive ? (struct kc_slice){NULL, -1}
-                                                     : c->synonyms.v[s].value);
+        cli__json_kslice(j, "value",
+                         c->is_sensitive ? (struct kc_slice){NULL, -1} : c->synonyms.v[s].value);
         cli__json_kstr(j, "source", source_name(c->synonyms.v[s].source));
         cli__json_close(j, '}');
     }
@@ -193,8 +198,7 @@ static void describe_print(struct cli_admin *a, const struct resource *r, bool a
         cli__json_key(&a->j, "configs");
         cli__json_open(&a->j, '[');
     } else {
-        fprintf(a->cli->out, "%s configs for %s %s are:\n", all ? "All" : "Dynamic", kind,
-                r->name);
+        fprintf(a->cli->out, "%s configs for %s %s are:\n", all ? "All" : "Dynamic", kind, r->name);
     }
     for (int32_t i = 0; i < res->configs.n; i++) {
         const struct kp_describe_configs_resp_resource_result *c = &res->configs.v[i];
@@ -206,8 +210,7 @@ static void describe_print(struct cli_admin *a, const struct resource *r, bool a
             human_entry(a->cli->out, c);
     }
     if (a->json) {
-        cli__json_close(&a->j, ']');
-        cli__json_close(&a->j, '}');
+        cli__json_list_end(&a->j);
     }
 }
 
@@ -218,8 +221,8 @@ static int configs_describe(struct cli_admin *a, int argc, char **argv)
     char *pos[1];
     int n, rc;
     struct cli_kresp resp;
-    const struct cli_opt opts[] = {RESOURCE_OPTS(r), {"all", NULL, &all, NULL},
-                                   {NULL, NULL, NULL, NULL}};
+    const struct cli_opt opts[] = {
+        RESOURCE_OPTS(r), {"all", NULL, &all, NULL}, {NULL, NULL, NULL, NULL}};
     if ((rc = cli__admin_args(a, argc, argv, opts, pos, 0, 0, &n)) || a->help ||
         (rc = resource_pick(a, &r)) || (rc = cli__admin_open(a)) ||
         (rc = describe_call(a, r.type, r.name, &resp)))
@@ -244,8 +247,7 @@ static int changes_from(struct cli_admin *a, const char *const *set, int nset,
 {
     int rc;
     for (int i = 0; i < nset; i++)
-        if ((rc = cli__admin_kv(a, "a config", set[i], ch[i].key, sizeof(ch[i].key),
-                                &ch[i].value)))
+        if ((rc = cli__admin_kv(a, "a config", set[i], ch[i].key, sizeof(ch[i].key), &ch[i].value)))
             return rc;
     for (int i = 0; i < ndel; i++) {
         if (!del[i][0] || strlen(del[i]) >= sizeof(ch[0].key))
@@ -257,8 +259,8 @@ static int changes_from(struct cli_admin *a, const char *const *set, int nset,
 }
 
 static int incremental_call(struct cli_admin *a, struct cli_kconn *conn, int16_t v, int type,
-                            const char *name, const struct change *ch, int n,
-                            int16_t *code, struct kc_slice *msg, struct cli_kresp *resp)
+                            const char *name, const struct change *ch, int n, int16_t *code,
+                            struct kc_slice *msg, struct cli_kresp *resp)
 {
     struct kp_incremental_alter_configs_req req;
     struct kp_incremental_alter_configs_req_alter_configs_resource res;
@@ -287,7 +289,8 @@ static int merged_set(struct cli_admin *a, int type, const char *name, const str
                       struct cli_kresp *cur)
 {
     int rc = describe_call(a, type, name, cur), m = 0;
-    const struct kp_describe_configs_resp_result *res = rc ? NULL : describe_result(a, cur, name, &rc);
+    const struct kp_describe_configs_resp_result *res =
+        rc ? NULL : describe_result(a, cur, name, &rc);
     for (int32_t i = 0; res && i < res->configs.n && rc == CLI_OK; i++) {
         const struct kp_describe_configs_resp_resource_result *c = &res->configs.v[i];
         bool changed = false;
@@ -296,15 +299,16 @@ static int merged_set(struct cli_admin *a, int type, const char *name, const str
         if (!dynamic_source(type, c->config_source) || changed)
             continue;
         if (c->is_sensitive || m == CFG_KEYS_MAX)
-            rc = cli__admin_usage(a, "this broker has no IncrementalAlterConfigs, and AlterConfigs "
-                                     "would drop the sensitive or extra config '%.*s'",
+            rc = cli__admin_usage(a,
+                                  "this broker has no IncrementalAlterConfigs, and AlterConfigs "
+                                  "would drop the sensitive or extra config '%.*s'",
                                   (int)c->name.len, c->name.p);
         out[m++] = (struct kp_alter_configs_req_alterable_config){c->name, c->value};
     }
     for (int j = 0; j < n && rc == CLI_OK; j++)
         if (ch[j].value && m < CFG_KEYS_MAX)
             out[m++] = (struct kp_alter_configs_req_alterable_config){kp_slice_str(ch[j].key),
-                                                                     kp_slice_str(ch[j].value)};
+                                                                      kp_slice_str(ch[j].value)};
     *nout = m;
     return rc;
 }
@@ -364,12 +368,11 @@ static void alter_print(struct cli_admin *a, int type, const char *name, bool in
     for (int i = 0; i < n; i++)
         if (!ch[i].value)
             cli__json_str(&a->j, ch[i].key);
-    cli__json_close(&a->j, ']');
-    cli__json_close(&a->j, '}');
+    cli__json_list_end(&a->j);
 }
 
-int cli__configs_alter(struct cli_admin *a, int type, const char *name,
-                       const char *const *set, int nset, const char *const *del, int ndel)
+int cli__configs_alter(struct cli_admin *a, int type, const char *name, const char *const *set,
+                       int nset, const char *const *del, int ndel)
 {
     struct change ch[CFG_KEYS_MAX];
     char what[300];
@@ -420,8 +423,7 @@ static int copy_trimmed(const char *p, size_t n, char *buf, size_t cap, size_t *
 }
 
 /* One item "k = v" or "k = [a,b]" (pairs), or "k", appended as "k=v" / "k" plus a NUL. */
-static int copy_item(const char *p, const char *end, bool pairs, char *buf, size_t cap,
-                     size_t *at)
+static int copy_item(const char *p, const char *end, bool pairs, char *buf, size_t cap, size_t *at)
 {
     const char *eq = memchr(p, '=', (size_t)(end - p));
     int rc;
@@ -450,8 +452,8 @@ static int copy_item(const char *p, const char *end, bool pairs, char *buf, size
     return 0;
 }
 
-int cli__parse_config_list(const char *text, bool pairs, char *buf, size_t bufcap,
-                           const char **out, int cap, int *n)
+int cli__parse_config_list(const char *text, bool pairs, char *buf, size_t bufcap, const char **out,
+                           int cap, int *n)
 {
     size_t at = 0;
     int count = 0;
@@ -479,8 +481,10 @@ static int configs_alter(struct cli_admin *a, int argc, char **argv)
     char *text = malloc(CFG_TEXT_MAX), *pos[1];
     int n, nset = 0, ndel = 0, rc = text ? CLI_OK : CLI_EUSAGE;
     size_t used = 0;
-    const struct cli_opt opts[] = {RESOURCE_OPTS(r), {"add-config", NULL, NULL, &add},
-                                   {"delete-config", NULL, NULL, &del}, {NULL, NULL, NULL, NULL}};
+    const struct cli_opt opts[] = {RESOURCE_OPTS(r),
+                                   {"add-config", NULL, NULL, &add},
+                                   {"delete-config", NULL, NULL, &del},
+                                   {NULL, NULL, NULL, NULL}};
     if (rc || (rc = cli__admin_args(a, argc, argv, opts, pos, 0, 0, &n)) || a->help ||
         (rc = resource_pick(a, &r)))
         goto out;
@@ -488,11 +492,11 @@ static int configs_alter(struct cli_admin *a, int argc, char **argv)
         bool adding = i < add.n;
         const char *src = adding ? add.v[i] : del.v[i - add.n];
         const char **dst = adding ? set + nset : dels + ndel;
-        int got = 0, e = cli__parse_config_list(src, adding, text + used, CFG_TEXT_MAX - used,
-                                                dst, CFG_KEYS_MAX - (adding ? nset : ndel), &got);
+        int got = 0, e = cli__parse_config_list(src, adding, text + used, CFG_TEXT_MAX - used, dst,
+                                                CFG_KEYS_MAX - (adding ? nset : ndel), &got);
         if (e)
-            rc = cli__admin_usage(a, "--%s: cannot read '%s'", adding ? "add-config"
-                                                                      : "delete-config", src);
+            rc = cli__admin_usage(a, "--%s: cannot read '%s'",
+                                  adding ? "add-config" : "delete-config", src);
         for (int g = 0; g < got; g++)
             used += strlen(dst[g]) + 1;
         *(adding ? &nset : &ndel) += got;
@@ -521,4 +525,4 @@ static const struct cli_verb configs_verbs[] = {
 };
 
 const struct cli_family cli__configs_family = {"configs", "kafka-configs.sh (ConfigCommand)",
-                                                configs_verbs, KC_ARRAY_SIZE(configs_verbs)};
+                                               configs_verbs, KC_ARRAY_SIZE(configs_verbs)};

@@ -88,8 +88,9 @@ static int offsets_take(const struct kp_offset_fetch_resp *r, int16_t v, struct 
                         struct cli_ktp **tps, size_t *n, int16_t *code)
 {
     int32_t nt = v < 8 ? r->topics.n : r->groups.n == 1 ? r->groups.v[0].topics.n : 0;
-    *code = v < 8 ? r->error_code : r->groups.n == 1 ? r->groups.v[0].error_code
-                                                     : KP_ERR_UNKNOWN_SERVER_ERROR;
+    *code = v < 8              ? r->error_code
+            : r->groups.n == 1 ? r->groups.v[0].error_code
+                               : KP_ERR_UNKNOWN_SERVER_ERROR;
     for (int32_t i = 0; i < nt && *code == 0; i++) {
         /* v0-7 and v8+ nest the same fields in differently named structs */
         const struct kp_offset_fetch_resp_topic *t7 = v < 8 ? &r->topics.v[i] : NULL;
@@ -101,13 +102,15 @@ static int offsets_take(const struct kp_offset_fetch_resp *r, int16_t v, struct 
             return CLI_EBROKER;
         *tps = more;
         for (int32_t j = 0; j < np; j++) {
-            int64_t off = t7 ? t7->partitions.v[j].committed_offset
-                             : t8->partitions.v[j].committed_offset;
+            int64_t off =
+                t7 ? t7->partitions.v[j].committed_offset : t8->partitions.v[j].committed_offset;
             if (off >= 0) /* -1: nothing committed (Kafka lists such partitions too) */
-                more[(*n)++] = (struct cli_ktp){
-                    .topic = topic, .in = off, .leader = -1,
-                    .partition = t7 ? t7->partitions.v[j].partition_index
-                                    : t8->partitions.v[j].partition_index};
+                more[(*n)++] =
+                    (struct cli_ktp){.topic = topic,
+                                     .in = off,
+                                     .leader = -1,
+                                     .partition = t7 ? t7->partitions.v[j].partition_index
+                                                     : t8->partitions.v[j].partition_index};
         }
     }
     return CLI_OK;
@@ -150,8 +153,8 @@ int cli__group_offsets(struct cli_admin *a, const char *group, struct kp_arena *
     }
 }
 
-int cli__topic_specs(struct cli_admin *a, const struct cli_optlist *specs,
-                     struct kp_arena *names, struct cli_ktp **tps, size_t *n)
+int cli__topic_specs(struct cli_admin *a, const struct cli_optlist *specs, struct kp_arena *names,
+                     struct cli_ktp **tps, size_t *n)
 {
     *tps = NULL;
     *n = 0;
@@ -165,13 +168,15 @@ int cli__topic_specs(struct cli_admin *a, const struct cli_optlist *specs,
             return cli__admin_usage(a, "--topic takes T or T:0,1,..., not '%s'", specs->v[i]);
         char *name = cli__kstr_dup(names, kp_slice_str(topic));
         const char *const one[1] = {name};
-        int rc = !name ? CLI_EBROKER : np ? CLI_OK : cli__kafka_partitions(&a->k, one, 1, &add, &nadd);
+        int rc = !name ? CLI_EBROKER
+                 : np  ? CLI_OK
+                       : cli__kafka_partitions(&a->k, one, 1, &add, &nadd);
         if (rc == CLI_OK && !(more = realloc(*tps, (*n + np + nadd + 1) * sizeof(**tps))))
             rc = CLI_EBROKER;
         for (size_t j = 0; rc == CLI_OK && j < np + nadd; j++)
-            more[(*n)++] = j < np ? (struct cli_ktp){.topic = name, .partition = parts[j],
-                                                     .leader = -1}
-                                  : add[j - np];
+            more[(*n)++] =
+                j < np ? (struct cli_ktp){.topic = name, .partition = parts[j], .leader = -1}
+                       : add[j - np];
         if (rc == CLI_OK)
             *tps = more;
         free(parts);
@@ -265,9 +270,7 @@ static int groups_list(struct cli_admin *a, int argc, char **argv)
         goto out;
     cli__table_init(&t, 2, (const char *const[]){"GROUP", "STATE"});
     if (a->json) {
-        cli__json_open(&a->j, '{');
-        cli__json_key(&a->j, "groups");
-        cli__json_open(&a->j, '[');
+        cli__json_list_begin(&a->j, "groups");
     }
     for (size_t i = 0; i < nl; i++) {
         if (a->json) {
@@ -285,8 +288,7 @@ static int groups_list(struct cli_admin *a, int argc, char **argv)
         }
     }
     if (a->json) {
-        cli__json_close(&a->j, ']');
-        cli__json_close(&a->j, '}');
+        cli__json_list_end(&a->j);
     } else if (state) {
         cli__table_print(&t, a->cli->out);
     }
@@ -329,9 +331,7 @@ static int groups_delete(struct cli_admin *a, int argc, char **argv)
         (rc = cli__admin_open(a)))
         return rc;
     if (a->json) {
-        cli__json_open(&a->j, '{');
-        cli__json_key(&a->j, "groups");
-        cli__json_open(&a->j, '[');
+        cli__json_list_begin(&a->j, "groups");
     }
     for (int i = 0; i < n && worst != CLI_ENET && worst != CLI_EAUTH; i++) {
         int16_t code = 0;
@@ -354,21 +354,20 @@ static int groups_delete(struct cli_admin *a, int argc, char **argv)
             worst = cli__kerr(&a->k, what, code, (struct kc_slice){NULL, -1});
     }
     if (a->json) {
-        cli__json_close(&a->j, ']');
-        cli__json_close(&a->j, '}');
+        cli__json_list_end(&a->j);
     }
     return worst;
 }
 
-/* ---- delete-offsets ----------------------------------------------------------------------------- */
+/* ---- delete-offsets -----------------------------------------------------------------------------
+ */
 
-static struct kp_offset_delete_req *offset_delete_request(struct kp_arena *arena,
-                                                          const char *group,
+static struct kp_offset_delete_req *offset_delete_request(struct kp_arena *arena, const char *group,
                                                           const struct cli_ktp *tps, size_t n)
 {
     struct kp_offset_delete_req *req = kp_new(arena, &kp_offset_delete_req_schema, 1);
-    struct kp_offset_delete_req_topic *t = kp_new(arena, &kp_offset_delete_req_topic_schema,
-                                                  (int32_t)n);
+    struct kp_offset_delete_req_topic *t =
+        kp_new(arena, &kp_offset_delete_req_topic_schema, (int32_t)n);
     struct kp_offset_delete_req_partition *p =
         kp_new(arena, &kp_offset_delete_req_partition_schema, (int32_t)n);
     int32_t nt = 0;
@@ -388,8 +387,8 @@ static struct kp_offset_delete_req *offset_delete_request(struct kp_arena *arena
 }
 
 /* Per partition errors into tps[].error; the request's own code into *code. */
-static void offset_delete_take(const struct kp_offset_delete_resp *r, struct cli_ktp *tps,
-                               size_t n, int16_t *code)
+static void offset_delete_take(const struct kp_offset_delete_resp *r, struct cli_ktp *tps, size_t n,
+                               int16_t *code)
 {
     struct cli_ktp **ptrs = malloc((n + 1) * sizeof(*ptrs));
     *code = r->error_code;
@@ -408,8 +407,8 @@ static void offset_delete_take(const struct kp_offset_delete_resp *r, struct cli
     free(ptrs);
 }
 
-static int offset_delete_call(struct cli_admin *a, const char *group, struct cli_ktp *tps,
-                              size_t n, int16_t *code)
+static int offset_delete_call(struct cli_admin *a, const char *group, struct cli_ktp *tps, size_t n,
+                              int16_t *code)
 {
     for (;;) {
         struct cli_kconn *conn;
@@ -459,8 +458,7 @@ static int offset_delete_print(struct cli_admin *a, const char *group, const str
         rc = err ? CLI_EBROKER : rc;
     }
     if (a->json) {
-        cli__json_close(&a->j, ']');
-        cli__json_close(&a->j, '}');
+        cli__json_list_end(&a->j);
     } else {
         cli__table_print(&t, a->cli->out);
     }
@@ -498,12 +496,12 @@ static int groups_delete_offsets(struct cli_admin *a, int argc, char **argv)
     return rc;
 }
 
-/* ---- the family --------------------------------------------------------------------------------- */
+/* ---- the family ---------------------------------------------------------------------------------
+ */
 
 static const struct cli_verb groups_verbs[] = {
     {"list", "[--state]", "every consumer group of every broker",
-     "--state     a STATE column (ListGroups v4+; \"Unknown\" from older brokers)",
-     groups_list},
+     "--state     a STATE column (ListGroups v4+; \"Unknown\" from older brokers)", groups_list},
     {"describe", "<group>... [--members | --state]",
      "members, and per partition the committed offset, log end offset, lag and consumer",
      "--members   one line per member: id, instance id, host, client id, #partitions\n"
@@ -531,6 +529,6 @@ static const struct cli_verb groups_verbs[] = {
      groups_delete_offsets},
 };
 
-const struct cli_family cli__groups_family = {
-    "groups", "kafka-consumer-groups.sh (ConsumerGroupCommand)", groups_verbs,
-    KC_ARRAY_SIZE(groups_verbs)};
+const struct cli_family cli__groups_family = {"groups",
+                                              "kafka-consumer-groups.sh (ConsumerGroupCommand)",
+                                              groups_verbs, KC_ARRAY_SIZE(groups_verbs)};

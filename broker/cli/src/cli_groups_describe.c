@@ -111,8 +111,10 @@ static int fill_ends(struct cli_admin *a, struct described *d)
     struct cli_ktp *tps = calloc(d->nrows + 1, sizeof(*tps));
     int rc = tps ? CLI_OK : CLI_EBROKER;
     for (size_t i = 0; tps && i < d->nrows; i++)
-        tps[i] = (struct cli_ktp){.topic = d->rows[i].topic, .partition = d->rows[i].partition,
-                                  .in = -1, .leader = -1}; /* -1: the latest offset */
+        tps[i] = (struct cli_ktp){.topic = d->rows[i].topic,
+                                  .partition = d->rows[i].partition,
+                                  .in = -1,
+                                  .leader = -1}; /* -1: the latest offset */
     if (rc == CLI_OK && d->nrows)
         rc = cli__kafka_list_offsets(&a->k, tps, d->nrows);
     for (size_t i = 0; rc == CLI_OK && i < d->nrows; i++) { /* both sorted the same way */
@@ -157,9 +159,9 @@ static void table_num(struct cli_table *t, int64_t v)
 
 static void human_offsets(struct cli_admin *a, const struct described *d)
 {
-    static const char *const heads[] = {"GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET",
-                                        "LOG-END-OFFSET", "LAG", "CONSUMER-ID", "HOST",
-                                        "CLIENT-ID"};
+    static const char *const heads[] = {"GROUP",          "TOPIC",          "PARTITION",
+                                        "CURRENT-OFFSET", "LOG-END-OFFSET", "LAG",
+                                        "CONSUMER-ID",    "HOST",           "CLIENT-ID"};
     struct cli_table t;
     const struct kc_slice none = {NULL, -1};
     cli__table_init(&t, 9, heads);
@@ -191,8 +193,8 @@ static int32_t member_partitions(const struct described *d, int32_t m)
 
 static void human_members(struct cli_admin *a, const struct described *d)
 {
-    static const char *const heads[] = {"GROUP", "CONSUMER-ID", "GROUP-INSTANCE-ID", "HOST",
-                                        "CLIENT-ID", "#PARTITIONS"};
+    static const char *const heads[] = {"GROUP", "CONSUMER-ID", "GROUP-INSTANCE-ID",
+                                        "HOST",  "CLIENT-ID",   "#PARTITIONS"};
     struct cli_table t;
     cli__table_init(&t, 6, heads);
     for (int32_t m = 0; m < d->g->members.n; m++) {
@@ -210,8 +212,8 @@ static void human_members(struct cli_admin *a, const struct described *d)
 
 static void human_state(struct cli_admin *a, const struct described *d)
 {
-    static const char *const heads[] = {"GROUP", "COORDINATOR (ID)", "ASSIGNMENT-STRATEGY",
-                                        "STATE", "#MEMBERS"};
+    static const char *const heads[] = {"GROUP", "COORDINATOR (ID)", "ASSIGNMENT-STRATEGY", "STATE",
+                                        "#MEMBERS"};
     struct cli_table t;
     cli__table_init(&t, 5, heads);
     cli__table_slice(&t, kp_slice_str(d->group));
@@ -322,16 +324,13 @@ int cli__groups_describe(struct cli_admin *a, int argc, char **argv)
     bool members = false, state = false;
     char *pos[CLI_OPTLIST_MAX];
     int n, rc, worst = CLI_OK;
-    const struct cli_opt opts[] = {{"members", NULL, &members, NULL},
-                                   {"state", NULL, &state, NULL},
-                                   {NULL, NULL, NULL, NULL}};
+    const struct cli_opt opts[] = {
+        {"members", NULL, &members, NULL}, {"state", NULL, &state, NULL}, {NULL, NULL, NULL, NULL}};
     if ((rc = cli__admin_args(a, argc, argv, opts, pos, 1, CLI_OPTLIST_MAX, &n)) || a->help ||
         (rc = cli__admin_open(a)))
         return rc;
     if (a->json) {
-        cli__json_open(&a->j, '{');
-        cli__json_key(&a->j, "groups");
-        cli__json_open(&a->j, '[');
+        cli__json_list_begin(&a->j, "groups");
     }
     for (int i = 0; i < n && worst != CLI_ENET && worst != CLI_EAUTH; i++) {
         struct described d = {0};
@@ -355,8 +354,7 @@ int cli__groups_describe(struct cli_admin *a, int argc, char **argv)
         worst = rc ? rc : worst;
     }
     if (a->json) {
-        cli__json_close(&a->j, ']');
-        cli__json_close(&a->j, '}');
+        cli__json_list_end(&a->j);
     }
     return worst;
 }

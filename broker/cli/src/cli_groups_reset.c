@@ -53,11 +53,15 @@ static int reset_check(struct cli_admin *a, struct reset *r)
         return cli__admin_usage(a, "--dry-run and --execute exclude each other");
     if (!!r->topics.n == r->all_topics)
         return cli__admin_usage(a, "name the partitions: --topic T[:p,...] or --all-topics");
-    r->to = r->earliest ? TO_EARLIEST : r->latest ? TO_LATEST : r->datetime ? TO_DATETIME
-                                                                            : TO_OFFSET;
+    r->to = r->earliest   ? TO_EARLIEST
+            : r->latest   ? TO_LATEST
+            : r->datetime ? TO_DATETIME
+                          : TO_OFFSET;
     if (r->datetime && cli__parse_datetime(r->datetime, &r->arg) != 0)
-        return cli__admin_usage(a, "--to-datetime takes YYYY-MM-DDTHH:mm:SS.sss with an "
-                                   "optional zone (Z, +hh:mm), not '%s'", r->datetime);
+        return cli__admin_usage(a,
+                                "--to-datetime takes YYYY-MM-DDTHH:mm:SS.sss with an "
+                                "optional zone (Z, +hh:mm), not '%s'",
+                                r->datetime);
     if (r->offset)
         return cli__admin_num(a, "--to-offset", r->offset, 0, INT64_MAX, &r->arg);
     return CLI_OK;
@@ -84,13 +88,13 @@ static int offsets_at(struct cli_admin *a, struct reset *r, int64_t ts, int64_t 
     return rc;
 }
 
-static void clamp_warn(struct cli_admin *a, const struct cli_ktp *tp, int64_t want,
-                       int64_t got, const char *side)
+static void clamp_warn(struct cli_admin *a, const struct cli_ktp *tp, int64_t want, int64_t got,
+                       const char *side)
 {
     fprintf(a->cli->err,
             "warning: new offset (%lld) is %s than the %s offset of %s-%d: it will be %lld\n",
-            (long long)want, side[0] == 'e' ? "lower" : "higher", side, tp->topic,
-            tp->partition, (long long)got);
+            (long long)want, side[0] == 'e' ? "lower" : "higher", side, tp->topic, tp->partition,
+            (long long)got);
 }
 
 static int plan(struct cli_admin *a, struct reset *r)
@@ -117,7 +121,8 @@ static int plan(struct cli_admin *a, struct reset *r)
     return rc;
 }
 
-/* ---- OffsetCommit ------------------------------------------------------------------------------ */
+/* ---- OffsetCommit ------------------------------------------------------------------------------
+ */
 
 static void *commit_request(struct kp_arena *arena, const struct reset *r)
 {
@@ -228,8 +233,7 @@ static int print_plan(struct cli_admin *a, const struct reset *r)
         }
     }
     if (a->json) {
-        cli__json_close(&a->j, ']');
-        cli__json_close(&a->j, '}');
+        cli__json_list_end(&a->j);
     } else {
         cli__table_print(&t, a->cli->out);
     }

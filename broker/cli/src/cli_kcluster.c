@@ -44,8 +44,9 @@ static int parse_bootstrap(struct cli_kafka *k, const char *list)
         if (n == 0)
             break;
         if (k->naddrs == CLI_KAFKA_ADDRS_MAX || n >= sizeof(k->addrs[0])) {
-            fprintf(k->cli->err, "error: --bootstrap-server: at most %d addresses of at most "
-                                 "%zu characters\n",
+            fprintf(k->cli->err,
+                    "error: --bootstrap-server: at most %d addresses of at most "
+                    "%zu characters\n",
                     CLI_KAFKA_ADDRS_MAX, sizeof(k->addrs[0]) - 1);
             return CLI_EUSAGE;
         }
@@ -104,7 +105,8 @@ void cli__kafka_close(struct cli_kafka *k)
     k->brokers = NULL;
 }
 
-/* ---- Metadata --------------------------------------------------------------------------------- */
+/* ---- Metadata ---------------------------------------------------------------------------------
+ */
 
 static void take_brokers(struct cli_kafka *k, const struct kp_metadata_resp *md)
 {
@@ -168,7 +170,8 @@ int cli__kafka_refresh(struct cli_kafka *k)
     return cli__kafka_metadata(k, no_topic, 0, NULL);
 }
 
-/* ---- routing ---------------------------------------------------------------------------------- */
+/* ---- routing ----------------------------------------------------------------------------------
+ */
 
 int cli__kafka_any(struct cli_kafka *k, struct cli_kconn **out)
 {
@@ -202,8 +205,7 @@ static int node_at(struct cli_kafka *k, int32_t node, const char *host, int32_t 
     }
     if (!conn) {
         if (k->nconns == CLI_KAFKA_CONNS_MAX) {
-            fprintf(k->cli->err, "error: more than %d brokers to talk to\n",
-                    CLI_KAFKA_CONNS_MAX);
+            fprintf(k->cli->err, "error: more than %d brokers to talk to\n", CLI_KAFKA_CONNS_MAX);
             return CLI_EBROKER;
         }
         if (!(conn = calloc(1, sizeof(*conn))))
@@ -249,12 +251,12 @@ int cli__kafka_controller(struct cli_kafka *k, struct cli_kconn **out)
     return cli__kafka_node(k, k->controller, out);
 }
 
-/* ---- group coordinators -------------------------------------------------------------------------- */
+/* ---- group coordinators
+ * -------------------------------------------------------------------------- */
 
 /* FindCoordinator for group, once: its node and address from either shape of the answer. */
-static int find_coordinator(struct cli_kafka *k, const char *group, int32_t *node,
-                            char *host, size_t hcap, int32_t *port, int16_t *code,
-                            char *msg, size_t mcap)
+static int find_coordinator(struct cli_kafka *k, const char *group, int32_t *node, char *host,
+                            size_t hcap, int32_t *port, int16_t *code, char *msg, size_t mcap)
 {
     struct kp_find_coordinator_req req;
     struct kc_slice key = kp_slice_str(group);
@@ -273,9 +275,8 @@ static int find_coordinator(struct cli_kafka *k, const char *group, int32_t *nod
     if ((rc = cli__kafka_call(k, conn, KP_API_FIND_COORDINATOR, v, &req, &resp)))
         return rc;
     const struct kp_find_coordinator_resp *r = resp.r.msg;
-    const struct kp_find_coordinator_resp_coordinator *c = v >= 4 && r->coordinators.n > 0
-                                                               ? &r->coordinators.v[0]
-                                                               : NULL;
+    const struct kp_find_coordinator_resp_coordinator *c =
+        v >= 4 && r->coordinators.n > 0 ? &r->coordinators.v[0] : NULL;
     if (v >= 4 && !c) {
         cli__kresp_fini(&resp);
         fprintf(k->cli->err, "error: FindCoordinator answered without a coordinator\n");
@@ -296,8 +297,8 @@ int cli__kafka_coordinator(struct cli_kafka *k, const char *group, struct cli_kc
     int32_t node, port;
     int16_t code;
     for (;;) {
-        int rc = find_coordinator(k, group, &node, host, sizeof(host), &port, &code, msg,
-                                  sizeof(msg));
+        int rc =
+            find_coordinator(k, group, &node, host, sizeof(host), &port, &code, msg, sizeof(msg));
         if (rc)
             return rc;
         if (code == 0)
@@ -309,7 +310,8 @@ int cli__kafka_coordinator(struct cli_kafka *k, const char *group, struct cli_kc
     }
 }
 
-/* ---- retries ------------------------------------------------------------------------------------ */
+/* ---- retries ------------------------------------------------------------------------------------
+ */
 
 bool cli__kafka_retry(struct cli_kafka *k, int16_t code)
 {

@@ -53,8 +53,7 @@ void cli__kresp_fini(struct cli_kresp *resp)
 static int kconn_send(struct cli_kconn *conn, int16_t key, int16_t v, const void *msg,
                       int32_t *corr)
 {
-    struct kp_request_header h = {key, v, conn->next_corr,
-                                  kp_slice_str(CLI_KAFKA_CLIENT_ID)};
+    struct kp_request_header h = {key, v, conn->next_corr, kp_slice_str(CLI_KAFKA_CLIENT_ID)};
     struct kc_writer *w = np_client_out(&conn->np);
     int rc = kp_request_encode(w, &h, msg);
     if (rc) {
@@ -118,7 +117,8 @@ static int kconn_call(struct cli_kconn *conn, int16_t key, int16_t v, const void
     return 0;
 }
 
-/* ---- what went wrong, in a sentence ----------------------------------------------------------- */
+/* ---- what went wrong, in a sentence -----------------------------------------------------------
+ */
 
 /* The hint for a connection that a broker cut or answered strangely before we were in. */
 static const char *kconn_hint(const struct cli *cli, int rc)
@@ -144,12 +144,10 @@ static const char *kconn_strerror(const struct cli_kconn *conn, int rc)
     return np_strerror(rc);
 }
 
-int cli__kafka_net_failed(struct cli_kafka *k, struct cli_kconn *conn, const char *during,
-                         int rc)
+int cli__kafka_net_failed(struct cli_kafka *k, struct cli_kconn *conn, const char *during, int rc)
 {
     struct cli *cli = k->cli;
-    bool refused_tls = conn->np.tls && !conn->np.got_frame &&
-                       (rc == -EPROTO || rc == -ECONNRESET);
+    bool refused_tls = conn->np.tls && !conn->np.got_frame && (rc == -EPROTO || rc == -ECONNRESET);
     fprintf(cli->err, "error: %s with %s failed: %s%s%s\n", during, conn->addr,
             kconn_strerror(conn, rc), kconn_hint(cli, rc),
             refused_tls ? " (before any answer: did the broker refuse our certificate?)" : "");
@@ -180,8 +178,7 @@ static void versions_take(struct cli_kversions *v, const struct kp_api_versions_
 }
 
 /* ApiVersions at version v: 0, or the broker's fallback range in *retry (>= 0). */
-static int api_versions_at(struct cli_kafka *k, struct cli_kconn *conn, int16_t v,
-                           int16_t *retry)
+static int api_versions_at(struct cli_kafka *k, struct cli_kconn *conn, int16_t v, int16_t *retry)
 {
     struct kp_api_versions_req req;
     struct cli_kresp resp;
@@ -213,8 +210,7 @@ static int api_versions(struct cli_kafka *k, struct cli_kconn *conn)
     if (rc == CLI_OK && retry >= 0) /* KIP-511: ask again at what the broker knows */
         rc = api_versions_at(k, conn, retry, &retry);
     if (rc == CLI_OK && retry >= 0)
-        return cli__kerr(k, "ApiVersions", KP_ERR_UNSUPPORTED_VERSION,
-                        (struct kc_slice){NULL, -1});
+        return cli__kerr(k, "ApiVersions", KP_ERR_UNSUPPORTED_VERSION, (struct kc_slice){NULL, -1});
     return rc;
 }
 
@@ -226,7 +222,7 @@ struct sasl_step {
     int16_t v;
     struct cli_kresp resp; /* the last answer: its auth_bytes are the reply */
     bool have;
-    int16_t code;          /* the broker's error code, when it refused */
+    int16_t code; /* the broker's error code, when it refused */
     char message[256];
 };
 
@@ -299,8 +295,8 @@ static int sasl_login(struct cli_kafka *k, struct cli_kconn *conn)
         return rc;
     if ((rc = cli__kafka_version(k, conn, KP_API_SASL_AUTHENTICATE, 0, 2, &s.v)) != CLI_OK)
         return rc;
-    rc = np_sasl_exchange(sec->sasl_mechanism, sec->sasl_username, sec->sasl_password,
-                          sasl_step, &s, why, sizeof(why));
+    rc = np_sasl_exchange(sec->sasl_mechanism, sec->sasl_username, sec->sasl_password, sasl_step,
+                          &s, why, sizeof(why));
     if (s.have)
         cli__kresp_fini(&s.resp);
     if (rc == 0)
@@ -347,7 +343,7 @@ int cli__kconn_open(struct cli_kafka *k, struct cli_kconn *conn, const char *add
 /* ---- versions and calls ---------------------------------------------------------------------- */
 
 int cli__kafka_version(struct cli_kafka *k, struct cli_kconn *conn, int16_t key, int16_t lo,
-                      int16_t hi, int16_t *v)
+                       int16_t hi, int16_t *v)
 {
     const struct kp_api *api = kp_api_find(key);
     const char *name = api ? api->name : "?";
@@ -369,7 +365,7 @@ int cli__kafka_version(struct cli_kafka *k, struct cli_kconn *conn, int16_t key,
 }
 
 int cli__kafka_call(struct cli_kafka *k, struct cli_kconn *conn, int16_t key, int16_t v,
-                   const void *msg, struct cli_kresp *out)
+                    const void *msg, struct cli_kresp *out)
 {
     const struct kp_api *api = kp_api_find(key);
     char during[64];

@@ -57,9 +57,8 @@ static int append_partitions(struct cli_kafka *k, const struct kp_metadata_resp_
         return CLI_EBROKER;
     *out = more;
     for (int32_t p = 0; p < t->partitions.n; p++)
-        more[(*nout)++] = (struct cli_ktp){.topic = name,
-                                           .partition = t->partitions.v[p].partition_index,
-                                           .leader = -1};
+        more[(*nout)++] = (struct cli_ktp){
+            .topic = name, .partition = t->partitions.v[p].partition_index, .leader = -1};
     return CLI_OK;
 }
 
@@ -107,9 +106,9 @@ static void leaders_from(const struct kp_metadata_resp *md, struct cli_ktp *tps,
                 p = &t->partitions.v[j];
         tp->leader = p ? p->leader_id : -1;
         tp->error = t && t->error_code ? t->error_code
-                    : !p                ? KP_ERR_UNKNOWN_TOPIC_OR_PARTITION
-                    : p->leader_id < 0  ? KP_ERR_LEADER_NOT_AVAILABLE
-                                        : 0;
+                    : !p               ? KP_ERR_UNKNOWN_TOPIC_OR_PARTITION
+                    : p->leader_id < 0 ? KP_ERR_LEADER_NOT_AVAILABLE
+                                       : 0;
         tp->done = tp->error && !cli__kerr_retriable(tp->error);
     }
 }
@@ -205,14 +204,14 @@ int cli__kafka_by_leader(struct cli_kafka *k, struct cli_ktp *tps, size_t n,
     return rc;
 }
 
-/* ---- ListOffsets ------------------------------------------------------------------------------- */
+/* ---- ListOffsets -------------------------------------------------------------------------------
+ */
 
 struct cli_ktp *cli__ktp_find(struct cli_ktp *const *tps, size_t n, struct kc_slice topic,
                               int32_t partition)
 {
     char name[256];
-    struct cli_ktp key = {.topic = cli__kstr(topic, name, sizeof(name)),
-                          .partition = partition};
+    struct cli_ktp key = {.topic = cli__kstr(topic, name, sizeof(name)), .partition = partition};
     size_t lo = 0, hi = n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
@@ -231,8 +230,8 @@ static void *list_offsets_build(struct kp_arena *arena, int16_t v, struct cli_kt
                                 size_t n)
 {
     struct kp_list_offsets_req *req = kp_new(arena, &kp_list_offsets_req_schema, 1);
-    struct kp_list_offsets_req_topic *t = kp_new(arena, &kp_list_offsets_req_topic_schema,
-                                                 (int32_t)n);
+    struct kp_list_offsets_req_topic *t =
+        kp_new(arena, &kp_list_offsets_req_topic_schema, (int32_t)n);
     struct kp_list_offsets_req_partition *p =
         kp_new(arena, &kp_list_offsets_req_partition_schema, (int32_t)n);
     int32_t nt = 0;
@@ -277,10 +276,10 @@ int cli__kafka_list_offsets(struct cli_kafka *k, struct cli_ktp *tps, size_t n)
     return cli__kafka_by_leader(k, tps, n, &op);
 }
 
-/* ---- words ------------------------------------------------------------------------------------- */
+/* ---- words -------------------------------------------------------------------------------------
+ */
 
-int cli__parse_topic_parts(const char *s, char *topic, size_t cap, int32_t **parts,
-                           size_t *nparts)
+int cli__parse_topic_parts(const char *s, char *topic, size_t cap, int32_t **parts, size_t *nparts)
 {
     const char *colon = strchr(s, ':');
     size_t n = colon ? (size_t)(colon - s) : strlen(s), count = 0;
@@ -373,8 +372,13 @@ int cli__parse_datetime(const char *s, int64_t *ms)
     if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || sec > 60 ||
         parse_zone(p, &local, &east) != 0)
         return -EINVAL;
-    tm = (struct tm){.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h,
-                     .tm_min = mi, .tm_sec = sec, .tm_isdst = -1};
+    tm = (struct tm){.tm_year = y - 1900,
+                     .tm_mon = mo - 1,
+                     .tm_mday = d,
+                     .tm_hour = h,
+                     .tm_min = mi,
+                     .tm_sec = sec,
+                     .tm_isdst = -1};
     time_t t = local ? mktime(&tm) : timegm(&tm) - (time_t)east * 60;
     if (tm.tm_mon != mo - 1) /* February the 29th of a year that has none */
         return -EINVAL;

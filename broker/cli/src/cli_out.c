@@ -150,6 +150,19 @@ void cli__json_kbool(struct cli_json *j, const char *key, bool v)
     cli__json_bool(j, v);
 }
 
+void cli__json_list_begin(struct cli_json *j, const char *key)
+{
+    cli__json_open(j, '{');
+    cli__json_key(j, key);
+    cli__json_open(j, '[');
+}
+
+void cli__json_list_end(struct cli_json *j)
+{
+    cli__json_close(j, ']');
+    cli__json_close(j, '}');
+}
+
 /* ---- tables -------------------------------------------------------------------------------- */
 
 void cli__table_init(struct cli_table *t, int ncols, const char *const *heads)

@@ -9,6 +9,8 @@
  *     cli__json_str(j, "payments");  cli__json_str(j, "logs");
  *   cli__json_close(j, ']');  cli__json_close(j, '}');     ->  {"topics":["payments","logs"]}
  *
+ * (the first and last three calls are cli__json_list_begin(j, "topics") and _list_end)
+ *
  * Strings are escaped as RFC 8259 requires (quote, backslash, control characters), and
  * since a JSON text must be Unicode, bytes that are not valid UTF-8 (a group id can hold
  * anything) become U+FFFD, each one; valid UTF-8 passes through untouched. Numbers are
@@ -56,6 +58,10 @@ void cli__json_kstr(struct cli_json *j, const char *key, const char *s);
 void cli__json_kslice(struct cli_json *j, const char *key, struct kc_slice s);
 void cli__json_kint(struct cli_json *j, const char *key, int64_t v);
 void cli__json_kbool(struct cli_json *j, const char *key, bool v);
+/* Most verbs' document: an object holding one list, {"<key>":[ ... ]}. begin opens both;
+ * end closes a list and the object around it (whatever else that object holds). */
+void cli__json_list_begin(struct cli_json *j, const char *key);
+void cli__json_list_end(struct cli_json *j);
 
 /* p[0..n) as a JSON string, quotes included, escaped as described above. */
 void cli__json_escape(FILE *f, const uint8_t *p, size_t n);
@@ -63,9 +69,9 @@ void cli__json_escape(FILE *f, const uint8_t *p, size_t n);
 struct cli_table {
     int ncols;
     const char *const *heads;
-    char **cells;       /* row-major, nrows * ncols, each malloc'ed ("" after a failure) */
-    size_t nrows, cap;  /* rows started, rows of room */
-    int col;            /* cells already in the last row */
+    char **cells;      /* row-major, nrows * ncols, each malloc'ed ("" after a failure) */
+    size_t nrows, cap; /* rows started, rows of room */
+    int col;           /* cells already in the last row */
 };
 
 void cli__table_init(struct cli_table *t, int ncols, const char *const *heads);

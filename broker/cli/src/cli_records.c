@@ -37,8 +37,8 @@ static int bad(char *why, size_t cap, const char *fmt, size_t index)
 }
 
 /* One {"topic", "partition", "offset"} object into tp (its topic copied into names). */
-static int offsets_entry(json_t *e, size_t i, struct kp_arena *names, struct cli_ktp *tp,
-                         char *why, size_t cap)
+static int offsets_entry(json_t *e, size_t i, struct kp_arena *names, struct cli_ktp *tp, char *why,
+                         size_t cap)
 {
     json_t *topic = json_object_get(e, "topic"), *part = json_object_get(e, "partition"),
            *off = json_object_get(e, "offset");
@@ -95,8 +95,8 @@ int cli__parse_offsets_json(const char *text, size_t len, struct kp_arena *names
 
 /* ---- DeleteRecords ------------------------------------------------------------------------ */
 
-static void *delete_records_build(struct kp_arena *arena, int16_t v,
-                                  struct cli_ktp *const *tps, size_t n)
+static void *delete_records_build(struct kp_arena *arena, int16_t v, struct cli_ktp *const *tps,
+                                  size_t n)
 {
     struct kp_delete_records_req *req = kp_new(arena, &kp_delete_records_req_schema, 1);
     struct kp_delete_records_req_topic *t =
@@ -121,8 +121,7 @@ static void *delete_records_build(struct kp_arena *arena, int16_t v,
     return req;
 }
 
-static void delete_records_take(const void *msg, int16_t v, struct cli_ktp *const *tps,
-                                size_t n)
+static void delete_records_take(const void *msg, int16_t v, struct cli_ktp *const *tps, size_t n)
 {
     const struct kp_delete_records_resp *r = msg;
     (void)v;
@@ -142,9 +141,7 @@ static int records_print(struct cli_admin *a, const struct cli_ktp *tps, size_t 
 {
     int rc = CLI_OK;
     if (a->json) {
-        cli__json_open(&a->j, '{');
-        cli__json_key(&a->j, "partitions");
-        cli__json_open(&a->j, '[');
+        cli__json_list_begin(&a->j, "partitions");
     } else {
         fprintf(a->cli->out, "Records delete operation completed:\n");
     }
@@ -163,14 +160,13 @@ static int records_print(struct cli_admin *a, const struct cli_ktp *tps, size_t 
                     tps[i].partition, (long long)tps[i].out);
         }
         if (err) {
-            fprintf(a->cli->err, "error: partition %s-%d: %s\n", tps[i].topic,
-                    tps[i].partition, err);
+            fprintf(a->cli->err, "error: partition %s-%d: %s\n", tps[i].topic, tps[i].partition,
+                    err);
             rc = CLI_EBROKER;
         }
     }
     if (a->json) {
-        cli__json_close(&a->j, ']');
-        cli__json_close(&a->j, '}');
+        cli__json_list_end(&a->j);
     }
     return rc;
 }
@@ -246,4 +242,4 @@ static const struct cli_verb records_verbs[] = {
 };
 
 const struct cli_family cli__records_family = {"delete-records", "kafka-delete-records.sh",
-                                                records_verbs, KC_ARRAY_SIZE(records_verbs)};
+                                               records_verbs, KC_ARRAY_SIZE(records_verbs)};

@@ -59,8 +59,7 @@ static void human_user(struct cli_admin *a,
     fputs("' are ", a->cli->out);
     for (int32_t i = 0; i < u->credential_infos.n; i++)
         fprintf(a->cli->out, "%s%s=iterations=%d", i ? ", " : "",
-                mech_name(u->credential_infos.v[i].mechanism),
-                u->credential_infos.v[i].iterations);
+                mech_name(u->credential_infos.v[i].mechanism), u->credential_infos.v[i].iterations);
     fputc('\n', a->cli->out);
 }
 
@@ -91,9 +90,7 @@ static int describe_print(struct cli_admin *a,
         return cli__kerr(&a->k, "cannot describe SCRAM credentials", r->error_code,
                          r->error_message);
     if (a->json) {
-        cli__json_open(&a->j, '{');
-        cli__json_key(&a->j, "users");
-        cli__json_open(&a->j, '[');
+        cli__json_list_begin(&a->j, "users");
     }
     for (int32_t i = 0; i < r->results.n; i++) {
         const struct kp_describe_user_scram_credentials_resp_result *u = &r->results.v[i];
@@ -108,8 +105,7 @@ static int describe_print(struct cli_admin *a,
         rc = cli__kerr(&a->k, what, u->error_code, u->error_message);
     }
     if (a->json) {
-        cli__json_close(&a->j, ']');
-        cli__json_close(&a->j, '}');
+        cli__json_list_end(&a->j);
     }
     return rc;
 }
@@ -131,8 +127,7 @@ static int scram_describe(struct cli_admin *a, int argc, char **argv)
     for (int i = 0; i < n; i++)
         users[i].name = kp_slice_str(pos[i]);
     KP_SET(req.users, n ? n : -1, users); /* null: every user */
-    if ((rc = cli__kafka_call(&a->k, conn, KP_API_DESCRIBE_USER_SCRAM_CREDENTIALS, v, &req,
-                              &resp)))
+    if ((rc = cli__kafka_call(&a->k, conn, KP_API_DESCRIBE_USER_SCRAM_CREDENTIALS, v, &req, &resp)))
         return rc;
     rc = describe_print(a, resp.r.msg);
     cli__kresp_fini(&resp);
@@ -151,14 +146,12 @@ static int alter_call(struct cli_admin *a, const struct kp_alter_user_scram_cred
         struct cli_kresp resp;
         int16_t v;
         int rc = cli__kafka_controller(&a->k, &conn);
-        if (rc || (rc = cli__kafka_version(&a->k, conn, KP_API_ALTER_USER_SCRAM_CREDENTIALS, 0,
-                                           0, &v)) ||
-            (rc = cli__kafka_call(&a->k, conn, KP_API_ALTER_USER_SCRAM_CREDENTIALS, v, req,
-                                  &resp)))
+        if (rc ||
+            (rc = cli__kafka_version(&a->k, conn, KP_API_ALTER_USER_SCRAM_CREDENTIALS, 0, 0, &v)) ||
+            (rc = cli__kafka_call(&a->k, conn, KP_API_ALTER_USER_SCRAM_CREDENTIALS, v, req, &resp)))
             return rc;
         const struct kp_alter_user_scram_credentials_resp *r = resp.r.msg;
-        int16_t code = r->results.n == 1 ? r->results.v[0].error_code
-                                         : KP_ERR_UNKNOWN_SERVER_ERROR;
+        int16_t code = r->results.n == 1 ? r->results.v[0].error_code : KP_ERR_UNKNOWN_SERVER_ERROR;
         if (code && cli__kafka_retry(&a->k, code)) {
             cli__kresp_fini(&resp);
             continue;
@@ -191,8 +184,10 @@ static int new_password(struct cli_admin *a, const char *file, char **out)
     if (file)
         return cli__read_secret_file(a->cli, "--password-file", file, out);
     if (!env || !*env)
-        return cli__admin_usage(a, "no password: give --password-file FILE or set %s (never "
-                                   "on the command line)", SCRAM_PASSWORD_ENV);
+        return cli__admin_usage(a,
+                                "no password: give --password-file FILE or set %s (never "
+                                "on the command line)",
+                                SCRAM_PASSWORD_ENV);
     return (*out = strdup(env)) ? CLI_OK : CLI_EUSAGE;
 }
 
@@ -240,7 +235,10 @@ static int scram_set(struct cli_admin *a, int argc, char **argv)
     if (rc == CLI_OK && (rc = cli__admin_open(a)) == CLI_OK) {
         kp_init(&kp_alter_user_scram_credentials_req_schema, &req);
         up = (struct kp_alter_user_scram_credentials_req_scram_credential_upsertion){
-            kp_slice_str(pos[0]), (int8_t)m, (int32_t)iterations, {salt, SCRAM_SALT_BYTES},
+            kp_slice_str(pos[0]),
+            (int8_t)m,
+            (int32_t)iterations,
+            {salt, SCRAM_SALT_BYTES},
             {salted, (int32_t)sec_scram_key_len(m)}};
         KP_SET(req.upsertions, 1, &up);
         rc = alter_call(a, &req, pos[0], mech_name((int8_t)m), (int32_t)iterations);
@@ -271,8 +269,9 @@ static int scram_delete(struct cli_admin *a, int argc, char **argv)
 static const struct cli_verb scram_verbs[] = {
     {"describe", "[<user>...]", "users' SCRAM mechanisms and iteration counts (no secrets)",
      "with no user: every user that has a credential", scram_describe},
-    {"set", "<user> --mechanism SCRAM-SHA-256|SCRAM-SHA-512 [--iterations N] "
-            "[--password-file F]",
+    {"set",
+     "<user> --mechanism SCRAM-SHA-256|SCRAM-SHA-512 [--iterations N] "
+     "[--password-file F]",
      "create or replace a credential; the password is salted and hashed here, never sent",
      "--iterations N      PBKDF2 rounds, 4096 (default) to 16384\n"
      "--password-file F   the password is F's first line; without it, the environment\n"

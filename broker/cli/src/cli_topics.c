@@ -68,9 +68,7 @@ static int topics_list(struct cli_admin *a, int argc, char **argv)
     const struct kp_metadata_resp *md = resp.r.msg;
     const struct kp_metadata_resp_topic **t = sorted_topics(md);
     if (a->json) {
-        cli__json_open(&a->j, '{');
-        cli__json_key(&a->j, "topics");
-        cli__json_open(&a->j, '[');
+        cli__json_list_begin(&a->j, "topics");
     }
     for (int32_t i = 0; t && i < md->topics.n; i++) {
         if (exclude_internal && t[i]->is_internal)
@@ -83,15 +81,15 @@ static int topics_list(struct cli_admin *a, int argc, char **argv)
         fputc('\n', a->cli->out);
     }
     if (a->json) {
-        cli__json_close(&a->j, ']');
-        cli__json_close(&a->j, '}');
+        cli__json_list_end(&a->j);
     }
     free(t);
     cli__kresp_fini(&resp);
     return t ? CLI_OK : CLI_EBROKER;
 }
 
-/* ---- describe ---------------------------------------------------------------------------------- */
+/* ---- describe ----------------------------------------------------------------------------------
+ */
 
 /*
  * The non-default configs of the topics in md, from DescribeConfigs (one request for all).
@@ -107,8 +105,7 @@ static int describe_configs(struct cli_admin *a, const struct kp_metadata_resp *
     int16_t v;
     int rc = cli__kafka_any(&a->k, &conn), n = 0;
     out->frame = NULL;
-    if (rc || cli__kversion_pick(&conn->v, KP_API_DESCRIBE_CONFIGS, 1, 4) < 0 ||
-        md->topics.n == 0)
+    if (rc || cli__kversion_pick(&conn->v, KP_API_DESCRIBE_CONFIGS, 1, 4) < 0 || md->topics.n == 0)
         return rc;
     if ((rc = cli__kafka_version(&a->k, conn, KP_API_DESCRIBE_CONFIGS, 1, 4, &v)))
         return rc;
@@ -216,8 +213,8 @@ static void json_topic(struct cli_json *j, const struct kp_metadata_resp_topic *
     char id[23];
     cli__json_open(j, '{');
     cli__json_kslice(j, "name", t->name);
-    cli__json_kstr(j, "topic_id", uuid_zero(&t->topic_id) ? NULL
-                                   : (cli__kuuid_str(&t->topic_id, id), id));
+    cli__json_kstr(j, "topic_id",
+                   uuid_zero(&t->topic_id) ? NULL : (cli__kuuid_str(&t->topic_id, id), id));
     cli__json_kbool(j, "internal", t->is_internal);
     cli__json_kint(j, "partition_count", t->partitions.n);
     cli__json_kint(j, "replication_factor",
@@ -247,9 +244,7 @@ static int describe_print(struct cli_admin *a, const struct kp_metadata_resp *md
     const struct kp_metadata_resp_topic **t = sorted_topics(md);
     int rc = t ? CLI_OK : CLI_EBROKER;
     if (a->json) {
-        cli__json_open(&a->j, '{');
-        cli__json_key(&a->j, "topics");
-        cli__json_open(&a->j, '[');
+        cli__json_list_begin(&a->j, "topics");
     }
     for (int32_t i = 0; t && i < md->topics.n; i++) {
         const struct kp_describe_configs_resp_result *c = configs_of(cfg, t[i]->name);
@@ -265,8 +260,7 @@ static int describe_print(struct cli_admin *a, const struct kp_metadata_resp *md
         }
     }
     if (a->json) {
-        cli__json_close(&a->j, ']');
-        cli__json_close(&a->j, '}');
+        cli__json_list_end(&a->j);
     }
     free(t);
     return rc;
@@ -290,12 +284,13 @@ static int topics_describe(struct cli_admin *a, int argc, char **argv)
     return rc;
 }
 
-/* ---- create ------------------------------------------------------------------------------------- */
+/* ---- create -------------------------------------------------------------------------------------
+ */
 
 struct create_opts {
     const char *name;
-    int32_t partitions;     /* -1: the broker's num.partitions */
-    int16_t replication;    /* -1: the broker's default.replication.factor */
+    int32_t partitions;  /* -1: the broker's num.partitions */
+    int16_t replication; /* -1: the broker's default.replication.factor */
     const struct cli_optlist *configs;
     bool validate_only, if_not_exists;
 };
@@ -306,8 +301,10 @@ static int create_request(struct cli_admin *a, const struct create_opts *o, int1
                           struct kp_create_topics_req_creatable_topic_config *c, char (*keys)[256])
 {
     if (v < 4 && (o->partitions < 0 || o->replication < 0))
-        return cli__admin_usage(a, "this broker (CreateTopics v%d) has no defaults to offer: "
-                                   "give --partitions and --replication-factor", v);
+        return cli__admin_usage(a,
+                                "this broker (CreateTopics v%d) has no defaults to offer: "
+                                "give --partitions and --replication-factor",
+                                v);
     if (v < 1 && o->validate_only)
         return cli__admin_usage(a, "this broker (CreateTopics v0) cannot --validate-only");
     kp_init(&kp_create_topics_req_schema, req);
@@ -340,10 +337,11 @@ static void create_print(struct cli_admin *a, const struct create_opts *o, int16
         cli__json_kstr(&a->j, "topic", o->name);
         cli__json_kbool(&a->j, "created", !exists && !o->validate_only);
         cli__json_kbool(&a->j, "validate_only", o->validate_only);
-        cli__json_kstr(&a->j, "topic_id", uuid_zero(&r->topic_id)
-                                              ? NULL : (cli__kuuid_str(&r->topic_id, id), id));
+        cli__json_kstr(&a->j, "topic_id",
+                       uuid_zero(&r->topic_id) ? NULL : (cli__kuuid_str(&r->topic_id, id), id));
         cli__json_kint(&a->j, "partitions", v >= 5 ? r->num_partitions : o->partitions);
-        cli__json_kint(&a->j, "replication_factor", v >= 5 ? r->replication_factor : o->replication);
+        cli__json_kint(&a->j, "replication_factor",
+                       v >= 5 ? r->replication_factor : o->replication);
         cli__json_kstr(&a->j, "error", exists ? cli__kerr_name(r->error_code) : NULL);
         cli__json_close(&a->j, '}');
     } else if (exists) {
@@ -384,8 +382,7 @@ static int create_call(struct cli_admin *a, const struct create_opts *o)
                 continue;
             }
             snprintf(what, sizeof(what), "cannot create topic '%s'", o->name);
-            rc = cli__kerr(&a->k, what, code,
-                           tr ? tr->error_message : (struct kc_slice){NULL, -1});
+            rc = cli__kerr(&a->k, what, code, tr ? tr->error_message : (struct kc_slice){NULL, -1});
             cli__kresp_fini(&resp);
             return rc;
         }
@@ -424,7 +421,8 @@ static int topics_create(struct cli_admin *a, int argc, char **argv)
     return create_call(a, &o);
 }
 
-/* ---- delete -------------------------------------------------------------------------------------- */
+/* ---- delete
+ * -------------------------------------------------------------------------------------- */
 
 struct del_item {
     const char *name;
@@ -502,9 +500,7 @@ static int delete_print(struct cli_admin *a, struct del_item *items, int n, bool
 {
     int rc = CLI_OK;
     if (a->json) {
-        cli__json_open(&a->j, '{');
-        cli__json_key(&a->j, "topics");
-        cli__json_open(&a->j, '[');
+        cli__json_list_begin(&a->j, "topics");
     }
     for (int i = 0; i < n; i++) {
         bool absent = items[i].error == KP_ERR_UNKNOWN_TOPIC_OR_PARTITION && if_exists;
@@ -523,14 +519,12 @@ static int delete_print(struct cli_admin *a, struct del_item *items, int n, bool
         }
         if (failed) {
             snprintf(what, sizeof(what), "cannot delete topic '%s'", items[i].name);
-            rc = cli__kerr(&a->k, what, items[i].error, kp_slice_str(items[i].message[0]
-                                                                         ? items[i].message
-                                                                         : NULL));
+            rc = cli__kerr(&a->k, what, items[i].error,
+                           kp_slice_str(items[i].message[0] ? items[i].message : NULL));
         }
     }
     if (a->json) {
-        cli__json_close(&a->j, ']');
-        cli__json_close(&a->j, '}');
+        cli__json_list_end(&a->j);
     }
     return rc;
 }
@@ -541,8 +535,7 @@ static int topics_delete(struct cli_admin *a, int argc, char **argv)
     struct del_item items[CLI_OPTLIST_MAX];
     bool if_exists = false;
     int n, rc;
-    const struct cli_opt opts[] = {{"if-exists", NULL, &if_exists, NULL},
-                                   {NULL, NULL, NULL, NULL}};
+    const struct cli_opt opts[] = {{"if-exists", NULL, &if_exists, NULL}, {NULL, NULL, NULL, NULL}};
     if ((rc = cli__admin_args(a, argc, argv, opts, pos, 1, CLI_OPTLIST_MAX, &n)) || a->help)
         return rc;
     for (int i = 0; i < n; i++)
@@ -552,7 +545,8 @@ static int topics_delete(struct cli_admin *a, int argc, char **argv)
     return delete_print(a, items, n, if_exists);
 }
 
-/* ---- alter, add-partitions ------------------------------------------------------------------------- */
+/* ---- alter, add-partitions
+ * ------------------------------------------------------------------------- */
 
 static int topics_alter(struct cli_admin *a, int argc, char **argv)
 {
@@ -594,8 +588,7 @@ static int partitions_call(struct cli_admin *a, const char *topic, int32_t count
             (rc = cli__kafka_call(&a->k, conn, KP_API_CREATE_PARTITIONS, v, &req, &resp)))
             return rc;
         const struct kp_create_partitions_resp *r = resp.r.msg;
-        int16_t code = r->results.n == 1 ? r->results.v[0].error_code
-                                         : KP_ERR_UNKNOWN_SERVER_ERROR;
+        int16_t code = r->results.n == 1 ? r->results.v[0].error_code : KP_ERR_UNKNOWN_SERVER_ERROR;
         if (code && cli__kafka_retry(&a->k, code)) {
             cli__kresp_fini(&resp);
             continue;
@@ -612,9 +605,10 @@ static int partitions_call(struct cli_admin *a, const char *topic, int32_t count
             cli__json_kbool(&a->j, "validate_only", validate_only);
             cli__json_close(&a->j, '}');
         } else if (!code) {
-            fprintf(a->cli->out, validate_only ? "Topic %s could have %d partitions "
-                                                 "(--validate-only: nothing was changed).\n"
-                                               : "Topic %s now has %d partitions.\n",
+            fprintf(a->cli->out,
+                    validate_only ? "Topic %s could have %d partitions "
+                                    "(--validate-only: nothing was changed).\n"
+                                  : "Topic %s now has %d partitions.\n",
                     topic, count);
         }
         cli__kresp_fini(&resp);
@@ -642,15 +636,17 @@ static int topics_add_partitions(struct cli_admin *a, int argc, char **argv)
     return partitions_call(a, pos[0], (int32_t)x, validate_only);
 }
 
-/* ---- the family ------------------------------------------------------------------------------------- */
+/* ---- the family
+ * ------------------------------------------------------------------------------------- */
 
 static const struct cli_verb topics_verbs[] = {
     {"list", "[--exclude-internal]", "every topic's name, sorted",
      "--exclude-internal  leave out internal topics (__consumer_offsets)", topics_list},
     {"describe", "[<topic>...]", "partitions, leaders, replicas, ISR and non-default configs",
      "with no topic: every topic", topics_describe},
-    {"create", "<topic> [--partitions N] [--replication-factor R] [--config k=v]... "
-               "[--validate-only] [--if-not-exists]",
+    {"create",
+     "<topic> [--partitions N] [--replication-factor R] [--config k=v]... "
+     "[--validate-only] [--if-not-exists]",
      "create a topic (sent to the controller)",
      "--partitions N          default: the broker's num.partitions\n"
      "--replication-factor R  default: the broker's default.replication.factor\n"
@@ -673,4 +669,4 @@ static const struct cli_verb topics_verbs[] = {
 };
 
 const struct cli_family cli__topics_family = {"topics", "kafka-topics.sh (TopicCommand)",
-                                               topics_verbs, KC_ARRAY_SIZE(topics_verbs)};
+                                              topics_verbs, KC_ARRAY_SIZE(topics_verbs)};

@@ -104,6 +104,14 @@ static void empty_array(struct cli_json *j)
     cli__json_close(j, ']');
 }
 
+static void list_doc(struct cli_json *j)
+{
+    cli__json_list_begin(j, "topics");
+    cli__json_str(j, "payments");
+    cli__json_str(j, "logs");
+    cli__json_list_end(j);
+}
+
 static void test_cli_json_writer_places_commas_and_brackets(void **state)
 {
     (void)state;
@@ -114,6 +122,9 @@ static void test_cli_json_writer_places_commas_and_brackets(void **state)
     free(got);
     got = document(empty_array);
     assert_string_equal(got, "[]\n");
+    free(got);
+    got = document(list_doc);
+    assert_string_equal(got, "{\"topics\":[\"payments\",\"logs\"]}\n");
     free(got);
 }
 
