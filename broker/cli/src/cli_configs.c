@@ -298,17 +298,26 @@ static int merged_set(struct cli_admin *a, int type, const char *name, const str
             changed = kp_slice_eq(c->name, ch[j].key);
         if (!dynamic_source(type, c->config_source) || changed)
             continue;
-        if (c->is_sensitive || m == CFG_KEYS_MAX)
+        if (c->is_sensitive || m == CFG_KEYS_MAX) /* its value is hidden, or no room */
             rc = cli__admin_usage(a,
                                   "this broker has no IncrementalAlterConfigs, and AlterConfigs "
                                   "would drop the sensitive or extra config '%.*s'",
                                   (int)c->name.len, c->name.p);
-        out[m++] = (struct kp_alter_configs_req_alterable_config){c->name, c->value};
+        else
+            out[m++] = (struct kp_alter_configs_req_alterable_config){c->name, c->value};
     }
-    for (int j = 0; j < n && rc == CLI_OK; j++)
-        if (ch[j].value && m < CFG_KEYS_MAX)
+    for (int j = 0; j < n && rc == CLI_OK; j++) {
+        if (!ch[j].value)
+            continue; /* a deletion: left out of the whole set */
+        if (m == CFG_KEYS_MAX)
+            rc = cli__admin_usage(a,
+                                  "this broker has no IncrementalAlterConfigs, and "
+                                  "AlterConfigs would need more than %d configs at once",
+                                  CFG_KEYS_MAX);
+        else
             out[m++] = (struct kp_alter_configs_req_alterable_config){kp_slice_str(ch[j].key),
                                                                       kp_slice_str(ch[j].value)};
+    }
     *nout = m;
     return rc;
 }
@@ -380,8 +389,8 @@ int cli__configs_alter(struct cli_admin *a, int type, const char *name, const ch
                                         : changes_from(a, set, nset, del, ndel, ch);
     struct cli_kconn *conn;
     struct cli_kresp resp;
-    struct kc_slice msg;
-    int16_t v, code;
+    struct kc_slice msg = {NULL, -1};
+    int16_t v, code = 0;
     if (rc || (rc = resource_conn(a, type, name, &conn)))
         return rc;
     int got = cli__kversion_pick(&conn->v, KP_API_INCREMENTAL_ALTER_CONFIGS, 0, 1);
