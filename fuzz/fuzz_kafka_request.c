@@ -11,7 +11,9 @@
  *   128-191  an API and version chosen by bytes 1-2 from the codec's table, a valid
  *            request header (v1, or v2 when flexible) built for it, and the rest as its
  *            body: every decoder, every version, gets every input
- *   192-255  an offset-commit key (first half) and value (second half) record
+ *   192-223  an offset-commit key (first half) and value (second half) record
+ *   224-255  a group-metadata record's value (kg_record_decode): decoded, encoded again
+ *            at version 3 and decoded back to the same fields
  *
  * Properties, on every request that decodes: body_used <= len; walking the decoded struct
  * by its schema (as kafka_kp_dump does), every string, bytes and records slice lies inside
@@ -19,7 +21,9 @@
  * partition the door's check passes is exactly one whole v2 batch (kc_batch_size covers
  * the field to the byte); kp_request_fini frees it all (LeakSanitizer). The arena limit is
  * the broker's (8 bytes per frame byte, plus 64 KiB). Decoding and encoding agreeing with
- * each other is fuzz_kp_codec's property (broker/kafka/codec/fuzz).
+ * each other is fuzz_kp_codec's property (broker/kafka/codec/fuzz). A group record that
+ * decodes has its slices inside the input, and survives an encode and a decode unchanged
+ * (what the broker replays at start is what it would write).
  */
 #include <errno.h>
 #include <stddef.h>
@@ -29,6 +33,7 @@
 
 #include "brk_offsets_record.h"
 #include "kafka_int.h"
+#include "kg_record.h"
 #include "kc_common.h"
 
 #define MAX_FRAME (4u << 20)
@@ -171,6 +176,44 @@ static void offsets_record(const uint8_t *data, size_t size)
         inside(v.metadata);
 }
 
+static bool same(struct kc_slice a, struct kc_slice b)
+{
+    return a.len == b.len && (a.len <= 0 || memcmp(a.p, b.p, (size_t)a.len) == 0);
+}
+
+static void group_record(const uint8_t *data, size_t size)
+{
+    struct kg_record rec, back;
+    struct kc_writer w;
+    lo = data;
+    hi = data + size;
+    if (kg_record_decode(data, size, &rec) != 0)
+        return;
+    inside(rec.protocol_type), inside(rec.protocol), inside(rec.leader);
+    for (int32_t i = 0; i < rec.nmembers; i++) {
+        const struct kg_record_member *m = &rec.members[i];
+        inside(m->member_id), inside(m->group_instance_id), inside(m->client_id);
+        inside(m->client_host), inside(m->subscription), inside(m->assignment);
+    }
+    kc_writer_init(&w, 0);
+    if (kg_record_encode(&w, &rec) != 0 ||
+        kg_record_decode(kc_writer_data(&w), kc_writer_len(&w), &back) != 0)
+        abort(); /* whatever decodes must encode, and decode again */
+    if (back.generation != rec.generation || back.nmembers != rec.nmembers ||
+        !same(back.protocol, rec.protocol) || !same(back.leader, rec.leader) ||
+        !same(back.protocol_type, rec.protocol_type))
+        abort();
+    for (int32_t i = 0; i < rec.nmembers; i++)
+        if (!same(back.members[i].member_id, rec.members[i].member_id) ||
+            !same(back.members[i].group_instance_id, rec.members[i].group_instance_id) ||
+            !same(back.members[i].assignment, rec.members[i].assignment) ||
+            back.members[i].rebalance_timeout_ms != rec.members[i].rebalance_timeout_ms)
+            abort();
+    kg_record_fini(&back);
+    kg_record_fini(&rec);
+    kc_writer_fini(&w);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
@@ -179,7 +222,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         stream(data + 1, size - 1);
     else if (data[0] < 192)
         chosen(data + 1, size - 1);
-    else
+    else if (data[0] < 224)
         offsets_record(data + 1, size - 1);
+    else
+        group_record(data + 1, size - 1);
     return 0;
 }

@@ -32,7 +32,7 @@
 static int check_batch(const struct alog *log, const uint8_t *batch, size_t len,
                        struct kc_batch_header *h)
 {
-    if (len > log->cfg.max_batch_bytes)
+    if (len > atomic_load_explicit(&log->max_batch, memory_order_relaxed))
         return KC_ETOOLARGE;
     if (!batch || len < KC_BATCH_HEADER_SIZE)
         return KC_EMALFORMED;
@@ -51,7 +51,11 @@ static bool should_roll(const struct alog *log, const struct alog_segment *seg, 
         return false; /* a batch larger than segment.bytes still gets a segment */
     if (size + len > log->cfg.segment_bytes)
         return true;
-    if (now_ms - seg->first_append_ms > log->cfg.segment_ms)
+    int64_t roll_ms = log->cfg.segment_ms;
+    if ((log->cfg.cleanup_policy & ALOG_CLEANUP_COMPACT) && log->cfg.max_compaction_lag_ms < roll_ms)
+        roll_ms = log->cfg.max_compaction_lag_ms; /* Kafka's: the cleaner never sees the
+                                                     active segment, so it must not wait */
+    if (now_ms - seg->first_append_ms > roll_ms)
         return true;
     if (mm_index_full(&seg->oidx) || mm_index_full(&seg->tidx))
         return true;
@@ -141,7 +145,7 @@ static int append_locked(struct alog *log, uint8_t *batch, size_t len, struct kc
 /* flush.messages: wake the flusher when the undurable backlog crosses the threshold. */
 static void maybe_kick(struct alog *log, int64_t prev_end, int64_t end)
 {
-    int64_t n = log->cfg.flush_interval_messages;
+    int64_t n = atomic_load_explicit(&log->flush_msgs, memory_order_relaxed);
     if (n <= 0 || !log->flusher)
         return;
     int64_t durable = alog_durable_offset(log);
@@ -157,14 +161,18 @@ int alog_append(struct alog *log, uint8_t *batch, size_t len, int64_t *base_offs
         return rc;
     if (atomic_load_explicit(&log->failed, memory_order_acquire))
         return -EIO; /* at once: alog_recover may hold the append lock for a while */
+    if ((rc = alog__enter(log)) != 0) /* a store's log: open it first (or it is open) */
+        return rc;
     int64_t base = 0;
     pthread_mutex_lock(&log->append_lock);
     rc = append_locked(log, batch, len, &h, &base);
     pthread_mutex_unlock(&log->append_lock);
+    if (rc == 0)
+        maybe_kick(log, base, base + h.last_offset_delta + 1);
+    alog__leave(log);
     if (rc)
         return rc;
     alog__watch_fire(log); /* long-polls waiting on this log wake up (watch.c) */
-    maybe_kick(log, base, base + h.last_offset_delta + 1);
     *base_offset = base;
     return 0;
 }

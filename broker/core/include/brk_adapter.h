@@ -85,8 +85,10 @@ struct brk_adapter {
      */
     int (*claim)(const uint8_t *p, size_t len);
     /*
-     * Is a whole request at the start of p[0..len)? 0 with *frame_len set; KC_ENEEDMORE;
-     * any other negative: the stream is unusable. The adapter may first queue an answer (a
+     * Is a whole request at the start of p[0..len)? 0 with *frame_len set; KC_ENEEDMORE,
+     * with *frame_len the request's whole size once its size field has arrived and been
+     * checked (the core then makes room for exactly that, queued.max.request.bytes
+     * permitting), or left 0; any other negative: the stream is unusable. The adapter may first queue an answer (a
      * "request too large" error, say); the connection then sends what is queued and closes.
      */
     int (*frame)(struct brk_conn *c, const uint8_t *p, size_t len, size_t *frame_len);

@@ -84,6 +84,8 @@ struct brk_config {
     int32_t max_connections;              /* max.connections */
     int64_t connections_max_idle_ms;      /* connections.max.idle.ms */
     int32_t queued_max_requests;          /* queued.max.requests, per connection here */
+    int64_t queued_max_request_bytes;     /* queued.max.request.bytes: all connections'
+                                           * requests being received; -1 no limit */
     uint64_t connection_output_max_bytes; /* connection.output.max.bytes (this broker's own) */
     uint32_t fetch_max_bytes;             /* fetch.max.bytes */
     int32_t offsets_topic_num_partitions; /* offsets.topic.num.partitions */

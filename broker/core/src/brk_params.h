@@ -18,6 +18,10 @@
 #define BRK_DEFAULT_IDLE_MS             600000      /* connections.max.idle.ms: 10 min */
 #define BRK_DEFAULT_QUEUED_MAX_REQUESTS 500         /* queued.max.requests (per connection) */
 #define BRK_DEFAULT_OUTPUT_MAX_BYTES    (16u << 20) /* connection.output.max.bytes (ours) */
+/* queued.max.request.bytes: request bytes being received, all connections together
+ * (Kafka: -1, unlimited; here bounded by default, so that clients sending large requests
+ * at once wait instead of exhausting memory; -1 turns it off). */
+#define BRK_DEFAULT_QUEUED_MAX_REQUEST_BYTES (512ll << 20)
 #define BRK_DEFAULT_FETCH_MAX_BYTES     57671680u   /* fetch.max.bytes: 55 MiB */
 #define BRK_DEFAULT_OFFSETS_PARTITIONS  1           /* offsets.topic.num.partitions (Kafka 50) */
 #define BRK_DEFAULT_RETENTION_CHECK_MS  300000      /* log.retention.check.interval.ms */
@@ -34,11 +38,10 @@
 
 /* ---- internal constants ---------------------------------------------------------------- */
 
-/* A connection's input buffer starts here and grows to the largest frame it must hold; it
- * shrinks back once empty, so one huge request does not pin memory for the connection's
- * whole life. */
+/* A connection's input buffer starts here (many small requests to a read) and grows to a
+ * larger request's exact size, paid from queued.max.request.bytes (inbudget.c); it is
+ * freed once empty, so one huge request does not pin memory for the connection's life. */
 #define BRK_IN_INITIAL    (64u << 10)
-#define BRK_IN_KEEP_MAX   (1u << 20)
 /* Ready responses are gathered in memory and handed to the socket together; past this
  * much they are handed over at once instead of waiting for the end of the read burst. */
 #define BRK_WBUF_FLUSH    (64u << 10)

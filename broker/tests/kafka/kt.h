@@ -15,6 +15,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +33,10 @@
 #include "../support/harness.h"
 
 #define KT_FN static __attribute__((unused))
+
+/* How many APIs the broker advertises (broker/kafka/serve/src/versions.c): one number for
+ * every test that counts them. */
+#define KT_SERVED_APIS 16
 
 /* ---- programs ----------------------------------------------------------------------------- */
 
@@ -364,9 +370,54 @@ KT_FN void kt_assert_serving(const struct kb_broker *b)
     assert_int_equal(kc_read_i16(&r, &err), 0);
     assert_int_equal(err, 0);
     assert_int_equal(kc_read_i32(&r, &n), 0);
-    assert_int_equal(n, 12);
+    assert_int_equal(n, KT_SERVED_APIS);
     kc_writer_fini(&w);
     close(fd);
+}
+
+/* ---- kafkajs ----------------------------------------------------------------------------- */
+
+/* <build>/kafkajs with kafkajs 2.2.4 in node_modules (pinned by broker/tests/kafka/
+ * package-lock.json); installed there with npm ci the first time, never into the source
+ * tree. Fails the test, saying why, if npm cannot install it. */
+KT_FN void kt_kafkajs_dir(const struct kb_broker *b, char *dir, size_t cap)
+{
+    char bin[PATH_MAX], path[PATH_MAX + 64], *text;
+    const char *src = getenv("KC_SRC_DIR"), *bindir = getenv("KC_BIN_DIR");
+    snprintf(bin, sizeof(bin), "%s", bindir && *bindir ? bindir : "build/bin");
+    snprintf(dir, cap, "%s/kafkajs", dirname(bin));
+    snprintf(path, sizeof(path), "%s/node_modules/kafkajs/package.json", dir);
+    text = kt_slurp(path, NULL);
+    bool ready = strstr(text, "\"version\": \"2.2.4\"") != NULL;
+    free(text);
+    if (ready)
+        return;
+    assert_int_equal(kc_mkdir_p(dir, 0755), 0);
+    const char *files[] = {"package.json", "package-lock.json"};
+    for (int i = 0; i < 2; i++) {
+        size_t len;
+        snprintf(path, sizeof(path), "%s/broker/tests/kafka/%s", src && *src ? src : ".",
+                 files[i]);
+        text = kt_slurp(path, &len);
+        assert_true(len > 0);
+        snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+        assert_int_equal(kc_atomic_replace(path, text, len), 0);
+        free(text);
+    }
+    struct kt_proc p;
+    const char *argv[] = {"npm", "ci", "--no-audit", "--no-fund", "--loglevel=error", NULL};
+    int64_t t0 = kc_mono_ms();
+    kt_spawn(b, &p, argv, NULL, 0, dir, NULL);
+    int rc = kt_wait(&p, 240000);
+    if (rc != 0) {
+        if (rc == -1)
+            (void)kt_stop(&p, 1000);
+        char *err = kt_slurp(p.err, NULL);
+        fail_msg("npm ci in %s failed (exit %d): is the npm registry reachable? kafkajs "
+                 "2.2.4 is needed for this test.\n%s", dir, rc, err);
+    }
+    printf("# npm ci installed kafkajs into %s in %lld ms\n", dir,
+           (long long)(kc_mono_ms() - t0));
 }
 
 #endif

@@ -22,6 +22,9 @@
  *   produce_check.c  what one partition's records field must hold (pure; unit-tested)
  *   fetch.c          Fetch: topics by name or by id, long-poll, records by sendfile
  *   group.c          JoinGroup, SyncGroup, Heartbeat, LeaveGroup on the coordinator (kg)
+ *   group_store.c    the coordinator's records into __consumer_offsets, and loaded at start
+ *   groups_admin.c   ListGroups, DescribeGroups
+ *   groups_delete.c  DeleteGroups, OffsetDelete (tombstones)
  *   offsets.c        OffsetCommit, into the core's __consumer_offsets store
  *   offset_fetch.c   OffsetFetch, out of it
  *   util.c           answers, topics and partitions by name, duplicates in a request
@@ -92,6 +95,7 @@ struct brk_kafka {
     struct kg_groups *groups;
     struct brk_kafka_tick *ticks;  /* one per network loop, made on first use */
     int nticks;
+    struct tcore_task loaded_task; /* loop 0 arms the timer for the groups loaded at start */
     int32_t node[1];               /* replicas = isr = [this node] in Metadata */
 };
 
@@ -193,6 +197,10 @@ int brk__kafka_heartbeat(struct brk_conn *c, struct kp_request *req);
 int brk__kafka_leave_group(struct brk_conn *c, struct kp_request *req);
 int brk__kafka_offset_commit(struct brk_conn *c, struct kp_request *req);
 int brk__kafka_offset_fetch(struct brk_conn *c, struct kp_request *req);
+int brk__kafka_list_groups(struct brk_conn *c, struct kp_request *req);
+int brk__kafka_describe_groups(struct brk_conn *c, struct kp_request *req);
+int brk__kafka_delete_groups(struct brk_conn *c, struct kp_request *req);
+int brk__kafka_offset_delete(struct brk_conn *c, struct kp_request *req);
 
 /* ---- produce_check.c -------------------------------------------------------------------- */
 
@@ -227,5 +235,26 @@ void brk__kafka_groups_fini(struct brk_kafka *k);
  * deadline. Every kg_group_* call sits between the two. */
 void brk__kafka_groups_lock(struct brk_kafka *k);
 void brk__kafka_groups_unlock(struct brk_kafka *k, struct brk_conn *c);
+/* The same, for a caller on loop's thread that has no connection (a task, a timer). */
+void brk__kafka_groups_unlock_loop(struct brk_kafka *k, struct tcore_loop *loop);
+
+/* ---- group_store.c: the coordinator's records ---------------------------------------------- */
+
+/* kg's store callback: append the record (rec NULL: a tombstone) and answer
+ * kg_group_stored(seq) from a task on loop 0 once it is durable or failed. Under mu. */
+void brk__kafka_group_store(void *ctx, struct kc_slice group, const struct kg_record *rec,
+                            uint64_t seq);
+/* kg's keep_empty: has the group committed offsets? Under mu (takes the store's lock). */
+bool brk__kafka_group_keep_empty(void *ctx, struct kc_slice group);
+/* The adapter's start: load every group record the core replayed. Main thread. */
+int brk__kafka_groups_load(struct brk_kafka *k);
+
+/* ---- groups_admin.c -------------------------------------------------------------------------- */
+
+/* May c's principal do op on the resource, without logging a denial (Kafka's
+ * logIfDenied = false: filtering a list, reporting authorized operations)? Any thread. */
+bool brk__kafka_may(const struct brk_conn *c, int op, int type, struct kc_slice name);
+/* "/" + the client's address, as Kafka records a member's clientHost, in arena a. */
+struct kc_slice brk__kafka_client_host(const struct brk_conn *c, struct kp_arena *a);
 
 #endif

@@ -66,7 +66,9 @@ static int kafka_frame(struct brk_conn *c, const uint8_t *p, size_t len, size_t 
 {
     size_t max = brk_server_config(brk_conn_server(c))->socket_request_max_bytes;
     int rc = kp_frame_check(p, len, KP_REQUEST_HEADER_MIN, max, frame_len);
-    if (rc == KC_ETOOLARGE)
+    if (rc == KC_ENEEDMORE && len >= 4)
+        *frame_len = 4 + (size_t)kc_load_be32(p); /* its size, checked: the core makes room */
+    else if (rc == KC_ETOOLARGE)
         kc_log_info("%s: a Kafka request of %u bytes exceeds socket.request.max.bytes (%zu); "
                     "closing", brk_conn_peer(c), kc_load_be32(p) + 4u, max);
     else if (rc == KC_EMALFORMED)
@@ -114,6 +116,14 @@ static int dispatch(struct brk_conn *c, struct kp_request *req, const uint8_t *b
         return brk__kafka_offset_commit(c, req);
     case KP_API_OFFSET_FETCH:
         return brk__kafka_offset_fetch(c, req);
+    case KP_API_LIST_GROUPS:
+        return brk__kafka_list_groups(c, req);
+    case KP_API_DESCRIBE_GROUPS:
+        return brk__kafka_describe_groups(c, req);
+    case KP_API_DELETE_GROUPS:
+        return brk__kafka_delete_groups(c, req);
+    case KP_API_OFFSET_DELETE:
+        return brk__kafka_offset_delete(c, req);
     }
     return KC_ENOAPI; /* brk__kafka_served lists the same keys */
 }
@@ -160,6 +170,11 @@ static const char *kafka_api_name(int api)
     return a ? a->name : NULL;
 }
 
+static int kafka_start(void *state)
+{
+    return brk__kafka_groups_load(state);
+}
+
 static void kafka_stop(void *state)
 {
     struct brk_kafka *k = state;
@@ -176,6 +191,7 @@ static const struct brk_adapter kafka_adapter = {
     .frame = kafka_frame,
     .serve = kafka_serve,
     .conn_fini = kafka_conn_fini,
+    .start = kafka_start,
     .stop = kafka_stop,
     .napis = BRK_KAFKA_API_KEYS,
     .api_name = kafka_api_name,

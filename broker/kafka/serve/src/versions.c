@@ -55,7 +55,7 @@
 static const struct served {
     bool on;
     int8_t min;
-} served[KP_API_API_VERSIONS + 1] = {
+} served[KP_API_OFFSET_DELETE + 1] = {
     [KP_API_PRODUCE] = {true, 0},          /* 0-2 for librdkafka's compression checks */
     [KP_API_FETCH] = {true, -1},           /* 4: the v2 message format on */
     [KP_API_LIST_OFFSETS] = {true, 0},     /* 0: the old list of offsets */
@@ -67,11 +67,15 @@ static const struct served {
     [KP_API_HEARTBEAT] = {true, -1},
     [KP_API_LEAVE_GROUP] = {true, -1},
     [KP_API_SYNC_GROUP] = {true, -1},
+    [KP_API_DESCRIBE_GROUPS] = {true, -1},
+    [KP_API_LIST_GROUPS] = {true, -1},
     [KP_API_API_VERSIONS] = {true, -1},
+    [KP_API_DELETE_GROUPS] = {true, -1},   /* 1: v0 went in 4.0 (KIP-896) */
+    [KP_API_OFFSET_DELETE] = {true, -1},
 };
 
 #define NKEYS ((int16_t)(sizeof(served) / sizeof(served[0])))
-#define NSERVED 12
+#define NSERVED 16
 
 /* Kafka 4.0's floor and 3.9's top for key, straight from kp_versions.h at compile time
  * (this runs for every request: no table search). */
