@@ -1,7 +1,8 @@
 /*
  * test_0111_kafka_cli_admin.c - kafka_cli's admin verbs against a real broker, over Kafka's
  * protocol: topics list/describe in both output forms (the JSON parsed by python3), the
- * exit statuses of its errors, --bootstrap-server beside -b, TLS, and every verb whose API
+ * exit statuses of its errors, --bootstrap-server beside -b, TLS, the group verbs (lag,
+ * reset-offsets' dry run and --execute, delete-offsets, delete), and every verb whose API
  * the broker may not serve yet.
  *
  * Which APIs a broker serves changes as the project grows (CreateTopics, DescribeGroups,
@@ -179,6 +180,51 @@ static void test_0111_each_verb_works_or_names_the_missing_api(void **state)
     }
 }
 
+/* The group verbs, whose APIs (ListGroups, DescribeGroups, OffsetDelete, DeleteGroups) the
+ * broker serves: lag per partition, Kafka's reset rules, offsets deleted, the group deleted. */
+static void test_0111_groups_describe_reset_and_delete(void **state)
+{
+    struct kb_broker *b = *state;
+    char *o, *e;
+    fill(b);
+    cli(b, 0, NULL, NULL, ARGS("produce-batch", "payments", "x,y", "--partition", "1"));
+    cli(b, 0, NULL, NULL, ARGS("commit", "app", "payments", "1", "1"));
+    cli(b, 0, "app\n", "", ARGS("groups", "list"));
+    cli(b, 0, "app    payments  0          2               5               3    -", NULL,
+        ARGS("groups", "describe", "app"));
+    assert_int_equal(kb_cli(b, NULL, &o, &e, ARGS("groups", "describe", "app", "--json")), 0);
+    json_check(b, o,
+               "d['groups'][0]['state'] == 'Empty' and "
+               "[(x['partition'], x['current_offset'], x['log_end_offset'], x['lag']) "
+               "for x in d['groups'][0]['offsets']] == [(0, 2, 5, 3), (1, 1, 2, 1)]");
+    free(o);
+    free(e);
+    cli(b, 1, "", "'nope' does not exist", ARGS("groups", "describe", "nope"));
+    /* a dry run by default, and says so; nothing moves */
+    cli(b, 0, "app    payments  0          0", "Dry run",
+        ARGS("groups", "reset-offsets", "app", "--topic", "payments", "--to-earliest"));
+    cli(b, 0, "2\n", "", ARGS("offset", "app", "payments", "0"));
+    cli(b, 0, NULL, NULL,
+        ARGS("groups", "reset-offsets", "app", "--topic", "payments:0", "--to-offset", "4",
+             "--execute"));
+    cli(b, 0, "4\n", "", ARGS("offset", "app", "payments", "0"));
+    assert_int_equal(kb_cli(b, NULL, &o, &e,
+                            ARGS("groups", "reset-offsets", "app", "--all-topics", "--to-latest",
+                                 "--execute", "--json")),
+                     0);
+    json_check(b, o,
+               "d['executed'] and [(x['partition'], x['new_offset']) for x in d['partitions']] "
+               "== [(0, 5), (1, 2)]");
+    free(o);
+    free(e);
+    cli(b, 0, "5\n", "", ARGS("offset", "app", "payments", "0"));
+    cli(b, 0, "payments  1          Successful", "",
+        ARGS("groups", "delete-offsets", "app", "--topic", "payments:1"));
+    cli(b, 0, "-1\n", "", ARGS("offset", "app", "payments", "1"));
+    cli(b, 0, "Deleted group 'app'.", "", ARGS("groups", "delete", "app"));
+    cli(b, 0, "", "", ARGS("groups", "list"));
+}
+
 static void test_0111_topics_over_tls(void **state)
 {
     struct kb_broker *b = *state;
@@ -216,6 +262,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_0111_errors_have_their_exit_status, kb_setup_started,
                                         kb_teardown),
         cmocka_unit_test_setup_teardown(test_0111_each_verb_works_or_names_the_missing_api,
+                                        kb_setup_started, kb_teardown),
+        cmocka_unit_test_setup_teardown(test_0111_groups_describe_reset_and_delete,
                                         kb_setup_started, kb_teardown),
         cmocka_unit_test_setup_teardown(test_0111_topics_over_tls, kb_setup, kb_teardown),
     };
