@@ -5,7 +5,8 @@
  *                          group, new offsets from each partition's leader;
  *   configs alter          IncrementalAlterConfigs, or AlterConfigs with the current
  *                          dynamic configs merged in when the broker lacks it;
- *   scram set              the salted password computed here (PBKDF2), never the password.
+ *   scram set              the salted password computed here (PBKDF2), never the password;
+ *   acls add               every principal x operation x resource, checked before sending.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -394,6 +395,64 @@ static void test_cli_kverbs_scram_set_sends_pbkdf2_never_the_password(void **sta
     fk_stop(&w);
 }
 
+/* ---- acls add ----------------------------------------------------------------------------------
+ */
+
+static int acls_world(struct fk_world *w, struct fk_broker *b, const struct kp_request *req,
+                      void *resp, struct kp_arena *arena)
+{
+    struct seen *s = w->arg;
+    (void)b;
+    if (req->hdr.request_api_key != KP_API_CREATE_ACLS)
+        return 1;
+    const struct kp_create_acls_req *q = req->msg;
+    struct kp_create_acls_resp *r = resp;
+    for (int32_t i = 0; i < q->creations.n; i++) {
+        const struct kp_create_acls_req_acl_creation *c = &q->creations.v[i];
+        sentf(s, "%s%d:%.*s:%d:%.*s:%.*s:%d:%d", i ? " " : "", c->resource_type,
+              (int)c->resource_name.len, c->resource_name.p, c->resource_pattern_type,
+              (int)c->principal.len, c->principal.p, (int)c->host.len, c->host.p, c->operation,
+              c->permission_type);
+    }
+    KP_SET(r->results, q->creations.n,
+           kp_new(arena, &kp_create_acls_resp_acl_creation_result_schema, q->creations.n));
+    return 0;
+}
+
+/* Every principal x operation x resource named, as kafka-acls.sh makes them; an operation
+ * the resource cannot have, or a principal without its type, refused before sending. */
+static void test_cli_kverbs_acls_add_sends_every_combination(void **state)
+{
+    (void)state;
+    struct fk_world w;
+    struct seen s = {0};
+    fk_start(&w, 1);
+    FK_SET(&w, w.handle = acls_world, w.arg = &s);
+    const char *line = "acls add --allow-principal User:alice --operation Read --operation "
+                       "Describe --topic payments --group app --resource-pattern-type prefixed";
+    struct run r = run(&w, line);
+    expect_status(&r, line, CLI_OK);
+    /* type:name:pattern:principal:host:operation:permission (2 topic, 3 group; 4 prefixed;
+     * 3 Read, 8 Describe; 3 Allow) */
+    expect_sent(&w, &s,
+                "2:payments:4:User:alice:*:3:3 2:payments:4:User:alice:*:8:3 "
+                "3:app:4:User:alice:*:3:3 3:app:4:User:alice:*:8:3");
+    run_free(&r);
+    const char *bad[] = {
+        "acls add --allow-principal User:alice --operation Write --group app",
+        "acls add --allow-principal alice --operation Read --topic t",
+        "acls add --allow-principal User:alice --operation Fly --topic t",
+        "acls add --allow-principal User:alice --topic t",
+    };
+    for (size_t i = 0; i < KC_ARRAY_SIZE(bad); i++) {
+        r = run(&w, bad[i]);
+        expect_status(&r, bad[i], CLI_EUSAGE);
+        run_free(&r);
+    }
+    assert_int_equal(fk_count(&w, 0, KP_API_CREATE_ACLS, NULL), 1);
+    fk_stop(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -402,6 +461,7 @@ int main(void)
         cmocka_unit_test(test_cli_kverbs_reset_offsets_refuses_an_active_group),
         cmocka_unit_test(test_cli_kverbs_configs_alter_incremental_or_merged_whole_set),
         cmocka_unit_test(test_cli_kverbs_scram_set_sends_pbkdf2_never_the_password),
+        cmocka_unit_test(test_cli_kverbs_acls_add_sends_every_combination),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
