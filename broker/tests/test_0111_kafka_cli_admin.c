@@ -208,6 +208,13 @@ static void test_0111_groups_describe_reset_and_delete(void **state)
         ARGS("groups", "reset-offsets", "app", "--topic", "payments:0", "--to-offset", "4",
              "--execute"));
     cli(b, 0, "4\n", "", ARGS("offset", "app", "payments", "0"));
+    /* by time: every record is after 1970 (offset 0); none is after 2999 (the log end) */
+    cli(b, 0, "app    payments  0          0", "Dry run",
+        ARGS("groups", "reset-offsets", "app", "--topic", "payments:0", "--to-datetime",
+             "1970-01-01T00:00:00.000Z"));
+    cli(b, 0, "app    payments  0          5", "Dry run",
+        ARGS("groups", "reset-offsets", "app", "--topic", "payments:0", "--to-datetime",
+             "2999-01-01T00:00:00+02:00"));
     assert_int_equal(kb_cli(b, NULL, &o, &e,
                             ARGS("groups", "reset-offsets", "app", "--all-topics", "--to-latest",
                                  "--execute", "--json")),
