@@ -10,7 +10,11 @@
  *   OffsetCommit 2-9, OffsetFetch 1-9 (a list of groups from 8), FindCoordinator 0-6 (a
  *   list of keys from 4), JoinGroup 0-9 (MEMBER_ID_REQUIRED from 4), SyncGroup 0-5,
  *   Heartbeat 0-4, LeaveGroup 0-5 (a list of members from 3), ListGroups 0-5 (states
- *   from 4, types from 5), DescribeGroups 0-5, DeleteGroups 1-2, OffsetDelete 0
+ *   from 4, types from 5), DescribeGroups 0-5, DeleteGroups 1-2, OffsetDelete 0;
+ *   SaslHandshake 0-1 and SaslAuthenticate 0-2 (ILLEGAL_SASL_STATE: a PLAINTEXT
+ *   listener), CreateAcls, DescribeAcls, DeleteAcls 1-3 (SECURITY_DISABLED: no
+ *   authorizer), AlterUserScramCredentials 0 then DescribeUserScramCredentials 0 (the user
+ *   it made)
  *
  * The requests are built through the codec (its correctness is broker/kafka/codec's tests'
  * business; test_0107 writes flexible frames by hand); what is tested here is the door.
@@ -390,6 +394,139 @@ static void check_offset_delete(const void *resp, int16_t v)
     (void)v;
 }
 
+/* ---- security: on a PLAINTEXT listener without an authorizer ------------------------------ */
+
+static void *req_sasl_handshake(struct sweep *s, int16_t v)
+{
+    struct kp_sasl_handshake_req *r = KT_NEW(&s->a, kp_sasl_handshake_req, 1);
+    r->mechanism = kp_slice_str("SCRAM-SHA-256");
+    (void)v;
+    return r;
+}
+
+static void check_sasl_handshake(const void *resp, int16_t v)
+{
+    const struct kp_sasl_handshake_resp *r = resp;
+    assert_int_equal(r->error_code, KP_ERR_ILLEGAL_SASL_STATE); /* not a SASL listener */
+    (void)v;
+}
+
+static void *req_sasl_authenticate(struct sweep *s, int16_t v)
+{
+    struct kp_sasl_authenticate_req *r = KT_NEW(&s->a, kp_sasl_authenticate_req, 1);
+    r->auth_bytes = kp_slice_str("n,,n=alice,r=abc");
+    (void)v;
+    return r;
+}
+
+static void check_sasl_authenticate(const void *resp, int16_t v)
+{
+    const struct kp_sasl_authenticate_resp *r = resp;
+    assert_int_equal(r->error_code, KP_ERR_ILLEGAL_SASL_STATE);
+    assert_true(r->error_message.len > 0);
+    assert_int_equal(r->session_lifetime_ms, 0);
+    (void)v;
+}
+
+static void *req_create_acls(struct sweep *s, int16_t v)
+{
+    struct kp_create_acls_req *r = KT_NEW(&s->a, kp_create_acls_req, 1);
+    struct kp_create_acls_req_acl_creation *c = KT_NEW(&s->a, kp_create_acls_req_acl_creation, 1);
+    *c = (struct kp_create_acls_req_acl_creation){2, kp_slice_str("sweep"), 3,
+                                                  kp_slice_str("User:alice"), kp_slice_str("*"),
+                                                  3, 3};
+    KP_SET(r->creations, 1, c);
+    (void)v;
+    return r;
+}
+
+static void check_create_acls(const void *resp, int16_t v)
+{
+    const struct kp_create_acls_resp *r = resp;
+    assert_int_equal(r->results.n, 1);
+    assert_int_equal(r->results.v[0].error_code, KP_ERR_SECURITY_DISABLED); /* no authorizer */
+    (void)v;
+}
+
+static void *req_describe_acls(struct sweep *s, int16_t v)
+{
+    struct kp_describe_acls_req *r = KT_NEW(&s->a, kp_describe_acls_req, 1);
+    r->resource_type_filter = 1; /* ANY */
+    r->pattern_type_filter = 1;
+    r->operation = 1;
+    r->permission_type = 1;
+    (void)v;
+    return r;
+}
+
+static void check_describe_acls(const void *resp, int16_t v)
+{
+    const struct kp_describe_acls_resp *r = resp;
+    assert_int_equal(r->error_code, KP_ERR_SECURITY_DISABLED);
+    (void)v;
+}
+
+static void *req_delete_acls(struct sweep *s, int16_t v)
+{
+    struct kp_delete_acls_req *r = KT_NEW(&s->a, kp_delete_acls_req, 1);
+    struct kp_delete_acls_req_filter *f = KT_NEW(&s->a, kp_delete_acls_req_filter, 1);
+    f->resource_type_filter = 1;
+    f->pattern_type_filter = 1;
+    f->operation = 1;
+    f->permission_type = 1;
+    KP_SET(r->filters, 1, f);
+    (void)v;
+    return r;
+}
+
+static void check_delete_acls(const void *resp, int16_t v)
+{
+    const struct kp_delete_acls_resp *r = resp;
+    assert_int_equal(r->filter_results.n, 1);
+    assert_int_equal(r->filter_results.v[0].error_code, KP_ERR_SECURITY_DISABLED);
+    (void)v;
+}
+
+static void *req_alter_user_scram_credentials(struct sweep *s, int16_t v)
+{
+    struct kp_alter_user_scram_credentials_req *r =
+        KT_NEW(&s->a, kp_alter_user_scram_credentials_req, 1);
+    struct kp_alter_user_scram_credentials_req_scram_credential_upsertion *u =
+        KT_NEW(&s->a, kp_alter_user_scram_credentials_req_scram_credential_upsertion, 1);
+    static const uint8_t salted[32] = {1, 2, 3};
+    *u = (struct kp_alter_user_scram_credentials_req_scram_credential_upsertion){
+        kp_slice_str("sweeper"), 1, 4096, kp_slice_str("some-salt"), {salted, 32}};
+    KP_SET(r->upsertions, 1, u);
+    (void)v;
+    return r;
+}
+
+static void check_alter_user_scram_credentials(const void *resp, int16_t v)
+{
+    const struct kp_alter_user_scram_credentials_resp *r = resp;
+    assert_int_equal(r->results.n, 1);
+    assert_true(kp_slice_eq(r->results.v[0].user, "sweeper"));
+    assert_int_equal(r->results.v[0].error_code, 0);
+    (void)v;
+}
+
+static void *req_describe_user_scram_credentials(struct sweep *s, int16_t v)
+{
+    (void)v;
+    return KT_NEW(&s->a, kp_describe_user_scram_credentials_req, 1); /* users null: all */
+}
+
+static void check_describe_user_scram_credentials(const void *resp, int16_t v)
+{
+    const struct kp_describe_user_scram_credentials_resp *r = resp;
+    assert_int_equal(r->error_code, 0);
+    assert_int_equal(r->results.n, 1); /* the one the Alter above made */
+    assert_true(kp_slice_eq(r->results.v[0].user, "sweeper"));
+    assert_int_equal(r->results.v[0].credential_infos.n, 1);
+    assert_int_equal(r->results.v[0].credential_infos.v[0].iterations, 4096);
+    (void)v;
+}
+
 static void *req_api_versions(struct sweep *s, int16_t v)
 {
     struct kp_api_versions_req *r = KT_NEW(&s->a, kp_api_versions_req, 1);
@@ -425,6 +562,11 @@ static const struct api_case {
     C(KP_API_HEARTBEAT, heartbeat),         C(KP_API_LEAVE_GROUP, leave_group),
     C(KP_API_LIST_GROUPS, list_groups),     C(KP_API_DESCRIBE_GROUPS, describe_groups),
     C(KP_API_DELETE_GROUPS, delete_groups), C(KP_API_OFFSET_DELETE, offset_delete),
+    C(KP_API_SASL_HANDSHAKE, sasl_handshake), C(KP_API_SASL_AUTHENTICATE, sasl_authenticate),
+    C(KP_API_CREATE_ACLS, create_acls),     C(KP_API_DESCRIBE_ACLS, describe_acls),
+    C(KP_API_DELETE_ACLS, delete_acls),
+    C(KP_API_ALTER_USER_SCRAM_CREDENTIALS, alter_user_scram_credentials),
+    C(KP_API_DESCRIBE_USER_SCRAM_CREDENTIALS, describe_user_scram_credentials),
 #undef C
 };
 
@@ -476,7 +618,9 @@ static void test_0110_every_advertised_version_is_answered(void **state)
     for (int k = 0; k < 100; k++)
         assert_int_equal(max[k], -1); /* nothing advertised that is not swept */
     printf("# %d (API, version) pairs answered\n", answered);
-    assert_int_equal(answered, 5 + 13 + 12 + 14 + 10 + 8 + 9 + 7 + 10 + 6 + 5 + 6 + 6 + 6 + 2 + 1);
+    assert_int_equal(answered, 5 + 13 + 12 + 14 + 10 + 8 + 9 + 7 + 10 + 6 + 5 + 6 + /* groups */
+                                   6 + 6 + 2 + 1 + /* SASL */ 2 + 3 + /* ACLs */ 3 + 3 + 3 +
+                                   /* SCRAM users */ 1 + 1);
     free(s.batch);
     kp_arena_fini(&s.a);
     close(s.fd);

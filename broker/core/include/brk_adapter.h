@@ -73,6 +73,7 @@ struct brk_server;
 struct brk_conn;
 struct brk_slot;
 struct brk_park;
+struct brk_metrics_visitor;
 
 /* ---- the adapter ------------------------------------------------------------------------- */
 
@@ -121,6 +122,10 @@ struct brk_adapter {
      * "Produce", "Fetch", ...). api_name(i) for 0 <= i < napis; NULL for a gap. */
     int napis;
     const char *(*api_name)(int api);
+    /* Optional: the adapter's own metric families (brk_metrics.h), visited after the
+     * core's on every scrape once the broker serves (the Kafka door's fetch sessions).
+     * Any thread; state as given to brk_server_add_adapter. */
+    void (*metrics)(void *state, const struct brk_metrics_visitor *v);
 };
 
 /* ---- the connection ---------------------------------------------------------------------- */

@@ -99,6 +99,10 @@ struct brk_config {
     int64_t group_initial_rebalance_delay_ms; /* group.initial.rebalance.delay.ms */
     int64_t group_min_session_timeout_ms; /* group.min.session.timeout.ms */
     int64_t group_max_session_timeout_ms; /* group.max.session.timeout.ms */
+    int32_t fetch_session_slots;          /* max.incremental.fetch.session.cache.slots */
+    int64_t fetch_session_eviction_ms;    /* min.incremental.fetch.session.eviction.ms */
+    int64_t fetch_session_partitions;     /* max.incremental.fetch.session.cache.partitions
+                                             (this broker's own: all sessions together) */
     struct alog_config log;               /* log.segment.bytes, log.retention.*, log.flush.*,
                                              log.roll.*, log.index.*, message.max.bytes */
     char config_file[PATH_MAX];           /* --config, "" if none */

@@ -35,6 +35,11 @@
 #define BRK_DEFAULT_GROUP_INITIAL_DELAY_MS 3000     /* group.initial.rebalance.delay.ms */
 #define BRK_DEFAULT_GROUP_MIN_SESSION_MS   6000     /* group.min.session.timeout.ms */
 #define BRK_DEFAULT_GROUP_MAX_SESSION_MS   1800000  /* group.max.session.timeout.ms */
+/* Fetch sessions (KIP-227; the Kafka adapter's): Kafka's keys, and a partition budget. */
+#define BRK_DEFAULT_FETCH_SESSION_SLOTS    1000     /* max.incremental.fetch.session.cache.slots */
+#define BRK_DEFAULT_FETCH_SESSION_EVICT_MS 120000   /* min.incremental.fetch.session.eviction.ms */
+#define BRK_DEFAULT_FETCH_SESSION_PARTS    1000000  /* max.incremental.fetch.session.cache.
+                                                       partitions (ours): ~48 MB at most */
 
 /* ---- internal constants ---------------------------------------------------------------- */
 

@@ -61,6 +61,12 @@ static const struct cfg_key cfg_keys[] = {
      I32MAX},
     {"group.min.session.timeout.ms", CFG_MS, F(group_min_session_timeout_ms), 1, I32MAX},
     {"group.max.session.timeout.ms", CFG_MS, F(group_max_session_timeout_ms), 1, I32MAX},
+    {"max.incremental.fetch.session.cache.slots", CFG_I32, F(fetch_session_slots), 0,
+     1 << 20},
+    {"min.incremental.fetch.session.eviction.ms", CFG_MS, F(fetch_session_eviction_ms), 0,
+     365 * DAY_MS},
+    {"max.incremental.fetch.session.cache.partitions", CFG_I64, F(fetch_session_partitions),
+     0, 1LL << 30},
     {"log.segment.bytes", CFG_SIZE64, F(log.segment_bytes), 1024, INT64_MAX},
     {"log.roll.ms", CFG_MS, F(log.segment_ms), 1, INT64_MAX},
     {"log.roll.hours", CFG_HOURS, F(log.segment_ms), 1, INT64_MAX / 3600000},
@@ -113,6 +119,9 @@ void brk_config_init(struct brk_config *cfg)
     cfg->group_initial_rebalance_delay_ms = BRK_DEFAULT_GROUP_INITIAL_DELAY_MS;
     cfg->group_min_session_timeout_ms = BRK_DEFAULT_GROUP_MIN_SESSION_MS;
     cfg->group_max_session_timeout_ms = BRK_DEFAULT_GROUP_MAX_SESSION_MS;
+    cfg->fetch_session_slots = BRK_DEFAULT_FETCH_SESSION_SLOTS;
+    cfg->fetch_session_eviction_ms = BRK_DEFAULT_FETCH_SESSION_EVICT_MS;
+    cfg->fetch_session_partitions = BRK_DEFAULT_FETCH_SESSION_PARTS;
     alog_config_init(&cfg->log);
 }
 

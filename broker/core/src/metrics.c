@@ -310,4 +310,7 @@ void brk_metrics_visit(struct brk_server *srv, const struct brk_metrics_visitor 
         return; /* storage is being opened: its families come once it serves */
     brk__metrics_storage(srv, v);
     brk__metrics_groups(srv, v);
+    for (int a = 0; a < srv->nadapters; a++)
+        if (srv->adapters[a].a->metrics)
+            srv->adapters[a].a->metrics(srv->adapters[a].state, v);
 }

@@ -17,11 +17,13 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -36,7 +38,7 @@
 
 /* How many APIs the broker advertises (broker/kafka/serve/src/versions.c): one number for
  * every test that counts them. */
-#define KT_SERVED_APIS 16
+#define KT_SERVED_APIS 23
 
 /* ---- programs ----------------------------------------------------------------------------- */
 
@@ -418,6 +420,42 @@ KT_FN void kt_kafkajs_dir(const struct kb_broker *b, char *dir, size_t cap)
     }
     printf("# npm ci installed kafkajs into %s in %lld ms\n", dir,
            (long long)(kc_mono_ms() - t0));
+}
+
+/* ---- security --------------------------------------------------------------------------- */
+
+/* A raw connection to the listener on port (any of the broker's). */
+KT_FN int kt_connect_to(int port)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct timeval tv = {.tv_sec = KB_WAIT_MS / 1000};
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+    return fd;
+}
+
+/* SASL PLAIN on a raw connection (SaslHandshake v1, SaslAuthenticate v2): the
+ * SaslAuthenticate answer's error code (0: fd is now user). */
+KT_FN int16_t kt_sasl_plain(int fd, const char *user, const char *password)
+{
+    static uint8_t buf[4096];
+    struct kp_response resp;
+    char token[512];
+    struct kp_sasl_handshake_req h = {kp_slice_str("PLAIN")};
+    const struct kp_sasl_handshake_resp *hr =
+        kt_call(fd, KP_API_SASL_HANDSHAKE, 1, &h, buf, sizeof(buf), &resp);
+    assert_int_equal(hr->error_code, 0);
+    kp_response_fini(&resp);
+    int n = snprintf(token, sizeof(token), "%c%s%c%s", 0, user, 0, password);
+    struct kp_sasl_authenticate_req a = {{(const uint8_t *)token, n}};
+    const struct kp_sasl_authenticate_resp *ar =
+        kt_call(fd, KP_API_SASL_AUTHENTICATE, 2, &a, buf, sizeof(buf), &resp);
+    int16_t err = ar->error_code;
+    kp_response_fini(&resp);
+    return err;
 }
 
 #endif
