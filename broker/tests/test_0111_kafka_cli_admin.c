@@ -2,8 +2,9 @@
  * test_0111_kafka_cli_admin.c - kafka_cli's admin verbs against a real broker, over Kafka's
  * protocol: topics list/describe in both output forms (the JSON parsed by python3), the
  * exit statuses of its errors, --bootstrap-server beside -b, TLS, the group verbs (lag,
- * reset-offsets' dry run and --execute, delete-offsets, delete), and every verb whose API
- * the broker may not serve yet.
+ * reset-offsets' dry run and --execute, delete-offsets, delete), acls and scram as an
+ * admin over SASL_SSL with the authorizer on, and every verb whose API the broker may not
+ * serve yet.
  *
  * Which APIs a broker serves changes as the project grows (CreateTopics, DescribeGroups,
  * DescribeAcls, ... arrive on their own branches). So a verb is checked against what this
@@ -261,6 +262,112 @@ static void test_0111_topics_over_tls(void **state)
     free(e);
 }
 
+/* kafka_cli as admin over SASL_SSL (the Kafka door's SaslHandshake v1 + SaslAuthenticate,
+ * SCRAM-SHA-256, behind TLS) with the authorizer on: ACLs added, listed, removed; a SCRAM
+ * credential made on the client (PBKDF2) and used to log in; refusals with exit 4. */
+struct secure {
+    const struct kb_broker *b;
+    char ca[700];
+};
+
+/* Run kafka_cli over SASL_SSL as user (its password in $KAFKA_CLI_SASL_PASSWORD). */
+static int secure_cli(const struct secure *s, const char *mech, const char *user,
+                      const char *password, char **o, char **e, const char *const *args)
+{
+    const char *argv[40] = {"-b", s->b->addr,        "--tls-ca", s->ca, "--sasl-mechanism",
+                            mech, "--sasl-username", user};
+    int n = 8;
+    for (int i = 0; args[i] && n < 39; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    setenv("KAFKA_CLI_SASL_PASSWORD", password, 1);
+    int rc = kb_exec(s->b, "kafka_cli", NULL, o, e, argv);
+    unsetenv("KAFKA_CLI_SASL_PASSWORD");
+    return rc;
+}
+
+static void as_admin(const struct secure *s, int status, const char *out, const char *const *args)
+{
+    char *o, *e;
+    int rc = secure_cli(s, "SCRAM-SHA-256", "admin", "admin-pw", &o, &e, args);
+    if (rc != status || (out && !strstr(o, out)))
+        fail_msg("kafka_cli %s %s as admin: status %d (want %d)\nstdout: [%s]\nstderr: [%s]",
+                 args[0], args[1], rc, status, o, e);
+    free(o);
+    free(e);
+}
+
+static void test_0111_acls_and_scram_over_sasl_ssl(void **state)
+{
+    struct kb_broker *b = *state;
+    struct secure s = {.b = b};
+    char ks[700], ts[700], *o, *e;
+    kb_certs(b);
+    snprintf(ks, sizeof(ks), "ssl.keystore.location=%s", kb_cert(b, "server.pem"));
+    snprintf(ts, sizeof(ts), "ssl.truststore.location=%s", kb_cert(b, "ca.pem"));
+    snprintf(s.ca, sizeof(s.ca), "%s", kb_cert(b, "ca.pem"));
+    kb_add_scram(b, "SCRAM-SHA-256", "admin", "admin-pw");
+    kb_start(b,
+             ARGS("--override", "listeners=SASL_SSL://127.0.0.1:0", "--override", ks, "--override",
+                  ts, "--override", "sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512",
+                  "--override", "authorizer.class.name=kafka.security.authorizer.AclAuthorizer",
+                  "--override", "super.users=User:admin"));
+    as_admin(&s, 0, "__consumer_offsets", ARGS("topics", "list"));
+    /* ACLs: every combination added, listed (human and JSON), one removed */
+    as_admin(&s, 0, "operation=DESCRIBE, permissionType=ALLOW",
+             ARGS("acls", "add", "--allow-principal", "User:bob", "--operation", "Read",
+                  "--operation", "Describe", "--topic", "payments", "--group", "app"));
+    as_admin(&s, 0, "name=app, patternType=LITERAL", ARGS("acls", "list"));
+    assert_int_equal(secure_cli(&s, "SCRAM-SHA-256", "admin", "admin-pw", &o, &e,
+                                ARGS("acls", "list", "--topic", "payments", "--json")),
+                     0);
+    json_check(b, o,
+               "sorted(x['operation'] for x in d['acls']) == ['DESCRIBE', 'READ'] and "
+               "all(x['principal'] == 'User:bob' for x in d['acls'])");
+    free(o);
+    free(e);
+    as_admin(&s, 2, NULL, /* a script must say --force */
+             ARGS("acls", "remove", "--allow-principal", "User:bob", "--operation", "Read",
+                  "--topic", "payments"));
+    as_admin(&s, 0, "Removed ACL",
+             ARGS("acls", "remove", "--allow-principal", "User:bob", "--operation", "Read",
+                  "--topic", "payments", "--force"));
+    assert_int_equal(secure_cli(&s, "SCRAM-SHA-256", "admin", "admin-pw", &o, &e,
+                                ARGS("acls", "list", "--topic", "payments", "--json")),
+                     0);
+    json_check(b, o, "[x['operation'] for x in d['acls']] == ['DESCRIBE']");
+    free(o);
+    free(e);
+    /* SCRAM: bob's credential salted on the client; bob logs in with it */
+    setenv("KAFKA_CLI_SCRAM_PASSWORD", "bob-pw", 1);
+    as_admin(&s, 0, "Completed updating config for user bob.",
+             ARGS("scram", "set", "bob", "--mechanism", "SCRAM-SHA-512", "--iterations", "8192"));
+    unsetenv("KAFKA_CLI_SCRAM_PASSWORD");
+    as_admin(&s, 0, "'bob' are SCRAM-SHA-512=iterations=8192", ARGS("scram", "describe"));
+    assert_int_equal(secure_cli(&s, "SCRAM-SHA-512", "bob", "bob-pw", &o, &e,
+                                ARGS("scram", "describe", "bob", "--json")),
+                     1); /* bob may log in, but not describe credentials */
+    free(o);
+    free(e);
+    assert_int_equal(
+        secure_cli(&s, "SCRAM-SHA-512", "bob", "bob-pw", &o, &e, ARGS("groups", "list")), 0);
+    free(o);
+    free(e);
+    assert_int_equal(
+        secure_cli(&s, "SCRAM-SHA-512", "bob", "wrong", &o, &e, ARGS("topics", "list")), 4);
+    assert_non_null(strstr(e, "SASL_AUTHENTICATION_FAILED"));
+    free(o);
+    free(e);
+    as_admin(&s, 0, NULL, ARGS("scram", "delete", "bob", "--mechanism", "SCRAM-SHA-512"));
+    assert_int_equal(
+        secure_cli(&s, "SCRAM-SHA-512", "bob", "bob-pw", &o, &e, ARGS("topics", "list")),
+        4); /* deleted: refused */
+    free(o);
+    free(e);
+    assert_false(kb_log_has(b, "bob-pw"));
+    assert_false(kb_log_has(b, "admin-pw"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -273,6 +380,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_0111_groups_describe_reset_and_delete,
                                         kb_setup_started, kb_teardown),
         cmocka_unit_test_setup_teardown(test_0111_topics_over_tls, kb_setup, kb_teardown),
+        cmocka_unit_test_setup_teardown(test_0111_acls_and_scram_over_sasl_ssl, kb_setup,
+                                        kb_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
