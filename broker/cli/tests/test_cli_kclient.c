@@ -20,61 +20,6 @@
 #include "support/fake_kafka.h"
 #include "kc_common.h"
 
-struct run {
-    int status;
-    char *out;
-    char *err;
-    int64_t ms;
-};
-
-/* Run one kafka_cli line with --bootstrap-server the world's first broker. sasl_password
- * non-NULL: PLAIN as alice with it. */
-static struct run run_sasl(struct fk_world *w, const char *line, int timeout_ms,
-                           const char *sasl_password)
-{
-    struct run r = {0};
-    size_t olen, elen;
-    struct cli cli;
-    FILE *out = open_memstream(&r.out, &olen), *err = open_memstream(&r.err, &elen);
-    assert_non_null(out);
-    assert_non_null(err);
-    cli_init(&cli, "127.0.0.1:1", out, err); /* -b's address: nothing listens there */
-    cli.timeout_ms = timeout_ms;
-    cli.bootstrap = w->b[0].addr;
-    if (sasl_password) {
-        setenv(CLI_PASSWORD_ENV, sasl_password, 1);
-        cli.sec.sasl_mechanism = "PLAIN";
-        cli.sec.sasl_username = "alice";
-        assert_int_equal(cli_security_init(&cli), CLI_OK);
-        unsetenv(CLI_PASSWORD_ENV);
-    }
-    int64_t t0 = kc_mono_ms();
-    r.status = cli_run_line(&cli, line);
-    r.ms = kc_mono_ms() - t0;
-    cli_fini(&cli);
-    fclose(out);
-    fclose(err);
-    return r;
-}
-
-static struct run run(struct fk_world *w, const char *line)
-{
-    return run_sasl(w, line, 5000, NULL);
-}
-
-static void run_free(struct run *r)
-{
-    free(r->out);
-    free(r->err);
-}
-
-static void expect_status(const struct run *r, const char *line, int status)
-{
-    if (r->status != status)
-        fail_msg("'%s': status %d (want %d)\nstdout: %s\nstderr: %s", line, r->status, status,
-                 r->out, r->err);
-}
-
 static void add_topic(struct fk_world *w, const char *name, int n, const int32_t *leaders)
 {
     struct fk_topic *t = &w->topics[w->ntopics++];
@@ -94,15 +39,15 @@ static void test_cli_kclient_create_goes_to_the_controller_at_the_common_version
     FK_SET(&w, w.controller = 2);
     fk_versions(&w, KP_API_CREATE_TOPICS, 2, 4); /* an older broker: v4 is the best we share */
     const char *line = "topics create orders --partitions 3 --replication-factor 1";
-    struct run r = run(&w, line);
-    expect_status(&r, line, CLI_OK);
+    struct fk_run r = fk_cli(&w, line, 5000, NULL);
+    fk_expect_status(&r, line, CLI_OK);
     assert_string_equal(r.out, "Created topic orders.\n");
     int16_t v = -1;
     assert_int_equal(fk_count(&w, 0, KP_API_CREATE_TOPICS, &v), 1);
     assert_int_equal(fk_count(&w, 2, KP_API_CREATE_TOPICS, NULL), 1);
     assert_int_equal(v, 4);
     assert_true(fk_count(&w, 1, KP_API_METADATA, NULL) >= 1); /* bootstrap found the controller */
-    run_free(&r);
+    fk_run_free(&r);
     fk_stop(&w);
 }
 
@@ -133,12 +78,12 @@ static void test_cli_kclient_not_controller_is_retried_at_the_new_one(void **sta
     fk_start(&w, 3);
     FK_SET(&w, w.handle = not_controller_once, w.arg = &seen);
     const char *line = "topics create t --partitions 1 --replication-factor 1";
-    struct run r = run(&w, line);
-    expect_status(&r, line, CLI_OK);
+    struct fk_run r = fk_cli(&w, line, 5000, NULL);
+    fk_expect_status(&r, line, CLI_OK);
     assert_int_equal(fk_count(&w, 1, KP_API_CREATE_TOPICS, NULL), 1);
     assert_int_equal(fk_count(&w, 3, KP_API_CREATE_TOPICS, NULL), 1);
     assert_true(fk_count(&w, 0, KP_API_METADATA, NULL) >= 2); /* routing refreshed */
-    run_free(&r);
+    fk_run_free(&r);
     fk_stop(&w);
 }
 
@@ -175,8 +120,8 @@ static void test_cli_kclient_delete_records_goes_to_the_leader_json(void **state
     fk_start(&w, 3);
     FK_SET(&w, add_topic(&w, "t", 2, (const int32_t[]){2, 3}), w.handle = delete_records_ok);
     const char *line = "delete-records --topic t --partition 1 --offset 5 --json";
-    struct run r = run(&w, line);
-    expect_status(&r, line, CLI_OK);
+    struct fk_run r = fk_cli(&w, line, 5000, NULL);
+    fk_expect_status(&r, line, CLI_OK);
     assert_int_equal(fk_count(&w, 0, KP_API_DELETE_RECORDS, NULL), 1);
     assert_int_equal(fk_count(&w, 3, KP_API_DELETE_RECORDS, NULL), 1); /* partition 1's leader */
     json_error_t jerr;
@@ -188,7 +133,7 @@ static void test_cli_kclient_delete_records_goes_to_the_leader_json(void **state
     assert_non_null(strstr(flat, "\"topic\":\"t\""));
     free(flat);
     json_decref(doc);
-    run_free(&r);
+    fk_run_free(&r);
     fk_stop(&w);
 }
 
@@ -218,8 +163,8 @@ static void test_cli_kclient_groups_describe_goes_to_the_coordinator(void **stat
     FK_SET(&w, w.coordinator = 3, w.handle = group_empty);
     fk_versions(&w, KP_API_OFFSET_FETCH, 1, 7); /* one group per request: nothing committed */
     const char *line = "groups describe app --state";
-    struct run r = run(&w, line);
-    expect_status(&r, line, CLI_OK);
+    struct fk_run r = fk_cli(&w, line, 5000, NULL);
+    fk_expect_status(&r, line, CLI_OK);
     assert_true(fk_count(&w, 0, KP_API_FIND_COORDINATOR, NULL) >= 1);
     assert_int_equal(fk_count(&w, 3, KP_API_OFFSET_FETCH, NULL), 1);
     assert_int_equal(
@@ -227,7 +172,7 @@ static void test_cli_kclient_groups_describe_goes_to_the_coordinator(void **stat
     assert_int_equal(fk_count(&w, 0, KP_API_DESCRIBE_GROUPS, NULL), 1);
     assert_int_equal(fk_count(&w, 3, KP_API_DESCRIBE_GROUPS, NULL), 1);
     assert_non_null(strstr(r.out, "Empty"));
-    run_free(&r);
+    fk_run_free(&r);
     fk_stop(&w);
 }
 
@@ -261,14 +206,14 @@ static void test_cli_kclient_missing_api_names_it_and_exits_1(void **state)
         fk_start(&w, 1);
         FK_SET(&w, add_topic(&w, "t", 1, (const int32_t[]){1}));
         fk_versions(&w, cases[i].key, 1, 0);
-        struct run r = run(&w, cases[i].line);
+        struct fk_run r = fk_cli(&w, cases[i].line, 5000, NULL);
         snprintf(want, sizeof(want), "does not offer %s (Kafka API %d)", cases[i].name,
                  cases[i].key);
         if (r.status != CLI_EBROKER || !strstr(r.err, want) || r.out[0])
             fail_msg("'%s': status %d (want 1), stdout '%s', stderr '%s' (want '%s')",
                      cases[i].line, r.status, r.out, r.err, want);
         assert_int_equal(fk_count(&w, 0, cases[i].key, NULL), 0); /* never sent */
-        run_free(&r);
+        fk_run_free(&r);
         fk_stop(&w);
     }
 }
@@ -281,13 +226,13 @@ static void test_cli_kclient_old_api_versions_falls_back_to_v0(void **state)
     /* a broker from before KIP-511's v3 */
     FK_SET(&w, add_topic(&w, "t", 2, (const int32_t[]){1, 1}), w.b[0].api_versions_max = 2);
     const char *line = "topics list";
-    struct run r = run(&w, line);
-    expect_status(&r, line, CLI_OK);
+    struct fk_run r = fk_cli(&w, line, 5000, NULL);
+    fk_expect_status(&r, line, CLI_OK);
     assert_string_equal(r.out, "t\n");
     int16_t v = -1;
     assert_true(fk_count(&w, 1, KP_API_API_VERSIONS, &v) >= 2); /* asked again, lower */
     assert_true(v <= 2);
-    run_free(&r);
+    fk_run_free(&r);
     fk_stop(&w);
 }
 
@@ -300,12 +245,12 @@ static void test_cli_kclient_silent_broker_times_out_exit_3(void **state)
     fk_start(&w, 1);
     FK_SET(&w, w.b[0].mode = FK_STALL); /* ApiVersions answered, then nothing */
     const char *line = "topics list";
-    struct run r = run_sasl(&w, line, 500, NULL);
-    expect_status(&r, line, CLI_ENET);
+    struct fk_run r = fk_cli(&w, line, 500, NULL);
+    fk_expect_status(&r, line, CLI_ENET);
     assert_true(r.ms < 3000);
     assert_string_equal(r.out, "");
     assert_non_null(strstr(r.err, "error:"));
-    run_free(&r);
+    fk_run_free(&r);
     fk_stop(&w);
 }
 
@@ -316,10 +261,10 @@ static void test_cli_kclient_closed_connection_exit_3(void **state)
     fk_start(&w, 1);
     FK_SET(&w, w.b[0].mode = FK_CLOSE);
     const char *line = "topics list";
-    struct run r = run(&w, line);
-    expect_status(&r, line, CLI_ENET);
+    struct fk_run r = fk_cli(&w, line, 5000, NULL);
+    fk_expect_status(&r, line, CLI_ENET);
     assert_string_equal(r.out, "");
-    run_free(&r);
+    fk_run_free(&r);
     fk_stop(&w);
 }
 
@@ -330,20 +275,20 @@ static void test_cli_kclient_sasl_plain_handshake_then_authenticate(void **state
     fk_start(&w, 1);
     FK_SET(&w, add_topic(&w, "t", 1, (const int32_t[]){1}));
     const char *line = "topics list";
-    struct run r = run_sasl(&w, line, 5000, "secret");
-    expect_status(&r, line, CLI_OK);
+    struct fk_run r = fk_cli(&w, line, 5000, "secret");
+    fk_expect_status(&r, line, CLI_OK);
     assert_string_equal(r.out, "t\n");
     int16_t v = -1;
     assert_int_equal(fk_count(&w, 1, KP_API_SASL_HANDSHAKE, &v), 1);
     assert_int_equal(v, 1); /* v1: the exchange in SaslAuthenticate frames */
     assert_int_equal(fk_count(&w, 1, KP_API_SASL_AUTHENTICATE, NULL), 1);
-    run_free(&r);
+    fk_run_free(&r);
     int metadata = fk_count(&w, 0, KP_API_METADATA, NULL);
-    r = run_sasl(&w, line, 5000, "wrong");
-    expect_status(&r, line, CLI_EAUTH);
+    r = fk_cli(&w, line, 5000, "wrong");
+    fk_expect_status(&r, line, CLI_EAUTH);
     assert_non_null(strstr(r.err, "SASL_AUTHENTICATION_FAILED"));
     assert_int_equal(fk_count(&w, 0, KP_API_METADATA, NULL), metadata); /* none after a refusal */
-    run_free(&r);
+    fk_run_free(&r);
     fk_stop(&w);
 }
 

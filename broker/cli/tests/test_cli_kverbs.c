@@ -32,43 +32,6 @@ struct seen {
     int8_t mechanism;
 };
 
-struct run {
-    int status;
-    char *out;
-    char *err;
-};
-
-static struct run run(struct fk_world *w, const char *line)
-{
-    struct run r = {0};
-    size_t olen, elen;
-    struct cli cli;
-    FILE *out = open_memstream(&r.out, &olen), *err = open_memstream(&r.err, &elen);
-    assert_non_null(out);
-    assert_non_null(err);
-    cli_init(&cli, "127.0.0.1:1", out, err);
-    cli.timeout_ms = 5000;
-    cli.bootstrap = w->b[0].addr;
-    r.status = cli_run_line(&cli, line);
-    cli_fini(&cli);
-    fclose(out);
-    fclose(err);
-    return r;
-}
-
-static void run_free(struct run *r)
-{
-    free(r->out);
-    free(r->err);
-}
-
-static void expect_status(const struct run *r, const char *line, int status)
-{
-    if (r->status != status)
-        fail_msg("'%s': status %d (want %d)\nstdout: %s\nstderr: %s", line, r->status, status,
-                 r->out, r->err);
-}
-
 /* s->sent, read under the world's lock. */
 static void expect_sent(struct fk_world *w, struct seen *s, const char *want)
 {
@@ -184,15 +147,15 @@ static void test_cli_kverbs_reset_offsets_is_a_dry_run_by_default(void **state)
     struct seen s;
     reset_start(&w, &s, "Empty");
     const char *line = "groups reset-offsets app --topic t --to-earliest";
-    struct run r = run(&w, line);
-    expect_status(&r, line, CLI_OK);
+    struct fk_run r = fk_cli(&w, line, 5000, NULL);
+    fk_expect_status(&r, line, CLI_OK);
     assert_non_null(strstr(r.out, "NEW-OFFSET"));
     assert_non_null(strstr(r.err, "Dry run"));
     assert_int_equal(fk_count(&w, 0, KP_API_OFFSET_COMMIT, NULL), 0); /* nothing changed */
     assert_int_equal(fk_count(&w, 2, KP_API_LIST_OFFSETS, NULL), 1);  /* each leader asked */
     assert_int_equal(fk_count(&w, 3, KP_API_LIST_OFFSETS, NULL), 1);
     assert_int_equal(fk_count(&w, 1, KP_API_LIST_OFFSETS, NULL), 0);
-    run_free(&r);
+    fk_run_free(&r);
     fk_stop(&w);
 }
 
@@ -204,20 +167,20 @@ static void test_cli_kverbs_reset_offsets_execute_commits_at_the_coordinator(voi
     reset_start(&w, &s, "Empty");
     FK_SET(&w, w.coordinator = 2);
     const char *line = "groups reset-offsets app --topic t:1 --to-latest --execute";
-    struct run r = run(&w, line);
-    expect_status(&r, line, CLI_OK);
+    struct fk_run r = fk_cli(&w, line, 5000, NULL);
+    fk_expect_status(&r, line, CLI_OK);
     assert_null(strstr(r.err, "Dry run"));
     assert_int_equal(fk_count(&w, 0, KP_API_OFFSET_COMMIT, NULL), 1);
     assert_int_equal(fk_count(&w, 2, KP_API_OFFSET_COMMIT, NULL), 1);
     expect_sent(&w, &s, "gen=-1 member='' t-1=101"); /* standalone: no generation, no member */
-    run_free(&r);
+    fk_run_free(&r);
     line = "groups reset-offsets app --topic t --to-offset 5 --execute --json";
     memset(s.sent, 0, sizeof(s.sent));
-    r = run(&w, line);
-    expect_status(&r, line, CLI_OK);
+    r = fk_cli(&w, line, 5000, NULL);
+    fk_expect_status(&r, line, CLI_OK);
     expect_sent(&w, &s, "gen=-1 member='' t-0=10 t-1=11"); /* 5 is below the log start */
     assert_non_null(strstr(r.out, "\"partition\":1"));
-    run_free(&r);
+    fk_run_free(&r);
     fk_stop(&w);
 }
 
@@ -228,17 +191,17 @@ static void test_cli_kverbs_reset_offsets_refuses_an_active_group(void **state)
     struct seen s;
     reset_start(&w, &s, "Stable");
     const char *line = "groups reset-offsets app --topic t --to-earliest --execute";
-    struct run r = run(&w, line);
-    expect_status(&r, line, CLI_EBROKER);
+    struct fk_run r = fk_cli(&w, line, 5000, NULL);
+    fk_expect_status(&r, line, CLI_EBROKER);
     assert_non_null(strstr(r.err, "inactive"));
     assert_non_null(strstr(r.err, "Stable"));
     assert_string_equal(r.out, "");
     assert_int_equal(fk_count(&w, 0, KP_API_OFFSET_COMMIT, NULL), 0);
-    run_free(&r);
+    fk_run_free(&r);
     line = "groups reset-offsets app --topic t --to-earliest --dry-run --execute";
-    r = run(&w, line);
-    expect_status(&r, line, CLI_EUSAGE);
-    run_free(&r);
+    r = fk_cli(&w, line, 5000, NULL);
+    fk_expect_status(&r, line, CLI_EUSAGE);
+    fk_run_free(&r);
     fk_stop(&w);
 }
 
@@ -306,28 +269,28 @@ static void test_cli_kverbs_configs_alter_incremental_or_merged_whole_set(void *
     FK_SET(&w, w.handle = configs_world, w.arg = &s);
     const char *line = "configs alter --topic t --add-config segment.ms=5,flush.ms=7 "
                        "--delete-config retention.ms";
-    struct run r = run(&w, line);
-    expect_status(&r, line, CLI_OK);
+    struct fk_run r = fk_cli(&w, line, 5000, NULL);
+    fk_expect_status(&r, line, CLI_OK);
     assert_string_equal(r.out, "Completed updating config for topic t.\n");
     expect_sent(&w, &s, "0:segment.ms=5,0:flush.ms=7,1:retention.ms="); /* SET, SET, DELETE */
     assert_int_equal(fk_count(&w, 0, KP_API_ALTER_CONFIGS, NULL), 0);
-    run_free(&r);
+    fk_run_free(&r);
     /* a broker from before Kafka 2.3: the whole set, what it has merged with the change */
     fk_versions(&w, KP_API_INCREMENTAL_ALTER_CONFIGS, 1, 0);
     FK_SET(&w, memset(s.sent, 0, sizeof(s.sent)));
     line = "configs alter --topic t --add-config segment.ms=5 --json";
-    r = run(&w, line);
-    expect_status(&r, line, CLI_OK);
+    r = fk_cli(&w, line, 5000, NULL);
+    fk_expect_status(&r, line, CLI_OK);
     expect_sent(&w, &s, "retention.ms=1000,segment.ms=5");
     assert_non_null(strstr(r.out, "\"api\":\"AlterConfigs\""));
     assert_int_equal(fk_count(&w, 0, KP_API_INCREMENTAL_ALTER_CONFIGS, NULL), 1); /* earlier */
-    run_free(&r);
+    fk_run_free(&r);
     FK_SET(&w, memset(s.sent, 0, sizeof(s.sent)));
     line = "configs alter --topic t --delete-config retention.ms";
-    r = run(&w, line);
-    expect_status(&r, line, CLI_OK);
+    r = fk_cli(&w, line, 5000, NULL);
+    fk_expect_status(&r, line, CLI_OK);
     expect_sent(&w, &s, "segment.ms=60000"); /* deleting = leaving it out */
-    run_free(&r);
+    fk_run_free(&r);
     fk_stop(&w);
 }
 
@@ -371,15 +334,15 @@ static void test_cli_kverbs_scram_set_sends_pbkdf2_never_the_password(void **sta
     FK_SET(&w, w.handle = scram_world, w.arg = &s);
     const char *line = "scram set bob --mechanism SCRAM-SHA-256 --iterations 4096";
     unsetenv("KAFKA_CLI_SCRAM_PASSWORD");
-    struct run r = run(&w, line);
-    expect_status(&r, line, CLI_EUSAGE); /* no password anywhere: nothing sent */
+    struct fk_run r = fk_cli(&w, line, 5000, NULL);
+    fk_expect_status(&r, line, CLI_EUSAGE); /* no password anywhere: nothing sent */
     assert_non_null(strstr(r.err, "KAFKA_CLI_SCRAM_PASSWORD"));
     assert_int_equal(fk_count(&w, 0, KP_API_ALTER_USER_SCRAM_CREDENTIALS, NULL), 0);
-    run_free(&r);
+    fk_run_free(&r);
     setenv("KAFKA_CLI_SCRAM_PASSWORD", "hunter2", 1);
-    r = run(&w, line);
+    r = fk_cli(&w, line, 5000, NULL);
     unsetenv("KAFKA_CLI_SCRAM_PASSWORD");
-    expect_status(&r, line, CLI_OK);
+    fk_expect_status(&r, line, CLI_OK);
     expect_sent(&w, &s, "bob");
     pthread_mutex_lock(&w.mu);
     assert_int_equal(s.mechanism, 1); /* Kafka's ScramMechanism: 1 SHA-256, 2 SHA-512 */
@@ -391,7 +354,7 @@ static void test_cli_kverbs_scram_set_sends_pbkdf2_never_the_password(void **sta
                      1);
     assert_memory_equal(s.salted, want, sizeof(want));
     pthread_mutex_unlock(&w.mu);
-    run_free(&r);
+    fk_run_free(&r);
     fk_stop(&w);
 }
 
@@ -430,14 +393,14 @@ static void test_cli_kverbs_acls_add_sends_every_combination(void **state)
     FK_SET(&w, w.handle = acls_world, w.arg = &s);
     const char *line = "acls add --allow-principal User:alice --operation Read --operation "
                        "Describe --topic payments --group app --resource-pattern-type prefixed";
-    struct run r = run(&w, line);
-    expect_status(&r, line, CLI_OK);
+    struct fk_run r = fk_cli(&w, line, 5000, NULL);
+    fk_expect_status(&r, line, CLI_OK);
     /* type:name:pattern:principal:host:operation:permission (2 topic, 3 group; 4 prefixed;
      * 3 Read, 8 Describe; 3 Allow) */
     expect_sent(&w, &s,
                 "2:payments:4:User:alice:*:3:3 2:payments:4:User:alice:*:8:3 "
                 "3:app:4:User:alice:*:3:3 3:app:4:User:alice:*:8:3");
-    run_free(&r);
+    fk_run_free(&r);
     const char *bad[] = {
         "acls add --allow-principal User:alice --operation Write --group app",
         "acls add --allow-principal alice --operation Read --topic t",
@@ -445,9 +408,9 @@ static void test_cli_kverbs_acls_add_sends_every_combination(void **state)
         "acls add --allow-principal User:alice --topic t",
     };
     for (size_t i = 0; i < KC_ARRAY_SIZE(bad); i++) {
-        r = run(&w, bad[i]);
-        expect_status(&r, bad[i], CLI_EUSAGE);
-        run_free(&r);
+        r = fk_cli(&w, bad[i], 5000, NULL);
+        fk_expect_status(&r, bad[i], CLI_EUSAGE);
+        fk_run_free(&r);
     }
     assert_int_equal(fk_count(&w, 0, KP_API_CREATE_ACLS, NULL), 1);
     fk_stop(&w);

@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "fake_kafka.h"
 #include "kc_buf.h"
 #include "kc_common.h"
@@ -330,4 +331,47 @@ int fk_count(struct fk_world *w, int id, int16_t key, int16_t *last_version)
         }
     pthread_mutex_unlock(&w->mu);
     return n;
+}
+
+/* ---- running kafka_cli ---------------------------------------------------------------------- */
+
+struct fk_run fk_cli(struct fk_world *w, const char *line, int timeout_ms,
+                     const char *sasl_password)
+{
+    struct fk_run r = {0};
+    size_t olen, elen;
+    struct cli cli;
+    FILE *out = open_memstream(&r.out, &olen), *err = open_memstream(&r.err, &elen);
+    assert_non_null(out);
+    assert_non_null(err);
+    cli_init(&cli, "127.0.0.1:1", out, err); /* -b's address: nothing listens there */
+    cli.timeout_ms = timeout_ms;
+    cli.bootstrap = w->b[0].addr;
+    if (sasl_password) {
+        setenv(CLI_PASSWORD_ENV, sasl_password, 1);
+        cli.sec.sasl_mechanism = "PLAIN";
+        cli.sec.sasl_username = "alice";
+        assert_int_equal(cli_security_init(&cli), CLI_OK);
+        unsetenv(CLI_PASSWORD_ENV);
+    }
+    int64_t t0 = kc_mono_ms();
+    r.status = cli_run_line(&cli, line);
+    r.ms = kc_mono_ms() - t0;
+    cli_fini(&cli);
+    fclose(out);
+    fclose(err);
+    return r;
+}
+
+void fk_run_free(struct fk_run *r)
+{
+    free(r->out);
+    free(r->err);
+}
+
+void fk_expect_status(const struct fk_run *r, const char *line, int status)
+{
+    if (r->status != status)
+        fail_msg("'%s': status %d (want %d)\nstdout: %s\nstderr: %s", line, r->status, status,
+                 r->out, r->err);
 }

@@ -105,4 +105,23 @@ int fk_count(struct fk_world *w, int id, int16_t key, int16_t *last_version);
 int fk_default(struct fk_world *w, struct fk_broker *b, const struct kp_request *req, void *resp,
                struct kp_arena *arena);
 
+/* ---- running kafka_cli against the world --------------------------------------------------- */
+
+/* One kafka_cli line's outcome: its status, what it printed (malloc'ed), how long it took. */
+struct fk_run {
+    int status;
+    char *out;
+    char *err;
+    int64_t ms;
+};
+
+/* Run line in-process with --bootstrap-server the world's first broker (-b points where
+ * nothing listens) and timeout_ms for every wait; sasl_password non-NULL: SASL PLAIN as
+ * alice with it. Free with fk_run_free. */
+struct fk_run fk_cli(struct fk_world *w, const char *line, int timeout_ms,
+                     const char *sasl_password);
+void fk_run_free(struct fk_run *r);
+/* Fail the test, showing both outputs, unless the status is status. */
+void fk_expect_status(const struct fk_run *r, const char *line, int status);
+
 #endif
