@@ -36,8 +36,8 @@ $(eval $(call kc_module,broker/kafka/serve,brk_kafka_serve,$(BRK_CORE) broker/ka
 include broker/http/codec/module.mk
 $(eval $(call kc_module,broker/http/serve,brk_http,$(BRK_CORE) broker/http/codec $(BRK_STORAGE),))
 
-broker/cli_LDLIBS := -ledit
-$(eval $(call kc_module,broker/cli,brk_cli,broker/native/codec broker/http/codec broker/security zeroCopy common,kafka_cli))
+broker/cli_LDLIBS := -ledit -ljansson
+$(eval $(call kc_module,broker/cli,brk_cli,broker/native/codec broker/kafka/codec broker/http/codec broker/security zeroCopy common,kafka_cli))
 
 broker_RUN_ARGS ?=
 $(eval $(call kc_module,broker,brk,broker/http/serve broker/kafka/serve broker/native/serve broker/native/codec $(BRK_CORE) broker/http/codec broker/kafka/group broker/kafka/codec $(BRK_STORAGE),kafka_broker))

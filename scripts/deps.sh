@@ -2,7 +2,8 @@
 # scripts/deps.sh SET: make sure the Debian packages a task needs are installed.
 #
 #   build  compile everything (compiler, cmocka, libbsd, libedit, OpenSSL 3's headers, the
-#          ZooKeeper C client, the four codecs' libraries)
+#          ZooKeeper C client, the four codecs' libraries, jansson: kafka_cli reads
+#          kafka-delete-records.sh's JSON offsets file)
 #   test   run the test suite (adds the real Kafka clients: kcat, librdkafka, Node.js,
 #          kafka-python and confluent-kafka; Valgrind; the openssl CLI that makes the TLS
 #          tests' certificates; the Prometheus parsers the /metrics text is checked with:
@@ -17,7 +18,7 @@
 set -euo pipefail
 
 build=(gcc make pkg-config libcmocka-dev libbsd-dev libedit-dev libssl-dev libzookeeper-mt-dev
-       zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev)
+       zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev libjansson-dev)
 test=(kcat librdkafka-dev nodejs npm python3 procps valgrind python3-prometheus-client openssl
       python3-kafka python3-confluent-kafka zookeeper lz4 zstd)
 bench=(redis-server redis-tools nats-server libnats-dev gnuplot-nox valgrind)

@@ -1,9 +1,11 @@
 /*
- * kafka_cli - the native protocol's command-line client.
+ * kafka_cli - the native protocol's command-line client, and an admin tool over Kafka's.
  *
  *   kafka_cli                               the interactive Playground
  *   kafka_cli [-b host:port] <cmd> args...  run one command and exit
  *   kafka_cli help                          every command, with examples
+ *   kafka_cli topics|groups|configs|...     the admin verbs, over Kafka's protocol
+ *                                           (--bootstrap-server; src/cli_admin.c)
  *
  * The global options come before the command; the security ones are src/security.c's.
  */
@@ -24,6 +26,12 @@ static void usage(FILE *f)
                "             3 the broker could not be reached, 4 the TLS handshake or the\n"
                "             SASL authentication failed.\n\n"
                "  -b, --broker host:port  the broker (default %s)\n"
+               "  --bootstrap-server H:P[,H:P...]\n"
+               "                          the Kafka brokers of the admin verbs (topics, groups,\n"
+               "                          configs, delete-records, acls, scram), which speak\n"
+               "                          Kafka's protocol; default: -b's address (the broker\n"
+               "                          serves both protocols on one port). A verb may also\n"
+               "                          take it after its own words, as Kafka's tools do.\n"
                "  -t, --timeout MS        give up on a silent broker after MS (default %d)\n\n"
                "Security (the broker's SSL, SASL_PLAINTEXT and SASL_SSL listeners):\n"
                "  --tls-ca FILE           speak TLS; the broker's certificate must chain to the\n"
@@ -66,7 +74,7 @@ static int security_opt(struct cli_security *s, const char *a, const char *v)
 
 int main(int argc, char **argv)
 {
-    const char *addr = NP_CLIENT_DEFAULT_ADDR;
+    const char *addr = NP_CLIENT_DEFAULT_ADDR, *bootstrap = NULL;
     int64_t timeout = NP_CLIENT_DEFAULT_TIMEOUT;
     struct cli cli;
     struct cli_security sec = {0};
@@ -76,6 +84,8 @@ int main(int argc, char **argv)
         bool has_next = i + 1 < argc;
         if ((!strcmp(a, "-b") || !strcmp(a, "--broker")) && has_next) {
             addr = argv[++i];
+        } else if (!strcmp(a, "--bootstrap-server") && has_next) {
+            bootstrap = argv[++i];
         } else if ((!strcmp(a, "-t") || !strcmp(a, "--timeout")) && has_next) {
             if (kc_parse_i64(argv[++i], 1, 86400000, &timeout) != 0) {
                 fprintf(stderr, "error: --timeout needs milliseconds, not '%s'\n", argv[i]);
@@ -104,6 +114,7 @@ int main(int argc, char **argv)
     cli_init(&cli, addr, stdout, stderr);
     cli.timeout_ms = (int)timeout;
     cli.sec = sec;
+    cli.bootstrap = bootstrap;
     int rc = cli_security_init(&cli);
     if (rc == CLI_OK)
         rc = i < argc ? cli_run(&cli, argc - i, argv + i) : cli_repl(&cli);

@@ -72,11 +72,20 @@ struct cli_args {
 int cli_tokenize(const char *line, struct cli_args *out, char *err, size_t errcap);
 void cli_args_free(struct cli_args *a);
 
+#define CLI_OPTLIST_MAX 64
+
+/* The values of an option that may be repeated (--config a=1 --config b=2), in order. */
+struct cli_optlist {
+    const char *v[CLI_OPTLIST_MAX];
+    int n;
+};
+
 /* One option a command accepts: "--name value", "--name=value", or a flag "--name". */
 struct cli_opt {
     const char *name;   /* without the dashes */
-    const char **value; /* for options with a value (NULL for flags) */
+    const char **value; /* for options with a value (NULL for flags); the last one counts */
     bool *flag;         /* for flags (NULL for options with a value) */
+    struct cli_optlist *list; /* instead of value: every occurrence, in order */
 };
 
 /*
@@ -129,6 +138,8 @@ struct cli {
     FILE *out;       /* results */
     FILE *err;       /* errors, progress */
     struct cli_security sec;
+    const char *bootstrap; /* --bootstrap-server: the admin verbs' Kafka brokers (NULL:
+                              addr, since the broker serves both protocols on one port) */
 };
 
 void cli_init(struct cli *cli, const char *addr, FILE *out, FILE *err);

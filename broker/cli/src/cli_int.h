@@ -27,6 +27,10 @@ void cli__disconnect(struct cli *cli);
  * with why it failed in err[cap]; close c either way when done. Reads cli only: the load
  * test's threads call it concurrently. */
 int cli__open(const struct cli *cli, struct np_client *c, char *err, size_t cap);
+/* The first line of the file at path (option opt names it in errors), without its end of
+ * line, into a malloc'ed *out (wipe and free it). Warns when others can read the file.
+ * CLI_OK, or CLI_EUSAGE after printing why. */
+int cli__read_secret_file(struct cli *cli, const char *opt, const char *path, char **out);
 /* Print a client return code as an error line; a cli_status (network errors disconnect). */
 int cli__report(struct cli *cli, int rc);
 /* Print why (if any) and the command's synopsis; returns CLI_EUSAGE. */
@@ -44,6 +48,14 @@ int cli__cmd_produce_batch(struct cli *cli, int argc, char **argv);
 int cli__cmd_consume_batch(struct cli *cli, int argc, char **argv);
 int cli__cmd_test(struct cli *cli, int argc, char **argv);
 int cli__cmd_top(struct cli *cli, int argc, char **argv); /* top.c */
+int cli__cmd_metadata(struct cli *cli, int argc, char **argv); /* commands.c */
+/* The admin verbs over the Kafka protocol (cli_admin.c and the family files). */
+int cli__cmd_topics(struct cli *cli, int argc, char **argv);
+int cli__cmd_groups(struct cli *cli, int argc, char **argv);
+int cli__cmd_configs(struct cli *cli, int argc, char **argv);
+int cli__cmd_delete_records(struct cli *cli, int argc, char **argv);
+int cli__cmd_acls(struct cli *cli, int argc, char **argv);
+int cli__cmd_scram(struct cli *cli, int argc, char **argv);
 
 /*
  * Print the records of whole batches records[0..len) with offsets >= from, at most

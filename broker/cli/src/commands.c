@@ -131,7 +131,7 @@ static int cmd_create(struct cli *cli, int argc, char **argv)
     int n, rc;
     int64_t parts = -1;
     struct np_create_topic_resp resp;
-    const struct cli_opt opts[] = {{"help", NULL, &help}, {NULL, NULL, NULL}};
+    const struct cli_opt opts[] = {{"help", NULL, &help, NULL}, {NULL, NULL, NULL, NULL}};
     rc = cli__args(cli, argc, argv, opts, pos, 1, 2, &n, &help);
     if (rc || help)
         return rc;
@@ -155,7 +155,7 @@ static int cmd_consume(struct cli *cli, int argc, char **argv)
     int n, rc;
     int64_t part, off;
     struct np_consume_resp resp;
-    const struct cli_opt opts[] = {{"help", NULL, &help}, {NULL, NULL, NULL}};
+    const struct cli_opt opts[] = {{"help", NULL, &help, NULL}, {NULL, NULL, NULL, NULL}};
     rc = cli__args(cli, argc, argv, opts, pos, 3, 3, &n, &help);
     if (rc || help)
         return rc;
@@ -182,7 +182,7 @@ static int cmd_commit(struct cli *cli, int argc, char **argv)
     int n, rc;
     int64_t part, off;
     const struct cli_opt opts[] = {
-        {"help", NULL, &help}, {"metadata", &meta, NULL}, {NULL, NULL, NULL}};
+        {"help", NULL, &help, NULL}, {"metadata", &meta, NULL, NULL}, {NULL, NULL, NULL, NULL}};
     rc = cli__args(cli, argc, argv, opts, pos, 4, 4, &n, &help);
     if (rc || help)
         return rc;
@@ -207,7 +207,7 @@ static int cmd_offset(struct cli *cli, int argc, char **argv)
     int n, rc;
     int64_t part;
     struct np_fetch_offset_resp resp;
-    const struct cli_opt opts[] = {{"help", NULL, &help}, {NULL, NULL, NULL}};
+    const struct cli_opt opts[] = {{"help", NULL, &help, NULL}, {NULL, NULL, NULL, NULL}};
     rc = cli__args(cli, argc, argv, opts, pos, 3, 3, &n, &help);
     if (rc || help)
         return rc;
@@ -225,7 +225,7 @@ static int cmd_offset(struct cli *cli, int argc, char **argv)
 
 /* ---- metadata, ping, info -------------------------------------------------------------- */
 
-static int cmd_metadata(struct cli *cli, int argc, char **argv)
+int cli__cmd_metadata(struct cli *cli, int argc, char **argv)
 {
     bool help = false;
     char *pos[1];
@@ -234,7 +234,7 @@ static int cmd_metadata(struct cli *cli, int argc, char **argv)
     struct np_metadata_iter it;
     struct np_topic_meta tm;
     struct np_partition_meta pm;
-    const struct cli_opt opts[] = {{"help", NULL, &help}, {NULL, NULL, NULL}};
+    const struct cli_opt opts[] = {{"help", NULL, &help, NULL}, {NULL, NULL, NULL, NULL}};
     rc = cli__args(cli, argc, argv, opts, pos, 0, 1, &n, &help);
     if (rc || help)
         return rc;
@@ -264,7 +264,7 @@ static int cmd_ping(struct cli *cli, int argc, char **argv)
     int64_t times;
     char buf[32];
     const struct cli_opt opts[] = {
-        {"help", NULL, &help}, {"count", &count, NULL}, {NULL, NULL, NULL}};
+        {"help", NULL, &help, NULL}, {"count", &count, NULL, NULL}, {NULL, NULL, NULL, NULL}};
     rc = cli__args(cli, argc, argv, opts, pos, 0, 0, &n, &help);
     if (rc || help)
         return rc;
@@ -289,7 +289,7 @@ static int cmd_info(struct cli *cli, int argc, char **argv)
     char *pos[1];
     int n, rc;
     struct np_info_resp info;
-    const struct cli_opt opts[] = {{"help", NULL, &help}, {NULL, NULL, NULL}};
+    const struct cli_opt opts[] = {{"help", NULL, &help, NULL}, {NULL, NULL, NULL, NULL}};
     rc = cli__args(cli, argc, argv, opts, pos, 0, 0, &n, &help);
     if (rc || help)
         return rc;
@@ -319,6 +319,10 @@ static int cmd_quit(struct cli *cli, int argc, char **argv)
 }
 
 /* ---- the table ------------------------------------------------------------------------- */
+
+#define ADMIN_DETAILS(family)                                                                 \
+    "over the Kafka protocol, to --bootstrap-server (default: -b's address)\n"                \
+    "`" family " --help` lists the verbs, `" family " <verb> --help` their options"
 
 static const struct cli_cmd cli_cmds[] = {
     {"0", "create", NULL, "<topic> [<partitions>]", "create a topic",
@@ -359,8 +363,9 @@ static const struct cli_cmd cli_cmds[] = {
      "--json         print the result as one JSON object\n"
      "--verify       read everything back and check it (values need --size >= 16)",
      cli__cmd_test},
-    {NULL, "metadata", "topics", "[<topic>]", "list topics with partitions and offsets", NULL,
-     cmd_metadata},
+    {NULL, "metadata", NULL, "[<topic>]", "list topics with partitions and offsets",
+     "also: topics, and topics <topic> (the admin verbs below take `topics <verb>`)",
+     cli__cmd_metadata},
     {NULL, "top", NULL, "[--metrics host:port] [--interval S] [--partitions] [--once] [--json]",
      "watch a broker's /metrics: rates, offsets, lag, latency",
      "--metrics A    the metrics port (default: the broker's host, port 9644)\n"
@@ -371,6 +376,24 @@ static const struct cli_cmd cli_cmds[] = {
      "--json         one JSON object per block, one per line",
      cli__cmd_top},
     {NULL, "ping", NULL, "[--count N]", "round trip to the broker", NULL, cmd_ping},
+    /* The admin verbs: Kafka's protocol, to --bootstrap-server (default: -b's address). */
+    {NULL, "topics", NULL, "list|describe|create|delete|alter|add-partitions ...",
+     "administer topics (Kafka's kafka-topics.sh)", ADMIN_DETAILS("topics"), cli__cmd_topics},
+    {NULL, "groups", NULL, "list|describe|reset-offsets|delete|delete-offsets ...",
+     "consumer groups: lag, offsets (Kafka's kafka-consumer-groups.sh)",
+     ADMIN_DETAILS("groups"), cli__cmd_groups},
+    {NULL, "configs", NULL, "describe|alter --topic T|--broker B ...",
+     "topic and broker configs (Kafka's kafka-configs.sh)", ADMIN_DETAILS("configs"),
+     cli__cmd_configs},
+    {NULL, "delete-records", NULL,
+     "--topic T --partition P --offset O | --offset-json-file F",
+     "delete a partition's records before an offset (Kafka's kafka-delete-records.sh)",
+     ADMIN_DETAILS("delete-records"), cli__cmd_delete_records},
+    {NULL, "acls", NULL, "list|add|remove ...", "ACLs (Kafka's kafka-acls.sh)",
+     ADMIN_DETAILS("acls"), cli__cmd_acls},
+    {NULL, "scram", NULL, "describe|set|delete ...",
+     "SCRAM credentials (Kafka's kafka-configs.sh --entity-type users)",
+     ADMIN_DETAILS("scram"), cli__cmd_scram},
     {NULL, "info", "version", "", "client and broker versions and limits", NULL, cmd_info},
     {NULL, "help", NULL, "[<command>]", "this help, or one command's", NULL, cmd_help},
     {NULL, "quit", "exit", "", "leave the Playground", NULL, cmd_quit},

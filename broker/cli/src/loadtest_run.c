@@ -427,11 +427,11 @@ int cli__cmd_test(struct cli *cli, int argc, char **argv)
     struct cli_loadtest_result res;
     cli_loadtest_opts_init(&o);
     const struct cli_opt opts[] = {
-        {"help", NULL, &help},        {"size", &w.size, NULL},
-        {"batch", &w.batch, NULL},    {"acks", &w.acks, NULL},
-        {"producers", &w.producers, NULL}, {"window", &w.window, NULL},
-        {"partitions", &w.partitions, NULL}, {"json", NULL, &o.json},
-        {"verify", NULL, &o.verify},  {NULL, NULL, NULL}};
+        {"help", NULL, &help, NULL},        {"size", &w.size, NULL, NULL},
+        {"batch", &w.batch, NULL, NULL},    {"acks", &w.acks, NULL, NULL},
+        {"producers", &w.producers, NULL, NULL}, {"window", &w.window, NULL, NULL},
+        {"partitions", &w.partitions, NULL, NULL}, {"json", NULL, &o.json, NULL},
+        {"verify", NULL, &o.verify, NULL},  {NULL, NULL, NULL, NULL}};
     rc = cli__args(cli, argc, argv, opts, pos, 2, 2, &n, &help);
     if (rc || help)
         return rc;

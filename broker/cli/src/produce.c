@@ -124,9 +124,9 @@ int cli__cmd_produce(struct cli *cli, int argc, char **argv)
     int n, rc;
     struct produce_args pa = {0};
     struct np_produce_resp resp;
-    const struct cli_opt opts[] = {{"help", NULL, &help},      {"key", &pa.key, NULL},
-                                   {"partition", &part, NULL}, {"acks", &acks, NULL},
-                                   {NULL, NULL, NULL}};
+    const struct cli_opt opts[] = {{"help", NULL, &help, NULL},      {"key", &pa.key, NULL, NULL},
+                                   {"partition", &part, NULL, NULL}, {"acks", &acks, NULL, NULL},
+                                   {NULL, NULL, NULL, NULL}};
     rc = cli__args(cli, argc, argv, opts, pos, 2, 8, &n, &help);
     if (rc || help)
         return rc;
@@ -218,9 +218,9 @@ int cli__cmd_produce_batch(struct cli *cli, int argc, char **argv)
     int n, rc;
     struct produce_args pa = {0};
     struct kc_batch_builder b;
-    const struct cli_opt opts[] = {{"help", NULL, &help},      {"sep", &sep, NULL},
-                                   {"partition", &part, NULL}, {"acks", &acks, NULL},
-                                   {NULL, NULL, NULL}};
+    const struct cli_opt opts[] = {{"help", NULL, &help, NULL},      {"sep", &sep, NULL, NULL},
+                                   {"partition", &part, NULL, NULL}, {"acks", &acks, NULL, NULL},
+                                   {NULL, NULL, NULL, NULL}};
     rc = cli__args(cli, argc, argv, opts, pos, 2, 256, &n, &help);
     if (rc || help)
         return rc;
@@ -316,10 +316,10 @@ int cli__cmd_consume_batch(struct cli *cli, int argc, char **argv)
     const char *wait = "0", *maxb = NULL;
     int n, rc;
     int64_t part, off, count, wait_ms, max_bytes = CLI_CONSUME_MAX_BYTES;
-    const struct cli_opt opts[] = {{"help", NULL, &help},
-                                   {"max-wait", &wait, NULL},
-                                   {"max-bytes", &maxb, NULL},
-                                   {NULL, NULL, NULL}};
+    const struct cli_opt opts[] = {{"help", NULL, &help, NULL},
+                                   {"max-wait", &wait, NULL, NULL},
+                                   {"max-bytes", &maxb, NULL, NULL},
+                                   {NULL, NULL, NULL, NULL}};
     rc = cli__args(cli, argc, argv, opts, pos, 4, 4, &n, &help);
     if (rc || help)
         return rc;

@@ -35,15 +35,14 @@
 
 #define CLI_PASSWORD_MAX 1024
 
-/* The first line of path (without its end of line) into a malloc'ed string. */
-static int read_password_file(struct cli *cli, const char *path, char **out)
+int cli__read_secret_file(struct cli *cli, const char *opt, const char *path, char **out)
 {
     char *text;
     size_t len;
     struct stat st;
     int rc = kc_read_file(path, CLI_PASSWORD_MAX + 2, &text, &len);
     if (rc) {
-        fprintf(cli->err, "error: --sasl-password-file %s: %s\n", path,
+        fprintf(cli->err, "error: %s %s: %s\n", opt, path,
                 rc == KC_ETOOLARGE ? "larger than a password can be" : kc_strerror(rc));
         return CLI_EUSAGE;
     }
@@ -53,7 +52,7 @@ static int read_password_file(struct cli *cli, const char *path, char **out)
     explicit_bzero(text, len);
     free(text);
     if (!*out) {
-        fprintf(cli->err, "error: --sasl-password-file %s: %s\n", path,
+        fprintf(cli->err, "error: %s %s: %s\n", opt, path,
                 n ? "out of memory" : "its first line is empty");
         return CLI_EUSAGE;
     }
@@ -81,7 +80,8 @@ static int sasl_init(struct cli *cli)
         return CLI_EUSAGE;
     }
     if (s->sasl_password_file)
-        return read_password_file(cli, s->sasl_password_file, &s->sasl_password);
+        return cli__read_secret_file(cli, "--sasl-password-file", s->sasl_password_file,
+                                     &s->sasl_password);
     if (!env || !*env || strlen(env) > CLI_PASSWORD_MAX) {
         fprintf(cli->err,
                 "error: no SASL password: give --sasl-password-file FILE or set %s "

@@ -340,10 +340,10 @@ int cli__cmd_top(struct cli *cli, int argc, char **argv)
     char *pos[1], addr[300];
     int n, rc;
     int64_t interval_ms = 2000, blocks = 0;
-    const struct cli_opt opts[] = {{"help", NULL, &help},          {"once", NULL, &once},
-                                   {"json", NULL, &json},          {"partitions", NULL, &partitions},
-                                   {"metrics", &metrics, NULL},    {"interval", &interval, NULL},
-                                   {"count", &count, NULL},        {NULL, NULL, NULL}};
+    const struct cli_opt opts[] = {{"help", NULL, &help, NULL},          {"once", NULL, &once, NULL},
+                                   {"json", NULL, &json, NULL},          {"partitions", NULL, &partitions, NULL},
+                                   {"metrics", &metrics, NULL, NULL},    {"interval", &interval, NULL, NULL},
+                                   {"count", &count, NULL, NULL},        {NULL, NULL, NULL, NULL}};
     rc = cli__args(cli, argc, argv, opts, pos, 0, 0, &n, &help);
     if (rc || help)
         return rc;

@@ -190,13 +190,17 @@ static int apply_opt(int argc, char **argv, int *i, const struct cli_opt *opts, 
         *o->flag = true;
         return 0;
     }
-    if (eq) {
-        *o->value = eq + 1;
+    if (!eq && *i + 1 >= argc)
+        return cli_fail(err, cap, "option --%s needs a value", o->name);
+    const char *v = eq ? eq + 1 : argv[++*i];
+    if (!o->list) {
+        *o->value = v;
         return 0;
     }
-    if (*i + 1 >= argc)
-        return cli_fail(err, cap, "option --%s needs a value", o->name);
-    *o->value = argv[++*i];
+    if (o->list->n == CLI_OPTLIST_MAX)
+        return cli_fail(err, cap, "option --%s given more than %d times", o->name,
+                        CLI_OPTLIST_MAX);
+    o->list->v[o->list->n++] = v;
     return 0;
 }
 

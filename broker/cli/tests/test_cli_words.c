@@ -113,8 +113,8 @@ static void test_cli_getopt_options_anywhere_and_double_dash(void **state)
     (void)state;
     const char *key = NULL, *acks = NULL;
     bool help = false;
-    struct cli_opt opts[] = {{"key", &key, NULL}, {"acks", &acks, NULL},
-                             {"help", NULL, &help}, {NULL, NULL, NULL}};
+    struct cli_opt opts[] = {{"key", &key, NULL, NULL}, {"acks", &acks, NULL, NULL},
+                             {"help", NULL, &help, NULL}, {NULL, NULL, NULL, NULL}};
     char *argv[] = {"t", "--key", "k1", "msg", "--acks=all", "--", "--not-an-option", "-"};
     char *pos[4];
     int n;
@@ -138,7 +138,7 @@ static void test_cli_getopt_mistakes_are_named(void **state)
     (void)state;
     const char *key = NULL;
     bool flag = false;
-    struct cli_opt opts[] = {{"key", &key, NULL}, {"json", NULL, &flag}, {NULL, NULL, NULL}};
+    struct cli_opt opts[] = {{"key", &key, NULL, NULL}, {"json", NULL, &flag, NULL}, {NULL, NULL, NULL, NULL}};
     char *pos[1];
     int n;
     char err[128];

@@ -135,6 +135,19 @@ int np_client_buffered(struct np_client *c);
  */
 int np_client_check(struct np_client *c, const struct np_frame *f);
 
+/*
+ * Raw bytes, for another framing over this client's connection, TLS and timeouts:
+ * kafka_cli's Kafka-protocol admin client writes whole Kafka frames into np_client_out(),
+ * np_client_flush()es them, and reads its answers with these two.
+ *
+ * np_client_peek_raw waits (within the timeout) until at least n received bytes are
+ * buffered and points *p at them: 0; -ETIMEDOUT, -ECONNRESET (the peer closed), -errno;
+ * KC_ETOOLARGE when n is over max_frame. *p is valid until the next call on c.
+ * np_client_skip_raw drops the first n of them (at most what is buffered).
+ */
+int np_client_peek_raw(struct np_client *c, size_t n, const uint8_t **p);
+void np_client_skip_raw(struct np_client *c, size_t n);
+
 /* ---- one call at a time ---------------------------------------------------------------- */
 
 int np_client_create_topic(struct np_client *c, const char *topic, int32_t partitions,
@@ -195,6 +208,20 @@ int np_client_start_tls(struct np_client *c, struct zc_tls_ctx *ctx, const char 
  */
 int np_client_sasl_login(struct np_client *c, const char *mechanism, const char *user,
                          const char *password);
+
+/*
+ * The client's half of a SASL exchange, whatever carries it (the native commands 10-11
+ * here; Kafka's SaslAuthenticate in kafka_cli): step sends one message and gives back the
+ * broker's answer in *reply (valid until the next step), or returns the carrier's error,
+ * which np_sasl_exchange returns as is. mechanism is PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512
+ * (-EINVAL otherwise). SCRAM's last answer must prove that the broker knows the credential:
+ * -EACCES otherwise, with the reason in errmsg[cap]. The password is copied only into the
+ * mechanism's state and wiped before this returns.
+ */
+typedef int (*np_sasl_step_fn)(void *arg, const uint8_t *msg, size_t len,
+                               struct kc_slice *reply);
+int np_sasl_exchange(const char *mechanism, const char *user, const char *password,
+                     np_sasl_step_fn step, void *arg, char *errmsg, size_t cap);
 
 /* A kc_slice over a C string (NULL -> null slice). */
 static inline struct kc_slice np_str(const char *s)

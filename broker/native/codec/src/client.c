@@ -328,6 +328,17 @@ int np_client_buffered(struct np_client *c)
                          &flen) == 0;
 }
 
+/* Read what is there, or wait (until the deadline) for the transport to have more: 0 when
+ * something may have arrived, < 0 an error. need: the bytes still missing, a hint. */
+static int np_read_or_wait(struct np_client *c, size_t need, int64_t deadline)
+{
+    short rev;
+    int rc = np_read_some(c, need);
+    if (rc != 0)
+        return rc < 0 ? rc : 0;
+    return np_wait(c->fd, c->tr->events(c, POLLIN), deadline, &rev);
+}
+
 int np_client_recv(struct np_client *c, struct np_frame *f)
 {
     int64_t deadline = np_deadline(c);
@@ -336,16 +347,34 @@ int np_client_recv(struct np_client *c, struct np_frame *f)
         int rc = np_parse(c, f, &need);
         if (rc != 0)
             return rc < 0 ? rc : 0;
-        rc = np_read_some(c, need);
-        if (rc < 0)
+        if ((rc = np_read_or_wait(c, need, deadline)) != 0)
             return rc;
-        if (rc > 0)
-            continue;
-        short rev;
-        rc = np_wait(c->fd, c->tr->events(c, POLLIN), deadline, &rev);
+    }
+}
+
+int np_client_peek_raw(struct np_client *c, size_t n, const uint8_t **p)
+{
+    int64_t deadline = np_deadline(c);
+    for (;;) {
+        size_t have = c->in ? c->in_len - c->in_pos : 0;
+        if (have >= n && c->in) {
+            *p = c->in + c->in_pos;
+            return 0;
+        }
+        if (n - have > c->max_frame)
+            return KC_ETOOLARGE;
+        int rc = np_read_or_wait(c, n - have, deadline);
         if (rc)
             return rc;
     }
+}
+
+void np_client_skip_raw(struct np_client *c, size_t n)
+{
+    size_t have = c->in ? c->in_len - c->in_pos : 0;
+    c->in_pos += n < have ? n : have;
+    if (c->in_pos == c->in_len)
+        c->in_pos = c->in_len = 0; /* empty: the next read starts at the front */
 }
 
 int np_client_check(struct np_client *c, const struct np_frame *f)

@@ -14,6 +14,9 @@
  * PLAIN sends the password itself (inside TLS, one hopes: SASL_SSL); SCRAM sends a proof
  * that is useless to anyone who records it. Either way the buffers that held a password
  * or a key are wiped before they are freed.
+ *
+ * The mechanisms' half (np_sasl_exchange) does not know what carries its messages: here
+ * command 11, in kafka_cli's Kafka client SaslAuthenticate (broker/cli/src/cli_kconn.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -35,9 +38,10 @@ static void offer_text(const struct np_sasl_mechanisms *m, char *buf, size_t cap
                                (int)KC_MIN(name.len, 64), name.p);
 }
 
-static int login_plain(struct np_client *c, const char *user, const char *password)
+static int exchange_plain(const char *user, const char *password, np_sasl_step_fn step,
+                          void *arg)
 {
-    struct np_sasl_authenticate_resp resp;
+    struct kc_slice reply;
     size_t ulen = strlen(user), plen = strlen(password), len = ulen + plen + 2;
     uint8_t *msg = malloc(len);
     if (!msg)
@@ -46,31 +50,52 @@ static int login_plain(struct np_client *c, const char *user, const char *passwo
     memcpy(msg + 1, user, ulen);
     msg[1 + ulen] = '\0';
     memcpy(msg + 2 + ulen, password, plen);
-    int rc = np_client_sasl_authenticate(c, msg, len, &resp);
+    int rc = step(arg, msg, len, &reply);
     explicit_bzero(msg, len);
     free(msg);
     return rc;
 }
 
-static int login_scram(struct np_client *c, enum sec_sasl_mech mech, const char *user,
-                       const char *password)
+static int exchange_scram(enum sec_sasl_mech mech, const char *user, const char *password,
+                          np_sasl_step_fn step, void *arg, char *errmsg, size_t cap)
 {
     struct sec_scram_client *sc;
-    struct np_sasl_authenticate_resp resp;
+    struct kc_slice reply;
     const uint8_t *msg;
     size_t len;
     int rc = sec_scram_client_new(mech, user, password, &sc);
     if (rc)
         return rc;
     if ((rc = sec_scram_client_first(sc, &msg, &len)) == 0 &&
-        (rc = np_client_sasl_authenticate(c, msg, len, &resp)) == 0 &&
-        (rc = sec_scram_client_final(sc, resp.auth_bytes.p, (size_t)resp.auth_bytes.len, &msg,
-                                     &len)) == 0 &&
-        (rc = np_client_sasl_authenticate(c, msg, len, &resp)) == 0 &&
-        (rc = sec_scram_client_verify(sc, resp.auth_bytes.p, (size_t)resp.auth_bytes.len)) != 0)
-        snprintf(c->errmsg, sizeof(c->errmsg),
-                 "the broker's final SCRAM message does not prove it knows the credential");
+        (rc = step(arg, msg, len, &reply)) == 0 &&
+        (rc = sec_scram_client_final(sc, reply.p, (size_t)KC_MAX(reply.len, 0), &msg, &len)) ==
+            0 &&
+        (rc = step(arg, msg, len, &reply)) == 0 &&
+        (rc = sec_scram_client_verify(sc, reply.p, (size_t)KC_MAX(reply.len, 0))) != 0)
+        snprintf(errmsg, cap, "the broker's final SCRAM message does not prove it knows the "
+                              "credential");
     sec_scram_client_free(sc); /* wipes the password, the keys and the messages */
+    return rc;
+}
+
+int np_sasl_exchange(const char *mechanism, const char *user, const char *password,
+                     np_sasl_step_fn step, void *arg, char *errmsg, size_t cap)
+{
+    enum sec_sasl_mech mech;
+    if (!user || !*user || !password || sec_sasl_mech_parse(mechanism, &mech) != 0)
+        return -EINVAL;
+    return mech == SEC_SASL_PLAIN
+               ? exchange_plain(user, password, step, arg)
+               : exchange_scram(mech, user, password, step, arg, errmsg, cap);
+}
+
+/* One native sasl-authenticate (command 11): the carrier of np_sasl_exchange here. */
+static int native_step(void *arg, const uint8_t *msg, size_t len, struct kc_slice *reply)
+{
+    struct np_sasl_authenticate_resp resp;
+    int rc = np_client_sasl_authenticate(arg, msg, len, &resp);
+    if (rc == 0)
+        *reply = resp.auth_bytes;
     return rc;
 }
 
@@ -90,6 +115,6 @@ int np_client_sasl_login(struct np_client *c, const char *mechanism, const char 
     }
     if (rc)
         return rc;
-    return mech == SEC_SASL_PLAIN ? login_plain(c, user, password)
-                                  : login_scram(c, mech, user, password);
+    return np_sasl_exchange(mechanism, user, password, native_step, c, c->errmsg,
+                            sizeof(c->errmsg));
 }
