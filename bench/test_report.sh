@@ -53,6 +53,11 @@ r() { # r BENCH RECORDS_PER_S MB_PER_S P50 P99
         s kafka_sess_trickle_off 0 1000 66000000 74500000 400
         s kafka_sess_trickle_on 1 1000 90000 $((v * 40000)) $([ "$v" = 3 ] && echo 399 || echo 400)
     done
+    # TLS: consume 600 vs plaintext 1000 MB/s (0.60x >= 0.5: PASS); produce 3 vs 4 M, info
+    for v in 1 2 3 4 5; do
+        r tls_consume 1 600 - -; r tls_plain_consume 1 1000 - -
+        r tls_produce 3000000 1 - -; r tls_plain_produce 4000000 1 - -
+    done
 } >"$tmp/samples.txt"
 
 awk -f "$here/report.awk" -v json="$tmp/r.json" -v chart="$tmp/c.dat" \
@@ -93,7 +98,9 @@ expect "sessions: per-run bytes per Fetch, medians" '^kafka_sess_idle_on +5 +100
 expect "sessions: the median of an answer size that moves" '^kafka_sess_trickle_on +5 +1000  90\.0 .* +120 \[40\.0-200\]'
 expect "sessions: the ratio, sessionless over sessions" 'idle +request bytes per Fetch: 66k sessionless, 60\.0 with a session: 1100x fewer'
 expect "sessions: a run that lost a record says so" '^kafka_sess_trickle_on .*RECORDS LOST OR DOUBLED'
-expect "the count of verdicts" '^5 PASS, 5 MISS, 5 not run$'
+expect "TLS consume against plaintext, PASS" 'TLS consume \(no kTLS\) \(MB/s\) +600 .* +1000 .* +plaintext, same client +0\.60x +>= 0\.5x PASS'
+expect "TLS produce against plaintext, informative" 'TLS produce \(rec/s\) +3\.00M .* +4\.00M .* +0\.75x +info'
+expect "the count of verdicts" '^6 PASS, 5 MISS, 5 not run$'
 expect "every measurement is listed" '^tcp_stream_ws +6 '
 if grep -qE '^(PLACEMENT|KAFKA|native_rtt) |per CPU.*(NOT RUN|NO PEER)' "$tmp/out.txt"; then
     echo "FAIL a PLACEMENT or KAFKA line was read as a measurement, or a CPU row said NOT RUN"
@@ -103,7 +110,7 @@ else
 fi
 
 if command -v python3 >/dev/null; then
-    if python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); assert d["summary"] == {"pass": 5, "miss": 5, "not_run": 5}, d["summary"]; assert d["measurements"]["tcp_stream_ws"]["mb_per_s"]["median"] == 3500; assert d["fetch_sessions"]["kafka_sess_idle_off"]["req_bytes_per_fetch"]["median"] == 66000; assert d["fetch_sessions"]["kafka_sess_trickle_on"]["runs_with_records_wrong"] == 1; f = [c for c in d["comparisons"] if c["name"] == "flexible Produce vs classic"][0]; assert f["op"] == "noise" and f["result"].startswith("within noise") and abs(f["ratio"] - 6.6 / 6.5) < 1e-4, f' "$tmp/r.json"; then
+    if python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); assert d["summary"] == {"pass": 6, "miss": 5, "not_run": 5}, d["summary"]; assert d["measurements"]["tcp_stream_ws"]["mb_per_s"]["median"] == 3500; assert d["fetch_sessions"]["kafka_sess_idle_off"]["req_bytes_per_fetch"]["median"] == 66000; assert d["fetch_sessions"]["kafka_sess_trickle_on"]["runs_with_records_wrong"] == 1; f = [c for c in d["comparisons"] if c["name"] == "flexible Produce vs classic"][0]; assert f["op"] == "noise" and f["result"].startswith("within noise") and abs(f["ratio"] - 6.6 / 6.5) < 1e-4, f' "$tmp/r.json"; then
         echo "ok   report.json parses, with the same verdicts and medians"
     else
         echo "FAIL report.json"

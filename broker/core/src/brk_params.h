@@ -13,9 +13,10 @@
 #define BRK_DEFAULT_BIND                "127.0.0.1"
 #define BRK_DEFAULT_DATA_DIR            "./kafka-data"
 #define BRK_DEFAULT_NUM_PARTITIONS      1           /* num.partitions */
-#define BRK_DEFAULT_MAX_PARTITIONS      100000      /* num.partitions.max: per topic and per
+#define BRK_DEFAULT_MAX_PARTITIONS      10000       /* num.partitions.max: per topic and per
                                                        create call (Kafka has no cap; this
-                                                       bounds one request's work) */
+                                                       bounds one request's work: ~1 s of a
+                                                       loop here); raise it for more */
 #define BRK_DEFAULT_REQUEST_MAX_BYTES   104857600u  /* socket.request.max.bytes: 100 MiB */
 #define BRK_DEFAULT_MAX_CONNECTIONS     10000       /* max.connections (Kafka: unlimited) */
 #define BRK_DEFAULT_IDLE_MS             600000      /* connections.max.idle.ms: 10 min */
