@@ -367,7 +367,7 @@ static void test_fsess_a_big_session_grows_and_finds_every_partition(void **stat
     int32_t n;
     full_of(&f, "a", 1);
     int32_t id = create(c, &f, 0), epoch = 1;
-    static char names[100][8];
+    static char names[100][16];
     struct brk_fsess_entry add[100];
     for (int round = 0; round < 50; round++) { /* 50 x 100: 100 topics of 50 partitions */
         for (int i = 0; i < 100; i++) {
