@@ -54,6 +54,9 @@ struct alog_config {
     int64_t flush_interval_ms;       /* log.flush.interval.ms      default 1000; -1 never */
     int64_t flush_interval_messages; /* log.flush.interval.messages default -1 (never) */
     uint32_t max_batch_bytes;        /* message.max.bytes          default 1 MiB + 12 */
+    /* Added with idempotent producers (appended, so older initialisers still compile): */
+    int64_t producer_id_expiration_ms; /* producer.id.expiration.ms default 86400000 (1 day):
+                                          alog_producers_expire, and what an open loads */
 };
 
 /* Fill cfg with the defaults above. */

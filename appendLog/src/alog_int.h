@@ -32,6 +32,7 @@
 #include "alog.h"
 #include "kc_batch.h"
 #include "mm_index.h"
+#include "producer_int.h"
 
 /* The fault-injection seam: every write, fsync and truncation of a segment's data, and
  * every drop of its cached pages, goes through these. Tests replace them (alog__set_io) to
@@ -132,6 +133,10 @@ struct alog {
     _Atomic uint64_t n_fault_recoveries; /* alog_recover runs that cleared a failure */
     _Atomic int64_t fault_discarded;     /* offsets those runs cut (never durable) */
     _Atomic int64_t fault_truncated_bytes;
+
+    /* Idempotent producers (producer_int.h): the table is the append lock's. */
+    struct alog_pstate pstate;
+    _Atomic int64_t snap_unsynced; /* a roll's snapshot the flusher has yet to fsync, or -1 */
 };
 
 /* log.c */

@@ -18,6 +18,7 @@
 #define ALOG_FLUSH_INTERVAL_MS_DEFAULT   1000LL
 #define ALOG_FLUSH_INTERVAL_MSGS_DEFAULT (-1LL)
 #define ALOG_MAX_BATCH_BYTES_DEFAULT     ((1u << 20) + 12) /* message.max.bytes */
+#define ALOG_PRODUCER_ID_EXPIRATION_MS_DEFAULT 86400000LL /* producer.id.expiration.ms */
 
 /* Limits on the settings. Positions in the .index are u32, so a segment must stay below
  * 2 GiB (Kafka: segment.bytes is an int). */
@@ -48,5 +49,10 @@
 #define ALOG_RECOVERY_POINT_FILE "recovery-point-offset-checkpoint"
 #define ALOG_LOG_START_FILE      "log-start-offset-checkpoint"
 #define ALOG_CHECKPOINT_VERSION  0
+/* Producer state snapshots (Kafka's LogFileUtils.PRODUCER_SNAPSHOT_FILE_SUFFIX). */
+#define ALOG_SNAPSHOT_SUFFIX ".snapshot"
+/* The largest snapshot file an open reads: 1 M producers of five batches each. A larger
+ * file is treated as damaged (skipped), never trusted to size an allocation. */
+#define ALOG_SNAPSHOT_MAX_BYTES (ALOG_SNAPSHOT_HEADER + 5LL * ALOG_SNAPSHOT_ENTRY * (1 << 20))
 
 #endif

@@ -9,7 +9,8 @@
  *   1. flush      fdatasync every .log with data not yet on disk (through the flusher, so
  *                 waiters are released from its thread, as alog.h promises)
  *   2. seal       trim the active segment's indexes to their used size, msync + fsync them
- *   3. checkpoint recovery-point-offset-checkpoint = end, log-start-offset-checkpoint
+ *   3. checkpoint recovery-point-offset-checkpoint = end, log-start-offset-checkpoint,
+ *                 and the producer state as <end>.snapshot (producer_files.c)
  *   4. marker     .kafka_cleanshutdown: "trust all of the above"
  *
  * A log that failed an fsync skips 2-4: the next open must run recovery.
@@ -38,6 +39,7 @@ void alog_config_init(struct alog_config *cfg)
     cfg->flush_interval_ms = ALOG_FLUSH_INTERVAL_MS_DEFAULT;
     cfg->flush_interval_messages = ALOG_FLUSH_INTERVAL_MSGS_DEFAULT;
     cfg->max_batch_bytes = ALOG_MAX_BATCH_BYTES_DEFAULT;
+    cfg->producer_id_expiration_ms = ALOG_PRODUCER_ID_EXPIRATION_MS_DEFAULT;
 }
 
 static int config_check(const struct alog_config *cfg)
@@ -49,7 +51,7 @@ static int config_check(const struct alog_config *cfg)
     if (cfg->max_batch_bytes < KC_BATCH_HEADER_SIZE || cfg->max_batch_bytes > INT32_MAX)
         return -EINVAL;
     if (cfg->flush_interval_ms < -1 || cfg->flush_interval_messages < -1 ||
-        cfg->retention_ms < -1 || cfg->retention_bytes < -1)
+        cfg->retention_ms < -1 || cfg->retention_bytes < -1 || cfg->producer_id_expiration_ms < 1)
         return -EINVAL;
     return 0;
 }
@@ -112,6 +114,7 @@ static void log_free(struct alog *log)
     pthread_mutex_destroy(&log->wait_lock);
     pthread_mutex_destroy(&log->watch_lock);
     pthread_rwlock_destroy(&log->recover_lock);
+    alog__pstate_fini(&log->pstate);
     if (log->lock_fd >= 0)
         (void)close(log->lock_fd); /* a read-only directory fd; closing drops the flock */
     free(log->dir);
@@ -148,6 +151,8 @@ static struct alog *log_alloc(const char *dir, const struct alog_config *cfg)
     pthread_rwlock_init(&log->recover_lock, &ra);
     pthread_rwlockattr_destroy(&ra);
     TAILQ_INIT(&log->waiters);
+    alog__pstate_init(&log->pstate);
+    atomic_init(&log->snap_unsynced, -1);
     return log;
 }
 
@@ -218,6 +223,9 @@ static int close_cleanly(struct alog *log)
     pthread_mutex_unlock(&log->flush_lock);
     if (rc == 0)
         rc = alog__checkpoint_write(log, ALOG_LOG_START_FILE, alog_start_offset(log));
+    int64_t end = alog_end_offset(log); /* the producer state as of the end, durable */
+    if (rc == 0 && (log->pstate.dirty || log->pstate.snap_offset != end))
+        rc = alog__psnap_write(log, end, true);
     if (rc == 0)
         rc = alog__marker_write(log); /* the commit point of a clean shutdown */
     return rc;

@@ -566,6 +566,8 @@ int alog__load(struct alog *log)
     if (rc == 0)
         rc = finish(log, &ld);
     if (rc == 0)
+        rc = alog__psnap_load(log); /* the producer state as of the end (producer_files.c) */
+    if (rc == 0)
         report(log, &ld, t0);
     free(ld.buf);
     free(ld.bases);

@@ -17,6 +17,9 @@
  *   3. take the segments out of the array  new readers cannot find them
  *   4. unlink the files, fsync the dir     readers holding a slice keep their fd: the
  *                                          blocks live until the last close
+ *   5. producer snapshots below the start  a crash before: the next open deletes them
+ *                                          (the producers themselves stay remembered, as
+ *                                          Kafka keeps them since KIP-360)
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -109,6 +112,8 @@ int alog_retain(struct alog *log, int64_t now_ms, int *deleted)
         k = count_expired(log, segs, n, now_ms);
         if (k > 0)
             rc = delete_oldest(log, segs[k]->base, k);
+        if (k > 0 && rc == 0)
+            alog__psnap_trim(log, segs[k]->base); /* their producer snapshots go too */
         for (int i = 0; i < n; i++)
             alog__seg_unref(segs[i]);
         free(segs);
