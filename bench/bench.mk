@@ -15,7 +15,7 @@
 #                      CPU placement)
 #   bench/bench_*.c    one load client each          -> $(BUILD)/bench/system/bench_*
 #   bench/native_*.c   the rest of bench_native (native.h): its round trip and consume
-#   bench/kafka_*.c    the rest of bench_kafka (kafka.h): its connection and consume
+#   bench/kafka_*.c    the rest of bench_kafka (kafka.h): its connection, consume, sessions
 #
 # bench_native speaks the broker's native protocol (broker/native/codec), so it is built once
 # the broker has landed (broker/main.c exists). bench_kafka speaks Kafka through the
@@ -34,14 +34,15 @@ endif
 BENCH_SYS_SRCS := $(wildcard $(BENCH_SYS_SRCS))
 BENCH_SYS_BINS := $(patsubst bench/%.c,$(BENCH_SYS_DIR)/%,$(BENCH_SYS_SRCS))
 BENCH_SYS_INCS := -Ibench/lib -Icommon/include -Ibroker/native/codec/include \
-                  -Ibroker/kafka/codec/include
+                  -Ibroker/kafka/codec/include -IzeroCopy/include
 
 bench_nats_LDLIBS    := $(shell pkg-config --libs libnats 2>/dev/null || echo -lnats)
 bench_rdkafka_LDLIBS := $(shell pkg-config --libs rdkafka 2>/dev/null || echo -lrdkafka)
 bench_native_LINK    := $(BUILD)/obj/bench/native_rtt.o $(BUILD)/obj/bench/native_consume.o \
-                        $(broker/native/codec_LIB)
+                        $(BUILD)/obj/bench/native_handshake.o $(broker/native/codec_LINK)
+bench_native_LDLIBS  := $(broker/native/codec_ALLLIBS) # TLS and SASL: OpenSSL
 bench_kafka_LINK     := $(BUILD)/obj/bench/kafka_conn.o $(BUILD)/obj/bench/kafka_consume.o \
-                        $(broker/kafka/codec_LIB)
+                        $(BUILD)/obj/bench/kafka_session.o $(broker/kafka/codec_LIB)
 
 $(BUILD)/obj/bench/%.o: bench/%.c | $(BENCH_DEPS_STAMP)
 	@mkdir -p $(@D)

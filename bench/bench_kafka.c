@@ -22,6 +22,12 @@
  *       before), from offset 0 to the log end and round again, for --ms: MB/s of record
  *       batches, every batch header walked to count records (kafka_consume.c).
  *
+ *   bench_kafka sessions --port P --topic T --partitions N [--session on|off] [--ms 2000]
+ *                        [--trickle R] [--max-wait MS] [--version V] [--name NAME]
+ *       One consumer of all N partitions of T, with fetch sessions (KIP-227) or without,
+ *       idle or while R records a second trickle in: Fetch requests a second, and the
+ *       request and answer bytes per Fetch (kafka_session.c).
+ *
  *   bench_kafka probe --port P
  *       what the broker offers and what this generator would use, on one line for run.sh:
  *       PROBE produce=0-7 fetch=0-11 ... produce_flexible=- idempotent=no
@@ -395,6 +401,8 @@ static void usage(void)
             "       bench_kafka consume --port P --topic T [--ms MS] [--window W]\n"
             "                           [--max-bytes B] [--version V|classic|flexible]\n"
             "                           [--verify]\n"
+            "       bench_kafka sessions --port P --topic T --partitions N [--session on|off]\n"
+            "                            [--ms MS] [--trickle R] [--max-wait MS] [--version V]\n"
             "       bench_kafka probe --port P\n"
             "       (produce and consume: [--name NAME] for the RESULT line)\n");
     exit(2);
@@ -429,7 +437,9 @@ static void parse(int argc, char **argv, struct kafka_opts *o)
         { "acks", 1, NULL, 'a' },      { "window", 1, NULL, 'w' },  { "producers", 1, NULL, 'P' },
         { "ms", 1, NULL, 'm' },        { "max-bytes", 1, NULL, 'B' },
         { "version", 1, NULL, 'V' },   { "idempotent", 0, NULL, 'i' },
-        { "verify", 0, NULL, 'v' },    { NULL, 0, NULL, 0 },
+        { "verify", 0, NULL, 'v' },    { "partitions", 1, NULL, 'X' },
+        { "session", 1, NULL, 'S' },   { "trickle", 1, NULL, 'T' },
+        { "max-wait", 1, NULL, 'W' },  { NULL, 0, NULL, 0 },
     };
     int ch;
 
@@ -449,6 +459,10 @@ static void parse(int argc, char **argv, struct kafka_opts *o)
         case 'V': o->version = parse_version(optarg); break;
         case 'i': o->idempotent = true; break;
         case 'v': o->verify = true; break;
+        case 'X': o->partitions = bench_opt_i64("--partitions", optarg, 1, 1 << 20); break;
+        case 'S': o->sessions = strcmp(optarg, "on") == 0; break;
+        case 'T': o->trickle = bench_opt_i64("--trickle", optarg, 0, 100000); break;
+        case 'W': o->max_wait = bench_opt_i64("--max-wait", optarg, 0, 60000); break;
         default: usage();
         }
     }
@@ -456,6 +470,8 @@ static void parse(int argc, char **argv, struct kafka_opts *o)
         o->count < o->batch * o->producers)
         usage();
     if (strcmp(o->mode, "consume") == 0 && o->window > BENCH_CONSUME_WINDOW_MAX)
+        usage();
+    if (strcmp(o->mode, "sessions") == 0 && o->partitions == 0)
         usage();
 }
 
@@ -481,6 +497,8 @@ static int run(const struct kafka_opts *o, const uint8_t *value)
         err = run_produce(o, &v, value);
     else if (err == 0 && strcmp(o->mode, "consume") == 0)
         err = kafka__run_consume(o, &v, &t);
+    else if (err == 0 && strcmp(o->mode, "sessions") == 0)
+        err = kafka__run_sessions(o, &v, &t);
     return err;
 }
 
@@ -495,8 +513,10 @@ int main(int argc, char **argv)
     o.mode = argc > 1 ? argv[1] : "";
     if (strcmp(o.mode, "consume") == 0)
         o.window = 4; /* as bench_native consume: bench/README.md says why */
+    if (strcmp(o.mode, "sessions") == 0)
+        o.ms = 2000;
     if (strcmp(o.mode, "produce") != 0 && strcmp(o.mode, "consume") != 0 &&
-        strcmp(o.mode, "probe") != 0)
+        strcmp(o.mode, "probe") != 0 && strcmp(o.mode, "sessions") != 0)
         usage();
     parse(argc - 1, argv + 1, &o);
     if (o.name == NULL)

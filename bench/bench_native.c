@@ -33,8 +33,21 @@
  *       --broker-pid: find the broker loop that serves us and print its CPU (PLACEMENT);
  *       --client-cpu: pin this reader (experiments; run.sh leaves it to the scheduler).
  *
+ *   bench_native handshake --port P --topic T [--ms 1000] [--tls-ca CA]
+ *                          [--sasl-mechanism M --sasl-user U]
+ *       new connections, one after another, for --ms: connect, TLS (with --tls-ca), SASL
+ *       (with --sasl-mechanism; the password from BENCH_SASL_PASSWORD), one ping, close.
+ *       Connections per second in the RESULT line's records (native_handshake.c).
+ *
  *   bench_native create --port P --topic T [--partitions 1]
  *       only create the topic (for the librdkafka generator's 32-partition topic).
+ *
+ * --tls-ca CA (every mode but rtt): every connection is TLS, the broker checked against CA
+ * under the name localhost; --sasl-mechanism/--sasl-user: every connection logs in first.
+ * Only the client library (np_client) speaks TLS and SASL, so produce and consume then run
+ * on one np_client connection (produce: --producers 1, the window as given); --np-client
+ * runs that same code over plain TCP, the plaintext side of a TLS comparison. Without
+ * either, both keep their leaner plain-socket clients (run.sh's rows).
  *
  * Every mode first creates its topic (--partitions, default 1) unless it exists. The request
  * bytes are built once and sent again and again (the Redis client does the same with its
@@ -50,6 +63,7 @@
 #include "kc_time.h"
 #include "native.h"
 #include "np_client.h"
+#include "zc_tls.h"
 
 /* ---- request/response callbacks for bench_pipe ------------------------------------------ */
 
@@ -113,16 +127,35 @@ static void native_addr(const struct native_opts *o, char *addr, size_t cap)
     snprintf(addr, cap, "%s:%d", BENCH_HOST, o->port);
 }
 
+int native__connect(const struct native_opts *o, struct np_client *c)
+{
+    char addr[64];
+    int err;
+
+    native_addr(o, addr, sizeof(addr));
+    err = np_client_connect(c, addr, BENCH_TIMEOUT_MS);
+    if (err != 0)
+        return err;
+    if (o->tls != NULL)
+        err = np_client_start_tls(c, o->tls, "localhost");
+    if (err == 0 && o->sasl_mech != NULL)
+        err = np_client_sasl_login(c, o->sasl_mech, o->sasl_user,
+                                   o->sasl_password ? o->sasl_password : "");
+    if (err != 0) {
+        fprintf(stderr, "bench_native: connecting to %s: %s%s%s\n", addr, np_strerror(err),
+                c->errmsg[0] ? ": " : "", c->errmsg);
+        np_client_close(c);
+    }
+    return err;
+}
+
 /* Create the topic with --partitions partitions unless it exists. */
 static int ensure_topic(const struct native_opts *o)
 {
     struct np_create_topic_resp resp;
     struct np_client c;
-    char addr[64];
-    int err;
+    int err = native__connect(o, &c);
 
-    native_addr(o, addr, sizeof(addr));
-    err = np_client_connect(&c, addr, BENCH_TIMEOUT_MS);
     if (err != 0)
         return err;
     err = np_client_create_topic(&c, o->topic, (int32_t)o->partitions, &resp);
@@ -226,20 +259,116 @@ static int run_produce(const struct native_opts *o, const uint8_t *value)
     return err;
 }
 
+/* ---- produce through the client library (TLS, SASL, or --np-client) ---------------------- */
+
+/* One answer of the windowed loop below: in order, not refused, the whole batch taken. */
+static int produce_client_recv(struct np_client *c, struct native_ctx *ctx)
+{
+    struct np_produce_batch_resp br;
+    struct np_produce_resp pr;
+    struct np_frame f;
+    int err = np_client_recv(c, &f);
+
+    if (err != 0)
+        return err;
+    if (f.h.cmd != ctx->cmd || f.h.corr != ctx->corr_recv++)
+        return KC_EMALFORMED; /* answers come in order: anything else is a broken stream */
+    if (f.h.error != NP_E_NONE)
+        return (int)native__refused(&f.h, f.body, f.body_len);
+    if (ctx->cmd == NP_PRODUCE)
+        return np_decode_produce_resp(f.body, f.body_len, &pr);
+    err = np_decode_produce_batch_resp(f.body, f.body_len, &br);
+    return err == 0 && br.count != ctx->expect_count ? KC_EMALFORMED : err;
+}
+
+/*
+ * The same produce-batch requests as run_produce, on one np_client connection: TCP, or TLS
+ * and SASL as o says. Up to --window requests in flight: encode what the window allows into
+ * the client's buffer, send it in one flush (one SSL_write on TLS), take one answer, again.
+ * The plaintext figure to set a TLS one against is this loop with --np-client, not the
+ * bench_pipe one: the same client code on both sides, only the transport differs.
+ */
+static int produce_client(const struct native_opts *o, struct np_client *c,
+                          struct native_ctx *ctx, int64_t total)
+{
+    int64_t sent = 0, done = 0;
+    int err = 0;
+
+    ctx->corr_sent = ctx->corr_recv = np_client_next_corr(c); /* after any login's */
+    while (err == 0 && done < total) {
+        while (err == 0 && sent < total && sent - done < o->window) {
+            native_encode(ctx, sent++, np_client_out(c));
+            err = kc_writer_error(np_client_out(c));
+        }
+        if (err == 0)
+            err = np_client_flush(c);
+        if (err == 0)
+            err = produce_client_recv(c, ctx);
+        done++;
+    }
+    return err;
+}
+
+/* The connection (and its TLS handshake and login) is made before the clock starts. */
+static int run_produce_client(const struct native_opts *o, const uint8_t *value)
+{
+    struct bench_result r = { .bench = o->name, .records = o->count / o->batch * o->batch };
+    struct native_ctx ctx;
+    struct np_client c;
+    uint8_t *batch = NULL;
+    size_t batch_len = 0;
+    int64_t start;
+    int err = build_batch(o, value, &batch, &batch_len);
+
+    if (err == 0)
+        err = native__connect(o, &c);
+    if (err != 0) {
+        free(batch);
+        return err;
+    }
+    native__ctx_init(&ctx, o, batch, batch_len, NULL);
+    start = kc_mono_ns();
+    err = produce_client(o, &c, &ctx, o->count / o->batch);
+    r.elapsed_ns = kc_mono_ns() - start;
+    r.bytes = r.records * o->size;
+    if (err == 0)
+        bench_result_print(stdout, &r);
+    np_client_close(&c);
+    free(batch);
+    return err;
+}
+
 /* ---- main -------------------------------------------------------------------------------- */
+
+/* The client's TLS context: the CA to check the broker against; kernel TLS off, as the
+ * broker's own client does (the bench measures the broker's side). */
+static int tls_context(struct native_opts *o)
+{
+    struct zc_tls_config cfg = { .truststore_location = o->tls_ca, .no_ktls = true };
+    char err[512];
+    int rc = zc_tls_ctx_new(&cfg, false, &o->tls, err, sizeof(err));
+
+    if (rc != 0)
+        fprintf(stderr, "bench_native: TLS: %s\n", err);
+    return rc;
+}
 
 static void usage(void)
 {
     fprintf(stderr,
             "usage: bench_native produce --port P --topic T [--count N] [--size B] [--batch N]\n"
             "                            [--acks 1|all] [--window W] [--producers N]\n"
+            "                            [--np-client] (TLS/SASL: through np_client, 1 producer)\n"
             "       bench_native rtt --port P --topic T [--count N] [--warmup N] [--size B]\n"
             "                        [--broker-pid PID]\n"
             "       bench_native consume --port P --topic T [--ms MS] [--window W]\n"
             "                            [--max-bytes B] [--verify] [--broker-pid PID]\n"
-            "                            [--client-cpu C]\n"
+            "                            [--client-cpu C] [--np-client]\n"
+            "       bench_native handshake --port P --topic T [--ms MS]\n"
             "       bench_native create --port P --topic T [--partitions N]\n"
-            "       (every mode: [--name NAME] for the RESULT line)\n");
+            "       (every mode: [--name NAME] for the RESULT line; every mode but rtt:\n"
+            "       [--tls-ca CA] [--sasl-mechanism M --sasl-user U], the password\n"
+            "       from BENCH_SASL_PASSWORD)\n");
     exit(2);
 }
 
@@ -264,6 +393,8 @@ static void parse(int argc, char **argv, struct native_opts *o)
         { "producers", 1, NULL, 'P' }, { "ms", 1, NULL, 'm' },     { "max-bytes", 1, NULL, 'B' },
         { "verify", 0, NULL, 'v' },    { "partitions", 1, NULL, 'X' },
         { "broker-pid", 1, NULL, 'I' }, { "client-cpu", 1, NULL, 'C' },
+        { "tls-ca", 1, NULL, 'T' },    { "sasl-mechanism", 1, NULL, 'M' },
+        { "sasl-user", 1, NULL, 'U' }, { "np-client", 0, NULL, 'L' },
         { NULL, 0, NULL, 0 },
     };
     int ch;
@@ -286,11 +417,22 @@ static void parse(int argc, char **argv, struct native_opts *o)
         case 'X': o->partitions = bench_opt_i64("--partitions", optarg, 1, 100000); break;
         case 'I': o->broker_pid = bench_opt_i64("--broker-pid", optarg, 1, INT32_MAX); break;
         case 'C': o->client_cpu = bench_opt_i64("--client-cpu", optarg, 0, 1023); break;
+        case 'T': o->tls_ca = optarg; break;
+        case 'M': o->sasl_mech = optarg; break;
+        case 'U': o->sasl_user = optarg; break;
+        case 'L': o->np_client = true; break;
         default: usage();
         }
     }
-    if (o->port == 0 || o->topic == NULL || o->count < o->batch * o->producers)
+    if (o->port == 0 || o->topic == NULL || o->count < o->batch * o->producers ||
+        (o->sasl_mech != NULL) != (o->sasl_user != NULL))
         usage();
+    if (o->tls_ca != NULL || o->sasl_mech != NULL)
+        o->np_client = true; /* only the client library speaks TLS and SASL */
+    if (strcmp(o->mode, "rtt") == 0 && o->np_client)
+        usage(); /* rtt stays on plain TCP: it measures the loop, not the transport */
+    if (strcmp(o->mode, "produce") == 0 && o->np_client && o->producers != 1)
+        usage(); /* produce through the client library: one connection */
     if (strcmp(o->mode, "consume") == 0 && o->window > NATIVE_CONSUME_WINDOW_MAX)
         usage();
 }
@@ -316,16 +458,22 @@ int main(int argc, char **argv)
     if (o.name == NULL)
         o.name = o.mode;
     bench_fill_payload(value, (size_t)o.size, 7);
-    err = ensure_topic(&o);
+    o.sasl_password = getenv("BENCH_SASL_PASSWORD");
+    err = o.tls_ca != NULL ? tls_context(&o) : 0;
+    if (err == 0)
+        err = ensure_topic(&o);
     if (err == 0 && strcmp(o.mode, "produce") == 0)
-        err = run_produce(&o, value);
+        err = o.np_client ? run_produce_client(&o, value) : run_produce(&o, value);
     else if (err == 0 && strcmp(o.mode, "rtt") == 0)
         err = native__run_rtt(&o, value);
     else if (err == 0 && strcmp(o.mode, "consume") == 0)
         err = native__run_consume(&o);
+    else if (err == 0 && strcmp(o.mode, "handshake") == 0)
+        err = native__run_handshake(&o);
     else if (err == 0 && strcmp(o.mode, "create") != 0)
         usage();
     if (err != 0)
         fprintf(stderr, "bench_native %s: %s\n", o.mode, np_strerror(err));
+    zc_tls_ctx_free(o.tls);
     return err == 0 ? 0 : 1;
 }

@@ -5,6 +5,7 @@
  *   kafka_conn.c      one blocking Kafka connection: a request out, its answer in, through
  *                     libbrk_kp; ApiVersions, Metadata, InitProducerId; choosing versions
  *   kafka_consume.c   Fetch from the page cache, on bench_consume (bench.h)
+ *   kafka_session.c   one consumer of N partitions, with and without fetch sessions
  *
  * bench_kafka speaks Kafka with the project's generated codec (libbrk_kp,
  * broker/kafka/codec) and nothing else: no client library sits between the load and the
@@ -52,6 +53,10 @@ struct kafka_opts {
     int version;      /* a number, or KAFKA_V_* */
     bool idempotent;
     bool verify;
+    int64_t partitions; /* sessions: the topic's partitions, all consumed */
+    bool sessions;      /* sessions: incremental fetch sessions on (KIP-227) */
+    int64_t trickle;    /* sessions: records a second produced meanwhile (0: idle) */
+    int64_t max_wait;   /* sessions: the Fetch's max_wait_ms */
 };
 
 /* What ApiVersions said: per key, offered or not, and the range. */
@@ -132,5 +137,12 @@ const char *kafka__strerror(int err);
 /* Fetch from offset 0 to the end and round again for o->ms; RESULT and CONSUME lines. */
 int kafka__run_consume(const struct kafka_opts *o, const struct kafka_versions *v,
                        const struct kafka_topic *t);
+
+/* ---- kafka_session.c ------------------------------------------------------------------- */
+
+/* One consumer of o->partitions partitions for o->ms, sessions on or off, idle or with a
+ * trickle; RESULT and SESSION lines. */
+int kafka__run_sessions(const struct kafka_opts *o, const struct kafka_versions *v,
+                        const struct kafka_topic *t);
 
 #endif

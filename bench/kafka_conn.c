@@ -69,7 +69,7 @@ const char *kafka__strerror(int err)
         return "the broker does not offer what this run needs (above)";
     if (err == KC_ECLOSED)
         return "the broker closed the connection";
-    return kp_strerror(err);
+    return kc_strerror(err);
 }
 
 /* ---- one blocking connection ------------------------------------------------------------- */

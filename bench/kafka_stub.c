@@ -339,7 +339,7 @@ static int answer(struct stub *s, int fd, const struct kp_request *q)
     int err = 0;
 
     if (fn == NULL || !offered(s, q->hdr.request_api_key, q->hdr.request_api_version))
-        return KP_EBADVERSION; /* not offered: close, as Kafka does */
+        return KC_EBADVERSION; /* not offered: close, as Kafka does */
     kp_arena_init(&a, 0);
     kc_writer_init(&w, 0);
     msg = fn(s, q, &a);
@@ -376,8 +376,8 @@ static int serve_one(struct stub *s, int fd)
         err = answer(s, fd, &q);
         kp_request_fini(&q);
     }
-    if (err != 0 && err != KC_ECLOSED && err != KP_EBADVERSION) {
-        fprintf(stderr, "kafka_stub: a request we could not take: %s\n", kp_strerror(err));
+    if (err != 0 && err != KC_ECLOSED && err != KC_EBADVERSION) {
+        fprintf(stderr, "kafka_stub: a request we could not take: %s\n", kc_strerror(err));
         s->wrong++;
     }
     free(body);

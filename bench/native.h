@@ -5,6 +5,7 @@
  *   native_rtt.c       the single-record round trip, paired with the raw ping-pong, with
  *                      the client on the serving loop's CPU and on another one
  *   native_consume.c   consume-batch from the page cache, on bench_consume (bench.h)
+ *   native_handshake.c new connections per second: connect, TLS, SASL, one ping, close
  *
  * Everything here runs on the calling thread, except produce's pipes (one thread each,
  * each with its own native_ctx).
@@ -41,7 +42,23 @@ struct native_opts {
     int64_t broker_pid; /* the broker's pid, to find its serving thread (0: unknown) */
     int64_t client_cpu; /* consume: pin this client there (-1: the scheduler decides) */
     bool verify;
+    /* security: --tls-ca makes every connection TLS (checked against that CA, the broker
+     * named localhost); --sasl-mechanism/--sasl-user log in, the password from
+     * BENCH_SASL_PASSWORD (never argv) */
+    const char *tls_ca;
+    struct zc_tls_ctx *tls;
+    const char *sasl_mech;
+    const char *sasl_user;
+    const char *sasl_password;
+    bool np_client; /* produce through np_client (implied by TLS or SASL), see bench_native.c */
 };
+
+struct np_client;
+struct zc_tls_ctx;
+
+/* A connection to the broker as o says: TCP, then TLS and SASL when asked. 0, or the
+ * error (the client's errmsg printed on stderr); nothing to close on failure. */
+int native__connect(const struct native_opts *o, struct np_client *c);
 
 /* One connection's requests: the same pre-built request, and what each answer must say. */
 struct native_ctx {
@@ -70,5 +87,6 @@ const char *native__placement_why(int err);
 /* The modes: 0 after printing their RESULT lines, or an error (np_strerror names it). */
 int native__run_rtt(const struct native_opts *o, const uint8_t *value);
 int native__run_consume(const struct native_opts *o);
+int native__run_handshake(const struct native_opts *o);
 
 #endif

@@ -4,13 +4,17 @@
 #
 #   awk -f bench/report.awk -v json=OUT.json -v chart=OUT.dat \
 #       -v why_native="..." -v why_kafka="..." -v why_kgen="..." -v why_kflex_produce="..." \
-#       -v why_kflex_fetch="..." -v why_kidem="..." -v meta_json='"host":"x",...' samples.txt
+#       -v why_kflex_fetch="..." -v why_kidem="..." -v why_ksess="..." \
+#       -v meta_json='"host":"x",...' samples.txt
 #
 # Input: one line per measurement run (bench/lib/bench.h),
 #   RESULT bench=<name> records=.. bytes=.. seconds=.. records_per_s=.. mb_per_s=..
 #          p50_us=.. p99_us=.. p999_us=..            ("-" where a figure does not apply)
 # Output: the text table on stdout, the same as JSON in `json`, and the bars for
 # bench/chart.gp in `chart` (gnuplot data blocks, one per panel).
+#
+# SESSION lines (bench_kafka sessions) add what a Fetch costs on the wire, with and without
+# fetch sessions (KIP-227): request and answer bytes per Fetch, in a table of their own.
 #
 # A bench named <name>_cpu is run.sh's account of what run <name> cost the broker: the same
 # records and bytes over the broker's CPU seconds (records per broker CPU-second).
@@ -54,7 +58,11 @@ BEGIN {
                  "consume vs the sendfile ceiling|native_consume|tcp_sendfile|mb_per_s|MB/s|sendfile stream, same size|info|-|;" \
                  "round trip p50 (same) vs Redis|native_rtt_same|redis_rtt|p50_us|us|Redis XADD, one in flight|info|-|;" \
                  "round trip p99 (same) vs Redis|native_rtt_same|redis_rtt|p99_us|us|Redis XADD, one in flight|info|-|;" \
-                 "kafka_cli test vs bench_native|cli_test|native_produce|records_per_s|rec/s|bench_native produce|info|-|",
+                 "kafka_cli test vs bench_native|cli_test|native_produce|records_per_s|rec/s|bench_native produce|info|-|;" \
+                 "fetch sessions, idle consumer|kafka_sess_idle_on|kafka_sess_idle_off|records_per_s|Fetch/s|the same, sessionless|info|-|;" \
+                 "fetch sessions, trickling in|kafka_sess_trickle_on|kafka_sess_trickle_off|records_per_s|Fetch/s|the same, sessionless|info|-|;" \
+                 "fetch sessions idle, per CPU|kafka_sess_idle_on_cpu|kafka_sess_idle_off_cpu|records_per_s|Fetch/CPU-s|sessionless, per broker CPU-s|info|-|;" \
+                 "fetch sessions trickle, per CPU|kafka_sess_trickle_on_cpu|kafka_sess_trickle_off_cpu|records_per_s|Fetch/CPU-s|sessionless, per broker CPU-s|info|-|",
                  cmps, ";")
 }
 
@@ -71,6 +79,26 @@ $1 == "RESULT" {
     }
     for (i = 1; i <= nfields; i++)
         add(b, fields[i], kv[fields[i]])
+}
+
+# bench_kafka sessions: bytes per Fetch each way, and whether every record came back once.
+$1 == "SESSION" {
+    delete kv
+    for (i = 2; i <= NF; i++) {
+        eq = index($i, "=")
+        kv[substr($i, 1, eq - 1)] = substr($i, eq + 1)
+    }
+    b = kv["bench"]
+    if (!(b in sseen)) {
+        sseen[b] = 1
+        sorder[++nsess] = b
+    }
+    spart[b] = kv["partitions"]
+    if (kv["fetches"] + 0 > 0) {
+        add(b, "req_per_fetch", kv["req_bytes"] / kv["fetches"])
+        add(b, "resp_per_fetch", kv["resp_bytes"] / kv["fetches"])
+    }
+    slost[b] += kv["records"] != kv["produced"]
 }
 
 function add(b, f, v,    k) {
@@ -120,6 +148,7 @@ function why(b) {
     if (b == "kafka_produce_classic") return why_kflex_produce
     if (b == "kafka_consume_classic") return why_kflex_fetch
     if (b == "kafka_produce_idem") return why_kidem
+    if (b ~ /^kafka_sess_/ && why_ksess != "") return why_ksess
     if (b ~ /^kafka_/) return why_kgen
     return "no successful run"
 }
@@ -222,6 +251,40 @@ function all_benches(    i, b, j, f, n, line, sep) {
     }
 }
 
+# The fetch session table: bytes per Fetch with and without sessions, and the ratios.
+function sessions_table(    i, b, line, r) {
+    if (nsess == 0)
+        return
+    printf "\n%-24s %4s %6s  %-24s %-24s %-22s\n", "fetch sessions (KIP-227)", "runs", "parts",
+           "request B/Fetch", "answer B/Fetch", "Fetch/s"
+    for (i = 1; i <= nsess; i++) {
+        b = sorder[i]
+        printf "%-24s %4d %6s  %-24s %-24s %-22s%s\n", b, stats(b, "req_per_fetch"), spart[b],
+               cell(b, "req_per_fetch"), cell(b, "resp_per_fetch"), cell(b, "records_per_s"),
+               slost[b] ? "  RECORDS LOST OR DOUBLED" : ""
+        line = sprintf("\"partitions\":%d,\"runs_with_records_wrong\":%d", spart[b], slost[b])
+        if (stats(b, "req_per_fetch"))
+            line = line sprintf(",\"req_bytes_per_fetch\":{\"median\":%s,\"min\":%s,\"max\":%s}", jnum(MED), jnum(MIN), jnum(MAX))
+        if (stats(b, "resp_per_fetch"))
+            line = line sprintf(",\"resp_bytes_per_fetch\":{\"median\":%s,\"min\":%s,\"max\":%s}", jnum(MED), jnum(MIN), jnum(MAX))
+        js = js (js == "" ? "" : ",\n    ") jstr(b) ":{" line "}"
+    }
+    sessions_ratio("idle", "req_per_fetch", "request")
+    sessions_ratio("idle", "resp_per_fetch", "answer")
+    sessions_ratio("trickle", "req_per_fetch", "request")
+    sessions_ratio("trickle", "resp_per_fetch", "answer")
+}
+
+# "idle: a request is 1100x smaller with a session": sessionless median over session median.
+function sessions_ratio(load, f, what,    off, on) {
+    off = stats("kafka_sess_" load "_off", f) ? MED : ""
+    on = stats("kafka_sess_" load "_on", f) ? MED : ""
+    if (off == "" || on == "" || on == 0)
+        return
+    printf "  %-7s %-7s bytes per Fetch: %s sessionless, %s with a session: %.0fx fewer\n",
+           load, what, human(off), human(on), off / on
+}
+
 function write_chart() {
     printf "# panel 0: batched produce, M records/s\n" > chart
     printf "%s%s%s\n\n", bar("native_produce", "records_per_s", "ours acks=1", 1e6),
@@ -270,11 +333,13 @@ END {
         compare(i)
     printf "\n%d PASS, %d MISS, %d not run\n", npass, nmiss, nnot
     all_benches()
+    sessions_table()
     if (json != "") {
         printf "{\n  %s,\n  \"summary\":{\"pass\":%d,\"miss\":%d,\"not_run\":%d},\n", meta_json,
                npass, nmiss, nnot > json
-        printf "  \"comparisons\":[\n    %s\n  ],\n  \"measurements\":{\n    %s\n  }\n}\n",
+        printf "  \"comparisons\":[\n    %s\n  ],\n  \"measurements\":{\n    %s\n  },\n",
                jcmp, jb > json
+        printf "  \"fetch_sessions\":{\n    %s\n  }\n}\n", js > json
         close(json)
     }
     if (chart != "")

@@ -4,6 +4,8 @@
 #   BUILD=build bench/run.sh            (make bench / make bench-system run it for you)
 #   BENCH_QUICK=1                       the short form: 5 rounds, about a minute
 #   BENCH_RUNS=N                        rounds (default 7, quick 5; at least 5)
+#   BENCH_SESSION_PARTITIONS=N          the fetch-session consumer's partitions (default
+#                                       1000, quick 300)
 #
 # It starts every server itself on 127.0.0.1 with an ephemeral port and a temporary
 # directory: redis-server twice (no persistence; appendfsync always), nats-server -js, and
@@ -37,11 +39,13 @@ if [ "$QUICK" = 1 ]; then       # about 40 s of runs, plus start-up
     REDIS_COUNT=300000 ALWAYS_COUNT=150000 NATS_COUNT=150000
     NATIVE_COUNT=2000000 DURABLE_COUNT=1000000 FILL_COUNT=1000000 CONSUME_MS=300
     RDK_COUNT=300000
+    SESS_PARTITIONS=${BENCH_SESSION_PARTITIONS:-300} SESS_MS=500
 else                            # about 35 s a round: 4-5 minutes on 2 cores
     TCP_MS=1500 RTT_COUNT=20000
     REDIS_COUNT=2000000 ALWAYS_COUNT=1000000 NATS_COUNT=1000000
     NATIVE_COUNT=10000000 DURABLE_COUNT=5000000 FILL_COUNT=3000000 CONSUME_MS=1500
     RDK_COUNT=1000000
+    SESS_PARTITIONS=${BENCH_SESSION_PARTITIONS:-1000} SESS_MS=2000
 fi
 [ "$RUNS" -ge 5 ] 2>/dev/null || { echo "BENCH_RUNS must be a number >= 5" >&2; exit 2; }
 
@@ -56,6 +60,11 @@ CONSUME_WINDOW=4
 CONSUME_MAX_BYTES=$((4 << 20))
 RECORD_BYTES=110                # a 100 B record in a batch of 1000: the topic's bytes per record
 RDK_PARTITIONS=32               # the mock cluster keeps 5 MiB per partition (bench_rdkafka.c)
+# The fetch-session consumer (bench_kafka sessions): one consumer of SESS_PARTITIONS
+# partitions, idle, then with SESS_TRICKLE records a second produced meanwhile. Not 10,000
+# partitions (issue 11's figure): each partition costs the broker 4 file descriptors and
+# ~14 ms to create today, so 10,000 would pass the default fd limit (bench/README.md).
+SESS_TRICKLE=200
 
 # Sanitizer builds only: leaks that belong to the peers' client libraries (see the file).
 export LSAN_OPTIONS="suppressions=$HERE/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
@@ -136,15 +145,17 @@ start_peer() {
     return 1
 }
 
-# start_broker DATADIR: kafka_broker --port 0; the port is read from what it prints.
+# start_broker DATADIR [ARG...]: kafka_broker --port 0 (and ARGs); the port is read from
+# what it prints. A broker with many partitions takes a while to open them: up to 5 min.
 start_broker() {
-    local log=$WORK/broker.log i
+    local log=$WORK/broker.log i data=$1
+    shift
     : >"$log"
-    "$BROKER" --port 0 --bind 127.0.0.1 --data-dir "$1" --override metrics.port=-1 \
+    "$BROKER" --port 0 --bind 127.0.0.1 --data-dir "$data" --override metrics.port=-1 "$@" \
         >>"$log" 2>&1 &
     BROKER_PID=$!
     PIDS+=("$BROKER_PID")
-    for i in $(seq 100); do
+    for i in $(seq 3000); do
         BROKER_PORT=$(grep -oE 'listening on 127\.0\.0\.1:[0-9]+' "$log" | head -1 |
                       cut -d: -f2)
         [ -n "$BROKER_PORT" ] && wait_port "$BROKER_PORT" && return 0
@@ -175,7 +186,7 @@ sample() {
         mv "$WORK/out.result" "$WORK/out"
     fi
     if [ $rc -eq 0 ] && grep -q '^RESULT ' "$WORK/out"; then
-        grep -E '^(RESULT|PLACEMENT|CONSUME|KAFKA) ' "$WORK/out" >>"$OUT/samples.txt"
+        grep -E '^(RESULT|PLACEMENT|CONSUME|KAFKA|SESSION) ' "$WORK/out" >>"$OUT/samples.txt"
         grep '^RESULT ' "$WORK/out" | awk -v r="$ROUND" -v n="$RUNS" '{
             for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
             fig = f["records"] + 0 > 0 ? sprintf("%.0f records/s, ", f["records_per_s"]) : ""
@@ -374,6 +385,39 @@ consume_group() {
         --cpu "$cpu"
 }
 
+# session_rounds: the fetch-session rows, RUNS rounds of them on a broker of their own
+# (started once: creating and opening SESS_PARTITIONS partitions takes longer than the
+# rest of a round), after the other rounds so that it disturbs none of them. In each
+# round the same consumer runs without and with sessions, back to back, idle and then
+# with a trickle: the two sides of each comparison share the minute they ran in.
+session_rounds() {
+    local data=$WORK/sess-data port load s
+    [ "$KGEN_OK" = 1 ] || return 0
+    start_broker "$data" --override "num.partitions.max=$SESS_PARTITIONS" ||
+        { WHY_KSESS="the broker did not start"; FAILED=$((FAILED + 1)); return; }
+    port=$BROKER_PORT
+    say "fetch sessions: creating a topic of $SESS_PARTITIONS partitions (untimed)"
+    if ! timeout "$RUN_TIMEOUT" "$BIN/bench_native" create --port "$port" --topic bench-sessions \
+        --partitions "$SESS_PARTITIONS" >/dev/null 2>"$WORK/sess.err"; then
+        WHY_KSESS="creating $SESS_PARTITIONS partitions failed: $(tail -c 200 "$WORK/sess.err" | tr '\n' ' ')"
+        FAILED=$((FAILED + 1))
+        stop_broker
+        return
+    fi
+    for ROUND in $(seq "$RUNS"); do
+        for load in idle trickle; do
+            for s in off on; do
+                sample_broker "kafka_sess_${load}_$s" "$BIN/bench_kafka" sessions --port "$port" \
+                    --topic bench-sessions --partitions "$SESS_PARTITIONS" --session "$s" \
+                    --ms "$SESS_MS" --trickle "$([ "$load" = idle ] && echo 0 || echo $SESS_TRICKLE)" \
+                    --name "kafka_sess_${load}_$s"
+            done
+        done
+    done
+    stop_broker
+    rm -rf "$data"
+}
+
 # ---- the run ---------------------------------------------------------------------------
 
 # kafka_probe PORT: what the broker's Kafka door offers (ApiVersions, through bench_kafka
@@ -427,7 +471,7 @@ main() {
     KAFKA_OK=0
     KGEN_OK=0 K_PRODUCE_FLEX=- K_FETCH_FLEX=- K_IDEMPOTENT=no
     WHY_KGEN="the broker has not landed yet"
-    WHY_KFLEX_PRODUCE=$WHY_KGEN WHY_KFLEX_FETCH=$WHY_KGEN WHY_KIDEM=$WHY_KGEN
+    WHY_KFLEX_PRODUCE=$WHY_KGEN WHY_KFLEX_FETCH=$WHY_KGEN WHY_KIDEM=$WHY_KGEN WHY_KSESS=
     WHY_NATIVE="the broker has not landed yet ($BROKER missing)"
     WHY_KAFKA="the broker has not landed yet"
     if [ -x "$BROKER" ] && [ -x "$BIN/bench_native" ]; then
@@ -469,20 +513,21 @@ main() {
     for ROUND in $(seq "$RUNS"); do
         one_round
     done
+    session_rounds
     report
 }
 
 report() {
     local load_end meta
     load_end=$(cut -d' ' -f1-3 /proc/loadavg)
-    meta=$(printf '"date":"%s","host":"%s","cpus":%d,"cpu":"%s","kernel":"%s","runs":%d,"quick":%s,"load_start":"%s","load_end":"%s","failed_runs":%d,"native_available":%s,"kafka_available":%s,"kafka_door_measured":%s,"kafka_produce_flexible":"%s","kafka_fetch_flexible":"%s","kafka_idempotent":"%s"' \
+    meta=$(printf '"date":"%s","host":"%s","cpus":%d,"cpu":"%s","kernel":"%s","runs":%d,"quick":%s,"load_start":"%s","load_end":"%s","failed_runs":%d,"native_available":%s,"kafka_available":%s,"kafka_door_measured":%s,"kafka_produce_flexible":"%s","kafka_fetch_flexible":"%s","kafka_idempotent":"%s","fetch_session_partitions":%d' \
         "$(date -u +%Y-%m-%dT%H:%MZ)" "$(hostname)" "$(nproc)" \
         "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')" "$(uname -r)" \
         "$RUNS" "$([ "$QUICK" = 1 ] && echo true || echo false)" "$LOAD_START" "$load_end" \
         "$FAILED" "$([ "$HAVE_BROKER" = 1 ] && echo true || echo false)" \
         "$([ "$KAFKA_OK" = 1 ] && echo true || echo false)" \
         "$([ "$KGEN_OK" = 1 ] && echo true || echo false)" "$K_PRODUCE_FLEX" "$K_FETCH_FLEX" \
-        "$K_IDEMPOTENT")
+        "$K_IDEMPOTENT" "$SESS_PARTITIONS")
     {
         say ""
         say "== results: median of $RUNS runs [min-max], $(date -u +%Y-%m-%dT%H:%MZ), $(hostname), $(nproc) CPUs"
@@ -490,7 +535,7 @@ report() {
         awk -f "$HERE/report.awk" -v json="$OUT/report.json" -v chart="$OUT/chart.dat" \
             -v why_native="$WHY_NATIVE" -v why_kafka="$WHY_KAFKA" -v why_kgen="$WHY_KGEN" \
             -v why_kflex_produce="$WHY_KFLEX_PRODUCE" -v why_kflex_fetch="$WHY_KFLEX_FETCH" \
-            -v why_kidem="$WHY_KIDEM" -v meta_json="$meta" \
+            -v why_kidem="$WHY_KIDEM" -v why_ksess="$WHY_KSESS" -v meta_json="$meta" \
             "$OUT/samples.txt"
         [ "$FAILED" -eq 0 ] || say "$FAILED run(s) FAILED: see $OUT/logs/failures.log"
     } | tee "$OUT/report.txt"

@@ -42,6 +42,17 @@ r() { # r BENCH RECORDS_PER_S MB_PER_S P50 P99
     for v in 8 8 8 8 8; do r kafka_produce_cpu "${v}000000" 1 - -; done
     for v in 10 10 10 10 10; do r native_produce_cpu "${v}000000" 1 - -; done
     for v in 7 7 7 7 7; do r kafka_produce_idem_cpu "${v}000000" 1 - -; done  # 7/8: 0.88x
+    # fetch sessions: 1200 vs 3600 Fetch/s idle (3.00x), 500 vs 7000 trickling (14.00x);
+    # 66,000 vs 60 request bytes per Fetch idle (1100x), 74,000 vs 31 answer bytes
+    for v in 1 2 3 4 5; do
+        r kafka_sess_idle_off 1200 1 - -; r kafka_sess_idle_on 3600 1 - -
+        r kafka_sess_trickle_off 500 1 - -; r kafka_sess_trickle_on 7000 1 - -
+        s() { echo "SESSION bench=$1 sessions=$2 partitions=1000 fetches=$3 req_bytes=$4 resp_bytes=$5 seconds=2 records=$6 produced=400"; }
+        s kafka_sess_idle_off 0 1000 66000000 74000000 400
+        s kafka_sess_idle_on 1 1000 60000 31000 400
+        s kafka_sess_trickle_off 0 1000 66000000 74500000 400
+        s kafka_sess_trickle_on 1 1000 90000 $((v * 40000)) $([ "$v" = 3 ] && echo 399 || echo 400)
+    done
 } >"$tmp/samples.txt"
 
 awk -f "$here/report.awk" -v json="$tmp/r.json" -v chart="$tmp/c.dat" \
@@ -77,6 +88,11 @@ expect "flexible vs classic within the spread" 'flexible Produce vs classic \(re
 expect "a flexible row the broker does not offer says so" 'flexible Fetch vs classic.*NOT RUN: no flexible fetch'
 expect "idempotent per CPU, informative" 'idempotent, per CPU \(rec/CPU-s\) +7\.00M .* +0\.88x +info'
 expect "broker CPU per record, informative" 'Kafka Produce, per CPU \(rec/CPU-s\) +8\.00M .* +10\.00M .* +native, per broker CPU-s +0\.80x +info'
+expect "sessions: Fetch/s with against without, informative" 'fetch sessions, idle consumer \(Fetch/s\) +3600 .* +1200 .* +the same, sessionless +3\.00x +info'
+expect "sessions: per-run bytes per Fetch, medians" '^kafka_sess_idle_on +5 +1000  60\.0 \[60\.0-60\.0\] +31\.0 \[31\.0-31\.0\] +3600 '
+expect "sessions: the median of an answer size that moves" '^kafka_sess_trickle_on +5 +1000  90\.0 .* +120 \[40\.0-200\]'
+expect "sessions: the ratio, sessionless over sessions" 'idle +request bytes per Fetch: 66k sessionless, 60\.0 with a session: 1100x fewer'
+expect "sessions: a run that lost a record says so" '^kafka_sess_trickle_on .*RECORDS LOST OR DOUBLED'
 expect "the count of verdicts" '^5 PASS, 5 MISS, 5 not run$'
 expect "every measurement is listed" '^tcp_stream_ws +6 '
 if grep -qE '^(PLACEMENT|KAFKA|native_rtt) |per CPU.*(NOT RUN|NO PEER)' "$tmp/out.txt"; then
@@ -87,7 +103,7 @@ else
 fi
 
 if command -v python3 >/dev/null; then
-    if python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); assert d["summary"] == {"pass": 5, "miss": 5, "not_run": 5}, d["summary"]; assert d["measurements"]["tcp_stream_ws"]["mb_per_s"]["median"] == 3500; f = [c for c in d["comparisons"] if c["name"] == "flexible Produce vs classic"][0]; assert f["op"] == "noise" and f["result"].startswith("within noise") and abs(f["ratio"] - 6.6 / 6.5) < 1e-4, f' "$tmp/r.json"; then
+    if python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); assert d["summary"] == {"pass": 5, "miss": 5, "not_run": 5}, d["summary"]; assert d["measurements"]["tcp_stream_ws"]["mb_per_s"]["median"] == 3500; assert d["fetch_sessions"]["kafka_sess_idle_off"]["req_bytes_per_fetch"]["median"] == 66000; assert d["fetch_sessions"]["kafka_sess_trickle_on"]["runs_with_records_wrong"] == 1; f = [c for c in d["comparisons"] if c["name"] == "flexible Produce vs classic"][0]; assert f["op"] == "noise" and f["result"].startswith("within noise") and abs(f["ratio"] - 6.6 / 6.5) < 1e-4, f' "$tmp/r.json"; then
         echo "ok   report.json parses, with the same verdicts and medians"
     else
         echo "FAIL report.json"

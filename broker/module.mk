@@ -11,6 +11,7 @@
 #   broker/kafka/serve   the Kafka door (brk_kafka_)                     -> libbrk_kafka_serve.a
 #   broker/http/codec    HTTP/1.1 heads, Prometheus text (hp_)           -> libbrk_hp.a
 #   broker/http/serve    the HTTP door: /metrics, /health (brk_http_)   -> libbrk_http.a
+#   broker/cluster       the cluster's metadata on ZooKeeper (clu_)       -> libbrk_cluster.a
 #   broker/cli           kafka_cli: REPL, one-shot commands, load test   -> kafka_cli
 #   broker               main.c composes core + doors                     -> kafka_broker
 #
@@ -23,6 +24,7 @@ BRK_STORAGE := partitioning appendLog mmap threadCore zeroCopy common
 BRK_CORE := broker/core broker/security
 
 include broker/security/module.mk
+include broker/cluster/module.mk
 
 $(eval $(call kc_module,broker/native/codec,brk_np,broker/security zeroCopy common,))
 include broker/kafka/codec/module.mk

@@ -13,11 +13,13 @@ FUZZ_SECONDS ?= 30
 # fuzz/fuzz_*.c, and the Kafka codec's own target, which lives with the codec.
 FUZZ_TARGETS ?= $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c)) fuzz_kp_codec
 # Every library, top-down, so that each target links whatever it uses.
-FUZZ_LIBS = $(foreach m,broker/kafka/serve broker/kafka/group broker/security broker/core broker/kafka/codec broker/native/codec partitioning appendLog mmap threadCore zeroCopy broker/http/codec common,$($(m)_LIB))
+FUZZ_MODS = broker/kafka/serve broker/kafka/group broker/cluster replication broker/security broker/core broker/kafka/codec broker/native/codec partitioning appendLog mmap threadCore zeroCopy broker/http/codec common
+FUZZ_LIBS = $(foreach m,$(FUZZ_MODS),$($(m)_LIB))
 # fuzz_kafka_request calls the Kafka door's produce check, declared in its private header.
-FUZZ_INCS = $(foreach m,broker/security $(MODULES) broker/core broker/native/codec broker/kafka/codec broker/kafka/group broker/http/codec,-I$(m)/include) -Ibroker/kafka/serve/src
-# broker/security and zeroCopy's TLS use OpenSSL.
-FUZZ_LDLIBS = -lssl -lcrypto
+FUZZ_INCS = $(foreach m,broker/cluster broker/security $(MODULES) broker/core broker/native/codec broker/kafka/codec broker/kafka/group broker/http/codec,-I$(m)/include) -Ibroker/kafka/serve/src
+# Each library's own system libraries (OpenSSL, the codecs, the ZooKeeper client), as the
+# modules' programs link them.
+FUZZ_LDLIBS = $(sort $(foreach m,$(FUZZ_MODS),$($(m)_LDLIBS))) -lssl -lcrypto
 
 $(BUILD)/fuzz/%: fuzz/%.c $(FUZZ_LIBS)
 	@mkdir -p $(@D)

@@ -2,8 +2,9 @@
  * fuzz_kafka_request.c - libFuzzer target: what any Kafka client on the network makes the
  * broker parse - kp_frame_check and kp_request_decode (broker/kafka/codec) for every API
  * and version the codec speaks, the door's check of a Produce partition's records
- * (broker/kafka/serve: brk__kafka_produce_check) - plus the __consumer_offsets record
- * decoders the broker runs over its own log at start.
+ * (broker/kafka/serve: brk__kafka_produce_check), a Fetch's way through the fetch session
+ * cache (fetch_session.c, fsess.c) - plus the __consumer_offsets record decoders the
+ * broker runs over its own log at start.
  *
  * Byte 0 of the input chooses how the rest is read:
  *   0-127    a byte stream of size-prefixed frames (the captured requests of
@@ -11,15 +12,23 @@
  *   128-191  an API and version chosen by bytes 1-2 from the codec's table, a valid
  *            request header (v1, or v2 when flexible) built for it, and the rest as its
  *            body: every decoder, every version, gets every input
- *   192-255  an offset-commit key (first half) and value (second half) record
+ *   192-223  an offset-commit key (first half) and value (second half) record
+ *   224-255  a group-metadata record's value (kg_record_decode): decoded, encoded again
+ *            at version 3 and decoded back to the same fields
  *
  * Properties, on every request that decodes: body_used <= len; walking the decoded struct
  * by its schema (as kafka_kp_dump does), every string, bytes and records slice lies inside
  * the frame and every array count is -1 or more with its items present; a Produce
  * partition the door's check passes is exactly one whole v2 batch (kc_batch_size covers
- * the field to the byte); kp_request_fini frees it all (LeakSanitizer). The arena limit is
+ * the field to the byte); a Fetch, made the full Fetch of a session and then replayed as
+ * that session's next incremental one (its partitions added or updated, its forgotten
+ * ones removed), leaves a session holding each partition once, expanded in its order,
+ * and a trimmed answer holding exactly the partitions settle kept; kp_request_fini frees
+ * it all (LeakSanitizer). The arena limit is
  * the broker's (8 bytes per frame byte, plus 64 KiB). Decoding and encoding agreeing with
- * each other is fuzz_kp_codec's property (broker/kafka/codec/fuzz).
+ * each other is fuzz_kp_codec's property (broker/kafka/codec/fuzz). A group record that
+ * decodes has its slices inside the input, and survives an encode and a decode unchanged
+ * (what the broker replays at start is what it would write).
  */
 #include <errno.h>
 #include <stddef.h>
@@ -29,6 +38,7 @@
 
 #include "brk_offsets_record.h"
 #include "kafka_int.h"
+#include "kg_record.h"
 #include "kc_common.h"
 
 #define MAX_FRAME (4u << 20)
@@ -100,6 +110,105 @@ static void check_produce(const struct kp_request *req)
     }
 }
 
+/* A response skeleton for req's (expanded) partitions, each answered from the bits of its
+ * fetch offset: records or not, a high watermark, an error. NULL on -ENOMEM. */
+static struct kp_fetch_resp *fetch_answer(struct kp_request *req, int32_t *n)
+{
+    const struct kp_fetch_req *fr = req->msg;
+    struct kp_fetch_resp *resp = kp_new(&req->arena, &kp_fetch_resp_schema, 1);
+    struct kp_fetch_resp_fetchable_topic_response *rt =
+        kp_new(&req->arena, &kp_fetch_resp_fetchable_topic_response_schema, fr->topics.n + 1);
+    *n = 0;
+    if (!resp || !rt)
+        return NULL;
+    for (int32_t i = 0; i < fr->topics.n; i++) {
+        const struct kp_fetch_req_topic *t = &fr->topics.v[i];
+        struct kp_fetch_resp_partition_data *p =
+            kp_new(&req->arena, &kp_fetch_resp_partition_data_schema, t->partitions.n + 1);
+        if (!p)
+            return NULL;
+        rt[i].topic = t->topic;
+        rt[i].topic_id = t->topic_id;
+        for (int32_t j = 0; j < t->partitions.n; j++, ++*n) {
+            int64_t x = t->partitions.v[j].fetch_offset;
+            p[j].partition_index = t->partitions.v[j].partition;
+            p[j].records.len = (int32_t)(x & 3); /* sometimes records */
+            p[j].high_watermark = x >> 2 & 7;     /* sometimes a new high watermark */
+            p[j].error_code = (x >> 5 & 7) == 7 ? KP_ERR_OFFSET_OUT_OF_RANGE : 0;
+        }
+        KP_SET(rt[i].partitions, t->partitions.n, p);
+    }
+    KP_SET(resp->responses, fr->topics.n, rt);
+    return resp;
+}
+
+/* The expansion is the session, in order; the trimmed answer holds what settle kept. */
+static void check_expand_and_settle(struct brk_kafka_fs *fs, struct kp_request *req)
+{
+    int32_t np, n;
+    const struct brk_fsess_part *sp = brk__fsess_parts(fs->s, &np);
+    if (brk__kafka_fs_expand(fs, req) != 0)
+        return;
+    const struct kp_fetch_req *ex = req->msg;
+    for (int32_t i = 0, k = 0; i < ex->topics.n; i++)
+        for (int32_t j = 0; j < ex->topics.v[i].partitions.n; j++, k++)
+            if (k >= np || ex->topics.v[i].partitions.v[j].partition != sp[k].partition)
+                abort();
+    struct kp_fetch_resp *resp = fetch_answer(req, &n);
+    if (!resp)
+        return;
+    if (n != np)
+        abort();
+    const bool *keep = brk__kafka_fs_settle(fs, req, resp, n);
+    int32_t kept = 0;
+    for (int32_t k = 0; keep && k < n; k++)
+        kept += keep[k];
+    for (int32_t t = 0; keep && t < resp->responses.n; t++)
+        kept -= resp->responses.v[t].partitions.n;
+    if (kept != 0)
+        abort();
+}
+
+/* A Fetch through the session cache: its partitions made a session (as a full Fetch
+ * would), then the same request replayed as that session's incremental Fetch. */
+static void check_fetch_session(struct kp_request *req)
+{
+    struct kp_fetch_req *fr = req->msg;
+    struct brk_fsess_config cfg = {4, 0, 100000};
+    struct brk_fsess_cache *c = NULL;
+    struct brk_fsess_request rq;
+    struct brk_kafka_fs fs = {0};
+    int32_t epoch = fr->session_epoch;
+    if (brk__fsess_cache_create(&cfg, &c))
+        return;
+    fr->session_epoch = 1; /* incremental: named and forgotten partitions as keys */
+    int rc = brk__kafka_fs_request(req, &rq);
+    fr->session_epoch = epoch;
+    if (rc != 0 && rc != -EINVAL && rc != -ENOMEM)
+        abort();
+    if (rc == 0 && rq.nnamed > 0) {
+        struct brk_fsess_result *r = calloc((size_t)rq.nnamed, sizeof(*r));
+        int32_t id = r ? brk__fsess_create(c, rq.by_id, 0, rq.named, r, rq.nnamed) : -ENOMEM;
+        free(r);
+        rq.id = id;
+        rq.epoch = 1;
+        fs = (struct brk_kafka_fs){c, BRK_FSESS_SESSIONLESS, 0, NULL};
+        if (id > 0)
+            fs.kind = brk__fsess_begin(c, &rq, &fs.s, &fs.error);
+    }
+    if (fs.kind == BRK_FSESS_INCREMENTAL) {
+        struct brk_fsess_stats st;
+        int32_t np;
+        brk__fsess_parts(fs.s, &np);
+        brk__fsess_stats(c, &st);
+        if (st.partitions != np || np > rq.nnamed)
+            abort(); /* each partition once: named twice was refused before */
+        check_expand_and_settle(&fs, req);
+    }
+    brk__kafka_fs_end(&fs);
+    brk__fsess_cache_destroy(c);
+}
+
 static void decode_body(const uint8_t *body, size_t len)
 {
     struct kp_request req;
@@ -119,6 +228,8 @@ static void decode_body(const uint8_t *body, size_t len)
         walk(req.api->req, req.msg);
         if (req.hdr.request_api_key == KP_API_PRODUCE)
             check_produce(&req);
+        if (req.hdr.request_api_key == KP_API_FETCH && req.hdr.request_api_version >= 7)
+            check_fetch_session(&req);
     }
     kp_request_fini(&req);
 }
@@ -171,6 +282,44 @@ static void offsets_record(const uint8_t *data, size_t size)
         inside(v.metadata);
 }
 
+static bool same(struct kc_slice a, struct kc_slice b)
+{
+    return a.len == b.len && (a.len <= 0 || memcmp(a.p, b.p, (size_t)a.len) == 0);
+}
+
+static void group_record(const uint8_t *data, size_t size)
+{
+    struct kg_record rec, back;
+    struct kc_writer w;
+    lo = data;
+    hi = data + size;
+    if (kg_record_decode(data, size, &rec) != 0)
+        return;
+    inside(rec.protocol_type), inside(rec.protocol), inside(rec.leader);
+    for (int32_t i = 0; i < rec.nmembers; i++) {
+        const struct kg_record_member *m = &rec.members[i];
+        inside(m->member_id), inside(m->group_instance_id), inside(m->client_id);
+        inside(m->client_host), inside(m->subscription), inside(m->assignment);
+    }
+    kc_writer_init(&w, 0);
+    if (kg_record_encode(&w, &rec) != 0 ||
+        kg_record_decode(kc_writer_data(&w), kc_writer_len(&w), &back) != 0)
+        abort(); /* whatever decodes must encode, and decode again */
+    if (back.generation != rec.generation || back.nmembers != rec.nmembers ||
+        !same(back.protocol, rec.protocol) || !same(back.leader, rec.leader) ||
+        !same(back.protocol_type, rec.protocol_type))
+        abort();
+    for (int32_t i = 0; i < rec.nmembers; i++)
+        if (!same(back.members[i].member_id, rec.members[i].member_id) ||
+            !same(back.members[i].group_instance_id, rec.members[i].group_instance_id) ||
+            !same(back.members[i].assignment, rec.members[i].assignment) ||
+            back.members[i].rebalance_timeout_ms != rec.members[i].rebalance_timeout_ms)
+            abort();
+    kg_record_fini(&back);
+    kg_record_fini(&rec);
+    kc_writer_fini(&w);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
@@ -179,7 +328,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         stream(data + 1, size - 1);
     else if (data[0] < 192)
         chosen(data + 1, size - 1);
-    else
+    else if (data[0] < 224)
         offsets_record(data + 1, size - 1);
+    else
+        group_record(data + 1, size - 1);
     return 0;
 }

@@ -166,6 +166,27 @@ def kafka_seeds():
     value = struct.pack(">hqi", 3, 42, -1) + s16("") + struct.pack(">q", 1700000000000)
     assert len(key) == len(value)
     out["offsets_record"] = b"\xc0" + key + value
+    gkey = struct.pack(">h", 2) + s16("crash-group")  # a group's key: the group alone
+    out["group_record_key"] = b"\xc0" + gkey + gkey
+    # group-metadata values (broker/kafka/group/include/kg_record.h): Stable with a static
+    # and a dynamic member (v3), the same group as Kafka 2.1 wrote it (v2), an Empty group
+    def member(mid, instance, v):
+        out = s16(mid)
+        if v >= 3:
+            out += s16(instance)
+        out += s16("client") + s16("/127.0.0.1")
+        if v >= 1:
+            out += struct.pack(">i", 300000)
+        return out + struct.pack(">i", 10000) + b32(b"\x00\x01sub") + b32(b"\x00\x01asg")
+    for v in (3, 2):
+        value = struct.pack(">h", v) + s16("consumer") + struct.pack(">i", 7) + s16("range") + \
+            s16("app-1-x")
+        if v >= 2:
+            value += struct.pack(">q", 1700000000000)
+        value += struct.pack(">i", 2) + member("app-1-x", "app-1", v) + member("c-2", None, v)
+        out["group_record_v%d" % v] = b"\xe0" + value
+    out["group_record_empty"] = b"\xe0" + struct.pack(">h", 3) + s16("consumer") + \
+        struct.pack(">ihhqi", 8, -1, -1, -1, 0)
     return out
 
 
@@ -239,7 +260,49 @@ def codec_seeds():
     return out
 
 
+def znode_seeds():
+    """broker/cluster's znode bodies, in the formats Kafka's ZkData.scala writes. Byte 0 is
+    the decoder fuzz_zk_znode runs (0 JSON, 1 broker, 2 assignment, 3 state, 4 config,
+    5 request, 6 controller/epoch/cluster id/paths; 255 all of them)."""
+    bodies = {
+        "broker_v1": (1, '{"version":1,"host":"localhost","port":9092,"jmx_port":9999,'
+                         '"timestamp":"2233345666"}'),
+        "broker_v4": (1, '{"version":4,"host":"localhost","port":9092,"jmx_port":9999,'
+                         '"timestamp":"2233345666","endpoints":["CLIENT://host1:9092",'
+                         '"REPLICATION://host1:9093"],"rack":"dc1","listener_security_protocol_map":'
+                         '{"CLIENT":"SSL","REPLICATION":"PLAINTEXT"}}'),
+        "broker_v5": (1, '{"listener_security_protocol_map":{"PLAINTEXT":"PLAINTEXT"},"endpoints":'
+                         '["PLAINTEXT://127.0.0.1:9092"],"jmx_port":-1,"features":{},"host":'
+                         '"127.0.0.1","timestamp":"1700000000000","port":9092,"version":5}'),
+        "assignment_v3": (2, '{"version":3,"topic_id":"K7ZcM-bRSsOxBmyo8n1Gfg","partitions":'
+                             '{"0":[3,1,2],"1":[1,2,3]},"adding_replicas":{},"removing_replicas":{}}'),
+        "assignment_v1": (2, '{"version":1,"partitions":{"1":[2,1],"0":[1,2]}}'),
+        "state": (3, '{"controller_epoch":3,"leader":2,"version":1,"leader_epoch":7,"isr":[2,1]}'),
+        "state_recovery": (3, '{"controller_epoch":3,"leader":-1,"version":1,"leader_epoch":7,'
+                              '"isr":[2],"leader_recovery_state":0}'),
+        "config": (4, '{"version":1,"config":{"min.insync.replicas":"2","x":"\\u00e9"}}'),
+        "alter_partition": (5, '{"version":1,"type":"alter_partition","broker":2,"broker_epoch":'
+                               '4294967301,"topic":"payments","partition":0,"leader_epoch":7,'
+                               '"partition_epoch":12,"isr":[2,1,3],"answer":{"error":0,'
+                               '"remaining":0,"state":{"controller_epoch":3,"leader":2,'
+                               '"leader_epoch":7,"partition_epoch":13,"replicas":[2,1,3],'
+                               '"isr":[2,1,3]}}}'),
+        "create_topic": (5, '{"version":1,"type":"create_topic","broker":1,"broker_epoch":5,'
+                            '"topic":"t","partitions":6,"replication_factor":3,"config":'
+                            '{"min.insync.replicas":"2"}}'),
+        "controlled_shutdown": (5, '{"version":1,"type":"controlled_shutdown","broker":3,'
+                                   '"broker_epoch":99,"answer":{"error":0,"remaining":1}}'),
+        "controller": (6, '{"version":1,"brokerid":2,"timestamp":"1597426560436"}'),
+        "cluster_id": (6, '{"version":"1","id":"mHeM3lyfSI6rMIDmNsdqfQ"}'),
+        "path": (6, "/brokers/topics/payments/partitions/12/state"),
+        "all": (255, '{"a":[1,-2.5e3,true,false,null,"\\ud83d\\ude00"],"b":{}}'),
+    }
+    return {name: bytes([mode]) + body.encode() for name, (mode, body) in bodies.items()}
+
+
 def main():
+    for name, data in znode_seeds().items():
+        write("fuzz_zk_znode", name, data)
     batches = kcat_batches()
     for name, data in native_requests(batches[0]).items():
         write("fuzz_np_request", name, data)

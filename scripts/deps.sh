@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # scripts/deps.sh SET: make sure the Debian packages a task needs are installed.
 #
-#   build  compile everything (compiler, cmocka, libbsd, libedit, OpenSSL 3's headers)
+#   build  compile everything (compiler, cmocka, libbsd, libedit, OpenSSL 3's headers, the
+#          ZooKeeper C client, the four codecs' libraries)
 #   test   run the test suite (adds the real Kafka clients: kcat, librdkafka, Node.js,
 #          kafka-python and confluent-kafka; Valgrind; the openssl CLI that makes the TLS
-#          tests' certificates; and the Prometheus parsers the /metrics text is checked with:
-#          the Python client, and promtool - see below)
+#          tests' certificates; the Prometheus parsers the /metrics text is checked with:
+#          the Python client, and promtool - see below; a ZooKeeper server, Java, for the
+#          cluster's tests; the lz4 and zstd tools the codec tests cross-check against)
 #   bench  run the benchmarks (adds the peers: Redis, NATS, gnuplot)
 #   fuzz   the libFuzzer targets (clang and its runtime)
 #   all    everything above
@@ -14,9 +16,10 @@
 # impossible the script stops and prints the exact command to run.
 set -euo pipefail
 
-build=(gcc make pkg-config libcmocka-dev libbsd-dev libedit-dev libssl-dev)
+build=(gcc make pkg-config libcmocka-dev libbsd-dev libedit-dev libssl-dev libzookeeper-mt-dev
+       zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev)
 test=(kcat librdkafka-dev nodejs npm python3 procps valgrind python3-prometheus-client openssl
-      python3-kafka python3-confluent-kafka)
+      python3-kafka python3-confluent-kafka zookeeper lz4 zstd)
 bench=(redis-server redis-tools nats-server libnats-dev gnuplot-nox valgrind)
 fuzz=(clang libclang-rt-14-dev)
 

@@ -43,7 +43,19 @@
 
 #include "kc_buf.h"
 
-/* Kafka's names for these settings are given beside each field. */
+struct alog;
+struct alog_segment;
+struct alog_flusher;
+struct alog_store;
+
+/* cleanup.policy: delete (retention), compact (the log cleaner), or both. */
+enum {
+    ALOG_CLEANUP_DELETE = 1u << 0,
+    ALOG_CLEANUP_COMPACT = 1u << 1,
+};
+
+/* Kafka's names for these settings are given beside each field (the topic-level name where
+ * it differs from the broker's log.* default). */
 struct alog_config {
     uint64_t segment_bytes;          /* log.segment.bytes          default 1 GiB  */
     int64_t segment_ms;              /* log.roll.ms                default 7 days */
@@ -54,6 +66,13 @@ struct alog_config {
     int64_t flush_interval_ms;       /* log.flush.interval.ms      default 1000; -1 never */
     int64_t flush_interval_messages; /* log.flush.interval.messages default -1 (never) */
     uint32_t max_batch_bytes;        /* message.max.bytes          default 1 MiB + 12 */
+    /* Added with compaction (appended, so older initialisers still compile): */
+    unsigned cleanup_policy;         /* cleanup.policy             default delete */
+    int64_t min_compaction_lag_ms;   /* min.compaction.lag.ms      default 0 */
+    int64_t max_compaction_lag_ms;   /* max.compaction.lag.ms      default INT64_MAX */
+    int64_t delete_retention_ms;     /* delete.retention.ms        default 1 day */
+    double min_cleanable_ratio;      /* min.cleanable.dirty.ratio  default 0.5
+                                        (log.cleaner.min.cleanable.ratio) */
     /* Added with idempotent producers (appended, so older initialisers still compile): */
     int64_t producer_id_expiration_ms; /* producer.id.expiration.ms default 86400000 (1 day):
                                           alog_producers_expire, and what an open loads */
@@ -61,10 +80,22 @@ struct alog_config {
 
 /* Fill cfg with the defaults above. */
 void alog_config_init(struct alog_config *cfg);
+/* 0, or -EINVAL for a value out of range (what alog_open and alog_set_config refuse). */
+int alog_config_check(const struct alog_config *cfg);
+/* "delete", "compact", "compact,delete" (either order) -> 0 and *policy; -EINVAL else. */
+int alog_cleanup_policy_parse(const char *s, unsigned *policy);
 
-struct alog;
-struct alog_segment;
-struct alog_flusher;
+/*
+ * Live settings: change any field of a log's configuration while it is open and in use
+ * (the admin APIs set per-topic configs). The new values apply from the next append (roll
+ * sizes and times, batch limit, index interval), the next retention or cleaner pass, and
+ * the flusher's next look at the log. index_max_bytes applies to segments created from
+ * then on. -EINVAL (and nothing changed) for a configuration alog_open would refuse.
+ * Thread: any, concurrently with every other call on the log. alog_get_config copies the
+ * current values.
+ */
+int alog_set_config(struct alog *log, const struct alog_config *cfg);
+void alog_get_config(struct alog *log, struct alog_config *cfg);
 
 /*
  * The flusher: one background thread that fsyncs every log registered with it when the
@@ -76,6 +107,146 @@ int alog_flusher_create(struct alog_flusher **out);
  * registered is a programmer error (it is reported; using that log afterwards is not
  * safe). */
 void alog_flusher_destroy(struct alog_flusher *f);
+
+/*
+ * A STORE: every log of one data directory, for a broker with many partitions.
+ *
+ *   <data-dir>/
+ *     .lock                              flock'ed while the store is open (one process)
+ *     recovery-point-offset-checkpoint   Kafka's per-data-directory checkpoints, one line per
+ *     log-start-offset-checkpoint        partition: "topic partition offset"
+ *     cleaner-offset-checkpoint          (compacted logs: where their dirty part begins)
+ *     .kafka_cleanshutdown               present only between a clean close and the next open
+ *     open-log-journal                   logs that may hold unflushed data (see below)
+ *     payments-0/ payments-1/ ...        one log each, as alog_open's
+ *
+ * A store's logs are opened LAZILY and kept in a bounded cache: an idle log holds no file
+ * descriptor and no mapping, only a small handle (its offsets, its config, its locks). The
+ * first call that needs its files opens them; when more than max_open_files descriptors
+ * are held, the least recently used logs that nobody is using are closed again (CLOCK,
+ * the approximation of LRU the Linux page cache uses: a use sets a bit, no lock). A slice
+ * keeps its segment's descriptor until released, eviction or not.
+ *
+ * Rules:
+ *  - Every alog_* call works on a store's log in any state: one that needs the files (an
+ *    append, a read) opens the log first, SYNCHRONOUSLY, on the calling thread. A network
+ *    thread must not wait for that: it calls alog_prepare and parks its request until the
+ *    log is ready (below). alog_start_offset/alog_end_offset are lock-free loads, except
+ *    for a log whose end is not known since a crash (it was open, maybe appended to, when
+ *    the process died): they open it first. The store's own thread opens those in the
+ *    background after an unclean start (the work is proportional to what was open, not to
+ *    how many logs there are).
+ *  - Running out of descriptors is never an unknown error: on EMFILE the cache closes logs
+ *    nobody uses and retries; when every open log is in use, the call fails with
+ *    KC_ENOFILES, which is retriable.
+ *  - alog_close on a store's log closes it and removes it from the store (the directory
+ *    stays). Every slice must be released before alog_store_close.
+ *  - Checkpoints are the store's, per data directory, in Kafka's text format; a partition
+ *    directory's own (alog_open's) are read once, at its first open, and then retired.
+ */
+struct alog_store_config {
+    int64_t max_open_files;         /* log.cache.max.open.files    default -1: half the soft
+                                       RLIMIT_NOFILE (at least 64); descriptors the cache may
+                                       hold (each open log: 1, each old segment read: 1) */
+    int64_t checkpoint_interval_ms; /* log.flush.offset.checkpoint.interval.ms  default 5000 */
+    struct alog_flusher *flusher;   /* for every log of the store; may be NULL */
+    /* The log cleaner, for logs whose cleanup.policy has compact (log.cleaner.*): */
+    int cleaner_threads;            /* log.cleaner.threads          default 1; 0 = none */
+    int64_t cleaner_backoff_ms;     /* log.cleaner.backoff.ms       default 15000 */
+    uint64_t cleaner_dedupe_buffer_size; /* log.cleaner.dedupe.buffer.size default 128 MiB,
+                                       shared by the cleaner threads */
+    uint64_t cleaner_io_buffer_size;/* log.cleaner.io.buffer.size   default 512 KiB */
+};
+void alog_store_config_init(struct alog_store_config *cfg);
+
+/* Open the store of data_dir (created if needed): read its checkpoints, nothing else.
+ * -EBUSY if another process (or another store here) has it; -EINVAL for a bad config. */
+int alog_store_open(struct alog_store **out, const char *data_dir,
+                    const struct alog_store_config *cfg);
+/*
+ * Close every log cleanly and write the per-directory checkpoints and the clean-shutdown
+ * marker: the open logs' indexes are trimmed, ONE syncfs(2) makes everything durable (the
+ * cost is the dirty bytes, not the number of logs), waiters are released from the flusher
+ * thread. Returns the first error (then no marker: the next open recovers what was open).
+ * Thread: the last call; no log of the store may be in use.
+ */
+int alog_store_close(struct alog_store *s);
+/*
+ * The log in <data-dir>/<name> (a partition directory, existing or just made): a handle,
+ * no I/O. cfg may be NULL (defaults). *out is valid until alog_close or alog_store_close.
+ * -EEXIST if the store has it already, -EINVAL for a bad name or config.
+ */
+int alog_store_add(struct alog_store *s, const char *name, const struct alog_config *cfg,
+                   struct alog **out);
+/* The same, with flags: ALOG_STORE_NEW says the directory was just made and is empty (its
+ * offsets are [0, 0) without looking; partitioning's topic creation). */
+enum { ALOG_STORE_NEW = 1u << 0 };
+int alog_store_add_flags(struct alog_store *s, const char *name, const struct alog_config *cfg,
+                         unsigned flags, struct alog **out);
+/* Write the per-directory checkpoints now (the store thread does it every interval). */
+int alog_store_checkpoint(struct alog_store *s);
+/*
+ * Make everything appended to every open log durable now with ONE syncfs(2) of the data
+ * directory's file system, instead of an fdatasync per log: what a broker with thousands
+ * of busy partitions can afford (the store's close does the same). Durability waiters are
+ * answered by the flusher at its next pass. 0 or -errno (then nothing was marked durable).
+ * Thread: any.
+ */
+int alog_store_sync(struct alog_store *s);
+/* Is name one of the files the store keeps in its data directory (.lock, the checkpoints,
+ * the journal, the marker, their temporary files)? For whoever lists the directory. */
+bool alog_store_owns(const char *name);
+
+struct alog_store_info {
+    int logs;               /* handles */
+    int open_logs;          /* logs whose files are open */
+    int64_t open_files;     /* descriptors the logs hold now (slices' included) */
+    int64_t max_open_files;
+    uint64_t opens;         /* logs opened since the store opened */
+    uint64_t evictions;     /* logs the cache closed to make room */
+    uint64_t emfile_retries;/* opens that met EMFILE and retried after evicting */
+    int unknown_logs;       /* logs whose end is not known yet (an unclean start) */
+    bool clean_start;       /* the store found its clean-shutdown marker */
+    int64_t open_ms;        /* how long alog_store_open took */
+    /* The cleaner threads (compacted logs): */
+    uint64_t cleanings;      /* passes that rewrote something */
+    uint64_t cleaner_errors; /* passes that failed (the log is skipped until reopened) */
+    uint64_t cleaner_bytes_read, cleaner_bytes_written;
+};
+void alog_store_info(struct alog_store *s, struct alog_store_info *info);
+
+/*
+ * Readiness without blocking (a store's logs). A request that will touch a log's files
+ * asks first; if the log is not open, the store's thread opens it and calls back:
+ *
+ *   struct alog_ready r = {.fn = resume, .arg = req};
+ *   alog_prepare(log, &r)   -> 1: ready now, and PINNED: the call that follows cannot
+ *                                 block on an open; alog_unpin when done
+ *                           -> 0: queued; later resume(&r) runs on the store's thread
+ *                                 with r.err = 0 (then the log is pinned for you) or the
+ *                                 error the open met (not pinned)
+ *   alog_prepare_cancel(log, &r) -> true: it was still queued; fn will never run
+ *                                -> false: fn has run (it runs under the log's lock): if
+ *                                   r.err was 0 you hold a pin to give back
+ *
+ * A pinned log is never closed by the cache. fn must be short and must not call this log
+ * (post a task to the request's loop). alog_pin is the blocking form. A standalone log
+ * (alog_open) is always ready: prepare returns 1 and pins are counted, nothing more.
+ */
+struct alog_ready;
+typedef void (*alog_ready_fn)(struct alog_ready *r);
+struct alog_ready {
+    alog_ready_fn fn; /* in */
+    void *arg;        /* in: the caller's */
+    int err;          /* out: 0 (pinned) or why the log could not be opened */
+    /* private: the log's list of waiting prepares (under its lock) */
+    struct alog_ready *next, **pprev;
+};
+int alog_prepare(struct alog *log, struct alog_ready *r);
+bool alog_prepare_cancel(struct alog *log, struct alog_ready *r);
+/* Open the log if needed (blocking) and pin it: 0, or the open's error. */
+int alog_pin(struct alog *log);
+void alog_unpin(struct alog *log);
 
 /*
  * Open (creating if needed) the log in dir. After an unclean stop this recovers: it
@@ -91,7 +262,8 @@ int alog_open(struct alog **out, const char *dir, const struct alog_config *cfg,
  * the first error met (the log is freed either way; after a failed fsync no marker is
  * written, so the next open recovers). Waiters still pending are released (from the
  * flusher thread) before it returns. Thread: the last call on the log, with no other call
- * in progress; slices may still be held and released afterwards. */
+ * in progress; slices may still be held and released afterwards. A store's log: closed
+ * (flushed) and removed from the store; the next alog_store_add of its name finds it. */
 int alog_close(struct alog *log);
 
 /*
@@ -221,6 +393,55 @@ int alog_recover(struct alog *log);
  * like record timestamps. Thread: any; passes are serialised per log, concurrent with
  * appends and reads (a reader holding a slice of a deleted segment can still read it). */
 int alog_retain(struct alog *log, int64_t now_ms, int *deleted);
+
+/*
+ * Log compaction: cleanup.policy = compact (or compact,delete). A compacted log keeps, for
+ * every key, at least the LATEST record written with it, and may drop the older ones: a
+ * changelog that can be replayed into the table it describes (appendLog/README.md, the
+ * lesson). What a consumer sees:
+ *
+ *   offsets    never change; the dropped records leave gaps (a batch keeps its base
+ *              offset and lastOffsetDelta; a run of batches with nothing left becomes one
+ *              record-less 61-byte batch spanning their offsets, so reads and recovery
+ *              still find every offset of a segment covered)
+ *   records    below the cleaned point, one per key: its latest (for the keys the cleaning
+ *              saw); above it (the dirty part and the active segment), everything
+ *   tombstones (a null value) stay for delete.retention.ms after the cleaning that first
+ *              kept them (Kafka's delete horizon, KIP-534, written in the batch), then go;
+ *              records without a key go at the first cleaning (a compacted log needs keys)
+ *   batches    compressed ones are compressed again with their codec; control batches are
+ *              kept as they are
+ *
+ * The cleaner (alog_store_config's cleaner_* settings) cleans a store's compacted logs by
+ * itself: the broker only sets cleanup_policy. alog_clean is the same pass on demand, for
+ * tests and tools: it cleans whatever is cleanable now, ignoring min_cleanable_ratio
+ * (min/max.compaction.lag.ms and the active segment still bound it), and rewrites the
+ * clean part even with nothing dirty (tombstones past their horizon go). now_ms is wall-
+ * clock ms (record timestamps, the lags, delete horizons). stats may be NULL.
+ *
+ * 0; -EINVAL (cleanup.policy has no compact); KC_EUNSUPPORTED (a standalone log: only a
+ * store's logs may be compacted, their recovery knows the swap); KC_EFULL (not even one
+ * batch's keys fit log.cleaner.dedupe.buffer.size); KC_ECORRUPT (a bad batch: nothing
+ * is rewritten from it, the log is skipped by the cleaner threads until the store
+ * reopens); -EIO, -ENOSPC... Thread: any; one pass per log at a time (it waits for
+ * retention and another cleaning), concurrent with appends and reads; a slice of a
+ * replaced segment stays readable until released. A crash at any moment loses nothing:
+ * the next open finishes or forgets the swap (swap.c).
+ */
+struct alog_clean_stats {
+    int64_t first_dirty;        /* where the dirty part began */
+    int64_t end_offset;         /* cleaned up to here: the next pass's first dirty offset */
+    int segments_in, segments_out;
+    uint64_t bytes_read, bytes_written;   /* of the segments rewritten */
+    uint64_t records_read, records_kept;
+    uint64_t tombstones_removed;
+    uint64_t batches_copied;    /* kept byte for byte */
+    uint64_t batches_rebuilt;   /* records dropped, or a delete horizon set: re-encoded */
+    uint64_t batches_emptied;   /* nothing left: folded into record-less batches */
+    uint64_t keys_mapped;       /* distinct keys of the dirty part */
+    int64_t elapsed_us;
+};
+int alog_clean(struct alog *log, int64_t now_ms, struct alog_clean_stats *stats);
 
 /* Figures for demos, metadata and tests. */
 struct alog_info {

@@ -10,7 +10,19 @@
  *
  *   struct alog_segment   one .log + .index + .timeindex, reference counted
  *     size, next_offset, max_ts     atomics published by the writer (release)
- *     oidx, tidx                    mapped indexes (mm_index.h)
+ *     fd, oidx, tidx                the files: WARM (open) or COLD (closed, fd -1); a
+ *                                   reader warms a segment before touching them
+ *                                   (alog__seg_warm); the cache cools old ones
+ *
+ *   A store's log (store != NULL) has a life of its own (life.c):
+ *
+ *     COLD --(first use: open, recover)--> OPEN --(cache evicts: flush, close)--> COLD
+ *     COLD_UNKNOWN: closed, but it may hold unflushed records (a crash): its end is
+ *                   known only once it has been opened and recovered
+ *
+ *   Every call that touches a store log's files holds a PIN for its duration (alog__enter
+ *   / alog__leave); the cache closes only logs with no pin. A standalone log (alog_open)
+ *   is always OPEN and pins cost it one branch.
  *
  * Publication order in an append (the single most important ordering in the module):
  *
@@ -45,21 +57,35 @@ struct alog_io {
     int (*ftruncate)(void *ctx, int fd, off_t size);
     int (*drop_cache)(void *ctx, int fd, off_t from); /* [from, end of file) */
     void *ctx;
+    /* The cleaner's swap (swap.c) calls this after each step that changes the directory,
+     * naming it; NULL by default. Tests copy the directory there: a crash image per step. */
+    void (*swap_step)(void *ctx, const char *step);
 };
 
 struct alog_segment {
     int64_t base;                /* base offset: the number in the file names */
-    int fd;                      /* the .log, read-write */
+    int fd;                      /* the .log, read-write; -1 while COLD (file_lock) */
     _Atomic uint64_t size;       /* committed bytes of the .log */
     _Atomic int64_t next_offset; /* the offset after the last batch */
     _Atomic int64_t max_ts;      /* largest batch maxTimestamp so far, -1 if none */
     int64_t max_ts_offset;       /* writer: the last offset of the batch that set max_ts */
     uint32_t bytes_since_index;  /* writer: bytes appended since the last index entry */
     int64_t first_append_ms;     /* writer: wall clock of the first append (segment.ms) */
-    struct mm_index oidx;        /* .index */
+    struct mm_index oidx;        /* .index (mapped; its descriptor dropped) */
     struct mm_index tidx;        /* .timeindex */
-    bool index_synced;           /* flush_lock: indexes msync'd+fsync'd after rolling */
+    _Atomic bool index_synced;   /* indexes msync'd+fsync'd after rolling (written under
+                                    flush_lock; the cleaner reads it without) */
     _Atomic int refs;
+    /* Warm or cold. file_lock guards fd, oidx, tidx and the flags below across the
+     * transitions; a holder of a reference that has warmed the segment may use them
+     * without it (cooling needs refs == 1: nobody else holds the segment). */
+    pthread_mutex_t file_lock;
+    bool ts_known;               /* max_ts is known (it is read from the time index) */
+    bool idx_checked;            /* the indexes passed the sanity check since loading */
+    _Atomic bool ref_bit;        /* CLOCK: used since the cache last looked */
+    _Atomic int64_t *files;      /* the store's count of descriptors held, or NULL */
+    bool compacted;              /* a store's: its batches may be compacted (scan.c) */
+    const char *sfx;             /* file_lock: "" or the cleaner's ".cleaned" / ".swap" */
     char stem[]; /* "<dir>/<20-digit base>" */
 };
 
@@ -72,11 +98,60 @@ struct alog_waiter {
 };
 TAILQ_HEAD(alog_waiter_list, alog_waiter);
 
+/* Life states of a store's log (life.c). A standalone log is ALOG_OPEN throughout. */
+enum alog_state {
+    ALOG_COLD = 0,     /* closed; start and end known (a clean checkpoint, or its close) */
+    ALOG_COLD_UNKNOWN, /* closed; may hold records past its recovery point (a crash) */
+    ALOG_OPENING,      /* a thread is opening it; others wait on life_cond */
+    ALOG_OPEN,         /* files open, in the cache's ring */
+    ALOG_CLOSING,      /* the cache is closing it; others wait on life_cond */
+};
+
+/* What a closed log remembers for retention, so an idle log is judged without opening
+ * it: the oldest segment alone decides whether anything can be deleted. */
+struct alog_summary {
+    bool known;
+    int segments;
+    uint64_t bytes;        /* all .log files */
+    uint64_t oldest_bytes; /* the oldest segment's .log */
+    int64_t oldest_ts;     /* the oldest segment's largest timestamp (or mtime) */
+    int64_t active_base;   /* the last segment's base (the cleaner: anything dirty?), -1 */
+};
+
 struct alog {
     char *dir;
-    int lock_fd; /* the directory, flock'ed: one open per log, across processes too */
-    struct alog_config cfg;
+    const char *name; /* the directory's last component, inside dir */
+    int lock_fd; /* standalone: the directory, flock'ed: one open per log, across processes */
+    struct alog_config cfg; /* cfg_lock for writers; see alog__cfg */
     struct alog_io io;
+
+    /* ---- a store's log (store.c, life.c, cache.c); store == NULL when standalone ---- */
+    struct alog_store *store;
+    int slot;                     /* index in the store's table */
+    _Atomic int state;            /* enum alog_state */
+    _Atomic bool offsets_known;   /* start/end are exact (false from a crash until opened) */
+    bool defer_durable;           /* life_lock: the next load leaves its repair unsynced */
+    _Atomic bool repair_unsynced; /* recovered records not yet fsynced: reads stop at the
+                                     durable offset until they are (store.c's sweep) */
+    _Atomic int pins;             /* calls in progress and alog_pin holders */
+    pthread_mutex_t life_lock;    /* state transitions, readies */
+    pthread_cond_t life_cond;     /* OPENING/CLOSING finished */
+    struct alog_ready *readies;   /* life_lock: prepares waiting for the open */
+    bool queued;                  /* life_lock: on the store thread's open queue */
+    struct alog *queue_next;      /* store's queue_lock */
+    struct alog *ring_next, *ring_prev; /* store's cache_lock: the CLOCK ring (OPEN logs) */
+    _Atomic bool ref_bit;         /* CLOCK: used since the hand last passed */
+    _Atomic bool has_entry;       /* the per-directory checkpoints list this log */
+    bool in_journal;              /* store's journal_lock: listed in open-log-journal */
+    uint64_t journal_ticket;      /* store's journal_lock: durable once synced >= it */
+    _Atomic int64_t closed_seq;   /* the checkpoint sequence when it last closed */
+    struct alog_summary summary;  /* life_lock: for retention while closed */
+    _Atomic int64_t cleaned_offset; /* the cleaner's first dirty offset, -1: never cleaned */
+    _Atomic int64_t horizon;      /* earliest delete horizon the cleaner wrote, INT64_MAX */
+    _Atomic bool cleaning;        /* a cleaner thread has picked it */
+    _Atomic bool uncleanable;     /* a cleaning failed on its data: skipped until reopened */
+    _Atomic bool clean_stop;      /* stop the cleaning under way (alog_close, store close) */
+    pthread_mutex_t cfg_lock;     /* writers of cfg; readers off the append path */
 
     pthread_mutex_t append_lock; /* the one writer: append, roll */
     struct alog_segment *active; /* append_lock: == segs[nsegs - 1] */
@@ -97,9 +172,16 @@ struct alog {
     _Atomic bool roll_pending; /* a roll happened: checkpoint at the next flush */
 
     pthread_mutex_t flush_lock; /* one flush (and checkpoint) pass at a time */
-    int64_t recovery_point;     /* flush_lock: the last checkpointed recovery point */
+    _Atomic int64_t recovery_point; /* written under flush_lock: the last recovery point */
     int64_t last_checkpoint_ms; /* flush_lock */
     _Atomic int64_t last_flush_ms;
+    /* Copies of the settings read off the append lock (alog_set_config keeps them). */
+    _Atomic int64_t flush_ms;        /* cfg.flush_interval_ms: the flusher */
+    _Atomic int64_t flush_msgs;      /* cfg.flush_interval_messages */
+    _Atomic uint32_t max_batch;      /* cfg.max_batch_bytes: checked before the lock */
+    _Atomic uint32_t index_interval; /* cfg.index_interval_bytes: rebuilds, time lookups */
+    _Atomic uint32_t index_max;      /* cfg.index_max_bytes: indexes made or rebuilt */
+    _Atomic unsigned policy;         /* cfg.cleanup_policy: the cleaner's scan */
 
     pthread_mutex_t retain_lock; /* one retention pass at a time */
 
@@ -126,10 +208,10 @@ struct alog {
     _Atomic uint64_t n_fsyncs; /* data fdatasyncs of .log files */
     _Atomic uint64_t n_dir_fsyncs;
     _Atomic uint64_t n_flushes; /* flush passes that made something durable */
-    bool recovered;
-    int64_t recovery_truncated_bytes;
-    int recovery_deleted_segments;
-    int indexes_rebuilt;
+    _Atomic bool recovered;             /* written by loads, read by alog_info */
+    _Atomic int64_t recovery_truncated_bytes;
+    _Atomic int recovery_deleted_segments;
+    _Atomic int indexes_rebuilt;
     _Atomic uint64_t n_fault_recoveries; /* alog_recover runs that cleared a failure */
     _Atomic int64_t fault_discarded;     /* offsets those runs cut (never durable) */
     _Atomic int64_t fault_truncated_bytes;
@@ -140,6 +222,14 @@ struct alog {
 };
 
 /* log.c */
+struct alog *alog__alloc(const char *dir, const struct alog_config *cfg);
+void alog__free(struct alog *log);
+/* Drop the array's segments (their files close when the last reference goes). */
+void alog__drop_segments(struct alog *log);
+/* Steps 2-4 of a clean close for a standalone log; seal + index sync for a store's. */
+int alog__seal_active(struct alog *log);
+/* A consistent copy of the live configuration (cfg_lock). */
+void alog__cfg(struct alog *log, struct alog_config *out);
 int alog__segs_push(struct alog *log, struct alog_segment *seg);
 /* Take segments [from, nsegs) out of the array, unlink their files and drop the array's
  * references (slices keep theirs). Returns the first unlink error. */
@@ -151,9 +241,34 @@ int alog__segs_snapshot(struct alog *log, struct alog_segment **out, int cap);
 bool alog__is_active(struct alog *log, const struct alog_segment *seg);
 void alog__path(const struct alog *log, char *out, size_t cap, const char *name);
 
+/* store.c: the store's flusher (NULL: none) */
+struct alog_flusher *alog__store_flusher(struct alog_store *s);
+
 /* segment.c */
+/* The store's descriptor counter for this log's segments, NULL when standalone. */
+_Atomic int64_t *alog__store_files(struct alog *log);
 int alog__seg_create(struct alog *log, int64_t base, struct alog_segment **out);
-int alog__seg_open(struct alog *log, int64_t base, struct alog_segment **out);
+/* The same with a suffix after each file's extension ("<base>.log.cleaned": the cleaner). */
+int alog__seg_create_sfx(struct alog *log, int64_t base, const char *sfx,
+                         struct alog_segment **out);
+/* Rename one of its files (ext ".log", ".index", ".timeindex") from the current suffix to
+ * sfx; alog__seg_set_sfx then says where the files are (after the last one moved). */
+int alog__seg_rename(struct alog_segment *seg, const char *ext, const char *sfx);
+void alog__seg_set_sfx(struct alog_segment *seg, const char *sfx);
+/* A COLD segment object for an existing .log of size bytes (no file is opened). */
+int alog__seg_cold(struct alog *log, int64_t base, uint64_t size, struct alog_segment **out);
+/*
+ * Make the segment's files usable (open the .log, map the indexes) if it is cold; the
+ * first time since loading, check the indexes and rebuild them if they fail (the .log is
+ * never cut here: bad bytes only make reads past them fail). The caller holds a reference.
+ * 0, or -errno (-EMFILE: the caller may make room and retry).
+ */
+int alog__seg_warm(struct alog *log, struct alog_segment *seg);
+/* Warm with the store's EMFILE handling (make room, retry, else KC_ENOFILES). */
+int alog__seg_warm_retry(struct alog *log, struct alog_segment *seg);
+/* Close the files of a warm segment nobody else holds (refs == 1, under segs_lock). */
+void alog__seg_cool(struct alog_segment *seg);
+bool alog__seg_is_warm(struct alog_segment *seg);
 void alog__seg_ref(struct alog_segment *seg);
 void alog__seg_unref(struct alog_segment *seg);
 int alog__seg_unlink(struct alog_segment *seg);
@@ -176,6 +291,7 @@ int alog__seg_truncate(struct alog *log, struct alog_segment *seg, uint64_t size
 /* scan.c - walking batch headers with few preads */
 struct alog_scan {
     int fd;
+    bool stored;  /* headers as a compacted log may hold them (kc_batch.h) */
     uint64_t end; /* never read at or past this position */
     uint8_t *buf;
     size_t cap;
@@ -185,8 +301,12 @@ struct alog_scan {
     size_t len;  /* valid bytes in buf */
     unsigned preads;
 };
-/* Streaming: every pread fills the buffer (recovery, rebuilds). */
-void alog__scan_init(struct alog_scan *s, int fd, uint64_t end, uint8_t *buf, size_t cap);
+/* The same over a bare descriptor (swap.c reads a .swap file no segment owns). */
+void alog__scan_init_fd(struct alog_scan *s, int fd, bool stored, uint64_t end, uint8_t *buf,
+                        size_t cap);
+/* Streaming: every pread fills the buffer (recovery, rebuilds). seg must be warm. */
+void alog__scan_init(struct alog_scan *s, const struct alog_segment *seg, uint64_t end,
+                     uint8_t *buf, size_t cap);
 /* Windowed (after init): the first pread reads `first` bytes, later ones start small and
  * double (lookups: read what the walk is expected to need, not a whole buffer). */
 void alog__scan_window(struct alog_scan *s, size_t first);
@@ -199,7 +319,17 @@ int alog__scan_header(struct alog_scan *s, uint64_t pos, struct kc_batch_header 
 int alog__scan_crc(struct alog_scan *s, uint64_t pos, size_t size, uint32_t want);
 
 /* recover.c */
-int alog__load(struct alog *log);
+/* What a store knows about a log before opening it (NULL: read the directory's own
+ * checkpoint files and marker, as a standalone log does). */
+struct alog_load_hint {
+    bool clean;    /* trust every segment (it was closed cleanly) */
+    int64_t rp;    /* the recovery point: trust what lies below it */
+    int64_t start; /* the log start offset, -1 if unknown */
+};
+int alog__load(struct alog *log, const struct alog_load_hint *hint);
+/* A segment's indexes rebuilt from its .log without cutting anything (a lazy warm found
+ * them bad). Exclusive access to seg's indexes. */
+int alog__seg_reindex(struct alog *log, struct alog_segment *seg);
 /*
  * Check a segment's batches from pos (the start of a batch whose base offset is expect) to
  * its committed size as open-time recovery does: header, offset continuity, CRC-32C. *bad
@@ -219,11 +349,52 @@ int alog__seg_rebuild(struct alog *log, struct alog_segment *seg, uint8_t *buf, 
  * offset): 0 and *pos, KC_ECORRUPT if no batch starts there, -errno. */
 int alog__seg_boundary(struct alog_segment *seg, int64_t offset, uint64_t *pos);
 
-/* checkpoint.c */
+/* checkpoint.c (a standalone log's own files; a store's log records in the store) */
 int alog__checkpoint_read(const struct alog *log, const char *name, int64_t *offset);
 int alog__checkpoint_write(const struct alog *log, const char *name, int64_t offset);
 int alog__marker_write(const struct alog *log);
 int alog__marker_take(const struct alog *log, bool *clean);
+/* The recovery point is rp now: a standalone log writes its file, a store's log tells
+ * its store (the per-directory file follows at the next checkpoint). */
+int alog__record_recovery_point(struct alog *log, int64_t rp);
+/* Retire a store's log's own checkpoint files (they are stale once the store lists it). */
+void alog__retire_own_checkpoints(const struct alog *log);
+
+/* life.c: pins (see the top of this file) */
+int alog__enter(struct alog *log);
+void alog__leave(struct alog *log);
+/* A store's log: its journal line durable before its data is fsynced (0 if standalone). */
+int alog__journal_sync_log(struct alog *log);
+/* Pin only if it is OPEN now, never opening (the flusher, the cache's passes). */
+bool alog__try_pin(struct alog *log);
+/* The slow path of alog_end_offset for a COLD_UNKNOWN log: open it, then unpin. */
+void alog__learn_offsets(struct alog *log);
+
+/* clean.c: one cleaning pass (alog_clean's work) on a pinned log with retain_lock held;
+ * the cleaner threads bring their own map and a stop flag (checked between segments). */
+struct alog_omap;
+int alog__clean_locked(struct alog *log, int64_t now_ms, struct alog_omap *map,
+                       const _Atomic bool *stop, struct alog_clean_stats *st);
+/* How dirty an open (pinned) log is, by the rules a pass would apply (the cleaner's pick). */
+struct alog_dirt {
+    int64_t first, bound;   /* the dirty part that may be cleaned now: [first, bound) */
+    uint64_t clean_bytes;   /* segments wholly below first */
+    uint64_t dirty_bytes;   /* segments in [first, bound) */
+    int64_t overdue_ms;     /* max.compaction.lag.ms passed by this much, 0 if not */
+};
+int alog__clean_dirt(struct alog *log, int64_t now_ms, struct alog_dirt *d);
+
+/* swap.c: put neu (written as "<base>.*.cleaned", synced) in the place of the k segments
+ * old[0..k) of the array, crash-safely (swap.c draws it). Returns 0, or the error of the
+ * step that failed (before the commit point nothing changed; after it the array holds neu
+ * and recovery finishes the files). */
+int alog__swap_in(struct alog *log, struct alog_segment *const *old, int k,
+                  struct alog_segment *neu);
+/* Open-time: finish the swap a crash interrupted ("<base>.log.swap" exists): the segments
+ * it replaces are deleted from the directory and from bases[0..*n) (sorted), the swap
+ * file renamed into place, its indexes left to be rebuilt. *suspect: its batches did not
+ * all read well (then recovery re-reads everything). */
+int alog__swap_finish(struct alog *log, int64_t base, int64_t *bases, int *n, bool *suspect);
 
 /* watch.c: after end_offset moved up (release-stored), fire the watches it passed. */
 void alog__watch_fire(struct alog *log);
@@ -232,6 +403,11 @@ void alog__watch_fire(struct alog *log);
 /* Count one fdatasync that took ns (log->flusher's histogram, if it has a flusher). */
 void alog__flusher_note_fsync(struct alog *log, int64_t ns);
 int alog__flusher_register(struct alog_flusher *f, struct alog *log);
+/* Take a store's log off the flusher's list (it is pinned by nobody: not being served). */
+void alog__flusher_unregister(struct alog_flusher *f, struct alog *log);
+/* Give many closing logs to the flusher at once and wait until it let them all go: their
+ * waiters are released from its thread (the store's shutdown). */
+void alog__flusher_close_many(struct alog_flusher *f, struct alog **logs, int n);
 /* Flush, release the waiters from the flusher thread and unregister; returns the flush's
  * result. Called by alog_close. */
 int alog__flusher_close(struct alog_flusher *f, struct alog *log);
@@ -246,6 +422,20 @@ void alog__set_io(struct alog *log, const struct alog_io *io);
 /* Tests only: let go of the log as if the process died now: no flush, no trim, no
  * checkpoint, no marker (pending waiters get KC_ECLOSED from the flusher). */
 void alog__abandon(struct alog *log);
+/* Tests only: let go of a whole store as if the process died now (store.c). */
+void alog__store_abandon(struct alog_store *s);
+
+/* The offsets as they are (alog_start_offset/alog_end_offset may open a log whose end a
+ * crash left unknown: internal code, which runs on an open log, must not). */
+static inline int64_t alog__end(struct alog *log)
+{
+    return atomic_load_explicit(&log->end_offset, memory_order_acquire);
+}
+
+static inline int64_t alog__start(struct alog *log)
+{
+    return atomic_load_explicit(&log->start_offset, memory_order_acquire);
+}
 
 static inline int64_t alog__seg_next(const struct alog_segment *seg)
 {

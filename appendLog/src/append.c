@@ -36,7 +36,7 @@
 static int check_batch(const struct alog *log, const uint8_t *batch, size_t len,
                        struct kc_batch_header *h)
 {
-    if (len > log->cfg.max_batch_bytes)
+    if (len > atomic_load_explicit(&log->max_batch, memory_order_relaxed))
         return KC_ETOOLARGE;
     if (!batch || len < KC_BATCH_HEADER_SIZE)
         return KC_EMALFORMED;
@@ -55,7 +55,11 @@ static bool should_roll(const struct alog *log, const struct alog_segment *seg, 
         return false; /* a batch larger than segment.bytes still gets a segment */
     if (size + len > log->cfg.segment_bytes)
         return true;
-    if (now_ms - seg->first_append_ms > log->cfg.segment_ms)
+    int64_t roll_ms = log->cfg.segment_ms;
+    if ((log->cfg.cleanup_policy & ALOG_CLEANUP_COMPACT) && log->cfg.max_compaction_lag_ms < roll_ms)
+        roll_ms = log->cfg.max_compaction_lag_ms; /* Kafka's: the cleaner never sees the
+                                                     active segment, so it must not wait */
+    if (now_ms - seg->first_append_ms > roll_ms)
         return true;
     if (mm_index_full(&seg->oidx) || mm_index_full(&seg->tidx))
         return true;
@@ -163,7 +167,7 @@ static int append_locked(struct alog *log, uint8_t *batch, size_t len, struct kc
 /* flush.messages: wake the flusher when the undurable backlog crosses the threshold. */
 static void maybe_kick(struct alog *log, int64_t prev_end, int64_t end)
 {
-    int64_t n = log->cfg.flush_interval_messages;
+    int64_t n = atomic_load_explicit(&log->flush_msgs, memory_order_relaxed);
     if (n <= 0 || !log->flusher)
         return;
     int64_t durable = alog_durable_offset(log);
@@ -180,15 +184,18 @@ int alog_append_batch(struct alog *log, uint8_t *batch, size_t len, struct alog_
         return rc;
     if (atomic_load_explicit(&log->failed, memory_order_acquire))
         return -EIO; /* at once: alog_recover may hold the append lock for a while */
+    if ((rc = alog__enter(log)) != 0) /* a store's log: open it first (or it is open) */
+        return rc;
     pthread_mutex_lock(&log->append_lock);
     rc = append_locked(log, batch, len, &h, &a);
     pthread_mutex_unlock(&log->append_lock);
+    if (rc == 0 && !a.duplicate)
+        maybe_kick(log, a.base_offset, a.last_offset + 1);
+    alog__leave(log);
     if (rc)
         return rc;
-    if (!a.duplicate) {
+    if (!a.duplicate)
         alog__watch_fire(log); /* long-polls waiting on this log wake up (watch.c) */
-        maybe_kick(log, a.base_offset, a.last_offset + 1);
-    }
     *out = a;
     return 0;
 }

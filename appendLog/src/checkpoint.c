@@ -19,6 +19,12 @@
  * Every write goes through kc_atomic_replace (temp file, fsync, rename, fsync dir): a
  * crash leaves the old checkpoint or the new one, never half of one. A leftover
  * "<name>.tmp" is deleted at open (recover.c).
+ *
+ * A store's log (store.c) keeps none of these: its store writes one file of each kind for
+ * the whole data directory, as Kafka does. Its recovery point is recorded in memory here
+ * and written with the others at the store's next checkpoint; files found in its directory
+ * (from before it joined a store) are read at its first open and retired once the store
+ * lists it.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -31,7 +37,9 @@
 #include "alog_params.h"
 #include "kc_err.h"
 #include "kc_fs.h"
+#include "kc_log.h"
 #include "kc_parse.h"
+#include "store_int.h"
 
 /* "<topic>-<partition>" from the directory's last component. */
 static void topic_partition(const struct alog *log, char *topic, size_t cap, int64_t *part)
@@ -159,4 +167,27 @@ int alog__marker_take(const struct alog *log, bool *clean)
     *clean = true;
     /* Gone for good before the first append: a crash from here on must be seen as one. */
     return kc_fsync_dir(log->dir);
+}
+
+int alog__record_recovery_point(struct alog *log, int64_t rp)
+{
+    if (!log->store)
+        return alog__checkpoint_write(log, ALOG_RECOVERY_POINT_FILE, rp);
+    atomic_store(&log->recovery_point, rp);
+    alog__store_mark_dirty(log->store);
+    return 0;
+}
+
+void alog__retire_own_checkpoints(const struct alog *log)
+{
+    static const char *const names[] = {ALOG_RECOVERY_POINT_FILE, ALOG_LOG_START_FILE,
+                                        ALOG_CLEAN_SHUTDOWN_FILE};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        char path[4096];
+        alog__path(log, path, sizeof(path), names[i]);
+        /* No fsync: should an unlink not survive a crash, the store's line still wins. */
+        if (unlink(path) < 0 && errno != ENOENT)
+            kc_log_warn("alog %s: cannot remove the stale %s: %s", log->dir, names[i],
+                        strerror(errno));
+    }
 }

@@ -247,7 +247,7 @@ static int commit(struct alog *log, struct repair *r)
         return rc;
     atomic_store(&log->dir_dirty, false);
     int64_t end = alog__seg_next(log->active);
-    if (alog_start_offset(log) > end)
+    if (alog__start(log) > end)
         atomic_store(&log->start_offset, end); /* only if the disk lost durable data too */
     atomic_store_explicit(&log->end_offset, end, memory_order_release);
     /* The durability point of the repair: every offset below end is on disk. */
@@ -286,14 +286,14 @@ static void report(struct alog *log, const struct repair *r, int64_t end_before,
                     log->dir, kc_strerror(rc));
         return;
     }
-    int64_t end = alog_end_offset(log);
+    int64_t end = alog__end(log);
     int64_t lost = end_before > end ? end_before - end : 0;
     atomic_fetch_add(&log->fault_discarded, lost);
     if (lost == 0) {
         kc_log_warn("alog %s: recovered from a failed fsync: the disk held every record past "
                     "durable offset %" PRId64 "; cut %" PRIu64 " bytes; log is [%" PRId64
                     ", %" PRId64 ")",
-                    log->dir, r->durable, r->truncated, alog_start_offset(log), end);
+                    log->dir, r->durable, r->truncated, alog__start(log), end);
         return;
     }
     kc_log_warn("alog %s: recovered from a failed fsync: re-read from durable offset %" PRId64
@@ -301,23 +301,27 @@ static void report(struct alog *log, const struct repair *r, int64_t end_before,
                 "hold (cut %" PRIu64 " bytes, deleted %d segment(s)); log is [%" PRId64
                 ", %" PRId64 ")",
                 log->dir, r->durable, lost, end, end + lost, r->truncated, r->deleted,
-                alog_start_offset(log), end);
+                alog__start(log), end);
 }
 
 int alog_recover(struct alog *log)
 {
     if (!atomic_load_explicit(&log->failed, memory_order_acquire))
-        return 0;
+        return 0; /* also every closed log of a store: a failed one is never closed */
+    int rc = alog__enter(log);
+    if (rc)
+        return rc;
     struct repair r = {.buf = malloc(ALOG_SCAN_CHUNK)};
-    if (!r.buf)
+    if (!r.buf) {
+        alog__leave(log);
         return -ENOMEM;
+    }
     pthread_mutex_lock(&log->append_lock);
     pthread_mutex_lock(&log->retain_lock);
     pthread_mutex_lock(&log->flush_lock);
     pthread_rwlock_wrlock(&log->recover_lock); /* waits for readers; refuses new ones */
-    int64_t end_before = alog_end_offset(log);
+    int64_t end_before = alog__end(log);
     r.durable = alog_durable_offset(log);
-    int rc = 0;
     if (atomic_load(&log->failed)) { /* still: another caller may have just recovered it */
         rc = recover_locked(log, &r);
         report(log, &r, end_before, rc);
@@ -329,5 +333,6 @@ int alog_recover(struct alog *log)
     pthread_mutex_unlock(&log->retain_lock);
     pthread_mutex_unlock(&log->append_lock);
     free(r.buf);
+    alog__leave(log);
     return rc;
 }

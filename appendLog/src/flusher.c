@@ -40,6 +40,7 @@
 #include "kc_fs.h"
 #include "kc_log.h"
 #include "kc_time.h"
+#include "store_int.h"
 
 struct alog_flusher {
     pthread_t thread;
@@ -122,6 +123,8 @@ static int sync_segments(struct alog *log, int64_t durable, int64_t target)
         if (n == 0)
             break;
         for (int i = 0; i < n; i++) {
+            if (rc == 0) /* undurable segments are never cooled; this is a no-op */
+                rc = alog__seg_warm_retry(log, segs[i]);
             if (rc == 0) {
                 int64_t t0 = kc_mono_ns();
                 rc = log->io.fdatasync(log->io.ctx, segs[i]->fd);
@@ -142,15 +145,28 @@ static int flush_locked(struct alog *log)
     /* Read the end BEFORE the directory flag: a roll sets the flag before any append into
      * the new segment publishes a larger end, so this order never misses the dir fsync. */
     uint64_t bytes = atomic_load(&log->appended_bytes); /* before the end: a lower bound */
-    int64_t target = alog_end_offset(log);
+    int64_t target = alog__end(log);
     int64_t durable = alog_durable_offset(log);
     bool dir = atomic_exchange(&log->dir_dirty, false);
     if (target <= durable && !dir)
         return 0;
-    int rc = sync_segments(log, durable, target);
+    int rc = alog__journal_sync_log(log); /* listed durably before its data is (store.c) */
+    if (rc) { /* the journal's fsync is not this log's: its data stays as it was */
+        if (dir)
+            atomic_store(&log->dir_dirty, true);
+        return rc; /* try again at the next pass; durable_offset did not move */
+    }
+    rc = sync_segments(log, durable, target);
     if (rc == 0 && dir) {
         rc = kc_fsync_dir(log->dir); /* new segment files must be findable after a crash */
         atomic_fetch_add(&log->n_dir_fsyncs, 1);
+    }
+    if (rc == -EMFILE || rc == -ENFILE || rc == KC_ENOFILES) {
+        /* No descriptor to fsync with is not a failed fsync: nothing was lost, the page
+         * cache is still the truth. Try again at the next pass. */
+        if (dir)
+            atomic_store(&log->dir_dirty, true);
+        return rc;
     }
     if (rc) {
         fail_log(log, rc);
@@ -159,6 +175,7 @@ static int flush_locked(struct alog *log)
     /* The durability point: every offset below target is on disk. */
     atomic_store_explicit(&log->durable_offset, target, memory_order_release);
     atomic_store_explicit(&log->durable_bytes, bytes, memory_order_relaxed);
+    atomic_store(&log->repair_unsynced, false); /* whatever recovery kept is durable too */
     atomic_store(&log->last_flush_ms, kc_mono_ms());
     if (target > durable)
         atomic_fetch_add(&log->n_flushes, 1);
@@ -192,10 +209,10 @@ int alog__checkpoint_recovery(struct alog *log)
         seg->index_synced = rc == 0;
         alog__seg_unref(seg);
     }
-    if (rc == 0 && rp != log->recovery_point)
-        rc = alog__checkpoint_write(log, ALOG_RECOVERY_POINT_FILE, rp);
+    if (rc == 0 && rp != atomic_load(&log->recovery_point))
+        rc = alog__record_recovery_point(log, rp);
     if (rc == 0) {
-        log->recovery_point = rp;
+        atomic_store(&log->recovery_point, rp);
         log->last_checkpoint_ms = kc_mono_ms();
     }
     return rc;
@@ -203,10 +220,13 @@ int alog__checkpoint_recovery(struct alog *log)
 
 static bool checkpoint_due(struct alog *log)
 {
-    if (atomic_exchange(&log->roll_pending, false))
+    if (atomic_exchange(&log->roll_pending, false)) {
+        if (log->store) /* a roll: the data directory's checkpoint soon, not in 5 s */
+            alog__store_urgent(log->store);
         return true;
+    }
     return kc_mono_ms() - log->last_checkpoint_ms >= ALOG_CHECKPOINT_INTERVAL_MS &&
-           log->recovery_point < alog_durable_offset(log);
+           atomic_load(&log->recovery_point) < alog_durable_offset(log);
 }
 
 int alog__flush(struct alog *log, bool may_checkpoint)
@@ -224,22 +244,38 @@ int alog__flush(struct alog *log, bool may_checkpoint)
 
 int alog_flush(struct alog *log)
 {
+    if (!alog__try_pin(log))
+        return 0; /* a closed log of a store: closing made it durable */
     int rc = alog__flush(log, true);
     if (log->flusher)
         alog__flusher_kick(log->flusher); /* waiters are released from the flusher thread */
+    alog__leave(log);
     return rc;
 }
 
 /* ---- waiters ------------------------------------------------------------------------ */
 
+static int wait_open(struct alog *log, int64_t offset, alog_durable_cb cb, void *arg);
+
 int alog_wait_durable(struct alog *log, int64_t offset, alog_durable_cb cb, void *arg)
 {
-    if (!log->flusher)
+    struct alog_flusher *f = log->store ? alog__store_flusher(log->store) : log->flusher;
+    if (!f)
         return KC_EUNSUPPORTED;
     if (offset <= alog_durable_offset(log))
         return 1;
     if (offset > alog_end_offset(log))
         return KC_EOFFSET; /* nothing could ever make it durable but a later append */
+    int rc = alog__enter(log); /* not durable yet: it was appended to, it is open */
+    if (rc)
+        return rc;
+    rc = wait_open(log, offset, cb, arg);
+    alog__leave(log); /* a log with waiters is never closed by the cache */
+    return rc;
+}
+
+static int wait_open(struct alog *log, int64_t offset, alog_durable_cb cb, void *arg)
+{
     if (atomic_load(&log->failed))
         return -EIO;
     struct alog_waiter *w = malloc(sizeof(*w));
@@ -301,17 +337,17 @@ static bool has_waiters(struct alog *log)
 /* Does this log need a flush now? Else, *next says when it will (monotonic ms). */
 static bool flush_due(struct alog *log, int64_t now, int64_t *next)
 {
-    int64_t backlog = alog_end_offset(log) - alog_durable_offset(log);
-    const struct alog_config *c = &log->cfg;
+    int64_t backlog = alog__end(log) - alog_durable_offset(log);
+    int64_t msgs = atomic_load(&log->flush_msgs), ms = atomic_load(&log->flush_ms);
     if (backlog <= 0 && !atomic_load(&log->dir_dirty))
         return false;
     if (has_waiters(log) || atomic_load(&log->roll_pending))
         return true;
-    if (c->flush_interval_messages > 0 && backlog >= c->flush_interval_messages)
+    if (msgs > 0 && backlog >= msgs)
         return true;
-    if (c->flush_interval_ms < 0)
+    if (ms < 0)
         return false;
-    int64_t at = atomic_load(&log->last_flush_ms) + c->flush_interval_ms;
+    int64_t at = atomic_load(&log->last_flush_ms) + ms;
     if (at <= now)
         return true;
     *next = at < *next ? at : *next;
@@ -329,7 +365,7 @@ static int service(struct alog *log, bool closing, int64_t *next)
         rc = alog__flush(log, !closing);
         if (rc && !closing)
             kc_log_debug("alog %s: flush: %s", log->dir, kc_strerror(rc));
-        int64_t ms = log->cfg.flush_interval_ms;
+        int64_t ms = atomic_load(&log->flush_ms);
         if (ms >= 0 && now + ms < *next)
             *next = now + ms; /* the next flush.ms deadline, should more data come */
     } else {
@@ -365,15 +401,23 @@ static void *flusher_main(void *arg)
         struct alog *log = TAILQ_FIRST(&f->logs);
         while (log) {
             bool closing = log->fl_closing;
+            /* A store's log being closed by the cache is skipped (it flushes itself); one
+             * we pin cannot be taken off the list while we serve it. */
+            if (!closing && !alog__try_pin(log)) {
+                log = TAILQ_NEXT(log, fl_link);
+                continue;
+            }
             pthread_mutex_unlock(&f->lock); /* never held across an fsync */
             int rc = service(log, closing, &next);
             pthread_mutex_lock(&f->lock);
-            struct alog *following = TAILQ_NEXT(log, fl_link); /* only this thread removes */
+            struct alog *following = TAILQ_NEXT(log, fl_link);
             if (closing) {
                 TAILQ_REMOVE(&f->logs, log, fl_link);
                 log->fl_registered = false;
                 log->fl_close_rc = rc;
                 pthread_cond_broadcast(&f->done);
+            } else {
+                alog__leave(log);
             }
             log = following;
         }
@@ -445,6 +489,30 @@ int alog__flusher_register(struct alog_flusher *f, struct alog *log)
     log->fl_closing = false;
     pthread_mutex_unlock(&f->lock);
     return 0;
+}
+
+void alog__flusher_unregister(struct alog_flusher *f, struct alog *log)
+{
+    pthread_mutex_lock(&f->lock);
+    if (log->fl_registered) {
+        TAILQ_REMOVE(&f->logs, log, fl_link);
+        log->fl_registered = false;
+    }
+    pthread_mutex_unlock(&f->lock);
+}
+
+void alog__flusher_close_many(struct alog_flusher *f, struct alog **logs, int n)
+{
+    pthread_mutex_lock(&f->lock);
+    for (int i = 0; i < n; i++)
+        logs[i]->fl_closing = true;
+    f->kicked = true;
+    pthread_cond_signal(&f->wake);
+    for (int i = 0; i < n; i++) {
+        while (logs[i]->fl_registered && !f->stop)
+            pthread_cond_wait(&f->done, &f->lock);
+    }
+    pthread_mutex_unlock(&f->lock);
 }
 
 int alog__flusher_close(struct alog_flusher *f, struct alog *log)

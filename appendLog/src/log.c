@@ -1,7 +1,8 @@
 /*
  * log.c - a partition's log as a whole: configuration, open and close, the segment array,
  * the figures. The work is elsewhere: append.c writes, read.c finds, recover.c loads and
- * repairs, flusher.c makes durable, retain.c deletes.
+ * repairs, flusher.c makes durable, retain.c deletes; a store's logs live and die in
+ * life.c.
  *
  * Close is the mirror image of a crash: everything recovery would have to reconstruct is
  * written down instead, in this order, each step durable before the next:
@@ -13,7 +14,13 @@
  *                 and the producer state as <end>.snapshot (producer_files.c)
  *   4. marker     .kafka_cleanshutdown: "trust all of the above"
  *
- * A log that failed an fsync skips 2-4: the next open must run recovery.
+ * A log that failed an fsync skips 2-4: the next open must run recovery. (A store's logs
+ * do 3 and 4 once for the whole data directory: store.c.)
+ *
+ * Live settings. The configuration can change while the log is in use (alog_set_config).
+ * Writers hold cfg_lock AND the append lock, so the append path, which holds the append
+ * lock, reads cfg directly; everyone else takes a copy under cfg_lock (alog__cfg), and the
+ * few settings read on hot paths without either lock have atomic copies (alog_int.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -40,9 +47,32 @@ void alog_config_init(struct alog_config *cfg)
     cfg->flush_interval_messages = ALOG_FLUSH_INTERVAL_MSGS_DEFAULT;
     cfg->max_batch_bytes = ALOG_MAX_BATCH_BYTES_DEFAULT;
     cfg->producer_id_expiration_ms = ALOG_PRODUCER_ID_EXPIRATION_MS_DEFAULT;
+    cfg->cleanup_policy = ALOG_CLEANUP_DELETE;
+    cfg->min_compaction_lag_ms = ALOG_MIN_COMPACTION_LAG_MS_DEFAULT;
+    cfg->max_compaction_lag_ms = ALOG_MAX_COMPACTION_LAG_MS_DEFAULT;
+    cfg->delete_retention_ms = ALOG_DELETE_RETENTION_MS_DEFAULT;
+    cfg->min_cleanable_ratio = ALOG_MIN_CLEANABLE_RATIO_DEFAULT;
 }
 
-static int config_check(const struct alog_config *cfg)
+int alog_cleanup_policy_parse(const char *s, unsigned *policy)
+{
+    static const struct {
+        const char *text;
+        unsigned policy;
+    } names[] = {{"delete", ALOG_CLEANUP_DELETE},
+                 {"compact", ALOG_CLEANUP_COMPACT},
+                 {"compact,delete", ALOG_CLEANUP_COMPACT | ALOG_CLEANUP_DELETE},
+                 {"delete,compact", ALOG_CLEANUP_COMPACT | ALOG_CLEANUP_DELETE}};
+    for (size_t i = 0; s && i < sizeof(names) / sizeof(names[0]); i++) {
+        if (strcmp(s, names[i].text) == 0) {
+            *policy = names[i].policy;
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
+int alog_config_check(const struct alog_config *cfg)
 {
     if (cfg->segment_bytes < ALOG_SEGMENT_BYTES_MIN || cfg->segment_bytes > ALOG_SEGMENT_BYTES_MAX)
         return -EINVAL;
@@ -53,6 +83,14 @@ static int config_check(const struct alog_config *cfg)
     if (cfg->flush_interval_ms < -1 || cfg->flush_interval_messages < -1 ||
         cfg->retention_ms < -1 || cfg->retention_bytes < -1 || cfg->producer_id_expiration_ms < 1)
         return -EINVAL;
+    if (cfg->cleanup_policy == 0 ||
+        (cfg->cleanup_policy & ~(unsigned)(ALOG_CLEANUP_DELETE | ALOG_CLEANUP_COMPACT)))
+        return -EINVAL;
+    if (cfg->min_compaction_lag_ms < 0 || cfg->max_compaction_lag_ms < 1 ||
+        cfg->delete_retention_ms < 0)
+        return -EINVAL;
+    if (!(cfg->min_cleanable_ratio >= 0.0 && cfg->min_cleanable_ratio <= 1.0))
+        return -EINVAL; /* also refuses NaN */
     return 0;
 }
 
@@ -84,8 +122,10 @@ static int default_drop_cache(void *ctx, int fd, off_t from)
 
 void alog__set_io(struct alog *log, const struct alog_io *io)
 {
-    static const struct alog_io defaults = {default_pwrite, default_fdatasync, default_ftruncate,
-                                            default_drop_cache, NULL};
+    static const struct alog_io defaults = {.pwrite = default_pwrite,
+                                            .fdatasync = default_fdatasync,
+                                            .ftruncate = default_ftruncate,
+                                            .drop_cache = default_drop_cache};
     log->io = io ? *io : defaults;
     if (!log->io.pwrite) /* a test replaces some; the others keep their defaults */
         log->io.pwrite = defaults.pwrite;
@@ -97,10 +137,51 @@ void alog__set_io(struct alog *log, const struct alog_io *io)
         log->io.drop_cache = defaults.drop_cache;
 }
 
-static void log_free(struct alog *log)
+/* ---- the configuration ------------------------------------------------------------- */
+
+static void publish_copies(struct alog *log, const struct alog_config *cfg)
 {
-    for (int i = 0; i < log->nsegs; i++)
-        alog__seg_unref(log->segs[i]);
+    atomic_store(&log->flush_ms, cfg->flush_interval_ms);
+    atomic_store(&log->flush_msgs, cfg->flush_interval_messages);
+    atomic_store(&log->max_batch, cfg->max_batch_bytes);
+    atomic_store(&log->index_interval, cfg->index_interval_bytes);
+    atomic_store(&log->index_max, cfg->index_max_bytes);
+    atomic_store(&log->policy, cfg->cleanup_policy);
+}
+
+void alog__cfg(struct alog *log, struct alog_config *out)
+{
+    pthread_mutex_lock(&log->cfg_lock);
+    *out = log->cfg;
+    pthread_mutex_unlock(&log->cfg_lock);
+}
+
+void alog_get_config(struct alog *log, struct alog_config *cfg)
+{
+    alog__cfg(log, cfg);
+}
+
+int alog_set_config(struct alog *log, const struct alog_config *cfg)
+{
+    int rc = alog_config_check(cfg);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&log->cfg_lock);
+    pthread_mutex_lock(&log->append_lock); /* the append path reads cfg under it */
+    log->cfg = *cfg;
+    publish_copies(log, cfg);
+    pthread_mutex_unlock(&log->append_lock);
+    pthread_mutex_unlock(&log->cfg_lock);
+    if (log->flusher)
+        alog__flusher_kick(log->flusher); /* flush.ms / flush.messages may be due now */
+    return 0;
+}
+
+/* ---- the object -------------------------------------------------------------------- */
+
+void alog__free(struct alog *log)
+{
+    alog__drop_segments(log);
     free(log->segs);
     struct alog_waiter *w;
     while ((w = TAILQ_FIRST(&log->waiters)) != NULL) { /* only after a failed open */
@@ -113,6 +194,9 @@ static void log_free(struct alog *log)
     pthread_mutex_destroy(&log->retain_lock);
     pthread_mutex_destroy(&log->wait_lock);
     pthread_mutex_destroy(&log->watch_lock);
+    pthread_mutex_destroy(&log->life_lock);
+    pthread_mutex_destroy(&log->cfg_lock);
+    pthread_cond_destroy(&log->life_cond);
     pthread_rwlock_destroy(&log->recover_lock);
     alog__pstate_fini(&log->pstate);
     if (log->lock_fd >= 0)
@@ -121,7 +205,27 @@ static void log_free(struct alog *log)
     free(log);
 }
 
-static struct alog *log_alloc(const char *dir, const struct alog_config *cfg)
+static void init_locks(struct alog *log)
+{
+    pthread_mutex_init(&log->append_lock, NULL);
+    pthread_mutex_init(&log->segs_lock, NULL);
+    pthread_mutex_init(&log->flush_lock, NULL);
+    pthread_mutex_init(&log->retain_lock, NULL);
+    pthread_mutex_init(&log->wait_lock, NULL);
+    pthread_mutex_init(&log->watch_lock, NULL);
+    pthread_mutex_init(&log->life_lock, NULL);
+    pthread_mutex_init(&log->cfg_lock, NULL);
+    pthread_cond_init(&log->life_cond, NULL);
+    /* Writer-preferring: once alog_recover waits, new readers are refused (tryrdlock
+     * fails), so a stream of readers cannot keep a recovery out. */
+    pthread_rwlockattr_t ra;
+    pthread_rwlockattr_init(&ra);
+    pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&log->recover_lock, &ra);
+    pthread_rwlockattr_destroy(&ra);
+}
+
+struct alog *alog__alloc(const char *dir, const struct alog_config *cfg)
 {
     struct alog *log = calloc(1, sizeof(*log));
     if (!log)
@@ -134,22 +238,19 @@ static struct alog *log_alloc(const char *dir, const struct alog_config *cfg)
     size_t n = strlen(log->dir);
     while (n > 1 && log->dir[n - 1] == '/')
         log->dir[--n] = '\0';
+    const char *slash = strrchr(log->dir, '/');
+    log->name = slash ? slash + 1 : log->dir;
     log->cfg = *cfg;
+    publish_copies(log, cfg);
     log->lock_fd = -1;
+    log->slot = -1;
+    atomic_init(&log->cleaned_offset, -1);
+    atomic_init(&log->horizon, INT64_MAX);
+    log->summary.active_base = -1;
+    atomic_init(&log->state, ALOG_OPEN);
+    atomic_init(&log->offsets_known, true);
     alog__set_io(log, NULL);
-    pthread_mutex_init(&log->append_lock, NULL);
-    pthread_mutex_init(&log->segs_lock, NULL);
-    pthread_mutex_init(&log->flush_lock, NULL);
-    pthread_mutex_init(&log->retain_lock, NULL);
-    pthread_mutex_init(&log->wait_lock, NULL);
-    pthread_mutex_init(&log->watch_lock, NULL);
-    /* Writer-preferring: once alog_recover waits, new readers are refused (tryrdlock
-     * fails), so a stream of readers cannot keep a recovery out. */
-    pthread_rwlockattr_t ra;
-    pthread_rwlockattr_init(&ra);
-    pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-    pthread_rwlock_init(&log->recover_lock, &ra);
-    pthread_rwlockattr_destroy(&ra);
+    init_locks(log);
     TAILQ_INIT(&log->waiters);
     alog__pstate_init(&log->pstate);
     atomic_init(&log->snap_unsynced, -1);
@@ -159,7 +260,8 @@ static struct alog *log_alloc(const char *dir, const struct alog_config *cfg)
 /*
  * Two opens of one log would interleave appends and recoveries: the directory is locked
  * (flock: per open file description, so a second open in this process is refused too, and
- * the lock dies with the process). Kafka locks each data directory with a ".lock" file.
+ * the lock dies with the process). Kafka locks each data directory with a ".lock" file;
+ * so does a store (store.c), and its logs need no lock of their own.
  */
 static int lock_dir(struct alog *log)
 {
@@ -182,31 +284,31 @@ int alog_open(struct alog **out, const char *dir, const struct alog_config *cfg,
         alog_config_init(&defaults);
         cfg = &defaults;
     }
-    int rc = config_check(cfg);
+    int rc = alog_config_check(cfg);
     if (rc)
         return rc;
     if ((rc = kc_mkdir_p(dir, 0755)) != 0)
         return rc;
-    struct alog *log = log_alloc(dir, cfg);
+    struct alog *log = alog__alloc(dir, cfg);
     if (!log)
         return -ENOMEM;
     rc = lock_dir(log);
     if (rc == 0)
-        rc = alog__load(log);
+        rc = alog__load(log, NULL);
     if (rc == 0 && flusher) {
         rc = alog__flusher_register(flusher, log);
         log->flusher = rc == 0 ? flusher : NULL;
     }
     if (rc) {
-        log_free(log);
+        alog__free(log);
         return rc;
     }
     *out = log;
     return 0;
 }
 
-/* Steps 2-4 of a clean close (see the top of this file); append_lock held. */
-static int close_cleanly(struct alog *log)
+/* Step 2 of a clean close (see the top of this file): append_lock held. */
+int alog__seal_active(struct alog *log)
 {
     struct alog_segment *seg = log->active;
     int rc = alog__seg_seal(seg);
@@ -214,22 +316,33 @@ static int close_cleanly(struct alog *log)
         rc = alog__seg_truncate(log, seg, alog__seg_size(seg));
     pthread_mutex_lock(&log->flush_lock);
     for (int i = 0; i < log->nsegs && rc == 0; i++) {
-        if (!log->segs[i]->index_synced)
+        if (!log->segs[i]->index_synced && alog__seg_is_warm(log->segs[i]))
             rc = alog__seg_index_sync(log->segs[i]);
         log->segs[i]->index_synced = rc == 0;
     }
+    pthread_mutex_unlock(&log->flush_lock);
+    return rc;
+}
+
+/* Steps 2-4 of a clean close of a standalone log; append_lock held. */
+static int close_cleanly(struct alog *log)
+{
+    int rc = alog__seal_active(log);
+    pthread_mutex_lock(&log->flush_lock);
     if (rc == 0)
         rc = alog__checkpoint_recovery(log);
     pthread_mutex_unlock(&log->flush_lock);
     if (rc == 0)
-        rc = alog__checkpoint_write(log, ALOG_LOG_START_FILE, alog_start_offset(log));
-    int64_t end = alog_end_offset(log); /* the producer state as of the end, durable */
+        rc = alog__checkpoint_write(log, ALOG_LOG_START_FILE, alog__start(log));
+    int64_t end = alog__end(log); /* the producer state as of the end, durable */
     if (rc == 0 && (log->pstate.dirty || log->pstate.snap_offset != end))
         rc = alog__psnap_write(log, end, true);
     if (rc == 0)
         rc = alog__marker_write(log); /* the commit point of a clean shutdown */
     return rc;
 }
+
+int alog__store_close_log(struct alog *log); /* store.c */
 
 int alog_close(struct alog *log)
 {
@@ -238,6 +351,8 @@ int alog_close(struct alog *log)
     if (atomic_load(&log->nwatches) != 0) /* the caller's memory, linked here: a bug */
         kc_log_error("alog %s: closed with %d end watches still armed", log->dir,
                      atomic_load(&log->nwatches));
+    if (log->store)
+        return alog__store_close_log(log);
     int rc = log->flusher ? alog__flusher_close(log->flusher, log) : alog__flush(log, false);
     pthread_mutex_lock(&log->append_lock);
     if (rc == 0 && atomic_load(&log->failed) == 0) {
@@ -247,7 +362,7 @@ int alog_close(struct alog *log)
                         kc_strerror(rc));
     }
     pthread_mutex_unlock(&log->append_lock);
-    log_free(log);
+    alog__free(log);
     return rc;
 }
 
@@ -257,7 +372,7 @@ void alog__abandon(struct alog *log)
         log->fl_abandon = true; /* read by the flusher after alog__flusher_close's lock */
         (void)alog__flusher_close(log->flusher, log);
     }
-    log_free(log);
+    alog__free(log);
 }
 
 /* ---- the segment array ------------------------------------------------------------- */
@@ -267,7 +382,7 @@ int alog__segs_push(struct alog *log, struct alog_segment *seg)
     pthread_mutex_lock(&log->segs_lock);
     int rc = 0;
     if (log->nsegs == log->cap) {
-        int cap = log->cap ? log->cap * 2 : 8;
+        int cap = log->cap ? log->cap * 2 : 4;
         struct alog_segment **a = reallocarray(log->segs, (size_t)cap, sizeof(*a));
         if (!a)
             rc = -ENOMEM;
@@ -280,6 +395,19 @@ int alog__segs_push(struct alog *log, struct alog_segment *seg)
         log->segs[log->nsegs++] = seg;
     pthread_mutex_unlock(&log->segs_lock);
     return rc;
+}
+
+void alog__drop_segments(struct alog *log)
+{
+    pthread_mutex_lock(&log->segs_lock);
+    for (int i = 0; i < log->nsegs; i++)
+        alog__seg_unref(log->segs[i]); /* slices keep theirs, with their descriptors */
+    log->nsegs = 0;
+    free(log->segs); /* an idle log keeps no array */
+    log->segs = NULL;
+    log->cap = 0;
+    log->active = NULL;
+    pthread_mutex_unlock(&log->segs_lock);
 }
 
 struct alog_segment *alog__segs_find(struct alog *log, int64_t offset)
@@ -344,13 +472,24 @@ void alog__path(const struct alog *log, char *out, size_t cap, const char *name)
 
 /* ---- figures ----------------------------------------------------------------------- */
 
+/* Unknown since a crash, and not opened since (an open in progress does not count: its
+ * caller waits for it to finish and then knows). */
+static bool end_unknown(struct alog *log)
+{
+    return !atomic_load_explicit(&log->offsets_known, memory_order_acquire);
+}
+
 int64_t alog_start_offset(struct alog *log)
 {
+    if (end_unknown(log))
+        alog__learn_offsets(log); /* a crash left it unknown: open it (store.c sweeps) */
     return atomic_load_explicit(&log->start_offset, memory_order_acquire);
 }
 
 int64_t alog_end_offset(struct alog *log)
 {
+    if (end_unknown(log))
+        alog__learn_offsets(log);
     return atomic_load_explicit(&log->end_offset, memory_order_acquire);
 }
 
@@ -359,26 +498,42 @@ int64_t alog_durable_offset(struct alog *log)
     return atomic_load_explicit(&log->durable_offset, memory_order_acquire);
 }
 
-void alog_info(struct alog *log, struct alog_info *info)
+static void info_segments(struct alog *log, struct alog_info *info)
 {
-    memset(info, 0, sizeof(*info));
-    info->start_offset = alog_start_offset(log);
-    info->end_offset = alog_end_offset(log);
-    info->durable_offset = alog_durable_offset(log);
     pthread_rwlock_rdlock(&log->recover_lock); /* indexes may be remapped by alog_recover */
     pthread_mutex_lock(&log->segs_lock);
     for (int i = 0; i < log->nsegs; i++) {
-        info->bytes += alog__seg_size(log->segs[i]);
-        info->index_entries += (int64_t)mm_index_entries(&log->segs[i]->oidx);
-        info->timeindex_entries += (int64_t)mm_index_entries(&log->segs[i]->tidx);
+        struct alog_segment *seg = log->segs[i];
+        info->bytes += alog__seg_size(seg);
+        pthread_mutex_lock(&seg->file_lock); /* a cold segment's indexes are not mapped */
+        info->index_entries += (int64_t)mm_index_entries(&seg->oidx);
+        info->timeindex_entries += (int64_t)mm_index_entries(&seg->tidx);
+        pthread_mutex_unlock(&seg->file_lock);
     }
     info->segments = log->nsegs;
     pthread_mutex_unlock(&log->segs_lock);
     pthread_rwlock_unlock(&log->recover_lock);
+}
+
+void alog_info(struct alog *log, struct alog_info *info)
+{
+    memset(info, 0, sizeof(*info));
+    info->start_offset = atomic_load(&log->start_offset);
+    info->end_offset = atomic_load(&log->end_offset);
+    info->durable_offset = alog_durable_offset(log);
+    if (alog__try_pin(log)) { /* open: count its segments; an idle log stays closed */
+        info_segments(log, info);
+        alog__leave(log);
+    } else {
+        pthread_mutex_lock(&log->life_lock);
+        info->segments = log->summary.known ? log->summary.segments : 0;
+        info->bytes = log->summary.known ? log->summary.bytes : 0;
+        pthread_mutex_unlock(&log->life_lock);
+    }
     info->recovered = log->recovered;
     info->recovery_truncated_bytes = log->recovery_truncated_bytes;
     info->recovery_deleted_segments = log->recovery_deleted_segments;
-    info->indexes_rebuilt = log->indexes_rebuilt;
+    info->indexes_rebuilt = atomic_load(&log->indexes_rebuilt);
     info->fsyncs = atomic_load(&log->n_fsyncs);
     info->dir_fsyncs = atomic_load(&log->n_dir_fsyncs);
     info->flushes = atomic_load(&log->n_flushes);
@@ -398,21 +553,36 @@ void alog_counters(struct alog *log, struct alog_counters *c)
     c->durable_bytes = atomic_load_explicit(&log->durable_bytes, memory_order_relaxed);
 }
 
+static void segment_info(struct alog *log, struct alog_segment *seg, struct alog_segment_info *o)
+{
+    (void)alog__seg_warm_retry(log, seg); /* a cold one is opened to be described */
+    pthread_mutex_lock(&seg->file_lock);
+    o->base_offset = seg->base;
+    o->next_offset = alog__seg_next(seg);
+    o->bytes = alog__seg_size(seg);
+    o->index_entries = (int64_t)mm_index_entries(&seg->oidx);
+    o->timeindex_entries = (int64_t)mm_index_entries(&seg->tidx);
+    o->max_timestamp = atomic_load_explicit(&seg->max_ts, memory_order_acquire);
+    pthread_mutex_unlock(&seg->file_lock);
+}
+
 int alog_segments(struct alog *log, struct alog_segment_info *out, int cap)
 {
+    if (alog__enter(log) != 0)
+        return 0;
     pthread_rwlock_rdlock(&log->recover_lock);
     pthread_mutex_lock(&log->segs_lock);
     int n = log->nsegs;
-    for (int i = 0; i < n && i < cap; i++) {
-        struct alog_segment *seg = log->segs[i];
-        out[i].base_offset = seg->base;
-        out[i].next_offset = alog__seg_next(seg);
-        out[i].bytes = alog__seg_size(seg);
-        out[i].index_entries = (int64_t)mm_index_entries(&seg->oidx);
-        out[i].timeindex_entries = (int64_t)mm_index_entries(&seg->tidx);
-        out[i].max_timestamp = atomic_load_explicit(&seg->max_ts, memory_order_acquire);
-    }
     pthread_mutex_unlock(&log->segs_lock);
+    struct alog_segment **segs = calloc((size_t)(n ? n : 1), sizeof(*segs));
+    int got = segs ? alog__segs_snapshot(log, segs, n) : 0;
+    for (int i = 0; i < got; i++) {
+        if (i < cap)
+            segment_info(log, segs[i], &out[i]);
+        alog__seg_unref(segs[i]);
+    }
+    free(segs);
     pthread_rwlock_unlock(&log->recover_lock);
+    alog__leave(log);
     return n;
 }

@@ -222,15 +222,19 @@ static int load_snapshot(struct alog *log, int64_t offset)
 static int replay_segment(struct alog *log, struct alog_segment *seg, int64_t from,
                           uint8_t *buf, int64_t *batches)
 {
+    int rc = alog__seg_warm(log, seg); /* a store's old segment may be cold (-EMFILE: the
+                                          store's open makes room and loads again) */
+    if (rc)
+        return rc;
     uint64_t pos = 0;
     if (seg->base < from && alog__seg_boundary(seg, from, &pos) != 0)
         pos = 0; /* from is not a batch boundary: walk the segment, skipping below it */
     struct alog_scan s;
-    alog__scan_init(&s, seg->fd, alog__seg_size(seg), buf, ALOG_SCAN_CHUNK);
+    alog__scan_init(&s, seg, alog__seg_size(seg), buf, ALOG_SCAN_CHUNK);
     while (pos < s.end) {
         struct kc_batch_header h;
         size_t size;
-        int rc = alog__scan_header(&s, pos, &h, &size);
+        rc = alog__scan_header(&s, pos, &h, &size);
         if (rc && rc > KC_ENEEDMORE) /* -errno: an I/O error */
             return rc;
         if (rc) { /* the log was verified at open: this cannot be, but is not fatal */
@@ -317,11 +321,14 @@ static int load_newest(struct alog *log, int64_t start, int64_t end, int64_t *fr
 int alog__psnap_load(struct alog *log)
 {
     int64_t t0 = kc_mono_ms(), from, batches = 0;
-    int64_t start = alog_start_offset(log), end = alog_end_offset(log);
+    int64_t start = alog__start(log), end = alog__end(log);
+    alog__pstate_fini(&log->pstate); /* from nothing: a store opens a log many times */
     int rc = load_newest(log, start, end, &from);
     if (rc == 0) {
+        struct alog_config cfg; /* a store's log opens while alog_set_config may run */
+        alog__cfg(log, &cfg);
         int expired = alog__pstate_expire(&log->pstate, kc_wall_ms(),
-                                          log->cfg.producer_id_expiration_ms);
+                                          cfg.producer_id_expiration_ms);
         rc = expired < 0 ? expired : replay(log, from, end, &batches);
     }
     if (rc) {
@@ -329,7 +336,7 @@ int alog__psnap_load(struct alog *log)
         return rc;
     }
     log->pstate.dirty = from != end || log->pstate.snap_offset != end;
-    if (from < end)
+    if (batches > 0)
         kc_log_info("alog %s: producer state from %s %" PRId64 " and %" PRId64 " batches "
                     "replayed up to %" PRId64 ": %" PRIu32 " producers, %" PRId64 " ms",
                     log->dir, log->pstate.snap_offset >= 0 ? "the snapshot at" : "the log start",
@@ -339,9 +346,23 @@ int alog__psnap_load(struct alog *log)
 
 int alog__psnap_rebuild(struct alog *log)
 {
-    alog__pstate_clear(&log->pstate);
-    log->pstate.snap_offset = -1;
-    return alog__psnap_load(log);
+    return alog__psnap_load(log); /* it starts from nothing */
+}
+
+void alog__psnap_release(struct alog *log, bool flushed)
+{
+    pthread_mutex_lock(&log->append_lock); /* unpinned: no append can come; for clarity */
+    int64_t end = alog__end(log);
+    bool stale = log->pstate.dirty || log->pstate.snap_offset != end;
+    if (flushed && stale) {
+        int rc = alog__psnap_write(log, end, false);
+        if (rc) /* a hint: the next open replays from an older snapshot instead */
+            kc_log_warn("alog %s: producer snapshot at %" PRId64 " on close: %s", log->dir, end,
+                        kc_strerror(rc));
+        atomic_store(&log->snap_unsynced, -1); /* the store's next syncfs carries it */
+    }
+    alog__pstate_fini(&log->pstate);
+    pthread_mutex_unlock(&log->append_lock);
 }
 
 void alog__psnap_trim(struct alog *log, int64_t start)
@@ -359,17 +380,24 @@ void alog__psnap_trim(struct alog *log, int64_t start)
 
 int alog_producers(struct alog *log, struct alog_producer_info *out, int cap)
 {
+    int n = alog__enter(log); /* a store's closed log: opened, its state rebuilt */
+    if (n)
+        return n;
     pthread_mutex_lock(&log->append_lock);
-    int n = alog__pstate_list(&log->pstate, out, cap);
+    n = alog__pstate_list(&log->pstate, out, cap);
     pthread_mutex_unlock(&log->append_lock);
+    alog__leave(log);
     return n;
 }
 
 int alog_producers_expire(struct alog *log, int64_t now_ms)
 {
+    if (!alog__try_pin(log))
+        return 0; /* a closed log is not opened for this: its next open expires them */
     pthread_mutex_lock(&log->append_lock);
     int n = alog__pstate_expire(&log->pstate, now_ms, log->cfg.producer_id_expiration_ms);
     pthread_mutex_unlock(&log->append_lock);
+    alog__leave(log);
     if (n > 0)
         kc_log_info("alog %s: %d idle producer id(s) expired (producer.id.expiration.ms %" PRId64
                     ")", log->dir, n, log->cfg.producer_id_expiration_ms);

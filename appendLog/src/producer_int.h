@@ -10,6 +10,8 @@
  *   recover.c   after an open found the log's end: load the newest snapshot, replay
  *   retain.c    snapshots below the new log start deleted with their segments
  *   fault.c     after alog_recover cut records: rebuild from the snapshots and the log
+ *   life.c      a store's log closed (evicted): a snapshot at its end, the state freed;
+ *               it is rebuilt by recover.c's hook when the log is opened again
  *   flusher.c   a roll's snapshot fsynced by the flusher, not under the append lock
  *
  * Locking: the table is the append lock's (every function here that takes a struct
@@ -109,6 +111,13 @@ void alog__psnap_sync(struct alog *log);
 int alog__psnap_load(struct alog *log);
 /* After alog_recover cut records: forget the state and load it again as an open does. */
 int alog__psnap_rebuild(struct alog *log);
+/*
+ * A store closes the log (eviction, or a failed or forced close): the state is freed, and
+ * the next open loads it back. flushed (the log is durable up to its end): first write
+ * the state as of the end if no snapshot says it, unsynced (the store's next syncfs of the
+ * data directory carries it; lost in a crash before, the open replays a little more).
+ */
+void alog__psnap_release(struct alog *log, bool flushed);
 /* Retention moved the log start: delete snapshots below it. */
 void alog__psnap_trim(struct alog *log, int64_t start);
 

@@ -27,6 +27,7 @@
  * the page cache may hold bytes the disk does not), reads stop at the durable offset.
  */
 #include <errno.h>
+#include <stdlib.h>
 
 #include "alog_int.h"
 #include "alog_params.h"
@@ -135,6 +136,19 @@ static void extend(struct alog_scan *s, struct alog_segment *seg, uint64_t pos, 
     }
 }
 
+/*
+ * A log the store's sweep recovered after a crash holds records that are not known to be
+ * on disk until the sweep's syncfs (store.c). A reader does not wait for the whole sweep:
+ * it makes this one log durable now (an fdatasync or two, once per log after a crash) and
+ * then reads everything, as an open outside the sweep would have. Before the recovery
+ * lock: a flush takes flush_lock, which alog_recover holds while it waits for readers.
+ */
+static void settle_repair(struct alog *log)
+{
+    if (atomic_load(&log->repair_unsynced) && !atomic_load(&log->failed))
+        (void)alog__flush(log, false); /* on failure reads stop at the durable offset */
+}
+
 /* The readers' side of alog_recover. *limit: the offset reads stop at (everything, or
  * only what is known to be on disk while the log is failed). */
 static int reader_enter(struct alog *log, int64_t *limit)
@@ -142,7 +156,8 @@ static int reader_enter(struct alog *log, int64_t *limit)
     int rc = pthread_rwlock_tryrdlock(&log->recover_lock);
     if (rc)
         return rc == EBUSY ? -EIO : -rc; /* a recovery runs or waits: ask again later */
-    *limit = atomic_load(&log->failed) ? alog_durable_offset(log) : INT64_MAX;
+    bool below_durable = atomic_load(&log->failed) || atomic_load(&log->repair_unsynced);
+    *limit = below_durable ? alog_durable_offset(log) : INT64_MAX;
     return 0;
 }
 
@@ -154,23 +169,28 @@ static void reader_leave(struct alog *log)
 static int read_locked(struct alog *log, int64_t offset, size_t max_bytes, int64_t limit,
                        struct alog_slice *slice)
 {
-    int64_t end = alog_end_offset(log); /* acquire: every offset below is readable */
+    int64_t end = alog__end(log); /* acquire: every offset below is readable */
     if (offset == end)
         return KC_EEMPTY;
-    if (offset < alog_start_offset(log) || offset > end)
+    if (offset < alog__start(log) || offset > end)
         return KC_EOFFSET;
-    if (offset >= limit)
-        return -EIO; /* the log failed and this offset is not known to be on disk */
+    if (offset >= limit) /* the log failed, or was just recovered: not known to be on disk */
+        return atomic_load(&log->failed) ? -EIO : KC_EEMPTY;
     struct alog_segment *seg = alog__segs_find(log, offset);
     if (!seg)
         return KC_EOFFSET; /* retention removed it after the start check */
+    int rc = alog__seg_warm_retry(log, seg); /* an old segment may be cold */
+    if (rc) {
+        alog__seg_unref(seg);
+        return rc;
+    }
     uint8_t buf[ALOG_READ_CHUNK];
     struct alog_scan s;
-    alog__scan_init(&s, seg->fd, alog__seg_size(seg), buf, sizeof(buf));
+    alog__scan_init(&s, seg, alog__seg_size(seg), buf, sizeof(buf));
     struct kc_batch_header h;
     uint64_t pos;
     size_t size;
-    int rc = locate(&s, seg, offset, &pos, &h, &size);
+    rc = locate(&s, seg, offset, &pos, &h, &size);
     if (rc) {
         alog__seg_unref(seg);
         return rc;
@@ -187,14 +207,30 @@ static int read_locked(struct alog *log, int64_t offset, size_t max_bytes, int64
     return 0;
 }
 
+/* The answers that need no file: a long-poll at the end of an idle log of a store does
+ * not open it. */
+static int read_precheck(struct alog *log, int64_t offset)
+{
+    int64_t end = alog_end_offset(log);
+    if (offset == end)
+        return KC_EEMPTY;
+    if (offset < alog_start_offset(log) || offset > end)
+        return KC_EOFFSET;
+    return 0;
+}
+
 int alog_read(struct alog *log, int64_t offset, size_t max_bytes, struct alog_slice *slice)
 {
     int64_t limit;
-    int rc = reader_enter(log, &limit);
-    if (rc)
+    int rc = read_precheck(log, offset);
+    if (rc || (rc = alog__enter(log)) != 0)
         return rc;
-    rc = read_locked(log, offset, max_bytes, limit, slice);
-    reader_leave(log);
+    settle_repair(log);
+    if ((rc = reader_enter(log, &limit)) == 0) {
+        rc = read_locked(log, offset, max_bytes, limit, slice);
+        reader_leave(log);
+    }
+    alog__leave(log); /* the slice keeps its segment, and its descriptor, on its own */
     return rc;
 }
 
@@ -209,8 +245,11 @@ int alog__seg_boundary(struct alog_segment *seg, int64_t offset, uint64_t *pos)
     struct alog_scan s;
     struct kc_batch_header h;
     size_t n;
-    alog__scan_init(&s, seg->fd, size, buf, sizeof(buf));
-    int rc = locate(&s, seg, offset, &p, &h, &n);
+    int rc = seg->fd >= 0 ? 0 : -EBADF; /* the caller warmed it */
+    if (rc)
+        return rc;
+    alog__scan_init(&s, seg, size, buf, sizeof(buf));
+    rc = locate(&s, seg, offset, &p, &h, &n);
     if (rc == 0 && h.base_offset != offset)
         rc = KC_ECORRUPT; /* offset lies inside a batch: not a boundary */
     if (rc == 0)
@@ -251,19 +290,30 @@ int alog_read_copy(struct alog *log, int64_t offset, size_t max_bytes, struct kc
     return rc;
 }
 
-/* The oldest segment whose largest timestamp reaches ts, with a reference. */
-static struct alog_segment *segment_for_time(struct alog *log, int64_t ts)
+/* The oldest segment whose largest timestamp reaches ts, with a reference and warm (a
+ * cold segment's largest timestamp is read from its time index: it is warmed to learn it). */
+static int segment_for_time(struct alog *log, int64_t ts, struct alog_segment **out)
 {
-    struct alog_segment *seg = NULL;
     pthread_mutex_lock(&log->segs_lock);
-    for (int i = 0; i < log->nsegs && !seg; i++) {
-        if (atomic_load_explicit(&log->segs[i]->max_ts, memory_order_acquire) >= ts)
-            seg = log->segs[i];
-    }
-    if (seg)
-        alog__seg_ref(seg);
+    int n = log->nsegs;
     pthread_mutex_unlock(&log->segs_lock);
-    return seg;
+    struct alog_segment **segs = calloc((size_t)(n ? n : 1), sizeof(*segs));
+    if (!segs)
+        return -ENOMEM;
+    n = alog__segs_snapshot(log, segs, n);
+    int rc = -ENOENT;
+    for (int i = 0; i < n; i++) {
+        if (rc == -ENOENT && (rc = alog__seg_warm_retry(log, segs[i])) == 0) {
+            if (atomic_load_explicit(&segs[i]->max_ts, memory_order_acquire) >= ts) {
+                *out = segs[i]; /* our reference passes to the caller */
+                continue;
+            }
+            rc = -ENOENT;
+        }
+        alog__seg_unref(segs[i]);
+    }
+    free(segs);
+    return rc;
 }
 
 /* Where to start scanning for ts: the batch holding the floor time entry's offset. */
@@ -281,18 +331,19 @@ static uint64_t time_scan_start(struct alog_segment *seg, int64_t ts)
 
 static int offset_for_time_locked(struct alog *log, int64_t ts, int64_t limit, int64_t *offset)
 {
-    int64_t end = alog_end_offset(log);
+    int64_t end = alog__end(log);
     end = end < limit ? end : limit;
-    struct alog_segment *seg = segment_for_time(log, ts);
-    if (!seg)
-        return -ENOENT;
+    struct alog_segment *seg = NULL;
+    int rc = segment_for_time(log, ts, &seg);
+    if (rc)
+        return rc;
     uint8_t buf[ALOG_READ_CHUNK];
     struct alog_scan s;
-    alog__scan_init(&s, seg->fd, alog__seg_size(seg), buf, sizeof(buf));
-    alog__scan_window(&s, (size_t)log->cfg.index_interval_bytes + KC_BATCH_HEADER_SIZE);
+    alog__scan_init(&s, seg, alog__seg_size(seg), buf, sizeof(buf));
+    alog__scan_window(&s, (size_t)atomic_load(&log->index_interval) + KC_BATCH_HEADER_SIZE);
     struct kc_batch_header h;
     size_t size;
-    int rc = -ENOENT;
+    rc = -ENOENT;
     for (uint64_t p = time_scan_start(seg, ts); p < s.end; p += size) {
         int r = alog__scan_header(&s, p, &h, &size);
         if (r) {
@@ -314,10 +365,14 @@ static int offset_for_time_locked(struct alog *log, int64_t ts, int64_t limit, i
 int alog_offset_for_time(struct alog *log, int64_t ts, int64_t *offset)
 {
     int64_t limit;
-    int rc = reader_enter(log, &limit);
+    int rc = alog__enter(log);
     if (rc)
         return rc;
-    rc = offset_for_time_locked(log, ts, limit, offset);
-    reader_leave(log);
+    settle_repair(log);
+    if ((rc = reader_enter(log, &limit)) == 0) {
+        rc = offset_for_time_locked(log, ts, limit, offset);
+        reader_leave(log);
+    }
+    alog__leave(log);
     return rc;
 }

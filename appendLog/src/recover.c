@@ -14,6 +14,8 @@
  *                                             offset lies outside the CRC)
  *   index missing / corrupt / past the log   mm_index_check + the last entry re-read
  *   leftover temp files                      deleted by name (*.tmp, *.deleted, ...)
+ *   a cleaner's swap cut short (a store's    finished if it committed (<base>.log.swap),
+ *     log: .cleaned / .swap files)             else deleted: swap.c
  *
  * The plan:
  *
@@ -28,6 +30,11 @@
  * Anything trusted that fails a check (an index, the tail walk) is re-read the untrusting
  * way; nothing on disk is believed because a file says so. A recovery point past the end
  * the segments hold contradicts them: then every segment is re-read.
+ *
+ * A store's log (store.c) has no marker of its own and needs none: it always trusts what
+ * lies below its recovery point and re-reads what lies past it. After a clean close that
+ * is nothing (the walk of its last segment ends exactly at the recovery point), after a
+ * crash it is what was not yet checkpointed, whichever log it is.
  *
  * Checked per batch: header, lengths, magic, offset continuity and the CRC, as Kafka's
  * LogSegment.recover checks them; the records inside are not parsed (the produce path
@@ -59,10 +66,16 @@ struct load {
     int nbases;
     int64_t *others; /* .index/.timeindex files found */
     int nothers;
+    int64_t *swaps; /* a store's log: <base>.log.swap files (a cleaner's swap, swap.c) */
+    int nswaps;
+    int64_t *idx_swaps; /* ... and <base>.index.swap / .timeindex.swap */
+    int nidx_swaps;
     uint8_t *buf;  /* ALOG_SCAN_CHUNK bytes for scans */
     int scanned;   /* segments re-read with CRCs */
     bool repaired; /* something on disk was changed */
     bool distrust; /* the checkpoints contradict the segments: trust nothing */
+    bool saw_own;  /* the directory has its own checkpoint files or marker */
+    bool store;    /* a store's log: what lies past the recovery point is always re-read */
 };
 
 /* Is an error a verdict on the data (KC_*) rather than an I/O failure (-errno)? */
@@ -118,6 +131,14 @@ static int classify(struct alog *log, struct load *ld, const char *name)
         return push_i64(&ld->bases, &ld->nbases, base);
     if (segment_name(name, ".index", &base) || segment_name(name, ".timeindex", &base))
         return push_i64(&ld->others, &ld->nothers, base);
+    if (ld->store && segment_name(name, ".log.swap", &base))
+        return push_i64(&ld->swaps, &ld->nswaps, base);
+    if (ld->store &&
+        (segment_name(name, ".index.swap", &base) || segment_name(name, ".timeindex.swap", &base)))
+        return push_i64(&ld->idx_swaps, &ld->nidx_swaps, base);
+    if (strcmp(name, ALOG_RECOVERY_POINT_FILE) == 0 || strcmp(name, ALOG_LOG_START_FILE) == 0 ||
+        strcmp(name, ALOG_CLEAN_SHUTDOWN_FILE) == 0)
+        ld->saw_own = true;
     if (leftover(name)) {
         alog__path(log, path, sizeof(path), name);
         kc_log_info("alog %s: removing leftover %s", log->dir, name);
@@ -154,6 +175,40 @@ static int drop_orphans(struct alog *log, struct load *ld)
     return 0;
 }
 
+/*
+ * A store's log: swaps the cleaner committed are finished (swap.c), index swaps of
+ * uncommitted ones deleted. A standalone log is never compacted: its leftovers were
+ * deleted by name above.
+ */
+static int finish_swaps(struct alog *log, struct load *ld)
+{
+    if (ld->nswaps > 0) {
+        int64_t *b = reallocarray(ld->bases, (size_t)(ld->nbases + ld->nswaps), sizeof(*b));
+        if (!b)
+            return -ENOMEM;
+        ld->bases = b;
+        ld->repaired = true;
+    }
+    for (int i = 0; i < ld->nswaps; i++) {
+        bool suspect = false;
+        int rc = alog__swap_finish(log, ld->swaps[i], ld->bases, &ld->nbases, &suspect);
+        if (rc)
+            return rc;
+        ld->distrust |= suspect; /* a swap file that does not read well: re-read it all */
+    }
+    for (int i = 0; i < ld->nidx_swaps; i++) {
+        static const char *const exts[] = {".index.swap", ".timeindex.swap"};
+        for (int e = 0; e < 2; e++) {
+            char name[64], path[4096];
+            snprintf(name, sizeof(name), "%020" PRId64 "%s", ld->idx_swaps[i], exts[e]);
+            alog__path(log, path, sizeof(path), name);
+            if (unlink(path) == 0)
+                kc_log_info("alog %s: removed %s (a swap that never committed)", log->dir, name);
+        }
+    }
+    return 0;
+}
+
 static int list_dir(struct alog *log, struct load *ld)
 {
     DIR *d = opendir(log->dir);
@@ -168,7 +223,8 @@ static int list_dir(struct alog *log, struct load *ld)
         return rc;
     if (ld->nbases > 1)
         qsort(ld->bases, (size_t)ld->nbases, sizeof(int64_t), cmp_i64);
-    return drop_orphans(log, ld);
+    rc = finish_swaps(log, ld);
+    return rc ? rc : drop_orphans(log, ld);
 }
 
 /* ---- segments ----------------------------------------------------------------------- */
@@ -185,12 +241,29 @@ static int delete_from(struct alog *log, int from)
     return alog__segs_drop_from(log, from);
 }
 
-/* Segments wholly below the checkpointed log start: retention's unfinished work. */
+/* The size of <base>.log, without opening it. */
+static int log_size(struct alog *log, int64_t base, uint64_t *size)
+{
+    char name[64], path[4096];
+    struct stat st;
+    snprintf(name, sizeof(name), "%020" PRId64 ".log", base);
+    alog__path(log, path, sizeof(path), name);
+    if (stat(path, &st) < 0)
+        return -errno;
+    *size = (uint64_t)st.st_size;
+    return 0;
+}
+
+/* Every segment, COLD (no file opened: segment.c warms them when needed). Segments wholly
+ * below the checkpointed log start are retention's unfinished work: deleted. */
 static int open_segments(struct alog *log, struct load *ld)
 {
     for (int i = 0; i < ld->nbases; i++) {
         struct alog_segment *seg;
-        int rc = alog__seg_open(log, ld->bases[i], &seg);
+        uint64_t size;
+        int rc = log_size(log, ld->bases[i], &size);
+        if (rc == 0)
+            rc = alog__seg_cold(log, ld->bases[i], size, &seg);
         if (rc)
             return rc;
         bool below = i + 1 < ld->nbases && ld->start >= 0 && ld->bases[i + 1] <= ld->start;
@@ -213,7 +286,7 @@ int alog__seg_verify(struct alog *log, struct alog_segment *seg, uint64_t pos, i
                      bool index, uint8_t *buf, uint64_t *bad, int64_t *next)
 {
     struct alog_scan s;
-    alog__scan_init(&s, seg->fd, alog__seg_size(seg), buf, ALOG_SCAN_CHUNK);
+    alog__scan_init(&s, seg, alog__seg_size(seg), buf, ALOG_SCAN_CHUNK);
     struct kc_batch_header h;
     size_t size;
     int rc = 0;
@@ -266,7 +339,12 @@ int alog__seg_rebuild(struct alog *log, struct alog_segment *seg, uint8_t *buf, 
 static int rescan(struct alog *log, struct load *ld, struct alog_segment *seg, bool *was_cut)
 {
     uint64_t cut;
-    int rc = alog__seg_rebuild(log, seg, ld->buf, &cut);
+    seg->idx_checked = true; /* rebuilt now: no need to check them at the warm */
+    int rc = alog__seg_warm(log, seg);
+    if (rc == 0 && !ld->buf && !(ld->buf = malloc(ALOG_SCAN_CHUNK)))
+        rc = -ENOMEM; /* only a log that must be re-read needs the big buffer */
+    if (rc == 0)
+        rc = alog__seg_rebuild(log, seg, ld->buf, &cut);
     if (rc)
         return rc;
     ld->scanned++;
@@ -280,16 +358,17 @@ static int rescan(struct alog *log, struct load *ld, struct alog_segment *seg, b
  * The end of a cleanly closed last segment: walk headers from its last index entry. false
  * in *ok if anything is off (then the segment is re-read the untrusting way).
  */
-static int walk_tail(struct load *ld, struct alog_segment *seg, bool *ok)
+static int walk_tail(struct alog_segment *seg, bool *ok)
 {
+    uint8_t buf[ALOG_READ_CHUNK]; /* headers only: the walk covers about one interval */
     struct mm_index_entry e = {.key = -1};
     struct mm_index_bounds b = {alog__seg_size(seg), ALOG_MAX_RELATIVE_OFFSET};
     uint64_t pos = 0;
-    if (seg->oidx.file.fd >= 0 && mm_index_check(&seg->oidx, &b, NULL) == 0 &&
+    if (mm_file_is_open(&seg->oidx.file) && mm_index_check(&seg->oidx, &b, NULL) == 0 &&
         mm_index_last(&seg->oidx, &e) == 0)
         pos = e.value;
     struct alog_scan s;
-    alog__scan_init(&s, seg->fd, alog__seg_size(seg), ld->buf, ALOG_SCAN_CHUNK);
+    alog__scan_init(&s, seg, alog__seg_size(seg), buf, sizeof(buf));
     int64_t expect = pos == 0 ? seg->base : -1;
     struct kc_batch_header h;
     size_t size;
@@ -310,13 +389,14 @@ static int walk_tail(struct load *ld, struct alog_segment *seg, bool *ok)
     return 0;
 }
 
-/* A trusted segment: its end is known (next); only its indexes are checked. */
+/* The trusted last segment: its end was walked; its indexes are checked now (an old
+ * segment's are checked when it is first warmed, segment.c). */
 static int check_trusted(struct alog *log, struct load *ld, int i, bool *was_cut)
 {
     struct alog_segment *seg = log->segs[i];
     const char *why = NULL;
     int rc = alog__seg_index_check(seg, alog__seg_next(seg), &why);
-    seg->index_synced = rc == 0; /* as found on disk: no checkpoint needs to sync them */
+    seg->idx_checked = rc == 0;
     if (rc == 0 || !is_verdict(rc))
         return rc;
     kc_log_warn("alog %s: segment %" PRId64 ": %s: rebuilding", log->dir, seg->base, why);
@@ -324,31 +404,64 @@ static int check_trusted(struct alog *log, struct load *ld, int i, bool *was_cut
     return rescan(log, ld, seg, was_cut);
 }
 
+static int load_last(struct alog *log, struct load *ld, int i, bool *was_cut)
+{
+    struct alog_segment *seg = log->segs[i];
+    seg->idx_checked = true; /* checked below, after the walk says where it ends */
+    int rc = alog__seg_warm(log, seg);
+    bool ok;
+    if (rc == 0)
+        rc = walk_tail(seg, &ok);
+    if (rc)
+        return rc;
+    seg->ts_known = true;
+    if (!ok) {
+        kc_log_warn("alog %s: clean shutdown, but segment %" PRId64 " ends badly: re-reading",
+                    log->dir, seg->base);
+        log->recovered = true;
+        ld->repaired = true;
+        return rescan(log, ld, seg, was_cut);
+    }
+    return check_trusted(log, ld, i, was_cut);
+}
+
+/*
+ * A store's log, the segment holding its recovery point, and the last: if nothing lies
+ * past the recovery point (the walk ends exactly there) it is trusted as is, which is
+ * every log closed cleanly; else it is re-read like any suspect segment.
+ */
+static int load_rp_segment(struct alog *log, struct load *ld, int i, bool *was_cut)
+{
+    struct alog_segment *seg = log->segs[i];
+    seg->idx_checked = true; /* checked below, after the walk */
+    bool ok;
+    int rc = alog__seg_warm(log, seg);
+    if (rc == 0)
+        rc = walk_tail(seg, &ok);
+    if (rc)
+        return rc;
+    seg->ts_known = true;
+    if (ok && alog__seg_next(seg) == ld->rp)
+        return check_trusted(log, ld, i, was_cut);
+    ld->repaired = true;
+    return rescan(log, ld, seg, was_cut);
+}
+
 static int load_segment(struct alog *log, struct load *ld, int i, int first_suspect, bool *was_cut)
 {
     struct alog_segment *seg = log->segs[i];
-    bool last = i == log->nsegs - 1;
     *was_cut = false;
+    seg->index_synced = true; /* as found on disk: no checkpoint needs to sync them */
+    if (ld->store && i == first_suspect && i == log->nsegs - 1 && !ld->distrust)
+        return load_rp_segment(log, ld, i, was_cut);
     if (i >= first_suspect) {
         ld->repaired = true;
         return rescan(log, ld, seg, was_cut);
     }
-    if (!last) {
-        atomic_store(&seg->next_offset, log->segs[i + 1]->base);
-    } else {
-        bool ok;
-        int rc = walk_tail(ld, seg, &ok);
-        if (rc)
-            return rc;
-        if (!ok) {
-            kc_log_warn("alog %s: clean shutdown, but segment %" PRId64 " ends badly: re-reading",
-                        log->dir, seg->base);
-            log->recovered = true;
-            ld->repaired = true;
-            return rescan(log, ld, seg, was_cut);
-        }
-    }
-    return check_trusted(log, ld, i, was_cut);
+    if (i == log->nsegs - 1)
+        return load_last(log, ld, i, was_cut);
+    atomic_store(&seg->next_offset, log->segs[i + 1]->base); /* trusted: left cold */
+    return 0;
 }
 
 /* Index of the segment holding the recovery point (everything from it on is suspect). */
@@ -356,7 +469,7 @@ static int suspect_from(const struct alog *log, const struct load *ld)
 {
     if (ld->distrust)
         return 0;
-    if (ld->clean)
+    if (ld->clean && !ld->store)
         return log->nsegs; /* nothing suspect; the last segment's tail is walked */
     int first = 0;
     for (int i = 0; i < log->nsegs; i++) {
@@ -456,17 +569,23 @@ static int ensure_segment(struct alog *log, struct load *ld)
     return new_segment(log, start);
 }
 
-/* After a repair: the truncations and deletions are made durable, then vouched for. */
+/* After a repair: the truncations and deletions are made durable, then vouched for. The
+ * segments left cold were trusted as they were: only the warm ones were touched. */
 static int make_durable(struct alog *log)
 {
+    int jrc = alog__journal_sync_log(log); /* listed before its data is durable */
+    if (jrc)
+        return jrc;
     for (int i = 0; i < log->nsegs; i++) {
+        if (log->segs[i]->fd < 0)
+            continue;
         int rc = kc_fdatasync(log->segs[i]->fd);
         if (rc)
             return rc;
     }
     int rc = kc_fsync_dir(log->dir);
     if (rc == 0)
-        rc = alog__checkpoint_write(log, ALOG_RECOVERY_POINT_FILE, alog_end_offset(log));
+        rc = alog__record_recovery_point(log, atomic_load(&log->end_offset));
     return rc;
 }
 
@@ -494,9 +613,11 @@ static int finish(struct alog *log, struct load *ld)
         if (seg->oidx.file.writable || seg->tidx.file.writable)
             rc = alog__seg_seal(seg); /* rebuilt: trim like any rolled segment */
     }
+    if (rc)
+        return rc; /* (ensure_segment may have failed: there may be no segment at all) */
     struct alog_segment *last = log->segs[log->nsegs - 1];
-    if (rc == 0)
-        rc = alog__seg_activate(log, last);
+    if (!(last->oidx.file.writable && last->tidx.file.writable))
+        rc = alog__seg_activate(log, last); /* a segment made just now already is */
     if (rc)
         return rc;
     log->active = last;
@@ -507,11 +628,17 @@ static int finish(struct alog *log, struct load *ld)
     atomic_store(&log->start_offset, KC_MIN(start, end));
     atomic_store(&log->end_offset, end);
     atomic_store(&log->durable_offset, end);
-    log->recovery_point = KC_MIN(ld->rp, end);
-    if (ld->repaired || log->recovered) {
+    atomic_store(&log->recovery_point, KC_MIN(ld->rp, end));
+    if ((ld->repaired || log->recovered) && log->defer_durable) {
+        /* The store's sweep makes many repairs durable with one syncfs (store.c); until
+         * then nothing past the recovery point is served (read.c). */
+        atomic_store(&log->durable_offset, KC_MIN(ld->rp, end));
+        atomic_store(&log->dir_dirty, true);
+        atomic_store(&log->repair_unsynced, true);
+    } else if (ld->repaired || log->recovered) {
         if ((rc = make_durable(log)) != 0)
             return rc;
-        log->recovery_point = end;
+        atomic_store(&log->recovery_point, end);
     }
     log->last_checkpoint_ms = kc_mono_ms();
     atomic_store(&log->last_flush_ms, kc_mono_ms());
@@ -522,7 +649,7 @@ static void report(struct alog *log, const struct load *ld, int64_t t0)
 {
     if (!log->recovered && !ld->repaired) {
         kc_log_debug("alog %s: opened cleanly: [%" PRId64 ", %" PRId64 "), %d segments", log->dir,
-                     alog_start_offset(log), alog_end_offset(log), log->nsegs);
+                     alog__start(log), alog__end(log), log->nsegs);
         return;
     }
     if (ld->clean) {
@@ -531,7 +658,7 @@ static void report(struct alog *log, const struct load *ld, int64_t t0)
                     "%" PRId64 " ms; log is [%" PRId64 ", %" PRId64 ")",
                     log->dir, ld->scanned, log->recovery_truncated_bytes,
                     log->recovery_deleted_segments, log->indexes_rebuilt, kc_mono_ms() - t0,
-                    alog_start_offset(log), alog_end_offset(log));
+                    alog__start(log), alog__end(log));
         return;
     }
     kc_log_info("alog %s: unclean shutdown, recovered: re-read %d segment(s) from recovery "
@@ -539,28 +666,45 @@ static void report(struct alog *log, const struct load *ld, int64_t t0)
                 "%d index pair(s) in %" PRId64 " ms; log is [%" PRId64 ", %" PRId64 ")",
                 log->dir, ld->scanned, ld->rp, log->recovery_truncated_bytes,
                 log->recovery_deleted_segments, log->indexes_rebuilt, kc_mono_ms() - t0,
-                alog_start_offset(log), alog_end_offset(log));
+                alog__start(log), alog__end(log));
 }
 
-int alog__load(struct alog *log)
+/* Where a standalone log (or a store's log the store has no line for) learns what to
+ * trust: its own marker and checkpoint files. */
+static int own_files(struct alog *log, struct load *ld)
+{
+    int rc = alog__marker_take(log, &ld->clean);
+    return rc ? rc : read_checkpoints(log, ld);
+}
+
+static void from_hint(struct load *ld, const struct alog_load_hint *hint)
+{
+    ld->clean = hint->clean;
+    ld->rp = hint->rp;
+    ld->start = hint->start;
+}
+
+int alog__load(struct alog *log, const struct alog_load_hint *hint)
 {
     int64_t t0 = kc_mono_ms();
     struct load ld = {.rp = 0, .start = -1};
-    ld.buf = malloc(ALOG_SCAN_CHUNK);
-    if (!ld.buf)
-        return -ENOMEM;
-    int rc = alog__marker_take(log, &ld.clean);
-    if (rc == 0)
-        rc = read_checkpoints(log, &ld);
+    int rc = 0;
+    if (hint)
+        from_hint(&ld, hint);
+    else
+        rc = own_files(log, &ld);
+    ld.store = log->store != NULL;
     if (rc == 0)
         rc = list_dir(log, &ld);
-    if (rc == 0 && ld.nbases == 0)
+    if (rc == 0 && ld.nbases == 0 && !log->store)
         rc = kc_fsync_parent(log->dir); /* a new log: its directory entry must last too */
     if (rc == 0)
         rc = open_segments(log, &ld);
     log->recovered = !ld.clean && log->nsegs > 0;
     if (rc == 0)
         rc = load_all(log, &ld);
+    if (ld.store) /* a store's log re-reads only past its recovery point: recovered if any */
+        log->recovered = ld.scanned > 0;
     if (rc == 0)
         rc = check_recovery_point(log, &ld);
     if (rc == 0)
@@ -569,8 +713,32 @@ int alog__load(struct alog *log)
         rc = alog__psnap_load(log); /* the producer state as of the end (producer_files.c) */
     if (rc == 0)
         report(log, &ld, t0);
+    if (rc == 0 && hint && ld.saw_own)
+        alog__retire_own_checkpoints(log); /* the store's lines supersede them */
     free(ld.buf);
     free(ld.bases);
     free(ld.others);
+    free(ld.swaps);
+    free(ld.idx_swaps);
+    return rc;
+}
+
+int alog__seg_reindex(struct alog *log, struct alog_segment *seg)
+{
+    uint8_t *buf = malloc(ALOG_SCAN_CHUNK);
+    uint64_t bad;
+    int64_t next;
+    if (!buf)
+        return -ENOMEM;
+    int rc = alog__seg_index_reset(log, seg);
+    if (rc == 0)
+        rc = alog__seg_verify(log, seg, 0, seg->base, true, buf, &bad, &next);
+    if (rc == 0 && bad < alog__seg_size(seg))
+        kc_log_error("alog %s: segment %" PRId64 " has bad bytes at position %" PRIu64
+                     " (offset %" PRId64 "): reads from there fail until it is repaired",
+                     log->dir, seg->base, bad, next);
+    if (rc == 0)
+        rc = alog__seg_seal(seg); /* an old segment: trimmed, read-only from now on */
+    free(buf);
     return rc;
 }

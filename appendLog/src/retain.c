@@ -20,7 +20,19 @@
  *   5. producer snapshots below the start  a crash before: the next open deletes them
  *                                          (the producers themselves stay remembered, as
  *                                          Kafka keeps them since KIP-360)
+ *
+ * A store's log skips step 1: rewriting the data directory's checkpoint (a line for every
+ * partition) before each deletion would cost far more than the deletion. Instead step 4
+ * goes oldest first with a directory fsync after each segment, so a crash can only leave
+ * a SUFFIX of the segments, and the log start after it is simply the first segment left,
+ * as Kafka recomputes it. (Without the fsyncs a crash could keep an older segment and
+ * lose a newer one's unlink order, leaving a hole recovery would have to cut at.)
+ *
+ * A closed log of a store is judged without opening it: the oldest segment alone decides
+ * whether anything goes (retention takes a prefix), and its size and age were remembered
+ * when the log closed (life.c). A log with one segment, the idle case, is never opened.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,31 +43,38 @@
 #include "kc_err.h"
 #include "kc_fs.h"
 #include "kc_log.h"
+#include "store_int.h"
 
-/* Kafka's largestTimestamp: the segment's max batch timestamp, else the file's mtime. */
-static int64_t largest_timestamp(const struct alog_segment *seg)
+/* Kafka's largestTimestamp: the segment's max batch timestamp, else the file's mtime. A
+ * cold segment is warmed: its largest timestamp is read from its time index. */
+static int64_t largest_timestamp(struct alog *log, struct alog_segment *seg)
 {
+    if (alog__seg_warm_retry(log, seg) != 0)
+        return INT64_MAX; /* unknown age: keep it */
     int64_t ts = atomic_load_explicit(&seg->max_ts, memory_order_acquire);
     if (ts >= 0)
         return ts;
     struct stat st;
     if (fstat(seg->fd, &st) < 0)
-        return INT64_MAX; /* unknown age: keep it */
+        return INT64_MAX;
     return (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
 }
 
 /* How many of the oldest segments (never the last) retention removes. */
-static int count_expired(const struct alog *log, struct alog_segment **segs, int n, int64_t now_ms)
+static int count_expired(struct alog *log, const struct alog_config *cfg,
+                         struct alog_segment **segs, int n, int64_t now_ms)
 {
     uint64_t total = 0;
     for (int i = 0; i < n; i++)
         total += alog__seg_size(segs[i]);
-    int64_t rb = log->cfg.retention_bytes, rms = log->cfg.retention_ms;
+    int64_t rb = cfg->retention_bytes, rms = cfg->retention_ms;
     int k = 0;
+    if (!(cfg->cleanup_policy & ALOG_CLEANUP_DELETE))
+        return 0; /* compact only: the cleaner's, never retention's */
     for (; k < n - 1; k++) {
         uint64_t size = alog__seg_size(segs[k]);
         bool by_bytes = rb >= 0 && total - size >= (uint64_t)rb;
-        bool by_time = rms >= 0 && now_ms - largest_timestamp(segs[k]) > rms;
+        bool by_time = rms >= 0 && now_ms - largest_timestamp(log, segs[k]) > rms;
         if (!by_bytes && !by_time)
             break;
         total -= size;
@@ -78,7 +97,7 @@ static int delete_oldest(struct alog *log, int64_t start, int k)
     struct alog_segment **held = calloc((size_t)k, sizeof(*held));
     if (!held)
         return -ENOMEM;
-    int rc = alog__checkpoint_write(log, ALOG_LOG_START_FILE, start);
+    int rc = log->store ? 0 : alog__checkpoint_write(log, ALOG_LOG_START_FILE, start);
     if (rc) {
         free(held);
         return rc; /* nothing deleted: the log is as it was */
@@ -87,39 +106,107 @@ static int delete_oldest(struct alog *log, int64_t start, int k)
     remove_oldest(log, held, k);
     for (int i = 0; i < k; i++) {
         int r = alog__seg_unlink(held[i]);
+        if (r == 0 && log->store) /* oldest first, each durable: a crash leaves a suffix */
+            r = kc_fsync_dir(log->dir);
         if (r && rc == 0)
             rc = r;
         kc_log_info("alog %s: retention deleted segment %lld", log->dir, (long long)held[i]->base);
         alog__seg_unref(held[i]); /* the array's reference; slices keep theirs */
     }
     free(held);
+    if (log->store) {
+        alog__store_mark_dirty(log->store); /* the new start, at the next checkpoint */
+        return rc;
+    }
     int d = kc_fsync_dir(log->dir);
     return rc ? rc : d;
 }
 
-int alog_retain(struct alog *log, int64_t now_ms, int *deleted)
+/* How many .log files the directory holds (a closed log never opened since the start). */
+static int count_segment_files(const char *dir)
 {
-    pthread_mutex_lock(&log->retain_lock);
+    DIR *d = opendir(dir);
+    if (!d)
+        return -errno;
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        size_t len = strlen(de->d_name);
+        n += len == 24 && strcmp(de->d_name + 20, ".log") == 0;
+    }
+    (void)closedir(d); /* a directory stream: nothing to flush */
+    return n;
+}
+
+/* A closed log: could retention delete anything? false only when surely not. */
+static bool closed_log_may_expire(struct alog *log, const struct alog_config *cfg, int64_t now)
+{
+    if (!(cfg->cleanup_policy & ALOG_CLEANUP_DELETE))
+        return false;
+    pthread_mutex_lock(&log->life_lock);
+    bool cold = atomic_load(&log->state) == ALOG_COLD;
+    struct alog_summary sum = log->summary;
+    pthread_mutex_unlock(&log->life_lock);
+    if (!cold)
+        return true; /* opening, unknown since a crash: find out the ordinary way */
+    if (!sum.known) {
+        int n = count_segment_files(log->dir);
+        if (n >= 0 && n <= 1) {
+            pthread_mutex_lock(&log->life_lock);
+            log->summary = (struct alog_summary){.known = true, .segments = n, .oldest_ts = -2,
+                                                 .active_base = -1};
+            pthread_mutex_unlock(&log->life_lock);
+        }
+        return n < 0 || n > 1;
+    }
+    if (sum.segments <= 1)
+        return false; /* never the active segment */
+    if (cfg->retention_bytes >= 0 && sum.bytes - sum.oldest_bytes >= (uint64_t)cfg->retention_bytes)
+        return true;
+    return cfg->retention_ms >= 0 && (sum.oldest_ts < 0 || now - sum.oldest_ts > cfg->retention_ms);
+}
+
+static int retain_open(struct alog *log, const struct alog_config *cfg, int64_t now_ms,
+                       int *deleted)
+{
     int n;
     pthread_mutex_lock(&log->segs_lock);
     n = log->nsegs;
     pthread_mutex_unlock(&log->segs_lock);
     struct alog_segment **segs = calloc((size_t)n + 1, sizeof(*segs));
-    int rc = segs ? 0 : -ENOMEM;
-    int k = 0;
-    if (rc == 0) {
-        n = alog__segs_snapshot(log, segs, n);
-        k = count_expired(log, segs, n, now_ms);
-        if (k > 0)
-            rc = delete_oldest(log, segs[k]->base, k);
-        if (k > 0 && rc == 0)
-            alog__psnap_trim(log, segs[k]->base); /* their producer snapshots go too */
-        for (int i = 0; i < n; i++)
-            alog__seg_unref(segs[i]);
-        free(segs);
-    }
-    pthread_mutex_unlock(&log->retain_lock);
+    if (!segs)
+        return -ENOMEM;
+    int rc = 0;
+    n = alog__segs_snapshot(log, segs, n);
+    int k = count_expired(log, cfg, segs, n, now_ms);
+    if (k > 0)
+        rc = delete_oldest(log, segs[k]->base, k);
+    if (k > 0 && rc == 0)
+        alog__psnap_trim(log, segs[k]->base); /* their producer snapshots go too */
+    for (int i = 0; i < n; i++)
+        alog__seg_unref(segs[i]);
+    free(segs);
     if (rc == 0)
         *deleted = k;
+    return rc;
+}
+
+int alog_retain(struct alog *log, int64_t now_ms, int *deleted)
+{
+    struct alog_config cfg;
+    alog__cfg(log, &cfg);
+    if (!alog__try_pin(log)) {
+        if (!closed_log_may_expire(log, &cfg, now_ms)) {
+            *deleted = 0;
+            return 0; /* an idle log stays closed */
+        }
+        int rc = alog__enter(log);
+        if (rc)
+            return rc;
+    }
+    pthread_mutex_lock(&log->retain_lock);
+    int rc = retain_open(log, &cfg, now_ms, deleted);
+    pthread_mutex_unlock(&log->retain_lock);
+    alog__leave(log);
     return rc;
 }

@@ -28,6 +28,10 @@
  * CRC checks stream the batch through the same buffer with a chained CRC-32C, so a batch
  * larger than the buffer (up to message.max.bytes, or a damaged length) never needs a
  * buffer of its own size.
+ *
+ * Which headers are possible depends on the log: a store's log may have been compacted,
+ * so its batches may keep fewer records than their offsets span, or none
+ * (kc_batch_header_decode_stored); a standalone log holds only what producers sent.
  */
 #include <errno.h>
 
@@ -37,9 +41,17 @@
 #include "kc_err.h"
 #include "kc_fs.h"
 
-void alog__scan_init(struct alog_scan *s, int fd, uint64_t end, uint8_t *buf, size_t cap)
+void alog__scan_init(struct alog_scan *s, const struct alog_segment *seg, uint64_t end,
+                     uint8_t *buf, size_t cap)
+{
+    alog__scan_init_fd(s, seg->fd, seg->compacted, end, buf, cap);
+}
+
+void alog__scan_init_fd(struct alog_scan *s, int fd, bool stored, uint64_t end, uint8_t *buf,
+                        size_t cap)
 {
     s->fd = fd;
+    s->stored = stored;
     s->end = end;
     s->buf = buf;
     s->cap = cap;
@@ -97,7 +109,7 @@ int alog__scan_header(struct alog_scan *s, uint64_t pos, struct kc_batch_header 
     if (rc)
         return rc;
     struct kc_batch_header tmp;
-    rc = kc_batch_header_decode(p, n, &tmp);
+    rc = s->stored ? kc_batch_header_decode_stored(p, n, &tmp) : kc_batch_header_decode(p, n, &tmp);
     if (rc)
         return rc;
     size_t total = (size_t)tmp.batch_length + KC_BATCH_LOG_OVERHEAD;

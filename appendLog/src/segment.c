@@ -24,6 +24,22 @@
  *
  * so the first batch of a segment is never indexed (position 0 is where a lookup starts
  * anyway) and an entry never is all zeros (mm_index.h relies on that).
+ *
+ * Warm and cold. A log with a thousand old segments must not hold a thousand descriptors,
+ * and a store with a hundred thousand logs must not hold any for the idle ones. So a
+ * segment's files are opened only when someone needs them (WARM) and can be closed again
+ * (COLD) while the segment object, with its base, size and offsets, stays in the log:
+ *
+ *   COLD  fd -1, no mapping          loading a log makes every segment cold but the last
+ *     | alog__seg_warm               a reader (or the cleaner, retention...) holding a
+ *     v                              reference: open the .log, map both indexes, drop
+ *   WARM  fd, two mappings           their descriptors (a mapping needs none: 1 fd per
+ *     | alog__seg_cool               warm segment); the first warm checks the indexes
+ *     v                              the cache, when nobody else holds the segment
+ *   COLD
+ *
+ * Every descriptor a store's segment holds is counted in the store (seg->files), so the
+ * cache knows how many it holds, slices' included.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -42,7 +58,7 @@
 
 static void seg_path(const struct alog_segment *seg, char *out, size_t cap, const char *ext)
 {
-    (void)snprintf(out, cap, "%s%s", seg->stem, ext); /* stem is short; cap is PATH_MAX */
+    (void)snprintf(out, cap, "%s%s%s", seg->stem, ext, seg->sfx); /* short; cap is PATH_MAX */
 }
 
 static int seg_alloc(struct alog *log, int64_t base, struct alog_segment **out)
@@ -61,18 +77,40 @@ static int seg_alloc(struct alog *log, int64_t base, struct alog_segment **out)
     atomic_init(&seg->max_ts, -1);
     seg->max_ts_offset = -1;
     atomic_init(&seg->refs, 1);
+    atomic_init(&seg->ref_bit, true);
+    pthread_mutex_init(&seg->file_lock, NULL);
+    seg->files = alog__store_files(log);
+    seg->compacted = log->store != NULL;
+    seg->sfx = "";
     *out = seg;
     return 0;
 }
 
+/* Count a descriptor taken (+1) or given back (-1) in the store, if any. */
+static void count_fd(struct alog_segment *seg, int delta)
+{
+    if (seg->files)
+        atomic_fetch_add_explicit(seg->files, delta, memory_order_relaxed);
+}
+
+/* Close whatever files the segment has open (file_lock held, or the last reference). */
+static void files_close(struct alog_segment *seg)
+{
+    if (mm_file_is_open(&seg->oidx.file))
+        (void)mm_index_close(&seg->oidx); /* read/trimmed mapping: nothing left to write */
+    if (mm_file_is_open(&seg->tidx.file))
+        (void)mm_index_close(&seg->tidx);
+    if (seg->fd >= 0) {
+        (void)close(seg->fd); /* data was fdatasync'ed (or recovery will judge it) */
+        seg->fd = -1;
+        count_fd(seg, -1);
+    }
+}
+
 static void seg_free(struct alog_segment *seg)
 {
-    if (seg->oidx.file.fd >= 0)
-        (void)mm_index_close(&seg->oidx); /* read/trimmed mapping: nothing left to write */
-    if (seg->tidx.file.fd >= 0)
-        (void)mm_index_close(&seg->tidx);
-    if (seg->fd >= 0)
-        (void)close(seg->fd); /* data was fdatasync'ed (or recovery will judge it) */
+    files_close(seg);
+    pthread_mutex_destroy(&seg->file_lock);
     free(seg);
 }
 
@@ -87,37 +125,56 @@ void alog__seg_unref(struct alog_segment *seg)
         seg_free(seg);
 }
 
+/* (Re)open one index; a mapping keeps no descriptor (mm.h), so drop it at once. */
 static int open_index(struct alog *log, struct alog_segment *seg, enum mm_index_kind kind,
                       unsigned flags)
 {
     char path[4096];
     seg_path(seg, path, sizeof(path), kind == MM_INDEX_TIME ? ".timeindex" : ".index");
     struct mm_index *idx = kind == MM_INDEX_TIME ? &seg->tidx : &seg->oidx;
-    if (idx->file.fd >= 0) {
+    if (mm_file_is_open(&idx->file)) {
         int rc = mm_index_close(idx);
         if (rc)
             return rc;
     }
-    return mm_index_open(idx, path, kind, flags, log->cfg.index_max_bytes);
+    int rc = mm_index_open(idx, path, kind, flags, atomic_load(&log->index_max));
+    if (rc == 0)
+        (void)mm_file_drop_fd(&idx->file); /* closing a descriptor we no longer need */
+    return rc;
+}
+
+static int open_log_fd(struct alog_segment *seg, int flags)
+{
+    char path[4096];
+    seg_path(seg, path, sizeof(path), ".log");
+    int fd = open(path, O_RDWR | O_CLOEXEC | flags, 0644);
+    if (fd < 0)
+        return -errno;
+    seg->fd = fd;
+    count_fd(seg, +1);
+    return 0;
 }
 
 int alog__seg_create(struct alog *log, int64_t base, struct alog_segment **out)
+{
+    return alog__seg_create_sfx(log, base, "", out);
+}
+
+int alog__seg_create_sfx(struct alog *log, int64_t base, const char *sfx,
+                         struct alog_segment **out)
 {
     struct alog_segment *seg;
     int rc = seg_alloc(log, base, &seg);
     if (rc)
         return rc;
-    char path[4096];
-    seg_path(seg, path, sizeof(path), ".log");
+    seg->sfx = sfx;
     unsigned fl = MM_INDEX_WRITABLE | MM_INDEX_CREATE | MM_INDEX_EMPTY;
-    seg->fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (seg->fd < 0) {
-        rc = -errno;
-        goto fail;
-    }
-    if ((rc = open_index(log, seg, MM_INDEX_OFFSET, fl)) != 0 ||
+    if ((rc = open_log_fd(seg, O_CREAT | O_TRUNC)) != 0 ||
+        (rc = open_index(log, seg, MM_INDEX_OFFSET, fl)) != 0 ||
         (rc = open_index(log, seg, MM_INDEX_TIME, fl)) != 0)
         goto fail;
+    seg->ts_known = true;
+    seg->idx_checked = true;
     *out = seg;
     return 0;
 fail:
@@ -126,7 +183,18 @@ fail:
     return rc;
 }
 
-/* Open an index of an existing segment read-only; a missing one is left closed (fd -1). */
+int alog__seg_cold(struct alog *log, int64_t base, uint64_t size, struct alog_segment **out)
+{
+    struct alog_segment *seg;
+    int rc = seg_alloc(log, base, &seg);
+    if (rc)
+        return rc;
+    atomic_store_explicit(&seg->size, size, memory_order_relaxed);
+    *out = seg;
+    return 0;
+}
+
+/* Open an index of an existing segment read-only; a missing one is left closed. */
 static int open_existing_index(struct alog *log, struct alog_segment *seg, enum mm_index_kind kind)
 {
     int rc = open_index(log, seg, kind, MM_INDEX_READONLY);
@@ -136,36 +204,67 @@ static int open_existing_index(struct alog *log, struct alog_segment *seg, enum 
 static void max_ts_from_index(struct alog_segment *seg)
 {
     struct mm_index_entry e;
-    if (seg->tidx.file.fd >= 0 && mm_index_last(&seg->tidx, &e) == 0) {
-        atomic_store_explicit(&seg->max_ts, e.key, memory_order_relaxed);
+    if (mm_file_is_open(&seg->tidx.file) && mm_index_last(&seg->tidx, &e) == 0 &&
+        e.key > atomic_load_explicit(&seg->max_ts, memory_order_relaxed)) {
+        atomic_store_explicit(&seg->max_ts, e.key, memory_order_release);
         seg->max_ts_offset = seg->base + e.value;
     }
 }
 
-int alog__seg_open(struct alog *log, int64_t base, struct alog_segment **out)
+/* The first warm since loading: indexes checked, rebuilt (never cutting) if bad. */
+static int check_once(struct alog *log, struct alog_segment *seg)
 {
-    struct alog_segment *seg;
-    int rc = seg_alloc(log, base, &seg);
-    if (rc)
-        return rc;
-    char path[4096];
-    seg_path(seg, path, sizeof(path), ".log");
-    struct stat st;
-    seg->fd = open(path, O_RDWR | O_CLOEXEC);
-    if (seg->fd < 0 || fstat(seg->fd, &st) < 0) {
-        rc = -errno;
-        goto fail;
+    const char *why = NULL;
+    int rc = alog__seg_index_check(seg, alog__seg_next(seg), &why);
+    if (rc == KC_ECORRUPT) {
+        kc_log_warn("alog %s: segment %" PRId64 ": %s: rebuilding its indexes", log->dir,
+                    seg->base, why);
+        rc = alog__seg_reindex(log, seg);
+        if (rc == 0)
+            atomic_fetch_add(&log->indexes_rebuilt, 1);
     }
-    atomic_store_explicit(&seg->size, (uint64_t)st.st_size, memory_order_relaxed);
-    if ((rc = open_existing_index(log, seg, MM_INDEX_OFFSET)) != 0 ||
-        (rc = open_existing_index(log, seg, MM_INDEX_TIME)) != 0)
-        goto fail;
-    max_ts_from_index(seg);
-    *out = seg;
-    return 0;
-fail:
-    seg_free(seg);
+    seg->idx_checked = rc == 0;
     return rc;
+}
+
+static int warm_locked(struct alog *log, struct alog_segment *seg)
+{
+    int rc = open_log_fd(seg, 0);
+    if (rc == 0 && (rc = open_existing_index(log, seg, MM_INDEX_OFFSET)) == 0)
+        rc = open_existing_index(log, seg, MM_INDEX_TIME);
+    if (rc == 0 && !seg->ts_known) {
+        max_ts_from_index(seg);
+        seg->ts_known = true;
+    }
+    if (rc == 0 && !seg->idx_checked)
+        rc = check_once(log, seg);
+    if (rc)
+        files_close(seg);
+    return rc;
+}
+
+int alog__seg_warm(struct alog *log, struct alog_segment *seg)
+{
+    atomic_store_explicit(&seg->ref_bit, true, memory_order_relaxed);
+    pthread_mutex_lock(&seg->file_lock);
+    int rc = seg->fd >= 0 ? 0 : warm_locked(log, seg);
+    pthread_mutex_unlock(&seg->file_lock);
+    return rc;
+}
+
+bool alog__seg_is_warm(struct alog_segment *seg)
+{
+    pthread_mutex_lock(&seg->file_lock);
+    bool warm = seg->fd >= 0;
+    pthread_mutex_unlock(&seg->file_lock);
+    return warm;
+}
+
+void alog__seg_cool(struct alog_segment *seg)
+{
+    pthread_mutex_lock(&seg->file_lock);
+    files_close(seg);
+    pthread_mutex_unlock(&seg->file_lock);
 }
 
 int alog__seg_unlink(struct alog_segment *seg)
@@ -215,7 +314,7 @@ void alog__seg_index_batch(struct alog *log, struct alog_segment *seg, uint64_t 
         atomic_store_explicit(&seg->max_ts, h->max_timestamp, memory_order_release);
         seg->max_ts_offset = last;
     }
-    if (seg->bytes_since_index > log->cfg.index_interval_bytes) {
+    if (seg->bytes_since_index > atomic_load_explicit(&log->index_interval, memory_order_relaxed)) {
         /* An index is a hint: a missing entry only lengthens the next scan. The writer
          * rolls before either index is full, so a failure here means a full index after
          * a rebuild with a smaller index.size.max.bytes. */
@@ -259,7 +358,7 @@ static int check_last_entry(struct alog_segment *seg)
     struct alog_scan s;
     struct kc_batch_header h;
     size_t size;
-    alog__scan_init(&s, seg->fd, alog__seg_size(seg), buf, sizeof(buf));
+    alog__scan_init(&s, seg, alog__seg_size(seg), buf, sizeof(buf));
     int rc = alog__scan_header(&s, e.value, &h, &size);
     if (rc < 0 && rc > KC_ENEEDMORE)
         return rc; /* -errno: an I/O error, not a verdict on the index */
@@ -270,8 +369,8 @@ static int check_last_entry(struct alog_segment *seg)
 
 int alog__seg_index_check(struct alog_segment *seg, int64_t next_offset, const char **why)
 {
-    if (seg->oidx.file.fd < 0 || seg->tidx.file.fd < 0) {
-        *why = seg->oidx.file.fd < 0 ? "missing .index" : "missing .timeindex";
+    if (!mm_file_is_open(&seg->oidx.file) || !mm_file_is_open(&seg->tidx.file)) {
+        *why = !mm_file_is_open(&seg->oidx.file) ? "missing .index" : "missing .timeindex";
         return KC_ECORRUPT;
     }
     struct mm_index_bounds b = {
@@ -291,13 +390,35 @@ int alog__seg_index_sync(struct alog_segment *seg)
     int rc = 0;
     struct mm_index *idx[2] = {&seg->oidx, &seg->tidx};
     for (int i = 0; i < 2 && rc == 0; i++) {
-        if (idx[i]->file.fd < 0)
+        if (!mm_file_is_open(&idx[i]->file))
             continue;
         rc = mm_index_sync(idx[i], MM_SYNC_NOW);
+        int fd = rc == 0 ? mm_file_get_fd(&idx[i]->file) : 0;
+        if (fd < 0)
+            return fd;
         if (rc == 0)
-            rc = kc_fsync(idx[i]->file.fd); /* the trimmed size is metadata */
+            rc = kc_fsync(fd); /* the trimmed size is metadata */
+        mm_file_put_fd(&idx[i]->file, fd);
     }
     return rc;
+}
+
+int alog__seg_rename(struct alog_segment *seg, const char *ext, const char *sfx)
+{
+    char from[4096], to[4096];
+    pthread_mutex_lock(&seg->file_lock);
+    seg_path(seg, from, sizeof(from), ext);
+    (void)snprintf(to, sizeof(to), "%s%s%s", seg->stem, ext, sfx);
+    int rc = rename(from, to) == 0 ? 0 : -errno;
+    pthread_mutex_unlock(&seg->file_lock);
+    return rc;
+}
+
+void alog__seg_set_sfx(struct alog_segment *seg, const char *sfx)
+{
+    pthread_mutex_lock(&seg->file_lock);
+    seg->sfx = sfx;
+    pthread_mutex_unlock(&seg->file_lock);
 }
 
 int alog__seg_truncate(struct alog *log, struct alog_segment *seg, uint64_t size)

@@ -26,7 +26,9 @@
 #include "alog_int.h"
 #include "alog_producer.h"
 #include "kc_common.h"
+#include "kc_fs.h"
 #include "kc_test.h"
+#include "store_int.h"
 #include "support/alog_fixture.h"
 #include "support/alog_hooks.h"
 
@@ -544,6 +546,61 @@ static void test_alog_producer_roll_snapshot_synced_by_flush(void **state)
     assert_int_equal(alog_close(log), 0);
 }
 
+/* ---- a store's logs (lazy opens) ----------------------------------------------------- */
+
+static struct alog *store_log(struct alog_store **s, const char *data, bool create)
+{
+    struct alog_store_config sc;
+    alog_store_config_init(&sc);
+    assert_int_equal(alog_store_open(s, data, &sc), 0);
+    struct alog_config cfg;
+    fx_config(&cfg, 4096);
+    struct alog *log;
+    if (create) {
+        char path[4096];
+        fx_path(path, sizeof(path), data, "p-0");
+        assert_int_equal(kc_mkdir_p(path, 0755), 0);
+    }
+    assert_int_equal(alog_store_add_flags(*s, "p-0", &cfg, create ? ALOG_STORE_NEW : 0, &log), 0);
+    return log;
+}
+
+/* Evicted, the log frees its producers after a snapshot at its end; opened again (by the
+ * retry itself), it knows them: the retry is answered with its original offsets. After a
+ * crash of the whole store, the same. */
+static void test_alog_producer_store_eviction_and_crash_keep_producers(void **state)
+{
+    char data[4096], image[4096];
+    fx_path(data, sizeof(data), *state, "data");
+    fx_path(image, sizeof(image), *state, "image");
+    struct alog_store *s;
+    struct alog *log = store_log(&s, data, true);
+    struct alog_appended a;
+    for (int32_t seq = 0; seq < 40; seq += 4)
+        assert_int_equal(put(log, 9, 0, seq, 4, &a), 0);
+    assert_int_equal(a.base_offset, 36);
+    pthread_mutex_lock(&s->cache_lock);
+    assert_true(alog__evict_claim(log));
+    pthread_mutex_unlock(&s->cache_lock);
+    assert_int_equal(alog__evict_finish(log), 0);
+    assert_int_equal(log->pstate.cap, 0); /* freed with the files */
+    assert_true(snapshot_exists(log->dir, 40));
+    assert_int_equal(put(log, 9, 0, 36, 4, &a), 0); /* opens it */
+    assert_true(a.duplicate);
+    assert_int_equal(a.base_offset, 36);
+    assert_int_equal(put(log, 9, 0, 40, 4, &a), 0);
+    assert_false(a.duplicate);
+    fx_copy_dir(data, image); /* the crash: no snapshot at 44 */
+    alog__store_abandon(s);
+    log = store_log(&s, image, false);
+    assert_int_equal(put(log, 9, 0, 40, 4, &a), 0);
+    assert_true(a.duplicate);
+    assert_int_equal(a.base_offset, 40);
+    assert_int_equal(put(log, 9, 0, 48, 4, &a), KC_ESEQUENCE); /* 44 is next */
+    assert_int_equal(alog_end_offset(log), 44);
+    assert_int_equal(alog_store_close(s), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -560,6 +617,7 @@ int main(void)
         T(test_alog_producer_expire_forgets_idle_and_at_open),
         T(test_alog_producer_two_threads_one_producer_written_once),
         T(test_alog_producer_roll_snapshot_synced_by_flush),
+        T(test_alog_producer_store_eviction_and_crash_keep_producers),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -204,10 +204,14 @@ static void test_alog_recover_missing_and_corrupt_indexes_rebuilt(void **state)
     struct alog_info info;
     alog_info(log, &info);
     assert_false(info.recovered);
-    assert_int_equal(info.indexes_rebuilt, 4);
+    /* The last segment's indexes are checked at open; an old segment's when it is first
+     * read (segments open lazily): here, by the reads below. */
+    assert_int_equal(info.indexes_rebuilt, 1);
     assert_int_equal(info.end_offset, end);
     assert_int_equal(info.recovery_truncated_bytes, 0);
     fx_check_reads(log, 0, end);
+    alog_info(log, &info);
+    assert_int_equal(info.indexes_rebuilt, 4);
     int64_t off;
     assert_int_equal(alog_offset_for_time(log, TS0 + segs[1].base_offset + 4, &off), 0);
     assert_int_equal(off, segs[1].base_offset + 3);

@@ -122,7 +122,7 @@ static void test_alog_roll_on_segment_ms_survives_reopen(void **state)
 {
     struct alog_config cfg;
     fx_config(&cfg, 1 << 20);
-    cfg.segment_ms = 50;
+    cfg.segment_ms = 400; /* room for a slow (sanitized) run between the two appends below */
     struct alog *log;
     assert_int_equal(alog_open(&log, *state, &cfg, NULL), 0);
     fx_append(log, 1, 1, 10, TS0);
@@ -131,8 +131,8 @@ static void test_alog_roll_on_segment_ms_survives_reopen(void **state)
     fx_seg_path(path, sizeof(path), *state, 0, ".log");
     struct statx stx;
     if (statx(AT_FDCWD, path, 0, STATX_BTIME, &stx) != 0 || !(stx.stx_mask & STATX_BTIME))
-        skip();      /* no birth time on this filesystem: a reopen counts from the load */
-    kc_sleep_ms(80); /* older than segment.ms, across a restart */
+        skip();       /* no birth time on this filesystem: a reopen counts from the load */
+    kc_sleep_ms(450); /* older than segment.ms, across a restart */
     assert_int_equal(alog_open(&log, *state, &cfg, NULL), 0);
     fx_append(log, 1, 1, 10, TS0); /* timestamps from 2023: they do not drive the roll */
     struct alog_segment_info segs[4];

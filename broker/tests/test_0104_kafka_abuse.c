@@ -175,8 +175,14 @@ static void test_0104_truncated_bodies_close_the_connection(void **state)
         int16_t key = (int16_t)kc_load_be16(fx.frame[i] + 4);
         if (key == KP_API_API_VERSIONS)
             continue; /* v0-2 bodies are empty; v3 is answered without parsing the body */
-        size_t step = fx.len[i] > 40 ? fx.len[i] / 40 : 1;
-        for (size_t cut = 14; cut < fx.len[i]; cut += step) {
+        /* up to the request's last field: librdkafka 2.0.2's ListGroups v4 carries a byte
+         * more (an empty tag block twice), and without it the request is whole */
+        struct kp_request req;
+        assert_int_equal(kp_request_decode(fx.frame[i] + 4, fx.len[i] - 4, 0, &req), 0);
+        size_t whole = 4 + req.body_used;
+        kp_request_fini(&req);
+        size_t step = whole > 40 ? whole / 40 : 1;
+        for (size_t cut = 14; cut < whole; cut += step) {
             memcpy(f, fx.frame[i], cut);
             kc_store_be32(f, (uint32_t)(cut - 4));
             if (!closed_unanswered(b, f, cut, 10000))

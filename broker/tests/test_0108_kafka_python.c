@@ -84,7 +84,7 @@ static void test_0108_produce_then_a_group_reads_all_and_commits(void **state)
     for (int p = 0; p < 3; p++) {
         snprintf(line, sizeof(line), "partition %d committed %lld\n", p, (long long)ends[p]);
         assert_non_null(strstr(out, line)); /* what OffsetFetch v1 says */
-        char part[8], *cout, *cerr;
+        char part[12], *cout, *cerr;
         snprintf(part, sizeof(part), "%d", p);
         const char *args[] = {"4", "pyg", "py", part, NULL};
         assert_int_equal(kb_cli(b, NULL, &cout, &cerr, args), 0);

@@ -107,7 +107,7 @@ static void test_0109_list_topics_produce_every_codec_group_commits(void **state
     assert_non_null(strstr(out, "consumed 5000\n"));
     int64_t total = 0;
     for (int p = 0; p < 2; p++) {
-        char part[8], *cout, *cerr;
+        char part[12], *cout, *cerr;
         snprintf(part, sizeof(part), "%d", p);
         const char *args[] = {"4", "cfg", "cf", part, NULL};
         assert_int_equal(kb_cli(b, NULL, &cout, &cerr, args), 0);

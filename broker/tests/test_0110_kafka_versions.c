@@ -9,7 +9,12 @@
  *   formats Kafka 4.0 dropped), Fetch 4-17 (by topic id from 13), ListOffsets 0-9,
  *   OffsetCommit 2-9, OffsetFetch 1-9 (a list of groups from 8), FindCoordinator 0-6 (a
  *   list of keys from 4), JoinGroup 0-9 (MEMBER_ID_REQUIRED from 4), SyncGroup 0-5,
- *   Heartbeat 0-4, LeaveGroup 0-5 (a list of members from 3)
+ *   Heartbeat 0-4, LeaveGroup 0-5 (a list of members from 3), ListGroups 0-5 (states
+ *   from 4, types from 5), DescribeGroups 0-5, DeleteGroups 1-2, OffsetDelete 0;
+ *   SaslHandshake 0-1 and SaslAuthenticate 0-2 (ILLEGAL_SASL_STATE: a PLAINTEXT
+ *   listener), CreateAcls, DescribeAcls, DeleteAcls 1-3 (SECURITY_DISABLED: no
+ *   authorizer), AlterUserScramCredentials 0 then DescribeUserScramCredentials 0 (the user
+ *   it made)
  *
  * The requests are built through the codec (its correctness is broker/kafka/codec's tests'
  * business; test_0107 writes flexible frames by hand); what is tested here is the door.
@@ -295,6 +300,233 @@ static void check_leave_group(const void *resp, int16_t v)
     assert_int_equal(r->members.v[0].error_code, KP_ERR_UNKNOWN_MEMBER_ID);
 }
 
+/* The sweep's groups: sweep-join-<v> (JoinGroup's, left with a pending member or a member
+ * of each version) and sweep-g (OffsetCommit's, offsets only). */
+static void *req_list_groups(struct sweep *s, int16_t v)
+{
+    struct kp_list_groups_req *r = KT_NEW(&s->a, kp_list_groups_req, 1);
+    struct kc_slice *f = kp_arena_alloc(&s->a, sizeof(*f));
+    if (v == 4) { /* Kafka compares states case-insensitively */
+        *f = kp_slice_str("empty");
+        KP_SET(r->states_filter, 1, f);
+    } else if (v == 5) {
+        *f = kp_slice_str("Classic");
+        KP_SET(r->types_filter, 1, f);
+    }
+    return r;
+}
+
+static void check_list_groups(const void *resp, int16_t v)
+{
+    const struct kp_list_groups_resp *r = resp;
+    bool commit = false;
+    assert_int_equal(r->error_code, 0);
+    assert_true(r->groups.n >= 1);
+    for (int32_t i = 0; i < r->groups.n; i++) {
+        commit |= kp_slice_eq(r->groups.v[i].group_id, "sweep-g");
+        if (v == 4)
+            assert_true(kp_slice_eq(r->groups.v[i].group_state, "Empty"));
+        if (v >= 5)
+            assert_true(kp_slice_eq(r->groups.v[i].group_type, "classic"));
+    }
+    assert_true(commit); /* a group with offsets only is listed, Empty, as Kafka lists it */
+}
+
+static void *req_describe_groups(struct sweep *s, int16_t v)
+{
+    struct kp_describe_groups_req *r = KT_NEW(&s->a, kp_describe_groups_req, 1);
+    struct kc_slice *g = kp_arena_alloc(&s->a, 2 * sizeof(*g));
+    g[0] = kp_slice_str("sweep-g");
+    g[1] = kp_slice_str("sweep-nobody");
+    KP_SET(r->groups, 2, g);
+    r->include_authorized_operations = v >= 3;
+    return r;
+}
+
+static void check_describe_groups(const void *resp, int16_t v)
+{
+    const struct kp_describe_groups_resp *r = resp;
+    assert_int_equal(r->groups.n, 2);
+    assert_int_equal(r->groups.v[0].error_code, 0);
+    assert_true(kp_slice_eq(r->groups.v[0].group_state, "Empty"));
+    assert_true(kp_slice_eq(r->groups.v[1].group_state, "Dead"));
+    if (v >= 3) /* READ, DESCRIBE, DELETE: all of them without an authorizer */
+        assert_int_equal(r->groups.v[0].authorized_operations, (1 << 3) | (1 << 6) | (1 << 8));
+}
+
+static void *req_delete_groups(struct sweep *s, int16_t v)
+{
+    struct kp_delete_groups_req *r = KT_NEW(&s->a, kp_delete_groups_req, 1);
+    struct kc_slice *g = kp_arena_alloc(&s->a, sizeof(*g));
+    *g = kp_slice_str("sweep-nobody");
+    KP_SET(r->groups_names, 1, g);
+    (void)v;
+    return r;
+}
+
+static void check_delete_groups(const void *resp, int16_t v)
+{
+    const struct kp_delete_groups_resp *r = resp;
+    assert_int_equal(r->results.n, 1);
+    assert_int_equal(r->results.v[0].error_code, KP_ERR_GROUP_ID_NOT_FOUND);
+    (void)v;
+}
+
+static void *req_offset_delete(struct sweep *s, int16_t v)
+{
+    struct kp_offset_delete_req *r = KT_NEW(&s->a, kp_offset_delete_req, 1);
+    struct kp_offset_delete_req_topic *t = KT_NEW(&s->a, kp_offset_delete_req_topic, 1);
+    struct kp_offset_delete_req_partition *p = KT_NEW(&s->a, kp_offset_delete_req_partition, 1);
+    t->name = kp_slice_str("sweep");
+    KP_SET(t->partitions, 1, p);
+    r->group_id = kp_slice_str("sweep-g");
+    KP_SET(r->topics, 1, t);
+    (void)v;
+    return r;
+}
+
+static void check_offset_delete(const void *resp, int16_t v)
+{
+    const struct kp_offset_delete_resp *r = resp;
+    assert_int_equal(r->error_code, 0);
+    assert_int_equal(r->topics.n, 1);
+    assert_int_equal(r->topics.v[0].partitions.v[0].error_code, 0);
+    (void)v;
+}
+
+/* ---- security: on a PLAINTEXT listener without an authorizer ------------------------------ */
+
+static void *req_sasl_handshake(struct sweep *s, int16_t v)
+{
+    struct kp_sasl_handshake_req *r = KT_NEW(&s->a, kp_sasl_handshake_req, 1);
+    r->mechanism = kp_slice_str("SCRAM-SHA-256");
+    (void)v;
+    return r;
+}
+
+static void check_sasl_handshake(const void *resp, int16_t v)
+{
+    const struct kp_sasl_handshake_resp *r = resp;
+    assert_int_equal(r->error_code, KP_ERR_ILLEGAL_SASL_STATE); /* not a SASL listener */
+    (void)v;
+}
+
+static void *req_sasl_authenticate(struct sweep *s, int16_t v)
+{
+    struct kp_sasl_authenticate_req *r = KT_NEW(&s->a, kp_sasl_authenticate_req, 1);
+    r->auth_bytes = kp_slice_str("n,,n=alice,r=abc");
+    (void)v;
+    return r;
+}
+
+static void check_sasl_authenticate(const void *resp, int16_t v)
+{
+    const struct kp_sasl_authenticate_resp *r = resp;
+    assert_int_equal(r->error_code, KP_ERR_ILLEGAL_SASL_STATE);
+    assert_true(r->error_message.len > 0);
+    assert_int_equal(r->session_lifetime_ms, 0);
+    (void)v;
+}
+
+static void *req_create_acls(struct sweep *s, int16_t v)
+{
+    struct kp_create_acls_req *r = KT_NEW(&s->a, kp_create_acls_req, 1);
+    struct kp_create_acls_req_acl_creation *c = KT_NEW(&s->a, kp_create_acls_req_acl_creation, 1);
+    *c = (struct kp_create_acls_req_acl_creation){2, kp_slice_str("sweep"), 3,
+                                                  kp_slice_str("User:alice"), kp_slice_str("*"),
+                                                  3, 3};
+    KP_SET(r->creations, 1, c);
+    (void)v;
+    return r;
+}
+
+static void check_create_acls(const void *resp, int16_t v)
+{
+    const struct kp_create_acls_resp *r = resp;
+    assert_int_equal(r->results.n, 1);
+    assert_int_equal(r->results.v[0].error_code, KP_ERR_SECURITY_DISABLED); /* no authorizer */
+    (void)v;
+}
+
+static void *req_describe_acls(struct sweep *s, int16_t v)
+{
+    struct kp_describe_acls_req *r = KT_NEW(&s->a, kp_describe_acls_req, 1);
+    r->resource_type_filter = 1; /* ANY */
+    r->pattern_type_filter = 1;
+    r->operation = 1;
+    r->permission_type = 1;
+    (void)v;
+    return r;
+}
+
+static void check_describe_acls(const void *resp, int16_t v)
+{
+    const struct kp_describe_acls_resp *r = resp;
+    assert_int_equal(r->error_code, KP_ERR_SECURITY_DISABLED);
+    (void)v;
+}
+
+static void *req_delete_acls(struct sweep *s, int16_t v)
+{
+    struct kp_delete_acls_req *r = KT_NEW(&s->a, kp_delete_acls_req, 1);
+    struct kp_delete_acls_req_filter *f = KT_NEW(&s->a, kp_delete_acls_req_filter, 1);
+    f->resource_type_filter = 1;
+    f->pattern_type_filter = 1;
+    f->operation = 1;
+    f->permission_type = 1;
+    KP_SET(r->filters, 1, f);
+    (void)v;
+    return r;
+}
+
+static void check_delete_acls(const void *resp, int16_t v)
+{
+    const struct kp_delete_acls_resp *r = resp;
+    assert_int_equal(r->filter_results.n, 1);
+    assert_int_equal(r->filter_results.v[0].error_code, KP_ERR_SECURITY_DISABLED);
+    (void)v;
+}
+
+static void *req_alter_user_scram_credentials(struct sweep *s, int16_t v)
+{
+    struct kp_alter_user_scram_credentials_req *r =
+        KT_NEW(&s->a, kp_alter_user_scram_credentials_req, 1);
+    struct kp_alter_user_scram_credentials_req_scram_credential_upsertion *u =
+        KT_NEW(&s->a, kp_alter_user_scram_credentials_req_scram_credential_upsertion, 1);
+    static const uint8_t salted[32] = {1, 2, 3};
+    *u = (struct kp_alter_user_scram_credentials_req_scram_credential_upsertion){
+        kp_slice_str("sweeper"), 1, 4096, kp_slice_str("some-salt"), {salted, 32}};
+    KP_SET(r->upsertions, 1, u);
+    (void)v;
+    return r;
+}
+
+static void check_alter_user_scram_credentials(const void *resp, int16_t v)
+{
+    const struct kp_alter_user_scram_credentials_resp *r = resp;
+    assert_int_equal(r->results.n, 1);
+    assert_true(kp_slice_eq(r->results.v[0].user, "sweeper"));
+    assert_int_equal(r->results.v[0].error_code, 0);
+    (void)v;
+}
+
+static void *req_describe_user_scram_credentials(struct sweep *s, int16_t v)
+{
+    (void)v;
+    return KT_NEW(&s->a, kp_describe_user_scram_credentials_req, 1); /* users null: all */
+}
+
+static void check_describe_user_scram_credentials(const void *resp, int16_t v)
+{
+    const struct kp_describe_user_scram_credentials_resp *r = resp;
+    assert_int_equal(r->error_code, 0);
+    assert_int_equal(r->results.n, 1); /* the one the Alter above made */
+    assert_true(kp_slice_eq(r->results.v[0].user, "sweeper"));
+    assert_int_equal(r->results.v[0].credential_infos.n, 1);
+    assert_int_equal(r->results.v[0].credential_infos.v[0].iterations, 4096);
+    (void)v;
+}
+
 static void *req_api_versions(struct sweep *s, int16_t v)
 {
     struct kp_api_versions_req *r = KT_NEW(&s->a, kp_api_versions_req, 1);
@@ -309,7 +541,7 @@ static void check_api_versions(const void *resp, int16_t v)
 {
     const struct kp_api_versions_resp *r = resp;
     assert_int_equal(r->error_code, 0);
-    assert_int_equal(r->api_keys.n, 12);
+    assert_int_equal(r->api_keys.n, KT_SERVED_APIS);
     (void)v;
 }
 
@@ -328,6 +560,13 @@ static const struct api_case {
     C(KP_API_OFFSET_FETCH, offset_fetch),   C(KP_API_FIND_COORDINATOR, find_coordinator),
     C(KP_API_JOIN_GROUP, join_group),       C(KP_API_SYNC_GROUP, sync_group),
     C(KP_API_HEARTBEAT, heartbeat),         C(KP_API_LEAVE_GROUP, leave_group),
+    C(KP_API_LIST_GROUPS, list_groups),     C(KP_API_DESCRIBE_GROUPS, describe_groups),
+    C(KP_API_DELETE_GROUPS, delete_groups), C(KP_API_OFFSET_DELETE, offset_delete),
+    C(KP_API_SASL_HANDSHAKE, sasl_handshake), C(KP_API_SASL_AUTHENTICATE, sasl_authenticate),
+    C(KP_API_CREATE_ACLS, create_acls),     C(KP_API_DESCRIBE_ACLS, describe_acls),
+    C(KP_API_DELETE_ACLS, delete_acls),
+    C(KP_API_ALTER_USER_SCRAM_CREDENTIALS, alter_user_scram_credentials),
+    C(KP_API_DESCRIBE_USER_SCRAM_CREDENTIALS, describe_user_scram_credentials),
 #undef C
 };
 
@@ -379,7 +618,9 @@ static void test_0110_every_advertised_version_is_answered(void **state)
     for (int k = 0; k < 100; k++)
         assert_int_equal(max[k], -1); /* nothing advertised that is not swept */
     printf("# %d (API, version) pairs answered\n", answered);
-    assert_int_equal(answered, 5 + 13 + 12 + 14 + 10 + 8 + 9 + 7 + 10 + 6 + 5 + 6);
+    assert_int_equal(answered, 5 + 13 + 12 + 14 + 10 + 8 + 9 + 7 + 10 + 6 + 5 + 6 + /* groups */
+                                   6 + 6 + 2 + 1 + /* SASL */ 2 + 3 + /* ACLs */ 3 + 3 + 3 +
+                                   /* SCRAM users */ 1 + 1);
     free(s.batch);
     kp_arena_fini(&s.a);
     close(s.fd);

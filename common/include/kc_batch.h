@@ -28,12 +28,19 @@
  *   All varints here are zigzag; a length of -1 is null.
  *
  * Rules:
- *  - kc_batch_validate() is the gate: a batch that passed it has a consistent header, a
- *    matching CRC and (when uncompressed) records that parse exactly to the end with
- *    offsetDelta 0, 1, 2, ... Compressed batches are checked as far as the header and CRC
- *    go and are otherwise kept as they are.
- *  - The iterators read uncompressed batches only (KC_EUNSUPPORTED otherwise) and point
- *    into the batch: a kc_record is valid as long as the batch's bytes are.
+ *  - kc_batch_validate() is the gate for what PRODUCERS send: a batch that passed it has a
+ *    consistent header, a matching CRC and (when uncompressed) records that parse exactly
+ *    to the end with offsetDelta 0, 1, 2, ... Compressed batches are checked as far as the
+ *    header and CRC go and are otherwise kept as they are (kc_codec.h looks inside).
+ *  - kc_batch_header_decode() checks a producer's header (recordsCount = lastOffsetDelta
+ *    + 1 >= 1). kc_batch_header_decode_stored() accepts what a COMPACTED log may hold, a
+ *    little more: after compaction (appendLog's cleaner, Kafka's LogCleaner) a batch keeps
+ *    its base offset and its lastOffsetDelta but only some of its records, so 0 <=
+ *    recordsCount <= lastOffsetDelta + 1, and a batch whose records were all removed may
+ *    remain as a 61-byte header with recordsCount 0 (its offsets stay accounted for).
+ *  - The iterators read uncompressed batches only (KC_EUNSUPPORTED otherwise; kc_codec.h's
+ *    kc_batch_reader reads any) and point into the batch: a kc_record is valid as long as
+ *    the batch's bytes are.
  *  - The builder owns its buffer; the bytes kc_batch_builder_finish() returns are valid
  *    until the builder is reset or finalised.
  */
@@ -98,9 +105,13 @@ int kc_batch_size(const uint8_t *p, size_t len, size_t *size);
 
 /*
  * Decode the 61-byte header only (no CRC check). KC_ENEEDMORE below 61 bytes,
- * KC_EUNSUPPORTED for magic other than 2, KC_EMALFORMED for impossible lengths or counts.
+ * KC_EUNSUPPORTED for magic other than 2, KC_EMALFORMED for impossible lengths or counts
+ * (recordsCount != lastOffsetDelta + 1, or < 1).
  */
 int kc_batch_header_decode(const uint8_t *p, size_t len, struct kc_batch_header *h);
+/* The same for a batch a compacted log holds: counts may be 0 <= recordsCount <=
+ * lastOffsetDelta + 1 (see the rules above); KC_EMALFORMED beyond that. */
+int kc_batch_header_decode_stored(const uint8_t *p, size_t len, struct kc_batch_header *h);
 
 /*
  * Validate the batch at p (len may hold more bytes after it). Returns the batch's total
@@ -182,10 +193,29 @@ int kc_header_iter_next(struct kc_header_iter *it, struct kc_header *hdr);
 struct kc_batch_opts {
     int64_t base_offset;
     int32_t leader_epoch;
-    int16_t attributes; /* compression bits must be 0: the builder writes plain records */
+    int16_t attributes; /* compression bits are ignored: the builder writes plain records */
     int64_t producer_id;
     int16_t producer_epoch;
     int32_t base_sequence;
+};
+
+/*
+ * Rebuilding a stored batch (the log cleaner) needs three things a producer's batch does
+ * not: the records section compressed again with the batch's codec (finished by
+ * kc_batch_builder_finish_codec, kc_codec.h), the original lastOffsetDelta kept although
+ * records were dropped (gaps; none left at all gives a 61-byte record-less batch), a
+ * fixed base timestamp (Kafka's delete horizon, KIP-534) that record deltas are relative
+ * to, and a fixed maxTimestamp (a LogAppendTime batch's, which is not its records' own).
+ * All zero is the plain builder.
+ */
+struct kc_batch_rebuild {
+    int codec;
+    bool keep_last_offset_delta;
+    int32_t last_offset_delta;
+    bool keep_base_timestamp;
+    int64_t base_timestamp;
+    bool keep_max_timestamp; /* a LogAppendTime batch's time, or a record-less batch's */
+    int64_t max_timestamp;
 };
 
 /* base_offset 0, leader epoch -1, attributes 0, no producer id: what a plain producer sends. */
@@ -194,9 +224,11 @@ void kc_batch_opts_default(struct kc_batch_opts *o);
 struct kc_batch_builder {
     struct kc_writer w;
     struct kc_batch_opts opts;
+    struct kc_batch_rebuild rb;
     int32_t count;
     int64_t base_timestamp;
     int64_t max_timestamp;
+    int32_t last_delta; /* the last record's offset delta, -1 before the first */
 };
 
 /* opts may be NULL (defaults). limit bounds the batch's total size (0 = none). */
@@ -205,6 +237,8 @@ void kc_batch_builder_init(struct kc_batch_builder *b, const struct kc_batch_opt
 void kc_batch_builder_fini(struct kc_batch_builder *b);
 /* Empty the builder for the next batch, keeping its buffer and options. */
 void kc_batch_builder_reset(struct kc_batch_builder *b);
+/* Rebuild settings (above), before the first record is added. */
+void kc_batch_builder_set_rebuild(struct kc_batch_builder *b, const struct kc_batch_rebuild *rb);
 
 /*
  * Add a record. key/value may be NULL (null, whatever the length says); headers may be
@@ -215,6 +249,14 @@ int kc_batch_builder_add(struct kc_batch_builder *b, int64_t timestamp, const vo
                          int32_t key_len, const void *value, int32_t value_len,
                          const struct kc_header *headers, int32_t nheaders);
 
+/*
+ * Add a record read from another batch (the rebuilder's path): its timestamp, key, value
+ * and encoded headers as they are, at offset delta `delta`, which must lie above the
+ * previous record's (-EINVAL otherwise). Returns as kc_batch_builder_add.
+ */
+int kc_batch_builder_add_record(struct kc_batch_builder *b, const struct kc_record *rec,
+                                int32_t delta);
+
 static inline int32_t kc_batch_builder_count(const struct kc_batch_builder *b)
 {
     return b->count;
@@ -222,9 +264,17 @@ static inline int32_t kc_batch_builder_count(const struct kc_batch_builder *b)
 
 /*
  * Fill in the header (lengths, counts, timestamps, CRC) and return the finished batch.
- * -EINVAL for an empty batch. The bytes stay valid until reset or fini; the caller may
- * modify the base offset and leader epoch in place.
+ * -EINVAL for an empty batch (unless rb.keep_last_offset_delta: then a record-less
+ * 61-byte header), for a kept lastOffsetDelta below the last record's, and for rb.codec
+ * != 0 (compressing is kc_batch_builder_finish_codec's, in kc_codec.h, so that programs
+ * that never compress do not link the codec libraries). The bytes stay valid until reset
+ * or fini; the caller may modify the base offset and leader epoch in place.
  */
 int kc_batch_builder_finish(struct kc_batch_builder *b, uint8_t **batch, size_t *len);
+
+/* Internal (common/src): shared by the plain and the compressing finish. */
+int kc__batch_builder_prepare(struct kc_batch_builder *b, int32_t *last);
+void kc__batch_write_header(const struct kc_batch_builder *b, uint8_t *p, size_t size,
+                            int32_t last_delta, int codec);
 
 #endif

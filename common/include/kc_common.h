@@ -6,6 +6,7 @@
  *   kc_varint.h  zigzag and unsigned varints
  *   kc_crc32c.h  CRC-32C, SSE4.2 and portable
  *   kc_batch.h   RecordBatch v2: validate, iterate, build
+ *   kc_codec.h   gzip, snappy, lz4, zstd; reading and rebuilding compressed batches
  *   kc_fs.h      write-all/read-all, fsync of files and directories, atomic replace
  *   kc_log.h     leveled logging
  *   kc_time.h    monotonic and wall clocks
@@ -19,6 +20,7 @@
 
 #include "kc_batch.h"
 #include "kc_buf.h"
+#include "kc_codec.h"
 #include "kc_crc32c.h"
 #include "kc_err.h"
 #include "kc_fs.h"

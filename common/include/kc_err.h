@@ -32,6 +32,7 @@
     X(KC_EEMPTY, -1012, "no data at this offset yet")                                        \
     X(KC_ENOAPI, -1013, "unknown API key")                                                    \
     X(KC_EBADVERSION, -1014, "API version not supported")                                     \
+    X(KC_ENOFILES, -1015, "out of file descriptors: every open log is in use; retry")          \
     /* a Kafka encoder (broker/kafka/codec): a field the version cannot carry is set */     \
     X(KC_ENONDEFAULT, -1016, "a field this version cannot carry holds a non-default value") \
     /* an idempotent producer's batch the log refuses (appendLog's producer state) */        \

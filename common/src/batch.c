@@ -59,9 +59,19 @@ static int header_fill(const uint8_t *p, size_t len, struct kc_batch_header *h)
     return 0;
 }
 
+/* What a producer sends: records 0..count-1, at least one. */
 static int header_counts_agree(const struct kc_batch_header *h)
 {
     if (h->records_count < 1 || h->last_offset_delta != h->records_count - 1)
+        return KC_EMALFORMED;
+    return 0;
+}
+
+/* What a log may hold: compaction keeps lastOffsetDelta and drops records, maybe all. */
+static int header_counts_possible(const struct kc_batch_header *h)
+{
+    if (h->last_offset_delta < 0 || h->records_count < 0 ||
+        h->records_count > h->last_offset_delta + 1LL)
         return KC_EMALFORMED;
     return 0;
 }
@@ -70,6 +80,12 @@ int kc_batch_header_decode(const uint8_t *p, size_t len, struct kc_batch_header 
 {
     int rc = header_fill(p, len, h);
     return rc ? rc : header_counts_agree(h);
+}
+
+int kc_batch_header_decode_stored(const uint8_t *p, size_t len, struct kc_batch_header *h)
+{
+    int rc = header_fill(p, len, h);
+    return rc ? rc : header_counts_possible(h);
 }
 
 /*

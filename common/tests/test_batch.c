@@ -357,6 +357,35 @@ static void test_batch_extreme_base_offset_and_timestamp_do_not_overflow(void **
     free(batch);
 }
 
+/* What a compacted log may hold decodes as stored (only a producer's as a producer's);
+ * what no batch can be, neither. */
+static void test_batch_header_decode_accepts_compacted_refuses_impossible(void **state)
+{
+    (void)state;
+    static const struct {
+        int32_t last_delta, count;
+        int want;
+    } cases[] = {{9, 10, 0}, {9, 3, 0}, {41, 0, 0}, {0, 0, 0}, {9, 11, KC_EMALFORMED},
+                 {-1, 0, KC_EMALFORMED}, {5, -1, KC_EMALFORMED}};
+    uint8_t buf[KC_BATCH_HEADER_SIZE];
+    for (size_t i = 0; i < KC_ARRAY_SIZE(cases); i++) {
+        memset(buf, 0, sizeof(buf));
+        kc_store_be32(buf + KC_BATCH_OFF_LENGTH, KC_BATCH_HEADER_SIZE - 12);
+        buf[KC_BATCH_OFF_MAGIC] = 2;
+        kc_store_be32(buf + KC_BATCH_OFF_LAST_OFFSET_DELTA, (uint32_t)cases[i].last_delta);
+        kc_store_be32(buf + KC_BATCH_OFF_RECORDS_COUNT, (uint32_t)cases[i].count);
+        struct kc_batch_header h;
+        assert_int_equal(kc_batch_header_decode_stored(buf, sizeof(buf), &h), cases[i].want);
+        bool producer = cases[i].count >= 1 && cases[i].count == cases[i].last_delta + 1;
+        assert_int_equal(kc_batch_header_decode(buf, sizeof(buf), &h),
+                         producer ? 0 : KC_EMALFORMED);
+        /* the producers' gate stays strict: count must be lastOffsetDelta + 1, >= 1 */
+        kc_store_be32(buf + KC_BATCH_OFF_CRC, kc_crc32c(0, buf + KC_BATCH_OFF_ATTRIBUTES,
+                                                        sizeof(buf) - KC_BATCH_OFF_ATTRIBUTES));
+        assert_true(kc_batch_validate(buf, sizeof(buf), NULL) < 0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -370,6 +399,7 @@ int main(void)
         cmocka_unit_test(test_batch_builder_limit_rejects_without_damage),
         cmocka_unit_test(test_batch_builder_invalid_first_add_leaves_no_header),
         cmocka_unit_test(test_batch_extreme_base_offset_and_timestamp_do_not_overflow),
+        cmocka_unit_test(test_batch_header_decode_accepts_compacted_refuses_impossible),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

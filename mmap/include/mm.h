@@ -26,6 +26,12 @@
  *  - Not thread-safe as an object: one thread resizes/closes, and only while no other
  *    thread is reading through a pointer that the resize could invalidate. Loads and stores
  *    through the mapping follow the usual C memory model (publish with atomics).
+ *  - A mapping does not need its descriptor: mmap takes its own reference to the file, so
+ *    mm_file_drop_fd() closes the fd and the mapping stays valid. A process with a hundred
+ *    thousand mapped indexes cannot keep a descriptor for each (ulimit -n). The few calls
+ *    that need one (resize, mm_file_get_fd) then open the file again, by the path it was
+ *    opened with, for the length of the call: the path must still name the same file
+ *    (nobody renames over a file while it is mapped and resized).
  *
  * Differences from Kafka: Kafka (Java) maps with MappedByteBuffer and cannot unmap
  * explicitly (it calls a Cleaner hack); here munmap is immediate and deterministic.
@@ -61,10 +67,11 @@ enum mm_advice {
 };
 
 struct mm_file {
-    int fd;
+    int fd;        /* -1 after mm_file_drop_fd */
     uint8_t *base; /* NULL when len == 0 */
     size_t len;    /* mapped length == file size */
     bool writable;
+    char *path;    /* NULL when closed: the object is open iff path != NULL */
 };
 
 /*
@@ -99,6 +106,21 @@ int mm_file_advise(struct mm_file *mf, size_t off, size_t len, enum mm_advice ad
  * Closing an already closed (or zeroed-then-fd=-1) object is a no-op.
  */
 int mm_file_close(struct mm_file *mf);
+
+/* Close the descriptor, keep the mapping (see the rules above). 0 or -errno; idempotent. */
+int mm_file_drop_fd(struct mm_file *mf);
+/*
+ * A descriptor for the file: the object's own, or, after mm_file_drop_fd, a new one opened
+ * by path (read-write if the object is writable). Give it back with mm_file_put_fd, which
+ * closes it only if it was opened here. -errno (-EMFILE when the process has none left).
+ */
+int mm_file_get_fd(struct mm_file *mf);
+void mm_file_put_fd(struct mm_file *mf, int fd);
+
+static inline bool mm_file_is_open(const struct mm_file *mf)
+{
+    return mf->path != NULL;
+}
 
 static inline uint8_t *mm_file_data(const struct mm_file *mf)
 {

@@ -13,6 +13,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -61,9 +63,14 @@ static int open_flags(unsigned flags)
 int mm_file_open(struct mm_file *mf, const char *path, unsigned flags, size_t min_size)
 {
     bool writable = flags & MM_WRITE;
+    char *copy = strdup(path);
+    if (!copy)
+        return -ENOMEM;
     int fd = open(path, open_flags(flags), 0644);
-    if (fd < 0)
+    if (fd < 0) {
+        free(copy);
         return -errno;
+    }
     int rc = 0;
     struct stat st;
     if (fstat(fd, &st) < 0) {
@@ -86,14 +93,41 @@ int mm_file_open(struct mm_file *mf, const char *path, unsigned flags, size_t mi
     mf->base = base;
     mf->len = len;
     mf->writable = writable;
+    mf->path = copy;
     return 0;
 fail:
     (void)close(fd); /* nothing was written through this fd that close could lose */
+    free(copy);
+    return rc;
+}
+
+int mm_file_get_fd(struct mm_file *mf)
+{
+    if (mf->fd >= 0)
+        return mf->fd;
+    if (!mf->path)
+        return -EBADF;
+    int fd = open(mf->path, (mf->writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+    return fd >= 0 ? fd : -errno;
+}
+
+void mm_file_put_fd(struct mm_file *mf, int fd)
+{
+    if (fd >= 0 && fd != mf->fd)
+        (void)close(fd); /* a second descriptor of a file the mapping keeps: nothing lost */
+}
+
+int mm_file_drop_fd(struct mm_file *mf)
+{
+    if (mf->fd < 0)
+        return 0;
+    int rc = close(mf->fd) == 0 ? 0 : -errno;
+    mf->fd = -1;
     return rc;
 }
 
 /* Move the mapping from len to size bytes; the file already has at least size bytes. */
-static int remap(struct mm_file *mf, size_t size, bool may_move)
+static int remap(struct mm_file *mf, int fd, size_t size, bool may_move)
 {
     if (size == 0) {
         if (mf->base && munmap(mf->base, mf->len) < 0)
@@ -102,7 +136,7 @@ static int remap(struct mm_file *mf, size_t size, bool may_move)
         return 0;
     }
     if (!mf->base)
-        return map_whole(mf->fd, size, mf->writable, &mf->base);
+        return map_whole(fd, size, mf->writable, &mf->base);
     void *p = mremap(mf->base, mf->len, size, may_move ? MREMAP_MAYMOVE : 0);
     if (p == MAP_FAILED)
         return -errno;
@@ -113,33 +147,43 @@ static int remap(struct mm_file *mf, size_t size, bool may_move)
     return 0;
 }
 
-int mm_file_resize(struct mm_file *mf, size_t size)
+static int resize_with(struct mm_file *mf, int fd, size_t size)
 {
-    if (!mf->writable)
-        return -EBADF;
-    if (size == mf->len)
-        return 0;
     int rc;
     if (size > mf->len) {
-        if (ftruncate(mf->fd, (off_t)size) < 0)
+        if (ftruncate(fd, (off_t)size) < 0)
             return -errno;
-        rc = remap(mf, size, true);
+        rc = remap(mf, fd, size, true);
         if (rc) {
             /* Best effort: a longer file with a zero tail is still a valid file. */
-            (void)ftruncate(mf->fd, (off_t)mf->len);
+            (void)ftruncate(fd, (off_t)mf->len);
             return rc;
         }
     } else {
-        rc = remap(mf, size, false); /* shrink in place: pointers below size survive */
+        rc = remap(mf, fd, size, false); /* shrink in place: pointers below size survive */
         if (rc)
             return rc;
-        if (ftruncate(mf->fd, (off_t)size) < 0) {
+        if (ftruncate(fd, (off_t)size) < 0) {
             mf->len = size; /* the mapping did shrink; the file is merely longer */
             return -errno;
         }
     }
     mf->len = size;
     return 0;
+}
+
+int mm_file_resize(struct mm_file *mf, size_t size)
+{
+    if (!mf->writable)
+        return -EBADF;
+    if (size == mf->len)
+        return 0;
+    int fd = mm_file_get_fd(mf);
+    if (fd < 0)
+        return fd;
+    int rc = resize_with(mf, fd, size);
+    mm_file_put_fd(mf, fd);
+    return rc;
 }
 
 /* Round [off, off+len) out to whole pages and clip to the mapping; false if empty. */
@@ -189,6 +233,8 @@ int mm_file_close(struct mm_file *mf)
         rc = -errno;
     if (mf->fd >= 0 && close(mf->fd) < 0 && rc == 0)
         rc = -errno;
+    free(mf->path);
+    mf->path = NULL;
     mf->base = NULL;
     mf->len = 0;
     mf->fd = -1;

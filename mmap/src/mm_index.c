@@ -144,7 +144,13 @@ int mm_index_open(struct mm_index *idx, const char *path, enum mm_index_kind kin
     idx->max_entries = mf.len / esz;
     idx->orig_size = orig;
     atomic_init(&idx->entries, 0);
+    /* No read-ahead while finding the used prefix: a fault on a preallocated (sparse) index
+     * would otherwise make the kernel fill a large read-ahead window with zeros, for every
+     * index opened (measured: most of the cost of opening a log). The used entries are
+     * then read in order (the sanity check walks them): normal read-ahead there. */
+    (void)mm_file_advise(&idx->file, 0, idx->file.len, MM_ADV_RANDOM); /* a hint */
     scan_used(idx);
+    (void)mm_file_advise(&idx->file, 0, mm_index_entries(idx) * esz, MM_ADV_NORMAL);
     idx->reserved = mm_index_entries(idx) * esz; /* written entries have their blocks */
     return 0;
 }
@@ -174,24 +180,35 @@ static void encode(const struct mm_index *idx, uint8_t *p, int64_t key, uint32_t
  * no by SIGBUS: the process dies instead of getting ENOSPC. So the appender reserves the
  * blocks of the next MM_INDEX_RESERVE_BYTES with fallocate(2) before storing into them.
  */
+static int reserve_with(int fd, size_t from, size_t to)
+{
+    if (fallocate(fd, 0, (off_t)from, (off_t)(to - from)) == 0)
+        return 0;
+    if (errno != EOPNOTSUPP)
+        return -errno;
+    static const uint8_t zeros[4096]; /* no fallocate here: write the zeros it reads as */
+    for (size_t at = from; at < to; at += sizeof(zeros)) {
+        size_t n = to - at < sizeof(zeros) ? to - at : sizeof(zeros);
+        ssize_t w = kc_pwrite_all(fd, zeros, n, (off_t)at);
+        if (w < 0)
+            return (int)w;
+    }
+    return 0;
+}
+
 static int reserve(struct mm_index *idx, size_t need)
 {
     size_t size = mm_file_size(&idx->file), from = idx->reserved;
     size_t to = (need + MM_INDEX_RESERVE_BYTES - 1) / MM_INDEX_RESERVE_BYTES * MM_INDEX_RESERVE_BYTES;
     to = to < size ? to : size;
-    if (fallocate(idx->file.fd, 0, (off_t)from, (off_t)(to - from)) != 0) {
-        if (errno != EOPNOTSUPP)
-            return -errno;
-        static const uint8_t zeros[4096]; /* no fallocate here: write the zeros it reads as */
-        for (size_t at = from; at < to; at += sizeof(zeros)) {
-            size_t n = to - at < sizeof(zeros) ? to - at : sizeof(zeros);
-            ssize_t w = kc_pwrite_all(idx->file.fd, zeros, n, (off_t)at);
-            if (w < 0)
-                return (int)w;
-        }
-    }
-    idx->reserved = to;
-    return 0;
+    int fd = mm_file_get_fd(&idx->file); /* a new one, opened by path, if it was dropped */
+    if (fd < 0)
+        return fd;
+    int rc = reserve_with(fd, from, to);
+    mm_file_put_fd(&idx->file, fd);
+    if (rc == 0)
+        idx->reserved = to;
+    return rc;
 }
 
 int mm_index_append(struct mm_index *idx, int64_t key, uint32_t value)

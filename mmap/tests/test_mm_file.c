@@ -165,6 +165,39 @@ static void test_mm_file_many_cycles_leak_no_fds_or_maps(void **state)
     assert_int_equal(kc_test_map_count(), maps);
 }
 
+/* Without its descriptor the mapping stays valid; a resize opens the file again by path
+ * for the length of the call; nothing leaks. */
+static void test_mm_file_drop_fd_keeps_mapping_resize_reopens(void **state)
+{
+    char path[512];
+    path_in(path, sizeof(path), *state, "nofd");
+    int fds = kc_test_fd_count(), maps = kc_test_map_count();
+    struct mm_file mf;
+    assert_int_equal(mm_file_open(&mf, path, MM_WRITE | MM_CREATE, 4096), 0);
+    memcpy(mm_file_data(&mf), "kept", 4);
+    assert_int_equal(mm_file_drop_fd(&mf), 0);
+    assert_int_equal(mm_file_drop_fd(&mf), 0); /* idempotent */
+    assert_int_equal(mf.fd, -1);
+    assert_true(mm_file_is_open(&mf));
+    assert_int_equal(kc_test_fd_count(), fds); /* no descriptor ... */
+    assert_int_equal(kc_test_map_count(), maps + 1); /* ... but the mapping */
+    assert_memory_equal(mm_file_data(&mf), "kept", 4);
+    assert_int_equal(mm_file_resize(&mf, 3 * 4096), 0);
+    memcpy(mm_file_data(&mf) + 2 * 4096, "grown", 5);
+    assert_int_equal(kc_test_fd_count(), fds); /* the resize's descriptor is gone again */
+    int fd = mm_file_get_fd(&mf);
+    assert_true(fd >= 0);
+    char buf[5];
+    assert_int_equal(kc_pread_full(fd, buf, 5, 2 * 4096), 5);
+    assert_memory_equal(buf, "grown", 5);
+    mm_file_put_fd(&mf, fd);
+    assert_int_equal(mm_file_sync(&mf, 0, 3 * 4096, MM_SYNC_NOW), 0);
+    assert_int_equal(mm_file_close(&mf), 0);
+    assert_false(mm_file_is_open(&mf));
+    assert_int_equal(kc_test_fd_count(), fds);
+    assert_int_equal(kc_test_map_count(), maps);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -177,6 +210,7 @@ int main(void)
         T(test_mm_file_readonly_refuses_resize_ebadf),
         T(test_mm_file_sync_and_advise_clip_ranges),
         T(test_mm_file_many_cycles_leak_no_fds_or_maps),
+        T(test_mm_file_drop_fd_keeps_mapping_resize_reopens),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -176,6 +176,33 @@ static void test_mm_index_append_reserves_blocks_ahead_of_stores(void **state)
     assert_int_equal(mm_index_close(&idx), 0);
 }
 
+/* An index that gave up its descriptor still appends (reserving blocks through a
+ * descriptor opened for the call), looks up, trims and closes. */
+static void test_mm_index_without_fd_appends_reserves_trims(void **state)
+{
+    char path[512];
+    ipath(path, sizeof(path), state, "nofd");
+    int fds = kc_test_fd_count();
+    struct mm_index idx;
+    assert_int_equal(mm_index_open(&idx, path, MM_INDEX_OFFSET,
+                                   MM_INDEX_WRITABLE | MM_INDEX_CREATE | MM_INDEX_EMPTY, 1 << 20),
+                     0);
+    assert_int_equal(mm_file_drop_fd(&idx.file), 0);
+    assert_int_equal(kc_test_fd_count(), fds);
+    size_t per = MM_INDEX_RESERVE_BYTES / MM_INDEX_OFFSET_ENTRY;
+    for (size_t i = 1; i <= per + 1; i++)
+        assert_int_equal(mm_index_append(&idx, (int64_t)i, (uint32_t)(4096 * i)), 0);
+    struct mm_index_entry e;
+    assert_int_equal(mm_index_lookup(&idx, 77, &e, NULL), 0);
+    assert_int_equal(e.value, 4096 * 77);
+    assert_int_equal(mm_index_trim(&idx), 0);
+    assert_int_equal(kc_test_fd_count(), fds);
+    assert_int_equal(mm_index_close(&idx), 0);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_size, (off_t)((per + 1) * MM_INDEX_OFFSET_ENTRY));
+}
+
 static void test_mm_index_empty_lookup_enoent(void **state)
 {
     char path[512];
@@ -525,6 +552,7 @@ int main(void)
         T(test_mm_index_time_lookup_every_key_and_gap_finds_floor),
         T(test_mm_index_position_lookup_every_position_finds_floor),
         T(test_mm_index_append_reserves_blocks_ahead_of_stores),
+        T(test_mm_index_without_fd_appends_reserves_trims),
         T(test_mm_index_empty_lookup_enoent),
         T(test_mm_index_full_refuses_with_efull),
         T(test_mm_index_append_refuses_bad_entries_einval),

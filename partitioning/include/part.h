@@ -37,9 +37,19 @@
 
 struct part_config {
     struct alog_config log;        /* for every partition's log */
-    int32_t max_partitions;        /* per topic; default 1024 */
+    int32_t max_partitions;        /* per topic and per create call; default and at most
+                                      PART_MAX_PARTITIONS (the broker caps it further) */
     struct alog_flusher *flusher;  /* may be NULL */
+    /* Added with the store (appended, so older initialisers still compile): the cache of
+     * open files, the checkpoint interval and the log cleaner (alog.h). Its flusher field
+     * is ignored: the one above is used. */
+    struct alog_store_config store;
 };
+
+/* The most partitions a topic can have: "<topic>-<p>" must fit a directory name (255
+ * bytes), and 1,048,576 is the broker's own ceiling (num.partitions.max). A topic whose
+ * longest directory name would not fit is refused (KC_ETOOLARGE) at creation. */
+#define PART_MAX_PARTITIONS (1 << 20)
 
 void part_config_init(struct part_config *cfg);
 
@@ -50,27 +60,35 @@ struct part_topic;
 int part_name_check(const char *name, size_t len);
 
 /*
- * Open every topic found in data_dir (creating the directory if needed), recovering each
- * partition's log. cfg may be NULL (defaults); -EINVAL if max_partitions is outside
- * 1..100000. A damaged layout (a partition directory missing from a topic, a file where a
- * directory should be, a log that cannot be opened) is reported with a clear message and
+ * Open every topic found in data_dir (creating the directory if needed). The partitions'
+ * logs are not opened: they live in the data directory's store (alog.h), which opens each
+ * on first use and keeps the open ones in a bounded cache, so opening costs the directory
+ * listing whatever the number of partitions. cfg may be NULL (defaults); -EINVAL if
+ * max_partitions is outside 1..PART_MAX_PARTITIONS or a log setting is invalid, -EBUSY if
+ * another process has the directory. A damaged layout (a partition directory missing
+ * from a topic, a file where a directory should be) is reported with a clear message and
  * that topic is skipped, left untouched on disk, and its name refused by create; a stray
- * entry is reported and ignored; never a crash. A topic whose creation was interrupted
- * (its marker "<topic>~" is still there) is completed. Fails only for the data directory
- * itself or a lack of resources (-ENOMEM, -EMFILE, -ENOSPC, -EIO).
+ * entry is reported and ignored; never a crash. (A partition whose log turns out unusable
+ * is found at its first use, whose call returns the error.) A topic whose creation was
+ * interrupted (its marker "<topic>~" is still there) is completed. Fails only for the
+ * data directory itself or a lack of resources (-ENOMEM, -EMFILE, -ENOSPC, -EIO).
  */
 int part_registry_open(struct part_registry **out, const char *data_dir,
                        const struct part_config *cfg);
-/* Close every log (cleanly: flush, checkpoints, marker) and free; first error returned. */
+/* Close every log (cleanly: one syncfs, the data directory's checkpoints, its marker) and
+ * free; first error returned. Every slice must have been released. */
 int part_registry_close(struct part_registry *reg);
+/* The store holding the partitions' logs (its figures, its checkpoints). */
+struct alog_store *part_registry_store(struct part_registry *reg);
 
 /*
- * Create a topic with `partitions` partitions, every partition directory made and synced
- * before this returns. -EEXIST if it exists (or exists on disk, damaged), KC_EBADNAME,
- * -EINVAL for partitions < 1, KC_ETOOLARGE above max_partitions, -errno from the disk
- * (then nothing is left behind, or, if even cleaning up failed, the next open completes
- * the topic). Serialised with other creates; lookups go on meanwhile. *out (may be NULL)
- * gets the topic.
+ * Create a topic with `partitions` partitions, every partition directory made and durable
+ * before this returns (the logs' files are made at their first use). -EEXIST if it exists
+ * (or exists on disk, damaged), KC_EBADNAME, -EINVAL for partitions < 1, KC_ETOOLARGE
+ * above max_partitions or when "<name>-<partitions - 1>" would not fit a directory name,
+ * -errno from the disk (then nothing is left behind, or, if even cleaning up failed, the
+ * next open completes the topic). Serialised with other creates; lookups go on meanwhile.
+ * *out (may be NULL) gets the topic.
  */
 int part_topic_create(struct part_registry *reg, const char *name, int32_t partitions,
                       struct part_topic **out);

@@ -53,8 +53,8 @@ int part__parse_partition_dir(const char *name, size_t *topic_len, int32_t *p)
         return -EINVAL;
     const char *num = dash + 1;
     size_t digits = strlen(num);
-    if (digits == 0 || digits > 5 || (digits > 1 && num[0] == '0'))
-        return -EINVAL; /* 5 digits: below PART_MAX_PARTITIONS_LIMIT (100000) */
+    if (digits == 0 || digits > PART_MAX_DIGITS || (digits > 1 && num[0] == '0'))
+        return -EINVAL; /* 7 digits: PART_MAX_PARTITIONS_LIMIT is 2^20 */
     int32_t value = 0;
     for (size_t i = 0; i < digits; i++) {
         if (num[i] < '0' || num[i] > '9')
@@ -62,7 +62,7 @@ int part__parse_partition_dir(const char *name, size_t *topic_len, int32_t *p)
         value = value * 10 + (num[i] - '0');
     }
     size_t len = (size_t)(dash - name);
-    if (part_name_check(name, len) != 0)
+    if (value >= PART_MAX_PARTITIONS_LIMIT || part_name_check(name, len) != 0)
         return -EINVAL;
     *topic_len = len;
     *p = value;

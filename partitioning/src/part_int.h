@@ -44,6 +44,7 @@ struct part__ids {
 struct part_registry {
     char *dir;
     struct part_config cfg;
+    struct alog_store *store;     /* every partition's log (alog.h) */
     pthread_rwlock_t lock;        /* topics, ntopics, damaged */
     pthread_mutex_t create_lock;  /* one creator at a time; held across the disk work */
     struct part_tree topics;
@@ -62,13 +63,15 @@ int part__parse_marker(const char *name, const char *suffix, size_t *topic_len);
 /* registry.c: topic objects (used by scan.c at open). */
 struct part_topic *part__topic_alloc(const char *name, size_t len, int32_t partitions);
 void part__topic_free(struct part_topic *t);
-/* Open every partition's log; on failure closes the ones opened and returns the error. */
-int part__topic_open_logs(struct part_registry *reg, struct part_topic *t);
+/* Add every partition's log to the store (no I/O; fresh: the directories were just made,
+ * empty); on failure removes the ones added and returns the error. */
+int part__topic_add_logs(struct part_registry *reg, struct part_topic *t, bool fresh);
 int part__partition_path(const struct part_registry *reg, const char *name, size_t len,
                          int32_t p, char *out, size_t cap);
 int part__marker_path(const struct part_registry *reg, const char *name, size_t len,
                       const char *suffix, char *out, size_t cap);
-/* Make directories p in [from, to) and fsync each; the caller fsyncs the data dir. */
+/* Make directories p in [from, to); the caller fsyncs the data dir (registry.c says why
+ * one fsync is enough). */
 int part__make_partition_dirs(struct part_registry *reg, const char *name, size_t len,
                               int32_t from, int32_t to, bool exist_ok);
 void part__insert(struct part_registry *reg, struct part_topic *t);

@@ -16,9 +16,17 @@
  * removed after the last partition is durable:
  *
  *   1. write "<topic>~" = "partitions=N"   (kc_atomic_replace: tmp, fsync, rename, fsync dir)
- *   2. mkdir <topic>-0 .. <topic>-(N-1)     fsync each new directory
- *   3. alog_open each partition             its segment files, fsynced by appendLog
+ *   2. mkdir <topic>-0 .. <topic>-(N-1)     all of them, then ONE fsync of the data dir
+ *   3. add each partition to the store      a handle, no I/O: its files are made at its
+ *                                           first use (alog.h: the store)
  *   4. unlink "<topic>~", fsync data dir    <- the topic now exists, durably
+ *
+ * Why one fsync makes N new directories durable: fsync of the data directory commits the
+ * file system's journal transaction, and with it every entry made before it, and a
+ * journaling file system (ext4, xfs) never persists a directory entry without the inode
+ * it names. The per-directory fsync of each new, empty directory this used to do added
+ * nothing but 10,000 journal commits (14 ms per partition, measured; now 10,000 partitions
+ * take well under a second: partitioning/README.md).
  *
  * A crash before 1 completes leaves no topic (maybe a "<topic>~.tmp", removed at open).
  * A crash anywhere after leaves the marker: the next open COMPLETES the creation (makes
@@ -68,6 +76,7 @@ void part_config_init(struct part_config *cfg)
     alog_config_init(&cfg->log);
     cfg->max_partitions = PART_MAX_PARTITIONS_DEFAULT;
     cfg->flusher = NULL;
+    alog_store_config_init(&cfg->store);
 }
 
 /* ---- topic objects -------------------------------------------------------------------- */
@@ -92,7 +101,7 @@ struct part_topic *part__topic_alloc(const char *name, size_t len, int32_t parti
     return t;
 }
 
-/* Close the logs that are open (cleanly) and free; returns the first close error. */
+/* Take the topic's logs out of the store (closing any that are open); first error. */
 static int topic_close(struct part_topic *t)
 {
     int first = 0;
@@ -109,7 +118,14 @@ void part__topic_free(struct part_topic *t)
 {
     if (!t)
         return;
-    (void)topic_close(t); /* only for topics never published: errors were reported already */
+    (void)topic_close(t); /* only topics never published: errors were reported already */
+    free(t->logs);
+    free(t);
+}
+
+/* A published topic at the registry's close: its logs are the store's to close. */
+static void topic_forget(struct part_topic *t)
+{
     free(t->logs);
     free(t);
 }
@@ -128,16 +144,16 @@ int part__marker_path(const struct part_registry *reg, const char *name, size_t 
     return n < 0 || (size_t)n >= cap ? KC_ETOOLARGE : 0;
 }
 
-int part__topic_open_logs(struct part_registry *reg, struct part_topic *t)
+int part__topic_add_logs(struct part_registry *reg, struct part_topic *t, bool fresh)
 {
-    char path[PATH_MAX];
+    char name[PART_NAME_MAX + 16];
     for (int32_t p = 0; p < t->partitions; p++) {
-        int rc = part__partition_path(reg, t->name, t->name_len, p, path, sizeof(path));
-        if (rc == 0)
-            rc = alog_open(&t->logs[p], path, &reg->cfg.log, reg->cfg.flusher);
+        snprintf(name, sizeof(name), "%s-%d", t->name, (int)p); /* fits: checked at create */
+        int rc = alog_store_add_flags(reg->store, name, &reg->cfg.log, fresh ? ALOG_STORE_NEW : 0,
+                                      &t->logs[p]);
         if (rc < 0) {
-            kc_log_error("partitioning: cannot open the log of %s-%d (%s): %s", t->name,
-                         (int)p, path, kc_strerror(rc));
+            kc_log_error("partitioning: cannot add the log of %s to the store: %s", name,
+                         kc_strerror(rc));
             (void)topic_close(t);
             return rc;
         }
@@ -153,14 +169,8 @@ int part__make_partition_dirs(struct part_registry *reg, const char *name, size_
         int rc = part__partition_path(reg, name, len, p, path, sizeof(path));
         if (rc < 0)
             return rc;
-        if (mkdir(path, 0755) < 0) {
-            if (errno != EEXIST || !exist_ok)
-                return -errno;
-            continue; /* completing a creation: this one was made before the crash */
-        }
-        rc = kc_fsync_dir(path); /* the new directory's own inode */
-        if (rc < 0)
-            return rc;
+        if (mkdir(path, 0755) < 0 && (errno != EEXIST || !exist_ok))
+            return -errno; /* EEXIST when completing a creation: made before the crash */
     }
     return 0;
 }
@@ -261,17 +271,19 @@ int part_registry_close(struct part_registry *reg)
 {
     if (!reg)
         return 0;
-    int first = 0;
+    int rc = alog_store_close(reg->store); /* every log, one syncfs, checkpoints, marker */
     struct part_topic *t, *next;
     RB_FOREACH_SAFE(t, part_tree, &reg->topics, next) {
         RB_REMOVE(part_tree, &reg->topics, t);
-        int rc = topic_close(t);
-        if (rc < 0 && first == 0)
-            first = rc;
-        part__topic_free(t);
+        topic_forget(t);
     }
     registry_free(reg);
-    return first;
+    return rc;
+}
+
+struct alog_store *part_registry_store(struct part_registry *reg)
+{
+    return reg->store;
 }
 
 static int registry_alloc(struct part_registry **out, const char *data_dir,
@@ -285,6 +297,10 @@ static int registry_alloc(struct part_registry **out, const char *data_dir,
         reg->cfg = *cfg;
     else
         part_config_init(&reg->cfg);
+    if (alog_config_check(&reg->cfg.log) != 0) {
+        free(reg);
+        return -EINVAL; /* a bad log config would otherwise "damage" every topic found */
+    }
     int err = pthread_rwlock_init(&reg->lock, NULL);
     if (err) {
         free(reg);
@@ -318,6 +334,13 @@ int part_registry_open(struct part_registry **out, const char *data_dir,
     rc = registry_alloc(&reg, data_dir, cfg);
     if (rc < 0)
         return rc;
+    struct alog_store_config scfg = reg->cfg.store;
+    scfg.flusher = reg->cfg.flusher;
+    rc = alog_store_open(&reg->store, data_dir, &scfg);
+    if (rc < 0) {
+        registry_free(reg);
+        return rc;
+    }
     rc = part__scan(reg);
     if (rc < 0) {
         (void)part_registry_close(reg); /* the scan's error is the one to report */
@@ -375,11 +398,11 @@ static int create_on_disk(struct part_registry *reg, struct part_topic *t)
     if (rc < 0)
         made--; /* the last one failed: it was not made (or not by us) */
     if (rc == 0)
-        rc = kc_fsync_dir(reg->dir);
+        rc = kc_fsync_dir(reg->dir); /* all N entries durable (see the top of this file) */
     if (rc == 0)
         rc = part__topic_id_create(reg, t); /* partition.metadata in every directory */
     if (rc == 0)
-        rc = part__topic_open_logs(reg, t); /* 3: closes what it opened on failure */
+        rc = part__topic_add_logs(reg, t, true); /* 3: removes what it added on failure */
     if (rc == 0 && unlink(marker) < 0)      /* 4: the topic exists from here on */
         rc = -errno;
     if (rc == 0)
@@ -399,8 +422,10 @@ int part_topic_create(struct part_registry *reg, const char *name, int32_t parti
         return KC_EBADNAME;
     if (partitions < 1)
         return -EINVAL;
-    if (partitions > reg->cfg.max_partitions)
-        return KC_ETOOLARGE;
+    char last[16];
+    int digits = snprintf(last, sizeof(last), "%d", (int)(partitions - 1));
+    if (partitions > reg->cfg.max_partitions || len + 1 + (size_t)digits > PART_DIR_NAME_MAX)
+        return KC_ETOOLARGE; /* "<name>-<partitions - 1>" must be a directory name */
     (void)pthread_mutex_lock(&reg->create_lock); /* cannot fail: never held recursively */
     int rc = 0;
     struct part_topic *t = NULL;

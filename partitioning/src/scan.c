@@ -131,16 +131,35 @@ static const char *printable(const char *name, char *buf, size_t cap)
     return buf;
 }
 
-/* Sort one directory entry into the scan. */
-static int classify(struct part_registry *reg, int dfd, const char *name, struct scan *s)
+/* Is the entry a directory (not a symlink to one)? readdir's d_type says so without a
+ * system call on every file system this runs on; fstatat where it cannot. */
+static int is_directory(int dfd, const struct dirent *de, bool *dir)
 {
+    if (de->d_type != DT_UNKNOWN) {
+        *dir = de->d_type == DT_DIR;
+        return 0;
+    }
+    struct stat st;
+    if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        return -errno;
+    *dir = S_ISDIR(st.st_mode);
+    return 0;
+}
+
+/* Sort one directory entry into the scan. */
+static int classify(struct part_registry *reg, int dfd, const struct dirent *de, struct scan *s)
+{
+    const char *name = de->d_name;
     size_t len;
     int32_t p;
+    bool dir = false;
+    if (alog_store_owns(name))
+        return 0; /* the store's checkpoints, journal, lock */
     if (part__parse_partition_dir(name, &len, &p) == 0) {
-        struct stat st;
-        if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-            return errno == ENOENT ? 0 : -errno; /* vanished meanwhile: nothing to load */
-        return add_part(s, name, len, p, S_ISDIR(st.st_mode));
+        int rc = is_directory(dfd, de, &dir);
+        if (rc)
+            return rc == -ENOENT ? 0 : rc; /* vanished meanwhile: nothing to load */
+        return add_part(s, name, len, p, dir);
     }
     if (part__parse_marker(name, PART_MARKER_SUFFIX, &len) == 0)
         return add_marker(s, name, len, read_marker(reg, name));
@@ -152,6 +171,10 @@ static int classify(struct part_registry *reg, int dfd, const char *name, struct
                         strerror(errno));
         return 0;
     }
+    /* Plain files belong to others who share the data directory (the broker's credentials
+     * and ACLs, meta.properties): like Kafka's log manager, only directories are logs. */
+    if (is_directory(dfd, de, &dir) != 0 || !dir)
+        return 0;
     char shown[NAME_MAX + 1];
     kc_log_warn("partitioning: ignoring %s/%s: not a partition directory "
                 "(<topic>-<partition>)", reg->dir, printable(name, shown, sizeof(shown)));
@@ -168,7 +191,7 @@ static int read_dir(struct part_registry *reg, struct scan *s)
     errno = 0;
     while (rc == 0 && (de = readdir(d)) != NULL) {
         if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-            rc = classify(reg, dirfd(d), de->d_name, s);
+            rc = classify(reg, dirfd(d), de, s);
         errno = 0;
     }
     if (rc == 0 && errno != 0)
@@ -229,7 +252,7 @@ static int complete_creation(struct part_registry *reg, struct marker *m, size_t
                 m->topic, found, (int)m->partitions);
     int rc = part__make_partition_dirs(reg, m->topic, m->len, 0, m->partitions, true);
     if (rc == 0)
-        rc = kc_fsync_dir(reg->dir);
+        rc = kc_fsync_dir(reg->dir); /* every new entry at once (registry.c says why) */
     if (rc == 0)
         rc = part__marker_path(reg, m->topic, m->len, PART_MARKER_SUFFIX, path, sizeof(path));
     if (rc == 0 && unlink(path) < 0)
@@ -248,7 +271,8 @@ static bool fatal(int rc)
            rc == -EINVAL;
 }
 
-/* Load one topic whose partitions were checked: open its logs and publish it. */
+/* Load one topic whose partitions were checked: its logs join the store (unopened) and
+ * it is published. */
 static int load_topic(struct part_registry *reg, const char *name, size_t len,
                       int32_t partitions)
 {
@@ -262,7 +286,7 @@ static int load_topic(struct part_registry *reg, const char *name, size_t len,
     int rc = part__topic_id_load(reg, t); /* topic_id.c: read, or give it one */
     bool id_failed = rc < 0;
     if (rc == 0)
-        rc = part__topic_open_logs(reg, t);
+        rc = part__topic_add_logs(reg, t, false);
     if (rc < 0) {
         part__topic_free(t);
         if (fatal(rc))
@@ -270,7 +294,7 @@ static int load_topic(struct part_registry *reg, const char *name, size_t len,
         char why[96];
         snprintf(why, sizeof(why), "%s (%s)",
                  id_failed ? "its topic id cannot be read or written"
-                           : "a partition's log cannot be opened", kc_strerror(rc));
+                           : "a partition's log cannot be added", kc_strerror(rc));
         return mark_damaged(reg, name, len, why);
     }
     part__insert(reg, t);

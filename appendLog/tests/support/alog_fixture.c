@@ -134,7 +134,13 @@ void fx_copy_dir(const char *src, const char *dst)
         fx_path(from, sizeof(from), src, de->d_name);
         fx_path(to, sizeof(to), dst, de->d_name);
         struct stat st;
-        if (stat(from, &st) != 0 || !S_ISREG(st.st_mode))
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 || stat(from, &st) != 0)
+            continue;
+        if (S_ISDIR(st.st_mode)) { /* a store's data directory: its partitions too */
+            fx_copy_dir(from, to);
+            continue;
+        }
+        if (!S_ISREG(st.st_mode))
             continue;
         char *data;
         size_t len;

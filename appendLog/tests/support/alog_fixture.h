@@ -41,7 +41,8 @@ long fx_file_size(const char *path);
  * Counting only our own files keeps allocator mappings (ASan's) out of the figure. */
 int fx_map_count(const char *dir);
 int fx_fd_count(const char *dir);
-/* Copy every regular file of src into dst (created): a crash image of a live log. */
+/* Copy every regular file of src into dst (created), and its subdirectories: a crash image
+ * of a live log, or of a whole data directory. */
 void fx_copy_dir(const char *src, const char *dst);
 
 #endif

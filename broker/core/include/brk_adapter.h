@@ -73,6 +73,7 @@ struct brk_server;
 struct brk_conn;
 struct brk_slot;
 struct brk_park;
+struct brk_metrics_visitor;
 
 /* ---- the adapter ------------------------------------------------------------------------- */
 
@@ -85,8 +86,10 @@ struct brk_adapter {
      */
     int (*claim)(const uint8_t *p, size_t len);
     /*
-     * Is a whole request at the start of p[0..len)? 0 with *frame_len set; KC_ENEEDMORE;
-     * any other negative: the stream is unusable. The adapter may first queue an answer (a
+     * Is a whole request at the start of p[0..len)? 0 with *frame_len set; KC_ENEEDMORE,
+     * with *frame_len the request's whole size once its size field has arrived and been
+     * checked (the core then makes room for exactly that, queued.max.request.bytes
+     * permitting), or left 0; any other negative: the stream is unusable. The adapter may first queue an answer (a
      * "request too large" error, say); the connection then sends what is queued and closes.
      */
     int (*frame)(struct brk_conn *c, const uint8_t *p, size_t len, size_t *frame_len);
@@ -119,6 +122,10 @@ struct brk_adapter {
      * "Produce", "Fetch", ...). api_name(i) for 0 <= i < napis; NULL for a gap. */
     int napis;
     const char *(*api_name)(int api);
+    /* Optional: the adapter's own metric families (brk_metrics.h), visited after the
+     * core's on every scrape once the broker serves (the Kafka door's fetch sessions).
+     * Any thread; state as given to brk_server_add_adapter. */
+    void (*metrics)(void *state, const struct brk_metrics_visitor *v);
 };
 
 /* ---- the connection ---------------------------------------------------------------------- */

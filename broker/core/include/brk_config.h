@@ -84,6 +84,8 @@ struct brk_config {
     int32_t max_connections;              /* max.connections */
     int64_t connections_max_idle_ms;      /* connections.max.idle.ms */
     int32_t queued_max_requests;          /* queued.max.requests, per connection here */
+    int64_t queued_max_request_bytes;     /* queued.max.request.bytes: all connections'
+                                           * requests being received; -1 no limit */
     uint64_t connection_output_max_bytes; /* connection.output.max.bytes (this broker's own) */
     uint32_t fetch_max_bytes;             /* fetch.max.bytes */
     int32_t offsets_topic_num_partitions; /* offsets.topic.num.partitions */
@@ -97,6 +99,10 @@ struct brk_config {
     int64_t group_initial_rebalance_delay_ms; /* group.initial.rebalance.delay.ms */
     int64_t group_min_session_timeout_ms; /* group.min.session.timeout.ms */
     int64_t group_max_session_timeout_ms; /* group.max.session.timeout.ms */
+    int32_t fetch_session_slots;          /* max.incremental.fetch.session.cache.slots */
+    int64_t fetch_session_eviction_ms;    /* min.incremental.fetch.session.eviction.ms */
+    int64_t fetch_session_partitions;     /* max.incremental.fetch.session.cache.partitions
+                                             (this broker's own: all sessions together) */
     struct alog_config log;               /* log.segment.bytes, log.retention.*, log.flush.*,
                                              log.roll.*, log.index.*, message.max.bytes */
     char config_file[PATH_MAX];           /* --config, "" if none */

@@ -57,6 +57,8 @@ struct brk_metrics {
     _Atomic uint64_t refused_no_memory;       /* out of memory at accept */
     _Atomic uint64_t refused_unclaimed;       /* no adapter claimed the first bytes */
     _Atomic uint64_t refused_draining;        /* accepted while shutting down */
+    _Atomic uint64_t in_budget_waits;         /* a connection waited for
+                                               * queued.max.request.bytes */
 };
 
 #endif

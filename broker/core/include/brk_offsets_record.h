@@ -10,6 +10,9 @@
  *   key   (version 1)   version i16 = 1 | group str | topic str | partition i32
  *   value (version 3)   version i16 = 3 | offset i64 | leader_epoch i32 |
  *                       metadata str | commit_timestamp i64
+ *   key   (version 2)   version i16 = 2 | group str     a group's metadata record; its
+ *                                                       value is the coordinator's
+ *                                                       (broker/kafka/group/kg_record.h)
  *
  *   e.g. group "cg", topic "grp", partition 1, offset 42, null metadata:
  *   key    00 01 | 00 02 63 67 | 00 03 67 72 70 | 00 00 00 01
@@ -27,7 +30,8 @@
  * so that it comes back null after a restart; Kafka's schema calls the field non-nullable
  * and stores "" instead. Key version 2 is a group's metadata record (its members and
  * generation), which Kafka stores in the same topic: the decoder reports its kind so a
- * replay can tell the two apart.
+ * replay can tell the two apart, and the encoder writes one for kind BRK_OREC_GROUP. The
+ * store keeps such values as opaque bytes: the group coordinator owns their format.
  *
  * Pure functions; decoded slices point into the decoded buffer and live as long as it.
  */
@@ -60,8 +64,9 @@ struct brk_offset_value {
     int64_t expire_timestamp; /* v1 only; -1 otherwise */
 };
 
-/* Append an offset-commit key (version 1). 0, the writer's error (-ENOMEM, KC_ETOOLARGE), or
- * -EINVAL if group or topic is null. */
+/* Append an offset-commit key (version 1), or for kind BRK_OREC_GROUP a group-metadata key
+ * (version 2: the group only). 0, the writer's error (-ENOMEM, KC_ETOOLARGE), or -EINVAL if
+ * group (or an offset key's topic) is null. */
 int brk_offset_key_encode(struct kc_writer *w, const struct brk_offset_key *k);
 
 /*

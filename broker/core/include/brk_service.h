@@ -9,6 +9,8 @@
  *   fetch      brk_fetch_read                       a file slice for sendfile; waiting for
  *                                                   data is brk_park_watch (brk_adapter.h)
  *   offsets    brk_offsets_commit / _fetch / _foreach   __consumer_offsets, durable commits
+ *   groups     brk_group_write / brk_group_records_take  a coordinator's group records and
+ *                                                   deletions, in the same topic
  *
  * The life of a produce, across the folders of broker/:
  *
@@ -167,5 +169,67 @@ typedef void (*brk_offsets_fn)(void *arg, struct kc_slice topic, int32_t partiti
                                int64_t offset, struct kc_slice metadata);
 void brk_offsets_foreach(struct brk_server *srv, struct kc_slice group, brk_offsets_fn fn,
                          void *arg);
+
+/* The groups that have committed offsets, each once, in order, with how many: fn is
+ * called under the store's lock (it must not block or call the store). */
+typedef void (*brk_offsets_group_fn)(void *arg, struct kc_slice group, int32_t count);
+void brk_offsets_groups(struct brk_server *srv, brk_offsets_group_fn fn, void *arg);
+/* How many offsets group has committed (durably). Any thread. */
+int32_t brk_offsets_count(struct brk_server *srv, struct kc_slice group);
+
+/* ---- consumer-group metadata and deletions ------------------------------------------------ */
+
+/*
+ * Kafka keeps a group's metadata (members, generation, assignments) in __consumer_offsets
+ * too, as records keyed by the group alone (key version 2). The core does not read their
+ * values - the group coordinator of a door owns their format (broker/kafka/group's
+ * kg_record.h) - it stores them, replays them at start and hands them over once.
+ */
+enum brk_group_meta {
+    BRK_GROUP_META_NONE = 0,  /* no metadata record in this write */
+    BRK_GROUP_META_RECORD,    /* value: the group's record */
+    BRK_GROUP_META_TOMBSTONE, /* a null value: the group is gone */
+};
+
+struct brk_offset_tp {
+    struct kc_slice topic;
+    int32_t partition;
+};
+
+struct brk_group_write {
+    struct kc_slice group;
+    enum brk_group_meta meta;
+    struct kc_slice value;              /* BRK_GROUP_META_RECORD */
+    bool all_offsets;                   /* tombstone every offset the group committed ... */
+    int32_t noffsets;                   /* ... or these, those of them that exist */
+    const struct brk_offset_tp *offsets;
+};
+
+/* Called once a write is durable (err 0) or will not be (-EIO, KC_ECLOSED), from the
+ * flusher thread. It must not block or call the store. */
+typedef void (*brk_group_write_fn)(void *arg, int err);
+
+/*
+ * One batch in the group's partition of __consumer_offsets: the group's metadata record
+ * (or its tombstone) and/or tombstones for its committed offsets (Kafka's DeleteGroups and
+ * OffsetDelete). Durable like a commit: the deleted offsets leave the table (what
+ * brk_offsets_fetch answers) only once the batch is fsynced, so a deletion a crash undoes
+ * was never seen. Returns 0 (fn will be called), 1 (nothing to write, or durable at once:
+ * done, fn is not called), or < 0 with fn not called: KC_EBADNAME, -EINVAL, -ENOMEM, or
+ * the append's or the wait's error (-EIO: then the records may be in the log, and the
+ * table is unchanged). Locks: the store's mutex for the append and the table.
+ */
+int brk_group_write(struct brk_server *srv, const struct brk_group_write *w,
+                    brk_group_write_fn fn, void *arg);
+
+/*
+ * The group metadata records the start-up replay found (the latest of each group; groups
+ * whose latest is a tombstone left out): fn is called for each, in group order, and the
+ * store keeps none of them afterwards (a second call finds nothing). value points into
+ * memory freed after fn returns. fn runs without the store's lock: it may call the store.
+ * Call once, before serving (an adapter's start).
+ */
+typedef void (*brk_group_record_fn)(void *arg, struct kc_slice group, struct kc_slice value);
+void brk_group_records_take(struct brk_server *srv, brk_group_record_fn fn, void *arg);
 
 #endif

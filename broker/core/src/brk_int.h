@@ -138,6 +138,9 @@ struct brk_conn {
     uint8_t *in;                    /* received, not yet served */
     size_t in_len;
     size_t in_cap;
+    size_t in_want;                 /* the size the next request announced (0: not yet) */
+    bool in_waiting;                /* for queued.max.request.bytes (inbudget.c) */
+    TAILQ_ENTRY(brk_conn) in_link;  /* ... in its loop's FIFO of waiters */
     struct zc_out out;              /* committed to the socket, in order */
     struct kc_writer wbuf;          /* ready answers not yet handed to out */
     STAILQ_HEAD(, brk_slot) slots;  /* answers behind a parked one, in order */
@@ -176,6 +179,11 @@ struct brk_loop {
     struct tcore_timer accept_pause; /* loop 0: accept again after EMFILE */
     struct brk_loop_stats *stats;    /* this loop's counters (metrics.c), single writer */
     bool draining;
+    /* connections waiting for queued.max.request.bytes (inbudget.c), FIFO */
+    TAILQ_HEAD(, brk_conn) in_waiters;
+    atomic_int in_nwaiting;          /* how many (read by other loops) */
+    struct tcore_task in_wake;       /* posted when bytes come back */
+    atomic_bool in_wake_posted;      /* ... at most once in flight */
 };
 
 /* A new connection accepted on lst by loop `from`: pick a loop, hand it over. */
@@ -192,6 +200,25 @@ void brk__loop_sweep(struct tcore_loop *loop, struct tcore_timer *t);
 void brk__loop_drain(struct brk_loop *bl);
 /* Free every connection still on bl (after its thread stopped). */
 void brk__loop_free_conns(struct brk_loop *bl);
+/* A connection waiting for queued.max.request.bytes tries again: false if it still must
+ * wait (keeping its place), true if it read on (or was closed). Its loop's thread. */
+bool brk__conn_in_retry(struct brk_conn *c);
+
+/* ---- queued.max.request.bytes (inbudget.c) ---------------------------------------------- */
+
+void brk__inbudget_init(struct brk_server *srv);
+void brk__inbudget_loop_init(struct brk_loop *bl);
+/* The bytes of the budget a buffer of cap bytes holds. */
+size_t brk__inbudget_charge(size_t cap);
+/* Take n bytes: true, or false when nothing is left (the budget may go below zero by one
+ * request, as Kafka's memory pool does, so a request larger than it still passes). */
+bool brk__inbudget_take(struct brk_server *srv, size_t n);
+/* Give n bytes back, waking the loops that have connections waiting. Any thread. */
+void brk__inbudget_give(struct brk_server *srv, size_t n);
+int64_t brk__inbudget_used(const struct brk_server *srv);
+/* c waits (at the back of its loop's FIFO) / no longer waits. Its loop's thread. */
+void brk__inbudget_wait(struct brk_conn *c);
+void brk__inbudget_unwait(struct brk_conn *c);
 
 /* ---- the transport and security (tls.c, auth.c) ---------------------------------------- */
 
@@ -274,6 +301,8 @@ struct brk_server {
     int nloops;
     atomic_uint next_loop;          /* round-robin for new connections */
     atomic_int nconns;              /* connections not yet freed */
+    _Atomic int64_t in_avail;       /* queued.max.request.bytes left (inbudget.c) */
+    atomic_int in_waiting;          /* connections waiting for it, all loops */
     _Atomic int phase;              /* enum brk_phase */
     struct tcore_task serve_task;   /* open: loop 0 serves the main listener */
     int nstarted;                   /* loop threads started */

@@ -18,6 +18,10 @@
 #define BRK_DEFAULT_IDLE_MS             600000      /* connections.max.idle.ms: 10 min */
 #define BRK_DEFAULT_QUEUED_MAX_REQUESTS 500         /* queued.max.requests (per connection) */
 #define BRK_DEFAULT_OUTPUT_MAX_BYTES    (16u << 20) /* connection.output.max.bytes (ours) */
+/* queued.max.request.bytes: request bytes being received, all connections together
+ * (Kafka: -1, unlimited; here bounded by default, so that clients sending large requests
+ * at once wait instead of exhausting memory; -1 turns it off). */
+#define BRK_DEFAULT_QUEUED_MAX_REQUEST_BYTES (512ll << 20)
 #define BRK_DEFAULT_FETCH_MAX_BYTES     57671680u   /* fetch.max.bytes: 55 MiB */
 #define BRK_DEFAULT_OFFSETS_PARTITIONS  1           /* offsets.topic.num.partitions (Kafka 50) */
 #define BRK_DEFAULT_RETENTION_CHECK_MS  300000      /* log.retention.check.interval.ms */
@@ -31,14 +35,18 @@
 #define BRK_DEFAULT_GROUP_INITIAL_DELAY_MS 3000     /* group.initial.rebalance.delay.ms */
 #define BRK_DEFAULT_GROUP_MIN_SESSION_MS   6000     /* group.min.session.timeout.ms */
 #define BRK_DEFAULT_GROUP_MAX_SESSION_MS   1800000  /* group.max.session.timeout.ms */
+/* Fetch sessions (KIP-227; the Kafka adapter's): Kafka's keys, and a partition budget. */
+#define BRK_DEFAULT_FETCH_SESSION_SLOTS    1000     /* max.incremental.fetch.session.cache.slots */
+#define BRK_DEFAULT_FETCH_SESSION_EVICT_MS 120000   /* min.incremental.fetch.session.eviction.ms */
+#define BRK_DEFAULT_FETCH_SESSION_PARTS    1000000  /* max.incremental.fetch.session.cache.
+                                                       partitions (ours): ~48 MB at most */
 
 /* ---- internal constants ---------------------------------------------------------------- */
 
-/* A connection's input buffer starts here and grows to the largest frame it must hold; it
- * shrinks back once empty, so one huge request does not pin memory for the connection's
- * whole life. */
+/* A connection's input buffer starts here (many small requests to a read) and grows to a
+ * larger request's exact size, paid from queued.max.request.bytes (inbudget.c); it is
+ * freed once empty, so one huge request does not pin memory for the connection's life. */
 #define BRK_IN_INITIAL    (64u << 10)
-#define BRK_IN_KEEP_MAX   (1u << 20)
 /* Ready responses are gathered in memory and handed to the socket together; past this
  * much they are handed over at once instead of waiting for the end of the read burst. */
 #define BRK_WBUF_FLUSH    (64u << 10)

@@ -45,6 +45,7 @@ static const struct cfg_key cfg_keys[] = {
     {"max.connections", CFG_I32, F(max_connections), 1, 1 << 24},
     {"connections.max.idle.ms", CFG_MS, F(connections_max_idle_ms), 100, 365 * DAY_MS},
     {"queued.max.requests", CFG_I32, F(queued_max_requests), 1, 1 << 20},
+    {"queued.max.request.bytes", CFG_I64, F(queued_max_request_bytes), -1, INT64_MAX},
     {"connection.output.max.bytes", CFG_SIZE64, F(connection_output_max_bytes), 4096,
      INT64_MAX},
     {"fetch.max.bytes", CFG_SIZE32, F(fetch_max_bytes), 1024, I32MAX},
@@ -60,6 +61,12 @@ static const struct cfg_key cfg_keys[] = {
      I32MAX},
     {"group.min.session.timeout.ms", CFG_MS, F(group_min_session_timeout_ms), 1, I32MAX},
     {"group.max.session.timeout.ms", CFG_MS, F(group_max_session_timeout_ms), 1, I32MAX},
+    {"max.incremental.fetch.session.cache.slots", CFG_I32, F(fetch_session_slots), 0,
+     1 << 20},
+    {"min.incremental.fetch.session.eviction.ms", CFG_MS, F(fetch_session_eviction_ms), 0,
+     365 * DAY_MS},
+    {"max.incremental.fetch.session.cache.partitions", CFG_I64, F(fetch_session_partitions),
+     0, 1LL << 30},
     {"log.segment.bytes", CFG_SIZE64, F(log.segment_bytes), 1024, INT64_MAX},
     {"log.roll.ms", CFG_MS, F(log.segment_ms), 1, INT64_MAX},
     {"log.roll.hours", CFG_HOURS, F(log.segment_ms), 1, INT64_MAX / 3600000},
@@ -98,6 +105,7 @@ void brk_config_init(struct brk_config *cfg)
     cfg->max_connections = BRK_DEFAULT_MAX_CONNECTIONS;
     cfg->connections_max_idle_ms = BRK_DEFAULT_IDLE_MS;
     cfg->queued_max_requests = BRK_DEFAULT_QUEUED_MAX_REQUESTS;
+    cfg->queued_max_request_bytes = BRK_DEFAULT_QUEUED_MAX_REQUEST_BYTES;
     cfg->connection_output_max_bytes = BRK_DEFAULT_OUTPUT_MAX_BYTES;
     cfg->fetch_max_bytes = BRK_DEFAULT_FETCH_MAX_BYTES;
     cfg->offsets_topic_num_partitions = BRK_DEFAULT_OFFSETS_PARTITIONS;
@@ -111,6 +119,9 @@ void brk_config_init(struct brk_config *cfg)
     cfg->group_initial_rebalance_delay_ms = BRK_DEFAULT_GROUP_INITIAL_DELAY_MS;
     cfg->group_min_session_timeout_ms = BRK_DEFAULT_GROUP_MIN_SESSION_MS;
     cfg->group_max_session_timeout_ms = BRK_DEFAULT_GROUP_MAX_SESSION_MS;
+    cfg->fetch_session_slots = BRK_DEFAULT_FETCH_SESSION_SLOTS;
+    cfg->fetch_session_eviction_ms = BRK_DEFAULT_FETCH_SESSION_EVICT_MS;
+    cfg->fetch_session_partitions = BRK_DEFAULT_FETCH_SESSION_PARTS;
     alog_config_init(&cfg->log);
 }
 
@@ -278,6 +289,9 @@ int brk_config_check(struct brk_config *cfg, char *err, size_t cap)
                         cfg->log.max_batch_bytes, cfg->socket_request_max_bytes);
     if (cfg->port < 0 || cfg->port > 65535)
         return cfg_fail(err, cap, "port must be 0 to 65535");
+    if (cfg->queued_max_request_bytes == 0)
+        return cfg_fail(err, cap, "queued.max.request.bytes=0 would let no request larger "
+                                  "than 64 KiB in; -1 means no limit");
     return brk__config_security_check(cfg, err, cap);
 }
 

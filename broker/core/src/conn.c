@@ -35,6 +35,15 @@
 
 static void conn_serve_buffered(struct brk_conn *c);
 
+/* Free the input buffer and give its bytes back to the budget. */
+static void conn_in_free(struct brk_conn *c)
+{
+    brk__inbudget_give(c->srv, brk__inbudget_charge(c->in_cap));
+    free(c->in);
+    c->in = NULL;
+    c->in_cap = 0;
+}
+
 /* ---- lifetime -------------------------------------------------------------------------- */
 
 void brk__conn_ref(struct brk_conn *c)
@@ -69,8 +78,8 @@ void brk__conn_kill(struct brk_conn *c, const char *why)
     kc_writer_fini(&c->wbuf);
     brk__respq_free(c);
     brk__parks_cancel(c, BRK_PARK_CLOSED); /* they finish on the loop, answering nothing */
-    free(c->in);
-    c->in = NULL;
+    brk__inbudget_unwait(c);
+    conn_in_free(c);
     LIST_REMOVE(c, link);
     if (c->adapter >= 0)
         brk__stat_conn(c->bl, c->adapter, -1);
@@ -189,11 +198,11 @@ static void conn_update_events(struct brk_conn *c)
     uint32_t want = 0;
     if (c->dead)
         return;
-    if (c->lingering || (!c->paused && !c->closing) || c->handshaking)
+    if (c->lingering || (!c->paused && !c->closing && !c->in_waiting) || c->handshaking)
         want |= TCORE_IN;
     if (brk__conn_unsent(c) > 0)
         want |= TCORE_OUT;
-    if (c->tls_wait & POLLIN) /* TLS: a write may wait to read, a read to write */
+    if ((c->tls_wait & POLLIN) && !c->in_waiting) /* TLS: a write may wait to read, ... */
         want |= TCORE_IN;
     if (c->tls_wait & POLLOUT)
         want |= TCORE_OUT;
@@ -330,7 +339,9 @@ static void conn_serve_buffered(struct brk_conn *c)
         if (c->adapter < 0 && conn_choose(c, p, c->in_len - off) <= 0)
             break;
         const struct brk_adapter *a = c->srv->adapters[c->adapter].a;
+        flen = 0;
         int rc = a->frame(c, p, c->in_len - off, &flen);
+        c->in_want = rc == KC_ENEEDMORE ? flen : 0; /* the size it announced, if it did */
         if (rc == KC_ENEEDMORE)
             break;
         if (rc == 0)
@@ -365,23 +376,33 @@ static void conn_serve_buffered(struct brk_conn *c)
         c->paused = true;
 }
 
-/* Room to read into: the buffer grows when a frame does not fit, and shrinks when empty. */
+/* Room to read into: 0 yes; 1 not now (the request's bytes wait for the budget,
+ * inbudget.c); -ENOBUFS (no frame may grow this big) or -ENOMEM. The buffer starts at
+ * BRK_IN_INITIAL; a request that announced a larger size (c->in_want) gets exactly that
+ * size, paid from the budget, so a grown buffer holds that one request and nothing after
+ * it; a frame of unknown size doubles it. An empty grown buffer is freed. */
 static int conn_in_room(struct brk_conn *c)
 {
     size_t max = (size_t)c->srv->cfg.socket_request_max_bytes + BRK_IN_INITIAL;
-    if (c->in_len == 0 && c->in_cap > BRK_IN_KEEP_MAX) {
-        free(c->in);
-        c->in = NULL;
-        c->in_cap = 0;
-    }
+    if (c->in_len == 0 && c->in_cap > BRK_IN_INITIAL)
+        conn_in_free(c);
     if (c->in_len < c->in_cap)
         return 0;
-    size_t cap = c->in_cap ? KC_MIN(c->in_cap * 2, max) : BRK_IN_INITIAL;
+    size_t cap = c->in_want > c->in_len ? c->in_want : c->in_cap * 2;
+    cap = KC_MIN(KC_MAX(cap, BRK_IN_INITIAL), max);
     if (cap <= c->in_cap)
         return -ENOBUFS; /* the handler lets no frame grow this big */
+    size_t more = brk__inbudget_charge(cap) - brk__inbudget_charge(c->in_cap);
+    if (!brk__inbudget_take(c->srv, more)) {
+        brk__inbudget_wait(c);
+        return 1;
+    }
+    brk__inbudget_unwait(c);
     uint8_t *p = realloc(c->in, cap);
-    if (!p)
+    if (!p) {
+        brk__inbudget_give(c->srv, more);
         return -ENOMEM;
+    }
     c->in = p;
     c->in_cap = cap;
     return 0;
@@ -406,8 +427,10 @@ static void conn_read(struct brk_conn *c)
         conn_discard(c);
         return;
     }
-    for (bool more = true; more && !c->dead && !c->paused && !c->closing;) {
+    for (bool more = true; more && !c->dead && !c->paused && !c->closing && !c->in_waiting;) {
         int rc = conn_in_room(c);
+        if (rc == 1)
+            return; /* waiting for the budget: its loop wakes it (brk__conn_in_retry) */
         if (rc) {
             brk__conn_kill(c, rc == -ENOMEM ? "out of memory" : "input buffer full");
             return;
@@ -437,12 +460,29 @@ static void conn_read(struct brk_conn *c)
     }
 }
 
+bool brk__conn_in_retry(struct brk_conn *c)
+{
+    int rc = conn_in_room(c);
+    if (rc == 1)
+        return false; /* still waiting, first in line */
+    brk__conn_ref(c);
+    if (rc < 0)
+        brk__conn_kill(c, rc == -ENOMEM ? "out of memory" : "input buffer full");
+    else
+        conn_read(c);
+    brk__conn_send(c); /* and watch for input again */
+    brk__conn_unref(c);
+    return true;
+}
+
 static void conn_io(struct tcore_loop *loop, int fd, uint32_t events, void *arg)
 {
     struct brk_conn *c = arg;
     (void)loop, (void)fd;
     brk__conn_ref(c); /* whatever happens below, c stays valid until the end of this call */
-    if (c->handshaking && brk__tls_handshake(c) == 0)
+    if (c->in_waiting && (events & (TCORE_HUP | TCORE_ERR)))
+        brk__conn_kill(c, "client went away"); /* else level-triggered HUP would spin */
+    else if (c->handshaking && brk__tls_handshake(c) == 0)
         conn_update_events(c); /* still shaking hands: watch what the session waits for */
     else if (!c->dead && ((events & (TCORE_IN | TCORE_HUP | TCORE_ERR)) || c->tls))
         conn_read(c);
@@ -498,7 +538,8 @@ void brk_conn_set_api(struct brk_conn *c, int api)
  * connection is not reading: its waiting bytes are the server's doing, not the client's.) */
 static bool conn_request_late(const struct brk_conn *c, int64_t now)
 {
-    if (c->adapter < 0 || c->partial_since_ms == 0 || c->paused || c->lingering)
+    if (c->adapter < 0 || c->partial_since_ms == 0 || c->paused || c->lingering ||
+        c->in_waiting)
         return false;
     int64_t limit = c->srv->adapters[c->adapter].a->request_timeout_ms;
     limit = KC_MIN(limit, c->srv->cfg.connections_max_idle_ms); /* never beyond idleness */
@@ -526,7 +567,8 @@ void brk__loop_sweep(struct tcore_loop *loop, struct tcore_timer *t)
         }
         /* Waiting for the broker (a parked answer) is not idleness; a client that neither
          * sends nor reads (output stuck) is. */
-        if (c->lingering || !STAILQ_EMPTY(&c->slots) || now - c->last_active_ms < idle)
+        if (c->lingering || c->in_waiting || !STAILQ_EMPTY(&c->slots) ||
+            now - c->last_active_ms < idle)
             continue;
         kc_log_info("closing %s: idle for %lld ms (connections.max.idle.ms)", c->peer,
                     (long long)(now - c->last_active_ms));

@@ -190,6 +190,14 @@ static void visit_network(struct brk_server *srv, const struct brk_metrics_visit
         struct brk_metric_label lab = L("reason", r[i].reason);
         v->sample(v->arg, &lab, 1, (double)atomic_load(r[i].n));
     }
+    v->family(v->arg, "kafka_network_request_queue_bytes",
+              "Bytes held for requests being received (queued.max.request.bytes counts them).",
+              BRK_GAUGE);
+    v->sample(v->arg, NULL, 0, (double)KC_MAX(brk__inbudget_used(srv), 0));
+    v->family(v->arg, "kafka_network_request_queue_waits_total",
+              "Times a connection stopped reading until queued.max.request.bytes had room.",
+              BRK_COUNTER);
+    v->sample(v->arg, NULL, 0, (double)atomic_load(&m->in_budget_waits));
     visit_per_adapter(srv, v, "kafka_network_received_bytes_total",
                       "Bytes received from clients, by protocol.", BRK_COUNTER,
                       offsetof(struct adapter_stats, bytes_in), 0);
@@ -302,4 +310,7 @@ void brk_metrics_visit(struct brk_server *srv, const struct brk_metrics_visitor 
         return; /* storage is being opened: its families come once it serves */
     brk__metrics_storage(srv, v);
     brk__metrics_groups(srv, v);
+    for (int a = 0; a < srv->nadapters; a++)
+        if (srv->adapters[a].a->metrics)
+            srv->adapters[a].a->metrics(srv->adapters[a].state, v);
 }

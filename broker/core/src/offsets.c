@@ -4,7 +4,9 @@
  *
  * A commit is one record per partition, in Kafka's own format (brk_offsets_record.h draws
  * it: key group/topic/partition, value offset/metadata/commit time; a null value, a
- * tombstone, deletes the key; key version 2 is a group's metadata: skipped here).
+ * tombstone, deletes the key). Key version 2 is a group's metadata record, written for a
+ * door's coordinator (brk_group_write); the replay keeps the latest of each group until
+ * the door takes them (brk_group_records_take), and keeps none afterwards.
  *
  * A group's records all go to one partition, Kafka's way: abs(javaHashCode(group)) %
  * partitions. A commit appends one batch holding all its records; once alog_wait_durable
@@ -16,6 +18,14 @@
  * Commits of the same key can become durable out of order (one fsync releases several, in
  * no promised order), so every entry remembers the log offset of the record that set it
  * and only a later record replaces it: the table always matches a replay of the log.
+ * Deletions (tombstones: DeleteGroups, OffsetDelete) also apply once durable. A deleted
+ * key whose older commit is still waiting for its fsync is left as a *marker* (an entry
+ * flagged deleted, with the tombstone's log offset), so that commit, settling later,
+ * cannot bring the key back; markers are swept as soon as no commit is pending.
+ *
+ *   log:    ... [commit k @40] [tombstone k @41] ...    both released by one fsync, the
+ *   settle:     tombstone first -> marker k @41          commit last: 40 < 41, dropped
+ *               commit k @40    -> refused by the marker
  *
  * Differs from Kafka: no log compaction (the topic grows by ~100 bytes per committed
  * partition; retention never touches it), and no group generations here (the Kafka handler
@@ -38,6 +48,7 @@ struct os_entry {
     int64_t offset;
     int64_t commit_ts;
     int64_t log_offset;      /* of the __consumer_offsets record that set it */
+    bool deleted;            /* a marker: deleted at log_offset (see above) */
     struct kc_slice meta;    /* len -1 = null */
     char buf[];              /* group, topic, metadata */
 };
@@ -61,11 +72,30 @@ RB_HEAD(os_tree, os_entry);
  * it leaves undefined on Linux (a kernel header uses the name for a struct field). */
 RB_GENERATE_INTERNAL(os_tree, os_entry, node, os_cmp, static __attribute__((unused)))
 
+/* A group's metadata record found by the replay, until a door takes it. */
+struct os_grec {
+    RB_ENTRY(os_grec) node;
+    struct kc_slice group;
+    struct kc_slice value;   /* both point into buf */
+    char buf[];
+};
+
+static int grec_cmp(const struct os_grec *a, const struct os_grec *b)
+{
+    return slice_cmp(a->group, b->group);
+}
+
+RB_HEAD(os_grecs, os_grec);
+RB_GENERATE_INTERNAL(os_grecs, os_grec, node, grec_cmp, static __attribute__((unused)))
+
 struct brk_offsets {
     struct brk_server *srv;
     pthread_mutex_t mu;           /* the table, the builder, appends to the topic */
     struct os_tree tree;
-    int64_t count;
+    int64_t count;                /* entries, markers not counted */
+    int64_t markers;
+    int64_t pending;              /* commit entries appended, not yet settled */
+    struct os_grecs grecs;        /* replayed group records, until taken */
     struct part_topic *topic;
     struct kc_batch_builder builder;
     struct kc_writer kw, vw;      /* a record's key and value being encoded */
@@ -129,11 +159,13 @@ static struct os_entry *entry_new(struct kc_slice group, struct kc_slice topic, 
     e->partition = part;
     e->offset = offset;
     e->commit_ts = ts;
+    e->log_offset = -1;
+    e->deleted = false;
     return e;
 }
 
-/* Insert e, replacing (and freeing) an entry with the same key set by an earlier record;
- * e itself is freed if the table already holds a later one. */
+/* Insert e, replacing (and freeing) an entry or marker with the same key set by an
+ * earlier record; e itself is freed if the table already holds a later one. */
 static void table_put(struct brk_offsets *os, struct os_entry *e)
 {
     struct os_entry *old = RB_INSERT(os_tree, &os->tree, e);
@@ -145,19 +177,102 @@ static void table_put(struct brk_offsets *os, struct os_entry *e)
         free(e);
         return;
     }
+    if (old->deleted) {
+        os->markers--;
+        os->count++;
+    }
     RB_REMOVE(os_tree, &os->tree, old);
     free(old);
     RB_INSERT(os_tree, &os->tree, e);
 }
 
-static void table_delete(struct brk_offsets *os, const struct os_entry *key)
+/* The tombstone at log offset at for key's key is durable (or replayed). mk: a marker
+ * ready for the key (entry_new'ed, freed here if not needed). */
+static void table_delete(struct brk_offsets *os, const struct os_entry *key, int64_t at,
+                         struct os_entry *mk)
 {
     struct os_entry *old = RB_FIND(os_tree, &os->tree, (struct os_entry *)key);
+    if (old && old->log_offset > at) { /* a later commit is already in */
+        free(mk);
+        return;
+    }
     if (old) {
         RB_REMOVE(os_tree, &os->tree, old);
+        if (old->deleted)
+            os->markers--;
+        else
+            os->count--;
         free(old);
-        os->count--;
     }
+    if (os->pending > 0 && mk) { /* an older commit may still settle: keep it out */
+        mk->deleted = true;
+        mk->log_offset = at;
+        RB_INSERT(os_tree, &os->tree, mk);
+        os->markers++;
+        return;
+    }
+    free(mk);
+}
+
+/* No commit is pending any more: markers have nothing left to guard. */
+static void sweep_markers(struct brk_offsets *os)
+{
+    struct os_entry *e, *tmp;
+    if (os->pending > 0 || os->markers == 0)
+        return;
+    RB_FOREACH_SAFE(e, os_tree, &os->tree, tmp) {
+        if (e->deleted) {
+            RB_REMOVE(os_tree, &os->tree, e);
+            free(e);
+        }
+    }
+    os->markers = 0;
+}
+
+/* ---- group metadata records, replayed --------------------------------------------------- */
+
+/* The latest record of a group wins; a tombstone removes it. */
+static int grec_replay(struct brk_offsets *os, struct kc_slice group, const struct kc_record *rec)
+{
+    struct os_grec key = {.group = group};
+    struct os_grec *old = RB_FIND(os_grecs, &os->grecs, &key);
+    if (old) {
+        RB_REMOVE(os_grecs, &os->grecs, old);
+        free(old);
+    }
+    if (!rec->value)
+        return 0;
+    struct os_grec *g = malloc(sizeof(*g) + (size_t)group.len + (size_t)rec->value_len);
+    if (!g)
+        return -ENOMEM;
+    memcpy(g->buf, group.p, (size_t)group.len);
+    memcpy(g->buf + group.len, rec->value, (size_t)rec->value_len);
+    g->group = (struct kc_slice){(uint8_t *)g->buf, group.len};
+    g->value = (struct kc_slice){(uint8_t *)g->buf + group.len, rec->value_len};
+    RB_INSERT(os_grecs, &os->grecs, g);
+    return 0;
+}
+
+static void grecs_free(struct os_grecs *t, brk_group_record_fn fn, void *arg)
+{
+    struct os_grec *g, *tmp;
+    RB_FOREACH_SAFE(g, os_grecs, t, tmp) {
+        RB_REMOVE(os_grecs, t, g);
+        if (fn)
+            fn(arg, g->group, g->value);
+        free(g);
+    }
+}
+
+void brk_group_records_take(struct brk_server *srv, brk_group_record_fn fn, void *arg)
+{
+    struct brk_offsets *os = srv->offsets;
+    struct os_grecs taken;
+    pthread_mutex_lock(&os->mu); /* taken out whole: fn may call the store (a coordinator */
+    taken = os->grecs;           /* loading a group asks for its offsets, or writes a */
+    RB_INIT(&os->grecs);         /* tombstone), so it runs without the lock */
+    pthread_mutex_unlock(&os->mu);
+    grecs_free(&taken, fn, arg);
 }
 
 /* ---- Kafka's record format (brk_offsets_record.h) ---------------------------------------- */
@@ -171,10 +286,10 @@ static int replay_record(struct brk_offsets *os, const struct kc_record *rec)
     if (rc)
         return rc;
     if (k.kind == BRK_OREC_GROUP)
-        return 0; /* group metadata: not kept by this broker */
+        return grec_replay(os, k.group, rec);
     struct os_entry key = {.group = k.group, .topic = k.topic, .partition = k.partition};
     if (!rec->value) {
-        table_delete(os, &key);
+        table_delete(os, &key, rec->offset, NULL);
         return 0;
     }
     if ((rc = brk_offset_value_decode(rec->value, (size_t)rec->value_len, &v)) != 0)
@@ -249,6 +364,7 @@ int brk__offsets_open(struct brk_offsets **out, struct brk_server *srv, int64_t 
     os->srv = srv;
     pthread_mutex_init(&os->mu, NULL);
     RB_INIT(&os->tree);
+    RB_INIT(&os->grecs);
     kc_batch_builder_init(&os->builder, NULL, 0);
     kc_writer_init(&os->kw, 0);
     kc_writer_init(&os->vw, 0);
@@ -277,6 +393,7 @@ void brk__offsets_close(struct brk_offsets *os)
         RB_REMOVE(os_tree, &os->tree, e);
         free(e);
     }
+    grecs_free(&os->grecs, NULL, NULL);
     kc_batch_builder_fini(&os->builder);
     kc_writer_fini(&os->kw);
     kc_writer_fini(&os->vw);
@@ -290,6 +407,7 @@ void brk__offsets_close(struct brk_offsets *os)
 struct brk__offsets_pending {
     struct brk_offsets *os;
     int n;
+    bool appended;   /* counted in os->pending */
     struct os_entry *e[];
 };
 
@@ -304,6 +422,10 @@ static void pending_settle(struct brk__offsets_pending *p, int err)
             table_put(p->os, p->e[i]);
         else
             free(p->e[i]);
+    }
+    if (p->appended) {
+        p->os->pending -= p->n;
+        sweep_markers(p->os);
     }
     pthread_mutex_unlock(&p->os->mu);
     free(p);
@@ -391,6 +513,10 @@ int brk_offsets_commit(struct brk_server *srv, struct kc_slice group,
     if (rc == 0) {
         pthread_mutex_lock(&os->mu);
         rc = commit_append(os, group, e, n, p->e, &log, &end);
+        if (rc == 0) { /* from here until it settles, a deletion leaves markers */
+            os->pending += n;
+            p->appended = true;
+        }
         pthread_mutex_unlock(&os->mu);
     }
     if (rc) {
@@ -420,6 +546,8 @@ int brk_offsets_fetch(struct brk_server *srv, struct kc_slice group, struct kc_s
     struct os_entry key = {.group = group, .topic = topic, .partition = partition};
     pthread_mutex_lock(&os->mu);
     struct os_entry *e = RB_FIND(os_tree, &os->tree, &key);
+    if (e && e->deleted)
+        e = NULL;
     *offset = e ? e->offset : -1;
     if (meta && meta_len) {
         /* len -1 is null: nothing to copy, and -1 must never be read as a size (cast to
@@ -444,7 +572,8 @@ void brk_offsets_foreach(struct brk_server *srv, struct kc_slice group, brk_offs
     pthread_mutex_lock(&os->mu);
     for (struct os_entry *e = RB_NFIND(os_tree, &os->tree, &key);
          e && slice_cmp(e->group, group) == 0; e = RB_NEXT(os_tree, &os->tree, e))
-        fn(arg, e->topic, e->partition, e->offset, e->meta);
+        if (!e->deleted)
+            fn(arg, e->topic, e->partition, e->offset, e->meta);
     pthread_mutex_unlock(&os->mu);
 }
 
@@ -453,6 +582,199 @@ void brk__offsets_visit(struct brk_offsets *os, brk__offsets_visit_fn fn, void *
     struct os_entry *e;
     pthread_mutex_lock(&os->mu);
     RB_FOREACH(e, os_tree, &os->tree)
-        fn(arg, e->group, e->topic, e->partition, e->offset);
+        if (!e->deleted)
+            fn(arg, e->group, e->topic, e->partition, e->offset);
     pthread_mutex_unlock(&os->mu);
+}
+
+/* ---- a group's metadata, and deletions (brk_group_write) -------------------------------- */
+
+/* The offsets being deleted by one write, between its append and its fsync. */
+struct gwrite {
+    struct brk_offsets *os;
+    brk_group_write_fn fn;
+    void *arg;
+    int n;
+    struct os_entry *e[]; /* the keys, log_offset = their tombstone's; become markers */
+};
+
+static void gwrite_settle(struct gwrite *gw, int err)
+{
+    pthread_mutex_lock(&gw->os->mu);
+    for (int i = 0; i < gw->n; i++) {
+        if (err == 0) /* durable: the keys leave the table (or stay out as markers) */
+            table_delete(gw->os, gw->e[i], gw->e[i]->log_offset, gw->e[i]);
+        else
+            free(gw->e[i]);
+    }
+    pthread_mutex_unlock(&gw->os->mu);
+}
+
+/* On the flusher thread. */
+static void gwrite_durable(void *arg, int err)
+{
+    struct gwrite *gw = arg;
+    gwrite_settle(gw, err);
+    gw->fn(gw->arg, err);
+    free(gw);
+}
+
+static int add_record(struct brk_offsets *os, const struct brk_offset_key *k,
+                      struct kc_slice value, int64_t now)
+{
+    kc_writer_reset(&os->kw);
+    int rc = brk_offset_key_encode(&os->kw, k);
+    if (rc == 0)
+        rc = kc_batch_builder_add(&os->builder, now, os->kw.p, (int32_t)os->kw.len,
+                                  value.len >= 0 ? value.p : NULL, value.len, NULL, 0);
+    return rc;
+}
+
+/* Under os->mu: a tombstone for offset entry e of the write (if it is live). */
+static int add_tombstone(struct brk_offsets *os, struct gwrite *gw, const struct os_entry *e,
+                         int64_t now)
+{
+    if (!e || e->deleted)
+        return 0;
+    struct brk_offset_key k = {BRK_OREC_OFFSET, e->group, e->topic, e->partition};
+    struct os_entry *key = entry_new(e->group, e->topic, e->partition, -1,
+                                     (struct kc_slice){NULL, -1}, 0);
+    int rc = key ? add_record(os, &k, (struct kc_slice){NULL, -1}, now) : -ENOMEM;
+    if (rc) {
+        free(key);
+        return rc;
+    }
+    key->log_offset = kc_batch_builder_count(&os->builder) - 1; /* index until appended */
+    gw->e[gw->n++] = key;
+    return 0;
+}
+
+/* Under os->mu: the records of w into the builder. */
+static int gwrite_build(struct brk_offsets *os, const struct brk_group_write *w,
+                        struct gwrite *gw, int64_t now)
+{
+    int rc = 0;
+    if (w->meta != BRK_GROUP_META_NONE) {
+        struct brk_offset_key k = {BRK_OREC_GROUP, w->group, {NULL, -1}, -1};
+        struct kc_slice v = w->meta == BRK_GROUP_META_RECORD ? w->value : (struct kc_slice){NULL, -1};
+        rc = add_record(os, &k, v, now);
+    }
+    if (w->all_offsets) {
+        struct os_entry key = {.group = w->group, .topic = {(const uint8_t *)"", 0},
+                               .partition = INT32_MIN};
+        for (struct os_entry *e = RB_NFIND(os_tree, &os->tree, &key);
+             rc == 0 && e && slice_cmp(e->group, w->group) == 0; e = RB_NEXT(os_tree, &os->tree, e))
+            rc = add_tombstone(os, gw, e, now);
+    }
+    for (int32_t i = 0; rc == 0 && !w->all_offsets && i < w->noffsets; i++) {
+        struct os_entry key = {.group = w->group, .topic = w->offsets[i].topic,
+                               .partition = w->offsets[i].partition};
+        rc = add_tombstone(os, gw, RB_FIND(os_tree, &os->tree, &key), now);
+    }
+    return rc;
+}
+
+/* How many tombstones w may write at most (a bound for the allocation). */
+static int32_t gwrite_bound(struct brk_offsets *os, const struct brk_group_write *w)
+{
+    if (!w->all_offsets)
+        return w->noffsets;
+    struct os_entry key = {.group = w->group, .topic = {(const uint8_t *)"", 0},
+                           .partition = INT32_MIN};
+    int32_t n = 0;
+    for (struct os_entry *e = RB_NFIND(os_tree, &os->tree, &key);
+         e && slice_cmp(e->group, w->group) == 0; e = RB_NEXT(os_tree, &os->tree, e))
+        n++;
+    return n;
+}
+
+/* Under os->mu: build and append; the entries learn their tombstones' log offsets. */
+static int gwrite_append(struct brk_offsets *os, const struct brk_group_write *w,
+                         struct gwrite *gw, struct alog **log, int64_t *end)
+{
+    uint8_t *batch;
+    size_t len;
+    int64_t base;
+    kc_batch_builder_reset(&os->builder);
+    int rc = gwrite_build(os, w, gw, kc_wall_ms());
+    if (rc == 0 && kc_batch_builder_count(&os->builder) == 0)
+        return 1; /* nothing to write */
+    if (rc == 0)
+        rc = kc_batch_builder_finish(&os->builder, &batch, &len);
+    *log = part_topic_log(os->topic, group_partition(os, w->group));
+    if (rc == 0)
+        rc = alog_append(*log, batch, len, &base);
+    if (rc)
+        return rc;
+    for (int i = 0; i < gw->n; i++)
+        gw->e[i]->log_offset += base;
+    *end = base + kc_batch_builder_count(&os->builder);
+    return 0;
+}
+
+int brk_group_write(struct brk_server *srv, const struct brk_group_write *w,
+                    brk_group_write_fn fn, void *arg)
+{
+    struct brk_offsets *os = srv->offsets;
+    struct alog *log = NULL;
+    int64_t end = 0;
+    if (w->noffsets < 0 || (w->meta == BRK_GROUP_META_RECORD && w->value.len < 0))
+        return -EINVAL;
+    if (brk_group_check((const char *)w->group.p, w->group.len < 0 ? 0 : (size_t)w->group.len))
+        return KC_EBADNAME;
+    pthread_mutex_lock(&os->mu);
+    int32_t bound = gwrite_bound(os, w);
+    struct gwrite *gw = calloc(1, sizeof(*gw) + ((size_t)bound + 1) * sizeof(gw->e[0]));
+    int rc = gw ? 0 : -ENOMEM;
+    if (gw) {
+        *gw = (struct gwrite){.os = os, .fn = fn, .arg = arg};
+        rc = gwrite_append(os, w, gw, &log, &end);
+    }
+    pthread_mutex_unlock(&os->mu);
+    if (rc == 0) /* Durability point for a group write: its deletions apply, and it is
+                  * acknowledged, only once its batch is fsynced (gwrite_durable). */
+        rc = alog_wait_durable(log, end, gwrite_durable, gw);
+    if (rc == 0)
+        return 0;
+    if (gw) /* durable already (apply now), nothing written, or it cannot be waited for */
+        gwrite_settle(gw, rc > 0 ? 0 : rc);
+    free(gw);
+    return rc > 0 ? 1 : rc;
+}
+
+/* ---- groups that have offsets ---------------------------------------------------------------- */
+
+void brk_offsets_groups(struct brk_server *srv, brk_offsets_group_fn fn, void *arg)
+{
+    struct brk_offsets *os = srv->offsets;
+    struct os_entry *e;
+    struct kc_slice cur = {NULL, -1};
+    int32_t n = 0;
+    pthread_mutex_lock(&os->mu);
+    RB_FOREACH(e, os_tree, &os->tree) { /* sorted by group: one run per group */
+        if (e->deleted)
+            continue;
+        if (n > 0 && slice_cmp(cur, e->group) != 0) {
+            fn(arg, cur, n);
+            n = 0;
+        }
+        if (n++ == 0)
+            cur = e->group;
+    }
+    if (n > 0)
+        fn(arg, cur, n);
+    pthread_mutex_unlock(&os->mu);
+}
+
+int32_t brk_offsets_count(struct brk_server *srv, struct kc_slice group)
+{
+    struct brk_offsets *os = srv->offsets;
+    struct os_entry key = {.group = group, .topic = {(const uint8_t *)"", 0}, .partition = INT32_MIN};
+    int32_t n = 0;
+    pthread_mutex_lock(&os->mu);
+    for (struct os_entry *e = RB_NFIND(os_tree, &os->tree, &key);
+         e && slice_cmp(e->group, group) == 0; e = RB_NEXT(os_tree, &os->tree, e))
+        n += !e->deleted;
+    pthread_mutex_unlock(&os->mu);
+    return n;
 }

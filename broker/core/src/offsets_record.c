@@ -11,11 +11,14 @@
 
 int brk_offset_key_encode(struct kc_writer *w, const struct brk_offset_key *k)
 {
-    if (k->group.len < 0 || k->topic.len < 0)
+    bool group = k->kind == BRK_OREC_GROUP;
+    if (k->group.len < 0 || (!group && k->topic.len < 0))
         return -EINVAL;
-    kc_write_i16(w, BRK_OFFSET_KEY_VERSION);
+    kc_write_i16(w, group ? BRK_GROUP_META_KEY_VERSION : BRK_OFFSET_KEY_VERSION);
     /* kc_write_str reads a NULL pointer with len 0 as empty: never null here. */
     kc_write_str(w, (const char *)k->group.p, k->group.len);
+    if (group)
+        return kc_writer_error(w); /* a group's metadata is keyed by the group alone */
     kc_write_str(w, (const char *)k->topic.p, k->topic.len);
     kc_write_i32(w, k->partition);
     return kc_writer_error(w);

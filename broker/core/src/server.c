@@ -112,6 +112,7 @@ static int make_loops(struct brk_server *srv)
 {
     srv->nloops = srv->cfg.num_network_threads ? srv->cfg.num_network_threads
                                                : tcore_cpu_count();
+    brk__inbudget_init(srv);
     srv->loops = calloc((size_t)srv->nloops, sizeof(*srv->loops));
     if (!srv->loops)
         return -ENOMEM;
@@ -120,6 +121,7 @@ static int make_loops(struct brk_server *srv)
         bl->srv = srv;
         bl->index = i;
         LIST_INIT(&bl->conns);
+        brk__inbudget_loop_init(bl);
         tcore_timer_init(&bl->sweep, brk__loop_sweep, bl); /* disarmed even if never run */
         tcore_timer_init(&bl->accept_pause, brk__accept_resume, bl);
         int rc = tcore_loop_create(&bl->loop);

@@ -61,6 +61,21 @@ static void test_offsets_record_group_metadata_key_told_apart(void **state)
     assert_int_equal(brk_offset_key_decode(v3_key, sizeof(v3_key), &kb), KC_EUNSUPPORTED);
     static const uint8_t negative[] = {0xff, 0xfe, 0, 2, 'c', 'g'};
     assert_int_equal(brk_offset_key_decode(negative, sizeof(negative), &kb), KC_EUNSUPPORTED);
+
+    /* the encoder writes the same bytes for a group's key; every prefix and a byte more
+     * are refused */
+    struct kc_writer w;
+    struct brk_offset_key k = {BRK_OREC_GROUP, S("cg"), {NULL, -1}, 0};
+    kc_writer_init(&w, 0);
+    assert_int_equal(brk_offset_key_encode(&w, &k), 0);
+    assert_int_equal(kc_writer_len(&w), sizeof(group_meta));
+    assert_memory_equal(kc_writer_data(&w), group_meta, sizeof(group_meta));
+    for (size_t cut = 0; cut < sizeof(group_meta); cut++)
+        assert_int_equal(brk_offset_key_decode(group_meta, cut, &kb), KC_EMALFORMED);
+    kc_write_i8(&w, 0);
+    assert_int_equal(brk_offset_key_decode(kc_writer_data(&w), kc_writer_len(&w), &kb),
+                     KC_EMALFORMED);
+    kc_writer_fini(&w);
 }
 
 static void test_offsets_record_value_null_empty_bytes_kept(void **state)

@@ -22,6 +22,10 @@ Scenarios (the clients are Debian 12's, run with /usr/bin/python3; kafkajs from 
                       delete), cluster
   kafkajs_admin       kafkajs 2.2.4's admin client: the same families plus DeleteRecords,
                       ListOffsets, partition reassignments (alter, list), DeleteGroups
+  rdkafka_groups      librdkafka 2.0.2's own admin API (through ctypes: Debian's
+                      python3-confluent-kafka 1.7.0 does not expose it):
+                      ListConsumerGroups (with and without a states filter),
+                      DescribeConsumerGroups, DeleteGroups, DeleteConsumerGroupOffsets
 
 Each scenario gets a folder under broker/kafka/tests/fixtures/ with <Api>_v<N>_<k>.req and
 .resp (whole frames, size prefix included) and an INDEX, named and deduplicated as
@@ -168,6 +172,72 @@ async function step(name, fn) {
 '''
 
 
+RDKAFKA_GROUPS = r'''
+import ctypes, sys
+from ctypes import c_char_p, c_int, c_size_t, c_void_p
+rd = ctypes.CDLL('librdkafka.so.1')
+for name, res, args in [
+        ('rd_kafka_conf_new', c_void_p, []),
+        ('rd_kafka_conf_set', c_int, [c_void_p, c_char_p, c_char_p, c_char_p, c_size_t]),
+        ('rd_kafka_new', c_void_p, [c_int, c_void_p, c_char_p, c_size_t]),
+        ('rd_kafka_destroy', None, [c_void_p]),
+        ('rd_kafka_queue_new', c_void_p, [c_void_p]),
+        ('rd_kafka_queue_destroy', None, [c_void_p]),
+        ('rd_kafka_queue_poll', c_void_p, [c_void_p, c_int]),
+        ('rd_kafka_event_error', c_int, [c_void_p]),
+        ('rd_kafka_event_name', c_char_p, [c_void_p]),
+        ('rd_kafka_event_destroy', None, [c_void_p]),
+        ('rd_kafka_AdminOptions_new', c_void_p, [c_void_p, c_int]),
+        ('rd_kafka_AdminOptions_destroy', None, [c_void_p]),
+        ('rd_kafka_AdminOptions_set_match_consumer_group_states', c_void_p,
+         [c_void_p, c_void_p, c_size_t]),
+        ('rd_kafka_ListConsumerGroups', None, [c_void_p, c_void_p, c_void_p]),
+        ('rd_kafka_DescribeConsumerGroups', None,
+         [c_void_p, c_void_p, c_size_t, c_void_p, c_void_p]),
+        ('rd_kafka_DeleteGroup_new', c_void_p, [c_char_p]),
+        ('rd_kafka_DeleteGroups', None, [c_void_p, c_void_p, c_size_t, c_void_p, c_void_p]),
+        ('rd_kafka_topic_partition_list_new', c_void_p, [c_int]),
+        ('rd_kafka_topic_partition_list_add', c_void_p, [c_void_p, c_char_p, c_int]),
+        ('rd_kafka_DeleteConsumerGroupOffsets_new', c_void_p, [c_char_p, c_void_p]),
+        ('rd_kafka_DeleteConsumerGroupOffsets', None,
+         [c_void_p, c_void_p, c_size_t, c_void_p, c_void_p])]:
+    getattr(rd, name).restype = res
+    getattr(rd, name).argtypes = args
+err = ctypes.create_string_buffer(512)
+conf = rd.rd_kafka_conf_new()
+for k, v in [(b'bootstrap.servers', sys.argv[1].encode()), (b'client.id', b'kp-capture')]:
+    assert rd.rd_kafka_conf_set(conf, k, v, err, 512) == 0, err.value
+rk = rd.rd_kafka_new(0, conf, err, 512)
+q = rd.rd_kafka_queue_new(rk)
+def wait(what):
+    ev = rd.rd_kafka_queue_poll(q, 15000)
+    print(what, rd.rd_kafka_event_name(ev), rd.rd_kafka_event_error(ev))
+    rd.rd_kafka_event_destroy(ev)
+rd.rd_kafka_ListConsumerGroups(rk, None, q)
+wait('list')
+opts = rd.rd_kafka_AdminOptions_new(rk, 12)  # RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS
+states = (c_int * 2)(3, 5)                    # Stable, Empty
+assert rd.rd_kafka_AdminOptions_set_match_consumer_group_states(opts, states, 2) is None
+rd.rd_kafka_ListConsumerGroups(rk, opts, q)
+wait('list_states')
+rd.rd_kafka_AdminOptions_destroy(opts)
+groups = (c_char_p * 2)(b'capgroup', b'other')
+rd.rd_kafka_DescribeConsumerGroups(rk, groups, 2, None, q)
+wait('describe')
+parts = rd.rd_kafka_topic_partition_list_new(2)
+rd.rd_kafka_topic_partition_list_add(parts, b'capt', 0)
+rd.rd_kafka_topic_partition_list_add(parts, b'capt', 1)
+dels = (c_void_p * 1)(rd.rd_kafka_DeleteConsumerGroupOffsets_new(b'capgroup', parts))
+rd.rd_kafka_DeleteConsumerGroupOffsets(rk, dels, 1, None, q)
+wait('delete_offsets')
+dg = (c_void_p * 1)(rd.rd_kafka_DeleteGroup_new(b'capgroup'))
+rd.rd_kafka_DeleteGroups(rk, dg, 1, None, q)
+wait('delete_groups')
+rd.rd_kafka_queue_destroy(q)
+rd.rd_kafka_destroy(rk)
+'''
+
+
 def read_log(path):
     """The capture server's records: (conn, request frame, response frame or None)."""
     data = open(path, 'rb').read()
@@ -241,7 +311,8 @@ def main():
     scenarios = [('confluent_admin', py + [CONFLUENT_ADMIN], None),
                  ('confluent_idem', py + [CONFLUENT_IDEM], None),
                  ('confluent_sasl', py + [CONFLUENT_SASL], None),
-                 ('kafka_python_admin', py + [KAFKA_PYTHON_ADMIN], None)]
+                 ('kafka_python_admin', py + [KAFKA_PYTHON_ADMIN], None),
+                 ('rdkafka_groups', py + [RDKAFKA_GROUPS], None)]
     if args.kafkajs:
         scenarios.append(('kafkajs_admin', ['node', '-e', KAFKAJS_ADMIN, '--'],
                           dict(os.environ, NODE_PATH=args.kafkajs)))

@@ -373,6 +373,25 @@ static void *ans_delete_groups(struct srv *s, const struct kp_request *r, struct
     return resp;
 }
 
+static void *ans_offset_delete(struct srv *s, const struct kp_request *r, struct kp_arena *a)
+{
+    (void)s;
+    const struct kp_offset_delete_req *req = r->msg;
+    struct kp_offset_delete_resp *resp = NEW(a, kp_offset_delete_resp, 1);
+    int32_t n = req->topics.n > 0 ? req->topics.n : 0;
+    struct kp_offset_delete_resp_topic *t = NEW(a, kp_offset_delete_resp_topic, n);
+    for (int32_t i = 0; i < n; i++) { /* every partition's offsets deleted */
+        int32_t np = req->topics.v[i].partitions.n > 0 ? req->topics.v[i].partitions.n : 0;
+        struct kp_offset_delete_resp_partition *p = NEW(a, kp_offset_delete_resp_partition, np);
+        for (int32_t j = 0; j < np; j++)
+            p[j].partition_index = req->topics.v[i].partitions.v[j].partition_index;
+        t[i].name = req->topics.v[i].name;
+        KP_SET(t[i].partitions, np, p);
+    }
+    KP_SET(resp->topics, n, t);
+    return resp;
+}
+
 static void *ans_find_coordinator(struct srv *s, const struct kp_request *r, struct kp_arena *a)
 {
     const struct kp_find_coordinator_req *req = r->msg;
@@ -646,6 +665,7 @@ static answer_fn answer_for(int16_t key)
     case KP_API_LIST_GROUPS: return ans_list_groups;
     case KP_API_DESCRIBE_GROUPS: return ans_describe_groups;
     case KP_API_DELETE_GROUPS: return ans_delete_groups;
+    case KP_API_OFFSET_DELETE: return ans_offset_delete;
     case KP_API_FIND_COORDINATOR: return ans_find_coordinator;
     case KP_API_INIT_PRODUCER_ID: return ans_init_producer_id;
     case KP_API_PRODUCE: return ans_produce;

@@ -50,7 +50,7 @@ struct sec_scram_server {
     bool found; /* the user has a real credential (for the log reason only) */
     struct sec_cred_store *store;
     struct sec_scram_cred cred;
-    size_t gs2_len, nonce_len, auth_len, out_len;
+    size_t gs2_len, nonce_len, cnonce_len, auth_len, out_len; /* cnonce: the client's part */
     char user[SEC_USER_MAX + 1];
     char gs2[SEC_SASL_MSG_MAX];
     char nonce[SEC_SASL_MSG_MAX + 64];
@@ -122,6 +122,7 @@ static int server_first(struct sec_scram_server *s, const struct sec_scram_first
     sec__b64_encode(s->cred.salt, s->cred.salt_len, salt);
     int n = snprintf(s->nonce, sizeof(s->nonce), "%.*s%s", (int)m->nonce_len, m->nonce, snonce);
     s->nonce_len = (size_t)n;
+    s->cnonce_len = m->nonce_len;
     n = snprintf(s->out, sizeof(s->out), "r=%s,s=%s,i=%u", s->nonce, salt, s->cred.iterations);
     s->out_len = (size_t)n;
     memcpy(s->gs2, m->gs2, m->gs2_len);
@@ -154,12 +155,29 @@ static int step_first(struct sec_scram_server *s, const uint8_t *in, size_t len,
     return SEC_SASL_CONTINUE;
 }
 
+/*
+ * Does client-final's r= repeat the nonce server-first sent? RFC 5802 wants it exactly.
+ * librdkafka before 2.6.1 (librdkafka#4895; Debian 12 ships 2.0.2) sends its own nonce
+ * once more in front: r=<client nonce><client nonce><server nonce>. Kafka 3.8.1-3.9 accept
+ * any r= that ends with the nonce (the CVE-2024-56128 fix, relaxed for librdkafka); Kafka
+ * 4.0 refuses it. This accepts the exact nonce, or exactly librdkafka's form: the fresh
+ * server nonce is in both, and the proof signs whatever r= carried (the AuthMessage holds
+ * client-final-without-proof), so the old form replays nothing.
+ */
+static bool nonce_repeated(const struct sec_scram_server *s, const char *r, size_t len)
+{
+    if (len == s->nonce_len)
+        return memcmp(r, s->nonce, len) == 0;
+    return len == s->cnonce_len + s->nonce_len && memcmp(r, s->nonce, s->cnonce_len) == 0 &&
+           memcmp(r + s->cnonce_len, s->nonce, s->nonce_len) == 0;
+}
+
 /* The checks of client-final that do not involve the credential. */
 static int check_final(struct sec_scram_server *s, const struct sec_scram_final *m,
                        const char **reason)
 {
     uint8_t cbind[SEC_SASL_MSG_MAX];
-    if (m->nonce_len != s->nonce_len || memcmp(m->nonce, s->nonce, s->nonce_len) != 0) {
+    if (!nonce_repeated(s, m->nonce, m->nonce_len)) {
         *reason = "the nonce (r=) is not the one server-first sent";
         return KC_EMALFORMED;
     }

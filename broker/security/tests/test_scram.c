@@ -449,6 +449,42 @@ static void test_scram_replayed_final_refused(void **state)
 
 /* The proof is compared with CRYPTO_memcmp (counted by the fixture's interposer), once per
  * final step, over the hash's length, whether the proof is right or wrong. */
+/* librdkafka before 2.6.1 repeats its own nonce in front of the combined one in r=
+ * (librdkafka#4895); Kafka 3.9 accepts that, so this does: the nonce check passes, and the
+ * proof (computed over the RFC's message, not this one) then fails, since the proof signs
+ * whatever r= carried. Any other prefix is refused at the nonce. */
+static void test_scram_librdkafka_doubled_nonce_passes_nonce_check_only(void **state)
+{
+    (void)state;
+    static const char *const finals[] = {
+        "c=biws,r=rOprNGfwEbeRWgbNEkqOrOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,"
+        "p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=",
+        "c=biws,r=XOprNGfwEbeRWgbNEkqOrOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,"
+        "p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=",
+        "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0rOprNGfwEbeRWgbNEkqO,"
+        "p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=",
+    };
+    static const int want[] = {-EACCES, KC_EMALFORMED, KC_EMALFORMED};
+    struct sec_fx_store fx;
+    sec_fx_store_open(&fx);
+    add_vector_user(&fx, SEC_SASL_SCRAM_SHA_256);
+    for (size_t i = 0; i < KC_ARRAY_SIZE(finals); i++) {
+        struct sec_scram_server *s;
+        struct sec_sasl_status st = {0};
+        const uint8_t *out;
+        size_t n;
+        assert_int_equal(sec_scram_server_new(SEC_SASL_SCRAM_SHA_256, fx.st, &s), 0);
+        sec__scram_server_set_nonce(s, V_SNONCE);
+        assert_int_equal(sec_scram_server_step(s, u8(V_FIRST), strlen(V_FIRST), &out, &n, &st),
+                         SEC_SASL_CONTINUE);
+        assert_int_equal(sec_scram_server_step(s, u8(finals[i]), strlen(finals[i]), &out, &n, &st),
+                         want[i]);
+        assert_true((strstr(st.reason, "nonce") != NULL) == (want[i] == KC_EMALFORMED));
+        sec_scram_server_free(s);
+    }
+    sec_fx_store_close(&fx);
+}
+
 static void test_scram_proof_compare_is_constant_time(void **state)
 {
     (void)state;
@@ -504,6 +540,7 @@ int main(void)
         cmocka_unit_test(test_scram_malformed_final_refused_with_reason),
         cmocka_unit_test(test_scram_final_every_prefix_refused),
         cmocka_unit_test(test_scram_replayed_final_refused),
+        cmocka_unit_test(test_scram_librdkafka_doubled_nonce_passes_nonce_check_only),
         cmocka_unit_test(test_scram_proof_compare_is_constant_time),
         cmocka_unit_test(test_scram_mech_names_and_bad_args),
     };

@@ -8,10 +8,21 @@ and the flexible OffsetCommit v7 and OffsetFetch v7.
     confluent_e2e.py produce ADDR TOPIC COUNT CODEC delivery reports, acks=all
     confluent_e2e.py group ADDR TOPIC GROUP COUNT   a group consumer reads every record
                                                     once and commits, synchronously
+    confluent_e2e.py static ADDR TOPIC GROUP INSTANCE STOPFILE
+                                                    a static member (group.instance.id):
+                                                    prints every assignment and
+                                                    revocation; reads and commits until
+                                                    STOPFILE exists ("-": until its first
+                                                    assignment is committed); closes
+                                                    without leaving, as static members do
+    confluent_e2e.py groups ADDR                    AdminClient.list_groups (the only group
+                                                    call 1.7.0 has: ListGroups, then
+                                                    DescribeGroups per group)
 
 Prints result lines the test checks; exits 1 (with the reason on stderr) if anything the
 client saw is wrong.
 """
+import os
 import sys
 import time
 
@@ -91,6 +102,53 @@ def group(addr, topic, group_id, count):
     c.close()
 
 
+def static(addr, topic, group_id, instance, stopfile):
+    events = []
+
+    def on_assign(c, parts):
+        events.append('assigned')
+        print('assigned %s' % ','.join(str(p.partition) for p in sorted(
+            parts, key=lambda p: p.partition)), flush=True)
+
+    def on_revoke(c, parts):
+        events.append('revoked')
+        print('revoked %s' % ','.join(str(p.partition) for p in parts), flush=True)
+
+    c = Consumer({'bootstrap.servers': addr, 'group.id': group_id,
+                  'group.instance.id': instance, 'auto.offset.reset': 'earliest',
+                  'enable.auto.commit': False, 'session.timeout.ms': 30000,
+                  'heartbeat.interval.ms': 500, 'partition.assignment.strategy': 'range'})
+    c.subscribe([topic], on_assign=on_assign, on_revoke=on_revoke)
+    read = 0
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        m = c.poll(0.2)
+        if m is not None and m.error() is None:
+            read += 1
+        elif m is not None:
+            print('error %s' % m.error(), flush=True)
+        if events and (stopfile == '-' or os.path.exists(stopfile)):
+            break
+    if c.assignment():
+        try:
+            c.commit(asynchronous=False)
+            print('committed', flush=True)
+        except KafkaException as e:  # no offsets to commit is fine: nothing was read
+            print('commit %s' % e.args[0].name(), flush=True)
+    print('read %d events %d' % (read, len(events)), flush=True)
+    c.close()
+
+
+def groups(addr):
+    from confluent_kafka.admin import AdminClient
+    a = AdminClient({'bootstrap.servers': addr})
+    for g in sorted(a.list_groups(timeout=10), key=lambda g: g.id):
+        print('group %s state %s protocol_type %s protocol %s members %d' % (
+            g.id, g.state, g.protocol_type or '-', g.protocol or '-', len(g.members)))
+        for m in g.members:
+            print('  member %s client %s host %s' % (m.id, m.client_id, m.client_host))
+
+
 def main():
     a = sys.argv
     if len(a) == 3 and a[1] == 'topics':
@@ -99,6 +157,10 @@ def main():
         produce(a[2], a[3], int(a[4]), a[5])
     elif len(a) == 6 and a[1] == 'group':
         group(a[2], a[3], a[4], int(a[5]))
+    elif len(a) == 7 and a[1] == 'static':
+        static(a[2], a[3], a[4], a[5], a[6])
+    elif len(a) == 3 and a[1] == 'groups':
+        groups(a[2])
     else:
         fail(__doc__)
 

@@ -15,11 +15,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -31,6 +35,10 @@
 #include "../support/harness.h"
 
 #define KT_FN static __attribute__((unused))
+
+/* How many APIs the broker advertises (broker/kafka/serve/src/versions.c): one number for
+ * every test that counts them. */
+#define KT_SERVED_APIS 23
 
 /* ---- programs ----------------------------------------------------------------------------- */
 
@@ -364,9 +372,90 @@ KT_FN void kt_assert_serving(const struct kb_broker *b)
     assert_int_equal(kc_read_i16(&r, &err), 0);
     assert_int_equal(err, 0);
     assert_int_equal(kc_read_i32(&r, &n), 0);
-    assert_int_equal(n, 12);
+    assert_int_equal(n, KT_SERVED_APIS);
     kc_writer_fini(&w);
     close(fd);
+}
+
+/* ---- kafkajs ----------------------------------------------------------------------------- */
+
+/* <build>/kafkajs with kafkajs 2.2.4 in node_modules (pinned by broker/tests/kafka/
+ * package-lock.json); installed there with npm ci the first time, never into the source
+ * tree. Fails the test, saying why, if npm cannot install it. */
+KT_FN void kt_kafkajs_dir(const struct kb_broker *b, char *dir, size_t cap)
+{
+    char bin[PATH_MAX], path[PATH_MAX + 64], *text;
+    const char *src = getenv("KC_SRC_DIR"), *bindir = getenv("KC_BIN_DIR");
+    snprintf(bin, sizeof(bin), "%s", bindir && *bindir ? bindir : "build/bin");
+    snprintf(dir, cap, "%s/kafkajs", dirname(bin));
+    snprintf(path, sizeof(path), "%s/node_modules/kafkajs/package.json", dir);
+    text = kt_slurp(path, NULL);
+    bool ready = strstr(text, "\"version\": \"2.2.4\"") != NULL;
+    free(text);
+    if (ready)
+        return;
+    assert_int_equal(kc_mkdir_p(dir, 0755), 0);
+    const char *files[] = {"package.json", "package-lock.json"};
+    for (int i = 0; i < 2; i++) {
+        size_t len;
+        snprintf(path, sizeof(path), "%s/broker/tests/kafka/%s", src && *src ? src : ".",
+                 files[i]);
+        text = kt_slurp(path, &len);
+        assert_true(len > 0);
+        snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+        assert_int_equal(kc_atomic_replace(path, text, len), 0);
+        free(text);
+    }
+    struct kt_proc p;
+    const char *argv[] = {"npm", "ci", "--no-audit", "--no-fund", "--loglevel=error", NULL};
+    int64_t t0 = kc_mono_ms();
+    kt_spawn(b, &p, argv, NULL, 0, dir, NULL);
+    int rc = kt_wait(&p, 240000);
+    if (rc != 0) {
+        if (rc == -1)
+            (void)kt_stop(&p, 1000);
+        char *err = kt_slurp(p.err, NULL);
+        fail_msg("npm ci in %s failed (exit %d): is the npm registry reachable? kafkajs "
+                 "2.2.4 is needed for this test.\n%s", dir, rc, err);
+    }
+    printf("# npm ci installed kafkajs into %s in %lld ms\n", dir,
+           (long long)(kc_mono_ms() - t0));
+}
+
+/* ---- security --------------------------------------------------------------------------- */
+
+/* A raw connection to the listener on port (any of the broker's). */
+KT_FN int kt_connect_to(int port)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct timeval tv = {.tv_sec = KB_WAIT_MS / 1000};
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+    return fd;
+}
+
+/* SASL PLAIN on a raw connection (SaslHandshake v1, SaslAuthenticate v2): the
+ * SaslAuthenticate answer's error code (0: fd is now user). */
+KT_FN int16_t kt_sasl_plain(int fd, const char *user, const char *password)
+{
+    static uint8_t buf[4096];
+    struct kp_response resp;
+    char token[512];
+    struct kp_sasl_handshake_req h = {kp_slice_str("PLAIN")};
+    const struct kp_sasl_handshake_resp *hr =
+        kt_call(fd, KP_API_SASL_HANDSHAKE, 1, &h, buf, sizeof(buf), &resp);
+    assert_int_equal(hr->error_code, 0);
+    kp_response_fini(&resp);
+    int n = snprintf(token, sizeof(token), "%c%s%c%s", 0, user, 0, password);
+    struct kp_sasl_authenticate_req a = {{(const uint8_t *)token, n}};
+    const struct kp_sasl_authenticate_resp *ar =
+        kt_call(fd, KP_API_SASL_AUTHENTICATE, 2, &a, buf, sizeof(buf), &resp);
+    int16_t err = ar->error_code;
+    kp_response_fini(&resp);
+    return err;
 }
 
 #endif

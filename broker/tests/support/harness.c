@@ -564,3 +564,64 @@ uint8_t *kb_batch(const char *prefix, int n, size_t *len)
     kc_batch_builder_fini(&bb);
     return copy;
 }
+
+/* ---- process figures and /metrics ---------------------------------------------------------- */
+
+double kb_cpu_seconds(const struct kb_broker *b)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)b->pid);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    /* Fields after "(comm)": state is the 3rd; utime and stime the 14th and 15th. */
+    const char *p = strrchr(buf, ')');
+    assert_non_null(p);
+    unsigned long long ut = 0, st = 0;
+    assert_int_equal(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
+                            &st),
+                     2);
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+int kb_http_get(const struct kb_broker *b, const char *path, char **body)
+{
+    struct kb_broker m = *b;
+    m.port = b->metrics_port;
+    assert_true(m.port > 0);
+    int fd = kb_connect(&m);
+    char req[512];
+    int rl = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+                      path);
+    assert_true(rl > 0 && (size_t)rl < sizeof(req));
+    kb_send(fd, req, (size_t)rl);
+    size_t len = 0, cap = 1 << 16;
+    char *buf = malloc(cap);
+    assert_non_null(buf);
+    int64_t until = kc_mono_ms() + KB_WAIT_MS;
+    for (;;) { /* Connection: close - the answer ends where the stream does */
+        if (len + 1 == cap) {
+            buf = realloc(buf, cap *= 2);
+            assert_non_null(buf);
+        }
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        assert_true(kc_mono_ms() < until);
+        if (poll(&p, 1, 100) <= 0)
+            continue;
+        ssize_t n = read(fd, buf + len, cap - 1 - len);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+    }
+    close(fd);
+    buf[len] = '\0';
+    int status = 0;
+    assert_int_equal(sscanf(buf, "HTTP/1.%*d %d", &status), 1);
+    const char *start = strstr(buf, "\r\n\r\n");
+    assert_non_null(start);
+    *body = strdup(start + 4);
+    free(buf);
+    return status;
+}

@@ -137,6 +137,12 @@ int kb_client_sec(const struct kb_broker *b, int port, struct zc_tls_ctx *ctx, c
 /* A client TLS context trusting <certs>/<ca> with an optional client certificate. */
 struct zc_tls_ctx *kb_tls_client(const struct kb_broker *b, const char *ca, const char *cert);
 
+/* The broker's CPU time so far (user + system), in seconds. */
+double kb_cpu_seconds(const struct kb_broker *b);
+/* GET path from the broker's HTTP door (Connection: close): the status; *body the body
+ * (malloc'ed, NUL-terminated). */
+int kb_http_get(const struct kb_broker *b, const char *path, char **body);
+
 /* Build a RecordBatch of n values "<prefix><i>" (malloc'ed). */
 uint8_t *kb_batch(const char *prefix, int n, size_t *len);
 

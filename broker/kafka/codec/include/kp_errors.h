@@ -39,18 +39,35 @@
     X(KP_ERR_INVALID_SESSION_TIMEOUT, 26)                                                     \
     X(KP_ERR_REBALANCE_IN_PROGRESS, 27)                                                       \
     X(KP_ERR_INVALID_COMMIT_OFFSET_SIZE, 28)                                                  \
+    X(KP_ERR_TOPIC_AUTHORIZATION_FAILED, 29)                                                  \
+    X(KP_ERR_GROUP_AUTHORIZATION_FAILED, 30)                                                  \
+    X(KP_ERR_CLUSTER_AUTHORIZATION_FAILED, 31)                                                \
+    X(KP_ERR_UNSUPPORTED_SASL_MECHANISM, 33)                                                  \
+    X(KP_ERR_ILLEGAL_SASL_STATE, 34)                                                          \
     X(KP_ERR_UNSUPPORTED_VERSION, 35)                                                         \
     X(KP_ERR_TOPIC_ALREADY_EXISTS, 36)                                                        \
     X(KP_ERR_INVALID_PARTITIONS, 37)                                                          \
     X(KP_ERR_INVALID_REQUEST, 42)                                                             \
     X(KP_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT, 43)                                              \
+    X(KP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED, 53)                                       \
+    X(KP_ERR_SECURITY_DISABLED, 54)                                                           \
     X(KP_ERR_KAFKA_STORAGE_ERROR, 56)                                                         \
+    X(KP_ERR_SASL_AUTHENTICATION_FAILED, 58)                                                  \
+    X(KP_ERR_NON_EMPTY_GROUP, 68)                                                             \
+    X(KP_ERR_GROUP_ID_NOT_FOUND, 69)                                                          \
     X(KP_ERR_FETCH_SESSION_ID_NOT_FOUND, 70)                                                  \
+    X(KP_ERR_INVALID_FETCH_SESSION_EPOCH, 71)                                                 \
     X(KP_ERR_UNSUPPORTED_COMPRESSION_TYPE, 76)                                                \
     X(KP_ERR_MEMBER_ID_REQUIRED, 79)                                                          \
     X(KP_ERR_GROUP_MAX_SIZE_REACHED, 81)                                                      \
+    X(KP_ERR_FENCED_INSTANCE_ID, 82)                                                          \
+    X(KP_ERR_GROUP_SUBSCRIBED_TO_TOPIC, 86)                                                   \
     X(KP_ERR_INVALID_RECORD, 87)                                                              \
-    X(KP_ERR_UNKNOWN_TOPIC_ID, 100)
+    X(KP_ERR_RESOURCE_NOT_FOUND, 91)                                                          \
+    X(KP_ERR_DUPLICATE_RESOURCE, 92)                                                          \
+    X(KP_ERR_UNACCEPTABLE_CREDENTIAL, 93)                                                     \
+    X(KP_ERR_UNKNOWN_TOPIC_ID, 100)                                                           \
+    X(KP_ERR_FETCH_SESSION_TOPIC_ID_ERROR, 106)
 
 enum kp_error {
 #define KP_ERROR_ENUM(name, value) name = value,

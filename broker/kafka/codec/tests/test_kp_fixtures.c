@@ -16,6 +16,13 @@
  * KIP-482 says N + 1; broker/kafka/README.md §2). Read as v3 it is an empty api_keys
  * array followed by bytes that belong to nothing, so it cannot round-trip; librdkafka
  * itself fails to parse it and retries with v0, which is what the kcat scenarios show.
+ *
+ * One client request carries a byte too many: librdkafka 2.0.2's ListGroups v4 (its admin
+ * API's ListConsumerGroups, scenario rdkafka_groups) writes the request's empty tag block
+ * twice - once itself, once when the buffer is finalised (librdkafka later dropped the
+ * first, confluentinc/librdkafka#4777's review). Kafka reads a request's fields and
+ * ignores what follows, and so does the broker; the test checks that exactly that one
+ * 0x00 follows, and that the rest round-trips.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -32,8 +39,15 @@
 #include "support/kpc.h"
 
 struct tally {
-    int requests, responses, flexible, bytes, mock_bugs;
+    int requests, responses, flexible, bytes, mock_bugs, client_bugs;
 };
+
+/* librdkafka 2.0.2's ListGroups v4+: one empty tag block too many (see above). */
+static bool extra_tag_block(const struct kpc_fixture *fx)
+{
+    return fx->key == KP_API_LIST_GROUPS && fx->version >= 4 &&
+           strncmp(fx->name, "rdkafka_", 8) == 0;
+}
 
 static void assert_same_bytes(const char *what, const uint8_t *want, size_t want_len,
                               const uint8_t *got, size_t got_len)
@@ -55,15 +69,23 @@ static void round_trip_request(const struct kpc_fixture *fx, struct tally *t)
         /* ApiVersions above our max: the header only, by Kafka's rule. */
         assert_true(fx->key == KP_API_API_VERSIONS && fx->version > req.api->max);
     } else {
-        if (req.body_used != fx->req_len - 4)
+        size_t extra = extra_tag_block(fx) ? 1 : 0;
+        if (req.body_used != fx->req_len - 4 - extra)
             fail_msg("%s.req: read %zu of %zu body bytes", fx->name, req.body_used,
                      fx->req_len - 4);
+        if (extra) { /* the extra byte is an empty tag block, and nothing else */
+            assert_int_equal(fx->req[fx->req_len - 1], 0);
+            t->client_bugs++;
+        }
         struct kc_writer w;
         kc_writer_init(&w, 0);
         rc = kp_request_encode(&w, &req.hdr, req.msg);
         if (rc)
             fail_msg("%s.req: encode: %s", fx->name, kc_strerror(rc));
-        assert_same_bytes(fx->name, fx->req, fx->req_len, kc_writer_data(&w), kc_writer_len(&w));
+        if (extra) /* compare with the frame as it should have been */
+            kc_store_be32(kc_writer_data(&w), (uint32_t)(fx->req_len - 4));
+        assert_same_bytes(fx->name, fx->req, fx->req_len - extra, kc_writer_data(&w),
+                          kc_writer_len(&w));
         kc_writer_fini(&w);
         t->flexible += kp_api_flexible(req.api, fx->version);
     }
@@ -125,8 +147,9 @@ static void test_fixtures_every_frame_round_trips_byte_for_byte(void **state)
     struct tally t = {0};
     int n = kpc_each_fixture(round_trip, &t);
     printf("# %d fixtures: %d requests (%d flexible), %d responses, %d bytes, all byte-exact;"
-           " %d mock answers with a short count, as expected\n",
-           n, t.requests, t.flexible, t.responses, t.bytes, t.mock_bugs);
+           " %d mock answers with a short count and %d client requests with an extra tag "
+           "block, as expected\n",
+           n, t.requests, t.flexible, t.responses, t.bytes, t.mock_bugs, t.client_bugs);
     assert_true(n >= 68);
 }
 

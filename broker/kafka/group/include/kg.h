@@ -27,8 +27,9 @@
  * coordinator needs, whichever of the eleven JoinGroup versions carried it. The Kafka door
  * (broker/kafka/serve/src/group.c) fills them from the codec's decoded requests and turns
  * the results into responses of the request's version; this module knows no version but
- * the one rule that depends on it (MEMBER_ID_REQUIRED from JoinGroup v4 on). The answers
- * are Kafka's error codes (kp_errors.h): that is the protocol's vocabulary.
+ * the two rules that depend on it (MEMBER_ID_REQUIRED from JoinGroup v4 on, a static
+ * leader's skip_assignment from v9). The answers are Kafka's error codes (kp_errors.h):
+ * that is the protocol's vocabulary.
  *
  * Interface rules
  *  - One struct kg_groups holds every group. It is single-threaded by contract: the server
@@ -50,30 +51,55 @@
  *  - The coordinator validates offset commits (kg_group_commit_check) but stores no
  *    offsets: the server owns them (broker/core's __consumer_offsets store).
  *
+ * Static members (KIP-345, group.instance.id). A member that names an instance id keeps
+ * its place across restarts of its process: a JoinGroup with member id "" and a known
+ * instance id replaces the old member id with a fresh one (instance-uuid) instead of
+ * adding a member; in a Stable group whose protocol choice it does not change, it is
+ * answered with the current generation and keeps its assignment - no rebalance - once its
+ * new id is stored (the old id's parked requests get FENCED_INSTANCE_ID at once). Any
+ * request naming the instance with another member id is FENCED_INSTANCE_ID (82). A static
+ * member that did not rejoin a rebalance stays in the group (its partitions assigned to
+ * it) until its session times out; it never sends LeaveGroup on close, and LeaveGroup v3+
+ * can remove it by instance id alone.
+ *
+ * Persistence. The group's state that must survive a restart is Kafka's group-metadata
+ * record (kg_record.h): kg asks the server to store one through the store callback when
+ * a generation's assignment is complete (the leader's SyncGroup: the group becomes Stable
+ * only once it is stored, as in Kafka), when a static member is replaced in a Stable group
+ * (answered once stored), and when a group empties (an Empty record if the server says it
+ * has committed offsets, keep_empty, else a tombstone and the group is forgotten). The
+ * server answers each store later with kg_group_stored. At start the server hands every
+ * replayed record to kg_group_load: groups come back Stable with their generation, leader,
+ * members and assignments, and every member's session timer starts again from the load
+ * (Kafka's onGroupLoaded), so only a member that really left causes a rebalance.
+ *
  * How it differs from Kafka (ClassicGroup / GroupMetadataManager)
- *  - Static membership (group.instance.id) is refused with UNSUPPORTED_VERSION, as Kafka
- *    does when its inter-broker protocol predates it. Neither librdkafka nor kafkajs sets
- *    it by default.
- *  - Group metadata is not persisted: after a restart every group starts Empty and
- *    members rejoin (they do so on the first UNKNOWN_MEMBER_ID). Committed offsets, which
- *    the server stores, survive.
- *  - An Empty group with no pending members is forgotten, so memory follows the live
- *    groups; Kafka keeps it until its offsets expire. Its generation restarts at 0.
+ *  - An Empty group without committed offsets is forgotten (with a tombstone) as soon as it
+ *    empties; Kafka's cleanup does the same within offsets.retention.check.interval.ms
+ *    (10 min). Offsets never expire here, so an Empty group with offsets stays until
+ *    DeleteGroups. Memory: one struct kg_group and its id per such group (no members).
  *  - A member whose earlier JoinGroup/SyncGroup is still parked when it sends another
  *    gets REBALANCE_IN_PROGRESS on the old one (Kafka silently replaces the callback; the
  *    server here must see every waiter answered).
  *  - No "pending sync" timeout: a member that never sends SyncGroup after a join is
  *    removed by its session timeout instead.
+ *  - A failed store of a static member's new id restores the old id and answers the join
+ *    with the error; its protocols and timeouts keep the new values (Kafka restores those
+ *    too; they cannot change the group's protocol choice on this path).
  *
- * Read next: src/group.c (state and timers), src/group_join.c (the join phase), then the
- * door that drives it: broker/kafka/serve/src/group.c.
+ * Read next: src/group.c (state and timers), src/group_join.c (the join phase),
+ * src/group_static.c (static members), src/group_sync.c (the short requests),
+ * src/group_store.c (persistence, the admin APIs), then the door that drives it:
+ * broker/kafka/serve/src/group.c.
  */
 #ifndef KG_H
 #define KG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "kc_buf.h"
+#include "kg_record.h"
 #include "kp_errors.h"
 
 enum kg_group_state {
@@ -111,10 +137,11 @@ struct kg_join {
     int32_t session_timeout_ms;
     int32_t rebalance_timeout_ms;      /* JoinGroup v0 has none: pass the session timeout */
     struct kc_slice member_id;         /* "" (or null) on a first join */
-    struct kc_slice group_instance_id; /* null: a dynamic member (the only kind served) */
+    struct kc_slice group_instance_id; /* v5+; null: a dynamic member */
     struct kc_slice protocol_type;     /* "consumer" */
     int32_t nprotocols;
     const struct kg_protocol *protocols;
+    struct kc_slice client_host;       /* where it came from, Kafka's form: "/127.0.0.1" */
 };
 
 struct kg_assignment {
@@ -145,7 +172,7 @@ struct kg_member_ref {
 
 struct kg_join_member {
     struct kc_slice member_id;
-    struct kc_slice group_instance_id; /* null: no static members here */
+    struct kc_slice group_instance_id; /* null for a dynamic member */
     struct kc_slice metadata;          /* for the chosen protocol */
 };
 
@@ -158,6 +185,7 @@ struct kg_join_result {
     struct kc_slice member_id;     /* also on MEMBER_ID_REQUIRED: the id to rejoin with */
     int32_t nmembers;              /* non-zero for the leader only */
     const struct kg_join_member *members;
+    bool skip_assignment;          /* v9+: a static leader rejoining a Stable group */
 };
 
 struct kg_sync_result {
@@ -173,6 +201,16 @@ struct kg_group_cbs {
     /* A SyncGroup is answered. */
     void (*sync_done)(void *ctx, void *waiter, const struct kg_sync_result *res);
     void *ctx;
+    /* Persist the group's record (rec NULL: a tombstone, the group is gone), then call
+     * kg_group_stored(group_id, seq, ...) once it is durable or has failed - later, never
+     * from inside this callback. rec (its slices point into coordinator memory) is valid
+     * only during the call; its current_state_timestamp is -1 for the server to fill.
+     * NULL: nothing is persisted and every store succeeds at once. */
+    void (*store)(void *ctx, struct kc_slice group_id, const struct kg_record *rec,
+                  uint64_t seq);
+    /* Should an Empty group be kept (Kafka keeps it while it has committed offsets)?
+     * NULL: never. Must not call back into kg_group_*. */
+    bool (*keep_empty)(void *ctx, struct kc_slice group_id);
 };
 
 struct kg_groups;
@@ -181,22 +219,25 @@ struct kg_groups;
  * Create the coordinator. opts NULL = defaults; cbs is copied. Returns 0 and *out, or
  * -ENOMEM / -EINVAL (missing callbacks, min > max session). Destroy with
  * kg_groups_destroy, which answers every still-parked waiter with COORDINATOR_NOT_AVAILABLE
- * (so the server's per-waiter state is always released through the callbacks).
+ * (so the server's per-waiter state is always released through the callbacks). Stores
+ * still outstanding are dropped (what is in the log stays).
  */
 int kg_groups_create(const struct kg_group_opts *opts, const struct kg_group_cbs *cbs,
                      struct kg_groups **out);
 void kg_groups_destroy(struct kg_groups *gs);
 
 /*
- * JoinGroup. version is the request's api_version (v4+ first joins get MEMBER_ID_REQUIRED
- * with a fresh id); client_id the header's (member ids are client_id-uuid). The answer
- * comes through join_done(waiter), now or later. waiter must be non-NULL and unique among
- * outstanding waiters.
+ * JoinGroup. version is the request's api_version (v4+ first joins of dynamic members get
+ * MEMBER_ID_REQUIRED with a fresh id; v9+ static leaders may be told to skip the
+ * assignment); client_id the header's (member ids are client_id-uuid, or
+ * group_instance_id-uuid for static members). The answer comes through join_done(waiter),
+ * now or later. waiter must be non-NULL and unique among outstanding waiters.
  */
 void kg_group_join(struct kg_groups *gs, int16_t version, struct kc_slice client_id,
                    const struct kg_join *req, void *waiter, int64_t now_ms);
 
-/* SyncGroup; answered through sync_done(waiter), now or once the leader has synced. */
+/* SyncGroup; answered through sync_done(waiter), now or once the leader's assignment is
+ * stored. */
 void kg_group_sync(struct kg_groups *gs, const struct kg_sync *req, void *waiter,
                    int64_t now_ms);
 
@@ -204,17 +245,20 @@ void kg_group_sync(struct kg_groups *gs, const struct kg_sync *req, void *waiter
 int16_t kg_group_heartbeat(struct kg_groups *gs, const struct kg_member_ref *req,
                            int64_t now_ms);
 
-/* One member leaves (LeaveGroup v0-2 names one; v3+ a list: call this for each); returns
- * the Kafka error code for that member. */
+/* One member leaves (LeaveGroup v0-2 names one; v3+ a list: call this for each, a static
+ * member possibly by group_instance_id alone with member_id ""); returns the Kafka error
+ * code for that member. */
 int16_t kg_group_leave(struct kg_groups *gs, struct kc_slice group_id,
-                       struct kc_slice member_id, int64_t now_ms);
+                       struct kc_slice member_id, struct kc_slice group_instance_id,
+                       int64_t now_ms);
 
 /*
  * May this OffsetCommit be stored? Returns a Kafka error code (ClassicGroup's rules):
  * NONE for a generation < 0 commit to an Empty or unknown group (a standalone consumer),
- * else UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION, REBALANCE_IN_PROGRESS (CompletingRebalance)
- * or NONE (Stable, or PreparingRebalance with the current generation). An accepted commit
- * from a member counts as a heartbeat. The same answer applies to every partition.
+ * else FENCED_INSTANCE_ID, UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION, REBALANCE_IN_PROGRESS
+ * (CompletingRebalance) or NONE (Stable, or PreparingRebalance with the current
+ * generation). An accepted commit from a member counts as a heartbeat. The same answer
+ * applies to every partition.
  */
 int16_t kg_group_commit_check(struct kg_groups *gs, const struct kg_member_ref *req,
                               int64_t now_ms);
@@ -228,21 +272,84 @@ void kg_group_tick(struct kg_groups *gs, int64_t now_ms);
 /* The earliest time kg_group_tick has work to do, or INT64_MAX. O(groups + members). */
 int64_t kg_group_next_deadline(const struct kg_groups *gs);
 
-/* A snapshot for logs, tests and the CLI. Strings point into coordinator memory and are
- * valid until the next kg_group_* call. */
+/* ---- persistence ------------------------------------------------------------------------ */
+
+/*
+ * The store the server was asked for with seq (through cbs.store) is durable (error
+ * KP_ERR_NONE) or failed (the Kafka error to answer with: COORDINATOR_NOT_AVAILABLE,
+ * NOT_COORDINATOR, ...). A store nobody waits for any more (the group moved on) is
+ * ignored. May fire callbacks.
+ */
+void kg_group_stored(struct kg_groups *gs, struct kc_slice group_id, uint64_t seq,
+                     int16_t error, int64_t now_ms);
+
+/*
+ * Load a group from its replayed record (at start, before any request): Stable with its
+ * members if it has any, else Empty (kept only if keep_empty says so; otherwise a
+ * tombstone is stored and it is not loaded). Every member's session starts at now_ms.
+ * 0, -EEXIST (already loaded), -EINVAL (a record no coordinator could have written:
+ * members but no protocol, an empty member id, a member twice), -ENOMEM.
+ */
+int kg_group_load(struct kg_groups *gs, struct kc_slice group_id, const struct kg_record *rec,
+                  int64_t now_ms);
+
+/* ---- the admin APIs: ListGroups, DescribeGroups, DeleteGroups, OffsetDelete ----------------- */
+
+/* A snapshot for the admin APIs, logs, tests and the CLI. Strings point into coordinator
+ * memory and are valid until the next kg_group_* call. */
 struct kg_group_info {
+    struct kc_slice group_id;
     enum kg_group_state state;
     int32_t generation;
     int32_t nmembers;
     int32_t npending;           /* member ids handed out with MEMBER_ID_REQUIRED */
     struct kc_slice leader;     /* len 0 when none */
     struct kc_slice protocol;   /* chosen protocol, len 0 when none */
-    struct kc_slice protocol_type;
+    struct kc_slice protocol_type; /* "" for none */
 };
 
 /* Returns 0 and *info, or -ENOENT when the group does not exist. */
 int kg_group_describe(const struct kg_groups *gs, struct kc_slice group_id,
                       struct kg_group_info *info);
+
+/* Call fn for every group, in id order (ListGroups). fn must not call kg_group_*. */
+void kg_group_foreach(const struct kg_groups *gs,
+                      void (*fn)(void *arg, const struct kg_group_info *info), void *arg);
+
+/* One member as DescribeGroups shows it: metadata (for the group's protocol) and
+ * assignment only while the group is Stable, empty otherwise (Kafka's summary). */
+struct kg_member_info {
+    struct kc_slice member_id;
+    struct kc_slice group_instance_id; /* null for a dynamic member */
+    struct kc_slice client_id;
+    struct kc_slice client_host;
+    struct kc_slice metadata;
+    struct kc_slice assignment;
+};
+
+/* Call fn for each member of the group, in join order. Returns the member count, or
+ * -ENOENT. fn must not call kg_group_*; the slices are valid during the call. */
+int kg_group_members(const struct kg_groups *gs, struct kc_slice group_id,
+                     void (*fn)(void *arg, const struct kg_member_info *m), void *arg);
+
+/*
+ * DeleteGroups for one group: KP_ERR_NONE (it was Empty and is gone; *tombstone says
+ * whether a record of it may be in the log, to be cancelled by a tombstone - the caller
+ * writes it, with the tombstones of the group's offsets), NON_EMPTY_GROUP (members), or
+ * GROUP_ID_NOT_FOUND (no such group here: it may still have committed offsets).
+ */
+int16_t kg_group_delete(struct kg_groups *gs, struct kc_slice group_id, bool *tombstone);
+
+/*
+ * OffsetDelete's verdict for a group's committed offsets of one topic (Kafka's
+ * handleDeleteOffsets): KP_ERR_NONE (Empty or unknown here: deletable),
+ * GROUP_SUBSCRIBED_TO_TOPIC (a live "consumer" group a member of which subscribes to it,
+ * by the consumer protocol's subscription; a subscription that cannot be read counts as
+ * subscribed, to be safe), NON_EMPTY_GROUP (a live group of another protocol type: the
+ * whole request's error). topic null asks only for the group-level verdict.
+ */
+int16_t kg_group_offsets_deletable(const struct kg_groups *gs, struct kc_slice group_id,
+                                   struct kc_slice topic);
 
 const char *kg_group_state_name(enum kg_group_state state);
 

@@ -1,25 +1,15 @@
 /*
- * group.c - the coordinator's groups, timers and the short requests: SyncGroup,
- * Heartbeat, LeaveGroup and the OffsetCommit check (the join phase is group_join.c).
- *
- * The checks follow Kafka's ClassicGroup / GroupMetadataManager in order, because clients
- * act on the first error they get:
- *
- *   Heartbeat      unknown member 25 -> wrong generation 22 -> PreparingRebalance 27
- *                  -> CompletingRebalance/Stable: 0, and the session timer restarts
- *   SyncGroup      unknown member 25 -> wrong generation 22 -> a protocol (v5+) that is
- *                  not the group's 23 -> PreparingRebalance 27
- *                  -> CompletingRebalance: park; the leader's sync stores every
- *                     assignment, goes Stable and releases everyone
- *                  -> Stable: the stored assignment at once
- *   OffsetCommit   generation < 0 on an Empty (or unknown) group: accept (no group
- *                  management) -> unknown member 25 -> wrong generation 22
- *                  -> CompletingRebalance 27 -> accept (PreparingRebalance too: the
- *                  member still owns its partitions until it rejoins)
+ * group.c - the coordinator's groups: creating and forgetting them, their members'
+ * memory, the timers, and what the admin APIs read (the requests themselves are in
+ * group_join.c, group_static.c and group_sync.c; persistence in group_store.c).
  *
  * Timers are deadlines compared with the caller's now_ms: a member's session deadline
  * (not running while it has a JoinGroup or SyncGroup parked, as in Kafka), a pending id's
  * deadline, a preparing group's rebalance deadline and initial-delay window.
+ *
+ * A group lives while it has members or pending ids; an Empty one is kept only while the
+ * server says it has committed offsets (dormant: no members, a few dozen bytes and its
+ * id), as Kafka keeps Empty groups until their offsets expire.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -112,14 +102,69 @@ void kg__member_free(struct kg_member *m)
     free(m->proto_meta);
     free(m->assignment.p);
     free(m->id.p);
+    free(m->instance_id.p);
+    free(m->client_id.p);
+    free(m->client_host.p);
+    free(m->old_id.p);
+    free(m->reply_leader.p);
     free(m);
+}
+
+struct kg_member *kg__static_find(const struct kg_group *g, struct kc_slice instance_id)
+{
+    struct kg_member *m;
+    if (instance_id.len < 0)
+        return NULL;
+    TAILQ_FOREACH(m, &g->members, link)
+        if (m->is_static && kg__blob_eq(m->instance_id, instance_id))
+            return m;
+    return NULL;
+}
+
+/* Kafka's validateCurrentMember: a named instance must exist and be this member (82 if it
+ * is another: a newer instance of the same consumer fenced this one out), and the member
+ * must exist (25). */
+int16_t kg__validate_member(const struct kg_group *g, struct kc_slice member_id,
+                            struct kc_slice instance_id, struct kg_member **out)
+{
+    if (!g)
+        return KP_ERR_UNKNOWN_MEMBER_ID;
+    if (instance_id.len >= 0) {
+        struct kg_member *sm = kg__static_find(g, instance_id);
+        if (!sm)
+            return KP_ERR_UNKNOWN_MEMBER_ID;
+        if (!kg__blob_eq(sm->id, member_id))
+            return KP_ERR_FENCED_INSTANCE_ID;
+    }
+    struct kg_member *m = kg__member_find(g, member_id);
+    if (!m)
+        return KP_ERR_UNKNOWN_MEMBER_ID;
+    *out = m;
+    return KP_ERR_NONE;
+}
+
+int kg__scratch_reserve(struct kg_group *g, int32_t n)
+{
+    if (n <= g->scratch_cap)
+        return 0;
+    int32_t cap = g->scratch_cap ? g->scratch_cap * 2 : 4;
+    cap = cap < n ? n : cap;
+    void *p = reallocarray(g->scratch, (size_t)cap, sizeof(*g->scratch));
+    if (!p)
+        return -ENOMEM;
+    g->scratch = p;
+    if (!(p = reallocarray(g->rec_scratch, (size_t)cap, sizeof(*g->rec_scratch))))
+        return -ENOMEM; /* scratch grew alone: harmless, cap stays */
+    g->rec_scratch = p;
+    g->scratch_cap = cap;
+    return 0;
 }
 
 void kg__reply_join_error(struct kg_groups *gs, void *waiter, int16_t error,
                           struct kc_slice member_id)
 {
     static const struct kc_slice empty = {(const uint8_t *)"", 0}, null = {NULL, -1};
-    struct kg_join_result res = {error, -1, null, null, empty, member_id, 0, NULL};
+    struct kg_join_result res = {error, -1, null, null, empty, member_id, 0, NULL, false};
     if (res.member_id.len < 0)
         res.member_id = empty;
     gs->cbs.join_done(gs->cbs.ctx, waiter, &res);
@@ -147,18 +192,37 @@ static void group_free(struct kg_group *g)
     while ((p = TAILQ_FIRST(&g->pending)))
         kg__pending_remove(g, p);
     free(g->scratch);
+    free(g->rec_scratch);
     free(g->protocol.p);
     free(g->protocol_type.p);
     free(g->id.p);
     free(g);
 }
 
+void kg__group_drop(struct kg_groups *gs, struct kg_group *g)
+{
+    RB_REMOVE(kg_group_tree, &gs->tree, g);
+    group_free(g);
+}
+
 void kg__group_gc(struct kg_groups *gs, struct kg_group *g)
 {
-    if (g->state == KG_GROUP_EMPTY && g->nmembers == 0 && g->npending == 0) {
-        RB_REMOVE(kg_group_tree, &gs->tree, g);
-        group_free(g);
+    if (g->state == KG_GROUP_EMPTY && g->nmembers == 0 && g->npending == 0 && !g->dormant)
+        kg__group_drop(gs, g);
+}
+
+struct kg_group *kg__group_create(struct kg_groups *gs, struct kc_slice id)
+{
+    struct kg_group *g = calloc(1, sizeof(*g));
+    if (!g || kg__blob_set(&g->id, id)) {
+        free(g);
+        return NULL;
     }
+    g->state = KG_GROUP_EMPTY;
+    TAILQ_INIT(&g->members);
+    TAILQ_INIT(&g->pending);
+    RB_INSERT(kg_group_tree, &gs->tree, g);
+    return g;
 }
 
 /* ---- lifecycle ------------------------------------------------------------------------- */
@@ -220,175 +284,6 @@ void kg_groups_destroy(struct kg_groups *gs)
         group_free(g);
     }
     free(gs);
-}
-
-/* ---- SyncGroup ------------------------------------------------------------------------- */
-
-/* Kafka's validateMember + generation check, shared by Sync and Heartbeat. */
-static int16_t check_member(struct kg_group *g, struct kc_slice member_id,
-                            struct kc_slice instance_id, int32_t generation,
-                            struct kg_member **out)
-{
-    struct kg_member *m = g ? kg__member_find(g, member_id) : NULL;
-    if (!m || instance_id.len >= 0)
-        return KP_ERR_UNKNOWN_MEMBER_ID; /* no static members here (see kg.h) */
-    if (generation != g->generation)
-        return KP_ERR_ILLEGAL_GENERATION;
-    *out = m;
-    return KP_ERR_NONE;
-}
-
-/* The leader's SyncGroup: copy every assignment (all or nothing), then go Stable. */
-static int store_assignments(struct kg_group *g, const struct kg_sync *req)
-{
-    struct kg_blob *copy = calloc((size_t)g->nmembers, sizeof(*copy));
-    int rc = copy ? 0 : -ENOMEM;
-    int32_t i = 0;
-    struct kg_member *m;
-    TAILQ_FOREACH(m, &g->members, link) {
-        for (int32_t j = 0; j < req->nassignments && rc == 0; j++)
-            if (kg__blob_eq(m->id, req->assignments[j].member_id) && !copy[i].p)
-                rc = kg__blob_set(&copy[i], req->assignments[j].assignment);
-        i++;
-    }
-    i = 0;
-    TAILQ_FOREACH(m, &g->members, link) {
-        if (rc == 0) {
-            free(m->assignment.p);
-            m->assignment = copy[i]; /* members the leader left out get empty bytes */
-        } else if (copy) {
-            free(copy[i].p);
-        }
-        i++;
-    }
-    free(copy);
-    return rc;
-}
-
-/* SyncGroup v5+ names the protocol type and name it expects (KIP-559); one that is not
- * the group's is refused, after the member checks, as Kafka does. Null: not checked. */
-static bool protocol_consistent(const struct kg_group *g, const struct kg_sync *req)
-{
-    return (req->protocol_type.len < 0 || kg__blob_eq(g->protocol_type, req->protocol_type)) &&
-           (req->protocol_name.len < 0 || kg__blob_eq(g->protocol, req->protocol_name));
-}
-
-static void release_syncs(struct kg_groups *gs, struct kg_group *g, int64_t now_ms)
-{
-    struct kg_member *m;
-    TAILQ_FOREACH(m, &g->members, link) {
-        if (!m->awaiting_sync)
-            continue;
-        void *waiter = m->sync_waiter;
-        m->awaiting_sync = false;
-        m->sync_waiter = NULL;
-        m->session_deadline = now_ms + m->session_ms;
-        if (waiter)
-            kg__reply_sync(gs, g, waiter, KP_ERR_NONE, m->assignment);
-    }
-}
-
-void kg_group_sync(struct kg_groups *gs, const struct kg_sync *req, void *waiter,
-                   int64_t now_ms)
-{
-    static const struct kg_blob none = {NULL, 0};
-    struct kg_group *g = kg__group_find(gs, req->group_id);
-    struct kg_member *m = NULL;
-    int16_t err = req->group_id.len <= 0 ? KP_ERR_INVALID_GROUP_ID
-                  : check_member(g, req->member_id, req->group_instance_id,
-                                 req->generation_id, &m);
-    if (!err && !protocol_consistent(g, req))
-        err = KP_ERR_INCONSISTENT_GROUP_PROTOCOL;
-    if (!err && g->state == KG_GROUP_PREPARING_REBALANCE)
-        err = KP_ERR_REBALANCE_IN_PROGRESS;
-    if (err) {
-        kg__reply_sync(gs, NULL, waiter, err, none);
-        return;
-    }
-    if (g->state == KG_GROUP_STABLE) {
-        m->session_deadline = now_ms + m->session_ms;
-        kg__reply_sync(gs, g, waiter, KP_ERR_NONE, m->assignment);
-        return;
-    }
-    /* CompletingRebalance: park until the leader's assignment is in. */
-    if (m->awaiting_sync && m->sync_waiter)
-        kg__reply_sync(gs, NULL, m->sync_waiter, KP_ERR_REBALANCE_IN_PROGRESS, none);
-    m->awaiting_sync = true;
-    m->sync_waiter = waiter;
-    if (m != g->leader)
-        return;
-    if (store_assignments(g, req)) {
-        m->awaiting_sync = false;
-        m->sync_waiter = NULL;
-        kg__reply_sync(gs, NULL, waiter, KP_ERR_COORDINATOR_NOT_AVAILABLE, none);
-        return;
-    }
-    g->state = KG_GROUP_STABLE;
-    release_syncs(gs, g, now_ms);
-}
-
-/* ---- Heartbeat, LeaveGroup, OffsetCommit ----------------------------------------------- */
-
-int16_t kg_group_heartbeat(struct kg_groups *gs, const struct kg_member_ref *req,
-                           int64_t now_ms)
-{
-    if (req->group_id.len <= 0)
-        return KP_ERR_INVALID_GROUP_ID;
-    struct kg_group *g = kg__group_find(gs, req->group_id);
-    struct kg_member *m = NULL;
-    int16_t err = check_member(g, req->member_id, req->group_instance_id, req->generation_id,
-                               &m);
-    if (err)
-        return err;
-    m->session_deadline = now_ms + m->session_ms;
-    return g->state == KG_GROUP_PREPARING_REBALANCE ? KP_ERR_REBALANCE_IN_PROGRESS
-                                                     : KP_ERR_NONE;
-}
-
-int16_t kg_group_leave(struct kg_groups *gs, struct kc_slice group_id,
-                       struct kc_slice member_id, int64_t now_ms)
-{
-    if (group_id.len <= 0)
-        return KP_ERR_INVALID_GROUP_ID;
-    struct kg_group *g = kg__group_find(gs, group_id);
-    if (!g)
-        return KP_ERR_UNKNOWN_MEMBER_ID;
-    struct kg_member *m = kg__member_find(g, member_id);
-    struct kg_pending *p = m ? NULL : kg__pending_find(g, member_id);
-    if (!m && !p)
-        return KP_ERR_UNKNOWN_MEMBER_ID;
-    if (m) {
-        kg__remove_member(gs, g, m, now_ms);
-    } else {
-        kg__pending_remove(g, p);
-        kg__try_complete_join(gs, g, now_ms);
-    }
-    kg__group_gc(gs, g);
-    return KP_ERR_NONE;
-}
-
-int16_t kg_group_commit_check(struct kg_groups *gs, const struct kg_member_ref *req,
-                              int64_t now_ms)
-{
-    struct kg_group *g = kg__group_find(gs, req->group_id);
-    int32_t gen = req->generation_id;
-    if ((!g || g->state == KG_GROUP_EMPTY) && gen < 0)
-        return KP_ERR_NONE; /* a consumer that does not use group management */
-    if (!g)
-        return KP_ERR_ILLEGAL_GENERATION; /* a generation of a group we do not know */
-    struct kg_member *m = NULL;
-    if (gen >= 0 || req->member_id.len > 0 || req->group_instance_id.len >= 0) {
-        int16_t err = check_member(g, req->member_id, req->group_instance_id, gen, &m);
-        if (err)
-            return err;
-    } else if (g->state != KG_GROUP_EMPTY) {
-        return KP_ERR_UNKNOWN_MEMBER_ID; /* no id or generation, but the group is in use */
-    }
-    if (g->state == KG_GROUP_COMPLETING_REBALANCE)
-        return KP_ERR_REBALANCE_IN_PROGRESS;
-    if (m)
-        m->session_deadline = now_ms + m->session_ms;
-    return KP_ERR_NONE;
 }
 
 /* ---- waiters and timers ---------------------------------------------------------------- */
@@ -495,12 +390,9 @@ int64_t kg_group_next_deadline(const struct kg_groups *gs)
 
 /* ---- introspection ----------------------------------------------------------------------- */
 
-int kg_group_describe(const struct kg_groups *gs, struct kc_slice group_id,
-                      struct kg_group_info *info)
+static void group_info(const struct kg_group *g, struct kg_group_info *info)
 {
-    const struct kg_group *g = kg__group_find(gs, group_id);
-    if (!g)
-        return -ENOENT;
+    info->group_id = kg__blob_slice(g->id);
     info->state = g->state;
     info->generation = g->generation;
     info->nmembers = g->nmembers;
@@ -508,7 +400,59 @@ int kg_group_describe(const struct kg_groups *gs, struct kc_slice group_id,
     info->leader = g->leader ? kg__blob_slice(g->leader->id) : kg__blob_slice((struct kg_blob){0});
     info->protocol = kg__blob_slice(g->protocol);
     info->protocol_type = kg__blob_slice(g->protocol_type);
+}
+
+int kg_group_describe(const struct kg_groups *gs, struct kc_slice group_id,
+                      struct kg_group_info *info)
+{
+    const struct kg_group *g = kg__group_find(gs, group_id);
+    if (!g)
+        return -ENOENT;
+    group_info(g, info);
     return 0;
+}
+
+void kg_group_foreach(const struct kg_groups *gs,
+                      void (*fn)(void *arg, const struct kg_group_info *info), void *arg)
+{
+    struct kg_group *g;
+    struct kg_group_info info;
+    RB_FOREACH(g, kg_group_tree, (struct kg_group_tree *)&gs->tree) {
+        group_info(g, &info);
+        fn(arg, &info);
+    }
+}
+
+/* m's metadata for the group's protocol ("" when it has none). */
+static struct kc_slice member_metadata(const struct kg_group *g, const struct kg_member *m)
+{
+    for (int32_t i = 0; i < m->nprotocols; i++)
+        if (kg__blob_eq(m->proto_names[i], kg__blob_slice(g->protocol)))
+            return kg__blob_slice(m->proto_meta[i]);
+    return kg__blob_slice((struct kg_blob){0});
+}
+
+int kg_group_members(const struct kg_groups *gs, struct kc_slice group_id,
+                     void (*fn)(void *arg, const struct kg_member_info *m), void *arg)
+{
+    static const struct kc_slice empty = {(const uint8_t *)"", 0}, null = {NULL, -1};
+    const struct kg_group *g = kg__group_find(gs, group_id);
+    const struct kg_member *m;
+    if (!g)
+        return -ENOENT;
+    bool stable = g->state == KG_GROUP_STABLE; /* Kafka: summaryNoMetadata otherwise */
+    TAILQ_FOREACH(m, &g->members, link) {
+        struct kg_member_info mi = {
+            .member_id = kg__blob_slice(m->id),
+            .group_instance_id = m->is_static ? kg__blob_slice(m->instance_id) : null,
+            .client_id = kg__blob_slice(m->client_id),
+            .client_host = kg__blob_slice(m->client_host),
+            .metadata = stable ? member_metadata(g, m) : empty,
+            .assignment = stable ? kg__blob_slice(m->assignment) : empty,
+        };
+        fn(arg, &mi);
+    }
+    return g->nmembers;
 }
 
 const char *kg_group_state_name(enum kg_group_state state)

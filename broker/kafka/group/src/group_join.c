@@ -14,12 +14,16 @@
  *     keep arriving, never past the rebalance timeout), so a burst of consumers starting
  *     together lands in one generation instead of one rebalance each.
  *
- * Completion opens generation+1, elects a protocol (each member votes for its first
- * choice among the protocols every member supports; most votes wins, ties going to the
- * earliest member's order), keeps the leader if it is still there or takes the first
- * member, and answers every parked JoinGroup: all get the generation, protocol, leader and
- * their own id; only the leader gets members[] with each one's metadata for the elected
- * protocol, because only it runs the assignor.
+ * Completion drops the dynamic members that did not rejoin (static ones stay: their
+ * process may be restarting, and they keep their partitions until their session times
+ * out), keeps the leader if it rejoined or else elects one that did (if none did, the
+ * completion waits another rebalance timeout), opens generation+1, elects a protocol (each
+ * member votes for its first choice among the protocols every member supports; most
+ * votes wins, ties going to the earliest member's order), and answers every parked
+ * JoinGroup: all get the generation, protocol, leader and their own id; only the leader
+ * gets members[] with each one's metadata for the elected protocol, because only it runs
+ * the assignor. A group left with no members is Empty (group_store.c decides whether it
+ * is kept).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -38,8 +42,9 @@ static uint64_t rng_next(struct kg_groups *gs)
     return z ^ (z >> 31);
 }
 
-/* client_id + "-" + a random (version 4) UUID, as Kafka names members. */
-static int member_id_new(struct kg_groups *gs, struct kc_slice client_id, struct kg_blob *out)
+/* prefix + "-" + a random (version 4) UUID, as Kafka names members (the prefix is the
+ * client id, or a static member's instance id). */
+int kg__member_id_new(struct kg_groups *gs, struct kc_slice client_id, struct kg_blob *out)
 {
     uint64_t hi = rng_next(gs), lo = rng_next(gs);
     hi = (hi & ~0xF000ull) | 0x4000ull;                 /* version 4 */
@@ -105,7 +110,7 @@ static int32_t member_vote(const struct kg_group *g, const struct kg_member *m)
     return -1;
 }
 
-static struct kg_blob select_protocol(const struct kg_group *g)
+struct kg_blob kg__select_protocol(const struct kg_group *g)
 {
     struct kg_blob best = {NULL, 0};
     int best_votes = 0;
@@ -128,7 +133,7 @@ static struct kg_blob select_protocol(const struct kg_group *g)
     return best;
 }
 
-static bool protocols_match(const struct kg_member *m, const struct kg_join *req)
+bool kg__protocols_match(const struct kg_member *m, const struct kg_join *req)
 {
     if (m->nprotocols != req->nprotocols)
         return false;
@@ -151,8 +156,7 @@ static void protocols_free(struct kg_member *m)
     m->nprotocols = 0;
 }
 
-/* Copy req's protocols and timeouts into m (all or nothing). */
-static int member_update(struct kg_member *m, const struct kg_join *req)
+int kg__member_update(struct kg_member *m, const struct kg_join *req)
 {
     struct kg_member tmp = {.nprotocols = req->nprotocols};
     tmp.proto_names = calloc((size_t)req->nprotocols, sizeof(struct kg_blob));
@@ -190,6 +194,7 @@ static int32_t max_rebalance_ms(const struct kg_group *g)
 void kg__prepare_rebalance(struct kg_groups *gs, struct kg_group *g, int64_t now_ms)
 {
     struct kg_member *m;
+    g->sync_seq = 0; /* an assignment still being stored is obsolete: its answer is ignored */
     if (g->state == KG_GROUP_COMPLETING_REBALANCE) {
         /* The assignment being handed out is obsolete: parked syncs must rejoin. */
         TAILQ_FOREACH(m, &g->members, link) {
@@ -243,8 +248,7 @@ static void answer_join(struct kg_groups *gs, struct kg_group *g, struct kg_memb
         gs->cbs.join_done(gs->cbs.ctx, waiter, &res);
 }
 
-/* Fill the scratch array with every member's metadata for the elected protocol. */
-static int32_t fill_members(struct kg_group *g)
+int32_t kg__fill_members(struct kg_group *g)
 {
     int32_t n = 0;
     struct kg_member *m;
@@ -253,40 +257,69 @@ static int32_t fill_members(struct kg_group *g)
         for (int32_t i = 0; i < m->nprotocols; i++)
             if (kg__blob_eq(m->proto_names[i], kg__blob_slice(g->protocol)))
                 meta = kg__blob_slice(m->proto_meta[i]);
-        g->scratch[n++] = (struct kg_join_member){kg__blob_slice(m->id), {NULL, -1}, meta};
+        struct kc_slice inst = m->is_static ? kg__blob_slice(m->instance_id)
+                                            : (struct kc_slice){NULL, -1};
+        g->scratch[n++] = (struct kg_join_member){kg__blob_slice(m->id), inst, meta};
     }
     return n;
 }
 
-void kg__complete_join(struct kg_groups *gs, struct kg_group *g, int64_t now_ms)
+/* Drop the dynamic members that did not rejoin in time (static ones stay). */
+static void drop_absent(struct kg_group *g)
 {
     struct kg_member *m, *next;
     TAILQ_FOREACH_SAFE(m, &g->members, link, next) {
-        if (m->awaiting_join)
+        if (m->awaiting_join || m->is_static)
             continue;
-        TAILQ_REMOVE(&g->members, m, link); /* did not rejoin in time */
+        TAILQ_REMOVE(&g->members, m, link);
         g->nmembers--;
         if (g->leader == m)
             g->leader = NULL;
         kg__member_free(m);
     }
-    g->generation++;
+}
+
+/* Kafka's maybeElectNewJoinedLeader: a leader that did not rejoin hands over to one that
+ * did. false if nobody rejoined. */
+static bool elect_joined_leader(struct kg_group *g)
+{
+    struct kg_member *m;
+    if (g->leader && g->leader->awaiting_join)
+        return true;
+    TAILQ_FOREACH(m, &g->members, link) {
+        if (m->awaiting_join) {
+            g->leader = m;
+            return true;
+        }
+    }
+    return false;
+}
+
+void kg__complete_join(struct kg_groups *gs, struct kg_group *g, int64_t now_ms)
+{
+    struct kg_member *m;
+    drop_absent(g);
     g->delay_deadline = 0;
+    if (g->nmembers > 0 && !elect_joined_leader(g)) {
+        /* Only absent static members: wait another rebalance timeout (their sessions
+         * expire meanwhile if they do not come back). */
+        g->rebalance_deadline = now_ms + max_rebalance_ms(g);
+        return;
+    }
+    g->generation++;
     g->rebalance_deadline = 0;
     free(g->protocol.p);
     g->protocol = (struct kg_blob){NULL, 0};
     if (g->nmembers == 0) {
-        free(g->protocol_type.p);
-        g->protocol_type = (struct kg_blob){NULL, 0};
-        g->state = KG_GROUP_EMPTY;
+        g->leader = NULL;
+        g->state = KG_GROUP_EMPTY; /* the protocol type stays, as in Kafka */
+        kg__group_emptied(gs, g, now_ms);
         return;
     }
-    struct kg_blob vote = select_protocol(g);
+    struct kg_blob vote = kg__select_protocol(g);
     (void)kg__blob_set(&g->protocol, kg__blob_slice(vote)); /* on -ENOMEM: name "" */
-    if (!g->leader)
-        g->leader = TAILQ_FIRST(&g->members);
     g->state = KG_GROUP_COMPLETING_REBALANCE;
-    int32_t n = fill_members(g);
+    int32_t n = kg__fill_members(g);
     TAILQ_FOREACH(m, &g->members, link) {
         m->awaiting_join = false;
         m->session_deadline = now_ms + m->session_ms;
@@ -313,23 +346,8 @@ void kg__remove_member(struct kg_groups *gs, struct kg_group *g, struct kg_membe
 
 /* ---- JoinGroup ------------------------------------------------------------------------- */
 
-static int scratch_reserve(struct kg_group *g, int32_t n)
-{
-    if (n <= g->scratch_cap)
-        return 0;
-    int32_t cap = g->scratch_cap ? g->scratch_cap * 2 : 4;
-    cap = cap < n ? n : cap;
-    void *p = reallocarray(g->scratch, (size_t)cap, sizeof(*g->scratch));
-    if (!p)
-        return -ENOMEM;
-    g->scratch = p;
-    g->scratch_cap = cap;
-    return 0;
-}
-
-/* Park the member's JoinGroup and (re)start the rebalance; answers an older parked one. */
-static void park_join(struct kg_groups *gs, struct kg_group *g, struct kg_member *m,
-                      void *waiter, int64_t now_ms)
+void kg__park_join(struct kg_groups *gs, struct kg_group *g, struct kg_member *m,
+                   void *waiter, int64_t now_ms)
 {
     if (m->awaiting_join && m->join_waiter)
         kg__reply_join_error(gs, m->join_waiter, KP_ERR_REBALANCE_IN_PROGRESS,
@@ -343,15 +361,32 @@ static void park_join(struct kg_groups *gs, struct kg_group *g, struct kg_member
     kg__try_complete_join(gs, g, now_ms);
 }
 
-static void add_member(struct kg_groups *gs, struct kg_group *g, struct kg_blob id,
-                       const struct kg_join *req, void *waiter, int64_t now_ms)
+/* A new member's identity: where it came from and, if static, its instance id. */
+static int member_identity(struct kg_member *m, struct kc_slice client_id,
+                           const struct kg_join *req)
+{
+    int rc = kg__blob_set(&m->client_id, client_id);
+    if (rc == 0)
+        rc = kg__blob_set(&m->client_host, req->client_host);
+    if (rc == 0 && req->group_instance_id.len >= 0) {
+        rc = kg__blob_set(&m->instance_id, req->group_instance_id);
+        m->is_static = rc == 0;
+    }
+    return rc;
+}
+
+void kg__add_member(struct kg_groups *gs, struct kg_group *g, struct kg_blob id,
+                    struct kc_slice client_id, const struct kg_join *req, void *waiter,
+                    int64_t now_ms)
 {
     struct kg_member *m = calloc(1, sizeof(*m));
-    int rc = m ? scratch_reserve(g, g->nmembers + 1) : -ENOMEM;
+    int rc = m ? kg__scratch_reserve(g, g->nmembers + 1) : -ENOMEM;
     if (rc == 0 && g->nmembers == 0)
         rc = kg__blob_set(&g->protocol_type, req->protocol_type);
     if (rc == 0)
-        rc = member_update(m, req);
+        rc = kg__member_update(m, req);
+    if (rc == 0)
+        rc = member_identity(m, client_id, req);
     if (rc) {
         kg__reply_join_error(gs, waiter, KP_ERR_COORDINATOR_NOT_AVAILABLE, kg__blob_slice(id));
         free(id.p);
@@ -362,9 +397,10 @@ static void add_member(struct kg_groups *gs, struct kg_group *g, struct kg_blob 
     m->id = id;
     TAILQ_INSERT_TAIL(&g->members, m, link);
     g->nmembers++;
+    g->dormant = false;
     if (!g->leader)
         g->leader = m;
-    park_join(gs, g, m, waiter, now_ms);
+    kg__park_join(gs, g, m, waiter, now_ms);
 }
 
 static void join_new(struct kg_groups *gs, struct kg_group *g, int16_t version,
@@ -376,12 +412,12 @@ static void join_new(struct kg_groups *gs, struct kg_group *g, int16_t version,
         kg__reply_join_error(gs, waiter, KP_ERR_GROUP_MAX_SIZE_REACHED, req->member_id);
         return;
     }
-    if (member_id_new(gs, client_id, &id)) {
+    if (kg__member_id_new(gs, client_id, &id)) {
         kg__reply_join_error(gs, waiter, KP_ERR_COORDINATOR_NOT_AVAILABLE, req->member_id);
         return;
     }
     if (version < 4) {
-        add_member(gs, g, id, req, waiter, now_ms);
+        kg__add_member(gs, g, id, client_id, req, waiter, now_ms);
         return;
     }
     /* v4+ (KIP-394): hand out the id first, accept the member when it comes back with it,
@@ -405,27 +441,27 @@ static void answer_current(struct kg_groups *gs, struct kg_group *g, struct kg_m
 {
     m->join_waiter = waiter;
     m->session_deadline = now_ms + m->session_ms;
-    answer_join(gs, g, m, fill_members(g));
+    answer_join(gs, g, m, kg__fill_members(g));
 }
 
-static void join_existing(struct kg_groups *gs, struct kg_group *g, struct kg_member *m,
-                          const struct kg_join *req, void *waiter, int64_t now_ms)
+void kg__join_existing(struct kg_groups *gs, struct kg_group *g, struct kg_member *m,
+                       const struct kg_join *req, void *waiter, int64_t now_ms)
 {
-    bool same = protocols_match(m, req);
+    bool same = kg__protocols_match(m, req);
     if ((g->state == KG_GROUP_COMPLETING_REBALANCE && same) ||
-        (g->state == KG_GROUP_STABLE && same && m != g->leader)) {
+        (g->state == KG_GROUP_STABLE && same && m != g->leader && !m->awaiting_join)) {
         answer_current(gs, g, m, waiter, now_ms);
         return;
     }
     /* PreparingRebalance, a changed subscription, or the leader asking for a rebalance
      * (it rejoins when topic metadata changes what the assignment should be). */
-    if (!same && member_update(m, req)) {
+    if (!same && kg__member_update(m, req)) {
         kg__reply_join_error(gs, waiter, KP_ERR_COORDINATOR_NOT_AVAILABLE, req->member_id);
         return;
     }
     m->session_ms = req->session_timeout_ms;
     m->rebalance_ms = req->rebalance_timeout_ms;
-    park_join(gs, g, m, waiter, now_ms);
+    kg__park_join(gs, g, m, waiter, now_ms);
 }
 
 /* Errors that do not depend on the group's state. */
@@ -433,26 +469,30 @@ static int16_t join_precheck(const struct kg_groups *gs, const struct kg_join *r
 {
     if (req->group_id.len <= 0)
         return KP_ERR_INVALID_GROUP_ID;
-    if (req->group_instance_id.len >= 0)
-        return KP_ERR_UNSUPPORTED_VERSION; /* static membership: see kg.h */
     if (req->session_timeout_ms < gs->opts.min_session_ms ||
         req->session_timeout_ms > gs->opts.max_session_ms)
         return KP_ERR_INVALID_SESSION_TIMEOUT;
     return KP_ERR_NONE;
 }
 
-static struct kg_group *group_create(struct kg_groups *gs, struct kc_slice id)
+/* A JoinGroup naming a member id (Kafka's doCurrentMemberJoinGroup). */
+static void join_known(struct kg_groups *gs, struct kg_group *g, struct kc_slice client_id,
+                       const struct kg_join *req, void *waiter, int64_t now_ms)
 {
-    struct kg_group *g = calloc(1, sizeof(*g));
-    if (!g || kg__blob_set(&g->id, id)) {
-        free(g);
-        return NULL;
+    struct kg_pending *p = kg__pending_find(g, req->member_id);
+    struct kg_member *m = NULL;
+    if (p) { /* a pending id coming back (KIP-394); never a static member's */
+        struct kg_blob id = p->id;
+        p->id.p = NULL;
+        kg__pending_remove(g, p);
+        kg__add_member(gs, g, id, client_id, req, waiter, now_ms);
+        return;
     }
-    g->state = KG_GROUP_EMPTY;
-    TAILQ_INIT(&g->members);
-    TAILQ_INIT(&g->pending);
-    RB_INSERT(kg_group_tree, &gs->tree, g);
-    return g;
+    int16_t err = kg__validate_member(g, req->member_id, req->group_instance_id, &m);
+    if (err)
+        kg__reply_join_error(gs, waiter, err, req->member_id);
+    else
+        kg__join_existing(gs, g, m, req, waiter, now_ms);
 }
 
 void kg_group_join(struct kg_groups *gs, int16_t version, struct kc_slice client_id,
@@ -463,28 +503,18 @@ void kg_group_join(struct kg_groups *gs, int16_t version, struct kc_slice client
     struct kg_group *g = err ? NULL : kg__group_find(gs, req->group_id);
     if (!err && !g && !fresh)
         err = KP_ERR_UNKNOWN_MEMBER_ID;
-    if (!err && !g && !(g = group_create(gs, req->group_id)))
+    if (!err && !g && !(g = kg__group_create(gs, req->group_id)))
         err = KP_ERR_COORDINATOR_NOT_AVAILABLE;
     if (!err && !group_supports(g, req))
         err = KP_ERR_INCONSISTENT_GROUP_PROTOCOL;
-    if (err) {
+    if (err)
         kg__reply_join_error(gs, waiter, err, req->member_id);
-    } else if (fresh) {
+    else if (fresh && req->group_instance_id.len >= 0)
+        kg__static_join(gs, g, version, req, client_id, waiter, now_ms);
+    else if (fresh)
         join_new(gs, g, version, client_id, req, waiter, now_ms);
-    } else {
-        struct kg_pending *p = kg__pending_find(g, req->member_id);
-        struct kg_member *m = kg__member_find(g, req->member_id);
-        if (p) {
-            struct kg_blob id = p->id;
-            p->id.p = NULL;
-            kg__pending_remove(g, p);
-            add_member(gs, g, id, req, waiter, now_ms);
-        } else if (m) {
-            join_existing(gs, g, m, req, waiter, now_ms);
-        } else {
-            kg__reply_join_error(gs, waiter, KP_ERR_UNKNOWN_MEMBER_ID, req->member_id);
-        }
-    }
+    else
+        join_known(gs, g, client_id, req, waiter, now_ms);
     if (g)
         kg__group_gc(gs, g);
 }

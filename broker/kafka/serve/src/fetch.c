@@ -6,8 +6,14 @@
  * through the registry's id index (partitioning/src/topic_id.c): an unknown id is
  * UNKNOWN_TOPIC_ID (100) for its partitions, and the answer carries the id back. Topics
  * are resolved once per request. A partition named twice is INVALID_REQUEST (util.c).
- * No fetch sessions (v7+): the answer says session 0, "none", and the client keeps
- * sending full requests; forgotten_topics_data has nothing to forget.
+ * ACLs (auth.c): READ on each topic, judged before a name is looked up (a consumer that may
+ * not read a topic cannot learn whether it exists; by id, an unknown id is 100 first), else
+ * TOPIC_AUTHORIZATION_FAILED (29); a follower's fetch (replica id >= 0) needs
+ * CLUSTER_ACTION on the cluster instead, else 29 for every partition, as Kafka answers.
+ * Fetch sessions (v7+, KIP-227: fsess.h) are fetch_session.c's: an incremental Fetch is
+ * expanded into the full list of its session's partitions before anything here reads
+ * it, and its answer is trimmed to what changed right before it is encoded (settle);
+ * everything in between is the same for every Fetch.
  *
  * Reading. For each partition, in request order, brk_fetch_read returns a file range of
  * whole batches starting with the one that *contains* fetch_offset (clients skip the
@@ -46,6 +52,7 @@
 #include <string.h>
 
 #include "kafka_int.h"
+#include "sec_acl.h"
 
 typedef struct kp_fetch_resp_partition_data fresp_part;
 
@@ -68,6 +75,7 @@ struct fetch {
     struct fpart *p;            /* in request order */
     size_t bytes;               /* records found by the last read, over all partitions */
     bool error;                 /* some partition failed: answer at once */
+    struct brk_kafka_fs *fs;    /* its session (fetch_session.c) */
 };
 
 struct kfetch {
@@ -77,6 +85,7 @@ struct kfetch {
     struct fetch f;            /* in req's arena */
     struct brk_watch *watches; /* one per partition of the request, at most */
     int64_t deadline_ms;       /* monotonic */
+    struct brk_kafka_fs fs;    /* its session, leased until the park is freed */
 };
 
 /* ---- the skeleton --------------------------------------------------------------------- */
@@ -95,13 +104,47 @@ static int16_t topic_of(struct brk_server *srv, int16_t v, const struct kp_fetch
     return *pt ? KP_ERR_NONE : KP_ERR_UNKNOWN_TOPIC_ID;
 }
 
+/* May c read topic t (named, or found by id as pt)? A follower's verdict is the request's
+ * (follower: NONE or 29, from CLUSTER_ACTION). */
+static int16_t may_read(struct brk_conn *c, int16_t follower, int16_t v,
+                        const struct kp_fetch_req_topic *t, const struct part_topic *pt)
+{
+    if (follower >= 0)
+        return follower;
+    struct kc_slice name = v < 13 ? t->topic : kp_slice_str(part_topic_name(pt));
+    return brk__kafka_allowed(c, SEC_OP_READ, SEC_RES_TOPIC, name)
+               ? KP_ERR_NONE
+               : KP_ERR_TOPIC_AUTHORIZATION_FAILED;
+}
+
+/* A follower's fetch (replica id >= 0): CLUSTER_ACTION decides for every partition, -1
+ * for a consumer's. */
+static int16_t follower_verdict(struct brk_conn *c, const struct kp_request *req)
+{
+    const struct kp_fetch_req *fr = req->msg;
+    int32_t replica = req->hdr.request_api_version >= 15 ? fr->replica_state.replica_id
+                                                         : fr->replica_id;
+    if (replica < 0)
+        return -1;
+    return brk__kafka_cluster_allowed(c, SEC_OP_CLUSTER_ACTION)
+               ? KP_ERR_NONE
+               : KP_ERR_TOPIC_AUTHORIZATION_FAILED;
+}
+
 /* Resolve topic i's partitions (from k on) into logs, or say why not in fixed. */
-static void resolve_topic(struct fetch *f, struct brk_server *srv, int32_t i, int32_t k)
+static void resolve_topic(struct fetch *f, struct brk_conn *c, int16_t follower, int32_t i,
+                          int32_t k)
 {
     const struct kp_fetch_req *fr = f->req->msg;
     const struct kp_fetch_req_topic *t = &fr->topics.v[i];
     struct part_topic *pt = NULL;
-    int16_t err = topic_of(srv, f->req->hdr.request_api_version, t, &pt);
+    int16_t v = f->req->hdr.request_api_version, err = KP_ERR_NONE;
+    if (v < 13) /* by name: judged before the lookup */
+        err = may_read(c, follower, v, t, NULL);
+    if (err == KP_ERR_NONE)
+        err = topic_of(brk_conn_server(c), v, t, &pt);
+    if (err == KP_ERR_NONE && v >= 13)
+        err = may_read(c, follower, v, t, pt);
     for (int32_t j = 0; j < t->partitions.n; j++, k++) {
         struct fpart *fp = &f->p[k];
         fp->in = &t->partitions.v[j];
@@ -162,21 +205,25 @@ static int skeleton(struct fetch *f)
     return 0;
 }
 
-static int fetch_init(struct fetch *f, struct kp_request *req, struct brk_server *srv)
+static int fetch_init(struct fetch *f, struct kp_request *req, struct brk_conn *c,
+                      struct brk_kafka_fs *fs)
 {
     const struct kp_fetch_req *fr = req->msg;
     struct kp_arena *a = &req->arena;
     memset(f, 0, sizeof(*f));
     f->req = req;
+    f->fs = fs;
     for (int32_t i = 0; i < fr->topics.n; i++)
         f->n += fr->topics.v[i].partitions.n;
     if (!(f->p = ALLOC(a, f->n, struct fpart)))
         return -ENOMEM;
-    int rc = mark_dups(f);
+    /* A session holds no partition twice (the one the client named twice got 42). */
+    int rc = fs->kind == BRK_FSESS_INCREMENTAL ? 0 : mark_dups(f);
     if (rc == 0)
         rc = skeleton(f);
+    int16_t follower = follower_verdict(c, req);
     for (int32_t i = 0, k = 0; rc == 0 && i < fr->topics.n; k += fr->topics.v[i].partitions.n, i++)
-        resolve_topic(f, srv, i, k);
+        resolve_topic(f, c, follower, i, k);
     return rc;
 }
 
@@ -249,6 +296,23 @@ static void fetch_read(struct fetch *f, struct brk_server *srv)
 
 /* ---- answering ------------------------------------------------------------------------------ */
 
+/* The session's part of the answer (fetch_session.c): a full Fetch may make a session; an
+ * incremental one's answer keeps only what changed, so each partition that stayed is
+ * pointed at its new place, and the others at nothing. */
+static void fetch_settle(struct fetch *f)
+{
+    const bool *keep = brk__kafka_fs_settle(f->fs, f->req, f->resp, f->n);
+    for (int32_t k = 0, t = 0, j = 0; keep && k < f->n; k++) {
+        if (!keep[k]) {
+            f->p[k].rp = NULL; /* unchanged: no records (those are always kept) */
+            continue;
+        }
+        while (j == f->resp->responses.v[t].partitions.n)
+            t++, j = 0;
+        f->p[k].rp = &f->resp->responses.v[t].partitions.v[j++];
+    }
+}
+
 /* Write the answer: memory between the gaps, a file range in each. Takes f's slices. */
 static int fetch_answer(const struct brk_kafka_out *o, struct kc_writer *scratch,
                         struct fetch *f)
@@ -263,7 +327,7 @@ static int fetch_answer(const struct brk_kafka_out *o, struct kc_writer *scratch
                                 h->correlation_id, f->resp, &gaps, NULL);
     const uint8_t *mem = kc_writer_data(scratch);
     for (int32_t k = 0; rc == 0 && k < f->n; k++) {
-        if (f->p[k].rp->records.len <= 0)
+        if (!f->p[k].rp || f->p[k].rp->records.len <= 0)
             continue;
         if (g >= gaps.n || gaps.v[g].owner != f->p[k].rp) {
             rc = -EPROTO; /* the codec's gaps are in this same order: never happens */
@@ -291,6 +355,7 @@ static int fetch_answer(const struct brk_kafka_out *o, struct kc_writer *scratch
 
 static void kfetch_free(struct kfetch *kf)
 {
+    brk__kafka_fs_end(&kf->fs);
     fetch_release(&kf->f);
     kp_request_fini(&kf->req);
     free(kf->frame);
@@ -334,6 +399,7 @@ static int kfetch_done(struct brk_park *park, enum brk_park_why why)
         kfetch_watch(kf);
         return 1;
     }
+    fetch_settle(&kf->f);
     fetch_answer(&o, &kc->scratch, &kf->f);
     kfetch_free(kf);
     return 0;
@@ -341,8 +407,9 @@ static int kfetch_done(struct brk_park *park, enum brk_park_why why)
 
 static const struct brk_park_ops fetch_ops = {.kind = "fetch", .done = kfetch_done};
 
-/* Not enough yet: park the request with its own copy of the frame, watching from where
- * f's reads left off. */
+/* Not enough yet: park the request with its own copy of the frame (expanded again, for
+ * an incremental Fetch), watching from where f's reads left off. The park takes over f's
+ * session lease (f->fs->s NULL), unless this fails. */
 static int fetch_park(struct brk_conn *c, const uint8_t *body, size_t len,
                       const struct fetch *f, int64_t wait_ms)
 {
@@ -350,8 +417,11 @@ static int fetch_park(struct brk_conn *c, const uint8_t *body, size_t len,
     int rc = kf ? 0 : -ENOMEM;
     if (rc == 0 && !(kf->watches = calloc((size_t)f->n + 1, sizeof(*kf->watches))))
         rc = -ENOMEM;
+    if (rc == 0)
+        kf->fs = *f->fs;
     if (rc == 0 && (rc = brk__kafka_redecode(body, len, &kf->frame, &kf->req)) == 0 &&
-        (rc = fetch_init(&kf->f, &kf->req, brk_conn_server(c))) == 0)
+        (rc = brk__kafka_fs_expand(&kf->fs, &kf->req)) == 0 &&
+        (rc = fetch_init(&kf->f, &kf->req, c, &kf->fs)) == 0)
         rc = brk_park_start(c, &kf->park, &fetch_ops, wait_ms);
     if (rc) {
         if (kf) {
@@ -363,6 +433,7 @@ static int fetch_park(struct brk_conn *c, const uint8_t *body, size_t len,
         kc_log_warn("%s: out of memory parking a Fetch; closing", brk_conn_peer(c));
         return rc;
     }
+    f->fs->s = NULL; /* the lease is the park's now */
     for (int32_t k = 0; k < f->n; k++)
         kf->f.p[k].wake = f->p[k].wake;
     kf->deadline_ms = kc_mono_ms() + wait_ms;
@@ -376,20 +447,31 @@ int brk__kafka_fetch(struct brk_conn *c, struct kp_request *req, const uint8_t *
     const struct kp_fetch_req *fr = req->msg;
     struct brk_kafka_conn *kc = brk_conn_state(c);
     struct brk_kafka_out o = {c, NULL};
-    struct fetch f;
+    struct brk_kafka_fs fs;
+    struct fetch f = {0};
     int64_t wait_ms = KC_MIN(KC_MAX(fr->max_wait_ms, 0), BRK_KAFKA_MAX_WAIT_MS);
-    int rc = fetch_init(&f, req, brk_conn_server(c));
+    /* The answer's skeleton takes ~250 B per partition named, each 24+ B on the wire: more
+     * than the decode limit's 8x for a big request, yet bounded by the frame. */
+    req->arena.limit = 0;
+    int rc = brk__kafka_fs_begin(c, req, &fs);
+    if (rc == 0 && fs.kind == BRK_FSESS_ERROR)
+        return brk__kafka_fs_refuse(c, req, fs.error);
+    if (rc == 0 && (rc = brk__kafka_fs_expand(&fs, req)) == 0)
+        rc = fetch_init(&f, req, c, &fs);
     if (rc) {
+        brk__kafka_fs_end(&fs);
         kc_log_warn("%s: out of memory serving a Fetch; closing", brk_conn_peer(c));
         return rc;
     }
     fetch_read(&f, brk_conn_server(c));
     if (wait_ms == 0 || brk_conn_draining(c) || enough(&f)) {
+        fetch_settle(&f);
         rc = fetch_answer(&o, &kc->scratch, &f);
     } else {
         fetch_release(&f);
         rc = fetch_park(c, body, len, &f, wait_ms);
     }
     fetch_release(&f);
+    brk__kafka_fs_end(&fs); /* answered, or not parked (a parked Fetch took the lease) */
     return rc;
 }

@@ -27,6 +27,8 @@
  *             next one falls. Each loop that calls the coordinator owns a timer and, after
  *             its call, arms it no later than that deadline; the timer runs kg_group_tick
  *             and re-arms for the next. Two loops may both tick at one deadline: harmless.
+ *   storage   the coordinator's records go to __consumer_offsets (group_store.c): the
+ *             answer to a store comes back as a task on loop 0, like any other call.
  *
  *        loop A: member a                     loop B: member b
  *        JoinGroup -> park (waiter wa)        JoinGroup -> kg_group_join completes:
@@ -64,10 +66,9 @@ void brk__kafka_groups_lock(struct brk_kafka *k)
 
 static void tick_fire(struct tcore_loop *loop, struct tcore_timer *t);
 
-/* The timer of c's loop, made on first use (the loops exist only after open). Under mu. */
-static struct brk_kafka_tick *tick_of(struct brk_kafka *k, struct brk_conn *c)
+/* The timer of a loop, made on first use (the loops exist only after open). Under mu. */
+static struct brk_kafka_tick *tick_of(struct brk_kafka *k, struct tcore_loop *loop)
 {
-    struct tcore_loop *loop = brk_conn_loop(c);
     if (!k->ticks) {
         int n = brk_server_nloops(k->srv);
         if (!(k->ticks = calloc((size_t)n, sizeof(*k->ticks))))
@@ -99,7 +100,12 @@ static void tick_arm(struct brk_kafka_tick *tk, int64_t due)
 
 void brk__kafka_groups_unlock(struct brk_kafka *k, struct brk_conn *c)
 {
-    struct brk_kafka_tick *tk = tick_of(k, c);
+    brk__kafka_groups_unlock_loop(k, brk_conn_loop(c));
+}
+
+void brk__kafka_groups_unlock_loop(struct brk_kafka *k, struct tcore_loop *loop)
+{
+    struct brk_kafka_tick *tk = tick_of(k, loop);
     int64_t due = kg_group_next_deadline(k->groups);
     pthread_mutex_unlock(&k->mu);
     if (tk)
@@ -142,8 +148,11 @@ static int join_encode(struct kc_writer *out, const struct kp_request_header *h,
                                                                 : r->protocol_name;
         resp->leader = r->leader;
         resp->member_id = r->member_id;
+        if (v >= 9) /* KIP-814: a static leader rejoining a Stable group */
+            resp->skip_assignment = r->skip_assignment;
         for (int32_t i = 0; i < r->nmembers; i++) {
             m[i].member_id = r->members[i].member_id;
+            m[i].group_instance_id = r->members[i].group_instance_id; /* v5+ */
             m[i].metadata = r->members[i].metadata;
         }
         KP_SET(resp->members, r->nmembers, m);
@@ -194,7 +203,7 @@ static void gwait_refuse(struct gwait *w, struct kc_writer *out)
     int16_t err = KP_ERR_COORDINATOR_NOT_AVAILABLE;
     int rc;
     if (w->hdr.request_api_key == KP_API_JOIN_GROUP) {
-        struct kg_join_result r = {err, -1, null, null, empty, empty, 0, NULL};
+        struct kg_join_result r = {err, -1, null, null, empty, empty, 0, NULL, false};
         rc = join_encode(out, &w->hdr, &r);
     } else {
         struct kg_sync_result r = {err, null, null, empty};
@@ -249,6 +258,14 @@ static void join_done(void *ctx, void *waiter, const struct kg_join_result *r)
 {
     struct gwait *w = waiter;
     (void)ctx;
+    if (r->error == KP_ERR_NONE)
+        kc_log_debug("JoinGroup answered: member %.*s, generation %d, leader %.*s%s",
+                     (int)r->member_id.len, r->member_id.p, r->generation_id,
+                     (int)r->leader.len, r->leader.p,
+                     r->skip_assignment ? " (skip assignment)" : "");
+    else
+        kc_log_debug("JoinGroup answered: member %.*s, %s", (int)KC_MAX(r->member_id.len, 0),
+                     r->member_id.p, kp_error_name(r->error));
     int rc = join_encode(&w->answer, &w->hdr, r);
     if (rc && !w->answer.err)
         w->answer.err = rc;
@@ -272,7 +289,8 @@ static void sync_done(void *ctx, void *waiter, const struct kg_sync_result *r)
 int brk__kafka_groups_init(struct brk_kafka *k)
 {
     const struct brk_config *cfg = brk_server_config(k->srv);
-    struct kg_group_cbs cbs = {join_done, sync_done, k};
+    struct kg_group_cbs cbs = {join_done, sync_done, k, brk__kafka_group_store,
+                               brk__kafka_group_keep_empty};
     struct kg_group_opts opts;
     kg_group_opts_default(&opts);
     opts.initial_rebalance_delay_ms = (int32_t)cfg->group_initial_rebalance_delay_ms;
@@ -312,7 +330,7 @@ int brk__kafka_join_group(struct brk_conn *c, struct kp_request *req)
     struct kg_join kj = {jq->group_id, jq->session_timeout_ms,
                          v >= 1 ? jq->rebalance_timeout_ms : jq->session_timeout_ms,
                          jq->member_id, jq->group_instance_id, jq->protocol_type,
-                         jq->protocols.n, protos};
+                         jq->protocols.n, protos, brk__kafka_client_host(c, &req->arena)};
     if (jq->reason.len > 0) /* v8+ (KIP-800) */
         kc_log_debug("%s: JoinGroup %.*s: %.*s", brk_conn_peer(c), (int)jq->group_id.len,
                      jq->group_id.p, (int)jq->reason.len, jq->reason.p);
@@ -379,7 +397,12 @@ static int leave_members(struct brk_conn *c, struct kp_request *req,
         const struct kp_leave_group_req_member_identity *id = &lq->members.v[i];
         m[i].member_id = id->member_id;
         m[i].group_instance_id = id->group_instance_id;
-        m[i].error_code = kg_group_leave(k->groups, lq->group_id, id->member_id, kc_mono_ms());
+        m[i].error_code = kg_group_leave(k->groups, lq->group_id, id->member_id,
+                                         id->group_instance_id, kc_mono_ms());
+        kc_log_debug("%s: LeaveGroup %.*s member %.*s instance %.*s: %s", brk_conn_peer(c),
+                     (int)lq->group_id.len, lq->group_id.p, (int)KC_MAX(id->member_id.len, 0),
+                     id->member_id.p, (int)KC_MAX(id->group_instance_id.len, 0),
+                     id->group_instance_id.p, kp_error_name(m[i].error_code));
         if (id->reason.len > 0) /* v5+ */
             kc_log_debug("%s: LeaveGroup %.*s: %.*s", brk_conn_peer(c), (int)lq->group_id.len,
                          lq->group_id.p, (int)id->reason.len, id->reason.p);
@@ -399,7 +422,11 @@ int brk__kafka_leave_group(struct brk_conn *c, struct kp_request *req)
         rc = leave_members(c, req, resp);
     } else if (rc == 0) { /* v0-2: one member, its error is the answer's */
         brk__kafka_groups_lock(k);
-        resp->error_code = kg_group_leave(k->groups, lq->group_id, lq->member_id, kc_mono_ms());
+        resp->error_code = kg_group_leave(k->groups, lq->group_id, lq->member_id,
+                                          (struct kc_slice){NULL, -1}, kc_mono_ms());
+        kc_log_debug("%s: LeaveGroup %.*s member %.*s: %s", brk_conn_peer(c),
+                     (int)lq->group_id.len, lq->group_id.p, (int)KC_MAX(lq->member_id.len, 0),
+                     lq->member_id.p, kp_error_name(resp->error_code));
         brk__kafka_groups_unlock(k, c);
     }
     return rc ? rc : brk__kafka_reply(c, &req->hdr, resp);

@@ -21,9 +21,19 @@
  *   produce.c        Produce: brk_produce, acks 0/1/all
  *   produce_check.c  what one partition's records field must hold (pure; unit-tested)
  *   fetch.c          Fetch: topics by name or by id, long-poll, records by sendfile
+ *   fetch_session.c  Fetch sessions (KIP-227) for fetch.c: begin, expand, settle, end
+ *   fsess.c          the fetch session cache (fsess.h), shared by every loop; a
+ *   fsess_table.c    session's partitions and their indexes
  *   group.c          JoinGroup, SyncGroup, Heartbeat, LeaveGroup on the coordinator (kg)
+ *   group_store.c    the coordinator's records into __consumer_offsets, and loaded at start
+ *   groups_admin.c   ListGroups, DescribeGroups
+ *   groups_delete.c  DeleteGroups, OffsetDelete (tombstones)
  *   offsets.c        OffsetCommit, into the core's __consumer_offsets store
  *   offset_fetch.c   OffsetFetch, out of it
+ *   sasl.c           SaslHandshake, SaslAuthenticate, and nothing else before them
+ *   auth.c           who may do what: the ACL checks the handlers make, Kafka's errors
+ *   acls.c           CreateAcls, DescribeAcls, DeleteAcls on the broker's authorizer
+ *   scram.c          DescribeUserScramCredentials, AlterUserScramCredentials
  *   util.c           answers, topics and partitions by name, duplicates in a request
  *
  * A field a version cannot carry must keep its default unless Kafka marks it ignorable
@@ -55,6 +65,7 @@
 
 #include "brk_adapter.h"
 #include "brk_service.h"
+#include "fsess.h"
 #include "kc_common.h"
 #include "kg.h"
 #include "kp_api.h"
@@ -92,12 +103,24 @@ struct brk_kafka {
     struct kg_groups *groups;
     struct brk_kafka_tick *ticks;  /* one per network loop, made on first use */
     int nticks;
+    struct tcore_task loaded_task; /* loop 0 arms the timer for the groups loaded at start */
     int32_t node[1];               /* replicas = isr = [this node] in Metadata */
+    struct brk_fsess_cache *fsess; /* fetch sessions: its own lock (fsess.h) */
+};
+
+/* Where a connection on a SASL listener is in Kafka's authentication (sasl.c); unused once
+ * brk_conn_must_authenticate says false. */
+enum brk_kafka_sasl {
+    BRK_KAFKA_SASL_START,     /* ApiVersions (once) or SaslHandshake may come */
+    BRK_KAFKA_SASL_VERSIONED, /* ApiVersions answered: SaslHandshake may come */
+    BRK_KAFKA_SASL_TOKENS,    /* SaslHandshake v1 done: SaslAuthenticate requests carry them */
+    BRK_KAFKA_SASL_RAW,       /* SaslHandshake v0 done: raw [size|token] frames, no header */
 };
 
 /* Per connection (brk_conn_state). Loop thread only. */
 struct brk_kafka_conn {
     struct kc_writer scratch;      /* Fetch: the answer around its file ranges */
+    enum brk_kafka_sasl sasl;      /* SASL listeners, until authenticated */
 };
 
 /* Where an answer goes: straight into the queue, or into a park that ended. */
@@ -193,6 +216,89 @@ int brk__kafka_heartbeat(struct brk_conn *c, struct kp_request *req);
 int brk__kafka_leave_group(struct brk_conn *c, struct kp_request *req);
 int brk__kafka_offset_commit(struct brk_conn *c, struct kp_request *req);
 int brk__kafka_offset_fetch(struct brk_conn *c, struct kp_request *req);
+int brk__kafka_list_groups(struct brk_conn *c, struct kp_request *req);
+int brk__kafka_describe_groups(struct brk_conn *c, struct kp_request *req);
+int brk__kafka_delete_groups(struct brk_conn *c, struct kp_request *req);
+int brk__kafka_offset_delete(struct brk_conn *c, struct kp_request *req);
+
+/* ---- sasl.c: before authentication --------------------------------------------------------- */
+
+/* Largest frame read before a connection has authenticated (Kafka's
+ * sasl.server.max.receive.size default): a client that has not said who it is gets no
+ * 100 MiB buffers. */
+#define BRK_KAFKA_SASL_MAX_RECEIVE (512 * 1024)
+
+/* The frame of a connection that still must authenticate: raw tokens after SaslHandshake
+ * v0, else Kafka frames of at most BRK_KAFKA_SASL_MAX_RECEIVE. As the adapter's frame. */
+int brk__kafka_sasl_frame(struct brk_conn *c, const uint8_t *p, size_t len, size_t *frame_len);
+/* Kafka's gate before authentication, for request body[0..n): 1 serve it as usual
+ * (ApiVersions once, SaslHandshake, SaslAuthenticate in turn); 0 it was a raw token and is
+ * answered; < 0 close (anything else: "Unexpected Kafka request of type X during SASL
+ * handshake"). Loop thread. */
+int brk__kafka_sasl_gate(struct brk_conn *c, const uint8_t *body, size_t n);
+
+int brk__kafka_sasl_handshake(struct brk_conn *c, struct kp_request *req);
+int brk__kafka_sasl_authenticate(struct brk_conn *c, struct kp_request *req);
+
+/* ---- auth.c: ACLs --------------------------------------------------------------------------- */
+
+/* brk_authorize with a slice for the resource name (enum sec_acl_op, sec_resource_type). */
+bool brk__kafka_allowed(struct brk_conn *c, int op, int type, struct kc_slice name);
+/* The same without the log line, for lists a principal is shown only part of. */
+bool brk__kafka_allowed_quietly(struct brk_conn *c, int op, int type, struct kc_slice name);
+/* Kafka's rule for creating a topic: CREATE on the cluster, else CREATE on the topic. */
+bool brk__kafka_may_create(struct brk_conn *c, struct kc_slice topic);
+/* May c do op on the cluster? */
+bool brk__kafka_cluster_allowed(struct brk_conn *c, int op);
+/* Kafka's "authorized operations" bit field for a resource (Metadata v8+, ...): one bit
+ * per operation of the type (topic or cluster) c may do. */
+int32_t brk__kafka_authorized_ops(struct brk_conn *c, int type, struct kc_slice name);
+/* The checks a request makes as a whole before its handler runs (JoinGroup, SyncGroup,
+ * Heartbeat, LeaveGroup: READ on the group). 1 allowed; 0 refused and answered with
+ * Kafka's error; < 0 out of memory. Loop thread. */
+int brk__kafka_request_allowed(struct brk_conn *c, struct kp_request *req);
+
+int brk__kafka_create_acls(struct brk_conn *c, struct kp_request *req);
+int brk__kafka_describe_acls(struct brk_conn *c, struct kp_request *req);
+int brk__kafka_delete_acls(struct brk_conn *c, struct kp_request *req);
+int brk__kafka_describe_user_scram_credentials(struct brk_conn *c, struct kp_request *req);
+int brk__kafka_alter_user_scram_credentials(struct brk_conn *c, struct kp_request *req);
+
+/* ---- fetch_session.c: Fetch sessions for fetch.c (fsess.h has the lesson) ---------------- */
+
+/* A Fetch's session, decided once per request (a parked Fetch keeps it). */
+struct brk_kafka_fs {
+    struct brk_fsess_cache *cache;
+    int kind;               /* enum brk_fsess_kind */
+    int16_t error;          /* BRK_FSESS_ERROR: the top-level error code */
+    struct brk_fsess *s;    /* BRK_FSESS_INCREMENTAL: leased until brk__kafka_fs_end */
+};
+
+/* req's session fields and, for an incremental Fetch, its partitions and forgotten ones
+ * (in req's arena) as the cache takes them. 0; -EINVAL: a partition named twice; -ENOMEM. */
+int brk__kafka_fs_request(struct kp_request *req, struct brk_fsess_request *rq);
+/* How to serve req (a decoded Fetch): into *fs. 0, or -ENOMEM (close the connection;
+ * *fs holds no lease). Loop thread; takes the cache's lock briefly. */
+int brk__kafka_fs_begin(struct brk_conn *c, struct kp_request *req, struct brk_kafka_fs *fs);
+/* Answer req with nothing but a top-level error (70, 71, 106, 42) and session 0. */
+int brk__kafka_fs_refuse(struct brk_conn *c, struct kp_request *req, int16_t error);
+/* Incremental: replace req->msg by the full request the session stands for (in req's
+ * arena, whose limit is lifted: the cache bounds a session's size). Else nothing. 0 or
+ * -ENOMEM. */
+int brk__kafka_fs_expand(const struct brk_kafka_fs *fs, struct kp_request *req);
+/* Right before resp (n partitions, in req's order) is encoded: a full Fetch's session is
+ * made and named; an incremental one's unchanged partitions are cut from resp. Returns,
+ * for an incremental Fetch, which of the n partitions stayed (arena; NULL: all of them),
+ * in order; else NULL. Never fails: out of memory, the answer stays whole. */
+const bool *brk__kafka_fs_settle(struct brk_kafka_fs *fs, struct kp_request *req,
+                                 struct kp_fetch_resp *resp, int32_t n);
+/* Give the lease back (if any). Idempotent; any thread. */
+void brk__kafka_fs_end(struct brk_kafka_fs *fs);
+/* k->fsess, with the broker's settings (attach). 0 or -ENOMEM. */
+int brk__kafka_fs_init(struct brk_kafka *k);
+/* The adapter's metrics (brk_adapter.metrics): the session cache's counters. */
+struct brk_metrics_visitor;
+void brk__kafka_fs_metrics(void *state, const struct brk_metrics_visitor *v);
 
 /* ---- produce_check.c -------------------------------------------------------------------- */
 
@@ -227,5 +333,26 @@ void brk__kafka_groups_fini(struct brk_kafka *k);
  * deadline. Every kg_group_* call sits between the two. */
 void brk__kafka_groups_lock(struct brk_kafka *k);
 void brk__kafka_groups_unlock(struct brk_kafka *k, struct brk_conn *c);
+/* The same, for a caller on loop's thread that has no connection (a task, a timer). */
+void brk__kafka_groups_unlock_loop(struct brk_kafka *k, struct tcore_loop *loop);
+
+/* ---- group_store.c: the coordinator's records ---------------------------------------------- */
+
+/* kg's store callback: append the record (rec NULL: a tombstone) and answer
+ * kg_group_stored(seq) from a task on loop 0 once it is durable or failed. Under mu. */
+void brk__kafka_group_store(void *ctx, struct kc_slice group, const struct kg_record *rec,
+                            uint64_t seq);
+/* kg's keep_empty: has the group committed offsets? Under mu (takes the store's lock). */
+bool brk__kafka_group_keep_empty(void *ctx, struct kc_slice group);
+/* The adapter's start: load every group record the core replayed. Main thread. */
+int brk__kafka_groups_load(struct brk_kafka *k);
+
+/* ---- groups_admin.c -------------------------------------------------------------------------- */
+
+/* May c's principal do op on the resource, without logging a denial (Kafka's
+ * logIfDenied = false: filtering a list, reporting authorized operations)? Any thread. */
+bool brk__kafka_may(const struct brk_conn *c, int op, int type, struct kc_slice name);
+/* "/" + the client's address, as Kafka records a member's clientHost, in arena a. */
+struct kc_slice brk__kafka_client_host(const struct brk_conn *c, struct kp_arena *a);
 
 #endif

@@ -20,14 +20,17 @@
  * the time from the files' modification times; nothing reads that list but its first
  * entry, which is what is given here.
  *
- * A partition named twice in one request: INVALID_REQUEST for each occurrence, as Kafka's
- * duplicatePartitions answers (util.c).
+ * A topic the principal may not DESCRIBE: TOPIC_AUTHORIZATION_FAILED (29) for each of its
+ * partitions, before anything is looked up (auth.c). A partition named twice in one
+ * request: INVALID_REQUEST for each occurrence, as Kafka's duplicatePartitions answers
+ * (util.c).
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kafka_int.h"
+#include "sec_acl.h"
 
 #define LIST_LATEST         (-1)
 #define LIST_EARLIEST       (-2)
@@ -123,13 +126,13 @@ static bool special_allowed(int64_t ts, int16_t v)
 
 /* Fill partition rp of the answer from request partition rq. */
 static int list_part(struct brk_server *srv, struct kp_arena *a, int16_t v, struct kc_slice topic,
-                     const struct kp_list_offsets_req_partition *rq, bool dup,
+                     const struct kp_list_offsets_req_partition *rq, int16_t fixed,
                      struct kp_list_offsets_resp_partition_response *rp, struct kc_writer *w)
 {
     int64_t offset = -1, ts = -1;
     rp->partition_index = rq->partition_index;
-    if (dup)
-        rp->error_code = KP_ERR_INVALID_REQUEST;
+    if (fixed) /* not allowed to describe the topic (29), or named twice (42) */
+        rp->error_code = fixed;
     else if (!special_allowed(rq->timestamp, v))
         rp->error_code = KP_ERR_INVALID_REQUEST;
     else
@@ -181,10 +184,15 @@ int brk__kafka_list_offsets(struct brk_conn *c, struct kp_request *req)
         const struct kp_list_offsets_req_topic *t = &lr->topics.v[i];
         struct kp_list_offsets_resp_partition_response *rp =
             kp_new(&req->arena, &kp_list_offsets_resp_partition_response_schema, t->partitions.n);
+        bool allowed = brk__kafka_allowed(c, SEC_OP_DESCRIBE, SEC_RES_TOPIC, t->name);
         rc = rp || t->partitions.n == 0 ? 0 : -ENOMEM;
         for (int32_t j = 0; rc == 0 && j < t->partitions.n; j++, k++)
             rc = list_part(brk_conn_server(c), &req->arena, req->hdr.request_api_version, t->name,
-                           &t->partitions.v[j], dup[k], &rp[j], &w);
+                           &t->partitions.v[j],
+                           !allowed ? KP_ERR_TOPIC_AUTHORIZATION_FAILED
+                           : dup[k] ? KP_ERR_INVALID_REQUEST
+                                    : KP_ERR_NONE,
+                           &rp[j], &w);
         rt[i].name = t->name;
         KP_SET(rt[i].partitions, t->partitions.n, rp);
     }

@@ -16,11 +16,18 @@
  *   by id (v12, name null) the topic with that id (partitioning/src/topic_id.c), or
  *                         UNKNOWN_TOPIC_ID (100) with the id echoed and no name; v10-11
  *                         carry ids but may not ask by them: INVALID_REQUEST (42)
- *   authorized operations (v8+, when asked) what Kafka answers with no authorizer: every
- *                         operation the resource type has
+ *   authorized operations (v8+, when asked) the operations of the resource type the
+ *                         principal may do, one bit each (auth.c); without an authorizer,
+ *                         all of them, as Kafka answers; not asked: Kafka's sentinel
+ *   ACLs (auth.c)         all topics: only those the principal may DESCRIBE, the others
+ *                         left out without a word; a topic named: DESCRIBE, else
+ *                         TOPIC_AUTHORIZATION_FAILED (29) whether or not it exists;
+ *                         creating it: CREATE on the cluster or on the topic, else 29;
+ *                         by id: 29 with the id and no name
  *
- * FindCoordinator names this node for every group: one key (v0-3) or a list of keys
- * (v4+, coordinator_keys: each answered on its own). Only groups (key_type 0) have a
+ * FindCoordinator names this node for every group the principal may DESCRIBE (else
+ * GROUP_AUTHORIZATION_FAILED, 30): one key (v0-3) or a list of keys (v4+,
+ * coordinator_keys: each answered on its own). Only groups (key_type 0) have a
  * coordinator here; transactions (1) and share groups (2) get INVALID_REQUEST.
  */
 #include <errno.h>
@@ -28,19 +35,12 @@
 #include <string.h>
 
 #include "kafka_int.h"
-
-/* Kafka's AclOperation codes, as bits of an "authorized operations" field. */
-#define OP(code) (1 << (code))
-#define TOPIC_OPS                                                                             \
-    (OP(3) | OP(4) | OP(5) | OP(6) | OP(7) | OP(8) | OP(10) | OP(11)) /* READ WRITE CREATE   \
-                                       DELETE ALTER DESCRIBE DESCRIBE_CONFIGS ALTER_CONFIGS */
-#define CLUSTER_OPS                                                                           \
-    (OP(5) | OP(7) | OP(8) | OP(9) | OP(10) | OP(11) | OP(12)) /* CREATE ALTER DESCRIBE     \
-                          CLUSTER_ACTION DESCRIBE_CONFIGS ALTER_CONFIGS IDEMPOTENT_WRITE */
+#include "sec_acl.h"
 
 /* ---- Metadata ---------------------------------------------------------------------------- */
 
 struct md {
+    struct brk_conn *c;
     struct brk_kafka *k;
     struct kp_request *req;
     const struct kp_metadata_req *mr;
@@ -69,7 +69,7 @@ static int md_topic(struct md *md, struct kp_metadata_resp_topic *mt, struct par
     mt->is_internal = brk_topic_internal((const char *)name.p, (size_t)name.len);
     KP_SET(mt->partitions, n, p);
     if (md->v >= 8 && md->mr->include_topic_authorized_operations)
-        mt->topic_authorized_operations = TOPIC_OPS;
+        mt->topic_authorized_operations = brk__kafka_authorized_ops(md->c, SEC_RES_TOPIC, name);
     return 0;
 }
 
@@ -83,8 +83,20 @@ static int md_by_name(struct md *md, struct kp_metadata_resp_topic *mt, struct k
         mt->error_code = KP_ERR_INVALID_TOPIC_EXCEPTION;
         return 0;
     }
-    bool create = auto_create && !brk_topic_internal((const char *)name.p, (size_t)name.len);
-    int rc = brk_topic_get(md->k->srv, (const char *)name.p, (size_t)name.len, create, &t);
+    if (!brk__kafka_allowed(md->c, SEC_OP_DESCRIBE, SEC_RES_TOPIC, name)) {
+        mt->error_code = KP_ERR_TOPIC_AUTHORIZATION_FAILED; /* exists or not: not told */
+        return 0;
+    }
+    bool create = auto_create && brk_server_config(md->k->srv)->auto_create_topics &&
+                  !brk_topic_internal((const char *)name.p, (size_t)name.len);
+    int rc = brk_topic_get(md->k->srv, (const char *)name.p, (size_t)name.len, false, &t);
+    if (rc == KC_ENOTOPIC && create) { /* judged apart: Kafka's CREATE rule */
+        if (!brk__kafka_may_create(md->c, name)) {
+            mt->error_code = KP_ERR_TOPIC_AUTHORIZATION_FAILED;
+            return 0;
+        }
+        rc = brk_topic_get(md->k->srv, (const char *)name.p, (size_t)name.len, true, &t);
+    }
     if (rc == 0)
         return md_topic(md, mt, t, name);
     if (rc == KC_ENOTOPIC) {
@@ -110,9 +122,11 @@ static int md_by_id(struct md *md, struct kp_metadata_resp_topic *mt, struct kp_
         mt->name = kp_slice_str("");
         return 0;
     }
-    if (t)
+    if (t && brk__kafka_allowed(md->c, SEC_OP_DESCRIBE, SEC_RES_TOPIC,
+                                kp_slice_str(part_topic_name(t))))
         return md_topic(md, mt, t, kp_slice_str(part_topic_name(t)));
-    mt->error_code = KP_ERR_UNKNOWN_TOPIC_ID;
+    /* Kafka: ids are not secret, names are: 29 with the id echoed and no name */
+    mt->error_code = t ? KP_ERR_TOPIC_AUTHORIZATION_FAILED : KP_ERR_UNKNOWN_TOPIC_ID;
     mt->name = (struct kc_slice){NULL, -1};
     mt->topic_id = id;
     return 0;
@@ -126,13 +140,17 @@ static int md_all(struct md *md, int32_t *n)
     struct part_topic **all = kp_arena_alloc(&md->req->arena, (count + 1) * sizeof(*all));
     if (!all)
         return -ENOMEM;
-    size_t listed = part_topic_list(reg, all, count); /* made meanwhile: not listed */
-    *n = (int32_t)KC_MIN(count, listed);
-    md->topics = kp_new(&md->req->arena, &kp_metadata_resp_topic_schema, *n);
-    if (!md->topics && *n > 0)
+    size_t listed = KC_MIN(count, part_topic_list(reg, all, count)); /* made meanwhile: not
+                                                                        listed */
+    md->topics = kp_new(&md->req->arena, &kp_metadata_resp_topic_schema, (int32_t)listed);
+    if (!md->topics && listed > 0)
         return -ENOMEM;
-    for (int32_t i = 0; i < *n; i++) {
-        int rc = md_topic(md, &md->topics[i], all[i], kp_slice_str(part_topic_name(all[i])));
+    *n = 0;
+    for (size_t i = 0; i < listed; i++) {
+        struct kc_slice name = kp_slice_str(part_topic_name(all[i]));
+        if (!brk__kafka_allowed_quietly(md->c, SEC_OP_DESCRIBE, SEC_RES_TOPIC, name))
+            continue; /* Kafka's filterByAuthorized: hidden, not refused */
+        int rc = md_topic(md, &md->topics[(*n)++], all[i], name);
         if (rc)
             return rc;
     }
@@ -156,7 +174,10 @@ static int md_named(struct md *md, int32_t n)
 
 int brk__kafka_metadata(struct brk_conn *c, struct kp_request *req)
 {
-    struct md md = {brk__kafka_of(c), req, req->msg, req->hdr.request_api_version, NULL};
+    struct md md = {c, brk__kafka_of(c), req, req->msg, req->hdr.request_api_version, NULL};
+    /* The decode limit bounds what a client's bytes may cost; this answer is as big as
+     * the broker's own topics (a topic of 1,000 partitions is ~100 KB of structs). */
+    req->arena.limit = 0;
     struct kp_metadata_resp *resp = kp_new(&req->arena, &kp_metadata_resp_schema, 1);
     struct kp_metadata_resp_broker *b = kp_new(&req->arena, &kp_metadata_resp_broker_schema, 1);
     bool all = md.mr->topics.n < 0 || (md.v == 0 && md.mr->topics.n == 0);
@@ -176,18 +197,24 @@ int brk__kafka_metadata(struct brk_conn *c, struct kp_request *req)
     resp->controller_id = BRK_KAFKA_NODE_ID;
     KP_SET(resp->topics, n, md.topics);
     if (md.v >= 8 && md.v <= 10 && md.mr->include_cluster_authorized_operations)
-        resp->cluster_authorized_operations = CLUSTER_OPS;
+        resp->cluster_authorized_operations =
+            brk__kafka_authorized_ops(c, SEC_RES_CLUSTER, kp_slice_str(SEC_CLUSTER_NAME));
     return brk__kafka_reply(c, &req->hdr, resp);
 }
 
 /* ---- FindCoordinator -------------------------------------------------------------------- */
 
 /* The coordinator for one key: this node, or why not (error and its message). */
-static int16_t coordinator_for(int8_t key_type, struct kc_slice key, const char **why)
+static int16_t coordinator_for(struct brk_conn *c, int8_t key_type, struct kc_slice key,
+                               const char **why)
 {
     if (key_type != 0) {
         *why = "this broker has no transaction or share-group coordinator";
         return KP_ERR_INVALID_REQUEST;
+    }
+    if (!brk__kafka_allowed(c, SEC_OP_DESCRIBE, SEC_RES_GROUP, key)) {
+        *why = "Group authorization failed.";
+        return KP_ERR_GROUP_AUTHORIZATION_FAILED;
     }
     if (brk_group_check((const char *)key.p, key.len > 0 ? (size_t)key.len : 0) != 0) {
         *why = "a group id is 1-249 printable characters";
@@ -208,7 +235,7 @@ int brk__kafka_find_coordinator(struct brk_conn *c, struct kp_request *req)
         return -ENOMEM;
     const char *why;
     if (req->hdr.request_api_version < 4) { /* one key */
-        resp->error_code = coordinator_for(fr->key_type, fr->key, &why);
+        resp->error_code = coordinator_for(c, fr->key_type, fr->key, &why);
         resp->error_message = kp_slice_str(why);
         resp->node_id = resp->error_code ? -1 : BRK_KAFKA_NODE_ID;
         resp->host = resp->error_code ? kp_slice_str("") : host;
@@ -222,7 +249,7 @@ int brk__kafka_find_coordinator(struct brk_conn *c, struct kp_request *req)
         return -ENOMEM;
     for (int32_t i = 0; i < n; i++) {
         co[i].key = fr->coordinator_keys.v[i];
-        co[i].error_code = coordinator_for(fr->key_type, co[i].key, &why);
+        co[i].error_code = coordinator_for(c, fr->key_type, co[i].key, &why);
         co[i].error_message = kp_slice_str(why);
         co[i].node_id = co[i].error_code ? -1 : BRK_KAFKA_NODE_ID;
         co[i].host = co[i].error_code ? kp_slice_str("") : host;

@@ -7,6 +7,12 @@
  *   v8+    a list of groups (KIP-709), each answered with its own topics and error; v9's
  *          member id and epoch belong to KIP-848's consumer groups, not served here: null
  *
+ * ACLs (auth.c): DESCRIBE on the group, else GROUP_AUTHORIZATION_FAILED (30) as the group's
+ * error (v0-1: every named partition's; v2-7: the answer's, with no topics; v8+: that
+ * group's); DESCRIBE on each topic named, else TOPIC_AUTHORIZATION_FAILED (29) for its
+ * partitions; asked for everything, the topics the principal may not describe are left out
+ * without a word, as Kafka's filterByAuthorized does.
+ *
  * Per partition: the committed offset and metadata, or offset -1 with metadata "" and
  * error 0 when nothing is committed (the client then applies auto.offset.reset). A group
  * id that cannot be one is INVALID_GROUP_ID: the group's error where the version has one,
@@ -22,6 +28,7 @@
 #include <string.h>
 
 #include "kafka_int.h"
+#include "sec_acl.h"
 
 /* What one group asks for, whichever of the two request shapes carried it. */
 struct of_ask {
@@ -37,6 +44,7 @@ struct of_part {
     int64_t offset;
     int32_t meta_at; /* in bytes; -1: null metadata */
     int32_t meta_len;
+    int16_t err;     /* its own error (29), or NONE */
 };
 
 struct of_topic {
@@ -47,6 +55,7 @@ struct of_topic {
 
 /* One group's answer as it is gathered. */
 struct ofetch {
+    struct brk_conn *c; /* who asks: the topics it may describe */
     struct of_topic *topics;
     int32_t ntopics, cap_topics;
     struct of_part *parts;
@@ -79,13 +88,14 @@ static void of_topic(struct ofetch *of, struct kc_slice name, bool copy)
         kc_write_raw(&of->bytes, name.p, (size_t)name.len);
 }
 
-static void of_part(struct ofetch *of, int32_t index, int64_t offset, struct kc_slice meta)
+static void of_part(struct ofetch *of, int32_t index, int64_t offset, struct kc_slice meta,
+                    int16_t err)
 {
     if (of->err || (of->err = grow((void **)&of->parts, &of->cap_parts, of->nparts + 1,
                                    sizeof(*of->parts))) != 0)
         return;
     int32_t at = meta.len >= 0 ? (int32_t)kc_writer_len(&of->bytes) : -1;
-    of->parts[of->nparts++] = (struct of_part){index, offset, at, meta.len};
+    of->parts[of->nparts++] = (struct of_part){index, offset, at, meta.len, err};
     if (meta.len > 0)
         kc_write_raw(&of->bytes, meta.p, (size_t)meta.len);
     of->topics[of->ntopics - 1].n++;
@@ -96,11 +106,13 @@ static void of_each(void *arg, struct kc_slice topic, int32_t partition, int64_t
                     struct kc_slice metadata)
 {
     struct ofetch *of = arg;
+    if (!brk__kafka_allowed_quietly(of->c, SEC_OP_DESCRIBE, SEC_RES_TOPIC, topic))
+        return; /* hidden from "everything", as Kafka's filterByAuthorized */
     const struct of_topic *last = of->ntopics ? &of->topics[of->ntopics - 1] : NULL;
     if (!last || last->name.len != topic.len ||
         memcmp(kc_writer_data(&of->bytes) + last->name_at, topic.p, (size_t)topic.len) != 0)
         of_topic(of, topic, true);
-    of_part(of, partition, offset, metadata);
+    of_part(of, partition, offset, metadata, KP_ERR_NONE);
 }
 
 /* The partitions the request names; lookup false: all "nothing committed". */
@@ -109,27 +121,40 @@ static void of_named(struct brk_server *srv, const struct of_ask *ask, bool look
 {
     char meta[BRK_OFFSET_METADATA_MAX];
     for (int32_t i = 0; i < ask->ntopics && !of->err; i++) {
+        bool allowed = !lookup || brk__kafka_allowed(of->c, SEC_OP_DESCRIBE, SEC_RES_TOPIC,
+                                                     ask->names[i]);
         of_topic(of, ask->names[i], false);
         for (int32_t j = 0; j < ask->counts[i]; j++) {
             int64_t offset = -1;
             int32_t mlen = -1;
-            if (lookup)
+            if (lookup && allowed)
                 brk_offsets_fetch(srv, ask->group, ask->names[i], ask->indexes[i][j], &offset,
                                   meta, sizeof(meta), &mlen);
             /* Nothing committed: offset -1 and metadata "", as Kafka answers. */
             struct kc_slice m = offset < 0 ? kp_slice_str("")
                                            : (struct kc_slice){(const uint8_t *)meta, mlen};
-            of_part(of, ask->indexes[i][j], offset, m);
+            of_part(of, ask->indexes[i][j], offset, m,
+                    allowed ? KP_ERR_NONE : KP_ERR_TOPIC_AUTHORIZATION_FAILED);
         }
     }
 }
 
-/* Gather one group's answer into of; returns the group's Kafka error. */
-static int16_t of_gather(struct brk_server *srv, const struct of_ask *ask, struct ofetch *of)
+/* Gather one group's answer into of; returns the group's Kafka error. partitions_too: an
+ * error must reach every named partition (v0-1, which have no field for the group's). */
+static int16_t of_gather(struct brk_conn *c, const struct of_ask *ask, bool partitions_too,
+                         struct ofetch *of)
 {
+    struct brk_server *srv = brk_conn_server(c);
     bool valid = brk_group_check((const char *)ask->group.p,
                                  ask->group.len > 0 ? (size_t)ask->group.len : 0) == 0;
+    of->c = c;
     kc_writer_init(&of->bytes, 0);
+    if (valid && !brk__kafka_allowed(c, SEC_OP_DESCRIBE, SEC_RES_GROUP, ask->group)) {
+        if (partitions_too && ask->ntopics >= 0)
+            of_named(srv, ask, false, of);
+        of->err = of->err ? of->err : kc_writer_error(&of->bytes);
+        return KP_ERR_GROUP_AUTHORIZATION_FAILED;
+    }
     if (valid && ask->ntopics < 0)
         brk_offsets_foreach(srv, ask->group, of_each, of);
     else if (ask->ntopics >= 0)
@@ -184,7 +209,7 @@ static int emit_v0(struct kp_arena *a, const struct ofetch *of, int16_t err, int
             p[j].partition_index = op->index;
             p[j].committed_offset = op->offset;
             p[j].metadata = brk__kafka_keep(a, of_meta(of, op));
-            p[j].error_code = v < 2 ? err : KP_ERR_NONE;
+            p[j].error_code = op->err ? op->err : v < 2 ? err : KP_ERR_NONE;
         }
         KP_SET(rt[i].partitions, t->n, p);
     }
@@ -213,6 +238,7 @@ static int emit_group(struct kp_arena *a, const struct ofetch *of, int16_t err,
             p[j].partition_index = op->index;
             p[j].committed_offset = op->offset;
             p[j].metadata = brk__kafka_keep(a, of_meta(of, op));
+            p[j].error_code = op->err;
         }
         KP_SET(rt[i].partitions, t->n, p);
     }
@@ -239,7 +265,7 @@ static int answer_group(struct brk_conn *c, struct kp_request *req, const struct
                         struct kp_offset_fetch_resp *resp, struct kp_offset_fetch_resp_group *g)
 {
     struct ofetch of = {0};
-    int16_t err = of_gather(brk_conn_server(c), ask, &of);
+    int16_t err = of_gather(c, ask, !g && req->hdr.request_api_version < 2, &of);
     int rc = of.err;
     if (rc == 0)
         rc = g ? emit_group(&req->arena, &of, err, g)

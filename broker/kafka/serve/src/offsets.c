@@ -8,6 +8,8 @@
  * reverse; and it survives a restart.
  *
  * OffsetCommit
+ *   READ on the group (auth.c), else GROUP_AUTHORIZATION_FAILED (30) for every partition;
+ *   READ on each topic, else TOPIC_AUTHORIZATION_FAILED (29) for its partitions;
  *   the coordinator judges the member first (kg_group_commit_check: a standalone commit
  *   with generation -1 on an idle group is fine; otherwise unknown member 25, wrong
  *   generation 22, CompletingRebalance 27) - one verdict for every partition; v9's
@@ -23,6 +25,7 @@
 #include <string.h>
 
 #include "kafka_int.h"
+#include "sec_acl.h"
 
 /* ---- OffsetCommit -------------------------------------------------------------------------- */
 
@@ -124,17 +127,22 @@ static int commit_dups(struct kp_request *req, int32_t n, bool *dup)
 
 /* Judge each partition (gerr: the coordinator's verdict for all); collect the accepted
  * ones into e. Returns how many. */
-static int commit_collect(struct brk_server *srv, const struct kp_offset_commit_req *cr,
+static int commit_collect(struct brk_conn *c, const struct kp_offset_commit_req *cr,
                           int16_t gerr, const bool *dup, struct kcommit *kcm,
                           struct brk_commit_entry *e)
 {
+    struct brk_server *srv = brk_conn_server(c);
     struct alog *log;
     int n = 0;
     for (int32_t i = 0, k = 0; i < cr->topics.n; i++) {
         const struct kp_offset_commit_req_topic *t = &cr->topics.v[i];
+        int16_t terr = gerr == KP_ERR_GROUP_AUTHORIZATION_FAILED ? gerr
+                     : brk__kafka_allowed(c, SEC_OP_READ, SEC_RES_TOPIC, t->name)
+                         ? KP_ERR_NONE
+                         : KP_ERR_TOPIC_AUTHORIZATION_FAILED;
         for (int32_t j = 0; j < t->partitions.n; j++, k++) {
             const struct kp_offset_commit_req_partition *p = &t->partitions.v[j];
-            int16_t err = dup[k] ? KP_ERR_INVALID_REQUEST : gerr;
+            int16_t err = terr ? terr : dup[k] ? KP_ERR_INVALID_REQUEST : gerr;
             if (err == KP_ERR_NONE)
                 err = brk__kafka_partition(srv, t->name, p->partition_index, &log);
             if (err == KP_ERR_NONE && p->committed_metadata.len > BRK_OFFSET_METADATA_MAX)
@@ -171,10 +179,13 @@ int brk__kafka_offset_commit(struct brk_conn *c, struct kp_request *req)
     }
     struct kg_member_ref ref = {cr->group_id, cr->generation_id_or_member_epoch, cr->member_id,
                                 cr->group_instance_id};
-    brk__kafka_groups_lock(k);
-    int16_t gerr = kg_group_commit_check(k->groups, &ref, kc_mono_ms());
-    brk__kafka_groups_unlock(k, c);
-    int n = commit_collect(brk_conn_server(c), cr, gerr, dup, kcm, e);
+    int16_t gerr = KP_ERR_GROUP_AUTHORIZATION_FAILED;
+    if (brk__kafka_allowed(c, SEC_OP_READ, SEC_RES_GROUP, cr->group_id)) {
+        brk__kafka_groups_lock(k);
+        gerr = kg_group_commit_check(k->groups, &ref, kc_mono_ms());
+        brk__kafka_groups_unlock(k, c);
+    }
+    int n = commit_collect(c, cr, gerr, dup, kcm, e);
     if (n == 0) { /* nothing to store: answer now */
         rc = brk__kafka_reply(c, &req->hdr, kcm->resp);
         kcommit_free(kcm);

@@ -3,6 +3,8 @@
  *
  *   for each partition of the request, in order:
  *     Produce v0-2 (message formats v0/v1)?            yes -> 35 UNSUPPORTED_VERSION
+ *     a transactional id the principal may not WRITE?  yes -> 53 (every partition)
+ *     WRITE on the topic (auth.c)?                     no  -> 29 TOPIC_AUTHORIZATION_FAILED
  *     named twice in this request?                    yes -> 42 INVALID_REQUEST (util.c)
  *     topic and partition exist?                      no  -> 3 UNKNOWN_TOPIC_OR_PARTITION
  *     not __consumer_offsets?                         no  -> 17 INVALID_TOPIC_EXCEPTION
@@ -35,6 +37,7 @@
 #include <string.h>
 
 #include "kafka_int.h"
+#include "sec_acl.h"
 
 typedef struct kp_produce_resp_partition_produce_response presp_part;
 
@@ -60,6 +63,7 @@ struct produce {
     int32_t total;
     bool *dup; /* NULL: nothing named twice */
     struct kp_produce_resp *resp; /* the answer: the request's shape */
+    int16_t denied; /* the ACL verdict for the topic being served: NONE, 29 or 53 */
 };
 
 /* The answer's skeleton in a: the request's topics and partitions in its order, error
@@ -147,6 +151,8 @@ static int16_t produce_part(struct produce *pd, struct kc_slice name,
     struct alog *log;
     if (v < 3)
         return KP_ERR_UNSUPPORTED_VERSION; /* v0/v1 message formats: see versions.c */
+    if (pd->denied)
+        return pd->denied; /* judged before the lookup: no existence leaks */
     if (pd->dup && pd->dup[k])
         return KP_ERR_INVALID_REQUEST;
     if (brk__kafka_topic(brk_conn_server(c), name, &t) || !(log = part_topic_log(t, in->index)))
@@ -182,6 +188,10 @@ static int32_t produce_all(struct produce *pd, struct kprod *kp)
     for (int32_t i = 0, k = 0; i < pd->pr->topic_data.n; i++) {
         const struct kp_produce_req_topic_produce_data *t = &pd->pr->topic_data.v[i];
         presp_part *out = pd->resp->responses.v[i].partition_responses.v;
+        if (!pd->denied || pd->denied == KP_ERR_TOPIC_AUTHORIZATION_FAILED)
+            pd->denied = brk__kafka_allowed(pd->c, SEC_OP_WRITE, SEC_RES_TOPIC, t->name)
+                             ? KP_ERR_NONE
+                             : KP_ERR_TOPIC_AUTHORIZATION_FAILED;
         for (int32_t j = 0; j < t->partition_data.n; j++, k++) {
             struct brk_produce now;
             bool parked = false;
@@ -220,11 +230,14 @@ static struct kprod *kprod_new(struct produce *pd)
 
 int brk__kafka_produce(struct brk_conn *c, struct kp_request *req)
 {
-    struct produce pd = {c, req, req->msg, 0, NULL, NULL};
+    struct produce pd = {c, req, req->msg, 0, NULL, NULL, KP_ERR_NONE};
     struct kprod *kp = NULL;
     for (int32_t i = 0; i < pd.pr->topic_data.n; i++)
         pd.total += pd.pr->topic_data.v[i].partition_data.n;
     int rc = find_dups(&pd);
+    if (pd.pr->transactional_id.len >= 0 &&
+        !brk__kafka_allowed(c, SEC_OP_WRITE, SEC_RES_TRANSACTIONAL_ID, pd.pr->transactional_id))
+        pd.denied = KP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED; /* Kafka's first check */
     if (rc == 0 && pd.pr->acks == -1 && !(kp = kprod_new(&pd)))
         rc = -ENOMEM;
     if (rc == 0 && !kp && !(pd.resp = skeleton(&req->arena, pd.pr, false)))

@@ -64,9 +64,13 @@ static int kafka_claim(const uint8_t *p, size_t len)
 
 static int kafka_frame(struct brk_conn *c, const uint8_t *p, size_t len, size_t *frame_len)
 {
+    if (brk_conn_must_authenticate(c))
+        return brk__kafka_sasl_frame(c, p, len, frame_len); /* sasl.c: smaller, or raw */
     size_t max = brk_server_config(brk_conn_server(c))->socket_request_max_bytes;
     int rc = kp_frame_check(p, len, KP_REQUEST_HEADER_MIN, max, frame_len);
-    if (rc == KC_ETOOLARGE)
+    if (rc == KC_ENEEDMORE && len >= 4)
+        *frame_len = 4 + (size_t)kc_load_be32(p); /* its size, checked: the core makes room */
+    else if (rc == KC_ETOOLARGE)
         kc_log_info("%s: a Kafka request of %u bytes exceeds socket.request.max.bytes (%zu); "
                     "closing", brk_conn_peer(c), kc_load_be32(p) + 4u, max);
     else if (rc == KC_EMALFORMED)
@@ -114,20 +118,47 @@ static int dispatch(struct brk_conn *c, struct kp_request *req, const uint8_t *b
         return brk__kafka_offset_commit(c, req);
     case KP_API_OFFSET_FETCH:
         return brk__kafka_offset_fetch(c, req);
+    case KP_API_LIST_GROUPS:
+        return brk__kafka_list_groups(c, req);
+    case KP_API_DESCRIBE_GROUPS:
+        return brk__kafka_describe_groups(c, req);
+    case KP_API_DELETE_GROUPS:
+        return brk__kafka_delete_groups(c, req);
+    case KP_API_OFFSET_DELETE:
+        return brk__kafka_offset_delete(c, req);
+    case KP_API_SASL_HANDSHAKE:
+        return brk__kafka_sasl_handshake(c, req);
+    case KP_API_SASL_AUTHENTICATE:
+        return brk__kafka_sasl_authenticate(c, req);
+    case KP_API_CREATE_ACLS:
+        return brk__kafka_create_acls(c, req);
+    case KP_API_DESCRIBE_ACLS:
+        return brk__kafka_describe_acls(c, req);
+    case KP_API_DELETE_ACLS:
+        return brk__kafka_delete_acls(c, req);
+    case KP_API_DESCRIBE_USER_SCRAM_CREDENTIALS:
+        return brk__kafka_describe_user_scram_credentials(c, req);
+    case KP_API_ALTER_USER_SCRAM_CREDENTIALS:
+        return brk__kafka_alter_user_scram_credentials(c, req);
     }
     return KC_ENOAPI; /* brk__kafka_served lists the same keys */
 }
 
 static int kafka_serve(struct brk_conn *c, uint8_t *p, size_t len)
 {
-    const uint8_t *body = p + 4; /* kafka_frame let through only frames of >= 10 bytes */
+    const uint8_t *body = p + 4;
     size_t n = len - 4;
-    int16_t key = (int16_t)kc_load_be16(body), version = (int16_t)kc_load_be16(body + 2);
-    int16_t min, max;
+    int16_t key, version, min, max;
+    int rc;
     if (!conn_state(c)) {
         kc_log_warn("%s: out of memory; closing", brk_conn_peer(c));
         return -ENOMEM;
     }
+    if (brk_conn_must_authenticate(c) && (rc = brk__kafka_sasl_gate(c, body, n)) <= 0)
+        return rc; /* sasl.c: a raw token answered, or a request refused before the login */
+    /* kafka_frame let through only frames of >= 10 bytes (raw tokens are gone by now) */
+    key = (int16_t)kc_load_be16(body);
+    version = (int16_t)kc_load_be16(body + 2);
     if (!brk__kafka_served(key, &min, &max)) {
         log_refused(c, key, version, "not served by this broker");
         return KC_ENOAPI;
@@ -142,14 +173,15 @@ static int kafka_serve(struct brk_conn *c, uint8_t *p, size_t len)
         return KC_EBADVERSION;
     }
     struct kp_request req;
-    int rc = kp_request_decode(body, n, BRK_KAFKA_ARENA_RATIO * n + BRK_KAFKA_ARENA_FLOOR,
+    rc = kp_request_decode(body, n, BRK_KAFKA_ARENA_RATIO * n + BRK_KAFKA_ARENA_FLOOR,
                                &req);
     if (rc) {
         log_refused(c, key, version, kc_strerror(rc));
         return rc;
     }
     brk_conn_set_api(c, key);
-    rc = dispatch(c, &req, body, n);
+    if ((rc = brk__kafka_request_allowed(c, &req)) > 0) /* auth.c: ACLs on whole requests */
+        rc = dispatch(c, &req, body, n);
     kp_request_fini(&req);
     return rc;
 }
@@ -160,12 +192,18 @@ static const char *kafka_api_name(int api)
     return a ? a->name : NULL;
 }
 
+static int kafka_start(void *state)
+{
+    return brk__kafka_groups_load(state);
+}
+
 static void kafka_stop(void *state)
 {
     struct brk_kafka *k = state;
     if (!k)
         return;
     brk__kafka_groups_fini(k);
+    brk__fsess_cache_destroy(k->fsess);
     pthread_mutex_destroy(&k->mu);
     free(k);
 }
@@ -176,9 +214,11 @@ static const struct brk_adapter kafka_adapter = {
     .frame = kafka_frame,
     .serve = kafka_serve,
     .conn_fini = kafka_conn_fini,
+    .start = kafka_start,
     .stop = kafka_stop,
     .napis = BRK_KAFKA_API_KEYS,
     .api_name = kafka_api_name,
+    .metrics = brk__kafka_fs_metrics,
 };
 
 /* ---- attaching ------------------------------------------------------------------------------ */
@@ -195,7 +235,7 @@ int brk_kafka_attach(struct brk_server *srv)
         free(k);
         return rc;
     }
-    if ((rc = brk__kafka_groups_init(k)) == 0 &&
+    if ((rc = brk__kafka_groups_init(k)) == 0 && (rc = brk__kafka_fs_init(k)) == 0 &&
         (rc = brk_server_add_adapter(srv, &kafka_adapter, k)) == 0)
         return 0;
     kafka_stop(k);

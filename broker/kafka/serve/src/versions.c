@@ -33,6 +33,12 @@
  *                        OffsetFetch 1 - lie inside the ranges anyway: observed, and kept
  *                        so by broker/tests/test_0108_kafka_python.c). v2-3 are served
  *                        too: a gap in a range is not something ApiVersions can say.
+ *   SaslHandshake 0      kafka-python 2.0.2 authenticates only with v0, whose tokens
+ *                        then travel as bare [size | bytes] frames (sasl.c); Kafka 3.9
+ *                        serves it, 4.0 dropped it (KIP-896).
+ *
+ * The SASL APIs are advertised on every listener, as Kafka does; on a PLAINTEXT or SSL
+ * listener they are answered ILLEGAL_SASL_STATE (sasl.c).
  *
  * The rest of librdkafka's checks (ApiVersions 0, Produce 3 and Fetch 4 for the v2
  * message format, Produce 7 + Fetch 10 for zstd) fall inside the ranges anyway. Fetch
@@ -55,7 +61,7 @@
 static const struct served {
     bool on;
     int8_t min;
-} served[KP_API_API_VERSIONS + 1] = {
+} served[BRK_KAFKA_API_KEYS] = {
     [KP_API_PRODUCE] = {true, 0},          /* 0-2 for librdkafka's compression checks */
     [KP_API_FETCH] = {true, -1},           /* 4: the v2 message format on */
     [KP_API_LIST_OFFSETS] = {true, 0},     /* 0: the old list of offsets */
@@ -67,11 +73,22 @@ static const struct served {
     [KP_API_HEARTBEAT] = {true, -1},
     [KP_API_LEAVE_GROUP] = {true, -1},
     [KP_API_SYNC_GROUP] = {true, -1},
+    [KP_API_DESCRIBE_GROUPS] = {true, -1},
+    [KP_API_LIST_GROUPS] = {true, -1},
     [KP_API_API_VERSIONS] = {true, -1},
+    [KP_API_DELETE_GROUPS] = {true, -1},   /* 1: v0 went in 4.0 (KIP-896) */
+    [KP_API_OFFSET_DELETE] = {true, -1},
+    [KP_API_SASL_HANDSHAKE] = {true, 0},   /* 0: kafka-python's raw tokens */
+    [KP_API_SASL_AUTHENTICATE] = {true, -1}, /* 0-2: sasl.c */
+    [KP_API_DESCRIBE_ACLS] = {true, -1},   /* 1-3: acls.c */
+    [KP_API_CREATE_ACLS] = {true, -1},     /* 1-3 */
+    [KP_API_DELETE_ACLS] = {true, -1},     /* 1-3 */
+    [KP_API_DESCRIBE_USER_SCRAM_CREDENTIALS] = {true, -1}, /* 0: scram.c */
+    [KP_API_ALTER_USER_SCRAM_CREDENTIALS] = {true, -1}, /* 0 */
 };
 
 #define NKEYS ((int16_t)(sizeof(served) / sizeof(served[0])))
-#define NSERVED 12
+#define NSERVED 23
 
 /* Kafka 4.0's floor and 3.9's top for key, straight from kp_versions.h at compile time
  * (this runs for every request: no table search). */

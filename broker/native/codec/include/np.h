@@ -103,7 +103,7 @@ const char *np_cmd_name(int cmd);
     X(NP_E_UNKNOWN_COMMAND, 14, "unknown command")                                            \
     X(NP_E_UNSUPPORTED_VERSION, 15, "unsupported protocol version")                           \
     X(NP_E_REQUEST_TOO_LARGE, 16, "request frame larger than socket.request.max.bytes")       \
-    X(NP_E_STORAGE, 17, "the broker's storage failed (disk full or I/O error)")               \
+    X(NP_E_STORAGE, 17, "the broker's storage failed (disk full, I/O error, out of files)")  \
     X(NP_E_SHUTTING_DOWN, 18, "the broker is shutting down")                                  \
     X(NP_E_INVALID_REQUEST, 19, "a field is out of its allowed range")                        \
     X(NP_E_INTERNAL_TOPIC, 20, "the topic is internal to the broker and read-only")          \

@@ -102,6 +102,9 @@ int np_error_from_kc(int err, int cmd)
     case -EROFS:
     case KC_ECORRUPT:
     case KC_EFULL:
+    case KC_ENOFILES: /* every open log in use: retriable, as Kafka's storage error */
+    case -EMFILE:
+    case -ENFILE:
         return NP_E_STORAGE;
     }
     return np_error_from_kc_cmd(err, cmd);

@@ -163,7 +163,9 @@ static int native_frame(struct brk_conn *c, const uint8_t *p, size_t len, size_t
     struct np_header h;
     uint32_t max = brk_server_config(brk_conn_server(c))->socket_request_max_bytes;
     int rc = np_frame_peek(p, len, max, false, &h, frame_len);
-    if (rc == KC_ETOOLARGE) {
+    if (rc == KC_ENEEDMORE && len >= NP_REQ_HEADER_SIZE)
+        *frame_len = (size_t)h.length + 4; /* checked against max: the core makes room */
+    else if (rc == KC_ETOOLARGE) {
         struct native_out o = {c, NULL};
         kc_log_info("%s: a request of %u bytes exceeds socket.request.max.bytes (%u); "
                     "closing after the answer", brk_conn_peer(c), h.length + 4, max);

@@ -1,0 +1,205 @@
+/*
+ * znode_request.c - the bodies of /controller_requests/request_<seq> (clu_znode.h): what
+ * a broker asks the controller, and the answer the controller writes back into the same
+ * node. The layout follows the rest of Kafka's znodes (a JSON object with a "version").
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "clu_jw.h"
+#include "clu_znode.h"
+#include "kc_err.h"
+
+static const char *const type_names[] = {
+    [CLU_REQ_ALTER_PARTITION] = "alter_partition",
+    [CLU_REQ_CONTROLLED_SHUTDOWN] = "controlled_shutdown",
+    [CLU_REQ_CREATE_TOPIC] = "create_topic",
+};
+
+const char *clu_req_type_name(enum clu_req_type type)
+{
+    if ((int)type < CLU_REQ_ALTER_PARTITION || type > CLU_REQ_CREATE_TOPIC)
+        return "unknown";
+    return type_names[type];
+}
+
+static void encode_state(const struct repl_pstate *ps, struct kc_writer *w)
+{
+    clu__jw_raw(w, "{\"controller_epoch\":");
+    clu__jw_int(w, ps->controller_epoch);
+    clu__jw_raw(w, ",\"leader\":");
+    clu__jw_int(w, ps->leader);
+    clu__jw_raw(w, ",\"leader_epoch\":");
+    clu__jw_int(w, ps->leader_epoch);
+    clu__jw_raw(w, ",\"partition_epoch\":");
+    clu__jw_int(w, ps->partition_epoch);
+    clu__jw_raw(w, ",\"replicas\":");
+    clu__jw_ints(w, ps->replicas, ps->nreplicas);
+    clu__jw_raw(w, ",\"isr\":");
+    clu__jw_ints(w, ps->isr, ps->nisr);
+    clu__jw_raw(w, "}");
+}
+
+static void encode_answer(const struct clu_request *rq, struct kc_writer *w)
+{
+    clu__jw_raw(w, ",\"answer\":{\"error\":");
+    clu__jw_int(w, rq->error);
+    clu__jw_raw(w, ",\"remaining\":");
+    clu__jw_int(w, rq->remaining);
+    if (rq->has_state) {
+        clu__jw_raw(w, ",\"state\":");
+        encode_state(&rq->state, w);
+    }
+    clu__jw_raw(w, "}");
+}
+
+int clu_request_encode(const struct clu_request *rq, struct kc_writer *w)
+{
+    const char *type = clu_req_type_name(rq->type);
+    if (strcmp(type, "unknown") == 0 || rq->broker < 0 || rq->broker_epoch < 0 ||
+        (rq->type != CLU_REQ_CONTROLLED_SHUTDOWN && !repl_topic_name_valid(rq->topic)))
+        return -EINVAL;
+    clu__jw_raw(w, "{\"version\":1,\"type\":");
+    clu__jw_str(w, type);
+    clu__jw_raw(w, ",\"broker\":");
+    clu__jw_int(w, rq->broker);
+    clu__jw_raw(w, ",\"broker_epoch\":");
+    clu__jw_int(w, rq->broker_epoch);
+    if (rq->type != CLU_REQ_CONTROLLED_SHUTDOWN) {
+        clu__jw_raw(w, ",\"topic\":");
+        clu__jw_str(w, rq->topic);
+    }
+    if (rq->type == CLU_REQ_ALTER_PARTITION) {
+        clu__jw_raw(w, ",\"partition\":");
+        clu__jw_int(w, rq->partition);
+        clu__jw_raw(w, ",\"leader_epoch\":");
+        clu__jw_int(w, rq->isr.leader_epoch);
+        clu__jw_raw(w, ",\"partition_epoch\":");
+        clu__jw_int(w, rq->isr.partition_epoch);
+        clu__jw_raw(w, ",\"isr\":");
+        clu__jw_ints(w, rq->isr.isr, rq->isr.nisr);
+    } else if (rq->type == CLU_REQ_CREATE_TOPIC) {
+        clu__jw_raw(w, ",\"partitions\":");
+        clu__jw_int(w, rq->partitions);
+        clu__jw_raw(w, ",\"replication_factor\":");
+        clu__jw_int(w, rq->replication_factor);
+        if (rq->config) {
+            clu__jw_raw(w, ",\"config\":");
+            kc_write_raw(w, rq->config, rq->config_len);
+        }
+    }
+    if (rq->answered)
+        encode_answer(rq, w);
+    clu__jw_raw(w, "}");
+    return 0;
+}
+
+static int decode_state(const struct clu_json *j, uint32_t obj, struct repl_pstate *ps)
+{
+    uint32_t r, i;
+    if (clu__jr_i32(j, obj, "controller_epoch", 0, INT32_MAX, &ps->controller_epoch) != 0 ||
+        clu__jr_i32(j, obj, "leader", -1, INT32_MAX, &ps->leader) != 0 ||
+        clu__jr_i32(j, obj, "leader_epoch", 0, INT32_MAX, &ps->leader_epoch) != 0 ||
+        clu__jr_i32(j, obj, "partition_epoch", 0, INT32_MAX, &ps->partition_epoch) != 0 ||
+        clu_json_member(j, obj, "replicas", &r) != 0 || clu_json_member(j, obj, "isr", &i) != 0 ||
+        clu__jr_ints(j, r, 0, INT32_MAX, ps->replicas, REPL_MAX_REPLICAS, &ps->nreplicas, true) !=
+            0 ||
+        clu__jr_ints(j, i, 0, INT32_MAX, ps->isr, REPL_MAX_REPLICAS, &ps->nisr, true) != 0)
+        return KC_EMALFORMED;
+    return clu_pstate_valid(ps) ? 0 : KC_EMALFORMED;
+}
+
+static int decode_answer(const struct clu_json *j, struct clu_request *rq)
+{
+    uint32_t a, s;
+    int rc = clu_json_member(j, 0, "answer", &a);
+    if (rc == -ENOENT)
+        return 0;
+    if (rc != 0 || j->tok[a].type != CLU_JSON_OBJECT ||
+        clu__jr_i32(j, a, "error", -1, INT16_MAX, &rq->error) != 0 ||
+        clu__jr_i32(j, a, "remaining", 0, INT32_MAX, &rq->remaining) != 0)
+        return KC_EMALFORMED;
+    rq->answered = true;
+    rc = clu_json_member(j, a, "state", &s);
+    if (rc == -ENOENT)
+        return 0;
+    if (rc != 0 || decode_state(j, s, &rq->state) != 0)
+        return KC_EMALFORMED;
+    rq->has_state = true;
+    return 0;
+}
+
+static int decode_alter(const struct clu_json *j, struct clu_request *rq)
+{
+    uint32_t isr;
+    if (clu__jr_i32(j, 0, "partition", 0, INT32_MAX, &rq->partition) != 0 ||
+        clu__jr_i32(j, 0, "leader_epoch", 0, INT32_MAX, &rq->isr.leader_epoch) != 0 ||
+        clu__jr_i32(j, 0, "partition_epoch", 0, INT32_MAX, &rq->isr.partition_epoch) != 0 ||
+        clu_json_member(j, 0, "isr", &isr) != 0 ||
+        clu__jr_ints(j, isr, 0, INT32_MAX, rq->isr.isr, REPL_MAX_REPLICAS, &rq->isr.nisr, false) !=
+            0 ||
+        rq->isr.nisr < 1)
+        return KC_EMALFORMED;
+    rq->isr.leader = rq->broker;
+    return 0;
+}
+
+static int decode_create(const struct clu_json *j, struct clu_request *rq)
+{
+    uint32_t cfg;
+    if (clu__jr_i32(j, 0, "partitions", 1, INT32_MAX, &rq->partitions) != 0 ||
+        clu__jr_i32(j, 0, "replication_factor", 1, INT16_MAX, &rq->replication_factor) != 0)
+        return KC_EMALFORMED;
+    int rc = clu_json_member(j, 0, "config", &cfg);
+    if (rc == -ENOENT)
+        return 0;
+    if (rc != 0 || j->tok[cfg].type != CLU_JSON_OBJECT)
+        return KC_EMALFORMED;
+    for (uint32_t k = cfg + 1, i = 0; i < j->tok[cfg].count; i++, k = j->tok[k + 1].next)
+        if (j->tok[k + 1].type != CLU_JSON_STRING)
+            return KC_EMALFORMED; /* Kafka's configs are strings */
+    rq->config = j->text + j->tok[cfg].start;
+    rq->config_len = j->tok[cfg].end - j->tok[cfg].start;
+    return 0;
+}
+
+static int decode_request(const struct clu_json *j, struct clu_request *rq)
+{
+    uint32_t t;
+    int64_t version;
+    if (clu__jr_int(j, 0, "version", 1, INT32_MAX, &version) != 0 ||
+        clu_json_member(j, 0, "type", &t) != 0 ||
+        clu__jr_i32(j, 0, "broker", 0, INT32_MAX, &rq->broker) != 0 ||
+        clu__jr_int(j, 0, "broker_epoch", 0, INT64_MAX, &rq->broker_epoch) != 0)
+        return KC_EMALFORMED;
+    if (version != 1)
+        return KC_EUNSUPPORTED;
+    for (int k = CLU_REQ_ALTER_PARTITION; k <= CLU_REQ_CREATE_TOPIC; k++)
+        if (clu_json_str_eq(j, t, type_names[k]))
+            rq->type = (enum clu_req_type)k;
+    if (rq->type == 0)
+        return KC_EMALFORMED;
+    if (rq->type != CLU_REQ_CONTROLLED_SHUTDOWN &&
+        (clu__jr_str(j, 0, "topic", rq->topic, sizeof(rq->topic)) != 0 ||
+         !repl_topic_name_valid(rq->topic)))
+        return KC_EMALFORMED;
+    int rc = rq->type == CLU_REQ_ALTER_PARTITION ? decode_alter(j, rq)
+             : rq->type == CLU_REQ_CREATE_TOPIC  ? decode_create(j, rq)
+                                                 : 0;
+    return rc != 0 ? rc : decode_answer(j, rq);
+}
+
+int clu_request_decode(const char *p, size_t len, struct clu_request *out)
+{
+    struct clu_json j;
+    struct clu_request rq;
+    memset(&rq, 0, sizeof(rq));
+    int rc = clu__jr_object(&j, p, len);
+    if (rc != 0)
+        return rc;
+    rc = decode_request(&j, &rq);
+    clu_json_fini(&j);
+    if (rc == 0)
+        *out = rq;
+    return rc;
+}
