@@ -107,7 +107,7 @@ run: bins
 
 # Programs in bin/, the static libraries in lib/, and their public headers (each module's
 # include/) in include/kafka-c/, so the libraries can be used by other programs.
-PUBLIC_HEADERS = $(wildcard $(foreach m,$(MODULES) broker/core broker/native/codec broker/native/serve broker/kafka/codec broker/kafka/group broker/kafka/serve broker/cli,$(m)/include/*.h))
+PUBLIC_HEADERS = $(wildcard $(foreach m,$(MODULES) broker/core broker/native/codec broker/native/serve broker/kafka/codec broker/kafka/group broker/kafka/serve broker/security broker/cluster broker/http/codec broker/cli,$(m)/include/*.h))
 install: $(ALL_BINS) $(ALL_LIBS)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/kafka-c
 	install -m 0755 $(ALL_BINS) $(DESTDIR)$(PREFIX)/bin/

@@ -5,7 +5,10 @@
  *  - kc_batch_validate never reads outside [data, data+size) (ASan) and never invokes UB;
  *  - a batch it accepts iterates cleanly to the end, every record's key/value/headers lie
  *    inside the batch, and rebuilding the records yields a batch that validates too;
- *  - the record iterator, run even on batches validation refused, stays in bounds.
+ *  - the record iterator, run even on batches validation refused, stays in bounds;
+ *  - kc_batch_validate_stored (compacted logs' rules) accepts whatever the strict
+ *    validator accepts, with the same size, and a stored batch it accepts iterates to its
+ *    end with rising offsets.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -54,10 +57,33 @@ static void rebuild(const uint8_t *data, size_t size)
     kc_batch_builder_fini(&b);
 }
 
+static void check_stored(const uint8_t *data, size_t size, int strict)
+{
+    struct kc_batch_header h;
+    struct kc_record_iter it;
+    struct kc_record rec;
+    int rc = kc_batch_validate_stored(data, size, &h);
+    if (strict > 0 && rc != strict)
+        abort();
+    if (rc <= 0 || (h.attributes & KC_BATCH_ATTR_COMPRESSION))
+        return;
+    if (kc_record_iter_init(&it, data, (size_t)rc) != 0)
+        abort();
+    int64_t last = h.base_offset - 1;
+    while ((rc = kc_record_iter_next(&it, &rec)) == 1) {
+        if (rec.offset <= last)
+            abort();
+        last = rec.offset;
+    }
+    if (rc != 0)
+        abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct kc_batch_header h;
     int rc = kc_batch_validate(data, size, &h);
+    check_stored(data, size, rc);
     if (rc > 0) {
         if ((size_t)rc > size)
             abort();

@@ -86,13 +86,17 @@ int alog_config_check(const struct alog_config *cfg);
 int alog_cleanup_policy_parse(const char *s, unsigned *policy);
 
 /*
- * Live settings: change any field of a log's configuration while it is open and in use
- * (the admin APIs set per-topic configs). The new values apply from the next append (roll
- * sizes and times, batch limit, index interval), the next retention or cleaner pass, and
- * the flusher's next look at the log. index_max_bytes applies to segments created from
- * then on. -EINVAL (and nothing changed) for a configuration alog_open would refuse.
- * Thread: any, concurrently with every other call on the log. alog_get_config copies the
- * current values.
+ * Live settings: change any field of a log's configuration while it is in use, open or (a
+ * store's) closed: the broker's per-topic configs (retention.ms, segment.bytes,
+ * max.message.bytes, cleanup.policy, min.compaction.lag.ms ...) and the compaction
+ * settings. The new values apply from the next append (roll sizes and times, batch limit,
+ * index interval), the next retention or cleaner pass (a policy with compact hands the
+ * log to the cleaner threads; one without delete stops retention), and the flusher's next
+ * look at the log. index_max_bytes applies to segments created from then on; nothing
+ * already written is rewritten. -EINVAL (and nothing changed) for a configuration
+ * alog_open would refuse (alog_config_check). Thread: any, concurrently with every other
+ * call on the log (writers hold the config and append locks; no fsync, no I/O).
+ * alog_get_config copies the current values (one consistent copy).
  */
 int alog_set_config(struct alog *log, const struct alog_config *cfg);
 void alog_get_config(struct alog *log, struct alog_config *cfg);
@@ -361,6 +365,10 @@ struct alog_watch {
 };
 int alog_watch_end(struct alog *log, struct alog_watch *w);
 bool alog_unwatch(struct alog *log, struct alog_watch *w);
+/* Fire every armed watch now, whatever its offset (the log is about to be closed because
+ * its topic was deleted: the parked readers must look again and find it gone). Same rules
+ * for fn as above. Thread: any. */
+void alog_watch_fire_all(struct alog *log);
 
 /*
  * Bring a FAILED log (an fsync failed) back into service in place: the struct alog and
@@ -505,5 +513,36 @@ struct alog_segment_info {
 };
 /* Fill up to cap entries, oldest first; returns how many segments the log has. */
 int alog_segments(struct alog *log, struct alog_segment_info *out, int cap);
+
+/*
+ * Administration (src/admin.c): what the broker's admin APIs do to a log in use. (Its
+ * settings change through alog_set_config, above.)
+ *
+ * alog_advance_start: Kafka's DeleteRecords. Move the log start offset up to offset
+ * (start < offset <= end; an offset at or below the start changes nothing), durably, and
+ * only then publish it: a crash at any point leaves the old start or the new one, and the
+ * next open honours the new one. A standalone log writes its log-start-offset-checkpoint
+ * (tmp, fsync, rename, fsync dir); a store's log (opened and pinned if it was closed) is
+ * flushed up to its end and the store's per-directory checkpoints are written with the
+ * new start before it returns. Readers below the new start get KC_EOFFSET from then on.
+ * Whole segments below it (never the active one) are deleted as retention deletes them;
+ * a start inside a segment keeps that segment (reads there start at its batch, as in
+ * Kafka). 0, KC_EOFFSET (offset past the end), -errno from the disk or the open (the
+ * start as it was; if the store's checkpoint write failed, a crash may still find the
+ * new start in it: the caller answered an error, whose outcome Kafka leaves unknown too).
+ * Thread: any (it blocks on fsyncs); serialised with retention passes and cleanings.
+ */
+int alog_advance_start(struct alog *log, int64_t offset);
+/*
+ * Close a log whose directory is about to be removed (its topic was deleted): no flush, no
+ * checkpoint, no clean-shutdown marker - what alog_close spends fsyncs on, for files
+ * nobody will read. Durability waiters still pending get KC_ECLOSED. A store's log also
+ * leaves the store for good: its handle is freed, the checkpoints stop listing it (within
+ * a second), and parked alog_prepare calls get KC_ECLOSED; an alog_store_add of the same
+ * name later starts from what its directory then holds (empty, for a re-created topic),
+ * never from the discarded log's line, even after a crash. The same rules as alog_close
+ * otherwise (the last call on the log, no pin held by the caller; slices may outlive it).
+ */
+void alog_discard(struct alog *log);
 
 #endif

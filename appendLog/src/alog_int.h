@@ -147,6 +147,8 @@ struct alog {
     _Atomic int64_t closed_seq;   /* the checkpoint sequence when it last closed */
     struct alog_summary summary;  /* life_lock: for retention while closed */
     _Atomic int64_t cleaned_offset; /* the cleaner's first dirty offset, -1: never cleaned */
+    _Atomic int64_t start_pending; /* DeleteRecords' start on its way to the checkpoint
+                                      (admin.c), -1: none; the checkpoint writes the max */
     _Atomic int64_t horizon;      /* earliest delete horizon the cleaner wrote, INT64_MAX */
     _Atomic bool cleaning;        /* a cleaner thread has picked it */
     _Atomic bool uncleanable;     /* a cleaning failed on its data: skipped until reopened */
@@ -348,6 +350,11 @@ int alog__seg_rebuild(struct alog *log, struct alog_segment *seg, uint8_t *buf, 
 /* Where the batch starting at offset begins in seg (seg's size if offset is its next
  * offset): 0 and *pos, KC_ECORRUPT if no batch starts there, -errno. */
 int alog__seg_boundary(struct alog_segment *seg, int64_t offset, uint64_t *pos);
+
+/* retain.c: publish the log start max(start, current) - a standalone log writes its
+ * log-start-offset-checkpoint first - then take the k oldest segments out and unlink them.
+ * retain_lock held, the log pinned. */
+int alog__delete_oldest(struct alog *log, int64_t start, int k);
 
 /* checkpoint.c (a standalone log's own files; a store's log records in the store) */
 int alog__checkpoint_read(const struct alog *log, const char *name, int64_t *offset);

@@ -353,3 +353,29 @@ int alog__evict_finish(struct alog *log)
     pthread_mutex_unlock(&log->life_lock);
     return 0;
 }
+
+/* ---- discarding ----------------------------------------------------------------------- */
+
+void alog__discard_files(struct alog *log)
+{
+    pthread_mutex_lock(&log->life_lock);
+    int st;
+    while ((st = atomic_load(&log->state)) == ALOG_OPENING || st == ALOG_CLOSING)
+        pthread_cond_wait(&log->life_cond, &log->life_lock);
+    atomic_store(&log->state, ALOG_CLOSING); /* the cache cannot claim it any more */
+    answer_readies(log, KC_ECLOSED);         /* parked prepares: the log is going */
+    pthread_mutex_unlock(&log->life_lock);
+    if (st == ALOG_OPEN) {
+        if (log->flusher) {
+            log->fl_abandon = true; /* no flush: waiters get KC_ECLOSED */
+            (void)alog__flusher_close(log->flusher, log);
+        }
+        log->flusher = NULL;
+        alog__cache_remove(log->store, log);
+    }
+    alog__drop_segments(log); /* slices keep their segments */
+    pthread_mutex_lock(&log->life_lock);
+    atomic_store(&log->state, ALOG_COLD);
+    pthread_cond_broadcast(&log->life_cond);
+    pthread_mutex_unlock(&log->life_lock);
+}

@@ -245,6 +245,7 @@ struct alog *alog__alloc(const char *dir, const struct alog_config *cfg)
     log->lock_fd = -1;
     log->slot = -1;
     atomic_init(&log->cleaned_offset, -1);
+    atomic_init(&log->start_pending, -1);
     atomic_init(&log->horizon, INT64_MAX);
     log->summary.active_base = -1;
     atomic_init(&log->state, ALOG_OPEN);

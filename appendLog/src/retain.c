@@ -26,7 +26,9 @@
  * goes oldest first with a directory fsync after each segment, so a crash can only leave
  * a SUFFIX of the segments, and the log start after it is simply the first segment left,
  * as Kafka recomputes it. (Without the fsyncs a crash could keep an older segment and
- * lose a newer one's unlink order, leaving a hole recovery would have to cut at.)
+ * lose a newer one's unlink order, leaving a hole recovery would have to cut at.) A start
+ * that DeleteRecords put inside a segment is in the checkpoint already (admin.c writes it
+ * before publishing it), and the next open takes max(first segment's base, checkpoint).
  *
  * A closed log of a store is judged without opening it: the oldest segment alone decides
  * whether anything goes (retention takes a prefix), and its size and age were remembered
@@ -40,6 +42,7 @@
 
 #include "alog_int.h"
 #include "alog_params.h"
+#include "kc_common.h"
 #include "kc_err.h"
 #include "kc_fs.h"
 #include "kc_log.h"
@@ -92,11 +95,13 @@ static void remove_oldest(struct alog *log, struct alog_segment **out, int k)
     pthread_mutex_unlock(&log->segs_lock);
 }
 
-static int delete_oldest(struct alog *log, int64_t start, int k)
+int alog__delete_oldest(struct alog *log, int64_t start, int k)
 {
-    struct alog_segment **held = calloc((size_t)k, sizeof(*held));
+    struct alog_segment **held = calloc((size_t)(k > 0 ? k : 1), sizeof(*held));
     if (!held)
         return -ENOMEM;
+    /* Never backwards: DeleteRecords (admin.c) may have put the start inside segs[k]. */
+    start = KC_MAX(start, alog__start(log));
     int rc = log->store ? 0 : alog__checkpoint_write(log, ALOG_LOG_START_FILE, start);
     if (rc) {
         free(held);
@@ -114,11 +119,13 @@ static int delete_oldest(struct alog *log, int64_t start, int k)
         alog__seg_unref(held[i]); /* the array's reference; slices keep theirs */
     }
     free(held);
+    if (rc == 0)
+        alog__psnap_trim(log, start); /* producer snapshots below the start go too */
     if (log->store) {
         alog__store_mark_dirty(log->store); /* the new start, at the next checkpoint */
         return rc;
     }
-    int d = kc_fsync_dir(log->dir);
+    int d = k > 0 ? kc_fsync_dir(log->dir) : 0;
     return rc ? rc : d;
 }
 
@@ -180,9 +187,7 @@ static int retain_open(struct alog *log, const struct alog_config *cfg, int64_t 
     n = alog__segs_snapshot(log, segs, n);
     int k = count_expired(log, cfg, segs, n, now_ms);
     if (k > 0)
-        rc = delete_oldest(log, segs[k]->base, k);
-    if (k > 0 && rc == 0)
-        alog__psnap_trim(log, segs[k]->base); /* their producer snapshots go too */
+        rc = alog__delete_oldest(log, segs[k]->base, k);
     for (int i = 0; i < n; i++)
         alog__seg_unref(segs[i]);
     free(segs);

@@ -181,6 +181,8 @@ static void seed_state(struct alog_store *s, struct alog *log, unsigned flags)
 {
     const struct store_entry *e = alog__store_found(s, log->name);
     int state = ALOG_COLD_UNKNOWN; /* no line: its own files decide at the first open */
+    if (e && e->gone)
+        e = NULL; /* the line of a discarded log: nothing to do with what is there now */
     int64_t rp = 0, start = 0;
     if (flags & ALOG_STORE_NEW) {
         log->has_entry = true; /* an empty directory just made: [0, 0), exactly */
@@ -205,6 +207,21 @@ static void seed_state(struct alog_store *s, struct alog *log, unsigned flags)
         pthread_cond_signal(&s->queue_cond); /* wake the store thread for the sweep */
         pthread_mutex_unlock(&s->queue_lock);
     }
+}
+
+/*
+ * Could the checkpoint files hold a line under this name that is not the new log's (table_
+ * lock held)? A log of that name left the table (closed, or discarded with its topic) and
+ * no checkpoint was written since, or the files listed the name at open and a new empty
+ * directory now has it. After a crash, such a line would describe the new log with the
+ * old one's offsets; alog_store_add_flags then writes the checkpoints at once. That costs
+ * one write when a deleted topic is re-created, nothing otherwise.
+ */
+static bool may_be_stale(struct alog_store *s, const char *name, unsigned flags)
+{
+    if (s->ckpt_written <= s->left_gen)
+        return true;
+    return (flags & ALOG_STORE_NEW) && s->ckpt_written == 0 && alog__store_found(s, name);
 }
 
 int alog_store_add_flags(struct alog_store *s, const char *name, const struct alog_config *cfg,
@@ -233,13 +250,19 @@ int alog_store_add_flags(struct alog_store *s, const char *name, const struct al
     size_t at = rc == 0 ? hash_probe(s, log->name, &found) : 0;
     if (rc == 0 && found)
         rc = -EEXIST;
+    bool stale = false;
     if (rc == 0) {
         seed_state(s, log, flags);
         log->slot = s->nlogs;
         s->logs[s->nlogs++] = log;
         s->hash[at] = log->slot + 1;
+        stale = may_be_stale(s, log->name, flags);
     }
     pthread_mutex_unlock(&s->table_lock);
+    if (rc == 0 && stale && (rc = alog__store_write_checkpoints(s, false)) != 0) {
+        (void)alog__store_close_log(log); /* out again (the sweep may hold it meanwhile) */
+        return rc;
+    }
     if (rc) {
         alog__free(log);
         return rc;
@@ -334,21 +357,31 @@ static void remember_closed(struct alog_store *s, struct alog *log, int rc)
         e->start = atomic_load(&log->start_offset);
         e->cleaned = atomic_load(&log->cleaned_offset);
         e->in_journal = !clean; /* its journal line, if any, is only a duplicate */
+        e->gone = false;        /* it describes this log now */
     }
     pthread_mutex_unlock(&s->table_lock);
 }
 
-int alog__store_close_log(struct alog *log)
+void alog__store_take_out(struct alog_store *s, struct alog *log, bool gone)
 {
-    struct alog_store *s = log->store;
     pthread_mutex_lock(&s->table_lock); /* first: the sweep cannot pick it up again */
     bool found;
     size_t at = hash_probe(s, log->name, &found);
     if (found)
         s->hash[at] = HASH_TOMBSTONE;
     s->logs[log->slot] = NULL;
+    s->left_gen = s->ckpt_gen; /* its line, if any, is in the files until the next write */
+    struct store_entry *e = (struct store_entry *)alog__store_found(s, log->name);
+    if (e && gone)
+        e->gone = true;
     pthread_mutex_unlock(&s->table_lock);
     queue_forget(s, log);
+}
+
+int alog__store_close_log(struct alog *log)
+{
+    struct alog_store *s = log->store;
+    alog__store_take_out(s, log, false);
     atomic_store(&log->clean_stop, true); /* a cleaning under way stops soon */
     while (atomic_load(&log->pins) != 0) /* the store thread's or a cleaner's hold */
         kc_sleep_ms(1);
@@ -591,6 +624,7 @@ static struct alog_store *store_alloc(const char *dir, const struct alog_store_c
     s->cfg = *cfg;
     s->max_files = resolve_max_files(cfg->max_open_files);
     s->lock_fd = s->dir_fd = s->journal_fd = -1;
+    s->left_gen = -1;
     pthread_mutex_init(&s->table_lock, NULL);
     pthread_mutex_init(&s->cache_lock, NULL);
     pthread_mutex_init(&s->queue_lock, NULL);

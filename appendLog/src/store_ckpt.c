@@ -25,8 +25,9 @@
  *   payments 0         appended (O_APPEND, fdatasync; one fsync for every log opening at
  *   orders 0           the same moment), rewritten whole after each checkpoint
  *
- * A line is written when its log opens and made durable (one fdatasync for every line
- * queued meanwhile) before that log's data is first fsynced: an acknowledged (acks=all)
+ * A line is written when its log opens (so a killed process leaves it in the page cache,
+ * beside the records it may have acknowledged) and made durable (one fdatasync for every
+ * line written meanwhile) before that log's data is first fsynced: an acknowledged (acks=all)
  * record is on disk only after its log's line is. So after a crash the logs whose
  * acknowledged records lie past their recovery point are all listed, and the work of the
  * next start (the store's sweep) is proportional to them, not to how many logs there are.
@@ -44,6 +45,7 @@
 #include <unistd.h>
 
 #include "alog_params.h"
+#include "kc_common.h"
 #include "kc_err.h"
 #include "kc_fs.h"
 #include "kc_log.h"
@@ -192,7 +194,7 @@ static int add_rp(struct alog_store *s, const struct line *l, void *arg)
     char *name = name_of(l->f[0], l->len[0], l->f[1], l->len[1]);
     if (!name)
         return -ENOMEM;
-    s->found[s->nfound++] = (struct store_entry){name, off, -1, -1, false};
+    s->found[s->nfound++] = (struct store_entry){name, off, -1, -1, false, false};
     return 0;
 }
 
@@ -305,7 +307,8 @@ static void snapshot(struct alog_store *s, struct snap *sn)
         if (!log || !log->has_entry || alog__entry_line(log->name, line, sizeof(line)) < 0)
             continue;
         put_line(&sn->rp, line, atomic_load(&log->recovery_point));
-        put_line(&sn->start, line, atomic_load(&log->start_offset));
+        int64_t start = atomic_load(&log->start_offset), pending = atomic_load(&log->start_pending);
+        put_line(&sn->start, line, start > pending ? start : pending); /* admin.c */
         sn->n++;
         int64_t cleaned = atomic_load(&log->cleaned_offset);
         if (cleaned >= 0) {
@@ -366,12 +369,8 @@ static int rewrite_journal(struct alog_store *s, int64_t seq, bool closing)
             (void)close(s->journal_fd); /* the old file's fd: everything on it was synced */
         s->journal_fd = fd;
     }
-    if (rc == 0 && !s->journal_busy) { /* the new file holds every queued line, durably */
-        free(s->journal_pending);
-        s->journal_pending = NULL;
-        s->journal_pending_len = 0;
+    if (rc == 0) /* the new file holds every listed log's line, durably */
         s->journal_synced = s->journal_asked;
-    }
     return rc;
 }
 
@@ -386,6 +385,7 @@ int alog__store_write_checkpoints(struct alog_store *s, bool closing)
     int64_t seq = atomic_fetch_add(&s->ckpt_seq, 1) + 1; /* logs closing from now: >= seq */
     pthread_mutex_unlock(&s->ckpt_lock);
     pthread_mutex_lock(&s->table_lock);
+    int64_t gen = ++s->ckpt_gen;
     snapshot(s, &sn);
     int rc = kc_writer_error(&sn.rp) ? kc_writer_error(&sn.rp) : kc_writer_error(&sn.start);
     if (rc == 0)
@@ -399,6 +399,8 @@ int alog__store_write_checkpoints(struct alog_store *s, bool closing)
         rc = rewrite_journal(s, seq, closing);
         pthread_mutex_unlock(&s->journal_lock);
     }
+    if (rc == 0)
+        s->ckpt_written = gen; /* the logs gone from the table are gone from the files */
     pthread_mutex_unlock(&s->table_lock);
     if (rc)
         atomic_store(&s->ckpt_dirty, true); /* try again at the next interval */
@@ -461,30 +463,26 @@ void alog__journal_close(struct alog_store *s)
     if (s->journal_fd >= 0)
         (void)close(s->journal_fd); /* every line written was fdatasync'ed */
     s->journal_fd = -1;
-    free(s->journal_pending);
-    s->journal_pending = NULL;
 }
 
-/* The leader's write: every pending line, one fdatasync (journal_lock held on entry and
- * exit, dropped across the I/O). */
+/* The leader's fdatasync: every line written so far (journal_lock held on entry and exit,
+ * dropped across the I/O; the descriptor is dup'ed so that a checkpoint's rewrite can
+ * swap the file meanwhile). */
 static int journal_flush(struct alog_store *s)
 {
-    char *lines = s->journal_pending;
-    size_t len = s->journal_pending_len;
     uint64_t upto = s->journal_asked;
-    s->journal_pending = NULL;
-    s->journal_pending_len = 0;
+    int fd = fcntl(s->journal_fd, F_DUPFD_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
     s->journal_busy = true;
-    int fd = s->journal_fd;
     pthread_mutex_unlock(&s->journal_lock);
-    ssize_t w = kc_write_all(fd, lines, len);
-    int rc = w < 0 ? (int)w : kc_fdatasync(fd);
-    free(lines);
+    int rc = kc_fdatasync(fd);
+    (void)close(fd);
     pthread_mutex_lock(&s->journal_lock);
     s->journal_busy = false;
     if (rc == 0) {
-        s->journal_synced = upto;
-    } else { /* those lines are lost: everyone who queued one gets the error */
+        s->journal_synced = KC_MAX(s->journal_synced, upto);
+    } else { /* those lines may be lost: everyone who wrote one gets the error */
         s->journal_failed_upto = upto;
         s->journal_err = rc;
     }
@@ -492,30 +490,29 @@ static int journal_flush(struct alog_store *s)
     return rc;
 }
 
-static int queue_line(struct alog_store *s, const char *line)
-{
-    size_t n = strlen(line);
-    char *grown = realloc(s->journal_pending, s->journal_pending_len + n + 1);
-    if (!grown)
-        return -ENOMEM;
-    memcpy(grown + s->journal_pending_len, line, n);
-    grown[s->journal_pending_len + n] = '\n';
-    s->journal_pending = grown;
-    s->journal_pending_len += n + 1;
-    return 0;
-}
-
+/*
+ * The line is WRITTEN at once, while the log opens: a process that dies leaves it in the
+ * page cache, so after a kill -9 the next start knows this log may hold records past its
+ * recovery point (they are in the page cache too, acknowledged with acks=1, and must be
+ * found). It is made durable later, by alog__journal_sync, before the log's data is.
+ */
 int alog__journal_add(struct alog_store *s, struct alog *log)
 {
     char line[300];
-    int rc = alog__entry_line(log->name, line, sizeof(line));
-    if (rc < 0)
-        return rc;
-    rc = 0;
+    int n = alog__entry_line(log->name, line, sizeof(line) - 1);
+    if (n < 0)
+        return n;
+    line[n++] = '\n';
+    int rc = 0;
     pthread_mutex_lock(&s->journal_lock);
-    if (!log->in_journal && (rc = queue_line(s, line)) == 0) {
-        log->journal_ticket = ++s->journal_asked;
-        log->in_journal = true; /* listed (durably once journal_synced passes its ticket) */
+    if (!log->in_journal) {
+        ssize_t w = s->journal_fd >= 0 ? kc_write_all(s->journal_fd, line, (size_t)n) : -EBADF;
+        if (w < 0) {
+            rc = (int)w;
+        } else {
+            log->journal_ticket = ++s->journal_asked;
+            log->in_journal = true; /* listed (durably once journal_synced passes its ticket) */
+        }
     }
     pthread_mutex_unlock(&s->journal_lock);
     return rc;

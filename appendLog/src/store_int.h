@@ -35,6 +35,7 @@ struct store_entry {
     int64_t start;    /* -1 when log-start-offset-checkpoint does not list it */
     int64_t cleaned;  /* cleaner-offset-checkpoint; -1 when absent */
     bool in_journal;  /* open-log-journal lists it: it may hold unflushed records */
+    bool gone;        /* discarded (alog_discard): a re-added name starts from its files */
 };
 
 struct alog_store {
@@ -78,6 +79,9 @@ struct alog_store {
     _Atomic bool ckpt_dirty;
     _Atomic bool ckpt_urgent;
     _Atomic int64_t last_ckpt_ms;
+    int64_t ckpt_gen;     /* table_lock: checkpoint snapshots taken */
+    int64_t ckpt_written; /* table_lock: the generation of the last complete write */
+    int64_t left_gen;     /* table_lock: ckpt_gen when a log last left the table, -1 */
 
     pthread_mutex_t journal_lock;
     pthread_cond_t journal_cond;
@@ -86,8 +90,6 @@ struct alog_store {
     uint64_t journal_failed_upto;           /* a write of lines up to here failed ... */
     int journal_err;                        /* ... with this */
     bool journal_busy;
-    char *journal_pending; /* lines waiting for the next write */
-    size_t journal_pending_len;
 
     struct alog_cleaner *cleaner; /* cleaner.c, NULL without cleaner threads */
 };
@@ -100,8 +102,13 @@ void alog__store_mark_dirty(struct alog_store *s);
 /* A segment rolled: write the checkpoints soon (at most once a second), not at the next
  * interval, as the per-partition files were written at every roll. */
 void alog__store_urgent(struct alog_store *s);
-/* The entry found at open for name, or NULL. */
+/* The entry found at open for name, or NULL (a discarded log's too: see entry->gone). */
 const struct store_entry *alog__store_found(const struct alog_store *s, const char *name);
+/* Take log out of the table (a close or a discard); its entry remembers when, and gone
+ * for a discard. The caller then closes its files and frees it. */
+void alog__store_take_out(struct alog_store *s, struct alog *log, bool gone);
+/* alog_close of a store's log: out of the table, closed (flushed), freed. */
+int alog__store_close_log(struct alog *log);
 
 /* store_ckpt.c */
 int alog__store_read_checkpoints(struct alog_store *s);
@@ -143,5 +150,9 @@ bool alog__evict_claim(struct alog *log);
 int alog__evict_finish(struct alog *log);
 /* The store's close: every log closed after ONE syncfs (store.c drives it). */
 int alog__close_for_shutdown(struct alog *log);
+/* alog_discard of a store's log, out of the table and unpinned: wait for an open or a
+ * close under way, then let go of its files without a flush (waiters: KC_ECLOSED, parked
+ * prepares: KC_ECLOSED). */
+void alog__discard_files(struct alog *log);
 
 #endif

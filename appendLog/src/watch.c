@@ -98,3 +98,20 @@ void alog__watch_fire(struct alog *log)
     }
     pthread_mutex_unlock(&log->watch_lock);
 }
+
+/*
+ * Fire every armed watch, whatever its offset: the log is going away (its topic was
+ * deleted), and whoever parked on it must look again - and find it gone - instead of
+ * waiting for an append that will never come.
+ */
+void alog_watch_fire_all(struct alog *log)
+{
+    pthread_mutex_lock(&log->watch_lock);
+    struct alog_watch *w = log->watches, *next;
+    for (; w; w = next) {
+        next = w->next;
+        watch_unlink(log, w);
+        w->fn(w);
+    }
+    pthread_mutex_unlock(&log->watch_lock);
+}

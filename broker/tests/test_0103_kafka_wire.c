@@ -71,6 +71,32 @@ static uint8_t *batch(int n, int64_t ts0, int64_t pid, size_t *len)
     return copy;
 }
 
+/* The same n records compressed with codec (KC_COMPRESS_*); with no_max, the batch's max
+ * timestamp is -1, as some producers leave it (the CRC computed again over it). */
+static uint8_t *batch_codec(int n, int64_t ts0, int codec, bool no_max, size_t *len)
+{
+    struct kc_batch_builder bb;
+    struct kc_batch_rebuild rb = {.codec = codec};
+    uint8_t *p, *copy;
+    char v[32];
+    kc_batch_builder_init(&bb, NULL, 0);
+    kc_batch_builder_set_rebuild(&bb, &rb);
+    for (int i = 0; i < n; i++)
+        assert_int_equal(kc_batch_builder_add(&bb, ts0 + i, NULL, -1, v,
+                                              snprintf(v, sizeof(v), "v%d", i), NULL, 0), 0);
+    assert_int_equal(kc_batch_builder_finish_codec(&bb, &p, len), 0);
+    copy = malloc(*len);
+    assert_non_null(copy);
+    memcpy(copy, p, *len);
+    kc_batch_builder_fini(&bb);
+    if (no_max) {
+        kc_store_be64(copy + KC_BATCH_OFF_MAX_TIMESTAMP, (uint64_t)-1);
+        kc_store_be32(copy + KC_BATCH_OFF_CRC, kc_crc32c(0, copy + KC_BATCH_OFF_ATTRIBUTES,
+                                                         *len - KC_BATCH_OFF_ATTRIBUTES));
+    }
+    return copy;
+}
+
 /* ---- requests ------------------------------------------------------------------------------ */
 
 static void produce_req(struct kc_writer *w, int32_t corr, const char *txn, int16_t acks,
@@ -545,6 +571,37 @@ static void test_0103_list_offsets_earliest_latest_and_by_time(void **state)
     close(fd);
 }
 
+/* Inside a compressed batch the lookup finds the record, not the batch's first offset; a
+ * batch whose producer left max_timestamp at -1 is fixed on append (as Kafka's LogValidator
+ * does), so the time index and the lookup find it. */
+static void test_0103_list_offsets_by_time_inside_compressed_and_unstamped(void **state)
+{
+    struct kb_broker *b = *state;
+    size_t len;
+    int64_t ts, off, t0 = kc_wall_ms() - 60000;
+    int fd = kb_connect(b);
+    create(b, "lz", "1");
+    uint8_t *b1 = batch_codec(10, t0, KC_COMPRESS_GZIP, false, &len); /* offsets 0-9 */
+    assert_int_equal(produce(fd, NULL, 1, "lz", 0, b1, (int32_t)len, NULL), 0);
+    free(b1);
+    b1 = batch_codec(10, t0 + 1000, KC_COMPRESS_NONE, true, &len);    /* 10-19, max -1 */
+    assert_int_equal(produce(fd, NULL, 1, "lz", 0, b1, (int32_t)len, NULL), 0);
+    free(b1);
+    b1 = batch_codec(10, t0 + 2000, KC_COMPRESS_ZSTD, true, &len);    /* 20-29, max -1 */
+    assert_int_equal(produce(fd, NULL, 1, "lz", 0, b1, (int32_t)len, NULL), 0);
+    free(b1);
+    assert_int_equal(list_offsets(fd, "lz", 0, t0 + 7, &ts, &off), 0);
+    assert_int_equal(off, 7); /* inside the gzip batch */
+    assert_int_equal(ts, t0 + 7);
+    assert_int_equal(list_offsets(fd, "lz", 0, t0 + 1003, &ts, &off), 0);
+    assert_int_equal(off, 13); /* found although its producer said max -1 */
+    assert_int_equal(ts, t0 + 1003);
+    assert_int_equal(list_offsets(fd, "lz", 0, t0 + 2009, &ts, &off), 0);
+    assert_int_equal(off, 29);
+    assert_int_equal(ts, t0 + 2009);
+    close(fd);
+}
+
 static int16_t commit(int fd, const char *group, int32_t gen, const char *topic, int32_t part,
                       int64_t offset, const char *meta)
 {
@@ -693,6 +750,7 @@ int main(void)
         T(test_0103_fetch_empty_out_of_range_and_whole_batches),
         T(test_0103_fetch_long_poll_waits_wakes_and_counts_min_bytes),
         T(test_0103_list_offsets_earliest_latest_and_by_time),
+        T(test_0103_list_offsets_by_time_inside_compressed_and_unstamped),
         T(test_0103_standalone_commits_one_store_for_both_protocols),
         T(test_0103_unknown_api_or_version_closes_unanswered),
     };

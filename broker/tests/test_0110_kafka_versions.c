@@ -10,7 +10,11 @@
  *   OffsetCommit 2-9, OffsetFetch 1-9 (a list of groups from 8), FindCoordinator 0-6 (a
  *   list of keys from 4), JoinGroup 0-9 (MEMBER_ID_REQUIRED from 4), SyncGroup 0-5,
  *   Heartbeat 0-4, LeaveGroup 0-5 (a list of members from 3), ListGroups 0-5 (states
- *   from 4, types from 5), DescribeGroups 0-5, DeleteGroups 1-2, OffsetDelete 0;
+ *   from 4, types from 5), DescribeGroups 0-5, DeleteGroups 1-2, OffsetDelete 0; the admin
+ *   APIs: CreateTopics 2-7 (configs and the id back from 5 and 7), DeleteTopics 1-6 (by a
+ *   topic list from 6), CreatePartitions 0-3, DescribeConfigs 1-4 (a topic and the broker;
+ *   synonyms, types, documentation), AlterConfigs 0-2, IncrementalAlterConfigs 0-1,
+ *   DeleteRecords 0-2, DescribeCluster 0-1, DescribeLogDirs 1-4;
  *   SaslHandshake 0-1 and SaslAuthenticate 0-2 (ILLEGAL_SASL_STATE: a PLAINTEXT
  *   listener), CreateAcls, DescribeAcls, DeleteAcls 1-3 (SECURITY_DISABLED: no
  *   authorizer), AlterUserScramCredentials 0 then DescribeUserScramCredentials 0 (the user
@@ -545,6 +549,232 @@ static void check_api_versions(const void *resp, int16_t v)
     (void)v;
 }
 
+/* ---- the admin APIs (the topics they make and delete are their own) ------------------------- */
+
+static void *req_create_topics(struct sweep *s, int16_t v)
+{
+    struct kp_create_topics_req *r = KT_NEW(&s->a, kp_create_topics_req, 1);
+    struct kp_create_topics_req_creatable_topic *t =
+        KT_NEW(&s->a, kp_create_topics_req_creatable_topic, 1);
+    struct kp_create_topics_req_creatable_topic_config *c =
+        KT_NEW(&s->a, kp_create_topics_req_creatable_topic_config, 1);
+    char *name = kp_arena_alloc(&s->a, 32);
+    snprintf(name, 32, "sweep-ct-%d", (int)v);
+    t->name = kp_slice_str(name);
+    t->num_partitions = 1;
+    t->replication_factor = v % 2 ? 1 : -1; /* both: the one broker, and "the default" */
+    c->name = kp_slice_str("retention.ms");
+    c->value = kp_slice_str("3600000");
+    KP_SET(t->configs, 1, c);
+    KP_SET(r->topics, 1, t);
+    r->timeout_ms = 5000;
+    return r;
+}
+
+static void check_create_topics(const void *resp, int16_t v)
+{
+    const struct kp_create_topics_resp *r = resp;
+    assert_int_equal(r->topics.n, 1);
+    assert_int_equal(r->topics.v[0].error_code, 0);
+    if (v >= 5) {
+        assert_int_equal(r->topics.v[0].num_partitions, 1);
+        assert_int_equal(r->topics.v[0].replication_factor, 1);
+        assert_true(r->topics.v[0].configs.n > 20);
+    }
+    if (v >= 7)
+        assert_true(r->topics.v[0].topic_id.b[6] >> 4 == 4);
+}
+
+static void *req_delete_topics(struct sweep *s, int16_t v)
+{
+    struct kp_delete_topics_req *r = KT_NEW(&s->a, kp_delete_topics_req, 1);
+    char *name = kp_arena_alloc(&s->a, 32);
+    snprintf(name, 32, "sweep-ct-%d", (int)v + 1); /* made by CreateTopics v(v+1) */
+    if (v >= 6) {
+        struct kp_delete_topics_req_delete_topic_state *t =
+            KT_NEW(&s->a, kp_delete_topics_req_delete_topic_state, 1);
+        t->name = kp_slice_str(name);
+        KP_SET(r->topics, 1, t);
+    } else {
+        struct kc_slice *n = kp_arena_alloc(&s->a, sizeof(*n));
+        *n = kp_slice_str(name);
+        KP_SET(r->topic_names, 1, n);
+    }
+    r->timeout_ms = 10000;
+    return r;
+}
+
+static void check_delete_topics(const void *resp, int16_t v)
+{
+    const struct kp_delete_topics_resp *r = resp;
+    assert_int_equal(r->responses.n, 1);
+    assert_int_equal(r->responses.v[0].error_code, 0);
+    (void)v;
+}
+
+static void *req_create_partitions(struct sweep *s, int16_t v)
+{
+    struct kp_create_partitions_req *r = KT_NEW(&s->a, kp_create_partitions_req, 1);
+    struct kp_create_partitions_req_topic *t = KT_NEW(&s->a, kp_create_partitions_req_topic, 1);
+    t->name = kp_slice_str("sweep");
+    t->count = 2 + v; /* one more each time */
+    KP_SET(t->assignments, -1, NULL);
+    KP_SET(r->topics, 1, t);
+    r->timeout_ms = 5000;
+    return r;
+}
+
+static void check_create_partitions(const void *resp, int16_t v)
+{
+    const struct kp_create_partitions_resp *r = resp;
+    assert_int_equal(r->results.n, 1);
+    assert_int_equal(r->results.v[0].error_code, 0);
+    (void)v;
+}
+
+static void *req_describe_configs(struct sweep *s, int16_t v)
+{
+    struct kp_describe_configs_req *r = KT_NEW(&s->a, kp_describe_configs_req, 1);
+    struct kp_describe_configs_req_resource *res =
+        KT_NEW(&s->a, kp_describe_configs_req_resource, 2);
+    res[0].resource_type = 2;
+    res[0].resource_name = kp_slice_str("sweep");
+    KP_SET(res[0].configuration_keys, -1, NULL);
+    res[1].resource_type = 4;
+    res[1].resource_name = kp_slice_str("0");
+    KP_SET(res[1].configuration_keys, -1, NULL);
+    KP_SET(r->resources, 2, res);
+    r->include_synonyms = v >= 1;
+    r->include_documentation = v >= 3;
+    return r;
+}
+
+static void check_describe_configs(const void *resp, int16_t v)
+{
+    const struct kp_describe_configs_resp *r = resp;
+    assert_int_equal(r->results.n, 2);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(r->results.v[i].error_code, 0);
+        assert_true(r->results.v[i].configs.n > 20);
+    }
+    const struct kp_describe_configs_resp_resource_result *c = &r->results.v[0].configs.v[0];
+    assert_true(kp_slice_eq(c->name, "cleanup.policy"));
+    assert_true(kp_slice_eq(c->value, "delete"));
+    assert_int_equal(c->config_source, v >= 1 ? 5 : -1);
+    assert_int_equal(c->synonyms.n, v >= 1 ? 1 : 0);
+    if (v >= 3) {
+        assert_int_equal(c->config_type, 7); /* LIST */
+        assert_true(c->documentation.len > 0);
+    }
+}
+
+static void *req_alter_configs(struct sweep *s, int16_t v)
+{
+    struct kp_alter_configs_req *r = KT_NEW(&s->a, kp_alter_configs_req, 1);
+    struct kp_alter_configs_req_resource *res = KT_NEW(&s->a, kp_alter_configs_req_resource, 1);
+    struct kp_alter_configs_req_alterable_config *c =
+        KT_NEW(&s->a, kp_alter_configs_req_alterable_config, 1);
+    c->name = kp_slice_str("retention.ms");
+    c->value = kp_slice_str(v % 2 ? "7200000" : "3600000");
+    res->resource_type = 2;
+    res->resource_name = kp_slice_str("sweep");
+    KP_SET(res->configs, 1, c);
+    KP_SET(r->resources, 1, res);
+    return r;
+}
+
+static void check_alter_configs(const void *resp, int16_t v)
+{
+    const struct kp_alter_configs_resp *r = resp;
+    assert_int_equal(r->responses.n, 1);
+    assert_int_equal(r->responses.v[0].error_code, 0);
+    (void)v;
+}
+
+static void *req_incremental_alter_configs(struct sweep *s, int16_t v)
+{
+    struct kp_incremental_alter_configs_req *r = KT_NEW(&s->a, kp_incremental_alter_configs_req, 1);
+    struct kp_incremental_alter_configs_req_alter_configs_resource *res =
+        KT_NEW(&s->a, kp_incremental_alter_configs_req_alter_configs_resource, 1);
+    struct kp_incremental_alter_configs_req_alterable_config *c =
+        KT_NEW(&s->a, kp_incremental_alter_configs_req_alterable_config, 1);
+    c->name = kp_slice_str("cleanup.policy");
+    c->config_operation = 2; /* APPEND */
+    c->value = kp_slice_str(v ? "delete" : "compact");
+    res->resource_type = 2;
+    res->resource_name = kp_slice_str("sweep");
+    KP_SET(res->configs, 1, c);
+    KP_SET(r->resources, 1, res);
+    return r;
+}
+
+static void check_incremental_alter_configs(const void *resp, int16_t v)
+{
+    const struct kp_incremental_alter_configs_resp *r = resp;
+    assert_int_equal(r->responses.n, 1);
+    assert_int_equal(r->responses.v[0].error_code, 0);
+    (void)v;
+}
+
+static void *req_delete_records(struct sweep *s, int16_t v)
+{
+    struct kp_delete_records_req *r = KT_NEW(&s->a, kp_delete_records_req, 1);
+    struct kp_delete_records_req_topic *t = KT_NEW(&s->a, kp_delete_records_req_topic, 1);
+    struct kp_delete_records_req_partition *p = KT_NEW(&s->a, kp_delete_records_req_partition, 1);
+    p->partition_index = 0;
+    p->offset = v; /* 0, 1, 2: the start moves up one record at a time */
+    t->name = kp_slice_str("sweep");
+    KP_SET(t->partitions, 1, p);
+    KP_SET(r->topics, 1, t);
+    r->timeout_ms = 5000;
+    return r;
+}
+
+static void check_delete_records(const void *resp, int16_t v)
+{
+    const struct kp_delete_records_resp *r = resp;
+    assert_int_equal(r->topics.n, 1);
+    assert_int_equal(r->topics.v[0].partitions.v[0].error_code, 0);
+    assert_int_equal(r->topics.v[0].partitions.v[0].low_watermark, v);
+}
+
+static void *req_describe_cluster(struct sweep *s, int16_t v)
+{
+    struct kp_describe_cluster_req *r = KT_NEW(&s->a, kp_describe_cluster_req, 1);
+    r->include_cluster_authorized_operations = v == 1;
+    return r;
+}
+
+static void check_describe_cluster(const void *resp, int16_t v)
+{
+    const struct kp_describe_cluster_resp *r = resp;
+    assert_int_equal(r->error_code, 0);
+    assert_int_equal(r->brokers.n, 1);
+    assert_int_equal(r->controller_id, 0);
+    assert_true(r->cluster_id.len > 0);
+    if (v == 1) /* asked: every operation, without an authorizer */
+        assert_int_not_equal(r->cluster_authorized_operations, INT32_MIN);
+}
+
+static void *req_describe_log_dirs(struct sweep *s, int16_t v)
+{
+    struct kp_describe_log_dirs_req *r = KT_NEW(&s->a, kp_describe_log_dirs_req, 1);
+    KP_SET(r->topics, -1, NULL);
+    (void)v;
+    return r;
+}
+
+static void check_describe_log_dirs(const void *resp, int16_t v)
+{
+    const struct kp_describe_log_dirs_resp *r = resp;
+    assert_int_equal(r->results.n, 1);
+    assert_int_equal(r->results.v[0].error_code, 0);
+    assert_true(r->results.v[0].topics.n >= 2); /* sweep, __consumer_offsets, ... */
+    assert_true(r->results.v[0].log_dir.len > 0);
+    if (v >= 4)
+        assert_true(r->results.v[0].total_bytes > 0 && r->results.v[0].usable_bytes >= 0);
+}
+
 /* ---- the sweep -------------------------------------------------------------------------------- */
 
 /* In the order the requests run: produce before fetch, commits before their fetch. */
@@ -560,6 +790,12 @@ static const struct api_case {
     C(KP_API_OFFSET_FETCH, offset_fetch),   C(KP_API_FIND_COORDINATOR, find_coordinator),
     C(KP_API_JOIN_GROUP, join_group),       C(KP_API_SYNC_GROUP, sync_group),
     C(KP_API_HEARTBEAT, heartbeat),         C(KP_API_LEAVE_GROUP, leave_group),
+    C(KP_API_CREATE_TOPICS, create_topics), C(KP_API_DELETE_TOPICS, delete_topics),
+    C(KP_API_CREATE_PARTITIONS, create_partitions),
+    C(KP_API_DESCRIBE_CONFIGS, describe_configs), C(KP_API_ALTER_CONFIGS, alter_configs),
+    C(KP_API_INCREMENTAL_ALTER_CONFIGS, incremental_alter_configs),
+    C(KP_API_DELETE_RECORDS, delete_records), C(KP_API_DESCRIBE_CLUSTER, describe_cluster),
+    C(KP_API_DESCRIBE_LOG_DIRS, describe_log_dirs),
     C(KP_API_LIST_GROUPS, list_groups),     C(KP_API_DESCRIBE_GROUPS, describe_groups),
     C(KP_API_DELETE_GROUPS, delete_groups), C(KP_API_OFFSET_DELETE, offset_delete),
     C(KP_API_SASL_HANDSHAKE, sasl_handshake), C(KP_API_SASL_AUTHENTICATE, sasl_authenticate),
@@ -618,9 +854,10 @@ static void test_0110_every_advertised_version_is_answered(void **state)
     for (int k = 0; k < 100; k++)
         assert_int_equal(max[k], -1); /* nothing advertised that is not swept */
     printf("# %d (API, version) pairs answered\n", answered);
-    assert_int_equal(answered, 5 + 13 + 12 + 14 + 10 + 8 + 9 + 7 + 10 + 6 + 5 + 6 + /* groups */
-                                   6 + 6 + 2 + 1 + /* SASL */ 2 + 3 + /* ACLs */ 3 + 3 + 3 +
-                                   /* SCRAM users */ 1 + 1);
+    assert_int_equal(answered, 5 + 13 + 12 + 14 + 10 + 8 + 9 + 7 + 10 + 6 + 5 + 6 + /* 105 */
+                                   6 + 6 + 2 + 1 +                              /* groups */
+                                   6 + 6 + 4 + 4 + 3 + 2 + 3 + 2 + 4 +          /* admin */
+                                   2 + 3 + 3 + 3 + 3 + 1 + 1);  /* SASL, ACLs, SCRAM */
     free(s.batch);
     kp_arena_fini(&s.a);
     close(s.fd);

@@ -119,6 +119,11 @@ int kc_batch_header_decode_stored(const uint8_t *p, size_t len, struct kc_batch_
  * KC_ECRC, KC_EUNSUPPORTED (magic, compression codec > 4), KC_EMALFORMED (anything else).
  */
 int kc_batch_validate(const uint8_t *p, size_t len, struct kc_batch_header *h);
+/* The same for a batch read back from a log, which compaction may have thinned: records
+ * may be fewer than the offsets the batch spans (none at all, even), each record's offset
+ * above the one before it and within the span. For readers of stored data, never for
+ * what a producer sends. */
+int kc_batch_validate_stored(const uint8_t *p, size_t len, struct kc_batch_header *h);
 
 static inline int64_t kc_batch_base_offset(const uint8_t *p)
 {

@@ -137,7 +137,9 @@ static int record_body_decode(struct kc_reader *r, struct kc_record *rec, int32_
 int kc_record_iter_init(struct kc_record_iter *it, const uint8_t *p, size_t len)
 {
     struct kc_batch_header h;
-    int rc = kc_batch_header_decode(p, len, &h);
+    /* The stored rules: a compacted batch may hold fewer records than its offsets span
+     * (the producers' gate, kc_batch_validate, checks the strict counts before this). */
+    int rc = kc_batch_header_decode_stored(p, len, &h);
     if (rc)
         return rc;
     size_t size = (size_t)h.batch_length + KC_BATCH_LOG_OVERHEAD;
@@ -247,6 +249,46 @@ int kc_batch_validate(const uint8_t *p, size_t len, struct kc_batch_header *out)
         if (rc)
             return rc;
     }
+    if (out)
+        *out = h;
+    return (int)size;
+}
+
+/* A stored batch's records (a compacted log's: gaps allowed): they parse exactly to the
+ * end, their offsets rise strictly and stay within the batch's span. */
+static int validate_stored_records(const uint8_t *p, size_t size, const struct kc_batch_header *h)
+{
+    struct kc_record_iter it;
+    struct kc_record rec;
+    int64_t last = h->base_offset - 1, top = h->base_offset + h->last_offset_delta;
+    int rc = kc_record_iter_init(&it, p, size);
+    while (rc == 0 && (rc = kc_record_iter_next(&it, &rec)) == 1) {
+        if (rec.offset <= last || rec.offset > top)
+            return KC_EMALFORMED;
+        last = rec.offset;
+        rc = 0;
+    }
+    return rc;
+}
+
+int kc_batch_validate_stored(const uint8_t *p, size_t len, struct kc_batch_header *out)
+{
+    struct kc_batch_header h;
+    int rc = header_fill(p, len, &h);
+    if (rc)
+        return rc;
+    size_t size = (size_t)h.batch_length + KC_BATCH_LOG_OVERHEAD;
+    if (len < size)
+        return KC_ENEEDMORE;
+    uint32_t crc = kc_crc32c(0, p + KC_BATCH_OFF_ATTRIBUTES, size - KC_BATCH_OFF_ATTRIBUTES);
+    if (crc != h.crc)
+        return KC_ECRC;
+    if ((rc = header_counts_possible(&h)) != 0)
+        return rc;
+    if ((h.attributes & KC_BATCH_ATTR_COMPRESSION) > KC_COMPRESS_ZSTD)
+        return KC_EUNSUPPORTED;
+    if (!(h.attributes & KC_BATCH_ATTR_COMPRESSION) && (rc = validate_stored_records(p, size, &h)))
+        return rc;
     if (out)
         *out = h;
     return (int)size;

@@ -12,9 +12,12 @@
  * Rules:
  *  - Topic names follow Kafka: [A-Za-z0-9._-], 1..249 characters, not "." or "..".
  *    Nothing a client sends can name a path outside the data directory.
- *  - A topic, once created or found at open, lives until part_registry_close: the
- *    struct part_topic pointer and the struct alog pointers it hands out stay valid
- *    until then, without any lock held.
+ *  - A topic, once created or found at open, lives until part_registry_close or, if it
+ *    is deleted, until part_topic_reap: the struct part_topic pointer and the struct alog
+ *    pointers it hands out stay valid until then, without any lock held. Deleting is two
+ *    steps for that reason: part_topic_delete makes the deletion durable and takes the
+ *    topic out of every lookup; the caller makes sure nobody still uses it (a grace
+ *    period), then part_topic_reap closes its logs and removes its directories.
  *  - The registry is thread-safe (a reader-writer lock around the topic table); lookups
  *    from many network threads do not serialise on each other.
  *  - Every topic has an id (Kafka's topic ID): 16 random bytes, never all zero, made with
@@ -115,6 +118,67 @@ const struct part_topic_id *part_topic_id(const struct part_topic *t);
 struct part_topic *part_topic_find_id(struct part_registry *reg, const struct part_topic_id *id);
 /* id as Kafka prints it ("6PjDq3C0Q8SVTBBR2P5fHQ") into out. */
 void part_topic_id_str(const struct part_topic_id *id, char out[PART_TOPIC_ID_STR]);
+
+/* ---- administration: configs, more partitions, deletion ---------------------------------
+ *
+ *   <data-dir>/payments-0/topic.config     the topic's config overrides, "key=value" lines
+ *                                          (retention.ms=86400000), beside partition 0's data;
+ *                                          written tmp, fsync, rename, fsync dir
+ *   <data-dir>/payments~delete             while "payments" is being deleted: its id and
+ *                                          partition count (durable before anything else)
+ *   <data-dir>/payments-0.3f2a...9c-delete a partition directory on its way out (Kafka's name)
+ *
+ * The registry stores config text as it is given; what the keys mean, and which values are
+ * valid, is the caller's (the broker knows Kafka's config model). Lines are "key=value\n".
+ */
+
+/* Create with config overrides (NULL or "" for none), written before the topic exists:
+ * a created topic always has them; its logs open with log_cfg (NULL: the registry's), so
+ * no append ever sees other settings. Otherwise exactly part_topic_create. */
+int part_topic_create_configs(struct part_registry *reg, const char *name, int32_t partitions,
+                              const char *configs, const struct alog_config *log_cfg,
+                              struct part_topic **out);
+/* A word of the caller's own per topic (the broker keeps what its configs mean for the hot
+ * paths there: LogAppendTime, say). 0 until set; lock-free. */
+unsigned part_topic_flags(const struct part_topic *t);
+void part_topic_set_flags(struct part_topic *t, unsigned flags);
+/* A copy of t's config overrides ("" if none) in *out, NUL-terminated; the caller frees it.
+ * 0 or -ENOMEM. Any thread (the registry's read lock). */
+int part_topic_configs(struct part_registry *reg, const struct part_topic *t, char **out);
+/* Replace t's overrides with text (durably, then in memory). Serialised with creates and
+ * deletes. 0, KC_ENOTOPIC (t was deleted meanwhile), -errno from the disk (nothing
+ * changed). */
+int part_topic_set_configs(struct part_registry *reg, struct part_topic *t, const char *text);
+
+/*
+ * Grow t to `partitions` partitions (Kafka's CreatePartitions; never fewer). The new
+ * directories are bracketed by the creation marker ("<topic>~" = the new count), so a
+ * crash half-way is completed at the next open, like an interrupted creation. Readers of
+ * t see the old count or the new one, never a torn pair. 0; -EINVAL (not more than now);
+ * KC_ETOOLARGE (above max_partitions); KC_ENOTOPIC (deleted meanwhile); -errno (nothing
+ * is published; the marker, if it stayed, completes the growth at the next open).
+ */
+int part_topic_grow(struct part_registry *reg, struct part_topic *t, int32_t partitions);
+
+/*
+ * Delete t, step 1: write "<topic>~delete" durably (the commit point: from here on the
+ * topic is gone, whatever happens), then take it out of the name tree and the id index,
+ * so no lookup finds it, and mark it (part_topic_deleted). Creating the name again is
+ * refused (-EEXIST) until part_topic_reap has run. t and its logs stay valid. 0,
+ * KC_ENOTOPIC (already deleted), -errno (nothing changed).
+ */
+int part_topic_delete(struct part_registry *reg, struct part_topic *t);
+/* Has t been deleted (step 1 done)? Lock-free. */
+bool part_topic_deleted(const struct part_topic *t);
+/*
+ * Delete t, step 2, once nobody uses t or its logs any more (no call in progress, no
+ * watch armed, no durability wait pending that matters): close the logs, rename each
+ * partition directory to "<topic>-<p>.<unique>-delete", fsync the data directory, remove
+ * the marker (the name is free again from here), then remove the renamed directories.
+ * t is freed whatever happens. 0 or the first error (then the marker stays, and the next
+ * open finishes the deletion).
+ */
+int part_topic_reap(struct part_registry *reg, struct part_topic *t);
 
 /* Round-robin: the next partition for a keyless record or batch. Lock-free. */
 int32_t part_next_round_robin(struct part_topic *t);

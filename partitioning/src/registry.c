@@ -40,8 +40,9 @@
  * network threads never wait on each other, and a topic is inserted under it exclusively
  * only once its logs are open. Creation's disk work (fsyncs, milliseconds) happens under
  * a separate `create_lock`, never under the table lock, so a slow create does not stall
- * lookups. Topics are never removed before part_registry_close: a pointer handed out
- * stays valid without any lock.
+ * lookups. A topic leaves the table only when it is deleted (delete.c), and even then
+ * its memory and logs stay valid until part_topic_reap, which the caller runs only once
+ * nobody can hold the pointer any more: a pointer handed out stays valid without a lock.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -114,20 +115,21 @@ static int topic_close(struct part_topic *t)
     return first;
 }
 
+/* The topic's memory, not its logs (a published topic at the registry's close: they are
+ * the store's to close; a reaped one: discarded already). */
+void part__topic_forget(struct part_topic *t)
+{
+    free(t->logs);
+    free(t->configs);
+    free(t);
+}
+
 void part__topic_free(struct part_topic *t)
 {
     if (!t)
         return;
     (void)topic_close(t); /* only topics never published: errors were reported already */
-    free(t->logs);
-    free(t);
-}
-
-/* A published topic at the registry's close: its logs are the store's to close. */
-static void topic_forget(struct part_topic *t)
-{
-    free(t->logs);
-    free(t);
+    part__topic_forget(t);
 }
 
 int part__partition_path(const struct part_registry *reg, const char *name, size_t len,
@@ -144,21 +146,31 @@ int part__marker_path(const struct part_registry *reg, const char *name, size_t 
     return n < 0 || (size_t)n >= cap ? KC_ETOOLARGE : 0;
 }
 
-int part__topic_add_logs(struct part_registry *reg, struct part_topic *t, bool fresh)
+int part__logs_add(struct part_registry *reg, const struct part_topic *t, struct alog **logs,
+                   int32_t from, int32_t to, const struct alog_config *cfg, bool fresh)
 {
     char name[PART_NAME_MAX + 16];
-    for (int32_t p = 0; p < t->partitions; p++) {
+    for (int32_t p = from; p < to; p++) {
         snprintf(name, sizeof(name), "%s-%d", t->name, (int)p); /* fits: checked at create */
-        int rc = alog_store_add_flags(reg->store, name, &reg->cfg.log, fresh ? ALOG_STORE_NEW : 0,
-                                      &t->logs[p]);
+        int rc = alog_store_add_flags(reg->store, name, cfg, fresh ? ALOG_STORE_NEW : 0,
+                                      &logs[p]);
         if (rc < 0) {
             kc_log_error("partitioning: cannot add the log of %s to the store: %s", name,
                          kc_strerror(rc));
-            (void)topic_close(t);
+            for (int32_t q = from; q < p; q++) {
+                (void)alog_close(logs[q]); /* a handle, never used: nothing to flush */
+                logs[q] = NULL;
+            }
             return rc;
         }
     }
     return 0;
+}
+
+int part__topic_add_logs(struct part_registry *reg, struct part_topic *t, bool fresh)
+{
+    return part__logs_add(reg, t, t->logs, 0, t->partitions,
+                          t->open_cfg ? t->open_cfg : &reg->cfg.log, fresh);
 }
 
 int part__make_partition_dirs(struct part_registry *reg, const char *name, size_t len,
@@ -184,6 +196,14 @@ void part__insert(struct part_registry *reg, struct part_topic *t)
     part__ids_add(reg, t);
     reg->ntopics++;
     (void)pthread_rwlock_unlock(&reg->lock);
+}
+
+/* The opposite, for a deleted topic (delete.c): reg->lock held exclusively. */
+void part__remove_locked(struct part_registry *reg, struct part_topic *t)
+{
+    RB_REMOVE(part_tree, &reg->topics, t);
+    part__ids_remove(reg, t);
+    reg->ntopics--;
 }
 
 int part__add_damaged(struct part_registry *reg, const char *name, size_t len)
@@ -245,12 +265,15 @@ const char *part_topic_name(const struct part_topic *t)
 
 int32_t part_topic_partitions(const struct part_topic *t)
 {
-    return t->partitions;
+    return atomic_load_explicit(&t->partitions, memory_order_acquire);
 }
 
 struct alog *part_topic_log(const struct part_topic *t, int32_t p)
 {
-    return p >= 0 && p < t->partitions ? t->logs[p] : NULL;
+    /* The count first, then the array: grow.c stores them the other way round. */
+    int32_t n = atomic_load_explicit(&t->partitions, memory_order_acquire);
+    struct alog **logs = atomic_load_explicit(&t->logs, memory_order_acquire);
+    return p >= 0 && p < n ? logs[p] : NULL;
 }
 
 /* ---- open and close ------------------------------------------------------------------- */
@@ -261,6 +284,9 @@ static void registry_free(struct part_registry *reg)
         free(reg->damaged[i]);
     free(reg->damaged);
     part__ids_free(reg);
+    for (size_t i = 0; i < reg->nretired; i++)
+        free(reg->retired[i]);
+    free(reg->retired);
     (void)pthread_rwlock_destroy(&reg->lock); /* not held: nothing to report */
     (void)pthread_mutex_destroy(&reg->create_lock);
     free(reg->dir);
@@ -275,8 +301,9 @@ int part_registry_close(struct part_registry *reg)
     struct part_topic *t, *next;
     RB_FOREACH_SAFE(t, part_tree, &reg->topics, next) {
         RB_REMOVE(part_tree, &reg->topics, t);
-        topic_forget(t);
+        part__topic_forget(t);
     }
+    part__dying_close(reg);
     registry_free(reg);
     return rc;
 }
@@ -354,6 +381,11 @@ int part_registry_open(struct part_registry **out, const char *data_dir,
 
 static bool is_damaged(struct part_registry *reg, const char *name, size_t len)
 {
+    (void)pthread_rwlock_rdlock(&reg->lock);
+    bool dying = part__dying_locked(reg, name, len); /* its deletion is not finished */
+    (void)pthread_rwlock_unlock(&reg->lock);
+    if (dying)
+        return true;
     for (size_t i = 0; i < reg->ndamaged; i++)
         if (strlen(reg->damaged[i]) == len && memcmp(reg->damaged[i], name, len) == 0)
             return true;
@@ -401,6 +433,8 @@ static int create_on_disk(struct part_registry *reg, struct part_topic *t)
         rc = kc_fsync_dir(reg->dir); /* all N entries durable (see the top of this file) */
     if (rc == 0)
         rc = part__topic_id_create(reg, t); /* partition.metadata in every directory */
+    if (rc == 0 && t->configs && *t->configs)
+        rc = part__topic_config_write(reg, t, t->configs); /* beside partition 0 */
     if (rc == 0)
         rc = part__topic_add_logs(reg, t, true); /* 3: removes what it added on failure */
     if (rc == 0 && unlink(marker) < 0)      /* 4: the topic exists from here on */
@@ -416,6 +450,23 @@ static int create_on_disk(struct part_registry *reg, struct part_topic *t)
 
 int part_topic_create(struct part_registry *reg, const char *name, int32_t partitions,
                       struct part_topic **out)
+{
+    return part_topic_create_configs(reg, name, partitions, NULL, NULL, out);
+}
+
+unsigned part_topic_flags(const struct part_topic *t)
+{
+    return atomic_load_explicit(&t->flags, memory_order_relaxed);
+}
+
+void part_topic_set_flags(struct part_topic *t, unsigned flags)
+{
+    atomic_store_explicit(&t->flags, flags, memory_order_relaxed);
+}
+
+int part_topic_create_configs(struct part_registry *reg, const char *name, int32_t partitions,
+                              const char *configs, const struct alog_config *log_cfg,
+                              struct part_topic **out)
 {
     size_t len = name ? strnlen(name, PART_NAME_MAX + 1) : 0;
     if (part_name_check(name, len) != 0)
@@ -433,8 +484,14 @@ int part_topic_create(struct part_registry *reg, const char *name, int32_t parti
         rc = -EEXIST;
     if (rc == 0 && !(t = part__topic_alloc(name, len, partitions)))
         rc = -ENOMEM;
+    if (rc == 0 && configs && !(t->configs = strdup(configs)))
+        rc = -ENOMEM;
+    if (rc == 0)
+        t->open_cfg = log_cfg; /* only while create_on_disk opens the logs */
     if (rc == 0)
         rc = create_on_disk(reg, t);
+    if (t)
+        t->open_cfg = NULL;
     if (rc == 0)
         part__insert(reg, t);
     (void)pthread_mutex_unlock(&reg->create_lock);

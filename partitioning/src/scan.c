@@ -155,6 +155,8 @@ static int classify(struct part_registry *reg, int dfd, const struct dirent *de,
     bool dir = false;
     if (alog_store_owns(name))
         return 0; /* the store's checkpoints, journal, lock */
+    if (part__scan_deletion_entry(reg, dfd, name)) /* delete.c: markers, *-delete */
+        return 0;
     if (part__parse_partition_dir(name, &len, &p) == 0) {
         int rc = is_directory(dfd, de, &dir);
         if (rc)
@@ -252,6 +254,8 @@ static int complete_creation(struct part_registry *reg, struct marker *m, size_t
                 m->topic, found, (int)m->partitions);
     int rc = part__make_partition_dirs(reg, m->topic, m->len, 0, m->partitions, true);
     if (rc == 0)
+        rc = part__topic_id_forget(reg, m->topic, m->len, m->partitions); /* topic_id.c */
+    if (rc == 0)
         rc = kc_fsync_dir(reg->dir); /* every new entry at once (registry.c says why) */
     if (rc == 0)
         rc = part__marker_path(reg, m->topic, m->len, PART_MARKER_SUFFIX, path, sizeof(path));
@@ -285,6 +289,8 @@ static int load_topic(struct part_registry *reg, const char *name, size_t len,
         return -ENOMEM;
     int rc = part__topic_id_load(reg, t); /* topic_id.c: read, or give it one */
     bool id_failed = rc < 0;
+    if (rc == 0)
+        rc = part__topic_config_load(reg, t); /* topic_config.c: its overrides */
     if (rc == 0)
         rc = part__topic_add_logs(reg, t, false);
     if (rc < 0) {
@@ -326,7 +332,9 @@ static int scan_topic(struct part_registry *reg, const struct entry *parts, size
 int part__scan(struct part_registry *reg)
 {
     struct scan s = {0};
-    int rc = read_dir(reg, &s);
+    int rc = part__finish_deletions(reg); /* delete.c: first, so nothing deleted loads */
+    if (rc == 0)
+        rc = read_dir(reg, &s);
     if (rc == 0 && s.nparts > 1)
         qsort(s.parts, s.nparts, sizeof(*s.parts), entry_cmp);
     for (size_t i = 0; rc == 0 && i < s.nparts;) {

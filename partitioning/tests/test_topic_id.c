@@ -186,6 +186,48 @@ static void test_topic_id_a_missing_file_gets_the_id_the_others_hold(void **stat
     assert_int_equal(part_registry_close(reg), 0);
 }
 
+/* A new file after a crash can be empty (its data never reached the disk): none. */
+static void test_topic_id_an_empty_file_counts_as_missing(void **state)
+{
+    struct fx *fx = *state;
+    struct part_registry *reg = open_reg(fx->dir, NULL);
+    struct part_topic *t;
+    assert_int_equal(part_topic_create(reg, "torn", 2, &t), 0);
+    struct part_topic_id id = *part_topic_id(t);
+    assert_int_equal(part_registry_close(reg), 0);
+    write_meta(fx->dir, "torn", 1, "");
+
+    reg = open_reg(fx->dir, NULL);
+    assert_non_null(part_topic_find(reg, "torn", 4)); /* loaded, not damaged */
+    assert_memory_equal(part_topic_id(part_topic_find(reg, "torn", 4)), &id, sizeof(id));
+    assert_string_equal(meta_text(fx->dir, "torn", 1), meta_text(fx->dir, "torn", 0));
+    assert_int_equal(part_registry_close(reg), 0);
+}
+
+/* A creation the crash interrupted (its marker still there): whatever id files it left,
+ * even ones that disagree or hold garbage, were never durable as a whole; completing the
+ * creation gives the topic one id in every directory. */
+static void test_topic_id_a_completed_creation_ignores_the_files_it_left(void **state)
+{
+    struct fx *fx = *state;
+    struct part_registry *reg = open_reg(fx->dir, NULL);
+    assert_int_equal(part_topic_create(reg, "cut", 3, NULL), 0);
+    assert_int_equal(part_registry_close(reg), 0);
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/cut~", fx->dir);
+    assert_int_equal(kc_atomic_replace(path, "partitions=3\n", 13), 0);
+    write_meta(fx->dir, "cut", 0, "version: 0\ntopic_id: AAECAwQFBgcICQoLDA0ODw\n");
+    write_meta(fx->dir, "cut", 1, "vers\001\002");
+
+    reg = open_reg(fx->dir, NULL);
+    struct part_topic *t = part_topic_find(reg, "cut", 3);
+    assert_non_null(t);
+    assert_false(id_zero(part_topic_id(t)));
+    assert_string_equal(meta_text(fx->dir, "cut", 0), meta_text(fx->dir, "cut", 1));
+    assert_string_equal(meta_text(fx->dir, "cut", 0), meta_text(fx->dir, "cut", 2));
+    assert_int_equal(part_registry_close(reg), 0);
+}
+
 static void test_topic_id_written_by_hand_is_read_back_byte_for_byte(void **state)
 {
     struct fx *fx = *state;
@@ -262,6 +304,8 @@ int main(void)
         T(test_topic_id_made_with_the_topic_in_every_partition_and_kept),
         T(test_topic_id_an_old_topic_without_files_gets_one_that_then_stays),
         T(test_topic_id_a_missing_file_gets_the_id_the_others_hold),
+        T(test_topic_id_an_empty_file_counts_as_missing),
+        T(test_topic_id_a_completed_creation_ignores_the_files_it_left),
         T(test_topic_id_written_by_hand_is_read_back_byte_for_byte),
         T(test_topic_id_disagreeing_or_bad_files_damage_only_their_topic),
         T(test_topic_id_many_topics_all_found_by_id),

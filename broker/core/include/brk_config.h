@@ -89,6 +89,7 @@ struct brk_config {
     uint64_t connection_output_max_bytes; /* connection.output.max.bytes (this broker's own) */
     uint32_t fetch_max_bytes;             /* fetch.max.bytes */
     int32_t offsets_topic_num_partitions; /* offsets.topic.num.partitions */
+    uint64_t offsets_topic_segment_bytes; /* offsets.topic.segment.bytes (100 MiB) */
     int64_t retention_check_interval_ms;  /* log.retention.check.interval.ms */
     int64_t shutdown_timeout_ms;          /* shutdown.timeout.ms (this broker's own) */
     int32_t max_partitions_per_topic;     /* num.partitions.max (this broker's own) */
@@ -105,10 +106,16 @@ struct brk_config {
                                              (this broker's own: all sessions together) */
     struct alog_config log;               /* log.segment.bytes, log.retention.*, log.flush.*,
                                              log.roll.*, log.index.*, message.max.bytes */
+    struct alog_store_config store;       /* log.cache.max.open.files,
+                                             log.flush.offset.checkpoint.interval.ms,
+                                             log.cleaner.* (its flusher: the server's) */
+    bool cleaner_enable;                  /* log.cleaner.enable (false: no cleaner thread) */
     char config_file[PATH_MAX];           /* --config, "" if none */
     const char *add_scram[16];            /* --add-scram ARG...: store these and exit
                                              (point into argv) */
     int nadd_scram;
+    uint64_t set_mask;                    /* private: the keys given (file, --override,
+                                             flags), a bit per row of config.c's table */
     uint8_t unit_rank[2];                 /* private: the finest unit given so far for
                                              retention [0] and roll [1] (0 none, 1 hours,
                                              2 minutes, 3 ms): the finer one wins */
@@ -139,6 +146,20 @@ int brk_config_from_args(struct brk_config *cfg, int argc, char **argv, FILE *ou
 /* Cross-field checks after everything was applied (e.g. fetch.max.bytes vs. the frame
  * limit). 0 or -EINVAL with err. */
 int brk_config_check(struct brk_config *cfg, char *err, size_t cap);
+
+/* Was key given (the file, --override, a flag) rather than left at its default? Kafka's
+ * STATIC_BROKER_CONFIG against DEFAULT_CONFIG, in DescribeConfigs. */
+bool brk_config_is_set(const struct brk_config *cfg, const char *key);
+/* key's value as text, as Kafka prints it (NULL: Kafka's null, e.g. log.retention.minutes
+ * when not given; also for a key this broker does not have); *set as brk_config_is_set.
+ * The result points into buf[cap] or at a constant. */
+const char *brk_config_value(const struct brk_config *cfg, const char *key, char *buf,
+                             size_t cap, bool *set);
+/* Every key of the table, in order, for DescribeConfigs of the broker: its name, value
+ * (NULL: Kafka's null), whether it was given, and Kafka's ConfigType code. */
+typedef void (*brk_config_visit_fn)(void *arg, const char *key, const char *value, bool set,
+                                    int kafka_type);
+void brk_config_describe(const struct brk_config *cfg, brk_config_visit_fn fn, void *arg);
 
 /* Print every setting as key=value (the effective configuration), for --help and logs. */
 void brk_config_print(const struct brk_config *cfg, FILE *f);

@@ -9,6 +9,8 @@
  *   fetch      brk_fetch_read                       a file slice for sendfile; waiting for
  *                                                   data is brk_park_watch (brk_adapter.h)
  *   offsets    brk_offsets_commit / _fetch / _foreach   __consumer_offsets, durable commits
+ *   admin      brk_topic_create_with / _delete / _grow / _set_configs, brk_delete_records
+ *                                                   Kafka's admin APIs (topic_admin.c)
  *   groups     brk_group_write / brk_group_records_take  a coordinator's group records and
  *                                                   deletions, in the same topic
  *
@@ -21,7 +23,10 @@
  *   the adapter's done writes the answer -> core/src/respq.c (in order) -> socket.
  *
  * Threads: every function here may be called from any network loop; each says which locks
- * it takes. Pointers to topics and logs stay valid until the server is destroyed.
+ * it takes. Pointers to topics and logs stay valid until the server is destroyed, or, for a
+ * deleted topic, until every network loop has finished the request that found it (the
+ * deletion's grace period: topic_admin.c) - so never keep one across requests, except
+ * through a park that watches the log (brk_park_watch: the deletion wakes it first).
  */
 #ifndef BRK_SERVICE_H
 #define BRK_SERVICE_H
@@ -74,6 +79,58 @@ int brk_topic_get(struct brk_server *srv, const char *name, size_t len, bool cre
  * always exists), KC_EBADNAME, -EINVAL (partitions), KC_ETOOLARGE (above the maximum). */
 int brk_topic_create(struct brk_server *srv, const char *name, size_t len, int32_t partitions,
                      struct part_topic **out);
+/* ---- topic administration (core/src/topic_admin.c) ----------------------------------------
+ *
+ * What Kafka's admin APIs (CreateTopics, DeleteTopics, CreatePartitions, the config APIs,
+ * DeleteRecords) do to topics, for any door. Configs are Kafka's topic configs
+ * (brk_tconfig.h): checked by the caller with brk_tcfg_set, stored by these. */
+
+struct brk_tcfg;
+
+/* Create with overrides c (NULL: none): stored with the topic, applied to its logs from
+ * their first append. Errors as brk_topic_create. */
+int brk_topic_create_with(struct brk_server *srv, const char *name, size_t len,
+                          int32_t partitions, const struct brk_tcfg *c,
+                          struct part_topic **out);
+
+/* Told when a deletion is complete (the name may be created again, empty). fn runs once,
+ * on the broker's main thread, with 0 or the error that left the deletion to be finished
+ * at the next start (the topic is gone either way); it must be short and not block. */
+struct brk_topic_waiter {
+    void (*fn)(struct brk_topic_waiter *w, int err); /* in */
+    void *arg;                                        /* in */
+    struct brk_topic_waiter *next;                    /* private */
+};
+/*
+ * Delete t: durable at once (partitioning's marker) and gone from every lookup; its logs
+ * are closed and its directories removed by the main thread once no request can still
+ * hold them (parked long-polls are woken first and answer UNKNOWN_TOPIC_OR_PARTITION;
+ * then every network loop passes a barrier). The group offsets committed for it are
+ * dropped (tombstones in __consumer_offsets), as Kafka drops them. w (may be NULL) is
+ * told when that is done. 0; KC_ENOTOPIC (already deleted); -EPERM (__consumer_offsets);
+ * -errno (nothing changed).
+ */
+int brk_topic_delete(struct brk_server *srv, struct part_topic *t, struct brk_topic_waiter *w);
+/* Withdraw w (its request is going away): true if fn will not run; false if it has run.
+ * Any thread. */
+bool brk_topic_waiter_cancel(struct brk_server *srv, struct brk_topic_waiter *w);
+/* Grow t to n partitions (part_topic_grow's errors; -EPERM for __consumer_offsets). */
+int brk_topic_grow(struct brk_server *srv, struct part_topic *t, int32_t n);
+/* t's overrides, parsed. 0 or -ENOMEM. */
+int brk_topic_configs(struct brk_server *srv, struct part_topic *t, struct brk_tcfg *c);
+/* Replace t's overrides with c: durably, then live (its logs' settings, retention,
+ * LogAppendTime). 0, KC_ENOTOPIC, -errno (nothing changed). */
+int brk_topic_set_configs(struct brk_server *srv, struct part_topic *t, const struct brk_tcfg *c);
+/* Topic flags the hot paths read (part_topic_flags): what t's configs mean. */
+enum {
+    BRK_TOPIC_LOG_APPEND_TIME = 1u << 0, /* message.timestamp.type=LogAppendTime */
+    BRK_TOPIC_NO_RETENTION = 1u << 1,    /* cleanup.policy without "delete" */
+    BRK_TOPIC_COMPACT = 1u << 2,         /* cleanup.policy with "compact": keys required */
+};
+/* Kafka's DeleteRecords on one partition: the log start moves to offset (-1: the high
+ * watermark), durably. 0 and *low (the new log start); KC_EOFFSET (past the end). */
+int brk_delete_records(struct brk_server *srv, struct alog *log, int64_t offset, int64_t *low);
+
 /* Keyed: Kafka's murmur2 partition; keyless (key NULL): round-robin. */
 int32_t brk_partition_pick(struct part_topic *t, const void *key, int32_t key_len);
 

@@ -61,6 +61,19 @@ void brk__offsets_close(struct brk_offsets *os);
 typedef void (*brk__offsets_visit_fn)(void *arg, struct kc_slice group, struct kc_slice topic,
                                       int32_t partition, int64_t offset);
 void brk__offsets_visit(struct brk_offsets *os, brk__offsets_visit_fn fn, void *arg);
+/* Forget every offset committed for topic (deleted): tombstones appended to
+ * __consumer_offsets and flushed, the entries out of the table. Main thread. */
+int brk__offsets_drop_topic(struct brk_offsets *os, const char *topic, size_t len);
+
+/* ---- topic administration (topic_admin.c) ------------------------------------------------ */
+
+struct brk_reap;
+int brk__reaper_init(struct brk_server *srv);
+void brk__reaper_fini(struct brk_server *srv);
+/* Main thread, when reap_fd is readable: finish every deletion queued. */
+void brk__reap_topics(struct brk_server *srv);
+/* At open: every topic's config overrides onto its logs and flags. */
+int brk__topics_apply_configs(struct brk_server *srv);
 
 /* ---- answers in order (respq.c) --------------------------------------------------------- */
 
@@ -308,6 +321,9 @@ struct brk_server {
     int nstarted;                   /* loop threads started */
     int stopfd;                     /* eventfd: brk_server_stop */
     int sigfd;                      /* signalfd: SIGINT, SIGTERM */
+    int reap_fd;                    /* eventfd: a deleted topic waits to be reaped */
+    pthread_mutex_t reap_mu;        /* reaps, and their waiters */
+    struct brk_reap *reaps;         /* topic_admin.c */
     struct brk_metrics metrics;     /* server-wide counters (metrics.c) */
     struct zc_tls_ctx *tls;         /* the TLS listeners' context (ssl.*), or NULL */
     struct sec_cred_store *creds;   /* SASL credentials (open with storage) */

@@ -13,6 +13,9 @@
 #define BRK_DEFAULT_BIND                "127.0.0.1"
 #define BRK_DEFAULT_DATA_DIR            "./kafka-data"
 #define BRK_DEFAULT_NUM_PARTITIONS      1           /* num.partitions */
+#define BRK_DEFAULT_MAX_PARTITIONS      100000      /* num.partitions.max: per topic and per
+                                                       create call (Kafka has no cap; this
+                                                       bounds one request's work) */
 #define BRK_DEFAULT_REQUEST_MAX_BYTES   104857600u  /* socket.request.max.bytes: 100 MiB */
 #define BRK_DEFAULT_MAX_CONNECTIONS     10000       /* max.connections (Kafka: unlimited) */
 #define BRK_DEFAULT_IDLE_MS             600000      /* connections.max.idle.ms: 10 min */
@@ -24,6 +27,7 @@
 #define BRK_DEFAULT_QUEUED_MAX_REQUEST_BYTES (512ll << 20)
 #define BRK_DEFAULT_FETCH_MAX_BYTES     57671680u   /* fetch.max.bytes: 55 MiB */
 #define BRK_DEFAULT_OFFSETS_PARTITIONS  1           /* offsets.topic.num.partitions (Kafka 50) */
+#define BRK_DEFAULT_OFFSETS_SEGMENT_BYTES (100u << 20) /* offsets.topic.segment.bytes */
 #define BRK_DEFAULT_RETENTION_CHECK_MS  300000      /* log.retention.check.interval.ms */
 #define BRK_DEFAULT_SHUTDOWN_MS         10000       /* shutdown.timeout.ms (ours) */
 #define BRK_DEFAULT_SSL_HANDSHAKE_MS    10000       /* ssl.handshake.timeout.ms (ours) */
@@ -64,5 +68,9 @@
  * wait after a pass that left one failed (the fault lasts), up to the maximum. */
 #define BRK_HEAL_MS       1000
 #define BRK_HEAL_MAX_MS   30000
+
+/* A compacted topic's produce: the most a compressed batch may inflate to while the broker
+ * checks that every record has a key (produce.c). */
+#define BRK_COMPACT_INFLATE_MAX (64u << 20)
 
 #endif

@@ -50,6 +50,8 @@ static const struct cfg_key cfg_keys[] = {
      INT64_MAX},
     {"fetch.max.bytes", CFG_SIZE32, F(fetch_max_bytes), 1024, I32MAX},
     {"offsets.topic.num.partitions", CFG_I32, F(offsets_topic_num_partitions), 1, 1000},
+    {"offsets.topic.segment.bytes", CFG_SIZE64, F(offsets_topic_segment_bytes), 1024,
+     I32MAX},
     {"log.retention.check.interval.ms", CFG_MS, F(retention_check_interval_ms), 10,
      365 * DAY_MS},
     {"shutdown.timeout.ms", CFG_MS, F(shutdown_timeout_ms), 0, DAY_MS},
@@ -79,6 +81,18 @@ static const struct cfg_key cfg_keys[] = {
     {"log.flush.interval.ms", CFG_MS, F(log.flush_interval_ms), -1, INT64_MAX},
     {"log.flush.interval.messages", CFG_I64, F(log.flush_interval_messages), -1, INT64_MAX},
     {"message.max.bytes", CFG_SIZE32, F(log.max_batch_bytes), 128, I32MAX},
+    /* The store: how many descriptors its cache of open logs may hold (-1: half the soft
+     * RLIMIT_NOFILE), how often the per-directory checkpoints are written, the cleaner. */
+    {"log.cache.max.open.files", CFG_I64, F(store.max_open_files), -1, I32MAX},
+    {"log.flush.offset.checkpoint.interval.ms", CFG_MS, F(store.checkpoint_interval_ms), 1,
+     365 * DAY_MS},
+    {"log.cleaner.enable", CFG_BOOL, F(cleaner_enable), 0, 0},
+    {"log.cleaner.threads", CFG_I32, F(store.cleaner_threads), 0, 64},
+    {"log.cleaner.backoff.ms", CFG_MS, F(store.cleaner_backoff_ms), 1, 365 * DAY_MS},
+    {"log.cleaner.dedupe.buffer.size", CFG_SIZE64, F(store.cleaner_dedupe_buffer_size),
+     1 << 16, 1LL << 40},
+    {"log.cleaner.io.buffer.size", CFG_SIZE64, F(store.cleaner_io_buffer_size), 4096,
+     1LL << 30},
 };
 
 /* Kafka keys that make no difference here (one broker, no ZooKeeper, no replication). */
@@ -89,7 +103,7 @@ static const char *const cfg_ignored[] = {
     "offsets.topic.replication.factor", "transaction.state.log.replication.factor",
     "transaction.state.log.min.isr", "zookeeper.connect", "zookeeper.connection.timeout.ms",
     "default.replication.factor", "min.insync.replicas",
-    "delete.topic.enable", "log.cleaner.enable",
+    "delete.topic.enable",
 };
 
 void brk_config_init(struct brk_config *cfg)
@@ -109,9 +123,10 @@ void brk_config_init(struct brk_config *cfg)
     cfg->connection_output_max_bytes = BRK_DEFAULT_OUTPUT_MAX_BYTES;
     cfg->fetch_max_bytes = BRK_DEFAULT_FETCH_MAX_BYTES;
     cfg->offsets_topic_num_partitions = BRK_DEFAULT_OFFSETS_PARTITIONS;
+    cfg->offsets_topic_segment_bytes = BRK_DEFAULT_OFFSETS_SEGMENT_BYTES;
     cfg->retention_check_interval_ms = BRK_DEFAULT_RETENTION_CHECK_MS;
     cfg->shutdown_timeout_ms = BRK_DEFAULT_SHUTDOWN_MS;
-    cfg->max_partitions_per_topic = 1024;
+    cfg->max_partitions_per_topic = BRK_DEFAULT_MAX_PARTITIONS;
     brk__config_security_init(cfg);
     cfg->metrics_port = BRK_DEFAULT_METRICS_PORT;
     strlcpy(cfg->metrics_bind, BRK_DEFAULT_METRICS_BIND, sizeof(cfg->metrics_bind));
@@ -123,6 +138,8 @@ void brk_config_init(struct brk_config *cfg)
     cfg->fetch_session_eviction_ms = BRK_DEFAULT_FETCH_SESSION_EVICT_MS;
     cfg->fetch_session_partitions = BRK_DEFAULT_FETCH_SESSION_PARTS;
     alog_config_init(&cfg->log);
+    alog_store_config_init(&cfg->store);
+    cfg->cleaner_enable = true;
 }
 
 static int cfg_fail(char *err, size_t cap, const char *fmt, ...)
@@ -217,6 +234,8 @@ int brk_config_set(struct brk_config *cfg, const char *key, const char *value, c
         int rc = cfg_apply(cfg, k, value, err, cap);
         if (rc == 0 && rank >= 0)
             *best = (uint8_t)(rank + 1);
+        if (rc == 0)
+            cfg->set_mask |= 1ull << i; /* STATIC_BROKER_CONFIG in DescribeConfigs */
         return rc;
     }
     for (size_t i = 0; i < KC_ARRAY_SIZE(cfg_ignored); i++)
@@ -293,6 +312,88 @@ int brk_config_check(struct brk_config *cfg, char *err, size_t cap)
         return cfg_fail(err, cap, "queued.max.request.bytes=0 would let no request larger "
                                   "than 64 KiB in; -1 means no limit");
     return brk__config_security_check(cfg, err, cap);
+}
+
+_Static_assert(KC_ARRAY_SIZE(cfg_keys) <= 64, "set_mask has a bit per key");
+
+bool brk_config_is_set(const struct brk_config *cfg, const char *key)
+{
+    for (size_t i = 0; i < KC_ARRAY_SIZE(cfg_keys); i++)
+        if (strcmp(cfg_keys[i].name, key) == 0)
+            return (cfg->set_mask >> i) & 1;
+    return false;
+}
+
+/* Kafka's ConfigType code for a row (DescribeConfigs v3+). */
+static int cfg_kafka_type(const struct cfg_key *k)
+{
+    switch (k->type) {
+    case CFG_I32: case CFG_SIZE32: case CFG_HOURS: case CFG_MINUTES: return 3; /* INT */
+    case CFG_BOOL: return 1;                                                   /* BOOLEAN */
+    case CFG_STR: case CFG_LEVEL: return 2;                                    /* STRING */
+    default: return 5;                                                         /* LONG */
+    }
+}
+
+/* A row's value as Kafka would print it; NULL for Kafka's null (a unit alias not given). */
+static const char *cfg_value(const struct brk_config *cfg, size_t i, char *buf, size_t cap)
+{
+    const struct cfg_key *k = &cfg_keys[i];
+    const char *field = (const char *)cfg + k->off;
+    bool set = (cfg->set_mask >> i) & 1;
+    int64_t ms = 0;
+    switch (k->type) {
+    case CFG_STR: return field;
+    case CFG_LEVEL: {
+        static const char *const names[] = {"error", "warn", "info", "debug"};
+        unsigned l = (unsigned)*(const enum kc_log_level *)(const void *)field;
+        return l < KC_ARRAY_SIZE(names) ? names[l] : "info";
+    }
+    case CFG_BOOL: return *(const bool *)(const void *)field ? "true" : "false";
+    case CFG_I32: snprintf(buf, cap, "%d", *(const int32_t *)(const void *)field); return buf;
+    case CFG_SIZE32: snprintf(buf, cap, "%u", *(const uint32_t *)(const void *)field); return buf;
+    case CFG_SIZE64:
+        snprintf(buf, cap, "%llu", (unsigned long long)*(const uint64_t *)(const void *)field);
+        return buf;
+    case CFG_HOURS: case CFG_MINUTES: case CFG_MS:
+        ms = *(const int64_t *)(const void *)field;
+        if (!set && k->type == CFG_HOURS) /* Kafka's defaults live on the hours keys */
+            return strstr(k->name, "retention") || strstr(k->name, "roll") ? "168" : NULL;
+        if (!set && (k->type == CFG_MINUTES ||
+                     !strcmp(k->name, "log.retention.ms") || !strcmp(k->name, "log.roll.ms")))
+            return NULL;
+        if (k->type != CFG_MS && ms >= 0)
+            ms /= k->type == CFG_HOURS ? 3600000 : 60000;
+        snprintf(buf, cap, "%lld", (long long)ms);
+        return buf;
+    default:
+        snprintf(buf, cap, "%lld", (long long)*(const int64_t *)(const void *)field);
+        return buf;
+    }
+}
+
+void brk_config_describe(const struct brk_config *cfg, brk_config_visit_fn fn, void *arg)
+{
+    char buf[64];
+    for (size_t i = 0; i < KC_ARRAY_SIZE(cfg_keys); i++) {
+        if (i > 0 && cfg_keys[i].off == cfg_keys[i - 1].off && cfg_keys[i].type == CFG_STR)
+            continue; /* log.dir: log.dirs' alias */
+        fn(arg, cfg_keys[i].name, cfg_value(cfg, i, buf, sizeof(buf)),
+           (cfg->set_mask >> i) & 1, cfg_kafka_type(&cfg_keys[i]));
+    }
+}
+
+const char *brk_config_value(const struct brk_config *cfg, const char *key, char *buf,
+                             size_t cap, bool *set)
+{
+    for (size_t i = 0; i < KC_ARRAY_SIZE(cfg_keys); i++) {
+        if (strcmp(cfg_keys[i].name, key) == 0) {
+            *set = (cfg->set_mask >> i) & 1;
+            return cfg_value(cfg, i, buf, cap);
+        }
+    }
+    *set = false;
+    return NULL;
 }
 
 void brk_config_print(const struct brk_config *cfg, FILE *f)

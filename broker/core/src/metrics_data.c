@@ -1,7 +1,8 @@
 /*
  * metrics_data.c - the metrics that describe data rather than traffic: every partition's
  * offsets and appends (read from appendLog's lock-free counters), the flusher's fsync times
- * and backlog, and every group's committed offsets with their lag.
+ * and backlog, the store's cache of open logs and its cleaner, and every group's committed
+ * offsets with their lag.
  *
  * One scrape walks every partition and every committed offset. That is what Kafka's own
  * exporters do too; at 100,000 partitions it is a few MB of text, which is why these are
@@ -93,8 +94,51 @@ static void visit_flusher(struct brk_server *srv, struct part_topic **ts, size_t
     v->sample(v->arg, NULL, 0, (double)backlog);
 }
 
+/* The store (appendLog's alog_store_info): how full the cache of open logs is, how often it
+ * had to close one to open another, and what the log cleaner did. */
+static void visit_store(struct brk_server *srv, const struct brk_metrics_visitor *v)
+{
+    struct alog_store_info si;
+    alog_store_info(part_registry_store(srv->reg), &si);
+    const struct {
+        const char *name, *help;
+        enum brk_metric_type type;
+        double value;
+    } fam[] = {
+        {"kafka_log_cache_logs", "Partition logs the store knows (open or not).", BRK_GAUGE,
+         si.logs},
+        {"kafka_log_cache_open_logs", "Partition logs whose files are open now.", BRK_GAUGE,
+         si.open_logs},
+        {"kafka_log_cache_open_files", "File descriptors the open logs hold now.", BRK_GAUGE,
+         (double)si.open_files},
+        {"kafka_log_cache_max_open_files", "log.cache.max.open.files, as resolved.", BRK_GAUGE,
+         (double)si.max_open_files},
+        {"kafka_log_cache_opens_total", "Logs opened since the broker started.", BRK_COUNTER,
+         (double)si.opens},
+        {"kafka_log_cache_evictions_total", "Idle logs closed to make room for others.",
+         BRK_COUNTER, (double)si.evictions},
+        {"kafka_log_cache_emfile_retries_total", "Opens that met EMFILE and retried after "
+         "closing idle logs.", BRK_COUNTER, (double)si.emfile_retries},
+        {"kafka_log_unrecovered_logs", "Logs whose end is not known yet after an unclean "
+         "stop (the store recovers them in the background).", BRK_GAUGE, si.unknown_logs},
+        {"kafka_log_cleaner_cleanings_total", "Cleaner passes that rewrote a compacted log.",
+         BRK_COUNTER, (double)si.cleanings},
+        {"kafka_log_cleaner_errors_total", "Cleaner passes that failed.", BRK_COUNTER,
+         (double)si.cleaner_errors},
+        {"kafka_log_cleaner_read_bytes_total", "Bytes the cleaner read.", BRK_COUNTER,
+         (double)si.cleaner_bytes_read},
+        {"kafka_log_cleaner_written_bytes_total", "Bytes the cleaner wrote.", BRK_COUNTER,
+         (double)si.cleaner_bytes_written},
+    };
+    for (size_t i = 0; i < sizeof(fam) / sizeof(fam[0]); i++) {
+        v->family(v->arg, fam[i].name, fam[i].help, fam[i].type);
+        v->sample(v->arg, NULL, 0, fam[i].value);
+    }
+}
+
 void brk__metrics_storage(struct brk_server *srv, const struct brk_metrics_visitor *v)
 {
+    visit_store(srv, v);
     size_t cap = part_topic_list(srv->reg, NULL, 0);
     struct part_topic **ts = calloc(cap ? cap : 1, sizeof(*ts));
     size_t n = ts ? KC_MIN(cap, part_topic_list(srv->reg, ts, cap)) : 0;

@@ -27,9 +27,13 @@
  *   settle:     tombstone first -> marker k @41          commit last: 40 < 41, dropped
  *               commit k @40    -> refused by the marker
  *
- * Differs from Kafka: no log compaction (the topic grows by ~100 bytes per committed
- * partition; retention never touches it), and no group generations here (the Kafka handler
- * checks membership before it calls brk_offsets_commit).
+ * The topic is compacted, as Kafka's is (cleanup.policy=compact, segments of
+ * offsets.topic.segment.bytes): appendLog's cleaner keeps the latest record of every key
+ * (a group's offset for one partition, a group's metadata) and tombstones for
+ * delete.retention.ms, so a replay of the cleaned log builds the same table and the start
+ * replays what is live, not every commit ever made. Retention never deletes from it.
+ * Differs from Kafka: no group generations here (the Kafka handler checks membership
+ * before it calls brk_offsets_commit).
  */
 #include <errno.h>
 #include <stddef.h>
@@ -308,7 +312,7 @@ static int replay_batches(struct brk_offsets *os, const uint8_t *p, size_t len)
     struct kc_record_iter it;
     struct kc_record rec;
     while (len > 0) {
-        int size = kc_batch_validate(p, len, NULL);
+        int size = kc_batch_validate_stored(p, len, NULL);
         if (size < 0)
             return size;
         int rc = kc_record_iter_init(&it, p, (size_t)size);
@@ -355,6 +359,17 @@ static int replay_partition(struct brk_offsets *os, struct alog *log)
 
 /* ---- open and close ---------------------------------------------------------------------- */
 
+/* Kafka's settings for its offsets topic: compacted, never deleted by age or size, in
+ * smaller segments (the cleaner never touches the active one). */
+static int compacted(struct brk_server *srv, struct alog *log)
+{
+    struct alog_config cfg;
+    alog_get_config(log, &cfg);
+    cfg.cleanup_policy = ALOG_CLEANUP_COMPACT;
+    cfg.segment_bytes = srv->cfg.offsets_topic_segment_bytes;
+    return alog_set_config(log, &cfg);
+}
+
 int brk__offsets_open(struct brk_offsets **out, struct brk_server *srv, int64_t *count)
 {
     struct brk_offsets *os = calloc(1, sizeof(*os));
@@ -372,6 +387,8 @@ int brk__offsets_open(struct brk_offsets **out, struct brk_server *srv, int64_t 
     if (!os->topic)
         rc = part_topic_create(srv->reg, BRK_OFFSETS_TOPIC, srv->cfg.offsets_topic_num_partitions,
                                &os->topic);
+    for (int32_t p = 0; rc == 0 && os->topic && p < part_topic_partitions(os->topic); p++)
+        rc = compacted(srv, part_topic_log(os->topic, p));
     for (int32_t p = 0; rc == 0 && os->topic && p < part_topic_partitions(os->topic); p++)
         rc = replay_partition(os, part_topic_log(os->topic, p));
     if (rc) {
@@ -777,4 +794,55 @@ int32_t brk_offsets_count(struct brk_server *srv, struct kc_slice group)
         n += !e->deleted;
     pthread_mutex_unlock(&os->mu);
     return n;
+}
+
+/* ---- a deleted topic's offsets (topic_admin.c) ----------------------------------------------- */
+
+/* Under os->mu: a tombstone for e's key, in its group's partition; *at gets its offset. */
+static int drop_one(struct brk_offsets *os, const struct os_entry *e, int64_t *at)
+{
+    uint8_t *batch;
+    size_t len;
+    struct brk_offset_key k = {BRK_OREC_OFFSET, e->group, e->topic, e->partition};
+    kc_batch_builder_reset(&os->builder);
+    int rc = add_record(os, &k, (struct kc_slice){NULL, -1}, kc_wall_ms());
+    if (rc == 0)
+        rc = kc_batch_builder_finish(&os->builder, &batch, &len);
+    if (rc == 0)
+        rc = alog_append(part_topic_log(os->topic, group_partition(os, e->group)), batch, len,
+                         at);
+    return rc;
+}
+
+int brk__offsets_drop_topic(struct brk_offsets *os, const char *topic, size_t len)
+{
+    struct kc_slice name = {(const uint8_t *)topic, (int32_t)len};
+    int rc = 0, dropped = 0;
+    pthread_mutex_lock(&os->mu);
+    struct os_entry *e, *next;
+    RB_FOREACH_SAFE(e, os_tree, &os->tree, next) {
+        if (e->deleted || slice_cmp(e->topic, name) != 0)
+            continue;
+        int64_t at;
+        struct os_entry *mk = entry_new(e->group, e->topic, e->partition, -1,
+                                        (struct kc_slice){NULL, -1}, 0);
+        int r = mk ? drop_one(os, e, &at) : -ENOMEM; /* replayed later as a delete */
+        if (r == 0) {
+            table_delete(os, e, at, mk); /* e goes; a marker if a commit is pending */
+            dropped++;
+        } else {
+            free(mk);
+            rc = rc ? rc : r;
+        }
+    }
+    pthread_mutex_unlock(&os->mu);
+    for (int32_t p = 0; dropped && p < part_topic_partitions(os->topic); p++) {
+        int r = alog_flush(part_topic_log(os->topic, p)); /* the tombstones, durably */
+        if (r && rc == 0)
+            rc = r;
+    }
+    if (dropped)
+        kc_log_info("dropped %d committed offset%s of deleted topic %.*s", dropped,
+                    dropped == 1 ? "" : "s", (int)len, topic);
+    return rc;
 }

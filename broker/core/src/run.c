@@ -59,10 +59,11 @@ static int wait_for_stop(struct brk_server *srv)
     int64_t next = kc_mono_ms() + srv->cfg.retention_check_interval_ms;
     int64_t heal_every = BRK_HEAL_MS, heal_at = kc_mono_ms() + heal_every;
     for (;;) {
-        struct pollfd pfd[2] = {{.fd = srv->sigfd, .events = POLLIN},
-                                {.fd = srv->stopfd, .events = POLLIN}};
+        struct pollfd pfd[3] = {{.fd = srv->sigfd, .events = POLLIN},
+                                {.fd = srv->stopfd, .events = POLLIN},
+                                {.fd = srv->reap_fd, .events = POLLIN}};
         int64_t left = KC_MAX(KC_MIN(next, heal_at) - kc_mono_ms(), 0);
-        int n = poll(pfd, 2, (int)KC_MIN(left, INT32_MAX));
+        int n = poll(pfd, 3, (int)KC_MIN(left, INT32_MAX));
         if (n < 0 && errno != EINTR)
             return -errno;
         if (n > 0 && (pfd[0].revents & POLLIN)) {
@@ -73,6 +74,8 @@ static int wait_for_stop(struct brk_server *srv)
         }
         if (n > 0 && (pfd[1].revents & POLLIN))
             return 0;
+        if (n > 0 && (pfd[2].revents & POLLIN))
+            brk__reap_topics(srv); /* deleted topics (topic_admin.c) */
         if (kc_mono_ms() >= next) {
             brk__run_retention(srv);
             next = kc_mono_ms() + srv->cfg.retention_check_interval_ms;

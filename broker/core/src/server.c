@@ -97,12 +97,17 @@ static int open_storage(struct brk_server *srv)
     pc.log = srv->cfg.log;
     pc.flusher = srv->flusher;
     pc.max_partitions = srv->cfg.max_partitions_per_topic;
+    pc.store = srv->cfg.store;
+    if (!srv->cfg.cleaner_enable)
+        pc.store.cleaner_threads = 0;
     rc = part_registry_open(&srv->reg, srv->cfg.data_dir, &pc);
     if (rc) {
         kc_log_error("cannot open the data directory %s: %s", srv->cfg.data_dir, kc_strerror(rc));
         return rc;
     }
     rc = brk__offsets_open(&srv->offsets, srv, &srv->info.offsets);
+    if (rc == 0)
+        rc = brk__topics_apply_configs(srv); /* each topic's overrides, before serving */
     if (rc == 0)
         count_partitions(srv);
     return rc;
@@ -161,7 +166,7 @@ int brk_server_create(struct brk_server **out, const struct brk_config *cfg)
         return -ENOMEM;
     srv->info.started_ms = kc_wall_ms();
     srv->cfg = *cfg;
-    srv->stopfd = srv->sigfd = -1;
+    srv->stopfd = srv->sigfd = srv->reap_fd = -1;
     atomic_init(&srv->phase, BRK_STARTING);
     raise_nofile();
     sigset_t set;
@@ -171,6 +176,8 @@ int brk_server_create(struct brk_server **out, const struct brk_config *cfg)
     srv->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     srv->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
     rc = srv->stopfd < 0 || srv->sigfd < 0 ? -errno : 0;
+    if (rc == 0)
+        rc = brk__reaper_init(srv); /* topic_admin.c: deleted topics, reaped by main */
     if (rc == 0)
         rc = brk__security_create(srv); /* the TLS context: a bad keystore stops us here */
     if (rc == 0)
@@ -280,6 +287,7 @@ int brk_server_destroy(struct brk_server *srv)
         if (srv->loops[i].loop)
             tcore_loop_destroy(srv->loops[i].loop);
     brk__offsets_close(srv->offsets);
+    brk__reaper_fini(srv);
     brk__security_close(srv);
     brk__stats_fini(srv);
     free(srv->loops);

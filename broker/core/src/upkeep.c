@@ -30,6 +30,8 @@ void brk__run_retention(struct brk_server *srv)
         const char *name = part_topic_name(ts[i]);
         if (brk_topic_internal(name, strlen(name)))
             continue; /* group offsets are kept until overwritten, never aged out */
+        if (part_topic_flags(ts[i]) & BRK_TOPIC_NO_RETENTION)
+            continue; /* cleanup.policy=compact: the cleaner's, not retention's */
         for (int32_t p = 0; p < part_topic_partitions(ts[i]); p++) {
             int deleted = 0;
             int rc = alog_retain(part_topic_log(ts[i], p), kc_wall_ms(), &deleted);

@@ -47,6 +47,9 @@
     X(KP_ERR_UNSUPPORTED_VERSION, 35)                                                         \
     X(KP_ERR_TOPIC_ALREADY_EXISTS, 36)                                                        \
     X(KP_ERR_INVALID_PARTITIONS, 37)                                                          \
+    X(KP_ERR_INVALID_REPLICATION_FACTOR, 38)                                                  \
+    X(KP_ERR_INVALID_REPLICA_ASSIGNMENT, 39)                                                  \
+    X(KP_ERR_INVALID_CONFIG, 40)                                                              \
     X(KP_ERR_INVALID_REQUEST, 42)                                                             \
     X(KP_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT, 43)                                              \
     X(KP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED, 53)                                       \
@@ -67,7 +70,8 @@
     X(KP_ERR_DUPLICATE_RESOURCE, 92)                                                          \
     X(KP_ERR_UNACCEPTABLE_CREDENTIAL, 93)                                                     \
     X(KP_ERR_UNKNOWN_TOPIC_ID, 100)                                                           \
-    X(KP_ERR_FETCH_SESSION_TOPIC_ID_ERROR, 106)
+    X(KP_ERR_FETCH_SESSION_TOPIC_ID_ERROR, 106)                                               \
+    X(KP_ERR_UNSUPPORTED_ENDPOINT_TYPE, 119)
 
 enum kp_error {
 #define KP_ERROR_ENUM(name, value) name = value,

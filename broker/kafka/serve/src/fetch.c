@@ -61,6 +61,7 @@ struct fpart {
     fresp_part *rp;                          /* its answer */
     const struct kp_fetch_req_partition *in; /* its request */
     struct alog *log;                        /* NULL when fixed says why */
+    struct part_topic *topic;                /* its topic (deleted while parked?) */
     struct alog_slice slice;                 /* what the last read found; seg NULL: none */
     int64_t wake;                            /* wake when its log end passes this */
     int16_t fixed;                           /* an error no read can change, or NONE */
@@ -149,6 +150,7 @@ static void resolve_topic(struct fetch *f, struct brk_conn *c, int16_t follower,
         struct fpart *fp = &f->p[k];
         fp->in = &t->partitions.v[j];
         fp->log = err ? NULL : part_topic_log(pt, t->partitions.v[j].partition);
+        fp->topic = err ? NULL : pt;
         if (!fp->fixed)
             fp->fixed = err ? err : fp->log ? KP_ERR_NONE : KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
     }
@@ -257,6 +259,13 @@ static void read_part(struct fetch *f, struct brk_server *srv, struct fpart *fp)
     p->records = (struct kc_slice){NULL, 0}; /* empty: length 0, never null */
     KP_SET(p->aborted_transactions, fr->isolation_level ? 0 : -1, NULL);
     fp->wake = in->fetch_offset;
+    if (fp->fixed == KP_ERR_NONE && part_topic_deleted(fp->topic)) {
+        /* Deleted while this Fetch waited: its log is about to close, never touch it
+         * again (the deleter woke us; topics.c waits for this answer before closing). */
+        fp->fixed = f->req->hdr.request_api_version >= 13 ? KP_ERR_UNKNOWN_TOPIC_ID
+                                                          : KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+        fp->log = NULL;
+    }
     if ((p->error_code = fp->fixed) != KP_ERR_NONE) {
         f->error = true;
         return;

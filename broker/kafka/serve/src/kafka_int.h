@@ -30,6 +30,10 @@
  *   groups_delete.c  DeleteGroups, OffsetDelete (tombstones)
  *   offsets.c        OffsetCommit, into the core's __consumer_offsets store
  *   offset_fetch.c   OffsetFetch, out of it
+ *   admin_topics.c   CreateTopics, CreatePartitions (and the admin files' helpers)
+ *   admin_delete.c   DeleteTopics, parked until the topic's files are gone
+ *   admin_configs.c  DescribeConfigs, AlterConfigs, IncrementalAlterConfigs
+ *   admin_cluster.c  DeleteRecords, DescribeCluster, DescribeLogDirs
  *   sasl.c           SaslHandshake, SaslAuthenticate, and nothing else before them
  *   auth.c           who may do what: the ACL checks the handlers make, Kafka's errors
  *   acls.c           CreateAcls, DescribeAcls, DeleteAcls on the broker's authorizer
@@ -79,6 +83,9 @@
 /* A Fetch waits at most this long, whatever the client asks (Kafka has no cap; a parked
  * fetch holds a slot, so one that never ends would pin the connection's answers). */
 #define BRK_KAFKA_MAX_WAIT_MS 300000
+/* The most a batch's records may inflate to when the door reads inside one (ListOffsets'
+ * search of a compressed batch): a bound on what one request makes the broker allocate. */
+#define BRK_KAFKA_INFLATE_MAX (64u << 20)
 /* A decoded request's arrays may take this many times the frame's size, plus a floor:
  * real requests need 2-4x (a 24-byte C element per 6-8 wire bytes); the codec's worst
  * case is 16x (a 16-byte slice per 1-byte compact string), which only a hostile frame
@@ -216,6 +223,21 @@ int brk__kafka_heartbeat(struct brk_conn *c, struct kp_request *req);
 int brk__kafka_leave_group(struct brk_conn *c, struct kp_request *req);
 int brk__kafka_offset_commit(struct brk_conn *c, struct kp_request *req);
 int brk__kafka_offset_fetch(struct brk_conn *c, struct kp_request *req);
+int brk__kafka_create_topics(struct brk_conn *c, struct kp_request *req);
+int brk__kafka_delete_topics(struct brk_conn *c, struct kp_request *req);
+int brk__kafka_create_partitions(struct brk_conn *c, struct kp_request *req);
+int brk__kafka_describe_configs(struct brk_conn *c, struct kp_request *req);
+int brk__kafka_alter_configs(struct brk_conn *c, struct kp_request *req);
+int brk__kafka_incremental_alter_configs(struct brk_conn *c, struct kp_request *req);
+int brk__kafka_delete_records(struct brk_conn *c, struct kp_request *req);
+int brk__kafka_describe_cluster(struct brk_conn *c, struct kp_request *req);
+int brk__kafka_describe_log_dirs(struct brk_conn *c, struct kp_request *req);
+
+/* ---- admin_topics.c: shared by the admin APIs --------------------------------------------- */
+
+/* printf into a (a slice of the formatted text, valid as long as a; "" if out of memory). */
+struct kc_slice brk__kafka_strf(struct kp_arena *a, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 int brk__kafka_list_groups(struct brk_conn *c, struct kp_request *req);
 int brk__kafka_describe_groups(struct brk_conn *c, struct kp_request *req);
 int brk__kafka_delete_groups(struct brk_conn *c, struct kp_request *req);

@@ -11,8 +11,8 @@
  *   -5 latest tiered (v9+)   nothing is tiered: offset -1 and timestamp -1, as Kafka
  *                            answers for a topic without remote storage (KIP-1005)
  *   t >= 0                   the first record at or after t, found through the time index
- *                            (alog_offset_for_time) and, inside an uncompressed batch, the
- *                            exact record and its timestamp; none that recent: -1
+ *                            (alog_offset_for_time) and, inside its batch (compressed or
+ *                            not), the exact record and its timestamp; none that recent: -1
  *
  * v0 answers with a list of offsets (old_style_offsets, at most max_num_offsets of them)
  * instead of one offset and its timestamp: [log start] for earliest, [high watermark] for
@@ -40,14 +40,14 @@
 
 /*
  * The first record at or after ts. The time index finds the batch (alog_offset_for_time);
- * inside an uncompressed batch the records say exactly which one, and its timestamp. A
- * compressed batch is not opened here: its base offset and max timestamp are returned,
- * so a consumer starts at most one batch early - never late.
+ * its records say exactly which one, and its timestamp - inside a compressed batch too
+ * (read through kc_batch_reader), so a consumer starts at the record, not at its batch.
+ * A LogAppendTime batch gives every record its max timestamp: its first record is it.
  */
 static int16_t offset_for_time(struct alog *log, int64_t ts, struct kc_writer *w,
                                int64_t *offset, int64_t *found_ts)
 {
-    struct kc_record_iter it;
+    struct kc_batch_reader br;
     struct kc_record rec;
     int64_t off, next;
     int rc = alog_offset_for_time(log, ts, &off);
@@ -61,15 +61,18 @@ static int16_t offset_for_time(struct alog *log, int64_t ts, struct kc_writer *w
         return KP_ERR_NONE;
     const uint8_t *b = kc_writer_data(w);
     *found_ts = (int64_t)kc_load_be64(b + KC_BATCH_OFF_MAX_TIMESTAMP);
-    if (kc_record_iter_init(&it, b, kc_writer_len(w)) != 0)
-        return KP_ERR_NONE;
-    while (kc_record_iter_next(&it, &rec) == 1) {
-        if (rec.timestamp >= ts) {
+    if (kc_load_be16(b + KC_BATCH_OFF_ATTRIBUTES) & KC_BATCH_ATTR_LOG_APPEND)
+        return KP_ERR_NONE; /* the batch's first offset and its time */
+    if (kc_batch_reader_open(&br, b, kc_writer_len(w), BRK_KAFKA_INFLATE_MAX) != 0)
+        return KP_ERR_NONE; /* unreadable: the batch's start, never late */
+    while (kc_batch_reader_next(&br, &rec) == 1) {
+        if (rec.timestamp >= ts && rec.offset >= off) {
             *offset = rec.offset;
             *found_ts = rec.timestamp;
             break;
         }
     }
+    kc_batch_reader_close(&br);
     return KP_ERR_NONE;
 }
 

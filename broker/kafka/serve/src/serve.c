@@ -118,6 +118,24 @@ static int dispatch(struct brk_conn *c, struct kp_request *req, const uint8_t *b
         return brk__kafka_offset_commit(c, req);
     case KP_API_OFFSET_FETCH:
         return brk__kafka_offset_fetch(c, req);
+    case KP_API_CREATE_TOPICS:
+        return brk__kafka_create_topics(c, req);
+    case KP_API_DELETE_TOPICS:
+        return brk__kafka_delete_topics(c, req);
+    case KP_API_CREATE_PARTITIONS:
+        return brk__kafka_create_partitions(c, req);
+    case KP_API_DESCRIBE_CONFIGS:
+        return brk__kafka_describe_configs(c, req);
+    case KP_API_ALTER_CONFIGS:
+        return brk__kafka_alter_configs(c, req);
+    case KP_API_INCREMENTAL_ALTER_CONFIGS:
+        return brk__kafka_incremental_alter_configs(c, req);
+    case KP_API_DELETE_RECORDS:
+        return brk__kafka_delete_records(c, req);
+    case KP_API_DESCRIBE_CLUSTER:
+        return brk__kafka_describe_cluster(c, req);
+    case KP_API_DESCRIBE_LOG_DIRS:
+        return brk__kafka_describe_log_dirs(c, req);
     case KP_API_LIST_GROUPS:
         return brk__kafka_list_groups(c, req);
     case KP_API_DESCRIBE_GROUPS:

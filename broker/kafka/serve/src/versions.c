@@ -62,33 +62,42 @@ static const struct served {
     bool on;
     int8_t min;
 } served[BRK_KAFKA_API_KEYS] = {
-    [KP_API_PRODUCE] = {true, 0},          /* 0-2 for librdkafka's compression checks */
-    [KP_API_FETCH] = {true, -1},           /* 4: the v2 message format on */
-    [KP_API_LIST_OFFSETS] = {true, 0},     /* 0: the old list of offsets */
-    [KP_API_METADATA] = {true, 0},         /* kafka-python's v0 and v1 */
-    [KP_API_OFFSET_COMMIT] = {true, -1},   /* 2 */
-    [KP_API_OFFSET_FETCH] = {true, -1},    /* 1 */
-    [KP_API_FIND_COORDINATOR] = {true, 0}, /* librdkafka's consumer-group and lz4 checks */
-    [KP_API_JOIN_GROUP] = {true, 0},       /* librdkafka's consumer-group check (4.0.1 too) */
+    [KP_API_PRODUCE] = {true, 0},                    /* 0-2 for librdkafka's compression checks */
+    [KP_API_FETCH] = {true, -1},                     /* 4: the v2 message format on */
+    [KP_API_LIST_OFFSETS] = {true, 0},               /* 0: the old list of offsets */
+    [KP_API_METADATA] = {true, 0},                   /* kafka-python's v0 and v1 */
+    [KP_API_OFFSET_COMMIT] = {true, -1},             /* 2 */
+    [KP_API_OFFSET_FETCH] = {true, -1},              /* 1 */
+    [KP_API_FIND_COORDINATOR] = {true, 0},           /* librdkafka's group and lz4 checks */
+    [KP_API_JOIN_GROUP] = {true, 0},                 /* librdkafka's group check (4.0.1 too) */
     [KP_API_HEARTBEAT] = {true, -1},
     [KP_API_LEAVE_GROUP] = {true, -1},
     [KP_API_SYNC_GROUP] = {true, -1},
     [KP_API_DESCRIBE_GROUPS] = {true, -1},
     [KP_API_LIST_GROUPS] = {true, -1},
     [KP_API_API_VERSIONS] = {true, -1},
-    [KP_API_DELETE_GROUPS] = {true, -1},   /* 1: v0 went in 4.0 (KIP-896) */
+    [KP_API_CREATE_TOPICS] = {true, -1},             /* 2-7: admin_topics.c */
+    [KP_API_DELETE_TOPICS] = {true, -1},             /* 1-6: admin_delete.c */
+    [KP_API_DELETE_RECORDS] = {true, -1},            /* 0-2: admin_cluster.c */
+    [KP_API_DESCRIBE_CONFIGS] = {true, -1},          /* 1-4: admin_configs.c */
+    [KP_API_ALTER_CONFIGS] = {true, -1},             /* 0-2 */
+    [KP_API_DESCRIBE_LOG_DIRS] = {true, -1},         /* 1-4: admin_cluster.c */
+    [KP_API_CREATE_PARTITIONS] = {true, -1},         /* 0-3: admin_topics.c */
+    [KP_API_DELETE_GROUPS] = {true, -1},             /* 1: v0 went in 4.0 (KIP-896) */
+    [KP_API_INCREMENTAL_ALTER_CONFIGS] = {true, -1}, /* 0-1: admin_configs.c */
     [KP_API_OFFSET_DELETE] = {true, -1},
-    [KP_API_SASL_HANDSHAKE] = {true, 0},   /* 0: kafka-python's raw tokens */
-    [KP_API_SASL_AUTHENTICATE] = {true, -1}, /* 0-2: sasl.c */
-    [KP_API_DESCRIBE_ACLS] = {true, -1},   /* 1-3: acls.c */
-    [KP_API_CREATE_ACLS] = {true, -1},     /* 1-3 */
-    [KP_API_DELETE_ACLS] = {true, -1},     /* 1-3 */
+    [KP_API_SASL_HANDSHAKE] = {true, 0},             /* 0: kafka-python's raw tokens */
+    [KP_API_SASL_AUTHENTICATE] = {true, -1},         /* 0-2: sasl.c */
+    [KP_API_DESCRIBE_ACLS] = {true, -1},             /* 1-3: acls.c */
+    [KP_API_CREATE_ACLS] = {true, -1},               /* 1-3 */
+    [KP_API_DELETE_ACLS] = {true, -1},               /* 1-3 */
     [KP_API_DESCRIBE_USER_SCRAM_CREDENTIALS] = {true, -1}, /* 0: scram.c */
     [KP_API_ALTER_USER_SCRAM_CREDENTIALS] = {true, -1}, /* 0 */
+    [KP_API_DESCRIBE_CLUSTER] = {true, -1},          /* 0-1: admin_cluster.c */
 };
 
 #define NKEYS ((int16_t)(sizeof(served) / sizeof(served[0])))
-#define NSERVED 23
+#define NSERVED 32
 
 /* Kafka 4.0's floor and 3.9's top for key, straight from kp_versions.h at compile time
  * (this runs for every request: no table search). */

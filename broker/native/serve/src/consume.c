@@ -25,7 +25,7 @@ static void consume_answer(const struct native_out *o, uint32_t corr, struct alo
     struct kc_record_iter it;
     struct kc_record rec;
     int64_t ls = alog_start_offset(log), le = alog_end_offset(log);
-    int size = kc_batch_validate(w->p, w->len, NULL);
+    int size = kc_batch_validate_stored(w->p, w->len, NULL);
     int rc = size < 0 ? size : kc_record_iter_init(&it, w->p, (size_t)size);
     if (rc == KC_EUNSUPPORTED) {
         native__error(o, NP_CONSUME, corr, NP_E_COMPRESSED, ls, le,

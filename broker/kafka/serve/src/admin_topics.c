@@ -1,0 +1,368 @@
+/*
+ * admin_topics.c - CreateTopics, DeleteTopics, CreatePartitions: Kafka's topic admin, on
+ * one node.
+ *
+ * Each API checks what Kafka's controller checks, in Kafka's order, and answers with its
+ * codes; where there is a choice the comments name Kafka's (ControllerApis, the
+ * ReplicationControlManager, ZkAdminManager for the older messages):
+ *
+ *   CreateTopics     CREATE on the cluster, else on each topic (29); a name twice (42);
+ *                    the name (17); exists, or is being deleted (36); partitions 0 or
+ *                    < -1 (37); replication factor 0, < -1 (38) or above the one broker
+ *                    (38, "larger than available brokers: 1"); assignments with a count
+ *                    or factor (42), naming a broker other than 0 or not 0..n-1 (39);
+ *                    each config (40, the key named); validate_only stops before disk.
+ *                    v5+ answer the partitions, the factor and the configs (DESCRIBE_CONFIGS
+ *                    on the topic, else topic_config_error_code 29); v7 the topic id
+ *   DeleteTopics     by name (v0-5) or by name or id (v6); DELETE on the topic (29); a
+ *                    name or id twice (42); unknown (3 / 100); __consumer_offsets (29).
+ *                    The answer waits (up to timeout_ms) until the topic's logs are closed
+ *                    and its directories renamed away, so the name is free again
+ *   CreatePartitions ALTER on the topic (29); twice (42); unknown (3); fewer or as many as
+ *                    now (37); assignments that do not fit (39); validate_only
+ *
+ * Every answer is built in the request's arena and encoded at the request's version
+ * (brk__kafka_reply); DeleteTopics, which parks, builds it in an arena of its own.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "brk_tconfig.h"
+#include "kafka_int.h"
+#include "sec_acl.h"
+
+/* ---- shared by the admin files ------------------------------------------------------------ */
+
+struct kc_slice brk__kafka_strf(struct kp_arena *a, const char *fmt, ...)
+{
+    va_list ap;
+    char tmp[512];
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        n = 0;
+    n = KC_MIN(n, (int)sizeof(tmp) - 1);
+    char *p = kp_arena_alloc(a, (size_t)n + 1);
+    if (!p)
+        return (struct kc_slice){(const uint8_t *)"", 0};
+    memcpy(p, tmp, (size_t)n + 1);
+    return (struct kc_slice){(const uint8_t *)p, n};
+}
+
+/* Is names[i] the same as an earlier or later one? (Requests are small: quadratic.) */
+static bool named_twice(const struct kc_slice *names, int32_t n, int32_t i)
+{
+    for (int32_t j = 0; j < n; j++)
+        if (j != i && names[j].len == names[i].len && names[i].len >= 0 &&
+            memcmp(names[j].p, names[i].p, (size_t)names[i].len) == 0)
+            return true;
+    return false;
+}
+
+/* ---- CreateTopics ---------------------------------------------------------------------------- */
+
+typedef struct kp_create_topics_resp_creatable_topic_result ct_result;
+
+/* The replica assignments of t: 0 if they fit this one broker (*n set), else a code. */
+static int16_t check_assignments(struct kp_arena *a, const struct kp_create_topics_req_creatable_topic *t,
+                                 int32_t *n, struct kc_slice *msg)
+{
+    const struct kp_create_topics_req_creatable_replica_assignment *as = t->assignments.v;
+    if (t->num_partitions != -1 || t->replication_factor != -1) {
+        *msg = brk__kafka_strf(a, "Both numPartitions or replicationFactor and "
+                                  "replicasAssignments were set. Both cannot be used at the "
+                                  "same time.");
+        return KP_ERR_INVALID_REQUEST;
+    }
+    for (int32_t i = 0; i < t->assignments.n; i++) {
+        bool found = false;
+        for (int32_t j = 0; j < t->assignments.n; j++)
+            found |= as[j].partition_index == i;
+        if (!found) {
+            *msg = brk__kafka_strf(a, "Partitions should be a consecutive 0-based integer "
+                                      "sequence");
+            return KP_ERR_INVALID_REPLICA_ASSIGNMENT;
+        }
+        if (as[i].broker_ids.n == 0) {
+            *msg = brk__kafka_strf(a, "Replication factor must be larger than 0.");
+            return KP_ERR_INVALID_REPLICATION_FACTOR;
+        }
+        for (int32_t b = 0; b < as[i].broker_ids.n; b++) {
+            if (as[i].broker_ids.v[b] != BRK_KAFKA_NODE_ID) {
+                *msg = brk__kafka_strf(a, "Unknown broker(s) in replica assignment: %d. This "
+                                          "cluster has one broker, %d.",
+                                       (int)as[i].broker_ids.v[b], BRK_KAFKA_NODE_ID);
+                return KP_ERR_INVALID_REPLICA_ASSIGNMENT;
+            }
+            if (b > 0) {
+                *msg = brk__kafka_strf(a, "Duplicate brokers not allowed in replica "
+                                          "assignment: %d", BRK_KAFKA_NODE_ID);
+                return KP_ERR_INVALID_REPLICA_ASSIGNMENT;
+            }
+        }
+    }
+    *n = t->assignments.n;
+    return KP_ERR_NONE;
+}
+
+/* Partitions and replication factor, Kafka's checks: 0, or a code and *msg. */
+static int16_t check_shape(struct brk_server *srv, struct kp_arena *a,
+                           const struct kp_create_topics_req_creatable_topic *t, int32_t *n,
+                           struct kc_slice *msg)
+{
+    if (t->assignments.n > 0)
+        return check_assignments(a, t, n, msg);
+    *n = t->num_partitions == -1 ? brk_server_config(srv)->num_partitions : t->num_partitions;
+    if (*n < 1) {
+        *msg = brk__kafka_strf(a, "Number of partitions was set to an invalid non-positive "
+                                  "value.");
+        return KP_ERR_INVALID_PARTITIONS;
+    }
+    if (*n > brk_server_config(srv)->max_partitions_per_topic) {
+        *msg = brk__kafka_strf(a, "Number of partitions %d is above this broker's "
+                                  "num.partitions.max (%d).", (int)*n,
+                               (int)brk_server_config(srv)->max_partitions_per_topic);
+        return KP_ERR_INVALID_PARTITIONS;
+    }
+    if (t->replication_factor == 0 || t->replication_factor < -1) {
+        *msg = brk__kafka_strf(a, "Replication factor must be larger than 0, or -1 to use "
+                                  "the default value.");
+        return KP_ERR_INVALID_REPLICATION_FACTOR;
+    }
+    if (t->replication_factor > 1) {
+        *msg = brk__kafka_strf(a, "Unable to replicate the partition %d time(s): The target "
+                                  "replication factor of %d cannot be reached because only 1 "
+                                  "broker(s) are registered.", (int)t->replication_factor,
+                               (int)t->replication_factor);
+        return KP_ERR_INVALID_REPLICATION_FACTOR;
+    }
+    return KP_ERR_NONE;
+}
+
+/* The configs, checked one by one into c: 0, or INVALID_CONFIG and *msg (the key named). */
+static int16_t check_configs(struct kp_arena *a, const struct kp_create_topics_req_creatable_topic *t,
+                             struct brk_tcfg *c, struct kc_slice *msg)
+{
+    char why[384];
+    c->n = 0;
+    for (int32_t i = 0; i < t->configs.n; i++) {
+        const struct kp_create_topics_req_creatable_topic_config *kv = &t->configs.v[i];
+        if (brk_tcfg_set(c, (const char *)kv->name.p, kv->name.len, (const char *)kv->value.p,
+                         kv->value.len, why, sizeof(why)) != 0) {
+            *msg = brk__kafka_strf(a, "%s", why);
+            return KP_ERR_INVALID_CONFIG;
+        }
+    }
+    return KP_ERR_NONE;
+}
+
+/* v5+: what the topic was created with: every config with its value and source. */
+static void created_configs(struct brk_conn *c, struct kp_arena *a, ct_result *r,
+                            const struct brk_tcfg *cfg)
+{
+    int n = brk_tcfg_keys();
+    struct kp_create_topics_resp_creatable_topic_configs *v =
+        kp_new(a, &kp_create_topics_resp_creatable_topic_configs_schema, n);
+    if (!brk__kafka_allowed(c, SEC_OP_DESCRIBE_CONFIGS, SEC_RES_TOPIC, r->name)) {
+        r->topic_config_error_code = KP_ERR_TOPIC_AUTHORIZATION_FAILED;
+        return; /* configs stay null */
+    }
+    if (!v)
+        return;
+    for (int i = 0; i < n; i++) {
+        struct brk_tcfg_entry e;
+        brk_tcfg_describe(brk_server_config(brk_conn_server(c)), cfg, i, &e);
+        v[i].name = kp_slice_str(e.name);
+        v[i].value = e.value ? brk__kafka_strf(a, "%s", e.value) : (struct kc_slice){NULL, -1};
+        v[i].config_source = e.source;
+    }
+    KP_SET(r->configs, n, v);
+}
+
+static void create_one(struct brk_conn *c, struct kp_request *req, int32_t i, ct_result *r,
+                       struct brk_tcfg *cfg)
+{
+    const struct kp_create_topics_req *ct = req->msg;
+    const struct kp_create_topics_req_creatable_topic *t = &ct->topics.v[i];
+    struct brk_server *srv = brk_conn_server(c);
+    struct kp_arena *a = &req->arena;
+    int16_t v = req->hdr.request_api_version;
+    int32_t n = 0;
+    r->name = t->name;
+    if (!brk__kafka_may_create(c, t->name)) { /* auth.c: CREATE on the cluster or the topic */
+        r->error_code = KP_ERR_TOPIC_AUTHORIZATION_FAILED;
+        r->error_message = brk__kafka_strf(a, "Authorization failed.");
+        return;
+    }
+    if (t->name.len <= 0 || part_name_check((const char *)t->name.p, (size_t)t->name.len)) {
+        r->error_code = KP_ERR_INVALID_TOPIC_EXCEPTION;
+        r->error_message = brk__kafka_strf(a, "Topic name is illegal: it must be 1 to 249 of "
+                                              "ASCII alphanumerics, '.', '_' and '-', and not "
+                                              "'.' or '..'");
+        return;
+    }
+    if ((r->error_code = check_shape(srv, a, t, &n, &r->error_message)) ||
+        (r->error_code = check_configs(a, t, cfg, &r->error_message)))
+        return;
+    struct part_topic *pt = NULL;
+    if (ct->validate_only) { /* every check, nothing made: exists? */
+        if (brk_topic_internal((const char *)t->name.p, (size_t)t->name.len) ||
+            part_topic_find(brk_server_registry(srv), (const char *)t->name.p, (size_t)t->name.len))
+            r->error_code = KP_ERR_TOPIC_ALREADY_EXISTS;
+    } else {
+        int rc = brk_topic_create_with(srv, (const char *)t->name.p, (size_t)t->name.len, n, cfg,
+                                       &pt);
+        r->error_code = rc == 0 ? KP_ERR_NONE
+                        : rc == -EEXIST ? KP_ERR_TOPIC_ALREADY_EXISTS
+                        : rc == KC_ETOOLARGE ? KP_ERR_INVALID_PARTITIONS
+                                             : KP_ERR_KAFKA_STORAGE_ERROR;
+        if (rc && rc != -EEXIST)
+            r->error_message = brk__kafka_strf(a, "%s", kc_strerror(rc));
+    }
+    if (r->error_code == KP_ERR_TOPIC_ALREADY_EXISTS) {
+        r->error_message = brk__kafka_strf(a, "Topic '%.*s' already exists.", (int)t->name.len,
+                                           t->name.p);
+        return;
+    }
+    if (r->error_code)
+        return;
+    if (v < 5)
+        return; /* the fields below are v5+ (v7+ for the id): not ignorable before */
+    r->num_partitions = n;
+    r->replication_factor = 1;
+    if (pt && v >= 7)
+        r->topic_id = brk__kafka_uuid(pt);
+    created_configs(c, a, r, cfg);
+}
+
+int brk__kafka_create_topics(struct brk_conn *c, struct kp_request *req)
+{
+    const struct kp_create_topics_req *ct = req->msg;
+    struct kp_arena *a = &req->arena;
+    struct kp_create_topics_resp *resp = kp_new(a, &kp_create_topics_resp_schema, 1);
+    ct_result *r = kp_new(a, &kp_create_topics_resp_creatable_topic_result_schema, ct->topics.n);
+    struct kc_slice *names = kp_arena_alloc(a, ((size_t)ct->topics.n + 1) * sizeof(*names));
+    struct brk_tcfg *cfg = malloc(sizeof(*cfg));
+    if (!resp || !names || !cfg || (!r && ct->topics.n > 0)) {
+        free(cfg);
+        return -ENOMEM;
+    }
+    for (int32_t i = 0; i < ct->topics.n; i++)
+        names[i] = ct->topics.v[i].name;
+    for (int32_t i = 0; i < ct->topics.n; i++) {
+        if (named_twice(names, ct->topics.n, i)) { /* Kafka: every copy refused */
+            r[i].name = names[i];
+            r[i].error_code = KP_ERR_INVALID_REQUEST;
+            r[i].error_message = brk__kafka_strf(a, "Create topics request from client `%.*s` "
+                                                    "contains multiple entries for the "
+                                                    "following topics: %.*s",
+                                                 (int)KC_MAX(req->hdr.client_id.len, 0),
+                                                 req->hdr.client_id.p, (int)names[i].len,
+                                                 names[i].p);
+            continue;
+        }
+        create_one(c, req, i, &r[i], cfg);
+    }
+    free(cfg);
+    KP_SET(resp->topics, ct->topics.n, r);
+    return brk__kafka_reply(c, &req->hdr, resp);
+}
+
+/* ---- CreatePartitions ------------------------------------------------------------------------ */
+
+static int16_t grow_check(struct kp_arena *a, const struct kp_create_partitions_req_topic *t,
+                          int32_t now, struct kc_slice *msg)
+{
+    if (t->count < now) {
+        *msg = brk__kafka_strf(a, "Topic currently has %d partitions, which is higher than the "
+                                  "requested %d.", (int)now, (int)t->count);
+        return KP_ERR_INVALID_PARTITIONS;
+    }
+    if (t->count == now) {
+        *msg = brk__kafka_strf(a, "Topic already has %d partitions.", (int)now);
+        return KP_ERR_INVALID_PARTITIONS;
+    }
+    if (t->assignments.n >= 0 && t->assignments.n != t->count - now) {
+        *msg = brk__kafka_strf(a, "Increasing the number of partitions by %d but %d "
+                                  "assignments provided.", (int)(t->count - now),
+                               (int)t->assignments.n);
+        return KP_ERR_INVALID_REPLICA_ASSIGNMENT;
+    }
+    for (int32_t i = 0; i < t->assignments.n; i++) {
+        const struct kp_create_partitions_req_assignment *as = &t->assignments.v[i];
+        if (as->broker_ids.n != 1 || as->broker_ids.v[0] != BRK_KAFKA_NODE_ID) {
+            *msg = brk__kafka_strf(a, "The manual partition assignment includes a partition "
+                                      "with %d replica(s) or an unknown broker; this cluster "
+                                      "is one broker, %d.", (int)as->broker_ids.n,
+                                   BRK_KAFKA_NODE_ID);
+            return KP_ERR_INVALID_REPLICA_ASSIGNMENT;
+        }
+    }
+    return KP_ERR_NONE;
+}
+
+static void grow_one(struct brk_conn *c, struct kp_request *req, int32_t i,
+                     struct kp_create_partitions_resp_topic_result *r)
+{
+    const struct kp_create_partitions_req *cp = req->msg;
+    const struct kp_create_partitions_req_topic *t = &cp->topics.v[i];
+    struct brk_server *srv = brk_conn_server(c);
+    struct kp_arena *a = &req->arena;
+    struct part_topic *pt;
+    r->name = t->name;
+    if (!brk__kafka_allowed(c, SEC_OP_ALTER, SEC_RES_TOPIC, t->name)) {
+        r->error_code = KP_ERR_TOPIC_AUTHORIZATION_FAILED;
+        return;
+    }
+    if ((r->error_code = brk__kafka_topic(srv, t->name, &pt)) != KP_ERR_NONE) {
+        r->error_message = brk__kafka_strf(a, "The topic '%.*s' does not exist.",
+                                           (int)t->name.len, t->name.p);
+        return;
+    }
+    if (brk_topic_internal((const char *)t->name.p, (size_t)t->name.len)) {
+        r->error_code = KP_ERR_INVALID_PARTITIONS;
+        r->error_message = brk__kafka_strf(a, "%s's partition count decides where each "
+                                              "group's offsets live: it cannot change",
+                                           BRK_OFFSETS_TOPIC);
+        return;
+    }
+    if ((r->error_code = grow_check(a, t, part_topic_partitions(pt), &r->error_message)) ||
+        cp->validate_only)
+        return;
+    int rc = brk_topic_grow(srv, pt, t->count);
+    if (rc) {
+        r->error_code = rc == KC_ETOOLARGE ? KP_ERR_INVALID_PARTITIONS
+                        : rc == KC_ENOTOPIC ? KP_ERR_UNKNOWN_TOPIC_OR_PARTITION
+                                            : KP_ERR_KAFKA_STORAGE_ERROR;
+        r->error_message = brk__kafka_strf(a, "%s", kc_strerror(rc));
+    }
+}
+
+int brk__kafka_create_partitions(struct brk_conn *c, struct kp_request *req)
+{
+    const struct kp_create_partitions_req *cp = req->msg;
+    struct kp_arena *a = &req->arena;
+    struct kp_create_partitions_resp *resp = kp_new(a, &kp_create_partitions_resp_schema, 1);
+    struct kp_create_partitions_resp_topic_result *r =
+        kp_new(a, &kp_create_partitions_resp_topic_result_schema, cp->topics.n);
+    struct kc_slice *names = kp_arena_alloc(a, ((size_t)cp->topics.n + 1) * sizeof(*names));
+    if (!resp || !names || (!r && cp->topics.n > 0))
+        return -ENOMEM;
+    for (int32_t i = 0; i < cp->topics.n; i++)
+        names[i] = cp->topics.v[i].name;
+    for (int32_t i = 0; i < cp->topics.n; i++) {
+        if (named_twice(names, cp->topics.n, i)) {
+            r[i].name = names[i];
+            r[i].error_code = KP_ERR_INVALID_REQUEST;
+            r[i].error_message = brk__kafka_strf(a, "Duplicate topic in request.");
+            continue;
+        }
+        grow_one(c, req, i, &r[i]);
+    }
+    KP_SET(resp->results, cp->topics.n, r);
+    return brk__kafka_reply(c, &req->hdr, resp);
+}
