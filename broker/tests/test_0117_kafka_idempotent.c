@@ -13,8 +13,9 @@
  *   read the partition back            every sequence exactly once, each acknowledged one
  *                                      at the offset it was acknowledged with
  *
- * Also: producer ids are never reused across restarts (the durable block counter), and a
- * transactional id is refused at once with 53.
+ * Also: DescribeProducers shows the producer as the log rebuilt it; producer ids are never
+ * reused across restarts (the durable block counter); a transactional id is refused at
+ * once with 53.
  *
  * Raw Kafka frames through the codec, one record per batch with its sequence in the
  * header: the producer behaves as librdkafka's does with idempotence (keeps its id across
@@ -152,6 +153,32 @@ static void retry_window(struct producer *pr)
     }
 }
 
+/* DescribeProducers: the log knows pid, epoch 0, its last sequence. */
+static void check_described(int fd, const struct producer *pr)
+{
+    struct kp_arena a;
+    struct kp_response resp;
+    kp_arena_init(&a, 0);
+    struct kp_describe_producers_req *r = KT_NEW(&a, kp_describe_producers_req, 1);
+    struct kp_describe_producers_req_topic_request *t =
+        KT_NEW(&a, kp_describe_producers_req_topic_request, 1);
+    int32_t part = 0;
+    t->name = kp_slice_str("idem");
+    KP_SET(t->partition_indexes, 1, &part);
+    KP_SET(r->topics, 1, t);
+    const struct kp_describe_producers_resp *ans =
+        kt_call(fd, KP_API_DESCRIBE_PRODUCERS, 0, r, buf, sizeof(buf), &resp);
+    const struct kp_describe_producers_resp_partition_response *p = &ans->topics.v[0].partitions.v[0];
+    assert_int_equal(p->error_code, 0);
+    assert_int_equal(p->active_producers.n, 1);
+    assert_int_equal(p->active_producers.v[0].producer_id, pr->pid);
+    assert_int_equal(p->active_producers.v[0].producer_epoch, 0);
+    assert_int_equal(p->active_producers.v[0].last_sequence, pr->next - 1);
+    assert_int_equal(p->active_producers.v[0].current_txn_start_offset, -1);
+    kp_response_fini(&resp);
+    kp_arena_fini(&a);
+}
+
 /* Fetch the whole partition: every sequence of pid once, at its acknowledged offset. */
 static void check_partition(const struct kb_broker *b, const struct producer *pr)
 {
@@ -216,6 +243,7 @@ static void test_0117_kill9_retries_no_duplicates_no_loss(void **state)
     }
     retry_window(pr);
     check_partition(b, pr);
+    check_described(pr->fd, pr);
     /* Ids are never handed out twice, even across three crashes. */
     int64_t again;
     assert_int_equal(init_pid(pr->fd, NULL, &again), 0);

@@ -244,6 +244,8 @@ int brk__kafka_describe_cluster(struct brk_conn *c, struct kp_request *req);
 /* ---- producer_ids.c: InitProducerId and the durable producer-id counter ---------------- */
 
 int brk__kafka_init_producer_id(struct brk_conn *c, struct kp_request *req);
+/* describe_producers.c */
+int brk__kafka_describe_producers(struct brk_conn *c, struct kp_request *req);
 /* The counter's file in data_dir; nothing is read until the first id is asked for. */
 int brk__kafka_pids_init(struct brk_kafka *k, const char *data_dir);
 void brk__kafka_pids_fini(struct brk_kafka *k);

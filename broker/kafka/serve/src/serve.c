@@ -158,6 +158,8 @@ static int dispatch(struct brk_conn *c, struct kp_request *req, const uint8_t *b
         return brk__kafka_describe_user_scram_credentials(c, req);
     case KP_API_INIT_PRODUCER_ID:
         return brk__kafka_init_producer_id(c, req);
+    case KP_API_DESCRIBE_PRODUCERS:
+        return brk__kafka_describe_producers(c, req);
     case KP_API_ALTER_USER_SCRAM_CREDENTIALS:
         return brk__kafka_alter_user_scram_credentials(c, req);
     }
