@@ -130,7 +130,8 @@ struct alog {
     int slot;                     /* index in the store's table */
     _Atomic int state;            /* enum alog_state */
     _Atomic bool offsets_known;   /* start/end are exact (false from a crash until opened) */
-    bool defer_durable;           /* life_lock: the next load leaves its repair unsynced */
+    _Atomic bool defer_durable;   /* the next load leaves its repair unsynced (written under
+                                     life_lock; the load reads it without) */
     _Atomic bool repair_unsynced; /* recovered records not yet fsynced: reads stop at the
                                      durable offset until they are (store.c's sweep) */
     _Atomic int pins;             /* calls in progress and alog_pin holders */
