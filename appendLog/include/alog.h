@@ -73,6 +73,9 @@ struct alog_config {
     int64_t delete_retention_ms;     /* delete.retention.ms        default 1 day */
     double min_cleanable_ratio;      /* min.cleanable.dirty.ratio  default 0.5
                                         (log.cleaner.min.cleanable.ratio) */
+    /* Added with idempotent producers (appended, so older initialisers still compile): */
+    int64_t producer_id_expiration_ms; /* producer.id.expiration.ms default 86400000 (1 day):
+                                          alog_producers_expire, and what an open loads */
 };
 
 /* Fill cfg with the defaults above. */

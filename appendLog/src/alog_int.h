@@ -44,6 +44,7 @@
 #include "alog.h"
 #include "kc_batch.h"
 #include "mm_index.h"
+#include "producer_int.h"
 
 /* The fault-injection seam: every write, fsync and truncation of a segment's data, and
  * every drop of its cached pages, goes through these. Tests replace them (alog__set_io) to
@@ -129,7 +130,8 @@ struct alog {
     int slot;                     /* index in the store's table */
     _Atomic int state;            /* enum alog_state */
     _Atomic bool offsets_known;   /* start/end are exact (false from a crash until opened) */
-    bool defer_durable;           /* life_lock: the next load leaves its repair unsynced */
+    _Atomic bool defer_durable;   /* the next load leaves its repair unsynced (written under
+                                     life_lock; the load reads it without) */
     _Atomic bool repair_unsynced; /* recovered records not yet fsynced: reads stop at the
                                      durable offset until they are (store.c's sweep) */
     _Atomic int pins;             /* calls in progress and alog_pin holders */
@@ -216,6 +218,10 @@ struct alog {
     _Atomic uint64_t n_fault_recoveries; /* alog_recover runs that cleared a failure */
     _Atomic int64_t fault_discarded;     /* offsets those runs cut (never durable) */
     _Atomic int64_t fault_truncated_bytes;
+
+    /* Idempotent producers (producer_int.h): the table is the append lock's. */
+    struct alog_pstate pstate;
+    _Atomic int64_t snap_unsynced; /* a roll's snapshot the flusher has yet to fsync, or -1 */
 };
 
 /* log.c */

@@ -20,6 +20,7 @@
 #define ALOG_FLUSH_INTERVAL_MS_DEFAULT   1000LL
 #define ALOG_FLUSH_INTERVAL_MSGS_DEFAULT (-1LL)
 #define ALOG_MAX_BATCH_BYTES_DEFAULT     ((1u << 20) + 12) /* message.max.bytes */
+#define ALOG_PRODUCER_ID_EXPIRATION_MS_DEFAULT 86400000LL /* producer.id.expiration.ms */
 #define ALOG_MIN_COMPACTION_LAG_MS_DEFAULT 0LL
 #define ALOG_MAX_COMPACTION_LAG_MS_DEFAULT INT64_MAX
 #define ALOG_DELETE_RETENTION_MS_DEFAULT   (24LL * 3600 * 1000) /* 1 day */
@@ -67,6 +68,11 @@
 #define ALOG_LOG_START_FILE      "log-start-offset-checkpoint"
 #define ALOG_CLEANER_FILE        "cleaner-offset-checkpoint"
 #define ALOG_CHECKPOINT_VERSION  0
+/* Producer state snapshots (Kafka's LogFileUtils.PRODUCER_SNAPSHOT_FILE_SUFFIX). */
+#define ALOG_SNAPSHOT_SUFFIX ".snapshot"
+/* The largest snapshot file an open reads: 1 M producers of five batches each. A larger
+ * file is treated as damaged (skipped), never trusted to size an allocation. */
+#define ALOG_SNAPSHOT_MAX_BYTES (ALOG_SNAPSHOT_HEADER + 5LL * ALOG_SNAPSHOT_ENTRY * (1 << 20))
 /* A store's own files: its lock (Kafka's name) and the journal of logs that may hold
  * unflushed records (no Kafka equivalent: Kafka recovers every log after a crash). */
 #define ALOG_STORE_LOCK_FILE     ".lock"

@@ -3,7 +3,11 @@
  *
  *   alog_append(batch)                                   (append_lock held throughout)
  *     re-check the header      length matches, magic 2, lastOffsetDelta = count - 1
+ *     a producer id?           Kafka's idempotence check (producer_state.c): a duplicate
+ *                              is answered with its original offsets and not written; an
+ *                              out-of-order or fenced batch is refused
  *     roll?                    segment.bytes, segment.ms, an index full, u32 overflow
+ *                              (the new segment's base gets a producer snapshot)
  *     rewrite                  baseOffset = log end, partitionLeaderEpoch = 0 (both
  *                              outside the CRC'd bytes: the CRC stays valid)
  *     pwrite at seg->size      the whole batch into ONE segment, never straddling two
@@ -88,7 +92,11 @@ static int roll(struct alog *log, int64_t base)
         return rc;
     }
     log->active = seg;
-    atomic_store(&log->dir_dirty, true);
+    int snap = alog__psnap_write(log, base, false); /* the producers as of the new base */
+    if (snap) /* a hint only: without it a crash replays more of the log */
+        kc_log_warn("alog %s: producer snapshot at %lld: %s", log->dir, (long long)base,
+                    kc_strerror(snap));
+    atomic_store(&log->dir_dirty, true); /* after the snapshot: its rename is fsynced too */
     atomic_store(&log->roll_pending, true);
     if (log->flusher)
         alog__flusher_kick(log->flusher); /* flush the old segment, checkpoint */
@@ -103,19 +111,31 @@ static void discard_tail(struct alog *log, struct alog_segment *seg, uint64_t po
         log->tail_dirty = true;
 }
 
+/* An idempotent producer's batch: 1 for a duplicate (*out filled), 0 to append it (the
+ * state has room for it), or why it is refused. The append lock makes check, write and
+ * update one step: two connections of one producer cannot both pass. */
+static int producer_check(struct alog *log, const struct kc_batch_header *h,
+                          struct alog_appended *out)
+{
+    if (h->producer_id < 0 || (h->attributes & KC_BATCH_ATTR_CONTROL))
+        return 0; /* no producer id: nothing to check, nothing to remember */
+    int rc = alog__pstate_check(&log->pstate, h, out);
+    return rc == 0 ? alog__pstate_reserve(&log->pstate) : rc;
+}
+
 static int append_locked(struct alog *log, uint8_t *batch, size_t len, struct kc_batch_header *h,
-                         int64_t *base_offset)
+                         struct alog_appended *out)
 {
     if (atomic_load_explicit(&log->failed, memory_order_acquire))
         return -EIO;
+    int rc = producer_check(log, h, out);
+    if (rc)
+        return rc == 1 ? 0 : rc; /* a duplicate is answered, not written */
     int64_t base = atomic_load_explicit(&log->end_offset, memory_order_relaxed);
     int64_t last = base + h->last_offset_delta;
     int64_t now = kc_wall_ms();
-    if (should_roll(log, log->active, len, last, now)) {
-        int rc = roll(log, base);
-        if (rc)
-            return rc;
-    }
+    if (should_roll(log, log->active, len, last, now) && (rc = roll(log, base)) != 0)
+        return rc;
     struct alog_segment *seg = log->active;
     uint64_t pos = atomic_load_explicit(&seg->size, memory_order_relaxed);
     kc_batch_set_base_offset(batch, base);
@@ -127,6 +147,8 @@ static int append_locked(struct alog *log, uint8_t *batch, size_t len, struct kc
     }
     h->base_offset = base;
     alog__seg_index_batch(log, seg, pos, h, len);
+    if (h->producer_id >= 0 && !(h->attributes & KC_BATCH_ATTR_CONTROL))
+        alog__pstate_apply(&log->pstate, h); /* room reserved: cannot fail */
     if (pos == 0)
         seg->first_append_ms = now;
     atomic_store_explicit(&seg->next_offset, last + 1, memory_order_release);
@@ -138,7 +160,7 @@ static int append_locked(struct alog *log, uint8_t *batch, size_t len, struct kc
                               memory_order_relaxed);
     /* The commit point: from this store on, readers can see the batch. */
     atomic_store_explicit(&log->end_offset, last + 1, memory_order_release);
-    *base_offset = base;
+    *out = (struct alog_appended){.base_offset = base, .last_offset = last, .timestamp = -1};
     return 0;
 }
 
@@ -153,9 +175,10 @@ static void maybe_kick(struct alog *log, int64_t prev_end, int64_t end)
         alog__flusher_kick(log->flusher);
 }
 
-int alog_append(struct alog *log, uint8_t *batch, size_t len, int64_t *base_offset)
+int alog_append_batch(struct alog *log, uint8_t *batch, size_t len, struct alog_appended *out)
 {
     struct kc_batch_header h;
+    struct alog_appended a;
     int rc = check_batch(log, batch, len, &h);
     if (rc)
         return rc;
@@ -163,16 +186,25 @@ int alog_append(struct alog *log, uint8_t *batch, size_t len, int64_t *base_offs
         return -EIO; /* at once: alog_recover may hold the append lock for a while */
     if ((rc = alog__enter(log)) != 0) /* a store's log: open it first (or it is open) */
         return rc;
-    int64_t base = 0;
     pthread_mutex_lock(&log->append_lock);
-    rc = append_locked(log, batch, len, &h, &base);
+    rc = append_locked(log, batch, len, &h, &a);
     pthread_mutex_unlock(&log->append_lock);
-    if (rc == 0)
-        maybe_kick(log, base, base + h.last_offset_delta + 1);
+    if (rc == 0 && !a.duplicate)
+        maybe_kick(log, a.base_offset, a.last_offset + 1);
     alog__leave(log);
     if (rc)
         return rc;
-    alog__watch_fire(log); /* long-polls waiting on this log wake up (watch.c) */
-    *base_offset = base;
+    if (!a.duplicate)
+        alog__watch_fire(log); /* long-polls waiting on this log wake up (watch.c) */
+    *out = a;
     return 0;
+}
+
+int alog_append(struct alog *log, uint8_t *batch, size_t len, int64_t *base_offset)
+{
+    struct alog_appended a;
+    int rc = alog_append_batch(log, batch, len, &a);
+    if (rc == 0)
+        *base_offset = a.base_offset; /* a duplicate's: its original offset */
+    return rc;
 }

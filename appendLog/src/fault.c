@@ -325,6 +325,8 @@ int alog_recover(struct alog *log)
     if (atomic_load(&log->failed)) { /* still: another caller may have just recovered it */
         rc = recover_locked(log, &r);
         report(log, &r, end_before, rc);
+        if (rc == 0 && alog_end_offset(log) != end_before)
+            rc = alog__psnap_rebuild(log); /* records the state had seen were cut */
     }
     pthread_rwlock_unlock(&log->recover_lock);
     pthread_mutex_unlock(&log->flush_lock);

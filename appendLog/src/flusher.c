@@ -203,6 +203,7 @@ int alog__checkpoint_recovery(struct alog *log)
     int64_t rp = alog_durable_offset(log);
     struct alog_segment *seg;
     int rc = 0;
+    alog__psnap_sync(log); /* a roll's producer snapshot (producer_files.c) */
     while (rc == 0 && (seg = unsynced_index(log, rp)) != NULL) {
         rc = alog__seg_index_sync(seg);
         seg->index_synced = rc == 0;

@@ -171,6 +171,7 @@ static const struct alog_load_hint *hint_for(struct alog *log, int st, struct al
 static void unload(struct alog *log)
 {
     alog__drop_segments(log);
+    alog__psnap_release(log, false); /* whatever the load got of the producer state */
     log->tail_dirty = false;
     atomic_store(&log->dir_dirty, false);
     atomic_store(&log->roll_pending, false);
@@ -310,6 +311,7 @@ static int close_files(struct alog *log)
     log->flusher = NULL;
     atomic_store(&log->recovery_point, alog_durable_offset(log)); /* == end */
     alog__cache_remove(log->store, log);
+    alog__psnap_release(log, true); /* its producers as of the end (producer_files.c) */
     pthread_mutex_lock(&log->life_lock);
     pthread_mutex_lock(&log->segs_lock);
     remember_summary(log);

@@ -10,7 +10,8 @@
  *   1. flush      fdatasync every .log with data not yet on disk (through the flusher, so
  *                 waiters are released from its thread, as alog.h promises)
  *   2. seal       trim the active segment's indexes to their used size, msync + fsync them
- *   3. checkpoint recovery-point-offset-checkpoint = end, log-start-offset-checkpoint
+ *   3. checkpoint recovery-point-offset-checkpoint = end, log-start-offset-checkpoint,
+ *                 and the producer state as <end>.snapshot (producer_files.c)
  *   4. marker     .kafka_cleanshutdown: "trust all of the above"
  *
  * A log that failed an fsync skips 2-4: the next open must run recovery. (A store's logs
@@ -45,6 +46,7 @@ void alog_config_init(struct alog_config *cfg)
     cfg->flush_interval_ms = ALOG_FLUSH_INTERVAL_MS_DEFAULT;
     cfg->flush_interval_messages = ALOG_FLUSH_INTERVAL_MSGS_DEFAULT;
     cfg->max_batch_bytes = ALOG_MAX_BATCH_BYTES_DEFAULT;
+    cfg->producer_id_expiration_ms = ALOG_PRODUCER_ID_EXPIRATION_MS_DEFAULT;
     cfg->cleanup_policy = ALOG_CLEANUP_DELETE;
     cfg->min_compaction_lag_ms = ALOG_MIN_COMPACTION_LAG_MS_DEFAULT;
     cfg->max_compaction_lag_ms = ALOG_MAX_COMPACTION_LAG_MS_DEFAULT;
@@ -79,7 +81,7 @@ int alog_config_check(const struct alog_config *cfg)
     if (cfg->max_batch_bytes < KC_BATCH_HEADER_SIZE || cfg->max_batch_bytes > INT32_MAX)
         return -EINVAL;
     if (cfg->flush_interval_ms < -1 || cfg->flush_interval_messages < -1 ||
-        cfg->retention_ms < -1 || cfg->retention_bytes < -1)
+        cfg->retention_ms < -1 || cfg->retention_bytes < -1 || cfg->producer_id_expiration_ms < 1)
         return -EINVAL;
     if (cfg->cleanup_policy == 0 ||
         (cfg->cleanup_policy & ~(unsigned)(ALOG_CLEANUP_DELETE | ALOG_CLEANUP_COMPACT)))
@@ -170,8 +172,11 @@ int alog_set_config(struct alog *log, const struct alog_config *cfg)
     publish_copies(log, cfg);
     pthread_mutex_unlock(&log->append_lock);
     pthread_mutex_unlock(&log->cfg_lock);
+    if (!alog__try_pin(log))
+        return 0; /* a store's log not open: its flusher link is the opening thread's */
     if (log->flusher)
         alog__flusher_kick(log->flusher); /* flush.ms / flush.messages may be due now */
+    alog__leave(log);
     return 0;
 }
 
@@ -196,6 +201,7 @@ void alog__free(struct alog *log)
     pthread_mutex_destroy(&log->cfg_lock);
     pthread_cond_destroy(&log->life_cond);
     pthread_rwlock_destroy(&log->recover_lock);
+    alog__pstate_fini(&log->pstate);
     if (log->lock_fd >= 0)
         (void)close(log->lock_fd); /* a read-only directory fd; closing drops the flock */
     free(log->dir);
@@ -250,6 +256,8 @@ struct alog *alog__alloc(const char *dir, const struct alog_config *cfg)
     alog__set_io(log, NULL);
     init_locks(log);
     TAILQ_INIT(&log->waiters);
+    alog__pstate_init(&log->pstate);
+    atomic_init(&log->snap_unsynced, -1);
     return log;
 }
 
@@ -330,6 +338,9 @@ static int close_cleanly(struct alog *log)
     pthread_mutex_unlock(&log->flush_lock);
     if (rc == 0)
         rc = alog__checkpoint_write(log, ALOG_LOG_START_FILE, alog__start(log));
+    int64_t end = alog__end(log); /* the producer state as of the end, durable */
+    if (rc == 0 && (log->pstate.dirty || log->pstate.snap_offset != end))
+        rc = alog__psnap_write(log, end, true);
     if (rc == 0)
         rc = alog__marker_write(log); /* the commit point of a clean shutdown */
     return rc;

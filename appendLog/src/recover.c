@@ -710,6 +710,8 @@ int alog__load(struct alog *log, const struct alog_load_hint *hint)
     if (rc == 0)
         rc = finish(log, &ld);
     if (rc == 0)
+        rc = alog__psnap_load(log); /* the producer state as of the end (producer_files.c) */
+    if (rc == 0)
         report(log, &ld, t0);
     if (rc == 0 && hint && ld.saw_own)
         alog__retire_own_checkpoints(log); /* the store's lines supersede them */

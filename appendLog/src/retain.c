@@ -17,6 +17,9 @@
  *   3. take the segments out of the array  new readers cannot find them
  *   4. unlink the files, fsync the dir     readers holding a slice keep their fd: the
  *                                          blocks live until the last close
+ *   5. producer snapshots below the start  a crash before: the next open deletes them
+ *                                          (the producers themselves stay remembered, as
+ *                                          Kafka keeps them since KIP-360)
  *
  * A store's log skips step 1: rewriting the data directory's checkpoint (a line for every
  * partition) before each deletion would cost far more than the deletion. Instead step 4
@@ -116,6 +119,8 @@ int alog__delete_oldest(struct alog *log, int64_t start, int k)
         alog__seg_unref(held[i]); /* the array's reference; slices keep theirs */
     }
     free(held);
+    if (rc == 0)
+        alog__psnap_trim(log, start); /* producer snapshots below the start go too */
     if (log->store) {
         alog__store_mark_dirty(log->store); /* the new start, at the next checkpoint */
         return rc;

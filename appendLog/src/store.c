@@ -291,6 +291,7 @@ static void force_close(struct alog *log)
     log->flusher = NULL;
     alog__cache_remove(log->store, log);
     alog__drop_segments(log);
+    alog__psnap_release(log, false); /* rebuilt by the next open's recovery */
     pthread_mutex_lock(&log->life_lock);
     atomic_store(&log->offsets_known, false);
     atomic_store(&log->state, ALOG_COLD_UNKNOWN);

@@ -7,7 +7,8 @@
  *   Metadata      this broker at its real address; auto-creation with num.partitions;
  *                 3 without auto-creation; 17 for names Kafka refuses; __consumer_offsets
  *                 internal and never re-created
- *   Produce       base offsets; 2 / 87 / 43 / 3 / 17 / 21 per partition; acks=0 answers
+ *   Produce       base offsets; 2 / 87 / 43 / 3 / 17 / 21 per partition; an idempotent
+ *                 batch written once, its retry answered with its offset, a gap 45; acks=0 answers
  *                 nothing, and a failed acks=0 produce closes the connection
  *   Fetch         empty records as length 0 with HWM = LSO filled; OFFSET_OUT_OF_RANGE;
  *                 the whole batch holding fetch_offset; the first batch even when larger
@@ -400,10 +401,26 @@ static void test_0103_produce_offsets_and_every_refusal(void **state)
     assert_int_equal(produce(fd, NULL, 1, "p", 0, ok, (int32_t)len - 3, NULL),
                      KP_ERR_INVALID_RECORD); /* cut short */
     assert_int_equal(produce(fd, NULL, 1, "p", 0, NULL, -1, NULL), KP_ERR_INVALID_RECORD);
+    /* An idempotent producer's batch (id 4711, sequences 0-2): written once; the same
+     * batch again (a retry) is answered with its first offset; a gap in the sequences is
+     * 45, an older epoch 47 (the log's producer state, alog_producer.h). */
     size_t ilen;
+    int64_t first, again;
     uint8_t *idem = batch(3, kc_wall_ms(), 4711, &ilen);
+    uint8_t *keep = malloc(ilen);
+    assert_non_null(keep);
+    memcpy(keep, idem, ilen); /* the broker rewrites the base offset in place: resend a copy */
+    assert_int_equal(produce(fd, NULL, 1, "p", 0, idem, (int32_t)ilen, &first), KP_ERR_NONE);
+    memcpy(idem, keep, ilen);
+    assert_int_equal(produce(fd, NULL, 1, "p", 0, idem, (int32_t)ilen, &again), KP_ERR_NONE);
+    assert_int_equal(again, first);
+    memcpy(idem, keep, ilen);
+    kc_store_be32(idem + KC_BATCH_OFF_BASE_SEQUENCE, 10); /* 3 is next */
+    kc_store_be32(idem + KC_BATCH_OFF_CRC, kc_crc32c(0, idem + KC_BATCH_OFF_ATTRIBUTES,
+                                                     ilen - KC_BATCH_OFF_ATTRIBUTES));
     assert_int_equal(produce(fd, NULL, 1, "p", 0, idem, (int32_t)ilen, NULL),
-                     KP_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT);
+                     KP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+    free(keep);
     assert_int_equal(produce(fd, "txn-1", 1, "p", 0, ok, (int32_t)len, NULL),
                      KP_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT);
     assert_int_equal(produce(fd, NULL, 1, "nope", 0, ok, (int32_t)len, NULL),
@@ -414,10 +431,10 @@ static void test_0103_produce_offsets_and_every_refusal(void **state)
                      KP_ERR_INVALID_TOPIC_EXCEPTION);
     assert_int_equal(produce(fd, NULL, 2, "p", 0, ok, (int32_t)len, NULL),
                      KP_ERR_INVALID_REQUIRED_ACKS);
-    /* Nothing refused reached the log. */
+    /* Nothing refused reached the log: only the idempotent batch, once. */
     struct kt_fetch_part fp;
     fetch(fd, 0, 1, "p", 0, 0, 1 << 20, &fp);
-    assert_int_equal(fp.high_watermark, 0);
+    assert_int_equal(fp.high_watermark, first + 3);
     free(ok);
     free(bad);
     free(idem);
@@ -706,7 +723,7 @@ static void test_0103_unknown_api_or_version_closes_unanswered(void **state)
     struct kb_broker *b = *state;
     struct kc_writer w;
     const int16_t cases[][2] = {
-        {22, 4},                      /* InitProducerId: not advertised */
+        {KP_API_ELECT_LEADERS, 0},    /* not advertised: one node */
         {KP_API_METADATA, 13},        /* above our maximum (Kafka 3.9's, 12) */
         {KP_API_LIST_OFFSETS, 10},    /* Kafka 4.0's, not 3.9's: the codec knows it */
         {KP_API_FETCH, 3},            /* the v0/v1 message formats: gone in Kafka 4.0 */
@@ -729,7 +746,7 @@ static void test_0103_unknown_api_or_version_closes_unanswered(void **state)
         close(fd);
     }
     /* Refused for what they are, not for their (empty) bodies; named by name. */
-    assert_true(kb_log_has(b, "InitProducerId v4 (api_key 22): not served by this broker"));
+    assert_true(kb_log_has(b, "ElectLeaders v0 (api_key 43): not served by this broker"));
     assert_true(kb_log_has(b, "Metadata v13 (api_key 3): a version this broker does not"));
     assert_true(kb_log_has(b, "ListOffsets v10 (api_key 2): a version this broker does not"));
     assert_true(kb_log_has(b, "Fetch v3 (api_key 1): a version this broker does not"));

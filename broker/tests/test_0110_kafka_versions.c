@@ -14,7 +14,8 @@
  *   APIs: CreateTopics 2-7 (configs and the id back from 5 and 7), DeleteTopics 1-6 (by a
  *   topic list from 6), CreatePartitions 0-3, DescribeConfigs 1-4 (a topic and the broker;
  *   synonyms, types, documentation), AlterConfigs 0-2, IncrementalAlterConfigs 0-1,
- *   DeleteRecords 0-2, DescribeCluster 0-1, DescribeLogDirs 1-4;
+ *   DeleteRecords 0-2, DescribeCluster 0-1, DescribeLogDirs 1-4; InitProducerId 0-5 (a
+ *   new producer id, epoch 0), DescribeProducers 0 (none: the sweep's batches are plain);
  *   SaslHandshake 0-1 and SaslAuthenticate 0-2 (ILLEGAL_SASL_STATE: a PLAINTEXT
  *   listener), CreateAcls, DescribeAcls, DeleteAcls 1-3 (SECURITY_DISABLED: no
  *   authorizer), AlterUserScramCredentials 0 then DescribeUserScramCredentials 0 (the user
@@ -775,6 +776,48 @@ static void check_describe_log_dirs(const void *resp, int16_t v)
         assert_true(r->results.v[0].total_bytes > 0 && r->results.v[0].usable_bytes >= 0);
 }
 
+static void *req_init_producer_id(struct sweep *s, int16_t v)
+{
+    struct kp_init_producer_id_req *r = KT_NEW(&s->a, kp_init_producer_id_req, 1);
+    r->transactional_id = (struct kc_slice){NULL, -1}; /* idempotence only */
+    r->transaction_timeout_ms = 60000;
+    (void)v; /* v3+'s producer_id/epoch: -1, the defaults */
+    return r;
+}
+
+static void check_init_producer_id(const void *resp, int16_t v)
+{
+    const struct kp_init_producer_id_resp *r = resp;
+    assert_int_equal(r->error_code, 0);
+    assert_true(r->producer_id >= 0);
+    assert_int_equal(r->producer_epoch, 0);
+    (void)v;
+}
+
+static void *req_describe_producers(struct sweep *s, int16_t v)
+{
+    struct kp_describe_producers_req *r = KT_NEW(&s->a, kp_describe_producers_req, 1);
+    struct kp_describe_producers_req_topic_request *t =
+        KT_NEW(&s->a, kp_describe_producers_req_topic_request, 1);
+    int32_t *part = kp_arena_alloc(&s->a, sizeof(*part));
+    *part = 0;
+    t->name = kp_slice_str("sweep");
+    KP_SET(t->partition_indexes, 1, part);
+    KP_SET(r->topics, 1, t);
+    (void)v;
+    return r;
+}
+
+static void check_describe_producers(const void *resp, int16_t v)
+{
+    const struct kp_describe_producers_resp *r = resp;
+    assert_int_equal(r->topics.n, 1);
+    assert_int_equal(r->topics.v[0].partitions.n, 1);
+    assert_int_equal(r->topics.v[0].partitions.v[0].error_code, 0);
+    assert_int_equal(r->topics.v[0].partitions.v[0].active_producers.n, 0); /* plain batches */
+    (void)v;
+}
+
 /* ---- the sweep -------------------------------------------------------------------------------- */
 
 /* In the order the requests run: produce before fetch, commits before their fetch. */
@@ -795,7 +838,8 @@ static const struct api_case {
     C(KP_API_DESCRIBE_CONFIGS, describe_configs), C(KP_API_ALTER_CONFIGS, alter_configs),
     C(KP_API_INCREMENTAL_ALTER_CONFIGS, incremental_alter_configs),
     C(KP_API_DELETE_RECORDS, delete_records), C(KP_API_DESCRIBE_CLUSTER, describe_cluster),
-    C(KP_API_DESCRIBE_LOG_DIRS, describe_log_dirs),
+    C(KP_API_DESCRIBE_LOG_DIRS, describe_log_dirs), C(KP_API_INIT_PRODUCER_ID, init_producer_id),
+    C(KP_API_DESCRIBE_PRODUCERS, describe_producers),
     C(KP_API_LIST_GROUPS, list_groups),     C(KP_API_DESCRIBE_GROUPS, describe_groups),
     C(KP_API_DELETE_GROUPS, delete_groups), C(KP_API_OFFSET_DELETE, offset_delete),
     C(KP_API_SASL_HANDSHAKE, sasl_handshake), C(KP_API_SASL_AUTHENTICATE, sasl_authenticate),
@@ -857,7 +901,8 @@ static void test_0110_every_advertised_version_is_answered(void **state)
     assert_int_equal(answered, 5 + 13 + 12 + 14 + 10 + 8 + 9 + 7 + 10 + 6 + 5 + 6 + /* 105 */
                                    6 + 6 + 2 + 1 +                              /* groups */
                                    6 + 6 + 4 + 4 + 3 + 2 + 3 + 2 + 4 +          /* admin */
-                                   2 + 3 + 3 + 3 + 3 + 1 + 1);  /* SASL, ACLs, SCRAM */
+                                   2 + 3 + 3 + 3 + 3 + 1 + 1 +  /* SASL, ACLs, SCRAM */
+                                   6 + 1);         /* InitProducerId, DescribeProducers */
     free(s.batch);
     kp_arena_fini(&s.a);
     close(s.fd);

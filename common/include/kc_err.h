@@ -35,6 +35,9 @@
     X(KC_ENOFILES, -1015, "out of file descriptors: every open log is in use; retry")          \
     /* a Kafka encoder (broker/kafka/codec): a field the version cannot carry is set */     \
     X(KC_ENONDEFAULT, -1016, "a field this version cannot carry holds a non-default value") \
+    /* an idempotent producer's batch the log refuses (appendLog's producer state) */        \
+    X(KC_ESEQUENCE, -1200, "out-of-order sequence number from an idempotent producer")       \
+    X(KC_EFENCED, -1201, "producer epoch older than the one the log knows (fenced)")          \
     /* an HTTP request head that can never become acceptable (the HTTP door's codec) */     \
     X(KC_EHTTP_LINETOOLONG, -1100, "request line longer than the limit")                      \
     X(KC_EHTTP_TOOMANYHEADERS, -1101, "more header fields than the limit")                    \

@@ -1,5 +1,6 @@
 /*
- * upkeep.c - the broker's slow, rare chores, on the main thread: retention and healing.
+ * upkeep.c - the broker's slow, rare chores, on the main thread: retention (and the expiry
+ * of idle idempotent producers with it) and healing.
  *
  * The network loops never block on the disk except for the appends themselves, which go
  * to the page cache. What may take long - unlinking old segments, re-reading a log whose
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alog_producer.h"
 #include "brk_int.h"
 
 /* Every topic, as an array (NULL if out of memory; *n then 0). Caller frees. Topics made
@@ -30,10 +32,15 @@ void brk__run_retention(struct brk_server *srv)
         const char *name = part_topic_name(ts[i]);
         if (brk_topic_internal(name, strlen(name)))
             continue; /* group offsets are kept until overwritten, never aged out */
-        if (part_topic_flags(ts[i]) & BRK_TOPIC_NO_RETENTION)
-            continue; /* cleanup.policy=compact: the cleaner's, not retention's */
+        /* cleanup.policy=compact: the cleaner's, not retention's */
+        bool retain = !(part_topic_flags(ts[i]) & BRK_TOPIC_NO_RETENTION);
         for (int32_t p = 0; p < part_topic_partitions(ts[i]); p++) {
             int deleted = 0;
+            /* Idle idempotent producers forgotten (producer.id.expiration.ms; open logs
+             * only: a closed one expires them when it is next opened). Logs what it did. */
+            (void)alog_producers_expire(part_topic_log(ts[i], p), kc_wall_ms());
+            if (!retain)
+                continue;
             int rc = alog_retain(part_topic_log(ts[i], p), kc_wall_ms(), &deleted);
             if (rc)
                 kc_log_warn("retention of %s-%d failed: %s", name, p, kc_strerror(rc));

@@ -53,6 +53,8 @@
     X(KP_ERR_INVALID_REQUEST, 42)                                                             \
     X(KP_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT, 43)                                              \
     X(KP_ERR_POLICY_VIOLATION, 44)                                                            \
+    X(KP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER, 45)                                                \
+    X(KP_ERR_INVALID_PRODUCER_EPOCH, 47)                                                      \
     X(KP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED, 53)                                       \
     X(KP_ERR_SECURITY_DISABLED, 54)                                                           \
     X(KP_ERR_KAFKA_STORAGE_ERROR, 56)                                                         \

@@ -103,6 +103,14 @@ struct brk_kafka_tick {
     int64_t due_ms; /* monotonic; INT64_MAX while disarmed. Touched on its loop only. */
 };
 
+/* Producer ids for InitProducerId, from a durable counter (producer_ids.c). */
+struct brk_kafka_pids {
+    pthread_mutex_t mu;
+    bool loaded;            /* a block was taken since the start */
+    int64_t next, end;      /* the block: next id to hand out, its end (exclusive) */
+    char path[PATH_MAX];    /* <data-dir>/producer-id-block */
+};
+
 /* Server-wide state (the adapter's, brk_conn_adapter_state). */
 struct brk_kafka {
     struct brk_server *srv;
@@ -113,6 +121,7 @@ struct brk_kafka {
     struct tcore_task loaded_task; /* loop 0 arms the timer for the groups loaded at start */
     int32_t node[1];               /* replicas = isr = [this node] in Metadata */
     struct brk_fsess_cache *fsess; /* fetch sessions: its own lock (fsess.h) */
+    struct brk_kafka_pids pids;    /* InitProducerId: its own lock */
 };
 
 /* Where a connection on a SASL listener is in Kafka's authentication (sasl.c); unused once
@@ -231,6 +240,18 @@ int brk__kafka_alter_configs(struct brk_conn *c, struct kp_request *req);
 int brk__kafka_incremental_alter_configs(struct brk_conn *c, struct kp_request *req);
 int brk__kafka_delete_records(struct brk_conn *c, struct kp_request *req);
 int brk__kafka_describe_cluster(struct brk_conn *c, struct kp_request *req);
+
+/* ---- producer_ids.c: InitProducerId and the durable producer-id counter ---------------- */
+
+int brk__kafka_init_producer_id(struct brk_conn *c, struct kp_request *req);
+/* describe_producers.c */
+int brk__kafka_describe_producers(struct brk_conn *c, struct kp_request *req);
+/* The counter's file in data_dir; nothing is read until the first id is asked for. */
+int brk__kafka_pids_init(struct brk_kafka *k, const char *data_dir);
+void brk__kafka_pids_fini(struct brk_kafka *k);
+/* A producer id never handed out before, in this run or any earlier one: 0 or -errno /
+ * KC_EMALFORMED (a damaged counter file: refused, never guessed). Any thread. */
+int brk__kafka_pids_next(struct brk_kafka *k, int64_t *id);
 int brk__kafka_describe_log_dirs(struct brk_conn *c, struct kp_request *req);
 
 /* ---- admin_topics.c: shared by the admin APIs --------------------------------------------- */

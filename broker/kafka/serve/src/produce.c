@@ -8,11 +8,13 @@
  *     named twice in this request?                    yes -> 42 INVALID_REQUEST (util.c)
  *     topic and partition exist?                      no  -> 3 UNKNOWN_TOPIC_OR_PARTITION
  *     not __consumer_offsets?                         no  -> 17 INVALID_TOPIC_EXCEPTION
- *     brk__kafka_produce_check: acks, exactly one v2 batch, counts, codec, no producer id
- *       or transaction (this broker keeps no producer state) -> 21 / 87 / 2 / 76 / 43
+ *     brk__kafka_produce_check: acks, exactly one v2 batch, counts, codec, no
+ *       transaction (idempotence is the log's: see below) -> 21 / 87 / 2 / 76 / 43
  *     brk_produce: the CRC and every record checked (-> 2 / 87), then the same append and
  *       group commit as the native protocol; the log rewrites the base offset in place
- *       (ahead of the CRC'd bytes) and stores the rest byte for byte, compressed or not
+ *       (ahead of the CRC'd bytes) and stores the rest byte for byte, compressed or not.
+ *       An idempotent producer's batch meets the log's sequence check, atomic with the
+ *       append: 45 / 47, or a duplicate answered with its original base offset, unwritten
  *   then the answer, per acks:
  *     0    none at all; if any partition failed, the connection is closed (Kafka's way of
  *          telling a producer that gets no answers)
@@ -162,8 +164,8 @@ static int16_t produce_part(struct produce *pd, struct kc_slice name,
     int16_t err = brk__kafka_produce_check(pd->pr->acks, pd->pr->transactional_id, v,
                                            in->records);
     if (err == KP_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT)
-        kc_log_info("%s: refusing an idempotent or transactional produce to %.*s-%d: this "
-                    "broker keeps no producer state (error 43)", brk_conn_peer(c),
+        kc_log_info("%s: refusing a transactional produce to %.*s-%d: this broker serves "
+                    "idempotent producers, not transactions (error 43)", brk_conn_peer(c),
                     (int)name.len, name.p, in->index);
     if (err)
         return err;

@@ -13,11 +13,12 @@
  *   the batch framing               a length below even the v2 header -> CORRUPT_MESSAGE 2
  *   LogValidator                    counts that disagree, a control batch from a client
  *                                   -> 87; codec id 5-7, or zstd before Produce v7 -> 76
- *   producer state                  a producer id (idempotence) or the transactional bit
- *                                   -> UNSUPPORTED_FOR_MESSAGE_FORMAT 43: this broker's log
- *                                   keeps no producer state, so it refuses them as Kafka
- *                                   refuses them for a log format that cannot carry them;
- *                                   clients treat 43 as fatal and say so, instead of retrying
+ *   transactions                    the transactional bit -> UNSUPPORTED_FOR_MESSAGE_FORMAT
+ *                                   43: no transactions here; clients treat 43 as fatal.
+ *                                   A producer id alone (idempotence) goes on: the log
+ *                                   checks its sequence with the append (alog_producer.h):
+ *                                   45 OUT_OF_ORDER_SEQUENCE_NUMBER, 47 INVALID_PRODUCER_
+ *                                   EPOCH, a duplicate answered with its original offset
  *
  * Two checks are left to brk_produce, which makes them anyway while appending: the CRC-32C
  * over the batch (CORRUPT_MESSAGE) and the parsing of every record (INVALID_RECORD). Doing
@@ -57,8 +58,8 @@ static int16_t check_flags(const struct kc_batch_header *h, int16_t version)
         return KP_ERR_UNSUPPORTED_COMPRESSION_TYPE;
     if (h->attributes & KC_BATCH_ATTR_CONTROL)
         return KP_ERR_INVALID_RECORD; /* clients may not write control records */
-    if ((h->attributes & KC_BATCH_ATTR_TRANSACTIONAL) || h->producer_id >= 0)
-        return KP_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT;
+    if (h->attributes & KC_BATCH_ATTR_TRANSACTIONAL)
+        return KP_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT; /* no transactions here */
     if ((h->attributes & KC_BATCH_ATTR_COMPRESSION) == KC_COMPRESS_ZSTD && version < 7)
         return KP_ERR_UNSUPPORTED_COMPRESSION_TYPE;
     return KP_ERR_NONE;
@@ -93,6 +94,10 @@ int16_t brk__kafka_produce_error(int rc)
     case KC_ENOPARTITION:
     case KC_ENOTOPIC:
         return KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+    case KC_ESEQUENCE: /* the log's producer state (alog_producer.h) */
+        return KP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER;
+    case KC_EFENCED:
+        return KP_ERR_INVALID_PRODUCER_EPOCH;
     default:
         return KP_ERR_KAFKA_STORAGE_ERROR; /* -EIO, -ENOSPC, a failed fsync: clients retry */
     }

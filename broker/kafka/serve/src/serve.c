@@ -156,6 +156,10 @@ static int dispatch(struct brk_conn *c, struct kp_request *req, const uint8_t *b
         return brk__kafka_delete_acls(c, req);
     case KP_API_DESCRIBE_USER_SCRAM_CREDENTIALS:
         return brk__kafka_describe_user_scram_credentials(c, req);
+    case KP_API_INIT_PRODUCER_ID:
+        return brk__kafka_init_producer_id(c, req);
+    case KP_API_DESCRIBE_PRODUCERS:
+        return brk__kafka_describe_producers(c, req);
     case KP_API_ALTER_USER_SCRAM_CREDENTIALS:
         return brk__kafka_alter_user_scram_credentials(c, req);
     }
@@ -222,6 +226,7 @@ static void kafka_stop(void *state)
         return;
     brk__kafka_groups_fini(k);
     brk__fsess_cache_destroy(k->fsess);
+    brk__kafka_pids_fini(k);
     pthread_mutex_destroy(&k->mu);
     free(k);
 }
@@ -250,6 +255,11 @@ int brk_kafka_attach(struct brk_server *srv)
     k->node[0] = BRK_KAFKA_NODE_ID;
     int rc = -pthread_mutex_init(&k->mu, NULL);
     if (rc) {
+        free(k);
+        return rc;
+    }
+    if ((rc = brk__kafka_pids_init(k, brk_server_config(srv)->data_dir)) != 0) {
+        pthread_mutex_destroy(&k->mu);
         free(k);
         return rc;
     }

@@ -94,10 +94,12 @@ static const struct served {
     [KP_API_DESCRIBE_USER_SCRAM_CREDENTIALS] = {true, -1}, /* 0: scram.c */
     [KP_API_ALTER_USER_SCRAM_CREDENTIALS] = {true, -1}, /* 0 */
     [KP_API_DESCRIBE_CLUSTER] = {true, -1},          /* 0-1: admin_cluster.c */
+    [KP_API_INIT_PRODUCER_ID] = {true, -1},          /* 0-5: producer_ids.c */
+    [KP_API_DESCRIBE_PRODUCERS] = {true, -1},        /* 0: describe_producers.c */
 };
 
 #define NKEYS ((int16_t)(sizeof(served) / sizeof(served[0])))
-#define NSERVED 32
+#define NSERVED 34
 
 /* Kafka 4.0's floor and 3.9's top for key, straight from kp_versions.h at compile time
  * (this runs for every request: no table search). */
