@@ -285,6 +285,10 @@ int kc_batch_validate_stored(const uint8_t *p, size_t len, struct kc_batch_heade
         return KC_ECRC;
     if ((rc = header_counts_possible(&h)) != 0)
         return rc;
+    /* A log's offsets are never negative, and its last one fits (the offsets compared
+     * below are then free of overflow; the iterator wraps what a hostile delta adds). */
+    if (h.base_offset < 0 || h.base_offset > INT64_MAX - h.last_offset_delta)
+        return KC_EMALFORMED;
     if ((h.attributes & KC_BATCH_ATTR_COMPRESSION) > KC_COMPRESS_ZSTD)
         return KC_EUNSUPPORTED;
     if (!(h.attributes & KC_BATCH_ATTR_COMPRESSION) && (rc = validate_stored_records(p, size, &h)))
