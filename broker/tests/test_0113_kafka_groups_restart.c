@@ -326,6 +326,17 @@ static int32_t list_groups(int fd)
     return n;
 }
 
+/* Can the broker (built as this test is) return freed memory to the system? */
+static bool returns_memory(void)
+{
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    return false;
+#else
+    const char *wrap = getenv("KC_BROKER_WRAP");
+    return !wrap || !*wrap;
+#endif
+}
+
 static void test_0113_coordinator_memory_with_many_groups(void **state)
 {
     struct kb_broker *b = *state;
@@ -346,9 +357,13 @@ static void test_0113_coordinator_memory_with_many_groups(void **state)
     printf("# %d more that also committed: RSS %+ld KiB, %ld bytes per group kept\n", NGROUPS,
            with_offsets - no_offsets, (with_offsets - no_offsets) * 1024 / NGROUPS);
     /* bounded: the second round reuses the first one's memory, and a kept group costs
-     * its offset entry and a small struct, not its members */
-    assert_true(no_offsets - base < 2048);
-    assert_true((with_offsets - no_offsets) * 1024 / NGROUPS < 2048);
+     * its offset entry and a small struct, not its members. Checked where the broker can
+     * give freed memory back: not under ASan (its quarantine), TSan (its shadow) or a
+     * wrapper such as make valgrind's memcheck; there the figures are only printed. */
+    if (returns_memory()) {
+        assert_true(no_offsets - base < 2048);
+        assert_true((with_offsets - no_offsets) * 1024 / NGROUPS < 2048);
+    }
 
     /* DeleteGroups takes them away (and their offsets) */
     struct kp_arena a;

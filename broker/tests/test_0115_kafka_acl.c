@@ -445,6 +445,7 @@ static void test_0115_each_api_against_each_missing_permission(void **state)
     ctx_open(&x, b);
     /* the topic exists (the super user made it), with a record */
     struct ctx adm = x;
+    kp_arena_init(&adm.a, 0); /* its own: the copy must not share x's */
     adm.alice = x.admin;
     assert_int_equal(metadata_named(&adm, "t", true), 0);
     assert_int_equal(produce_plain(&adm), 0);
@@ -477,6 +478,7 @@ static void test_0115_each_api_against_each_missing_permission(void **state)
     printf("# %d refusals, one per missing permission, and %zu APIs served once allowed\n",
            cases, KC_ARRAY_SIZE(probes));
     assert_true(kb_log_has(b, "User:alice denied WRITE on TOPIC t"));
+    kp_arena_fini(&adm.a);
     ctx_close(&x);
     kb_stop(b);
 }
@@ -513,6 +515,7 @@ static void test_0115_hidden_topics_deny_prefixed_super(void **state)
     start(b, NULL);
     ctx_open(&x, b);
     struct ctx adm = x;
+    kp_arena_init(&adm.a, 0); /* its own: the copy must not share x's */
     adm.alice = x.admin;
     assert_int_equal(metadata_named(&adm, "t", true), 0);
     assert_int_equal(metadata_named(&adm, "payments", true), 0);
@@ -539,9 +542,11 @@ static void test_0115_hidden_topics_deny_prefixed_super(void **state)
     assert_int_equal(produce_plain(&x), KP_ERR_TOPIC_AUTHORIZATION_FAILED);
     int bob = login(b, "bob");
     struct ctx xb = x;
+    kp_arena_init(&xb.a, 0); /* its own: the copy must not share x's */
     xb.alice = bob;
     assert_int_equal(produce_plain(&xb), 0);
     close(bob);
+    kp_arena_fini(&xb.a);
     /* OffsetFetch for everything the group committed leaves out what alice may not see */
     assert_int_equal(create_acl(x.admin, "User:alice", SEC_OP_READ, SEC_RES_GROUP,
                                 SEC_PAT_LITERAL, "g", SEC_PERM_ALLOW), 0);
@@ -577,6 +582,7 @@ static void test_0115_hidden_topics_deny_prefixed_super(void **state)
     assert_int_equal(ofr->topics.n, 1); /* t is left out without a word */
     assert_true(kp_slice_eq(ofr->topics.v[0].name, "payments"));
     kp_response_fini(&resp);
+    kp_arena_fini(&adm.a);
     ctx_close(&x);
     kb_stop(b);
 }
