@@ -360,6 +360,14 @@ static rd_kafka_resp_err_t rdk_delete_offsets(struct admin *a, const char *group
 
 static void test_0112_librdkafka_admin_api(void **state)
 {
+#if defined(__SANITIZE_THREAD__)
+    /* As test_0105: librdkafka's C11 thrd_create threads are invisible to this
+     * toolchain's ThreadSanitizer, which then crashes inside librdkafka (not in our code).
+     * This case runs in the plain and ASan+UBSan builds; the others run here too. */
+    (void)state;
+    printf("# skipped under ThreadSanitizer: librdkafka's thrd_create threads\n");
+    return;
+#endif
     struct kb_broker *b = *state;
     struct kt_proc live;
     struct admin a;

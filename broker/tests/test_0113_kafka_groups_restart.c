@@ -120,9 +120,17 @@ static void test_0113_kafka_python_group_through_sigterm_and_kill9(void **state)
     assert_int_equal(kt_wait(&p, 120000), 0);
     char *out = kt_slurp(p.out, NULL);
     printf("%s", out);
-    assert_non_null(strstr(out, "ready 2 read 900 assigned 1,1\n"));
+    /* No rebalance from either restart: each consumer was assigned as often before the
+     * first restart as after the second (the first joins may take a second round under a
+     * loaded sanitizer build; the restarts must add none). */
+    char *r0 = strstr(out, "ready 0 read 300 assigned "), *r2 = strstr(out, "ready 2 read 900 assigned ");
+    assert_non_null(r0);
+    assert_non_null(r2);
+    r0 += strlen("ready 0 read 300 assigned ");
+    r2 += strlen("ready 2 read 900 assigned ");
+    assert_int_equal(strcspn(r0, "\n"), strcspn(r2, "\n"));
+    assert_memory_equal(r0, r2, strcspn(r0, "\n"));
     assert_non_null(strstr(out, "read 900 distinct 900 twice 0\n")); /* nothing re-read */
-    assert_non_null(strstr(out, "rebalances 1/1,1/1\n"));            /* the first join only */
     assert_non_null(strstr(out, "commit errors 0 illegal generation 0\n"));
     free(out);
     kt_assert_serving(b);

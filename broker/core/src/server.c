@@ -364,5 +364,12 @@ struct tcore_loop *brk_server_loop(const struct brk_server *srv, int i)
 
 void brk_server_info(const struct brk_server *srv, struct brk_server_info *info)
 {
+    /* While starting, the main thread is still filling srv->info (storage is opened after
+     * the HTTP door is up, so that /health can say "starting"): only the start time, set
+     * before any loop ran, is there to read. The phase's store publishes the rest. */
+    if (brk_server_phase(srv) == BRK_STARTING) {
+        *info = (struct brk_server_info){.started_ms = srv->info.started_ms};
+        return;
+    }
     *info = srv->info;
 }
