@@ -151,6 +151,7 @@ struct brk_conn {
     uint8_t *in;                    /* received, not yet served */
     size_t in_len;
     size_t in_cap;
+    size_t in_paid;                 /* the size paid from the budget (>= in_cap once grown) */
     size_t in_want;                 /* the size the next request announced (0: not yet) */
     bool in_waiting;                /* for queued.max.request.bytes (inbudget.c) */
     TAILQ_ENTRY(brk_conn) in_link;  /* ... in its loop's FIFO of waiters */

@@ -35,13 +35,14 @@
 
 static void conn_serve_buffered(struct brk_conn *c);
 
-/* Free the input buffer and give its bytes back to the budget. */
+/* Free the input buffer and give what it paid back to the budget. */
 static void conn_in_free(struct brk_conn *c)
 {
-    brk__inbudget_give(c->srv, brk__inbudget_charge(c->in_cap));
+    brk__inbudget_give(c->srv, brk__inbudget_charge(KC_MAX(c->in_cap, c->in_paid)));
     free(c->in);
     c->in = NULL;
     c->in_cap = 0;
+    c->in_paid = 0;
 }
 
 /* ---- lifetime -------------------------------------------------------------------------- */
@@ -378,31 +379,36 @@ static void conn_serve_buffered(struct brk_conn *c)
 
 /* Room to read into: 0 yes; 1 not now (the request's bytes wait for the budget,
  * inbudget.c); -ENOBUFS (no frame may grow this big) or -ENOMEM. The buffer starts at
- * BRK_IN_INITIAL; a request that announced a larger size (c->in_want) gets exactly that
- * size, paid from the budget, so a grown buffer holds that one request and nothing after
- * it; a frame of unknown size doubles it. An empty grown buffer is freed. */
+ * BRK_IN_INITIAL. A request that announced a larger size (c->in_want) pays for all of it
+ * from the budget at once (two half-paid requests could otherwise wait on each other
+ * forever), but the buffer grows by doubling as its bytes arrive, up to exactly that size:
+ * a client that announces 64 MiB and sends 256 KiB costs memory for what it sent. A frame
+ * of unknown size doubles it. An empty grown buffer is freed. */
 static int conn_in_room(struct brk_conn *c)
 {
     size_t max = (size_t)c->srv->cfg.socket_request_max_bytes + BRK_IN_INITIAL;
-    if (c->in_len == 0 && c->in_cap > BRK_IN_INITIAL)
+    if (c->in_len == 0 && KC_MAX(c->in_cap, c->in_paid) > BRK_IN_INITIAL)
         conn_in_free(c);
     if (c->in_len < c->in_cap)
         return 0;
-    size_t cap = c->in_want > c->in_len ? c->in_want : c->in_cap * 2;
-    cap = KC_MIN(KC_MAX(cap, BRK_IN_INITIAL), max);
-    if (cap <= c->in_cap)
+    size_t want = c->in_want > c->in_len ? c->in_want : c->in_cap * 2;
+    want = KC_MIN(KC_MAX(want, BRK_IN_INITIAL), max);
+    if (want <= c->in_cap)
         return -ENOBUFS; /* the handler lets no frame grow this big */
-    size_t more = brk__inbudget_charge(cap) - brk__inbudget_charge(c->in_cap);
-    if (!brk__inbudget_take(c->srv, more)) {
-        brk__inbudget_wait(c);
-        return 1;
+    if (want > c->in_paid) {
+        size_t paid = KC_MAX(c->in_paid, c->in_cap);
+        size_t more = brk__inbudget_charge(want) - brk__inbudget_charge(paid);
+        if (!brk__inbudget_take(c->srv, more)) {
+            brk__inbudget_wait(c);
+            return 1;
+        }
+        brk__inbudget_unwait(c);
+        c->in_paid = want;
     }
-    brk__inbudget_unwait(c);
+    size_t cap = KC_MIN(want, KC_MAX(c->in_cap * 2, (size_t)BRK_IN_INITIAL));
     uint8_t *p = realloc(c->in, cap);
-    if (!p) {
-        brk__inbudget_give(c->srv, more);
-        return -ENOMEM;
-    }
+    if (!p)
+        return -ENOMEM; /* what was paid goes back when the connection closes */
     c->in = p;
     c->in_cap = cap;
     return 0;
