@@ -227,33 +227,6 @@ static int validate_records(const uint8_t *p, size_t size)
     return rc;
 }
 
-int kc_batch_validate(const uint8_t *p, size_t len, struct kc_batch_header *out)
-{
-    struct kc_batch_header h;
-    int rc = header_fill(p, len, &h);
-    if (rc)
-        return rc;
-    size_t size = (size_t)h.batch_length + KC_BATCH_LOG_OVERHEAD;
-    if (len < size)
-        return KC_ENEEDMORE;
-    /* CRC first: a flipped bit anywhere it covers must read as corruption. */
-    uint32_t crc = kc_crc32c(0, p + KC_BATCH_OFF_ATTRIBUTES, size - KC_BATCH_OFF_ATTRIBUTES);
-    if (crc != h.crc)
-        return KC_ECRC;
-    if ((rc = header_counts_agree(&h)) != 0)
-        return rc;
-    if ((h.attributes & KC_BATCH_ATTR_COMPRESSION) > KC_COMPRESS_ZSTD)
-        return KC_EUNSUPPORTED;
-    if (!(h.attributes & KC_BATCH_ATTR_COMPRESSION)) {
-        rc = validate_records(p, size);
-        if (rc)
-            return rc;
-    }
-    if (out)
-        *out = h;
-    return (int)size;
-}
-
 /* A stored batch's records (a compacted log's: gaps allowed): they parse exactly to the
  * end, their offsets rise strictly and stay within the batch's span. */
 static int validate_stored_records(const uint8_t *p, size_t size, const struct kc_batch_header *h)
@@ -271,7 +244,9 @@ static int validate_stored_records(const uint8_t *p, size_t size, const struct k
     return rc;
 }
 
-int kc_batch_validate_stored(const uint8_t *p, size_t len, struct kc_batch_header *out)
+/* Both validators: the frame, the CRC, the counts and the records, by the producers' strict
+ * rules or by what a log may hold after compaction. */
+static int batch_check(const uint8_t *p, size_t len, struct kc_batch_header *out, bool stored)
 {
     struct kc_batch_header h;
     int rc = header_fill(p, len, &h);
@@ -280,20 +255,34 @@ int kc_batch_validate_stored(const uint8_t *p, size_t len, struct kc_batch_heade
     size_t size = (size_t)h.batch_length + KC_BATCH_LOG_OVERHEAD;
     if (len < size)
         return KC_ENEEDMORE;
+    /* CRC first: a flipped bit anywhere it covers must read as corruption. */
     uint32_t crc = kc_crc32c(0, p + KC_BATCH_OFF_ATTRIBUTES, size - KC_BATCH_OFF_ATTRIBUTES);
     if (crc != h.crc)
         return KC_ECRC;
-    if ((rc = header_counts_possible(&h)) != 0)
+    if ((rc = stored ? header_counts_possible(&h) : header_counts_agree(&h)) != 0)
         return rc;
-    /* A log's offsets are never negative, and its last one fits (the offsets compared
-     * below are then free of overflow; the iterator wraps what a hostile delta adds). */
-    if (h.base_offset < 0 || h.base_offset > INT64_MAX - h.last_offset_delta)
+    /* A log's offsets are never negative, and its last one fits (the offsets compared by
+     * validate_stored_records are then free of overflow; the iterator wraps the rest). */
+    if (stored && (h.base_offset < 0 || h.base_offset > INT64_MAX - h.last_offset_delta))
         return KC_EMALFORMED;
     if ((h.attributes & KC_BATCH_ATTR_COMPRESSION) > KC_COMPRESS_ZSTD)
         return KC_EUNSUPPORTED;
-    if (!(h.attributes & KC_BATCH_ATTR_COMPRESSION) && (rc = validate_stored_records(p, size, &h)))
-        return rc;
+    if (!(h.attributes & KC_BATCH_ATTR_COMPRESSION)) {
+        rc = stored ? validate_stored_records(p, size, &h) : validate_records(p, size);
+        if (rc)
+            return rc;
+    }
     if (out)
         *out = h;
     return (int)size;
+}
+
+int kc_batch_validate(const uint8_t *p, size_t len, struct kc_batch_header *out)
+{
+    return batch_check(p, len, out, false);
+}
+
+int kc_batch_validate_stored(const uint8_t *p, size_t len, struct kc_batch_header *out)
+{
+    return batch_check(p, len, out, true);
 }
