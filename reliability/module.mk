@@ -46,3 +46,10 @@ hostile: $(HOSTILE_TESTS) bins | $(TEST_DEPS_STAMP)
 
 # The demo is the crash loop: it needs the broker and the shim too.
 run-reliability: bins
+
+# kafka_histcheck: the queue-history checker (rel_history.h), a program of its own.
+HISTCHECK := $(BUILD)/bin/kafka_histcheck
+$(HISTCHECK): $(BUILD)/obj/reliability/tools/histcheck.o $(reliability_LINK)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(reliability_ALLLIBS) $(LDLIBS)
+ALL_BINS += $(HISTCHECK)
