@@ -10,6 +10,9 @@
 #   make crashloop [CYCLES=100] [SEED=n] [ACKS=both|all|1] [POWERCUT=1]
 #                      the long crash loop (the short one runs in `make test`)
 #   make hostile       the hostile-input and fault tests against a real broker
+#   make chaos [CHAOS_CYCLES=100]
+#                      real clients (librdkafka) under kill -9 and SIGSTOP, judged by the
+#                      history checker (the short form runs in `make test`)
 #
 # The shim is built without sanitizers and position-independent: it is loaded into other
 # processes (the broker under test), never linked into this project's programs.
@@ -42,7 +45,14 @@ hostile: $(HOSTILE_TESTS) bins | $(TEST_DEPS_STAMP)
 	@for t in $(HOSTILE_TESTS); do grep -h '^# figure' \
 		$(BUILD)/test-logs/$${t#$(BUILD)/tests/}.log || true; done
 
-.PHONY: crashloop hostile
+# The queue workload of real clients under faults (tests/test_chaos.c), long form.
+CHAOS_CYCLES ?= 100
+chaos: $(BUILD)/tests/reliability/test_chaos bins | $(TEST_DEPS_STAMP)
+	CHAOS_CYCLES=$(CHAOS_CYCLES) TEST_TIMEOUT=$$((60 + $(CHAOS_CYCLES) * 5)) \
+		scripts/run-tests.sh $(BUILD) $(BUILD)/tests/reliability/test_chaos
+	@grep -h '^# figure\|^  [a-z-]* *[0-9]' $(BUILD)/test-logs/reliability/test_chaos.log || true
+
+.PHONY: crashloop hostile chaos
 
 # The demo is the crash loop: it needs the broker and the shim too.
 run-reliability: bins
