@@ -7,16 +7,25 @@
 
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <libgen.h>
+#include <limits.h>
 #include <netinet/in.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "kc_common.h"
+#include "kc_fs.h"
+#include "kc_time.h"
 #include "kc_test.h"
 
 char *kc_test_tmpdir(void)
@@ -197,4 +206,66 @@ uint64_t kc_test_rand(uint64_t *s)
     *s ^= *s << 25;
     *s ^= *s >> 27;
     return *s * 2685821657736338717ull;
+}
+
+/* ---- kafkajs ------------------------------------------------------------------------------ */
+
+/* Run argv in dir, its output to log, bounded by ms: the exit status, or -1 (killed). */
+static int run_in(const char *dir, const char *const *argv, const char *log, int ms)
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        fail_msg("fork: %s", kc_strerror(-errno));
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0 || chdir(dir) != 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+            _exit(127);
+        execvp(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    int status = 0;
+    for (int64_t t0 = kc_mono_ms(); waitpid(pid, &status, WNOHANG) == 0; usleep(20000))
+        if (kc_mono_ms() - t0 > ms) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            return -1;
+        }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+void kc_test_kafkajs_dir(char *dir, size_t cap)
+{
+    char bin[PATH_MAX], path[PATH_MAX + 64], *text = NULL;
+    size_t len = 0;
+    const char *bindir = getenv("KC_BIN_DIR");
+    snprintf(bin, sizeof(bin), "%s", bindir && *bindir ? bindir : "build/bin");
+    snprintf(dir, cap, "%s/kafkajs", dirname(bin));
+    snprintf(path, sizeof(path), "%s/node_modules/kafkajs/package.json", dir);
+    bool ready = kc_read_file(path, 1 << 20, &text, &len) == 0 &&
+                 strstr(text, "\"version\": \"" KC_TEST_KAFKAJS_VERSION "\"");
+    free(text);
+    if (ready)
+        return;
+    assert_int_equal(kc_mkdir_p(dir, 0755), 0);
+    const char *files[] = {"package.json", "package-lock.json"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof(path), "broker/tests/kafka/%s", files[i]);
+        text = (char *)kc_test_load(path, &len);
+        snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+        assert_int_equal(kc_atomic_replace(path, text, len), 0);
+        free(text);
+    }
+    const char *argv[] = {"npm", "ci", "--no-audit", "--no-fund", "--loglevel=error", NULL};
+    int64_t t0 = kc_mono_ms();
+    snprintf(path, sizeof(path), "%s/npm-ci.log", dir);
+    int rc = run_in(dir, argv, path, 240000);
+    if (rc != 0) {
+        text = NULL;
+        (void)kc_read_file(path, 1 << 20, &text, &len);
+        fail_msg("npm ci in %s failed (exit %d): is the npm registry reachable? kafkajs "
+                 KC_TEST_KAFKAJS_VERSION " is needed for this test.\n%s", dir, rc,
+                 text ? text : "");
+    }
+    printf("# npm ci installed kafkajs into %s in %lld ms\n", dir,
+           (long long)(kc_mono_ms() - t0));
 }

@@ -55,6 +55,13 @@ int kc_test_count_lines(const char *text, const char *needle);
  * the test. */
 uint8_t *kc_test_load(const char *relpath, size_t *len);
 
+/* kafkajs, for tests that run it with node: <build>/kafkajs (beside $KC_BIN_DIR) holding
+ * the version pinned by broker/tests/kafka/package-lock.json, installed there with
+ * `npm ci` the first time (never into the source tree). dir gets that path; point
+ * NODE_PATH at <dir>/node_modules. Fails the test, saying why, if npm cannot install it. */
+#define KC_TEST_KAFKAJS_VERSION "2.2.4"
+void kc_test_kafkajs_dir(char *dir, size_t cap);
+
 /* The seed for random tests: $KC_TEST_SEED, or the clock. Printed to stdout. */
 uint64_t kc_test_seed(void);
 /* A small fast PRNG (xorshift64*) for tests; state must be non-zero. */

@@ -3,6 +3,7 @@
  * they saw: Jepsen's queue workload, on one broker (the cluster's harness adds replicas).
  *
  *   2 producers (librdkafka, idempotent, acks=all) --send/ok/fail/info--> a history file each
+ *   1 producer  (kafkajs in node, idempotent, acks=all: chaos_kafkajs.js) -> its own file
  *   1 consumer  (librdkafka, every partition assigned) --seek/poll------> a history file
  *   this thread: faults at random moments - kill -9 and a restart on the same port, or
  *                SIGSTOP for up to 2.5 s (one in four: 4.5-6 s, past the producers'
@@ -26,7 +27,9 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <librdkafka/rdkafka.h>
 #include <pthread.h>
 #include <signal.h>
@@ -34,9 +37,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "kc_common.h"
+#include "kc_fs.h"
 #include "kc_time.h"
 #include "kc_test.h"
 #include "rel.h"
@@ -45,6 +50,7 @@
 #define TOPIC      "chaos"
 #define PARTS      4
 #define PRODUCERS  2
+#define JS_PRODUCER 3  /* the kafkajs producer's process number */
 #define CONSUMER   100 /* the live consumer's process number */
 #define DRAINER    200 /* the final reader's */
 #define START_MS   30000
@@ -187,6 +193,55 @@ static void *producer_main(void *arg)
     rdk.rd_kafka_flush(c->rk, 30000); /* every outcome is in by then: message.timeout.ms */
     rdk.rd_kafka_topic_destroy(t);
     return NULL;
+}
+
+/* The kafkajs producer: node, its own process, its own history file; stopped by SIGTERM
+ * (it finishes the send in flight and exits 0). */
+static pid_t js_start(struct world *w)
+{
+    char kjs[PATH_MAX], node_path[PATH_MAX + 32], script[PATH_MAX], hist[600], out[600];
+    const char *src = getenv("KC_SRC_DIR");
+    kc_test_kafkajs_dir(kjs, sizeof(kjs));
+    snprintf(node_path, sizeof(node_path), "%s/node_modules", kjs);
+    snprintf(script, sizeof(script), "%s/reliability/tests/chaos_kafkajs.js",
+             src && *src ? src : ".");
+    snprintf(hist, sizeof(hist), "%s/history-%d.txt", w->dir, JS_PRODUCER);
+    snprintf(out, sizeof(out), "%s/kafkajs.out", w->dir);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0 || setenv("NODE_PATH", node_path, 1))
+            _exit(127);
+        execlp("node", "node", script, w->addr, TOPIC, "4" /* PARTS */, "3" /* JS_PRODUCER */,
+               hist, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+static void js_stop(struct world *w, pid_t pid)
+{
+    int status = 0;
+    assert_int_equal(kill(pid, SIGTERM), 0);
+    for (int64_t t0 = kc_mono_ms(); waitpid(pid, &status, WNOHANG) == 0; usleep(20000))
+        if (kc_mono_ms() - t0 > 30000) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            fail_msg("the kafkajs producer did not stop (see %s/kafkajs.out)", w->dir);
+        }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fail_msg("the kafkajs producer failed (status %d; see %s/kafkajs.out)", status, w->dir);
+    char path[600], *text = NULL, *at;
+    size_t len;
+    long acked = 0;
+    snprintf(path, sizeof(path), "%s/kafkajs.out", w->dir);
+    assert_int_equal(kc_read_file(path, 1 << 20, &text, &len), 0);
+    printf("# kafkajs producer: %s", text);
+    if ((at = strstr(text, "acked=")) != NULL)
+        acked = strtol(at + 6, NULL, 10);
+    free(text);
+    assert_true(acked > 0); /* it took part */
 }
 
 /* ---- consumers -------------------------------------------------------------------------- */
@@ -367,7 +422,7 @@ static void test_chaos_one_broker_faults_no_anomaly(void **state)
 {
     (void)state;
     struct world w = {0};
-    struct client cl[PRODUCERS + 2];
+    struct client cl[PRODUCERS + 3];
     uint64_t rnd = kc_test_seed();
     const char *env = getenv("CHAOS_CYCLES");
     int cycles = env ? atoi(env) : 6;
@@ -384,9 +439,11 @@ static void test_chaos_one_broker_faults_no_anomaly(void **state)
                                         i < PRODUCERS ? producer_main : consumer_main, &cl[i]),
                          0);
     }
+    pid_t js = js_start(&w);
     for (int i = 0; i < cycles; i++)
         fault(&w, &rnd);
     usleep(500 * 1000); /* a quiet moment: the last records reach the consumer */
+    js_stop(&w, js);
     atomic_store(&w.stop, true);
     for (int i = 0; i < PRODUCERS + 1; i++) {
         pthread_join(cl[i].thread, NULL);
@@ -398,7 +455,8 @@ static void test_chaos_one_broker_faults_no_anomaly(void **state)
     cl[PRODUCERS + 1] = (struct client){.w = &w, .id = DRAINER, .f = history_file(&w, DRAINER)};
     drain(&w, cl[PRODUCERS + 1].f);
     fclose(cl[PRODUCERS + 1].f);
-    judge(&w, cl, PRODUCERS + 2);
+    cl[PRODUCERS + 2] = (struct client){.w = &w, .id = JS_PRODUCER};
+    judge(&w, cl, PRODUCERS + 3);
     assert_int_equal(rel_broker_stop(&w.b, START_MS), 0);
     kc_test_rmdir(w.dir);
 }

@@ -379,47 +379,11 @@ KT_FN void kt_assert_serving(const struct kb_broker *b)
 
 /* ---- kafkajs ----------------------------------------------------------------------------- */
 
-/* <build>/kafkajs with kafkajs 2.2.4 in node_modules (pinned by broker/tests/kafka/
- * package-lock.json); installed there with npm ci the first time, never into the source
- * tree. Fails the test, saying why, if npm cannot install it. */
+/* <build>/kafkajs with kafkajs installed (kc_test_kafkajs_dir, common/testlib). */
 KT_FN void kt_kafkajs_dir(const struct kb_broker *b, char *dir, size_t cap)
 {
-    char bin[PATH_MAX], path[PATH_MAX + 64], *text;
-    const char *src = getenv("KC_SRC_DIR"), *bindir = getenv("KC_BIN_DIR");
-    snprintf(bin, sizeof(bin), "%s", bindir && *bindir ? bindir : "build/bin");
-    snprintf(dir, cap, "%s/kafkajs", dirname(bin));
-    snprintf(path, sizeof(path), "%s/node_modules/kafkajs/package.json", dir);
-    text = kt_slurp(path, NULL);
-    bool ready = strstr(text, "\"version\": \"2.2.4\"") != NULL;
-    free(text);
-    if (ready)
-        return;
-    assert_int_equal(kc_mkdir_p(dir, 0755), 0);
-    const char *files[] = {"package.json", "package-lock.json"};
-    for (int i = 0; i < 2; i++) {
-        size_t len;
-        snprintf(path, sizeof(path), "%s/broker/tests/kafka/%s", src && *src ? src : ".",
-                 files[i]);
-        text = kt_slurp(path, &len);
-        assert_true(len > 0);
-        snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
-        assert_int_equal(kc_atomic_replace(path, text, len), 0);
-        free(text);
-    }
-    struct kt_proc p;
-    const char *argv[] = {"npm", "ci", "--no-audit", "--no-fund", "--loglevel=error", NULL};
-    int64_t t0 = kc_mono_ms();
-    kt_spawn(b, &p, argv, NULL, 0, dir, NULL);
-    int rc = kt_wait(&p, 240000);
-    if (rc != 0) {
-        if (rc == -1)
-            (void)kt_stop(&p, 1000);
-        char *err = kt_slurp(p.err, NULL);
-        fail_msg("npm ci in %s failed (exit %d): is the npm registry reachable? kafkajs "
-                 "2.2.4 is needed for this test.\n%s", dir, rc, err);
-    }
-    printf("# npm ci installed kafkajs into %s in %lld ms\n", dir,
-           (long long)(kc_mono_ms() - t0));
+    (void)b;
+    kc_test_kafkajs_dir(dir, cap);
 }
 
 /* ---- security --------------------------------------------------------------------------- */
