@@ -13,7 +13,7 @@ FUZZ_SECONDS ?= 30
 # fuzz/fuzz_*.c, and the Kafka codec's own target, which lives with the codec.
 FUZZ_TARGETS ?= $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c)) fuzz_kp_codec
 # Every library, top-down, so that each target links whatever it uses.
-FUZZ_MODS = broker/kafka/serve broker/kafka/group broker/cluster replication broker/core broker/security broker/kafka/codec broker/native/codec partitioning appendLog mmap threadCore zeroCopy broker/http/codec common
+FUZZ_MODS = reliability broker/kafka/serve broker/kafka/group broker/cluster replication broker/core broker/security broker/kafka/codec broker/native/codec partitioning appendLog mmap threadCore zeroCopy broker/http/codec common
 FUZZ_LIBS = $(foreach m,$(FUZZ_MODS),$($(m)_LIB))
 # fuzz_kafka_request calls the Kafka door's produce check, declared in its private header.
 FUZZ_INCS = $(foreach m,broker/cluster broker/security $(MODULES) broker/core broker/native/codec broker/kafka/codec broker/kafka/group broker/http/codec,-I$(m)/include) -Ibroker/kafka/serve/src

@@ -54,6 +54,11 @@ struct obs {
     int64_t line;
 };
 
+struct drain {
+    int32_t key;
+    int64_t end;
+};
+
 struct range {
     int32_t key;
     int64_t lo, hi; /* [lo, hi] polled through */
@@ -70,8 +75,8 @@ struct ctx {
     size_t nreads;
     struct range *ranges;
     size_t nranges;
-    int64_t *drain; /* per key: the largest drain end, -1 none */
-    int32_t nkeys;
+    struct drain *drains; /* sorted by key, one per key: the largest end */
+    size_t ndrains;
 };
 
 #define CMP(a, b) ((a) < (b) ? -1 : (a) > (b))
@@ -99,6 +104,40 @@ static struct send *find_send(const struct ctx *c, uint64_t value)
 {
     struct send key = {.value = value};
     return bsearch(&key, c->sends, c->nsends, sizeof(key), cmp_send_value);
+}
+
+static int cmp_drain(const void *a, const void *b)
+{
+    const struct drain *x = a, *y = b;
+    int d = CMP(x->key, y->key);
+    return d ? d : CMP(x->end, y->end);
+}
+
+/* The end a drain read key up to, or -1 if none drained it. */
+static int64_t drain_end(const struct ctx *c, int32_t key)
+{
+    size_t l = 0, r = c->ndrains;
+    while (l < r) {
+        size_t m = l + (r - l) / 2;
+        if (c->drains[m].key < key)
+            l = m + 1;
+        else
+            r = m;
+    }
+    return l < c->ndrains && c->drains[l].key == key ? c->drains[l].end : -1;
+}
+
+/* Sort the drains and keep each key's largest end. */
+static void merge_drains(struct ctx *c)
+{
+    size_t n = 0;
+    qsort(c->drains, c->ndrains, sizeof(*c->drains), cmp_drain);
+    for (size_t i = 0; i < c->ndrains; i++) {
+        if (n > 0 && c->drains[n - 1].key == c->drains[i].key)
+            n--; /* sorted by end too: the later one is larger */
+        c->drains[n++] = c->drains[i];
+    }
+    c->ndrains = n;
 }
 
 /* The sends, one per value, and what became of each. -EINVAL: a value sent twice, or an
@@ -327,7 +366,7 @@ static void check_vanished(struct ctx *c)
     for (size_t i = 0; i < c->nreads; i++) {
         const struct obs *o = &c->reads[i];
         const struct send *s = find_send(c, o->value);
-        int64_t drain = c->drain[o->key];
+        int64_t drain = drain_end(c, o->key);
         bool first = i == 0 || cmp_obs_offset(&c->reads[i - 1], o) != 0;
         if (drain < 0 || o->offset < drain || !first ||
             (s && s->state == ACKED && s->offset == o->offset))
@@ -344,7 +383,7 @@ static void check_acks(struct ctx *c)
 {
     for (size_t i = 0; i < c->nsends; i++) {
         const struct send *s = &c->sends[i];
-        int64_t drain = c->drain[s->key];
+        int64_t drain = drain_end(c, s->key);
         if (s->state != ACKED || (s->read && (drain < 0 || s->offset < drain)))
             continue;
         if (drain >= 0 && s->offset >= drain)
@@ -397,7 +436,7 @@ static void collect_obs(struct ctx *c)
         const struct rel_hist_event *e = &c->h->ev[i];
         bool ack = e->op == REL_OP_OK;
         if (e->op == REL_OP_DRAIN)
-            c->drain[e->key] = KC_MAX(c->drain[e->key], e->offset);
+            c->drains[c->ndrains++] = (struct drain){e->key, e->offset};
         if (ack || e->op == REL_OP_POLL) {
             struct obs o = {e->key, ack, e->offset, e->value, e->line};
             c->obs[c->nobs++] = o;
@@ -411,6 +450,27 @@ static void collect_obs(struct ctx *c)
         r->polls += e->op == REL_OP_POLL;
     }
     qsort(c->reads, c->nreads, sizeof(*c->reads), cmp_obs_offset);
+    merge_drains(c);
+}
+
+static int cmp_i32(const void *a, const void *b)
+{
+    return CMP(*(const int32_t *)a, *(const int32_t *)b);
+}
+
+/* How many keys the history names. -ENOMEM. */
+static int count_keys(struct ctx *c)
+{
+    int32_t *k = malloc(KC_MAX(c->h->n, (size_t)1) * sizeof(*k));
+    if (!k)
+        return -ENOMEM;
+    for (size_t i = 0; i < c->h->n; i++)
+        k[i] = c->h->ev[i].key;
+    qsort(k, c->h->n, sizeof(*k), cmp_i32);
+    for (size_t i = 0; i < c->h->n; i++)
+        c->r->keys += i == 0 || k[i] != k[i - 1];
+    free(k);
+    return 0;
 }
 
 /* The polls and seeks grouped by (process, key), each group in its process's order. */
@@ -436,23 +496,19 @@ static void ctx_free(struct ctx *c)
     free(c->obs);
     free(c->reads);
     free(c->ranges);
-    free(c->drain);
+    free(c->drains);
 }
 
 static int ctx_alloc(struct ctx *c)
 {
     size_t n = KC_MAX(c->h->n, (size_t)1);
-    for (size_t i = 0; i < c->h->n; i++)
-        c->nkeys = KC_MAX(c->nkeys, c->h->ev[i].key + 1);
     c->sends = malloc(n * sizeof(*c->sends));
     c->obs = malloc(n * sizeof(*c->obs));
     c->reads = malloc(n * sizeof(*c->reads));
     c->ranges = malloc(n * sizeof(*c->ranges));
-    c->drain = malloc(((size_t)c->nkeys + 1) * sizeof(*c->drain));
-    if (!c->sends || !c->obs || !c->reads || !c->ranges || !c->drain)
+    c->drains = malloc(n * sizeof(*c->drains));
+    if (!c->sends || !c->obs || !c->reads || !c->ranges || !c->drains)
         return -ENOMEM;
-    for (int32_t k = 0; k < c->nkeys; k++)
-        c->drain[k] = -1;
     return 0;
 }
 
@@ -465,7 +521,9 @@ int rel_hist_check(const struct rel_hist *h, struct rel_hist_result *out, char *
         rc = collect_sends(&c, err, cap);
     if (rc == 0) {
         collect_obs(&c);
-        out->keys = c.nkeys;
+        rc = count_keys(&c);
+    }
+    if (rc == 0) {
         check_inconsistent(&c);
         check_duplicate(&c);
         check_reads(&c);

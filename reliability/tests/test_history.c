@@ -123,6 +123,19 @@ static void test_history_seek_resets_order_no_anomaly(void **state)
     assert_int_equal(r.indeterminate_read, 1);
 }
 
+/* Keys are partition numbers up to 2^31 - 1: nothing is sized by the largest (a fuzzer's
+ * "ok 1 666666666 0 11" once asked for gigabytes). */
+static void test_history_large_keys_no_anomaly(void **state)
+{
+    (void)state;
+    struct rel_hist_result r;
+    judge("send 1 2147483647 5\nok 1 2147483647 5 0\nseek 2 2147483647 0\n"
+          "poll 2 2147483647 0 5\ndrain 2147483647 1\nsend 1 0 6\nok 1 0 6 0\n",
+          &r);
+    expect_only(&r, REL_HIST_NKINDS, 0);
+    assert_int_equal(r.keys, 2);
+}
+
 /* Lines that must be refused, and why. */
 static void test_history_bad_lines_refused(void **state)
 {
@@ -305,6 +318,7 @@ int main(void)
         cmocka_unit_test(test_history_clean_history_no_anomaly),
         cmocka_unit_test(test_history_each_anomaly_found),
         cmocka_unit_test(test_history_seek_resets_order_no_anomaly),
+        cmocka_unit_test(test_history_large_keys_no_anomaly),
         cmocka_unit_test(test_history_bad_lines_refused),
         cmocka_unit_test(test_history_unusable_history_refused),
         cmocka_unit_test(test_history_model_correct_histories_clean),
