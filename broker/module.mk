@@ -9,6 +9,7 @@
 #   broker/kafka/codec   Kafka's wire format, generated from its JSON (kp_) -> libbrk_kp.a
 #   broker/kafka/group   the consumer-group coordinator, pure (kg_)      -> libbrk_kg.a
 #   broker/kafka/serve   the Kafka door (brk_kafka_)                     -> libbrk_kafka_serve.a
+#   broker/kafka/fetcher a follower's replica fetcher, a Kafka client (kfr_) -> libbrk_kfr.a
 #   broker/http/codec    HTTP/1.1 heads, Prometheus text (hp_)           -> libbrk_hp.a
 #   broker/http/serve    the HTTP door: /metrics, /health (brk_http_)   -> libbrk_http.a
 #   broker/cluster       the cluster's metadata on ZooKeeper (clu_)       -> libbrk_cluster.a
@@ -29,6 +30,7 @@ include broker/cluster/module.mk
 $(eval $(call kc_module,broker/native/codec,brk_np,broker/security zeroCopy common,))
 include broker/kafka/codec/module.mk
 $(eval $(call kc_module,broker/kafka/group,brk_kg,broker/kafka/codec common,))
+$(eval $(call kc_module,broker/kafka/fetcher,brk_kfr,broker/kafka/codec common,))
 $(eval $(call kc_module,broker/core,brk_core,broker/security $(BRK_STORAGE),))
 $(eval $(call kc_module,broker/native/serve,brk_native,broker/native/codec $(BRK_CORE) $(BRK_STORAGE),))
 $(eval $(call kc_module,broker/kafka/serve,brk_kafka_serve,$(BRK_CORE) broker/kafka/group broker/kafka/codec $(BRK_STORAGE),))
@@ -40,4 +42,4 @@ broker/cli_LDLIBS := -ledit -ljansson
 $(eval $(call kc_module,broker/cli,brk_cli,broker/native/codec broker/kafka/codec broker/http/codec broker/security zeroCopy common,kafka_cli))
 
 broker_RUN_ARGS ?=
-$(eval $(call kc_module,broker,brk,broker/http/serve broker/kafka/serve broker/native/serve broker/native/codec $(BRK_CORE) broker/http/codec broker/kafka/group broker/kafka/codec $(BRK_STORAGE),kafka_broker))
+$(eval $(call kc_module,broker,brk,broker/http/serve broker/kafka/serve broker/native/serve broker/native/codec $(BRK_CORE) broker/http/codec broker/kafka/group broker/kafka/fetcher broker/kafka/codec $(BRK_STORAGE),kafka_broker))

@@ -1,0 +1,70 @@
+/*
+ * kfr_int.h - the fetcher's insides, shared by its three files:
+ *
+ *   fetcher.c   the object, the partition set, the thread and its loop
+ *   conn.c      one blocking connection to the leader, every wait bounded and cancellable
+ *   round.c     one round: the Fetch request from the owner's positions, the answer
+ *               checked and handed over partition by partition
+ */
+#ifndef KFR_INT_H
+#define KFR_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "kc_buf.h"
+#include "kfr.h"
+#include "kp_api.h"
+
+#define KFR_FETCH_VERSION 12 /* the last with topic names, the first with diverging_epoch */
+#define KFR_FRAME_MAX (256u << 20)
+
+struct kfr_conn {
+    int fd; /* -1: not connected */
+    int32_t corr;
+    struct kc_writer out;
+    uint8_t *in;
+    size_t in_cap, in_len;
+};
+
+struct kfr_fetcher {
+    /* set at open, then read-only */
+    struct kfr_config cfg; /* host and client_id point at the copies below */
+    char *host, *client_id;
+    struct kfr_ops ops;
+    void *arg;
+    int wake_fd; /* an eventfd: kfr_wake, kfr_close */
+    bool woken;  /* the thread's: a wake was taken while waiting on the socket */
+    pthread_t thread;
+    atomic_bool stop;
+    /* the partition set, under mu */
+    pthread_mutex_t mu;
+    struct kfr_tp *tps;
+    int ntps, cap;
+    uint64_t gen; /* bumped by every change: the thread copies the set when it moves */
+    struct kfr_stats stats;
+    /* the thread's own */
+    struct kfr_conn conn;
+    struct kfr_tp *snap; /* the set as of this round */
+    int nsnap, snap_cap;
+    uint64_t snap_gen;
+};
+
+/* conn.c. Every call gives up at deadline (kc_mono_ms: -ETIMEDOUT) or when the fetcher
+ * closes (-ECANCELED); a wake meanwhile is remembered in f->woken. */
+int kfr__connect(struct kfr_fetcher *f, int64_t deadline);
+void kfr__disconnect(struct kfr_fetcher *f);
+/* Send one request; read its answer into f->conn.in and decode it at version. */
+int kfr__call(struct kfr_fetcher *f, int16_t key, int16_t version, const void *msg,
+              struct kp_response *r, int64_t deadline);
+/* Wait up to ms for a wake: 0 (one came, or was remembered) or -ETIMEDOUT. */
+int kfr__wait_wake(struct kfr_fetcher *f, int ms);
+
+/* round.c: one round. 1 (an answer was handed over), 0 (nothing to fetch), < 0 (the
+ * connection failed or answered nonsense: reconnect). */
+int kfr__round(struct kfr_fetcher *f);
+/* The whole batches at the front of p[0..len): their length, or -1 if a batch header
+ * is impossible (a length below a batch's own header). */
+long kfr__whole_batches(const uint8_t *p, size_t len);
+
+#endif

@@ -1,0 +1,538 @@
+/*
+ * test_kfr.c - the replica fetcher against a fake leader: a thread in this test that
+ * listens on 127.0.0.1, decodes what the fetcher sends with the project's codec and
+ * answers what each scenario wants - good batches with a cut-off last one, a diverging
+ * epoch, an error, an answer naming a partition never asked, silence.
+ *
+ * The owner's side is a model: each partition's log end and last epoch, advanced by what
+ * received() is handed. (The real broker is the other half: broker/tests.)
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "kc_batch.h"
+#include "kc_codec.h"
+#include "kc_common.h"
+#include "kc_time.h"
+#include "kfr.h"
+#include "kfr_int.h"
+#include "kp_api.h"
+
+#define WAIT_MS 10000
+#define PARTS   3
+
+enum scenario { GOOD, DIVERGE, ERROR, STRANGER, SILENT, NO_V12 };
+
+/* ---- the fake leader ------------------------------------------------------------------- */
+
+struct leader {
+    int lfd, port;
+    pthread_t thread;
+    atomic_int scenario;
+    atomic_bool stop;
+    /* what it saw (under mu) */
+    pthread_mutex_t mu;
+    int fetches, connections;
+    int32_t replica_id, session_epoch;
+    int64_t offset[PARTS];
+    int32_t last_epoch[PARTS], leader_epoch[PARTS];
+    int asked[PARTS]; /* fetches that named the partition */
+};
+
+/* One batch of one record at base, epoch 7. */
+static void batch_at(struct kc_writer *w, int64_t base)
+{
+    struct kc_batch_opts o;
+    struct kc_batch_builder b;
+    uint8_t *p;
+    size_t len;
+    kc_batch_opts_default(&o);
+    o.base_offset = base;
+    o.leader_epoch = 7;
+    kc_batch_builder_init(&b, &o, 1 << 20);
+    assert_int_equal(kc_batch_builder_add(&b, 1000 + base, "k", 1, "value", 5, NULL, 0), 0);
+    assert_int_equal(kc_batch_builder_finish(&b, &p, &len), 0);
+    kc_write_raw(w, p, len);
+    kc_batch_builder_fini(&b);
+}
+
+static void answer_versions(struct leader *l, int fd, int32_t corr)
+{
+    struct kp_api_versions_resp resp;
+    struct kp_api_versions_resp_api_version v[2];
+    struct kc_writer w;
+    kp_init(&kp_api_versions_resp_schema, &resp);
+    kp_init(&kp_api_versions_resp_api_version_schema, &v[0]);
+    kp_init(&kp_api_versions_resp_api_version_schema, &v[1]);
+    v[0] = (struct kp_api_versions_resp_api_version){KP_API_API_VERSIONS, 0, 3};
+    v[1] = (struct kp_api_versions_resp_api_version){KP_API_FETCH, 4,
+                                                     atomic_load(&l->scenario) == NO_V12 ? 11 : 16};
+    KP_SET(resp.api_keys, 2, v);
+    kc_writer_init(&w, 0);
+    assert_int_equal(kp_response_encode(&w, KP_API_API_VERSIONS, 0, corr, &resp, NULL, NULL), 0);
+    assert_int_equal(send(fd, kc_writer_data(&w), kc_writer_len(&w), MSG_NOSIGNAL),
+                     (ssize_t)kc_writer_len(&w));
+    kc_writer_fini(&w);
+}
+
+/* Record what the fetch asked; build the answer the scenario wants. */
+static void answer_fetch(struct leader *l, int fd, const struct kp_request *req)
+{
+    const struct kp_fetch_req *fr = req->msg;
+    enum scenario sc = atomic_load(&l->scenario);
+    struct kp_fetch_resp resp;
+    struct kp_fetch_resp_fetchable_topic_response t[1];
+    struct kp_fetch_resp_partition_data pd[PARTS + 1];
+    struct kc_writer w, recs[PARTS];
+    int np = 0;
+    pthread_mutex_lock(&l->mu);
+    l->fetches++;
+    l->replica_id = fr->replica_id;
+    l->session_epoch = fr->session_epoch;
+    for (int32_t i = 0; i < fr->topics.n; i++)
+        for (int32_t j = 0; j < fr->topics.v[i].partitions.n; j++) {
+            const struct kp_fetch_req_partition *p = &fr->topics.v[i].partitions.v[j];
+            if (p->partition < 0 || p->partition >= PARTS || np >= PARTS)
+                continue;
+            l->offset[p->partition] = p->fetch_offset;
+            l->asked[p->partition]++;
+            l->last_epoch[p->partition] = p->last_fetched_epoch;
+            l->leader_epoch[p->partition] = p->current_leader_epoch;
+            kp_init(&kp_fetch_resp_partition_data_schema, &pd[np]);
+            pd[np].partition_index = p->partition;
+            pd[np].high_watermark = p->fetch_offset + 2;
+            pd[np].log_start_offset = 0;
+            kc_writer_init(&recs[np], 0);
+            if (sc == GOOD) { /* two whole batches, and half of a third */
+                batch_at(&recs[np], p->fetch_offset);
+                batch_at(&recs[np], p->fetch_offset + 1);
+                size_t whole = kc_writer_len(&recs[np]);
+                batch_at(&recs[np], p->fetch_offset + 2);
+                size_t all = kc_writer_len(&recs[np]);
+                pd[np].records = (struct kc_slice){kc_writer_data(&recs[np]),
+                                                   (int32_t)(whole + (all - whole) / 2)};
+            } else if (sc == DIVERGE && p->partition == 0) {
+                pd[np].diverging_epoch.epoch = 3;
+                pd[np].diverging_epoch.end_offset = 5;
+            } else if (sc == ERROR && p->partition == 1) {
+                pd[np].error_code = 74; /* FENCED_LEADER_EPOCH */
+            }
+            np++;
+        }
+    pthread_mutex_unlock(&l->mu);
+    if (sc == STRANGER) { /* a partition nobody asked for */
+        kp_init(&kp_fetch_resp_partition_data_schema, &pd[np]);
+        pd[np].partition_index = 99;
+        kc_writer_init(&recs[np < PARTS ? np : 0], 0);
+        np++;
+    }
+    kp_init(&kp_fetch_resp_schema, &resp);
+    kp_init(&kp_fetch_resp_fetchable_topic_response_schema, &t[0]);
+    t[0].topic = fr->topics.n > 0 ? fr->topics.v[0].topic : kp_slice_str("t");
+    KP_SET(t[0].partitions, np, pd);
+    KP_SET(resp.responses, 1, t);
+    kc_writer_init(&w, 0);
+    assert_int_equal(kp_response_encode(&w, KP_API_FETCH, req->hdr.request_api_version,
+                                        req->hdr.correlation_id, &resp, NULL, NULL),
+                     0);
+    (void)!send(fd, kc_writer_data(&w), kc_writer_len(&w), MSG_NOSIGNAL);
+    kc_writer_fini(&w);
+    for (int i = 0; i < np && i < PARTS; i++)
+        kc_writer_fini(&recs[i]);
+}
+
+/* Read one request frame from fd into buf: its body length, 0 at EOF or stop. */
+static size_t read_request(struct leader *l, int fd, uint8_t *buf, size_t cap)
+{
+    size_t have = 0, need = 4;
+    while (have < need && !atomic_load(&l->stop)) {
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, 100) <= 0)
+            continue;
+        ssize_t n = recv(fd, buf + have, cap - have, 0);
+        if (n <= 0)
+            return 0;
+        have += (size_t)n;
+        if (have >= 4)
+            need = 4 + kc_load_be32(buf);
+        assert_true(need <= cap);
+    }
+    return have >= need ? need - 4 : 0;
+}
+
+static void serve(struct leader *l, int fd)
+{
+    static uint8_t buf[1 << 20];
+    size_t len;
+    while ((len = read_request(l, fd, buf, sizeof(buf))) > 0) {
+        struct kp_request req;
+        assert_int_equal(kp_request_decode(buf + 4, len, 0, &req), 0);
+        if (req.hdr.request_api_key == KP_API_API_VERSIONS)
+            answer_versions(l, fd, req.hdr.correlation_id);
+        else if (req.hdr.request_api_key == KP_API_FETCH && atomic_load(&l->scenario) != SILENT)
+            answer_fetch(l, fd, &req);
+        kp_request_fini(&req);
+    }
+}
+
+static void *leader_main(void *arg)
+{
+    struct leader *l = arg;
+    while (!atomic_load(&l->stop)) {
+        struct pollfd p = {l->lfd, POLLIN, 0};
+        if (poll(&p, 1, 100) <= 0)
+            continue;
+        int fd = accept(l->lfd, NULL, NULL);
+        if (fd < 0)
+            continue;
+        pthread_mutex_lock(&l->mu);
+        l->connections++;
+        pthread_mutex_unlock(&l->mu);
+        serve(l, fd);
+        close(fd);
+    }
+    return NULL;
+}
+
+static void leader_start(struct leader *l, enum scenario sc)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t alen = sizeof(a);
+    memset(l, 0, sizeof(*l));
+    pthread_mutex_init(&l->mu, NULL);
+    atomic_store(&l->scenario, sc);
+    l->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(l->lfd >= 0);
+    assert_int_equal(bind(l->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(l->lfd, 4), 0);
+    assert_int_equal(getsockname(l->lfd, (struct sockaddr *)&a, &alen), 0);
+    l->port = ntohs(a.sin_port);
+    assert_int_equal(pthread_create(&l->thread, NULL, leader_main, l), 0);
+}
+
+static void leader_stop(struct leader *l)
+{
+    atomic_store(&l->stop, true);
+    pthread_join(l->thread, NULL);
+    close(l->lfd);
+    pthread_mutex_destroy(&l->mu);
+}
+
+/* ---- the owner: a model of each partition's log ------------------------------------------ */
+
+struct owner {
+    pthread_mutex_t mu;
+    int64_t end[PARTS];
+    int32_t last_epoch[PARTS];
+    int64_t hw[PARTS];
+    int received, rounds, diverged, errors;
+    int16_t last_error;
+    bool paused[PARTS];
+    struct kfr_fetcher *f; /* for a removal from inside an op */
+    bool remove_2_on_receive;
+};
+
+static bool op_position(void *arg, const struct kfr_tp *tp, struct kfr_position *pos)
+{
+    struct owner *o = arg;
+    pthread_mutex_lock(&o->mu);
+    bool go = !o->paused[tp->partition];
+    *pos = (struct kfr_position){o->end[tp->partition], 9, o->last_epoch[tp->partition], 0};
+    pthread_mutex_unlock(&o->mu);
+    return go;
+}
+
+/* Append the whole batches (checking each base offset is the next one), or truncate. */
+static void op_received(void *arg, const struct kfr_tp *tp, const struct kfr_answer *a)
+{
+    struct owner *o = arg;
+    int32_t k = tp->partition;
+    pthread_mutex_lock(&o->mu);
+    o->received++;
+    o->hw[k] = a->high_watermark;
+    if (a->error) {
+        o->errors++;
+        o->last_error = a->error;
+        o->paused[k] = true;
+    } else if (a->diverged) {
+        o->diverged++;
+        o->end[k] = KC_MIN(o->end[k], a->diverging_end);
+        o->last_epoch[k] = a->diverging_epoch;
+    }
+    for (size_t at = 0; at < a->len;) {
+        struct kc_batch_header h;
+        int n = kc_batch_validate(a->batches + at, a->len - at, &h);
+        assert_true(n > 0);
+        assert_int_equal(h.base_offset, o->end[k]);
+        o->end[k] = h.base_offset + h.last_offset_delta + 1;
+        o->last_epoch[k] = h.leader_epoch;
+        at += (size_t)n;
+    }
+    pthread_mutex_unlock(&o->mu);
+    if (o->remove_2_on_receive && k == 2)
+        kfr_remove(o->f, tp);
+}
+
+static void op_round_done(void *arg)
+{
+    struct owner *o = arg;
+    pthread_mutex_lock(&o->mu);
+    o->rounds++;
+    pthread_mutex_unlock(&o->mu);
+}
+
+static const struct kfr_ops ops = {op_position, op_received, op_round_done};
+
+static struct kfr_fetcher *start(struct leader *l, struct owner *o, int backoff_ms, int timeout_ms)
+{
+    struct kfr_config c = {.host = "127.0.0.1", .port = l->port, .replica_id = 4,
+                           .max_wait_ms = 50, .retry_backoff_ms = backoff_ms,
+                           .socket_timeout_ms = timeout_ms};
+    struct kfr_fetcher *f;
+    pthread_mutex_init(&o->mu, NULL);
+    assert_int_equal(kfr_open(&c, &ops, o, &f), 0);
+    for (int32_t k = 0; k < PARTS; k++) {
+        struct kfr_tp tp = {"t", k};
+        assert_int_equal(kfr_add(f, &tp), 0);
+        assert_int_equal(kfr_add(f, &tp), 0); /* twice: one entry */
+    }
+    o->f = f;
+    return f;
+}
+
+/* Wait until cond(o) holds (under o->mu), or fail. */
+static void await(struct owner *o, bool (*cond)(struct owner *), const char *what)
+{
+    for (int64_t t0 = kc_mono_ms(); kc_mono_ms() - t0 < WAIT_MS; usleep(5000)) {
+        pthread_mutex_lock(&o->mu);
+        bool ok = cond(o);
+        pthread_mutex_unlock(&o->mu);
+        if (ok)
+            return;
+    }
+    fail_msg("waited %d ms for %s", WAIT_MS, what);
+}
+
+static bool ten_each(struct owner *o)
+{
+    return o->end[0] >= 10 && o->end[1] >= 10 && o->end[2] >= 10;
+}
+
+/* ---- the tests --------------------------------------------------------------------------- */
+
+static void test_kfr_good_answers_whole_batches_in_order(void **state)
+{
+    (void)state;
+    struct leader l;
+    struct owner o = {0};
+    leader_start(&l, GOOD);
+    struct kfr_fetcher *f = start(&l, &o, 50, 5000);
+    await(&o, ten_each, "ten records in each partition");
+    struct kfr_stats st;
+    kfr_stats(f, &st);
+    kfr_close(f);
+    /* every round handed two whole batches per partition: the half third one never */
+    assert_true(o.rounds >= 5);
+    assert_int_equal(o.errors, 0);
+    assert_int_equal(st.partitions, PARTS);
+    assert_int_equal(st.connects, 1);
+    assert_int_equal(st.failures, 0);
+    assert_true(st.batches_bytes > 0 && st.answers_bytes > st.batches_bytes);
+    pthread_mutex_lock(&l.mu);
+    assert_int_equal(l.replica_id, 4);
+    assert_int_equal(l.session_epoch, -1);        /* sessionless */
+    assert_int_equal(l.last_epoch[0], 7);         /* the epoch of its last batch */
+    assert_int_equal(l.leader_epoch[0], 9);       /* what position() said */
+    assert_int_equal(l.offset[0] % 2, 0);         /* two batches per round */
+    pthread_mutex_unlock(&l.mu);
+    leader_stop(&l);
+}
+
+static bool diverged_once(struct owner *o)
+{
+    return o->diverged > 0;
+}
+
+static bool one_error(struct owner *o)
+{
+    return o->errors > 0;
+}
+
+static void test_kfr_diverging_epoch_and_errors_handed_over(void **state)
+{
+    (void)state;
+    struct leader l;
+    struct owner o = {.end = {8, 0, 0}};
+    leader_start(&l, DIVERGE);
+    struct kfr_fetcher *f = start(&l, &o, 50, 5000);
+    await(&o, diverged_once, "a diverging epoch");
+    pthread_mutex_lock(&o.mu);
+    assert_int_equal(o.end[0], 5); /* truncated to the leader's end of epoch 3 */
+    assert_int_equal(o.last_epoch[0], 3);
+    pthread_mutex_unlock(&o.mu);
+    atomic_store(&l.scenario, ERROR);
+    await(&o, one_error, "FENCED_LEADER_EPOCH");
+    pthread_mutex_lock(&o.mu);
+    assert_int_equal(o.last_error, 74);
+    assert_true(o.paused[1]);
+    pthread_mutex_unlock(&o.mu);
+    usleep(100 * 1000); /* a round in flight when it was paused may still name it */
+    pthread_mutex_lock(&l.mu);
+    int before = l.fetches, asked1 = l.asked[1];
+    pthread_mutex_unlock(&l.mu);
+    usleep(300 * 1000); /* partition 1 stays out of the rounds: the owner paused it */
+    pthread_mutex_lock(&l.mu);
+    assert_true(l.fetches > before);
+    assert_int_equal(l.asked[1], asked1);
+    pthread_mutex_unlock(&l.mu);
+    kfr_close(f);
+    leader_stop(&l);
+}
+
+static bool reconnected(struct owner *o)
+{
+    struct kfr_stats st;
+    kfr_stats(o->f, &st);
+    return st.failures >= 2 && st.connects >= 2;
+}
+
+/* A partition nobody asked for: the answer is refused whole, nothing handed over, the
+ * connection opened again. */
+static void test_kfr_stranger_partition_refused_whole(void **state)
+{
+    (void)state;
+    struct leader l;
+    struct owner o = {0};
+    leader_start(&l, STRANGER);
+    struct kfr_fetcher *f = start(&l, &o, 20, 5000);
+    await(&o, reconnected, "two failed rounds and a reconnection");
+    pthread_mutex_lock(&o.mu);
+    assert_int_equal(o.received, 0);
+    assert_int_equal(o.rounds, 0);
+    pthread_mutex_unlock(&o.mu);
+    kfr_close(f);
+    leader_stop(&l);
+}
+
+/* A leader that never answers: the socket timeout ends the round; close does not wait
+ * for the leader. */
+static void test_kfr_silent_leader_times_out_close_prompt(void **state)
+{
+    (void)state;
+    struct leader l;
+    struct owner o = {0};
+    leader_start(&l, SILENT);
+    struct kfr_fetcher *f = start(&l, &o, 20, 300);
+    await(&o, reconnected, "a timeout and a reconnection");
+    int64_t t0 = kc_mono_ms();
+    kfr_close(f); /* while a fetch waits on a silent leader */
+    assert_true(kc_mono_ms() - t0 < 2000);
+    assert_int_equal(o.received, 0);
+    leader_stop(&l);
+}
+
+static bool connected_no_v12(struct owner *o)
+{
+    struct kfr_stats st;
+    kfr_stats(o->f, &st);
+    return st.connects == 0 && st.failures == 0;
+}
+
+/* A leader without Fetch v12 is never fetched from. */
+static void test_kfr_leader_without_v12_not_used(void **state)
+{
+    (void)state;
+    struct leader l;
+    struct owner o = {0};
+    leader_start(&l, NO_V12);
+    struct kfr_fetcher *f = start(&l, &o, 20, 1000);
+    for (int i = 0; i < 100; i++) {
+        pthread_mutex_lock(&l.mu);
+        int c = l.connections;
+        pthread_mutex_unlock(&l.mu);
+        if (c >= 2)
+            break;
+        usleep(10000);
+    }
+    await(&o, connected_no_v12, "no connection counted");
+    pthread_mutex_lock(&l.mu);
+    assert_true(l.connections >= 2);
+    assert_int_equal(l.fetches, 0);
+    pthread_mutex_unlock(&l.mu);
+    kfr_close(f);
+    leader_stop(&l);
+}
+
+static bool removed_2(struct owner *o)
+{
+    return o->end[0] >= 10 && o->end[1] >= 10;
+}
+
+/* A partition removed from inside received(): never handed over again. */
+static void test_kfr_remove_from_op_stops_partition(void **state)
+{
+    (void)state;
+    struct leader l;
+    struct owner o = {.remove_2_on_receive = true};
+    leader_start(&l, GOOD);
+    struct kfr_fetcher *f = start(&l, &o, 50, 5000);
+    await(&o, removed_2, "partitions 0 and 1 to go on");
+    pthread_mutex_lock(&o.mu);
+    assert_int_equal(o.end[2], 2); /* one round, then removed */
+    pthread_mutex_unlock(&o.mu);
+    struct kfr_stats st;
+    kfr_stats(f, &st);
+    assert_int_equal(st.partitions, 2);
+    struct kfr_tp bad = {"", 0};
+    assert_int_equal(kfr_add(f, &bad), -EINVAL);
+    kfr_close(f);
+    leader_stop(&l);
+}
+
+static void test_kfr_whole_batches_cut_and_refuse(void **state)
+{
+    (void)state;
+    uint8_t b[200] = {0};
+    kc_store_be32(b + 8, 49); /* the smallest batch: 61 bytes */
+    kc_store_be32(b + 61 + 8, 49);
+    assert_int_equal(kfr__whole_batches(b, 122), 122);
+    assert_int_equal(kfr__whole_batches(b, 121), 61);
+    assert_int_equal(kfr__whole_batches(b, 11), 0);
+    kc_store_be32(b + 61 + 8, 48); /* shorter than a batch header */
+    assert_int_equal(kfr__whole_batches(b, 122), -1);
+    struct kfr_config c = {.host = "127.0.0.1", .port = 0, .replica_id = 1};
+    struct kfr_fetcher *f;
+    assert_int_equal(kfr_open(&c, &ops, NULL, &f), -EINVAL);
+    c.port = 1;
+    c.replica_id = -1;
+    assert_int_equal(kfr_open(&c, &ops, NULL, &f), -EINVAL);
+    kfr_close(NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_kfr_good_answers_whole_batches_in_order),
+        cmocka_unit_test(test_kfr_diverging_epoch_and_errors_handed_over),
+        cmocka_unit_test(test_kfr_stranger_partition_refused_whole),
+        cmocka_unit_test(test_kfr_silent_leader_times_out_close_prompt),
+        cmocka_unit_test(test_kfr_leader_without_v12_not_used),
+        cmocka_unit_test(test_kfr_remove_from_op_stops_partition),
+        cmocka_unit_test(test_kfr_whole_batches_cut_and_refuse),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
