@@ -16,6 +16,9 @@
  *                              (release stores; readers acquire end_offset first)
  *   then, without the lock:    wake the watches the new end passed (watch.c)
  *
+ * From "roll?" on, the steps are alog__write_at_end, which a follower's append shares
+ * (follow.c: the leader's batches, written at the leader's offsets, nothing rewritten).
+ *
  * A failed or short write publishes nothing: end_offset and the segment size stay where
  * they were, the torn bytes are cut off again (ftruncate, best effort) and otherwise
  * overwritten by the next append (which writes at the committed end, never after the torn

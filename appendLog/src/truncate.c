@@ -23,7 +23,10 @@
  *      the store's per-directory files written now), and the cleaner's offset <= 140.
  *      From here on a crash re-reads seg 1 and everything after it: whatever state the
  *      later steps left those files in is judged by their bytes, not by a checkpoint
- *      that vouched for them. Before this step nothing has changed.
+ *      that vouched for them. Before this step nothing has changed. (recover.c would
+ *      also distrust a recovery point past the end it finds, and then re-read EVERY
+ *      segment: this step keeps the re-read to seg 1 on, and keeps the cleaner's
+ *      checkpoint from naming a dirty point past the end.)
  *   2. publish end = 140 (durable offset <= 140), under the recovery lock held
  *      exclusively: no new reader can be handed a slice of the doomed bytes, and the
  *      readers that held the lock are done with the indexes about to change.
@@ -63,6 +66,8 @@
 #include "store_int.h"
 
 struct cut {
+    struct alog_segment *seg; /* the segment holding the cut, with our reference: the
+                                 cache never cools it under us (cache.c) */
     int64_t end_before;
     int64_t end;    /* the new end: base offset of the batch holding the offset asked */
     int j;          /* the segment holding it */
@@ -90,6 +95,8 @@ static int find_cut(struct alog *log, int64_t offset, struct cut *c)
         j++;
     struct alog_segment *seg = log->segs[j];
     struct kc_batch_header h;
+    alog__seg_ref(seg);
+    c->seg = seg;
     int rc = alog__seg_warm_retry(log, seg);
     c->j = j;
     c->pos = 0;
@@ -113,6 +120,8 @@ static int distrust_tail(struct alog *log, const struct cut *c)
     if (rp <= base && cleaned <= c->end)
         return 0; /* already: nothing to write */
     int rc = alog__record_recovery_point(log, KC_MIN(rp, base));
+    if (rc == 0)
+        atomic_store(&log->recovery_point, KC_MIN(rp, base)); /* (a store's: already) */
     if (rc == 0 && log->store)
         rc = alog__store_write_checkpoints(log->store, false); /* the durability point */
     return rc;
@@ -305,7 +314,7 @@ int alog_truncate(struct alog *log, int64_t offset, int64_t *end)
     int rc = alog__enter(log);
     if (rc)
         return rc;
-    struct cut c = {.j = -1};
+    struct cut c = {.j = -1, .seg = NULL};
     pthread_mutex_lock(&log->append_lock);
     pthread_mutex_lock(&log->retain_lock);
     pthread_mutex_lock(&log->flush_lock);
@@ -314,6 +323,8 @@ int alog_truncate(struct alog *log, int64_t offset, int64_t *end)
     pthread_mutex_unlock(&log->flush_lock);
     pthread_mutex_unlock(&log->retain_lock);
     pthread_mutex_unlock(&log->append_lock);
+    if (c.seg)
+        alog__seg_unref(c.seg);
     alog__leave(log);
     if (c.j >= 0 && now_end < c.end_before) {
         alog__watch_fire_above(log, now_end); /* parked readers past it look again */

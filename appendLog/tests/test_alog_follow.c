@@ -90,6 +90,7 @@ static struct alog *open_log(const char *dir, uint64_t seg_bytes, struct alog_fl
 {
     struct alog_config cfg;
     fx_config(&cfg, seg_bytes);
+    cfg.index_interval_bytes = 100; /* index entries in small segments: cuts must drop some */
     struct alog *log;
     assert_int_equal(alog_open(&log, dir, &cfg, f), 0);
     return log;
@@ -133,6 +134,13 @@ static void test_follow_replica_keeps_offsets_epochs_bytes(void **state)
     assert_int_equal(e.base[1], 10);
     assert_int_equal(e.epoch[1], 7);
     assert_int_equal(alog_scan_epochs(log, 13, note_epoch, &e), KC_EOFFSET);
+    e.n = 0;
+    assert_int_equal(alog_scan_epochs(log, 12, note_epoch, &e), 0); /* at the end: none */
+    assert_int_equal(e.n, 0);
+    kc_batch_set_leader_epoch(b, 9); /* stamped in place: outside the CRC */
+    assert_int_equal(kc_batch_leader_epoch(b), 9);
+    assert_true(kc_batch_validate(b, l2, NULL) > 0);
+    kc_batch_set_leader_epoch(b, 7);
     assert_int_equal(alog_close(log), 0);
     log = open_log(*state, 1 << 20, NULL); /* the same after a reopen */
     assert_int_equal(read_all(log, 0, &w), l1 + l2);
@@ -358,9 +366,36 @@ static struct alog *three_segments(const char *dir, struct alog_flusher *f)
     return log;
 }
 
+/* Every segment's indexes, as the files hold them now: no entry past its .log's size or
+ * its last offset (what a cut that forgot the index would leave). */
+static void check_index_files(const char *dir, struct alog *log)
+{
+    struct alog_segment_info si[64];
+    int n = alog_segments(log, si, 64);
+    assert_true(n <= 64);
+    for (int i = 0; i < n; i++) {
+        struct mm_index_bounds b = {.log_size = si[i].bytes,
+                                    .max_rel = si[i].next_offset - 1 - si[i].base_offset};
+        static const char *const ext[2] = {".index", ".timeindex"};
+        for (int k = 0; k < 2; k++) {
+            char path[4096];
+            struct mm_index idx;
+            const char *why = NULL;
+            fx_seg_path(path, sizeof(path), dir, si[i].base_offset, ext[k]);
+            assert_int_equal(mm_index_open(&idx, path, k ? MM_INDEX_TIME : MM_INDEX_OFFSET,
+                                           MM_INDEX_READONLY, 0),
+                             0);
+            if (mm_index_check(&idx, &b, &why) != 0)
+                fail_msg("%s: %s", path, why);
+            assert_int_equal(mm_index_close(&idx), 0);
+        }
+    }
+}
+
 static void expect_truncated(const char *dir, struct alog **logp, int64_t end)
 {
     struct alog *log = *logp;
+    check_index_files(dir, log);
     assert_int_equal(alog_end_offset(log), end);
     assert_int_equal(fx_check_files(dir), end);
     fx_check_reads(log, alog_start_offset(log), end);
@@ -632,6 +667,7 @@ static void crash_child(const char *dir, bool store, int k)
     struct alog *log;
     struct alog_config cfg;
     fx_config(&cfg, 2048);
+    cfg.index_interval_bytes = 100;
     if (store) {
         struct alog_store_config sc;
         alog_store_config_init(&sc);
@@ -670,6 +706,7 @@ static void crash_check(const char *dir, bool store, const int64_t *bases, int n
     struct alog *log;
     struct alog_config cfg;
     fx_config(&cfg, 2048);
+    cfg.index_interval_bytes = 100;
     if (store) {
         s = store_open(dir);
         assert_int_equal(alog_store_add(s, "t-0", &cfg, &log), 0);
