@@ -375,7 +375,7 @@ struct alog_slice {
  * KC_EOFFSET when offset < start_offset or > end_offset; KC_ECORRUPT if the bytes under
  * the committed size do not parse; -EIO when the log has failed and offset is at or past
  * the durable offset (a slice never reaches past it then), and for every read while
- * alog_recover runs. Thread: any, concurrently with the writer, retention and other
+ * alog_recover runs (or alog_truncate cuts files). Thread: any, concurrently with the writer, retention and other
  * readers (so too alog_read_copy and alog_offset_for_time). Locks: the recovery lock
  * shared (tryrdlock, never waiting), the segment array's mutex for one binary search;
  * never the append lock.

@@ -162,6 +162,7 @@ int alog_append_replica(struct alog *log, const uint8_t *batches, size_t len, si
         *end = alog_end_offset(log);
         return rc;
     }
+    *end = alog_end_offset(log);
     if (atomic_load_explicit(&log->failed, memory_order_acquire))
         return -EIO;
     if ((rc = alog__enter(log)) != 0)

@@ -167,7 +167,9 @@ static int retime(struct alog_segment *seg, uint64_t pos)
     }
     atomic_store(&seg->max_ts, ts);
     seg->max_ts_offset = ts_off;
+    pthread_mutex_lock(&seg->file_lock); /* the flag is the warm-up's (segment.c) */
     seg->ts_known = true;
+    pthread_mutex_unlock(&seg->file_lock);
     return 0;
 }
 
@@ -195,7 +197,6 @@ static int cut_segment(struct alog *log, struct cut *c)
     if (rc == 0)
         rc = alog__seg_seal(seg);
     seg->index_synced = false; /* the next checkpoint syncs them before vouching */
-    seg->idx_checked = true;
     return rc;
 }
 
