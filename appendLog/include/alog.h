@@ -291,8 +291,9 @@ int alog_append(struct alog *log, uint8_t *batch, size_t len, int64_t *base_offs
  * back, as a Fetch answer carries them for a partition, and may end with a partial batch:
  * *used gets the bytes of the whole batches appended (the partial tail starts there; the
  * next fetch, from *end, brings it whole). Every whole batch is checked BEFORE anything
- * is written: the header, the CRC-32C, the records of a plain batch (kc_batch_validate;
- * a store's log takes what a compacted log may hold, kc_batch_validate_stored), offsets
+ * is written: the header (a store's log takes what a compacted log may hold,
+ * kc_batch_header_decode_stored), the codec, the CRC-32C (the records are not parsed: the
+ * leader validated them, and the CRC vouches for its bytes, as Kafka's follower), offsets
  * strictly increasing from batch to batch; and, under the append lock, the first base
  * offset >= the log end. A batch may start past the end before it (the leader's log was
  * compacted): the gap is filled with one record-less batch spanning it (in the next

@@ -12,7 +12,8 @@
  *   follower  [0..4 e1] + alog_append_replica(answer) -> [5..9 e1][10..11 e2], used = 2 batches
  *
  *   alog_append_replica(log, bytes, len)
- *     validate, no lock    each whole batch: header, CRC-32C (and records when plain);
+ *     validate, no lock    each whole batch: header, codec, CRC-32C (not the records:
+ *                          the leader validated them, the CRC vouches for the bytes);
  *                          offsets strictly increasing; a partial last batch is left for
  *                          the next fetch (*used says where it starts)
  *     append lock          first base offset >= log end (below it: KC_EOFFSET, nothing
@@ -36,6 +37,7 @@
 
 #include "alog_int.h"
 #include "alog_params.h"
+#include "kc_crc32c.h"
 #include "kc_err.h"
 #include "kc_log.h"
 
@@ -50,12 +52,31 @@ struct replica_run {
     bool gaps;      /* a batch starts past the one before it ends */
 };
 
-/* A compacted log's batches may hold fewer records than offsets (kc_batch.h); only a
- * store's logs may be compacted, so only they take such batches, and gaps. */
+/*
+ * One batch of a fetch answer: its size (> 0) or why not. The header must be possible, the
+ * codec known, and the CRC-32C must match - the records are not parsed: the leader
+ * validated them when a producer sent them, and the CRC proves these are the bytes it
+ * holds (Kafka's follower checks as much: ensureValid). Parsing every record too would
+ * halve a follower's throughput with small records (append_vs_write measures it).
+ * A compacted log's batches may hold fewer records than offsets (kc_batch.h); only a
+ * store's logs may be compacted, so only they take such batches, and gaps.
+ */
 static int validate_one(const struct alog *log, const uint8_t *p, size_t n,
                         struct kc_batch_header *h)
 {
-    return log->store ? kc_batch_validate_stored(p, n, h) : kc_batch_validate(p, n, h);
+    int rc = log->store ? kc_batch_header_decode_stored(p, n, h) : kc_batch_header_decode(p, n, h);
+    if (rc)
+        return rc; /* KC_ENEEDMORE below a header */
+    size_t size = (size_t)h->batch_length + KC_BATCH_LOG_OVERHEAD;
+    if (n < size)
+        return KC_ENEEDMORE;
+    if (size > INT32_MAX)
+        return KC_ETOOLARGE;
+    if (kc_crc32c(0, p + KC_BATCH_OFF_ATTRIBUTES, size - KC_BATCH_OFF_ATTRIBUTES) != h->crc)
+        return KC_ECRC;
+    if ((h->attributes & KC_BATCH_ATTR_COMPRESSION) > KC_COMPRESS_ZSTD)
+        return KC_EUNSUPPORTED;
+    return (int)size;
 }
 
 /* Pass 1, no lock: every whole batch valid and after the one before it. */
