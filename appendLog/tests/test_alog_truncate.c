@@ -28,6 +28,7 @@
 #include "kc_common.h"
 #include "kc_err.h"
 #include "kc_test.h"
+#include "kc_time.h"
 
 struct woke {
     atomic_int fired;
@@ -174,6 +175,54 @@ static void test_follow_truncate_slices_short_watches_waiters(void **state)
     assert_int_equal(t.errors, 0);
     assert_int_equal(alog_close(log), 0);
     alog_flusher_destroy(f);
+}
+
+/* A log the cleaner compacted (one key: every batch but the last emptied, runs of them
+ * folded into record-less batches spanning their offsets): a cut inside such a batch
+ * takes it whole; the cleaner's offset comes down with the end; cleaning goes on. */
+static void test_follow_truncate_compacted_log_with_gaps(void **state)
+{
+    struct alog_store *s = fx_store_open(*state);
+    struct alog *log = fx_store_log(s, *state, 1024);
+    struct alog_config cfg;
+    alog_get_config(log, &cfg);
+    cfg.cleanup_policy = ALOG_CLEANUP_COMPACT;
+    cfg.min_compaction_lag_ms = 0;
+    assert_int_equal(alog_set_config(log, &cfg), 0);
+    fx_append(log, 40, 5, 24, 1000); /* every record has the key "k" */
+    assert_int_equal(alog_flush(log), 0); /* the cleaner cleans what is durable */
+    struct alog_clean_stats st;
+    assert_int_equal(alog_clean(log, kc_wall_ms(), &st), 0);
+    assert_true(st.batches_emptied > 0);
+    int64_t off = st.end_offset / 2, base, end;
+    struct kc_writer w;
+    kc_writer_init(&w, 0);
+    assert_int_equal(alog_read_copy(log, off, 1, &w, &end), 0);
+    struct kc_batch_header h;
+    assert_true(kc_batch_validate_stored(kc_writer_data(&w), kc_writer_len(&w), &h) > 0);
+    base = h.base_offset;
+    assert_true(h.records_count < h.last_offset_delta + 1); /* a compacted batch */
+    assert_int_equal(alog_truncate(log, off, &end), 0);
+    assert_int_equal(end, base);
+    assert_true(atomic_load(&log->cleaned_offset) <= end);
+    assert_int_equal(alog_store_close(s), 0);
+    s = fx_store_open(*state);
+    log = fx_store_log(s, *state, 1024);
+    alog_set_config(log, &cfg);
+    assert_int_equal(alog_end_offset(log), base);
+    size_t n = fx_read_all(log, alog_start_offset(log), &w), pos = 0; /* what stays reads */
+    int64_t next = alog_start_offset(log);
+    for (int sz; pos < n; pos += (size_t)sz) {
+        assert_true((sz = kc_batch_validate_stored(kc_writer_data(&w) + pos, n - pos, &h)) > 0);
+        assert_int_equal(h.base_offset, next);
+        next = h.base_offset + h.last_offset_delta + 1;
+    }
+    assert_int_equal(next, base); /* up to the cut, contiguous */
+    fx_append(log, 10, 5, 24, 2000); /* offsets follow the new end */
+    assert_int_equal(alog_clean(log, kc_wall_ms(), &st), 0);
+    assert_int_equal(alog_end_offset(log), base + 50);
+    assert_int_equal(alog_store_close(s), 0);
+    kc_writer_fini(&w);
 }
 
 /* ---- the model-based test ---------------------------------------------------------------- */
@@ -542,6 +591,7 @@ int main(void)
         T(test_follow_truncate_edges),
         T(test_follow_truncate_empty_log_and_below_start),
         T(test_follow_truncate_slices_short_watches_waiters),
+        T(test_follow_truncate_compacted_log_with_gaps),
         T(test_follow_model_random_ops_match),
         T(test_follow_truncate_kill9_every_step_old_or_new),
         T(test_follow_truncate_store_kill9_every_step_old_or_new),
