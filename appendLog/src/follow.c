@@ -179,11 +179,9 @@ int alog_append_replica(struct alog *log, const uint8_t *batches, size_t len, si
     struct replica_run run;
     *used = 0;
     int rc = validate_run(log, batches, len, &run);
-    if (rc || run.batches == 0) {
-        *end = alog_end_offset(log);
-        return rc;
-    }
     *end = alog_end_offset(log);
+    if (rc || run.batches == 0)
+        return rc;
     if (atomic_load_explicit(&log->failed, memory_order_acquire))
         return -EIO;
     if ((rc = alog__enter(log)) != 0)

@@ -185,8 +185,11 @@ static int cut_segment(struct alog *log, struct cut *c)
     atomic_store(&seg->size, c->pos);
     atomic_store(&seg->next_offset, c->end);
     step(log, "cut");
-    if (!seg->oidx.file.writable || !seg->tidx.file.writable)
-        rc = alog__seg_activate(log, seg); /* reopened writable, entries kept */
+    /* Reopened writable (a sealed or reopened segment's are read-only or full), entries
+     * kept, and by the name the files have NOW: a segment the cleaner swapped in keeps
+     * the path of its ".cleaned" files in its mappings, and the trim and sync below
+     * reopen the file by that path. */
+    rc = alog__seg_activate(log, seg);
     int64_t rel = c->end - seg->base;
     if (rc == 0)
         rc = mm_index_truncate_offset(&seg->oidx, rel);

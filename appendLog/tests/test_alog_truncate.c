@@ -225,6 +225,70 @@ static void test_follow_truncate_compacted_log_with_gaps(void **state)
     kc_writer_fini(&w);
 }
 
+/* Every batch from the start to the end, read back: valid, contiguous. */
+static void check_contiguous(struct alog *log)
+{
+    struct kc_writer w;
+    kc_writer_init(&w, 0);
+    size_t n = fx_read_all(log, alog_start_offset(log), &w), pos = 0;
+    struct kc_batch_header h;
+    int64_t next = -1;
+    for (int sz; pos < n; pos += (size_t)sz) {
+        assert_true((sz = kc_batch_validate_stored(kc_writer_data(&w) + pos, n - pos, &h)) > 0);
+        assert_true(next < 0 || h.base_offset == next);
+        next = h.base_offset + h.last_offset_delta + 1;
+    }
+    assert_true(next < 0 || next == alog_end_offset(log));
+    kc_writer_fini(&w);
+}
+
+/* Truncations beside the store's cleaner thread and retention passes on a compact,delete
+ * log: each waits for the other (the retention lock); the log stays whole. */
+static void test_follow_truncate_beside_cleaner_and_retention(void **state)
+{
+    struct alog_store_config sc;
+    alog_store_config_init(&sc);
+    sc.cleaner_threads = 1;
+    sc.cleaner_backoff_ms = 1;
+    struct alog_store *s;
+    assert_int_equal(alog_store_open(&s, *state, &sc), 0);
+    struct alog *log = fx_store_log(s, *state, 1024);
+    struct alog_config cfg;
+    alog_get_config(log, &cfg);
+    cfg.cleanup_policy = ALOG_CLEANUP_COMPACT | ALOG_CLEANUP_DELETE;
+    cfg.min_compaction_lag_ms = 0;
+    cfg.min_cleanable_ratio = 0.01;
+    cfg.retention_bytes = 6000;
+    assert_int_equal(alog_set_config(log, &cfg), 0);
+    uint64_t rs = kc_test_seed();
+    int cut = 0;
+    for (int i = 0; i < 120; i++) {
+        fx_append(log, 1 + (int)(kc_test_rand(&rs) % 4), 5, 24, 1000);
+        assert_int_equal(alog_flush(log), 0); /* durable: the cleaner may take it */
+        int deleted;
+        if (i % 5 == 0)
+            assert_int_equal(alog_retain(log, kc_wall_ms(), &deleted), 0);
+        int64_t end = alog_end_offset(log), start = alog_start_offset(log), t;
+        int64_t off = end - (int64_t)(kc_test_rand(&rs) % 12);
+        int rc = alog_truncate(log, off > start ? off : start, &t);
+        if (rc != 0 && rc != KC_EOFFSET) /* the start inside the batch: refused */
+            fail_msg("truncate(%lld) of [%lld, %lld): %s", (long long)off, (long long)start, (long long)end, kc_strerror(rc));
+        cut += rc == 0 && t < end;
+        if (i % 10 == 0)
+            kc_sleep_ms(2); /* let the cleaner thread take a turn */
+    }
+    assert_true(cut > 0);
+    check_contiguous(log);
+    int64_t start = alog_start_offset(log), end = alog_end_offset(log);
+    assert_int_equal(alog_store_close(s), 0);
+    s = fx_store_open(*state);
+    log = fx_store_log(s, *state, 1024);
+    assert_int_equal(alog_start_offset(log), start);
+    assert_int_equal(alog_end_offset(log), end);
+    check_contiguous(log);
+    assert_int_equal(alog_store_close(s), 0);
+}
+
 /* ---- the model-based test ---------------------------------------------------------------- */
 
 struct mbatch {
@@ -592,6 +656,7 @@ int main(void)
         T(test_follow_truncate_empty_log_and_below_start),
         T(test_follow_truncate_slices_short_watches_waiters),
         T(test_follow_truncate_compacted_log_with_gaps),
+        T(test_follow_truncate_beside_cleaner_and_retention),
         T(test_follow_model_random_ops_match),
         T(test_follow_truncate_kill9_every_step_old_or_new),
         T(test_follow_truncate_store_kill9_every_step_old_or_new),
