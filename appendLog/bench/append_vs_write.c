@@ -5,6 +5,9 @@
  * ways, alternating, in the same run:
  *   alog_append   header re-check, offset rewrite, pwrite, index entries, publication
  *   write(2)      the same bytes appended to a plain file (the peer: the page cache's speed)
+ *   alog_append_replica   a follower's append of the same batches at the leader's offsets,
+ *                 one call per batch (one fetch answer each): it CRC-checks and parses
+ *                 every batch itself, which alog_append leaves to the produce path
  * Neither fsyncs: this is the append path, durability is bench group_commit. Each run
  * starts from an empty directory; MB/s of batch bytes, median of RUNS runs, and the
  * ratio log / write (the goal: >= 0.8). BENCH_QUICK=1 writes a quarter of the bytes.
@@ -85,6 +88,26 @@ static int run_log(const char *dir, struct batches *b, double *secs)
     return rc ? rc : crc;
 }
 
+/* The same as a follower: the batches at offsets 0, 1000, ... (as a leader gave them). */
+static int run_replica(const char *dir, struct batches *b, double *secs)
+{
+    struct alog *log;
+    int rc = alog_open(&log, dir, NULL, NULL);
+    if (rc)
+        return rc;
+    for (int i = 0; i < b->n; i++) /* not timed: what the leader's append wrote */
+        kc_batch_set_base_offset(b->p[i], (int64_t)i * 1000);
+    int64_t t0 = kc_mono_ns();
+    for (int i = 0; rc == 0 && i < b->n; i++) {
+        size_t used;
+        int64_t end;
+        rc = alog_append_replica(log, b->p[i], b->len[i], &used, &end);
+    }
+    *secs = (double)(kc_mono_ns() - t0) / 1e9;
+    int crc = alog_close(log);
+    return rc ? rc : crc;
+}
+
 static int run_write(const char *dir, struct batches *b, double *secs)
 {
     char path[4096];
@@ -103,15 +126,19 @@ static int run_write(const char *dir, struct batches *b, double *secs)
     return rc;
 }
 
-/* One timed run of either way in a fresh directory. */
-static int one(struct batches *b, bool log, double *mbs)
+enum way { WAY_LOG, WAY_WRITE, WAY_REPLICA, WAYS };
+
+/* One timed run of one way in a fresh directory. */
+static int one(struct batches *b, enum way way, double *mbs)
 {
     char dir[4096];
     int rc = kc_mkdtemp("bench-append-", dir, sizeof(dir));
     if (rc)
         return rc;
     double secs = 0;
-    rc = log ? run_log(dir, b, &secs) : run_write(dir, b, &secs);
+    rc = way == WAY_LOG     ? run_log(dir, b, &secs)
+         : way == WAY_WRITE ? run_write(dir, b, &secs)
+                            : run_replica(dir, b, &secs);
     *mbs = (double)b->bytes / secs / 1e6;
     int rm = kc_rm_rf(dir);
     return rc ? rc : rm;
@@ -122,19 +149,24 @@ static int bench(size_t value_size, size_t total)
     struct batches b = {0};
     int n = (int)(total / (value_size * 1000 + 8 * 1000)) + 1;
     int rc = build(&b, n, value_size);
-    double lg[RUNS], wr[RUNS];
-    for (int r = 0; rc == 0 && r < RUNS; r++) { /* alternate, so drift hits both */
-        bool log_first = r % 2 == 0;
-        rc = one(&b, log_first, log_first ? &lg[r] : &wr[r]);
-        if (rc == 0)
-            rc = one(&b, !log_first, log_first ? &wr[r] : &lg[r]);
+    double mbs[WAYS][RUNS];
+    for (int r = 0; rc == 0 && r < RUNS; r++) { /* rotate the order, so drift hits all */
+        for (int k = 0; rc == 0 && k < WAYS; k++) {
+            enum way way = (enum way)((r + k) % WAYS);
+            rc = one(&b, way, &mbs[way][r]);
+        }
     }
     if (rc == 0) {
-        double l = kc_median(lg, RUNS), w = kc_median(wr, RUNS);
+        double l = kc_median(mbs[WAY_LOG], RUNS), w = kc_median(mbs[WAY_WRITE], RUNS);
+        double f = kc_median(mbs[WAY_REPLICA], RUNS);
         printf("  %4zu B records, batches of 1000 (%5.1f MB): alog_append %7.0f MB/s   "
                "write() %7.0f MB/s   log/write %.2f  (runs: log %.0f..%.0f, write %.0f..%.0f)\n",
-               value_size, (double)b.bytes / 1e6, l, w, l / w, kc_min(lg, RUNS), kc_max(lg, RUNS),
-               kc_min(wr, RUNS), kc_max(wr, RUNS));
+               value_size, (double)b.bytes / 1e6, l, w, l / w, kc_min(mbs[WAY_LOG], RUNS),
+               kc_max(mbs[WAY_LOG], RUNS), kc_min(mbs[WAY_WRITE], RUNS),
+               kc_max(mbs[WAY_WRITE], RUNS));
+        printf("  %4zu B records, follower: alog_append_replica %7.0f MB/s (CRC-checked)   "
+               "replica/append %.2f  (runs %.0f..%.0f)\n",
+               value_size, f, f / l, kc_min(mbs[WAY_REPLICA], RUNS), kc_max(mbs[WAY_REPLICA], RUNS));
     }
     release(&b);
     return rc;

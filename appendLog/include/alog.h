@@ -31,7 +31,8 @@
  *    durability waits get -EIO, reads are served only below the durable offset. Once the
  *    fault has cleared, alog_recover brings it back in place (or a reopen does).
  *  - The end offset only grows, except across a successful alog_recover, which may cut
- *    records that were appended but never durable and give their offsets out again.
+ *    records that were appended but never durable and give their offsets out again, and
+ *    across alog_truncate (a follower cutting a diverged tail).
  */
 #ifndef ALOG_H
 #define ALOG_H
@@ -281,6 +282,83 @@ int alog_close(struct alog *log);
  */
 int alog_append(struct alog *log, uint8_t *batch, size_t len, int64_t *base_offset);
 
+/*
+ * A follower's log (src/follow.c, src/truncate.c; the lesson: README, "A follower's log").
+ *
+ * alog_append_replica: append the leader's batches at the LEADER's offsets, byte for byte
+ * (base offsets, partitionLeaderEpoch, timestamps, producer fields as they are: nothing
+ * is rewritten; batches is const). bytes holds one or more whole RecordBatch v2 back to
+ * back, as a Fetch answer carries them for a partition, and may end with a partial batch:
+ * *used gets the bytes of the whole batches appended (the partial tail starts there; the
+ * next fetch, from *end, brings it whole). Every whole batch is checked BEFORE anything
+ * is written: the header (a store's log takes what a compacted log may hold,
+ * kc_batch_header_decode_stored), the codec, the CRC-32C (the records are not parsed: the
+ * leader validated them, and the CRC vouches for its bytes, as Kafka's follower), offsets
+ * strictly increasing from batch to batch; and, under the append lock, the first base
+ * offset >= the log end. A batch may start past the end before it (the leader's log was
+ * compacted): the gap is filled with one record-less batch spanning it (in the next
+ * batch's epoch, no timestamp), as the cleaner leaves emptied batches, so the offsets of
+ * a segment stay covered and recovery's continuity rule holds; only a store's log takes
+ * gaps (a standalone log: KC_EUNSUPPORTED, nothing written).
+ * Otherwise as alog_append: rolls by segment.bytes / segment.ms / index room (a batch
+ * larger than segment.bytes gets a segment of its own; max_batch_bytes is not applied:
+ * the leader accepted it), both indexes, the producer state (taught, never judged: the
+ * leader judged), end watches fired, durability through the flusher (alog_wait_durable,
+ * flush.messages), a store's log opened and pinned for the call (alog_prepare first on a
+ * network thread). The cleaner and retention run beside it as beside alog_append (they
+ * never touch the active segment).
+ * Returns 0 (*end = the new log end; nothing at all when len is 0); KC_ENEEDMORE when not
+ * even the first batch is whole (a fetch answer cut by its size limit: fetch more);
+ * KC_ECRC / KC_EMALFORMED / KC_EUNSUPPORTED for a bad batch, KC_EOFFSET when the first base
+ * offset lies below the log end (a diverged history, or the caller's bug: truncate first)
+ * - in all of these nothing is written; -EIO (the log has failed), or the write's -errno:
+ * then the whole batches before the failing one are appended (*used, *end say how far).
+ * Thread: any; one writer at a time (the append lock, shared with alog_append).
+ */
+int alog_append_replica(struct alog *log, const uint8_t *batches, size_t len, size_t *used,
+                        int64_t *end);
+
+/*
+ * alog_truncate: remove every batch holding an offset >= offset. A batch straddling offset
+ * goes WHOLE (as Kafka's LogSegment.truncateTo): *end (may be NULL) gets the new end, the
+ * base offset of that batch, <= offset. Whole segments above go; the segment holding the
+ * cut is cut (file, offset index, time index) and sealed; new appends go to a fresh,
+ * empty segment at the new end (a new file: new batches never land under an old slice).
+ * The recovery point, durable offset, cleaner offset and a store's checkpoints are lowered
+ * so that none claims what is gone; producer snapshots past the end are deleted and the
+ * producer state rebuilt. Crash-safe: a kill at any point leaves, after the next open,
+ * the old log or the truncated one at every segment boundary (src/truncate.c: the order).
+ *   offset == end: nothing to do, 0. offset < start or > end: KC_EOFFSET, nothing done;
+ *   also when the straddling batch begins below the log start (a DeleteRecords start
+ *   inside it: the end would fall below the start). offset == start (not inside a batch):
+ *   the log is emptied, [start, start).
+ * Readers: a slice taken before keeps its segment alive and memory-safe; sendfile of a
+ * removed region comes up SHORT (the file was cut or emptied) - never other records; a
+ * read after the call at an offset past the new end gets KC_EOFFSET. While the cut runs
+ * (milliseconds) reads get -EIO ("ask again"), as during alog_recover. End watches armed
+ * at an offset past the new end fire (the reader looks again, KC_EOFFSET); durability
+ * waiters past it get KC_EOFFSET. A lower end is published before any file is cut.
+ * Returns 0; KC_EOFFSET; -EIO (the log has failed); -errno from the disk: before the
+ * first cut nothing changed, after it the log is FAILED (alog_recover, or a reopen,
+ * brings it back: call alog_truncate again then).
+ * Thread: any (it blocks on fsyncs). Locks: append, retention (no cleaning or retention
+ * pass meanwhile), flush, and the recovery lock exclusive for the cut itself.
+ */
+int alog_truncate(struct alog *log, int64_t offset, int64_t *end);
+
+/*
+ * alog_scan_epochs: call fn(arg, base offset, partitionLeaderEpoch) for each batch from
+ * the one holding from_offset to the end (as it was when the call began), oldest first,
+ * reading only the 61-byte headers (no CRC: the log's own bytes, checked when written or
+ * recovered). What a broker needs at start to rebuild the leader-epoch cache of the tail
+ * past its leader-epoch-checkpoint. Record-less batches (compaction, gap fillers) are
+ * included. fn returns 0 to go on, anything else stops the walk and is returned.
+ * 0; KC_EOFFSET (from_offset outside [start, end]); KC_ECORRUPT; -EIO while a recovery or
+ * truncation runs; -errno. Thread: any, beside appends (it stops at the end it saw).
+ */
+typedef int (*alog_epoch_fn)(void *arg, int64_t base_offset, int32_t leader_epoch);
+int alog_scan_epochs(struct alog *log, int64_t from_offset, alog_epoch_fn fn, void *arg);
+
 /* A range of whole batches in one segment file, for sendfile. */
 struct alog_slice {
     int fd;                   /* the segment's .log file */
@@ -298,7 +376,7 @@ struct alog_slice {
  * KC_EOFFSET when offset < start_offset or > end_offset; KC_ECORRUPT if the bytes under
  * the committed size do not parse; -EIO when the log has failed and offset is at or past
  * the durable offset (a slice never reaches past it then), and for every read while
- * alog_recover runs. Thread: any, concurrently with the writer, retention and other
+ * alog_recover runs (or alog_truncate cuts files). Thread: any, concurrently with the writer, retention and other
  * readers (so too alog_read_copy and alog_offset_for_time). Locks: the recovery lock
  * shared (tryrdlock, never waiting), the segment array's mutex for one binary search;
  * never the append lock.

@@ -60,6 +60,9 @@ struct alog_io {
     /* The cleaner's swap (swap.c) calls this after each step that changes the directory,
      * naming it; NULL by default. Tests copy the directory there: a crash image per step. */
     void (*swap_step)(void *ctx, const char *step);
+    /* alog_truncate (truncate.c) calls this after each of its steps, naming it; NULL by
+     * default. Tests kill the process there: a crash at every step. */
+    void (*truncate_step)(void *ctx, const char *step);
 };
 
 struct alog_segment {
@@ -351,6 +354,11 @@ int alog__seg_rebuild(struct alog *log, struct alog_segment *seg, uint8_t *buf, 
 /* Where the batch starting at offset begins in seg (seg's size if offset is its next
  * offset): 0 and *pos, KC_ECORRUPT if no batch starts there, -errno. */
 int alog__seg_boundary(struct alog_segment *seg, int64_t offset, uint64_t *pos);
+/* The batch CONTAINING offset (base <= offset <= last) in the warm segment seg, searched
+ * below its committed size: 0 with *pos and *h; KC_ECORRUPT if the bytes do not parse or
+ * no batch holds it; -errno. */
+int alog__seg_locate(struct alog_segment *seg, int64_t offset, uint64_t *pos,
+                     struct kc_batch_header *h);
 
 /* retain.c: publish the log start max(start, current) - a standalone log writes its
  * log-start-offset-checkpoint first - then take the k oldest segments out and unlink them.
@@ -406,6 +414,18 @@ int alog__swap_finish(struct alog *log, int64_t base, int64_t *bases, int *n, bo
 
 /* watch.c: after end_offset moved up (release-stored), fire the watches it passed. */
 void alog__watch_fire(struct alog *log);
+/* After end_offset moved DOWN to end (alog_truncate): fire the watches waiting at an
+ * offset past it (their reader's position no longer exists: it must look again). */
+void alog__watch_fire_above(struct alog *log, int64_t end);
+
+/* append.c: write one checked batch whose header already holds its base offset, which is
+ * the log's end, into the active segment (rolling first if due), index it, remember its
+ * producer (room reserved) and publish it (the commit point). append_lock held. A failed
+ * write publishes nothing. Shared by alog_append and the follower's append (follow.c). */
+int alog__write_at_end(struct alog *log, const uint8_t *batch, size_t len,
+                       const struct kc_batch_header *h);
+/* flush.messages: wake the flusher if [prev_end, end) crossed the backlog threshold. */
+void alog__maybe_kick(struct alog *log, int64_t prev_end, int64_t end);
 
 /* flusher.c */
 /* Count one fdatasync that took ns (log->flusher's histogram, if it has a flusher). */

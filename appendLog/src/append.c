@@ -16,6 +16,9 @@
  *                              (release stores; readers acquire end_offset first)
  *   then, without the lock:    wake the watches the new end passed (watch.c)
  *
+ * From "roll?" on, the steps are alog__write_at_end, which a follower's append shares
+ * (follow.c: the leader's batches, written at the leader's offsets, nothing rewritten).
+ *
  * A failed or short write publishes nothing: end_offset and the segment size stay where
  * they were, the torn bytes are cut off again (ftruncate, best effort) and otherwise
  * overwritten by the next append (which writes at the committed end, never after the torn
@@ -132,20 +135,31 @@ static int append_locked(struct alog *log, uint8_t *batch, size_t len, struct kc
     if (rc)
         return rc == 1 ? 0 : rc; /* a duplicate is answered, not written */
     int64_t base = atomic_load_explicit(&log->end_offset, memory_order_relaxed);
+    kc_batch_set_base_offset(batch, base);
+    kc_batch_set_leader_epoch(batch, 0);
+    h->base_offset = base;
+    if ((rc = alog__write_at_end(log, batch, len, h)) != 0)
+        return rc;
     int64_t last = base + h->last_offset_delta;
+    *out = (struct alog_appended){.base_offset = base, .last_offset = last, .timestamp = -1};
+    return 0;
+}
+
+int alog__write_at_end(struct alog *log, const uint8_t *batch, size_t len,
+                       const struct kc_batch_header *h)
+{
+    int64_t base = h->base_offset, last = base + h->last_offset_delta;
     int64_t now = kc_wall_ms();
+    int rc;
     if (should_roll(log, log->active, len, last, now) && (rc = roll(log, base)) != 0)
         return rc;
     struct alog_segment *seg = log->active;
     uint64_t pos = atomic_load_explicit(&seg->size, memory_order_relaxed);
-    kc_batch_set_base_offset(batch, base);
-    kc_batch_set_leader_epoch(batch, 0);
     ssize_t w = log->io.pwrite(log->io.ctx, seg->fd, batch, len, (off_t)pos);
     if (w < 0) {
         discard_tail(log, seg, pos);
         return (int)w;
     }
-    h->base_offset = base;
     alog__seg_index_batch(log, seg, pos, h, len);
     if (h->producer_id >= 0 && !(h->attributes & KC_BATCH_ATTR_CONTROL))
         alog__pstate_apply(&log->pstate, h); /* room reserved: cannot fail */
@@ -160,12 +174,11 @@ static int append_locked(struct alog *log, uint8_t *batch, size_t len, struct kc
                               memory_order_relaxed);
     /* The commit point: from this store on, readers can see the batch. */
     atomic_store_explicit(&log->end_offset, last + 1, memory_order_release);
-    *out = (struct alog_appended){.base_offset = base, .last_offset = last, .timestamp = -1};
     return 0;
 }
 
 /* flush.messages: wake the flusher when the undurable backlog crosses the threshold. */
-static void maybe_kick(struct alog *log, int64_t prev_end, int64_t end)
+void alog__maybe_kick(struct alog *log, int64_t prev_end, int64_t end)
 {
     int64_t n = atomic_load_explicit(&log->flush_msgs, memory_order_relaxed);
     if (n <= 0 || !log->flusher)
@@ -190,7 +203,7 @@ int alog_append_batch(struct alog *log, uint8_t *batch, size_t len, struct alog_
     rc = append_locked(log, batch, len, &h, &a);
     pthread_mutex_unlock(&log->append_lock);
     if (rc == 0 && !a.duplicate)
-        maybe_kick(log, a.base_offset, a.last_offset + 1);
+        alog__maybe_kick(log, a.base_offset, a.last_offset + 1);
     alog__leave(log);
     if (rc)
         return rc;

@@ -21,6 +21,10 @@
  * Writers hold cfg_lock AND the append lock, so the append path, which holds the append
  * lock, reads cfg directly; everyone else takes a copy under cfg_lock (alog__cfg), and the
  * few settings read on hot paths without either lock have atomic copies (alog_int.h).
+ * cfg_lock is a LEAF: a writer takes the append lock first, and nothing is taken under
+ * cfg_lock, so alog__cfg may be called holding any other lock (the cleaner holds the
+ * retention lock, alog_recover and alog_truncate the append and retention locks: with the
+ * opposite order here those three would close a cycle).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -166,12 +170,12 @@ int alog_set_config(struct alog *log, const struct alog_config *cfg)
     int rc = alog_config_check(cfg);
     if (rc)
         return rc;
-    pthread_mutex_lock(&log->cfg_lock);
     pthread_mutex_lock(&log->append_lock); /* the append path reads cfg under it */
+    pthread_mutex_lock(&log->cfg_lock);    /* a leaf: see the top of this file */
     log->cfg = *cfg;
     publish_copies(log, cfg);
-    pthread_mutex_unlock(&log->append_lock);
     pthread_mutex_unlock(&log->cfg_lock);
+    pthread_mutex_unlock(&log->append_lock);
     if (!alog__try_pin(log))
         return 0; /* a store's log not open: its flusher link is the opening thread's */
     if (log->flusher)

@@ -257,6 +257,18 @@ int alog__seg_boundary(struct alog_segment *seg, int64_t offset, uint64_t *pos)
     return rc;
 }
 
+int alog__seg_locate(struct alog_segment *seg, int64_t offset, uint64_t *pos,
+                     struct kc_batch_header *h)
+{
+    if (seg->fd < 0)
+        return -EBADF; /* the caller warmed it */
+    uint8_t buf[ALOG_READ_CHUNK];
+    struct alog_scan s;
+    size_t n;
+    alog__scan_init(&s, seg, alog__seg_size(seg), buf, sizeof(buf));
+    return locate(&s, seg, offset, pos, h, &n);
+}
+
 void alog_slice_release(struct alog_slice *slice)
 {
     if (!slice || !slice->seg)

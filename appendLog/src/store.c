@@ -476,6 +476,8 @@ static bool sweep_open(struct alog *log)
 static void sweep_durable(struct alog *log, int64_t end)
 {
     pthread_mutex_lock(&log->flush_lock);
+    if (end > alog__end(log))
+        end = alog__end(log); /* alog_truncate cut the log since (it holds flush_lock) */
     if (alog_durable_offset(log) < end)
         atomic_store(&log->durable_offset, end);
     atomic_store(&log->repair_unsynced, false);

@@ -100,6 +100,26 @@ void alog__watch_fire(struct alog *log)
 }
 
 /*
+ * The end went DOWN (alog_truncate): a reader parked at an offset past the new end waits
+ * for a position that no longer exists, and no append may ever pass it with the records
+ * it expected. Wake it now: it reads again and gets KC_EOFFSET (a consumer resets, a
+ * follower asks its leader where to go on). A watch at the new end or below stays armed.
+ */
+void alog__watch_fire_above(struct alog *log, int64_t end)
+{
+    pthread_mutex_lock(&log->watch_lock);
+    struct alog_watch *w = log->watches, *next;
+    for (; w; w = next) {
+        next = w->next;
+        if (w->offset <= end)
+            continue;
+        watch_unlink(log, w);
+        w->fn(w);
+    }
+    pthread_mutex_unlock(&log->watch_lock);
+}
+
+/*
  * Fire every armed watch, whatever its offset: the log is going away (its topic was
  * deleted), and whoever parked on it must look again - and find it gone - instead of
  * waiting for an append that will never come.

@@ -141,9 +141,24 @@ static inline void kc_batch_set_base_offset(uint8_t *p, int64_t base_offset)
     kc_store_be64(p + KC_BATCH_OFF_BASE_OFFSET, (uint64_t)base_offset);
 }
 
+/*
+ * partitionLeaderEpoch (bytes 12..15): the epoch of the leader that appended the batch. A
+ * leader stamps it in place on every batch it appends; a follower keeps what it copied.
+ * It lies OUTSIDE the CRC (which covers bytes 21..end) on purpose, like baseOffset: the
+ * producer computes the CRC before any broker knows the epoch or the offset, and a broker
+ * must set both without re-encoding. So stamping it never invalidates the CRC, and the
+ * CRC never vouches for it: an epoch corrupted on disk is not caught by the batch's own
+ * check (recovery's offset continuity guards the base offset; nothing guards the epoch,
+ * in Kafka either).
+ */
 static inline void kc_batch_set_leader_epoch(uint8_t *p, int32_t epoch)
 {
     kc_store_be32(p + KC_BATCH_OFF_LEADER_EPOCH, (uint32_t)epoch);
+}
+
+static inline int32_t kc_batch_leader_epoch(const uint8_t *p)
+{
+    return (int32_t)kc_load_be32(p + KC_BATCH_OFF_LEADER_EPOCH);
 }
 
 /* One record, pointing into its batch. key/value are NULL when their length is -1. */
