@@ -65,6 +65,7 @@ BEGIN {
                  "fetch sessions idle, per CPU|kafka_sess_idle_on_cpu|kafka_sess_idle_off_cpu|records_per_s|Fetch/CPU-s|sessionless, per broker CPU-s|info|-|;" \
                  "fetch sessions trickle, per CPU|kafka_sess_trickle_on_cpu|kafka_sess_trickle_off_cpu|records_per_s|Fetch/CPU-s|sessionless, per broker CPU-s|info|-|;" \
                  "produce spread over 10,000 partitions / one partition|kafka_spread|kafka_spread_one|mb_per_s|MB/s|Kafka Produce, one partition|>=|0.5|spread/one;" \
+                 "Redis XADD over 10,000 keys / one key|redis_spread|redis_spread_one|mb_per_s|MB/s|Redis XADD, one key|info|-|;" \
                  "produce spread, per CPU|kafka_spread_cpu|kafka_spread_one_cpu|mb_per_s|MB/CPU-s|one partition, per broker CPU-s|info|-|;" \
                  "TLS consume (no kTLS)|tls_consume|tls_plain_consume|mb_per_s|MB/s|plaintext, same client|>=|0.5|;" \
                  "TLS produce|tls_produce|tls_plain_produce|records_per_s|rec/s|plaintext, same client|info|-|;" \

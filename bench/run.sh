@@ -436,7 +436,8 @@ session_rounds() {
 # one (apart, so that the one-partition log is not one more log in the first broker's
 # cache: bench/README.md says why that matters). A first pass over every partition
 # (creating its segment: kafka_spread_first, timed once) is not in the rounds; then each
-# round sends SPREAD_COUNT records to each side, spread first.
+# round sends SPREAD_COUNT records to each side, spread first, and Redis (the peer) takes
+# REDIS_COUNT XADDs round-robin over as many streams, then to one.
 spread_rounds() {
     local one_port one_pid spread_port spread_pid n=$SPREAD_PARTITIONS
     local args=(--batch $SPREAD_BATCH --per-request $SPREAD_PER_REQUEST --size $SIZE)
@@ -469,6 +470,11 @@ spread_rounds() {
         BROKER_PID=$one_pid sample_broker kafka_spread_one "$BIN/bench_kafka" spread \
             --port "$one_port" --topic bench-spread-one --partitions 1 \
             --count "$SPREAD_COUNT" "${args[@]}" --name kafka_spread_one
+        # the peer: Redis XADD round-robin over as many streams, and to one
+        sample redis_spread "$BIN/bench_redis" --port "$REDIS_PORT" --count "$REDIS_COUNT" \
+            --size $SIZE --window 8000 --key spread --keys "$n" --name redis_spread
+        sample redis_spread_one "$BIN/bench_redis" --port "$REDIS_PORT" --count "$REDIS_COUNT" \
+            --size $SIZE --window 8000 --key spread-one --name redis_spread_one
     done
     spread_stop "$spread_pid" "$one_pid"
 }

@@ -56,6 +56,7 @@ r() { # r BENCH RECORDS_PER_S MB_PER_S P50 P99
     # produce spread over 10,000 partitions: 220 vs 400 MB/s one partition, 0.55x >= 0.5
     for v in 200 240 220 230 210; do r kafka_spread 1 "$v" - -; r kafka_spread_one 1 400 - -; done
     r kafka_spread_first 1 3 - -                                           # listed only
+    for v in 1 2 3 4 5; do r redis_spread 1 50 - -; r redis_spread_one 1 50 - -; done  # 1.00x
     # TLS: consume 600 vs plaintext 1000 MB/s (0.60x >= 0.5: PASS); produce 3 vs 4 M, info
     for v in 1 2 3 4 5; do
         r tls_consume 1 600 - -; r tls_plain_consume 1 1000 - -
@@ -105,6 +106,7 @@ expect "TLS consume against plaintext, PASS" 'TLS consume \(no kTLS\) \(MB/s\) +
 expect "TLS produce against plaintext, informative" 'TLS produce \(rec/s\) +3\.00M .* +4\.00M .* +0\.75x +info'
 expect "produce spread against one partition, PASS" 'produce spread over 10,000 partitions / one partition \(MB/s\) +220 \[200-240\] +400 \[400-400\] +Kafka Produce, one partition +0\.55x +>= 0\.5x PASS'
 expect "the spread's first pass is listed, not compared" '^kafka_spread_first +1 '
+expect "Redis spread over one key, informative" 'Redis XADD over 10,000 keys / one key \(MB/s\) +50\.0 .* +Redis XADD, one key +1\.00x +info'
 expect "the count of verdicts" '^7 PASS, 5 MISS, 5 not run$'
 expect "every measurement is listed" '^tcp_stream_ws +6 '
 if grep -qE '^(PLACEMENT|KAFKA|native_rtt) |per CPU.*(NOT RUN|NO PEER)' "$tmp/out.txt"; then
