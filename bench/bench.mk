@@ -15,7 +15,8 @@
 #                      CPU placement)
 #   bench/bench_*.c    one load client each          -> $(BUILD)/bench/system/bench_*
 #   bench/native_*.c   the rest of bench_native (native.h): its round trip and consume
-#   bench/kafka_*.c    the rest of bench_kafka (kafka.h): its connection, consume, sessions
+#   bench/kafka_*.c    the rest of bench_kafka (kafka.h): its connection, consume, sessions,
+#                      spread
 #
 # bench_native speaks the broker's native protocol (broker/native/codec), so it is built once
 # the broker has landed (broker/main.c exists). bench_kafka speaks Kafka through the
@@ -42,7 +43,8 @@ bench_native_LINK    := $(BUILD)/obj/bench/native_rtt.o $(BUILD)/obj/bench/nativ
                         $(BUILD)/obj/bench/native_handshake.o $(broker/native/codec_LINK)
 bench_native_LDLIBS  := $(broker/native/codec_ALLLIBS) # TLS and SASL: OpenSSL
 bench_kafka_LINK     := $(BUILD)/obj/bench/kafka_conn.o $(BUILD)/obj/bench/kafka_consume.o \
-                        $(BUILD)/obj/bench/kafka_session.o $(broker/kafka/codec_LIB)
+                        $(BUILD)/obj/bench/kafka_session.o $(BUILD)/obj/bench/kafka_spread.o \
+                        $(broker/kafka/codec_LIB)
 
 $(BUILD)/obj/bench/%.o: bench/%.c | $(BENCH_DEPS_STAMP)
 	@mkdir -p $(@D)

@@ -28,6 +28,12 @@
  *       idle or while R records a second trickle in: Fetch requests a second, and the
  *       request and answer bytes per Fetch (kafka_session.c).
  *
+ *   bench_kafka spread --port P --topic T --partitions N [--per-request K] [--batch R]
+ *                      [--size B] [--count C] [--window W] [--acks 1|all] [--name NAME]
+ *       Produce spread over the N partitions of T, each request carrying K batches of R
+ *       records for K partitions, round and round; with N = 1, the same records to one
+ *       partition, one batch of K x R records a request (kafka_spread.c).
+ *
  *   bench_kafka probe --port P
  *       what the broker offers and what this generator would use, on one line for run.sh:
  *       PROBE produce=0-7 fetch=0-11 ... produce_flexible=- idempotent=no
@@ -403,6 +409,8 @@ static void usage(void)
             "                           [--verify]\n"
             "       bench_kafka sessions --port P --topic T --partitions N [--session on|off]\n"
             "                            [--ms MS] [--trickle R] [--max-wait MS] [--version V]\n"
+            "       bench_kafka spread --port P --topic T --partitions N [--per-request K]\n"
+            "                          [--batch R] [--size B] [--count C] [--window W]\n"
             "       bench_kafka probe --port P\n"
             "       (produce and consume: [--name NAME] for the RESULT line)\n");
     exit(2);
@@ -439,7 +447,8 @@ static void parse(int argc, char **argv, struct kafka_opts *o)
         { "version", 1, NULL, 'V' },   { "idempotent", 0, NULL, 'i' },
         { "verify", 0, NULL, 'v' },    { "partitions", 1, NULL, 'X' },
         { "session", 1, NULL, 'S' },   { "trickle", 1, NULL, 'T' },
-        { "max-wait", 1, NULL, 'W' },  { NULL, 0, NULL, 0 },
+        { "max-wait", 1, NULL, 'W' },  { "per-request", 1, NULL, 'K' },
+        { NULL, 0, NULL, 0 },
     };
     int ch;
 
@@ -463,6 +472,7 @@ static void parse(int argc, char **argv, struct kafka_opts *o)
         case 'S': o->sessions = strcmp(optarg, "on") == 0; break;
         case 'T': o->trickle = bench_opt_i64("--trickle", optarg, 0, 100000); break;
         case 'W': o->max_wait = bench_opt_i64("--max-wait", optarg, 0, 60000); break;
+        case 'K': o->per_request = bench_opt_i64("--per-request", optarg, 1, 100000); break;
         default: usage();
         }
     }
@@ -473,6 +483,10 @@ static void parse(int argc, char **argv, struct kafka_opts *o)
         usage();
     if (strcmp(o->mode, "sessions") == 0 && o->partitions == 0)
         usage();
+    if (strcmp(o->mode, "spread") == 0 &&
+        (o->partitions == 0 || (o->partitions > 1 && o->partitions % o->per_request != 0) ||
+         o->count < o->batch * o->per_request))
+        usage(); /* the requests must cover the partitions evenly */
 }
 
 /* ApiVersions, then the mode: probe, produce or consume (after Metadata for the topic). */
@@ -499,6 +513,8 @@ static int run(const struct kafka_opts *o, const uint8_t *value)
         err = kafka__run_consume(o, &v, &t);
     else if (err == 0 && strcmp(o->mode, "sessions") == 0)
         err = kafka__run_sessions(o, &v, &t);
+    else if (err == 0 && strcmp(o->mode, "spread") == 0)
+        err = kafka__run_spread(o, &v, value);
     return err;
 }
 
@@ -506,7 +522,7 @@ int main(int argc, char **argv)
 {
     struct kafka_opts o = { .count = 2000000, .size = 100, .batch = 1000, .acks = 1,
                             .window = 8, .producers = 1, .ms = 1000, .max_bytes = 4 << 20,
-                            .version = KAFKA_V_DEFAULT };
+                            .version = KAFKA_V_DEFAULT, .per_request = 100 };
     uint8_t value[1 << 16];
     int err;
 
@@ -515,8 +531,11 @@ int main(int argc, char **argv)
         o.window = 4; /* as bench_native consume: bench/README.md says why */
     if (strcmp(o.mode, "sessions") == 0)
         o.ms = 2000;
+    if (strcmp(o.mode, "spread") == 0)
+        o.batch = 10; /* ~1 KiB batches of 100 B records, as partitioning/bench/scale.c */
     if (strcmp(o.mode, "produce") != 0 && strcmp(o.mode, "consume") != 0 &&
-        strcmp(o.mode, "probe") != 0 && strcmp(o.mode, "sessions") != 0)
+        strcmp(o.mode, "probe") != 0 && strcmp(o.mode, "sessions") != 0 &&
+        strcmp(o.mode, "spread") != 0)
         usage();
     parse(argc - 1, argv + 1, &o);
     if (o.name == NULL)

@@ -2,7 +2,7 @@
  * bench_redis.c - Redis streams as a peer: XADD of --size byte values, pipelined.
  *
  *   bench_redis --port P [--count 1000000] [--size 100] [--window 1000] [--conns 1]
- *               [--key bench] [--name redis_xadd]
+ *               [--key bench] [--keys 1] [--name redis_xadd]
  *
  * Each record is one XADD (a stream entry with one field, "v", holding the value), the
  * same unit as one Kafka record. Redis has no batch append, so its batching is
@@ -19,8 +19,12 @@
  * and XADD answers with a bulk string, the new entry's id: $15\r\n1700000000000-0\r\n.
  * An error reply (-ERR ...) stops the run and is printed.
  *
- * The stream key is deleted before the timed part, so each run starts from an empty
- * stream. Prints one RESULT line (bench.h); the latency figures are ack latencies under
+ * --keys N spreads the XADDs round-robin over N streams, <key>-0 .. <key>-(N-1) (the name
+ * padded to one width, so that every command has the same length and only its digits
+ * are rewritten): the peer of Produce spread over N partitions.
+ *
+ * The stream keys are deleted before the timed part, so each run starts from empty
+ * streams. Prints one RESULT line (bench.h); the latency figures are ack latencies under
  * the pipeline's load, or plain round trips with --window 1.
  */
 #include <errno.h>
@@ -40,13 +44,19 @@ struct redis_opts {
     int64_t window;
     int64_t conns;
     const char *key;
+    int64_t keys;
     const char *name;
 };
 
 struct redis_ctx {
-    const uint8_t *cmd; /* one encoded XADD, the same for every request */
+    uint8_t *cmd;       /* one encoded XADD; with --keys, its key's digits rewritten */
     size_t cmd_len;
+    int64_t keys;
+    size_t digits_at;   /* where the key's number starts in cmd */
+    int digits;         /* its width */
 };
+
+#define REDIS_KEY_MAX 256
 
 /* ---- RESP ------------------------------------------------------------------------------ */
 
@@ -104,11 +114,28 @@ static void resp_cmd(struct kc_writer *w, int argc, const char **argv, size_t la
         resp_arg(w, argv[i], i == argc - 1 && last_len > 0 ? last_len : strlen(argv[i]));
 }
 
+/* The name of stream i of n: key-i with i zero-padded to the width of n - 1; key alone
+ * when n is 1. */
+static void key_name(char *out, const char *key, int64_t i, int64_t n)
+{
+    int width = snprintf(NULL, 0, "%lld", (long long)(n - 1));
+
+    if (n == 1)
+        snprintf(out, REDIS_KEY_MAX, "%s", key);
+    else
+        snprintf(out, REDIS_KEY_MAX, "%s-%0*lld", key, width, (long long)i);
+}
+
 static void redis_encode(void *ctx, int64_t seq, struct kc_writer *w)
 {
     struct redis_ctx *c = ctx;
 
-    (void)seq;
+    if (c->keys > 1) { /* rewrite the digits in place: same width, same length */
+        char num[32];
+
+        snprintf(num, sizeof(num), "%0*lld", c->digits, (long long)(seq % c->keys));
+        memcpy(c->cmd + c->digits_at, num, (size_t)c->digits);
+    }
     kc_write_raw(w, c->cmd, c->cmd_len);
 }
 
@@ -147,6 +174,26 @@ static int redis_call(int fd, int argc, const char **argv)
 }
 
 /* ---- the run ----------------------------------------------------------------------------- */
+
+/* DEL every stream of the run, up to 1000 a command (untimed). */
+static int redis_del_all(int fd, const struct redis_opts *o)
+{
+    enum { CHUNK = 1000 };
+    static char names[CHUNK][REDIS_KEY_MAX];
+    const char *argv[CHUNK + 1] = { "DEL" };
+    int err = 0;
+
+    for (int64_t i = 0; err == 0 && i < o->keys; i += CHUNK) {
+        int n = (int)(o->keys - i < CHUNK ? o->keys - i : CHUNK);
+
+        for (int j = 0; j < n; j++) {
+            key_name(names[j], o->key, i + j, o->keys);
+            argv[j + 1] = names[j];
+        }
+        err = redis_call(fd, n + 1, argv);
+    }
+    return err;
+}
 
 /* One connection per pipe, the requests split evenly, each with its slice of lat. */
 static int redis_setup(const struct redis_opts *o, struct bench_pipe *pipes,
@@ -187,13 +234,25 @@ static int run(const struct redis_opts *o)
         goto out;
     }
     bench_fill_payload(value, (size_t)o->size, 7);
-    resp_cmd(&cmd, 5, (const char *[]){ "XADD", o->key, "*", "v", (const char *)value },
+    char first[REDIS_KEY_MAX];
+    key_name(first, o->key, 0, o->keys);
+    resp_cmd(&cmd, 5, (const char *[]){ "XADD", first, "*", "v", (const char *)value },
              (size_t)o->size);
     c.cmd = kc_writer_data(&cmd);
     c.cmd_len = kc_writer_len(&cmd);
+    c.keys = o->keys;
+    c.digits = snprintf(NULL, 0, "%lld", (long long)(o->keys - 1));
+    /* "*5\r\n$4\r\nXADD\r\n$<len>\r\n<key>": the digits end the key */
+    c.digits_at = (size_t)snprintf(NULL, 0, "*5\r\n$4\r\nXADD\r\n$%zu\r\n", strlen(first)) +
+                  strlen(first) - (size_t)c.digits;
+    if (memcmp(c.cmd + c.digits_at - 1, o->keys > 1 ? "-" : first + strlen(first) - c.digits - 1,
+               1) != 0) {
+        err = KC_EMALFORMED; /* not where the encoding put them: never send a guess */
+        goto out;
+    }
     err = redis_setup(o, pipes, &c, r.lat_ns);
-    if (err == 0) /* untimed: every run starts from an empty stream */
-        err = redis_call(pipes[0].fd, 2, (const char *[]){ "DEL", o->key });
+    if (err == 0) /* untimed: every run starts from empty streams */
+        err = redis_del_all(pipes[0].fd, o);
     start = kc_mono_ns();
     if (err == 0)
         err = bench_pipe_run_many(pipes, (int)o->conns);
@@ -212,7 +271,7 @@ out:
 static void usage(void)
 {
     fprintf(stderr, "usage: bench_redis --port P [--count N] [--size B] [--window W] "
-                    "[--conns C] [--key K] [--name NAME]\n");
+                    "[--conns C] [--key K] [--keys N] [--name NAME]\n");
     exit(2);
 }
 
@@ -221,9 +280,9 @@ int main(int argc, char **argv)
     static const struct option longs[] = {
         { "port", 1, NULL, 'p' },  { "count", 1, NULL, 'n' }, { "size", 1, NULL, 's' },
         { "window", 1, NULL, 'w' }, { "conns", 1, NULL, 'c' }, { "key", 1, NULL, 'k' },
-        { "name", 1, NULL, 'N' },  { NULL, 0, NULL, 0 },
+        { "name", 1, NULL, 'N' },  { "keys", 1, NULL, 'K' },  { NULL, 0, NULL, 0 },
     };
-    struct redis_opts o = { 0, 1000000, 100, 1000, 1, "bench", "redis_xadd" };
+    struct redis_opts o = { 0, 1000000, 100, 1000, 1, "bench", 1, "redis_xadd" };
     int ch, err;
 
     while ((ch = getopt_long(argc, argv, "", longs, NULL)) != -1) {
@@ -234,11 +293,12 @@ int main(int argc, char **argv)
         case 'w': o.window = bench_opt_i64("--window", optarg, 1, 1000000); break;
         case 'c': o.conns = bench_opt_i64("--conns", optarg, 1, 256); break;
         case 'k': o.key = optarg; break;
+        case 'K': o.keys = bench_opt_i64("--keys", optarg, 1, 1000000); break;
         case 'N': o.name = optarg; break;
         default: usage();
         }
     }
-    if (o.port == 0 || o.conns > o.count)
+    if (o.port == 0 || o.conns > o.count || strlen(o.key) > REDIS_KEY_MAX - 16)
         usage();
     err = run(&o);
     if (err != 0)

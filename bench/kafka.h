@@ -6,6 +6,7 @@
  *                     libbrk_kp; ApiVersions, Metadata, InitProducerId; choosing versions
  *   kafka_consume.c   Fetch from the page cache, on bench_consume (bench.h)
  *   kafka_session.c   one consumer of N partitions, with and without fetch sessions
+ *   kafka_spread.c    Produce spread over N partitions, K batches a request, or one
  *
  * bench_kafka speaks Kafka with the project's generated codec (libbrk_kp,
  * broker/kafka/codec) and nothing else: no client library sits between the load and the
@@ -53,7 +54,9 @@ struct kafka_opts {
     int version;      /* a number, or KAFKA_V_* */
     bool idempotent;
     bool verify;
-    int64_t partitions; /* sessions: the topic's partitions, all consumed */
+    int64_t partitions; /* sessions: the topic's partitions, all consumed; spread: the
+                           partitions written to */
+    int64_t per_request; /* spread: batches (partitions) per Produce request */
     bool sessions;      /* sessions: incremental fetch sessions on (KIP-227) */
     int64_t trickle;    /* sessions: records a second produced meanwhile (0: idle) */
     int64_t max_wait;   /* sessions: the Fetch's max_wait_ms */
@@ -144,5 +147,13 @@ int kafka__run_consume(const struct kafka_opts *o, const struct kafka_versions *
  * trickle; RESULT and SESSION lines. */
 int kafka__run_sessions(const struct kafka_opts *o, const struct kafka_versions *v,
                         const struct kafka_topic *t);
+
+/* ---- kafka_spread.c -------------------------------------------------------------------- */
+
+/* Produce o->count records spread over o->partitions partitions, o->per_request batches of
+ * o->batch records a request (one batch of all of them when o->partitions is 1); every
+ * answer checked. RESULT and SPREAD lines. */
+int kafka__run_spread(const struct kafka_opts *o, const struct kafka_versions *v,
+                      const uint8_t *value);
 
 #endif

@@ -5,6 +5,7 @@
 #   awk -f bench/report.awk -v json=OUT.json -v chart=OUT.dat \
 #       -v why_native="..." -v why_kafka="..." -v why_kgen="..." -v why_kflex_produce="..." \
 #       -v why_kflex_fetch="..." -v why_kidem="..." -v why_ksess="..." -v why_tls="..." \
+#       -v why_kspread="..." \
 #       -v meta_json='"host":"x",...' samples.txt
 #
 # Input: one line per measurement run (bench/lib/bench.h),
@@ -63,6 +64,9 @@ BEGIN {
                  "fetch sessions, trickling in|kafka_sess_trickle_on|kafka_sess_trickle_off|records_per_s|Fetch/s|the same, sessionless|info|-|;" \
                  "fetch sessions idle, per CPU|kafka_sess_idle_on_cpu|kafka_sess_idle_off_cpu|records_per_s|Fetch/CPU-s|sessionless, per broker CPU-s|info|-|;" \
                  "fetch sessions trickle, per CPU|kafka_sess_trickle_on_cpu|kafka_sess_trickle_off_cpu|records_per_s|Fetch/CPU-s|sessionless, per broker CPU-s|info|-|;" \
+                 "produce spread over 10,000 partitions / one partition|kafka_spread|kafka_spread_one|mb_per_s|MB/s|Kafka Produce, one partition|>=|0.5|spread/one;" \
+                 "Redis XADD over 10,000 keys / one key|redis_spread|redis_spread_one|mb_per_s|MB/s|Redis XADD, one key|info|-|;" \
+                 "produce spread, per CPU|kafka_spread_cpu|kafka_spread_one_cpu|mb_per_s|MB/CPU-s|one partition, per broker CPU-s|info|-|;" \
                  "TLS consume (no kTLS)|tls_consume|tls_plain_consume|mb_per_s|MB/s|plaintext, same client|>=|0.5|;" \
                  "TLS produce|tls_produce|tls_plain_produce|records_per_s|rec/s|plaintext, same client|info|-|;" \
                  "TLS consume, per CPU|tls_consume_cpu|tls_plain_consume_cpu|mb_per_s|MB/CPU-s|plaintext, per broker CPU-s|info|-|;" \
@@ -154,6 +158,7 @@ function why(b) {
     if (b == "kafka_consume_classic") return why_kflex_fetch
     if (b == "kafka_produce_idem") return why_kidem
     if (b ~ /^kafka_sess_/ && why_ksess != "") return why_ksess
+    if (b ~ /^kafka_spread/ && why_kspread != "") return why_kspread
     if (b ~ /^tls_/ && why_tls != "") return why_tls
     if (b ~ /^kafka_/) return why_kgen
     return "no successful run"

@@ -6,6 +6,7 @@
 #   BENCH_RUNS=N                        rounds (default 7, quick 5; at least 5)
 #   BENCH_SESSION_PARTITIONS=N          the fetch-session consumer's partitions (default
 #                                       1000, quick 300)
+#   BENCH_SPREAD_PARTITIONS=N           the partitions Produce is spread over (default 10000)
 #
 # It starts every server itself on 127.0.0.1 with an ephemeral port and a temporary
 # directory: redis-server twice (no persistence; appendfsync always), nats-server -js, and
@@ -40,12 +41,14 @@ if [ "$QUICK" = 1 ]; then       # about 40 s of runs, plus start-up
     NATIVE_COUNT=2000000 DURABLE_COUNT=1000000 FILL_COUNT=1000000 CONSUME_MS=300
     RDK_COUNT=300000
     SESS_PARTITIONS=${BENCH_SESSION_PARTITIONS:-300} SESS_MS=500
+    SPREAD_COUNT=1500000
 else                            # about 35 s a round: 4-5 minutes on 2 cores
     TCP_MS=1500 RTT_COUNT=20000
     REDIS_COUNT=2000000 ALWAYS_COUNT=1000000 NATS_COUNT=1000000
     NATIVE_COUNT=10000000 DURABLE_COUNT=5000000 FILL_COUNT=3000000 CONSUME_MS=1500
     RDK_COUNT=1000000
     SESS_PARTITIONS=${BENCH_SESSION_PARTITIONS:-10000} SESS_MS=2000
+    SPREAD_COUNT=3000000
 fi
 TLS_COUNT=$((NATIVE_COUNT / 4)) # through np_client, one producer: a quarter of the work
 [ "$RUNS" -ge 5 ] 2>/dev/null || { echo "BENCH_RUNS must be a number >= 5" >&2; exit 2; }
@@ -66,6 +69,13 @@ RDK_PARTITIONS=32               # the mock cluster keeps 5 MiB per partition (be
 # store, and creating 10,000 takes about a second), idle, then with SESS_TRICKLE records a
 # second produced meanwhile.
 SESS_TRICKLE=200
+# Produce spread over many partitions (bench_kafka spread): batches of SPREAD_BATCH records
+# of 100 B (~16 KiB, a Kafka producer's batch.size), SPREAD_PER_REQUEST of them a request
+# (~800 KB, under max.request.size), walking the SPREAD_PARTITIONS partitions round and
+# round; against the same records to a topic of one partition on a broker of its own.
+SPREAD_PARTITIONS=${BENCH_SPREAD_PARTITIONS:-10000}
+SPREAD_BATCH=150
+SPREAD_PER_REQUEST=50
 
 # Sanitizer builds only: leaks that belong to the peers' client libraries (see the file).
 export LSAN_OPTIONS="suppressions=$HERE/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
@@ -149,7 +159,7 @@ start_peer() {
 # start_broker DATADIR [ARG...]: kafka_broker --port 0 (and ARGs); the port is read from
 # what it prints. A broker with many partitions takes a while to open them: up to 5 min.
 start_broker() {
-    local log=$WORK/broker.log i data=$1
+    local log=${BROKER_LOG:-$WORK/broker.log} i data=$1
     shift
     : >"$log"
     "$BROKER" --port 0 --bind 127.0.0.1 --data-dir "$data" --override metrics.port=-1 "$@" \
@@ -170,7 +180,7 @@ start_broker() {
 stop_broker() {
     stop_pid "$BROKER_PID"
     forget_pid "$BROKER_PID"
-    cat "$WORK/broker.log" >>"$WORK/broker-all.log"
+    cat "${BROKER_LOG:-$WORK/broker.log}" >>"$WORK/broker-all.log"
 }
 
 # ---- measurements ----------------------------------------------------------------------
@@ -187,7 +197,7 @@ sample() {
         mv "$WORK/out.result" "$WORK/out"
     fi
     if [ $rc -eq 0 ] && grep -q '^RESULT ' "$WORK/out"; then
-        grep -E '^(RESULT|PLACEMENT|CONSUME|KAFKA|SESSION) ' "$WORK/out" >>"$OUT/samples.txt"
+        grep -E '^(RESULT|PLACEMENT|CONSUME|KAFKA|SESSION|SPREAD) ' "$WORK/out" >>"$OUT/samples.txt"
         grep '^RESULT ' "$WORK/out" | awk -v r="$ROUND" -v n="$RUNS" '{
             for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
             fig = f["records"] + 0 > 0 ? sprintf("%.0f records/s, ", f["records_per_s"]) : ""
@@ -419,6 +429,67 @@ session_rounds() {
     rm -rf "$data"
 }
 
+# ---- Produce spread over many partitions ---------------------------------------------------
+
+# spread_rounds: two brokers for the whole run, each with its fresh data directory and the
+# default settings: one holds a topic of SPREAD_PARTITIONS partitions, the other a topic of
+# one (apart, so that the one-partition log is not one more log in the first broker's
+# cache: bench/README.md says why that matters). A first pass over every partition
+# (creating its segment: kafka_spread_first, timed once) is not in the rounds; then each
+# round sends SPREAD_COUNT records to each side, spread first, and Redis (the peer) takes
+# REDIS_COUNT XADDs round-robin over as many streams, then to one.
+spread_rounds() {
+    local one_port one_pid spread_port spread_pid n=$SPREAD_PARTITIONS
+    local args=(--batch $SPREAD_BATCH --per-request $SPREAD_PER_REQUEST --size $SIZE)
+    [ "$KGEN_OK" = 1 ] || return 0
+    BROKER_LOG=$WORK/broker-one.log start_broker "$WORK/spread-one" ||
+        { WHY_KSPREAD="the broker did not start"; FAILED=$((FAILED + 1)); return; }
+    one_port=$BROKER_PORT one_pid=$BROKER_PID
+    BROKER_LOG=$WORK/broker-spread.log start_broker "$WORK/spread-data" \
+        --override "num.partitions.max=$n" ||
+        { WHY_KSPREAD="the broker did not start"; FAILED=$((FAILED + 1)); spread_stop "$one_pid"; return; }
+    spread_port=$BROKER_PORT spread_pid=$BROKER_PID
+    say "produce spread: creating a topic of $n partitions (untimed) and one of 1"
+    if ! "$BIN/bench_native" create --port "$spread_port" --topic bench-spread \
+            --partitions "$n" >/dev/null 2>"$WORK/spread.err" ||
+       ! "$BIN/bench_native" create --port "$one_port" --topic bench-spread-one \
+            --partitions 1 >/dev/null 2>>"$WORK/spread.err"; then
+        WHY_KSPREAD="creating the topics failed: $(tail -c 200 "$WORK/spread.err" | tr '\n' ' ')"
+        FAILED=$((FAILED + 1))
+        spread_stop "$spread_pid" "$one_pid"
+        return
+    fi
+    ROUND=1
+    sample_broker kafka_spread_first "$BIN/bench_kafka" spread --port "$spread_port" \
+        --topic bench-spread --partitions "$n" --count $((n * SPREAD_BATCH)) "${args[@]}" \
+        --name kafka_spread_first
+    for ROUND in $(seq "$RUNS"); do
+        BROKER_PID=$spread_pid sample_broker kafka_spread "$BIN/bench_kafka" spread \
+            --port "$spread_port" --topic bench-spread --partitions "$n" \
+            --count "$SPREAD_COUNT" "${args[@]}" --name kafka_spread
+        BROKER_PID=$one_pid sample_broker kafka_spread_one "$BIN/bench_kafka" spread \
+            --port "$one_port" --topic bench-spread-one --partitions 1 \
+            --count "$SPREAD_COUNT" "${args[@]}" --name kafka_spread_one
+        # the peer: Redis XADD round-robin over as many streams, and to one
+        sample redis_spread "$BIN/bench_redis" --port "$REDIS_PORT" --count "$REDIS_COUNT" \
+            --size $SIZE --window 8000 --key spread --keys "$n" --name redis_spread
+        sample redis_spread_one "$BIN/bench_redis" --port "$REDIS_PORT" --count "$REDIS_COUNT" \
+            --size $SIZE --window 8000 --key spread-one --name redis_spread_one
+    done
+    spread_stop "$spread_pid" "$one_pid"
+}
+
+# spread_stop PID...: stop these brokers, keep their logs, drop their data.
+spread_stop() {
+    local pid
+    for pid in "$@"; do
+        stop_pid "$pid"
+        forget_pid "$pid"
+    done
+    cat "$WORK"/broker-spread.log "$WORK"/broker-one.log >>"$WORK/broker-all.log" 2>/dev/null
+    rm -rf "$WORK/spread-data" "$WORK/spread-one"
+}
+
 # ---- TLS against plaintext ---------------------------------------------------------------
 
 # tls_certs DIR: a CA and a certificate for 127.0.0.1 made here with the openssl CLI (none
@@ -531,6 +602,7 @@ main() {
     KGEN_OK=0 K_PRODUCE_FLEX=- K_FETCH_FLEX=- K_IDEMPOTENT=no
     WHY_KGEN="the broker has not landed yet"
     WHY_KFLEX_PRODUCE=$WHY_KGEN WHY_KFLEX_FETCH=$WHY_KGEN WHY_KIDEM=$WHY_KGEN WHY_KSESS= WHY_TLS=
+    WHY_KSPREAD=
     WHY_NATIVE="the broker has not landed yet ($BROKER missing)"
     WHY_KAFKA="the broker has not landed yet"
     if [ -x "$BROKER" ] && [ -x "$BIN/bench_native" ]; then
@@ -573,6 +645,7 @@ main() {
         one_round
     done
     session_rounds
+    spread_rounds
     tls_rounds
     report
 }
@@ -580,14 +653,14 @@ main() {
 report() {
     local load_end meta
     load_end=$(cut -d' ' -f1-3 /proc/loadavg)
-    meta=$(printf '"date":"%s","host":"%s","cpus":%d,"cpu":"%s","kernel":"%s","runs":%d,"quick":%s,"load_start":"%s","load_end":"%s","failed_runs":%d,"native_available":%s,"kafka_available":%s,"kafka_door_measured":%s,"kafka_produce_flexible":"%s","kafka_fetch_flexible":"%s","kafka_idempotent":"%s","fetch_session_partitions":%d' \
+    meta=$(printf '"date":"%s","host":"%s","cpus":%d,"cpu":"%s","kernel":"%s","runs":%d,"quick":%s,"load_start":"%s","load_end":"%s","failed_runs":%d,"native_available":%s,"kafka_available":%s,"kafka_door_measured":%s,"kafka_produce_flexible":"%s","kafka_fetch_flexible":"%s","kafka_idempotent":"%s","fetch_session_partitions":%d,"spread_partitions":%d' \
         "$(date -u +%Y-%m-%dT%H:%MZ)" "$(hostname)" "$(nproc)" \
         "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')" "$(uname -r)" \
         "$RUNS" "$([ "$QUICK" = 1 ] && echo true || echo false)" "$LOAD_START" "$load_end" \
         "$FAILED" "$([ "$HAVE_BROKER" = 1 ] && echo true || echo false)" \
         "$([ "$KAFKA_OK" = 1 ] && echo true || echo false)" \
         "$([ "$KGEN_OK" = 1 ] && echo true || echo false)" "$K_PRODUCE_FLEX" "$K_FETCH_FLEX" \
-        "$K_IDEMPOTENT" "$SESS_PARTITIONS")
+        "$K_IDEMPOTENT" "$SESS_PARTITIONS" "$SPREAD_PARTITIONS")
     {
         say ""
         say "== results: median of $RUNS runs [min-max], $(date -u +%Y-%m-%dT%H:%MZ), $(hostname), $(nproc) CPUs"
@@ -596,6 +669,7 @@ report() {
             -v why_native="$WHY_NATIVE" -v why_kafka="$WHY_KAFKA" -v why_kgen="$WHY_KGEN" \
             -v why_kflex_produce="$WHY_KFLEX_PRODUCE" -v why_kflex_fetch="$WHY_KFLEX_FETCH" \
             -v why_kidem="$WHY_KIDEM" -v why_ksess="$WHY_KSESS" -v why_tls="$WHY_TLS" \
+            -v why_kspread="$WHY_KSPREAD" \
             -v meta_json="$meta" \
             "$OUT/samples.txt"
         [ "$FAILED" -eq 0 ] || say "$FAILED run(s) FAILED: see $OUT/logs/failures.log"

@@ -53,6 +53,10 @@ r() { # r BENCH RECORDS_PER_S MB_PER_S P50 P99
         s kafka_sess_trickle_off 0 1000 66000000 74500000 400
         s kafka_sess_trickle_on 1 1000 90000 $((v * 40000)) $([ "$v" = 3 ] && echo 399 || echo 400)
     done
+    # produce spread over 10,000 partitions: 220 vs 400 MB/s one partition, 0.55x >= 0.5
+    for v in 200 240 220 230 210; do r kafka_spread 1 "$v" - -; r kafka_spread_one 1 400 - -; done
+    r kafka_spread_first 1 3 - -                                           # listed only
+    for v in 1 2 3 4 5; do r redis_spread 1 50 - -; r redis_spread_one 1 50 - -; done  # 1.00x
     # TLS: consume 600 vs plaintext 1000 MB/s (0.60x >= 0.5: PASS); produce 3 vs 4 M, info
     for v in 1 2 3 4 5; do
         r tls_consume 1 600 - -; r tls_plain_consume 1 1000 - -
@@ -100,7 +104,10 @@ expect "sessions: the ratio, sessionless over sessions" 'idle +request bytes per
 expect "sessions: a run that lost a record says so" '^kafka_sess_trickle_on .*RECORDS LOST OR DOUBLED'
 expect "TLS consume against plaintext, PASS" 'TLS consume \(no kTLS\) \(MB/s\) +600 .* +1000 .* +plaintext, same client +0\.60x +>= 0\.5x PASS'
 expect "TLS produce against plaintext, informative" 'TLS produce \(rec/s\) +3\.00M .* +4\.00M .* +0\.75x +info'
-expect "the count of verdicts" '^6 PASS, 5 MISS, 5 not run$'
+expect "produce spread against one partition, PASS" 'produce spread over 10,000 partitions / one partition \(MB/s\) +220 \[200-240\] +400 \[400-400\] +Kafka Produce, one partition +0\.55x +>= 0\.5x PASS'
+expect "the spread's first pass is listed, not compared" '^kafka_spread_first +1 '
+expect "Redis spread over one key, informative" 'Redis XADD over 10,000 keys / one key \(MB/s\) +50\.0 .* +Redis XADD, one key +1\.00x +info'
+expect "the count of verdicts" '^7 PASS, 5 MISS, 5 not run$'
 expect "every measurement is listed" '^tcp_stream_ws +6 '
 if grep -qE '^(PLACEMENT|KAFKA|native_rtt) |per CPU.*(NOT RUN|NO PEER)' "$tmp/out.txt"; then
     echo "FAIL a PLACEMENT or KAFKA line was read as a measurement, or a CPU row said NOT RUN"
@@ -110,7 +117,7 @@ else
 fi
 
 if command -v python3 >/dev/null; then
-    if python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); assert d["summary"] == {"pass": 6, "miss": 5, "not_run": 5}, d["summary"]; assert d["measurements"]["tcp_stream_ws"]["mb_per_s"]["median"] == 3500; assert d["fetch_sessions"]["kafka_sess_idle_off"]["req_bytes_per_fetch"]["median"] == 66000; assert d["fetch_sessions"]["kafka_sess_trickle_on"]["runs_with_records_wrong"] == 1; f = [c for c in d["comparisons"] if c["name"] == "flexible Produce vs classic"][0]; assert f["op"] == "noise" and f["result"].startswith("within noise") and abs(f["ratio"] - 6.6 / 6.5) < 1e-4, f' "$tmp/r.json"; then
+    if python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); assert d["summary"] == {"pass": 7, "miss": 5, "not_run": 5}, d["summary"]; assert d["measurements"]["tcp_stream_ws"]["mb_per_s"]["median"] == 3500; assert d["fetch_sessions"]["kafka_sess_idle_off"]["req_bytes_per_fetch"]["median"] == 66000; assert d["fetch_sessions"]["kafka_sess_trickle_on"]["runs_with_records_wrong"] == 1; f = [c for c in d["comparisons"] if c["name"] == "flexible Produce vs classic"][0]; assert f["op"] == "noise" and f["result"].startswith("within noise") and abs(f["ratio"] - 6.6 / 6.5) < 1e-4, f' "$tmp/r.json"; then
         echo "ok   report.json parses, with the same verdicts and medians"
     else
         echo "FAIL report.json"
@@ -134,6 +141,20 @@ if grep -qE 'flexible Fetch vs classic \(MB/s\) +2000 .* +0\.80x +beyond noise \
     echo "ok   a difference wider than the spread is beyond noise"
 else
     echo "FAIL beyond noise: $(grep flexible "$tmp/noise.out")"
+    fails=$((fails + 1))
+fi
+
+# Spread: under the target is a MISS; without a spread run, its own reason.
+for v in 1 2 3 4 5; do r kafka_spread 1 190 - -; r kafka_spread_one 1 400 - -; done >"$tmp/spread.txt"
+awk -f "$here/report.awk" "$tmp/spread.txt" >"$tmp/spread.out"
+r kafka_produce 1 1 - - >"$tmp/nospread.txt"
+awk -f "$here/report.awk" -v why_kspread="the broker did not start" "$tmp/nospread.txt" \
+    >"$tmp/nospread.out"
+if grep -qE 'one partition \(MB/s\) +190 .* +0\.47x +>= 0\.5x MISS' "$tmp/spread.out" &&
+   grep -qE '^produce spread over 10,000 .*NOT RUN: the broker did not start' "$tmp/nospread.out"; then
+    echo "ok   a spread below 0.5x is a MISS; a spread not run says why"
+else
+    echo "FAIL spread: $(grep 'produce spread' "$tmp/spread.out" "$tmp/nospread.out")"
     fails=$((fails + 1))
 fi
 

@@ -125,7 +125,14 @@ void alog__seg_unref(struct alog_segment *seg)
         seg_free(seg);
 }
 
-/* (Re)open one index; a mapping keeps no descriptor (mm.h), so drop it at once. */
+/*
+ * (Re)open one index; a mapping keeps no descriptor (mm.h), so drop it at once. A writable
+ * one first reserves the blocks of its next entries with the descriptor at hand: else its
+ * first entry opens the file by path again just for that fallocate (mm_index.c), and with
+ * appends spread over 10,000 logs that was 20,000 extra open/close pairs per segment
+ * generation (partitioning/README.md, section 5). A failed reservation is only early:
+ * the append that needs the blocks tries again and reports ENOSPC itself.
+ */
 static int open_index(struct alog *log, struct alog_segment *seg, enum mm_index_kind kind,
                       unsigned flags)
 {
@@ -138,6 +145,8 @@ static int open_index(struct alog *log, struct alog_segment *seg, enum mm_index_
             return rc;
     }
     int rc = mm_index_open(idx, path, kind, flags, atomic_load(&log->index_max));
+    if (rc == 0 && (flags & MM_INDEX_WRITABLE))
+        (void)mm_index_reserve(idx); /* a head start, not a promise: see above */
     if (rc == 0)
         (void)mm_file_drop_fd(&idx->file); /* closing a descriptor we no longer need */
     return rc;

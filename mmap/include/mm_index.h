@@ -132,6 +132,16 @@ int mm_index_close(struct mm_index *idx);
 int mm_index_append(struct mm_index *idx, int64_t key, uint32_t value);
 
 /*
+ * Reserve the blocks of the next entries now (the stretch mm_index_append would reserve
+ * for its next entry), while the caller still holds the index's descriptor: an index that
+ * then drops it (mm_file_drop_fd) appends its first MM_INDEX_RESERVE_BYTES without
+ * opening the file again. 0 (also when the stretch is reserved already), -EBADF for a
+ * read-only index, or -errno (-ENOSPC) from fallocate: nothing is lost, the next append
+ * tries again.
+ */
+int mm_index_reserve(struct mm_index *idx);
+
+/*
  * The greatest entry whose key is <= key, by binary search (warm section first). 0 and *e
  * filled, or -ENOENT when every entry is above key (or there are none): the caller starts
  * from the segment's beginning. trace may be NULL. Safe concurrently with one appender.

@@ -211,6 +211,14 @@ static int reserve(struct mm_index *idx, size_t need)
     return rc;
 }
 
+int mm_index_reserve(struct mm_index *idx)
+{
+    if (!idx->file.writable)
+        return -EBADF;
+    size_t end = (atomic_load_explicit(&idx->entries, memory_order_relaxed) + 1) * idx->entry_size;
+    return end > idx->reserved ? reserve(idx, end) : 0;
+}
+
 int mm_index_append(struct mm_index *idx, int64_t key, uint32_t value)
 {
     if (!idx->file.writable)

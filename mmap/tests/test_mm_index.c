@@ -203,6 +203,37 @@ static void test_mm_index_without_fd_appends_reserves_trims(void **state)
     assert_int_equal(st.st_size, (off_t)((per + 1) * MM_INDEX_OFFSET_ENTRY));
 }
 
+/* Reserving while the descriptor is at hand: the first stretch of appends needs no other. */
+static void test_mm_index_reserve_then_drop_fd_appends_without_opening(void **state)
+{
+    char path[512];
+    ipath(path, sizeof(path), state, "reserved");
+    struct mm_index idx, ro;
+    assert_int_equal(mm_index_open(&idx, path, MM_INDEX_OFFSET,
+                                   MM_INDEX_WRITABLE | MM_INDEX_CREATE | MM_INDEX_EMPTY, 1 << 20),
+                     0);
+    assert_int_equal(mm_index_reserve(&idx), 0);
+    assert_true(blocks_bytes(idx.file.fd) >= MM_INDEX_RESERVE_BYTES);
+    assert_int_equal(mm_index_reserve(&idx), 0); /* reserved already: nothing to do */
+    assert_int_equal(mm_file_drop_fd(&idx.file), 0);
+    char moved[600];
+    snprintf(moved, sizeof(moved), "%s.moved", path);
+    assert_int_equal(rename(path, moved), 0); /* an open by path fails from here on */
+    size_t per = MM_INDEX_RESERVE_BYTES / MM_INDEX_OFFSET_ENTRY;
+    for (size_t i = 1; i <= per; i++) /* the whole first stretch: no open needed */
+        assert_int_equal(mm_index_append(&idx, (int64_t)i, (uint32_t)(4096 * i)), 0);
+    int64_t k = (int64_t)per + 1;
+    assert_int_equal(mm_index_append(&idx, k, (uint32_t)(4096 * k)), -ENOENT); /* the next */
+    assert_int_equal(rename(moved, path), 0);
+    assert_int_equal(mm_index_append(&idx, k, (uint32_t)(4096 * k)), 0);
+    assert_int_equal(mm_index_entries(&idx), per + 1);
+    assert_int_equal(mm_index_close(&idx), 0);
+    assert_int_equal(mm_index_open(&ro, path, MM_INDEX_OFFSET, MM_INDEX_READONLY, 1 << 20), 0);
+    assert_int_equal(mm_index_reserve(&ro), -EBADF);
+    assert_int_equal(mm_index_entries(&ro), per + 1);
+    assert_int_equal(mm_index_close(&ro), 0);
+}
+
 static void test_mm_index_empty_lookup_enoent(void **state)
 {
     char path[512];
@@ -553,6 +584,7 @@ int main(void)
         T(test_mm_index_position_lookup_every_position_finds_floor),
         T(test_mm_index_append_reserves_blocks_ahead_of_stores),
         T(test_mm_index_without_fd_appends_reserves_trims),
+        T(test_mm_index_reserve_then_drop_fd_appends_without_opening),
         T(test_mm_index_empty_lookup_enoent),
         T(test_mm_index_full_refuses_with_efull),
         T(test_mm_index_append_refuses_bad_entries_einval),
