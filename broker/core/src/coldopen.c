@@ -42,7 +42,8 @@
  *                                    (KC_ENOFILES: the process is out of descriptors)
  *   the request's deadline TIMEOUT   replay; the logs not open yet get -ETIMEDOUT
  *   the broker draining    SHUTDOWN  replay; those get KC_ECLOSED
- *   the topic is deleted   RESUMED   (its watches fire) replay: the topic is gone
+ *   the topic is deleted   RESUMED   (its watches fire) replay: the topic is gone (a log
+ *                                    of another topic not open yet gets -EAGAIN)
  *   the connection dies    CLOSED    cancel, unpin, nothing more
  */
 #include <errno.h>
@@ -92,8 +93,10 @@ static int defer_done(struct brk_park *p, enum brk_park_why why)
         if (e->pinned) /* the replay pins it again: no pin outlives the park */
             alog_unpin(e->log);
         e->pinned = false;
-        if (e->cancelled)
-            e->err = why == BRK_PARK_TIMEOUT ? -ETIMEDOUT : KC_ECLOSED;
+        if (e->cancelled) /* not open yet when the wait ended */
+            e->err = why == BRK_PARK_TIMEOUT    ? -ETIMEDOUT
+                     : why == BRK_PARK_SHUTDOWN ? KC_ECLOSED
+                                                : -EAGAIN; /* a deletion woke it */
     }
     d->active = false;
     d->replay = why != BRK_PARK_CLOSED; /* the connection serves it again, first */
