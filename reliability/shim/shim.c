@@ -102,6 +102,8 @@ static int armed_fd(uint32_t op, int fd)
     return take_failure();
 }
 
+static void maybe_slow(uint32_t op, int fd);
+
 /* A failing write in partial mode first stores half its bytes (a torn write). */
 static ssize_t fail_write(int err, int fd, const void *buf, size_t n, off_t off, int positional)
 {
@@ -115,24 +117,28 @@ static ssize_t fail_write(int err, int fd, const void *buf, size_t n, off_t off,
 
 ssize_t write(int fd, const void *buf, size_t n)
 {
+    maybe_slow(FLT_WRITE, fd); /* a slow disk: the write sleeps first */
     int err = armed_fd(FLT_WRITE, fd);
     return err ? fail_write(err, fd, buf, n, 0, 0) : real_write(fd, buf, n);
 }
 
 ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
 {
+    maybe_slow(FLT_WRITE, fd); /* a slow disk: the write sleeps first */
     int err = armed_fd(FLT_WRITE, fd);
     return err ? fail_write(err, fd, buf, n, off, 1) : real_pwrite(fd, buf, n, off);
 }
 
 ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off)
 {
+    maybe_slow(FLT_WRITE, fd); /* a slow disk: the write sleeps first */
     int err = armed_fd(FLT_WRITE, fd);
     return err ? fail_write(err, fd, buf, n, off, 1) : real_pwrite64(fd, buf, n, off);
 }
 
 ssize_t writev(int fd, const struct iovec *iov, int cnt)
 {
+    maybe_slow(FLT_WRITE, fd); /* a slow disk: the write sleeps first */
     int err = armed_fd(FLT_WRITE, fd);
     if (err) {
         errno = err;
@@ -143,6 +149,7 @@ ssize_t writev(int fd, const struct iovec *iov, int cnt)
 
 ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
 {
+    maybe_slow(FLT_WRITE, fd); /* a slow disk: the write sleeps first */
     int err = armed_fd(FLT_WRITE, fd);
     if (err) {
         errno = err;

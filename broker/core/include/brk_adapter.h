@@ -288,6 +288,42 @@ void brk_park_resume(struct brk_park *p, enum brk_park_why why);
  * (then return 1 from done). Add watches again with brk_park_watch if needed. */
 void brk_park_again(struct brk_park *p, int64_t deadline_ms);
 
+/* ---- cold logs: a loop never waits for an open (core/src/coldopen.c) ---------------------
+ *
+ * A store's log may be closed (appendLog's bounded cache of open files), and opening it is
+ * disk work - a recovery, after a crash - that must not stall the loop. Before serve
+ * touches the files of the logs its request names (an append, a read, the time index),
+ * it asks, once, with every such log (NULL entries are skipped):
+ *
+ *   1   all of them are open and pinned until serve returns (the core unpins them). errs[i]
+ *       is 0, or why logs[i] could not be opened: KC_ENOFILES (the process is out of
+ *       descriptors), -ETIMEDOUT (timeout_ms passed first), KC_ECLOSED (the broker is
+ *       stopping), -EAGAIN (evicted again before the replay: retriable), -EIO ...: answer
+ *       that one with a retriable error and do not touch it.
+ *   0   some are closed: return 0 from serve AT ONCE, having answered and changed nothing
+ *       (the core keeps the request's bytes). The store's thread opens them; meanwhile
+ *       the connection reads and serves nothing more (answers keep their order, and so do
+ *       pipelined appends); then the core serves the same request again, same bytes,
+ *       and this call returns 1. A deleted topic, the request's timeout_ms (-1: none), the
+ *       broker draining end the wait too; the connection dying ends it for good.
+ *  <0   -ENOMEM: nothing parked; close the connection.
+ *
+ * Loop thread, from serve only. A request that parks for other reasons (a long-poll) and
+ * reads later must not rely on the pins: they end with serve.
+ */
+int brk_logs_ready(struct brk_conn *c, struct alog *const *logs, int n, int64_t timeout_ms,
+                   int *errs);
+/* Serving a request again (brk_logs_ready said 0 the first time): the i-th log it named
+ * then, else NULL. For a door whose choice is not a function of the request's bytes alone
+ * (a keyless produce's round-robin partition): choose the same log again, or the replay
+ * would find another one closed. Loop thread, from serve. */
+struct alog *brk_logs_replayed(const struct brk_conn *c, int i);
+/* Without waiting, for a read that cannot be served again (a long-poll's, an incremental
+ * fetch session's): 1 log is open and now pinned (alog_unpin it); 0 it is closed - the
+ * store's thread opens it in the background, read it next time; < 0 its open failed
+ * (KC_ENOFILES ...). Any thread. */
+int brk_log_try_pin(struct alog *log);
+
 /* The connection of a park (valid in done unless why == BRK_PARK_CLOSED). */
 struct brk_conn *brk_park_conn(const struct brk_park *p);
 /* Inside done (why != BRK_PARK_CLOSED): the answer's writer and file ranges, with the rules

@@ -12,7 +12,8 @@
  *
  * Files: server.c (create, destroy, adapters), listen.c (listeners, accept), run.c (loops,
  * signals, drain), upkeep.c (retention, healing), conn.c (a connection's I/O), respq.c
- * (answers in order), park.c (parked requests), produce.c, fetch.c, offsets.c,
+ * (answers in order), park.c (parked requests), coldopen.c (requests that wait for a
+ * log to open), produce.c, fetch.c, offsets.c,
  * offsets_record.c, topics.c, config.c, metrics.c.
  */
 #ifndef BRK_INT_H
@@ -116,6 +117,36 @@ void brk__parks_cancel(struct brk_conn *c, enum brk_park_why why);
 /* serve returned: the park it started (if any) is set up; release its own hold. */
 void brk__park_started(struct brk_conn *c);
 
+/* ---- cold logs (coldopen.c) -------------------------------------------------------------- */
+
+/* One log a deferred request waits for. */
+struct brk__defer_log {
+    struct alog *log;
+    struct alog_ready r;
+    int err;          /* its outcome: 0, the open's error, -ETIMEDOUT, KC_ECLOSED */
+    bool queued;      /* r is queued with the log */
+    bool pinned;      /* the store's open pinned it for us */
+    bool cancelled;   /* withdrawn before it ran */
+};
+
+/* A connection's request waiting for logs to open (at most one: the connection pauses). */
+struct brk__defer {
+    struct brk_park park;       /* its place in the order, deadline, one close path */
+    struct brk__defer_log *v;   /* the logs it named, in order */
+    struct brk_watch *w;        /* a watch per log: a deletion wakes it */
+    int n, cap;
+    _Atomic int pending;        /* prepares not yet answered (+1 while setting up) */
+    bool active;                /* parked: the connection serves nothing more */
+    bool replay;                /* finished: the request in front of `in` is served again */
+    int64_t t0_ns;              /* when it was first served (its latency) */
+};
+
+extern const struct brk_park_ops brk__defer_ops;
+/* serve returned: unpin the logs brk_logs_ready pinned for it. */
+void brk__logs_release(struct brk_conn *c);
+/* The connection is freed. */
+void brk__logs_free(struct brk_conn *c);
+
 /* ---- metrics (metrics.c): the calling loop's counters, no lock --------------------------- */
 
 int brk__stats_init(struct brk_server *srv);
@@ -169,6 +200,9 @@ struct brk_conn {
     bool cur_parked;                /* brk_park_start was called for it */
     int64_t partial_since_ms;       /* a request began arriving and is not whole yet */
     struct brk_park *cur_park;      /* ... this one, still holding its own hold */
+    struct brk__defer *defer;       /* a request waiting for cold logs (coldopen.c) */
+    struct alog **held;             /* logs pinned for the request being served */
+    int nheld, capheld;
     bool watched;                   /* registered with the loop */
     bool paused;                    /* not reading: too much unsent output or queued work */
     bool serving;                   /* inside brk__conn_serve_buffered (no re-entry) */

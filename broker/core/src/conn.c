@@ -58,6 +58,7 @@ void brk__conn_unref(struct brk_conn *c)
         return;
     if (c->adapter >= 0 && c->srv->adapters[c->adapter].a->conn_fini)
         c->srv->adapters[c->adapter].a->conn_fini(c); /* every park has finished */
+    brk__logs_free(c);
     atomic_fetch_sub(&c->srv->nconns, 1);
     free(c->principal);
     free(c);
@@ -246,6 +247,19 @@ static void conn_maybe_finish(struct brk_conn *c)
 
 static void conn_read(struct brk_conn *c);
 
+/* A request waits for its logs to open (coldopen.c): the connection serves nothing more. */
+static bool conn_deferred(const struct brk_conn *c)
+{
+    return c->defer && c->defer->active;
+}
+
+/* ... and once they are, it is served again even if the connection is closing meanwhile
+ * (the broker draining): a request received gets its answer. */
+static bool conn_replay_due(const struct brk_conn *c)
+{
+    return c->defer && c->defer->replay;
+}
+
 void brk__conn_send(struct brk_conn *c)
 {
     if (c->dead || c->handshaking || !brk__respq_commit(c))
@@ -264,7 +278,7 @@ void brk__conn_send(struct brk_conn *c)
             brk__stat_bytes(c->bl, c->adapter, 0, before - after);
         }
     }
-    if (c->paused && !c->serving && !conn_over_limits(c)) {
+    if (c->paused && !c->serving && !conn_deferred(c) && !conn_over_limits(c)) {
         c->paused = false;
         conn_serve_buffered(c); /* requests that arrived while we were paused */
         if (c->dead)
@@ -322,8 +336,9 @@ static int conn_serve_one(struct brk_conn *c, const struct brk_adapter *a, uint8
 {
     c->cur_api = -1;
     c->cur_parked = false;
-    c->cur_t0_ns = kc_mono_ns();
+    c->cur_t0_ns = c->defer && c->defer->replay ? c->defer->t0_ns : kc_mono_ns();
     int rc = a->serve(c, p, len);
+    brk__logs_release(c); /* the pins brk_logs_ready took for it */
     brk__park_started(c); /* a park it started may finish from now on */
     if (!c->cur_parked)
         brk__stat_request(c->bl, c->adapter, c->cur_api, kc_mono_ns() - c->cur_t0_ns);
@@ -335,7 +350,8 @@ static void conn_serve_buffered(struct brk_conn *c)
 {
     size_t off = 0, flen;
     c->serving = true; /* an answer completed meanwhile must not re-enter us */
-    while (!c->dead && !c->closing && !conn_over_limits(c) && off < c->in_len) {
+    while (!c->dead && (!c->closing || conn_replay_due(c)) && !conn_deferred(c) &&
+           !conn_over_limits(c) && off < c->in_len) {
         uint8_t *p = c->in + off;
         if (c->adapter < 0 && conn_choose(c, p, c->in_len - off) <= 0)
             break;
@@ -355,6 +371,10 @@ static void conn_serve_buffered(struct brk_conn *c)
         }
         if (rc < 0) {
             conn_refuse(c);
+            break;
+        }
+        if (conn_deferred(c)) { /* it stays in `in`: served again once its logs are open */
+            c->paused = true;
             break;
         }
         off += flen;

@@ -159,6 +159,7 @@ static void park_finish(struct tcore_loop *loop, struct tcore_task *task)
     int api = p->api;
     int64_t t0 = p->t0_ns;
     const char *kind = p->ops->kind;
+    bool counted = p->ops != &brk__defer_ops; /* its replay is the request: counted there */
     LIST_REMOVE(p, link);
     brk__stat_parked(c->bl, kind, -1);
     if (p->ops->done(p, why) == 1) { /* parked again (brk_park_again): p lives on */
@@ -169,7 +170,8 @@ static void park_finish(struct tcore_loop *loop, struct tcore_task *task)
     }
     /* p may be freed: only locals from here on. */
     if (!c->dead) {
-        brk__stat_request(c->bl, c->adapter, api, kc_mono_ns() - t0);
+        if (counted)
+            brk__stat_request(c->bl, c->adapter, api, kc_mono_ns() - t0);
         brk__slot_ready(c, slot); /* its answer, and every ready one behind it, go out */
     }
     brk__conn_unref(c);

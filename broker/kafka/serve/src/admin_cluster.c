@@ -29,7 +29,7 @@
 /* ---- DeleteRecords --------------------------------------------------------------------------- */
 
 static void delete_records_one(struct brk_conn *c, const struct kp_delete_records_req_topic *t,
-                               const struct kp_delete_records_req_partition *in,
+                               const struct kp_delete_records_req_partition *in, int open_err,
                                struct kp_delete_records_resp_partition_result *out)
 {
     struct brk_server *srv = brk_conn_server(c);
@@ -56,6 +56,10 @@ static void delete_records_one(struct brk_conn *c, const struct kp_delete_record
                                                     * deleted due to the configured policy" */
         return;
     }
+    if (open_err) {
+        out->error_code = brk__kafka_open_error(open_err);
+        return;
+    }
     int64_t low;
     int rc = brk_delete_records(srv, log, in->offset, &low);
     if (rc == 0)
@@ -65,23 +69,52 @@ static void delete_records_one(struct brk_conn *c, const struct kp_delete_record
                                            : KP_ERR_KAFKA_STORAGE_ERROR;
 }
 
+/* Every log it moves, open (brk_logs_ready): 1 go on, 0 deferred, < 0. The open is off the
+ * loop; the flush and the checkpoints alog_advance_start then waits for are not (an
+ * administrator's call, rare: see the report of issue 11). */
+static int delete_logs_ready(struct brk_conn *c, struct kp_request *req,
+                             struct brk_kafka_logs *logs)
+{
+    const struct kp_delete_records_req *dr = req->msg;
+    int32_t total = 0;
+    for (int32_t i = 0; i < dr->topics.n; i++)
+        total += dr->topics.v[i].partitions.n;
+    if (brk__kafka_logs_init(logs, &req->arena, total) != 0)
+        return -ENOMEM;
+    for (int32_t i = 0; i < dr->topics.n; i++) {
+        const struct kp_delete_records_req_topic *t = &dr->topics.v[i];
+        const char *name = (const char *)t->name.p;
+        size_t len = (size_t)KC_MAX(t->name.len, 0);
+        bool go = !brk_topic_internal(name, len) &&
+                  brk_authorize_quiet(c, SEC_OP_DELETE, SEC_RES_TOPIC, name, len);
+        for (int32_t j = 0; j < t->partitions.n; j++)
+            brk__kafka_logs_add(logs, go ? brk_conn_server(c) : NULL, t->name,
+                                t->partitions.v[j].partition_index);
+    }
+    return brk__kafka_logs_ready(c, logs, dr->timeout_ms > 0 ? dr->timeout_ms : -1);
+}
+
 int brk__kafka_delete_records(struct brk_conn *c, struct kp_request *req)
 {
     const struct kp_delete_records_req *dr = req->msg;
     struct kp_arena *a = &req->arena;
+    struct brk_kafka_logs logs;
+    int rc = delete_logs_ready(c, req, &logs);
+    if (rc <= 0)
+        return rc; /* 0: waiting for its logs to open, served again then */
     struct kp_delete_records_resp *resp = kp_new(a, &kp_delete_records_resp_schema, 1);
     struct kp_delete_records_resp_topic_result *rt =
         kp_new(a, &kp_delete_records_resp_topic_result_schema, dr->topics.n);
     if (!resp || (!rt && dr->topics.n > 0))
         return -ENOMEM;
-    for (int32_t i = 0; i < dr->topics.n; i++) {
+    for (int32_t i = 0, k = 0; i < dr->topics.n; i++) {
         const struct kp_delete_records_req_topic *t = &dr->topics.v[i];
         struct kp_delete_records_resp_partition_result *p =
             kp_new(a, &kp_delete_records_resp_partition_result_schema, t->partitions.n);
         if (!p && t->partitions.n > 0)
             return -ENOMEM;
-        for (int32_t j = 0; j < t->partitions.n; j++)
-            delete_records_one(c, t, &t->partitions.v[j], &p[j]);
+        for (int32_t j = 0; j < t->partitions.n; j++, k++)
+            delete_records_one(c, t, &t->partitions.v[j], logs.err[k], &p[j]);
         rt[i].name = t->name;
         KP_SET(rt[i].partitions, t->partitions.n, p);
     }

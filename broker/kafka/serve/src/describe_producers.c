@@ -8,8 +8,8 @@
  *                  its producers, by id: epoch, last sequence, last timestamp; coordinator
  *                  epoch and transaction start -1 (no transactions here)
  *
- * A store's log that is closed is opened to be described (alog_producers), as
- * DescribeLogDirs does: an administrator's call, not a hot path.
+ * A store's log that is closed is opened to be described, as DescribeLogDirs does - off
+ * the loop: the request waits for its logs (brk_logs_ready) before it reads any of them.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -53,6 +53,27 @@ static int describe_log(struct kp_arena *a, struct alog *log, dp_part *out)
     return rc;
 }
 
+/* Every log it describes, open (brk_logs_ready): 1 go on, 0 deferred, < 0. */
+static int describe_logs_ready(struct brk_conn *c, struct kp_request *req,
+                               struct brk_kafka_logs *logs)
+{
+    const struct kp_describe_producers_req *r = req->msg;
+    int32_t total = 0;
+    for (int32_t i = 0; i < r->topics.n; i++)
+        total += r->topics.v[i].partition_indexes.n;
+    if (brk__kafka_logs_init(logs, &req->arena, total) != 0)
+        return -ENOMEM;
+    for (int32_t i = 0; i < r->topics.n; i++) {
+        const struct kp_describe_producers_req_topic_request *t = &r->topics.v[i];
+        bool go = brk_authorize_quiet(c, SEC_OP_DESCRIBE, SEC_RES_TOPIC, (const char *)t->name.p,
+                                      (size_t)KC_MAX(t->name.len, 0));
+        for (int32_t j = 0; j < t->partition_indexes.n; j++)
+            brk__kafka_logs_add(logs, go ? brk_conn_server(c) : NULL, t->name,
+                                t->partition_indexes.v[j]);
+    }
+    return brk__kafka_logs_ready(c, logs, -1);
+}
+
 int brk__kafka_describe_producers(struct brk_conn *c, struct kp_request *req)
 {
     const struct kp_describe_producers_req *r = req->msg;
@@ -60,9 +81,11 @@ int brk__kafka_describe_producers(struct brk_conn *c, struct kp_request *req)
     struct kp_describe_producers_resp *resp = kp_new(a, &kp_describe_producers_resp_schema, 1);
     struct kp_describe_producers_resp_topic_response *tr =
         kp_new(a, &kp_describe_producers_resp_topic_response_schema, r->topics.n + 1);
-    if (!resp || !tr)
-        return -ENOMEM;
-    for (int32_t i = 0; i < r->topics.n; i++) {
+    struct brk_kafka_logs logs;
+    int rc = resp && tr ? describe_logs_ready(c, req, &logs) : -ENOMEM;
+    if (rc <= 0)
+        return rc; /* 0: waiting for its logs to open, served again then */
+    for (int32_t i = 0, k = 0; i < r->topics.n; i++) {
         const struct kp_describe_producers_req_topic_request *t = &r->topics.v[i];
         dp_part *ps = kp_new(a, &kp_describe_producers_resp_partition_response_schema,
                              t->partition_indexes.n + 1);
@@ -71,13 +94,15 @@ int brk__kafka_describe_producers(struct brk_conn *c, struct kp_request *req)
         bool allowed = brk__kafka_allowed(c, SEC_OP_DESCRIBE, SEC_RES_TOPIC, t->name);
         struct part_topic *pt = NULL;
         bool known = allowed && brk__kafka_topic(brk_conn_server(c), t->name, &pt) == 0;
-        for (int32_t j = 0; j < t->partition_indexes.n; j++) {
+        for (int32_t j = 0; j < t->partition_indexes.n; j++, k++) {
             struct alog *log = known ? part_topic_log(pt, t->partition_indexes.v[j]) : NULL;
             ps[j].partition_index = t->partition_indexes.v[j];
             if (!allowed)
                 ps[j].error_code = KP_ERR_TOPIC_AUTHORIZATION_FAILED;
             else if (!log)
                 ps[j].error_code = KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+            else if (logs.err[k])
+                ps[j].error_code = brk__kafka_open_error(logs.err[k]);
             else if (describe_log(a, log, &ps[j]) != 0)
                 ps[j].error_code = KP_ERR_KAFKA_STORAGE_ERROR;
         }

@@ -64,6 +64,7 @@ struct fpart {
     struct part_topic *topic;                /* its topic (deleted while parked?) */
     struct alog_slice slice;                 /* what the last read found; seg NULL: none */
     int64_t wake;                            /* wake when its log end passes this */
+    int open_err;                            /* its log could not be opened (KC_ENOFILES) */
     int16_t fixed;                           /* an error no read can change, or NONE */
 };
 
@@ -243,9 +244,13 @@ static int16_t read_error(int rc, int64_t fetch_offset)
         return KP_ERR_NONE;
     if (rc == KC_EOFFSET)
         return KP_ERR_OFFSET_OUT_OF_RANGE;
+    if (rc == KC_ENOFILES || rc == -ETIMEDOUT || rc == -EAGAIN || rc == KC_ECLOSED)
+        return brk__kafka_open_error(rc); /* its log could not be opened: retriable */
     kc_log_warn("fetch at offset %lld failed: %s", (long long)fetch_offset, kc_strerror(rc));
     return KP_ERR_KAFKA_STORAGE_ERROR;
 }
+
+static void read_open(struct fetch *f, struct brk_server *srv, struct fpart *fp);
 
 /* Read partition k: at most room bytes unless it is the first with data. */
 static void read_part(struct fetch *f, struct brk_server *srv, struct fpart *fp)
@@ -253,7 +258,6 @@ static void read_part(struct fetch *f, struct brk_server *srv, struct fpart *fp)
     const struct kp_fetch_req *fr = f->req->msg;
     const struct kp_fetch_req_partition *in = fp->in;
     fresp_part *p = fp->rp;
-    struct alog_slice *slice = &fp->slice;
     struct alog *log = fp->log;
     p->high_watermark = p->last_stable_offset = p->log_start_offset = -1;
     p->records = (struct kc_slice){NULL, 0}; /* empty: length 0, never null */
@@ -270,6 +274,29 @@ static void read_part(struct fetch *f, struct brk_server *srv, struct fpart *fp)
         f->error = true;
         return;
     }
+    /* Never an open on the loop: the request's named logs are pinned by now
+     * (fetch_logs_ready), but an incremental session's other partitions and a long-poll's
+     * second read are not. A closed one reads as nothing this time (offsets unknown: -1)
+     * while the store's thread opens it; the consumer's next Fetch finds it open. */
+    int pinned = fp->open_err ? fp->open_err : brk_log_try_pin(log);
+    fp->open_err = 0; /* said once */
+    if (pinned != 1) {
+        if ((p->error_code = pinned < 0 ? read_error(pinned, in->fetch_offset) : 0))
+            f->error = true; /* KC_ENOFILES: retriable */
+        return;
+    }
+    read_open(f, srv, fp);
+    alog_unpin(log);
+}
+
+/* Read partition k from its open (pinned) log. */
+static void read_open(struct fetch *f, struct brk_server *srv, struct fpart *fp)
+{
+    const struct kp_fetch_req *fr = f->req->msg;
+    const struct kp_fetch_req_partition *in = fp->in;
+    fresp_part *p = fp->rp;
+    struct alog_slice *slice = &fp->slice;
+    struct alog *log = fp->log;
     int64_t room = (int64_t)fr->max_bytes - (int64_t)f->bytes;
     int rc = KC_EEMPTY;
     if (in->partition_max_bytes > 0 && (f->bytes == 0 || room > 0))
@@ -416,6 +443,40 @@ static int kfetch_done(struct brk_park *park, enum brk_park_why why)
 
 static const struct brk_park_ops fetch_ops = {.kind = "fetch", .done = kfetch_done};
 
+/*
+ * Cold logs. Before the session is touched (an incremental Fetch moves its epoch: it
+ * could not be served twice), every log the request names is made open, or the request
+ * waits for it (brk_logs_ready: the connection pauses, the request is served again).
+ * What this does not cover: the partitions an incremental Fetch leaves out (its session
+ * holds them; read as usual, they are warm while the consumer keeps fetching them), and
+ * the re-read of a long-poll woken by an append (the append opened the log). 1 go on,
+ * 0 deferred, < 0; logs->err[k] for the request's k-th partition.
+ */
+static int fetch_logs_ready(struct brk_conn *c, struct kp_request *req,
+                            struct brk_kafka_logs *logs)
+{
+    const struct kp_fetch_req *fr = req->msg;
+    struct brk_server *srv = brk_conn_server(c);
+    int32_t total = 0;
+    for (int32_t i = 0; i < fr->topics.n; i++)
+        total += fr->topics.v[i].partitions.n;
+    if (brk__kafka_logs_init(logs, &req->arena, total) != 0)
+        return -ENOMEM;
+    for (int32_t i = 0; i < fr->topics.n; i++) {
+        const struct kp_fetch_req_topic *t = &fr->topics.v[i];
+        struct part_topic *pt = NULL;
+        if (topic_of(srv, req->hdr.request_api_version, t, &pt) != KP_ERR_NONE)
+            pt = NULL;
+        struct kc_slice name = pt ? kp_slice_str(part_topic_name(pt)) : t->topic;
+        if (pt && !brk_authorize_quiet(c, SEC_OP_READ, SEC_RES_TOPIC, (const char *)name.p,
+                                       (size_t)name.len))
+            pt = NULL; /* refused below: never opened */
+        for (int32_t j = 0; j < t->partitions.n; j++)
+            logs->v[logs->n++] = pt ? part_topic_log(pt, t->partitions.v[j].partition) : NULL;
+    }
+    return brk__kafka_logs_ready(c, logs, -1);
+}
+
 /* Not enough yet: park the request with its own copy of the frame (expanded again, for
  * an incremental Fetch), watching from where f's reads left off. The park takes over f's
  * session lease (f->fs->s NULL), unless this fails. */
@@ -462,7 +523,11 @@ int brk__kafka_fetch(struct brk_conn *c, struct kp_request *req, const uint8_t *
     /* The answer's skeleton takes ~250 B per partition named, each 24+ B on the wire: more
      * than the decode limit's 8x for a big request, yet bounded by the frame. */
     req->arena.limit = 0;
-    int rc = brk__kafka_fs_begin(c, req, &fs);
+    struct brk_kafka_logs logs;
+    int rc = fetch_logs_ready(c, req, &logs);
+    if (rc <= 0)
+        return rc; /* 0: waiting for its logs to open, served again then */
+    rc = brk__kafka_fs_begin(c, req, &fs);
     if (rc == 0 && fs.kind == BRK_FSESS_ERROR)
         return brk__kafka_fs_refuse(c, req, fs.error);
     if (rc == 0 && (rc = brk__kafka_fs_expand(&fs, req)) == 0)
@@ -472,6 +537,8 @@ int brk__kafka_fetch(struct brk_conn *c, struct kp_request *req, const uint8_t *
         kc_log_warn("%s: out of memory serving a Fetch; closing", brk_conn_peer(c));
         return rc;
     }
+    for (int32_t k = 0; fs.kind != BRK_FSESS_INCREMENTAL && k < f.n && k < logs.n; k++)
+        f.p[k].open_err = logs.err[k]; /* the same partitions, in the same order */
     fetch_read(&f, brk_conn_server(c));
     if (wait_ms == 0 || brk_conn_draining(c) || enough(&f)) {
         fetch_settle(&f);

@@ -180,6 +180,29 @@ int16_t brk__kafka_topic(struct brk_server *srv, struct kc_slice name, struct pa
 int16_t brk__kafka_partition(struct brk_server *srv, struct kc_slice topic, int32_t partition,
                              struct alog **log);
 
+/*
+ * Cold logs (brk_logs_ready): a request's logs, collected in its order (a NULL for a pair
+ * that names nothing), then asked for at once. In the request's arena.
+ *   l.err[k] after brk__kafka_logs_ready returned 1: 0, or why pair k's log is not open
+ *   (answer it with brk__kafka_open_error, never touch the log).
+ */
+struct brk_kafka_logs {
+    struct alog **v;
+    int *err;
+    int32_t n, cap;
+};
+/* Room for cap pairs: 0 or -ENOMEM. */
+int brk__kafka_logs_init(struct brk_kafka_logs *l, struct kp_arena *a, int32_t cap);
+/* The next pair: its log, or NULL (no such topic or partition, or the caller will refuse it:
+ * a log that will not be touched is not opened). */
+void brk__kafka_logs_add(struct brk_kafka_logs *l, struct brk_server *srv, struct kc_slice topic,
+                         int32_t partition);
+/* brk_logs_ready for them: 1 go on, 0 deferred (return 0 from serve, answer nothing), < 0. */
+int brk__kafka_logs_ready(struct brk_conn *c, struct brk_kafka_logs *l, int64_t timeout_ms);
+/* A log that could not be opened, as Kafka says it: REQUEST_TIMED_OUT (7) for -ETIMEDOUT,
+ * else KAFKA_STORAGE_ERROR (56): both retriable, never UNKNOWN. */
+int16_t brk__kafka_open_error(int err);
+
 /* Kafka's Uuid and this broker's topic id are the same 16 bytes, in the same order. */
 static inline struct kp_uuid brk__kafka_uuid(const struct part_topic *t)
 {

@@ -170,6 +170,26 @@ static int find_dups(struct kp_arena *a, const struct kp_list_offsets_req *lr, i
     return 0;
 }
 
+/* Every log the request reads, open (brk_logs_ready): 1 go on, 0 deferred, < 0. Those it
+ * will refuse (denied, named twice) are not opened. */
+static int list_logs_ready(struct brk_conn *c, struct kp_request *req, const bool *dup,
+                           int32_t total, struct brk_kafka_logs *logs)
+{
+    const struct kp_list_offsets_req *lr = req->msg;
+    if (brk__kafka_logs_init(logs, &req->arena, total) != 0)
+        return -ENOMEM;
+    for (int32_t i = 0, k = 0; i < lr->topics.n; i++) {
+        const struct kp_list_offsets_req_topic *t = &lr->topics.v[i];
+        bool go = brk_authorize_quiet(c, SEC_OP_DESCRIBE, SEC_RES_TOPIC, (const char *)t->name.p,
+                                      (size_t)KC_MAX(t->name.len, 0));
+        for (int32_t j = 0; j < t->partitions.n; j++, k++)
+            brk__kafka_logs_add(logs, go && !dup[k] ? brk_conn_server(c) : NULL, t->name,
+                                t->partitions.v[j].partition_index);
+    }
+    int16_t v = req->hdr.request_api_version;
+    return brk__kafka_logs_ready(c, logs, v >= 10 && lr->timeout_ms > 0 ? lr->timeout_ms : -1);
+}
+
 int brk__kafka_list_offsets(struct brk_conn *c, struct kp_request *req)
 {
     const struct kp_list_offsets_req *lr = req->msg;
@@ -181,6 +201,10 @@ int brk__kafka_list_offsets(struct brk_conn *c, struct kp_request *req)
     for (int32_t i = 0; i < lr->topics.n; i++)
         total += lr->topics.v[i].partitions.n;
     int rc = resp && (rt || lr->topics.n == 0) ? find_dups(&req->arena, lr, total, &dup) : -ENOMEM;
+    struct brk_kafka_logs logs;
+    if (rc == 0 && (rc = list_logs_ready(c, req, dup, total, &logs)) == 0)
+        return 0; /* waiting for its logs to open: served again then */
+    rc = rc == 1 ? 0 : rc;
     struct kc_writer w;
     kc_writer_init(&w, 0);
     for (int32_t i = 0, k = 0; rc == 0 && i < lr->topics.n; i++) {
@@ -192,9 +216,10 @@ int brk__kafka_list_offsets(struct brk_conn *c, struct kp_request *req)
         for (int32_t j = 0; rc == 0 && j < t->partitions.n; j++, k++)
             rc = list_part(brk_conn_server(c), &req->arena, req->hdr.request_api_version, t->name,
                            &t->partitions.v[j],
-                           !allowed ? KP_ERR_TOPIC_AUTHORIZATION_FAILED
-                           : dup[k] ? KP_ERR_INVALID_REQUEST
-                                    : KP_ERR_NONE,
+                           !allowed       ? KP_ERR_TOPIC_AUTHORIZATION_FAILED
+                           : dup[k]       ? KP_ERR_INVALID_REQUEST
+                           : logs.err[k]  ? brk__kafka_open_error(logs.err[k])
+                                          : KP_ERR_NONE,
                            &rp[j], &w);
         rt[i].name = t->name;
         KP_SET(rt[i].partitions, t->partitions.n, rp);

@@ -66,6 +66,7 @@ struct produce {
     bool *dup; /* NULL: nothing named twice */
     struct kp_produce_resp *resp; /* the answer: the request's shape */
     int16_t denied; /* the ACL verdict for the topic being served: NONE, 29 or 53 */
+    struct brk_kafka_logs logs; /* every partition's log, open (brk_logs_ready) */
 };
 
 /* The answer's skeleton in a: the request's topics and partitions in its order, error
@@ -161,6 +162,8 @@ static int16_t produce_part(struct produce *pd, struct kc_slice name,
         return KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
     if (brk_topic_internal((const char *)name.p, (size_t)name.len))
         return KP_ERR_INVALID_TOPIC_EXCEPTION; /* commit offsets with OffsetCommit */
+    if (pd->logs.err[k])
+        return brk__kafka_open_error(pd->logs.err[k]); /* never opened on the loop */
     int16_t err = brk__kafka_produce_check(pd->pr->acks, pd->pr->transactional_id, v,
                                            in->records);
     if (err == KP_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT)
@@ -209,6 +212,30 @@ static int32_t produce_all(struct produce *pd, struct kprod *kp)
     return failed;
 }
 
+/* Before anything is appended: every log the request writes to is open, or the request
+ * waits (brk_logs_ready: the connection pauses and the request is served again). Logs of
+ * partitions that will be refused anyway (old version, denied, named twice, internal)
+ * are not opened. 1 go on, 0 deferred, < 0. */
+static int produce_logs_ready(struct produce *pd)
+{
+    struct brk_server *srv = brk_conn_server(pd->c);
+    bool v3 = pd->req->hdr.request_api_version >= 3;
+    if (brk__kafka_logs_init(&pd->logs, &pd->req->arena, pd->total) != 0)
+        return -ENOMEM;
+    for (int32_t i = 0, k = 0; i < pd->pr->topic_data.n; i++) {
+        const struct kp_produce_req_topic_produce_data *t = &pd->pr->topic_data.v[i];
+        const char *name = (const char *)t->name.p;
+        size_t len = (size_t)KC_MAX(t->name.len, 0);
+        bool go = v3 && !pd->denied && !brk_topic_internal(name, len) &&
+                  brk_authorize_quiet(pd->c, SEC_OP_WRITE, SEC_RES_TOPIC, name, len);
+        for (int32_t j = 0; j < t->partition_data.n; j++, k++)
+            brk__kafka_logs_add(&pd->logs, go && !(pd->dup && pd->dup[k]) ? srv : NULL, t->name,
+                                t->partition_data.v[j].index);
+    }
+    int64_t timeout_ms = pd->pr->timeout_ms > 0 ? pd->pr->timeout_ms : -1;
+    return brk__kafka_logs_ready(pd->c, &pd->logs, timeout_ms);
+}
+
 /* acks=all: the answer and its bookkeeping in an arena of their own, and the park. */
 static struct kprod *kprod_new(struct produce *pd)
 {
@@ -232,7 +259,7 @@ static struct kprod *kprod_new(struct produce *pd)
 
 int brk__kafka_produce(struct brk_conn *c, struct kp_request *req)
 {
-    struct produce pd = {c, req, req->msg, 0, NULL, NULL, KP_ERR_NONE};
+    struct produce pd = {c, req, req->msg, 0, NULL, NULL, KP_ERR_NONE, {0}};
     struct kprod *kp = NULL;
     for (int32_t i = 0; i < pd.pr->topic_data.n; i++)
         pd.total += pd.pr->topic_data.v[i].partition_data.n;
@@ -240,6 +267,9 @@ int brk__kafka_produce(struct brk_conn *c, struct kp_request *req)
     if (pd.pr->transactional_id.len >= 0 &&
         !brk__kafka_allowed(c, SEC_OP_WRITE, SEC_RES_TRANSACTIONAL_ID, pd.pr->transactional_id))
         pd.denied = KP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED; /* Kafka's first check */
+    if (rc == 0 && (rc = produce_logs_ready(&pd)) == 0)
+        return 0; /* waiting for its logs to open: served again then */
+    rc = rc == 1 ? 0 : rc;
     if (rc == 0 && pd.pr->acks == -1 && !(kp = kprod_new(&pd)))
         rc = -ENOMEM;
     if (rc == 0 && !kp && !(pd.resp = skeleton(&req->arena, pd.pr, false)))

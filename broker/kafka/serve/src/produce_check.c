@@ -25,6 +25,8 @@
  * them here too would read every produced byte twice: with both passes, perf put 25-35% of
  * the broker's samples in validation on a kcat produce, with one pass 14%.
  */
+#include <errno.h>
+
 #include "kafka_int.h"
 
 /* Exactly one whole v2 batch? Kafka's ByteBufferLogInputStream + validateRecords order: a
@@ -98,6 +100,8 @@ int16_t brk__kafka_produce_error(int rc)
         return KP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER;
     case KC_EFENCED:
         return KP_ERR_INVALID_PRODUCER_EPOCH;
+    case -ETIMEDOUT: /* its log did not open within the request's timeout */
+        return KP_ERR_REQUEST_TIMED_OUT;
     default:
         return KP_ERR_KAFKA_STORAGE_ERROR; /* -EIO, -ENOSPC, a failed fsync: clients retry */
     }

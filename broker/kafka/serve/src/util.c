@@ -61,6 +61,35 @@ int16_t brk__kafka_partition(struct brk_server *srv, struct kc_slice topic, int3
     return KP_ERR_NONE;
 }
 
+int brk__kafka_logs_init(struct brk_kafka_logs *l, struct kp_arena *a, int32_t cap)
+{
+    l->n = 0;
+    l->cap = cap;
+    l->v = kp_arena_alloc(a, ((size_t)cap + 1) * sizeof(*l->v));
+    l->err = kp_arena_alloc(a, ((size_t)cap + 1) * sizeof(*l->err));
+    return l->v && l->err ? 0 : -ENOMEM;
+}
+
+void brk__kafka_logs_add(struct brk_kafka_logs *l, struct brk_server *srv, struct kc_slice topic,
+                         int32_t partition)
+{
+    struct alog *log = NULL;
+    if (srv && brk__kafka_partition(srv, topic, partition, &log) != KP_ERR_NONE)
+        log = NULL;
+    if (l->n < l->cap)
+        l->v[l->n++] = log;
+}
+
+int brk__kafka_logs_ready(struct brk_conn *c, struct brk_kafka_logs *l, int64_t timeout_ms)
+{
+    return brk_logs_ready(c, l->v, (int)l->n, timeout_ms, l->err);
+}
+
+int16_t brk__kafka_open_error(int err)
+{
+    return err == -ETIMEDOUT ? KP_ERR_REQUEST_TIMED_OUT : KP_ERR_KAFKA_STORAGE_ERROR;
+}
+
 static int tp_cmp(const void *a, const void *b)
 {
     const struct brk_kafka_tp *x = a, *y = b;

@@ -103,6 +103,8 @@ int np_error_from_kc(int err, int cmd)
     case KC_ECORRUPT:
     case KC_EFULL:
     case KC_ENOFILES: /* every open log in use: retriable, as Kafka's storage error */
+    case -EAGAIN:     /* a log evicted again before its request was served: retry */
+    case -ETIMEDOUT:  /* a log that did not open in time */
     case -EMFILE:
     case -ENFILE:
         return NP_E_STORAGE;

@@ -61,7 +61,8 @@ void native__consume(const struct native_out *o, uint32_t corr, const uint8_t *b
         return;
     }
     if (!nc || native__topic(o, NP_CONSUME, corr, req.topic, SEC_OP_READ, &t) != 0 ||
-        !(log = native__partition(o, NP_CONSUME, corr, t, req.partition)))
+        !(log = native__partition(o, NP_CONSUME, corr, t, req.partition)) ||
+        !native__ready(o, NP_CONSUME, corr, log))
         return;
     kc_writer_reset(&nc->scratch);
     int rc = alog_read_copy(log, req.offset, 1, &nc->scratch, &next); /* its batch only */
@@ -126,7 +127,17 @@ static int poll_done(struct brk_park *park, enum brk_park_why why)
     struct native_poll *r = (struct native_poll *)((char *)park - offsetof(struct native_poll, park));
     if (why != BRK_PARK_CLOSED) {
         struct native_out o = {brk_park_conn(park), park};
-        batch_answer(&o, r->corr, r->watch.log, &r->req, false); /* data, timeout, shutdown */
+        /* The serve's pin ended with it: the log may have been closed since (the cache
+         * needed room). Read it only if it is open; never open it here, on the loop. */
+        int pinned = brk_log_try_pin(r->watch.log);
+        if (pinned == 1) {
+            batch_answer(&o, r->corr, r->watch.log, &r->req, false); /* data, timeout, ... */
+            alog_unpin(r->watch.log);
+        } else if (pinned == 0) { /* nothing this time (it opens meanwhile): ask again */
+            np_encode_consume_batch_head(native__w(&o), r->corr, -1, -1, 0);
+        } else {
+            native__error_kc(&o, NP_CONSUME_BATCH, r->corr, pinned, "opening the partition");
+        }
     }
     free(r);
     return 0;
@@ -171,6 +182,8 @@ void native__consume_batch(const struct native_out *o, uint32_t corr, const uint
                       NP_MAX_WAIT_MS_MAX);
         return;
     }
+    if (!native__ready(o, NP_CONSUME_BATCH, corr, log))
+        return; /* answered, or waiting for the log to open: served again then */
     bool wait = req.max_wait_ms > 0 && !brk_conn_draining(o->c);
     if (batch_answer(o, corr, log, &req, wait) == KC_EEMPTY)
         park_poll(o, corr, log, &req);

@@ -58,6 +58,10 @@ int native__topic(const struct native_out *o, int cmd, uint32_t corr, struct kc_
 /* Partition p of t, or NULL once answered UNKNOWN_PARTITION. */
 struct alog *native__partition(const struct native_out *o, int cmd, uint32_t corr,
                                struct part_topic *t, int32_t p);
+/* Is log open (brk_logs_ready)? true: go on, pinned until serve returns. false: answered
+ * with a retriable STORAGE error (it could not be opened), or the request waits for the
+ * open and will be served again: either way, return at once. */
+bool native__ready(const struct native_out *o, int cmd, uint32_t corr, struct alog *log);
 /* "holds offsets 3 to 9" or "is empty (its next offset is 3)", for range errors. */
 const char *native__range_text(int64_t ls, int64_t le, char *buf, size_t cap);
 

@@ -63,6 +63,8 @@ static void produce_go(const struct native_out *o, uint8_t cmd, uint32_t corr, i
     struct brk_server *srv = brk_conn_server(o->c);
     struct brk_produce now = {.topic = t, .partition = partition, .acks = acks, .batch = batch,
                               .len = len};
+    if (!native__ready(o, cmd, corr, part_topic_log(t, partition)))
+        return; /* answered, or waiting for the log to open: served again then */
     if (acks != -1) {
         int rc = brk_produce(srv, &now, NULL);
         produce_answer(o, cmd, corr, acks, partition, &now, rc < 0 ? rc : 0);
@@ -81,6 +83,18 @@ static void produce_go(const struct native_out *o, uint8_t cmd, uint32_t corr, i
     r->rc = brk_produce(srv, &r->prod, &r->park);
     if (r->rc != 0) /* answered already (an error, or durable at once): end the park now */
         brk_park_resume(&r->park, BRK_PARK_RESUMED);
+}
+
+/* The partition the broker chose when this request was first served, if it is served
+ * again because that partition's log was closed (brk_logs_ready): the same one, not the
+ * next in round-robin order (which may be closed too). -1 otherwise. */
+static int32_t replayed_partition(const struct native_out *o, struct part_topic *t)
+{
+    struct alog *log = brk_logs_replayed(o->c, 0);
+    for (int32_t p = 0; log && p < part_topic_partitions(t); p++)
+        if (part_topic_log(t, p) == log)
+            return p;
+    return -1;
 }
 
 static bool acks_ok(const struct native_out *o, int cmd, uint32_t corr, int16_t acks)
@@ -112,7 +126,7 @@ void native__produce(const struct native_out *o, uint32_t corr, const uint8_t *b
         return;
     }
     int32_t partition = req.partition;
-    if (partition == -1)
+    if (partition == -1 && (partition = replayed_partition(o, t)) < 0)
         partition = brk_partition_pick(t, req.key.p, req.key.len);
     if (!native__partition(o, NP_PRODUCE, corr, t, partition))
         return;
@@ -139,7 +153,9 @@ void native__produce_batch(const struct native_out *o, uint32_t corr, uint8_t *b
     if (!acks_ok(o, NP_PRODUCE_BATCH, corr, req.acks) ||
         native__topic(o, NP_PRODUCE_BATCH, corr, req.topic, SEC_OP_WRITE, &t) != 0)
         return;
-    int32_t partition = req.partition == -1 ? part_next_round_robin(t) : req.partition;
+    int32_t partition = req.partition;
+    if (partition == -1 && (partition = replayed_partition(o, t)) < 0)
+        partition = part_next_round_robin(t);
     if (!native__partition(o, NP_PRODUCE_BATCH, corr, t, partition))
         return;
     /* The batch lies in our own input buffer: the log may rewrite its base offset there. */

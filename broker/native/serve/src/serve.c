@@ -140,6 +140,17 @@ struct alog *native__partition(const struct native_out *o, int cmd, uint32_t cor
     return log;
 }
 
+bool native__ready(const struct native_out *o, int cmd, uint32_t corr, struct alog *log)
+{
+    int err = 0;
+    int rc = brk_logs_ready(o->c, &log, 1, -1, &err);
+    if (rc == 1 && err == 0)
+        return true;
+    if (rc != 0) /* 0: nothing answered, the request is served again once log is open */
+        native__error_kc(o, cmd, corr, rc < 0 ? rc : err, "opening the partition");
+    return false;
+}
+
 const char *native__range_text(int64_t ls, int64_t le, char *buf, size_t cap)
 {
     if (ls >= le)
