@@ -126,7 +126,26 @@ static void test_0302_rf3_topic_everywhere_leaders_spread(void **state)
         assert_int_equal(produce_to(c->b[leaders[p]], TOPIC, p), KP_ERR_NONE);
         int other = leaders[p] % 3 + 1;
         assert_int_equal(produce_to(c->b[other], TOPIC, p), KP_ERR_NOT_LEADER_OR_FOLLOWER);
+        /* the native door: its own NOT_LEADER (21), and the leader takes it */
+        struct np_client nc;
+        struct np_produce_req req = {kp_slice_str(TOPIC), p, 1, -1, {NULL, -1},
+                                     kp_slice_str("native")};
+        struct np_produce_resp nr;
+        kb_client(c->b[other], &nc);
+        int rc = np_client_produce(&nc, &req, &nr);
+        if (rc != NP_ERR(NP_E_NOT_LEADER) || !strstr(nc.errmsg, "does not lead"))
+            fail_msg("native produce to a non-leader: %d %s", rc, nc.errmsg);
+        np_client_close(&nc);
+        kb_client(c->b[leaders[p]], &nc);
+        assert_int_equal(np_client_produce(&nc, &req, &nr), 0);
+        np_client_close(&nc);
     }
+    /* the native door cannot create a topic behind the controller's back */
+    struct np_client nc;
+    struct np_create_topic_resp cr;
+    kb_client(c->b[1], &nc);
+    assert_int_equal(np_client_create_topic(&nc, "native-made", 1, &cr), NP_ERR(NP_E_INVALID_REQUEST));
+    np_client_close(&nc);
 }
 
 /* kcat -P to every partition through one broker: librdkafka sends each batch to its
@@ -143,7 +162,7 @@ static void test_0302_kcat_produces_to_every_partition(void **state)
         assert_true(kt_until(kcl_topic_ready, &u, KB_WAIT_MS));
     }
     for (int p = 0; p < 3; p++) {
-        char part[8], in[64], *out, *err;
+        char part[16], in[64], *out, *err;
         size_t len;
         snprintf(part, sizeof(part), "%d", p);
         int n = snprintf(in, sizeof(in), "a%d\nb%d\nc%d\n", p, p, p);
