@@ -105,6 +105,11 @@ bench: $(ALL_BENCH) bins | $(BENCH_DEPS_STAMP)
 run: bins
 	$(broker_DEMO) $(broker_RUN_ARGS)
 
+# `make cluster`: ZooKeeper and three brokers on 127.0.0.1:9092-9094, data in
+# ./cluster-data (broker/README.md, "A cluster"); Ctrl-C stops them all.
+cluster: bins
+	@scripts/cluster.sh $(BUILD)
+
 # Programs in bin/, the static libraries in lib/, and their public headers (each module's
 # include/) in include/kafka-c/, so the libraries can be used by other programs.
 PUBLIC_HEADERS = $(wildcard $(foreach m,$(MODULES) broker/core broker/native/codec broker/native/serve broker/kafka/codec broker/kafka/group broker/kafka/serve broker/security broker/cluster broker/http/codec broker/cli,$(m)/include/*.h))
@@ -129,6 +134,6 @@ $(BUILD)/.deps-%: scripts/deps.sh
 deps: ; @scripts/deps.sh all
 format: ; clang-format -i $(shell git ls-files '*.c' '*.h')
 
-.PHONY: all bins test sanitize tsan clang valgrind valgrind-run bench run install clean deps format
+.PHONY: all bins test sanitize tsan clang valgrind valgrind-run bench run cluster install clean deps format
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

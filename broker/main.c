@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "brep.h"
 #include "brk.h"
 #include "brk_http.h"
 #include "brk_kafka.h"
@@ -87,10 +88,25 @@ static int attach_adapters(struct brk_server *srv, const struct brk_config *cfg)
     return 0;
 }
 
+/* With zookeeper.connect: join the cluster, once the listeners are bound (the
+ * registration carries the real ports). Without it: nothing, the broker runs alone. */
+static int join_cluster(struct brk_server *srv, const struct brk_config *cfg, struct brep **m)
+{
+    char err[512];
+    *m = NULL;
+    if (!cfg->cluster.zk_connect[0])
+        return 0;
+    int rc = brep_open(srv, m, err, sizeof(err));
+    if (rc)
+        fprintf(stderr, "kafka_broker: %s\n", err);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     struct brk_config cfg;
     struct brk_server *srv;
+    struct brep *member = NULL;
     struct brk_server_info info;
     char err[512], abs[PATH_MAX];
     int rc = brk_config_from_args(&cfg, argc, argv, stdout, err, sizeof(err));
@@ -111,10 +127,19 @@ int main(int argc, char **argv)
         fprintf(stderr, "kafka_broker: cannot start: %s\n", kc_strerror(rc));
         return 1;
     }
-    if ((rc = attach_adapters(srv, &cfg)) != 0 || (rc = brk_server_start(srv)) != 0 ||
-        (rc = brk_server_open(srv)) != 0) {
+    if ((rc = attach_adapters(srv, &cfg)) != 0 || (rc = brk_server_start(srv)) != 0) {
         fprintf(stderr, "kafka_broker: cannot start: %s\n", kc_strerror(rc));
         brk_server_destroy(srv); /* stops the loops it started */
+        return 1;
+    }
+    if (join_cluster(srv, &cfg, &member) != 0) {
+        brk_server_destroy(srv);
+        return 1;
+    }
+    if ((rc = brk_server_open(srv)) != 0 || (member && (rc = brep_start(member)) != 0)) {
+        fprintf(stderr, "kafka_broker: cannot start: %s\n", kc_strerror(rc));
+        brep_close(member);
+        brk_server_destroy(srv);
         return 1;
     }
     brk_server_info(srv, &info);
@@ -125,7 +150,8 @@ int main(int argc, char **argv)
     fflush(stdout);
     kc_log_info("kafka_broker %s: %d network thread%s; Ctrl-C to stop", BRK_VERSION, info.loops,
                 info.loops == 1 ? "" : "s");
-    rc = brk_server_run(srv);
+    rc = brk_server_run(srv); /* SIGTERM: a member's controlled shutdown, then the drain */
+    brep_close(member);       /* leave the cluster before storage closes */
     int closed = brk_server_destroy(srv);
     if (rc == 0 && closed == 0)
         kc_log_info("stopped cleanly");

@@ -13,6 +13,7 @@
 #   broker/http/codec    HTTP/1.1 heads, Prometheus text (hp_)           -> libbrk_hp.a
 #   broker/http/serve    the HTTP door: /metrics, /health (brk_http_)   -> libbrk_http.a
 #   broker/cluster       the cluster's metadata on ZooKeeper (clu_)       -> libbrk_cluster.a
+#   broker/replica       the broker as a cluster member (brep_)           -> libbrk_replica.a
 #   broker/cli           kafka_cli: REPL, one-shot commands, load test   -> kafka_cli
 #   broker               main.c composes core + doors                     -> kafka_broker
 #
@@ -41,5 +42,7 @@ $(eval $(call kc_module,broker/http/serve,brk_http,$(BRK_CORE) broker/http/codec
 broker/cli_LDLIBS := -ledit -ljansson
 $(eval $(call kc_module,broker/cli,brk_cli,broker/native/codec broker/kafka/codec broker/http/codec broker/security zeroCopy common,kafka_cli))
 
+include broker/replica/module.mk
+
 broker_RUN_ARGS ?=
-$(eval $(call kc_module,broker,brk,broker/http/serve broker/kafka/serve broker/native/serve broker/native/codec $(BRK_CORE) broker/http/codec broker/kafka/group broker/kafka/fetcher broker/kafka/codec $(BRK_STORAGE),kafka_broker))
+$(eval $(call kc_module,broker,brk,broker/replica broker/cluster replication broker/http/serve broker/kafka/serve broker/native/serve broker/native/codec $(BRK_CORE) broker/http/codec broker/kafka/group broker/kafka/fetcher broker/kafka/codec $(BRK_STORAGE),kafka_broker))

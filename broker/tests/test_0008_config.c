@@ -36,6 +36,7 @@ static void test_0008_properties_file_applies_with_flags_on_top(void **state)
     struct kb_broker *b = *state;
     const char *path = write_config(b, "# Kafka's own server.properties keys\n"
                                        "broker.id=0\n"
+                                       "node.id=0\n"
                                        "num.partitions = 3\n"
                                        "listeners=PLAINTEXT://127.0.0.1:1\n"
                                        "log.segment.bytes=1m\n"
@@ -54,7 +55,7 @@ static void test_0008_properties_file_applies_with_flags_on_top(void **state)
     assert_int_equal(cr.partitions, 3);
     np_client_close(&c);
     assert_true(kb_log_has(b, "unknown key 'frobnicate.level' ignored"));
-    assert_true(kb_log_has(b, "broker.id is a Kafka setting this broker does not use"));
+    assert_true(kb_log_has(b, "node.id is a Kafka setting this broker does not use"));
     kb_stop(b);
 }
 

@@ -8,8 +8,12 @@
  * The file is Kafka's server.properties format: `key=value` lines, `#` or `!` comments,
  * blank lines ignored, spaces around the key and value trimmed. Keys keep Kafka's names
  * (num.partitions, log.segment.bytes, log.retention.ms, ...). A Kafka key this broker does
- * not use (broker.id, zookeeper.connect, ...) is accepted with a note; a key nobody knows is
- * a warning; a bad value is an error that names the file, line, key and what is allowed.
+ * not use (node.id, process.roles, ...) is accepted with a note; a key nobody knows is a
+ * warning; a bad value is an error that names the file, line, key and what is allowed.
+ *
+ * The cluster's keys (broker.id, zookeeper.connect, ...: struct brk_cluster_config) are
+ * read here but used only by broker/replica, and only when zookeeper.connect is set:
+ * without it the broker runs alone and they change nothing.
  */
 #ifndef BRK_CONFIG_H
 #define BRK_CONFIG_H
@@ -70,6 +74,25 @@ struct brk_security_config {
     bool metrics_basic_auth;              /* metrics.basic.auth (this broker's own) */
 };
 
+/* A cluster member's settings (Kafka's ZooKeeper-mode keys; broker/replica uses them). */
+struct brk_cluster_config {
+    int32_t broker_id;                    /* broker.id (-1: none; required with zk) */
+    char zk_connect[1024];                /* zookeeper.connect: "h:p[,h:p...][/chroot]",
+                                           * "" = no cluster: the broker runs alone */
+    int64_t zk_session_timeout_ms;        /* zookeeper.session.timeout.ms (18000) */
+    int64_t zk_connection_timeout_ms;     /* zookeeper.connection.timeout.ms (0: the
+                                           * session timeout, as Kafka) */
+    int32_t default_replication_factor;   /* default.replication.factor (1) */
+    int32_t min_insync_replicas;          /* min.insync.replicas (1) */
+    int32_t offsets_replication_factor;   /* offsets.topic.replication.factor (3) */
+    int64_t replica_lag_time_max_ms;      /* replica.lag.time.max.ms (30000) */
+    bool unclean_leader_election;         /* unclean.leader.election.enable (false) */
+    bool controlled_shutdown;             /* controlled.shutdown.enable (true) */
+    bool auto_leader_rebalance;           /* auto.leader.rebalance.enable (true) */
+    int64_t leader_imbalance_check_s;     /* leader.imbalance.check.interval.seconds (300) */
+    char rack[64];                        /* broker.rack ("" none) */
+};
+
 struct brk_config {
     char bind[256];                       /* listeners host / --bind */
     int port;                             /* listeners port / --port (0: ephemeral) */
@@ -110,6 +133,7 @@ struct brk_config {
                                              log.flush.offset.checkpoint.interval.ms,
                                              log.cleaner.* (its flusher: the server's) */
     bool cleaner_enable;                  /* log.cleaner.enable (false: no cleaner thread) */
+    struct brk_cluster_config cluster;    /* broker.id, zookeeper.connect, ... */
     char config_file[PATH_MAX];           /* --config, "" if none */
     const char *add_scram[16];            /* --add-scram ARG...: store these and exit
                                              (point into argv) */

@@ -71,7 +71,9 @@ bool brk_topic_internal(const char *name, size_t len);
 /*
  * The topic called name[0..len); if missing, create is true and auto.create.topics.enable
  * is on, create it with num.partitions partitions (Kafka's auto-create: native produce,
- * Kafka Metadata allowing it). KC_ENOTOPIC, KC_EBADNAME, -errno.
+ * Kafka Metadata allowing it). KC_ENOTOPIC, KC_EBADNAME, -errno. In a cluster
+ * (brk_cluster.h) the controller creates it: -EINPROGRESS, asked; the caller answers
+ * "retry" (Kafka: LEADER_NOT_AVAILABLE) and the topic appears in the view soon after.
  */
 int brk_topic_get(struct brk_server *srv, const char *name, size_t len, bool create,
                   struct part_topic **out);

@@ -24,6 +24,7 @@
 #include <sys/queue.h>
 
 #include "brk.h"
+#include "brk_cluster.h"
 #include "brk_config.h"
 #include "brk_metrics.h"
 #include "brk_params.h"
@@ -365,6 +366,12 @@ struct brk_server {
     struct sec_authorizer *authz;   /* ACLs, when authorizer.class.name is set */
     int64_t sasl_mechs;             /* bit per enum sec_sasl_mech enabled */
     struct brk_server_info info;
+    pthread_mutex_t cview_mu;       /* the cluster's view (cluster.c): held to find it */
+    struct brk_cview *cview;        /* NULL: alone, or no view yet */
+    const struct brk_cluster_ops *cops; /* the cluster member, NULL: alone */
+    void *cops_arg;
+    void (*on_stop)(void *arg);     /* brk_server_on_stop: before the drain */
+    void *on_stop_arg;
 };
 
 #endif

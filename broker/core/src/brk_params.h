@@ -46,6 +46,15 @@
 #define BRK_DEFAULT_FETCH_SESSION_PARTS    1000000  /* max.incremental.fetch.session.cache.
                                                        partitions (ours): ~48 MB at most */
 
+/* The cluster's (broker/replica; Kafka's ZooKeeper-mode defaults). */
+#define BRK_DEFAULT_ZK_SESSION_MS          18000    /* zookeeper.session.timeout.ms */
+#define BRK_DEFAULT_REPLICATION_FACTOR     1        /* default.replication.factor */
+#define BRK_DEFAULT_MIN_ISR                1        /* min.insync.replicas */
+#define BRK_DEFAULT_OFFSETS_RF             3        /* offsets.topic.replication.factor */
+#define BRK_DEFAULT_REPLICA_LAG_MS         30000    /* replica.lag.time.max.ms */
+#define BRK_DEFAULT_IMBALANCE_CHECK_S      300      /* leader.imbalance.check.interval.seconds */
+#define BRK_BROKER_ID_MAX                  1000     /* broker.id: Kafka's reserved.broker.max.id */
+
 /* ---- internal constants ---------------------------------------------------------------- */
 
 /* A connection's input buffer starts here (many small requests to a read) and grows to a

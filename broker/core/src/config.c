@@ -93,17 +93,33 @@ static const struct cfg_key cfg_keys[] = {
      1 << 16, 1LL << 40},
     {"log.cleaner.io.buffer.size", CFG_SIZE64, F(store.cleaner_io_buffer_size), 4096,
      1LL << 30},
+    /* The cluster (broker/replica): used only with zookeeper.connect. */
+    {"broker.id", CFG_I32, F(cluster.broker_id), -1, BRK_BROKER_ID_MAX},
+    {"zookeeper.connect", CFG_STR, S(cluster.zk_connect), 0, 0},
+    {"zookeeper.session.timeout.ms", CFG_MS, F(cluster.zk_session_timeout_ms), 200, I32MAX},
+    {"zookeeper.connection.timeout.ms", CFG_MS, F(cluster.zk_connection_timeout_ms), 0,
+     I32MAX},
+    {"default.replication.factor", CFG_I32, F(cluster.default_replication_factor), 1,
+     INT16_MAX},
+    {"min.insync.replicas", CFG_I32, F(cluster.min_insync_replicas), 1, I32MAX},
+    {"offsets.topic.replication.factor", CFG_I32, F(cluster.offsets_replication_factor), 1,
+     INT16_MAX},
+    {"replica.lag.time.max.ms", CFG_MS, F(cluster.replica_lag_time_max_ms), 1, I32MAX},
+    {"unclean.leader.election.enable", CFG_BOOL, F(cluster.unclean_leader_election), 0, 0},
+    {"controlled.shutdown.enable", CFG_BOOL, F(cluster.controlled_shutdown), 0, 0},
+    {"auto.leader.rebalance.enable", CFG_BOOL, F(cluster.auto_leader_rebalance), 0, 0},
+    {"leader.imbalance.check.interval.seconds", CFG_I64, F(cluster.leader_imbalance_check_s),
+     1, I32MAX},
+    {"broker.rack", CFG_STR, S(cluster.rack), 0, 0},
 };
 
-/* Kafka keys that make no difference here (one broker, no ZooKeeper, no replication). */
+/* Kafka keys that make no difference here (KRaft's, no transactions, Java's threads). */
 static const char *const cfg_ignored[] = {
-    "broker.id", "node.id", "process.roles", "controller.quorum.voters",
+    "node.id", "process.roles", "controller.quorum.voters",
     "controller.listener.names", "inter.broker.listener.name", "num.io.threads", "socket.send.buffer.bytes",
     "socket.receive.buffer.bytes", "num.recovery.threads.per.data.dir",
-    "offsets.topic.replication.factor", "transaction.state.log.replication.factor",
-    "transaction.state.log.min.isr", "zookeeper.connect", "zookeeper.connection.timeout.ms",
-    "default.replication.factor", "min.insync.replicas",
-    "delete.topic.enable",
+    "transaction.state.log.replication.factor",
+    "transaction.state.log.min.isr", "delete.topic.enable",
 };
 
 void brk_config_init(struct brk_config *cfg)
@@ -140,6 +156,15 @@ void brk_config_init(struct brk_config *cfg)
     alog_config_init(&cfg->log);
     alog_store_config_init(&cfg->store);
     cfg->cleaner_enable = true;
+    cfg->cluster.broker_id = -1;
+    cfg->cluster.zk_session_timeout_ms = BRK_DEFAULT_ZK_SESSION_MS;
+    cfg->cluster.default_replication_factor = BRK_DEFAULT_REPLICATION_FACTOR;
+    cfg->cluster.min_insync_replicas = BRK_DEFAULT_MIN_ISR;
+    cfg->cluster.offsets_replication_factor = BRK_DEFAULT_OFFSETS_RF;
+    cfg->cluster.replica_lag_time_max_ms = BRK_DEFAULT_REPLICA_LAG_MS;
+    cfg->cluster.controlled_shutdown = true;
+    cfg->cluster.auto_leader_rebalance = true;
+    cfg->cluster.leader_imbalance_check_s = BRK_DEFAULT_IMBALANCE_CHECK_S;
 }
 
 static int cfg_fail(char *err, size_t cap, const char *fmt, ...)
@@ -179,7 +204,7 @@ static int cfg_apply(struct brk_config *cfg, const struct cfg_key *k, const char
     case CFG_STR:
         if (!*v || strlen(v) >= k->size)
             return cfg_fail(err, cap, "%s must be 1 to %zu characters", k->name, k->size - 1);
-        if (strchr(v, ','))
+        if (k->off == offsetof(struct brk_config, data_dir) && strchr(v, ','))
             return cfg_fail(err, cap, "%s: one directory only, not '%s'", k->name, v);
         strlcpy(field, v, k->size);
         return 0;
@@ -308,6 +333,9 @@ int brk_config_check(struct brk_config *cfg, char *err, size_t cap)
                         cfg->log.max_batch_bytes, cfg->socket_request_max_bytes);
     if (cfg->port < 0 || cfg->port > 65535)
         return cfg_fail(err, cap, "port must be 0 to 65535");
+    if (cfg->cluster.zk_connect[0] && cfg->cluster.broker_id < 0)
+        return cfg_fail(err, cap, "zookeeper.connect needs broker.id (0 to %d): this "
+                                  "broker's id in the cluster", BRK_BROKER_ID_MAX);
     if (cfg->queued_max_request_bytes == 0)
         return cfg_fail(err, cap, "queued.max.request.bytes=0 would let no request larger "
                                   "than 64 KiB in; -1 means no limit");
@@ -401,6 +429,8 @@ void brk_config_print(const struct brk_config *cfg, FILE *f)
     brk__config_security_print(cfg, f);
     fprintf(f, "log.dirs=%s\n", cfg->data_dir);
     fprintf(f, "metrics.bind=%s\n", cfg->metrics_bind);
+    fprintf(f, "zookeeper.connect=%s\n", cfg->cluster.zk_connect); /* "": alone */
+    fprintf(f, "broker.rack=%s\n", cfg->cluster.rack);
     for (size_t i = 0; i < KC_ARRAY_SIZE(cfg_keys); i++) {
         const struct cfg_key *k = &cfg_keys[i];
         const char *field = (const char *)cfg + k->off;

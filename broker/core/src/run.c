@@ -151,6 +151,8 @@ int brk_server_run(struct brk_server *srv)
         rc = brk_server_open(srv);
     if (rc == 0)
         rc = wait_for_stop(srv);
+    if (srv->on_stop && atomic_load(&srv->phase) == BRK_SERVING)
+        srv->on_stop(srv->on_stop_arg); /* a member's controlled shutdown, still serving */
     brk__stop_loops(srv);
     return rc;
 }

@@ -167,6 +167,7 @@ int brk_server_create(struct brk_server **out, const struct brk_config *cfg)
     srv->info.started_ms = kc_wall_ms();
     srv->cfg = *cfg;
     srv->stopfd = srv->sigfd = srv->reap_fd = -1;
+    pthread_mutex_init(&srv->cview_mu, NULL);
     atomic_init(&srv->phase, BRK_STARTING);
     raise_nofile();
     sigset_t set;
@@ -290,6 +291,8 @@ int brk_server_destroy(struct brk_server *srv)
     brk__reaper_fini(srv);
     brk__security_close(srv);
     brk__stats_fini(srv);
+    brk_cluster_publish(srv, NULL); /* the member detached before: the last view goes */
+    pthread_mutex_destroy(&srv->cview_mu);
     free(srv->loops);
     for (int i = 0; i < srv->nlisteners; i++)
         if (srv->listeners[i].fd >= 0)

@@ -40,6 +40,13 @@ int brk_topic_get(struct brk_server *srv, const char *name, size_t len, bool cre
     if (part_name_check(name, len) != 0)
         return KC_EBADNAME;
     struct part_topic *t = part_topic_find(srv->reg, name, len);
+    if (!t && create && srv->cfg.auto_create_topics && srv->cops) {
+        char buf[PART_NAME_MAX + 1]; /* a cluster: the controller creates, nobody waits */
+        memcpy(buf, name, len);
+        buf[len] = '\0';
+        int rc = brk_cluster_topic_create(srv, buf, -1, -1, NULL);
+        return rc == 0 ? -EINPROGRESS : rc;
+    }
     if (!t && create && srv->cfg.auto_create_topics) {
         int rc = brk_topic_create(srv, name, len, -1, &t);
         if (rc == -EEXIST) /* created meanwhile by another connection */

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/statvfs.h>
 
+#include "brk_cluster.h"
 #include "kafka_int.h"
 #include "sec_acl.h"
 
@@ -157,9 +158,19 @@ int brk__kafka_describe_cluster(struct brk_conn *c, struct kp_request *req)
                                                  "%s", dr->endpoint_type == 2 ? "CONTROLLER"
                                                                               : "UNKNOWN");
     }
-    resp->cluster_id = kp_slice_str(BRK_KAFKA_CLUSTER_ID);
-    resp->controller_id = BRK_KAFKA_NODE_ID;
-    if (resp->error_code == KP_ERR_NONE) {
+    struct brk_cview *v = brk_cluster_view(brk_conn_server(c)); /* a cluster's, or NULL */
+    resp->cluster_id = kp_slice_str(v ? v->cluster_id : BRK_KAFKA_CLUSTER_ID);
+    resp->controller_id = v ? v->controller : BRK_KAFKA_NODE_ID;
+    if (resp->error_code == KP_ERR_NONE && v) { /* every live broker */
+        struct kp_describe_cluster_resp_broker *bs =
+            kp_new(a, &kp_describe_cluster_resp_broker_schema, v->nbrokers);
+        for (int i = 0; bs && i < v->nbrokers; i++)
+            bs[i] = (struct kp_describe_cluster_resp_broker){
+                v->brokers[i].id, kp_slice_str(v->brokers[i].host), v->brokers[i].port,
+                kp_slice_str(v->brokers[i].rack)};
+        if (bs)
+            KP_SET(resp->brokers, v->nbrokers, bs);
+    } else if (resp->error_code == KP_ERR_NONE) {
         b->broker_id = BRK_KAFKA_NODE_ID;
         b->host = kp_slice_str(brk_conn_advertised_host(c));
         b->port = brk_conn_advertised_port(c);
@@ -167,7 +178,9 @@ int brk__kafka_describe_cluster(struct brk_conn *c, struct kp_request *req)
     }
     if (dr->include_cluster_authorized_operations && resp->error_code == KP_ERR_NONE)
         resp->cluster_authorized_operations = cluster_ops(c);
-    return brk__kafka_reply(c, &req->hdr, resp);
+    int rc = brk__kafka_reply(c, &req->hdr, resp);
+    brk_cview_put(v); /* after the encoding: the answer pointed into it */
+    return rc;
 }
 
 /* ---- DescribeLogDirs ------------------------------------------------------------------------- */

@@ -15,6 +15,10 @@
  * timeout_ms of 0 or less answers at once, as Kafka ("Values <= 0 will trigger topic
  * deletion and return immediately").
  *
+ * In a cluster the controller deletes (brk_cluster_topic_delete): the waiter is told once
+ * the topic is gone from this broker's view and its local logs are being removed; every
+ * broker removes its own when its view says the topic is gone.
+ *
  * The answer lives in an arena of its own (the request's frame and arena are gone once
  * serve returns); names are copied into it. Each waiter runs on the main thread under the
  * core's reaper lock: it marks its topic done and, the last one, resumes the park.
@@ -22,9 +26,11 @@
  * waiter runs and every "done" it will ever see is visible.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "brk_cluster.h"
 #include "kafka_int.h"
 #include "sec_acl.h"
 
@@ -34,6 +40,8 @@ struct kdel;
 
 struct kdel_topic {
     struct brk_topic_waiter w;
+    struct brk_cluster_waiter cw; /* a cluster: the controller deletes */
+    bool cluster;
     struct kdel *kd;
     int32_t idx;  /* in the answer */
     bool waiting; /* a waiter was queued */
@@ -66,11 +74,23 @@ static void waiter_fn(struct brk_topic_waiter *w, int err)
         brk_park_resume(&kt->kd->park, BRK_PARK_RESUMED);
 }
 
+static void cluster_waiter_fn(struct brk_cluster_waiter *w, int err)
+{
+    struct kdel_topic *kt = w->arg;
+    if (err) /* the topic was there a moment ago: a refusal is a race with another delete */
+        kc_log_info("the controller did not delete a topic: %d", err);
+    kt->done = true;
+    if (atomic_fetch_sub(&kt->kd->pending, 1) == 1)
+        brk_park_resume(&kt->kd->park, BRK_PARK_RESUMED);
+}
+
 static void kdel_withdraw(struct brk_park *p)
 {
     struct kdel *kd = (struct kdel *)((char *)p - offsetof(struct kdel, park));
     for (int32_t i = 0; i < kd->n; i++)
-        if (kd->t[i].waiting && !brk_topic_waiter_cancel(kd->srv, &kd->t[i].w))
+        if (kd->t[i].waiting && !(kd->t[i].cluster ? brk_cluster_cancel(kd->srv, &kd->t[i].cw)
+                                                   : brk_topic_waiter_cancel(kd->srv,
+                                                                             &kd->t[i].w)))
             kd->t[i].done = true; /* it ran (cancel took the lock it ran under) */
 }
 
@@ -134,6 +154,12 @@ static int16_t find(struct kdel *kd, const struct kp_delete_topics_req *dr, int3
     *pt = name.len > 0 ? part_topic_find(reg, (const char *)name.p, (size_t)name.len) : NULL;
     if (*pt && v >= 6)
         r->topic_id = brk__kafka_uuid(*pt);
+    if (!*pt && name.len > 0 && brk_cluster_mode(kd->srv)) { /* logs not made here yet */
+        struct brk_cview *cv = brk_cluster_view(kd->srv);
+        bool known = cv && brk_cview_topic(cv, (const char *)name.p, (size_t)name.len);
+        brk_cview_put(cv);
+        return known ? KP_ERR_NONE : KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+    }
     return *pt ? KP_ERR_NONE : KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
 }
 
@@ -178,7 +204,9 @@ static void delete_one(struct brk_conn *c, struct kdel *kd, const struct kp_dele
             r->error_message = brk__kafka_strf(&kd->arena, "Duplicate topic name or id.");
         return;
     }
-    const char *name = part_topic_name(pt);
+    char named[PART_NAME_MAX + 1]; /* a cluster's topic without local logs yet: r->name */
+    snprintf(named, sizeof(named), "%.*s", (int)KC_MAX(r->name.len, 0), (const char *)r->name.p);
+    const char *name = pt ? part_topic_name(pt) : named;
     if (!brk_authorize(c, SEC_OP_DELETE, SEC_RES_TOPIC, name, strlen(name)) ||
         brk_topic_internal(name, strlen(name))) {
         r->error_code = KP_ERR_TOPIC_AUTHORIZATION_FAILED;
@@ -188,9 +216,12 @@ static void delete_one(struct brk_conn *c, struct kdel *kd, const struct kp_dele
         return;
     }
     kt->w = (struct brk_topic_waiter){.fn = waiter_fn, .arg = kt};
+    kt->cw = (struct brk_cluster_waiter){.fn = cluster_waiter_fn, .arg = kt};
+    kt->cluster = brk_cluster_mode(kd->srv);
     if (wait)
         atomic_fetch_add(&kd->pending, 1);
-    int rc = brk_topic_delete(kd->srv, pt, wait ? &kt->w : NULL);
+    int rc = kt->cluster ? brk_cluster_topic_delete(kd->srv, name, wait ? &kt->cw : NULL)
+                         : brk_topic_delete(kd->srv, pt, wait ? &kt->w : NULL);
     if (rc == 0) {
         kt->waiting = wait;
         return;

@@ -23,6 +23,12 @@
  *
  * Every answer is built in the request's arena and encoded at the request's version
  * (brk__kafka_reply); DeleteTopics, which parks, builds it in an arena of its own.
+ *
+ * In a cluster (brk_cluster.h) CreateTopics asks the controller and waits for it
+ * (admin_create_cluster.c): the same checks, with the factor checked against the brokers
+ * registered now (38) and replication_factor -1 meaning default.replication.factor;
+ * explicit replica assignments are refused (42: the controller places replicas);
+ * CreatePartitions is refused (42): the controller cannot grow a topic yet.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -30,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "brk_cluster.h"
 #include "brk_tconfig.h"
 #include "kafka_int.h"
 #include "sec_acl.h"
@@ -109,11 +116,19 @@ static int16_t check_assignments(struct kp_arena *a, const struct kp_create_topi
     return KP_ERR_NONE;
 }
 
-/* Partitions and replication factor, Kafka's checks: 0, or a code and *msg. */
+/* Partitions and replication factor, Kafka's checks: 0, or a code and *msg. live: the
+ * brokers a replica may be placed on (1 alone; in a cluster, those registered now). */
 static int16_t check_shape(struct brk_server *srv, struct kp_arena *a,
-                           const struct kp_create_topics_req_creatable_topic *t, int32_t *n,
-                           struct kc_slice *msg)
+                           const struct kp_create_topics_req_creatable_topic *t, int32_t live,
+                           int32_t *n, struct kc_slice *msg)
 {
+    int32_t rf = t->replication_factor;
+    if (t->assignments.n > 0 && brk_cluster_mode(srv)) {
+        *msg = brk__kafka_strf(a, "Explicit replica assignments are not supported by this "
+                                  "cluster yet: give num_partitions and replication_factor, "
+                                  "and the controller places the replicas.");
+        return KP_ERR_INVALID_REQUEST;
+    }
     if (t->assignments.n > 0)
         return check_assignments(a, t, n, msg);
     *n = t->num_partitions == -1 ? brk_server_config(srv)->num_partitions : t->num_partitions;
@@ -133,11 +148,12 @@ static int16_t check_shape(struct brk_server *srv, struct kp_arena *a,
                                   "the default value.");
         return KP_ERR_INVALID_REPLICATION_FACTOR;
     }
-    if (t->replication_factor > 1) {
+    if (rf == -1 && brk_cluster_mode(srv))
+        rf = brk_server_config(srv)->cluster.default_replication_factor;
+    if (rf > live) {
         *msg = brk__kafka_strf(a, "Unable to replicate the partition %d time(s): The target "
-                                  "replication factor of %d cannot be reached because only 1 "
-                                  "broker(s) are registered.", (int)t->replication_factor,
-                               (int)t->replication_factor);
+                                  "replication factor of %d cannot be reached because only %d "
+                                  "broker(s) are registered.", (int)rf, (int)rf, (int)live);
         return KP_ERR_INVALID_REPLICATION_FACTOR;
     }
     return KP_ERR_NONE;
@@ -183,8 +199,31 @@ static void created_configs(struct brk_conn *c, struct kp_arena *a, ct_result *r
     KP_SET(r->configs, n, v);
 }
 
+/* A cluster: ask the controller (the answer waits for it: admin_create_cluster.c). */
+static void create_through_controller(struct brk_conn *c, struct brk__kafka_ctc *ctc,
+                                      const struct kp_create_topics_req_creatable_topic *t,
+                                      int32_t i, int32_t n, ct_result *r)
+{
+    struct brk_server *srv = brk_conn_server(c);
+    int32_t rf = t->replication_factor != -1
+                     ? t->replication_factor
+                     : brk_server_config(srv)->cluster.default_replication_factor;
+    struct brk_cview *v = brk_cluster_view(srv);
+    bool exists = v && brk_cview_topic(v, (const char *)t->name.p, (size_t)t->name.len);
+    brk_cview_put(v);
+    if (exists || brk_topic_internal((const char *)t->name.p, (size_t)t->name.len)) {
+        r->error_code = KP_ERR_TOPIC_ALREADY_EXISTS;
+        return;
+    }
+    r->num_partitions = n;
+    r->replication_factor = (int16_t)rf;
+    if (!ctc) /* validate_only */
+        return;
+    r->error_code = brk__kafka_ctc_ask(ctc, i, n, rf);
+}
+
 static void create_one(struct brk_conn *c, struct kp_request *req, int32_t i, ct_result *r,
-                       struct brk_tcfg *cfg)
+                       struct brk_tcfg *cfg, struct brk__kafka_ctc *ctc)
 {
     const struct kp_create_topics_req *ct = req->msg;
     const struct kp_create_topics_req_creatable_topic *t = &ct->topics.v[i];
@@ -205,10 +244,22 @@ static void create_one(struct brk_conn *c, struct kp_request *req, int32_t i, ct
                                               "'.' or '..'");
         return;
     }
-    if ((r->error_code = check_shape(srv, a, t, &n, &r->error_message)) ||
+    struct brk_cview *view = brk_cluster_view(srv);
+    int32_t live = view ? view->nbrokers : 1;
+    brk_cview_put(view);
+    if ((r->error_code = check_shape(srv, a, t, live, &n, &r->error_message)) ||
         (r->error_code = check_configs(a, t, cfg, &r->error_message)))
         return;
     struct part_topic *pt = NULL;
+    if (brk_cluster_mode(srv)) {
+        create_through_controller(c, ct->validate_only ? NULL : ctc, t, i, n, r);
+        if (r->error_code == KP_ERR_NONE && v >= 5)
+            created_configs(c, a, r, cfg);
+        if (r->error_code == KP_ERR_TOPIC_ALREADY_EXISTS)
+            r->error_message = brk__kafka_strf(a, "Topic '%.*s' already exists.",
+                                               (int)t->name.len, t->name.p);
+        return;
+    }
     if (ct->validate_only) { /* every check, nothing made: exists? */
         if (brk_topic_internal((const char *)t->name.p, (size_t)t->name.len) ||
             part_topic_find(brk_server_registry(srv), (const char *)t->name.p, (size_t)t->name.len))
@@ -239,7 +290,9 @@ static void create_one(struct brk_conn *c, struct kp_request *req, int32_t i, ct
     created_configs(c, a, r, cfg);
 }
 
-int brk__kafka_create_topics(struct brk_conn *c, struct kp_request *req)
+int brk__kafka_create_topics_fill(struct brk_conn *c, struct kp_request *req,
+                                  struct brk__kafka_ctc *ctc,
+                                  struct kp_create_topics_resp **out)
 {
     const struct kp_create_topics_req *ct = req->msg;
     struct kp_arena *a = &req->arena;
@@ -265,11 +318,23 @@ int brk__kafka_create_topics(struct brk_conn *c, struct kp_request *req)
                                                  names[i].p);
             continue;
         }
-        create_one(c, req, i, &r[i], cfg);
+        create_one(c, req, i, &r[i], cfg, ctc);
     }
     free(cfg);
     KP_SET(resp->topics, ct->topics.n, r);
-    return brk__kafka_reply(c, &req->hdr, resp);
+    *out = resp;
+    return 0;
+}
+
+int brk__kafka_create_topics(struct brk_conn *c, struct kp_request *req, const uint8_t *body,
+                             size_t len)
+{
+    const struct kp_create_topics_req *ct = req->msg;
+    struct kp_create_topics_resp *resp;
+    if (brk_cluster_mode(brk_conn_server(c)) && !ct->validate_only)
+        return brk__kafka_create_topics_cluster(c, req, body, len);
+    int rc = brk__kafka_create_topics_fill(c, req, NULL, &resp);
+    return rc ? rc : brk__kafka_reply(c, &req->hdr, resp);
 }
 
 /* ---- CreatePartitions ------------------------------------------------------------------------ */
@@ -333,6 +398,12 @@ static void grow_one(struct brk_conn *c, struct kp_request *req, int32_t i,
     if ((r->error_code = grow_check(a, t, part_topic_partitions(pt), &r->error_message)) ||
         cp->validate_only)
         return;
+    if (brk_cluster_mode(srv)) {
+        r->error_code = KP_ERR_INVALID_REQUEST;
+        r->error_message = brk__kafka_strf(a, "Adding partitions is not supported by this "
+                                              "cluster's controller yet.");
+        return;
+    }
     int rc = brk_topic_grow(srv, pt, t->count);
     if (rc) {
         r->error_code = rc == KC_ETOOLARGE ? KP_ERR_INVALID_PARTITIONS

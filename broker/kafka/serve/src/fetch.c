@@ -153,7 +153,12 @@ static void resolve_topic(struct fetch *f, struct brk_conn *c, int16_t follower,
         fp->log = err ? NULL : part_topic_log(pt, t->partitions.v[j].partition);
         fp->topic = err ? NULL : pt;
         if (!fp->fixed)
-            fp->fixed = err ? err : fp->log ? KP_ERR_NONE : KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+            fp->fixed = err        ? err
+                        : !fp->log ? KP_ERR_UNKNOWN_TOPIC_OR_PARTITION
+                                   : brk__kafka_leader_check(brk_conn_server(c), /* 6/74/59 */
+                                                             kp_slice_str(part_topic_name(pt)),
+                                                             fp->in->partition,
+                                                             fp->in->current_leader_epoch);
     }
 }
 

@@ -176,6 +176,12 @@ int brk__kafka_reply(struct brk_conn *c, const struct kp_request_header *h, cons
 /* A topic by name: KP_ERR_NONE and *t, or UNKNOWN_TOPIC_OR_PARTITION (also for names that
  * cannot exist). Any thread; *t lives as long as the server. */
 int16_t brk__kafka_topic(struct brk_server *srv, struct kc_slice name, struct part_topic **t);
+/* In a cluster, may this broker serve topic-partition as its leader (brk_cluster.h)? NONE;
+ * NOT_LEADER_OR_FOLLOWER (6); KIP-320, with current_leader_epoch >= 0 (-1: not given):
+ * older than the leader's FENCED_LEADER_EPOCH (74), newer UNKNOWN_LEADER_EPOCH (59);
+ * UNKNOWN_TOPIC_OR_PARTITION (3) if the cluster does not know it. Alone: always NONE. */
+int16_t brk__kafka_leader_check(struct brk_server *srv, struct kc_slice topic, int32_t partition,
+                                int32_t current_leader_epoch);
 /* A partition by name and index: KP_ERR_NONE and *log, or UNKNOWN_TOPIC_OR_PARTITION. */
 int16_t brk__kafka_partition(struct brk_server *srv, struct kc_slice topic, int32_t partition,
                              struct alog **log);
@@ -255,7 +261,18 @@ int brk__kafka_heartbeat(struct brk_conn *c, struct kp_request *req);
 int brk__kafka_leave_group(struct brk_conn *c, struct kp_request *req);
 int brk__kafka_offset_commit(struct brk_conn *c, struct kp_request *req);
 int brk__kafka_offset_fetch(struct brk_conn *c, struct kp_request *req);
-int brk__kafka_create_topics(struct brk_conn *c, struct kp_request *req);
+int brk__kafka_create_topics(struct brk_conn *c, struct kp_request *req, const uint8_t *body,
+                             size_t len);
+/* CreateTopics in a cluster (admin_create_cluster.c): the answer waits for the controller.
+ * The checks are admin_topics.c's (brk__kafka_create_topics_fill, which asks through ctc:
+ * NULL to check only); brk__kafka_ctc_ask queues topic i (0, or a Kafka error code). */
+struct brk__kafka_ctc;
+struct kp_create_topics_resp;
+int brk__kafka_create_topics_fill(struct brk_conn *c, struct kp_request *req,
+                                  struct brk__kafka_ctc *ctc, struct kp_create_topics_resp **out);
+int brk__kafka_create_topics_cluster(struct brk_conn *c, struct kp_request *req,
+                                     const uint8_t *body, size_t len);
+int16_t brk__kafka_ctc_ask(struct brk__kafka_ctc *ctc, int32_t i, int32_t partitions, int32_t rf);
 int brk__kafka_delete_topics(struct brk_conn *c, struct kp_request *req);
 int brk__kafka_create_partitions(struct brk_conn *c, struct kp_request *req);
 int brk__kafka_describe_configs(struct brk_conn *c, struct kp_request *req);

@@ -138,7 +138,8 @@ static int list_part(struct brk_server *srv, struct kp_arena *a, int16_t v, stru
         rp->error_code = fixed;
     else if (!special_allowed(rq->timestamp, v))
         rp->error_code = KP_ERR_INVALID_REQUEST;
-    else
+    else if (!(rp->error_code = brk__kafka_leader_check(srv, topic, rq->partition_index,
+                                                         rq->current_leader_epoch)))
         rp->error_code = list_one(srv, topic, rq->partition_index, rq->timestamp, w, &offset, &ts);
     if (v >= 1) {
         rp->offset = offset;

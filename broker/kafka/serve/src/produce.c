@@ -8,6 +8,7 @@
  *     named twice in this request?                    yes -> 42 INVALID_REQUEST (util.c)
  *     topic and partition exist?                      no  -> 3 UNKNOWN_TOPIC_OR_PARTITION
  *     not __consumer_offsets?                         no  -> 17 INVALID_TOPIC_EXCEPTION
+ *     in a cluster, this broker leads it?             no  -> 6 NOT_LEADER_OR_FOLLOWER
  *     brk__kafka_produce_check: acks, exactly one v2 batch, counts, codec, no
  *       transaction (idempotence is the log's: see below) -> 21 / 87 / 2 / 76 / 43
  *     brk_produce: the CRC and every record checked (-> 2 / 87), then the same append and
@@ -162,10 +163,12 @@ static int16_t produce_part(struct produce *pd, struct kc_slice name,
         return KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
     if (brk_topic_internal((const char *)name.p, (size_t)name.len))
         return KP_ERR_INVALID_TOPIC_EXCEPTION; /* commit offsets with OffsetCommit */
+    int16_t err = brk__kafka_leader_check(brk_conn_server(c), name, in->index, -1);
+    if (err)
+        return err; /* a cluster: only the leader appends (6) */
     if (pd->logs.err[k])
         return brk__kafka_open_error(pd->logs.err[k]); /* never opened on the loop */
-    int16_t err = brk__kafka_produce_check(pd->pr->acks, pd->pr->transactional_id, v,
-                                           in->records);
+    err = brk__kafka_produce_check(pd->pr->acks, pd->pr->transactional_id, v, in->records);
     if (err == KP_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT)
         kc_log_info("%s: refusing a transactional produce to %.*s-%d: this broker serves "
                     "idempotent producers, not transactions (error 43)", brk_conn_peer(c),

@@ -119,7 +119,7 @@ static int dispatch(struct brk_conn *c, struct kp_request *req, const uint8_t *b
     case KP_API_OFFSET_FETCH:
         return brk__kafka_offset_fetch(c, req);
     case KP_API_CREATE_TOPICS:
-        return brk__kafka_create_topics(c, req);
+        return brk__kafka_create_topics(c, req, body, n);
     case KP_API_DELETE_TOPICS:
         return brk__kafka_delete_topics(c, req);
     case KP_API_CREATE_PARTITIONS:

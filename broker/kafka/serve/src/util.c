@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "brk_cluster.h"
 #include "kafka_int.h"
 
 int brk__kafka_answer(const struct brk_kafka_out *o, const struct kp_request_header *h,
@@ -47,6 +48,23 @@ int16_t brk__kafka_topic(struct brk_server *srv, struct kc_slice name, struct pa
         brk_topic_get(srv, (const char *)name.p, (size_t)name.len, false, t) != 0)
         return KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
     return KP_ERR_NONE;
+}
+
+int16_t brk__kafka_leader_check(struct brk_server *srv, struct kc_slice topic, int32_t partition,
+                                int32_t current_leader_epoch)
+{
+    int32_t leader, epoch;
+    if (!brk_cluster_mode(srv))
+        return KP_ERR_NONE; /* alone: this broker leads everything */
+    int rc = brk_partition_leadership(srv, (const char *)topic.p, (size_t)KC_MAX(topic.len, 0),
+                                      partition, &leader, &epoch);
+    if (rc < 0)
+        return KP_ERR_UNKNOWN_TOPIC_OR_PARTITION; /* not in the cluster's view */
+    if (current_leader_epoch >= 0 && current_leader_epoch < epoch)
+        return KP_ERR_FENCED_LEADER_EPOCH; /* the client's epoch is old: refresh metadata */
+    if (current_leader_epoch > epoch)
+        return KP_ERR_UNKNOWN_LEADER_EPOCH; /* newer than ours: we have not heard yet */
+    return rc == 0 ? KP_ERR_NONE : KP_ERR_NOT_LEADER_OR_FOLLOWER;
 }
 
 int16_t brk__kafka_partition(struct brk_server *srv, struct kc_slice topic, int32_t partition,

@@ -107,6 +107,7 @@ const char *np_cmd_name(int cmd);
     X(NP_E_SHUTTING_DOWN, 18, "the broker is shutting down")                                  \
     X(NP_E_INVALID_REQUEST, 19, "a field is out of its allowed range")                        \
     X(NP_E_INTERNAL_TOPIC, 20, "the topic is internal to the broker and read-only")          \
+    X(NP_E_NOT_LEADER, 21, "this broker does not lead the partition (a cluster): ask its leader") \
     X(NP_E_TOPIC_AUTHORIZATION_FAILED, 29, "not authorized to access the topic (ACLs)")        \
     X(NP_E_GROUP_AUTHORIZATION_FAILED, 30, "not authorized to access the group (ACLs)")        \
     X(NP_E_CLUSTER_AUTHORIZATION_FAILED, 31, "not authorized to act on the cluster (ACLs)")    \

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 
 #include "brk.h"
+#include "brk_cluster.h"
 #include "native_int.h"
 #include "sec_acl.h"
 
@@ -26,6 +27,12 @@ void native__create(const struct native_out *o, uint32_t corr, const uint8_t *b,
     struct brk_server *srv = brk_conn_server(o->c);
     if (native__allow_create(o, NP_CREATE_TOPIC, corr, req.topic) != 0)
         return;
+    if (brk_cluster_mode(srv)) { /* the controller creates topics: Kafka's CreateTopics */
+        native__error(o, NP_CREATE_TOPIC, corr, NP_E_INVALID_REQUEST, -1, -1,
+                      "in a cluster, topics are created through the controller: use Kafka's "
+                      "CreateTopics (kafka_cli's Kafka commands, kcat, any Kafka admin client)");
+        return;
+    }
     int rc = brk_topic_create(srv, (const char *)req.topic.p, (size_t)req.topic.len,
                               req.partitions, &t);
     const char *why = rc == -EEXIST       ? "topic '%.*s' already exists"

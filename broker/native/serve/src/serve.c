@@ -22,6 +22,7 @@
 
 #include "brk.h"
 #include "brk_native.h"
+#include "brk_cluster.h"
 #include "native_int.h"
 #include "sec_acl.h"
 
@@ -99,6 +100,9 @@ static int topic_lookup(const struct native_out *o, int cmd, uint32_t corr, stru
     else if (rc == KC_ENOTOPIC)
         native__error(o, cmd, corr, NP_E_UNKNOWN_TOPIC, -1, -1, "topic '%.*s' does not exist",
                       (int)name.len, name.p);
+    else if (rc == -EINPROGRESS) /* a cluster: the controller was asked to create it */
+        native__error(o, cmd, corr, NP_E_NOT_LEADER, -1, -1, "topic '%.*s' is being created "
+                      "by the cluster's controller; retry", (int)name.len, name.p);
     else if (rc)
         native__error_kc(o, cmd, corr, rc, "topic lookup");
     return rc ? -1 : 0;
@@ -133,10 +137,21 @@ struct alog *native__partition(const struct native_out *o, int cmd, uint32_t cor
                                struct part_topic *t, int32_t p)
 {
     struct alog *log = part_topic_log(t, p);
+    int32_t leader, epoch;
+    const char *name = part_topic_name(t);
     if (!log)
         native__error(o, cmd, corr, NP_E_UNKNOWN_PARTITION, -1, -1,
-                      "topic %s has partitions 0 to %d, not %d", part_topic_name(t),
+                      "topic %s has partitions 0 to %d, not %d", name,
                       part_topic_partitions(t) - 1, p);
+    else if ((cmd == NP_PRODUCE || cmd == NP_PRODUCE_BATCH || cmd == NP_CONSUME ||
+              cmd == NP_CONSUME_BATCH) && /* a commit names a partition: no data moves */
+             brk_partition_leadership(brk_conn_server(o->c), name, strlen(name), p, &leader,
+                                      &epoch) != 0) {
+        native__error(o, cmd, corr, NP_E_NOT_LEADER, -1, -1,
+                      "this broker does not lead %s-%d (its leader: broker %d)", name, p,
+                      (int)leader);
+        return NULL;
+    }
     return log;
 }
 

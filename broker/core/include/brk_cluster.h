@@ -1,0 +1,142 @@
+/*
+ * brk_cluster.h - the partition authority: who leads what, asked by the doors, answered
+ * by whoever knows. The core never names ZooKeeper: a cluster member (broker/replica)
+ * publishes VIEWS here; a broker without one leads everything, alone.
+ *
+ *   member thread (broker/replica)          network loops (the doors)
+ *   ------------------------------          -------------------------
+ *   notes from the controller ─┐            Produce, Fetch, ListOffsets:
+ *   build a new view (immutable)            brk_partition_leadership(srv, t, p, &l, &e)
+ *   brk_cluster_publish(srv, v) ──> srv ──>   per partition: mutex, bsearch, copy, unlock
+ *                                   │       Metadata, FindCoordinator, DescribeCluster:
+ *                                   └─────>   v = brk_cluster_view(srv) (a reference),
+ *                                             read it at leisure, brk_cview_put(v)
+ *
+ * Solo (no member): brk_partition_leadership says "you lead, epoch 0", brk_cluster_view
+ * returns NULL, and the doors answer with their one-node defaults: one code path.
+ *
+ * Why a mutex and immutable views (RCU's shape, with a reference count for the grace
+ * period): a view is never changed once published, so a reader holds the lock only to
+ * find its pointer (Metadata) or to copy two integers (the produce check); the member
+ * builds the next view outside the lock and swaps one pointer in. The hot path pays an
+ * uncontended lock, a binary search over the topics' names and an unlock per partition
+ * (tens of nanoseconds, against microseconds for the append itself); a seqlock would save
+ * the lock's cache-line write but needs every read field to be read racily, which TSan
+ * and the reader both dislike.
+ */
+#ifndef BRK_CLUSTER_H
+#define BRK_CLUSTER_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct brk_server;
+
+/* ---- the view ---------------------------------------------------------------------------- */
+
+struct brk_cnode {              /* a live broker */
+    int32_t id;
+    const char *host;           /* its advertised endpoint (the first listener's) */
+    int32_t port;
+    const char *rack;           /* NULL: none */
+};
+
+struct brk_cpart {              /* one partition's state, as the controller last wrote it */
+    int32_t leader;             /* -1: none (LEADER_NOT_AVAILABLE) */
+    int32_t leader_epoch;
+    int32_t nreplicas, nisr, noffline;
+    const int32_t *replicas, *isr, *offline; /* offline: replicas that are not live */
+};
+
+struct brk_ctopic {
+    const char *name;
+    int32_t npartitions;
+    const struct brk_cpart *parts;
+};
+
+struct brk_cview {
+    const char *cluster_id;     /* ZooKeeper's /cluster/id */
+    int32_t self;               /* this broker's id */
+    int32_t controller;         /* -1: none known */
+    int nbrokers;               /* live brokers, by id */
+    const struct brk_cnode *brokers;
+    int ntopics;                /* sorted by name (strcmp): brk_cview_topic bsearches */
+    const struct brk_ctopic *topics;
+    /* private: who frees it, and the readers holding it */
+    void (*free)(struct brk_cview *v);
+    atomic_int refs;
+};
+
+/* The topic called name[0..len), or NULL. */
+const struct brk_ctopic *brk_cview_topic(const struct brk_cview *v, const char *name,
+                                         size_t len);
+/* The live broker with this id, or NULL. */
+const struct brk_cnode *brk_cview_broker(const struct brk_cview *v, int32_t id);
+
+/*
+ * Publish v (the member's thread): the core takes over the member's reference (refs must
+ * be 1) and drops its reference to the previous view, freed once its last reader lets go.
+ * NULL withdraws the view (the member is stopping: solo answers again).
+ */
+void brk_cluster_publish(struct brk_server *srv, struct brk_cview *v);
+/* The current view with a reference (release it with brk_cview_put), or NULL when this
+ * broker is alone. Any thread. */
+struct brk_cview *brk_cluster_view(struct brk_server *srv);
+void brk_cview_put(struct brk_cview *v);
+/* Is this broker a member of a cluster (a member is attached)? Any thread. */
+bool brk_cluster_mode(const struct brk_server *srv);
+/* This broker's id: broker.id in a cluster, 0 alone. */
+int32_t brk_server_node_id(const struct brk_server *srv);
+
+/*
+ * Who leads topic name[0..len) partition p, and at which leader epoch. 0: this broker
+ * leads it (always, alone: epoch 0); 1: it does not (*leader the one that does, or -1
+ * when none does); KC_ENOTOPIC / KC_ENOPARTITION: the cluster does not know it. Any
+ * thread; the produce and fetch checks call it per partition.
+ */
+int brk_partition_leadership(struct brk_server *srv, const char *name, size_t len, int32_t p,
+                             int32_t *leader, int32_t *leader_epoch);
+
+/* ---- asking the member ---------------------------------------------------------------------
+ *
+ * Topic creation and deletion go through the cluster's controller when there is one. A
+ * door hands a waiter; the member tells it, once, on the member's thread: 0 (done, and
+ * this broker's view has it: a Metadata right after sees it), a Kafka error code > 0 (the
+ * controller's refusal: INVALID_REPLICATION_FACTOR 38, TOPIC_ALREADY_EXISTS 36, ...), or
+ * -errno (-ETIMEDOUT: no controller answered). fn must be short and not block
+ * (brk_park_resume). */
+
+struct brk_cluster_waiter {
+    void (*fn)(struct brk_cluster_waiter *w, int err); /* in */
+    void *arg;                                          /* in */
+    int64_t id;                                         /* private */
+    struct brk_cluster_waiter *next;                    /* private */
+};
+
+struct brk_cluster_ops {
+    /* Create topic name with partitions (-1: num.partitions) and replication factor rf
+     * (-1: default.replication.factor); w may be NULL (auto-create: nobody waits). */
+    int (*topic_create)(void *arg, const char *name, int32_t partitions, int32_t rf,
+                        struct brk_cluster_waiter *w);
+    int (*topic_delete)(void *arg, const char *name, struct brk_cluster_waiter *w);
+    /* w withdrawn: true if its fn will not run. */
+    bool (*cancel)(void *arg, struct brk_cluster_waiter *w);
+};
+
+/* Attach the member (before the broker serves; NULL detaches). Main thread. */
+void brk_cluster_attach(struct brk_server *srv, const struct brk_cluster_ops *ops, void *arg);
+/* Through the member: 0 (w will be told), -ENOTSUP alone, -EINVAL, -ENOMEM. */
+int brk_cluster_topic_create(struct brk_server *srv, const char *name, int32_t partitions,
+                             int32_t rf, struct brk_cluster_waiter *w);
+int brk_cluster_topic_delete(struct brk_server *srv, const char *name,
+                             struct brk_cluster_waiter *w);
+bool brk_cluster_cancel(struct brk_server *srv, struct brk_cluster_waiter *w);
+
+/* Called on the main thread once a stop is asked (SIGTERM), BEFORE the broker stops
+ * serving: a member moves its leaderships away here (controlled shutdown), while
+ * clients can still be told NOT_LEADER_OR_FOLLOWER and follow the new leaders. */
+void brk_server_on_stop(struct brk_server *srv, void (*fn)(void *arg), void *arg);
+
+#endif

@@ -1,0 +1,240 @@
+/*
+ * requests.c - what the member asks the controller for, and who waits for the answers.
+ *
+ *   a network loop (CreateTopics)         the member thread
+ *   -----------------------------         -----------------
+ *   brk_cluster_topic_create(w) ──lock──> clu_topic_create: id; w queued with it
+ *                                          ...
+ *                                         on_answer(id): refused -> w->fn(w, code)
+ *                                                        done    -> w waits for the view
+ *                                         after the notes: the local logs made and the
+ *                                         view has the topic -> w->fn(w, 0)
+ *   park withdrawn (connection closed) ──> brk_cluster_cancel: w unlinked under mu
+ *
+ * fn runs under mu, so a cancel that finds w gone knows fn has run, and a cancel that
+ * unlinks it knows fn never will (brk_topic_waiter_cancel's contract).
+ *
+ * The controlled shutdown (on_stop, on the main thread, at SIGTERM) hands the work to the
+ * member thread - the one that polls notes and so receives the answer - and waits for it:
+ * clu_shutdown_begin, and again after controlled.shutdown.retry.backoff.ms while the
+ * answer says partitions are still led here, at most controlled.shutdown.max.retries
+ * times; then the broker stops whatever the answer was. Bounded: never a hang.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "brep_int.h"
+
+/* A waiter, with what the member needs to know when it is done. */
+struct brep_wname {
+    struct brk_cluster_waiter *w;
+    char name[PART_NAME_MAX + 1];
+    bool create;
+    bool answered;  /* the controller said yes: now the view must have it */
+    struct brep_wname *next;
+};
+
+static void wake(struct brep *m)
+{
+    uint64_t one = 1;
+    (void)!write(m->wakefd, &one, sizeof(one));
+}
+
+static int ask(struct brep *m, const char *name, bool create, int32_t partitions, int32_t rf,
+               struct brk_cluster_waiter *w)
+{
+    struct brep_wname *e = NULL;
+    if (w && !(e = calloc(1, sizeof(*e))))
+        return -ENOMEM;
+    pthread_mutex_lock(&m->mu); /* before asking: the answer cannot beat the waiter */
+    int64_t id = create ? clu_topic_create(m->cl, name, partitions, rf, NULL, 0)
+                        : clu_topic_delete(m->cl, name);
+    if (id > 0 && e) {
+        e->w = w;
+        w->id = id;
+        strlcpy(e->name, name, sizeof(e->name));
+        e->create = create;
+        e->next = m->waiters;
+        m->waiters = e;
+    }
+    pthread_mutex_unlock(&m->mu);
+    if (id < 0)
+        free(e);
+    else
+        kc_log_info("cluster: asked the controller to %s topic %s", create ? "create" : "delete",
+                    name);
+    return id < 0 ? (int)id : 0;
+}
+
+static int op_create(void *arg, const char *name, int32_t partitions, int32_t rf,
+                     struct brk_cluster_waiter *w)
+{
+    return ask(arg, name, true, partitions, rf, w);
+}
+
+static int op_delete(void *arg, const char *name, struct brk_cluster_waiter *w)
+{
+    return ask(arg, name, false, 0, 0, w);
+}
+
+/* Unlink the entry of w (under mu); NULL if it is not there. */
+static struct brep_wname *unlink_w(struct brep *m, struct brk_cluster_waiter *w)
+{
+    for (struct brep_wname **pp = &m->waiters; *pp; pp = &(*pp)->next) {
+        if ((*pp)->w == w) {
+            struct brep_wname *e = *pp;
+            *pp = e->next;
+            return e;
+        }
+    }
+    return NULL;
+}
+
+static bool op_cancel(void *arg, struct brk_cluster_waiter *w)
+{
+    struct brep *m = arg;
+    pthread_mutex_lock(&m->mu);
+    struct brep_wname *e = unlink_w(m, w);
+    pthread_mutex_unlock(&m->mu);
+    free(e);
+    return e != NULL;
+}
+
+const struct brk_cluster_ops brep__ops = {op_create, op_delete, op_cancel};
+
+/* Tell e's waiter (under mu) and free e. */
+static void tell(struct brep *m, struct brep_wname *e, int err)
+{
+    struct brk_cluster_waiter *w = e->w;
+    free(unlink_w(m, w));
+    w->fn(w, err);
+}
+
+static void shutdown_answer(struct brep *m, const struct clu_answer *a)
+{
+    if (a->id != m->cs_id)
+        return;
+    m->cs_id = 0;
+    if (a->error == 0 && a->remaining == 0) {
+        kc_log_info("controlled shutdown: this broker leads no partition any more");
+    } else if (m->cs_tries <= BREP_SHUTDOWN_RETRIES) {
+        kc_log_warn("controlled shutdown: %s; retrying in %d ms (try %d of %d)",
+                    a->error ? "no answer" : "partitions are still led here",
+                    BREP_SHUTDOWN_BACKOFF_MS, m->cs_tries, BREP_SHUTDOWN_RETRIES);
+        pthread_mutex_lock(&m->mu);
+        m->cs = BREP_CS_BACKOFF;
+        pthread_mutex_unlock(&m->mu);
+        m->cs_retry_at = kc_mono_ms() + BREP_SHUTDOWN_BACKOFF_MS;
+        return;
+    } else {
+        kc_log_warn("controlled shutdown: %d partition%s still led here after %d tries; "
+                    "stopping anyway", (int)a->remaining, a->remaining == 1 ? "" : "s",
+                    m->cs_tries);
+    }
+    pthread_mutex_lock(&m->mu);
+    m->cs = BREP_CS_DONE;
+    pthread_cond_broadcast(&m->cond);
+    pthread_mutex_unlock(&m->mu);
+}
+
+void brep__on_answer(void *arg, const struct clu_answer *a)
+{
+    struct brep *m = arg;
+    if (a->kind == CLU_ANS_SHUTDOWN) {
+        shutdown_answer(m, a);
+        return;
+    }
+    if (a->kind != CLU_ANS_CREATE_TOPIC && a->kind != CLU_ANS_DELETE_TOPIC)
+        return; /* ISR proposals: the replica fetchers' (the next step) */
+    pthread_mutex_lock(&m->mu);
+    for (struct brep_wname *e = m->waiters; e; e = e->next) {
+        if (e->w->id != a->id)
+            continue;
+        if (a->error != 0)
+            tell(m, e, a->error);
+        else
+            e->answered = true; /* told once the view has it: brep__waiters_settle */
+        break;
+    }
+    pthread_mutex_unlock(&m->mu);
+    if (a->error)
+        kc_log_info("cluster: the controller refused to %s topic %s: error %d",
+                    a->kind == CLU_ANS_CREATE_TOPIC ? "create" : "delete", a->topic, a->error);
+}
+
+void brep__waiters_settle(struct brep *m)
+{
+    pthread_mutex_lock(&m->mu);
+    for (struct brep_wname *e = m->waiters, *next; e; e = next) {
+        next = e->next;
+        if (!e->answered)
+            continue;
+        struct brep_topic *t = brep__topic(m, e->name);
+        size_t len = strlen(e->name);
+        bool local = part_topic_find(brk_server_registry(m->srv), e->name, len) != NULL;
+        if (e->create ? t && t->exists && t->npartitions > 0 && local : !t && !local)
+            tell(m, e, 0);
+    }
+    pthread_mutex_unlock(&m->mu);
+}
+
+void brep__waiters_drop(struct brep *m)
+{
+    pthread_mutex_lock(&m->mu);
+    while (m->waiters)
+        tell(m, m->waiters, -ESHUTDOWN);
+    pthread_mutex_unlock(&m->mu);
+}
+
+/* ---- controlled shutdown --------------------------------------------------------------------- */
+
+/* The member thread: start or retry the request when due. 0, or how long to wait (ms). */
+int brep__shutdown_step(struct brep *m)
+{
+    pthread_mutex_lock(&m->mu);
+    enum brep_cs cs = m->cs;
+    pthread_mutex_unlock(&m->mu);
+    if (cs == BREP_CS_BACKOFF && kc_mono_ms() < m->cs_retry_at)
+        return (int)(m->cs_retry_at - kc_mono_ms());
+    if (cs != BREP_CS_ASKED && cs != BREP_CS_BACKOFF)
+        return 0;
+    m->cs_tries++;
+    m->cs_id = clu_shutdown_begin(m->cl);
+    pthread_mutex_lock(&m->mu);
+    m->cs = m->cs_id > 0 ? BREP_CS_WAITING : BREP_CS_DONE;
+    if (m->cs == BREP_CS_DONE)
+        pthread_cond_broadcast(&m->cond);
+    pthread_mutex_unlock(&m->mu);
+    if (m->cs_id <= 0)
+        kc_log_warn("controlled shutdown: cannot ask the controller: %s",
+                    kc_strerror((int)m->cs_id));
+    return 0;
+}
+
+void brep__on_stop(void *arg)
+{
+    struct brep *m = arg;
+    const struct brk_config *cfg = brk_server_config(m->srv);
+    if (!cfg->cluster.controlled_shutdown || !m->started)
+        return;
+    /* Each try may wait for a controller's answer (a request gives up after 30 s), then
+     * backs off: the bound is Kafka's retries times both. */
+    int64_t deadline = kc_mono_ms() + (BREP_SHUTDOWN_RETRIES + 1) *
+                                          (int64_t)(BREP_SHUTDOWN_BACKOFF_MS + 30000);
+    kc_log_info("controlled shutdown: asking the controller to move this broker's "
+                "leaderships");
+    pthread_mutex_lock(&m->mu);
+    m->cs = BREP_CS_ASKED;
+    pthread_mutex_unlock(&m->mu);
+    wake(m);
+    pthread_mutex_lock(&m->mu);
+    while (m->cs != BREP_CS_DONE && kc_mono_ms() < deadline) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 1;
+        pthread_cond_timedwait(&m->cond, &m->mu, &ts);
+    }
+    pthread_mutex_unlock(&m->mu);
+}

@@ -1,0 +1,237 @@
+/*
+ * test_0302_cluster_topics - topics through the controller: CreateTopics with replication
+ * factor 3 through one broker appears in every broker's Metadata with leaders spread and
+ * an ISR of 3; a factor above the live brokers is INVALID_REPLICATION_FACTOR (38); a
+ * produce to the leader succeeds and to a non-leader gets NOT_LEADER_OR_FOLLOWER (6), and
+ * so does a Fetch; kcat (librdkafka, which follows Metadata) produces to every partition
+ * and reads it back; DeleteTopics removes it from every broker.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "kafka/kcl.h"
+
+#define TOPIC "payments"
+
+static int16_t create_topic(const struct kb_broker *b, const char *name, int32_t parts,
+                            int16_t rf)
+{
+    uint8_t buf[1 << 14];
+    struct kp_arena a;
+    struct kp_response resp;
+    kp_arena_init(&a, 0);
+    struct kp_create_topics_req *r = KT_NEW(&a, kp_create_topics_req, 1);
+    struct kp_create_topics_req_creatable_topic *t =
+        KT_NEW(&a, kp_create_topics_req_creatable_topic, 1);
+    t->name = kp_slice_str(name);
+    t->num_partitions = parts;
+    t->replication_factor = rf;
+    KP_SET(r->topics, 1, t);
+    r->timeout_ms = KB_WAIT_MS;
+    int fd = kb_connect(b);
+    struct kp_create_topics_resp *m = kt_call(fd, KP_API_CREATE_TOPICS, 7, r, buf, sizeof(buf),
+                                              &resp);
+    close(fd);
+    assert_int_equal(m->topics.n, 1);
+    int16_t err = m->topics.v[0].error_code;
+    if (err == 0) {
+        assert_int_equal(m->topics.v[0].num_partitions, parts);
+        assert_int_equal(m->topics.v[0].replication_factor, rf);
+    }
+    kp_response_fini(&resp);
+    kp_arena_fini(&a);
+    return err;
+}
+
+/* A raw Produce v9 of one batch to topic-p through b: the partition's error code. */
+static int16_t produce_to(const struct kb_broker *b, const char *topic, int32_t p)
+{
+    uint8_t buf[1 << 14];
+    struct kp_arena a;
+    struct kp_response resp;
+    size_t len;
+    uint8_t *batch = kb_batch("v", 3, &len);
+    kp_arena_init(&a, 0);
+    struct kp_produce_req *r = KT_NEW(&a, kp_produce_req, 1);
+    struct kp_produce_req_topic_produce_data *t = KT_NEW(&a, kp_produce_req_topic_produce_data, 1);
+    struct kp_produce_req_partition_produce_data *pd =
+        KT_NEW(&a, kp_produce_req_partition_produce_data, 1);
+    pd->index = p;
+    pd->records = (struct kc_slice){batch, (int32_t)len};
+    t->name = kp_slice_str(topic);
+    KP_SET(t->partition_data, 1, pd);
+    KP_SET(r->topic_data, 1, t);
+    r->acks = 1;
+    r->timeout_ms = 5000;
+    int fd = kb_connect(b);
+    struct kp_produce_resp *m = kt_call(fd, KP_API_PRODUCE, 9, r, buf, sizeof(buf), &resp);
+    close(fd);
+    int16_t err = m->responses.v[0].partition_responses.v[0].error_code;
+    kp_response_fini(&resp);
+    kp_arena_fini(&a);
+    free(batch);
+    return err;
+}
+
+static void start3(struct kcl *c)
+{
+    for (int id = 1; id <= 3; id++)
+        kcl_start(c, id, NULL);
+    for (int id = 1; id <= 3; id++) {
+        struct kcl_until_brokers u = {c->b[id], 3};
+        if (!kt_until(kcl_has_brokers, &u, KB_WAIT_MS))
+            fail_msg("broker %d never saw three brokers", id);
+    }
+}
+
+static void test_0302_rf3_topic_everywhere_leaders_spread(void **state)
+{
+    KCL_REQUIRE_ZK();
+    struct kcl *c = *state;
+    start3(c);
+    assert_int_equal(create_topic(c->b[1], "too-wide", 1, 4), KP_ERR_INVALID_REPLICATION_FACTOR);
+    assert_int_equal(create_topic(c->b[2], TOPIC, 3, 3), KP_ERR_NONE);
+    assert_int_equal(create_topic(c->b[3], TOPIC, 3, 3), KP_ERR_TOPIC_ALREADY_EXISTS);
+    uint8_t buf[1 << 16];
+    struct kp_response resp;
+    /* the broker that answered has it at once, with its leaders */
+    struct kp_metadata_resp *m = kcl_metadata(c->b[2], TOPIC, false, buf, sizeof(buf), &resp);
+    assert_int_equal(m->topics.v[0].error_code, 0);
+    kp_response_fini(&resp);
+    int32_t leaders[3];
+    for (int id = 1; id <= 3; id++) {
+        struct kcl_until_topic u = {c->b[id], TOPIC, 3, 3};
+        if (!kt_until(kcl_topic_ready, &u, KB_WAIT_MS))
+            fail_msg("broker %d never showed %s with leaders and an ISR of 3", id, TOPIC);
+        m = kcl_metadata(c->b[id], TOPIC, false, buf, sizeof(buf), &resp);
+        bool seen[4] = {false};
+        for (int32_t p = 0; p < 3; p++) {
+            const struct kp_metadata_resp_partition *mp = kcl_part(m, p);
+            assert_int_equal(mp->replica_nodes.n, 3);
+            assert_int_equal(mp->offline_replicas.n, 0);
+            if (id == 1)
+                leaders[p] = mp->leader_id;
+            assert_int_equal(mp->leader_id, leaders[p]); /* every broker agrees */
+            seen[mp->leader_id] = true;
+        }
+        assert_true(seen[1] && seen[2] && seen[3]); /* spread: each leads one */
+        kp_response_fini(&resp);
+    }
+    printf("# %s: leaders %d %d %d\n", TOPIC, (int)leaders[0], (int)leaders[1],
+           (int)leaders[2]);
+    for (int32_t p = 0; p < 3; p++) {
+        assert_int_equal(produce_to(c->b[leaders[p]], TOPIC, p), KP_ERR_NONE);
+        int other = leaders[p] % 3 + 1;
+        assert_int_equal(produce_to(c->b[other], TOPIC, p), KP_ERR_NOT_LEADER_OR_FOLLOWER);
+        /* the native door: its own NOT_LEADER (21), and the leader takes it */
+        struct np_client nc;
+        struct np_produce_req req = {kp_slice_str(TOPIC), p, 1, -1, {NULL, -1},
+                                     kp_slice_str("native")};
+        struct np_produce_resp nr;
+        kb_client(c->b[other], &nc);
+        int rc = np_client_produce(&nc, &req, &nr);
+        if (rc != NP_ERR(NP_E_NOT_LEADER) || !strstr(nc.errmsg, "does not lead"))
+            fail_msg("native produce to a non-leader: %d %s", rc, nc.errmsg);
+        np_client_close(&nc);
+        kb_client(c->b[leaders[p]], &nc);
+        assert_int_equal(np_client_produce(&nc, &req, &nr), 0);
+        np_client_close(&nc);
+    }
+    /* the native door cannot create a topic behind the controller's back */
+    struct np_client nc;
+    struct np_create_topic_resp cr;
+    kb_client(c->b[1], &nc);
+    assert_int_equal(np_client_create_topic(&nc, "native-made", 1, &cr), NP_ERR(NP_E_INVALID_REQUEST));
+    np_client_close(&nc);
+}
+
+/* kcat -P to every partition through one broker: librdkafka sends each batch to its
+ * partition's leader, as Metadata says; kcat -C reads each partition back. */
+static void test_0302_kcat_produces_to_every_partition(void **state)
+{
+    KCL_REQUIRE_ZK();
+    kt_require("kcat", "kcat");
+    struct kcl *c = *state;
+    start3(c);
+    assert_int_equal(create_topic(c->b[1], TOPIC, 3, 3), KP_ERR_NONE);
+    for (int id = 1; id <= 3; id++) {
+        struct kcl_until_topic u = {c->b[id], TOPIC, 3, 3};
+        assert_true(kt_until(kcl_topic_ready, &u, KB_WAIT_MS));
+    }
+    for (int p = 0; p < 3; p++) {
+        char part[16], in[64], *out, *err;
+        size_t len;
+        snprintf(part, sizeof(part), "%d", p);
+        int n = snprintf(in, sizeof(in), "a%d\nb%d\nc%d\n", p, p, p);
+        const char *prod[] = {"kcat", "-b", c->b[1]->addr, "-P", "-t", TOPIC, "-p", part, NULL};
+        int rc = kt_run(c->b[1], prod, in, (size_t)n, KB_WAIT_MS, &out, &len, &err);
+        if (rc != 0)
+            fail_msg("kcat -P -p %d exited %d: %s", p, rc, err);
+        free(out);
+        free(err);
+        const char *cons[] = {"kcat", "-b", c->b[1]->addr, "-C", "-t", TOPIC, "-p", part,
+                              "-o", "beginning", "-e", NULL};
+        rc = kt_run(c->b[1], cons, NULL, 0, KB_WAIT_MS, &out, &len, &err);
+        if (rc != 0 || strcmp(out, in) != 0)
+            fail_msg("kcat -C -p %d exited %d, read '%s' (want '%s'): %s", p, rc, out, in, err);
+        free(out);
+        free(err);
+    }
+}
+
+static void test_0302_delete_topic_leaves_every_broker(void **state)
+{
+    KCL_REQUIRE_ZK();
+    struct kcl *c = *state;
+    start3(c);
+    assert_int_equal(create_topic(c->b[3], "doomed", 2, 2), KP_ERR_NONE);
+    /* broker 1 learns of it a moment later (its view, like Kafka's metadata cache, lags the
+     * controller: a DeleteTopics before that is UNKNOWN_TOPIC_OR_PARTITION, and retried) */
+    struct kcl_until_topic u = {c->b[1], "doomed", 2, 2};
+    assert_true(kt_until(kcl_topic_ready, &u, KB_WAIT_MS));
+    uint8_t buf[1 << 14];
+    struct kp_arena a;
+    struct kp_response resp;
+    kp_arena_init(&a, 0);
+    struct kp_delete_topics_req *r = KT_NEW(&a, kp_delete_topics_req, 1);
+    struct kc_slice *names = kp_arena_alloc(&a, sizeof(*names));
+    names[0] = kp_slice_str("doomed");
+    KP_SET(r->topic_names, 1, names);
+    r->timeout_ms = KB_WAIT_MS;
+    int fd = kb_connect(c->b[1]);
+    struct kp_delete_topics_resp *m = kt_call(fd, KP_API_DELETE_TOPICS, 5, r, buf, sizeof(buf),
+                                              &resp);
+    close(fd);
+    assert_int_equal(m->responses.v[0].error_code, 0);
+    kp_response_fini(&resp);
+    kp_arena_fini(&a);
+    for (int id = 1; id <= 3; id++) {
+        uint8_t mb[1 << 14];
+        int64_t deadline = kc_mono_ms() + KB_WAIT_MS;
+        int16_t err;
+        do {
+            struct kp_metadata_resp *md = kcl_metadata(c->b[id], "doomed", false, mb,
+                                                       sizeof(mb), &resp);
+            err = md->topics.v[0].error_code;
+            kp_response_fini(&resp);
+        } while (err != KP_ERR_UNKNOWN_TOPIC_OR_PARTITION && kc_mono_ms() < deadline &&
+                 (kc_sleep_ms(50), true));
+        assert_int_equal(err, KP_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_0302_rf3_topic_everywhere_leaders_spread, kcl_setup,
+                                        kcl_teardown),
+        cmocka_unit_test_setup_teardown(test_0302_kcat_produces_to_every_partition, kcl_setup,
+                                        kcl_teardown),
+        cmocka_unit_test_setup_teardown(test_0302_delete_topic_leaves_every_broker, kcl_setup,
+                                        kcl_teardown),
+    };
+    return cmocka_run_group_tests(tests, kcl_group_setup, kcl_group_teardown);
+}
