@@ -25,13 +25,24 @@ admin.enableServer=false
 CFG
 
 pids=()
+# Stop by PID: every broker at once with SIGTERM (each does its controlled shutdown; the
+# last one has nobody to hand its leaderships to and gives up after its retries, as
+# Kafka's does), a bound of 30 s before SIGKILL, then ZooKeeper.
+stop_pid() {  # pid... : TERM them, wait up to 30 s, then KILL what is left
+    kill -TERM "$@" 2>/dev/null || true
+    for _ in $(seq 1 300); do
+        alive=0; for p in "$@"; do kill -0 "$p" 2>/dev/null && alive=1; done
+        [ "$alive" = 0 ] && break
+        sleep 0.1
+    done
+    kill -KILL "$@" 2>/dev/null || true
+    for p in "$@"; do wait "$p" 2>/dev/null || true; done
+}
 stop_all() {
     trap - INT TERM EXIT
     echo
-    for ((i = ${#pids[@]} - 1; i >= 0; i--)); do  # brokers (last started first), then ZooKeeper
-        kill -TERM "${pids[$i]}" 2>/dev/null || true
-        wait "${pids[$i]}" 2>/dev/null || true
-    done
+    [ "${#pids[@]}" -gt 1 ] && stop_pid "${pids[@]:1}"
+    [ "${#pids[@]}" -gt 0 ] && stop_pid "${pids[0]}"
     echo "cluster: stopped (data kept in $DATA; rm -rf it for a fresh cluster)"
 }
 trap stop_all INT TERM EXIT
@@ -41,7 +52,7 @@ java -Xmx256m -XX:+UseSerialGC -cp "$CP" org.apache.zookeeper.server.ZooKeeperSe
     "$DATA/zookeeper/zoo.cfg" > "$DATA/zookeeper/zookeeper.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 100); do  # until it answers "imok" (bash's /dev/tcp: no nc needed)
-    if exec 3<>/dev/tcp/127.0.0.1/"$ZK_PORT" 2>/dev/null; then
+    if { exec 3<>/dev/tcp/127.0.0.1/"$ZK_PORT"; } 2>/dev/null; then
         printf ruok >&3; read -r -t 1 ok <&3 || true; exec 3>&-
         [ "${ok:-}" = imok ] && break
     fi
