@@ -16,36 +16,6 @@
 
 #define TOPIC "payments"
 
-static int16_t create_topic(const struct kb_broker *b, const char *name, int32_t parts,
-                            int16_t rf)
-{
-    uint8_t buf[1 << 14];
-    struct kp_arena a;
-    struct kp_response resp;
-    kp_arena_init(&a, 0);
-    struct kp_create_topics_req *r = KT_NEW(&a, kp_create_topics_req, 1);
-    struct kp_create_topics_req_creatable_topic *t =
-        KT_NEW(&a, kp_create_topics_req_creatable_topic, 1);
-    t->name = kp_slice_str(name);
-    t->num_partitions = parts;
-    t->replication_factor = rf;
-    KP_SET(r->topics, 1, t);
-    r->timeout_ms = KB_WAIT_MS;
-    int fd = kb_connect(b);
-    struct kp_create_topics_resp *m = kt_call(fd, KP_API_CREATE_TOPICS, 7, r, buf, sizeof(buf),
-                                              &resp);
-    close(fd);
-    assert_int_equal(m->topics.n, 1);
-    int16_t err = m->topics.v[0].error_code;
-    if (err == 0) {
-        assert_int_equal(m->topics.v[0].num_partitions, parts);
-        assert_int_equal(m->topics.v[0].replication_factor, rf);
-    }
-    kp_response_fini(&resp);
-    kp_arena_fini(&a);
-    return err;
-}
-
 /* A raw Produce v9 of one batch to topic-p through b: the partition's error code. */
 static int16_t produce_to(const struct kb_broker *b, const char *topic, int32_t p)
 {
@@ -92,9 +62,9 @@ static void test_0302_rf3_topic_everywhere_leaders_spread(void **state)
     KCL_REQUIRE_ZK();
     struct kcl *c = *state;
     start3(c);
-    assert_int_equal(create_topic(c->b[1], "too-wide", 1, 4), KP_ERR_INVALID_REPLICATION_FACTOR);
-    assert_int_equal(create_topic(c->b[2], TOPIC, 3, 3), KP_ERR_NONE);
-    assert_int_equal(create_topic(c->b[3], TOPIC, 3, 3), KP_ERR_TOPIC_ALREADY_EXISTS);
+    assert_int_equal(kcl_create_topic(c->b[1], "too-wide", 1, 4), KP_ERR_INVALID_REPLICATION_FACTOR);
+    assert_int_equal(kcl_create_topic(c->b[2], TOPIC, 3, 3), KP_ERR_NONE);
+    assert_int_equal(kcl_create_topic(c->b[3], TOPIC, 3, 3), KP_ERR_TOPIC_ALREADY_EXISTS);
     uint8_t buf[1 << 16];
     struct kp_response resp;
     /* the broker that answered has it at once, with its leaders */
@@ -156,7 +126,7 @@ static void test_0302_kcat_produces_to_every_partition(void **state)
     kt_require("kcat", "kcat");
     struct kcl *c = *state;
     start3(c);
-    assert_int_equal(create_topic(c->b[1], TOPIC, 3, 3), KP_ERR_NONE);
+    assert_int_equal(kcl_create_topic(c->b[1], TOPIC, 3, 3), KP_ERR_NONE);
     for (int id = 1; id <= 3; id++) {
         struct kcl_until_topic u = {c->b[id], TOPIC, 3, 3};
         assert_true(kt_until(kcl_topic_ready, &u, KB_WAIT_MS));
@@ -187,7 +157,7 @@ static void test_0302_delete_topic_leaves_every_broker(void **state)
     KCL_REQUIRE_ZK();
     struct kcl *c = *state;
     start3(c);
-    assert_int_equal(create_topic(c->b[3], "doomed", 2, 2), KP_ERR_NONE);
+    assert_int_equal(kcl_create_topic(c->b[3], "doomed", 2, 2), KP_ERR_NONE);
     /* broker 1 learns of it a moment later (its view, like Kafka's metadata cache, lags the
      * controller: a DeleteTopics before that is UNKNOWN_TOPIC_OR_PARTITION, and retried) */
     struct kcl_until_topic u = {c->b[1], "doomed", 2, 2};

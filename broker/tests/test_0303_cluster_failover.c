@@ -16,25 +16,7 @@
 
 static void create_rf3(struct kcl *c)
 {
-    uint8_t buf[1 << 14];
-    struct kp_arena a;
-    struct kp_response resp;
-    kp_arena_init(&a, 0);
-    struct kp_create_topics_req *r = KT_NEW(&a, kp_create_topics_req, 1);
-    struct kp_create_topics_req_creatable_topic *t =
-        KT_NEW(&a, kp_create_topics_req_creatable_topic, 1);
-    t->name = kp_slice_str(TOPIC);
-    t->num_partitions = 3;
-    t->replication_factor = 3;
-    KP_SET(r->topics, 1, t);
-    r->timeout_ms = KB_WAIT_MS;
-    int fd = kb_connect(c->b[1]);
-    struct kp_create_topics_resp *m = kt_call(fd, KP_API_CREATE_TOPICS, 7, r, buf, sizeof(buf),
-                                              &resp);
-    close(fd);
-    assert_int_equal(m->topics.v[0].error_code, 0);
-    kp_response_fini(&resp);
-    kp_arena_fini(&a);
+    assert_int_equal(kcl_create_topic(c->b[1], TOPIC, 3, 3), 0);
     for (int id = 1; id <= 3; id++) {
         struct kcl_until_topic u = {c->b[id], TOPIC, 3, 3};
         assert_true(kt_until(kcl_topic_ready, &u, KB_WAIT_MS));

@@ -147,6 +147,38 @@ KT_FN const struct kp_metadata_resp_partition *kcl_part(const struct kp_metadata
 }
 
 /* Does b's Metadata list n live brokers and a controller? */
+/* CreateTopics v7 of one topic through b: its error code (on 0, the answer's partitions
+ * and replication factor are checked). */
+KT_FN int16_t kcl_create_topic(const struct kb_broker *b, const char *name, int32_t parts,
+                               int16_t rf)
+{
+    uint8_t buf[1 << 14];
+    struct kp_arena a;
+    struct kp_response resp;
+    kp_arena_init(&a, 0);
+    struct kp_create_topics_req *r = KT_NEW(&a, kp_create_topics_req, 1);
+    struct kp_create_topics_req_creatable_topic *t =
+        KT_NEW(&a, kp_create_topics_req_creatable_topic, 1);
+    t->name = kp_slice_str(name);
+    t->num_partitions = parts;
+    t->replication_factor = rf;
+    KP_SET(r->topics, 1, t);
+    r->timeout_ms = KB_WAIT_MS;
+    int fd = kb_connect(b);
+    struct kp_create_topics_resp *m = kt_call(fd, KP_API_CREATE_TOPICS, 7, r, buf, sizeof(buf),
+                                              &resp);
+    close(fd);
+    assert_int_equal(m->topics.n, 1);
+    int16_t err = m->topics.v[0].error_code;
+    if (err == 0) {
+        assert_int_equal(m->topics.v[0].num_partitions, parts);
+        assert_int_equal(m->topics.v[0].replication_factor, rf);
+    }
+    kp_response_fini(&resp);
+    kp_arena_fini(&a);
+    return err;
+}
+
 struct kcl_until_brokers {
     const struct kb_broker *b;
     int n;
