@@ -6,6 +6,9 @@
 #   make bench-system-bins   build the load clients only
 #   make test-bench-system   check the report's medians, ratios and PASS/MISS verdicts
 #   make test-bench-kafka    bench_kafka against a stand-in offering every Kafka version
+#   make bench-cluster       only bench/cluster.sh: ZooKeeper and three brokers, replication
+#                        factor 3 against 1, end-to-end latency, failover times (issue 13;
+#                        bench-system runs it too, BENCH_CLUSTER=0 skips it there)
 #
 # bench/ is not a module (nothing links against it), so it is not in MODULES: its load
 # clients need the peers' client libraries (libnats, librdkafka), which scripts/deps.sh
@@ -44,6 +47,7 @@ bench_native_LINK    := $(BUILD)/obj/bench/native_rtt.o $(BUILD)/obj/bench/nativ
 bench_native_LDLIBS  := $(broker/native/codec_ALLLIBS) # TLS and SASL: OpenSSL
 bench_kafka_LINK     := $(BUILD)/obj/bench/kafka_conn.o $(BUILD)/obj/bench/kafka_consume.o \
                         $(BUILD)/obj/bench/kafka_session.o $(BUILD)/obj/bench/kafka_spread.o \
+                        $(BUILD)/obj/bench/kafka_cluster.o $(BUILD)/obj/bench/kafka_failover.o \
                         $(broker/kafka/codec_LIB)
 
 $(BUILD)/obj/bench/%.o: bench/%.c | $(BENCH_DEPS_STAMP)
@@ -74,8 +78,11 @@ test-bench-system:
 bench-system: $(BENCH_SYS_BINS) bins | $(BENCH_DEPS_STAMP)
 	@BUILD=$(BUILD) bench/run.sh
 
+bench-cluster: $(BENCH_SYS_DIR)/bench_kafka $(BENCH_SYS_DIR)/bench_tcp bins
+	@BUILD=$(BUILD) bench/cluster.sh
+
 # `make bench` (root Makefile) runs bench/run.sh after the module benchmarks: build the
 # clients first.
 bench: $(BENCH_SYS_BINS)
 
-.PHONY: bench-system bench-system-bins test-bench-system test-bench-kafka
+.PHONY: bench-system bench-system-bins test-bench-system test-bench-kafka bench-cluster

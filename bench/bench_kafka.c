@@ -34,6 +34,22 @@
  *       records for K partitions, round and round; with N = 1, the same records to one
  *       partition, one batch of K x R records a request (kafka_spread.c).
  *
+ *   bench_kafka leader --port P --topic T [--replication-factor RF] [--min-insync N]
+ *                      [--brokers N]
+ *       a cluster: CreateTopics (one partition, RF replicas, min.insync.replicas N) when RF
+ *       is given, then Metadata until partition 0 has a leader (and --brokers N are live
+ *       and its ISR is full): LEADER id=.. port=.. (kafka_cluster.c).
+ *
+ *   bench_kafka e2e --port P --topic T [--count 1000] [--size 100] [--name NAME]
+ *       one record at a time, acks=all, to partition 0's leader, timed until a consumer
+ *       long-polling Fetch on the leader receives it: p50/p99 (kafka_cluster.c).
+ *
+ *   bench_kafka failover --bootstrap P1,P2,P3 --topic T --kill-pid PID --signal KILL|TERM
+ *                        [--warm-ms 500] [--after-ms 1000] [--deadline-ms 30000]
+ *       single-record acks=all produces, one at a time, to partition 0's leader; after
+ *       --warm-ms, the signal to PID (the leader); retries through Metadata until a new
+ *       leader acknowledges: FAILOVER failover_ms=.. max_gap_ms=.. (kafka_failover.c).
+ *
  *   bench_kafka probe --port P
  *       what the broker offers and what this generator would use, on one line for run.sh:
  *       PROBE produce=0-7 fetch=0-11 ... produce_flexible=- idempotent=no
@@ -49,6 +65,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -411,6 +428,12 @@ static void usage(void)
             "                            [--ms MS] [--trickle R] [--max-wait MS] [--version V]\n"
             "       bench_kafka spread --port P --topic T --partitions N [--per-request K]\n"
             "                          [--batch R] [--size B] [--count C] [--window W]\n"
+            "       bench_kafka leader --port P --topic T [--replication-factor RF]\n"
+            "                          [--min-insync N] [--brokers N]\n"
+            "       bench_kafka e2e --port P --topic T [--count N] [--size B]\n"
+            "       bench_kafka failover --bootstrap P1,P2,.. --topic T --kill-pid PID\n"
+            "                            --signal KILL|TERM [--warm-ms MS] [--after-ms MS]\n"
+            "                            [--deadline-ms MS]\n"
             "       bench_kafka probe --port P\n"
             "       (produce and consume: [--name NAME] for the RESULT line)\n");
     exit(2);
@@ -448,6 +471,11 @@ static void parse(int argc, char **argv, struct kafka_opts *o)
         { "verify", 0, NULL, 'v' },    { "partitions", 1, NULL, 'X' },
         { "session", 1, NULL, 'S' },   { "trickle", 1, NULL, 'T' },
         { "max-wait", 1, NULL, 'W' },  { "per-request", 1, NULL, 'K' },
+        { "replication-factor", 1, NULL, 'R' }, { "min-insync", 1, NULL, 'I' },
+        { "brokers", 1, NULL, 'O' },   { "bootstrap", 1, NULL, 'H' },
+        { "kill-pid", 1, NULL, 'k' },  { "signal", 1, NULL, 'g' },
+        { "warm-ms", 1, NULL, 'x' },   { "after-ms", 1, NULL, 'y' },
+        { "deadline-ms", 1, NULL, 'z' },
         { NULL, 0, NULL, 0 },
     };
     int ch;
@@ -473,8 +501,24 @@ static void parse(int argc, char **argv, struct kafka_opts *o)
         case 'T': o->trickle = bench_opt_i64("--trickle", optarg, 0, 100000); break;
         case 'W': o->max_wait = bench_opt_i64("--max-wait", optarg, 0, 60000); break;
         case 'K': o->per_request = bench_opt_i64("--per-request", optarg, 1, 100000); break;
+        case 'R': o->replication = bench_opt_i64("--replication-factor", optarg, 1, 16); break;
+        case 'I': o->min_insync = bench_opt_i64("--min-insync", optarg, 1, 16); break;
+        case 'O': o->brokers = bench_opt_i64("--brokers", optarg, 1, 1000); break;
+        case 'H': o->bootstrap = optarg; break;
+        case 'k': o->kill_pid = bench_opt_i64("--kill-pid", optarg, 2, INT32_MAX); break;
+        case 'g': o->kill_signal = strcmp(optarg, "KILL") == 0 ? SIGKILL
+                                 : strcmp(optarg, "TERM") == 0 ? SIGTERM : 0; break;
+        case 'x': o->warm_ms = bench_opt_i64("--warm-ms", optarg, 0, 600000); break;
+        case 'y': o->after_ms = bench_opt_i64("--after-ms", optarg, 0, 600000); break;
+        case 'z': o->deadline_ms = bench_opt_i64("--deadline-ms", optarg, 1, 600000); break;
         default: usage();
         }
+    }
+    if (strcmp(o->mode, "failover") == 0) { /* no --port: every broker's, --bootstrap */
+        if (o->bootstrap == NULL || o->topic == NULL || o->kill_pid == 0 ||
+            o->kill_signal == 0)
+            usage();
+        return;
     }
     if (o->port == 0 || (o->topic == NULL && strcmp(o->mode, "probe") != 0) ||
         o->count < o->batch * o->producers)
@@ -489,13 +533,34 @@ static void parse(int argc, char **argv, struct kafka_opts *o)
         usage(); /* the requests must cover the partitions evenly */
 }
 
-/* ApiVersions, then the mode: probe, produce or consume (after Metadata for the topic). */
+/* ApiVersions from the first broker of --bootstrap that answers (failover: the leader
+ * may be any of them, and the run must start whichever it is). */
+static int bootstrap_port(const char *list)
+{
+    struct kafka_conn c;
+
+    for (const char *s = list; *s != '\0';) {
+        int port = atoi(s);
+
+        if (port > 0 && kafka__connect(port, &c) == 0) {
+            kafka__close(&c);
+            return port;
+        }
+        kafka__close(&c);
+        s = strchr(s, ',') != NULL ? strchr(s, ',') + 1 : s + strlen(s);
+    }
+    return 0;
+}
+
+/* ApiVersions, then the mode: probe, the cluster's modes, or produce, consume, sessions and
+ * spread (after Metadata for the topic). */
 static int run(const struct kafka_opts *o, const uint8_t *value)
 {
     struct kafka_versions v;
     struct kafka_topic t;
     struct kafka_conn c;
-    int err = kafka__connect(o->port, &c);
+    int port = o->bootstrap != NULL ? bootstrap_port(o->bootstrap) : o->port;
+    int err = port > 0 ? kafka__connect(port, &c) : -ECONNREFUSED;
 
     if (err == 0)
         err = kafka__api_versions(&c, &v);
@@ -503,6 +568,13 @@ static int run(const struct kafka_opts *o, const uint8_t *value)
         run_probe(&v);
         kafka__close(&c);
         return 0;
+    }
+    if (err == 0 && (strcmp(o->mode, "leader") == 0 || strcmp(o->mode, "e2e") == 0 ||
+                     strcmp(o->mode, "failover") == 0)) {
+        kafka__close(&c); /* these modes find the leader themselves, without auto-create */
+        return strcmp(o->mode, "leader") == 0 ? kafka__run_leader(o, &v)
+             : strcmp(o->mode, "e2e") == 0    ? kafka__run_e2e(o, &v, value)
+                                              : kafka__run_failover(o, &v, value);
     }
     if (err == 0)
         err = kafka__metadata(&c, &v, o->topic, &t);
@@ -533,9 +605,18 @@ int main(int argc, char **argv)
         o.ms = 2000;
     if (strcmp(o.mode, "spread") == 0)
         o.batch = 10; /* ~1 KiB batches of 100 B records, as partitioning/bench/scale.c */
+    if (strcmp(o.mode, "e2e") == 0 || strcmp(o.mode, "leader") == 0 ||
+        strcmp(o.mode, "failover") == 0) {
+        o.count = 1000; /* e2e: samples; one record each in every cluster mode */
+        o.batch = 1;
+        o.warm_ms = 500;
+        o.after_ms = 1000;
+        o.deadline_ms = 30000;
+    }
     if (strcmp(o.mode, "produce") != 0 && strcmp(o.mode, "consume") != 0 &&
         strcmp(o.mode, "probe") != 0 && strcmp(o.mode, "sessions") != 0 &&
-        strcmp(o.mode, "spread") != 0)
+        strcmp(o.mode, "spread") != 0 && strcmp(o.mode, "leader") != 0 &&
+        strcmp(o.mode, "e2e") != 0 && strcmp(o.mode, "failover") != 0)
         usage();
     parse(argc - 1, argv + 1, &o);
     if (o.name == NULL)

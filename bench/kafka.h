@@ -7,6 +7,8 @@
  *   kafka_consume.c   Fetch from the page cache, on bench_consume (bench.h)
  *   kafka_session.c   one consumer of N partitions, with and without fetch sessions
  *   kafka_spread.c    Produce spread over N partitions, K batches a request, or one
+ *   kafka_cluster.c   a cluster: partition 0's leader, one record's end-to-end latency
+ *   kafka_failover.c  a cluster: the leader killed under a stream of acks=all produces
  *
  * bench_kafka speaks Kafka with the project's generated codec (libbrk_kp,
  * broker/kafka/codec) and nothing else: no client library sits between the load and the
@@ -60,6 +62,15 @@ struct kafka_opts {
     bool sessions;      /* sessions: incremental fetch sessions on (KIP-227) */
     int64_t trickle;    /* sessions: records a second produced meanwhile (0: idle) */
     int64_t max_wait;   /* sessions: the Fetch's max_wait_ms */
+    int64_t replication; /* leader: create the topic with this replication factor (0: no) */
+    int64_t min_insync;  /* leader: its min.insync.replicas (0: the broker's default) */
+    int64_t brokers;     /* leader: wait for this many live brokers and a full ISR */
+    const char *bootstrap; /* failover: every broker's port, "9092,9093,9094" */
+    int64_t kill_pid;    /* failover: the leader's process */
+    int kill_signal;     /* failover: SIGKILL or SIGTERM */
+    int64_t warm_ms;     /* failover: the steady stream before the signal */
+    int64_t after_ms;    /* failover: the stream after the first ack at the new leader */
+    int64_t deadline_ms; /* failover: no ack at a new leader within this: a failure */
 };
 
 /* What ApiVersions said: per key, offered or not, and the range. */
@@ -155,5 +166,43 @@ int kafka__run_sessions(const struct kafka_opts *o, const struct kafka_versions 
  * answer checked. RESULT and SPREAD lines. */
 int kafka__run_spread(const struct kafka_opts *o, const struct kafka_versions *v,
                       const uint8_t *value);
+
+/* ---- kafka_cluster.c ------------------------------------------------------------------- */
+
+/* Where partition 0 of a topic is led, as Metadata says. */
+struct kafka_leader {
+    int32_t id, epoch;  /* -1: no leader */
+    int port;           /* the leader's, from Metadata's broker list */
+    int32_t replicas, isr, brokers;
+};
+
+/* Metadata (no auto-create) from the broker on port: 0 and *l; KC_EEMPTY when the partition
+ * has no leader (yet); -errno when that broker does not answer; a refusal. */
+int kafka__leader_lookup(int port, const struct kafka_versions *v, const char *topic,
+                         struct kafka_leader *l);
+/* CreateTopics when o->replication > 0, then Metadata until settled; a LEADER line. */
+int kafka__run_leader(const struct kafka_opts *o, const struct kafka_versions *v);
+/* One record at a time, acks=all, timed until a long-polling consumer sees it; RESULT. */
+int kafka__run_e2e(const struct kafka_opts *o, const struct kafka_versions *v,
+                   const uint8_t *value);
+/* The Produce version to send (3..11, the highest offered), or -1. */
+int16_t kafka__produce_version(const struct kafka_versions *v);
+/* A RecordBatch of one record of o->size bytes of value (free *out). */
+int kafka__one_record(const struct kafka_opts *o, const uint8_t *value, uint8_t **out,
+                      size_t *len);
+/* Send one acks=all Produce of batch to partition 0 of topic; its correlation id is the
+ * connection's c->corr before the call. */
+int kafka__produce_one(struct kafka_conn *c, int16_t version, const char *topic,
+                       const uint8_t *batch, size_t len);
+/* Read that Produce's answer: 0 and the partition's *code and *base, or an error. */
+int kafka__produce_answer(struct kafka_conn *c, int16_t version, int32_t corr, int16_t *code,
+                          int64_t *base);
+
+/* ---- kafka_failover.c ------------------------------------------------------------------ */
+
+/* The leader signalled under a stream of single-record acks=all produces; RESULT and
+ * FAILOVER lines. */
+int kafka__run_failover(const struct kafka_opts *o, const struct kafka_versions *v,
+                        const uint8_t *value);
 
 #endif

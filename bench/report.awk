@@ -5,7 +5,7 @@
 #   awk -f bench/report.awk -v json=OUT.json -v chart=OUT.dat \
 #       -v why_native="..." -v why_kafka="..." -v why_kgen="..." -v why_kflex_produce="..." \
 #       -v why_kflex_fetch="..." -v why_kidem="..." -v why_ksess="..." -v why_tls="..." \
-#       -v why_kspread="..." \
+#       -v why_kspread="..." -v why_cluster="..." [-v only=cluster] \
 #       -v meta_json='"host":"x",...' samples.txt
 #
 # Input: one line per measurement run (bench/lib/bench.h),
@@ -16,6 +16,14 @@
 #
 # SESSION lines (bench_kafka sessions) add what a Fetch costs on the wire, with and without
 # fetch sessions (KIP-227): request and answer bytes per Fetch, in a table of their own.
+#
+# The cluster (bench/cluster.sh, issue 13): acks=all produce at replication factor 3 against
+# 1 and the end-to-end latency of both, as comparisons; FAILOVER lines (bench_kafka
+# failover) in a table of their own with absolute goals: after a leader's kill -9 the first
+# acknowledged produce at its new leader within the ZooKeeper session timeout (the CLUSTER
+# line's session_ms) plus 1 s, and after its controlled shutdown (SIGTERM) no gap between two
+# acknowledged produces over 100 ms. The verdict is on the median; the max is beside it.
+# -v only=cluster prints only the cluster's rows (bench/cluster.sh run alone).
 #
 # A bench named <name>_cpu is run.sh's account of what run <name> cost the broker: the same
 # records and bytes over the broker's CPU seconds (records per broker CPU-second).
@@ -71,7 +79,10 @@ BEGIN {
                  "TLS produce|tls_produce|tls_plain_produce|records_per_s|rec/s|plaintext, same client|info|-|;" \
                  "TLS consume, per CPU|tls_consume_cpu|tls_plain_consume_cpu|mb_per_s|MB/CPU-s|plaintext, per broker CPU-s|info|-|;" \
                  "TLS produce, per CPU|tls_produce_cpu|tls_plain_produce_cpu|records_per_s|rec/CPU-s|plaintext, per broker CPU-s|info|-|;" \
-                 "new connections, TLS|tls_handshake|tls_plain_handshake|records_per_s|conn/s|plain TCP connections|info|-|",
+                 "new connections, TLS|tls_handshake|tls_plain_handshake|records_per_s|conn/s|plain TCP connections|info|-|;" \
+                 "acks=all produce, RF 3 / RF 1|kafka_rf3_produce|kafka_rf1_produce|records_per_s|rec/s|RF 1, same cluster|>=|0.5|RF3/RF1;" \
+                 "end-to-end p50, RF 3 vs RF 1|kafka_e2e_rf3|kafka_e2e_rf1|p50_us|us|RF 1, same cluster|info|-|;" \
+                 "end-to-end p99, RF 3 vs RF 1|kafka_e2e_rf3|kafka_e2e_rf1|p99_us|us|RF 1, same cluster|info|-|",
                  cmps, ";")
 }
 
@@ -108,6 +119,23 @@ $1 == "SESSION" {
         add(b, "resp_per_fetch", kv["resp_bytes"] / kv["fetches"])
     }
     slost[b] += kv["records"] != kv["produced"]
+}
+
+# bench_kafka failover: the time to the first ack at the new leader, the longest gap.
+$1 == "FAILOVER" {
+    delete kv
+    for (i = 2; i <= NF; i++) {
+        eq = index($i, "=")
+        kv[substr($i, 1, eq - 1)] = substr($i, eq + 1)
+    }
+    add(kv["bench"], "failover_ms", kv["failover_ms"])
+    add(kv["bench"], "max_gap_ms", kv["max_gap_ms"])
+}
+
+$1 == "CLUSTER" {
+    for (i = 2; i <= NF; i++)
+        if ($i ~ /^session_ms=/)
+            session_ms = substr($i, 12) + 0
 }
 
 function add(b, f, v,    k) {
@@ -160,6 +188,7 @@ function why(b) {
     if (b ~ /^kafka_sess_/ && why_ksess != "") return why_ksess
     if (b ~ /^kafka_spread/ && why_kspread != "") return why_kspread
     if (b ~ /^tls_/ && why_tls != "") return why_tls
+    if (b ~ /^kafka_(rf[13]_|e2e_|failover_)/ && why_cluster != "") return why_cluster
     if (b ~ /^kafka_/) return why_kgen
     return "no successful run"
 }
@@ -191,6 +220,8 @@ function jnum(x) {
 # One comparison row; fills the ratio panel of the chart and the JSON array.
 function compare(i,    c, n, ours, peer, ratio, ok, res, ncol, missing, noise) {
     split(cmps[i], c, "|")
+    if (only == "cluster" && c[2] !~ /^kafka_(rf[13]_|e2e_)/)
+        return
     ours = stats(c[2], c[4]) ? MED : ""
     peer = stats(c[3], c[4]) ? MED : ""
     missing = ours == "" ? c[2] : peer == "" || peer == 0 ? c[3] : ""
@@ -296,6 +327,42 @@ function sessions_ratio(load, f, what,    off, on) {
            load, what, human(off), human(on), off / on
 }
 
+# One failover row: bench b's field f (ms) against goal (ms): PASS when the median is under
+# it; the max is printed beside, and whether it is under too.
+function failover_row(label, b, f, goal, goal_text,    n, res, med, mx) {
+    n = stats(b, f)
+    med = MED
+    mx = MAX
+    if (n == 0)
+        res = "NOT RUN: " why(b)
+    else
+        res = (med < goal ? "PASS" : "MISS") sprintf(" (max %s ms: %s)", human(mx),
+                                                    mx < goal ? "under too" : "over")
+    npass += res ~ /^PASS/
+    nmiss += res ~ /^MISS/
+    nnot += n == 0
+    printf "%-38s %4d  %-22s %-24s %s\n", label, n, n ? cell(b, f) : "n/a", goal_text, res
+    jf = jf (jf == "" ? "" : ",\n    ") sprintf("{\"name\":%s,\"bench\":%s,\"field\":%s,\"runs\":%d,\"median\":%s,\"min\":%s,\"max\":%s,\"goal_ms\":%s,\"result\":%s}",
+           jstr(label), jstr(b), jstr(f), n, n ? jnum(med) : "null", n ? jnum(MIN) : "null",
+           n ? jnum(mx) : "null", jnum(goal), jstr(res ~ /^NOT RUN/ ? "NOT RUN" : substr(res, 1, 4)))
+}
+
+function failover_table(    kill_goal) {
+    kill_goal = (session_ms > 0 ? session_ms : 2000) + 1000
+    printf "\n%-38s %4s  %-22s %-24s %s\n", "failover (ms, median [min-max])", "runs",
+           "measured", "goal", "result"
+    failover_row("leader kill -9: first ack, new leader", "kafka_failover_kill", "failover_ms",
+                 kill_goal, sprintf("< %d (session %d + 1 s)", kill_goal, kill_goal - 1000))
+    failover_row("controlled shutdown: longest gap", "kafka_failover_term", "max_gap_ms", 100,
+                 "< 100")
+    if (stats("kafka_failover_term", "failover_ms"))
+        printf "%-38s %4d  %-22s %-24s info\n", "controlled shutdown: first ack, new leader",
+               stats("kafka_failover_term", "failover_ms"), cell("kafka_failover_term", "failover_ms"), "-"
+    if (stats("kafka_failover_kill", "max_gap_ms"))
+        printf "%-38s %4d  %-22s %-24s info\n", "leader kill -9: longest gap",
+               stats("kafka_failover_kill", "max_gap_ms"), cell("kafka_failover_kill", "max_gap_ms"), "-"
+}
+
 function write_chart() {
     printf "# panel 0: batched produce, M records/s\n" > chart
     printf "%s%s%s\n\n", bar("native_produce", "records_per_s", "ours acks=1", 1e6),
@@ -342,6 +409,7 @@ END {
            "peer", "peer is", "ratio", "target", "result"
     for (i = 1; i <= ncmp; i++)
         compare(i)
+    failover_table()
     printf "\n%d PASS, %d MISS, %d not run\n", npass, nmiss, nnot
     all_benches()
     sessions_table()
@@ -350,7 +418,8 @@ END {
                npass, nmiss, nnot > json
         printf "  \"comparisons\":[\n    %s\n  ],\n  \"measurements\":{\n    %s\n  },\n",
                jcmp, jb > json
-        printf "  \"fetch_sessions\":{\n    %s\n  }\n}\n", js > json
+        printf "  \"fetch_sessions\":{\n    %s\n  },\n", js > json
+        printf "  \"failover\":[\n    %s\n  ]\n}\n", jf > json
         close(json)
     }
     if (chart != "")

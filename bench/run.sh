@@ -7,6 +7,8 @@
 #   BENCH_SESSION_PARTITIONS=N          the fetch-session consumer's partitions (default
 #                                       1000, quick 300)
 #   BENCH_SPREAD_PARTITIONS=N           the partitions Produce is spread over (default 10000)
+#   BENCH_CLUSTER=0                     skip the cluster's rows (bench/cluster.sh: ZooKeeper
+#                                       and three brokers; RF 3 vs RF 1, failover times)
 #
 # It starts every server itself on 127.0.0.1 with an ephemeral port and a temporary
 # directory: redis-server twice (no persistence; appendfsync always), nats-server -js, and
@@ -548,6 +550,31 @@ tls_rounds() {
     rm -rf "$data" "$dir"
 }
 
+# ---- the cluster ---------------------------------------------------------------------------
+
+# cluster_rounds: bench/cluster.sh (ZooKeeper and three brokers of their own, after every
+# other row so that they disturb none): its RESULT, FAILOVER and CLUSTER lines go into
+# this run's samples, its logs into logs/cluster/.
+cluster_rounds() {
+    local rc
+    if [ "${BENCH_CLUSTER:-1}" = 0 ]; then
+        WHY_CLUSTER="skipped (BENCH_CLUSTER=0)"
+        return 0
+    fi
+    [ "$KGEN_OK" = 1 ] || { WHY_CLUSTER=$WHY_KGEN; return 0; }
+    say "the cluster: ZooKeeper and three brokers (bench/cluster.sh)"
+    CLUSTER_SAMPLES="$OUT/samples.txt" CLUSTER_LOGS="$OUT/logs/cluster" BUILD=$BUILD \
+        BENCH_QUICK=$QUICK BENCH_RUNS=$RUNS BENCH_BROKER=$BROKER \
+        timeout -k 10 1800 "$HERE/cluster.sh"
+    rc=$?
+    case $rc in
+    0) WHY_CLUSTER= ;;
+    3) WHY_CLUSTER="no ZooKeeper (scripts/deps.sh test installs Debian's zookeeper)" ;;
+    *) WHY_CLUSTER="the cluster run failed (exit $rc, see logs/cluster/)"
+       FAILED=$((FAILED + 1)) ;;
+    esac
+}
+
 # ---- the run ---------------------------------------------------------------------------
 
 # kafka_probe PORT: what the broker's Kafka door offers (ApiVersions, through bench_kafka
@@ -602,7 +629,7 @@ main() {
     KGEN_OK=0 K_PRODUCE_FLEX=- K_FETCH_FLEX=- K_IDEMPOTENT=no
     WHY_KGEN="the broker has not landed yet"
     WHY_KFLEX_PRODUCE=$WHY_KGEN WHY_KFLEX_FETCH=$WHY_KGEN WHY_KIDEM=$WHY_KGEN WHY_KSESS= WHY_TLS=
-    WHY_KSPREAD=
+    WHY_KSPREAD= WHY_CLUSTER=
     WHY_NATIVE="the broker has not landed yet ($BROKER missing)"
     WHY_KAFKA="the broker has not landed yet"
     if [ -x "$BROKER" ] && [ -x "$BIN/bench_native" ]; then
@@ -647,6 +674,7 @@ main() {
     session_rounds
     spread_rounds
     tls_rounds
+    cluster_rounds
     report
 }
 
@@ -669,7 +697,7 @@ report() {
             -v why_native="$WHY_NATIVE" -v why_kafka="$WHY_KAFKA" -v why_kgen="$WHY_KGEN" \
             -v why_kflex_produce="$WHY_KFLEX_PRODUCE" -v why_kflex_fetch="$WHY_KFLEX_FETCH" \
             -v why_kidem="$WHY_KIDEM" -v why_ksess="$WHY_KSESS" -v why_tls="$WHY_TLS" \
-            -v why_kspread="$WHY_KSPREAD" \
+            -v why_kspread="$WHY_KSPREAD" -v why_cluster="$WHY_CLUSTER" \
             -v meta_json="$meta" \
             "$OUT/samples.txt"
         [ "$FAILED" -eq 0 ] || say "$FAILED run(s) FAILED: see $OUT/logs/failures.log"

@@ -62,6 +62,20 @@ r() { # r BENCH RECORDS_PER_S MB_PER_S P50 P99
         r tls_consume 1 600 - -; r tls_plain_consume 1 1000 - -
         r tls_produce 3000000 1 - -; r tls_plain_produce 4000000 1 - -
     done
+    # the cluster: RF 3 1.0 M vs RF 1 2.0 M records/s, 0.50x: exactly on the goal, PASS;
+    # end-to-end p50 300 vs 150 us (2.00x, info); failover after kill -9, median 2100 ms
+    # under 2000 + 1000 (max 3200 over it), controlled shutdown's longest gap median 80 ms
+    echo "CLUSTER session_ms=2000 brokers=3"
+    for v in 9 10 11 8 12; do r kafka_rf3_produce "${v}00000" 1 - -; r kafka_rf1_produce 2000000 1 - -; done
+    for v in 1 2 3 4 5; do r kafka_e2e_rf3 1000 1 300 2000; r kafka_e2e_rf1 1000 1 150 1000; done
+    for v in 1800 1900 2100 2500 3200; do
+        r kafka_failover_kill 500 1 - -
+        echo "FAILOVER bench=kafka_failover_kill signal=KILL failover_ms=$v max_gap_ms=$v acked=9"
+    done
+    for v in 40 60 80 120 150; do
+        r kafka_failover_term 500 1 - -
+        echo "FAILOVER bench=kafka_failover_term signal=TERM failover_ms=30 max_gap_ms=$v acked=9"
+    done
 } >"$tmp/samples.txt"
 
 awk -f "$here/report.awk" -v json="$tmp/r.json" -v chart="$tmp/c.dat" \
@@ -107,7 +121,11 @@ expect "TLS produce against plaintext, informative" 'TLS produce \(rec/s\) +3\.0
 expect "produce spread against one partition, PASS" 'produce spread over 10,000 partitions / one partition \(MB/s\) +220 \[200-240\] +400 \[400-400\] +Kafka Produce, one partition +0\.55x +>= 0\.5x PASS'
 expect "the spread's first pass is listed, not compared" '^kafka_spread_first +1 '
 expect "Redis spread over one key, informative" 'Redis XADD over 10,000 keys / one key \(MB/s\) +50\.0 .* +Redis XADD, one key +1\.00x +info'
-expect "the count of verdicts" '^7 PASS, 5 MISS, 5 not run$'
+expect "RF 3 against RF 1 on the goal, PASS" 'acks=all produce, RF 3 / RF 1 \(rec/s\) +1\.00M \[800k-1\.20M\] +2\.00M .* +RF 1, same cluster +0\.50x +>= 0\.5x PASS'
+expect "end-to-end latency with replication, informative" 'end-to-end p50, RF 3 vs RF 1 \(us\) +300 .* +150 .* +2\.00x +info'
+expect "failover after kill -9: the median under session + 1 s, the max over" '^leader kill -9: first ack, new leader +5  2100 \[1800-3200\] +< 3000 \(session 2000 \+ 1 s\) +PASS \(max 3200 ms: over\)'
+expect "controlled shutdown: the longest gap under 100 ms" '^controlled shutdown: longest gap +5  80\.0 \[40\.0-150\] +< 100 +PASS \(max 150 ms: over\)'
+expect "the count of verdicts" '^10 PASS, 5 MISS, 5 not run$'
 expect "every measurement is listed" '^tcp_stream_ws +6 '
 if grep -qE '^(PLACEMENT|KAFKA|native_rtt) |per CPU.*(NOT RUN|NO PEER)' "$tmp/out.txt"; then
     echo "FAIL a PLACEMENT or KAFKA line was read as a measurement, or a CPU row said NOT RUN"
@@ -117,7 +135,7 @@ else
 fi
 
 if command -v python3 >/dev/null; then
-    if python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); assert d["summary"] == {"pass": 7, "miss": 5, "not_run": 5}, d["summary"]; assert d["measurements"]["tcp_stream_ws"]["mb_per_s"]["median"] == 3500; assert d["fetch_sessions"]["kafka_sess_idle_off"]["req_bytes_per_fetch"]["median"] == 66000; assert d["fetch_sessions"]["kafka_sess_trickle_on"]["runs_with_records_wrong"] == 1; f = [c for c in d["comparisons"] if c["name"] == "flexible Produce vs classic"][0]; assert f["op"] == "noise" and f["result"].startswith("within noise") and abs(f["ratio"] - 6.6 / 6.5) < 1e-4, f' "$tmp/r.json"; then
+    if python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); assert d["summary"] == {"pass": 10, "miss": 5, "not_run": 5}, d["summary"]; k = d["failover"][0]; assert k["bench"] == "kafka_failover_kill" and k["median"] == 2100 and k["max"] == 3200 and k["goal_ms"] == 3000 and k["result"] == "PASS", k; assert d["measurements"]["tcp_stream_ws"]["mb_per_s"]["median"] == 3500; assert d["fetch_sessions"]["kafka_sess_idle_off"]["req_bytes_per_fetch"]["median"] == 66000; assert d["fetch_sessions"]["kafka_sess_trickle_on"]["runs_with_records_wrong"] == 1; f = [c for c in d["comparisons"] if c["name"] == "flexible Produce vs classic"][0]; assert f["op"] == "noise" and f["result"].startswith("within noise") and abs(f["ratio"] - 6.6 / 6.5) < 1e-4, f' "$tmp/r.json"; then
         echo "ok   report.json parses, with the same verdicts and medians"
     else
         echo "FAIL report.json"
@@ -155,6 +173,30 @@ if grep -qE 'one partition \(MB/s\) +190 .* +0\.47x +>= 0\.5x MISS' "$tmp/spread
     echo "ok   a spread below 0.5x is a MISS; a spread not run says why"
 else
     echo "FAIL spread: $(grep 'produce spread' "$tmp/spread.out" "$tmp/nospread.out")"
+    fails=$((fails + 1))
+fi
+
+# The cluster: a slow controlled shutdown and a slow failover are MISSes; a cluster not run
+# says why; bench/cluster.sh alone (only=cluster) prints only its rows.
+{
+    echo "CLUSTER session_ms=3000 brokers=3"
+    for v in 1 2 3 4 5; do
+        echo "FAILOVER bench=kafka_failover_term signal=TERM failover_ms=30 max_gap_ms=200 acked=9"
+        echo "FAILOVER bench=kafka_failover_kill signal=KILL failover_ms=4100 max_gap_ms=4100 acked=9"
+    done
+    for v in 1 2 3 4 5; do r kafka_rf3_produce 400000 1 - -; r kafka_rf1_produce 1000000 1 - -; done
+} >"$tmp/cluster.txt"
+awk -f "$here/report.awk" -v only=cluster "$tmp/cluster.txt" >"$tmp/cluster.out"
+awk -f "$here/report.awk" -v why_cluster="no ZooKeeper" "$tmp/nospread.txt" >"$tmp/nocluster.out"
+if grep -qE '^controlled shutdown: longest gap +5  200 .* +< 100 +MISS \(max 200 ms: over\)' "$tmp/cluster.out" &&
+   grep -qE '^leader kill -9: first ack, new leader +5  4100 .* +< 4000 \(session 3000 \+ 1 s\) +MISS' "$tmp/cluster.out" &&
+   grep -qE 'RF 3 / RF 1 .* +0\.40x +>= 0\.5x MISS' "$tmp/cluster.out" &&
+   ! grep -qE 'Redis|TLS|librdkafka' "$tmp/cluster.out" &&
+   grep -qE '^leader kill -9: first ack, new leader +0  n/a .*NOT RUN: no ZooKeeper' "$tmp/nocluster.out" &&
+   grep -qE '^acks=all produce, RF 3 / RF 1 .*NOT RUN: no ZooKeeper' "$tmp/nocluster.out"; then
+    echo "ok   the cluster's MISSes, its reason when not run, and its rows alone"
+else
+    echo "FAIL cluster: $(cat "$tmp/cluster.out" "$tmp/nocluster.out")"
     fails=$((fails + 1))
 fi
 
