@@ -232,15 +232,19 @@ e2e() { # e2e RF
         --count "$E2E_COUNT" --size $SIZE --name "kafka_e2e_rf$1"
 }
 
-# failover KILL|TERM: find the leader of bench-failover with every broker live and its ISR
-# full, signal it under the stream, reap it, start it again (same id, same data).
+# failover KILL|TERM: a fresh topic for the round (replication factor 3, min.insync.replicas
+# 2: its ISR starts full, whatever the rounds before did to the others'), its leader found
+# with every broker live; the signal to that leader under the stream; the broker reaped and
+# started again (same id, same data), so the next round has three live brokers again.
 failover() {
-    local sig=$1 name pid
+    local sig=$1 name pid topic
     name=kafka_failover_$(tr 'A-Z' 'a-z' <<<"$sig")
-    leader bench-failover --brokers 3 --min-insync 2 || { FAILED=$((FAILED + 1)); return; }
+    topic=bench-failover-$name-$ROUND
+    leader "$topic" --replication-factor 3 --min-insync 2 --brokers 3 ||
+        { FAILED=$((FAILED + 1)); return; }
     pid=${BPID[$L_ID]}
     sample "$name" "$BIN/bench_kafka" failover --bootstrap "$(bootstrap)" \
-        --topic bench-failover --kill-pid "$pid" --signal "$sig" --warm-ms 500 \
+        --topic "$topic" --kill-pid "$pid" --signal "$sig" --warm-ms 500 \
         --after-ms 500 --deadline-ms 30000 --name "$name"
     stop_pid "$pid"             # reaped (after SIGTERM it may still be shutting down)
     start_broker "$L_ID" || FAILED=$((FAILED + 1))
@@ -275,8 +279,7 @@ main() {
     start_zk || exit 1
     for b in 1 2 3; do start_broker "$b" || exit 1; done
     say "ZooKeeper on :$ZK_PORT (tick $TICK_MS ms), brokers 1-3 on :$(bootstrap), zookeeper.session.timeout.ms=$SESSION_MS"
-    leader bench-failover --replication-factor 3 --min-insync 2 --brokers 3 &&
-        leader bench-rf3 --replication-factor 3 --min-insync 2 --brokers 3 || exit 1
+    leader bench-rf3 --replication-factor 3 --min-insync 2 --brokers 3 || exit 1
     rf1_topic "$L_ID" || exit 1
     say "RF 3: bench-rf3 (min.insync.replicas 2), RF 1: $RF1_TOPIC, both led by broker $L_ID"
     echo "CLUSTER session_ms=$SESSION_MS brokers=3 rf1_topic=$RF1_TOPIC leader=$L_ID load_start=$LOAD_START" >>"$SAMPLES"

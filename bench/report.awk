@@ -336,12 +336,12 @@ function failover_row(label, b, f, goal, goal_text,    n, res, med, mx) {
     if (n == 0)
         res = "NOT RUN: " why(b)
     else
-        res = (med < goal ? "PASS" : "MISS") sprintf(" (max %s ms: %s)", human(mx),
+        res = (med < goal ? "PASS" : "MISS") sprintf(" (max %.1f ms: %s)", mx,
                                                     mx < goal ? "under too" : "over")
     npass += res ~ /^PASS/
     nmiss += res ~ /^MISS/
     nnot += n == 0
-    printf "%-38s %4d  %-22s %-24s %s\n", label, n, n ? cell(b, f) : "n/a", goal_text, res
+    printf "%-38s %4d  %-22s %-28s %s\n", label, n, n ? cell(b, f) : "n/a", goal_text, res
     jf = jf (jf == "" ? "" : ",\n    ") sprintf("{\"name\":%s,\"bench\":%s,\"field\":%s,\"runs\":%d,\"median\":%s,\"min\":%s,\"max\":%s,\"goal_ms\":%s,\"result\":%s}",
            jstr(label), jstr(b), jstr(f), n, n ? jnum(med) : "null", n ? jnum(MIN) : "null",
            n ? jnum(mx) : "null", jnum(goal), jstr(res ~ /^NOT RUN/ ? "NOT RUN" : substr(res, 1, 4)))
@@ -349,17 +349,17 @@ function failover_row(label, b, f, goal, goal_text,    n, res, med, mx) {
 
 function failover_table(    kill_goal) {
     kill_goal = (session_ms > 0 ? session_ms : 2000) + 1000
-    printf "\n%-38s %4s  %-22s %-24s %s\n", "failover (ms, median [min-max])", "runs",
+    printf "\n%-38s %4s  %-22s %-28s %s\n", "failover (ms, median [min-max])", "runs",
            "measured", "goal", "result"
-    failover_row("leader kill -9: first ack, new leader", "kafka_failover_kill", "failover_ms",
+    failover_row("kill -9: first ack, new leader", "kafka_failover_kill", "failover_ms",
                  kill_goal, sprintf("< %d (session %d + 1 s)", kill_goal, kill_goal - 1000))
-    failover_row("controlled shutdown: longest gap", "kafka_failover_term", "max_gap_ms", 100,
+    failover_row("shutdown: longest gap", "kafka_failover_term", "max_gap_ms", 100,
                  "< 100")
     if (stats("kafka_failover_term", "failover_ms"))
-        printf "%-38s %4d  %-22s %-24s info\n", "controlled shutdown: first ack, new leader",
+        printf "%-38s %4d  %-22s %-28s info\n", "shutdown: first ack, new leader",
                stats("kafka_failover_term", "failover_ms"), cell("kafka_failover_term", "failover_ms"), "-"
     if (stats("kafka_failover_kill", "max_gap_ms"))
-        printf "%-38s %4d  %-22s %-24s info\n", "leader kill -9: longest gap",
+        printf "%-38s %4d  %-22s %-28s info\n", "kill -9: longest gap",
                stats("kafka_failover_kill", "max_gap_ms"), cell("kafka_failover_kill", "max_gap_ms"), "-"
 }
 
