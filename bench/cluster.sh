@@ -199,8 +199,8 @@ sample() {
             END {
                 line = sprintf("  [%d/%d] %-22s", r, n, f["bench"])
                 if (g["signal"] != "")
-                    line = line sprintf(" failover %s ms, longest gap %s ms (%s acked, %s retries)",
-                                        g["failover_ms"], g["max_gap_ms"], g["acked"], g["retries"])
+                    line = line sprintf(" failover %s ms, longest gap %s ms (slowest produce %s ms; %s acked, %s retries)",
+                                        g["failover_ms"], g["max_gap_ms"], g["slowest_produce_ms"], g["acked"], g["retries"])
                 else if (f["p50_us"] != "-")
                     line = line sprintf(" p50 %s us, p99 %s us", f["p50_us"], f["p99_us"])
                 else

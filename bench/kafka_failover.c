@@ -10,6 +10,9 @@
  *                                  └──── failover_ms ─────┘ first ack at another broker
  *                             └────────── max_gap_ms ─────┘ longest time between two acks
  *
+ * and, to tell where a long gap went, slowest_produce_ms: the longest single produce (send
+ * to answer, acknowledged or not); a gap much longer than it was spent in retries.
+ *
  * One record a request, one request at a time, as a latency-bound producer sends: the gap
  * between two acknowledgements is then the time the partition could take no write, to
  * within one round trip. Only acknowledged produces count (an answer with an error code,
@@ -48,6 +51,7 @@ struct failover {
     int16_t version;
     int64_t acked, retries, lookups;
     int64_t last_ack_ns, max_gap_ns;
+    int64_t slowest_ns;       /* the longest single produce, send to answer (or error) */
     int64_t signal_ns, first_new_ns; /* 0: not yet */
     int old_port, new_port;
 };
@@ -103,11 +107,13 @@ static int produce_once(struct failover *f, const uint8_t *batch, size_t len)
 {
     int32_t corr = f->conn.corr;
     int16_t code = 0;
-    int64_t base = -1;
+    int64_t base = -1, t0 = kc_mono_ns();
     int err = kafka__produce_one(&f->conn, f->version, f->o->topic, batch, len);
 
     if (err == 0)
         err = kafka__produce_answer(&f->conn, f->version, corr, &code, &base);
+    if (kc_mono_ns() - t0 > f->slowest_ns)
+        f->slowest_ns = kc_mono_ns() - t0;
     if (err == KC_EMALFORMED)
         return err;
     if (err != 0) /* refused, reset, closed, timed out: the leader is gone or going */
@@ -204,11 +210,12 @@ int kafka__run_failover(const struct kafka_opts *o, const struct kafka_versions 
     r.bytes = f.acked * o->size;
     if (err == 0) {
         bench_result_print(stdout, &r);
-        printf("FAILOVER bench=%s signal=%s failover_ms=%.1f max_gap_ms=%.1f acked=%lld "
-               "retries=%lld lookups=%lld old_leader_port=%d new_leader_port=%d\n", o->name,
+        printf("FAILOVER bench=%s signal=%s failover_ms=%.1f max_gap_ms=%.1f "
+               "slowest_produce_ms=%.1f acked=%lld retries=%lld lookups=%lld "
+               "old_leader_port=%d new_leader_port=%d\n", o->name,
                o->kill_signal == SIGKILL ? "KILL" : "TERM",
                (double)(f.first_new_ns - f.signal_ns) / 1e6, (double)f.max_gap_ns / 1e6,
-               (long long)f.acked, (long long)f.retries, (long long)f.lookups, f.old_port,
+               (double)f.slowest_ns / 1e6, (long long)f.acked, (long long)f.retries, (long long)f.lookups, f.old_port,
                f.new_port);
     }
     kafka__close(&f.conn);
