@@ -3,8 +3,9 @@
 # medians (odd and even counts), ratios, PASS and MISS on both sides of a target and exactly
 # on it, latency targets (lower is better), NOT RUN with its reason, the Kafka door's rows
 # (their targets, the reasons a row the broker does not offer yet is not run, and the
-# "within noise" reading of flexible against classic), valid JSON, and a chart data file
-# with its eight panels. A benchmark that prints a wrong PASS is worse than none.
+# "within noise" reading of flexible against classic), the cluster's rows (RF 3 against
+# RF 1, end-to-end latency, the failover table's absolute goals, -v only=cluster), valid
+# JSON, and a chart data file with its eight panels. A benchmark that prints a wrong PASS is worse than none.
 #
 #   bench/test_report.sh          (make test-bench-system)
 set -uo pipefail
