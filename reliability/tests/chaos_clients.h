@@ -108,6 +108,7 @@ struct client {
     rd_kafka_t *rk;
     pthread_t thread;
     long sent, errors;
+    long replaced; /* producers replaced after a fatal error */
 };
 
 struct chaos {
@@ -158,6 +159,7 @@ CH_FN rd_kafka_t *make_producer(struct client *c)
     conf(k, "reconnect.backoff.max.ms", "200");
     conf(k, "topic.metadata.refresh.interval.ms", "1000"); /* find new leaders soon */
     conf(k, "queue.buffering.max.messages", "2000");
+    conf(k, "log_level", "2"); /* brokers going away is the point: no line for each */
     rdk.rd_kafka_conf_set_dr_msg_cb(k, on_delivery);
     rdk.rd_kafka_conf_set_opaque(k, c);
     rd_kafka_t *rk = rdk.rd_kafka_new(RD_KAFKA_PRODUCER, k, err, sizeof(err));
@@ -166,8 +168,23 @@ CH_FN rd_kafka_t *make_producer(struct client *c)
     return rk;
 }
 
+/* librdkafka's idempotent producer stops for good after a fatal error (a sequence the
+ * broker cannot place): its queued records fail, and an application makes a new one (a
+ * new producer id), as the kafkajs producer does. */
+CH_FN void producer_replace(struct client *c, rd_kafka_topic_t **t)
+{
+    fprintf(c->f, "# fatal error in the idempotent producer: a new one\n");
+    rdk.rd_kafka_flush(c->rk, 10000); /* every queued record's outcome is in */
+    rdk.rd_kafka_topic_destroy(*t);
+    rdk.rd_kafka_destroy(c->rk);
+    c->rk = make_producer(c);
+    *t = rdk.rd_kafka_topic_new(c->rk, TOPIC, NULL);
+    c->replaced++;
+}
+
 /* Values are unique: the producer's number above, its counter below. The send line goes
- * out once the message is queued; its outcome comes later, through on_delivery. */
+ * out once the message is queued; its outcome comes later, through on_delivery. A record
+ * the client refuses at once is sent and failed. */
 CH_FN void *producer_main(void *arg)
 {
     struct client *c = arg;
@@ -178,17 +195,21 @@ CH_FN void *producer_main(void *arg)
         int32_t k = (int32_t)(rel_rand(&rnd) % PARTS);
         uint64_t value = (uint64_t)c->id << 32 | ++seq;
         int len = snprintf(payload, sizeof(payload), "%" PRIu64, value);
+        rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+        fprintf(c->f, "send %d %d %" PRIu64 "\n", c->id, (int)k, value);
         while (rdk.rd_kafka_produce(t, k, RD_KAFKA_MSG_F_COPY, payload, (size_t)len, NULL, 0,
                                     (void *)(uintptr_t)value) != 0) {
-            if (rdk.rd_kafka_last_error() != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-                fprintf(c->f, "# produce refused: %s\n",
-                        rdk.rd_kafka_err2name(rdk.rd_kafka_last_error()));
+            if ((err = rdk.rd_kafka_last_error()) != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+                fprintf(c->f, "fail %d %d %" PRIu64 "\n# produce refused: %s\n", c->id,
+                        (int)k, value, rdk.rd_kafka_err2name(err));
                 break;
             }
+            err = RD_KAFKA_RESP_ERR_NO_ERROR;
             rdk.rd_kafka_poll(c->rk, 10);
         }
-        fprintf(c->f, "send %d %d %" PRIu64 "\n", c->id, (int)k, value);
         c->sent++;
+        if (err == RD_KAFKA_RESP_ERR__FATAL)
+            producer_replace(c, &t);
         rdk.rd_kafka_poll(c->rk, 0);
         usleep(300);
     }
@@ -259,6 +280,7 @@ CH_FN rd_kafka_t *make_consumer(struct chaos *w)
     conf(k, "reconnect.backoff.max.ms", "200");
     conf(k, "topic.metadata.refresh.interval.ms", "1000");
     conf(k, "fetch.wait.max.ms", "100");
+    conf(k, "log_level", "2");
     rd_kafka_t *rk = rdk.rd_kafka_new(RD_KAFKA_CONSUMER, k, err, sizeof(err));
     if (!rk)
         fail_msg("rd_kafka_new: %s", err);
