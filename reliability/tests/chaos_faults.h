@@ -61,9 +61,11 @@ CH_FN void f_kill(struct cluster *cl, enum cf kind)
     }
     if (id < 0)
         return;
-    printf("#   kill -9 of broker %d (%s of partition %d%s)\n", id,
-           kind == CF_KILL_FOLLOWER ? "a follower" : "the leader", k,
-           id == ctl ? "; the controller" : "");
+    if (id == ctl)
+        printf("#   kill -9 of broker %d (the controller)\n", id);
+    else
+        printf("#   kill -9 of broker %d (%s of partition %d)\n", id,
+               kind == CF_KILL_FOLLOWER && nfol > 0 ? "a follower" : "the leader", k);
     kill9(cl, id);
     restart_after_pause(cl, id);
 }
@@ -83,8 +85,12 @@ CH_FN void f_double(struct cluster *cl)
         if (id > 0 && id != first)
             second = id;
     }
-    printf("#   kill -9 of broker %d (leader of partition %d), then of %d (its successor)\n",
-           first, k, second);
+    if (second > 0)
+        printf("#   kill -9 of broker %d (leader of partition %d), then of %d (its successor)\n",
+               first, k, second);
+    else
+        printf("#   kill -9 of broker %d (leader of partition %d); no live successor within "
+               "10 s (the partition offline: no other replica in its ISR?)\n", first, k);
     if (second > 0)
         kill9(cl, second);
     restart_after_pause(cl, first);
