@@ -249,6 +249,21 @@ CH_FN int random_up(struct cluster *cl)
 
 /* ---- the cluster's life ----------------------------------------------------------------- */
 
+/* Broker id's directory <dir>/broker-<id>/ (data, broker.log, fault.ctl), under the shim
+ * with its fsyncs recorded (the power cut's model). */
+CH_FN void broker_init(struct cluster *cl, int id)
+{
+    char dir[600], ctl[700];
+    snprintf(dir, sizeof(dir), "%s/broker-%d", cl->c.dir, id);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    assert_int_equal(rel_broker_init(&cl->b[id], cl->bin, dir), 0);
+    snprintf(ctl, sizeof(ctl), "%s/fault.ctl", dir);
+    assert_non_null(cl->ctl[id] = flt_ctl_open(ctl));
+    flt_track_syncs(cl->ctl[id], 1);
+    strlcpy(cl->b[id].shim, cl->shim, sizeof(cl->b[id].shim));
+    strlcpy(cl->b[id].ctl, ctl, sizeof(cl->b[id].ctl));
+}
+
 /* 0; -ENOENT without ZooKeeper. Fails the test on anything else. */
 CH_FN int cluster_up(struct cluster *cl)
 {
@@ -267,15 +282,7 @@ CH_FN int cluster_up(struct cluster *cl)
            (long long)cl->zk.last_start_ms, cl->bin);
     clu_zks_connect(&cl->zk, "chaos", cl->zk_connect, sizeof(cl->zk_connect));
     for (int id = 1; id <= BROKERS; id++) {
-        char dir[600], ctl[700];
-        snprintf(dir, sizeof(dir), "%s/broker-%d", cl->c.dir, id);
-        assert_int_equal(mkdir(dir, 0755), 0);
-        assert_int_equal(rel_broker_init(&cl->b[id], cl->bin, dir), 0);
-        snprintf(ctl, sizeof(ctl), "%s/fault.ctl", dir);
-        assert_non_null(cl->ctl[id] = flt_ctl_open(ctl));
-        flt_track_syncs(cl->ctl[id], 1);
-        strlcpy(cl->b[id].shim, cl->shim, sizeof(cl->b[id].shim));
-        strlcpy(cl->b[id].ctl, ctl, sizeof(cl->b[id].ctl));
+        broker_init(cl, id);
         broker_start(cl, id);
     }
     int n = 0;

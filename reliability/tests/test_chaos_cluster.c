@@ -117,6 +117,26 @@ static int64_t replica_compare(struct cluster *cl, int id, const struct part_val
     return missing + differ;
 }
 
+/* The leaders' logs by offset below hi[], then the cluster stopped and every broker's own
+ * log compared with them: the offsets that differ or are missing, over all replicas. */
+static int64_t compare_replicas(struct cluster *cl, const int64_t *hi)
+{
+    struct part_values drain;
+    int64_t diverged = 0;
+    char path[600];
+    snprintf(path, sizeof(path), "%s/replica-leaders.txt", cl->c.dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    values_init(&drain, hi);
+    read_whole(cl->c.bootstrap, hi, f, DRAINER, keep_value, &drain);
+    fclose(f);
+    cluster_stop_all(cl);
+    for (int id = 1; id <= BROKERS; id++)
+        diverged += replica_compare(cl, id, &drain);
+    values_fini(&drain);
+    return diverged;
+}
+
 /* ---- the test --------------------------------------------------------------------------- */
 
 static void report(const struct cluster *cl, const struct rel_hist_result *r, int64_t diverged)
@@ -141,7 +161,7 @@ static void test_chaos_cluster_faults_verdict(void **state)
     (void)state;
     struct cluster *cl = calloc(1, sizeof(*cl));
     const char *env = getenv("CHAOS_CYCLES");
-    int64_t hi[PARTS], diverged = 0;
+    int64_t hi[PARTS], diverged;
     struct rel_hist_result r;
     assert_non_null(cl);
     cl->rnd = kc_test_seed();
@@ -175,18 +195,7 @@ static void test_chaos_cluster_faults_verdict(void **state)
     chaos_stop(&cl->c);
     chaos_drain(&cl->c, hi);
     chaos_judge(&cl->c, &r);
-    struct part_values drain; /* the leaders' logs once more, by offset, to compare with */
-    char path[600];
-    snprintf(path, sizeof(path), "%s/replica-leaders.txt", cl->c.dir);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    values_init(&drain, hi);
-    read_whole(cl->c.bootstrap, hi, f, DRAINER, keep_value, &drain);
-    fclose(f);
-    cluster_stop_all(cl);
-    for (int id = 1; id <= BROKERS; id++)
-        diverged += replica_compare(cl, id, &drain);
-    values_fini(&drain);
+    diverged = compare_replicas(cl, hi);
     report(cl, &r, diverged);
     int64_t anomalies = rel_hist_anomalies(&r) + diverged;
     if (ex == EXPECT_NONE && anomalies)
