@@ -128,16 +128,24 @@ CH_FN void f_zk_pause(struct cluster *cl)
     cl->zk_paused = false;
 }
 
+/* ZooKeeper stopped (SIGTERM, or kill -9 half the time) and started on its port and data. */
 CH_FN void f_zk_restart(struct cluster *cl)
 {
-    clu_zks_stop(&cl->zk);
+    bool kill9 = rel_rand(&cl->rnd) % 2;
+    if (kill9 && cl->zk.pid > 0) {
+        kill(cl->zk.pid, SIGKILL);
+        waitpid(cl->zk.pid, NULL, 0);
+        cl->zk.pid = 0;
+    }
+    clu_zks_stop(&cl->zk); /* a no-op after the kill */
     cl->zk_down = true;
     nap(cl, 0, 1500);
     int rc = clu_zks_start(&cl->zk);
     if (rc)
         fail_msg("ZooKeeper did not restart: %s", kc_strerror(rc));
     cl->zk_down = false;
-    printf("#   ZooKeeper restarted (up again in %lld ms)\n", (long long)cl->zk.last_start_ms);
+    printf("#   ZooKeeper %s and started (up again in %lld ms)\n",
+           kill9 ? "killed (-9)" : "stopped", (long long)cl->zk.last_start_ms);
 }
 
 /* kill -9, then the power cut of flt.h's model on its data directory: what it never
@@ -200,10 +208,28 @@ CH_FN void f_combined(struct cluster *cl)
     restart_after_pause(cl, id);
 }
 
-/* One cycle: load, then a fault chosen at random. */
+/* The faults to choose from: CHAOS_FAULTS="zombie,disk-fault" (names as cf_name), or all. */
+CH_FN unsigned faults_allowed(void)
+{
+    const char *env = getenv("CHAOS_FAULTS");
+    unsigned mask = 0;
+    for (int f = 0; env && *env && f < CF_N; f++) {
+        const char *at = strstr(env, cf_name(f));
+        size_t n = strlen(cf_name(f));
+        if (at && (at == env || at[-1] == ',') && (at[n] == '\0' || at[n] == ','))
+            mask |= 1u << f;
+    }
+    return mask ? mask : (1u << CF_N) - 1;
+}
+
+/* One cycle: load, then a fault chosen at random (among CHAOS_FAULTS'). */
 CH_FN void cluster_fault(struct cluster *cl)
 {
-    enum cf f = (enum cf)rel_rand_range(&cl->rnd, 0, CF_N - 1);
+    unsigned allowed = faults_allowed();
+    enum cf f;
+    do
+        f = (enum cf)rel_rand_range(&cl->rnd, 0, CF_N - 1);
+    while (!(allowed & (1u << f)));
     nap(cl, 300, 1500);
     check_exits(cl);
     for (int id = 1; id <= BROKERS; id++)

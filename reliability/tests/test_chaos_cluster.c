@@ -26,7 +26,8 @@
  * the checker finds them (the proof that it can). With replication (or CHAOS_EXPECT=none)
  * it must find no anomaly at all.
  *
- * CHAOS_CYCLES (default 10) faults; KC_TEST_SEED replays their choice and timing;
+ * CHAOS_CYCLES (default 10) faults, among CHAOS_FAULTS' (names as printed, comma-separated;
+ * default all); KC_TEST_SEED replays their choice and timing; CHAOS_KEEP keeps the directory;
  * CHAOS_BROKER_BIN_DIR runs another build's kafka_broker. The working directory (every
  * history, every broker's log) is kept when the test fails.
  */
@@ -207,7 +208,10 @@ static void test_chaos_cluster_faults_verdict(void **state)
         fail_msg("CHAOS_EXPECT=anomalies, yet the checker found none (in %s)", cl->c.dir);
     assert_true(r.acked > 100); /* the workload ran: a test that judged nothing proves nothing */
     cluster_down(cl);
-    kc_test_rmdir(cl->c.dir);
+    if (getenv("CHAOS_KEEP"))
+        printf("# kept: %s\n", cl->c.dir);
+    else
+        kc_test_rmdir(cl->c.dir);
     free(cl);
 }
 
