@@ -178,6 +178,7 @@ static void test_chaos_cluster_faults_verdict(void **state)
     }
     assert_int_equal(rc, 0);
     enum expect ex = expected(cl->replicated);
+    cl->expect_anomalies = ex == EXPECT_ANOMALIES;
     if (ex == EXPECT_SKIP) {
         printf("# skipped: replication not in this broker (its ApiVersions lacks "
                "OffsetForLeaderEpoch, key 23): a leader's kill loses acknowledged records "
