@@ -69,6 +69,7 @@ struct cluster {
     int port[BROKERS + 1];
     bool frozen[BROKERS + 1];
     rd_kafka_t *obs; /* Metadata: leaders, ISR, the controller */
+    struct client obs_c; /* its opaque (it never produces) */
     rd_kafka_topic_t *obs_t;
     bool replicated;       /* ApiVersions lists OffsetForLeaderEpoch */
     bool expect_anomalies; /* the test's verdict: some must be found */
@@ -293,10 +294,8 @@ CH_FN int cluster_up(struct cluster *cl)
     cl->replicated = broker_has_api(cl->port[1], 23 /* OffsetForLeaderEpoch */);
     printf("# brokers on %s; replication %s\n", cl->c.bootstrap,
            cl->replicated ? "in this broker" : "NOT in this broker (no OffsetForLeaderEpoch)");
-    struct chaos obs_w = {0};
-    struct client obs_c = {.w = &obs_w};
-    strlcpy(obs_w.bootstrap, cl->c.bootstrap, sizeof(obs_w.bootstrap));
-    cl->obs = make_producer(&obs_c); /* idle: it only asks for Metadata (and auto-creates) */
+    cl->obs_c = (struct client){.w = &cl->c};
+    cl->obs = make_producer(&cl->obs_c); /* idle: it only asks for Metadata (and creates) */
     cl->obs_t = rdk.rd_kafka_topic_new(cl->obs, TOPIC, NULL);
     int64_t ms = wait_settled(cl, BROKERS, SETTLE_MS);
     if (ms < 0)

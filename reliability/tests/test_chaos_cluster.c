@@ -158,6 +158,28 @@ static void report(const struct cluster *cl, const struct rel_hist_result *r, in
            rel_hist_anomalies(r), diverged);
 }
 
+/* Skip the test, saying why, with nothing left running. */
+static void give_up(struct cluster *cl, const char *why)
+{
+    printf("# skipped: %s\n", why);
+    cluster_down(cl);
+    kc_test_rmdir(cl->c.dir);
+    free(cl);
+    skip();
+}
+
+static void verdict(const struct cluster *cl, enum expect ex, const struct rel_hist_result *r,
+                    int64_t diverged)
+{
+    int64_t anomalies = rel_hist_anomalies(r) + diverged;
+    if (ex == EXPECT_NONE && anomalies)
+        fail_msg("%" PRId64 " anomalies (the histories and broker logs are in %s)", anomalies,
+                 cl->c.dir);
+    if (ex == EXPECT_ANOMALIES && !anomalies)
+        fail_msg("CHAOS_EXPECT=anomalies, yet the checker found none (in %s)", cl->c.dir);
+    assert_true(r->acked > 100); /* the workload ran: a test that judged nothing proves nothing */
+}
+
 static void test_chaos_cluster_faults_verdict(void **state)
 {
     (void)state;
@@ -169,25 +191,15 @@ static void test_chaos_cluster_faults_verdict(void **state)
     cl->rnd = kc_test_seed();
     cl->c.dir = kc_test_tmpdir();
     int rc = cluster_up(cl);
-    if (rc == -ENOENT) {
-        printf("# skipped: no ZooKeeper (scripts/deps.sh test installs Debian's zookeeper)\n");
-        cluster_down(cl);
-        kc_test_rmdir(cl->c.dir);
-        free(cl);
-        skip();
-    }
+    if (rc == -ENOENT)
+        give_up(cl, "no ZooKeeper (scripts/deps.sh test installs Debian's zookeeper)");
     assert_int_equal(rc, 0);
     enum expect ex = expected(cl->replicated);
     cl->expect_anomalies = ex == EXPECT_ANOMALIES;
-    if (ex == EXPECT_SKIP) {
-        printf("# skipped: replication not in this broker (its ApiVersions lacks "
-               "OffsetForLeaderEpoch, key 23): a leader's kill loses acknowledged records "
-               "by design; CHAOS_EXPECT=anomalies shows the checker finding them\n");
-        cluster_down(cl);
-        kc_test_rmdir(cl->c.dir);
-        free(cl);
-        skip();
-    }
+    if (ex == EXPECT_SKIP)
+        give_up(cl, "replication not in this broker (its ApiVersions lacks "
+                    "OffsetForLeaderEpoch, key 23): a leader's kill loses acknowledged records "
+                    "by design; CHAOS_EXPECT=anomalies shows the checker finding them");
     chaos_start(&cl->c);
     sleep(1); /* the clients under way before the first fault */
     for (int i = 0, n = env ? atoi(env) : 10; i < n; i++)
@@ -201,13 +213,7 @@ static void test_chaos_cluster_faults_verdict(void **state)
     chaos_judge(&cl->c, &r);
     diverged = compare_replicas(cl, hi);
     report(cl, &r, diverged);
-    int64_t anomalies = rel_hist_anomalies(&r) + diverged;
-    if (ex == EXPECT_NONE && anomalies)
-        fail_msg("%" PRId64 " anomalies (the histories and broker logs are in %s)", anomalies,
-                 cl->c.dir);
-    if (ex == EXPECT_ANOMALIES && !anomalies)
-        fail_msg("CHAOS_EXPECT=anomalies, yet the checker found none (in %s)", cl->c.dir);
-    assert_true(r.acked > 100); /* the workload ran: a test that judged nothing proves nothing */
+    verdict(cl, ex, &r, diverged);
     cluster_down(cl);
     if (getenv("CHAOS_KEEP"))
         printf("# kept: %s\n", cl->c.dir);
