@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -219,7 +220,7 @@ CH_FN void *producer_main(void *arg)
 }
 
 /* The kafkajs producer: node, its own process, its own history file; stopped by SIGTERM
- * (it finishes the send in flight and exits 0). */
+ * (it finishes the send in flight and exits 0), killed if the test dies first. */
 CH_FN pid_t js_start(struct chaos *w)
 {
     char kjs[PATH_MAX], node_path[PATH_MAX + 32], script[PATH_MAX], hist[600], out[600];
@@ -232,8 +233,10 @@ CH_FN pid_t js_start(struct chaos *w)
     snprintf(out, sizeof(out), "%s/kafkajs.out", w->dir);
     pid_t pid = fork();
     assert_true(pid >= 0);
-    if (pid == 0) {
+    if (pid == 0) { /* it dies with this test, even one that fails half-way */
         int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
+            _exit(127);
         if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0 || setenv("NODE_PATH", node_path, 1))
             _exit(127);
         execlp("node", "node", script, w->bootstrap, TOPIC, "4" /* PARTS */,
