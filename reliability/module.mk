@@ -56,7 +56,7 @@ chaos: $(BUILD)/tests/reliability/test_chaos bins | $(TEST_DEPS_STAMP)
 		scripts/run-tests.sh $(BUILD) $(BUILD)/tests/reliability/test_chaos
 	@grep -h '^# figure\|^  [a-z-]* *[0-9]' $(BUILD)/test-logs/reliability/test_chaos.log || true
 
-# The same against a cluster (tests/test_chaos_cluster.c); about 6 s a cycle. CHAOS_EXPECT:
+# The same against a cluster (tests/test_chaos_cluster.c); about 4-5 s a cycle. CHAOS_EXPECT:
 # "" (replicated brokers must show no anomaly; others skip), none, or anomalies.
 CHAOS_EXPECT ?=
 chaos-cluster: $(BUILD)/tests/reliability/test_chaos_cluster bins | $(TEST_DEPS_STAMP)
