@@ -13,10 +13,14 @@
 #   make chaos [CHAOS_CYCLES=100]
 #                      real clients (librdkafka) under kill -9 and SIGSTOP, judged by the
 #                      history checker (the short form runs in `make test`)
+#   make chaos-cluster [CHAOS_CYCLES=100] [CHAOS_EXPECT=anomalies|none]
+#                      the same workload against ZooKeeper and 3 replicated brokers under
+#                      every fault of tests/chaos_faults.h, and the replicas compared
 #
 # The shim is built without sanitizers and position-independent: it is loaded into other
 # processes (the broker under test), never linked into this project's programs.
-$(eval $(call kc_module,reliability,kc_rel,broker/native/codec common,kafka_crashloop))
+# broker/cluster for clu_zks (a real ZooKeeper for the cluster's chaos test).
+$(eval $(call kc_module,reliability,kc_rel,broker/cluster replication broker/native/codec common,kafka_crashloop))
 reliability_RUN_ARGS ?= --cycles 3
 
 FLT_SHIM := $(BUILD)/lib/libkc_fault.so
@@ -52,7 +56,17 @@ chaos: $(BUILD)/tests/reliability/test_chaos bins | $(TEST_DEPS_STAMP)
 		scripts/run-tests.sh $(BUILD) $(BUILD)/tests/reliability/test_chaos
 	@grep -h '^# figure\|^  [a-z-]* *[0-9]' $(BUILD)/test-logs/reliability/test_chaos.log || true
 
-.PHONY: crashloop hostile chaos
+# The same against a cluster (tests/test_chaos_cluster.c); about 4-5 s a cycle. CHAOS_EXPECT:
+# "" (replicated brokers must show no anomaly; others skip), none, or anomalies.
+CHAOS_EXPECT ?=
+chaos-cluster: $(BUILD)/tests/reliability/test_chaos_cluster bins | $(TEST_DEPS_STAMP)
+	CHAOS_CYCLES=$(CHAOS_CYCLES) CHAOS_EXPECT=$(CHAOS_EXPECT) \
+		TEST_TIMEOUT=$$((180 + $(CHAOS_CYCLES) * 15)) \
+		scripts/run-tests.sh $(BUILD) $(BUILD)/tests/reliability/test_chaos_cluster
+	@grep -h '^# figure\|^# replica\|^# skipped\|^  [a-z-]* *[0-9]' \
+		$(BUILD)/test-logs/reliability/test_chaos_cluster.log || true
+
+.PHONY: crashloop hostile chaos chaos-cluster
 
 # The demo is the crash loop: it needs the broker and the shim too.
 run-reliability: bins

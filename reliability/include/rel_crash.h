@@ -102,6 +102,24 @@ struct rel_crash_result {
  */
 int rel_crash_run(const struct rel_crash_opts *o, struct rel_crash_result *r);
 
+/* What one power cut took. */
+struct rel_cut {
+    int files;      /* .log files deleted (their directory entry was never fsynced) */
+    uint64_t bytes; /* bytes cut or overwritten */
+};
+
+/*
+ * The power cut of the model in flt.h, on a stopped broker's data directory: every .log
+ * file under dir keeps what an fsync made durable (ctl's table, which the shim filled) and
+ * a random part of the rest, the rest cut away or overwritten with zeros or garbage; a
+ * file whose name was never fsynced into its directory is deleted half the time. The
+ * table is updated (what is left is what the disk has). The caller must have killed the
+ * broker first. 0 with *cut added to; -EOVERFLOW when the table overflowed (the model
+ * is void); -errno.
+ */
+struct flt_ctl;
+int rel_powercut(struct flt_ctl *ctl, const char *dir, uint64_t *rng, struct rel_cut *cut);
+
 /* The summary lines (cycles, records acknowledged/checked/lost, seed, ...) to f. */
 void rel_crash_print(FILE *f, const struct rel_crash_opts *o, const struct rel_crash_result *r);
 

@@ -85,18 +85,25 @@ static int cut_segment_away(const char *logpath)
     return unlink(logpath) == 0 ? 0 : -errno;
 }
 
+/* A power cut's work: the table of what was fsynced, a random source, what it took. */
+struct cut_ctx {
+    struct flt_ctl *ctl;
+    uint64_t *rng;
+    struct rel_cut *cut;
+};
+
 /* One .log file: keep what was fsynced, and a random part of the rest. */
-static int cut_file(struct crl_run *run, const char *path)
+static int cut_file(struct cut_ctx *x, const char *path)
 {
     struct stat st;
     if (stat(path, &st) != 0)
         return -errno;
-    struct flt_sync *e = flt_sync_find(run->ctl, path, (uint64_t)st.st_ino);
+    struct flt_sync *e = flt_sync_find(x->ctl, path, (uint64_t)st.st_ino);
     uint64_t size = (uint64_t)st.st_size, synced = e ? atomic_load(&e->synced) : 0;
     if (!e || !atomic_load(&e->dirent)) {
-        if (rel_rand(&run->rng) % 2) { /* its directory entry was never made durable */
-            run->r->cut_files++;
-            run->r->cut_bytes += size;
+        if (rel_rand(x->rng) % 2) { /* its directory entry was never made durable */
+            x->cut->files++;
+            x->cut->bytes += size;
             return cut_segment_away(path);
         }
     }
@@ -104,22 +111,22 @@ static int cut_file(struct crl_run *run, const char *path)
      * fsync had caught mid-write (SIGKILL can stop a pwrite between pages). Those bytes
      * were never acknowledged; the verifier judges what was. */
     synced = KC_MIN(synced, size);
-    uint64_t keep = (uint64_t)rel_rand_range(&run->rng, (int64_t)synced, (int64_t)size);
+    uint64_t keep = (uint64_t)rel_rand_range(x->rng, (int64_t)synced, (int64_t)size);
     int fd = open(path, O_RDWR | O_CLOEXEC), rc = 0;
     if (fd < 0)
         return -errno;
-    if (keep < size && rel_rand(&run->rng) % 2)
-        rc = scribble(fd, keep, KC_MIN(size, keep + 8192), &run->rng);
+    if (keep < size && rel_rand(x->rng) % 2)
+        rc = scribble(fd, keep, KC_MIN(size, keep + 8192), x->rng);
     else if (keep < size && ftruncate(fd, (off_t)keep) != 0)
         rc = -errno;
     close(fd);
-    run->r->cut_bytes += size - keep;
-    if (rc == 0 && flt_sync_set(run->ctl, path, (uint64_t)st.st_ino, keep) != 0)
-        rc = crl__violation(run, "the power-cut table is full (%d files)", FLT_SYNC_MAX);
+    x->cut->bytes += size - keep;
+    if (rc == 0 && flt_sync_set(x->ctl, path, (uint64_t)st.st_ino, keep) != 0)
+        rc = -EOVERFLOW; /* the table is full */
     return rc;
 }
 
-static int cut_dir(struct crl_run *run, const char *dir)
+static int cut_dir(struct cut_ctx *x, const char *dir)
 {
     DIR *d = opendir(dir);
     struct dirent *de;
@@ -133,12 +140,20 @@ static int cut_dir(struct crl_run *run, const char *dir)
             snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= (int)sizeof(path))
             continue;
         if (de->d_type == DT_DIR)
-            rc = cut_dir(run, path);
+            rc = cut_dir(x, path);
         else if (n > 4 && strcmp(de->d_name + n - 4, ".log") == 0)
-            rc = cut_file(run, path);
+            rc = cut_file(x, path);
     }
     closedir(d);
     return rc;
+}
+
+int rel_powercut(struct flt_ctl *ctl, const char *dir, uint64_t *rng, struct rel_cut *cut)
+{
+    struct cut_ctx x = {ctl, rng, cut};
+    if (atomic_load(&ctl->sync_overflow))
+        return -EOVERFLOW;
+    return cut_dir(&x, dir);
 }
 
 /* The sabotage hook (rel_crash.h): halve the newest .log of partition 0. */
@@ -165,9 +180,14 @@ static int sabotage(struct crl_run *run)
 
 int crl__powercut(struct crl_run *run)
 {
-    if (atomic_load(&run->ctl->sync_overflow))
-        return crl__violation(run, "the power-cut table overflowed: the model is void");
-    return cut_dir(run, run->b.data);
+    struct rel_cut cut = {0};
+    int rc = rel_powercut(run->ctl, run->b.data, &run->rng, &cut);
+    run->r->cut_files += cut.files;
+    run->r->cut_bytes += cut.bytes;
+    if (rc == -EOVERFLOW)
+        return crl__violation(run, "the power-cut table overflowed (%d files): the model is "
+                              "void", FLT_SYNC_MAX);
+    return rc;
 }
 
 /* ---- one cycle ------------------------------------------------------------------------ */

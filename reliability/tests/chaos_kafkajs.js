@@ -2,7 +2,7 @@
 // sends unique values to random partitions until SIGTERM and writes its history in the
 // checker's format (reliability/include/rel_history.h).
 //
-//   node chaos_kafkajs.js <host:port> <topic> <partitions> <process-id> <history-file>
+//   node chaos_kafkajs.js <host:port[,host:port...]> <topic> <partitions> <process-id> <history-file>
 //
 // kafkajs allows one request in flight for an idempotent producer; each send waits for
 // acks=all. An error after kafkajs' own retries leaves the outcome unknown ("info"): the
@@ -24,7 +24,7 @@ process.on('SIGTERM', () => { stopping = true; });
 
 const kafka = new Kafka({
   clientId: `chaos-${procArg}`,
-  brokers: [broker],
+  brokers: broker.split(','),
   logLevel: logLevel.NOTHING,
   connectionTimeout: 1000,
   requestTimeout: 4000,
