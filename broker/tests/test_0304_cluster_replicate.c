@@ -38,7 +38,7 @@ static void start3(struct kcl *c)
 /* Produce messages [from, to) with acks; every one must be acknowledged. */
 static void produce(struct kcl *c, struct krep_acks *d, const char *acks, int from, int to)
 {
-    rd_kafka_t *rk = krep_producer(c, d, acks);
+    rd_kafka_t *rk = krep_producer(c, d, acks, NULL);
     rd_kafka_topic_t *rkt = rdk.rd_kafka_topic_new(rk, TOPIC, NULL);
     for (int i = from; i < to; i++)
         krep_produce(rk, rkt, i);

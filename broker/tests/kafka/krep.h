@@ -73,8 +73,12 @@ KT_FN void krep_conf(rd_kafka_conf_t *c, const char *key, const char *value)
         fail_msg("%s=%s: %s", key, value, err);
 }
 
-/* An idempotent producer to every broker of c (acks as given). */
-KT_FN rd_kafka_t *krep_producer(const struct kcl *c, struct krep_acks *d, const char *acks)
+typedef void (*krep_dr_fn)(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque);
+
+/* A producer to every running broker of c (acks as given; idempotent for "all"); dr: the
+ * delivery callback (NULL: krep_on_delivery, which fills *d). */
+KT_FN rd_kafka_t *krep_producer(const struct kcl *c, struct krep_acks *d, const char *acks,
+                                krep_dr_fn dr)
 {
     char err[512], boot[256] = "";
     for (int id = 1; id <= KCL_MAX; id++)
@@ -91,7 +95,7 @@ KT_FN rd_kafka_t *krep_producer(const struct kcl *c, struct krep_acks *d, const 
     krep_conf(rc, "message.timeout.ms", "60000");
     krep_conf(rc, "enable.idempotence", strcmp(acks, "all") == 0 ? "true" : "false");
     krep_conf(rc, "topic.metadata.refresh.interval.ms", "1000");
-    rdk.rd_kafka_conf_set_dr_msg_cb(rc, krep_on_delivery);
+    rdk.rd_kafka_conf_set_dr_msg_cb(rc, dr ? dr : krep_on_delivery);
     rdk.rd_kafka_conf_set_opaque(rc, d);
     rd_kafka_t *rk = rdk.rd_kafka_new(RD_KAFKA_PRODUCER, rc, err, sizeof(err));
     if (!rk)
@@ -207,6 +211,54 @@ KT_FN void krep_fetch(const struct kb_broker *b, const char *topic, int32_t p, i
     *err = fp.error;
     *hw = fp.high_watermark;
     *bytes = fp.records.len;
+}
+
+/* Read topic-p from b as a consumer, from offset 0 up to the high watermark: fn for each
+ * record (a batch's records before the offset asked are skipped, as clients do). The
+ * records read. */
+KT_FN int krep_consume(const struct kb_broker *b, const char *topic, int32_t p,
+                       krep_value_fn fn, void *arg)
+{
+    static uint8_t frame[1 << 21];
+    int64_t offset = 0, hw = 1;
+    int n = 0;
+    while (offset < hw) {
+        struct kc_writer w;
+        struct kt_fetch_part fp;
+        kc_writer_init(&w, 0);
+        kt_fetch_req(&w, 9, 100, 1, 1 << 20, topic, p, offset, 1 << 20);
+        int fd = kb_connect(b);
+        ssize_t len = kt_roundtrip(fd, &w, frame, sizeof(frame));
+        close(fd);
+        kc_writer_fini(&w);
+        assert_true(len > 0);
+        kt_fetch_resp(frame, len, &fp);
+        assert_int_equal(fp.error, 0);
+        hw = fp.high_watermark;
+        const uint8_t *q = fp.records.p;
+        size_t left = fp.records.len > 0 ? (size_t)fp.records.len : 0;
+        struct kc_batch_header h;
+        while (left >= KC_BATCH_HEADER_SIZE && kc_batch_header_decode_stored(q, left, &h) == 0 &&
+               12 + (size_t)h.batch_length <= left) {
+            size_t size = 12 + (size_t)h.batch_length;
+            struct kc_batch_reader br;
+            struct kc_record rec;
+            assert_int_equal(kc_batch_reader_open(&br, q, size, 1 << 24), 0);
+            while (kc_batch_reader_next(&br, &rec) == 1) {
+                if (rec.offset < offset)
+                    continue;
+                assert_true(rec.offset < hw); /* never past the high watermark */
+                fn(arg, rec.offset, rec.value, rec.value_len);
+                n++;
+                offset = rec.offset + 1;
+            }
+            kc_batch_reader_close(&br);
+            offset = KC_MAX(offset, h.base_offset + h.last_offset_delta + 1);
+            q += size;
+            left -= size;
+        }
+    }
+    return n;
 }
 
 #endif
