@@ -33,9 +33,12 @@
 
 #include "brep_repl.h"
 
-#define BREP_FETCH_BACKOFF_MS 1000 /* replica.fetch.backoff.ms */
-
 /* ---- the fetcher's ops (its thread) ---------------------------------------------------------- */
+
+static int64_t backoff_ms(const struct brep_fetcher *bf)
+{
+    return brk_server_config(bf->m->srv)->cluster.replica_fetch_backoff_ms;
+}
 
 static struct brep_rp *tp_rp(struct brep_fetcher *bf, const struct kfr_tp *tp)
 {
@@ -148,7 +151,7 @@ static void decide(struct brep_fetcher *bf, struct brep_rp *rp, const struct kfr
         break;
     }
     if (rc || (d->what == REPL_DO_NOTHING && a->error))
-        rp->paused_until_ms = kc_mono_ms() + BREP_FETCH_BACKOFF_MS;
+        rp->paused_until_ms = kc_mono_ms() + backoff_ms(bf);
 }
 
 static void op_received(void *arg, const struct kfr_tp *tp, const struct kfr_answer *a)
@@ -173,8 +176,8 @@ static void op_received(void *arg, const struct kfr_tp *tp, const struct kfr_ans
         int kerr = repl_follower_on_fetch(&rp->r, &ans, &d);
         if (kerr && kerr != REPL_OFFSET_OUT_OF_RANGE)
             kc_log_info("replication: %s-%d: the leader %d answered error %d (%s): retrying in "
-                        "%d ms", rp->topic, (int)rp->partition, (int)bf->leader, kerr,
-                        repl_kerr_name(kerr), BREP_FETCH_BACKOFF_MS);
+                        "%lld ms", rp->topic, (int)rp->partition, (int)bf->leader, kerr,
+                        repl_kerr_name(kerr), (long long)backoff_ms(bf));
         decide(bf, rp, a, &d);
         brep__rp_effects(rp, &done, &fire);
     }
@@ -257,7 +260,13 @@ static struct brep_fetcher *fetcher_for(struct brep *m, int32_t id)
     bf->m = m;
     strlcpy(bf->host, b->host, sizeof(bf->host));
     bf->port = b->port;
-    struct kfr_config c = {.host = bf->host, .port = bf->port, .replica_id = m->self};
+    const struct brk_cluster_config *cc = &brk_server_config(m->srv)->cluster;
+    struct kfr_config c = {.host = bf->host, .port = bf->port, .replica_id = m->self,
+                           .max_wait_ms = (int)cc->replica_fetch_wait_max_ms,
+                           .max_bytes = cc->replica_fetch_response_max_bytes,
+                           .partition_max_bytes = cc->replica_fetch_max_bytes,
+                           .retry_backoff_ms = (int)cc->replica_fetch_backoff_ms,
+                           .socket_timeout_ms = (int)cc->replica_socket_timeout_ms};
     int rc = kfr_open(&c, &fetcher_ops, bf, &bf->f);
     if (rc) {
         kc_log_warn("replication: cannot start a fetcher from broker %d: %s", (int)id,

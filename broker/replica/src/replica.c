@@ -24,6 +24,7 @@
  * shows consumers nothing until its followers have confirmed it again.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -118,6 +119,12 @@ static void waiters_answered(struct brep_rp *rp, struct brep_wait **done, int64_
 
 static void propose_isr(struct brep_rp *rp)
 {
+    char isr[REPL_MAX_REPLICAS * 12] = "";
+    for (int i = 0; i < rp->r.proposal.nisr; i++)
+        snprintf(isr + strlen(isr), sizeof(isr) - strlen(isr), "%s%d", i ? "," : "",
+                 (int)rp->r.proposal.isr[i]);
+    kc_log_info("replication: %s-%d: proposing ISR [%s] (was %d members)", rp->topic,
+                (int)rp->partition, isr, rp->r.ps.nisr);
     int64_t id = clu_propose_isr(rp->m->cl, rp->topic, rp->partition, &rp->r.proposal);
     if (id < 0) {
         kc_log_warn("replication: %s-%d: cannot send the ISR proposal: %s", rp->topic,

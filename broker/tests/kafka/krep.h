@@ -261,4 +261,38 @@ KT_FN int krep_consume(const struct kb_broker *b, const char *topic, int32_t p,
     return n;
 }
 
+/* One Produce v9 of n records to topic-p at b with acks (timeout 5 s): the partition's
+ * error code, *base its base offset. */
+KT_FN int16_t krep_produce_raw(const struct kb_broker *b, const char *topic, int32_t p,
+                               int16_t acks, int n, int64_t *base)
+{
+    uint8_t buf[1 << 12];
+    size_t len;
+    uint8_t *batch = kb_batch("raw", n, &len);
+    struct kp_arena a;
+    struct kp_response resp;
+    kp_arena_init(&a, 0);
+    struct kp_produce_req *r = KT_NEW(&a, kp_produce_req, 1);
+    struct kp_produce_req_topic_produce_data *t = KT_NEW(&a, kp_produce_req_topic_produce_data, 1);
+    struct kp_produce_req_partition_produce_data *pd =
+        KT_NEW(&a, kp_produce_req_partition_produce_data, 1);
+    pd->index = p;
+    pd->records = (struct kc_slice){batch, (int32_t)len};
+    t->name = kp_slice_str(topic);
+    KP_SET(t->partition_data, 1, pd);
+    KP_SET(r->topic_data, 1, t);
+    r->acks = acks;
+    r->timeout_ms = 5000;
+    int fd = kb_connect(b);
+    struct kp_produce_resp *m = kt_call(fd, KP_API_PRODUCE, 9, r, buf, sizeof(buf), &resp);
+    close(fd);
+    int16_t err = m->responses.v[0].partition_responses.v[0].error_code;
+    if (base)
+        *base = m->responses.v[0].partition_responses.v[0].base_offset;
+    kp_response_fini(&resp);
+    kp_arena_fini(&a);
+    free(batch);
+    return err;
+}
+
 #endif
