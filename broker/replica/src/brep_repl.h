@@ -87,9 +87,10 @@ struct brep_rtable {
 /* replica.c */
 struct brep_rp *brep__rp_find(struct brep *m, const char *topic, size_t len, int32_t partition);
 /* After a call under rp->mu: take its effects; what must happen after the unlock is left in
- * *done (parks to settle) and *fire (the log's watches). ISR proposals are sent here. */
-void brep__rp_effects(struct brep_rp *rp, struct brep_wait **done, bool *fire);
-void brep__rp_after(struct brep_rp *rp, struct brep_wait *done, bool fire);
+ * *done (parks to settle) and *fire (the log whose watches to fire: consumers parked at the
+ * old HW). ISR proposals are sent here. */
+void brep__rp_effects(struct brep_rp *rp, struct brep_wait **done, struct alog **fire);
+void brep__rp_after(struct brep_wait *done, struct alog *fire);
 
 /* follow.c */
 void brep__follow_role(struct brep *m, struct brep_rp *rp, int32_t leader);

@@ -160,7 +160,7 @@ static void op_received(void *arg, const struct kfr_tp *tp, const struct kfr_ans
     struct brep_rp *rp = tp_rp(bf, tp);
     struct repl_decision d;
     struct brep_wait *done = NULL;
-    bool fire = false;
+    struct alog *fire = NULL;
     if (!rp)
         return;
     pthread_mutex_lock(&rp->mu);
@@ -182,7 +182,7 @@ static void op_received(void *arg, const struct kfr_tp *tp, const struct kfr_ans
         brep__rp_effects(rp, &done, &fire);
     }
     pthread_mutex_unlock(&rp->mu);
-    brep__rp_after(rp, done, fire);
+    brep__rp_after(done, fire);
 }
 
 static void op_round_done(void *arg)

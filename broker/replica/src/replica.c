@@ -133,7 +133,7 @@ static void propose_isr(struct brep_rp *rp)
     }
 }
 
-void brep__rp_effects(struct brep_rp *rp, struct brep_wait **done, bool *fire)
+void brep__rp_effects(struct brep_rp *rp, struct brep_wait **done, struct alog **fire)
 {
     unsigned fx = repl_replica_fx(&rp->r);
     if (fx & REPL_FX_ISR)
@@ -141,10 +141,10 @@ void brep__rp_effects(struct brep_rp *rp, struct brep_wait **done, bool *fire)
     if (fx & (REPL_FX_HW | REPL_FX_ROLE))
         waiters_answered(rp, done, kc_mono_ms());
     if ((fx & REPL_FX_HW) && rp->r.role == REPL_ROLE_LEADER)
-        *fire = true; /* consumers parked at the old HW look again */
+        *fire = rp->log; /* consumers parked at the old HW look again */
 }
 
-void brep__rp_after(struct brep_rp *rp, struct brep_wait *done, bool fire)
+void brep__rp_after(struct brep_wait *done, struct alog *fire)
 {
     while (done) {
         struct brep_wait *w = done;
@@ -152,8 +152,8 @@ void brep__rp_after(struct brep_rp *rp, struct brep_wait *done, bool fire)
         brk_park_settle(w->park);
         free(w);
     }
-    if (fire && rp->log)
-        alog_watch_fire_all(rp->log); /* rp->log is the member's to change: stable here */
+    if (fire)
+        alog_watch_fire_all(fire);
 }
 
 /* ---- the leader: produce --------------------------------------------------------------------- */
@@ -221,7 +221,7 @@ int brep__repl_produce(void *arg, struct brk_produce *p, struct alog *log,
     struct brep_wait *w = NULL, *done = NULL;
     struct repl_batch b;
     int64_t end = 0;
-    bool fire = false;
+    struct alog *fire = NULL;
     if (!rp) {
         p->kerr = REPL_NOT_LEADER_OR_FOLLOWER; /* no state yet: not led here */
         return 1;
@@ -244,7 +244,7 @@ int brep__repl_produce(void *arg, struct brk_produce *p, struct alog *log,
     free(w); /* not parked: refused, or failed */
     if (rc == 0)
         want_durable(rp, log, end);
-    brep__rp_after(rp, done, fire);
+    brep__rp_after(done, fire);
     if (rc)
         return rc;
     return p->acks == -1 && park ? 0 : 1;
@@ -257,7 +257,7 @@ void brep__repl_fetch(void *arg, const char *name, size_t len, int32_t partition
 {
     struct brep_rp *rp = brep__rp_find(arg, name, len, partition);
     struct brep_wait *done = NULL;
-    bool fire = false;
+    struct alog *fire = NULL;
     rf->error = REPL_NOT_LEADER_OR_FOLLOWER;
     rf->high_watermark = -1;
     rf->diverging_epoch = -1;
@@ -280,7 +280,7 @@ void brep__repl_fetch(void *arg, const char *name, size_t len, int32_t partition
         brep__rp_effects(rp, &done, &fire);
     }
     pthread_mutex_unlock(&rp->mu);
-    brep__rp_after(rp, done, fire);
+    brep__rp_after(done, fire);
 }
 
 int brep__repl_hw(void *arg, const char *name, size_t len, int32_t partition, int64_t *hw)
@@ -340,7 +340,7 @@ static void rp_apply(struct brep *m, const char *topic, int32_t partition,
     struct part_topic *pt = part_topic_find(brk_server_registry(m->srv), topic, strlen(topic));
     struct alog *log = pt ? part_topic_log(pt, partition) : NULL;
     struct brep_wait *done = NULL;
-    bool fire = false;
+    struct alog *fire = NULL;
     pthread_mutex_lock(&rp->mu);
     int rc = 0;
     if (!rp->log && log && mine)
@@ -354,7 +354,7 @@ static void rp_apply(struct brep *m, const char *topic, int32_t partition,
     bool follow = rp->log && rp->r.role == REPL_ROLE_FOLLOWER;
     int32_t leader = follow ? rp->r.ps.leader : -1;
     pthread_mutex_unlock(&rp->mu);
-    brep__rp_after(rp, done, fire);
+    brep__rp_after(done, fire);
     brep__follow_role(m, rp, leader);
 }
 
@@ -388,7 +388,7 @@ static void rp_release(struct brep *m, struct brep_rp *rp)
     repl_replica_fini(&rp->r);
     repl_replica_init(&rp->r, m->self, &m->rt->cfg);
     pthread_mutex_unlock(&rp->mu);
-    brep__rp_after(rp, done, false);
+    brep__rp_after(done, NULL);
 }
 
 void brep__replicas_release_deleted(struct brep *m)
@@ -406,7 +406,7 @@ void brep__replicas_isr_answer(struct brep *m, const struct clu_answer *a)
 {
     struct brep_rp *rp = brep__rp_find(m, a->topic, strlen(a->topic), a->partition);
     struct brep_wait *done = NULL;
-    bool fire = false;
+    struct alog *fire = NULL;
     if (!rp)
         return;
     pthread_mutex_lock(&rp->mu);
@@ -416,7 +416,7 @@ void brep__replicas_isr_answer(struct brep *m, const struct clu_answer *a)
         repl_leader_isr_failed(&rp->r);
     brep__rp_effects(rp, &done, &fire);
     pthread_mutex_unlock(&rp->mu);
-    brep__rp_after(rp, done, fire);
+    brep__rp_after(done, fire);
     if (a->error)
         kc_log_info("replication: %s-%d: the controller refused the ISR change: error %d",
                     a->topic, (int)a->partition, a->error);
@@ -426,7 +426,7 @@ void brep__replicas_isr_answer(struct brep *m, const struct clu_answer *a)
 static void rp_step(struct brep_rp *rp, bool tick, int64_t now)
 {
     struct brep_wait *done = NULL;
-    bool fire = false;
+    struct alog *fire = NULL;
     bool kick = atomic_exchange(&rp->durable_kick, false);
     pthread_mutex_lock(&rp->mu);
     if (rp->log && kick)
@@ -437,7 +437,7 @@ static void rp_step(struct brep_rp *rp, bool tick, int64_t now)
     if (rp->waiters)
         waiters_answered(rp, &done, now); /* the deadlines */
     pthread_mutex_unlock(&rp->mu);
-    brep__rp_after(rp, done, fire);
+    brep__rp_after(done, fire);
 }
 
 int brep__replicas_step(struct brep *m)
