@@ -21,7 +21,6 @@ static const char *const settings[] = {"min.insync.replicas=2", NULL};
 
 static void start3(struct kcl *c)
 {
-    krep_rdk_load();
     for (int id = 1; id <= 3; id++)
         kcl_start(c, id, settings);
     for (int id = 1; id <= 3; id++) {
@@ -76,6 +75,7 @@ static void test_0304_acks_all_is_on_every_replica(void **state)
     struct kcl *c = *state;
     static struct krep_acks d;
     static struct seen s;
+    KREP_REQUIRE_RDKAFKA();
     start3(c);
     int64_t t0 = kc_mono_ms();
     produce(c, &d, "all", 0, N);
@@ -116,12 +116,12 @@ static void test_0304_consumer_never_sees_beyond_the_hw(void **state)
 {
     KCL_REQUIRE_ZK();
     struct kcl *c = *state;
-    static struct krep_acks d;
+    int64_t base;
     start3(c);
-    produce(c, &d, "all", 0, 10);
     int32_t leader, epoch;
     krep_leader(c->b[1], TOPIC, 0, &leader, &epoch, NULL);
     const struct kb_broker *lb = c->b[leader];
+    assert_int_equal(krep_produce_raw(lb, TOPIC, 0, -1, 10, &base), 0); /* acks=all */
     struct hw_at at10 = {lb, 10};
     assert_true(kt_until(hw_reaches, &at10, KB_WAIT_MS));
     for (int id = 1; id <= 3; id++)
@@ -129,7 +129,6 @@ static void test_0304_consumer_never_sees_beyond_the_hw(void **state)
             assert_int_equal(kill(c->b[id]->pid, SIGSTOP), 0);
     /* In the leader's log, on no follower; straight to the leader and at once: the stopped
      * followers' ZooKeeper sessions expire after 2 s, and then the ISR is the leader alone. */
-    int64_t base;
     assert_int_equal(krep_produce_raw(lb, TOPIC, 0, 1, 1, &base), 0);
     assert_int_equal(base, 10);
     int16_t err;

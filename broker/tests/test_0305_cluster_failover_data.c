@@ -58,7 +58,7 @@ static void test_0305_kill9_leader_loses_no_acknowledged_record(void **state)
     KCL_REQUIRE_ZK();
     struct kcl *c = *state;
     static struct consumed got;
-    krep_rdk_load();
+    KREP_REQUIRE_RDKAFKA();
     for (int id = 1; id <= 3; id++)
         kcl_start(c, id, settings);
     for (int id = 1; id <= 3; id++) {

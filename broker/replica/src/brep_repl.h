@@ -28,6 +28,7 @@
 #include <stdatomic.h>
 
 #include "brep_int.h"
+#include "brk_tconfig.h"
 #include "kfr.h"
 #include "repl_replica.h"
 
@@ -82,6 +83,7 @@ struct brep_rtable {
     /* the member thread's */
     struct brep_fetcher **fetchers;
     int nfetchers;
+    struct brk_tcfg tcfg; /* scratch: a topic's configs (min.insync.replicas) */
 };
 
 /* replica.c */

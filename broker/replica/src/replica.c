@@ -329,6 +329,17 @@ static int rp_load(struct brep_rp *rp, struct alog *log)
     return 0;
 }
 
+/* min.insync.replicas for topic pt: its own override, else the broker's. */
+static int topic_min_insync(struct brep *m, struct part_topic *pt)
+{
+    struct brk_tcfg *c = &m->rt->tcfg; /* the member thread's scratch: 16 KiB */
+    const char *v = pt && brk_topic_configs(m->srv, pt, c) == 0
+                        ? brk_tcfg_get(c, "min.insync.replicas")
+                        : NULL;
+    int n = v ? atoi(v) : 0;
+    return n >= 1 ? n : m->rt->cfg.min_insync;
+}
+
 /* One partition's state to its replica (the member thread). */
 static void rp_apply(struct brep *m, const char *topic, int32_t partition,
                      const struct repl_pstate *ps)
@@ -341,8 +352,10 @@ static void rp_apply(struct brep *m, const char *topic, int32_t partition,
     struct alog *log = pt ? part_topic_log(pt, partition) : NULL;
     struct brep_wait *done = NULL;
     struct alog *fire = NULL;
+    int min_insync = topic_min_insync(m, pt);
     pthread_mutex_lock(&rp->mu);
     int rc = 0;
+    rp->r.cfg.min_insync = min_insync;
     if (!rp->log && log && mine)
         rc = rp_load(rp, log);
     if (rc == 0 && rp->log)
