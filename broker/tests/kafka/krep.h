@@ -18,7 +18,8 @@
     X(rd_kafka_conf_new) X(rd_kafka_conf_set) X(rd_kafka_conf_set_dr_msg_cb)                   \
     X(rd_kafka_conf_set_opaque) X(rd_kafka_new) X(rd_kafka_destroy) X(rd_kafka_topic_new)      \
     X(rd_kafka_topic_destroy) X(rd_kafka_produce) X(rd_kafka_poll) X(rd_kafka_flush)           \
-    X(rd_kafka_err2str) X(rd_kafka_last_error) X(rd_kafka_wait_destroyed)
+    X(rd_kafka_err2str) X(rd_kafka_last_error) X(rd_kafka_wait_destroyed)                     \
+    X(rd_kafka_fatal_error)
 
 struct krep_rdk {
     void *lib;
@@ -125,7 +126,12 @@ KT_FN void krep_produce(rd_kafka_t *rk, rd_kafka_topic_t *rkt, int i)
     int vl = snprintf(value, sizeof(value), "v%d", i);
     while (rdk.rd_kafka_produce(rkt, 0, RD_KAFKA_MSG_F_COPY, value, (size_t)vl, NULL, 0,
                                 (void *)(intptr_t)i) == -1) {
-        assert_int_equal(rdk.rd_kafka_last_error(), RD_KAFKA_RESP_ERR__QUEUE_FULL);
+        rd_kafka_resp_err_t e = rdk.rd_kafka_last_error();
+        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            char why[512] = "";
+            (void)rdk.rd_kafka_fatal_error(rk, why, sizeof(why));
+            fail_msg("produce of message %d: %s (%s)", i, rdk.rd_kafka_err2str(e), why);
+        }
         rdk.rd_kafka_poll(rk, 10);
     }
     rdk.rd_kafka_poll(rk, 0);
