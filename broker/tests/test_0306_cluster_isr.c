@@ -3,7 +3,8 @@
  * (SIGSTOP) while the leader's log moves on, for longer than replica.lag.time.max.ms, leaves the ISR (Metadata shows 2),
  * acks=all still succeeds while ISR 2 >= min.insync.replicas 2 and is refused with
  * NOT_ENOUGH_REPLICAS (19), nothing written, when min.insync.replicas is 3; after SIGCONT
- * the follower catches up, rejoins (ISR 3), and acks=all succeeds again.
+ * the follower catches up, rejoins (ISR 3), and acks=all succeeds again. The leader's
+ * /metrics count it: under-replicated partitions 1 then 0, ISR shrinks and expands.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -53,6 +54,32 @@ static int32_t start3(struct kcl *c, const char *min)
     return leader;
 }
 
+/* The value of a sample without labels in b's /metrics, or -1. */
+static double metric(const struct kb_broker *b, const char *name)
+{
+    char *body = NULL;
+    double v = -1;
+    assert_int_equal(kb_http_get(b, "/metrics", &body), 200);
+    size_t n = strlen(name);
+    for (char *line = body; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+        if (strncmp(line, name, n) == 0 && line[n] == ' ')
+            v = atof(line + n + 1);
+    free(body);
+    return v;
+}
+
+struct metric_is {
+    const struct kb_broker *b;
+    const char *name;
+    double value;
+};
+
+static bool metric_is(void *arg)
+{
+    struct metric_is *u = arg;
+    return metric(u->b, u->name) == u->value;
+}
+
 struct acked {
     const struct kb_broker *b;
 };
@@ -83,12 +110,13 @@ static void stopped_follower_case(struct kcl *c, const char *min, int16_t want)
     int64_t base;
     struct acked ok = {lb};
     assert_true(kt_until(acked, &ok, KB_WAIT_MS));
+    struct isr_is two = {lb, 2}, three = {lb, 3};
+    assert_true(kt_until(isr_is, &three, KB_WAIT_MS)); /* whole before the stop */
     assert_int_equal(kill(c->b[follower]->pid, SIGSTOP), 0);
     /* A follower that holds the leader's whole log is in sync however long it sleeps (as
      * in Kafka): the leader's log must move on for it to fall behind. */
     assert_int_equal(krep_produce_raw(lb, TOPIC, 0, 1, 1, &base), 0);
     int64_t t0 = kc_mono_ms();
-    struct isr_is two = {lb, 2}, three = {lb, 3};
     assert_true(kt_until(isr_is, &two, KB_WAIT_MS));
     int64_t out_ms = kc_mono_ms() - t0;
     struct kcl_until_brokers alive = {lb, 3};
@@ -96,6 +124,8 @@ static void stopped_follower_case(struct kcl *c, const char *min, int16_t want)
     printf("# follower %d stopped: out of the ISR after %lld ms (still registered: %s)\n",
            follower, (long long)out_ms, registered ? "yes" : "no");
     assert_true(registered); /* the leader's lag rule did it, not a session expiry */
+    assert_true(metric(lb, "kafka_server_replicamanager_underreplicatedpartitions") == 1);
+    assert_true(metric(lb, "kafka_server_replicamanager_isrshrinks_total") >= 1);
     int64_t end = krep_log_records(lb, TOPIC, 0, NULL, NULL);
     assert_int_equal(krep_produce_raw(lb, TOPIC, 0, -1, 5, &base), want);
     if (want == 19) /* refused before the append: nothing written */
@@ -103,6 +133,10 @@ static void stopped_follower_case(struct kcl *c, const char *min, int16_t want)
     assert_int_equal(kill(c->b[follower]->pid, SIGCONT), 0);
     t0 = kc_mono_ms();
     assert_true(kt_until(isr_is, &three, KB_WAIT_MS));
+    struct metric_is whole = {lb, "kafka_server_replicamanager_underreplicatedpartitions", 0};
+    assert_true(kt_until(metric_is, &whole, KB_WAIT_MS));
+    assert_true(metric(lb, "kafka_server_replicamanager_isrexpands_total") >= 1);
+    assert_true(metric(lb, "kafka_server_replicamanager_leadercount") == 1);
     printf("# min.insync.replicas %s: acks=all with ISR 2 -> %d; after SIGCONT the follower "
            "rejoined in %lld ms\n", min, (int)want, (long long)(kc_mono_ms() - t0));
     assert_true(kt_until(acked, &ok, KB_WAIT_MS));

@@ -133,6 +133,7 @@ struct brk_replica_fetch {
 struct brk_produce;
 struct brk_park;
 struct alog;
+struct brk_metrics_visitor;
 
 struct brk_cluster_ops {
     /* Create topic name with partitions (-1: num.partitions) and replication factor rf
@@ -156,6 +157,8 @@ struct brk_cluster_ops {
      * read as alone). A network loop. */
     int (*high_watermark)(void *arg, const char *name, size_t len, int32_t partition,
                           int64_t *hw);
+    /* The replication families for /metrics (brk_metrics.h). Any thread. */
+    void (*metrics)(void *arg, const struct brk_metrics_visitor *v);
 };
 
 /* Attach the member (before the broker serves; NULL detaches). Main thread. */

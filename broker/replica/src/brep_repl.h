@@ -57,6 +57,7 @@ struct brep_rp {
     int64_t paused_until_ms;   /* a follower after a partition error: retry then */
     int64_t sent_offset;       /* the fetch offset and epoch of the fetch in flight */
     int32_t sent_epoch;
+    int64_t leader_hw_seen;    /* a follower: the leader's HW in its last answer (lag) */
     /* the member thread's */
     int32_t fetching_from;     /* the leader whose fetcher holds it, -1: none */
     /* any thread */
@@ -80,6 +81,7 @@ struct brep_rtable {
     struct brep_rp *b[BREP_RBUCKETS];
     struct repl_config cfg;
     int64_t next_tick_ms;
+    atomic_uint_fast64_t isr_shrinks, isr_expands; /* committed changes of partitions led here */
     /* the member thread's */
     struct brep_fetcher **fetchers;
     int nfetchers;

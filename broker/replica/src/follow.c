@@ -174,6 +174,8 @@ static void op_received(void *arg, const struct kfr_tp *tp, const struct kfr_ans
                                        * a lower bound, used only after an unclean election */
             .hw = a->high_watermark, .log_start = a->log_start_offset};
         int kerr = repl_follower_on_fetch(&rp->r, &ans, &d);
+        if (!a->error)
+            rp->leader_hw_seen = a->high_watermark;
         if (kerr && kerr != REPL_OFFSET_OUT_OF_RANGE)
             kc_log_info("replication: %s-%d: the leader %d answered error %d (%s): retrying in "
                         "%lld ms", rp->topic, (int)rp->partition, (int)bf->leader, kerr,

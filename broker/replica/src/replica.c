@@ -32,6 +32,7 @@
 #include "brep_repl.h"
 #include "alog_producer.h"
 #include "brk_adapter.h"
+#include "brk_metrics.h"
 
 #define BREP_REQUEST_TIMED_OUT 7 /* Kafka's REQUEST_TIMED_OUT: acks=all past its timeout */
 
@@ -340,6 +341,17 @@ static int topic_min_insync(struct brep *m, struct part_topic *pt)
     return n >= 1 ? n : m->rt->cfg.min_insync;
 }
 
+/* Under rp->mu, after a state was applied: a committed ISR change of a partition this
+ * broker led before and after (same leader epoch) is counted. */
+static void count_isr(struct brep_rtable *rt, const struct brep_rp *rp, bool led,
+                      int32_t epoch, int nisr)
+{
+    if (!led || rp->r.role != REPL_ROLE_LEADER || rp->r.ps.leader_epoch != epoch ||
+        rp->r.ps.nisr == nisr)
+        return;
+    atomic_fetch_add(rp->r.ps.nisr < nisr ? &rt->isr_shrinks : &rt->isr_expands, 1);
+}
+
 /* One partition's state to its replica (the member thread). */
 static void rp_apply(struct brep *m, const char *topic, int32_t partition,
                      const struct repl_pstate *ps)
@@ -358,8 +370,12 @@ static void rp_apply(struct brep *m, const char *topic, int32_t partition,
     rp->r.cfg.min_insync = min_insync;
     if (!rp->log && log && mine)
         rc = rp_load(rp, log);
+    bool led = rp->r.role == REPL_ROLE_LEADER;
+    int32_t epoch = rp->r.ps.leader_epoch;
+    int nisr = rp->r.ps.nisr;
     if (rc == 0 && rp->log)
         rc = repl_replica_apply(&rp->r, ps, kc_mono_ms());
+    count_isr(m->rt, rp, led, epoch, nisr);
     if (rc < 0)
         kc_log_warn("replication: %s-%d: cannot take the state at leader epoch %d: %s", topic,
                     (int)partition, (int)ps->leader_epoch, kc_strerror(rc));
@@ -423,10 +439,14 @@ void brep__replicas_isr_answer(struct brep *m, const struct clu_answer *a)
     if (!rp)
         return;
     pthread_mutex_lock(&rp->mu);
+    bool led = rp->r.role == REPL_ROLE_LEADER;
+    int32_t epoch = rp->r.ps.leader_epoch;
+    int nisr = rp->r.ps.nisr;
     if (a->error == 0 && a->has_state)
         (void)repl_replica_apply(&rp->r, &a->state, kc_mono_ms());
     else if (a->error != 0)
         repl_leader_isr_failed(&rp->r);
+    count_isr(m->rt, rp, led, epoch, nisr);
     brep__rp_effects(rp, &done, &fire);
     pthread_mutex_unlock(&rp->mu);
     brep__rp_after(done, fire);
@@ -464,6 +484,54 @@ int brep__replicas_step(struct brep *m)
         for (struct brep_rp *rp = rt->b[b]; rp; rp = rp->next)
             rp_step(rp, tick, now);
     return 100; /* the waiters' deadlines: at most this late */
+}
+
+/* ---- /metrics ------------------------------------------------------------------------------ */
+
+static void gauge(const struct brk_metrics_visitor *v, const char *name, const char *help,
+                  enum brk_metric_type type, double value)
+{
+    v->family(v->arg, name, help, type);
+    v->sample(v->arg, NULL, 0, value);
+}
+
+void brep__repl_metrics(void *arg, const struct brk_metrics_visitor *v)
+{
+    struct brep *m = arg;
+    struct brep_rtable *rt = m->rt;
+    int under = 0, led = 0;
+    int64_t max_lag = 0;
+    if (!rt)
+        return;
+    pthread_rwlock_rdlock(&rt->lock);
+    for (int b = 0; b < BREP_RBUCKETS; b++) {
+        for (struct brep_rp *rp = rt->b[b]; rp; rp = rp->next) {
+            pthread_mutex_lock(&rp->mu);
+            if (rp->log && rp->r.role == REPL_ROLE_LEADER) {
+                led++;
+                under += rp->r.ps.nisr < rp->r.ps.nreplicas;
+            } else if (rp->log && rp->r.role == REPL_ROLE_FOLLOWER) {
+                max_lag = KC_MAX(max_lag, rp->leader_hw_seen - rp->r.leo);
+            }
+            pthread_mutex_unlock(&rp->mu);
+        }
+    }
+    pthread_rwlock_unlock(&rt->lock);
+    gauge(v, "kafka_server_replicamanager_leadercount",
+          "Partitions this broker leads (Kafka's LeaderCount).", BRK_GAUGE, led);
+    gauge(v, "kafka_server_replicamanager_underreplicatedpartitions",
+          "Partitions led here whose ISR is smaller than their replica set "
+          "(Kafka's UnderReplicatedPartitions).", BRK_GAUGE, under);
+    gauge(v, "kafka_server_replicamanager_isrshrinks_total",
+          "Committed ISR shrinks of partitions led here (Kafka's IsrShrinksPerSec).",
+          BRK_COUNTER, (double)atomic_load(&rt->isr_shrinks));
+    gauge(v, "kafka_server_replicamanager_isrexpands_total",
+          "Committed ISR expansions of partitions led here (Kafka's IsrExpandsPerSec).",
+          BRK_COUNTER, (double)atomic_load(&rt->isr_expands));
+    gauge(v, "kafka_server_replicafetchermanager_maxlag",
+          "Largest lag in records of a partition followed here: the leader's high watermark "
+          "in its last answer minus this log's end (Kafka's MaxLag).", BRK_GAUGE,
+          (double)max_lag);
 }
 
 void brep__replicas_close(struct brep *m)

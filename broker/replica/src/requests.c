@@ -103,7 +103,8 @@ static bool op_cancel(void *arg, struct brk_cluster_waiter *w)
 }
 
 const struct brk_cluster_ops brep__ops = {op_create,          op_delete,        op_cancel,
-                                          brep__repl_produce, brep__repl_fetch, brep__repl_hw};
+                                          brep__repl_produce, brep__repl_fetch, brep__repl_hw,
+                                          brep__repl_metrics};
 
 /* Tell e's waiter (under mu) and free e. */
 static void tell(struct brep *m, struct brep_wname *e, int err)
