@@ -69,6 +69,16 @@ struct alog_appended {
  */
 int alog_append_batch(struct alog *log, uint8_t *batch, size_t len, struct alog_appended *out);
 
+/*
+ * The same, stamping leader_epoch (>= 0) into the batch's partitionLeaderEpoch instead of
+ * 0: a replicated partition's leader writes its epoch into every batch (KIP-101), which
+ * its followers copy byte for byte and rebuild their epoch caches from. The field lies
+ * before the CRC'd bytes, so the stamp costs a store, not a CRC pass. A duplicate keeps
+ * the epoch it was first written with.
+ */
+int alog_append_epoch(struct alog *log, uint8_t *batch, size_t len, int32_t leader_epoch,
+                      struct alog_appended *out);
+
 /* One producer as the log knows it (DescribeProducers' fields). */
 struct alog_producer_info {
     int64_t producer_id;

@@ -126,8 +126,8 @@ static int producer_check(struct alog *log, const struct kc_batch_header *h,
     return rc == 0 ? alog__pstate_reserve(&log->pstate) : rc;
 }
 
-static int append_locked(struct alog *log, uint8_t *batch, size_t len, struct kc_batch_header *h,
-                         struct alog_appended *out)
+static int append_locked(struct alog *log, uint8_t *batch, size_t len, int32_t epoch,
+                         struct kc_batch_header *h, struct alog_appended *out)
 {
     if (atomic_load_explicit(&log->failed, memory_order_acquire))
         return -EIO;
@@ -136,7 +136,7 @@ static int append_locked(struct alog *log, uint8_t *batch, size_t len, struct kc
         return rc == 1 ? 0 : rc; /* a duplicate is answered, not written */
     int64_t base = atomic_load_explicit(&log->end_offset, memory_order_relaxed);
     kc_batch_set_base_offset(batch, base);
-    kc_batch_set_leader_epoch(batch, 0);
+    kc_batch_set_leader_epoch(batch, epoch); /* outside the CRC: no CRC pass */
     h->base_offset = base;
     if ((rc = alog__write_at_end(log, batch, len, h)) != 0)
         return rc;
@@ -188,7 +188,8 @@ void alog__maybe_kick(struct alog *log, int64_t prev_end, int64_t end)
         alog__flusher_kick(log->flusher);
 }
 
-int alog_append_batch(struct alog *log, uint8_t *batch, size_t len, struct alog_appended *out)
+int alog_append_epoch(struct alog *log, uint8_t *batch, size_t len, int32_t leader_epoch,
+                      struct alog_appended *out)
 {
     struct kc_batch_header h;
     struct alog_appended a;
@@ -200,7 +201,7 @@ int alog_append_batch(struct alog *log, uint8_t *batch, size_t len, struct alog_
     if ((rc = alog__enter(log)) != 0) /* a store's log: open it first (or it is open) */
         return rc;
     pthread_mutex_lock(&log->append_lock);
-    rc = append_locked(log, batch, len, &h, &a);
+    rc = append_locked(log, batch, len, leader_epoch, &h, &a);
     pthread_mutex_unlock(&log->append_lock);
     if (rc == 0 && !a.duplicate)
         alog__maybe_kick(log, a.base_offset, a.last_offset + 1);
@@ -211,6 +212,11 @@ int alog_append_batch(struct alog *log, uint8_t *batch, size_t len, struct alog_
         alog__watch_fire(log); /* long-polls waiting on this log wake up (watch.c) */
     *out = a;
     return 0;
+}
+
+int alog_append_batch(struct alog *log, uint8_t *batch, size_t len, struct alog_appended *out)
+{
+    return alog_append_epoch(log, batch, len, 0, out);
 }
 
 int alog_append(struct alog *log, uint8_t *batch, size_t len, int64_t *base_offset)

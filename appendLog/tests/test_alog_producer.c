@@ -601,11 +601,58 @@ static void test_alog_producer_store_eviction_and_crash_keep_producers(void **st
     assert_int_equal(alog_store_close(s), 0);
 }
 
+struct epochs_seen {
+    int n;
+    int64_t base[8];
+    int32_t epoch[8];
+};
+
+static int on_epoch(void *arg, int64_t base, int32_t epoch)
+{
+    struct epochs_seen *e = arg;
+    if (e->n < 8) {
+        e->base[e->n] = base;
+        e->epoch[e->n] = epoch;
+    }
+    e->n++;
+    return 0;
+}
+
+/* A replicated partition's leader stamps its epoch into each batch (alog_append_epoch): the
+ * header carries it, a scan finds it, and a duplicate keeps the epoch it was written in. */
+static void test_alog_producer_append_epoch_stamps_the_leader_epoch(void **state)
+{
+    const char *dir = *state;
+    struct alog *log = open_at(dir, 1 << 20);
+    struct alog_appended a;
+    size_t len;
+    uint8_t *b = idem(7, 0, 0, 3, 40, now_ts(), &len);
+    uint8_t *again = malloc(len);
+    assert_non_null(again);
+    memcpy(again, b, len);
+    assert_int_equal(alog_append_epoch(log, b, len, 4, &a), 0);
+    assert_int_equal(kc_batch_leader_epoch(b), 4); /* stamped in place */
+    assert_int_equal(alog_append_epoch(log, again, len, 5, &a), 0);
+    assert_true(a.duplicate); /* a retry in a later epoch: answered, not written */
+    assert_int_equal(put(log, 8, 0, 0, 2, &a), 0); /* alog_append_batch: epoch 0 */
+    struct epochs_seen e = {0};
+    assert_int_equal(alog_scan_epochs(log, 0, on_epoch, &e), 0);
+    assert_int_equal(e.n, 2);
+    assert_int_equal(e.base[0], 0);
+    assert_int_equal(e.epoch[0], 4);
+    assert_int_equal(e.base[1], 3);
+    assert_int_equal(e.epoch[1], 0);
+    free(b);
+    free(again);
+    assert_int_equal(alog_close(log), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, kc_test_dir_setup, kc_test_dir_teardown)
         T(test_alog_producer_duplicate_answered_not_written),
+        T(test_alog_producer_append_epoch_stamps_the_leader_epoch),
         T(test_alog_producer_refusals_leave_log_unchanged),
         T(test_alog_producer_plain_batches_keep_no_state),
         T(test_alog_producer_clean_close_snapshot_at_end_no_replay),

@@ -115,6 +115,26 @@ struct brk_cluster_waiter {
     struct brk_cluster_waiter *next;                    /* private */
 };
 
+/* A follower's Fetch of one partition (replica_id >= 0), as the leader judges it. The
+ * follower's fetch offset counts as ON ITS DISK: its fetcher fsyncs every round before it
+ * fetches again (broker/kafka/fetcher), so this project's "durable offsets only" rule
+ * needs no extra field on the wire. */
+struct brk_replica_fetch {
+    /* in */
+    int32_t replica_id, current_leader_epoch, last_fetched_epoch;
+    int64_t fetch_offset, log_start_offset;
+    /* out */
+    int16_t error;           /* Kafka's: NONE, 6, 74, 59, 1 */
+    int64_t high_watermark;  /* the leader's, before this fetch counted (as Kafka) */
+    int32_t diverging_epoch; /* -1: none; else truncate to diverging_end first */
+    int64_t diverging_end;
+};
+
+struct brk_produce;
+struct brk_park;
+struct alog;
+struct brk_metrics_visitor;
+
 struct brk_cluster_ops {
     /* Create topic name with partitions (-1: num.partitions) and replication factor rf
      * (-1: default.replication.factor); w may be NULL (auto-create: nobody waits). */
@@ -123,6 +143,22 @@ struct brk_cluster_ops {
     int (*topic_delete)(void *arg, const char *name, struct brk_cluster_waiter *w);
     /* w withdrawn: true if its fn will not run. */
     bool (*cancel)(void *arg, struct brk_cluster_waiter *w);
+    /* Replication (broker/replica/src/replica.c). Each may be NULL: not replicating. */
+    /* Append p's checked batch (count records) to log as the partition's leader: the
+     * contract of brk_produce (1 answered, 0 parked on park, < 0), with p->kerr set when
+     * replication refuses (NOT_ENOUGH_REPLICAS, NOT_LEADER_OR_FOLLOWER) or, parked, when
+     * the wait ends badly (20, 6, REQUEST_TIMED_OUT 7). A network loop. */
+    int (*produce)(void *arg, struct brk_produce *p, struct alog *log, struct brk_park *park,
+                   int32_t count);
+    /* A follower's fetch of one partition (below). A network loop. */
+    void (*replica_fetch)(void *arg, const char *name, size_t len, int32_t partition,
+                          struct brk_replica_fetch *rf);
+    /* What a consumer may read of a partition: below *hw. 0, or -ENOENT (no replica:
+     * read as alone). A network loop. */
+    int (*high_watermark)(void *arg, const char *name, size_t len, int32_t partition,
+                          int64_t *hw);
+    /* The replication families for /metrics (brk_metrics.h). Any thread. */
+    void (*metrics)(void *arg, const struct brk_metrics_visitor *v);
 };
 
 /* Attach the member (before the broker serves; NULL detaches). Main thread. */
@@ -133,6 +169,12 @@ int brk_cluster_topic_create(struct brk_server *srv, const char *name, int32_t p
 int brk_cluster_topic_delete(struct brk_server *srv, const char *name,
                              struct brk_cluster_waiter *w);
 bool brk_cluster_cancel(struct brk_server *srv, struct brk_cluster_waiter *w);
+/* The replication hooks above, for the doors: false / -ENOENT when nothing replicates
+ * (alone: the caller does as a single broker). */
+bool brk_cluster_replica_fetch(struct brk_server *srv, const char *name, size_t len,
+                               int32_t partition, struct brk_replica_fetch *rf);
+int brk_cluster_high_watermark(struct brk_server *srv, const char *name, size_t len,
+                               int32_t partition, int64_t *hw);
 
 /* Called on the main thread once a stop is asked (SIGTERM), BEFORE the broker stops
  * serving: a member moves its leaderships away here (controlled shutdown), while

@@ -86,6 +86,14 @@ struct brk_cluster_config {
     int32_t min_insync_replicas;          /* min.insync.replicas (1) */
     int32_t offsets_replication_factor;   /* offsets.topic.replication.factor (3) */
     int64_t replica_lag_time_max_ms;      /* replica.lag.time.max.ms (30000) */
+    int64_t replica_fetch_wait_max_ms;    /* replica.fetch.wait.max.ms (500): keep it well
+                                           * below the lag limit, or the ISR flaps */
+    int32_t replica_fetch_max_bytes;      /* replica.fetch.max.bytes (1 MiB, per partition) */
+    int32_t replica_fetch_response_max_bytes; /* replica.fetch.response.max.bytes (10 MiB) */
+    int64_t replica_socket_timeout_ms;    /* replica.socket.timeout.ms (30000) */
+    int64_t replica_fetch_backoff_ms;     /* replica.fetch.backoff.ms (1000) */
+    int32_t num_replica_fetchers;         /* num.replica.fetchers (1: the only value taken,
+                                           * one fetcher thread per leader broker) */
     bool unclean_leader_election;         /* unclean.leader.election.enable (false) */
     bool controlled_shutdown;             /* controlled.shutdown.enable (true) */
     bool auto_leader_rebalance;           /* auto.leader.rebalance.enable (true) */

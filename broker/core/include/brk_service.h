@@ -145,10 +145,13 @@ struct brk_produce {
     int16_t acks;        /* 0, 1 or -1 */
     uint8_t *batch;      /* exactly one RecordBatch v2; its base offset is rewritten */
     size_t len;
+    int32_t timeout_ms;  /* a cluster's acks=all: how long to wait for the ISR (<= 0: 30 s) */
     /* out */
     int64_t base_offset;
     int32_t count;
     int err;             /* acks=all, parked: 0 or why durability failed (set when settled) */
+    int16_t kerr;        /* a cluster: replication's verdict, a Kafka code (0: none; set
+                          * before brk_produce returns 1, or before a park settles) */
     /* private */
     struct brk_park *park;
 };

@@ -133,3 +133,20 @@ void brk_server_on_stop(struct brk_server *srv, void (*fn)(void *arg), void *arg
     srv->on_stop = fn;
     srv->on_stop_arg = arg;
 }
+
+bool brk_cluster_replica_fetch(struct brk_server *srv, const char *name, size_t len,
+                               int32_t partition, struct brk_replica_fetch *rf)
+{
+    if (!srv->cops || !srv->cops->replica_fetch)
+        return false;
+    srv->cops->replica_fetch(srv->cops_arg, name, len, partition, rf);
+    return true;
+}
+
+int brk_cluster_high_watermark(struct brk_server *srv, const char *name, size_t len,
+                               int32_t partition, int64_t *hw)
+{
+    if (!srv->cops || !srv->cops->high_watermark)
+        return -ENOENT;
+    return srv->cops->high_watermark(srv->cops_arg, name, len, partition, hw);
+}

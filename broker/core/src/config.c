@@ -105,6 +105,13 @@ static const struct cfg_key cfg_keys[] = {
     {"offsets.topic.replication.factor", CFG_I32, F(cluster.offsets_replication_factor), 1,
      INT16_MAX},
     {"replica.lag.time.max.ms", CFG_MS, F(cluster.replica_lag_time_max_ms), 1, I32MAX},
+    {"replica.fetch.wait.max.ms", CFG_MS, F(cluster.replica_fetch_wait_max_ms), 1, I32MAX},
+    {"replica.fetch.max.bytes", CFG_I32, F(cluster.replica_fetch_max_bytes), 1024, I32MAX},
+    {"replica.fetch.response.max.bytes", CFG_I32, F(cluster.replica_fetch_response_max_bytes),
+     1024, I32MAX},
+    {"replica.socket.timeout.ms", CFG_MS, F(cluster.replica_socket_timeout_ms), 100, I32MAX},
+    {"replica.fetch.backoff.ms", CFG_MS, F(cluster.replica_fetch_backoff_ms), 1, I32MAX},
+    {"num.replica.fetchers", CFG_I32, F(cluster.num_replica_fetchers), 1, 1},
     {"unclean.leader.election.enable", CFG_BOOL, F(cluster.unclean_leader_election), 0, 0},
     {"controlled.shutdown.enable", CFG_BOOL, F(cluster.controlled_shutdown), 0, 0},
     {"auto.leader.rebalance.enable", CFG_BOOL, F(cluster.auto_leader_rebalance), 0, 0},
@@ -162,6 +169,12 @@ void brk_config_init(struct brk_config *cfg)
     cfg->cluster.min_insync_replicas = BRK_DEFAULT_MIN_ISR;
     cfg->cluster.offsets_replication_factor = BRK_DEFAULT_OFFSETS_RF;
     cfg->cluster.replica_lag_time_max_ms = BRK_DEFAULT_REPLICA_LAG_MS;
+    cfg->cluster.replica_fetch_wait_max_ms = 500;                  /* Kafka's defaults */
+    cfg->cluster.replica_fetch_max_bytes = 1 << 20;
+    cfg->cluster.replica_fetch_response_max_bytes = 10 << 20;
+    cfg->cluster.replica_socket_timeout_ms = 30000;
+    cfg->cluster.replica_fetch_backoff_ms = 1000;
+    cfg->cluster.num_replica_fetchers = 1;
     cfg->cluster.controlled_shutdown = true;
     cfg->cluster.auto_leader_rebalance = true;
     cfg->cluster.leader_imbalance_check_s = BRK_DEFAULT_IMBALANCE_CHECK_S;

@@ -310,6 +310,8 @@ void brk_metrics_visit(struct brk_server *srv, const struct brk_metrics_visitor 
         return; /* storage is being opened: its families come once it serves */
     brk__metrics_storage(srv, v);
     brk__metrics_groups(srv, v);
+    if (srv->cops && srv->cops->metrics) /* a cluster member: replication's families */
+        srv->cops->metrics(srv->cops_arg, v);
     for (int a = 0; a < srv->nadapters; a++)
         if (srv->adapters[a].a->metrics)
             srv->adapters[a].a->metrics(srv->adapters[a].state, v);

@@ -135,6 +135,9 @@ int brk_produce(struct brk_server *srv, struct brk_produce *p, struct brk_park *
         return rc;
     if (part_topic_flags(p->topic) & BRK_TOPIC_LOG_APPEND_TIME)
         stamp_append_time(p->batch, p->len, kc_wall_ms());
+    p->kerr = 0;
+    if (srv->cops && srv->cops->produce) /* a cluster: through the partition's replica */
+        return srv->cops->produce(srv->cops_arg, p, log, park, h.records_count);
     rc = alog_append(log, p->batch, p->len, &base);
     if (rc)
         return rc;

@@ -46,6 +46,7 @@ struct brep_topic {
 enum brep_cs { BREP_CS_NONE, BREP_CS_ASKED, BREP_CS_WAITING, BREP_CS_BACKOFF, BREP_CS_DONE };
 
 struct brep_wname;
+struct brep_rtable;
 
 struct brep {
     struct brk_server *srv;
@@ -71,6 +72,7 @@ struct brep {
     bool stopping;
     enum brep_cs cs;
     struct brep_wname *waiters;   /* requests.c */
+    struct brep_rtable *rt;       /* replica.c: the hosted partitions' replicas */
 };
 
 /* tables.c: the notes into the tables, the tables into a view and into local logs. */
@@ -89,5 +91,20 @@ void brep__waiters_settle(struct brep *m);
 void brep__waiters_drop(struct brep *m);
 void brep__on_stop(void *arg);
 int brep__shutdown_step(struct brep *m);
+
+/* replica.c: a struct repl_replica per hosted partition, the leader's side (produce,
+ * acks=all, followers' fetches, the high watermark); follow.c: the follower's side. */
+int brep__replicas_open(struct brep *m);
+void brep__replicas_close(struct brep *m);
+void brep__replicas_release_deleted(struct brep *m); /* before the logs follow the tables */
+void brep__replicas_sync(struct brep *m);            /* after: every state to its replica */
+int brep__replicas_step(struct brep *m);             /* each turn: timers, fsyncs; wait ms */
+void brep__replicas_isr_answer(struct brep *m, const struct clu_answer *a);
+int brep__repl_produce(void *arg, struct brk_produce *p, struct alog *log,
+                       struct brk_park *park, int32_t count);
+void brep__repl_fetch(void *arg, const char *name, size_t len, int32_t partition,
+                      struct brk_replica_fetch *rf);
+int brep__repl_hw(void *arg, const char *name, size_t len, int32_t partition, int64_t *hw);
+void brep__repl_metrics(void *arg, const struct brk_metrics_visitor *v);
 
 #endif

@@ -57,7 +57,9 @@ static void drain(struct brep *m)
     while ((got = clu_poll(m->cl, &callbacks, m)) > 0)
         n += got;
     if (m->dirty) {
+        brep__replicas_release_deleted(m);
         brep__sync_logs(m);
+        brep__replicas_sync(m); /* every state to its replica, now that the logs exist */
         if (brep__publish(m) != 0)
             kc_log_error("cluster: out of memory publishing the view (the last one stays)");
     }
@@ -75,6 +77,8 @@ static void *member_main(void *arg)
         if (stop)
             break;
         int wait_ms = brep__shutdown_step(m);
+        int repl_ms = brep__replicas_step(m);
+        wait_ms = wait_ms > 0 ? KC_MIN(wait_ms, repl_ms) : repl_ms;
         struct pollfd pfd[2] = {{.fd = clu_fd(m->cl), .events = POLLIN},
                                 {.fd = m->wakefd, .events = POLLIN}};
         if (poll(pfd, 2, wait_ms > 0 ? wait_ms : 1000) < 0 && errno != EINTR)
@@ -162,9 +166,14 @@ int brep_open(struct brk_server *srv, struct brep **out, char *err, size_t cap)
         .leader_rebalance_ms = cc->auto_leader_rebalance ? cc->leader_imbalance_check_s * 1000
                                                          : 0,
     };
-    int rc = clu_open(&c, &m->cl);
+    int rc = brep__replicas_open(m);
     if (rc)
         return open_fail(m, rc, err, cap);
+    rc = clu_open(&c, &m->cl);
+    if (rc) {
+        brep__replicas_close(m);
+        return open_fail(m, rc, err, cap);
+    }
     kc_log_info("cluster: joined %s as broker %d, advertising %s", cc->zk_connect,
                 (int)m->self, eps);
     rc = brep__publish(m); /* an empty view: no topic is served until the notes come */
@@ -201,6 +210,7 @@ void brep_close(struct brep *m)
     brk_server_on_stop(m->srv, NULL, NULL);
     brk_cluster_attach(m->srv, NULL, NULL); /* alone again: the doors stop asking us */
     brep__waiters_drop(m);
+    brep__replicas_close(m); /* fetchers stopped, parked produces answered, logs unpinned */
     clu_close(m->cl); /* the registration goes now, not a session timeout later */
     brep__tables_free(m);
     close(m->wakefd);

@@ -102,7 +102,9 @@ static bool op_cancel(void *arg, struct brk_cluster_waiter *w)
     return e != NULL;
 }
 
-const struct brk_cluster_ops brep__ops = {op_create, op_delete, op_cancel};
+const struct brk_cluster_ops brep__ops = {op_create,          op_delete,        op_cancel,
+                                          brep__repl_produce, brep__repl_fetch, brep__repl_hw,
+                                          brep__repl_metrics};
 
 /* Tell e's waiter (under mu) and free e. */
 static void tell(struct brep *m, struct brep_wname *e, int err)
@@ -146,8 +148,12 @@ void brep__on_answer(void *arg, const struct clu_answer *a)
         shutdown_answer(m, a);
         return;
     }
+    if (a->kind == CLU_ANS_ALTER_ISR) {
+        brep__replicas_isr_answer(m, a); /* replica.c */
+        return;
+    }
     if (a->kind != CLU_ANS_CREATE_TOPIC && a->kind != CLU_ANS_DELETE_TOPIC)
-        return; /* ISR proposals: the replica fetchers' (the next step) */
+        return;
     pthread_mutex_lock(&m->mu);
     for (struct brep_wname *e = m->waiters; e; e = e->next) {
         if (e->w->id != a->id)

@@ -50,7 +50,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "brk_cluster.h"
 #include "kafka_int.h"
 #include "sec_acl.h"
 
@@ -64,6 +66,7 @@ struct fpart {
     struct part_topic *topic;                /* its topic (deleted while parked?) */
     struct alog_slice slice;                 /* what the last read found; seg NULL: none */
     int64_t wake;                            /* wake when its log end passes this */
+    int64_t hw;                              /* a follower's fetch: the leader's HW */
     int open_err;                            /* its log could not be opened (KC_ENOFILES) */
     int16_t fixed;                           /* an error no read can change, or NONE */
 };
@@ -78,6 +81,7 @@ struct fetch {
     size_t bytes;               /* records found by the last read, over all partitions */
     bool error;                 /* some partition failed: answer at once */
     struct brk_kafka_fs *fs;    /* its session (fetch_session.c) */
+    int32_t replica_id;         /* >= 0: a follower's fetch (replication), -1: a consumer's */
 };
 
 struct kfetch {
@@ -230,6 +234,8 @@ static int fetch_init(struct fetch *f, struct kp_request *req, struct brk_conn *
     if (rc == 0)
         rc = skeleton(f);
     int16_t follower = follower_verdict(c, req);
+    f->replica_id = req->hdr.request_api_version >= 15 ? fr->replica_state.replica_id
+                                                       : fr->replica_id;
     for (int32_t i = 0, k = 0; rc == 0 && i < fr->topics.n; k += fr->topics.v[i].partitions.n, i++)
         resolve_topic(f, c, follower, i, k);
     return rc;
@@ -294,6 +300,74 @@ static void read_part(struct fetch *f, struct brk_server *srv, struct fpart *fp)
     alog_unpin(log);
 }
 
+/*
+ * Replication (a cluster). A follower's fetch is judged by the partition's replica first
+ * (brk_cluster_replica_fetch: its epochs, its divergence; its offset counts toward the
+ * high watermark) and reads up to the log end. A consumer reads only below the high
+ * watermark: *limit gets it (-1: no limit, alone). 1: answered here (an error, or a
+ * diverging epoch: no records), 0: read.
+ */
+static int replica_judge(struct fetch *f, struct brk_server *srv, struct fpart *fp,
+                         int64_t *limit)
+{
+    const struct kp_fetch_req_partition *in = fp->in;
+    const char *name = part_topic_name(fp->topic);
+    fresp_part *p = fp->rp;
+    *limit = -1;
+    if (f->replica_id < 0) {
+        if (brk_cluster_high_watermark(srv, name, strlen(name), in->partition, limit) != 0)
+            *limit = -1;
+        return 0;
+    }
+    struct brk_replica_fetch rf = {
+        .replica_id = f->replica_id, .current_leader_epoch = in->current_leader_epoch,
+        .last_fetched_epoch = in->last_fetched_epoch, .fetch_offset = in->fetch_offset,
+        .log_start_offset = in->log_start_offset};
+    if (!brk_cluster_replica_fetch(srv, name, strlen(name), in->partition, &rf))
+        return 0; /* alone: a replica id reads as a consumer would, up to the end */
+    *limit = -1;
+    if (rf.error == KP_ERR_NONE && rf.diverging_epoch < 0) {
+        fp->hw = rf.high_watermark;
+        return 0;
+    }
+    p->error_code = rf.error;
+    p->high_watermark = p->last_stable_offset = rf.high_watermark;
+    p->log_start_offset = alog_start_offset(fp->log);
+    p->diverging_epoch.epoch = rf.diverging_epoch;
+    p->diverging_epoch.end_offset = rf.diverging_end;
+    f->error = true; /* answer at once: the follower truncates, or looks again */
+    return 1;
+}
+
+/* Cut a slice at `limit` (the high watermark): whole batches below it only. Reads the
+ * batch headers in the slice (in the page cache: the slice was just found). 0, or
+ * KC_EEMPTY when not even its first batch ends below the limit. */
+static int slice_cut(struct alog_slice *slice, int64_t limit)
+{
+    enum { HDR = 27, LEN = 8, LAST_DELTA = 23 };
+    size_t used = 0;
+    int64_t next = slice->first_offset;
+    while (used + HDR <= slice->len) {
+        uint8_t h[HDR];
+        if (pread(slice->fd, h, HDR, slice->pos + (off_t)used) != HDR)
+            break;
+        int64_t base = (int64_t)kc_load_be64(h);
+        size_t size = 12 + (size_t)kc_load_be32(h + LEN);
+        int64_t end = base + (int32_t)kc_load_be32(h + LAST_DELTA) + 1;
+        if (end > limit || used + size > slice->len)
+            break;
+        used += size;
+        next = end;
+    }
+    if (used == 0) {
+        alog_slice_release(slice);
+        return KC_EEMPTY;
+    }
+    slice->len = used;
+    slice->next_offset = next;
+    return 0;
+}
+
 /* Read partition k from its open (pinned) log. */
 static void read_open(struct fetch *f, struct brk_server *srv, struct fpart *fp)
 {
@@ -302,16 +376,25 @@ static void read_open(struct fetch *f, struct brk_server *srv, struct fpart *fp)
     fresp_part *p = fp->rp;
     struct alog_slice *slice = &fp->slice;
     struct alog *log = fp->log;
-    int64_t room = (int64_t)fr->max_bytes - (int64_t)f->bytes;
+    int64_t room = (int64_t)fr->max_bytes - (int64_t)f->bytes, limit;
     int rc = KC_EEMPTY;
-    if (in->partition_max_bytes > 0 && (f->bytes == 0 || room > 0))
+    fp->hw = -1;
+    if (replica_judge(f, srv, fp, &limit))
+        return;
+    bool capped = limit >= 0 && in->fetch_offset >= limit;
+    if (!capped && in->partition_max_bytes > 0 && (f->bytes == 0 || room > 0))
         rc = brk_fetch_read(srv, log, in->fetch_offset,
                             (size_t)KC_MAX(KC_MIN((int64_t)in->partition_max_bytes, room), 1),
                             slice);
     else if (in->fetch_offset < alog_start_offset(log) || in->fetch_offset > alog_end_offset(log))
         rc = KC_EOFFSET; /* not read (no room left), but its offset is judged all the same */
+    if (rc == 0 && limit >= 0 && slice->next_offset > limit)
+        rc = slice_cut(slice, limit);
+    if (capped && rc == KC_EEMPTY)
+        fp->wake = alog_end_offset(log); /* wake on an append, or when the HW moves (the
+                                          * replica fires the log's watches) */
     /* After the read, so they are never behind the records just found. */
-    p->high_watermark = alog_end_offset(log);
+    p->high_watermark = limit >= 0 ? limit : fp->hw >= 0 ? fp->hw : alog_end_offset(log);
     p->last_stable_offset = p->high_watermark;
     p->log_start_offset = alog_start_offset(log);
     if ((p->error_code = read_error(rc, in->fetch_offset)) != KP_ERR_NONE)

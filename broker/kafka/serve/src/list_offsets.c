@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "brk_cluster.h"
 #include "kafka_int.h"
 #include "sec_acl.h"
 
@@ -107,6 +108,9 @@ static int16_t list_one(struct brk_server *srv, struct kc_slice topic, int32_t p
     switch (ts) {
     case LIST_LATEST:
         *offset = alog_end_offset(log); /* = the last stable offset: no transactions */
+        /* A cluster: the high watermark, what a consumer may read (replication). */
+        (void)brk_cluster_high_watermark(srv, (const char *)topic.p,
+                                         (size_t)KC_MAX(topic.len, 0), partition, offset);
         return KP_ERR_NONE;
     case LIST_EARLIEST:
     case LIST_EARLIEST_LOCAL:

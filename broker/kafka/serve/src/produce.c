@@ -122,8 +122,12 @@ static int produce_done(struct brk_park *park, enum brk_park_why why)
     for (int32_t i = 0, k = 0; i < kp->resp->responses.n; i++) {
         presp_part *p = kp->resp->responses.v[i].partition_responses.v;
         for (int32_t j = 0; j < kp->resp->responses.v[i].partition_responses.n; j++, k++) {
-            if (!kp->pp[k].parked || !kp->pp[k].bp.err)
+            if (!kp->pp[k].parked || (!kp->pp[k].bp.err && !kp->pp[k].bp.kerr))
                 continue;
+            if (kp->pp[k].bp.kerr) { /* a cluster: the ISR did not take it (20, 6, 7) */
+                p[j].error_code = kp->pp[k].bp.kerr;
+                continue;
+            }
             p[j].error_code = KP_ERR_KAFKA_STORAGE_ERROR;
             p[j].base_offset = -1;
             kc_log_warn("a produced batch could not be made durable: %s",
@@ -179,10 +183,13 @@ static int16_t produce_part(struct produce *pd, struct kc_slice name,
      * rewrites the base offset there before writing the batch. */
     *bp = (struct brk_produce){.topic = t, .partition = in->index, .acks = pd->pr->acks,
                                .batch = (uint8_t *)in->records.p,
-                               .len = (size_t)in->records.len};
+                               .len = (size_t)in->records.len,
+                               .timeout_ms = pd->pr->timeout_ms};
     int rc = brk_produce(brk_conn_server(c), bp, park);
     if (rc < 0)
         return brk__kafka_produce_error(rc);
+    if (rc == 1 && bp->kerr)
+        return bp->kerr; /* a cluster: NOT_ENOUGH_REPLICAS (19), NOT_LEADER_OR_FOLLOWER */
     out->base_offset = bp->base_offset;
     out->log_start_offset = alog_start_offset(log);
     *parked = rc == 0;

@@ -116,7 +116,7 @@ int brk__kafka_pids_next(struct brk_kafka *k, int64_t *id)
     pthread_mutex_lock(&p->mu);
     int rc = p->loaded && p->next < p->end ? 0 : next_block(p);
     if (rc == 0)
-        *id = p->next++;
+        *id = p->base + p->next++;
     pthread_mutex_unlock(&p->mu);
     return rc;
 }

@@ -31,6 +31,15 @@ static void produce_answer(const struct native_out *o, uint8_t cmd, uint32_t cor
 {
     if (err)
         native__error_kc(o, cmd, corr, err, "produce");
+    else if (p->kerr) /* a cluster's replication refused or did not confirm it */
+        native__error(o, cmd, corr, p->kerr == 6 ? NP_E_NOT_LEADER : NP_E_STORAGE, -1, -1,
+                      "produce: the partition's replicas did not take it (Kafka error %d%s)",
+                      (int)p->kerr, p->kerr == 19   ? ": fewer in-sync replicas than "
+                                                      "min.insync.replicas"
+                                    : p->kerr == 20 ? ": written, but the ISR shrank below "
+                                                      "min.insync.replicas"
+                                    : p->kerr == 7  ? ": timed out waiting for the ISR"
+                                                    : "");
     else if (acks == 0)
         return; /* acks=0: no answer when it worked */
     else if (cmd == NP_PRODUCE)

@@ -1,0 +1,103 @@
+/*
+ * brep_repl.h - the member's replicas: one struct repl_replica (replication/) per partition
+ * this broker holds a replica of, and the threads that drive them.
+ *
+ * Threads, and the one rule: a replica's state is touched only under its own mutex.
+ *
+ *   network loops     produce (leader)        brep__repl_produce       lock rp->mu
+ *                     a follower's Fetch       brep__repl_fetch         lock rp->mu
+ *                     a consumer's read limit  brep__repl_hw            lock rp->mu
+ *   member thread     partition states         brep__replicas_sync      lock rp->mu
+ *                     timers, leader fsyncs    brep__replicas_step      lock rp->mu
+ *   fetcher threads   position / received /    follow.c                 lock rp->mu
+ *                     round_done
+ *   flusher thread    a leader's fsync done    durable_cb: an atomic and a wake-up of the
+ *                                              member thread, never the mutex (the flusher
+ *                                              may hold log locks the mutex's holders take)
+ *
+ * Under rp->mu a thread may call into the log (append, truncate: the log's own locks come
+ * after rp->mu, never before) but never into a fetcher (kfr_add / kfr_remove may wait for
+ * an op that waits for rp->mu) and never settles a park or fires a watch (those run after
+ * the unlock, from a list made under it). The table of replicas is a hash under a rwlock;
+ * an entry, once made, lives until brep_close (a deleted partition's entry is emptied and
+ * kept), so a pointer found under the read lock stays valid without it.
+ */
+#ifndef BREP_REPL_H
+#define BREP_REPL_H
+
+#include <stdatomic.h>
+
+#include "brep_int.h"
+#include "brk_tconfig.h"
+#include "kfr.h"
+#include "repl_replica.h"
+
+#define BREP_RBUCKETS 256
+
+/* An acks=all produce parked until the high watermark passes its last offset. */
+struct brep_wait {
+    struct brep_wait *next;
+    struct brk_produce *p;
+    struct brk_park *park;
+    int32_t epoch;       /* the leader epoch it was appended in */
+    int64_t required;    /* its last offset + 1 */
+    int64_t deadline_ms; /* monotonic: REQUEST_TIMED_OUT after */
+};
+
+struct brep_rp {
+    struct brep_rp *next; /* hash chain */
+    char topic[PART_NAME_MAX + 1];
+    int32_t partition;
+    struct brep *m;
+    pthread_mutex_t mu;
+    /* under mu */
+    struct repl_replica r;
+    struct alog *log;          /* pinned while set; NULL: not loaded, or released */
+    struct brep_wait *waiters; /* parked acks=all produces */
+    int64_t paused_until_ms;   /* a follower after a partition error: retry then */
+    int64_t sent_offset;       /* the fetch offset and epoch of the fetch in flight */
+    int32_t sent_epoch;
+    int64_t leader_hw_seen;    /* a follower: the leader's HW in its last answer (lag) */
+    /* the member thread's */
+    int32_t fetching_from;     /* the leader whose fetcher holds it, -1: none */
+    /* any thread */
+    atomic_bool durable_kick;  /* a leader fsync finished: the member applies it */
+    atomic_int durable_pending; /* alog_wait_durable callbacks still to come */
+};
+
+struct brep_fetcher {
+    int32_t leader;
+    char host[256];
+    int32_t port;
+    struct kfr_fetcher *f;
+    struct brep *m;
+    /* the fetcher thread's: the replicas appended to this round */
+    struct brep_rp **round;
+    int nround, capround;
+};
+
+struct brep_rtable {
+    pthread_rwlock_t lock;
+    struct brep_rp *b[BREP_RBUCKETS];
+    struct repl_config cfg;
+    int64_t next_tick_ms;
+    atomic_uint_fast64_t isr_shrinks, isr_expands; /* committed changes of partitions led here */
+    /* the member thread's */
+    struct brep_fetcher **fetchers;
+    int nfetchers;
+    struct brk_tcfg tcfg; /* scratch: a topic's configs (min.insync.replicas) */
+};
+
+/* replica.c */
+struct brep_rp *brep__rp_find(struct brep *m, const char *topic, size_t len, int32_t partition);
+/* After a call under rp->mu: take its effects; what must happen after the unlock is left in
+ * *done (parks to settle) and *fire (the log whose watches to fire: consumers parked at the
+ * old HW). ISR proposals are sent here. */
+void brep__rp_effects(struct brep_rp *rp, struct brep_wait **done, struct alog **fire);
+void brep__rp_after(struct brep_wait *done, struct alog *fire);
+
+/* follow.c */
+void brep__follow_role(struct brep *m, struct brep_rp *rp, int32_t leader);
+void brep__fetchers_close(struct brep *m);
+
+#endif

@@ -1,0 +1,324 @@
+/*
+ * follow.c - the follower's half: one replica fetcher (broker/kafka/fetcher) per leader
+ * broker, fed from the replicas (Kafka's ReplicaFetcherManager, num.replica.fetchers = 1).
+ *
+ *   member thread   a replica becomes a follower of L   -> kfr_add to L's fetcher (made on
+ *                   it leads, stops, or follows another     first use, remade when L's
+ *                                                           endpoint changes) / kfr_remove
+ *   fetcher thread  position(tp)   the replica's fetch request: offset = its log end, which
+ *                                  is on disk (below); current and last-fetched epochs
+ *                   received(tp)   repl_follower_on_fetch decides:
+ *                                    TRUNCATE  alog_truncate + repl_replica_truncated (the
+ *                                              leader's diverging epoch: KIP-101/279/595,
+ *                                              never the high watermark)
+ *                                    APPEND    alog_append_replica (the leader's bytes, its
+ *                                              offsets and epochs) + repl_replica_appended
+ *                                              per batch, then repl_follower_hw
+ *                                    NOTHING   an error: this partition pauses for
+ *                                              replica.fetch.backoff.ms, then asks again
+ *                   round_done()   alog_flush of every log appended this round, then
+ *                                  repl_replica_durable: the next fetch offset is ON DISK,
+ *                                  which is what lets the leader count it (brk_cluster.h)
+ *
+ * What fsync-before-it-counts costs: every round of a follower waits for one fsync per
+ * partition it appended to before it asks for more, so a follower copies at most one
+ * round per fsync time; the leader's acks=all producers wait for the slowest ISR member's
+ * round trip plus its fsync. Rounds grow with the backlog (a round takes everything the
+ * leader has, up to replica.fetch.max.bytes per partition), so under load the fsyncs are
+ * amortised over many batches, as the leader's own group commit is.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "brep_repl.h"
+
+/* ---- the fetcher's ops (its thread) ---------------------------------------------------------- */
+
+static int64_t backoff_ms(const struct brep_fetcher *bf)
+{
+    return brk_server_config(bf->m->srv)->cluster.replica_fetch_backoff_ms;
+}
+
+static struct brep_rp *tp_rp(struct brep_fetcher *bf, const struct kfr_tp *tp)
+{
+    return brep__rp_find(bf->m, tp->topic, strlen(tp->topic), tp->partition);
+}
+
+/* Under rp->mu: does rp follow bf's leader, loaded? */
+static bool follows(const struct brep_rp *rp, const struct brep_fetcher *bf)
+{
+    return rp->log && rp->r.role == REPL_ROLE_FOLLOWER && rp->r.ps.leader == bf->leader;
+}
+
+static bool op_position(void *arg, const struct kfr_tp *tp, struct kfr_position *pos)
+{
+    struct brep_fetcher *bf = arg;
+    struct brep_rp *rp = tp_rp(bf, tp);
+    struct repl_fetch_req req;
+    bool ok = false;
+    if (!rp)
+        return false;
+    pthread_mutex_lock(&rp->mu);
+    if (follows(rp, bf) && kc_mono_ms() >= rp->paused_until_ms &&
+        rp->r.durable == rp->r.leo && /* fetch only from what is on disk */
+        repl_follower_next(&rp->r, true) == REPL_NEXT_FETCH) {
+        repl_follower_fetch_req(&rp->r, &req);
+        *pos = (struct kfr_position){req.fetch_offset, req.current_leader_epoch,
+                                     req.last_fetched_epoch, req.log_start_offset};
+        rp->sent_offset = req.fetch_offset;
+        rp->sent_epoch = req.current_leader_epoch;
+        ok = true;
+    }
+    pthread_mutex_unlock(&rp->mu);
+    return ok;
+}
+
+/* Under rp->mu: tell the replica about each whole batch just appended (bytes [0, used)). */
+static void batches_appended(struct brep_rp *rp, const uint8_t *p, size_t used)
+{
+    enum { LEN = 8, EPOCH = 12, LAST_DELTA = 23, HDR = 27 };
+    for (size_t at = 0; at + HDR <= used;) {
+        int64_t base = (int64_t)kc_load_be64(p + at);
+        int32_t epoch = (int32_t)kc_load_be32(p + at + EPOCH);
+        int32_t count = (int32_t)kc_load_be32(p + at + LAST_DELTA) + 1;
+        struct repl_batch gap = {rp->r.leo, (int32_t)(base - rp->r.leo), epoch};
+        struct repl_batch b = {base, count, epoch};
+        int rc = 0;
+        if (base > rp->r.leo) /* the log filled a compacted gap with an empty batch */
+            rc = repl_replica_appended(&rp->r, &gap);
+        if (rc == 0)
+            rc = repl_replica_appended(&rp->r, &b);
+        if (rc)
+            kc_log_error("replication: %s-%d: batch at %lld (epoch %d) not taken: %s",
+                         rp->topic, (int)rp->partition, (long long)base, (int)epoch,
+                         kc_strerror(rc));
+        at += 12 + (size_t)kc_load_be32(p + at + LEN);
+    }
+}
+
+static void round_add(struct brep_fetcher *bf, struct brep_rp *rp)
+{
+    for (int i = 0; i < bf->nround; i++)
+        if (bf->round[i] == rp)
+            return;
+    if (bf->nround == bf->capround) {
+        int cap = bf->capround ? bf->capround * 2 : 16;
+        struct brep_rp **r = realloc(bf->round, (size_t)cap * sizeof(*r));
+        if (!r)
+            return; /* not fsynced this round: position() waits until it is */
+        bf->round = r;
+        bf->capround = cap;
+    }
+    bf->round[bf->nround++] = rp;
+}
+
+/* Under rp->mu: act on the decision. */
+static void decide(struct brep_fetcher *bf, struct brep_rp *rp, const struct kfr_answer *a,
+                   const struct repl_decision *d)
+{
+    size_t used = 0;
+    int64_t end = 0;
+    int rc = 0;
+    switch (d->what) {
+    case REPL_DO_TRUNCATE:
+        rc = alog_truncate(rp->log, d->offset, &end);
+        if (rc == 0)
+            rc = repl_replica_truncated(&rp->r, end);
+        kc_log_info("replication: %s-%d: truncated to %lld (the leader's history diverged)%s",
+                    rp->topic, (int)rp->partition, (long long)end, rc ? ": FAILED" : "");
+        break;
+    case REPL_DO_RESTART_AT:
+        kc_log_warn("replication: %s-%d: behind the leader's log start %lld: not supported "
+                    "yet, paused", rp->topic, (int)rp->partition, (long long)d->offset);
+        rc = -ENOTSUP;
+        break;
+    case REPL_DO_APPEND:
+        if (a->len > 0)
+            rc = alog_append_replica(rp->log, a->batches, a->len, &used, &end);
+        if (used > 0)
+            batches_appended(rp, a->batches, used);
+        if (used > 0 || rp->r.durable < rp->r.leo)
+            round_add(bf, rp);
+        repl_follower_hw(&rp->r, a->high_watermark);
+        if (rc && rc != KC_ENEEDMORE)
+            kc_log_warn("replication: %s-%d: cannot append the leader's batches: %s",
+                        rp->topic, (int)rp->partition, kc_strerror(rc));
+        else
+            rc = 0;
+        break;
+    case REPL_DO_NOTHING:
+        break;
+    }
+    if (rc || (d->what == REPL_DO_NOTHING && a->error))
+        rp->paused_until_ms = kc_mono_ms() + backoff_ms(bf);
+}
+
+static void op_received(void *arg, const struct kfr_tp *tp, const struct kfr_answer *a)
+{
+    struct brep_fetcher *bf = arg;
+    struct brep_rp *rp = tp_rp(bf, tp);
+    struct repl_decision d;
+    struct brep_wait *done = NULL;
+    struct alog *fire = NULL;
+    if (!rp)
+        return;
+    pthread_mutex_lock(&rp->mu);
+    if (follows(rp, bf)) {
+        struct repl_fetch_ans ans = {
+            .error = a->error, .leader_epoch = rp->sent_epoch,
+            .diverging = {a->diverged ? a->diverging_epoch : REPL_UNDEFINED_EPOCH,
+                          a->diverged ? a->diverging_end : REPL_UNDEFINED_OFFSET},
+            .fetch_offset = rp->sent_offset,
+            .leo = a->high_watermark, /* Fetch does not carry the leader's LEO: its HW is
+                                       * a lower bound, used only after an unclean election */
+            .hw = a->high_watermark, .log_start = a->log_start_offset};
+        int kerr = repl_follower_on_fetch(&rp->r, &ans, &d);
+        if (!a->error)
+            rp->leader_hw_seen = a->high_watermark;
+        if (kerr && kerr != REPL_OFFSET_OUT_OF_RANGE)
+            kc_log_info("replication: %s-%d: the leader %d answered error %d (%s): retrying in "
+                        "%lld ms", rp->topic, (int)rp->partition, (int)bf->leader, kerr,
+                        repl_kerr_name(kerr), (long long)backoff_ms(bf));
+        decide(bf, rp, a, &d);
+        brep__rp_effects(rp, &done, &fire);
+    }
+    pthread_mutex_unlock(&rp->mu);
+    brep__rp_after(done, fire);
+}
+
+static void op_round_done(void *arg)
+{
+    struct brep_fetcher *bf = arg;
+    for (int i = 0; i < bf->nround; i++) {
+        struct brep_rp *rp = bf->round[i];
+        pthread_mutex_lock(&rp->mu);
+        if (rp->log) {
+            /* Under the mutex: the log stays pinned meanwhile (a release waits), and the
+             * only thread that appends to a follower's log is this one. */
+            int rc = alog_flush(rp->log);
+            if (rc == 0)
+                repl_replica_durable(&rp->r, alog_durable_offset(rp->log));
+            else
+                kc_log_warn("replication: %s-%d: fsync failed: %s", rp->topic,
+                            (int)rp->partition, kc_strerror(rc));
+        }
+        pthread_mutex_unlock(&rp->mu);
+    }
+    bf->nround = 0;
+}
+
+static const struct kfr_ops fetcher_ops = {op_position, op_received, op_round_done};
+
+/* ---- the member thread: who fetches what ------------------------------------------------------ */
+
+static const struct brep_broker *broker_of(const struct brep *m, int32_t id)
+{
+    for (int i = 0; i < m->nbrokers; i++)
+        if (m->brokers[i].id == id)
+            return &m->brokers[i];
+    return NULL;
+}
+
+static void fetcher_free(struct brep_fetcher *bf)
+{
+    kfr_close(bf->f);
+    free(bf->round);
+    free(bf);
+}
+
+/* The fetcher for leader id at its current endpoint: found, remade, or made. NULL when the
+ * leader is not live (the next view change tries again) or on failure. */
+static struct brep_fetcher *fetcher_for(struct brep *m, int32_t id)
+{
+    struct brep_rtable *rt = m->rt;
+    const struct brep_broker *b = broker_of(m, id);
+    int i = 0;
+    while (i < rt->nfetchers && rt->fetchers[i]->leader != id)
+        i++;
+    if (i < rt->nfetchers) {
+        struct brep_fetcher *bf = rt->fetchers[i];
+        if (!b || (strcmp(bf->host, b->host) == 0 && bf->port == b->port))
+            return b ? bf : NULL;
+        /* the leader came back elsewhere: its partitions are added again below */
+        for (int k = 0; k < BREP_RBUCKETS; k++)
+            for (struct brep_rp *rp = rt->b[k]; rp; rp = rp->next)
+                if (rp->fetching_from == id)
+                    rp->fetching_from = -1;
+        fetcher_free(bf);
+        rt->fetchers[i] = rt->fetchers[--rt->nfetchers];
+    }
+    if (!b)
+        return NULL;
+    struct brep_fetcher *bf = calloc(1, sizeof(*bf));
+    struct brep_fetcher **v = realloc(rt->fetchers, (size_t)(rt->nfetchers + 1) * sizeof(*v));
+    if (v)
+        rt->fetchers = v;
+    if (!bf || !v) {
+        free(bf);
+        return NULL;
+    }
+    bf->leader = id;
+    bf->m = m;
+    strlcpy(bf->host, b->host, sizeof(bf->host));
+    bf->port = b->port;
+    const struct brk_cluster_config *cc = &brk_server_config(m->srv)->cluster;
+    struct kfr_config c = {.host = bf->host, .port = bf->port, .replica_id = m->self,
+                           .max_wait_ms = (int)cc->replica_fetch_wait_max_ms,
+                           .max_bytes = cc->replica_fetch_response_max_bytes,
+                           .partition_max_bytes = cc->replica_fetch_max_bytes,
+                           .retry_backoff_ms = (int)cc->replica_fetch_backoff_ms,
+                           .socket_timeout_ms = (int)cc->replica_socket_timeout_ms};
+    int rc = kfr_open(&c, &fetcher_ops, bf, &bf->f);
+    if (rc) {
+        kc_log_warn("replication: cannot start a fetcher from broker %d: %s", (int)id,
+                    kc_strerror(rc));
+        free(bf);
+        return NULL;
+    }
+    kc_log_info("replication: fetching from broker %d at %s:%d", (int)id, bf->host,
+                (int)bf->port);
+    rt->fetchers[rt->nfetchers++] = bf;
+    return bf;
+}
+
+static struct brep_fetcher *fetcher_find(struct brep *m, int32_t id)
+{
+    for (int i = 0; i < m->rt->nfetchers; i++)
+        if (m->rt->fetchers[i]->leader == id)
+            return m->rt->fetchers[i];
+    return NULL;
+}
+
+void brep__follow_role(struct brep *m, struct brep_rp *rp, int32_t leader)
+{
+    struct kfr_tp tp;
+    strlcpy(tp.topic, rp->topic, sizeof(tp.topic));
+    tp.partition = rp->partition;
+    struct brep_fetcher *bf = leader >= 0 ? fetcher_for(m, leader) : NULL;
+    if (rp->fetching_from >= 0 && (rp->fetching_from != leader || !bf)) {
+        struct brep_fetcher *old = fetcher_find(m, rp->fetching_from);
+        if (old)
+            kfr_remove(old->f, &tp);
+        rp->fetching_from = -1;
+    }
+    if (!bf)
+        return;
+    if (rp->fetching_from != leader) {
+        if (kfr_add(bf->f, &tp) != 0)
+            return;
+        rp->fetching_from = leader;
+    }
+    kfr_wake(bf->f); /* a new epoch, or a pause to end: ask now */
+}
+
+void brep__fetchers_close(struct brep *m)
+{
+    struct brep_rtable *rt = m->rt;
+    for (int i = 0; i < rt->nfetchers; i++)
+        fetcher_free(rt->fetchers[i]);
+    rt->nfetchers = 0;
+    for (int k = 0; k < BREP_RBUCKETS; k++)
+        for (struct brep_rp *rp = rt->b[k]; rp; rp = rp->next)
+            rp->fetching_from = -1;
+}

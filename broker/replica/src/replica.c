@@ -1,0 +1,567 @@
+/*
+ * replica.c - a replica per hosted partition, and the leader's half of Kafka's ISR
+ * protocol (the follower's half: follow.c; the rules themselves: replication/).
+ *
+ *   produce (a loop)      lock; repl_leader_prepare (acks=all and ISR < min.insync: 19,
+ *                         nothing written); alog_append_epoch (the batch stamped with the
+ *                         leader epoch); repl_replica_appended; unlock; ask the flusher
+ *                         for the leader's fsync; acks=all parks on a waiter
+ *   flusher               the fsync is done: the member thread is woken, and calls
+ *                         repl_replica_durable (the leader's own offset counts only on disk)
+ *   a follower's Fetch    lock; repl_leader_fetch: epochs, divergence; its fetch offset
+ *   (a loop)              counts as on its disk (its fetcher fsyncs every round before it
+ *                         fetches again); the HW may move
+ *   the HW moved          every waiter asks repl_leader_ack: answered (0, 20 or 6) or kept;
+ *                         long-polling consumers are woken (the log's watches fire)
+ *   member thread         partition states (repl_replica_apply), ISR proposals out and
+ *                         their answers in, repl_leader_tick every lag/2, waiters' timeouts
+ *
+ * Loading (the member thread, the first time a partition names this broker): the log is
+ * pinned (opened, and never closed by the store's cache while it is a replica), its epochs
+ * read from the batches themselves (alog_scan_epochs from the log start: every batch
+ * carries its leader epoch, so the cache is rebuilt exactly, at the cost of one header
+ * read per batch), and the high watermark starts at the log start: a leader that restarts
+ * shows consumers nothing until its followers have confirmed it again.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "brep_repl.h"
+#include "alog_producer.h"
+#include "brk_adapter.h"
+#include "brk_metrics.h"
+
+#define BREP_REQUEST_TIMED_OUT 7 /* Kafka's REQUEST_TIMED_OUT: acks=all past its timeout */
+
+/* ---- the table ------------------------------------------------------------------------------ */
+
+static unsigned bucket(const char *topic, size_t len, int32_t partition)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (uint8_t)topic[i]) * 16777619u;
+    h = (h ^ (uint32_t)partition) * 16777619u;
+    return h % BREP_RBUCKETS;
+}
+
+struct brep_rp *brep__rp_find(struct brep *m, const char *topic, size_t len, int32_t partition)
+{
+    struct brep_rtable *rt = m->rt;
+    struct brep_rp *rp;
+    if (!rt)
+        return NULL;
+    pthread_rwlock_rdlock(&rt->lock);
+    for (rp = rt->b[bucket(topic, len, partition)]; rp; rp = rp->next)
+        if (rp->partition == partition && strncmp(rp->topic, topic, len) == 0 &&
+            rp->topic[len] == '\0')
+            break;
+    pthread_rwlock_unlock(&rt->lock);
+    return rp;
+}
+
+static struct brep_rp *rp_add(struct brep *m, const char *topic, int32_t partition)
+{
+    struct brep_rtable *rt = m->rt;
+    struct brep_rp *rp = calloc(1, sizeof(*rp));
+    if (!rp)
+        return NULL;
+    strlcpy(rp->topic, topic, sizeof(rp->topic));
+    rp->partition = partition;
+    rp->m = m;
+    rp->fetching_from = -1;
+    pthread_mutex_init(&rp->mu, NULL);
+    repl_replica_init(&rp->r, m->self, &rt->cfg);
+    unsigned b = bucket(topic, strlen(topic), partition);
+    pthread_rwlock_wrlock(&rt->lock);
+    rp->next = rt->b[b];
+    rt->b[b] = rp;
+    pthread_rwlock_unlock(&rt->lock);
+    return rp;
+}
+
+int brep__replicas_open(struct brep *m)
+{
+    const struct brk_cluster_config *cc = &brk_server_config(m->srv)->cluster;
+    struct brep_rtable *rt = calloc(1, sizeof(*rt));
+    if (!rt)
+        return -ENOMEM;
+    pthread_rwlock_init(&rt->lock, NULL);
+    repl_config_default(&rt->cfg);
+    rt->cfg.lag_time_max_ms = cc->replica_lag_time_max_ms;
+    rt->cfg.min_insync = cc->min_insync_replicas;
+    m->rt = rt;
+    return 0;
+}
+
+/* ---- effects -------------------------------------------------------------------------------- */
+
+/* Under rp->mu: the waiters repl_leader_ack answers now, moved to *done. */
+static void waiters_answered(struct brep_rp *rp, struct brep_wait **done, int64_t now_ms)
+{
+    for (struct brep_wait **pw = &rp->waiters; *pw;) {
+        struct brep_wait *w = *pw;
+        int kerr = 0;
+        if (repl_leader_ack(&rp->r, w->epoch, w->required, &kerr) == 0) {
+            if (now_ms < w->deadline_ms) {
+                pw = &w->next;
+                continue;
+            }
+            kerr = BREP_REQUEST_TIMED_OUT;
+        }
+        w->p->kerr = (int16_t)kerr;
+        *pw = w->next;
+        w->next = *done;
+        *done = w;
+    }
+}
+
+static void propose_isr(struct brep_rp *rp)
+{
+    char isr[REPL_MAX_REPLICAS * 12] = "";
+    for (int i = 0; i < rp->r.proposal.nisr; i++)
+        snprintf(isr + strlen(isr), sizeof(isr) - strlen(isr), "%s%d", i ? "," : "",
+                 (int)rp->r.proposal.isr[i]);
+    kc_log_info("replication: %s-%d: proposing ISR [%s] (was %d members)", rp->topic,
+                (int)rp->partition, isr, rp->r.ps.nisr);
+    int64_t id = clu_propose_isr(rp->m->cl, rp->topic, rp->partition, &rp->r.proposal);
+    if (id < 0) {
+        kc_log_warn("replication: %s-%d: cannot send the ISR proposal: %s", rp->topic,
+                    (int)rp->partition, kc_strerror((int)id));
+        repl_leader_isr_failed(&rp->r);
+    }
+}
+
+void brep__rp_effects(struct brep_rp *rp, struct brep_wait **done, struct alog **fire)
+{
+    unsigned fx = repl_replica_fx(&rp->r);
+    if (fx & REPL_FX_ISR)
+        propose_isr(rp); /* only queues a command for the cluster thread */
+    if (fx & (REPL_FX_HW | REPL_FX_ROLE))
+        waiters_answered(rp, done, kc_mono_ms());
+    if ((fx & REPL_FX_HW) && rp->r.role == REPL_ROLE_LEADER)
+        *fire = rp->log; /* consumers parked at the old HW look again */
+}
+
+void brep__rp_after(struct brep_wait *done, struct alog *fire)
+{
+    while (done) {
+        struct brep_wait *w = done;
+        done = w->next;
+        brk_park_settle(w->park);
+        free(w);
+    }
+    if (fire)
+        alog_watch_fire_all(fire);
+}
+
+/* ---- the leader: produce --------------------------------------------------------------------- */
+
+/* On the flusher thread: never rp->mu here (see brep_repl.h); the member applies it. */
+static void durable_cb(void *arg, int err)
+{
+    struct brep_rp *rp = arg;
+    (void)err; /* a failed fsync: alog_durable_offset stays behind, the HW with it */
+    atomic_store(&rp->durable_kick, true);
+    uint64_t one = 1;
+    (void)!write(rp->m->wakefd, &one, sizeof(one));
+    atomic_fetch_sub(&rp->durable_pending, 1);
+}
+
+/* Ask for the leader's fsync of everything below end (group commit: the flusher does one
+ * fsync for every waiter it has). Outside rp->mu. */
+static void want_durable(struct brep_rp *rp, struct alog *log, int64_t end)
+{
+    atomic_fetch_add(&rp->durable_pending, 1);
+    int rc = alog_wait_durable(log, end, durable_cb, rp);
+    if (rc != 0)
+        atomic_fetch_sub(&rp->durable_pending, 1); /* no callback will come */
+    if (rc == 1) {
+        atomic_store(&rp->durable_kick, true);
+        uint64_t one = 1;
+        (void)!write(rp->m->wakefd, &one, sizeof(one));
+    }
+}
+
+/* Under rp->mu: write the batch as leader. 0 (p->base_offset, *end), or a Kafka code in
+ * p->kerr (1), or < 0 from the log. */
+static int leader_append(struct brep_rp *rp, struct brk_produce *p, struct alog *log,
+                         int32_t count, struct repl_batch *b, int64_t *end)
+{
+    struct alog_appended a;
+    int kerr = rp->log == log ? repl_leader_prepare(&rp->r, p->acks, count, b)
+                              : REPL_NOT_LEADER_OR_FOLLOWER;
+    if (kerr) {
+        p->kerr = (int16_t)kerr;
+        return 1;
+    }
+    int rc = alog_append_epoch(log, p->batch, p->len, b->epoch, &a);
+    if (rc)
+        return rc;
+    if (!a.duplicate) {
+        b->base_offset = a.base_offset;
+        b->count = (int32_t)(a.last_offset - a.base_offset + 1);
+        if ((rc = repl_replica_appended(&rp->r, b)) != 0)
+            kc_log_error("replication: %s-%d: the log and its replica disagree (%s)",
+                         rp->topic, (int)rp->partition, kc_strerror(rc));
+    }
+    p->base_offset = a.base_offset;
+    p->count = count;
+    *end = a.last_offset + 1;
+    return 0;
+}
+
+int brep__repl_produce(void *arg, struct brk_produce *p, struct alog *log,
+                       struct brk_park *park, int32_t count)
+{
+    struct brep *m = arg;
+    const char *name = part_topic_name(p->topic);
+    struct brep_rp *rp = brep__rp_find(m, name, strlen(name), p->partition);
+    struct brep_wait *w = NULL, *done = NULL;
+    struct repl_batch b;
+    int64_t end = 0;
+    struct alog *fire = NULL;
+    if (!rp) {
+        p->kerr = REPL_NOT_LEADER_OR_FOLLOWER; /* no state yet: not led here */
+        return 1;
+    }
+    if (p->acks == -1 && park && !(w = calloc(1, sizeof(*w))))
+        return -ENOMEM;
+    pthread_mutex_lock(&rp->mu);
+    int rc = leader_append(rp, p, log, count, &b, &end);
+    if (rc == 0 && w) {
+        int64_t timeout = p->timeout_ms > 0 ? p->timeout_ms : 30000;
+        *w = (struct brep_wait){rp->waiters, p, park, b.epoch, end, kc_mono_ms() + timeout};
+        brk_park_hold(park); /* settled by brep__rp_after, whatever ends the wait */
+        rp->waiters = w;
+        w = NULL;
+    }
+    brep__rp_effects(rp, &done, &fire);
+    if (rc == 0 && p->acks == -1 && park)
+        waiters_answered(rp, &done, kc_mono_ms()); /* a duplicate below the HW: at once */
+    pthread_mutex_unlock(&rp->mu);
+    free(w); /* not parked: refused, or failed */
+    if (rc == 0)
+        want_durable(rp, log, end);
+    brep__rp_after(done, fire);
+    if (rc)
+        return rc;
+    return p->acks == -1 && park ? 0 : 1;
+}
+
+/* ---- the leader: followers' fetches, consumers' limit -------------------------------------- */
+
+void brep__repl_fetch(void *arg, const char *name, size_t len, int32_t partition,
+                      struct brk_replica_fetch *rf)
+{
+    struct brep_rp *rp = brep__rp_find(arg, name, len, partition);
+    struct brep_wait *done = NULL;
+    struct alog *fire = NULL;
+    rf->error = REPL_NOT_LEADER_OR_FOLLOWER;
+    rf->high_watermark = -1;
+    rf->diverging_epoch = -1;
+    rf->diverging_end = -1;
+    if (!rp)
+        return;
+    /* The fetch offset is on the follower's disk: its fetcher fsyncs before each fetch. */
+    struct repl_fetch_req req = {rf->replica_id, rf->current_leader_epoch,
+                                 rf->last_fetched_epoch, rf->fetch_offset, rf->fetch_offset,
+                                 rf->log_start_offset};
+    struct repl_fetch_ans ans;
+    pthread_mutex_lock(&rp->mu);
+    if (rp->log) {
+        rf->error = (int16_t)repl_leader_fetch(&rp->r, &req, kc_mono_ms(), &ans);
+        rf->high_watermark = ans.hw;
+        rf->diverging_epoch = ans.diverging.epoch;
+        rf->diverging_end = ans.diverging.end_offset;
+        if (rf->error || rf->diverging_epoch < 0)
+            rf->diverging_epoch = -1;
+        brep__rp_effects(rp, &done, &fire);
+    }
+    pthread_mutex_unlock(&rp->mu);
+    brep__rp_after(done, fire);
+}
+
+int brep__repl_hw(void *arg, const char *name, size_t len, int32_t partition, int64_t *hw)
+{
+    struct brep_rp *rp = brep__rp_find(arg, name, len, partition);
+    if (!rp)
+        return -ENOENT;
+    pthread_mutex_lock(&rp->mu);
+    int rc = rp->log ? 0 : -ENOENT;
+    if (rc == 0)
+        *hw = rp->r.hw;
+    pthread_mutex_unlock(&rp->mu);
+    return rc;
+}
+
+/* ---- the member thread: loading, states, timers --------------------------------------------- */
+
+static int scan_epoch(void *arg, int64_t base, int32_t epoch)
+{
+    struct repl_epoch_cache *c = arg;
+    if (epoch >= 0 && epoch > repl_epoch_cache_latest(c))
+        return repl_epoch_cache_assign(c, epoch, base);
+    return 0;
+}
+
+/* Under rp->mu: pin the log and load the replica from it. 0 or -errno. */
+static int rp_load(struct brep_rp *rp, struct alog *log)
+{
+    int rc = alog_pin(log);
+    if (rc)
+        return rc;
+    repl_epoch_cache_clear(&rp->r.epochs);
+    int64_t start = alog_start_offset(log);
+    rc = alog_scan_epochs(log, start, scan_epoch, &rp->r.epochs);
+    int64_t leo = alog_end_offset(log);
+    if (rc == 0)
+        rc = repl_replica_load(&rp->r, start, leo, start);
+    if (rc) {
+        alog_unpin(log);
+        return rc;
+    }
+    rp->log = log;
+    kc_log_info("replication: %s-%d loaded: log [%lld, %lld), %d leader epoch%s", rp->topic,
+                (int)rp->partition, (long long)start, (long long)leo,
+                (int)rp->r.epochs.n, rp->r.epochs.n == 1 ? "" : "s");
+    return 0;
+}
+
+/* min.insync.replicas for topic pt: its own override, else the broker's. */
+static int topic_min_insync(struct brep *m, struct part_topic *pt)
+{
+    struct brk_tcfg *c = &m->rt->tcfg; /* the member thread's scratch: 16 KiB */
+    const char *v = pt && brk_topic_configs(m->srv, pt, c) == 0
+                        ? brk_tcfg_get(c, "min.insync.replicas")
+                        : NULL;
+    int n = v ? atoi(v) : 0;
+    return n >= 1 ? n : m->rt->cfg.min_insync;
+}
+
+/* Under rp->mu, after a state was applied: a committed ISR change of a partition this
+ * broker led before and after (same leader epoch) is counted. */
+static void count_isr(struct brep_rtable *rt, const struct brep_rp *rp, bool led,
+                      int32_t epoch, int nisr)
+{
+    if (!led || rp->r.role != REPL_ROLE_LEADER || rp->r.ps.leader_epoch != epoch ||
+        rp->r.ps.nisr == nisr)
+        return;
+    atomic_fetch_add(rp->r.ps.nisr < nisr ? &rt->isr_shrinks : &rt->isr_expands, 1);
+}
+
+/* One partition's state to its replica (the member thread). */
+static void rp_apply(struct brep *m, const char *topic, int32_t partition,
+                     const struct repl_pstate *ps)
+{
+    struct brep_rp *rp = brep__rp_find(m, topic, strlen(topic), partition);
+    bool mine = repl_pstate_in_replicas(ps, m->self);
+    if (!rp && (!mine || !(rp = rp_add(m, topic, partition))))
+        return;
+    struct part_topic *pt = part_topic_find(brk_server_registry(m->srv), topic, strlen(topic));
+    struct alog *log = pt ? part_topic_log(pt, partition) : NULL;
+    struct brep_wait *done = NULL;
+    struct alog *fire = NULL;
+    int min_insync = topic_min_insync(m, pt);
+    pthread_mutex_lock(&rp->mu);
+    int rc = 0;
+    rp->r.cfg.min_insync = min_insync;
+    if (!rp->log && log && mine)
+        rc = rp_load(rp, log);
+    bool led = rp->r.role == REPL_ROLE_LEADER;
+    int32_t epoch = rp->r.ps.leader_epoch;
+    int nisr = rp->r.ps.nisr;
+    if (rc == 0 && rp->log)
+        rc = repl_replica_apply(&rp->r, ps, kc_mono_ms());
+    count_isr(m->rt, rp, led, epoch, nisr);
+    if (rc < 0)
+        kc_log_warn("replication: %s-%d: cannot take the state at leader epoch %d: %s", topic,
+                    (int)partition, (int)ps->leader_epoch, kc_strerror(rc));
+    brep__rp_effects(rp, &done, &fire);
+    bool follow = rp->log && rp->r.role == REPL_ROLE_FOLLOWER;
+    int32_t leader = follow ? rp->r.ps.leader : -1;
+    pthread_mutex_unlock(&rp->mu);
+    brep__rp_after(done, fire);
+    brep__follow_role(m, rp, leader);
+}
+
+void brep__replicas_sync(struct brep *m)
+{
+    for (int i = 0; i < m->ntopics; i++) {
+        const struct brep_topic *t = &m->topics[i];
+        if (!t->exists || brk_topic_internal(t->name, strlen(t->name)))
+            continue; /* __consumer_offsets: not replicated yet (README) */
+        for (int32_t p = 0; p < t->npartitions; p++)
+            if (t->parts[p].known)
+                rp_apply(m, t->name, p, &t->parts[p].ps);
+    }
+}
+
+/* A replica whose topic goes: stop fetching, fail its waiters, give its log back. */
+static void rp_release(struct brep *m, struct brep_rp *rp)
+{
+    struct brep_wait *done = NULL;
+    brep__follow_role(m, rp, -1);
+    pthread_mutex_lock(&rp->mu);
+    if (rp->log)
+        alog_unpin(rp->log);
+    rp->log = NULL;
+    for (struct brep_wait *w; (w = rp->waiters);) {
+        rp->waiters = w->next;
+        w->p->kerr = REPL_NOT_LEADER_OR_FOLLOWER;
+        w->next = done;
+        done = w;
+    }
+    repl_replica_fini(&rp->r);
+    repl_replica_init(&rp->r, m->self, &m->rt->cfg);
+    pthread_mutex_unlock(&rp->mu);
+    brep__rp_after(done, NULL);
+}
+
+void brep__replicas_release_deleted(struct brep *m)
+{
+    struct brep_rtable *rt = m->rt;
+    for (int b = 0; b < BREP_RBUCKETS; b++)
+        for (struct brep_rp *rp = rt->b[b]; rp; rp = rp->next) { /* only we add */
+            struct brep_topic *t = brep__topic(m, rp->topic);
+            if (rp->log && (!t || !t->exists))
+                rp_release(m, rp);
+        }
+}
+
+void brep__replicas_isr_answer(struct brep *m, const struct clu_answer *a)
+{
+    struct brep_rp *rp = brep__rp_find(m, a->topic, strlen(a->topic), a->partition);
+    struct brep_wait *done = NULL;
+    struct alog *fire = NULL;
+    if (!rp)
+        return;
+    pthread_mutex_lock(&rp->mu);
+    bool led = rp->r.role == REPL_ROLE_LEADER;
+    int32_t epoch = rp->r.ps.leader_epoch;
+    int nisr = rp->r.ps.nisr;
+    if (a->error == 0 && a->has_state)
+        (void)repl_replica_apply(&rp->r, &a->state, kc_mono_ms());
+    else if (a->error != 0)
+        repl_leader_isr_failed(&rp->r);
+    count_isr(m->rt, rp, led, epoch, nisr);
+    brep__rp_effects(rp, &done, &fire);
+    pthread_mutex_unlock(&rp->mu);
+    brep__rp_after(done, fire);
+    if (a->error)
+        kc_log_info("replication: %s-%d: the controller refused the ISR change: error %d",
+                    a->topic, (int)a->partition, a->error);
+}
+
+/* One replica's turn: its leader fsyncs, its ISR timer, its waiters' deadlines. */
+static void rp_step(struct brep_rp *rp, bool tick, int64_t now)
+{
+    struct brep_wait *done = NULL;
+    struct alog *fire = NULL;
+    bool kick = atomic_exchange(&rp->durable_kick, false);
+    pthread_mutex_lock(&rp->mu);
+    if (rp->log && kick)
+        repl_replica_durable(&rp->r, alog_durable_offset(rp->log));
+    if (rp->log && tick && rp->r.role == REPL_ROLE_LEADER)
+        repl_leader_tick(&rp->r, now);
+    brep__rp_effects(rp, &done, &fire);
+    if (rp->waiters)
+        waiters_answered(rp, &done, now); /* the deadlines */
+    pthread_mutex_unlock(&rp->mu);
+    brep__rp_after(done, fire);
+}
+
+int brep__replicas_step(struct brep *m)
+{
+    struct brep_rtable *rt = m->rt;
+    int64_t now = kc_mono_ms();
+    bool tick = now >= rt->next_tick_ms;
+    if (tick)
+        rt->next_tick_ms = now + KC_MAX(rt->cfg.lag_time_max_ms / 2, 1);
+    for (int b = 0; b < BREP_RBUCKETS; b++)
+        for (struct brep_rp *rp = rt->b[b]; rp; rp = rp->next)
+            rp_step(rp, tick, now);
+    return 100; /* the waiters' deadlines: at most this late */
+}
+
+/* ---- /metrics ------------------------------------------------------------------------------ */
+
+static void gauge(const struct brk_metrics_visitor *v, const char *name, const char *help,
+                  enum brk_metric_type type, double value)
+{
+    v->family(v->arg, name, help, type);
+    v->sample(v->arg, NULL, 0, value);
+}
+
+void brep__repl_metrics(void *arg, const struct brk_metrics_visitor *v)
+{
+    struct brep *m = arg;
+    struct brep_rtable *rt = m->rt;
+    int under = 0, led = 0;
+    int64_t max_lag = 0;
+    if (!rt)
+        return;
+    pthread_rwlock_rdlock(&rt->lock);
+    for (int b = 0; b < BREP_RBUCKETS; b++) {
+        for (struct brep_rp *rp = rt->b[b]; rp; rp = rp->next) {
+            pthread_mutex_lock(&rp->mu);
+            if (rp->log && rp->r.role == REPL_ROLE_LEADER) {
+                led++;
+                under += rp->r.ps.nisr < rp->r.ps.nreplicas;
+            } else if (rp->log && rp->r.role == REPL_ROLE_FOLLOWER) {
+                max_lag = KC_MAX(max_lag, rp->leader_hw_seen - rp->r.leo);
+            }
+            pthread_mutex_unlock(&rp->mu);
+        }
+    }
+    pthread_rwlock_unlock(&rt->lock);
+    gauge(v, "kafka_server_replicamanager_leadercount",
+          "Partitions this broker leads (Kafka's LeaderCount).", BRK_GAUGE, led);
+    gauge(v, "kafka_server_replicamanager_underreplicatedpartitions",
+          "Partitions led here whose ISR is smaller than their replica set "
+          "(Kafka's UnderReplicatedPartitions).", BRK_GAUGE, under);
+    gauge(v, "kafka_server_replicamanager_isrshrinks_total",
+          "Committed ISR shrinks of partitions led here (Kafka's IsrShrinksPerSec).",
+          BRK_COUNTER, (double)atomic_load(&rt->isr_shrinks));
+    gauge(v, "kafka_server_replicamanager_isrexpands_total",
+          "Committed ISR expansions of partitions led here (Kafka's IsrExpandsPerSec).",
+          BRK_COUNTER, (double)atomic_load(&rt->isr_expands));
+    gauge(v, "kafka_server_replicafetchermanager_maxlag",
+          "Largest lag in records of a partition followed here: the leader's high watermark "
+          "in its last answer minus this log's end (Kafka's MaxLag).", BRK_GAUGE,
+          (double)max_lag);
+}
+
+void brep__replicas_close(struct brep *m)
+{
+    struct brep_rtable *rt = m->rt;
+    if (!rt)
+        return;
+    brep__fetchers_close(m);
+    for (int b = 0; b < BREP_RBUCKETS; b++)
+        for (struct brep_rp *rp = rt->b[b]; rp; rp = rp->next)
+            rp_release(m, rp);
+    bool leak = false;
+    for (int b = 0; b < BREP_RBUCKETS; b++) {
+        for (struct brep_rp *rp = rt->b[b], *next; rp; rp = next) {
+            next = rp->next;
+            for (int i = 0; i < 5000 && atomic_load(&rp->durable_pending) > 0; i++)
+                usleep(1000); /* the flusher's callbacks still to come point here */
+            if (atomic_load(&rp->durable_pending) > 0) {
+                leak = true; /* never free what a callback may still touch */
+                continue;
+            }
+            repl_replica_fini(&rp->r);
+            pthread_mutex_destroy(&rp->mu);
+            free(rp);
+        }
+    }
+    if (leak)
+        kc_log_warn("replication: fsync callbacks still pending at close: replicas kept");
+    pthread_rwlock_destroy(&rt->lock);
+    free(rt->fetchers);
+    free(rt);
+    m->rt = NULL;
+}

@@ -1,0 +1,204 @@
+/*
+ * test_0304_cluster_replicate - the brokers replicate: with replication factor 3 and
+ * min.insync.replicas 2, every record librdkafka got an acks=all acknowledgement for is in
+ * the segment files of ALL THREE brokers the moment the acknowledgement arrives (the ISR
+ * had it on disk), once each and in order; and a consumer never sees past the high
+ * watermark: with both followers stopped (SIGSTOP) an acks=1 record sits in the leader's
+ * log, invisible to Fetch, until the followers come back and copy it; and two brokers
+ * never hand out the same producer id.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "kafka/krep.h"
+
+#define TOPIC "orders"
+#define N 3000
+
+static const char *const settings[] = {"min.insync.replicas=2", NULL};
+
+static void start3(struct kcl *c)
+{
+    for (int id = 1; id <= 3; id++)
+        kcl_start(c, id, settings);
+    for (int id = 1; id <= 3; id++) {
+        struct kcl_until_brokers u = {c->b[id], 3};
+        assert_true(kt_until(kcl_has_brokers, &u, KB_WAIT_MS));
+    }
+    assert_int_equal(kcl_create_topic(c->b[1], TOPIC, 1, 3), 0);
+    for (int id = 1; id <= 3; id++) {
+        struct kcl_until_topic u = {c->b[id], TOPIC, 1, 3};
+        assert_true(kt_until(kcl_topic_ready, &u, KB_WAIT_MS));
+    }
+}
+
+/* Produce messages [from, to) with acks; every one must be acknowledged. */
+static void produce(struct kcl *c, struct krep_acks *d, const char *acks, int from, int to)
+{
+    rd_kafka_t *rk = krep_producer(c, d, acks, NULL);
+    rd_kafka_topic_t *rkt = rdk.rd_kafka_topic_new(rk, TOPIC, NULL);
+    for (int i = from; i < to; i++)
+        krep_produce(rk, rkt, i);
+    assert_int_equal(rdk.rd_kafka_flush(rk, 60000), 0);
+    rdk.rd_kafka_topic_destroy(rkt);
+    krep_destroy(rk);
+    if (d->failed)
+        fail_msg("%d produce(s) failed: %s", d->failed, rdk.rd_kafka_err2str(d->first_err));
+    assert_int_equal(d->delivered, to - from);
+}
+
+struct seen {
+    int n;
+    int64_t next_offset;
+    int64_t value_at[N + 1]; /* offset -> value number */
+};
+
+static void on_value(void *arg, int64_t offset, const uint8_t *v, int32_t len)
+{
+    struct seen *s = arg;
+    char buf[32];
+    assert_true(len > 1 && len < (int32_t)sizeof(buf) && v[0] == 'v');
+    memcpy(buf, v + 1, (size_t)len - 1);
+    buf[len - 1] = '\0';
+    assert_int_equal(offset, s->next_offset); /* dense, in order */
+    s->next_offset++;
+    if (offset <= N)
+        s->value_at[offset] = atoll(buf);
+    s->n++;
+}
+
+static void test_0304_acks_all_is_on_every_replica(void **state)
+{
+    KCL_REQUIRE_ZK();
+    struct kcl *c = *state;
+    static struct krep_acks d;
+    static struct seen s;
+    KREP_REQUIRE_RDKAFKA();
+    start3(c);
+    int64_t t0 = kc_mono_ms();
+    produce(c, &d, "all", 0, N);
+    int64_t ms = kc_mono_ms() - t0;
+    /* Right now, without waiting: every acknowledged record is on every replica. */
+    for (int id = 1; id <= 3; id++) {
+        memset(&s, 0, sizeof(s));
+        int got = krep_log_records(c->b[id], TOPIC, 0, on_value, &s);
+        printf("# broker %d holds %d records\n", id, got);
+        assert_int_equal(got, N);
+        for (int i = 0; i < N; i++)
+            assert_int_equal(s.value_at[d.offset[i]], i);
+    }
+    int32_t leader, epoch;
+    int isr;
+    krep_leader(c->b[1], TOPIC, 0, &leader, &epoch, &isr);
+    assert_int_equal(isr, 3);
+    printf("# %d acks=all records (RF 3, min.insync 2) in %lld ms, on all three logs\n", N,
+           (long long)ms);
+}
+
+struct hw_at {
+    const struct kb_broker *b;
+    int64_t hw;
+};
+
+static bool hw_reaches(void *arg)
+{
+    struct hw_at *h = arg;
+    int16_t err;
+    int64_t hw;
+    int32_t bytes;
+    krep_fetch(h->b, TOPIC, 0, 0, &err, &hw, &bytes);
+    return err == 0 && hw >= h->hw;
+}
+
+static void test_0304_consumer_never_sees_beyond_the_hw(void **state)
+{
+    KCL_REQUIRE_ZK();
+    struct kcl *c = *state;
+    int64_t base;
+    start3(c);
+    int32_t leader, epoch;
+    krep_leader(c->b[1], TOPIC, 0, &leader, &epoch, NULL);
+    const struct kb_broker *lb = c->b[leader];
+    assert_int_equal(krep_produce_raw(lb, TOPIC, 0, -1, 10, &base), 0); /* acks=all */
+    struct hw_at at10 = {lb, 10};
+    assert_true(kt_until(hw_reaches, &at10, KB_WAIT_MS));
+    for (int id = 1; id <= 3; id++)
+        if (id != leader)
+            assert_int_equal(kill(c->b[id]->pid, SIGSTOP), 0);
+    /* In the leader's log, on no follower; straight to the leader and at once: the stopped
+     * followers' ZooKeeper sessions expire after 2 s, and then the ISR is the leader alone. */
+    assert_int_equal(krep_produce_raw(lb, TOPIC, 0, 1, 1, &base), 0);
+    assert_int_equal(base, 10);
+    int16_t err;
+    int64_t hw;
+    int32_t bytes;
+    krep_fetch(lb, TOPIC, 0, 10, &err, &hw, &bytes);
+    assert_int_equal(err, 0);
+    assert_int_equal(hw, 10);   /* the high watermark stays */
+    assert_int_equal(bytes, 0); /* and offset 10 is not served */
+    int got = krep_log_records(lb, TOPIC, 0, NULL, NULL);
+    assert_int_equal(got, 11); /* though the leader has it */
+    for (int id = 1; id <= 3; id++)
+        if (id != leader)
+            assert_int_equal(kill(c->b[id]->pid, SIGCONT), 0);
+    struct hw_at at11 = {lb, 11};
+    assert_true(kt_until(hw_reaches, &at11, KB_WAIT_MS));
+    krep_fetch(lb, TOPIC, 0, 10, &err, &hw, &bytes);
+    assert_int_equal(err, 0);
+    assert_true(bytes > 0); /* now it is served */
+    printf("# an acks=1 record above the HW stayed invisible while the followers were "
+           "stopped, and was served once they copied it\n");
+}
+
+/* InitProducerId v4 at b: the id handed out. */
+static int64_t producer_id(const struct kb_broker *b)
+{
+    uint8_t buf[1 << 12];
+    struct kp_arena a;
+    struct kp_response resp;
+    kp_arena_init(&a, 0);
+    struct kp_init_producer_id_req *r = KT_NEW(&a, kp_init_producer_id_req, 1);
+    r->transactional_id = (struct kc_slice){NULL, -1};
+    r->transaction_timeout_ms = 60000;
+    int fd = kb_connect(b);
+    struct kp_init_producer_id_resp *m =
+        kt_call(fd, KP_API_INIT_PRODUCER_ID, 4, r, buf, sizeof(buf), &resp);
+    close(fd);
+    assert_int_equal(m->error_code, 0);
+    int64_t id = m->producer_id;
+    kp_response_fini(&resp);
+    kp_arena_fini(&a);
+    return id;
+}
+
+/* An idempotent producer's id names it on every replica of every partition it writes: two
+ * brokers must never hand out the same one (each takes broker.id << 40 as its base). */
+static void test_0304_producer_ids_differ_across_brokers(void **state)
+{
+    KCL_REQUIRE_ZK();
+    struct kcl *c = *state;
+    for (int id = 1; id <= 2; id++)
+        kcl_start(c, id, settings);
+    int64_t a = producer_id(c->b[1]), b = producer_id(c->b[2]);
+    printf("# producer ids: %lld from broker 1, %lld from broker 2\n", (long long)a,
+           (long long)b);
+    assert_true(a != b);
+    assert_int_equal(a >> 40, 1);
+    assert_int_equal(b >> 40, 2);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_0304_acks_all_is_on_every_replica, kcl_setup,
+                                        kcl_teardown),
+        cmocka_unit_test_setup_teardown(test_0304_consumer_never_sees_beyond_the_hw, kcl_setup,
+                                        kcl_teardown),
+        cmocka_unit_test_setup_teardown(test_0304_producer_ids_differ_across_brokers,
+                                        kcl_setup, kcl_teardown),
+    };
+    return cmocka_run_group_tests(tests, kcl_group_setup, kcl_group_teardown);
+}
