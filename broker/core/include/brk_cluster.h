@@ -33,6 +33,7 @@
 #include <stdint.h>
 
 struct brk_server;
+struct brk_tcfg;
 
 /* ---- the view ---------------------------------------------------------------------------- */
 
@@ -116,10 +117,11 @@ struct brk_cluster_waiter {
 };
 
 struct brk_cluster_ops {
-    /* Create topic name with partitions (-1: num.partitions) and replication factor rf
-     * (-1: default.replication.factor); w may be NULL (auto-create: nobody waits). */
+    /* Create topic name with partitions (-1: num.partitions), replication factor rf
+     * (-1: default.replication.factor) and config overrides c (NULL: none; checked by the
+     * caller, copied before this returns); w may be NULL (auto-create: nobody waits). */
     int (*topic_create)(void *arg, const char *name, int32_t partitions, int32_t rf,
-                        struct brk_cluster_waiter *w);
+                        const struct brk_tcfg *c, struct brk_cluster_waiter *w);
     int (*topic_delete)(void *arg, const char *name, struct brk_cluster_waiter *w);
     /* w withdrawn: true if its fn will not run. */
     bool (*cancel)(void *arg, struct brk_cluster_waiter *w);
@@ -130,6 +132,11 @@ void brk_cluster_attach(struct brk_server *srv, const struct brk_cluster_ops *op
 /* Through the member: 0 (w will be told), -ENOTSUP alone, -EINVAL, -ENOMEM. */
 int brk_cluster_topic_create(struct brk_server *srv, const char *name, int32_t partitions,
                              int32_t rf, struct brk_cluster_waiter *w);
+/* The same with config overrides c (NULL: none): the controller keeps them in
+ * /config/topics/<name>, and every broker applies them to its local logs. */
+int brk_cluster_topic_create_with(struct brk_server *srv, const char *name,
+                                  int32_t partitions, int32_t rf, const struct brk_tcfg *c,
+                                  struct brk_cluster_waiter *w);
 int brk_cluster_topic_delete(struct brk_server *srv, const char *name,
                              struct brk_cluster_waiter *w);
 bool brk_cluster_cancel(struct brk_server *srv, struct brk_cluster_waiter *w);

@@ -95,6 +95,12 @@ int brk_topic_create_with(struct brk_server *srv, const char *name, size_t len,
                           int32_t partitions, const struct brk_tcfg *c,
                           struct part_topic **out);
 
+/* The same with the topic's id given (NULL: a new one) and c possibly NULL: a cluster
+ * member creates its local logs of a topic with the id and configs its controller chose. */
+int brk_topic_create_as(struct brk_server *srv, const char *name, size_t len,
+                        int32_t partitions, const struct brk_tcfg *c,
+                        const struct part_topic_id *id, struct part_topic **out);
+
 /* Told when a deletion is complete (the name may be created again, empty). fn runs once,
  * on the broker's main thread, with 0 or the error that left the deletion to be finished
  * at the next start (the topic is gone either way); it must be short and not block. */

@@ -15,6 +15,7 @@
 #include "brk.h"
 #include "brk_cluster.h"
 #include "brk_service.h"
+#include "brk_tconfig.h"
 #include "clu.h"
 #include "kc_common.h"
 
@@ -40,6 +41,11 @@ struct brep_topic {
     int32_t npartitions;
     bool exists;          /* false: deleted; the entry goes once the local logs are gone */
     struct brep_part *parts;
+    bool has_id;          /* ZooKeeper's topic_id (/brokers/topics/<t>), the local logs' id */
+    struct part_topic_id id;
+    struct brk_tcfg *cfg; /* /config/topics/<t>, the local logs' overrides; NULL: none */
+    bool cfg_changed;     /* not yet applied to the local logs */
+    bool stale;           /* local logs of an older topic of that name are going away */
 };
 
 /* The controlled shutdown, asked by the main thread (on_stop), run by the member thread. */
@@ -58,6 +64,7 @@ struct brep {
     int32_t controller;
     bool session_up;
     bool dirty;                   /* the tables changed since the last view */
+    bool resync;                  /* local logs still to make: sync again (each second) */
     struct brep_broker *brokers;
     int nbrokers, capbrokers;
     struct brep_topic *topics;

@@ -56,7 +56,7 @@ static void drain(struct brep *m)
     int n = 0, got;
     while ((got = clu_poll(m->cl, &callbacks, m)) > 0)
         n += got;
-    if (m->dirty) {
+    if (m->dirty || m->resync) {
         brep__sync_logs(m);
         if (brep__publish(m) != 0)
             kc_log_error("cluster: out of memory publishing the view (the last one stays)");

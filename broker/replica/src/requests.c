@@ -43,13 +43,17 @@ static void wake(struct brep *m)
 }
 
 static int ask(struct brep *m, const char *name, bool create, int32_t partitions, int32_t rf,
-               struct brk_cluster_waiter *w)
+               const struct brk_tcfg *c, struct brk_cluster_waiter *w)
 {
     struct brep_wname *e = NULL;
+    struct clu_kv kv[sizeof(c->e) / sizeof(c->e[0])];
+    int n = c ? c->n : 0;
+    for (int i = 0; i < n; i++) /* clu_topic_create copies them before it returns */
+        kv[i] = (struct clu_kv){brk_tcfg_key_name(c->e[i].key), c->e[i].value};
     if (w && !(e = calloc(1, sizeof(*e))))
         return -ENOMEM;
     pthread_mutex_lock(&m->mu); /* before asking: the answer cannot beat the waiter */
-    int64_t id = create ? clu_topic_create(m->cl, name, partitions, rf, NULL, 0)
+    int64_t id = create ? clu_topic_create(m->cl, name, partitions, rf, kv, n)
                         : clu_topic_delete(m->cl, name);
     if (id > 0 && e) {
         e->w = w;
@@ -69,14 +73,14 @@ static int ask(struct brep *m, const char *name, bool create, int32_t partitions
 }
 
 static int op_create(void *arg, const char *name, int32_t partitions, int32_t rf,
-                     struct brk_cluster_waiter *w)
+                     const struct brk_tcfg *c, struct brk_cluster_waiter *w)
 {
-    return ask(arg, name, true, partitions, rf, w);
+    return ask(arg, name, true, partitions, rf, c, w);
 }
 
 static int op_delete(void *arg, const char *name, struct brk_cluster_waiter *w)
 {
-    return ask(arg, name, false, 0, 0, w);
+    return ask(arg, name, false, 0, 0, NULL, w);
 }
 
 /* Unlink the entry of w (under mu); NULL if it is not there. */
