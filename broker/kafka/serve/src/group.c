@@ -68,8 +68,9 @@ static bool still_ours(void *arg, struct kc_slice group)
 /* Under mu: in a cluster, when a new view was published since the last look, drop the
  * groups whose __consumer_offsets partition this broker no longer leads (their parked
  * joins and syncs answer NOT_COORDINATOR; the clients find the new coordinator). Every
- * group call passes here, and the timers too, so a coordinator that lost a partition lets
- * go at the next touch of any group: within a heartbeat interval of its members. */
+ * group call passes here, and the timers too - which, in a cluster, fire at least every
+ * BRK_KAFKA_FOLLOW_MS while anything is pending - so a coordinator that lost a partition
+ * lets go within a second, or at the next touch of any group. */
 static void follow_view(struct brk_kafka *k)
 {
     struct brk_cview *v = brk_cluster_view(k->srv);
@@ -135,6 +136,8 @@ void brk__kafka_groups_unlock_loop(struct brk_kafka *k, struct tcore_loop *loop)
 {
     struct brk_kafka_tick *tk = tick_of(k, loop);
     int64_t due = kg_group_next_deadline(k->groups);
+    if (due != INT64_MAX && k->seen) /* a cluster's: look at the view at least this often */
+        due = KC_MIN(due, kc_mono_ms() + BRK_KAFKA_FOLLOW_MS);
     pthread_mutex_unlock(&k->mu);
     if (tk)
         tick_arm(tk, due);
@@ -151,9 +154,7 @@ static void tick_fire(struct tcore_loop *loop, struct tcore_timer *t)
     pthread_mutex_lock(&k->mu);
     follow_view(k);
     kg_group_tick(k->groups, kc_mono_ms());
-    int64_t due = kg_group_next_deadline(k->groups);
-    pthread_mutex_unlock(&k->mu);
-    tick_arm(tk, due);
+    brk__kafka_groups_unlock_loop(k, loop); /* re-arms */
 }
 
 /* ---- kg's answers as responses of the request's version ------------------------------------ */

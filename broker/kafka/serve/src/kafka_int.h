@@ -91,6 +91,9 @@
  * real requests need 2-4x (a 24-byte C element per 6-8 wire bytes); the codec's worst
  * case is 16x (a 16-byte slice per 1-byte compact string), which only a hostile frame
  * reaches. Beyond it the request is refused (KC_ETOOLARGE) and the connection closed. */
+/* In a cluster, the group timers look at the partition leaderships at least this often
+ * while a group has anything pending (group.c: a coordinator lets go of moved groups). */
+#define BRK_KAFKA_FOLLOW_MS 1000
 #define BRK_KAFKA_ARENA_RATIO 8
 #define BRK_KAFKA_ARENA_FLOOR (64 * 1024)
 
