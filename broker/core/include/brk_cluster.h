@@ -47,6 +47,8 @@ struct brk_cnode {              /* a live broker */
 struct brk_cpart {              /* one partition's state, as the controller last wrote it */
     int32_t leader;             /* -1: none (LEADER_NOT_AVAILABLE) */
     int32_t leader_epoch;
+    bool loading;               /* __consumer_offsets led here: its groups are being loaded
+                                 * (brk_offsets_load; COORDINATOR_LOAD_IN_PROGRESS) */
     int32_t nreplicas, nisr, noffline;
     const int32_t *replicas, *isr, *offline; /* offline: replicas that are not live */
 };

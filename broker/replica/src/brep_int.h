@@ -32,6 +32,7 @@ struct brep_broker {
 
 struct brep_part {
     bool known;           /* a state was delivered */
+    bool load;            /* __consumer_offsets, newly led: its groups to load */
     enum clu_role role;
     struct repl_pstate ps;
 };
@@ -65,6 +66,7 @@ struct brep {
     bool session_up;
     bool dirty;                   /* the tables changed since the last view */
     bool resync;                  /* local logs still to make: sync again (each second) */
+    bool loads;                   /* a __consumer_offsets partition to load (load flags) */
     struct brep_broker *brokers;
     int nbrokers, capbrokers;
     struct brep_topic *topics;
@@ -88,6 +90,9 @@ void brep__sync_logs(struct brep *m);
 int brep__publish(struct brep *m);
 struct brep_topic *brep__topic(struct brep *m, const char *name);
 void brep__tables_free(struct brep *m);
+/* A new coordinator's loads: every newly led __consumer_offsets partition's groups and
+ * offsets from its log (brk_offsets_load), then a view without the "loading" marks. */
+void brep__load_offsets(struct brep *m);
 
 /* requests.c: topics through the controller, waiters, the controlled shutdown. */
 extern const struct brk_cluster_ops brep__ops;

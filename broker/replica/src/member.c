@@ -61,6 +61,11 @@ static void drain(struct brep *m)
         if (brep__publish(m) != 0)
             kc_log_error("cluster: out of memory publishing the view (the last one stays)");
     }
+    if (m->loads) { /* the view above said "loading"; the one after the load says "led" */
+        brep__load_offsets(m);
+        if (brep__publish(m) != 0)
+            kc_log_error("cluster: out of memory publishing the view (the last one stays)");
+    }
     if (n > 0) /* an answer may come after the notes it waits for: check every time */
         brep__waiters_settle(m);
 }

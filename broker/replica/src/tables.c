@@ -156,6 +156,13 @@ void brep__on_partition(void *arg, const struct clu_partition_note *pn)
     struct brep_part *p = &t->parts[pn->partition];
     if (p->known && pn->ps->leader_epoch < p->ps.leader_epoch)
         return; /* never an epoch backwards (clu refuses stale states already) */
+    /* (a leader that stays leader across epochs wrote every record itself: nothing to load;
+     * the first state after the start loads too, for the door's coordinator) */
+    bool newly = pn->role == CLU_ROLE_LEADER && (!p->known || p->role != CLU_ROLE_LEADER);
+    if (brk_topic_internal(pn->topic, strlen(pn->topic))) { /* the group coordinator's */
+        p->load = pn->role == CLU_ROLE_LEADER && (p->load || newly);
+        m->loads |= p->load;
+    }
     p->known = true;
     p->role = pn->role;
     p->ps = *pn->ps;
@@ -274,6 +281,38 @@ void brep__sync_logs(struct brep *m)
     }
 }
 
+/* ---- a new coordinator's load ---------------------------------------------------------------
+ *
+ * Leading a partition of __consumer_offsets makes this broker the coordinator of its
+ * groups (Kafka's hash of the group id). It serves them from memory, so it first reads the
+ * partition's log as it is at that moment - what it wrote when it led before, and what
+ * replication copied since - into the core's table (brk_offsets_load); the network loops
+ * meanwhile see the partition led here but "loading" in the view and answer
+ * COORDINATOR_LOAD_IN_PROGRESS (14). The view published after the load drops the mark,
+ * and the Kafka door takes the group records the load found into its coordinator.
+ * (It runs here, on the member thread, because it reads a log: never on a network loop.)
+ */
+
+void brep__load_offsets(struct brep *m)
+{
+    struct brep_topic *t = brep__topic(m, BRK_OFFSETS_TOPIC);
+    m->loads = false;
+    for (int32_t i = 0; t && i < t->npartitions; i++) {
+        if (!t->parts[i].load)
+            continue;
+        int64_t n = 0, t0 = kc_mono_ms();
+        int rc = brk_offsets_load(m->srv, i, &n);
+        if (rc == 0)
+            kc_log_info("group coordinator: %s-%d loaded (%lld offsets) in %lld ms",
+                        BRK_OFFSETS_TOPIC, (int)i, (long long)n, (long long)(kc_mono_ms() - t0));
+        else
+            kc_log_error("group coordinator: cannot load %s-%d: %s (serving what was read)",
+                         BRK_OFFSETS_TOPIC, (int)i, kc_strerror(rc));
+        t->parts[i].load = false;
+        m->dirty = true;
+    }
+}
+
 /* ---- the view ------------------------------------------------------------------------------ */
 
 /* One allocation: the header, then arrays and strings, bumped in order. */
@@ -342,6 +381,7 @@ static void view_part(const struct brep *m, struct bump *b, const struct brep_pa
     if (out->leader == m->self && !m->session_up)
         out->leader = -1; /* cut off from ZooKeeper: stop acting as leader */
     out->leader_epoch = p->ps.leader_epoch;
+    out->loading = p->load && out->leader == m->self;
     for (int r = 0; r < p->ps.nreplicas; r++) {
         rep[out->nreplicas++] = p->ps.replicas[r];
         if (!live(m, p->ps.replicas[r]))

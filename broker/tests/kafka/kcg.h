@@ -41,6 +41,14 @@ KT_FN bool kcg_has_coordinator(void *arg)
     return u->node >= 1 && u->node != u->not;
 }
 
+/* Until b says nobody coordinates the group (COORDINATOR_NOT_AVAILABLE). */
+KT_FN bool kcg_no_coordinator(void *arg)
+{
+    struct kcg_until_coordinator *u = arg;
+    u->node = kcg_find(u->b, u->group);
+    return u->node == -KP_ERR_COORDINATOR_NOT_AVAILABLE;
+}
+
 /* Heartbeat v4 of a member nobody knows: its error code. */
 KT_FN int16_t kcg_heartbeat(const struct kb_broker *b, const char *group)
 {
@@ -73,8 +81,8 @@ KT_FN void kcg_join_send(int fd, const char *group, const char *member_id, int32
     p->name = kp_slice_str("range");
     p->metadata = (struct kc_slice){meta, (int32_t)sizeof(meta)};
     r->group_id = kp_slice_str(group);
-    r->session_timeout_ms = 10000;
-    r->rebalance_timeout_ms = 30000;
+    r->session_timeout_ms = 60000; /* outlives a broker's restart */
+    r->rebalance_timeout_ms = 60000;
     r->member_id = kp_slice_str(member_id);
     r->protocol_type = kp_slice_str("consumer");
     KP_SET(r->protocols, 1, p);
@@ -82,8 +90,9 @@ KT_FN void kcg_join_send(int fd, const char *group, const char *member_id, int32
     kp_arena_fini(&a);
 }
 
-/* The JoinGroup answer: its error code, and the member id it hands out into id[cap]. */
-KT_FN int16_t kcg_join_recv(int fd, int32_t corr, char *id, size_t cap)
+/* The JoinGroup answer: its error code, the member id it hands out into id[cap], the
+ * generation into *gen (may be NULL). */
+KT_FN int16_t kcg_join_recv_gen(int fd, int32_t corr, char *id, size_t cap, int32_t *gen)
 {
     uint8_t buf[4096];
     struct kp_response resp;
@@ -92,8 +101,45 @@ KT_FN int16_t kcg_join_recv(int fd, int32_t corr, char *id, size_t cap)
     int16_t err = m->error_code;
     if (id)
         snprintf(id, cap, "%.*s", (int)KC_MAX(m->member_id.len, 0), m->member_id.p);
+    if (gen)
+        *gen = m->generation_id;
     kp_response_fini(&resp);
     return err;
+}
+
+KT_FN int16_t kcg_join_recv(int fd, int32_t corr, char *id, size_t cap)
+{
+    return kcg_join_recv_gen(fd, corr, id, cap, NULL);
+}
+
+/* One member joins and syncs (group.initial.rebalance.delay.ms must be 0): the group is
+ * Stable with it. */
+KT_FN void kcg_join_sync(const struct kb_broker *b, const char *group)
+{
+    char id[256];
+    int32_t gen = -1;
+    uint8_t buf[1024];
+    struct kp_arena a;
+    struct kp_response resp;
+    int fd = kb_connect(b);
+    kcg_join_send(fd, group, "", 1);
+    assert_int_equal(kcg_join_recv(fd, 1, id, sizeof(id)), KP_ERR_MEMBER_ID_REQUIRED);
+    kcg_join_send(fd, group, id, 2);
+    assert_int_equal(kcg_join_recv_gen(fd, 2, NULL, 0, &gen), KP_ERR_NONE);
+    kp_arena_init(&a, 0);
+    struct kp_sync_group_req *r = KT_NEW(&a, kp_sync_group_req, 1);
+    struct kp_sync_group_req_assignment *as = KT_NEW(&a, kp_sync_group_req_assignment, 1);
+    as->member_id = kp_slice_str(id);
+    as->assignment = kp_slice_str("");
+    r->group_id = kp_slice_str(group);
+    r->generation_id = gen;
+    r->member_id = kp_slice_str(id);
+    KP_SET(r->assignments, 1, as);
+    struct kp_sync_group_resp *m = kt_call(fd, KP_API_SYNC_GROUP, 3, r, buf, sizeof(buf), &resp);
+    assert_int_equal(m->error_code, KP_ERR_NONE);
+    kp_response_fini(&resp);
+    kp_arena_fini(&a);
+    close(fd);
 }
 
 /* OffsetCommit v8 of one offset by a standalone consumer (generation -1): its error. */
@@ -177,8 +223,10 @@ KT_FN bool kcg_lists(const struct kb_broker *b, const char *group)
     return found;
 }
 
-/* DescribeGroups v5 of one group: its error code. */
-KT_FN int16_t kcg_describe(const struct kb_broker *b, const char *group)
+/* DescribeGroups v5 of one group: its error code; its state into state[cap] and its
+ * member count into *members (both may be NULL). */
+KT_FN int16_t kcg_describe_state(const struct kb_broker *b, const char *group, char *state,
+                                 size_t cap, int32_t *members)
 {
     uint8_t buf[8192];
     struct kp_arena a;
@@ -194,9 +242,19 @@ KT_FN int16_t kcg_describe(const struct kb_broker *b, const char *group)
     close(fd);
     assert_int_equal(m->groups.n, 1);
     int16_t err = m->groups.v[0].error_code;
+    if (state)
+        snprintf(state, cap, "%.*s", (int)KC_MAX(m->groups.v[0].group_state.len, 0),
+                 m->groups.v[0].group_state.p);
+    if (members)
+        *members = m->groups.v[0].members.n;
     kp_response_fini(&resp);
     kp_arena_fini(&a);
     return err;
+}
+
+KT_FN int16_t kcg_describe(const struct kb_broker *b, const char *group)
+{
+    return kcg_describe_state(b, group, NULL, 0, NULL);
 }
 
 #endif

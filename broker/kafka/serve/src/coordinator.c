@@ -10,6 +10,8 @@
  *   group "orders" --hash--> __consumer_offsets-17 --view--> leader 2
  *       broker 2: serves JoinGroup, SyncGroup, Heartbeat, LeaveGroup, OffsetCommit,
  *                 OffsetFetch, DescribeGroups, DeleteGroups, OffsetDelete; lists it
+ *                 (COORDINATOR_LOAD_IN_PROGRESS, 14, while it reads the partition's log
+ *                 after taking it over: broker/replica's brep__load_offsets)
  *       broker 1, 3: NOT_COORDINATOR; ListGroups leaves it out
  *
  * Alone (no cluster view) this broker coordinates every group: one code path, nothing
@@ -50,13 +52,13 @@ int32_t brk__kafka_group_partition(struct kc_slice group, int32_t npartitions)
     return (int32_t)(((uint32_t)java_hash(group) & 0x7fffffff) % (uint32_t)npartitions);
 }
 
-/* Does this broker lead group's partition in view v? */
-static bool leads_group(const struct brk_cview *v, struct kc_slice group)
+/* group's partition in view v if this broker leads it, else NULL. */
+static const struct brk_cpart *led_partition(const struct brk_cview *v, struct kc_slice group)
 {
     const struct brk_ctopic *t =
         brk_cview_topic(v, BRK_OFFSETS_TOPIC, sizeof(BRK_OFFSETS_TOPIC) - 1);
     int32_t p = t ? brk__kafka_group_partition(group, t->npartitions) : -1;
-    return p >= 0 && t->parts[p].leader == v->self;
+    return p >= 0 && t->parts[p].leader == v->self ? &t->parts[p] : NULL;
 }
 
 int16_t brk__kafka_coordinator_check(struct brk_server *srv, struct kc_slice group)
@@ -64,12 +66,15 @@ int16_t brk__kafka_coordinator_check(struct brk_server *srv, struct kc_slice gro
     struct brk_cview *v = brk_cluster_view(srv);
     if (!v)
         return KP_ERR_NONE; /* alone: every group is ours */
-    bool ours = leads_group(v, group);
+    const struct brk_cpart *p = led_partition(v, group);
+    int16_t err = !p           ? KP_ERR_NOT_COORDINATOR
+                  : p->loading ? KP_ERR_COORDINATOR_LOAD_IN_PROGRESS /* broker/replica */
+                               : KP_ERR_NONE;
     brk_cview_put(v);
-    return ours ? KP_ERR_NONE : KP_ERR_NOT_COORDINATOR;
+    return err;
 }
 
 bool brk__kafka_coordinates(const struct brk_cview *v, struct kc_slice group)
 {
-    return !v || leads_group(v, group);
+    return !v || led_partition(v, group) != NULL;
 }

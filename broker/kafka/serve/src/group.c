@@ -82,6 +82,8 @@ static void follow_view(struct brk_kafka *k)
     if (n > 0)
         kc_log_info("group coordinator: %d group%s moved to another broker with their "
                     "__consumer_offsets partition", n, n == 1 ? "" : "s");
+    if (v)
+        brk__kafka_groups_take(k, v); /* partitions taken over: their loaded groups */
     brk_cview_put(k->seen);
     k->seen = v; /* keeps the reference: compared by identity, never reused while held */
 }

@@ -449,6 +449,9 @@ void brk__kafka_group_store(void *ctx, struct kc_slice group, const struct kg_re
 bool brk__kafka_group_keep_empty(void *ctx, struct kc_slice group);
 /* The adapter's start: load every group record the core replayed. Main thread. */
 int brk__kafka_groups_load(struct brk_kafka *k);
+/* A cluster's coordinator took over partitions (view v): load the group records their
+ * load found (brk_offsets_load), those of groups v says are led here. Under mu. */
+void brk__kafka_groups_take(struct brk_kafka *k, const struct brk_cview *v);
 
 /* ---- groups_admin.c -------------------------------------------------------------------------- */
 
