@@ -89,8 +89,6 @@ struct same_id {
 static bool has_id(void *arg)
 {
     struct same_id *s = arg;
-    struct kcl_until_topic u = {s->b, TOPIC, 3, 0};
-    (void)u;
     uint8_t buf[1 << 14];
     struct kp_response resp;
     struct kp_metadata_resp *m = kcl_metadata(s->b, TOPIC, false, buf, sizeof(buf), &resp);
