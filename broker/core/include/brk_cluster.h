@@ -127,6 +127,9 @@ struct brk_cluster_ops {
     int (*topic_delete)(void *arg, const char *name, struct brk_cluster_waiter *w);
     /* w withdrawn: true if its fn will not run. */
     bool (*cancel)(void *arg, struct brk_cluster_waiter *w);
+    /* Topic name's overrides become c (copied before this returns), for every broker;
+     * nobody waits (the change reaches each broker's logs through its view). */
+    int (*topic_configs)(void *arg, const char *name, const struct brk_tcfg *c);
 };
 
 /* Attach the member (before the broker serves; NULL detaches). Main thread. */
@@ -142,6 +145,10 @@ int brk_cluster_topic_create_with(struct brk_server *srv, const char *name,
 int brk_cluster_topic_delete(struct brk_server *srv, const char *name,
                              struct brk_cluster_waiter *w);
 bool brk_cluster_cancel(struct brk_server *srv, struct brk_cluster_waiter *w);
+/* AlterConfigs in a cluster: the topic's overrides become c on every broker (Kafka writes
+ * /config/topics/<t>). 0 (asked), -ENOTSUP alone, -EINVAL, -ENOMEM. */
+int brk_cluster_topic_configs(struct brk_server *srv, const char *name,
+                              const struct brk_tcfg *c);
 
 /* Called on the main thread once a stop is asked (SIGTERM), BEFORE the broker stops
  * serving: a member moves its leaderships away here (controlled shutdown), while

@@ -124,6 +124,14 @@ int brk_cluster_topic_create_with(struct brk_server *srv, const char *name,
     return srv->cops->topic_create(srv->cops_arg, name, partitions, rf, c, w);
 }
 
+int brk_cluster_topic_configs(struct brk_server *srv, const char *name,
+                              const struct brk_tcfg *c)
+{
+    return srv->cops && srv->cops->topic_configs
+               ? srv->cops->topic_configs(srv->cops_arg, name, c)
+               : -ENOTSUP;
+}
+
 int brk_cluster_topic_delete(struct brk_server *srv, const char *name,
                              struct brk_cluster_waiter *w)
 {

@@ -106,7 +106,21 @@ static bool op_cancel(void *arg, struct brk_cluster_waiter *w)
     return e != NULL;
 }
 
-const struct brk_cluster_ops brep__ops = {op_create, op_delete, op_cancel};
+/* AlterConfigs: straight to /config/topics/<t>; every member applies the note it makes. */
+static int op_configs(void *arg, const char *name, const struct brk_tcfg *c)
+{
+    struct brep *m = arg;
+    struct clu_kv kv[sizeof(c->e) / sizeof(c->e[0])];
+    for (int i = 0; i < c->n; i++)
+        kv[i] = (struct clu_kv){brk_tcfg_key_name(c->e[i].key), c->e[i].value};
+    int64_t id = clu_topic_config_set(m->cl, name, kv, c->n);
+    if (id > 0)
+        kc_log_info("cluster: topic %s: %d config override%s written to ZooKeeper", name, c->n,
+                    c->n == 1 ? "" : "s");
+    return id < 0 ? (int)id : 0;
+}
+
+const struct brk_cluster_ops brep__ops = {op_create, op_delete, op_cancel, op_configs};
 
 /* Tell e's waiter (under mu) and free e. */
 static void tell(struct brep *m, struct brep_wname *e, int err)
@@ -148,6 +162,13 @@ void brep__on_answer(void *arg, const struct clu_answer *a)
     struct brep *m = arg;
     if (a->kind == CLU_ANS_SHUTDOWN) {
         shutdown_answer(m, a);
+        return;
+    }
+    if (a->kind == CLU_ANS_TOPIC_CONFIG) {
+        if (a->error)
+            kc_log_warn("cluster: the configs of topic %s were not written to ZooKeeper "
+                        "(error %d): the other brokers keep the previous ones", a->topic,
+                        a->error);
         return;
     }
     if (a->kind != CLU_ANS_CREATE_TOPIC && a->kind != CLU_ANS_DELETE_TOPIC)
