@@ -118,6 +118,10 @@ const struct part_topic_id *part_topic_id(const struct part_topic *t);
 struct part_topic *part_topic_find_id(struct part_registry *reg, const struct part_topic_id *id);
 /* id as Kafka prints it ("6PjDq3C0Q8SVTBBR2P5fHQ") into out. */
 void part_topic_id_str(const struct part_topic_id *id, char out[PART_TOPIC_ID_STR]);
+/* The reverse: s[0..len) (22 characters of base64url, no padding) into *out. 0, or
+ * KC_EMALFORMED (another length, a character outside the alphabet, padding bits set, or
+ * Kafka's ZERO_UUID, which means "no id"). */
+int part_topic_id_parse(const char *s, size_t len, struct part_topic_id *out);
 
 /* ---- administration: configs, more partitions, deletion ---------------------------------
  *
@@ -138,6 +142,11 @@ void part_topic_id_str(const struct part_topic_id *id, char out[PART_TOPIC_ID_ST
 int part_topic_create_configs(struct part_registry *reg, const char *name, int32_t partitions,
                               const char *configs, const struct alog_config *log_cfg,
                               struct part_topic **out);
+/* The same with the topic's id given (id NULL: a new random one): a cluster's topic has one
+ * id on every broker, chosen by its controller (Kafka keeps it in ZooKeeper too). */
+int part_topic_create_as(struct part_registry *reg, const char *name, int32_t partitions,
+                         const char *configs, const struct alog_config *log_cfg,
+                         const struct part_topic_id *id, struct part_topic **out);
 /* A word of the caller's own per topic (the broker keeps what its configs mean for the hot
  * paths there: LogAppendTime, say). 0 until set; lock-free. */
 unsigned part_topic_flags(const struct part_topic *t);

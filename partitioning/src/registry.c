@@ -468,6 +468,13 @@ int part_topic_create_configs(struct part_registry *reg, const char *name, int32
                               const char *configs, const struct alog_config *log_cfg,
                               struct part_topic **out)
 {
+    return part_topic_create_as(reg, name, partitions, configs, log_cfg, NULL, out);
+}
+
+int part_topic_create_as(struct part_registry *reg, const char *name, int32_t partitions,
+                         const char *configs, const struct alog_config *log_cfg,
+                         const struct part_topic_id *id, struct part_topic **out)
+{
     size_t len = name ? strnlen(name, PART_NAME_MAX + 1) : 0;
     if (part_name_check(name, len) != 0)
         return KC_EBADNAME;
@@ -486,6 +493,8 @@ int part_topic_create_configs(struct part_registry *reg, const char *name, int32
         rc = -ENOMEM;
     if (rc == 0 && configs && !(t->configs = strdup(configs)))
         rc = -ENOMEM;
+    if (rc == 0 && id)
+        t->id = *id; /* else part__topic_id_create draws one */
     if (rc == 0)
         t->open_cfg = log_cfg; /* only while create_on_disk opens the logs */
     if (rc == 0)

@@ -205,9 +205,20 @@ static int id_read(const struct part_registry *reg, const struct part_topic *t, 
     return rc;
 }
 
+int part_topic_id_parse(const char *s, size_t len, struct part_topic_id *out)
+{
+    struct part_topic_id id;
+    int rc = s ? id_parse(s, len, &id) : KC_EMALFORMED;
+    if (rc == 0 && id_is_zero(&id))
+        rc = KC_EMALFORMED; /* Kafka's ZERO_UUID means "no id" */
+    if (rc == 0)
+        *out = id;
+    return rc;
+}
+
 int part__topic_id_create(struct part_registry *reg, struct part_topic *t)
 {
-    int rc = id_random(&t->id);
+    int rc = id_is_zero(&t->id) ? id_random(&t->id) : 0; /* given (a cluster's), or new */
     for (int32_t p = 0; rc == 0 && p < t->partitions; p++)
         rc = id_write_unsynced(reg, t, p);
     return rc ? rc : ids_sync(reg);

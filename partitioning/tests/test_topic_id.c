@@ -105,7 +105,58 @@ static void test_topic_id_text_form_is_kafkas_base64url_without_padding(void **s
     assert_int_equal(text[0], '-'); /* 62 */
 }
 
+static void test_topic_id_parse_reads_back_the_text_and_refuses_the_rest(void **state)
+{
+    (void)state;
+    struct part_topic_id id, back;
+    char text[PART_TOPIC_ID_STR];
+    for (int i = 0; i < 16; i++)
+        id.b[i] = (uint8_t)(i * 17 + 3);
+    part_topic_id_str(&id, text);
+    assert_int_equal(part_topic_id_parse(text, strlen(text), &back), 0);
+    assert_memory_equal(&back, &id, sizeof(id));
+    memset(&back, 0x5a, sizeof(back));
+    for (size_t len = 0; len < strlen(text); len++) /* every truncated prefix */
+        assert_int_equal(part_topic_id_parse(text, len, &back), KC_EMALFORMED);
+    for (int i = 0; i < 16; i++)
+        assert_int_equal(back.b[i], 0x5a); /* written only on success */
+    char longer[32];
+    snprintf(longer, sizeof(longer), "%sA", text);
+    assert_int_equal(part_topic_id_parse(longer, strlen(longer), &back), KC_EMALFORMED);
+    char bad[PART_TOPIC_ID_STR];
+    memcpy(bad, text, sizeof(bad));
+    bad[5] = '+'; /* the other base64 alphabet */
+    assert_int_equal(part_topic_id_parse(bad, strlen(bad), &back), KC_EMALFORMED);
+    memcpy(bad, text, sizeof(bad));
+    bad[21] = 'B'; /* padding bits set: no 16-byte id prints so */
+    assert_int_equal(part_topic_id_parse(bad, strlen(bad), &back), KC_EMALFORMED);
+    assert_int_equal(part_topic_id_parse("AAAAAAAAAAAAAAAAAAAAAA", 22, &back), KC_EMALFORMED);
+    assert_int_equal(part_topic_id_parse(NULL, 0, &back), KC_EMALFORMED);
+}
+
 /* ---- life of an id -------------------------------------------------------------------- */
+
+static void test_topic_id_given_at_creation_is_the_topics_and_stays(void **state)
+{
+    struct fx *fx = *state;
+    struct part_registry *reg = open_reg(fx->dir, NULL);
+    struct part_topic *t;
+    struct part_topic_id id;
+    assert_int_equal(part_topic_id_parse("K7ZcM-bRSsOxBmyo8n1Gfg", 22, &id), 0);
+    assert_int_equal(part_topic_create_as(reg, "ledger", 2, "retention.ms=1000\n", NULL, &id,
+                                          &t), 0);
+    assert_memory_equal(part_topic_id(t), &id, sizeof(id));
+    for (int p = 0; p < 2; p++)
+        assert_string_equal(meta_text(fx->dir, "ledger", p),
+                            "version: 0\ntopic_id: K7ZcM-bRSsOxBmyo8n1Gfg\n");
+    assert_ptr_equal(part_topic_find_id(reg, &id), t);
+    assert_int_equal(part_registry_close(reg), 0);
+    reg = open_reg(fx->dir, NULL);
+    t = part_topic_find(reg, "ledger", 6);
+    assert_non_null(t);
+    assert_memory_equal(part_topic_id(t), &id, sizeof(id));
+    assert_int_equal(part_registry_close(reg), 0);
+}
 
 static void test_topic_id_made_with_the_topic_in_every_partition_and_kept(void **state)
 {
@@ -301,6 +352,8 @@ int main(void)
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_topic_id_text_form_is_kafkas_base64url_without_padding),
+        cmocka_unit_test(test_topic_id_parse_reads_back_the_text_and_refuses_the_rest),
+        T(test_topic_id_given_at_creation_is_the_topics_and_stays),
         T(test_topic_id_made_with_the_topic_in_every_partition_and_kept),
         T(test_topic_id_an_old_topic_without_files_gets_one_that_then_stays),
         T(test_topic_id_a_missing_file_gets_the_id_the_others_hold),

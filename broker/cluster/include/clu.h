@@ -133,7 +133,8 @@ enum clu_answer_kind {
     CLU_ANS_ALTER_ISR,
     CLU_ANS_CREATE_TOPIC,
     CLU_ANS_DELETE_TOPIC,
-    CLU_ANS_SHUTDOWN
+    CLU_ANS_SHUTDOWN,
+    CLU_ANS_TOPIC_CONFIG
 };
 
 struct clu_answer {
@@ -213,6 +214,12 @@ int64_t clu_propose_isr(struct clu *cl, const char *topic, int32_t partition,
 int64_t clu_topic_create(struct clu *cl, const char *topic, int32_t partitions,
                          int32_t replication_factor, const struct clu_kv *config, int nconfig);
 int64_t clu_topic_delete(struct clu *cl, const char *topic);
+/* clu_topic_config_set: the topic's overrides become exactly these pairs: this broker
+ *   writes /config/topics/<t> itself, as Kafka's admin path does (no controller involved:
+ *   every broker's view watches the node and delivers a topic note with the new pairs).
+ *   Answered once written (UNKNOWN_TOPIC_OR_PARTITION if the view has no such topic). */
+int64_t clu_topic_config_set(struct clu *cl, const char *topic, const struct clu_kv *config,
+                             int nconfig);
 int64_t clu_shutdown_begin(struct clu *cl);
 
 /*

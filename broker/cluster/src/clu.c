@@ -69,6 +69,7 @@ void clu__answer(struct clu *cl, const struct clu_cmd *cmd, int error, const str
         [CLU_CMD_CREATE_TOPIC] = CLU_ANS_CREATE_TOPIC,
         [CLU_CMD_DELETE_TOPIC] = CLU_ANS_DELETE_TOPIC,
         [CLU_CMD_SHUTDOWN] = CLU_ANS_SHUTDOWN,
+        [CLU_CMD_TOPIC_CONFIG] = CLU_ANS_TOPIC_CONFIG,
     };
     struct clu_note *n = clu__note_new(CLU_NOTE_ANSWER);
     if (!n)
@@ -332,6 +333,22 @@ int64_t clu_topic_create(struct clu *cl, const char *topic, int32_t partitions,
             clu__cmd_free(cmd);
             return rc == -ENOMEM ? rc : -EINVAL;
         }
+    }
+    return submit(cl, cmd);
+}
+
+int64_t clu_topic_config_set(struct clu *cl, const char *topic, const struct clu_kv *config,
+                             int nconfig)
+{
+    if (!topic || !repl_topic_name_valid(topic) || nconfig < 0 || (nconfig > 0 && !config))
+        return -EINVAL;
+    struct clu_cmd *cmd = cmd_new(CLU_CMD_TOPIC_CONFIG, topic);
+    if (!cmd)
+        return -ENOMEM;
+    int rc = config_json(config, nconfig, &cmd->config, &cmd->config_len);
+    if (rc != 0) {
+        clu__cmd_free(cmd);
+        return rc == -ENOMEM ? rc : -EINVAL;
     }
     return submit(cl, cmd);
 }

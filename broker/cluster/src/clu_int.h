@@ -43,7 +43,8 @@ enum clu_cmd_type {
     CLU_CMD_ALTER_ISR,
     CLU_CMD_CREATE_TOPIC,
     CLU_CMD_DELETE_TOPIC,
-    CLU_CMD_SHUTDOWN
+    CLU_CMD_SHUTDOWN,
+    CLU_CMD_TOPIC_CONFIG
 };
 
 struct clu_cmd {
@@ -54,7 +55,7 @@ struct clu_cmd {
     int32_t partition;
     struct repl_isr_change isr;
     int32_t partitions, replication_factor;
-    char *config; /* CREATE_TOPIC: a JSON object, or NULL */
+    char *config; /* CREATE_TOPIC, TOPIC_CONFIG: a JSON object, or NULL */
     size_t config_len;
     /* Once sent: the request node, or (DELETE_TOPIC) waiting for the topic to vanish. */
     bool sent;

@@ -79,6 +79,34 @@ static int send_delete(struct clu *cl, struct clu_cmd *cmd)
     return 0;
 }
 
+/* A topic's configs: /config/topics/<t> written (or made) here, answered at once. */
+static int send_config(struct clu *cl, struct clu_cmd *cmd)
+{
+    char path[CLU_PATH_MAX];
+    struct kc_writer w;
+    if (!clu__view_topic(cl, cmd->topic)) {
+        finish(cl, cmd, REPL_UNKNOWN_TOPIC_OR_PARTITION, NULL);
+        return 0;
+    }
+    clu_path_topic_config(path, sizeof(path), cmd->topic);
+    kc_writer_init(&w, CLU_ZNODE_MAX);
+    int rc = clu_topic_config_encode_json(cmd->config, cmd->config_len, &w) == 0 &&
+                     !kc_writer_error(&w)
+                 ? ZOK
+                 : ZBADARGUMENTS;
+    const char *body = (const char *)kc_writer_data(&w);
+    int len = (int)kc_writer_len(&w);
+    if (rc == ZOK)
+        rc = zoo_set(cl->zh, path, body, len, -1);
+    if (rc == ZNONODE) /* a topic created without overrides may have none yet */
+        rc = zoo_create(cl->zh, path, body, len, &ZOO_OPEN_ACL_UNSAFE, ZOO_PERSISTENT, NULL, 0);
+    kc_writer_fini(&w);
+    if (rc != ZOK && clu__zk_retryable(rc))
+        return -1;
+    finish(cl, cmd, rc == ZOK ? 0 : clu__zerr(rc), NULL);
+    return 0;
+}
+
 static int send_request(struct clu *cl, struct clu_cmd *cmd)
 {
     struct clu_request rq;
@@ -86,6 +114,8 @@ static int send_request(struct clu *cl, struct clu_cmd *cmd)
     char created[CLU_PATH_MAX];
     if (cmd->type == CLU_CMD_DELETE_TOPIC)
         return send_delete(cl, cmd);
+    if (cmd->type == CLU_CMD_TOPIC_CONFIG)
+        return send_config(cl, cmd);
     if (cmd->type == CLU_CMD_SHUTDOWN && cl->shutdown_node[0]) {
         int rc = zoo_delete(cl->zh, cl->shutdown_node, -1); /* the previous attempt's */
         if (rc != ZOK && rc != ZNONODE)

@@ -33,6 +33,7 @@
 #include <stdint.h>
 
 struct brk_server;
+struct brk_tcfg;
 
 /* ---- the view ---------------------------------------------------------------------------- */
 
@@ -46,6 +47,8 @@ struct brk_cnode {              /* a live broker */
 struct brk_cpart {              /* one partition's state, as the controller last wrote it */
     int32_t leader;             /* -1: none (LEADER_NOT_AVAILABLE) */
     int32_t leader_epoch;
+    bool loading;               /* __consumer_offsets led here: its groups are being loaded
+                                 * (brk_offsets_load; COORDINATOR_LOAD_IN_PROGRESS) */
     int32_t nreplicas, nisr, noffline;
     const int32_t *replicas, *isr, *offline; /* offline: replicas that are not live */
 };
@@ -136,13 +139,17 @@ struct alog;
 struct brk_metrics_visitor;
 
 struct brk_cluster_ops {
-    /* Create topic name with partitions (-1: num.partitions) and replication factor rf
-     * (-1: default.replication.factor); w may be NULL (auto-create: nobody waits). */
+    /* Create topic name with partitions (-1: num.partitions), replication factor rf
+     * (-1: default.replication.factor) and config overrides c (NULL: none; checked by the
+     * caller, copied before this returns); w may be NULL (auto-create: nobody waits). */
     int (*topic_create)(void *arg, const char *name, int32_t partitions, int32_t rf,
-                        struct brk_cluster_waiter *w);
+                        const struct brk_tcfg *c, struct brk_cluster_waiter *w);
     int (*topic_delete)(void *arg, const char *name, struct brk_cluster_waiter *w);
     /* w withdrawn: true if its fn will not run. */
     bool (*cancel)(void *arg, struct brk_cluster_waiter *w);
+    /* Topic name's overrides become c (copied before this returns), for every broker;
+     * nobody waits (the change reaches each broker's logs through its view). */
+    int (*topic_configs)(void *arg, const char *name, const struct brk_tcfg *c);
     /* Replication (broker/replica/src/replica.c). Each may be NULL: not replicating. */
     /* Append p's checked batch (count records) to log as the partition's leader: the
      * contract of brk_produce (1 answered, 0 parked on park, < 0), with p->kerr set when
@@ -166,9 +173,18 @@ void brk_cluster_attach(struct brk_server *srv, const struct brk_cluster_ops *op
 /* Through the member: 0 (w will be told), -ENOTSUP alone, -EINVAL, -ENOMEM. */
 int brk_cluster_topic_create(struct brk_server *srv, const char *name, int32_t partitions,
                              int32_t rf, struct brk_cluster_waiter *w);
+/* The same with config overrides c (NULL: none): the controller keeps them in
+ * /config/topics/<name>, and every broker applies them to its local logs. */
+int brk_cluster_topic_create_with(struct brk_server *srv, const char *name,
+                                  int32_t partitions, int32_t rf, const struct brk_tcfg *c,
+                                  struct brk_cluster_waiter *w);
 int brk_cluster_topic_delete(struct brk_server *srv, const char *name,
                              struct brk_cluster_waiter *w);
 bool brk_cluster_cancel(struct brk_server *srv, struct brk_cluster_waiter *w);
+/* AlterConfigs in a cluster: the topic's overrides become c on every broker (Kafka writes
+ * /config/topics/<t>). 0 (asked), -ENOTSUP alone, -EINVAL, -ENOMEM. */
+int brk_cluster_topic_configs(struct brk_server *srv, const char *name,
+                              const struct brk_tcfg *c);
 /* The replication hooks above, for the doors: false / -ENOENT when nothing replicates
  * (alone: the caller does as a single broker). */
 bool brk_cluster_replica_fetch(struct brk_server *srv, const char *name, size_t len,

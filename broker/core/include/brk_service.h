@@ -95,6 +95,12 @@ int brk_topic_create_with(struct brk_server *srv, const char *name, size_t len,
                           int32_t partitions, const struct brk_tcfg *c,
                           struct part_topic **out);
 
+/* The same with the topic's id given (NULL: a new one) and c possibly NULL: a cluster
+ * member creates its local logs of a topic with the id and configs its controller chose. */
+int brk_topic_create_as(struct brk_server *srv, const char *name, size_t len,
+                        int32_t partitions, const struct brk_tcfg *c,
+                        const struct part_topic_id *id, struct part_topic **out);
+
 /* Told when a deletion is complete (the name may be created again, empty). fn runs once,
  * on the broker's main thread, with 0 or the error that left the deletion to be finished
  * at the next start (the topic is gone either way); it must be short and not block. */
@@ -232,6 +238,17 @@ typedef void (*brk_offsets_fn)(void *arg, struct kc_slice topic, int32_t partiti
 void brk_offsets_foreach(struct brk_server *srv, struct kc_slice group, brk_offsets_fn fn,
                          void *arg);
 
+/*
+ * A new coordinator's load (Kafka's loadGroupsAndOffsets): what the table knows of the
+ * groups of __consumer_offsets partition p is replaced by a replay of p's log as it is
+ * now - in a cluster, what this broker wrote when it led p before and what replication
+ * copied since. The group metadata records found are kept for brk_group_records_take.
+ * Blocks (reads the log) with the store's lock held: call it from a thread of its own, not
+ * a network loop. 0 and *loaded (offsets found; may be NULL), -EINVAL (no such partition),
+ * or the read's error (the table then holds what was replayed before it).
+ */
+int brk_offsets_load(struct brk_server *srv, int32_t p, int64_t *loaded);
+
 /* The groups that have committed offsets, each once, in order, with how many: fn is
  * called under the store's lock (it must not block or call the store). */
 typedef void (*brk_offsets_group_fn)(void *arg, struct kc_slice group, int32_t count);
@@ -285,11 +302,11 @@ int brk_group_write(struct brk_server *srv, const struct brk_group_write *w,
                     brk_group_write_fn fn, void *arg);
 
 /*
- * The group metadata records the start-up replay found (the latest of each group; groups
+ * The group metadata records the start-up replay (or a brk_offsets_load) found (the latest of each group; groups
  * whose latest is a tombstone left out): fn is called for each, in group order, and the
  * store keeps none of them afterwards (a second call finds nothing). value points into
  * memory freed after fn returns. fn runs without the store's lock: it may call the store.
- * Call once, before serving (an adapter's start).
+ * Call before serving (an adapter's start), and again after a brk_offsets_load.
  */
 typedef void (*brk_group_record_fn)(void *arg, struct kc_slice group, struct kc_slice value);
 void brk_group_records_take(struct brk_server *srv, brk_group_record_fn fn, void *arg);

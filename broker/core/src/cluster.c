@@ -108,13 +108,28 @@ void brk_cluster_attach(struct brk_server *srv, const struct brk_cluster_ops *op
 int brk_cluster_topic_create(struct brk_server *srv, const char *name, int32_t partitions,
                              int32_t rf, struct brk_cluster_waiter *w)
 {
+    return brk_cluster_topic_create_with(srv, name, partitions, rf, NULL, w);
+}
+
+int brk_cluster_topic_create_with(struct brk_server *srv, const char *name,
+                                  int32_t partitions, int32_t rf, const struct brk_tcfg *c,
+                                  struct brk_cluster_waiter *w)
+{
     if (!srv->cops)
         return -ENOTSUP;
     if (partitions == -1)
         partitions = srv->cfg.num_partitions;
     if (rf == -1)
         rf = srv->cfg.cluster.default_replication_factor;
-    return srv->cops->topic_create(srv->cops_arg, name, partitions, rf, w);
+    return srv->cops->topic_create(srv->cops_arg, name, partitions, rf, c, w);
+}
+
+int brk_cluster_topic_configs(struct brk_server *srv, const char *name,
+                              const struct brk_tcfg *c)
+{
+    return srv->cops && srv->cops->topic_configs
+               ? srv->cops->topic_configs(srv->cops_arg, name, c)
+               : -ENOTSUP;
 }
 
 int brk_cluster_topic_delete(struct brk_server *srv, const char *name,

@@ -357,6 +357,50 @@ static int replay_partition(struct brk_offsets *os, struct alog *log)
     return rc;
 }
 
+/* ---- a new coordinator's load -------------------------------------------------------------- */
+
+/* Forget what the table and the replayed group records say about partition p's groups.
+ * Under mu. Returns how many entries went. */
+static int64_t forget_partition(struct brk_offsets *os, int32_t p)
+{
+    struct os_entry *e, *tmp;
+    struct os_grec *g, *gtmp;
+    int64_t n = 0;
+    RB_FOREACH_SAFE(e, os_tree, &os->tree, tmp) {
+        if (group_partition(os, e->group) != p)
+            continue;
+        RB_REMOVE(os_tree, &os->tree, e);
+        if (e->deleted)
+            os->markers--;
+        else
+            os->count--, n++;
+        free(e);
+    }
+    RB_FOREACH_SAFE(g, os_grecs, &os->grecs, gtmp) {
+        if (group_partition(os, g->group) == p) {
+            RB_REMOVE(os_grecs, &os->grecs, g);
+            free(g);
+        }
+    }
+    return n;
+}
+
+int brk_offsets_load(struct brk_server *srv, int32_t p, int64_t *loaded)
+{
+    struct brk_offsets *os = srv->offsets;
+    if (!os || !os->topic || p < 0 || p >= part_topic_partitions(os->topic))
+        return -EINVAL;
+    pthread_mutex_lock(&os->mu); /* commits wait: the replay is one partition's live keys */
+    (void)forget_partition(os, p);
+    int64_t before = os->count;
+    int rc = replay_partition(os, part_topic_log(os->topic, p));
+    int64_t after = os->count;
+    pthread_mutex_unlock(&os->mu);
+    if (loaded)
+        *loaded = after - before;
+    return rc;
+}
+
 /* ---- open and close ---------------------------------------------------------------------- */
 
 /* Kafka's settings for its offsets topic: compacted, never deleted by age or size, in

@@ -111,10 +111,20 @@ int brk_topic_create_with(struct brk_server *srv, const char *name, size_t len,
                           int32_t partitions, const struct brk_tcfg *c,
                           struct part_topic **out)
 {
-    char buf[PART_NAME_MAX + 1];
-    struct alog_config lc;
     if (!c || c->n == 0)
         return brk_topic_create(srv, name, len, partitions, out);
+    return brk_topic_create_as(srv, name, len, partitions, c, NULL, out);
+}
+
+int brk_topic_create_as(struct brk_server *srv, const char *name, size_t len,
+                        int32_t partitions, const struct brk_tcfg *c,
+                        const struct part_topic_id *id, struct part_topic **out)
+{
+    static const struct brk_tcfg none;
+    char buf[PART_NAME_MAX + 1];
+    struct alog_config lc;
+    if (!c)
+        c = &none;
     if (part_name_check(name, len) != 0)
         return KC_EBADNAME;
     if (brk_topic_internal(name, len))
@@ -130,7 +140,7 @@ int brk_topic_create_with(struct brk_server *srv, const char *name, size_t len,
     buf[len] = '\0';
     brk_tcfg_log_config(&srv->cfg, c, &lc);
     struct part_topic *t;
-    int rc = part_topic_create_configs(srv->reg, buf, partitions, text, &lc, &t);
+    int rc = part_topic_create_as(srv->reg, buf, partitions, text, &lc, id, &t);
     free(text);
     if (rc)
         return rc;

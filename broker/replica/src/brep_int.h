@@ -15,6 +15,7 @@
 #include "brk.h"
 #include "brk_cluster.h"
 #include "brk_service.h"
+#include "brk_tconfig.h"
 #include "clu.h"
 #include "kc_common.h"
 
@@ -31,6 +32,7 @@ struct brep_broker {
 
 struct brep_part {
     bool known;           /* a state was delivered */
+    bool load;            /* __consumer_offsets, newly led: its groups to load */
     enum clu_role role;
     struct repl_pstate ps;
 };
@@ -40,6 +42,11 @@ struct brep_topic {
     int32_t npartitions;
     bool exists;          /* false: deleted; the entry goes once the local logs are gone */
     struct brep_part *parts;
+    bool has_id;          /* ZooKeeper's topic_id (/brokers/topics/<t>), the local logs' id */
+    struct part_topic_id id;
+    struct brk_tcfg *cfg; /* /config/topics/<t>, the local logs' overrides; NULL: none */
+    bool cfg_changed;     /* not yet applied to the local logs */
+    bool stale;           /* local logs of an older topic of that name are going away */
 };
 
 /* The controlled shutdown, asked by the main thread (on_stop), run by the member thread. */
@@ -59,6 +66,8 @@ struct brep {
     int32_t controller;
     bool session_up;
     bool dirty;                   /* the tables changed since the last view */
+    bool resync;                  /* local logs still to make: sync again (each second) */
+    bool loads;                   /* a __consumer_offsets partition to load (load flags) */
     struct brep_broker *brokers;
     int nbrokers, capbrokers;
     struct brep_topic *topics;
@@ -83,6 +92,9 @@ void brep__sync_logs(struct brep *m);
 int brep__publish(struct brep *m);
 struct brep_topic *brep__topic(struct brep *m, const char *name);
 void brep__tables_free(struct brep *m);
+/* A new coordinator's loads: every newly led __consumer_offsets partition's groups and
+ * offsets from its log (brk_offsets_load), then a view without the "loading" marks. */
+void brep__load_offsets(struct brep *m);
 
 /* requests.c: topics through the controller, waiters, the controlled shutdown. */
 extern const struct brk_cluster_ops brep__ops;

@@ -56,10 +56,15 @@ static void drain(struct brep *m)
     int n = 0, got;
     while ((got = clu_poll(m->cl, &callbacks, m)) > 0)
         n += got;
-    if (m->dirty) {
+    if (m->dirty || m->resync) {
         brep__replicas_release_deleted(m);
         brep__sync_logs(m);
         brep__replicas_sync(m); /* every state to its replica, now that the logs exist */
+        if (brep__publish(m) != 0)
+            kc_log_error("cluster: out of memory publishing the view (the last one stays)");
+    }
+    if (m->loads) { /* the view above said "loading"; the one after the load says "led" */
+        brep__load_offsets(m);
         if (brep__publish(m) != 0)
             kc_log_error("cluster: out of memory publishing the view (the last one stays)");
     }

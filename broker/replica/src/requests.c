@@ -43,13 +43,17 @@ static void wake(struct brep *m)
 }
 
 static int ask(struct brep *m, const char *name, bool create, int32_t partitions, int32_t rf,
-               struct brk_cluster_waiter *w)
+               const struct brk_tcfg *c, struct brk_cluster_waiter *w)
 {
     struct brep_wname *e = NULL;
+    struct clu_kv kv[sizeof(c->e) / sizeof(c->e[0])];
+    int n = c ? c->n : 0;
+    for (int i = 0; i < n; i++) /* clu_topic_create copies them before it returns */
+        kv[i] = (struct clu_kv){brk_tcfg_key_name(c->e[i].key), c->e[i].value};
     if (w && !(e = calloc(1, sizeof(*e))))
         return -ENOMEM;
     pthread_mutex_lock(&m->mu); /* before asking: the answer cannot beat the waiter */
-    int64_t id = create ? clu_topic_create(m->cl, name, partitions, rf, NULL, 0)
+    int64_t id = create ? clu_topic_create(m->cl, name, partitions, rf, kv, n)
                         : clu_topic_delete(m->cl, name);
     if (id > 0 && e) {
         e->w = w;
@@ -69,14 +73,14 @@ static int ask(struct brep *m, const char *name, bool create, int32_t partitions
 }
 
 static int op_create(void *arg, const char *name, int32_t partitions, int32_t rf,
-                     struct brk_cluster_waiter *w)
+                     const struct brk_tcfg *c, struct brk_cluster_waiter *w)
 {
-    return ask(arg, name, true, partitions, rf, w);
+    return ask(arg, name, true, partitions, rf, c, w);
 }
 
 static int op_delete(void *arg, const char *name, struct brk_cluster_waiter *w)
 {
-    return ask(arg, name, false, 0, 0, w);
+    return ask(arg, name, false, 0, 0, NULL, w);
 }
 
 /* Unlink the entry of w (under mu); NULL if it is not there. */
@@ -102,9 +106,30 @@ static bool op_cancel(void *arg, struct brk_cluster_waiter *w)
     return e != NULL;
 }
 
-const struct brk_cluster_ops brep__ops = {op_create,          op_delete,        op_cancel,
-                                          brep__repl_produce, brep__repl_fetch, brep__repl_hw,
-                                          brep__repl_metrics};
+/* AlterConfigs: straight to /config/topics/<t>; every member applies the note it makes. */
+static int op_configs(void *arg, const char *name, const struct brk_tcfg *c)
+{
+    struct brep *m = arg;
+    struct clu_kv kv[sizeof(c->e) / sizeof(c->e[0])];
+    for (int i = 0; i < c->n; i++)
+        kv[i] = (struct clu_kv){brk_tcfg_key_name(c->e[i].key), c->e[i].value};
+    int64_t id = clu_topic_config_set(m->cl, name, kv, c->n);
+    if (id > 0)
+        kc_log_info("cluster: topic %s: %d config override%s written to ZooKeeper", name, c->n,
+                    c->n == 1 ? "" : "s");
+    return id < 0 ? (int)id : 0;
+}
+
+const struct brk_cluster_ops brep__ops = {
+    .topic_create = op_create,
+    .topic_delete = op_delete,
+    .cancel = op_cancel,
+    .produce = brep__repl_produce,
+    .replica_fetch = brep__repl_fetch,
+    .high_watermark = brep__repl_hw,
+    .metrics = brep__repl_metrics,
+    .topic_configs = op_configs,
+};
 
 /* Tell e's waiter (under mu) and free e. */
 static void tell(struct brep *m, struct brep_wname *e, int err)
@@ -150,6 +175,13 @@ void brep__on_answer(void *arg, const struct clu_answer *a)
     }
     if (a->kind == CLU_ANS_ALTER_ISR) {
         brep__replicas_isr_answer(m, a); /* replica.c */
+        return;
+    }
+    if (a->kind == CLU_ANS_TOPIC_CONFIG) {
+        if (a->error)
+            kc_log_warn("cluster: the configs of topic %s were not written to ZooKeeper "
+                        "(error %d): the other brokers keep the previous ones", a->topic,
+                        a->error);
         return;
     }
     if (a->kind != CLU_ANS_CREATE_TOPIC && a->kind != CLU_ANS_DELETE_TOPIC)

@@ -92,6 +92,28 @@ void brep__on_broker(void *arg, const struct clu_broker_note *b)
     strlcpy(e->rack, b->reg->rack, sizeof(e->rack));
 }
 
+/* The overrides of /config/topics/<t>, checked as CreateTopics checks them (a key this
+ * broker does not know is skipped, and said: another broker's version may know it). */
+static void note_configs(struct brep_topic *t, const struct clu_topic_note *tn)
+{
+    struct brk_tcfg *c = NULL;
+    if (tn->nconfig > 0 && !(c = calloc(1, sizeof(*c)))) {
+        kc_log_error("cluster: out of memory recording the configs of %s", tn->name);
+        return;
+    }
+    for (int i = 0; i < tn->nconfig; i++) {
+        char why[256];
+        const struct clu_kv *kv = &tn->config[i];
+        if (brk_tcfg_set(c, kv->key, (int32_t)strlen(kv->key), kv->value,
+                         (int32_t)strlen(kv->value), why, sizeof(why)) != 0)
+            kc_log_warn("cluster: topic %s: config %s=%s skipped: %s", tn->name, kv->key,
+                        kv->value, why);
+    }
+    free(t->cfg);
+    t->cfg = c;
+    t->cfg_changed = true;
+}
+
 void brep__on_topic(void *arg, const struct clu_topic_note *tn)
 {
     struct brep *m = arg;
@@ -104,8 +126,17 @@ void brep__on_topic(void *arg, const struct clu_topic_note *tn)
         return;
     }
     t->exists = tn->exists;
-    if (tn->exists && topic_size(t, tn->partitions) != 0)
+    if (!tn->exists)
+        return;
+    if (topic_size(t, tn->partitions) != 0)
         kc_log_error("cluster: out of memory recording topic %s", tn->name);
+    struct part_topic_id id;
+    if (tn->topic_id && tn->topic_id[0] &&
+        part_topic_id_parse(tn->topic_id, strlen(tn->topic_id), &id) == 0) {
+        t->has_id = true;
+        t->id = id;
+    }
+    note_configs(t, tn);
 }
 
 void brep__on_partition(void *arg, const struct clu_partition_note *pn)
@@ -125,6 +156,13 @@ void brep__on_partition(void *arg, const struct clu_partition_note *pn)
     struct brep_part *p = &t->parts[pn->partition];
     if (p->known && pn->ps->leader_epoch < p->ps.leader_epoch)
         return; /* never an epoch backwards (clu refuses stale states already) */
+    /* (a leader that stays leader across epochs wrote every record itself: nothing to load;
+     * the first state after the start loads too, for the door's coordinator) */
+    bool newly = pn->role == CLU_ROLE_LEADER && (!p->known || p->role != CLU_ROLE_LEADER);
+    if (brk_topic_internal(pn->topic, strlen(pn->topic))) { /* the group coordinator's */
+        p->load = pn->role == CLU_ROLE_LEADER && (p->load || newly);
+        m->loads |= p->load;
+    }
     p->known = true;
     p->role = pn->role;
     p->ps = *pn->ps;
@@ -136,8 +174,10 @@ void brep__on_partition(void *arg, const struct clu_partition_note *pn)
 
 void brep__tables_free(struct brep *m)
 {
-    for (int i = 0; i < m->ntopics; i++)
+    for (int i = 0; i < m->ntopics; i++) {
         free(m->topics[i].parts);
+        free(m->topics[i].cfg);
+    }
     free(m->topics);
     free(m->brokers);
     m->topics = NULL;
@@ -147,40 +187,129 @@ void brep__tables_free(struct brep *m)
 
 /* ---- the local logs ------------------------------------------------------------------------ */
 
-static void sync_topic(struct brep *m, struct brep_topic *t)
+/* Local logs whose id is not the cluster's belong to an older topic of the same name,
+ * deleted and created again while this broker was away: they must never be served as the
+ * new one. Kafka deletes such a log; so does this broker, and makes the new topic's
+ * (empty) logs once the deletion is through (brk_topic_delete's grace period). true while
+ * the old logs are in the way. */
+static bool stale_logs(struct brep *m, struct brep_topic *t, struct part_topic *pt)
+{
+    if (!pt || !t->has_id || memcmp(part_topic_id(pt), &t->id, sizeof(t->id)) == 0)
+        return false;
+    char had[PART_TOPIC_ID_STR], want[PART_TOPIC_ID_STR];
+    part_topic_id_str(part_topic_id(pt), had);
+    part_topic_id_str(&t->id, want);
+    int rc = brk_topic_delete(m->srv, pt, NULL);
+    if (rc == 0)
+        kc_log_warn("cluster: the local logs of %s have topic id %s, the cluster's topic %s: "
+                    "an older topic of that name; its logs are deleted", t->name, had, want);
+    else
+        kc_log_error("cluster: cannot delete the stale local logs of %s: %s", t->name,
+                     kc_strerror(rc));
+    return true;
+}
+
+/* The cluster's config overrides onto the local logs, if they differ. */
+static void sync_configs(struct brep *m, struct brep_topic *t, struct part_topic *pt)
+{
+    static const struct brk_tcfg none;
+    struct brk_tcfg *cur = malloc(sizeof(*cur));
+    const struct brk_tcfg *want = t->cfg ? t->cfg : &none;
+    char *a = NULL, *b = brk_tcfg_format(want);
+    if (cur && brk_topic_configs(m->srv, pt, cur) == 0)
+        a = brk_tcfg_format(cur);
+    int rc = !a || !b ? -ENOMEM : strcmp(a, b) == 0 ? 0 : brk_topic_set_configs(m->srv, pt, want);
+    if (rc == 0 && a && b && strcmp(a, b) != 0)
+        kc_log_info("cluster: topic %s: %d config override%s applied from ZooKeeper", t->name,
+                    want->n, want->n == 1 ? "" : "s");
+    if (rc)
+        kc_log_error("cluster: cannot apply the configs of %s: %s", t->name, kc_strerror(rc));
+    else
+        t->cfg_changed = false;
+    free(a);
+    free(b);
+    free(cur);
+}
+
+/* true: to be tried again (the logs of an older topic are still going). */
+static bool sync_topic(struct brep *m, struct brep_topic *t)
 {
     struct part_registry *reg = brk_server_registry(m->srv);
     size_t len = strlen(t->name);
     struct part_topic *pt = part_topic_find(reg, t->name, len);
     if (brk_topic_internal(t->name, len))
-        return; /* __consumer_offsets: the core opened it at start, with its partitions */
+        return false; /* __consumer_offsets: the core opened it at start, with its partitions */
     if (!t->exists) {
         if (pt && brk_topic_delete(m->srv, pt, NULL) == 0)
             kc_log_info("cluster: topic %s deleted: its local logs go", t->name);
-        return;
+        return false;
     }
+    if (stale_logs(m, t, pt))
+        return true;
     int rc = 0;
-    if (!pt)
-        rc = brk_topic_create(m->srv, t->name, len, t->npartitions, &pt);
-    else if (part_topic_partitions(pt) < t->npartitions)
+    if (!pt) {
+        rc = brk_topic_create_as(m->srv, t->name, len, t->npartitions, t->cfg,
+                                 t->has_id ? &t->id : NULL, &pt);
+        t->cfg_changed = rc != 0;
+    } else if (part_topic_partitions(pt) < t->npartitions) {
         rc = brk_topic_grow(m->srv, pt, t->npartitions);
-    if (rc && rc != -EEXIST)
+    }
+    if (rc == -EEXIST)
+        return true; /* a deletion of that name is finishing: the next round makes it */
+    if (rc)
         kc_log_error("cluster: cannot create the local logs of %s (%d partitions): %s",
                      t->name, (int)t->npartitions, kc_strerror(rc));
+    if (rc == 0 && t->cfg_changed)
+        sync_configs(m, t, pt);
+    return false;
 }
 
 void brep__sync_logs(struct brep *m)
 {
+    m->resync = false;
     for (int i = 0; i < m->ntopics; i++)
         if (m->topics[i].npartitions > 0 || !m->topics[i].exists)
-            sync_topic(m, &m->topics[i]);
+            m->resync |= sync_topic(m, &m->topics[i]);
     for (int i = 0; i < m->ntopics;) { /* deleted topics leave the tables once handled */
         if (!m->topics[i].exists) {
             free(m->topics[i].parts);
+            free(m->topics[i].cfg);
             m->topics[i] = m->topics[--m->ntopics];
         } else {
             i++;
         }
+    }
+}
+
+/* ---- a new coordinator's load ---------------------------------------------------------------
+ *
+ * Leading a partition of __consumer_offsets makes this broker the coordinator of its
+ * groups (Kafka's hash of the group id). It serves them from memory, so it first reads the
+ * partition's log as it is at that moment - what it wrote when it led before, and what
+ * replication copied since - into the core's table (brk_offsets_load); the network loops
+ * meanwhile see the partition led here but "loading" in the view and answer
+ * COORDINATOR_LOAD_IN_PROGRESS (14). The view published after the load drops the mark,
+ * and the Kafka door takes the group records the load found into its coordinator.
+ * (It runs here, on the member thread, because it reads a log: never on a network loop.)
+ */
+
+void brep__load_offsets(struct brep *m)
+{
+    struct brep_topic *t = brep__topic(m, BRK_OFFSETS_TOPIC);
+    m->loads = false;
+    for (int32_t i = 0; t && i < t->npartitions; i++) {
+        if (!t->parts[i].load)
+            continue;
+        int64_t n = 0, t0 = kc_mono_ms();
+        int rc = brk_offsets_load(m->srv, i, &n);
+        if (rc == 0)
+            kc_log_info("group coordinator: %s-%d loaded (%lld offsets) in %lld ms",
+                        BRK_OFFSETS_TOPIC, (int)i, (long long)n, (long long)(kc_mono_ms() - t0));
+        else
+            kc_log_error("group coordinator: cannot load %s-%d: %s (serving what was read)",
+                         BRK_OFFSETS_TOPIC, (int)i, kc_strerror(rc));
+        t->parts[i].load = false;
+        m->dirty = true;
     }
 }
 
@@ -252,6 +381,7 @@ static void view_part(const struct brep *m, struct bump *b, const struct brep_pa
     if (out->leader == m->self && !m->session_up)
         out->leader = -1; /* cut off from ZooKeeper: stop acting as leader */
     out->leader_epoch = p->ps.leader_epoch;
+    out->loading = p->load && out->leader == m->self;
     for (int r = 0; r < p->ps.nreplicas; r++) {
         rep[out->nreplicas++] = p->ps.replicas[r];
         if (!live(m, p->ps.replicas[r]))

@@ -26,6 +26,7 @@
     X(KP_ERR_REQUEST_TIMED_OUT, 7)                                                            \
     X(KP_ERR_MESSAGE_TOO_LARGE, 10)                                                           \
     X(KP_ERR_OFFSET_METADATA_TOO_LARGE, 12)                                                   \
+    X(KP_ERR_COORDINATOR_LOAD_IN_PROGRESS, 14)                                                \
     X(KP_ERR_COORDINATOR_NOT_AVAILABLE, 15)                                                   \
     X(KP_ERR_NOT_COORDINATOR, 16)                                                             \
     X(KP_ERR_INVALID_TOPIC_EXCEPTION, 17)                                                     \

@@ -293,6 +293,17 @@ void kg_group_stored(struct kg_groups *gs, struct kc_slice group_id, uint64_t se
 int kg_group_load(struct kg_groups *gs, struct kc_slice group_id, const struct kg_record *rec,
                   int64_t now_ms);
 
+/*
+ * Unload the groups this coordinator no longer owns (in a cluster, their partition of
+ * __consumer_offsets moved to another broker): every group for which keep(arg, id) says
+ * false is dropped, its parked JoinGroup and SyncGroup waiters answered NOT_COORDINATOR
+ * (16) so their clients find the new coordinator. Nothing is stored: the records stay in
+ * the log for whoever loads the partition next. keep must not call kg_group_*. Returns how
+ * many groups went.
+ */
+int kg_group_unload(struct kg_groups *gs, bool (*keep)(void *arg, struct kc_slice group_id),
+                    void *arg);
+
 /* ---- the admin APIs: ListGroups, DescribeGroups, DeleteGroups, OffsetDelete ----------------- */
 
 /* A snapshot for the admin APIs, logs, tests and the CLI. Strings point into coordinator

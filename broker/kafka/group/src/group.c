@@ -265,25 +265,44 @@ int kg_groups_create(const struct kg_group_opts *opts, const struct kg_group_cbs
     return 0;
 }
 
+/* Answer g's parked waiters with error and free g (out of the tree already). */
+static void group_release(struct kg_groups *gs, struct kg_group *g, int16_t error)
+{
+    struct kg_member *m;
+    TAILQ_FOREACH(m, &g->members, link) {
+        if (m->join_waiter)
+            kg__reply_join_error(gs, m->join_waiter, error, kg__blob_slice(m->id));
+        if (m->sync_waiter)
+            kg__reply_sync(gs, NULL, m->sync_waiter, error, (struct kg_blob){NULL, 0});
+    }
+    group_free(g);
+}
+
 void kg_groups_destroy(struct kg_groups *gs)
 {
     if (!gs)
         return;
     struct kg_group *g;
     while ((g = RB_MIN(kg_group_tree, &gs->tree))) {
-        struct kg_member *m;
-        TAILQ_FOREACH(m, &g->members, link) {
-            if (m->join_waiter)
-                kg__reply_join_error(gs, m->join_waiter, KP_ERR_COORDINATOR_NOT_AVAILABLE,
-                                     kg__blob_slice(m->id));
-            if (m->sync_waiter)
-                kg__reply_sync(gs, NULL, m->sync_waiter, KP_ERR_COORDINATOR_NOT_AVAILABLE,
-                               (struct kg_blob){NULL, 0});
-        }
         RB_REMOVE(kg_group_tree, &gs->tree, g);
-        group_free(g);
+        group_release(gs, g, KP_ERR_COORDINATOR_NOT_AVAILABLE);
     }
     free(gs);
+}
+
+int kg_group_unload(struct kg_groups *gs, bool (*keep)(void *arg, struct kc_slice group_id),
+                    void *arg)
+{
+    struct kg_group *g, *next;
+    int n = 0;
+    RB_FOREACH_SAFE(g, kg_group_tree, &gs->tree, next) {
+        if (keep(arg, kg__blob_slice(g->id)))
+            continue;
+        RB_REMOVE(kg_group_tree, &gs->tree, g);
+        group_release(gs, g, KP_ERR_NOT_COORDINATOR);
+        n++;
+    }
+    return n;
 }
 
 /* ---- waiters and timers ---------------------------------------------------------------- */

@@ -842,6 +842,40 @@ static void test_group_kafkajs_requests_join_sync_commit_leave(void **state)
     }
 }
 
+/* ---- unload: a cluster's coordinator lets go of the groups whose partition moved ------ */
+
+static bool keep_h(void *arg, struct kc_slice group)
+{
+    (*(int *)arg)++;
+    return group.len == 1 && group.p[0] == 'h';
+}
+
+static void test_group_unload_answers_parked_members_not_coordinator(void **state)
+{
+    struct env *e = *state;
+    struct slot g1, h1;
+    struct join_args ag = {.group = "g", .label = "a", .protos = {"range"}, .version = 3};
+    struct join_args ah = {.group = "h", .label = "b", .protos = {"range"}, .version = 3};
+    join_a(e, &g1, &ag); /* both parked: a new group waits the initial delay */
+    join_a(e, &h1, &ah);
+    assert_int_equal(g1.calls + h1.calls, 0);
+    int asked = 0;
+    assert_int_equal(kg_group_unload(e->gs, keep_h, &asked), 1);
+    assert_int_equal(asked, 2);
+    assert_int_equal(g1.calls, 1);
+    assert_int_equal(g1.error, KP_ERR_NOT_COORDINATOR);
+    assert_int_equal(h1.calls, 0); /* still ours: still parked */
+    struct kg_group_info gi;
+    assert_int_equal(kg_group_describe(e->gs, kp_slice_str("g"), &gi), -ENOENT);
+    assert_int_equal(kg_group_describe(e->gs, kp_slice_str("h"), &gi), 0);
+    assert_int_equal(kg_group_unload(e->gs, keep_h, &asked), 0); /* nothing more to drop */
+    e->now += 3000;
+    kg_group_tick(e->gs, e->now); /* h completes its join as if nothing happened */
+    assert_int_equal(h1.calls, 1);
+    assert_int_equal(h1.error, 0);
+    finish(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -874,6 +908,8 @@ int main(void)
             test_group_duplicate_join_forget_and_destroy_answer_each_waiter_once, setup,
             teardown),
         cmocka_unit_test(test_group_kafkajs_requests_join_sync_commit_leave),
+        cmocka_unit_test_setup_teardown(test_group_unload_answers_parked_members_not_coordinator,
+                                        setup_delayed, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "brk_cluster.h"
 #include "brk_tconfig.h"
 #include "kafka_int.h"
 #include "sec_acl.h"
@@ -246,7 +247,14 @@ static void alter_commit(struct alter *al, struct part_topic *t, const struct br
 {
     if (al->validate_only || al->error)
         return;
-    int rc = brk_topic_set_configs(brk_conn_server(al->c), t, c);
+    struct brk_server *srv = brk_conn_server(al->c);
+    int rc = brk_topic_set_configs(srv, t, c);
+    if (rc == 0 && brk_cluster_mode(srv)) { /* and every other broker, through ZooKeeper */
+        int zrc = brk_cluster_topic_configs(srv, part_topic_name(t), c);
+        if (zrc)
+            kc_log_warn("topic %s: configs changed here only: %s", part_topic_name(t),
+                        kc_strerror(zrc));
+    }
     if (rc)
         fail(al, rc == KC_ENOTOPIC ? KP_ERR_UNKNOWN_TOPIC_OR_PARTITION : KP_ERR_KAFKA_STORAGE_ERROR,
              brk__kafka_strf(al->a, "%s", kc_strerror(rc)));

@@ -62,7 +62,8 @@ static void waiter_fn(struct brk_cluster_waiter *w, int err)
         brk_park_resume(&t->ctc->park, BRK_PARK_RESUMED);
 }
 
-int16_t brk__kafka_ctc_ask(struct brk__kafka_ctc *ctc, int32_t i, int32_t partitions, int32_t rf)
+int16_t brk__kafka_ctc_ask(struct brk__kafka_ctc *ctc, int32_t i, int32_t partitions, int32_t rf,
+                           const struct brk_tcfg *cfg)
 {
     const struct kp_create_topics_req *cr = ctc->req.msg;
     struct ctc_topic *t = &ctc->t[i];
@@ -73,7 +74,7 @@ int16_t brk__kafka_ctc_ask(struct brk__kafka_ctc *ctc, int32_t i, int32_t partit
     t->ctc = ctc;
     t->w = (struct brk_cluster_waiter){.fn = waiter_fn, .arg = t};
     atomic_fetch_add(&ctc->pending, 1);
-    int rc = brk_cluster_topic_create(ctc->srv, name, partitions, rf, &t->w);
+    int rc = brk_cluster_topic_create_with(ctc->srv, name, partitions, rf, cfg, &t->w);
     if (rc == 0) {
         t->waiting = true;
         return KP_ERR_NONE;
@@ -103,6 +104,12 @@ static void settle(struct brk__kafka_ctc *ctc)
     for (int32_t i = 0; i < ctc->n; i++) {
         struct ctc_topic *t = &ctc->t[i];
         struct kp_create_topics_resp_creatable_topic_result *r = &ctc->resp->topics.v[i];
+        if (t->waiting && t->done && t->err == 0 && ctc->req.hdr.request_api_version >= 7) {
+            struct part_topic *pt = part_topic_find(brk_server_registry(ctc->srv),
+                                                    (const char *)r->name.p, (size_t)r->name.len);
+            if (pt) /* the local logs carry the cluster's id (broker/replica) */
+                r->topic_id = brk__kafka_uuid(pt);
+        }
         if (!t->waiting || (t->done && t->err == 0))
             continue;
         r->error_code = !t->done                ? KP_ERR_REQUEST_TIMED_OUT

@@ -202,7 +202,8 @@ static void created_configs(struct brk_conn *c, struct kp_arena *a, ct_result *r
 /* A cluster: ask the controller (the answer waits for it: admin_create_cluster.c). */
 static void create_through_controller(struct brk_conn *c, struct brk__kafka_ctc *ctc,
                                       const struct kp_create_topics_req_creatable_topic *t,
-                                      int32_t i, int32_t n, ct_result *r)
+                                      int32_t i, int32_t n, const struct brk_tcfg *cfg,
+                                      ct_result *r)
 {
     struct brk_server *srv = brk_conn_server(c);
     int32_t rf = t->replication_factor != -1
@@ -219,7 +220,7 @@ static void create_through_controller(struct brk_conn *c, struct brk__kafka_ctc 
     r->replication_factor = (int16_t)rf;
     if (!ctc) /* validate_only */
         return;
-    r->error_code = brk__kafka_ctc_ask(ctc, i, n, rf);
+    r->error_code = brk__kafka_ctc_ask(ctc, i, n, rf, cfg);
 }
 
 static void create_one(struct brk_conn *c, struct kp_request *req, int32_t i, ct_result *r,
@@ -252,7 +253,7 @@ static void create_one(struct brk_conn *c, struct kp_request *req, int32_t i, ct
         return;
     struct part_topic *pt = NULL;
     if (brk_cluster_mode(srv)) {
-        create_through_controller(c, ct->validate_only ? NULL : ctc, t, i, n, r);
+        create_through_controller(c, ct->validate_only ? NULL : ctc, t, i, n, cfg, r);
         if (r->error_code == KP_ERR_NONE && v >= 5)
             created_configs(c, a, r, cfg);
         if (r->error_code == KP_ERR_TOPIC_ALREADY_EXISTS)

@@ -46,6 +46,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "brk_cluster.h"
 #include "kafka_int.h"
 
 /* A JoinGroup or SyncGroup waiting for the rest of its group. */
@@ -59,9 +60,39 @@ struct gwait {
 
 /* ---- locking and timers ----------------------------------------------------------------- */
 
+static bool still_ours(void *arg, struct kc_slice group)
+{
+    return brk__kafka_coordinates(arg, group);
+}
+
+/* Under mu: in a cluster, when a new view was published since the last look, drop the
+ * groups whose __consumer_offsets partition this broker no longer leads (their parked
+ * joins and syncs answer NOT_COORDINATOR; the clients find the new coordinator). Every
+ * group call passes here, and the timers too - which, in a cluster, fire at least every
+ * BRK_KAFKA_FOLLOW_MS while anything is pending - so a coordinator that lost a partition
+ * lets go within a second, or at the next touch of any group. */
+static void follow_view(struct brk_kafka *k)
+{
+    struct brk_cview *v = brk_cluster_view(k->srv);
+    if (v == k->seen) {
+        brk_cview_put(v); /* NULL alone: nothing to do */
+        return;
+    }
+    int n = v ? kg_group_unload(k->groups, still_ours, v) : 0;
+    if (n > 0)
+        kc_log_info("group coordinator: %d group%s moved to another broker with their "
+                    "__consumer_offsets partition", n, n == 1 ? "" : "s");
+    if (v)
+        brk__kafka_groups_take(k, v); /* partitions taken over: their loaded groups */
+    brk_cview_put(k->seen);
+    k->seen = v; /* keeps the reference: compared by identity, never reused while held */
+}
+
 void brk__kafka_groups_lock(struct brk_kafka *k)
 {
     pthread_mutex_lock(&k->mu);
+    if (k->groups)
+        follow_view(k);
 }
 
 static void tick_fire(struct tcore_loop *loop, struct tcore_timer *t);
@@ -107,6 +138,8 @@ void brk__kafka_groups_unlock_loop(struct brk_kafka *k, struct tcore_loop *loop)
 {
     struct brk_kafka_tick *tk = tick_of(k, loop);
     int64_t due = kg_group_next_deadline(k->groups);
+    if (due != INT64_MAX && k->seen) /* a cluster's: look at the view at least this often */
+        due = KC_MIN(due, kc_mono_ms() + BRK_KAFKA_FOLLOW_MS);
     pthread_mutex_unlock(&k->mu);
     if (tk)
         tick_arm(tk, due);
@@ -121,10 +154,9 @@ static void tick_fire(struct tcore_loop *loop, struct tcore_timer *t)
     (void)loop;
     tk->due_ms = INT64_MAX;
     pthread_mutex_lock(&k->mu);
+    follow_view(k);
     kg_group_tick(k->groups, kc_mono_ms());
-    int64_t due = kg_group_next_deadline(k->groups);
-    pthread_mutex_unlock(&k->mu);
-    tick_arm(tk, due);
+    brk__kafka_groups_unlock_loop(k, loop); /* re-arms */
 }
 
 /* ---- kg's answers as responses of the request's version ------------------------------------ */
@@ -195,22 +227,37 @@ static void gwait_withdraw(struct brk_park *park)
     pthread_mutex_unlock(&w->k->mu);
 }
 
-/* The coordinator let go of w without answering: COORDINATOR_NOT_AVAILABLE, in the shape of
- * the request's own answer. */
-static void gwait_refuse(struct gwait *w, struct kc_writer *out)
+/* An error err in the shape of the answer to the Join or Sync with header h. */
+static void refuse(const struct kp_request_header *h, int16_t err, struct kc_writer *out)
 {
     static const struct kc_slice empty = {(const uint8_t *)"", 0}, null = {NULL, -1};
-    int16_t err = KP_ERR_COORDINATOR_NOT_AVAILABLE;
     int rc;
-    if (w->hdr.request_api_key == KP_API_JOIN_GROUP) {
+    if (h->request_api_key == KP_API_JOIN_GROUP) {
         struct kg_join_result r = {err, -1, null, null, empty, empty, 0, NULL, false};
-        rc = join_encode(out, &w->hdr, &r);
+        rc = join_encode(out, h, &r);
     } else {
         struct kg_sync_result r = {err, null, null, empty};
-        rc = sync_encode(out, &w->hdr, &r);
+        rc = sync_encode(out, h, &r);
     }
     if (rc)
         out->err = rc; /* closes the connection */
+}
+
+/* The coordinator let go of w without answering: COORDINATOR_NOT_AVAILABLE. */
+static void gwait_refuse(struct gwait *w, struct kc_writer *out)
+{
+    refuse(&w->hdr, KP_ERR_COORDINATOR_NOT_AVAILABLE, out);
+}
+
+/* In a cluster, a group this broker does not coordinate: NOT_COORDINATOR, answered now.
+ * true if answered. */
+static bool not_ours(struct brk_conn *c, const struct kp_request *req, struct kc_slice group)
+{
+    int16_t err = brk__kafka_coordinator_check(brk_conn_server(c), group);
+    if (err == KP_ERR_NONE)
+        return false;
+    refuse(&req->hdr, err, brk_resp_writer(c));
+    return true;
 }
 
 static int gwait_done(struct brk_park *park, enum brk_park_why why)
@@ -309,6 +356,8 @@ void brk__kafka_groups_fini(struct brk_kafka *k)
     k->nticks = 0;
     kg_groups_destroy(k->groups); /* no waiter is left: every park has ended */
     k->groups = NULL;
+    brk_cview_put(k->seen);
+    k->seen = NULL;
 }
 
 /* ---- the APIs ---------------------------------------------------------------------------- */
@@ -318,6 +367,8 @@ int brk__kafka_join_group(struct brk_conn *c, struct kp_request *req)
     const struct kp_join_group_req *jq = req->msg;
     int16_t v = req->hdr.request_api_version;
     struct brk_kafka *k = brk__kafka_of(c);
+    if (not_ours(c, req, jq->group_id))
+        return 0;
     struct kg_protocol *protos =
         kp_arena_alloc(&req->arena, ((size_t)jq->protocols.n + 1) * sizeof(*protos));
     struct gwait *w = protos ? gwait_new(c, req) : NULL;
@@ -344,6 +395,8 @@ int brk__kafka_sync_group(struct brk_conn *c, struct kp_request *req)
 {
     const struct kp_sync_group_req *sq = req->msg;
     struct brk_kafka *k = brk__kafka_of(c);
+    if (not_ours(c, req, sq->group_id))
+        return 0;
     struct kg_assignment *as =
         kp_arena_alloc(&req->arena, ((size_t)sq->assignments.n + 1) * sizeof(*as));
     struct gwait *w = as ? gwait_new(c, req) : NULL;
@@ -370,6 +423,9 @@ int brk__kafka_heartbeat(struct brk_conn *c, struct kp_request *req)
                                 hq->group_instance_id};
     struct kp_heartbeat_resp resp;
     kp_init(&kp_heartbeat_resp_schema, &resp);
+    resp.error_code = brk__kafka_coordinator_check(brk_conn_server(c), hq->group_id);
+    if (resp.error_code != KP_ERR_NONE)
+        return brk__kafka_reply(c, &req->hdr, &resp);
     brk__kafka_groups_lock(k);
     resp.error_code = kg_group_heartbeat(k->groups, &ref, kc_mono_ms());
     brk__kafka_groups_unlock(k, c);
@@ -418,7 +474,10 @@ int brk__kafka_leave_group(struct brk_conn *c, struct kp_request *req)
     struct brk_kafka *k = brk__kafka_of(c);
     struct kp_leave_group_resp *resp = kp_new(&req->arena, &kp_leave_group_resp_schema, 1);
     int rc = resp ? 0 : -ENOMEM;
-    if (rc == 0 && req->hdr.request_api_version >= 3) {
+    int16_t err = brk__kafka_coordinator_check(brk_conn_server(c), lq->group_id);
+    if (rc == 0 && err != KP_ERR_NONE) {
+        resp->error_code = err; /* v3+: the whole request's, with no member answered */
+    } else if (rc == 0 && req->hdr.request_api_version >= 3) {
         rc = leave_members(c, req, resp);
     } else if (rc == 0) { /* v0-2: one member, its error is the answer's */
         brk__kafka_groups_lock(k);

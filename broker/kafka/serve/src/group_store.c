@@ -140,6 +140,7 @@ bool brk__kafka_group_keep_empty(void *ctx, struct kc_slice group)
 
 struct load {
     struct brk_kafka *k;
+    const struct brk_cview *view; /* a cluster's: load only the groups led here */
     int64_t now;
     int groups, members, skipped;
 };
@@ -148,9 +149,15 @@ static void load_one(void *arg, struct kc_slice group, struct kc_slice value)
 {
     struct load *ld = arg;
     struct kg_record rec;
+    if (ld->view && !brk__kafka_coordinates(ld->view, group))
+        return; /* moved on before we took it: its records stay in the log */
     int rc = kg_record_decode(value.p, (size_t)value.len, &rec);
     if (rc == 0) {
         rc = kg_group_load(ld->k->groups, group, &rec, ld->now);
+        if (rc == -EEXIST) { /* still here from before the move: its state is newer */
+            kg_record_fini(&rec);
+            return;
+        }
         if (rc == 0) {
             ld->groups++;
             ld->members += rec.nmembers;
@@ -163,6 +170,15 @@ static void load_one(void *arg, struct kc_slice group, struct kc_slice value)
                     "afresh", (int)KC_MIN(group.len, 249), group.p, BRK_OFFSETS_TOPIC,
                     kc_strerror(rc));
     }
+}
+
+void brk__kafka_groups_take(struct brk_kafka *k, const struct brk_cview *v)
+{
+    struct load ld = {.k = k, .view = v, .now = kc_mono_ms()};
+    brk_group_records_take(k->srv, load_one, &ld);
+    if (ld.groups || ld.skipped)
+        kc_log_info("group coordinator: %d group%s loaded (%d members), %d skipped", ld.groups,
+                    ld.groups == 1 ? "" : "s", ld.members, ld.skipped);
 }
 
 /* On loop 0, once: arm the coordinator's timer for the loaded sessions. */

@@ -27,6 +27,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "brk_cluster.h"
 #include "kafka_int.h"
 #include "sec_acl.h"
 
@@ -129,8 +130,10 @@ static bool in_filter(const struct kc_slice *f, int32_t n, const char *value)
 
 /* Kafka's filters, then the principal's view. */
 static bool list_keep(struct brk_conn *c, const struct kp_list_groups_req *lq, int16_t v,
-                      bool cluster, const listed_t *g)
+                      bool cluster, const struct brk_cview *view, const listed_t *g)
 {
+    if (!brk__kafka_coordinates(view, g->group_id))
+        return false; /* a cluster's: another broker coordinates it */
     char state[32];
     snprintf(state, sizeof(state), "%.*s", (int)g->group_state.len, g->group_state.p);
     if (v >= 4 && lq->states_filter.n > 0 &&
@@ -159,9 +162,10 @@ int brk__kafka_list_groups(struct brk_conn *c, struct kp_request *req)
     if (rc == 0) {
         bool cluster = brk__kafka_may(c, SEC_OP_DESCRIBE, SEC_RES_CLUSTER,
                                       kp_slice_str(SEC_CLUSTER_NAME));
+        struct brk_cview *view = brk_cluster_view(brk_conn_server(c)); /* NULL alone */
         int32_t n = 0;
         for (int32_t i = 0; i < l.n; i++) {
-            if (!list_keep(c, lq, v, cluster, &l.v[i]))
+            if (!list_keep(c, lq, v, cluster, view, &l.v[i]))
                 continue;
             l.v[n] = l.v[i];
             if (v < 4) /* not carried: defaults, as the encoder wants them */
@@ -170,6 +174,8 @@ int brk__kafka_list_groups(struct brk_conn *c, struct kp_request *req)
                 l.v[n].group_type = kp_slice_str("");
             n++;
         }
+        if (view)
+            brk_cview_put(view);
         KP_SET(resp->groups, n, l.v);
         rc = brk__kafka_reply(c, &req->hdr, resp);
     }
@@ -206,6 +212,9 @@ static int describe_one(struct brk_conn *c, struct kp_arena *a, described_t *dg)
 {
     struct brk_kafka *k = brk__kafka_of(c);
     struct kg_group_info gi;
+    dg->error_code = brk__kafka_coordinator_check(brk_conn_server(c), dg->group_id);
+    if (dg->error_code != KP_ERR_NONE)
+        return 0; /* a cluster's: another broker coordinates it */
     if (kg_group_describe(k->groups, dg->group_id, &gi) != 0) { /* Kafka: Dead, or Empty */
         bool offsets = brk_offsets_count(brk_conn_server(c), dg->group_id) > 0;
         dg->group_state = kp_slice_str(offsets ? "Empty" : "Dead");

@@ -141,6 +141,9 @@ static void delete_one(struct brk_conn *c, struct kdel *d, struct kdel_write *dw
 {
     struct brk_kafka *k = brk__kafka_of(c);
     bool tomb = false;
+    r->error_code = brk__kafka_coordinator_check(brk_conn_server(c), group);
+    if (r->error_code != KP_ERR_NONE)
+        return; /* a cluster's: another broker coordinates it */
     r->error_code = kg_group_delete(k->groups, group, &tomb);
     if (r->error_code == KP_ERR_GROUP_ID_NOT_FOUND &&
         brk_offsets_count(brk_conn_server(c), group) > 0)
@@ -342,6 +345,8 @@ int brk__kafka_offset_delete(struct brk_conn *c, struct kp_request *req)
     else if (!brk_authorize(c, SEC_OP_DELETE, SEC_RES_GROUP, (const char *)oq->group_id.p,
                             (size_t)oq->group_id.len))
         err = KP_ERR_GROUP_AUTHORIZATION_FAILED;
+    else
+        err = brk__kafka_coordinator_check(brk_conn_server(c), oq->group_id);
     if (err == KP_ERR_NONE)
         offdel_topics(c, oq, resp);
     if (kdel_park(c, d, resp) != 0)

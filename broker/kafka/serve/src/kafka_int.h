@@ -24,6 +24,7 @@
  *   fetch_session.c  Fetch sessions (KIP-227) for fetch.c: begin, expand, settle, end
  *   fsess.c          the fetch session cache (fsess.h), shared by every loop; a
  *   fsess_table.c    session's partitions and their indexes
+ *   coordinator.c    which broker coordinates a group (its __consumer_offsets leader)
  *   group.c          JoinGroup, SyncGroup, Heartbeat, LeaveGroup on the coordinator (kg)
  *   group_store.c    the coordinator's records into __consumer_offsets, and loaded at start
  *   groups_admin.c   ListGroups, DescribeGroups
@@ -90,6 +91,9 @@
  * real requests need 2-4x (a 24-byte C element per 6-8 wire bytes); the codec's worst
  * case is 16x (a 16-byte slice per 1-byte compact string), which only a hostile frame
  * reaches. Beyond it the request is refused (KC_ETOOLARGE) and the connection closed. */
+/* In a cluster, the group timers look at the partition leaderships at least this often
+ * while a group has anything pending (group.c: a coordinator lets go of moved groups). */
+#define BRK_KAFKA_FOLLOW_MS 1000
 #define BRK_KAFKA_ARENA_RATIO 8
 #define BRK_KAFKA_ARENA_FLOOR (64 * 1024)
 
@@ -118,6 +122,7 @@ struct brk_kafka {
     struct brk_server *srv;
     pthread_mutex_t mu;            /* groups, ticks (the pointer), every waiter's answered */
     struct kg_groups *groups;
+    struct brk_cview *seen;        /* a cluster's view the groups were last checked against */
     struct brk_kafka_tick *ticks;  /* one per network loop, made on first use */
     int nticks;
     struct tcore_task loaded_task; /* loop 0 arms the timer for the groups loaded at start */
@@ -241,6 +246,18 @@ int brk__kafka_redecode(const uint8_t *body, size_t len, uint8_t **copy, struct 
  * kp_arena's total or the copy's .len against s.len. */
 struct kc_slice brk__kafka_keep(struct kp_arena *a, struct kc_slice s);
 
+/* ---- coordinator.c: is this broker the group's coordinator? -------------------------------- */
+
+struct brk_cview;
+/* Kafka's partitionFor: group's partition of a __consumer_offsets of npartitions (-1 if
+ * npartitions < 1). */
+int32_t brk__kafka_group_partition(struct kc_slice group, int32_t npartitions);
+/* NONE if this broker coordinates group (alone: always; in a cluster: it leads the group's
+ * __consumer_offsets partition), else NOT_COORDINATOR (16). Any thread. */
+int16_t brk__kafka_coordinator_check(struct brk_server *srv, struct kc_slice group);
+/* The same over a view the caller holds (NULL: alone, true), for lists of groups. */
+bool brk__kafka_coordinates(const struct brk_cview *v, struct kc_slice group);
+
 /* ---- versions.c ------------------------------------------------------------------------- */
 
 /* Is api key served, and which versions? true with *min, *max. */
@@ -267,14 +284,17 @@ int brk__kafka_create_topics(struct brk_conn *c, struct kp_request *req, const u
                              size_t len);
 /* CreateTopics in a cluster (admin_create_cluster.c): the answer waits for the controller.
  * The checks are admin_topics.c's (brk__kafka_create_topics_fill, which asks through ctc:
- * NULL to check only); brk__kafka_ctc_ask queues topic i (0, or a Kafka error code). */
+ * NULL to check only); brk__kafka_ctc_ask queues topic i with its config overrides cfg
+ * (0, or a Kafka error code). */
 struct brk__kafka_ctc;
 struct kp_create_topics_resp;
 int brk__kafka_create_topics_fill(struct brk_conn *c, struct kp_request *req,
                                   struct brk__kafka_ctc *ctc, struct kp_create_topics_resp **out);
 int brk__kafka_create_topics_cluster(struct brk_conn *c, struct kp_request *req,
                                      const uint8_t *body, size_t len);
-int16_t brk__kafka_ctc_ask(struct brk__kafka_ctc *ctc, int32_t i, int32_t partitions, int32_t rf);
+struct brk_tcfg;
+int16_t brk__kafka_ctc_ask(struct brk__kafka_ctc *ctc, int32_t i, int32_t partitions, int32_t rf,
+                           const struct brk_tcfg *cfg);
 int brk__kafka_delete_topics(struct brk_conn *c, struct kp_request *req);
 int brk__kafka_create_partitions(struct brk_conn *c, struct kp_request *req);
 int brk__kafka_describe_configs(struct brk_conn *c, struct kp_request *req);
@@ -431,6 +451,9 @@ void brk__kafka_group_store(void *ctx, struct kc_slice group, const struct kg_re
 bool brk__kafka_group_keep_empty(void *ctx, struct kc_slice group);
 /* The adapter's start: load every group record the core replayed. Main thread. */
 int brk__kafka_groups_load(struct brk_kafka *k);
+/* A cluster's coordinator took over partitions (view v): load the group records their
+ * load found (brk_offsets_load), those of groups v says are led here. Under mu. */
+void brk__kafka_groups_take(struct brk_kafka *k, const struct brk_cview *v);
 
 /* ---- groups_admin.c -------------------------------------------------------------------------- */
 

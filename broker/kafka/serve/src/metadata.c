@@ -372,30 +372,6 @@ static int find_coordinator_cluster(struct brk_conn *c, struct kp_request *req,
     return brk__kafka_reply(c, &req->hdr, resp);
 }
 
-/* Java's String.hashCode of a UTF-8 group id, over its UTF-16 code units (Kafka's
- * partitionFor: abs(hashCode) % partitions; a byte that is not UTF-8 counts as itself). */
-static int32_t java_hash(struct kc_slice s)
-{
-    uint32_t h = 0;
-    for (int32_t i = 0; i < s.len;) {
-        uint32_t cp = s.p[i], n = cp < 0x80 ? 1 : cp >= 0xF0 ? 4 : cp >= 0xE0 ? 3 : cp >= 0xC0 ? 2 : 1;
-        if (n > 1 && i + (int32_t)n <= s.len) {
-            cp &= 0x3Fu >> (n - 1);
-            for (uint32_t k = 1; k < n; k++)
-                cp = (cp << 6) | (s.p[i + (int32_t)k] & 0x3F);
-        } else {
-            n = 1;
-        }
-        i += (int32_t)n;
-        if (cp >= 0x10000) { /* a surrogate pair */
-            h = 31 * h + (0xD800 + ((cp - 0x10000) >> 10));
-            cp = 0xDC00 + ((cp - 0x10000) & 0x3FF);
-        }
-        h = 31 * h + cp;
-    }
-    return (int32_t)h;
-}
-
 /* A cluster's coordinator for group: the leader of its __consumer_offsets partition. The
  * topic is created through the controller on first need, with
  * offsets.topic.replication.factor replicas: with fewer brokers registered the controller
@@ -412,7 +388,7 @@ static int16_t cluster_coordinator(struct brk_conn *c, const struct brk_cview *v
                                        cfg->cluster.offsets_replication_factor, NULL);
         return KP_ERR_COORDINATOR_NOT_AVAILABLE;
     }
-    int32_t p = (int32_t)((uint32_t)java_hash(group) & 0x7fffffff) % t->npartitions;
+    int32_t p = brk__kafka_group_partition(group, t->npartitions);
     *out = t->parts[p].leader >= 0 ? brk_cview_broker(v, t->parts[p].leader) : NULL;
     return *out ? KP_ERR_NONE : KP_ERR_COORDINATOR_NOT_AVAILABLE;
 }

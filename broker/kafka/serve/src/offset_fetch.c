@@ -149,11 +149,16 @@ static int16_t of_gather(struct brk_conn *c, const struct of_ask *ask, bool part
                                  ask->group.len > 0 ? (size_t)ask->group.len : 0) == 0;
     of->c = c;
     kc_writer_init(&of->bytes, 0);
-    if (valid && !brk__kafka_allowed(c, SEC_OP_DESCRIBE, SEC_RES_GROUP, ask->group)) {
+    int16_t refused = KP_ERR_NONE;
+    if (valid && !brk__kafka_allowed(c, SEC_OP_DESCRIBE, SEC_RES_GROUP, ask->group))
+        refused = KP_ERR_GROUP_AUTHORIZATION_FAILED;
+    else if (valid)
+        refused = brk__kafka_coordinator_check(srv, ask->group); /* a cluster's: 16 */
+    if (refused != KP_ERR_NONE) {
         if (partitions_too && ask->ntopics >= 0)
             of_named(srv, ask, false, of);
         of->err = of->err ? of->err : kc_writer_error(&of->bytes);
-        return KP_ERR_GROUP_AUTHORIZATION_FAILED;
+        return refused;
     }
     if (valid && ask->ntopics < 0)
         brk_offsets_foreach(srv, ask->group, of_each, of);

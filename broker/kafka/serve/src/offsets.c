@@ -180,7 +180,9 @@ int brk__kafka_offset_commit(struct brk_conn *c, struct kp_request *req)
     struct kg_member_ref ref = {cr->group_id, cr->generation_id_or_member_epoch, cr->member_id,
                                 cr->group_instance_id};
     int16_t gerr = KP_ERR_GROUP_AUTHORIZATION_FAILED;
-    if (brk__kafka_allowed(c, SEC_OP_READ, SEC_RES_GROUP, cr->group_id)) {
+    if (brk__kafka_allowed(c, SEC_OP_READ, SEC_RES_GROUP, cr->group_id))
+        gerr = brk__kafka_coordinator_check(brk_conn_server(c), cr->group_id);
+    if (gerr == KP_ERR_NONE) { /* ours, and allowed */
         brk__kafka_groups_lock(k);
         gerr = kg_group_commit_check(k->groups, &ref, kc_mono_ms());
         brk__kafka_groups_unlock(k, c);
