@@ -123,6 +123,9 @@ struct brk_cluster_ops {
     int (*topic_delete)(void *arg, const char *name, struct brk_cluster_waiter *w);
     /* w withdrawn: true if its fn will not run. */
     bool (*cancel)(void *arg, struct brk_cluster_waiter *w);
+    /* A producer id unique in the cluster, at once: 0, or -EAGAIN (none ready). Must not
+     * block: a network loop asks (broker/cluster's clu_pids.h keeps one block ahead). */
+    int (*pids_next)(void *arg, int64_t *id);
 };
 
 /* Attach the member (before the broker serves; NULL detaches). Main thread. */
@@ -133,6 +136,10 @@ int brk_cluster_topic_create(struct brk_server *srv, const char *name, int32_t p
 int brk_cluster_topic_delete(struct brk_server *srv, const char *name,
                              struct brk_cluster_waiter *w);
 bool brk_cluster_cancel(struct brk_server *srv, struct brk_cluster_waiter *w);
+/* A producer id from the cluster's blocks (InitProducerId): 0 and *id; -EAGAIN (no block
+ * ready yet: answer a retriable error); -ENOTSUP alone (the door's own file serves). Any
+ * thread, never blocks. */
+int brk_cluster_pids_next(struct brk_server *srv, int64_t *id);
 
 /* Called on the main thread once a stop is asked (SIGTERM), BEFORE the broker stops
  * serving: a member moves its leaderships away here (controlled shutdown), while

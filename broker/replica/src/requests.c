@@ -102,7 +102,19 @@ static bool op_cancel(void *arg, struct brk_cluster_waiter *w)
     return e != NULL;
 }
 
-const struct brk_cluster_ops brep__ops = {op_create, op_delete, op_cancel};
+/* InitProducerId, on a network loop: the pids thread keeps the slot filled (clu_pids.h). */
+static int op_pids_next(void *arg, int64_t *id)
+{
+    struct brep *m = arg;
+    return clu_pids_next(m->pids, id);
+}
+
+const struct brk_cluster_ops brep__ops = {
+    .topic_create = op_create,
+    .topic_delete = op_delete,
+    .cancel = op_cancel,
+    .pids_next = op_pids_next,
+};
 
 /* Tell e's waiter (under mu) and free e. */
 static void tell(struct brep *m, struct brep_wname *e, int err)

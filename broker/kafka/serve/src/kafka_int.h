@@ -109,6 +109,7 @@ struct brk_kafka_pids {
     bool loaded;            /* a block was taken since the start */
     int64_t next, end;      /* the block: next id to hand out, its end (exclusive) */
     char path[PATH_MAX];    /* <data-dir>/producer-id-block */
+    int64_t refused_log_ms; /* in a cluster: when "no block ready" was last logged */
 };
 
 /* Server-wide state (the adapter's, brk_conn_adapter_state). */

@@ -44,6 +44,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "brk_cluster.h"
 #include "kafka_int.h"
 #include "kc_fs.h"
 #include "kpm_init_producer_id.h"
@@ -121,6 +122,46 @@ int brk__kafka_pids_next(struct brk_kafka *k, int64_t *id)
     return rc;
 }
 
+/* In a cluster: an id from the cluster's blocks, or a retriable refusal, at once. */
+static int16_t cluster_id(struct brk_kafka *k, int64_t *id)
+{
+    int rc = brk_cluster_pids_next(k->srv, id);
+    if (rc == 0)
+        return KP_ERR_NONE;
+    int64_t now = kc_mono_ms();
+    pthread_mutex_lock(&k->pids.mu); /* one line a second, not one per refused request */
+    bool say = now - k->pids.refused_log_ms >= 1000;
+    if (say)
+        k->pids.refused_log_ms = now;
+    pthread_mutex_unlock(&k->pids.mu);
+    if (say)
+        kc_log_warn("producer ids: no block from ZooKeeper ready (%s): InitProducerId "
+                    "answered COORDINATOR_NOT_AVAILABLE (15), which clients retry",
+                    kc_strerror(rc));
+    return KP_ERR_COORDINATOR_NOT_AVAILABLE;
+}
+
+/* Fill resp with a new id: its error code. */
+static int16_t new_id(struct brk_kafka *k, struct kp_init_producer_id_resp *resp)
+{
+    int64_t id;
+    int16_t err = KP_ERR_NONE;
+    if (brk_cluster_mode(k->srv)) {
+        err = cluster_id(k, &id);
+    } else {
+        int rc = brk__kafka_pids_next(k, &id);
+        if (rc != 0) {
+            kc_log_error("producer ids: cannot take a block: %s", kc_strerror(rc));
+            err = KP_ERR_KAFKA_STORAGE_ERROR; /* retriable: the disk may heal */
+        }
+    }
+    if (err == KP_ERR_NONE) {
+        resp->producer_id = id;
+        resp->producer_epoch = 0;
+    }
+    return err;
+}
+
 /* The answer's error for a request: 0 to hand out an id. */
 static int16_t judge(struct brk_conn *c, const struct kp_init_producer_id_req *r)
 {
@@ -147,16 +188,7 @@ int brk__kafka_init_producer_id(struct brk_conn *c, struct kp_request *req)
     resp->producer_id = -1;
     resp->producer_epoch = -1;
     resp->error_code = judge(c, r);
-    int64_t id;
-    if (resp->error_code == KP_ERR_NONE) {
-        int rc = brk__kafka_pids_next(brk__kafka_of(c), &id);
-        if (rc == 0) {
-            resp->producer_id = id;
-            resp->producer_epoch = 0;
-        } else {
-            kc_log_error("producer ids: cannot take a block: %s", kc_strerror(rc));
-            resp->error_code = KP_ERR_KAFKA_STORAGE_ERROR; /* retriable: the disk may heal */
-        }
-    }
+    if (resp->error_code == KP_ERR_NONE)
+        resp->error_code = new_id(brk__kafka_of(c), resp);
     return brk__kafka_reply(c, &req->hdr, resp);
 }
