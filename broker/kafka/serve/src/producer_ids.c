@@ -18,6 +18,25 @@
  * The file is written BEFORE any id of the block is answered, so an id seen by a client
  * is always below the counter on disk.
  *
+ * That file is right for ONE broker only. An id must be unique wherever it is used - any
+ * partition, whichever broker leads it - so in a cluster the counter must be the
+ * cluster's. (The chaos harness found the bug this was: brokers 1, 2 and 3 each kept a
+ * file, all handed out 0, 1, 2..., and a leader took a second producer's first batches for
+ * retries of the first one's - answered with the first one's offsets, never written.) With
+ * zookeeper.connect set the file is not used at all:
+ *
+ *   network loop                       core (brk_cluster.h)        pids thread (clu_pids.h)
+ *   InitProducerId -> new_id() ──> brk_cluster_pids_next ──> slot <── a block claimed from
+ *     an id: answer it                  (a mutex, a few            ZooKeeper's
+ *     -EAGAIN: COORDINATOR_NOT_          instructions)             /latest_producer_id_block
+ *      AVAILABLE (15) at once                                      by conditional write,
+ *                                                                  ahead of need
+ *
+ * No network loop waits for ZooKeeper. 15, not 14 (COORDINATOR_LOAD_IN_PROGRESS, what
+ * Kafka's KRaft broker answers): both are retriable in librdkafka (any non-fatal error is
+ * retried for an idempotent producer), kafkajs (INIT_PRODUCER_RETRIABLE_PROTOCOL_ERRORS
+ * lists both) and kafka-python (both RetriableError); 15 is already in this codec.
+ *
  * The request, as Kafka 3.9 answers it (KafkaApis.handleInitProducerIdRequest and the
  * transaction coordinator's path for a null transactional id):
  *
