@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #ifndef THREADED
 #define THREADED /* zookeeper.h declares the synchronous API only for the _mt library */
 #endif
@@ -33,6 +34,7 @@
 
 #define RETRY_MIN_MS 50
 #define RETRY_MAX_MS 1000
+#define CONNECT_WAIT_MS 500 /* for a new session, before counting a failed attempt */
 
 /* ---- the slot ------------------------------------------------------------------------ */
 
@@ -112,12 +114,19 @@ static int connected(struct clu_pids *p)
         (void)zookeeper_close(p->zh);
         p->zh = NULL;
     }
-    if (!p->zh)
+    if (!p->zh) { /* a new handle connects in a millisecond or two: wait for that much */
         p->zh = zookeeper_init2(p->hosts, quiet, p->session_ms, NULL, NULL, 0, zk_log);
+        for (int i = 0; p->zh && i < CONNECT_WAIT_MS / 5; i++) {
+            if (zoo_state(p->zh) == ZOO_CONNECTED_STATE)
+                break;
+            usleep(5000);
+        }
+    }
     return p->zh && zoo_state(p->zh) == ZOO_CONNECTED_STATE ? 0 : -EAGAIN;
 }
 
-/* Wait on cond until `ms` passes or a stop (mu held). */
+/* Back off for `ms`, or until a stop (mu held). Requests that find the slot empty signal
+ * cond meanwhile; they do not cut the backoff short. */
 static void nap(struct clu_pids *p, int ms)
 {
     struct timespec ts;
@@ -128,8 +137,8 @@ static void nap(struct clu_pids *p, int ms)
         ts.tv_sec++;
         ts.tv_nsec -= 1000000000L;
     }
-    if (!p->stop)
-        pthread_cond_timedwait(&p->cond, &p->mu, &ts);
+    while (!p->stop && pthread_cond_timedwait(&p->cond, &p->mu, &ts) != ETIMEDOUT)
+        ;
 }
 
 /* One block from ZooKeeper into the slot (mu held; released during the calls). */
@@ -156,7 +165,7 @@ static int refill(struct clu_pids *p)
 static void *pids_main(void *arg)
 {
     struct clu_pids *p = arg;
-    int backoff = 0;
+    int backoff = 0, failed = 0; /* failed: attempts in a row (one log line per streak) */
     pthread_mutex_lock(&p->mu);
     while (!p->stop) {
         if (!clu_pids_slot_wants(&p->slot)) {
@@ -165,12 +174,14 @@ static void *pids_main(void *arg)
         }
         int rc = refill(p);
         if (rc == 0) {
-            backoff = 0;
+            if (failed > 0)
+                kc_log_info("producer ids: a block again, after %d failed attempts", failed);
+            backoff = failed = 0;
             continue;
         }
-        if (rc != -EAGAIN || backoff >= RETRY_MAX_MS)
-            kc_log_warn("producer ids: cannot take a block from ZooKeeper yet: %s",
-                        kc_strerror(rc));
+        if (failed++ == 0 || rc != -EAGAIN)
+            kc_log_warn("producer ids: cannot take a block from ZooKeeper: %s (retrying "
+                        "every %d ms at most)", kc_strerror(rc), RETRY_MAX_MS);
         backoff = backoff ? KC_MIN(backoff * 2, RETRY_MAX_MS) : RETRY_MIN_MS;
         nap(p, backoff);
     }

@@ -3,7 +3,8 @@
  * sessions never get overlapping blocks (the conditional write and the create race);
  * a body that is not Kafka's is refused, never guessed past; and the pids thread hands
  * out increasing ids across several blocks, and answers -EAGAIN at once (not after a
- * ZooKeeper timeout) while ZooKeeper is paused, then ids again after it resumes. */
+ * ZooKeeper timeout) while ZooKeeper is paused, then ids again after it resumes (past the
+ * session timeout: on a new session). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -187,6 +188,7 @@ static void test_pids_thread_refills_and_refuses_while_paused(void **state)
     int64_t id;
     int rc = clu_pids_next(p, &id);
     int64_t refuse_ms = kc_mono_ms() - t0;
+    usleep(3 * SESSION_MS * 1000); /* past the session timeout: ZooKeeper expires it */
     clu_zks_pause(&zk, false);
     assert_true(n <= 1500);
     assert_int_equal(rc, -EAGAIN);
