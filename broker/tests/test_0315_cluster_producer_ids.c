@@ -106,8 +106,8 @@ static void test_0315_ids_distinct_across_brokers(void **state)
         close(fd[id]);
     assert_distinct(ids, n);
     printf("# %d InitProducerId over 3 brokers in %lld ms (%d retried): all distinct, "
-           "ids in [%lld, %lld]\n", n, (long long)ms, retries, (long long)ids[0],
-           (long long)ids[n - 1]);
+           "ids in [%lld, %lld]\n",
+           n, (long long)ms, retries, (long long)ids[0], (long long)ids[n - 1]);
 }
 
 static void test_0315_wiped_broker_fresh_ids(void **state)
@@ -176,7 +176,8 @@ static void test_0315_zookeeper_paused_retriable_then_ids(void **state)
     assert_true(kb_log_has(c->b[1], "no block from ZooKeeper ready"));
     printf("# ZooKeeper paused: %d ids from the prefetched blocks, then COORDINATOR_NOT_"
            "AVAILABLE after %lld ms (slowest answer %lld ms); after SIGCONT ids again "
-           "(%d retries)\n", n - 11, (long long)pause_ms, (long long)worst, retries);
+           "(%d retries)\n",
+           n - 11, (long long)pause_ms, (long long)worst, retries);
     assert_distinct(ids, n);
 }
 
@@ -185,10 +186,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_0315_ids_distinct_across_brokers, kcl_setup,
                                         kcl_teardown),
-        cmocka_unit_test_setup_teardown(test_0315_wiped_broker_fresh_ids, kcl_setup,
+        cmocka_unit_test_setup_teardown(test_0315_wiped_broker_fresh_ids, kcl_setup, kcl_teardown),
+        cmocka_unit_test_setup_teardown(test_0315_zookeeper_paused_retriable_then_ids, kcl_setup,
                                         kcl_teardown),
-        cmocka_unit_test_setup_teardown(test_0315_zookeeper_paused_retriable_then_ids,
-                                        kcl_setup, kcl_teardown),
     };
     return cmocka_run_group_tests(tests, kcl_group_setup, kcl_group_teardown);
 }

@@ -79,7 +79,7 @@ struct clu_pids_slot {
     int64_t start, next, end; /* current block: [start, end), next to hand out */
     bool spare;               /* a spare block is ready */
     int64_t spare_start, spare_end;
-    int64_t high;             /* the end of the last block offered: ids below it are spent */
+    int64_t high; /* the end of the last block offered: ids below it are spent */
 };
 
 void clu_pids_slot_init(struct clu_pids_slot *s);

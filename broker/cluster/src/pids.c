@@ -32,8 +32,8 @@
 #include "clu_pids.h"
 #include "kc_common.h"
 
-#define RETRY_MIN_MS 50
-#define RETRY_MAX_MS 1000
+#define RETRY_MIN_MS    50
+#define RETRY_MAX_MS    1000
 #define CONNECT_WAIT_MS 500 /* for a new session, before counting a failed attempt */
 
 /* ---- the slot ------------------------------------------------------------------------ */
@@ -86,12 +86,12 @@ int clu_pids_slot_offer(struct clu_pids_slot *s, const struct clu_pids_block *b)
 
 struct clu_pids {
     pthread_t thread;
-    char hosts[512];       /* zookeeper.connect, with its chroot */
+    char hosts[512]; /* zookeeper.connect, with its chroot */
     int session_ms;
     int32_t broker;
-    zhandle_t *zh;         /* the thread's */
-    pthread_mutex_t mu;    /* guards everything below */
-    pthread_cond_t cond;   /* the slot wants a block, or stop */
+    zhandle_t *zh;       /* the thread's */
+    pthread_mutex_t mu;  /* guards everything below */
+    pthread_cond_t cond; /* the slot wants a block, or stop */
     struct clu_pids_slot slot;
     bool stop;
 };
@@ -181,7 +181,8 @@ static void *pids_main(void *arg)
         }
         if (failed++ == 0 || rc != -EAGAIN)
             kc_log_warn("producer ids: cannot take a block from ZooKeeper: %s (retrying "
-                        "every %d ms at most)", kc_strerror(rc), RETRY_MAX_MS);
+                        "every %d ms at most)",
+                        kc_strerror(rc), RETRY_MAX_MS);
         backoff = backoff ? KC_MIN(backoff * 2, RETRY_MAX_MS) : RETRY_MIN_MS;
         nap(p, backoff);
     }

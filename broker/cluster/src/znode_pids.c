@@ -107,8 +107,7 @@ static int claim_once(zhandle_t *zh, int32_t broker, struct clu_pids_block *out)
     if (zrc == ZNONODE) { /* the cluster's first block: whoever creates the node has it */
         char text[CLU_PIDS_BODY_MAX];
         int n = clu_pids_block_encode(&next, text, sizeof(text));
-        zrc = zoo_create(zh, CLU_PIDS_PATH, text, n, &ZOO_OPEN_ACL_UNSAFE, ZOO_PERSISTENT,
-                         NULL, 0);
+        zrc = zoo_create(zh, CLU_PIDS_PATH, text, n, &ZOO_OPEN_ACL_UNSAFE, ZOO_PERSISTENT, NULL, 0);
         if (zrc == ZNODEEXISTS)
             return 1;
         if (zrc != ZOK)
@@ -141,7 +140,7 @@ int clu_pids_claim(void *handle, int32_t broker, struct clu_pids_block *out)
         if (rc <= 0)
             return rc;
     }
-    kc_log_warn("producer ids: lost the race for %s %d times in a row; trying later",
-                CLU_PIDS_PATH, CLAIM_TRIES);
+    kc_log_warn("producer ids: lost the race for %s %d times in a row; trying later", CLU_PIDS_PATH,
+                CLAIM_TRIES);
     return -EAGAIN;
 }

@@ -92,7 +92,8 @@ static void test_pids_block_decode_bad_input_malformed(void **state)
         "{\"version\":1,\"broker\":1,\"block_start\":\"-1\",\"block_end\":\"999\"}",
         "{\"version\":1,\"broker\":1,\"block_start\":\"0\",\"block_end\":\"-999\"}",
         "{\"version\":1,\"broker\":1,\"block_start\":\"0\",\"block_end\":\"9223372036854775808\"}",
-        "{\"version\":1,\"broker\":1,\"block_start\":\"0\",\"block_end\":\"99999999999999999999999\"}",
+        "{\"version\":1,\"broker\":1,\"block_start\":\"0\","
+        "\"block_end\":\"99999999999999999999999\"}",
         "{\"version\":1,\"broker\":1,\"block_start\":\"+1\",\"block_end\":\"999\"}",
         "{\"version\":1,\"broker\":1,\"block_start\":\" 1\",\"block_end\":\"999\"}",
         "{\"version\":1,\"broker\":1,\"block_start\":\"01\",\"block_end\":\"999\"}",
@@ -101,7 +102,8 @@ static void test_pids_block_decode_bad_input_malformed(void **state)
         "{\"version\":1,\"broker\":1,\"block_start\":0,\"block_end\":999}",
         "{\"version\":1,\"broker\":1,\"block_start\":\"1000\",\"block_end\":\"999\"}",
         /* a key twice, trailing garbage */
-        "{\"version\":1,\"broker\":1,\"block_start\":\"0\",\"block_start\":\"5\",\"block_end\":\"9\"}",
+        "{\"version\":1,\"broker\":1,\"block_start\":\"0\",\"block_start\":\"5\","
+        "\"block_end\":\"9\"}",
         "{\"version\":1,\"broker\":1,\"block_start\":\"0\",\"block_end\":\"999\"}x",
     };
     struct clu_pids_block b;
@@ -181,8 +183,8 @@ static void test_pids_slot_offer_reuse_refused(void **state)
     assert_int_equal(clu_pids_slot_offer(&s, &a), -EINVAL); /* the same block twice */
     assert_int_equal(clu_pids_slot_offer(&s, &overlap), -EINVAL);
     assert_int_equal(clu_pids_slot_offer(&s, &empty), -EINVAL);
-    assert_int_equal(clu_pids_slot_offer(&s, &c), 0);        /* the spare */
-    assert_int_equal(clu_pids_slot_offer(&s, &d), -EBUSY);   /* one spare at most */
+    assert_int_equal(clu_pids_slot_offer(&s, &c), 0);      /* the spare */
+    assert_int_equal(clu_pids_slot_offer(&s, &d), -EBUSY); /* one spare at most */
     assert_int_equal(clu_pids_slot_take(&s, &id), 0);
     assert_int_equal(id, 1000);
 }

@@ -135,9 +135,9 @@ static void test_pids_claim_foreign_body_malformed(void **state)
     (void)state;
     zhandle_t *zh = connect_in("/foreign");
     const char *body = "{\"version\":1,\"broker\":1,\"block_start\":\"0\"}";
-    assert_int_equal(zoo_create(zh, CLU_PIDS_PATH, body, (int)strlen(body), &ZOO_OPEN_ACL_UNSAFE,
-                                0, NULL, 0),
-                     ZOK);
+    assert_int_equal(
+        zoo_create(zh, CLU_PIDS_PATH, body, (int)strlen(body), &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0),
+        ZOK);
     struct clu_pids_block b;
     assert_int_equal(clu_pids_claim(zh, 1, &b), KC_EMALFORMED);
     char buf[256];
