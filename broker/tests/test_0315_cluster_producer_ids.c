@@ -8,7 +8,11 @@
  *    its ids are fresh (a block from ZooKeeper, not from a file that is gone);
  *  - ZooKeeper paused (SIGSTOP) while a broker's blocks run out: InitProducerId answers
  *    COORDINATOR_NOT_AVAILABLE (15, retriable) at once, never a hang, never a reused id;
- *    ids again once ZooKeeper resumes (SIGCONT).
+ *    ids again once ZooKeeper resumes (SIGCONT);
+ *  - the symptom itself: two idempotent producers that asked different brokers for their
+ *    ids each write their first batch (sequence 0) to one partition - both are written,
+ *    at two offsets (with a shared id the second was answered with the first's offset
+ *    and never written).
  *
  * InitProducerId v4 as raw frames through the Kafka codec (kt_call).
  */
@@ -19,6 +23,7 @@
 #include <cmocka.h>
 
 #include "kafka/kcl.h"
+#include "kc_batch.h"
 
 #define PER_BROKER 1500 /* ids asked of each broker: more than a block */
 
@@ -181,12 +186,92 @@ static void test_0315_zookeeper_paused_retriable_then_ids(void **state)
     assert_distinct(ids, n);
 }
 
+/* Sequence 0 of producer pid ("from <pid>") to topic-0 through fd, acks=all: its offset. */
+static int64_t produce_first(int fd, const char *topic, int64_t pid)
+{
+    struct kc_batch_opts o;
+    struct kc_batch_builder bb;
+    uint8_t *batch;
+    size_t len;
+    char v[48];
+    kc_batch_opts_default(&o);
+    o.producer_id = pid;
+    o.producer_epoch = 0;
+    o.base_sequence = 0;
+    kc_batch_builder_init(&bb, &o, 0);
+    int n = snprintf(v, sizeof(v), "from %lld", (long long)pid);
+    assert_int_equal(kc_batch_builder_add(&bb, kc_wall_ms(), NULL, -1, v, n, NULL, 0), 0);
+    assert_int_equal(kc_batch_builder_finish(&bb, &batch, &len), 0);
+    struct kp_arena a;
+    struct kp_response resp;
+    kp_arena_init(&a, 0);
+    struct kp_produce_req *r = KT_NEW(&a, kp_produce_req, 1);
+    struct kp_produce_req_topic_produce_data *t = KT_NEW(&a, kp_produce_req_topic_produce_data, 1);
+    struct kp_produce_req_partition_produce_data *p =
+        KT_NEW(&a, kp_produce_req_partition_produce_data, 1);
+    p->records = (struct kc_slice){batch, (int32_t)len};
+    t->name = kp_slice_str(topic);
+    KP_SET(t->partition_data, 1, p);
+    r->transactional_id = (struct kc_slice){NULL, -1};
+    r->acks = -1;
+    r->timeout_ms = 10000;
+    KP_SET(r->topic_data, 1, t);
+    const struct kp_produce_resp *ans = kt_call(fd, KP_API_PRODUCE, 9, r, buf, sizeof(buf), &resp);
+    const struct kp_produce_resp_partition_produce_response *pr =
+        &ans->responses.v[0].partition_responses.v[0];
+    assert_int_equal(pr->error_code, 0);
+    int64_t offset = pr->base_offset;
+    kp_response_fini(&resp);
+    kp_arena_fini(&a);
+    kc_batch_builder_fini(&bb);
+    return offset;
+}
+
+static void test_0315_producers_of_two_brokers_both_written(void **state)
+{
+    KCL_REQUIRE_ZK();
+    struct kcl *c = *state;
+    start3(c);
+    assert_int_equal(kcl_create_topic(c->b[1], "pidt", 1, 1), 0);
+    for (int id = 1; id <= 3; id++) {
+        struct kcl_until_topic u = {c->b[id], "pidt", 1, 1};
+        assert_true(kt_until(kcl_topic_ready, &u, KB_WAIT_MS));
+    }
+    struct kp_response resp;
+    const struct kp_metadata_resp *m =
+        kcl_metadata(c->b[1], "pidt", false, buf, sizeof(buf), &resp);
+    int leader = kcl_part(m, 0)->leader_id;
+    kp_response_fini(&resp);
+    int64_t pid[2], offset[2];
+    int retries = 0;
+    for (int i = 0; i < 2; i++) { /* producer i asks broker i + 1 */
+        int fd = kb_connect(c->b[i + 1]);
+        pid[i] = one_id(fd, &retries);
+        close(fd);
+    }
+    int fd = kb_connect(c->b[leader]);
+    for (int i = 0; i < 2; i++)
+        offset[i] = produce_first(fd, "pidt", pid[i]);
+    close(fd);
+    printf("# producers %lld (id from broker 1) and %lld (broker 2): sequence 0 of each "
+           "written at offsets %lld and %lld of the leader, broker %d\n",
+           (long long)pid[0], (long long)pid[1], (long long)offset[0], (long long)offset[1],
+           leader);
+    if (offset[1] != offset[0] + 1) /* what the chaos harness saw */
+        fail_msg("producer %lld's first batch answered with offset %lld, %lld's was at %lld: "
+                 "taken for a retry, not written",
+                 (long long)pid[1], (long long)offset[1], (long long)pid[0], (long long)offset[0]);
+    assert_true(pid[0] != pid[1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_0315_ids_distinct_across_brokers, kcl_setup,
                                         kcl_teardown),
         cmocka_unit_test_setup_teardown(test_0315_wiped_broker_fresh_ids, kcl_setup, kcl_teardown),
+        cmocka_unit_test_setup_teardown(test_0315_producers_of_two_brokers_both_written, kcl_setup,
+                                        kcl_teardown),
         cmocka_unit_test_setup_teardown(test_0315_zookeeper_paused_retriable_then_ids, kcl_setup,
                                         kcl_teardown),
     };
