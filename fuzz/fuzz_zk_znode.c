@@ -1,7 +1,7 @@
 /*
  * fuzz_zk_znode.c - libFuzzer target: the JSON reader and every znode body decoder of
- * broker/cluster (clu_json.h, clu_znode.h). ZooKeeper is shared by every broker, by
- * operators and by Kafka's own tools; what a znode holds is not ours to trust.
+ * broker/cluster (clu_json.h, clu_znode.h, clu_pids.h). ZooKeeper is shared by every
+ * broker, by operators and by Kafka's own tools; what a znode holds is not ours to trust.
  *
  * The first byte picks the decoder (or all of them), the rest is the body. Properties:
  *  - the reader: an accepted text is one value spanning it; every token lies inside the
@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "clu_json.h"
+#include "clu_pids.h"
 #include "clu_znode.h"
 #include "kc_err.h"
 
@@ -191,11 +192,26 @@ static void small(const char *p, size_t n)
     check(rc == 0 || rc == -EINVAL);
 }
 
+/* /latest_producer_id_block: what is accepted is written back identically. */
+static void pids(const char *p, size_t n)
+{
+    struct clu_pids_block a, b;
+    char q[CLU_PIDS_BODY_MAX];
+    int rc = clu_pids_block_decode(p, n, &a);
+    check_rc(rc);
+    if (rc != 0)
+        return;
+    check(a.broker >= 0 && a.start >= 0 && a.end >= a.start);
+    int m = clu_pids_block_encode(&a, q, sizeof(q));
+    check(m > 0 && clu_pids_block_decode(q, (size_t)m, &b) == 0);
+    check(a.broker == b.broker && a.start == b.start && a.end == b.end);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static void (*const decoders[])(const char *, size_t) = {json,   broker,  assignment, state,
-                                                             config, request, small};
+                                                             config, request, small,  pids};
     const size_t count = sizeof(decoders) / sizeof(decoders[0]);
     if (size == 0)
         return 0;

@@ -263,7 +263,7 @@ def codec_seeds():
 def znode_seeds():
     """broker/cluster's znode bodies, in the formats Kafka's ZkData.scala writes. Byte 0 is
     the decoder fuzz_zk_znode runs (0 JSON, 1 broker, 2 assignment, 3 state, 4 config,
-    5 request, 6 controller/epoch/cluster id/paths; 255 all of them)."""
+    5 request, 6 controller/epoch/cluster id/paths, 7 producer id block; 255 all of them)."""
     bodies = {
         "broker_v1": (1, '{"version":1,"host":"localhost","port":9092,"jmx_port":9999,'
                          '"timestamp":"2233345666"}'),
@@ -295,6 +295,7 @@ def znode_seeds():
         "controller": (6, '{"version":1,"brokerid":2,"timestamp":"1597426560436"}'),
         "cluster_id": (6, '{"version":"1","id":"mHeM3lyfSI6rMIDmNsdqfQ"}'),
         "path": (6, "/brokers/topics/payments/partitions/12/state"),
+        "pids_block": (7, '{"version":1,"broker":2,"block_start":"3000","block_end":"3999"}'),
         "all": (255, '{"a":[1,-2.5e3,true,false,null,"\\ud83d\\ude00"],"b":{}}'),
     }
     return {name: bytes([mode]) + body.encode() for name, (mode, body) in bodies.items()}

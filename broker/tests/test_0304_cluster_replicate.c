@@ -153,43 +153,6 @@ static void test_0304_consumer_never_sees_beyond_the_hw(void **state)
            "stopped, and was served once they copied it\n");
 }
 
-/* InitProducerId v4 at b: the id handed out. */
-static int64_t producer_id(const struct kb_broker *b)
-{
-    uint8_t buf[1 << 12];
-    struct kp_arena a;
-    struct kp_response resp;
-    kp_arena_init(&a, 0);
-    struct kp_init_producer_id_req *r = KT_NEW(&a, kp_init_producer_id_req, 1);
-    r->transactional_id = (struct kc_slice){NULL, -1};
-    r->transaction_timeout_ms = 60000;
-    int fd = kb_connect(b);
-    struct kp_init_producer_id_resp *m =
-        kt_call(fd, KP_API_INIT_PRODUCER_ID, 4, r, buf, sizeof(buf), &resp);
-    close(fd);
-    assert_int_equal(m->error_code, 0);
-    int64_t id = m->producer_id;
-    kp_response_fini(&resp);
-    kp_arena_fini(&a);
-    return id;
-}
-
-/* An idempotent producer's id names it on every replica of every partition it writes: two
- * brokers must never hand out the same one (each takes broker.id << 40 as its base). */
-static void test_0304_producer_ids_differ_across_brokers(void **state)
-{
-    KCL_REQUIRE_ZK();
-    struct kcl *c = *state;
-    for (int id = 1; id <= 2; id++)
-        kcl_start(c, id, settings);
-    int64_t a = producer_id(c->b[1]), b = producer_id(c->b[2]);
-    printf("# producer ids: %lld from broker 1, %lld from broker 2\n", (long long)a,
-           (long long)b);
-    assert_true(a != b);
-    assert_int_equal(a >> 40, 1);
-    assert_int_equal(b >> 40, 2);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -197,8 +160,6 @@ int main(void)
                                         kcl_teardown),
         cmocka_unit_test_setup_teardown(test_0304_consumer_never_sees_beyond_the_hw, kcl_setup,
                                         kcl_teardown),
-        cmocka_unit_test_setup_teardown(test_0304_producer_ids_differ_across_brokers,
-                                        kcl_setup, kcl_teardown),
     };
     return cmocka_run_group_tests(tests, kcl_group_setup, kcl_group_teardown);
 }

@@ -166,6 +166,9 @@ struct brk_cluster_ops {
                           int64_t *hw);
     /* The replication families for /metrics (brk_metrics.h). Any thread. */
     void (*metrics)(void *arg, const struct brk_metrics_visitor *v);
+    /* A producer id unique in the cluster, at once: 0, or -EAGAIN (none ready). Must not
+     * block: a network loop asks (broker/cluster's clu_pids.h keeps one block ahead). */
+    int (*pids_next)(void *arg, int64_t *id);
 };
 
 /* Attach the member (before the broker serves; NULL detaches). Main thread. */
@@ -191,6 +194,10 @@ bool brk_cluster_replica_fetch(struct brk_server *srv, const char *name, size_t 
                                int32_t partition, struct brk_replica_fetch *rf);
 int brk_cluster_high_watermark(struct brk_server *srv, const char *name, size_t len,
                                int32_t partition, int64_t *hw);
+/* A producer id from the cluster's blocks (InitProducerId): 0 and *id; -EAGAIN (no block
+ * ready yet: answer a retriable error); -ENOTSUP alone (the door's own file serves). Any
+ * thread, never blocks. */
+int brk_cluster_pids_next(struct brk_server *srv, int64_t *id);
 
 /* Called on the main thread once a stop is asked (SIGTERM), BEFORE the broker stops
  * serving: a member moves its leaderships away here (controlled shutdown), while

@@ -143,6 +143,11 @@ bool brk_cluster_cancel(struct brk_server *srv, struct brk_cluster_waiter *w)
     return srv->cops ? srv->cops->cancel(srv->cops_arg, w) : true;
 }
 
+int brk_cluster_pids_next(struct brk_server *srv, int64_t *id)
+{
+    return srv->cops && srv->cops->pids_next ? srv->cops->pids_next(srv->cops_arg, id) : -ENOTSUP;
+}
+
 void brk_server_on_stop(struct brk_server *srv, void (*fn)(void *arg), void *arg)
 {
     srv->on_stop = fn;

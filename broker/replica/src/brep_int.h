@@ -17,6 +17,7 @@
 #include "brk_service.h"
 #include "brk_tconfig.h"
 #include "clu.h"
+#include "clu_pids.h"
 #include "kc_common.h"
 
 /* Kafka's controlled.shutdown.max.retries and controlled.shutdown.retry.backoff.ms. */
@@ -58,6 +59,7 @@ struct brep_rtable;
 struct brep {
     struct brk_server *srv;
     struct clu *cl;
+    struct clu_pids *pids;        /* producer id blocks (its own thread and lock) */
     int32_t self;
     pthread_t thread;
     bool started;

@@ -182,6 +182,8 @@ int brep_open(struct brk_server *srv, struct brep **out, char *err, size_t cap)
     kc_log_info("cluster: joined %s as broker %d, advertising %s", cc->zk_connect,
                 (int)m->self, eps);
     rc = brep__publish(m); /* an empty view: no topic is served until the notes come */
+    if (rc == 0) /* after clu_open: the chroot exists */
+        rc = clu_pids_open(cc->zk_connect, c.session_timeout_ms, m->self, &m->pids);
     if (rc) {
         clu_close(m->cl);
         return open_fail(m, rc, err, cap);
@@ -215,6 +217,7 @@ void brep_close(struct brep *m)
     brk_server_on_stop(m->srv, NULL, NULL);
     brk_cluster_attach(m->srv, NULL, NULL); /* alone again: the doors stop asking us */
     brep__waiters_drop(m);
+    clu_pids_close(m->pids); /* detached: no loop asks it any more */
     brep__replicas_close(m); /* fetchers stopped, parked produces answered, logs unpinned */
     clu_close(m->cl); /* the registration goes now, not a session timeout later */
     brep__tables_free(m);

@@ -120,6 +120,13 @@ static int op_configs(void *arg, const char *name, const struct brk_tcfg *c)
     return id < 0 ? (int)id : 0;
 }
 
+/* InitProducerId, on a network loop: the pids thread keeps the slot filled (clu_pids.h). */
+static int op_pids_next(void *arg, int64_t *id)
+{
+    struct brep *m = arg;
+    return clu_pids_next(m->pids, id);
+}
+
 const struct brk_cluster_ops brep__ops = {
     .topic_create = op_create,
     .topic_delete = op_delete,
@@ -129,6 +136,9 @@ const struct brk_cluster_ops brep__ops = {
     .high_watermark = brep__repl_hw,
     .metrics = brep__repl_metrics,
     .topic_configs = op_configs,
+}
+
+    .pids_next = op_pids_next,
 };
 
 /* Tell e's waiter (under mu) and free e. */

@@ -112,9 +112,8 @@ struct brk_kafka_pids {
     pthread_mutex_t mu;
     bool loaded;            /* a block was taken since the start */
     int64_t next, end;      /* the block: next id to hand out, its end (exclusive) */
-    int64_t base;           /* added to every id: broker.id << 40 in a cluster, so two
-                             * brokers never hand out the same id (0 alone) */
     char path[PATH_MAX];    /* <data-dir>/producer-id-block */
+    int64_t refused_log_ms; /* in a cluster: when "no block ready" was last logged */
 };
 
 /* Server-wide state (the adapter's, brk_conn_adapter_state). */

@@ -18,6 +18,25 @@
  * The file is written BEFORE any id of the block is answered, so an id seen by a client
  * is always below the counter on disk.
  *
+ * That file is right for ONE broker only. An id must be unique wherever it is used - any
+ * partition, whichever broker leads it - so in a cluster the counter must be the
+ * cluster's. (The chaos harness found the bug this was: brokers 1, 2 and 3 each kept a
+ * file, all handed out 0, 1, 2..., and a leader took a second producer's first batches for
+ * retries of the first one's - answered with the first one's offsets, never written.) With
+ * zookeeper.connect set the file is not used at all:
+ *
+ *   network loop                       core (brk_cluster.h)        pids thread (clu_pids.h)
+ *   InitProducerId -> new_id() ──> brk_cluster_pids_next ──> slot <── a block claimed from
+ *     an id: answer it                  (a mutex, a few            ZooKeeper's
+ *     -EAGAIN: COORDINATOR_NOT_          instructions)             /latest_producer_id_block
+ *      AVAILABLE (15) at once                                      by conditional write,
+ *                                                                  ahead of need
+ *
+ * No network loop waits for ZooKeeper. 15, not 14 (COORDINATOR_LOAD_IN_PROGRESS, what
+ * Kafka's KRaft broker answers): both are retriable in librdkafka (any non-fatal error is
+ * retried for an idempotent producer), kafkajs (INIT_PRODUCER_RETRIABLE_PROTOCOL_ERRORS
+ * lists both) and kafka-python (both RetriableError); 15 is already in this codec.
+ *
  * The request, as Kafka 3.9 answers it (KafkaApis.handleInitProducerIdRequest and the
  * transaction coordinator's path for a null transactional id):
  *
@@ -44,6 +63,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "brk_cluster.h"
 #include "kafka_int.h"
 #include "kc_fs.h"
 #include "kpm_init_producer_id.h"
@@ -116,9 +136,49 @@ int brk__kafka_pids_next(struct brk_kafka *k, int64_t *id)
     pthread_mutex_lock(&p->mu);
     int rc = p->loaded && p->next < p->end ? 0 : next_block(p);
     if (rc == 0)
-        *id = p->base + p->next++;
+        *id = p->next++;
     pthread_mutex_unlock(&p->mu);
     return rc;
+}
+
+/* In a cluster: an id from the cluster's blocks, or a retriable refusal, at once. */
+static int16_t cluster_id(struct brk_kafka *k, int64_t *id)
+{
+    int rc = brk_cluster_pids_next(k->srv, id);
+    if (rc == 0)
+        return KP_ERR_NONE;
+    int64_t now = kc_mono_ms();
+    pthread_mutex_lock(&k->pids.mu); /* one line a second, not one per refused request */
+    bool say = now - k->pids.refused_log_ms >= 1000;
+    if (say)
+        k->pids.refused_log_ms = now;
+    pthread_mutex_unlock(&k->pids.mu);
+    if (say)
+        kc_log_warn("producer ids: no block from ZooKeeper ready (%s): InitProducerId "
+                    "answered COORDINATOR_NOT_AVAILABLE (15), which clients retry",
+                    kc_strerror(rc));
+    return KP_ERR_COORDINATOR_NOT_AVAILABLE;
+}
+
+/* Fill resp with a new id: its error code. */
+static int16_t new_id(struct brk_kafka *k, struct kp_init_producer_id_resp *resp)
+{
+    int64_t id;
+    int16_t err = KP_ERR_NONE;
+    if (brk_cluster_mode(k->srv)) {
+        err = cluster_id(k, &id);
+    } else {
+        int rc = brk__kafka_pids_next(k, &id);
+        if (rc != 0) {
+            kc_log_error("producer ids: cannot take a block: %s", kc_strerror(rc));
+            err = KP_ERR_KAFKA_STORAGE_ERROR; /* retriable: the disk may heal */
+        }
+    }
+    if (err == KP_ERR_NONE) {
+        resp->producer_id = id;
+        resp->producer_epoch = 0;
+    }
+    return err;
 }
 
 /* The answer's error for a request: 0 to hand out an id. */
@@ -147,16 +207,7 @@ int brk__kafka_init_producer_id(struct brk_conn *c, struct kp_request *req)
     resp->producer_id = -1;
     resp->producer_epoch = -1;
     resp->error_code = judge(c, r);
-    int64_t id;
-    if (resp->error_code == KP_ERR_NONE) {
-        int rc = brk__kafka_pids_next(brk__kafka_of(c), &id);
-        if (rc == 0) {
-            resp->producer_id = id;
-            resp->producer_epoch = 0;
-        } else {
-            kc_log_error("producer ids: cannot take a block: %s", kc_strerror(rc));
-            resp->error_code = KP_ERR_KAFKA_STORAGE_ERROR; /* retriable: the disk may heal */
-        }
-    }
+    if (resp->error_code == KP_ERR_NONE)
+        resp->error_code = new_id(brk__kafka_of(c), resp);
     return brk__kafka_reply(c, &req->hdr, resp);
 }

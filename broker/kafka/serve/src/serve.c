@@ -27,7 +27,6 @@
 
 #include "brk.h"
 #include "brk_kafka.h"
-#include "brk_cluster.h"
 #include "kafka_int.h"
 
 /* ---- per-connection state -------------------------------------------------------------- */
@@ -259,9 +258,7 @@ int brk_kafka_attach(struct brk_server *srv)
         free(k);
         return rc;
     }
-    if ((rc = brk__kafka_pids_init(k, brk_server_config(srv)->data_dir)) == 0)
-        k->pids.base = (int64_t)brk_server_node_id(srv) << 40; /* a cluster: disjoint ids */
-    if (rc != 0) {
+    if ((rc = brk__kafka_pids_init(k, brk_server_config(srv)->data_dir)) != 0) {
         pthread_mutex_destroy(&k->mu);
         free(k);
         return rc;
