@@ -43,6 +43,9 @@ enum flt_op {
  *   dirent   a fsync of its directory succeeded after the file existed: its name is on
  *            disk too (a new segment whose directory was never fsynced may vanish)
  *
+ * A syncfs(2) that succeeded counts as both, for every .log file found below the
+ * directory it was called on (appendLog's store makes a sweep's repairs durable so).
+ *
  * After the kill, the harness (rel_powercut) cuts each .log file at a random point at or
  * above `synced`, scribbles over the lost tail, may delete files whose dirent is not
  * durable, and records what is left as synced. Anything acknowledged after an fsync must

@@ -6,6 +6,9 @@
  * When armed, the file's path comes from /proc/self/fd, and only regular files can fail,
  * so the process under test keeps talking to its sockets and can report the error.
  *
+ * syncfs is wrapped for the power-cut model only (it never fails on purpose): a store
+ * makes many logs durable with one syncfs of its data directory (appendLog/src/store.c).
+ *
  * Written for glibc on Linux; the real functions are found with dlsym(RTLD_NEXT, ...).
  */
 #ifndef _GNU_SOURCE
@@ -35,6 +38,7 @@ static ssize_t (*real_writev)(int, const struct iovec *, int);
 static ssize_t (*real_pwritev)(int, const struct iovec *, int, off_t);
 static int (*real_fsync)(int);
 static int (*real_fdatasync)(int);
+static int (*real_syncfs)(int);
 static int (*real_rename)(const char *, const char *);
 static int (*real_renameat)(int, const char *, int, const char *);
 
@@ -47,6 +51,7 @@ __attribute__((constructor)) static void shim_init(void)
     real_pwritev = dlsym(RTLD_NEXT, "pwritev");
     real_fsync = dlsym(RTLD_NEXT, "fsync");
     real_fdatasync = dlsym(RTLD_NEXT, "fdatasync");
+    real_syncfs = dlsym(RTLD_NEXT, "syncfs");
     real_rename = dlsym(RTLD_NEXT, "rename");
     real_renameat = dlsym(RTLD_NEXT, "renameat");
 
@@ -279,6 +284,91 @@ int fsync(int fd)
 int fdatasync(int fd)
 {
     return sync_call(fd, real_fdatasync);
+}
+
+/*
+ * syncfs(2) writes back every dirty page and commits the journal of the whole file
+ * system: every byte written and every name created before the call is durable after it.
+ * The model takes it as an fsync of every .log file under the directory it was called on,
+ * and of their directories (files elsewhere on the same file system are left as they
+ * were: stricter than the disk, never more generous).
+ */
+#define SHIM_WALK_DEPTH 4
+
+struct walk_seen {
+    uint64_t ino, size;
+    char path[FLT_SYNC_PATH_MAX];
+};
+
+struct walk {
+    struct walk_seen *v;
+    size_t n, cap;
+};
+
+static void walk_add(struct walk *w, const char *path, const struct stat *st)
+{
+    if (w->n == w->cap) {
+        size_t cap = w->cap ? 2 * w->cap : 64;
+        struct walk_seen *v = realloc(w->v, cap * sizeof(*v));
+        if (!v)
+            return; /* not noted: the model stays stricter than the disk */
+        w->v = v;
+        w->cap = cap;
+    }
+    struct walk_seen *e = &w->v[w->n++];
+    e->ino = (uint64_t)st->st_ino;
+    e->size = (uint64_t)st->st_size;
+    memcpy(e->path, path, strlen(path) + 1);
+}
+
+/* Every .log file under dir (its size and inode before the call), depth levels down. */
+static void walk_dir(struct walk *w, const char *dir, int depth)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    struct stat st;
+    char full[FLT_SYNC_PATH_MAX + 256];
+    while (d && (de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        int len = snprintf(full, sizeof(full), "%s/%s", dir, de->d_name);
+        if (len <= 0 || len >= FLT_SYNC_PATH_MAX || lstat(full, &st) != 0)
+            continue;
+        if (S_ISDIR(st.st_mode) && depth > 0)
+            walk_dir(w, full, depth - 1);
+        else if (S_ISREG(st.st_mode) && ends_with_log(de->d_name))
+            walk_add(w, full, &st);
+    }
+    if (d)
+        (void)closedir(d); /* a directory stream: nothing to lose */
+}
+
+int syncfs(int fd)
+{
+    struct walk w = {NULL, 0, 0};
+    struct stat st;
+    char link[64], path[FLT_SYNC_PATH_MAX];
+    ssize_t len = -1;
+    if (ctl && atomic_load(&ctl->track_sync) && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+        snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+        len = readlink(link, path, sizeof(path) - 1);
+    }
+    if (len > 0) {
+        path[len] = '\0';
+        walk_dir(&w, path, SHIM_WALK_DEPTH);
+    }
+    int rc = real_syncfs(fd);
+    int saved = errno;
+    for (size_t i = 0; rc == 0 && i < w.n; i++) {
+        struct flt_sync *s = flt__sync_slot(ctl, w.v[i].path, w.v[i].ino, 1);
+        if (s) {
+            atomic_store(&s->synced, w.v[i].size);
+            atomic_store(&s->dirent, 1);
+        }
+    }
+    free(w.v);
+    errno = saved;
+    return rc;
 }
 
 static int armed_rename(const char *from, const char *to)

@@ -108,6 +108,51 @@ static void test_fault_fsync_and_rename_fail_with_eio(void **state)
     assert_int_equal(kc_atomic_replace(path, "1\n", 2), 0);
 }
 
+static struct flt_sync *sync_entry(const char *path)
+{
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    return flt_sync_find(ctl, path, (uint64_t)st.st_ino);
+}
+
+/* The power-cut model: an fdatasync makes a new segment's bytes durable, not its name; a
+ * syncfs of the data directory (how appendLog's store makes a sweep's repairs durable)
+ * makes both durable, for every .log below it. Without the syncfs in the model, a segment
+ * the sweep re-created looked nameless forever, and a power cut deleted what had been
+ * acknowledged in it. */
+static void test_fault_syncfs_makes_names_and_bytes_durable(void **state)
+{
+    (void)state;
+    char part[PATH_MAX], seg[PATH_MAX + 32];
+    snprintf(part, sizeof(part), "%s/topic-0", dir);
+    snprintf(seg, sizeof(seg), "%s/00000000000000000000.log", part);
+    assert_int_equal(mkdir(part, 0755), 0);
+    flt_track_syncs(ctl, 1);
+    int fd = open(seg, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(kc_pwrite_all(fd, "0123456789", 10, 0), 10);
+    assert_int_equal(kc_fdatasync(fd), 0);
+    struct flt_sync *e = sync_entry(seg);
+    assert_non_null(e);
+    assert_int_equal(atomic_load(&e->synced), 10);
+    assert_int_equal(atomic_load(&e->dirent), 0); /* the bytes, but not the name */
+
+    assert_int_equal(kc_pwrite_all(fd, "abcdef", 6, 10), 6);
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    assert_true(dfd >= 0);
+    assert_int_equal(syncfs(dfd), 0);
+    close(dfd);
+    e = sync_entry(seg);
+    assert_non_null(e);
+    assert_int_equal(atomic_load(&e->synced), 16);
+    assert_int_equal(atomic_load(&e->dirent), 1);
+
+    assert_int_equal(kc_pwrite_all(fd, "later", 5, 16), 5); /* after the sync: not durable */
+    assert_int_equal(atomic_load(&sync_entry(seg)->synced), 16);
+    flt_track_syncs(ctl, 0);
+    close(fd);
+}
+
 static int run_child(void)
 {
     dir = kc_test_tmpdir();
@@ -118,6 +163,7 @@ static int run_child(void)
         cmocka_unit_test(test_fault_count_limits_failures_then_passes),
         cmocka_unit_test(test_fault_partial_write_tears_then_fails),
         cmocka_unit_test(test_fault_fsync_and_rename_fail_with_eio),
+        cmocka_unit_test(test_fault_syncfs_makes_names_and_bytes_durable),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     flt_ctl_close(ctl);
