@@ -136,8 +136,6 @@ const struct brk_cluster_ops brep__ops = {
     .high_watermark = brep__repl_hw,
     .metrics = brep__repl_metrics,
     .topic_configs = op_configs,
-}
-
     .pids_next = op_pids_next,
 };
 
