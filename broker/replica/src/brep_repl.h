@@ -33,6 +33,7 @@
 #include "repl_replica.h"
 
 #define BREP_RBUCKETS 256
+#define BREP_BEHIND_MS 10 /* follow.c: the first retry of a leader whose view lags ours */
 
 /* An acks=all produce parked until the high watermark passes its last offset. */
 struct brep_wait {
@@ -58,6 +59,7 @@ struct brep_rp {
     int64_t sent_offset;       /* the fetch offset and epoch of the fetch in flight */
     int32_t sent_epoch;
     int64_t leader_hw_seen;    /* a follower: the leader's HW in its last answer (lag) */
+    int32_t behind;            /* a follower: answers in a row of a leader's lagging view */
     /* the member thread's */
     int32_t fetching_from;     /* the leader whose fetcher holds it, -1: none */
     /* any thread */

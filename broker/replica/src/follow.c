@@ -16,6 +16,8 @@
  *                                              per batch, then repl_follower_hw
  *                                    NOTHING   an error: this partition pauses for
  *                                              replica.fetch.backoff.ms, then asks again
+ *                                              (a leader whose view lags ours: a few ms,
+ *                                              pause_ms)
  *                   round_done()   alog_flush of every log appended this round, then
  *                                  repl_replica_durable: the next fetch offset is ON DISK,
  *                                  which is what lets the leader count it (brk_cluster.h)
@@ -38,6 +40,27 @@
 static int64_t backoff_ms(const struct brep_fetcher *bf)
 {
     return brk_server_config(bf->m->srv)->cluster.replica_fetch_backoff_ms;
+}
+
+/* Under rp->mu: how long rp pauses after an error kerr from the leader (0: a local one).
+ *
+ * The leader answering that it does not lead at our epoch (NOT_LEADER_OR_FOLLOWER,
+ * UNKNOWN_LEADER_EPOCH), that our epoch is old (FENCED_LEADER_EPOCH) or that it does not
+ * know the partition yet (UNKNOWN_TOPIC_OR_PARTITION: a topic just created) is one of the
+ * two views arriving a few milliseconds after the other: the followers of a controlled
+ * shutdown ask the new leader before it knows. A whole
+ * replica.fetch.backoff.ms (1 s) there is a second in which the HW cannot move and every
+ * acks=all produce waits, so those errors are retried after BREP_BEHIND_MS, doubling on
+ * each repeat up to the backoff (a view that stays apart costs a few requests). */
+static int64_t pause_ms(const struct brep_fetcher *bf, struct brep_rp *rp, int kerr)
+{
+    int64_t full = backoff_ms(bf);
+    if (kerr != REPL_NOT_LEADER_OR_FOLLOWER && kerr != REPL_UNKNOWN_LEADER_EPOCH &&
+        kerr != REPL_FENCED_LEADER_EPOCH && kerr != REPL_UNKNOWN_TOPIC_OR_PARTITION)
+        return full;
+    int64_t ms = (int64_t)BREP_BEHIND_MS << rp->behind;
+    rp->behind += rp->behind < 16;
+    return KC_MIN(ms, full);
 }
 
 static struct brep_rp *tp_rp(struct brep_fetcher *bf, const struct kfr_tp *tp)
@@ -151,7 +174,9 @@ static void decide(struct brep_fetcher *bf, struct brep_rp *rp, const struct kfr
         break;
     }
     if (rc || (d->what == REPL_DO_NOTHING && a->error))
-        rp->paused_until_ms = kc_mono_ms() + backoff_ms(bf);
+        rp->paused_until_ms = kc_mono_ms() + pause_ms(bf, rp, rc ? 0 : a->error);
+    else
+        rp->behind = 0;
 }
 
 static void op_received(void *arg, const struct kfr_tp *tp, const struct kfr_answer *a)
@@ -176,11 +201,11 @@ static void op_received(void *arg, const struct kfr_tp *tp, const struct kfr_ans
         int kerr = repl_follower_on_fetch(&rp->r, &ans, &d);
         if (!a->error)
             rp->leader_hw_seen = a->high_watermark;
+        decide(bf, rp, a, &d);
         if (kerr && kerr != REPL_OFFSET_OUT_OF_RANGE)
             kc_log_info("replication: %s-%d: the leader %d answered error %d (%s): retrying in "
                         "%lld ms", rp->topic, (int)rp->partition, (int)bf->leader, kerr,
-                        repl_kerr_name(kerr), (long long)backoff_ms(bf));
-        decide(bf, rp, a, &d);
+                        repl_kerr_name(kerr), (long long)(rp->paused_until_ms - kc_mono_ms()));
         brep__rp_effects(rp, &done, &fire);
     }
     pthread_mutex_unlock(&rp->mu);
@@ -268,6 +293,7 @@ static struct brep_fetcher *fetcher_for(struct brep *m, int32_t id)
                            .max_bytes = cc->replica_fetch_response_max_bytes,
                            .partition_max_bytes = cc->replica_fetch_max_bytes,
                            .retry_backoff_ms = (int)cc->replica_fetch_backoff_ms,
+                           .idle_ms = BREP_BEHIND_MS, /* a paused partition's short retry */
                            .socket_timeout_ms = (int)cc->replica_socket_timeout_ms};
     int rc = kfr_open(&c, &fetcher_ops, bf, &bf->f);
     if (rc) {

@@ -93,6 +93,8 @@ struct kfr_config {
     int max_bytes;           /* replica.fetch.response.max.bytes (0: 10 MiB) */
     int partition_max_bytes; /* replica.fetch.max.bytes       (0: 1 MiB) */
     int retry_backoff_ms;    /* replica.fetch.backoff.ms      (0: 1000) */
+    int idle_ms;             /* partitions, none to fetch (the owner paused them): look
+                              * again after this (0: retry_backoff_ms) */
     int socket_timeout_ms;   /* replica.socket.timeout.ms     (0: 30000) */
     const char *client_id;   /* (NULL: "replica-<id>") */
 };

@@ -7,6 +7,7 @@
  *     round           kfr__round: ask the owner, Fetch, hand the answer over
  *       1  answered   next round at once (a long poll waited at the leader already)
  *       0  nothing    no partition to fetch: sleep until kfr_wake or the backoff
+ *                     (idle_ms when the owner paused the partitions it has)
  *      <0  failed     disconnect; back off; the round's partitions were not handed over
  *
  * The partition set is shared with the owner's threads under a mutex held for a copy; the
@@ -20,6 +21,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "kc_common.h"
 #include "kc_err.h"
 #include "kc_log.h"
 #include "kc_time.h"
@@ -147,7 +149,7 @@ static void *fetcher_main(void *arg)
         }
         rc = kfr__round(f);
         if (rc == 0) {
-            (void)kfr__wait_wake(f, f->cfg.retry_backoff_ms);
+            (void)kfr__wait_wake(f, f->nsnap > 0 ? f->cfg.idle_ms : f->cfg.retry_backoff_ms);
         } else if (rc < 0 && rc != -ECANCELED) {
             kc_log_warn("replica fetcher: fetching from %s:%d failed (%s); reconnecting",
                         f->cfg.host, f->cfg.port, kc_strerror(rc));
@@ -167,6 +169,7 @@ static void config_defaults(struct kfr_config *c)
     c->max_bytes = c->max_bytes > 0 ? c->max_bytes : 10 << 20;
     c->partition_max_bytes = c->partition_max_bytes > 0 ? c->partition_max_bytes : 1 << 20;
     c->retry_backoff_ms = c->retry_backoff_ms > 0 ? c->retry_backoff_ms : 1000;
+    c->idle_ms = c->idle_ms > 0 ? KC_MIN(c->idle_ms, c->retry_backoff_ms) : c->retry_backoff_ms;
     c->socket_timeout_ms = c->socket_timeout_ms > 0 ? c->socket_timeout_ms : 30000;
 }
 

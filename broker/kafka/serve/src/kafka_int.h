@@ -184,7 +184,7 @@ int brk__kafka_reply(struct brk_conn *c, const struct kp_request_header *h, cons
 int16_t brk__kafka_topic(struct brk_server *srv, struct kc_slice name, struct part_topic **t);
 /* In a cluster, may this broker serve topic-partition as its leader (brk_cluster.h)? NONE;
  * NOT_LEADER_OR_FOLLOWER (6); KIP-320, with current_leader_epoch >= 0 (-1: not given):
- * older than the leader's FENCED_LEADER_EPOCH (74), newer UNKNOWN_LEADER_EPOCH (59);
+ * older than the leader's FENCED_LEADER_EPOCH (74), newer UNKNOWN_LEADER_EPOCH (75);
  * UNKNOWN_TOPIC_OR_PARTITION (3) if the cluster does not know it. Alone: always NONE. */
 int16_t brk__kafka_leader_check(struct brk_server *srv, struct kc_slice topic, int32_t partition,
                                 int32_t current_leader_epoch);
