@@ -8,7 +8,10 @@
  *       1  answered   next round at once (a long poll waited at the leader already)
  *       0  nothing    no partition to fetch: sleep until kfr_wake or the backoff
  *                     (idle_ms when the owner paused the partitions it has)
- *      <0  failed     disconnect; back off; the round's partitions were not handed over
+ *      <0  failed     disconnect; the round's partitions were not handed over; back off,
+ *                     except after a round that worked: a connection idle while its leader
+ *                     restarted fails its first round, and a second of backoff there is a
+ *                     second in which the new leader's HW cannot move
  *
  * The partition set is shared with the owner's threads under a mutex held for a copy; the
  * thread works on its own snapshot, copied only when the set changed (a generation count),
@@ -136,6 +139,7 @@ static void set_connected(struct kfr_fetcher *f, bool up)
 static void *fetcher_main(void *arg)
 {
     struct kfr_fetcher *f = arg;
+    bool failed = false; /* the last round failed: back off before the next connection */
     while (!atomic_load(&f->stop)) {
         int rc = 0;
         if (f->conn.fd < 0) {
@@ -148,6 +152,8 @@ static void *fetcher_main(void *arg)
             }
         }
         rc = kfr__round(f);
+        if (rc > 0)
+            failed = false;
         if (rc == 0) {
             (void)kfr__wait_wake(f, f->nsnap > 0 ? f->cfg.idle_ms : f->cfg.retry_backoff_ms);
         } else if (rc < 0 && rc != -ECANCELED) {
@@ -155,7 +161,9 @@ static void *fetcher_main(void *arg)
                         f->cfg.host, f->cfg.port, kc_strerror(rc));
             kfr__disconnect(f);
             set_connected(f, false);
-            (void)kfr__wait_wake(f, f->cfg.retry_backoff_ms);
+            if (failed) /* the first failure reconnects at once: an idle connection whose */
+                (void)kfr__wait_wake(f, f->cfg.retry_backoff_ms); /* peer restarted */
+            failed = true;
         }
     }
     kfr__disconnect(f);

@@ -35,7 +35,7 @@
 #define WAIT_MS 10000
 #define PARTS   3
 
-enum scenario { GOOD, DIVERGE, ERROR, STRANGER, SILENT, NO_V12 };
+enum scenario { GOOD, DIVERGE, ERROR, STRANGER, SILENT, NO_V12, DROP };
 
 /* ---- the fake leader ------------------------------------------------------------------- */
 
@@ -117,7 +117,7 @@ static void answer_fetch(struct leader *l, int fd, const struct kp_request *req)
             pd[np].high_watermark = p->fetch_offset + 2;
             pd[np].log_start_offset = 0;
             kc_writer_init(&recs[np], 0);
-            if (sc == GOOD) { /* two whole batches, and half of a third */
+            if (sc == GOOD || sc == DROP) { /* two whole batches, and half of a third */
                 batch_at(&recs[np], p->fetch_offset);
                 batch_at(&recs[np], p->fetch_offset + 1);
                 size_t whole = kc_writer_len(&recs[np]);
@@ -185,7 +185,10 @@ static void serve(struct leader *l, int fd)
             answer_versions(l, fd, req.hdr.correlation_id);
         else if (req.hdr.request_api_key == KP_API_FETCH && atomic_load(&l->scenario) != SILENT)
             answer_fetch(l, fd, &req);
+        bool drop = req.hdr.request_api_key == KP_API_FETCH && atomic_load(&l->scenario) == DROP;
         kp_request_fini(&req);
+        if (drop)
+            return; /* one fetch a connection: as if it restarted after each */
     }
 }
 
@@ -445,6 +448,25 @@ static void test_kfr_silent_leader_times_out_close_prompt(void **state)
     leader_stop(&l);
 }
 
+/* A leader that closes every connection after one answer (a leader restarted while the
+ * connection was idle): the first failed round reconnects at once, so with a backoff of
+ * 60 s the records still come; nothing is lost or repeated. */
+static void test_kfr_dropped_connection_reconnects_without_backoff(void **state)
+{
+    (void)state;
+    struct leader l;
+    struct owner o = {0};
+    leader_start(&l, DROP);
+    struct kfr_fetcher *f = start(&l, &o, 60000, 5000);
+    await(&o, ten_each, "ten records in each partition, one connection per round");
+    struct kfr_stats st;
+    kfr_stats(f, &st);
+    kfr_close(f);
+    assert_int_equal(o.errors, 0);
+    assert_true(st.connects >= 5 && st.failures >= 4);
+    leader_stop(&l);
+}
+
 static bool connected_no_v12(struct owner *o)
 {
     struct kfr_stats st;
@@ -530,6 +552,7 @@ int main(void)
         cmocka_unit_test(test_kfr_diverging_epoch_and_errors_handed_over),
         cmocka_unit_test(test_kfr_stranger_partition_refused_whole),
         cmocka_unit_test(test_kfr_silent_leader_times_out_close_prompt),
+        cmocka_unit_test(test_kfr_dropped_connection_reconnects_without_backoff),
         cmocka_unit_test(test_kfr_leader_without_v12_not_used),
         cmocka_unit_test(test_kfr_remove_from_op_stops_partition),
         cmocka_unit_test(test_kfr_whole_batches_cut_and_refuse),
