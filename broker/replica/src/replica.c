@@ -299,12 +299,15 @@ int brep__repl_hw(void *arg, const char *name, size_t len, int32_t partition, in
 
 /* ---- the member thread: loading, states, timers --------------------------------------------- */
 
+/* alog_scan_epochs stops at any nonzero return: only an error may stop it (assign's 1,
+ * "an entry was added", must not - it made every non-empty log unloadable at start). */
 static int scan_epoch(void *arg, int64_t base, int32_t epoch)
 {
     struct repl_epoch_cache *c = arg;
-    if (epoch >= 0 && epoch > repl_epoch_cache_latest(c))
-        return repl_epoch_cache_assign(c, epoch, base);
-    return 0;
+    if (epoch < 0 || epoch <= repl_epoch_cache_latest(c))
+        return 0;
+    int rc = repl_epoch_cache_assign(c, epoch, base);
+    return rc < 0 ? rc : 0;
 }
 
 /* Under rp->mu: pin the log and load the replica from it. 0 or -errno. */
@@ -376,7 +379,7 @@ static void rp_apply(struct brep *m, const char *topic, int32_t partition,
     if (rc == 0 && rp->log)
         rc = repl_replica_apply(&rp->r, ps, kc_mono_ms());
     count_isr(m->rt, rp, led, epoch, nisr);
-    if (rc < 0)
+    if (rc != 0)
         kc_log_warn("replication: %s-%d: cannot take the state at leader epoch %d: %s", topic,
                     (int)partition, (int)ps->leader_epoch, kc_strerror(rc));
     brep__rp_effects(rp, &done, &fire);
