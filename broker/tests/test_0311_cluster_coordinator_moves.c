@@ -10,10 +10,8 @@
  *    meanwhile) and serves the offsets committed before and the group's members, from
  *    its log.
  *
- * (Until the replication of wt/replicate lands, a broker's log of __consumer_offsets holds
- * only what it wrote itself, and a replica that left the ISR never returns to it: so the
- * interim coordinator cannot serve the commits made before it took over, and the first
- * coordinator cannot take the partition back from it. This test asks neither.)
+ * (That the interim coordinator serves the commits made before it took over, now that
+ * __consumer_offsets is replicated, is test_0308's.)
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -74,8 +72,9 @@ static void test_0311_coordinator_moves_when_its_broker_stops(void **state)
     assert_int_equal(kcg_fetch(c->b[y], GROUP, TOPIC, 2, &off), KP_ERR_NONE);
     assert_int_equal(off, 7);
     assert_int_equal(kcg_fetch(c->b[y], GROUP, TOPIC, 0, &off), KP_ERR_NONE);
-    printf("# broker %d answers partition 0's offset with %lld (what its own log holds)\n",
+    printf("# broker %d answers partition 0's offset with %lld (replicated to it)\n",
            (int)y, (long long)off);
+    assert_int_equal(off, 42);
     assert_int_equal(kcg_heartbeat(c->b[z], GROUP), KP_ERR_NOT_COORDINATOR);
     assert_int_equal(kcg_commit(c->b[z], GROUP, TOPIC, 2, 8), KP_ERR_NOT_COORDINATOR);
 }

@@ -138,6 +138,23 @@ struct brk_park;
 struct alog;
 struct brk_metrics_visitor;
 
+/* An append of the broker's own (the group coordinator's records to a partition of
+ * __consumer_offsets), replicated as a produce with acks=all. */
+struct brk_internal_append {
+    /* in */
+    const char *name;            /* the internal topic */
+    int32_t partition;
+    struct alog *log;            /* its log here */
+    void *batch;                 /* one checked batch of count records (stamped here) */
+    size_t len;
+    int32_t count;
+    int64_t timeout_ms;          /* REQUEST_TIMED_OUT (7) past it */
+    void (*fn)(void *arg, int kerr); /* told once (below); never inside the call */
+    void *fn_arg;
+    /* out, when appended */
+    int64_t *base, *end;         /* the records' offsets: [*base, *end) */
+};
+
 struct brk_cluster_ops {
     /* Create topic name with partitions (-1: num.partitions), replication factor rf
      * (-1: default.replication.factor) and config overrides c (NULL: none; checked by the
@@ -157,6 +174,12 @@ struct brk_cluster_ops {
      * the wait ends badly (20, 6, REQUEST_TIMED_OUT 7). A network loop. */
     int (*produce)(void *arg, struct brk_produce *p, struct alog *log, struct brk_park *park,
                    int32_t count);
+    /* Append ia as the partition's leader, acks=all: 0 (appended; ia->fn(ia->fn_arg, kerr)
+     * told once, on any thread but never inside this call, as the HW passes *ia->end: 0, or
+     * the wait ended: NOT_LEADER_OR_FOLLOWER 6, NOT_ENOUGH_REPLICAS_AFTER_APPEND 20,
+     * REQUEST_TIMED_OUT 7); > 0 a Kafka code, nothing appended (6, NOT_ENOUGH_REPLICAS 19);
+     * < 0 from the log. The caller may hold a lock fn takes. */
+    int (*internal_append)(void *arg, const struct brk_internal_append *ia);
     /* A follower's fetch of one partition (below). A network loop. */
     void (*replica_fetch)(void *arg, const char *name, size_t len, int32_t partition,
                           struct brk_replica_fetch *rf);
@@ -194,6 +217,9 @@ bool brk_cluster_replica_fetch(struct brk_server *srv, const char *name, size_t 
                                int32_t partition, struct brk_replica_fetch *rf);
 int brk_cluster_high_watermark(struct brk_server *srv, const char *name, size_t len,
                                int32_t partition, int64_t *hw);
+/* The internal_append hook above: its results, or -ENOTSUP when nothing replicates (alone:
+ * the caller appends and waits for its own fsync). */
+int brk_cluster_internal_append(struct brk_server *srv, const struct brk_internal_append *ia);
 /* A producer id from the cluster's blocks (InitProducerId): 0 and *id; -EAGAIN (no block
  * ready yet: answer a retriable error); -ENOTSUP alone (the door's own file serves). Any
  * thread, never blocks. */

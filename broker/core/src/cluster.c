@@ -163,6 +163,13 @@ bool brk_cluster_replica_fetch(struct brk_server *srv, const char *name, size_t 
     return true;
 }
 
+int brk_cluster_internal_append(struct brk_server *srv, const struct brk_internal_append *ia)
+{
+    if (!srv->cops || !srv->cops->internal_append)
+        return -ENOTSUP;
+    return srv->cops->internal_append(srv->cops_arg, ia);
+}
+
 int brk_cluster_high_watermark(struct brk_server *srv, const char *name, size_t len,
                                int32_t partition, int64_t *hw)
 {

@@ -27,6 +27,12 @@
  *   settle:     tombstone first -> marker k @41          commit last: 40 < 41, dropped
  *               commit k @40    -> refused by the marker
  *
+ * In a cluster the partition is replicated like any other (broker/replica): the append goes
+ * through the replica (stamped with the leader epoch, acks=all), and "durable" means the
+ * high watermark passed the batch - on the disks of every in-sync replica - so the next
+ * coordinator, loading the partition it now leads, finds every acknowledged commit. A
+ * refusal or a failed wait is mapped as Kafka's GroupMetadataManager maps it (repl_err).
+ *
  * The topic is compacted, as Kafka's is (cleanup.policy=compact, segments of
  * offsets.topic.segment.bytes): appendLog's cleaner keeps the latest record of every key
  * (a group's offset for one partition, a group's metadata) and tombstones for
@@ -462,6 +468,45 @@ void brk__offsets_close(struct brk_offsets *os)
     free(os);
 }
 
+/* ---- appends: alone, or through the replica ----------------------------------------------- */
+
+#define OS_APPEND_REPLICATED 2      /* os_append: the replica tells the callback */
+#define OS_REPL_TIMEOUT_MS 5000     /* Kafka's offsets.commit.timeout.ms */
+
+/* A Kafka code from the replica as the doors' errno: leadership lost (NOT_LEADER_OR_FOLLOWER
+ * 6, FENCED_LEADER_EPOCH 74, KAFKA_STORAGE_ERROR 56) -ESTALE, their NOT_COORDINATOR; the
+ * rest (NOT_ENOUGH_REPLICAS 19 / _AFTER_APPEND 20, REQUEST_TIMED_OUT 7) -EAGAIN, their
+ * COORDINATOR_NOT_AVAILABLE: the client finds the coordinator again and retries. */
+static int repl_err(int kerr)
+{
+    if (kerr == 0)
+        return 0;
+    return kerr == 6 || kerr == 74 || kerr == 56 ? -ESTALE : -EAGAIN;
+}
+
+/* Under os->mu: the built batch (count records) into the group's partition, at [*base,
+ * *end). Alone: 0, and the caller waits for the fsync. In a cluster: OS_APPEND_REPLICATED,
+ * and fn(arg, kerr) is told once the HW passes it (never before os->mu is let go, as it
+ * takes it); or a refusal. */
+static int os_append(struct brk_offsets *os, struct kc_slice group, uint8_t *batch,
+                     size_t len, int32_t count, int64_t *base, int64_t *end,
+                     void (*fn)(void *, int), void *arg, struct alog **log)
+{
+    int32_t p = group_partition(os, group);
+    *log = part_topic_log(os->topic, p);
+    struct brk_internal_append ia = {BRK_OFFSETS_TOPIC, p, *log, batch, len, count,
+                                     OS_REPL_TIMEOUT_MS, fn, arg, base, end};
+    int rc = brk_cluster_internal_append(os->srv, &ia);
+    if (rc == -ENOTSUP) { /* alone */
+        rc = alog_append(*log, batch, len, base);
+        *end = *base + count;
+        return rc;
+    }
+    if (rc > 0)
+        return repl_err(rc);
+    return rc == 0 ? OS_APPEND_REPLICATED : rc;
+}
+
 /* ---- commit ------------------------------------------------------------------------------ */
 
 /* A commit's entries between their append and their fsync. */
@@ -502,6 +547,12 @@ static void commit_durable(void *arg, int err)
     brk_park_settle(cm->park);
 }
 
+/* The replica's answer (any thread). */
+static void commit_replicated(void *arg, int kerr)
+{
+    commit_durable(arg, repl_err(kerr));
+}
+
 static int commit_check(struct kc_slice group, const struct brk_commit_entry *e, int n)
 {
     if (brk_group_check((const char *)group.p, group.len < 0 ? 0 : (size_t)group.len))
@@ -516,11 +567,13 @@ static int commit_check(struct kc_slice group, const struct brk_commit_entry *e,
 }
 
 /* Under os->mu: one batch of n records into the group's partition; each fresh entry learns
- * the log offset of its record (they enter the table once durable). */
+ * the log offset of its record (they enter the table once durable). 0 or
+ * OS_APPEND_REPLICATED (os_append), or < 0. */
 static int commit_append(struct brk_offsets *os, struct kc_slice group,
-                         const struct brk_commit_entry *e, int n, struct os_entry **fresh,
+                         const struct brk_commit_entry *e, int n, struct brk_commit *cm,
                          struct alog **log, int64_t *end)
 {
+    struct os_entry **fresh = cm->pending->e;
     uint8_t *batch;
     size_t len;
     int64_t base, now = kc_wall_ms();
@@ -541,15 +594,13 @@ static int commit_append(struct brk_offsets *os, struct kc_slice group,
     }
     if (rc == 0)
         rc = kc_batch_builder_finish(&os->builder, &batch, &len);
-    *log = part_topic_log(os->topic, group_partition(os, group));
     if (rc == 0)
-        rc = alog_append(*log, batch, len, &base);
-    if (rc)
+        rc = os_append(os, group, batch, len, n, &base, end, commit_replicated, cm, log);
+    if (rc < 0)
         return rc;
     for (int i = 0; i < n; i++)
         fresh[i]->log_offset = base + i;
-    *end = base + n;
-    return 0;
+    return rc;
 }
 
 int brk_offsets_commit(struct brk_server *srv, struct kc_slice group,
@@ -571,24 +622,27 @@ int brk_offsets_commit(struct brk_server *srv, struct kc_slice group,
         if (!(p->e[i] = entry_new(group, e[i].topic, e[i].partition, e[i].offset,
                                   e[i].metadata, 0)))
             rc = -ENOMEM;
-    if (rc == 0) {
-        pthread_mutex_lock(&os->mu);
-        rc = commit_append(os, group, e, n, p->e, &log, &end);
-        if (rc == 0) { /* from here until it settles, a deletion leaves markers */
-            os->pending += n;
-            p->appended = true;
-        }
-        pthread_mutex_unlock(&os->mu);
-    }
     if (rc) {
         pending_settle(p, rc); /* frees the entries: nothing was appended */
         return rc;
     }
+    /* Ready before the append: in a cluster the replica's answer may come on another
+     * thread as soon as os->mu is let go. */
     *cm = (struct brk_commit){.srv = srv, .park = park, .pending = p};
     brk_park_hold(park);
-    /* Durability point for a commit: it enters the table, and is acknowledged, only once
-     * its batch is fsynced (commit_durable). */
-    rc = alog_wait_durable(log, end, commit_durable, cm);
+    pthread_mutex_lock(&os->mu);
+    rc = commit_append(os, group, e, n, cm, &log, &end);
+    if (rc >= 0) { /* from here until it settles, a deletion leaves markers */
+        os->pending += n;
+        p->appended = true;
+    }
+    pthread_mutex_unlock(&os->mu);
+    if (rc == OS_APPEND_REPLICATED)
+        return 0; /* commit_replicated settles it once the HW passes the batch */
+    /* Durability point for a commit alone: it enters the table, and is acknowledged, only
+     * once its batch is fsynced (commit_durable). */
+    if (rc == 0)
+        rc = alog_wait_durable(log, end, commit_durable, cm);
     if (rc == 0)
         return 0;
     pending_settle(cm->pending, rc > 0 ? 0 : rc);
@@ -680,6 +734,12 @@ static void gwrite_durable(void *arg, int err)
     free(gw);
 }
 
+/* The replica's answer (any thread). */
+static void gwrite_replicated(void *arg, int kerr)
+{
+    gwrite_durable(arg, repl_err(kerr));
+}
+
 static int add_record(struct brk_offsets *os, const struct brk_offset_key *k,
                       struct kc_slice value, int64_t now)
 {
@@ -762,15 +822,14 @@ static int gwrite_append(struct brk_offsets *os, const struct brk_group_write *w
         return 1; /* nothing to write */
     if (rc == 0)
         rc = kc_batch_builder_finish(&os->builder, &batch, &len);
-    *log = part_topic_log(os->topic, group_partition(os, w->group));
     if (rc == 0)
-        rc = alog_append(*log, batch, len, &base);
-    if (rc)
+        rc = os_append(os, w->group, batch, len, kc_batch_builder_count(&os->builder), &base,
+                       end, gwrite_replicated, gw, log);
+    if (rc < 0)
         return rc;
     for (int i = 0; i < gw->n; i++)
         gw->e[i]->log_offset += base;
-    *end = base + kc_batch_builder_count(&os->builder);
-    return 0;
+    return rc;
 }
 
 int brk_group_write(struct brk_server *srv, const struct brk_group_write *w,
@@ -792,8 +851,10 @@ int brk_group_write(struct brk_server *srv, const struct brk_group_write *w,
         rc = gwrite_append(os, w, gw, &log, &end);
     }
     pthread_mutex_unlock(&os->mu);
-    if (rc == 0) /* Durability point for a group write: its deletions apply, and it is
-                  * acknowledged, only once its batch is fsynced (gwrite_durable). */
+    if (rc == OS_APPEND_REPLICATED)
+        return 0; /* gwrite_replicated, once the HW passes the batch (gw is its own now) */
+    if (rc == 0) /* Durability point for a group write alone: its deletions apply, and it
+                  * is acknowledged, only once its batch is fsynced (gwrite_durable). */
         rc = alog_wait_durable(log, end, gwrite_durable, gw);
     if (rc == 0)
         return 0;

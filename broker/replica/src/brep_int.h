@@ -118,6 +118,7 @@ int brep__repl_produce(void *arg, struct brk_produce *p, struct alog *log,
                        struct brk_park *park, int32_t count);
 void brep__repl_fetch(void *arg, const char *name, size_t len, int32_t partition,
                       struct brk_replica_fetch *rf);
+int brep__repl_internal(void *arg, const struct brk_internal_append *ia);
 int brep__repl_hw(void *arg, const char *name, size_t len, int32_t partition, int64_t *hw);
 void brep__repl_metrics(void *arg, const struct brk_metrics_visitor *v);
 

@@ -5,6 +5,10 @@
  * Threads, and the one rule: a replica's state is touched only under its own mutex.
  *
  *   network loops     produce (leader)        brep__repl_produce       lock rp->mu
+ *   any thread        coordinator's appends   brep__repl_internal      lock rp->mu (under the
+ *                                                                       offsets store's lock:
+ *                                                                       effects left to the
+ *                                                                       member thread)
  *                     a follower's Fetch       brep__repl_fetch         lock rp->mu
  *                     a consumer's read limit  brep__repl_hw            lock rp->mu
  *   member thread     partition states         brep__replicas_sync      lock rp->mu
@@ -35,7 +39,8 @@
 #define BREP_RBUCKETS 256
 #define BREP_BEHIND_MS 10 /* follow.c: the first retry of a leader whose view lags ours */
 
-/* An acks=all produce parked until the high watermark passes its last offset. */
+/* An acks=all produce parked until the high watermark passes its last offset; or (p NULL)
+ * an internal append (the group coordinator's, brep__repl_internal), told through fn. */
 struct brep_wait {
     struct brep_wait *next;
     struct brk_produce *p;
@@ -43,6 +48,9 @@ struct brep_wait {
     int32_t epoch;       /* the leader epoch it was appended in */
     int64_t required;    /* its last offset + 1 */
     int64_t deadline_ms; /* monotonic: REQUEST_TIMED_OUT after */
+    void (*fn)(void *arg, int kerr); /* p NULL: told fn(fn_arg, kerr) once */
+    void *fn_arg;
+    int kerr;
 };
 
 struct brep_rp {

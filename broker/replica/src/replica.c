@@ -98,6 +98,15 @@ int brep__replicas_open(struct brep *m)
 
 /* ---- effects -------------------------------------------------------------------------------- */
 
+/* A waiter's answer: the produce's Kafka code, or the internal append's. */
+static void wait_answer(struct brep_wait *w, int kerr)
+{
+    if (w->p)
+        w->p->kerr = (int16_t)kerr;
+    else
+        w->kerr = kerr;
+}
+
 /* Under rp->mu: the waiters repl_leader_ack answers now, moved to *done. */
 static void waiters_answered(struct brep_rp *rp, struct brep_wait **done, int64_t now_ms)
 {
@@ -111,7 +120,7 @@ static void waiters_answered(struct brep_rp *rp, struct brep_wait **done, int64_
             }
             kerr = BREP_REQUEST_TIMED_OUT;
         }
-        w->p->kerr = (int16_t)kerr;
+        wait_answer(w, kerr);
         *pw = w->next;
         w->next = *done;
         *done = w;
@@ -150,7 +159,10 @@ void brep__rp_after(struct brep_wait *done, struct alog *fire)
     while (done) {
         struct brep_wait *w = done;
         done = w->next;
-        brk_park_settle(w->park);
+        if (w->p)
+            brk_park_settle(w->park);
+        else
+            w->fn(w->fn_arg, w->kerr);
         free(w);
     }
     if (fire)
@@ -233,7 +245,8 @@ int brep__repl_produce(void *arg, struct brk_produce *p, struct alog *log,
     int rc = leader_append(rp, p, log, count, &b, &end);
     if (rc == 0 && w) {
         int64_t timeout = p->timeout_ms > 0 ? p->timeout_ms : 30000;
-        *w = (struct brep_wait){rp->waiters, p, park, b.epoch, end, kc_mono_ms() + timeout};
+        *w = (struct brep_wait){rp->waiters, p, park, b.epoch, end, kc_mono_ms() + timeout,
+                                NULL, NULL, 0};
         brk_park_hold(park); /* settled by brep__rp_after, whatever ends the wait */
         rp->waiters = w;
         w = NULL;
@@ -249,6 +262,55 @@ int brep__repl_produce(void *arg, struct brk_produce *p, struct alog *log,
     if (rc)
         return rc;
     return p->acks == -1 && park ? 0 : 1;
+}
+
+/*
+ * An internal topic's append (the group coordinator's records to __consumer_offsets), as a
+ * produce with acks=all: stamped with the leader epoch, counted by the replica, told fn once
+ * the HW passes it. The caller holds the offsets store's lock, which fn takes: so the
+ * effects are left to the member thread (woken), and fn never runs inside this call.
+ */
+int brep__repl_internal(void *arg, const struct brk_internal_append *ia)
+{
+    struct brep *m = arg;
+    struct brep_rp *rp = brep__rp_find(m, ia->name, strlen(ia->name), ia->partition);
+    struct brep_wait *w = calloc(1, sizeof(*w));
+    struct repl_batch b;
+    struct alog_appended a;
+    if (!w)
+        return -ENOMEM;
+    if (!rp) {
+        free(w);
+        return REPL_NOT_LEADER_OR_FOLLOWER;
+    }
+    pthread_mutex_lock(&rp->mu);
+    int rc = rp->log == ia->log ? repl_leader_prepare(&rp->r, -1, ia->count, &b)
+                                : REPL_NOT_LEADER_OR_FOLLOWER;
+    if (rc == 0)
+        rc = alog_append_epoch(ia->log, ia->batch, ia->len, b.epoch, &a);
+    if (rc == 0) {
+        b.base_offset = a.base_offset;
+        b.count = (int32_t)(a.last_offset - a.base_offset + 1);
+        if (repl_replica_appended(&rp->r, &b) != 0)
+            kc_log_error("replication: %s-%d: the log and its replica disagree", rp->topic,
+                         (int)rp->partition);
+        *w = (struct brep_wait){.next = rp->waiters, .epoch = b.epoch,
+                                .required = a.last_offset + 1,
+                                .deadline_ms = kc_mono_ms() + ia->timeout_ms, .fn = ia->fn,
+                                .fn_arg = ia->fn_arg};
+        rp->waiters = w;
+        *ia->base = a.base_offset;
+        *ia->end = a.last_offset + 1;
+    }
+    pthread_mutex_unlock(&rp->mu);
+    if (rc != 0) {
+        free(w);
+        return rc;
+    }
+    want_durable(rp, ia->log, *ia->end);
+    uint64_t one = 1; /* the member thread takes the effects (fn may be due at once) */
+    (void)!write(m->wakefd, &one, sizeof(one));
+    return 0;
 }
 
 /* ---- the leader: followers' fetches, consumers' limit -------------------------------------- */
@@ -394,8 +456,8 @@ void brep__replicas_sync(struct brep *m)
 {
     for (int i = 0; i < m->ntopics; i++) {
         const struct brep_topic *t = &m->topics[i];
-        if (!t->exists || brk_topic_internal(t->name, strlen(t->name)))
-            continue; /* __consumer_offsets: not replicated yet (README) */
+        if (!t->exists)
+            continue; /* __consumer_offsets too: the coordinator appends through brep__repl_internal */
         for (int32_t p = 0; p < t->npartitions; p++)
             if (t->parts[p].known)
                 rp_apply(m, t->name, p, &t->parts[p].ps);
@@ -413,7 +475,7 @@ static void rp_release(struct brep *m, struct brep_rp *rp)
     rp->log = NULL;
     for (struct brep_wait *w; (w = rp->waiters);) {
         rp->waiters = w->next;
-        w->p->kerr = REPL_NOT_LEADER_OR_FOLLOWER;
+        wait_answer(w, REPL_NOT_LEADER_OR_FOLLOWER);
         w->next = done;
         done = w;
     }

@@ -132,6 +132,7 @@ const struct brk_cluster_ops brep__ops = {
     .topic_delete = op_delete,
     .cancel = op_cancel,
     .produce = brep__repl_produce,
+    .internal_append = brep__repl_internal,
     .replica_fetch = brep__repl_fetch,
     .high_watermark = brep__repl_hw,
     .metrics = brep__repl_metrics,

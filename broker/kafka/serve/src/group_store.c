@@ -52,6 +52,7 @@ static int16_t store_error(int err)
     case 0:
         return KP_ERR_NONE;
     case -EIO:
+    case -ESTALE: /* a cluster: the partition's leadership went while it waited */
         return KP_ERR_NOT_COORDINATOR;
     case KC_ETOOLARGE:
         return KP_ERR_UNKNOWN_SERVER_ERROR;

@@ -75,7 +75,9 @@ static void kdel_written(void *arg, int err)
     struct kdel_write *dw = arg;
     for (int32_t i = 0; i < dw->nerrors; i++) {
         int16_t *e = dw->more ? dw->more[i] : dw->errors[i];
-        *e = err ? KP_ERR_COORDINATOR_NOT_AVAILABLE : KP_ERR_NONE;
+        *e = err == -ESTALE ? KP_ERR_NOT_COORDINATOR /* leadership lost meanwhile */
+             : err          ? KP_ERR_COORDINATOR_NOT_AVAILABLE
+                            : KP_ERR_NONE;
     }
     if (err)
         kc_log_warn("group tombstones could not be made durable: %s", kc_strerror(err));

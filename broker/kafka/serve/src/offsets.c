@@ -52,6 +52,8 @@ static int16_t commit_error(int rc)
         return KP_ERR_OFFSET_METADATA_TOO_LARGE;
     case -EINVAL:
         return KP_ERR_INVALID_REQUEST;
+    case -ESTALE: /* a cluster: the partition's leadership went while it waited */
+        return KP_ERR_NOT_COORDINATOR;
     default:
         return KP_ERR_COORDINATOR_NOT_AVAILABLE; /* storage: Kafka's mapping; clients retry */
     }

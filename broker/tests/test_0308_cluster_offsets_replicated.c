@@ -1,0 +1,114 @@
+/*
+ * test_0308_cluster_offsets_replicated - __consumer_offsets is replicated: a group's
+ * committed offsets survive the loss of its coordinator.
+ *
+ *   three brokers, __consumer_offsets at three replicas:
+ *
+ *   commit 42 at x ──> x appends (leader epoch e), y and z fetch it, HW passes ──> OK
+ *   kill -9 x ──> y leads the partition, loads what replication copied ──> fetch: 42
+ *   commit 50 at y ──> OK once z has it too; y stops ──> z coordinates ──> fetch: 50
+ *
+ * The last step shows that a commit answered OK is on the follower's log (z never
+ * coordinated the group before: it holds the commit only because it fetched it).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "kafka/kcg.h"
+
+#define TOPIC "orders"
+#define GROUP "billing"
+
+static const char *const settings[] = {"offsets.topic.num.partitions=6",
+                                       "offsets.topic.replication.factor=3",
+                                       "group.initial.rebalance.delay.ms=0", NULL};
+
+struct fetched {
+    const struct kb_broker *b;
+    int32_t partition;
+    int64_t offset;
+    int16_t err;
+};
+
+/* Until b serves the group's offset of partition f->partition (it may still be loading,
+ * or not know yet that it leads). */
+static bool fetch_ok(void *arg)
+{
+    struct fetched *f = arg;
+    f->err = kcg_fetch(f->b, GROUP, TOPIC, f->partition, &f->offset);
+    return f->err == KP_ERR_NONE;
+}
+
+/* The coordinator b names for the group, once it is not broker `not` (-1: any). */
+static int32_t coordinator_other_than(const struct kb_broker *b, int32_t not)
+{
+    struct kcg_until_coordinator u = {b, GROUP, not, 0};
+    if (!kt_until(kcg_has_coordinator, &u, KB_WAIT_MS))
+        fail_msg("no coordinator other than %d for %s", (int)not, GROUP);
+    return u.node;
+}
+
+static void start3(struct kcl *c)
+{
+    for (int id = 1; id <= 3; id++)
+        kcl_start(c, id, settings);
+    for (int id = 1; id <= 3; id++) {
+        struct kcl_until_brokers u = {c->b[id], 3};
+        if (!kt_until(kcl_has_brokers, &u, KB_WAIT_MS))
+            fail_msg("broker %d never saw three brokers", id);
+    }
+    assert_int_equal(kcl_create_topic(c->b[1], TOPIC, 3, 3), KP_ERR_NONE);
+    for (int id = 1; id <= 3; id++) {
+        struct kcl_until_topic u = {c->b[id], TOPIC, 3, 3};
+        assert_true(kt_until(kcl_topic_ready, &u, KB_WAIT_MS));
+    }
+}
+
+static void test_0308_kill9_coordinator_keeps_committed_offsets(void **state)
+{
+    KCL_REQUIRE_ZK();
+    struct kcl *c = *state;
+    start3(c);
+    int32_t x = coordinator_other_than(c->b[1], -1);
+    assert_int_equal(kcg_commit(c->b[x], GROUP, TOPIC, 0, 42), KP_ERR_NONE);
+    assert_int_equal(kcg_commit(c->b[x], GROUP, TOPIC, 1, 17), KP_ERR_NONE);
+    int64_t t0 = kc_mono_ms();
+    kb_kill9(c->b[x]);
+    int other = x % 3 + 1;
+    int32_t y = coordinator_other_than(c->b[other], x);
+    struct fetched f = {c->b[y], 0, -2, -1};
+    if (!kt_until(fetch_ok, &f, KB_WAIT_MS))
+        fail_msg("broker %d never served %s's offsets: error %d", (int)y, GROUP, (int)f.err);
+    printf("# broker %d killed (-9): broker %d serves %s's offsets %lld ms later\n", (int)x,
+           (int)y, GROUP, (long long)(kc_mono_ms() - t0));
+    assert_int_equal(f.offset, 42); /* the consumer resumes at 42: nothing re-read */
+    f.partition = 1;
+    assert_true(fetch_ok(&f));
+    assert_int_equal(f.offset, 17);
+    /* a commit answered OK at y is on z's log: z serves it once it coordinates */
+    assert_int_equal(kcg_commit(c->b[y], GROUP, TOPIC, 0, 50), KP_ERR_NONE);
+    int32_t z = 6 - x - y;
+    kb_stop(c->b[y]);
+    assert_int_equal(coordinator_other_than(c->b[z], y), z);
+    struct fetched g = {c->b[z], 0, -2, -1};
+    if (!kt_until(fetch_ok, &g, KB_WAIT_MS))
+        fail_msg("broker %d never served %s's offsets: error %d", (int)z, GROUP, (int)g.err);
+    printf("# broker %d stopped: broker %d serves offset %lld (committed at %d)\n", (int)y,
+           (int)z, (long long)g.offset, (int)y);
+    assert_int_equal(g.offset, 50);
+    g.partition = 1;
+    assert_true(fetch_ok(&g));
+    assert_int_equal(g.offset, 17);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_0308_kill9_coordinator_keeps_committed_offsets,
+                                        kcl_setup, kcl_teardown),
+    };
+    return cmocka_run_group_tests(tests, kcl_group_setup, kcl_group_teardown);
+}
