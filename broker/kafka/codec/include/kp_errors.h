@@ -60,12 +60,12 @@
     X(KP_ERR_SECURITY_DISABLED, 54)                                                           \
     X(KP_ERR_KAFKA_STORAGE_ERROR, 56)                                                         \
     X(KP_ERR_SASL_AUTHENTICATION_FAILED, 58)                                                  \
-    X(KP_ERR_UNKNOWN_LEADER_EPOCH, 59)                                                        \
     X(KP_ERR_NON_EMPTY_GROUP, 68)                                                             \
     X(KP_ERR_GROUP_ID_NOT_FOUND, 69)                                                          \
     X(KP_ERR_FETCH_SESSION_ID_NOT_FOUND, 70)                                                  \
     X(KP_ERR_INVALID_FETCH_SESSION_EPOCH, 71)                                                 \
     X(KP_ERR_FENCED_LEADER_EPOCH, 74)                                                         \
+    X(KP_ERR_UNKNOWN_LEADER_EPOCH, 75)                                                        \
     X(KP_ERR_UNSUPPORTED_COMPRESSION_TYPE, 76)                                                \
     X(KP_ERR_MEMBER_ID_REQUIRED, 79)                                                          \
     X(KP_ERR_GROUP_MAX_SIZE_REACHED, 81)                                                      \
