@@ -16,6 +16,8 @@
  *   synonyms, types, documentation), AlterConfigs 0-2, IncrementalAlterConfigs 0-1,
  *   DeleteRecords 0-2, DescribeCluster 0-1, DescribeLogDirs 1-4; InitProducerId 0-5 (a
  *   new producer id, epoch 0), DescribeProducers 0 (none: the sweep's batches are plain);
+ *   OffsetForLeaderEpoch 0-4 (epoch 0 ends at the log end, a later one is UNDEFINED, and
+ *   every truncated prefix of its body is refused with the connection closed);
  *   SaslHandshake 0-1 and SaslAuthenticate 0-2 (ILLEGAL_SASL_STATE: a PLAINTEXT
  *   listener), CreateAcls, DescribeAcls, DeleteAcls 1-3 (SECURITY_DISABLED: no
  *   authorizer), AlterUserScramCredentials 0 then DescribeUserScramCredentials 0 (the user
@@ -29,6 +31,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+
+#include <poll.h>
+#include <sys/socket.h>
 
 #include "kafka/kt.h"
 
@@ -818,6 +823,43 @@ static void check_describe_producers(const void *resp, int16_t v)
     (void)v;
 }
 
+/* Three questions on "sweep" 0 (one partition: num.partitions=1): epoch 0, the only one
+ * alone, ends at the log end; epoch 5 is newer than any: UNDEFINED; partition 7: unknown. */
+static void *req_offset_for_leader_epoch(struct sweep *s, int16_t v)
+{
+    struct kp_offset_for_leader_epoch_req *r = KT_NEW(&s->a, kp_offset_for_leader_epoch_req, 1);
+    struct kp_offset_for_leader_epoch_req_offset_for_leader_topic *t =
+        KT_NEW(&s->a, kp_offset_for_leader_epoch_req_offset_for_leader_topic, 1);
+    struct kp_offset_for_leader_epoch_req_offset_for_leader_partition *p =
+        KT_NEW(&s->a, kp_offset_for_leader_epoch_req_offset_for_leader_partition, 3);
+    p[0].partition = 0, p[0].leader_epoch = 0, p[0].current_leader_epoch = v >= 2 ? 0 : -1;
+    p[1].partition = 0, p[1].leader_epoch = 5;
+    p[2].partition = 7, p[2].leader_epoch = 0;
+    t->topic = kp_slice_str("sweep");
+    KP_SET(t->partitions, 3, p);
+    r->replica_id = -1; /* v3+: a consumer */
+    KP_SET(r->topics, 1, t);
+    return r;
+}
+
+static void check_offset_for_leader_epoch(const void *resp, int16_t v)
+{
+    const struct kp_offset_for_leader_epoch_resp *r = resp;
+    assert_int_equal(r->topics.n, 1);
+    assert_int_equal(r->topics.v[0].partitions.n, 3);
+    const struct kp_offset_for_leader_epoch_resp_epoch_end_offset *p =
+        r->topics.v[0].partitions.v;
+    assert_int_equal(p[0].error_code, 0);
+    assert_int_equal(p[0].partition, 0);
+    assert_true(p[0].end_offset > 0); /* the sweep produced before */
+    assert_int_equal(p[0].leader_epoch, v >= 1 ? 0 : -1); /* v0 has no field: the default */
+    assert_int_equal(p[1].error_code, 0);
+    assert_int_equal(p[1].end_offset, -1);
+    assert_int_equal(p[1].leader_epoch, -1);
+    assert_int_equal(p[2].error_code, KP_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    assert_int_equal(p[2].partition, 7);
+}
+
 /* ---- the sweep -------------------------------------------------------------------------------- */
 
 /* In the order the requests run: produce before fetch, commits before their fetch. */
@@ -840,6 +882,7 @@ static const struct api_case {
     C(KP_API_DELETE_RECORDS, delete_records), C(KP_API_DESCRIBE_CLUSTER, describe_cluster),
     C(KP_API_DESCRIBE_LOG_DIRS, describe_log_dirs), C(KP_API_INIT_PRODUCER_ID, init_producer_id),
     C(KP_API_DESCRIBE_PRODUCERS, describe_producers),
+    C(KP_API_OFFSET_FOR_LEADER_EPOCH, offset_for_leader_epoch),
     C(KP_API_LIST_GROUPS, list_groups),     C(KP_API_DESCRIBE_GROUPS, describe_groups),
     C(KP_API_DELETE_GROUPS, delete_groups), C(KP_API_OFFSET_DELETE, offset_delete),
     C(KP_API_SASL_HANDSHAKE, sasl_handshake), C(KP_API_SASL_AUTHENTICATE, sasl_authenticate),
@@ -902,8 +945,63 @@ static void test_0110_every_advertised_version_is_answered(void **state)
                                    6 + 6 + 2 + 1 +                              /* groups */
                                    6 + 6 + 4 + 4 + 3 + 2 + 3 + 2 + 4 +          /* admin */
                                    2 + 3 + 3 + 3 + 3 + 1 + 1 +  /* SASL, ACLs, SCRAM */
-                                   6 + 1);         /* InitProducerId, DescribeProducers */
+                                   6 + 1 + /* InitProducerId, DescribeProducers */
+                                   5);     /* OffsetForLeaderEpoch */
     free(s.batch);
+    kp_arena_fini(&s.a);
+    close(s.fd);
+    kt_assert_serving(b);
+}
+
+/* Send p on a fresh connection; true if the broker closed it within ms, answering nothing. */
+static bool closed_unanswered(const struct kb_broker *b, const void *p, size_t len, int ms)
+{
+    uint8_t sink[64];
+    int fd = kb_connect(b);
+    kb_send(fd, p, len);
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    bool closed = poll(&pfd, 1, ms) == 1 && recv(fd, sink, sizeof(sink), 0) <= 0;
+    close(fd);
+    return closed;
+}
+
+/* OffsetForLeaderEpoch at every version, its body cut at every byte inside a whole frame:
+ * each cut is refused (the decoder says malformed; the connection is closed, as Kafka
+ * does), and the whole request is then answered. */
+static void test_0110_offset_for_leader_epoch_prefixes_are_refused(void **state)
+{
+    struct kb_broker *b = *state;
+    struct sweep s = {.fd = kb_connect(b)};
+    struct kp_response resp;
+    struct kc_writer w;
+    int cuts = 0;
+    kp_arena_init(&s.a, 0);
+    kc_writer_init(&w, 0);
+    kt_call(s.fd, KP_API_METADATA, 12, req_metadata(&s, 12), buf, sizeof(buf), &resp);
+    kp_response_fini(&resp); /* "sweep" auto-created: the whole requests find it */
+    for (int16_t v = 0; v <= 4; v++) {
+        struct kp_request_header h = {KP_API_OFFSET_FOR_LEADER_EPOCH, v, 9, kp_slice_str("kt")};
+        kc_writer_reset(&w);
+        assert_int_equal(kp_request_encode(&w, &h, req_offset_for_leader_epoch(&s, v)), 0);
+        size_t whole = kc_writer_len(&w);
+        uint8_t *f = malloc(whole);
+        assert_non_null(f);
+        for (size_t cut = 14; cut < whole; cut++, cuts++) {
+            memcpy(f, kc_writer_data(&w), cut);
+            kc_store_be32(f, (uint32_t)(cut - 4));
+            if (!closed_unanswered(b, f, cut, 10000))
+                fail_msg("OffsetForLeaderEpoch v%d cut to %zu of %zu bytes was answered", v,
+                         cut, whole);
+        }
+        free(f);
+        const void *r = kt_call(s.fd, KP_API_OFFSET_FOR_LEADER_EPOCH, v,
+                                req_offset_for_leader_epoch(&s, v), buf, sizeof(buf), &resp);
+        const struct kp_offset_for_leader_epoch_resp *er = r;
+        assert_int_equal(er->topics.v[0].partitions.v[0].error_code, 0); /* auto-created */
+        kp_response_fini(&resp);
+    }
+    printf("# %d truncated OffsetForLeaderEpoch requests refused\n", cuts);
+    kc_writer_fini(&w);
     kp_arena_fini(&s.a);
     close(s.fd);
     kt_assert_serving(b);
@@ -914,6 +1012,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_0110_every_advertised_version_is_answered, setup,
                                         kb_teardown),
+        cmocka_unit_test_setup_teardown(test_0110_offset_for_leader_epoch_prefixes_are_refused,
+                                        setup, kb_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

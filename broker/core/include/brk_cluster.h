@@ -133,6 +133,17 @@ struct brk_replica_fetch {
     int64_t diverging_end;
 };
 
+/* OffsetForLeaderEpoch for one partition (KIP-101, KIP-320), as its replica answers. */
+struct brk_epoch_query {
+    /* in */
+    int32_t current_leader_epoch; /* -1: do not check */
+    int32_t epoch;                /* the epoch whose end is asked */
+    /* out */
+    int16_t error;                /* Kafka's: NONE, NOT_LEADER_OR_FOLLOWER 6, 74, 75 */
+    int32_t end_epoch;            /* NONE: the largest epoch <= epoch known, or -1 */
+    int64_t end_offset;           /* NONE: where it ends, or -1 */
+};
+
 struct brk_produce;
 struct brk_park;
 struct alog;
@@ -187,6 +198,10 @@ struct brk_cluster_ops {
      * read as alone). A network loop. */
     int (*high_watermark)(void *arg, const char *name, size_t len, int32_t partition,
                           int64_t *hw);
+    /* OffsetForLeaderEpoch of one partition (above): 0 with q's out filled, or -ENOENT
+     * (no replica: answer as alone). A network loop. */
+    int (*epoch_end)(void *arg, const char *name, size_t len, int32_t partition,
+                     struct brk_epoch_query *q);
     /* The replication families for /metrics (brk_metrics.h). Any thread. */
     void (*metrics)(void *arg, const struct brk_metrics_visitor *v);
     /* A producer id unique in the cluster, at once: 0, or -EAGAIN (none ready). Must not
@@ -220,6 +235,8 @@ int brk_cluster_high_watermark(struct brk_server *srv, const char *name, size_t 
 /* The internal_append hook above: its results, or -ENOTSUP when nothing replicates (alone:
  * the caller appends and waits for its own fsync). */
 int brk_cluster_internal_append(struct brk_server *srv, const struct brk_internal_append *ia);
+int brk_cluster_epoch_end(struct brk_server *srv, const char *name, size_t len,
+                          int32_t partition, struct brk_epoch_query *q);
 /* A producer id from the cluster's blocks (InitProducerId): 0 and *id; -EAGAIN (no block
  * ready yet: answer a retriable error); -ENOTSUP alone (the door's own file serves). Any
  * thread, never blocks. */

@@ -170,6 +170,14 @@ int brk_cluster_internal_append(struct brk_server *srv, const struct brk_interna
     return srv->cops->internal_append(srv->cops_arg, ia);
 }
 
+int brk_cluster_epoch_end(struct brk_server *srv, const char *name, size_t len,
+                          int32_t partition, struct brk_epoch_query *q)
+{
+    if (!srv->cops || !srv->cops->epoch_end)
+        return -ENOENT;
+    return srv->cops->epoch_end(srv->cops_arg, name, len, partition, q);
+}
+
 int brk_cluster_high_watermark(struct brk_server *srv, const char *name, size_t len,
                                int32_t partition, int64_t *hw)
 {

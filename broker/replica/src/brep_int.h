@@ -120,6 +120,9 @@ void brep__repl_fetch(void *arg, const char *name, size_t len, int32_t partition
                       struct brk_replica_fetch *rf);
 int brep__repl_internal(void *arg, const struct brk_internal_append *ia);
 int brep__repl_hw(void *arg, const char *name, size_t len, int32_t partition, int64_t *hw);
+/* OffsetForLeaderEpoch from the partition's replica (brk_cluster_ops.epoch_end). */
+int brep__repl_epoch_end(void *arg, const char *name, size_t len, int32_t partition,
+                         struct brk_epoch_query *q);
 void brep__repl_metrics(void *arg, const struct brk_metrics_visitor *v);
 
 #endif

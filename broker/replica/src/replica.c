@@ -359,6 +359,27 @@ int brep__repl_hw(void *arg, const char *name, size_t len, int32_t partition, in
     return rc;
 }
 
+/* OffsetForLeaderEpoch: only the leader answers (repl_leader_epoch_end), a consumer
+ * (KIP-320) or a follower alike; a follower here says NOT_LEADER_OR_FOLLOWER. */
+int brep__repl_epoch_end(void *arg, const char *name, size_t len, int32_t partition,
+                         struct brk_epoch_query *q)
+{
+    struct brep_rp *rp = brep__rp_find(arg, name, len, partition);
+    struct repl_epoch_query rq = {q->current_leader_epoch, q->epoch};
+    struct repl_epoch_end end = {-1, -1};
+    if (!rp)
+        return -ENOENT;
+    q->error = 0;
+    pthread_mutex_lock(&rp->mu);
+    int rc = rp->log ? 0 : -ENOENT;
+    if (rc == 0)
+        q->error = (int16_t)repl_leader_epoch_end(&rp->r, &rq, &end);
+    pthread_mutex_unlock(&rp->mu);
+    q->end_epoch = q->error ? -1 : end.epoch;
+    q->end_offset = q->error ? -1 : end.end_offset;
+    return rc;
+}
+
 /* ---- the member thread: loading, states, timers --------------------------------------------- */
 
 /* alog_scan_epochs stops at any nonzero return: only an error may stop it (assign's 1,

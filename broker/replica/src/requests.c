@@ -135,6 +135,7 @@ const struct brk_cluster_ops brep__ops = {
     .internal_append = brep__repl_internal,
     .replica_fetch = brep__repl_fetch,
     .high_watermark = brep__repl_hw,
+    .epoch_end = brep__repl_epoch_end,
     .metrics = brep__repl_metrics,
     .topic_configs = op_configs,
     .pids_next = op_pids_next,

@@ -18,6 +18,7 @@
  *   versions.c       the table of what is served and why; ApiVersions
  *   metadata.c       Metadata (auto-creation, topic ids), FindCoordinator
  *   list_offsets.c   ListOffsets (v0's list of offsets too)
+ *   leader_epoch.c   OffsetForLeaderEpoch: where a leader epoch ended (KIP-101, KIP-320)
  *   produce.c        Produce: brk_produce, acks 0/1/all
  *   produce_check.c  what one partition's records field must hold (pure; unit-tested)
  *   fetch.c          Fetch: topics by name or by id, long-poll, records by sendfile
@@ -305,6 +306,8 @@ int brk__kafka_describe_cluster(struct brk_conn *c, struct kp_request *req);
 /* ---- producer_ids.c: InitProducerId and the durable producer-id counter ---------------- */
 
 int brk__kafka_init_producer_id(struct brk_conn *c, struct kp_request *req);
+/* leader_epoch.c */
+int brk__kafka_offset_for_leader_epoch(struct brk_conn *c, struct kp_request *req);
 /* describe_producers.c */
 int brk__kafka_describe_producers(struct brk_conn *c, struct kp_request *req);
 /* The counter's file in data_dir; nothing is read until the first id is asked for. */

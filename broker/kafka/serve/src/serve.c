@@ -104,6 +104,8 @@ static int dispatch(struct brk_conn *c, struct kp_request *req, const uint8_t *b
         return brk__kafka_fetch(c, req, body, n);
     case KP_API_LIST_OFFSETS:
         return brk__kafka_list_offsets(c, req);
+    case KP_API_OFFSET_FOR_LEADER_EPOCH:
+        return brk__kafka_offset_for_leader_epoch(c, req);
     case KP_API_FIND_COORDINATOR:
         return brk__kafka_find_coordinator(c, req);
     case KP_API_JOIN_GROUP:

@@ -33,6 +33,9 @@
  *                        OffsetFetch 1 - lie inside the ranges anyway: observed, and kept
  *                        so by broker/tests/test_0108_kafka_python.c). v2-3 are served
  *                        too: a gap in a range is not something ApiVersions can say.
+ *   OffsetForLeaderEpoch 0-1  v2 is Kafka 4.0's floor (KIP-896); v0-1 differ only by
+ *                        fields a reader defaults (no current_leader_epoch, no epoch in
+ *                        the answer), so they cost nothing and old tools keep working.
  *   SaslHandshake 0      kafka-python 2.0.2 authenticates only with v0, whose tokens
  *                        then travel as bare [size | bytes] frames (sasl.c); Kafka 3.9
  *                        serves it, 4.0 dropped it (KIP-896).
@@ -96,10 +99,11 @@ static const struct served {
     [KP_API_DESCRIBE_CLUSTER] = {true, -1},          /* 0-1: admin_cluster.c */
     [KP_API_INIT_PRODUCER_ID] = {true, -1},          /* 0-5: producer_ids.c */
     [KP_API_DESCRIBE_PRODUCERS] = {true, -1},        /* 0: describe_producers.c */
+    [KP_API_OFFSET_FOR_LEADER_EPOCH] = {true, 0},    /* 0-4: leader_epoch.c */
 };
 
 #define NKEYS ((int16_t)(sizeof(served) / sizeof(served[0])))
-#define NSERVED 34
+#define NSERVED 35
 
 /* Kafka 4.0's floor and 3.9's top for key, straight from kp_versions.h at compile time
  * (this runs for every request: no table search). */
