@@ -58,7 +58,7 @@ chaos: $(BUILD)/tests/reliability/test_chaos bins | $(TEST_DEPS_STAMP)
 
 # The same against a cluster (tests/test_chaos_cluster.c); about 4-5 s a cycle. CHAOS_EXPECT:
 # "" (replicated brokers must show no anomaly; others skip), none, or anomalies.
-CHAOS_EXPECT ?=
+CHAOS_EXPECT ?= none
 chaos-cluster: $(BUILD)/tests/reliability/test_chaos_cluster bins | $(TEST_DEPS_STAMP)
 	CHAOS_CYCLES=$(CHAOS_CYCLES) CHAOS_EXPECT=$(CHAOS_EXPECT) \
 		TEST_TIMEOUT=$$((180 + $(CHAOS_CYCLES) * 15)) \
