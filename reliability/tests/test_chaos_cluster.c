@@ -26,14 +26,13 @@
  * the checker finds them (the proof that it can). With replication (or CHAOS_EXPECT=none)
  * it must find no anomaly at all, but for one kind of duplicate that is the client's own:
  * records librdkafka sent again under a new producer epoch after others timed out
- * (resent_after_bump reads the two copies' batch headers; it counts them apart, printed).
+ * (chaos_resent.h reads the two copies' batch headers; they are counted apart, printed).
  *
  * CHAOS_CYCLES (default 10) faults, among CHAOS_FAULTS' (names as printed, comma-separated;
  * default all); KC_TEST_SEED replays their choice and timing; CHAOS_KEEP keeps the directory;
  * CHAOS_BROKER_BIN_DIR runs another build's kafka_broker. The working directory (every
  * history, every broker's log) is kept when the test fails.
  */
-#include <glob.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -42,8 +41,7 @@
 
 #include "chaos_clients.h"
 #include "chaos_cluster.h"
-#include "kc_batch.h"
-#include "kc_fs.h"
+#include "chaos_resent.h"
 
 /* ---- the verdict expected --------------------------------------------------------------- */
 
@@ -124,131 +122,22 @@ static int64_t replica_compare(struct cluster *cl, int id, const struct part_val
     return missing + differ;
 }
 
-/* ---- duplicates a producer resent under a new epoch ------------------------------------- */
-/*
- * An idempotent producer's retry carries its batch's producer id, epoch and sequences, and
- * the broker answers a retry it has already written with the first write's offset. But
- * when records time out (librdkafka's message.timeout.ms: 4 s here, shorter than a
- * broker's restart or a ZooKeeper outage), librdkafka drains, bumps its epoch (KIP-360)
- * and sends what is still queued from sequence 0 - records of a request that timed out
- * in flight among them, which the broker may have written. A new epoch starts a new
- * sequence, in Kafka as here, so no broker can know them: they are written twice. Such a
- * pair is the client's; a pair under one producer id AND epoch is the broker's (a retry it
- * did not recognise), and stays an anomaly.
- *
- *   offset 3728  producer 1001 epoch  3  value V   the request timed out at the client
- *   offset 3826  producer 1001 epoch 13  value V   the same record after the bump
- */
-struct span {
-    int64_t base, last, pid;
-    int16_t epoch;
-};
-
-struct spans {
-    struct span *s;
-    size_t n, cap;
-};
-
-static void spans_push(struct spans *sp, const struct kc_batch_header *h)
-{
-    if (sp->n == sp->cap) {
-        sp->cap = sp->cap ? 2 * sp->cap : 1024;
-        assert_non_null(sp->s = realloc(sp->s, sp->cap * sizeof(*sp->s)));
-    }
-    sp->s[sp->n++] = (struct span){h->base_offset, h->base_offset + h->last_offset_delta,
-                                   h->producer_id, h->producer_epoch};
-}
-
-/* Every batch header of partition k in broker id's segments, in offset order (the
- * segments' names are their zero-padded base offsets: glob sorts them). */
-static void spans_load(const char *dir, int id, int k, struct spans *sp)
-{
-    char pattern[700];
-    glob_t g;
-    snprintf(pattern, sizeof(pattern), "%s/broker-%d/data/%s-%d/*.log", dir, id, TOPIC, k);
-    if (glob(pattern, 0, NULL, &g) != 0)
-        return;
-    for (size_t i = 0; i < g.gl_pathc; i++) {
-        char *data;
-        size_t len, pos = 0, size;
-        struct kc_batch_header h;
-        if (kc_read_file(g.gl_pathv[i], (size_t)1 << 31, &data, &len) != 0)
-            continue;
-        while (kc_batch_size((const uint8_t *)data + pos, len - pos, &size) == 0 &&
-               size <= len - pos &&
-               kc_batch_header_decode_stored((const uint8_t *)data + pos, size, &h) == 0) {
-            spans_push(sp, &h);
-            pos += size;
-        }
-        free(data);
-    }
-    globfree(&g);
-}
-
-/* The batch holding offset o, or NULL. */
-static const struct span *span_at(const struct spans *sp, int64_t o)
-{
-    size_t lo = 0, hi = sp->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (sp->s[mid].last < o)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < sp->n && sp->s[lo].base <= o ? &sp->s[lo] : NULL;
-}
-
-struct copy {
-    uint64_t value;
-    int key;
-    int64_t offset;
-};
-
-static int cmp_copy(const void *a, const void *b)
-{
-    const struct copy *x = a, *y = b;
-    if (x->value != y->value)
-        return x->value < y->value ? -1 : 1;
-    if (x->key != y->key)
-        return x->key - y->key;
-    return x->offset < y->offset ? -1 : x->offset > y->offset;
-}
-
-/* With the cluster stopped: how many values the drain holds at two offsets, written by one
- * producer id under two epochs (the first pair of each value, as the checker pairs them;
- * the batches read from broker 1's segments, broker 2's or 3's where 1 lacks them). */
+/* With the cluster stopped: the drain's duplicates a producer resent under a new epoch
+ * (chaos_resent.h). */
 static int64_t resent_after_bump(const struct cluster *cl, const struct part_values *drain)
 {
-    struct spans sp[BROKERS + 1][PARTS] = {0};
-    struct copy *c;
+    struct resent_copy *c;
     size_t n = 0, total = 0;
-    int64_t resent = 0;
     for (int k = 0; k < PARTS; k++)
         total += (size_t)drain->n[k];
     assert_non_null(c = calloc(KC_MAX(total, 1), sizeof(*c)));
     for (int k = 0; k < PARTS; k++)
         for (int64_t o = 0; o < drain->n[k]; o++)
             if (drain->v[k][o]) /* 0: an offset the drain did not read */
-                c[n++] = (struct copy){drain->v[k][o], k, o};
-    qsort(c, n, sizeof(*c), cmp_copy);
-    for (int id = 1; id <= BROKERS; id++)
-        for (int k = 0; k < PARTS; k++)
-            spans_load(cl->c.dir, id, k, &sp[id][k]);
-    for (size_t i = 0; i + 1 < n; i++) {
-        if (c[i].value != c[i + 1].value || (i > 0 && c[i - 1].value == c[i].value))
-            continue; /* one copy, or a value already paired */
-        const struct span *a = NULL, *b = NULL;
-        for (int id = 1; id <= BROKERS && !(a && b); id++) {
-            a = span_at(&sp[id][c[i].key], c[i].offset);
-            b = span_at(&sp[id][c[i + 1].key], c[i + 1].offset);
-        }
-        resent += a && b && a->pid >= 0 && a->pid == b->pid && a->epoch != b->epoch;
-    }
-    for (int id = 1; id <= BROKERS; id++)
-        for (int k = 0; k < PARTS; k++)
-            free(sp[id][k].s);
+                c[n++] = (struct resent_copy){drain->v[k][o], k, o};
+    int64_t resent = chaos_resent(cl->c.dir, BROKERS, TOPIC, PARTS, c, n);
     free(c);
+    assert_true(resent >= 0);
     return resent;
 }
 
@@ -294,7 +183,7 @@ static void report(const struct cluster *cl, const struct rel_hist_result *r, in
            rel_hist_anomalies(r), diverged);
     printf("# figure chaos-cluster: of the %" PRId64 " duplicates, %" PRId64 " resent by a "
            "producer under a new epoch after its records timed out (the client's, not an "
-           "anomaly: see resent_after_bump)\n",
+           "anomaly: see chaos_resent.h)\n",
            r->count[REL_HIST_DUPLICATE], resent);
 }
 
