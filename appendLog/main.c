@@ -184,11 +184,11 @@ static void dump_batch(const uint8_t *p, size_t len, uint64_t pos, bool records)
         return;
     }
     printf("baseOffset: %" PRId64 " lastOffset: %" PRId64 " count: %d baseSequence: %d "
-           "producerId: %" PRId64 " partitionLeaderEpoch: %d isTransactional: %s "
+           "producerId: %" PRId64 " producerEpoch: %d partitionLeaderEpoch: %d isTransactional: %s "
            "isControl: %s position: %" PRIu64 " CreateTime: %" PRId64 " size: %zu magic: %d "
            "compresscodec: %d crc: %u isvalid: %s\n",
            h.base_offset, h.base_offset + h.last_offset_delta, h.records_count, h.base_sequence,
-           h.producer_id, h.leader_epoch,
+           h.producer_id, h.producer_epoch, h.leader_epoch,
            h.attributes & KC_BATCH_ATTR_TRANSACTIONAL ? "true" : "false",
            h.attributes & KC_BATCH_ATTR_CONTROL ? "true" : "false", pos, h.max_timestamp, len,
            h.magic, h.attributes & KC_BATCH_ATTR_COMPRESSION, h.crc, valid > 0 ? "true" : "false");
