@@ -58,7 +58,7 @@ chaos: $(BUILD)/tests/reliability/test_chaos bins | $(TEST_DEPS_STAMP)
 
 # The same against a cluster (tests/test_chaos_cluster.c); about 4-5 s a cycle. CHAOS_EXPECT:
 # none (the default: no anomaly allowed) or anomalies (the proof, on a broker that does not
-# replicate); `make test` runs it with neither and skips the verdict while a finding is open.
+# replicate); `make test` runs the short form with neither (a replicating broker: none).
 CHAOS_EXPECT ?= none
 chaos-cluster: $(BUILD)/tests/reliability/test_chaos_cluster bins | $(TEST_DEPS_STAMP)
 	CHAOS_CYCLES=$(CHAOS_CYCLES) CHAOS_EXPECT=$(CHAOS_EXPECT) \

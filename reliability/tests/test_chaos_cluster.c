@@ -47,11 +47,6 @@
 
 enum expect { EXPECT_SKIP, EXPECT_NONE, EXPECT_ANOMALIES };
 
-/* In `make test` (no CHAOS_EXPECT) the verdict is skipped while a finding is open: with
- * replication the harness still finds duplicates from idempotent producers across
- * failovers (reliability/README, "What it found"); `make chaos-cluster` runs it. */
-#define CHAOS_OPEN_FINDING 1
-
 static enum expect expected(bool replicated)
 {
     const char *e = getenv("CHAOS_EXPECT");
@@ -59,7 +54,7 @@ static enum expect expected(bool replicated)
         return EXPECT_ANOMALIES;
     if (e && !strcmp(e, "none"))
         return EXPECT_NONE;
-    return replicated && !CHAOS_OPEN_FINDING ? EXPECT_NONE : EXPECT_SKIP;
+    return replicated ? EXPECT_NONE : EXPECT_SKIP;
 }
 
 /* ---- the replicas ----------------------------------------------------------------------- */
@@ -231,14 +226,10 @@ static void test_chaos_cluster_faults_verdict(void **state)
     assert_int_equal(rc, 0);
     enum expect ex = expected(cl->replicated);
     cl->expect_anomalies = ex == EXPECT_ANOMALIES;
-    if (ex == EXPECT_SKIP && !cl->replicated)
+    if (ex == EXPECT_SKIP)
         give_up(cl, "replication not in this broker (its ApiVersions lacks "
                     "OffsetForLeaderEpoch, key 23): a leader's kill loses acknowledged records "
                     "by design; CHAOS_EXPECT=anomalies shows the checker finding them");
-    if (ex == EXPECT_SKIP)
-        give_up(cl, "an open finding: idempotent producers' records duplicated across "
-                    "failovers (reliability/README); `make chaos-cluster` runs the verdict "
-                    "(CHAOS_EXPECT=none)");
     chaos_start(&cl->c);
     sleep(1); /* the clients under way before the first fault */
     for (int i = 0, n = env ? atoi(env) : 10; i < n; i++)
