@@ -208,9 +208,18 @@ CH_FN void f_combined(struct cluster *cl)
     restart_after_pause(cl, id);
 }
 
+/* `make test`'s short form (neither CHAOS_FAULTS nor CHAOS_EXPECT set) leaves out the
+ * faults behind the two findings still open (reliability/README, "What it found"): a
+ * zombie leader frozen past the clients' message timeout, after which librdkafka reported
+ * records NOT_PERSISTED that the cluster kept (failed-reads), and disk faults, after which
+ * a record answered KAFKA_STORAGE_ERROR can survive. `make chaos-cluster` runs them all. */
+#define CF_SHORT_FORM_LEFT_OUT ((1u << CF_ZOMBIE) | (1u << CF_DISK) | (1u << CF_COMBINED))
+
 /* The faults to choose from: CHAOS_FAULTS="zombie,disk-fault" (names as cf_name), or all. */
 CH_FN unsigned faults_allowed(void)
 {
+    if (!getenv("CHAOS_FAULTS") && !getenv("CHAOS_EXPECT"))
+        return ((1u << CF_N) - 1) & ~CF_SHORT_FORM_LEFT_OUT;
     const char *env = getenv("CHAOS_FAULTS");
     unsigned mask = 0;
     for (int f = 0; env && *env && f < CF_N; f++) {

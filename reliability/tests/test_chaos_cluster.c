@@ -230,6 +230,9 @@ static void test_chaos_cluster_faults_verdict(void **state)
         give_up(cl, "replication not in this broker (its ApiVersions lacks "
                     "OffsetForLeaderEpoch, key 23): a leader's kill loses acknowledged records "
                     "by design; CHAOS_EXPECT=anomalies shows the checker finding them");
+    if (!getenv("CHAOS_FAULTS") && !getenv("CHAOS_EXPECT"))
+        printf("# the short form: zombie, disk-fault and combined left out (two open findings, "
+               "reliability/README); `make chaos-cluster` runs every fault\n");
     chaos_start(&cl->c);
     sleep(1); /* the clients under way before the first fault */
     for (int i = 0, n = env ? atoi(env) : 10; i < n; i++)
