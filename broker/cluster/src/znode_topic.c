@@ -175,7 +175,7 @@ static int decode_assignment(const struct clu_json *j, struct clu_assignment *a)
     uint32_t k = parts + 1;
     for (int32_t i = 0; i < a->npart; i++, k = j->tok[k + 1].next) {
         int32_t p = part_key(j, k, a->npart);
-        struct clu_replicas r;
+        struct clu_replicas r = {0}; /* whole: the view compares every slot (memcmp) */
         if (p < 0 || a->parts[p].n != 0 ||
             clu__jr_ints(j, k + 1, 0, INT32_MAX, r.r, REPL_MAX_REPLICAS, &r.n, true) != 0 ||
             r.n < 1)
