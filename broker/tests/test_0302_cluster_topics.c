@@ -127,10 +127,7 @@ static void test_0302_kcat_produces_to_every_partition(void **state)
     struct kcl *c = *state;
     start3(c);
     assert_int_equal(kcl_create_topic(c->b[1], TOPIC, 3, 3), KP_ERR_NONE);
-    for (int id = 1; id <= 3; id++) {
-        struct kcl_until_topic u = {c->b[id], TOPIC, 3, 3};
-        assert_true(kt_until(kcl_topic_ready, &u, KB_WAIT_MS));
-    }
+    kcl_await_topic(c, 3, TOPIC, 3, 3);
     for (int p = 0; p < 3; p++) {
         char part[16], in[64], *out, *err;
         size_t len;

@@ -17,20 +17,14 @@
 static void create_rf3(struct kcl *c)
 {
     assert_int_equal(kcl_create_topic(c->b[1], TOPIC, 3, 3), 0);
-    for (int id = 1; id <= 3; id++) {
-        struct kcl_until_topic u = {c->b[id], TOPIC, 3, 3};
-        assert_true(kt_until(kcl_topic_ready, &u, KB_WAIT_MS));
-    }
+    kcl_await_topic(c, 3, TOPIC, 3, 3);
 }
 
 static void start3(struct kcl *c)
 {
     for (int id = 1; id <= 3; id++)
         kcl_start(c, id, NULL);
-    for (int id = 1; id <= 3; id++) {
-        struct kcl_until_brokers u = {c->b[id], 3};
-        assert_true(kt_until(kcl_has_brokers, &u, KB_WAIT_MS));
-    }
+    kcl_await_brokers(c, 3);
     create_rf3(c);
 }
 

@@ -61,15 +61,9 @@ static void test_0305_kill9_leader_loses_no_acknowledged_record(void **state)
     KREP_REQUIRE_RDKAFKA();
     for (int id = 1; id <= 3; id++)
         kcl_start(c, id, settings);
-    for (int id = 1; id <= 3; id++) {
-        struct kcl_until_brokers u = {c->b[id], 3};
-        assert_true(kt_until(kcl_has_brokers, &u, KB_WAIT_MS));
-    }
+    kcl_await_brokers(c, 3);
     assert_int_equal(kcl_create_topic(c->b[1], TOPIC, 1, 3), 0);
-    for (int id = 1; id <= 3; id++) {
-        struct kcl_until_topic u = {c->b[id], TOPIC, 1, 3};
-        assert_true(kt_until(kcl_topic_ready, &u, KB_WAIT_MS));
-    }
+    kcl_await_topic(c, 3, TOPIC, 1, 3);
     int32_t leader, epoch, now, now_epoch;
     krep_leader(c->b[1], TOPIC, 0, &leader, &epoch, NULL);
 

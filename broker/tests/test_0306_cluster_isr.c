@@ -40,15 +40,9 @@ static int32_t start3(struct kcl *c, const char *min)
                                     "replica.fetch.wait.max.ms=100", NULL};
     for (int id = 1; id <= 3; id++)
         kcl_start(c, id, settings);
-    for (int id = 1; id <= 3; id++) {
-        struct kcl_until_brokers u = {c->b[id], 3};
-        assert_true(kt_until(kcl_has_brokers, &u, KB_WAIT_MS));
-    }
+    kcl_await_brokers(c, 3);
     assert_int_equal(kcl_create_topic(c->b[1], TOPIC, 1, 3), 0);
-    for (int id = 1; id <= 3; id++) {
-        struct kcl_until_topic u = {c->b[id], TOPIC, 1, 3};
-        assert_true(kt_until(kcl_topic_ready, &u, KB_WAIT_MS));
-    }
+    kcl_await_topic(c, 3, TOPIC, 1, 3);
     int32_t leader, epoch;
     krep_leader(c->b[1], TOPIC, 0, &leader, &epoch, NULL);
     return leader;

@@ -39,10 +39,7 @@ static void start3(struct kcl *c, const char *const *extra)
             fail_msg("broker %d never saw three brokers", id);
     }
     assert_int_equal(kcl_create_topic(c->b[1], TOPIC, 3, 3), KP_ERR_NONE);
-    for (int id = 1; id <= 3; id++) {
-        struct kcl_until_topic u = {c->b[id], TOPIC, 3, 3};
-        assert_true(kt_until(kcl_topic_ready, &u, KB_WAIT_MS));
-    }
+    kcl_await_topic(c, 3, TOPIC, 3, 3);
 }
 
 static void test_0311_coordinator_moves_when_its_broker_stops(void **state)

@@ -105,10 +105,7 @@ static void test_0312_one_topic_id_everywhere_and_fetch_by_id(void **state)
     struct kcl *c = *state;
     start3(c);
     assert_int_equal(kcl_create_topic(c->b[1], TOPIC, 3, 3), KP_ERR_NONE);
-    for (int id = 1; id <= 3; id++) {
-        struct kcl_until_topic u = {c->b[id], TOPIC, 3, 3};
-        assert_true(kt_until(kcl_topic_ready, &u, KB_WAIT_MS));
-    }
+    kcl_await_topic(c, 3, TOPIC, 3, 3);
     struct kp_uuid id1 = topic_id(c->b[1], 0, NULL);
     assert_false(uuid_zero(id1));
     for (int id = 2; id <= 3; id++) {
@@ -191,10 +188,7 @@ static void test_0312_stale_logs_of_a_recreated_topic_are_deleted(void **state)
     struct kcl *c = *state;
     start3(c);
     assert_int_equal(kcl_create_topic(c->b[1], TOPIC, 3, 3), KP_ERR_NONE);
-    for (int id = 1; id <= 3; id++) {
-        struct kcl_until_topic u = {c->b[id], TOPIC, 3, 3};
-        assert_true(kt_until(kcl_topic_ready, &u, KB_WAIT_MS));
-    }
+    kcl_await_topic(c, 3, TOPIC, 3, 3);
     struct kp_uuid old = topic_id(c->b[3], 0, NULL);
     kb_stop(c->b[3]); /* away while the name changes hands */
     struct kcl_until_brokers two = {c->b[1], 2};

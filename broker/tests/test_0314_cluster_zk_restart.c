@@ -52,15 +52,9 @@ static int32_t start3(struct kcl *c)
 {
     for (int id = 1; id <= 3; id++)
         kcl_start(c, id, settings);
-    for (int id = 1; id <= 3; id++) {
-        struct kcl_until_brokers u = {c->b[id], 3};
-        assert_true(kt_until(kcl_has_brokers, &u, KB_WAIT_MS));
-    }
+    kcl_await_brokers(c, 3);
     assert_int_equal(kcl_create_topic(c->b[1], TOPIC, 1, 3), 0);
-    for (int id = 1; id <= 3; id++) {
-        struct kcl_until_topic u = {c->b[id], TOPIC, 1, 3};
-        assert_true(kt_until(kcl_topic_ready, &u, KB_WAIT_MS));
-    }
+    kcl_await_topic(c, 3, TOPIC, 1, 3);
     int32_t leader, epoch;
     krep_leader(c->b[1], TOPIC, 0, &leader, &epoch, NULL);
     assert_true(kt_until(acked, c->b[leader], KB_WAIT_MS));
@@ -80,10 +74,7 @@ static void healed(struct kcl *c, const char *what, int64_t t0)
     assert_true(kt_until(acked, c->b[leader], KB_WAIT_MS));
     int64_t whole_ms = kc_mono_ms() - t0;
     assert_int_equal(kcl_create_topic(c->b[1], "after", 2, 3), 0);
-    for (int id = 1; id <= 3; id++) {
-        struct kcl_until_topic u = {c->b[id], "after", 2, 3};
-        assert_true(kt_until(kcl_topic_ready, &u, KB_WAIT_MS));
-    }
+    kcl_await_topic(c, 3, "after", 2, 3);
     printf("# %s: ISR 3 and acks=all again %lld ms after the fault began; a new topic led\n",
            what, (long long)whole_ms);
 }

@@ -73,10 +73,7 @@ static void start3(struct kcl *c, const char *const *extra)
 {
     for (int id = 1; id <= 3; id++)
         kcl_start(c, id, extra);
-    for (int id = 1; id <= 3; id++) {
-        struct kcl_until_brokers u = {c->b[id], 3};
-        assert_true(kt_until(kcl_has_brokers, &u, KB_WAIT_MS));
-    }
+    kcl_await_brokers(c, 3);
 }
 
 static int cmp_i64(const void *a, const void *b)
@@ -236,10 +233,7 @@ static void test_0315_producers_of_two_brokers_both_written(void **state)
     static const char *const quick_stop[] = {"controlled.shutdown.enable=false", NULL};
     start3(c, quick_stop);
     assert_int_equal(kcl_create_topic(c->b[1], "pidt", 1, 1), 0);
-    for (int id = 1; id <= 3; id++) {
-        struct kcl_until_topic u = {c->b[id], "pidt", 1, 1};
-        assert_true(kt_until(kcl_topic_ready, &u, KB_WAIT_MS));
-    }
+    kcl_await_topic(c, 3, "pidt", 1, 1);
     struct kp_response resp;
     const struct kp_metadata_resp *m =
         kcl_metadata(c->b[1], "pidt", false, buf, sizeof(buf), &resp);

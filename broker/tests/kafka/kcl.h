@@ -219,4 +219,22 @@ KT_FN bool kcl_topic_ready(void *arg)
     return ok;
 }
 
+/* Until brokers 1..n each see n live brokers and a controller. */
+KT_FN void kcl_await_brokers(struct kcl *c, int n)
+{
+    for (int id = 1; id <= n; id++) {
+        struct kcl_until_brokers u = {c->b[id], n};
+        assert_true(kt_until(kcl_has_brokers, &u, KB_WAIT_MS));
+    }
+}
+
+/* Until brokers 1..n each see topic with `parts` partitions, each led, with isr members. */
+KT_FN void kcl_await_topic(struct kcl *c, int n, const char *topic, int32_t parts, int32_t isr)
+{
+    for (int id = 1; id <= n; id++) {
+        struct kcl_until_topic u = {c->b[id], topic, parts, isr};
+        assert_true(kt_until(kcl_topic_ready, &u, KB_WAIT_MS));
+    }
+}
+
 #endif
