@@ -102,6 +102,7 @@ struct conn {
     size_t key_update_after; /* ask for a TLS 1.3 key update after this many (0: never) */
     ssize_t last;            /* the reader's last zc_tls_read result */
     size_t server_read;      /* bytes the server's loop read (drive) */
+    int hold;                /* the reader starts only once the server has waited (atomic) */
 };
 
 static void conn_open(struct conn *k, struct zc_tls_ctx *sctx, struct zc_tls_ctx *cctx, int sndbuf,
@@ -122,6 +123,8 @@ static void conn_open(struct conn *k, struct zc_tls_ctx *sctx, struct zc_tls_ctx
 static void *reader(void *arg)
 {
     struct conn *k = arg;
+    while (__atomic_load_n(&k->hold, __ATOMIC_ACQUIRE))
+        (void)poll(NULL, 0, 1);
     while (k->got < k->want) {
         size_t n = k->want - k->got < k->chunk ? k->want - k->got : k->chunk;
         ssize_t r = zc_tls_read(k->c, k->buf + k->got, n);
@@ -185,6 +188,12 @@ static int drive(struct conn *k, struct zc_out *q, int *waits, void (*on_wait)(v
 
 static int releases[8];
 
+/* on_wait for drive: the server's socket is full; let a held reader go. */
+static void release_reader(void *arg)
+{
+    __atomic_store_n(&((struct conn *)arg)->hold, 0, __ATOMIC_RELEASE);
+}
+
 static void count_release(void *arg)
 {
     releases[(intptr_t)arg]++;
@@ -216,9 +225,12 @@ static void test_tls_out_file_ranges_arrive_intact(void **state)
         expect_file(&e, 123, 3u << 20);
         expect_mem(&e, "trailer", 7);
         expect_file(&e, 5, (5u << 20) - 1000);
+        /* the reader is held until the first wait, so a partial send happens on every
+         * run; how many more depends on the scheduler, not on the code */
+        c.hold = 1;
         reader_start(&c, e.len, 100000);
         int waits;
-        assert_int_equal(drive(&c, &q, &waits, NULL, NULL), 1);
+        assert_int_equal(drive(&c, &q, &waits, release_reader, &c), 1);
         pthread_join(c.thread, NULL);
         c.thread = pthread_self(); /* joined */
         assert_int_equal(c.got, e.len);
@@ -236,7 +248,7 @@ static void test_tls_out_file_ranges_arrive_intact(void **state)
         assert_int_equal(st.ktls_sendfile + st.file_copied, file);
         assert_int_equal(ktls ? st.ktls_sendfile : st.file_copied, file);
         assert_int_equal(q.sent_sendfile, st.ktls_sendfile);
-        assert_true(waits > 10);
+        assert_true(waits >= 1);
         assert_int_equal(releases[0], 1);
         assert_int_equal(releases[1], 1);
         assert_int_equal(zc_out_pending(&q), 0);
