@@ -255,7 +255,11 @@ static void rule_shutdown(const struct repl_ctl *ctl, const struct repl_pstate *
     if (pl->leader == sd->id) {
         int32_t next = repl__best_leader(ctl, ps, pl->isr, pl->nisr, sd->id);
         if (next == REPL_NO_LEADER) {
-            sd->remaining++; /* nobody else may lead it without losing records */
+            /* nobody else may lead it without losing records. A partition with one
+             * replica never could: it goes offline with the broker and is not waited for
+             * (Kafka's controller counts only replicated partitions as remaining) */
+            if (ps->nreplicas > 1)
+                sd->remaining++;
             return;
         }
         pl->leader = next;

@@ -307,6 +307,27 @@ static void test_ctl_controlled_shutdown_moves_leadership(void **state)
     teardown(&f);
 }
 
+/* Replication factor 1: no other broker can ever lead, so waiting would only delay the
+ * stop (controlled.shutdown.max.retries backoffs); the partitions stay with it. */
+static void test_ctl_controlled_shutdown_single_replica_not_remaining(void **state)
+{
+    (void)state;
+    struct fx f;
+    setup(&f, 3, 6, 1, false);
+    const struct repl_broker *b = repl_ctl_broker(&f.ctl, 1);
+    int led = 0;
+    for (int32_t p = 0; p < 6; p++)
+        led += part(&f, p)->leader == 1;
+    assert_true(led > 0);
+    assert_int_equal(
+        ev(&f, (struct repl_event){.type = REPL_EV_BROKER_SHUTDOWN, .id = 1, .epoch = b->epoch}),
+        0);
+    assert_int_equal(f.journal.remaining, 0);
+    for (int32_t p = 0; p < 6; p++)
+        assert_true(part(&f, p)->leader != REPL_NO_LEADER); /* still led where they were */
+    teardown(&f);
+}
+
 static void test_ctl_controlled_shutdown_sole_isr_leader_remains(void **state)
 {
     (void)state;
@@ -565,6 +586,7 @@ int main(void)
         cmocka_unit_test(test_ctl_bounce_fences_old_incarnation_in_one_record),
         cmocka_unit_test(test_ctl_controlled_shutdown_moves_leadership),
         cmocka_unit_test(test_ctl_controlled_shutdown_sole_isr_leader_remains),
+        cmocka_unit_test(test_ctl_controlled_shutdown_single_replica_not_remaining),
         cmocka_unit_test(test_ctl_preferred_leader_returns_when_in_isr),
         cmocka_unit_test(test_ctl_isr_change_checked_and_fenced),
         cmocka_unit_test(test_ctl_zombie_controller_records_fenced),
