@@ -5,7 +5,10 @@
  * DYNAMIC_TOPIC_CONFIG, 1) on all three brokers, also after a restart, and the leader's
  * log obeys them: with segment.bytes=1024 a few kilobytes of records roll many segments.
  * IncrementalAlterConfigs through one broker writes /config/topics/<t> too (as Kafka's
- * admin path does), and every broker applies the change.
+ * admin path does), and every broker applies the change. A topic's min.insync.replicas
+ * changed that way binds its leader's acks=all at once, with no partition change: 4 (above
+ * the 3 replicas) refuses every acks=all produce with NOT_ENOUGH_REPLICAS (19), 2 again
+ * takes them.
  */
 #include <dirent.h>
 #include <setjmp.h>
@@ -14,7 +17,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "kafka/kcl.h"
+#include "kafka/krep.h"
 
 #define TOPIC "audit"
 
@@ -147,6 +150,40 @@ static int16_t alter_one(const struct kb_broker *b, const char *key, const char 
     return err;
 }
 
+/* Does an acks=all produce of one record to the leader answer want? */
+struct acks_all_answers {
+    const struct kb_broker *leader;
+    int16_t want, got;
+};
+
+static bool acks_all_answers(void *arg)
+{
+    struct acks_all_answers *u = arg;
+    u->got = krep_produce_raw(u->leader, TOPIC, 0, -1, 1, NULL);
+    return u->got == u->want;
+}
+
+/* min.insync.replicas through IncrementalAlterConfigs at a broker that is not the leader:
+ * the leader's acks=all obeys it, both ways. */
+static void min_insync_binds_leader(struct kcl *c, int32_t leader)
+{
+    int asked_id = (int)leader % 3 + 1;
+    const struct kb_broker *asked = c->b[asked_id];
+    struct acks_all_answers u = {c->b[leader], KP_ERR_NONE, -1};
+    assert_true(kt_until(acks_all_answers, &u, KB_WAIT_MS));
+    assert_int_equal(alter_one(asked, "min.insync.replicas", "4"), KP_ERR_NONE);
+    u.want = KP_ERR_NOT_ENOUGH_REPLICAS;
+    if (!kt_until(acks_all_answers, &u, KB_WAIT_MS))
+        fail_msg("min.insync.replicas=4: the leader still answers %d to acks=all", u.got);
+    assert_int_equal(alter_one(asked, "min.insync.replicas", "2"), KP_ERR_NONE);
+    u.want = KP_ERR_NONE;
+    if (!kt_until(acks_all_answers, &u, KB_WAIT_MS))
+        fail_msg("min.insync.replicas=2 again: the leader still answers %d", u.got);
+    printf("# min.insync.replicas 4 through broker %d: the leader (broker %d) refused acks=all "
+           "with %d; 2 again: taken\n", asked_id, (int)leader,
+           KP_ERR_NOT_ENOUGH_REPLICAS);
+}
+
 static void test_0313_create_configs_on_every_broker(void **state)
 {
     KCL_REQUIRE_ZK();
@@ -196,6 +233,7 @@ static void test_0313_create_configs_on_every_broker(void **state)
     printf("# IncrementalAlterConfigs through broker 1: described by brokers 1, 2, 3 within "
            "%lld ms\n", (long long)(kc_mono_ms() - t0));
     values[1] = "3600000"; /* the next run's (the array is static) */
+    min_insync_binds_leader(c, leader);
 }
 
 int main(void)
