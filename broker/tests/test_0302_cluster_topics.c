@@ -46,22 +46,11 @@ static int16_t produce_to(const struct kb_broker *b, const char *topic, int32_t 
     return err;
 }
 
-static void start3(struct kcl *c)
-{
-    for (int id = 1; id <= 3; id++)
-        kcl_start(c, id, NULL);
-    for (int id = 1; id <= 3; id++) {
-        struct kcl_until_brokers u = {c->b[id], 3};
-        if (!kt_until(kcl_has_brokers, &u, KB_WAIT_MS))
-            fail_msg("broker %d never saw three brokers", id);
-    }
-}
-
 static void test_0302_rf3_topic_everywhere_leaders_spread(void **state)
 {
     KCL_REQUIRE_ZK();
     struct kcl *c = *state;
-    start3(c);
+    kcl_start_cluster(c, 3, NULL);
     assert_int_equal(kcl_create_topic(c->b[1], "too-wide", 1, 4), KP_ERR_INVALID_REPLICATION_FACTOR);
     assert_int_equal(kcl_create_topic(c->b[2], TOPIC, 3, 3), KP_ERR_NONE);
     assert_int_equal(kcl_create_topic(c->b[3], TOPIC, 3, 3), KP_ERR_TOPIC_ALREADY_EXISTS);
@@ -125,7 +114,7 @@ static void test_0302_kcat_produces_to_every_partition(void **state)
     KCL_REQUIRE_ZK();
     kt_require("kcat", "kcat");
     struct kcl *c = *state;
-    start3(c);
+    kcl_start_cluster(c, 3, NULL);
     assert_int_equal(kcl_create_topic(c->b[1], TOPIC, 3, 3), KP_ERR_NONE);
     kcl_await_topic(c, 3, TOPIC, 3, 3);
     for (int p = 0; p < 3; p++) {
@@ -153,7 +142,7 @@ static void test_0302_delete_topic_leaves_every_broker(void **state)
 {
     KCL_REQUIRE_ZK();
     struct kcl *c = *state;
-    start3(c);
+    kcl_start_cluster(c, 3, NULL);
     assert_int_equal(kcl_create_topic(c->b[3], "doomed", 2, 2), KP_ERR_NONE);
     /* broker 1 learns of it a moment later (its view, like Kafka's metadata cache, lags the
      * controller: a DeleteTopics before that is UNKNOWN_TOPIC_OR_PARTITION, and retried) */

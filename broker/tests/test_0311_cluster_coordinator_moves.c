@@ -31,13 +31,7 @@ static const char *const settings_rf1[] = {"offsets.topic.num.partitions=6",
 
 static void start3(struct kcl *c, const char *const *extra)
 {
-    for (int id = 1; id <= 3; id++)
-        kcl_start(c, id, extra);
-    for (int id = 1; id <= 3; id++) {
-        struct kcl_until_brokers u = {c->b[id], 3};
-        if (!kt_until(kcl_has_brokers, &u, KB_WAIT_MS))
-            fail_msg("broker %d never saw three brokers", id);
-    }
+    kcl_start_cluster(c, 3, extra);
     assert_int_equal(kcl_create_topic(c->b[1], TOPIC, 3, 3), KP_ERR_NONE);
     kcl_await_topic(c, 3, TOPIC, 3, 3);
 }

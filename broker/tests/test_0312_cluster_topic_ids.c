@@ -17,17 +17,6 @@
 
 #define TOPIC "ledger"
 
-static void start3(struct kcl *c)
-{
-    for (int id = 1; id <= 3; id++)
-        kcl_start(c, id, NULL);
-    for (int id = 1; id <= 3; id++) {
-        struct kcl_until_brokers u = {c->b[id], 3};
-        if (!kt_until(kcl_has_brokers, &u, KB_WAIT_MS))
-            fail_msg("broker %d never saw three brokers", id);
-    }
-}
-
 /* TOPIC's id and partition p's leader as b's Metadata says them. */
 static struct kp_uuid topic_id(const struct kb_broker *b, int32_t p, int32_t *leader)
 {
@@ -103,7 +92,7 @@ static void test_0312_one_topic_id_everywhere_and_fetch_by_id(void **state)
     KCL_REQUIRE_ZK();
     kt_require("kcat", "kcat");
     struct kcl *c = *state;
-    start3(c);
+    kcl_start_cluster(c, 3, NULL);
     assert_int_equal(kcl_create_topic(c->b[1], TOPIC, 3, 3), KP_ERR_NONE);
     kcl_await_topic(c, 3, TOPIC, 3, 3);
     struct kp_uuid id1 = topic_id(c->b[1], 0, NULL);
@@ -186,7 +175,7 @@ static void test_0312_stale_logs_of_a_recreated_topic_are_deleted(void **state)
 {
     KCL_REQUIRE_ZK();
     struct kcl *c = *state;
-    start3(c);
+    kcl_start_cluster(c, 3, NULL);
     assert_int_equal(kcl_create_topic(c->b[1], TOPIC, 3, 3), KP_ERR_NONE);
     kcl_await_topic(c, 3, TOPIC, 3, 3);
     struct kp_uuid old = topic_id(c->b[3], 0, NULL);

@@ -25,17 +25,6 @@ static const char *const keys[] = {"segment.bytes", "retention.ms", "min.insync.
 static const char *values[] = {"1024", "3600000", "2"}; /* retention.ms changes below */
 #define NKEYS 3
 
-static void start3(struct kcl *c)
-{
-    for (int id = 1; id <= 3; id++)
-        kcl_start(c, id, NULL);
-    for (int id = 1; id <= 3; id++) {
-        struct kcl_until_brokers u = {c->b[id], 3};
-        if (!kt_until(kcl_has_brokers, &u, KB_WAIT_MS))
-            fail_msg("broker %d never saw three brokers", id);
-    }
-}
-
 /* CreateTopics v7 of TOPIC (1 partition, 3 replicas) with the configs above. */
 static void create_with_configs(const struct kb_broker *b)
 {
@@ -189,7 +178,7 @@ static void test_0313_create_configs_on_every_broker(void **state)
     KCL_REQUIRE_ZK();
     kt_require("kcat", "kcat");
     struct kcl *c = *state;
-    start3(c);
+    kcl_start_cluster(c, 3, NULL);
     create_with_configs(c->b[2]);
     for (int id = 1; id <= 3; id++) {
         struct kcl_until_topic u = {c->b[id], TOPIC, 1, 3};

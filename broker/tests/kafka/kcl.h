@@ -224,8 +224,17 @@ KT_FN void kcl_await_brokers(struct kcl *c, int n)
 {
     for (int id = 1; id <= n; id++) {
         struct kcl_until_brokers u = {c->b[id], n};
-        assert_true(kt_until(kcl_has_brokers, &u, KB_WAIT_MS));
+        if (!kt_until(kcl_has_brokers, &u, KB_WAIT_MS))
+            fail_msg("broker %d never listed %d brokers and a controller", id, n);
     }
+}
+
+/* Brokers 1..n started with the extra settings (NULL: none), once each sees them all. */
+KT_FN void kcl_start_cluster(struct kcl *c, int n, const char *const *extra)
+{
+    for (int id = 1; id <= n; id++)
+        kcl_start(c, id, extra);
+    kcl_await_brokers(c, n);
 }
 
 /* Until brokers 1..n each see topic with `parts` partitions, each led, with isr members. */
