@@ -7,8 +7,8 @@
  * IncrementalAlterConfigs through one broker writes /config/topics/<t> too (as Kafka's
  * admin path does), and every broker applies the change. A topic's min.insync.replicas
  * changed that way binds its leader's acks=all at once, with no partition change: 4 (above
- * the 3 replicas) refuses every acks=all produce with NOT_ENOUGH_REPLICAS (19), 2 again
- * takes them.
+ * the 3 replicas) refuses every acks=all produce with NOT_ENOUGH_REPLICAS (19; the native
+ * door's 22), 2 again takes them.
  */
 #include <dirent.h>
 #include <setjmp.h>
@@ -164,12 +164,22 @@ static void min_insync_binds_leader(struct kcl *c, int32_t leader)
     u.want = KP_ERR_NOT_ENOUGH_REPLICAS;
     if (!kt_until(acks_all_answers, &u, KB_WAIT_MS))
         fail_msg("min.insync.replicas=4: the leader still answers %d to acks=all", u.got);
+    /* the native door says it in its own words (22), nothing written */
+    struct np_client nc;
+    struct np_produce_req req = {kp_slice_str(TOPIC), 0, NP_ACKS_ALL, -1, {NULL, -1},
+                                 kp_slice_str("native")};
+    struct np_produce_resp nr;
+    kb_client(c->b[leader], &nc);
+    int rc = np_client_produce(&nc, &req, &nr);
+    if (rc != NP_ERR(NP_E_NOT_ENOUGH_REPLICAS) || !strstr(nc.errmsg, "Kafka error 19"))
+        fail_msg("native acks=all produce with min.insync.replicas=4: %d %s", rc, nc.errmsg);
+    np_client_close(&nc);
     assert_int_equal(alter_one(asked, "min.insync.replicas", "2"), KP_ERR_NONE);
     u.want = KP_ERR_NONE;
     if (!kt_until(acks_all_answers, &u, KB_WAIT_MS))
         fail_msg("min.insync.replicas=2 again: the leader still answers %d", u.got);
     printf("# min.insync.replicas 4 through broker %d: the leader (broker %d) refused acks=all "
-           "with %d; 2 again: taken\n", asked_id, (int)leader,
+           "with %d (native: 22); 2 again: taken\n", asked_id, (int)leader,
            KP_ERR_NOT_ENOUGH_REPLICAS);
 }
 

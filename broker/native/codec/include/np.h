@@ -108,6 +108,13 @@ const char *np_cmd_name(int cmd);
     X(NP_E_INVALID_REQUEST, 19, "a field is out of its allowed range")                        \
     X(NP_E_INTERNAL_TOPIC, 20, "the topic is internal to the broker and read-only")          \
     X(NP_E_NOT_LEADER, 21, "this broker does not lead the partition (a cluster): ask its leader") \
+    X(NP_E_NOT_ENOUGH_REPLICAS, 22,                                                           \
+      "fewer in-sync replicas than min.insync.replicas: nothing written, retry later")        \
+    X(NP_E_NOT_ENOUGH_REPLICAS_AFTER_APPEND, 23,                                              \
+      "written, but the in-sync replicas fell below min.insync.replicas before it was "       \
+      "acknowledged: a retry may write it twice")                                             \
+    X(NP_E_REQUEST_TIMED_OUT, 24,                                                             \
+      "the in-sync replicas did not confirm it in time: it may be written")                   \
     X(NP_E_TOPIC_AUTHORIZATION_FAILED, 29, "not authorized to access the topic (ACLs)")        \
     X(NP_E_GROUP_AUTHORIZATION_FAILED, 30, "not authorized to access the group (ACLs)")        \
     X(NP_E_CLUSTER_AUTHORIZATION_FAILED, 31, "not authorized to act on the cluster (ACLs)")    \

@@ -26,20 +26,35 @@ struct native_prod {
     int32_t partition;
 };
 
+/* A cluster's refusal (a Kafka code from the replica) in the native door's words:
+ * leadership lost -> NOT_LEADER (ask the new leader), the ISR too small or too slow -> its
+ * own code, with what it means for a retry (Kafka's 19, 20 and 7). */
+static int16_t repl_refusal(int16_t kerr)
+{
+    switch (kerr) {
+    case 6:  /* NOT_LEADER_OR_FOLLOWER */
+    case 74: /* FENCED_LEADER_EPOCH */
+        return NP_E_NOT_LEADER;
+    case 19:
+        return NP_E_NOT_ENOUGH_REPLICAS;
+    case 20:
+        return NP_E_NOT_ENOUGH_REPLICAS_AFTER_APPEND;
+    case 7:
+        return NP_E_REQUEST_TIMED_OUT;
+    default: /* KAFKA_STORAGE_ERROR 56, and anything unforeseen */
+        return NP_E_STORAGE;
+    }
+}
+
 static void produce_answer(const struct native_out *o, uint8_t cmd, uint32_t corr, int16_t acks,
                            int32_t partition, const struct brk_produce *p, int err)
 {
     if (err)
         native__error_kc(o, cmd, corr, err, "produce");
     else if (p->kerr) /* a cluster's replication refused or did not confirm it */
-        native__error(o, cmd, corr, p->kerr == 6 ? NP_E_NOT_LEADER : NP_E_STORAGE, -1, -1,
-                      "produce: the partition's replicas did not take it (Kafka error %d%s)",
-                      (int)p->kerr, p->kerr == 19   ? ": fewer in-sync replicas than "
-                                                      "min.insync.replicas"
-                                    : p->kerr == 20 ? ": written, but the ISR shrank below "
-                                                      "min.insync.replicas"
-                                    : p->kerr == 7  ? ": timed out waiting for the ISR"
-                                                    : "");
+        native__error(o, cmd, corr, repl_refusal(p->kerr), -1, -1,
+                      "produce: the partition's replicas did not take it (Kafka error %d)",
+                      (int)p->kerr);
     else if (acks == 0)
         return; /* acks=0: no answer when it worked */
     else if (cmd == NP_PRODUCE)
