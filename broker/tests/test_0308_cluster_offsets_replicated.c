@@ -10,6 +10,12 @@
  *
  * The last step shows that a commit answered OK is on the follower's log (z never
  * coordinated the group before: it holds the commit only because it fetched it).
+ *
+ * And a commit the replicas cannot take is refused, never answered OK: with
+ * min.insync.replicas 3 and a follower frozen (SIGSTOP), the commit waits for it, the ISR
+ * shrinks (replica.lag.time.max.ms) or offsets.commit.timeout.ms passes, and the answer is
+ * COORDINATOR_NOT_AVAILABLE (Kafka maps 19, 20 and 7 to it); the client retries, and once
+ * the follower is back in the ISR a commit is taken and the group reads it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -51,9 +57,9 @@ static int32_t coordinator_other_than(const struct kb_broker *b, int32_t not)
     return u.node;
 }
 
-static void start3(struct kcl *c)
+static void start3(struct kcl *c, const char *const *extra)
 {
-    kcl_start_cluster(c, 3, settings);
+    kcl_start_cluster(c, 3, extra);
     assert_int_equal(kcl_create_topic(c->b[1], TOPIC, 3, 3), KP_ERR_NONE);
     kcl_await_topic(c, 3, TOPIC, 3, 3);
 }
@@ -62,7 +68,7 @@ static void test_0308_kill9_coordinator_keeps_committed_offsets(void **state)
 {
     KCL_REQUIRE_ZK();
     struct kcl *c = *state;
-    start3(c);
+    start3(c, settings);
     int32_t x = coordinator_other_than(c->b[1], -1);
     assert_int_equal(kcg_commit(c->b[x], GROUP, TOPIC, 0, 42), KP_ERR_NONE);
     assert_int_equal(kcg_commit(c->b[x], GROUP, TOPIC, 1, 17), KP_ERR_NONE);
@@ -95,10 +101,48 @@ static void test_0308_kill9_coordinator_keeps_committed_offsets(void **state)
     assert_int_equal(g.offset, 17);
 }
 
+static const char *const settings_min3[] = {"offsets.topic.num.partitions=6",
+                                            "offsets.topic.replication.factor=3",
+                                            "min.insync.replicas=3",
+                                            "replica.lag.time.max.ms=800",
+                                            "offsets.commit.timeout.ms=1500", NULL};
+
+static void test_0308_commit_refused_while_isr_too_small(void **state)
+{
+    KCL_REQUIRE_ZK();
+    struct kcl *c = *state;
+    start3(c, settings_min3);
+    int32_t x = coordinator_other_than(c->b[1], -1);
+    assert_int_equal(kcg_commit(c->b[x], GROUP, TOPIC, 0, 42), KP_ERR_NONE);
+    int32_t y = x % 3 + 1;
+    assert_int_equal(kill(c->b[y]->pid, SIGSTOP), 0);
+    int64_t t0 = kc_mono_ms();
+    int16_t err = kcg_commit(c->b[x], GROUP, TOPIC, 0, 43);
+    int64_t ms = kc_mono_ms() - t0;
+    assert_int_equal(kill(c->b[y]->pid, SIGCONT), 0);
+    printf("# follower %d frozen, min.insync.replicas 3: commit at %d answered %d after %lld "
+           "ms\n", (int)y, (int)x, (int)err, (long long)ms);
+    assert_int_equal(err, KP_ERR_COORDINATOR_NOT_AVAILABLE);
+    struct fetched f = {c->b[x], 0, -2, -1};
+    assert_true(fetch_ok(&f));
+    assert_int_equal(f.offset, 42); /* the refused commit is not served */
+    t0 = kc_mono_ms();
+    while ((err = kcg_commit(c->b[x], GROUP, TOPIC, 0, 44)) != KP_ERR_NONE &&
+           kc_mono_ms() - t0 < KB_WAIT_MS)
+        usleep(100 * 1000);
+    assert_int_equal(err, KP_ERR_NONE);
+    assert_true(fetch_ok(&f));
+    assert_int_equal(f.offset, 44);
+    printf("# follower %d back: a commit taken %lld ms after SIGCONT\n", (int)y,
+           (long long)(kc_mono_ms() - t0));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_0308_kill9_coordinator_keeps_committed_offsets,
+                                        kcl_setup, kcl_teardown),
+        cmocka_unit_test_setup_teardown(test_0308_commit_refused_while_isr_too_small,
                                         kcl_setup, kcl_teardown),
     };
     return cmocka_run_group_tests(tests, kcl_group_setup, kcl_group_teardown);

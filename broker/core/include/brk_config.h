@@ -44,6 +44,7 @@ const char *brk_secproto_name(enum brk_secproto p);
 
 #define BRK_LISTENERS_CFG_MAX 6
 #define BRK_SSL_KEYS_MAX      16
+#define BRK_CONFIG_SET_WORDS  2 /* set_mask: 128 keys */
 
 struct brk_listener_config {
     char name[32];             /* PLAINTEXT, SASL_SSL, or a name of listener.security.protocol.map */
@@ -121,6 +122,8 @@ struct brk_config {
     uint32_t fetch_max_bytes;             /* fetch.max.bytes */
     int32_t offsets_topic_num_partitions; /* offsets.topic.num.partitions */
     uint64_t offsets_topic_segment_bytes; /* offsets.topic.segment.bytes (100 MiB) */
+    int64_t offsets_commit_timeout_ms;    /* offsets.commit.timeout.ms: a cluster's wait for
+                                           * the replicas of an offsets append (5000) */
     int64_t retention_check_interval_ms;  /* log.retention.check.interval.ms */
     int64_t shutdown_timeout_ms;          /* shutdown.timeout.ms (this broker's own) */
     int32_t max_partitions_per_topic;     /* num.partitions.max (this broker's own) */
@@ -146,8 +149,8 @@ struct brk_config {
     const char *add_scram[16];            /* --add-scram ARG...: store these and exit
                                              (point into argv) */
     int nadd_scram;
-    uint64_t set_mask;                    /* private: the keys given (file, --override,
-                                             flags), a bit per row of config.c's table */
+    uint64_t set_mask[BRK_CONFIG_SET_WORDS]; /* private: the keys given (file, --override,
+                                              * flags), a bit per row of config.c's table */
     uint8_t unit_rank[2];                 /* private: the finest unit given so far for
                                              retention [0] and roll [1] (0 none, 1 hours,
                                              2 minutes, 3 ms): the finer one wins */

@@ -29,6 +29,7 @@
 #define BRK_DEFAULT_FETCH_MAX_BYTES     57671680u   /* fetch.max.bytes: 55 MiB */
 #define BRK_DEFAULT_OFFSETS_PARTITIONS  1           /* offsets.topic.num.partitions (Kafka 50) */
 #define BRK_DEFAULT_OFFSETS_SEGMENT_BYTES (100u << 20) /* offsets.topic.segment.bytes */
+#define BRK_DEFAULT_OFFSETS_COMMIT_TIMEOUT_MS 5000  /* offsets.commit.timeout.ms */
 #define BRK_DEFAULT_RETENTION_CHECK_MS  300000      /* log.retention.check.interval.ms */
 #define BRK_DEFAULT_SHUTDOWN_MS         10000       /* shutdown.timeout.ms (ours) */
 #define BRK_DEFAULT_SSL_HANDSHAKE_MS    10000       /* ssl.handshake.timeout.ms (ours) */

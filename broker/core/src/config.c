@@ -52,6 +52,7 @@ static const struct cfg_key cfg_keys[] = {
     {"offsets.topic.num.partitions", CFG_I32, F(offsets_topic_num_partitions), 1, 1000},
     {"offsets.topic.segment.bytes", CFG_SIZE64, F(offsets_topic_segment_bytes), 1024,
      I32MAX},
+    {"offsets.commit.timeout.ms", CFG_MS, F(offsets_commit_timeout_ms), 1, I32MAX},
     {"log.retention.check.interval.ms", CFG_MS, F(retention_check_interval_ms), 10,
      365 * DAY_MS},
     {"shutdown.timeout.ms", CFG_MS, F(shutdown_timeout_ms), 0, DAY_MS},
@@ -147,6 +148,7 @@ void brk_config_init(struct brk_config *cfg)
     cfg->fetch_max_bytes = BRK_DEFAULT_FETCH_MAX_BYTES;
     cfg->offsets_topic_num_partitions = BRK_DEFAULT_OFFSETS_PARTITIONS;
     cfg->offsets_topic_segment_bytes = BRK_DEFAULT_OFFSETS_SEGMENT_BYTES;
+    cfg->offsets_commit_timeout_ms = BRK_DEFAULT_OFFSETS_COMMIT_TIMEOUT_MS;
     cfg->retention_check_interval_ms = BRK_DEFAULT_RETENTION_CHECK_MS;
     cfg->shutdown_timeout_ms = BRK_DEFAULT_SHUTDOWN_MS;
     cfg->max_partitions_per_topic = BRK_DEFAULT_MAX_PARTITIONS;
@@ -273,7 +275,7 @@ int brk_config_set(struct brk_config *cfg, const char *key, const char *value, c
         if (rc == 0 && rank >= 0)
             *best = (uint8_t)(rank + 1);
         if (rc == 0)
-            cfg->set_mask |= 1ull << i; /* STATIC_BROKER_CONFIG in DescribeConfigs */
+            cfg->set_mask[i / 64] |= 1ull << (i % 64); /* DescribeConfigs: STATIC_BROKER_CONFIG */
         return rc;
     }
     for (size_t i = 0; i < KC_ARRAY_SIZE(cfg_ignored); i++)
@@ -355,13 +357,20 @@ int brk_config_check(struct brk_config *cfg, char *err, size_t cap)
     return brk__config_security_check(cfg, err, cap);
 }
 
-_Static_assert(KC_ARRAY_SIZE(cfg_keys) <= 64, "set_mask has a bit per key");
+_Static_assert(KC_ARRAY_SIZE(cfg_keys) <= 64 * BRK_CONFIG_SET_WORDS,
+               "set_mask has a bit per key");
+
+/* Was key i given (a file, --override), rather than left at its default? */
+static bool key_set(const struct brk_config *cfg, size_t i)
+{
+    return (cfg->set_mask[i / 64] >> (i % 64)) & 1;
+}
 
 bool brk_config_is_set(const struct brk_config *cfg, const char *key)
 {
     for (size_t i = 0; i < KC_ARRAY_SIZE(cfg_keys); i++)
         if (strcmp(cfg_keys[i].name, key) == 0)
-            return (cfg->set_mask >> i) & 1;
+            return key_set(cfg, i);
     return false;
 }
 
@@ -381,7 +390,7 @@ static const char *cfg_value(const struct brk_config *cfg, size_t i, char *buf, 
 {
     const struct cfg_key *k = &cfg_keys[i];
     const char *field = (const char *)cfg + k->off;
-    bool set = (cfg->set_mask >> i) & 1;
+    bool set = key_set(cfg, i);
     int64_t ms = 0;
     switch (k->type) {
     case CFG_STR: return field;
@@ -420,7 +429,7 @@ void brk_config_describe(const struct brk_config *cfg, brk_config_visit_fn fn, v
         if (i > 0 && cfg_keys[i].off == cfg_keys[i - 1].off && cfg_keys[i].type == CFG_STR)
             continue; /* log.dir: log.dirs' alias */
         fn(arg, cfg_keys[i].name, cfg_value(cfg, i, buf, sizeof(buf)),
-           (cfg->set_mask >> i) & 1, cfg_kafka_type(&cfg_keys[i]));
+           key_set(cfg, i), cfg_kafka_type(&cfg_keys[i]));
     }
 }
 
@@ -429,7 +438,7 @@ const char *brk_config_value(const struct brk_config *cfg, const char *key, char
 {
     for (size_t i = 0; i < KC_ARRAY_SIZE(cfg_keys); i++) {
         if (strcmp(cfg_keys[i].name, key) == 0) {
-            *set = (cfg->set_mask >> i) & 1;
+            *set = key_set(cfg, i);
             return cfg_value(cfg, i, buf, cap);
         }
     }

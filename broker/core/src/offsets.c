@@ -471,7 +471,6 @@ void brk__offsets_close(struct brk_offsets *os)
 /* ---- appends: alone, or through the replica ----------------------------------------------- */
 
 #define OS_APPEND_REPLICATED 2      /* os_append: the replica tells the callback */
-#define OS_REPL_TIMEOUT_MS 5000     /* Kafka's offsets.commit.timeout.ms */
 
 /* A Kafka code from the replica as the doors' errno: leadership lost (NOT_LEADER_OR_FOLLOWER
  * 6, FENCED_LEADER_EPOCH 74, KAFKA_STORAGE_ERROR 56) -ESTALE, their NOT_COORDINATOR; the
@@ -495,7 +494,8 @@ static int os_append(struct brk_offsets *os, struct kc_slice group, uint8_t *bat
     int32_t p = group_partition(os, group);
     *log = part_topic_log(os->topic, p);
     struct brk_internal_append ia = {BRK_OFFSETS_TOPIC, p, *log, batch, len, count,
-                                     OS_REPL_TIMEOUT_MS, fn, arg, base, end};
+                                     os->srv->cfg.offsets_commit_timeout_ms, fn,
+                                     arg, base, end};
     int rc = brk_cluster_internal_append(os->srv, &ia);
     if (rc == -ENOTSUP) { /* alone */
         rc = alog_append(*log, batch, len, base);

@@ -157,9 +157,51 @@ static void test_tconfig_what_acts(void **state)
     assert_true(brk_tcfg_log_append_time(&bc, &c));
 }
 
+/* The broker's own settings: which were given is kept per key, for more than 64 keys
+ * (a table that outgrew one 64-bit mask); describe reports exactly the given ones. */
+struct given {
+    int keys, set;
+    bool last_set;
+};
+
+static void count_given(void *arg, const char *key, const char *value, bool set, int type)
+{
+    struct given *g = arg;
+    (void)value, (void)type;
+    g->keys++;
+    g->set += set;
+    g->last_set = set;
+    if (set)
+        assert_true(!strcmp(key, "broker.rack") || !strcmp(key, "offsets.commit.timeout.ms"));
+}
+
+static void test_tconfig_broker_keys_given_are_kept_past_64(void **state)
+{
+    (void)state;
+    struct brk_config cfg;
+    char err[256];
+    brk_config_init(&cfg);
+    assert_int_equal(brk_config_set(&cfg, "broker.rack", "r1", err, sizeof(err)), 0);
+    assert_int_equal(brk_config_set(&cfg, "offsets.commit.timeout.ms", "700", err, sizeof(err)),
+                     0);
+    assert_true(brk_config_is_set(&cfg, "broker.rack"));
+    assert_true(brk_config_is_set(&cfg, "offsets.commit.timeout.ms"));
+    assert_false(brk_config_is_set(&cfg, "log.dirs"));
+    assert_int_equal(cfg.offsets_commit_timeout_ms, 700);
+    struct given g = {0};
+    brk_config_describe(&cfg, count_given, &g);
+    printf("# %d broker keys described, %d given\n", g.keys, g.set);
+    assert_true(g.keys >= 64); /* 65 rows: log.dir, log.dirs' alias, is not described */
+    assert_int_equal(g.set, 2);
+    assert_true(g.last_set); /* broker.rack: the table's last row, past the first 64 */
+    assert_int_equal(brk_config_set(&cfg, "offsets.commit.timeout.ms", "0", err, sizeof(err)),
+                     -EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_tconfig_broker_keys_given_are_kept_past_64),
         cmocka_unit_test(test_tconfig_check_values_as_kafka_does),
         cmocka_unit_test(test_tconfig_set_delete_format_parse_round_trip),
         cmocka_unit_test(test_tconfig_sources_and_synonyms_as_kafka_lists_them),
