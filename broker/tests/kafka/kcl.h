@@ -97,7 +97,10 @@ KT_FN struct kb_broker *kcl_start(struct kcl *c, int id, const char *const *extr
     snprintf(ov[0], sizeof(ov[0]), "zookeeper.connect=%s", c->connect);
     snprintf(ov[1], sizeof(ov[1]), "broker.id=%d", id);
     snprintf(ov[2], sizeof(ov[2]), "zookeeper.session.timeout.ms=%s", KCL_SESSION_MS);
-    for (int i = 0; i < 3; i++) {
+    /* the first connection may wait: on a loaded machine ZooKeeper's first answer took
+     * more than the session's 2 s (the default wait) and the broker gave up at start */
+    snprintf(ov[3], sizeof(ov[3]), "zookeeper.connection.timeout.ms=%d", KB_WAIT_MS / 2);
+    for (int i = 0; i < 4; i++) {
         args[n++] = "--override";
         args[n++] = ov[i];
     }
