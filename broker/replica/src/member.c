@@ -56,7 +56,8 @@ static void drain(struct brep *m)
     int n = 0, got;
     while ((got = clu_poll(m->cl, &callbacks, m)) > 0)
         n += got;
-    if (m->dirty || m->resync) {
+    bool synced = m->dirty || m->resync;
+    if (synced) {
         brep__replicas_release_deleted(m);
         brep__sync_logs(m);
         brep__replicas_sync(m); /* every state to its replica, now that the logs exist */
@@ -68,7 +69,10 @@ static void drain(struct brep *m)
         if (brep__publish(m) != 0)
             kc_log_error("cluster: out of memory publishing the view (the last one stays)");
     }
-    if (n > 0) /* an answer may come after the notes it waits for: check every time */
+    /* an answer may come after the notes it waits for, and the local logs a waiter needs
+     * may be made by a later resync (a deleted topic's directories still going): check
+     * after either */
+    if (n > 0 || synced)
         brep__waiters_settle(m);
 }
 
