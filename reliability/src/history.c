@@ -28,7 +28,9 @@ void rel_hist_fini(struct rel_hist *h)
 
 int rel_hist_add(struct rel_hist *h, const struct rel_hist_event *e)
 {
-    if (e->key < 0 || e->offset < 0 || e->proc < 0 || (unsigned)e->op > REL_OP_DRAIN)
+    if (e->key < 0 || e->offset < 0 || e->proc < 0 || (unsigned)e->op > REL_OP_DRAIN ||
+        e->err < 0 || e->err > h->nerrs ||
+        (e->err && e->op != REL_OP_FAIL && e->op != REL_OP_INFO))
         return -EINVAL;
     if (h->n == h->cap) {
         size_t cap = h->cap ? h->cap * 2 : 1024;
@@ -46,10 +48,10 @@ int rel_hist_add(struct rel_hist *h, const struct rel_hist_event *e)
 static const struct {
     const char *name;
     enum rel_hist_op op;
-    const char *fields; /* p proc, k key, v value, o offset */
+    const char *fields; /* p proc, k key, v value, o offset; e an error's name, optional */
 } ops[] = {
-    {"send", REL_OP_SEND, "pkv"},  {"ok", REL_OP_OK, "pkvo"},     {"fail", REL_OP_FAIL, "pkv"},
-    {"info", REL_OP_INFO, "pkv"},  {"poll", REL_OP_POLL, "pkov"}, {"seek", REL_OP_SEEK, "pko"},
+    {"send", REL_OP_SEND, "pkv"},  {"ok", REL_OP_OK, "pkvo"},      {"fail", REL_OP_FAIL, "pkve"},
+    {"info", REL_OP_INFO, "pkve"}, {"poll", REL_OP_POLL, "pkov"},  {"seek", REL_OP_SEEK, "pko"},
     {"drain", REL_OP_DRAIN, "ko"},
 };
 
@@ -67,7 +69,24 @@ static bool next_word(const char **s, char *w, size_t cap)
     return true;
 }
 
-/* One field of kind f into e: every field is a decimal integer >= 0 (processes and keys
+/* An error's name: its index + 1 in h->errs, added if new. 0 for a word that is not a
+ * name ([A-Za-z0-9_], under REL_HIST_ERR_LEN), -1 for one name too many. */
+static int err_index(struct rel_hist *h, const char *w)
+{
+    size_t n = strlen(w);
+    if (n == 0 || n >= REL_HIST_ERR_LEN || w[strspn(w, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                       "abcdefghijklmnopqrstuvwxyz0123456789_")])
+        return 0;
+    for (int i = 0; i < h->nerrs; i++)
+        if (!strcmp(h->errs[i], w))
+            return i + 1;
+    if (h->nerrs == REL_HIST_MAX_ERRS)
+        return -1;
+    memcpy(h->errs[h->nerrs], w, n + 1);
+    return ++h->nerrs;
+}
+
+/* One field of kind f into e: every number is a decimal integer >= 0 (processes and keys
  * fit in 31 bits; values and offsets in 63). */
 static bool read_field(struct rel_hist_event *e, char f, const char *w)
 {
@@ -88,7 +107,7 @@ static bool read_field(struct rel_hist_event *e, char f, const char *w)
 
 int rel_hist_add_line(struct rel_hist *h, const char *line, char *err, size_t cap)
 {
-    char w[32];
+    char w[64];
     const char *s = line;
     struct rel_hist_event e = {.line = ++h->lines};
     s += strspn(s, " \t\r\n");
@@ -105,7 +124,20 @@ int rel_hist_add_line(struct rel_hist *h, const char *line, char *err, size_t ca
     }
     e.op = ops[i].op;
     for (const char *f = ops[i].fields; *f; f++) {
-        if (!next_word(&s, w, sizeof(w)) || !read_field(&e, *f, w)) {
+        const char *at = s + strspn(s, " \t\r\n");
+        bool got = next_word(&s, w, sizeof(w));
+        if (*f == 'e' && *at == '\0')
+            break; /* the error's name is optional: none given */
+        int x = *f != 'e' ? 0 : got ? err_index(h, w) : 0;
+        if (*f == 'e' && x <= 0) {
+            snprintf(err, cap, "line %lld: %s: %s", (long long)e.line, ops[i].name,
+                     x < 0 ? "more than 64 distinct error names"
+                           : "the error's name is not a word of [A-Za-z0-9_] (1-47)");
+            return -EINVAL;
+        }
+        if (*f == 'e')
+            e.err = (int16_t)x;
+        else if (!got || !read_field(&e, *f, w)) {
             snprintf(err, cap, "line %lld: %s: field %d is missing or not a valid number",
                      (long long)e.line, ops[i].name, (int)(f - ops[i].fields) + 1);
             return -EINVAL;

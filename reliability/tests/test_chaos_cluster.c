@@ -185,6 +185,10 @@ static void report(const struct cluster *cl, const struct rel_hist_result *r, in
            "producer under a new epoch after its records timed out (the client's, not an "
            "anomaly: see chaos_resent.h)\n",
            r->count[REL_HIST_DUPLICATE], resent);
+    printf("# figure chaos-cluster: of the %" PRId64 " refused, %" PRId64 " written all the "
+           "same after an error Kafka gives once the batch is appended (outcome open, not an "
+           "anomaly: rel_hist_err_ambiguous); failed-reads %" PRId64 "\n",
+           r->failed, r->refused_ambiguous_read, r->count[REL_HIST_FAILED_READ]);
 }
 
 /* Skip the test, saying why, with nothing left running. */
