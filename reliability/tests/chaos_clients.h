@@ -136,14 +136,13 @@ CH_FN FILE *history_file(struct chaos *w, int id)
 
 /* ---- producers ------------------------------------------------------------------------- */
 
-/* The name a refusal is written with: librdkafka's error, or, for a record that expired
- * in the queue (_MSG_TIMED_OUT), the error a broker last refused its batch with, if one
- * did - the answer that decided its persistence status (chaos_errs.h). */
+/* The name a refusal is written with: librdkafka's error; or, when that is librdkafka's own
+ * (a negative code: _MSG_TIMED_OUT, _PURGE_QUEUE after a fatal error, ...) and a broker had
+ * refused the record's batch before, that broker's last error - the answer that set the
+ * record's persistence status (chaos_errs.h). */
 CH_FN const char *refusal_name(struct client *c, const rd_kafka_message_t *m, uint64_t value)
 {
-    int code = m->err == RD_KAFKA_RESP_ERR__MSG_TIMED_OUT && c->ce
-                   ? ce_last_error(c->ce, m->partition, value)
-                   : 0;
+    int code = m->err < 0 && c->ce ? ce_last_error(c->ce, m->partition, value) : 0;
     return rdk.rd_kafka_err2name(code ? (rd_kafka_resp_err_t)code : m->err);
 }
 

@@ -15,7 +15,8 @@
  * partition (1, 2, 3, ...), so a producer that writes down, per partition, the value of each
  * record it queued finds the values of msgids [8117, 8137] by index, and keeps the last
  * broker error of each. The delivery report then names that error (the one that decided
- * the record's status), or librdkafka's own if no broker ever refused the record.
+ * the record's status) in place of a local one of librdkafka's (_MSG_TIMED_OUT, or
+ * _PURGE_QUEUE after a fatal error), or librdkafka's if no broker ever refused the record.
  *
  *   producer thread   ce_queued(k, value)        before each rd_kafka_produce (ce_unqueue
  *                                                if librdkafka refused it at once)
