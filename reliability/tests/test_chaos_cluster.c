@@ -30,7 +30,8 @@
  *
  * CHAOS_CYCLES (default 10) faults, among CHAOS_FAULTS' (names as printed, comma-separated;
  * default all); KC_TEST_SEED replays their choice and timing; CHAOS_KEEP keeps the directory;
- * CHAOS_BROKER_BIN_DIR runs another build's kafka_broker. The working directory (every
+ * CHAOS_BROKER_BIN_DIR runs another build's kafka_broker; CHAOS_ZOMBIE_MS=lo-hi sets the
+ * zombies' freeze; CHAOS_RDK_DEBUG=ctx,... keeps librdkafka's debug log (rdkafka-<id>.log). The working directory (every
  * history, every broker's log) is kept when the test fails.
  */
 #include <setjmp.h>
@@ -235,7 +236,7 @@ static void test_chaos_cluster_faults_verdict(void **state)
                     "OffsetForLeaderEpoch, key 23): a leader's kill loses acknowledged records "
                     "by design; CHAOS_EXPECT=anomalies shows the checker finding them");
     if (!getenv("CHAOS_FAULTS") && !getenv("CHAOS_EXPECT"))
-        printf("# the short form: zombie, disk-fault and combined left out (two open findings, "
+        printf("# the short form: disk-fault and combined left out (an open finding, "
                "reliability/README); `make chaos-cluster` runs every fault\n");
     chaos_start(&cl->c);
     sleep(1); /* the clients under way before the first fault */
