@@ -105,6 +105,26 @@ static bool read_field(struct rel_hist_event *e, char f, const char *w)
     return true;
 }
 
+/* The fields of one op (its letters) from *s into e; an error's name, optional and last,
+ * copied to name[0..cap) (left "" if none). 0, or the 1-based number of the field that is
+ * missing or wrong. */
+static int read_fields(struct rel_hist_event *e, const char *fields, const char **s,
+                       char *name, size_t cap)
+{
+    char w[64];
+    for (const char *f = fields; *f; f++) {
+        const char *at = *s + strspn(*s, " \t\r\n");
+        bool got = next_word(s, w, sizeof(w));
+        if (*f == 'e' && *at == '\0')
+            return 0; /* the error's name is optional: none given */
+        if (*f == 'e' && got && strlen(w) < cap)
+            strcpy(name, w);
+        else if (*f == 'e' || !got || !read_field(e, *f, w))
+            return (int)(f - fields) + 1;
+    }
+    return 0;
+}
+
 int rel_hist_add_line(struct rel_hist *h, const char *line, char *err, size_t cap)
 {
     char w[64];
@@ -123,30 +143,26 @@ int rel_hist_add_line(struct rel_hist *h, const char *line, char *err, size_t ca
         return -EINVAL;
     }
     e.op = ops[i].op;
-    for (const char *f = ops[i].fields; *f; f++) {
-        const char *at = s + strspn(s, " \t\r\n");
-        bool got = next_word(&s, w, sizeof(w));
-        if (*f == 'e' && *at == '\0')
-            break; /* the error's name is optional: none given */
-        int x = *f != 'e' ? 0 : got ? err_index(h, w) : 0;
-        if (*f == 'e' && x <= 0) {
-            snprintf(err, cap, "line %lld: %s: %s", (long long)e.line, ops[i].name,
-                     x < 0 ? "more than 64 distinct error names"
-                           : "the error's name is not a word of [A-Za-z0-9_] (1-47)");
-            return -EINVAL;
-        }
-        if (*f == 'e')
-            e.err = (int16_t)x;
-        else if (!got || !read_field(&e, *f, w)) {
-            snprintf(err, cap, "line %lld: %s: field %d is missing or not a valid number",
-                     (long long)e.line, ops[i].name, (int)(f - ops[i].fields) + 1);
-            return -EINVAL;
-        }
+    char name[sizeof(w)] = ""; /* the error's name, registered once the line is whole */
+    int bad = read_fields(&e, ops[i].fields, &s, name, sizeof(name));
+    if (bad) {
+        snprintf(err, cap, "line %lld: %s: field %d is %s", (long long)e.line, ops[i].name, bad,
+                 ops[i].fields[bad - 1] == 'e' ? "not an error's name ([A-Za-z0-9_], 1-47)"
+                                               : "missing or not a valid number");
+        return -EINVAL;
     }
     if (next_word(&s, w, sizeof(w)) || s[strspn(s, " \t\r\n")] != '\0') {
         snprintf(err, cap, "line %lld: %s: too many fields", (long long)e.line, ops[i].name);
         return -EINVAL;
     }
+    int x = name[0] ? err_index(h, name) : 0;
+    if (x < 0 || (name[0] && x == 0)) {
+        snprintf(err, cap, "line %lld: %s: %s", (long long)e.line, ops[i].name,
+                 x < 0 ? "more than 64 distinct error names"
+                       : "the error's name is not a word of [A-Za-z0-9_] (1-47)");
+        return -EINVAL;
+    }
+    e.err = (int16_t)x;
     return rel_hist_add(h, &e);
 }
 

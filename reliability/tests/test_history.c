@@ -179,6 +179,7 @@ static void test_history_error_names_parsed_or_refused(void **state)
             fail_msg("'%s' accepted", bad[i]);
         assert_non_null(strstr(err, "line 1"));
         assert_int_equal(h.n, 0);
+        assert_int_equal(h.nerrs, 0); /* a refused line registers no name */
         rel_hist_fini(&h);
     }
     rel_hist_init(&h);
