@@ -187,6 +187,8 @@ CH_FN void debug_log(struct client *c, rd_kafka_conf_t *k)
 {
     const char *d = getenv("CHAOS_RDK_DEBUG");
     char path[600], contexts[200];
+    if (!c->f)
+        return; /* a producer that writes no history (the cluster's observer) */
     if (!c->ce) {
         const struct rd_kafka_err_desc *descs;
         size_t n;
