@@ -14,9 +14,15 @@
  *                 info 1 0 1002           "no answer: it may or may not be written"
  *                 send 1 2 1003
  *                 fail 1 2 1003           "refused: it was certainly not written"
+ *                 fail 1 3 1004 NOT_ENOUGH_REPLICAS   the same, saying which error the
+ *                 info 1 3 1005 _MSG_TIMED_OUT        client was given (an optional last
+ *                                                     word on fail and info lines)
  *   consumer 9:   seek 9 0 0              "my position in partition 0 is now 0"
  *                 poll 9 0 17 1001        "I read value 1001 at offset 17"
  *   the end:      drain 0 18              "a final reader read partition 0 whole, up to 18"
+ *
+ * An error's name is the client's own (librdkafka's rd_kafka_err2name, kafkajs' error type):
+ * 1-47 characters of [A-Za-z0-9_], at most REL_HIST_MAX_ERRS distinct names a history.
  *
  * Values must be unique per history (a workload makes them so: producer << 32 | counter);
  * processes and keys are small integers. Lines starting with '#' are comments.
@@ -33,7 +39,8 @@
  *   SKIP           a consumer's next poll jumped over an offset that holds a value (someone
  *                  read or was acknowledged there), with no seek between them
  *   PHANTOM        a value read that no producer ever sent to that key
- *   FAILED_READ    a value read whose send had failed definitely
+ *   FAILED_READ    a value read whose send had failed definitely, with an error (or none)
+ *                  that Kafka's protocol gives only for a record it did not write
  *   REORDERED      one producer's acknowledged offsets of a key out of the order it sent
  *                  them in (an idempotent producer must keep its order)
  *
@@ -81,9 +88,19 @@ struct rel_hist_event {
     int64_t offset;
     uint64_t value;
     int64_t line; /* where it came from, for the report */
+    int16_t err;  /* fail, info: 1 + the index of its error's name in rel_hist.errs; 0 none */
 };
 
 #define REL_HIST_EXAMPLES 5
+#define REL_HIST_MAX_ERRS 64 /* distinct error names in one history */
+#define REL_HIST_ERR_LEN  48 /* an error's name, with its NUL */
+
+/* What became of the refusals (fail lines) that gave one error's name. */
+struct rel_hist_err_count {
+    char name[REL_HIST_ERR_LEN]; /* "" for refusals that named none */
+    bool ambiguous;              /* rel_hist_err_ambiguous(name) */
+    int64_t refused, read;       /* refused with it; of those, read all the same */
+};
 
 struct rel_hist_result {
     int64_t count[REL_HIST_NKINDS];
@@ -91,13 +108,37 @@ struct rel_hist_result {
     /* What the history held. */
     int64_t sends, acked, failed, indeterminate, polls, keys;
     int64_t indeterminate_read; /* indeterminate sends that turned out written */
+    /* Refusals with an error whose outcome Kafka leaves open (rel_hist_err_ambiguous),
+     * found written: not FAILED_READ, counted apart (also in failed), and printed. */
+    int64_t refused_ambiguous_read;
+    struct rel_hist_err_count by_err[REL_HIST_MAX_ERRS + 1]; /* [0]: no name; [i]: errs[i-1] */
+    int nby_err;
 };
 
 struct rel_hist {
     struct rel_hist_event *ev;
     size_t n, cap;
     int64_t lines;
+    char errs[REL_HIST_MAX_ERRS][REL_HIST_ERR_LEN]; /* the error names seen, in order */
+    int nerrs;
 };
+
+/*
+ * Does a refusal with this error leave the record's fate open, by Kafka's protocol? True
+ * only for the errors a Kafka leader gives AFTER it appended the batch, so that its
+ * followers may have copied it and it may be committed all the same:
+ *   REQUEST_TIMED_OUT                 acks=all past the request's timeout (Kafka's
+ *                                     DelayedProduce expires; the records stay)
+ *   NOT_ENOUGH_REPLICAS_AFTER_APPEND  written, the ISR shrank below min.insync meanwhile
+ *   NOT_LEADER_OR_FOLLOWER            a parked acks=all produce whose leader lost its
+ *                                     leadership (Kafka's Partition.checkEnoughReplicas-
+ *                                     ReachOffset answers it); librdkafka's name for it,
+ *                                     NOT_LEADER_FOR_PARTITION, too
+ * librdkafka itself reports the first two POSSIBLY_PERSISTED, but NOT_LEADER_OR_FOLLOWER
+ * NOT_PERSISTED (rdkafka_request.c, rd_kafka_handle_Produce_error: a "refresh" error is
+ * taken for a refusal before the append). Every other name, and none: false.
+ */
+bool rel_hist_err_ambiguous(const char *name);
 
 void rel_hist_init(struct rel_hist *h);
 void rel_hist_fini(struct rel_hist *h);

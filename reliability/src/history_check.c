@@ -44,6 +44,7 @@ struct send {
     int64_t offset; /* ACKED: where */
     int64_t line;   /* of the send */
     bool read;      /* some poll read it */
+    int16_t err;    /* FAILED, UNKNOWN: the error's index + 1 in the history's names; 0 */
 };
 
 struct obs {
@@ -148,7 +149,7 @@ static int collect_sends(struct ctx *c, char *err, size_t cap)
     for (size_t i = 0; i < h->n; i++)
         if (h->ev[i].op == REL_OP_SEND)
             c->sends[c->nsends++] = (struct send){h->ev[i].value, h->ev[i].proc, h->ev[i].key,
-                                                  SENT, -1, h->ev[i].line, false};
+                                                  SENT, -1, h->ev[i].line, false, 0};
     qsort(c->sends, c->nsends, sizeof(*c->sends), cmp_send_value);
     for (size_t i = 1; i < c->nsends; i++)
         if (c->sends[i].value == c->sends[i - 1].value)
@@ -168,8 +169,37 @@ static int collect_sends(struct ctx *c, char *err, size_t cap)
                    -EINVAL;
         s->state = e->op == REL_OP_OK ? ACKED : e->op == REL_OP_FAIL ? FAILED : UNKNOWN;
         s->offset = e->op == REL_OP_OK ? e->offset : -1;
+        s->err = e->err;
     }
     return 0;
+}
+
+bool rel_hist_err_ambiguous(const char *name)
+{
+    static const char *const open_outcome[] = {
+        "REQUEST_TIMED_OUT",
+        "NOT_ENOUGH_REPLICAS_AFTER_APPEND",
+        "NOT_LEADER_OR_FOLLOWER",
+        "NOT_LEADER_FOR_PARTITION", /* librdkafka's name for NOT_LEADER_OR_FOLLOWER */
+    };
+    for (size_t i = 0; name && i < KC_ARRAY_SIZE(open_outcome); i++)
+        if (!strcmp(name, open_outcome[i]))
+            return true;
+    return false;
+}
+
+/* The table of refusals by error: its names, then each FAIL counted under its own. */
+static void count_refusals(struct ctx *c)
+{
+    struct rel_hist_result *r = c->r;
+    r->nby_err = c->h->nerrs + 1;
+    for (int i = 0; i < c->h->nerrs; i++) {
+        memcpy(r->by_err[i + 1].name, c->h->errs[i], REL_HIST_ERR_LEN);
+        r->by_err[i + 1].ambiguous = rel_hist_err_ambiguous(c->h->errs[i]);
+    }
+    for (size_t i = 0; i < c->nsends; i++)
+        if (c->sends[i].state == FAILED)
+            r->by_err[c->sends[i].err].refused++;
 }
 
 static int cmp_obs_offset(const void *a, const void *b)
@@ -223,6 +253,21 @@ static void check_duplicate(struct ctx *c)
     }
 }
 
+/* A refused value read: counted under its error; an anomaly unless the error leaves the
+ * outcome open (then counted apart: rel_hist_err_ambiguous). */
+static void failed_read(struct ctx *c, const struct obs *o, const struct send *s)
+{
+    struct rel_hist_err_count *e = &c->r->by_err[s->err];
+    e->read++;
+    if (e->ambiguous) {
+        c->r->refused_ambiguous_read++;
+        return;
+    }
+    note(c, REL_HIST_FAILED_READ, "key %d offset %lld: value %llu (line %lld) was refused "
+         "(sent line %lld; %s)", o->key, (long long)o->offset, (unsigned long long)o->value,
+         (long long)o->line, (long long)s->line, s->err ? e->name : "no error named");
+}
+
 /* What each read must match: a value sent to that key, and not refused. */
 static void check_reads(struct ctx *c)
 {
@@ -236,9 +281,7 @@ static void check_reads(struct ctx *c)
             continue;
         }
         if (s->state == FAILED && !s->read)
-            note(c, REL_HIST_FAILED_READ, "key %d offset %lld: value %llu (line %lld) was "
-                 "refused (sent line %lld)", o->key, (long long)o->offset,
-                 (unsigned long long)o->value, (long long)o->line, (long long)s->line);
+            failed_read(c, o, s);
         if (s->state == UNKNOWN && !s->read)
             c->r->indeterminate_read++;
         s->read = true;
@@ -524,6 +567,7 @@ int rel_hist_check(const struct rel_hist *h, struct rel_hist_result *out, char *
         rc = count_keys(&c);
     }
     if (rc == 0) {
+        count_refusals(&c);
         check_inconsistent(&c);
         check_duplicate(&c);
         check_reads(&c);
@@ -554,6 +598,16 @@ void rel_hist_print(const struct rel_hist_result *r, FILE *f)
             "%lld of those read), %lld records polled, %lld keys\n", (long long)r->sends,
             (long long)r->acked, (long long)r->failed, (long long)r->indeterminate,
             (long long)r->indeterminate_read, (long long)r->polls, (long long)r->keys);
+    for (int i = 0; i < r->nby_err; i++)
+        if (r->by_err[i].refused)
+            fprintf(f, "  refused %s: %lld, of those read %lld%s\n",
+                    i ? r->by_err[i].name : "(no error named)", (long long)r->by_err[i].refused,
+                    (long long)r->by_err[i].read,
+                    r->by_err[i].ambiguous ? " (an error Kafka gives after the append: the "
+                                             "outcome is open, not an anomaly)" : "");
+    if (r->refused_ambiguous_read)
+        fprintf(f, "  refused with an open outcome, yet written: %lld (counted apart)\n",
+                (long long)r->refused_ambiguous_read);
     for (int k = 0; k < REL_HIST_NKINDS; k++)
         fprintf(f, "  %-13s %lld\n", kind_names[k], (long long)r->count[k]);
     for (int k = 0; k < REL_HIST_NKINDS; k++)

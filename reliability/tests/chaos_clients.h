@@ -45,6 +45,8 @@
 #include "rel.h"
 #include "rel_history.h"
 
+#include "chaos_errs.h"
+
 #define CH_FN static __attribute__((unused))
 
 #define TOPIC       "chaos"
@@ -67,7 +69,8 @@
     X(rd_kafka_assign) X(rd_kafka_consumer_poll) X(rd_kafka_message_destroy)                   \
     X(rd_kafka_consumer_close) X(rd_kafka_query_watermark_offsets) X(rd_kafka_seek_partitions) \
     X(rd_kafka_error_destroy) X(rd_kafka_outq_len) X(rd_kafka_metadata)                        \
-    X(rd_kafka_metadata_destroy) X(rd_kafka_controllerid)
+    X(rd_kafka_metadata_destroy) X(rd_kafka_controllerid) X(rd_kafka_conf_set_log_cb)        \
+    X(rd_kafka_opaque) X(rd_kafka_get_err_descs)
 
 static struct {
     void *lib;
@@ -110,6 +113,8 @@ struct client {
     pthread_t thread;
     long sent, errors;
     long replaced; /* producers replaced after a fatal error */
+    FILE *dbg;     /* CHAOS_RDK_DEBUG: librdkafka's own log lines, or NULL */
+    struct chaos_errs *ce; /* a producer's: the broker's last error per record */
 };
 
 struct chaos {
@@ -131,21 +136,73 @@ CH_FN FILE *history_file(struct chaos *w, int id)
 
 /* ---- producers ------------------------------------------------------------------------- */
 
-/* On the producer's own thread (inside rd_kafka_poll/flush): its history line. */
+/* The name a refusal is written with: librdkafka's error; or, when that is librdkafka's own
+ * (a negative code: _MSG_TIMED_OUT, _PURGE_QUEUE after a fatal error, ...) and a broker had
+ * refused the record's batch before, that broker's last error - the answer that set the
+ * record's persistence status (chaos_errs.h). */
+CH_FN const char *refusal_name(struct client *c, const rd_kafka_message_t *m, uint64_t value)
+{
+    int code = m->err < 0 && c->ce ? ce_last_error(c->ce, m->partition, value) : 0;
+    return rdk.rd_kafka_err2name(code ? (rd_kafka_resp_err_t)code : m->err);
+}
+
+/* On the producer's own thread (inside rd_kafka_poll/flush): its history line. A refusal
+ * carries "fail" or "info" by the message's persistence status (NOT_PERSISTED: fail;
+ * POSSIBLY_PERSISTED: info) and the error's name (refusal_name), so that the checker can
+ * say, for a refused record found in the log, what the client was told. librdkafka
+ * acknowledges without an offset (-1001) the records of a request that failed when a
+ * later batch of the same producer succeeded ("implicitly acked"): written, but at no
+ * offset the checker could place, they are judged as indeterminate and named so. */
 CH_FN void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     struct client *c = opaque;
     uint64_t value = (uint64_t)(uintptr_t)m->_private;
     (void)rk;
-    if (!m->err)
+    if (!m->err && m->offset >= 0)
         fprintf(c->f, "ok %d %d %" PRIu64 " %" PRId64 "\n", c->id, (int)m->partition, value,
                 (int64_t)m->offset);
+    else if (!m->err)
+        fprintf(c->f, "info %d %d %" PRIu64 " IMPLICIT_ACK\n", c->id, (int)m->partition, value);
     else
-        fprintf(c->f, "%s %d %d %" PRIu64 "\n",
+        fprintf(c->f, "%s %d %d %" PRIu64 " %s\n",
                 rdk.rd_kafka_message_status(m) == RD_KAFKA_MSG_STATUS_NOT_PERSISTED ? "fail"
                                                                                   : "info",
-                c->id, (int)m->partition, value);
+                c->id, (int)m->partition, value, refusal_name(c, m, value));
     c->errors += m->err != 0;
+}
+
+/* librdkafka's log lines, from its own threads: refused batches to the error table
+ * (chaos_errs.h); and with CHAOS_RDK_DEBUG (more debug contexts), every line into
+ * <dir>/rdkafka-<id>.log (stdio locks each line). */
+CH_FN void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    struct client *c = rdk.rd_kafka_opaque(rk);
+    if (c && c->ce && !strcmp(fac, "MSGSET"))
+        ce_log_line(c->ce, TOPIC, buf);
+    if (c && c->dbg)
+        fprintf(c->dbg, "%" PRId64 " %d %s %s\n", kc_mono_ms(), level, fac, buf);
+}
+
+CH_FN void debug_log(struct client *c, rd_kafka_conf_t *k)
+{
+    const char *d = getenv("CHAOS_RDK_DEBUG");
+    char path[600], contexts[200];
+    if (!c->f)
+        return; /* a producer that writes no history (the cluster's observer) */
+    if (!c->ce) {
+        const struct rd_kafka_err_desc *descs;
+        size_t n;
+        rdk.rd_kafka_get_err_descs(&descs, &n);
+        assert_non_null(c->ce = malloc(sizeof(*c->ce)));
+        ce_init(c->ce, descs, n);
+    }
+    if (d && *d && !c->dbg) {
+        snprintf(path, sizeof(path), "%s/rdkafka-%d.log", c->w->dir, c->id);
+        assert_non_null(c->dbg = fopen(path, "a"));
+    }
+    snprintf(contexts, sizeof(contexts), "msg%s%s", d && *d ? "," : "", d && *d ? d : "");
+    conf(k, "debug", contexts); /* "msg": a line per refused batch, naming its records */
+    rdk.rd_kafka_conf_set_log_cb(k, on_log);
 }
 
 CH_FN rd_kafka_t *make_producer(struct client *c)
@@ -161,6 +218,7 @@ CH_FN rd_kafka_t *make_producer(struct client *c)
     conf(k, "topic.metadata.refresh.interval.ms", "1000"); /* find new leaders soon */
     conf(k, "queue.buffering.max.messages", "2000");
     conf(k, "log_level", "2"); /* brokers going away is the point: no line for each */
+    debug_log(c, k);
     rdk.rd_kafka_conf_set_dr_msg_cb(k, on_delivery);
     rdk.rd_kafka_conf_set_opaque(k, c);
     rd_kafka_t *rk = rdk.rd_kafka_new(RD_KAFKA_PRODUCER, k, err, sizeof(err));
@@ -178,6 +236,7 @@ CH_FN void producer_replace(struct client *c, rd_kafka_topic_t **t)
     rdk.rd_kafka_flush(c->rk, 10000); /* every queued record's outcome is in */
     rdk.rd_kafka_topic_destroy(*t);
     rdk.rd_kafka_destroy(c->rk);
+    ce_reset(c->ce); /* the new instance numbers its records from 1 */
     c->rk = make_producer(c);
     *t = rdk.rd_kafka_topic_new(c->rk, TOPIC, NULL);
     c->replaced++;
@@ -198,11 +257,13 @@ CH_FN void *producer_main(void *arg)
         int len = snprintf(payload, sizeof(payload), "%" PRIu64, value);
         rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
         fprintf(c->f, "send %d %d %" PRIu64 "\n", c->id, (int)k, value);
+        assert_int_equal(ce_queued(c->ce, k, value), 0); /* before a batch can be answered */
         while (rdk.rd_kafka_produce(t, k, RD_KAFKA_MSG_F_COPY, payload, (size_t)len, NULL, 0,
                                     (void *)(uintptr_t)value) != 0) {
             if ((err = rdk.rd_kafka_last_error()) != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-                fprintf(c->f, "fail %d %d %" PRIu64 "\n# produce refused: %s\n", c->id,
-                        (int)k, value, rdk.rd_kafka_err2name(err));
+                fprintf(c->f, "fail %d %d %" PRIu64 " %s\n", c->id, (int)k, value,
+                        rdk.rd_kafka_err2name(err));
+                ce_unqueue(c->ce, k); /* never queued: no message id taken */
                 break;
             }
             err = RD_KAFKA_RESP_ERR_NO_ERROR;
@@ -440,6 +501,11 @@ CH_FN void chaos_stop(struct chaos *w)
             rdk.rd_kafka_consumer_close(c->rk);
         rdk.rd_kafka_destroy(c->rk);
         fclose(c->f);
+        if (c->dbg)
+            fclose(c->dbg);
+        if (c->ce)
+            ce_fini(c->ce);
+        free(c->ce);
     }
 }
 

@@ -99,7 +99,10 @@ CH_FN void f_double(struct cluster *cl)
 }
 
 /* SIGSTOP of a leader past the session timeout: ZooKeeper forgets it, the controller
- * moves its partitions; SIGCONT brings back a broker that still thinks it leads. */
+ * moves its partitions; SIGCONT brings back a broker that still thinks it leads.
+ * CHAOS_ZOMBIE_MS=lo-hi draws the freeze from [lo, hi] ms instead (e.g. 4000-4600: just
+ * past the producers' 4 s message timeout, where a parked produce is answered before
+ * librdkafka times its request out). */
 CH_FN void f_zombie(struct cluster *cl)
 {
     int fol[BROKERS], nfol;
@@ -108,6 +111,10 @@ CH_FN void f_zombie(struct cluster *cl)
     if (id < 0)
         return;
     int64_t ms = SESSION_MS + rel_rand_range(&cl->rnd, 500, 2500);
+    const char *env = getenv("CHAOS_ZOMBIE_MS");
+    long lo, hi;
+    if (env && sscanf(env, "%ld-%ld", &lo, &hi) == 2 && lo > 0 && hi >= lo)
+        ms = rel_rand_range(&cl->rnd, lo, hi);
     printf("#   SIGSTOP of broker %d (leader of partition %d) for %lld ms\n", id, k,
            (long long)ms);
     assert_int_equal(kill(cl->b[id].pid, SIGSTOP), 0);
@@ -209,11 +216,12 @@ CH_FN void f_combined(struct cluster *cl)
 }
 
 /* `make test`'s short form (neither CHAOS_FAULTS nor CHAOS_EXPECT set) leaves out the
- * faults behind the two findings still open (reliability/README, "What it found"): a
- * zombie leader frozen past the clients' message timeout, after which librdkafka reported
- * records NOT_PERSISTED that the cluster kept (failed-reads), and disk faults, after which
- * a record answered KAFKA_STORAGE_ERROR can survive. `make chaos-cluster` runs them all. */
-#define CF_SHORT_FORM_LEFT_OUT ((1u << CF_ZOMBIE) | (1u << CF_DISK) | (1u << CF_COMBINED))
+ * faults behind the finding still open (reliability/README, "What it found", 3.): disk
+ * faults, after which a record answered KAFKA_STORAGE_ERROR may survive, and the
+ * combinations that may include one. Zombies are in: the records a woken ex-leader refuses
+ * after its followers kept them are Kafka's own open outcome (6.), which the checker counts
+ * apart. `make chaos-cluster` runs them all. */
+#define CF_SHORT_FORM_LEFT_OUT ((1u << CF_DISK) | (1u << CF_COMBINED))
 
 /* The faults to choose from: CHAOS_FAULTS="zombie,disk-fault" (names as cf_name), or all. */
 CH_FN unsigned faults_allowed(void)

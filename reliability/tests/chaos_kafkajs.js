@@ -31,6 +31,14 @@ const kafka = new Kafka({
   retry: { initialRetryTime: 50, maxRetryTime: 500, retries: 8 },
 });
 
+// The error's name for the history (its last word): the broker's error type kafkajs gave up
+// on (e.g. NOT_LEADER_FOR_PARTITION), else kafkajs' own error class.
+function errName(e) {
+  const cause = e.cause || e;
+  const name = String(cause.type || cause.name || e.name || 'ERROR');
+  return name.replace(/[^A-Za-z0-9_]/g, '_').slice(0, 47) || 'ERROR';
+}
+
 async function connect() {
   for (;;) {
     const p = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
@@ -60,7 +68,7 @@ async function main() {
       line(`ok ${procArg} ${k} ${value} ${r.baseOffset}`);
       acked++;
     } catch (e) {
-      line(`info ${procArg} ${k} ${value}`);
+      line(`info ${procArg} ${k} ${value} ${errName(e)}`);
       line(`# ${e.name}: ${e.message}`);
       unknown++;
       await producer.disconnect().catch(() => {});

@@ -160,6 +160,130 @@ static void test_history_bad_lines_refused(void **state)
     }
 }
 
+/* The error's name on fail and info lines: optional, one word of [A-Za-z0-9_] under 48
+ * characters, on those two ops only; a name kept once however often it comes. */
+static void test_history_error_names_parsed_or_refused(void **state)
+{
+    (void)state;
+    static const char *bad[] = {
+        "fail 1 0 10 NOT-LEADER", "fail 1 0 10 NOT_LEADER extra", "info 1 0 10 é",
+        "fail 1 0 10 AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", /* 48 */
+        "fail 1 0 10 AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "ok 1 0 10 5 NOT_LEADER", "send 1 0 10 ERR", "poll 9 0 0 10 ERR", "drain 0 5 ERR",
+    };
+    struct rel_hist h;
+    char err[256] = "";
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        rel_hist_init(&h);
+        if (rel_hist_add_line(&h, bad[i], err, sizeof(err)) != -EINVAL)
+            fail_msg("'%s' accepted", bad[i]);
+        assert_non_null(strstr(err, "line 1"));
+        assert_int_equal(h.n, 0);
+        assert_int_equal(h.nerrs, 0); /* a refused line registers no name */
+        rel_hist_fini(&h);
+    }
+    rel_hist_init(&h);
+    assert_int_equal(rel_hist_add_line(&h, "fail 1 0 10", err, sizeof(err)), 0);
+    assert_int_equal(rel_hist_add_line(&h, "fail 1 0 11 _MSG_TIMED_OUT ", err, sizeof(err)), 0);
+    assert_int_equal(rel_hist_add_line(&h, "info 1 0 12 NOT_LEADER_OR_FOLLOWER", err,
+                                       sizeof(err)), 0);
+    assert_int_equal(rel_hist_add_line(&h, "fail 1 0 13 _MSG_TIMED_OUT", err, sizeof(err)), 0);
+    assert_int_equal(rel_hist_add_line(&h, "fail 1 0 14 AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+                                       err, sizeof(err)), 0); /* 47 */
+    assert_int_equal(h.nerrs, 3);
+    assert_int_equal(h.ev[0].err, 0);
+    assert_int_equal(h.ev[1].err, 1);
+    assert_int_equal(h.ev[2].err, 2);
+    assert_int_equal(h.ev[3].err, 1);
+    assert_string_equal(h.errs[1], "NOT_LEADER_OR_FOLLOWER");
+    /* an event naming an error the history does not know, or on another op */
+    struct rel_hist_event e = {REL_OP_FAIL, 1, 0, 0, 15, 9, 4};
+    assert_int_equal(rel_hist_add(&h, &e), -EINVAL);
+    e = (struct rel_hist_event){REL_OP_SEND, 1, 0, 0, 15, 9, 1};
+    assert_int_equal(rel_hist_add(&h, &e), -EINVAL);
+    rel_hist_fini(&h);
+}
+
+/* Every prefix of a line that names an error is a line without one, a shorter name (a
+ * truncated history's last line: judged as what it says), or refused: never more. */
+static void test_history_error_name_truncated_prefixes(void **state)
+{
+    (void)state;
+    static const char line[] = "fail 12 3 4294967297 NOT_LEADER_OR_FOLLOWER";
+    size_t value_at = strlen("fail 12 3 "), name_at = strlen("fail 12 3 4294967297 ");
+    for (size_t n = 0; n <= strlen(line); n++) {
+        struct rel_hist h;
+        char prefix[sizeof(line)], err[256] = "";
+        memcpy(prefix, line, n);
+        prefix[n] = '\0';
+        rel_hist_init(&h);
+        int rc = rel_hist_add_line(&h, prefix, err, sizeof(err));
+        if (n > 0 && n <= value_at) {
+            assert_int_equal(rc, -EINVAL); /* a field missing (or the op's name cut) */
+            assert_int_equal(h.n, 0);
+        } else if (n > 0) { /* a shorter value, then no name, then a shorter name */
+            assert_int_equal(rc, 0);
+            assert_int_equal(h.n, 1);
+            assert_int_equal(h.ev[0].err, n > name_at ? 1 : 0);
+            if (n >= name_at - 1)
+                assert_int_equal(h.ev[0].value, 4294967297ull);
+            if (n > name_at)
+                assert_memory_equal(h.errs[0], line + name_at, n - name_at);
+        }
+        rel_hist_fini(&h);
+    }
+}
+
+/* More than REL_HIST_MAX_ERRS distinct names: refused, saying so. */
+static void test_history_too_many_error_names_refused(void **state)
+{
+    (void)state;
+    struct rel_hist h;
+    char err[256] = "", line[64];
+    rel_hist_init(&h);
+    for (int i = 0; i < REL_HIST_MAX_ERRS; i++) {
+        snprintf(line, sizeof(line), "fail 1 0 %d E%d", i, i);
+        assert_int_equal(rel_hist_add_line(&h, line, err, sizeof(err)), 0);
+    }
+    assert_int_equal(rel_hist_add_line(&h, "fail 1 0 99 E0", err, sizeof(err)), 0);
+    assert_int_equal(rel_hist_add_line(&h, "fail 1 0 100 ANOTHER", err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "64 distinct"));
+    rel_hist_fini(&h);
+}
+
+/* A refused value read: an anomaly named with its error, unless the error is one Kafka
+ * gives after the append (then counted apart, never hidden: by_err says which). */
+static void test_history_refused_read_classed_by_error(void **state)
+{
+    (void)state;
+    struct rel_hist_result r;
+    judge("send 1 0 10\nfail 1 0 10 NOT_ENOUGH_REPLICAS\npoll 9 0 0 10\n", &r);
+    expect_only(&r, REL_HIST_FAILED_READ, 1);
+    assert_non_null(strstr(r.example[REL_HIST_FAILED_READ][0], "NOT_ENOUGH_REPLICAS"));
+    judge("send 1 0 10\nfail 1 0 10\npoll 9 0 0 10\n", &r);
+    expect_only(&r, REL_HIST_FAILED_READ, 1);
+    assert_non_null(strstr(r.example[REL_HIST_FAILED_READ][0], "no error named"));
+    judge("send 1 0 10\nfail 1 0 10 _MSG_TIMED_OUT\npoll 9 0 0 10\n", &r);
+    expect_only(&r, REL_HIST_FAILED_READ, 1);
+    judge("send 1 0 10\nsend 1 0 11\nsend 1 0 12\nfail 1 0 10 NOT_LEADER_OR_FOLLOWER\n"
+          "fail 1 0 11 REQUEST_TIMED_OUT\nfail 1 0 12 REQUEST_TIMED_OUT\n"
+          "poll 9 0 0 10\npoll 9 0 1 11\npoll 8 0 1 11\n", &r);
+    expect_only(&r, REL_HIST_NKINDS, 0);
+    assert_int_equal(r.failed, 3);
+    assert_int_equal(r.refused_ambiguous_read, 2); /* 11 read twice: counted once */
+    assert_int_equal(r.nby_err, 3);
+    assert_string_equal(r.by_err[2].name, "REQUEST_TIMED_OUT");
+    assert_true(r.by_err[2].ambiguous);
+    assert_int_equal(r.by_err[2].refused, 2);
+    assert_int_equal(r.by_err[2].read, 1);
+    assert_true(rel_hist_err_ambiguous("REQUEST_TIMED_OUT"));
+    assert_true(rel_hist_err_ambiguous("NOT_ENOUGH_REPLICAS_AFTER_APPEND"));
+    assert_false(rel_hist_err_ambiguous("NOT_ENOUGH_REPLICAS"));
+    assert_false(rel_hist_err_ambiguous("KAFKA_STORAGE_ERROR"));
+    assert_false(rel_hist_err_ambiguous("_MSG_TIMED_OUT"));
+    assert_false(rel_hist_err_ambiguous(NULL));
+}
+
 /* Histories the checker cannot judge: a value sent twice, an outcome never sent. */
 static void test_history_unusable_history_refused(void **state)
 {
@@ -198,7 +322,7 @@ struct model {
 static void add(struct model *m, enum rel_hist_op op, int32_t proc, int32_t key,
                 int64_t offset, uint64_t value)
 {
-    struct rel_hist_event e = {op, proc, key, offset, value, ++m->line};
+    struct rel_hist_event e = {op, proc, key, offset, value, ++m->line, 0};
     assert_int_equal(rel_hist_add(&m->h, &e), 0);
 }
 
@@ -320,6 +444,10 @@ int main(void)
         cmocka_unit_test(test_history_seek_resets_order_no_anomaly),
         cmocka_unit_test(test_history_large_keys_no_anomaly),
         cmocka_unit_test(test_history_bad_lines_refused),
+        cmocka_unit_test(test_history_error_names_parsed_or_refused),
+        cmocka_unit_test(test_history_error_name_truncated_prefixes),
+        cmocka_unit_test(test_history_too_many_error_names_refused),
+        cmocka_unit_test(test_history_refused_read_classed_by_error),
         cmocka_unit_test(test_history_unusable_history_refused),
         cmocka_unit_test(test_history_model_correct_histories_clean),
         cmocka_unit_test(test_history_model_broken_histories_named),
