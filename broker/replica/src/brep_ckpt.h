@@ -4,11 +4,11 @@
  * ../../README.md, "A cluster").
  *
  *   <data-dir>/
- *     replication-offset-checkpoint      every hosted partition's high watermark
- *     payments-0/                        (KIP-279's reason: a restarted leader serves
- *       leader-epoch-checkpoint          consumers at once, not after its followers)
+ *     replication-offset-checkpoint      every hosted partition's high watermark (so a
+ *     payments-0/                        restarted leader serves consumers at once, not
+ *       leader-epoch-checkpoint          after its followers confirmed the log again)
  *       00000000000000000000.log         the epoch cache: (epoch, start offset) lines
- *     payments-1/ ...                    (KIP-101's reason: an epoch with no batch in it)
+ *     payments-1/ ...                    (KIP-101: also an epoch with no batch in it)
  *
  *   when                               what                           thread
  *   ----                               ----                           ------
