@@ -101,6 +101,7 @@ struct brep_rtable {
     struct repl_offset_entry *hw_loaded;
     size_t nhw_loaded;
     int64_t next_hw_ckpt_ms;
+    bool synced; /* the member thread's: partition states were applied once (ckpt.c) */
 };
 
 /* replica.c */

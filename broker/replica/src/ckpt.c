@@ -108,8 +108,10 @@ static int hw_push(struct repl_offset_entry **v, size_t *n, size_t *cap, const c
     return 0;
 }
 
-/* Every loaded replica's HW, then the lines read at open that no replica took yet (a
- * partition not loaded so far keeps its line). Member thread: only it adds replicas. */
+/* Every loaded replica's HW, then - until the first partition states were applied - the
+ * lines read at open that no replica took yet (a partition not loaded so far keeps its
+ * line; after, a line nobody took is a partition no longer hosted here, and goes).
+ * Member thread, or the closing one: only it adds replicas. */
 static int hw_collect(struct brep *m, struct repl_offset_entry **v, size_t *n)
 {
     struct brep_rtable *rt = m->rt;
@@ -127,7 +129,7 @@ static int hw_collect(struct brep *m, struct repl_offset_entry **v, size_t *n)
                 rc = hw_push(v, n, &cap, rp->topic, rp->partition, hw);
         }
     }
-    for (size_t i = 0; i < rt->nhw_loaded && rc == 0; i++)
+    for (size_t i = 0; i < rt->nhw_loaded && rc == 0 && !rt->synced; i++)
         if (rt->hw_loaded[i].offset >= 0)
             rc = hw_push(v, n, &cap, rt->hw_loaded[i].topic, rt->hw_loaded[i].partition,
                          rt->hw_loaded[i].offset);

@@ -406,7 +406,7 @@ static int rp_load(struct brep_rp *rp, struct alog *log)
         return rc;
     }
     rp->log = log;
-    if (!from_file) /* the next start reads the file (REPL_FX_EPOCHS: it was trimmed) */
+    if (!from_file && rp->r.epochs.n > 0) /* the next start reads the file */
         brep__ckpt_epochs_write(rp);
     kc_log_info("replication: %s-%d loaded: log [%lld, %lld), HW %lld, %d leader epoch%s "
                 "(%s)", rp->topic, (int)rp->partition, (long long)start, (long long)leo,
@@ -482,6 +482,7 @@ void brep__replicas_sync(struct brep *m)
             if (t->parts[p].known)
                 rp_apply(m, t->name, p, &t->parts[p].ps);
     }
+    m->rt->synced = true;
 }
 
 /* A replica whose topic goes: stop fetching, fail its waiters, give its log back. */
