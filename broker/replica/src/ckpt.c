@@ -49,6 +49,15 @@ static int part_dir(const struct brep_rp *rp, char *out, size_t cap)
 
 /* ---- the HW file ------------------------------------------------------------------------------ */
 
+/* By (topic, partition): the lines are sorted once at open, and each load finds its own
+ * with a binary search (a broker loads every partition it hosts at start). */
+static int entry_cmp(const void *a, const void *b)
+{
+    const struct repl_offset_entry *x = a, *y = b;
+    int t = strcmp(x->topic, y->topic);
+    return t ? t : (x->partition > y->partition) - (x->partition < y->partition);
+}
+
 void brep__ckpt_open(struct brep *m)
 {
     struct brep_rtable *rt = m->rt;
@@ -63,7 +72,9 @@ void brep__ckpt_open(struct brep *m)
     else if (rc < 0)
         kc_log_warn("replication: %s is unreadable (%s): ignored, high watermarks start at "
                     "each log's start", path, kc_strerror(rc));
-    else
+    else if (rt->nhw_loaded > 1)
+        qsort(rt->hw_loaded, rt->nhw_loaded, sizeof(*rt->hw_loaded), entry_cmp);
+    if (rc == 0)
         kc_log_info("replication: %s: %zu high watermark%s", REPL_HW_CHECKPOINT,
                     rt->nhw_loaded, rt->nhw_loaded == 1 ? "" : "s");
 }
@@ -78,15 +89,16 @@ void brep__ckpt_close(struct brep *m)
 /* The file's line for the partition, taken (offset -1 afterwards: used once), or -1. */
 static int64_t hw_take(struct brep_rtable *rt, const char *topic, int32_t partition)
 {
-    for (size_t i = 0; i < rt->nhw_loaded; i++) {
-        struct repl_offset_entry *e = &rt->hw_loaded[i];
-        if (e->offset >= 0 && e->partition == partition && strcmp(e->topic, topic) == 0) {
-            int64_t hw = e->offset;
-            e->offset = -1;
-            return hw;
-        }
-    }
-    return -1;
+    struct repl_offset_entry key = {.partition = partition};
+    if (!rt->nhw_loaded || strlcpy(key.topic, topic, sizeof(key.topic)) >= sizeof(key.topic))
+        return -1;
+    struct repl_offset_entry *e =
+        bsearch(&key, rt->hw_loaded, rt->nhw_loaded, sizeof(key), entry_cmp);
+    if (!e || e->offset < 0)
+        return -1;
+    int64_t hw = e->offset;
+    e->offset = -1;
+    return hw;
 }
 
 /* Append one line to a growing array. 0 or -ENOMEM. */
