@@ -135,7 +135,9 @@ void repl_replica_fini(struct repl_replica *rp);
  * replication-offset-checkpoint value (clamped into [log_start, leo]). Before calling,
  * fill rp->epochs from leader-epoch-checkpoint and re-assign the epochs of batches
  * recovered beyond the log's recovery point (Kafka's segment recovery does the same);
- * load drops entries the log no longer covers. 0, or -EINVAL for offsets out of order.
+ * load drops entries that start past the log end (a tail lost in a crash; one starting AT
+ * the end is an epoch with nothing written yet, kept) or before its start. 0, or -EINVAL
+ * for offsets out of order.
  */
 int repl_replica_load(struct repl_replica *rp, int64_t log_start, int64_t leo, int64_t hw);
 

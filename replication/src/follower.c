@@ -87,6 +87,11 @@ static void decide_truncation(struct repl_replica *rp, const struct repl_epoch_e
     rp->truncating = !done;
     if (offset < rp->leo)
         *d = (struct repl_decision){.what = REPL_DO_TRUNCATE, .offset = offset};
+    else if (repl_epoch_cache_truncate_end(&rp->epochs, offset) > 0)
+        rp->fx |= REPL_FX_EPOCHS; /* no record to cut, but an epoch at our log end the
+                                   * leader never had (ours as a leader that wrote nothing,
+                                   * kept by leader-epoch-checkpoint): asked about again
+                                   * and again, it would stall us; forget it */
 }
 
 int repl_follower_on_epoch_end(struct repl_replica *rp, int kerr, const struct repl_epoch_end *ans,

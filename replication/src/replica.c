@@ -72,7 +72,9 @@ int repl_replica_load(struct repl_replica *rp, int64_t log_start, int64_t leo, i
     rp->leo = leo;
     rp->durable = leo;
     rp->hw = KC_MAX(log_start, KC_MIN(hw, leo));
-    int a = repl_epoch_cache_truncate_end(&rp->epochs, leo);
+    /* An epoch that starts AT the log end is kept: a leader elected with no batch written
+     * since (leader-epoch-checkpoint has it; no batch does). Past the end: a lost tail. */
+    int a = repl_epoch_cache_truncate_end(&rp->epochs, leo + 1);
     int b = repl_epoch_cache_truncate_start(&rp->epochs, log_start);
     if (a > 0 || b > 0)
         rp->fx |= REPL_FX_EPOCHS;

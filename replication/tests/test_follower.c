@@ -51,6 +51,34 @@ static void epoch_end(struct repl_replica *rp, int32_t epoch, int64_t end, enum 
         assert_int_equal(repl_replica_truncated(rp, d.offset), 0);
 }
 
+/* A former leader that wrote nothing in its epoch 3 (loaded from leader-epoch-checkpoint:
+ * 3 starts at its log end, 8) follows a leader that never had epoch 3. The leader's answer
+ * cuts no record, but epoch 3 goes: kept, the next fetch would ask about it forever. */
+static void test_follower_epoch_at_log_end_unknown_to_leader_dropped(void **state)
+{
+    (void)state;
+    struct repl_replica rp;
+    FOLLOWER(&rp, 5, 8, 8, {0, 0}, {2, 4}, {3, 8});
+    assert_int_equal(rp.epochs.n, 3); /* load kept the epoch at the log end */
+    epoch_end(&rp, 2, 8, REPL_DO_NOTHING, 0, true);
+    assert_int_equal(rp.leo, 8);
+    assert_int_equal(repl_epoch_cache_latest(&rp.epochs), 2);
+    assert_true(repl_replica_fx(&rp) & REPL_FX_EPOCHS); /* the file is rewritten */
+    struct repl_fetch_req req;
+    repl_follower_fetch_req(&rp, &req);
+    assert_int_equal(req.last_fetched_epoch, 2);
+    /* The same through the fetch's diverging-epoch answer (Fetch v12+). */
+    repl_replica_fini(&rp);
+    FOLLOWER(&rp, 5, 8, 8, {0, 0}, {2, 4}, {3, 8});
+    struct repl_fetch_ans ans = {.leader_epoch = 5, .fetch_offset = 8, .leo = 8, .hw = 8,
+                                 .diverging = {2, 8}};
+    struct repl_decision d;
+    assert_int_equal(repl_follower_on_fetch(&rp, &ans, &d), 0);
+    assert_decision(&d, REPL_DO_NOTHING, 0);
+    assert_int_equal(repl_epoch_cache_latest(&rp.epochs), 2);
+    repl_replica_fini(&rp);
+}
+
 static void test_follower_next_and_requests(void **state)
 {
     (void)state;
@@ -259,6 +287,7 @@ int main(void)
         cmocka_unit_test(test_follower_on_fetch_out_of_range),
         cmocka_unit_test(test_follower_hw_capped_by_leo_never_backwards),
         cmocka_unit_test(test_follower_restart_keeps_acknowledged_record_kip101),
+        cmocka_unit_test(test_follower_epoch_at_log_end_unknown_to_leader_dropped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -212,6 +212,13 @@ static void test_replica_load_clamps_hw_and_epochs(void **state)
     assert_int_equal(repl_replica_load(&rp, 3, 8, 1), 0);
     assert_int_equal(rp.hw, 3);
     assert_int_equal(repl_replica_load(&rp, 9, 8, 1), -EINVAL);
+    /* An epoch starting at the log end (a leader that wrote nothing) stays; past it goes. */
+    assert_int_equal(repl_epoch_cache_assign(&rp.epochs, 4, 8), 1);
+    assert_int_equal(repl_epoch_cache_assign(&rp.epochs, 5, 9), 1);
+    assert_int_equal(repl_replica_load(&rp, 3, 8, 8), 0);
+    assert_int_equal(rp.epochs.n, 2);
+    assert_int_equal(repl_epoch_cache_latest(&rp.epochs), 4);
+    assert_int_equal(rp.epochs.v[1].start_offset, 8);
     repl_replica_fini(&rp);
 }
 

@@ -34,6 +34,7 @@
 #include "brep_int.h"
 #include "brk_tconfig.h"
 #include "kfr.h"
+#include "repl_ckpt.h"
 #include "repl_replica.h"
 
 #define BREP_RBUCKETS 256
@@ -96,6 +97,11 @@ struct brep_rtable {
     struct brep_fetcher **fetchers;
     int nfetchers;
     struct brk_tcfg tcfg; /* scratch: a topic's configs (min.insync.replicas) */
+    /* ckpt.c: replication-offset-checkpoint as read at open (a line is used once: -1) */
+    struct repl_offset_entry *hw_loaded;
+    size_t nhw_loaded;
+    int64_t next_hw_ckpt_ms;
+    bool synced; /* the member thread's: partition states were applied once (ckpt.c) */
 };
 
 /* replica.c */

@@ -18,10 +18,11 @@
  *
  * Loading (the member thread, the first time a partition names this broker): the log is
  * pinned (opened, and never closed by the store's cache while it is a replica), its epochs
- * read from the batches themselves (alog_scan_epochs from the log start: every batch
- * carries its leader epoch, so the cache is rebuilt exactly, at the cost of one header
- * read per batch), and the high watermark starts at the log start: a leader that restarts
- * shows consumers nothing until its followers have confirmed it again.
+ * read from the partition's leader-epoch-checkpoint and its high watermark from the data
+ * directory's replication-offset-checkpoint (ckpt.c), both held to the log. Without a
+ * usable file, the epochs come from the batches themselves (alog_scan_epochs: one header
+ * read per batch; an epoch in which the leader wrote nothing is missed) and the HW starts
+ * at the log start (consumers see nothing until the followers confirm the log again).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -29,6 +30,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "brep_ckpt.h"
 #include "brep_repl.h"
 #include "alog_producer.h"
 #include "brk_adapter.h"
@@ -93,6 +95,7 @@ int brep__replicas_open(struct brep *m)
     rt->cfg.lag_time_max_ms = cc->replica_lag_time_max_ms;
     rt->cfg.min_insync = cc->min_insync_replicas;
     m->rt = rt;
+    brep__ckpt_open(m);
     return 0;
 }
 
@@ -146,6 +149,8 @@ static void propose_isr(struct brep_rp *rp)
 void brep__rp_effects(struct brep_rp *rp, struct brep_wait **done, struct alog **fire)
 {
     unsigned fx = repl_replica_fx(&rp->r);
+    if ((fx & REPL_FX_EPOCHS) && rp->log)
+        brep__ckpt_epochs_write(rp); /* before anyone acts on the new epoch */
     if (fx & REPL_FX_ISR)
         propose_isr(rp); /* only queues a command for the cluster thread */
     if (fx & (REPL_FX_HW | REPL_FX_ROLE))
@@ -382,37 +387,31 @@ int brep__repl_epoch_end(void *arg, const char *name, size_t len, int32_t partit
 
 /* ---- the member thread: loading, states, timers --------------------------------------------- */
 
-/* alog_scan_epochs stops at any nonzero return: only an error may stop it (assign's 1,
- * "an entry was added", must not - it made every non-empty log unloadable at start). */
-static int scan_epoch(void *arg, int64_t base, int32_t epoch)
-{
-    struct repl_epoch_cache *c = arg;
-    if (epoch < 0 || epoch <= repl_epoch_cache_latest(c))
-        return 0;
-    int rc = repl_epoch_cache_assign(c, epoch, base);
-    return rc < 0 ? rc : 0;
-}
-
-/* Under rp->mu: pin the log and load the replica from it. 0 or -errno. */
+/* Under rp->mu: pin the log and load the replica from it: the epochs from the partition's
+ * leader-epoch-checkpoint (else its batches), the HW from replication-offset-checkpoint
+ * (else the log start); repl_replica_load holds both to the log. 0 or -errno. */
 static int rp_load(struct brep_rp *rp, struct alog *log)
 {
     int rc = alog_pin(log);
     if (rc)
         return rc;
-    repl_epoch_cache_clear(&rp->r.epochs);
-    int64_t start = alog_start_offset(log);
-    rc = alog_scan_epochs(log, start, scan_epoch, &rp->r.epochs);
+    int64_t start = alog_start_offset(log), hw;
+    bool from_file;
+    rc = brep__ckpt_load(rp, log, start, &hw, &from_file);
     int64_t leo = alog_end_offset(log);
     if (rc == 0)
-        rc = repl_replica_load(&rp->r, start, leo, start);
+        rc = repl_replica_load(&rp->r, start, leo, hw);
     if (rc) {
         alog_unpin(log);
         return rc;
     }
     rp->log = log;
-    kc_log_info("replication: %s-%d loaded: log [%lld, %lld), %d leader epoch%s", rp->topic,
-                (int)rp->partition, (long long)start, (long long)leo,
-                (int)rp->r.epochs.n, rp->r.epochs.n == 1 ? "" : "s");
+    if (!from_file && rp->r.epochs.n > 0) /* the next start reads the file */
+        brep__ckpt_epochs_write(rp);
+    kc_log_info("replication: %s-%d loaded: log [%lld, %lld), HW %lld, %d leader epoch%s "
+                "(%s)", rp->topic, (int)rp->partition, (long long)start, (long long)leo,
+                (long long)rp->r.hw, (int)rp->r.epochs.n, rp->r.epochs.n == 1 ? "" : "s",
+                from_file ? REPL_EPOCH_CHECKPOINT : "read from the batches");
     return 0;
 }
 
@@ -483,6 +482,7 @@ void brep__replicas_sync(struct brep *m)
             if (t->parts[p].known)
                 rp_apply(m, t->name, p, &t->parts[p].ps);
     }
+    m->rt->synced = true;
 }
 
 /* A replica whose topic goes: stop fetching, fail its waiters, give its log back. */
@@ -569,6 +569,7 @@ int brep__replicas_step(struct brep *m)
     for (int b = 0; b < BREP_RBUCKETS; b++)
         for (struct brep_rp *rp = rt->b[b]; rp; rp = rp->next)
             rp_step(rp, tick, now);
+    brep__ckpt_hw_step(m, now, false);
     return 100; /* the waiters' deadlines: at most this late */
 }
 
@@ -626,6 +627,7 @@ void brep__replicas_close(struct brep *m)
     if (!rt)
         return;
     brep__fetchers_close(m);
+    brep__ckpt_hw_step(m, kc_mono_ms(), true); /* clean shutdown: the HWs as they are */
     for (int b = 0; b < BREP_RBUCKETS; b++)
         for (struct brep_rp *rp = rt->b[b]; rp; rp = rp->next)
             rp_release(m, rp);
@@ -646,6 +648,7 @@ void brep__replicas_close(struct brep *m)
     }
     if (leak)
         kc_log_warn("replication: fsync callbacks still pending at close: replicas kept");
+    brep__ckpt_close(m);
     pthread_rwlock_destroy(&rt->lock);
     free(rt->fetchers);
     free(rt);
