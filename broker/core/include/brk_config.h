@@ -87,6 +87,8 @@ struct brk_cluster_config {
     int32_t min_insync_replicas;          /* min.insync.replicas (1) */
     int32_t offsets_replication_factor;   /* offsets.topic.replication.factor (3) */
     int64_t replica_lag_time_max_ms;      /* replica.lag.time.max.ms (30000) */
+    int64_t hw_checkpoint_interval_ms;    /* replica.high.watermark.checkpoint.interval.ms
+                                           * (5000) */
     int64_t replica_fetch_wait_max_ms;    /* replica.fetch.wait.max.ms (500): keep it well
                                            * below the lag limit, or the ISR flaps */
     int32_t replica_fetch_max_bytes;      /* replica.fetch.max.bytes (1 MiB, per partition) */

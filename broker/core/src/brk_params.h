@@ -53,6 +53,7 @@
 #define BRK_DEFAULT_MIN_ISR                1        /* min.insync.replicas */
 #define BRK_DEFAULT_OFFSETS_RF             3        /* offsets.topic.replication.factor */
 #define BRK_DEFAULT_REPLICA_LAG_MS         30000    /* replica.lag.time.max.ms */
+#define BRK_DEFAULT_HW_CHECKPOINT_MS       5000     /* replica.high.watermark.checkpoint.interval.ms */
 #define BRK_DEFAULT_IMBALANCE_CHECK_S      300      /* leader.imbalance.check.interval.seconds */
 #define BRK_BROKER_ID_MAX                  1000     /* broker.id: Kafka's reserved.broker.max.id */
 

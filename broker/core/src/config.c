@@ -106,6 +106,8 @@ static const struct cfg_key cfg_keys[] = {
     {"offsets.topic.replication.factor", CFG_I32, F(cluster.offsets_replication_factor), 1,
      INT16_MAX},
     {"replica.lag.time.max.ms", CFG_MS, F(cluster.replica_lag_time_max_ms), 1, I32MAX},
+    {"replica.high.watermark.checkpoint.interval.ms", CFG_MS,
+     F(cluster.hw_checkpoint_interval_ms), 10, I32MAX},
     {"replica.fetch.wait.max.ms", CFG_MS, F(cluster.replica_fetch_wait_max_ms), 1, I32MAX},
     {"replica.fetch.max.bytes", CFG_I32, F(cluster.replica_fetch_max_bytes), 1024, I32MAX},
     {"replica.fetch.response.max.bytes", CFG_I32, F(cluster.replica_fetch_response_max_bytes),
@@ -171,6 +173,7 @@ void brk_config_init(struct brk_config *cfg)
     cfg->cluster.min_insync_replicas = BRK_DEFAULT_MIN_ISR;
     cfg->cluster.offsets_replication_factor = BRK_DEFAULT_OFFSETS_RF;
     cfg->cluster.replica_lag_time_max_ms = BRK_DEFAULT_REPLICA_LAG_MS;
+    cfg->cluster.hw_checkpoint_interval_ms = BRK_DEFAULT_HW_CHECKPOINT_MS;
     cfg->cluster.replica_fetch_wait_max_ms = 500;                  /* Kafka's defaults */
     cfg->cluster.replica_fetch_max_bytes = 1 << 20;
     cfg->cluster.replica_fetch_response_max_bytes = 10 << 20;

@@ -30,10 +30,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* Kafka's replica.high.watermark.checkpoint.interval.ms default. A constant here: the
- * broker's key table is full (set_mask has one bit per key, 64 of them). */
-#define BREP_HW_CHECKPOINT_MS 5000
-
 struct brep;
 struct brep_rp;
 struct alog;

@@ -58,11 +58,17 @@ static int entry_cmp(const void *a, const void *b)
     return t ? t : (x->partition > y->partition) - (x->partition < y->partition);
 }
 
+/* replica.high.watermark.checkpoint.interval.ms */
+static int64_t hw_interval(struct brep *m)
+{
+    return brk_server_config(m->srv)->cluster.hw_checkpoint_interval_ms;
+}
+
 void brep__ckpt_open(struct brep *m)
 {
     struct brep_rtable *rt = m->rt;
     char path[PATH_MAX];
-    rt->next_hw_ckpt_ms = kc_mono_ms() + BREP_HW_CHECKPOINT_MS;
+    rt->next_hw_ckpt_ms = kc_mono_ms() + hw_interval(m);
     int rc = hw_path(m, path, sizeof(path));
     if (rc == 0)
         rc = repl_ckpt_offsets_read(path, &rt->hw_loaded, &rt->nhw_loaded);
@@ -153,7 +159,7 @@ void brep__ckpt_hw_step(struct brep *m, int64_t now_ms, bool force)
     struct brep_rtable *rt = m->rt;
     if (!force && now_ms < rt->next_hw_ckpt_ms)
         return;
-    rt->next_hw_ckpt_ms = now_ms + BREP_HW_CHECKPOINT_MS;
+    rt->next_hw_ckpt_ms = now_ms + hw_interval(m);
     struct repl_offset_entry *v;
     size_t n;
     char path[PATH_MAX];
