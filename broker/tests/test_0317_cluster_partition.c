@@ -228,6 +228,36 @@ static void heal_and_check(struct run *r, const char *what)
 
 /* ---- the cases -------------------------------------------------------------------------- */
 
+/* acks=all produces to the cut leader until one is refused with NOT_ENOUGH_REPLICAS and
+ * its ISR is itself alone: each must fail (counts[]: 7, 19, 20, 6), none be acknowledged.
+ * The time the ISR took to shrink. */
+static int64_t refused_until_alone(struct run *r, int counts[4])
+{
+    int lead = r->leader, before = r->nops;
+    int64_t t0 = kc_mono_ms(), shrunk_ms = -1;
+    while (counts[1] == 0 || shrunk_ms < 0) {
+        if (kc_mono_ms() - t0 > KB_WAIT_MS)
+            fail_msg("no NOT_ENOUGH_REPLICAS within %d ms of the cut", KB_WAIT_MS);
+        int end = krep_log_records(r->c->b[lead], TOPIC, 0, NULL, NULL);
+        int16_t err = produce(r, lead);
+        if (err == 0)
+            fail_msg("acks=all acknowledged by a leader cut off from its followers "
+                     "(produce %d)", r->nops - 1);
+        counts[0] += err == KP_ERR_REQUEST_TIMED_OUT;
+        counts[1] += err == KP_ERR_NOT_ENOUGH_REPLICAS;
+        counts[2] += err == KP_ERR_AFTER_APPEND;
+        counts[3] += err == KP_ERR_NOT_LEADER_OR_FOLLOWER;
+        if (counts[0] + counts[1] + counts[2] + counts[3] != r->nops - before)
+            fail_msg("a produce to the cut leader answered %d", (int)err);
+        if (err == KP_ERR_NOT_ENOUGH_REPLICAS) /* refused before the append */
+            assert_int_equal(krep_log_records(r->c->b[lead], TOPIC, 0, NULL, NULL), end);
+        if (shrunk_ms < 0 && isr_of(r) == 1)
+            shrunk_ms = kc_mono_ms() - t0;
+        kc_sleep_ms(20); /* a refusal is quick: no need to hammer */
+    }
+    return shrunk_ms;
+}
+
 static void test_0317_leader_cut_from_followers_never_acks(void **state)
 {
     KNET_REQUIRE(&net);
@@ -239,30 +269,9 @@ static void test_0317_leader_cut_from_followers_never_acks(void **state)
     for (int k = 0; k < 3; k++)
         assert_int_equal(produce(&r, r.leader), 0);
     int lead = r.leader, followers[2] = {lead % 3 + 1, (lead + 1) % 3 + 1};
-    int before = r.nops;
-    knet_cut(&lead, 1, followers, 2);
-    int64_t t0 = kc_mono_ms(), shrunk_ms = -1;
     int counts[4] = {0}; /* 7, 19, 20, 6 */
-    while (counts[1] == 0 || shrunk_ms < 0) {
-        if (kc_mono_ms() - t0 > KB_WAIT_MS)
-            fail_msg("no NOT_ENOUGH_REPLICAS within %d ms of the cut", KB_WAIT_MS);
-        int end = krep_log_records(r.c->b[lead], TOPIC, 0, NULL, NULL);
-        int16_t err = produce(&r, lead);
-        if (err == 0)
-            fail_msg("acks=all acknowledged by a leader cut off from its followers "
-                     "(produce %d)", r.nops - 1);
-        counts[0] += err == KP_ERR_REQUEST_TIMED_OUT;
-        counts[1] += err == KP_ERR_NOT_ENOUGH_REPLICAS;
-        counts[2] += err == KP_ERR_AFTER_APPEND;
-        counts[3] += err == KP_ERR_NOT_LEADER_OR_FOLLOWER;
-        if (counts[0] + counts[1] + counts[2] + counts[3] != r.nops - before)
-            fail_msg("a produce to the cut leader answered %d", (int)err);
-        if (err == KP_ERR_NOT_ENOUGH_REPLICAS) /* refused before the append */
-            assert_int_equal(krep_log_records(r.c->b[lead], TOPIC, 0, NULL, NULL), end);
-        if (shrunk_ms < 0 && isr_of(&r) == 1)
-            shrunk_ms = kc_mono_ms() - t0;
-        kc_sleep_ms(20); /* a refusal is quick: no need to hammer */
-    }
+    knet_cut(&lead, 1, followers, 2);
+    int64_t shrunk_ms = refused_until_alone(&r, counts);
     struct kcl_until_brokers all = {r.c->b[lead], 3};
     assert_true(kcl_has_brokers(&all)); /* it kept ZooKeeper: no failover, a partition */
     assert_int_equal(produce(&r, followers[0]), KP_ERR_NOT_LEADER_OR_FOLLOWER);
