@@ -32,7 +32,7 @@
 #define OPS_MAX 1000 /* produces per case */
 #define KP_ERR_AFTER_APPEND 20 /* NOT_ENOUGH_REPLICAS_AFTER_APPEND (not in kp_errors.h) */
 
-static struct knet net; /* entered in main(), before ZooKeeper starts */
+static struct kc_netns net; /* entered in main(), before ZooKeeper starts */
 
 struct op {
     int16_t err;
@@ -316,7 +316,7 @@ static void test_0317_follower_cut_isr_shrinks_acks_go_on(void **state)
 
 int main(void)
 {
-    knet_enter(&net); /* first: ZooKeeper and the brokers start inside */
+    kc_netns_enter(&net); /* first: ZooKeeper and the brokers start inside */
     if (net.up)
         printf("# in a network namespace of our own: brokers on 127.0.0.2-4, nftables "
                "cuts\n");
