@@ -4,7 +4,7 @@
 common_LDLIBS := -lz -lsnappy -llz4 -lzstd
 $(eval $(call kc_module,common,kc_common,,))
 
-$(KC_TESTLIB): $(BUILD)/obj/common/testlib/kc_test.o
+$(KC_TESTLIB): $(BUILD)/obj/common/testlib/kc_test.o $(BUILD)/obj/common/testlib/kc_netns.o
 	@mkdir -p $(@D)
 	@rm -f $@
 	$(AR) rcs $@ $^

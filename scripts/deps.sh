@@ -8,7 +8,8 @@
 #          kafka-python and confluent-kafka; Valgrind; the openssl CLI that makes the TLS
 #          tests' certificates; the Prometheus parsers the /metrics text is checked with:
 #          the Python client, and promtool - see below; a ZooKeeper server, Java, for the
-#          cluster's tests; the lz4 and zstd tools the codec tests cross-check against)
+#          cluster's tests; the lz4 and zstd tools the codec tests cross-check against;
+#          nftables, whose nft cuts brokers apart in test_0317's network namespace)
 #   bench  run the benchmarks (adds the peers: Redis, NATS, gnuplot)
 #   fuzz   the libFuzzer targets (clang and its runtime)
 #   all    everything above
@@ -20,7 +21,7 @@ set -euo pipefail
 build=(gcc make pkg-config libcmocka-dev libbsd-dev libedit-dev libssl-dev libzookeeper-mt-dev
        zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev libjansson-dev)
 test=(kcat librdkafka-dev nodejs npm python3 procps valgrind python3-prometheus-client openssl
-      python3-kafka python3-confluent-kafka zookeeper lz4 zstd)
+      python3-kafka python3-confluent-kafka zookeeper lz4 zstd nftables)
 bench=(redis-server redis-tools nats-server libnats-dev gnuplot-nox valgrind)
 fuzz=(clang libclang-rt-14-dev)
 

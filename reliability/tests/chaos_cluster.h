@@ -29,6 +29,7 @@
 
 #include "clu_zks.h"
 #include "flt.h"
+#include "kc_netns.h"
 #include "rel_crash.h"
 
 #define BROKERS    3
@@ -47,6 +48,8 @@ enum cf {
     CF_POWERCUT,        /* kill -9, and what the broker never fsynced is taken */
     CF_DISK,            /* fsync EIO or write ENOSPC on one broker's logs for a while */
     CF_COMBINED,        /* a broker killed, and another fault while it is down */
+    CF_PARTITION,       /* a leader cut off from its followers (not from ZooKeeper or the
+                         * clients) for 1-6 s: kc_netns, only in a namespace of our own */
     CF_N
 };
 
@@ -54,7 +57,7 @@ CH_FN const char *cf_name(int f)
 {
     static const char *const names[CF_N] = {
         "kill-leader", "kill-follower", "kill-controller", "double-failover", "zombie",
-        "zk-pause", "zk-restart", "power-cut", "disk-fault", "combined"};
+        "zk-pause", "zk-restart", "power-cut", "disk-fault", "combined", "partition"};
     return names[f];
 }
 
@@ -78,6 +81,7 @@ struct cluster {
     long faults[CF_N];
     long exits; /* brokers found exited on their own */
     struct rel_cut cut;
+    bool netns; /* in a network namespace of our own: broker id on 127.0.0.<id + 1> */
 };
 
 struct pinfo {
@@ -93,11 +97,17 @@ CH_FN bool up(const struct cluster *cl, int id)
     return cl->b[id].pid > 0 && !cl->frozen[id];
 }
 
+/* "127.0.0.1", or broker id's own address in a namespace of our own. */
+CH_FN const char *broker_host(const struct cluster *cl, int id, char *buf, size_t cap)
+{
+    return cl->netns ? kc_netns_host(id, buf, cap) : strcpy(buf, "127.0.0.1");
+}
+
 CH_FN void broker_start(struct cluster *cl, int id)
 {
-    char ov[7][200], port[16];
-    const char *args[2 + 2 * 7 + 1];
-    int n = 0;
+    char ov[8][200], port[16], host[20];
+    const char *args[4 + 2 * 8 + 1];
+    int n = 0, nov = 7;
     snprintf(port, sizeof(port), "%d", cl->port[id]);
     snprintf(ov[0], sizeof(ov[0]), "zookeeper.connect=%s", cl->zk_connect);
     snprintf(ov[1], sizeof(ov[1]), "broker.id=%d", id);
@@ -110,7 +120,12 @@ CH_FN void broker_start(struct cluster *cl, int id)
         args[n++] = "--port";
         args[n++] = port;
     }
-    for (int i = 0; i < 7; i++) {
+    if (cl->netns) { /* a partition may be cut: make it outlast the lag limit at times */
+        args[n++] = "--bind";
+        args[n++] = broker_host(cl, id, host, sizeof(host));
+        strlcpy(ov[nov++], "replica.lag.time.max.ms=3000", sizeof(ov[0]));
+    }
+    for (int i = 0; i < nov; i++) {
         args[n++] = "--override";
         args[n++] = ov[i];
     }
@@ -145,14 +160,15 @@ CH_FN void check_exits(struct cluster *cl)
     }
 }
 
-/* Does the broker on 127.0.0.1:port list api `key` in ApiVersions v0? */
-CH_FN bool broker_has_api(int port, int16_t key)
+/* Does the broker on host:port list api `key` in ApiVersions v0? */
+CH_FN bool broker_has_api(const char *host, int port, int16_t key)
 {
     /* size 10 | api_key 18 | version 0 | correlation 1 | client id null */
     static const uint8_t req[] = {0, 0, 0, 10, 0, 18, 0, 0, 0, 0, 0, 1, 0xff, 0xff};
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     struct timeval tv = {.tv_sec = 10};
+    assert_int_equal(inet_pton(AF_INET, host, &a.sin_addr), 1);
     uint8_t buf[4096];
     size_t got = 0;
     bool found = false;
@@ -288,10 +304,12 @@ CH_FN int cluster_up(struct cluster *cl)
         broker_start(cl, id);
     }
     int n = 0;
+    char host[20];
     for (int id = 1; id <= BROKERS; id++)
-        n += snprintf(cl->c.bootstrap + n, sizeof(cl->c.bootstrap) - (size_t)n, "%s127.0.0.1:%d",
-                      id > 1 ? "," : "", cl->port[id]);
-    cl->replicated = broker_has_api(cl->port[1], 23 /* OffsetForLeaderEpoch */);
+        n += snprintf(cl->c.bootstrap + n, sizeof(cl->c.bootstrap) - (size_t)n, "%s%s:%d",
+                      id > 1 ? "," : "", broker_host(cl, id, host, sizeof(host)), cl->port[id]);
+    cl->replicated = broker_has_api(broker_host(cl, 1, host, sizeof(host)), cl->port[1],
+                                    23 /* OffsetForLeaderEpoch */);
     printf("# brokers on %s; replication %s\n", cl->c.bootstrap,
            cl->replicated ? "in this broker" : "NOT in this broker (no OffsetForLeaderEpoch)");
     cl->obs_c = (struct client){.w = &cl->c};
@@ -312,6 +330,8 @@ CH_FN void cluster_heal(struct cluster *cl)
     if (cl->zk_down && clu_zks_start(&cl->zk) != 0)
         fail_msg("ZooKeeper did not come back");
     cl->zk_paused = cl->zk_down = false;
+    if (cl->netns && kc_netns_heal() != 0)
+        fail_msg("nft could not heal the partition");
     check_exits(cl);
     for (int id = 1; id <= BROKERS; id++) {
         flt_disarm(cl->ctl[id]);

@@ -215,13 +215,39 @@ CH_FN void f_combined(struct cluster *cl)
     restart_after_pause(cl, id);
 }
 
+/* A partition's leader cut off from the other brokers (nftables in our namespace), for
+ * 1-6 s; it keeps ZooKeeper and its clients, so nobody replaces it: its acks=all produces
+ * wait, and fail (or, healed before they time out, succeed once the followers have the
+ * records). Past replica.lag.time.max.ms (3 s here) its ISR shrinks to itself, and acks=all
+ * is refused (NOT_ENOUGH_REPLICAS) until the heal. */
+CH_FN void f_partition(struct cluster *cl)
+{
+    int fol[BROKERS], nfol, others[BROKERS], n = 0;
+    int32_t k;
+    int id = pick_leader(cl, &k, fol, &nfol);
+    if (id < 0)
+        return;
+    for (int o = 1; o <= BROKERS; o++)
+        if (o != id)
+            others[n++] = o;
+    int64_t ms = rel_rand_range(&cl->rnd, 1000, 6000);
+    printf("#   broker %d (the leader of partition %d) cut off from the other brokers for "
+           "%lld ms\n", id, k, (long long)ms);
+    if (kc_netns_cut(&id, 1, others, n) != 0)
+        fail_msg("nft could not cut broker %d off", id);
+    usleep((useconds_t)ms * 1000);
+    if (kc_netns_heal() != 0)
+        fail_msg("nft could not heal the partition");
+}
+
 /* `make test`'s short form (neither CHAOS_FAULTS nor CHAOS_EXPECT set) leaves out the
  * faults behind the finding still open (reliability/README, "What it found", 3.): disk
  * faults, after which a record answered KAFKA_STORAGE_ERROR may survive, and the
  * combinations that may include one. Zombies are in: the records a woken ex-leader refuses
  * after its followers kept them are Kafka's own open outcome (6.), which the checker counts
- * apart. `make chaos-cluster` runs them all. */
-#define CF_SHORT_FORM_LEFT_OUT ((1u << CF_DISK) | (1u << CF_COMBINED))
+ * apart. The partition fault needs a network namespace of the test's own. `make
+ * chaos-cluster` runs them all. */
+#define CF_SHORT_FORM_LEFT_OUT ((1u << CF_DISK) | (1u << CF_COMBINED) | (1u << CF_PARTITION))
 
 /* The faults to choose from: CHAOS_FAULTS="zombie,disk-fault" (names as cf_name), or all. */
 CH_FN unsigned faults_allowed(void)
@@ -242,7 +268,7 @@ CH_FN unsigned faults_allowed(void)
 /* One cycle: load, then a fault chosen at random (among CHAOS_FAULTS'). */
 CH_FN void cluster_fault(struct cluster *cl)
 {
-    unsigned allowed = faults_allowed();
+    unsigned allowed = faults_allowed() & ~(cl->netns ? 0u : 1u << CF_PARTITION);
     enum cf f;
     do
         f = (enum cf)rel_rand_range(&cl->rnd, 0, CF_N - 1);
@@ -281,6 +307,9 @@ CH_FN void cluster_fault(struct cluster *cl)
             f_disk(cl, id);
         break;
     }
+    case CF_PARTITION:
+        f_partition(cl);
+        break;
     default:
         f_combined(cl);
         break;

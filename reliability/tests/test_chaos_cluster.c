@@ -215,9 +215,19 @@ static void verdict(const struct cluster *cl, enum expect ex, const struct rel_h
     assert_true(r->acked > 100); /* the workload ran: a test that judged nothing proves nothing */
 }
 
+/* The partition fault's network namespace: entered in main(), before anything starts,
+ * when that fault may be chosen. */
+static struct kc_netns chaos_net;
+
 static void test_chaos_cluster_faults_verdict(void **state)
 {
     (void)state;
+    unsigned partition = 1u << CF_PARTITION;
+    if ((faults_allowed() & partition) && !chaos_net.up) {
+        printf("# the partition fault left out: %s\n", chaos_net.why);
+        if (faults_allowed() == partition)
+            skip();
+    }
     struct cluster *cl = calloc(1, sizeof(*cl));
     const char *env = getenv("CHAOS_CYCLES");
     int64_t hi[PARTS], diverged, resent;
@@ -225,6 +235,7 @@ static void test_chaos_cluster_faults_verdict(void **state)
     assert_non_null(cl);
     cl->rnd = kc_test_seed();
     cl->c.dir = kc_test_tmpdir();
+    cl->netns = chaos_net.up;
     int rc = cluster_up(cl);
     if (rc == -ENOENT)
         give_up(cl, "no ZooKeeper (scripts/deps.sh test installs Debian's zookeeper)");
@@ -237,7 +248,8 @@ static void test_chaos_cluster_faults_verdict(void **state)
                     "by design; CHAOS_EXPECT=anomalies shows the checker finding them");
     if (!getenv("CHAOS_FAULTS") && !getenv("CHAOS_EXPECT"))
         printf("# the short form: disk-fault and combined left out (an open finding, "
-               "reliability/README); `make chaos-cluster` runs every fault\n");
+               "reliability/README), and partition (a network namespace); `make "
+               "chaos-cluster` runs every fault\n");
     chaos_start(&cl->c);
     sleep(1); /* the clients under way before the first fault */
     for (int i = 0, n = env ? atoi(env) : 10; i < n; i++)
@@ -267,6 +279,11 @@ int main(void)
            "to it (see broker/tests/test_0105)\n");
     return 0;
 #endif
+    if (faults_allowed() & (1u << CF_PARTITION))
+        kc_netns_enter(&chaos_net); /* first: ZooKeeper, brokers and clients start inside */
+    if (chaos_net.up)
+        printf("# in a network namespace of our own: brokers on 127.0.0.2-4, nftables "
+               "partitions\n");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_chaos_cluster_faults_verdict),
     };

@@ -288,7 +288,10 @@ static struct brep_fetcher *fetcher_for(struct brep *m, int32_t id)
     strlcpy(bf->host, b->host, sizeof(bf->host));
     bf->port = b->port;
     const struct brk_cluster_config *cc = &brk_server_config(m->srv)->cluster;
+    /* source_host: fetch FROM the address this broker listens on (its first listener's),
+     * so its leader, and any firewall between them, sees this broker's own address. */
     struct kfr_config c = {.host = bf->host, .port = bf->port, .replica_id = m->self,
+                           .source_host = brk_server_config(m->srv)->bind,
                            .max_wait_ms = (int)cc->replica_fetch_wait_max_ms,
                            .max_bytes = cc->replica_fetch_response_max_bytes,
                            .partition_max_bytes = cc->replica_fetch_max_bytes,

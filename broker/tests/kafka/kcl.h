@@ -83,12 +83,18 @@ KT_FN int kcl_teardown(void **state)
         }                                                                                  \
     } while (0)
 
-/* Start broker id with the cluster's settings and extra ones ("k=v", NULL-terminated). */
-KT_FN struct kb_broker *kcl_start(struct kcl *c, int id, const char *const *extra)
+/* Start broker id with the cluster's settings and extra ones ("k=v", NULL-terminated),
+ * listening on address bind (NULL: the broker's default, 127.0.0.1). */
+KT_FN struct kb_broker *kcl_start_at(struct kcl *c, int id, const char *bind,
+                                     const char *const *extra)
 {
     static char ov[8][160];
-    const char *args[32];
+    const char *args[34];
     int n = 0;
+    if (bind) {
+        args[n++] = "--bind";
+        args[n++] = bind;
+    }
     if (!c->b[id]) {
         void *s;
         kb_setup(&s);
@@ -111,6 +117,11 @@ KT_FN struct kb_broker *kcl_start(struct kcl *c, int id, const char *const *extr
     args[n] = NULL;
     kb_start(c->b[id], args);
     return c->b[id];
+}
+
+KT_FN struct kb_broker *kcl_start(struct kcl *c, int id, const char *const *extra)
+{
+    return kcl_start_at(c, id, NULL, extra);
 }
 
 /* Metadata v12 from b for topic (NULL: every topic; auto-create off). Free with

@@ -282,14 +282,14 @@ KT_FN int krep_consume(const struct kb_broker *b, const char *topic, int32_t p,
     return n;
 }
 
-/* One Produce v9 of n records to topic-p at b with acks (timeout 5 s): the partition's
- * error code, *base its base offset. */
-KT_FN int16_t krep_produce_raw(const struct kb_broker *b, const char *topic, int32_t p,
-                               int16_t acks, int n, int64_t *base)
+/* One Produce v9 of n records "<prefix>0".."<prefix><n-1>" to topic-p at b with acks
+ * (timeout 5 s): the partition's error code, *base its base offset. */
+KT_FN int16_t krep_produce_as(const struct kb_broker *b, const char *topic, int32_t p,
+                              int16_t acks, const char *prefix, int n, int64_t *base)
 {
     uint8_t buf[1 << 12];
     size_t len;
-    uint8_t *batch = kb_batch("raw", n, &len);
+    uint8_t *batch = kb_batch(prefix, n, &len);
     struct kp_arena a;
     struct kp_response resp;
     kp_arena_init(&a, 0);
@@ -314,6 +314,13 @@ KT_FN int16_t krep_produce_raw(const struct kb_broker *b, const char *topic, int
     kp_arena_fini(&a);
     free(batch);
     return err;
+}
+
+/* ... of values "raw<i>". */
+KT_FN int16_t krep_produce_raw(const struct kb_broker *b, const char *topic, int32_t p,
+                               int16_t acks, int n, int64_t *base)
+{
+    return krep_produce_as(b, topic, p, acks, "raw", n, base);
 }
 
 #endif

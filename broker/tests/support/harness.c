@@ -150,6 +150,19 @@ static int line_port(const char *buf, const char *what)
     return colon ? atoi(colon + 1) : 0;
 }
 
+/* The host of the first "listening on host:port\n" line into b->host (an address to
+ * connect to: every interface's 0.0.0.0 becomes the loopback). */
+static void first_host(struct kb_broker *b, const char *buf)
+{
+    const char *at = strstr(buf, "listening on ");
+    const char *nl = at ? strchr(at, '\n') : NULL;
+    at = at ? at + strlen("listening on ") : NULL;
+    const char *colon = nl ? memrchr(at, ':', (size_t)(nl - at)) : NULL;
+    snprintf(b->host, sizeof(b->host), "%.*s", colon ? (int)(colon - at) : 0, at ? at : "");
+    if (!b->host[0] || strcmp(b->host, "0.0.0.0") == 0)
+        snprintf(b->host, sizeof(b->host), "127.0.0.1");
+}
+
 /* The "listening on NAME://host:port (PROTO)" lines after the first, into b->more. */
 static void more_listeners(struct kb_broker *b, const char *buf)
 {
@@ -186,6 +199,7 @@ static int read_port(struct kb_broker *b, int fd, int *metrics)
         const char *data = strstr(buf, "data in ");
         if (port > 0 && data && strchr(data, '\n')) {
             *metrics = line_port(buf, "metrics on http://");
+            first_host(b, buf);
             more_listeners(b, buf);
             return port;
         }
@@ -209,7 +223,7 @@ void kb_start(struct kb_broker *b, const char *const *args)
         print_log(b);
         fail_msg("the broker did not say where it listens");
     }
-    snprintf(b->addr, sizeof(b->addr), "127.0.0.1:%d", b->port);
+    snprintf(b->addr, sizeof(b->addr), "%s:%d", b->host, b->port);
 }
 
 int kb_wait_exit(struct kb_broker *b, int ms)
@@ -334,6 +348,8 @@ int kb_connect(const struct kb_broker *b)
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)b->port),
                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     struct timeval tv = {.tv_sec = KB_WAIT_MS / 1000};
+    if (b->host[0] && inet_pton(AF_INET, b->host, &sa.sin_addr) != 1)
+        fail_msg("kb_connect: %s is not an IPv4 address", b->host);
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     assert_true(fd >= 0);
     assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);

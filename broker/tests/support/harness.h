@@ -34,7 +34,8 @@ struct kb_broker {
     char log[512];
     pid_t pid;        /* 0 when not running */
     int port;         /* the first listener's (whatever its security protocol) */
-    char addr[64];    /* "127.0.0.1:<port>" */
+    char host[48];    /* its address ("--bind", default 127.0.0.1; 0.0.0.0 -> 127.0.0.1) */
+    char addr[64];    /* "<host>:<port>" */
     int metrics_port; /* the HTTP door's (/metrics, /health), an ephemeral one */
     struct {
         char name[32]; /* "PLAINTEXT", "SASL_SSL", ... as listeners= named it */

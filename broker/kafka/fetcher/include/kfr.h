@@ -87,6 +87,10 @@ struct kfr_ops {
 struct kfr_config {
     const char *host; /* the leader's advertised host and port */
     int port;
+    const char *source_host; /* a numeric address to connect FROM (the follower's own
+                              * listener address, so that the leader and anything between
+                              * them sees which broker this is), NULL or "": the kernel's
+                              * choice; an address of another family is not used */
     int32_t replica_id;      /* this broker's id (>= 0) */
     int max_wait_ms;         /* replica.fetch.wait.max.ms     (0: 500) */
     int min_bytes;           /* replica.fetch.min.bytes       (0: 1) */
@@ -116,6 +120,7 @@ void kfr_wake(struct kfr_fetcher *f);
 struct kfr_stats {
     uint64_t rounds, answers_bytes, batches_bytes;
     uint64_t connects, failures; /* connections opened; rounds lost to a failure */
+    uint64_t connect_failures;   /* connections (or their ApiVersions) that failed */
     int partitions;
     bool connected;
 };

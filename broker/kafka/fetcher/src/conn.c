@@ -72,6 +72,24 @@ int kfr__wait_wake(struct kfr_fetcher *f, int ms)
     return woken ? 0 : -ETIMEDOUT;
 }
 
+/*
+ * Bind the socket to cfg.source_host (any port) when it is an address of the leader's
+ * family: a broker listening on 127.0.0.2 then fetches FROM 127.0.0.2, not from whatever
+ * address the kernel would pick (127.0.0.1 for every 127/8 destination). What the leader
+ * logs and what a firewall between brokers matches on is then the follower itself
+ * (test_0317 cuts brokers apart by address). 0, or -errno (-EADDRNOTAVAIL: not ours).
+ */
+static int bind_source(struct kfr_fetcher *f, int family)
+{
+    struct addrinfo hints = {.ai_family = family, .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_NUMERICHOST | AI_PASSIVE}, *src = NULL;
+    if (!f->cfg.source_host[0] || getaddrinfo(f->cfg.source_host, "0", &hints, &src) != 0)
+        return 0; /* none, a name, or another family: the kernel chooses */
+    int rc = bind(f->conn.fd, src->ai_addr, src->ai_addrlen) == 0 ? 0 : -errno;
+    freeaddrinfo(src);
+    return rc;
+}
+
 /* A non-blocking connect to host:port, finished within deadline. */
 static int connect_to(struct kfr_fetcher *f, const struct addrinfo *ai, int64_t deadline)
 {
@@ -81,11 +99,14 @@ static int connect_to(struct kfr_fetcher *f, const struct addrinfo *ai, int64_t 
     if (f->conn.fd < 0)
         return -errno;
     (void)setsockopt(f->conn.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)); /* a hint */
+    int rc = bind_source(f, ai->ai_family);
+    if (rc)
+        return rc;
     if (connect(f->conn.fd, ai->ai_addr, ai->ai_addrlen) == 0)
         return 0;
     if (errno != EINPROGRESS)
         return -errno;
-    int rc = wait_fd(f, POLLOUT, deadline);
+    rc = wait_fd(f, POLLOUT, deadline);
     if (rc == 0 && getsockopt(f->conn.fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
         rc = -errno;
     return rc ? rc : -err;

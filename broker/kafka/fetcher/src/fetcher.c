@@ -136,6 +136,21 @@ static void set_connected(struct kfr_fetcher *f, bool up)
     pthread_mutex_unlock(&f->mu);
 }
 
+/* A connection that could not be made: counted, and said once per streak of failures
+ * (a leader cut off by the network is retried every backoff, for as long as it lasts). */
+static void connect_failed(struct kfr_fetcher *f, int rc)
+{
+    kfr__disconnect(f);
+    pthread_mutex_lock(&f->mu);
+    f->stats.connect_failures++;
+    pthread_mutex_unlock(&f->mu);
+    bool first = !f->connect_failing;
+    f->connect_failing = true;
+    if (first && rc != -ECANCELED)
+        kc_log_warn("replica fetcher: cannot connect to %s:%d (%s); retrying every %d ms",
+                    f->cfg.host, f->cfg.port, kc_strerror(rc), f->cfg.retry_backoff_ms);
+}
+
 static void *fetcher_main(void *arg)
 {
     struct kfr_fetcher *f = arg;
@@ -145,8 +160,9 @@ static void *fetcher_main(void *arg)
         if (f->conn.fd < 0) {
             if ((rc = handshake(f)) == 0) {
                 set_connected(f, true);
+                f->connect_failing = false;
             } else {
-                kfr__disconnect(f);
+                connect_failed(f, rc);
                 (void)kfr__wait_wake(f, f->cfg.retry_backoff_ms);
                 continue;
             }
@@ -188,6 +204,7 @@ static void destroy(struct kfr_fetcher *f)
     free(f->tps);
     free(f->snap);
     free(f->host);
+    free(f->source_host);
     free(f->client_id);
     if (f->wake_fd >= 0)
         (void)close(f->wake_fd); /* an eventfd: nothing to report */
@@ -215,9 +232,13 @@ int kfr_open(const struct kfr_config *cfg, const struct kfr_ops *ops, void *arg,
     kc_writer_init(&f->conn.out, 0);
     snprintf(id, sizeof(id), "replica-%d", cfg->replica_id);
     f->host = strdup(cfg->host);
+    f->source_host = strdup(cfg->source_host ? cfg->source_host : "");
     f->client_id = strdup(cfg->client_id ? cfg->client_id : id);
-    int rc = f->wake_fd < 0 ? -errno : !f->host || !f->client_id ? -ENOMEM : 0;
+    int rc = f->wake_fd < 0                                   ? -errno
+             : !f->host || !f->source_host || !f->client_id ? -ENOMEM
+                                                              : 0;
     f->cfg.host = f->host;
+    f->cfg.source_host = f->source_host;
     f->cfg.client_id = f->client_id;
     if (rc == 0 && (rc = -pthread_create(&f->thread, NULL, fetcher_main, f)) == 0) {
         *out = f;

@@ -29,8 +29,8 @@ struct kfr_conn {
 
 struct kfr_fetcher {
     /* set at open, then read-only */
-    struct kfr_config cfg; /* host and client_id point at the copies below */
-    char *host, *client_id;
+    struct kfr_config cfg; /* host, source_host and client_id point at the copies below */
+    char *host, *source_host, *client_id;
     struct kfr_ops ops;
     void *arg;
     int wake_fd; /* an eventfd: kfr_wake, kfr_close */
@@ -45,6 +45,7 @@ struct kfr_fetcher {
     struct kfr_stats stats;
     /* the thread's own */
     struct kfr_conn conn;
+    bool connect_failing; /* the last connection attempt failed (said once a streak) */
     struct kfr_tp *snap; /* the set as of this round */
     int nsnap, snap_cap;
     uint64_t snap_gen;

@@ -47,6 +47,7 @@ struct leader {
     /* what it saw (under mu) */
     pthread_mutex_t mu;
     int fetches, connections;
+    uint32_t peer; /* the last connection's source address (host order) */
     int32_t replica_id, session_epoch;
     int64_t offset[PARTS];
     int32_t last_epoch[PARTS], leader_epoch[PARTS];
@@ -199,11 +200,14 @@ static void *leader_main(void *arg)
         struct pollfd p = {l->lfd, POLLIN, 0};
         if (poll(&p, 1, 100) <= 0)
             continue;
-        int fd = accept(l->lfd, NULL, NULL);
+        struct sockaddr_in from;
+        socklen_t flen = sizeof(from);
+        int fd = accept(l->lfd, (struct sockaddr *)&from, &flen);
         if (fd < 0)
             continue;
         pthread_mutex_lock(&l->mu);
         l->connections++;
+        l->peer = ntohl(from.sin_addr.s_addr);
         pthread_mutex_unlock(&l->mu);
         serve(l, fd);
         close(fd);
@@ -300,11 +304,13 @@ static void op_round_done(void *arg)
 
 static const struct kfr_ops ops = {op_position, op_received, op_round_done};
 
-static struct kfr_fetcher *start(struct leader *l, struct owner *o, int backoff_ms, int timeout_ms)
+/* A fetcher of partitions 0..PARTS-1 from l, connecting from source (NULL: any). */
+static struct kfr_fetcher *start_from(struct leader *l, struct owner *o, int backoff_ms,
+                                      int timeout_ms, const char *source)
 {
     struct kfr_config c = {.host = "127.0.0.1", .port = l->port, .replica_id = 4,
                            .max_wait_ms = 50, .retry_backoff_ms = backoff_ms,
-                           .socket_timeout_ms = timeout_ms};
+                           .socket_timeout_ms = timeout_ms, .source_host = source};
     struct kfr_fetcher *f;
     pthread_mutex_init(&o->mu, NULL);
     assert_int_equal(kfr_open(&c, &ops, o, &f), 0);
@@ -315,6 +321,11 @@ static struct kfr_fetcher *start(struct leader *l, struct owner *o, int backoff_
     }
     o->f = f;
     return f;
+}
+
+static struct kfr_fetcher *start(struct leader *l, struct owner *o, int backoff_ms, int timeout_ms)
+{
+    return start_from(l, o, backoff_ms, timeout_ms, NULL);
 }
 
 /* Wait until cond(o) holds (under o->mu), or fail. */
@@ -525,6 +536,45 @@ static void test_kfr_remove_from_op_stops_partition(void **state)
     leader_stop(&l);
 }
 
+static bool failed_twice(struct owner *o)
+{
+    struct kfr_stats st;
+    kfr_stats(o->f, &st);
+    return st.connect_failures >= 2 && st.connects == 0;
+}
+
+/* source_host: the leader sees the connection come from that address (every 127/8
+ * address is this host's on Linux); an address of another family is ignored; one that is
+ * not this host's is never connected from (bind fails, the round fails, nothing is
+ * handed over). */
+static void test_kfr_source_host_seen_by_leader_or_no_connection(void **state)
+{
+    (void)state;
+    struct leader l;
+    struct owner o = {0}, o6 = {0}, bad = {0};
+    leader_start(&l, GOOD);
+    struct kfr_fetcher *f = start_from(&l, &o, 20, 5000, "127.0.0.5");
+    await(&o, ten_each, "ten records in each partition from 127.0.0.5");
+    kfr_close(f);
+    pthread_mutex_lock(&l.mu);
+    assert_int_equal(l.peer, 0x7f000005);
+    pthread_mutex_unlock(&l.mu);
+    f = start_from(&l, &o6, 20, 5000, "::1"); /* an IPv6 source for an IPv4 leader */
+    await(&o6, ten_each, "ten records in each partition, the source ignored");
+    kfr_close(f);
+    pthread_mutex_lock(&l.mu);
+    int seen = l.connections;
+    pthread_mutex_unlock(&l.mu);
+    f = start_from(&l, &bad, 20, 5000, "192.0.2.1"); /* TEST-NET-1: not an address here */
+    await(&bad, failed_twice, "two failed connections from an address not ours");
+    kfr_close(f);
+    pthread_mutex_lock(&l.mu);
+    assert_int_equal(l.connections, seen);
+    pthread_mutex_unlock(&l.mu);
+    assert_int_equal(bad.received, 0);
+    leader_stop(&l);
+}
+
 static void test_kfr_whole_batches_cut_and_refuse(void **state)
 {
     (void)state;
@@ -555,6 +605,7 @@ int main(void)
         cmocka_unit_test(test_kfr_dropped_connection_reconnects_without_backoff),
         cmocka_unit_test(test_kfr_leader_without_v12_not_used),
         cmocka_unit_test(test_kfr_remove_from_op_stops_partition),
+        cmocka_unit_test(test_kfr_source_host_seen_by_leader_or_no_connection),
         cmocka_unit_test(test_kfr_whole_batches_cut_and_refuse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,330 @@
+/*
+ * test_0317_cluster_partition - a network partition between brokers (issue 13, "Proving
+ * it"): three brokers on 127.0.0.2/.3/.4 in a network namespace of the test's own, and
+ * nftables rules that drop what the cut brokers send each other (knet.h). ZooKeeper and
+ * the clients, on 127.0.0.1, still reach everyone.
+ *
+ *   leader cut off     RF 3, min.insync.replicas 2: acks=all OK; then the leader loses
+ *   from both          both followers but keeps ZooKeeper and its clients. Every acks=all
+ *   followers          produce to it FAILS - REQUEST_TIMED_OUT (7) or
+ *                      NOT_ENOUGH_REPLICAS_AFTER_APPEND (20) while the ISR still names
+ *                      the followers, NOT_ENOUGH_REPLICAS (19, nothing written) once it
+ *                      shrank to the leader alone - and none is acknowledged. Healed: the
+ *                      ISR grows back to 3 and acks=all succeeds.
+ *   a follower cut     the ISR shrinks to 2 and acks=all goes on; healed: ISR 3.
+ *
+ * Then, each time: every acknowledged record is read once, at the offset it was
+ * acknowledged at, from the leader; nothing refused before the append (19, 6) is there;
+ * and every replica's log, read from its files, holds the same records below the high
+ * watermark. The test asserts outcomes, never durations: every wait polls, bounded.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "kafka/knet.h"
+#include "kafka/krep.h"
+
+#define TOPIC "ledger"
+#define PER 3        /* records per produce: "b<op>-0" .. "b<op>-2" */
+#define OPS_MAX 1000 /* produces per case */
+#define KP_ERR_AFTER_APPEND 20 /* NOT_ENOUGH_REPLICAS_AFTER_APPEND (not in kp_errors.h) */
+
+static struct kc_netns net; /* entered in main(), before ZooKeeper starts */
+
+struct op {
+    int16_t err;
+    int64_t base;
+};
+
+/* One case's cluster and every produce it made, in order. */
+struct run {
+    struct kcl *c;
+    int32_t leader;
+    int nops;
+    struct op op[OPS_MAX];
+};
+
+/* Produce op r->nops (PER records) with acks=all to broker id: its error code. */
+static int16_t produce(struct run *r, int id)
+{
+    char prefix[16];
+    if (r->nops == OPS_MAX)
+        fail_msg("%d produces and the cluster never got where the test waits for", OPS_MAX);
+    struct op *o = &r->op[r->nops];
+    snprintf(prefix, sizeof(prefix), "b%d-", r->nops++);
+    o->base = -1;
+    o->err = krep_produce_as(r->c->b[id], TOPIC, 0, -1, prefix, PER, &o->base);
+    return o->err;
+}
+
+static bool acked(void *arg)
+{
+    struct run *r = arg;
+    return produce(r, r->leader) == 0;
+}
+
+static int isr_of(const struct run *r)
+{
+    int32_t leader, epoch;
+    int isr;
+    krep_leader(r->c->b[r->leader], TOPIC, 0, &leader, &epoch, &isr);
+    return isr;
+}
+
+struct isr_is {
+    const struct run *r;
+    int n;
+};
+
+static bool isr_is(void *arg)
+{
+    struct isr_is *u = arg;
+    return isr_of(u->r) == u->n;
+}
+
+/* Three brokers, broker id N on 127.0.0.(N+1); topic TOPIC with RF 3, ISR 3 everywhere;
+ * the first acks=all produce acknowledged. A 1 s lag limit (the leader shrinks the ISR,
+ * well before a 2 s ZooKeeper session would matter) and a 2 s socket timeout (a fetcher
+ * whose connection went silent gives up on it soon after the heal). No controlled
+ * shutdown: at teardown the last broker could move its leadership nowhere, and would
+ * retry for seconds. */
+static void start3(struct run *r)
+{
+    const char *const settings[] = {"min.insync.replicas=2", "replica.lag.time.max.ms=1000",
+                                    "replica.fetch.wait.max.ms=100",
+                                    "replica.socket.timeout.ms=2000",
+                                    "controlled.shutdown.enable=false", NULL};
+    for (int id = 1; id <= 3; id++)
+        kcl_start_at(r->c, id, knet_host(id), settings);
+    kcl_await_brokers(r->c, 3);
+    assert_int_equal(kcl_create_topic(r->c->b[1], TOPIC, 1, 3), 0);
+    kcl_await_topic(r->c, 3, TOPIC, 1, 3);
+    int32_t epoch;
+    krep_leader(r->c->b[1], TOPIC, 0, &r->leader, &epoch, NULL);
+    assert_true(r->leader >= 1 && r->leader <= 3);
+    assert_string_equal(r->c->b[r->leader]->host, knet_host(r->leader));
+    struct isr_is whole = {r, 3};
+    assert_true(kt_until(acked, r, KB_WAIT_MS)); /* a follower slow to start may flap */
+    assert_true(kt_until(isr_is, &whole, KB_WAIT_MS));
+}
+
+/* ---- what the logs say ------------------------------------------------------------------ */
+
+struct rec {
+    int64_t offset;
+    int op, i; /* "b<op>-<i>" */
+};
+
+struct recs {
+    int n;
+    struct rec v[OPS_MAX * PER];
+};
+
+static void collect(void *arg, int64_t offset, const uint8_t *v, int32_t len)
+{
+    struct recs *rs = arg;
+    char s[32];
+    struct rec x = {offset, -1, -1};
+    snprintf(s, sizeof(s), "%.*s", (int)len, (const char *)v);
+    assert_int_equal(sscanf(s, "b%d-%d", &x.op, &x.i), 2);
+    assert_true(rs->n < OPS_MAX * PER);
+    rs->v[rs->n++] = x;
+}
+
+/* The leader's records below its HW, as a consumer reads them: each acknowledged one
+ * once, at its acknowledged offset; none of a produce refused before the append; no
+ * other one twice. Returns the HW. */
+static int64_t check_leader(const struct run *r, struct recs *rs, int *acked_records)
+{
+    int16_t err;
+    int32_t bytes;
+    int64_t hw;
+    static int seen[OPS_MAX][PER];
+    memset(seen, 0, sizeof(seen));
+    krep_fetch(r->c->b[r->leader], TOPIC, 0, 0, &err, &hw, &bytes);
+    assert_int_equal(err, 0);
+    rs->n = 0;
+    krep_consume(r->c->b[r->leader], TOPIC, 0, collect, rs);
+    assert_int_equal(rs->n, hw); /* offsets 0..HW-1, none missing */
+    for (int k = 0; k < rs->n; k++) {
+        const struct rec *x = &rs->v[k];
+        assert_int_equal(x->offset, k);
+        assert_true(x->op >= 0 && x->op < r->nops && x->i >= 0 && x->i < PER);
+        seen[x->op][x->i]++;
+        if (r->op[x->op].err == 0)
+            assert_int_equal(x->offset, r->op[x->op].base + x->i);
+    }
+    *acked_records = 0;
+    for (int o = 0; o < r->nops; o++)
+        for (int i = 0; i < PER; i++) {
+            int16_t e = r->op[o].err;
+            if (e == 0)
+                (*acked_records)++;
+            if (e == 0 && seen[o][i] != 1)
+                fail_msg("acknowledged record b%d-%d read %d times", o, i, seen[o][i]);
+            if ((e == KP_ERR_NOT_ENOUGH_REPLICAS || e == KP_ERR_NOT_LEADER_OR_FOLLOWER) &&
+                seen[o][i] != 0)
+                fail_msg("record b%d-%d refused with %d is in the log", o, i, (int)e);
+            assert_true(seen[o][i] <= 1);
+        }
+    return hw;
+}
+
+struct holds {
+    const struct kb_broker *b;
+    struct recs *file;
+    int64_t hw;
+};
+
+/* Does b's log, read from its files, reach the HW? (A follower that lagged out of the ISR
+ * for a moment - a loaded machine - may still be catching up.) */
+static bool holds_hw(void *arg)
+{
+    struct holds *u = arg;
+    u->file->n = 0;
+    krep_log_records(u->b, TOPIC, 0, collect, u->file);
+    return u->file->n >= u->hw;
+}
+
+/* Every broker's log, read from its files, holds the leader's records below the HW. */
+static void check_replicas(const struct run *r, const struct recs *lead, int64_t hw)
+{
+    static struct recs file;
+    for (int id = 1; id <= 3; id++) {
+        struct holds u = {r->c->b[id], &file, hw};
+        if (!kt_until(holds_hw, &u, KB_WAIT_MS))
+            fail_msg("broker %d holds %d records, below the HW %lld", id, file.n,
+                     (long long)hw);
+        for (int64_t k = 0; k < hw; k++)
+            if (file.v[k].offset != k || file.v[k].op != lead->v[k].op ||
+                file.v[k].i != lead->v[k].i)
+                fail_msg("broker %d disagrees with the leader at offset %lld", id,
+                         (long long)k);
+    }
+}
+
+/* Healed: the ISR whole again, acks=all acknowledged again, the logs as above. */
+static void heal_and_check(struct run *r, const char *what)
+{
+    int64_t t0 = kc_mono_ms();
+    knet_heal();
+    struct isr_is whole = {r, 3};
+    assert_true(kt_until(isr_is, &whole, KB_WAIT_MS));
+    int64_t back_ms = kc_mono_ms() - t0;
+    assert_true(kt_until(acked, r, KB_WAIT_MS));
+    for (int k = 0; k < 3; k++)
+        assert_int_equal(produce(r, r->leader), 0);
+    static struct recs lead;
+    int acked_records;
+    int64_t hw = check_leader(r, &lead, &acked_records);
+    check_replicas(r, &lead, hw);
+    printf("# %s healed: ISR 3 again after %lld ms; %d acknowledged records read once, in "
+           "order, from the leader; 3 replicas agree below the HW %lld\n", what,
+           (long long)back_ms, acked_records, (long long)hw);
+}
+
+/* ---- the cases -------------------------------------------------------------------------- */
+
+/* acks=all produces to the cut leader until one is refused with NOT_ENOUGH_REPLICAS and
+ * its ISR is itself alone: each must fail (counts[]: 7, 19, 20, 6), none be acknowledged.
+ * The time the ISR took to shrink. */
+static int64_t refused_until_alone(struct run *r, int counts[4])
+{
+    int lead = r->leader, before = r->nops;
+    int64_t t0 = kc_mono_ms(), shrunk_ms = -1;
+    while (counts[1] == 0 || shrunk_ms < 0) {
+        if (kc_mono_ms() - t0 > KB_WAIT_MS)
+            fail_msg("no NOT_ENOUGH_REPLICAS within %d ms of the cut", KB_WAIT_MS);
+        int end = krep_log_records(r->c->b[lead], TOPIC, 0, NULL, NULL);
+        int16_t err = produce(r, lead);
+        if (err == 0)
+            fail_msg("acks=all acknowledged by a leader cut off from its followers "
+                     "(produce %d)", r->nops - 1);
+        counts[0] += err == KP_ERR_REQUEST_TIMED_OUT;
+        counts[1] += err == KP_ERR_NOT_ENOUGH_REPLICAS;
+        counts[2] += err == KP_ERR_AFTER_APPEND;
+        counts[3] += err == KP_ERR_NOT_LEADER_OR_FOLLOWER;
+        if (counts[0] + counts[1] + counts[2] + counts[3] != r->nops - before)
+            fail_msg("a produce to the cut leader answered %d", (int)err);
+        if (err == KP_ERR_NOT_ENOUGH_REPLICAS) /* refused before the append */
+            assert_int_equal(krep_log_records(r->c->b[lead], TOPIC, 0, NULL, NULL), end);
+        if (shrunk_ms < 0 && isr_of(r) == 1)
+            shrunk_ms = kc_mono_ms() - t0;
+        kc_sleep_ms(20); /* a refusal is quick: no need to hammer */
+    }
+    return shrunk_ms;
+}
+
+static void test_0317_leader_cut_from_followers_never_acks(void **state)
+{
+    KNET_REQUIRE(&net);
+    KCL_REQUIRE_ZK();
+    static struct run r;
+    memset(&r, 0, sizeof(r));
+    r.c = *state;
+    start3(&r);
+    for (int k = 0; k < 3; k++)
+        assert_int_equal(produce(&r, r.leader), 0);
+    int lead = r.leader, followers[2] = {lead % 3 + 1, (lead + 1) % 3 + 1};
+    int counts[4] = {0}; /* 7, 19, 20, 6 */
+    knet_cut(&lead, 1, followers, 2);
+    int64_t shrunk_ms = refused_until_alone(&r, counts);
+    struct kcl_until_brokers all = {r.c->b[lead], 3};
+    assert_true(kcl_has_brokers(&all)); /* it kept ZooKeeper: no failover, a partition */
+    assert_int_equal(produce(&r, followers[0]), KP_ERR_NOT_LEADER_OR_FOLLOWER);
+    printf("# leader %d (%s) cut off from %d and %d: ISR 1 after %lld ms; %d acks=all "
+           "produces, none acknowledged (7: %d, 19: %d, 20: %d, 6: %d)\n", lead,
+           knet_host(lead), followers[0], followers[1], (long long)shrunk_ms,
+           counts[0] + counts[1] + counts[2] + counts[3], counts[0], counts[1], counts[2],
+           counts[3]);
+    heal_and_check(&r, "leader cut");
+}
+
+static void test_0317_follower_cut_isr_shrinks_acks_go_on(void **state)
+{
+    KNET_REQUIRE(&net);
+    KCL_REQUIRE_ZK();
+    static struct run r;
+    memset(&r, 0, sizeof(r));
+    r.c = *state;
+    start3(&r);
+    int cut = r.leader % 3 + 1, rest[2] = {r.leader, cut % 3 + 1};
+    knet_cut(&cut, 1, rest, 2);
+    int64_t t0 = kc_mono_ms();
+    struct isr_is two = {&r, 2};
+    int during = 0, failed = 0;
+    while (!isr_is(&two)) { /* produce on meanwhile: parked until the ISR shrinks */
+        if (kc_mono_ms() - t0 > KB_WAIT_MS)
+            fail_msg("the cut follower %d never left the ISR", cut);
+        failed += produce(&r, r.leader) != 0;
+        during++;
+        kc_sleep_ms(20);
+    }
+    int64_t out_ms = kc_mono_ms() - t0;
+    struct kcl_until_brokers all = {r.c->b[r.leader], 3};
+    assert_true(kcl_has_brokers(&all)); /* the lag rule, not a session expiry */
+    for (int k = 0; k < 5; k++) /* each acknowledged with ISR 2 = min.insync.replicas */
+        assert_true(kt_until(acked, &r, KB_WAIT_MS));
+    printf("# follower %d (%s) cut off from %d and %d: out of the ISR after %lld ms (%d of "
+           "%d produces meanwhile failed); acks=all goes on with ISR 2\n", cut,
+           knet_host(cut), rest[0], rest[1], (long long)out_ms, failed, during);
+    heal_and_check(&r, "follower cut");
+}
+
+int main(void)
+{
+    kc_netns_enter(&net); /* first: ZooKeeper and the brokers start inside */
+    if (net.up)
+        printf("# in a network namespace of our own: brokers on 127.0.0.2-4, nftables "
+               "cuts\n");
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_0317_leader_cut_from_followers_never_acks,
+                                        kcl_setup, kcl_teardown),
+        cmocka_unit_test_setup_teardown(test_0317_follower_cut_isr_shrinks_acks_go_on,
+                                        kcl_setup, kcl_teardown),
+    };
+    return cmocka_run_group_tests(tests, kcl_group_setup, kcl_group_teardown);
+}
