@@ -252,7 +252,8 @@ int repl_leader_fetch(struct repl_replica *rp, const struct repl_fetch_req *req,
 void repl_leader_tick(struct repl_replica *rp, int64_t now_ms);
 
 /* The controller refused rp->proposal: forget it (a later fetch or tick proposes again,
- * from the state the broker applies next). */
+ * from the state the broker applies next), and compute the HW over the committed ISR
+ * again: the member being added no longer holds it back (FX_HW when it moves). */
 void repl_leader_isr_failed(struct repl_replica *rp);
 
 /* The maximal ISR's size: committed members plus one whose addition is in flight. */

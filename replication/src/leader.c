@@ -230,7 +230,16 @@ void repl_leader_tick(struct repl_replica *rp, int64_t now_ms)
     rp->fx |= REPL_FX_ISR;
 }
 
+/*
+ * The maximal ISR shrinks back to the committed one, so the HW may move now: a member being
+ * added held it at its own durable offset, and may never fetch again (a broker in its
+ * controlled shutdown catches up from the new leader, is refused as INELIGIBLE_REPLICA, and
+ * exits). Left to the next follower fetch, the HW would wait for a caught-up follower's long
+ * poll to expire (replica.fetch.wait.max.ms), and every acks=all produce with it.
+ */
 void repl_leader_isr_failed(struct repl_replica *rp)
 {
     rp->pending = false;
+    if (rp->role == REPL_ROLE_LEADER)
+        repl__leader_update_hw(rp);
 }
