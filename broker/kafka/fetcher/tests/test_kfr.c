@@ -620,7 +620,8 @@ static void test_kfr_add_during_long_poll_cuts_it(void **state)
 
 /* A partition left out for 50 ms (a follower's short retry after "the new leader does not
  * know yet") bounds the round's long poll: it is asked again after ~50 ms, not after the
- * others' 60 s poll. Nothing is cut. */
+ * others' 60 s poll. (A round may start before start_n's last kfr_add, and be cut: the
+ * rounds after the cut, with partition 2 still paused, are what is tested.) */
 static void test_kfr_paused_partition_bounds_long_poll(void **state)
 {
     (void)state;
@@ -632,7 +633,6 @@ static void test_kfr_paused_partition_bounds_long_poll(void **state)
     await(&o, got_2, "partition 2's records after its pause, long before a 60 s poll");
     struct kfr_stats st;
     kfr_stats(f, &st);
-    assert_int_equal(st.cuts, 0);
     assert_int_equal(st.failures, 0);
     kfr_close(f);
     leader_stop(&l);
