@@ -51,7 +51,7 @@ static bool op_position(void *arg, const struct kfr_tp *tp, struct kfr_position 
     pthread_mutex_lock(&c->mu);
     bool go = tp->partition < PARTS && c->error == 0;
     if (go)
-        *pos = (struct kfr_position){c->end[tp->partition], -1, c->last_epoch[tp->partition], 0};
+        *pos = (struct kfr_position){c->end[tp->partition], -1, c->last_epoch[tp->partition], 0, 0};
     pthread_mutex_unlock(&c->mu);
     return go;
 }

@@ -11,8 +11,16 @@
  * leader has taken its own view (NOT_LEADER_OR_FOLLOWER / UNKNOWN_LEADER_EPOCH). That is a
  * view a few milliseconds late, not a failure: if the follower paused for the whole
  * replica.fetch.backoff.ms, the new leader's HW could not move for that long and every
- * acks=all produce would wait with it (issue 13 measured ~1 s gaps). The brokers here run
- * with replica.fetch.backoff.ms=10000, so that mistake would show as a gap of ~10 s: the
+ * acks=all produce would wait with it (issue 13 measured ~1 s gaps).
+ *
+ * Nor may the new leader's HW wait out a follower's long poll (issue 13 measured ~500 ms
+ * gaps, replica.fetch.wait.max.ms): the surviving follower already fetches the new
+ * leader's own partitions (topic "idle", one led by each broker), and the moved partition
+ * must not wait for that long poll to end (the fetcher cuts it); nor the HW for the next
+ * fetch after the controller refused to add the broker shutting down back to the ISR.
+ *
+ * The brokers here run with replica.fetch.backoff.ms=10000 and
+ * replica.fetch.wait.max.ms=10000, so any of those mistakes shows as a gap of ~10 s: the
  * bound below (5 s) is far above a failover (tens of ms) and far below it - not a timing
  * test. Prints the gap, the failover, and whether no produce failed.
  */
@@ -26,12 +34,13 @@
 #include "kafka/krep.h"
 
 #define TOPIC "orders"
+#define IDLE "idle" /* 3 partitions, one led by each broker, never written */
 #define M 4000
 #define STOP_AT 1000
 #define GAP_BOUND_MS 5000
 
-static const char *const settings[] = {"min.insync.replicas=2",
-                                       "replica.fetch.backoff.ms=10000", NULL};
+static const char *const settings[] = {"min.insync.replicas=2", "replica.fetch.backoff.ms=10000",
+                                       "replica.fetch.wait.max.ms=10000", NULL};
 
 static struct krep_acks acks;
 static int64_t acked_ms[M]; /* when each acknowledgement arrived (monotonic), 0: none */
@@ -82,7 +91,9 @@ static void test_0309_sigterm_of_leader_holds_no_produce_for_a_backoff(void **st
         kcl_start(c, id, settings);
     kcl_await_brokers(c, 3);
     assert_int_equal(kcl_create_topic(c->b[1], TOPIC, 1, 3), 0);
+    assert_int_equal(kcl_create_topic(c->b[1], IDLE, 3, 3), 0);
     kcl_await_topic(c, 3, TOPIC, 1, 3);
+    kcl_await_topic(c, 3, IDLE, 3, 3);
     int32_t leader, epoch, now, now_epoch;
     krep_leader(c->b[1], TOPIC, 0, &leader, &epoch, NULL);
 
@@ -109,7 +120,7 @@ static void test_0309_sigterm_of_leader_holds_no_produce_for_a_backoff(void **st
     int64_t gap = longest_gap(stop_ms);
     printf("# SIGTERM of leader %d: broker %d leads at epoch %d; %d of %d acknowledged, %d "
            "failed; the longest time without an acknowledgement from the SIGTERM on: %lld ms "
-           "(bound %d; replica.fetch.backoff.ms 10000)\n", (int)leader, (int)now,
+           "(bound %d; replica.fetch.backoff.ms and replica.fetch.wait.max.ms 10000)\n", (int)leader, (int)now,
            (int)now_epoch, acks.delivered, M, acks.failed, (long long)gap, GAP_BOUND_MS);
     assert_true(now >= 1 && now != leader && now_epoch > epoch);
     assert_int_equal(acks.failed, 0);

@@ -97,6 +97,7 @@ struct repl_peer {
     int64_t last_caught_up_ms;     /* latest time it held (on disk) the leader's LEO */
     int64_t last_fetch_ms;         /* when its last fetch arrived */
     int64_t last_fetch_leader_leo; /* the leader's LEO at that fetch */
+    int64_t expand_after_ms;       /* its addition refused: not proposed before this */
 };
 
 enum repl_fx {
@@ -254,7 +255,9 @@ int repl_leader_fetch(struct repl_replica *rp, const struct repl_fetch_req *req,
 void repl_leader_tick(struct repl_replica *rp, int64_t now_ms);
 
 /* The controller refused rp->proposal: forget it (a later fetch or tick proposes again,
- * from the state the broker applies next). */
+ * from the state the broker applies next; a member it would have added, only after
+ * REPL_EXPAND_RETRY_MS from its last fetch), and compute the HW over the committed ISR
+ * again: the member being added no longer holds it back (FX_HW when it moves). */
 void repl_leader_isr_failed(struct repl_replica *rp);
 
 /* The maximal ISR's size: committed members plus one whose addition is in flight. */

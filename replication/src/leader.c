@@ -24,12 +24,14 @@
  * ISR changes are proposals (rp->proposal, REPL_FX_ISR) that take effect only when the
  * controller's committed state comes back through repl_replica_apply. While one is in
  * flight no other is made, and the HW counts the member being added (the "maximal ISR":
- * stricter, so safe whichever way the proposal ends).
+ * stricter, so safe whichever way the proposal ends). A refused addition is not proposed
+ * again for REPL_EXPAND_RETRY_MS, and the refusal itself computes the HW again.
  */
 #include <string.h>
 
 #include "kc_common.h"
 #include "repl_int.h"
+#include "repl_params.h"
 #include "repl_replica.h"
 
 int repl_leader_maximal_isr(const struct repl_replica *rp, int32_t *out)
@@ -130,9 +132,9 @@ static void propose_expand(struct repl_replica *rp, int32_t id)
     rp->fx |= REPL_FX_ISR;
 }
 
-static void maybe_expand(struct repl_replica *rp, const struct repl_peer *pr)
+static void maybe_expand(struct repl_replica *rp, const struct repl_peer *pr, int64_t now_ms)
 {
-    if (rp->pending || repl_pstate_in_isr(&rp->ps, pr->id))
+    if (rp->pending || repl_pstate_in_isr(&rp->ps, pr->id) || now_ms < pr->expand_after_ms)
         return;
     if (pr->durable >= rp->hw && pr->durable >= rp->epoch_start)
         propose_expand(rp, pr->id);
@@ -203,7 +205,7 @@ int repl_leader_fetch(struct repl_replica *rp, const struct repl_fetch_req *req,
     if (!ans->error && ans->diverging.epoch == REPL_UNDEFINED_EPOCH) {
         /* Only a fetch that reads records moves what we know of the follower. */
         update_peer(rp, pr, req, now_ms);
-        maybe_expand(rp, pr);
+        maybe_expand(rp, pr, now_ms);
         repl__leader_update_hw(rp);
     }
     return ans->error;
@@ -230,7 +232,26 @@ void repl_leader_tick(struct repl_replica *rp, int64_t now_ms)
     rp->fx |= REPL_FX_ISR;
 }
 
+/*
+ * The maximal ISR shrinks back to the committed one, so the HW may move now: a member being
+ * added held it at its own durable offset, and may never fetch again (a broker in its
+ * controlled shutdown catches up from the new leader, is refused as INELIGIBLE_REPLICA, and
+ * exits). Left to the next follower fetch, the HW would wait for a caught-up follower's long
+ * poll to expire (replica.fetch.wait.max.ms), and every acks=all produce with it.
+ */
+int64_t repl__expand_retry_ms(const struct repl_replica *rp)
+{
+    return KC_MIN(REPL_EXPAND_RETRY_MS, rp->cfg.lag_time_max_ms / 4);
+}
+
 void repl_leader_isr_failed(struct repl_replica *rp)
 {
+    for (int i = 0; rp->pending && i < rp->proposal.nisr; i++) {
+        struct repl_peer *pr = repl__peer(rp, rp->proposal.isr[i]);
+        if (pr && !repl_pstate_in_isr(&rp->ps, pr->id)) /* the one it would have added */
+            pr->expand_after_ms = pr->last_fetch_ms + repl__expand_retry_ms(rp);
+    }
     rp->pending = false;
+    if (rp->role == REPL_ROLE_LEADER)
+        repl__leader_update_hw(rp);
 }

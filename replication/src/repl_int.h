@@ -15,6 +15,8 @@ bool repl__pstate_valid(const struct repl_pstate *ps);
 struct repl_peer *repl__peer(struct repl_replica *rp, int32_t id);
 /* Recompute the leader's HW from the maximal ISR; sets REPL_FX_HW when it moves. */
 void repl__leader_update_hw(struct repl_replica *rp);
+/* How long a replica whose addition was refused waits to be proposed again (leader.c). */
+int64_t repl__expand_retry_ms(const struct repl_replica *rp);
 /* Reset the leader's view of its followers for a new leader epoch. */
 void repl__leader_reset_peers(struct repl_replica *rp, int64_t now_ms);
 

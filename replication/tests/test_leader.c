@@ -229,6 +229,37 @@ static void test_leader_isr_failed_proposal_forgotten_and_retried(void **state)
     repl_replica_fini(&rp);
 }
 
+/* The controlled-shutdown gap (issue 13): the broker shutting down catches up from the new
+ * leader, which proposes it back into the ISR; while the proposal is in flight the HW waits
+ * for it too, and it exits. The refusal alone must let the HW move (FX_HW: the parked
+ * produces answered), not the caught-up follower's next fetch, a long poll away. */
+static void test_leader_isr_failed_expansion_releases_hw(void **state)
+{
+    (void)state;
+    struct repl_replica rp;
+    fx_leader(&rp, 1, 3, FX_ISR(1, 2), 0, 2);
+    fetch(&rp, 3, 0, 0, 1); /* replica 3 caught up: its addition proposed */
+    assert_true(rp.pending);
+    fx_append(&rp, 5, 1);
+    fetch(&rp, 2, 5, 5, 2); /* the ISR has it on disk; 3 (being added) does not */
+    assert_int_equal(rp.hw, 0);
+    (void)repl_replica_fx(&rp);
+    repl_leader_isr_failed(&rp); /* refused (INELIGIBLE_REPLICA): 3 fetches no more */
+    assert_false(rp.pending);
+    assert_int_equal(rp.hw, 5);
+    assert_true(repl_replica_fx(&rp) & REPL_FX_HW);
+    int kerr = -1;
+    assert_int_equal(repl_leader_ack(&rp, 0, 5, &kerr), 1);
+    assert_int_equal(kerr, REPL_NONE);
+    /* Still fetching, caught up: not proposed again at every fetch, only after a while
+     * (a quarter of the fixture's 100 ms lag time, from its fetch at 1). */
+    fetch(&rp, 3, 5, 5, 20);
+    assert_false(rp.pending);
+    fetch(&rp, 3, 5, 5, 26);
+    assert_true(rp.pending);
+    repl_replica_fini(&rp);
+}
+
 static void test_leader_prepare_checks_acks_role_and_min_isr(void **state)
 {
     (void)state;
@@ -386,6 +417,7 @@ int main(void)
         cmocka_unit_test(test_leader_isr_expand_needs_hw_and_epoch_start),
         cmocka_unit_test(test_leader_isr_pending_expansion_holds_hw),
         cmocka_unit_test(test_leader_isr_failed_proposal_forgotten_and_retried),
+        cmocka_unit_test(test_leader_isr_failed_expansion_releases_hw),
         cmocka_unit_test(test_leader_prepare_checks_acks_role_and_min_isr),
         cmocka_unit_test(test_leader_ack_waits_for_hw_then_reports_isr),
         cmocka_unit_test(test_leader_fetch_errors_as_kafka),

@@ -88,10 +88,12 @@ static bool op_position(void *arg, const struct kfr_tp *tp, struct kfr_position 
         repl_follower_next(&rp->r, true) == REPL_NEXT_FETCH) {
         repl_follower_fetch_req(&rp->r, &req);
         *pos = (struct kfr_position){req.fetch_offset, req.current_leader_epoch,
-                                     req.last_fetched_epoch, req.log_start_offset};
+                                     req.last_fetched_epoch, req.log_start_offset, 0};
         rp->sent_offset = req.fetch_offset;
         rp->sent_epoch = req.current_leader_epoch;
         ok = true;
+    } else if (follows(rp, bf) && kc_mono_ms() < rp->paused_until_ms) {
+        pos->retry_ms = (int32_t)KC_MIN(rp->paused_until_ms - kc_mono_ms(), INT32_MAX);
     }
     pthread_mutex_unlock(&rp->mu);
     return ok;

@@ -34,6 +34,13 @@
  * Failures: a connection that fails, times out, or answers something malformed is closed
  * and opened again after retry_backoff_ms; nothing of a round that failed is handed over,
  * so a round is all or nothing per answer. A partition error is the owner's to act on.
+ *
+ * Long polls: a round the leader has nothing for waits there up to max_wait_ms (500 ms).
+ * A partition added meanwhile cannot join that request, and answers on a connection come
+ * in order, so kfr_add cuts it: the connection is dropped before any of the answer is read
+ * (nothing is lost: nothing was handed over) and the next round, on a new connection,
+ * names the new partition. Without it a leadership moving to a broker this follower
+ * already fetches from waits out the long poll, and every acks=all produce with it.
  */
 #ifndef KFR_H
 #define KFR_H
@@ -57,6 +64,8 @@ struct kfr_position {
     int32_t current_leader_epoch; /* the epoch it follows (KIP-320 fencing) */
     int32_t last_fetched_epoch;   /* the epoch of its last batch, -1 for an empty log */
     int64_t log_start_offset;     /* its own log start */
+    int32_t retry_ms;             /* position() false: asked again in this many ms (a
+                                   * pause ending); 0: not known (a wake, or idle_ms) */
 };
 
 /* One partition's part of an answer. */
@@ -75,7 +84,9 @@ struct kfr_answer {
 
 struct kfr_ops {
     /* Before a round: fill *pos and return true, or false to leave tp out of this round
-     * (paused: after an error, while truncating, while the log is busy). */
+     * (paused: after an error, while truncating, while the log is busy). Returning false,
+     * it may set pos->retry_ms: the round's long poll then ends by that time, so a pause
+     * of a few ms is not a max_wait_ms spent waiting on the other partitions. */
     bool (*position)(void *arg, const struct kfr_tp *tp, struct kfr_position *pos);
     /* One partition's answer (only partitions sent this round, at most once each). The
      * batches are valid during the call only. */
@@ -109,7 +120,10 @@ int kfr_open(const struct kfr_config *cfg, const struct kfr_ops *ops, void *arg,
 /* Stop the thread (an answer being waited for is abandoned) and free. NULL is fine. */
 void kfr_close(struct kfr_fetcher *f);
 
-/* Fetch tp from the next round on (a no-op if present). 0, -ENOMEM, -EINVAL (name). */
+/* Fetch tp from the next round on (a no-op if present). 0, -ENOMEM, -EINVAL (name). A
+ * long poll in flight for the other partitions is cut short (its connection dropped and
+ * made again at once): a partition just added - a new leader's - is asked now, not after
+ * max_wait_ms. */
 int kfr_add(struct kfr_fetcher *f, const struct kfr_tp *tp);
 /* Stop fetching tp. Once this returns, no op is called for tp any more unless the round
  * in flight already handed it over: call it from an op, or expect one late call. */
@@ -121,6 +135,7 @@ struct kfr_stats {
     uint64_t rounds, answers_bytes, batches_bytes;
     uint64_t connects, failures; /* connections opened; rounds lost to a failure */
     uint64_t connect_failures;   /* connections (or their ApiVersions) that failed */
+    uint64_t cuts;               /* long polls cut short by a kfr_add */
     int partitions;
     bool connected;
 };

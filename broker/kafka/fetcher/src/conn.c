@@ -6,9 +6,10 @@
  *   poll({sock, wake}, deadline - now)
  *     sock ready   -> read/write what can be, loop
  *     wake ready   -> consumed and remembered (f->woken: the loop starts its next round
- *                     at once); if it was kfr_close, -ECANCELED. A wake never cuts a
- *                     request short: an answer half read would leave the stream out of
- *                     step, and a long-poll Fetch ends within max_wait_ms anyway
+ *                     at once); if it was kfr_close, -ECANCELED. A wake cuts only a
+ *                     Fetch still waiting for its answer, and only for a kfr_add
+ *                     (KFR_CUT: the connection is dropped, so the stream never gets out
+ *                     of step); any other request runs to its end
  *     timeout      -> -ETIMEDOUT: the leader is gone or frozen; the loop reconnects
  *
  * So kfr_close never waits for a leader that does not answer, and a frozen leader costs
@@ -41,13 +42,24 @@ static int take_wake(struct kfr_fetcher *f)
     return 0;
 }
 
+/* A partition added since the round's copy of the set (kfr_add)? */
+static bool added(struct kfr_fetcher *f)
+{
+    pthread_mutex_lock(&f->mu);
+    bool a = f->added;
+    pthread_mutex_unlock(&f->mu);
+    return a;
+}
+
 /* Wait for events on the socket until deadline: 0 when it is ready; -ECANCELED (closing),
- * -ETIMEDOUT, -errno. */
+ * KFR_CUT (a long poll, and a partition was added), -ETIMEDOUT, -errno. */
 static int wait_fd(struct kfr_fetcher *f, short events, int64_t deadline)
 {
     for (;;) {
         if (atomic_load(&f->stop))
             return -ECANCELED;
+        if (f->cuttable && added(f))
+            return KFR_CUT;
         int64_t left = deadline - kc_mono_ms();
         if (left <= 0)
             return -ETIMEDOUT;
@@ -177,11 +189,14 @@ static int recv_all(struct kfr_fetcher *f, uint8_t *p, size_t len, int64_t deadl
     return 0;
 }
 
-/* One answer frame's body into f->conn.in. */
-static int recv_frame(struct kfr_fetcher *f, int64_t deadline)
+/* One answer frame's body into f->conn.in. A long poll (cuttable) may be cut until its
+ * answer starts. */
+static int recv_frame(struct kfr_fetcher *f, bool cuttable, int64_t deadline)
 {
     uint8_t size[4];
+    f->cuttable = cuttable;
     int rc = recv_all(f, size, sizeof(size), deadline);
+    f->cuttable = false;
     if (rc)
         return rc;
     size_t len = kc_load_be32(size);
@@ -208,7 +223,7 @@ int kfr__call(struct kfr_fetcher *f, int16_t key, int16_t version, const void *m
     if (rc == 0)
         rc = send_all(f, kc_writer_data(&f->conn.out), kc_writer_len(&f->conn.out), deadline);
     if (rc == 0)
-        rc = recv_frame(f, deadline);
+        rc = recv_frame(f, key == KP_API_FETCH, deadline);
     if (rc == 0)
         rc = kp_response_decode(f->conn.in, f->conn.in_len, key, version, KFR_FRAME_MAX, r);
     if (rc == 0 && r->correlation_id != corr) {

@@ -8,6 +8,8 @@
  *       1  answered   next round at once (a long poll waited at the leader already)
  *       0  nothing    no partition to fetch: sleep until kfr_wake or the backoff
  *                     (idle_ms when the owner paused the partitions it has)
+ *     cut    KFR_CUT    a kfr_add during the long poll: disconnect (the leader drops the
+ *                        parked Fetch with it), connect again at once, ask every partition
  *      <0  failed     disconnect; the round's partitions were not handed over; back off,
  *                     except after a round that worked: a connection idle while its leader
  *                     restarted fails its first round, and a second of backoff there is a
@@ -63,6 +65,7 @@ int kfr_add(struct kfr_fetcher *f, const struct kfr_tp *tp)
     if (rc == 0 && i == f->ntps) {
         f->tps[f->ntps++] = *tp;
         f->gen++;
+        f->added = true; /* a long poll in flight is cut (conn.c): tp is asked now */
         f->stats.partitions = f->ntps;
     }
     pthread_mutex_unlock(&f->mu);
@@ -151,6 +154,15 @@ static void connect_failed(struct kfr_fetcher *f, int rc)
                     f->cfg.host, f->cfg.port, kc_strerror(rc), f->cfg.retry_backoff_ms);
 }
 
+/* A long poll cut by kfr_add: the connection is gone, but nothing failed. */
+static void set_cut(struct kfr_fetcher *f)
+{
+    pthread_mutex_lock(&f->mu);
+    f->stats.connected = false;
+    f->stats.cuts++;
+    pthread_mutex_unlock(&f->mu);
+}
+
 static void *fetcher_main(void *arg)
 {
     struct kfr_fetcher *f = arg;
@@ -172,6 +184,9 @@ static void *fetcher_main(void *arg)
             failed = false;
         if (rc == 0) {
             (void)kfr__wait_wake(f, f->nsnap > 0 ? f->cfg.idle_ms : f->cfg.retry_backoff_ms);
+        } else if (rc == KFR_CUT) {
+            kfr__disconnect(f);
+            set_cut(f);
         } else if (rc < 0 && rc != -ECANCELED) {
             kc_log_warn("replica fetcher: fetching from %s:%d failed (%s); reconnecting",
                         f->cfg.host, f->cfg.port, kc_strerror(rc));

@@ -9,6 +9,7 @@
 #ifndef KFR_INT_H
 #define KFR_INT_H
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 
@@ -42,6 +43,7 @@ struct kfr_fetcher {
     struct kfr_tp *tps;
     int ntps, cap;
     uint64_t gen; /* bumped by every change: the thread copies the set when it moves */
+    bool added;   /* kfr_add since the thread's last copy: cut a long poll in flight */
     struct kfr_stats stats;
     /* the thread's own */
     struct kfr_conn conn;
@@ -49,10 +51,13 @@ struct kfr_fetcher {
     struct kfr_tp *snap; /* the set as of this round */
     int nsnap, snap_cap;
     uint64_t snap_gen;
+    bool cuttable; /* waiting for a Fetch answer, none of it read yet: a kfr_add may cut */
 };
 
 /* conn.c. Every call gives up at deadline (kc_mono_ms: -ETIMEDOUT) or when the fetcher
- * closes (-ECANCELED); a wake meanwhile is remembered in f->woken. */
+ * closes (-ECANCELED); a wake meanwhile is remembered in f->woken. A Fetch waiting for the
+ * first byte of its answer gives up with KFR_CUT when the wake was a kfr_add. */
+#define KFR_CUT (-EINTR)
 int kfr__connect(struct kfr_fetcher *f, int64_t deadline);
 void kfr__disconnect(struct kfr_fetcher *f);
 /* Send one request; read its answer into f->conn.in and decode it at version. */
@@ -61,8 +66,9 @@ int kfr__call(struct kfr_fetcher *f, int16_t key, int16_t version, const void *m
 /* Wait up to ms for a wake: 0 (one came, or was remembered) or -ETIMEDOUT. */
 int kfr__wait_wake(struct kfr_fetcher *f, int ms);
 
-/* round.c: one round. 1 (an answer was handed over), 0 (nothing to fetch), < 0 (the
- * connection failed or answered nonsense: reconnect). */
+/* round.c: one round. 1 (an answer was handed over), 0 (nothing to fetch), KFR_CUT (a
+ * partition was added during the long poll: reconnect at once), < 0 (the connection
+ * failed or answered nonsense: reconnect). */
 int kfr__round(struct kfr_fetcher *f);
 /* The whole batches at the front of p[0..len): their length, or -1 if a batch header
  * is impossible (a length below a batch's own header). */

@@ -73,6 +73,8 @@ static int refresh(struct kfr_fetcher *f)
             f->snap_gen = f->gen;
         }
     }
+    if (rc == 0)
+        f->added = false; /* this round names them: no cut for them */
     pthread_mutex_unlock(&f->mu);
     if (rc == 0 && f->nsnap > 1)
         qsort(f->snap, (size_t)f->nsnap, sizeof(*f->snap), cmp_tp);
@@ -107,6 +109,7 @@ struct round {
 static int build(struct kfr_fetcher *f, struct round *r)
 {
     int n = f->nsnap, asked = 0, ntopics = 0;
+    int32_t retry = 0; /* the soonest a partition left out wants asking again */
     r->pos = kp_arena_alloc(&r->arena, (size_t)n * sizeof(*r->pos));
     r->asked = kp_arena_alloc(&r->arena, (size_t)n);
     struct kp_fetch_req_topic *t = kp_arena_alloc(&r->arena, (size_t)n * sizeof(*t));
@@ -115,8 +118,12 @@ static int build(struct kfr_fetcher *f, struct round *r)
         return -ENOMEM;
     for (int i = 0; i < n; i++) {
         const struct kfr_tp *tp = &f->snap[i];
-        if (!f->ops.position(f->arg, tp, &r->pos[i]) || !still_member(f, tp))
+        r->pos[i].retry_ms = 0;
+        if (!f->ops.position(f->arg, tp, &r->pos[i]) || !still_member(f, tp)) {
+            if (r->pos[i].retry_ms > 0 && (retry == 0 || r->pos[i].retry_ms < retry))
+                retry = r->pos[i].retry_ms;
             continue;
+        }
         r->asked[i] = true;
         if (ntopics == 0 || !kp_slice_eq(t[ntopics - 1].topic, tp->topic)) {
             kp_init(&kp_fetch_req_topic_schema, &t[ntopics]);
@@ -136,7 +143,8 @@ static int build(struct kfr_fetcher *f, struct round *r)
     }
     kp_init(&kp_fetch_req_schema, &r->req);
     r->req.replica_id = f->cfg.replica_id;
-    r->req.max_wait_ms = f->cfg.max_wait_ms;
+    /* A partition paused for a few ms is asked again on time, not after a long poll. */
+    r->req.max_wait_ms = retry > 0 ? KC_MIN(f->cfg.max_wait_ms, retry) : f->cfg.max_wait_ms;
     r->req.min_bytes = f->cfg.min_bytes;
     r->req.max_bytes = f->cfg.max_bytes;
     r->req.session_id = 0;     /* sessionless: every round names every partition */

@@ -2,7 +2,7 @@
  * test_kfr.c - the replica fetcher against a fake leader: a thread in this test that
  * listens on 127.0.0.1, decodes what the fetcher sends with the project's codec and
  * answers what each scenario wants - good batches with a cut-off last one, a diverging
- * epoch, an error, an answer naming a partition never asked, silence.
+ * epoch, an error, an answer naming a partition never asked, silence, a long poll.
  *
  * The owner's side is a model: each partition's log end and last epoch, advanced by what
  * received() is handed. (The real broker is the other half: broker/tests.)
@@ -35,7 +35,9 @@
 #define WAIT_MS 10000
 #define PARTS   3
 
-enum scenario { GOOD, DIVERGE, ERROR, STRANGER, SILENT, NO_V12, DROP };
+/* HOLD: a long poll - a Fetch that does not name partition 2 is held for its max_wait_ms
+ * and answered empty; one that names it is answered at once, as GOOD. */
+enum scenario { GOOD, DIVERGE, ERROR, STRANGER, SILENT, NO_V12, DROP, HOLD };
 
 /* ---- the fake leader ------------------------------------------------------------------- */
 
@@ -46,7 +48,7 @@ struct leader {
     atomic_bool stop;
     /* what it saw (under mu) */
     pthread_mutex_t mu;
-    int fetches, connections;
+    int fetches, connections, held;
     uint32_t peer; /* the last connection's source address (host order) */
     int32_t replica_id, session_epoch;
     int64_t offset[PARTS];
@@ -91,7 +93,7 @@ static void answer_versions(struct leader *l, int fd, int32_t corr)
 }
 
 /* Record what the fetch asked; build the answer the scenario wants. */
-static void answer_fetch(struct leader *l, int fd, const struct kp_request *req)
+static void answer_fetch(struct leader *l, int fd, const struct kp_request *req, bool empty)
 {
     const struct kp_fetch_req *fr = req->msg;
     enum scenario sc = atomic_load(&l->scenario);
@@ -118,7 +120,10 @@ static void answer_fetch(struct leader *l, int fd, const struct kp_request *req)
             pd[np].high_watermark = p->fetch_offset + 2;
             pd[np].log_start_offset = 0;
             kc_writer_init(&recs[np], 0);
-            if (sc == GOOD || sc == DROP) { /* two whole batches, and half of a third */
+            if (empty) {
+                pd[np].high_watermark = p->fetch_offset;
+            } else if (sc == GOOD || sc == DROP || sc == HOLD) { /* two whole batches, and
+                                                                  * half of a third */
                 batch_at(&recs[np], p->fetch_offset);
                 batch_at(&recs[np], p->fetch_offset + 1);
                 size_t whole = kc_writer_len(&recs[np]);
@@ -175,6 +180,35 @@ static size_t read_request(struct leader *l, int fd, uint8_t *buf, size_t cap)
     return have >= need ? need - 4 : 0;
 }
 
+/* Does the Fetch name partition 2? */
+static bool names_2(const struct kp_request *req)
+{
+    const struct kp_fetch_req *fr = req->msg;
+    for (int32_t i = 0; i < fr->topics.n; i++)
+        for (int32_t j = 0; j < fr->topics.v[i].partitions.n; j++)
+            if (fr->topics.v[i].partitions.v[j].partition == 2)
+                return true;
+    return false;
+}
+
+/* HOLD: park the Fetch for its max_wait_ms (as a leader with nothing new does). false:
+ * the follower closed the connection meanwhile. */
+static bool hold(struct leader *l, int fd, const struct kp_request *req)
+{
+    const struct kp_fetch_req *fr = req->msg;
+    pthread_mutex_lock(&l->mu);
+    l->held++;
+    pthread_mutex_unlock(&l->mu);
+    for (int64_t end = kc_mono_ms() + fr->max_wait_ms; kc_mono_ms() < end;) {
+        struct pollfd p = {fd, POLLIN, 0};
+        char c;
+        if (atomic_load(&l->stop) ||
+            (poll(&p, 1, 10) > 0 && recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0))
+            return false;
+    }
+    return true;
+}
+
 static void serve(struct leader *l, int fd)
 {
     static uint8_t buf[1 << 20];
@@ -184,8 +218,16 @@ static void serve(struct leader *l, int fd)
         assert_int_equal(kp_request_decode(buf + 4, len, 0, &req), 0);
         if (req.hdr.request_api_key == KP_API_API_VERSIONS)
             answer_versions(l, fd, req.hdr.correlation_id);
-        else if (req.hdr.request_api_key == KP_API_FETCH && atomic_load(&l->scenario) != SILENT)
-            answer_fetch(l, fd, &req);
+        else if (req.hdr.request_api_key == KP_API_FETCH && atomic_load(&l->scenario) == HOLD &&
+                 !names_2(&req)) {
+            if (!hold(l, fd, &req)) {
+                kp_request_fini(&req);
+                return;
+            }
+            answer_fetch(l, fd, &req, true);
+        } else if (req.hdr.request_api_key == KP_API_FETCH &&
+                   atomic_load(&l->scenario) != SILENT)
+            answer_fetch(l, fd, &req, false);
         bool drop = req.hdr.request_api_key == KP_API_FETCH && atomic_load(&l->scenario) == DROP;
         kp_request_fini(&req);
         if (drop)
@@ -249,6 +291,7 @@ struct owner {
     int received, rounds, diverged, errors;
     int16_t last_error;
     bool paused[PARTS];
+    int64_t paused_until[PARTS]; /* kc_mono_ms: left out, with retry_ms, until then */
     struct kfr_fetcher *f; /* for a removal from inside an op */
     bool remove_2_on_receive;
 };
@@ -258,7 +301,12 @@ static bool op_position(void *arg, const struct kfr_tp *tp, struct kfr_position 
     struct owner *o = arg;
     pthread_mutex_lock(&o->mu);
     bool go = !o->paused[tp->partition];
-    *pos = (struct kfr_position){o->end[tp->partition], 9, o->last_epoch[tp->partition], 0};
+    *pos = (struct kfr_position){o->end[tp->partition], 9, o->last_epoch[tp->partition], 0, 0};
+    int64_t left = o->paused_until[tp->partition] - kc_mono_ms();
+    if (left > 0) {
+        go = false;
+        pos->retry_ms = (int32_t)left;
+    }
     pthread_mutex_unlock(&o->mu);
     return go;
 }
@@ -304,17 +352,19 @@ static void op_round_done(void *arg)
 
 static const struct kfr_ops ops = {op_position, op_received, op_round_done};
 
-/* A fetcher of partitions 0..PARTS-1 from l, connecting from source (NULL: any). */
-static struct kfr_fetcher *start_from(struct leader *l, struct owner *o, int backoff_ms,
-                                      int timeout_ms, const char *source)
+/* A fetcher of partitions [0, nparts) with long polls of max_wait_ms, connecting from
+ * source (NULL: any). */
+static struct kfr_fetcher *start_n(struct leader *l, struct owner *o, int backoff_ms,
+                                   int timeout_ms, int nparts, int max_wait_ms,
+                                   const char *source)
 {
     struct kfr_config c = {.host = "127.0.0.1", .port = l->port, .replica_id = 4,
-                           .max_wait_ms = 50, .retry_backoff_ms = backoff_ms,
+                           .max_wait_ms = max_wait_ms, .retry_backoff_ms = backoff_ms,
                            .socket_timeout_ms = timeout_ms, .source_host = source};
     struct kfr_fetcher *f;
     pthread_mutex_init(&o->mu, NULL);
     assert_int_equal(kfr_open(&c, &ops, o, &f), 0);
-    for (int32_t k = 0; k < PARTS; k++) {
+    for (int32_t k = 0; k < nparts; k++) {
         struct kfr_tp tp = {"t", k};
         assert_int_equal(kfr_add(f, &tp), 0);
         assert_int_equal(kfr_add(f, &tp), 0); /* twice: one entry */
@@ -325,7 +375,7 @@ static struct kfr_fetcher *start_from(struct leader *l, struct owner *o, int bac
 
 static struct kfr_fetcher *start(struct leader *l, struct owner *o, int backoff_ms, int timeout_ms)
 {
-    return start_from(l, o, backoff_ms, timeout_ms, NULL);
+    return start_n(l, o, backoff_ms, timeout_ms, PARTS, 50, NULL);
 }
 
 /* Wait until cond(o) holds (under o->mu), or fail. */
@@ -553,25 +603,84 @@ static void test_kfr_source_host_seen_by_leader_or_no_connection(void **state)
     struct leader l;
     struct owner o = {0}, o6 = {0}, bad = {0};
     leader_start(&l, GOOD);
-    struct kfr_fetcher *f = start_from(&l, &o, 20, 5000, "127.0.0.5");
+    struct kfr_fetcher *f = start_n(&l, &o, 20, 5000, PARTS, 50, "127.0.0.5");
     await(&o, ten_each, "ten records in each partition from 127.0.0.5");
     kfr_close(f);
     pthread_mutex_lock(&l.mu);
     assert_int_equal(l.peer, 0x7f000005);
     pthread_mutex_unlock(&l.mu);
-    f = start_from(&l, &o6, 20, 5000, "::1"); /* an IPv6 source for an IPv4 leader */
+    f = start_n(&l, &o6, 20, 5000, PARTS, 50, "::1"); /* an IPv6 source for an IPv4 leader */
     await(&o6, ten_each, "ten records in each partition, the source ignored");
     kfr_close(f);
     pthread_mutex_lock(&l.mu);
     int seen = l.connections;
     pthread_mutex_unlock(&l.mu);
-    f = start_from(&l, &bad, 20, 5000, "192.0.2.1"); /* TEST-NET-1: not an address here */
+    /* TEST-NET-1: not an address here */
+    f = start_n(&l, &bad, 20, 5000, PARTS, 50, "192.0.2.1");
     await(&bad, failed_twice, "two failed connections from an address not ours");
     kfr_close(f);
     pthread_mutex_lock(&l.mu);
     assert_int_equal(l.connections, seen);
     pthread_mutex_unlock(&l.mu);
     assert_int_equal(bad.received, 0);
+    leader_stop(&l);
+}
+
+static bool held_once(struct leader *l)
+{
+    pthread_mutex_lock(&l->mu);
+    bool h = l->held >= 1;
+    pthread_mutex_unlock(&l->mu);
+    return h;
+}
+
+static bool got_2(struct owner *o)
+{
+    return o->end[2] >= 2;
+}
+
+/* A partition added while a long poll (60 s here) waits at the leader for the others -
+ * a leadership moving to a broker already fetched from - is asked at once: the poll is
+ * cut (its connection dropped, a new one made), not waited out. */
+static void test_kfr_add_during_long_poll_cuts_it(void **state)
+{
+    (void)state;
+    struct leader l;
+    struct owner o = {0};
+    leader_start(&l, HOLD);
+    struct kfr_fetcher *f = start_n(&l, &o, 60000, 60000, 2, 60000, NULL);
+    for (int i = 0; i < 1000 && !held_once(&l); i++)
+        usleep(10000);
+    assert_true(held_once(&l));
+    struct kfr_tp tp = {"t", 2};
+    assert_int_equal(kfr_add(f, &tp), 0);
+    await(&o, got_2, "partition 2's records, long before the long poll ends");
+    struct kfr_stats st;
+    kfr_stats(f, &st);
+    assert_true(st.cuts >= 1);
+    assert_int_equal(st.failures, 0);
+    assert_true(st.connects >= 2);
+    kfr_close(f);
+    leader_stop(&l);
+}
+
+/* A partition left out for 50 ms (a follower's short retry after "the new leader does not
+ * know yet") bounds the round's long poll: it is asked again after ~50 ms, not after the
+ * others' 60 s poll. (A round may start before start_n's last kfr_add, and be cut: the
+ * rounds after the cut, with partition 2 still paused, are what is tested.) */
+static void test_kfr_paused_partition_bounds_long_poll(void **state)
+{
+    (void)state;
+    struct leader l;
+    struct owner o = {0};
+    leader_start(&l, HOLD);
+    o.paused_until[2] = kc_mono_ms() + 50;
+    struct kfr_fetcher *f = start_n(&l, &o, 60000, 60000, PARTS, 60000, NULL);
+    await(&o, got_2, "partition 2's records after its pause, long before a 60 s poll");
+    struct kfr_stats st;
+    kfr_stats(f, &st);
+    assert_int_equal(st.failures, 0);
+    kfr_close(f);
     leader_stop(&l);
 }
 
@@ -606,6 +715,8 @@ int main(void)
         cmocka_unit_test(test_kfr_leader_without_v12_not_used),
         cmocka_unit_test(test_kfr_remove_from_op_stops_partition),
         cmocka_unit_test(test_kfr_source_host_seen_by_leader_or_no_connection),
+        cmocka_unit_test(test_kfr_add_during_long_poll_cuts_it),
+        cmocka_unit_test(test_kfr_paused_partition_bounds_long_poll),
         cmocka_unit_test(test_kfr_whole_batches_cut_and_refuse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
