@@ -11,6 +11,10 @@
  *                                    TRUNCATE  alog_truncate + repl_replica_truncated (the
  *                                              leader's diverging epoch: KIP-101/279/595,
  *                                              never the high watermark)
+ *                                    RESTART_AT alog_restart_at + repl_replica_restarted_at
+ *                                              (our end is below the leader's log start:
+ *                                              empty, start over there; Kafka's
+ *                                              truncateFullyAndStartAt)
  *                                    APPEND    alog_append_replica (the leader's bytes, its
  *                                              offsets and epochs) + repl_replica_appended
  *                                              per batch, then repl_follower_hw
