@@ -6,7 +6,8 @@
  *   RF 3, segment.bytes 1 KiB, retention.bytes 2 KiB, retention checked every 100 ms
  *   1. 20 records acks=all: every replica holds [0, 20)
  *   2. a follower stops (SIGTERM); acks=1 produces go on until the leader's retention has
- *      deleted past 20 (ListOffsets EARLIEST > 20): the records the follower lacks are gone
+ *      deleted past 20 (ListOffsets EARLIEST > 20): the records the follower lacks are gone;
+ *      it leaves the ISR (replica.lag.time.max.ms 0.8 s: ISR 2)
  *   3. the follower starts again: its fetch at 20 is OFFSET_OUT_OF_RANGE; it empties its
  *      log, restarts it at the leader's log start, fetches on, and rejoins (ISR 3)
  *   4. its segment files hold exactly the leader's records from its new start to the end,
@@ -25,7 +26,10 @@
 #define TOPIC "trail"
 #define FIRST 20 /* records every replica holds before the stop */
 
+/* A 0.8 s lag limit: the stopped follower leaves the ISR (its leader's rule), so that
+ * coming back into it is something the restart must earn. */
 static const char *const settings[] = {"log.retention.check.interval.ms=100",
+                                       "replica.lag.time.max.ms=800",
                                        "replica.fetch.wait.max.ms=100", NULL};
 
 /* CreateTopics v7 of TOPIC, 1 partition, RF 3, with small segments and retention. */
@@ -232,8 +236,10 @@ static void test_0318_follower_behind_log_start_restarts_and_rejoins(void **stat
     kb_stop(c->b[follower]);
     struct gone g = {lb, 100, FIRST, -1};
     assert_true(kt_until(produce_until_gone, &g, KB_WAIT_MS));
-    printf("# follower %d stopped at %d; the leader %d's log now starts at %lld\n", follower,
-           FIRST, (int)leader, (long long)g.start);
+    struct isr_is two = {lb, 2};
+    assert_true(kt_until(isr_is, &two, KB_WAIT_MS)); /* out, by the lag rule */
+    printf("# follower %d stopped at %d and out of the ISR; the leader %d's log now starts at "
+           "%lld\n", follower, FIRST, (int)leader, (long long)g.start);
 
     int64_t t0 = kc_mono_ms();
     kcl_start(c, follower, settings);
