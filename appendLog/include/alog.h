@@ -366,8 +366,10 @@ int alog_truncate(struct alog *log, int64_t offset, int64_t *end);
  * again); durability waiters still pending get KC_EOFFSET. While the files change
  * (milliseconds) reads get -EIO ("ask again").
  * Returns 0; KC_EOFFSET; -EINVAL; -EIO (the log has failed); -errno from the disk or from
- * opening a store's closed log: before the deciding write nothing changed; after it the
- * log is FAILED, and a reopen finishes the restart.
+ * opening a store's closed log: before the deciding write nothing changed (but a store's
+ * own thread may have written the new start in the meantime: a crash may then still find
+ * the restart, as with alog_advance_start); after it the log is FAILED, and a reopen
+ * finishes the restart.
  * Thread: any (it blocks on fsyncs). Locks: as alog_truncate.
  */
 int alog_restart_at(struct alog *log, int64_t offset);
