@@ -149,8 +149,18 @@ static void read_recs(const struct kb_broker *b, struct recs *r)
     assert_int_equal(n, r->n);
 }
 
-/* The follower's records: contiguous, at least `from`, each the leader's record at that
- * offset, ending where the leader's end. */
+/* Are r's offsets contiguous? (A segment retention deleted between the directory listing
+ * and its read leaves a hole in what krep_log_records saw: read again.) */
+static bool contiguous(const struct recs *r)
+{
+    for (int i = 1; i < r->n; i++)
+        if (r->off[i] != r->off[0] + i)
+            return false;
+    return r->n > 0;
+}
+
+/* The follower's records: contiguous, from `from` on, ending where the leader's end, each
+ * the leader's record at that offset (wherever the leader still has it). */
 struct same {
     const struct kb_broker *leader, *follower;
     int64_t from;
@@ -162,18 +172,13 @@ static bool same_tail(void *arg)
     struct same *s = arg;
     read_recs(s->leader, s->l);
     read_recs(s->follower, s->f);
-    if (s->f->n == 0 || s->l->n == 0 || s->f->off[0] < s->from ||
+    if (!contiguous(s->l) || !contiguous(s->f) || s->f->off[0] < s->from ||
         s->f->off[s->f->n - 1] != s->l->off[s->l->n - 1])
         return false;
-    int j = 0;
-    while (j < s->l->n && s->l->off[j] < s->f->off[0])
-        j++;
     for (int i = 0; i < s->f->n; i++) {
-        assert_int_equal(s->f->off[i], s->f->off[0] + i); /* no hole */
-        if (j + i < s->l->n) {
-            assert_int_equal(s->l->off[j + i], s->f->off[i]);
-            assert_string_equal(s->l->val[j + i], s->f->val[i]);
-        }
+        int64_t k = s->f->off[i] - s->l->off[0]; /* the leader's index of that offset */
+        if (k >= 0)
+            assert_string_equal(s->l->val[k], s->f->val[i]);
     }
     return true;
 }
