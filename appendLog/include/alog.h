@@ -347,6 +347,34 @@ int alog_append_replica(struct alog *log, const uint8_t *batches, size_t len, si
 int alog_truncate(struct alog *log, int64_t offset, int64_t *end);
 
 /*
+ * alog_restart_at: throw the whole log away and start it again, empty, at offset (Kafka's
+ * Log.truncateFullyAndStartAt): what a follower does when its log ends below its leader's
+ * log start, where the records it lacks no longer exist (src/restart.c draws the case).
+ * Every segment goes with its indexes, and every producer snapshot; the producer state is
+ * empty afterwards (it is taught again by the batches appended next); a store's cleaner
+ * offset moves to offset. Then start = end = durable = offset and the next append's base
+ * offset is offset.
+ *   offset > end: the follower's case. offset == end: the log is emptied at its end (the
+ *   producer state as of that end is kept: its snapshot there still describes it).
+ *   offset < end: KC_EOFFSET, nothing done (alog_truncate cuts a tail). offset < 0: -EINVAL.
+ * Crash-safe: one durable write decides (the log start offset, past the end: a standalone
+ * log's log-start-offset-checkpoint, a store's per-directory checkpoints); a crash before
+ * it leaves the old log, after it the next open finds the new empty one at offset
+ * (recover.c empties a log whose start lies past its end), never a mix.
+ * Readers: below the new start KC_EOFFSET, at it KC_EEMPTY; a slice taken before stays
+ * readable (its segment lives until released); every end watch fires (the reader looks
+ * again); durability waiters still pending get KC_EOFFSET. While the files change
+ * (milliseconds) reads get -EIO ("ask again").
+ * Returns 0; KC_EOFFSET; -EINVAL; -EIO (the log has failed); -errno from the disk or from
+ * opening a store's closed log: before the deciding write nothing changed (but a store's
+ * own thread may have written the new start in the meantime: a crash may then still find
+ * the restart, as with alog_advance_start); after it the log is FAILED, and a reopen
+ * finishes the restart.
+ * Thread: any (it blocks on fsyncs). Locks: as alog_truncate.
+ */
+int alog_restart_at(struct alog *log, int64_t offset);
+
+/*
  * alog_scan_epochs: call fn(arg, base offset, partitionLeaderEpoch) for each batch from
  * the one holding from_offset to the end (as it was when the call began), oldest first,
  * reading only the 61-byte headers (no CRC: the log's own bytes, checked when written or

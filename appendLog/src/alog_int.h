@@ -60,8 +60,9 @@ struct alog_io {
     /* The cleaner's swap (swap.c) calls this after each step that changes the directory,
      * naming it; NULL by default. Tests copy the directory there: a crash image per step. */
     void (*swap_step)(void *ctx, const char *step);
-    /* alog_truncate (truncate.c) calls this after each of its steps, naming it; NULL by
-     * default. Tests kill the process there: a crash at every step. */
+    /* alog_truncate (truncate.c) and alog_restart_at (restart.c) call this after each of
+     * their steps, naming it; NULL by default. Tests kill the process there: a crash at
+     * every step. */
     void (*truncate_step)(void *ctx, const char *step);
 };
 

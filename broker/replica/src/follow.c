@@ -11,6 +11,10 @@
  *                                    TRUNCATE  alog_truncate + repl_replica_truncated (the
  *                                              leader's diverging epoch: KIP-101/279/595,
  *                                              never the high watermark)
+ *                                    RESTART_AT alog_restart_at + repl_replica_restarted_at
+ *                                              (our end is below the leader's log start:
+ *                                              empty, start over there; Kafka's
+ *                                              truncateFullyAndStartAt)
  *                                    APPEND    alog_append_replica (the leader's bytes, its
  *                                              offsets and epochs) + repl_replica_appended
  *                                              per batch, then repl_follower_hw
@@ -153,10 +157,14 @@ static void decide(struct brep_fetcher *bf, struct brep_rp *rp, const struct kfr
         kc_log_info("replication: %s-%d: truncated to %lld (the leader's history diverged)%s",
                     rp->topic, (int)rp->partition, (long long)end, rc ? ": FAILED" : "");
         break;
-    case REPL_DO_RESTART_AT:
-        kc_log_warn("replication: %s-%d: behind the leader's log start %lld: not supported "
-                    "yet, paused", rp->topic, (int)rp->partition, (long long)d->offset);
-        rc = -ENOTSUP;
+    case REPL_DO_RESTART_AT: /* the records we lack are gone at the leader: start over */
+        rc = alog_restart_at(rp->log, d->offset);
+        if (rc == 0)
+            repl_replica_restarted_at(&rp->r, d->offset);
+        kc_log_info("replication: %s-%d: our log end %lld is below the leader's log start: "
+                    "log emptied, restarted at %lld%s%s", rp->topic, (int)rp->partition,
+                    (long long)rp->sent_offset, (long long)d->offset, rc ? ": FAILED: " : "",
+                    rc ? kc_strerror(rc) : "");
         break;
     case REPL_DO_APPEND:
         if (a->len > 0)
