@@ -507,6 +507,11 @@ int alog_recover(struct alog *log);
  * like record timestamps. Thread: any; passes are serialised per log, concurrent with
  * appends and reads (a reader holding a slice of a deleted segment can still read it). */
 int alog_retain(struct alog *log, int64_t now_ms, int *deleted);
+/* Retention never moves the log start past offset (INT64_MAX at open: no bound): a
+ * segment goes only if every record in it is below offset. A replicated partition sets
+ * its high watermark here, as Kafka's retention stops at the HW, so records no follower
+ * has yet are never deleted under it. Thread: any; the next pass obeys it. */
+void alog_set_retain_limit(struct alog *log, int64_t offset);
 
 /*
  * Log compaction: cleanup.policy = compact (or compact,delete). A compacted log keeps, for

@@ -155,6 +155,7 @@ struct alog {
     _Atomic int64_t start_pending; /* DeleteRecords' start on its way to the checkpoint
                                       (admin.c), -1: none; the checkpoint writes the max */
     _Atomic int64_t horizon;      /* earliest delete horizon the cleaner wrote, INT64_MAX */
+    _Atomic int64_t retain_limit; /* retention keeps every segment reaching past it */
     _Atomic bool cleaning;        /* a cleaner thread has picked it */
     _Atomic bool uncleanable;     /* a cleaning failed on its data: skipped until reopened */
     _Atomic bool clean_stop;      /* stop the cleaning under way (alog_close, store close) */

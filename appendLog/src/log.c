@@ -254,6 +254,7 @@ struct alog *alog__alloc(const char *dir, const struct alog_config *cfg)
     atomic_init(&log->cleaned_offset, -1);
     atomic_init(&log->start_pending, -1);
     atomic_init(&log->horizon, INT64_MAX);
+    atomic_init(&log->retain_limit, INT64_MAX);
     log->summary.active_base = -1;
     atomic_init(&log->state, ALOG_OPEN);
     atomic_init(&log->offsets_known, true);

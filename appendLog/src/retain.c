@@ -8,7 +8,9 @@
  * Kafka's rules: by size, delete the oldest segment while the log minus that segment is
  * still at least retention.bytes; by time, delete it while its largest timestamp (or its
  * file's mtime, if no batch carried a timestamp) is more than retention.ms old. Only a
- * prefix of the log goes (the first segment kept stops the pass), never the active one.
+ * prefix of the log goes (the first segment kept stops the pass), never the active one,
+ * and never a segment with a record at or past the retain limit (a replicated log's high
+ * watermark: Kafka's retention, too, deletes only what every in-sync replica has).
  *
  * Order, for a crash at any point:
  *   1. write log-start-offset-checkpoint   crash after: the next open deletes the
@@ -186,6 +188,9 @@ static int retain_open(struct alog *log, const struct alog_config *cfg, int64_t 
     int rc = 0;
     n = alog__segs_snapshot(log, segs, n);
     int k = count_expired(log, cfg, segs, n, now_ms);
+    int64_t limit = atomic_load(&log->retain_limit);
+    while (k > 0 && segs[k]->base > limit)
+        k--; /* segs[k] would become the first: every record below it must be below limit */
     if (k > 0)
         rc = alog__delete_oldest(log, segs[k]->base, k);
     for (int i = 0; i < n; i++)
@@ -194,6 +199,11 @@ static int retain_open(struct alog *log, const struct alog_config *cfg, int64_t 
     if (rc == 0)
         *deleted = k;
     return rc;
+}
+
+void alog_set_retain_limit(struct alog *log, int64_t offset)
+{
+    atomic_store(&log->retain_limit, offset);
 }
 
 int alog_retain(struct alog *log, int64_t now_ms, int *deleted)

@@ -90,6 +90,32 @@ static void test_alog_retain_by_bytes_keeps_at_least_limit(void **state)
     assert_int_equal(alog_close(log), 0);
 }
 
+/* A retain limit (a replica's high watermark) stops retention: a segment goes only when
+ * every record in it is below the limit; raising the limit lets the rest go. */
+static void test_alog_retain_limit_keeps_segments_past_it(void **state)
+{
+    struct alog *log = open_ret(*state, 0, -1); /* by bytes: everything but the active one */
+    fx_append(log, 80, 3, 100, TS0);
+    struct alog_segment_info segs[64];
+    int n = alog_segments(log, segs, 64);
+    assert_true(n >= 6);
+    int64_t hw = segs[3].base_offset + 1; /* inside segment 3 */
+    alog_set_retain_limit(log, hw);
+    int deleted = -1;
+    assert_int_equal(alog_retain(log, kc_wall_ms(), &deleted), 0);
+    assert_int_equal(deleted, 3); /* 0, 1, 2: segment 3 holds records at and past hw */
+    assert_int_equal(alog_start_offset(log), segs[3].base_offset);
+    assert_true(alog_start_offset(log) <= hw);
+    alog_set_retain_limit(log, segs[3].base_offset); /* at a boundary: nothing more goes */
+    assert_int_equal(alog_retain(log, kc_wall_ms(), &deleted), 0);
+    assert_int_equal(deleted, 0);
+    alog_set_retain_limit(log, INT64_MAX);
+    assert_int_equal(alog_retain(log, kc_wall_ms(), &deleted), 0);
+    assert_int_equal(deleted, n - 4); /* the rest, but the active segment */
+    assert_int_equal(alog_start_offset(log), segs[n - 1].base_offset);
+    assert_int_equal(alog_close(log), 0);
+}
+
 static void test_alog_retain_by_time_deletes_old_prefix(void **state)
 {
     struct alog *log = open_ret(*state, -1, 1000);
@@ -195,6 +221,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, kc_test_dir_setup, kc_test_dir_teardown)
         T(test_alog_retain_by_bytes_keeps_at_least_limit),
+        T(test_alog_retain_limit_keeps_segments_past_it),
         T(test_alog_retain_by_time_deletes_old_prefix),
         T(test_alog_retain_never_deletes_active_segment),
         T(test_alog_retain_slice_of_deleted_segment_still_readable),

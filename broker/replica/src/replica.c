@@ -155,6 +155,8 @@ void brep__rp_effects(struct brep_rp *rp, struct brep_wait **done, struct alog *
         propose_isr(rp); /* only queues a command for the cluster thread */
     if (fx & (REPL_FX_HW | REPL_FX_ROLE))
         waiters_answered(rp, done, kc_mono_ms());
+    if ((fx & REPL_FX_HW) && rp->log)
+        alog_set_retain_limit(rp->log, rp->r.hw);
     if ((fx & REPL_FX_HW) && rp->r.role == REPL_ROLE_LEADER)
         *fire = rp->log; /* consumers parked at the old HW look again */
 }
@@ -406,6 +408,7 @@ static int rp_load(struct brep_rp *rp, struct alog *log)
         return rc;
     }
     rp->log = log;
+    alog_set_retain_limit(log, rp->r.hw); /* retention stops at the HW, as Kafka's */
     if (!from_file && rp->r.epochs.n > 0) /* the next start reads the file */
         brep__ckpt_epochs_write(rp);
     kc_log_info("replication: %s-%d loaded: log [%lld, %lld), HW %lld, %d leader epoch%s "
