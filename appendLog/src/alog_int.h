@@ -252,6 +252,13 @@ void alog__path(const struct alog *log, char *out, size_t cap, const char *name)
 /* store.c: the store's flusher (NULL: none) */
 struct alog_flusher *alog__store_flusher(struct alog_store *s);
 
+/* truncate.c, shared with restart.c */
+/* The crash-test hook between steps (io.truncate_step), if set. */
+void alog__truncate_step(struct alog *log, const char *name);
+/* A new empty active segment at base, published (step "fresh"): the last step of a
+ * truncation to an empty tail and of a restart. 0 or -errno (the array as it was). */
+int alog__fresh_active(struct alog *log, int64_t base);
+
 /* segment.c */
 /* The store's descriptor counter for this log's segments, NULL when standalone. */
 _Atomic int64_t *alog__store_files(struct alog *log);

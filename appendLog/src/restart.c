@@ -48,11 +48,6 @@
 #include "kc_log.h"
 #include "store_int.h"
 
-static void step(struct alog *log, const char *name)
-{
-    if (log->io.truncate_step)
-        log->io.truncate_step(log->io.ctx, name);
-}
 
 /* Step 1: the new start on disk. The one write that decides. */
 static int start_durable(struct alog *log, int64_t offset)
@@ -79,27 +74,12 @@ static int empty_locked(struct alog *log, int64_t offset, int *deleted)
     atomic_store_explicit(&log->end_offset, offset, memory_order_release);
     atomic_store_explicit(&log->durable_offset, offset, memory_order_release);
     atomic_store_explicit(&log->start_offset, offset, memory_order_release);
-    step(log, "published");
+    alog__truncate_step(log, "published");
     *deleted = log->nsegs;
     int rc = alog__segs_drop_from(log, 0);
     log->active = NULL;
-    step(log, "deleted");
-    if (rc)
-        return rc;
-    struct alog_segment *fresh;
-    rc = alog__seg_create(log, offset, &fresh);
-    if (rc)
-        return rc;
-    if ((rc = alog__segs_push(log, fresh)) != 0) {
-        (void)alog__seg_unlink(fresh); /* empty and unpublished: best effort */
-        alog__seg_unref(fresh);
-        return rc;
-    }
-    log->active = fresh;
-    log->tail_dirty = false;
-    atomic_store(&log->dir_dirty, true);
-    step(log, "fresh");
-    return 0;
+    alog__truncate_step(log, "deleted");
+    return rc ? rc : alog__fresh_active(log, offset);
 }
 
 /* Step 5. */
@@ -119,7 +99,7 @@ static int commit(struct alog *log)
     }
     if (log->store)
         atomic_store(&log->start_pending, -1); /* start_offset says it now */
-    step(log, "committed");
+    alog__truncate_step(log, "committed");
     return rc;
 }
 
@@ -146,7 +126,7 @@ static int restart_locked(struct alog *log, int64_t offset, int *deleted)
     int rc = start_durable(log, offset);
     if (rc)
         return rc;
-    step(log, "start");
+    alog__truncate_step(log, "start");
     int64_t cleaned = atomic_load(&log->cleaned_offset);
     if (cleaned >= 0)
         atomic_store(&log->cleaned_offset, offset); /* nothing below it is left to clean */

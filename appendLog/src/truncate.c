@@ -76,11 +76,12 @@ struct cut {
     int deleted;    /* whole segments deleted */
 };
 
-static void step(struct alog *log, const char *name)
+void alog__truncate_step(struct alog *log, const char *name)
 {
     if (log->io.truncate_step)
         log->io.truncate_step(log->io.ctx, name);
 }
+
 
 /* The segment array only changes under the append lock (rolls), the retention lock
  * (retention, cleaning) or here, and this file holds both: it reads log->segs without
@@ -184,7 +185,7 @@ static int cut_segment(struct alog *log, struct cut *c)
     c->bytes += size - c->pos;
     atomic_store(&seg->size, c->pos);
     atomic_store(&seg->next_offset, c->end);
-    step(log, "cut");
+    alog__truncate_step(log, "cut");
     /* Reopened writable (a sealed or reopened segment's are read-only or full), entries
      * kept, and by the name the files have NOW: a segment the cleaner swapped in keeps
      * the path of its ".cleaned" files in its mappings, and the trim and sync below
@@ -203,11 +204,10 @@ static int cut_segment(struct alog *log, struct cut *c)
     return rc;
 }
 
-/* Step 5: the new active segment, a new file at the new end. */
-static int fresh_segment(struct alog *log, struct cut *c)
+int alog__fresh_active(struct alog *log, int64_t base)
 {
     struct alog_segment *fresh;
-    int rc = alog__seg_create(log, c->end, &fresh);
+    int rc = alog__seg_create(log, base, &fresh);
     if (rc)
         return rc;
     if ((rc = alog__segs_push(log, fresh)) != 0) {
@@ -218,7 +218,7 @@ static int fresh_segment(struct alog *log, struct cut *c)
     log->active = fresh;
     log->tail_dirty = false;
     atomic_store(&log->dir_dirty, true);
-    step(log, "fresh");
+    alog__truncate_step(log, "fresh");
     return 0;
 }
 
@@ -228,22 +228,22 @@ static int cut_locked(struct alog *log, struct cut *c)
     if (alog_durable_offset(log) > c->end)
         atomic_store_explicit(&log->durable_offset, c->end, memory_order_release);
     atomic_store_explicit(&log->end_offset, c->end, memory_order_release);
-    step(log, "published");
+    alog__truncate_step(log, "published");
     int rc = 0;
     while (rc == 0 && log->nsegs - 1 > c->j) {
         rc = delete_last(log, c);
-        step(log, "deleted");
+        alog__truncate_step(log, "deleted");
     }
     if (rc)
         return rc;
     if (c->pos == 0) { /* nothing of segment j stays: it goes like the others */
         rc = delete_last(log, c);
-        step(log, "emptied");
+        alog__truncate_step(log, "emptied");
     } else {
         rc = cut_segment(log, c);
-        step(log, "indexed");
+        alog__truncate_step(log, "indexed");
     }
-    return rc ? rc : fresh_segment(log, c);
+    return rc ? rc : alog__fresh_active(log, c->end); /* step 5 */
 }
 
 /* Durability waiters past the new end: nothing will ever make those records durable. */
@@ -278,7 +278,7 @@ static int commit(struct alog *log, struct cut *c)
         atomic_store(&log->dir_dirty, false);
         rc = alog__checkpoint_recovery(log); /* rp = durable offset <= the new end */
     }
-    step(log, "committed");
+    alog__truncate_step(log, "committed");
     return rc;
 }
 
@@ -296,7 +296,7 @@ static int truncate_locked(struct alog *log, int64_t offset, struct cut *c)
         rc = distrust_tail(log, c);
     if (rc)
         return rc; /* nothing changed (a lower recovery point only costs recovery time) */
-    step(log, "distrusted");
+    alog__truncate_step(log, "distrusted");
     pthread_rwlock_wrlock(&log->recover_lock); /* waits for readers; refuses new ones */
     rc = cut_locked(log, c);
     pthread_rwlock_unlock(&log->recover_lock);
