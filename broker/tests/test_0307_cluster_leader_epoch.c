@@ -15,7 +15,6 @@
 #include <cmocka.h>
 
 #include "kafka/krep.h"
-#include "kpm_offset_for_leader_epoch.h"
 
 #define TOPIC "epochs"
 #define BEFORE 400 /* records produced in the first leader's epoch */
@@ -23,38 +22,11 @@
 
 static struct krep_acks acks;
 
-/* OffsetForLeaderEpoch v4 of TOPIC 0 from b: error, and the (epoch, end offset) answer. */
+/* OffsetForLeaderEpoch of TOPIC 0 from b, as a consumer asks it. */
 static int16_t ask(const struct kb_broker *b, int32_t current, int32_t epoch, int32_t *end_epoch,
                    int64_t *end)
 {
-    static uint8_t buf[1 << 14];
-    struct kp_arena a;
-    struct kp_response resp;
-    kp_arena_init(&a, 0);
-    struct kp_offset_for_leader_epoch_req *r = KT_NEW(&a, kp_offset_for_leader_epoch_req, 1);
-    struct kp_offset_for_leader_epoch_req_offset_for_leader_topic *t =
-        KT_NEW(&a, kp_offset_for_leader_epoch_req_offset_for_leader_topic, 1);
-    struct kp_offset_for_leader_epoch_req_offset_for_leader_partition *p =
-        KT_NEW(&a, kp_offset_for_leader_epoch_req_offset_for_leader_partition, 1);
-    p->partition = 0;
-    p->current_leader_epoch = current;
-    p->leader_epoch = epoch;
-    t->topic = kp_slice_str(TOPIC);
-    KP_SET(t->partitions, 1, p);
-    r->replica_id = -1; /* a consumer's question (KIP-320) */
-    KP_SET(r->topics, 1, t);
-    int fd = kb_connect(b);
-    const struct kp_offset_for_leader_epoch_resp *er =
-        kt_call(fd, KP_API_OFFSET_FOR_LEADER_EPOCH, 4, r, buf, sizeof(buf), &resp);
-    close(fd);
-    assert_int_equal(er->topics.n, 1);
-    assert_int_equal(er->topics.v[0].partitions.n, 1);
-    int16_t err = er->topics.v[0].partitions.v[0].error_code;
-    *end_epoch = er->topics.v[0].partitions.v[0].leader_epoch;
-    *end = er->topics.v[0].partitions.v[0].end_offset;
-    kp_response_fini(&resp);
-    kp_arena_fini(&a);
-    return err;
+    return krep_epoch_end(b, TOPIC, 0, current, epoch, end_epoch, end);
 }
 
 /* Produce values [from, to) acks=all through every running broker; all acknowledged. */

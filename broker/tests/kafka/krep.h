@@ -13,6 +13,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "kcl.h"
+#include "kpm_offset_for_leader_epoch.h"
 
 #define RDK_FUNCS(X)                                                                          \
     X(rd_kafka_conf_new) X(rd_kafka_conf_set) X(rd_kafka_conf_set_dr_msg_cb)                   \
@@ -321,6 +322,41 @@ KT_FN int16_t krep_produce_raw(const struct kb_broker *b, const char *topic, int
                                int16_t acks, int n, int64_t *base)
 {
     return krep_produce_as(b, topic, p, acks, "raw", n, base);
+}
+
+/* OffsetForLeaderEpoch v4 of topic-p from b, asked as a consumer (replica_id -1, KIP-320)
+ * with its current leader epoch: the error, and the (epoch, end offset) answer. */
+KT_FN int16_t krep_epoch_end(const struct kb_broker *b, const char *topic, int32_t p,
+                             int32_t current, int32_t epoch, int32_t *end_epoch, int64_t *end)
+{
+    static uint8_t buf[1 << 14];
+    struct kp_arena a;
+    struct kp_response resp;
+    kp_arena_init(&a, 0);
+    struct kp_offset_for_leader_epoch_req *r = KT_NEW(&a, kp_offset_for_leader_epoch_req, 1);
+    struct kp_offset_for_leader_epoch_req_offset_for_leader_topic *t =
+        KT_NEW(&a, kp_offset_for_leader_epoch_req_offset_for_leader_topic, 1);
+    struct kp_offset_for_leader_epoch_req_offset_for_leader_partition *pp =
+        KT_NEW(&a, kp_offset_for_leader_epoch_req_offset_for_leader_partition, 1);
+    pp->partition = p;
+    pp->current_leader_epoch = current;
+    pp->leader_epoch = epoch;
+    t->topic = kp_slice_str(topic);
+    KP_SET(t->partitions, 1, pp);
+    r->replica_id = -1; /* a consumer's question (KIP-320) */
+    KP_SET(r->topics, 1, t);
+    int fd = kb_connect(b);
+    const struct kp_offset_for_leader_epoch_resp *er =
+        kt_call(fd, KP_API_OFFSET_FOR_LEADER_EPOCH, 4, r, buf, sizeof(buf), &resp);
+    close(fd);
+    assert_int_equal(er->topics.n, 1);
+    assert_int_equal(er->topics.v[0].partitions.n, 1);
+    int16_t err = er->topics.v[0].partitions.v[0].error_code;
+    *end_epoch = er->topics.v[0].partitions.v[0].leader_epoch;
+    *end = er->topics.v[0].partitions.v[0].end_offset;
+    kp_response_fini(&resp);
+    kp_arena_fini(&a);
+    return err;
 }
 
 #endif
