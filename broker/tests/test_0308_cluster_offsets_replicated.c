@@ -70,8 +70,8 @@ static void test_0308_kill9_coordinator_keeps_committed_offsets(void **state)
     struct kcl *c = *state;
     start3(c, settings);
     int32_t x = coordinator_other_than(c->b[1], -1);
-    assert_int_equal(kcg_commit(c->b[x], GROUP, TOPIC, 0, 42), KP_ERR_NONE);
-    assert_int_equal(kcg_commit(c->b[x], GROUP, TOPIC, 1, 17), KP_ERR_NONE);
+    assert_int_equal(kcg_commit_at_coordinator(c->b[x], GROUP, TOPIC, 0, 42), KP_ERR_NONE);
+    assert_int_equal(kcg_commit_at_coordinator(c->b[x], GROUP, TOPIC, 1, 17), KP_ERR_NONE);
     int64_t t0 = kc_mono_ms();
     kb_kill9(c->b[x]);
     int other = x % 3 + 1;
@@ -86,7 +86,7 @@ static void test_0308_kill9_coordinator_keeps_committed_offsets(void **state)
     assert_true(fetch_ok(&f));
     assert_int_equal(f.offset, 17);
     /* a commit answered OK at y is on z's log: z serves it once it coordinates */
-    assert_int_equal(kcg_commit(c->b[y], GROUP, TOPIC, 0, 50), KP_ERR_NONE);
+    assert_int_equal(kcg_commit_at_coordinator(c->b[y], GROUP, TOPIC, 0, 50), KP_ERR_NONE);
     int32_t z = 6 - x - y;
     kb_stop(c->b[y]);
     assert_int_equal(coordinator_other_than(c->b[z], y), z);
@@ -113,7 +113,7 @@ static void test_0308_commit_refused_while_isr_too_small(void **state)
     struct kcl *c = *state;
     start3(c, settings_min3);
     int32_t x = coordinator_other_than(c->b[1], -1);
-    assert_int_equal(kcg_commit(c->b[x], GROUP, TOPIC, 0, 42), KP_ERR_NONE);
+    assert_int_equal(kcg_commit_at_coordinator(c->b[x], GROUP, TOPIC, 0, 42), KP_ERR_NONE);
     int32_t y = x % 3 + 1;
     assert_int_equal(kill(c->b[y]->pid, SIGSTOP), 0);
     int64_t t0 = kc_mono_ms();

@@ -47,7 +47,7 @@ static void test_0310_group_apis_answer_not_coordinator_elsewhere(void **state)
     start3(c);
     int32_t x = coordinator(c, GROUP);
     printf("# group %s: coordinator is broker %d\n", GROUP, (int)x);
-    assert_int_equal(kcg_commit(c->b[x], GROUP, TOPIC, 1, 42), KP_ERR_NONE);
+    assert_int_equal(kcg_commit_at_coordinator(c->b[x], GROUP, TOPIC, 1, 42), KP_ERR_NONE);
     for (int id = 1; id <= 3; id++) {
         const struct kb_broker *b = c->b[id];
         int64_t off = -2;

@@ -44,7 +44,7 @@ static void test_0311_coordinator_moves_when_its_broker_stops(void **state)
     struct kcg_until_coordinator u = {c->b[1], GROUP, -1, 0};
     assert_true(kt_until(kcg_has_coordinator, &u, KB_WAIT_MS));
     int32_t x = u.node;
-    assert_int_equal(kcg_commit(c->b[x], GROUP, TOPIC, 0, 42), KP_ERR_NONE);
+    assert_int_equal(kcg_commit_at_coordinator(c->b[x], GROUP, TOPIC, 0, 42), KP_ERR_NONE);
     int64_t t0 = kc_mono_ms();
     kb_stop(c->b[x]);
     int other = x % 3 + 1;
@@ -59,7 +59,7 @@ static void test_0311_coordinator_moves_when_its_broker_stops(void **state)
     assert_int_equal(w.node, y);
     int64_t off = -2;
     assert_int_not_equal(kcg_heartbeat(c->b[y], GROUP), KP_ERR_NOT_COORDINATOR);
-    assert_int_equal(kcg_commit(c->b[y], GROUP, TOPIC, 2, 7), KP_ERR_NONE);
+    assert_int_equal(kcg_commit_at_coordinator(c->b[y], GROUP, TOPIC, 2, 7), KP_ERR_NONE);
     assert_int_equal(kcg_fetch(c->b[y], GROUP, TOPIC, 2, &off), KP_ERR_NONE);
     assert_int_equal(off, 7);
     assert_int_equal(kcg_fetch(c->b[y], GROUP, TOPIC, 0, &off), KP_ERR_NONE);
@@ -93,7 +93,7 @@ static void test_0311_coordinator_comes_back_with_its_log(void **state)
     struct kcg_until_coordinator u = {c->b[1], GROUP, -1, 0};
     assert_true(kt_until(kcg_has_coordinator, &u, KB_WAIT_MS));
     int32_t x = u.node, other = x % 3 + 1;
-    assert_int_equal(kcg_commit(c->b[x], GROUP, TOPIC, 0, 42), KP_ERR_NONE);
+    assert_int_equal(kcg_commit_at_coordinator(c->b[x], GROUP, TOPIC, 0, 42), KP_ERR_NONE);
     kcg_join_sync(c->b[x], GROUP); /* Stable, one member: its record is in the log */
     kb_kill9(c->b[x]); /* its session expires: the partition has no leader */
     struct kcg_until_coordinator gone = {c->b[other], GROUP, x, 0};

@@ -172,6 +172,23 @@ KT_FN int16_t kcg_commit(const struct kb_broker *b, const char *group, const cha
     return err;
 }
 
+/* kcg_commit at the broker a FindCoordinator named, retried while it answers what a
+ * client retries on (NOT_COORDINATOR: its own view of the offsets partition may lag the
+ * broker that named it; COORDINATOR_LOAD_IN_PROGRESS; COORDINATOR_NOT_AVAILABLE), for up
+ * to KB_WAIT_MS: the last error. */
+KT_FN int16_t kcg_commit_at_coordinator(const struct kb_broker *b, const char *group,
+                                        const char *topic, int32_t p, int64_t offset)
+{
+    int16_t err;
+    for (int64_t t0 = kc_mono_ms();; usleep(50 * 1000)) {
+        err = kcg_commit(b, group, topic, p, offset);
+        if ((err != KP_ERR_NOT_COORDINATOR && err != KP_ERR_COORDINATOR_LOAD_IN_PROGRESS &&
+             err != KP_ERR_COORDINATOR_NOT_AVAILABLE) ||
+            kc_mono_ms() - t0 > KB_WAIT_MS)
+            return err;
+    }
+}
+
 /* OffsetFetch v7 of one partition: the group's error code, the offset in *offset. */
 KT_FN int16_t kcg_fetch(const struct kb_broker *b, const char *group, const char *topic,
                         int32_t p, int64_t *offset)
