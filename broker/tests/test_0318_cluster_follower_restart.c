@@ -96,32 +96,9 @@ static int64_t list_offset(const struct kb_broker *b, int64_t ts)
 /* One Produce v9 of n records "b<seq>-<i>" (values unique in the whole test). */
 static int16_t produce(const struct kb_broker *b, int16_t acks, int seq, int n)
 {
-    uint8_t buf[1 << 12];
     char prefix[32];
-    size_t len;
     snprintf(prefix, sizeof(prefix), "b%d-", seq);
-    uint8_t *batch = kb_batch(prefix, n, &len);
-    struct kp_arena a;
-    struct kp_response resp;
-    kp_arena_init(&a, 0);
-    struct kp_produce_req *r = KT_NEW(&a, kp_produce_req, 1);
-    struct kp_produce_req_topic_produce_data *t = KT_NEW(&a, kp_produce_req_topic_produce_data, 1);
-    struct kp_produce_req_partition_produce_data *pd =
-        KT_NEW(&a, kp_produce_req_partition_produce_data, 1);
-    pd->records = (struct kc_slice){batch, (int32_t)len};
-    t->name = kp_slice_str(TOPIC);
-    KP_SET(t->partition_data, 1, pd);
-    KP_SET(r->topic_data, 1, t);
-    r->acks = acks;
-    r->timeout_ms = 5000;
-    int fd = kb_connect(b);
-    struct kp_produce_resp *m = kt_call(fd, KP_API_PRODUCE, 9, r, buf, sizeof(buf), &resp);
-    close(fd);
-    int16_t err = m->responses.v[0].partition_responses.v[0].error_code;
-    kp_response_fini(&resp);
-    kp_arena_fini(&a);
-    free(batch);
-    return err;
+    return krep_produce_as(b, TOPIC, 0, acks, prefix, n, NULL);
 }
 
 /* A replica's records, as its segment files hold them. */
