@@ -12,8 +12,9 @@
  *                  come back); if b led, elect
  *   offline        a partition with no leader elects one if it can
  *   shutdown(b)    if b leads and another live ISR member exists, it leads instead, and b
- *                  leaves the ISR; if none exists b keeps leading (counted in `remaining`:
- *                  the broker may retry, or go and take the partition offline); if b only
+ *                  leaves the ISR; if none exists b keeps leading (counted in `remaining`
+ *                  if another replica is live and may yet catch up: the broker may retry,
+ *                  or go and take the partition offline); if b only
  *                  follows, it leaves the ISR unless it is the last member
  *   preferred      the first replica leads again if it is live and in the ISR
  *
@@ -248,6 +249,15 @@ struct shutdown {
     int32_t remaining;
 };
 
+static bool other_live_replica(const struct repl_ctl *ctl, const struct repl_pstate *ps,
+                               int32_t id)
+{
+    for (int i = 0; i < ps->nreplicas; i++)
+        if (ps->replicas[i] != id && repl__broker_live(ctl, ps->replicas[i]))
+            return true;
+    return false;
+}
+
 static void rule_shutdown(const struct repl_ctl *ctl, const struct repl_pstate *ps, struct plan *pl,
                           void *arg)
 {
@@ -255,10 +265,12 @@ static void rule_shutdown(const struct repl_ctl *ctl, const struct repl_pstate *
     if (pl->leader == sd->id) {
         int32_t next = repl__best_leader(ctl, ps, pl->isr, pl->nisr, sd->id);
         if (next == REPL_NO_LEADER) {
-            /* nobody else may lead it without losing records. A partition with one
-             * replica never could: it goes offline with the broker and is not waited for
-             * (Kafka's controller counts only replicated partitions as remaining) */
-            if (ps->nreplicas > 1)
+            /* nobody else may lead it without losing records. It is waited for only while
+             * another live replica could still catch up and take it; with none (one
+             * replica, or the last broker of the cluster stopping) waiting changes
+             * nothing: it goes offline with the broker (Kafka's controller counts only
+             * replicated partitions, and would retry in vain for the last broker) */
+            if (other_live_replica(ctl, ps, sd->id))
                 sd->remaining++;
             return;
         }

@@ -349,6 +349,27 @@ static void test_ctl_controlled_shutdown_sole_isr_leader_remains(void **state)
     teardown(&f);
 }
 
+/* The last live broker of the cluster stops: its replicated partitions have nobody who
+ * could catch up and take them, so they are not waited for (it was ~15 s of retries). */
+static void test_ctl_controlled_shutdown_last_broker_not_remaining(void **state)
+{
+    (void)state;
+    struct fx f;
+    setup(&f, 3, 3, 3, false);
+    lost(&f, 2);
+    lost(&f, 3);
+    const struct repl_broker *b = repl_ctl_broker(&f.ctl, 1);
+    for (int32_t p = 0; p < 3; p++)
+        assert_int_equal(part(&f, p)->leader, 1);
+    assert_int_equal(
+        ev(&f, (struct repl_event){.type = REPL_EV_BROKER_SHUTDOWN, .id = 1, .epoch = b->epoch}),
+        0);
+    assert_int_equal(f.journal.remaining, 0);
+    for (int32_t p = 0; p < 3; p++)
+        assert_int_equal(part(&f, p)->leader, 1); /* it keeps them until it goes */
+    teardown(&f);
+}
+
 static void test_ctl_preferred_leader_returns_when_in_isr(void **state)
 {
     (void)state;
@@ -587,6 +608,7 @@ int main(void)
         cmocka_unit_test(test_ctl_controlled_shutdown_moves_leadership),
         cmocka_unit_test(test_ctl_controlled_shutdown_sole_isr_leader_remains),
         cmocka_unit_test(test_ctl_controlled_shutdown_single_replica_not_remaining),
+        cmocka_unit_test(test_ctl_controlled_shutdown_last_broker_not_remaining),
         cmocka_unit_test(test_ctl_preferred_leader_returns_when_in_isr),
         cmocka_unit_test(test_ctl_isr_change_checked_and_fenced),
         cmocka_unit_test(test_ctl_zombie_controller_records_fenced),
