@@ -225,11 +225,13 @@ void clu__req_topic_gone(struct clu *cl, const char *topic)
 
 int64_t clu__req_next_deadline(const struct clu *cl)
 {
-    int64_t t = 0;
+    int64_t t = 0, now = kc_mono_ms();
     for (const struct clu_cmd *cmd = cl->cmds; cmd; cmd = cmd->next) {
         int64_t d = cmd->deadline_ms;
+        /* just sent: look at once (that look sets the watch; until then nothing would
+         * wake the loop, and the answer waited for the slow tick, a second) */
         if (cmd->sent && cmd->type != CLU_CMD_DELETE_TOPIC)
-            d = KC_MIN(d, cmd->next_check_ms);
+            d = cmd->check ? now : KC_MIN(d, cmd->next_check_ms);
         /* (an unsent one is sent by the step that queued it, or after the retry backoff) */
         t = t ? KC_MIN(t, d) : d;
     }
