@@ -16,6 +16,9 @@
 #   BUILD=build bench/cluster.sh          (make bench-cluster; make bench runs it too)
 #   BENCH_QUICK=1  the short form    BENCH_RUNS=N  rounds (default 7, quick 5; >= 5)
 #   BENCH_BROKER=path                a kafka_broker other than $BUILD/bin/kafka_broker
+#   CLUSTER_BROKER_ARGS="--override k=v ..."   extra settings for every broker (to see
+#                                    what a setting changes; TMPDIR=/dev/shm puts the
+#                                    brokers' data in memory, to tell the disk's share)
 #   CLUSTER_SAMPLES=file CLUSTER_LOGS=dir   (bench/run.sh) append the RESULT/FAILOVER lines
 #                                    there and print no report of its own
 #
@@ -146,7 +149,7 @@ start_broker() {
     "$BROKER" --port 0 --bind 127.0.0.1 --data-dir "$WORK/broker-$id" \
         --override metrics.port=-1 --override "zookeeper.connect=127.0.0.1:$ZK_PORT/kc-bench" \
         --override "broker.id=$id" --override "zookeeper.session.timeout.ms=$SESSION_MS" \
-        >>"$log" 2>&1 &
+        ${CLUSTER_BROKER_ARGS:-} >>"$log" 2>&1 &
     BPID[$id]=$!
     PIDS+=("${BPID[$id]}")
     for i in $(seq 300); do
