@@ -190,6 +190,8 @@ int brep_open(struct brk_server *srv, struct brep **out, char *err, size_t cap)
         rc = clu_pids_open(cc->zk_connect, c.session_timeout_ms, m->self, &m->pids);
     if (rc) {
         clu_close(m->cl);
+        brep__replicas_close(m);
+        brep__tables_free(m);
         return open_fail(m, rc, err, cap);
     }
     brk_cluster_attach(srv, &brep__ops, m);

@@ -466,7 +466,8 @@ static void rp_apply(struct brep *m, const char *topic, int32_t partition,
     count_isr(m->rt, rp, led, epoch, nisr);
     if (rc != 0)
         kc_log_warn("replication: %s-%d: cannot take the state at leader epoch %d: %s", topic,
-                    (int)partition, (int)ps->leader_epoch, kc_strerror(rc));
+                    (int)partition, (int)ps->leader_epoch,
+                    rc > 0 ? repl_kerr_name(rc) : kc_strerror(rc)); /* a Kafka code, or errno */
     brep__rp_effects(rp, &done, &fire);
     bool follow = rp->log && rp->r.role == REPL_ROLE_FOLLOWER;
     int32_t leader = follow ? rp->r.ps.leader : -1;
