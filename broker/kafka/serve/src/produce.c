@@ -128,9 +128,15 @@ static int produce_done(struct brk_park *park, enum brk_park_why why)
                 p[j].error_code = kp->pp[k].bp.kerr;
                 continue;
             }
-            p[j].error_code = KP_ERR_KAFKA_STORAGE_ERROR;
+            /* Appended, but its fsync failed: whether the disk kept it is open until the
+             * log heals (alog_recover keeps what the disk holds). Kafka's word for "may be
+             * written" is REQUEST_TIMED_OUT (librdkafka: possibly persisted; an idempotent
+             * retry after the heal is answered as the duplicate if it was kept).
+             * KAFKA_STORAGE_ERROR would say "not written". */
+            p[j].error_code = KP_ERR_REQUEST_TIMED_OUT;
             p[j].base_offset = -1;
-            kc_log_warn("a produced batch could not be made durable: %s",
+            kc_log_warn("a produced batch was appended but could not be made durable (%s): "
+                        "answered REQUEST_TIMED_OUT, its fate is known once the log heals",
                         kc_strerror(kp->pp[k].bp.err));
         }
     }

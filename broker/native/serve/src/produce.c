@@ -71,8 +71,13 @@ static int prod_done(struct brk_park *park, enum brk_park_why why)
     struct native_prod *r = (struct native_prod *)((char *)park - offsetof(struct native_prod, park));
     if (why != BRK_PARK_CLOSED) {
         struct native_out o = {brk_park_conn(park), park};
-        int err = r->rc < 0 ? r->rc : r->prod.err;
-        produce_answer(&o, r->cmd, r->corr, -1, r->partition, &r->prod, err);
+        if (r->rc == 0 && r->prod.err) /* appended, its fsync failed: outcome open */
+            native__error(&o, r->cmd, r->corr, NP_E_REQUEST_TIMED_OUT, -1, -1,
+                          "produce: appended, but its fsync failed (%s): it may be written; "
+                          "the log heals, then a retry tells", kc_strerror(r->prod.err));
+        else
+            produce_answer(&o, r->cmd, r->corr, -1, r->partition, &r->prod,
+                           r->rc < 0 ? r->rc : 0);
     }
     free(r);
     return 0;
