@@ -275,7 +275,7 @@ static void test_0114_mutual_tls_principal_is_the_certificate_subject(void **sta
     /* no client certificate: the handshake is refused */
     int64_t ms;
     conf = kcat_config(b, "SSL", NULL, NULL, NULL, "ca.pem", NULL);
-    const char *anon[] = {"kcat", "-F", conf, "-b", b->addr, "-L", "-m", "5", NULL};
+    const char *anon[] = {"kcat", "-F", conf, "-b", b->addr, "-L", "-m", "2", NULL};
     assert_int_not_equal(run(b, anon, NULL, NULL, &out, &ms), 0);
     printf("# kcat without a client certificate: refused in %lld ms\n", (long long)ms);
     assert_true(ms < 15000);
@@ -309,7 +309,7 @@ static void test_0114_refusals_have_the_clients_errors(void **state)
     assert_true(kb_log_has(b, "no credential"));   /* the log (the operator's) says which */
     /* a CA that did not sign the broker's certificate */
     const char *conf = kcat_config(b, "SASL_SSL", "PLAIN", "alice", PASSWORD, "other-ca.pem", NULL);
-    const char *meta[] = {"kcat", "-F", conf, "-b", addr, "-L", "-m", "5", NULL};
+    const char *meta[] = {"kcat", "-F", conf, "-b", addr, "-L", "-m", "2", NULL};
     assert_int_not_equal(run(b, meta, NULL, NULL, &out, &ms), 0);
     expect(out, "certificate verify failed");
     /* a plaintext client on the TLS port: refused within the bound, never a hang */
@@ -321,7 +321,7 @@ static void test_0114_refusals_have_the_clients_errors(void **state)
     /* a TLS client on the PLAINTEXT port */
     conf = kcat_config(b, "SSL", NULL, NULL, NULL, "ca.pem", NULL);
     const char *tls_on_plain[] = {"kcat", "-F", conf, "-b", kb_addr_of(b, "PLAINTEXT"),
-                                  "-L", "-m", "5", NULL};
+                                  "-L", "-m", "2", NULL};
     assert_int_not_equal(run(b, tls_on_plain, NULL, NULL, &out, &ms), 0);
     printf("# kcat with TLS on the PLAINTEXT port: refused in %lld ms\n", (long long)ms);
     assert_true(ms < 15000);
