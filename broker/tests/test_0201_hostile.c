@@ -366,8 +366,12 @@ static void check_outcome(int fd, const struct abuse *a)
 static int broker_threads_setup(void **state)
 {
     kb_setup(state);
+    /* a budget (queued.max.request.bytes) for all 100 stalled 64 MiB frames at once: the
+     * default 512 MiB admits 8 at a time, and the rest waited unread (not idle) for their
+     * turn - 37 s of waves; here every buffer is held together, the harder case */
     const char *args[] = {"--override", "connections.max.idle.ms=3000", "--override",
-                          "num.partitions.max=1024", NULL};
+                          "num.partitions.max=1024", "--override",
+                          "queued.max.request.bytes=8589934592", NULL};
     kb_start(*state, args);
     struct np_client c;
     struct np_create_topic_resp cr;
