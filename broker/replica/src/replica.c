@@ -464,7 +464,12 @@ static void rp_apply(struct brep *m, const char *topic, int32_t partition,
     if (rc == 0 && rp->log)
         rc = repl_replica_apply(&rp->r, ps, kc_mono_ms());
     count_isr(m->rt, rp, led, epoch, nisr);
-    if (rc != 0)
+    /* An older state of our own leader epoch: what this replica applied already (an ISR
+     * change the controller answered, say) is ahead of the note; ours is kept. Routine. */
+    if (rc == REPL_INVALID_UPDATE_VERSION)
+        kc_log_debug("replication: %s-%d: state at partition epoch %d is older than ours: "
+                     "kept ours", topic, (int)partition, (int)ps->partition_epoch);
+    else if (rc != 0)
         kc_log_warn("replication: %s-%d: cannot take the state at leader epoch %d: %s", topic,
                     (int)partition, (int)ps->leader_epoch,
                     rc > 0 ? repl_kerr_name(rc) : kc_strerror(rc)); /* a Kafka code, or errno */
