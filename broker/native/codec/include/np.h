@@ -114,7 +114,8 @@ const char *np_cmd_name(int cmd);
       "written, but the in-sync replicas fell below min.insync.replicas before it was "       \
       "acknowledged: a retry may write it twice")                                             \
     X(NP_E_REQUEST_TIMED_OUT, 24,                                                             \
-      "not confirmed durable (the in-sync replicas, in time, or its fsync): it may be written")                   \
+      "not confirmed durable (the in-sync replicas in time, or its fsync): it may be "        \
+      "written")                                                                              \
     X(NP_E_TOPIC_AUTHORIZATION_FAILED, 29, "not authorized to access the topic (ACLs)")        \
     X(NP_E_GROUP_AUTHORIZATION_FAILED, 30, "not authorized to access the group (ACLs)")        \
     X(NP_E_CLUSTER_AUTHORIZATION_FAILED, 31, "not authorized to act on the cluster (ACLs)")    \
