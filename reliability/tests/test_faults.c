@@ -22,6 +22,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -302,6 +305,126 @@ static void test_faults_fsync_eio_fails_the_log_then_heals_in_place(void **state
     crash_and_verify(f, NULL);
 }
 
+/* ---- the Kafka door: one Produce v3, by hand (the port is shared, the protocol told by
+ * the first frame) -------------------------------------------------------------------- */
+
+static int kafka_connect(const struct fx *f)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)f->b.port)};
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(inet_pton(AF_INET, "127.0.0.1", &a.sin_addr), 1);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    struct timeval tv = {WAIT_MS / 1000, 0}; /* a broker that never answers fails the test */
+    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+    return fd;
+}
+
+static void read_full(int fd, uint8_t *p, size_t n)
+{
+    for (size_t got = 0; got < n;) {
+        ssize_t r = read(fd, p + got, n - got);
+        if (r <= 0)
+            fail_msg("the Kafka door closed or stalled mid-answer (%s)",
+                     r ? strerror(errno) : "EOF");
+        got += (size_t)r;
+    }
+}
+
+/* Produce v3 of one record (value v) to f-0 with acks=all: the partition's error code and
+ * base offset; an acknowledged record joins the model that verify() checks. */
+static int16_t kafka_produce(struct fx *f, int fd, const char *v)
+{
+    struct kc_batch_builder bb;
+    struct kc_writer w;
+    uint8_t *batch, hdr[4], resp[512];
+    size_t blen;
+    kc_batch_builder_init(&bb, NULL, 0);
+    assert_int_equal(kc_batch_builder_add(&bb, -1, NULL, -1, v, (int32_t)strlen(v), NULL, 0), 0);
+    assert_int_equal(kc_batch_builder_finish(&bb, &batch, &blen), 0);
+    kc_writer_init(&w, 0);
+    kc_write_i32(&w, 0); /* the frame's size, patched below */
+    kc_write_i16(&w, 0); /* Produce */
+    kc_write_i16(&w, 3);
+    kc_write_i32(&w, 77);
+    kc_write_cstr(&w, "test_faults");
+    kc_write_str(&w, NULL, -1); /* no transactional id */
+    kc_write_i16(&w, -1);       /* acks=all */
+    kc_write_i32(&w, 10000);
+    kc_write_i32(&w, 1);
+    kc_write_cstr(&w, "f");
+    kc_write_i32(&w, 1);
+    kc_write_i32(&w, 0);
+    kc_write_bytes(&w, batch, (int32_t)blen);
+    kc_writer_patch_i32(&w, 0, (int32_t)(kc_writer_len(&w) - 4));
+    assert_int_equal(kc_writer_error(&w), 0);
+    assert_int_equal(write(fd, kc_writer_data(&w), kc_writer_len(&w)), (ssize_t)kc_writer_len(&w));
+    kc_writer_fini(&w);
+    kc_batch_builder_fini(&bb);
+    read_full(fd, hdr, 4);
+    size_t n = kc_load_be32(hdr);
+    assert_true(n <= sizeof(resp));
+    read_full(fd, resp, n);
+    /* corr | [topic | [partition, error, base offset, append time]] | throttle */
+    struct kc_reader r;
+    int32_t corr, ntopics, nparts, part;
+    int16_t tlen, err;
+    int64_t base;
+    kc_reader_init(&r, resp, n);
+    assert_int_equal(kc_read_i32(&r, &corr), 0);
+    assert_int_equal(corr, 77);
+    assert_int_equal(kc_read_i32(&r, &ntopics), 0);
+    assert_int_equal(ntopics, 1);
+    assert_int_equal(kc_read_i16(&r, &tlen), 0);
+    assert_int_equal(tlen, 1);
+    r.pos += 1;
+    assert_int_equal(kc_read_i32(&r, &nparts), 0);
+    assert_int_equal(nparts, 1);
+    assert_int_equal(kc_read_i32(&r, &part), 0);
+    assert_int_equal(kc_read_i16(&r, &err), 0);
+    assert_int_equal(kc_read_i64(&r, &base), 0);
+    if (err == 0) {
+        assert_true(f->nacked < 4096);
+        strlcpy(f->acked[f->nacked], v, sizeof(f->acked[0]));
+        f->acked_at[f->nacked++] = base;
+    }
+    return err;
+}
+
+/* The same fault through the Kafka door: an acks=all Produce whose fsync failed after its
+ * append is answered REQUEST_TIMED_OUT (7: librdkafka's "possibly persisted", retried by an
+ * idempotent producer, which the producer state then judges), never KAFKA_STORAGE_ERROR
+ * (56: "not written"); the next one, refused by the failed log before anything is written,
+ * is STORAGE; healed, the door serves again, and nothing acknowledged is lost. */
+static void test_faults_kafka_door_fsync_eio_answers_timed_out(void **state)
+{
+    enum { NONE = 0, REQUEST_TIMED_OUT = 7, KAFKA_STORAGE_ERROR = 56 };
+    struct fx *f = *state;
+    start(f, NULL);
+    create(f);
+    int fd = kafka_connect(f);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(kafka_produce(f, fd, "kafka-durable"), NONE);
+    flt_arm(f->ctl, FLT_FSYNC, EIO, ".log", -1, 0);
+    int16_t err = kafka_produce(f, fd, "kafka-not-durable");
+    if (err != REQUEST_TIMED_OUT)
+        fail_msg("a Kafka acks=all produce whose fsync failed: want REQUEST_TIMED_OUT (7), got %d",
+                 err);
+    assert_int_equal(kafka_produce(f, fd, "kafka-refused"), KAFKA_STORAGE_ERROR);
+    flt_disarm(f->ctl);
+    int64_t t0 = kc_mono_ms();
+    while ((err = kafka_produce(f, fd, "kafka-healed")) != NONE && kc_mono_ms() - t0 < WAIT_MS) {
+        assert_int_equal(err, KAFKA_STORAGE_ERROR);
+        kc_sleep_ms(50);
+    }
+    assert_int_equal(err, NONE);
+    printf("# figure faults Kafka door, fsync EIO: REQUEST_TIMED_OUT after the append, "
+           "KAFKA_STORAGE_ERROR before one; served again %lld ms after the fault cleared\n",
+           (long long)(kc_mono_ms() - t0));
+    close(fd);
+    crash_and_verify(f, NULL);
+}
+
 static void test_faults_rename_fails_checkpoints_nothing_lost(void **state)
 {
     struct fx *f = *state;
@@ -400,6 +523,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_faults_write_enospc_refused_then_served_again, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_faults_fsync_eio_fails_the_log_then_heals_in_place,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_faults_kafka_door_fsync_eio_answers_timed_out,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_faults_rename_fails_checkpoints_nothing_lost, setup,
                                         teardown),
