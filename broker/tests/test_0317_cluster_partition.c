@@ -12,6 +12,13 @@
  *                      shrank to the leader alone - and none is acknowledged. Healed: the
  *                      ISR grows back to 3 and acks=all succeeds.
  *   a follower cut     the ISR shrinks to 2 and acks=all goes on; healed: ISR 3.
+ *   a diverged suffix  KIP-101's case, staged: the leader, cut off, still takes acks=1
+ *                      produces no follower copies, and dies (kill -9) before its ISR
+ *                      shrinks; a follower is elected and writes other records at those
+ *                      offsets (acks=all). The old leader restarts holding a history the
+ *                      new one never had: it must truncate where the new leader's record
+ *                      of its epoch ends (the diverging epoch), never keep its suffix, and
+ *                      then copy the new records - one offset, one value, everywhere.
  *
  * Then, each time: every acknowledged record is read once, at the offset it was
  * acknowledged at, from the leader; nothing refused before the append (19, 6) is there;
@@ -31,6 +38,7 @@
 #define PER 3        /* records per produce: "b<op>-0" .. "b<op>-2" */
 #define OPS_MAX 1000 /* produces per case */
 #define KP_ERR_AFTER_APPEND 20 /* NOT_ENOUGH_REPLICAS_AFTER_APPEND (not in kp_errors.h) */
+#define ACKS1_CUT 1000 /* an op's err: acks=1, acknowledged by a cut leader that then died */
 
 static struct kc_netns net; /* entered in main(), before ZooKeeper starts */
 
@@ -91,14 +99,23 @@ static bool isr_is(void *arg)
  * whose connection went silent gives up on it soon after the heal). No controlled
  * shutdown: at teardown the last broker could move its leadership nowhere, and would
  * retry for seconds. */
-static void start3(struct run *r)
+static const char *const settings[] = {"min.insync.replicas=2", "replica.lag.time.max.ms=1000",
+                                       "replica.fetch.wait.max.ms=100",
+                                       "replica.socket.timeout.ms=2000",
+                                       "controlled.shutdown.enable=false", NULL};
+
+/* The same, with a lag limit of 20 s: a leader cut off keeps its followers in the ISR for
+ * as long as a case needs (even under valgrind). */
+static const char *const settings_slow_lag[] = {"min.insync.replicas=2",
+                                                "replica.lag.time.max.ms=20000",
+                                                "replica.fetch.wait.max.ms=100",
+                                                "replica.socket.timeout.ms=2000",
+                                                "controlled.shutdown.enable=false", NULL};
+
+static void start3(struct run *r, const char *const *with)
 {
-    const char *const settings[] = {"min.insync.replicas=2", "replica.lag.time.max.ms=1000",
-                                    "replica.fetch.wait.max.ms=100",
-                                    "replica.socket.timeout.ms=2000",
-                                    "controlled.shutdown.enable=false", NULL};
     for (int id = 1; id <= 3; id++)
-        kcl_start_at(r->c, id, knet_host(id), settings);
+        kcl_start_at(r->c, id, knet_host(id), with);
     kcl_await_brokers(r->c, 3);
     assert_int_equal(kcl_create_topic(r->c->b[1], TOPIC, 1, 3), 0);
     kcl_await_topic(r->c, 3, TOPIC, 1, 3);
@@ -168,6 +185,9 @@ static int64_t check_leader(const struct run *r, struct recs *rs, int *acked_rec
             if ((e == KP_ERR_NOT_ENOUGH_REPLICAS || e == KP_ERR_NOT_LEADER_OR_FOLLOWER) &&
                 seen[o][i] != 0)
                 fail_msg("record b%d-%d refused with %d is in the log", o, i, (int)e);
+            if (e == ACKS1_CUT && seen[o][i] != 0)
+                fail_msg("record b%d-%d of the dead leader's diverged suffix is in the log", o,
+                         i);
             assert_true(seen[o][i] <= 1);
         }
     return hw;
@@ -265,7 +285,7 @@ static void test_0317_leader_cut_from_followers_never_acks(void **state)
     static struct run r;
     memset(&r, 0, sizeof(r));
     r.c = *state;
-    start3(&r);
+    start3(&r, settings);
     for (int k = 0; k < 3; k++)
         assert_int_equal(produce(&r, r.leader), 0);
     int lead = r.leader, followers[2] = {lead % 3 + 1, (lead + 1) % 3 + 1};
@@ -290,7 +310,7 @@ static void test_0317_follower_cut_isr_shrinks_acks_go_on(void **state)
     static struct run r;
     memset(&r, 0, sizeof(r));
     r.c = *state;
-    start3(&r);
+    start3(&r, settings);
     int cut = r.leader % 3 + 1, rest[2] = {r.leader, cut % 3 + 1};
     knet_cut(&cut, 1, rest, 2);
     int64_t t0 = kc_mono_ms();
@@ -314,6 +334,76 @@ static void test_0317_follower_cut_isr_shrinks_acks_go_on(void **state)
     heal_and_check(&r, "follower cut");
 }
 
+struct new_leader {
+    const struct run *r;
+    int old;
+    int32_t leader, epoch;
+};
+
+/* Does a live broker name a leader other than the old one? */
+static bool new_leader(void *arg)
+{
+    struct new_leader *u = arg;
+    int asker = u->old % 3 + 1;
+    int isr;
+    krep_leader(u->r->c->b[asker], TOPIC, 0, &u->leader, &u->epoch, &isr);
+    return u->leader >= 1 && u->leader != u->old;
+}
+
+static void test_0317_dead_leader_diverged_suffix_truncated(void **state)
+{
+    KNET_REQUIRE(&net);
+    KCL_REQUIRE_ZK();
+    static struct run r;
+    memset(&r, 0, sizeof(r));
+    r.c = *state;
+    start3(&r, settings_slow_lag);
+    for (int k = 0; k < 3; k++)
+        assert_int_equal(produce(&r, r.leader), 0);
+    int old = r.leader, followers[2] = {old % 3 + 1, (old + 1) % 3 + 1};
+    int32_t epoch, leader;
+    krep_leader(r.c->b[old], TOPIC, 0, &leader, &epoch, NULL);
+    int end_before = krep_log_records(r.c->b[old], TOPIC, 0, NULL, NULL);
+
+    /* the suffix: acks=1 on the cut leader, in its log only */
+    knet_cut(&old, 1, followers, 2);
+    for (int k = 0; k < 3; k++) {
+        struct op *o = &r.op[r.nops];
+        char prefix[16];
+        snprintf(prefix, sizeof(prefix), "b%d-", r.nops++);
+        assert_int_equal(krep_produce_as(r.c->b[old], TOPIC, 0, 1, prefix, PER, &o->base), 0);
+        o->err = ACKS1_CUT;
+    }
+    int suffix = krep_log_records(r.c->b[old], TOPIC, 0, NULL, NULL) - end_before;
+    assert_int_equal(suffix, 3 * PER);
+    assert_int_equal(isr_of(&r), 3); /* its followers still in the ISR: electable */
+    kb_kill9(r.c->b[old]);
+
+    /* a follower takes over, and writes its own records at the suffix's offsets. The cut
+     * stays until then: the dead leader's kernel still retransmits the fetch answers it
+     * had queued (an orphaned socket), and a follower of its epoch that received them
+     * after a heal would rightly append them - no divergence left to test. */
+    int64_t t0 = kc_mono_ms();
+    struct new_leader nl = {&r, old, -1, -1};
+    assert_true(kt_until(new_leader, &nl, KB_WAIT_MS));
+    int64_t elected_ms = kc_mono_ms() - t0;
+    assert_true(nl.epoch > epoch);
+    r.leader = nl.leader;
+    assert_true(kt_until(acked, &r, KB_WAIT_MS));
+    for (int k = 0; k < 3; k++)
+        assert_int_equal(produce(&r, r.leader), 0);
+
+    /* the old leader returns: its suffix must go, the new records come */
+    knet_heal();
+    kcl_start_at(r.c, old, knet_host(old), settings_slow_lag);
+    heal_and_check(&r, "diverged suffix");
+    assert_true(kb_log_has(r.c->b[old], "the leader's history diverged"));
+    printf("# leader %d cut off took %d records acks=1 at epoch %d and died; broker %d led "
+           "at epoch %d after %lld ms and wrote over those offsets; %d came back, truncated "
+           "its suffix, and holds the new leader's records\n", old, suffix, (int)epoch,
+           (int)nl.leader, (int)nl.epoch, (long long)elected_ms, old);
+}
+
 int main(void)
 {
     kc_netns_enter(&net); /* first: ZooKeeper and the brokers start inside */
@@ -324,6 +414,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_0317_leader_cut_from_followers_never_acks,
                                         kcl_setup, kcl_teardown),
         cmocka_unit_test_setup_teardown(test_0317_follower_cut_isr_shrinks_acks_go_on,
+                                        kcl_setup, kcl_teardown),
+        cmocka_unit_test_setup_teardown(test_0317_dead_leader_diverged_suffix_truncated,
                                         kcl_setup, kcl_teardown),
     };
     return cmocka_run_group_tests(tests, kcl_group_setup, kcl_group_teardown);
