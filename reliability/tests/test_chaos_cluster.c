@@ -247,8 +247,7 @@ static void test_chaos_cluster_faults_verdict(void **state)
                     "OffsetForLeaderEpoch, key 23): a leader's kill loses acknowledged records "
                     "by design; CHAOS_EXPECT=anomalies shows the checker finding them");
     if (!getenv("CHAOS_FAULTS") && !getenv("CHAOS_EXPECT"))
-        printf("# the short form: disk-fault and combined left out (an open finding, "
-               "reliability/README), and partition (a network namespace); `make "
+        printf("# the short form: partition left out (a network namespace); `make "
                "chaos-cluster` runs every fault\n");
     chaos_start(&cl->c);
     sleep(1); /* the clients under way before the first fault */
