@@ -5,7 +5,9 @@
  * had it on disk), once each and in order; and a consumer never sees past the high
  * watermark: with both followers stopped (SIGSTOP) an acks=1 record sits in the leader's
  * log, invisible to Fetch, until the followers come back and copy it; and two brokers
- * never hand out the same producer id.
+ * never hand out the same producer id. With num.replica.fetchers 3, a follower's
+ * partitions are spread over three fetchers per leader, and every acks=all record of
+ * every partition is on every replica all the same.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -147,6 +149,45 @@ static void test_0304_consumer_never_sees_beyond_the_hw(void **state)
            "stopped, and was served once they copied it\n");
 }
 
+#define WIDE "wide"
+#define WIDE_PARTS 6
+#define WIDE_PER 40
+
+static void test_0304_three_fetchers_per_leader_copy_every_partition(void **state)
+{
+    KCL_REQUIRE_ZK();
+    struct kcl *c = *state;
+    static const char *const three[] = {"min.insync.replicas=2", "num.replica.fetchers=3",
+                                        NULL};
+    for (int id = 1; id <= 3; id++)
+        kcl_start(c, id, three);
+    kcl_await_brokers(c, 3);
+    assert_int_equal(kcl_create_topic(c->b[1], WIDE, WIDE_PARTS, 3), 0);
+    kcl_await_topic(c, 3, WIDE, WIDE_PARTS, 3);
+    for (int32_t p = 0; p < WIDE_PARTS; p++) { /* acks=all: on every ISR member's disk */
+        int32_t leader, epoch;
+        char prefix[16];
+        krep_leader(c->b[1], WIDE, p, &leader, &epoch, NULL);
+        snprintf(prefix, sizeof(prefix), "w%d-", (int)p);
+        for (int k = 0; k < WIDE_PER / 10; k++)
+            assert_int_equal(krep_produce_as(c->b[leader], WIDE, p, -1, prefix, 10, NULL), 0);
+    }
+    int fetchers = 0;
+    for (int id = 1; id <= 3; id++) {
+        for (int32_t p = 0; p < WIDE_PARTS; p++)
+            assert_int_equal(krep_log_records(c->b[id], WIDE, p, NULL, NULL), WIDE_PER);
+        for (int k = 1; k <= 3; k++) {
+            char line[32];
+            snprintf(line, sizeof(line), "(fetcher %d of 3)", k);
+            fetchers += kb_log_has(c->b[id], line);
+        }
+    }
+    assert_true(fetchers >= 2); /* 12 follower partitions: not all on one fetcher index */
+    printf("# num.replica.fetchers 3: %d (broker, fetcher index) pairs seen in use; %d "
+           "acks=all records in each of %d partitions, on all three replicas\n", fetchers,
+           WIDE_PER, WIDE_PARTS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -154,6 +195,8 @@ int main(void)
                                         kcl_teardown),
         cmocka_unit_test_setup_teardown(test_0304_consumer_never_sees_beyond_the_hw, kcl_setup,
                                         kcl_teardown),
+        cmocka_unit_test_setup_teardown(test_0304_three_fetchers_per_leader_copy_every_partition,
+                                        kcl_setup, kcl_teardown),
     };
     return cmocka_run_group_tests(tests, kcl_group_setup, kcl_group_teardown);
 }

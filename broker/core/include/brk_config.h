@@ -44,6 +44,7 @@ const char *brk_secproto_name(enum brk_secproto p);
 
 #define BRK_LISTENERS_CFG_MAX 6
 #define BRK_SSL_KEYS_MAX      16
+#define BRK_MAX_REPLICA_FETCHERS 32 /* num.replica.fetchers: threads per leader */
 #define BRK_CONFIG_SET_WORDS  2 /* set_mask: 128 keys */
 
 struct brk_listener_config {
@@ -95,8 +96,8 @@ struct brk_cluster_config {
     int32_t replica_fetch_response_max_bytes; /* replica.fetch.response.max.bytes (10 MiB) */
     int64_t replica_socket_timeout_ms;    /* replica.socket.timeout.ms (30000) */
     int64_t replica_fetch_backoff_ms;     /* replica.fetch.backoff.ms (1000) */
-    int32_t num_replica_fetchers;         /* num.replica.fetchers (1: the only value taken,
-                                           * one fetcher thread per leader broker) */
+    int32_t num_replica_fetchers;         /* num.replica.fetchers (1): fetcher threads per
+                                           * leader broker, 1..BRK_MAX_REPLICA_FETCHERS */
     bool unclean_leader_election;         /* unclean.leader.election.enable (false) */
     bool controlled_shutdown;             /* controlled.shutdown.enable (true) */
     bool auto_leader_rebalance;           /* auto.leader.rebalance.enable (true) */

@@ -78,6 +78,7 @@ struct brep_rp {
 
 struct brep_fetcher {
     int32_t leader;
+    int index; /* which of the leader's num.replica.fetchers (follow.c's fetcher_index) */
     char host[256];
     int32_t port;
     struct kfr_fetcher *f;

@@ -1,6 +1,9 @@
 /*
- * follow.c - the follower's half: one replica fetcher (broker/kafka/fetcher) per leader
- * broker, fed from the replicas (Kafka's ReplicaFetcherManager, num.replica.fetchers = 1).
+ * follow.c - the follower's half: num.replica.fetchers replica fetchers (broker/kafka/
+ * fetcher) per leader broker, fed from the replicas (Kafka's ReplicaFetcherManager). A
+ * partition always goes to the same one of its leader's fetchers, picked as Kafka picks
+ * (fetcher_index): each fetcher is a thread and a connection of its own, so N of them copy
+ * N partitions' rounds at once; one is enough on a machine whose cores the brokers share.
  *
  *   member thread   a replica becomes a follower of L   -> kfr_add to L's fetcher (made on
  *                   it leads, stops, or follows another     first use, remade when L's
@@ -247,6 +250,19 @@ static const struct kfr_ops fetcher_ops = {op_position, op_received, op_round_do
 
 /* ---- the member thread: who fetches what ------------------------------------------------------ */
 
+/* Which of its leader's fetchers serves rp: Kafka's AbstractFetcherManager.getFetcherId,
+ * abs(31 * topic.hashCode + partition) % num.replica.fetchers, with Java's String.hashCode
+ * (the same for the ASCII of every legal topic name). */
+static int fetcher_index(const struct brep *m, const struct brep_rp *rp)
+{
+    int n = brk_server_config(m->srv)->cluster.num_replica_fetchers;
+    uint32_t h = 0;
+    for (const char *c = rp->topic; *c; c++)
+        h = 31u * h + (uint8_t)*c;
+    h = 31u * h + (uint32_t)rp->partition;
+    return n > 1 ? (int)((h & 0x7fffffffu) % (uint32_t)n) : 0;
+}
+
 static const struct brep_broker *broker_of(const struct brep *m, int32_t id)
 {
     for (int i = 0; i < m->nbrokers; i++)
@@ -262,23 +278,30 @@ static void fetcher_free(struct brep_fetcher *bf)
     free(bf);
 }
 
-/* The fetcher for leader id at its current endpoint: found, remade, or made. NULL when the
- * leader is not live (the next view change tries again) or on failure. */
-static struct brep_fetcher *fetcher_for(struct brep *m, int32_t id)
+static int fetcher_at(const struct brep_rtable *rt, int32_t id, int index)
+{
+    int i = 0;
+    while (i < rt->nfetchers &&
+           (rt->fetchers[i]->leader != id || rt->fetchers[i]->index != index))
+        i++;
+    return i;
+}
+
+/* Fetcher `index` of leader id at its current endpoint: found, remade, or made. NULL when
+ * the leader is not live (the next view change tries again) or on failure. */
+static struct brep_fetcher *fetcher_for(struct brep *m, int32_t id, int index)
 {
     struct brep_rtable *rt = m->rt;
     const struct brep_broker *b = broker_of(m, id);
-    int i = 0;
-    while (i < rt->nfetchers && rt->fetchers[i]->leader != id)
-        i++;
+    int i = fetcher_at(rt, id, index);
     if (i < rt->nfetchers) {
         struct brep_fetcher *bf = rt->fetchers[i];
         if (!b || (strcmp(bf->host, b->host) == 0 && bf->port == b->port))
             return b ? bf : NULL;
-        /* the leader came back elsewhere: its partitions are added again below */
+        /* the leader came back elsewhere: this fetcher's partitions are added again below */
         for (int k = 0; k < BREP_RBUCKETS; k++)
             for (struct brep_rp *rp = rt->b[k]; rp; rp = rp->next)
-                if (rp->fetching_from == id)
+                if (rp->fetching_from == id && fetcher_index(m, rp) == index)
                     rp->fetching_from = -1;
         fetcher_free(bf);
         rt->fetchers[i] = rt->fetchers[--rt->nfetchers];
@@ -294,6 +317,7 @@ static struct brep_fetcher *fetcher_for(struct brep *m, int32_t id)
         return NULL;
     }
     bf->leader = id;
+    bf->index = index;
     bf->m = m;
     strlcpy(bf->host, b->host, sizeof(bf->host));
     bf->port = b->port;
@@ -315,18 +339,21 @@ static struct brep_fetcher *fetcher_for(struct brep *m, int32_t id)
         free(bf);
         return NULL;
     }
-    kc_log_info("replication: fetching from broker %d at %s:%d", (int)id, bf->host,
-                (int)bf->port);
+    int n = brk_server_config(m->srv)->cluster.num_replica_fetchers;
+    if (n > 1)
+        kc_log_info("replication: fetching from broker %d at %s:%d (fetcher %d of %d)", (int)id,
+                    bf->host, (int)bf->port, index + 1, n);
+    else
+        kc_log_info("replication: fetching from broker %d at %s:%d", (int)id, bf->host,
+                    (int)bf->port);
     rt->fetchers[rt->nfetchers++] = bf;
     return bf;
 }
 
-static struct brep_fetcher *fetcher_find(struct brep *m, int32_t id)
+static struct brep_fetcher *fetcher_find(struct brep *m, int32_t id, int index)
 {
-    for (int i = 0; i < m->rt->nfetchers; i++)
-        if (m->rt->fetchers[i]->leader == id)
-            return m->rt->fetchers[i];
-    return NULL;
+    int i = fetcher_at(m->rt, id, index);
+    return i < m->rt->nfetchers ? m->rt->fetchers[i] : NULL;
 }
 
 void brep__follow_role(struct brep *m, struct brep_rp *rp, int32_t leader)
@@ -334,9 +361,10 @@ void brep__follow_role(struct brep *m, struct brep_rp *rp, int32_t leader)
     struct kfr_tp tp;
     strlcpy(tp.topic, rp->topic, sizeof(tp.topic));
     tp.partition = rp->partition;
-    struct brep_fetcher *bf = leader >= 0 ? fetcher_for(m, leader) : NULL;
+    int index = fetcher_index(m, rp);
+    struct brep_fetcher *bf = leader >= 0 ? fetcher_for(m, leader, index) : NULL;
     if (rp->fetching_from >= 0 && (rp->fetching_from != leader || !bf)) {
-        struct brep_fetcher *old = fetcher_find(m, rp->fetching_from);
+        struct brep_fetcher *old = fetcher_find(m, rp->fetching_from, index);
         if (old)
             kfr_remove(old->f, &tp);
         rp->fetching_from = -1;
