@@ -28,7 +28,8 @@
 
 BENCH_SYS_DIR  := $(BUILD)/bench/system
 BENCH_SYS_LIB  := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard bench/lib/*.c))
-BENCH_SYS_SRCS := bench/bench_tcp.c bench/bench_redis.c bench/bench_nats.c bench/bench_rdkafka.c
+BENCH_SYS_SRCS := bench/bench_tcp.c bench/bench_redis.c bench/bench_nats.c bench/bench_rdkafka.c \
+                  bench/bench_disk.c
 ifneq ($(wildcard broker/main.c),)
 BENCH_SYS_SRCS += bench/bench_native.c
 endif

@@ -6,6 +6,9 @@
 #        topic with replication factor 3 (min.insync.replicas 2) and of one with RF 1, on
 #        the same cluster, alternating in every round (kafka_durable's shape: 4
 #        connections, 4 requests in flight each, batches of 1000 records of 100 B)
+#   disk_sync_w3 / disk_sync_w1             the disk's ceiling for those two (bench_disk.c):
+#        3 writers appending 1 MiB and fdatasyncing at once, per writer, against 1 alone,
+#        in the brokers' directory, in the same rounds - what RF 3 / RF 1 could be at most
 #   kafka_e2e_rf3 / kafka_e2e_rf1           one record produced acks=all, timed until a
 #        consumer long-polling Fetch on the leader receives it: p50, p99
 #   kafka_failover_kill / kafka_failover_term   a stream of single-record acks=all produces;
@@ -229,6 +232,15 @@ produce() { # produce RF
         --producers 4 --window 4 --name "kafka_rf$1_produce"
 }
 
+# disk WRITERS: the disk's ceiling for the produce, measured beside it (bench_disk.c): each of
+# WRITERS appends 1 MiB and fdatasyncs, in the brokers' own directory. RF 3 writes every
+# byte on three brokers of this one disk, RF 1 on one: disk_sync_w3 / disk_sync_w1 is the
+# most RF 3 / RF 1 could be here, whatever the brokers do.
+disk() {
+    sample "disk_sync_w$1" "$BIN/bench_disk" --dir "$WORK" --writers "$1" --chunk 1048576 \
+        --ms 2000 --size $SIZE --name "disk_sync_w$1"
+}
+
 e2e() { # e2e RF
     leader "$(rf_topic "$1")" || { FAILED=$((FAILED + 1)); return; }
     sample "kafka_e2e_rf$1" "$BIN/bench_kafka" e2e --port "$L_PORT" --topic "$(rf_topic "$1")" \
@@ -268,7 +280,7 @@ rf1_topic() {
 
 main() {
     local b
-    for b in bench_kafka bench_tcp; do
+    for b in bench_kafka bench_tcp bench_disk; do
         [ -x "$BIN/$b" ] || { say "missing $BIN/$b: make BUILD=$BUILD bench-system-bins"; exit 1; }
     done
     [ -x "$BROKER" ] || { say "missing $BROKER: make bins"; exit 1; }
@@ -287,8 +299,8 @@ main() {
     say "RF 3: bench-rf3 (min.insync.replicas 2), RF 1: $RF1_TOPIC, both led by broker $L_ID"
     echo "CLUSTER session_ms=$SESSION_MS brokers=3 rf1_topic=$RF1_TOPIC leader=$L_ID load_start=$LOAD_START" >>"$SAMPLES"
     for ROUND in $(seq "$RUNS"); do  # RF 3 first in odd rounds, RF 1 first in even ones
-        if [ $((ROUND % 2)) = 1 ]; then produce 3; produce 1; e2e 3; e2e 1
-        else produce 1; produce 3; e2e 1; e2e 3; fi
+        if [ $((ROUND % 2)) = 1 ]; then produce 3; produce 1; disk 3; disk 1; e2e 3; e2e 1
+        else produce 1; produce 3; disk 1; disk 3; e2e 1; e2e 3; fi
     done
     # (2>>: bash reports the SIGKILLed broker as "Killed": that is the measurement, not news)
     for ROUND in $(seq "$RUNS"); do failover KILL 2>>"$WORK/shell.log"; done

@@ -18,7 +18,8 @@
 # fetch sessions (KIP-227): request and answer bytes per Fetch, in a table of their own.
 #
 # The cluster (bench/cluster.sh, issue 13): acks=all produce at replication factor 3 against
-# 1 and the end-to-end latency of both, as comparisons; FAILOVER lines (bench_kafka
+# 1 and the end-to-end latency of both, as comparisons, with the disk's ceiling for each
+# (bench_disk: 3 or 1 writers appending and fdatasyncing at once, per writer); FAILOVER lines (bench_kafka
 # failover) in a table of their own with absolute goals: after a leader's kill -9 the first
 # acknowledged produce at its new leader within the ZooKeeper session timeout (the CLUSTER
 # line's session_ms) plus 1 s, and after its controlled shutdown (SIGTERM) no gap between two
@@ -81,6 +82,9 @@ BEGIN {
                  "TLS produce, per CPU|tls_produce_cpu|tls_plain_produce_cpu|records_per_s|rec/CPU-s|plaintext, per broker CPU-s|info|-|;" \
                  "new connections, TLS|tls_handshake|tls_plain_handshake|records_per_s|conn/s|plain TCP connections|info|-|;" \
                  "acks=all produce, RF 3 / RF 1|kafka_rf3_produce|kafka_rf1_produce|records_per_s|rec/s|RF 1, same cluster|>=|0.5|RF3/RF1;" \
+                 "RF 3 vs the disk, 3 writers|kafka_rf3_produce|disk_sync_w3|records_per_s|rec/s|3 fsyncing writers, per one|info|-|;" \
+                 "RF 1 vs the disk, 1 writer|kafka_rf1_produce|disk_sync_w1|records_per_s|rec/s|1 fsyncing writer|info|-|;" \
+                 "disk ceiling, 3 writers / 1|disk_sync_w3|disk_sync_w1|records_per_s|rec/s|1 writer, same disk|info|-|;" \
                  "end-to-end p50, RF 3 vs RF 1|kafka_e2e_rf3|kafka_e2e_rf1|p50_us|us|RF 1, same cluster|info|-|;" \
                  "end-to-end p99, RF 3 vs RF 1|kafka_e2e_rf3|kafka_e2e_rf1|p99_us|us|RF 1, same cluster|info|-|",
                  cmps, ";")
@@ -188,7 +192,7 @@ function why(b) {
     if (b ~ /^kafka_sess_/ && why_ksess != "") return why_ksess
     if (b ~ /^kafka_spread/ && why_kspread != "") return why_kspread
     if (b ~ /^tls_/ && why_tls != "") return why_tls
-    if (b ~ /^kafka_(rf[13]_|e2e_|failover_)/ && why_cluster != "") return why_cluster
+    if (b ~ /^(kafka_(rf[13]_|e2e_|failover_)|disk_sync_)/ && why_cluster != "") return why_cluster
     if (b ~ /^kafka_/) return why_kgen
     return "no successful run"
 }
@@ -220,7 +224,7 @@ function jnum(x) {
 # One comparison row; fills the ratio panel of the chart and the JSON array.
 function compare(i,    c, n, ours, peer, ratio, ok, res, ncol, missing, noise) {
     split(cmps[i], c, "|")
-    if (only == "cluster" && c[2] !~ /^kafka_(rf[13]_|e2e_)/)
+    if (only == "cluster" && c[2] !~ /^(kafka_(rf[13]_|e2e_)|disk_sync_)/)
         return
     ours = stats(c[2], c[4]) ? MED : ""
     peer = stats(c[3], c[4]) ? MED : ""
