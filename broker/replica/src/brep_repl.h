@@ -112,6 +112,12 @@ struct brep_rp *brep__rp_find(struct brep *m, const char *topic, size_t len, int
  * old HW). ISR proposals are sent here. */
 void brep__rp_effects(struct brep_rp *rp, struct brep_wait **done, struct alog **fire);
 void brep__rp_after(struct brep_wait *done, struct alog *fire);
+/* Under rp->mu, rp->log set: the replica takes the log's word after a heal. alog_recover
+ * (the broker's main thread, after a failed fsync) publishes a durable end that no fsync
+ * callback reports, and may cut what the disk lost: the log end goes DOWN. Without this a
+ * follower waits forever for an fsync that already happened (chaos-cluster found it), and
+ * a leader would count records it no longer has. */
+void brep__rp_sync_log(struct brep_rp *rp);
 
 /* follow.c */
 void brep__follow_role(struct brep *m, struct brep_rp *rp, int32_t leader);

@@ -81,6 +81,24 @@ static bool follows(const struct brep_rp *rp, const struct brep_fetcher *bf)
     return rp->log && rp->r.role == REPL_ROLE_FOLLOWER && rp->r.ps.leader == bf->leader;
 }
 
+/* Under rp->mu, a follower not paused: is its log on disk to its end? The last round's
+ * fsync may have failed (the log heals itself later: brep__rp_sync_log takes its word) or
+ * never run (round_add out of memory): fsync now; a log still failed pauses the partition
+ * for replica.fetch.backoff.ms. */
+static bool on_disk(struct brep_fetcher *bf, struct brep_rp *rp)
+{
+    brep__rp_sync_log(rp);
+    if (rp->r.durable >= rp->r.leo)
+        return true;
+    int rc = alog_flush(rp->log);
+    if (rc == 0) {
+        repl_replica_durable(&rp->r, alog_durable_offset(rp->log));
+        return rp->r.durable >= rp->r.leo;
+    }
+    rp->paused_until_ms = kc_mono_ms() + backoff_ms(bf);
+    return false;
+}
+
 static bool op_position(void *arg, const struct kfr_tp *tp, struct kfr_position *pos)
 {
     struct brep_fetcher *bf = arg;
@@ -91,7 +109,7 @@ static bool op_position(void *arg, const struct kfr_tp *tp, struct kfr_position 
         return false;
     pthread_mutex_lock(&rp->mu);
     if (follows(rp, bf) && kc_mono_ms() >= rp->paused_until_ms &&
-        rp->r.durable == rp->r.leo && /* fetch only from what is on disk */
+        on_disk(bf, rp) && /* fetch only from what is on disk */
         repl_follower_next(&rp->r, true) == REPL_NEXT_FETCH) {
         repl_follower_fetch_req(&rp->r, &req);
         *pos = (struct kfr_position){req.fetch_offset, req.current_leader_epoch,
@@ -138,7 +156,7 @@ static void round_add(struct brep_fetcher *bf, struct brep_rp *rp)
         int cap = bf->capround ? bf->capround * 2 : 16;
         struct brep_rp **r = realloc(bf->round, (size_t)cap * sizeof(*r));
         if (!r)
-            return; /* not fsynced this round: position() waits until it is */
+            return; /* not fsynced this round: position() does it (on_disk) */
         bf->round = r;
         bf->capround = cap;
     }

@@ -550,15 +550,29 @@ void brep__replicas_isr_answer(struct brep *m, const struct clu_answer *a)
                     a->topic, (int)a->partition, a->error);
 }
 
-/* One replica's turn: its leader fsyncs, its ISR timer, its waiters' deadlines. */
+void brep__rp_sync_log(struct brep_rp *rp)
+{
+    int64_t end = alog_end_offset(rp->log);
+    if (end < rp->r.leo) {
+        kc_log_warn("replication: %s-%d: the log healed from a failed fsync at %lld, below "
+                    "the replica's end %lld (the disk lost the rest): the replica follows",
+                    rp->topic, (int)rp->partition, (long long)end, (long long)rp->r.leo);
+        if (repl_replica_truncated(&rp->r, end) != 0)
+            kc_log_error("replication: %s-%d: the healed end %lld is below the log start",
+                         rp->topic, (int)rp->partition, (long long)end);
+    }
+    repl_replica_durable(&rp->r, alog_durable_offset(rp->log));
+}
+
+/* One replica's turn: its fsyncs and heals, its ISR timer, its waiters' deadlines. */
 static void rp_step(struct brep_rp *rp, bool tick, int64_t now)
 {
     struct brep_wait *done = NULL;
     struct alog *fire = NULL;
     bool kick = atomic_exchange(&rp->durable_kick, false);
     pthread_mutex_lock(&rp->mu);
-    if (rp->log && kick)
-        repl_replica_durable(&rp->r, alog_durable_offset(rp->log));
+    if (rp->log && (kick || tick))
+        brep__rp_sync_log(rp);
     if (rp->log && tick && rp->r.role == REPL_ROLE_LEADER)
         repl_leader_tick(&rp->r, now);
     brep__rp_effects(rp, &done, &fire);
