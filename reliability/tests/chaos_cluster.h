@@ -103,10 +103,26 @@ CH_FN const char *broker_host(const struct cluster *cl, int id, char *buf, size_
     return cl->netns ? kc_netns_host(id, buf, cap) : strcpy(buf, "127.0.0.1");
 }
 
+/* CHAOS_BROKER_OVERRIDE="k=v[,k=v...]": settings every broker gets on top of the harness's
+ * (e.g. num.replica.fetchers=3), at most 4; into ov[nov..], returning the new count. */
+CH_FN int extra_settings(char ov[][200], int nov, int cap)
+{
+    const char *env = getenv("CHAOS_BROKER_OVERRIDE");
+    while (env && *env && nov < cap) {
+        size_t n = strcspn(env, ",");
+        if (n > 0 && n < 200) {
+            memcpy(ov[nov], env, n);
+            ov[nov++][n] = '\0';
+        }
+        env += n + (env[n] == ',');
+    }
+    return nov;
+}
+
 CH_FN void broker_start(struct cluster *cl, int id)
 {
-    char ov[8][200], port[16], host[20];
-    const char *args[4 + 2 * 8 + 1];
+    char ov[12][200], port[16], host[20];
+    const char *args[4 + 2 * 12 + 1];
     int n = 0, nov = 7;
     snprintf(port, sizeof(port), "%d", cl->port[id]);
     snprintf(ov[0], sizeof(ov[0]), "zookeeper.connect=%s", cl->zk_connect);
@@ -125,6 +141,7 @@ CH_FN void broker_start(struct cluster *cl, int id)
         args[n++] = broker_host(cl, id, host, sizeof(host));
         strlcpy(ov[nov++], "replica.lag.time.max.ms=3000", sizeof(ov[0]));
     }
+    nov = extra_settings(ov, nov, 12);
     for (int i = 0; i < nov; i++) {
         args[n++] = "--override";
         args[n++] = ov[i];

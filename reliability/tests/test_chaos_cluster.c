@@ -31,8 +31,10 @@
  * CHAOS_CYCLES (default 10) faults, among CHAOS_FAULTS' (names as printed, comma-separated;
  * default all); KC_TEST_SEED replays their choice and timing; CHAOS_KEEP keeps the directory;
  * CHAOS_BROKER_BIN_DIR runs another build's kafka_broker; CHAOS_ZOMBIE_MS=lo-hi sets the
- * zombies' freeze; CHAOS_RDK_DEBUG=ctx,... keeps librdkafka's debug log (rdkafka-<id>.log). The working directory (every
- * history, every broker's log) is kept when the test fails.
+ * zombies' freeze; CHAOS_BROKER_OVERRIDE=k=v,... gives every broker more settings (e.g.
+ * num.replica.fetchers=3); CHAOS_RDK_DEBUG=ctx,... keeps librdkafka's debug log
+ * (rdkafka-<id>.log). The working directory (every history, every broker's log) is kept
+ * when the test fails.
  */
 #include <setjmp.h>
 #include <stdarg.h>
