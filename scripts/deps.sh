@@ -46,6 +46,13 @@ promtool_get() {
     [ -x "$tools/usr/bin/promtool" ]
 }
 
+# `make -j2` may start two of these at once (the build's stamp and the tests' stamp, say); two
+# apt-gets at once fail on dpkg's lock, so runs take turns. The check below runs after the
+# wait, and finds installed what the other run installed.
+mkdir -p "$top/build"
+exec 9>"$top/build/.deps.lock"
+flock 9
+
 want=()
 case "${1:-build}" in
 build) want=("${build[@]}") ;;
