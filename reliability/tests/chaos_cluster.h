@@ -82,6 +82,7 @@ struct cluster {
     long exits; /* brokers found exited on their own */
     struct rel_cut cut;
     bool netns; /* in a network namespace of our own: broker id on 127.0.0.<id + 1> */
+    int fetchers; /* num.replica.fetchers every broker gets; 0: the broker's default */
 };
 
 struct pinfo {
@@ -121,8 +122,8 @@ CH_FN int extra_settings(char ov[][200], int nov, int cap)
 
 CH_FN void broker_start(struct cluster *cl, int id)
 {
-    char ov[12][200], port[16], host[20];
-    const char *args[4 + 2 * 12 + 1];
+    char ov[14][200], port[16], host[20];
+    const char *args[4 + 2 * 14 + 1];
     int n = 0, nov = 7;
     snprintf(port, sizeof(port), "%d", cl->port[id]);
     snprintf(ov[0], sizeof(ov[0]), "zookeeper.connect=%s", cl->zk_connect);
@@ -141,7 +142,9 @@ CH_FN void broker_start(struct cluster *cl, int id)
         args[n++] = broker_host(cl, id, host, sizeof(host));
         strlcpy(ov[nov++], "replica.lag.time.max.ms=3000", sizeof(ov[0]));
     }
-    nov = extra_settings(ov, nov, 12);
+    if (cl->fetchers > 0)
+        snprintf(ov[nov++], sizeof(ov[0]), "num.replica.fetchers=%d", cl->fetchers);
+    nov = extra_settings(ov, nov, 14);
     for (int i = 0; i < nov; i++) {
         args[n++] = "--override";
         args[n++] = ov[i];

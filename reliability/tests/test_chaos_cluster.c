@@ -31,7 +31,8 @@
  * CHAOS_CYCLES (default 10) faults, among CHAOS_FAULTS' (names as printed, comma-separated;
  * default all); KC_TEST_SEED replays their choice and timing; CHAOS_KEEP keeps the directory;
  * CHAOS_BROKER_BIN_DIR runs another build's kafka_broker; CHAOS_ZOMBIE_MS=lo-hi sets the
- * zombies' freeze; CHAOS_BROKER_OVERRIDE=k=v,... gives every broker more settings (e.g.
+ * zombies' freeze; the seed gives every broker 1, 2 or 3 replica fetchers unless
+ * CHAOS_BROKER_OVERRIDE=k=v,... gives every broker settings of its own (e.g.
  * num.replica.fetchers=3); CHAOS_RDK_DEBUG=ctx,... keeps librdkafka's debug log
  * (rdkafka-<id>.log). The working directory (every history, every broker's log) is kept
  * when the test fails.
@@ -217,6 +218,18 @@ static void verdict(const struct cluster *cl, enum expect ex, const struct rel_h
     assert_true(r->acked > 100); /* the workload ran: a test that judged nothing proves nothing */
 }
 
+/* The fetcher threads per leader each run gives its brokers: 1 (Kafka's default), 2 or 3, by
+ * the seed, so that runs cover a partition's fetcher being one of several (follow.c) and a
+ * seed replays its count; none when CHAOS_BROKER_OVERRIDE chooses the settings. */
+static int chaos_fetchers(uint64_t seed)
+{
+    if (getenv("CHAOS_BROKER_OVERRIDE"))
+        return 0;
+    int n = 1 + (int)(seed % 3);
+    printf("# num.replica.fetchers=%d on every broker (by the seed)\n", n);
+    return n;
+}
+
 /* The partition fault's network namespace: entered in main(), before anything starts,
  * when that fault may be chosen. */
 static struct kc_netns chaos_net;
@@ -236,6 +249,7 @@ static void test_chaos_cluster_faults_verdict(void **state)
     struct rel_hist_result r;
     assert_non_null(cl);
     cl->rnd = kc_test_seed();
+    cl->fetchers = chaos_fetchers(cl->rnd);
     cl->c.dir = kc_test_tmpdir();
     cl->netns = chaos_net.up;
     int rc = cluster_up(cl);
