@@ -98,6 +98,10 @@ struct repl_peer {
     int64_t last_fetch_ms;         /* when its last fetch arrived */
     int64_t last_fetch_leader_leo; /* the leader's LEO at that fetch */
     int64_t expand_after_ms;       /* its addition refused: not proposed before this */
+    /* Our log lost its records from this offset on (a failed fsync's heal) after this
+     * follower may have copied them: until it fetches at or below it, it is told to
+     * truncate here (the diverging epoch). -1: none. */
+    int64_t cut_to;
 };
 
 enum repl_fx {

@@ -157,10 +157,12 @@ static void update_peer(struct repl_replica *rp, struct repl_peer *pr,
 /* The diverging-epoch check (Fetch v12+): does the follower's last epoch end, in our history,
  * before its fetch offset? Returns an error, or 0 with ans->diverging set (epoch -1: no
  * divergence). */
-static int check_divergence(const struct repl_replica *rp, const struct repl_fetch_req *req,
-                            struct repl_fetch_ans *ans)
+static int check_divergence(const struct repl_replica *rp, struct repl_peer *pr,
+                            const struct repl_fetch_req *req, struct repl_fetch_ans *ans)
 {
     ans->diverging = (struct repl_epoch_end){REPL_UNDEFINED_EPOCH, REPL_UNDEFINED_OFFSET};
+    if (pr->cut_to >= 0 && req->fetch_offset <= pr->cut_to)
+        pr->cut_to = -1; /* at or below our cut (leader_cut): it holds nothing we lost */
     if (req->last_fetched_epoch == REPL_UNDEFINED_EPOCH)
         return 0;
     struct repl_epoch_end end =
@@ -169,6 +171,8 @@ static int check_divergence(const struct repl_replica *rp, const struct repl_fet
         return REPL_OFFSET_OUT_OF_RANGE; /* we cannot tell where its history parts */
     if (req->fetch_offset < rp->log_start)
         return REPL_OFFSET_OUT_OF_RANGE;
+    if (pr->cut_to >= 0) /* its records from the cut on may be ones our log lost */
+        end.end_offset = KC_MIN(end.end_offset, pr->cut_to);
     if (end.epoch < req->last_fetched_epoch || end.end_offset < req->fetch_offset)
         ans->diverging = end;
     return 0;
@@ -193,7 +197,7 @@ int repl_leader_fetch(struct repl_replica *rp, const struct repl_fetch_req *req,
     if (!ans->error && req->durable_offset > req->fetch_offset)
         ans->error = REPL_INVALID_REQUEST;
     if (!ans->error)
-        ans->error = check_divergence(rp, req, ans);
+        ans->error = check_divergence(rp, pr, req, ans);
     if (!ans->error && ans->diverging.epoch == REPL_UNDEFINED_EPOCH &&
         (req->fetch_offset < rp->log_start || req->fetch_offset > rp->leo))
         ans->error = REPL_OFFSET_OUT_OF_RANGE;

@@ -105,6 +105,7 @@ void repl__leader_reset_peers(struct repl_replica *rp, int64_t now_ms)
             .last_caught_up_ms = repl_pstate_in_isr(&rp->ps, id) ? now_ms : 0,
             .last_fetch_ms = 0,
             .last_fetch_leader_leo = -1,
+            .cut_to = -1,
         };
     }
 }
@@ -239,6 +240,24 @@ void repl_replica_durable(struct repl_replica *rp, int64_t offset)
         repl__leader_update_hw(rp);
 }
 
+/*
+ * A LEADER's log lost its tail (its disk did not keep what a failed fsync left in memory;
+ * appendLog's heal cut it). Followers fetch from the leader's memory, not its disk, so one
+ * may hold the lost records, and the leader's next ones will take the same offsets in the
+ * same epoch, where the diverging-epoch check sees no difference. So every follower is
+ * told to truncate to the cut by its next fetch past it (check_divergence), and what it
+ * reported no longer counts toward the HW: its copy there is not ours.
+ */
+static void leader_cut(struct repl_replica *rp, int64_t offset)
+{
+    for (int i = 0; i < rp->npeers; i++) {
+        struct repl_peer *pr = &rp->peers[i];
+        pr->cut_to = pr->cut_to < 0 ? offset : KC_MIN(pr->cut_to, offset);
+        pr->leo = KC_MIN(pr->leo, offset);
+        pr->durable = KC_MIN(pr->durable, offset);
+    }
+}
+
 int repl_replica_truncated(struct repl_replica *rp, int64_t offset)
 {
     if (offset < rp->log_start)
@@ -252,6 +271,8 @@ int repl_replica_truncated(struct repl_replica *rp, int64_t offset)
     int rc = repl_epoch_cache_truncate_end(&rp->epochs, offset);
     if (rc > 0)
         rp->fx |= REPL_FX_EPOCHS;
+    if (rp->role == REPL_ROLE_LEADER)
+        leader_cut(rp, offset);
     return 0;
 }
 

@@ -204,6 +204,25 @@ static void want_durable(struct brep_rp *rp, struct alog *log, int64_t end)
     }
 }
 
+/*
+ * Under rp->mu, after our append of b as leader: a base offset below the replica's end
+ * means the log healed from a failed fsync with a lower end (its disk lost the rest)
+ * before anything told the replica; the followers must hear of that cut before b takes
+ * its offsets (repl_replica_truncated: leader_cut).
+ */
+static int leader_appended(struct brep_rp *rp, const struct repl_batch *b)
+{
+    if (b->base_offset < rp->r.leo) {
+        kc_log_warn("replication: %s-%d: the log healed from a failed fsync at %lld, below "
+                    "the replica's end %lld (the disk lost the rest): the followers truncate",
+                    rp->topic, (int)rp->partition, (long long)b->base_offset,
+                    (long long)rp->r.leo);
+        if (repl_replica_truncated(&rp->r, b->base_offset) != 0)
+            return -EINVAL;
+    }
+    return repl_replica_appended(&rp->r, b);
+}
+
 /* Under rp->mu: write the batch as leader. 0 (p->base_offset, *end), or a Kafka code in
  * p->kerr (1), or < 0 from the log. */
 static int leader_append(struct brep_rp *rp, struct brk_produce *p, struct alog *log,
@@ -222,7 +241,7 @@ static int leader_append(struct brep_rp *rp, struct brk_produce *p, struct alog 
     if (!a.duplicate) {
         b->base_offset = a.base_offset;
         b->count = (int32_t)(a.last_offset - a.base_offset + 1);
-        if ((rc = repl_replica_appended(&rp->r, b)) != 0)
+        if ((rc = leader_appended(rp, b)) != 0)
             kc_log_error("replication: %s-%d: the log and its replica disagree (%s)",
                          rp->topic, (int)rp->partition, kc_strerror(rc));
     }
@@ -298,7 +317,7 @@ int brep__repl_internal(void *arg, const struct brk_internal_append *ia)
     if (rc == 0) {
         b.base_offset = a.base_offset;
         b.count = (int32_t)(a.last_offset - a.base_offset + 1);
-        if (repl_replica_appended(&rp->r, &b) != 0)
+        if (leader_appended(rp, &b) != 0)
             kc_log_error("replication: %s-%d: the log and its replica disagree", rp->topic,
                          (int)rp->partition);
         *w = (struct brep_wait){.next = rp->waiters, .epoch = b.epoch,
@@ -341,6 +360,7 @@ void brep__repl_fetch(void *arg, const char *name, size_t len, int32_t partition
     struct repl_fetch_ans ans;
     pthread_mutex_lock(&rp->mu);
     if (rp->log) {
+        brep__rp_sync_log(rp); /* a heal that lowered our end: this fetch must hear of it */
         rf->error = (int16_t)repl_leader_fetch(&rp->r, &req, kc_mono_ms(), &ans);
         rf->high_watermark = ans.hw;
         rf->diverging_epoch = ans.diverging.epoch;
