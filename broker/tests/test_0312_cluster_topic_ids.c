@@ -5,7 +5,10 @@
  * on all three and across a restart, and a Fetch v13 by that id works at the leader of
  * every partition (and is NOT_LEADER_OR_FOLLOWER elsewhere, not UNKNOWN_TOPIC_ID). A
  * broker that was down while the topic was deleted and created again finds local logs
- * with the old id: it deletes them and makes the new topic's.
+ * with the old id: it deletes them and makes the new topic's. __consumer_offsets, which
+ * each broker's core made with an id of its own before joining, takes ZooKeeper's id on
+ * all three (each logs "takes the cluster's topic id <it>"), keeps it across a restart, and
+ * a Fetch v13 by that id is not UNKNOWN_TOPIC_ID on any of them.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,16 +16,22 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "kafka/kcl.h"
+#include "kafka/kcg.h"
+#include "part.h"
 
 #define TOPIC "ledger"
+#define OFFSETS "__consumer_offsets"
 
-/* TOPIC's id and partition p's leader as b's Metadata says them. */
-static struct kp_uuid topic_id(const struct kb_broker *b, int32_t p, int32_t *leader)
+/* A small __consumer_offsets: it is made on the first FindCoordinator. */
+static const char *const settings[] = {"offsets.topic.num.partitions=3", NULL};
+
+/* topic's id and partition p's leader as b's Metadata (v12) says them. */
+static struct kp_uuid id_of(const struct kb_broker *b, const char *topic, int32_t p,
+                            int32_t *leader)
 {
     uint8_t buf[1 << 14];
     struct kp_response resp;
-    struct kp_metadata_resp *m = kcl_metadata(b, TOPIC, false, buf, sizeof(buf), &resp);
+    struct kp_metadata_resp *m = kcl_metadata(b, topic, false, buf, sizeof(buf), &resp);
     assert_int_equal(m->topics.n, 1);
     assert_int_equal(m->topics.v[0].error_code, 0);
     struct kp_uuid id = m->topics.v[0].topic_id;
@@ -31,6 +40,11 @@ static struct kp_uuid topic_id(const struct kb_broker *b, int32_t p, int32_t *le
         *leader = pp ? pp->leader_id : -1;
     kp_response_fini(&resp);
     return id;
+}
+
+static struct kp_uuid topic_id(const struct kb_broker *b, int32_t p, int32_t *leader)
+{
+    return id_of(b, TOPIC, p, leader);
 }
 
 static bool uuid_zero(struct kp_uuid u)
@@ -73,6 +87,7 @@ static int16_t fetch_by_id(const struct kb_broker *b, struct kp_uuid id, int32_t
 struct same_id {
     const struct kb_broker *b;
     struct kp_uuid want;
+    const char *topic; /* NULL: TOPIC */
 };
 
 static bool has_id(void *arg)
@@ -80,11 +95,59 @@ static bool has_id(void *arg)
     struct same_id *s = arg;
     uint8_t buf[1 << 14];
     struct kp_response resp;
-    struct kp_metadata_resp *m = kcl_metadata(s->b, TOPIC, false, buf, sizeof(buf), &resp);
+    struct kp_metadata_resp *m =
+        kcl_metadata(s->b, s->topic ? s->topic : TOPIC, false, buf, sizeof(buf), &resp);
     bool ok = m->topics.n == 1 && m->topics.v[0].error_code == 0 &&
               memcmp(&m->topics.v[0].topic_id, &s->want, sizeof(s->want)) == 0;
     kp_response_fini(&resp);
     return ok;
+}
+
+/* Until every broker shows one id for __consumer_offsets (*out), the one each says it took
+ * from ZooKeeper: each core made the topic with an id of its own before joining. */
+struct offsets_ids {
+    struct kcl *c;
+    struct kp_uuid id;
+};
+
+static bool offsets_one_id(void *arg)
+{
+    struct offsets_ids *o = arg;
+    char text[64], line[128];
+    for (int id = 1; id <= 3; id++) {
+        struct kp_uuid u = id_of(o->c->b[id], OFFSETS, 0, NULL);
+        if (id == 1)
+            o->id = u;
+        if (uuid_zero(u) || memcmp(&u, &o->id, sizeof(u)) != 0)
+            return false;
+    }
+    struct part_topic_id pid; /* the same 16 bytes, printed as the broker logs them */
+    memcpy(pid.b, o->id.b, sizeof(pid.b));
+    part_topic_id_str(&pid, text);
+    snprintf(line, sizeof(line), "cluster: " OFFSETS " takes the cluster's topic id %s", text);
+    for (int id = 1; id <= 3; id++)
+        if (!kb_log_has(o->c->b[id], line))
+            return false;
+    return true;
+}
+
+/* The same id everywhere, ZooKeeper's; Fetch v13 by it finds the topic on every broker (a
+ * follower says NOT_LEADER_OR_FOLLOWER, never UNKNOWN_TOPIC_ID). */
+static struct kp_uuid offsets_same_id(struct kcl *c)
+{
+    struct kcg_until_coordinator u = {c->b[1], "g", -1, 0}; /* makes __consumer_offsets */
+    assert_true(kt_until(kcg_has_coordinator, &u, KB_WAIT_MS));
+    struct offsets_ids o = {c, {{0}}};
+    if (!kt_until(offsets_one_id, &o, KB_WAIT_MS))
+        fail_msg("the brokers show different topic ids for " OFFSETS);
+    int32_t leader;
+    (void)id_of(c->b[1], OFFSETS, 0, &leader);
+    for (int id = 1; id <= 3; id++) {
+        int64_t hw = -1;
+        int16_t err = fetch_by_id(c->b[id], o.id, 0, &hw);
+        assert_int_equal(err, id == leader ? KP_ERR_NONE : KP_ERR_NOT_LEADER_OR_FOLLOWER);
+    }
+    return o.id;
 }
 
 static void test_0312_one_topic_id_everywhere_and_fetch_by_id(void **state)
@@ -92,13 +155,13 @@ static void test_0312_one_topic_id_everywhere_and_fetch_by_id(void **state)
     KCL_REQUIRE_ZK();
     kt_require("kcat", "kcat");
     struct kcl *c = *state;
-    kcl_start_cluster(c, 3, NULL);
+    kcl_start_cluster(c, 3, settings);
     assert_int_equal(kcl_create_topic(c->b[1], TOPIC, 3, 3), KP_ERR_NONE);
     kcl_await_topic(c, 3, TOPIC, 3, 3);
     struct kp_uuid id1 = topic_id(c->b[1], 0, NULL);
     assert_false(uuid_zero(id1));
     for (int id = 2; id <= 3; id++) {
-        struct same_id s = {c->b[id], id1};
+        struct same_id s = {c->b[id], id1, NULL};
         if (!kt_until(has_id, &s, KB_WAIT_MS))
             fail_msg("broker %d shows another topic id for %s", id, TOPIC);
     }
@@ -119,14 +182,18 @@ static void test_0312_one_topic_id_everywhere_and_fetch_by_id(void **state)
         int other = leader % 3 + 1;
         assert_int_equal(fetch_by_id(c->b[other], id1, p, &hw), KP_ERR_NOT_LEADER_OR_FOLLOWER);
     }
-    kb_stop(c->b[2]); /* a restart keeps it */
-    kcl_start(c, 2, NULL);
-    struct same_id s = {c->b[2], id1};
+    struct kp_uuid offsets = offsets_same_id(c);
+    kb_stop(c->b[2]); /* a restart keeps both */
+    kcl_start(c, 2, settings);
+    struct same_id s = {c->b[2], id1, NULL};
     assert_true(kt_until(has_id, &s, KB_WAIT_MS));
+    struct same_id so = {c->b[2], offsets, OFFSETS};
+    assert_true(kt_until(has_id, &so, KB_WAIT_MS));
     char text[64];
     snprintf(text, sizeof(text), "%02x%02x...", id1.b[0], id1.b[1]);
     printf("# %s has one topic id (%s) on brokers 1, 2, 3 and after broker 2's restart; "
-           "Fetch v13 by id served at every partition's leader\n", TOPIC, text);
+           "Fetch v13 by id served at every partition's leader; so has " OFFSETS
+           ", ZooKeeper's\n", TOPIC, text);
 }
 
 static int16_t delete_topic(const struct kb_broker *b)
@@ -191,7 +258,7 @@ static void test_0312_stale_logs_of_a_recreated_topic_are_deleted(void **state)
     struct kp_uuid fresh = topic_id(c->b[1], 0, NULL);
     assert_memory_not_equal(&old, &fresh, sizeof(old));
     kcl_start(c, 3, NULL);
-    struct same_id s = {c->b[3], fresh};
+    struct same_id s = {c->b[3], fresh, NULL};
     if (!kt_until(has_id, &s, KB_WAIT_MS))
         fail_msg("broker 3 never showed the new topic's id");
     assert_true(kb_log_has(c->b[3], "an older topic of that name; its logs are deleted"));

@@ -24,6 +24,7 @@
  *    the topic and kept in each partition directory as Kafka keeps it
  *    (partition.metadata), so it is the same after every restart. A topic found on disk
  *    without one (made by an older version of this broker) gets one when it is opened.
+ *    A cluster's id can replace it once (part_topic_id_adopt), durably.
  *  - Partitioners: keyless records go round-robin (the first to partition 0; one atomic
  *    counter per topic, no lock); keyed records go where Kafka's Java client's default
  *    partitioner sends them: (murmur2(key) & 0x7fffffff) % partitions.
@@ -112,7 +113,9 @@ struct part_topic_id {
 /* Its text form, as Kafka prints it: URL-safe base64 without padding, 22 characters. */
 #define PART_TOPIC_ID_STR 23 /* with the NUL */
 
-/* t's id. Valid as long as t (the id never changes). */
+/* t's id. Any thread, no lock. The 16 bytes pointed to never change and stay valid as
+ * long as t; only part_topic_id_adopt gives t another id, and then a later call returns
+ * another pointer. */
 const struct part_topic_id *part_topic_id(const struct part_topic *t);
 /* The topic whose id is id, or NULL. A hash lookup under the registry's read lock. */
 struct part_topic *part_topic_find_id(struct part_registry *reg, const struct part_topic_id *id);
@@ -122,6 +125,16 @@ void part_topic_id_str(const struct part_topic_id *id, char out[PART_TOPIC_ID_ST
  * KC_EMALFORMED (another length, a character outside the alphabet, padding bits set, or
  * Kafka's ZERO_UUID, which means "no id"). */
 int part_topic_id_parse(const char *s, size_t len, struct part_topic_id *out);
+/* t takes id instead of the id it was made with: a cluster's id for a topic this broker
+ * made before it joined (__consumer_offsets). Every partition.metadata is rewritten
+ * durably and crash-safely (a stop half-way is finished at the next open), then
+ * part_topic_id and part_topic_find_id give id, and the old id finds nothing. Serialised
+ * with creates, grows and deletes. 0 (also when id is t's already); -EINVAL (id NULL or
+ * all zero); -EEXIST (another topic has id); KC_ENOTOPIC (t was deleted); -ENOMEM; -errno
+ * from the disk (t keeps its old id in memory; if the disk had passed the commit point,
+ * the next open gives it id). */
+int part_topic_id_adopt(struct part_registry *reg, struct part_topic *t,
+                        const struct part_topic_id *id);
 
 /* ---- administration: configs, more partitions, deletion ---------------------------------
  *

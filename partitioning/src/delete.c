@@ -101,7 +101,7 @@ int part_topic_delete(struct part_registry *reg, struct part_topic *t)
     if (rc == 0)
         rc = marker_path(reg, t->name, t->name_len, path, sizeof(path));
     if (rc == 0) {
-        part_topic_id_str(&t->id, id);
+        part_topic_id_str(part_topic_id(t), id); /* an adopted id, if any */
         int n = snprintf(body, sizeof(body), "topic_id: %s\npartitions=%d\n", id,
                          (int)t->partitions);
         rc = kc_atomic_replace(path, body, (size_t)n); /* the commit point */

@@ -25,7 +25,10 @@ struct part_topic {
     struct alog **_Atomic logs; /* [partitions], never NULL entries once published */
     size_t name_len;
     char name[PART_NAME_MAX + 1];
-    struct part_topic_id id;    /* topic_id.c: set before the topic is published */
+    struct part_topic_id id;    /* topic_id.c: set before the topic is published, then
+                                   never written again (readers hold no lock) */
+    struct part__id_box *_Atomic adopted; /* topic_id.c: an id adopted later (a cluster's),
+                                             or NULL; part_topic_id says which is current */
     struct part_topic *id_next; /* topic_id.c: the id index's chain */
     char *configs;              /* topic_config.c: "key=value\n" lines; under reg->lock */
     _Atomic bool deleted;       /* delete.c: unpublished, waiting to be reaped */
@@ -38,6 +41,13 @@ struct part_topic {
 };
 
 RB_HEAD(part_tree, part_topic);
+
+/* topic_id.c: an adopted id. Never freed before its topic, so a pointer part_topic_id
+ * handed out stays valid and unchanged even if another id is adopted after it. */
+struct part__id_box {
+    struct part_topic_id id;
+    struct part__id_box *prev; /* the one adopted before, or NULL */
+};
 
 /* topic_id.c's index, id -> topic: chained hash buckets (spill: one chain, used only if
  * not even the first bucket array could be allocated). Under part_registry.lock. */
@@ -112,6 +122,8 @@ int part__topic_id_write(struct part_registry *reg, const struct part_topic *t, 
                          int32_t to);
 /* Take t out of the index. reg->lock held exclusively. */
 void part__ids_remove(struct part_registry *reg, struct part_topic *t);
+/* Free the ids t adopted (part__topic_forget: nobody can read them any more). */
+void part__topic_id_fini(struct part_topic *t);
 
 /* topic_config.c */
 /* Read t's configs from its partition 0 (none: empty). At open, before publication. */

@@ -119,6 +119,7 @@ static int topic_close(struct part_topic *t)
  * the store's to close; a reaped one: discarded already). */
 void part__topic_forget(struct part_topic *t)
 {
+    part__topic_id_fini(t);
     free(t->logs);
     free(t->configs);
     free(t);

@@ -30,6 +30,17 @@
  *   lookup   part_topic_find_id: a hash index over the ids, kept beside the name tree
  *            and under the same registry lock (part__ids_add is called where a topic is
  *            published), so whatever part_topic_find can see, this can see.
+ *   adopt    part_topic_id_adopt: a topic made here before its cluster gave it an id
+ *            (the broker's __consumer_offsets) takes the cluster's. The one place an id
+ *            changes after publication, so it is crash-safe on its own terms:
+ *
+ *              1. <topic>-0/partition.metadata.adopt   the new id; syncfs   <- commit point
+ *              2. every partition.metadata rewritten (tmp and rename); syncfs
+ *              3. the .adopt file removed; the new id published in memory
+ *
+ *            A crash after 1 leaves the .adopt file and part__topic_id_load finishes the
+ *            rewrite at the next open, so the files never stay half old, half new (which
+ *            the load would call corrupt). Before 1 is durable nothing has changed.
  *
  * This file is the whole feature; registry.c and scan.c only call it at three points
  * (creation, load, publication) and part_int.h carries the id and the index.
@@ -136,31 +147,36 @@ static int id_path(const struct part_registry *reg, const struct part_topic *t, 
     return rc;
 }
 
-/* Partition p's file, without any fsync (tmp and rename, so a reader sees the old file or
- * the new one): many files at once are made durable together by ids_sync. */
-static int id_write_unsynced(const struct part_registry *reg, const struct part_topic *t,
-                             int32_t p)
+/* id as an id file at path, without any fsync (tmp and rename, so a reader sees the old
+ * file or the new one): many files at once are made durable together by ids_sync. */
+static int id_file_write(const char *path, const struct part_topic_id *id)
 {
-    char path[PATH_MAX], tmp[PATH_MAX + 8], text[PART_TOPIC_ID_STR], body[64];
-    part_topic_id_str(&t->id, text);
+    char tmp[PATH_MAX + 8], text[PART_TOPIC_ID_STR], body[64];
+    part_topic_id_str(id, text);
     int n = snprintf(body, sizeof(body), "version: 0\ntopic_id: %s\n", text);
-    int rc = id_path(reg, t, p, path, sizeof(path));
-    if (rc == 0 && snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
-        rc = KC_ETOOLARGE;
-    if (rc)
-        return rc;
+    if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+        return KC_ETOOLARGE;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
         return -errno;
     ssize_t w = write(fd, body, (size_t)n);
-    rc = w == n ? 0 : w < 0 ? -errno : -EIO;
+    int rc = w == n ? 0 : w < 0 ? -errno : -EIO;
     if (close(fd) < 0 && rc == 0)
         rc = -errno;
     if (rc == 0 && rename(tmp, path) < 0)
         rc = -errno;
     if (rc)
-        (void)unlink(tmp);
+        (void)unlink(tmp); /* best effort: a leftover .tmp is overwritten next time */
     return rc;
+}
+
+/* Partition p's file with t's current id (part_topic_id: an adopted one, if any). */
+static int id_write_unsynced(const struct part_registry *reg, const struct part_topic *t,
+                             int32_t p)
+{
+    char path[PATH_MAX];
+    int rc = id_path(reg, t, p, path, sizeof(path));
+    return rc ? rc : id_file_write(path, part_topic_id(t));
 }
 
 /* Everything written to the data directory's file system is durable: files, renames and
@@ -175,16 +191,13 @@ static int ids_sync(const struct part_registry *reg)
     return rc;
 }
 
-/* Read partition p's file: 0 and *id, -ENOENT when there is none, KC_EMALFORMED when it
+/* Read the id file at path: 0 and *id, -ENOENT when there is none, KC_EMALFORMED when it
  * is not "version: 0\ntopic_id: <22 characters>\n" (the final newline may be missing). */
-static int id_read(const struct part_registry *reg, const struct part_topic *t, int32_t p,
-                   struct part_topic_id *id)
+static int id_file_read(const char *path, struct part_topic_id *id)
 {
-    char path[PATH_MAX], *text;
+    char *text;
     size_t len;
-    int rc = id_path(reg, t, p, path, sizeof(path));
-    if (rc == 0)
-        rc = kc_read_file(path, ID_FILE_MAX, &text, &len);
+    int rc = kc_read_file(path, ID_FILE_MAX, &text, &len);
     if (rc)
         return rc == KC_ETOOLARGE ? KC_EMALFORMED : rc;
     if (len == 0) {
@@ -203,6 +216,15 @@ static int id_read(const struct part_registry *reg, const struct part_topic *t, 
         rc = KC_EMALFORMED; /* Kafka's ZERO_UUID means "no id" */
     free(text);
     return rc;
+}
+
+/* Partition p's file (id_file_read's answers). */
+static int id_read(const struct part_registry *reg, const struct part_topic *t, int32_t p,
+                   struct part_topic_id *id)
+{
+    char path[PATH_MAX];
+    int rc = id_path(reg, t, p, path, sizeof(path));
+    return rc ? rc : id_file_read(path, id);
 }
 
 int part_topic_id_parse(const char *s, size_t len, struct part_topic_id *out)
@@ -240,6 +262,64 @@ int part__topic_id_forget(struct part_registry *reg, const char *name, size_t le
     return 0;
 }
 
+/* ---- adoption: the crash-safe rewrite ----------------------------------------------------- */
+
+/* Step 1's file: beside partition 0's partition.metadata. */
+static int adopt_path(const struct part_registry *reg, const struct part_topic *t, char *out,
+                      size_t cap)
+{
+    char dir[PATH_MAX];
+    int rc = part__partition_path(reg, t->name, t->name_len, 0, dir, sizeof(dir));
+    if (rc == 0 && snprintf(out, cap, "%s/" ID_FILE ".adopt", dir) >= (int)cap)
+        rc = KC_ETOOLARGE;
+    return rc;
+}
+
+/* Steps 2 and 3: id into every partition's file, durably; then the .adopt file goes. Its
+ * removal need not be durable: if it comes back after a crash, the next open rewrites the
+ * same id once more. The caller holds create_lock or has not published t: the partition
+ * count cannot change meanwhile. */
+static int adopt_rewrite(struct part_registry *reg, struct part_topic *t,
+                         const struct part_topic_id *id, const char *marker)
+{
+    char path[PATH_MAX];
+    int rc = 0;
+    for (int32_t p = 0; rc == 0 && p < part_topic_partitions(t); p++) {
+        rc = id_path(reg, t, p, path, sizeof(path));
+        if (rc == 0)
+            rc = id_file_write(path, id);
+    }
+    if (rc == 0)
+        rc = ids_sync(reg);
+    if (rc == 0 && unlink(marker) < 0 && errno != ENOENT)
+        kc_log_warn("partitioning: %s stays (%s); the next open rewrites the same id again",
+                    marker, kc_strerror(-errno));
+    return rc;
+}
+
+/* At open, before t is published: an adoption a crash interrupted after its commit point
+ * is finished (t gets the adopted id); a .adopt file that never became durable (absent or
+ * empty) means nothing changed. KC_ECORRUPT if the file is unreadable. */
+static int adopt_resume(struct part_registry *reg, struct part_topic *t)
+{
+    char marker[PATH_MAX], text[PART_TOPIC_ID_STR];
+    struct part_topic_id id;
+    int rc = adopt_path(reg, t, marker, sizeof(marker));
+    if (rc == 0)
+        rc = id_file_read(marker, &id);
+    if (rc == -ENOENT) /* an empty one is removed: its id was never durable */
+        return unlink(marker) == 0 || errno == ENOENT ? 0 : -errno;
+    if (rc) {
+        kc_log_error("partitioning: %s cannot be read: %s", marker, kc_strerror(rc));
+        return rc == KC_EMALFORMED ? KC_ECORRUPT : rc;
+    }
+    part_topic_id_str(&id, text);
+    kc_log_info("partitioning: topic '%s' takes topic id %s: finishing an adoption that a "
+                "stop interrupted", t->name, text);
+    t->id = id; /* not published yet: nobody reads it */
+    return adopt_rewrite(reg, t, &id, marker);
+}
+
 /* What the directories hold: the first id found, and the partitions missing one. An id
  * that disagrees with the first is KC_ECORRUPT (logged). */
 static int id_collect(struct part_registry *reg, struct part_topic *t, bool *found,
@@ -273,7 +353,9 @@ int part__topic_id_load(struct part_registry *reg, struct part_topic *t)
 {
     bool found = false;
     int32_t missing = 0;
-    int rc = id_collect(reg, t, &found, &missing);
+    int rc = adopt_resume(reg, t);
+    if (rc == 0)
+        rc = id_collect(reg, t, &found, &missing);
     if (rc || missing == 0)
         return rc;
     if (!found && (rc = id_random(&t->id)) != 0)
@@ -312,7 +394,7 @@ static void ids_grow(struct part__ids *ix)
         struct part_topic *t = ix->buckets[i], *next;
         for (; t; t = next) {
             next = t->id_next;
-            size_t h = id_hash(&t->id, n);
+            size_t h = id_hash(part_topic_id(t), n);
             t->id_next = b[h];
             b[h] = t;
         }
@@ -331,7 +413,7 @@ void part__ids_add(struct part_registry *reg, struct part_topic *t)
         t->id_next = ix->spill;
         ix->spill = t;
     } else {
-        size_t h = id_hash(&t->id, ix->nbuckets);
+        size_t h = id_hash(part_topic_id(t), ix->nbuckets);
         t->id_next = ix->buckets[h];
         ix->buckets[h] = t;
     }
@@ -341,7 +423,7 @@ void part__ids_add(struct part_registry *reg, struct part_topic *t)
 static struct part_topic *chain_find(struct part_topic *t, const struct part_topic_id *id)
 {
     for (; t; t = t->id_next)
-        if (memcmp(&t->id, id, sizeof(*id)) == 0)
+        if (memcmp(part_topic_id(t), id, sizeof(*id)) == 0)
             return t;
     return NULL;
 }
@@ -363,16 +445,28 @@ void part__ids_free(struct part_registry *reg)
     memset(&reg->ids, 0, sizeof(reg->ids));
 }
 
+/* Acquire pairs with adopt_publish's release: whoever sees the new box sees its bytes. */
 const struct part_topic_id *part_topic_id(const struct part_topic *t)
 {
-    return &t->id;
+    struct part__id_box *box = atomic_load_explicit(&t->adopted, memory_order_acquire);
+    return box ? &box->id : &t->id;
+}
+
+void part__topic_id_fini(struct part_topic *t)
+{
+    struct part__id_box *box = atomic_load_explicit(&t->adopted, memory_order_relaxed), *prev;
+    for (; box; box = prev) {
+        prev = box->prev;
+        free(box);
+    }
+    atomic_store_explicit(&t->adopted, NULL, memory_order_relaxed);
 }
 
 void part__ids_remove(struct part_registry *reg, struct part_topic *t)
 {
     struct part__ids *ix = &reg->ids;
     struct part_topic **heads[2] = {
-        ix->nbuckets ? &ix->buckets[id_hash(&t->id, ix->nbuckets)] : NULL, &ix->spill};
+        ix->nbuckets ? &ix->buckets[id_hash(part_topic_id(t), ix->nbuckets)] : NULL, &ix->spill};
     for (int i = 0; i < 2; i++) {
         for (struct part_topic **at = heads[i]; at && *at; at = &(*at)->id_next) {
             if (*at == t) {
@@ -392,4 +486,79 @@ int part__topic_id_write(struct part_registry *reg, const struct part_topic *t, 
     for (int32_t p = from; rc == 0 && p < to; p++)
         rc = id_write_unsynced(reg, t, p);
     return rc ? rc : ids_sync(reg);
+}
+
+/* ---- adoption: the public call ----------------------------------------------------------- */
+
+/* Is id already t's (*same), or another topic's (-EEXIST)? Or is t deleted? create_lock. */
+static int adopt_check(struct part_registry *reg, struct part_topic *t,
+                       const struct part_topic_id *id, bool *same)
+{
+    if (part_topic_deleted(t))
+        return KC_ENOTOPIC;
+    struct part_topic *owner = part_topic_find_id(reg, id);
+    *same = owner == t;
+    return owner && owner != t ? -EEXIST : 0;
+}
+
+/* Step 1, the commit point, then steps 2 and 3. If step 1 fails, its file is removed (best
+ * effort: if it survived a crash anyway, the next open would adopt id, which is what the
+ * caller asked). A failure after it leaves the files to the next open, which finishes. */
+static int adopt_write(struct part_registry *reg, struct part_topic *t,
+                       const struct part_topic_id *id)
+{
+    char marker[PATH_MAX];
+    int rc = adopt_path(reg, t, marker, sizeof(marker));
+    if (rc == 0)
+        rc = id_file_write(marker, id);
+    if (rc == 0)
+        rc = ids_sync(reg); /* the commit point: from here the open finishes the adoption */
+    if (rc) {
+        (void)unlink(marker); /* best effort, see above */
+        return rc;
+    }
+    return adopt_rewrite(reg, t, id, marker);
+}
+
+/*
+ * The new id in memory. Two kinds of reader, both safe:
+ *  - part_topic_find_id holds reg->lock shared: taking it exclusively here, it never sees
+ *    t between the index's removal (by the old id) and its insertion (by the new one);
+ *  - part_topic_id holds no lock (the Kafka door copies the 16 bytes into every Metadata
+ *    and Fetch answer): it loads t->adopted, a pointer, atomically and reads an id that is
+ *    never written again (the box is filled before the release store, and every box stays
+ *    until t is freed), so it copies the old id or the new one, never a torn mix.
+ */
+static void adopt_publish(struct part_registry *reg, struct part_topic *t,
+                          struct part__id_box *box)
+{
+    (void)pthread_rwlock_wrlock(&reg->lock); /* cannot fail: no deadlock, not held already */
+    part__ids_remove(reg, t); /* by the id it had */
+    box->prev = atomic_load_explicit(&t->adopted, memory_order_relaxed);
+    atomic_store_explicit(&t->adopted, box, memory_order_release);
+    part__ids_add(reg, t); /* by the new one */
+    (void)pthread_rwlock_unlock(&reg->lock);
+}
+
+int part_topic_id_adopt(struct part_registry *reg, struct part_topic *t,
+                        const struct part_topic_id *id)
+{
+    if (!reg || !t || !id || id_is_zero(id))
+        return -EINVAL; /* Kafka's ZERO_UUID means "no id": nothing to adopt */
+    struct part__id_box *box = malloc(sizeof(*box)); /* first: ENOMEM changes nothing */
+    if (!box)
+        return -ENOMEM;
+    box->id = *id;
+    bool same = false;
+    (void)pthread_mutex_lock(&reg->create_lock); /* no create, grow or delete meanwhile */
+    int rc = adopt_check(reg, t, id, &same);
+    if (rc == 0 && !same)
+        rc = adopt_write(reg, t, id);
+    if (rc == 0 && !same) {
+        adopt_publish(reg, t, box);
+        box = NULL;
+    }
+    (void)pthread_mutex_unlock(&reg->create_lock);
+    free(box);
+    return rc;
 }

@@ -231,14 +231,38 @@ static void sync_configs(struct brep *m, struct brep_topic *t, struct part_topic
     free(cur);
 }
 
+/* __consumer_offsets is the exception to stale_logs: the core opened (or made) it at start,
+ * before this broker joined, with an id of its own, and its logs are this cluster's
+ * offsets, not an older topic's. So it keeps its logs and takes the controller's id
+ * (partition.metadata rewritten durably, so a restart keeps it): every broker then shows
+ * one id for it in Metadata, and Fetch by that id works on each of them. */
+static void adopt_cluster_id(struct brep_topic *t, struct part_registry *reg,
+                             struct part_topic *pt)
+{
+    if (!pt || !t->has_id || memcmp(part_topic_id(pt), &t->id, sizeof(t->id)) == 0)
+        return;
+    char had[PART_TOPIC_ID_STR], want[PART_TOPIC_ID_STR];
+    part_topic_id_str(part_topic_id(pt), had);
+    part_topic_id_str(&t->id, want);
+    int rc = part_topic_id_adopt(reg, pt, &t->id);
+    if (rc == 0)
+        kc_log_info("cluster: %s takes the cluster's topic id %s (was %s)", t->name, want, had);
+    else /* tried again after the next batch of notes */
+        kc_log_error("cluster: %s cannot take the cluster's topic id %s: %s", t->name, want,
+                     kc_strerror(rc));
+}
+
 /* true: to be tried again (the logs of an older topic are still going). */
 static bool sync_topic(struct brep *m, struct brep_topic *t)
 {
     struct part_registry *reg = brk_server_registry(m->srv);
     size_t len = strlen(t->name);
     struct part_topic *pt = part_topic_find(reg, t->name, len);
-    if (brk_topic_internal(t->name, len))
-        return false; /* __consumer_offsets: the core opened it at start, with its partitions */
+    if (brk_topic_internal(t->name, len)) {
+        if (t->exists) /* the core opened it at start, with its partitions: only the id */
+            adopt_cluster_id(t, reg, pt);
+        return false;
+    }
     if (!t->exists) {
         if (pt && brk_topic_delete(m->srv, pt, NULL) == 0)
             kc_log_info("cluster: topic %s deleted: its local logs go", t->name);
