@@ -30,7 +30,7 @@
 
 #include <sys/resource.h>
 
-#include "../../reliability/include/flt.h"
+#include "kafka/kflt.h"
 #include "kafka/kt.h"
 #include "kp_msgs.h"
 #include "support/harness.h"
@@ -135,66 +135,23 @@ static void test_0017_pipelined_produces_to_cold_partitions_keep_order(void **st
 
 /* ---- a slow open, through the fault shim ------------------------------------------------- */
 
-struct shim {
-    struct flt_ctl *ctl;
-    char path[600];
-};
-
-/* The control block the shim maps (flt.h), and the environment that loads it into the
- * broker the harness starts next. */
-static void shim_start(struct kb_broker *b, struct shim *s, const char *const *args)
+/* The broker started with the shim loaded (kflt.h), its control block in s. */
+static void shim_start(struct kb_broker *b, struct kflt *s, const char *const *args)
 {
-    char lib[600];
-    const char *libdir = getenv("KC_LIB_DIR"); /* scripts/run-tests.sh; else beside bin/ */
-    snprintf(s->path, sizeof(s->path), "%s/fault.ctl", b->dir);
-    if (libdir) {
-        snprintf(lib, sizeof(lib), "%s/libkc_fault.so", libdir);
-    } else {
-        snprintf(lib, sizeof(lib), "%s", kb_bin("kafka_broker"));
-        char *slash = strrchr(lib, '/');
-        assert_non_null(slash);
-        snprintf(slash, sizeof(lib) - (size_t)(slash - lib), "/../lib/libkc_fault.so");
-    }
-    assert_int_equal(access(lib, R_OK), 0); /* built with the tests (TEST_EXTRAS) */
-    int fd = open(s->path, O_RDWR | O_CREAT | O_TRUNC, 0600);
-    assert_true(fd >= 0);
-    assert_int_equal(ftruncate(fd, sizeof(struct flt_ctl)), 0);
-    s->ctl = mmap(NULL, sizeof(struct flt_ctl), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    close(fd);
-    assert_true(s->ctl != MAP_FAILED);
-    s->ctl->magic = FLT_MAGIC;
-    const char *asan = getenv("ASAN_OPTIONS");
-    char *saved = asan ? strdup(asan) : NULL;
-    char opts[1024];
-    snprintf(opts, sizeof(opts), "%s%sverify_asan_link_order=0", saved ? saved : "",
-             saved && *saved ? ":" : "");
-    setenv("LD_PRELOAD", lib, 1);
-    setenv("KC_FAULT_CTL", s->path, 1);
-    setenv("ASAN_OPTIONS", opts, 1);
+    kflt_map(s, b->dir);
+    kflt_env(s, true);
     kb_start(b, args);
-    unsetenv("LD_PRELOAD");
-    unsetenv("KC_FAULT_CTL");
-    if (saved)
-        setenv("ASAN_OPTIONS", saved, 1);
-    else
-        unsetenv("ASAN_OPTIONS");
-    free(saved);
+    kflt_env(s, false);
 }
 
 /* Every log open from now on writes its journal line slowly: a slow disk under the open. */
-static void slow_opens(struct shim *s, int ms)
+static void slow_opens(struct kflt *s, int ms)
 {
     snprintf(s->ctl->match, sizeof(s->ctl->match), "open-log-journal");
     atomic_store(&s->ctl->err, 0);
     atomic_store(&s->ctl->delay_ms, ms);
     atomic_store(&s->ctl->remaining, -1);
     atomic_store(&s->ctl->ops, FLT_WRITE);
-}
-
-static void shim_stop(struct shim *s)
-{
-    atomic_store(&s->ctl->ops, 0);
-    munmap(s->ctl, sizeof(struct flt_ctl));
 }
 
 struct slow_produce {
@@ -218,7 +175,7 @@ static void *produce_cold(void *arg)
 static void test_0017_slow_open_does_not_stall_the_loop(void **state)
 {
     struct kb_broker *b = *state;
-    struct shim s;
+    struct kflt s;
     struct np_client warm;
     shim_start(b, &s, one_loop);
     make_topic(b, "slow", 4);
@@ -241,7 +198,7 @@ static void test_0017_slow_open_does_not_stall_the_loop(void **state)
         kc_sleep_ms(20);
     }
     pthread_join(t, NULL);
-    shim_stop(&s);
+    kflt_unmap(&s);
     printf("# figure: slow open of %d ms: the cold produce took %lld ms; %d produces of "
            "another client on the same loop meanwhile, the slowest %lld ms\n", SLOW_MS,
            (long long)sp.took_ms, n, (long long)worst);
@@ -256,7 +213,7 @@ static void test_0017_slow_open_does_not_stall_the_loop(void **state)
 static void test_0017_disconnect_while_waiting_leaks_nothing(void **state)
 {
     struct kb_broker *b = *state;
-    struct shim s;
+    struct kflt s;
     struct np_client c;
     shim_start(b, &s, one_loop);
     make_topic(b, "gone", 4);
@@ -272,7 +229,7 @@ static void test_0017_disconnect_while_waiting_leaks_nothing(void **state)
         np_client_close(&c);
     }
     kc_sleep_ms(1500); /* the opens finish after their clients left */
-    shim_stop(&s);
+    kflt_unmap(&s);
     kb_client(b, &c);
     int64_t off = -1;
     produce_one(&c, "gone", 0, "after", &off);
@@ -321,7 +278,7 @@ static int16_t kafka_produce(int fd, const char *topic, int32_t partition, int32
 static void test_0017_timeout_while_opening_is_retriable(void **state)
 {
     struct kb_broker *b = *state;
-    struct shim s;
+    struct kflt s;
     int64_t base;
     shim_start(b, &s, one_loop);
     make_topic(b, "tmo", 2);
@@ -336,7 +293,7 @@ static void test_0017_timeout_while_opening_is_retriable(void **state)
            "REQUEST_TIMED_OUT after %lld ms\n", SLOW_MS, (long long)took);
     assert_true(took >= 250 && took < SLOW_MS - 300);
     kc_sleep_ms(SLOW_MS); /* the open finishes meanwhile */
-    shim_stop(&s);
+    kflt_unmap(&s);
     assert_int_equal(kafka_produce(fd, "tmo", 0, 10000, &base), KP_ERR_NONE);
     assert_int_equal(base, 0); /* the timed-out one was never appended */
     close(fd);
@@ -348,7 +305,7 @@ static void test_0017_topic_deleted_while_waiting(void **state)
     struct kb_broker *b = *state;
     const char *args[] = {"--override", "num.network.threads=1", "--override",
                           "auto.create.topics.enable=false", NULL};
-    struct shim s;
+    struct kflt s;
     struct np_client c;
     struct np_frame f;
     struct kp_response resp;
@@ -378,7 +335,7 @@ static void test_0017_topic_deleted_while_waiting(void **state)
     kp_arena_fini(&a);
     assert_int_equal(np_client_recv(&c, &f), 0); /* woken by the deletion, served again */
     assert_int_equal(np_client_check(&c, &f), NP_ERR(NP_E_UNKNOWN_TOPIC));
-    shim_stop(&s);
+    kflt_unmap(&s);
     np_client_close(&c);
     close(fd);
     assert_false(kb_log_has(b, "ERROR"));

@@ -71,6 +71,8 @@ struct flt_ctl {
     _Atomic int32_t partial;   /* writes: first write half the bytes, then fail */
     _Atomic uint64_t hits;     /* calls failed (or slowed) so far */
     _Atomic int32_t delay_ms;  /* err 0: a slow disk - armed calls sleep this long, then run */
+    _Atomic uint32_t lose;     /* 1: a failing fsync of a .log file loses data (flt_lose) */
+    _Atomic int32_t lose_ms;   /* ... after this wait */
     char match[256];           /* substring of the file's path; "" = any regular file */
     /* the power-cut model */
     _Atomic uint32_t track_sync;    /* 1: record fsyncs of *.log files and their directories */
@@ -132,6 +134,20 @@ void flt_disarm(struct flt_ctl *ctl);
  * then runs for real (a long recovery, say). flt_disarm ends it. */
 void flt_slow(struct flt_ctl *ctl, uint32_t ops, const char *match, int delay_ms);
 uint64_t flt_hits(const struct flt_ctl *ctl);
+
+/*
+ * A disk that loses what it was never made to keep: while armed (with flt_arm(FLT_FSYNC,
+ * EIO, ...) and sync tracking on), a failing fsync of a .log file first waits ms, then
+ * zeroes the file from the size its last successful fsync saw to its end - as a kernel
+ * that dropped the dirty pages it could not write, over blocks that read back as zeros -
+ * and only then fails. The wait lets other processes (a leader's followers) copy the bytes
+ * from memory first. on=0 turns it off. Inline: the broker's tests map the block themselves.
+ */
+static inline void flt_lose(struct flt_ctl *ctl, int on, int ms)
+{
+    atomic_store(&ctl->lose_ms, ms);
+    atomic_store(&ctl->lose, on ? 1u : 0u);
+}
 
 /* Power-cut model: turn sync tracking on or off (entries are kept). */
 void flt_track_syncs(struct flt_ctl *ctl, int on);

@@ -259,11 +259,45 @@ static void maybe_slow(uint32_t op, int fd)
         ;
 }
 
+/* flt_lose: a failing fsync of a .log file loses the bytes no successful fsync covered. */
+static void lose_unsynced(int fd)
+{
+    int ms = atomic_load(&ctl->lose_ms);
+    struct stat st;
+    char link[64], path[FLT_SYNC_PATH_MAX];
+    if (!atomic_load(&ctl->lose) || !atomic_load(&ctl->track_sync) || fstat(fd, &st) != 0)
+        return;
+    snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+    ssize_t len = readlink(link, path, sizeof(path) - 1);
+    if (len <= 0 || len >= (ssize_t)sizeof(path) - 1)
+        return;
+    path[len] = '\0';
+    if (!S_ISREG(st.st_mode) || !ends_with_log(path))
+        return;
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (ms > 0 && nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+    struct flt_sync *s = flt__sync_slot(ctl, path, (uint64_t)st.st_ino, 0);
+    static const char zeros[65536];
+    off_t from = s ? (off_t)atomic_load(&s->synced) : 0;
+    if (fstat(fd, &st) != 0)
+        return;
+    for (off_t at = from; at < st.st_size;) {
+        size_t n = (size_t)(st.st_size - at) < sizeof(zeros) ? (size_t)(st.st_size - at)
+                                                            : sizeof(zeros);
+        ssize_t w = real_pwrite(fd, zeros, n, at);
+        if (w <= 0)
+            return;
+        at += w;
+    }
+}
+
 static int sync_call(int fd, int (*real)(int))
 {
     maybe_slow(FLT_FSYNC, fd);
     int err = armed_fd(FLT_FSYNC, fd);
     if (err) {
+        lose_unsynced(fd);
         errno = err;
         return -1;
     }

@@ -153,6 +153,40 @@ static void test_fault_syncfs_makes_names_and_bytes_durable(void **state)
     close(fd);
 }
 
+/* flt_lose: a failing fsync of a .log file zeroes what no successful fsync covered (a disk
+ * that kept none of it) and then fails; other files, and successful fsyncs, lose nothing. */
+static void test_fault_lose_zeroes_what_no_fsync_covered(void **state)
+{
+    (void)state;
+    char buf[16];
+    int fd = open_in_dir("lose.log"), other = open_in_dir("lose.index");
+    flt_track_syncs(ctl, 1);
+    assert_int_equal(kc_pwrite_all(fd, "durable-", 8, 0), 8);
+    assert_int_equal(kc_fdatasync(fd), 0);
+    assert_int_equal(kc_pwrite_all(fd, "lost", 4, 8), 4);
+    assert_int_equal(kc_pwrite_all(other, "kept", 4, 0), 4);
+    flt_lose(ctl, 1, 0);
+    flt_arm(ctl, FLT_FSYNC, EIO, "lose", -1, 0);
+    assert_int_equal(kc_fdatasync(other), -EIO); /* not a .log: fails, loses nothing */
+    assert_int_equal(pread(other, buf, 4, 0), 4);
+    assert_memory_equal(buf, "kept", 4);
+    assert_int_equal(kc_fdatasync(fd), -EIO);
+    assert_int_equal(size_of(fd), 12); /* the size stays; the bytes read as zeros */
+    assert_int_equal(pread(fd, buf, 12, 0), 12);
+    assert_memory_equal(buf, "durable-\0\0\0\0", 12);
+    flt_disarm(ctl);
+    flt_lose(ctl, 0, 0);
+    assert_int_equal(kc_pwrite_all(fd, "more", 4, 12), 4);
+    flt_arm(ctl, FLT_FSYNC, EIO, "lose", -1, 0);
+    assert_int_equal(kc_fdatasync(fd), -EIO); /* lose off: a plain failure */
+    assert_int_equal(pread(fd, buf, 4, 12), 4);
+    assert_memory_equal(buf, "more", 4);
+    flt_disarm(ctl);
+    flt_track_syncs(ctl, 0);
+    close(other);
+    close(fd);
+}
+
 static int run_child(void)
 {
     dir = kc_test_tmpdir();
@@ -164,6 +198,7 @@ static int run_child(void)
         cmocka_unit_test(test_fault_partial_write_tears_then_fails),
         cmocka_unit_test(test_fault_fsync_and_rename_fail_with_eio),
         cmocka_unit_test(test_fault_syncfs_makes_names_and_bytes_durable),
+        cmocka_unit_test(test_fault_lose_zeroes_what_no_fsync_covered),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     flt_ctl_close(ctl);
