@@ -52,6 +52,7 @@ struct brep_wait {
     void (*fn)(void *arg, int kerr); /* p NULL: told fn(fn_arg, kerr) once */
     void *fn_arg;
     int kerr;
+    bool cut; /* our log healed below required: its records may be gone (brep__rp_cut) */
 };
 
 struct brep_rp {
@@ -118,6 +119,7 @@ void brep__rp_after(struct brep_wait *done, struct alog *fire);
  * follower waits forever for an fsync that already happened (chaos-cluster found it), and
  * a leader would count records it no longer has. */
 void brep__rp_sync_log(struct brep_rp *rp);
+int brep__rp_cut(struct brep_rp *rp, int64_t end);
 
 /* follow.c */
 void brep__follow_role(struct brep *m, struct brep_rp *rp, int32_t leader);

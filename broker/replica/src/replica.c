@@ -115,8 +115,8 @@ static void waiters_answered(struct brep_rp *rp, struct brep_wait **done, int64_
 {
     for (struct brep_wait **pw = &rp->waiters; *pw;) {
         struct brep_wait *w = *pw;
-        int kerr = 0;
-        if (repl_leader_ack(&rp->r, w->epoch, w->required, &kerr) == 0) {
+        int kerr = BREP_REQUEST_TIMED_OUT;
+        if (!w->cut && repl_leader_ack(&rp->r, w->epoch, w->required, &kerr) == 0) {
             if (now_ms < w->deadline_ms) {
                 pw = &w->next;
                 continue;
@@ -212,14 +212,8 @@ static void want_durable(struct brep_rp *rp, struct alog *log, int64_t end)
  */
 static int leader_appended(struct brep_rp *rp, const struct repl_batch *b)
 {
-    if (b->base_offset < rp->r.leo) {
-        kc_log_warn("replication: %s-%d: the log healed from a failed fsync at %lld, below "
-                    "the replica's end %lld (the disk lost the rest): the followers truncate",
-                    rp->topic, (int)rp->partition, (long long)b->base_offset,
-                    (long long)rp->r.leo);
-        if (repl_replica_truncated(&rp->r, b->base_offset) != 0)
-            return -EINVAL;
-    }
+    if (b->base_offset < rp->r.leo && brep__rp_cut(rp, b->base_offset) != 0)
+        return -EINVAL;
     return repl_replica_appended(&rp->r, b);
 }
 
@@ -271,8 +265,8 @@ int brep__repl_produce(void *arg, struct brk_produce *p, struct alog *log,
     int rc = leader_append(rp, p, log, count, &b, &end);
     if (rc == 0 && w) {
         int64_t timeout = p->timeout_ms > 0 ? p->timeout_ms : 30000;
-        *w = (struct brep_wait){rp->waiters, p, park, b.epoch, end, kc_mono_ms() + timeout,
-                                NULL, NULL, 0};
+        *w = (struct brep_wait){.next = rp->waiters, .p = p, .park = park, .epoch = b.epoch,
+                                .required = end, .deadline_ms = kc_mono_ms() + timeout};
         brk_park_hold(park); /* settled by brep__rp_after, whatever ends the wait */
         rp->waiters = w;
         w = NULL;
@@ -570,17 +564,32 @@ void brep__replicas_isr_answer(struct brep *m, const struct clu_answer *a)
                     a->topic, (int)a->partition, a->error);
 }
 
+/*
+ * Under rp->mu: the log healed from a failed fsync at end, below the replica's end (its
+ * disk lost the rest). The replica follows (a leader's followers are told to truncate:
+ * leader_cut in replication), and a produce waiting for records past end is answered
+ * REQUEST_TIMED_OUT - never acknowledged by the next records that take those offsets.
+ * Timed out, not refused: a follower holding them could still be elected with them.
+ */
+int brep__rp_cut(struct brep_rp *rp, int64_t end)
+{
+    kc_log_warn("replication: %s-%d: the log healed from a failed fsync at %lld, below the "
+                "replica's end %lld (the disk lost the rest): the replica follows",
+                rp->topic, (int)rp->partition, (long long)end, (long long)rp->r.leo);
+    for (struct brep_wait *w = rp->waiters; w; w = w->next)
+        w->cut = w->cut || w->required > end;
+    int rc = repl_replica_truncated(&rp->r, end);
+    if (rc != 0)
+        kc_log_error("replication: %s-%d: the healed end %lld is below the log start",
+                     rp->topic, (int)rp->partition, (long long)end);
+    return rc;
+}
+
 void brep__rp_sync_log(struct brep_rp *rp)
 {
     int64_t end = alog_end_offset(rp->log);
-    if (end < rp->r.leo) {
-        kc_log_warn("replication: %s-%d: the log healed from a failed fsync at %lld, below "
-                    "the replica's end %lld (the disk lost the rest): the replica follows",
-                    rp->topic, (int)rp->partition, (long long)end, (long long)rp->r.leo);
-        if (repl_replica_truncated(&rp->r, end) != 0)
-            kc_log_error("replication: %s-%d: the healed end %lld is below the log start",
-                         rp->topic, (int)rp->partition, (long long)end);
-    }
+    if (end < rp->r.leo)
+        (void)brep__rp_cut(rp, end);
     repl_replica_durable(&rp->r, alog_durable_offset(rp->log));
 }
 

@@ -93,7 +93,7 @@ static int md_topic(struct md *md, struct kp_metadata_resp_topic *mt, struct par
     mt->error_code = KP_ERR_NONE;
     mt->name = name;
     if (t)
-        mt->topic_id = brk__kafka_uuid(t); /* this broker's id for it: see README */
+        mt->topic_id = brk__kafka_uuid(t); /* in a cluster the controller's (tables.c) */
     mt->is_internal = brk_topic_internal((const char *)name.p, (size_t)name.len);
     KP_SET(mt->partitions, n, p);
     if (md->v >= 8 && md->mr->include_topic_authorized_operations)
