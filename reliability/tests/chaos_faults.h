@@ -174,17 +174,25 @@ CH_FN void f_powercut(struct cluster *cl)
     restart_after_pause(cl, id);
 }
 
-/* One broker's disk fails for a while: every fsync of a .log EIO, or every write ENOSPC. */
+/* One broker's disk fails for a while: every fsync of a .log EIO, or every write ENOSPC.
+ * Half the fsync failures also lose what was never synced (flt_lose: the disk kept none of
+ * it, after a wait of up to 100 ms in which a leader's followers may copy it): the broker's
+ * heal then cuts records - on a leader, records its followers may hold (finding 8). */
 CH_FN void f_disk(struct cluster *cl, int id)
 {
     bool fsync_eio = rel_rand(&cl->rnd) % 2;
+    bool lose = fsync_eio && rel_rand(&cl->rnd) % 2;
     int64_t ms = rel_rand_range(&cl->rnd, 500, 2500);
     printf("#   broker %d: %s on its .log files for %lld ms\n", id,
-           fsync_eio ? "fsync EIO" : "write ENOSPC", (long long)ms);
+           !fsync_eio ? "write ENOSPC" : lose ? "fsync EIO, unsynced bytes lost," : "fsync EIO",
+           (long long)ms);
+    if (lose)
+        flt_lose(cl->ctl[id], 1, (int)rel_rand_range(&cl->rnd, 0, 100));
     flt_arm(cl->ctl[id], fsync_eio ? FLT_FSYNC : FLT_WRITE, fsync_eio ? EIO : ENOSPC, ".log", -1,
             0);
     usleep((useconds_t)ms * 1000);
     flt_disarm(cl->ctl[id]);
+    flt_lose(cl->ctl[id], 0, 0);
 }
 
 /* A random broker down, and while it is: ZooKeeper paused, a zombie, or a disk fault. */
