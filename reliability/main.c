@@ -95,7 +95,7 @@ int main(int argc, char **argv)
     printf("\n");
     rel_crash_print(stdout, &o, &r);
     if (!keep && rc == 0)
-        (void)kc_rm_rf(dir); /* a failed run keeps its data and broker.log for a post-mortem */
+        (void)kc_rm_rf(dir); /* a failed run keeps its data and broker.out for a post-mortem */
     else
         printf("data and broker log kept in %s\n", dir);
     return rc == 0 ? 0 : 1;

@@ -49,7 +49,7 @@ struct rel_broker {
     size_t out_len;
 };
 
-/* Fill b's paths: bin = <bin_dir>/kafka_broker, data = <dir>/data, log = <dir>/broker.log;
+/* Fill b's paths: bin = <bin_dir>/kafka_broker, data = <dir>/data, log = <dir>/broker.out;
  * shim and ctl empty. -ENAMETOOLONG. */
 int rel_broker_init(struct rel_broker *b, const char *bin_dir, const char *dir);
 

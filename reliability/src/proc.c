@@ -30,7 +30,9 @@ int rel_broker_init(struct rel_broker *b, const char *bin_dir, const char *dir)
     b->out_fd = -1;
     int n1 = snprintf(b->bin, sizeof(b->bin), "%s/kafka_broker", bin_dir);
     int n2 = snprintf(b->data, sizeof(b->data), "%s/data", dir);
-    int n3 = snprintf(b->log, sizeof(b->log), "%s/broker.log", dir);
+    /* Not *.log: the fault shim's usual match (".log", the segments) would fail the
+     * broker's own log lines too, and hide what it said during a disk fault. */
+    int n3 = snprintf(b->log, sizeof(b->log), "%s/broker.out", dir);
     if (n1 < 0 || n2 < 0 || n3 < 0 || (size_t)n1 >= sizeof(b->bin) ||
         (size_t)n2 >= sizeof(b->data) || (size_t)n3 >= sizeof(b->log))
         return -ENAMETOOLONG;

@@ -287,7 +287,7 @@ CH_FN int random_up(struct cluster *cl)
 
 /* ---- the cluster's life ----------------------------------------------------------------- */
 
-/* Broker id's directory <dir>/broker-<id>/ (data, broker.log, fault.ctl), under the shim
+/* Broker id's directory <dir>/broker-<id>/ (data, broker.out, fault.ctl), under the shim
  * with its fsyncs recorded (the power cut's model). */
 CH_FN void broker_init(struct cluster *cl, int id)
 {
