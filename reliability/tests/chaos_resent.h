@@ -14,9 +14,10 @@
  *   offset 3728  producer 1001 epoch  3  value V   the request timed out at the client
  *   offset 3826  producer 1001 epoch 13  value V   the same record after the bump
  *
- * The batch headers come from the brokers' own segment files, read with the cluster
- * stopped: <dir>/broker-<id>/data/<topic>-<k>/<base offset>.log. A header of static
- * functions, like chaos_clients.h; not thread-safe.
+ * The batch headers come from the brokers' own segment files, read with the brokers
+ * stopped: <dir>/broker-<id>/data/<topic>-<k>/<base offset>.log in a cluster, or
+ * <dir>/data/... for a lone broker (nbrokers 0). A header of static functions, like
+ * chaos_clients.h; not thread-safe.
  */
 #ifndef CHAOS_RESENT_H
 #define CHAOS_RESENT_H
@@ -65,16 +66,19 @@ CR_FN int resent_push(struct resent_spans *sp, const struct kc_batch_header *h)
     return 0;
 }
 
-/* Every batch header of one partition's segments, in offset order (the segments' names
- * are their zero-padded base offsets: glob sorts them). A torn or zero tail ends a file.
- * 0 (also for no such directory) or -ENOMEM. */
+/* Every batch header of one partition's segments (broker id's; 0: the lone broker's), in
+ * offset order (the segments' names are their zero-padded base offsets: glob sorts them).
+ * A torn or zero tail ends a file. 0 (also for no such directory) or -ENOMEM. */
 CR_FN int resent_load(const char *dir, int id, const char *topic, int k,
                       struct resent_spans *sp)
 {
     char pattern[700];
     glob_t g;
     int rc = 0;
-    snprintf(pattern, sizeof(pattern), "%s/broker-%d/data/%s-%d/*.log", dir, id, topic, k);
+    if (id > 0)
+        snprintf(pattern, sizeof(pattern), "%s/broker-%d/data/%s-%d/*.log", dir, id, topic, k);
+    else
+        snprintf(pattern, sizeof(pattern), "%s/data/%s-%d/*.log", dir, topic, k);
     if (glob(pattern, 0, NULL, &g) != 0)
         return 0;
     for (size_t i = 0; i < g.gl_pathc && rc == 0; i++) {
@@ -136,23 +140,25 @@ CR_FN bool resent_pair(const struct resent_spans *sp, int nbrokers, int nparts,
 /*
  * Of the values in c[0..n) (sorted here) found at two offsets, how many are one producer
  * id's under two epochs: the first pair of each value, as rel_history's checker pairs
- * them. Keys must lie in [0, nparts). >= 0, or -ENOMEM.
+ * them. Brokers 1..nbrokers, or (0) the lone broker of <dir>/data. Keys must lie in
+ * [0, nparts). >= 0, or -ENOMEM.
  */
 CR_FN int64_t chaos_resent(const char *dir, int nbrokers, const char *topic, int nparts,
                            struct resent_copy *c, size_t n)
 {
-    struct resent_spans *sp = calloc((size_t)(nbrokers * nparts), sizeof(*sp));
+    int nb = nbrokers > 0 ? nbrokers : 1;
+    struct resent_spans *sp = calloc((size_t)(nb * nparts), sizeof(*sp));
     int64_t resent = sp ? 0 : -ENOMEM;
-    for (int b = 0; b < nbrokers && resent == 0; b++)
+    for (int b = 0; b < nb && resent == 0; b++)
         for (int k = 0; k < nparts && resent == 0; k++)
-            resent = resent_load(dir, b + 1, topic, k, &sp[b * nparts + k]);
+            resent = resent_load(dir, nbrokers > 0 ? b + 1 : 0, topic, k, &sp[b * nparts + k]);
     if (resent == 0) {
         qsort(c, n, sizeof(*c), resent_cmp);
         for (size_t i = 0; i + 1 < n; i++)
             if (c[i].value == c[i + 1].value && (i == 0 || c[i - 1].value != c[i].value))
-                resent += resent_pair(sp, nbrokers, nparts, &c[i]);
+                resent += resent_pair(sp, nb, nparts, &c[i]);
     }
-    for (int i = 0; sp && i < nbrokers * nparts; i++)
+    for (int i = 0; sp && i < nb * nparts; i++)
         free(sp[i].s);
     free(sp);
     return resent;

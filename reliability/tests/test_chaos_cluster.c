@@ -45,7 +45,7 @@
 
 #include "chaos_clients.h"
 #include "chaos_cluster.h"
-#include "chaos_resent.h"
+#include "chaos_values.h"
 
 /* ---- the verdict expected --------------------------------------------------------------- */
 
@@ -62,37 +62,6 @@ static enum expect expected(bool replicated)
 }
 
 /* ---- the replicas ----------------------------------------------------------------------- */
-
-/* Values by offset, per partition, as one reader saw them. */
-struct part_values {
-    uint64_t *v[PARTS];
-    int64_t n[PARTS];
-};
-
-static void keep_value(const rd_kafka_message_t *m, void *arg)
-{
-    struct part_values *pv = arg;
-    char text[32];
-    size_t n = KC_MIN(m->len, sizeof(text) - 1);
-    memcpy(text, m->payload, n);
-    text[n] = '\0';
-    if (m->offset < pv->n[m->partition])
-        pv->v[m->partition][m->offset] = strtoull(text, NULL, 10);
-}
-
-static void values_init(struct part_values *pv, const int64_t *hi)
-{
-    for (int k = 0; k < PARTS; k++) {
-        pv->n[k] = hi[k];
-        assert_non_null(pv->v[k] = calloc((size_t)KC_MAX(hi[k], 1), sizeof(uint64_t)));
-    }
-}
-
-static void values_fini(struct part_values *pv)
-{
-    for (int k = 0; k < PARTS; k++)
-        free(pv->v[k]);
-}
 
 /* Broker id's log, read alone, against the drain below the high watermark: how many
  * offsets it lacks and how many hold another value (the first of each printed). */
@@ -126,25 +95,6 @@ static int64_t replica_compare(struct cluster *cl, int id, const struct part_val
     return missing + differ;
 }
 
-/* With the cluster stopped: the drain's duplicates a producer resent under a new epoch
- * (chaos_resent.h). */
-static int64_t resent_after_bump(const struct cluster *cl, const struct part_values *drain)
-{
-    struct resent_copy *c;
-    size_t n = 0, total = 0;
-    for (int k = 0; k < PARTS; k++)
-        total += (size_t)drain->n[k];
-    assert_non_null(c = calloc(KC_MAX(total, 1), sizeof(*c)));
-    for (int k = 0; k < PARTS; k++)
-        for (int64_t o = 0; o < drain->n[k]; o++)
-            if (drain->v[k][o]) /* 0: an offset the drain did not read */
-                c[n++] = (struct resent_copy){drain->v[k][o], k, o};
-    int64_t resent = chaos_resent(cl->c.dir, BROKERS, TOPIC, PARTS, c, n);
-    free(c);
-    assert_true(resent >= 0);
-    return resent;
-}
-
 /* The leaders' logs by offset below hi[], then the cluster stopped and every broker's own
  * log compared with them: the offsets that differ or are missing, over all replicas.
  * *resent: the drain's duplicates a producer resent under a new epoch (below). */
@@ -160,7 +110,7 @@ static int64_t compare_replicas(struct cluster *cl, const int64_t *hi, int64_t *
     read_whole(cl->c.bootstrap, hi, f, DRAINER, keep_value, &drain);
     fclose(f);
     cluster_stop_all(cl);
-    *resent = resent_after_bump(cl, &drain);
+    *resent = chaos_resent_values(cl->c.dir, BROKERS, &drain);
     for (int id = 1; id <= BROKERS; id++)
         diverged += replica_compare(cl, id, &drain);
     values_fini(&drain);
