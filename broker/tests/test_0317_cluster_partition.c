@@ -24,9 +24,10 @@
  *   followers copied   from its memory, and its disk keeps none of them (flt_lose); its
  *                      log heals without them and its next records take their offsets in
  *                      the same epoch. The produce must NOT be acknowledged (the next
- *                      records' HW would have done it: answered REQUEST_TIMED_OUT), and
- *                      each follower must be told to truncate to the cut - the epochs
- *                      alone show no divergence.
+ *                      records' HW would have done it: answered REQUEST_TIMED_OUT), each
+ *                      follower must be told to truncate to the cut - the epochs alone
+ *                      show no divergence - and produces are refused (19) until both
+ *                      have.
  *
  * Then, each time: every acknowledged record is read once, at the offset it was
  * acknowledged at, from the leader; nothing refused before the append (19, 6) is there;
@@ -513,8 +514,11 @@ static void test_0317_leader_disk_loses_a_tail_its_followers_copied(void **state
     r.op[xi] = x.o;
     int32_t epoch_after;
     krep_leader(r.c->b[lead], TOPIC, 0, &leader, &epoch_after, NULL);
-    printf("# leader %d's disk lost produce b%d- (at %lld, answered %d); b%d- took offset "
-           "%lld in the same epoch %d\n", lead, xi, (long long)end_before, (int)x.o.err, y,
+    for (int o = xi + 1; o < y; o++) /* refused until both followers truncated */
+        assert_int_equal(r.op[o].err, KP_ERR_NOT_ENOUGH_REPLICAS);
+    printf("# leader %d's disk lost produce b%d- (at %lld, answered %d); %d produce(s) "
+           "refused (19) while the followers truncated; b%d- took offset %lld in the same "
+           "epoch %d\n", lead, xi, (long long)end_before, (int)x.o.err, y - xi - 1, y,
            (long long)r.op[y].base, (int)epoch_after);
     assert_int_not_equal(x.o.err, 0);
     assert_int_equal(leader, lead);

@@ -75,6 +75,11 @@ int repl_leader_prepare(const struct repl_replica *rp, int acks, int32_t count,
         return REPL_INVALID_REQUEST;
     if (rp->role != REPL_ROLE_LEADER)
         return REPL_NOT_LEADER_OR_FOLLOWER;
+    /* Our log lost a tail an in-sync follower may hold (leader_cut): nothing takes those
+     * offsets until every one has truncated, or one elected meanwhile would keep records
+     * that differ from ours at the same offsets in the same epoch. */
+    if (repl__leader_cut_pending(rp))
+        return REPL_NOT_ENOUGH_REPLICAS;
     /* Refuse before writing: an ISR this small could not keep the promise. */
     if (acks == -1 && rp->ps.nisr < rp->cfg.min_insync)
         return REPL_NOT_ENOUGH_REPLICAS;

@@ -258,6 +258,14 @@ static void leader_cut(struct repl_replica *rp, int64_t offset)
     }
 }
 
+bool repl__leader_cut_pending(const struct repl_replica *rp)
+{
+    for (int i = 0; i < rp->npeers; i++)
+        if (rp->peers[i].cut_to >= 0 && repl_pstate_in_isr(&rp->ps, rp->peers[i].id))
+            return true;
+    return false;
+}
+
 int repl_replica_truncated(struct repl_replica *rp, int64_t offset)
 {
     if (offset < rp->log_start)

@@ -385,38 +385,61 @@ static void test_leader_fetch_diverging_epoch_kip320(void **state)
 }
 
 /* The leader's log lost its tail to a failed fsync (appendLog's heal) after a follower had
- * copied it from memory. The leader's next records take those offsets in the same epoch, so
- * the epochs alone show no divergence: the follower is told to truncate to the cut until
- * it fetches at or below it, and its old report of that copy no longer counts. */
+ * copied it from memory. The leader's next records would take those offsets in the same
+ * epoch, where the epochs alone show no divergence: each follower is told to truncate to
+ * the cut until it fetches at or below it, and nothing is appended until every in-sync
+ * one has (one elected meanwhile would keep the lost records under the new ones' offsets). */
 static void test_leader_cut_log_makes_followers_truncate(void **state)
 {
     (void)state;
     struct repl_replica rp;
     struct repl_fetch_ans ans;
+    struct repl_batch b;
     fx_leader(&rp, 1, 3, FX_ISR(1, 2, 3), 5, 2);
     fx_append(&rp, 10, 0);
     repl_replica_durable(&rp, 6);
     fetch(&rp, 2, 10, 10, 1); /* 2 copied all ten, on its disk */
     fetch(&rp, 3, 4, 4, 1);   /* 3 is behind */
-    assert_int_equal(rp.hw, 4);
     assert_int_equal(repl_replica_truncated(&rp, 8), 0); /* the disk kept 0-7 */
     assert_int_equal(rp.leo, 8);
-    fx_append(&rp, 5, 1); /* 8-12, other records, epoch 5 again; on the leader's disk */
-    fetch(&rp, 3, 4, 4, 2); /* below the cut: it reads the new records */
-    fetch(&rp, 3, 13, 13, 3);
-    assert_int_equal(rp.hw, 8); /* not 13: 2's copy of 8-9 is not ours */
+    assert_int_equal(repl_leader_prepare(&rp, 1, 5, &b), REPL_NOT_ENOUGH_REPLICAS);
+    fetch(&rp, 3, 4, 4, 2); /* below the cut: it holds nothing lost */
+    assert_int_equal(repl_leader_prepare(&rp, -1, 5, &b), REPL_NOT_ENOUGH_REPLICAS);
     for (int i = 0; i < 2; i++) { /* past the cut, epoch 5 agrees: still told */
         struct repl_fetch_req req = fx_fetch(2, 5, 5, 10, 10);
-        assert_int_equal(repl_leader_fetch(&rp, &req, 4, &ans), REPL_NONE);
+        assert_int_equal(repl_leader_fetch(&rp, &req, 3, &ans), REPL_NONE);
         assert_int_equal(ans.diverging.epoch, 5);
         assert_int_equal(ans.diverging.end_offset, 8);
-        assert_int_equal(rp.hw, 8);
+        assert_int_equal(repl_leader_prepare(&rp, 1, 5, &b), REPL_NOT_ENOUGH_REPLICAS);
     }
     fetch(&rp, 2, 8, 8, 5); /* it truncated to 8 */
+    fx_append(&rp, 5, 1);   /* 8-12, other records, epoch 5 again */
     fetch(&rp, 2, 13, 13, 6);
+    fetch(&rp, 3, 13, 13, 6);
     assert_int_equal(rp.hw, 13);
     ans = fetch(&rp, 2, 13, 13, 7); /* and is never told again */
     assert_int_equal(ans.hw, 13);
+    repl_replica_fini(&rp);
+}
+
+/* The broker learnt of the cut only from an append that already took the lost offsets (the
+ * log healed between its check and its write): the follower's earlier report of those
+ * offsets no longer counts toward the HW; only its fetch after truncating does. */
+static void test_leader_cut_seen_late_follower_report_stops_counting(void **state)
+{
+    (void)state;
+    struct repl_replica rp;
+    fx_leader(&rp, 1, 2, FX_ISR(1, 2), 5, 1);
+    fx_append(&rp, 10, 0);
+    fetch(&rp, 2, 10, 10, 1);
+    assert_int_equal(repl_replica_truncated(&rp, 8), 0);
+    struct repl_batch b = {8, 5, 5}; /* appended at the cut before anyone knew */
+    assert_int_equal(repl_replica_appended(&rp, &b), 0);
+    repl_replica_durable(&rp, 13);
+    assert_int_equal(rp.hw, 8); /* not 10: 2's copy of 8-9 is not ours */
+    fetch(&rp, 2, 8, 8, 2);
+    fetch(&rp, 2, 13, 13, 3);
+    assert_int_equal(rp.hw, 13);
     repl_replica_fini(&rp);
 }
 
@@ -459,6 +482,7 @@ int main(void)
         cmocka_unit_test(test_leader_fetch_errors_as_kafka),
         cmocka_unit_test(test_leader_fetch_diverging_epoch_kip320),
         cmocka_unit_test(test_leader_cut_log_makes_followers_truncate),
+        cmocka_unit_test(test_leader_cut_seen_late_follower_report_stops_counting),
         cmocka_unit_test(test_leader_epoch_end_answers_offset_for_leader_epoch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -207,8 +207,8 @@ static void want_durable(struct brep_rp *rp, struct alog *log, int64_t end)
 /*
  * Under rp->mu, after our append of b as leader: a base offset below the replica's end
  * means the log healed from a failed fsync with a lower end (its disk lost the rest)
- * before anything told the replica; the followers must hear of that cut before b takes
- * its offsets (repl_replica_truncated: leader_cut).
+ * between leader_append's look (brep__rp_sync_log) and its write; the followers must still
+ * hear of that cut (repl_replica_truncated: leader_cut).
  */
 static int leader_appended(struct brep_rp *rp, const struct repl_batch *b)
 {
@@ -223,6 +223,8 @@ static int leader_append(struct brep_rp *rp, struct brk_produce *p, struct alog 
                          int32_t count, struct repl_batch *b, int64_t *end)
 {
     struct alog_appended a;
+    if (rp->log == log)
+        brep__rp_sync_log(rp); /* a heal that cut our log: refused until followers know */
     int kerr = rp->log == log ? repl_leader_prepare(&rp->r, p->acks, count, b)
                               : REPL_NOT_LEADER_OR_FOLLOWER;
     if (kerr) {
@@ -304,6 +306,8 @@ int brep__repl_internal(void *arg, const struct brk_internal_append *ia)
         return REPL_NOT_LEADER_OR_FOLLOWER;
     }
     pthread_mutex_lock(&rp->mu);
+    if (rp->log == ia->log)
+        brep__rp_sync_log(rp); /* as leader_append */
     int rc = rp->log == ia->log ? repl_leader_prepare(&rp->r, -1, ia->count, &b)
                                 : REPL_NOT_LEADER_OR_FOLLOWER;
     if (rc == 0)
