@@ -228,9 +228,13 @@ void repl_leader_tick(struct repl_replica *rp, int64_t now_ms)
     for (int i = 0; i < rp->ps.nisr; i++) {
         int32_t id = rp->ps.isr[i];
         const struct repl_peer *pr = id == rp->self ? NULL : repl__peer(rp, id);
+        /* One still to truncate to our cut (leader_cut) is not caught up by its offsets,
+         * which the cut lowered to our end: else a dead one would stay in the ISR, and
+         * hold every append back, for good. */
         bool caught_up =
-            id == rp->self || (pr && (pr->durable >= rp->leo ||
-                                      now_ms - pr->last_caught_up_ms <= rp->cfg.lag_time_max_ms));
+            id == rp->self ||
+            (pr && ((pr->cut_to < 0 && pr->durable >= rp->leo) ||
+                    now_ms - pr->last_caught_up_ms <= rp->cfg.lag_time_max_ms));
         if (caught_up)
             c.isr[c.nisr++] = id;
     }

@@ -422,6 +422,31 @@ static void test_leader_cut_log_makes_followers_truncate(void **state)
     repl_replica_fini(&rp);
 }
 
+/* A follower that never fetches again after the cut does not hold appends back for good:
+ * the lag rule drops it from the ISR (its offsets, lowered to our end, prove nothing). */
+static void test_leader_cut_dead_follower_leaves_the_isr(void **state)
+{
+    (void)state;
+    struct repl_replica rp;
+    struct repl_batch b;
+    fx_leader(&rp, 1, 3, FX_ISR(1, 2, 3), 5, 2);
+    fx_append(&rp, 10, 0);
+    fetch(&rp, 2, 10, 10, 1);
+    fetch(&rp, 3, 10, 10, 1);
+    assert_int_equal(repl_replica_truncated(&rp, 8), 0);
+    fetch(&rp, 2, 8, 8, 2); /* 2 truncated; 3 is gone */
+    assert_int_equal(repl_leader_prepare(&rp, 1, 5, &b), REPL_NOT_ENOUGH_REPLICAS);
+    repl_leader_tick(&rp, 1 + rp.cfg.lag_time_max_ms); /* 3 caught up at 1, no later */
+    assert_int_equal(repl_replica_fx(&rp) & REPL_FX_ISR, 0);
+    repl_leader_tick(&rp, 2 + rp.cfg.lag_time_max_ms);
+    assert_true(repl_replica_fx(&rp) & REPL_FX_ISR);
+    assert_int_equal(rp.proposal.nisr, 2); /* [1, 2] */
+    struct repl_pstate ps = fx_pstate(1, 5, 1, 3, FX_ISR(1, 2));
+    assert_int_equal(repl_replica_apply(&rp, &ps, 3), 0);
+    assert_int_equal(repl_leader_prepare(&rp, 1, 5, &b), 0);
+    repl_replica_fini(&rp);
+}
+
 /* The broker learnt of the cut only from an append that already took the lost offsets (the
  * log healed between its check and its write): the follower's earlier report of those
  * offsets no longer counts toward the HW; only its fetch after truncating does. */
@@ -483,6 +508,7 @@ int main(void)
         cmocka_unit_test(test_leader_fetch_diverging_epoch_kip320),
         cmocka_unit_test(test_leader_cut_log_makes_followers_truncate),
         cmocka_unit_test(test_leader_cut_seen_late_follower_report_stops_counting),
+        cmocka_unit_test(test_leader_cut_dead_follower_leaves_the_isr),
         cmocka_unit_test(test_leader_epoch_end_answers_offset_for_leader_epoch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
