@@ -19,6 +19,7 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -348,8 +349,8 @@ KT_FN void *kt_recv(int fd, int16_t key, int16_t version, int32_t corr, uint8_t 
 KT_FN void *kt_call(int fd, int16_t key, int16_t version, const void *msg, uint8_t *buf,
                     size_t cap, struct kp_response *resp)
 {
-    static int32_t corr = 1000;
-    corr++;
+    static _Atomic int32_t next_corr = 1001; /* tests may call from two threads */
+    int32_t corr = atomic_fetch_add(&next_corr, 1);
     kt_send(fd, key, version, corr, msg);
     return kt_recv(fd, key, version, corr, buf, cap, resp);
 }
