@@ -13,7 +13,8 @@
  *     place and partly overwritten            the previous batch's next offset (the base
  *                                             offset lies outside the CRC)
  *   index missing / corrupt / past the log   mm_index_check + the last entry re-read
- *   leftover temp files                      deleted by name (*.tmp, *.deleted, ...)
+ *   leftover temp files of this module       deleted by name (<segment>.*.tmp, .deleted,
+ *                                             ..., <checkpoint>.tmp; others' are theirs)
  *   a cleaner's swap cut short (a store's    finished if it committed (<base>.log.swap),
  *     log: .cleaned / .swap files)             else deleted: swap.c
  *
@@ -117,10 +118,27 @@ static int push_i64(int64_t **arr, int *n, int64_t v)
     return 0;
 }
 
+/*
+ * A temp file of this module's own making: a segment's, index's or snapshot's ("<20
+ * digits>..."), or one of its checkpoints' "<name>.tmp". Not any "*.tmp": the directory is
+ * shared (partitioning writes partition.metadata and the topic's configs here, the broker's
+ * replication its leader-epoch-checkpoint, each through "<name>.tmp"), and a log opening
+ * while one of them is being written must not delete it - a topic config change failed
+ * with ENOENT so, in CI, its log opening cold beside it.
+ */
 static bool leftover(const char *name)
 {
-    return has_suffix(name, ".tmp") || has_suffix(name, ".deleted") || has_suffix(name, ".swap") ||
-           has_suffix(name, ".cleaned");
+    static const char *const own[] = {ALOG_RECOVERY_POINT_FILE ".tmp", ALOG_LOG_START_FILE ".tmp",
+                                      ALOG_CLEANER_FILE ".tmp", ALOG_CLEAN_SHUTDOWN_FILE ".tmp"};
+    if (!has_suffix(name, ".tmp") && !has_suffix(name, ".deleted") && !has_suffix(name, ".swap") &&
+        !has_suffix(name, ".cleaned"))
+        return false;
+    if (strspn(name, "0123456789") == 20 && name[20] == '.')
+        return true;
+    for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+        if (strcmp(name, own[i]) == 0)
+            return true;
+    return false;
 }
 
 static int classify(struct alog *log, struct load *ld, const char *name)

@@ -313,23 +313,32 @@ static void test_alog_recover_removes_leftovers_and_orphans(void **state)
     build(*state, 5);
     static const char *const junk[] = {
         "recovery-point-offset-checkpoint.tmp", "00000000000000000000.log.deleted",
-        "00000000000000099999.index", "00000000000000099999.timeindex"};
+        "00000000000000000005.snapshot.tmp", "00000000000000099999.index",
+        "00000000000000099999.timeindex"};
     char path[4096];
     for (size_t i = 0; i < KC_ARRAY_SIZE(junk); i++) {
         fx_path(path, sizeof(path), *state, junk[i]);
         assert_int_equal(kc_atomic_replace(path, "x", 1), 0);
     }
-    fx_path(path, sizeof(path), *state, "README");
-    int fd = open(path, O_CREAT | O_WRONLY, 0644);
-    assert_true(fd >= 0);
-    close(fd);
+    /* Not ours, left alone: a file of another kind, and other modules' temp files, which
+     * may be in the middle of their own tmp-and-rename while this log opens. */
+    static const char *const theirs[] = {"README", "partition.metadata.tmp",
+                                         "topic.config.tmp", "leader-epoch-checkpoint.tmp"};
+    for (size_t i = 0; i < KC_ARRAY_SIZE(theirs); i++) {
+        fx_path(path, sizeof(path), *state, theirs[i]);
+        int fd = open(path, O_CREAT | O_WRONLY, 0644);
+        assert_true(fd >= 0);
+        close(fd);
+    }
     expect_recovered(*state, 1 << 20, 15, 0, true);
     for (size_t i = 0; i < KC_ARRAY_SIZE(junk); i++) {
         fx_path(path, sizeof(path), *state, junk[i]);
         assert_int_equal(fx_file_size(path), -1);
     }
-    fx_path(path, sizeof(path), *state, "README");
-    assert_int_equal(fx_file_size(path), 0); /* not ours: left alone */
+    for (size_t i = 0; i < KC_ARRAY_SIZE(theirs); i++) {
+        fx_path(path, sizeof(path), *state, theirs[i]);
+        assert_int_equal(fx_file_size(path), 0);
+    }
 }
 
 static void test_alog_clean_marker_present_after_close_gone_while_open(void **state)
