@@ -71,20 +71,6 @@ static int64_t now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return w < 0 ? -errno : -EIO;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 static int pwrite_all(int fd, const uint8_t *p, size_t n, off_t at)
 {
     while (n > 0) {
@@ -110,11 +96,9 @@ static int zero_fill(int fd, off_t from, off_t to)
     return rc;
 }
 
-/* One timed write of the chunk at *pos, as the layout places it. */
+/* One timed write of the chunk at *pos, as the layout places it (APPEND: at the end). */
 static int place_chunk(struct writer *w, int fd, const uint8_t *buf, off_t *pos, off_t *filled)
 {
-    if (w->layout == APPEND)
-        return write_all(fd, buf, w->chunk);
     if (w->layout == RING && *pos + (off_t)w->chunk > w->window)
         *pos = 0;
     if (w->layout == AHEAD && *pos + (off_t)w->chunk > *filled - w->window / 2) {

@@ -4,8 +4,7 @@
  * cluster. Include after chaos_clients.h (PARTS, TOPIC, rd_kafka_message_t).
  *
  *   struct part_values v;
- *   values_init(&v, hi);                           one slot per offset below hi[k]
- *   read_whole(bootstrap, hi, f, id, keep_value, &v);
+ *   values_read(bootstrap, hi, dir, name, id, &v)  one slot per offset below hi[k], read
  *   chaos_resent_values(dir, nbrokers, &v)         the client's duplicates (brokers
  *                                                  stopped: their segments are read)
  *   values_fini(&v);
@@ -44,6 +43,20 @@ CH_FN void values_fini(struct part_values *pv)
 {
     for (int k = 0; k < PARTS; k++)
         free(pv->v[k]);
+}
+
+/* Every partition of bootstrap below hi[], read whole into pv (values_init'ed here) as
+ * reader id, its lines written to <dir>/<name> (a history-like file, for a post-mortem). */
+CH_FN void values_read(const char *bootstrap, const int64_t *hi, const char *dir,
+                       const char *name, int id, struct part_values *pv)
+{
+    char path[600];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    values_init(pv, hi);
+    read_whole(bootstrap, hi, f, id, keep_value, pv);
+    fclose(f);
 }
 
 /* Of the values pv holds twice, how many one producer id wrote under two epochs: the

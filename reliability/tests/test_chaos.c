@@ -84,13 +84,7 @@ static void fault(struct world *w, uint64_t *rnd)
 static int64_t resent_by_clients(struct world *w, const int64_t *hi)
 {
     struct part_values v;
-    char path[600];
-    snprintf(path, sizeof(path), "%s/drain-values.txt", w->c.dir);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    values_init(&v, hi);
-    read_whole(w->c.bootstrap, hi, f, DRAINER, keep_value, &v);
-    fclose(f);
+    values_read(w->c.bootstrap, hi, w->c.dir, "drain-values.txt", DRAINER, &v);
     assert_int_equal(rel_broker_stop(&w->b, START_MS), 0);
     int64_t resent = chaos_resent_values(w->c.dir, 0, &v);
     values_fini(&v);

@@ -72,13 +72,9 @@ static int64_t replica_compare(struct cluster *cl, int id, const struct part_val
     assert_int_equal(cluster_start_alone(cl, id, bootstrap, sizeof(bootstrap)), 0);
     watermarks(bootstrap, hi);
     struct part_values mine;
-    values_init(&mine, hi);
-    char path[600];
-    snprintf(path, sizeof(path), "%s/replica-%d.txt", cl->c.dir, id);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    read_whole(bootstrap, hi, f, 300 + id, keep_value, &mine);
-    fclose(f);
+    char name[32];
+    snprintf(name, sizeof(name), "replica-%d.txt", id);
+    values_read(bootstrap, hi, cl->c.dir, name, 300 + id, &mine);
     for (int k = 0; k < PARTS; k++)
         for (int64_t o = 0; o < drain->n[k]; o++) {
             bool lacks = o >= mine.n[k], other = !lacks && mine.v[k][o] != drain->v[k][o];
@@ -102,13 +98,7 @@ static int64_t compare_replicas(struct cluster *cl, const int64_t *hi, int64_t *
 {
     struct part_values drain;
     int64_t diverged = 0;
-    char path[600];
-    snprintf(path, sizeof(path), "%s/replica-leaders.txt", cl->c.dir);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    values_init(&drain, hi);
-    read_whole(cl->c.bootstrap, hi, f, DRAINER, keep_value, &drain);
-    fclose(f);
+    values_read(cl->c.bootstrap, hi, cl->c.dir, "replica-leaders.txt", DRAINER, &drain);
     cluster_stop_all(cl);
     *resent = chaos_resent_values(cl->c.dir, BROKERS, &drain);
     for (int id = 1; id <= BROKERS; id++)
