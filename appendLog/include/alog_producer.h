@@ -79,6 +79,16 @@ int alog_append_batch(struct alog *log, uint8_t *batch, size_t len, struct alog_
 int alog_append_epoch(struct alog *log, uint8_t *batch, size_t len, int32_t leader_epoch,
                       struct alog_appended *out);
 
+/*
+ * The same, only if the log ends at `base` (checked under the append lock, with the
+ * write): else -ESTALE, nothing written, no producer state touched. A replicated leader
+ * appends so, its replica's end in hand: a heal that cut the log (alog_recover, which
+ * holds the append lock) can then never slip between its look at the log and its write,
+ * and give the lost records' offsets to new ones unseen.
+ */
+int alog_append_epoch_at(struct alog *log, uint8_t *batch, size_t len, int32_t leader_epoch,
+                         int64_t base, struct alog_appended *out);
+
 /* One producer as the log knows it (DescribeProducers' fields). */
 struct alog_producer_info {
     int64_t producer_id;

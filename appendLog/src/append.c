@@ -126,15 +126,18 @@ static int producer_check(struct alog *log, const struct kc_batch_header *h,
     return rc == 0 ? alog__pstate_reserve(&log->pstate) : rc;
 }
 
+/* expect: the base offset the caller requires (alog_append_epoch_at), or -1: any. */
 static int append_locked(struct alog *log, uint8_t *batch, size_t len, int32_t epoch,
-                         struct kc_batch_header *h, struct alog_appended *out)
+                         int64_t expect, struct kc_batch_header *h, struct alog_appended *out)
 {
     if (atomic_load_explicit(&log->failed, memory_order_acquire))
         return -EIO;
+    int64_t base = atomic_load_explicit(&log->end_offset, memory_order_relaxed);
+    if (expect >= 0 && base != expect)
+        return -ESTALE;
     int rc = producer_check(log, h, out);
     if (rc)
         return rc == 1 ? 0 : rc; /* a duplicate is answered, not written */
-    int64_t base = atomic_load_explicit(&log->end_offset, memory_order_relaxed);
     kc_batch_set_base_offset(batch, base);
     kc_batch_set_leader_epoch(batch, epoch); /* outside the CRC: no CRC pass */
     h->base_offset = base;
@@ -188,8 +191,8 @@ void alog__maybe_kick(struct alog *log, int64_t prev_end, int64_t end)
         alog__flusher_kick(log->flusher);
 }
 
-int alog_append_epoch(struct alog *log, uint8_t *batch, size_t len, int32_t leader_epoch,
-                      struct alog_appended *out)
+static int append_epoch(struct alog *log, uint8_t *batch, size_t len, int32_t leader_epoch,
+                        int64_t expect, struct alog_appended *out)
 {
     struct kc_batch_header h;
     struct alog_appended a;
@@ -201,7 +204,7 @@ int alog_append_epoch(struct alog *log, uint8_t *batch, size_t len, int32_t lead
     if ((rc = alog__enter(log)) != 0) /* a store's log: open it first (or it is open) */
         return rc;
     pthread_mutex_lock(&log->append_lock);
-    rc = append_locked(log, batch, len, leader_epoch, &h, &a);
+    rc = append_locked(log, batch, len, leader_epoch, expect, &h, &a);
     pthread_mutex_unlock(&log->append_lock);
     if (rc == 0 && !a.duplicate)
         alog__maybe_kick(log, a.base_offset, a.last_offset + 1);
@@ -212,6 +215,20 @@ int alog_append_epoch(struct alog *log, uint8_t *batch, size_t len, int32_t lead
         alog__watch_fire(log); /* long-polls waiting on this log wake up (watch.c) */
     *out = a;
     return 0;
+}
+
+int alog_append_epoch(struct alog *log, uint8_t *batch, size_t len, int32_t leader_epoch,
+                      struct alog_appended *out)
+{
+    return append_epoch(log, batch, len, leader_epoch, -1, out);
+}
+
+int alog_append_epoch_at(struct alog *log, uint8_t *batch, size_t len, int32_t leader_epoch,
+                         int64_t base, struct alog_appended *out)
+{
+    if (base < 0)
+        return -EINVAL;
+    return append_epoch(log, batch, len, leader_epoch, base, out);
 }
 
 int alog_append_batch(struct alog *log, uint8_t *batch, size_t len, struct alog_appended *out)

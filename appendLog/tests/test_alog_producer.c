@@ -647,12 +647,42 @@ static void test_alog_producer_append_epoch_stamps_the_leader_epoch(void **state
     assert_int_equal(alog_close(log), 0);
 }
 
+/* A replicated leader appends at its replica's end (alog_append_epoch_at): a log that ends
+ * elsewhere - a heal cut it - writes nothing and learns no producer state (the retry that
+ * follows is a first write, not a duplicate). */
+static void test_alog_producer_append_at_refuses_another_end(void **state)
+{
+    const char *dir = *state;
+    struct alog *log = open_at(dir, 1 << 20);
+    struct alog_appended a;
+    size_t len;
+    uint8_t *b = idem(7, 0, 0, 3, 40, now_ts(), &len);
+    assert_int_equal(alog_append_epoch_at(log, b, len, 2, 0, &a), 0);
+    assert_int_equal(a.base_offset, 0);
+    uint8_t *next = idem(7, 0, 3, 2, 40, now_ts(), &len);
+    assert_int_equal(alog_append_epoch_at(log, next, len, 2, 5, &a), -ESTALE); /* ends at 3 */
+    assert_int_equal(alog_append_epoch_at(log, next, len, 2, 1, &a), -ESTALE);
+    assert_int_equal(alog_append_epoch_at(log, next, len, 2, -1, &a), -EINVAL);
+    assert_int_equal(alog_end_offset(log), 3);
+    assert_int_equal(alog_append_epoch_at(log, next, len, 2, 3, &a), 0);
+    assert_false(a.duplicate);
+    assert_int_equal(a.base_offset, 3);
+    assert_int_equal(alog_append_epoch_at(log, next, len, 2, 3, &a), -ESTALE); /* not 5 */
+    assert_int_equal(alog_append_epoch_at(log, next, len, 2, 5, &a), 0);
+    assert_true(a.duplicate); /* at the right end, the producer check runs as ever */
+    assert_int_equal(alog_end_offset(log), 5);
+    free(b);
+    free(next);
+    assert_int_equal(alog_close(log), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, kc_test_dir_setup, kc_test_dir_teardown)
         T(test_alog_producer_duplicate_answered_not_written),
         T(test_alog_producer_append_epoch_stamps_the_leader_epoch),
+        T(test_alog_producer_append_at_refuses_another_end),
         T(test_alog_producer_refusals_leave_log_unchanged),
         T(test_alog_producer_plain_batches_keep_no_state),
         T(test_alog_producer_clean_close_snapshot_at_end_no_replay),

@@ -33,7 +33,9 @@
  *                                            assignment from a seeded start)
  *   PARTITIONS_ADD (name, new count)   -->   PARTITION for each new one
  *   TOPIC_DELETE                       -->   TOPIC_DELETED
- *   ISR_CHANGE (a leader's proposal)   -->   PARTITION (same leader epoch, new ISR, pe + 1)
+ *   ISR_CHANGE (a leader's proposal)   -->   PARTITION (same leader epoch, new ISR, pe + 1;
+ *                                            with new_epoch, leader epoch + 1: the leader's
+ *                                            disk lost a tail, it keeps leading)
  *   PREFERRED (the balancing timer)    -->   PARTITION for each partition whose first
  *                                            replica is live, in the ISR and not leader
  *
@@ -41,7 +43,8 @@
  * and in the ISR. If there is none, the partition goes offline (leader -1) keeping its
  * ISR, unless unclean.leader.election.enable: then the first live replica leads and the
  * ISR is reset to it (acknowledged records may be lost: that is what "unclean" means).
- * Every leader change bumps the leader epoch; every change bumps the partition epoch.
+ * Every leader change bumps the leader epoch (and a leader's own request for one, above);
+ * every change bumps the partition epoch.
  *
  * Fencing (replay refuses, state unchanged): a record from an older controller epoch
  * (STALE_CONTROLLER_EPOCH); a partition change whose partition epoch is not the current

@@ -87,6 +87,10 @@ struct repl_isr_change {
     int32_t partition_epoch; /* the state it was based on: a stale base is refused */
     int nisr;
     int32_t isr[REPL_MAX_REPLICAS];
+    /* Also start a new leader epoch, same leader: its log lost a tail that followers may
+     * hold (leader_cut), and the records that take those offsets must be told apart from
+     * the lost ones by their epoch, on every replica, whoever leads later. */
+    bool new_epoch;
 };
 
 /* The leader's view of one follower (Kafka's ReplicaState). -1: not known in this epoch. */
@@ -98,10 +102,6 @@ struct repl_peer {
     int64_t last_fetch_ms;         /* when its last fetch arrived */
     int64_t last_fetch_leader_leo; /* the leader's LEO at that fetch */
     int64_t expand_after_ms;       /* its addition refused: not proposed before this */
-    /* Our log lost its records from this offset on (a failed fsync's heal) after this
-     * follower may have copied them: until it fetches at or below it, it is told to
-     * truncate here (the diverging epoch). -1: none. */
-    int64_t cut_to;
 };
 
 enum repl_fx {
@@ -126,6 +126,8 @@ struct repl_replica {
     struct repl_peer peers[REPL_MAX_REPLICAS];
     bool pending;                    /* rp->proposal is in flight */
     struct repl_isr_change proposal; /* the ISR change in flight (or last proposed) */
+    bool epoch_wanted;        /* our log lost a tail: nothing is appended until a new epoch */
+    int32_t lead_epoch_first; /* the first epoch of our unbroken leadership */
     /* Follower side. */
     bool truncating; /* must reconcile with the leader's log before trusting its own */
     unsigned fx;     /* effects not yet taken by the broker (enum repl_fx) */
@@ -184,7 +186,11 @@ int repl_replica_appended(struct repl_replica *rp, const struct repl_batch *b);
 void repl_replica_durable(struct repl_replica *rp, int64_t offset);
 
 /* The log was truncated to `offset` (exclusive): LEO, durable and HW follow; the cache
- * drops later epochs (FX_EPOCHS). 0, or -EINVAL below log_start. */
+ * drops later epochs (FX_EPOCHS). 0, -EINVAL below log_start, or -ENOMEM (a leader).
+ * On a LEADER this is its disk losing a tail (a failed fsync's heal) that followers may
+ * have copied from memory: it asks the controller for a new epoch (FX_ISR, a proposal
+ * with new_epoch) and appends nothing until it comes (repl_leader_prepare), so that the
+ * records that take the lost offsets carry an epoch no lost record has. */
 int repl_replica_truncated(struct repl_replica *rp, int64_t offset);
 
 /* The log was emptied and now starts at `offset` (the follower fell behind the leader's
@@ -199,7 +205,8 @@ int repl_replica_log_start(struct repl_replica *rp, int64_t offset);
 /*
  * Before appending a produce of `count` records with `acks` (0, 1, -1): refused with
  * INVALID_REQUIRED_ACKS, NOT_LEADER_OR_FOLLOWER, or NOT_ENOUGH_REPLICAS (acks=-1 and the
- * ISR is smaller than min.insync.replicas). On 0, *b is what to stamp into the batch:
+ * ISR is smaller than min.insync.replicas; or, any acks, our log lost a tail and the new
+ * epoch it asked for has not come yet). On 0, *b is what to stamp into the batch:
  * base offset = LEO, epoch = the leader epoch. Then write it and call _appended.
  */
 int repl_leader_prepare(const struct repl_replica *rp, int acks, int32_t count,
@@ -209,8 +216,9 @@ int repl_leader_prepare(const struct repl_replica *rp, int acks, int32_t count,
  * May a produce parked for acks=all be answered? It was appended in epoch `epoch` and
  * needs the HW to reach `required` (its last offset + 1). Returns 1 (answer it, *kerr is
  * NONE, NOT_ENOUGH_REPLICAS_AFTER_APPEND when the ISR shrank below the minimum meanwhile,
- * or NOT_LEADER_OR_FOLLOWER when this replica is no longer leader of that epoch: the
- * record may be truncated away) or 0 (keep waiting).
+ * or NOT_LEADER_OR_FOLLOWER when this replica is no longer the leader it was in that
+ * epoch - leading since, through a new epoch of its own asking, still counts: the record
+ * may be truncated away) or 0 (keep waiting).
  */
 int repl_leader_ack(const struct repl_replica *rp, int32_t epoch, int64_t required, int *kerr);
 

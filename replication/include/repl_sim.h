@@ -99,7 +99,7 @@ struct repl_sim_parked {
 struct repl_sim_stats {
     uint64_t produced, refused, acked_all, acked_one, failed_all;
     uint64_t fetches, epoch_queries, appended, truncations, truncated;
-    uint64_t proposals, isr_commits, isr_refusals, leader_changes;
+    uint64_t proposals, isr_commits, isr_refusals, leader_changes, disk_losses;
 };
 
 struct repl_sim {
@@ -136,6 +136,9 @@ int repl_sim_tick(struct repl_sim *s, int64_t ms);
 int repl_sim_submit(struct repl_sim *s, int32_t node);
 int repl_sim_sync(struct repl_sim *s, int32_t node);
 int repl_sim_crash(struct repl_sim *s, int32_t node);
+/* A running node's fsync failed and its disk kept nothing unsynced: its log heals to what
+ * it fsynced, the node runs on; its parked produces past the cut fail (timed out). */
+int repl_sim_disk_loss(struct repl_sim *s, int32_t node);
 int repl_sim_expire(struct repl_sim *s, int32_t node);
 int repl_sim_restart(struct repl_sim *s, int32_t node);
 /* A running node whose session expired registers again (new broker epoch). */

@@ -211,6 +211,8 @@ static int isr_change(const struct repl_ctl *ctl, const struct repl_event *ev,
     next.nisr = c->nisr;
     memcpy(next.isr, c->isr, (size_t)c->nisr * sizeof(int32_t));
     next.partition_epoch++;
+    if (c->new_epoch) /* its log lost a tail: the same leader, in a new epoch */
+        next.leader_epoch++;
     return repl__emit_part(ctl, out, ev->topic, ev->partition, &next);
 }
 

@@ -75,10 +75,9 @@ int repl_leader_prepare(const struct repl_replica *rp, int acks, int32_t count,
         return REPL_INVALID_REQUEST;
     if (rp->role != REPL_ROLE_LEADER)
         return REPL_NOT_LEADER_OR_FOLLOWER;
-    /* Our log lost a tail an in-sync follower may hold (leader_cut): nothing takes those
-     * offsets until every one has truncated, or one elected meanwhile would keep records
-     * that differ from ours at the same offsets in the same epoch. */
-    if (repl__leader_cut_pending(rp))
+    /* Our log lost a tail a follower may hold (leader_cut): nothing takes those offsets
+     * in this epoch, where the lost records and the new ones would look alike. */
+    if (rp->epoch_wanted)
         return REPL_NOT_ENOUGH_REPLICAS;
     /* Refuse before writing: an ISR this small could not keep the promise. */
     if (acks == -1 && rp->ps.nisr < rp->cfg.min_insync)
@@ -89,7 +88,8 @@ int repl_leader_prepare(const struct repl_replica *rp, int acks, int32_t count,
 
 int repl_leader_ack(const struct repl_replica *rp, int32_t epoch, int64_t required, int *kerr)
 {
-    if (rp->role != REPL_ROLE_LEADER || rp->ps.leader_epoch != epoch) {
+    if (rp->role != REPL_ROLE_LEADER || epoch < rp->lead_epoch_first ||
+        epoch > rp->ps.leader_epoch) {
         *kerr = REPL_NOT_LEADER_OR_FOLLOWER;
         return 1;
     }
@@ -125,11 +125,25 @@ int repl_leader_epoch_end(const struct repl_replica *rp, const struct repl_epoch
     return REPL_NONE;
 }
 
+void repl__leader_want_epoch(struct repl_replica *rp)
+{
+    if (rp->role != REPL_ROLE_LEADER || !rp->epoch_wanted || rp->pending)
+        return;
+    struct repl_isr_change *c = &rp->proposal;
+    *c = (struct repl_isr_change){.leader = rp->self, .leader_epoch = rp->ps.leader_epoch,
+                                  .partition_epoch = rp->ps.partition_epoch,
+                                  .nisr = rp->ps.nisr, .new_epoch = true};
+    memcpy(c->isr, rp->ps.isr, (size_t)rp->ps.nisr * sizeof(c->isr[0]));
+    rp->pending = true;
+    rp->fx |= REPL_FX_ISR;
+}
+
 /* Propose adding `id` to the ISR. */
 static void propose_expand(struct repl_replica *rp, int32_t id)
 {
     struct repl_isr_change *c = &rp->proposal;
-    *c = (struct repl_isr_change){rp->self, rp->ps.leader_epoch, rp->ps.partition_epoch, 0, {0}};
+    *c = (struct repl_isr_change){.leader = rp->self, .leader_epoch = rp->ps.leader_epoch,
+                                  .partition_epoch = rp->ps.partition_epoch};
     for (int i = 0; i < rp->ps.nisr; i++)
         c->isr[c->nisr++] = rp->ps.isr[i];
     c->isr[c->nisr++] = id;
@@ -162,12 +176,9 @@ static void update_peer(struct repl_replica *rp, struct repl_peer *pr,
 /* The diverging-epoch check (Fetch v12+): does the follower's last epoch end, in our history,
  * before its fetch offset? Returns an error, or 0 with ans->diverging set (epoch -1: no
  * divergence). */
-static int check_divergence(const struct repl_replica *rp, struct repl_peer *pr,
-                            const struct repl_fetch_req *req, struct repl_fetch_ans *ans)
+static int check_divergence(const struct repl_replica *rp, const struct repl_fetch_req *req, struct repl_fetch_ans *ans)
 {
     ans->diverging = (struct repl_epoch_end){REPL_UNDEFINED_EPOCH, REPL_UNDEFINED_OFFSET};
-    if (pr->cut_to >= 0 && req->fetch_offset <= pr->cut_to)
-        pr->cut_to = -1; /* at or below our cut (leader_cut): it holds nothing we lost */
     if (req->last_fetched_epoch == REPL_UNDEFINED_EPOCH)
         return 0;
     struct repl_epoch_end end =
@@ -176,8 +187,6 @@ static int check_divergence(const struct repl_replica *rp, struct repl_peer *pr,
         return REPL_OFFSET_OUT_OF_RANGE; /* we cannot tell where its history parts */
     if (req->fetch_offset < rp->log_start)
         return REPL_OFFSET_OUT_OF_RANGE;
-    if (pr->cut_to >= 0) /* its records from the cut on may be ones our log lost */
-        end.end_offset = KC_MIN(end.end_offset, pr->cut_to);
     if (end.epoch < req->last_fetched_epoch || end.end_offset < req->fetch_offset)
         ans->diverging = end;
     return 0;
@@ -202,7 +211,7 @@ int repl_leader_fetch(struct repl_replica *rp, const struct repl_fetch_req *req,
     if (!ans->error && req->durable_offset > req->fetch_offset)
         ans->error = REPL_INVALID_REQUEST;
     if (!ans->error)
-        ans->error = check_divergence(rp, pr, req, ans);
+        ans->error = check_divergence(rp, req, ans);
     if (!ans->error && ans->diverging.epoch == REPL_UNDEFINED_EPOCH &&
         (req->fetch_offset < rp->log_start || req->fetch_offset > rp->leo))
         ans->error = REPL_OFFSET_OUT_OF_RANGE;
@@ -222,19 +231,17 @@ int repl_leader_fetch(struct repl_replica *rp, const struct repl_fetch_req *req,
 
 void repl_leader_tick(struct repl_replica *rp, int64_t now_ms)
 {
+    repl__leader_want_epoch(rp); /* a refused request for one is asked again here */
     if (rp->role != REPL_ROLE_LEADER || rp->pending)
         return;
-    struct repl_isr_change c = {rp->self, rp->ps.leader_epoch, rp->ps.partition_epoch, 0, {0}};
+    struct repl_isr_change c = {.leader = rp->self, .leader_epoch = rp->ps.leader_epoch,
+                                .partition_epoch = rp->ps.partition_epoch};
     for (int i = 0; i < rp->ps.nisr; i++) {
         int32_t id = rp->ps.isr[i];
         const struct repl_peer *pr = id == rp->self ? NULL : repl__peer(rp, id);
-        /* One still to truncate to our cut (leader_cut) is not caught up by its offsets,
-         * which the cut lowered to our end: else a dead one would stay in the ISR, and
-         * hold every append back, for good. */
-        bool caught_up =
-            id == rp->self ||
-            (pr && ((pr->cut_to < 0 && pr->durable >= rp->leo) ||
-                    now_ms - pr->last_caught_up_ms <= rp->cfg.lag_time_max_ms));
+        bool caught_up = id == rp->self ||
+                         (pr && (pr->durable >= rp->leo ||
+                                 now_ms - pr->last_caught_up_ms <= rp->cfg.lag_time_max_ms));
         if (caught_up)
             c.isr[c.nisr++] = id;
     }

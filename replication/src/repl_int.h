@@ -17,8 +17,9 @@ struct repl_peer *repl__peer(struct repl_replica *rp, int32_t id);
 void repl__leader_update_hw(struct repl_replica *rp);
 /* How long a replica whose addition was refused waits to be proposed again (leader.c). */
 int64_t repl__expand_retry_ms(const struct repl_replica *rp);
-/* Does an in-sync follower still have to truncate to our log's cut (leader_cut)? */
-bool repl__leader_cut_pending(const struct repl_replica *rp);
+/* Our log lost a tail (leader_cut): propose a new epoch with the ISR as it is, unless a
+ * proposal is in flight (its answer asks again). leader.c. */
+void repl__leader_want_epoch(struct repl_replica *rp);
 /* Reset the leader's view of its followers for a new leader epoch. */
 void repl__leader_reset_peers(struct repl_replica *rp, int64_t now_ms);
 

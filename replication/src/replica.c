@@ -16,6 +16,10 @@
  *
  * A state in the same leader epoch is an ISR change: a proposal of ours committed, or
  * the controller removing a member it fenced. It never changes who leads.
+ *
+ * A leader's disk that lost a tail (leader_cut) asks for a new epoch with itself as leader:
+ * the only new epoch that keeps a leader leading, and the one case where a produce it
+ * parked in the older epoch may still be answered from the HW (lead_epoch_first).
  */
 #include <errno.h>
 #include <string.h>
@@ -105,7 +109,6 @@ void repl__leader_reset_peers(struct repl_replica *rp, int64_t now_ms)
             .last_caught_up_ms = repl_pstate_in_isr(&rp->ps, id) ? now_ms : 0,
             .last_fetch_ms = 0,
             .last_fetch_leader_leo = -1,
-            .cut_to = -1,
         };
     }
 }
@@ -155,6 +158,13 @@ static int become_leader(struct repl_replica *rp, const struct repl_pstate *ps, 
         return rc;
     if (rc > 0)
         rp->fx |= REPL_FX_EPOCHS;
+    /* The next epoch we asked for keeps us leading (leader_cut); any other is a new
+     * leadership, which never answers a produce of an older one. */
+    bool ours = rp->role == REPL_ROLE_LEADER && rp->epoch_wanted &&
+                ps->leader_epoch == rp->ps.leader_epoch + 1;
+    if (!ours)
+        rp->lead_epoch_first = ps->leader_epoch;
+    rp->epoch_wanted = false;
     rp->ps = *ps;
     rp->role = REPL_ROLE_LEADER;
     rp->epoch_start = rp->leo;
@@ -185,13 +195,17 @@ int repl_replica_apply(struct repl_replica *rp, const struct repl_pstate *ps, in
     rp->controller_epoch = KC_MAX(rp->controller_epoch, ps->controller_epoch);
     rp->pending = false; /* any proposal in flight is answered, or moot, now */
     if (!new_epoch) {    /* an ISR change in our epoch: who leads is unchanged */
-        if (rp->role == REPL_ROLE_LEADER)
+        if (rp->role == REPL_ROLE_LEADER) {
             repl__leader_update_hw(rp);
+            repl__leader_want_epoch(rp); /* asked from the state before: ask again */
+        }
         if (!replica)
             rp->role = REPL_ROLE_NONE;
         return 0;
     }
     rp->fx |= REPL_FX_ROLE;
+    if (ps->leader != rp->self || !replica)
+        rp->epoch_wanted = false; /* the next leader's epoch is new to every lost record */
     if (!replica || ps->leader == REPL_NO_LEADER) {
         rp->role = REPL_ROLE_NONE; /* not ours, or offline: nobody to follow for now */
         rp->truncating = true;
@@ -243,27 +257,33 @@ void repl_replica_durable(struct repl_replica *rp, int64_t offset)
 /*
  * A LEADER's log lost its tail (its disk did not keep what a failed fsync left in memory;
  * appendLog's heal cut it). Followers fetch from the leader's memory, not its disk, so one
- * may hold the lost records, and the leader's next ones will take the same offsets in the
- * same epoch, where the diverging-epoch check sees no difference. So every follower is
- * told to truncate to the cut by its next fetch past it (check_divergence), and what it
- * reported no longer counts toward the HW: its copy there is not ours.
+ * may hold the lost records. In this epoch nothing more is written: a follower fetching
+ * past the cut with this epoch as its last is told to truncate to it (our epoch ends at our
+ * LEO now). The next records go into a NEW epoch, asked of the controller (new_epoch), so
+ * that any replica still holding lost records - one out of the ISR, one we never hear from
+ * again before another leads - sees its history part from every later leader's at the cut.
+ * What a follower reported past the cut is not our copy: it stops counting.
  */
-static void leader_cut(struct repl_replica *rp, int64_t offset)
+static int leader_cut(struct repl_replica *rp, int64_t offset)
 {
+    /* Our epoch goes on until the new one comes. If it began past the cut, the cut took its
+     * entry: it begins at the cut now, as an epoch with nothing written yet does - else a
+     * follower asking about it would hear "never heard of it", and start over from zero. */
+    if (repl_epoch_cache_latest(&rp->epochs) != rp->ps.leader_epoch) {
+        int rc = repl_epoch_cache_assign(&rp->epochs, rp->ps.leader_epoch, offset);
+        if (rc < 0)
+            return rc;
+        rp->fx |= REPL_FX_EPOCHS;
+    }
+    rp->epoch_start = KC_MIN(rp->epoch_start, offset);
     for (int i = 0; i < rp->npeers; i++) {
         struct repl_peer *pr = &rp->peers[i];
-        pr->cut_to = pr->cut_to < 0 ? offset : KC_MIN(pr->cut_to, offset);
         pr->leo = KC_MIN(pr->leo, offset);
         pr->durable = KC_MIN(pr->durable, offset);
     }
-}
-
-bool repl__leader_cut_pending(const struct repl_replica *rp)
-{
-    for (int i = 0; i < rp->npeers; i++)
-        if (rp->peers[i].cut_to >= 0 && repl_pstate_in_isr(&rp->ps, rp->peers[i].id))
-            return true;
-    return false;
+    rp->epoch_wanted = true;
+    repl__leader_want_epoch(rp);
+    return 0;
 }
 
 int repl_replica_truncated(struct repl_replica *rp, int64_t offset)
@@ -279,9 +299,7 @@ int repl_replica_truncated(struct repl_replica *rp, int64_t offset)
     int rc = repl_epoch_cache_truncate_end(&rp->epochs, offset);
     if (rc > 0)
         rp->fx |= REPL_FX_EPOCHS;
-    if (rp->role == REPL_ROLE_LEADER)
-        leader_cut(rp, offset);
-    return 0;
+    return rp->role == REPL_ROLE_LEADER ? leader_cut(rp, offset) : 0;
 }
 
 void repl_replica_restarted_at(struct repl_replica *rp, int64_t offset)

@@ -2,7 +2,9 @@
  * sim_life.c - the simulated cluster's lifecycle: start, crash, expire, restart,
  * controlled shutdown, balancing, consumers, the invariant checks, and healing.
  *
- * A crash is a power cut: a node keeps only what it fsynced. Recovery is Kafka's:
+ * A crash is a power cut: a node keeps only what it fsynced. (A disk loss is the same cut
+ * on a node that keeps running: a failed fsync, and appendLog's heal in place.) Recovery
+ * is Kafka's:
  *
  *   log on disk    [0 .......... disk)          everything else is gone
  *   epochs         leader-epoch-checkpoint (as last written), then the epochs of batches
@@ -137,6 +139,28 @@ int repl_sim_crash(struct repl_sim *s, int32_t node)
     repl__sim_trace(s, "node %" PRId32 ": power cut; keeps %" PRId64 " of %" PRId64 " records",
                     n->id, n->disk, n->rp.leo);
     return stop(s, n);
+}
+
+int repl_sim_disk_loss(struct repl_sim *s, int32_t node)
+{
+    struct repl_sim_node *n = repl_sim_node(s, node);
+    if (!n || !n->up || n->disk >= n->rp.leo)
+        return 0;
+    for (size_t i = 0; i < s->nparked;) { /* the broker's brep__rp_cut: timed out */
+        const struct repl_sim_parked *p = &s->parked[i];
+        if (p->node != n->id || p->base + p->count <= n->disk) {
+            i++;
+            continue;
+        }
+        s->st.failed_all++;
+        s->parked[i] = s->parked[--s->nparked];
+    }
+    s->st.disk_losses++;
+    /* A log that healed is a log recovered: a follower's HW, taken from its leader beyond
+     * what it had fsynced, may go back (I2 holds per incarnation, as across a crash). */
+    n->incarnation++;
+    int rc = repl__sim_truncate(s, n, n->disk, "an fsync failed: the disk lost the unsynced tail");
+    return rc < 0 ? rc : repl__sim_effects(s, n);
 }
 
 int repl_sim_expire(struct repl_sim *s, int32_t node)

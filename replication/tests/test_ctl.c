@@ -384,8 +384,10 @@ static void test_ctl_preferred_leader_returns_when_in_isr(void **state)
     assert_int_equal(part(&f, 0)->leader, other);
     int32_t isr[] = {other, last, pref}; /* it caught up: the leader's proposal */
     struct repl_event e = {.type = REPL_EV_ISR_CHANGE, .topic = "t", .partition = 0};
-    e.isr = (struct repl_isr_change){
-        other, part(&f, 0)->leader_epoch, part(&f, 0)->partition_epoch, 3, {0}};
+    e.isr = (struct repl_isr_change){.leader = other,
+                                     .leader_epoch = part(&f, 0)->leader_epoch,
+                                     .partition_epoch = part(&f, 0)->partition_epoch,
+                                     .nisr = 3};
     memcpy(e.isr.isr, isr, sizeof(isr));
     assert_int_equal(ev(&f, e), 0);
     int32_t epoch = part(&f, 0)->leader_epoch;
@@ -402,7 +404,8 @@ static struct repl_event isr_event(struct fx *f, int32_t leader, int32_t le, int
                                    const int32_t *isr, int n)
 {
     struct repl_event e = {.type = REPL_EV_ISR_CHANGE, .topic = "t", .partition = 0};
-    e.isr = (struct repl_isr_change){leader, le, pe, n, {0}};
+    e.isr = (struct repl_isr_change){
+        .leader = leader, .leader_epoch = le, .partition_epoch = pe, .nisr = n};
     memcpy(e.isr.isr, isr, (size_t)n * sizeof(int32_t));
     (void)f;
     return e;
@@ -438,6 +441,32 @@ static void test_ctl_isr_change_checked_and_fenced(void **state)
     lost(&f, l);
     pe = part(&f, 0)->partition_epoch;
     assert_int_equal(ev(&f, isr_event(&f, l, 0, pe, shrink, 2)), REPL_FENCED_LEADER_EPOCH);
+    teardown(&f);
+}
+
+/* A leader whose disk lost a tail asks for a new epoch of its own (new_epoch): it keeps
+ * leading, the ISR is what it proposed, both epochs move; a stale base is refused as any. */
+static void test_ctl_isr_change_new_epoch_keeps_the_leader(void **state)
+{
+    (void)state;
+    struct fx f;
+    setup(&f, 3, 1, 3, false);
+    const struct repl_pstate ps = *part(&f, 0);
+    int32_t l = ps.leader;
+    struct repl_event e = isr_event(&f, l, 0, 0, ps.isr, ps.nisr);
+    e.isr.new_epoch = true;
+    assert_int_equal(ev(&f, e), 0);
+    assert_int_equal(part(&f, 0)->leader, l);
+    assert_int_equal(part(&f, 0)->leader_epoch, 1);
+    assert_int_equal(part(&f, 0)->partition_epoch, 1);
+    assert_int_equal(part(&f, 0)->nisr, ps.nisr);
+    assert_int_equal(ev(&f, e), REPL_FENCED_LEADER_EPOCH); /* the same request again */
+    e.isr.leader_epoch = 1;
+    assert_int_equal(ev(&f, e), REPL_INVALID_UPDATE_VERSION); /* based on pe 0 */
+    e.isr.partition_epoch = 1;
+    e.isr.leader = ps.replicas[1]; /* only the leader may ask */
+    assert_int_equal(ev(&f, e), REPL_INVALID_REQUEST);
+    assert_int_equal(part(&f, 0)->leader_epoch, 1);
     teardown(&f);
 }
 
@@ -522,11 +551,11 @@ static struct repl_event random_event(struct fx *f, uint64_t *r, int64_t *next_e
         struct repl_event e = {.type = REPL_EV_ISR_CHANGE, .topic = "t", .partition = 0};
         if (!ps)
             return e;
-        e.isr = (struct repl_isr_change){ps->leader,
-                                         ps->leader_epoch - (int32_t)(kc_test_rand(r) % 2),
-                                         ps->partition_epoch,
-                                         0,
-                                         {0}};
+        e.isr = (struct repl_isr_change){
+            .leader = ps->leader,
+            .leader_epoch = ps->leader_epoch - (int32_t)(kc_test_rand(r) % 2),
+            .partition_epoch = ps->partition_epoch,
+            .new_epoch = kc_test_rand(r) % 8 == 0};
         for (int i = 0; i < ps->nreplicas; i++)
             if (ps->replicas[i] == ps->leader || kc_test_rand(r) % 2)
                 e.isr.isr[e.isr.nisr++] = ps->replicas[i];
@@ -611,6 +640,7 @@ int main(void)
         cmocka_unit_test(test_ctl_controlled_shutdown_last_broker_not_remaining),
         cmocka_unit_test(test_ctl_preferred_leader_returns_when_in_isr),
         cmocka_unit_test(test_ctl_isr_change_checked_and_fenced),
+        cmocka_unit_test(test_ctl_isr_change_new_epoch_keeps_the_leader),
         cmocka_unit_test(test_ctl_zombie_controller_records_fenced),
         cmocka_unit_test(test_ctl_replay_refuses_epoch_rule_breaks),
         cmocka_unit_test(test_ctl_replay_rebuilds_same_state),

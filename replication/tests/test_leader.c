@@ -384,88 +384,134 @@ static void test_leader_fetch_diverging_epoch_kip320(void **state)
     repl_replica_fini(&rp);
 }
 
+/* A fetch by `id` believing in epoch `cur`, its last record of epoch `last`, at `off`:
+ * where we tell it to truncate (epoch -1: nowhere). */
+static struct repl_epoch_end told(struct repl_replica *rp, int32_t id, int32_t cur, int32_t last,
+                                  int64_t off)
+{
+    struct repl_fetch_req req = fx_fetch(id, cur, last, off, off);
+    struct repl_fetch_ans ans;
+    assert_int_equal(repl_leader_fetch(rp, &req, 1, &ans), REPL_NONE);
+    return ans.diverging;
+}
+
 /* The leader's log lost its tail to a failed fsync (appendLog's heal) after a follower had
- * copied it from memory. The leader's next records would take those offsets in the same
- * epoch, where the epochs alone show no divergence: each follower is told to truncate to
- * the cut until it fetches at or below it, and nothing is appended until every in-sync
- * one has (one elected meanwhile would keep the lost records under the new ones' offsets). */
-static void test_leader_cut_log_makes_followers_truncate(void **state)
+ * copied it from memory. Nothing more is written in that epoch: a new one is asked of the
+ * controller, and the records that take the lost offsets carry it, so the follower's copy
+ * parts from the leader's history at the cut, by the epochs, however late it fetches. */
+static void test_leader_cut_asks_a_new_epoch_and_writes_nothing_until_it_comes(void **state)
 {
     (void)state;
     struct repl_replica rp;
-    struct repl_fetch_ans ans;
     struct repl_batch b;
+    int kerr;
     fx_leader(&rp, 1, 3, FX_ISR(1, 2, 3), 5, 2);
     fx_append(&rp, 10, 0);
     repl_replica_durable(&rp, 6);
     fetch(&rp, 2, 10, 10, 1); /* 2 copied all ten, on its disk */
     fetch(&rp, 3, 4, 4, 1);   /* 3 is behind */
+    (void)repl_replica_fx(&rp);
     assert_int_equal(repl_replica_truncated(&rp, 8), 0); /* the disk kept 0-7 */
     assert_int_equal(rp.leo, 8);
+    assert_true(repl_replica_fx(&rp) & REPL_FX_ISR);
+    assert_true(rp.proposal.new_epoch);
+    assert_int_equal(rp.proposal.leader_epoch, 5);
+    assert_int_equal(rp.proposal.nisr, 3); /* the ISR as it is */
     assert_int_equal(repl_leader_prepare(&rp, 1, 5, &b), REPL_NOT_ENOUGH_REPLICAS);
-    fetch(&rp, 3, 4, 4, 2); /* below the cut: it holds nothing lost */
     assert_int_equal(repl_leader_prepare(&rp, -1, 5, &b), REPL_NOT_ENOUGH_REPLICAS);
-    for (int i = 0; i < 2; i++) { /* past the cut, epoch 5 agrees: still told */
-        struct repl_fetch_req req = fx_fetch(2, 5, 5, 10, 10);
-        assert_int_equal(repl_leader_fetch(&rp, &req, 3, &ans), REPL_NONE);
-        assert_int_equal(ans.diverging.epoch, 5);
-        assert_int_equal(ans.diverging.end_offset, 8);
-        assert_int_equal(repl_leader_prepare(&rp, 1, 5, &b), REPL_NOT_ENOUGH_REPLICAS);
-    }
-    fetch(&rp, 2, 8, 8, 5); /* it truncated to 8 */
-    fx_append(&rp, 5, 1);   /* 8-12, other records, epoch 5 again */
-    fetch(&rp, 2, 13, 13, 6);
-    fetch(&rp, 3, 13, 13, 6);
+    struct repl_epoch_end d = told(&rp, 2, 5, 5, 10); /* our epoch 5 ends at our end */
+    assert_int_equal(d.epoch, 5);
+    assert_int_equal(d.end_offset, 8);
+    fetch(&rp, 3, 4, 4, 2); /* below the cut: nothing to tell */
+    struct repl_pstate ps = fx_pstate(1, 6, 1, 3, FX_ISR(1, 2, 3)); /* committed */
+    assert_int_equal(repl_replica_apply(&rp, &ps, 3), 0);
+    assert_int_equal(rp.role, REPL_ROLE_LEADER);
+    assert_int_equal(rp.epoch_start, 8);
+    assert_int_equal(repl_leader_prepare(&rp, -1, 5, &b), 0);
+    assert_int_equal(b.epoch, 6);
+    assert_int_equal(b.base_offset, 8);
+    fx_append(&rp, 5, 1); /* 8-12, other records, epoch 6 */
+    d = told(&rp, 2, 6, 5, 10); /* 2's copy of 8-9 is epoch 5's: it parts at 8 */
+    assert_int_equal(d.epoch, 5);
+    assert_int_equal(d.end_offset, 8);
+    fetch(&rp, 2, 13, 13, 4); /* truncated, then copied */
+    assert_int_equal(rp.hw, 4); /* 3 is still at 4 */
+    fetch(&rp, 3, 13, 13, 4);
     assert_int_equal(rp.hw, 13);
-    ans = fetch(&rp, 2, 13, 13, 7); /* and is never told again */
-    assert_int_equal(ans.hw, 13);
+    /* A produce parked in epoch 5 is still ours to answer: we led since. Epoch 4 was not. */
+    assert_int_equal(repl_leader_ack(&rp, 5, 6, &kerr), 1);
+    assert_int_equal(kerr, REPL_NONE);
+    assert_int_equal(repl_leader_ack(&rp, 4, 6, &kerr), 1);
+    assert_int_equal(kerr, REPL_NOT_LEADER_OR_FOLLOWER);
+    /* A new epoch we did not ask for is a new leadership: older produces are not ours. */
+    ps = fx_pstate(1, 7, 2, 3, FX_ISR(1, 2, 3));
+    assert_int_equal(repl_replica_apply(&rp, &ps, 5), 0);
+    assert_int_equal(repl_leader_ack(&rp, 6, 6, &kerr), 1);
+    assert_int_equal(kerr, REPL_NOT_LEADER_OR_FOLLOWER);
     repl_replica_fini(&rp);
 }
 
-/* A follower that never fetches again after the cut does not hold appends back for good:
- * the lag rule drops it from the ISR (its offsets, lowered to our end, prove nothing). */
-static void test_leader_cut_dead_follower_leaves_the_isr(void **state)
+/* A refused request for the new epoch is not sent again at once (the refusal may last: a
+ * zombie's broker epoch), but from the next state the broker applies, or the next tick. */
+static void test_leader_cut_new_epoch_asked_again_after_a_refusal(void **state)
 {
     (void)state;
     struct repl_replica rp;
     struct repl_batch b;
-    fx_leader(&rp, 1, 3, FX_ISR(1, 2, 3), 5, 2);
-    fx_append(&rp, 10, 0);
-    fetch(&rp, 2, 10, 10, 1);
-    fetch(&rp, 3, 10, 10, 1);
+    fx_leader(&rp, 1, 3, FX_ISR(1, 2, 3), 5, 1);
+    fx_append(&rp, 10, 1);
     assert_int_equal(repl_replica_truncated(&rp, 8), 0);
-    fetch(&rp, 2, 8, 8, 2); /* 2 truncated; 3 is gone */
-    assert_int_equal(repl_leader_prepare(&rp, 1, 5, &b), REPL_NOT_ENOUGH_REPLICAS);
-    repl_leader_tick(&rp, 1 + rp.cfg.lag_time_max_ms); /* 3 caught up at 1, no later */
-    assert_int_equal(repl_replica_fx(&rp) & REPL_FX_ISR, 0);
-    repl_leader_tick(&rp, 2 + rp.cfg.lag_time_max_ms);
     assert_true(repl_replica_fx(&rp) & REPL_FX_ISR);
-    assert_int_equal(rp.proposal.nisr, 2); /* [1, 2] */
-    struct repl_pstate ps = fx_pstate(1, 5, 1, 3, FX_ISR(1, 2));
-    assert_int_equal(repl_replica_apply(&rp, &ps, 3), 0);
-    assert_int_equal(repl_leader_prepare(&rp, 1, 5, &b), 0);
+    repl_leader_isr_failed(&rp); /* based on a state that had moved on */
+    assert_int_equal(repl_replica_fx(&rp) & REPL_FX_ISR, 0);
+    assert_int_equal(repl_leader_prepare(&rp, 1, 5, &b), REPL_NOT_ENOUGH_REPLICAS);
+    struct repl_pstate ps = fx_pstate(1, 5, 1, 3, FX_ISR(1, 2)); /* what it had committed */
+    assert_int_equal(repl_replica_apply(&rp, &ps, 2), 0);
+    assert_true(repl_replica_fx(&rp) & REPL_FX_ISR);
+    assert_true(rp.proposal.new_epoch);
+    assert_int_equal(rp.proposal.partition_epoch, 1);
+    assert_int_equal(rp.proposal.nisr, 2);
+    repl_leader_isr_failed(&rp);
+    repl_leader_tick(&rp, 3);
+    assert_true(repl_replica_fx(&rp) & REPL_FX_ISR);
+    assert_true(rp.proposal.new_epoch);
+    /* Replaced meanwhile: the next leader's epoch is new to every lost record. */
+    ps = fx_pstate(2, 6, 2, 3, FX_ISR(2));
+    assert_int_equal(repl_replica_apply(&rp, &ps, 4), 0);
+    assert_false(rp.epoch_wanted);
     repl_replica_fini(&rp);
 }
 
-/* The broker learnt of the cut only from an append that already took the lost offsets (the
- * log healed between its check and its write): the follower's earlier report of those
- * offsets no longer counts toward the HW; only its fetch after truncating does. */
-static void test_leader_cut_seen_late_follower_report_stops_counting(void **state)
+/* Why the epoch, and not only the leader's word to its followers: a replica that copied the
+ * lost records and hears nothing more from this leader (out of the ISR, or a leader change
+ * first) still parts at the cut from whoever leads next, because the records that took the
+ * lost offsets carry the new epoch into every log that has them. */
+static void test_leader_cut_lost_copy_parts_from_every_later_leader(void **state)
 {
     (void)state;
-    struct repl_replica rp;
-    fx_leader(&rp, 1, 2, FX_ISR(1, 2), 5, 1);
-    fx_append(&rp, 10, 0);
-    fetch(&rp, 2, 10, 10, 1);
-    assert_int_equal(repl_replica_truncated(&rp, 8), 0);
-    struct repl_batch b = {8, 5, 5}; /* appended at the cut before anyone knew */
-    assert_int_equal(repl_replica_appended(&rp, &b), 0);
-    repl_replica_durable(&rp, 13);
-    assert_int_equal(rp.hw, 8); /* not 10: 2's copy of 8-9 is not ours */
-    fetch(&rp, 2, 8, 8, 2);
-    fetch(&rp, 2, 13, 13, 3);
-    assert_int_equal(rp.hw, 13);
-    repl_replica_fini(&rp);
+    struct repl_replica l, n;
+    fx_leader(&l, 1, 3, FX_ISR(1, 2), 5, 1);
+    fx_append(&l, 10, 1); /* 3, out of the ISR, copied 0-9 */
+    assert_int_equal(repl_replica_truncated(&l, 8), 0);
+    struct repl_pstate ps = fx_pstate(1, 6, 1, 3, FX_ISR(1, 2));
+    assert_int_equal(repl_replica_apply(&l, &ps, 1), 0);
+    fx_append(&l, 5, 1); /* 8-12 in epoch 6 */
+    /* 2 follows 1 and copies its log as it is: 0-7 in epoch 5, 8-12 in epoch 6. */
+    struct repl_config cfg = {.lag_time_max_ms = 100, .min_insync = 1};
+    repl_replica_init(&n, 2, &cfg);
+    assert_int_equal(repl_replica_apply(&n, &ps, 1), 0);
+    struct repl_batch b5 = {0, 8, 5}, b6 = {8, 5, 6};
+    assert_int_equal(repl_replica_appended(&n, &b5), 0);
+    assert_int_equal(repl_replica_appended(&n, &b6), 0);
+    repl_replica_durable(&n, 13);
+    /* 1 dies; 2 leads epoch 7. 3 comes back with its copy of 8-9 from epoch 5. */
+    ps = fx_pstate(2, 7, 2, 3, FX_ISR(2));
+    assert_int_equal(repl_replica_apply(&n, &ps, 2), 0);
+    struct repl_epoch_end d = told(&n, 3, 7, 5, 10);
+    assert_int_equal(d.epoch, 5);
+    assert_int_equal(d.end_offset, 8);
+    repl_replica_fini(&n);
+    repl_replica_fini(&l);
 }
 
 static void test_leader_epoch_end_answers_offset_for_leader_epoch(void **state)
@@ -506,9 +552,9 @@ int main(void)
         cmocka_unit_test(test_leader_ack_waits_for_hw_then_reports_isr),
         cmocka_unit_test(test_leader_fetch_errors_as_kafka),
         cmocka_unit_test(test_leader_fetch_diverging_epoch_kip320),
-        cmocka_unit_test(test_leader_cut_log_makes_followers_truncate),
-        cmocka_unit_test(test_leader_cut_seen_late_follower_report_stops_counting),
-        cmocka_unit_test(test_leader_cut_dead_follower_leaves_the_isr),
+        cmocka_unit_test(test_leader_cut_asks_a_new_epoch_and_writes_nothing_until_it_comes),
+        cmocka_unit_test(test_leader_cut_new_epoch_asked_again_after_a_refusal),
+        cmocka_unit_test(test_leader_cut_lost_copy_parts_from_every_later_leader),
         cmocka_unit_test(test_leader_epoch_end_answers_offset_for_leader_epoch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,7 +5,8 @@
  *   steps      produce (acks=all and acks=1) to whoever believes it leads, follower
  *              fetches (both truncation paths), fsyncs, time passing (ISR shrinks), ISR
  *              proposals reaching the controller late, partition states reaching nodes
- *              late, power cuts (a node keeps only what it fsynced), session expiries
+ *              late, power cuts (a node keeps only what it fsynced), disk losses (the
+ *              same cut on a node that runs on: a failed fsync), session expiries
  *              (of stopped nodes, and of running ones: zombies), restarts,
  *              re-registrations, controlled shutdowns, preferred-leader balancing,
  *              consumers reading below the HW
@@ -38,6 +39,7 @@
 struct totals {
     uint64_t seeds, steps, produced, acked_all, acked_one, failed_all, crashes, expiries;
     uint64_t truncations, truncated, leader_changes, isr_commits, isr_refusals, views;
+    uint64_t disk_losses;
 };
 
 static uint64_t rnd(uint64_t *r)
@@ -86,6 +88,8 @@ static int step(struct repl_sim *s, uint64_t *r, struct totals *t)
         return repl_sim_shutdown(s, node);
     if (dice < 980)
         return repl_sim_preferred(s);
+    if (dice < 988)
+        return repl_sim_disk_loss(s, node);
     return repl_sim_consume(s, pick_producer(s, r), (int64_t)(rnd(r) % 64), 16);
 }
 
@@ -112,6 +116,7 @@ static void add_totals(struct totals *t, const struct repl_sim *s)
     t->isr_commits += s->st.isr_commits;
     t->isr_refusals += s->st.isr_refusals;
     t->views += s->check.views;
+    t->disk_losses += s->st.disk_losses;
 }
 
 /* One seed's run: 0, or the first failure (described on stdout when `loud`). */
@@ -176,12 +181,13 @@ static void test_model_random_histories_hold_invariants(void **state)
            t.seeds, t.steps, t.produced, t.acked_all, t.failed_all, t.acked_one);
     printf("# %" PRIu64 " crashes, %" PRIu64 " expiries, %" PRIu64 " leader changes, %" PRIu64
            " truncations (%" PRIu64 " records), ISR changes %" PRIu64 " committed / %" PRIu64
-           " refused, %" PRIu64 " replica views checked\n",
+           " refused, %" PRIu64 " replica views checked, %" PRIu64 " disk losses\n",
            t.crashes, t.expiries, t.leader_changes, t.truncations, t.truncated, t.isr_commits,
-           t.isr_refusals, t.views);
+           t.isr_refusals, t.views, t.disk_losses);
     /* The run must have exercised what it claims to check. */
     assert_true(t.acked_all > 0 && t.truncations > 0 && t.leader_changes > 0);
     assert_true(t.isr_commits > 0 && t.isr_refusals > 0 && t.crashes > 0);
+    assert_true(t.disk_losses > 0);
 }
 
 /* The harness has teeth: the same random histories under the rule before KIP-101 (truncate

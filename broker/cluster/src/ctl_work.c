@@ -165,7 +165,8 @@ static int alter_partition(struct clu *cl, struct clu_request *rq, const char *p
         rq->error = REPL_STALE_BROKER_EPOCH;
         return clu__ctl_answer(cl, rq, path);
     }
-    if (ps && rq->isr.leader == ps->leader && rq->isr.leader_epoch == ps->leader_epoch &&
+    if (ps && !rq->isr.new_epoch && rq->isr.leader == ps->leader &&
+        rq->isr.leader_epoch == ps->leader_epoch &&
         rq->isr.partition_epoch < ps->partition_epoch && same_isr(ps, &rq->isr)) {
         rq->error = 0; /* a retry of what is already committed (Kafka does the same) */
         rq->has_state = true;

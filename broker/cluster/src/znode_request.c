@@ -78,6 +78,8 @@ int clu_request_encode(const struct clu_request *rq, struct kc_writer *w)
         clu__jw_int(w, rq->isr.partition_epoch);
         clu__jw_raw(w, ",\"isr\":");
         clu__jw_ints(w, rq->isr.isr, rq->isr.nisr);
+        if (rq->isr.new_epoch)
+            clu__jw_raw(w, ",\"new_leader_epoch\":1");
     } else if (rq->type == CLU_REQ_CREATE_TOPIC) {
         clu__jw_raw(w, ",\"partitions\":");
         clu__jw_int(w, rq->partitions);
@@ -140,6 +142,11 @@ static int decode_alter(const struct clu_json *j, struct clu_request *rq)
             0 ||
         rq->isr.nisr < 1)
         return KC_EMALFORMED;
+    int32_t bump = 0;
+    if (clu_json_member(j, 0, "new_leader_epoch", &isr) == 0 &&
+        clu__jr_i32(j, 0, "new_leader_epoch", 0, 1, &bump) != 0)
+        return KC_EMALFORMED;
+    rq->isr.new_epoch = bump == 1;
     rq->isr.leader = rq->broker;
     return 0;
 }

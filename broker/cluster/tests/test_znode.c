@@ -399,6 +399,7 @@ static void roundtrip_request(const struct clu_request *rq)
         assert_int_equal(back.isr.nisr, rq->isr.nisr);
         assert_int_equal(back.isr.partition_epoch, rq->isr.partition_epoch);
         assert_int_equal(back.isr.leader, rq->broker);
+        assert_int_equal(back.isr.new_epoch, rq->isr.new_epoch);
     }
     if (rq->config) {
         assert_int_equal(back.config_len, rq->config_len);
@@ -436,6 +437,9 @@ static void test_requests_roundtrip(void **state)
                                     .nisr = 2,
                                     .isr = {2, 1}};
     roundtrip_request(&rq);
+    rq.answered = rq.has_state = false;
+    rq.isr.new_epoch = true; /* a leader whose disk lost a tail */
+    roundtrip_request(&rq);
     struct clu_request sd = {.type = CLU_REQ_CONTROLLED_SHUTDOWN,
                              .broker = 3,
                              .broker_epoch = 99,
@@ -471,6 +475,12 @@ static void test_requests_roundtrip(void **state)
         "{\"version\":1,\"type\":\"create_topic\",\"broker\":2,\"broker_epoch\":1,\"topic\":\"a\","
         "\"partitions\":1,\"replication_factor\":1,\"config\":{\"x\":1}}",
         "{\"version\":1,\"type\":\"controlled_shutdown\",\"broker\":2}",
+        "{\"version\":1,\"type\":\"alter_partition\",\"broker\":2,\"broker_epoch\":1,"
+        "\"topic\":\"t\",\"partition\":0,\"leader_epoch\":0,\"partition_epoch\":0,\"isr\":[2],"
+        "\"new_leader_epoch\":2}",
+        "{\"version\":1,\"type\":\"alter_partition\",\"broker\":2,\"broker_epoch\":1,"
+        "\"topic\":\"t\",\"partition\":0,\"leader_epoch\":0,\"partition_epoch\":0,\"isr\":[2],"
+        "\"new_leader_epoch\":true}",
         "{\"version\":1,\"type\":\"controlled_shutdown\",\"broker\":2,\"broker_epoch\":1,"
         "\"answer\":{\"error\":0}}",
     };

@@ -136,8 +136,13 @@ static void propose_isr(struct brep_rp *rp)
     for (int i = 0; i < rp->r.proposal.nisr; i++)
         snprintf(isr + strlen(isr), sizeof(isr) - strlen(isr), "%s%d", i ? "," : "",
                  (int)rp->r.proposal.isr[i]);
-    kc_log_info("replication: %s-%d: proposing ISR [%s] (was %d members)", rp->topic,
-                (int)rp->partition, isr, rp->r.ps.nisr);
+    if (rp->r.proposal.new_epoch)
+        kc_log_warn("replication: %s-%d: our log lost records followers may hold: asking for "
+                    "a new leader epoch after %d (ISR [%s])", rp->topic, (int)rp->partition,
+                    (int)rp->r.ps.leader_epoch, isr);
+    else
+        kc_log_info("replication: %s-%d: proposing ISR [%s] (was %d members)", rp->topic,
+                    (int)rp->partition, isr, rp->r.ps.nisr);
     int64_t id = clu_propose_isr(rp->m->cl, rp->topic, rp->partition, &rp->r.proposal);
     if (id < 0) {
         kc_log_warn("replication: %s-%d: cannot send the ISR proposal: %s", rp->topic,
@@ -205,16 +210,25 @@ static void want_durable(struct brep_rp *rp, struct alog *log, int64_t end)
 }
 
 /*
- * Under rp->mu, after our append of b as leader: a base offset below the replica's end
- * means the log healed from a failed fsync with a lower end (its disk lost the rest)
- * between leader_append's look (brep__rp_sync_log) and its write; the followers must still
- * hear of that cut (repl_replica_truncated: leader_cut).
+ * Under rp->mu: append as leader at the replica's end, where the look before (sync_log) put
+ * it. -ESTALE: the log healed in between (a failed fsync; its disk lost the rest) and ends
+ * lower now; nothing was written. The replica learns of the cut (sync_log: the followers
+ * must hear of it, and a new epoch is asked for), and the produce is refused as one made
+ * during that wait would be.
  */
-static int leader_appended(struct brep_rp *rp, const struct repl_batch *b)
+static int append_at_end(struct brep_rp *rp, struct alog *log, uint8_t *batch, size_t len,
+                         int32_t epoch, struct alog_appended *a)
 {
-    if (b->base_offset < rp->r.leo && brep__rp_cut(rp, b->base_offset) != 0)
-        return -EINVAL;
-    return repl_replica_appended(&rp->r, b);
+    int rc = alog_append_epoch_at(log, batch, len, epoch, rp->r.leo, a);
+    if (rc == -ESTALE) {
+        brep__rp_sync_log(rp);
+        if (alog_end_offset(log) != rp->r.leo)
+            kc_log_error("replication: %s-%d: the log ends at %lld, its replica at %lld",
+                         rp->topic, (int)rp->partition, (long long)alog_end_offset(log),
+                         (long long)rp->r.leo);
+        return REPL_NOT_ENOUGH_REPLICAS;
+    }
+    return rc;
 }
 
 /* Under rp->mu: write the batch as leader. 0 (p->base_offset, *end), or a Kafka code in
@@ -231,13 +245,17 @@ static int leader_append(struct brep_rp *rp, struct brk_produce *p, struct alog 
         p->kerr = (int16_t)kerr;
         return 1;
     }
-    int rc = alog_append_epoch(log, p->batch, p->len, b->epoch, &a);
+    int rc = append_at_end(rp, log, p->batch, p->len, b->epoch, &a);
+    if (rc > 0) {
+        p->kerr = (int16_t)rc;
+        return 1;
+    }
     if (rc)
         return rc;
     if (!a.duplicate) {
         b->base_offset = a.base_offset;
         b->count = (int32_t)(a.last_offset - a.base_offset + 1);
-        if ((rc = leader_appended(rp, b)) != 0)
+        if ((rc = repl_replica_appended(&rp->r, b)) != 0)
             kc_log_error("replication: %s-%d: the log and its replica disagree (%s)",
                          rp->topic, (int)rp->partition, kc_strerror(rc));
     }
@@ -311,11 +329,11 @@ int brep__repl_internal(void *arg, const struct brk_internal_append *ia)
     int rc = rp->log == ia->log ? repl_leader_prepare(&rp->r, -1, ia->count, &b)
                                 : REPL_NOT_LEADER_OR_FOLLOWER;
     if (rc == 0)
-        rc = alog_append_epoch(ia->log, ia->batch, ia->len, b.epoch, &a);
+        rc = append_at_end(rp, ia->log, ia->batch, ia->len, b.epoch, &a);
     if (rc == 0) {
         b.base_offset = a.base_offset;
         b.count = (int32_t)(a.last_offset - a.base_offset + 1);
-        if (leader_appended(rp, &b) != 0)
+        if (repl_replica_appended(&rp->r, &b) != 0)
             kc_log_error("replication: %s-%d: the log and its replica disagree", rp->topic,
                          (int)rp->partition);
         *w = (struct brep_wait){.next = rp->waiters, .epoch = b.epoch,
