@@ -22,12 +22,17 @@
  *   a leader's disk    (no network cut; every broker under the fault shim) the leader's
  *   loses a tail its   fsync of a produce fails after its followers copied the records
  *   followers copied   from its memory, and its disk keeps none of them (flt_lose); its
- *                      log heals without them and its next records take their offsets in
- *                      the same epoch. The produce must NOT be acknowledged (the next
- *                      records' HW would have done it: answered REQUEST_TIMED_OUT), each
- *                      follower must be told to truncate to the cut - the epochs alone
- *                      show no divergence - and produces are refused (19) until both
- *                      have.
+ *                      log heals without them. The produce must NOT be acknowledged (the
+ *                      next records' HW would have done it: answered REQUEST_TIMED_OUT);
+ *                      produces are refused (19) until the controller gives the leader a
+ *                      new epoch, and the records that take the lost offsets carry it,
+ *                      so each follower's copy parts from the leader's history at the cut
+ *                      (both truncate).
+ *   ... and outlives   the same, but one follower is stopped (SIGSTOP) once it copied the
+ *   its leader         records, and leaves the ISR (session expiry) before it hears of the
+ *                      cut; the leader then dies and the other follower leads. The stopped
+ *                      one comes back to a new leader that never knew of the cut: only the
+ *                      epoch of the records that took the lost offsets tells it to truncate.
  *
  * Then, each time: every acknowledged record is read once, at the offset it was
  * acknowledged at, from the leader; nothing refused before the append (19, 6) is there;
@@ -41,6 +46,7 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <signal.h>
 
 #include "kafka/kflt.h"
 #include "kafka/knet.h"
@@ -514,15 +520,15 @@ static void test_0317_leader_disk_loses_a_tail_its_followers_copied(void **state
     r.op[xi] = x.o;
     int32_t epoch_after;
     krep_leader(r.c->b[lead], TOPIC, 0, &leader, &epoch_after, NULL);
-    for (int o = xi + 1; o < y; o++) /* refused until both followers truncated */
+    for (int o = xi + 1; o < y; o++) /* refused until the new epoch came */
         assert_int_equal(r.op[o].err, KP_ERR_NOT_ENOUGH_REPLICAS);
     printf("# leader %d's disk lost produce b%d- (at %lld, answered %d); %d produce(s) "
-           "refused (19) while the followers truncated; b%d- took offset %lld in the same "
-           "epoch %d\n", lead, xi, (long long)end_before, (int)x.o.err, y - xi - 1, y,
-           (long long)r.op[y].base, (int)epoch_after);
+           "refused (19) until its new epoch; b%d- took offset %lld in epoch %d (was %d)\n",
+           lead, xi, (long long)end_before, (int)x.o.err, y - xi - 1, y,
+           (long long)r.op[y].base, (int)epoch_after, (int)epoch);
     assert_int_not_equal(x.o.err, 0);
     assert_int_equal(leader, lead);
-    assert_int_equal(epoch_after, epoch); /* else the epochs would tell the followers */
+    assert_int_equal(epoch_after, epoch + 1); /* the same leader, a new epoch */
     assert_int_equal(r.op[y].base, end_before);
     int told = 0;
     settle_and_check(&r, "lost tail");
@@ -530,8 +536,107 @@ static void test_0317_leader_disk_loses_a_tail_its_followers_copied(void **state
         told += id != lead && kb_log_has(r.c->b[id], "the leader's history diverged");
     assert_int_equal(told, 2);
     assert_true(kb_log_has(r.c->b[lead], "the disk lost the rest"));
+    assert_true(kb_log_has(r.c->b[lead], "asking for a new leader epoch"));
     for (int id = 1; id <= 3; id++)
         kflt_unmap(&shim[id]);
+}
+
+struct leads {
+    const struct kb_broker *b;
+    int32_t want, epoch_over;
+};
+
+/* Does b name `want` as leader, in an epoch above epoch_over? */
+static bool leads(void *arg)
+{
+    struct leads *u = arg;
+    int32_t leader, epoch;
+    krep_leader(u->b, TOPIC, 0, &leader, &epoch, NULL);
+    return leader == u->want && epoch > u->epoch_over;
+}
+
+struct holds_n {
+    const struct kb_broker *b;
+    int64_t n;
+};
+
+static bool holds_n(void *arg)
+{
+    struct holds_n *u = arg;
+    return krep_log_records(u->b, TOPIC, 0, NULL, NULL) >= u->n;
+}
+
+static void test_0317_leader_disk_lost_tail_outlives_the_leader(void **state)
+{
+    KCL_REQUIRE_ZK();
+    static struct run r;
+    static struct kflt shim[4];
+    memset(&r, 0, sizeof(r));
+    r.c = *state;
+    start3_shims(&r, settings_slow_lag, shim);
+    for (int k = 0; k < 3; k++)
+        assert_int_equal(produce(&r, r.leader), 0);
+    int lead = r.leader, next = lead % 3 + 1, stopped = next % 3 + 1;
+    int32_t epoch, leader;
+    krep_leader(r.c->b[lead], TOPIC, 0, &leader, &epoch, NULL);
+    int64_t end_before = krep_log_records(r.c->b[lead], TOPIC, 0, NULL, NULL);
+
+    /* As the case above; the follower `stopped` sleeps from the moment it holds the
+     * produce the leader's disk will lose. */
+    const char *wrap = getenv("KC_BROKER_WRAP");
+    int lose_ms = wrap && *wrap ? 5000 : 1000;
+    flt_lose(shim[lead].ctl, 1, lose_ms);
+    kflt_fail(&shim[lead], FLT_FSYNC, EIO, TOPIC "-0/00000000000000000000.log", 1);
+    struct lost_produce x = {.b = r.c->b[lead]};
+    int xi = r.nops++;
+    snprintf(x.prefix, sizeof(x.prefix), "b%d-", xi);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, produce_lost, &x), 0);
+    struct holds_n cp = {r.c->b[stopped], end_before + PER};
+    bool copied = kt_until(holds_n, &cp, lose_ms);
+    if (copied)
+        assert_int_equal(kill(r.c->b[stopped]->pid, SIGSTOP), 0);
+    bool back = kt_until(healed, r.c->b[lead], KB_WAIT_MS);
+    flt_lose(shim[lead].ctl, 0, 0);
+    assert_true(back);
+    if (!copied)
+        fail_msg("broker %d did not copy the produce within %d ms", stopped, lose_ms);
+    /* Its session expires: the controller takes it out of the ISR, and the leader, in its
+     * new epoch, acknowledges other records at the lost ones' offsets with 2 in sync. */
+    struct isr_is two = {&r, 2};
+    assert_true(kt_until(isr_is, &two, KB_WAIT_MS));
+    assert_true(kt_until(acked, &r, KB_WAIT_MS));
+    int y = r.nops - 1;
+    assert_int_equal(pthread_join(t, NULL), 0);
+    r.op[xi] = x.o;
+    assert_int_not_equal(x.o.err, 0);
+    assert_int_equal(r.op[y].base, end_before);
+    int32_t epoch_after;
+    krep_leader(r.c->b[lead], TOPIC, 0, &leader, &epoch_after, NULL);
+    assert_int_equal(epoch_after, epoch + 1);
+    struct holds_n has = {r.c->b[next], end_before + PER};
+    assert_true(kt_until(holds_n, &has, KB_WAIT_MS)); /* in sync: it has them */
+
+    /* The leader dies; `next` leads, never having heard of the cut. */
+    kb_kill9(r.c->b[lead]);
+    struct leads nl = {r.c->b[next], next, epoch_after};
+    assert_true(kt_until(leads, &nl, KB_WAIT_MS));
+    r.leader = next;
+    /* The sleeper wakes: its session is gone, it registers again and follows `next` - with
+     * the records the dead leader lost, from an epoch `next` also has. Until it rejoins,
+     * the ISR is `next` alone, too few for acks=all. */
+    assert_int_equal(kill(r.c->b[stopped]->pid, SIGCONT), 0);
+    assert_true(kt_until(acked, &r, KB_WAIT_MS));
+    kflt_unmap(&shim[lead]);
+    kcl_start_at(r.c, lead, knet_host(lead), settings_slow_lag);
+    settle_and_check(&r, "lost tail, leader gone");
+    assert_true(kb_log_has(r.c->b[stopped], "the leader's history diverged"));
+    printf("# broker %d held the records leader %d's disk lost (epoch %d), slept through "
+           "the cut, and truncated them under leader %d, which had the records that took "
+           "their offsets in epoch %d\n", stopped, lead, (int)epoch, next, (int)epoch_after);
+    for (int id = 1; id <= 3; id++)
+        if (id != lead)
+            kflt_unmap(&shim[id]);
 }
 
 int main(void)
@@ -548,6 +653,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_0317_dead_leader_diverged_suffix_truncated,
                                         kcl_setup, kcl_teardown),
         cmocka_unit_test_setup_teardown(test_0317_leader_disk_loses_a_tail_its_followers_copied,
+                                        kcl_setup, kcl_teardown),
+        cmocka_unit_test_setup_teardown(test_0317_leader_disk_lost_tail_outlives_the_leader,
                                         kcl_setup, kcl_teardown),
     };
     return cmocka_run_group_tests(tests, kcl_group_setup, kcl_group_teardown);
