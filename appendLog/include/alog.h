@@ -161,6 +161,10 @@ struct alog_store_config {
     uint64_t cleaner_dedupe_buffer_size; /* log.cleaner.dedupe.buffer.size default 128 MiB,
                                        shared by the cleaner threads */
     uint64_t cleaner_io_buffer_size;/* log.cleaner.io.buffer.size   default 512 KiB */
+    /* Retention deletes nothing from a log until alog_set_retain_limit is first called on
+     * it (default false: no bound). A replicated broker's logs: each partition's HW is
+     * known only once its replica is loaded, and until then no bound is not "anything". */
+    bool retain_held;
 };
 void alog_store_config_init(struct alog_store_config *cfg);
 

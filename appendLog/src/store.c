@@ -244,6 +244,8 @@ int alog_store_add_flags(struct alog_store *s, const char *name, const struct al
     if (!log)
         return -ENOMEM;
     log->store = s;
+    if (s->cfg.retain_held)
+        alog_set_retain_limit(log, -1); /* every segment reaches past -1: none goes */
     pthread_mutex_lock(&s->table_lock);
     bool found = false;
     rc = table_reserve(s);

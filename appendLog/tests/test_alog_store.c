@@ -371,6 +371,45 @@ static void test_store_retention_leaves_idle_logs_closed(void **state)
     assert_int_equal(alog_store_close(s), 0);
 }
 
+/* retain_held (a replicated broker's store): retention deletes nothing from a log until its
+ * limit is first set - a replica's HW, known only once the replica is loaded - and then
+ * obeys it; a store without it deletes at once. */
+static void test_store_retain_held_until_a_limit_is_set(void **state)
+{
+    const char *dir = *state;
+    for (int held = 0; held <= 1; held++) {
+        struct alog_store_config sc;
+        alog_store_config_init(&sc);
+        sc.retain_held = held;
+        struct alog_store *s;
+        assert_int_equal(alog_store_open(&s, dir, &sc), 0);
+        struct alog_config cfg;
+        fx_config(&cfg, 4096);
+        cfg.retention_bytes = 0; /* everything but the active segment may go */
+        char name[16];
+        snprintf(name, sizeof(name), "r-%d", held);
+        char path[4096];
+        fx_path(path, sizeof(path), dir, name);
+        assert_int_equal(kc_mkdir_p(path, 0755), 0);
+        struct alog *log;
+        assert_int_equal(alog_store_add_flags(s, name, &cfg, ALOG_STORE_NEW, &log), 0);
+        fx_append(log, 80, 3, 100, TS0);
+        struct alog_segment_info segs[64];
+        int n = alog_segments(log, segs, 64);
+        assert_true(n >= 4);
+        int deleted = -1;
+        assert_int_equal(alog_retain(log, kc_wall_ms(), &deleted), 0);
+        assert_int_equal(deleted, held ? 0 : n - 1);
+        if (held) {
+            alog_set_retain_limit(log, segs[2].base_offset); /* the HW, once known */
+            assert_int_equal(alog_retain(log, kc_wall_ms(), &deleted), 0);
+            assert_int_equal(deleted, 2);
+            assert_int_equal(alog_start_offset(log), segs[2].base_offset);
+        }
+        assert_int_equal(alog_store_close(s), 0);
+    }
+}
+
 /* Settings change under a running appender: rolls follow the new segment.bytes, retention
  * the new retention.bytes. */
 struct appender {
@@ -539,6 +578,7 @@ int main(void)
         T(test_store_crash_recovers_only_journaled_logs),
         T(test_store_migrates_per_partition_checkpoints),
         T(test_store_retention_leaves_idle_logs_closed),
+        T(test_store_retain_held_until_a_limit_is_set),
         T(test_store_live_config_changes),
         T(test_store_threads_and_evictions),
         T(test_store_close_one_log_and_add_it_again),

@@ -174,7 +174,9 @@ int repl_replica_apply(struct repl_replica *rp, const struct repl_pstate *ps, in
 /*
  * Is b the next batch this replica may append? KC_EOFFSET if it does not start at the
  * LEO; KC_EMALFORMED for count < 1 or an epoch that is negative, older than the log's
- * latest, or newer than the current leader epoch (a leader writes only its own epoch).
+ * latest (unless, on a follower, that latest epoch holds no record: begun at the LEO by
+ * this replica as a leader that wrote nothing - appending drops it), or newer than the
+ * current leader epoch (a leader writes only its own epoch).
  */
 int repl_replica_check_batch(const struct repl_replica *rp, const struct repl_batch *b);
 

@@ -218,12 +218,23 @@ int repl_replica_apply(struct repl_replica *rp, const struct repl_pstate *ps, in
     return 0;
 }
 
+/* Is our latest epoch one with no record in our log - begun at our end, as a leader's
+ * (elected, or cut below its start: leader_cut) - that a leader's older batch may replace? */
+static bool latest_epoch_empty(const struct repl_replica *rp)
+{
+    const struct repl_epoch_cache *c = &rp->epochs;
+    return rp->role == REPL_ROLE_FOLLOWER && c->n && c->v[c->n - 1].start_offset >= rp->leo;
+}
+
 int repl_replica_check_batch(const struct repl_replica *rp, const struct repl_batch *b)
 {
     if (b->base_offset != rp->leo)
         return KC_EOFFSET;
-    if (b->count < 1 || b->epoch < 0 || b->epoch < repl_epoch_cache_latest(&rp->epochs) ||
-        b->epoch > rp->ps.leader_epoch)
+    /* An older epoch than our latest is a history we never had - unless our latest holds
+     * nothing: then the leader's records at our end are simply older (Kafka's cache drops
+     * such an entry on assign, as _appended does here). */
+    bool older = b->epoch < repl_epoch_cache_latest(&rp->epochs) && !latest_epoch_empty(rp);
+    if (b->count < 1 || b->epoch < 0 || older || b->epoch > rp->ps.leader_epoch)
         return KC_EMALFORMED;
     if (rp->role == REPL_ROLE_LEADER && b->epoch != rp->ps.leader_epoch)
         return KC_EMALFORMED;

@@ -148,6 +148,17 @@ static void test_replica_check_batch_rules(void **state)
     assert_int_equal(repl_replica_apply(&rp, &ps, 0), 0);
     assert_int_equal(repl_replica_check_batch(&rp, &(struct repl_batch){5, 1, 4}), KC_EMALFORMED);
     assert_int_equal(repl_replica_check_batch(&rp, &(struct repl_batch){5, 1, 6}), 0);
+    /* It leads epoch 6 and writes nothing; then follows 3 in epoch 7, whose log has epoch
+     * 4's records at 5 (uncommitted when 2 was elected, kept by 3): our empty epoch 6 is
+     * no history of ours and gives way, as Kafka's cache lets it. One holding a record
+     * does not. */
+    ps = fx_pstate(3, 7, 2, 3, FX_ISR(2, 3));
+    assert_int_equal(repl_replica_apply(&rp, &ps, 0), 0);
+    assert_int_equal(repl_epoch_cache_latest(&rp.epochs), 6);
+    assert_int_equal(repl_replica_appended(&rp, &(struct repl_batch){5, 1, 4}), 0);
+    assert_int_equal(repl_epoch_cache_latest(&rp.epochs), 4);
+    assert_int_equal(repl_replica_appended(&rp, &(struct repl_batch){6, 1, 7}), 0);
+    assert_int_equal(repl_replica_check_batch(&rp, &(struct repl_batch){7, 1, 4}), KC_EMALFORMED);
     repl_replica_fini(&rp);
 }
 

@@ -100,6 +100,9 @@ static int open_storage(struct brk_server *srv)
     pc.store = srv->cfg.store;
     if (!srv->cfg.cleaner_enable)
         pc.store.cleaner_threads = 0;
+    /* In a cluster retention stops at each partition's HW (replica.c), known only once its
+     * replica is loaded: until then it deletes nothing. */
+    pc.store.retain_held = srv->cfg.cluster.zk_connect[0] != '\0';
     rc = part_registry_open(&srv->reg, srv->cfg.data_dir, &pc);
     if (rc) {
         kc_log_error("cannot open the data directory %s: %s", srv->cfg.data_dir, kc_strerror(rc));
