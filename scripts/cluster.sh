@@ -74,9 +74,11 @@ for id in 1 2 3; do
 done
 cat <<MSG
 
-A cluster of three brokers (replication of the data between them is the NEXT step):
+A cluster of three brokers, replicating (broker/README.md, "A cluster", walks through it):
   kcat -b 127.0.0.1:9092 -L                                   three brokers, the controller
-  kafka-topics-like: see broker/README.md, "A cluster"
+  build/bin/kafka_cli -b 127.0.0.1:9092 topics create payments --partitions 3 --replication-factor 3
+  kcat -b 127.0.0.1:9092 -L -t payments                       leaders, replicas, ISR
+  echo hello | kcat -b 127.0.0.1:9093 -P -t payments -p 0 -X acks=all
 Ctrl-C stops everything (the brokers by PID with SIGTERM, then ZooKeeper).
 MSG
 wait
