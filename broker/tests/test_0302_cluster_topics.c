@@ -1,7 +1,8 @@
 /*
  * test_0302_cluster_topics - topics through the controller: CreateTopics with replication
  * factor 3 through one broker appears in every broker's Metadata with leaders spread and
- * an ISR of 3; a factor above the live brokers is INVALID_REPLICATION_FACTOR (38); a
+ * an ISR of 3; a factor above the live brokers is INVALID_REPLICATION_FACTOR (38), more
+ * partitions than one ZooKeeper transaction can create INVALID_PARTITIONS (37); a
  * produce to the leader succeeds and to a non-leader gets NOT_LEADER_OR_FOLLOWER (6), and
  * so does a Fetch; kcat (librdkafka, which follows Metadata) produces to every partition
  * and reads it back; DeleteTopics removes it from every broker.
@@ -52,6 +53,13 @@ static void test_0302_rf3_topic_everywhere_leaders_spread(void **state)
     struct kcl *c = *state;
     kcl_start_cluster(c, 3, NULL);
     assert_int_equal(kcl_create_topic(c->b[1], "too-wide", 1, 4), KP_ERR_INVALID_REPLICATION_FACTOR);
+    /* more partitions than one ZooKeeper transaction holds: refused at once, not retried
+     * until ZooKeeper drops the controller's connection a few times */
+    assert_int_equal(kcl_create_topic(c->b[1], "too-many", 6000, 3), KP_ERR_INVALID_PARTITIONS);
+    int said = 0;
+    for (int id = 1; id <= 3; id++) /* the controller, whichever it is */
+        said += kb_log_has(c->b[id], "needs one ZooKeeper transaction of");
+    assert_int_equal(said, 1);
     assert_int_equal(kcl_create_topic(c->b[2], TOPIC, 3, 3), KP_ERR_NONE);
     assert_int_equal(kcl_create_topic(c->b[3], TOPIC, 3, 3), KP_ERR_TOPIC_ALREADY_EXISTS);
     uint8_t buf[1 << 16];

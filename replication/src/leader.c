@@ -176,7 +176,8 @@ static void update_peer(struct repl_replica *rp, struct repl_peer *pr,
 /* The diverging-epoch check (Fetch v12+): does the follower's last epoch end, in our history,
  * before its fetch offset? Returns an error, or 0 with ans->diverging set (epoch -1: no
  * divergence). */
-static int check_divergence(const struct repl_replica *rp, const struct repl_fetch_req *req, struct repl_fetch_ans *ans)
+static int check_divergence(const struct repl_replica *rp, const struct repl_fetch_req *req,
+                            struct repl_fetch_ans *ans)
 {
     ans->diverging = (struct repl_epoch_end){REPL_UNDEFINED_EPOCH, REPL_UNDEFINED_OFFSET};
     if (req->last_fetched_epoch == REPL_UNDEFINED_EPOCH)

@@ -98,8 +98,21 @@ void clu__plan_fini(struct clu_plan *plan);
  */
 int clu__plan(const struct repl_ctl *ctl, const struct repl_recs *recs, size_t from,
               const struct clu_plan_ctx *ctx, struct clu_plan *plan);
+/*
+ * ZooKeeper refuses a request larger than its jute.maxbuffer (1 MiB unless its operator
+ * raised it) by dropping the connection: a transaction the controller writes stays under
+ * this many bytes, counted as clu__plan_unit_bytes does (an upper bound of jute's size). A unit larger than that alone (a
+ * topic created with thousands of partitions) cannot be written at all: the controller
+ * refuses its event (INVALID_PARTITIONS for a creation) instead of retrying it.
+ */
+#define CLU_MULTI_MAX_BYTES (960u << 10) /* the rest of 1 MiB: the epoch check, an answer */
+
+/* What unit u weighs in a multi: its paths and data, plus a per-operation allowance for
+ * the header, ACL and version fields. */
+size_t clu__plan_unit_bytes(const struct clu_plan *plan, size_t u);
+
 /* The first unit after the chunk starting at unit u0: units [u0, end) hold at most
- * max_ops operations, or are one unit alone if it is larger. */
+ * max_ops operations and CLU_MULTI_MAX_BYTES, or are one unit alone if it is larger. */
 size_t clu__plan_chunk_end(const struct clu_plan *plan, size_t u0, size_t max_ops);
 
 #endif

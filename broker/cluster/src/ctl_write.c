@@ -199,6 +199,29 @@ static void answer_state(const struct repl_recs *recs, struct clu_request *rq)
         }
 }
 
+/* A unit no ZooKeeper transaction can hold (CLU_MULTI_MAX_BYTES): refused, never retried
+ * (it would fail the same way each time, the connection dropped with it). 1 (refused:
+ * rq->error set), or 0. */
+static int too_large(struct clu *cl, const struct repl_event *ev, struct clu_request *rq)
+{
+    const struct clu_plan *plan = &cl->c.plan;
+    for (size_t u = 0; u < plan->nunits; u++) {
+        size_t bytes = clu__plan_unit_bytes(plan, u);
+        if (bytes <= CLU_MULTI_MAX_BYTES)
+            continue;
+        bool create = ev->type == REPL_EV_TOPIC_CREATE;
+        kc_log_error("cluster: controller: %s%s needs one ZooKeeper transaction of %zu bytes, "
+                     "more than the %u it writes (ZooKeeper's jute.maxbuffer is 1 MiB by "
+                     "default): refused",
+                     create ? "creating topic " : "an event on ",
+                     ev->topic ? ev->topic : "the cluster", bytes, CLU_MULTI_MAX_BYTES);
+        if (rq)
+            rq->error = create ? REPL_INVALID_PARTITIONS : REPL_INVALID_REQUEST;
+        return 1;
+    }
+    return 0;
+}
+
 int clu__ctl_run(struct clu *cl, const struct repl_event *ev, const struct clu_plan_ctx *pctx,
                  struct clu_request *rq, const char *rq_path)
 {
@@ -222,6 +245,8 @@ int clu__ctl_run(struct clu *cl, const struct repl_event *ev, const struct clu_p
         rq->error = REPL_INVALID_REQUEST;
         return clu__ctl_answer(cl, rq, rq_path);
     }
+    if ((rc = too_large(cl, ev, rq)) != 0)
+        return rq ? clu__ctl_answer(cl, rq, rq_path) : 0;
     if (rq && rq->type == CLU_REQ_ALTER_PARTITION)
         answer_state(&c->recs, rq);
     return write_plan(cl, rq, rq_path);

@@ -284,14 +284,28 @@ int clu__plan(const struct repl_ctl *ctl, const struct repl_recs *recs, size_t f
     return rc;
 }
 
+/* What an operation costs in a multi besides its path and data, in jute's encoding: the
+ * op header (9), the path's and data's lengths (8), a create's world:anyone ACL (4 + 27)
+ * and flags (4) - 52 - rounded up; setData and delete cost less. */
+#define CLU_OP_OVERHEAD 56
+
+size_t clu__plan_unit_bytes(const struct clu_plan *plan, size_t u)
+{
+    size_t bytes = 0;
+    for (size_t i = plan->units[u].op0; i < plan->units[u].op1; i++)
+        bytes += strlen(plan->ops[i].path) + (size_t)plan->ops[i].len + CLU_OP_OVERHEAD;
+    return bytes;
+}
+
 size_t clu__plan_chunk_end(const struct clu_plan *plan, size_t u0, size_t max_ops)
 {
-    size_t u = u0, ops = 0;
+    size_t u = u0, ops = 0, bytes = 0;
     while (u < plan->nunits) {
-        size_t n = plan->units[u].op1 - plan->units[u].op0;
-        if (u > u0 && ops + n > max_ops)
+        size_t n = plan->units[u].op1 - plan->units[u].op0, b = clu__plan_unit_bytes(plan, u);
+        if (u > u0 && (ops + n > max_ops || bytes + b > CLU_MULTI_MAX_BYTES))
             break;
         ops += n;
+        bytes += b;
         u++;
     }
     return u;

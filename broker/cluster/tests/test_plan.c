@@ -343,6 +343,60 @@ static void test_plan_changes_are_conditional_and_chunked(void **state)
     fx_fini(&f);
 }
 
+/* A multi stays under what ZooKeeper accepts: units are packed by bytes as well as by
+ * count, and one unit larger than CLU_MULTI_MAX_BYTES alone - a topic created with a few
+ * thousand partitions - is what the controller must refuse (ctl_write.c). */
+static void test_plan_chunks_bounded_by_bytes(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_init(&f, 100000);
+    setup(&f, 3);
+    repl_recs_reset(&f.recs);
+    struct repl_event ev = {
+        .type = REPL_EV_TOPIC_CREATE, .topic = "wide", .partitions = 6000, .replication = 3};
+    assert_int_equal(repl_ctl_handle(&f.ctl, &ev, &f.recs), 0);
+    struct clu_plan_ctx ctx = {.topic_id = "AAAAAAAAAAAAAAAAAAAAAA"};
+    assert_int_equal(clu__plan(&f.ctl, &f.recs, 0, &ctx, &f.plan), 0);
+    assert_int_equal(f.plan.nunits, 1);
+    size_t bytes = clu__plan_unit_bytes(&f.plan, 0), sum = 0;
+    for (size_t i = 0; i < f.plan.nops; i++) /* at least its paths and data */
+        sum += strlen(f.plan.ops[i].path) + (size_t)f.plan.ops[i].len;
+    assert_true(bytes > sum && bytes < sum + 100 * f.plan.nops);
+    assert_true(bytes > CLU_MULTI_MAX_BYTES); /* 6,000 partitions cannot be one multi */
+    assert_int_equal(clu__plan_chunk_end(&f.plan, 0, 100000), 1); /* alone, never split */
+    fx_fini(&f);
+
+    /* 6,000 small changes (broker 2 is lost): chunks by bytes, not by count. */
+    fx_init(&f, 100000);
+    setup(&f, 3);
+    for (int t = 0; t < 4; t++) { /* into the controller only: the fake store is small */
+        char name[8];
+        snprintf(name, sizeof(name), "t%d", t);
+        repl_recs_reset(&f.recs);
+        ev = (struct repl_event){
+            .type = REPL_EV_TOPIC_CREATE, .topic = name, .partitions = 1500, .replication = 3};
+        assert_int_equal(repl_ctl_handle(&f.ctl, &ev, &f.recs), 0);
+        for (size_t r = 0; r < f.recs.n; r++)
+            assert_int_equal(repl_ctl_replay(&f.ctl, &f.recs.v[r]), 0);
+    }
+    repl_recs_reset(&f.recs);
+    ev = (struct repl_event){.type = REPL_EV_BROKER_LOST, .id = 2, .epoch = 102};
+    assert_int_equal(repl_ctl_handle(&f.ctl, &ev, &f.recs), 0);
+    assert_int_equal(clu__plan(&f.ctl, &f.recs, 0, NULL, &f.plan), 0);
+    size_t u = 0, chunks = 0;
+    while (u < f.plan.nunits) {
+        size_t end = clu__plan_chunk_end(&f.plan, u, 100000), b = 0;
+        for (size_t k = u; k < end; k++)
+            b += clu__plan_unit_bytes(&f.plan, k);
+        assert_true(b <= CLU_MULTI_MAX_BYTES);
+        u = end;
+        chunks++;
+    }
+    assert_true(chunks >= 2);
+    fx_fini(&f);
+}
+
 static void test_plan_delete_children_first(void **state)
 {
     (void)state;
@@ -461,6 +515,7 @@ int main(void)
         cmocka_unit_test(test_plan_broker_events_from_registrations),
         cmocka_unit_test(test_plan_topic_create_is_one_unit),
         cmocka_unit_test(test_plan_changes_are_conditional_and_chunked),
+        cmocka_unit_test(test_plan_chunks_bounded_by_bytes),
         cmocka_unit_test(test_plan_delete_children_first),
         cmocka_unit_test(test_plan_refuses_what_it_cannot_write),
         cmocka_unit_test(test_plan_partition_epoch_is_znode_version),

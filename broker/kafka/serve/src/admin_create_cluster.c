@@ -118,9 +118,17 @@ static void settle(struct brk__kafka_ctc *ctc)
                                                 : KP_ERR_UNKNOWN_SERVER_ERROR;
         r->error_message = !t->done ? brk__kafka_strf(a, "The controller has not created "
                                                          "the topic yet; it may still.")
+                           : t->err == KP_ERR_INVALID_PARTITIONS
+                               ? brk__kafka_strf(a, "Refused by the controller: a topic is "
+                                                    "created in one ZooKeeper transaction, and "
+                                                    "this many partitions would make it larger "
+                                                    "than ZooKeeper accepts; create fewer.")
                            : t->err > 0 ? brk__kafka_strf(a, "Refused by the controller: %s",
                                                           kp_error_name((int16_t)t->err))
-                                        : brk__kafka_strf(a, "%s", kc_strerror(t->err));
+                           : t->err == -1
+                               ? brk__kafka_strf(a, "The controller could not write the topic "
+                                                    "to ZooKeeper (its log says why).")
+                               : brk__kafka_strf(a, "%s", kc_strerror(t->err));
         r->num_partitions = -1;
         r->replication_factor = -1;
         r->configs.v = NULL;
