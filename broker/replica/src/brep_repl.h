@@ -75,6 +75,8 @@ struct brep_rp {
     /* any thread */
     atomic_bool durable_kick;  /* a leader fsync finished: the member applies it */
     atomic_int durable_pending; /* alog_wait_durable callbacks still to come */
+    atomic_bool queued;        /* on the table's kicked stack (brep__rp_kick) */
+    struct brep_rp *kick_next; /* the stack's link: the pusher's until the pop */
 };
 
 struct brep_fetcher {
@@ -94,6 +96,12 @@ struct brep_rtable {
     struct brep_rp *b[BREP_RBUCKETS];
     struct repl_config cfg;
     int64_t next_tick_ms;
+    /* The member's turn visits every replica only when something may be due everywhere:
+     * the ISR tick, or every BREP_SCAN_MS while a produce waits somewhere (its deadline).
+     * Otherwise only the replicas that asked for it: an fsync done, effects left to take. */
+    _Atomic(struct brep_rp *) kicked; /* a stack, pushed from any thread */
+    atomic_int nwaiting;              /* parked acks=all produces, every replica */
+    int64_t next_scan_ms;
     atomic_uint_fast64_t isr_shrinks, isr_expands; /* committed changes of partitions led here */
     /* the member thread's */
     struct brep_fetcher **fetchers;
@@ -119,6 +127,9 @@ void brep__rp_after(struct brep_wait *done, struct alog *fire);
  * follower waits forever for an fsync that already happened (chaos-cluster found it), and
  * a leader would count records it no longer has. */
 void brep__rp_sync_log(struct brep_rp *rp);
+/* Any thread: the member thread must take a turn on rp soon (an fsync finished, or effects
+ * were left for it: rp->r.fx); it is woken. Never blocks, never takes rp->mu. */
+void brep__rp_kick(struct brep_rp *rp);
 int brep__rp_cut(struct brep_rp *rp, int64_t end);
 
 /* follow.c */

@@ -120,6 +120,8 @@ static bool op_position(void *arg, const struct kfr_tp *tp, struct kfr_position 
     } else if (follows(rp, bf) && kc_mono_ms() < rp->paused_until_ms) {
         pos->retry_ms = (int32_t)KC_MIN(rp->paused_until_ms - kc_mono_ms(), INT32_MAX);
     }
+    if (rp->r.fx)
+        brep__rp_kick(rp); /* on_disk's heal (a cut): the checkpoints are the member's */
     pthread_mutex_unlock(&rp->mu);
     return ok;
 }
@@ -258,6 +260,8 @@ static void op_round_done(void *arg)
             else
                 kc_log_warn("replication: %s-%d: fsync failed: %s", rp->topic,
                             (int)rp->partition, kc_strerror(rc));
+            if (rp->r.fx)
+                brep__rp_kick(rp);
         }
         pthread_mutex_unlock(&rp->mu);
     }

@@ -37,6 +37,7 @@
 #include "brk_metrics.h"
 
 #define BREP_REQUEST_TIMED_OUT 7 /* Kafka's REQUEST_TIMED_OUT: acks=all past its timeout */
+#define BREP_SCAN_MS 100          /* while produces wait: every replica visited this often */
 
 /* ---- the table ------------------------------------------------------------------------------ */
 
@@ -127,6 +128,7 @@ static void waiters_answered(struct brep_rp *rp, struct brep_wait **done, int64_
         *pw = w->next;
         w->next = *done;
         *done = w;
+        atomic_fetch_sub(&rp->m->rt->nwaiting, 1);
     }
 }
 
@@ -183,15 +185,27 @@ void brep__rp_after(struct brep_wait *done, struct alog *fire)
 
 /* ---- the leader: produce --------------------------------------------------------------------- */
 
+void brep__rp_kick(struct brep_rp *rp)
+{
+    struct brep_rtable *rt = rp->m->rt;
+    if (!atomic_exchange(&rp->queued, true)) { /* at most once on the stack */
+        struct brep_rp *head = atomic_load(&rt->kicked);
+        do
+            rp->kick_next = head;
+        while (!atomic_compare_exchange_weak(&rt->kicked, &head, rp));
+    }
+    uint64_t one = 1;
+    (void)!write(rp->m->wakefd, &one, sizeof(one));
+}
+
 /* On the flusher thread: never rp->mu here (see brep_repl.h); the member applies it. */
 static void durable_cb(void *arg, int err)
 {
     struct brep_rp *rp = arg;
     (void)err; /* a failed fsync: alog_durable_offset stays behind, the HW with it */
     atomic_store(&rp->durable_kick, true);
-    uint64_t one = 1;
-    (void)!write(rp->m->wakefd, &one, sizeof(one));
-    atomic_fetch_sub(&rp->durable_pending, 1);
+    brep__rp_kick(rp);
+    atomic_fetch_sub(&rp->durable_pending, 1); /* last: close may free rp after it */
 }
 
 /* Ask for the leader's fsync of everything below end (group commit: the flusher does one
@@ -204,8 +218,7 @@ static void want_durable(struct brep_rp *rp, struct alog *log, int64_t end)
         atomic_fetch_sub(&rp->durable_pending, 1); /* no callback will come */
     if (rc == 1) {
         atomic_store(&rp->durable_kick, true);
-        uint64_t one = 1;
-        (void)!write(rp->m->wakefd, &one, sizeof(one));
+        brep__rp_kick(rp);
     }
 }
 
@@ -289,6 +302,7 @@ int brep__repl_produce(void *arg, struct brk_produce *p, struct alog *log,
                                 .required = end, .deadline_ms = kc_mono_ms() + timeout};
         brk_park_hold(park); /* settled by brep__rp_after, whatever ends the wait */
         rp->waiters = w;
+        atomic_fetch_add(&m->rt->nwaiting, 1);
         w = NULL;
     }
     brep__rp_effects(rp, &done, &fire);
@@ -341,6 +355,7 @@ int brep__repl_internal(void *arg, const struct brk_internal_append *ia)
                                 .deadline_ms = kc_mono_ms() + ia->timeout_ms, .fn = ia->fn,
                                 .fn_arg = ia->fn_arg};
         rp->waiters = w;
+        atomic_fetch_add(&m->rt->nwaiting, 1);
         *ia->base = a.base_offset;
         *ia->end = a.last_offset + 1;
     }
@@ -350,8 +365,7 @@ int brep__repl_internal(void *arg, const struct brk_internal_append *ia)
         return rc;
     }
     want_durable(rp, ia->log, *ia->end);
-    uint64_t one = 1; /* the member thread takes the effects (fn may be due at once) */
-    (void)!write(m->wakefd, &one, sizeof(one));
+    brep__rp_kick(rp); /* the member thread takes the effects (fn may be due at once) */
     return 0;
 }
 
@@ -541,6 +555,7 @@ static void rp_release(struct brep *m, struct brep_rp *rp)
     rp->log = NULL;
     for (struct brep_wait *w; (w = rp->waiters);) {
         rp->waiters = w->next;
+        atomic_fetch_sub(&m->rt->nwaiting, 1);
         wait_answer(w, REPL_NOT_LEADER_OR_FOLLOWER);
         w->next = done;
         done = w;
@@ -633,6 +648,18 @@ static void rp_step(struct brep_rp *rp, bool tick, int64_t now)
     brep__rp_after(done, fire);
 }
 
+/* The replicas that asked for a turn (brep__rp_kick), each once. */
+static void step_kicked(struct brep_rtable *rt, int64_t now)
+{
+    struct brep_rp *rp = atomic_exchange(&rt->kicked, NULL);
+    while (rp) {
+        struct brep_rp *next = rp->kick_next; /* before it may be pushed again */
+        atomic_store(&rp->queued, false);
+        rp_step(rp, false, now);
+        rp = next;
+    }
+}
+
 int brep__replicas_step(struct brep *m)
 {
     struct brep_rtable *rt = m->rt;
@@ -640,11 +667,18 @@ int brep__replicas_step(struct brep *m)
     bool tick = now >= rt->next_tick_ms;
     if (tick)
         rt->next_tick_ms = now + KC_MAX(rt->cfg.lag_time_max_ms / 2, 1);
-    for (int b = 0; b < BREP_RBUCKETS; b++)
-        for (struct brep_rp *rp = rt->b[b]; rp; rp = rp->next)
-            rp_step(rp, tick, now);
+    step_kicked(rt, now);
+    bool waiting = atomic_load(&rt->nwaiting) > 0;
+    if (tick || (waiting && now >= rt->next_scan_ms)) {
+        rt->next_scan_ms = now + BREP_SCAN_MS;
+        for (int b = 0; b < BREP_RBUCKETS; b++)
+            for (struct brep_rp *rp = rt->b[b]; rp; rp = rp->next)
+                rp_step(rp, tick, now);
+    }
     brep__ckpt_hw_step(m, now, false);
-    return 100; /* the waiters' deadlines: at most this late */
+    /* the waiters' deadlines: at most BREP_SCAN_MS late; else the tick, or a second */
+    int64_t next = waiting ? rt->next_scan_ms : KC_MIN(rt->next_tick_ms, now + 1000);
+    return (int)KC_MAX(next - now, 1);
 }
 
 /* ---- /metrics ------------------------------------------------------------------------------ */
