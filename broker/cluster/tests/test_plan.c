@@ -371,7 +371,7 @@ static void test_plan_chunks_bounded_by_bytes(void **state)
     fx_init(&f, 100000);
     setup(&f, 3);
     for (int t = 0; t < 4; t++) { /* into the controller only: the fake store is small */
-        char name[8];
+        char name[16];
         snprintf(name, sizeof(name), "t%d", t);
         repl_recs_reset(&f.recs);
         ev = (struct repl_event){
