@@ -478,58 +478,84 @@ static bool followers_copied(void *arg)
     return true;
 }
 
+/* Both disk cases' staging: three brokers under the fault shim, three acknowledged
+ * produces; then the leader's next fsync of its segment fails after lose_ms (its
+ * followers copy meanwhile; under Valgrind, a longer while) and its disk keeps nothing it
+ * was not told to keep; produce xi goes out meanwhile, on a thread of its own. */
+struct lost_tail {
+    int lead, xi, lose_ms;
+    int32_t epoch;      /* the leader's epoch before */
+    int64_t end_before; /* its log end before: where the lost produce went */
+    struct lost_produce x;
+    pthread_t t;
+};
+
+static void lost_tail_start(struct run *r, struct kflt *shim, void **state, struct lost_tail *lt)
+{
+    memset(r, 0, sizeof(*r));
+    r->c = *state;
+    start3_shims(r, settings_slow_lag, shim);
+    for (int k = 0; k < 3; k++)
+        assert_int_equal(produce(r, r->leader), 0);
+    int32_t leader;
+    lt->lead = r->leader;
+    krep_leader(r->c->b[lt->lead], TOPIC, 0, &leader, &lt->epoch, NULL);
+    lt->end_before = krep_log_records(r->c->b[lt->lead], TOPIC, 0, NULL, NULL);
+    const char *wrap = getenv("KC_BROKER_WRAP");
+    lt->lose_ms = wrap && *wrap ? 5000 : 1000;
+    flt_lose(shim[lt->lead].ctl, 1, lt->lose_ms);
+    kflt_fail(&shim[lt->lead], FLT_FSYNC, EIO, TOPIC "-0/00000000000000000000.log", 1);
+    lt->x = (struct lost_produce){.b = r->c->b[lt->lead]};
+    lt->xi = r->nops++;
+    snprintf(lt->x.prefix, sizeof(lt->x.prefix), "b%d-", lt->xi);
+    assert_int_equal(pthread_create(&lt->t, NULL, produce_lost, &lt->x), 0);
+}
+
+/* The leader's log healed (its disk's loss cut); the shim keeps what it is told again. */
+static void lost_tail_healed(struct run *r, struct kflt *shim, const struct lost_tail *lt)
+{
+    bool back = kt_until(healed, r->c->b[lt->lead], KB_WAIT_MS);
+    flt_lose(shim[lt->lead].ctl, 0, 0);
+    assert_true(back);
+}
+
+/* The lost produce's answer, into its op. */
+static void lost_tail_answered(struct run *r, struct lost_tail *lt)
+{
+    assert_int_equal(pthread_join(lt->t, NULL), 0);
+    r->op[lt->xi] = lt->x.o;
+    assert_int_not_equal(lt->x.o.err, 0); /* never acknowledged */
+}
+
 static void test_0317_leader_disk_loses_a_tail_its_followers_copied(void **state)
 {
     KCL_REQUIRE_ZK();
     static struct run r;
     static struct kflt shim[4];
-    memset(&r, 0, sizeof(r));
-    r.c = *state;
-    start3_shims(&r, settings_slow_lag, shim);
-    for (int k = 0; k < 3; k++)
-        assert_int_equal(produce(&r, r.leader), 0);
-    int lead = r.leader;
-    int32_t epoch, leader;
-    krep_leader(r.c->b[lead], TOPIC, 0, &leader, &epoch, NULL);
-    int64_t end_before = krep_log_records(r.c->b[lead], TOPIC, 0, NULL, NULL);
-
-    /* The next fsync of the segment fails after a while (the followers copy meanwhile;
-     * under Valgrind, a longer while), and the disk kept nothing it was not told to keep:
-     * the produce's records. */
-    const char *wrap = getenv("KC_BROKER_WRAP");
-    int lose_ms = wrap && *wrap ? 5000 : 1000;
-    flt_lose(shim[lead].ctl, 1, lose_ms);
-    kflt_fail(&shim[lead], FLT_FSYNC, EIO, TOPIC "-0/00000000000000000000.log", 1);
-    struct lost_produce x = {.b = r.c->b[lead]};
-    int xi = r.nops++;
-    snprintf(x.prefix, sizeof(x.prefix), "b%d-", xi);
-    pthread_t t;
-    assert_int_equal(pthread_create(&t, NULL, produce_lost, &x), 0);
-    struct copied cp = {&r, lead, end_before + PER};
-    bool copied = kt_until(followers_copied, &cp, lose_ms);
-    bool back = kt_until(healed, r.c->b[lead], KB_WAIT_MS);
-    flt_lose(shim[lead].ctl, 0, 0);
-    /* Other records at the lost ones' offsets, in the same epoch, acknowledged: were the
-     * lost produce still waiting, this HW would acknowledge it too. */
-    assert_true(back);
+    struct lost_tail lt;
+    lost_tail_start(&r, shim, state, &lt);
+    int lead = lt.lead;
+    struct copied cp = {&r, lead, lt.end_before + PER};
+    bool copied = kt_until(followers_copied, &cp, lt.lose_ms);
+    lost_tail_healed(&r, shim, &lt);
     if (!copied) /* the case needs them to: else there is nothing to diverge */
-        fail_msg("the followers did not copy the produce within %d ms", lose_ms);
+        fail_msg("the followers did not copy the produce within %d ms", lt.lose_ms);
+    /* Other records at the lost ones' offsets, acknowledged: were the lost produce still
+     * waiting, this HW would acknowledge it too. */
     assert_true(kt_until(acked, &r, KB_WAIT_MS));
     int y = r.nops - 1;
-    assert_int_equal(pthread_join(t, NULL), 0);
-    r.op[xi] = x.o;
-    int32_t epoch_after;
+    lost_tail_answered(&r, &lt);
+    int32_t epoch_after, leader;
     krep_leader(r.c->b[lead], TOPIC, 0, &leader, &epoch_after, NULL);
-    for (int o = xi + 1; o < y; o++) /* refused until the new epoch came */
+    for (int o = lt.xi + 1; o < y; o++) /* refused until the new epoch came */
         assert_int_equal(r.op[o].err, KP_ERR_NOT_ENOUGH_REPLICAS);
     printf("# leader %d's disk lost produce b%d- (at %lld, answered %d); %d produce(s) "
            "refused (19) until its new epoch; b%d- took offset %lld in epoch %d (was %d)\n",
-           lead, xi, (long long)end_before, (int)x.o.err, y - xi - 1, y,
-           (long long)r.op[y].base, (int)epoch_after, (int)epoch);
-    assert_int_not_equal(x.o.err, 0);
+           lead, lt.xi, (long long)lt.end_before, (int)lt.x.o.err, y - lt.xi - 1, y,
+           (long long)r.op[y].base, (int)epoch_after, (int)lt.epoch);
     assert_int_equal(leader, lead);
-    assert_int_equal(epoch_after, epoch + 1); /* the same leader, a new epoch */
-    assert_int_equal(r.op[y].base, end_before);
+    assert_int_equal(epoch_after, lt.epoch + 1); /* the same leader, a new epoch */
+    assert_int_equal(r.op[y].base, lt.end_before);
     int told = 0;
     settle_and_check(&r, "lost tail");
     for (int id = 1; id <= 3; id++)
@@ -571,50 +597,30 @@ static void test_0317_leader_disk_lost_tail_outlives_the_leader(void **state)
     KCL_REQUIRE_ZK();
     static struct run r;
     static struct kflt shim[4];
-    memset(&r, 0, sizeof(r));
-    r.c = *state;
-    start3_shims(&r, settings_slow_lag, shim);
-    for (int k = 0; k < 3; k++)
-        assert_int_equal(produce(&r, r.leader), 0);
-    int lead = r.leader, next = lead % 3 + 1, stopped = next % 3 + 1;
-    int32_t epoch, leader;
-    krep_leader(r.c->b[lead], TOPIC, 0, &leader, &epoch, NULL);
-    int64_t end_before = krep_log_records(r.c->b[lead], TOPIC, 0, NULL, NULL);
-
+    struct lost_tail lt;
     /* As the case above; the follower `stopped` sleeps from the moment it holds the
      * produce the leader's disk will lose. */
-    const char *wrap = getenv("KC_BROKER_WRAP");
-    int lose_ms = wrap && *wrap ? 5000 : 1000;
-    flt_lose(shim[lead].ctl, 1, lose_ms);
-    kflt_fail(&shim[lead], FLT_FSYNC, EIO, TOPIC "-0/00000000000000000000.log", 1);
-    struct lost_produce x = {.b = r.c->b[lead]};
-    int xi = r.nops++;
-    snprintf(x.prefix, sizeof(x.prefix), "b%d-", xi);
-    pthread_t t;
-    assert_int_equal(pthread_create(&t, NULL, produce_lost, &x), 0);
-    struct holds_n cp = {r.c->b[stopped], end_before + PER};
-    bool copied = kt_until(holds_n, &cp, lose_ms);
+    lost_tail_start(&r, shim, state, &lt);
+    int lead = lt.lead, next = lead % 3 + 1, stopped = next % 3 + 1;
+    struct holds_n cp = {r.c->b[stopped], lt.end_before + PER};
+    bool copied = kt_until(holds_n, &cp, lt.lose_ms);
     if (copied)
         assert_int_equal(kill(r.c->b[stopped]->pid, SIGSTOP), 0);
-    bool back = kt_until(healed, r.c->b[lead], KB_WAIT_MS);
-    flt_lose(shim[lead].ctl, 0, 0);
-    assert_true(back);
+    lost_tail_healed(&r, shim, &lt);
     if (!copied)
-        fail_msg("broker %d did not copy the produce within %d ms", stopped, lose_ms);
+        fail_msg("broker %d did not copy the produce within %d ms", stopped, lt.lose_ms);
     /* Its session expires: the controller takes it out of the ISR, and the leader, in its
      * new epoch, acknowledges other records at the lost ones' offsets with 2 in sync. */
     struct isr_is two = {&r, 2};
     assert_true(kt_until(isr_is, &two, KB_WAIT_MS));
     assert_true(kt_until(acked, &r, KB_WAIT_MS));
     int y = r.nops - 1;
-    assert_int_equal(pthread_join(t, NULL), 0);
-    r.op[xi] = x.o;
-    assert_int_not_equal(x.o.err, 0);
-    assert_int_equal(r.op[y].base, end_before);
-    int32_t epoch_after;
+    lost_tail_answered(&r, &lt);
+    assert_int_equal(r.op[y].base, lt.end_before);
+    int32_t epoch_after, leader;
     krep_leader(r.c->b[lead], TOPIC, 0, &leader, &epoch_after, NULL);
-    assert_int_equal(epoch_after, epoch + 1);
-    struct holds_n has = {r.c->b[next], end_before + PER};
+    assert_int_equal(epoch_after, lt.epoch + 1);
+    struct holds_n has = {r.c->b[next], lt.end_before + PER};
     assert_true(kt_until(holds_n, &has, KB_WAIT_MS)); /* in sync: it has them */
 
     /* The leader dies; `next` leads, never having heard of the cut. */
@@ -633,7 +639,7 @@ static void test_0317_leader_disk_lost_tail_outlives_the_leader(void **state)
     assert_true(kb_log_has(r.c->b[stopped], "the leader's history diverged"));
     printf("# broker %d held the records leader %d's disk lost (epoch %d), slept through "
            "the cut, and truncated them under leader %d, which had the records that took "
-           "their offsets in epoch %d\n", stopped, lead, (int)epoch, next, (int)epoch_after);
+           "their offsets in epoch %d\n", stopped, lead, (int)lt.epoch, next, (int)epoch_after);
     for (int id = 1; id <= 3; id++)
         if (id != lead)
             kflt_unmap(&shim[id]);
