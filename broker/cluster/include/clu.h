@@ -134,7 +134,8 @@ enum clu_answer_kind {
     CLU_ANS_CREATE_TOPIC,
     CLU_ANS_DELETE_TOPIC,
     CLU_ANS_SHUTDOWN,
-    CLU_ANS_TOPIC_CONFIG
+    CLU_ANS_TOPIC_CONFIG,
+    CLU_ANS_CREATE_PARTITIONS
 };
 
 struct clu_answer {
@@ -202,6 +203,11 @@ int clu_wait(struct clu *cl, int timeout_ms);
  *   with the current state, as Kafka's controller does.
  * clu_topic_create: the controller places the replicas (repl_assign_replicas over the
  *   live brokers) and writes the topic; config pairs become /config/topics/<t>.
+ * clu_partitions_create: CreatePartitions: the topic grows to `partitions` in all, the
+ *   controller placing the new ones as Kafka does (continuing the topic's assignment over
+ *   the live brokers, same replication factor); refused with INVALID_PARTITIONS (not
+ *   more than it has), UNKNOWN_TOPIC_OR_PARTITION, INVALID_REPLICATION_FACTOR (fewer live
+ *   brokers than the topic's replication factor).
  * clu_topic_delete: writes /admin/delete_topics/<t>; answered once the topic is gone from
  *   this broker's view (UNKNOWN_TOPIC_OR_PARTITION if it does not exist).
  * clu_shutdown_begin: controlled shutdown. The controller moves this broker's leaderships
@@ -213,6 +219,7 @@ int64_t clu_propose_isr(struct clu *cl, const char *topic, int32_t partition,
                         const struct repl_isr_change *c);
 int64_t clu_topic_create(struct clu *cl, const char *topic, int32_t partitions,
                          int32_t replication_factor, const struct clu_kv *config, int nconfig);
+int64_t clu_partitions_create(struct clu *cl, const char *topic, int32_t partitions);
 int64_t clu_topic_delete(struct clu *cl, const char *topic);
 /* clu_topic_config_set: the topic's overrides become exactly these pairs: this broker
  *   writes /config/topics/<t> itself, as Kafka's admin path does (no controller involved:

@@ -216,16 +216,17 @@ enum clu_req_type {
     CLU_REQ_ALTER_PARTITION = 1, /* a leader proposes an ISR (KIP-497's AlterPartition) */
     CLU_REQ_CONTROLLED_SHUTDOWN, /* a broker asks to hand its leaderships away */
     CLU_REQ_CREATE_TOPIC,        /* CreateTopics, decided by the controller (as KRaft) */
+    CLU_REQ_CREATE_PARTITIONS,   /* CreatePartitions: a topic grows to `partitions` */
 };
 
 struct clu_request {
     enum clu_req_type type;
     int32_t broker;
     int64_t broker_epoch;
-    char topic[REPL_TOPIC_MAX + 1]; /* ALTER_PARTITION, CREATE_TOPIC */
+    char topic[REPL_TOPIC_MAX + 1]; /* all but CONTROLLED_SHUTDOWN */
     int32_t partition;              /* ALTER_PARTITION */
     struct repl_isr_change isr;     /* ALTER_PARTITION (isr.leader is `broker`) */
-    int32_t partitions;             /* CREATE_TOPIC */
+    int32_t partitions;             /* CREATE_TOPIC; CREATE_PARTITIONS: the new total */
     int32_t replication_factor;     /* CREATE_TOPIC */
     const char *config;             /* CREATE_TOPIC: the "config" object's JSON text, or */
     size_t config_len;              /* NULL; points into the decoded body */

@@ -70,6 +70,7 @@ void clu__answer(struct clu *cl, const struct clu_cmd *cmd, int error, const str
         [CLU_CMD_DELETE_TOPIC] = CLU_ANS_DELETE_TOPIC,
         [CLU_CMD_SHUTDOWN] = CLU_ANS_SHUTDOWN,
         [CLU_CMD_TOPIC_CONFIG] = CLU_ANS_TOPIC_CONFIG,
+        [CLU_CMD_CREATE_PARTITIONS] = CLU_ANS_CREATE_PARTITIONS,
     };
     struct clu_note *n = clu__note_new(CLU_NOTE_ANSWER);
     if (!n)
@@ -334,6 +335,17 @@ int64_t clu_topic_create(struct clu *cl, const char *topic, int32_t partitions,
             return rc == -ENOMEM ? rc : -EINVAL;
         }
     }
+    return submit(cl, cmd);
+}
+
+int64_t clu_partitions_create(struct clu *cl, const char *topic, int32_t partitions)
+{
+    if (!topic || !repl_topic_name_valid(topic) || partitions < 1)
+        return -EINVAL;
+    struct clu_cmd *cmd = cmd_new(CLU_CMD_CREATE_PARTITIONS, topic);
+    if (!cmd)
+        return -ENOMEM;
+    cmd->partitions = partitions;
     return submit(cl, cmd);
 }
 

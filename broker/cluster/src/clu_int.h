@@ -44,7 +44,8 @@ enum clu_cmd_type {
     CLU_CMD_CREATE_TOPIC,
     CLU_CMD_DELETE_TOPIC,
     CLU_CMD_SHUTDOWN,
-    CLU_CMD_TOPIC_CONFIG
+    CLU_CMD_TOPIC_CONFIG,
+    CLU_CMD_CREATE_PARTITIONS
 };
 
 struct clu_cmd {

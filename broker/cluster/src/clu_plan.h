@@ -18,6 +18,9 @@
  *   TOPIC + its new        create /brokers/topics/<t> (assignment), .../partitions,
  *     PARTITIONs           .../partitions/<p> and .../partitions/<p>/state for each p,
  *                          /config/topics/<t>                           -- ONE unit
+ *   PARTITIONs new to an   setData /brokers/topics/<t> (the whole assignment, at the
+ *     existing topic       version the controller read), create .../partitions/<p> and
+ *                          its state for each                           -- ONE unit
  *   PARTITION (a change)   setData .../partitions/<p>/state at version (partition epoch - 1):
  *                          the write succeeds only on the state it was decided from, and
  *                          the znode's new version IS the new partition epoch
@@ -81,7 +84,8 @@ struct clu_plan {
 
 /* What the records do not carry. */
 struct clu_plan_ctx {
-    const char *topic_id; /* TOPIC: the new topic's id (clu_uuid_new) */
+    const char *topic_id; /* TOPIC: the new topic's id (clu_uuid_new); new PARTITIONs of */
+    int topic_version;    /* a topic: its id, and its assignment znode's version */
     const char *config;   /* TOPIC: its config object's JSON text, NULL for {} */
     size_t config_len;
     bool has_config_node;    /* TOPIC_DELETED: /config/topics/<t> exists */
@@ -92,9 +96,9 @@ void clu__plan_init(struct clu_plan *plan);
 void clu__plan_fini(struct clu_plan *plan);
 /*
  * Plan recs->v[from, recs->n) against ctl, the state BEFORE those records. 0; -EINVAL
- * for records this layer cannot write (new partitions of an existing topic: partition
- * reassignment and CreatePartitions are not part of it; a TOPIC without its partitions);
- * -ENOMEM. On failure the plan is emptied.
+ * for records this layer cannot write (a TOPIC without its partitions, new partitions
+ * without ctx's topic id or not following the topic's last one; a replica reassignment
+ * is not part of it); -ENOMEM. On failure the plan is emptied.
  */
 int clu__plan(const struct repl_ctl *ctl, const struct repl_recs *recs, size_t from,
               const struct clu_plan_ctx *ctx, struct clu_plan *plan);

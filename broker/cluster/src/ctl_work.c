@@ -4,8 +4,9 @@
  *   the live registrations        -> BROKER_LOST / BROKER_REGISTERED     (clu__broker_events)
  *     differ from what it knows
  *   /admin/delete_topics/<t>      -> TOPIC_DELETE
- *   /controller_requests/...      -> ISR_CHANGE, BROKER_SHUTDOWN, TOPIC_CREATE, answered in
- *                                    the same transaction as the change
+ *   /controller_requests/...      -> ISR_CHANGE, BROKER_SHUTDOWN, TOPIC_CREATE,
+ *                                    PARTITIONS_ADD, answered in the same transaction as
+ *                                    the change
  *   the rebalance timer           -> PREFERRED
  *
  * Requests are handled in their sequence order, each once per term; a request whose
@@ -204,6 +205,45 @@ static int create_topic(struct clu *cl, struct clu_request *rq, const char *path
     return rc;
 }
 
+/* CreatePartitions. The assignment znode is rewritten whole (Kafka's layout: one
+ * "partitions" map), so the controller reads it first: its topic id goes into the new
+ * body, and its version makes the write conditional - a topic deleted and created again
+ * meanwhile fails the transaction instead of being overwritten. */
+static int create_partitions(struct clu *cl, struct clu_request *rq, const char *path)
+{
+    char tpath[CLU_PATH_MAX];
+    struct Stat st;
+    struct clu_assignment a = {0};
+    int len;
+    clu_path_topic(tpath, sizeof(tpath), rq->topic);
+    int zrc = clu__zk_get(cl, tpath, false, &len, &st);
+    if (zrc != ZOK && zrc != ZNONODE)
+        return -1;
+    rq->answered = true;
+    const struct repl_topic *t = repl_ctl_topic(&cl->c.ctl, rq->topic);
+    if (zrc == ZNONODE || !t || clu_assignment_decode(cl->buf, (size_t)len, &a) != 0 ||
+        a.npart != t->npart) {
+        bool gone = zrc == ZNONODE || !t;
+        rq->error = gone ? REPL_UNKNOWN_TOPIC_OR_PARTITION : -1;
+        clu_assignment_fini(&a);
+        int rc = clu__ctl_answer(cl, rq, path);
+        if (rc == 0 && !gone) /* not what this controller holds: its next term reloads */
+            clu__ctl_resign(cl, "a topic's assignment in ZooKeeper differs from its own");
+        return rc;
+    }
+    struct clu_plan_ctx ctx = {.topic_id = a.topic_id, .topic_version = st.version};
+    struct repl_event ev = {
+        .type = REPL_EV_PARTITIONS_ADD, .topic = rq->topic, .partitions = rq->partitions};
+    int32_t before = t->npart;
+    int rc = clu__ctl_run(cl, &ev, &ctx, rq, path);
+    clu_assignment_fini(&a);
+    if (rc == 0)
+        kc_log_info("cluster: controller %d: topic %s from %d to %d partitions: %s",
+                    (int)cl->cfg.broker_id, rq->topic, (int)before, (int)rq->partitions,
+                    repl_kerr_name(rq->error));
+    return rc;
+}
+
 static int shutdown_broker(struct clu *cl, struct clu_request *rq, const char *path)
 {
     const struct repl_broker *b = repl_ctl_broker(&cl->c.ctl, rq->broker);
@@ -266,6 +306,8 @@ static int request_one(struct clu *cl, const char *name)
         rc = alter_partition(cl, &rq, path);
     } else if (rq.type == CLU_REQ_CREATE_TOPIC) {
         rc = create_topic(cl, &rq, path);
+    } else if (rq.type == CLU_REQ_CREATE_PARTITIONS) {
+        rc = create_partitions(cl, &rq, path);
     } else {
         rc = shutdown_broker(cl, &rq, path);
     }

@@ -209,14 +209,14 @@ static int too_large(struct clu *cl, const struct repl_event *ev, struct clu_req
         size_t bytes = clu__plan_unit_bytes(plan, u);
         if (bytes <= CLU_MULTI_MAX_BYTES)
             continue;
-        bool create = ev->type == REPL_EV_TOPIC_CREATE;
+        bool create = ev->type == REPL_EV_TOPIC_CREATE, grow = ev->type == REPL_EV_PARTITIONS_ADD;
         kc_log_error("cluster: controller: %s%s needs one ZooKeeper transaction of %zu bytes, "
                      "more than the %u it writes (ZooKeeper's jute.maxbuffer is 1 MiB by "
                      "default): refused",
-                     create ? "creating topic " : "an event on ",
+                     create ? "creating topic " : grow ? "adding partitions to " : "an event on ",
                      ev->topic ? ev->topic : "the cluster", bytes, CLU_MULTI_MAX_BYTES);
         if (rq)
-            rq->error = create ? REPL_INVALID_PARTITIONS : REPL_INVALID_REQUEST;
+            rq->error = create || grow ? REPL_INVALID_PARTITIONS : REPL_INVALID_REQUEST;
         return 1;
     }
     return 0;

@@ -214,6 +214,46 @@ static int plan_topic(struct clu_plan *plan, const struct repl_recs *recs, size_
     return rc;
 }
 
+/* New PARTITIONs of an existing topic from recs->v[i] on: one unit (the assignment
+ * rewritten whole, conditional on the version the controller read; the new partitions'
+ * nodes). *end is the index after the last of them. */
+static int plan_grow(struct clu_plan *plan, const struct repl_ctl *ctl, const struct repl_recs *recs,
+                     size_t i, const struct clu_plan_ctx *ctx, size_t *end)
+{
+    const char *topic = recs->v[i].u.part.topic;
+    const struct repl_topic *t = repl_ctl_topic(ctl, topic);
+    if (!t || !ctx || !ctx->topic_id)
+        return -EINVAL;
+    size_t j = i;
+    while (j < recs->n && recs->v[j].type == REPL_REC_PARTITION &&
+           strcmp(recs->v[j].u.part.topic, topic) == 0 &&
+           recs->v[j].u.part.partition == t->npart + (int32_t)(j - i))
+        j++;
+    int32_t nnew = (int32_t)(j - i), total = t->npart + nnew;
+    if (nnew < 1)
+        return -EINVAL;
+    struct repl_pstate *parts = malloc((size_t)total * sizeof(*parts));
+    if (!parts)
+        return -ENOMEM;
+    memcpy(parts, t->parts, (size_t)t->npart * sizeof(*parts));
+    for (int32_t k = 0; k < nnew; k++)
+        parts[t->npart + k] = recs->v[i + (size_t)k].u.part.ps;
+    char path[CLU_PATH_MAX];
+    struct kc_writer w;
+    kc_writer_init(&w, 0);
+    int rc = clu_path_topic(path, sizeof(path), topic);
+    if (rc == 0)
+        rc = clu_assignment_encode(ctx->topic_id, parts, total, &w);
+    if (rc == 0)
+        rc = add_op(plan, CLU_OP_SET, path, &w, ctx->topic_version);
+    for (int32_t p = t->npart; rc == 0 && p < total; p++)
+        rc = plan_partition_nodes(plan, topic, p, &parts[p]);
+    kc_writer_fini(&w);
+    free(parts);
+    *end = j;
+    return rc;
+}
+
 /* TOPIC_DELETED: children before parents (ZooKeeper deletes only empty nodes). */
 static int plan_delete(struct clu_plan *plan, const struct repl_ctl *ctl, const char *topic,
                        const struct clu_plan_ctx *ctx)
@@ -258,9 +298,10 @@ static int plan_one(const struct repl_ctl *ctl, const struct repl_recs *recs, si
         break;
     case REPL_REC_PARTITION: {
         const struct repl_topic *t = repl_ctl_topic(ctl, rec->u.part.topic);
-        if (!t || rec->u.part.partition >= t->npart)
-            return -EINVAL; /* a new partition of an existing topic: not supported */
-        rc = plan_change(plan, rec);
+        if (!t)
+            return -EINVAL;
+        rc = rec->u.part.partition < t->npart ? plan_change(plan, rec)
+                                              : plan_grow(plan, ctl, recs, i, ctx, next);
         break;
     }
     case REPL_REC_TOPIC_DELETED:

@@ -46,6 +46,7 @@ static void fill_request(const struct clu *cl, const struct clu_cmd *cmd, struct
         [CLU_CMD_ALTER_ISR] = CLU_REQ_ALTER_PARTITION,
         [CLU_CMD_CREATE_TOPIC] = CLU_REQ_CREATE_TOPIC,
         [CLU_CMD_SHUTDOWN] = CLU_REQ_CONTROLLED_SHUTDOWN,
+        [CLU_CMD_CREATE_PARTITIONS] = CLU_REQ_CREATE_PARTITIONS,
     };
     memset(rq, 0, sizeof(*rq));
     rq->type = types[cmd->type];

@@ -14,11 +14,12 @@ static const char *const type_names[] = {
     [CLU_REQ_ALTER_PARTITION] = "alter_partition",
     [CLU_REQ_CONTROLLED_SHUTDOWN] = "controlled_shutdown",
     [CLU_REQ_CREATE_TOPIC] = "create_topic",
+    [CLU_REQ_CREATE_PARTITIONS] = "create_partitions",
 };
 
 const char *clu_req_type_name(enum clu_req_type type)
 {
-    if ((int)type < CLU_REQ_ALTER_PARTITION || type > CLU_REQ_CREATE_TOPIC)
+    if ((int)type < CLU_REQ_ALTER_PARTITION || type > CLU_REQ_CREATE_PARTITIONS)
         return "unknown";
     return type_names[type];
 }
@@ -89,6 +90,9 @@ int clu_request_encode(const struct clu_request *rq, struct kc_writer *w)
             clu__jw_raw(w, ",\"config\":");
             kc_write_raw(w, rq->config, rq->config_len);
         }
+    } else if (rq->type == CLU_REQ_CREATE_PARTITIONS) {
+        clu__jw_raw(w, ",\"partitions\":");
+        clu__jw_int(w, rq->partitions);
     }
     if (rq->answered)
         encode_answer(rq, w);
@@ -170,6 +174,12 @@ static int decode_create(const struct clu_json *j, struct clu_request *rq)
     return 0;
 }
 
+static int decode_grow(const struct clu_json *j, struct clu_request *rq)
+{
+    return clu__jr_i32(j, 0, "partitions", 1, INT32_MAX, &rq->partitions) == 0 ? 0
+                                                                            : KC_EMALFORMED;
+}
+
 static int decode_request(const struct clu_json *j, struct clu_request *rq)
 {
     uint32_t t;
@@ -181,7 +191,7 @@ static int decode_request(const struct clu_json *j, struct clu_request *rq)
         return KC_EMALFORMED;
     if (version != 1)
         return KC_EUNSUPPORTED;
-    for (int k = CLU_REQ_ALTER_PARTITION; k <= CLU_REQ_CREATE_TOPIC; k++)
+    for (int k = CLU_REQ_ALTER_PARTITION; k <= CLU_REQ_CREATE_PARTITIONS; k++)
         if (clu_json_str_eq(j, t, type_names[k]))
             rq->type = (enum clu_req_type)k;
     if (rq->type == 0)
@@ -192,7 +202,8 @@ static int decode_request(const struct clu_json *j, struct clu_request *rq)
         return KC_EMALFORMED;
     int rc = rq->type == CLU_REQ_ALTER_PARTITION ? decode_alter(j, rq)
              : rq->type == CLU_REQ_CREATE_TOPIC  ? decode_create(j, rq)
-                                                 : 0;
+             : rq->type == CLU_REQ_CREATE_PARTITIONS ? decode_grow(j, rq)
+                                                      : 0;
     return rc != 0 ? rc : decode_answer(j, rq);
 }
 

@@ -422,6 +422,70 @@ static void test_plan_delete_children_first(void **state)
     fx_fini(&f);
 }
 
+/* A topic's version and its assignment as the store holds them. */
+static int topic_version(struct fx *f, const char *topic, struct clu_assignment *a)
+{
+    char path[CLU_PATH_MAX];
+    clu_path_topic(path, sizeof(path), topic);
+    struct node *nd = find(f->zk, path);
+    assert_non_null(nd);
+    if (a)
+        assert_int_equal(clu_assignment_decode(nd->data, (size_t)nd->len, a), 0);
+    return nd->version;
+}
+
+/* CreatePartitions: the assignment rewritten whole at the version the controller read,
+ * the new partitions' nodes, one unit; the old partitions untouched. */
+static void test_plan_partitions_add_is_one_conditional_unit(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_init(&f, 2); /* a unit is never split, whatever the limit */
+    setup(&f, 3);
+    create(&f, "t", 2, 2);
+    struct clu_assignment before;
+    assert_int_equal(topic_version(&f, "t", &before), 0);
+    struct clu_plan_ctx ctx = {.topic_id = "AAAAAAAAAAAAAAAAAAAAAA", .topic_version = 0};
+    struct repl_event ev = {.type = REPL_EV_PARTITIONS_ADD, .topic = "t", .partitions = 5};
+    assert_int_equal(run(&f, ev, &ctx), 0);
+    assert_int_equal(f.plan.nunits, 1);
+    assert_int_equal(f.plan.nops, 1 + 2 * 3);
+    assert_int_equal(f.plan.ops[0].kind, CLU_OP_SET);
+    assert_string_equal(f.plan.ops[0].path, "/brokers/topics/t");
+    assert_int_equal(f.plan.ops[0].version, 0);
+    for (size_t i = 1; i < f.plan.nops; i++)
+        assert_int_equal(f.plan.ops[i].kind, CLU_OP_CREATE);
+    assert_string_equal(f.plan.ops[1].path, "/brokers/topics/t/partitions/2");
+    assert_string_equal(f.plan.ops[6].path, "/brokers/topics/t/partitions/4/state");
+    struct clu_assignment after;
+    assert_int_equal(topic_version(&f, "t", &after), 1);
+    assert_string_equal(after.topic_id, "AAAAAAAAAAAAAAAAAAAAAA");
+    assert_int_equal(after.npart, 5);
+    for (int32_t p = 0; p < 2; p++) /* the old partitions keep their replicas */
+        assert_memory_equal(&after.parts[p], &before.parts[p], sizeof(after.parts[p]));
+    for (int32_t p = 2; p < 5; p++)
+        assert_int_equal(after.parts[p].n, 2); /* the topic's replication factor */
+    clu_assignment_fini(&before);
+    clu_assignment_fini(&after);
+    assert_int_equal(repl_ctl_topic(&f.ctl, "t")->npart, 5);
+    check_mapping(&f);
+    /* Decided from a version that has moved on (the topic rewritten meanwhile): the
+     * transaction does not land, and nothing of it is written. */
+    repl_recs_reset(&f.recs);
+    ev.partitions = 6;
+    assert_int_equal(repl_ctl_handle(&f.ctl, &ev, &f.recs), 0);
+    assert_int_equal(clu__plan(&f.ctl, &f.recs, 0, &ctx, &f.plan), 0);
+    int nodes = f.zk->count;
+    assert_false(multi(f.zk, &f.plan, 0, f.plan.nops));
+    assert_int_equal(f.zk->count, nodes);
+    /* Fewer, or as many: refused by the controller; an unknown topic too. */
+    ev.partitions = 5;
+    assert_int_equal(run(&f, ev, &ctx), REPL_INVALID_PARTITIONS);
+    ev.topic = "nope";
+    assert_int_equal(run(&f, ev, &ctx), REPL_UNKNOWN_TOPIC_OR_PARTITION);
+    fx_fini(&f);
+}
+
 static void test_plan_refuses_what_it_cannot_write(void **state)
 {
     (void)state;
@@ -433,7 +497,13 @@ static void test_plan_refuses_what_it_cannot_write(void **state)
     struct repl_event ev = {.type = REPL_EV_PARTITIONS_ADD, .topic = "t", .partitions = 3};
     assert_int_equal(repl_ctl_handle(&f.ctl, &ev, &f.recs), 0);
     assert_int_equal(f.recs.error, 0);
+    /* new partitions without the topic's id (the assignment cannot be rewritten) */
     assert_int_equal(clu__plan(&f.ctl, &f.recs, 0, NULL, &f.plan), -EINVAL);
+    assert_int_equal(f.plan.nops, 0);
+    /* a new partition that does not follow the topic's last one */
+    struct clu_plan_ctx ctx = {.topic_id = "AAAAAAAAAAAAAAAAAAAAAA"};
+    f.recs.v[0].u.part.partition = 2;
+    assert_int_equal(clu__plan(&f.ctl, &f.recs, 0, &ctx, &f.plan), -EINVAL);
     assert_int_equal(f.plan.nops, 0);
     fx_fini(&f);
 }
@@ -455,7 +525,7 @@ static void test_plan_partition_epoch_is_znode_version(void **state)
         for (int step = 0; step < 60; step++) {
             int32_t b = 1 + (int32_t)(kc_test_rand(&seed) % 4);
             struct repl_event ev = {0};
-            switch (kc_test_rand(&seed) % 6) {
+            switch (kc_test_rand(&seed) % 7) {
             case 0: {
                 char name[16];
                 struct clu_plan_ctx ctx = {.topic_id = "AAAAAAAAAAAAAAAAAAAAAA"};
@@ -485,6 +555,20 @@ static void test_plan_partition_epoch_is_znode_version(void **state)
             case 4:
                 ev = (struct repl_event){.type = REPL_EV_PREFERRED};
                 break;
+            case 5: { /* CreatePartitions: one or two more */
+                if (f.ctl.ntopics == 0)
+                    continue;
+                const struct repl_topic *t = &f.ctl.topics[kc_test_rand(&seed) % f.ctl.ntopics];
+                struct clu_plan_ctx ctx = {.topic_id = "AAAAAAAAAAAAAAAAAAAAAA",
+                                           .topic_version = topic_version(&f, t->name, NULL)};
+                ev = (struct repl_event){.type = REPL_EV_PARTITIONS_ADD,
+                                         .topic = t->name,
+                                         .partitions =
+                                             t->npart + 1 + (int32_t)(kc_test_rand(&seed) % 2)};
+                (void)run(&f, ev, &ctx); /* refused when fewer brokers are live */
+                check_mapping(&f);
+                continue;
+            }
             default: /* a leader shrinks an ISR to itself */
                 if (f.ctl.ntopics == 0)
                     continue;
@@ -517,6 +601,7 @@ int main(void)
         cmocka_unit_test(test_plan_changes_are_conditional_and_chunked),
         cmocka_unit_test(test_plan_chunks_bounded_by_bytes),
         cmocka_unit_test(test_plan_delete_children_first),
+        cmocka_unit_test(test_plan_partitions_add_is_one_conditional_unit),
         cmocka_unit_test(test_plan_refuses_what_it_cannot_write),
         cmocka_unit_test(test_plan_partition_epoch_is_znode_version),
     };

@@ -393,6 +393,8 @@ static void roundtrip_request(const struct clu_request *rq)
     assert_int_equal(back.error, rq->error);
     assert_int_equal(back.remaining, rq->remaining);
     assert_int_equal(back.has_state, rq->has_state);
+    assert_int_equal(back.partitions, rq->partitions);
+    assert_int_equal(back.replication_factor, rq->replication_factor);
     if (rq->has_state)
         assert_memory_equal(&back.state, &rq->state, sizeof(back.state));
     if (rq->type == CLU_REQ_ALTER_PARTITION) {
@@ -459,6 +461,13 @@ static void test_requests_roundtrip(void **state)
     ct.answered = true;
     ct.error = REPL_TOPIC_ALREADY_EXISTS;
     roundtrip_request(&ct);
+    struct clu_request cp = {
+        .type = CLU_REQ_CREATE_PARTITIONS, .broker = 1, .broker_epoch = 5, .topic = "t",
+        .partitions = 9};
+    roundtrip_request(&cp);
+    cp.answered = true;
+    cp.error = REPL_INVALID_PARTITIONS;
+    roundtrip_request(&cp);
     /* An ISR listing a broker twice is a request the controller answers (INVALID_REQUEST),
      * not a body to refuse. */
     static const char dup[] = "{\"version\":1,\"type\":\"alter_partition\",\"broker\":2,"
@@ -475,6 +484,10 @@ static void test_requests_roundtrip(void **state)
         "{\"version\":1,\"type\":\"create_topic\",\"broker\":2,\"broker_epoch\":1,\"topic\":\"a\","
         "\"partitions\":1,\"replication_factor\":1,\"config\":{\"x\":1}}",
         "{\"version\":1,\"type\":\"controlled_shutdown\",\"broker\":2}",
+        "{\"version\":1,\"type\":\"create_partitions\",\"broker\":2,\"broker_epoch\":1,"
+        "\"topic\":\"a\",\"partitions\":0}",
+        "{\"version\":1,\"type\":\"create_partitions\",\"broker\":2,\"broker_epoch\":1,"
+        "\"topic\":\"a\"}",
         "{\"version\":1,\"type\":\"alter_partition\",\"broker\":2,\"broker_epoch\":1,"
         "\"topic\":\"t\",\"partition\":0,\"leader_epoch\":0,\"partition_epoch\":0,\"isr\":[2],"
         "\"new_leader_epoch\":2}",
