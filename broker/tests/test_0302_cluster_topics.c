@@ -5,7 +5,12 @@
  * partitions than one ZooKeeper transaction can create INVALID_PARTITIONS (37); a
  * produce to the leader succeeds and to a non-leader gets NOT_LEADER_OR_FOLLOWER (6), and
  * so does a Fetch; kcat (librdkafka, which follows Metadata) produces to every partition
- * and reads it back; DeleteTopics removes it from every broker.
+ * and reads it back; DeleteTopics removes it from every broker. CreatePartitions grows a
+ * topic through the controller: every broker shows the new partitions with leaders and a
+ * full ISR, kcat writes to a new one with acks=all and reads it back; fewer partitions is
+ * INVALID_PARTITIONS (37), an explicit assignment INVALID_REPLICA_ASSIGNMENT (39),
+ * validate_only changes nothing; with the controller killed, the next one (which loads the
+ * grown topic from ZooKeeper) grows it again.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -187,6 +192,151 @@ static void test_0302_delete_topic_leaves_every_broker(void **state)
     }
 }
 
+/* CreatePartitions v3 of topic to count through b (assign: one explicit assignment per
+ * new partition, to broker 1). The topic's error code; its message into msg. */
+static int16_t grow(const struct kb_broker *b, const char *topic, int32_t count, bool validate,
+                    bool assign, char *msg, size_t cap)
+{
+    uint8_t buf[1 << 14];
+    struct kp_arena a;
+    struct kp_response resp;
+    kp_arena_init(&a, 0);
+    struct kp_create_partitions_req *r = KT_NEW(&a, kp_create_partitions_req, 1);
+    struct kp_create_partitions_req_topic *t = KT_NEW(&a, kp_create_partitions_req_topic, 1);
+    t->name = kp_slice_str(topic);
+    t->count = count;
+    t->assignments.n = -1; /* null: the controller places them */
+    if (assign) {
+        struct kp_create_partitions_req_assignment *as =
+            KT_NEW(&a, kp_create_partitions_req_assignment, 1);
+        int32_t *one = kp_arena_alloc(&a, sizeof(*one));
+        *one = 1;
+        KP_SET(as->broker_ids, 1, one);
+        KP_SET(t->assignments, 1, as);
+    }
+    KP_SET(r->topics, 1, t);
+    r->timeout_ms = KB_WAIT_MS;
+    r->validate_only = validate;
+    int fd = kb_connect(b);
+    struct kp_create_partitions_resp *m =
+        kt_call(fd, KP_API_CREATE_PARTITIONS, 3, r, buf, sizeof(buf), &resp);
+    close(fd);
+    assert_int_equal(m->results.n, 1);
+    int16_t err = m->results.v[0].error_code;
+    struct kc_slice em = m->results.v[0].error_message;
+    snprintf(msg, cap, "%.*s", em.len > 0 ? (int)em.len : 0, em.len > 0 ? (const char *)em.p : "");
+    kp_response_fini(&resp);
+    kp_arena_fini(&a);
+    return err;
+}
+
+static int32_t partitions_of(const struct kb_broker *b, const char *topic)
+{
+    uint8_t buf[1 << 16];
+    struct kp_response resp;
+    struct kp_metadata_resp *m = kcl_metadata(b, topic, false, buf, sizeof(buf), &resp);
+    int32_t n = m->topics.v[0].partitions.n;
+    kp_response_fini(&resp);
+    return n;
+}
+
+/* kcat writes three records to topic-p with acks=all and reads them back. */
+static void kcat_roundtrip(const struct kb_broker *b, const char *topic, int p)
+{
+    char part[16], in[64], *out, *err;
+    size_t len;
+    snprintf(part, sizeof(part), "%d", p);
+    int n = snprintf(in, sizeof(in), "x%d\ny%d\nz%d\n", p, p, p);
+    const char *prod[] = {"kcat", "-b", b->addr, "-P", "-t", topic, "-p", part,
+                          "-X", "acks=all", NULL};
+    int rc = kt_run(b, prod, in, (size_t)n, KB_WAIT_MS, &out, &len, &err);
+    if (rc != 0)
+        fail_msg("kcat -P -p %d exited %d: %s", p, rc, err);
+    free(out);
+    free(err);
+    const char *cons[] = {"kcat", "-b", b->addr, "-C", "-t", topic, "-p", part,
+                          "-o", "beginning", "-e", NULL};
+    rc = kt_run(b, cons, NULL, 0, KB_WAIT_MS, &out, &len, &err);
+    if (rc != 0 || strcmp(out, in) != 0)
+        fail_msg("kcat -C -p %d exited %d, read '%s' (want '%s'): %s", p, rc, out, in, err);
+    free(out);
+    free(err);
+}
+
+/* b shows pair's 3 partitions, each led by a live broker; the new ones (1, 2) placed on
+ * the two live brokers only, both in sync. */
+struct pair_grown {
+    const struct kb_broker *b;
+    int dead;
+};
+
+static bool pair_grown(void *arg)
+{
+    struct pair_grown *u = arg;
+    uint8_t buf[1 << 14];
+    struct kp_response resp;
+    struct kp_metadata_resp *m = kcl_metadata(u->b, "pair", false, buf, sizeof(buf), &resp);
+    bool ok = m->topics.n == 1 && m->topics.v[0].error_code == 0 &&
+              m->topics.v[0].partitions.n == 3;
+    for (int32_t p = 0; ok && p < 3; p++) {
+        const struct kp_metadata_resp_partition *mp = kcl_part(m, p);
+        ok = mp && mp->leader_id >= 1 && mp->leader_id != u->dead;
+        for (int32_t r = 0; ok && p > 0 && r < mp->replica_nodes.n; r++)
+            ok = mp->replica_nodes.v[r] != u->dead && mp->isr_nodes.n == 2;
+    }
+    kp_response_fini(&resp);
+    return ok;
+}
+
+static void test_0302_create_partitions_through_the_controller(void **state)
+{
+    KCL_REQUIRE_ZK();
+    kt_require("kcat", "kcat");
+    struct kcl *c = *state;
+    char msg[256];
+    kcl_start_cluster(c, 3, NULL);
+    assert_int_equal(kcl_create_topic(c->b[1], "growing", 2, 3), KP_ERR_NONE);
+    assert_int_equal(kcl_create_topic(c->b[1], "pair", 1, 2), KP_ERR_NONE);
+    kcl_await_topic(c, 3, "growing", 2, 3);
+    kcl_await_topic(c, 3, "pair", 1, 2);
+    assert_int_equal(grow(c->b[2], "growing", 1, false, false, msg, sizeof(msg)),
+                     KP_ERR_INVALID_PARTITIONS);
+    assert_int_equal(grow(c->b[2], "growing", 2, false, false, msg, sizeof(msg)),
+                     KP_ERR_INVALID_PARTITIONS);
+    assert_int_equal(grow(c->b[2], "growing", 3, false, true, msg, sizeof(msg)),
+                     KP_ERR_INVALID_REPLICA_ASSIGNMENT);
+    if (!strstr(msg, "controller places"))
+        fail_msg("an assignment's refusal says '%s'", msg);
+    assert_int_equal(grow(c->b[2], "growing", 5, true, false, msg, sizeof(msg)), KP_ERR_NONE);
+    assert_int_equal(partitions_of(c->b[2], "growing"), 2); /* validate_only */
+    assert_int_equal(grow(c->b[2], "growing", 5, false, false, msg, sizeof(msg)), KP_ERR_NONE);
+    assert_int_equal(partitions_of(c->b[2], "growing"), 5); /* the broker that answered: at once */
+    kcl_await_topic(c, 3, "growing", 5, 3);
+    kcat_roundtrip(c->b[3], "growing", 4);
+    kcat_roundtrip(c->b[3], "growing", 0); /* an old partition still works */
+    /* The controller dies; the next one loads the grown topic and grows another. */
+    uint8_t buf[1 << 14];
+    struct kp_response resp;
+    struct kp_metadata_resp *md = kcl_metadata(c->b[1], "growing", false, buf, sizeof(buf), &resp);
+    int controller = md->controller_id;
+    kp_response_fini(&resp);
+    assert_true(controller >= 1 && controller <= 3);
+    kb_kill9(c->b[controller]);
+    int other = controller % 3 + 1;
+    assert_int_equal(grow(c->b[other], "pair", 3, false, false, msg, sizeof(msg)), KP_ERR_NONE);
+    for (int id = 1; id <= 3; id++) {
+        if (id == controller)
+            continue;
+        struct pair_grown u = {c->b[id], controller};
+        if (!kt_until(pair_grown, &u, KB_WAIT_MS))
+            fail_msg("broker %d never showed pair's 3 partitions led, the new ones on the live "
+                     "brokers", id);
+        assert_int_equal(partitions_of(c->b[id], "growing"), 5);
+    }
+    printf("# growing: 2 -> 5 partitions; controller %d killed; pair: 1 -> 3 through broker %d\n",
+           controller, other);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -196,6 +346,8 @@ int main(void)
                                         kcl_teardown),
         cmocka_unit_test_setup_teardown(test_0302_delete_topic_leaves_every_broker, kcl_setup,
                                         kcl_teardown),
+        cmocka_unit_test_setup_teardown(test_0302_create_partitions_through_the_controller,
+                                        kcl_setup, kcl_teardown),
     };
     return cmocka_run_group_tests(tests, kcl_group_setup, kcl_group_teardown);
 }

@@ -173,6 +173,10 @@ struct brk_cluster_ops {
     int (*topic_create)(void *arg, const char *name, int32_t partitions, int32_t rf,
                         const struct brk_tcfg *c, struct brk_cluster_waiter *w);
     int (*topic_delete)(void *arg, const char *name, struct brk_cluster_waiter *w);
+    /* CreatePartitions: topic name grows to `total` partitions (told once this broker's
+     * view and logs have them all). */
+    int (*partitions_create)(void *arg, const char *name, int32_t total,
+                             struct brk_cluster_waiter *w);
     /* w withdrawn: true if its fn will not run. */
     bool (*cancel)(void *arg, struct brk_cluster_waiter *w);
     /* Topic name's overrides become c (copied before this returns), for every broker;
@@ -221,6 +225,8 @@ int brk_cluster_topic_create_with(struct brk_server *srv, const char *name,
                                   struct brk_cluster_waiter *w);
 int brk_cluster_topic_delete(struct brk_server *srv, const char *name,
                              struct brk_cluster_waiter *w);
+int brk_cluster_partitions_create(struct brk_server *srv, const char *name, int32_t total,
+                                  struct brk_cluster_waiter *w);
 bool brk_cluster_cancel(struct brk_server *srv, struct brk_cluster_waiter *w);
 /* AlterConfigs in a cluster: the topic's overrides become c on every broker (Kafka writes
  * /config/topics/<t>). 0 (asked), -ENOTSUP alone, -EINVAL, -ENOMEM. */

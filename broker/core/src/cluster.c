@@ -138,6 +138,14 @@ int brk_cluster_topic_delete(struct brk_server *srv, const char *name,
     return srv->cops ? srv->cops->topic_delete(srv->cops_arg, name, w) : -ENOTSUP;
 }
 
+int brk_cluster_partitions_create(struct brk_server *srv, const char *name, int32_t total,
+                                  struct brk_cluster_waiter *w)
+{
+    return srv->cops && srv->cops->partitions_create
+               ? srv->cops->partitions_create(srv->cops_arg, name, total, w)
+               : -ENOTSUP;
+}
+
 bool brk_cluster_cancel(struct brk_server *srv, struct brk_cluster_waiter *w)
 {
     return srv->cops ? srv->cops->cancel(srv->cops_arg, w) : true;

@@ -4,11 +4,12 @@
  *   a network loop (CreateTopics)         the member thread
  *   -----------------------------         -----------------
  *   brk_cluster_topic_create(w) ──lock──> clu_topic_create: id; w queued with it
- *                                          ...
+ *     (or _delete, _partitions_create)      ...
  *                                         on_answer(id): refused -> w->fn(w, code)
  *                                                        done    -> w waits for the view
  *                                         after the notes: the local logs made and the
- *                                         view has the topic -> w->fn(w, 0)
+ *                                         view has the topic (gone; grown to its new
+ *                                         count) -> w->fn(w, 0)
  *   park withdrawn (connection closed) ──> brk_cluster_cancel: w unlinked under mu
  *
  * fn runs under mu, so a cancel that finds w gone knows fn has run, and a cancel that
@@ -27,14 +28,21 @@
 
 #include "brep_int.h"
 
+enum brep_ask { BREP_ASK_CREATE, BREP_ASK_DELETE, BREP_ASK_GROW };
+
 /* A waiter, with what the member needs to know when it is done. */
 struct brep_wname {
     struct brk_cluster_waiter *w;
     char name[PART_NAME_MAX + 1];
-    bool create;
+    enum brep_ask what;
+    int32_t total;  /* GROW: the partitions the topic must have */
     bool answered;  /* the controller said yes: now the view must have it */
     struct brep_wname *next;
 };
+
+static const char *const ask_verbs[] = {
+    [BREP_ASK_CREATE] = "create", [BREP_ASK_DELETE] = "delete",
+    [BREP_ASK_GROW] = "add partitions to"};
 
 static void wake(struct brep *m)
 {
@@ -42,8 +50,8 @@ static void wake(struct brep *m)
     (void)!write(m->wakefd, &one, sizeof(one));
 }
 
-static int ask(struct brep *m, const char *name, bool create, int32_t partitions, int32_t rf,
-               const struct brk_tcfg *c, struct brk_cluster_waiter *w)
+static int ask(struct brep *m, const char *name, enum brep_ask what, int32_t partitions,
+               int32_t rf, const struct brk_tcfg *c, struct brk_cluster_waiter *w)
 {
     struct brep_wname *e = NULL;
     struct clu_kv kv[sizeof(c->e) / sizeof(c->e[0])];
@@ -53,13 +61,15 @@ static int ask(struct brep *m, const char *name, bool create, int32_t partitions
     if (w && !(e = calloc(1, sizeof(*e))))
         return -ENOMEM;
     pthread_mutex_lock(&m->mu); /* before asking: the answer cannot beat the waiter */
-    int64_t id = create ? clu_topic_create(m->cl, name, partitions, rf, kv, n)
-                        : clu_topic_delete(m->cl, name);
+    int64_t id = what == BREP_ASK_CREATE ? clu_topic_create(m->cl, name, partitions, rf, kv, n)
+                 : what == BREP_ASK_GROW ? clu_partitions_create(m->cl, name, partitions)
+                                         : clu_topic_delete(m->cl, name);
     if (id > 0 && e) {
         e->w = w;
         w->id = id;
         strlcpy(e->name, name, sizeof(e->name));
-        e->create = create;
+        e->what = what;
+        e->total = partitions;
         e->next = m->waiters;
         m->waiters = e;
     }
@@ -67,20 +77,24 @@ static int ask(struct brep *m, const char *name, bool create, int32_t partitions
     if (id < 0)
         free(e);
     else
-        kc_log_info("cluster: asked the controller to %s topic %s", create ? "create" : "delete",
-                    name);
+        kc_log_info("cluster: asked the controller to %s topic %s", ask_verbs[what], name);
     return id < 0 ? (int)id : 0;
 }
 
 static int op_create(void *arg, const char *name, int32_t partitions, int32_t rf,
                      const struct brk_tcfg *c, struct brk_cluster_waiter *w)
 {
-    return ask(arg, name, true, partitions, rf, c, w);
+    return ask(arg, name, BREP_ASK_CREATE, partitions, rf, c, w);
 }
 
 static int op_delete(void *arg, const char *name, struct brk_cluster_waiter *w)
 {
-    return ask(arg, name, false, 0, 0, NULL, w);
+    return ask(arg, name, BREP_ASK_DELETE, 0, 0, NULL, w);
+}
+
+static int op_grow(void *arg, const char *name, int32_t total, struct brk_cluster_waiter *w)
+{
+    return ask(arg, name, BREP_ASK_GROW, total, 0, NULL, w);
 }
 
 /* Unlink the entry of w (under mu); NULL if it is not there. */
@@ -130,6 +144,7 @@ static int op_pids_next(void *arg, int64_t *id)
 const struct brk_cluster_ops brep__ops = {
     .topic_create = op_create,
     .topic_delete = op_delete,
+    .partitions_create = op_grow,
     .cancel = op_cancel,
     .produce = brep__repl_produce,
     .internal_append = brep__repl_internal,
@@ -194,8 +209,12 @@ void brep__on_answer(void *arg, const struct clu_answer *a)
                         a->error);
         return;
     }
-    if (a->kind != CLU_ANS_CREATE_TOPIC && a->kind != CLU_ANS_DELETE_TOPIC)
+    if (a->kind != CLU_ANS_CREATE_TOPIC && a->kind != CLU_ANS_DELETE_TOPIC &&
+        a->kind != CLU_ANS_CREATE_PARTITIONS)
         return;
+    enum brep_ask what = a->kind == CLU_ANS_CREATE_TOPIC   ? BREP_ASK_CREATE
+                         : a->kind == CLU_ANS_DELETE_TOPIC ? BREP_ASK_DELETE
+                                                           : BREP_ASK_GROW;
     pthread_mutex_lock(&m->mu);
     for (struct brep_wname *e = m->waiters; e; e = e->next) {
         if (e->w->id != a->id)
@@ -208,8 +227,26 @@ void brep__on_answer(void *arg, const struct clu_answer *a)
     }
     pthread_mutex_unlock(&m->mu);
     if (a->error)
-        kc_log_info("cluster: the controller refused to %s topic %s: error %d",
-                    a->kind == CLU_ANS_CREATE_TOPIC ? "create" : "delete", a->topic, a->error);
+        kc_log_info("cluster: the controller refused to %s topic %s: error %d", ask_verbs[what],
+                    a->topic, a->error);
+}
+
+/* Does this broker's view (and its local logs) show what e asked for? */
+static bool settled(struct brep *m, const struct brep_wname *e)
+{
+    struct brep_topic *t = brep__topic(m, e->name);
+    struct part_topic *pt = part_topic_find(brk_server_registry(m->srv), e->name,
+                                            strlen(e->name));
+    switch (e->what) {
+    case BREP_ASK_CREATE:
+        return t && t->exists && t->npartitions > 0 && pt;
+    case BREP_ASK_GROW:
+        return t && t->exists && t->npartitions >= e->total && pt &&
+               part_topic_partitions(pt) >= e->total;
+    case BREP_ASK_DELETE:
+        return !t && !pt;
+    }
+    return false;
 }
 
 void brep__waiters_settle(struct brep *m)
@@ -217,12 +254,7 @@ void brep__waiters_settle(struct brep *m)
     pthread_mutex_lock(&m->mu);
     for (struct brep_wname *e = m->waiters, *next; e; e = next) {
         next = e->next;
-        if (!e->answered)
-            continue;
-        struct brep_topic *t = brep__topic(m, e->name);
-        size_t len = strlen(e->name);
-        bool local = part_topic_find(brk_server_registry(m->srv), e->name, len) != NULL;
-        if (e->create ? t && t->exists && t->npartitions > 0 && local : !t && !local)
+        if (e->answered && settled(m, e))
             tell(m, e, 0);
     }
     pthread_mutex_unlock(&m->mu);

@@ -1,6 +1,6 @@
 /*
- * admin_topics.c - CreateTopics, DeleteTopics, CreatePartitions: Kafka's topic admin, on
- * one node.
+ * admin_topics.c - CreateTopics and DeleteTopics: Kafka's topic admin, on one node
+ * (CreatePartitions: admin_partitions.c).
  *
  * Each API checks what Kafka's controller checks, in Kafka's order, and answers with its
  * codes; where there is a choice the comments name Kafka's (ControllerApis, the
@@ -18,8 +18,6 @@
  *                    name or id twice (42); unknown (3 / 100); __consumer_offsets (29).
  *                    The answer waits (up to timeout_ms) until the topic's logs are closed
  *                    and its directories renamed away, so the name is free again
- *   CreatePartitions ALTER on the topic (29); twice (42); unknown (3); fewer or as many as
- *                    now (37); assignments that do not fit (39); validate_only
  *
  * Every answer is built in the request's arena and encoded at the request's version
  * (brk__kafka_reply); DeleteTopics, which parks, builds it in an arena of its own.
@@ -27,8 +25,7 @@
  * In a cluster (brk_cluster.h) CreateTopics asks the controller and waits for it
  * (admin_create_cluster.c): the same checks, with the factor checked against the brokers
  * registered now (38) and replication_factor -1 meaning default.replication.factor;
- * explicit replica assignments are refused (42: the controller places replicas);
- * CreatePartitions is refused (42): the controller cannot grow a topic yet.
+ * explicit replica assignments are refused (42: the controller places replicas).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -60,8 +57,7 @@ struct kc_slice brk__kafka_strf(struct kp_arena *a, const char *fmt, ...)
     return (struct kc_slice){(const uint8_t *)p, n};
 }
 
-/* Is names[i] the same as an earlier or later one? (Requests are small: quadratic.) */
-static bool named_twice(const struct kc_slice *names, int32_t n, int32_t i)
+bool brk__kafka_named_twice(const struct kc_slice *names, int32_t n, int32_t i)
 {
     for (int32_t j = 0; j < n; j++)
         if (j != i && names[j].len == names[i].len && names[i].len >= 0 &&
@@ -200,7 +196,7 @@ static void created_configs(struct brk_conn *c, struct kp_arena *a, ct_result *r
 }
 
 /* A cluster: ask the controller (the answer waits for it: admin_create_cluster.c). */
-static void create_through_controller(struct brk_conn *c, struct brk__kafka_ctc *ctc,
+static void create_through_controller(struct brk_conn *c, struct brk__kafka_cwait *ctc,
                                       const struct kp_create_topics_req_creatable_topic *t,
                                       int32_t i, int32_t n, const struct brk_tcfg *cfg,
                                       ct_result *r)
@@ -224,7 +220,7 @@ static void create_through_controller(struct brk_conn *c, struct brk__kafka_ctc 
 }
 
 static void create_one(struct brk_conn *c, struct kp_request *req, int32_t i, ct_result *r,
-                       struct brk_tcfg *cfg, struct brk__kafka_ctc *ctc)
+                       struct brk_tcfg *cfg, struct brk__kafka_cwait *ctc)
 {
     const struct kp_create_topics_req *ct = req->msg;
     const struct kp_create_topics_req_creatable_topic *t = &ct->topics.v[i];
@@ -292,7 +288,7 @@ static void create_one(struct brk_conn *c, struct kp_request *req, int32_t i, ct
 }
 
 int brk__kafka_create_topics_fill(struct brk_conn *c, struct kp_request *req,
-                                  struct brk__kafka_ctc *ctc,
+                                  struct brk__kafka_cwait *ctc,
                                   struct kp_create_topics_resp **out)
 {
     const struct kp_create_topics_req *ct = req->msg;
@@ -308,7 +304,7 @@ int brk__kafka_create_topics_fill(struct brk_conn *c, struct kp_request *req,
     for (int32_t i = 0; i < ct->topics.n; i++)
         names[i] = ct->topics.v[i].name;
     for (int32_t i = 0; i < ct->topics.n; i++) {
-        if (named_twice(names, ct->topics.n, i)) { /* Kafka: every copy refused */
+        if (brk__kafka_named_twice(names, ct->topics.n, i)) { /* Kafka: every copy refused */
             r[i].name = names[i];
             r[i].error_code = KP_ERR_INVALID_REQUEST;
             r[i].error_message = brk__kafka_strf(a, "Create topics request from client `%.*s` "
@@ -336,105 +332,4 @@ int brk__kafka_create_topics(struct brk_conn *c, struct kp_request *req, const u
         return brk__kafka_create_topics_cluster(c, req, body, len);
     int rc = brk__kafka_create_topics_fill(c, req, NULL, &resp);
     return rc ? rc : brk__kafka_reply(c, &req->hdr, resp);
-}
-
-/* ---- CreatePartitions ------------------------------------------------------------------------ */
-
-static int16_t grow_check(struct kp_arena *a, const struct kp_create_partitions_req_topic *t,
-                          int32_t now, struct kc_slice *msg)
-{
-    if (t->count < now) {
-        *msg = brk__kafka_strf(a, "Topic currently has %d partitions, which is higher than the "
-                                  "requested %d.", (int)now, (int)t->count);
-        return KP_ERR_INVALID_PARTITIONS;
-    }
-    if (t->count == now) {
-        *msg = brk__kafka_strf(a, "Topic already has %d partitions.", (int)now);
-        return KP_ERR_INVALID_PARTITIONS;
-    }
-    if (t->assignments.n >= 0 && t->assignments.n != t->count - now) {
-        *msg = brk__kafka_strf(a, "Increasing the number of partitions by %d but %d "
-                                  "assignments provided.", (int)(t->count - now),
-                               (int)t->assignments.n);
-        return KP_ERR_INVALID_REPLICA_ASSIGNMENT;
-    }
-    for (int32_t i = 0; i < t->assignments.n; i++) {
-        const struct kp_create_partitions_req_assignment *as = &t->assignments.v[i];
-        if (as->broker_ids.n != 1 || as->broker_ids.v[0] != BRK_KAFKA_NODE_ID) {
-            *msg = brk__kafka_strf(a, "The manual partition assignment includes a partition "
-                                      "with %d replica(s) or an unknown broker; this cluster "
-                                      "is one broker, %d.", (int)as->broker_ids.n,
-                                   BRK_KAFKA_NODE_ID);
-            return KP_ERR_INVALID_REPLICA_ASSIGNMENT;
-        }
-    }
-    return KP_ERR_NONE;
-}
-
-static void grow_one(struct brk_conn *c, struct kp_request *req, int32_t i,
-                     struct kp_create_partitions_resp_topic_result *r)
-{
-    const struct kp_create_partitions_req *cp = req->msg;
-    const struct kp_create_partitions_req_topic *t = &cp->topics.v[i];
-    struct brk_server *srv = brk_conn_server(c);
-    struct kp_arena *a = &req->arena;
-    struct part_topic *pt;
-    r->name = t->name;
-    if (!brk__kafka_allowed(c, SEC_OP_ALTER, SEC_RES_TOPIC, t->name)) {
-        r->error_code = KP_ERR_TOPIC_AUTHORIZATION_FAILED;
-        return;
-    }
-    if ((r->error_code = brk__kafka_topic(srv, t->name, &pt)) != KP_ERR_NONE) {
-        r->error_message = brk__kafka_strf(a, "The topic '%.*s' does not exist.",
-                                           (int)t->name.len, t->name.p);
-        return;
-    }
-    if (brk_topic_internal((const char *)t->name.p, (size_t)t->name.len)) {
-        r->error_code = KP_ERR_INVALID_PARTITIONS;
-        r->error_message = brk__kafka_strf(a, "%s's partition count decides where each "
-                                              "group's offsets live: it cannot change",
-                                           BRK_OFFSETS_TOPIC);
-        return;
-    }
-    if ((r->error_code = grow_check(a, t, part_topic_partitions(pt), &r->error_message)) ||
-        cp->validate_only)
-        return;
-    if (brk_cluster_mode(srv)) {
-        r->error_code = KP_ERR_INVALID_REQUEST;
-        r->error_message = brk__kafka_strf(a, "Adding partitions is not supported by this "
-                                              "cluster's controller yet.");
-        return;
-    }
-    int rc = brk_topic_grow(srv, pt, t->count);
-    if (rc) {
-        r->error_code = rc == KC_ETOOLARGE ? KP_ERR_INVALID_PARTITIONS
-                        : rc == KC_ENOTOPIC ? KP_ERR_UNKNOWN_TOPIC_OR_PARTITION
-                                            : KP_ERR_KAFKA_STORAGE_ERROR;
-        r->error_message = brk__kafka_strf(a, "%s", kc_strerror(rc));
-    }
-}
-
-int brk__kafka_create_partitions(struct brk_conn *c, struct kp_request *req)
-{
-    const struct kp_create_partitions_req *cp = req->msg;
-    struct kp_arena *a = &req->arena;
-    struct kp_create_partitions_resp *resp = kp_new(a, &kp_create_partitions_resp_schema, 1);
-    struct kp_create_partitions_resp_topic_result *r =
-        kp_new(a, &kp_create_partitions_resp_topic_result_schema, cp->topics.n);
-    struct kc_slice *names = kp_arena_alloc(a, ((size_t)cp->topics.n + 1) * sizeof(*names));
-    if (!resp || !names || (!r && cp->topics.n > 0))
-        return -ENOMEM;
-    for (int32_t i = 0; i < cp->topics.n; i++)
-        names[i] = cp->topics.v[i].name;
-    for (int32_t i = 0; i < cp->topics.n; i++) {
-        if (named_twice(names, cp->topics.n, i)) {
-            r[i].name = names[i];
-            r[i].error_code = KP_ERR_INVALID_REQUEST;
-            r[i].error_message = brk__kafka_strf(a, "Duplicate topic in request.");
-            continue;
-        }
-        grow_one(c, req, i, &r[i]);
-    }
-    KP_SET(resp->results, cp->topics.n, r);
-    return brk__kafka_reply(c, &req->hdr, resp);
 }

@@ -65,11 +65,13 @@
 #define KAFKA_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/queue.h>
 
 #include "brk_adapter.h"
+#include "brk_cluster.h"
 #include "brk_service.h"
 #include "fsess.h"
 #include "kc_common.h"
@@ -282,21 +284,64 @@ int brk__kafka_offset_commit(struct brk_conn *c, struct kp_request *req);
 int brk__kafka_offset_fetch(struct brk_conn *c, struct kp_request *req);
 int brk__kafka_create_topics(struct brk_conn *c, struct kp_request *req, const uint8_t *body,
                              size_t len);
+/* An admin request parked until the controller answers each topic (admin_wait.c). */
+struct brk__kafka_cwait;
+struct brk__kafka_cwait_ops {
+    const char *kind;                          /* the park's name, for logs */
+    void (*settle)(struct brk__kafka_cwait *cw); /* each topic's outcome into cw->resp */
+};
+struct brk__kafka_citem { /* one topic asked */
+    struct brk_cluster_waiter w;
+    struct brk__kafka_cwait *cw;
+    bool waiting; /* asked, and its waiter queued */
+    bool done;    /* its fn ran (under the member's lock) */
+    int err;      /* what fn was told (brk_cluster.h) */
+};
+struct brk__kafka_cwait {
+    struct brk_park park;
+    struct brk_park_ops park_ops;
+    const struct brk__kafka_cwait_ops *ops;
+    struct brk_server *srv;
+    struct kp_request req; /* decoded again from frame, which this owns */
+    uint8_t *frame;
+    void *resp;            /* the answer, in req's arena (the caller builds it) */
+    struct brk__kafka_citem *t; /* one per request topic */
+    int32_t n;
+    _Atomic int pending;   /* waiters not back, + 1 until go */
+};
+/* Park the request (body, len) of n topics for timeout_ms: 0 and *out, which the park
+ * owns from here (a later failure closes the connection, which frees it), or -errno. */
+int brk__kafka_cwait_start(struct brk_conn *c, const uint8_t *body, size_t len, int32_t n,
+                           int32_t timeout_ms, const struct brk__kafka_cwait_ops *ops,
+                           struct brk__kafka_cwait **out);
+/* Ask for topic i: ask(cw, i, w, arg) hands w to the member (0, or -errno). Returns
+ * NONE (queued) or UNKNOWN_SERVER_ERROR. */
+int16_t brk__kafka_cwait_ask(struct brk__kafka_cwait *cw, int32_t i,
+                             int (*ask)(struct brk__kafka_cwait *cw, int32_t i,
+                                        struct brk_cluster_waiter *w, void *arg),
+                             void *arg);
+/* Every topic asked: the answer goes once all are back (maybe at once). */
+void brk__kafka_cwait_go(struct brk__kafka_cwait *cw);
+/* In settle: did topic i fail? Then its code and message ("The controller has not <what>
+ * yet", "Refused by the controller: ..."). */
+bool brk__kafka_cwait_refusal(struct brk__kafka_cwait *cw, int32_t i, const char *what,
+                              int16_t *code, struct kc_slice *msg);
+
 /* CreateTopics in a cluster (admin_create_cluster.c): the answer waits for the controller.
- * The checks are admin_topics.c's (brk__kafka_create_topics_fill, which asks through ctc:
+ * The checks are admin_topics.c's (brk__kafka_create_topics_fill, which asks through cw:
  * NULL to check only); brk__kafka_ctc_ask queues topic i with its config overrides cfg
  * (0, or a Kafka error code). */
-struct brk__kafka_ctc;
 struct kp_create_topics_resp;
 int brk__kafka_create_topics_fill(struct brk_conn *c, struct kp_request *req,
-                                  struct brk__kafka_ctc *ctc, struct kp_create_topics_resp **out);
+                                  struct brk__kafka_cwait *cw, struct kp_create_topics_resp **out);
 int brk__kafka_create_topics_cluster(struct brk_conn *c, struct kp_request *req,
                                      const uint8_t *body, size_t len);
 struct brk_tcfg;
-int16_t brk__kafka_ctc_ask(struct brk__kafka_ctc *ctc, int32_t i, int32_t partitions, int32_t rf,
+int16_t brk__kafka_ctc_ask(struct brk__kafka_cwait *cw, int32_t i, int32_t partitions, int32_t rf,
                            const struct brk_tcfg *cfg);
 int brk__kafka_delete_topics(struct brk_conn *c, struct kp_request *req);
-int brk__kafka_create_partitions(struct brk_conn *c, struct kp_request *req);
+int brk__kafka_create_partitions(struct brk_conn *c, struct kp_request *req, const uint8_t *body,
+                                 size_t len);
 int brk__kafka_describe_configs(struct brk_conn *c, struct kp_request *req);
 int brk__kafka_alter_configs(struct brk_conn *c, struct kp_request *req);
 int brk__kafka_incremental_alter_configs(struct brk_conn *c, struct kp_request *req);
@@ -320,6 +365,9 @@ int brk__kafka_describe_log_dirs(struct brk_conn *c, struct kp_request *req);
 
 /* ---- admin_topics.c: shared by the admin APIs --------------------------------------------- */
 
+/* Is names[i] the same as an earlier or later one of names[0..n)? (Kafka refuses every
+ * copy; requests are small: quadratic.) */
+bool brk__kafka_named_twice(const struct kc_slice *names, int32_t n, int32_t i);
 /* printf into a (a slice of the formatted text, valid as long as a; "" if out of memory). */
 struct kc_slice brk__kafka_strf(struct kp_arena *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

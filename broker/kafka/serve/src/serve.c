@@ -125,7 +125,7 @@ static int dispatch(struct brk_conn *c, struct kp_request *req, const uint8_t *b
     case KP_API_DELETE_TOPICS:
         return brk__kafka_delete_topics(c, req);
     case KP_API_CREATE_PARTITIONS:
-        return brk__kafka_create_partitions(c, req);
+        return brk__kafka_create_partitions(c, req, body, n);
     case KP_API_DESCRIBE_CONFIGS:
         return brk__kafka_describe_configs(c, req);
     case KP_API_ALTER_CONFIGS:
