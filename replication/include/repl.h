@@ -66,6 +66,7 @@
     X(REPL_TOPIC_ALREADY_EXISTS, 36)                                                               \
     X(REPL_INVALID_PARTITIONS, 37)                                                                 \
     X(REPL_INVALID_REPLICATION_FACTOR, 38)                                                         \
+    X(REPL_INVALID_REPLICA_ASSIGNMENT, 39)                                                         \
     X(REPL_INVALID_REQUEST, 42)                                                                    \
     X(REPL_FENCED_LEADER_EPOCH, 74)                                                                \
     X(REPL_UNKNOWN_LEADER_EPOCH, 75)                                                               \

@@ -32,6 +32,10 @@
  *   TOPIC_CREATE (name, n, rf)         -->   TOPIC, then PARTITION x n (Kafka's rack-unaware
  *                                            assignment from a seeded start)
  *   PARTITIONS_ADD (name, new count)   -->   PARTITION for each new one
+ *   PARTITIONS_ASSIGNED (name, count,  -->   PARTITION for each: a creation or growth
+ *     their replicas)                        written in several transactions that a
+ *                                            controller died in the middle of; its store
+ *                                            holds their replicas, not yet their states
  *   TOPIC_DELETE                       -->   TOPIC_DELETED
  *   ISR_CHANGE (a leader's proposal)   -->   PARTITION (same leader epoch, new ISR, pe + 1;
  *                                            with new_epoch, leader epoch + 1: the leader's
@@ -148,6 +152,7 @@ enum repl_ev_type {
     REPL_EV_BROKER_SHUTDOWN,
     REPL_EV_TOPIC_CREATE,
     REPL_EV_PARTITIONS_ADD,
+    REPL_EV_PARTITIONS_ASSIGNED,
     REPL_EV_TOPIC_DELETE,
     REPL_EV_ISR_CHANGE,
     REPL_EV_PREFERRED,
@@ -159,7 +164,9 @@ struct repl_event {
     int64_t epoch;              /* BROKER_*: its epoch */
     const char *endpoint;       /* BROKER_REGISTERED */
     const char *topic;          /* TOPIC_*, PARTITIONS_ADD, ISR_CHANGE */
-    int32_t partitions;         /* TOPIC_CREATE: count; PARTITIONS_ADD: the new total */
+    int32_t partitions;         /* TOPIC_CREATE: count; PARTITIONS_*: the new total */
+    const struct repl_pstate *assigned; /* PARTITIONS_ASSIGNED: the replicas of the new
+                                         * ones, [0, partitions - the topic's count) */
     int32_t replication;        /* TOPIC_CREATE */
     int32_t partition;          /* ISR_CHANGE */
     struct repl_isr_change isr; /* ISR_CHANGE */
@@ -173,7 +180,8 @@ void repl_ctl_fini(struct repl_ctl *ctl);
  * event's answer. Refusals (out->error, no records): for brokers STALE_BROKER_EPOCH,
  * BROKER_ID_NOT_REGISTERED; for topics INVALID_TOPIC_EXCEPTION, TOPIC_ALREADY_EXISTS,
  * INVALID_PARTITIONS, INVALID_REPLICATION_FACTOR (more than the live brokers, or than
- * REPL_MAX_REPLICAS), UNKNOWN_TOPIC_OR_PARTITION; for ISR changes INVALID_REQUEST (not
+ * REPL_MAX_REPLICAS), UNKNOWN_TOPIC_OR_PARTITION, INVALID_REPLICA_ASSIGNMENT (assigned
+ * replicas empty, repeated or negative); for ISR changes INVALID_REQUEST (not
  * the leader, a member twice, not a replica, the leader left out), FENCED_LEADER_EPOCH,
  * INVALID_UPDATE_VERSION, INELIGIBLE_REPLICA (adds a broker that is not live). Events
  * that change nothing give NONE and no records. The controller itself is unchanged:

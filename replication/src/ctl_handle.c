@@ -155,6 +155,63 @@ out:
     return rc;
 }
 
+/* Assigned replicas a partition can have: 1 to REPL_MAX_REPLICAS distinct broker ids. */
+static bool assignment_ok(const struct repl_pstate *a)
+{
+    if (a->nreplicas < 1 || a->nreplicas > REPL_MAX_REPLICAS)
+        return false;
+    for (int i = 0; i < a->nreplicas; i++) {
+        if (a->replicas[i] < 0)
+            return false;
+        for (int j = 0; j < i; j++)
+            if (a->replicas[i] == a->replicas[j])
+                return false;
+    }
+    return true;
+}
+
+/* Partitions whose replicas were written, not their states: each starts as Kafka's
+ * controller starts a new partition, its live replicas in sync (every log is empty) and
+ * the first of them leading. With none live, the whole assignment is its ISR and it waits
+ * offline: the first replica to register leads (empty logs: nothing to lose). */
+static int partitions_assigned(const struct repl_ctl *ctl, const struct repl_event *ev,
+                               struct repl_recs *out)
+{
+    const struct repl_topic *t = ev->topic ? repl_ctl_topic(ctl, ev->topic) : NULL;
+    if (!t) {
+        out->error = REPL_UNKNOWN_TOPIC_OR_PARTITION;
+        return 0;
+    }
+    if (ev->partitions <= t->npart || ev->partitions > REPL_MAX_PARTITIONS || !ev->assigned) {
+        out->error = REPL_INVALID_PARTITIONS;
+        return 0;
+    }
+    for (int32_t i = 0; i < ev->partitions - t->npart; i++)
+        if (!assignment_ok(&ev->assigned[i])) {
+            out->error = REPL_INVALID_REPLICA_ASSIGNMENT;
+            return 0;
+        }
+    int rc = 0;
+    for (int32_t i = 0; rc == 0 && i < ev->partitions - t->npart; i++) {
+        const struct repl_pstate *a = &ev->assigned[i];
+        struct repl_pstate ps = {.controller_epoch = ctl->controller_epoch,
+                                 .leader = REPL_NO_LEADER,
+                                 .nreplicas = a->nreplicas};
+        memcpy(ps.replicas, a->replicas, sizeof(ps.replicas));
+        for (int k = 0; k < a->nreplicas; k++)
+            if (repl__broker_live(ctl, a->replicas[k]))
+                ps.isr[ps.nisr++] = a->replicas[k];
+        if (ps.nisr > 0) {
+            ps.leader = ps.isr[0];
+        } else {
+            ps.nisr = a->nreplicas;
+            memcpy(ps.isr, a->replicas, sizeof(ps.isr));
+        }
+        rc = repl__emit_part(ctl, out, t->name, t->npart + i, &ps);
+    }
+    return rc;
+}
+
 static int topic_delete(const struct repl_ctl *ctl, const struct repl_event *ev,
                         struct repl_recs *out)
 {
@@ -239,6 +296,8 @@ static int dispatch(const struct repl_ctl *ctl, const struct repl_event *ev, str
         return topic_create(ctl, ev, out);
     case REPL_EV_PARTITIONS_ADD:
         return partitions_add(ctl, ev, out);
+    case REPL_EV_PARTITIONS_ASSIGNED:
+        return partitions_assigned(ctl, ev, out);
     case REPL_EV_TOPIC_DELETE:
         return topic_delete(ctl, ev, out);
     case REPL_EV_ISR_CHANGE:

@@ -185,6 +185,61 @@ static void test_ctl_partitions_add_and_topic_delete(void **state)
     teardown(&f);
 }
 
+/* A creation written in several transactions, its controller dead after the first few:
+ * the next one gives the rest their states from the replicas the store holds. */
+static void test_ctl_partitions_assigned_finish_a_creation(void **state)
+{
+    (void)state;
+    struct fx f;
+    setup(&f, 3, 2, 2, false);
+    assert_int_equal(
+        ev(&f, (struct repl_event){.type = REPL_EV_BROKER_LOST, .id = 3, .epoch = 103}), 0);
+    struct repl_pstate assigned[3] = {
+        {.nreplicas = 2, .replicas = {3, 1}}, /* 3 is down: 1 leads */
+        {.nreplicas = 1, .replicas = {3}},    /* nobody live: offline, still assigned */
+        {.nreplicas = 3, .replicas = {2, 3, 1}}};
+    struct repl_event e = {
+        .type = REPL_EV_PARTITIONS_ASSIGNED, .topic = "t", .partitions = 5, .assigned = assigned};
+    assert_int_equal(ev(&f, e), 0);
+    assert_int_equal(repl_ctl_topic(&f.ctl, "t")->npart, 5);
+    /* the live replicas in sync (empty logs), the first leading; none live: offline,
+     * the whole assignment its ISR */
+    static const int32_t leaders[3] = {1, REPL_NO_LEADER, 2};
+    static const int32_t isrs[3][3] = {{1}, {3}, {2, 1}};
+    static const int nisrs[3] = {1, 1, 2};
+    for (int32_t p = 2; p < 5; p++) {
+        const struct repl_pstate *ps = part(&f, p);
+        assert_int_equal(ps->leader, leaders[p - 2]);
+        assert_int_equal(ps->leader_epoch, 0);
+        assert_int_equal(ps->partition_epoch, 0);
+        assert_int_equal(ps->nisr, nisrs[p - 2]);
+        assert_memory_equal(ps->isr, isrs[p - 2], (size_t)ps->nisr * sizeof(int32_t));
+        assert_memory_equal(ps->replicas, assigned[p - 2].replicas,
+                            (size_t)ps->nreplicas * sizeof(int32_t));
+    }
+    /* The offline one is led once a replica registers. */
+    reg(&f, 3, 203);
+    assert_int_equal(part(&f, 3)->leader, 3);
+    assert_int_equal(part(&f, 3)->leader_epoch, 1);
+    /* Refused, nothing written: not more than it has, no replicas, bad replicas. */
+    size_t n = f.journal.n;
+    assert_int_equal(ev(&f, e), REPL_INVALID_PARTITIONS);
+    e.partitions = 6;
+    e.assigned = NULL;
+    assert_int_equal(ev(&f, e), REPL_INVALID_PARTITIONS);
+    struct repl_pstate bad = {.nreplicas = 2, .replicas = {1, 1}};
+    e.assigned = &bad;
+    assert_int_equal(ev(&f, e), REPL_INVALID_REPLICA_ASSIGNMENT);
+    bad = (struct repl_pstate){.nreplicas = 0};
+    assert_int_equal(ev(&f, e), REPL_INVALID_REPLICA_ASSIGNMENT);
+    bad = (struct repl_pstate){.nreplicas = 1, .replicas = {-1}};
+    assert_int_equal(ev(&f, e), REPL_INVALID_REPLICA_ASSIGNMENT);
+    e.topic = "nope";
+    assert_int_equal(ev(&f, e), REPL_UNKNOWN_TOPIC_OR_PARTITION);
+    assert_int_equal(f.journal.n, n);
+    teardown(&f);
+}
+
 static void lost(struct fx *f, int32_t id)
 {
     const struct repl_broker *b = repl_ctl_broker(&f->ctl, id);
@@ -630,6 +685,7 @@ int main(void)
         cmocka_unit_test(test_ctl_topic_create_records_and_spread),
         cmocka_unit_test(test_ctl_topic_create_refusals),
         cmocka_unit_test(test_ctl_partitions_add_and_topic_delete),
+        cmocka_unit_test(test_ctl_partitions_assigned_finish_a_creation),
         cmocka_unit_test(test_ctl_broker_lost_moves_leader_in_assignment_order),
         cmocka_unit_test(test_ctl_unclean_election_resets_isr),
         cmocka_unit_test(test_ctl_broker_epochs_fence_stale_events),
