@@ -515,6 +515,7 @@ void clu_close(struct clu *cl)
     repl_ctl_fini(&cl->c.ctl);
     repl_recs_fini(&cl->c.recs);
     clu__plan_fini(&cl->c.plan);
+    clu__unfinished_free(&cl->c);
     free(cl->c.seen);
     free(cl->live);
     free(cl->buf);

@@ -168,6 +168,17 @@ struct clu_handled {
     int attempts; /* failed writes, over terms: after CLU_REQUEST_ATTEMPTS it is refused */
 };
 
+/* A topic whose assignment names partitions that have no state yet: a creation or growth
+ * written in several transactions by a controller that died in between (ctl_load.c). The
+ * next controller writes their states when it takes office (elect.c), and answers the
+ * interrupted request as done when it comes again (ctl_work.c). */
+struct clu_unfinished {
+    char topic[REPL_TOPIC_MAX + 1];
+    int32_t total;                /* the partitions the assignment names */
+    int32_t nassigned;            /* of them without a state: the last nassigned */
+    struct repl_pstate *assigned; /* their replicas (only nreplicas and replicas set) */
+};
+
 struct clu_controller {
     bool active;
     int32_t epoch;         /* our controller epoch */
@@ -182,6 +193,9 @@ struct clu_controller {
     size_t nseen, cap_seen;
     int64_t next_rebalance_ms;
     int64_t active_since_ms;
+    /* The topics this term found unfinished at its load (and then finished). */
+    struct clu_unfinished *unfinished;
+    size_t nunfinished;
 };
 
 /* What the controller must look at (set by watches and by the view). */
@@ -290,7 +304,13 @@ enum clu_role clu__role(const struct repl_pstate *ps, int32_t self);
 /* elect.c */
 int clu__ctl_check(struct clu *cl);
 void clu__ctl_resign(struct clu *cl, const char *why);
-int clu__ctl_load(struct clu *cl, struct repl_ctl *ctl);
+/* Load ZooKeeper's state into c->ctl, and the unfinished topics into c->unfinished. */
+int clu__ctl_load(struct clu *cl, struct clu_controller *c);
+void clu__unfinished_free(struct clu_controller *c);
+/* Did this term finish topic at `partitions` partitions (rf: its replication factor, or 0
+ * for any)? */
+bool clu__ctl_finished(const struct clu_controller *c, const char *topic, int32_t partitions,
+                       int32_t rf);
 void clu__ctl_note(struct clu *cl);
 
 /* ctl_write.c: run one event. `rq`/`rq_path`: a request to answer in the last transaction

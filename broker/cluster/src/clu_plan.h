@@ -15,21 +15,25 @@
  *   BROKER, BROKER_STATE   none: a registration IS the broker's ephemeral znode, a fenced
  *                          broker is one whose znode is gone; "shutting down" lives in the
  *                          broker's controlled_shutdown request node
- *   TOPIC + its new        create /brokers/topics/<t> (assignment), .../partitions,
- *     PARTITIONs           .../partitions/<p> and .../partitions/<p>/state for each p,
- *                          /config/topics/<t>                           -- ONE unit
+ *   TOPIC + its new        create /brokers/topics/<t> (the assignment, naming every
+ *     PARTITIONs           partition), .../partitions, /config/topics/<t> -- one unit;
+ *                          then create .../partitions/<p> and .../<p>/state -- a unit each
  *   PARTITIONs new to an   setData /brokers/topics/<t> (the whole assignment, at the
- *     existing topic       version the controller read), create .../partitions/<p> and
- *                          its state for each                           -- ONE unit
+ *     existing topic       version the controller read)                  -- one unit;
+ *                          then each partition's two nodes               -- a unit each
+ *                          (ctx->assigned: the assignment names them already: only those)
  *   PARTITION (a change)   setData .../partitions/<p>/state at version (partition epoch - 1):
  *                          the write succeeds only on the state it was decided from, and
  *                          the znode's new version IS the new partition epoch
  *   TOPIC_DELETED          delete every state and partition node, .../partitions, the
  *                          topic, its config, /admin/delete_topics/<t>  -- ONE unit
  *
- * A unit is the operations of one record (or of a topic's creation or deletion) and the
- * records they carry; units are packed into ZooKeeper multi-transactions of at most
- * `max_ops` operations (a unit is never split). The runtime puts a version check of
+ * A unit is the operations of one record (or of a topic's deletion, or the first step of
+ * its creation or growth) and the records they carry; units are packed into ZooKeeper
+ * multi-transactions of at most `max_ops` operations and CLU_MULTI_MAX_BYTES (a unit is
+ * never split). The units of one event land in order, so a controller that dies between
+ * two leaves a prefix: partitions whose replicas the assignment names and whose states
+ * were not written yet are at the end, and the next controller finishes them. The runtime puts a version check of
  * /controller_epoch at the front of each multi: the fence against a deposed controller.
  */
 #ifndef CLU_PLAN_H
@@ -86,6 +90,8 @@ struct clu_plan {
 struct clu_plan_ctx {
     const char *topic_id; /* TOPIC: the new topic's id (clu_uuid_new); new PARTITIONs of */
     int topic_version;    /* a topic: its id, and its assignment znode's version */
+    bool assigned;        /* new PARTITIONs the assignment names already (written by a
+                           * controller that died before their states) */
     const char *config;   /* TOPIC: its config object's JSON text, NULL for {} */
     size_t config_len;
     bool has_config_node;    /* TOPIC_DELETED: /config/topics/<t> exists */
@@ -97,17 +103,20 @@ void clu__plan_fini(struct clu_plan *plan);
 /*
  * Plan recs->v[from, recs->n) against ctl, the state BEFORE those records. 0; -EINVAL
  * for records this layer cannot write (a TOPIC without its partitions, new partitions
- * without ctx's topic id or not following the topic's last one; a replica reassignment
- * is not part of it); -ENOMEM. On failure the plan is emptied.
+ * without ctx's topic id (or ctx->assigned) or not following the topic's last one; a
+ * replica reassignment is not part of it); -ENOMEM. On failure the plan is emptied.
  */
 int clu__plan(const struct repl_ctl *ctl, const struct repl_recs *recs, size_t from,
               const struct clu_plan_ctx *ctx, struct clu_plan *plan);
 /*
  * ZooKeeper refuses a request larger than its jute.maxbuffer (1 MiB unless its operator
  * raised it) by dropping the connection: a transaction the controller writes stays under
- * this many bytes, counted as clu__plan_unit_bytes does (an upper bound of jute's size). A unit larger than that alone (a
- * topic created with thousands of partitions) cannot be written at all: the controller
- * refuses its event (INVALID_PARTITIONS for a creation) instead of retrying it.
+ * this many bytes, counted as clu__plan_unit_bytes does (an upper bound of jute's size).
+ * A unit larger than that alone cannot be written at all: the controller refuses its
+ * event instead of retrying it. The largest units are a topic's first (its assignment
+ * names every partition: about 16 bytes each at replication factor 3, so some 60,000
+ * partitions per topic - Kafka's ZooKeeper mode had the same bound), refused with
+ * INVALID_PARTITIONS.
  */
 #define CLU_MULTI_MAX_BYTES (960u << 10) /* the rest of 1 MiB: the epoch check, an answer */
 

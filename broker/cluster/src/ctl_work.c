@@ -189,7 +189,11 @@ static int create_topic(struct clu *cl, struct clu_request *rq, const char *path
         return -1;
     rq->answered = true;
     if (zrc == ZOK || clu_uuid_new(id) != 0) {
-        rq->error = zrc == ZOK ? REPL_TOPIC_ALREADY_EXISTS : -1;
+        /* A creation this term finished for a controller that died writing it: this is
+         * the request it was writing (same name and shape, and never answered). */
+        bool ours = zrc == ZOK && clu__ctl_finished(&cl->c, rq->topic, rq->partitions,
+                                                    rq->replication_factor);
+        rq->error = ours ? 0 : zrc == ZOK ? REPL_TOPIC_ALREADY_EXISTS : -1;
         return clu__ctl_answer(cl, rq, path);
     }
     struct clu_plan_ctx ctx = {.topic_id = id, .config = rq->config, .config_len = rq->config_len};
@@ -221,6 +225,10 @@ static int create_partitions(struct clu *cl, struct clu_request *rq, const char 
         return -1;
     rq->answered = true;
     const struct repl_topic *t = repl_ctl_topic(&cl->c.ctl, rq->topic);
+    if (t && t->npart == rq->partitions && clu__ctl_finished(&cl->c, rq->topic, rq->partitions, 0)) {
+        rq->error = 0; /* the growth this term finished for a dead controller (as above) */
+        return clu__ctl_answer(cl, rq, path);
+    }
     if (zrc == ZNONODE || !t || clu_assignment_decode(cl->buf, (size_t)len, &a) != 0 ||
         a.npart != t->npart) {
         bool gone = zrc == ZNONODE || !t;

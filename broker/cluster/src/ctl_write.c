@@ -17,7 +17,8 @@
  * thousand partitions dies) is written as several transactions. If the controller dies
  * between two, the next one loads what landed and finishes the rest: every event here is
  * re-derived from ZooKeeper's state (a broker with no registration is lost; a request
- * without an answer is pending; an offline partition is elected at ELECTED).
+ * without an answer is pending; an offline partition is elected at ELECTED; a partition
+ * its topic's assignment names without a state is written when the next one takes office).
  *
  * What a failed transaction means:
  *   the epoch check failed (BADVERSION, NONODE)    deposed: resign

@@ -59,6 +59,7 @@ void clu__ctl_resign(struct clu *cl, const char *why)
     c->active = false;
     repl_ctl_fini(&c->ctl);
     repl_recs_reset(&c->recs);
+    clu__unfinished_free(c);
     cl->dirty |= CLU_DIRTY_CONTROLLER;
     cl->view.controller_id = -1; /* not us; who, the next check will read */
     clu__ctl_note(cl);
@@ -97,7 +98,35 @@ static uint64_t fnv(const char *s)
     return h;
 }
 
-/* Take office: load, decide ELECTED, write, replay. */
+/* Write the states a dead controller left unwritten (ctl_load.c): 0, or < 0 (resigned). */
+static int finish_unfinished(struct clu *cl)
+{
+    struct clu_controller *c = &cl->c;
+    struct clu_plan_ctx ctx = {.assigned = true};
+    for (size_t i = 0; i < c->nunfinished && c->active; i++) {
+        struct clu_unfinished *u = &c->unfinished[i];
+        kc_log_warn("cluster: controller %d: topic %s: partitions %d-%d have replicas but no "
+                    "state (a controller died writing them): writing them now",
+                    (int)cl->cfg.broker_id, u->topic, (int)(u->total - u->nassigned),
+                    (int)(u->total - 1));
+        struct repl_event ev = {.type = REPL_EV_PARTITIONS_ASSIGNED,
+                                .topic = u->topic,
+                                .partitions = u->total,
+                                .assigned = u->assigned};
+        int rc = clu__ctl_run(cl, &ev, &ctx, NULL, NULL);
+        if (rc != 0)
+            return rc;
+        if (c->recs.error) {
+            kc_log_error("cluster: controller %d: topic %s's unwritten partitions refused (%s): "
+                         "they stay without a leader", (int)cl->cfg.broker_id, u->topic,
+                         repl_kerr_name(c->recs.error));
+            u->total = -1; /* not finished: no request is answered as done for it */
+        }
+    }
+    return 0;
+}
+
+/* Take office: load, decide ELECTED, write, replay; finish what a dead controller left. */
 static int activate(struct clu *cl, int32_t epoch, int32_t version)
 {
     struct clu_controller *c = &cl->c;
@@ -108,7 +137,7 @@ static int activate(struct clu *cl, int32_t epoch, int32_t version)
     c->active = true;
     c->epoch = epoch;
     c->epoch_version = version;
-    int rc = clu__ctl_load(cl, &c->ctl);
+    int rc = clu__ctl_load(cl, c);
     if (rc != ZOK) {
         clu__ctl_resign(cl, "loading the state failed");
         return rc;
@@ -118,6 +147,8 @@ static int activate(struct clu *cl, int32_t epoch, int32_t version)
         c->seen[i].handled = false;
     struct repl_event ev = {.type = REPL_EV_ELECTED, .id = cl->cfg.broker_id};
     rc = clu__ctl_run(cl, &ev, NULL, NULL, NULL);
+    if (rc == 0)
+        rc = finish_unfinished(cl);
     if (rc != 0)
         return ZSYSTEMERROR; /* it resigned; the next check tries again */
     c->active_since_ms = kc_mono_ms();

@@ -171,37 +171,78 @@ static int plan_partition_nodes(struct clu_plan *plan, const char *topic, int32_
     return rc;
 }
 
-/* TOPIC at recs->v[i] and the PARTITION records that follow it: one unit. *end is the
- * index after the last of them. */
+/* Each new partition of recs->v[i0, i1) (PARTITION records of one topic) as a unit of
+ * its own: its node and its state. */
+static int plan_new_parts(struct clu_plan *plan, const struct repl_recs *recs, size_t i0,
+                          size_t i1)
+{
+    int rc = 0;
+    for (size_t k = i0; rc == 0 && k < i1; k++) {
+        size_t op0 = plan->nops;
+        const struct repl_rec *rec = &recs->v[k];
+        rc = plan_partition_nodes(plan, rec->u.part.topic, rec->u.part.partition, &rec->u.part.ps);
+        if (rc == 0)
+            rc = add_unit(plan, op0, k, k + 1);
+    }
+    return rc;
+}
+
+/* The PARTITION records of `topic` from recs->v[i] on that are new partitions numbered on
+ * from `first`: the index after the last. */
+static size_t new_parts_end(const struct repl_recs *recs, size_t i, const char *topic,
+                            int32_t first)
+{
+    size_t j = i;
+    while (j < recs->n && recs->v[j].type == REPL_REC_PARTITION &&
+           strcmp(recs->v[j].u.part.topic, topic) == 0 &&
+           recs->v[j].u.part.partition == first + (int32_t)(j - i))
+        j++;
+    return j;
+}
+
+/* The assignment znode's body: the replicas of old[0, nold) then of recs->v[i0, i1). */
+static int encode_assignment(const char *topic_id, const struct repl_pstate *old, int32_t nold,
+                             const struct repl_recs *recs, size_t i0, size_t i1,
+                             struct kc_writer *w)
+{
+    int32_t total = nold + (int32_t)(i1 - i0);
+    struct repl_pstate *parts = malloc((size_t)(total ? total : 1) * sizeof(*parts));
+    if (!parts)
+        return -ENOMEM;
+    if (nold)
+        memcpy(parts, old, (size_t)nold * sizeof(*parts));
+    for (size_t k = i0; k < i1; k++)
+        parts[nold + (int32_t)(k - i0)] = recs->v[k].u.part.ps;
+    int rc = clu_assignment_encode(topic_id, parts, total, w);
+    free(parts);
+    return rc;
+}
+
+/* TOPIC at recs->v[i] and the PARTITION records that follow it: a first unit that makes
+ * the topic (its assignment, naming every partition; .../partitions; its config), then a
+ * unit per partition. Units are packed into transactions, so a creation larger than one
+ * transaction is written in several; a controller that dies in between leaves partitions
+ * with replicas and no state, which the next one finishes (ctl_load.c). *end is the index
+ * after the last record. */
 static int plan_topic(struct clu_plan *plan, const struct repl_recs *recs, size_t i,
                       const struct clu_plan_ctx *ctx, size_t *end)
 {
     const char *topic = recs->v[i].u.topic.name;
-    size_t j = i + 1;
-    while (j < recs->n && recs->v[j].type == REPL_REC_PARTITION &&
-           strcmp(recs->v[j].u.part.topic, topic) == 0 &&
-           recs->v[j].u.part.partition == (int32_t)(j - i - 1))
-        j++;
-    int32_t npart = (int32_t)(j - i - 1);
-    if (npart < 1 || !ctx || !ctx->topic_id)
+    size_t j = new_parts_end(recs, i + 1, topic, 0);
+    *end = j;
+    if (j == i + 1 || !ctx || !ctx->topic_id)
         return -EINVAL;
-    struct repl_pstate *parts = malloc((size_t)npart * sizeof(*parts));
-    if (!parts)
-        return -ENOMEM;
-    for (int32_t p = 0; p < npart; p++)
-        parts[p] = recs->v[i + 1 + (size_t)p].u.part.ps;
     char path[CLU_PATH_MAX];
     struct kc_writer w;
+    size_t op0 = plan->nops;
     kc_writer_init(&w, 0);
     int rc = clu_path_topic(path, sizeof(path), topic);
     if (rc == 0)
-        rc = clu_assignment_encode(ctx->topic_id, parts, npart, &w);
+        rc = encode_assignment(ctx->topic_id, NULL, 0, recs, i + 1, j, &w);
     if (rc == 0)
         rc = create(plan, path, &w);
     if (rc == 0 && (rc = clu_path_partitions(path, sizeof(path), topic)) == 0)
         rc = create(plan, path, NULL);
-    for (int32_t p = 0; rc == 0 && p < npart; p++)
-        rc = plan_partition_nodes(plan, topic, p, &parts[p]);
     kc_writer_reset(&w);
     if (rc == 0 && (rc = clu_path_topic_config(path, sizeof(path), topic)) == 0)
         rc = ctx->config ? clu_topic_config_encode_json(ctx->config, ctx->config_len, &w)
@@ -209,49 +250,40 @@ static int plan_topic(struct clu_plan *plan, const struct repl_recs *recs, size_
     if (rc == 0)
         rc = create(plan, path, &w);
     kc_writer_fini(&w);
-    free(parts);
-    *end = j;
-    return rc;
+    if (rc == 0)
+        rc = add_unit(plan, op0, i, i + 1);
+    return rc == 0 ? plan_new_parts(plan, recs, i + 1, j) : rc;
 }
 
-/* New PARTITIONs of an existing topic from recs->v[i] on: one unit (the assignment
- * rewritten whole, conditional on the version the controller read; the new partitions'
- * nodes). *end is the index after the last of them. */
+/* New PARTITIONs of an existing topic from recs->v[i] on: first a unit that rewrites the
+ * assignment whole (conditional on the version the controller read; a unit without
+ * records), then a unit per partition - or, when the assignment already names them
+ * (ctx->assigned: finishing what a dead controller began), the partitions' units alone.
+ * *end is the index after the last of them. */
 static int plan_grow(struct clu_plan *plan, const struct repl_ctl *ctl, const struct repl_recs *recs,
                      size_t i, const struct clu_plan_ctx *ctx, size_t *end)
 {
     const char *topic = recs->v[i].u.part.topic;
     const struct repl_topic *t = repl_ctl_topic(ctl, topic);
-    if (!t || !ctx || !ctx->topic_id)
+    size_t j = t ? new_parts_end(recs, i, topic, t->npart) : i;
+    *end = j > i ? j : i + 1;
+    if (j == i || !ctx || (!ctx->topic_id && !ctx->assigned))
         return -EINVAL;
-    size_t j = i;
-    while (j < recs->n && recs->v[j].type == REPL_REC_PARTITION &&
-           strcmp(recs->v[j].u.part.topic, topic) == 0 &&
-           recs->v[j].u.part.partition == t->npart + (int32_t)(j - i))
-        j++;
-    int32_t nnew = (int32_t)(j - i), total = t->npart + nnew;
-    if (nnew < 1)
-        return -EINVAL;
-    struct repl_pstate *parts = malloc((size_t)total * sizeof(*parts));
-    if (!parts)
-        return -ENOMEM;
-    memcpy(parts, t->parts, (size_t)t->npart * sizeof(*parts));
-    for (int32_t k = 0; k < nnew; k++)
-        parts[t->npart + k] = recs->v[i + (size_t)k].u.part.ps;
+    if (ctx->assigned)
+        return plan_new_parts(plan, recs, i, j);
     char path[CLU_PATH_MAX];
     struct kc_writer w;
+    size_t op0 = plan->nops;
     kc_writer_init(&w, 0);
     int rc = clu_path_topic(path, sizeof(path), topic);
     if (rc == 0)
-        rc = clu_assignment_encode(ctx->topic_id, parts, total, &w);
+        rc = encode_assignment(ctx->topic_id, t->parts, t->npart, recs, i, j, &w);
     if (rc == 0)
         rc = add_op(plan, CLU_OP_SET, path, &w, ctx->topic_version);
-    for (int32_t p = t->npart; rc == 0 && p < total; p++)
-        rc = plan_partition_nodes(plan, topic, p, &parts[p]);
     kc_writer_fini(&w);
-    free(parts);
-    *end = j;
-    return rc;
+    if (rc == 0)
+        rc = add_unit(plan, op0, i, i);
+    return rc == 0 ? plan_new_parts(plan, recs, i, j) : rc;
 }
 
 /* TOPIC_DELETED: children before parents (ZooKeeper deletes only empty nodes). */
@@ -294,14 +326,14 @@ static int plan_one(const struct repl_ctl *ctl, const struct repl_recs *recs, si
     case REPL_REC_BROKER_STATE:
         break; /* nothing to write: see the header */
     case REPL_REC_TOPIC:
-        rc = plan_topic(plan, recs, i, ctx, next);
-        break;
+        return plan_topic(plan, recs, i, ctx, next); /* its units: its own */
     case REPL_REC_PARTITION: {
         const struct repl_topic *t = repl_ctl_topic(ctl, rec->u.part.topic);
         if (!t)
             return -EINVAL;
-        rc = rec->u.part.partition < t->npart ? plan_change(plan, rec)
-                                              : plan_grow(plan, ctl, recs, i, ctx, next);
+        if (rec->u.part.partition >= t->npart)
+            return plan_grow(plan, ctl, recs, i, ctx, next);
+        rc = plan_change(plan, rec);
         break;
     }
     case REPL_REC_TOPIC_DELETED:

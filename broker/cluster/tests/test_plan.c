@@ -266,7 +266,9 @@ static void test_plan_broker_events_from_registrations(void **state)
     assert_int_equal(clu__broker_events(&ctl, NULL, 0, ev, 8), 4); /* all but the fenced 3 */
 }
 
-static void test_plan_topic_create_is_one_unit(void **state)
+/* A creation: the topic's unit (assignment, .../partitions, config), then one unit per
+ * partition, packed into transactions in that order. */
+static void test_plan_topic_create_units(void **state)
 {
     (void)state;
     struct fx f;
@@ -280,19 +282,24 @@ static void test_plan_topic_create_is_one_unit(void **state)
                                .config = "{\"retention.ms\":\"1000\"}",
                                .config_len = 23};
     assert_int_equal(clu__plan(&f.ctl, &f.recs, 0, &ctx, &f.plan), 0);
-    assert_int_equal(f.plan.nunits, 1);
-    assert_int_equal(f.plan.nops, 2 + 2 * 3 + 1);
-    assert_int_equal(clu__plan_chunk_end(&f.plan, 0, 2), 1);
+    assert_int_equal(f.plan.nunits, 1 + 3);
+    assert_int_equal(f.plan.nops, 3 + 2 * 3);
+    assert_int_equal(clu__plan_chunk_end(&f.plan, 0, 2), 1); /* 3 ops, alone */
+    assert_int_equal(clu__plan_chunk_end(&f.plan, 1, 2), 2);
+    assert_int_equal(clu__plan_chunk_end(&f.plan, 1, 4), 3); /* two partitions a chunk */
+    assert_int_equal(f.plan.units[0].rec1 - f.plan.units[0].rec0, 1); /* TOPIC */
+    for (size_t u = 1; u < 4; u++) /* a PARTITION each */
+        assert_int_equal(f.plan.units[u].rec0, u);
     static const char *const paths[] = {
         "/brokers/topics/t",
         "/brokers/topics/t/partitions",
+        "/config/topics/t",
         "/brokers/topics/t/partitions/0",
         "/brokers/topics/t/partitions/0/state",
         "/brokers/topics/t/partitions/1",
         "/brokers/topics/t/partitions/1/state",
         "/brokers/topics/t/partitions/2",
         "/brokers/topics/t/partitions/2/state",
-        "/config/topics/t",
     };
     for (size_t i = 0; i < f.plan.nops; i++) {
         assert_int_equal(f.plan.ops[i].kind, CLU_OP_CREATE);
@@ -303,10 +310,10 @@ static void test_plan_topic_create_is_one_unit(void **state)
     assert_int_equal(a.npart, 3);
     assert_int_equal(a.parts[1].n, 2);
     clu_assignment_fini(&a);
-    assert_null(f.plan.ops[2].data); /* a partition's own node is empty, as Kafka's */
-    assert_memory_equal(f.plan.ops[8].data,
+    assert_null(f.plan.ops[3].data); /* a partition's own node is empty, as Kafka's */
+    assert_memory_equal(f.plan.ops[2].data,
                         "{\"version\":1,\"config\":{\"retention.ms\":\"1000\"}}",
-                        (size_t)f.plan.ops[8].len);
+                        (size_t)f.plan.ops[2].len);
     /* Without a topic id the plan is refused (a caller bug), and leaves nothing. */
     struct clu_plan_ctx none = {0};
     assert_int_equal(clu__plan(&f.ctl, &f.recs, 0, &none, &f.plan), -EINVAL);
@@ -344,8 +351,9 @@ static void test_plan_changes_are_conditional_and_chunked(void **state)
 }
 
 /* A multi stays under what ZooKeeper accepts: units are packed by bytes as well as by
- * count, and one unit larger than CLU_MULTI_MAX_BYTES alone - a topic created with a few
- * thousand partitions - is what the controller must refuse (ctl_write.c). */
+ * count. A creation of 6,000 partitions is written in several; one unit larger than
+ * CLU_MULTI_MAX_BYTES alone - the assignment of a topic of 100,000 partitions - is what
+ * the controller must refuse (ctl_write.c). */
 static void test_plan_chunks_bounded_by_bytes(void **state)
 {
     (void)state;
@@ -358,12 +366,30 @@ static void test_plan_chunks_bounded_by_bytes(void **state)
     assert_int_equal(repl_ctl_handle(&f.ctl, &ev, &f.recs), 0);
     struct clu_plan_ctx ctx = {.topic_id = "AAAAAAAAAAAAAAAAAAAAAA"};
     assert_int_equal(clu__plan(&f.ctl, &f.recs, 0, &ctx, &f.plan), 0);
-    assert_int_equal(f.plan.nunits, 1);
-    size_t bytes = clu__plan_unit_bytes(&f.plan, 0), sum = 0;
+    assert_int_equal(f.plan.nunits, 1 + 6000);
+    size_t bytes = 0, sum = 0;
+    for (size_t u = 0; u < f.plan.nunits; u++)
+        bytes += clu__plan_unit_bytes(&f.plan, u);
     for (size_t i = 0; i < f.plan.nops; i++) /* at least its paths and data */
         sum += strlen(f.plan.ops[i].path) + (size_t)f.plan.ops[i].len;
     assert_true(bytes > sum && bytes < sum + 100 * f.plan.nops);
-    assert_true(bytes > CLU_MULTI_MAX_BYTES); /* 6,000 partitions cannot be one multi */
+    assert_true(bytes > CLU_MULTI_MAX_BYTES); /* more than one multi holds... */
+    size_t u = 0, chunks = 0;
+    while (u < f.plan.nunits) { /* ...so it takes several, each under the bound */
+        size_t end = clu__plan_chunk_end(&f.plan, u, 100000), b = 0;
+        for (size_t k = u; k < end; k++)
+            b += clu__plan_unit_bytes(&f.plan, k);
+        assert_true(b <= CLU_MULTI_MAX_BYTES);
+        u = end;
+        chunks++;
+    }
+    assert_true(chunks >= 2);
+    repl_recs_reset(&f.recs);
+    ev.topic = "widest";
+    ev.partitions = 100000;
+    assert_int_equal(repl_ctl_handle(&f.ctl, &ev, &f.recs), 0);
+    assert_int_equal(clu__plan(&f.ctl, &f.recs, 0, &ctx, &f.plan), 0);
+    assert_true(clu__plan_unit_bytes(&f.plan, 0) > CLU_MULTI_MAX_BYTES); /* its assignment */
     assert_int_equal(clu__plan_chunk_end(&f.plan, 0, 100000), 1); /* alone, never split */
     fx_fini(&f);
 
@@ -384,7 +410,8 @@ static void test_plan_chunks_bounded_by_bytes(void **state)
     ev = (struct repl_event){.type = REPL_EV_BROKER_LOST, .id = 2, .epoch = 102};
     assert_int_equal(repl_ctl_handle(&f.ctl, &ev, &f.recs), 0);
     assert_int_equal(clu__plan(&f.ctl, &f.recs, 0, NULL, &f.plan), 0);
-    size_t u = 0, chunks = 0;
+    u = 0;
+    chunks = 0;
     while (u < f.plan.nunits) {
         size_t end = clu__plan_chunk_end(&f.plan, u, 100000), b = 0;
         for (size_t k = u; k < end; k++)
@@ -434,9 +461,11 @@ static int topic_version(struct fx *f, const char *topic, struct clu_assignment 
     return nd->version;
 }
 
-/* CreatePartitions: the assignment rewritten whole at the version the controller read,
- * the new partitions' nodes, one unit; the old partitions untouched. */
-static void test_plan_partitions_add_is_one_conditional_unit(void **state)
+/* CreatePartitions: a unit that rewrites the assignment whole at the version the
+ * controller read, then a unit per new partition; the old partitions untouched. And the
+ * same partitions when the assignment names them already (a dead controller's growth,
+ * finished): their units alone. */
+static void test_plan_partitions_add_conditional(void **state)
 {
     (void)state;
     struct fx f;
@@ -448,7 +477,8 @@ static void test_plan_partitions_add_is_one_conditional_unit(void **state)
     struct clu_plan_ctx ctx = {.topic_id = "AAAAAAAAAAAAAAAAAAAAAA", .topic_version = 0};
     struct repl_event ev = {.type = REPL_EV_PARTITIONS_ADD, .topic = "t", .partitions = 5};
     assert_int_equal(run(&f, ev, &ctx), 0);
-    assert_int_equal(f.plan.nunits, 1);
+    assert_int_equal(f.plan.nunits, 1 + 3);
+    assert_int_equal(f.plan.units[0].rec0, f.plan.units[0].rec1); /* no record of its own */
     assert_int_equal(f.plan.nops, 1 + 2 * 3);
     assert_int_equal(f.plan.ops[0].kind, CLU_OP_SET);
     assert_string_equal(f.plan.ops[0].path, "/brokers/topics/t");
@@ -478,6 +508,12 @@ static void test_plan_partitions_add_is_one_conditional_unit(void **state)
     int nodes = f.zk->count;
     assert_false(multi(f.zk, &f.plan, 0, f.plan.nops));
     assert_int_equal(f.zk->count, nodes);
+    /* Named by the assignment already: the partitions' nodes only. */
+    struct clu_plan_ctx assigned = {.assigned = true};
+    assert_int_equal(clu__plan(&f.ctl, &f.recs, 0, &assigned, &f.plan), 0);
+    assert_int_equal(f.plan.nunits, 1);
+    assert_int_equal(f.plan.nops, 2);
+    assert_string_equal(f.plan.ops[0].path, "/brokers/topics/t/partitions/5");
     /* Fewer, or as many: refused by the controller; an unknown topic too. */
     ev.partitions = 5;
     assert_int_equal(run(&f, ev, &ctx), REPL_INVALID_PARTITIONS);
@@ -597,11 +633,11 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plan_broker_events_from_registrations),
-        cmocka_unit_test(test_plan_topic_create_is_one_unit),
+        cmocka_unit_test(test_plan_topic_create_units),
         cmocka_unit_test(test_plan_changes_are_conditional_and_chunked),
         cmocka_unit_test(test_plan_chunks_bounded_by_bytes),
         cmocka_unit_test(test_plan_delete_children_first),
-        cmocka_unit_test(test_plan_partitions_add_is_one_conditional_unit),
+        cmocka_unit_test(test_plan_partitions_add_conditional),
         cmocka_unit_test(test_plan_refuses_what_it_cannot_write),
         cmocka_unit_test(test_plan_partition_epoch_is_znode_version),
     };

@@ -1,7 +1,9 @@
 /* test_zk_fencing.c - against a real ZooKeeper: two controllers for a moment (the old one,
  * frozen mid-write, is fenced by the controller epoch's znode version when it wakes); a
  * controller that dies half-way through an event written in several transactions (the next
- * one loads what landed and finishes); znodes holding JSON Kafka would not write (logged,
+ * one loads what landed and finishes) - a broker's loss, a topic's creation, its growth
+ * (the partitions the assignment names without a state are written by the next one, and
+ * the interrupted request answered as done); znodes holding JSON Kafka would not write (logged,
  * skipped, never a crash, and the controller keeps managing everything else). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -285,6 +287,67 @@ static void test_controller_crash_midway_next_finishes(void **state)
     fx_fini(&c);
 }
 
+/* The controller (broker 1) dies before transaction `crash_at` of a creation (grow false:
+ * 6 partitions) or of a growth (grow true: 2 -> 6); broker 2 asked. The next controller
+ * writes the partitions left without a state and answers the request as done. */
+static void crash_mid_topic_event(bool grow, int crash_at)
+{
+    struct fx_cluster c;
+    struct freezer f = {0};
+    struct clu_test_hooks hooks = {.before_write = hook, .arg = &f};
+    fx_init(&c, &zk, grow ? "midgrow" : "midcreate", SESSION_MS);
+    c.cfg.hooks = &hooks;
+    c.cfg.max_ops_per_multi = 2; /* the topic's first unit alone, then a partition each */
+    assert_int_equal(fx_open(&c, 1), 0);
+    int32_t one = 1;
+    assert_true(fx_wait(&c, controller_is, &one, WAIT_MS));
+    c.cfg.hooks = NULL;
+    for (int32_t id = 2; id <= 3; id++)
+        assert_int_equal(fx_open(&c, id), 0);
+    wait_all_live(&c, 1, 3);
+    int64_t id;
+    if (grow) {
+        id = clu_topic_create(c.b[2].cl, "half", 2, 2, NULL, 0);
+        assert_int_equal(fx_answer(&c, 2, id, WAIT_MS).error, 0);
+        struct topic_arg t0 = {"half", 2};
+        assert_true(fx_wait(&c, all_know_topic, &t0, WAIT_MS));
+    }
+    atomic_store(&f.crash_at, crash_at);
+    id = grow ? clu_partitions_create(c.b[2].cl, "half", 6)
+              : clu_topic_create(c.b[2].cl, "half", 6, 2, NULL, 0);
+    for (int i = 0; i < 4000 && !atomic_load(&f.crashed); i++)
+        kc_sleep_ms(5);
+    assert_int_equal(atomic_load(&f.crashed), crash_at);
+    /* The next controller: the rest written, the request answered as done. */
+    assert_true(fx_wait(&c, other_controller, &one, WAIT_MS));
+    fx_close(&c, 1);
+    struct clu_answer a = fx_answer(&c, 2, id, WAIT_MS);
+    assert_int_equal(a.error, 0);
+    struct final_arg fa = {"half", 6, 1, 1};
+    assert_true(fx_wait(&c, finished, &fa, WAIT_MS));
+    zhandle_t *zh = raw(&c);
+    for (int32_t p = 0; p < 6; p++) {
+        char path[96];
+        struct Stat zs;
+        snprintf(path, sizeof(path), "/brokers/topics/half/partitions/%d/state", (int)p);
+        assert_int_equal(zoo_exists(zh, path, 0, &zs), ZOK);
+    }
+    zookeeper_close(zh);
+    fx_fini(&c);
+}
+
+static void test_controller_crash_mid_creation_next_finishes(void **state)
+{
+    (void)state;
+    crash_mid_topic_event(false, 3); /* the topic and partition 0 landed */
+}
+
+static void test_controller_crash_mid_growth_next_finishes(void **state)
+{
+    (void)state;
+    crash_mid_topic_event(true, 2); /* the assignment landed, no new state */
+}
+
 /* ---- bodies Kafka would not write ---- */
 
 static void test_bad_json_in_znodes_skipped(void **state)
@@ -352,6 +415,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_zombie_controller_write_fenced),
         cmocka_unit_test(test_controller_crash_midway_next_finishes),
+        cmocka_unit_test(test_controller_crash_mid_creation_next_finishes),
+        cmocka_unit_test(test_controller_crash_mid_growth_next_finishes),
         cmocka_unit_test(test_bad_json_in_znodes_skipped),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

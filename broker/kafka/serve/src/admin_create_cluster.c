@@ -64,9 +64,9 @@ static void settle(struct brk__kafka_cwait *cw)
             continue;
         if (t->done && t->err == KP_ERR_INVALID_PARTITIONS)
             r->error_message = brk__kafka_strf(&cw->req.arena,
-                                               "Refused by the controller: a topic is created "
-                                               "in one ZooKeeper transaction, and this many "
-                                               "partitions would make it larger than "
+                                               "Refused by the controller: a topic's "
+                                               "assignment is one ZooKeeper node, and this "
+                                               "many partitions would make it larger than "
                                                "ZooKeeper accepts; create fewer.");
         r->num_partitions = -1;
         r->replication_factor = -1;

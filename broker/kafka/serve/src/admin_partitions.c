@@ -11,7 +11,7 @@
  *
  * Alone, the broker grows the topic's logs at once. In a cluster the controller decides
  * (broker/cluster: the new partitions placed as Kafka continues a topic's assignment,
- * their states and the topic's assignment written in one ZooKeeper transaction), and the
+ * the topic's assignment rewritten, then their states), and the
  * answer waits until this broker's view and logs have every new partition (admin_wait.c),
  * so a Metadata right after sees them with their leaders. There the controller places the
  * replicas: a request that names them is refused (39).
