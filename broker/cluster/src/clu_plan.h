@@ -120,6 +120,13 @@ int clu__plan(const struct repl_ctl *ctl, const struct repl_recs *recs, size_t f
  */
 #define CLU_MULTI_MAX_BYTES (960u << 10) /* the rest of 1 MiB: the epoch check, an answer */
 
+/* At most how many bytes the assignment znode of a topic of `partitions` partitions, rf
+ * replicas each from brokers numbered up to max_broker_id, takes: O(partitions) integer
+ * work, so a creation that cannot fit is refused before its records and plan are built
+ * (a plan of 65,000 partitions took seconds under Valgrind, long enough to lose the
+ * controller's ZooKeeper session). */
+size_t clu__plan_assignment_bound(int32_t partitions, int rf, int32_t max_broker_id);
+
 /* What unit u weighs in a multi: its paths and data, plus a per-operation allowance for
  * the header, ACL and version fields. */
 size_t clu__plan_unit_bytes(const struct clu_plan *plan, size_t u);

@@ -179,6 +179,24 @@ static int alter_partition(struct clu *cl, struct clu_request *rq, const char *p
     return clu__ctl_run(cl, &ev, NULL, rq, path);
 }
 
+/* Would topic's assignment at `partitions` partitions of rf replicas be larger than a
+ * transaction can carry (its first unit also holds `extra` bytes: the config)? Then the
+ * request is refused (INVALID_PARTITIONS) before any record or plan is built. */
+static bool assignment_too_large(struct clu *cl, const char *topic, int32_t partitions, int rf,
+                                 size_t extra)
+{
+    const struct repl_ctl *ctl = &cl->c.ctl;
+    int32_t max_id = ctl->nbrokers ? ctl->brokers[ctl->nbrokers - 1].id : 0; /* sorted */
+    size_t bytes = clu__plan_assignment_bound(partitions, rf, max_id) + extra + 1024;
+    if (bytes <= CLU_MULTI_MAX_BYTES)
+        return false;
+    kc_log_error("cluster: controller: topic %s at %d partitions needs one ZooKeeper transaction "
+                 "of up to %zu bytes for its assignment, more than the %u it writes "
+                 "(ZooKeeper's jute.maxbuffer is 1 MiB by default): refused",
+                 topic, (int)partitions, bytes, CLU_MULTI_MAX_BYTES);
+    return true;
+}
+
 static int create_topic(struct clu *cl, struct clu_request *rq, const char *path)
 {
     char tpath[CLU_PATH_MAX], id[CLU_UUID_LEN + 1];
@@ -194,6 +212,11 @@ static int create_topic(struct clu *cl, struct clu_request *rq, const char *path
         bool ours = zrc == ZOK && clu__ctl_finished(&cl->c, rq->topic, rq->partitions,
                                                     rq->replication_factor);
         rq->error = ours ? 0 : zrc == ZOK ? REPL_TOPIC_ALREADY_EXISTS : -1;
+        return clu__ctl_answer(cl, rq, path);
+    }
+    if (assignment_too_large(cl, rq->topic, rq->partitions, rq->replication_factor,
+                             rq->config_len)) {
+        rq->error = REPL_INVALID_PARTITIONS;
         return clu__ctl_answer(cl, rq, path);
     }
     struct clu_plan_ctx ctx = {.topic_id = id, .config = rq->config, .config_len = rq->config_len};
@@ -238,6 +261,12 @@ static int create_partitions(struct clu *cl, struct clu_request *rq, const char 
         if (rc == 0 && !gone) /* not what this controller holds: its next term reloads */
             clu__ctl_resign(cl, "a topic's assignment in ZooKeeper differs from its own");
         return rc;
+    }
+    if (assignment_too_large(cl, rq->topic, rq->partitions, t->npart ? t->parts[0].nreplicas : 1,
+                             0)) {
+        rq->error = REPL_INVALID_PARTITIONS;
+        clu_assignment_fini(&a);
+        return clu__ctl_answer(cl, rq, path);
     }
     struct clu_plan_ctx ctx = {.topic_id = a.topic_id, .topic_version = st.version};
     struct repl_event ev = {

@@ -362,6 +362,24 @@ int clu__plan(const struct repl_ctl *ctl, const struct repl_recs *recs, size_t f
  * and flags (4) - 52 - rounded up; setData and delete cost less. */
 #define CLU_OP_OVERHEAD 56
 
+static size_t digits(int64_t v)
+{
+    size_t n = 1;
+    for (; v >= 10; v /= 10)
+        n++;
+    return n;
+}
+
+size_t clu__plan_assignment_bound(int32_t partitions, int rf, int32_t max_broker_id)
+{
+    /* {"version":3,"topic_id":"<22>","partitions":{ ... },"adding_replicas":{},
+     * "removing_replicas":{}} around `,"<p>":[<id>,<id>,...]` per partition */
+    size_t bytes = 128, id = digits(max_broker_id > 0 ? max_broker_id : 0) + 1;
+    for (int64_t p = 0; p < partitions; p++)
+        bytes += 6 + digits(p) + (size_t)(rf > 0 ? rf : 1) * id;
+    return bytes;
+}
+
 size_t clu__plan_unit_bytes(const struct clu_plan *plan, size_t u)
 {
     size_t bytes = 0;

@@ -384,6 +384,12 @@ static void test_plan_chunks_bounded_by_bytes(void **state)
         chunks++;
     }
     assert_true(chunks >= 2);
+    /* The cheap bound the controller checks first: above the real size, not far above. */
+    size_t real = (size_t)f.plan.ops[0].len, bound = clu__plan_assignment_bound(6000, 3, 3);
+    assert_true(bound >= real && bound < real + real / 2);
+    assert_true(clu__plan_assignment_bound(65000, 3, 3) > CLU_MULTI_MAX_BYTES);
+    assert_true(clu__plan_assignment_bound(4000, 1, 3) < CLU_MULTI_MAX_BYTES / 8);
+    assert_true(clu__plan_assignment_bound(1, 3, INT32_MAX) > clu__plan_assignment_bound(1, 3, 9));
     repl_recs_reset(&f.recs);
     ev.topic = "widest";
     ev.partitions = 100000;
