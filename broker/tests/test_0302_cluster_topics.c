@@ -11,7 +11,9 @@
  * full ISR, kcat writes to a new one with acks=all and reads it back; fewer partitions is
  * INVALID_PARTITIONS (37), an explicit assignment INVALID_REPLICA_ASSIGNMENT (39),
  * validate_only changes nothing; with the controller killed, the next one (which loads the
- * grown topic from ZooKeeper) grows it again.
+ * grown topic from ZooKeeper) grows it again. A broker given more partitions than its
+ * open-files limit can hold open serves those it can, refuses the rest
+ * (NOT_LEADER_OR_FOLLOWER), says so in one line, and keeps accepting connections.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -370,6 +372,38 @@ static void test_0302_create_partitions_through_the_controller(void **state)
            controller, other);
 }
 
+/* A broker whose open-files limit is 1,300 (prlimit in front of it: the broker raises its
+ * soft limit to the hard one) pins at most 276 replica logs, keeping 1,024 descriptors
+ * back: a topic of 400 partitions, all led there, is created; the first ones are served,
+ * the last refused, and the broker stays healthy. */
+static void test_0302_more_partitions_than_descriptors(void **state)
+{
+    KCL_REQUIRE_ZK();
+    kt_require("prlimit", "util-linux");
+    struct kcl *c = *state;
+    const char *was = getenv("KC_BROKER_WRAP");
+    char wrap[512], *saved = was ? strdup(was) : NULL;
+    snprintf(wrap, sizeof(wrap), "prlimit --nofile=1300:1300 %s", was ? was : "");
+    setenv("KC_BROKER_WRAP", wrap, 1);
+    kcl_start(c, 1, NULL);
+    if (saved)
+        setenv("KC_BROKER_WRAP", saved, 1);
+    else
+        unsetenv("KC_BROKER_WRAP");
+    free(saved);
+    kcl_await_brokers(c, 1);
+    assert_int_equal(kcl_create_topic(c->b[1], "many", 400, 1), KP_ERR_NONE);
+    const char *said = "replica loads were refused: this broker holds ";
+    int64_t deadline = kc_mono_ms() + KB_WAIT_MS;
+    while (!kb_log_has(c->b[1], said) && kc_mono_ms() < deadline)
+        kc_sleep_ms(100);
+    assert_true(kb_log_has(c->b[1], said));
+    assert_int_equal(produce_to(c->b[1], "many", 0), KP_ERR_NONE);
+    assert_int_equal(produce_to(c->b[1], "many", 200), KP_ERR_NONE);
+    assert_int_equal(produce_to(c->b[1], "many", 399), KP_ERR_NOT_LEADER_OR_FOLLOWER);
+    assert_true(all_led(c->b[1], "many", 400)); /* new connections, Metadata: still served */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -381,6 +415,8 @@ int main(void)
                                         kcl_teardown),
         cmocka_unit_test_setup_teardown(test_0302_create_partitions_through_the_controller,
                                         kcl_setup, kcl_teardown),
+        cmocka_unit_test_setup_teardown(test_0302_more_partitions_than_descriptors, kcl_setup,
+                                        kcl_teardown),
     };
     return cmocka_run_group_tests(tests, kcl_group_setup, kcl_group_teardown);
 }

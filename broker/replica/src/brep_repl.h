@@ -112,6 +112,13 @@ struct brep_rtable {
     size_t nhw_loaded;
     int64_t next_hw_ckpt_ms;
     bool synced; /* the member thread's: partition states were applied once (ckpt.c) */
+    /* Every hosted replica's log is pinned open (one descriptor each). The member thread
+     * pins no more than pin_max, so a broker given more partitions than its open-files
+     * limit leaves the rest unserved (not led here, never a crash) and keeps descriptors
+     * for its connections and files; it says so once per BREP_UNPINNED_LOG_MS. */
+    int32_t pinned, pin_max;   /* pin_max: set at the member thread's first pass */
+    int32_t unpinned;          /* replicas refused a pin in the last pass over them all */
+    int64_t unpinned_log_ms;
 };
 
 /* replica.c */

@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "brep_ckpt.h"
@@ -38,6 +39,8 @@
 
 #define BREP_REQUEST_TIMED_OUT 7 /* Kafka's REQUEST_TIMED_OUT: acks=all past its timeout */
 #define BREP_SCAN_MS 100          /* while produces wait: every replica visited this often */
+#define BREP_UNPINNED_LOG_MS 10000 /* replicas refused a descriptor: one report this often */
+#define BREP_FD_RESERVE_MIN 1024   /* descriptors never pinned: connections, checkpoints */
 
 /* ---- the table ------------------------------------------------------------------------------ */
 
@@ -83,6 +86,25 @@ static struct brep_rp *rp_add(struct brep *m, const char *topic, int32_t partiti
     rt->b[b] = rp;
     pthread_rwlock_unlock(&rt->lock);
     return rp;
+}
+
+/* The most replica logs this broker pins open: nine tenths of the store's cache of open
+ * logs (log.cache.max.open.files; by default half the open-files limit), the rest left to
+ * the logs it opens for a moment (a read of an old segment, a topic it holds no replica
+ * of). Pinned logs cannot be closed, so a cache full of them would make every other open
+ * search it whole for room, and the process run out of descriptors for its connections;
+ * never more than the open-files limit less a tenth (at least BREP_FD_RESERVE_MIN) either. */
+static int32_t pin_ceiling(struct brep *m)
+{
+    struct rlimit rl;
+    struct alog_store_info si;
+    int64_t soft = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
+                       ? (int64_t)rl.rlim_cur
+                       : INT32_MAX;
+    alog_store_info(part_registry_store(brk_server_registry(m->srv)), &si);
+    int64_t by_limit = soft - KC_MAX(soft / 10, BREP_FD_RESERVE_MIN);
+    int64_t by_cache = si.max_open_files - si.max_open_files / 10;
+    return (int32_t)KC_MAX(KC_MIN(KC_MIN(by_limit, by_cache), INT32_MAX), 16);
 }
 
 int brep__replicas_open(struct brep *m)
@@ -442,11 +464,17 @@ int brep__repl_epoch_end(void *arg, const char *name, size_t len, int32_t partit
 /* Under rp->mu: pin the log and load the replica from it: the epochs from the partition's
  * leader-epoch-checkpoint (else its batches), the HW from replication-offset-checkpoint
  * (else the log start); repl_replica_load holds both to the log. 0 or -errno. */
-static int rp_load(struct brep_rp *rp, struct alog *log)
+static int rp_load(struct brep_rtable *rt, struct brep_rp *rp, struct alog *log)
 {
+    if (rt->pinned >= rt->pin_max) {
+        rt->unpinned++;
+        return KC_ENOFILES; /* reported as a sum (unpinned_report), not per partition */
+    }
     int rc = alog_pin(log);
-    if (rc)
+    if (rc) {
+        rt->unpinned += rc == KC_ENOFILES; /* the process is out of descriptors */
         return rc;
+    }
     int64_t start = alog_start_offset(log), hw;
     bool from_file;
     rc = brep__ckpt_load(rp, log, start, &hw, &from_file);
@@ -457,6 +485,7 @@ static int rp_load(struct brep_rp *rp, struct alog *log)
         alog_unpin(log);
         return rc;
     }
+    rt->pinned++;
     rp->log = log;
     alog_set_retain_limit(log, rp->r.hw); /* retention stops at the HW, as Kafka's */
     if (!from_file && rp->r.epochs.n > 0) /* the next start reads the file */
@@ -490,24 +519,24 @@ static void count_isr(struct brep_rtable *rt, const struct brep_rp *rp, bool led
     atomic_fetch_add(rp->r.ps.nisr < nisr ? &rt->isr_shrinks : &rt->isr_expands, 1);
 }
 
-/* One partition's state to its replica (the member thread). */
+/* One partition's state to its replica (the member thread); pt is its local topic (NULL:
+ * not made yet) and min_insync the topic's, both looked up once per topic by the caller
+ * (per partition they cost more than the rest: a registry lookup, a config parse). */
 static void rp_apply(struct brep *m, const char *topic, int32_t partition,
-                     const struct repl_pstate *ps)
+                     const struct repl_pstate *ps, struct part_topic *pt, int min_insync)
 {
     struct brep_rp *rp = brep__rp_find(m, topic, strlen(topic), partition);
     bool mine = repl_pstate_in_replicas(ps, m->self);
     if (!rp && (!mine || !(rp = rp_add(m, topic, partition))))
         return;
-    struct part_topic *pt = part_topic_find(brk_server_registry(m->srv), topic, strlen(topic));
     struct alog *log = pt ? part_topic_log(pt, partition) : NULL;
     struct brep_wait *done = NULL;
     struct alog *fire = NULL;
-    int min_insync = topic_min_insync(m, pt);
     pthread_mutex_lock(&rp->mu);
     int rc = 0;
     rp->r.cfg.min_insync = min_insync;
     if (!rp->log && log && mine)
-        rc = rp_load(rp, log);
+        rc = rp_load(m->rt, rp, log);
     bool led = rp->r.role == REPL_ROLE_LEADER;
     int32_t epoch = rp->r.ps.leader_epoch;
     int nisr = rp->r.ps.nisr;
@@ -519,7 +548,7 @@ static void rp_apply(struct brep *m, const char *topic, int32_t partition,
     if (rc == REPL_INVALID_UPDATE_VERSION)
         kc_log_debug("replication: %s-%d: state at partition epoch %d is older than ours: "
                      "kept ours", topic, (int)partition, (int)ps->partition_epoch);
-    else if (rc != 0)
+    else if (rc != 0 && rc != KC_ENOFILES)
         kc_log_warn("replication: %s-%d: cannot take the state at leader epoch %d: %s", topic,
                     (int)partition, (int)ps->leader_epoch,
                     rc > 0 ? repl_kerr_name(rc) : kc_strerror(rc)); /* a Kafka code, or errno */
@@ -531,17 +560,39 @@ static void rp_apply(struct brep *m, const char *topic, int32_t partition,
     brep__follow_role(m, rp, leader);
 }
 
+/* Replicas left without a log for want of descriptors: one line for all of them. */
+static void unpinned_report(struct brep_rtable *rt, int64_t now)
+{
+    if (rt->unpinned == 0 || now < rt->unpinned_log_ms)
+        return;
+    kc_log_error("replication: %d replica load%s refused: this broker holds %d logs open, the "
+                 "most it pins (nine tenths of log.cache.max.open.files, which is half of "
+                 "ulimit -n unless set); those partitions are not served here "
+                 "(NOT_LEADER_OR_FOLLOWER) until it holds fewer or runs with higher limits",
+                 (int)rt->unpinned, rt->unpinned == 1 ? " was" : "s were", (int)rt->pinned);
+    rt->unpinned_log_ms = now + BREP_UNPINNED_LOG_MS;
+}
+
 void brep__replicas_sync(struct brep *m)
 {
+    if (m->rt->pin_max == 0) { /* the store is open by the member's first pass */
+        m->rt->pin_max = pin_ceiling(m);
+        kc_log_info("replication: at most %d replica logs held open", (int)m->rt->pin_max);
+    }
+    m->rt->unpinned = 0; /* counted again by this pass: each replica without a log once */
     for (int i = 0; i < m->ntopics; i++) {
         const struct brep_topic *t = &m->topics[i];
         if (!t->exists)
             continue; /* __consumer_offsets too: the coordinator appends through brep__repl_internal */
+        struct part_topic *pt =
+            part_topic_find(brk_server_registry(m->srv), t->name, strlen(t->name));
+        int min_insync = topic_min_insync(m, pt);
         for (int32_t p = 0; p < t->npartitions; p++)
             if (t->parts[p].known)
-                rp_apply(m, t->name, p, &t->parts[p].ps);
+                rp_apply(m, t->name, p, &t->parts[p].ps, pt, min_insync);
     }
     m->rt->synced = true;
+    unpinned_report(m->rt, kc_mono_ms());
 }
 
 /* A replica whose topic goes: stop fetching, fail its waiters, give its log back. */
@@ -550,8 +601,10 @@ static void rp_release(struct brep *m, struct brep_rp *rp)
     struct brep_wait *done = NULL;
     brep__follow_role(m, rp, -1);
     pthread_mutex_lock(&rp->mu);
-    if (rp->log)
+    if (rp->log) {
         alog_unpin(rp->log);
+        m->rt->pinned--;
+    }
     rp->log = NULL;
     for (struct brep_wait *w; (w = rp->waiters);) {
         rp->waiters = w->next;
