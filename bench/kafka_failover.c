@@ -71,10 +71,12 @@ static int parse_bootstrap(struct failover *f, const char *s)
     return f->nports > 0 && *s == '\0' ? 0 : -EINVAL;
 }
 
-/* Kafka's retriable answers to a produce during a leader change. */
+/* Kafka's retriable answers to a produce during a leader change - and right after the
+ * topic's creation: the leader Metadata named may not have heard of it yet (3), which
+ * Kafka's clients retry too (an InvalidMetadataException). */
 static bool retriable(int16_t code)
 {
-    return code == 5 || code == 6 || code == 7 || code == 19 || code == 20;
+    return code == 3 || code == 5 || code == 6 || code == 7 || code == 19 || code == 20;
 }
 
 /* Metadata from the first broker that answers with a leader; connect to it. 0, or
