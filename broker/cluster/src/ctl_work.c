@@ -5,7 +5,7 @@
  *     differ from what it knows
  *   /admin/delete_topics/<t>      -> TOPIC_DELETE
  *   /controller_requests/...      -> ISR_CHANGE, BROKER_SHUTDOWN, TOPIC_CREATE,
- *                                    PARTITIONS_ADD, answered in the same transaction as
+ *                                    PARTITIONS_ADD, answered in the (last) transaction of
  *                                    the change
  *   the rebalance timer           -> PREFERRED
  *
