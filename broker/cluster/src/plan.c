@@ -218,6 +218,24 @@ static int encode_assignment(const char *topic_id, const struct repl_pstate *old
     return rc;
 }
 
+/* The assignment znode as one operation (kind CREATE, or SET at `version`): the replicas
+ * of old[0, nold) then of recs->v[i0, i1). */
+static int assignment_op(struct clu_plan *plan, const char *topic, const char *topic_id,
+                         const struct repl_pstate *old, int32_t nold, const struct repl_recs *recs,
+                         size_t i0, size_t i1, enum clu_op_kind kind, int version)
+{
+    char path[CLU_PATH_MAX];
+    struct kc_writer w;
+    kc_writer_init(&w, 0);
+    int rc = clu_path_topic(path, sizeof(path), topic);
+    if (rc == 0)
+        rc = encode_assignment(topic_id, old, nold, recs, i0, i1, &w);
+    if (rc == 0)
+        rc = add_op(plan, kind, path, &w, version);
+    kc_writer_fini(&w);
+    return rc;
+}
+
 /* TOPIC at recs->v[i] and the PARTITION records that follow it: a first unit that makes
  * the topic (its assignment, naming every partition; .../partitions; its config), then a
  * unit per partition. Units are packed into transactions, so a creation larger than one
@@ -236,14 +254,9 @@ static int plan_topic(struct clu_plan *plan, const struct repl_recs *recs, size_
     struct kc_writer w;
     size_t op0 = plan->nops;
     kc_writer_init(&w, 0);
-    int rc = clu_path_topic(path, sizeof(path), topic);
-    if (rc == 0)
-        rc = encode_assignment(ctx->topic_id, NULL, 0, recs, i + 1, j, &w);
-    if (rc == 0)
-        rc = create(plan, path, &w);
+    int rc = assignment_op(plan, topic, ctx->topic_id, NULL, 0, recs, i + 1, j, CLU_OP_CREATE, -1);
     if (rc == 0 && (rc = clu_path_partitions(path, sizeof(path), topic)) == 0)
         rc = create(plan, path, NULL);
-    kc_writer_reset(&w);
     if (rc == 0 && (rc = clu_path_topic_config(path, sizeof(path), topic)) == 0)
         rc = ctx->config ? clu_topic_config_encode_json(ctx->config, ctx->config_len, &w)
                          : clu_topic_config_encode(NULL, 0, &w);
@@ -271,16 +284,9 @@ static int plan_grow(struct clu_plan *plan, const struct repl_ctl *ctl, const st
         return -EINVAL;
     if (ctx->assigned)
         return plan_new_parts(plan, recs, i, j);
-    char path[CLU_PATH_MAX];
-    struct kc_writer w;
     size_t op0 = plan->nops;
-    kc_writer_init(&w, 0);
-    int rc = clu_path_topic(path, sizeof(path), topic);
-    if (rc == 0)
-        rc = encode_assignment(ctx->topic_id, t->parts, t->npart, recs, i, j, &w);
-    if (rc == 0)
-        rc = add_op(plan, CLU_OP_SET, path, &w, ctx->topic_version);
-    kc_writer_fini(&w);
+    int rc = assignment_op(plan, topic, ctx->topic_id, t->parts, t->npart, recs, i, j, CLU_OP_SET,
+                           ctx->topic_version);
     if (rc == 0)
         rc = add_unit(plan, op0, i, i);
     return rc == 0 ? plan_new_parts(plan, recs, i, j) : rc;

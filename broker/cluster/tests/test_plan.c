@@ -350,6 +350,21 @@ static void test_plan_changes_are_conditional_and_chunked(void **state)
     fx_fini(&f);
 }
 
+/* How many transactions the plan is written in; each must stay under the byte bound. */
+static size_t chunks_under_bound(const struct clu_plan *plan)
+{
+    size_t u = 0, chunks = 0;
+    while (u < plan->nunits) {
+        size_t end = clu__plan_chunk_end(plan, u, 100000), b = 0;
+        for (size_t k = u; k < end; k++)
+            b += clu__plan_unit_bytes(plan, k);
+        assert_true(b <= CLU_MULTI_MAX_BYTES);
+        u = end;
+        chunks++;
+    }
+    return chunks;
+}
+
 /* A multi stays under what ZooKeeper accepts: units are packed by bytes as well as by
  * count. A creation of 6,000 partitions is written in several; one unit larger than
  * CLU_MULTI_MAX_BYTES alone - the assignment of a topic of 100,000 partitions - is what
@@ -374,16 +389,7 @@ static void test_plan_chunks_bounded_by_bytes(void **state)
         sum += strlen(f.plan.ops[i].path) + (size_t)f.plan.ops[i].len;
     assert_true(bytes > sum && bytes < sum + 100 * f.plan.nops);
     assert_true(bytes > CLU_MULTI_MAX_BYTES); /* more than one multi holds... */
-    size_t u = 0, chunks = 0;
-    while (u < f.plan.nunits) { /* ...so it takes several, each under the bound */
-        size_t end = clu__plan_chunk_end(&f.plan, u, 100000), b = 0;
-        for (size_t k = u; k < end; k++)
-            b += clu__plan_unit_bytes(&f.plan, k);
-        assert_true(b <= CLU_MULTI_MAX_BYTES);
-        u = end;
-        chunks++;
-    }
-    assert_true(chunks >= 2);
+    assert_true(chunks_under_bound(&f.plan) >= 2); /* ...so it takes several */
     /* The cheap bound the controller checks first: above the real size, not far above. */
     size_t real = (size_t)f.plan.ops[0].len, bound = clu__plan_assignment_bound(6000, 3, 3);
     assert_true(bound >= real && bound < real + real / 2);
@@ -416,17 +422,7 @@ static void test_plan_chunks_bounded_by_bytes(void **state)
     ev = (struct repl_event){.type = REPL_EV_BROKER_LOST, .id = 2, .epoch = 102};
     assert_int_equal(repl_ctl_handle(&f.ctl, &ev, &f.recs), 0);
     assert_int_equal(clu__plan(&f.ctl, &f.recs, 0, NULL, &f.plan), 0);
-    u = 0;
-    chunks = 0;
-    while (u < f.plan.nunits) {
-        size_t end = clu__plan_chunk_end(&f.plan, u, 100000), b = 0;
-        for (size_t k = u; k < end; k++)
-            b += clu__plan_unit_bytes(&f.plan, k);
-        assert_true(b <= CLU_MULTI_MAX_BYTES);
-        u = end;
-        chunks++;
-    }
-    assert_true(chunks >= 2);
+    assert_true(chunks_under_bound(&f.plan) >= 2);
     fx_fini(&f);
 }
 
