@@ -32,6 +32,8 @@
  *   TOPIC_CREATE (name, n, rf)         -->   TOPIC, then PARTITION x n (Kafka's rack-unaware
  *                                            assignment from a seeded start)
  *   PARTITIONS_ADD (name, new count)   -->   PARTITION for each new one
+ *     either with an operator's          -->   the same, as assigned: the live replicas in
+ *     replicas (KRaft's checks)              sync, the first of them leading
  *   PARTITIONS_ASSIGNED (name, count,  -->   PARTITION for each: a creation or growth
  *     their replicas)                        written in several transactions that a
  *                                            controller died in the middle of; its store
@@ -165,9 +167,11 @@ struct repl_event {
     const char *endpoint;       /* BROKER_REGISTERED */
     const char *topic;          /* TOPIC_*, PARTITIONS_ADD, ISR_CHANGE */
     int32_t partitions;         /* TOPIC_CREATE: count; PARTITIONS_*: the new total */
-    const struct repl_pstate *assigned; /* PARTITIONS_ASSIGNED: the replicas of the new
-                                         * ones, [0, partitions - the topic's count) */
-    int32_t replication;        /* TOPIC_CREATE */
+    const struct repl_pstate *assigned; /* the replicas of the new partitions, in order
+                                         * (only .replicas/.nreplicas read): PARTITIONS_
+                                         * ASSIGNED always; TOPIC_CREATE and PARTITIONS_ADD
+                                         * when an operator named them (NULL: placed) */
+    int32_t replication;        /* TOPIC_CREATE (with `assigned`: every list's length) */
     int32_t partition;          /* ISR_CHANGE */
     struct repl_isr_change isr; /* ISR_CHANGE */
 };
@@ -181,7 +185,9 @@ void repl_ctl_fini(struct repl_ctl *ctl);
  * BROKER_ID_NOT_REGISTERED; for topics INVALID_TOPIC_EXCEPTION, TOPIC_ALREADY_EXISTS,
  * INVALID_PARTITIONS, INVALID_REPLICATION_FACTOR (more than the live brokers, or than
  * REPL_MAX_REPLICAS), UNKNOWN_TOPIC_OR_PARTITION, INVALID_REPLICA_ASSIGNMENT (assigned
- * replicas empty, repeated or negative); for ISR changes INVALID_REQUEST (not
+ * replicas empty, repeated or negative; and an operator's: a list of another length than
+ * the topic's factor, a broker never registered, or no live replica in a list); for ISR
+ * changes INVALID_REQUEST (not
  * the leader, a member twice, not a replica, the leader left out), FENCED_LEADER_EPOCH,
  * INVALID_UPDATE_VERSION, INELIGIBLE_REPLICA (adds a broker that is not live). Events
  * that change nothing give NONE and no records. The controller itself is unchanged:

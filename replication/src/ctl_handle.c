@@ -87,6 +87,71 @@ static int emit_new_parts(const struct repl_ctl *ctl, struct repl_recs *out, con
     return rc;
 }
 
+/* Assigned replicas a partition can have: 1 to REPL_MAX_REPLICAS distinct broker ids. */
+static bool assignment_ok(const struct repl_pstate *a)
+{
+    if (a->nreplicas < 1 || a->nreplicas > REPL_MAX_REPLICAS)
+        return false;
+    for (int i = 0; i < a->nreplicas; i++) {
+        if (a->replicas[i] < 0)
+            return false;
+        for (int j = 0; j < i; j++)
+            if (a->replicas[i] == a->replicas[j])
+                return false;
+    }
+    return true;
+}
+
+/* A partition given its replicas: its live ones in sync (its logs are all empty), the
+ * first of them leading. NONE, or the event's refusal when no replica is live. */
+static int start_assigned(const struct repl_ctl *ctl, const struct repl_pstate *a,
+                          struct repl_pstate *ps)
+{
+    *ps = (struct repl_pstate){.controller_epoch = ctl->controller_epoch,
+                               .leader = REPL_NO_LEADER,
+                               .nreplicas = a->nreplicas};
+    memcpy(ps->replicas, a->replicas, sizeof(ps->replicas));
+    for (int k = 0; k < a->nreplicas; k++)
+        if (repl__broker_live(ctl, a->replicas[k]))
+            ps->isr[ps->nisr++] = a->replicas[k];
+    if (ps->nisr == 0)
+        return REPL_INVALID_REPLICA_ASSIGNMENT;
+    ps->leader = ps->isr[0];
+    return 0;
+}
+
+/* An operator's assignment of count partitions (KRaft's checks for CreateTopics and
+ * CreatePartitions): each list well formed, all of rf replicas, every broker one the
+ * controller knows, and at least one of them live. NONE or INVALID_REPLICA_ASSIGNMENT. */
+static int check_assigned(const struct repl_ctl *ctl, int32_t count, int rf,
+                          const struct repl_pstate *assigned)
+{
+    struct repl_pstate ps;
+    for (int32_t i = 0; i < count; i++) {
+        const struct repl_pstate *a = &assigned[i];
+        bool known = assignment_ok(a) && a->nreplicas == rf;
+        for (int k = 0; known && k < a->nreplicas; k++)
+            known = repl_ctl_broker(ctl, a->replicas[k]) != NULL;
+        if (!known || start_assigned(ctl, a, &ps) != 0)
+            return REPL_INVALID_REPLICA_ASSIGNMENT;
+    }
+    return 0;
+}
+
+/* PARTITION records for partitions [first, first + count) as assigned (checked). */
+static int emit_assigned_parts(const struct repl_ctl *ctl, struct repl_recs *out,
+                               const char *topic, int32_t first, int32_t count,
+                               const struct repl_pstate *assigned)
+{
+    struct repl_pstate ps;
+    int rc = 0;
+    for (int32_t i = 0; i < count && rc == 0; i++) {
+        start_assigned(ctl, &assigned[i], &ps);
+        rc = repl__emit_part(ctl, out, topic, first + i, &ps);
+    }
+    return rc;
+}
+
 static int topic_create(const struct repl_ctl *ctl, const struct repl_event *ev,
                         struct repl_recs *out)
 {
@@ -96,6 +161,8 @@ static int topic_create(const struct repl_ctl *ctl, const struct repl_event *ev,
         out->error = REPL_TOPIC_ALREADY_EXISTS;
     else if (ev->partitions < 1 || ev->partitions > REPL_MAX_PARTITIONS)
         out->error = REPL_INVALID_PARTITIONS;
+    else if (ev->assigned) /* the operator's replicas, which may name a broker that is down */
+        out->error = check_assigned(ctl, ev->partitions, ev->replication, ev->assigned);
     if (out->error)
         return 0;
     int32_t *ids;
@@ -103,13 +170,18 @@ static int topic_create(const struct repl_ctl *ctl, const struct repl_event *ev,
     if (n < 0)
         return n;
     int rc = 0;
-    if (ev->replication < 1 || ev->replication > n || ev->replication > REPL_MAX_REPLICAS) {
+    if (!ev->assigned &&
+        (ev->replication < 1 || ev->replication > n || ev->replication > REPL_MAX_REPLICAS)) {
         out->error = REPL_INVALID_REPLICATION_FACTOR;
         goto out;
     }
     struct repl_rec rec = {.type = REPL_REC_TOPIC, .controller_epoch = ctl->controller_epoch};
     strlcpy(rec.u.topic.name, ev->topic, sizeof(rec.u.topic.name));
     rc = repl__emit(out, &rec);
+    if (rc == 0 && ev->assigned) {
+        rc = emit_assigned_parts(ctl, out, ev->topic, 0, ev->partitions, ev->assigned);
+        goto out;
+    }
     uint64_t h = name_hash(ev->topic) ^ ctl->cfg.seed;
     int start = (int)(repl__mix(h) % (uint64_t)n);
     int shift = (int)(repl__mix(h + 1) % (uint64_t)n);
@@ -133,12 +205,18 @@ static int partitions_add(const struct repl_ctl *ctl, const struct repl_event *e
         out->error = REPL_INVALID_PARTITIONS; /* partitions are never removed */
         return 0;
     }
+    int rf = t->parts[0].nreplicas;
+    if (ev->assigned) { /* the operator's, of the topic's replication factor */
+        int32_t count = ev->partitions - t->npart;
+        out->error = check_assigned(ctl, count, rf, ev->assigned);
+        return out->error ? 0
+                          : emit_assigned_parts(ctl, out, t->name, t->npart, count, ev->assigned);
+    }
     int32_t *ids;
     int n = live_brokers(ctl, &ids);
     if (n < 0)
         return n;
     int rc = 0;
-    int rf = t->parts[0].nreplicas;
     if (rf > n) {
         out->error = REPL_INVALID_REPLICATION_FACTOR;
         goto out;
@@ -153,21 +231,6 @@ static int partitions_add(const struct repl_ctl *ctl, const struct repl_event *e
 out:
     free(ids);
     return rc;
-}
-
-/* Assigned replicas a partition can have: 1 to REPL_MAX_REPLICAS distinct broker ids. */
-static bool assignment_ok(const struct repl_pstate *a)
-{
-    if (a->nreplicas < 1 || a->nreplicas > REPL_MAX_REPLICAS)
-        return false;
-    for (int i = 0; i < a->nreplicas; i++) {
-        if (a->replicas[i] < 0)
-            return false;
-        for (int j = 0; j < i; j++)
-            if (a->replicas[i] == a->replicas[j])
-                return false;
-    }
-    return true;
 }
 
 /* Partitions whose replicas were written, not their states: each starts as Kafka's
@@ -194,16 +257,8 @@ static int partitions_assigned(const struct repl_ctl *ctl, const struct repl_eve
     int rc = 0;
     for (int32_t i = 0; rc == 0 && i < ev->partitions - t->npart; i++) {
         const struct repl_pstate *a = &ev->assigned[i];
-        struct repl_pstate ps = {.controller_epoch = ctl->controller_epoch,
-                                 .leader = REPL_NO_LEADER,
-                                 .nreplicas = a->nreplicas};
-        memcpy(ps.replicas, a->replicas, sizeof(ps.replicas));
-        for (int k = 0; k < a->nreplicas; k++)
-            if (repl__broker_live(ctl, a->replicas[k]))
-                ps.isr[ps.nisr++] = a->replicas[k];
-        if (ps.nisr > 0) {
-            ps.leader = ps.isr[0];
-        } else {
+        struct repl_pstate ps;
+        if (start_assigned(ctl, a, &ps) != 0) { /* none live: offline, all in sync */
             ps.nisr = a->nreplicas;
             memcpy(ps.isr, a->replicas, sizeof(ps.isr));
         }

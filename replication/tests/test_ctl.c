@@ -247,6 +247,245 @@ static void lost(struct fx *f, int32_t id)
         ev(f, (struct repl_event){.type = REPL_EV_BROKER_LOST, .id = id, .epoch = b->epoch}), 0);
 }
 
+/* ---- an operator's replica assignment (TOPIC_CREATE, PARTITIONS_ADD) ---- */
+
+/* A new controller that reads the journal has the same state as the one that wrote it. */
+static void assert_replays(struct fx *f)
+{
+    struct repl_ctl copy;
+    repl_ctl_init(&copy, &f->ctl.cfg);
+    for (size_t i = 0; i < f->journal.n; i++)
+        assert_int_equal(repl_ctl_replay(&copy, &f->journal.v[i]), 0);
+    assert_true(repl_ctl_equal(&f->ctl, &copy));
+    repl_ctl_fini(&copy);
+}
+
+/* The event is refused with `want`: no records, and the state is what the journal held. */
+static void refused(struct fx *f, struct repl_event e, int want)
+{
+    struct repl_ctl before;
+    repl_ctl_init(&before, &f->ctl.cfg);
+    for (size_t i = 0; i < f->journal.n; i++)
+        assert_int_equal(repl_ctl_replay(&before, &f->journal.v[i]), 0);
+    size_t n = f->journal.n;
+    assert_int_equal(ev(f, e), want);
+    assert_int_equal(f->journal.n, n);
+    assert_true(repl_ctl_equal(&f->ctl, &before));
+    repl_ctl_fini(&before);
+}
+
+/* Partition p of "t" is new and started from its assignment: replicas as given, `isr` in
+ * sync, its first member leading, both epochs 0. */
+static void assert_started(struct fx *f, int32_t p, const struct repl_pstate *a, const int32_t *isr,
+                           int nisr)
+{
+    const struct repl_pstate *ps = part(f, p);
+    assert_int_equal(ps->nreplicas, a->nreplicas);
+    assert_memory_equal(ps->replicas, a->replicas, (size_t)a->nreplicas * sizeof(int32_t));
+    assert_isr(ps, isr, nisr);
+    assert_int_equal(ps->leader, isr[0]);
+    assert_int_equal(ps->leader_epoch, 0);
+    assert_int_equal(ps->partition_epoch, 0);
+    assert_int_equal(ps->controller_epoch, f->ctl.controller_epoch);
+}
+
+static void test_ctl_topic_create_assigned_as_given(void **state)
+{
+    (void)state;
+    struct fx f;
+    setup(&f, 3, 0, 0, false);
+    /* Leaders 3, 2, 1: an order the placement never picks (its leaders ascend). */
+    const struct repl_pstate assigned[3] = {{.nreplicas = 2, .replicas = {3, 1}},
+                                            {.nreplicas = 2, .replicas = {2, 3}},
+                                            {.nreplicas = 2, .replicas = {1, 2}}};
+    size_t n = f.journal.n;
+    assert_int_equal(ev(&f, (struct repl_event){.type = REPL_EV_TOPIC_CREATE,
+                                                .topic = "t",
+                                                .partitions = 3,
+                                                .replication = 2,
+                                                .assigned = assigned}),
+                     0);
+    /* TOPIC, then one PARTITION per new partition, in order, all from epoch 1. */
+    assert_int_equal(f.journal.n, n + 4);
+    assert_int_equal(f.journal.v[n].type, REPL_REC_TOPIC);
+    assert_string_equal(f.journal.v[n].u.topic.name, "t");
+    for (int32_t p = 0; p < 3; p++) {
+        const struct repl_rec *rec = &f.journal.v[n + 1 + (size_t)p];
+        assert_int_equal(rec->type, REPL_REC_PARTITION);
+        assert_string_equal(rec->u.part.topic, "t");
+        assert_int_equal(rec->u.part.partition, p);
+        assert_int_equal(rec->controller_epoch, 1);
+    }
+    assert_int_equal(repl_ctl_topic(&f.ctl, "t")->npart, 3);
+    for (int32_t p = 0; p < 3; p++) /* all live: the ISR is the whole list, in its order */
+        assert_started(&f, p, &assigned[p], assigned[p].replicas, 2);
+    assert_replays(&f);
+    /* The partitions behave as any other: losing 3 moves p0's leadership to 1. */
+    lost(&f, 3);
+    assert_int_equal(part(&f, 0)->leader, 1);
+    assert_int_equal(part(&f, 0)->leader_epoch, 1);
+    ASSERT_ISR(part(&f, 0), 1);
+    assert_replays(&f);
+    teardown(&f);
+}
+
+/* A list may name brokers that are down (fenced, or shutting down) as long as one replica
+ * is live: they are replicas, not in sync, and the first live one leads. The factor may
+ * then be more than the live brokers. */
+static void test_ctl_topic_create_assigned_with_brokers_down(void **state)
+{
+    (void)state;
+    struct fx f;
+    setup(&f, 4, 0, 0, false);
+    lost(&f, 3);
+    const struct repl_broker *b = repl_ctl_broker(&f.ctl, 4);
+    assert_int_equal(
+        ev(&f, (struct repl_event){.type = REPL_EV_BROKER_SHUTDOWN, .id = 4, .epoch = b->epoch}),
+        0);
+    assert_int_equal(repl_ctl_broker(&f.ctl, 4)->state, REPL_BROKER_SHUTTING_DOWN);
+    const struct repl_pstate assigned[3] = {{.nreplicas = 3, .replicas = {3, 1, 2}},
+                                            {.nreplicas = 3, .replicas = {3, 2, 1}},
+                                            {.nreplicas = 3, .replicas = {4, 3, 2}}};
+    /* Three replicas, two live brokers: placement would refuse this factor. */
+    struct repl_event e = {
+        .type = REPL_EV_TOPIC_CREATE, .topic = "t", .partitions = 3, .replication = 3};
+    refused(&f, e, REPL_INVALID_REPLICATION_FACTOR);
+    e.assigned = assigned;
+    assert_int_equal(ev(&f, e), 0);
+    assert_started(&f, 0, &assigned[0], (const int32_t[]){1, 2}, 2);
+    assert_started(&f, 1, &assigned[1], (const int32_t[]){2, 1}, 2);
+    assert_started(&f, 2, &assigned[2], (const int32_t[]){2}, 1);
+    assert_replays(&f);
+    teardown(&f);
+}
+
+/* KRaft's checks, each refusing the whole event: not even the TOPIC record. */
+static void test_ctl_topic_create_assigned_refusals(void **state)
+{
+    (void)state;
+    struct fx f;
+    setup(&f, 4, 2, 2, false); /* topic "t", so the state is not empty */
+    lost(&f, 3);
+    lost(&f, 4);
+    struct repl_pstate a[2] = {{.nreplicas = 2, .replicas = {1, 2}},
+                               {.nreplicas = 2, .replicas = {2, 1}}};
+    struct repl_event e = {.type = REPL_EV_TOPIC_CREATE,
+                           .topic = "u",
+                           .partitions = 2,
+                           .replication = 2,
+                           .assigned = a};
+    a[1] = (struct repl_pstate){.nreplicas = 2, .replicas = {2, 2}}; /* an id twice */
+    refused(&f, e, REPL_INVALID_REPLICA_ASSIGNMENT);
+    a[1] = (struct repl_pstate){.nreplicas = 2, .replicas = {2, -1}}; /* a negative id */
+    refused(&f, e, REPL_INVALID_REPLICA_ASSIGNMENT);
+    a[1] = (struct repl_pstate){.nreplicas = 2, .replicas = {2, 9}}; /* never registered */
+    refused(&f, e, REPL_INVALID_REPLICA_ASSIGNMENT);
+    a[1] = (struct repl_pstate){.nreplicas = 2, .replicas = {3, 4}}; /* both lost */
+    refused(&f, e, REPL_INVALID_REPLICA_ASSIGNMENT);
+    a[1] = (struct repl_pstate){.nreplicas = 3, .replicas = {2, 1, 3}}; /* 2 and 3 long */
+    refused(&f, e, REPL_INVALID_REPLICA_ASSIGNMENT);
+    e.replication = 3; /* now the first list is the odd one */
+    refused(&f, e, REPL_INVALID_REPLICA_ASSIGNMENT);
+    a[1] = (struct repl_pstate){.nreplicas = 2, .replicas = {2, 1}};
+    refused(&f, e, REPL_INVALID_REPLICA_ASSIGNMENT); /* every list 2 long, the event says 3 */
+    e.replication = 1;
+    refused(&f, e, REPL_INVALID_REPLICA_ASSIGNMENT);
+    /* An empty list, even when the event claims the same factor. */
+    a[0] = (struct repl_pstate){.nreplicas = 0};
+    a[1] = (struct repl_pstate){.nreplicas = 0};
+    e.replication = 0;
+    refused(&f, e, REPL_INVALID_REPLICA_ASSIGNMENT);
+    e.replication = 2;
+    a[0] = (struct repl_pstate){.nreplicas = 2, .replicas = {1, 2}};
+    refused(&f, e, REPL_INVALID_REPLICA_ASSIGNMENT);
+    /* More than a partition can have. */
+    a[0] = (struct repl_pstate){.nreplicas = REPL_MAX_REPLICAS + 1};
+    a[1] = a[0];
+    e.replication = REPL_MAX_REPLICAS + 1;
+    refused(&f, e, REPL_INVALID_REPLICA_ASSIGNMENT);
+    assert_null(repl_ctl_topic(&f.ctl, "u"));
+    /* And the same lists, well formed, are taken. */
+    a[0] = (struct repl_pstate){.nreplicas = 2, .replicas = {1, 2}};
+    a[1] = (struct repl_pstate){.nreplicas = 2, .replicas = {4, 2}};
+    e.replication = 2;
+    assert_int_equal(ev(&f, e), 0);
+    assert_int_equal(repl_ctl_topic(&f.ctl, "u")->npart, 2);
+    assert_int_equal(repl_ctl_partition(&f.ctl, "u", 1)->leader, 2);
+    assert_replays(&f);
+    teardown(&f);
+}
+
+static void test_ctl_partitions_add_assigned(void **state)
+{
+    (void)state;
+    struct fx f;
+    setup(&f, 3, 1, 3, false);
+    lost(&f, 3);
+    const struct repl_pstate p0 = *part(&f, 0);
+    /* Placement needs 3 live brokers for this topic's factor; an assignment does not. */
+    struct repl_event e = {.type = REPL_EV_PARTITIONS_ADD, .topic = "t", .partitions = 3};
+    refused(&f, e, REPL_INVALID_REPLICATION_FACTOR);
+    const struct repl_pstate assigned[2] = {{.nreplicas = 3, .replicas = {3, 2, 1}},
+                                            {.nreplicas = 3, .replicas = {1, 3, 2}}};
+    e.assigned = assigned;
+    size_t n = f.journal.n;
+    assert_int_equal(ev(&f, e), 0);
+    assert_int_equal(f.journal.n, n + 2); /* one PARTITION each, no TOPIC */
+    assert_int_equal(f.journal.v[n].u.part.partition, 1);
+    assert_int_equal(f.journal.v[n + 1].u.part.partition, 2);
+    assert_int_equal(repl_ctl_topic(&f.ctl, "t")->npart, 3);
+    assert_memory_equal(part(&f, 0), &p0, sizeof(p0)); /* the old one untouched */
+    assert_started(&f, 1, &assigned[0], (const int32_t[]){2, 1}, 2);
+    assert_started(&f, 2, &assigned[1], (const int32_t[]){1, 2}, 2);
+    assert_replays(&f);
+    /* Refused, nothing written: lists of another length than the topic's factor (3), a
+     * broker never registered, no live replica, an id twice. */
+    struct repl_pstate bad = {.nreplicas = 2, .replicas = {1, 2}};
+    e.partitions = 4;
+    e.assigned = &bad;
+    refused(&f, e, REPL_INVALID_REPLICA_ASSIGNMENT);
+    bad = (struct repl_pstate){.nreplicas = 4, .replicas = {1, 2, 3, 9}};
+    refused(&f, e, REPL_INVALID_REPLICA_ASSIGNMENT);
+    bad = (struct repl_pstate){.nreplicas = 3, .replicas = {1, 2, 9}};
+    refused(&f, e, REPL_INVALID_REPLICA_ASSIGNMENT);
+    bad = (struct repl_pstate){.nreplicas = 3, .replicas = {1, 2, 2}};
+    refused(&f, e, REPL_INVALID_REPLICA_ASSIGNMENT);
+    lost(&f, 1);
+    lost(&f, 2);
+    bad = (struct repl_pstate){.nreplicas = 3, .replicas = {1, 2, 3}};
+    refused(&f, e, REPL_INVALID_REPLICA_ASSIGNMENT);
+    assert_int_equal(repl_ctl_topic(&f.ctl, "t")->npart, 3);
+    teardown(&f);
+}
+
+/* The topic's own checks come first: an existing topic is TOPIC_ALREADY_EXISTS whatever
+ * its assignment says (a bad first list would be refused at once if it were read). */
+static void test_ctl_assigned_checked_after_the_topic(void **state)
+{
+    (void)state;
+    struct fx f;
+    setup(&f, 3, 2, 2, false);
+    const struct repl_pstate bad = {.nreplicas = 2, .replicas = {1, 1}};
+    struct repl_event e = {.type = REPL_EV_TOPIC_CREATE,
+                           .topic = "t",
+                           .partitions = 1,
+                           .replication = 2,
+                           .assigned = &bad};
+    refused(&f, e, REPL_TOPIC_ALREADY_EXISTS);
+    e.topic = "bad name";
+    refused(&f, e, REPL_INVALID_TOPIC_EXCEPTION);
+    e.topic = "u";
+    e.partitions = 0;
+    refused(&f, e, REPL_INVALID_PARTITIONS);
+    e = (struct repl_event){
+        .type = REPL_EV_PARTITIONS_ADD, .topic = "nope", .partitions = 3, .assigned = &bad};
+    refused(&f, e, REPL_UNKNOWN_TOPIC_OR_PARTITION);
+    e.topic = "t";
+    e.partitions = 2; /* not more than it has */
+    refused(&f, e, REPL_INVALID_PARTITIONS);
+    teardown(&f);
+}
+
 static void test_ctl_broker_lost_moves_leader_in_assignment_order(void **state)
 {
     (void)state;
@@ -686,6 +925,11 @@ int main(void)
         cmocka_unit_test(test_ctl_topic_create_refusals),
         cmocka_unit_test(test_ctl_partitions_add_and_topic_delete),
         cmocka_unit_test(test_ctl_partitions_assigned_finish_a_creation),
+        cmocka_unit_test(test_ctl_topic_create_assigned_as_given),
+        cmocka_unit_test(test_ctl_topic_create_assigned_with_brokers_down),
+        cmocka_unit_test(test_ctl_topic_create_assigned_refusals),
+        cmocka_unit_test(test_ctl_partitions_add_assigned),
+        cmocka_unit_test(test_ctl_assigned_checked_after_the_topic),
         cmocka_unit_test(test_ctl_broker_lost_moves_leader_in_assignment_order),
         cmocka_unit_test(test_ctl_unclean_election_resets_isr),
         cmocka_unit_test(test_ctl_broker_epochs_fence_stale_events),
