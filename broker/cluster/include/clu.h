@@ -220,6 +220,17 @@ int64_t clu_propose_isr(struct clu *cl, const char *topic, int32_t partition,
 int64_t clu_topic_create(struct clu *cl, const char *topic, int32_t partitions,
                          int32_t replication_factor, const struct clu_kv *config, int nconfig);
 int64_t clu_partitions_create(struct clu *cl, const char *topic, int32_t partitions);
+/* The same with an operator's replicas instead of the controller's placement (Kafka's
+ * replica assignments): `assigned` holds, for each new partition in order, rf broker ids
+ * (assigned[i * rf + k]; a creation's rf is replication_factor, its lists `partitions`).
+ * The controller refuses with INVALID_REPLICA_ASSIGNMENT a list of another length than
+ * the topic's factor, a broker id it never saw registered, or a partition none of whose
+ * replicas is live; the live ones start in sync, the first of them leading. */
+int64_t clu_topic_create_assigned(struct clu *cl, const char *topic, int32_t partitions,
+                                  int32_t replication_factor, const int32_t *assigned,
+                                  const struct clu_kv *config, int nconfig);
+int64_t clu_partitions_create_assigned(struct clu *cl, const char *topic, int32_t partitions,
+                                       const int32_t *assigned, int32_t nassigned, int rf);
 int64_t clu_topic_delete(struct clu *cl, const char *topic);
 /* clu_topic_config_set: the topic's overrides become exactly these pairs: this broker
  *   writes /config/topics/<t> itself, as Kafka's admin path does (no controller involved:

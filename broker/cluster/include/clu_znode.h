@@ -38,6 +38,9 @@
  *   {"version":1,"type":"controlled_shutdown","broker":3,"broker_epoch":4294967310}
  *   {"version":1,"type":"create_topic","broker":1,"broker_epoch":...,"topic":"payments",
  *    "partitions":6,"replication_factor":3,"config":{"min.insync.replicas":"2"}}
+ *   {"version":1,"type":"create_partitions",...,"topic":"payments","partitions":8,
+ *    "assignment":[[1,2,3],[2,3,1]]}        (an operator's replicas for the new ones;
+ *                                            without it the controller places them)
  *   ... ,"answer":{"error":0,"remaining":0,"state":{"controller_epoch":3,"leader":2,
  *                  "leader_epoch":7,"partition_epoch":13,"replicas":[2,1,3],"isr":[2,1,3]}}}
  *
@@ -230,6 +233,13 @@ struct clu_request {
     int32_t replication_factor;     /* CREATE_TOPIC */
     const char *config;             /* CREATE_TOPIC: the "config" object's JSON text, or */
     size_t config_len;              /* NULL; points into the decoded body */
+    /* CREATE_TOPIC, CREATE_PARTITIONS: an operator's replicas for the new partitions, in
+     * order, as the "assignment" array's JSON text ([[1,2],[2,3]]: every list of the same
+     * length; a creation's are `partitions` lists of `replication_factor`), or NULL: the
+     * controller places them. Points into the decoded body, like config. */
+    const char *assignment;
+    size_t assignment_len;
+    int32_t nassigned;              /* its lists */
     /* The answer, once the controller wrote it. */
     bool answered;
     int32_t error;            /* Kafka's error code (enum repl_kerr), or -1 UNKNOWN_SERVER_ERROR */
@@ -239,8 +249,14 @@ struct clu_request {
 };
 
 int clu_request_encode(const struct clu_request *rq, struct kc_writer *w);
-/* The config pointer of *out points into p: keep p while using it. */
+/* The config and assignment pointers of *out point into p: keep p while using them. */
 int clu_request_decode(const char *p, size_t len, struct clu_request *out);
+/* An assignment's JSON text from n lists of rf broker ids (ids[i * rf + k]); -EINVAL
+ * unless 1 <= rf <= REPL_MAX_REPLICAS and n >= 1. */
+int clu_request_assignment_encode(const int32_t *ids, int32_t n, int rf, struct kc_writer *w);
+/* A decoded request's assignment into out[0..rq->nassigned) (.replicas, .nreplicas; the
+ * rest zeroed): 0, or KC_EMALFORMED (no assignment), -ENOMEM. */
+int clu_request_assigned(const struct clu_request *rq, struct repl_pstate *out);
 const char *clu_req_type_name(enum clu_req_type type);
 
 #endif

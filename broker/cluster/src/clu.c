@@ -244,8 +244,10 @@ void clu_status(struct clu *cl, struct clu_status *out)
 
 void clu__cmd_free(struct clu_cmd *cmd)
 {
-    if (cmd)
+    if (cmd) {
         free(cmd->config);
+        free(cmd->assignment);
+    }
     free(cmd);
 }
 
@@ -317,8 +319,36 @@ static int config_json(const struct clu_kv *kv, int n, char **out, size_t *len)
     return rc;
 }
 
+/* The operator's lists (n of rf ids) as the request's JSON text, into cmd. */
+static int assignment_json(struct clu_cmd *cmd, const int32_t *ids, int32_t n, int rf)
+{
+    struct kc_writer w;
+    kc_writer_init(&w, CLU_ZNODE_MAX);
+    int rc = clu_request_assignment_encode(ids, n, rf, &w);
+    if (rc == 0 && kc_writer_error(&w))
+        rc = -EINVAL; /* larger than a znode */
+    if (rc == 0 && !(cmd->assignment = malloc(kc_writer_len(&w) + 1)))
+        rc = -ENOMEM;
+    if (rc == 0) {
+        cmd->assignment_len = kc_writer_len(&w);
+        memcpy(cmd->assignment, kc_writer_data(&w), cmd->assignment_len);
+        cmd->assignment[cmd->assignment_len] = '\0';
+        cmd->nassigned = n;
+    }
+    kc_writer_fini(&w);
+    return rc;
+}
+
 int64_t clu_topic_create(struct clu *cl, const char *topic, int32_t partitions,
                          int32_t replication_factor, const struct clu_kv *config, int nconfig)
+{
+    return clu_topic_create_assigned(cl, topic, partitions, replication_factor, NULL, config,
+                                     nconfig);
+}
+
+int64_t clu_topic_create_assigned(struct clu *cl, const char *topic, int32_t partitions,
+                                  int32_t replication_factor, const int32_t *assigned,
+                                  const struct clu_kv *config, int nconfig)
 {
     if (!topic || !repl_topic_name_valid(topic) || partitions < 1 || replication_factor < 1 ||
         nconfig < 0 || (nconfig > 0 && !config))
@@ -328,24 +358,36 @@ int64_t clu_topic_create(struct clu *cl, const char *topic, int32_t partitions,
         return -ENOMEM;
     cmd->partitions = partitions;
     cmd->replication_factor = replication_factor;
-    if (nconfig > 0) {
-        int rc = config_json(config, nconfig, &cmd->config, &cmd->config_len);
-        if (rc != 0) {
-            clu__cmd_free(cmd);
-            return rc == -ENOMEM ? rc : -EINVAL;
-        }
+    int rc = assigned ? assignment_json(cmd, assigned, partitions, replication_factor) : 0;
+    if (rc == 0 && nconfig > 0)
+        rc = config_json(config, nconfig, &cmd->config, &cmd->config_len);
+    if (rc != 0) {
+        clu__cmd_free(cmd);
+        return rc == -ENOMEM ? rc : -EINVAL;
     }
     return submit(cl, cmd);
 }
 
 int64_t clu_partitions_create(struct clu *cl, const char *topic, int32_t partitions)
 {
-    if (!topic || !repl_topic_name_valid(topic) || partitions < 1)
+    return clu_partitions_create_assigned(cl, topic, partitions, NULL, 0, 0);
+}
+
+int64_t clu_partitions_create_assigned(struct clu *cl, const char *topic, int32_t partitions,
+                                       const int32_t *assigned, int32_t nassigned, int rf)
+{
+    if (!topic || !repl_topic_name_valid(topic) || partitions < 1 ||
+        (assigned && (nassigned < 1 || nassigned >= partitions)))
         return -EINVAL;
     struct clu_cmd *cmd = cmd_new(CLU_CMD_CREATE_PARTITIONS, topic);
     if (!cmd)
         return -ENOMEM;
     cmd->partitions = partitions;
+    int rc = assigned ? assignment_json(cmd, assigned, nassigned, rf) : 0;
+    if (rc != 0) {
+        clu__cmd_free(cmd);
+        return rc == -ENOMEM ? rc : -EINVAL;
+    }
     return submit(cl, cmd);
 }
 

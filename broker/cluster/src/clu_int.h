@@ -58,6 +58,9 @@ struct clu_cmd {
     int32_t partitions, replication_factor;
     char *config; /* CREATE_TOPIC, TOPIC_CONFIG: a JSON object, or NULL */
     size_t config_len;
+    char *assignment; /* CREATE_TOPIC, CREATE_PARTITIONS: the operator's lists, or NULL */
+    size_t assignment_len;
+    int32_t nassigned;
     /* Once sent: the request node, or (DELETE_TOPIC) waiting for the topic to vanish. */
     bool sent;
     bool check;            /* its node changed: read the answer */

@@ -197,6 +197,28 @@ static bool assignment_too_large(struct clu *cl, const char *topic, int32_t part
     return true;
 }
 
+/* The request's assignment, if it has one, into *out (malloc'ed; NULL when none): 0, or
+ * -1 (out of memory: retried). A list the decoder let through but the parse refuses
+ * cannot happen (the same text); it would be answered INVALID_REPLICA_ASSIGNMENT. */
+static int request_assigned(const struct clu_request *rq, struct repl_pstate **out)
+{
+    *out = NULL;
+    if (!rq->assignment)
+        return 0;
+    struct repl_pstate *v = calloc((size_t)rq->nassigned, sizeof(*v));
+    if (!v)
+        return -1;
+    int rc = clu_request_assigned(rq, v);
+    if (rc == -ENOMEM) {
+        free(v);
+        return -1;
+    }
+    if (rc != 0)
+        v[0].nreplicas = 0; /* refused by the state machine as malformed */
+    *out = v;
+    return 0;
+}
+
 static int create_topic(struct clu *cl, struct clu_request *rq, const char *path)
 {
     char tpath[CLU_PATH_MAX], id[CLU_UUID_LEN + 1];
@@ -219,16 +241,22 @@ static int create_topic(struct clu *cl, struct clu_request *rq, const char *path
         rq->error = REPL_INVALID_PARTITIONS;
         return clu__ctl_answer(cl, rq, path);
     }
+    struct repl_pstate *assigned;
+    if (request_assigned(rq, &assigned) != 0)
+        return -1;
     struct clu_plan_ctx ctx = {.topic_id = id, .config = rq->config, .config_len = rq->config_len};
     struct repl_event ev = {.type = REPL_EV_TOPIC_CREATE,
                             .topic = rq->topic,
                             .partitions = rq->partitions,
+                            .assigned = assigned,
                             .replication = rq->replication_factor};
     int rc = clu__ctl_run(cl, &ev, &ctx, rq, path);
+    free(assigned);
     if (rc == 0)
-        kc_log_info("cluster: controller %d: topic %s (%d partitions, replication factor %d): %s",
-                    (int)cl->cfg.broker_id, rq->topic, (int)rq->partitions,
-                    (int)rq->replication_factor, repl_kerr_name(rq->error));
+        kc_log_info("cluster: controller %d: topic %s (%d partitions, replication factor %d%s): "
+                    "%s", (int)cl->cfg.broker_id, rq->topic, (int)rq->partitions,
+                    (int)rq->replication_factor, rq->assignment ? ", assigned" : "",
+                    repl_kerr_name(rq->error));
     return rc;
 }
 
@@ -268,11 +296,25 @@ static int create_partitions(struct clu *cl, struct clu_request *rq, const char 
         clu_assignment_fini(&a);
         return clu__ctl_answer(cl, rq, path);
     }
+    struct repl_pstate *assigned;
+    if (request_assigned(rq, &assigned) != 0) {
+        clu_assignment_fini(&a);
+        return -1;
+    }
+    if (assigned && rq->nassigned != rq->partitions - t->npart) {
+        rq->error = REPL_INVALID_REPLICA_ASSIGNMENT; /* lists for another count than now */
+        free(assigned);
+        clu_assignment_fini(&a);
+        return clu__ctl_answer(cl, rq, path);
+    }
     struct clu_plan_ctx ctx = {.topic_id = a.topic_id, .topic_version = st.version};
-    struct repl_event ev = {
-        .type = REPL_EV_PARTITIONS_ADD, .topic = rq->topic, .partitions = rq->partitions};
+    struct repl_event ev = {.type = REPL_EV_PARTITIONS_ADD,
+                            .topic = rq->topic,
+                            .partitions = rq->partitions,
+                            .assigned = assigned};
     int32_t before = t->npart;
     int rc = clu__ctl_run(cl, &ev, &ctx, rq, path);
+    free(assigned);
     clu_assignment_fini(&a);
     if (rc == 0)
         kc_log_info("cluster: controller %d: topic %s from %d to %d partitions: %s",

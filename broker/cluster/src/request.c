@@ -59,6 +59,9 @@ static void fill_request(const struct clu *cl, const struct clu_cmd *cmd, struct
     rq->replication_factor = cmd->replication_factor;
     rq->config = cmd->config;
     rq->config_len = cmd->config_len;
+    rq->assignment = cmd->assignment;
+    rq->assignment_len = cmd->assignment_len;
+    rq->nassigned = cmd->nassigned;
 }
 
 static int send_delete(struct clu *cl, struct clu_cmd *cmd)

@@ -94,6 +94,11 @@ int clu_request_encode(const struct clu_request *rq, struct kc_writer *w)
         clu__jw_raw(w, ",\"partitions\":");
         clu__jw_int(w, rq->partitions);
     }
+    if (rq->assignment && (rq->type == CLU_REQ_CREATE_TOPIC ||
+                           rq->type == CLU_REQ_CREATE_PARTITIONS)) {
+        clu__jw_raw(w, ",\"assignment\":");
+        kc_write_raw(w, rq->assignment, rq->assignment_len);
+    }
     if (rq->answered)
         encode_answer(rq, w);
     clu__jw_raw(w, "}");
@@ -155,11 +160,80 @@ static int decode_alter(const struct clu_json *j, struct clu_request *rq)
     return 0;
 }
 
+int clu_request_assignment_encode(const int32_t *ids, int32_t n, int rf, struct kc_writer *w)
+{
+    if (!ids || n < 1 || rf < 1 || rf > REPL_MAX_REPLICAS)
+        return -EINVAL;
+    clu__jw_raw(w, "[");
+    for (int32_t i = 0; i < n; i++) {
+        if (i > 0)
+            clu__jw_raw(w, ",");
+        clu__jw_ints(w, ids + (size_t)i * (size_t)rf, rf);
+    }
+    clu__jw_raw(w, "]");
+    return 0;
+}
+
+/* Array token arr: lists of distinct broker ids, all as long as the first (and as `rf`
+ * when > 0); their count in *n. */
+static int check_assignment(const struct clu_json *j, uint32_t arr, int rf, int32_t *n)
+{
+    int32_t ids[REPL_MAX_REPLICAS];
+    int len, want = rf;
+    if (j->tok[arr].type != CLU_JSON_ARRAY || j->tok[arr].count < 1)
+        return KC_EMALFORMED;
+    for (uint32_t t = arr + 1; t < j->tok[arr].next; t = j->tok[t].next) {
+        if (clu__jr_ints(j, t, 0, INT32_MAX, ids, REPL_MAX_REPLICAS, &len, true) != 0 || len < 1 ||
+            (want > 0 && len != want))
+            return KC_EMALFORMED;
+        want = len;
+    }
+    *n = (int32_t)j->tok[arr].count;
+    return 0;
+}
+
+/* The optional "assignment" of a creation or growth. */
+static int decode_assignment(const struct clu_json *j, struct clu_request *rq, int rf)
+{
+    uint32_t arr;
+    int rc = clu_json_member(j, 0, "assignment", &arr);
+    if (rc == -ENOENT)
+        return 0;
+    if (rc != 0 || check_assignment(j, arr, rf, &rq->nassigned) != 0)
+        return KC_EMALFORMED;
+    rq->assignment = j->text + j->tok[arr].start;
+    rq->assignment_len = j->tok[arr].end - j->tok[arr].start;
+    return 0;
+}
+
+int clu_request_assigned(const struct clu_request *rq, struct repl_pstate *out)
+{
+    struct clu_json j;
+    if (!rq->assignment)
+        return KC_EMALFORMED;
+    int rc = clu_json_parse(&j, rq->assignment, rq->assignment_len);
+    if (rc != 0)
+        return rc;
+    int32_t i = 0;
+    if (j.ntok == 0 || j.tok[0].type != CLU_JSON_ARRAY || j.tok[0].count != (uint32_t)rq->nassigned)
+        rc = KC_EMALFORMED;
+    for (uint32_t t = 1; rc == 0 && t < j.tok[0].next; t = j.tok[t].next, i++) {
+        memset(&out[i], 0, sizeof(out[i]));
+        rc = clu__jr_ints(&j, t, 0, INT32_MAX, out[i].replicas, REPL_MAX_REPLICAS,
+                          &out[i].nreplicas, true);
+    }
+    clu_json_fini(&j);
+    return rc;
+}
+
 static int decode_create(const struct clu_json *j, struct clu_request *rq)
 {
     uint32_t cfg;
     if (clu__jr_i32(j, 0, "partitions", 1, INT32_MAX, &rq->partitions) != 0 ||
         clu__jr_i32(j, 0, "replication_factor", 1, INT16_MAX, &rq->replication_factor) != 0)
+        return KC_EMALFORMED;
+    if (decode_assignment(j, rq, rq->replication_factor) != 0 ||
+        (rq->assignment && rq->nassigned != rq->partitions))
         return KC_EMALFORMED;
     int rc = clu_json_member(j, 0, "config", &cfg);
     if (rc == -ENOENT)
@@ -176,8 +250,10 @@ static int decode_create(const struct clu_json *j, struct clu_request *rq)
 
 static int decode_grow(const struct clu_json *j, struct clu_request *rq)
 {
-    return clu__jr_i32(j, 0, "partitions", 1, INT32_MAX, &rq->partitions) == 0 ? 0
-                                                                            : KC_EMALFORMED;
+    if (clu__jr_i32(j, 0, "partitions", 1, INT32_MAX, &rq->partitions) != 0 ||
+        decode_assignment(j, rq, 0) != 0 || (rq->assignment && rq->nassigned >= rq->partitions))
+        return KC_EMALFORMED; /* a growth adds fewer partitions than its new total */
+    return 0;
 }
 
 static int decode_request(const struct clu_json *j, struct clu_request *rq)

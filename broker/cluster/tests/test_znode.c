@@ -407,6 +407,12 @@ static void roundtrip_request(const struct clu_request *rq)
         assert_int_equal(back.config_len, rq->config_len);
         assert_memory_equal(back.config, rq->config, rq->config_len);
     }
+    assert_int_equal(back.assignment != NULL, rq->assignment != NULL);
+    if (rq->assignment) {
+        assert_int_equal(back.nassigned, rq->nassigned);
+        assert_int_equal(back.assignment_len, rq->assignment_len);
+        assert_memory_equal(back.assignment, rq->assignment, rq->assignment_len);
+    }
     char *copy = malloc(n + 1);
     assert_non_null(copy);
     memcpy(copy, p, n);
@@ -497,6 +503,83 @@ static void test_requests_roundtrip(void **state)
         "{\"version\":1,\"type\":\"controlled_shutdown\",\"broker\":2,\"broker_epoch\":1,"
         "\"answer\":{\"error\":0}}",
     };
+    for (size_t i = 0; i < KC_ARRAY_SIZE(bad); i++) {
+        int rc = dec_request(bad[i], strlen(bad[i]));
+        if (rc != KC_EMALFORMED)
+            fail_msg("%s: %d", bad[i], rc);
+    }
+}
+
+/* An assignment's text from its ids, as the requester writes it. */
+static char *assignment_text(const int32_t *ids, int32_t n, int rf, size_t *len)
+{
+    struct kc_writer w;
+    kc_writer_init(&w, 0);
+    assert_int_equal(clu_request_assignment_encode(ids, n, rf, &w), 0);
+    assert_int_equal(kc_writer_error(&w), 0);
+    *len = kc_writer_len(&w);
+    char *t = malloc(*len + 1);
+    assert_non_null(t);
+    memcpy(t, kc_writer_data(&w), *len);
+    t[*len] = '\0';
+    kc_writer_fini(&w);
+    return t;
+}
+
+/* An operator's replicas ride a creation and a growth, and come back list by list. */
+static void test_requests_with_assignments(void **state)
+{
+    (void)state;
+    static const int32_t ids[] = {3, 1, 2, 3, 1, 2};
+    size_t len;
+    char *text = assignment_text(ids, 3, 2, &len);
+    assert_string_equal(text, "[[3,1],[2,3],[1,2]]");
+    struct clu_request ct = {.type = CLU_REQ_CREATE_TOPIC, .broker = 1, .broker_epoch = 5,
+                             .topic = "t", .partitions = 3, .replication_factor = 2,
+                             .assignment = text, .assignment_len = len, .nassigned = 3};
+    roundtrip_request(&ct);
+    struct repl_pstate out[3];
+    assert_int_equal(clu_request_assigned(&ct, out), 0);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(out[i].nreplicas, 2);
+        assert_int_equal(out[i].replicas[0], ids[i * 2]);
+        assert_int_equal(out[i].replicas[1], ids[i * 2 + 1]);
+        assert_int_equal(out[i].nisr, 0);
+    }
+    struct clu_request cp = {.type = CLU_REQ_CREATE_PARTITIONS, .broker = 1, .broker_epoch = 5,
+                             .topic = "t", .partitions = 5, .assignment = text,
+                             .assignment_len = len, .nassigned = 3};
+    roundtrip_request(&cp);
+    free(text);
+    struct clu_request none = {.type = CLU_REQ_CREATE_PARTITIONS};
+    assert_int_equal(clu_request_assigned(&none, out), KC_EMALFORMED);
+    struct kc_writer w;
+    kc_writer_init(&w, 0);
+    assert_int_equal(clu_request_assignment_encode(ids, 0, 2, &w), -EINVAL);
+    assert_int_equal(clu_request_assignment_encode(ids, 1, 0, &w), -EINVAL);
+    assert_int_equal(clu_request_assignment_encode(ids, 1, REPL_MAX_REPLICAS + 1, &w), -EINVAL);
+    assert_int_equal(clu_request_assignment_encode(NULL, 1, 1, &w), -EINVAL);
+    kc_writer_fini(&w);
+#define CT "{\"version\":1,\"type\":\"create_topic\",\"broker\":2,\"broker_epoch\":1," \
+           "\"topic\":\"a\",\"partitions\":2,\"replication_factor\":2,\"assignment\":"
+#define CP "{\"version\":1,\"type\":\"create_partitions\",\"broker\":2,\"broker_epoch\":1," \
+           "\"topic\":\"a\",\"partitions\":3,\"assignment\":"
+    static const char *const bad[] = {
+        CT "[[1,2]]}",             /* fewer lists than partitions */
+        CT "[[1,2],[2]]}",         /* a list shorter than the factor */
+        CT "[[1,2],[2,3,1]]}",     /* longer */
+        CT "[[1,1],[2,3]]}",       /* a broker twice */
+        CT "[[1,2],[-1,3]]}",      /* not a broker id */
+        CT "[[1,2],[]]}",          /* empty */
+        CT "[]}",                  /* none */
+        CT "{\"0\":[1,2]}}",       /* not an array */
+        CT "[[1,2],[\"2\",3]]}",   /* not integers */
+        CP "[[1],[2,3]]}",         /* lists of unequal length */
+        CP "[[1],[2],[3]]}",       /* as many lists as the new total */
+        CP "[[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17]]}", /* past REPL_MAX_REPLICAS */
+    };
+#undef CT
+#undef CP
     for (size_t i = 0; i < KC_ARRAY_SIZE(bad); i++) {
         int rc = dec_request(bad[i], strlen(bad[i]));
         if (rc != KC_EMALFORMED)
@@ -609,6 +692,7 @@ int main(void)
         cmocka_unit_test(test_partition_state),
         cmocka_unit_test(test_topic_config_and_cluster_id),
         cmocka_unit_test(test_requests_roundtrip),
+        cmocka_unit_test(test_requests_with_assignments),
         cmocka_unit_test(test_paths_built_and_parsed),
         cmocka_unit_test(test_connect_string),
         cmocka_unit_test(test_uuid_base64),
