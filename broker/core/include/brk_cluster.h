@@ -166,16 +166,29 @@ struct brk_internal_append {
     int64_t *base, *end;         /* the records' offsets: [*base, *end) */
 };
 
+/* An operator's replicas for new partitions (Kafka's replica assignments), instead of
+ * the controller's placement: n lists of rf broker ids, ids[i * rf + k], for the new
+ * partitions in order. Copied before the call that takes it returns. */
+struct brk_cluster_assignment {
+    int32_t n;
+    int rf;
+    const int32_t *ids;
+};
+
 struct brk_cluster_ops {
     /* Create topic name with partitions (-1: num.partitions), replication factor rf
      * (-1: default.replication.factor) and config overrides c (NULL: none; checked by the
-     * caller, copied before this returns); w may be NULL (auto-create: nobody waits). */
+     * caller, copied before this returns), its replicas placed by the controller or as
+     * `as` says (NULL: placed; else as->n is partitions, as->rf is rf); w may be NULL
+     * (auto-create: nobody waits). */
     int (*topic_create)(void *arg, const char *name, int32_t partitions, int32_t rf,
-                        const struct brk_tcfg *c, struct brk_cluster_waiter *w);
+                        const struct brk_tcfg *c, const struct brk_cluster_assignment *as,
+                        struct brk_cluster_waiter *w);
     int (*topic_delete)(void *arg, const char *name, struct brk_cluster_waiter *w);
     /* CreatePartitions: topic name grows to `total` partitions (told once this broker's
-     * view and logs have them all). */
+     * view and logs have them all), the new ones placed or as `as` says (NULL: placed). */
     int (*partitions_create)(void *arg, const char *name, int32_t total,
+                             const struct brk_cluster_assignment *as,
                              struct brk_cluster_waiter *w);
     /* w withdrawn: true if its fn will not run. */
     bool (*cancel)(void *arg, struct brk_cluster_waiter *w);
@@ -219,13 +232,16 @@ void brk_cluster_attach(struct brk_server *srv, const struct brk_cluster_ops *op
 int brk_cluster_topic_create(struct brk_server *srv, const char *name, int32_t partitions,
                              int32_t rf, struct brk_cluster_waiter *w);
 /* The same with config overrides c (NULL: none): the controller keeps them in
- * /config/topics/<name>, and every broker applies them to its local logs. */
+ * /config/topics/<name>, and every broker applies them to its local logs; and with an
+ * operator's replicas `as` (NULL: the controller places them). */
 int brk_cluster_topic_create_with(struct brk_server *srv, const char *name,
                                   int32_t partitions, int32_t rf, const struct brk_tcfg *c,
+                                  const struct brk_cluster_assignment *as,
                                   struct brk_cluster_waiter *w);
 int brk_cluster_topic_delete(struct brk_server *srv, const char *name,
                              struct brk_cluster_waiter *w);
 int brk_cluster_partitions_create(struct brk_server *srv, const char *name, int32_t total,
+                                  const struct brk_cluster_assignment *as,
                                   struct brk_cluster_waiter *w);
 bool brk_cluster_cancel(struct brk_server *srv, struct brk_cluster_waiter *w);
 /* AlterConfigs in a cluster: the topic's overrides become c on every broker (Kafka writes

@@ -108,11 +108,12 @@ void brk_cluster_attach(struct brk_server *srv, const struct brk_cluster_ops *op
 int brk_cluster_topic_create(struct brk_server *srv, const char *name, int32_t partitions,
                              int32_t rf, struct brk_cluster_waiter *w)
 {
-    return brk_cluster_topic_create_with(srv, name, partitions, rf, NULL, w);
+    return brk_cluster_topic_create_with(srv, name, partitions, rf, NULL, NULL, w);
 }
 
 int brk_cluster_topic_create_with(struct brk_server *srv, const char *name,
                                   int32_t partitions, int32_t rf, const struct brk_tcfg *c,
+                                  const struct brk_cluster_assignment *as,
                                   struct brk_cluster_waiter *w)
 {
     if (!srv->cops)
@@ -121,7 +122,9 @@ int brk_cluster_topic_create_with(struct brk_server *srv, const char *name,
         partitions = srv->cfg.num_partitions;
     if (rf == -1)
         rf = srv->cfg.cluster.default_replication_factor;
-    return srv->cops->topic_create(srv->cops_arg, name, partitions, rf, c, w);
+    if (as && (as->n != partitions || as->rf != rf))
+        return -EINVAL;
+    return srv->cops->topic_create(srv->cops_arg, name, partitions, rf, c, as, w);
 }
 
 int brk_cluster_topic_configs(struct brk_server *srv, const char *name,
@@ -139,10 +142,11 @@ int brk_cluster_topic_delete(struct brk_server *srv, const char *name,
 }
 
 int brk_cluster_partitions_create(struct brk_server *srv, const char *name, int32_t total,
+                                  const struct brk_cluster_assignment *as,
                                   struct brk_cluster_waiter *w)
 {
     return srv->cops && srv->cops->partitions_create
-               ? srv->cops->partitions_create(srv->cops_arg, name, total, w)
+               ? srv->cops->partitions_create(srv->cops_arg, name, total, as, w)
                : -ENOTSUP;
 }
 

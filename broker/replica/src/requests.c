@@ -50,8 +50,27 @@ static void wake(struct brep *m)
     (void)!write(m->wakefd, &one, sizeof(one));
 }
 
+/* One request to the controller (clu copies everything it is given before returning). */
+static int64_t ask_clu(struct brep *m, const char *name, enum brep_ask what, int32_t partitions,
+                       int32_t rf, const struct clu_kv *kv, int n,
+                       const struct brk_cluster_assignment *as)
+{
+    const int32_t *ids = as ? as->ids : NULL;
+    switch (what) {
+    case BREP_ASK_CREATE:
+        return clu_topic_create_assigned(m->cl, name, partitions, rf, ids, kv, n);
+    case BREP_ASK_GROW:
+        return clu_partitions_create_assigned(m->cl, name, partitions, ids, as ? as->n : 0,
+                                              as ? as->rf : 0);
+    case BREP_ASK_DELETE:
+        break;
+    }
+    return clu_topic_delete(m->cl, name);
+}
+
 static int ask(struct brep *m, const char *name, enum brep_ask what, int32_t partitions,
-               int32_t rf, const struct brk_tcfg *c, struct brk_cluster_waiter *w)
+               int32_t rf, const struct brk_tcfg *c, const struct brk_cluster_assignment *as,
+               struct brk_cluster_waiter *w)
 {
     struct brep_wname *e = NULL;
     struct clu_kv kv[sizeof(c->e) / sizeof(c->e[0])];
@@ -61,9 +80,7 @@ static int ask(struct brep *m, const char *name, enum brep_ask what, int32_t par
     if (w && !(e = calloc(1, sizeof(*e))))
         return -ENOMEM;
     pthread_mutex_lock(&m->mu); /* before asking: the answer cannot beat the waiter */
-    int64_t id = what == BREP_ASK_CREATE ? clu_topic_create(m->cl, name, partitions, rf, kv, n)
-                 : what == BREP_ASK_GROW ? clu_partitions_create(m->cl, name, partitions)
-                                         : clu_topic_delete(m->cl, name);
+    int64_t id = ask_clu(m, name, what, partitions, rf, kv, n, as);
     if (id > 0 && e) {
         e->w = w;
         w->id = id;
@@ -82,19 +99,21 @@ static int ask(struct brep *m, const char *name, enum brep_ask what, int32_t par
 }
 
 static int op_create(void *arg, const char *name, int32_t partitions, int32_t rf,
-                     const struct brk_tcfg *c, struct brk_cluster_waiter *w)
+                     const struct brk_tcfg *c, const struct brk_cluster_assignment *as,
+                     struct brk_cluster_waiter *w)
 {
-    return ask(arg, name, BREP_ASK_CREATE, partitions, rf, c, w);
+    return ask(arg, name, BREP_ASK_CREATE, partitions, rf, c, as, w);
 }
 
 static int op_delete(void *arg, const char *name, struct brk_cluster_waiter *w)
 {
-    return ask(arg, name, BREP_ASK_DELETE, 0, 0, NULL, w);
+    return ask(arg, name, BREP_ASK_DELETE, 0, 0, NULL, NULL, w);
 }
 
-static int op_grow(void *arg, const char *name, int32_t total, struct brk_cluster_waiter *w)
+static int op_grow(void *arg, const char *name, int32_t total,
+                   const struct brk_cluster_assignment *as, struct brk_cluster_waiter *w)
 {
-    return ask(arg, name, BREP_ASK_GROW, total, 0, NULL, w);
+    return ask(arg, name, BREP_ASK_GROW, total, 0, NULL, as, w);
 }
 
 /* Unlink the entry of w (under mu); NULL if it is not there. */

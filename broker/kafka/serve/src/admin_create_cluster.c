@@ -25,6 +25,7 @@
 struct ctc_args {
     int32_t partitions, rf;
     const struct brk_tcfg *cfg;
+    const struct brk_cluster_assignment *as; /* NULL: the controller places the replicas */
 };
 
 static int ask_create(struct brk__kafka_cwait *cw, int32_t i, struct brk_cluster_waiter *w,
@@ -36,13 +37,13 @@ static int ask_create(struct brk__kafka_cwait *cw, int32_t i, struct brk_cluster
     struct kc_slice s = cr->topics.v[i].name;
     memcpy(name, s.p, (size_t)s.len); /* checked by then: 1 to 249 bytes */
     name[s.len] = '\0';
-    return brk_cluster_topic_create_with(cw->srv, name, a->partitions, a->rf, a->cfg, w);
+    return brk_cluster_topic_create_with(cw->srv, name, a->partitions, a->rf, a->cfg, a->as, w);
 }
 
 int16_t brk__kafka_ctc_ask(struct brk__kafka_cwait *cw, int32_t i, int32_t partitions, int32_t rf,
-                           const struct brk_tcfg *cfg)
+                           const struct brk_tcfg *cfg, const struct brk_cluster_assignment *as)
 {
-    struct ctc_args a = {partitions, rf, cfg};
+    struct ctc_args a = {partitions, rf, cfg, as};
     return brk__kafka_cwait_ask(cw, i, ask_create, &a);
 }
 

@@ -10,11 +10,11 @@
  * there.
  *
  * Alone, the broker grows the topic's logs at once. In a cluster the controller decides
- * (broker/cluster: the new partitions placed as Kafka continues a topic's assignment,
- * the topic's assignment rewritten, then their states), and the
- * answer waits until this broker's view and logs have every new partition (admin_wait.c),
- * so a Metadata right after sees them with their leaders. There the controller places the
- * replicas: a request that names them is refused (39).
+ * (broker/cluster: the new partitions placed as Kafka continues a topic's assignment, or
+ * as the request's assignments say - live brokers, the topic's replication factor - the
+ * topic's assignment rewritten, then their states), and the answer waits until this
+ * broker's view and logs have every new partition (admin_wait.c), so a Metadata right
+ * after sees them with their leaders.
  */
 #include <errno.h>
 #include <string.h>
@@ -25,29 +25,41 @@
 
 typedef struct kp_create_partitions_resp_topic_result cp_result;
 
+/* t's assignments, one list per new partition (count checked by the caller): each of
+ * the topic's replication factor (rf) in brokers that can hold a replica (v: the cluster's
+ * live ones; NULL alone: this one). 0 and *as (its ids in the arena; as->ids NULL when t
+ * names none), else INVALID_REPLICA_ASSIGNMENT and *msg. */
 static int16_t assignments_check(struct kp_arena *a, const struct kp_create_partitions_req_topic *t,
-                                 bool cluster, struct kc_slice *msg)
+                                 const struct brk_cview *v, int32_t now, int rf,
+                                 struct brk_cluster_assignment *as, struct kc_slice *msg)
 {
-    if (t->assignments.n >= 0 && cluster) {
-        *msg = brk__kafka_strf(a, "In a cluster the controller places new partitions' "
-                                  "replicas itself: send no assignment.");
-        return KP_ERR_INVALID_REPLICA_ASSIGNMENT;
-    }
-    for (int32_t i = 0; i < t->assignments.n; i++) {
-        const struct kp_create_partitions_req_assignment *as = &t->assignments.v[i];
-        if (as->broker_ids.n != 1 || as->broker_ids.v[0] != BRK_KAFKA_NODE_ID) {
-            *msg = brk__kafka_strf(a, "The manual partition assignment includes a partition "
-                                      "with %d replica(s) or an unknown broker; this cluster "
-                                      "is one broker, %d.", (int)as->broker_ids.n,
-                                   BRK_KAFKA_NODE_ID);
-            return KP_ERR_INVALID_REPLICA_ASSIGNMENT;
-        }
-    }
-    return KP_ERR_NONE;
+    int32_t n = t->assignments.n;
+    *as = (struct brk_cluster_assignment){0, 0, NULL};
+    if (n <= 0)
+        return KP_ERR_NONE;
+    struct brk__kafka_list *lists = kp_arena_alloc(a, (size_t)n * sizeof(*lists));
+    int32_t *ids = kp_arena_alloc(a, (size_t)n * (size_t)rf * sizeof(*ids) + 1);
+    if (!lists || !ids)
+        return KP_ERR_UNKNOWN_SERVER_ERROR;
+    for (int32_t i = 0; i < n; i++)
+        lists[i] = (struct brk__kafka_list){t->assignments.v[i].broker_ids.n,
+                                            t->assignments.v[i].broker_ids.v};
+    int16_t err = brk__kafka_check_lists(a, v, now, lists, n, rf, ids, msg);
+    *as = (struct brk_cluster_assignment){n, rf, ids};
+    return err;
+}
+
+/* The topic's replication factor: its first partition's replicas in the view (1 alone). */
+static int topic_rf(const struct brk_cview *v, const struct kc_slice *name)
+{
+    const struct brk_ctopic *ct = v ? brk_cview_topic(v, (const char *)name->p, (size_t)name->len)
+                                    : NULL;
+    return ct && ct->npartitions > 0 ? ct->parts[0].nreplicas : 1;
 }
 
 static int16_t grow_check(struct kp_arena *a, const struct kp_create_partitions_req_topic *t,
-                          int32_t now, bool cluster, struct kc_slice *msg)
+                          int32_t now, const struct brk_cview *v, struct brk_cluster_assignment *as,
+                          struct kc_slice *msg)
 {
     if (t->count < now) {
         *msg = brk__kafka_strf(a, "Topic currently has %d partitions, which is higher than the "
@@ -64,20 +76,20 @@ static int16_t grow_check(struct kp_arena *a, const struct kp_create_partitions_
                                (int)t->assignments.n);
         return KP_ERR_INVALID_REPLICA_ASSIGNMENT;
     }
-    return assignments_check(a, t, cluster, msg);
+    return assignments_check(a, t, v, now, topic_rf(v, &t->name), as, msg);
 }
 
 /* The member's side of asking: topic i of the parked request, to its new count. */
 static int ask_grow(struct brk__kafka_cwait *cw, int32_t i, struct brk_cluster_waiter *w,
                     void *arg)
 {
-    (void)arg;
+    const struct brk_cluster_assignment *as = arg;
     const struct kp_create_partitions_req *cp = cw->req.msg;
     const struct kp_create_partitions_req_topic *t = &cp->topics.v[i];
     char name[PART_NAME_MAX + 1];
     memcpy(name, t->name.p, (size_t)t->name.len); /* an existing topic's: 1 to 249 bytes */
     name[t->name.len] = '\0';
-    return brk_cluster_partitions_create(cw->srv, name, t->count, w);
+    return brk_cluster_partitions_create(cw->srv, name, t->count, as->ids ? as : NULL, w);
 }
 
 static void grow_local(struct brk_server *srv, struct kp_arena *a, struct part_topic *pt,
@@ -118,12 +130,14 @@ static void grow_one(struct brk_conn *c, struct kp_request *req, int32_t i, cp_r
                                            BRK_OFFSETS_TOPIC);
         return;
     }
-    bool cluster = brk_cluster_mode(srv);
-    r->error_code = grow_check(a, t, part_topic_partitions(pt), cluster, &r->error_message);
+    struct brk_cluster_assignment as;
+    struct brk_cview *v = brk_cluster_view(srv);
+    r->error_code = grow_check(a, t, part_topic_partitions(pt), v, &as, &r->error_message);
+    brk_cview_put(v);
     if (r->error_code || cp->validate_only)
         return;
     if (cw)
-        r->error_code = brk__kafka_cwait_ask(cw, i, ask_grow, NULL);
+        r->error_code = brk__kafka_cwait_ask(cw, i, ask_grow, &as);
     else
         grow_local(srv, a, pt, t->count, r);
 }

@@ -10,7 +10,8 @@
  *                    the name (17); exists, or is being deleted (36); partitions 0 or
  *                    < -1 (37); replication factor 0, < -1 (38) or above the one broker
  *                    (38, "larger than available brokers: 1"); assignments with a count
- *                    or factor (42), naming a broker other than 0 or not 0..n-1 (39);
+ *                    or factor (42), not 0..n-1, of unequal lengths, naming a broker twice
+ *                    or one that cannot hold a replica (alone: not this one) (39);
  *                    each config (40, the key named); validate_only stops before disk.
  *                    v5+ answer the partitions, the factor and the configs (DESCRIBE_CONFIGS
  *                    on the topic, else topic_config_error_code 29); v7 the topic id
@@ -24,8 +25,9 @@
  *
  * In a cluster (brk_cluster.h) CreateTopics asks the controller and waits for it
  * (admin_create_cluster.c): the same checks, with the factor checked against the brokers
- * registered now (38) and replication_factor -1 meaning default.replication.factor;
- * explicit replica assignments are refused (42: the controller places replicas).
+ * registered now (38) and replication_factor -1 meaning default.replication.factor; an
+ * explicit replica assignment must name live brokers, each list as long as the first
+ * (39), and the controller checks it again when it writes (a broker may have gone).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -70,63 +72,117 @@ bool brk__kafka_named_twice(const struct kc_slice *names, int32_t n, int32_t i)
 
 typedef struct kp_create_topics_resp_creatable_topic_result ct_result;
 
-/* The replica assignments of t: 0 if they fit this one broker (*n set), else a code. */
-static int16_t check_assignments(struct kp_arena *a, const struct kp_create_topics_req_creatable_topic *t,
-                                 int32_t *n, struct kc_slice *msg)
+/* Is broker id one a replica may be placed on: alone, this broker; in a cluster (v), a
+ * live one (Kafka's ZooKeeper mode refuses an assignment naming a broker not registered). */
+static bool assignable(const struct brk_cview *v, int32_t id)
 {
-    const struct kp_create_topics_req_creatable_replica_assignment *as = t->assignments.v;
+    return v ? brk_cview_broker(v, id) != NULL : id == BRK_KAFKA_NODE_ID;
+}
+
+int16_t brk__kafka_check_lists(struct kp_arena *a, const struct brk_cview *v, int32_t first,
+                               const struct brk__kafka_list *lists, int32_t n, int rf,
+                               int32_t *ids, struct kc_slice *msg)
+{
+    for (int32_t i = 0; i < n; i++) {
+        const struct brk__kafka_list *l = &lists[i];
+        if (l->n != rf) {
+            *msg = brk__kafka_strf(a, "Inconsistent replication factor between partitions: "
+                                      "partition %d has %d replica(s), the others %d.",
+                                   (int)(first + i), (int)l->n, rf);
+            return KP_ERR_INVALID_REPLICA_ASSIGNMENT;
+        }
+        for (int32_t b = 0; b < rf; b++) {
+            int32_t id = l->v[b];
+            for (int32_t c = 0; c < b; c++)
+                if (l->v[c] == id) {
+                    *msg = brk__kafka_strf(a, "Duplicate brokers not allowed in replica "
+                                              "assignment: broker %d in partition %d.",
+                                           (int)id, (int)(first + i));
+                    return KP_ERR_INVALID_REPLICA_ASSIGNMENT;
+                }
+            if (!assignable(v, id)) {
+                *msg = v ? brk__kafka_strf(a, "Unknown broker(s) in replica assignment: %d is "
+                                              "not a live broker of this cluster.", (int)id)
+                         : brk__kafka_strf(a, "Unknown broker(s) in replica assignment: %d. "
+                                              "This cluster has one broker, %d.",
+                                           (int)id, BRK_KAFKA_NODE_ID);
+                return KP_ERR_INVALID_REPLICA_ASSIGNMENT;
+            }
+            ids[(size_t)i * (size_t)rf + (size_t)b] = id;
+        }
+    }
+    return KP_ERR_NONE;
+}
+
+/* The replica assignments of t (Kafka's checks), against the brokers of v (NULL: alone):
+ * 0 and *as (its lists in partition order, in the arena), else a code and *msg. */
+static int16_t check_assignments(struct brk_server *srv, struct kp_arena *a,
+                                 const struct kp_create_topics_req_creatable_topic *t,
+                                 const struct brk_cview *v, struct brk_cluster_assignment *as,
+                                 struct kc_slice *msg)
+{
+    const struct kp_create_topics_req_creatable_replica_assignment *in = t->assignments.v;
+    int32_t n = t->assignments.n;
     if (t->num_partitions != -1 || t->replication_factor != -1) {
         *msg = brk__kafka_strf(a, "Both numPartitions or replicationFactor and "
                                   "replicasAssignments were set. Both cannot be used at the "
                                   "same time.");
         return KP_ERR_INVALID_REQUEST;
     }
-    for (int32_t i = 0; i < t->assignments.n; i++) {
-        bool found = false;
-        for (int32_t j = 0; j < t->assignments.n; j++)
-            found |= as[j].partition_index == i;
-        if (!found) {
+    if (n > brk_server_config(srv)->max_partitions_per_topic) {
+        *msg = brk__kafka_strf(a, "Number of partitions %d is above this broker's "
+                                  "num.partitions.max (%d).", (int)n,
+                               (int)brk_server_config(srv)->max_partitions_per_topic);
+        return KP_ERR_INVALID_PARTITIONS;
+    }
+    struct brk__kafka_list *lists = kp_arena_alloc(a, (size_t)n * sizeof(*lists));
+    if (!lists)
+        return KP_ERR_UNKNOWN_SERVER_ERROR;
+    memset(lists, 0, (size_t)n * sizeof(*lists));
+    for (int32_t j = 0; j < n; j++) { /* by index: each of 0..n-1 exactly once */
+        int32_t p = in[j].partition_index;
+        if (p < 0 || p >= n || lists[p].v) {
             *msg = brk__kafka_strf(a, "Partitions should be a consecutive 0-based integer "
                                       "sequence");
             return KP_ERR_INVALID_REPLICA_ASSIGNMENT;
         }
-        if (as[i].broker_ids.n == 0) {
-            *msg = brk__kafka_strf(a, "Replication factor must be larger than 0.");
-            return KP_ERR_INVALID_REPLICATION_FACTOR;
-        }
-        for (int32_t b = 0; b < as[i].broker_ids.n; b++) {
-            if (as[i].broker_ids.v[b] != BRK_KAFKA_NODE_ID) {
-                *msg = brk__kafka_strf(a, "Unknown broker(s) in replica assignment: %d. This "
-                                          "cluster has one broker, %d.",
-                                       (int)as[i].broker_ids.v[b], BRK_KAFKA_NODE_ID);
-                return KP_ERR_INVALID_REPLICA_ASSIGNMENT;
-            }
-            if (b > 0) {
-                *msg = brk__kafka_strf(a, "Duplicate brokers not allowed in replica "
-                                          "assignment: %d", BRK_KAFKA_NODE_ID);
-                return KP_ERR_INVALID_REPLICA_ASSIGNMENT;
-            }
-        }
+        lists[p] = (struct brk__kafka_list){in[j].broker_ids.n, in[j].broker_ids.v};
+        if (!lists[p].v)
+            lists[p].v = (const int32_t *)""; /* an empty list: marked seen all the same */
     }
-    *n = t->assignments.n;
-    return KP_ERR_NONE;
+    int rf = lists[0].n;
+    if (rf <= 0) {
+        *msg = brk__kafka_strf(a, "Replication factor must be larger than 0.");
+        return KP_ERR_INVALID_REPLICATION_FACTOR;
+    }
+    if (rf > (v ? v->nbrokers : 1)) { /* some broker twice, or one that is not live */
+        *msg = brk__kafka_strf(a, "The replica assignment lists %d replicas per partition, "
+                                  "more than the %d live broker(s).", rf, v ? v->nbrokers : 1);
+        return KP_ERR_INVALID_REPLICA_ASSIGNMENT;
+    }
+    int32_t *ids = kp_arena_alloc(a, (size_t)n * (size_t)rf * sizeof(*ids));
+    if (!ids)
+        return KP_ERR_UNKNOWN_SERVER_ERROR;
+    int16_t err = brk__kafka_check_lists(a, v, 0, lists, n, rf, ids, msg);
+    *as = (struct brk_cluster_assignment){n, rf, ids};
+    return err;
 }
 
-/* Partitions and replication factor, Kafka's checks: 0, or a code and *msg. live: the
- * brokers a replica may be placed on (1 alone; in a cluster, those registered now). */
+/* Partitions and replication factor, Kafka's checks: 0 (*n and *as set: as->ids NULL
+ * unless t names its replicas), or a code and *msg. v: the cluster's view (NULL alone):
+ * the brokers a replica may be placed on. */
 static int16_t check_shape(struct brk_server *srv, struct kp_arena *a,
-                           const struct kp_create_topics_req_creatable_topic *t, int32_t live,
-                           int32_t *n, struct kc_slice *msg)
+                           const struct kp_create_topics_req_creatable_topic *t,
+                           const struct brk_cview *v, int32_t *n,
+                           struct brk_cluster_assignment *as, struct kc_slice *msg)
 {
-    int32_t rf = t->replication_factor;
-    if (t->assignments.n > 0 && brk_cluster_mode(srv)) {
-        *msg = brk__kafka_strf(a, "Explicit replica assignments are not supported by this "
-                                  "cluster yet: give num_partitions and replication_factor, "
-                                  "and the controller places the replicas.");
-        return KP_ERR_INVALID_REQUEST;
+    int32_t rf = t->replication_factor, live = v ? v->nbrokers : 1;
+    *as = (struct brk_cluster_assignment){0, 0, NULL};
+    if (t->assignments.n > 0) {
+        int16_t err = check_assignments(srv, a, t, v, as, msg);
+        *n = as->n;
+        return err;
     }
-    if (t->assignments.n > 0)
-        return check_assignments(a, t, n, msg);
     *n = t->num_partitions == -1 ? brk_server_config(srv)->num_partitions : t->num_partitions;
     if (*n < 1) {
         *msg = brk__kafka_strf(a, "Number of partitions was set to an invalid non-positive "
@@ -199,10 +255,11 @@ static void created_configs(struct brk_conn *c, struct kp_arena *a, ct_result *r
 static void create_through_controller(struct brk_conn *c, struct brk__kafka_cwait *ctc,
                                       const struct kp_create_topics_req_creatable_topic *t,
                                       int32_t i, int32_t n, const struct brk_tcfg *cfg,
-                                      ct_result *r)
+                                      const struct brk_cluster_assignment *as, ct_result *r)
 {
     struct brk_server *srv = brk_conn_server(c);
-    int32_t rf = t->replication_factor != -1
+    int32_t rf = as->ids ? as->rf
+                 : t->replication_factor != -1
                      ? t->replication_factor
                      : brk_server_config(srv)->cluster.default_replication_factor;
     struct brk_cview *v = brk_cluster_view(srv);
@@ -216,7 +273,7 @@ static void create_through_controller(struct brk_conn *c, struct brk__kafka_cwai
     r->replication_factor = (int16_t)rf;
     if (!ctc) /* validate_only */
         return;
-    r->error_code = brk__kafka_ctc_ask(ctc, i, n, rf, cfg);
+    r->error_code = brk__kafka_ctc_ask(ctc, i, n, rf, cfg, as->ids ? as : NULL);
 }
 
 static void create_one(struct brk_conn *c, struct kp_request *req, int32_t i, ct_result *r,
@@ -241,15 +298,15 @@ static void create_one(struct brk_conn *c, struct kp_request *req, int32_t i, ct
                                               "'.' or '..'");
         return;
     }
+    struct brk_cluster_assignment as;
     struct brk_cview *view = brk_cluster_view(srv);
-    int32_t live = view ? view->nbrokers : 1;
+    r->error_code = check_shape(srv, a, t, view, &n, &as, &r->error_message);
     brk_cview_put(view);
-    if ((r->error_code = check_shape(srv, a, t, live, &n, &r->error_message)) ||
-        (r->error_code = check_configs(a, t, cfg, &r->error_message)))
+    if (r->error_code || (r->error_code = check_configs(a, t, cfg, &r->error_message)))
         return;
     struct part_topic *pt = NULL;
     if (brk_cluster_mode(srv)) {
-        create_through_controller(c, ct->validate_only ? NULL : ctc, t, i, n, cfg, r);
+        create_through_controller(c, ct->validate_only ? NULL : ctc, t, i, n, cfg, &as, r);
         if (r->error_code == KP_ERR_NONE && v >= 5)
             created_configs(c, a, r, cfg);
         if (r->error_code == KP_ERR_TOPIC_ALREADY_EXISTS)

@@ -337,8 +337,22 @@ int brk__kafka_create_topics_fill(struct brk_conn *c, struct kp_request *req,
 int brk__kafka_create_topics_cluster(struct brk_conn *c, struct kp_request *req,
                                      const uint8_t *body, size_t len);
 struct brk_tcfg;
+struct brk_cluster_assignment;
 int16_t brk__kafka_ctc_ask(struct brk__kafka_cwait *cw, int32_t i, int32_t partitions, int32_t rf,
-                           const struct brk_tcfg *cfg);
+                           const struct brk_tcfg *cfg, const struct brk_cluster_assignment *as);
+
+/* Replica assignments (CreateTopics, CreatePartitions; admin_topics.c): n lists, for
+ * partitions first, first + 1, ..., each of rf distinct brokers a replica may be placed
+ * on (alone: this broker; in a cluster, view v: a live one). 0 and the ids copied into
+ * ids[i * rf + k], or INVALID_REPLICA_ASSIGNMENT and *msg naming the partition/broker. */
+struct brk__kafka_list {
+    int32_t n;
+    const int32_t *v;
+};
+struct brk_cview;
+int16_t brk__kafka_check_lists(struct kp_arena *a, const struct brk_cview *v, int32_t first,
+                               const struct brk__kafka_list *lists, int32_t n, int rf,
+                               int32_t *ids, struct kc_slice *msg);
 int brk__kafka_delete_topics(struct brk_conn *c, struct kp_request *req);
 int brk__kafka_create_partitions(struct brk_conn *c, struct kp_request *req, const uint8_t *body,
                                  size_t len);
