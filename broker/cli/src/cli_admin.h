@@ -211,6 +211,20 @@ int cli__kafka_list_offsets(struct cli_kafka *k, struct cli_ktp *tps, size_t n);
 int cli__parse_topic_parts(const char *s, char *topic, size_t cap, int32_t **parts,
                            size_t *nparts);
 
+/* kafka-topics.sh's --replica-assignment "3:1,2:3,1:2": partitions in order, separated by
+ * ',', each one's broker ids by ':'. The lists' lengths are left to the broker to judge
+ * (it says which partition is off); a broker twice in one list is refused here, as
+ * Kafka's TopicCommand does. */
+struct cli_assignment {
+    int32_t n;    /* partitions */
+    int32_t *len; /* len[i]: partition i's brokers, at ids[off[i]..] */
+    int32_t *off;
+    int32_t *ids;
+};
+/* 0, or -EINVAL (not that syntax), -ENOMEM. Pure; out freed by cli__assignment_fini. */
+int cli__parse_assignment(const char *s, struct cli_assignment *out);
+void cli__assignment_fini(struct cli_assignment *as);
+
 /*
  * kafka-delete-records.sh's offsets file, {"partitions": [{"topic": T, "partition": P,
  * "offset": O}, ...], "version": 1}, into a malloc'ed sorted array (each `in` the offset,

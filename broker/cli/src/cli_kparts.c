@@ -316,6 +316,64 @@ bad:
     return -EINVAL;
 }
 
+void cli__assignment_fini(struct cli_assignment *as)
+{
+    free(as->len);
+    free(as->off);
+    free(as->ids);
+    memset(as, 0, sizeof(*as));
+}
+
+/* One broker id at *p (ends at ':', ',' or the end; advances *p): 0 or -EINVAL. */
+static int assignment_id(const char **p, int32_t *id)
+{
+    char num[16];
+    int64_t x;
+    size_t len = strcspn(*p, ":,");
+    if (len == 0 || len >= sizeof(num))
+        return -EINVAL;
+    memcpy(num, *p, len);
+    num[len] = '\0';
+    if (kc_parse_i64(num, 0, INT32_MAX, &x) != 0)
+        return -EINVAL;
+    *id = (int32_t)x;
+    *p += len;
+    return 0;
+}
+
+int cli__parse_assignment(const char *s, struct cli_assignment *out)
+{
+    size_t cap = strlen(s) / 2 + 1; /* ids and partitions: each takes 2 characters at least */
+    struct cli_assignment as = {.len = calloc(cap, sizeof(int32_t)),
+                                .off = calloc(cap, sizeof(int32_t)),
+                                .ids = calloc(cap, sizeof(int32_t))};
+    int32_t nids = 0;
+    int rc = as.len && as.off && as.ids ? 0 : -ENOMEM;
+    for (const char *p = s; rc == 0;) {
+        int32_t id;
+        if ((rc = assignment_id(&p, &id)) != 0)
+            break;
+        for (int32_t k = as.off[as.n]; k < nids; k++)
+            if (as.ids[k] == id)
+                rc = -EINVAL; /* a broker twice in one partition */
+        as.ids[nids++] = id;
+        as.len[as.n]++;
+        if (*p == ',' || !*p) {
+            as.n++;
+            if (!*p)
+                break;
+            as.off[as.n] = nids;
+        }
+        p++;
+    }
+    if (rc != 0) {
+        cli__assignment_fini(&as);
+        return rc;
+    }
+    *out = as;
+    return 0;
+}
+
 /* n decimal digits at *p into *out; advances *p. */
 static bool digits(const char **p, int n, int *out)
 {

@@ -11,12 +11,17 @@
  *                                                AlterConfigs as kafka-configs.sh does)
  *   add-partitions T CreatePartitions            the controller
  *
+ * create and add-partitions take Kafka's --replica-assignment (3:1,2:3,1:2: each
+ * partition's brokers, the first its preferred leader) instead of letting the controller
+ * place the replicas.
+ *
  * What describe prints is TopicCommand's layout, a header line per topic and a line per
  * partition, so that someone who knows Kafka's tool reads it at once:
  *
  *   Topic: payments  TopicId: 3q2+...  PartitionCount: 3  ReplicationFactor: 1  Configs: ...
  *       Topic: payments  Partition: 0  Leader: 0  Replicas: 0  Isr: 0
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -291,16 +296,30 @@ struct create_opts {
     const char *name;
     int32_t partitions;  /* -1: the broker's num.partitions */
     int16_t replication; /* -1: the broker's default.replication.factor */
+    const struct cli_assignment *assign; /* --replica-assignment (then both above are -1) */
     const struct cli_optlist *configs;
     bool validate_only, if_not_exists;
 };
+
+/* The request's lists of an assignment: partition i (from `first`) gets as's list i. One
+ * malloc'ed array (free it), or NULL. */
+static struct kp_create_topics_req_creatable_replica_assignment *
+create_lists(const struct cli_assignment *as)
+{
+    struct kp_create_topics_req_creatable_replica_assignment *v = calloc((size_t)as->n, sizeof(*v));
+    for (int32_t i = 0; v && i < as->n; i++) {
+        v[i].partition_index = i;
+        KP_SET(v[i].broker_ids, as->len[i], as->ids + as->off[i]);
+    }
+    return v;
+}
 
 static int create_request(struct cli_admin *a, const struct create_opts *o, int16_t v,
                           struct kp_create_topics_req *req,
                           struct kp_create_topics_req_creatable_topic *t,
                           struct kp_create_topics_req_creatable_topic_config *c, char (*keys)[256])
 {
-    if (v < 4 && (o->partitions < 0 || o->replication < 0))
+    if (v < 4 && !o->assign && (o->partitions < 0 || o->replication < 0))
         return cli__admin_usage(a,
                                 "this broker (CreateTopics v%d) has no defaults to offer: "
                                 "give --partitions and --replication-factor",
@@ -320,6 +339,9 @@ static int create_request(struct cli_admin *a, const struct create_opts *o, int1
     t->name = kp_slice_str(o->name);
     t->num_partitions = o->partitions;
     t->replication_factor = o->replication;
+    if (o->assign && !(t->assignments.v = create_lists(o->assign)))
+        return cli__admin_usage(a, "out of memory");
+    t->assignments.n = o->assign ? o->assign->n : 0;
     KP_SET(t->configs, o->configs->n, c);
     KP_SET(req->topics, 1, t);
     req->timeout_ms = a->cli->timeout_ms;
@@ -368,9 +390,12 @@ static int create_call(struct cli_admin *a, const struct create_opts *o)
         struct cli_kresp resp;
         int16_t v;
         int rc = cli__kafka_controller(&a->k, &conn);
-        if (rc || (rc = cli__kafka_version(&a->k, conn, KP_API_CREATE_TOPICS, 0, 7, &v)) ||
-            (rc = create_request(a, o, v, &req, &t, c, keys)) ||
-            (rc = cli__kafka_call(&a->k, conn, KP_API_CREATE_TOPICS, v, &req, &resp)))
+        if (!rc && !(rc = cli__kafka_version(&a->k, conn, KP_API_CREATE_TOPICS, 0, 7, &v)) &&
+            !(rc = create_request(a, o, v, &req, &t, c, keys)))
+            rc = cli__kafka_call(&a->k, conn, KP_API_CREATE_TOPICS, v, &req, &resp);
+        free(t.assignments.v);
+        t.assignments.v = NULL;
+        if (rc)
             return rc;
         const struct kp_create_topics_resp *r = resp.r.msg;
         const struct kp_create_topics_resp_creatable_topic_result *tr =
@@ -392,16 +417,32 @@ static int create_call(struct cli_admin *a, const struct create_opts *o)
     }
 }
 
+/* --replica-assignment's text into *as, or a usage error. */
+static int assignment_arg(struct cli_admin *a, const char *text, struct cli_assignment *as)
+{
+    int rc = cli__parse_assignment(text, as);
+    if (rc == -ENOMEM)
+        return cli__admin_usage(a, "out of memory");
+    if (rc != 0)
+        return cli__admin_usage(a, "--replica-assignment '%s': give each partition's broker "
+                                   "ids in order, partitions separated by ',' and a "
+                                   "partition's brokers by ':' (e.g. 3:1,2:3,1:2), no broker "
+                                   "twice in a partition", text);
+    return CLI_OK;
+}
+
 static int topics_create(struct cli_admin *a, int argc, char **argv)
 {
-    const char *partitions = NULL, *replication = NULL;
+    const char *partitions = NULL, *replication = NULL, *assign = NULL;
     struct cli_optlist configs = {.n = 0};
     struct create_opts o = {.partitions = -1, .replication = -1, .configs = &configs};
+    struct cli_assignment as = {0};
     char *pos[1];
     int n, rc;
     int64_t x;
     const struct cli_opt opts[] = {{"partitions", &partitions, NULL, NULL},
                                    {"replication-factor", &replication, NULL, NULL},
+                                   {"replica-assignment", &assign, NULL, NULL},
                                    {"config", NULL, NULL, &configs},
                                    {"validate-only", NULL, &o.validate_only, NULL},
                                    {"if-not-exists", NULL, &o.if_not_exists, NULL},
@@ -416,9 +457,17 @@ static int topics_create(struct cli_admin *a, int argc, char **argv)
         (rc = cli__admin_num(a, "--replication-factor", replication, 1, INT16_MAX, &x)))
         return rc;
     o.replication = replication ? (int16_t)x : -1;
-    if ((rc = cli__admin_open(a)))
+    if (assign && (partitions || replication))
+        return cli__admin_usage(a, "--replica-assignment names the partitions and their "
+                                   "replicas: give it without --partitions and "
+                                   "--replication-factor");
+    if (assign && (rc = assignment_arg(a, assign, &as)))
         return rc;
-    return create_call(a, &o);
+    o.assign = assign ? &as : NULL;
+    if ((rc = cli__admin_open(a)) == CLI_OK)
+        rc = create_call(a, &o);
+    cli__assignment_fini(&as);
+    return rc;
 }
 
 /* ---- delete
@@ -565,27 +614,50 @@ static int topics_alter(struct cli_admin *a, int argc, char **argv)
     return cli__configs_alter(a, CLI_RESOURCE_TOPIC, pos[0], set.v, set.n, del.v, del.n);
 }
 
-static int partitions_call(struct cli_admin *a, const char *topic, int32_t count,
-                           bool validate_only)
+/* The new partitions' lists of as for topic, grown to count: as Kafka's TopicCommand,
+ * as may list every partition (those the topic has are skipped: their replicas do not
+ * move) or only the new ones. *out malloc'ed; CLI_OK or an error printed. */
+static int grow_lists(struct cli_admin *a, const char *topic, int32_t count,
+                      const struct cli_assignment *as,
+                      struct kp_create_partitions_req_assignment **out, int32_t *nout)
 {
-    struct kp_create_partitions_req req;
-    struct kp_create_partitions_req_topic t;
+    struct cli_ktp *tps;
+    size_t now;
+    int rc = cli__kafka_partitions(&a->k, &topic, 1, &tps, &now);
+    if (rc)
+        return rc;
+    free(tps);
+    int32_t skip = as->n == count ? (int32_t)now : 0;
+    if (as->n != count && as->n != count - (int32_t)now)
+        return cli__admin_usage(a, "--replica-assignment lists %d partitions: topic %s has %zu "
+                                   "and grows to %d, so give all %d or the %d new ones",
+                                as->n, topic, now, count, count, count - (int32_t)now);
+    struct kp_create_partitions_req_assignment *v = calloc((size_t)(as->n - skip) + 1, sizeof(*v));
+    if (!v)
+        return cli__admin_usage(a, "out of memory");
+    for (int32_t i = skip; i < as->n; i++)
+        KP_SET(v[i - skip].broker_ids, as->len[i], as->ids + as->off[i]);
+    *out = v;
+    *nout = as->n - skip;
+    return CLI_OK;
+}
+
+/* CreatePartitions of req (its one topic t) at the controller, retried while retriable. */
+static int partitions_send(struct cli_admin *a, struct kp_create_partitions_req *req,
+                           struct kp_create_partitions_req_topic *t, const char *topic,
+                           int32_t count, bool validate_only)
+{
     char what[300];
-    kp_init(&kp_create_partitions_req_schema, &req);
-    kp_init(&kp_create_partitions_req_topic_schema, &t);
-    t.name = kp_slice_str(topic);
-    t.count = count;
-    t.assignments.n = -1; /* the broker places them */
-    KP_SET(req.topics, 1, &t);
-    req.timeout_ms = a->cli->timeout_ms;
-    req.validate_only = validate_only;
+    KP_SET(req->topics, 1, t);
+    req->timeout_ms = a->cli->timeout_ms;
+    req->validate_only = validate_only;
     for (;;) {
         struct cli_kconn *conn;
         struct cli_kresp resp;
         int16_t v;
         int rc = cli__kafka_controller(&a->k, &conn);
         if (rc || (rc = cli__kafka_version(&a->k, conn, KP_API_CREATE_PARTITIONS, 0, 3, &v)) ||
-            (rc = cli__kafka_call(&a->k, conn, KP_API_CREATE_PARTITIONS, v, &req, &resp)))
+            (rc = cli__kafka_call(&a->k, conn, KP_API_CREATE_PARTITIONS, v, req, &resp)))
             return rc;
         const struct kp_create_partitions_resp *r = resp.r.msg;
         int16_t code = r->results.n == 1 ? r->results.v[0].error_code : KP_ERR_UNKNOWN_SERVER_ERROR;
@@ -616,14 +688,39 @@ static int partitions_call(struct cli_admin *a, const char *topic, int32_t count
     }
 }
 
+static int partitions_call(struct cli_admin *a, const char *topic, int32_t count,
+                           const struct cli_assignment *as, bool validate_only)
+{
+    struct kp_create_partitions_req req;
+    struct kp_create_partitions_req_topic t;
+    struct kp_create_partitions_req_assignment *lists = NULL;
+    int32_t nlists = -1; /* null: the broker places them */
+    if (as) {
+        int rc = grow_lists(a, topic, count, as, &lists, &nlists);
+        if (rc)
+            return rc;
+    }
+    kp_init(&kp_create_partitions_req_schema, &req);
+    kp_init(&kp_create_partitions_req_topic_schema, &t);
+    t.name = kp_slice_str(topic);
+    t.count = count;
+    KP_SET(t.assignments, nlists, lists);
+    int rc = partitions_send(a, &req, &t, topic, count, validate_only);
+    free(lists);
+    return rc;
+}
+
+
 static int topics_add_partitions(struct cli_admin *a, int argc, char **argv)
 {
-    const char *count = NULL;
+    const char *count = NULL, *assign = NULL;
     bool validate_only = false;
+    struct cli_assignment as = {0};
     char *pos[1];
     int n, rc;
     int64_t x;
     const struct cli_opt opts[] = {{"partitions", &count, NULL, NULL},
+                                   {"replica-assignment", &assign, NULL, NULL},
                                    {"validate-only", NULL, &validate_only, NULL},
                                    {NULL, NULL, NULL, NULL}};
     if ((rc = cli__admin_args(a, argc, argv, opts, pos, 1, 1, &n)) || a->help)
@@ -631,9 +728,12 @@ static int topics_add_partitions(struct cli_admin *a, int argc, char **argv)
     if (!count)
         return cli__admin_usage(a, "--partitions N (the new total) is needed");
     if ((rc = cli__admin_num(a, "--partitions", count, 1, INT32_MAX, &x)) ||
-        (rc = cli__admin_open(a)))
+        (assign && (rc = assignment_arg(a, assign, &as))))
         return rc;
-    return partitions_call(a, pos[0], (int32_t)x, validate_only);
+    if ((rc = cli__admin_open(a)) == CLI_OK)
+        rc = partitions_call(a, pos[0], (int32_t)x, assign ? &as : NULL, validate_only);
+    cli__assignment_fini(&as);
+    return rc;
 }
 
 /* ---- the family
@@ -645,11 +745,13 @@ static const struct cli_verb topics_verbs[] = {
     {"describe", "[<topic>...]", "partitions, leaders, replicas, ISR and non-default configs",
      "with no topic: every topic", topics_describe},
     {"create",
-     "<topic> [--partitions N] [--replication-factor R] [--config k=v]... "
-     "[--validate-only] [--if-not-exists]",
+     "<topic> [--partitions N] [--replication-factor R] [--replica-assignment A] "
+     "[--config k=v]... [--validate-only] [--if-not-exists]",
      "create a topic (sent to the controller)",
      "--partitions N          default: the broker's num.partitions\n"
      "--replication-factor R  default: the broker's default.replication.factor\n"
+     "--replica-assignment A  each partition's brokers instead: 3:1,2:3,1:2 is three\n"
+     "                        partitions, the first on brokers 3 and 1 (3 leads)\n"
      "--config k=v            a topic config (repeat it for more)\n"
      "--validate-only         ask whether it would work; change nothing\n"
      "--if-not-exists         an existing topic is not an error",
@@ -661,9 +763,11 @@ static const struct cli_verb topics_verbs[] = {
      "--config k=v            set a config (repeat it for more)\n"
      "--delete-config k       back to the default (repeat it for more)",
      topics_alter},
-    {"add-partitions", "<topic> --partitions N [--validate-only]",
+    {"add-partitions", "<topic> --partitions N [--replica-assignment A] [--validate-only]",
      "grow a topic to N partitions (CreatePartitions; records are not moved)",
      "--partitions N          the new total, more than it has\n"
+     "--replica-assignment A  the new partitions' brokers (3:1,2:3); listing every\n"
+     "                        partition works too (the existing ones are skipped)\n"
      "--validate-only         ask whether it would work; change nothing",
      topics_add_partitions},
 };

@@ -107,6 +107,37 @@ static void test_cli_parse_topic_parts_reads_kafkas_topic_syntax(void **state)
             fail_msg("'%s' accepted", bad[i]);
 }
 
+static void test_cli_parse_assignment_reads_kafkas_replica_assignment(void **state)
+{
+    (void)state;
+    struct cli_assignment as;
+    assert_int_equal(cli__parse_assignment("3:1,2:3,1:2", &as), 0);
+    assert_int_equal(as.n, 3);
+    static const int32_t want[3][2] = {{3, 1}, {2, 3}, {1, 2}};
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(as.len[i], 2);
+        assert_int_equal(as.ids[as.off[i]], want[i][0]);
+        assert_int_equal(as.ids[as.off[i] + 1], want[i][1]);
+    }
+    cli__assignment_fini(&as);
+    assert_int_equal(cli__parse_assignment("7", &as), 0); /* one partition, one replica */
+    assert_int_equal(as.n, 1);
+    assert_int_equal(as.len[0], 1);
+    assert_int_equal(as.ids[0], 7);
+    cli__assignment_fini(&as);
+    assert_int_equal(cli__parse_assignment("1:2:3,4", &as), 0); /* lengths: the broker's call */
+    assert_int_equal(as.n, 2);
+    assert_int_equal(as.len[0], 3);
+    assert_int_equal(as.len[1], 1);
+    assert_int_equal(as.ids[as.off[1]], 4);
+    cli__assignment_fini(&as);
+    const char *bad[] = {"",    ",",      ":",   "1:",    ":1",   "1,",  ",1",         "1,,2",
+                         "1::2", "1:1",   "2:1:2", "-1",  "x",    "1:y", "99999999999", "1;2"};
+    for (size_t i = 0; i < KC_ARRAY_SIZE(bad); i++)
+        if (cli__parse_assignment(bad[i], &as) != -EINVAL)
+            fail_msg("'%s' accepted", bad[i]);
+}
+
 static void expect_time(const char *s, int64_t want)
 {
     int64_t ms = 0;
@@ -309,6 +340,7 @@ int main(void)
         cmocka_unit_test(test_cli_kerr_names_every_kafka_code_and_which_to_retry),
         cmocka_unit_test(test_cli_kuuid_str_is_kafkas_url_safe_base64),
         cmocka_unit_test(test_cli_parse_topic_parts_reads_kafkas_topic_syntax),
+        cmocka_unit_test(test_cli_parse_assignment_reads_kafkas_replica_assignment),
         cmocka_unit_test(test_cli_parse_datetime_reads_iso8601_as_kafka_takes_it),
         cmocka_unit_test(test_cli_parse_config_list_reads_kafka_configs_syntax),
         cmocka_unit_test(test_cli_acl_op_parse_takes_kafkas_spellings),
