@@ -1,7 +1,7 @@
 /*
  * test_0118_kafka_cli_admin.c - kafka_cli's admin verbs against a real broker, over Kafka's
- * protocol: topics list/describe in both output forms (the JSON parsed by python3), the
- * exit statuses of its errors, --bootstrap-server beside -b, TLS, the group verbs (lag,
+ * protocol: topics list/describe in both output forms (the JSON parsed by python3),
+ * --replica-assignment on one broker, the exit statuses of its errors, --bootstrap-server beside -b, TLS, the group verbs (lag,
  * reset-offsets' dry run and --execute, delete-offsets, delete), acls and scram as an
  * admin over SASL_SSL with the authorizer on, and every verb whose API the broker may not
  * serve yet.
@@ -130,6 +130,39 @@ static void test_0118_errors_have_their_exit_status(void **state)
     assert_int_equal(kb_exec(b, "kafka_cli", NULL, &o, &e, argv), 0);
     free(o);
     free(e);
+}
+
+/* --replica-assignment alone: the one broker (id 0) is the only one a list may name, once;
+ * add-partitions takes every partition's list or only the new ones'. */
+static void test_0118_replica_assignment_on_one_broker(void **state)
+{
+    struct kb_broker *b = *state;
+    cli(b, 0, "Created topic placed.", "", ARGS("topics", "create", "placed",
+                                                "--replica-assignment", "0,0"));
+    cli(b, 0, "PartitionCount: 2\tReplicationFactor: 1", "",
+        ARGS("topics", "describe", "placed"));
+    cli(b, 1, "", "INVALID_REPLICA_ASSIGNMENT: Unknown broker(s) in replica assignment: 1",
+        ARGS("topics", "create", "elsewhere", "--replica-assignment", "1"));
+    cli(b, 1, "", "INVALID_REPLICA_ASSIGNMENT",
+        ARGS("topics", "create", "elsewhere", "--replica-assignment", "0:1"));
+    cli(b, 2, "", "no broker twice", ARGS("topics", "create", "elsewhere",
+                                          "--replica-assignment", "0:0"));
+    cli(b, 2, "", "without --partitions", ARGS("topics", "create", "elsewhere", "--partitions",
+                                               "2", "--replica-assignment", "0,0"));
+    cli(b, 1, "", "UNKNOWN_TOPIC_OR_PARTITION", ARGS("topics", "describe", "elsewhere"));
+    cli(b, 0, "Topic placed now has 3 partitions.", "",
+        ARGS("topics", "add-partitions", "placed", "--partitions", "3", "--replica-assignment",
+             "0"));
+    cli(b, 0, "Topic placed now has 5 partitions.", "",
+        ARGS("topics", "add-partitions", "placed", "--partitions", "5", "--replica-assignment",
+             "0,0,0,0,0"));
+    cli(b, 2, "", "lists 2 partitions: topic placed has 5 and grows to 8",
+        ARGS("topics", "add-partitions", "placed", "--partitions", "8", "--replica-assignment",
+             "0,0"));
+    cli(b, 1, "", "INVALID_REPLICA_ASSIGNMENT",
+        ARGS("topics", "add-partitions", "placed", "--partitions", "6", "--replica-assignment",
+             "1"));
+    cli(b, 0, "PartitionCount: 5", "", ARGS("topics", "describe", "placed"));
 }
 
 /* Each verb with the API it needs first: refused clearly when the broker lacks it, done
@@ -372,6 +405,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_0118_topics_list_and_describe_human_and_json,
+                                        kb_setup_started, kb_teardown),
+        cmocka_unit_test_setup_teardown(test_0118_replica_assignment_on_one_broker,
                                         kb_setup_started, kb_teardown),
         cmocka_unit_test_setup_teardown(test_0118_errors_have_their_exit_status, kb_setup_started,
                                         kb_teardown),
