@@ -9,11 +9,18 @@
  * and reads it back; DeleteTopics removes it from every broker. CreatePartitions grows a
  * topic through the controller: every broker shows the new partitions with leaders and a
  * full ISR, kcat writes to a new one with acks=all and reads it back; fewer partitions is
- * INVALID_PARTITIONS (37), an explicit assignment INVALID_REPLICA_ASSIGNMENT (39),
- * validate_only changes nothing; with the controller killed, the next one (which loads the
- * grown topic from ZooKeeper) grows it again. A broker given more partitions than its
- * open-files limit can hold open serves those it can, refuses the rest
- * (NOT_LEADER_OR_FOLLOWER), says so in one line, and keeps accepting connections.
+ * INVALID_PARTITIONS (37), an assignment whose list is shorter than the topic's replication
+ * factor INVALID_REPLICA_ASSIGNMENT (39), validate_only changes nothing; with the
+ * controller killed, the next one (which loads the grown topic from ZooKeeper) grows it
+ * again. Explicit replica assignments, sent by a real client (confluent-kafka's
+ * AdminClient, admin_e2e.py assign): CreateTopics and CreatePartitions place every
+ * partition's replicas exactly as listed, in order, on every broker, led by the first
+ * listed with a full ISR, and data flows with acks=all; a broker that is not live, one
+ * named twice, lists of unequal length or of the wrong factor are refused (39), and once
+ * a broker is killed an assignment naming it is refused too while one on the survivors
+ * is created. A broker given more partitions than its open-files limit can hold open
+ * serves those it can, refuses the rest (NOT_LEADER_OR_FOLLOWER), says so in one line,
+ * and keeps accepting connections.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -340,8 +347,9 @@ static void test_0302_create_partitions_through_the_controller(void **state)
                      KP_ERR_INVALID_PARTITIONS);
     assert_int_equal(grow(c->b[2], "growing", 3, false, true, msg, sizeof(msg)),
                      KP_ERR_INVALID_REPLICA_ASSIGNMENT);
-    if (!strstr(msg, "controller places"))
-        fail_msg("an assignment's refusal says '%s'", msg);
+    /* the controller takes explicit assignments now, but not a list of 1 for a topic of 3 */
+    if (!strstr(msg, "Inconsistent replication factor"))
+        fail_msg("a short assignment's refusal says '%s'", msg);
     assert_int_equal(grow(c->b[2], "growing", 5, true, false, msg, sizeof(msg)), KP_ERR_NONE);
     assert_int_equal(partitions_of(c->b[2], "growing"), 2); /* validate_only */
     assert_int_equal(grow(c->b[2], "growing", 5, false, false, msg, sizeof(msg)), KP_ERR_NONE);
@@ -370,6 +378,160 @@ static void test_0302_create_partitions_through_the_controller(void **state)
     }
     printf("# growing: 2 -> 5 partitions; controller %d killed; pair: 1 -> 3 through broker %d\n",
            controller, other);
+}
+
+/* ---- explicit replica assignments --------------------------------------------------------- */
+
+#define PYTHON "/usr/bin/python3" /* Debian's: the one python3-confluent-kafka is for */
+
+/* admin_e2e.py's mode args[0] with its arguments, through b's test directory: its stdout
+ * (malloc'ed). A non-zero exit fails the test with what the script said (copied first:
+ * fail_msg does not return, and a leak report under ASan would bury the reason). */
+static char *admin_script(const struct kb_broker *b, const char *const *args, int n)
+{
+    char path[1024], *out, *err;
+    static char said[8192];
+    const char *src = getenv("KC_SRC_DIR");
+    const char *argv[10] = {PYTHON, path};
+    snprintf(path, sizeof(path), "%s/broker/tests/kafka/admin_e2e.py", src && *src ? src : ".");
+    for (int i = 0; i < n && i < 7; i++)
+        argv[2 + i] = args[i];
+    int rc = kt_run(b, argv, NULL, 0, 120000, &out, NULL, &err);
+    snprintf(said, sizeof(said), "%s\n%s", out, err);
+    free(err);
+    if (rc != 0) {
+        free(out);
+        fail_msg("admin_e2e.py %s exited %d:\n%s", args[0], rc, said);
+    }
+    return out;
+}
+
+/* CreateTopics v7 of name through b with an explicit assignment: nparts lists of rf
+ * brokers each (ids, row by row), num_partitions and replication_factor -1 as Kafka
+ * requires. The topic's error code; its message into msg. */
+static int16_t create_assigned(const struct kb_broker *b, const char *name, const int32_t *ids,
+                               int32_t nparts, int32_t rf, char *msg, size_t cap)
+{
+    uint8_t buf[1 << 14];
+    struct kp_arena a;
+    struct kp_response resp;
+    kp_arena_init(&a, 0);
+    struct kp_create_topics_req *r = KT_NEW(&a, kp_create_topics_req, 1);
+    struct kp_create_topics_req_creatable_topic *t =
+        KT_NEW(&a, kp_create_topics_req_creatable_topic, 1);
+    struct kp_create_topics_req_creatable_replica_assignment *as =
+        KT_NEW(&a, kp_create_topics_req_creatable_replica_assignment, nparts);
+    for (int32_t p = 0; p < nparts; p++) {
+        as[p].partition_index = p;
+        KP_SET(as[p].broker_ids, rf, (int32_t *)&ids[p * rf]); /* only read, by the encoder */
+    }
+    t->name = kp_slice_str(name);
+    t->num_partitions = -1;
+    t->replication_factor = -1;
+    KP_SET(t->assignments, nparts, as);
+    KP_SET(r->topics, 1, t);
+    r->timeout_ms = KB_WAIT_MS;
+    int fd = kb_connect(b);
+    struct kp_create_topics_resp *m = kt_call(fd, KP_API_CREATE_TOPICS, 7, r, buf, sizeof(buf),
+                                              &resp);
+    close(fd);
+    assert_int_equal(m->topics.n, 1);
+    int16_t err = m->topics.v[0].error_code;
+    if (err == 0) { /* the answer states the shape the assignment gave */
+        assert_int_equal(m->topics.v[0].num_partitions, nparts);
+        assert_int_equal(m->topics.v[0].replication_factor, rf);
+    }
+    struct kc_slice em = m->topics.v[0].error_message;
+    snprintf(msg, cap, "%.*s", em.len > 0 ? (int)em.len : 0, em.len > 0 ? (const char *)em.p : "");
+    kp_response_fini(&resp);
+    kp_arena_fini(&a);
+    return err;
+}
+
+/* Does b's Metadata show topic with n partitions, partition p's replicas exactly want[p]
+ * (2 each, in order, whoever is alive: an assignment outlives its brokers), led by the
+ * first of them that is not dead (0: none is), with the live ones as its ISR? */
+struct placed {
+    const struct kb_broker *b;
+    const char *topic;
+    const int32_t (*want)[2];
+    int32_t n;
+    int dead;
+};
+
+static bool placed_as_asked(void *arg)
+{
+    struct placed *u = arg;
+    uint8_t buf[1 << 14];
+    struct kp_response resp;
+    struct kp_metadata_resp *m = kcl_metadata(u->b, u->topic, false, buf, sizeof(buf), &resp);
+    bool ok = m->topics.n == 1 && m->topics.v[0].error_code == 0 &&
+              m->topics.v[0].partitions.n == u->n;
+    for (int32_t p = 0; ok && p < u->n; p++) {
+        const struct kp_metadata_resp_partition *mp = kcl_part(m, p);
+        const int32_t *w = u->want[p];
+        int live = 2 - (w[0] == u->dead) - (w[1] == u->dead);
+        ok = mp && mp->replica_nodes.n == 2 && mp->replica_nodes.v[0] == w[0] &&
+             mp->replica_nodes.v[1] == w[1] && mp->leader_id == (w[0] == u->dead ? w[1] : w[0]);
+        ok = ok && mp->isr_nodes.n == live;
+    }
+    kp_response_fini(&resp);
+    return ok;
+}
+
+/* Every one of brokers 1..3 but dead shows topic placed as want says. */
+static void await_placed(struct kcl *c, const char *topic, const int32_t (*want)[2], int32_t n,
+                         int dead)
+{
+    for (int id = 1; id <= 3; id++) {
+        struct placed u = {c->b[id], topic, want, n, dead};
+        if (id != dead && !kt_until(placed_as_asked, &u, KB_WAIT_MS))
+            fail_msg("broker %d never showed %s's %d partitions placed as assigned", id,
+                     topic, (int)n);
+    }
+}
+
+/* A real client's assignments, created and grown through the controller: the replicas
+ * land where they were asked, in order (the first listed leads), on every broker; a
+ * broker that died is no longer one an assignment may name. */
+static void test_0302_explicit_assignments(void **state)
+{
+    KCL_REQUIRE_ZK();
+    kt_require("kcat", "kcat");
+    kt_require(PYTHON, "python3");
+    if (system(PYTHON " -c 'import confluent_kafka' 2>/dev/null") != 0)
+        fail_msg("confluent-kafka is not installed: run scripts/deps.sh test (Debian package "
+                 "python3-confluent-kafka)");
+    struct kcl *c = *state;
+    kcl_start_cluster(c, 3, NULL);
+    const char *args[] = {"assign", c->b[1]->addr, "as-"};
+    char *out = admin_script(c->b[1], args, 3);
+    assert_non_null(strstr(out, "create placed 0\n"));
+    assert_non_null(strstr(out, "grow placed 0\n"));
+    assert_non_null(strstr(out, "create duplicate broker 39\n"));
+    assert_non_null(strstr(out, "grow short list 39\n"));
+    assert_non_null(strstr(out, "\nok\n"));
+    free(out);
+    static const int32_t want[5][2] = {{3, 1}, {2, 3}, {1, 2}, {2, 1}, {3, 2}};
+    await_placed(c, "as-placed", want, 5, 0);
+    kcat_roundtrip(c->b[1], "as-placed", 0); /* led by 3, followed by 1: acks=all waits on 1 */
+    /* Broker 3 dies: once its session expires it is not live, so no list may name it. */
+    kb_kill9(c->b[3]);
+    struct kcl_until_brokers ub = {c->b[1], 2};
+    if (!kt_until(kcl_has_brokers, &ub, KB_WAIT_MS))
+        fail_msg("broker 1 never listed 2 brokers after broker 3 was killed");
+    char msg[256];
+    assert_int_equal(create_assigned(c->b[1], "as-on-dead", (const int32_t[]){3, 1}, 1, 2, msg,
+                                     sizeof(msg)), KP_ERR_INVALID_REPLICA_ASSIGNMENT);
+    if (!strstr(msg, "3 is not a live broker"))
+        fail_msg("an assignment naming a dead broker was refused with '%s'", msg);
+    assert_int_equal(create_assigned(c->b[1], "as-after", (const int32_t[]){1, 2}, 1, 2, msg,
+                                     sizeof(msg)), KP_ERR_NONE);
+    static const int32_t after[1][2] = {{1, 2}};
+    await_placed(c, "as-after", after, 1, 3);
+    /* and the placed topic's partitions that 3 led pass to the next listed replica, 3
+     * out of every ISR */
+    await_placed(c, "as-placed", want, 5, 3);
 }
 
 /* A broker whose open-files limit is 1,300 (prlimit in front of it: the broker raises its
@@ -415,6 +577,8 @@ int main(void)
                                         kcl_teardown),
         cmocka_unit_test_setup_teardown(test_0302_create_partitions_through_the_controller,
                                         kcl_setup, kcl_teardown),
+        cmocka_unit_test_setup_teardown(test_0302_explicit_assignments, kcl_setup,
+                                        kcl_teardown),
         cmocka_unit_test_setup_teardown(test_0302_more_partitions_than_descriptors, kcl_setup,
                                         kcl_teardown),
     };

@@ -251,6 +251,18 @@ void brep__on_answer(void *arg, const struct clu_answer *a)
 }
 
 /* Does this broker's view (and its local logs) show what e asked for? */
+/* Has the view every state of t's first n partitions? (A topic's node arrives before its
+ * partitions' states, which may come in later transactions: a creation is answered once
+ * all of them are in, so a Metadata or a CreatePartitions right after sees its leaders
+ * and its replication factor.) */
+static bool states_known(const struct brep_topic *t, int32_t n)
+{
+    for (int32_t p = 0; p < n; p++)
+        if (!t->parts[p].known)
+            return false;
+    return true;
+}
+
 static bool settled(struct brep *m, const struct brep_wname *e)
 {
     struct brep_topic *t = brep__topic(m, e->name);
@@ -258,10 +270,10 @@ static bool settled(struct brep *m, const struct brep_wname *e)
                                             strlen(e->name));
     switch (e->what) {
     case BREP_ASK_CREATE:
-        return t && t->exists && t->npartitions > 0 && pt;
+        return t && t->exists && t->npartitions > 0 && pt && states_known(t, t->npartitions);
     case BREP_ASK_GROW:
         return t && t->exists && t->npartitions >= e->total && pt &&
-               part_topic_partitions(pt) >= e->total;
+               part_topic_partitions(pt) >= e->total && states_known(t, e->total);
     case BREP_ASK_DELETE:
         return !t && !pt;
     }

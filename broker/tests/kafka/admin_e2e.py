@@ -8,6 +8,10 @@ kafka-python 2.0.2 against the broker, for broker/tests/test_0111_kafka_admin.c.
     admin_e2e.py kafkapython ADDR PREFIX   KafkaAdminClient: the same calls, its versions
     admin_e2e.py produce ADDR TOPIC SIZE   one record of SIZE bytes (acks=all): prints
                                            "delivered OFFSET" or "refused CODE"
+    admin_e2e.py assign ADDR PREFIX        AdminClient with explicit replica assignments,
+                                           against a cluster of brokers 1, 2, 3 (for
+                                           test_0302_cluster_topics.c): create and grow
+                                           PREFIX+'placed', and each refusal (39)
 
 Every call's outcome is checked here (the error code Kafka answers with, the values it
 describes); each step prints one line the C test checks too. Exits 1 with the reason on
@@ -164,12 +168,53 @@ def produce(addr, topic, size):
         fail('no delivery report')
     print('%s %d' % out[0])
 
+
+def assign(addr, p):
+    """Replica assignments through confluent-kafka: librdkafka sends them as given (with
+    num_partitions and replication_factor -1) and checks none of them itself, so every
+    refusal below is the broker's. PREFIX+'placed' is left at 5 partitions on
+    [3,1] [2,3] [1,2] [2,1] [3,2], which the C test then reads from every broker."""
+    from confluent_kafka.admin import AdminClient, NewTopic, NewPartitions
+    a = AdminClient({'bootstrap.servers': addr})
+
+    def code(fs):  # the one future's code; the broker's message on stderr, for a failure
+        try:
+            list(fs.values())[0].result(20)
+            return 0
+        except Exception as e:
+            print(e, file=sys.stderr)
+            err = e.args[0] if e.args else e
+            return err.code() if hasattr(err, 'code') else str(e)
+
+    def create(name, lists):  # 1.7.0 wants num_partitions even with an assignment
+        return code(a.create_topics([NewTopic(p + name, len(lists), replica_assignment=lists)]))
+
+    def grow(name, count, lists):
+        return code(a.create_partitions([NewPartitions(p + name, count,
+                                                       replica_assignment=lists)]))
+
+    expect('create placed', create('placed', [[3, 1], [2, 3], [1, 2]]), 0)
+    expect('grow placed', grow('placed', 5, [[2, 1], [3, 2]]), 0)
+    expect('create unknown broker', create('nine', [[1, 9], [2, 3]]), 39)
+    expect('create duplicate broker', create('twice', [[1, 1]]), 39)
+    expect('create unequal lists', create('unequal', [[1, 2], [3]]), 39)
+    expect('grow short list', grow('placed', 6, [[1]]), 39)
+    expect('grow unknown broker', grow('placed', 6, [[1, 9]]), 39)
+    # (where 'placed' landed is the C test's to read: the broker that answers this
+    # Metadata may not have caught up with the controller yet)
+    md = a.list_topics(timeout=10)
+    expect('refused not made', [t for t in md.topics if t.startswith(p) and t != p + 'placed'], [])
+    print('ok')
+
+
 if __name__ == '__main__':
     cmd = sys.argv[1]
     if cmd == 'confluent':
         confluent(sys.argv[2], sys.argv[3])
     elif cmd == 'kafkapython':
         kafkapython(sys.argv[2], sys.argv[3])
+    elif cmd == 'assign':
+        assign(sys.argv[2], sys.argv[3])
     elif cmd == 'produce':
         produce(sys.argv[2], sys.argv[3], int(sys.argv[4]))
     else:

@@ -37,6 +37,14 @@ static int16_t assignments_check(struct kp_arena *a, const struct kp_create_part
     *as = (struct brk_cluster_assignment){0, 0, NULL};
     if (n <= 0)
         return KP_ERR_NONE;
+    if (rf <= 0) /* the topic's factor not known here yet: the lists agree among themselves */
+        rf = t->assignments.v[0].broker_ids.n;
+    if (rf <= 0 || rf > (v ? v->nbrokers : 1)) {
+        *msg = brk__kafka_strf(a, "The replica assignment lists %d replicas for partition "
+                                  "%d: a partition needs 1 to %d (the live brokers).",
+                               rf, (int)now, v ? v->nbrokers : 1);
+        return KP_ERR_INVALID_REPLICA_ASSIGNMENT;
+    }
     struct brk__kafka_list *lists = kp_arena_alloc(a, (size_t)n * sizeof(*lists));
     int32_t *ids = kp_arena_alloc(a, (size_t)n * (size_t)rf * sizeof(*ids) + 1);
     if (!lists || !ids)
@@ -49,12 +57,15 @@ static int16_t assignments_check(struct kp_arena *a, const struct kp_create_part
     return err;
 }
 
-/* The topic's replication factor: its first partition's replicas in the view (1 alone). */
+/* The topic's replication factor: its first partition's replicas in the view (alone: 1);
+ * 0 when this broker's view has not its state yet (the controller checks it then). */
 static int topic_rf(const struct brk_cview *v, const struct kc_slice *name)
 {
     const struct brk_ctopic *ct = v ? brk_cview_topic(v, (const char *)name->p, (size_t)name->len)
                                     : NULL;
-    return ct && ct->npartitions > 0 ? ct->parts[0].nreplicas : 1;
+    if (!v)
+        return 1;
+    return ct && ct->npartitions > 0 ? ct->parts[0].nreplicas : 0;
 }
 
 static int16_t grow_check(struct kp_arena *a, const struct kp_create_partitions_req_topic *t,
