@@ -37,7 +37,7 @@
 #include "repl_ckpt.h"
 #include "repl_replica.h"
 
-#define BREP_RBUCKETS 256
+#define BREP_RBUCKETS_MIN 256 /* the replica table's buckets at first; doubled past one a bucket */
 #define BREP_BEHIND_MS 10 /* follow.c: the first retry of a leader whose view lags ours */
 
 /* An acks=all produce parked until the high watermark passes its last offset; or (p NULL)
@@ -65,6 +65,7 @@ struct brep_rp {
     struct repl_replica r;
     struct alog *log;          /* pinned while set; NULL: not loaded, or released */
     struct brep_wait *waiters; /* parked acks=all produces */
+    bool deadline_listed;      /* on the table's deadline list (stack or the member's) */
     int64_t paused_until_ms;   /* a follower after a partition error: retry then */
     int64_t sent_offset;       /* the fetch offset and epoch of the fetch in flight */
     int32_t sent_epoch;
@@ -77,6 +78,8 @@ struct brep_rp {
     atomic_int durable_pending; /* alog_wait_durable callbacks still to come */
     atomic_bool queued;        /* on the table's kicked stack (brep__rp_kick) */
     struct brep_rp *kick_next; /* the stack's link: the pusher's until the pop */
+    struct brep_rp *deadline_next; /* deadline list's link: the pusher's, then the member's
+                                    * until deadline_listed is cleared */
 };
 
 struct brep_fetcher {
@@ -93,13 +96,18 @@ struct brep_fetcher {
 
 struct brep_rtable {
     pthread_rwlock_t lock;
-    struct brep_rp *b[BREP_RBUCKETS];
+    struct brep_rp **b;  /* nb buckets (a power of two), chains by rp->next; grown by the */
+    uint32_t nb, count;  /* member thread (the only one that adds) under the write lock */
     struct repl_config cfg;
     int64_t next_tick_ms;
-    /* The member's turn visits every replica only when something may be due everywhere:
-     * the ISR tick, or every BREP_SCAN_MS while a produce waits somewhere (its deadline).
-     * Otherwise only the replicas that asked for it: an fsync done, effects left to take. */
+    /* The member's turn visits every replica only at the ISR tick. Otherwise it visits
+     * the replicas that asked for it (an fsync done, effects left to take) and, every
+     * BREP_SCAN_MS while a produce waits somewhere, those with waiters (their deadlines):
+     * a replica joins that list when a waiter parks on it and leaves it when a scan finds
+     * it has none left. */
     _Atomic(struct brep_rp *) kicked; /* a stack, pushed from any thread */
+    _Atomic(struct brep_rp *) deadline_pushed; /* a stack: replicas that got a waiter */
+    struct brep_rp *deadlines;        /* the member's: those popped, still listed */
     atomic_int nwaiting;              /* parked acks=all produces, every replica */
     int64_t next_scan_ms;
     atomic_uint_fast64_t isr_shrinks, isr_expands; /* committed changes of partitions led here */

@@ -137,7 +137,7 @@ static int hw_collect(struct brep *m, struct repl_offset_entry **v, size_t *n)
     int rc = 0;
     *v = NULL;
     *n = 0;
-    for (int b = 0; b < BREP_RBUCKETS && rc == 0; b++) {
+    for (uint32_t b = 0; b < rt->nb && rc == 0; b++) {
         for (struct brep_rp *rp = rt->b[b]; rp && rc == 0; rp = rp->next) {
             pthread_mutex_lock(&rp->mu);
             bool loaded = rp->log != NULL;

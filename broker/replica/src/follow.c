@@ -321,7 +321,7 @@ static struct brep_fetcher *fetcher_for(struct brep *m, int32_t id, int index)
         if (!b || (strcmp(bf->host, b->host) == 0 && bf->port == b->port))
             return b ? bf : NULL;
         /* the leader came back elsewhere: this fetcher's partitions are added again below */
-        for (int k = 0; k < BREP_RBUCKETS; k++)
+        for (uint32_t k = 0; k < rt->nb; k++)
             for (struct brep_rp *rp = rt->b[k]; rp; rp = rp->next)
                 if (rp->fetching_from == id && fetcher_index(m, rp) == index)
                     rp->fetching_from = -1;
@@ -407,7 +407,7 @@ void brep__fetchers_close(struct brep *m)
     for (int i = 0; i < rt->nfetchers; i++)
         fetcher_free(rt->fetchers[i]);
     rt->nfetchers = 0;
-    for (int k = 0; k < BREP_RBUCKETS; k++)
+    for (uint32_t k = 0; k < rt->nb; k++)
         for (struct brep_rp *rp = rt->b[k]; rp; rp = rp->next)
             rp->fetching_from = -1;
 }

@@ -79,6 +79,7 @@ static void drain(struct brep *m)
 static void *member_main(void *arg)
 {
     struct brep *m = arg;
+    (void)pthread_setname_np(pthread_self(), "brk-member"); /* top -H, logs; cosmetic */
     for (;;) {
         pthread_mutex_lock(&m->mu);
         bool stop = m->stopping;

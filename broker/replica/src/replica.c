@@ -44,13 +44,12 @@
 
 /* ---- the table ------------------------------------------------------------------------------ */
 
-static unsigned bucket(const char *topic, size_t len, int32_t partition)
+static uint32_t rp_hash(const char *topic, size_t len, int32_t partition)
 {
     uint32_t h = 2166136261u;
     for (size_t i = 0; i < len; i++)
         h = (h ^ (uint8_t)topic[i]) * 16777619u;
-    h = (h ^ (uint32_t)partition) * 16777619u;
-    return h % BREP_RBUCKETS;
+    return (h ^ (uint32_t)partition) * 16777619u;
 }
 
 struct brep_rp *brep__rp_find(struct brep *m, const char *topic, size_t len, int32_t partition)
@@ -60,12 +59,34 @@ struct brep_rp *brep__rp_find(struct brep *m, const char *topic, size_t len, int
     if (!rt)
         return NULL;
     pthread_rwlock_rdlock(&rt->lock);
-    for (rp = rt->b[bucket(topic, len, partition)]; rp; rp = rp->next)
+    for (rp = rt->b[rp_hash(topic, len, partition) & (rt->nb - 1)]; rp; rp = rp->next)
         if (rp->partition == partition && strncmp(rp->topic, topic, len) == 0 &&
             rp->topic[len] == '\0')
             break;
     pthread_rwlock_unlock(&rt->lock);
     return rp;
+}
+
+/* Under the write lock: twice the buckets, every replica rehashed (the member thread's
+ * walks hold no lock, but it is the one doing this). Lookups on every produce and fetch
+ * stay a bucket or two long at 100,000 replicas, not 400. */
+static void table_grow(struct brep_rtable *rt)
+{
+    uint32_t nb = rt->nb * 2;
+    struct brep_rp **b = calloc(nb, sizeof(*b));
+    if (!b)
+        return;
+    for (uint32_t i = 0; i < rt->nb; i++) {
+        for (struct brep_rp *rp = rt->b[i], *next; rp; rp = next) {
+            next = rp->next;
+            uint32_t k = rp_hash(rp->topic, strlen(rp->topic), rp->partition) & (nb - 1);
+            rp->next = b[k];
+            b[k] = rp;
+        }
+    }
+    free(rt->b);
+    rt->b = b;
+    rt->nb = nb;
 }
 
 static struct brep_rp *rp_add(struct brep *m, const char *topic, int32_t partition)
@@ -80,10 +101,13 @@ static struct brep_rp *rp_add(struct brep *m, const char *topic, int32_t partiti
     rp->fetching_from = -1;
     pthread_mutex_init(&rp->mu, NULL);
     repl_replica_init(&rp->r, m->self, &rt->cfg);
-    unsigned b = bucket(topic, strlen(topic), partition);
     pthread_rwlock_wrlock(&rt->lock);
+    if (rt->count >= rt->nb)
+        table_grow(rt); /* else the chains grow: lookups walk a little more */
+    uint32_t b = rp_hash(topic, strlen(topic), partition) & (rt->nb - 1);
     rp->next = rt->b[b];
     rt->b[b] = rp;
+    rt->count++;
     pthread_rwlock_unlock(&rt->lock);
     return rp;
 }
@@ -111,8 +135,13 @@ int brep__replicas_open(struct brep *m)
 {
     const struct brk_cluster_config *cc = &brk_server_config(m->srv)->cluster;
     struct brep_rtable *rt = calloc(1, sizeof(*rt));
+    if (rt && !(rt->b = calloc(BREP_RBUCKETS_MIN, sizeof(*rt->b)))) {
+        free(rt);
+        rt = NULL;
+    }
     if (!rt)
         return -ENOMEM;
+    rt->nb = BREP_RBUCKETS_MIN;
     pthread_rwlock_init(&rt->lock, NULL);
     repl_config_default(&rt->cfg);
     rt->cfg.lag_time_max_ms = cc->replica_lag_time_max_ms;
@@ -206,6 +235,21 @@ void brep__rp_after(struct brep_wait *done, struct alog *fire)
 }
 
 /* ---- the leader: produce --------------------------------------------------------------------- */
+
+/* Under rp->mu: w parks on rp; rp joins the deadline list if it is not on it. */
+static void waiter_add(struct brep_rp *rp, struct brep_wait *w)
+{
+    struct brep_rtable *rt = rp->m->rt;
+    rp->waiters = w;
+    atomic_fetch_add(&rt->nwaiting, 1);
+    if (rp->deadline_listed)
+        return;
+    rp->deadline_listed = true;
+    struct brep_rp *head = atomic_load(&rt->deadline_pushed);
+    do
+        rp->deadline_next = head;
+    while (!atomic_compare_exchange_weak(&rt->deadline_pushed, &head, rp));
+}
 
 void brep__rp_kick(struct brep_rp *rp)
 {
@@ -323,8 +367,7 @@ int brep__repl_produce(void *arg, struct brk_produce *p, struct alog *log,
         *w = (struct brep_wait){.next = rp->waiters, .p = p, .park = park, .epoch = b.epoch,
                                 .required = end, .deadline_ms = kc_mono_ms() + timeout};
         brk_park_hold(park); /* settled by brep__rp_after, whatever ends the wait */
-        rp->waiters = w;
-        atomic_fetch_add(&m->rt->nwaiting, 1);
+        waiter_add(rp, w);
         w = NULL;
     }
     brep__rp_effects(rp, &done, &fire);
@@ -376,8 +419,7 @@ int brep__repl_internal(void *arg, const struct brk_internal_append *ia)
                                 .required = a.last_offset + 1,
                                 .deadline_ms = kc_mono_ms() + ia->timeout_ms, .fn = ia->fn,
                                 .fn_arg = ia->fn_arg};
-        rp->waiters = w;
-        atomic_fetch_add(&m->rt->nwaiting, 1);
+        waiter_add(rp, w);
         *ia->base = a.base_offset;
         *ia->end = a.last_offset + 1;
     }
@@ -622,7 +664,7 @@ static void rp_release(struct brep *m, struct brep_rp *rp)
 void brep__replicas_release_deleted(struct brep *m)
 {
     struct brep_rtable *rt = m->rt;
-    for (int b = 0; b < BREP_RBUCKETS; b++)
+    for (uint32_t b = 0; b < rt->nb; b++)
         for (struct brep_rp *rp = rt->b[b]; rp; rp = rp->next) { /* only we add */
             struct brep_topic *t = brep__topic(m, rp->topic);
             if (rp->log && (!t || !t->exists))
@@ -713,6 +755,39 @@ static void step_kicked(struct brep_rtable *rt, int64_t now)
     }
 }
 
+/* Under nothing: does rp still have waiters? If not it leaves the deadline list (a
+ * waiter parked later pushes it again). */
+static bool deadline_keep(struct brep_rp *rp)
+{
+    pthread_mutex_lock(&rp->mu);
+    bool keep = rp->waiters != NULL;
+    if (!keep)
+        rp->deadline_listed = false; /* from here its link is a pusher's again */
+    pthread_mutex_unlock(&rp->mu);
+    return keep;
+}
+
+/* The replicas with waiters, for their deadlines: those pushed since, then the member's
+ * list, each visited once; the ones left without waiters dropped. */
+static void step_deadlines(struct brep_rtable *rt, int64_t now)
+{
+    struct brep_rp *rp = atomic_exchange(&rt->deadline_pushed, NULL), **pp = &rt->deadlines;
+    while (rp) { /* the popped stack goes in front of the member's list */
+        struct brep_rp *next = rp->deadline_next;
+        rp->deadline_next = rt->deadlines;
+        rt->deadlines = rp;
+        rp = next;
+    }
+    while ((rp = *pp) != NULL) {
+        struct brep_rp *next = rp->deadline_next; /* read while it is still ours */
+        rp_step(rp, false, now);
+        if (deadline_keep(rp))
+            pp = &rp->deadline_next;
+        else
+            *pp = next;
+    }
+}
+
 int brep__replicas_step(struct brep *m)
 {
     struct brep_rtable *rt = m->rt;
@@ -722,11 +797,14 @@ int brep__replicas_step(struct brep *m)
         rt->next_tick_ms = now + KC_MAX(rt->cfg.lag_time_max_ms / 2, 1);
     step_kicked(rt, now);
     bool waiting = atomic_load(&rt->nwaiting) > 0;
-    if (tick || (waiting && now >= rt->next_scan_ms)) {
-        rt->next_scan_ms = now + BREP_SCAN_MS;
-        for (int b = 0; b < BREP_RBUCKETS; b++)
+    if (tick) {
+        for (uint32_t b = 0; b < rt->nb; b++)
             for (struct brep_rp *rp = rt->b[b]; rp; rp = rp->next)
                 rp_step(rp, tick, now);
+    }
+    if (tick || (waiting && now >= rt->next_scan_ms)) {
+        rt->next_scan_ms = now + BREP_SCAN_MS;
+        step_deadlines(rt, now);
     }
     brep__ckpt_hw_step(m, now, false);
     /* the waiters' deadlines: at most BREP_SCAN_MS late; else the tick, or a second */
@@ -752,7 +830,7 @@ void brep__repl_metrics(void *arg, const struct brk_metrics_visitor *v)
     if (!rt)
         return;
     pthread_rwlock_rdlock(&rt->lock);
-    for (int b = 0; b < BREP_RBUCKETS; b++) {
+    for (uint32_t b = 0; b < rt->nb; b++) {
         for (struct brep_rp *rp = rt->b[b]; rp; rp = rp->next) {
             pthread_mutex_lock(&rp->mu);
             if (rp->log && rp->r.role == REPL_ROLE_LEADER) {
@@ -789,11 +867,11 @@ void brep__replicas_close(struct brep *m)
         return;
     brep__fetchers_close(m);
     brep__ckpt_hw_step(m, kc_mono_ms(), true); /* clean shutdown: the HWs as they are */
-    for (int b = 0; b < BREP_RBUCKETS; b++)
+    for (uint32_t b = 0; b < rt->nb; b++)
         for (struct brep_rp *rp = rt->b[b]; rp; rp = rp->next)
             rp_release(m, rp);
     bool leak = false;
-    for (int b = 0; b < BREP_RBUCKETS; b++) {
+    for (uint32_t b = 0; b < rt->nb; b++) {
         for (struct brep_rp *rp = rt->b[b], *next; rp; rp = next) {
             next = rp->next;
             for (int i = 0; i < 5000 && atomic_load(&rp->durable_pending) > 0; i++)
@@ -812,6 +890,7 @@ void brep__replicas_close(struct brep *m)
     brep__ckpt_close(m);
     pthread_rwlock_destroy(&rt->lock);
     free(rt->fetchers);
+    free(rt->b);
     free(rt);
     m->rt = NULL;
 }

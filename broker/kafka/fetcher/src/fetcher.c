@@ -166,6 +166,7 @@ static void set_cut(struct kfr_fetcher *f)
 static void *fetcher_main(void *arg)
 {
     struct kfr_fetcher *f = arg;
+    (void)pthread_setname_np(pthread_self(), "kfr-fetcher"); /* else its creator's name */
     bool failed = false; /* the last round failed: back off before the next connection */
     while (!atomic_load(&f->stop)) {
         int rc = 0;
