@@ -382,7 +382,7 @@ static void create_print(struct cli_admin *a, const struct create_opts *o, int16
 static int create_call(struct cli_admin *a, const struct create_opts *o)
 {
     struct kp_create_topics_req req;
-    struct kp_create_topics_req_creatable_topic t;
+    struct kp_create_topics_req_creatable_topic t = {.assignments = {0, NULL}}; /* freed after each try */
     struct kp_create_topics_req_creatable_topic_config c[CLI_OPTLIST_MAX];
     char keys[CLI_OPTLIST_MAX][256], what[300];
     for (;;) {
