@@ -20,7 +20,9 @@ ROUNDS=${WIDE_ROUNDS:-3}
 TK=$(getconf CLK_TCK)
 CLI=build/bin/kafka_cli
 BENCH=build/bench/system/bench_kafka
-for t in "$CLI" "$BENCH"; do [ -x "$t" ] || { echo "cluster_wide: $t missing (make bins bench)" >&2; exit 3; }; done
+for t in "$CLI" "$BENCH"; do
+    [ -x "$t" ] || { echo "cluster_wide: $t missing (make bins, then the bench programs)" >&2; exit 3; }
+done
 command -v kcat >/dev/null || { echo "cluster_wide: kcat missing" >&2; exit 3; }
 
 median() { sort -n | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : int((v[NR/2]+v[NR/2+1])/2)}'; }
@@ -38,7 +40,12 @@ run_build() { # $1 build dir, $2 label: lines "label kind all member fetchers re
     CLUSTER_DATA=$D setsid scripts/cluster.sh "$B" > "$D.out" 2>&1 &
     local cpid=$!
     for _ in $(seq 60); do grep -q "Ctrl-C stops" "$D.out" && break; sleep 1; done
-    if ! grep -q "Ctrl-C stops" "$D.out"; then echo "cluster_wide: $L: the cluster did not start" >&2; cat "$D.out" >&2; kill -TERM -- -$cpid; return 1; fi
+    if ! grep -q "Ctrl-C stops" "$D.out"; then
+        echo "cluster_wide: $L: the cluster did not start" >&2
+        cat "$D.out" >&2
+        kill -TERM -- -$cpid
+        return 1
+    fi
     timeout 120 $CLI -b 127.0.0.1:9092 topics create wide --partitions "$PARTS" --replication-factor 3 >/dev/null
     timeout 60 $CLI -b 127.0.0.1:9092 topics create hot --partitions 1 --replication-factor 3 >/dev/null
     sleep 45 # the creation's notes, the followers' first rounds

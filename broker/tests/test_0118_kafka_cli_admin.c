@@ -1,10 +1,10 @@
 /*
  * test_0118_kafka_cli_admin.c - kafka_cli's admin verbs against a real broker, over Kafka's
  * protocol: topics list/describe in both output forms (the JSON parsed by python3),
- * --replica-assignment on one broker, the exit statuses of its errors, --bootstrap-server beside -b, TLS, the group verbs (lag,
- * reset-offsets' dry run and --execute, delete-offsets, delete), acls and scram as an
- * admin over SASL_SSL with the authorizer on, and every verb whose API the broker may not
- * serve yet.
+ * --replica-assignment on one broker, the exit statuses of its errors, --bootstrap-server
+ * beside -b, TLS, the group verbs (lag, reset-offsets' dry run and --execute,
+ * delete-offsets, delete), acls and scram as an admin over SASL_SSL with the authorizer
+ * on, and every verb whose API the broker may not serve yet.
  *
  * Which APIs a broker serves changes as the project grows (CreateTopics, DescribeGroups,
  * DescribeAcls, ... arrive on their own branches). So a verb is checked against what this

@@ -301,8 +301,8 @@ struct create_opts {
     bool validate_only, if_not_exists;
 };
 
-/* The request's lists of an assignment: partition i (from `first`) gets as's list i. One
- * malloc'ed array (free it), or NULL. */
+/* The request's lists of an assignment: partition i gets as's list i. One malloc'ed
+ * array (free it), or NULL. */
 static struct kp_create_topics_req_creatable_replica_assignment *
 create_lists(const struct cli_assignment *as)
 {
@@ -382,7 +382,8 @@ static void create_print(struct cli_admin *a, const struct create_opts *o, int16
 static int create_call(struct cli_admin *a, const struct create_opts *o)
 {
     struct kp_create_topics_req req;
-    struct kp_create_topics_req_creatable_topic t = {.assignments = {0, NULL}}; /* freed after each try */
+    /* its assignment list is made by each try's create_request, freed after it */
+    struct kp_create_topics_req_creatable_topic t = {.assignments = {0, NULL}};
     struct kp_create_topics_req_creatable_topic_config c[CLI_OPTLIST_MAX];
     char keys[CLI_OPTLIST_MAX][256], what[300];
     for (;;) {
