@@ -261,34 +261,19 @@ static bool exists(const struct kb_broker *b, const char *name)
 
 /* ---- the clients ------------------------------------------------------------------------ */
 
-static char *python(const struct kb_broker *b, const char *const *args, int n)
-{
-    char path[1024], *out, *err;
-    const char *src = getenv("KC_SRC_DIR");
-    const char *argv[10] = {PYTHON, path};
-    snprintf(path, sizeof(path), "%s/broker/tests/kafka/admin_e2e.py", src && *src ? src : ".");
-    for (int i = 0; i < n && i < 7; i++)
-        argv[2 + i] = args[i];
-    int rc = kt_run(b, argv, NULL, 0, 120000, &out, NULL, &err);
-    if (rc != 0)
-        fail_msg("admin_e2e.py %s exited %d:\n%s\n%s", args[0], rc, out, err);
-    free(err);
-    return out;
-}
-
 static void test_0111_confluent_and_kafka_python(void **state)
 {
     struct kb_broker *b = *state;
     kt_require(PYTHON, "python3");
     const char *cf[] = {"confluent", b->addr, "cf-"};
-    char *out = python(b, cf, 3);
+    char *out = kt_admin_e2e(b, cf, 3);
     assert_non_null(strstr(out, "create rf3 38\n"));
     assert_non_null(strstr(out, "create badcfg 40\n"));
     assert_non_null(strstr(out, "delete 0\n"));
     assert_non_null(strstr(out, "\nok\n"));
     free(out);
     const char *kp[] = {"kafkapython", b->addr, "kp-"};
-    out = python(b, kp, 3);
+    out = kt_admin_e2e(b, kp, 3);
     assert_non_null(strstr(out, "create rf2 38\n"));
     assert_non_null(strstr(out, "\nok\n"));
     free(out);

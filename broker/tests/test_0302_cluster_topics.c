@@ -382,29 +382,7 @@ static void test_0302_create_partitions_through_the_controller(void **state)
 
 /* ---- explicit replica assignments --------------------------------------------------------- */
 
-#define PYTHON "/usr/bin/python3" /* Debian's: the one python3-confluent-kafka is for */
-
-/* admin_e2e.py's mode args[0] with its arguments, through b's test directory: its stdout
- * (malloc'ed). A non-zero exit fails the test with what the script said (copied first:
- * fail_msg does not return, and a leak report under ASan would bury the reason). */
-static char *admin_script(const struct kb_broker *b, const char *const *args, int n)
-{
-    char path[1024], *out, *err;
-    static char said[8192];
-    const char *src = getenv("KC_SRC_DIR");
-    const char *argv[10] = {PYTHON, path};
-    snprintf(path, sizeof(path), "%s/broker/tests/kafka/admin_e2e.py", src && *src ? src : ".");
-    for (int i = 0; i < n && i < 7; i++)
-        argv[2 + i] = args[i];
-    int rc = kt_run(b, argv, NULL, 0, 120000, &out, NULL, &err);
-    snprintf(said, sizeof(said), "%s\n%s", out, err);
-    free(err);
-    if (rc != 0) {
-        free(out);
-        fail_msg("admin_e2e.py %s exited %d:\n%s", args[0], rc, said);
-    }
-    return out;
-}
+#define PYTHON KT_PYTHON /* Debian's: the one python3-confluent-kafka is for */
 
 /* CreateTopics v7 of name through b with an explicit assignment: nparts lists of rf
  * brokers each (ids, row by row), num_partitions and replication_factor -1 as Kafka
@@ -505,7 +483,7 @@ static void test_0302_explicit_assignments(void **state)
     struct kcl *c = *state;
     kcl_start_cluster(c, 3, NULL);
     const char *args[] = {"assign", c->b[1]->addr, "as-"};
-    char *out = admin_script(c->b[1], args, 3);
+    char *out = kt_admin_e2e(c->b[1], args, 3);
     assert_non_null(strstr(out, "create placed 0\n"));
     assert_non_null(strstr(out, "grow placed 0\n"));
     assert_non_null(strstr(out, "create duplicate broker 39\n"));

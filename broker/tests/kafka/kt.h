@@ -149,6 +149,30 @@ KT_FN int kt_run(const struct kb_broker *b, const char *const *argv, const void 
     return rc;
 }
 
+/* broker/tests/kafka/admin_e2e.py's mode args[0] with its arguments (at most 7), run by
+ * Debian's python3 (the one its Kafka clients are packaged for): its stdout, malloc'ed.
+ * A non-zero exit fails the test with what the script said (copied first: fail_msg does
+ * not return, and the leak report ASan would print would bury the reason). */
+#define KT_PYTHON "/usr/bin/python3"
+KT_FN char *kt_admin_e2e(const struct kb_broker *b, const char *const *args, int n)
+{
+    char path[1024], *out, *err;
+    static char said[8192];
+    const char *src = getenv("KC_SRC_DIR");
+    const char *argv[10] = {KT_PYTHON, path};
+    snprintf(path, sizeof(path), "%s/broker/tests/kafka/admin_e2e.py", src && *src ? src : ".");
+    for (int i = 0; i < n && i < 7; i++)
+        argv[2 + i] = args[i];
+    int rc = kt_run(b, argv, NULL, 0, 120000, &out, NULL, &err);
+    snprintf(said, sizeof(said), "%s\n%s", out, err);
+    free(err);
+    if (rc != 0) {
+        free(out);
+        fail_msg("admin_e2e.py %s exited %d:\n%s", args[0], rc, said);
+    }
+    return out;
+}
+
 /* Poll until fn(arg) is true or ms pass; true if it became true. */
 KT_FN bool kt_until(bool (*fn)(void *arg), void *arg, int ms)
 {
