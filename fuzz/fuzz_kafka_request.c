@@ -142,7 +142,18 @@ static struct kp_fetch_resp *fetch_answer(struct kp_request *req, int32_t *n)
     return resp;
 }
 
-/* The expansion is the session, in order; the trimmed answer holds what settle kept. */
+/* Does expanded partition p carry every request field session partition sp keeps? */
+static bool same_fields(const struct kp_fetch_req_partition *p, const struct brk_fsess_part *sp)
+{
+    return p->partition == sp->partition && p->fetch_offset == sp->fetch_offset &&
+           p->partition_max_bytes == sp->max_bytes &&
+           p->current_leader_epoch == sp->current_leader_epoch &&
+           p->last_fetched_epoch == sp->last_fetched_epoch &&
+           p->log_start_offset == sp->log_start_offset;
+}
+
+/* The expansion is the session, in order, every field; the trimmed answer holds what
+ * settle kept. */
 static void check_expand_and_settle(struct brk_kafka_fs *fs, struct kp_request *req)
 {
     int32_t np, n;
@@ -152,7 +163,7 @@ static void check_expand_and_settle(struct brk_kafka_fs *fs, struct kp_request *
     const struct kp_fetch_req *ex = req->msg;
     for (int32_t i = 0, k = 0; i < ex->topics.n; i++)
         for (int32_t j = 0; j < ex->topics.v[i].partitions.n; j++, k++)
-            if (k >= np || ex->topics.v[i].partitions.v[j].partition != sp[k].partition)
+            if (k >= np || !same_fields(&ex->topics.v[i].partitions.v[j], &sp[k]))
                 abort();
     struct kp_fetch_resp *resp = fetch_answer(req, &n);
     if (!resp)
@@ -188,7 +199,8 @@ static void check_fetch_session(struct kp_request *req)
         abort();
     if (rc == 0 && rq.nnamed > 0) {
         struct brk_fsess_result *r = calloc((size_t)rq.nnamed, sizeof(*r));
-        int32_t id = r ? brk__fsess_create(c, rq.by_id, 0, rq.named, r, rq.nnamed) : -ENOMEM;
+        int32_t id = r ? brk__fsess_create(c, rq.by_id, rq.replica, 0, rq.named, r, rq.nnamed)
+                       : -ENOMEM;
         free(r);
         rq.id = id;
         rq.epoch = 1;

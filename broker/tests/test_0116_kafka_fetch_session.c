@@ -16,8 +16,8 @@
  *                        that partition; the session carries on afterwards
  *   many sessions        slots=4: four sessions live side by side, a fifth gets session 0
  *                        (no room) and still its full answer
- *   refusals             an incremental Fetch naming a partition twice is 42; a replica's
- *                        full Fetch makes no session
+ *   refusals, replicas   an incremental Fetch naming a partition twice is 42; a replica's
+ *                        full Fetch makes a session as a consumer's does, -1 closes it
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -479,7 +479,7 @@ static void test_0116_many_sessions_under_the_slot_limit(void **state)
     close(fd[4]);
 }
 
-static void test_0116_refusals_twice_named_and_replicas(void **state)
+static void test_0116_refusals_twice_named_and_replica_sessions(void **state)
 {
     struct kp_response resp;
     int fd = kb_connect(*state);
@@ -500,7 +500,17 @@ static void test_0116_refusals_twice_named_and_replicas(void **state)
     kp_response_fini(&resp);
     for (int16_t v = 11; v <= 15; v += 4) { /* a replica: replica_id, replica_state (v15) */
         r = fetch(fd, &(struct fq){.v = v, .id = 0, .epoch = 0, .named = p, .n = 1, .replica = 1}, &resp);
-        assert_int_equal(r->session_id, 0);
+        sid = r->session_id;
+        assert_true(sid > 0); /* a follower's session, as a consumer's (privileged) */
+        assert_int_equal(count(r), 1);
+        kp_response_fini(&resp);
+        r = fetch(fd, &(struct fq){.v = v, .id = sid, .epoch = 1, .named = NULL, .n = 0, .replica = 1}, &resp);
+        assert_int_equal(r->error_code, 0);
+        assert_int_equal(r->session_id, sid);
+        assert_int_equal(count(r), 0); /* idle: nothing named, nothing answered */
+        kp_response_fini(&resp);
+        r = fetch(fd, &(struct fq){.v = v, .id = sid, .epoch = -1, .named = p, .n = 1, .replica = 1}, &resp);
+        assert_int_equal(r->session_id, 0); /* -1: closed, served sessionless */
         assert_int_equal(count(r), 1);
         kp_response_fini(&resp);
     }
@@ -519,7 +529,7 @@ int main(void)
         T(test_0116_a_session_survives_a_parked_long_poll),
         cmocka_unit_test_setup_teardown(test_0116_many_sessions_under_the_slot_limit,
                                         setup_four_slots, kb_teardown),
-        T(test_0116_refusals_twice_named_and_replicas),
+        T(test_0116_refusals_twice_named_and_replica_sessions),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -271,6 +271,8 @@ static void read_part(struct fetch *f, struct brk_server *srv, struct fpart *fp)
     fresp_part *p = fp->rp;
     struct alog *log = fp->log;
     p->high_watermark = p->last_stable_offset = p->log_start_offset = -1;
+    p->diverging_epoch.epoch = -1; /* none, unless replica_judge finds one this read */
+    p->diverging_epoch.end_offset = -1;
     p->records = (struct kc_slice){NULL, 0}; /* empty: length 0, never null */
     KP_SET(p->aborted_transactions, fr->isolation_level ? 0 : -1, NULL);
     fp->wake = in->fetch_offset;

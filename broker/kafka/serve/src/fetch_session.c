@@ -9,8 +9,9 @@
  *            top-level error (70, 71, 106; 42 for an incremental Fetch naming a partition
  *            twice: which of the two should the session keep?)
  *   expand   incremental: the request is replaced by the full request it stands for,
- *            the session's partitions in the session's order, each with the fetch offset
- *            the client last sent; topics in runs of consecutive partitions:
+ *            the session's partitions in the session's order, each with the fields
+ *            (fetch offset, max bytes, leader epochs, log start) the client last sent;
+ *            topics in runs of consecutive partitions:
  *
  *              Fetch id 7 epoch 3 [orders/2 @ 50]           (what the client sent)
  *              -> [orders: 0 @ 17, 1 @ 9, 2 @ 50, ...] [audit: 0 @ 4, ...]  (what is read)
@@ -23,8 +24,13 @@
  *            merged again, as Kafka's FetchResponse.of groups them), the rest is cut
  *   end      the lease is given back, once the answer is written (or the park freed)
  *
- * A replica's Fetch (replica_id >= 0) stays sessionless: there is no replication yet, and
- * a follower's session would be privileged in the eviction order (fsess.h).
+ * A replica's Fetch (replica_id >= 0) is served the same way, and its session is
+ * privileged in the eviction order (fsess.h). Its idle partitions are neither named in
+ * its requests nor answered; but expand still puts every partition of the session in the
+ * list fetch.c reads each round (as Kafka does), each with the fetch offset the follower
+ * last sent, so its position keeps counting toward the high watermark and the ISR
+ * (replica_judge) while the request names nothing. A diverging epoch is always answered
+ * (result_of's diverged): it has no records and no error, yet the follower must truncate.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -50,6 +56,18 @@ static bool replica_of(const struct kp_request *req)
                                                : fr->replica_id) >= 0;
 }
 
+/* Partition p of request topic t as the cache keeps it: every field the request gives. */
+static struct brk_fsess_entry entry_of(bool by_id, const struct kp_fetch_req_topic *t,
+                                       const struct kp_fetch_req_partition *p)
+{
+    return (struct brk_fsess_entry){.key = key_of(by_id, t, p->partition),
+                                    .fetch_offset = p->fetch_offset,
+                                    .max_bytes = p->partition_max_bytes,
+                                    .current_leader_epoch = p->current_leader_epoch,
+                                    .last_fetched_epoch = p->last_fetched_epoch,
+                                    .log_start_offset = p->log_start_offset};
+}
+
 /* The request's partitions as entries (arena); a partition named twice: -EINVAL. */
 static int named_of(struct kp_request *req, bool by_id, struct brk_fsess_entry **out,
                     int32_t *n)
@@ -66,8 +84,7 @@ static int named_of(struct kp_request *req, bool by_id, struct brk_fsess_entry *
     for (int32_t i = 0; i < fr->topics.n; i++)
         for (int32_t j = 0; j < fr->topics.v[i].partitions.n; j++, k++) {
             const struct kp_fetch_req_partition *p = &fr->topics.v[i].partitions.v[j];
-            e[k] = (struct brk_fsess_entry){key_of(by_id, &fr->topics.v[i], p->partition),
-                                            p->fetch_offset, p->partition_max_bytes};
+            e[k] = entry_of(by_id, &fr->topics.v[i], p);
             tp[k] = (struct brk_kafka_tp){e[k].key.topic, e[k].key.len, p->partition, k};
         }
     *out = e;
@@ -179,9 +196,14 @@ int brk__kafka_fs_expand(const struct brk_kafka_fs *fs, struct kp_request *req)
                 t[++i].topic = (struct kc_slice){key, len};
             KP_SET(t[i].partitions, 0, &p[k]);
         }
+        /* Every field, not the schema's defaults (-1: no fencing, no divergence check):
+         * a partition the client left out is read as it last named it. */
         p[k].partition = sp[k].partition;
         p[k].fetch_offset = sp[k].fetch_offset;
         p[k].partition_max_bytes = sp[k].max_bytes;
+        p[k].current_leader_epoch = sp[k].current_leader_epoch;
+        p[k].last_fetched_epoch = sp[k].last_fetched_epoch;
+        p[k].log_start_offset = sp[k].log_start_offset;
         t[i].partitions.n++;
     }
     KP_SET(out->topics, nt, t);
@@ -194,11 +216,15 @@ int brk__kafka_fs_expand(const struct brk_kafka_fs *fs, struct kp_request *req)
 
 static struct brk_fsess_result result_of(const fresp_part *rp)
 {
-    return (struct brk_fsess_result){KC_MAX(rp->records.len, 0), rp->high_watermark,
-                                     rp->log_start_offset, rp->error_code};
+    return (struct brk_fsess_result){.records = KC_MAX(rp->records.len, 0),
+                                     .hwm = rp->high_watermark,
+                                     .log_start = rp->log_start_offset,
+                                     .error = rp->error_code,
+                                     .diverged = rp->diverging_epoch.epoch >= 0};
 }
 
-/* Full: the answered partitions become a session (none if one was named twice). */
+/* Full: the answered partitions become a session (none if one was named twice); a
+ * follower's is privileged. */
 static void settle_full(struct brk_kafka_fs *fs, const struct kp_request *req,
                         struct kp_fetch_resp *resp, int32_t n)
 {
@@ -210,14 +236,13 @@ static void settle_full(struct brk_kafka_fs *fs, const struct kp_request *req,
     for (int32_t i = 0; e && r && i < fr->topics.n; i++)
         for (int32_t j = 0; j < fr->topics.v[i].partitions.n; j++, k++) {
             const struct kp_fetch_req_partition *p = &fr->topics.v[i].partitions.v[j];
-            e[k] = (struct brk_fsess_entry){key_of(by_id, &fr->topics.v[i], p->partition),
-                                            p->fetch_offset, p->partition_max_bytes};
+            e[k] = entry_of(by_id, &fr->topics.v[i], p);
             r[k] = result_of(&resp->responses.v[i].partitions.v[j]);
             if (r[k].error == KP_ERR_INVALID_REQUEST)
                 n = -1; /* named twice: which one would the session keep? none */
         }
     if (e && r && n >= 0)
-        id = brk__fsess_create(fs->cache, by_id, kc_mono_ms(), e, r, n);
+        id = brk__fsess_create(fs->cache, by_id, replica_of(req), kc_mono_ms(), e, r, n);
     if (id < 0 || !e || !r)
         kc_log_warn("out of memory making a fetch session: the client stays sessionless");
     resp->session_id = KC_MAX(id, BRK_FSESS_NONE);

@@ -127,30 +127,57 @@ static void remove_session(struct brk_fsess_cache *c, struct brk_fsess *s)
         fsess__free(s);
 }
 
+/* Kafka's EvictableKey order, the first to go first: consumers' sessions before
+ * followers', then the smaller, then the lower id. */
+static bool goes_before(const struct brk_fsess *a, const struct brk_fsess *b)
+{
+    if (a->privileged != b->privileged)
+        return !a->privileged;
+    if (a->counted != b->counted)
+        return a->counted < b->counted;
+    return a->id < b->id;
+}
+
+/* May a newcomer (a follower's: privileged) push s out, age and kind alone? Sessions older
+ * than eviction_ms, by anyone; a consumer's, however young, by a follower's. */
+static bool evictable(const struct brk_fsess_cache *c, const struct brk_fsess *s,
+                      bool privileged, int64_t now)
+{
+    return now - s->created_ms > c->cfg.eviction_ms || (privileged && !s->privileged);
+}
+
+/* Does a newcomer of size partitions (a follower's: privileged) win victim's slot? A
+ * follower's over any consumer's session, a consumer's never over a follower's; of the
+ * same kind, only a bigger one (Kafka compares EvictableKeys, the newcomer's id 0). */
+static bool outranks(bool privileged, int64_t size, const struct brk_fsess *victim)
+{
+    if (privileged != victim->privileged)
+        return privileged;
+    return size > victim->counted;
+}
+
 /*
- * Make room for a session of size partitions by evicting one other than keep (Kafka's
- * tryEvict): the least recently used if stale, else the smallest of those old enough,
- * if smaller than the newcomer. true if one went.
+ * Make room for a session of size partitions (a follower's: privileged) by evicting one
+ * other than keep (Kafka's tryEvict): the least recently used if stale; else the first
+ * evictable one in goes_before's order, if the newcomer outranks it (Kafka looks no
+ * further either). true if one went.
  */
-static bool try_evict(struct brk_fsess_cache *c, int64_t size, const struct brk_fsess *keep,
-                      int64_t now)
+static bool try_evict(struct brk_fsess_cache *c, int64_t size, bool privileged,
+                      const struct brk_fsess *keep, int64_t now)
 {
     struct brk_fsess *s, *victim = NULL;
     TAILQ_FOREACH(s, &c->lru, lru)
         if (s != keep)
             break;
     if (s && now - s->used_ms > c->cfg.eviction_ms) {
-        victim = s; /* stale: unused for longer than eviction_ms */
+        victim = s; /* stale: unused for longer than eviction_ms, a follower's or not */
     } else {
-        TAILQ_FOREACH(s, &c->lru, lru) {
-            if (s == keep || now - s->created_ms <= c->cfg.eviction_ms)
-                continue; /* too young to be pushed out by a bigger one */
-            if (!victim || s->counted < victim->counted ||
-                (s->counted == victim->counted && s->id < victim->id))
+        TAILQ_FOREACH(s, &c->lru, lru)
+            if (s != keep && evictable(c, s, privileged, now) &&
+                (!victim || goes_before(s, victim)))
                 victim = s;
-        }
-        if (victim && size <= victim->counted)
-            victim = NULL; /* the newcomer is no bigger: it does not win the slot */
+        if (victim && !outranks(privileged, size, victim))
+            victim = NULL; /* no bigger, or a consumer's facing only followers' sessions */
     }
     if (!victim)
         return false;
@@ -160,16 +187,16 @@ static bool try_evict(struct brk_fsess_cache *c, int64_t size, const struct brk_
 }
 
 /* Is there room for one more session (a new one: keep NULL) and for `more` partitions
- * more? Evicts as it may. */
-static bool make_room(struct brk_fsess_cache *c, const struct brk_fsess *keep, int64_t size,
-                      int64_t more, int64_t now)
+ * more? Evicts as it may, for a newcomer as privileged as the session it is or grows. */
+static bool make_room(struct brk_fsess_cache *c, const struct brk_fsess *keep, bool privileged,
+                      int64_t size, int64_t more, int64_t now)
 {
     if (more > c->cfg.max_partitions)
         return false;
-    if (!keep && c->st.sessions >= c->cfg.slots && !try_evict(c, size, keep, now))
+    if (!keep && c->st.sessions >= c->cfg.slots && !try_evict(c, size, privileged, keep, now))
         return false;
     while (c->st.partitions + more > c->cfg.max_partitions)
-        if (!try_evict(c, size, keep, now))
+        if (!try_evict(c, size, privileged, keep, now))
             return false;
     return true;
 }
@@ -183,7 +210,7 @@ static int update(struct brk_fsess_cache *c, struct brk_fsess *s,
 {
     int32_t more, topics;
     fsess__count_new(s, rq->named, rq->nnamed, &more, &topics);
-    if (more > 0 && !make_room(c, s, s->n + more, more, rq->now_ms)) {
+    if (more > 0 && !make_room(c, s, s->privileged, s->n + more, more, rq->now_ms)) {
         remove_session(c, s);
         *error = KP_ERR_FETCH_SESSION_ID_NOT_FOUND; /* the client starts over, full */
         return BRK_FSESS_ERROR;
@@ -234,8 +261,8 @@ int brk__fsess_begin(struct brk_fsess_cache *c, const struct brk_fsess_request *
         struct brk_fsess *old = rq->id != BRK_FSESS_NONE ? lookup(c, rq->id) : NULL;
         if (old)
             remove_session(c, old); /* a full Fetch closes the session it names */
-        kind = rq->epoch == BRK_FSESS_INITIAL_EPOCH && !rq->replica ? BRK_FSESS_FULL
-                                                                    : BRK_FSESS_SESSIONLESS;
+        /* A follower's too: its session is made privileged (brk__fsess_create). */
+        kind = rq->epoch == BRK_FSESS_INITIAL_EPOCH ? BRK_FSESS_FULL : BRK_FSESS_SESSIONLESS;
     } else {
         kind = begin_incremental(c, rq, s, error);
     }
@@ -265,8 +292,8 @@ static struct brk_fsess *build(bool by_id, const struct brk_fsess_entry *parts,
     return s;
 }
 
-int32_t brk__fsess_create(struct brk_fsess_cache *c, bool by_id, int64_t now_ms,
-                          const struct brk_fsess_entry *parts,
+int32_t brk__fsess_create(struct brk_fsess_cache *c, bool by_id, bool privileged,
+                          int64_t now_ms, const struct brk_fsess_entry *parts,
                           const struct brk_fsess_result *answered, int32_t n)
 {
     if (c->cfg.slots <= 0 || n > c->cfg.max_partitions)
@@ -276,8 +303,9 @@ int32_t brk__fsess_create(struct brk_fsess_cache *c, bool by_id, int64_t now_ms,
         return -ENOMEM;
     pthread_mutex_lock(&c->mu);
     int32_t id = BRK_FSESS_NONE;
-    if (make_room(c, NULL, s->n, s->n, now_ms)) {
+    if (make_room(c, NULL, privileged, s->n, s->n, now_ms)) {
         s->id = id = new_id(c);
+        s->privileged = privileged;
         s->epoch = brk__fsess_next_epoch(BRK_FSESS_INITIAL_EPOCH);
         s->cached = true;
         s->created_ms = now_ms;

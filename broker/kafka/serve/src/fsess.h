@@ -1,14 +1,19 @@
 /*
  * fsess.h - the fetch session cache (KIP-227): what the broker remembers of a consumer's
- * partitions between two Fetch requests, so that neither side resends what did not change.
+ * (or a follower's) partitions between two Fetch requests, so that neither side resends
+ * what did not change.
  *
  * Without sessions, a consumer of N partitions names all N in every Fetch and gets all N
  * back, changed or not: 10,000 idle partitions cost some 300 KB per round trip for
  * nothing. With a session, the first (full) Fetch names them all and the broker keeps
  * them under a session id; every later (incremental) Fetch names only what changed on
- * the client's side (a new fetch offset, a partition added, one forgotten), and its
- * answer carries only the partitions with something new. The two sides stay in step
- * through an epoch, counted by both:
+ * the client's side (a new fetch offset or any other of its fields, a partition added,
+ * one forgotten), and its answer carries only the partitions with something new. The
+ * session keeps every field a request gives a partition - fetch offset, max bytes,
+ * current leader epoch, last fetched epoch, log start offset - as the client last sent
+ * them: a partition left out is read as if named again, fenced by the same leader epoch
+ * (KIP-320) and checked for divergence against the same last fetched epoch. The two
+ * sides stay in step through an epoch, counted by both:
  *
  *   client                                      broker
  *   Fetch id 0, epoch 0, [p0..p9999]  ------->  full: read all, new session 7, epoch 1
@@ -26,23 +31,36 @@
  * Fetch holds a partition only if it has records, or its high watermark or log start
  * offset moved since the session last answered it, or it has an error (which also
  * forgets the cached high watermark, so the partition is answered again once the error
- * is gone) - Kafka's CachedPartition.maybeUpdateResponseData. Partitions that returned
+ * is gone), or a diverging epoch (a follower's log went past the leader's: it must hear
+ * where to truncate, though nothing else changed) - Kafka's
+ * CachedPartition.maybeUpdateResponseData. Partitions that returned
  * records move to the end of the session's order, so that one busy partition cannot
  * keep the others out of a request's max_bytes.
  *
+ * Followers. A replica fetcher makes and uses a session as a consumer does. What it saves:
+ * its idle partitions are neither named in its requests nor carried in the answers, so
+ * an idle round costs a few bytes each way instead of a few dozen a partition. What it does
+ * not save: the leader still reads every partition of the session each round (as Kafka
+ * does) - and must, since that read, with the fetch offset the session keeps, is what
+ * keeps the follower's position counted toward the high watermark and the ISR while it
+ * names nothing.
+ *
  * The cache (Kafka's FetchSessionCache): at most `slots` sessions
  * (max.incremental.fetch.session.cache.slots, 1000) and `max_partitions` partitions over
- * all of them (this broker's own budget: a session of 100,000 partitions is 5 MB). A full
- * Fetch that finds no room tries to evict one session, in Kafka's order:
+ * all of them (this broker's own budget: a session of 100,000 partitions is 6 MB). A
+ * follower's session (a Fetch with replica_id >= 0) is *privileged*: replication must
+ * not lose its session to a crowd of consumers. A full Fetch that finds no room tries to
+ * evict one session, in Kafka's order (FetchSessionCache.tryEvict):
  *
  *   1. the least recently used one, if unused for more than eviction_ms
- *      (min.incremental.fetch.session.eviction.ms, 2 minutes): stale
- *   2. else the smallest (fewest partitions; then the lowest id) of those created more
- *      than eviction_ms ago, if the newcomer is bigger: a new session must not push out
- *      one that was just made, and a small one must not push out a big one
- *
- *   (privileged sessions - a follower's - would also push out any consumer's at once;
- *   this broker has no followers yet, and a replica's Fetch stays sessionless.)
+ *      (min.incremental.fetch.session.eviction.ms, 2 minutes): stale, whoever it is
+ *   2. else the first, in the order (consumer's before follower's, fewest partitions,
+ *      lowest id), of those the newcomer may push out: a consumer's newcomer, sessions
+ *      created more than eviction_ms ago; a follower's, those and every consumer's
+ *      session, however young. It goes if the newcomer outranks it: a follower's newcomer
+ *      any consumer's session, else only a bigger newcomer of its own kind. So a new
+ *      session never pushes out one just made of its kind, a small one never a big one,
+ *      and a consumer never a follower (short of the follower's going stale)
  *
  * If nothing can go, the answer says session 0 and the client carries on with full
  * requests, which always work. An incremental Fetch that would add partitions past the
@@ -61,12 +79,14 @@
  * Keys. A session uses topic names (Fetch v7-12) or topic ids (v13+), never both (106,
  * FETCH_SESSION_TOPIC_ID_ERROR, for a request of the other kind): a key's topic is the
  * name's bytes or the 16 id bytes. Topics are interned once per session; a partition is
- * (topic index, partition): 40 bytes, plus 8 of index.
+ * (topic index, partition) and its request fields: 56 bytes, plus 8 of index.
  *
  * How it differs from Kafka: one lock, not shards (Kafka 3.8's KAFKA-9401 splits its
  * cache when thousands of sessions contend; here the lock covers microseconds of table
  * work); a partition budget (Kafka counts slots only); a leased session refuses a second
- * request instead of racing it.
+ * request instead of racing it; whether a session is old enough to be pushed out is
+ * judged when a newcomer asks (Kafka files it in its evictable sets when it is used, by
+ * its age then).
  */
 #ifndef FSESS_H
 #define FSESS_H
@@ -91,19 +111,27 @@ struct brk_fsess_key {
     int32_t partition;
 };
 
-/* A partition named in a Fetch, with what the request says of it. */
+/* A partition named in a Fetch, with every field the request says of it (Kafka's
+ * CachedPartition keeps them all: a partition left out of an incremental request is read
+ * with what the client sent last, fencing and divergence checks included). */
 struct brk_fsess_entry {
     struct brk_fsess_key key;
     int64_t fetch_offset;
     int32_t max_bytes;
+    int32_t current_leader_epoch; /* KIP-320: -1 none; else fenced (74) or unknown (76) */
+    int32_t last_fetched_epoch;   /* a follower's: the divergence check; -1 none */
+    int64_t log_start_offset;     /* a follower's log start; -1: a consumer's */
 };
 
 /* What a session keeps per partition, in fetch order. */
 struct brk_fsess_part {
     int32_t topic;          /* brk__fsess_topic(s, topic) */
     int32_t partition;
-    int64_t fetch_offset;   /* the last the client sent */
+    int64_t fetch_offset;   /* the last the client sent, as the four below */
     int32_t max_bytes;
+    int32_t current_leader_epoch;
+    int32_t last_fetched_epoch;
+    int64_t log_start_offset;
     int64_t hwm;            /* the last answered; -1: unknown, or after an error */
     int64_t log_start;      /* the last answered */
 };
@@ -114,11 +142,13 @@ struct brk_fsess_result {
     int64_t hwm;
     int64_t log_start;
     int16_t error;
+    bool diverged;          /* a diverging epoch (a follower must truncate): no records,
+                             * error 0, yet always answered */
 };
 
 /* How a Fetch is served (Kafka's FetchContext kinds). */
 enum brk_fsess_kind {
-    BRK_FSESS_SESSIONLESS, /* epoch -1, or a replica: every partition, session 0 */
+    BRK_FSESS_SESSIONLESS, /* epoch -1: every partition, session 0 */
     BRK_FSESS_FULL,        /* epoch 0: every partition; then brk__fsess_create */
     BRK_FSESS_INCREMENTAL, /* the session's partitions; only what changed is answered */
     BRK_FSESS_ERROR,       /* a top-level error and nothing else: 70, 71 or 106 */
@@ -129,7 +159,8 @@ struct brk_fsess_request {
     int32_t id;
     int32_t epoch;
     bool by_id;                            /* v13+: topics are 16-byte ids */
-    bool replica;                          /* replica_id >= 0: never a session */
+    bool replica;                          /* replica_id >= 0: served as a consumer's
+                                            * (its session is privileged: create) */
     const struct brk_fsess_entry *named;   /* the request's partitions (none twice) */
     int32_t nnamed;
     const struct brk_fsess_key *forgotten; /* forgotten_topics_data */
@@ -160,7 +191,7 @@ void brk__fsess_cache_destroy(struct brk_fsess_cache *c);
  *   SESSIONLESS / FULL: a session id given is closed first. FULL: after the reads, offer
  *     the partitions to brk__fsess_create.
  *   INCREMENTAL: *s is the session, leased to the caller until brk__fsess_end: its
- *     partitions were updated from named (added at the end, or new fetch offsets) and
+ *     partitions were updated from named (added at the end, or every field updated) and
  *     forgotten, its epoch moved on. A session left empty is closed instead: SESSIONLESS.
  *   ERROR: *error is 70 (no such session, or no room for its new partitions: closed),
  *     71 (wrong epoch, or a request of it is still being served) or 106 (names versus
@@ -172,12 +203,13 @@ int brk__fsess_begin(struct brk_fsess_cache *c, const struct brk_fsess_request *
 
 /*
  * A full Fetch's answer is ready: make a session of its n partitions (in answer order,
- * with what each answer said) if there is room or room can be made (eviction, above).
- * Returns the new session's id (> 0), BRK_FSESS_NONE when there is no room, or -ENOMEM.
- * The session is not leased: its first incremental Fetch comes with epoch 1.
+ * with what each answer said) if there is room or room can be made (eviction, above);
+ * privileged for a follower's Fetch. Returns the new session's id (> 0), BRK_FSESS_NONE
+ * when there is no room, or -ENOMEM. The session is not leased: its first incremental
+ * Fetch comes with epoch 1.
  */
-int32_t brk__fsess_create(struct brk_fsess_cache *c, bool by_id, int64_t now_ms,
-                          const struct brk_fsess_entry *parts,
+int32_t brk__fsess_create(struct brk_fsess_cache *c, bool by_id, bool privileged,
+                          int64_t now_ms, const struct brk_fsess_entry *parts,
                           const struct brk_fsess_result *answered, int32_t n);
 
 /* The leased session's partitions, in fetch order (*n of them), and a topic's key bytes.

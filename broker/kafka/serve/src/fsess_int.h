@@ -20,6 +20,7 @@ struct brk_fsess {
     int32_t id;
     int32_t epoch;          /* the epoch the next incremental Fetch must carry */
     bool by_id;             /* keys are topic ids (v13+) */
+    bool privileged;        /* a follower's: evicted after consumers' (fsess.h) */
     /* The cache's (under its lock): */
     bool leased;            /* a request holds the current epoch */
     bool cached;            /* in the cache; not: evicted or closed, freed at the lease's end */
@@ -43,7 +44,8 @@ int fsess__reserve(struct brk_fsess *s, int32_t more_parts, int32_t more_topics)
 /* How many of e[0..n) s lacks, and an upper bound of the new topics they bring. */
 void fsess__count_new(const struct brk_fsess *s, const struct brk_fsess_entry *e, int32_t n,
                       int32_t *parts, int32_t *topics);
-/* Add e at the end (answered hwm, log_start) or update its request fields; room reserved.
+/* Add e at the end (answered hwm, log_start) or update all its request fields (answered
+ * ones kept: Kafka's updateRequestParams); room reserved.
  * 0 or -ENOMEM (the topic key's copy: nothing added). */
 int fsess__put(struct brk_fsess *s, const struct brk_fsess_entry *e, int64_t hwm,
                int64_t log_start);

@@ -6,7 +6,7 @@
  *
  *   topics   [0 "orders" refs 6000] [1 "audit" refs 4000]      each key copied once
  *   tidx     open addressing: hash(key bytes) -> topic + 1     (0: empty)
- *   parts    [0: t0 p0 @fetch 17 hwm 17] [1: t0 p1 ...] ... [9999: t1 p3999]
+ *   parts    [0: t0 p0 @fetch 17 hwm 17 ...] [1: t0 p1 ...] ... [9999: t1 p3999]
  *   pidx     open addressing: hash(topic, partition) -> part + 1
  *
  * Both indexes are twice their table's capacity or more (load <= 1/2, linear probing)
@@ -167,15 +167,26 @@ void fsess__count_new(const struct brk_fsess *s, const struct brk_fsess_entry *e
     }
 }
 
-/* Add e (at the end) or update its fetch offset and max bytes. Room was reserved. The
- * topic's key is copied; -ENOMEM if that copy fails (nothing added). */
+/* Every request field of e into p: a partition named again replaces them all (Kafka's
+ * CachedPartition.updateRequestParams), or a field the client changed would be read with
+ * its old value whenever the client leaves the partition out. */
+static void take_request(struct brk_fsess_part *p, const struct brk_fsess_entry *e)
+{
+    p->fetch_offset = e->fetch_offset;
+    p->max_bytes = e->max_bytes;
+    p->current_leader_epoch = e->current_leader_epoch;
+    p->last_fetched_epoch = e->last_fetched_epoch;
+    p->log_start_offset = e->log_start_offset;
+}
+
+/* Add e (at the end) or update its request fields. Room was reserved. The topic's key is
+ * copied; -ENOMEM if that copy fails (nothing added). */
 int fsess__put(struct brk_fsess *s, const struct brk_fsess_entry *e, int64_t hwm,
                int64_t log_start)
 {
     int32_t t = topic_find(s, e->key.topic, e->key.len), k;
     if (t >= 0 && (k = part_find(s, t, e->key.partition)) >= 0) {
-        s->parts[k].fetch_offset = e->fetch_offset;
-        s->parts[k].max_bytes = e->max_bytes;
+        take_request(&s->parts[k], e); /* what was answered (hwm, log_start) stays */
         return 0;
     }
     if (t < 0) {
@@ -188,8 +199,9 @@ int fsess__put(struct brk_fsess *s, const struct brk_fsess_entry *e, int64_t hwm
         topic_index(s, t);
     }
     k = s->n++;
-    s->parts[k] = (struct brk_fsess_part){t, e->key.partition, e->fetch_offset, e->max_bytes,
-                                          hwm, log_start};
+    s->parts[k] = (struct brk_fsess_part){.topic = t, .partition = e->key.partition,
+                                          .hwm = hwm, .log_start = log_start};
+    take_request(&s->parts[k], e);
     s->topics[t].refs++;
     part_index(s, k);
     return 0;
@@ -289,6 +301,9 @@ static bool must_answer(struct brk_fsess_part *p, const struct brk_fsess_result 
         p->hwm = -1; /* answered again once the error is gone */
         must = true;
     }
+    if (r->diverged)
+        must = true; /* no records, error 0, offsets as before: yet the follower must
+                      * hear where to truncate, or it fetches past the fork forever */
     return must;
 }
 

@@ -11,13 +11,18 @@
  *   answers         only what changed is included; an error forgets the high watermark;
  *                   partitions that returned records move to the end, in order
  *   eviction        stale first (least recently used); else the smallest old enough,
- *                   and only for a bigger newcomer; slots 0: never a session
+ *                   and only for a bigger newcomer; slots 0: never a session; a
+ *                   follower's (privileged) newcomer pushes out any consumer's session,
+ *                   a consumer's never a follower's
+ *   request fields  every one is kept per partition (leader epochs, log start, ...)
+ *                   and all of them updated when the partition is named again
+ *   followers       a replica's epoch 0 is FULL; a diverging epoch is always answered
  *   memory bound    the partition budget: a session too big is never made, one that
  *                   would grow past it is closed (70); evicting makes room
  *   lease           a session evicted while leased leaves the cache at once and is freed
  *                   when the lease ends (ASan: no leak, no use after free)
- *   threads         four "loops" hammer one cache with their own sessions and each
- *                   other's: every verdict is one of the legal ones, the counts add up
+ *   threads         four "loops" (one a follower) hammer one cache with their own
+ *                   sessions and each other's: every verdict is one of the legal ones, the counts add up
  *                   (run it under TSan: make ... SAN=thread)
  */
 #include <setjmp.h>
@@ -46,6 +51,22 @@ static struct brk_fsess_cache *cache_of(int32_t slots, int64_t evict_ms, int64_t
     return c;
 }
 
+/* Partition p of topic (a string that outlives the entry) with every request field. */
+static struct brk_fsess_entry entry(const char *topic, int32_t p, int64_t fetch_offset,
+                                    int32_t max_bytes, int32_t leader_epoch,
+                                    int32_t last_fetched_epoch, int64_t log_start_offset)
+{
+    return (struct brk_fsess_entry){{(const uint8_t *)topic, (int32_t)strlen(topic), p},
+                                    fetch_offset, max_bytes, leader_epoch,
+                                    last_fetched_epoch, log_start_offset};
+}
+
+static struct brk_fsess_result result(int32_t records, int64_t hwm, int64_t log_start,
+                                      int16_t error, bool diverged)
+{
+    return (struct brk_fsess_result){records, hwm, log_start, error, diverged};
+}
+
 /* n partitions of topic t ("t0", "t1", ...), fetch offset 0, and what a full answer said:
  * high watermark 10 + i. */
 struct full {
@@ -61,15 +82,20 @@ static void full_of(struct full *f, const char *topic, int32_t n)
     snprintf(f->topic, sizeof(f->topic), "%s", topic);
     f->n = n;
     for (int32_t i = 0; i < n; i++) {
-        f->e[i] = (struct brk_fsess_entry){{(const uint8_t *)f->topic, (int32_t)strlen(topic), i},
-                                           0, 1 << 20};
-        f->r[i] = (struct brk_fsess_result){0, 10 + i, 0, 0};
+        f->e[i] = entry(f->topic, i, 0, 1 << 20, -1, -1, -1); /* a consumer's: no epochs */
+        f->r[i] = result(0, 10 + i, 0, 0, false);
     }
 }
 
 static int32_t create(struct brk_fsess_cache *c, const struct full *f, int64_t now)
 {
-    return brk__fsess_create(c, false, now, f->e, f->r, f->n);
+    return brk__fsess_create(c, false, false, now, f->e, f->r, f->n);
+}
+
+/* The same, made by a follower's full Fetch: a privileged session. */
+static int32_t create_follower(struct brk_fsess_cache *c, const struct full *f, int64_t now)
+{
+    return brk__fsess_create(c, false, true, now, f->e, f->r, f->n);
 }
 
 /* An incremental Fetch: its verdict, *s (leased) for INCREMENTAL, *err for ERROR. */
@@ -93,8 +119,8 @@ static void test_fsess_create_then_incremental_updates_in_order(void **state)
     int32_t id = create(c, &f, 0);
     assert_true(id > 0);
     /* Epoch 1 first; p1 moves on, a new partition (t1, 7) joins at the end. */
-    struct brk_fsess_entry named[2] = {{{(const uint8_t *)"t0", 2, 1}, 55, 100},
-                                       {{(const uint8_t *)"t1", 2, 7}, 3, 200}};
+    struct brk_fsess_entry named[2] = {entry("t0", 1, 55, 100, -1, -1, -1),
+                                       entry("t1", 7, 3, 200, -1, -1, -1)};
     assert_int_equal(begin(c, id, 1, 1, named, 2, NULL, 0, &s, &err), BRK_FSESS_INCREMENTAL);
     assert_int_equal(brk__fsess_id(s), id);
     const struct brk_fsess_part *p = brk__fsess_parts(s, &n);
@@ -148,12 +174,10 @@ static void test_fsess_epochs_wrong_unknown_leased_and_closing(void **state)
     assert_int_equal(begin(c, id, -1, 0, NULL, 0, NULL, 0, &s, &err), BRK_FSESS_SESSIONLESS);
     assert_int_equal(begin(c, id, 3, 0, NULL, 0, NULL, 0, &s, &err), BRK_FSESS_ERROR);
     assert_int_equal(err, KP_ERR_FETCH_SESSION_ID_NOT_FOUND);
-    /* Epoch 0 naming one: closed too, and a new one may be made (FULL); a replica: no. */
+    /* Epoch 0 naming one: closed too, and a new one may be made (FULL). */
     id = create(c, &f, 0);
     assert_int_equal(begin(c, id, 0, 0, NULL, 0, NULL, 0, &s, &err), BRK_FSESS_FULL);
     assert_int_equal(begin(c, id, 1, 0, NULL, 0, NULL, 0, &s, &err), BRK_FSESS_ERROR);
-    rq = (struct brk_fsess_request){0, 0, false, true, NULL, 0, NULL, 0, 0};
-    assert_int_equal(brk__fsess_begin(c, &rq, &s, &err), BRK_FSESS_SESSIONLESS);
     struct brk_fsess_stats st;
     brk__fsess_stats(c, &st);
     assert_int_equal(st.sessions, 0);
@@ -191,7 +215,7 @@ static void test_fsess_forget_drops_partitions_and_closes_when_empty(void **stat
     assert_int_equal(p[2].partition, 3);
     brk__fsess_end(c, s);
     /* Add and forget in one request: added first, then forgotten (Kafka's order). */
-    struct brk_fsess_entry add = {{(const uint8_t *)"v", 1, 5}, 0, 1};
+    struct brk_fsess_entry add = entry("v", 5, 0, 1, -1, -1, -1);
     struct brk_fsess_key forget_v = {(const uint8_t *)"v", 1, 5};
     assert_int_equal(begin(c, id, 2, 0, &add, 1, &forget_v, 1, &s, &err), BRK_FSESS_INCREMENTAL);
     brk__fsess_parts(s, &n);
@@ -221,11 +245,11 @@ static void test_fsess_settle_answers_what_changed_and_rotates(void **state)
     int32_t id = create(c, &f, 0);
     assert_int_equal(begin(c, id, 1, 0, NULL, 0, NULL, 0, &s, &err), BRK_FSESS_INCREMENTAL);
     struct brk_fsess_result r[5] = {
-        {0, 10, 0, 0},                              /* p0 unchanged */
-        {100, 11, 0, 0},                            /* p1 records (hwm the same) */
-        {0, 12, 3, 0},                              /* p2 log start moved */
-        {0, -1, -1, KP_ERR_UNKNOWN_TOPIC_OR_PARTITION}, /* p3 an error */
-        {50, 20, 0, 0},                             /* p4 records and a new hwm */
+        result(0, 10, 0, 0, false),   /* p0 unchanged */
+        result(100, 11, 0, 0, false), /* p1 records (hwm the same) */
+        result(0, 12, 3, 0, false),   /* p2 log start moved */
+        result(0, -1, -1, KP_ERR_UNKNOWN_TOPIC_OR_PARTITION, false), /* p3 an error */
+        result(50, 20, 0, 0, false),  /* p4 records and a new hwm */
     };
     brk__fsess_settle(s, r, inc);
     assert_false(inc[0]);
@@ -240,14 +264,15 @@ static void test_fsess_settle_answers_what_changed_and_rotates(void **state)
     /* The same results again, in the new order: p3 keeps its error (always answered);
      * the rest have nothing new. Lookups still work after the rotation. */
     assert_int_equal(begin(c, id, 2, 0, NULL, 0, NULL, 0, &s, &err), BRK_FSESS_INCREMENTAL);
-    struct brk_fsess_result again[5] = {{0, 10, 0, 0}, {0, 12, 3, 0},
-                                        {0, -1, -1, KP_ERR_UNKNOWN_TOPIC_OR_PARTITION},
-                                        {0, 11, 0, 0}, {0, 20, 0, 0}};
+    struct brk_fsess_result again[5] = {result(0, 10, 0, 0, false), result(0, 12, 3, 0, false),
+                                        result(0, -1, -1, KP_ERR_UNKNOWN_TOPIC_OR_PARTITION,
+                                               false),
+                                        result(0, 11, 0, 0, false), result(0, 20, 0, 0, false)};
     brk__fsess_settle(s, again, inc);
     for (int i = 0; i < 5; i++)
         assert_int_equal(inc[i], i == 2);
     brk__fsess_end(c, s);
-    struct brk_fsess_entry upd = {{(const uint8_t *)"t", 1, 1}, 77, 1};
+    struct brk_fsess_entry upd = entry("t", 1, 77, 1, -1, -1, -1);
     assert_int_equal(begin(c, id, 3, 0, &upd, 1, NULL, 0, &s, &err), BRK_FSESS_INCREMENTAL);
     p = brk__fsess_parts(s, &n);
     assert_int_equal(n, 5);
@@ -315,7 +340,7 @@ static void test_fsess_partition_budget_bounds_every_session(void **state)
     int32_t a = create(c, &six, 0), b = create(c, &four, 0);
     assert_true(a > 0 && b > 0);
     /* b grows by one: no room, nobody evictable (all young): b is closed, 70. */
-    struct brk_fsess_entry one = {{(const uint8_t *)"w", 1, 0}, 0, 1};
+    struct brk_fsess_entry one = entry("w", 0, 0, 1, -1, -1, -1);
     assert_int_equal(begin(c, b, 1, 1, &one, 1, NULL, 0, &s, &err), BRK_FSESS_ERROR);
     assert_int_equal(err, KP_ERR_FETCH_SESSION_ID_NOT_FOUND);
     struct brk_fsess_stats st;
@@ -348,7 +373,8 @@ static void test_fsess_evicted_while_leased_is_freed_at_the_end(void **state)
     assert_int_equal(n, 3);
     assert_int_equal(p[2].hwm, 12);
     bool inc[3];
-    struct brk_fsess_result r[3] = {{0, 10, 0, 0}, {0, 11, 0, 0}, {9, 12, 0, 0}};
+    struct brk_fsess_result r[3] = {result(0, 10, 0, 0, false), result(0, 11, 0, 0, false),
+                                    result(9, 12, 0, 0, false)};
     brk__fsess_settle(s, r, inc);
     brk__fsess_end(c, s); /* freed here (ASan would see a leak or a use after free) */
     assert_int_equal(begin(c, a, 2, 6, NULL, 0, NULL, 0, &s, &err), BRK_FSESS_ERROR);
@@ -372,16 +398,14 @@ static void test_fsess_a_big_session_grows_and_finds_every_partition(void **stat
     for (int round = 0; round < 50; round++) { /* 50 x 100: 100 topics of 50 partitions */
         for (int i = 0; i < 100; i++) {
             snprintf(names[i], sizeof(names[i]), "n%d", i);
-            add[i] = (struct brk_fsess_entry){{(const uint8_t *)names[i], (int32_t)strlen(names[i]),
-                                               round}, round * 1000 + i, 1};
+            add[i] = entry(names[i], round, round * 1000 + i, 1, -1, -1, -1);
         }
         assert_int_equal(begin(c, id, epoch++, 0, add, 100, NULL, 0, &s, &err),
                          BRK_FSESS_INCREMENTAL);
         brk__fsess_end(c, s);
     }
     for (int i = 0; i < 100; i++) /* update every (n<i>, 7): found, not added */
-        add[i] = (struct brk_fsess_entry){{(const uint8_t *)names[i], (int32_t)strlen(names[i]), 7},
-                                          -5, 1};
+        add[i] = entry(names[i], 7, -5, 1, -1, -1, -1);
     assert_int_equal(begin(c, id, epoch++, 0, add, 100, NULL, 0, &s, &err), BRK_FSESS_INCREMENTAL);
     const struct brk_fsess_part *p = brk__fsess_parts(s, &n);
     assert_int_equal(n, 1 + 5000);
@@ -393,6 +417,196 @@ static void test_fsess_a_big_session_grows_and_finds_every_partition(void **stat
     struct brk_fsess_stats st;
     brk__fsess_stats(c, &st);
     assert_int_equal(st.partitions, 5001);
+    brk__fsess_cache_destroy(c);
+}
+
+/* Kafka's CachedPartition: every request field is kept, and a partition named again
+ * replaces them all; the others keep theirs (an incremental Fetch is read with them). */
+static void test_fsess_keeps_every_request_field_and_updates_them_all(void **state)
+{
+    (void)state;
+    struct brk_fsess_cache *c = cache_of(10, MIN, 1000);
+    struct full f;
+    struct brk_fsess *s;
+    int16_t err;
+    int32_t n;
+    full_of(&f, "t", 3);
+    for (int32_t i = 0; i < 3; i++) /* a follower's: epochs and a log start of its own */
+        f.e[i] = entry(f.topic, i, 200 + i, 1000 + i, 5 + i, 3 + i, 100 + i);
+    int32_t id = create_follower(c, &f, 0);
+    assert_true(id > 0);
+    struct brk_fsess_entry named = entry("t", 1, 300, 50, 9, 8, 150);
+    assert_int_equal(begin(c, id, 1, 1, &named, 1, NULL, 0, &s, &err), BRK_FSESS_INCREMENTAL);
+    const struct brk_fsess_part *p = brk__fsess_parts(s, &n);
+    assert_int_equal(n, 3);
+    for (int32_t i = 0; i < 3; i++) {
+        bool upd = i == 1;
+        assert_int_equal(p[i].partition, i);
+        assert_int_equal(p[i].fetch_offset, upd ? 300 : 200 + i);
+        assert_int_equal(p[i].max_bytes, upd ? 50 : 1000 + i);
+        assert_int_equal(p[i].current_leader_epoch, upd ? 9 : 5 + i);
+        assert_int_equal(p[i].last_fetched_epoch, upd ? 8 : 3 + i);
+        assert_int_equal(p[i].log_start_offset, upd ? 150 : 100 + i);
+        assert_int_equal(p[i].hwm, 10 + i); /* what was answered is not a request field */
+    }
+    brk__fsess_end(c, s);
+    /* Named again with no epochs (-1): -1 is kept too, not the old values. */
+    named = entry("t", 1, 301, 50, -1, -1, -1);
+    assert_int_equal(begin(c, id, 2, 2, &named, 1, NULL, 0, &s, &err), BRK_FSESS_INCREMENTAL);
+    p = brk__fsess_parts(s, &n);
+    assert_int_equal(p[1].current_leader_epoch, -1);
+    assert_int_equal(p[1].last_fetched_epoch, -1);
+    assert_int_equal(p[1].log_start_offset, -1);
+    assert_int_equal(p[2].current_leader_epoch, 7);
+    brk__fsess_end(c, s);
+    brk__fsess_cache_destroy(c);
+}
+
+/* A diverging epoch has no records, error 0 and the same offsets, and is answered all the
+ * same (Kafka's maybeUpdateResponseData, FetchResponse.isDivergingEpoch): pruned, the
+ * follower would never learn where to truncate. */
+static void test_fsess_settle_always_answers_a_diverging_epoch(void **state)
+{
+    (void)state;
+    struct brk_fsess_cache *c = cache_of(10, MIN, 1000);
+    struct full f;
+    struct brk_fsess *s;
+    int16_t err;
+    bool inc[2];
+    full_of(&f, "t", 2); /* hwm 10, 11; log start 0 */
+    int32_t id = create_follower(c, &f, 0);
+    assert_int_equal(begin(c, id, 1, 0, NULL, 0, NULL, 0, &s, &err), BRK_FSESS_INCREMENTAL);
+    struct brk_fsess_result r[2] = {result(0, 10, 0, 0, true), result(0, 11, 0, 0, false)};
+    brk__fsess_settle(s, r, inc);
+    assert_true(inc[0]);
+    assert_false(inc[1]);
+    brk__fsess_end(c, s);
+    brk__fsess_cache_destroy(c);
+}
+
+/* A follower's Fetch (replica id >= 0) is served as a consumer's: epoch 0 is FULL (a
+ * session may be made), -1 SESSIONLESS; either closes the session it names. */
+static void test_fsess_a_replica_gets_a_session_unless_epoch_final(void **state)
+{
+    (void)state;
+    struct brk_fsess_cache *c = cache_of(10, MIN, 1000);
+    struct full f;
+    struct brk_fsess *s;
+    int16_t err;
+    full_of(&f, "t", 2);
+    int32_t id = create_follower(c, &f, 0);
+    struct brk_fsess_request rq = {id, 0, false, true, NULL, 0, NULL, 0, 0};
+    assert_int_equal(brk__fsess_begin(c, &rq, &s, &err), BRK_FSESS_FULL);
+    assert_null(s);
+    assert_int_equal(begin(c, id, 1, 0, NULL, 0, NULL, 0, &s, &err), BRK_FSESS_ERROR);
+    assert_int_equal(err, KP_ERR_FETCH_SESSION_ID_NOT_FOUND); /* closed by the full Fetch */
+    id = create_follower(c, &f, 0);
+    rq = (struct brk_fsess_request){id, -1, false, true, NULL, 0, NULL, 0, 0};
+    assert_int_equal(brk__fsess_begin(c, &rq, &s, &err), BRK_FSESS_SESSIONLESS);
+    assert_int_equal(begin(c, id, 1, 0, NULL, 0, NULL, 0, &s, &err), BRK_FSESS_ERROR);
+    struct brk_fsess_stats st;
+    brk__fsess_stats(c, &st);
+    assert_int_equal(st.sessions, 0);
+    assert_int_equal(st.by_kind[BRK_FSESS_FULL], 1);
+    assert_int_equal(st.by_kind[BRK_FSESS_SESSIONLESS], 1);
+    brk__fsess_cache_destroy(c);
+}
+
+/* Is session id still in the cache? (An incremental Fetch with its epoch: 70 if not.) */
+static bool cached(struct brk_fsess_cache *c, int32_t id, int32_t *epoch, int64_t now)
+{
+    struct brk_fsess *s;
+    int16_t err;
+    if (begin(c, id, *epoch, now, NULL, 0, NULL, 0, &s, &err) != BRK_FSESS_INCREMENTAL) {
+        assert_int_equal(err, KP_ERR_FETCH_SESSION_ID_NOT_FOUND);
+        return false;
+    }
+    brk__fsess_end(c, s);
+    *epoch = brk__fsess_next_epoch(*epoch);
+    return true;
+}
+
+/*
+ * Kafka's FetchSessionCache.tryEvict with privileged (followers') sessions. The stale
+ * least recently used goes first, whoever it is. Else the newcomer may push out, of
+ * those it may touch - a consumer's newcomer: sessions older than eviction_ms; a
+ * follower's: those and every consumer's session however young - the first in the order
+ * (consumer's before follower's, fewer partitions, lower id), if it outranks it: a
+ * follower's newcomer outranks any consumer's session, else it must have more partitions
+ * and be of the same kind. So a consumer never pushes out a follower's session, old or
+ * small, unless it went stale.
+ */
+static void test_fsess_eviction_a_follower_pushes_out_consumers_never_the_reverse(void **state)
+{
+    (void)state;
+    struct brk_fsess_cache *c = cache_of(3, MIN, 1000);
+    struct full two, three, four, one, fifty;
+    int32_t ea = 1, eb = 1, ec = 1, ef = 1, eg = 1;
+    full_of(&two, "a", 2);
+    full_of(&three, "b", 3);
+    full_of(&four, "c", 4);
+    full_of(&one, "f", 1);
+    full_of(&fifty, "z", 50);
+    int32_t a = create(c, &two, 0), b = create(c, &three, 0), d = create(c, &four, 0);
+    assert_true(a > 0 && b > 0 && d > 0);
+    /* Full of young consumers' sessions: a bigger consumer is refused... */
+    assert_int_equal(create(c, &fifty, 1), BRK_FSESS_NONE);
+    /* ...a follower's, even of one partition, pushes out the smallest consumer's. */
+    int32_t f = create_follower(c, &one, 2);
+    assert_true(f > 0);
+    assert_false(cached(c, a, &ea, 3));
+    assert_true(cached(c, b, &eb, 3) && cached(c, d, &ec, 3) && cached(c, f, &ef, 3));
+    /* A second follower's: consumers' go first (b, then d), a young follower's never. */
+    int32_t g = create_follower(c, &one, 4);
+    assert_true(g > 0);
+    assert_false(cached(c, b, &eb, 5));
+    assert_true(cached(c, f, &ef, 5));
+    /* Later, all touched (none stale): d (4, consumer), f and g (1 each, followers), all
+     * old enough. A consumer's newcomer of 50 takes d, the only one it outranks... */
+    assert_true(cached(c, d, &ec, 2 * MIN) && cached(c, f, &ef, 2 * MIN) &&
+                cached(c, g, &eg, 2 * MIN));
+    int32_t h = create(c, &fifty, 2 * MIN + 1);
+    assert_true(h > 0);
+    assert_false(cached(c, d, &ec, 2 * MIN + 2));
+    /* ...and a second one nothing: the old, small followers' sessions are out of its
+     * reach (and so is h, young). */
+    assert_int_equal(create(c, &fifty, 2 * MIN + 3), BRK_FSESS_NONE);
+    assert_true(cached(c, f, &ef, 2 * MIN + 4) && cached(c, g, &eg, 2 * MIN + 4));
+    /* A follower's newcomer pushes out h, young and big as it is (a consumer's goes
+     * before any follower's); the next finds only followers' sessions, old f and g no
+     * smaller than it, young k out of reach: refused. */
+    int32_t k = create_follower(c, &one, 2 * MIN + 5);
+    assert_true(k > 0);
+    assert_true(cached(c, f, &ef, 2 * MIN + 6) && cached(c, g, &eg, 2 * MIN + 6));
+    assert_int_equal(create_follower(c, &one, 2 * MIN + 7), BRK_FSESS_NONE);
+    /* Stale goes first, whoever it is: k, a follower's, idle for longer than MIN. */
+    assert_true(create(c, &one, 4 * MIN) > 0);
+    int32_t ek = 1;
+    assert_false(cached(c, k, &ek, 4 * MIN + 1));
+    struct brk_fsess_stats st;
+    brk__fsess_stats(c, &st);
+    assert_int_equal(st.evictions, 5); /* a, b, d, h, one stale follower's */
+    assert_int_equal(st.sessions, 3);
+    brk__fsess_cache_destroy(c);
+
+    /* The partition budget: a follower's newcomer pushes out young consumers' sessions
+     * until it fits; a consumer's of the same size finds none it may push out. */
+    c = cache_of(10, MIN, 10);
+    full_of(&four, "c", 4);
+    full_of(&three, "b", 3);
+    struct full six;
+    full_of(&six, "s", 6);
+    a = create(c, &four, 0);
+    b = create(c, &three, 0);
+    assert_true(a > 0 && b > 0);
+    assert_int_equal(create(c, &six, 1), BRK_FSESS_NONE);
+    assert_true(create_follower(c, &six, 2) > 0); /* 7 + 6 > 10: b (3) goes, 4 + 6 fits */
+    eb = 1;
+    ea = 1;
+    assert_false(cached(c, b, &eb, 3));
+    assert_true(cached(c, a, &ea, 3));
+    brk__fsess_stats(c, &st);
+    assert_int_equal(st.partitions, 10);
     brk__fsess_cache_destroy(c);
 }
 
@@ -415,7 +629,9 @@ static void *loop_main(void *arg)
     full_of(&f, topic, 8 + la->seed);
     uint64_t rng = 0x9e3779b97f4a7c15ull * (uint64_t)(la->seed + 1);
     for (int round = 0; round < 300; round++) {
-        int32_t id = create(la->c, &f, round), epoch = 1;
+        int32_t id = la->seed == 0 ? create_follower(la->c, &f, round) /* privileged */
+                                   : create(la->c, &f, round),
+                epoch = 1;
         for (int i = 0; id > 0 && i < 20; i++) {
             struct brk_fsess *s;
             int16_t err;
@@ -435,7 +651,7 @@ static void *loop_main(void *arg)
             struct brk_fsess_result r[64];
             bool inc[64];
             for (int32_t k = 0; k < n && k < 64; k++)
-                r[k] = (struct brk_fsess_result){(int32_t)(rng >> k & 1) * 10, p[k].hwm + 1, 0, 0};
+                r[k] = result((int32_t)(rng >> k & 1) * 10, p[k].hwm + 1, 0, 0, false);
             if (n <= 64)
                 brk__fsess_settle(s, r, inc);
             if (ask == id)
@@ -483,6 +699,10 @@ int main(void)
         cmocka_unit_test(test_fsess_partition_budget_bounds_every_session),
         cmocka_unit_test(test_fsess_evicted_while_leased_is_freed_at_the_end),
         cmocka_unit_test(test_fsess_a_big_session_grows_and_finds_every_partition),
+        cmocka_unit_test(test_fsess_keeps_every_request_field_and_updates_them_all),
+        cmocka_unit_test(test_fsess_settle_always_answers_a_diverging_epoch),
+        cmocka_unit_test(test_fsess_a_replica_gets_a_session_unless_epoch_final),
+        cmocka_unit_test(test_fsess_eviction_a_follower_pushes_out_consumers_never_the_reverse),
         cmocka_unit_test(test_fsess_four_loops_share_one_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
