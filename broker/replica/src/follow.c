@@ -232,7 +232,7 @@ static void op_received(void *arg, const struct kfr_tp *tp, const struct kfr_ans
                                        * a lower bound, used only after an unclean election */
             .hw = a->high_watermark, .log_start = a->log_start_offset};
         int kerr = repl_follower_on_fetch(&rp->r, &ans, &d);
-        if (!a->error)
+        if (!a->error && a->high_watermark >= 0) /* -1: a log the leader had not open */
             rp->leader_hw_seen = a->high_watermark;
         decide(bf, rp, a, &d);
         if (kerr && kerr != REPL_OFFSET_OUT_OF_RANGE)

@@ -27,6 +27,12 @@
  * watermark only once it is on disk on the follower: round_done() fsyncs before the
  * next Fetch goes out, so the fetch offset a leader sees is always durable.
  *
+ * Sessions: the fetcher keeps a fetch session (KIP-227) with its leader, so a round names
+ * only the partitions whose position() changed since the session last had them, and an
+ * answer carries only the partitions with something new; received() is called for those
+ * only. Any doubt (a failed or cut round, a leader refusing the session, a change of the
+ * partition set) starts over with a full round. README.md has the lesson.
+ *
  * Threads: one thread per fetcher, started by kfr_open and joined by kfr_close. The ops
  * run on it, one at a time, never with a lock of the fetcher held (they may call
  * kfr_add/kfr_remove/kfr_wake). kfr_add/remove/wake/stats are safe from any thread.
@@ -136,6 +142,8 @@ struct kfr_stats {
     uint64_t connects, failures; /* connections opened; rounds lost to a failure */
     uint64_t connect_failures;   /* connections (or their ApiVersions) that failed */
     uint64_t cuts;               /* long polls cut short by a kfr_add */
+    uint64_t full;               /* rounds that named every partition (no session yet) */
+    uint64_t session_errors;     /* sessions the leader refused (70, 71): started over */
     int partitions;
     bool connected;
 };

@@ -9,7 +9,7 @@
  *       0  nothing    no partition to fetch: sleep until kfr_wake or the backoff
  *                     (idle_ms when the owner paused the partitions it has)
  *     cut    KFR_CUT    a kfr_add during the long poll: disconnect (the leader drops the
- *                        parked Fetch with it), connect again at once, ask every partition
+ *                        parked Fetch with it), connect again at once, a full round
  *      <0  failed     disconnect; the round's partitions were not handed over; back off,
  *                     except after a round that worked: a connection idle while its leader
  *                     restarted fails its first round, and a second of backoff there is a
@@ -219,6 +219,8 @@ static void destroy(struct kfr_fetcher *f)
     free(f->conn.in);
     free(f->tps);
     free(f->snap);
+    free(f->sess.in);
+    free(f->sess.sent);
     free(f->host);
     free(f->source_host);
     free(f->client_id);

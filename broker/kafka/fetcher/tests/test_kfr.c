@@ -36,8 +36,11 @@
 #define PARTS   3
 
 /* HOLD: a long poll - a Fetch that does not name partition 2 is held for its max_wait_ms
- * and answered empty; one that names it is answered at once, as GOOD. */
-enum scenario { GOOD, DIVERGE, ERROR, STRANGER, SILENT, NO_V12, DROP, HOLD };
+ * and answered empty; one that names it is answered at once, as GOOD.
+ * SESSION: a leader with fetch sessions (KIP-227), answering only what is new. */
+enum scenario { GOOD, DIVERGE, ERROR, STRANGER, SILENT, NO_V12, DROP, HOLD, SESSION };
+
+#define SESSION_ID 77
 
 /* ---- the fake leader ------------------------------------------------------------------- */
 
@@ -54,6 +57,12 @@ struct leader {
     int64_t offset[PARTS];
     int32_t last_epoch[PARTS], leader_epoch[PARTS];
     int asked[PARTS]; /* fetches that named the partition */
+    /* SESSION: each partition's log end, and the fetch offset the session holds (-1: not
+     * in it); the epoch the next incremental Fetch must carry; what came */
+    int64_t lend[PARTS], held_at[PARTS];
+    int32_t next_epoch;
+    int full, incremental, forgotten, refused;
+    bool refuse_next; /* answer the next incremental Fetch 70, as after an eviction */
 };
 
 /* One batch of one record at base, epoch 7. */
@@ -161,6 +170,91 @@ static void answer_fetch(struct leader *l, int fd, const struct kp_request *req,
         kc_writer_fini(&recs[i]);
 }
 
+/* SESSION: apply a Fetch to the session (under l->mu); the top-level error, or 0. */
+static int16_t session_apply(struct leader *l, const struct kp_fetch_req *fr)
+{
+    if (fr->session_epoch == 0) { /* full: a new session of what it names */
+        l->full++;
+        for (int k = 0; k < PARTS; k++)
+            l->held_at[k] = -1;
+        l->next_epoch = 1;
+    } else if (l->refuse_next) {
+        l->refuse_next = false;
+        l->refused++;
+        l->next_epoch = -2; /* gone: only a full Fetch is served now */
+        return 70;
+    } else if (fr->session_id != SESSION_ID || fr->session_epoch != l->next_epoch) {
+        return 71;
+    } else {
+        l->incremental++;
+        l->next_epoch++;
+    }
+    for (int32_t i = 0; i < fr->forgotten_topics_data.n; i++)
+        for (int32_t j = 0; j < fr->forgotten_topics_data.v[i].partitions.n; j++) {
+            int32_t k = fr->forgotten_topics_data.v[i].partitions.v[j];
+            if (k >= 0 && k < PARTS) {
+                l->held_at[k] = -1;
+                l->forgotten++;
+            }
+        }
+    for (int32_t i = 0; i < fr->topics.n; i++)
+        for (int32_t j = 0; j < fr->topics.v[i].partitions.n; j++) {
+            const struct kp_fetch_req_partition *p = &fr->topics.v[i].partitions.v[j];
+            if (p->partition >= 0 && p->partition < PARTS) {
+                l->held_at[p->partition] = p->fetch_offset;
+                l->asked[p->partition]++;
+                l->leader_epoch[p->partition] = p->current_leader_epoch;
+            }
+        }
+    return 0;
+}
+
+/* SESSION: answer the partitions the session holds below their log end (up to two batches
+ * each), all of them after a full Fetch; nothing new: held 20 ms first, as a long poll. */
+static void answer_session(struct leader *l, int fd, const struct kp_request *req)
+{
+    const struct kp_fetch_req *fr = req->msg;
+    struct kp_fetch_resp resp;
+    struct kp_fetch_resp_fetchable_topic_response t[1];
+    struct kp_fetch_resp_partition_data pd[PARTS];
+    struct kc_writer w, recs[PARTS];
+    int np = 0;
+    kp_init(&kp_fetch_resp_schema, &resp);
+    pthread_mutex_lock(&l->mu);
+    l->fetches++;
+    resp.error_code = session_apply(l, fr);
+    for (int k = 0; resp.error_code == 0 && k < PARTS; k++) {
+        int64_t at = l->held_at[k];
+        if (at < 0 || (at >= l->lend[k] && fr->session_epoch != 0))
+            continue; /* not in the session, or nothing new */
+        kp_init(&kp_fetch_resp_partition_data_schema, &pd[np]);
+        pd[np].partition_index = k;
+        pd[np].high_watermark = l->lend[k];
+        kc_writer_init(&recs[np], 0);
+        for (int64_t o = at; o < l->lend[k] && o < at + 2; o++)
+            batch_at(&recs[np], o);
+        pd[np].records = (struct kc_slice){kc_writer_data(&recs[np]),
+                                           (int32_t)kc_writer_len(&recs[np])};
+        np++;
+    }
+    resp.session_id = resp.error_code == 0 ? SESSION_ID : 0;
+    pthread_mutex_unlock(&l->mu);
+    if (np == 0)
+        usleep(20 * 1000);
+    kp_init(&kp_fetch_resp_fetchable_topic_response_schema, &t[0]);
+    t[0].topic = kp_slice_str("t");
+    KP_SET(t[0].partitions, np, pd);
+    KP_SET(resp.responses, np > 0 ? 1 : 0, t);
+    kc_writer_init(&w, 0);
+    assert_int_equal(kp_response_encode(&w, KP_API_FETCH, req->hdr.request_api_version,
+                                        req->hdr.correlation_id, &resp, NULL, NULL),
+                     0);
+    (void)!send(fd, kc_writer_data(&w), kc_writer_len(&w), MSG_NOSIGNAL);
+    kc_writer_fini(&w);
+    for (int i = 0; i < np; i++)
+        kc_writer_fini(&recs[i]);
+}
+
 /* Read one request frame from fd into buf: its body length, 0 at EOF or stop. */
 static size_t read_request(struct leader *l, int fd, uint8_t *buf, size_t cap)
 {
@@ -218,6 +312,8 @@ static void serve(struct leader *l, int fd)
         assert_int_equal(kp_request_decode(buf + 4, len, 0, &req), 0);
         if (req.hdr.request_api_key == KP_API_API_VERSIONS)
             answer_versions(l, fd, req.hdr.correlation_id);
+        else if (req.hdr.request_api_key == KP_API_FETCH && atomic_load(&l->scenario) == SESSION)
+            answer_session(l, fd, &req);
         else if (req.hdr.request_api_key == KP_API_FETCH && atomic_load(&l->scenario) == HOLD &&
                  !names_2(&req)) {
             if (!hold(l, fd, &req)) {
@@ -416,9 +512,10 @@ static void test_kfr_good_answers_whole_batches_in_order(void **state)
     assert_int_equal(st.connects, 1);
     assert_int_equal(st.failures, 0);
     assert_true(st.batches_bytes > 0 && st.answers_bytes > st.batches_bytes);
+    assert_int_equal(st.full, st.rounds); /* a leader without sessions: every round full */
     pthread_mutex_lock(&l.mu);
     assert_int_equal(l.replica_id, 4);
-    assert_int_equal(l.session_epoch, -1);        /* sessionless */
+    assert_int_equal(l.session_epoch, 0); /* asks for a session: none given, full again */
     assert_int_equal(l.last_epoch[0], 7);         /* the epoch of its last batch */
     assert_int_equal(l.leader_epoch[0], 9);       /* what position() said */
     assert_int_equal(l.offset[0] % 2, 0);         /* two batches per round */
@@ -684,6 +781,110 @@ static void test_kfr_paused_partition_bounds_long_poll(void **state)
     leader_stop(&l);
 }
 
+/* Wait until cond(l) holds (under l->mu), or fail. */
+static void await_leader(struct leader *l, bool (*cond)(struct leader *), const char *what)
+{
+    for (int64_t t0 = kc_mono_ms(); kc_mono_ms() - t0 < WAIT_MS; usleep(5000)) {
+        pthread_mutex_lock(&l->mu);
+        bool ok = cond(l);
+        pthread_mutex_unlock(&l->mu);
+        if (ok)
+            return;
+    }
+    fail_msg("waited %d ms for %s", WAIT_MS, what);
+}
+
+static bool p0_has_10(struct owner *o)
+{
+    return o->end[0] == 10 && o->hw[0] == 10;
+}
+
+static bool p2_has_4(struct owner *o)
+{
+    return o->end[2] == 4 && o->hw[2] == 4;
+}
+
+static bool forgot_one(struct leader *l)
+{
+    return l->forgotten > 0;
+}
+
+static bool refused_and_full_again(struct leader *l)
+{
+    return l->refused == 1 && l->next_epoch > 1;
+}
+
+struct counts {
+    int full, incremental, asked[PARTS];
+};
+
+static struct counts counts_of(struct leader *l)
+{
+    pthread_mutex_lock(&l->mu);
+    struct counts c = {l->full, l->incremental, {l->asked[0], l->asked[1], l->asked[2]}};
+    pthread_mutex_unlock(&l->mu);
+    return c;
+}
+
+/* A leader with fetch sessions (KIP-227): once the session is made, a round names only a
+ * partition whose position moved - an idle one is never named again, yet its new
+ * records still come (the leader reads the session) - a paused one is forgotten, and a
+ * session the leader dropped (70) is made again by one full round. */
+static void test_kfr_session_names_only_what_moved(void **state)
+{
+    (void)state;
+    struct leader l;
+    struct owner o = {0};
+    leader_start(&l, SESSION);
+    pthread_mutex_lock(&l.mu);
+    l.lend[0] = 10;
+    pthread_mutex_unlock(&l.mu);
+    struct kfr_fetcher *f = start(&l, &o, 50, 5000);
+    await(&o, p0_has_10, "partition 0's ten records");
+    usleep(150 * 1000); /* the session settles: start's kfr_adds may have cut a round */
+    struct counts a = counts_of(&l);
+    usleep(300 * 1000); /* idle: ~20 ms a round at this leader */
+    struct counts b = counts_of(&l);
+    assert_int_equal(b.full, a.full);
+    assert_true(b.incremental >= a.incremental + 5);
+    for (int k = 0; k < PARTS; k++)
+        assert_int_equal(b.asked[k], a.asked[k]); /* nothing named while nothing moves */
+
+    pthread_mutex_lock(&l.mu);
+    l.lend[2] = 4; /* records for a partition the requests no longer name */
+    pthread_mutex_unlock(&l.mu);
+    await(&o, p2_has_4, "partition 2's four records, through the session");
+    usleep(100 * 1000);
+    struct counts c = counts_of(&l);
+    assert_int_equal(c.full, a.full);
+    assert_int_equal(c.asked[0], a.asked[0]);
+    assert_int_equal(c.asked[1], a.asked[1]);
+    assert_int_equal(c.asked[2], a.asked[2] + 2); /* at 2, then at 4: each move, once */
+
+    pthread_mutex_lock(&o.mu);
+    o.paused[1] = true; /* the owner leaves it out: the session must stop reading it */
+    pthread_mutex_unlock(&o.mu);
+    await_leader(&l, forgot_one, "partition 1 forgotten");
+    pthread_mutex_lock(&l.mu);
+    assert_int_equal(l.held_at[1], -1);
+    assert_int_equal(l.full, a.full);
+    l.refuse_next = true;
+    pthread_mutex_unlock(&l.mu);
+    await_leader(&l, refused_and_full_again, "a full round after FETCH_SESSION_ID_NOT_FOUND");
+    struct counts d = counts_of(&l);
+    struct kfr_stats st;
+    kfr_stats(f, &st);
+    kfr_close(f);
+    assert_int_equal(d.full, a.full + 1);
+    assert_int_equal(d.asked[0], c.asked[0] + 1); /* the full round names what it fetches */
+    assert_int_equal(d.asked[1], c.asked[1]);     /* ... not the paused one */
+    assert_int_equal(st.session_errors, 1);
+    assert_int_equal(st.failures, 0);
+    assert_true(st.full >= 2 && st.rounds > st.full + 10);
+    assert_int_equal(o.errors, 0);
+    leader_stop(&l);
+}
+
 static void test_kfr_whole_batches_cut_and_refuse(void **state)
 {
     (void)state;
@@ -717,6 +918,7 @@ int main(void)
         cmocka_unit_test(test_kfr_source_host_seen_by_leader_or_no_connection),
         cmocka_unit_test(test_kfr_add_during_long_poll_cuts_it),
         cmocka_unit_test(test_kfr_paused_partition_bounds_long_poll),
+        cmocka_unit_test(test_kfr_session_names_only_what_moved),
         cmocka_unit_test(test_kfr_whole_batches_cut_and_refuse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
