@@ -614,6 +614,8 @@ struct alog_flusher_stats {
     uint64_t count;
     uint64_t buckets[ALOG_FSYNC_BUCKETS];
     double sum_seconds;
+    uint64_t full_passes; /* passes over every log (deadlines, checkpoints, closes) */
+    uint64_t visits;      /* logs visited, in full passes and in passes over the kicked */
 };
 void alog_flusher_stats(struct alog_flusher *f, struct alog_flusher_stats *out);
 

@@ -65,7 +65,7 @@ static int store_start_durable(struct alog *log, int64_t offset)
         pthread_mutex_unlock(&log->flush_lock);
     }
     if (log->flusher)
-        alog__flusher_kick(log->flusher); /* waiters the flush covered: from its thread */
+        alog__flusher_kick_log(log); /* waiters the flush covered: from its thread */
     if (rc)
         return rc;
     atomic_store(&log->start_pending, offset);

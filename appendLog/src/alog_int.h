@@ -204,6 +204,8 @@ struct alog {
     /* Owned by the flusher's lock. */
     struct alog_flusher *flusher;
     TAILQ_ENTRY(alog) fl_link;
+    TAILQ_ENTRY(alog) fl_due_link; /* on the flusher's due list (kicked by name) */
+    bool fl_due;
     bool fl_registered;
     bool fl_closing;
     bool fl_abandon; /* closing without a flush (alog__abandon) */
@@ -448,7 +450,12 @@ void alog__flusher_close_many(struct alog_flusher *f, struct alog **logs, int n)
 /* Flush, release the waiters from the flusher thread and unregister; returns the flush's
  * result. Called by alog_close. */
 int alog__flusher_close(struct alog_flusher *f, struct alog *log);
+/* Wake the flusher for a pass over every log (a store-wide sync, a close). */
 void alog__flusher_kick(struct alog_flusher *f);
+/* Wake it for this log: a waiter, a roll, a flush.messages backlog, a failure's verdict.
+ * The pass visits the logs kicked by name only; the other logs wait for the next full
+ * pass (their flush.ms deadlines, checkpoints: at most ALOG_FLUSHER_MAX_SLEEP_MS away). */
+void alog__flusher_kick_log(struct alog *log);
 /* One flush pass (flush_lock): fsync what is not durable yet; checkpoint if due. */
 int alog__flush(struct alog *log, bool force_checkpoint);
 /* Write the recovery point (flush_lock held), msync'ing the indexes it vouches for. */

@@ -102,7 +102,7 @@ static int roll(struct alog *log, int64_t base)
     atomic_store(&log->dir_dirty, true); /* after the snapshot: its rename is fsynced too */
     atomic_store(&log->roll_pending, true);
     if (log->flusher)
-        alog__flusher_kick(log->flusher); /* flush the old segment, checkpoint */
+        alog__flusher_kick_log(log); /* flush the old segment, checkpoint */
     kc_log_debug("alog %s: rolled to segment %lld", log->dir, (long long)base);
     return 0;
 }
@@ -180,15 +180,19 @@ int alog__write_at_end(struct alog *log, const uint8_t *batch, size_t len,
     return 0;
 }
 
-/* flush.messages: wake the flusher when the undurable backlog crosses the threshold. */
+/* flush.messages: wake the flusher when the undurable backlog crosses the threshold.
+ * flush.ms: tell it when a durable log gets its first undurable record, so that its
+ * deadline is known (the flusher visits only the logs named to it between full passes). */
 void alog__maybe_kick(struct alog *log, int64_t prev_end, int64_t end)
 {
     int64_t n = atomic_load_explicit(&log->flush_msgs, memory_order_relaxed);
-    if (n <= 0 || !log->flusher)
+    int64_t ms = atomic_load_explicit(&log->flush_ms, memory_order_relaxed);
+    if ((n <= 0 && ms < 0) || !log->flusher)
         return;
     int64_t durable = alog_durable_offset(log);
-    if (prev_end - durable < n && end - durable >= n)
-        alog__flusher_kick(log->flusher);
+    if ((n > 0 && prev_end - durable < n && end - durable >= n) ||
+        (ms >= 0 && prev_end <= durable && end > durable))
+        alog__flusher_kick_log(log);
 }
 
 static int append_epoch(struct alog *log, uint8_t *batch, size_t len, int32_t leader_epoch,

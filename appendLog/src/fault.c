@@ -227,7 +227,7 @@ static void doom_waiters(struct alog *log)
         w->err = w->err ? w->err : -EIO;
     pthread_mutex_unlock(&log->wait_lock);
     if (log->flusher)
-        alog__flusher_kick(log->flusher); /* callbacks run on the flusher thread */
+        alog__flusher_kick_log(log); /* callbacks run on the flusher thread */
 }
 
 /* 5. Make the repaired log durable and vouch for it; then it is healthy again. */

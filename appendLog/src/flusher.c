@@ -12,6 +12,12 @@
  * waiters queue up; the next pass covers them all. So the fsync rate is bounded by the
  * disk, not by the request rate, and never exceeds one per pass.
  *
+ * Which logs a pass visits: a waiter (or a roll, a flush.messages backlog) kicks the
+ * flusher naming its log, and the pass visits the logs so named - not the thousands of
+ * idle ones a broker may hold open. Deadlines that come by time alone (flush.ms, the
+ * checkpoint interval) and closes are served by a full pass over every log, due at the
+ * earliest deadline the last full pass saw and at least every ALOG_FLUSHER_MAX_SLEEP_MS.
+ *
  * When a pass happens, per log: someone waits; flush.ms elapsed since the last flush;
  * flush.messages are undurable; a segment rolled; or the log is closing. The recovery
  * point checkpoint is written at most every ALOG_CHECKPOINT_INTERVAL_MS and at each roll,
@@ -48,8 +54,11 @@ struct alog_flusher {
     pthread_cond_t wake; /* the thread sleeps here */
     pthread_cond_t done; /* alog_close waits here for its log to be let go */
     TAILQ_HEAD(, alog) logs;
+    TAILQ_HEAD(, alog) due; /* kicked by name since the last pass (fl_due_link) */
     bool kicked;
+    bool full;              /* kicked for every log */
     bool stop;
+    uint64_t full_passes, visits; /* alog_flusher_stats */
     /* fsync times (alog_flusher_stats): any thread that flushes a log of this flusher */
     _Atomic uint64_t fsync_buckets[ALOG_FSYNC_BUCKETS];
     _Atomic uint64_t fsync_count;
@@ -82,6 +91,10 @@ void alog_flusher_stats(struct alog_flusher *f, struct alog_flusher_stats *out)
         out->buckets[i] = atomic_load_explicit(&f->fsync_buckets[i], memory_order_relaxed);
     out->count = atomic_load_explicit(&f->fsync_count, memory_order_relaxed);
     out->sum_seconds = (double)atomic_load_explicit(&f->fsync_ns, memory_order_relaxed) / 1e9;
+    pthread_mutex_lock(&f->lock);
+    out->full_passes = f->full_passes;
+    out->visits = f->visits;
+    pthread_mutex_unlock(&f->lock);
 }
 
 /* ---- one flush pass (any thread, flush_lock) ---------------------------------------- */
@@ -242,13 +255,21 @@ int alog__flush(struct alog *log, bool may_checkpoint)
     return rc;
 }
 
+static bool has_waiters(struct alog *log)
+{
+    pthread_mutex_lock(&log->wait_lock);
+    bool any = log->nwaiters > 0;
+    pthread_mutex_unlock(&log->wait_lock);
+    return any;
+}
+
 int alog_flush(struct alog *log)
 {
     if (!alog__try_pin(log))
         return 0; /* a closed log of a store: closing made it durable */
     int rc = alog__flush(log, true);
-    if (log->flusher)
-        alog__flusher_kick(log->flusher); /* waiters are released from the flusher thread */
+    if (log->flusher && has_waiters(log)) /* they are released from the flusher thread; */
+        alog__flusher_kick_log(log);      /* one who comes later kicks it itself */
     alog__leave(log);
     return rc;
 }
@@ -293,7 +314,7 @@ static int wait_open(struct alog *log, int64_t offset, alog_durable_cb cb, void 
         free(w);
         return 1;
     }
-    alog__flusher_kick(log->flusher);
+    alog__flusher_kick_log(log);
     return 0;
 }
 
@@ -325,14 +346,6 @@ static void release_waiters(struct alog *log, bool closing)
 }
 
 /* ---- the thread --------------------------------------------------------------------- */
-
-static bool has_waiters(struct alog *log)
-{
-    pthread_mutex_lock(&log->wait_lock);
-    bool any = log->nwaiters > 0;
-    pthread_mutex_unlock(&log->wait_lock);
-    return any;
-}
 
 /* Does this log need a flush now? Else, *next says when it will (monotonic ms). */
 static bool flush_due(struct alog *log, int64_t now, int64_t *next)
@@ -391,35 +404,71 @@ static void sleep_until(struct alog_flusher *f, int64_t deadline_ms)
     (void)pthread_cond_timedwait(&f->wake, &f->lock, &ts); /* timeout or kick: same next step */
 }
 
+/* Off the due list (f->lock held). */
+static void undue(struct alog_flusher *f, struct alog *log)
+{
+    if (log->fl_due) {
+        TAILQ_REMOVE(&f->due, log, fl_due_link);
+        log->fl_due = false;
+    }
+}
+
+/* Visit one log (f->lock held, released meanwhile); returns the log that followed it on
+ * the list of all logs, as of after the visit. */
+static struct alog *visit(struct alog_flusher *f, struct alog *log, int64_t *next)
+{
+    bool closing = log->fl_closing;
+    /* A store's log being closed by the cache is skipped (it flushes itself); one we pin
+     * cannot be taken off the lists while we serve it. */
+    if (!closing && !alog__try_pin(log))
+        return TAILQ_NEXT(log, fl_link);
+    f->visits++;
+    pthread_mutex_unlock(&f->lock); /* never held across an fsync */
+    int rc = service(log, closing, next);
+    pthread_mutex_lock(&f->lock);
+    struct alog *following = TAILQ_NEXT(log, fl_link);
+    if (closing) {
+        undue(f, log);
+        TAILQ_REMOVE(&f->logs, log, fl_link);
+        log->fl_registered = false;
+        log->fl_close_rc = rc;
+        pthread_cond_broadcast(&f->done);
+    } else {
+        alog__leave(log);
+    }
+    return following;
+}
+
+/*
+ * The loop. A pass is either full - every log: its flush.ms deadline, its checkpoint, a
+ * close - or, when only logs kicked by name are waiting (a producer's acks, a follower's
+ * fsync), just those: with thousands of idle logs open, a full pass per acknowledgement
+ * made every durable write pay for every idle log (two locks and a clock read each). A
+ * full pass still comes by the earliest deadline the last one saw, and at least every
+ * ALOG_FLUSHER_MAX_SLEEP_MS.
+ */
 static void *flusher_main(void *arg)
 {
     struct alog_flusher *f = arg;
+    int64_t next = 0; /* the next full pass (monotonic ms) */
     pthread_mutex_lock(&f->lock);
     while (!f->stop) {
         f->kicked = false;
-        int64_t next = kc_mono_ms() + ALOG_FLUSHER_MAX_SLEEP_MS;
-        struct alog *log = TAILQ_FIRST(&f->logs);
-        while (log) {
-            bool closing = log->fl_closing;
-            /* A store's log being closed by the cache is skipped (it flushes itself); one
-             * we pin cannot be taken off the list while we serve it. */
-            if (!closing && !alog__try_pin(log)) {
-                log = TAILQ_NEXT(log, fl_link);
-                continue;
+        if (f->full || kc_mono_ms() >= next) {
+            f->full = false;
+            f->full_passes++;
+            while (!TAILQ_EMPTY(&f->due)) /* the full pass covers them */
+                undue(f, TAILQ_FIRST(&f->due));
+            next = kc_mono_ms() + ALOG_FLUSHER_MAX_SLEEP_MS;
+            for (struct alog *log = TAILQ_FIRST(&f->logs); log;)
+                log = visit(f, log, &next);
+        } else {
+            struct alog *log;
+            while ((log = TAILQ_FIRST(&f->due)) != NULL) {
+                undue(f, log);
+                if (!log->fl_closing) /* a close asked for a full pass: it is served there */
+                    (void)visit(f, log, &next);
             }
-            pthread_mutex_unlock(&f->lock); /* never held across an fsync */
-            int rc = service(log, closing, &next);
-            pthread_mutex_lock(&f->lock);
-            struct alog *following = TAILQ_NEXT(log, fl_link);
-            if (closing) {
-                TAILQ_REMOVE(&f->logs, log, fl_link);
-                log->fl_registered = false;
-                log->fl_close_rc = rc;
-                pthread_cond_broadcast(&f->done);
-            } else {
-                alog__leave(log);
-            }
-            log = following;
         }
         sleep_until(f, next);
     }
@@ -440,6 +489,7 @@ int alog_flusher_create(struct alog_flusher **out)
     pthread_cond_init(&f->done, NULL);
     pthread_condattr_destroy(&ca);
     TAILQ_INIT(&f->logs);
+    TAILQ_INIT(&f->due);
     int rc = pthread_create(&f->thread, NULL, flusher_main, f);
     if (rc) {
         pthread_cond_destroy(&f->wake);
@@ -473,6 +523,24 @@ void alog__flusher_kick(struct alog_flusher *f)
 {
     pthread_mutex_lock(&f->lock);
     f->kicked = true;
+    f->full = true;
+    pthread_cond_signal(&f->wake);
+    pthread_mutex_unlock(&f->lock);
+}
+
+void alog__flusher_kick_log(struct alog *log)
+{
+    struct alog_flusher *f = log->flusher;
+    if (!f)
+        return;
+    pthread_mutex_lock(&f->lock);
+    if (!log->fl_registered)
+        f->full = true; /* not on the lists (yet): nothing to name; look at them all */
+    else if (!log->fl_due) {
+        TAILQ_INSERT_TAIL(&f->due, log, fl_due_link);
+        log->fl_due = true;
+    }
+    f->kicked = true;
     pthread_cond_signal(&f->wake);
     pthread_mutex_unlock(&f->lock);
 }
@@ -487,6 +555,7 @@ int alog__flusher_register(struct alog_flusher *f, struct alog *log)
     TAILQ_INSERT_TAIL(&f->logs, log, fl_link);
     log->fl_registered = true;
     log->fl_closing = false;
+    log->fl_due = false;
     pthread_mutex_unlock(&f->lock);
     return 0;
 }
@@ -495,6 +564,7 @@ void alog__flusher_unregister(struct alog_flusher *f, struct alog *log)
 {
     pthread_mutex_lock(&f->lock);
     if (log->fl_registered) {
+        undue(f, log);
         TAILQ_REMOVE(&f->logs, log, fl_link);
         log->fl_registered = false;
     }
@@ -507,6 +577,7 @@ void alog__flusher_close_many(struct alog_flusher *f, struct alog **logs, int n)
     for (int i = 0; i < n; i++)
         logs[i]->fl_closing = true;
     f->kicked = true;
+    f->full = true; /* closes are served by a full pass */
     pthread_cond_signal(&f->wake);
     for (int i = 0; i < n; i++) {
         while (logs[i]->fl_registered && !f->stop)
@@ -520,6 +591,7 @@ int alog__flusher_close(struct alog_flusher *f, struct alog *log)
     pthread_mutex_lock(&f->lock);
     log->fl_closing = true;
     f->kicked = true;
+    f->full = true;
     pthread_cond_signal(&f->wake);
     while (log->fl_registered && !f->stop)
         pthread_cond_wait(&f->done, &f->lock);

@@ -179,7 +179,7 @@ int alog_set_config(struct alog *log, const struct alog_config *cfg)
     if (!alog__try_pin(log))
         return 0; /* a store's log not open: its flusher link is the opening thread's */
     if (log->flusher)
-        alog__flusher_kick(log->flusher); /* flush.ms / flush.messages may be due now */
+        alog__flusher_kick_log(log); /* flush.ms / flush.messages may be due now */
     alog__leave(log);
     return 0;
 }

@@ -114,7 +114,7 @@ static void refuse_all_waiters(struct alog *log)
     }
     pthread_mutex_unlock(&log->wait_lock);
     if (log->flusher)
-        alog__flusher_kick(log->flusher); /* callbacks run on the flusher thread */
+        alog__flusher_kick_log(log); /* callbacks run on the flusher thread */
 }
 
 static int restart_locked(struct alog *log, int64_t offset, int *deleted)

@@ -257,7 +257,7 @@ static void refuse_waiters(struct alog *log, int64_t end)
     }
     pthread_mutex_unlock(&log->wait_lock);
     if (log->flusher)
-        alog__flusher_kick(log->flusher); /* callbacks run on the flusher thread */
+        alog__flusher_kick_log(log); /* callbacks run on the flusher thread */
 }
 
 /* Step 6: the cut made durable, the producer state made to match, then vouched for. */

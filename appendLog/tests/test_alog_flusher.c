@@ -303,6 +303,49 @@ static void test_alog_one_flusher_serves_many_logs(void **state)
     alog_flusher_destroy(f);
 }
 
+/* A waiter's pass visits its own log, not every log of the flusher: 200 acknowledged
+ * writes to one of 64 logs visit some 200 logs, plus 64 per full pass (a full pass per
+ * waiter would be 12,800); another log's flush.ms (50) deadline, made known by its first
+ * undurable append, still makes it durable with no waiter. */
+static void test_alog_waiter_pass_visits_only_kicked_logs(void **state)
+{
+    enum { LOGS = 64, N = 200 };
+    struct alog_flusher *f;
+    struct alog *logs[LOGS];
+    struct alog_flusher_stats a, b;
+    assert_int_equal(alog_flusher_create(&f), 0);
+    for (int i = 0; i < LOGS; i++) {
+        char dir[4096], name[16];
+        snprintf(name, sizeof(name), "p-%d", i);
+        fx_path(dir, sizeof(dir), *state, name);
+        logs[i] = open_flushed(dir, f, i == 1 ? 50 : -1, -1);
+    }
+    fx_append(logs[1], 3, 1, 20, TS0); /* durable only by its flush.ms deadline */
+    alog_flusher_stats(f, &a);
+    int64_t t0 = kc_mono_ms();
+    for (int i = 1; i <= N; i++) {
+        struct fx_tally t;
+        fx_tally_init(&t);
+        fx_append(logs[0], 1, 1, 20, TS0);
+        int rc = alog_wait_durable(logs[0], i, fx_tally_cb, &t);
+        assert_true(rc == 0 || rc == 1);
+        if (rc == 0)
+            fx_tally_wait(&t, 1);
+        assert_int_equal(t.errors, 0);
+    }
+    int64_t ms = kc_mono_ms() - t0;
+    alog_flusher_stats(f, &b);
+    uint64_t full = b.full_passes - a.full_passes, visits = b.visits - a.visits;
+    print_message("# %d waits in %lld ms: %llu visits, %llu full passes\n", N, (long long)ms,
+                  (unsigned long long)visits, (unsigned long long)full);
+    assert_true(full <= 2 + (uint64_t)ms / 50); /* the deadline's, and the 1 s floor's */
+    assert_true(visits <= N + full * LOGS);
+    wait_durable_poll(logs[1], 3);
+    for (int i = 0; i < LOGS; i++)
+        assert_int_equal(alog_close(logs[i]), 0);
+    alog_flusher_destroy(f);
+}
+
 static void test_alog_recovery_point_not_written_on_every_fsync(void **state)
 {
     struct alog_flusher *f;
@@ -374,6 +417,7 @@ int main(void)
         T(test_alog_close_releases_waiters_before_returning),
         T(test_alog_flusher_checkpoints_recovery_point_at_roll),
         T(test_alog_one_flusher_serves_many_logs),
+        T(test_alog_waiter_pass_visits_only_kicked_logs),
         T(test_alog_recovery_point_not_written_on_every_fsync),
         T(test_alog_counters_and_fsync_histogram),
 #undef T
