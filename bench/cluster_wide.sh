@@ -3,8 +3,8 @@
 # brokers (ZooKeeper on 127.0.0.1:2181, brokers on 9092-9094: stop a running `make cluster`
 # first) holding WIDE_PARTITIONS idle partitions at replication factor 3, and one topic of
 # one partition where bench_kafka produces acks=all, one record a request, one request at
-# a time: every record waits for both followers' fetch rounds, and every round of theirs
-# names every partition they follow from that leader.
+# a time: every record waits for both followers' fetch rounds, and the leader reads every
+# partition of their fetch sessions in each round (the requests name only what moved).
 #
 #   bench/cluster_wide.sh BUILD_A [BUILD_B]     (e.g. build/old build: an A/B of two trees)
 #   WIDE_PARTITIONS=6000  WIDE_ROUNDS=3
