@@ -158,7 +158,11 @@ enum repl_ev_type {
     REPL_EV_TOPIC_DELETE,
     REPL_EV_ISR_CHANGE,
     REPL_EV_PREFERRED,
+    REPL_EV_ELECT_LEADERS,
 };
+
+/* ElectLeaders' election types (Kafka's ElectionType). */
+enum repl_election { REPL_ELECTION_PREFERRED = 0, REPL_ELECTION_UNCLEAN = 1 };
 
 struct repl_event {
     enum repl_ev_type type;
@@ -174,6 +178,10 @@ struct repl_event {
     int32_t replication;        /* TOPIC_CREATE (with `assigned`: every list's length) */
     int32_t partition;          /* ISR_CHANGE */
     struct repl_isr_change isr; /* ISR_CHANGE */
+    enum repl_election election; /* ELECT_LEADERS: of `topic`'s partitions elect[0..nelect),
+                                  * strictly ascending */
+    const int32_t *elect;
+    int32_t nelect;
 };
 
 void repl_ctl_init(struct repl_ctl *ctl, const struct repl_ctl_config *cfg);
@@ -189,7 +197,14 @@ void repl_ctl_fini(struct repl_ctl *ctl);
  * the topic's factor, a broker never registered, or no live replica in a list); for ISR
  * changes INVALID_REQUEST (not
  * the leader, a member twice, not a replica, the leader left out), FENCED_LEADER_EPOCH,
- * INVALID_UPDATE_VERSION, INELIGIBLE_REPLICA (adds a broker that is not live). Events
+ * INVALID_UPDATE_VERSION, INELIGIBLE_REPLICA (adds a broker that is not live). An
+ * operator's election (ELECT_LEADERS, Kafka's ElectLeaders): PREFERRED gives each listed
+ * partition to its first replica if that one is live, in the ISR and not leading yet;
+ * UNCLEAN gives a listed partition with no live leader to a live ISR member, else to any
+ * live replica (its ISR reset to that one alone: records may be lost, by the operator's
+ * choice); out->remaining counts the listed partitions that end up without the leader
+ * asked for (none possible, or an index out of range); UNKNOWN_TOPIC_OR_PARTITION,
+ * INVALID_REQUEST (an unknown type, a list not strictly ascending) refuse it. Events
  * that change nothing give NONE and no records. The controller itself is unchanged:
  * replay the records (repl_ctl_apply does both). Returns 0 or -ENOMEM.
  */

@@ -17,6 +17,8 @@
  *                  or go and take the partition offline); if b only
  *                  follows, it leaves the ISR unless it is the last member
  *   preferred      the first replica leads again if it is live and in the ISR
+ *   elect_leaders  an operator's ElectLeaders: preferred, or unclean, for listed
+ *                  partitions only
  *
  *   elect          the first replica, in assignment order, that is live and in the ISR;
  *                  none: offline (leader -1, ISR kept) - or, with unclean election
@@ -81,8 +83,19 @@ int32_t repl__best_leader(const struct repl_ctl *ctl, const struct repl_pstate *
     return REPL_NO_LEADER;
 }
 
+static void plan_elect_as(const struct repl_ctl *ctl, const struct repl_pstate *ps,
+                          struct plan *pl, int32_t excluded, int32_t newly_live, bool unclean_ok);
+
 static void plan_elect(const struct repl_ctl *ctl, const struct repl_pstate *ps, struct plan *pl,
                        int32_t excluded, int32_t newly_live)
+{
+    plan_elect_as(ctl, ps, pl, excluded, newly_live, ctl->cfg.unclean_leader_election);
+}
+
+/* plan_elect, with unclean election allowed or not (the configuration's, or an operator's
+ * ElectLeaders of type UNCLEAN for one partition). */
+static void plan_elect_as(const struct repl_ctl *ctl, const struct repl_pstate *ps,
+                          struct plan *pl, int32_t excluded, int32_t newly_live, bool unclean_ok)
 {
     int32_t unclean = REPL_NO_LEADER;
     for (int i = 0; i < ps->nreplicas; i++) {
@@ -97,7 +110,7 @@ static void plan_elect(const struct repl_ctl *ctl, const struct repl_pstate *ps,
             return;
         }
     }
-    if (ctl->cfg.unclean_leader_election && unclean != REPL_NO_LEADER) {
+    if (unclean_ok && unclean != REPL_NO_LEADER) {
         /* Data loss by configuration: the new leader's log is the truth from now on. */
         pl->leader = unclean;
         pl->nisr = 1;
@@ -331,4 +344,50 @@ static void rule_offline(const struct repl_ctl *ctl, const struct repl_pstate *p
 int repl__ctl_elect_offline(const struct repl_ctl *ctl, int32_t newly_live, struct repl_recs *out)
 {
     return plan_all(ctl, out, rule_offline, &newly_live);
+}
+
+/* ---- an operator's election (ElectLeaders) ---- */
+
+/* Plan one listed partition; true if it ends with the leader the election asks for. */
+static bool plan_asked(const struct repl_ctl *ctl, const struct repl_event *ev,
+                       const struct repl_pstate *ps, struct plan *pl)
+{
+    if (ev->election == REPL_ELECTION_PREFERRED) {
+        rule_preferred(ctl, ps, pl, NULL);
+        return pl->leader == ps->replicas[0];
+    }
+    if (!repl__broker_live(ctl, pl->leader))
+        plan_elect_as(ctl, ps, pl, -1, -1, true);
+    return repl__broker_live(ctl, pl->leader);
+}
+
+int repl__ctl_elect_leaders(const struct repl_ctl *ctl, const struct repl_event *ev,
+                            struct repl_recs *out)
+{
+    const struct repl_topic *tp = ev->topic ? repl_ctl_topic(ctl, ev->topic) : NULL;
+    bool ok = ev->nelect >= 0 && (ev->nelect == 0 || ev->elect) &&
+              (ev->election == REPL_ELECTION_PREFERRED || ev->election == REPL_ELECTION_UNCLEAN);
+    for (int32_t i = 1; ok && i < ev->nelect; i++)
+        ok = ev->elect[i - 1] < ev->elect[i]; /* once each: one record per partition */
+    if (!tp || !ok) {
+        out->error = !tp ? REPL_UNKNOWN_TOPIC_OR_PARTITION : REPL_INVALID_REQUEST;
+        return 0;
+    }
+    int32_t left = 0;
+    for (int32_t i = 0; i < ev->nelect; i++) {
+        int32_t p = ev->elect[i];
+        if (p < 0 || p >= tp->npart) {
+            left++;
+            continue;
+        }
+        const struct repl_pstate *ps = &tp->parts[p];
+        struct plan pl = {.leader = ps->leader, .nisr = ps->nisr, .moved = false};
+        memcpy(pl.isr, ps->isr, sizeof(pl.isr));
+        left += !plan_asked(ctl, ev, ps, &pl);
+        int rc = plan_emit(ctl, out, tp->name, p, ps, &pl);
+        if (rc < 0)
+            return rc;
+    }
+    out->remaining = left;
+    return 0;
 }

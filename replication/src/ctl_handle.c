@@ -359,6 +359,8 @@ static int dispatch(const struct repl_ctl *ctl, const struct repl_event *ev, str
         return isr_change(ctl, ev, out);
     case REPL_EV_PREFERRED:
         return repl__ctl_preferred(ctl, out);
+    case REPL_EV_ELECT_LEADERS:
+        return repl__ctl_elect_leaders(ctl, ev, out);
     }
     out->error = REPL_INVALID_REQUEST;
     return 0;

@@ -44,6 +44,8 @@ int repl__ctl_broker_lost(const struct repl_ctl *ctl, int32_t id, int64_t epoch,
 int repl__ctl_broker_shutdown(const struct repl_ctl *ctl, const struct repl_event *ev,
                               struct repl_recs *out);
 int repl__ctl_preferred(const struct repl_ctl *ctl, struct repl_recs *out);
+int repl__ctl_elect_leaders(const struct repl_ctl *ctl, const struct repl_event *ev,
+                            struct repl_recs *out);
 int repl__ctl_elect_offline(const struct repl_ctl *ctl, int32_t newly_live, struct repl_recs *out);
 
 /* A 64-bit mix (splitmix64's finaliser): stable pseudo-random numbers from a seed. */

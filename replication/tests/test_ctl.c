@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kc_common.h"
@@ -81,6 +82,14 @@ static void force(struct fx *f, int32_t p, const int32_t *isr, int nisr, int32_t
     rec.u.part.ps.leader_epoch += leader != part(f, p)->leader;
     rec.u.part.ps.partition_epoch++;
     assert_int_equal(repl_ctl_replay(&f->ctl, &rec), 0);
+    if (f->journal.n == f->journal.cap) { /* journaled too, so the state still replays */
+        size_t cap = f->journal.cap ? 2 * f->journal.cap : 16;
+        struct repl_rec *v = realloc(f->journal.v, cap * sizeof(*v));
+        assert_non_null(v);
+        f->journal.v = v;
+        f->journal.cap = cap;
+    }
+    f->journal.v[f->journal.n++] = rec;
 }
 
 static void assert_isr(const struct repl_pstate *ps, const int32_t *want, int n)
@@ -694,6 +703,93 @@ static void test_ctl_preferred_leader_returns_when_in_isr(void **state)
     teardown(&f);
 }
 
+/* ---- an operator's election (ElectLeaders) ---- */
+
+static struct repl_event elect(enum repl_election type, const int32_t *parts, int32_t n)
+{
+    return (struct repl_event){
+        .type = REPL_EV_ELECT_LEADERS, .topic = "t", .election = type, .elect = parts, .nelect = n};
+}
+
+/* PREFERRED moves only the listed partitions, and only to a first replica that is live and
+ * in sync; the others it counts as remaining. Malformed lists are refused whole. */
+static void test_ctl_elect_leaders_preferred_listed_only(void **state)
+{
+    (void)state;
+    struct fx f;
+    setup(&f, 3, 2, 3, false);
+    for (int32_t p = 0; p < 2; p++) { /* in sync, but the second replica leads */
+        const struct repl_pstate *ps = part(&f, p);
+        force(&f, p, ps->replicas, 3, ps->replicas[1]);
+    }
+    int32_t e1 = part(&f, 1)->leader_epoch, l1 = part(&f, 1)->leader;
+    int32_t epoch = part(&f, 0)->leader_epoch;
+    assert_int_equal(ev(&f, elect(REPL_ELECTION_PREFERRED, (const int32_t[]){0}, 1)), 0);
+    assert_int_equal(f.journal.remaining, 0);
+    assert_int_equal(part(&f, 0)->leader, part(&f, 0)->replicas[0]);
+    assert_int_equal(part(&f, 0)->leader_epoch, epoch + 1);
+    assert_int_equal(part(&f, 1)->leader, l1); /* not listed: untouched */
+    assert_int_equal(part(&f, 1)->leader_epoch, e1);
+
+    size_t n = f.journal.n; /* listed again, and one out of range: nothing to write */
+    assert_int_equal(ev(&f, elect(REPL_ELECTION_PREFERRED, (const int32_t[]){0, 7}, 2)), 0);
+    assert_int_equal(f.journal.n, n);
+    assert_int_equal(f.journal.remaining, 1);
+
+    const struct repl_pstate *ps = part(&f, 1); /* its first replica out of the ISR */
+    force(&f, 1, &ps->replicas[1], 2, ps->replicas[1]);
+    n = f.journal.n;
+    assert_int_equal(ev(&f, elect(REPL_ELECTION_PREFERRED, (const int32_t[]){1}, 1)), 0);
+    assert_int_equal(f.journal.n, n);
+    assert_int_equal(f.journal.remaining, 1);
+    assert_int_equal(part(&f, 1)->leader, l1);
+
+    refused(&f, elect(REPL_ELECTION_PREFERRED, (const int32_t[]){1, 0}, 2), 42);
+    refused(&f, elect(REPL_ELECTION_PREFERRED, (const int32_t[]){0, 0}, 2), 42);
+    refused(&f, elect((enum repl_election)2, (const int32_t[]){0}, 1), 42);
+    struct repl_event other = elect(REPL_ELECTION_PREFERRED, (const int32_t[]){0}, 1);
+    other.topic = "nope";
+    refused(&f, other, 3);
+    assert_replays(&f);
+    teardown(&f);
+}
+
+/* UNCLEAN elects only where no live broker leads: a live ISR member first, else any live
+ * replica with the ISR reset to it (unclean.leader.election.enable is off here: the
+ * operator asked); with no live replica it stays offline and is counted. */
+static void test_ctl_elect_leaders_unclean(void **state)
+{
+    (void)state;
+    struct fx f;
+    setup(&f, 3, 2, 3, false);
+    const struct repl_pstate *ps = part(&f, 0);
+    int32_t r0 = ps->replicas[0], r1 = ps->replicas[1], r2 = ps->replicas[2];
+    force(&f, 0, &r0, 1, r0); /* ISR {r0} */
+    lost(&f, r0);
+    assert_int_equal(part(&f, 0)->leader, -1); /* offline: clean election impossible */
+    int32_t epoch = part(&f, 0)->leader_epoch;
+    assert_int_equal(ev(&f, elect(REPL_ELECTION_PREFERRED, (const int32_t[]){0}, 1)), 0);
+    assert_int_equal(f.journal.remaining, 1);
+    assert_int_equal(part(&f, 0)->leader, -1);
+
+    size_t n = f.journal.n; /* partition 1 has a live leader: not needed, nothing written */
+    int32_t l1 = part(&f, 1)->leader;
+    assert_int_equal(ev(&f, elect(REPL_ELECTION_UNCLEAN, (const int32_t[]){0, 1}, 2)), 0);
+    assert_int_equal(f.journal.remaining, 0);
+    assert_int_equal(f.journal.n, n + 1);
+    assert_int_equal(part(&f, 0)->leader, r1); /* the first live replica */
+    ASSERT_ISR(part(&f, 0), r1);
+    assert_int_equal(part(&f, 0)->leader_epoch, epoch + 1);
+    assert_int_equal(part(&f, 1)->leader, l1);
+
+    lost(&f, r1);
+    lost(&f, r2);
+    assert_int_equal(ev(&f, elect(REPL_ELECTION_UNCLEAN, (const int32_t[]){0}, 1)), 0);
+    assert_int_equal(f.journal.remaining, 1); /* nobody live: nothing to elect */
+    assert_replays(&f);
+    teardown(&f);
+}
+
 static struct repl_event isr_event(struct fx *f, int32_t leader, int32_t le, int32_t pe,
                                    const int32_t *isr, int n)
 {
@@ -824,7 +920,8 @@ static struct repl_event random_event(struct fx *f, uint64_t *r, int64_t *next_e
     const struct repl_broker *b = repl_ctl_broker(&f->ctl, id);
     int64_t epoch = b ? b->epoch : 0;
     const struct repl_pstate *ps = repl_ctl_partition(&f->ctl, "t", 0);
-    switch (kc_test_rand(r) % 9) {
+    static const int32_t first[] = {0};
+    switch (kc_test_rand(r) % 10) {
     case 0:
         return (struct repl_event){
             .type = REPL_EV_BROKER_REGISTERED, .id = id, .epoch = ++*next_epoch, .endpoint = "h:1"};
@@ -837,6 +934,12 @@ static struct repl_event random_event(struct fx *f, uint64_t *r, int64_t *next_e
         return (struct repl_event){.type = REPL_EV_PREFERRED};
     case 5:
         return (struct repl_event){.type = REPL_EV_ELECTED, .id = id};
+    case 9: /* an operator's election, either type */
+        return (struct repl_event){.type = REPL_EV_ELECT_LEADERS,
+                                   .topic = "t",
+                                   .election = (enum repl_election)(kc_test_rand(r) % 2),
+                                   .elect = first,
+                                   .nelect = 1};
     case 6:
         return (struct repl_event){.type = REPL_EV_PARTITIONS_ADD,
                                    .topic = "t",
@@ -939,6 +1042,8 @@ int main(void)
         cmocka_unit_test(test_ctl_controlled_shutdown_single_replica_not_remaining),
         cmocka_unit_test(test_ctl_controlled_shutdown_last_broker_not_remaining),
         cmocka_unit_test(test_ctl_preferred_leader_returns_when_in_isr),
+        cmocka_unit_test(test_ctl_elect_leaders_preferred_listed_only),
+        cmocka_unit_test(test_ctl_elect_leaders_unclean),
         cmocka_unit_test(test_ctl_isr_change_checked_and_fenced),
         cmocka_unit_test(test_ctl_isr_change_new_epoch_keeps_the_leader),
         cmocka_unit_test(test_ctl_zombie_controller_records_fenced),
