@@ -135,7 +135,8 @@ enum clu_answer_kind {
     CLU_ANS_DELETE_TOPIC,
     CLU_ANS_SHUTDOWN,
     CLU_ANS_TOPIC_CONFIG,
-    CLU_ANS_CREATE_PARTITIONS
+    CLU_ANS_CREATE_PARTITIONS,
+    CLU_ANS_ELECT_LEADERS
 };
 
 struct clu_answer {
@@ -146,7 +147,8 @@ struct clu_answer {
      * -ECONNRESET (this broker's session was lost with the request in flight),
      * -ESHUTDOWN (closing). */
     int error;
-    int32_t remaining; /* SHUTDOWN: partitions this broker still leads */
+    int32_t remaining; /* SHUTDOWN: partitions this broker still leads; ELECT_LEADERS:
+                        * listed partitions left without the leader asked for */
     bool has_state;    /* ALTER_ISR accepted: the committed state */
     struct repl_pstate state;
     char topic[REPL_TOPIC_MAX + 1];
@@ -232,6 +234,13 @@ int64_t clu_topic_create_assigned(struct clu *cl, const char *topic, int32_t par
 int64_t clu_partitions_create_assigned(struct clu *cl, const char *topic, int32_t partitions,
                                        const int32_t *assigned, int32_t nassigned, int rf);
 int64_t clu_topic_delete(struct clu *cl, const char *topic);
+/* clu_elect_leaders: ElectLeaders for topic's partitions parts[0..n) (any order, no
+ *   repeats), election an enum repl_election: the controller elects what it can (see
+ *   repl_ctl.h) and answers with `remaining`, the listed partitions left without the
+ *   leader asked for; UNKNOWN_TOPIC_OR_PARTITION if it has no such topic. The partition
+ *   notes of the new leaders may arrive after the answer. */
+int64_t clu_elect_leaders(struct clu *cl, const char *topic, int election, const int32_t *parts,
+                          int32_t n);
 /* clu_topic_config_set: the topic's overrides become exactly these pairs: this broker
  *   writes /config/topics/<t> itself, as Kafka's admin path does (no controller involved:
  *   every broker's view watches the node and delivers a topic note with the new pairs).

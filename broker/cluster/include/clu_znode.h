@@ -220,6 +220,7 @@ enum clu_req_type {
     CLU_REQ_CONTROLLED_SHUTDOWN, /* a broker asks to hand its leaderships away */
     CLU_REQ_CREATE_TOPIC,        /* CreateTopics, decided by the controller (as KRaft) */
     CLU_REQ_CREATE_PARTITIONS,   /* CreatePartitions: a topic grows to `partitions` */
+    CLU_REQ_ELECT_LEADERS,       /* ElectLeaders: an operator's election, some partitions */
 };
 
 struct clu_request {
@@ -240,10 +241,17 @@ struct clu_request {
     const char *assignment;
     size_t assignment_len;
     int32_t nassigned;              /* its lists */
+    /* ELECT_LEADERS: the type (enum repl_election) and the partitions, strictly ascending,
+     * as the "partitions" array's JSON text (points into the decoded body) */
+    int32_t election;
+    const char *elect;
+    size_t elect_len;
+    int32_t nelect;
     /* The answer, once the controller wrote it. */
     bool answered;
     int32_t error;            /* Kafka's error code (enum repl_kerr), or -1 UNKNOWN_SERVER_ERROR */
-    int32_t remaining;        /* CONTROLLED_SHUTDOWN: partitions it still leads */
+    int32_t remaining;        /* CONTROLLED_SHUTDOWN: partitions it still leads;
+                               * ELECT_LEADERS: partitions left without the leader asked */
     bool has_state;           /* ALTER_PARTITION: the partition's committed state */
     struct repl_pstate state; /* (partition_epoch included) */
 };
@@ -257,6 +265,10 @@ int clu_request_assignment_encode(const int32_t *ids, int32_t n, int rf, struct 
 /* A decoded request's assignment into out[0..rq->nassigned) (.replicas, .nreplicas; the
  * rest zeroed): 0, or KC_EMALFORMED (no assignment), -ENOMEM. */
 int clu_request_assigned(const struct clu_request *rq, struct repl_pstate *out);
+/* An election's partitions as JSON text (n >= 1, strictly ascending, >= 0), or -EINVAL. */
+int clu_request_elect_encode(const int32_t *parts, int32_t n, struct kc_writer *w);
+/* A decoded election's partitions into out[0..rq->nelect): 0, or KC_EMALFORMED. */
+int clu_request_elected(const struct clu_request *rq, int32_t *out);
 const char *clu_req_type_name(enum clu_req_type type);
 
 #endif

@@ -71,6 +71,7 @@ void clu__answer(struct clu *cl, const struct clu_cmd *cmd, int error, const str
         [CLU_CMD_SHUTDOWN] = CLU_ANS_SHUTDOWN,
         [CLU_CMD_TOPIC_CONFIG] = CLU_ANS_TOPIC_CONFIG,
         [CLU_CMD_CREATE_PARTITIONS] = CLU_ANS_CREATE_PARTITIONS,
+        [CLU_CMD_ELECT_LEADERS] = CLU_ANS_ELECT_LEADERS,
     };
     struct clu_note *n = clu__note_new(CLU_NOTE_ANSWER);
     if (!n)
@@ -247,6 +248,7 @@ void clu__cmd_free(struct clu_cmd *cmd)
     if (cmd) {
         free(cmd->config);
         free(cmd->assignment);
+        free(cmd->elect);
     }
     free(cmd);
 }
@@ -387,6 +389,48 @@ int64_t clu_partitions_create_assigned(struct clu *cl, const char *topic, int32_
     if (rc != 0) {
         clu__cmd_free(cmd);
         return rc == -ENOMEM ? rc : -EINVAL;
+    }
+    return submit(cl, cmd);
+}
+
+static int cmp_i32(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+int64_t clu_elect_leaders(struct clu *cl, const char *topic, int election, const int32_t *parts,
+                          int32_t n)
+{
+    if (!topic || !repl_topic_name_valid(topic) || !parts || n < 1 ||
+        (election != REPL_ELECTION_PREFERRED && election != REPL_ELECTION_UNCLEAN))
+        return -EINVAL;
+    int32_t *sorted = malloc((size_t)n * sizeof(*sorted));
+    struct clu_cmd *cmd = sorted ? cmd_new(CLU_CMD_ELECT_LEADERS, topic) : NULL;
+    struct kc_writer w;
+    kc_writer_init(&w, CLU_ZNODE_MAX);
+    int rc = cmd ? 0 : -ENOMEM;
+    if (rc == 0) { /* the request lists them ascending, once each (repl_ctl.h) */
+        memcpy(sorted, parts, (size_t)n * sizeof(*sorted));
+        qsort(sorted, (size_t)n, sizeof(*sorted), cmp_i32);
+        rc = clu_request_elect_encode(sorted, n, &w);
+    }
+    if (rc == 0 && kc_writer_error(&w))
+        rc = -EINVAL; /* larger than a znode */
+    if (rc == 0 && !(cmd->elect = malloc(kc_writer_len(&w) + 1)))
+        rc = -ENOMEM;
+    if (rc == 0) {
+        cmd->elect_len = kc_writer_len(&w);
+        memcpy(cmd->elect, kc_writer_data(&w), cmd->elect_len);
+        cmd->elect[cmd->elect_len] = '\0';
+        cmd->nelect = n;
+        cmd->election = election;
+    }
+    kc_writer_fini(&w);
+    free(sorted);
+    if (rc != 0) {
+        clu__cmd_free(cmd);
+        return rc;
     }
     return submit(cl, cmd);
 }

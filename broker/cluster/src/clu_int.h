@@ -45,7 +45,8 @@ enum clu_cmd_type {
     CLU_CMD_DELETE_TOPIC,
     CLU_CMD_SHUTDOWN,
     CLU_CMD_TOPIC_CONFIG,
-    CLU_CMD_CREATE_PARTITIONS
+    CLU_CMD_CREATE_PARTITIONS,
+    CLU_CMD_ELECT_LEADERS
 };
 
 struct clu_cmd {
@@ -61,6 +62,10 @@ struct clu_cmd {
     char *assignment; /* CREATE_TOPIC, CREATE_PARTITIONS: the operator's lists, or NULL */
     size_t assignment_len;
     int32_t nassigned;
+    int32_t election; /* ELECT_LEADERS: its type and its partitions' JSON text */
+    char *elect;
+    size_t elect_len;
+    int32_t nelect;
     /* Once sent: the request node, or (DELETE_TOPIC) waiting for the topic to vanish. */
     bool sent;
     bool check;            /* its node changed: read the answer */

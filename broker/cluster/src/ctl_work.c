@@ -5,8 +5,8 @@
  *     differ from what it knows
  *   /admin/delete_topics/<t>      -> TOPIC_DELETE
  *   /controller_requests/...      -> ISR_CHANGE, BROKER_SHUTDOWN, TOPIC_CREATE,
- *                                    PARTITIONS_ADD, answered in the (last) transaction of
- *                                    the change
+ *                                    PARTITIONS_ADD, ELECT_LEADERS, answered in the (last)
+ *                                    transaction of the change
  *   the rebalance timer           -> PREFERRED
  *
  * Requests are handled in their sequence order, each once per term; a request whose
@@ -339,6 +339,33 @@ static int shutdown_broker(struct clu *cl, struct clu_request *rq, const char *p
     return rc;
 }
 
+/* ElectLeaders: the listed partitions of one topic, by the pure controller's rules. */
+static int elect_leaders(struct clu *cl, struct clu_request *rq, const char *path)
+{
+    int32_t *parts = malloc((size_t)KC_MAX(rq->nelect, 1) * sizeof(*parts));
+    if (!parts)
+        return -1;
+    if (clu_request_elected(rq, parts) != 0) { /* decode checked it: cannot happen */
+        free(parts);
+        rq->error = REPL_INVALID_REQUEST;
+        return clu__ctl_answer(cl, rq, path);
+    }
+    struct repl_event ev = {.type = REPL_EV_ELECT_LEADERS,
+                            .topic = rq->topic,
+                            .election = (enum repl_election)rq->election,
+                            .elect = parts,
+                            .nelect = rq->nelect};
+    int rc = clu__ctl_run(cl, &ev, NULL, rq, path);
+    free(parts);
+    if (rc == 0)
+        kc_log_info("cluster: controller %d: %s election of %d partition(s) of %s asked by "
+                    "broker %d: %s, %d left without the leader asked for",
+                    (int)cl->cfg.broker_id, rq->election ? "unclean" : "preferred",
+                    (int)rq->nelect, rq->topic, (int)rq->broker, repl_kerr_name(rq->error),
+                    (int)rq->remaining);
+    return rc;
+}
+
 /* Read and decode a request node into rq; its body is copied to *body (free it), where
  * rq's config points. 0; 1 (gone, or not a request: dropped); -1 (retry). */
 static int read_request(struct clu *cl, const char *path, struct clu_request *rq, char **body)
@@ -387,6 +414,8 @@ static int request_one(struct clu *cl, const char *name)
         rc = create_topic(cl, &rq, path);
     } else if (rq.type == CLU_REQ_CREATE_PARTITIONS) {
         rc = create_partitions(cl, &rq, path);
+    } else if (rq.type == CLU_REQ_ELECT_LEADERS) {
+        rc = elect_leaders(cl, &rq, path);
     } else {
         rc = shutdown_broker(cl, &rq, path);
     }

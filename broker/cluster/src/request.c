@@ -47,6 +47,7 @@ static void fill_request(const struct clu *cl, const struct clu_cmd *cmd, struct
         [CLU_CMD_CREATE_TOPIC] = CLU_REQ_CREATE_TOPIC,
         [CLU_CMD_SHUTDOWN] = CLU_REQ_CONTROLLED_SHUTDOWN,
         [CLU_CMD_CREATE_PARTITIONS] = CLU_REQ_CREATE_PARTITIONS,
+        [CLU_CMD_ELECT_LEADERS] = CLU_REQ_ELECT_LEADERS,
     };
     memset(rq, 0, sizeof(*rq));
     rq->type = types[cmd->type];
@@ -62,6 +63,10 @@ static void fill_request(const struct clu *cl, const struct clu_cmd *cmd, struct
     rq->assignment = cmd->assignment;
     rq->assignment_len = cmd->assignment_len;
     rq->nassigned = cmd->nassigned;
+    rq->election = cmd->election;
+    rq->elect = cmd->elect;
+    rq->elect_len = cmd->elect_len;
+    rq->nelect = cmd->nelect;
 }
 
 static int send_delete(struct clu *cl, struct clu_cmd *cmd)

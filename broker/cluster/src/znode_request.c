@@ -4,6 +4,7 @@
  * node. The layout follows the rest of Kafka's znodes (a JSON object with a "version").
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "clu_jw.h"
@@ -15,11 +16,12 @@ static const char *const type_names[] = {
     [CLU_REQ_CONTROLLED_SHUTDOWN] = "controlled_shutdown",
     [CLU_REQ_CREATE_TOPIC] = "create_topic",
     [CLU_REQ_CREATE_PARTITIONS] = "create_partitions",
+    [CLU_REQ_ELECT_LEADERS] = "elect_leaders",
 };
 
 const char *clu_req_type_name(enum clu_req_type type)
 {
-    if ((int)type < CLU_REQ_ALTER_PARTITION || type > CLU_REQ_CREATE_PARTITIONS)
+    if ((int)type < CLU_REQ_ALTER_PARTITION || type > CLU_REQ_ELECT_LEADERS)
         return "unknown";
     return type_names[type];
 }
@@ -93,6 +95,13 @@ int clu_request_encode(const struct clu_request *rq, struct kc_writer *w)
     } else if (rq->type == CLU_REQ_CREATE_PARTITIONS) {
         clu__jw_raw(w, ",\"partitions\":");
         clu__jw_int(w, rq->partitions);
+    } else if (rq->type == CLU_REQ_ELECT_LEADERS) {
+        if (!rq->elect)
+            return -EINVAL;
+        clu__jw_raw(w, ",\"election\":");
+        clu__jw_int(w, rq->election);
+        clu__jw_raw(w, ",\"partitions\":");
+        kc_write_raw(w, rq->elect, rq->elect_len);
     }
     if (rq->assignment && (rq->type == CLU_REQ_CREATE_TOPIC ||
                            rq->type == CLU_REQ_CREATE_PARTITIONS)) {
@@ -256,6 +265,64 @@ static int decode_grow(const struct clu_json *j, struct clu_request *rq)
     return 0;
 }
 
+int clu_request_elect_encode(const int32_t *parts, int32_t n, struct kc_writer *w)
+{
+    if (!parts || n < 1 || parts[0] < 0)
+        return -EINVAL;
+    for (int32_t i = 1; i < n; i++)
+        if (parts[i] <= parts[i - 1])
+            return -EINVAL;
+    clu__jw_ints(w, parts, (int)n);
+    return 0;
+}
+
+/* Array token arr: n >= 1 partition indexes, strictly ascending, into out (cap n). */
+static int read_elect(const struct clu_json *j, uint32_t arr, int32_t *out, int32_t n)
+{
+    int got;
+    if (j->tok[arr].type != CLU_JSON_ARRAY || n < 1 || j->tok[arr].count != (uint32_t)n ||
+        clu__jr_ints(j, arr, 0, INT32_MAX, out, (int)n, &got, false) != 0 || got != n)
+        return KC_EMALFORMED;
+    for (int32_t i = 1; i < n; i++)
+        if (out[i] <= out[i - 1])
+            return KC_EMALFORMED;
+    return 0;
+}
+
+int clu_request_elected(const struct clu_request *rq, int32_t *out)
+{
+    struct clu_json j;
+    if (!rq->elect)
+        return KC_EMALFORMED;
+    int rc = clu_json_parse(&j, rq->elect, rq->elect_len);
+    if (rc != 0)
+        return rc;
+    rc = j.ntok > 0 ? read_elect(&j, 0, out, rq->nelect) : KC_EMALFORMED;
+    clu_json_fini(&j);
+    return rc;
+}
+
+static int decode_elect(const struct clu_json *j, struct clu_request *rq)
+{
+    uint32_t arr;
+    if (clu__jr_i32(j, 0, "election", 0, 1, &rq->election) != 0 ||
+        clu_json_member(j, 0, "partitions", &arr) != 0 || j->tok[arr].type != CLU_JSON_ARRAY ||
+        j->tok[arr].count < 1 || j->tok[arr].count > (uint32_t)INT32_MAX)
+        return KC_EMALFORMED;
+    int32_t n = (int32_t)j->tok[arr].count;
+    int32_t *parts = malloc((size_t)n * sizeof(*parts));
+    if (!parts)
+        return -ENOMEM;
+    int rc = read_elect(j, arr, parts, n); /* checked here, read again by the controller */
+    free(parts);
+    if (rc != 0)
+        return rc;
+    rq->elect = j->text + j->tok[arr].start;
+    rq->elect_len = j->tok[arr].end - j->tok[arr].start;
+    rq->nelect = n;
+    return 0;
+}
+
 static int decode_request(const struct clu_json *j, struct clu_request *rq)
 {
     uint32_t t;
@@ -267,7 +334,7 @@ static int decode_request(const struct clu_json *j, struct clu_request *rq)
         return KC_EMALFORMED;
     if (version != 1)
         return KC_EUNSUPPORTED;
-    for (int k = CLU_REQ_ALTER_PARTITION; k <= CLU_REQ_CREATE_PARTITIONS; k++)
+    for (int k = CLU_REQ_ALTER_PARTITION; k <= CLU_REQ_ELECT_LEADERS; k++)
         if (clu_json_str_eq(j, t, type_names[k]))
             rq->type = (enum clu_req_type)k;
     if (rq->type == 0)
@@ -279,6 +346,7 @@ static int decode_request(const struct clu_json *j, struct clu_request *rq)
     int rc = rq->type == CLU_REQ_ALTER_PARTITION ? decode_alter(j, rq)
              : rq->type == CLU_REQ_CREATE_TOPIC  ? decode_create(j, rq)
              : rq->type == CLU_REQ_CREATE_PARTITIONS ? decode_grow(j, rq)
+             : rq->type == CLU_REQ_ELECT_LEADERS     ? decode_elect(j, rq)
                                                       : 0;
     return rc != 0 ? rc : decode_answer(j, rq);
 }

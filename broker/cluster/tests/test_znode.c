@@ -408,6 +408,13 @@ static void roundtrip_request(const struct clu_request *rq)
         assert_memory_equal(back.config, rq->config, rq->config_len);
     }
     assert_int_equal(back.assignment != NULL, rq->assignment != NULL);
+    assert_int_equal(back.elect != NULL, rq->elect != NULL);
+    if (rq->elect) {
+        assert_int_equal(back.election, rq->election);
+        assert_int_equal(back.nelect, rq->nelect);
+        assert_int_equal(back.elect_len, rq->elect_len);
+        assert_memory_equal(back.elect, rq->elect, rq->elect_len);
+    }
     if (rq->assignment) {
         assert_int_equal(back.nassigned, rq->nassigned);
         assert_int_equal(back.assignment_len, rq->assignment_len);
@@ -587,6 +594,58 @@ static void test_requests_with_assignments(void **state)
     }
 }
 
+/* ElectLeaders' request: its partitions strictly ascending, read back; answered with how
+ * many were left without the leader asked for; malformed bodies refused. */
+static void test_requests_elect_leaders(void **state)
+{
+    (void)state;
+    static const int32_t parts[] = {0, 4, 9};
+    struct kc_writer w;
+    kc_writer_init(&w, 0);
+    assert_int_equal(clu_request_elect_encode(parts, 3, &w), 0);
+    char text[32];
+    snprintf(text, sizeof(text), "%.*s", (int)kc_writer_len(&w), (const char *)kc_writer_data(&w));
+    assert_string_equal(text, "[0,4,9]");
+    struct clu_request rq = {.type = CLU_REQ_ELECT_LEADERS, .broker = 2, .broker_epoch = 7,
+                             .topic = "t", .election = 1, .elect = text,
+                             .elect_len = strlen(text), .nelect = 3};
+    roundtrip_request(&rq);
+    rq.answered = true;
+    rq.remaining = 2;
+    roundtrip_request(&rq);
+    int32_t out[3];
+    assert_int_equal(clu_request_elected(&rq, out), 0);
+    assert_memory_equal(out, parts, sizeof(parts));
+    kc_writer_reset(&w);
+    assert_int_equal(clu_request_elect_encode(parts, 0, &w), -EINVAL);
+    assert_int_equal(clu_request_elect_encode((const int32_t[]){2, 2}, 2, &w), -EINVAL);
+    assert_int_equal(clu_request_elect_encode((const int32_t[]){3, 1}, 2, &w), -EINVAL);
+    assert_int_equal(clu_request_elect_encode((const int32_t[]){-1}, 1, &w), -EINVAL);
+    struct clu_request none = {.type = CLU_REQ_ELECT_LEADERS, .topic = "t"};
+    assert_int_equal(clu_request_encode(&none, &w), -EINVAL); /* no partitions */
+    assert_int_equal(clu_request_elected(&none, out), KC_EMALFORMED);
+    kc_writer_fini(&w);
+#define EL "{\"version\":1,\"type\":\"elect_leaders\",\"broker\":2,\"broker_epoch\":1," \
+           "\"topic\":\"a\","
+    static const char *const bad[] = {
+        EL "\"election\":0}",                      /* no partitions */
+        EL "\"partitions\":[1]}",                  /* no type */
+        EL "\"election\":2,\"partitions\":[1]}",   /* an unknown type */
+        EL "\"election\":0,\"partitions\":[]}",    /* none */
+        EL "\"election\":0,\"partitions\":[2,1]}", /* not ascending */
+        EL "\"election\":0,\"partitions\":[1,1]}", /* twice */
+        EL "\"election\":0,\"partitions\":[-1]}",  /* not an index */
+        EL "\"election\":0,\"partitions\":[\"1\"]}", /* not an integer */
+        EL "\"election\":0,\"partitions\":{\"0\":1}}", /* not an array */
+    };
+#undef EL
+    for (size_t i = 0; i < KC_ARRAY_SIZE(bad); i++) {
+        int rc = dec_request(bad[i], strlen(bad[i]));
+        if (rc != KC_EMALFORMED)
+            fail_msg("%s: %d", bad[i], rc);
+    }
+}
+
 static void test_paths_built_and_parsed(void **state)
 {
     (void)state;
@@ -693,6 +752,7 @@ int main(void)
         cmocka_unit_test(test_topic_config_and_cluster_id),
         cmocka_unit_test(test_requests_roundtrip),
         cmocka_unit_test(test_requests_with_assignments),
+        cmocka_unit_test(test_requests_elect_leaders),
         cmocka_unit_test(test_paths_built_and_parsed),
         cmocka_unit_test(test_connect_string),
         cmocka_unit_test(test_uuid_base64),
