@@ -723,7 +723,7 @@ static void test_0103_unknown_api_or_version_closes_unanswered(void **state)
     struct kb_broker *b = *state;
     struct kc_writer w;
     const int16_t cases[][2] = {
-        {KP_API_ELECT_LEADERS, 0},    /* not advertised: one node */
+        {KP_API_ALTER_PARTITION_REASSIGNMENTS, 0}, /* not advertised: not built */
         {KP_API_METADATA, 13},        /* above our maximum (Kafka 3.9's, 12) */
         {KP_API_LIST_OFFSETS, 10},    /* Kafka 4.0's, not 3.9's: the codec knows it */
         {KP_API_FETCH, 3},            /* the v0/v1 message formats: gone in Kafka 4.0 */
@@ -746,7 +746,7 @@ static void test_0103_unknown_api_or_version_closes_unanswered(void **state)
         close(fd);
     }
     /* Refused for what they are, not for their (empty) bodies; named by name. */
-    assert_true(kb_log_has(b, "ElectLeaders v0 (api_key 43): not served by this broker"));
+    assert_true(kb_log_has(b, "AlterPartitionReassignments v0 (api_key 45): not served by this"));
     assert_true(kb_log_has(b, "Metadata v13 (api_key 3): a version this broker does not"));
     assert_true(kb_log_has(b, "ListOffsets v10 (api_key 2): a version this broker does not"));
     assert_true(kb_log_has(b, "Fetch v3 (api_key 1): a version this broker does not"));

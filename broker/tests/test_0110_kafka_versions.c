@@ -638,6 +638,33 @@ static void check_create_partitions(const void *resp, int16_t v)
     (void)v;
 }
 
+/* Alone, this broker leads every partition: "sweep"-0 needs no election (84). */
+static void *req_elect_leaders(struct sweep *s, int16_t v)
+{
+    struct kp_elect_leaders_req *r = KT_NEW(&s->a, kp_elect_leaders_req, 1);
+    struct kp_elect_leaders_req_topic_partitions *t =
+        KT_NEW(&s->a, kp_elect_leaders_req_topic_partitions, 1);
+    int32_t *p = kp_arena_alloc(&s->a, sizeof(*p));
+    *p = 0;
+    t->topic = kp_slice_str("sweep");
+    KP_SET(t->partitions, 1, p);
+    KP_SET(r->topic_partitions, 1, t);
+    r->election_type = (int8_t)(v % 2); /* v0 has no type: preferred */
+    r->timeout_ms = 5000;
+    return r;
+}
+
+static void check_elect_leaders(const void *resp, int16_t v)
+{
+    const struct kp_elect_leaders_resp *r = resp;
+    assert_int_equal(r->error_code, 0);
+    assert_int_equal(r->replica_election_results.n, 1);
+    assert_int_equal(r->replica_election_results.v[0].partition_result.n, 1);
+    assert_int_equal(r->replica_election_results.v[0].partition_result.v[0].error_code,
+                     KP_ERR_ELECTION_NOT_NEEDED);
+    (void)v;
+}
+
 static void *req_describe_configs(struct sweep *s, int16_t v)
 {
     struct kp_describe_configs_req *r = KT_NEW(&s->a, kp_describe_configs_req, 1);
@@ -876,7 +903,7 @@ static const struct api_case {
     C(KP_API_JOIN_GROUP, join_group),       C(KP_API_SYNC_GROUP, sync_group),
     C(KP_API_HEARTBEAT, heartbeat),         C(KP_API_LEAVE_GROUP, leave_group),
     C(KP_API_CREATE_TOPICS, create_topics), C(KP_API_DELETE_TOPICS, delete_topics),
-    C(KP_API_CREATE_PARTITIONS, create_partitions),
+    C(KP_API_CREATE_PARTITIONS, create_partitions), C(KP_API_ELECT_LEADERS, elect_leaders),
     C(KP_API_DESCRIBE_CONFIGS, describe_configs), C(KP_API_ALTER_CONFIGS, alter_configs),
     C(KP_API_INCREMENTAL_ALTER_CONFIGS, incremental_alter_configs),
     C(KP_API_DELETE_RECORDS, delete_records), C(KP_API_DESCRIBE_CLUSTER, describe_cluster),
@@ -943,7 +970,7 @@ static void test_0110_every_advertised_version_is_answered(void **state)
     printf("# %d (API, version) pairs answered\n", answered);
     assert_int_equal(answered, 5 + 13 + 12 + 14 + 10 + 8 + 9 + 7 + 10 + 6 + 5 + 6 + /* 105 */
                                    6 + 6 + 2 + 1 +                              /* groups */
-                                   6 + 6 + 4 + 4 + 3 + 2 + 3 + 2 + 4 +          /* admin */
+                                   6 + 6 + 4 + 3 + 4 + 3 + 2 + 3 + 2 + 4 +      /* admin */
                                    2 + 3 + 3 + 3 + 3 + 1 + 1 +  /* SASL, ACLs, SCRAM */
                                    6 + 1 + /* InitProducerId, DescribeProducers */
                                    5);     /* OffsetForLeaderEpoch */

@@ -163,6 +163,15 @@ static void test_0118_replica_assignment_on_one_broker(void **state)
         ARGS("topics", "add-partitions", "placed", "--partitions", "6", "--replica-assignment",
              "1"));
     cli(b, 0, "PartitionCount: 5", "", ARGS("topics", "describe", "placed"));
+    /* alone, this broker leads everything: no election is ever needed */
+    cli(b, 0, "Valid replica already elected for partition placed-4", "",
+        ARGS("elect-leaders", "--election-type", "unclean", "--topic", "placed", "--partition",
+             "4"));
+    cli(b, 0, "No partition needed a leader election (PREFERRED)", "",
+        ARGS("elect-leaders", "--election-type", "preferred", "--all-topic-partitions"));
+    cli(b, 1, "", "UNKNOWN_TOPIC_OR_PARTITION",
+        ARGS("elect-leaders", "--election-type", "preferred", "--topic", "placed",
+             "--partition", "5"));
 }
 
 /* Each verb with the API it needs first: refused clearly when the broker lacks it, done
@@ -184,6 +193,8 @@ static void test_0118_each_verb_works_or_names_the_missing_api(void **state)
          ARGS("configs", "describe", "--topic", "payments"), true},
         {KP_API_DELETE_RECORDS, "DeleteRecords",
          ARGS("delete-records", "--topic", "payments", "--partition", "0", "--offset", "1"), true},
+        {KP_API_ELECT_LEADERS, "ElectLeaders",
+         ARGS("elect-leaders", "--election-type", "preferred", "--all-topic-partitions"), true},
         {KP_API_DESCRIBE_ACLS, "DescribeAcls", ARGS("acls", "list"), false},
         {KP_API_DESCRIBE_USER_SCRAM_CREDENTIALS, "DescribeUserScramCredentials",
          ARGS("scram", "describe"), false},

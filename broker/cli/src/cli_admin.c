@@ -192,6 +192,12 @@ int cli__cmd_scram(struct cli *cli, int argc, char **argv)
     return run_family(cli, &cli__scram_family, argc, argv);
 }
 
+/* elect-leaders, the same. */
+int cli__cmd_elect_leaders(struct cli *cli, int argc, char **argv)
+{
+    return run_verb(cli, &cli__elect_family, &cli__elect_family.verbs[0], argc, argv);
+}
+
 /* delete-records is a family of one verb: its words follow it directly. */
 int cli__cmd_delete_records(struct cli *cli, int argc, char **argv)
 {

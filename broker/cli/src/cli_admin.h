@@ -90,6 +90,7 @@ extern const struct cli_family cli__topics_family;
 extern const struct cli_family cli__groups_family;
 extern const struct cli_family cli__configs_family;
 extern const struct cli_family cli__records_family;
+extern const struct cli_family cli__elect_family;
 extern const struct cli_family cli__acls_family;
 extern const struct cli_family cli__scram_family;
 

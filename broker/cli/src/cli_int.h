@@ -54,6 +54,7 @@ int cli__cmd_topics(struct cli *cli, int argc, char **argv);
 int cli__cmd_groups(struct cli *cli, int argc, char **argv);
 int cli__cmd_configs(struct cli *cli, int argc, char **argv);
 int cli__cmd_delete_records(struct cli *cli, int argc, char **argv);
+int cli__cmd_elect_leaders(struct cli *cli, int argc, char **argv);
 int cli__cmd_acls(struct cli *cli, int argc, char **argv);
 int cli__cmd_scram(struct cli *cli, int argc, char **argv);
 

@@ -190,6 +190,12 @@ struct brk_cluster_ops {
     int (*partitions_create)(void *arg, const char *name, int32_t total,
                              const struct brk_cluster_assignment *as,
                              struct brk_cluster_waiter *w);
+    /* ElectLeaders (election: BRK_ELECTION_*): the controller elects topic name's partitions parts[0..n) by
+     * `election` (0 preferred, 1 unclean; checked by the caller, copied before this
+     * returns); w->fn(w, 0) once it answered and this broker's view shows every partition
+     * it elected, w->fn(w, error) if it refused. */
+    int (*elect_leaders)(void *arg, const char *name, int election, const int32_t *parts,
+                         int32_t n, struct brk_cluster_waiter *w);
     /* w withdrawn: true if its fn will not run. */
     bool (*cancel)(void *arg, struct brk_cluster_waiter *w);
     /* Topic name's overrides become c (copied before this returns), for every broker;
@@ -243,6 +249,11 @@ int brk_cluster_topic_delete(struct brk_server *srv, const char *name,
 int brk_cluster_partitions_create(struct brk_server *srv, const char *name, int32_t total,
                                   const struct brk_cluster_assignment *as,
                                   struct brk_cluster_waiter *w);
+/* ElectLeaders' types (Kafka's ElectionType; repl_ctl.h's enum repl_election). */
+#define BRK_ELECTION_PREFERRED 0
+#define BRK_ELECTION_UNCLEAN   1
+int brk_cluster_elect_leaders(struct brk_server *srv, const char *name, int election,
+                              const int32_t *parts, int32_t n, struct brk_cluster_waiter *w);
 bool brk_cluster_cancel(struct brk_server *srv, struct brk_cluster_waiter *w);
 /* AlterConfigs in a cluster: the topic's overrides become c on every broker (Kafka writes
  * /config/topics/<t>). 0 (asked), -ENOTSUP alone, -EINVAL, -ENOMEM. */

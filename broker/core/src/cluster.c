@@ -141,6 +141,16 @@ int brk_cluster_topic_delete(struct brk_server *srv, const char *name,
     return srv->cops ? srv->cops->topic_delete(srv->cops_arg, name, w) : -ENOTSUP;
 }
 
+int brk_cluster_elect_leaders(struct brk_server *srv, const char *name, int election,
+                              const int32_t *parts, int32_t n, struct brk_cluster_waiter *w)
+{
+    if (!name || !parts || n < 1 || !w || !w->fn)
+        return -EINVAL;
+    return srv->cops && srv->cops->elect_leaders
+               ? srv->cops->elect_leaders(srv->cops_arg, name, election, parts, n, w)
+               : -ENOTSUP;
+}
+
 int brk_cluster_partitions_create(struct brk_server *srv, const char *name, int32_t total,
                                   const struct brk_cluster_assignment *as,
                                   struct brk_cluster_waiter *w)

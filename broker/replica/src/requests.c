@@ -4,12 +4,13 @@
  *   a network loop (CreateTopics)         the member thread
  *   -----------------------------         -----------------
  *   brk_cluster_topic_create(w) ──lock──> clu_topic_create: id; w queued with it
- *     (or _delete, _partitions_create)      ...
+ *     (or _delete, _partitions_create,      ...
+ *     _elect_leaders)
  *                                         on_answer(id): refused -> w->fn(w, code)
  *                                                        done    -> w waits for the view
  *                                         after the notes: the local logs made and the
  *                                         view has the topic (gone; grown to its new
- *                                         count) -> w->fn(w, 0)
+ *                                         count; the leaders elected) -> w->fn(w, 0)
  *   park withdrawn (connection closed) ──> brk_cluster_cancel: w unlinked under mu
  *
  * fn runs under mu, so a cancel that finds w gone knows fn has run, and a cancel that
@@ -28,7 +29,7 @@
 
 #include "brep_int.h"
 
-enum brep_ask { BREP_ASK_CREATE, BREP_ASK_DELETE, BREP_ASK_GROW };
+enum brep_ask { BREP_ASK_CREATE, BREP_ASK_DELETE, BREP_ASK_GROW, BREP_ASK_ELECT };
 
 /* A waiter, with what the member needs to know when it is done. */
 struct brep_wname {
@@ -37,12 +38,22 @@ struct brep_wname {
     enum brep_ask what;
     int32_t total;  /* GROW: the partitions the topic must have */
     bool answered;  /* the controller said yes: now the view must have it */
+    int election;   /* ELECT: its type, its partitions (owned), and how many of them the */
+    int32_t *elect; /* controller answered it could not give the leader asked for */
+    int32_t nelect, remaining;
     struct brep_wname *next;
 };
 
 static const char *const ask_verbs[] = {
     [BREP_ASK_CREATE] = "create", [BREP_ASK_DELETE] = "delete",
-    [BREP_ASK_GROW] = "add partitions to"};
+    [BREP_ASK_GROW] = "add partitions to", [BREP_ASK_ELECT] = "elect leaders of"};
+
+static void wname_free(struct brep_wname *e)
+{
+    if (e)
+        free(e->elect);
+    free(e);
+}
 
 static void wake(struct brep *m)
 {
@@ -62,6 +73,7 @@ static int64_t ask_clu(struct brep *m, const char *name, enum brep_ask what, int
     case BREP_ASK_GROW:
         return clu_partitions_create_assigned(m->cl, name, partitions, ids, as ? as->n : 0,
                                               as ? as->rf : 0);
+    case BREP_ASK_ELECT:
     case BREP_ASK_DELETE:
         break;
     }
@@ -96,6 +108,39 @@ static int ask(struct brep *m, const char *name, enum brep_ask what, int32_t par
     else
         kc_log_info("cluster: asked the controller to %s topic %s", ask_verbs[what], name);
     return id < 0 ? (int)id : 0;
+}
+
+/* ElectLeaders: like ask, with the partitions the view must then show elected. */
+static int op_elect(void *arg, const char *name, int election, const int32_t *parts, int32_t n,
+                    struct brk_cluster_waiter *w)
+{
+    struct brep *m = arg;
+    struct brep_wname *e = calloc(1, sizeof(*e));
+    int32_t *copy = malloc((size_t)KC_MAX(n, 1) * sizeof(*copy));
+    if (!e || !copy) {
+        free(e);
+        free(copy);
+        return -ENOMEM;
+    }
+    memcpy(copy, parts, (size_t)n * sizeof(*copy));
+    pthread_mutex_lock(&m->mu); /* before asking: the answer cannot beat the waiter */
+    int64_t id = clu_elect_leaders(m->cl, name, election, parts, n);
+    if (id > 0) {
+        *e = (struct brep_wname){.w = w, .what = BREP_ASK_ELECT, .election = election,
+                                 .elect = copy, .nelect = n, .next = m->waiters};
+        strlcpy(e->name, name, sizeof(e->name));
+        w->id = id;
+        m->waiters = e;
+    }
+    pthread_mutex_unlock(&m->mu);
+    if (id < 0) {
+        free(copy);
+        free(e);
+        return (int)id;
+    }
+    kc_log_info("cluster: asked the controller for a%s election of %d partition(s) of %s",
+                election ? "n unclean" : " preferred", (int)n, name);
+    return 0;
 }
 
 static int op_create(void *arg, const char *name, int32_t partitions, int32_t rf,
@@ -135,8 +180,9 @@ static bool op_cancel(void *arg, struct brk_cluster_waiter *w)
     pthread_mutex_lock(&m->mu);
     struct brep_wname *e = unlink_w(m, w);
     pthread_mutex_unlock(&m->mu);
-    free(e);
-    return e != NULL;
+    bool was = e != NULL;
+    wname_free(e);
+    return was;
 }
 
 /* AlterConfigs: straight to /config/topics/<t>; every member applies the note it makes. */
@@ -164,6 +210,7 @@ const struct brk_cluster_ops brep__ops = {
     .topic_create = op_create,
     .topic_delete = op_delete,
     .partitions_create = op_grow,
+    .elect_leaders = op_elect,
     .cancel = op_cancel,
     .produce = brep__repl_produce,
     .internal_append = brep__repl_internal,
@@ -179,7 +226,7 @@ const struct brk_cluster_ops brep__ops = {
 static void tell(struct brep *m, struct brep_wname *e, int err)
 {
     struct brk_cluster_waiter *w = e->w;
-    free(unlink_w(m, w));
+    wname_free(unlink_w(m, w));
     w->fn(w, err);
 }
 
@@ -229,19 +276,22 @@ void brep__on_answer(void *arg, const struct clu_answer *a)
         return;
     }
     if (a->kind != CLU_ANS_CREATE_TOPIC && a->kind != CLU_ANS_DELETE_TOPIC &&
-        a->kind != CLU_ANS_CREATE_PARTITIONS)
+        a->kind != CLU_ANS_CREATE_PARTITIONS && a->kind != CLU_ANS_ELECT_LEADERS)
         return;
-    enum brep_ask what = a->kind == CLU_ANS_CREATE_TOPIC   ? BREP_ASK_CREATE
-                         : a->kind == CLU_ANS_DELETE_TOPIC ? BREP_ASK_DELETE
-                                                           : BREP_ASK_GROW;
+    enum brep_ask what = a->kind == CLU_ANS_CREATE_TOPIC        ? BREP_ASK_CREATE
+                         : a->kind == CLU_ANS_DELETE_TOPIC      ? BREP_ASK_DELETE
+                         : a->kind == CLU_ANS_CREATE_PARTITIONS ? BREP_ASK_GROW
+                                                                : BREP_ASK_ELECT;
     pthread_mutex_lock(&m->mu);
     for (struct brep_wname *e = m->waiters; e; e = e->next) {
         if (e->w->id != a->id)
             continue;
-        if (a->error != 0)
+        if (a->error != 0) {
             tell(m, e, a->error);
-        else
+        } else {
             e->answered = true; /* told once the view has it: brep__waiters_settle */
+            e->remaining = a->remaining;
+        }
         break;
     }
     pthread_mutex_unlock(&m->mu);
@@ -263,6 +313,27 @@ static bool states_known(const struct brep_topic *t, int32_t n)
     return true;
 }
 
+/* Does partition state ps have the leader an election of this type asks for? */
+static bool elected(const struct repl_pstate *ps, int election)
+{
+    return election == REPL_ELECTION_PREFERRED ? ps->nreplicas > 0 && ps->leader == ps->replicas[0]
+                                               : ps->leader >= 0;
+}
+
+/* An election is settled once the view shows as many of its partitions with the leader
+ * asked for as the controller gave them (the listed ones minus `remaining`): the answer
+ * comes when the states are written, their notes may come after it. */
+static bool elections_seen(const struct brep_topic *t, const struct brep_wname *e)
+{
+    int32_t seen = 0;
+    for (int32_t i = 0; t && i < e->nelect; i++) {
+        int32_t p = e->elect[i];
+        seen += p >= 0 && p < t->npartitions && t->parts[p].known &&
+                elected(&t->parts[p].ps, e->election);
+    }
+    return seen >= e->nelect - e->remaining;
+}
+
 static bool settled(struct brep *m, const struct brep_wname *e)
 {
     struct brep_topic *t = brep__topic(m, e->name);
@@ -276,6 +347,8 @@ static bool settled(struct brep *m, const struct brep_wname *e)
                part_topic_partitions(pt) >= e->total && states_known(t, e->total);
     case BREP_ASK_DELETE:
         return !t && !pt;
+    case BREP_ASK_ELECT:
+        return elections_seen(t, e);
     }
     return false;
 }

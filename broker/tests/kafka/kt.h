@@ -39,7 +39,7 @@
 
 /* How many APIs the broker advertises (broker/kafka/serve/src/versions.c): one number for
  * every test that counts them. */
-#define KT_SERVED_APIS 35
+#define KT_SERVED_APIS 36
 
 /* ---- programs ----------------------------------------------------------------------------- */
 

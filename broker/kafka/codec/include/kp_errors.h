@@ -68,8 +68,11 @@
     X(KP_ERR_UNKNOWN_LEADER_EPOCH, 75)                                                        \
     X(KP_ERR_UNSUPPORTED_COMPRESSION_TYPE, 76)                                                \
     X(KP_ERR_MEMBER_ID_REQUIRED, 79)                                                          \
+    X(KP_ERR_PREFERRED_LEADER_NOT_AVAILABLE, 80)                                              \
     X(KP_ERR_GROUP_MAX_SIZE_REACHED, 81)                                                      \
     X(KP_ERR_FENCED_INSTANCE_ID, 82)                                                          \
+    X(KP_ERR_ELIGIBLE_LEADERS_NOT_AVAILABLE, 83)                                              \
+    X(KP_ERR_ELECTION_NOT_NEEDED, 84)                                                         \
     X(KP_ERR_GROUP_SUBSCRIBED_TO_TOPIC, 86)                                                   \
     X(KP_ERR_INVALID_RECORD, 87)                                                              \
     X(KP_ERR_RESOURCE_NOT_FOUND, 91)                                                          \

@@ -1,7 +1,7 @@
 /*
  * admin_wait.c - an admin request in a cluster, parked until the controller has answered
  * each of its topics (CreateTopics: admin_create_cluster.c; CreatePartitions:
- * admin_topics.c).
+ * admin_partitions.c; ElectLeaders: admin_elect.c).
  *
  *   a network loop                                   broker/replica (the member thread)
  *   brk__kafka_cwait_start: the request decoded
@@ -114,6 +114,17 @@ int16_t brk__kafka_cwait_ask(struct brk__kafka_cwait *cw, int32_t i,
     atomic_fetch_sub(&cw->pending, 1); /* never queued: never called */
     kc_log_warn("cannot ask the controller (%s): %s", cw->ops->kind, kc_strerror(rc));
     return KP_ERR_UNKNOWN_SERVER_ERROR;
+}
+
+int brk__kafka_cwait_items(struct brk__kafka_cwait *cw, int32_t n)
+{
+    struct brk__kafka_citem *t = calloc((size_t)KC_MAX(n, 0) + 1, sizeof(*t));
+    if (!t)
+        return -ENOMEM;
+    free(cw->t);
+    cw->t = t;
+    cw->n = KC_MAX(n, 0);
+    return 0;
 }
 
 void brk__kafka_cwait_go(struct brk__kafka_cwait *cw)

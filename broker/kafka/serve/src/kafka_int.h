@@ -307,6 +307,7 @@ struct brk__kafka_cwait {
     void *resp;            /* the answer, in req's arena (the caller builds it) */
     struct brk__kafka_citem *t; /* one per request topic */
     int32_t n;
+    void *user;            /* the caller's, with resp (in req's arena) */
     _Atomic int pending;   /* waiters not back, + 1 until go */
 };
 /* Park the request (body, len) of n topics for timeout_ms: 0 and *out, which the park
@@ -320,12 +321,19 @@ int16_t brk__kafka_cwait_ask(struct brk__kafka_cwait *cw, int32_t i,
                              int (*ask)(struct brk__kafka_cwait *cw, int32_t i,
                                         struct brk_cluster_waiter *w, void *arg),
                              void *arg);
+/* Before any ask: n items instead of start's (a request whose asks are counted only once
+ * it is checked). 0 or -ENOMEM. */
+int brk__kafka_cwait_items(struct brk__kafka_cwait *cw, int32_t n);
 /* Every topic asked: the answer goes once all are back (maybe at once). */
 void brk__kafka_cwait_go(struct brk__kafka_cwait *cw);
 /* In settle: did topic i fail? Then its code and message ("The controller has not <what>
  * yet", "Refused by the controller: ..."). */
 bool brk__kafka_cwait_refusal(struct brk__kafka_cwait *cw, int32_t i, const char *what,
                               int16_t *code, struct kc_slice *msg);
+
+/* ElectLeaders (admin_elect.c). */
+int brk__kafka_elect_leaders(struct brk_conn *c, struct kp_request *req, const uint8_t *body,
+                             size_t len);
 
 /* CreateTopics in a cluster (admin_create_cluster.c): the answer waits for the controller.
  * The checks are admin_topics.c's (brk__kafka_create_topics_fill, which asks through cw:

@@ -126,6 +126,8 @@ static int dispatch(struct brk_conn *c, struct kp_request *req, const uint8_t *b
         return brk__kafka_delete_topics(c, req);
     case KP_API_CREATE_PARTITIONS:
         return brk__kafka_create_partitions(c, req, body, n);
+    case KP_API_ELECT_LEADERS:
+        return brk__kafka_elect_leaders(c, req, body, n);
     case KP_API_DESCRIBE_CONFIGS:
         return brk__kafka_describe_configs(c, req);
     case KP_API_ALTER_CONFIGS:

@@ -87,6 +87,7 @@ static const struct served {
     [KP_API_DESCRIBE_LOG_DIRS] = {true, -1},         /* 1-4: admin_cluster.c */
     [KP_API_CREATE_PARTITIONS] = {true, -1},         /* 0-3: admin_topics.c */
     [KP_API_DELETE_GROUPS] = {true, -1},             /* 1: v0 went in 4.0 (KIP-896) */
+    [KP_API_ELECT_LEADERS] = {true, -1},             /* 0-2: admin_elect.c */
     [KP_API_INCREMENTAL_ALTER_CONFIGS] = {true, -1}, /* 0-1: admin_configs.c */
     [KP_API_OFFSET_DELETE] = {true, -1},
     [KP_API_SASL_HANDSHAKE] = {true, 0},             /* 0: kafka-python's raw tokens */
@@ -103,7 +104,7 @@ static const struct served {
 };
 
 #define NKEYS ((int16_t)(sizeof(served) / sizeof(served[0])))
-#define NSERVED 35
+#define NSERVED 36
 
 /* Kafka 4.0's floor and 3.9's top for key, straight from kp_versions.h at compile time
  * (this runs for every request: no table search). */
