@@ -365,6 +365,28 @@ static int16_t alter_scram(struct ctx *x)
     return err;
 }
 
+/* ElectLeaders of t-0: the top-level code if any, else the partition's (alone: 84). */
+static int16_t elect_leaders(struct ctx *x)
+{
+    struct kp_response resp;
+    struct kp_elect_leaders_req r;
+    struct kp_elect_leaders_req_topic_partitions tp;
+    int32_t p = 0;
+    kp_init(&kp_elect_leaders_req_schema, &r);
+    kp_init(&kp_elect_leaders_req_topic_partitions_schema, &tp);
+    tp.topic = kp_slice_str("t");
+    KP_SET(tp.partitions, 1, &p);
+    KP_SET(r.topic_partitions, 1, &tp);
+    const struct kp_elect_leaders_resp *er =
+        kt_call(x->alice, KP_API_ELECT_LEADERS, 2, &r, buf, sizeof(buf), &resp);
+    int16_t err = er->error_code;
+    if (!err && er->replica_election_results.n == 1 &&
+        er->replica_election_results.v[0].partition_result.n == 1)
+        err = er->replica_election_results.v[0].partition_result.v[0].error_code;
+    kp_response_fini(&resp);
+    return err;
+}
+
 /* ---- the matrix -------------------------------------------------------------------------------- */
 
 struct need {
@@ -409,6 +431,8 @@ static const struct probe {
     {"DescribeUserScramCredentials", describe_scram, 0,
      {{SEC_OP_DESCRIBE, SEC_RES_CLUSTER, SEC_CLUSTER_NAME, 0, 31}}},
     {"AlterUserScramCredentials", alter_scram, KP_ERR_RESOURCE_NOT_FOUND,
+     {{SEC_OP_ALTER, SEC_RES_CLUSTER, SEC_CLUSTER_NAME, 0, 31}}},
+    {"ElectLeaders", elect_leaders, KP_ERR_ELECTION_NOT_NEEDED,
      {{SEC_OP_ALTER, SEC_RES_CLUSTER, SEC_CLUSTER_NAME, 0, 31}}},
 };
 
