@@ -118,7 +118,7 @@ struct brk_fsess_entry {
     struct brk_fsess_key key;
     int64_t fetch_offset;
     int32_t max_bytes;
-    int32_t current_leader_epoch; /* KIP-320: -1 none; else fenced (74) or unknown (76) */
+    int32_t current_leader_epoch; /* KIP-320: -1 none; else fenced (74) or unknown (75) */
     int32_t last_fetched_epoch;   /* a follower's: the divergence check; -1 none */
     int64_t log_start_offset;     /* a follower's log start; -1: a consumer's */
 };
