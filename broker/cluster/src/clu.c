@@ -321,23 +321,32 @@ static int config_json(const struct clu_kv *kv, int n, char **out, size_t *len)
     return rc;
 }
 
+/* A request field's JSON text, encoded into w (rc: the encoder's result), as a string of
+ * its own in *out: 0, -EINVAL (the encoder refused, or larger than a znode), -ENOMEM. */
+static int json_text(struct kc_writer *w, int rc, char **out, size_t *len)
+{
+    if (rc == 0 && kc_writer_error(w))
+        rc = -EINVAL; /* larger than a znode */
+    if (rc == 0 && !(*out = malloc(kc_writer_len(w) + 1)))
+        rc = -ENOMEM;
+    if (rc == 0) {
+        *len = kc_writer_len(w);
+        memcpy(*out, kc_writer_data(w), *len);
+        (*out)[*len] = '\0';
+    }
+    kc_writer_fini(w);
+    return rc;
+}
+
 /* The operator's lists (n of rf ids) as the request's JSON text, into cmd. */
 static int assignment_json(struct clu_cmd *cmd, const int32_t *ids, int32_t n, int rf)
 {
     struct kc_writer w;
     kc_writer_init(&w, CLU_ZNODE_MAX);
-    int rc = clu_request_assignment_encode(ids, n, rf, &w);
-    if (rc == 0 && kc_writer_error(&w))
-        rc = -EINVAL; /* larger than a znode */
-    if (rc == 0 && !(cmd->assignment = malloc(kc_writer_len(&w) + 1)))
-        rc = -ENOMEM;
-    if (rc == 0) {
-        cmd->assignment_len = kc_writer_len(&w);
-        memcpy(cmd->assignment, kc_writer_data(&w), cmd->assignment_len);
-        cmd->assignment[cmd->assignment_len] = '\0';
+    int rc = json_text(&w, clu_request_assignment_encode(ids, n, rf, &w), &cmd->assignment,
+                       &cmd->assignment_len);
+    if (rc == 0)
         cmd->nassigned = n;
-    }
-    kc_writer_fini(&w);
     return rc;
 }
 
@@ -407,26 +416,19 @@ int64_t clu_elect_leaders(struct clu *cl, const char *topic, int election, const
         return -EINVAL;
     int32_t *sorted = malloc((size_t)n * sizeof(*sorted));
     struct clu_cmd *cmd = sorted ? cmd_new(CLU_CMD_ELECT_LEADERS, topic) : NULL;
-    struct kc_writer w;
-    kc_writer_init(&w, CLU_ZNODE_MAX);
     int rc = cmd ? 0 : -ENOMEM;
     if (rc == 0) { /* the request lists them ascending, once each (repl_ctl.h) */
+        struct kc_writer w;
+        kc_writer_init(&w, CLU_ZNODE_MAX);
         memcpy(sorted, parts, (size_t)n * sizeof(*sorted));
         qsort(sorted, (size_t)n, sizeof(*sorted), cmp_i32);
-        rc = clu_request_elect_encode(sorted, n, &w);
+        rc = json_text(&w, clu_request_elect_encode(sorted, n, &w), &cmd->elect,
+                       &cmd->elect_len);
     }
-    if (rc == 0 && kc_writer_error(&w))
-        rc = -EINVAL; /* larger than a znode */
-    if (rc == 0 && !(cmd->elect = malloc(kc_writer_len(&w) + 1)))
-        rc = -ENOMEM;
     if (rc == 0) {
-        cmd->elect_len = kc_writer_len(&w);
-        memcpy(cmd->elect, kc_writer_data(&w), cmd->elect_len);
-        cmd->elect[cmd->elect_len] = '\0';
         cmd->nelect = n;
         cmd->election = election;
     }
-    kc_writer_fini(&w);
     free(sorted);
     if (rc != 0) {
         clu__cmd_free(cmd);
