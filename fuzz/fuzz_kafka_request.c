@@ -199,7 +199,8 @@ static void check_fetch_session(struct kp_request *req)
         abort();
     if (rc == 0 && rq.nnamed > 0) {
         struct brk_fsess_result *r = calloc((size_t)rq.nnamed, sizeof(*r));
-        int32_t id = r ? brk__fsess_create(c, rq.by_id, rq.replica, 0, rq.named, r, rq.nnamed)
+        int32_t id = r ? brk__fsess_create(c, rq.by_id, rq.replica ? (const void *)c : NULL, 0,
+                                           rq.named, r, rq.nnamed)
                        : -ENOMEM;
         free(r);
         rq.id = id;

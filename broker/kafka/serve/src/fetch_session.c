@@ -137,7 +137,8 @@ int brk__kafka_fs_request(struct kp_request *req, struct brk_fsess_request *rq)
 int brk__kafka_fs_begin(struct brk_conn *c, struct kp_request *req, struct brk_kafka_fs *fs)
 {
     struct brk_fsess_request rq;
-    *fs = (struct brk_kafka_fs){.cache = brk__kafka_of(c)->fsess, .kind = BRK_FSESS_SESSIONLESS};
+    *fs = (struct brk_kafka_fs){.cache = brk__kafka_of(c)->fsess, .kind = BRK_FSESS_SESSIONLESS,
+                                .conn = c};
     int rc = brk__kafka_fs_request(req, &rq);
     if (rc == -EINVAL) { /* an incremental Fetch naming a partition twice */
         fs->kind = BRK_FSESS_ERROR;
@@ -224,7 +225,7 @@ static struct brk_fsess_result result_of(const fresp_part *rp)
 }
 
 /* Full: the answered partitions become a session (none if one was named twice); a
- * follower's is privileged. */
+ * follower's is privileged, and lives no longer than its connection (kafka_conn_fini). */
 static void settle_full(struct brk_kafka_fs *fs, const struct kp_request *req,
                         struct kp_fetch_resp *resp, int32_t n)
 {
@@ -242,9 +243,13 @@ static void settle_full(struct brk_kafka_fs *fs, const struct kp_request *req,
                 n = -1; /* named twice: which one would the session keep? none */
         }
     if (e && r && n >= 0)
-        id = brk__fsess_create(fs->cache, by_id, replica_of(req), kc_mono_ms(), e, r, n);
+        id = brk__fsess_create(fs->cache, by_id, replica_of(req) ? fs->conn : NULL,
+                               kc_mono_ms(), e, r, n);
     if (id < 0 || !e || !r)
         kc_log_warn("out of memory making a fetch session: the client stays sessionless");
+    struct brk_kafka_conn *kc = fs->conn ? brk_conn_state(fs->conn) : NULL;
+    if (id > 0 && replica_of(req) && kc) /* kc: made by serve.c for every request */
+        kc->follower_sessions = true;
     resp->session_id = KC_MAX(id, BRK_FSESS_NONE);
     free(e);
     free(r);

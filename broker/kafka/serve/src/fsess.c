@@ -292,10 +292,11 @@ static struct brk_fsess *build(bool by_id, const struct brk_fsess_entry *parts,
     return s;
 }
 
-int32_t brk__fsess_create(struct brk_fsess_cache *c, bool by_id, bool privileged,
+int32_t brk__fsess_create(struct brk_fsess_cache *c, bool by_id, const void *follower,
                           int64_t now_ms, const struct brk_fsess_entry *parts,
                           const struct brk_fsess_result *answered, int32_t n)
 {
+    bool privileged = follower != NULL;
     if (c->cfg.slots <= 0 || n > c->cfg.max_partitions)
         return BRK_FSESS_NONE; /* no room, whatever we evict: do not even build it */
     struct brk_fsess *s = build(by_id, parts, answered, n);
@@ -306,6 +307,7 @@ int32_t brk__fsess_create(struct brk_fsess_cache *c, bool by_id, bool privileged
     if (make_room(c, NULL, privileged, s->n, s->n, now_ms)) {
         s->id = id = new_id(c);
         s->privileged = privileged;
+        s->follower = follower;
         s->epoch = brk__fsess_next_epoch(BRK_FSESS_INITIAL_EPOCH);
         s->cached = true;
         s->created_ms = now_ms;
@@ -321,6 +323,24 @@ int32_t brk__fsess_create(struct brk_fsess_cache *c, bool by_id, bool privileged
     if (id == BRK_FSESS_NONE)
         fsess__free(s);
     return id;
+}
+
+int brk__fsess_close_follower(struct brk_fsess_cache *c, const void *follower)
+{
+    struct brk_fsess *s, *next;
+    int closed = 0;
+    if (!follower)
+        return 0;
+    pthread_mutex_lock(&c->mu);
+    for (s = TAILQ_FIRST(&c->lru); s; s = next) {
+        next = TAILQ_NEXT(s, lru);
+        if (s->follower == follower) {
+            remove_session(c, s);
+            closed++;
+        }
+    }
+    pthread_mutex_unlock(&c->mu);
+    return closed;
 }
 
 void brk__fsess_end(struct brk_fsess_cache *c, struct brk_fsess *s)

@@ -203,14 +203,28 @@ int brk__fsess_begin(struct brk_fsess_cache *c, const struct brk_fsess_request *
 
 /*
  * A full Fetch's answer is ready: make a session of its n partitions (in answer order,
- * with what each answer said) if there is room or room can be made (eviction, above);
- * privileged for a follower's Fetch. Returns the new session's id (> 0), BRK_FSESS_NONE
+ * with what each answer said) if there is room or room can be made (eviction, above).
+ * follower: for a follower's Fetch, its connection (any token that outlives the session's
+ * use): the session is privileged, and brk__fsess_close_follower closes it with the
+ * connection; NULL for a consumer's. Returns the new session's id (> 0), BRK_FSESS_NONE
  * when there is no room, or -ENOMEM. The session is not leased: its first incremental
  * Fetch comes with epoch 1.
  */
-int32_t brk__fsess_create(struct brk_fsess_cache *c, bool by_id, bool privileged,
+int32_t brk__fsess_create(struct brk_fsess_cache *c, bool by_id, const void *follower,
                           int64_t now_ms, const struct brk_fsess_entry *parts,
                           const struct brk_fsess_result *answered, int32_t n);
+
+/*
+ * The follower's connection `follower` is closing: close the sessions made on it. A
+ * follower never takes a session over to another connection (after any failure it starts
+ * over with a full Fetch, as Kafka's replica fetchers do); but a full Fetch whose answer
+ * it never read - the fetcher cut the connection to add a partition, or timed out - made
+ * a session whose id it never learned, so its next full Fetch could not close it, and a
+ * privileged session is pushed out by no one until it goes stale. Creating 6,000
+ * partitions left ~500 of them (500,000 partitions' worth) on each broker. Returns how
+ * many were closed. Any thread; takes the cache's lock.
+ */
+int brk__fsess_close_follower(struct brk_fsess_cache *c, const void *follower);
 
 /* The leased session's partitions, in fetch order (*n of them), and a topic's key bytes.
  * Valid until brk__fsess_settle or brk__fsess_end. Lease holder only; no lock. */

@@ -21,6 +21,7 @@ struct brk_fsess {
     int32_t epoch;          /* the epoch the next incremental Fetch must carry */
     bool by_id;             /* keys are topic ids (v13+) */
     bool privileged;        /* a follower's: evicted after consumers' (fsess.h) */
+    const void *follower;   /* and its connection, which closes it (NULL: a consumer's) */
     /* The cache's (under its lock): */
     bool leased;            /* a request holds the current epoch */
     bool cached;            /* in the cache; not: evicted or closed, freed at the lease's end */

@@ -146,6 +146,7 @@ enum brk_kafka_sasl {
 struct brk_kafka_conn {
     struct kc_writer scratch;      /* Fetch: the answer around its file ranges */
     enum brk_kafka_sasl sasl;      /* SASL listeners, until authenticated */
+    bool follower_sessions;        /* a follower's Fetch made a session here: close them */
 };
 
 /* Where an answer goes: straight into the queue, or into a park that ended. */
@@ -449,6 +450,7 @@ struct brk_kafka_fs {
     int kind;               /* enum brk_fsess_kind */
     int16_t error;          /* BRK_FSESS_ERROR: the top-level error code */
     struct brk_fsess *s;    /* BRK_FSESS_INCREMENTAL: leased until brk__kafka_fs_end */
+    struct brk_conn *conn;  /* the Fetch's: a follower's session closes with it */
 };
 
 /* req's session fields and, for an incremental Fetch, its partitions and forgotten ones

@@ -48,6 +48,8 @@ static void kafka_conn_fini(struct brk_conn *c)
     struct brk_kafka_conn *kc = brk_conn_state(c);
     if (!kc)
         return;
+    if (kc->follower_sessions) /* fetch_session.c: a follower's session ends with it */
+        brk__fsess_close_follower(brk__kafka_of(c)->fsess, c);
     kc_writer_fini(&kc->scratch);
     free(kc);
     brk_conn_set_state(c, NULL);

@@ -89,13 +89,16 @@ static void full_of(struct full *f, const char *topic, int32_t n)
 
 static int32_t create(struct brk_fsess_cache *c, const struct full *f, int64_t now)
 {
-    return brk__fsess_create(c, false, false, now, f->e, f->r, f->n);
+    return brk__fsess_create(c, false, NULL, now, f->e, f->r, f->n);
 }
+
+/* Stand-ins for two followers' connections (only their addresses count). */
+static char follower_conn, other_follower_conn;
 
 /* The same, made by a follower's full Fetch: a privileged session. */
 static int32_t create_follower(struct brk_fsess_cache *c, const struct full *f, int64_t now)
 {
-    return brk__fsess_create(c, false, true, now, f->e, f->r, f->n);
+    return brk__fsess_create(c, false, &follower_conn, now, f->e, f->r, f->n);
 }
 
 /* An incremental Fetch: its verdict, *s (leased) for INCREMENTAL, *err for ERROR. */
@@ -610,6 +613,47 @@ static void test_fsess_eviction_a_follower_pushes_out_consumers_never_the_revers
     brk__fsess_cache_destroy(c);
 }
 
+/*
+ * A follower's sessions end with its connection. The fetcher cuts its connection to add
+ * a partition; a full Fetch answered just before the cut made a session whose id the
+ * follower never read, so no later full Fetch closes it, and no one evicts a follower's
+ * session until it is stale: before, creating 6,000 partitions left ~500 such sessions
+ * on each leader. Closing the connection closes exactly that follower's sessions - a
+ * leased one is freed when its lease ends - and leaves the others alone.
+ */
+static void test_fsess_a_followers_sessions_close_with_its_connection(void **state)
+{
+    (void)state;
+    struct brk_fsess_cache *c = cache_of(10, 120000, 1000);
+    struct full f;
+    struct brk_fsess *s;
+    struct brk_fsess_stats st;
+    int16_t err;
+    full_of(&f, "t", 4);
+    int32_t lost = create_follower(c, &f, 0);  /* answered, never read: the leak */
+    int32_t used = create_follower(c, &f, 1);  /* the one its next full Fetch made */
+    int32_t other = brk__fsess_create(c, false, &other_follower_conn, 2, f.e, f.r, f.n);
+    int32_t consumer = create(c, &f, 3);
+    int32_t e_other = 1, e_consumer = 1;
+    assert_true(lost > 0 && used > 0 && other > 0 && consumer > 0);
+    assert_int_equal(begin(c, used, 1, 4, NULL, 0, NULL, 0, &s, &err), BRK_FSESS_INCREMENTAL);
+    assert_int_equal(brk__fsess_close_follower(c, &follower_conn), 2);
+    brk__fsess_stats(c, &st);
+    assert_int_equal(st.sessions, 2);
+    assert_int_equal(st.partitions, 8);
+    brk__fsess_end(c, s); /* the leased one is freed here (ASan: no leak, no reuse) */
+    int32_t e = 1;
+    assert_false(cached(c, lost, &e, 5));
+    e = 2;
+    assert_false(cached(c, used, &e, 5));
+    assert_true(cached(c, other, &e_other, 5));
+    assert_true(cached(c, consumer, &e_consumer, 5));
+    assert_int_equal(brk__fsess_close_follower(c, &follower_conn), 0);
+    assert_int_equal(brk__fsess_close_follower(c, NULL), 0); /* consumers have no owner */
+    assert_true(cached(c, consumer, &e_consumer, 6));
+    brk__fsess_cache_destroy(c);
+}
+
 /* ---- threads ---------------------------------------------------------------------------- */
 
 struct loop_arg {
@@ -703,6 +747,7 @@ int main(void)
         cmocka_unit_test(test_fsess_settle_always_answers_a_diverging_epoch),
         cmocka_unit_test(test_fsess_a_replica_gets_a_session_unless_epoch_final),
         cmocka_unit_test(test_fsess_eviction_a_follower_pushes_out_consumers_never_the_reverse),
+        cmocka_unit_test(test_fsess_a_followers_sessions_close_with_its_connection),
         cmocka_unit_test(test_fsess_four_loops_share_one_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
