@@ -517,6 +517,40 @@ static void test_0116_refusals_twice_named_and_replica_sessions(void **state)
     close(fd);
 }
 
+/*
+ * A follower's session lives as long as its connection (a fetcher that cut its connection
+ * before reading a full Fetch's answer never learns the session it made, and could never
+ * close it); a consumer's outlives it, as in Kafka (a client may carry on elsewhere).
+ */
+static void test_0116_a_followers_session_closes_with_its_connection(void **state)
+{
+    struct kp_response resp;
+    struct tp p[1] = {{"fc", 0, 0}};
+    int fd = kb_connect(*state);
+    learn(fd, "fc");
+    const struct kp_fetch_resp *r = fetch(fd, &(struct fq){.v = 12, .named = p, .n = 1, .replica = 1}, &resp);
+    int32_t follower = r->session_id;
+    kp_response_fini(&resp);
+    r = fetch(fd, &(struct fq){.v = 12, .named = p, .n = 1}, &resp);
+    int32_t consumer = r->session_id;
+    kp_response_fini(&resp);
+    assert_true(follower > 0 && consumer > 0);
+    assert_true(metric(*state, "kafka_fetch_sessions") == 2);
+    close(fd);
+    for (int i = 0; i < 200 && metric(*state, "kafka_fetch_sessions") != 1; i++)
+        usleep(10 * 1000); /* the broker sees the close on its loop */
+    assert_true(metric(*state, "kafka_fetch_sessions") == 1);
+    fd = kb_connect(*state);
+    r = fetch(fd, &(struct fq){.v = 12, .id = follower, .epoch = 1, .replica = 1}, &resp);
+    assert_int_equal(r->error_code, KP_ERR_FETCH_SESSION_ID_NOT_FOUND);
+    kp_response_fini(&resp);
+    r = fetch(fd, &(struct fq){.v = 12, .id = consumer, .epoch = 1}, &resp);
+    assert_int_equal(r->error_code, 0); /* carried on from a new connection */
+    assert_int_equal(r->session_id, consumer);
+    kp_response_fini(&resp);
+    close(fd);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, kb_teardown)
@@ -530,6 +564,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_0116_many_sessions_under_the_slot_limit,
                                         setup_four_slots, kb_teardown),
         T(test_0116_refusals_twice_named_and_replica_sessions),
+        T(test_0116_a_followers_session_closes_with_its_connection),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
