@@ -479,6 +479,16 @@ bool alog_unwatch(struct alog *log, struct alog_watch *w);
  * its topic was deleted: the parked readers must look again and find it gone). Same rules
  * for fn as above. Thread: any. */
 void alog_watch_fire_all(struct alog *log);
+/*
+ * A count that moves whenever the watches are told something: an append that moved the
+ * end, a truncation, a restart, a repair that lowered the end, alog_watch_fire_all (which
+ * a cluster's replica calls when the high watermark or the leadership moves). Equal
+ * counts read before and after some work mean none of those happened in between - what
+ * lets a leader skip a follower's partition that was idle at its last read (broker/kafka/
+ * serve/src/fetch.c), instead of locking its replica again to learn that nothing moved.
+ * Read it BEFORE the work it vouches for. Thread: any; one atomic load.
+ */
+uint64_t alog_changes(struct alog *log);
 
 /*
  * Bring a FAILED log (an fsync failed) back into service in place: the struct alog and

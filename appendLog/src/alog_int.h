@@ -200,6 +200,7 @@ struct alog {
     pthread_mutex_t watch_lock;  /* the end watches (watch.c) */
     struct alog_watch *watches;  /* watch_lock */
     _Atomic int nwatches;        /* written under watch_lock, read by appenders without it */
+    _Atomic uint64_t changes;    /* alog_changes: bumped by every watch firing */
 
     /* Owned by the flusher's lock. */
     struct alog_flusher *flusher;

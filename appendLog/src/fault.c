@@ -250,6 +250,7 @@ static int commit(struct alog *log, struct repair *r)
     if (alog__start(log) > end)
         atomic_store(&log->start_offset, end); /* only if the disk lost durable data too */
     atomic_store_explicit(&log->end_offset, end, memory_order_release);
+    atomic_fetch_add(&log->changes, 1); /* the end may have gone down (alog_changes) */
     /* The durability point of the repair: every offset below end is on disk. */
     atomic_store_explicit(&log->durable_offset, end, memory_order_release);
     if ((rc = alog__checkpoint_recovery(log)) != 0)

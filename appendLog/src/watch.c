@@ -80,8 +80,14 @@ bool alog_unwatch(struct alog *log, struct alog_watch *w)
     return armed;
 }
 
+uint64_t alog_changes(struct alog *log)
+{
+    return atomic_load(&log->changes);
+}
+
 void alog__watch_fire(struct alog *log)
 {
+    atomic_fetch_add(&log->changes, 1); /* after the end moved: see alog_changes */
     /* The appender's fence between its store of end_offset and its load of nwatches. */
     atomic_thread_fence(memory_order_seq_cst);
     if (atomic_load_explicit(&log->nwatches, memory_order_relaxed) == 0)
@@ -107,6 +113,7 @@ void alog__watch_fire(struct alog *log)
  */
 void alog__watch_fire_above(struct alog *log, int64_t end)
 {
+    atomic_fetch_add(&log->changes, 1);
     pthread_mutex_lock(&log->watch_lock);
     struct alog_watch *w = log->watches, *next;
     for (; w; w = next) {
@@ -126,6 +133,7 @@ void alog__watch_fire_above(struct alog *log, int64_t end)
  */
 void alog_watch_fire_all(struct alog *log)
 {
+    atomic_fetch_add(&log->changes, 1);
     pthread_mutex_lock(&log->watch_lock);
     struct alog_watch *w = log->watches, *next;
     for (; w; w = next) {

@@ -131,6 +131,10 @@ struct brk_replica_fetch {
     int64_t high_watermark;  /* the leader's, before this fetch counted (as Kafka) */
     int32_t diverging_epoch; /* -1: none; else truncate to diverging_end first */
     int64_t diverging_end;
+    /* Nothing to say until the log changes (alog_changes): we lead, the follower is in
+     * the ISR at our log end, and the high watermark is there too. A leader may skip
+     * reading such a partition while its log stays unchanged (fetch.c). */
+    bool idle;
 };
 
 /* OffsetForLeaderEpoch for one partition (KIP-101, KIP-320), as its replica answers. */

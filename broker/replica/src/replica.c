@@ -217,6 +217,9 @@ void brep__rp_effects(struct brep_rp *rp, struct brep_wait **done, struct alog *
         alog_set_retain_limit(rp->log, rp->r.hw);
     if ((fx & REPL_FX_HW) && rp->r.role == REPL_ROLE_LEADER)
         *fire = rp->log; /* consumers parked at the old HW look again */
+    if ((fx & REPL_FX_ROLE) && rp->log)
+        *fire = rp->log; /* and everyone parked here, at a new leader or epoch: so a
+                          * follower's idle partition is read again (alog_changes) */
 }
 
 void brep__rp_after(struct brep_wait *done, struct alog *fire)
@@ -445,6 +448,7 @@ void brep__repl_fetch(void *arg, const char *name, size_t len, int32_t partition
     rf->high_watermark = -1;
     rf->diverging_epoch = -1;
     rf->diverging_end = -1;
+    rf->idle = false;
     if (!rp)
         return;
     /* The fetch offset is on the follower's disk: its fetcher fsyncs before each fetch. */
@@ -461,6 +465,10 @@ void brep__repl_fetch(void *arg, const char *name, size_t len, int32_t partition
         rf->diverging_end = ans.diverging.end_offset;
         if (rf->error || rf->diverging_epoch < 0)
             rf->diverging_epoch = -1;
+        const struct repl_replica *r = &rp->r;
+        rf->idle = rf->error == 0 && rf->diverging_epoch < 0 && r->role == REPL_ROLE_LEADER &&
+                   req.fetch_offset == r->leo && r->hw == r->leo &&
+                   repl_pstate_in_isr(&r->ps, rf->replica_id);
         brep__rp_effects(rp, &done, &fire);
     }
     pthread_mutex_unlock(&rp->mu);

@@ -67,6 +67,7 @@ struct fpart {
     struct alog_slice slice;                 /* what the last read found; seg NULL: none */
     int64_t wake;                            /* wake when its log end passes this */
     int64_t hw;                              /* a follower's fetch: the leader's HW */
+    bool idle;                               /* ... and nothing to say (brk_replica_fetch) */
     int open_err;                            /* its log could not be opened (KC_ENOFILES) */
     int16_t fixed;                           /* an error no read can change, or NONE */
 };
@@ -82,6 +83,10 @@ struct fetch {
     bool error;                 /* some partition failed: answer at once */
     struct brk_kafka_fs *fs;    /* its session (fetch_session.c) */
     int32_t replica_id;         /* >= 0: a follower's fetch (replication), -1: a consumer's */
+    int64_t reread_ms;          /* a follower's idle partition is read again this often */
+    int64_t now_ms;             /* this read's time (a follower's fetch) */
+    uint32_t skipped;           /* idle partitions this read skipped */
+    struct brk_kafka *kafka;    /* the adapter's state (its counters) */
 };
 
 struct kfetch {
@@ -225,6 +230,7 @@ static int fetch_init(struct fetch *f, struct kp_request *req, struct brk_conn *
     memset(f, 0, sizeof(*f));
     f->req = req;
     f->fs = fs;
+    f->kafka = brk__kafka_of(c);
     for (int32_t i = 0; i < fr->topics.n; i++)
         f->n += fr->topics.v[i].partitions.n;
     if (!(f->p = ALLOC(a, f->n, struct fpart)))
@@ -236,6 +242,8 @@ static int fetch_init(struct fetch *f, struct kp_request *req, struct brk_conn *
     int16_t follower = follower_verdict(c, req);
     f->replica_id = req->hdr.request_api_version >= 15 ? fr->replica_state.replica_id
                                                        : fr->replica_id;
+    f->reread_ms = KC_MIN(BRK_KAFKA_IDLE_REREAD_MS,
+                          brk_server_config(brk_conn_server(c))->cluster.replica_lag_time_max_ms / 4);
     for (int32_t i = 0, k = 0; rc == 0 && i < fr->topics.n; k += fr->topics.v[i].partitions.n, i++)
         resolve_topic(f, c, follower, i, k);
     return rc;
@@ -262,6 +270,62 @@ static int16_t read_error(int rc, int64_t fetch_offset)
 }
 
 static void read_open(struct fetch *f, struct brk_server *srv, struct fpart *fp);
+
+/*
+ * A follower's idle partitions. Its session names only the partitions whose position
+ * moved, but the leader reads every partition of the session each round, as Kafka does -
+ * and the read of a partition (its replica found by name, locked, judged, its log read)
+ * is what a round of 6,000 idle partitions is made of, each time one busy partition
+ * wakes the follower's long poll. So a read that finds a partition idle - we lead, the
+ * follower is in the ISR at our log end, the HW is there too (brk_replica_fetch.idle),
+ * nothing to send - marks it quiet in the session, with the log's alog_changes read
+ * before it; the next rounds answer it from the session (nothing changed: it leaves the
+ * answer) without reading, while the log's changes, end and start stay as they were,
+ * the request does not name it, and for reread_ms at most:
+ *
+ *   round 1  p7 read: idle             quiet (changes 12, at t)
+ *   round 2  p7: changes 12, end = 45  skipped
+ *   append   changes 13                round 3 reads p7 (records: not quiet)
+ *   t + 1 s  p7 read again             its position counts again for the ISR
+ *
+ * Why that is enough: the answer could only differ if the log moved (an append, a
+ * truncation, a repair - alog_changes), the HW or the leadership did (the replica fires
+ * the log's watches for both, which moves alog_changes), or the follower moved (it names
+ * the partition). And the follower, caught up, stays in the ISR: its position is counted
+ * again every reread_ms, a quarter of replica.lag.time.max.ms at most.
+ */
+static const struct brk_fsess_part *session_part(const struct fetch *f, const struct fpart *fp)
+{
+    int32_t n, k = (int32_t)(fp - f->p);
+    if (f->replica_id < 0 || f->fs->kind != BRK_FSESS_INCREMENTAL || !f->fs->s)
+        return NULL;
+    const struct brk_fsess_part *sp = brk__fsess_parts(f->fs->s, &n);
+    return n == f->n ? &sp[k] : NULL;
+}
+
+static bool idle_skip(struct fetch *f, struct fpart *fp, int64_t now)
+{
+    const struct brk_fsess_part *sp = session_part(f, fp);
+    if (!sp || !sp->quiet || now - sp->quiet_ms >= f->reread_ms ||
+        alog_changes(fp->log) != sp->quiet_changes || sp->hwm != sp->fetch_offset ||
+        alog_end_offset(fp->log) != sp->fetch_offset ||
+        alog_start_offset(fp->log) != sp->log_start)
+        return false;
+    fresp_part *p = fp->rp; /* as last answered: brk__fsess_settle leaves it out */
+    p->high_watermark = p->last_stable_offset = sp->hwm;
+    p->log_start_offset = sp->log_start;
+    f->skipped++;
+    return true;
+}
+
+/* After a read of a follower's session partition: quiet, or not (idle_skip). */
+static void idle_mark(struct fetch *f, struct fpart *fp, uint64_t changes, int64_t now)
+{
+    if (!session_part(f, fp))
+        return;
+    bool quiet = fp->idle && fp->rp->error_code == KP_ERR_NONE && fp->rp->records.len == 0;
+    brk__fsess_set_quiet(f->fs->s, (int32_t)(fp - f->p), quiet, changes, now);
+}
 
 /* Read partition k: at most room bytes unless it is the first with data. */
 static void read_part(struct fetch *f, struct brk_server *srv, struct fpart *fp)
@@ -298,7 +362,11 @@ static void read_part(struct fetch *f, struct brk_server *srv, struct fpart *fp)
             f->error = true; /* KC_ENOFILES: retriable */
         return;
     }
-    read_open(f, srv, fp);
+    if (!idle_skip(f, fp, f->now_ms)) {
+        uint64_t changes = alog_changes(log); /* before the read it vouches for */
+        read_open(f, srv, fp);
+        idle_mark(f, fp, changes, f->now_ms);
+    }
     alog_unpin(log);
 }
 
@@ -330,6 +398,7 @@ static int replica_judge(struct fetch *f, struct brk_server *srv, struct fpart *
     *limit = -1;
     if (rf.error == KP_ERR_NONE && rf.diverging_epoch < 0) {
         fp->hw = rf.high_watermark;
+        fp->idle = rf.idle;
         return 0;
     }
     p->error_code = rf.error;
@@ -381,6 +450,7 @@ static void read_open(struct fetch *f, struct brk_server *srv, struct fpart *fp)
     int64_t room = (int64_t)fr->max_bytes - (int64_t)f->bytes, limit;
     int rc = KC_EEMPTY;
     fp->hw = -1;
+    fp->idle = false;
     if (replica_judge(f, srv, fp, &limit))
         return;
     bool capped = limit >= 0 && in->fetch_offset >= limit;
@@ -416,8 +486,12 @@ static void fetch_read(struct fetch *f, struct brk_server *srv)
 {
     f->bytes = 0;
     f->error = false;
+    f->now_ms = f->replica_id >= 0 ? kc_mono_ms() : 0;
+    f->skipped = 0;
     for (int32_t k = 0; k < f->n; k++)
         read_part(f, srv, &f->p[k]);
+    if (f->skipped)
+        atomic_fetch_add_explicit(&f->kafka->idle_skipped, f->skipped, memory_order_relaxed);
 }
 
 /* ---- answering ------------------------------------------------------------------------------ */

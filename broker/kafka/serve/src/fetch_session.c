@@ -380,4 +380,9 @@ void brk__kafka_fs_metrics(void *state, const struct brk_metrics_visitor *v)
         struct brk_metric_label lab = {"context", kinds[i], (int)strlen(kinds[i])};
         v->sample(v->arg, &lab, 1, (double)st.by_kind[i]);
     }
+    v->family(v->arg, "kafka_fetch_idle_partitions_skipped_total", "Partitions of followers' "
+              "fetch sessions answered without a read: idle since the last one (fetch.c).",
+              BRK_COUNTER);
+    v->sample(v->arg, NULL, 0, (double)atomic_load_explicit(&k->idle_skipped,
+                                                            memory_order_relaxed));
 }

@@ -134,6 +134,12 @@ struct brk_fsess_part {
     int64_t log_start_offset;
     int64_t hwm;            /* the last answered; -1: unknown, or after an error */
     int64_t log_start;      /* the last answered */
+    /* A follower's partition found idle by its last read (brk__fsess_set_quiet): fetch.c
+     * may skip reading it while its log's alog_changes stays quiet_changes. Cleared
+     * whenever a request names the partition (its position moved). */
+    bool quiet;
+    uint64_t quiet_changes;
+    int64_t quiet_ms;       /* when that read was */
 };
 
 /* What one partition's read found, to decide whether the answer must carry it. */
@@ -231,6 +237,12 @@ int brk__fsess_close_follower(struct brk_fsess_cache *c, const void *follower);
 const struct brk_fsess_part *brk__fsess_parts(const struct brk_fsess *s, int32_t *n);
 const uint8_t *brk__fsess_topic(const struct brk_fsess *s, int32_t topic, int32_t *len);
 int32_t brk__fsess_id(const struct brk_fsess *s);
+
+/* Partition k (brk__fsess_parts order) of a follower's session was read idle at now_ms,
+ * its log's alog_changes read before that read being `changes` (quiet), or was read and
+ * was not (!quiet). Lease holder only; no lock. */
+void brk__fsess_set_quiet(struct brk_fsess *s, int32_t k, bool quiet, uint64_t changes,
+                          int64_t now_ms);
 
 /*
  * The incremental answer is ready: r[i] is what partition i (brk__fsess_parts order) got.

@@ -177,6 +177,7 @@ static void take_request(struct brk_fsess_part *p, const struct brk_fsess_entry 
     p->current_leader_epoch = e->current_leader_epoch;
     p->last_fetched_epoch = e->last_fetched_epoch;
     p->log_start_offset = e->log_start_offset;
+    p->quiet = false; /* named: its position moved, read it again */
 }
 
 /* Add e (at the end) or update its request fields. Room was reserved. The topic's key is
@@ -273,6 +274,14 @@ const struct brk_fsess_part *brk__fsess_parts(const struct brk_fsess *s, int32_t
     return s->parts;
 }
 
+void brk__fsess_set_quiet(struct brk_fsess *s, int32_t k, bool quiet, uint64_t changes,
+                          int64_t now_ms)
+{
+    s->parts[k].quiet = quiet;
+    s->parts[k].quiet_changes = changes;
+    s->parts[k].quiet_ms = now_ms;
+}
+
 const uint8_t *brk__fsess_topic(const struct brk_fsess *s, int32_t topic, int32_t *len)
 {
     *len = s->topics[topic].len;
@@ -316,6 +325,12 @@ void brk__fsess_settle(struct brk_fsess *s, const struct brk_fsess_result *r, bo
     }
     if (moved == 0 || moved == s->n)
         return;
+    int32_t tail = s->n;
+    while (tail > 0 && r[tail - 1].records > 0)
+        tail--;
+    if (tail == s->n - moved)
+        return; /* they are last already (one busy partition among idle ones, each round):
+                 * no copy and reindex of the whole session */
     /* Those that returned records go last, in their order: the others go first next
      * time, within the request's max_bytes (Kafka's PartitionIterator). */
     struct brk_fsess_part *tmp = malloc((size_t)s->n * sizeof(*tmp));

@@ -87,6 +87,8 @@
 /* A Fetch waits at most this long, whatever the client asks (Kafka has no cap; a parked
  * fetch holds a slot, so one that never ends would pin the connection's answers). */
 #define BRK_KAFKA_MAX_WAIT_MS 300000
+/* A follower's idle partition is read again at least this often (fetch.c, idle_skip). */
+#define BRK_KAFKA_IDLE_REREAD_MS 1000
 /* The most a batch's records may inflate to when the door reads inside one (ListOffsets'
  * search of a compressed batch): a bound on what one request makes the broker allocate. */
 #define BRK_KAFKA_INFLATE_MAX (64u << 20)
@@ -130,6 +132,7 @@ struct brk_kafka {
     struct tcore_task loaded_task; /* loop 0 arms the timer for the groups loaded at start */
     int32_t node[1];               /* replicas = isr = [this node] in Metadata */
     struct brk_fsess_cache *fsess; /* fetch sessions: its own lock (fsess.h) */
+    _Atomic uint64_t idle_skipped; /* followers' idle partitions not read (fetch.c) */
     struct brk_kafka_pids pids;    /* InitProducerId: its own lock */
 };
 
