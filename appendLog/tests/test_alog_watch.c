@@ -96,6 +96,36 @@ static void test_watch_already_past_is_refused_and_never_fires(void **state)
     kc_test_rmdir(dir);
 }
 
+/* alog_changes moves with every end move a reader must hear of - an append, a truncation,
+ * alog_watch_fire_all - watched or not, and with nothing else: a read leaves it. */
+static void test_changes_count_what_the_watches_are_told(void **state)
+{
+    (void)state;
+    char *dir = kc_test_tmpdir();
+    struct alog *log = open_log(dir);
+    uint64_t c0 = alog_changes(log);
+    for (int i = 0; i < 3; i++)
+        append_n(log, 1); /* nobody watches: it moves all the same */
+    uint64_t c1 = alog_changes(log);
+    assert_true(c1 > c0);
+    struct alog_slice sl;
+    assert_int_equal(alog_read(log, 0, 1 << 16, &sl), 0);
+    alog_slice_release(&sl);
+    assert_int_equal(alog_start_offset(log), 0);
+    assert_true(alog_changes(log) == c1); /* reads change nothing */
+    int64_t end;
+    assert_int_equal(alog_truncate(log, 1, &end), 0);
+    assert_int_equal(end, 1);
+    uint64_t c2 = alog_changes(log);
+    assert_true(c2 > c1);
+    assert_int_equal(alog_truncate(log, 1, &end), 0); /* at the end: nothing moves */
+    assert_true(alog_changes(log) == c2);
+    alog_watch_fire_all(log);
+    assert_true(alog_changes(log) > c2);
+    assert_int_equal(alog_close(log), 0);
+    kc_test_rmdir(dir);
+}
+
 static void test_unwatch_disarms_exactly(void **state)
 {
     (void)state;
@@ -191,6 +221,7 @@ int main(void)
         cmocka_unit_test(test_watch_fires_once_when_end_passes_offset),
         cmocka_unit_test(test_watch_already_past_is_refused_and_never_fires),
         cmocka_unit_test(test_unwatch_disarms_exactly),
+        cmocka_unit_test(test_changes_count_what_the_watches_are_told),
         cmocka_unit_test(test_no_wakeup_is_lost_under_concurrent_appends),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
