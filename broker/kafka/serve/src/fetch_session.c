@@ -25,12 +25,15 @@
  *   end      the lease is given back, once the answer is written (or the park freed)
  *
  * A replica's Fetch (replica_id >= 0) is served the same way, and its session is
- * privileged in the eviction order (fsess.h). Its idle partitions are neither named in
- * its requests nor answered; but expand still puts every partition of the session in the
- * list fetch.c reads each round (as Kafka does), each with the fetch offset the follower
- * last sent, so its position keeps counting toward the high watermark and the ISR
- * (replica_judge) while the request names nothing. A diverging epoch is always answered
- * (result_of's diverged): it has no records and no error, yet the follower must truncate.
+ * privileged in the eviction order (fsess.h) and closed with its connection (the
+ * fetcher starts over, full, on a new one). Its idle partitions are neither named in its
+ * requests nor answered; expand still puts every partition of the session in the list
+ * fetch.c serves each round, each with the fetch offset the follower last sent, so its
+ * position keeps counting toward the high watermark and the ISR (replica_judge) while
+ * the request names nothing - and fetch.c answers a partition found idle at its last
+ * read from the session, without reading it, until its log changes (idle_skip). A
+ * diverging epoch is always answered (result_of's diverged): it has no records and no
+ * error, yet the follower must truncate.
  */
 #include <errno.h>
 #include <stdlib.h>

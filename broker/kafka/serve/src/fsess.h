@@ -39,11 +39,12 @@
  *
  * Followers. A replica fetcher makes and uses a session as a consumer does. What it saves:
  * its idle partitions are neither named in its requests nor carried in the answers, so
- * an idle round costs a few bytes each way instead of a few dozen a partition. What it does
- * not save: the leader still reads every partition of the session each round (as Kafka
- * does) - and must, since that read, with the fetch offset the session keeps, is what
- * keeps the follower's position counted toward the high watermark and the ISR while it
- * names nothing.
+ * an idle round costs a few bytes each way instead of a few dozen a partition. The leader
+ * still serves every partition of the session each round, with the fetch offset the
+ * session keeps - what keeps the follower's position counted toward the high watermark
+ * and the ISR while it names nothing - but a partition its last read found idle is
+ * answered from here (quiet, below) without a read until its log changes (fetch.c,
+ * idle_skip). A follower's session ends with its connection (brk__fsess_close_follower).
  *
  * The cache (Kafka's FetchSessionCache): at most `slots` sessions
  * (max.incremental.fetch.session.cache.slots, 1000) and `max_partitions` partitions over
