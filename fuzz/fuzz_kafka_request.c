@@ -205,7 +205,7 @@ static void check_fetch_session(struct kp_request *req)
         free(r);
         rq.id = id;
         rq.epoch = 1;
-        fs = (struct brk_kafka_fs){c, BRK_FSESS_SESSIONLESS, 0, NULL};
+        fs = (struct brk_kafka_fs){.cache = c, .kind = BRK_FSESS_SESSIONLESS};
         if (id > 0)
             fs.kind = brk__fsess_begin(c, &rq, &fs.s, &fs.error);
     }
