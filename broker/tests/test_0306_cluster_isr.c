@@ -48,20 +48,6 @@ static int32_t start3(struct kcl *c, const char *min)
     return leader;
 }
 
-/* The value of a sample without labels in b's /metrics, or -1. */
-static double metric(const struct kb_broker *b, const char *name)
-{
-    char *body = NULL;
-    double v = -1;
-    assert_int_equal(kb_http_get(b, "/metrics", &body), 200);
-    size_t n = strlen(name);
-    for (char *line = body; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
-        if (strncmp(line, name, n) == 0 && line[n] == ' ')
-            v = atof(line + n + 1);
-    free(body);
-    return v;
-}
-
 struct metric_is {
     const struct kb_broker *b;
     const char *name;
@@ -71,7 +57,7 @@ struct metric_is {
 static bool metric_is(void *arg)
 {
     struct metric_is *u = arg;
-    return metric(u->b, u->name) == u->value;
+    return kb_metric(u->b, u->name) == u->value;
 }
 
 struct acked {
@@ -118,8 +104,8 @@ static void stopped_follower_case(struct kcl *c, const char *min, int16_t want)
     printf("# follower %d stopped: out of the ISR after %lld ms (still registered: %s)\n",
            follower, (long long)out_ms, registered ? "yes" : "no");
     assert_true(registered); /* the leader's lag rule did it, not a session expiry */
-    assert_true(metric(lb, "kafka_server_replicamanager_underreplicatedpartitions") == 1);
-    assert_true(metric(lb, "kafka_server_replicamanager_isrshrinks_total") >= 1);
+    assert_true(kb_metric(lb, "kafka_server_replicamanager_underreplicatedpartitions") == 1);
+    assert_true(kb_metric(lb, "kafka_server_replicamanager_isrshrinks_total") >= 1);
     int64_t end = krep_log_records(lb, TOPIC, 0, NULL, NULL);
     assert_int_equal(krep_produce_raw(lb, TOPIC, 0, -1, 5, &base), want);
     if (want == 19) /* refused before the append: nothing written */
@@ -129,8 +115,8 @@ static void stopped_follower_case(struct kcl *c, const char *min, int16_t want)
     assert_true(kt_until(isr_is, &three, KB_WAIT_MS));
     struct metric_is whole = {lb, "kafka_server_replicamanager_underreplicatedpartitions", 0};
     assert_true(kt_until(metric_is, &whole, KB_WAIT_MS));
-    assert_true(metric(lb, "kafka_server_replicamanager_isrexpands_total") >= 1);
-    assert_true(metric(lb, "kafka_server_replicamanager_leadercount") == 1);
+    assert_true(kb_metric(lb, "kafka_server_replicamanager_isrexpands_total") >= 1);
+    assert_true(kb_metric(lb, "kafka_server_replicamanager_leadercount") == 1);
     printf("# min.insync.replicas %s: acks=all with ISR 2 -> %d; after SIGCONT the follower "
            "rejoined in %lld ms\n", min, (int)want, (long long)(kc_mono_ms() - t0));
     assert_true(kt_until(acked, &ok, KB_WAIT_MS));

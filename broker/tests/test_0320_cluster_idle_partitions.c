@@ -22,20 +22,6 @@
 #define HOT   "hot"
 #define PARTS 60
 
-/* The value of a sample without labels in b's /metrics, or -1. */
-static double metric(const struct kb_broker *b, const char *name)
-{
-    char *body = NULL;
-    double v = -1;
-    assert_int_equal(kb_http_get(b, "/metrics", &body), 200);
-    size_t n = strlen(name);
-    for (char *line = body; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
-        if (strncmp(line, name, n) == 0 && line[n] == ' ')
-            v = atof(line + n + 1);
-    free(body);
-    return v;
-}
-
 static void test_0320_idle_partitions_skipped_and_nothing_lost(void **state)
 {
     struct kcl *c = *state;
@@ -51,12 +37,12 @@ static void test_0320_idle_partitions_skipped_and_nothing_lost(void **state)
     int isr;
     krep_leader(c->b[1], HOT, 0, &leader, &epoch, &isr);
     const struct kb_broker *lb = c->b[leader];
-    double before = metric(lb, "kafka_fetch_idle_partitions_skipped_total");
+    double before = kb_metric(lb, "kafka_fetch_idle_partitions_skipped_total");
     assert_true(before >= 0);
     int64_t base;
     for (int i = 0; i < 100; i++)
         assert_int_equal(krep_produce_raw(lb, HOT, 0, -1, 1, &base), 0);
-    double skipped = metric(lb, "kafka_fetch_idle_partitions_skipped_total") - before;
+    double skipped = kb_metric(lb, "kafka_fetch_idle_partitions_skipped_total") - before;
     printf("# 100 acks=all records to %s-0 (leader %d): %.0f idle partition reads skipped\n",
            HOT, (int)leader, skipped);
     assert_true(skipped >= 100); /* ~20 idle partitions led here, 2 followers, 200+ rounds */

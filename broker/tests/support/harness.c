@@ -641,3 +641,16 @@ int kb_http_get(const struct kb_broker *b, const char *path, char **body)
     free(buf);
     return status;
 }
+
+double kb_metric(const struct kb_broker *b, const char *name)
+{
+    char *body = NULL;
+    double v = -1;
+    assert_int_equal(kb_http_get(b, "/metrics", &body), 200);
+    size_t n = strlen(name);
+    for (char *line = body; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+        if (strncmp(line, name, n) == 0 && line[n] == ' ')
+            v = atof(line + n + 1);
+    free(body);
+    return v;
+}

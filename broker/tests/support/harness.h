@@ -143,6 +143,8 @@ double kb_cpu_seconds(const struct kb_broker *b);
 /* GET path from the broker's HTTP door (Connection: close): the status; *body the body
  * (malloc'ed, NUL-terminated). */
 int kb_http_get(const struct kb_broker *b, const char *path, char **body);
+/* The value of a sample without labels in the broker's /metrics, or -1 if absent. */
+double kb_metric(const struct kb_broker *b, const char *name);
 
 /* Build a RecordBatch of n values "<prefix><i>" (malloc'ed). */
 uint8_t *kb_batch(const char *prefix, int n, size_t *len);
